@@ -1,0 +1,123 @@
+#include "aggregator/estimate/existence.h"
+
+#include <glpk.h>
+
+#include <memory>
+
+#include <Eigen/Dense>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace samenzicht::estimate {
+namespace {
+
+struct GlpkProblemDeleter {
+  void operator()(glp_prob* p) const { glp_delete_prob(p); }
+};
+
+// Optimum of the Fienberg-Rinaldo LP described in the header.
+absl::StatusOr<double> SolveExistenceLp(const std::vector<std::vector<double>>& a,
+                                        const std::vector<double>& t) {
+  const int npar = static_cast<int>(a.size());
+  const int ncell = npar > 0 ? static_cast<int>(a[0].size()) : 0;
+  std::unique_ptr<glp_prob, GlpkProblemDeleter> lp(glp_create_prob());
+  glp_set_obj_dir(lp.get(), GLP_MAX);
+  glp_add_rows(lp.get(), npar + ncell);
+  glp_add_cols(lp.get(), ncell + 1);  // x_1..x_ncell, s
+  for (int j = 1; j <= ncell + 1; ++j) {
+    glp_set_col_bnds(lp.get(), j, GLP_LO, 0.0, 0.0);
+    glp_set_obj_coef(lp.get(), j, j == ncell + 1 ? 1.0 : 0.0);
+  }
+  std::vector<int> ia{0}, ja{0};
+  std::vector<double> ar{0.0};
+  for (int i = 0; i < npar; ++i) {
+    glp_set_row_bnds(lp.get(), i + 1, GLP_FX, t[i], t[i]);
+    for (int j = 0; j < ncell; ++j) {
+      if (a[i][j] != 0.0) {
+        ia.push_back(i + 1);
+        ja.push_back(j + 1);
+        ar.push_back(a[i][j]);
+      }
+    }
+  }
+  for (int j = 0; j < ncell; ++j) {  // x_j - s >= 0
+    const int row = npar + j + 1;
+    glp_set_row_bnds(lp.get(), row, GLP_LO, 0.0, 0.0);
+    ia.push_back(row);
+    ja.push_back(j + 1);
+    ar.push_back(1.0);
+    ia.push_back(row);
+    ja.push_back(ncell + 1);
+    ar.push_back(-1.0);
+  }
+  glp_load_matrix(lp.get(), static_cast<int>(ia.size()) - 1, ia.data(), ja.data(), ar.data());
+  glp_smcp parm;
+  glp_init_smcp(&parm);
+  parm.msg_lev = GLP_MSG_OFF;
+  parm.presolve = GLP_ON;
+  int rc = glp_simplex(lp.get(), &parm);
+  if (rc != 0 || glp_get_status(lp.get()) != GLP_OPT) {
+    return absl::InternalError(absl::StrCat("GLPK could not solve the existence LP (code ", rc,
+                                            ", status ", glp_get_status(lp.get()), ")"));
+  }
+  return glp_get_obj_val(lp.get());
+}
+
+}  // namespace
+
+std::string ModelCheck::Reason() const {
+  if (ok()) return "";
+  if (!exists && !identifiable) {
+    return "the maximum likelihood estimate does not exist and the model is not identifiable";
+  }
+  if (!exists) return "the maximum likelihood estimate does not exist (it lies at infinity)";
+  return "the model is not identifiable from the observed lists";
+}
+
+absl::StatusOr<ModelCheck> CheckModel(const CaptureTable& table, const HierarchicalModel& model) {
+  if (table.num_lists() != model.num_lists()) {
+    return absl::InvalidArgumentError(absl::StrCat("model ", model.Name(), " is for ",
+                                                   model.num_lists(), " lists, the table has ",
+                                                   table.num_lists()));
+  }
+  const ModelLayout layout = LayoutFor(table, model);
+  const int npar = 1 + static_cast<int>(layout.estimated_terms.size());
+  const int ncell = static_cast<int>(layout.cells.size());
+  std::vector<std::vector<double>> a(npar, std::vector<double>(ncell, 0.0));
+  std::vector<double> t(npar, 0.0);
+  Eigen::MatrixXd design(ncell, npar);
+  for (int j = 0; j < ncell; ++j) {
+    const Mask h = layout.cells[j];
+    const double support = table.count(h) > 0 ? 1.0 : 0.0;
+    for (int i = 0; i < npar; ++i) {
+      const bool in = i == 0 || (h & layout.estimated_terms[i - 1]) == layout.estimated_terms[i - 1];
+      a[i][j] = in ? 1.0 : 0.0;
+      design(j, i) = a[i][j];
+      t[i] += a[i][j] * support;
+    }
+  }
+  ModelCheck check;
+  absl::StatusOr<double> optimum = SolveExistenceLp(a, t);
+  if (!optimum.ok()) return optimum.status();
+  // Vertices of this LP have small rational coordinates; anything this close
+  // to zero is the simplex's rounding of an exact zero.
+  check.exists = *optimum > 1e-9;
+  check.identifiable =
+      ncell >= npar && Eigen::ColPivHouseholderQR<Eigen::MatrixXd>(design).rank() == npar;
+  return check;
+}
+
+absl::StatusOr<ModelCheck> ModelCheckCache::Check(const CaptureTable& table,
+                                                  const HierarchicalModel& model) {
+  std::vector<bool> support(table.num_histories());
+  for (int h = 0; h < table.num_histories(); ++h) support[h] = table.count(h) > 0;
+  auto key = std::make_pair(std::move(support), model.terms());
+  auto it = cache_.find(key);
+  if (it != cache_.end()) return it->second;
+  absl::StatusOr<ModelCheck> check = CheckModel(table, model);
+  if (check.ok()) cache_.emplace(std::move(key), *check);
+  return check;
+}
+
+}  // namespace samenzicht::estimate

@@ -1,0 +1,140 @@
+#include "crypto/key_file.h"
+
+#include <fcntl.h>
+#include <sodium.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "common/status_macros.h"
+#include "crypto/init.h"
+
+namespace samenzicht::crypto {
+namespace {
+
+constexpr char kMagic[] = "samenzicht-key";
+
+const char* KindName(KeyKind k) {
+  switch (k) {
+    case KeyKind::kHashing: return "hashing";
+    case KeyKind::kStore: return "store";
+    case KeyKind::kSigning: return "ed25519";
+  }
+  return "?";
+}
+
+size_t KindSize(KeyKind k) {
+  return k == KeyKind::kSigning ? crypto_sign_SECRETKEYBYTES : crypto_generichash_KEYBYTES;
+}
+
+// Wipes a std::string's buffer before it is released.
+struct Wiper {
+  std::string& s;
+  ~Wiper() { sodium_memzero(s.data(), s.size()); }
+};
+
+}  // namespace
+
+absl::Status CheckPrivateFile(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return absl::NotFoundError(absl::StrCat("key file not found: ", path));
+    return absl::PermissionDeniedError(absl::StrCat("cannot stat ", path, ": ", std::strerror(errno)));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return absl::FailedPreconditionError(absl::StrCat("key file ", path, " is not a regular file"));
+  }
+  if ((st.st_mode & 077) != 0) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "key file %s has mode %04o and can be read by other users; fix with: chmod 600 %s",
+        path, st.st_mode & 07777, path));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> GenerateKeyFile(const std::string& path, KeyKind kind,
+                                            uint32_t epoch) {
+  RETURN_IF_ERROR(EnsureInitialized());
+  std::string public_b64;
+  ASSIGN_OR_RETURN(SecretBytes key, SecretBytes::Allocate(KindSize(kind)));
+  if (kind == KeyKind::kSigning) {
+    unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+    crypto_sign_keypair(pk, key.unsafe_bytes());
+    const int v = sodium_base64_VARIANT_ORIGINAL;
+    std::string b(sodium_base64_ENCODED_LEN(sizeof pk, v), '\0');
+    sodium_bin2base64(b.data(), b.size(), pk, sizeof pk, v);
+    b.resize(b.size() - 1);
+    public_b64 = b;
+  } else {
+    randombytes_buf(key.unsafe_bytes(), key.size());
+  }
+  const int v = sodium_base64_VARIANT_ORIGINAL;
+  std::string b64(sodium_base64_ENCODED_LEN(key.size(), v), '\0');
+  Wiper w1{b64};
+  sodium_bin2base64(b64.data(), b64.size(), key.unsafe_bytes(), key.size(), v);
+  b64.resize(std::strlen(b64.c_str()));
+  std::string line = absl::StrCat(kMagic, " v1 ", KindName(kind), " ", epoch, " ", b64, "\n");
+  Wiper w2{line};
+
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    if (errno == EEXIST) {
+      return absl::AlreadyExistsError(absl::StrCat(path, " already exists; a key is never overwritten"));
+    }
+    return absl::PermissionDeniedError(absl::StrCat("cannot create ", path, ": ", std::strerror(errno)));
+  }
+  ::fchmod(fd, 0600);
+  bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+  ok = (::fsync(fd) == 0) && ok;
+  ok = (::close(fd) == 0) && ok;
+  if (!ok) return absl::InternalError(absl::StrCat("cannot write key file ", path));
+  return public_b64;
+}
+
+absl::StatusOr<LoadedKey> LoadKeyFile(const std::string& path, KeyKind expected) {
+  RETURN_IF_ERROR(EnsureInitialized());
+  RETURN_IF_ERROR(CheckPrivateFile(path));
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return absl::PermissionDeniedError(absl::StrCat("cannot read ", path, ": ", std::strerror(errno)));
+  std::string text(4096, '\0');
+  Wiper w{text};
+  ssize_t n = ::read(fd, text.data(), text.size());
+  ::close(fd);
+  if (n < 0) return absl::InternalError(absl::StrCat("cannot read ", path));
+  text.resize(static_cast<size_t>(n));
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+
+  std::vector<absl::string_view> parts = absl::StrSplit(text, ' ');
+  if (parts.size() != 5 || parts[0] != kMagic || parts[1] != "v1") {
+    return absl::InvalidArgumentError(absl::StrCat(path, " is not a samenzicht key file"));
+  }
+  if (parts[2] != KindName(expected)) {
+    return absl::InvalidArgumentError(absl::StrCat(path, " holds a ", parts[2], " key, expected a ",
+                                                   KindName(expected), " key"));
+  }
+  uint32_t epoch = 0;
+  for (char c : parts[3]) {
+    if (c < '0' || c > '9' || epoch > 100000000) {
+      return absl::InvalidArgumentError(absl::StrCat(path, ": bad key epoch"));
+    }
+    epoch = epoch * 10 + static_cast<uint32_t>(c - '0');
+  }
+  ASSIGN_OR_RETURN(SecretBytes key, SecretBytes::Allocate(KindSize(expected)));
+  size_t len = 0;
+  const char* end = nullptr;
+  if (sodium_base642bin(key.unsafe_bytes(), key.size(), parts[4].data(), parts[4].size(), nullptr,
+                        &len, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+      end != parts[4].data() + parts[4].size() || len != key.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": key must be ", key.size(), " bytes of base64"));
+  }
+  return LoadedKey{expected, epoch, std::move(key)};
+}
+
+}  // namespace samenzicht::crypto

@@ -1,0 +1,135 @@
+#include "model/config.h"
+
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "common/files.h"
+#include "common/status_macros.h"
+#include "crypto/encoding.h"
+#include "google/protobuf/io/tokenizer.h"
+#include "google/protobuf/text_format.h"
+
+namespace samenzicht::model {
+namespace {
+
+class Collector : public google::protobuf::io::ErrorCollector {
+ public:
+  explicit Collector(std::string path) : path_(std::move(path)) {}
+  void AddError(int line, google::protobuf::io::ColumnNumber column,
+                const std::string& message) override {
+    if (first_.empty()) first_ = absl::StrCat(path_, ":", line + 1, ":", column + 1, ": ", message);
+  }
+  const std::string& first() const { return first_; }
+
+ private:
+  std::string path_, first_;
+};
+
+void Resolve(std::string* p, const std::string& config_path) {
+  if (!p->empty()) *p = files::ResolvePath(*p, config_path);
+}
+
+void ResolveTls(v1::TlsFiles* tls, const std::string& path) {
+  Resolve(tls->mutable_ca_cert_file(), path);
+  Resolve(tls->mutable_cert_file(), path);
+  Resolve(tls->mutable_key_file(), path);
+}
+
+}  // namespace
+
+absl::Status LoadTextProto(const std::string& path, google::protobuf::Message* msg) {
+  ASSIGN_OR_RETURN(std::string text, files::ReadFile(path));
+  google::protobuf::TextFormat::Parser parser;
+  Collector errors(path);
+  parser.RecordErrorsTo(&errors);
+  if (!parser.ParseFromString(text, msg)) {
+    return absl::InvalidArgumentError(errors.first().empty() ? absl::StrCat(path, ": cannot parse")
+                                                             : errors.first());
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::NodeConfig> LoadNodeConfig(const std::string& path) {
+  v1::NodeConfig c;
+  RETURN_IF_ERROR(LoadTextProto(path, &c));
+  if (c.node_id().empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": node_id is required"));
+  ResolveTls(c.mutable_tls(), path);
+  Resolve(c.mutable_hashing_key_file(), path);
+  Resolve(c.mutable_signing_key_file(), path);
+  Resolve(c.mutable_profile_file(), path);
+  Resolve(c.mutable_state_dir(), path);
+  return c;
+}
+
+absl::StatusOr<v1::AggregatorConfig> LoadAggregatorConfig(const std::string& path) {
+  v1::AggregatorConfig c;
+  RETURN_IF_ERROR(LoadTextProto(path, &c));
+  if (c.data_dir().empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": data_dir is required"));
+  ResolveTls(c.mutable_tls(), path);
+  Resolve(c.mutable_data_dir(), path);
+  Resolve(c.mutable_store_key_file(), path);
+  Resolve(c.mutable_profile_file(), path);
+  return c;
+}
+
+absl::StatusOr<v1::ClientConfig> LoadClientConfig(const std::string& path) {
+  v1::ClientConfig c;
+  RETURN_IF_ERROR(LoadTextProto(path, &c));
+  ResolveTls(c.mutable_tls(), path);
+  return c;
+}
+
+absl::Status ValidateProfile(const v1::LinkageProfile& profile) {
+  if (profile.rules().empty()) return absl::InvalidArgumentError("linkage profile has no rules");
+  std::set<std::string> names;
+  for (const auto& rule : profile.rules()) {
+    if (rule.name().empty() || rule.name().size() > 32) {
+      return absl::InvalidArgumentError("linkage profile: rule name must be 1-32 characters");
+    }
+    for (char c : rule.name()) {
+      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("linkage profile: rule name '", rule.name(), "' may hold only [a-z0-9_]"));
+      }
+    }
+    if (!names.insert(rule.name()).second) {
+      return absl::InvalidArgumentError(absl::StrCat("linkage profile: rule '", rule.name(), "' appears twice"));
+    }
+    if (rule.fields().empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("linkage profile: rule '", rule.name(), "' has no fields"));
+    }
+    std::set<int> fields;
+    for (int f : rule.fields()) {
+      if (f == v1::FIELD_UNSPECIFIED || !v1::Field_IsValid(f) || !fields.insert(f).second) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("linkage profile: rule '", rule.name(), "' has an unspecified or repeated field"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::LinkageProfile> LoadProfile(const std::string& path) {
+  v1::LinkageProfile p;
+  RETURN_IF_ERROR(LoadTextProto(path, &p));
+  absl::Status s = ValidateProfile(p);
+  if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", s.message()));
+  return p;
+}
+
+std::string ProfileFingerprint(const v1::LinkageProfile& profile) {
+  std::string canon = absl::StrCat("name=", profile.name(), "\nversion=", profile.version(),
+                                   "\nmax_reports_per_token=", MaxReportsPerToken(profile), "\n");
+  for (const auto& rule : profile.rules()) {
+    absl::StrAppend(&canon, "rule=", rule.name(), ":");
+    for (int f : rule.fields()) absl::StrAppend(&canon, f, ",");
+    absl::StrAppend(&canon, "\n");
+  }
+  return crypto::Digest("samenzicht.profile.v1", canon);
+}
+
+uint32_t MaxReportsPerToken(const v1::LinkageProfile& profile) {
+  return profile.max_reports_per_token() == 0 ? 50 : profile.max_reports_per_token();
+}
+
+}  // namespace samenzicht::model

@@ -1,0 +1,38 @@
+// Loading configuration files (Protobuf text format) and the linkage profile.
+#ifndef SAMENZICHT_MODEL_CONFIG_H_
+#define SAMENZICHT_MODEL_CONFIG_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "google/protobuf/message.h"
+#include "samenzicht/v1/config.pb.h"
+#include "samenzicht/v1/profile.pb.h"
+
+namespace samenzicht::model {
+
+// Parses `path` into `msg`. NotFound if missing; InvalidArgument naming the file, line and
+// column of a syntax error or unknown field.
+absl::Status LoadTextProto(const std::string& path, google::protobuf::Message* msg);
+
+// Loads a config and resolves its relative file paths against the config's folder.
+absl::StatusOr<v1::NodeConfig> LoadNodeConfig(const std::string& path);
+absl::StatusOr<v1::AggregatorConfig> LoadAggregatorConfig(const std::string& path);
+absl::StatusOr<v1::ClientConfig> LoadClientConfig(const std::string& path);
+
+// Loads and validates a linkage profile: at least one rule, rule names unique and made of
+// [a-z0-9_], every rule with at least one field and no unspecified or repeated field.
+absl::StatusOr<v1::LinkageProfile> LoadProfile(const std::string& path);
+absl::Status ValidateProfile(const v1::LinkageProfile& profile);
+
+// 32-byte BLAKE2b-256 fingerprint over a canonical encoding of the profile (independent
+// of Protobuf's serialization): name, version, threshold, and each rule's name and fields
+// in order. Descriptions do not count.
+std::string ProfileFingerprint(const v1::LinkageProfile& profile);
+
+// Effective token-size threshold of the profile (default 50).
+uint32_t MaxReportsPerToken(const v1::LinkageProfile& profile);
+
+}  // namespace samenzicht::model
+
+#endif  // SAMENZICHT_MODEL_CONFIG_H_
