@@ -1,0 +1,51 @@
+// Mutual-TLS plumbing shared by the agency node and the aggregator: credentials from PEM
+// files, the caller's identity from its verified client certificate, and the one place
+// that maps absl::Status to grpc::Status.
+//
+// Roles travel in the certificate: the subject's OU is one of "agency", "analyst",
+// "privacy_officer", "admin" (see deploy/pki.sh), and the CN names the party (for an
+// agency, its node id).
+#ifndef SAMENZICHT_RPC_TLS_H_
+#define SAMENZICHT_RPC_TLS_H_
+
+#include <memory>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "samenzicht/v1/config.pb.h"
+
+namespace samenzicht::rpc {
+
+enum class Role { kAgency, kAnalyst, kPrivacyOfficer, kAdmin };
+const char* RoleName(Role r);
+
+struct Peer {
+  std::string common_name;
+  Role role;
+};
+
+// Server credentials that require and verify a client certificate issued by the CA.
+// NotFound / FailedPrecondition (private key readable by others) naming the file.
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(const v1::TlsFiles& tls);
+
+// A channel to `address` with this party's client certificate. `server_name`, when not
+// empty, is the name the server certificate is checked against.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const std::string& address,
+                                                       const v1::TlsFiles& tls,
+                                                       const std::string& server_name);
+
+// The verified peer of a call. Unauthenticated when there is no verified client
+// certificate; PermissionDenied when its OU is not a known role.
+absl::StatusOr<Peer> PeerOf(const grpc::ServerContextBase& context);
+// Parses an RFC 2253 subject such as "CN=police,OU=agency,O=Samenzicht".
+absl::StatusOr<Peer> PeerFromSubject(const std::string& subject);
+
+grpc::Status ToGrpcStatus(const absl::Status& status);
+absl::Status FromGrpcStatus(const grpc::Status& status);
+
+}  // namespace samenzicht::rpc
+
+#endif  // SAMENZICHT_RPC_TLS_H_
