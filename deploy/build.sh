@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Configures and builds the project into build/ (or $SAMENZICHT_BUILD_DIR), with ccache.
+#   deploy/build.sh [TARGET ...]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${SAMENZICHT_BUILD_DIR:-$root/build}
+export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}
+if [ ! -f "$build/CMakeCache.txt" ]; then
+  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo ${SAMENZICHT_CMAKE_ARGS:-} >/dev/null
+fi
+jobs=$(nproc 2>/dev/null || echo 2)
+if [ $# -gt 0 ]; then
+  cmake --build "$build" -j"$jobs" --target "$@"
+else
+  cmake --build "$build" -j"$jobs"
+fi
