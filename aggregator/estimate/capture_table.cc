@@ -13,7 +13,7 @@
 namespace samenzicht::estimate {
 namespace {
 
-std::string_view StripCr(std::string_view line) {
+absl::string_view StripCr(absl::string_view line) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   return line;
 }
@@ -66,8 +66,8 @@ absl::StatusOr<CaptureTable> CaptureTable::FromCounts(int num_lists, std::vector
   return CaptureTable(num_lists, std::move(counts), std::move(list_names));
 }
 
-absl::StatusOr<CaptureTable> CaptureTable::ParseCsv(std::string_view text) {
-  std::vector<std::string_view> lines = absl::StrSplit(text, '\n');
+absl::StatusOr<CaptureTable> CaptureTable::ParseCsv(absl::string_view text) {
+  std::vector<absl::string_view> lines = absl::StrSplit(text, '\n');
   size_t header_index = 0;
   while (header_index < lines.size() &&
          absl::StripAsciiWhitespace(StripCr(lines[header_index])).empty()) {
@@ -78,7 +78,7 @@ absl::StatusOr<CaptureTable> CaptureTable::ParseCsv(std::string_view text) {
   }
   const int header_line = static_cast<int>(header_index) + 1;
   std::vector<std::string> header;
-  for (std::string_view field : absl::StrSplit(StripCr(lines[header_index]), ',')) {
+  for (absl::string_view field : absl::StrSplit(StripCr(lines[header_index]), ',')) {
     header.emplace_back(absl::StripAsciiWhitespace(field));
   }
   if (header.size() < 2 || absl::AsciiStrToLower(header.back()) != "count") {
@@ -103,9 +103,9 @@ absl::StatusOr<CaptureTable> CaptureTable::ParseCsv(std::string_view text) {
   std::vector<int> defined_on_line(counts.size(), 0);
   for (size_t li = header_index + 1; li < lines.size(); ++li) {
     const int line_no = static_cast<int>(li) + 1;
-    std::string_view line = StripCr(lines[li]);
+    absl::string_view line = StripCr(lines[li]);
     if (absl::StripAsciiWhitespace(line).empty()) continue;
-    std::vector<std::string_view> fields = absl::StrSplit(line, ',');
+    std::vector<absl::string_view> fields = absl::StrSplit(line, ',');
     if (static_cast<int>(fields.size()) != num_lists + 1) {
       return absl::InvalidArgumentError(absl::StrCat("line ", line_no, ": expected ",
                                                      num_lists + 1, " fields, got ",
@@ -113,7 +113,7 @@ absl::StatusOr<CaptureTable> CaptureTable::ParseCsv(std::string_view text) {
     }
     Mask history = 0;
     for (int i = 0; i < num_lists; ++i) {
-      std::string_view v = absl::StripAsciiWhitespace(fields[i]);
+      absl::string_view v = absl::StripAsciiWhitespace(fields[i]);
       if (v == "1") {
         history |= Mask{1} << i;
       } else if (v != "0") {
@@ -122,7 +122,7 @@ absl::StatusOr<CaptureTable> CaptureTable::ParseCsv(std::string_view text) {
                                                        "'"));
       }
     }
-    std::string_view count_text = absl::StripAsciiWhitespace(fields[num_lists]);
+    absl::string_view count_text = absl::StripAsciiWhitespace(fields[num_lists]);
     int64_t count = 0;
     bool digits_only = !count_text.empty();
     for (char c : count_text) digits_only = digits_only && absl::ascii_isdigit(c);

@@ -19,7 +19,7 @@
 
 #include <cstdint>
 #include <string>
-#include <string_view>
+#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -51,7 +51,7 @@ class CaptureTable {
   // number of fields, a list value other than 0/1, a count that is not a
   // non-negative integer (or exceeds `kMaxCellCount`), the all-zero history,
   // a history given twice, and a table with no person in it.
-  static absl::StatusOr<CaptureTable> ParseCsv(std::string_view text);
+  static absl::StatusOr<CaptureTable> ParseCsv(absl::string_view text);
 
   // Reads and parses a file. `NotFound` if it cannot be opened, otherwise as
   // `ParseCsv` (messages are prefixed with the path).

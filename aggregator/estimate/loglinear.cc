@@ -80,15 +80,15 @@ absl::StatusOr<HierarchicalModel> HierarchicalModel::FromGenerators(
   return HierarchicalModel(num_lists, std::move(terms));
 }
 
-absl::StatusOr<HierarchicalModel> HierarchicalModel::Parse(int num_lists, std::string_view name) {
-  std::string_view s = absl::StripAsciiWhitespace(name);
+absl::StatusOr<HierarchicalModel> HierarchicalModel::Parse(int num_lists, absl::string_view name) {
+  absl::string_view s = absl::StripAsciiWhitespace(name);
   if (absl::ConsumePrefix(&s, "[")) {
     if (!absl::ConsumeSuffix(&s, "]")) {
       return absl::InvalidArgumentError(absl::StrCat("model '", name, "': missing ']'"));
     }
   }
   std::vector<Mask> generators;
-  for (std::string_view part : absl::StrSplit(s, ',', absl::SkipWhitespace())) {
+  for (absl::string_view part : absl::StrSplit(s, ',', absl::SkipWhitespace())) {
     part = absl::StripAsciiWhitespace(part);
     Mask g = 0;
     for (char c : part) {

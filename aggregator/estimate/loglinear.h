@@ -30,7 +30,7 @@
 #define SAMENZICHT_AGGREGATOR_ESTIMATE_LOGLINEAR_H_
 
 #include <string>
-#include <string_view>
+#include "absl/strings/string_view.h"
 #include <utility>
 #include <vector>
 
@@ -52,7 +52,7 @@ class HierarchicalModel {
 
   // Parses a name such as "[12,23]" (brackets optional; each generator is a
   // string of distinct list digits 1..K). `InvalidArgument` if malformed.
-  static absl::StatusOr<HierarchicalModel> Parse(int num_lists, std::string_view name);
+  static absl::StatusOr<HierarchicalModel> Parse(int num_lists, absl::string_view name);
 
   int num_lists() const { return num_lists_; }
   // All terms of order >= 1, ordered by order and then by mask.

@@ -108,11 +108,18 @@ absl::StatusOr<std::vector<CandidateModel>> FitCandidates(
     c.fit = std::move(*fit);
     valid.push_back(std::move(c));
   }
-  std::stable_sort(valid.begin(), valid.end(), [](const CandidateModel& a, const CandidateModel& b) {
-    return a.fit->bic < b.fit->bic;
-  });
-  for (CandidateModel& c : failed) valid.push_back(std::move(c));
-  return valid;
+  // Sort indices, not the candidates themselves (cheaper, and keeps GCC's
+  // optional<> flow analysis quiet).
+  std::vector<double> bic;
+  for (const CandidateModel& c : valid) bic.push_back(c.fit->bic);
+  std::vector<size_t> order(valid.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return bic[a] < bic[b]; });
+  std::vector<CandidateModel> out;
+  out.reserve(valid.size() + failed.size());
+  for (size_t i : order) out.push_back(std::move(valid[i]));
+  for (CandidateModel& c : failed) out.push_back(std::move(c));
+  return out;
 }
 
 absl::StatusOr<StepwiseResult> StepwiseSelect(const CaptureTable& table, double p_threshold,

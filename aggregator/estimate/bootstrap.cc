@@ -1,0 +1,135 @@
+#include "aggregator/estimate/bootstrap.h"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "aggregator/estimate/distributions.h"
+#include "aggregator/estimate/status_macros.h"
+
+namespace samenzicht::estimate {
+
+absl::StatusOr<double> JackknifeAcceleration(const CaptureTable& table,
+                                             const PopulationEstimator& estimator) {
+  const std::vector<int64_t>& counts = table.counts();
+  std::vector<double> jack(counts.size(), 0.0);
+  double n = 0, weighted = 0;
+  for (size_t h = 1; h < counts.size(); ++h) {
+    if (counts[h] == 0) continue;
+    std::vector<int64_t> reduced = counts;
+    reduced[h] -= 1;
+    absl::StatusOr<CaptureTable> t =
+        CaptureTable::FromCounts(table.num_lists(), std::move(reduced), table.list_names());
+    if (!t.ok()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("jackknife: table without one person of history ", h, ": ",
+                       t.status().message()));
+    }
+    MSE_ASSIGN_OR_RETURN(std::optional<double> e, estimator(*t));
+    if (!e.has_value() || !std::isfinite(*e)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "jackknife: no usable model once one person of history ", h, " is left out"));
+    }
+    jack[h] = *e;
+    n += static_cast<double>(counts[h]);
+    weighted += static_cast<double>(counts[h]) * *e;
+  }
+  const double mean = weighted / n;
+  double s2 = 0, s3 = 0;
+  for (size_t h = 1; h < counts.size(); ++h) {
+    if (counts[h] == 0) continue;
+    const double d = mean - jack[h];
+    s2 += static_cast<double>(counts[h]) * d * d;
+    s3 += static_cast<double>(counts[h]) * d * d * d;
+  }
+  if (!(s2 > 0)) return 0.0;
+  return s3 / (6.0 * std::pow(s2, 1.5));
+}
+
+std::vector<std::vector<int64_t>> MultinomialResamples(const CaptureTable& table, int replicates,
+                                                       uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  const std::vector<int64_t>& counts = table.counts();
+  std::vector<std::vector<int64_t>> out;
+  out.reserve(std::max(replicates, 0));
+  for (int r = 0; r < replicates; ++r) {
+    std::vector<int64_t> draw(counts.size(), 0);
+    int64_t remaining = table.observed();
+    double remaining_weight = static_cast<double>(table.observed());
+    for (size_t h = 1; h < counts.size() && remaining > 0; ++h) {
+      if (counts[h] == 0) continue;
+      const double p = std::min(1.0, static_cast<double>(counts[h]) / remaining_weight);
+      std::binomial_distribution<int64_t> binomial(remaining, p);
+      draw[h] = p >= 1.0 ? remaining : binomial(rng);
+      remaining -= draw[h];
+      remaining_weight -= static_cast<double>(counts[h]);
+    }
+    out.push_back(std::move(draw));
+  }
+  return out;
+}
+
+std::vector<double> BcaLimits(std::vector<double> estimates, double point_estimate,
+                              double acceleration, const std::vector<double>& alphas) {
+  std::sort(estimates.begin(), estimates.end());
+  const double b = static_cast<double>(estimates.size());
+  double below = 0;
+  for (double e : estimates) below += e < point_estimate ? 1 : 0;
+  const double share = std::clamp(below / b, 0.5 / b, 1.0 - 0.5 / b);
+  const double z0 = NormalQuantile(share);
+  std::vector<double> limits;
+  for (double alpha : alphas) {
+    const double za0 = NormalQuantile(alpha) + z0;
+    const double q = NormalCdf(z0 + za0 / (1.0 - acceleration * za0));
+    limits.push_back(QuantileType8(estimates, q));
+  }
+  return limits;
+}
+
+absl::StatusOr<BcaResult> BcaBootstrap(const CaptureTable& table, double point_estimate,
+                                       const PopulationEstimator& estimator,
+                                       const BcaOptions& options) {
+  if (options.replicates < 10) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("need at least 10 bootstrap replicates, got ", options.replicates));
+  }
+  if (!(options.level > 0 && options.level < 1)) {
+    return absl::InvalidArgumentError(absl::StrCat("level must be in (0, 1), got ", options.level));
+  }
+  BcaResult result;
+  result.level = options.level;
+  MSE_ASSIGN_OR_RETURN(result.acceleration, JackknifeAcceleration(table, estimator));
+  std::vector<double> estimates;
+  for (std::vector<int64_t>& counts : MultinomialResamples(table, options.replicates, options.seed)) {
+    absl::StatusOr<CaptureTable> t =
+        CaptureTable::FromCounts(table.num_lists(), std::move(counts), table.list_names());
+    if (!t.ok()) return t.status();
+    MSE_ASSIGN_OR_RETURN(std::optional<double> e, estimator(*t));
+    if (e.has_value() && std::isfinite(*e)) {
+      estimates.push_back(*e);
+    } else {
+      ++result.failed_replicates;
+    }
+  }
+  result.replicates = static_cast<int>(estimates.size());
+  if (result.replicates * 2 < options.replicates) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("only ", result.replicates, " of ", options.replicates,
+                     " bootstrap replicates gave a usable model"));
+  }
+  const double tail = (1.0 - options.level) / 2.0;
+  std::vector<double> limits =
+      BcaLimits(estimates, point_estimate, result.acceleration, {tail, 1.0 - tail});
+  result.lower = limits[0];
+  result.upper = limits[1];
+  double below = 0;
+  for (double e : estimates) below += e < point_estimate ? 1 : 0;
+  const double b = static_cast<double>(estimates.size());
+  result.bias_correction = NormalQuantile(std::clamp(below / b, 0.5 / b, 1.0 - 0.5 / b));
+  return result;
+}
+
+}  // namespace samenzicht::estimate

@@ -1,0 +1,84 @@
+// Bias-corrected and accelerated (BCa) bootstrap intervals for the
+// population size, with the model choice redone in every replicate.
+//
+// As in Chan, Silverman & Vincent (2021) and Silverman, Chan & Vincent
+// (2024) (SparseMSE `estimatepopulation`, MultipleSystemsEstimation
+// `bootstrapcal` / `jackknifecal` / `bcaconfvalues`):
+//
+//  * replicates: the observed persons are resampled, i.e. the cell counts
+//    are drawn from Multinomial(n, counts / n), and the full estimator
+//    (model selection included) is applied to each replicate;
+//  * acceleration: delete-one jackknife over persons, computed once per
+//    non-empty cell (every person in a cell gives the same estimate) and
+//    weighted by the cell count:
+//        d_h = mean - est_{-h},  mean = sum c_h est_{-h} / n,
+//        a = sum c_h d_h^3 / (6 (sum c_h d_h^2)^{3/2});
+//  * bias correction z0 = Phi^{-1}(share of replicates below the estimate);
+//    the limit for level alpha is the type-8 quantile of the replicates at
+//    Phi(z0 + (z0 + z_alpha) / (1 - a (z0 + z_alpha))).
+//
+// Replicates for which the estimator finds no usable model are left out
+// (and counted). The random stream is std::mt19937_64 seeded with `seed`,
+// so a run is reproducible with the same seed and standard library.
+#ifndef SAMENZICHT_AGGREGATOR_ESTIMATE_BOOTSTRAP_H_
+#define SAMENZICHT_AGGREGATOR_ESTIMATE_BOOTSTRAP_H_
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "aggregator/estimate/capture_table.h"
+
+namespace samenzicht::estimate {
+
+// A population-size estimator applied to (re-sampled) tables. Returns
+// nullopt when no model can be fitted to that table, an error only for an
+// internal failure.
+using PopulationEstimator =
+    std::function<absl::StatusOr<std::optional<double>>(const CaptureTable&)>;
+
+// The jackknife acceleration described above. `FailedPrecondition` if the
+// estimator gives no value for some delete-one table. 0 if all delete-one
+// estimates are equal.
+absl::StatusOr<double> JackknifeAcceleration(const CaptureTable& table,
+                                             const PopulationEstimator& estimator);
+
+// `replicates` count vectors (indexed by history) drawn from the
+// multinomial of the observed persons.
+std::vector<std::vector<int64_t>> MultinomialResamples(const CaptureTable& table, int replicates,
+                                                       uint64_t seed);
+
+// BCa limits from bootstrap estimates (any order), for cumulative levels
+// `alphas`. The share of replicates below the estimate is kept inside
+// [1/(2B), 1 - 1/(2B)] so that z0 stays finite. `estimates` must not be empty.
+std::vector<double> BcaLimits(std::vector<double> estimates, double point_estimate,
+                              double acceleration, const std::vector<double>& alphas);
+
+struct BcaOptions {
+  int replicates = 1000;
+  uint64_t seed = 1234;
+  double level = 0.95;
+};
+
+struct BcaResult {
+  double lower = 0;
+  double upper = 0;
+  double level = 0.95;
+  double acceleration = 0;
+  double bias_correction = 0;  // z0
+  int replicates = 0;          // usable replicates
+  int failed_replicates = 0;   // replicates with no usable model
+};
+
+// Runs the bootstrap and jackknife. `InvalidArgument` for fewer than 10
+// replicates or a level outside (0, 1); `FailedPrecondition` if the
+// jackknife fails or fewer than half the replicates are usable.
+absl::StatusOr<BcaResult> BcaBootstrap(const CaptureTable& table, double point_estimate,
+                                       const PopulationEstimator& estimator,
+                                       const BcaOptions& options);
+
+}  // namespace samenzicht::estimate
+
+#endif  // SAMENZICHT_AGGREGATOR_ESTIMATE_BOOTSTRAP_H_

@@ -1,0 +1,315 @@
+#include "aggregator/estimate/estimate_command.h"
+
+#include <cmath>
+#include <iostream>
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "aggregator/estimate/capture_table.h"
+
+namespace samenzicht::estimate {
+namespace {
+
+constexpr absl::string_view kUsage =
+    R"(usage: aggregator estimate --in HISTORIES.csv [options]
+
+Estimates the total number of persons, including those no list saw, by
+multiple systems estimation (Poisson log-linear models on the capture
+histories of K >= 3 lists).
+
+  --in PATH             CSV with header list1,...,listK,count and one row per
+                        observed capture history (0/1 per list, count >= 0)
+  --method M            bic (default): minimum BIC over all hierarchical models
+                        up to --max-order; stepwise: Chan, Silverman & Vincent
+                        (2021) stepwise selection of two-list interactions
+  --max-order N         highest interaction order for bic (default 2)
+  --p-threshold P       p-value to add an interaction, stepwise (default 0.02)
+  --format F            json (default) or table
+  --replicates N        BCa bootstrap replicates (default 1000; 0 = none)
+  --seed N              bootstrap random seed (default 1234)
+  --bootstrap-models N  bic: best models re-fitted per replicate
+                        (default: all for 3 lists, 20 for 4, 100 for 5+)
+  --no-profile          skip the profile likelihood interval
+  --help                this text
+)";
+
+struct UsageError {
+  std::string message;
+};
+
+std::string Num(double v) {
+  if (!std::isfinite(v)) return "null";
+  return absl::StrFormat("%.10g", v);
+}
+
+std::string JsonString(absl::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += absl::StrFormat("\\u%04x", static_cast<int>(c));
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string MethodName(SelectionMethod m) {
+  return m == SelectionMethod::kBic ? "bic" : "stepwise";
+}
+
+// Rounds for display, keeping the figure honest about its precision.
+std::string Round(double v) {
+  if (std::isinf(v)) return "unbounded";
+  return absl::StrFormat("%.0f", v);
+}
+
+}  // namespace
+
+std::string FormatJson(const EstimateResult& r) {
+  std::vector<std::string> f;
+  f.push_back(absl::StrCat("\"observed\": ", r.observed));
+  f.push_back(absl::StrCat("\"lists\": ", r.num_lists));
+  f.push_back(absl::StrCat("\"method\": ", JsonString(MethodName(r.method))));
+  if (r.method == SelectionMethod::kBic) {
+    f.push_back(absl::StrCat("\"max_order\": ", r.max_order));
+  } else {
+    f.push_back(absl::StrCat("\"p_threshold\": ", Num(r.p_threshold)));
+  }
+  f.push_back(absl::StrCat("\"reliable\": ", r.reliable ? "true" : "false"));
+  if (!r.reliable) f.push_back(absl::StrCat("\"reason\": ", JsonString(r.reason)));
+  f.push_back(absl::StrCat("\"estimate\": ", r.estimate ? Num(*r.estimate) : "null"));
+  f.push_back(absl::StrCat("\"dark_figure\": ", r.dark_figure ? Num(*r.dark_figure) : "null"));
+  f.push_back(absl::StrCat("\"model\": ", r.model.empty() ? "null" : JsonString(r.model)));
+  f.push_back(absl::StrCat("\"bic\": ", r.bic ? Num(*r.bic) : "null"));
+  if (r.interval) {
+    const BcaResult& i = *r.interval;
+    f.push_back(absl::StrCat(
+        "\"interval\": {\"method\": \"bca\", \"lower\": ", Num(i.lower),
+        ", \"upper\": ", Num(i.upper), ", \"level\": ", Num(i.level),
+        ", \"replicates\": ", i.replicates, ", \"failed_replicates\": ", i.failed_replicates,
+        ", \"seed\": ", r.seed, ", \"acceleration\": ", Num(i.acceleration),
+        ", \"bias_correction\": ", Num(i.bias_correction), "}"));
+  } else {
+    f.push_back("\"interval\": null");
+    if (!r.interval_note.empty()) {
+      f.push_back(absl::StrCat("\"interval_note\": ", JsonString(r.interval_note)));
+    }
+  }
+  if (r.profile_interval) {
+    const ProfileInterval& p = *r.profile_interval;
+    f.push_back(absl::StrCat("\"profile_interval\": {\"method\": \"profile_likelihood\", "
+                             "\"lower\": ",
+                             Num(p.lower), ", \"upper\": ", Num(p.upper),
+                             ", \"level\": ", Num(p.level), ", \"mle\": ", Num(p.estimate), "}"));
+  } else {
+    f.push_back("\"profile_interval\": null");
+  }
+  if (r.method == SelectionMethod::kStepwise) {
+    std::vector<std::string> steps;
+    for (const StepwiseStep& s : r.stepwise_steps) {
+      steps.push_back(absl::StrCat("{\"interaction\": ", JsonString(TermName(s.term)),
+                                   ", \"p_value\": ", Num(s.p_value), "}"));
+    }
+    f.push_back(absl::StrCat("\"stepwise_steps\": [", absl::StrJoin(steps, ", "), "]"));
+  }
+  std::vector<std::string> models;
+  for (const ModelSummary& m : r.models) {
+    models.push_back(absl::StrCat("    {\"model\": ", JsonString(m.model),
+                                  ", \"n_hat\": ", Num(m.n_hat), ", \"bic\": ", Num(m.bic), "}"));
+  }
+  f.push_back(absl::StrCat("\"models\": [", models.empty() ? "" : "\n",
+                           absl::StrJoin(models, ",\n"), models.empty() ? "" : "\n  ", "]"));
+  std::vector<std::string> excluded;
+  for (const ExcludedModel& m : r.excluded_models) {
+    excluded.push_back(absl::StrCat("    {\"model\": ", JsonString(m.model),
+                                    ", \"reason\": ", JsonString(m.reason), "}"));
+  }
+  f.push_back(absl::StrCat("\"excluded_models\": [", excluded.empty() ? "" : "\n",
+                           absl::StrJoin(excluded, ",\n"), excluded.empty() ? "" : "\n  ",
+                           "]"));
+  std::vector<std::string> caveats;
+  for (const std::string& c : r.caveats) caveats.push_back("    " + JsonString(c));
+  f.push_back(absl::StrCat("\"caveats\": [\n", absl::StrJoin(caveats, ",\n"), "\n  ]"));
+  return absl::StrCat("{\n  ", absl::StrJoin(f, ",\n  "), "\n}\n");
+}
+
+std::string FormatTable(const EstimateResult& r) {
+  std::string s;
+  absl::StrAppend(&s, "Multiple systems estimate (", r.num_lists, " lists, ", r.observed,
+                  " persons observed)\n");
+  absl::StrAppend(&s, "Model choice:       ",
+                  r.method == SelectionMethod::kBic
+                      ? absl::StrCat("minimum BIC, interactions up to order ", r.max_order)
+                      : absl::StrCat("stepwise, p < ", Num(r.p_threshold)),
+                  "\n");
+  if (!r.reliable && !r.estimate) {
+    absl::StrAppend(&s, "\nNO RELIABLE ESTIMATE: ", r.reason, "\n");
+  } else {
+    if (!r.reliable) absl::StrAppend(&s, "\nWARNING: ", r.reason, "\n");
+    absl::StrAppend(&s, "Chosen model:       ", r.model, "  (BIC ", absl::StrFormat("%.4f", *r.bic),
+                    ")\n");
+    absl::StrAppend(&s, "Estimated total:    ", absl::StrFormat("%.1f", *r.estimate),
+                    "  (of whom unseen: ", absl::StrFormat("%.1f", *r.dark_figure), ")\n");
+    if (r.interval) {
+      absl::StrAppend(&s, absl::StrFormat("%.0f%% BCa interval:   ", 100 * r.interval->level),
+                      Round(r.interval->lower), " - ", Round(r.interval->upper), "  (",
+                      r.interval->replicates, " bootstrap replicates, seed ", r.seed, ")\n");
+    } else if (!r.interval_note.empty()) {
+      absl::StrAppend(&s, "BCa interval:       none (", r.interval_note, ")\n");
+    }
+    if (r.profile_interval) {
+      absl::StrAppend(&s,
+                      absl::StrFormat("%.0f%% profile interval: ", 100 * r.profile_interval->level),
+                      Round(r.profile_interval->lower), " - ", Round(r.profile_interval->upper),
+                      "  (given the chosen model)\n");
+    }
+  }
+  if (!r.stepwise_steps.empty()) {
+    absl::StrAppend(&s, "\nStepwise additions:\n");
+    for (const StepwiseStep& st : r.stepwise_steps) {
+      absl::StrAppend(&s, absl::StrFormat("  %-6s p = %.3g\n", TermName(st.term), st.p_value));
+    }
+  }
+  if (!r.models.empty()) {
+    absl::StrAppend(&s, "\nCandidate models (by BIC):\n");
+    absl::StrAppend(&s, absl::StrFormat("  %-24s %12s %12s\n", "model", "N-hat", "BIC"));
+    size_t shown = 0;
+    for (const ModelSummary& m : r.models) {
+      if (++shown > 20) {
+        absl::StrAppend(&s, "  ... ", r.models.size() - 20, " more (see --format json)\n");
+        break;
+      }
+      absl::StrAppend(&s, absl::StrFormat("  %-24s %12.4f %12.5f\n", m.model, m.n_hat, m.bic));
+    }
+  }
+  if (!r.excluded_models.empty()) {
+    absl::StrAppend(&s, "\nModels without a reliable fit: ", r.excluded_models.size(), "\n");
+    size_t shown = 0;
+    for (const ExcludedModel& m : r.excluded_models) {
+      if (++shown > 10) {
+        absl::StrAppend(&s, "  ...\n");
+        break;
+      }
+      absl::StrAppend(&s, "  ", m.model, ": ", m.reason, "\n");
+    }
+  }
+  absl::StrAppend(&s, "\nCaveats:\n");
+  for (const std::string& c : r.caveats) absl::StrAppend(&s, "  - ", c, "\n");
+  return s;
+}
+
+int RunEstimateCommand(int argc, char** argv) {
+  return RunEstimateCommand(argc, argv, std::cout, std::cerr);
+}
+
+int RunEstimateCommand(int argc, char** argv, std::ostream& out, std::ostream& err) {
+  std::optional<std::string> in;
+  std::string format = "json";
+  EstimateOptions options;
+  auto usage_error = [&](const std::string& message) {
+    err << "error: " << message << " (see --help)\n";
+    return 2;
+  };
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      out << kUsage;
+      return 0;
+    }
+    if (arg == "--no-profile") {
+      options.profile_interval = false;
+      continue;
+    }
+    std::string name = arg, value;
+    bool has_value = false;
+    if (size_t eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+      has_value = true;
+    }
+    static const std::vector<std::string> kValued = {
+        "--in", "--method", "--max-order", "--format", "--replicates",
+        "--seed", "--p-threshold", "--bootstrap-models"};
+    if (std::find(kValued.begin(), kValued.end(), name) == kValued.end()) {
+      return usage_error(absl::StrCat("unknown argument '", arg, "'"));
+    }
+    if (!has_value) {
+      if (i + 1 >= argc) return usage_error(absl::StrCat(name, " needs a value"));
+      value = argv[++i];
+    }
+    if (name == "--in") {
+      in = value;
+    } else if (name == "--method") {
+      if (value == "bic") {
+        options.method = SelectionMethod::kBic;
+      } else if (value == "stepwise") {
+        options.method = SelectionMethod::kStepwise;
+      } else {
+        return usage_error(absl::StrCat("--method must be bic or stepwise, got '", value, "'"));
+      }
+    } else if (name == "--format") {
+      if (value != "json" && value != "table") {
+        return usage_error(absl::StrCat("--format must be json or table, got '", value, "'"));
+      }
+      format = value;
+    } else if (name == "--max-order") {
+      if (!absl::SimpleAtoi(value, &options.max_order) || options.max_order < 1) {
+        return usage_error(absl::StrCat("--max-order must be a positive integer, got '", value,
+                                        "'"));
+      }
+    } else if (name == "--replicates") {
+      if (!absl::SimpleAtoi(value, &options.replicates) || options.replicates < 0 ||
+          (options.replicates > 0 && options.replicates < 10) || options.replicates > 1000000) {
+        return usage_error(absl::StrCat(
+            "--replicates must be 0 or an integer from 10 to 1000000, got '", value, "'"));
+      }
+    } else if (name == "--seed") {
+      if (!absl::SimpleAtoi(value, &options.seed)) {
+        return usage_error(absl::StrCat("--seed must be a non-negative integer, got '", value,
+                                        "'"));
+      }
+    } else if (name == "--p-threshold") {
+      if (!absl::SimpleAtod(value, &options.p_threshold) || !(options.p_threshold >= 0) ||
+          options.p_threshold > 1) {
+        return usage_error(absl::StrCat("--p-threshold must be a number in [0, 1], got '", value,
+                                        "'"));
+      }
+    } else if (name == "--bootstrap-models") {
+      if (!absl::SimpleAtoi(value, &options.bootstrap_models) || options.bootstrap_models < 1) {
+        return usage_error(absl::StrCat("--bootstrap-models must be a positive integer, got '",
+                                        value, "'"));
+      }
+    }
+  }
+  if (!in.has_value()) return usage_error("--in HISTORIES.csv is required");
+
+  absl::StatusOr<CaptureTable> table = CaptureTable::ReadCsvFile(*in);
+  if (!table.ok()) {
+    err << "error: " << table.status().message() << "\n";
+    return 1;
+  }
+  absl::StatusOr<EstimateResult> result = Estimate(*table, options);
+  if (!result.ok()) {
+    err << "error: " << result.status().message() << "\n";
+    return result.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  out << (format == "json" ? FormatJson(*result) : FormatTable(*result));
+  return 0;
+}
+
+}  // namespace samenzicht::estimate

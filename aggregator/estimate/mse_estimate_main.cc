@@ -1,0 +1,7 @@
+// Standalone `mse-estimate`: the `aggregator estimate` sub-command on its own.
+#include "aggregator/estimate/estimate_command.h"
+
+int main(int argc, char** argv) {
+  // RunEstimateCommand expects argv[0] to be the sub-command name.
+  return samenzicht::estimate::RunEstimateCommand(argc, argv);
+}
