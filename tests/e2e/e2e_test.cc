@@ -1,0 +1,305 @@
+// End to end, as the demo runs it: a deployment CA, keys, an aggregator process on
+// loopback with mutual TLS, three agency nodes importing the demo CSVs (some persons at two
+// or three agencies under different spellings), and the analyst's totals checked against
+// the ground truth in deploy/demo/data/truth.csv.
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/testing/pki.h"
+#include "tests/testing/subprocess.h"
+
+namespace samenzicht {
+namespace {
+
+namespace fs = std::filesystem;
+using ::samenzicht::testing::Background;
+using ::samenzicht::testing::Run;
+using ::samenzicht::testing::RunResult;
+
+const std::string kData = std::string(SAMENZICHT_SOURCE_DIR) + "/deploy/demo/data/";
+const std::string kAreas =
+    "areas: [\"binnenstad\", \"oude_wijken\", \"west\", \"oost\", \"zuid\", \"haren\", \"ten_boer\"]\n";
+
+struct Agency {
+  std::string id, domain_enum, domain_word, csv;
+};
+const std::vector<Agency> kAgencies = {
+    {"police", "DOMAIN_POLICE", "police", "police.csv"},
+    {"youth-care", "DOMAIN_YOUTH_CARE", "youth_care", "youth_care.csv"},
+    {"care-institution", "DOMAIN_MENTAL_HEALTH", "mental_health", "care_institution.csv"},
+};
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
+
+// Minimal CSV for our own well-formed files (no quoted commas in the columns we read).
+std::vector<std::map<std::string, std::string>> ReadCsv(const std::string& text) {
+  std::vector<std::map<std::string, std::string>> rows;
+  std::istringstream in(text);
+  std::string line;
+  std::vector<std::string> header;
+  auto split = [](const std::string& l) {
+    std::vector<std::string> out;
+    std::string cur;
+    bool quoted = false;
+    for (char c : l) {
+      if (c == '"') quoted = !quoted;
+      else if (c == ',' && !quoted) { out.push_back(cur); cur.clear(); }
+      else cur += c;
+    }
+    out.push_back(cur);
+    return out;
+  };
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    if (header.empty()) { header = split(line); continue; }
+    std::vector<std::string> f = split(line);
+    std::map<std::string, std::string> row;
+    for (size_t i = 0; i < header.size() && i < f.size(); ++i) row[header[i]] = f[i];
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+class E2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/e2e." + std::to_string(::getpid());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    pki_ = samenzicht::testing::MakePki(
+        "e2e." + std::to_string(::getpid()),
+        {{"aggregator", "server"}, {"police", "agency"}, {"youth-care", "agency"},
+         {"care-institution", "agency"}, {"gemeente-analyst", "analyst"}});
+    ASSERT_FALSE(pki_.empty());
+    hashing_key_ = dir_ + "/hashing.key";
+    Expect0(Run({AGENCY_NODE_BIN, "keygen", "--out", hashing_key_, "--epoch", "1"}));
+    Expect0(Run({AGGREGATOR_BIN, "store-keygen", "--out", dir_ + "/store.key"}));
+
+    std::string agencies;
+    for (const Agency& a : kAgencies) {
+      fs::create_directories(dir_ + "/" + a.id);
+      RunResult r = Run({AGENCY_NODE_BIN, "signing-keygen", "--out", dir_ + "/" + a.id + "/signing.key"});
+      Expect0(r);
+      std::string pub = r.out;
+      while (!pub.empty() && (pub.back() == '\n' || pub.back() == ' ')) pub.pop_back();
+      pub = pub.substr(pub.find_last_of(" \n") == std::string::npos ? 0 : pub.find_last_of(" \n") + 1);
+      agencies += "agencies { node_id: \"" + a.id + "\" domain: " + a.domain_enum +
+                  " signing_public_key: \"" + pub + "\" }\n";
+    }
+    WriteFile(dir_ + "/aggregator.textproto",
+              "listen_address: \"127.0.0.1:0\"\n"
+              "tls { ca_cert_file: \"" + pki_ + "/ca.crt\" cert_file: \"" + pki_ +
+                  "/aggregator.crt\" key_file: \"" + pki_ + "/aggregator.key\" }\n"
+              "data_dir: \"" + dir_ + "/data\"\n"
+              "store_key_file: \"" + dir_ + "/store.key\"\n"
+              "profile_file: \"" + Profile() + "\"\n"
+              "key_epoch: 1\nmin_cell_size: 5\n" + kAreas + agencies);
+    server_ = std::make_unique<Background>(
+        std::vector<std::string>{AGGREGATOR_BIN, "serve", "--config", dir_ + "/aggregator.textproto",
+                                 "--port-file", dir_ + "/port"},
+        dir_ + "/aggregator.log");
+    std::string port = samenzicht::testing::WaitForFile(dir_ + "/port");
+    ASSERT_FALSE(port.empty()) << server_->log();
+    while (!port.empty() && port.back() == '\n') port.pop_back();
+    address_ = "127.0.0.1:" + port;
+
+    for (const Agency& a : kAgencies) {
+      WriteFile(NodeConfig(a.id),
+                "node_id: \"" + a.id + "\"\naggregator_address: \"" + address_ +
+                    "\"\naggregator_server_name: \"localhost\"\n"
+                    "tls { ca_cert_file: \"" + pki_ + "/ca.crt\" cert_file: \"" + pki_ + "/" + a.id +
+                    ".crt\" key_file: \"" + pki_ + "/" + a.id + ".key\" }\n"
+                    "hashing_key_file: \"" + hashing_key_ + "\"\nsigning_key_file: \"signing.key\"\n"
+                    "profile_file: \"" + Profile() + "\"\nstate_dir: \"state\"\n" + kAreas);
+    }
+    ClientConfig("analyst.textproto", "gemeente-analyst");
+    ClientConfig("police-as-client.textproto", "police");
+  }
+
+  void TearDown() override {
+    if (server_) server_->Stop();
+  }
+
+  static std::string Profile() { return std::string(SAMENZICHT_SOURCE_DIR) + "/deploy/config/profile.textproto"; }
+  std::string NodeConfig(const std::string& id) { return dir_ + "/" + id + "/node.textproto"; }
+
+  void ClientConfig(const std::string& file, const std::string& name) {
+    WriteFile(dir_ + "/" + file, "aggregator_address: \"" + address_ +
+                                     "\"\naggregator_server_name: \"localhost\"\n"
+                                     "tls { ca_cert_file: \"" + pki_ + "/ca.crt\" cert_file: \"" + pki_ +
+                                     "/" + name + ".crt\" key_file: \"" + pki_ + "/" + name + ".key\" }\n");
+  }
+
+  static void Expect0(const RunResult& r) {
+    ASSERT_EQ(r.exit_code, 0) << "stdout:\n" << r.out << "\nstderr:\n" << r.err;
+  }
+
+  void SubmitAll() {
+    for (const Agency& a : kAgencies) {
+      Expect0(Run({AGENCY_NODE_BIN, "submit", "--config", NodeConfig(a.id), "--in", kData + a.csv}));
+    }
+  }
+
+  // Totals as the analyst sees them: key ("" for overall, else the category word) ->
+  // {persons, signals}; suppressed cells as -1.
+  std::map<std::string, std::pair<long, long>> Totals(const std::string& by,
+                                                      const std::string& config = "analyst.textproto") {
+    std::vector<std::string> argv = {AGGREGATOR_BIN, "totals", "--config", dir_ + "/" + config,
+                                     "--format", "csv"};
+    if (!by.empty()) { argv.push_back("--by"); argv.push_back(by); }
+    RunResult r = Run(argv);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::map<std::string, std::pair<long, long>> out;
+    auto num = [](const std::string& s) -> long { return s.empty() || s[0] == '<' ? -1 : std::stol(s); };
+    for (auto& row : ReadCsv(r.out)) {
+      std::string key = by.empty() ? "" : row[by];
+      if (!by.empty() && (key == "total" || key == "all" || key.empty())) key = "";
+      out[key] = {num(row["persons"]), num(row["signals"])};
+    }
+    return out;
+  }
+
+  std::string dir_, pki_, hashing_key_, address_;
+  std::unique_ptr<Background> server_;
+};
+
+TEST_F(E2eTest, TotalsAfterLinkageEqualTheGroundTruth) {
+  SubmitAll();
+  // Ground truth: 80 signals about 60 distinct persons; every agency saw each of its
+  // persons once, so per domain persons == signals == rows in that agency's file.
+  auto truth = ReadCsv(Slurp(kData + "truth.csv"));
+  std::set<std::string> persons;
+  for (auto& row : truth) persons.insert(row["true_person_id"]);
+  ASSERT_EQ(truth.size(), 80u);
+  ASSERT_EQ(persons.size(), 60u);
+
+  auto overall = Totals("");
+  ASSERT_TRUE(overall.count(""));
+  EXPECT_EQ(overall[""].second, 80);
+  EXPECT_EQ(overall[""].first, 60);
+
+  auto by_domain = Totals("domain");
+  EXPECT_EQ(by_domain["police"], std::make_pair(28L, 28L));
+  EXPECT_EQ(by_domain["youth_care"], std::make_pair(26L, 26L));
+  EXPECT_EQ(by_domain["mental_health"], std::make_pair(26L, 26L));
+}
+
+TEST_F(E2eTest, ImportingTheSameExportTwiceCountsNothingTwice) {
+  SubmitAll();
+  auto before = Totals("form");
+  Expect0(Run({AGENCY_NODE_BIN, "submit", "--config", NodeConfig("police"), "--in", kData + "police.csv"}));
+  EXPECT_EQ(Totals("form"), before);
+  EXPECT_EQ(Totals("")[""], std::make_pair(60L, 80L));
+}
+
+TEST_F(E2eTest, RetractionTakesEffectImmediately) {
+  SubmitAll();
+  // PL-2024-1000 is the police's record of a person no other agency signalled (truth.csv).
+  Expect0(Run({AGENCY_NODE_BIN, "retract", "--config", NodeConfig("police"), "--record-id", "PL-2024-1000"}));
+  EXPECT_EQ(Totals("")[""], std::make_pair(59L, 79L));
+  EXPECT_EQ(Totals("domain")["police"], std::make_pair(27L, 27L));
+  // Resubmitting the export does not bring the retracted report back.
+  Expect0(Run({AGENCY_NODE_BIN, "submit", "--config", NodeConfig("police"), "--in", kData + "police.csv"}));
+  EXPECT_EQ(Totals("")[""], std::make_pair(59L, 79L));
+}
+
+TEST_F(E2eTest, AnAgencyCannotQueryTotals) {
+  SubmitAll();
+  RunResult r = Run({AGGREGATOR_BIN, "totals", "--config", dir_ + "/police-as-client.textproto"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.err, ::testing::HasSubstr("PERMISSION_DENIED"));
+}
+
+TEST_F(E2eTest, OfflineLinkageAgreesWithTheGroundTruth) {
+  // pseudonymise + link, the offline path a privacy officer or researcher can run.
+  std::vector<std::string> link = {AGGREGATOR_BIN, "link", "--out", dir_ + "/persons.csv"};
+  std::map<std::string, std::string> report_to_record;
+  for (const Agency& a : kAgencies) {
+    std::string out = dir_ + "/" + a.id + ".jsonl", map = dir_ + "/" + a.id + ".map.csv";
+    Expect0(Run({AGENCY_NODE_BIN, "pseudonymise", "--key", hashing_key_, "--in", kData + a.csv,
+                 "--out", out, "--map", map, "--profile", Profile()}));
+    for (auto& row : ReadCsv(Slurp(map))) report_to_record[row["report_id"]] = row["record_id"];
+    link.push_back(out);
+  }
+  Expect0(Run(link));
+  std::map<std::string, std::string> true_person;
+  for (auto& row : ReadCsv(Slurp(kData + "truth.csv"))) true_person[row["record_id"]] = row["true_person_id"];
+  auto linked = ReadCsv(Slurp(dir_ + "/persons.csv"));
+  ASSERT_EQ(linked.size(), 80u);
+  // The partition found must equal the true partition: same person id <=> same true person.
+  std::map<std::string, std::set<std::string>> found_to_true, true_to_found;
+  for (auto& row : linked) {
+    std::string rec = report_to_record[row["report_id"]];
+    ASSERT_FALSE(rec.empty()) << row["report_id"];
+    found_to_true[row["person_id"]].insert(true_person[rec]);
+    true_to_found[true_person[rec]].insert(row["person_id"]);
+  }
+  for (auto& [found, t] : found_to_true) EXPECT_EQ(t.size(), 1u) << "false merge in person " << found;
+  for (auto& [t, found] : true_to_found) EXPECT_EQ(found.size(), 1u) << "missed link for " << t;
+  EXPECT_EQ(found_to_true.size(), 60u);
+}
+
+TEST_F(E2eTest, NoIdentifierInAnyAggregatorFileOrLog) {
+  SubmitAll();
+  server_->Stop();  // flush everything the aggregator would write
+  // Every identifier value of the input, in the forms it could be written.
+  std::set<std::string> needles;
+  const std::vector<std::string> id_columns = {"given_names", "surname", "date_of_birth", "national_id",
+                                               "phone", "email", "postcode", "street"};
+  for (const Agency& a : kAgencies) {
+    for (auto& row : ReadCsv(Slurp(kData + a.csv))) {
+      for (const std::string& c : id_columns) {
+        std::string v = row[c];
+        if (v.size() >= 4) needles.insert(v);
+        if (c == "date_of_birth" && v.size() == 10) needles.insert(v.substr(0, 4) + v.substr(5, 2) + v.substr(8, 2));
+        if (c == "phone") {
+          std::string digits;
+          for (char ch : v) if (isdigit(static_cast<unsigned char>(ch))) digits += ch;
+          if (digits.size() >= 8) needles.insert(digits.substr(digits.size() - 8));
+        }
+        if (c == "surname" || c == "given_names") {
+          std::string lower;
+          for (char ch : v) lower += static_cast<char>(tolower(static_cast<unsigned char>(ch)));
+          if (lower.size() >= 5) needles.insert(lower);
+        }
+      }
+    }
+  }
+  ASSERT_GT(needles.size(), 200u);
+  std::vector<std::string> files;
+  for (auto& e : fs::recursive_directory_iterator(dir_ + "/data")) {
+    if (e.is_regular_file()) files.push_back(e.path().string());
+  }
+  files.push_back(dir_ + "/aggregator.log");
+  files.push_back(dir_ + "/aggregator.log.err");
+  ASSERT_GE(files.size(), 3u);
+  for (const std::string& f : files) {
+    std::string bytes = Slurp(f);
+    for (const std::string& n : needles) {
+      EXPECT_EQ(bytes.find(n), std::string::npos) << "identifier found in " << f;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace samenzicht
