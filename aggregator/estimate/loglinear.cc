@@ -266,6 +266,9 @@ absl::StatusOr<ModelFit> FitModel(const CaptureTable& table, const HierarchicalM
       x[static_cast<size_t>(r) * cols + c] = (h & t) == t ? 1.0 : 0.0;
     }
   }
+  // A start from another table may not match this layout (a new empty
+  // overlap removes a term); then use the default starting values.
+  if (start != nullptr && start->size() != static_cast<size_t>(cols)) start = nullptr;
   absl::StatusOr<GlmFit> glm = FitPoissonGlm(x, rows, cols, y, start);
   if (!glm.ok()) {
     return absl::Status(glm.status().code(),

@@ -127,7 +127,8 @@ struct ModelFit {
 // Fits `model` to `table`. Does not run the existence check (see
 // existence.h); a model whose MLE does not exist or is not identifiable
 // yields `FailedPrecondition`. `InvalidArgument` if the list counts differ.
-// `start` optionally gives initial coefficients in the layout's order.
+// `start` optionally gives initial coefficients in the layout's order; it is
+// ignored if its size does not match the layout for this table.
 absl::StatusOr<ModelFit> FitModel(const CaptureTable& table, const HierarchicalModel& model,
                                   const std::vector<double>* start = nullptr);
 

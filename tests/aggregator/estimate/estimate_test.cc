@@ -308,6 +308,22 @@ TEST(UkReferenceTest, MinimumBicModelAtOrderTwo) {
   EXPECT_NEAR(*r->estimate, 22991.33, 0.005);
 }
 
+// Published [11456, 43894] (R's generator, 1000 replicates, the 100 best
+// models re-fitted per replicate); rough agreement only. Replicates that
+// create new empty overlaps exercise the extended-MLE path.
+TEST(UkReferenceTest, BcaIntervalRoughlyReproducesThePublishedOne) {
+  EstimateOptions o;
+  o.replicates = 1000;
+  o.profile_interval = false;
+  absl::StatusOr<EstimateResult> r = Estimate(Uk5(), o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE(r->interval.has_value());
+  EXPECT_GT(r->interval->lower, 9500);
+  EXPECT_LT(r->interval->lower, 14000);
+  EXPECT_GT(r->interval->upper, 34000);
+  EXPECT_LT(r->interval->upper, 56000);
+}
+
 // --------------------------------------------------------- sparse tables
 
 TEST(SparseTableTest, NoOverlapGivesNoReliableEstimate) {
