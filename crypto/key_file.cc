@@ -25,12 +25,25 @@ const char* KindName(KeyKind k) {
     case KeyKind::kHashing: return "hashing";
     case KeyKind::kStore: return "store";
     case KeyKind::kSigning: return "ed25519";
+    case KeyKind::kBox: return "x25519";
   }
   return "?";
 }
 
 size_t KindSize(KeyKind k) {
-  return k == KeyKind::kSigning ? crypto_sign_SECRETKEYBYTES : crypto_generichash_KEYBYTES;
+  switch (k) {
+    case KeyKind::kSigning: return crypto_sign_SECRETKEYBYTES;
+    case KeyKind::kBox: return crypto_box_SECRETKEYBYTES;
+    default: return crypto_generichash_KEYBYTES;
+  }
+}
+
+std::string PublicB64(const unsigned char* pk, size_t n) {
+  const int v = sodium_base64_VARIANT_ORIGINAL;
+  std::string b(sodium_base64_ENCODED_LEN(n, v), '\0');
+  sodium_bin2base64(b.data(), b.size(), pk, n, v);
+  b.resize(b.size() - 1);
+  return b;
 }
 
 // Wipes a std::string's buffer before it is released.
@@ -66,13 +79,23 @@ absl::StatusOr<std::string> GenerateKeyFile(const std::string& path, KeyKind kin
   if (kind == KeyKind::kSigning) {
     unsigned char pk[crypto_sign_PUBLICKEYBYTES];
     crypto_sign_keypair(pk, key.unsafe_bytes());
-    const int v = sodium_base64_VARIANT_ORIGINAL;
-    std::string b(sodium_base64_ENCODED_LEN(sizeof pk, v), '\0');
-    sodium_bin2base64(b.data(), b.size(), pk, sizeof pk, v);
-    b.resize(b.size() - 1);
-    public_b64 = b;
+    public_b64 = PublicB64(pk, sizeof pk);
+  } else if (kind == KeyKind::kBox) {
+    unsigned char pk[crypto_box_PUBLICKEYBYTES];
+    crypto_box_keypair(pk, key.unsafe_bytes());
+    public_b64 = PublicB64(pk, sizeof pk);
   } else {
     randombytes_buf(key.unsafe_bytes(), key.size());
+  }
+  RETURN_IF_ERROR(WriteKeyFile(path, kind, epoch, key));
+  return public_b64;
+}
+
+absl::Status WriteKeyFile(const std::string& path, KeyKind kind, uint32_t epoch,
+                          const SecretBytes& key) {
+  RETURN_IF_ERROR(EnsureInitialized());
+  if (key.size() != KindSize(kind)) {
+    return absl::InvalidArgumentError(absl::StrCat("a ", KindName(kind), " key is ", KindSize(kind), " bytes"));
   }
   const int v = sodium_base64_VARIANT_ORIGINAL;
   std::string b64(sodium_base64_ENCODED_LEN(key.size(), v), '\0');
@@ -94,7 +117,7 @@ absl::StatusOr<std::string> GenerateKeyFile(const std::string& path, KeyKind kin
   ok = (::fsync(fd) == 0) && ok;
   ok = (::close(fd) == 0) && ok;
   if (!ok) return absl::InternalError(absl::StrCat("cannot write key file ", path));
-  return public_b64;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<LoadedKey> LoadKeyFile(const std::string& path, KeyKind expected) {

@@ -17,7 +17,12 @@
 
 namespace samenzicht::crypto {
 
-enum class KeyKind { kHashing, kStore, kSigning };
+enum class KeyKind {
+  kHashing,  // the agencies' shared token key (32 bytes, with an epoch)
+  kStore,    // the aggregator's own token key (32 bytes)
+  kSigning,  // an Ed25519 secret key (64 bytes)
+  kBox,      // an X25519 secret key (32 bytes) that sealed hashing keys are opened with
+};
 
 struct LoadedKey {
   KeyKind kind;
@@ -26,14 +31,18 @@ struct LoadedKey {
 };
 
 // Writes a new random key of `kind` to `path` with mode 0600. AlreadyExists if `path`
-// exists (a key is never overwritten by accident). For kSigning, the 64-byte Ed25519
-// secret key is written, and the base64 public key is returned; otherwise "".
+// exists (a key is never overwritten by accident). For kSigning and kBox the base64 public
+// key is returned; otherwise "".
 absl::StatusOr<std::string> GenerateKeyFile(const std::string& path, KeyKind kind,
                                             uint32_t epoch = 0);
 
 // Loads a key file and checks it is of `expected`. Returns NotFound, FailedPrecondition
 // (loose permissions, not a regular file), InvalidArgument (malformed, wrong kind or length).
 absl::StatusOr<LoadedKey> LoadKeyFile(const std::string& path, KeyKind expected);
+
+// Writes already-made key bytes as a key file of `kind` (same rules as GenerateKeyFile).
+absl::Status WriteKeyFile(const std::string& path, KeyKind kind, uint32_t epoch,
+                          const SecretBytes& key);
 
 // Refuses (FailedPrecondition) a file group- or world-accessible, with the chmod to run.
 absl::Status CheckPrivateFile(const std::string& path);
