@@ -1,0 +1,286 @@
+#include "aggregator/intake.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "aggregator/totals.h"
+#include "common/status_macros.h"
+#include "crypto/encoding.h"
+#include "model/config.h"
+#include "samenzicht/v1/categories.pb.h"
+
+namespace samenzicht::aggregator {
+namespace {
+
+int64_t SystemNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+v1::BatchAck Refuse(v1::BatchAck ack, absl::StatusCode code, std::string message) {
+  ack.set_code(static_cast<int>(code));
+  ack.set_message(std::move(message));
+  return ack;
+}
+
+template <typename Repeated, typename IsValid>
+absl::Status CheckRepeatedEnum(const Repeated& values, IsValid is_valid, const char* field) {
+  for (int i = 0; i < values.size(); ++i) {
+    if (!is_valid(values.Get(i))) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, "[", i, "] is not a known value of the category"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckEnum(bool valid, const char* field) {
+  if (valid) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(field, " is not a known value of the category"));
+}
+
+}  // namespace
+
+bool IsValidId(const std::string& id) {
+  return id.size() == 32 && std::all_of(id.begin(), id.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+absl::StatusOr<std::unique_ptr<Intake>> Intake::New(const v1::AggregatorConfig& config,
+                                                    const v1::LinkageProfile& profile,
+                                                    Store* store) {
+  if (store == nullptr) return absl::InvalidArgumentError("intake needs a store");
+  std::map<std::string, Agency> agencies;
+  for (const v1::AgencyEntry& a : config.agencies()) {
+    if (a.node_id().empty()) return absl::InvalidArgumentError("an agency has no node_id");
+    auto verifier = crypto::Verifier::FromBase64(a.signing_public_key());
+    if (!verifier.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "agency '", a.node_id(), "': signing_public_key is not a base64 Ed25519 public key"));
+    }
+    if (!agencies.emplace(a.node_id(), Agency{a, *std::move(verifier)}).second) {
+      return absl::InvalidArgumentError(absl::StrCat("agency '", a.node_id(), "' is listed twice"));
+    }
+  }
+  return std::unique_ptr<Intake>(new Intake(config, profile, store, std::move(agencies)));
+}
+
+Intake::Intake(const v1::AggregatorConfig& config, const v1::LinkageProfile& profile,
+               Store* store, std::map<std::string, Agency> agencies)
+    : store_(store),
+      agencies_(std::move(agencies)),
+      fingerprint_(model::ProfileFingerprint(profile)),
+      key_epoch_(config.key_epoch()),
+      max_batch_reports_(config.max_batch_reports() == 0 ? kDefaultMaxBatchReports
+                                                         : config.max_batch_reports()),
+      rules_([&] {
+        std::vector<std::string> r;
+        for (const auto& rule : profile.rules()) r.push_back(rule.name());
+        return r;
+      }()),
+      areas_(config.areas().begin(), config.areas().end()),
+      clock_(SystemNow) {}
+
+absl::Status Intake::Authorize(const rpc::Peer& peer) const {
+  if (peer.role != rpc::Role::kAgency) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("only agency nodes may submit or retract; caller has role ",
+                     rpc::RoleName(peer.role)));
+  }
+  if (agencies_.count(peer.common_name) == 0) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("agency '", peer.common_name, "' is not configured on this aggregator"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Intake::CheckReport(const v1::Report& r) const {
+  if (!IsValidId(r.report_id())) {
+    return absl::InvalidArgumentError("report_id must be 32 lower-case hex characters");
+  }
+  if (!IsValidMonth(r.signal_month())) {
+    return absl::InvalidArgumentError("signal_month must be YYYYMM (or 0 when not known)");
+  }
+  RETURN_IF_ERROR(CheckEnum(v1::Form_IsValid(r.form()), "form"));
+  RETURN_IF_ERROR(CheckEnum(v1::Contact_IsValid(r.contact()), "contact"));
+  RETURN_IF_ERROR(CheckEnum(v1::AgeBand_IsValid(r.age_band()), "age_band"));
+  RETURN_IF_ERROR(CheckEnum(v1::Gender_IsValid(r.gender()), "gender"));
+  RETURN_IF_ERROR(CheckEnum(v1::Background_IsValid(r.background()), "background"));
+  RETURN_IF_ERROR(CheckRepeatedEnum(r.living_situation(), v1::LivingSituation_IsValid,
+                                    "living_situation"));
+  RETURN_IF_ERROR(CheckRepeatedEnum(r.recruitment_location(), v1::RecruitmentLocation_IsValid,
+                                    "recruitment_location"));
+  RETURN_IF_ERROR(CheckRepeatedEnum(r.coercion(), v1::Coercion_IsValid, "coercion"));
+  RETURN_IF_ERROR(CheckRepeatedEnum(r.forced_crime(), v1::ForcedCrime_IsValid, "forced_crime"));
+  if (!r.area().empty() && !areas_.empty() &&
+      std::find(areas_.begin(), areas_.end(), r.area()) == areas_.end()) {
+    return absl::InvalidArgumentError("area is not a district configured on the aggregator");
+  }
+  uint64_t seen_rules = 0;
+  for (int i = 0; i < r.tokens_size(); ++i) {
+    const v1::Token& t = r.tokens(i);
+    auto it = std::find(rules_.begin(), rules_.end(), t.rule());
+    if (it == rules_.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("tokens[", i, "].rule is not a rule of the linkage profile"));
+    }
+    size_t rule = static_cast<size_t>(it - rules_.begin());
+    if (rule < 64) {
+      if (seen_rules & (uint64_t{1} << rule)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("tokens[", i, "].rule repeats a rule of the same report"));
+      }
+      seen_rules |= uint64_t{1} << rule;
+    }
+    if (t.value().size() != crypto::kTokenBytes) {
+      return absl::InvalidArgumentError(absl::StrCat("tokens[", i, "].value must be exactly ",
+                                                     crypto::kTokenBytes, " bytes, got ",
+                                                     t.value().size()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::BatchAck> Intake::Submit(const rpc::Peer& peer, const v1::SignedBatch& batch) {
+  RETURN_IF_ERROR(Authorize(peer));
+  const Agency& agency = agencies_.at(peer.common_name);
+  const std::string& payload_bytes = batch.payload();
+  v1::BatchAck ack;
+  ack.set_batch_digest(crypto::Digest(kBatchContext, payload_bytes));
+
+  auto finish = [&](v1::BatchAck a) {
+    spdlog::info("batch agency={} batch={} reports={} accepted={} duplicates={} refused={} code={}",
+                 peer.common_name, a.batch_id().empty() ? "-" : a.batch_id(),
+                 a.accepted() + a.duplicates() + a.errors_size(), a.accepted(), a.duplicates(),
+                 a.errors_size(), absl::StatusCodeToString(static_cast<absl::StatusCode>(a.code())));
+    return a;
+  };
+
+  if (!agency.verifier.Verify(kBatchContext, payload_bytes, batch.signature()).ok()) {
+    return finish(Refuse(ack, absl::StatusCode::kUnauthenticated,
+                         "batch signature does not verify with the agency's configured key"));
+  }
+  v1::BatchPayload payload;
+  if (!payload.ParseFromString(payload_bytes)) {
+    return finish(Refuse(ack, absl::StatusCode::kInvalidArgument, "batch payload does not parse"));
+  }
+  if (!IsValidId(payload.batch_id())) {
+    return finish(Refuse(ack, absl::StatusCode::kInvalidArgument,
+                         "batch_id must be 32 lower-case hex characters"));
+  }
+  ack.set_batch_id(payload.batch_id());
+  if (payload.node_id() != peer.common_name) {
+    return finish(Refuse(ack, absl::StatusCode::kPermissionDenied,
+                         "node_id in the batch differs from the client certificate"));
+  }
+  if (!crypto::ConstantTimeEquals(payload.profile_fingerprint(), fingerprint_)) {
+    return finish(Refuse(ack, absl::StatusCode::kFailedPrecondition,
+                         "the batch was made with another linkage profile (fingerprint differs); "
+                         "install the deployment's profile on the node"));
+  }
+  if (payload.key_epoch() != key_epoch_) {
+    return finish(Refuse(ack, absl::StatusCode::kFailedPrecondition,
+                         absl::StrCat("the batch was made with key epoch ", payload.key_epoch(),
+                                      "; this aggregator accepts epoch ", key_epoch_)));
+  }
+  if (static_cast<uint32_t>(payload.reports_size()) > max_batch_reports_) {
+    return finish(Refuse(ack, absl::StatusCode::kResourceExhausted,
+                         absl::StrCat("batch holds ", payload.reports_size(),
+                                      " reports; the maximum is ", max_batch_reports_,
+                                      ": split it")));
+  }
+
+  BatchToStore to_store;
+  to_store.batch_id = payload.batch_id();
+  to_store.agency = peer.common_name;
+  to_store.digest = ack.batch_digest();
+  to_store.received_unix = clock_();
+  to_store.report_count = static_cast<uint32_t>(payload.reports_size());
+  to_store.reports.reserve(payload.reports_size());
+  std::vector<v1::ReportError> errors;
+  absl::flat_hash_map<std::string, uint32_t> first_index;
+  first_index.reserve(payload.reports_size());
+  for (int i = 0; i < payload.reports_size(); ++i) {
+    const v1::Report& r = payload.reports(i);
+    absl::Status s = CheckReport(r);
+    if (s.ok()) {
+      auto [it, inserted] = first_index.emplace(r.report_id(), static_cast<uint32_t>(i));
+      if (!inserted) {
+        s = absl::InvalidArgumentError(
+            absl::StrCat("report_id repeats report ", it->second, " of this batch"));
+      }
+    }
+    if (!s.ok()) {
+      v1::ReportError e;
+      // A malformed id is not echoed: it could be anything the node put there.
+      if (IsValidId(r.report_id())) e.set_report_id(r.report_id());
+      e.set_index(static_cast<uint32_t>(i));
+      e.set_code(static_cast<int>(s.code()));
+      e.set_message(std::string(s.message()));
+      errors.push_back(std::move(e));
+      continue;
+    }
+    to_store.reports.push_back({static_cast<uint32_t>(i), &r});
+  }
+
+  ASSIGN_OR_RETURN(CommitResult result, store_->CommitBatch(to_store));
+  if (result.replayed) {
+    bool same = crypto::ConstantTimeEquals(result.previous_digest, ack.batch_digest());
+    return finish(Refuse(
+        ack, absl::StatusCode::kAlreadyExists,
+        same ? "batch already committed; nothing changed"
+             : "batch id already committed with different content; nothing changed "
+               "(a new batch needs a new batch id)"));
+  }
+  for (const StoreRefusal& r : result.refused) {
+    v1::ReportError e;
+    e.set_report_id(payload.reports(static_cast<int>(r.index)).report_id());
+    e.set_index(r.index);
+    e.set_code(static_cast<int>(r.code));
+    e.set_message(r.message);
+    errors.push_back(std::move(e));
+  }
+  std::sort(errors.begin(), errors.end(),
+            [](const v1::ReportError& a, const v1::ReportError& b) { return a.index() < b.index(); });
+  ack.set_accepted(result.accepted);
+  ack.set_duplicates(result.duplicates);
+  for (auto& e : errors) *ack.add_errors() = std::move(e);
+  if (ack.errors_size() == 0) {
+    ack.set_code(static_cast<int>(absl::StatusCode::kOk));
+  } else {
+    ack.set_code(static_cast<int>(absl::StatusCode::kInvalidArgument));
+    ack.set_message(absl::StrCat(ack.errors_size(), " report(s) refused; the others are stored"));
+  }
+  return finish(std::move(ack));
+}
+
+absl::StatusOr<v1::RetractResponse> Intake::Retract(const rpc::Peer& peer,
+                                                    const v1::RetractRequest& request) {
+  RETURN_IF_ERROR(Authorize(peer));
+  std::vector<std::string> ids;
+  std::set<std::string> seen;
+  v1::RetractResponse resp;
+  for (const std::string& id : request.report_ids()) {
+    if (!seen.insert(id).second) continue;
+    if (!IsValidId(id)) {
+      resp.add_not_found(id.substr(0, 64));
+      continue;
+    }
+    ids.push_back(id);
+  }
+  ASSIGN_OR_RETURN(RetractResult r, store_->Retract(peer.common_name, ids, clock_()));
+  resp.set_retracted(r.retracted);
+  for (auto& id : r.not_found) resp.add_not_found(std::move(id));
+  spdlog::info("retract agency={} requested={} retracted={} not_found={}", peer.common_name,
+               request.report_ids_size(), resp.retracted(), resp.not_found_size());
+  return resp;
+}
+
+}  // namespace samenzicht::aggregator

@@ -1,0 +1,33 @@
+#include "aggregator/intake_service.h"
+
+#include "rpc/tls.h"
+
+namespace samenzicht::aggregator {
+
+grpc::Status IntakeService::SubmitBatches(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<v1::BatchAck, v1::SubmitRequest>* stream) {
+  absl::StatusOr<rpc::Peer> peer = rpc::PeerOf(*context);
+  if (!peer.ok()) return rpc::ToGrpcStatus(peer.status());
+  if (absl::Status s = intake_->Authorize(*peer); !s.ok()) return rpc::ToGrpcStatus(s);
+  v1::SubmitRequest request;
+  while (stream->Read(&request)) {
+    absl::StatusOr<v1::BatchAck> ack = intake_->Submit(*peer, request.batch());
+    if (!ack.ok()) return rpc::ToGrpcStatus(ack.status());
+    if (!stream->Write(*ack)) break;  // the node will resend; a replay is safe
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status IntakeService::Retract(grpc::ServerContext* context,
+                                    const v1::RetractRequest* request,
+                                    v1::RetractResponse* response) {
+  absl::StatusOr<rpc::Peer> peer = rpc::PeerOf(*context);
+  if (!peer.ok()) return rpc::ToGrpcStatus(peer.status());
+  absl::StatusOr<v1::RetractResponse> r = intake_->Retract(*peer, *request);
+  if (!r.ok()) return rpc::ToGrpcStatus(r.status());
+  *response = *std::move(r);
+  return grpc::Status::OK;
+}
+
+}  // namespace samenzicht::aggregator

@@ -1,0 +1,194 @@
+// `aggregator`: flags and wiring only; the logic lives in samenzicht_aggregator.
+#include <signal.h>
+
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "aggregator/offline_link.h"
+#include "aggregator/server.h"
+#include "aggregator/totals_format.h"
+#include "common/cli.h"
+#include "common/files.h"
+#include "common/process.h"
+#include "common/status_macros.h"
+#include "crypto/key_file.h"
+#include "model/config.h"
+#include "model/vocabulary.h"
+#include "rpc/tls.h"
+#include "samenzicht/v1/query.grpc.pb.h"
+#ifdef SAMENZICHT_HAVE_ESTIMATE
+#include "aggregator/estimate/estimate_command.h"
+#endif
+
+namespace samenzicht::aggregator {
+namespace {
+
+int Run(const cli::Command& cmd, int argc, char** argv,
+        const std::function<absl::Status(const cli::Args&)>& fn) {
+  absl::StatusOr<cli::Args> args = cmd.Parse(argc, argv);
+  if (!args.ok()) return cli::ExitWith(args.status());
+  if (args->help) {
+    std::cout << cmd.Usage();
+    return 0;
+  }
+  return cli::ExitWith(fn(*args));
+}
+
+absl::Status Serve(const cli::Args& args) {
+  process::DisableCoreDumps();
+  ASSIGN_OR_RETURN(v1::AggregatorConfig config, model::LoadAggregatorConfig(args.Get("config")));
+  // Block the stop signals before gRPC starts its threads, then wait for one here.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  ASSIGN_OR_RETURN(std::unique_ptr<Server> server, Server::Start(config));
+  if (args.Has("port-file")) {
+    RETURN_IF_ERROR(files::WriteFileAtomic(args.Get("port-file"),
+                                           absl::StrCat(server->port(), "\n"), 0644));
+  }
+  spdlog::info("state lives in {} (database aggregator.db); stop with Ctrl-C or SIGTERM",
+               config.data_dir());
+  int sig = 0;
+  sigwait(&stop, &sig);
+  spdlog::info("received {}; shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  server->Shutdown();
+  server->Wait();
+  spdlog::info("stopped");
+  return absl::OkStatus();
+}
+
+absl::Status StoreKeygen(const cli::Args& args) {
+  process::DisableCoreDumps();
+  RETURN_IF_ERROR(crypto::GenerateKeyFile(args.Get("out"), crypto::KeyKind::kStore).status());
+  std::cerr << "wrote store key " << args.Get("out")
+            << " (mode 0600); keep it outside data_dir and out of database backups\n";
+  return absl::OkStatus();
+}
+
+absl::Status LinkCommand(const cli::Args& args) {
+  uint32_t threshold = model::MaxReportsPerToken(v1::LinkageProfile());
+  if (args.Has("profile")) {
+    ASSIGN_OR_RETURN(v1::LinkageProfile profile, model::LoadProfile(args.Get("profile")));
+    threshold = model::MaxReportsPerToken(profile);
+  }
+  std::ostringstream csv;
+  ASSIGN_OR_RETURN(LinkSummary s, LinkJsonlFiles(args.positional, threshold, &csv, &std::cerr));
+  RETURN_IF_ERROR(files::WriteFileAtomic(args.Get("out"), csv.str(), 0600));
+  std::cerr << "linked " << FormatSummary(s) << "; wrote " << args.Get("out") << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status Totals(const cli::Args& args) {
+  ASSIGN_OR_RETURN(v1::ClientConfig config, model::LoadClientConfig(args.Get("config")));
+  v1::TotalsRequest request;
+  for (absl::string_view name : absl::StrSplit(args.Get("by"), ',', absl::SkipWhitespace())) {
+    ASSIGN_OR_RETURN(v1::Dimension d, model::ParseDimension(std::string(name)));
+    request.add_by(d);
+  }
+  ASSIGN_OR_RETURN(uint32_t from, ParseMonthFlag("from", args.Get("from")));
+  ASSIGN_OR_RETURN(uint32_t to, ParseMonthFlag("to", args.Get("to")));
+  request.set_from_month(from);
+  request.set_to_month(to);
+  std::string format = args.Get("format", "table");
+  if (format != "table" && format != "csv" && format != "json") {
+    return absl::InvalidArgumentError("--format must be table, csv or json");
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
+                   rpc::Connect(config.aggregator_address(), config.tls(),
+                                config.aggregator_server_name()));
+  auto stub = v1::Query::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  v1::TotalsResponse response;
+  grpc::Status st = stub->Totals(&ctx, request, &response);
+  if (!st.ok()) {
+    absl::Status s = rpc::FromGrpcStatus(st);
+    return absl::Status(s.code(), absl::StrCat("totals from ", config.aggregator_address(), ": ",
+                                               s.message()));
+  }
+  ASSIGN_OR_RETURN(std::string text, FormatTotals(response, format));
+  std::cout << text;
+  return absl::OkStatus();
+}
+
+constexpr char kUsage[] =
+    "usage: aggregator COMMAND [flags]\n\n"
+    "commands:\n"
+    "  serve         run the aggregator (intake and query services, mutual TLS)\n"
+    "  store-keygen  create the aggregator's store key\n"
+    "  link          offline linkage of pseudonymised reports (JSON lines)\n"
+    "  totals        deduplicated totals from a running aggregator\n"
+    "  estimate      multiple systems estimation of the hidden number\n\n"
+    "`aggregator COMMAND --help` describes a command.\n";
+
+int Main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  std::string sub = argv[1];
+  int sub_argc = argc - 1;
+  char** sub_argv = argv + 1;
+  if (sub == "--help" || sub == "-h" || sub == "help") {
+    std::cout << kUsage;
+    return 0;
+  }
+  if (sub == "serve") {
+    cli::Command cmd("serve", "Run the aggregator until SIGINT or SIGTERM, then shut down "
+                              "gracefully.");
+    cmd.Flag("config", "AGGREGATOR.textproto", "aggregator configuration", true)
+        .Flag("port-file", "FILE", "write the bound port here (useful with port 0)");
+    return Run(cmd, sub_argc, sub_argv, Serve);
+  }
+  if (sub == "store-keygen") {
+    cli::Command cmd("store-keygen",
+                     "Create the aggregator's store key (tokens are keyed again with it before "
+                     "they are stored).");
+    cmd.Flag("out", "FILE", "where to write the key (mode 0600; never inside data_dir)", true);
+    return Run(cmd, sub_argc, sub_argv, StoreKeygen);
+  }
+  if (sub == "link") {
+    cli::Command cmd("link",
+                     "Link pseudonymised reports offline; writes report_id,person_id for every "
+                     "input report, in input order (person ids 1, 2, ... by first appearance).");
+    cmd.Flag("out", "PERSONS.csv", "output CSV", true)
+        .Flag("profile", "PROFILE.textproto", "linkage profile (for max_reports_per_token)")
+        .Positional("REPORTS.jsonl...", "output of `agency-node pseudonymise`", 1);
+    return Run(cmd, sub_argc, sub_argv, LinkCommand);
+  }
+  if (sub == "totals") {
+    cli::Command cmd("totals", "Deduplicated totals from the aggregator (analyst certificate).");
+    cmd.Flag("config", "CLIENT.textproto", "client configuration", true)
+        .Flag("by", "CATEGORY[,CATEGORY]",
+              "zero, one or two of: form, contact, age_band, gender, background, "
+              "living_situation, recruitment_location, coercion, forced_crime, area, domain, "
+              "signal_month")
+        .Flag("from", "YYYY-MM", "first month of the period (inclusive)")
+        .Flag("to", "YYYY-MM", "last month of the period (inclusive)")
+        .Flag("format", "table|csv|json", "output format (default table)");
+    return Run(cmd, sub_argc, sub_argv, Totals);
+  }
+  if (sub == "estimate") {
+#ifdef SAMENZICHT_HAVE_ESTIMATE
+    return estimate::RunEstimateCommand(sub_argc, sub_argv);
+#else
+    std::cerr << "error: this build has no estimate command\n";
+    return 1;
+#endif
+  }
+  std::cerr << "error: unknown command '" << sub.substr(0, 40) << "'\n" << kUsage;
+  return 2;
+}
+
+}  // namespace
+}  // namespace samenzicht::aggregator
+
+int main(int argc, char** argv) { return samenzicht::aggregator::Main(argc, argv); }

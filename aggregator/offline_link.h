@@ -1,0 +1,49 @@
+// Offline linkage for `aggregator link`: reads pseudonymised reports (JSON lines as written
+// by `agency-node pseudonymise`: the protobuf JSON of samenzicht.v1.Report, tokens as
+// {rule, value} with base64 values) and assigns every report a person.
+//
+//   std::ostringstream warnings;
+//   ASSIGN_OR_RETURN(LinkSummary s, LinkJsonlFiles({"police.jsonl", "zorg.jsonl"}, 50,
+//                                                  &persons_csv, &warnings));
+//
+// Output: `report_id,person_id` with a header row, one row per input report in input
+// order. Person ids are small integers 1, 2, 3, ... numbered in order of each person's first
+// report in the input; they are stable for the same input and mean nothing else.
+// A line that does not parse is reported (file:line, never its content) and skipped; a token
+// of the wrong length is reported and left out of that report's linkage. Tokens shared by
+// more than `max_reports_per_token` reports are not used to join (see linkage.h).
+//
+// Runs over the agencies' raw tokens in memory; writes nothing but `out`.
+#ifndef SAMENZICHT_AGGREGATOR_OFFLINE_LINK_H_
+#define SAMENZICHT_AGGREGATOR_OFFLINE_LINK_H_
+
+#include <cstdint>
+#include <map>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace samenzicht::aggregator {
+
+struct LinkSummary {
+  uint64_t reports = 0;
+  uint64_t persons = 0;
+  uint64_t unlinkable = 0;        // reports without any usable token
+  uint64_t skipped_lines = 0;     // lines that did not parse
+  std::map<std::string, uint64_t> oversized_tokens;  // per rule
+};
+
+// NotFound / PermissionDenied for an input that cannot be read. Writes the CSV to `out`
+// and one warning line per skipped line or token to `warnings`.
+absl::StatusOr<LinkSummary> LinkJsonlFiles(const std::vector<std::string>& inputs,
+                                           uint32_t max_reports_per_token, std::ostream* out,
+                                           std::ostream* warnings);
+
+// One line for the operator: "reports=.. persons=.. unlinkable=.. oversized tokens ignored=..".
+std::string FormatSummary(const LinkSummary& s);
+
+}  // namespace samenzicht::aggregator
+
+#endif  // SAMENZICHT_AGGREGATOR_OFFLINE_LINK_H_

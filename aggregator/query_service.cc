@@ -1,0 +1,17 @@
+#include "aggregator/query_service.h"
+
+#include "rpc/tls.h"
+
+namespace samenzicht::aggregator {
+
+grpc::Status QueryService::Totals(grpc::ServerContext* context, const v1::TotalsRequest* request,
+                                  v1::TotalsResponse* response) {
+  absl::StatusOr<rpc::Peer> peer = rpc::PeerOf(*context);
+  if (!peer.ok()) return rpc::ToGrpcStatus(peer.status());
+  absl::StatusOr<v1::TotalsResponse> r = query_->Totals(*peer, *request);
+  if (!r.ok()) return rpc::ToGrpcStatus(r.status());
+  *response = *std::move(r);
+  return grpc::Status::OK;
+}
+
+}  // namespace samenzicht::aggregator

@@ -1,0 +1,26 @@
+// gRPC adapter of the query service: identity from the client certificate, everything else
+// in `Query` (query.h). PermissionDenied for every role but analyst.
+//
+// Thread-safety: thread-safe; `query` is not owned.
+#ifndef SAMENZICHT_AGGREGATOR_QUERY_SERVICE_H_
+#define SAMENZICHT_AGGREGATOR_QUERY_SERVICE_H_
+
+#include "aggregator/query.h"
+#include "samenzicht/v1/query.grpc.pb.h"
+
+namespace samenzicht::aggregator {
+
+class QueryService final : public v1::Query::Service {
+ public:
+  explicit QueryService(Query* query) : query_(query) {}
+
+  grpc::Status Totals(grpc::ServerContext* context, const v1::TotalsRequest* request,
+                      v1::TotalsResponse* response) override;
+
+ private:
+  Query* const query_;
+};
+
+}  // namespace samenzicht::aggregator
+
+#endif  // SAMENZICHT_AGGREGATOR_QUERY_SERVICE_H_

@@ -1,0 +1,86 @@
+#include "aggregator/server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "crypto/key_file.h"
+#include "model/config.h"
+#include "rpc/tls.h"
+
+namespace samenzicht::aggregator {
+namespace {
+
+// True when `path` lies inside `dir` (after resolving both).
+bool IsInside(const std::string& path, const std::string& dir) {
+  std::error_code ec;
+  auto p = std::filesystem::weakly_canonical(path, ec);
+  auto d = std::filesystem::weakly_canonical(dir, ec);
+  auto rel = p.lexically_relative(d);
+  return !rel.empty() && *rel.begin() != "..";
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const v1::AggregatorConfig& config) {
+  if (config.listen_address().empty()) return absl::InvalidArgumentError("listen_address is empty");
+  if (config.store_key_file().empty()) return absl::InvalidArgumentError("store_key_file is empty");
+  if (config.profile_file().empty()) return absl::InvalidArgumentError("profile_file is empty");
+  if (IsInside(config.store_key_file(), config.data_dir())) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "store_key_file ", config.store_key_file(), " lies inside data_dir ", config.data_dir(),
+        "; keep the store key outside the data folder and its backups"));
+  }
+  ASSIGN_OR_RETURN(v1::LinkageProfile profile, model::LoadProfile(config.profile_file()));
+  std::vector<std::string> rules;
+  for (const auto& r : profile.rules()) rules.push_back(r.name());
+
+  std::unique_ptr<Server> s(new Server());
+  {
+    ASSIGN_OR_RETURN(crypto::LoadedKey key,
+                     crypto::LoadKeyFile(config.store_key_file(), crypto::KeyKind::kStore));
+    ASSIGN_OR_RETURN(s->store_, Store::Open(config.data_dir(), key.bytes, rules));
+  }  // the key bytes are wiped here; the store keeps only its derived subkeys
+  ASSIGN_OR_RETURN(s->intake_, Intake::New(config, profile, s->store_.get()));
+  ASSIGN_OR_RETURN(s->query_, Query::New(config, profile, s->store_.get()));
+  s->intake_service_ = std::make_unique<IntakeService>(s->intake_.get());
+  s->query_service_ = std::make_unique<QueryService>(s->query_.get());
+
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> creds,
+                   rpc::ServerCredentials(config.tls()));
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(config.listen_address(), creds, &s->port_);
+  builder.SetMaxReceiveMessageSize(64 << 20);
+  builder.RegisterService(s->intake_service_.get());
+  builder.RegisterService(s->query_service_.get());
+  s->server_ = builder.BuildAndStart();
+  if (s->server_ == nullptr || s->port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", config.listen_address(), " (address in use?)"));
+  }
+  spdlog::info("aggregator listening on port {}; state in {}; {} agencies configured", s->port_,
+               s->store_->path(), config.agencies_size());
+  return s;
+}
+
+void Server::Shutdown() {
+  std::call_once(shutdown_once_, [this] {
+    if (server_ == nullptr) return;
+    spdlog::info("aggregator shutting down: finishing calls in flight");
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(3));
+  });
+}
+
+void Server::Wait() {
+  if (server_ != nullptr) server_->Wait();
+}
+
+Server::~Server() {
+  Shutdown();
+  Wait();
+}
+
+}  // namespace samenzicht::aggregator

@@ -1,0 +1,64 @@
+// The aggregator server: the store, the intake and query logic, and their gRPC services
+// behind mutual TLS on one port.
+//
+//   ASSIGN_OR_RETURN(auto server, Server::Start(config));
+//   std::cout << server->port();      // the bound port (listen_address may say port 0)
+//   ...
+//   server->Shutdown();               // graceful: in-flight batches finish
+//
+// Start returns the errors of loading the profile and the store key (NotFound,
+// FailedPrecondition for a key file readable by others or kept inside data_dir,
+// InvalidArgument), of Store::Open (FailedPrecondition, DataLoss), of the TLS files, and
+// Unavailable when the address cannot be bound.
+//
+// Concurrency: gRPC's synchronous server runs calls on its own threads; writes to the
+// store are serialised by the store, queries run concurrently.
+// Thread-safety: `Shutdown` may be called from any thread, more than once.
+#ifndef SAMENZICHT_AGGREGATOR_SERVER_H_
+#define SAMENZICHT_AGGREGATOR_SERVER_H_
+
+#include <memory>
+#include <mutex>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/statusor.h"
+#include "aggregator/intake.h"
+#include "aggregator/intake_service.h"
+#include "aggregator/query.h"
+#include "aggregator/query_service.h"
+#include "aggregator/store.h"
+#include "samenzicht/v1/config.pb.h"
+
+namespace samenzicht::aggregator {
+
+class Server {
+ public:
+  static absl::StatusOr<std::unique_ptr<Server>> Start(const v1::AggregatorConfig& config);
+  ~Server();
+
+  int port() const { return port_; }
+  // Stops accepting calls, lets running calls finish (streams still open after a grace
+  // period are cancelled; every batch already read is committed and acknowledged first).
+  void Shutdown();
+  // Blocks until the server has shut down.
+  void Wait();
+
+  Store* store() { return store_.get(); }
+  Query* query() { return query_.get(); }
+
+ private:
+  Server() = default;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Intake> intake_;
+  std::unique_ptr<Query> query_;
+  std::unique_ptr<IntakeService> intake_service_;
+  std::unique_ptr<QueryService> query_service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  std::once_flag shutdown_once_;
+};
+
+}  // namespace samenzicht::aggregator
+
+#endif  // SAMENZICHT_AGGREGATOR_SERVER_H_

@@ -1,0 +1,182 @@
+// The aggregator's durable state: an SQLite database `aggregator.db` in the data folder.
+//
+//   ASSIGN_OR_RETURN(auto key, crypto::LoadKeyFile(config.store_key_file(), KeyKind::kStore));
+//   ASSIGN_OR_RETURN(auto store, Store::Open(config.data_dir(), key.bytes, rule_names));
+//   ASSIGN_OR_RETURN(CommitResult r, store->CommitBatch(batch));   // durable when it returns
+//   ASSIGN_OR_RETURN(Dataset d, store->LoadDataset(domain_of_agency));
+//
+// What is on disk. Tables `batches` (one row per committed batch), `reports` (one row per
+// stored report: agency, batch, signal month, categories as small integers and bitmasks),
+// `tokens` (report rowid, rule, 32-byte token), `retracted` (report id, agency, when; so a
+// replayed old batch cannot bring a retracted report back) and `rules` (rule name <-> small
+// integer). The schema version is `PRAGMA user_version`.
+//
+// No identifier and no agency token ever reaches the database: every token is keyed again
+// inside `CommitBatch`, before it is bound to a statement,
+//   stored = KeyedHasher(store_key, "samenzicht.store.v1", 0, rule_names).Hash(rule, token)
+// with the aggregator's store key, which is never written into the data folder. A stolen
+// database plus a leaked agency key therefore re-identifies no one. Report ids are random
+// (chosen by the node) and link nothing.
+//
+// Durability: WAL, `synchronous=FULL`, one transaction per batch (never per report); when
+// `CommitBatch` returns OK the batch survives a crash. On failure the transaction is rolled
+// back and nothing of the batch is stored.
+//
+// Thread-safety: all methods may be called concurrently. Writes (`CommitBatch`, `Retract`)
+// are serialised on one writer connection; `LoadDataset` opens its own read connection, so
+// queries run concurrently with each other and with a write (WAL snapshot isolation).
+#ifndef SAMENZICHT_AGGREGATOR_STORE_H_
+#define SAMENZICHT_AGGREGATOR_STORE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "aggregator/linkage.h"
+#include "crypto/keyed_hash.h"
+#include "crypto/secret_bytes.h"
+#include "samenzicht/v1/report.pb.h"
+
+struct sqlite3;
+
+namespace samenzicht::aggregator {
+
+inline constexpr int kSchemaVersion = 1;
+inline constexpr char kDatabaseFileName[] = "aggregator.db";
+inline constexpr char kStorePurpose[] = "samenzicht.store.v1";
+
+// Categories of one report as the totals need them. Multi-valued categories are bitmasks:
+// bit v is set when enum value v (v >= 1) was reported; 0 means not known.
+struct ReportFacts {
+  uint32_t signal_month = 0;  // YYYYMM, 0 = not known
+  uint8_t form = 0, contact = 0, age_band = 0, gender = 0, background = 0;
+  uint8_t domain = 0;  // v1::Domain of the reporting agency, from the configuration
+  uint16_t area = 0;   // 1 + index into Dataset::areas, 0 = not known
+  uint32_t living = 0, recruitment = 0, coercion = 0, forced_crime = 0;
+  bool has_token = false;
+};
+
+// Every non-retracted report and its (re-keyed) tokens, in storage order.
+struct Dataset {
+  std::vector<ReportFacts> reports;
+  TokenTable tokens;               // TokenTable::report indexes `reports`
+  std::vector<std::string> rules;  // rule names by the integers in `tokens`
+  std::vector<std::string> areas;  // district codes by ReportFacts::area - 1
+};
+
+// One report of a batch to store. `report` must outlive the call; its tokens must already
+// be validated (32 bytes, a rule of the profile given to `Open`).
+struct ReportToStore {
+  uint32_t index = 0;  // position in the batch, for errors
+  const v1::Report* report = nullptr;
+};
+
+struct BatchToStore {
+  std::string batch_id;
+  std::string agency;  // node id from the client certificate
+  std::string digest;  // 32 bytes
+  int64_t received_unix = 0;
+  uint32_t report_count = 0;  // all reports of the batch, including refused ones
+  std::vector<ReportToStore> reports;  // the reports that passed validation
+};
+
+// Why one report was not stored, decided against the state of the database.
+struct StoreRefusal {
+  uint32_t index = 0;
+  absl::StatusCode code = absl::StatusCode::kOk;
+  std::string message;
+};
+
+struct CommitResult {
+  // The batch id was already committed: nothing changed. `previous_digest` is its digest
+  // then (equal to the new one for a plain replay).
+  bool replayed = false;
+  std::string previous_digest;
+  uint32_t accepted = 0;    // newly stored
+  uint32_t duplicates = 0;  // already stored by the same agency
+  std::vector<StoreRefusal> refused;  // stored by another agency, or retracted before
+};
+
+struct RetractResult {
+  uint32_t retracted = 0;
+  std::vector<std::string> not_found;  // unknown, another agency's, or already retracted
+};
+
+class Store {
+ public:
+  // Opens or creates `data_dir`/aggregator.db (folder mode 0700, file mode 0600) and
+  // registers `rule_names` (the linkage profile's rules, in profile order: the integers
+  // `CommitBatch` uses are indexes into this list).
+  // Returns InvalidArgument (store key not 32 bytes, bad rule names), FailedPrecondition
+  // (a database of an unknown schema version, or a folder that cannot be made private),
+  // DataLoss (the file is not an SQLite database or fails `PRAGMA quick_check`; the
+  // message says to restore a backup), Internal for other SQLite errors.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& data_dir,
+                                                     const crypto::SecretBytes& store_key,
+                                                     const std::vector<std::string>& rule_names);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Stores a batch in one transaction, deciding per report against the database:
+  //  - a report id already stored by the same agency counts in `duplicates`;
+  //  - stored by another agency: refused with AlreadyExists;
+  //  - retracted before: refused with FailedPrecondition (never resurrected).
+  // A batch id already committed leaves everything unchanged (`replayed`).
+  // Returns Internal on an SQLite failure (then nothing of the batch is stored).
+  absl::StatusOr<CommitResult> CommitBatch(const BatchToStore& batch);
+
+  // Deletes the given reports of `agency` (rows and tokens, for real) and records the
+  // retraction. Ids of other agencies are answered exactly like unknown ids.
+  absl::StatusOr<RetractResult> Retract(const std::string& agency,
+                                        const std::vector<std::string>& report_ids,
+                                        int64_t now_unix);
+
+  // Reads every stored report and token in one read transaction. `domain_of_agency` maps
+  // an agency's node id to its v1::Domain (0 when unknown).
+  absl::StatusOr<Dataset> LoadDataset(
+      const std::function<int(const std::string& agency)>& domain_of_agency) const;
+
+  // Increases with every committed change; a cached Dataset of the same generation is
+  // current.
+  uint64_t generation() const { return generation_.load(); }
+
+  const std::string& path() const { return path_; }
+
+  // Counts for tests and the operator.
+  absl::StatusOr<int64_t> CountRows(const std::string& table) const;
+
+ private:
+  Store(std::string path, sqlite3* db, std::unique_ptr<crypto::KeyedHasher> hasher,
+        std::vector<int> rule_ids)
+      : path_(std::move(path)), db_(db), hasher_(std::move(hasher)),
+        rule_ids_(std::move(rule_ids)) {}
+
+  const std::string path_;
+  mutable std::mutex write_mu_;  // guards db_ (the single writer connection)
+  sqlite3* const db_;
+  const std::unique_ptr<crypto::KeyedHasher> hasher_;
+  const std::vector<int> rule_ids_;  // profile rule index -> rules.id
+  std::atomic<uint64_t> generation_{0};
+};
+
+// Bitmask helpers for the multi-valued categories (bit v for enum value v >= 1).
+template <typename RepeatedEnum>
+uint32_t MaskOf(const RepeatedEnum& values) {
+  uint32_t m = 0;
+  for (int v : values) {
+    if (v > 0 && v < 32) m |= (1u << v);
+  }
+  return m;
+}
+
+}  // namespace samenzicht::aggregator
+
+#endif  // SAMENZICHT_AGGREGATOR_STORE_H_

@@ -1,0 +1,149 @@
+#include "aggregator/totals_format.h"
+
+#include <algorithm>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "aggregator/totals.h"
+#include "model/vocabulary.h"
+
+namespace samenzicht::aggregator {
+namespace {
+
+std::string Cell(const v1::Count& c, uint32_t k) {
+  return c.suppressed() ? absl::StrCat("<", k) : absl::StrCat(c.value());
+}
+
+std::string JsonCount(const v1::Count& c) {
+  return c.suppressed() ? "{\"value\": null, \"suppressed\": true}"
+                        : absl::StrCat("{\"value\": ", c.value(), ", \"suppressed\": false}");
+}
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (char ch : s) {
+    if (ch == '"' || ch == '\\') out += '\\';
+    if (static_cast<unsigned char>(ch) < 0x20) continue;
+    out += ch;
+  }
+  return out + "\"";
+}
+
+std::string CsvField(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  return absl::StrCat("\"", absl::StrReplaceAll(s, {{"\"", "\"\""}}), "\"");
+}
+
+std::vector<std::string> Header(const v1::TotalsResponse& r) {
+  std::vector<std::string> h;
+  for (int d : r.by()) h.push_back(model::DimensionName(static_cast<v1::Dimension>(d)));
+  h.push_back("persons");
+  h.push_back("signals");
+  return h;
+}
+
+}  // namespace
+
+std::string FormatTotalsTable(const v1::TotalsResponse& r) {
+  const uint32_t k = r.min_cell_size();
+  std::vector<std::vector<std::string>> lines;
+  lines.push_back(Header(r));
+  for (const auto& row : r.rows()) {
+    std::vector<std::string> l(row.keys().begin(), row.keys().end());
+    l.push_back(Cell(row.persons(), k));
+    l.push_back(Cell(row.signals(), k));
+    lines.push_back(std::move(l));
+  }
+  std::vector<std::string> total;
+  for (int i = 0; i < r.by_size(); ++i) total.push_back(i == 0 ? "total" : "");
+  if (r.by_size() == 0) {
+    total.clear();
+  }
+  total.push_back(Cell(r.total_persons(), k));
+  total.push_back(Cell(r.total_signals(), k));
+  lines.push_back(total);
+  std::vector<size_t> width(lines[0].size(), 0);
+  for (const auto& l : lines) {
+    for (size_t i = 0; i < l.size(); ++i) width[i] = std::max(width[i], l[i].size());
+  }
+  std::string out;
+  auto emit = [&](const std::vector<std::string>& l) {
+    for (size_t i = 0; i < l.size(); ++i) {
+      bool numeric = i + 2 >= l.size();
+      std::string pad(width[i] - l[i].size(), ' ');
+      absl::StrAppend(&out, i ? "  " : "", numeric ? pad + l[i] : l[i] + pad);
+    }
+    out += "\n";
+  };
+  emit(lines[0]);
+  size_t rule_len = 0;
+  for (size_t w : width) rule_len += w + 2;
+  out += std::string(rule_len - 2, '-') + "\n";
+  for (size_t i = 1; i + 1 < lines.size(); ++i) emit(lines[i]);
+  if (r.rows_size() > 0) out += std::string(rule_len - 2, '-') + "\n";
+  emit(lines.back());
+  absl::StrAppend(&out, "\nunlinkable signals (no token): ", Cell(r.unlinkable_signals(), k),
+                  "\ncells from 1 to ", k - 1, " are shown as <", k, "\n");
+  return out;
+}
+
+std::string FormatTotalsCsv(const v1::TotalsResponse& r) {
+  const uint32_t k = r.min_cell_size();
+  std::string out;
+  std::vector<std::string> h = Header(r);
+  for (size_t i = 0; i < h.size(); ++i) absl::StrAppend(&out, i ? "," : "", h[i]);
+  out += "\n";
+  for (const auto& row : r.rows()) {
+    for (const auto& key : row.keys()) absl::StrAppend(&out, CsvField(key), ",");
+    absl::StrAppend(&out, Cell(row.persons(), k), ",", Cell(row.signals(), k), "\n");
+  }
+  for (int i = 0; i < r.by_size(); ++i) absl::StrAppend(&out, i == 0 ? "total" : "", ",");
+  absl::StrAppend(&out, Cell(r.total_persons(), k), ",", Cell(r.total_signals(), k), "\n");
+  return out;
+}
+
+std::string FormatTotalsJson(const v1::TotalsResponse& r) {
+  std::string out = "{\n  \"by\": [";
+  for (int i = 0; i < r.by_size(); ++i) {
+    absl::StrAppend(&out, i ? ", " : "",
+                    JsonString(model::DimensionName(static_cast<v1::Dimension>(r.by(i)))));
+  }
+  out += "],\n  \"rows\": [";
+  for (int i = 0; i < r.rows_size(); ++i) {
+    const auto& row = r.rows(i);
+    absl::StrAppend(&out, i ? "," : "", "\n    {\"keys\": [");
+    for (int j = 0; j < row.keys_size(); ++j) {
+      absl::StrAppend(&out, j ? ", " : "", JsonString(row.keys(j)));
+    }
+    absl::StrAppend(&out, "], \"persons\": ", JsonCount(row.persons()),
+                    ", \"signals\": ", JsonCount(row.signals()), "}");
+  }
+  absl::StrAppend(&out, r.rows_size() ? "\n  " : "", "],\n  \"total_persons\": ",
+                  JsonCount(r.total_persons()), ",\n  \"total_signals\": ",
+                  JsonCount(r.total_signals()), ",\n  \"unlinkable_signals\": ",
+                  JsonCount(r.unlinkable_signals()), ",\n  \"min_cell_size\": ", r.min_cell_size(),
+                  ",\n  \"counting_rules\": ", JsonString(r.counting_rules()), "\n}\n");
+  return out;
+}
+
+absl::StatusOr<std::string> FormatTotals(const v1::TotalsResponse& r, const std::string& format) {
+  if (format == "table" || format.empty()) return FormatTotalsTable(r);
+  if (format == "csv") return FormatTotalsCsv(r);
+  if (format == "json") return FormatTotalsJson(r);
+  return absl::InvalidArgumentError(
+      absl::StrCat("--format must be table, csv or json, not '", format.substr(0, 20), "'"));
+}
+
+absl::StatusOr<uint32_t> ParseMonthFlag(const std::string& flag, const std::string& text) {
+  if (text.empty()) return 0u;
+  std::string digits = absl::StrReplaceAll(text, {{"-", ""}});
+  uint32_t m = 0;
+  if (digits.size() != 6 || !absl::SimpleAtoi(digits, &m) || m == 0 || !IsValidMonth(m)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, " must be a month YYYY-MM, not '", text.substr(0, 20), "'"));
+  }
+  return m;
+}
+
+}  // namespace samenzicht::aggregator
