@@ -1,0 +1,79 @@
+#include "agency_node/batch.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "crypto/encoding.h"
+#include "model/vocabulary.h"
+
+namespace samenzicht::agency_node {
+
+std::string BatchDigest(const std::string& payload) {
+  return crypto::Digest(kBatchSignatureContext, payload);
+}
+
+std::string CategoriesSummary(const v1::Report& r) {
+  using model::Dimension;
+  std::vector<std::string> parts;
+  auto one = [&](const char* name, Dimension d, int v) {
+    if (v != 0) parts.push_back(absl::StrCat(name, "=", model::Word(d, v)));
+  };
+  auto many = [&](const char* name, Dimension d, const auto& values) {
+    if (values.empty()) return;
+    std::vector<std::string> w;
+    for (int v : values) w.push_back(model::Word(d, v));
+    parts.push_back(absl::StrCat(name, "=", absl::StrJoin(w, ";")));
+  };
+  one("form", Dimension::DIMENSION_FORM, r.form());
+  one("contact", Dimension::DIMENSION_CONTACT, r.contact());
+  one("age_band", Dimension::DIMENSION_AGE_BAND, r.age_band());
+  one("gender", Dimension::DIMENSION_GENDER, r.gender());
+  one("background", Dimension::DIMENSION_BACKGROUND, r.background());
+  many("living_situation", Dimension::DIMENSION_LIVING_SITUATION, r.living_situation());
+  many("recruitment_location", Dimension::DIMENSION_RECRUITMENT_LOCATION, r.recruitment_location());
+  many("coercion", Dimension::DIMENSION_COERCION, r.coercion());
+  many("forced_crime", Dimension::DIMENSION_FORCED_CRIME, r.forced_crime());
+  if (!r.area().empty()) parts.push_back(absl::StrCat("area=", r.area()));
+  if (r.signal_month() != 0) parts.push_back(absl::StrCat("month=", model::MonthWord(r.signal_month())));
+  return absl::StrJoin(parts, " ");
+}
+
+absl::StatusOr<std::vector<BuiltBatch>> BuildBatches(std::vector<v1::Report> reports,
+                                                     const BatchHeader& header,
+                                                     uint32_t max_reports,
+                                                     const crypto::Signer& signer) {
+  if (header.node_id.empty()) return absl::InvalidArgumentError("node_id is empty");
+  if (header.profile_fingerprint.size() != 32) {
+    return absl::InvalidArgumentError("profile fingerprint is not 32 bytes");
+  }
+  if (max_reports == 0) max_reports = kDefaultMaxBatchReports;
+  std::vector<BuiltBatch> out;
+  out.reserve((reports.size() + max_reports - 1) / max_reports);
+  for (size_t start = 0; start < reports.size(); start += max_reports) {
+    size_t end = std::min(reports.size(), start + max_reports);
+    v1::BatchPayload payload;
+    BuiltBatch b;
+    b.batch_id = crypto::RandomId();
+    b.created_unix = header.created_unix;
+    payload.set_batch_id(b.batch_id);
+    payload.set_node_id(header.node_id);
+    payload.set_profile_fingerprint(header.profile_fingerprint);
+    payload.set_key_epoch(header.key_epoch);
+    payload.set_created_unix(header.created_unix);
+    payload.mutable_reports()->Reserve(static_cast<int>(end - start));
+    b.log.reserve(end - start);
+    for (size_t i = start; i < end; ++i) {
+      b.log.push_back({reports[i].report_id(), CategoriesSummary(reports[i]),
+                       reports[i].tokens_size()});
+      *payload.add_reports() = std::move(reports[i]);
+    }
+    std::string bytes;
+    if (!payload.SerializeToString(&bytes)) return absl::InternalError("cannot serialize a batch");
+    b.digest = BatchDigest(bytes);
+    b.signed_batch.set_signature(signer.Sign(kBatchSignatureContext, bytes));
+    b.signed_batch.set_payload(std::move(bytes));
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
+}  // namespace samenzicht::agency_node

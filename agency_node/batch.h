@@ -1,0 +1,60 @@
+// Building and signing batches of reports.
+//
+// A batch is a `v1::BatchPayload` (random batch id, node id, profile fingerprint, key
+// epoch, creation time, reports), serialized once; the signature (Ed25519, context
+// "samenzicht.batch.v1") covers exactly those bytes, which travel in `SignedBatch.payload`.
+//
+// Thread-safety: free functions; `Signer` is immutable.
+#ifndef SAMENZICHT_AGENCY_NODE_BATCH_H_
+#define SAMENZICHT_AGENCY_NODE_BATCH_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "agency_node/state_store.h"
+#include "crypto/signature.h"
+#include "samenzicht/v1/intake.pb.h"
+#include "samenzicht/v1/report.pb.h"
+
+namespace samenzicht::agency_node {
+
+inline constexpr char kBatchSignatureContext[] = "samenzicht.batch.v1";
+inline constexpr uint32_t kDefaultMaxBatchReports = 500;
+
+struct BatchHeader {
+  std::string node_id;
+  std::string profile_fingerprint;  // 32 bytes, model::ProfileFingerprint
+  uint32_t key_epoch = 0;
+  int64_t created_unix = 0;
+};
+
+struct BuiltBatch {
+  std::string batch_id;
+  std::string digest;              // BatchDigest(payload), 32 raw bytes
+  int64_t created_unix = 0;
+  v1::SignedBatch signed_batch;
+  std::vector<SentReport> log;     // what the sent log keeps per report
+};
+
+// The BLAKE2b-256 digest of serialized payload bytes that the sent log keeps and an
+// acknowledgement's `batch_digest` is compared with: crypto::Digest with domain
+// "samenzicht.batch.v1".
+std::string BatchDigest(const std::string& payload);
+
+// "form=sexual contact=direct living_situation=homeless;with_exploiter area=oost
+// month=2024-03": the categories of a report, for the sent log. Never identifiers.
+std::string CategoriesSummary(const v1::Report& report);
+
+// Splits `reports` into batches of at most `max_reports` (0 = 500), each with a fresh
+// batch id, and signs them. InvalidArgument if the header's fingerprint is not 32 bytes or
+// the node id is empty. Moves the reports out of `reports`.
+absl::StatusOr<std::vector<BuiltBatch>> BuildBatches(std::vector<v1::Report> reports,
+                                                     const BatchHeader& header,
+                                                     uint32_t max_reports,
+                                                     const crypto::Signer& signer);
+
+}  // namespace samenzicht::agency_node
+
+#endif  // SAMENZICHT_AGENCY_NODE_BATCH_H_

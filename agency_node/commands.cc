@@ -1,0 +1,310 @@
+#include "agency_node/commands.h"
+
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <ctime>
+#include <map>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "agency_node/batch.h"
+#include "agency_node/csv.h"
+#include "agency_node/intake_client.h"
+#include "agency_node/pipeline.h"
+#include "agency_node/state_store.h"
+#include "common/files.h"
+#include "common/process.h"
+#include "common/status_macros.h"
+#include "crypto/encoding.h"
+#include "crypto/key_file.h"
+#include "crypto/signature.h"
+#include "google/protobuf/util/json_util.h"
+#include "model/config.h"
+
+namespace samenzicht::agency_node {
+namespace {
+
+std::string CsvQuote(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += "\"\"";
+    else out.push_back(c);
+  }
+  out += "\"";
+  return out;
+}
+
+std::string JsonEscape(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) out += absl::StrFormat("\\u%04x", c);
+        else out.push_back(static_cast<char>(c));
+    }
+  }
+  return out;
+}
+
+bool FileExists(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0;
+}
+
+// record_id -> report_id from an existing map file written by `pseudonymise --map`.
+absl::StatusOr<std::map<std::string, std::string>> ReadMapFile(const std::string& path) {
+  ASSIGN_OR_RETURN(CsvFile csv, ReadCsvFile(path));
+  if (csv.header != std::vector<std::string>{"record_id", "report_id"}) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": not a map file (header must be record_id,report_id)"));
+  }
+  if (!csv.errors.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": line ", csv.errors[0].line, ": ", csv.errors[0].message));
+  }
+  std::map<std::string, std::string> m;
+  for (const auto& r : csv.records) {
+    const std::string& id = r.fields[1];
+    bool hex = id.size() == 32 && id.find_first_not_of("0123456789abcdef") == std::string::npos;
+    if (!hex) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": line ", r.line, ": report_id is not 32 lower-case hex"));
+    }
+    m[r.fields[0]] = id;
+  }
+  return m;
+}
+
+std::string SkippedLines(const PreparedReports& p) {
+  std::vector<std::string> lines;
+  for (const auto& s : p.skipped) lines.push_back(absl::StrCat(s.line));
+  return lines.empty() ? "" : absl::StrCat(" (line", lines.size() > 1 ? "s " : " ",
+                                           absl::StrJoin(lines, ", "), ")");
+}
+
+void PrintReadSummary(const PreparedReports& p, std::ostream& os) {
+  os << "records read:    " << p.records_read << "\n"
+     << "skipped:         " << p.skipped.size() << SkippedLines(p) << "\n"
+     << "field warnings:  " << p.warnings.size() << "\n";
+}
+
+std::string Time(int64_t t) {
+  if (t == 0) return "-";
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string AckCode(const SentBatch& b) {
+  return b.ack_code ? absl::StatusCodeToString(static_cast<absl::StatusCode>(*b.ack_code))
+                    : "NOT_ACKNOWLEDGED";
+}
+
+}  // namespace
+
+std::string ResolveProfilePath(const std::string& flag, const std::string& compiled_in) {
+  if (!flag.empty()) return flag;
+  const char* env = std::getenv("SAMENZICHT_PROFILE");
+  if (env != nullptr && *env != '\0') return env;
+  return compiled_in;
+}
+
+absl::Status KeygenCommand(const std::string& out, uint32_t epoch, std::ostream& os) {
+  if (epoch == 0) return absl::InvalidArgumentError("--epoch must be at least 1");
+  RETURN_IF_ERROR(crypto::GenerateKeyFile(out, crypto::KeyKind::kHashing, epoch).status());
+  os << "wrote a new shared hashing key (epoch " << epoch << ") to " << out
+     << " (mode 0600); give it to every agency node over a secure channel, never to the "
+        "aggregator\n";
+  return absl::OkStatus();
+}
+
+absl::Status SigningKeygenCommand(const std::string& out, std::ostream& os) {
+  ASSIGN_OR_RETURN(std::string pub, crypto::GenerateKeyFile(out, crypto::KeyKind::kSigning));
+  os << pub << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status PseudonymiseCommand(const PseudonymiseOptions& o, spdlog::logger& log,
+                                 std::ostream& os) {
+  process::DisableCoreDumps();
+  ASSIGN_OR_RETURN(v1::LinkageProfile profile, model::LoadProfile(o.profile));
+  ASSIGN_OR_RETURN(auto tokeniser, TokeniserFromKeyFile(profile, o.key_file));
+  ASSIGN_OR_RETURN(auto normaliser, Normaliser::New());
+  std::map<std::string, std::string> ids;
+  if (!o.map.empty() && FileExists(o.map)) {
+    ASSIGN_OR_RETURN(ids, ReadMapFile(o.map));
+  }
+  SignalOptions so;
+  so.areas = o.areas;
+  so.today = o.today;
+  ASSIGN_OR_RETURN(PreparedReports prepared, PrepareReports(o.in, *normaliser, *tokeniser, so));
+  LogIssues(prepared, log);
+
+  google::protobuf::util::JsonPrintOptions jo;
+  jo.preserve_proto_field_names = true;
+  std::string jsonl;
+  for (size_t i = 0; i < prepared.reports.size(); ++i) {
+    auto [it, fresh] = ids.emplace(prepared.record_ids[i], "");
+    if (fresh) it->second = crypto::RandomId();
+    v1::Report& r = prepared.reports[i];
+    r.set_report_id(it->second);
+    std::string line;
+    auto st = google::protobuf::util::MessageToJsonString(r, &line, jo);
+    if (!st.ok()) return absl::InternalError("cannot print a report as JSON");
+    jsonl += line;
+    jsonl += "\n";
+  }
+  RETURN_IF_ERROR(files::WriteFileAtomic(o.out, jsonl, 0600));
+  if (!o.map.empty()) {
+    std::string csv = "record_id,report_id\n";
+    for (const auto& [record, report] : ids) absl::StrAppend(&csv, CsvQuote(record), ",", report, "\n");
+    RETURN_IF_ERROR(files::WriteFileAtomic(o.map, csv, 0600));
+  }
+  PrintReadSummary(prepared, os);
+  os << "reports written: " << prepared.reports.size() << " to " << o.out << "\n";
+  if (!o.map.empty()) os << "map:             " << o.map << " (keep it inside the agency)\n";
+  return absl::OkStatus();
+}
+
+absl::Status SubmitCommand(const std::string& config_path, const std::string& in,
+                           spdlog::logger& log, std::ostream& os, const Date& today) {
+  process::DisableCoreDumps();
+  ASSIGN_OR_RETURN(v1::NodeConfig config, model::LoadNodeConfig(config_path));
+  ASSIGN_OR_RETURN(v1::LinkageProfile profile, model::LoadProfile(config.profile_file()));
+  ASSIGN_OR_RETURN(auto tokeniser, TokeniserFromKeyFile(profile, config.hashing_key_file()));
+  ASSIGN_OR_RETURN(auto signer, crypto::Signer::FromKeyFile(config.signing_key_file()));
+  ASSIGN_OR_RETURN(auto normaliser, Normaliser::New());
+  SignalOptions so;
+  so.areas.assign(config.areas().begin(), config.areas().end());
+  so.today = today;
+  ASSIGN_OR_RETURN(PreparedReports prepared, PrepareReports(in, *normaliser, *tokeniser, so));
+  LogIssues(prepared, log);
+  ASSIGN_OR_RETURN(auto store, StateStore::Open(config.state_dir()));
+  ASSIGN_OR_RETURN(std::vector<std::string> report_ids, store->AssignReportIds(prepared.record_ids));
+  for (size_t i = 0; i < report_ids.size(); ++i) prepared.reports[i].set_report_id(report_ids[i]);
+  PrintReadSummary(prepared, os);
+  if (prepared.reports.empty()) {
+    os << "nothing to send\n";
+    return absl::OkStatus();
+  }
+  BatchHeader header{config.node_id(), model::ProfileFingerprint(profile), tokeniser->epoch(),
+                     static_cast<int64_t>(time(nullptr))};
+  const size_t n_reports = prepared.reports.size();
+  ASSIGN_OR_RETURN(std::vector<BuiltBatch> batches,
+                   BuildBatches(std::move(prepared.reports), header, config.max_batch_reports(),
+                                *signer));
+  ASSIGN_OR_RETURN(auto client, IntakeClient::Connect(config));
+  auto sum = client->Submit(batches, *store);
+  if (!sum.ok()) {
+    os << "reports sent:    0 of " << n_reports << " acknowledged in full (see the sent log)\n";
+    return sum.status();
+  }
+  os << "reports sent:    " << sum->reports_sent << " in " << sum->batches_sent << " batch"
+     << (sum->batches_sent == 1 ? "" : "es") << "\n"
+     << "accepted:        " << sum->accepted << "\n"
+     << "duplicates:      " << sum->duplicates << " (already stored: not counted twice)\n"
+     << "refused:         " << sum->reports_refused << " report(s), " << sum->batches_refused
+     << " batch(es)\n";
+  for (const auto& p : sum->problems) os << "  " << p << "\n";
+  if (sum->batches_refused > 0 || sum->reports_refused > 0) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        sum->batches_refused, " of ", sum->batches_sent, " batch(es) and ", sum->reports_refused,
+        " report(s) were refused by the aggregator at ", config.aggregator_address()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RetractCommand(const std::string& config_path,
+                            const std::vector<std::string>& record_ids, std::ostream& os) {
+  process::DisableCoreDumps();
+  if (record_ids.empty()) return absl::InvalidArgumentError("no --record-id given");
+  ASSIGN_OR_RETURN(v1::NodeConfig config, model::LoadNodeConfig(config_path));
+  ASSIGN_OR_RETURN(auto store, StateStore::Open(config.state_dir()));
+  std::vector<std::string> report_ids;
+  std::map<std::string, std::string> record_of;
+  for (const auto& rec : record_ids) {
+    auto rep = store->FindReportId(rec);
+    if (absl::IsNotFound(rep.status())) {
+      return absl::NotFoundError(absl::StrCat("record ", rec, " was never sent by this node"));
+    }
+    if (!rep.ok()) return rep.status();
+    report_ids.push_back(*rep);
+    record_of[*rep] = rec;
+  }
+  ASSIGN_OR_RETURN(auto client, IntakeClient::Connect(config));
+  ASSIGN_OR_RETURN(v1::RetractResponse resp, client->Retract(report_ids));
+  std::set<std::string> not_found(resp.not_found().begin(), resp.not_found().end());
+  const int64_t now = time(nullptr);
+  for (const auto& rep : report_ids) {
+    RETURN_IF_ERROR(store->RecordRetraction(rep, not_found.count(rep) ? "not_found" : "retracted", now));
+  }
+  os << "retracted: " << resp.retracted() << "\n";
+  for (const auto& rep : resp.not_found()) {
+    os << "  not found at the aggregator: record " << record_of[rep] << " (report " << rep << ")\n";
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SentCommand(const std::string& config_path, const std::string& format,
+                         std::ostream& os) {
+  if (format != "table" && format != "csv" && format != "json") {
+    return absl::InvalidArgumentError("--format must be table, csv or json");
+  }
+  ASSIGN_OR_RETURN(v1::NodeConfig config, model::LoadNodeConfig(config_path));
+  ASSIGN_OR_RETURN(auto store, StateStore::Open(config.state_dir()));
+  ASSIGN_OR_RETURN(std::vector<SentBatch> batches, store->ListSent());
+  if (format == "csv") {
+    os << "batch_id,digest,reports,created,sent,ack,accepted,duplicates,refused_reports,"
+          "acknowledged,message\n";
+    for (const auto& b : batches) {
+      os << b.batch_id << "," << b.digest_hex << "," << b.report_count << ","
+         << Time(b.created_unix) << "," << Time(b.sent_unix) << "," << AckCode(b) << ","
+         << b.accepted << "," << b.duplicates << "," << b.refused_reports << ","
+         << Time(b.ack_unix) << "," << CsvQuote(b.ack_message) << "\n";
+    }
+  } else if (format == "json") {
+    os << "[";
+    for (size_t i = 0; i < batches.size(); ++i) {
+      const auto& b = batches[i];
+      ASSIGN_OR_RETURN(std::vector<SentReport> reports, store->ListReports(b.batch_id));
+      os << (i ? ",\n " : "\n ") << "{\"batch_id\":\"" << b.batch_id << "\",\"digest\":\""
+         << b.digest_hex << "\",\"reports\":" << b.report_count << ",\"created\":\""
+         << Time(b.created_unix) << "\",\"sent\":\"" << Time(b.sent_unix) << "\",\"ack\":\""
+         << AckCode(b) << "\",\"accepted\":" << b.accepted << ",\"duplicates\":" << b.duplicates
+         << ",\"refused_reports\":" << b.refused_reports << ",\"acknowledged\":\""
+         << Time(b.ack_unix) << "\",\"message\":\"" << JsonEscape(b.ack_message)
+         << "\",\"report_list\":[";
+      for (size_t k = 0; k < reports.size(); ++k) {
+        os << (k ? "," : "") << "{\"report_id\":\"" << reports[k].report_id
+           << "\",\"categories\":\"" << JsonEscape(reports[k].categories)
+           << "\",\"tokens\":" << reports[k].token_count << "}";
+      }
+      os << "]}";
+    }
+    os << (batches.empty() ? "]\n" : "\n]\n");
+  } else {
+    os << absl::StrFormat("%-32s  %-16s  %7s  %-20s  %-18s  %8s  %10s  %7s\n", "batch", "digest",
+                          "reports", "sent", "ack", "accepted", "duplicates", "refused");
+    for (const auto& b : batches) {
+      os << absl::StrFormat("%-32s  %-16s  %7d  %-20s  %-18s  %8d  %10d  %7d\n", b.batch_id,
+                            b.digest_hex.substr(0, 16), b.report_count, Time(b.sent_unix),
+                            AckCode(b), b.accepted, b.duplicates, b.refused_reports);
+    }
+    os << batches.size() << " batch(es) in " << store->path() << "\n";
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace samenzicht::agency_node

@@ -1,0 +1,63 @@
+// The agency-node commands as library functions; main.cc only parses flags and calls
+// these. Every function returns a Status whose message is one line fit for
+// "error: <message>" and never holds an identifier. Human output goes to `out`; record
+// and field problems go to `log` (which never receives identifier values either).
+#ifndef SAMENZICHT_AGENCY_NODE_COMMANDS_H_
+#define SAMENZICHT_AGENCY_NODE_COMMANDS_H_
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "absl/status/status.h"
+#include "agency_node/normalise.h"
+
+namespace samenzicht::agency_node {
+
+// `keygen`: a new shared hashing key (mode 0600). AlreadyExists if `out` exists.
+absl::Status KeygenCommand(const std::string& out, uint32_t epoch, std::ostream& os);
+
+// `signing-keygen`: this node's Ed25519 key; prints the base64 public key on `os`.
+absl::Status SigningKeygenCommand(const std::string& out, std::ostream& os);
+
+struct PseudonymiseOptions {
+  std::string key_file;
+  std::string in;
+  std::string out;                 // JSONL, one report per line (mode 0600)
+  std::string map;                 // optional record_id,report_id CSV (mode 0600)
+  std::string profile;             // LinkageProfile text file
+  std::vector<std::string> areas;  // accepted area codes; empty = any [a-z0-9_-] code
+  Date today = Today();
+};
+
+// `pseudonymise`: offline; writes exactly the reports `submit` would send. Report ids are
+// random per run, unless `map` names an existing map file: then its ids are reused for the
+// record ids it lists (new record ids get new ids) and the file is rewritten with all of
+// them. InvalidArgument for a malformed map file.
+absl::Status PseudonymiseCommand(const PseudonymiseOptions& options, spdlog::logger& log,
+                                 std::ostream& os);
+
+// `submit`: parse, tokenise, assign report ids (persisted), sign, send, print a summary.
+// Fails (one line) when the aggregator is unreachable (its address and the gRPC status)
+// or when any batch is refused.
+absl::Status SubmitCommand(const std::string& config_path, const std::string& in,
+                           spdlog::logger& log, std::ostream& os, const Date& today = Today());
+
+// `retract`: maps record ids to report ids (NotFound naming a record id this node never
+// sent) and calls Retract.
+absl::Status RetractCommand(const std::string& config_path,
+                            const std::vector<std::string>& record_ids, std::ostream& os);
+
+// `sent`: the sent log, as "table", "csv" or "json" (InvalidArgument otherwise).
+absl::Status SentCommand(const std::string& config_path, const std::string& format,
+                         std::ostream& os);
+
+// The profile path to use: `flag` if set, else $SAMENZICHT_PROFILE, else `compiled_in`.
+std::string ResolveProfilePath(const std::string& flag, const std::string& compiled_in);
+
+}  // namespace samenzicht::agency_node
+
+#endif  // SAMENZICHT_AGENCY_NODE_COMMANDS_H_

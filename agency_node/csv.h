@@ -1,0 +1,59 @@
+// An RFC 4180 CSV reader for the agencies' signal exports.
+//
+// UTF-8 text with a header row; fields separated by commas; a field may be quoted with
+// `"`, in which case it may hold commas, line breaks and doubled quotes (`""` -> `"`).
+// Lines end in LF or CRLF; a leading UTF-8 byte-order mark is skipped; blank lines are
+// ignored.
+//
+// Every record carries the physical line (1-based, the header is line 1) on which it
+// starts. A record that cannot be parsed (an unterminated quote, a stray quote, a wrong
+// number of fields, invalid UTF-8, an embedded NUL byte) is listed in `errors` by line and
+// skipped; reading continues with the next line. Error messages never contain field text:
+// the fields may hold identifiers.
+//
+//   ASSIGN_OR_RETURN(CsvFile csv, ReadCsvFile(path));
+//   for (const CsvRecord& r : csv.records) { ... r.line, r.fields[i] ... }
+//
+// Thread-safety: free functions without shared state.
+#ifndef SAMENZICHT_AGENCY_NODE_CSV_H_
+#define SAMENZICHT_AGENCY_NODE_CSV_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace samenzicht::agency_node {
+
+struct CsvRecord {
+  int line = 0;                      // physical line the record starts on
+  std::vector<std::string> fields;   // exactly header.size() fields
+};
+
+struct CsvError {
+  int line = 0;
+  std::string message;               // what is wrong; never the field text
+};
+
+struct CsvFile {
+  std::vector<std::string> header;
+  std::vector<CsvRecord> records;
+  std::vector<CsvError> errors;      // skipped records, in file order
+};
+
+// Parses `text`. InvalidArgument when there is no header row or the header itself cannot
+// be parsed (the whole file is refused: without a header no record can be read).
+absl::StatusOr<CsvFile> ParseCsv(std::string_view text);
+
+// Reads and parses `path`: NotFound / PermissionDenied naming the path, or ParseCsv's
+// errors prefixed with the path.
+absl::StatusOr<CsvFile> ReadCsvFile(const std::string& path);
+
+// True when `s` is well-formed UTF-8 (no overlong forms, surrogates or code points past
+// U+10FFFF).
+bool IsValidUtf8(std::string_view s);
+
+}  // namespace samenzicht::agency_node
+
+#endif  // SAMENZICHT_AGENCY_NODE_CSV_H_

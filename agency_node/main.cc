@@ -1,0 +1,160 @@
+// agency-node: flags and wiring only; the commands live in agency_node/commands.h.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "agency_node/commands.h"
+#include "common/cli.h"
+
+#ifndef SAMENZICHT_DEFAULT_PROFILE
+#define SAMENZICHT_DEFAULT_PROFILE "deploy/config/profile.textproto"
+#endif
+
+namespace {
+
+using samenzicht::cli::Args;
+using samenzicht::cli::Command;
+namespace node = samenzicht::agency_node;
+
+std::vector<std::string> SplitList(const std::string& s) {
+  std::vector<std::string> out;
+  for (absl::string_view p : absl::StrSplit(absl::string_view(s), ',', absl::SkipWhitespace())) {
+    out.emplace_back(absl::StripAsciiWhitespace(p));
+  }
+  return out;
+}
+
+// Every value of a repeatable flag: "--record-id a --record-id b,c".
+std::vector<std::string> Repeated(int argc, char** argv, const std::string& flag) {
+  std::vector<std::string> out;
+  const std::string eq = "--" + flag + "=";
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    std::string v;
+    if (a == "--" + flag && i + 1 < argc) v = argv[++i];
+    else if (a.rfind(eq, 0) == 0) v = a.substr(eq.size());
+    else continue;
+    for (auto& x : SplitList(v)) out.push_back(x);
+  }
+  return out;
+}
+
+std::shared_ptr<spdlog::logger> Logger() {
+  auto log = spdlog::stderr_color_mt("agency-node");
+  log->set_pattern("%^%l%$: %v");
+  return log;
+}
+
+void Usage() {
+  std::cerr << "usage: agency-node <command> [flags]\n\n"
+               "commands:\n"
+               "  keygen           create a new shared hashing key\n"
+               "  signing-keygen   create this node's signing key; prints its public key\n"
+               "  pseudonymise     offline: signals CSV -> the reports the node would send\n"
+               "  submit           send a signals CSV to the aggregator\n"
+               "  retract          retract this node's reports by record id\n"
+               "  sent             show what this node sent\n\n"
+               "`agency-node <command> --help` describes each command.\n";
+}
+
+int Run(const Command& cmd, int argc, char** argv,
+        const std::function<absl::Status(const Args&)>& fn) {
+  auto args = cmd.Parse(argc, argv);
+  if (!args.ok()) return samenzicht::cli::ExitWith(args.status());
+  if (args->help) {
+    std::cout << cmd.Usage();
+    return 0;
+  }
+  return samenzicht::cli::ExitWith(fn(*args));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    Usage();
+    return 2;
+  }
+  const std::string sub = argv[1];
+  int sargc = argc - 1;
+  char** sargv = argv + 1;
+  if (sub == "--help" || sub == "-h" || sub == "help") {
+    Usage();
+    return 0;
+  }
+  if (sub == "keygen") {
+    Command cmd("keygen", "Create a new shared hashing key (mode 0600).");
+    cmd.Flag("out", "FILE", "where to write the key; an existing file is never overwritten", true);
+    cmd.Flag("epoch", "N", "key epoch (default 1); bump it when rotating the key");
+    return Run(cmd, sargc, sargv, [](const Args& a) {
+      uint32_t epoch = 1;
+      if (a.Has("epoch") && !absl::SimpleAtoi(a.Get("epoch"), &epoch)) {
+        return absl::InvalidArgumentError("--epoch must be a number");
+      }
+      return node::KeygenCommand(a.Get("out"), epoch, std::cout);
+    });
+  }
+  if (sub == "signing-keygen") {
+    Command cmd("signing-keygen",
+                "Create this node's Ed25519 signing key (mode 0600); prints the base64 public "
+                "key for the aggregator's configuration.");
+    cmd.Flag("out", "FILE", "where to write the key", true);
+    return Run(cmd, sargc, sargv,
+               [](const Args& a) { return node::SigningKeygenCommand(a.Get("out"), std::cout); });
+  }
+  if (sub == "pseudonymise") {
+    Command cmd("pseudonymise",
+                "Offline: write exactly what the node would send, one JSON report per line. "
+                "Report ids are random per run unless --map names an existing map file, whose "
+                "ids are then reused.");
+    cmd.Flag("key", "FILE", "shared hashing key", true);
+    cmd.Flag("in", "SIGNALS.csv", "the agency's signals export", true);
+    cmd.Flag("out", "REPORTS.jsonl", "where to write the reports", true);
+    cmd.Flag("map", "MAP.csv", "record_id,report_id correspondence (stays inside the agency)");
+    cmd.Flag("profile", "PROFILE.textproto",
+             "linkage profile (default: $SAMENZICHT_PROFILE, else " SAMENZICHT_DEFAULT_PROFILE ")");
+    cmd.Flag("areas", "a,b,c", "accepted area codes (default: any code of [a-z0-9_-])");
+    return Run(cmd, sargc, sargv, [](const Args& a) {
+      node::PseudonymiseOptions o;
+      o.key_file = a.Get("key");
+      o.in = a.Get("in");
+      o.out = a.Get("out");
+      o.map = a.Get("map");
+      o.profile = node::ResolveProfilePath(a.Get("profile"), SAMENZICHT_DEFAULT_PROFILE);
+      o.areas = SplitList(a.Get("areas"));
+      return node::PseudonymiseCommand(o, *Logger(), std::cout);
+    });
+  }
+  if (sub == "submit") {
+    Command cmd("submit", "Pseudonymise a signals CSV and send it to the aggregator.");
+    cmd.Flag("config", "NODE.textproto", "node configuration", true);
+    cmd.Flag("in", "SIGNALS.csv", "the agency's signals export", true);
+    return Run(cmd, sargc, sargv, [](const Args& a) {
+      return node::SubmitCommand(a.Get("config"), a.Get("in"), *Logger(), std::cout);
+    });
+  }
+  if (sub == "retract") {
+    Command cmd("retract", "Retract this node's reports by the agency's record id.");
+    cmd.Flag("config", "NODE.textproto", "node configuration", true);
+    cmd.Flag("record-id", "ID", "record id(s) to retract; repeatable or comma-separated", true);
+    return Run(cmd, sargc, sargv, [&](const Args& a) {
+      return node::RetractCommand(a.Get("config"), Repeated(sargc, sargv, "record-id"), std::cout);
+    });
+  }
+  if (sub == "sent") {
+    Command cmd("sent", "Show what this node sent: batches, digests, counts, acknowledgements.");
+    cmd.Flag("config", "NODE.textproto", "node configuration", true);
+    cmd.Flag("format", "table|csv|json", "output format (default table)");
+    return Run(cmd, sargc, sargv, [](const Args& a) {
+      return node::SentCommand(a.Get("config"), a.Get("format", "table"), std::cout);
+    });
+  }
+  std::cerr << "error: unknown command '" << sub << "'\n";
+  Usage();
+  return 2;
+}

@@ -1,0 +1,508 @@
+#include "agency_node/normalise.h"
+
+#include <unicode/translit.h>
+#include <unicode/uniset.h>
+#include <unicode/unistr.h>
+#include <unicode/utypes.h>
+
+#include <ctime>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_join.h"
+
+namespace samenzicht::agency_node {
+namespace {
+
+bool IsVowel(char c) { return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u'; }
+bool IsLower(char c) { return c >= 'a' && c <= 'z'; }
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && absl::ascii_isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && absl::ascii_isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+// Splits on any character in `seps`, dropping empty pieces.
+std::vector<std::string> SplitAny(std::string_view s, std::string_view seps) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : s) {
+    if (seps.find(c) != std::string_view::npos) {
+      if (!cur.empty()) out.push_back(std::move(cur));
+      cur.clear();
+    } else {
+      cur.push_back(c);
+    }
+  }
+  if (!cur.empty()) out.push_back(std::move(cur));
+  return out;
+}
+
+std::string LettersOnly(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    if (IsLower(c)) out.push_back(c);
+  }
+  return out;
+}
+
+// Surname words after abbreviation expansion. "'t" is kept as a word; other apostrophes
+// and periods are dropped ("O'Brien" -> "obrien").
+void AppendSurnameWords(const std::string& raw, std::vector<std::string>* out) {
+  static const std::pair<const char*, std::vector<std::string>> kAbbrev[] = {
+      {"v.d.", {"van", "der"}}, {"v.d", {"van", "der"}},   {"vd", {"van", "der"}},
+      {"v.d.r.", {"van", "der"}}, {"vdr", {"van", "der"}}, {"v.", {"van"}},
+      {"v", {"van"}},           {"in't", {"in", "'t"}},    {"int'", {"in", "'t"}},
+      {"'t", {"'t"}},           {"t'", {"'t"}},            {"v.den", {"van", "den"}},
+      {"v.der", {"van", "der"}}, {"v.de", {"van", "de"}},
+  };
+  for (const auto& [abbr, words] : kAbbrev) {
+    if (raw == abbr) {
+      out->insert(out->end(), words.begin(), words.end());
+      return;
+    }
+  }
+  // "v.d.berg": an abbreviation glued to the name.
+  if (raw.rfind("v.d.", 0) == 0 && raw.size() > 4) {
+    out->push_back("van");
+    out->push_back("der");
+    AppendSurnameWords(raw.substr(4), out);
+    return;
+  }
+  std::string w;
+  for (char c : raw) {
+    if (IsLower(c) || IsDigit(c)) w.push_back(c);
+    else if (c == '.' && !w.empty()) {
+      out->push_back(std::move(w));
+      w.clear();
+    }
+  }
+  if (!w.empty()) out->push_back(std::move(w));
+}
+
+}  // namespace
+
+bool IsSurnamePrefix(std::string_view w) {
+  static const char* const kPrefixes[] = {
+      "van", "de",  "der", "den", "ten", "ter", "te",  "het",  "'t",    "in",   "op",  "uit",
+      "aan", "bij", "onder", "over", "voor", "von", "vom", "zu", "zum", "zur", "del", "della",
+      "di",  "da",  "du",  "dos", "das", "le",  "la",  "les",  "el",    "al"};
+  for (const char* p : kPrefixes) {
+    if (w == p) return true;
+  }
+  return false;
+}
+
+struct Normaliser::Icu {
+  std::unique_ptr<icu::Transliterator> cyrillic;
+  std::unique_ptr<icu::Transliterator> latin;
+};
+
+Normaliser::Normaliser(std::unique_ptr<Icu> icu) : icu_(std::move(icu)) {}
+
+Normaliser::~Normaliser() = default;
+
+absl::StatusOr<std::unique_ptr<Normaliser>> Normaliser::New() {
+  UErrorCode status = U_ZERO_ERROR;
+  UParseError perr;
+  // Cyrillic first, with a romanisation that gives the spellings Dutch and English
+  // documents use ("Shevchenko", not ISO 9 "Ševčenko"); the filter keeps it off other
+  // scripts (it would turn an apostrophe into a quote mark).
+  std::unique_ptr<icu::Transliterator> cyr(icu::Transliterator::createInstance(
+      icu::UnicodeString::fromUTF8("Ukrainian-Latin/BGN"), UTRANS_FORWARD, perr, status));
+  if (U_FAILURE(status) || cyr == nullptr) {
+    return absl::InternalError(std::string("ICU: cannot create the Cyrillic transliterator: ") +
+                               u_errorName(status));
+  }
+  status = U_ZERO_ERROR;
+  auto* filter = new icu::UnicodeSet(icu::UnicodeString::fromUTF8("[:Cyrillic:]"), status);
+  if (U_FAILURE(status)) {
+    delete filter;
+    return absl::InternalError(std::string("ICU: bad filter: ") + u_errorName(status));
+  }
+  cyr->adoptFilter(filter);
+  status = U_ZERO_ERROR;
+  std::unique_ptr<icu::Transliterator> latin(icu::Transliterator::createInstance(
+      icu::UnicodeString::fromUTF8("NFKC; Any-Latin; Latin-ASCII; Lower"), UTRANS_FORWARD, perr,
+      status));
+  if (U_FAILURE(status) || latin == nullptr) {
+    return absl::InternalError(std::string("ICU: cannot create the Latin transliterator: ") +
+                               u_errorName(status));
+  }
+  auto icu = std::make_unique<Icu>();
+  icu->cyrillic = std::move(cyr);
+  icu->latin = std::move(latin);
+  return std::unique_ptr<Normaliser>(new Normaliser(std::move(icu)));
+}
+
+std::string Normaliser::Fold(std::string_view utf8) const {
+  icu::UnicodeString u = icu::UnicodeString::fromUTF8(icu::StringPiece(utf8.data(), utf8.size()));
+  // Apostrophe look-alikes, so "in ’t Veld" = "in 't Veld".
+  static const UChar kApostrophes[] = {0x2018, 0x2019, 0x02BC, 0x0060, 0x00B4, 0x2032};
+  for (UChar a : kApostrophes) u.findAndReplace(icu::UnicodeString(a), icu::UnicodeString('\''));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    icu_->cyrillic->transliterate(u);
+    icu_->latin->transliterate(u);
+  }
+  std::string s;
+  u.toUTF8String(s);
+  std::string out;
+  out.reserve(s.size());
+  for (unsigned char c : s) {
+    if (c >= 0x80) continue;  // a letter Latin-ASCII could not map: dropped
+    if (IsLower(c) || IsDigit(c) || c == '\'' || c == '-' || c == ',' || c == '.') {
+      out.push_back(static_cast<char>(c));
+    } else if (c >= 'A' && c <= 'Z') {
+      out.push_back(static_cast<char>(c - 'A' + 'a'));
+    } else {
+      out.push_back(' ');
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<Surname> Normaliser::NormaliseSurname(std::string_view utf8) const {
+  std::string folded = Fold(utf8);
+  // Parts of a double surname; each part: its words, flagged as prefix or not.
+  std::vector<std::vector<std::string>> parts;
+  for (const std::string& part : SplitAny(folded, "-")) {
+    std::vector<std::string> words;
+    for (const std::string& raw : SplitAny(part, " ,")) AppendSurnameWords(raw, &words);
+    if (!words.empty()) parts.push_back(std::move(words));
+  }
+  auto all_prefix = [](const std::vector<std::string>& ws) {
+    for (const auto& w : ws) {
+      if (!IsSurnamePrefix(w)) return false;
+    }
+    return true;
+  };
+  // A part made only of prefixes ("Al-" in "Al-Sayed") belongs to the next part, or to the
+  // previous one when it is last.
+  std::vector<std::vector<std::string>> merged;
+  std::vector<std::string> carry;
+  for (auto& p : parts) {
+    if (all_prefix(p)) {
+      carry.insert(carry.end(), p.begin(), p.end());
+      continue;
+    }
+    p.insert(p.begin(), carry.begin(), carry.end());
+    carry.clear();
+    merged.push_back(std::move(p));
+  }
+  if (!carry.empty()) {
+    if (merged.empty()) merged.push_back(std::move(carry));  // only prefixes: a name anyway
+    else merged.back().insert(merged.back().end(), carry.begin(), carry.end());
+  }
+  Surname out;
+  std::vector<std::string> cores, with_prefixes;
+  std::string letters;
+  for (const auto& p : merged) {
+    std::vector<std::string> core, prefix;
+    bool only_prefix = all_prefix(p);
+    for (const auto& w : p) {
+      if (!only_prefix && IsSurnamePrefix(w)) prefix.push_back(w);
+      else core.push_back(w);
+    }
+    std::string c = absl::StrJoin(core, " ");
+    letters += LettersOnly(c);
+    with_prefixes.push_back(prefix.empty() ? c : absl::StrJoin(prefix, " ") + " " + c);
+    cores.push_back(std::move(c));
+  }
+  if (letters.empty()) return absl::InvalidArgumentError("no letters in the surname");
+  out.core = absl::StrJoin(cores, "-");
+  out.with_prefix = absl::StrJoin(with_prefixes, "-");
+  out.phonetic = DutchPhonetic(letters);
+  return out;
+}
+
+absl::StatusOr<GivenNames> Normaliser::NormaliseGivenNames(std::string_view utf8) const {
+  std::string folded = Fold(utf8);
+  struct Name {
+    std::string text;
+    bool abbreviated;
+  };
+  std::vector<Name> names;
+  for (const std::string& raw : SplitAny(folded, " ,")) {
+    // "J.M." -> "j." "m."; "Joh." -> "joh." (an abbreviation); "Jan-Willem" -> "janwillem".
+    std::string cur;
+    for (size_t i = 0; i < raw.size(); ++i) {
+      char c = raw[i];
+      if (IsLower(c)) {
+        cur.push_back(c);
+      } else if (c == '.') {
+        if (!cur.empty()) names.push_back({std::move(cur), true});
+        cur.clear();
+      }
+    }
+    if (!cur.empty()) names.push_back({std::move(cur), false});
+  }
+  if (names.empty()) return absl::InvalidArgumentError("no letters in the given names");
+  for (auto& n : names) {
+    if (n.text.size() == 1) n.abbreviated = true;
+  }
+  GivenNames out;
+  out.initial = names[0].text.substr(0, 1);
+  if (!names[0].abbreviated) {
+    out.first = names[0].text;
+    out.phonetic = DutchPhonetic(out.first);
+  }
+  bool any_abbreviated = false;
+  std::vector<std::string> all;
+  for (const auto& n : names) {
+    any_abbreviated |= n.abbreviated;
+    all.push_back(n.text);
+  }
+  if (!any_abbreviated) out.all = absl::StrJoin(all, " ");
+  return out;
+}
+
+std::string DutchPhonetic(std::string_view folded) {
+  const std::string w = LettersOnly(folded);
+  const size_t n = w.size();
+  std::string code;
+  code.reserve(16);
+  bool started = false;
+  auto at = [&](size_t i) { return i < n ? w[i] : '\0'; };
+  auto has = [&](size_t i, std::string_view s) { return w.compare(i, s.size(), s) == 0; };
+  auto emit = [&](std::string_view symbols) {
+    for (char s : symbols) {
+      if (code.empty() || code.back() != s) code.push_back(s);
+    }
+    started = true;
+  };
+  auto vowel = [&]() {
+    if (!started) emit("A");
+  };
+  size_t i = 0;
+  while (i < n) {
+    char c = w[i];
+    if (has(i, "tsch")) { emit("G"); i += 4; continue; }
+    if (has(i, "sch")) { emit(i + 3 == n ? "S" : "SG"); i += 3; continue; }
+    if (has(i, "tsj") || has(i, "tch")) { emit("G"); i += 3; continue; }
+    if (has(i, "ch") || has(i, "kh") || has(i, "gh") || has(i, "cz")) { emit("G"); i += 2; continue; }
+    if (has(i, "ph")) { emit("F"); i += 2; continue; }
+    if (has(i, "th") || has(i, "dt")) { emit("T"); i += 2; continue; }
+    if (has(i, "sh") || has(i, "sz") || has(i, "sj")) { emit("S"); i += 2; continue; }
+    if (has(i, "ck")) { emit("K"); i += 2; continue; }
+    if (has(i, "qu")) { emit("KF"); i += 2; continue; }
+    switch (c) {
+      case 'a': case 'e': case 'i': case 'o': case 'u':
+        vowel();
+        break;
+      case 'j': case 'y':
+        if (i == 0 && IsVowel(at(1))) emit("J");
+        else vowel();
+        break;
+      case 'h':
+        break;
+      case 'b': case 'p': emit("P"); break;
+      case 'f': case 'v': case 'w': emit("F"); break;
+      case 'd': case 't': emit("T"); break;
+      case 'g': emit("G"); break;
+      case 'k': case 'q': emit("K"); break;
+      case 'c': {
+        char nx = at(i + 1);
+        emit(nx == 'e' || nx == 'i' || nx == 'y' ? "S" : "K");
+        break;
+      }
+      case 's': case 'z': emit("S"); break;
+      case 'x': emit("KS"); break;
+      case 'l': emit("L"); break;
+      case 'm': emit("M"); break;
+      case 'n': emit("N"); break;
+      case 'r': emit("R"); break;
+      default: break;
+    }
+    ++i;
+  }
+  if (code.size() > 8) code.resize(8);
+  return code;
+}
+
+Date Today() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  return Date{tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday};
+}
+
+namespace {
+
+bool IsLeap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+int DaysInMonth(int y, int m) {
+  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && IsLeap(y) ? 29 : kDays[m - 1];
+}
+
+bool Valid(const Date& d) {
+  return d.month >= 1 && d.month <= 12 && d.day >= 1 && d.day <= DaysInMonth(d.year, d.month);
+}
+
+}  // namespace
+
+absl::StatusOr<Date> ParseDate(std::string_view text, const Date& today) {
+  text = Trim(text);
+  std::vector<std::string> groups;
+  std::string cur;
+  for (char c : text) {
+    if (IsDigit(c)) {
+      cur.push_back(c);
+    } else if (c == '-' || c == '/' || c == '.') {
+      if (cur.empty()) return absl::InvalidArgumentError("not a date");
+      groups.push_back(std::move(cur));
+      cur.clear();
+    } else {
+      return absl::InvalidArgumentError("not a date");
+    }
+  }
+  groups.push_back(std::move(cur));
+  if (groups.size() != 3 || groups[2].empty()) return absl::InvalidArgumentError("not a date");
+  auto num = [](const std::string& g) { return std::stoi(g); };
+  Date d;
+  if (groups[0].size() == 4) {
+    if (groups[1].size() > 2 || groups[2].size() > 2) return absl::InvalidArgumentError("not a date");
+    d = {num(groups[0]), num(groups[1]), num(groups[2])};
+  } else {
+    if (groups[0].size() > 2 || groups[1].size() > 2) return absl::InvalidArgumentError("not a date");
+    d.day = num(groups[0]);
+    d.month = num(groups[1]);
+    if (groups[2].size() == 4) {
+      d.year = num(groups[2]);
+    } else if (groups[2].size() == 2) {
+      int yy = num(groups[2]);
+      d.year = 2000 + yy;
+      if (today < d) d.year = 1900 + yy;
+    } else {
+      return absl::InvalidArgumentError("not a date");
+    }
+  }
+  if (!Valid(d)) return absl::InvalidArgumentError("impossible date");
+  if (d.year < 1900) return absl::InvalidArgumentError("date before 1900");
+  if (today < d) return absl::InvalidArgumentError("date in the future");
+  return d;
+}
+
+bool PassesElevenTest(std::string_view s) {
+  if (s.size() != 9) return false;
+  int sum = 0;
+  bool all_zero = true;
+  for (int i = 0; i < 9; ++i) {
+    if (!IsDigit(s[i])) return false;
+    int d = s[i] - '0';
+    all_zero &= d == 0;
+    sum += (i < 8 ? 9 - i : -1) * d;
+  }
+  return !all_zero && sum % 11 == 0;
+}
+
+absl::StatusOr<std::string> NormaliseBsn(std::string_view text) {
+  std::string digits;
+  for (char c : Trim(text)) {
+    if (IsDigit(c)) digits.push_back(c);
+    else if (c != ' ' && c != '.' && c != '-') return absl::InvalidArgumentError("not a number");
+  }
+  if (digits.size() == 8) digits.insert(digits.begin(), '0');
+  if (digits.size() != 9) return absl::InvalidArgumentError("not 9 digits");
+  if (!PassesElevenTest(digits)) return absl::InvalidArgumentError("fails the eleven-test");
+  return digits;
+}
+
+absl::StatusOr<std::string> NormalisePhone(std::string_view text) {
+  std::string s(Trim(text));
+  // "+31 (0)6 ..." : the trunk zero in parentheses is not dialled from abroad.
+  for (size_t p; (p = s.find("(0)")) != std::string::npos;) s.erase(p, 3);
+  std::string digits;
+  bool plus = false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (IsDigit(c)) digits.push_back(c);
+    else if (c == '+' && digits.empty() && !plus) plus = true;
+    else if (c == ' ' || c == '-' || c == '.' || c == '/' || c == '(' || c == ')') continue;
+    else return absl::InvalidArgumentError("not a phone number");
+  }
+  std::string intl;
+  if (plus) {
+    intl = digits;
+  } else if (digits.rfind("00", 0) == 0) {
+    intl = digits.substr(2);
+  } else if (digits.rfind("0", 0) == 0) {
+    intl = "31" + digits.substr(1);
+  } else {
+    return absl::InvalidArgumentError("not a phone number: no 0, 00 or + prefix");
+  }
+  if (intl.rfind("31", 0) == 0) {
+    std::string national = intl.substr(2);
+    if (!national.empty() && national[0] == '0') national.erase(0, 1);
+    if (national.size() != 9 || national[0] == '0') {
+      return absl::InvalidArgumentError("not a Dutch phone number of 10 digits");
+    }
+    return "+31" + national;
+  }
+  if (intl.size() < 8 || intl.size() > 15 || intl[0] == '0') {
+    return absl::InvalidArgumentError("not an international phone number");
+  }
+  return "+" + intl;
+}
+
+absl::StatusOr<std::string> NormaliseEmail(std::string_view text) {
+  std::string s = absl::AsciiStrToLower(std::string(Trim(text)));
+  size_t at = s.find('@');
+  if (at == std::string::npos || at == 0 || s.find('@', at + 1) != std::string::npos) {
+    return absl::InvalidArgumentError("not an e-mail address");
+  }
+  std::string_view domain = std::string_view(s).substr(at + 1);
+  if (domain.size() < 3 || domain.find('.') == std::string::npos || domain.front() == '.' ||
+      domain.back() == '.') {
+    return absl::InvalidArgumentError("not an e-mail address");
+  }
+  for (char c : s) {
+    if (absl::ascii_isspace(static_cast<unsigned char>(c)) || c == ',' || c == ';') {
+      return absl::InvalidArgumentError("not an e-mail address");
+    }
+  }
+  return s;
+}
+
+absl::StatusOr<std::string> NormalisePostcode(std::string_view text) {
+  std::string s;
+  for (char c : Trim(text)) {
+    if (c == ' ') continue;
+    s.push_back(absl::ascii_toupper(static_cast<unsigned char>(c)));
+  }
+  if (s.size() != 6 || s[0] < '1' || s[0] > '9' || !IsDigit(s[1]) || !IsDigit(s[2]) ||
+      !IsDigit(s[3]) || !absl::ascii_isupper(s[4]) || !absl::ascii_isupper(s[5])) {
+    return absl::InvalidArgumentError("not a Dutch postcode");
+  }
+  std::string letters = s.substr(4);
+  if (letters == "SA" || letters == "SD" || letters == "SS") {
+    return absl::InvalidArgumentError("not a Dutch postcode");
+  }
+  return s;
+}
+
+absl::StatusOr<std::string> NormaliseHouseNumber(std::string_view text) {
+  std::string s;
+  for (char c : Trim(text)) {
+    if (c == ' ' || c == '-') continue;
+    s.push_back(absl::ascii_toupper(static_cast<unsigned char>(c)));
+  }
+  size_t i = 0;
+  while (i < s.size() && IsDigit(s[i])) ++i;
+  if (i == 0 || i > 5 || s[0] == '0' || s.size() - i > 4) {
+    return absl::InvalidArgumentError("not a house number");
+  }
+  for (size_t k = i; k < s.size(); ++k) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(s[k]))) {
+      return absl::InvalidArgumentError("not a house number");
+    }
+  }
+  return s;
+}
+
+}  // namespace samenzicht::agency_node

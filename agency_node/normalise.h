@@ -1,0 +1,141 @@
+// Normalisation of identifiers before hashing, so that the ways different agencies write
+// the same person give the same canonical strings.
+//
+// Nothing here logs, and no error message echoes its input: inputs are identifiers.
+//
+// Names (`Normaliser`): ICU does the Unicode work once for every script: NFKC, Cyrillic
+// via BGN/PCGN Ukrainian romanisation ("Шевченко" -> "shevchenko"), every other script via
+// ICU's Any-Latin ("محمد" -> "mhmd"), then Latin-ASCII (diacritics and ligatures:
+// "Öztürk" -> "ozturk", "Łukasz" -> "lukasz", "Straße" -> "strasse") and lower case.
+// On top of that, Dutch rules:
+//  - surname prefixes ("van", "de", "van der", "ten", "in 't", "'t", "op de", "von", "el",
+//    "al", ...) are found in any position: "van der Berg", "Berg, van der", "Berg v.d.",
+//    "vd Berg" all give surname "berg" and surname-with-prefix "van der berg";
+//  - a hyphenated double surname keeps both parts: "Jansen-de Vries" -> surname
+//    "jansen-vries", with prefix "jansen-de vries"; a part that is only a prefix joins the
+//    next part ("Al-Sayed" = "al Sayed" -> "sayed");
+//  - given names: "Jan Maria" -> all "jan maria", first "jan", initial "j"; "J.M." or
+//    "J. M." -> initial "j" only (no first given name, no full given names); a hyphenated
+//    given name is one name ("Jan-Willem" -> "janwillem").
+//
+// The phonetic code (`DutchPhonetic`) is our own, documented in its comment below.
+//
+// Thread-safety: `Normaliser` is thread-safe (the ICU transliterators, which are not, are
+// behind a mutex). The free functions are pure.
+#ifndef SAMENZICHT_AGENCY_NODE_NORMALISE_H_
+#define SAMENZICHT_AGENCY_NODE_NORMALISE_H_
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+namespace samenzicht::agency_node {
+
+struct Surname {
+  std::string core;         // prefixes dropped: "berg", "jansen-vries"
+  std::string with_prefix;  // prefixes in front, in the order written: "van der berg"
+  std::string phonetic;     // DutchPhonetic of the core letters
+};
+
+struct GivenNames {
+  std::string all;          // every given name, "" when any was an initial
+  std::string first;        // the first given name, "" when it was an initial
+  std::string initial;      // first letter of the first given name
+  std::string phonetic;     // DutchPhonetic of `first`, "" when no first name
+};
+
+class Normaliser {
+ public:
+  // Internal if ICU cannot build its transliterators (missing ICU data).
+  static absl::StatusOr<std::unique_ptr<Normaliser>> New();
+  ~Normaliser();
+
+  // Unicode text -> lower-case ASCII. Letters, digits, spaces, apostrophes, hyphens,
+  // commas and periods survive; every other character becomes a space.
+  std::string Fold(std::string_view utf8) const;
+
+  // InvalidArgument (message without the value) when no letter is left.
+  absl::StatusOr<Surname> NormaliseSurname(std::string_view utf8) const;
+  absl::StatusOr<GivenNames> NormaliseGivenNames(std::string_view utf8) const;
+
+ private:
+  struct Icu;  // the ICU transliterators; keeps ICU headers out of this one
+  explicit Normaliser(std::unique_ptr<Icu> icu);
+  mutable std::mutex mu_;
+  const std::unique_ptr<Icu> icu_;  // transliterators guarded by mu_
+};
+
+// True for a Dutch (or common foreign) surname prefix word after folding: "van", "de",
+// "der", "den", "ten", "ter", "te", "het", "'t", "in", "op", "uit", "aan", "bij", "onder",
+// "over", "voor", "von", "vom", "zu", "zum", "zur", "del", "della", "di", "da", "du", "dos",
+// "das", "le", "la", "les", "el", "al".
+bool IsSurnamePrefix(std::string_view word);
+
+// A phonetic code for Dutch and the names Dutch agencies meet; input is folded ASCII
+// (anything but a-z is ignored). Steps:
+//  1. digraphs first: "sch" -> S+G ("s" at the end: "Bosch" = "Bos"); "ch", "kh", "gh" ->
+//     G (Dutch "ch" and Arabic "kh" are the same guttural); "ph" -> F; "th" -> T;
+//     "sh", "sz", "sj" -> S; "tsch", "tch", "tsj", "cz" -> G, like "ch", so "Shevchenko" =
+//     "Szewczenko" = "Sjevtsjenko"; "ck" -> K; "qu" -> K+F; "dt" -> T; "x" -> K+S;
+//  2. single letters to classes: b,p -> P; f,v,w -> F; d,t -> T; g -> G; k,q,c (hard) -> K;
+//     c before e/i/y, s, z -> S; l -> L; m -> M; n -> N; r -> R; h -> nothing;
+//  3. "j" and "y" are consonant J only at the start of the name before a vowel ("Jansen" =
+//     "Yansen", "Yusuf" = "Joesoef"); elsewhere they are vowels, so "ij", "ei", "ey", "y"
+//     are one sound ("Meijer" = "Meyer" = "Meier", "Dijkstra" = "Dykstra");
+//  4. vowels are dropped, except that a name starting with a vowel sound starts with "A"
+//     ("IJzerman" = "Yzerman" = "Eizerman");
+//  5. repeated classes collapse ("Janssen" = "Jansen" -> "JNSN"; "Mohammed" = "Mohamed" =
+//     "Muhammad" -> "MT"); the code is cut at 8 symbols.
+// Deliberately coarse: it is only used together with a first initial and a full date of
+// birth (see the linkage profile).
+std::string DutchPhonetic(std::string_view folded);
+
+// A calendar date.
+struct Date {
+  int year = 0, month = 0, day = 0;
+  bool operator==(const Date&) const = default;
+  bool operator<(const Date& o) const {
+    return year != o.year ? year < o.year : month != o.month ? month < o.month : day < o.day;
+  }
+};
+
+// Today's date in local time.
+Date Today();
+
+// Parses `YYYY-MM-DD` (also with `/` or `.`), `D-M-YYYY` / `DD-MM-YYYY` (`-`, `/` or `.`),
+// and `D-M-YY`. A two-digit year is 20YY unless that date would be after `today`, then
+// 19YY (a person seen today with "3-4-15" was born in 2015, with "3-4-87" in 1987).
+// InvalidArgument (message without the value) for anything else, an impossible date
+// (31-02, month 13), a date before 1900-01-01 or after `today`.
+absl::StatusOr<Date> ParseDate(std::string_view text, const Date& today);
+
+// A BSN: digits with optional spaces, dots or dashes; 8 digits get a leading zero; 9
+// digits that pass the eleven-test (9*d1 + 8*d2 + ... + 2*d8 - d9 = 0 mod 11) and are not
+// all zero. Returns the 9 digits. InvalidArgument otherwise.
+absl::StatusOr<std::string> NormaliseBsn(std::string_view text);
+bool PassesElevenTest(std::string_view nine_digits);
+
+// A phone number to "+<country><number>" without separators. Dutch numbers ("06 1234
+// 5678", "+31 6 12345678", "0031 (0)6-12345678", "050-1234567") become "+31" and 9
+// digits; a foreign "+CC..." or "00CC..." is kept when it has 8 to 15 digits.
+// InvalidArgument for anything else (letters, wrong length).
+absl::StatusOr<std::string> NormalisePhone(std::string_view text);
+
+// Trimmed and lower-cased; exactly one "@" with text on both sides, a dot in the domain,
+// no whitespace. InvalidArgument otherwise.
+absl::StatusOr<std::string> NormaliseEmail(std::string_view text);
+
+// "1234 ab" -> "1234AB": four digits, the first not 0, two letters other than SA, SD, SS.
+// InvalidArgument otherwise.
+absl::StatusOr<std::string> NormalisePostcode(std::string_view text);
+
+// "12 a", "12-A", "12a" -> "12A": a number of 1 to 5 digits (not starting with 0) and an
+// optional suffix of letters or digits. InvalidArgument otherwise.
+absl::StatusOr<std::string> NormaliseHouseNumber(std::string_view text);
+
+}  // namespace samenzicht::agency_node
+
+#endif  // SAMENZICHT_AGENCY_NODE_NORMALISE_H_

@@ -1,0 +1,50 @@
+#include "agency_node/pipeline.h"
+
+#include "absl/strings/str_cat.h"
+#include "agency_node/csv.h"
+#include "common/status_macros.h"
+#include "crypto/key_file.h"
+
+namespace samenzicht::agency_node {
+
+absl::StatusOr<PreparedReports> PrepareReports(const std::string& csv_path,
+                                               const Normaliser& normaliser,
+                                               const Tokeniser& tokeniser,
+                                               const SignalOptions& options) {
+  ASSIGN_OR_RETURN(CsvFile csv, ReadCsvFile(csv_path));
+  auto parsed = ParseSignals(csv, normaliser, options);
+  if (!parsed.ok()) {
+    return absl::Status(parsed.status().code(),
+                        absl::StrCat(csv_path, ": ", parsed.status().message()));
+  }
+  csv = CsvFile();  // the raw fields hold identifiers: drop them now
+  PreparedReports out;
+  out.records_read = parsed->records_read;
+  out.skipped = std::move(parsed->skipped);
+  out.warnings = std::move(parsed->warnings);
+  out.reports.reserve(parsed->signals.size());
+  out.record_ids.reserve(parsed->signals.size());
+  for (Signal& s : parsed->signals) {
+    s.report.mutable_tokens()->Reserve(8);
+    tokeniser.Tokenise(s.person, s.report.mutable_tokens());
+    s.person = Person();
+    out.record_ids.push_back(std::move(s.record_id));
+    out.reports.push_back(std::move(s.report));
+  }
+  return out;
+}
+
+void LogIssues(const PreparedReports& prepared, spdlog::logger& log) {
+  for (const auto& s : prepared.skipped) log.error("skipped: {}", FormatIssue(s));
+  for (const auto& w : prepared.warnings) log.warn("{}", FormatIssue(w));
+}
+
+absl::StatusOr<std::unique_ptr<Tokeniser>> TokeniserFromKeyFile(const v1::LinkageProfile& profile,
+                                                                const std::string& key_file) {
+  ASSIGN_OR_RETURN(crypto::LoadedKey key, crypto::LoadKeyFile(key_file, crypto::KeyKind::kHashing));
+  ASSIGN_OR_RETURN(auto hasher,
+                   crypto::KeyedHasher::New(key.bytes, kTokenPurpose, key.epoch, RuleNames(profile)));
+  return Tokeniser::New(profile, std::move(hasher));
+}
+
+}  // namespace samenzicht::agency_node

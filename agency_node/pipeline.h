@@ -1,0 +1,50 @@
+// The path shared by `pseudonymise` and `submit`: CSV file -> signals -> reports with
+// tokens (no report ids yet), plus logging of what was skipped or warned about.
+//
+// The identifiers of each signal are dropped (the Person is cleared) as soon as its
+// tokens are made; the result holds record ids, categories and tokens only.
+//
+// Thread-safety: free functions.
+#ifndef SAMENZICHT_AGENCY_NODE_PIPELINE_H_
+#define SAMENZICHT_AGENCY_NODE_PIPELINE_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "absl/status/statusor.h"
+#include "agency_node/signal.h"
+#include "agency_node/tokeniser.h"
+#include "samenzicht/v1/profile.pb.h"
+#include "samenzicht/v1/report.pb.h"
+
+namespace samenzicht::agency_node {
+
+struct PreparedReports {
+  std::vector<std::string> record_ids;  // parallel to `reports`
+  std::vector<v1::Report> reports;      // categories and tokens; report_id not yet set
+  std::vector<RecordIssue> skipped;
+  std::vector<RecordIssue> warnings;
+  int records_read = 0;
+};
+
+// Reads `csv_path`, parses and tokenises. The errors of ReadCsvFile and ParseSignals
+// (whole-file problems); record and field problems are in the result.
+absl::StatusOr<PreparedReports> PrepareReports(const std::string& csv_path,
+                                               const Normaliser& normaliser,
+                                               const Tokeniser& tokeniser,
+                                               const SignalOptions& options);
+
+// Logs every skipped record (error) and warning (warn) on `log`, one line each.
+void LogIssues(const PreparedReports& prepared, spdlog::logger& log);
+
+// A tokeniser for `profile` with the hashing key in `key_file` (its epoch from the file).
+// The errors of LoadKeyFile and Tokeniser::New.
+absl::StatusOr<std::unique_ptr<Tokeniser>> TokeniserFromKeyFile(const v1::LinkageProfile& profile,
+                                                                const std::string& key_file);
+
+}  // namespace samenzicht::agency_node
+
+#endif  // SAMENZICHT_AGENCY_NODE_PIPELINE_H_

@@ -1,0 +1,349 @@
+#include "agency_node/signal.h"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "model/vocabulary.h"
+
+namespace samenzicht::agency_node {
+namespace {
+
+using v1::Field;
+
+enum class Column {
+  kRecordId, kGivenNames, kSurname, kDateOfBirth, kGender, kNationalId, kPhone, kEmail,
+  kPostcode, kStreet, kHouseNumber, kCity, kForm, kContact, kAgeBand, kBackground,
+  kLivingSituation, kRecruitmentLocation, kCoercion, kForcedCrime, kArea, kSignalDate,
+};
+
+const std::map<std::string, Column>& Columns() {
+  static const auto* m = new std::map<std::string, Column>{
+      {"record_id", Column::kRecordId},     {"given_names", Column::kGivenNames},
+      {"surname", Column::kSurname},        {"date_of_birth", Column::kDateOfBirth},
+      {"gender", Column::kGender},          {"national_id", Column::kNationalId},
+      {"phone", Column::kPhone},            {"email", Column::kEmail},
+      {"postcode", Column::kPostcode},      {"street", Column::kStreet},
+      {"house_number", Column::kHouseNumber}, {"city", Column::kCity},
+      {"form", Column::kForm},              {"contact", Column::kContact},
+      {"age_band", Column::kAgeBand},       {"background", Column::kBackground},
+      {"living_situation", Column::kLivingSituation},
+      {"recruitment_location", Column::kRecruitmentLocation},
+      {"coercion", Column::kCoercion},      {"forced_crime", Column::kForcedCrime},
+      {"area", Column::kArea},              {"signal_date", Column::kSignalDate},
+  };
+  return *m;
+}
+
+std::string Trimmed(const std::string& s) {
+  return std::string(absl::StripAsciiWhitespace(absl::string_view(s)));
+}
+
+bool ValidAreaCode(const std::string& a) {
+  if (a.empty() || a.size() > 64) return false;
+  for (char c : a) {
+    if (!(absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '_' || c == '-')) return false;
+  }
+  return true;
+}
+
+bool ValidRecordId(const std::string& id) {
+  if (id.size() > 200) return false;
+  for (unsigned char c : id) {
+    if (c < 0x20 || c == 0x7F) return false;
+  }
+  return true;
+}
+
+// Parses one (possibly multi-valued) category cell into enum numbers; false on an
+// unknown word.
+bool ParseCategory(model::Dimension d, const std::string& cell, std::vector<int>* out) {
+  std::vector<std::string> words;
+  if (model::IsMultiValued(d)) {
+    std::string cur;
+    for (char c : cell) {
+      if (c == ';') {
+        words.push_back(cur);
+        cur.clear();
+      } else {
+        cur.push_back(c);
+      }
+    }
+    words.push_back(cur);
+  } else {
+    words.push_back(cell);
+  }
+  for (auto& w : words) {
+    std::string word = absl::AsciiStrToLower(Trimmed(w));
+    auto n = model::ParseWord(d, word);
+    if (!n.ok()) return false;
+    if (*n != 0 && std::find(out->begin(), out->end(), *n) == out->end()) out->push_back(*n);
+  }
+  return true;
+}
+
+std::string Yyyymmdd(const Date& d) { return absl::StrFormat("%04d%02d%02d", d.year, d.month, d.day); }
+
+}  // namespace
+
+std::string FormatIssue(const RecordIssue& i) {
+  std::string s = absl::StrCat("line ", i.line);
+  if (!i.record_id.empty()) absl::StrAppend(&s, ", record ", i.record_id);
+  if (!i.field.empty()) absl::StrAppend(&s, ", field ", i.field);
+  absl::StrAppend(&s, ": ", i.message);
+  return s;
+}
+
+v1::AgeBand AgeBandAt(const Date& dob, const Date& at) {
+  int age = at.year - dob.year;
+  if (at.month < dob.month || (at.month == dob.month && at.day < dob.day)) --age;
+  if (age < 0) return v1::AGE_BAND_UNSPECIFIED;
+  if (age <= 12) return v1::AGE_BAND_0_12;
+  if (age <= 17) return v1::AGE_BAND_13_17;
+  if (age <= 26) return v1::AGE_BAND_18_26;
+  return v1::AGE_BAND_27_PLUS;
+}
+
+absl::StatusOr<SignalFile> ParseSignals(const CsvFile& csv, const Normaliser& normaliser,
+                                        const SignalOptions& options) {
+  // Column layout.
+  std::vector<Column> layout;
+  std::vector<std::string> names, unknown, repeated;
+  std::set<Column> seen;
+  for (const std::string& h : csv.header) {
+    std::string name = absl::AsciiStrToLower(Trimmed(h));
+    auto it = Columns().find(name);
+    if (it == Columns().end()) {
+      unknown.push_back(absl::StrCat("'", name.substr(0, 40), "'"));
+      layout.push_back(Column::kStreet);  // placeholder; the file is refused below
+    } else {
+      if (!seen.insert(it->second).second) repeated.push_back(name);
+      layout.push_back(it->second);
+    }
+    names.push_back(name);
+  }
+  if (!unknown.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown column", unknown.size() > 1 ? "s " : " ", absl::StrJoin(unknown, ", "),
+        "; known columns: ", absl::StrJoin(Columns(), ", ", [](std::string* o, const auto& kv) {
+          o->append(kv.first);
+        })));
+  }
+  if (!repeated.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("repeated column: ", absl::StrJoin(repeated, ", ")));
+  }
+  if (!seen.count(Column::kRecordId)) {
+    return absl::InvalidArgumentError("the required column record_id is missing");
+  }
+  std::vector<std::string> allowed_areas;
+  for (const auto& a : options.areas) allowed_areas.push_back(absl::AsciiStrToLower(Trimmed(a)));
+
+  SignalFile out;
+  out.records_read = static_cast<int>(csv.records.size() + csv.errors.size());
+  for (const CsvError& e : csv.errors) out.skipped.push_back({e.line, "", "", e.message});
+  std::map<std::string, int> first_line;
+  out.signals.reserve(csv.records.size());
+
+  for (const CsvRecord& rec : csv.records) {
+    Signal sig;
+    sig.line = rec.line;
+    for (size_t c = 0; c < layout.size(); ++c) {
+      if (layout[c] == Column::kRecordId) sig.record_id = Trimmed(rec.fields[c]);
+    }
+    if (sig.record_id.empty()) {
+      out.skipped.push_back({rec.line, "", "record_id", "missing record_id; record skipped"});
+      continue;
+    }
+    if (!ValidRecordId(sig.record_id)) {
+      out.skipped.push_back({rec.line, "", "record_id",
+                             "record_id longer than 200 characters or with control characters; "
+                             "record skipped"});
+      continue;
+    }
+    auto [it, fresh] = first_line.emplace(sig.record_id, rec.line);
+    if (!fresh) {
+      out.skipped.push_back({rec.line, sig.record_id, "record_id",
+                             absl::StrCat("duplicate record_id (first on line ", it->second,
+                                          "); record skipped")});
+      continue;
+    }
+    auto warn = [&](size_t col, std::string msg) {
+      out.warnings.push_back({rec.line, sig.record_id, names[col], std::move(msg)});
+    };
+    std::optional<Date> dob, signal_date;
+    bool age_band_given = false;
+    for (size_t c = 0; c < layout.size(); ++c) {
+      const std::string value = Trimmed(rec.fields[c]);
+      if (value.empty()) continue;
+      v1::Report& r = sig.report;
+      Person& p = sig.person;
+      auto category = [&](model::Dimension d) -> std::vector<int> {
+        std::vector<int> v;
+        if (!ParseCategory(d, value, &v)) {
+          warn(c, "unknown category word; left as unknown");
+          v.clear();
+        }
+        return v;
+      };
+      switch (layout[c]) {
+        case Column::kRecordId:
+        case Column::kStreet:
+        case Column::kCity:
+          break;
+        case Column::kGivenNames: {
+          auto g = normaliser.NormaliseGivenNames(value);
+          if (!g.ok()) {
+            warn(c, absl::StrCat(g.status().message(), "; not used"));
+            break;
+          }
+          p.Set(Field::FIELD_GIVEN_NAMES, g->all);
+          p.Set(Field::FIELD_FIRST_GIVEN_NAME, g->first);
+          p.Set(Field::FIELD_FIRST_INITIAL, g->initial);
+          p.Set(Field::FIELD_GIVEN_NAME_PHONETIC, g->phonetic);
+          break;
+        }
+        case Column::kSurname: {
+          auto s = normaliser.NormaliseSurname(value);
+          if (!s.ok()) {
+            warn(c, absl::StrCat(s.status().message(), "; not used"));
+            break;
+          }
+          p.Set(Field::FIELD_SURNAME, s->core);
+          p.Set(Field::FIELD_SURNAME_WITH_PREFIX, s->with_prefix);
+          p.Set(Field::FIELD_SURNAME_PHONETIC, s->phonetic);
+          break;
+        }
+        case Column::kDateOfBirth: {
+          auto d = ParseDate(value, options.today);
+          if (!d.ok()) {
+            warn(c, absl::StrCat(d.status().message(), "; not used"));
+            break;
+          }
+          dob = *d;
+          p.Set(Field::FIELD_DATE_OF_BIRTH, Yyyymmdd(*d));
+          p.Set(Field::FIELD_DOB_DAY_MONTH_UNORDERED,
+                absl::StrFormat("%04d%02d%02d", d->year, std::min(d->day, d->month),
+                                std::max(d->day, d->month)));
+          p.Set(Field::FIELD_BIRTH_YEAR, absl::StrFormat("%04d", d->year));
+          break;
+        }
+        case Column::kGender: {
+          auto v = category(model::Dimension::DIMENSION_GENDER);
+          if (!v.empty()) {
+            r.set_gender(static_cast<v1::Gender>(v[0]));
+            p.Set(Field::FIELD_GENDER, model::Word(model::Dimension::DIMENSION_GENDER, v[0]));
+          }
+          break;
+        }
+        case Column::kNationalId: {
+          auto b = NormaliseBsn(value);
+          if (!b.ok()) warn(c, absl::StrCat(b.status().message(), "; not used"));
+          else p.Set(Field::FIELD_NATIONAL_ID, *b);
+          break;
+        }
+        case Column::kPhone: {
+          auto v = NormalisePhone(value);
+          if (!v.ok()) warn(c, absl::StrCat(v.status().message(), "; not used"));
+          else p.Set(Field::FIELD_PHONE, *v);
+          break;
+        }
+        case Column::kEmail: {
+          auto v = NormaliseEmail(value);
+          if (!v.ok()) warn(c, absl::StrCat(v.status().message(), "; not used"));
+          else p.Set(Field::FIELD_EMAIL, *v);
+          break;
+        }
+        case Column::kPostcode: {
+          auto v = NormalisePostcode(value);
+          if (!v.ok()) warn(c, absl::StrCat(v.status().message(), "; not used"));
+          else p.Set(Field::FIELD_POSTCODE, *v);
+          break;
+        }
+        case Column::kHouseNumber: {
+          auto v = NormaliseHouseNumber(value);
+          if (!v.ok()) warn(c, absl::StrCat(v.status().message(), "; not used"));
+          else p.Set(Field::FIELD_HOUSE_NUMBER, *v);
+          break;
+        }
+        case Column::kForm: {
+          auto v = category(model::Dimension::DIMENSION_FORM);
+          if (!v.empty()) r.set_form(static_cast<v1::Form>(v[0]));
+          break;
+        }
+        case Column::kContact: {
+          auto v = category(model::Dimension::DIMENSION_CONTACT);
+          if (!v.empty()) r.set_contact(static_cast<v1::Contact>(v[0]));
+          break;
+        }
+        case Column::kAgeBand: {
+          auto v = category(model::Dimension::DIMENSION_AGE_BAND);
+          if (!v.empty()) {
+            r.set_age_band(static_cast<v1::AgeBand>(v[0]));
+            age_band_given = true;
+          }
+          break;
+        }
+        case Column::kBackground: {
+          auto v = category(model::Dimension::DIMENSION_BACKGROUND);
+          if (!v.empty()) r.set_background(static_cast<v1::Background>(v[0]));
+          break;
+        }
+        case Column::kLivingSituation:
+          for (int n : category(model::Dimension::DIMENSION_LIVING_SITUATION)) {
+            r.add_living_situation(static_cast<v1::LivingSituation>(n));
+          }
+          break;
+        case Column::kRecruitmentLocation:
+          for (int n : category(model::Dimension::DIMENSION_RECRUITMENT_LOCATION)) {
+            r.add_recruitment_location(static_cast<v1::RecruitmentLocation>(n));
+          }
+          break;
+        case Column::kCoercion:
+          for (int n : category(model::Dimension::DIMENSION_COERCION)) {
+            r.add_coercion(static_cast<v1::Coercion>(n));
+          }
+          break;
+        case Column::kForcedCrime:
+          for (int n : category(model::Dimension::DIMENSION_FORCED_CRIME)) {
+            r.add_forced_crime(static_cast<v1::ForcedCrime>(n));
+          }
+          break;
+        case Column::kArea: {
+          std::string a = absl::AsciiStrToLower(value);
+          bool ok = allowed_areas.empty()
+                        ? ValidAreaCode(a)
+                        : std::find(allowed_areas.begin(), allowed_areas.end(), a) !=
+                              allowed_areas.end();
+          if (!ok) warn(c, "unknown area; left as unknown");
+          else r.set_area(a);
+          break;
+        }
+        case Column::kSignalDate: {
+          auto d = ParseDate(value, options.today);
+          if (!d.ok()) {
+            warn(c, absl::StrCat(d.status().message(), "; signal month left unknown"));
+            break;
+          }
+          signal_date = *d;
+          r.set_signal_month(static_cast<uint32_t>(d->year * 100 + d->month));
+          break;
+        }
+      }
+    }
+    if (!age_band_given && dob && signal_date && !(*signal_date < *dob)) {
+      sig.report.set_age_band(AgeBandAt(*dob, *signal_date));
+    }
+    out.signals.push_back(std::move(sig));
+  }
+  std::stable_sort(out.skipped.begin(), out.skipped.end(),
+                   [](const RecordIssue& a, const RecordIssue& b) { return a.line < b.line; });
+  return out;
+}
+
+}  // namespace samenzicht::agency_node

@@ -1,0 +1,78 @@
+// From parsed CSV records to signals: one report's categories plus the person's
+// normalised identifiers (see the CSV contract in the README / issue 2).
+//
+// Columns may come in any order; header names are matched case-insensitively. Known
+// columns: identifiers `record_id` (required), `given_names`, `surname`, `date_of_birth`,
+// `gender`, `national_id`, `phone`, `email`, `postcode`, `street`, `house_number`, `city`;
+// categories `form`, `contact`, `age_band`, `background`, `living_situation`,
+// `recruitment_location`, `coercion`, `forced_crime`, `area`, `signal_date` (`gender` is
+// both). Multi-valued categories separate values with `;`. Empty cells mean unknown.
+//
+// Three levels of trouble:
+//  - the file: an unknown or repeated column, or no `record_id` column -> InvalidArgument
+//    naming the columns; nothing is read;
+//  - a record: no record_id, a record_id seen before, or a CSV error -> `skipped`, by line;
+//  - a field: a value that does not parse (unknown category word, impossible date, BSN
+//    failing the eleven-test, unknown area) -> `warnings`, naming line, record id and
+//    column; the field is left out (category unknown, identifier not used for tokens) and
+//    the record still goes.
+// No message ever holds a field's value. `street` and `city` are accepted and not used
+// (no rule of the profile needs them), so they are never kept.
+//
+// Thread-safety: free functions; `Normaliser` is thread-safe.
+#ifndef SAMENZICHT_AGENCY_NODE_SIGNAL_H_
+#define SAMENZICHT_AGENCY_NODE_SIGNAL_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "agency_node/csv.h"
+#include "agency_node/normalise.h"
+#include "agency_node/person.h"
+#include "samenzicht/v1/report.pb.h"
+
+namespace samenzicht::agency_node {
+
+struct SignalOptions {
+  // Accepted `area` codes (NodeConfig.areas); empty: any code of [a-z0-9_-].
+  std::vector<std::string> areas;
+  // Dates after this are refused; two-digit years pivot on it.
+  Date today = Today();
+};
+
+struct Signal {
+  int line = 0;
+  std::string record_id;
+  v1::Report report;  // categories and signal month; no report id, no tokens yet
+  Person person;
+};
+
+// A skipped record or a field warning. `field` is the column name, or "" for the row.
+struct RecordIssue {
+  int line = 0;
+  std::string record_id;  // "" when not known
+  std::string field;
+  std::string message;    // never holds a field value
+};
+
+// "line 7, record R-12, field date_of_birth: impossible date".
+std::string FormatIssue(const RecordIssue& issue);
+
+struct SignalFile {
+  std::vector<Signal> signals;
+  std::vector<RecordIssue> skipped;
+  std::vector<RecordIssue> warnings;
+  int records_read = 0;  // data records in the file, parsed or not
+};
+
+// InvalidArgument for unknown columns (all named), a repeated column, or no `record_id`.
+absl::StatusOr<SignalFile> ParseSignals(const CsvFile& csv, const Normaliser& normaliser,
+                                        const SignalOptions& options);
+
+// The age band for a person born on `dob` at `at`: 0..12, 13..17, 18..26, 27+.
+v1::AgeBand AgeBandAt(const Date& dob, const Date& at);
+
+}  // namespace samenzicht::agency_node
+
+#endif  // SAMENZICHT_AGENCY_NODE_SIGNAL_H_

@@ -1,0 +1,93 @@
+// The node's local state in `<state_dir>/node.db` (SQLite, WAL, synchronous=FULL):
+//  - `report_map`: the agency's record id -> the random report id sent for it. A report id
+//    is chosen (crypto::RandomId) the first time a record id is seen and reused after, so
+//    re-importing the same CSV resends the same report ids and the aggregator counts
+//    nothing twice;
+//  - `sent_batches` / `sent_reports`: what left the node: batch id, payload digest, number
+//    of reports, per report its id, categories summary and number of tokens, and the
+//    aggregator's acknowledgement (code, message, accepted, duplicates, time);
+//  - `retractions`: report ids retracted and the outcome.
+// It never holds an identifier: no name, date of birth, number or address, and no token.
+//
+// `state_dir` is created with mode 0700.
+//
+// Thread-safety: not thread-safe; one StateStore per process (SQLite serialises writers
+// across processes).
+#ifndef SAMENZICHT_AGENCY_NODE_STATE_STORE_H_
+#define SAMENZICHT_AGENCY_NODE_STATE_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "samenzicht/v1/intake.pb.h"
+
+struct sqlite3;
+
+namespace samenzicht::agency_node {
+
+// One report as logged: never identifiers or tokens.
+struct SentReport {
+  std::string report_id;
+  std::string categories;   // "form=sexual age_band=13_17 ..."
+  int token_count = 0;
+};
+
+struct SentBatch {
+  std::string batch_id;
+  std::string digest_hex;   // BLAKE2b-256 of the signed payload bytes (BatchDigest)
+  int report_count = 0;
+  int64_t created_unix = 0;
+  int64_t sent_unix = 0;
+  std::optional<int> ack_code;  // grpc::StatusCode; absent until acknowledged
+  std::string ack_message;
+  int accepted = 0;
+  int duplicates = 0;
+  int refused_reports = 0;
+  int64_t ack_unix = 0;
+};
+
+class StateStore {
+ public:
+  // Creates `state_dir` (0700) and the database if needed. Internal / Unavailable on
+  // SQLite errors, PermissionDenied when the folder cannot be made.
+  static absl::StatusOr<std::unique_ptr<StateStore>> Open(const std::string& state_dir);
+  ~StateStore();
+  StateStore(const StateStore&) = delete;
+  StateStore& operator=(const StateStore&) = delete;
+
+  // The report id of each record id, creating and storing new ones in one transaction.
+  absl::StatusOr<std::vector<std::string>> AssignReportIds(
+      const std::vector<std::string>& record_ids);
+  // NotFound when the record id was never seen.
+  absl::StatusOr<std::string> FindReportId(const std::string& record_id);
+  // NotFound when the report id is not ours.
+  absl::StatusOr<std::string> FindRecordId(const std::string& report_id);
+
+  // Logs a batch before it is sent (unacknowledged).
+  absl::Status RecordSent(const SentBatch& batch, const std::vector<SentReport>& reports);
+  // Records the aggregator's acknowledgement for `ack.batch_id()`; NotFound if unknown.
+  absl::Status RecordAck(const v1::BatchAck& ack, int64_t now_unix);
+  // Logs a retraction outcome per report id.
+  absl::Status RecordRetraction(const std::string& report_id, const std::string& outcome,
+                                int64_t now_unix);
+
+  // Every logged batch, oldest first.
+  absl::StatusOr<std::vector<SentBatch>> ListSent();
+  absl::StatusOr<std::vector<SentReport>> ListReports(const std::string& batch_id);
+
+  const std::string& path() const { return path_; }
+
+ private:
+  StateStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  absl::Status Exec(const char* sql);
+  sqlite3* db_;
+  std::string path_;
+};
+
+}  // namespace samenzicht::agency_node
+
+#endif  // SAMENZICHT_AGENCY_NODE_STATE_STORE_H_

@@ -1,0 +1,67 @@
+// Tokens: one keyed hash per match rule of the linkage profile whose fields are all
+// present in a `Person`.
+//
+// The hashed message is an unambiguous encoding of the rule's normalised field values, in
+// rule order: for each field, its `v1::Field` number (1 byte), the value's length (4 bytes,
+// big-endian) and the value. Rule and key epoch are separated by the hasher's per-label
+// subkeys, so the same values under two rules or epochs give unrelated tokens.
+//
+//   ASSIGN_OR_RETURN(auto hasher, crypto::KeyedHasher::New(key, kTokenPurpose, epoch,
+//                                                          RuleNames(profile)));
+//   ASSIGN_OR_RETURN(auto tokeniser, Tokeniser::New(profile, std::move(hasher)));
+//   tokeniser->Tokenise(person, report.mutable_tokens());
+//
+// Thread-safety: immutable after `New`; `Tokenise` may be called concurrently.
+#ifndef SAMENZICHT_AGENCY_NODE_TOKENISER_H_
+#define SAMENZICHT_AGENCY_NODE_TOKENISER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "agency_node/person.h"
+#include "crypto/keyed_hash.h"
+#include "google/protobuf/repeated_field.h"
+#include "samenzicht/v1/profile.pb.h"
+#include "samenzicht/v1/report.pb.h"
+
+namespace samenzicht::agency_node {
+
+inline constexpr char kTokenPurpose[] = "samenzicht.token.v1";
+
+// The rule names of `profile`, in order: the labels for `KeyedHasher::New`.
+std::vector<std::string> RuleNames(const v1::LinkageProfile& profile);
+
+class Tokeniser {
+ public:
+  // InvalidArgument if the profile does not validate (model::ValidateProfile) or the
+  // hasher's labels are not the profile's rule names in order.
+  static absl::StatusOr<std::unique_ptr<Tokeniser>> New(
+      const v1::LinkageProfile& profile, std::unique_ptr<crypto::KeyedHasher> hasher);
+
+  // Appends one token per rule whose fields are all present, in rule order. Returns the
+  // number appended.
+  int Tokenise(const Person& person, google::protobuf::RepeatedPtrField<v1::Token>* out) const;
+
+  uint32_t epoch() const { return hasher_->epoch(); }
+
+  // The encoded message of `rule` for `person` (tests); "" when a field is absent.
+  std::string EncodeForTest(size_t rule, const Person& person) const;
+
+ private:
+  struct Rule {
+    std::string name;
+    std::vector<v1::Field> fields;
+  };
+  Tokeniser(std::vector<Rule> rules, std::unique_ptr<crypto::KeyedHasher> hasher)
+      : rules_(std::move(rules)), hasher_(std::move(hasher)) {}
+  bool Encode(const Rule& rule, const Person& person, std::string* out) const;
+
+  const std::vector<Rule> rules_;
+  const std::unique_ptr<crypto::KeyedHasher> hasher_;
+};
+
+}  // namespace samenzicht::agency_node
+
+#endif  // SAMENZICHT_AGENCY_NODE_TOKENISER_H_
