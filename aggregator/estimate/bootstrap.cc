@@ -8,7 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "aggregator/estimate/distributions.h"
-#include "aggregator/estimate/status_macros.h"
+#include "common/status_macros.h"
 
 namespace samenzicht::estimate {
 
@@ -28,7 +28,7 @@ absl::StatusOr<double> JackknifeAcceleration(const CaptureTable& table,
           absl::StrCat("jackknife: table without one person of history ", h, ": ",
                        t.status().message()));
     }
-    MSE_ASSIGN_OR_RETURN(std::optional<double> e, estimator(*t));
+    ASSIGN_OR_RETURN(std::optional<double> e, estimator(*t));
     if (!e.has_value() || !std::isfinite(*e)) {
       return absl::FailedPreconditionError(absl::StrCat(
           "jackknife: no usable model once one person of history ", h, " is left out"));
@@ -101,13 +101,13 @@ absl::StatusOr<BcaResult> BcaBootstrap(const CaptureTable& table, double point_e
   }
   BcaResult result;
   result.level = options.level;
-  MSE_ASSIGN_OR_RETURN(result.acceleration, JackknifeAcceleration(table, estimator));
+  ASSIGN_OR_RETURN(result.acceleration, JackknifeAcceleration(table, estimator));
   std::vector<double> estimates;
   for (std::vector<int64_t>& counts : MultinomialResamples(table, options.replicates, options.seed)) {
     absl::StatusOr<CaptureTable> t =
         CaptureTable::FromCounts(table.num_lists(), std::move(counts), table.list_names());
     if (!t.ok()) return t.status();
-    MSE_ASSIGN_OR_RETURN(std::optional<double> e, estimator(*t));
+    ASSIGN_OR_RETURN(std::optional<double> e, estimator(*t));
     if (e.has_value() && std::isfinite(*e)) {
       estimates.push_back(*e);
     } else {

@@ -7,7 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "aggregator/estimate/existence.h"
-#include "aggregator/estimate/status_macros.h"
+#include "common/status_macros.h"
 
 namespace samenzicht::estimate {
 namespace {
@@ -41,7 +41,7 @@ PopulationEstimator MakeBicEstimator(
           cache](const CaptureTable& t) -> absl::StatusOr<std::optional<double>> {
     std::optional<double> best_bic, best_n;
     for (const auto& [model, start] : models) {
-      MSE_ASSIGN_OR_RETURN(ModelCheck check, cache->Check(t, model));
+      ASSIGN_OR_RETURN(ModelCheck check, cache->Check(t, model));
       if (!check.ok()) continue;
       absl::StatusOr<ModelFit> fit = FitModel(t, model, start.empty() ? nullptr : &start);
       if (!fit.ok() && fit.status().code() == absl::StatusCode::kFailedPrecondition &&
@@ -116,11 +116,11 @@ absl::StatusOr<EstimateResult> Estimate(const CaptureTable& table,
   // Stepwise reports the pairwise models alongside only while they are few.
   std::vector<HierarchicalModel> all_models;
   if (options.method == SelectionMethod::kBic) {
-    MSE_ASSIGN_OR_RETURN(all_models, EnumerateHierarchicalModels(k, options.max_order));
+    ASSIGN_OR_RETURN(all_models, EnumerateHierarchicalModels(k, options.max_order));
   } else if (k <= 5) {
-    MSE_ASSIGN_OR_RETURN(all_models, EnumerateHierarchicalModels(k, 2));
+    ASSIGN_OR_RETURN(all_models, EnumerateHierarchicalModels(k, 2));
   }
-  MSE_ASSIGN_OR_RETURN(std::vector<CandidateModel> candidates,
+  ASSIGN_OR_RETURN(std::vector<CandidateModel> candidates,
                        FitCandidates(table, all_models, cache.get()));
   for (const CandidateModel& c : candidates) {
     if (c.fit.has_value()) {

@@ -8,7 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "aggregator/estimate/distributions.h"
-#include "aggregator/estimate/status_macros.h"
+#include "common/status_macros.h"
 
 namespace samenzicht::estimate {
 namespace {
@@ -79,7 +79,7 @@ absl::StatusOr<std::vector<HierarchicalModel>> EnumerateHierarchicalModels(int n
   std::vector<HierarchicalModel> out;
   out.reserve(models.size());
   for (const auto& generators : models) {
-    MSE_ASSIGN_OR_RETURN(HierarchicalModel m,
+    ASSIGN_OR_RETURN(HierarchicalModel m,
                          HierarchicalModel::FromGenerators(num_lists, generators));
     out.push_back(std::move(m));
   }
@@ -92,7 +92,7 @@ absl::StatusOr<std::vector<CandidateModel>> FitCandidates(
   std::vector<CandidateModel> valid, failed;
   for (const HierarchicalModel& model : models) {
     CandidateModel c{model, {}, std::nullopt, ""};
-    MSE_ASSIGN_OR_RETURN(c.check, Check(table, model, cache));
+    ASSIGN_OR_RETURN(c.check, Check(table, model, cache));
     if (!c.check.ok()) {
       c.failure = c.check.Reason();
       failed.push_back(std::move(c));
@@ -126,13 +126,13 @@ absl::StatusOr<StepwiseResult> StepwiseSelect(const CaptureTable& table, double 
                                               ModelCheckCache* cache) {
   const int k = table.num_lists();
   HierarchicalModel model = HierarchicalModel::MainEffects(k);
-  MSE_ASSIGN_OR_RETURN(ModelCheck start_check, Check(table, model, cache));
+  ASSIGN_OR_RETURN(ModelCheck start_check, Check(table, model, cache));
   if (!start_check.ok()) {
     return absl::FailedPreconditionError(
         absl::StrCat("main-effects model: ", start_check.Reason()));
   }
   StepwiseResult result;
-  MSE_ASSIGN_OR_RETURN(result.fit, FitModel(table, model));
+  ASSIGN_OR_RETURN(result.fit, FitModel(table, model));
 
   std::vector<Mask> pairs;
   for (int i = 0; i < k; ++i) {
@@ -151,14 +151,14 @@ absl::StatusOr<StepwiseResult> StepwiseSelect(const CaptureTable& table, double 
       }
       const int64_t overlap = table.Overlap(pair);
       p[j] = std::min(PoissonLowerTail(overlap, expected), PoissonUpperTail(overlap, expected));
-      MSE_ASSIGN_OR_RETURN(ModelCheck check, Check(table, model.With(pair), cache));
+      ASSIGN_OR_RETURN(ModelCheck check, Check(table, model.With(pair), cache));
       if (!check.ok()) p[j] = 1.0;
     }
     const size_t best = std::min_element(p.begin(), p.end()) - p.begin();
     if (!(p[best] < p_threshold)) break;
     model = model.With(pairs[best]);
     in_model[best] = true;
-    MSE_ASSIGN_OR_RETURN(result.fit, FitModel(table, model));
+    ASSIGN_OR_RETURN(result.fit, FitModel(table, model));
     result.added.push_back({pairs[best], p[best]});
   }
   return result;

@@ -7,7 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "aggregator/estimate/distributions.h"
-#include "aggregator/estimate/status_macros.h"
+#include "common/status_macros.h"
 
 namespace samenzicht::estimate {
 namespace {
@@ -37,7 +37,7 @@ class Profile {
   absl::StatusOr<double> operator()(double d) {
     y_[0] = d;
     const std::vector<double>* start = start_.empty() ? nullptr : &start_;
-    MSE_ASSIGN_OR_RETURN(GlmFit fit, FitPoissonGlm(x_, rows_, cols_, y_, start));
+    ASSIGN_OR_RETURN(GlmFit fit, FitPoissonGlm(x_, rows_, cols_, y_, start));
     start_ = fit.coefficients;
     const double total = n_ + d;
     double l = std::lgamma(total + 1) - std::lgamma(d + 1);
@@ -61,7 +61,7 @@ absl::StatusOr<ProfileInterval> ProfileLikelihoodInterval(const CaptureTable& ta
   if (!(level > 0 && level < 1)) {
     return absl::InvalidArgumentError(absl::StrCat("level must be in (0, 1), got ", level));
   }
-  MSE_ASSIGN_OR_RETURN(ModelFit poisson_fit, FitModel(table, model));
+  ASSIGN_OR_RETURN(ModelFit poisson_fit, FitModel(table, model));
   const double n = static_cast<double>(table.observed());
   Profile profile(table, model);
   auto at_u = [&](double u) { return profile(std::expm1(u)); };  // u = log(1 + d)
@@ -70,25 +70,25 @@ absl::StatusOr<ProfileInterval> ProfileLikelihoodInterval(const CaptureTable& ta
   double a = 0, b = std::log1p(20.0 * (poisson_fit.dark_figure + n));
   const double g = (std::sqrt(5.0) - 1) / 2;
   double c = b - g * (b - a), e = a + g * (b - a);
-  MSE_ASSIGN_OR_RETURN(double fc, at_u(c));
-  MSE_ASSIGN_OR_RETURN(double fe, at_u(e));
+  ASSIGN_OR_RETURN(double fc, at_u(c));
+  ASSIGN_OR_RETURN(double fe, at_u(e));
   while (b - a > 1e-10) {
     if (fc >= fe) {
       b = e;
       e = c;
       fe = fc;
       c = b - g * (b - a);
-      MSE_ASSIGN_OR_RETURN(fc, at_u(c));
+      ASSIGN_OR_RETURN(fc, at_u(c));
     } else {
       a = c;
       c = e;
       fc = fe;
       e = a + g * (b - a);
-      MSE_ASSIGN_OR_RETURN(fe, at_u(e));
+      ASSIGN_OR_RETURN(fe, at_u(e));
     }
   }
   const double u_max = 0.5 * (a + b);
-  MSE_ASSIGN_OR_RETURN(double l_max, at_u(u_max));
+  ASSIGN_OR_RETURN(double l_max, at_u(u_max));
   const double z = NormalQuantile(0.5 + level / 2);
   const double cut = l_max - 0.5 * z * z;
 
@@ -97,14 +97,14 @@ absl::StatusOr<ProfileInterval> ProfileLikelihoodInterval(const CaptureTable& ta
   out.estimate = n + std::expm1(u_max);
 
   // Lower limit.
-  MSE_ASSIGN_OR_RETURN(double l0, at_u(0.0));
+  ASSIGN_OR_RETURN(double l0, at_u(0.0));
   if (l0 >= cut) {
     out.lower = n;
   } else {
     double lo = 0, hi = u_max;
     while (hi - lo > 1e-11 * std::max(1.0, hi)) {
       const double mid = 0.5 * (lo + hi);
-      MSE_ASSIGN_OR_RETURN(double lm, at_u(mid));
+      ASSIGN_OR_RETURN(double lm, at_u(mid));
       (lm < cut ? lo : hi) = mid;
     }
     out.lower = n + std::expm1(0.5 * (lo + hi));
@@ -113,7 +113,7 @@ absl::StatusOr<ProfileInterval> ProfileLikelihoodInterval(const CaptureTable& ta
   double lo = u_max, hi = u_max + 0.5;
   const double u_limit = std::log1p(1e12);
   while (true) {
-    MSE_ASSIGN_OR_RETURN(double lh, at_u(hi));
+    ASSIGN_OR_RETURN(double lh, at_u(hi));
     if (lh < cut) break;
     lo = hi;
     hi += 1.0;
@@ -124,7 +124,7 @@ absl::StatusOr<ProfileInterval> ProfileLikelihoodInterval(const CaptureTable& ta
   }
   while (hi - lo > 1e-11 * std::max(1.0, hi)) {
     const double mid = 0.5 * (lo + hi);
-    MSE_ASSIGN_OR_RETURN(double lm, at_u(mid));
+    ASSIGN_OR_RETURN(double lm, at_u(mid));
     (lm < cut ? hi : lo) = mid;
   }
   out.upper = n + std::expm1(0.5 * (lo + hi));
