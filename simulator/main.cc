@@ -1,0 +1,72 @@
+// simulator: a synthetic municipality's victims and the agencies' CSV exports about them.
+// Flags and wiring only; see simulator/simulator.h.
+#include <cstdint>
+#include <iostream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "common/cli.h"
+#include "common/status_macros.h"
+#include "simulator/simulator.h"
+
+namespace {
+
+using samenzicht::simulator::SimulatorOptions;
+
+absl::Status Main(int argc, char** argv) {
+  samenzicht::cli::Command cmd(
+      "simulator",
+      "Generate a synthetic population of victims, the agencies' CSV exports of signals "
+      "about them, and the ground truth (truth.csv, population.csv, histories.csv, "
+      "summary.json).");
+  cmd.Flag("out", "DIR", "folder to write the files into (created if needed)", true)
+      .Flag("persons", "N", "true population size, including persons no agency sees (default 800)")
+      .Flag("agencies", "K", "number of agencies (default 6: police, youth_care, mental_health, "
+                             "social_work, education, municipality)")
+      .Flag("noise", "LEVEL", "none, light, moderate (default) or heavy")
+      .Flag("seed", "S", "random seed (default 1); the output is a function of the flags")
+      .Flag("start", "YYYY-MM", "first month of the observation period (default 2024-01)")
+      .Flag("months", "M", "length of the observation period in months (default 24)");
+  ASSIGN_OR_RETURN(auto args, cmd.Parse(argc, argv));
+  if (args.help) {
+    std::cout << cmd.Usage();
+    return absl::OkStatus();
+  }
+  SimulatorOptions opt;
+  auto integer = [&](const char* flag, int64_t lo, int64_t hi, int64_t fallback) -> absl::StatusOr<int64_t> {
+    if (!args.Has(flag)) return fallback;
+    int64_t v = 0;
+    if (!absl::SimpleAtoi(args.Get(flag), &v) || v < lo || v > hi) {
+      return absl::InvalidArgumentError(absl::StrCat("--", flag, " must be an integer from ", lo, " to ", hi));
+    }
+    return v;
+  };
+  ASSIGN_OR_RETURN(int64_t persons, integer("persons", 1, 10'000'000, opt.persons));
+  ASSIGN_OR_RETURN(int64_t agencies, integer("agencies", 1, 100, opt.agencies));
+  ASSIGN_OR_RETURN(int64_t months, integer("months", 1, 600, opt.months));
+  opt.persons = static_cast<int>(persons);
+  opt.agencies = static_cast<int>(agencies);
+  opt.months = static_cast<int>(months);
+  if (args.Has("seed")) {
+    if (!absl::SimpleAtoi(args.Get("seed"), &opt.seed)) {
+      return absl::InvalidArgumentError("--seed must be a non-negative integer");
+    }
+  }
+  if (args.Has("noise")) {
+    ASSIGN_OR_RETURN(opt.noise, samenzicht::simulator::ParseNoise(args.Get("noise")));
+  }
+  if (args.Has("start")) {
+    ASSIGN_OR_RETURN(opt.start, samenzicht::simulator::ParseMonth(args.Get("start")));
+  }
+  ASSIGN_OR_RETURN(auto sim, samenzicht::simulator::Simulate(opt));
+  RETURN_IF_ERROR(samenzicht::simulator::WriteSimulation(sim, args.Get("out")));
+  std::cout << "persons " << sim.people.size() << ", signalled " << sim.SignalledPersons()
+            << ", records " << sim.records.size() << ", agencies " << sim.agencies.size()
+            << ", noise " << samenzicht::simulator::NoiseName(opt.noise) << " -> "
+            << args.Get("out") << "\n";
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return samenzicht::cli::ExitWith(Main(argc, argv)); }

@@ -1,0 +1,79 @@
+// The synthetic municipality end to end: a population of victims, the agencies' CSV
+// exports of signals about them (in the agency node's CSV contract), and the ground truth.
+//
+//   SimulatorOptions opt;  opt.persons = 2000;  opt.noise = Noise::kHeavy;
+//   Simulation sim = Simulate(opt);                 // deterministic for the options
+//   RETURN_IF_ERROR(WriteSimulation(sim, "/tmp/sim"));
+//
+// Files written by `WriteSimulation` into the folder:
+//   <agency>.csv        one per agency, header as in the CSV contract
+//   truth.csv           record_id,true_person_id for every record of every agency
+//   population.csv      every person, seen or not: true_person_id, categories, the
+//                       agencies that saw them (`;`) and their number of records
+//   histories.csv       capture histories over the agencies: <agency...>,count
+//                       (the input of `aggregator estimate`, persons seen at least once)
+//   summary.json        sizes: persons, persons signalled, records, per agency counts
+#ifndef SAMENZICHT_SIMULATOR_SIMULATOR_H_
+#define SAMENZICHT_SIMULATOR_SIMULATOR_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "simulator/agencies.h"
+#include "simulator/corruption.h"
+#include "simulator/population.h"
+
+namespace samenzicht::simulator {
+
+struct SimulatorOptions {
+  int persons = 800;
+  int agencies = 6;
+  Noise noise = Noise::kModerate;
+  uint64_t seed = 1;
+  Date start{2024, 1, 1};
+  int months = 24;
+};
+
+// "2024-01" -> {2024, 1, 1}. InvalidArgument otherwise.
+absl::StatusOr<Date> ParseMonth(absl::string_view text);
+
+// One row of an agency's CSV export.
+struct Record {
+  std::string record_id;  // "police-000017"
+  int agency = 0;
+  int person = 0;
+  Identifiers ids;
+  // Category columns as CSV words ("" = unknown).
+  std::string form, contact, age_band, background, living_situation, recruitment_location,
+      coercion, forced_crime, area, signal_date;
+};
+
+struct Simulation {
+  SimulatorOptions options;
+  std::vector<Person> people;
+  std::vector<Agency> agencies;
+  std::vector<Record> records;  // by agency, then signal date
+
+  // Number of persons with at least one record.
+  int SignalledPersons() const;
+};
+
+// InvalidArgument for persons < 1, agencies < 1 or > 100, months < 1.
+absl::StatusOr<Simulation> Simulate(const SimulatorOptions& options);
+
+// The CSV contract's header, in the order the simulator writes it.
+const std::vector<std::string>& CsvHeader();
+// RFC 4180: quoted when it holds a comma, quote, CR or LF; quotes doubled.
+std::string CsvField(absl::string_view value);
+// One CSV line (with "\n") for a record.
+std::string CsvLine(const Record& r);
+
+// Writes the files listed above into `dir` (created if needed). Errors name the path.
+absl::Status WriteSimulation(const Simulation& sim, const std::string& dir);
+
+}  // namespace samenzicht::simulator
+
+#endif  // SAMENZICHT_SIMULATOR_SIMULATOR_H_
