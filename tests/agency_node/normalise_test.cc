@@ -1,0 +1,317 @@
+#include "agency_node/normalise.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <thread>
+#include <vector>
+
+#include "tests/testing/status_matchers.h"
+
+namespace samenzicht::agency_node {
+namespace {
+
+using ::samenzicht::testing::StatusIs;
+constexpr auto kInvalid = absl::StatusCode::kInvalidArgument;
+
+class NormaliserTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto n = Normaliser::New();
+    ASSERT_TRUE(n.ok()) << n.status();
+    normaliser_ = n->release();
+  }
+  static void TearDownTestSuite() { delete normaliser_; }
+
+  Surname S(const std::string& s) {
+    auto r = normaliser_->NormaliseSurname(s);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : Surname{};
+  }
+  GivenNames G(const std::string& s) {
+    auto r = normaliser_->NormaliseGivenNames(s);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : GivenNames{};
+  }
+  static Normaliser* normaliser_;
+};
+Normaliser* NormaliserTest::normaliser_ = nullptr;
+
+TEST_F(NormaliserTest, FoldRemovesDiacriticsAndTransliterates) {
+  EXPECT_EQ(normaliser_->Fold("Öztürk"), "ozturk");
+  EXPECT_EQ(normaliser_->Fold("Şükrü Yılmaz"), "sukru yilmaz");
+  EXPECT_EQ(normaliser_->Fold("Łukasz Wałęsa"), "lukasz walesa");
+  EXPECT_EQ(normaliser_->Fold("Straße"), "strasse");
+  EXPECT_EQ(normaliser_->Fold("Ĳsbrand"), "ijsbrand");
+  EXPECT_EQ(normaliser_->Fold("Шевченко Олександр"), "shevchenko oleksandr");  // Ukrainian
+  EXPECT_EQ(normaliser_->Fold("محمد"), "mhmd");                                 // Arabic
+  EXPECT_EQ(normaliser_->Fold("in ’t Veld"), "in 't veld");
+  EXPECT_EQ(normaliser_->Fold("Nguyễn"), "nguyen");
+}
+
+TEST_F(NormaliserTest, SurnamePrefixesInAnyPosition) {
+  const Surname canonical = S("van der Berg");
+  EXPECT_EQ(canonical.core, "berg");
+  EXPECT_EQ(canonical.with_prefix, "van der berg");
+  for (const char* variant : {"Van der Berg", "Berg, van der", "Berg van der", "Berg v.d.",
+                              "v.d. Berg", "vd Berg", "VAN DER BERG", "Berg,van der"}) {
+    Surname s = S(variant);
+    EXPECT_EQ(s.core, "berg") << variant;
+    EXPECT_EQ(s.with_prefix, "van der berg") << variant;
+    EXPECT_EQ(s.phonetic, canonical.phonetic) << variant;
+  }
+  EXPECT_EQ(S("in 't Veld").with_prefix, "in 't veld");
+  EXPECT_EQ(S("Veld, in ’t").with_prefix, "in 't veld");
+  EXPECT_EQ(S("Veld, in 't").core, "veld");
+  EXPECT_EQ(S("'t Hart").core, "hart");
+  EXPECT_EQ(S("ten Brink").core, "brink");
+  EXPECT_EQ(S("Dijk, van").with_prefix, "van dijk");
+  EXPECT_EQ(S("op de Beek").with_prefix, "op de beek");
+  EXPECT_EQ(S("uit de Bosch").core, "bosch");
+  EXPECT_EQ(S("von Bismarck").core, "bismarck");
+}
+
+TEST_F(NormaliserTest, ArabicArticleAndHyphen) {
+  EXPECT_EQ(S("El Amrani").core, "amrani");
+  EXPECT_EQ(S("El-Amrani").core, "amrani");
+  EXPECT_EQ(S("Al-Sayed").with_prefix, "al sayed");
+  EXPECT_EQ(S("Sayed, al").with_prefix, "al sayed");
+}
+
+TEST_F(NormaliserTest, DoubleSurnameKeepsBothParts) {
+  Surname s = S("Jansen-de Vries");
+  EXPECT_EQ(s.core, "jansen-vries");
+  EXPECT_EQ(s.with_prefix, "jansen-de vries");
+  EXPECT_EQ(S("Jansen - de Vries").core, "jansen-vries");
+  EXPECT_NE(S("Jansen-de Vries").core, S("de Vries").core);
+}
+
+TEST_F(NormaliserTest, PunctuationAndApostrophes) {
+  EXPECT_EQ(S("O'Brien").core, "obrien");
+  EXPECT_EQ(S("  Jansen.  ").core, "jansen");
+}
+
+TEST_F(NormaliserTest, SurnameWithoutLettersIsRefusedWithoutEcho) {
+  EXPECT_THAT(normaliser_->NormaliseSurname(" - , "), StatusIs(kInvalid));
+  EXPECT_THAT(normaliser_->NormaliseSurname("123"), StatusIs(kInvalid));
+  auto r = normaliser_->NormaliseSurname("12345");
+  EXPECT_EQ(std::string(r.status().message()).find("12345"), std::string::npos);
+}
+
+TEST_F(NormaliserTest, OnlyPrefixesIsStillAName) {
+  EXPECT_EQ(S("de").core, "de");
+}
+
+TEST_F(NormaliserTest, GivenNamesFullFirstAndInitials) {
+  GivenNames g = G("Jan Maria");
+  EXPECT_EQ(g.all, "jan maria");
+  EXPECT_EQ(g.first, "jan");
+  EXPECT_EQ(g.initial, "j");
+  GivenNames i = G("J.M.");
+  EXPECT_EQ(i.first, "");
+  EXPECT_EQ(i.all, "");
+  EXPECT_EQ(i.initial, "j");
+  EXPECT_EQ(G("J. M.").initial, "j");
+  EXPECT_EQ(G("J M").first, "");
+  GivenNames mixed = G("Jan M.");
+  EXPECT_EQ(mixed.first, "jan");
+  EXPECT_EQ(mixed.all, "");
+  EXPECT_EQ(G("Joh. Maria").first, "");  // an abbreviation is not a first name
+  EXPECT_EQ(G("Jan-Willem").first, "janwillem");
+  EXPECT_EQ(G("Éléonore").first, "eleonore");
+  EXPECT_EQ(G("Олександр").first, "oleksandr");
+  EXPECT_THAT(normaliser_->NormaliseGivenNames("..."), StatusIs(kInvalid));
+}
+
+TEST_F(NormaliserTest, PhoneticCollisionsTheBriefAsksFor) {
+  EXPECT_EQ(DutchPhonetic("jansen"), DutchPhonetic("janssen"));
+  EXPECT_EQ(DutchPhonetic("mohamed"), DutchPhonetic("mohammed"));
+  EXPECT_EQ(DutchPhonetic("mohamed"), DutchPhonetic("muhammad"));
+  EXPECT_EQ(DutchPhonetic("mohamed"), DutchPhonetic("mohammad"));
+  EXPECT_EQ(DutchPhonetic("jansen"), "JNSN");
+  EXPECT_EQ(DutchPhonetic("mohamed"), "MT");
+}
+
+TEST_F(NormaliserTest, PhoneticDutchSpellingRules) {
+  EXPECT_EQ(DutchPhonetic("meijer"), DutchPhonetic("meyer"));
+  EXPECT_EQ(DutchPhonetic("meijer"), DutchPhonetic("meier"));
+  EXPECT_EQ(DutchPhonetic("dijkstra"), DutchPhonetic("dykstra"));
+  EXPECT_EQ(DutchPhonetic("ijzerman"), DutchPhonetic("yzerman"));
+  EXPECT_EQ(DutchPhonetic("ijzerman"), DutchPhonetic("eizerman"));
+  EXPECT_EQ(DutchPhonetic("bosch"), DutchPhonetic("bos"));
+  EXPECT_EQ(DutchPhonetic("smit"), DutchPhonetic("smid"));
+  EXPECT_EQ(DutchPhonetic("smidt"), DutchPhonetic("smit"));
+  EXPECT_EQ(DutchPhonetic("philips"), DutchPhonetic("filips"));
+  EXPECT_EQ(DutchPhonetic("claassen"), DutchPhonetic("klaasen"));
+  EXPECT_EQ(DutchPhonetic("cornelissen"), DutchPhonetic("kornelisen"));
+  EXPECT_EQ(DutchPhonetic("visser"), DutchPhonetic("fisser"));
+  EXPECT_EQ(DutchPhonetic("wouters"), DutchPhonetic("wauters"));
+  EXPECT_EQ(DutchPhonetic("khalid"), DutchPhonetic("chalid"));
+  EXPECT_EQ(DutchPhonetic("yusuf"), DutchPhonetic("joesoef"));
+  EXPECT_EQ(DutchPhonetic("thijssen"), DutchPhonetic("tijsen"));
+  EXPECT_EQ(DutchPhonetic("nowak"), DutchPhonetic("novak"));  // Polish
+  EXPECT_EQ(DutchPhonetic("shevchenko"), DutchPhonetic("szewczenko"));
+  EXPECT_EQ(DutchPhonetic("shevchenko"), DutchPhonetic("sjevtsjenko"));
+  EXPECT_EQ(DutchPhonetic("yilmaz"), DutchPhonetic("jilmaz"));  // Turkish
+}
+
+TEST_F(NormaliserTest, PhoneticKeepsDifferentNamesApart) {
+  EXPECT_NE(DutchPhonetic("jansen"), DutchPhonetic("jacobs"));
+  EXPECT_NE(DutchPhonetic("bakker"), DutchPhonetic("visser"));
+  EXPECT_NE(DutchPhonetic("tesfay"), DutchPhonetic("haile"));     // Eritrean
+  EXPECT_NE(DutchPhonetic("kowalski"), DutchPhonetic("nowak"));
+  EXPECT_NE(DutchPhonetic("de vries"), DutchPhonetic("de jong"));
+  EXPECT_LE(DutchPhonetic("abcdefghijklmnopqrstuvwxyz").size(), 8u);
+  EXPECT_EQ(DutchPhonetic(""), "");
+}
+
+TEST_F(NormaliserTest, NonLatinNamesMatchTheirLatinSpellings) {
+  EXPECT_EQ(S("Шевченко").core, S("Shevchenko").core);
+  EXPECT_EQ(S("Шевченко").phonetic, S("Sjevtsjenko").phonetic);
+  EXPECT_EQ(S("Öztürk").core, S("Ozturk").core);
+  EXPECT_EQ(S("Wałęsa").core, "walesa");
+  // Arabic script loses its (unwritten) vowels; the phonetic code drops Latin vowels too.
+  EXPECT_EQ(G("محمد").phonetic, G("Mohamed").phonetic);
+}
+
+TEST_F(NormaliserTest, ConcurrentUseIsSafe) {
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) {
+        auto s = normaliser_->NormaliseSurname("Berg, van der");
+        if (!s.ok() || s->with_prefix != "van der berg") ++wrong;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+// --- dates ---
+
+constexpr Date kToday{2024, 6, 15};
+
+TEST(DateTest, AcceptedFormats) {
+  const Date d{2005, 3, 12};
+  for (const char* s : {"2005-03-12", "2005-3-12", "12-03-2005", "12-3-2005", "12/03/2005",
+                        "12.03.2005", "12-3-05", " 2005/03/12 "}) {
+    auto r = ParseDate(s, kToday);
+    ASSERT_TRUE(r.ok()) << s << ": " << r.status();
+    EXPECT_EQ(*r, d) << s;
+  }
+}
+
+TEST(DateTest, TwoDigitYearPivotsSoTheDateIsNotInTheFuture) {
+  EXPECT_EQ(*ParseDate("3-4-15", kToday), (Date{2015, 4, 3}));
+  EXPECT_EQ(*ParseDate("3-4-87", kToday), (Date{1987, 4, 3}));
+  EXPECT_EQ(*ParseDate("15-6-24", kToday), (Date{2024, 6, 15}));  // today itself
+  EXPECT_EQ(*ParseDate("16-6-24", kToday), (Date{1924, 6, 16}));  // tomorrow -> 1924
+}
+
+TEST(DateTest, ImpossibleDatesAreRefused) {
+  for (const char* s : {"31-02-2005", "2005-02-29", "2005-13-01", "00-01-2005", "2005-04-31",
+                        "1899-12-31", "2024-06-16", "2030-01-01", "", "12-03", "12--2005",
+                        "12 maart 2005", "2005-03-12T00:00", "123-03-2005", "12-03-20055"}) {
+    EXPECT_THAT(ParseDate(s, kToday), StatusIs(kInvalid)) << s;
+  }
+  EXPECT_TRUE(ParseDate("2004-02-29", kToday).ok());  // leap year
+  EXPECT_TRUE(ParseDate("1900-01-01", kToday).ok());
+  EXPECT_FALSE(ParseDate("1900-02-29", kToday).ok());  // 1900 was not a leap year
+}
+
+TEST(DateTest, ErrorsDoNotEchoTheValue) {
+  auto r = ParseDate("31-02-2005", kToday);
+  EXPECT_EQ(std::string(r.status().message()).find("2005"), std::string::npos);
+}
+
+// --- BSN ---
+
+TEST(BsnTest, ElevenTest) {
+  EXPECT_EQ(*NormaliseBsn("111222333"), "111222333");
+  EXPECT_EQ(*NormaliseBsn("123456782"), "123456782");
+  EXPECT_EQ(*NormaliseBsn("1234.56.782"), "123456782");
+  EXPECT_EQ(*NormaliseBsn(" 123 456 782 "), "123456782");
+  EXPECT_EQ(*NormaliseBsn("12345672"), "012345672");  // 8 digits: leading zero
+  EXPECT_TRUE(PassesElevenTest("012345672"));
+}
+
+TEST(BsnTest, OneWrongDigitIsCaught) {
+  const std::string good = "123456782";
+  for (size_t pos = 0; pos < good.size(); ++pos) {
+    for (char d = '0'; d <= '9'; ++d) {
+      if (d == good[pos]) continue;
+      std::string typo = good;
+      typo[pos] = d;
+      EXPECT_THAT(NormaliseBsn(typo), StatusIs(kInvalid, "eleven-test")) << typo;
+    }
+  }
+}
+
+TEST(BsnTest, MalformedIsRefused) {
+  EXPECT_THAT(NormaliseBsn("000000000"), StatusIs(kInvalid));
+  EXPECT_THAT(NormaliseBsn("1234567"), StatusIs(kInvalid, "9 digits"));
+  EXPECT_THAT(NormaliseBsn("1234567890"), StatusIs(kInvalid));
+  EXPECT_THAT(NormaliseBsn("12345678a"), StatusIs(kInvalid));
+}
+
+// --- phone ---
+
+TEST(PhoneTest, DutchMobileForms) {
+  for (const char* s : {"0612345678", "06 1234 5678", "06-12345678", "+31612345678",
+                        "+31 6 12345678", "0031612345678", "0031 6 1234 5678",
+                        "+31 (0)6 12345678", "(06) 12 34 56 78"}) {
+    auto r = NormalisePhone(s);
+    ASSERT_TRUE(r.ok()) << s << ": " << r.status();
+    EXPECT_EQ(*r, "+31612345678") << s;
+  }
+}
+
+TEST(PhoneTest, LandlineAndForeign) {
+  EXPECT_EQ(*NormalisePhone("050-3671234"), "+31503671234");
+  EXPECT_EQ(*NormalisePhone("020 123 4567"), "+31201234567");
+  EXPECT_EQ(*NormalisePhone("+48 601 234 567"), "+48601234567");   // Polish
+  EXPECT_EQ(*NormalisePhone("0048601234567"), "+48601234567");
+  EXPECT_EQ(*NormalisePhone("+90 532 123 45 67"), "+905321234567");  // Turkish
+}
+
+TEST(PhoneTest, GarbageIsRefused) {
+  for (const char* s : {"", "onbekend", "12345", "612345678", "06123456", "061234567890",
+                        "+31 6 1234", "+1234", "06-1234-567x", "++31612345678"}) {
+    EXPECT_THAT(NormalisePhone(s), StatusIs(kInvalid)) << s;
+  }
+}
+
+// --- e-mail, postcode, house number ---
+
+TEST(EmailTest, LowerCasedAndTrimmed) {
+  EXPECT_EQ(*NormaliseEmail("  J.Jansen@Example.NL "), "j.jansen@example.nl");
+  for (const char* s : {"jansen", "@example.nl", "a@b@c.nl", "jan@localhost", "jan sen@x.nl",
+                        "jan@.nl", "jan@x."}) {
+    EXPECT_THAT(NormaliseEmail(s), StatusIs(kInvalid)) << s;
+  }
+}
+
+TEST(PostcodeTest, CanonicalForm) {
+  EXPECT_EQ(*NormalisePostcode("1234 ab"), "1234AB");
+  EXPECT_EQ(*NormalisePostcode("9712CP"), "9712CP");
+  EXPECT_EQ(*NormalisePostcode(" 9712 cp "), "9712CP");
+  for (const char* s : {"0123AB", "1234 SA", "1234sd", "1234SS", "123AB", "12345", "1234ABC",
+                        "AB1234", "10115"}) {
+    EXPECT_THAT(NormalisePostcode(s), StatusIs(kInvalid)) << s;
+  }
+}
+
+TEST(HouseNumberTest, CanonicalForm) {
+  EXPECT_EQ(*NormaliseHouseNumber("12"), "12");
+  EXPECT_EQ(*NormaliseHouseNumber("12 a"), "12A");
+  EXPECT_EQ(*NormaliseHouseNumber("12-A"), "12A");
+  EXPECT_EQ(*NormaliseHouseNumber("7bis"), "7BIS");
+  for (const char* s : {"", "a12", "0", "012", "123456", "12/3"}) {
+    EXPECT_THAT(NormaliseHouseNumber(s), StatusIs(kInvalid)) << s;
+  }
+}
+
+}  // namespace
+}  // namespace samenzicht::agency_node
