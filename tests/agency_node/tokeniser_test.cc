@@ -1,1 +1,172 @@
+#include "agency_node/tokeniser.h"
+
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <map>
+
+#include "agency_node/signal.h"
+#include "crypto/secret_bytes.h"
+#include "model/config.h"
+#include "tests/testing/status_matchers.h"
+
+namespace samenzicht::agency_node {
+namespace {
+
+using ::samenzicht::testing::StatusIs;
+using v1::Field;
+
+v1::LinkageProfile DefaultProfile() {
+  auto p = model::LoadProfile(std::string(SAMENZICHT_SOURCE_DIR) + "/deploy/config/profile.textproto");
+  EXPECT_TRUE(p.ok()) << p.status();
+  return *p;
+}
+
+std::unique_ptr<Tokeniser> MakeTokeniser(const crypto::SecretBytes& key, uint32_t epoch,
+                                         const v1::LinkageProfile& profile = DefaultProfile()) {
+  auto h = crypto::KeyedHasher::New(key, kTokenPurpose, epoch, RuleNames(profile));
+  EXPECT_TRUE(h.ok()) << h.status();
+  auto t = Tokeniser::New(profile, std::move(*h));
+  EXPECT_TRUE(t.ok()) << t.status();
+  return std::move(*t);
+}
+
+class TokeniserTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    key_ = std::make_unique<crypto::SecretBytes>(*crypto::SecretBytes::Random(32));
+    tokeniser_ = MakeTokeniser(*key_, 1);
+    normaliser_ = *Normaliser::New();
+  }
+
+  // rule -> token for the one record in `csv` (header + one row).
+  std::map<std::string, std::string> Tokens(const std::string& header, const std::string& row,
+                                            const Tokeniser* t = nullptr) {
+    auto csv = ParseCsv(header + "\n" + row + "\n");
+    EXPECT_TRUE(csv.ok());
+    SignalOptions o;
+    o.today = Date{2024, 6, 15};
+    auto f = ParseSignals(*csv, *normaliser_, o);
+    EXPECT_TRUE(f.ok()) << f.status();
+    EXPECT_EQ(f->signals.size(), 1u);
+    v1::Report r;
+    (t ? t : tokeniser_.get())->Tokenise(f->signals[0].person, r.mutable_tokens());
+    std::map<std::string, std::string> out;
+    for (const auto& tok : r.tokens()) {
+      EXPECT_EQ(tok.value().size(), 32u);
+      out[tok.rule()] = tok.value();
+    }
+    return out;
+  }
+
+  std::unique_ptr<crypto::SecretBytes> key_;
+  std::unique_ptr<Tokeniser> tokeniser_;
+  std::unique_ptr<Normaliser> normaliser_;
+};
+
+constexpr char kHeader[] = "record_id,given_names,surname,date_of_birth,national_id,phone,postcode";
+
+TEST_F(TokeniserTest, OneTokenPerRuleWhoseFieldsArePresent) {
+  auto all = Tokens(kHeader, "R,Jan,Jansen,2005-03-12,123456782,0612345678,9712CP");
+  std::vector<std::string> rules;
+  for (const auto& [r, v] : all) rules.push_back(r);
+  EXPECT_THAT(rules, ::testing::UnorderedElementsAre("nid", "name_dob", "phon_dob",
+                                                     "name_dob_swap", "name_year_pc", "phone"));
+  auto partial = Tokens(kHeader, "R,J.,Jansen,2005-03-12,,,");
+  std::vector<std::string> partial_rules;
+  for (const auto& [r, v] : partial) partial_rules.push_back(r);
+  EXPECT_THAT(partial_rules, ::testing::ElementsAre("phon_dob"));
+  EXPECT_TRUE(Tokens(kHeader, "R,,,,,,").empty());
+}
+
+TEST_F(TokeniserTest, VariantSpellingsMeetUnderTheRightRule) {
+  auto a = Tokens(kHeader, "R,Jan,Jansen,12-03-2005,,,");
+  auto b = Tokens(kHeader, "R,Jan,Janssen,2005-03-12,,,");
+  EXPECT_EQ(a["phon_dob"], b["phon_dob"]);
+  EXPECT_NE(a["name_dob"], b["name_dob"]);
+
+  auto c = Tokens(kHeader, "R,Mohamed,El Amrani,2001-07-04,,,");
+  auto d = Tokens(kHeader, "R,Mohammed,Amrani,4-7-2001,,,");
+  EXPECT_EQ(c["name_dob"].size(), 32u);
+  EXPECT_NE(c["name_dob"], d["name_dob"]);      // first names differ
+  EXPECT_EQ(c["phon_dob"], d["phon_dob"]);      // same surname, initial and date
+
+  auto e = Tokens(kHeader, "R,Piet,Van der Berg,1999-01-02,,,");
+  auto f = Tokens(kHeader, "R,Piet,\"Berg, van der\",02-01-1999,,,");
+  EXPECT_EQ(e["name_dob"], f["name_dob"]);
+  EXPECT_EQ(e["phon_dob"], f["phon_dob"]);
+}
+
+TEST_F(TokeniserTest, DayMonthSwapIsCaughtByTheSwapRuleOnly) {
+  auto a = Tokens(kHeader, "R,Anna,de Vries,2003-05-09,,,");
+  auto b = Tokens(kHeader, "R,Anna,de Vries,2003-09-05,,,");
+  EXPECT_NE(a["name_dob"], b["name_dob"]);
+  EXPECT_EQ(a["name_dob_swap"], b["name_dob_swap"]);
+}
+
+TEST_F(TokeniserTest, BsnTypoGivesNoNationalIdToken) {
+  auto good = Tokens(kHeader, "R,,,,123456782,,");
+  auto typo = Tokens(kHeader, "R,,,,123456783,,");
+  EXPECT_EQ(good.count("nid"), 1u);
+  EXPECT_EQ(typo.count("nid"), 0u);
+}
+
+TEST_F(TokeniserTest, PhoneFormsGiveOneToken) {
+  EXPECT_EQ(Tokens(kHeader, "R,,,,,06 1234 5678,")["phone"],
+            Tokens(kHeader, "R,,,,,+31 (0)6-12345678,")["phone"]);
+}
+
+TEST_F(TokeniserTest, TokensDifferAcrossRulesEpochsAndKeys) {
+  const std::string row = "R,Jan,Jansen,2005-03-12,123456782,0612345678,9712CP";
+  auto base = Tokens(kHeader, row);
+  std::set<std::string> distinct;
+  for (const auto& [r, v] : base) distinct.insert(v);
+  EXPECT_EQ(distinct.size(), base.size());
+
+  auto epoch2 = MakeTokeniser(*key_, 2);
+  auto other_key = crypto::SecretBytes::Random(32);
+  auto keyed = MakeTokeniser(*other_key, 1);
+  auto e2 = Tokens(kHeader, row, epoch2.get());
+  auto k2 = Tokens(kHeader, row, keyed.get());
+  for (const auto& [rule, v] : base) {
+    EXPECT_NE(v, e2[rule]) << rule;
+    EXPECT_NE(v, k2[rule]) << rule;
+  }
+  // Deterministic for the same key and epoch.
+  auto again = MakeTokeniser(*key_, 1);
+  EXPECT_EQ(Tokens(kHeader, row, again.get()), base);
+}
+
+TEST_F(TokeniserTest, EncodingIsUnambiguous) {
+  // ("ab", "c") and ("a", "bc") must encode differently for a two-field rule.
+  v1::LinkageProfile profile;
+  auto* rule = profile.add_rules();
+  rule->set_name("two");
+  rule->add_fields(v1::FIELD_FIRST_GIVEN_NAME);
+  rule->add_fields(v1::FIELD_SURNAME);
+  auto t = MakeTokeniser(*key_, 1, profile);
+  Person p1, p2;
+  p1.Set(Field::FIELD_FIRST_GIVEN_NAME, "ab");
+  p1.Set(Field::FIELD_SURNAME, "c");
+  p2.Set(Field::FIELD_FIRST_GIVEN_NAME, "a");
+  p2.Set(Field::FIELD_SURNAME, "bc");
+  EXPECT_NE(t->EncodeForTest(0, p1), t->EncodeForTest(0, p2));
+  EXPECT_EQ(t->EncodeForTest(0, p1), std::string("\x03\x00\x00\x00\x02" "ab" "\x05\x00\x00\x00\x01" "c", 13));
+  v1::Report r1, r2;
+  t->Tokenise(p1, r1.mutable_tokens());
+  t->Tokenise(p2, r2.mutable_tokens());
+  EXPECT_NE(r1.tokens(0).value(), r2.tokens(0).value());
+}
+
+TEST_F(TokeniserTest, HasherMustMatchTheProfile) {
+  auto profile = DefaultProfile();
+  auto h = crypto::KeyedHasher::New(*key_, kTokenPurpose, 1, {"nid", "phone"});
+  ASSERT_TRUE(h.ok());
+  EXPECT_THAT(Tokeniser::New(profile, std::move(*h)), StatusIs(absl::StatusCode::kInvalidArgument));
+  v1::LinkageProfile empty;
+  auto h2 = crypto::KeyedHasher::New(*key_, kTokenPurpose, 1, {"x"});
+  EXPECT_THAT(Tokeniser::New(empty, std::move(*h2)), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+}  // namespace
+}  // namespace samenzicht::agency_node
