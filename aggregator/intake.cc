@@ -155,10 +155,11 @@ absl::StatusOr<v1::BatchAck> Intake::Submit(const rpc::Peer& peer, const v1::Sig
   v1::BatchAck ack;
   ack.set_batch_digest(crypto::Digest(kBatchContext, payload_bytes));
 
+  int report_count = 0;  // known once the payload parses
   auto finish = [&](v1::BatchAck a) {
     spdlog::info("batch agency={} batch={} reports={} accepted={} duplicates={} refused={} code={}",
-                 peer.common_name, a.batch_id().empty() ? "-" : a.batch_id(),
-                 a.accepted() + a.duplicates() + a.errors_size(), a.accepted(), a.duplicates(),
+                 peer.common_name, a.batch_id().empty() ? "-" : a.batch_id(), report_count,
+                 a.accepted(), a.duplicates(),
                  a.errors_size(), absl::StatusCodeToString(static_cast<absl::StatusCode>(a.code())));
     return a;
   };
@@ -176,6 +177,7 @@ absl::StatusOr<v1::BatchAck> Intake::Submit(const rpc::Peer& peer, const v1::Sig
                          "batch_id must be 32 lower-case hex characters"));
   }
   ack.set_batch_id(payload.batch_id());
+  report_count = payload.reports_size();
   if (payload.node_id() != peer.common_name) {
     return finish(Refuse(ack, absl::StatusCode::kPermissionDenied,
                          "node_id in the batch differs from the client certificate"));

@@ -1,0 +1,105 @@
+// Shared builders for the aggregator tests: a profile, tokens, reports and signed batches
+// made directly with crypto::Signer (no agency_node code).
+#ifndef SAMENZICHT_TESTS_AGGREGATOR_TEST_UTIL_H_
+#define SAMENZICHT_TESTS_AGGREGATOR_TEST_UTIL_H_
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "aggregator/intake.h"
+#include "crypto/encoding.h"
+#include "crypto/signature.h"
+#include "model/config.h"
+#include "samenzicht/v1/config.pb.h"
+#include "samenzicht/v1/intake.pb.h"
+#include "samenzicht/v1/profile.pb.h"
+
+namespace samenzicht::aggregator::testing {
+
+inline v1::LinkageProfile TestProfile(uint32_t max_reports_per_token = 0) {
+  v1::LinkageProfile p;
+  p.set_name("test");
+  p.set_version(1);
+  p.set_max_reports_per_token(max_reports_per_token);
+  auto* r = p.add_rules();
+  r->set_name("nid");
+  r->add_fields(v1::FIELD_NATIONAL_ID);
+  r = p.add_rules();
+  r->set_name("name_dob");
+  r->add_fields(v1::FIELD_FIRST_GIVEN_NAME);
+  r->add_fields(v1::FIELD_SURNAME);
+  r->add_fields(v1::FIELD_DATE_OF_BIRTH);
+  r = p.add_rules();
+  r->set_name("phone");
+  r->add_fields(v1::FIELD_PHONE);
+  return p;
+}
+
+// A distinct, recognisable 32-byte token value for a small integer.
+inline std::string Tok(int n) {
+  std::string t(32, '\0');
+  for (int i = 0; i < 32; ++i) t[i] = static_cast<char>((n * 131 + i * 7 + 0x5a) & 0xff);
+  t[0] = static_cast<char>(n & 0xff);
+  t[1] = static_cast<char>((n >> 8) & 0xff);
+  t[31] = static_cast<char>(0xa5);
+  return t;
+}
+
+// 32 lower-case hex from a small integer.
+inline std::string Id(int n) {
+  char buf[33];
+  std::snprintf(buf, sizeof buf, "%032x", n);
+  return buf;
+}
+
+inline v1::Report MakeReport(int id, std::vector<std::pair<std::string, std::string>> tokens,
+                             v1::Form form = v1::FORM_UNSPECIFIED, uint32_t month = 202401) {
+  v1::Report r;
+  r.set_report_id(Id(id));
+  r.set_signal_month(month);
+  r.set_form(form);
+  for (auto& [rule, value] : tokens) {
+    auto* t = r.add_tokens();
+    t->set_rule(rule);
+    t->set_value(value);
+  }
+  return r;
+}
+
+inline v1::BatchPayload MakePayload(const std::string& node, const v1::LinkageProfile& profile,
+                                    uint32_t epoch, std::vector<v1::Report> reports,
+                                    std::string batch_id = "") {
+  v1::BatchPayload p;
+  p.set_batch_id(batch_id.empty() ? crypto::RandomId() : batch_id);
+  p.set_node_id(node);
+  p.set_profile_fingerprint(model::ProfileFingerprint(profile));
+  p.set_key_epoch(epoch);
+  p.set_created_unix(1700000000);
+  for (auto& r : reports) *p.add_reports() = std::move(r);
+  return p;
+}
+
+inline v1::SignedBatch Sign(const crypto::Signer& signer, const std::string& payload_bytes) {
+  v1::SignedBatch b;
+  b.set_payload(payload_bytes);
+  b.set_signature(signer.Sign(kBatchContext, payload_bytes));
+  return b;
+}
+
+inline v1::SignedBatch Sign(const crypto::Signer& signer, const v1::BatchPayload& payload) {
+  return Sign(signer, payload.SerializeAsString());
+}
+
+inline std::string FreshDir(const std::string& tag) {
+  std::string dir = ::testing::TempDir() + "/" + tag;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+}  // namespace samenzicht::aggregator::testing
+
+#endif  // SAMENZICHT_TESTS_AGGREGATOR_TEST_UTIL_H_

@@ -1,0 +1,57 @@
+#include "aggregator/totals_format.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/testing/status_matchers.h"
+
+namespace samenzicht::aggregator {
+namespace {
+
+using samenzicht::testing::StatusIs;
+
+v1::TotalsResponse Sample() {
+  v1::TotalsResponse r;
+  r.add_by(v1::DIMENSION_FORM);
+  auto* row = r.add_rows();
+  row->add_keys("sexual");
+  row->mutable_persons()->set_value(12);
+  row->mutable_signals()->set_value(15);
+  row = r.add_rows();
+  row->add_keys("criminal");
+  row->mutable_persons()->set_suppressed(true);
+  row->mutable_signals()->set_value(6);
+  r.mutable_total_persons()->set_value(14);
+  r.mutable_total_signals()->set_value(21);
+  r.mutable_unlinkable_signals()->set_suppressed(true);
+  r.set_min_cell_size(5);
+  r.set_counting_rules("rules");
+  return r;
+}
+
+TEST(TotalsFormatTest, Csv) {
+  EXPECT_EQ(FormatTotalsCsv(Sample()),
+            "form,persons,signals\nsexual,12,15\ncriminal,<5,6\ntotal,14,21\n");
+}
+
+TEST(TotalsFormatTest, TableMarksSuppressedCells) {
+  std::string t = FormatTotalsTable(Sample());
+  EXPECT_NE(t.find("criminal       <5        6"), std::string::npos) << t;
+  EXPECT_NE(t.find("unlinkable signals (no token): <5"), std::string::npos) << t;
+}
+
+TEST(TotalsFormatTest, Json) {
+  std::string j = FormatTotalsJson(Sample());
+  EXPECT_NE(j.find("{\"keys\": [\"criminal\"], \"persons\": {\"value\": null, \"suppressed\": true}"),
+            std::string::npos) << j;
+  EXPECT_NE(j.find("\"total_persons\": {\"value\": 14, \"suppressed\": false}"), std::string::npos);
+}
+
+TEST(TotalsFormatTest, Flags) {
+  EXPECT_EQ(*ParseMonthFlag("from", "2024-03"), 202403u);
+  EXPECT_EQ(*ParseMonthFlag("from", ""), 0u);
+  EXPECT_THAT(ParseMonthFlag("to", "2024-13"), StatusIs(absl::StatusCode::kInvalidArgument, "--to"));
+  EXPECT_THAT(FormatTotals(Sample(), "xml"), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+}  // namespace
+}  // namespace samenzicht::aggregator
