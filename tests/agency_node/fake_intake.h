@@ -1,0 +1,105 @@
+// An in-process Intake server for the agency node's tests: mutual TLS on 127.0.0.1,
+// verifies each batch's signature with the node's public key, remembers every payload and
+// acknowledges like the real aggregator (new vs duplicate report ids).
+#ifndef SAMENZICHT_TESTS_AGENCY_NODE_FAKE_INTAKE_H_
+#define SAMENZICHT_TESTS_AGENCY_NODE_FAKE_INTAKE_H_
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "agency_node/batch.h"
+#include "crypto/signature.h"
+#include "rpc/tls.h"
+#include "samenzicht/v1/intake.grpc.pb.h"
+
+namespace samenzicht::agency_node::testing {
+
+class FakeIntake final : public v1::Intake::Service {
+ public:
+  explicit FakeIntake(crypto::Verifier verifier) : verifier_(std::move(verifier)) {}
+
+  grpc::Status SubmitBatches(grpc::ServerContext* ctx,
+                             grpc::ServerReaderWriter<v1::BatchAck, v1::SubmitRequest>* stream)
+      override {
+    auto peer = rpc::PeerOf(*ctx);
+    v1::SubmitRequest req;
+    while (stream->Read(&req)) {
+      v1::BatchAck ack;
+      v1::BatchPayload payload;
+      std::lock_guard<std::mutex> lock(mu_);
+      ack.set_batch_digest(BatchDigest(req.batch().payload()));
+      if (!payload.ParseFromString(req.batch().payload())) {
+        ack.set_code(grpc::StatusCode::INVALID_ARGUMENT);
+      } else {
+        ack.set_batch_id(payload.batch_id());
+        signatures_ok.push_back(verifier_
+                                    .Verify(kBatchSignatureContext, req.batch().payload(),
+                                            req.batch().signature())
+                                    .ok());
+        peers.push_back(peer.ok() ? peer->common_name : "");
+        payloads.push_back(payload);
+        if (refuse_first_report) {
+          ack.set_code(grpc::StatusCode::INVALID_ARGUMENT);
+          ack.set_message("some reports were refused");
+          auto* e = ack.add_errors();
+          e->set_report_id(payload.reports(0).report_id());
+          e->set_index(0);
+          e->set_code(grpc::StatusCode::INVALID_ARGUMENT);
+          e->set_message("token 0: value is not 32 bytes");
+        } else {
+          ack.set_code(grpc::StatusCode::OK);
+        }
+        for (int i = refuse_first_report ? 1 : 0; i < payload.reports_size(); ++i) {
+          if (stored_.insert(payload.reports(i).report_id()).second) {
+            ack.set_accepted(ack.accepted() + 1);
+          } else {
+            ack.set_duplicates(ack.duplicates() + 1);
+          }
+        }
+      }
+      if (!stream->Write(ack)) break;
+    }
+    return grpc::Status::OK;
+  }
+
+  grpc::Status Retract(grpc::ServerContext*, const v1::RetractRequest* req,
+                       v1::RetractResponse* resp) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& id : req->report_ids()) {
+      if (stored_.erase(id)) resp->set_retracted(resp->retracted() + 1);
+      else resp->add_not_found(id);
+    }
+    return grpc::Status::OK;
+  }
+
+  // Test-visible state (read after the calls return).
+  std::vector<v1::BatchPayload> payloads;
+  std::vector<bool> signatures_ok;
+  std::vector<std::string> peers;
+  bool refuse_first_report = false;
+
+ private:
+  std::mutex mu_;
+  crypto::Verifier verifier_;
+  std::set<std::string> stored_;
+};
+
+// Starts `service` on 127.0.0.1 with the "aggregator" certificate of `pki_dir`.
+inline std::unique_ptr<grpc::Server> StartServer(grpc::Service* service, const v1::TlsFiles& tls,
+                                                 int* port) {
+  auto creds = rpc::ServerCredentials(tls);
+  if (!creds.ok()) return nullptr;
+  grpc::ServerBuilder b;
+  b.AddListeningPort("127.0.0.1:0", *creds, port);
+  b.RegisterService(service);
+  return b.BuildAndStart();
+}
+
+}  // namespace samenzicht::agency_node::testing
+
+#endif  // SAMENZICHT_TESTS_AGENCY_NODE_FAKE_INTAKE_H_
