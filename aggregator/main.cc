@@ -2,6 +2,7 @@
 #include <signal.h>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -55,7 +56,7 @@ absl::Status Serve(const cli::Args& args) {
                                            absl::StrCat(server->port(), "\n"), 0644));
   }
   spdlog::info("state lives in {} (database aggregator.db); stop with Ctrl-C or SIGTERM",
-               config.data_dir());
+               std::filesystem::absolute(config.data_dir()).string());
   int sig = 0;
   sigwait(&stop, &sig);
   spdlog::info("received {}; shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");

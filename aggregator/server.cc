@@ -62,7 +62,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const v1::AggregatorConfig
         absl::StrCat("cannot listen on ", config.listen_address(), " (address in use?)"));
   }
   spdlog::info("aggregator listening on port {}; state in {}; {} agencies configured", s->port_,
-               s->store_->path(), config.agencies_size());
+               std::filesystem::absolute(s->store_->path()).string(), config.agencies_size());
   return s;
 }
 
