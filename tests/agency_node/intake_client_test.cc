@@ -1,1 +1,254 @@
+// The node against a fake in-process Intake server over mutual TLS: signatures, headers,
+// acks in the sent log, stable report ids across submissions, refusals, unreachable
+// aggregator, retraction, and that no identifier reaches any file, log or output.
+#include "agency_node/intake_client.h"
+
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "agency_node/commands.h"
+#include "agency_node/state_store.h"
+#include "common/files.h"
+#include "crypto/key_file.h"
+#include "model/config.h"
+#include "tests/agency_node/fake_intake.h"
+#include "tests/testing/pki.h"
+#include "tests/testing/status_matchers.h"
+
+namespace samenzicht::agency_node {
+namespace {
+
+using ::samenzicht::testing::StatusIs;
+using ::testing::HasSubstr;
+
+constexpr char kSignals[] =
+    "record_id,given_names,surname,date_of_birth,gender,national_id,phone,email,postcode,"
+    "street,house_number,city,form,signal_date\n"
+    "LEAK-1,Xandrijntje,Quirijnsdochter,1987-11-23,female,123456782,06 9876 5432,"
+    "xandrijntje.q@voorbeeld.nl,9711 XZ,Zwaanhofstraat,4711X,Appingedam,sexual,2024-02-03\n"
+    "LEAK-2,Zbigniew,\"Brzęczyszczykiewicz, van\",23-11-1987,male,123456783,+31 6 98765431,"
+    "zbigniew@przyklad.pl,9722 QW,Oosterhamrikkade,4712Y,Delfzijl,criminal,03-02-2024\n"
+    "LEAK-3,Олександр,Шевченко,31-02-1990,male,,0031698765430,,,,,,labour,\n";
+
+// Identifiers of kSignals, in the forms they could leak in.
+const std::vector<std::string>& Needles() {
+  static const auto* v = new std::vector<std::string>{
+      "xandrijntje", "quirijnsdochter", "zbigniew", "brzeczyszczykiewicz", "brzęczyszczykiewicz",
+      "oleksandr", "shevchenko", "олександр", "шевченко", "1987-11-23", "23-11-1987",
+      "19871123", "23111987", "31-02-1990", "123456782", "123456783", "0698765432",
+      "698765432", "+31698765431", "98765430", "9876 5432", "voorbeeld.nl", "przyklad.pl",
+      "9711xz", "9711 xz", "9722qw", "zwaanhofstraat", "oosterhamrikkade", "4711x", "4712y",
+      "appingedam", "delfzijl"};
+  return *v;
+}
+
+void ExpectNoIdentifier(const std::string& what, const std::string& text) {
+  std::string lower = absl::AsciiStrToLower(absl::string_view(text));
+  for (const auto& n : Needles()) {
+    EXPECT_EQ(lower.find(absl::AsciiStrToLower(absl::string_view(n))), std::string::npos)
+        << "identifier '" << n << "' found in " << what;
+  }
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+class NodeAgainstFakeIntake : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string tag = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    pki_ = samenzicht::testing::MakePki("intake_client_test_" + tag,
+                                        {{"aggregator", "server"}, {"police", "agency"}});
+    ASSERT_FALSE(pki_.empty());
+    dir_ = ::testing::TempDir() + "/intake_client_test_" + tag + "/node";
+    std::filesystem::remove_all(dir_);
+    ASSERT_OK(files::MakeDirs(dir_));
+    ASSERT_OK(crypto::GenerateKeyFile(dir_ + "/hashing.key", crypto::KeyKind::kHashing, 3).status());
+    ASSERT_OK_AND_ASSIGN(std::string pub,
+                         crypto::GenerateKeyFile(dir_ + "/signing.key", crypto::KeyKind::kSigning));
+    ASSERT_OK_AND_ASSIGN(crypto::Verifier verifier, crypto::Verifier::FromBase64(pub));
+    service_ = std::make_unique<testing::FakeIntake>(std::move(verifier));
+    server_ = testing::StartServer(service_.get(), samenzicht::testing::TlsFor(pki_, "aggregator"),
+                                   &port_);
+    ASSERT_NE(server_, nullptr);
+    csv_ = dir_ + "/signals.csv";
+    ASSERT_OK(files::WriteFileAtomic(csv_, kSignals, 0600));
+    config_ = WriteConfig("127.0.0.1:" + std::to_string(port_));
+    log_sink_ = std::make_shared<spdlog::sinks::ostream_sink_mt>(log_text_);
+    log_ = std::make_shared<spdlog::logger>("test", log_sink_);
+  }
+  void TearDown() override {
+    if (server_) server_->Shutdown();
+  }
+
+  std::string WriteConfig(const std::string& address) {
+    auto tls = samenzicht::testing::TlsFor(pki_, "police");
+    std::string text = "node_id: \"police\"\naggregator_address: \"" + address +
+                       "\"\ntls { ca_cert_file: \"" + tls.ca_cert_file() + "\" cert_file: \"" +
+                       tls.cert_file() + "\" key_file: \"" + tls.key_file() +
+                       "\" }\nhashing_key_file: \"hashing.key\"\nsigning_key_file: \"signing.key\"\n"
+                       "profile_file: \"" SAMENZICHT_SOURCE_DIR "/deploy/config/profile.textproto\"\n"
+                       "state_dir: \"state\"\nmax_batch_reports: 2\n";
+    std::string path = dir_ + "/node_" + std::to_string(++configs_) + ".textproto";
+    EXPECT_OK(files::WriteFileAtomic(path, text, 0600));
+    return path;
+  }
+
+  absl::Status Submit(std::string* out = nullptr) {
+    std::ostringstream os;
+    absl::Status s = SubmitCommand(config_, csv_, *log_, os, Date{2024, 6, 15});
+    stdout_text_ += os.str();
+    if (out) *out = os.str();
+    return s;
+  }
+
+  std::string pki_, dir_, csv_, config_;
+  int port_ = 0, configs_ = 0;
+  std::unique_ptr<testing::FakeIntake> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::ostringstream log_text_;
+  std::shared_ptr<spdlog::sinks::ostream_sink_mt> log_sink_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::string stdout_text_;
+};
+
+TEST_F(NodeAgainstFakeIntake, SubmitSignsWithTheNodeKeyAndLogsAcks) {
+  std::string out;
+  ASSERT_OK(Submit(&out));
+  EXPECT_THAT(out, HasSubstr("records read:    3"));
+  EXPECT_THAT(out, HasSubstr("reports sent:    3 in 2 batches"));
+  EXPECT_THAT(out, HasSubstr("accepted:        3"));
+  ASSERT_EQ(service_->payloads.size(), 2u);  // max_batch_reports: 2
+  ASSERT_OK_AND_ASSIGN(auto profile,
+                       model::LoadProfile(SAMENZICHT_SOURCE_DIR "/deploy/config/profile.textproto"));
+  for (size_t i = 0; i < service_->payloads.size(); ++i) {
+    EXPECT_TRUE(service_->signatures_ok[i]);
+    EXPECT_EQ(service_->peers[i], "police");
+    const auto& p = service_->payloads[i];
+    EXPECT_EQ(p.node_id(), "police");
+    EXPECT_EQ(p.profile_fingerprint(), model::ProfileFingerprint(profile));
+    EXPECT_EQ(p.key_epoch(), 3u);
+    EXPECT_GT(p.created_unix(), 0);
+  }
+  // The valid BSN gives an nid token, the typo (LEAK-2) none.
+  auto has_rule = [](const v1::Report& r, const std::string& rule) {
+    for (const auto& t : r.tokens()) if (t.rule() == rule) return true;
+    return false;
+  };
+  EXPECT_TRUE(has_rule(service_->payloads[0].reports(0), "nid"));
+  EXPECT_FALSE(has_rule(service_->payloads[0].reports(1), "nid"));
+  EXPECT_EQ(service_->payloads[0].reports(0).form(), v1::FORM_SEXUAL);
+  EXPECT_EQ(service_->payloads[0].reports(0).signal_month(), 202402u);
+
+  ASSERT_OK_AND_ASSIGN(auto cfg, model::LoadNodeConfig(config_));
+  ASSERT_OK_AND_ASSIGN(auto store, StateStore::Open(cfg.state_dir()));
+  ASSERT_OK_AND_ASSIGN(auto sent, store->ListSent());
+  ASSERT_EQ(sent.size(), 2u);
+  for (const auto& b : sent) {
+    ASSERT_TRUE(b.ack_code.has_value());
+    EXPECT_EQ(*b.ack_code, 0);
+    EXPECT_GT(b.ack_unix, 0);
+    EXPECT_EQ(b.digest_hex.size(), 64u);
+  }
+  EXPECT_EQ(sent[0].batch_id, service_->payloads[0].batch_id());
+  EXPECT_EQ(sent[0].accepted + sent[1].accepted, 3);
+}
+
+TEST_F(NodeAgainstFakeIntake, SecondSubmitReusesReportIdsAndCountsDuplicates) {
+  ASSERT_OK(Submit());
+  std::string out;
+  ASSERT_OK(Submit(&out));
+  ASSERT_EQ(service_->payloads.size(), 4u);
+  std::vector<std::string> first, second;
+  for (int i = 0; i < 2; ++i) {
+    for (const auto& r : service_->payloads[i].reports()) first.push_back(r.report_id());
+    for (const auto& r : service_->payloads[i + 2].reports()) second.push_back(r.report_id());
+  }
+  EXPECT_EQ(first, second);
+  EXPECT_NE(service_->payloads[0].batch_id(), service_->payloads[2].batch_id());
+  EXPECT_THAT(out, HasSubstr("accepted:        0"));
+  EXPECT_THAT(out, HasSubstr("duplicates:      3"));
+}
+
+TEST_F(NodeAgainstFakeIntake, RefusedReportIsNamedByReportAndRecordIdAndFails) {
+  service_->refuse_first_report = true;
+  std::string out;
+  EXPECT_THAT(Submit(&out), StatusIs(absl::StatusCode::kFailedPrecondition, "refused"));
+  EXPECT_THAT(out, HasSubstr("(record LEAK-1) refused: INVALID_ARGUMENT: token 0"));
+  ASSERT_OK_AND_ASSIGN(auto cfg, model::LoadNodeConfig(config_));
+  ASSERT_OK_AND_ASSIGN(auto store, StateStore::Open(cfg.state_dir()));
+  ASSERT_OK_AND_ASSIGN(auto sent, store->ListSent());
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(*sent[0].ack_code, 3);
+  EXPECT_EQ(sent[0].refused_reports, 1);
+}
+
+TEST_F(NodeAgainstFakeIntake, UnreachableAggregatorNamesAddressAndStatus) {
+  server_->Shutdown();
+  server_.reset();
+  config_ = WriteConfig("127.0.0.1:" + std::to_string(port_));
+  absl::Status s = Submit();
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kUnavailable,
+                          "127.0.0.1:" + std::to_string(port_)));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("UNAVAILABLE"));
+  ASSERT_OK_AND_ASSIGN(auto cfg, model::LoadNodeConfig(config_));
+  ASSERT_OK_AND_ASSIGN(auto store, StateStore::Open(cfg.state_dir()));
+  ASSERT_OK_AND_ASSIGN(auto sent, store->ListSent());
+  ASSERT_EQ(sent.size(), 1u);  // logged before sending, never acknowledged
+  EXPECT_FALSE(sent[0].ack_code.has_value());
+}
+
+TEST_F(NodeAgainstFakeIntake, RetractMapsRecordIds) {
+  ASSERT_OK(Submit());
+  std::ostringstream os;
+  ASSERT_OK(RetractCommand(config_, {"LEAK-1", "LEAK-3"}, os));
+  EXPECT_THAT(os.str(), HasSubstr("retracted: 2"));
+  std::ostringstream again;
+  ASSERT_OK(RetractCommand(config_, {"LEAK-1"}, again));
+  EXPECT_THAT(again.str(), HasSubstr("not found at the aggregator: record LEAK-1"));
+  std::ostringstream none;
+  EXPECT_THAT(RetractCommand(config_, {"NEVER-SENT"}, none),
+              StatusIs(absl::StatusCode::kNotFound, "NEVER-SENT"));
+}
+
+TEST_F(NodeAgainstFakeIntake, SentCommandFormats) {
+  ASSERT_OK(Submit());
+  for (const char* fmt : {"table", "csv", "json"}) {
+    std::ostringstream os;
+    ASSERT_OK(SentCommand(config_, fmt, os));
+    EXPECT_THAT(os.str(), HasSubstr(service_->payloads[0].batch_id())) << fmt;
+    EXPECT_THAT(os.str(), HasSubstr(service_->payloads[1].batch_id())) << fmt;
+  }
+  std::ostringstream json;
+  ASSERT_OK(SentCommand(config_, "json", json));
+  EXPECT_THAT(json.str(), HasSubstr("\"categories\":\"form=sexual age_band=27_plus gender=female month=2024-02\""));
+  std::ostringstream bad;
+  EXPECT_THAT(SentCommand(config_, "xml", bad), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(NodeAgainstFakeIntake, NoIdentifierInStateOutputOrLog) {
+  ASSERT_OK(Submit());
+  std::ostringstream sent;
+  ASSERT_OK(SentCommand(config_, "json", sent));
+  log_->flush();
+  EXPECT_THAT(log_text_.str(), HasSubstr("field national_id"));  // the warnings were logged
+  ExpectNoIdentifier("the log", log_text_.str());
+  ExpectNoIdentifier("stdout", stdout_text_ + sent.str());
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir_ + "/state")) {
+    if (e.is_regular_file()) ExpectNoIdentifier(e.path().string(), Slurp(e.path().string()));
+  }
+  for (const auto& p : service_->payloads) ExpectNoIdentifier("a payload", p.SerializeAsString());
+}
+
+}  // namespace
+}  // namespace samenzicht::agency_node
