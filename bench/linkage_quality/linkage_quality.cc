@@ -58,6 +58,8 @@ namespace v1 = samenzicht::v1;
 // ---------------------------------------------------------------- running commands
 
 absl::Status RunCommand(const std::vector<std::string>& argv, const std::string& log) {
+  std::cout.flush();  // or the child's freopen would write our buffered output again
+  std::fflush(stdout);
   pid_t pid = fork();
   if (pid < 0) return absl::InternalError("fork failed");
   if (pid == 0) {
