@@ -138,12 +138,12 @@ std::vector<OriginNames> BuildNames() {
 const std::vector<Strings>& VariantGroups() {
   static const auto* groups = new std::vector<Strings>{
       // Dutch surnames
-      {"Jansen", "Janssen", "Jansens"}, {"Meijer", "Meyer", "Meier"}, {"Smit", "Smith"},
+      {"Jansen", "Janssen"}, {"Meijer", "Meyer", "Meier"}, {"Smit", "Smith"},
       {"Smid", "Smit"}, {"de Bruijn", "de Bruin", "de Bruyn"}, {"Dijkstra", "Dykstra"},
       {"Hendriks", "Hendrikx", "Hendrix"}, {"Kuipers", "Kuijpers", "Kuypers"},
       {"Huisman", "Huysman"}, {"Zijlstra", "Zylstra"}, {"Peters", "Pieters"},
-      {"van der Heijden", "van der Heyden"}, {"de Groot", "de Grood"}, {"Bosma", "Bosman"},
-      {"Venema", "Veenema"}, {"Huizinga", "Huizenga"}, {"Wieringa", "Wiersinga"},
+      {"van der Heijden", "van der Heyden"}, {"de Groot", "de Grood"},
+      {"Venema", "Veenema"}, {"Huizinga", "Huizenga"},
       {"Dijkhuis", "Dykhuis"}, {"Smits", "Smitz"}, {"Willems", "Willemse"},
       // Turkish
       {"Yılmaz", "Yilmaz"}, {"Şahin", "Sahin"}, {"Çelik", "Celik"},
@@ -186,7 +186,7 @@ const std::vector<Strings>& VariantGroups() {
       // Dutch given names
       {"Sophie", "Sofie"}, {"Thijs", "Thys"}, {"Luuk", "Luc"}, {"Erik", "Eric"},
       {"Jayden", "Jaiden"}, {"Chantal", "Shantal"}, {"Jessica", "Jessika"},
-      {"Naomi", "Naomie"}, {"Melissa", "Melisa"}, {"Femke", "Femmie"}, {"Kevin", "Kevyn"},
+      {"Naomi", "Naomie"}, {"Melissa", "Melisa"}, {"Kevin", "Kevyn"},
   };
   return *groups;
 }

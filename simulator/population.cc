@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <set>
 
 #include "samenzicht/v1/categories.pb.h"
 
@@ -152,6 +153,9 @@ std::vector<Person> GeneratePopulation(const PopulationOptions& options) {
   using namespace v1;  // enum values
   std::vector<Person> people;
   people.reserve(options.persons);
+  // Phone numbers and e-mail addresses belong to one person; a collision is redrawn from
+  // a stream of its own, so the person's other draws do not shift.
+  std::set<std::string> phones_taken, emails_taken;
   const Date mid = AddMonths(options.start, options.months / 2);
 
   for (int i = 0; i < options.persons; ++i) {
@@ -323,9 +327,17 @@ std::vector<Person> GeneratePopulation(const PopulationOptions& options) {
       for (int k = 0; k < 8; ++k) s.push_back(static_cast<char>('0' + rng.Below(10)));
       return s;
     };
+    auto unique_phone = [&](std::string candidate) {
+      Rng retry = Rng::For(options.seed, "phone-retry", static_cast<uint64_t>(i));
+      while (!phones_taken.insert(candidate).second) {
+        candidate = "06";
+        for (int k = 0; k < 8; ++k) candidate.push_back(static_cast<char>('0' + retry.Below(10)));
+      }
+      return candidate;
+    };
     if (rng.Bernoulli(0.85)) {
-      p.phone = phone();
-      if (rng.Bernoulli(0.25)) p.old_phone = phone();
+      p.phone = unique_phone(phone());
+      if (rng.Bernoulli(0.25)) p.old_phone = unique_phone(phone());
     }
     if (rng.Bernoulli(0.35) && age >= 12) {
       static const std::vector<std::string> kDomains = {"gmail.com", "hotmail.com",
@@ -334,6 +346,10 @@ std::vector<Person> GeneratePopulation(const PopulationOptions& options) {
       if (rng.Bernoulli(0.6)) user += "." + AsciiLower(p.surname);
       if (rng.Bernoulli(0.5)) user += std::to_string(rng.Between(1, 99));
       p.email = user + "@" + rng.Pick(kDomains);
+      Rng retry = Rng::For(options.seed, "email-retry", static_cast<uint64_t>(i));
+      while (!emails_taken.insert(p.email).second) {
+        p.email = user + std::to_string(retry.Between(100, 9999)) + "@" + retry.Pick(kDomains);
+      }
     }
     bool homeless = std::find(p.living_situation.begin(), p.living_situation.end(),
                               LIVING_SITUATION_HOMELESS) != p.living_situation.end();
