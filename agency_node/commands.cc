@@ -195,6 +195,18 @@ absl::Status SubmitCommand(const std::string& config_path, const std::string& in
   ASSIGN_OR_RETURN(std::vector<std::string> report_ids, store->AssignReportIds(prepared.record_ids));
   for (size_t i = 0; i < report_ids.size(); ++i) prepared.reports[i].set_report_id(report_ids[i]);
   PrintReadSummary(prepared, os);
+  // A record this node retracted stays retracted when the export is imported again.
+  ASSIGN_OR_RETURN(std::set<std::string> retracted, store->RetractedReportIds());
+  if (!retracted.empty()) {
+    std::vector<v1::Report> keep;
+    size_t dropped = 0;
+    for (v1::Report& r : prepared.reports) {
+      if (retracted.count(r.report_id())) ++dropped;
+      else keep.push_back(std::move(r));
+    }
+    prepared.reports = std::move(keep);
+    if (dropped > 0) os << "retracted:       " << dropped << " record(s) retracted earlier, not sent again\n";
+  }
   if (prepared.reports.empty()) {
     os << "nothing to send\n";
     return absl::OkStatus();

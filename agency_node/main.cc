@@ -29,21 +29,6 @@ std::vector<std::string> SplitList(const std::string& s) {
   return out;
 }
 
-// Every value of a repeatable flag: "--record-id a --record-id b,c".
-std::vector<std::string> Repeated(int argc, char** argv, const std::string& flag) {
-  std::vector<std::string> out;
-  const std::string eq = "--" + flag + "=";
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    std::string v;
-    if (a == "--" + flag && i + 1 < argc) v = argv[++i];
-    else if (a.rfind(eq, 0) == 0) v = a.substr(eq.size());
-    else continue;
-    for (auto& x : SplitList(v)) out.push_back(x);
-  }
-  return out;
-}
-
 std::shared_ptr<spdlog::logger> Logger() {
   auto log = spdlog::stderr_color_mt("agency-node");
   log->set_pattern("%^%l%$: %v");
@@ -143,7 +128,7 @@ int main(int argc, char** argv) {
     cmd.Flag("config", "NODE.textproto", "node configuration", true);
     cmd.Flag("record-id", "ID", "record id(s) to retract; repeatable or comma-separated", true);
     return Run(cmd, sargc, sargv, [&](const Args& a) {
-      return node::RetractCommand(a.Get("config"), Repeated(sargc, sargv, "record-id"), std::cout);
+      return node::RetractCommand(a.Get("config"), a.GetAll("record-id"), std::cout);
     });
   }
   if (sub == "sent") {

@@ -273,6 +273,16 @@ absl::Status StateStore::RecordRetraction(const std::string& report_id, const st
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::set<std::string>> StateStore::RetractedReportIds() {
+  Stmt s(db_, "SELECT report_id FROM retractions WHERE outcome = 'retracted'");
+  if (!s.ok()) return SqliteError(db_, "prepare");
+  std::set<std::string> out;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) out.insert(s.Text(0));
+  if (rc != SQLITE_DONE) return SqliteError(db_, "list retractions");
+  return out;
+}
+
 absl::StatusOr<std::vector<SentBatch>> StateStore::ListSent() {
   Stmt s(db_,
          "SELECT batch_id, digest_hex, report_count, created_unix, sent_unix, ack_code, "

@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,9 @@ class StateStore {
   // Logs a retraction outcome per report id.
   absl::Status RecordRetraction(const std::string& report_id, const std::string& outcome,
                                 int64_t now_unix);
+
+  // Report ids this node retracted successfully; they are never sent again.
+  absl::StatusOr<std::set<std::string>> RetractedReportIds();
 
   // Every logged batch, oldest first.
   absl::StatusOr<std::vector<SentBatch>> ListSent();

@@ -4,12 +4,24 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace samenzicht::cli {
 
 std::string Args::Get(const std::string& name, const std::string& fallback) const {
   auto it = flags.find(name);
   return it == flags.end() ? fallback : it->second;
+}
+
+std::vector<std::string> Args::GetAll(const std::string& name) const {
+  std::vector<std::string> out;
+  auto [begin, end] = all.equal_range(name);
+  for (auto it = begin; it != end; ++it) {
+    for (absl::string_view v : absl::StrSplit(it->second, ',', absl::SkipEmpty())) {
+      out.emplace_back(v);
+    }
+  }
+  return out;
 }
 
 Command::Command(std::string name, std::string summary)
@@ -80,6 +92,7 @@ absl::StatusOr<Args> Command::Parse(int argc, char** argv) const {
       value = argv[++i];
     }
     args.flags[key] = value;
+    args.all.emplace(key, value);
   }
   for (const Spec& s : specs_) {
     if (s.required && !args.Has(s.name)) {

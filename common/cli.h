@@ -20,12 +20,15 @@ namespace samenzicht::cli {
 
 struct Args {
   bool help = false;
-  std::map<std::string, std::string> flags;
+  std::map<std::string, std::string> flags;        // last value of each flag
+  std::multimap<std::string, std::string> all;     // every value, for repeatable flags
   std::vector<std::string> positional;
 
   bool Has(const std::string& name) const { return flags.count(name) > 0; }
   // The flag's value, or `fallback` when absent.
   std::string Get(const std::string& name, const std::string& fallback = "") const;
+  // Every value given for a repeatable flag, in order; comma-separated values are split.
+  std::vector<std::string> GetAll(const std::string& name) const;
 };
 
 class Command {

@@ -64,9 +64,8 @@ absl::StatusOr<int> ParseWord(Dimension d, std::string_view word) {
   std::string upper = absl::StrCat(Prefix(e), absl::AsciiStrToUpper(std::string(word)));
   const auto* v = e->FindValueByName(upper);
   if (v != nullptr && v->number() != 0) return v->number();
-  std::string shown(word.substr(0, 40));
-  return absl::NotFoundError(absl::StrFormat("%s: unknown value '%s'; valid: %s",
-                                             DimensionName(d), shown,
+  // The word itself is not echoed: `gender` is also an identifier column.
+  return absl::NotFoundError(absl::StrFormat("%s: unknown value; valid: %s", DimensionName(d),
                                              absl::StrJoin(Words(d), ", ")));
 }
 

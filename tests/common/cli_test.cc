@@ -31,6 +31,14 @@ TEST(CliTest, ParsesFlagsBothFormsAndPositionals) {
   EXPECT_EQ(b.Get("out"), "x");
 }
 
+TEST(CliTest, RepeatableFlagsKeepEveryValue) {
+  Command c("retract", "r");
+  c.Flag("record-id", "ID", "record");
+  ASSERT_OK_AND_ASSIGN(Args a, ParseAll(c, {"retract", "--record-id", "A", "--record-id=B,C"}));
+  EXPECT_EQ(a.GetAll("record-id"), (std::vector<std::string>{"A", "B", "C"}));
+  EXPECT_EQ(a.Get("record-id"), "B,C");
+}
+
 TEST(CliTest, UnknownFlagIsNamed) {
   EXPECT_THAT(ParseAll(MakeCommand(), {"link", "--out", "x", "--bogus", "a"}),
               StatusIs(absl::StatusCode::kInvalidArgument, "--bogus"));

@@ -1,6 +1,6 @@
 // Running the project's binaries from tests, as a user would.
 //
-//   RunResult r = Run({AGENCY_NODE_BIN, "keygen", "--out", path});
+//   RunResult r = RunCommand({AGENCY_NODE_BIN, "keygen", "--out", path});
 //   EXPECT_EQ(r.exit_code, 0) << r.err;
 //   Background server({AGGREGATOR_BIN, "serve", "--config", cfg}, log_path);
 //   ...                                   // killed (SIGTERM, then SIGKILL) when destroyed
@@ -55,7 +55,7 @@ inline pid_t Spawn(const std::vector<std::string>& argv, const std::string& out_
 }  // namespace internal
 
 // Runs `argv` to completion (argv[0] is a path) and captures its output.
-inline RunResult Run(const std::vector<std::string>& argv) {
+inline RunResult RunCommand(const std::vector<std::string>& argv) {
   static int counter = 0;
   std::string base = ::testing::TempDir() + "/run." + std::to_string(::getpid()) + "." +
                      std::to_string(counter++);
@@ -70,6 +70,10 @@ inline RunResult Run(const std::vector<std::string>& argv) {
   ::unlink((base + ".err").c_str());
   return r;
 }
+
+// Same as RunCommand; inside a TEST body bring it in with `using samenzicht::testing::Run;`
+// (gtest's own Test::Run would otherwise hide it).
+inline RunResult Run(const std::vector<std::string>& argv) { return RunCommand(argv); }
 
 // A process running in the background for the lifetime of this object.
 class Background {
