@@ -65,7 +65,7 @@ done
 
 cat > aggregator/aggregator.textproto <<CFG
 listen_address: "127.0.0.1:0"
-tls { ca_cert_file: "../pki/ca.crt" cert_file: "../pki/aggregator.crt" key_file: "../pki/aggregator.key" }
+tls { ca_cert_file: "../pki/ca.crt" cert_file: "../pki/aggregator.crt" key_file: "../pki/aggregator.key" crl_directory: "../pki/crl" }
 data_dir: "data"
 store_key_file: "../keys/aggregator-store.key"
 profile_file: "../profile.textproto"

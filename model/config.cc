@@ -33,6 +33,7 @@ void ResolveTls(v1::TlsFiles* tls, const std::string& path) {
   Resolve(tls->mutable_ca_cert_file(), path);
   Resolve(tls->mutable_cert_file(), path);
   Resolve(tls->mutable_key_file(), path);
+  Resolve(tls->mutable_crl_directory(), path);
 }
 
 }  // namespace
@@ -58,6 +59,7 @@ absl::StatusOr<v1::NodeConfig> LoadNodeConfig(const std::string& path) {
   Resolve(c.mutable_signing_key_file(), path);
   Resolve(c.mutable_profile_file(), path);
   Resolve(c.mutable_state_dir(), path);
+  Resolve(c.mutable_import_dir(), path);
   return c;
 }
 
@@ -69,6 +71,7 @@ absl::StatusOr<v1::AggregatorConfig> LoadAggregatorConfig(const std::string& pat
   Resolve(c.mutable_data_dir(), path);
   Resolve(c.mutable_store_key_file(), path);
   Resolve(c.mutable_profile_file(), path);
+  Resolve(c.mutable_audit_key_file(), path);
   return c;
 }
 

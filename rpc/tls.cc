@@ -1,5 +1,10 @@
 #include "rpc/tls.h"
 
+#include <filesystem>
+
+#include <grpcpp/security/tls_certificate_provider.h>
+#include <grpcpp/security/tls_credentials_options.h>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -40,6 +45,22 @@ const char* RoleName(Role r) {
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(const v1::TlsFiles& tls) {
   ASSIGN_OR_RETURN(Pem p, ReadPem(tls));
+  if (!tls.crl_directory().empty()) {
+    // Revocation needs gRPC's TLS credentials API, the only one that takes CRLs.
+    std::error_code ec;
+    if (!std::filesystem::is_directory(tls.crl_directory(), ec)) {
+      return absl::NotFoundError(absl::StrCat("crl_directory ", tls.crl_directory(),
+                                              " is not a folder; create it with deploy/pki.sh crl"));
+    }
+    auto provider = std::make_shared<grpc::experimental::StaticDataCertificateProvider>(
+        p.ca, std::vector<grpc::experimental::IdentityKeyCertPair>{{p.key, p.cert}});
+    grpc::experimental::TlsServerCredentialsOptions opts(provider);
+    opts.watch_root_certs();
+    opts.watch_identity_key_cert_pairs();
+    opts.set_cert_request_type(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    opts.set_crl_directory(tls.crl_directory());
+    return grpc::experimental::TlsServerCredentials(opts);
+  }
   grpc::SslServerCredentialsOptions opts(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
   opts.pem_root_certs = p.ca;
   opts.pem_key_cert_pairs.push_back({p.key, p.cert});

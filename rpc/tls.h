@@ -27,8 +27,9 @@ struct Peer {
   Role role;
 };
 
-// Server credentials that require and verify a client certificate issued by the CA.
-// NotFound / FailedPrecondition (private key readable by others) naming the file.
+// Server credentials that require and verify a client certificate issued by the CA, and,
+// when `tls.crl_directory` is set, not revoked. NotFound / FailedPrecondition (private key
+// readable by others) naming the file.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(const v1::TlsFiles& tls);
 
 // A channel to `address` with this party's client certificate. `server_name`, when not
