@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "agency_node/commands.h"
+#include "agency_node/key_ceremony.h"
 #include "common/cli.h"
 
 #ifndef SAMENZICHT_DEFAULT_PROFILE
@@ -43,7 +44,11 @@ void Usage() {
                "  pseudonymise     offline: signals CSV -> the reports the node would send\n"
                "  submit           send a signals CSV to the aggregator\n"
                "  retract          retract this node's reports by record id\n"
-               "  sent             show what this node sent\n\n"
+               "  sent             show what this node sent\n"
+               "  box-keygen       create this node's key for receiving the sealed shared key\n"
+               "  key-seal         administrator: seal the shared key to a node\n"
+               "  key-open         open a sealed shared key\n"
+               "  key-fingerprint  print a hashing key's fingerprint\n\n"
                "`agency-node <command> --help` describes each command.\n";
 }
 
@@ -138,6 +143,34 @@ int main(int argc, char** argv) {
     return Run(cmd, sargc, sargv, [](const Args& a) {
       return node::SentCommand(a.Get("config"), a.Get("format", "table"), std::cout);
     });
+  }
+  if (sub == "box-keygen") {
+    Command cmd("box-keygen", "Create this node's X25519 key for receiving the sealed shared key.");
+    cmd.Flag("out", "FILE", "where to write the box key", true);
+    return Run(cmd, sargc, sargv, [](const Args& a) { return node::BoxKeygenCommand(a.Get("out"), std::cout); });
+  }
+  if (sub == "key-seal") {
+    Command cmd("key-seal", "Administrator: seal the shared hashing key to one node's public box key.");
+    cmd.Flag("key", "FILE", "the shared hashing key", true);
+    cmd.Flag("recipient", "BASE64", "the node's public box key (agency-node box-keygen)", true);
+    cmd.Flag("out", "FILE", "where to write the sealed key (safe to send)", true);
+    return Run(cmd, sargc, sargv, [](const Args& a) {
+      return node::KeySealCommand(a.Get("key"), a.Get("recipient"), a.Get("out"), std::cout);
+    });
+  }
+  if (sub == "key-open") {
+    Command cmd("key-open", "Node: open a sealed shared key with this node's box key.");
+    cmd.Flag("sealed", "FILE", "the sealed key from the administrator", true);
+    cmd.Flag("box-key", "FILE", "this node's box key", true);
+    cmd.Flag("out", "FILE", "where to write the hashing key", true);
+    return Run(cmd, sargc, sargv, [](const Args& a) {
+      return node::KeyOpenCommand(a.Get("sealed"), a.Get("box-key"), a.Get("out"), std::cout);
+    });
+  }
+  if (sub == "key-fingerprint") {
+    Command cmd("key-fingerprint", "Print a hashing key's epoch and fingerprint, to compare out of band.");
+    cmd.Flag("key", "FILE", "a hashing key", true);
+    return Run(cmd, sargc, sargv, [](const Args& a) { return node::KeyFingerprintCommand(a.Get("key"), std::cout); });
   }
   std::cerr << "error: unknown command '" << sub << "'\n";
   Usage();
