@@ -8,6 +8,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "aggregator/audit_events.h"
 #include "aggregator/totals.h"
 #include "common/status_macros.h"
 #include "crypto/encoding.h"
@@ -156,7 +157,20 @@ absl::StatusOr<v1::BatchAck> Intake::Submit(const rpc::Peer& peer, const v1::Sig
   ack.set_batch_digest(crypto::Digest(kBatchContext, payload_bytes));
 
   int report_count = 0;  // known once the payload parses
+  bool stored = false;   // the batch reached the store (its audit entry is written there)
   auto finish = [&](v1::BatchAck a) {
+    if (!stored) {
+      JsonObject d;
+      d.Add("agency", peer.common_name)
+          .Add("batch_id", a.batch_id())
+          .Add("code", absl::StatusCodeToString(static_cast<absl::StatusCode>(a.code())))
+          .Add("reason", a.message())
+          .Add("batch_digest", crypto::ToHex(a.batch_digest()));
+      if (absl::Status s = store_->AppendAudit(kEventBatchRefused, peer.common_name, d.str());
+          !s.ok()) {
+        spdlog::error("audit: could not record a refused batch: {}", s.ToString());
+      }
+    }
     spdlog::info("batch agency={} batch={} reports={} accepted={} duplicates={} refused={} code={}",
                  peer.common_name, a.batch_id().empty() ? "-" : a.batch_id(), report_count,
                  a.accepted(), a.duplicates(),
@@ -187,10 +201,10 @@ absl::StatusOr<v1::BatchAck> Intake::Submit(const rpc::Peer& peer, const v1::Sig
                          "the batch was made with another linkage profile (fingerprint differs); "
                          "install the deployment's profile on the node"));
   }
-  if (payload.key_epoch() != key_epoch_) {
+  if (payload.key_epoch() != key_epoch_.load()) {
     return finish(Refuse(ack, absl::StatusCode::kFailedPrecondition,
                          absl::StrCat("the batch was made with key epoch ", payload.key_epoch(),
-                                      "; this aggregator accepts epoch ", key_epoch_)));
+                                      "; this aggregator accepts epoch ", key_epoch_.load())));
   }
   if (static_cast<uint32_t>(payload.reports_size()) > max_batch_reports_) {
     return finish(Refuse(ack, absl::StatusCode::kResourceExhausted,
@@ -232,7 +246,10 @@ absl::StatusOr<v1::BatchAck> Intake::Submit(const rpc::Peer& peer, const v1::Sig
     to_store.reports.push_back({static_cast<uint32_t>(i), &r});
   }
 
+  to_store.node_signature = batch.signature();
+  to_store.refused_before_store = static_cast<uint32_t>(errors.size());
   ASSIGN_OR_RETURN(CommitResult result, store_->CommitBatch(to_store));
+  stored = !result.replayed;
   if (result.replayed) {
     bool same = crypto::ConstantTimeEquals(result.previous_digest, ack.batch_digest());
     return finish(Refuse(

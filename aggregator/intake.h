@@ -29,13 +29,15 @@
 // A report id this agency already stored counts in `duplicates` and is not stored again.
 //
 // Logs one line per batch (agency, batch id, counts, code); never token bytes or report
-// contents.
+// contents. When the store has an audit trail, a stored batch is recorded in the same
+// transaction (`batch_received`), a refused one in its own (`batch_refused`: code, reason).
 //
 // Thread-safety: thread-safe; `Submit` may be called from several streams at once (the
 // store serialises writes).
 #ifndef SAMENZICHT_AGGREGATOR_INTAKE_H_
 #define SAMENZICHT_AGGREGATOR_INTAKE_H_
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -80,6 +82,11 @@ class Intake {
   absl::StatusOr<v1::RetractResponse> Retract(const rpc::Peer& peer,
                                               const v1::RetractRequest& request);
 
+  // The key epoch batches must be made with; the administrator changes it at run time
+  // (Admin.SetKeyEpoch).
+  void set_key_epoch(uint32_t epoch) { key_epoch_.store(epoch); }
+  uint32_t key_epoch() const { return key_epoch_.load(); }
+
   // For tests: a clock other than the system's.
   void set_clock_for_testing(std::function<int64_t()> clock) { clock_ = std::move(clock); }
 
@@ -97,7 +104,7 @@ class Intake {
   Store* const store_;
   const std::map<std::string, Agency> agencies_;
   const std::string fingerprint_;
-  const uint32_t key_epoch_;
+  std::atomic<uint32_t> key_epoch_;
   const uint32_t max_batch_reports_;
   const std::vector<std::string> rules_;
   const std::vector<std::string> areas_;

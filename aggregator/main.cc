@@ -11,7 +11,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "aggregator/audit_store.h"
 #include "aggregator/offline_link.h"
+#include "aggregator/retention.h"
 #include "aggregator/server.h"
 #include "aggregator/totals_format.h"
 #include "common/cli.h"
@@ -120,11 +122,92 @@ absl::Status Totals(const cli::Args& args) {
   return absl::OkStatus();
 }
 
+absl::Status AuditKeygen(const cli::Args& args) {
+  process::DisableCoreDumps();
+  ASSIGN_OR_RETURN(std::string pub,
+                   crypto::GenerateKeyFile(args.Get("out"), crypto::KeyKind::kSigning));
+  std::cerr << "wrote audit signing key " << args.Get("out")
+            << " (mode 0600); set audit_key_file to it, keep it outside data_dir, and give the "
+               "public key below to the privacy officer:\n";
+  std::cout << pub << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status AuditVerify(const cli::Args& args) {
+  VerifyOptions o;
+  o.checkpoint_files = args.GetAll("checkpoint");
+  o.public_key_b64 = args.Get("public-key");
+  absl::StatusOr<VerifyOutcome> v = VerifyTrail(args.Get("data-dir"), o);
+  if (!v.ok()) {
+    return absl::Status(v.status().code(),
+                        absl::StrCat("audit trail NOT verified: ", v.status().message()));
+  }
+  for (const std::string& w : v->warnings) std::cerr << "warning: " << w << "\n";
+  std::cout << "audit trail verified: " << v->entries << " entries, head " << v->head_hash_hex
+            << "\n  signed by " << v->trusted_key_b64 << " (trusted from " << v->trust_source
+            << ")\n  checkpoints checked: " << v->checkpoints_checked << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status AuditReportCommand(const cli::Args& args) {
+  ReportOptions o;
+  ASSIGN_OR_RETURN(o.from_month, ParseMonthFlag("from", args.Get("from")));
+  ASSIGN_OR_RETURN(o.to_month, ParseMonthFlag("to", args.Get("to")));
+  o.format = args.Get("format", "table");
+  ASSIGN_OR_RETURN(Trail trail, ReadTrail(args.Get("data-dir")));
+  ASSIGN_OR_RETURN(std::string text, AuditReport(trail.entries, o));
+  std::cout << text;
+  return absl::OkStatus();
+}
+
+absl::Status PurgeCommand(const cli::Args& args) {
+  process::DisableCoreDumps();
+  ASSIGN_OR_RETURN(v1::AggregatorConfig config, model::LoadAggregatorConfig(args.Get("config")));
+  uint32_t now = CurrentMonth();
+  if (args.Has("now")) {
+    ASSIGN_OR_RETURN(now, ParseMonthFlag("now", args.Get("now")));
+  }
+  ASSIGN_OR_RETURN(PurgeResult r, PurgeOffline(config, now));
+  std::cout << "purged " << r.reports << " report(s) and " << r.tokens
+            << " token(s) of signal months before " << r.cutoff_month / 100 << "-"
+            << (r.cutoff_month % 100 < 10 ? "0" : "") << r.cutoff_month % 100 << "\n";
+  return absl::OkStatus();
+}
+
+int AuditMain(int argc, char** argv) {
+  const std::string sub = argc >= 2 ? argv[1] : "";
+  if (sub == "verify") {
+    cli::Command cmd("audit verify",
+                     "Verify the aggregator's audit trail offline (database opened read-only): "
+                     "sequence, hash chain and Ed25519 signature of every entry, and the kept "
+                     "checkpoints. Names the first wrong entry; exits 1 when anything is wrong.");
+    cmd.Flag("data-dir", "DIR", "the aggregator's data folder", true)
+        .Flag("checkpoint", "FILE", "a checkpoint kept outside the system (repeatable)")
+        .Flag("public-key", "BASE64", "the audit public key (from `aggregator audit-keygen`)");
+    return Run(cmd, argc - 1, argv + 1, AuditVerify);
+  }
+  if (sub == "report") {
+    cli::Command cmd("audit report",
+                     "Summarise the audit trail per month and party: batches and reports "
+                     "received, refused and retracted; queries per analyst; purges.");
+    cmd.Flag("data-dir", "DIR", "the aggregator's data folder", true)
+        .Flag("from", "YYYY-MM", "first month (inclusive)")
+        .Flag("to", "YYYY-MM", "last month (inclusive)")
+        .Flag("format", "table|csv|json", "output format (default table)");
+    return Run(cmd, argc - 1, argv + 1, AuditReportCommand);
+  }
+  std::cerr << "usage: aggregator audit verify|report [flags]  (--help for each)\n";
+  return sub == "--help" || sub == "-h" ? 0 : 2;
+}
+
 constexpr char kUsage[] =
     "usage: aggregator COMMAND [flags]\n\n"
     "commands:\n"
     "  serve         run the aggregator (intake and query services, mutual TLS)\n"
     "  store-keygen  create the aggregator's store key\n"
+    "  audit-keygen  create the key that signs the audit trail\n"
+    "  audit         verify the audit trail, or report on it (offline)\n"
+    "  purge         delete reports past the retention period (offline)\n"
     "  link          offline linkage of pseudonymised reports (JSON lines)\n"
     "  totals        deduplicated totals from a running aggregator\n"
     "  estimate      multiple systems estimation of the hidden number\n\n"
@@ -155,6 +238,21 @@ int Main(int argc, char** argv) {
                      "they are stored).");
     cmd.Flag("out", "FILE", "where to write the key (mode 0600; never inside data_dir)", true);
     return Run(cmd, sub_argc, sub_argv, StoreKeygen);
+  }
+  if (sub == "audit-keygen") {
+    cli::Command cmd("audit-keygen",
+                     "Create the Ed25519 key that signs the audit trail; prints its public key.");
+    cmd.Flag("out", "FILE", "where to write the key (mode 0600; outside data_dir)", true);
+    return Run(cmd, sub_argc, sub_argv, AuditKeygen);
+  }
+  if (sub == "audit") return AuditMain(sub_argc, sub_argv);
+  if (sub == "purge") {
+    cli::Command cmd("purge",
+                     "Delete, for real, the reports (and their tokens) past the retention "
+                     "period, record it in the audit trail and reclaim the space.");
+    cmd.Flag("config", "AGGREGATOR.textproto", "aggregator configuration", true)
+        .Flag("now", "YYYY-MM", "the month to compute expiry from (default: this month)");
+    return Run(cmd, sub_argc, sub_argv, PurgeCommand);
   }
   if (sub == "link") {
     cli::Command cmd("link",

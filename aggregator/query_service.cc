@@ -1,5 +1,6 @@
 #include "aggregator/query_service.h"
 
+#include "aggregator/audit_store.h"
 #include "rpc/tls.h"
 
 namespace samenzicht::aggregator {
@@ -10,6 +11,11 @@ grpc::Status QueryService::Totals(grpc::ServerContext* context, const v1::Totals
   if (!peer.ok()) return rpc::ToGrpcStatus(peer.status());
   absl::StatusOr<v1::TotalsResponse> r = query_->Totals(*peer, *request);
   if (!r.ok()) return rpc::ToGrpcStatus(r.status());
+  if (audit_ != nullptr) {
+    if (absl::Status s = RecordQuery(audit_, *peer, *request, *r); !s.ok()) {
+      return rpc::ToGrpcStatus(s);
+    }
+  }
   *response = *std::move(r);
   return grpc::Status::OK;
 }

@@ -1,5 +1,7 @@
 // gRPC adapter of the query service: identity from the client certificate, everything else
-// in `Query` (query.h). PermissionDenied for every role but analyst.
+// in `Query` (query.h). PermissionDenied for every role but analyst. When `audit` is given,
+// every answered query is recorded in the audit trail before the answer is sent (a query
+// that cannot be recorded is not answered: the store's error).
 //
 // Thread-safety: thread-safe; `query` is not owned.
 #ifndef SAMENZICHT_AGGREGATOR_QUERY_SERVICE_H_
@@ -12,13 +14,14 @@ namespace samenzicht::aggregator {
 
 class QueryService final : public v1::Query::Service {
  public:
-  explicit QueryService(Query* query) : query_(query) {}
+  explicit QueryService(Query* query, Store* audit = nullptr) : query_(query), audit_(audit) {}
 
   grpc::Status Totals(grpc::ServerContext* context, const v1::TotalsRequest* request,
                       v1::TotalsResponse* response) override;
 
  private:
   Query* const query_;
+  Store* const audit_;
 };
 
 }  // namespace samenzicht::aggregator

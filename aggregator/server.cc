@@ -6,6 +6,9 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "aggregator/audit_events.h"
+#include "aggregator/audit_store.h"
+#include "aggregator/retention.h"
 #include "common/status_macros.h"
 #include "crypto/key_file.h"
 #include "model/config.h"
@@ -44,10 +47,17 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const v1::AggregatorConfig
                      crypto::LoadKeyFile(config.store_key_file(), crypto::KeyKind::kStore));
     ASSIGN_OR_RETURN(s->store_, Store::Open(config.data_dir(), key.bytes, rules));
   }  // the key bytes are wiped here; the store keeps only its derived subkeys
+  ASSIGN_OR_RETURN(s->audit_signer_, LoadAuditSigner(config));
+  RETURN_IF_ERROR(s->store_->AttachAudit(AuditOptionsFor(config, s->audit_signer_.get())));
   ASSIGN_OR_RETURN(s->intake_, Intake::New(config, profile, s->store_.get()));
   ASSIGN_OR_RETURN(s->query_, Query::New(config, profile, s->store_.get()));
+  ASSIGN_OR_RETURN(s->admin_, Administration::Start(config, s->store_.get(), s->intake_.get()));
+  RETURN_IF_ERROR(s->PurgeNow().status());
+  s->audit_access_ = std::make_unique<AuditAccess>(s->store_.get());
   s->intake_service_ = std::make_unique<IntakeService>(s->intake_.get());
-  s->query_service_ = std::make_unique<QueryService>(s->query_.get());
+  s->query_service_ = std::make_unique<QueryService>(s->query_.get(), s->store_.get());
+  s->audit_service_ = std::make_unique<AuditService>(s->audit_access_.get());
+  s->admin_service_ = std::make_unique<AdminService>(s->admin_.get());
 
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> creds,
                    rpc::ServerCredentials(config.tls()));
@@ -56,21 +66,47 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const v1::AggregatorConfig
   builder.SetMaxReceiveMessageSize(64 << 20);
   builder.RegisterService(s->intake_service_.get());
   builder.RegisterService(s->query_service_.get());
+  builder.RegisterService(s->audit_service_.get());
+  builder.RegisterService(s->admin_service_.get());
   s->server_ = builder.BuildAndStart();
   if (s->server_ == nullptr || s->port_ == 0) {
     return absl::UnavailableError(
         absl::StrCat("cannot listen on ", config.listen_address(), " (address in use?)"));
   }
+  s->purge_thread_ = std::thread([srv = s.get()] {
+    std::unique_lock<std::mutex> lock(srv->purge_mu_);
+    while (!srv->purge_cv_.wait_for(lock, std::chrono::hours(1), [srv] { return srv->stopping_; })) {
+      lock.unlock();
+      if (auto r = srv->PurgeNow(); !r.ok()) spdlog::error("retention purge: {}", r.status().ToString());
+      lock.lock();
+    }
+  });
   spdlog::info("aggregator listening on port {}; state in {}; {} agencies configured", s->port_,
                std::filesystem::absolute(s->store_->path()).string(), config.agencies_size());
   return s;
 }
 
+absl::StatusOr<PurgeResult> Server::PurgeNow() {
+  if (admin_ == nullptr) return PurgeResult{};
+  return RunPurge(store_.get(), admin_->retention_months(), CurrentMonth(), kActorAggregator);
+}
+
 void Server::Shutdown() {
   std::call_once(shutdown_once_, [this] {
+    {
+      std::lock_guard<std::mutex> lock(purge_mu_);
+      stopping_ = true;
+    }
+    purge_cv_.notify_all();
+    if (purge_thread_.joinable()) purge_thread_.join();
     if (server_ == nullptr) return;
     spdlog::info("aggregator shutting down: finishing calls in flight");
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(3));
+    if (admin_ != nullptr) {
+      if (absl::Status st = admin_->RecordStop(); !st.ok()) {
+        spdlog::error("audit: could not record the stop: {}", st.ToString());
+      }
+    }
   });
 }
 

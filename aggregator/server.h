@@ -11,18 +11,28 @@
 // InvalidArgument), of Store::Open (FailedPrecondition, DataLoss), of the TLS files, and
 // Unavailable when the address cannot be bound.
 //
+// Audit and retention (issue 6): the store records its audit trail (signed with
+// `audit_key_file`; see audit_store.h), `start` and configuration / key epoch changes are
+// recorded at Start, `stop` and a checkpoint at Shutdown. With a retention period, expired
+// reports are purged at Start and then every hour. The Audit (privacy officer) and Admin
+// (administrator) services run on the same port.
+//
 // Concurrency: gRPC's synchronous server runs calls on its own threads; writes to the
 // store are serialised by the store, queries run concurrently.
 // Thread-safety: `Shutdown` may be called from any thread, more than once.
 #ifndef SAMENZICHT_AGGREGATOR_SERVER_H_
 #define SAMENZICHT_AGGREGATOR_SERVER_H_
 
+#include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
+#include "aggregator/admin.h"
+#include "aggregator/admin_service.h"
 #include "aggregator/intake.h"
 #include "aggregator/intake_service.h"
 #include "aggregator/query.h"
@@ -46,6 +56,10 @@ class Server {
 
   Store* store() { return store_.get(); }
   Query* query() { return query_.get(); }
+  Administration* admin() { return admin_.get(); }
+  // Runs the retention purge now (it also runs at Start and hourly). OK when no retention
+  // period is set.
+  absl::StatusOr<PurgeResult> PurgeNow();
 
  private:
   Server() = default;
@@ -57,6 +71,16 @@ class Server {
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
   std::once_flag shutdown_once_;
+  // Audit and retention.
+  std::unique_ptr<crypto::Signer> audit_signer_;
+  std::unique_ptr<Administration> admin_;
+  std::unique_ptr<AuditAccess> audit_access_;
+  std::unique_ptr<AuditService> audit_service_;
+  std::unique_ptr<AdminService> admin_service_;
+  std::thread purge_thread_;
+  std::mutex purge_mu_;
+  std::condition_variable purge_cv_;
+  bool stopping_ = false;  // guarded by purge_mu_
 };
 
 }  // namespace samenzicht::aggregator

@@ -5,12 +5,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "aggregator/audit_events.h"
 #include "common/files.h"
 #include "common/status_macros.h"
+#include "crypto/encoding.h"
 
 namespace samenzicht::aggregator {
 namespace {
@@ -121,6 +124,25 @@ CREATE TABLE retracted(
 PRAGMA user_version = 1;
 )sql";
 
+// Schema version 2 (issue 6): the audit trail and the administrator's settings.
+constexpr char kSchemaV2[] = R"sql(
+CREATE TABLE audit(
+  seq INTEGER PRIMARY KEY,
+  time_ms INTEGER NOT NULL,
+  event TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  details TEXT NOT NULL,
+  prev_hash BLOB NOT NULL,
+  hash BLOB NOT NULL,
+  signature BLOB NOT NULL);
+CREATE TABLE settings(
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL) WITHOUT ROWID;
+PRAGMA user_version = 2;
+)sql";
+
+constexpr char kAuditPublicKeySetting[] = "audit_public_key";
+
 // Rolls back unless committed.
 class Transaction {
  public:
@@ -216,8 +238,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir,
     }
   }
 
+  // secure_delete: deleted reports and tokens are overwritten, not left in free pages.
   for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
-                             "PRAGMA foreign_keys=ON"}) {
+                             "PRAGMA foreign_keys=ON", "PRAGMA secure_delete=ON"}) {
     if (auto s = Exec(db, path, pragma); !s.ok()) return fail(s);
   }
 
@@ -236,9 +259,18 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir,
       return fail(absl::FailedPreconditionError(absl::StrCat(
           path, ": holds tables but no samenzicht schema version; not an aggregator database")));
     }
+    // Freed pages can be returned to the file system (ReclaimSpace); only settable before
+    // the first table exists.
+    if (auto s = Exec(db, path, "PRAGMA auto_vacuum=INCREMENTAL"); !s.ok()) return fail(s);
     Transaction tx(db, path);
     if (auto s = tx.Begin(true); !s.ok()) return fail(s);
     if (auto s = Exec(db, path, kSchema); !s.ok()) return fail(s);
+    if (auto s = Exec(db, path, kSchemaV2); !s.ok()) return fail(s);
+    if (auto s = tx.Commit(); !s.ok()) return fail(s);
+  } else if (version == 1) {
+    Transaction tx(db, path);
+    if (auto s = tx.Begin(true); !s.ok()) return fail(s);
+    if (auto s = Exec(db, path, kSchemaV2); !s.ok()) return fail(s);
     if (auto s = tx.Commit(); !s.ok()) return fail(s);
   } else if (version != kSchemaVersion) {
     return fail(absl::FailedPreconditionError(
@@ -388,7 +420,21 @@ absl::StatusOr<CommitResult> Store::CommitBatch(const BatchToStore& batch) {
   update_batch.BindInt(2, result.accepted);
   update_batch.BindInt(3, result.duplicates);
   if (int rc = update_batch.Step(); rc != SQLITE_DONE) return SqlError(db_, rc, path_, "storing batch");
+  std::optional<audit::Entry> entry;
+  if (chain_ != nullptr) {
+    JsonObject d;
+    d.Add("agency", batch.agency)
+        .Add("batch_id", batch.batch_id)
+        .Add("reports", batch.report_count)
+        .Add("accepted", result.accepted)
+        .Add("duplicates", result.duplicates)
+        .Add("refused", static_cast<uint32_t>(result.refused.size()) + batch.refused_before_store)
+        .Add("batch_digest", crypto::ToHex(batch.digest))
+        .Add("node_signature", crypto::Base64Encode(batch.node_signature));
+    ASSIGN_OR_RETURN(entry, AppendInTransaction(kEventBatchReceived, batch.agency, d.str()));
+  }
   RETURN_IF_ERROR(tx.Commit());
+  AfterCommit(entry);
   ++generation_;
   return result;
 }
@@ -421,7 +467,17 @@ absl::StatusOr<RetractResult> Store::Retract(const std::string& agency,
     if (int rc = mark.Step(); rc != SQLITE_DONE) return SqlError(db_, rc, path_, "retracting");
     ++result.retracted;
   }
+  std::optional<audit::Entry> entry;
+  if (chain_ != nullptr) {
+    JsonObject d;
+    d.Add("agency", agency)
+        .Add("requested", static_cast<uint32_t>(report_ids.size()))
+        .Add("retracted", result.retracted)
+        .Add("not_found", static_cast<uint32_t>(result.not_found.size()));
+    ASSIGN_OR_RETURN(entry, AppendInTransaction(kEventRetraction, agency, d.str()));
+  }
   RETURN_IF_ERROR(tx.Commit());
+  AfterCommit(entry);
   if (result.retracted > 0) ++generation_;
   return result;
 }
@@ -511,12 +567,271 @@ absl::StatusOr<Dataset> Store::LoadDataset(
 }
 
 absl::StatusOr<int64_t> Store::CountRows(const std::string& table) const {
-  if (table != "batches" && table != "reports" && table != "tokens" && table != "retracted") {
+  if (table != "batches" && table != "reports" && table != "tokens" && table != "retracted" &&
+      table != "audit" && table != "settings") {
     return absl::InvalidArgumentError("unknown table");
   }
   std::lock_guard<std::mutex> lock(write_mu_);
   ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_, absl::StrCat("SELECT count(*) FROM ", table).c_str()));
   if (int rc = st.Step(); rc != SQLITE_ROW) return SqlError(db_, rc, path_, "count");
+  return st.Int(0);
+}
+
+// --- Audit trail, settings, retention (issue 6) -------------------------------------------
+
+namespace {
+
+absl::StatusOr<std::vector<audit::Entry>> ReadEntries(sqlite3* db, const std::string& path,
+                                                      uint64_t from_seq, int64_t limit) {
+  ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db,
+                                          "SELECT seq, time_ms, event, actor, details, prev_hash, "
+                                          "hash, signature FROM audit WHERE seq >= ?1 ORDER BY seq "
+                                          "LIMIT ?2"));
+  st.BindInt(1, static_cast<int64_t>(from_seq));
+  st.BindInt(2, limit);
+  std::vector<audit::Entry> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    audit::Entry e;
+    e.seq = static_cast<uint64_t>(st.Int(0));
+    e.time_ms = st.Int(1);
+    e.event = st.Text(2);
+    e.actor = st.Text(3);
+    e.details = st.Text(4);
+    e.prev_hash = st.Blob(5);
+    e.hash = st.Blob(6);
+    e.signature = st.Blob(7);
+    out.push_back(std::move(e));
+  }
+  if (rc != SQLITE_DONE) return SqlError(db, rc, path, "reading the audit trail");
+  return out;
+}
+
+absl::Status PutSetting(sqlite3* db, const std::string& path, const std::string& name,
+                        const std::string& value) {
+  ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db,
+                                          "INSERT INTO settings(name, value) VALUES (?1, ?2) "
+                                          "ON CONFLICT(name) DO UPDATE SET value = excluded.value"));
+  st.BindText(1, name);
+  st.BindText(2, value);
+  if (int rc = st.Step(); rc != SQLITE_DONE) return SqlError(db, rc, path, "storing a setting");
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int64_t Store::NowMs() const {
+  if (audit_options_.clock_ms) return audit_options_.clock_ms();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+absl::Status Store::AttachAudit(AuditOptions options) {
+  if (options.signer == nullptr) return absl::InvalidArgumentError("the audit trail needs a signer");
+  std::lock_guard<std::mutex> lock(write_mu_);
+  const std::string pk = crypto::Base64Encode(options.signer->public_key());
+  Transaction tx(db_, path_);
+  RETURN_IF_ERROR(tx.Begin(true));
+  {
+    ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_, "SELECT value FROM settings WHERE name = ?1"));
+    st.BindText(1, kAuditPublicKeySetting);
+    int rc = st.Step();
+    if (rc == SQLITE_ROW) {
+      if (st.Text(0) != pk) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            path_, ": the audit trail is signed with key ", st.Text(0), " but audit_key_file holds ",
+            pk, "; configure the original audit key (a trail has exactly one key)"));
+      }
+    } else if (rc != SQLITE_DONE) {
+      return SqlError(db_, rc, path_, "reading settings");
+    }
+  }
+  uint64_t last_seq = 0;
+  std::string last_hash;
+  {
+    ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"));
+    int rc = st.Step();
+    if (rc == SQLITE_ROW) {
+      last_seq = static_cast<uint64_t>(st.Int(0));
+      last_hash = st.Blob(1);
+      if (last_hash.size() != crypto::kDigestBytes) {
+        return absl::DataLossError(absl::StrCat(path_, ": the last audit entry (", last_seq,
+                                                ") has a malformed hash; run `aggregator audit verify`"));
+      }
+    } else if (rc != SQLITE_DONE) {
+      return SqlError(db_, rc, path_, "reading the audit trail");
+    }
+  }
+  RETURN_IF_ERROR(PutSetting(db_, path_, kAuditPublicKeySetting, pk));
+  RETURN_IF_ERROR(tx.Commit());
+  if (!options.checkpoint_dir.empty()) RETURN_IF_ERROR(files::MakeDirs(options.checkpoint_dir));
+  audit_options_ = std::move(options);
+  chain_ = std::make_unique<audit::AuditChain>(audit_options_.signer, last_seq, std::move(last_hash));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<audit::Entry> Store::AppendInTransaction(const std::string& event,
+                                                        const std::string& actor,
+                                                        const std::string& details) {
+  audit::Entry e = chain_->Next(event, actor, details, NowMs());
+  ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_,
+                                          "INSERT INTO audit(seq, time_ms, event, actor, details, "
+                                          "prev_hash, hash, signature) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)"));
+  st.BindInt(1, static_cast<int64_t>(e.seq));
+  st.BindInt(2, e.time_ms);
+  st.BindText(3, e.event);
+  st.BindText(4, e.actor);
+  st.BindText(5, e.details);
+  st.BindBlob(6, e.prev_hash.data(), static_cast<int>(e.prev_hash.size()));
+  st.BindBlob(7, e.hash.data(), static_cast<int>(e.hash.size()));
+  st.BindBlob(8, e.signature.data(), static_cast<int>(e.signature.size()));
+  if (int rc = st.Step(); rc != SQLITE_DONE) return SqlError(db_, rc, path_, "writing the audit trail");
+  return e;
+}
+
+void Store::AfterCommit(const std::optional<audit::Entry>& entry) {
+  if (!entry.has_value() || chain_ == nullptr) return;
+  chain_->Commit(*entry);
+  if (audit_options_.checkpoint_every > 0 && entry->seq % audit_options_.checkpoint_every == 0) {
+    // The entry is committed; a checkpoint that cannot be written is only a missed copy.
+    (void)WriteCheckpointLocked();
+  }
+}
+
+absl::Status Store::AppendAudit(const std::string& event, const std::string& actor,
+                                const std::string& details) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  if (chain_ == nullptr) return absl::OkStatus();
+  Transaction tx(db_, path_);
+  RETURN_IF_ERROR(tx.Begin(true));
+  ASSIGN_OR_RETURN(audit::Entry e, AppendInTransaction(event, actor, details));
+  RETURN_IF_ERROR(tx.Commit());
+  AfterCommit(e);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<audit::Checkpoint> Store::WriteCheckpointLocked() {
+  if (chain_ == nullptr) return absl::FailedPreconditionError("no audit trail is attached");
+  audit::Checkpoint c = chain_->MakeCheckpoint(NowMs());
+  if (!audit_options_.checkpoint_dir.empty()) {
+    char name[48];
+    std::snprintf(name, sizeof name, "%012llu.checkpoint", static_cast<unsigned long long>(c.seq));
+    RETURN_IF_ERROR(files::WriteFileAtomic(
+        (std::filesystem::path(audit_options_.checkpoint_dir) / name).string(), c.Serialize(), 0644));
+  }
+  return c;
+}
+
+absl::StatusOr<audit::Checkpoint> Store::WriteCheckpoint() {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  return WriteCheckpointLocked();
+}
+
+uint64_t Store::audit_last_seq() const {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  return chain_ == nullptr ? 0 : chain_->last_seq();
+}
+
+absl::StatusOr<std::vector<audit::Entry>> Store::ReadAudit(uint64_t from_seq, uint32_t limit) const {
+  ASSIGN_OR_RETURN(sqlite3 * db, OpenConnection(path_, /*read_only=*/true));
+  struct Closer {
+    sqlite3* db;
+    ~Closer() { sqlite3_close_v2(db); }
+  } closer{db};
+  return ReadEntries(db, path_, from_seq, limit);
+}
+
+absl::StatusOr<std::map<std::string, std::string>> Store::LoadSettings() const {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_, "SELECT name, value FROM settings"));
+  std::map<std::string, std::string> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) out[st.Text(0)] = st.Text(1);
+  if (rc != SQLITE_DONE) return SqlError(db_, rc, path_, "reading settings");
+  return out;
+}
+
+absl::Status Store::SetSetting(const std::string& name, const std::string& value,
+                               const std::string& event, const std::string& actor,
+                               const std::string& details) {
+  if (name == kAuditPublicKeySetting) return absl::InvalidArgumentError("setting is not changeable");
+  std::lock_guard<std::mutex> lock(write_mu_);
+  Transaction tx(db_, path_);
+  RETURN_IF_ERROR(tx.Begin(true));
+  RETURN_IF_ERROR(PutSetting(db_, path_, name, value));
+  std::optional<audit::Entry> entry;
+  if (chain_ != nullptr && !event.empty()) {
+    ASSIGN_OR_RETURN(entry, AppendInTransaction(event, actor, details));
+  }
+  RETURN_IF_ERROR(tx.Commit());
+  AfterCommit(entry);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PurgeResult> Store::Purge(uint32_t cutoff_month, int64_t cutoff_unix,
+                                         const std::string& actor) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  PurgeResult result;
+  result.cutoff_month = cutoff_month;
+  Transaction tx(db_, path_);
+  RETURN_IF_ERROR(tx.Begin(true));
+  constexpr char kExpired[] =
+      "(r.signal_month > 0 AND r.signal_month < ?1) OR (r.signal_month = 0 AND "
+      "(SELECT b.received_at FROM batches b WHERE b.batch_id = r.batch_id) < ?2)";
+  {
+    ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_, absl::StrCat(
+        "SELECT count(*), (SELECT count(*) FROM tokens t WHERE t.report IN (SELECT r.id FROM "
+        "reports r WHERE ", kExpired, ")) FROM reports r WHERE ", kExpired).c_str()));
+    st.BindInt(1, cutoff_month);
+    st.BindInt(2, cutoff_unix);
+    if (int rc = st.Step(); rc != SQLITE_ROW) return SqlError(db_, rc, path_, "purge");
+    result.reports = st.Int(0);
+    result.tokens = st.Int(1);
+  }
+  if (result.reports > 0) {
+    // Tokens first (explicitly, not only through the cascade), then the reports.
+    ASSIGN_OR_RETURN(Stmt del_tokens, Stmt::Prepare(db_, absl::StrCat(
+        "DELETE FROM tokens WHERE report IN (SELECT r.id FROM reports r WHERE ", kExpired,
+        ")").c_str()));
+    del_tokens.BindInt(1, cutoff_month);
+    del_tokens.BindInt(2, cutoff_unix);
+    if (int rc = del_tokens.Step(); rc != SQLITE_DONE) return SqlError(db_, rc, path_, "purge");
+    ASSIGN_OR_RETURN(Stmt del_reports, Stmt::Prepare(db_, absl::StrCat(
+        "DELETE FROM reports AS r WHERE ", kExpired).c_str()));
+    del_reports.BindInt(1, cutoff_month);
+    del_reports.BindInt(2, cutoff_unix);
+    if (int rc = del_reports.Step(); rc != SQLITE_DONE) return SqlError(db_, rc, path_, "purge");
+  }
+  std::optional<audit::Entry> entry;
+  if (chain_ != nullptr) {
+    JsonObject d;
+    d.Add("cutoff_month", MonthText(cutoff_month))
+        .Add("reports", result.reports)
+        .Add("tokens", result.tokens);
+    ASSIGN_OR_RETURN(entry, AppendInTransaction(kEventPurge, actor, d.str()));
+  }
+  RETURN_IF_ERROR(tx.Commit());
+  AfterCommit(entry);
+  if (result.reports > 0) ++generation_;
+  return result;
+}
+
+absl::Status Store::ReclaimSpace() {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  int64_t mode = 0;
+  {
+    ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_, "PRAGMA auto_vacuum"));
+    if (st.Step() == SQLITE_ROW) mode = st.Int(0);
+  }
+  RETURN_IF_ERROR(Exec(db_, path_, mode == 2 ? "PRAGMA incremental_vacuum" : "VACUUM"));
+  return Exec(db_, path_, "PRAGMA wal_checkpoint(TRUNCATE)");
+}
+
+absl::StatusOr<int64_t> Store::FreePages() const {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_, "PRAGMA freelist_count"));
+  if (int rc = st.Step(); rc != SQLITE_ROW) return SqlError(db_, rc, path_, "freelist_count");
   return st.Int(0);
 }
 

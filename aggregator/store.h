@@ -18,6 +18,13 @@
 // database plus a leaked agency key therefore re-identifies no one. Report ids are random
 // (chosen by the node) and link nothing.
 //
+// Audit (issue 6): table `audit` holds the hash-chained, Ed25519-signed trail (see
+// audit/chain.h and audit_events.h), table `settings` the administrator's overrides. Once
+// `AttachAudit` was called, `CommitBatch`, `Retract`, `Purge` and `SetSetting` write their
+// audit entry IN THE SAME TRANSACTION as the change they record, so trail and data never
+// diverge; other events go through `AppendAudit` in a transaction of their own. Deleted
+// rows are overwritten (`secure_delete`) and `ReclaimSpace` returns their pages.
+//
 // Durability: WAL, `synchronous=FULL`, one transaction per batch (never per report); when
 // `CommitBatch` returns OK the batch survives a crash. On failure the transaction is rolled
 // back and nothing of the batch is stored.
@@ -34,21 +41,24 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "aggregator/linkage.h"
+#include "audit/chain.h"
 #include "crypto/keyed_hash.h"
 #include "crypto/secret_bytes.h"
+#include "crypto/signature.h"
 #include "samenzicht/v1/report.pb.h"
 
 struct sqlite3;
 
 namespace samenzicht::aggregator {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;  // 2: audit and settings tables
 inline constexpr char kDatabaseFileName[] = "aggregator.db";
 inline constexpr char kStorePurpose[] = "samenzicht.store.v1";
 
@@ -85,6 +95,10 @@ struct BatchToStore {
   int64_t received_unix = 0;
   uint32_t report_count = 0;  // all reports of the batch, including refused ones
   std::vector<ReportToStore> reports;  // the reports that passed validation
+  // For the audit entry: the node's Ed25519 signature over the payload, and how many
+  // reports intake refused before the store saw the batch.
+  std::string node_signature;
+  uint32_t refused_before_store = 0;
 };
 
 // Why one report was not stored, decided against the state of the database.
@@ -107,6 +121,20 @@ struct CommitResult {
 struct RetractResult {
   uint32_t retracted = 0;
   std::vector<std::string> not_found;  // unknown, another agency's, or already retracted
+};
+
+// How the audit trail is signed and checkpointed.
+struct AuditOptions {
+  const crypto::Signer* signer = nullptr;  // not owned; must outlive the store
+  std::string checkpoint_dir;              // signed checkpoints are written here
+  uint32_t checkpoint_every = 100;         // a checkpoint every N entries (0 = never)
+  std::function<int64_t()> clock_ms;       // empty: the system clock
+};
+
+struct PurgeResult {
+  uint32_t cutoff_month = 0;  // reports of a signal month before this one were deleted
+  int64_t reports = 0;        // reports deleted
+  int64_t tokens = 0;         // their tokens, deleted with them
 };
 
 class Store {
@@ -150,6 +178,47 @@ class Store {
 
   const std::string& path() const { return path_; }
 
+  // Starts recording audit entries (see the top of this file). Reads the trail's head;
+  // FailedPrecondition when the trail in the database is signed with another key than
+  // `options.signer`'s (the message names both public keys), InvalidArgument without a
+  // signer. Call once, before serving.
+  absl::Status AttachAudit(AuditOptions options);
+  bool audit_attached() const { return chain_ != nullptr; }
+
+  // Appends one entry in a transaction of its own; OK and nothing written when no trail is
+  // attached. Internal on an SQLite failure (then nothing is written).
+  absl::Status AppendAudit(const std::string& event, const std::string& actor,
+                           const std::string& details);
+
+  // A signed checkpoint of the current head, also written to the checkpoint folder as
+  // `<seq>.checkpoint`. FailedPrecondition when no trail is attached.
+  absl::StatusOr<audit::Checkpoint> WriteCheckpoint();
+
+  // Up to `limit` entries from `from_seq` on, in order.
+  absl::StatusOr<std::vector<audit::Entry>> ReadAudit(uint64_t from_seq, uint32_t limit) const;
+  uint64_t audit_last_seq() const;
+
+  // The administrator's settings (name -> value), empty when none were ever set.
+  absl::StatusOr<std::map<std::string, std::string>> LoadSettings() const;
+  // Stores a setting and its audit entry (`event`, `actor`, `details`) in one transaction;
+  // an empty `event` stores bookkeeping only the caller has already recorded.
+  absl::Status SetSetting(const std::string& name, const std::string& value,
+                          const std::string& event, const std::string& actor,
+                          const std::string& details);
+
+  // Deletes, for real, every report whose signal month is before `cutoff_month` (YYYYMM),
+  // and every report without a signal month received before `cutoff_unix`, with their
+  // tokens; records the purge in the trail in the same transaction (also when nothing
+  // expired). Batch and retraction rows stay: they hold no report content and keep a
+  // replayed old batch from bringing purged reports back. Internal on SQLite failure.
+  absl::StatusOr<PurgeResult> Purge(uint32_t cutoff_month, int64_t cutoff_unix,
+                                    const std::string& actor);
+  // Returns the pages freed by deletions to the file system (incremental vacuum, or a
+  // full VACUUM for a database made before auto_vacuum was set) and truncates the WAL.
+  absl::Status ReclaimSpace();
+  // PRAGMA freelist_count: pages held but unused.
+  absl::StatusOr<int64_t> FreePages() const;
+
   // Counts for tests and the operator.
   absl::StatusOr<int64_t> CountRows(const std::string& table) const;
 
@@ -165,6 +234,17 @@ class Store {
   const std::unique_ptr<crypto::KeyedHasher> hasher_;
   const std::vector<int> rule_ids_;  // profile rule index -> rules.id
   std::atomic<uint64_t> generation_{0};
+
+  // Audit, guarded by write_mu_. `AppendInTransaction` needs the lock and an open write
+  // transaction; `AfterCommit` advances the chain and writes a due checkpoint.
+  absl::StatusOr<audit::Entry> AppendInTransaction(const std::string& event,
+                                                   const std::string& actor,
+                                                   const std::string& details);
+  void AfterCommit(const std::optional<audit::Entry>& entry);
+  absl::StatusOr<audit::Checkpoint> WriteCheckpointLocked();
+  int64_t NowMs() const;
+  AuditOptions audit_options_;
+  std::unique_ptr<audit::AuditChain> chain_;
 };
 
 // Bitmask helpers for the multi-valued categories (bit v for enum value v >= 1).

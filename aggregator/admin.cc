@@ -1,0 +1,194 @@
+#include "aggregator/admin.h"
+
+#include <spdlog/spdlog.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "aggregator/audit_events.h"
+#include "aggregator/retention.h"
+#include "common/status_macros.h"
+#include "crypto/encoding.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
+namespace samenzicht::aggregator {
+namespace {
+
+uint32_t Stored(const std::map<std::string, std::string>& stored, const char* name,
+                uint32_t fallback) {
+  auto it = stored.find(name);
+  uint32_t v = 0;
+  if (it == stored.end() || !absl::SimpleAtoi(it->second, &v)) return fallback;
+  return v;
+}
+
+}  // namespace
+
+v1::Settings EffectiveSettings(const v1::AggregatorConfig& config,
+                               const std::map<std::string, std::string>& stored) {
+  v1::Settings s;
+  s.set_key_epoch(Stored(stored, kSettingKeyEpoch, config.key_epoch()));
+  s.set_retention_months(Stored(stored, kSettingRetention, config.retention_months()));
+  return s;
+}
+
+std::string ConfigDigest(const v1::AggregatorConfig& config) {
+  v1::AggregatorConfig c = config;
+  c.clear_listen_address();  // port 0 binds anew each start; not a change of policy
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream out(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&out);
+    coded.SetSerializationDeterministic(true);
+    c.SerializeToCodedStream(&coded);
+  }
+  return crypto::ToHex(crypto::Digest("samenzicht.config.v1", bytes));
+}
+
+absl::StatusOr<std::unique_ptr<Administration>> Administration::Start(
+    const v1::AggregatorConfig& config, Store* store, Intake* intake) {
+  if (store == nullptr) return absl::InvalidArgumentError("administration needs a store");
+  std::unique_ptr<Administration> a(new Administration(store, intake));
+  ASSIGN_OR_RETURN(auto stored, store->LoadSettings());
+  const v1::Settings eff = EffectiveSettings(config, stored);
+
+  const std::string digest = ConfigDigest(config);
+  auto prev = stored.find(kSettingConfigDigest);
+  if (prev == stored.end() || prev->second != digest) {
+    std::vector<std::string> agencies;
+    for (const auto& ag : config.agencies()) agencies.push_back(ag.node_id());
+    JsonObject d;
+    d.Add("previous_digest", prev == stored.end() ? "" : prev->second)
+        .Add("digest", digest)
+        .Add("key_epoch", config.key_epoch())
+        .Add("retention_months", config.retention_months())
+        .Add("min_cell_size", config.min_cell_size())
+        .Add("max_batch_reports", config.max_batch_reports())
+        .AddRaw("agencies", JsonStringArray(agencies))
+        .AddRaw("areas", JsonStringArray({config.areas().begin(), config.areas().end()}));
+    RETURN_IF_ERROR(store->SetSetting(kSettingConfigDigest, digest, kEventConfigChange,
+                                      kActorAggregator, d.str()));
+  }
+  const uint32_t last_epoch = Stored(stored, kSettingLastKeyEpoch, 0);
+  if (last_epoch != eff.key_epoch()) {
+    JsonObject d;
+    d.Add("from", last_epoch).Add("to", eff.key_epoch()).Add("source", "configuration");
+    RETURN_IF_ERROR(store->SetSetting(kSettingLastKeyEpoch, absl::StrCat(eff.key_epoch()),
+                                      kEventKeyEpochChange, kActorAggregator, d.str()));
+  }
+  a->key_epoch_ = eff.key_epoch();
+  a->retention_months_ = eff.retention_months();
+  if (intake != nullptr) intake->set_key_epoch(eff.key_epoch());
+  if (eff.retention_months() == 0) {
+    spdlog::warn("retention_months is not set: reports are kept without limit (the brief "
+                 "suggests 24 months after the signal month)");
+  }
+  JsonObject d;
+  d.Add("config_digest", digest)
+      .Add("key_epoch", eff.key_epoch())
+      .Add("retention_months", eff.retention_months())
+      .Add("agencies", config.agencies_size());
+  RETURN_IF_ERROR(store->AppendAudit(kEventStart, kActorAggregator, d.str()));
+  return a;
+}
+
+absl::Status Administration::Authorize(const rpc::Peer& peer) const {
+  if (peer.role != rpc::Role::kAdmin) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "only the administrator may read or change settings; caller has role ",
+        rpc::RoleName(peer.role)));
+  }
+  return absl::OkStatus();
+}
+
+v1::Settings Administration::Current() const {
+  v1::Settings s;
+  s.set_key_epoch(key_epoch_.load());
+  s.set_retention_months(retention_months_.load());
+  return s;
+}
+
+absl::StatusOr<v1::Settings> Administration::GetSettings(const rpc::Peer& peer) const {
+  RETURN_IF_ERROR(Authorize(peer));
+  return Current();
+}
+
+absl::StatusOr<v1::Settings> Administration::SetRetention(const rpc::Peer& peer, uint32_t months) {
+  RETURN_IF_ERROR(Authorize(peer));
+  if (months > kMaxRetentionMonths) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("retention_months must be at most ", kMaxRetentionMonths));
+  }
+  JsonObject d;
+  d.Add("from", retention_months_.load()).Add("to", months).Add("source", "administrator");
+  RETURN_IF_ERROR(store_->SetSetting(kSettingRetention, absl::StrCat(months), kEventRetentionChange,
+                                     peer.common_name, d.str()));
+  retention_months_ = months;
+  return Current();
+}
+
+absl::StatusOr<v1::Settings> Administration::SetKeyEpoch(const rpc::Peer& peer, uint32_t epoch) {
+  RETURN_IF_ERROR(Authorize(peer));
+  if (epoch == 0) return absl::InvalidArgumentError("key_epoch must be at least 1");
+  JsonObject d;
+  d.Add("from", key_epoch_.load()).Add("to", epoch).Add("source", "administrator");
+  RETURN_IF_ERROR(store_->SetSetting(kSettingKeyEpoch, absl::StrCat(epoch), kEventKeyEpochChange,
+                                     peer.common_name, d.str()));
+  // Not recorded twice at the next start.
+  RETURN_IF_ERROR(store_->SetSetting(kSettingLastKeyEpoch, absl::StrCat(epoch), "", "", ""));
+  key_epoch_ = epoch;
+  if (intake_ != nullptr) intake_->set_key_epoch(epoch);
+  return Current();
+}
+
+absl::Status Administration::RecordStop() {
+  RETURN_IF_ERROR(store_->AppendAudit(kEventStop, kActorAggregator, "{}"));
+  if (store_->audit_attached()) RETURN_IF_ERROR(store_->WriteCheckpoint().status());
+  return absl::OkStatus();
+}
+
+absl::Status AuditAccess::Authorize(const rpc::Peer& peer) const {
+  if (peer.role != rpc::Role::kPrivacyOfficer) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "only the privacy officer may read the audit trail; caller has role ",
+        rpc::RoleName(peer.role)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::GetTrailResponse> AuditAccess::GetTrail(const rpc::Peer& peer,
+                                                           const v1::GetTrailRequest& request) const {
+  RETURN_IF_ERROR(Authorize(peer));
+  if (request.limit() > 10000) return absl::InvalidArgumentError("limit must be at most 10000");
+  uint32_t limit = request.limit() == 0 ? 1000 : request.limit();
+  ASSIGN_OR_RETURN(std::vector<audit::Entry> entries,
+                   store_->ReadAudit(request.from_seq() == 0 ? 1 : request.from_seq(), limit));
+  v1::GetTrailResponse resp;
+  for (const audit::Entry& e : entries) {
+    v1::AuditEntry* out = resp.add_entries();
+    out->set_seq(e.seq);
+    out->set_time_ms(e.time_ms);
+    out->set_event(e.event);
+    out->set_actor(e.actor);
+    out->set_details_json(e.details);
+    out->set_prev_hash(e.prev_hash);
+    out->set_hash(e.hash);
+    out->set_signature(e.signature);
+  }
+  resp.set_last_seq(store_->audit_last_seq());
+  ASSIGN_OR_RETURN(auto settings, store_->LoadSettings());
+  auto pk = crypto::Base64Decode(settings["audit_public_key"]);
+  if (pk.ok()) resp.set_public_key(*pk);
+  return resp;
+}
+
+absl::StatusOr<v1::GetCheckpointResponse> AuditAccess::GetCheckpoint(const rpc::Peer& peer) const {
+  RETURN_IF_ERROR(Authorize(peer));
+  ASSIGN_OR_RETURN(audit::Checkpoint c, store_->WriteCheckpoint());
+  v1::GetCheckpointResponse resp;
+  resp.set_checkpoint(c.Serialize());
+  return resp;
+}
+
+}  // namespace samenzicht::aggregator

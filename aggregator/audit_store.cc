@@ -1,0 +1,331 @@
+#include "aggregator/audit_store.h"
+
+#include <sqlite3.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <tuple>
+
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "aggregator/audit_events.h"
+#include "common/status_macros.h"
+#include "crypto/encoding.h"
+#include "crypto/key_file.h"
+#include "model/vocabulary.h"
+
+namespace samenzicht::aggregator {
+namespace fs = std::filesystem;
+
+absl::StatusOr<std::unique_ptr<crypto::Signer>> LoadAuditSigner(const v1::AggregatorConfig& config) {
+  std::string path = config.audit_key_file();
+  if (path.empty()) {
+    path = (fs::path(config.data_dir()) / kDefaultAuditKeyName).string();
+    std::error_code ec;
+    if (!fs::exists(path, ec)) {
+      RETURN_IF_ERROR(crypto::GenerateKeyFile(path, crypto::KeyKind::kSigning).status());
+    }
+    spdlog::warn("audit_key_file is not set: the audit trail is signed with {}, inside the data "
+                 "folder; whoever can change the data folder can re-sign the trail, so keep the "
+                 "signed checkpoints outside the system (see docs/privacy-officer.md), or create "
+                 "a key with `aggregator audit-keygen` and set audit_key_file",
+                 path);
+  }
+  return crypto::Signer::FromKeyFile(path);
+}
+
+AuditOptions AuditOptionsFor(const v1::AggregatorConfig& config, const crypto::Signer* signer) {
+  AuditOptions o;
+  o.signer = signer;
+  o.checkpoint_dir = (fs::path(config.data_dir()) / kCheckpointDirName).string();
+  o.checkpoint_every = config.audit_checkpoint_every() == 0 ? kDefaultCheckpointEvery
+                                                            : config.audit_checkpoint_every();
+  return o;
+}
+
+absl::Status RecordQuery(Store* store, const rpc::Peer& peer, const v1::TotalsRequest& request,
+                         const v1::TotalsResponse& response) {
+  std::vector<std::string> by;
+  for (int d : request.by()) by.push_back(model::DimensionName(static_cast<v1::Dimension>(d)));
+  std::vector<std::string> cells;
+  int suppressed = 0;
+  for (const v1::TotalsRow& row : response.rows()) {
+    if (!row.persons().suppressed() && !row.signals().suppressed()) continue;
+    ++suppressed;
+    std::string key;
+    for (const std::string& k : row.keys()) absl::StrAppend(&key, key.empty() ? "" : "/", k);
+    cells.push_back(key);
+  }
+  for (const auto& [name, count] :
+       {std::pair<const char*, const v1::Count*>{"total_persons", &response.total_persons()},
+        {"total_signals", &response.total_signals()},
+        {"unlinkable_signals", &response.unlinkable_signals()}}) {
+    if (count->suppressed()) {
+      ++suppressed;
+      cells.push_back(name);
+    }
+  }
+  JsonObject d;
+  d.Add("role", rpc::RoleName(peer.role))
+      .AddRaw("by", JsonStringArray(by))
+      .Add("from", MonthText(request.from_month()))
+      .Add("to", MonthText(request.to_month()))
+      .Add("rows", response.rows_size())
+      .Add("suppressed", suppressed)
+      .AddRaw("suppressed_cells", JsonStringArray(cells));
+  return store->AppendAudit(kEventQuery, peer.common_name, d.str());
+}
+
+namespace {
+
+struct Db {
+  sqlite3* db = nullptr;
+  ~Db() { sqlite3_close_v2(db); }
+};
+
+absl::Status Sql(sqlite3* db, const std::string& path, const char* what) {
+  int rc = sqlite3_extended_errcode(db) & 0xff;
+  std::string msg = absl::StrCat(path, ": ", what, ": ", sqlite3_errmsg(db));
+  if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB) return absl::DataLossError(msg);
+  return absl::InternalError(msg);
+}
+
+}  // namespace
+
+absl::StatusOr<Trail> ReadTrail(const std::string& data_dir) {
+  const std::string path = (fs::path(data_dir) / kDatabaseFileName).string();
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    return absl::NotFoundError(absl::StrCat(path, ": no aggregator database here"));
+  }
+  Db h;
+  if (sqlite3_open_v2(path.c_str(), &h.db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    return Sql(h.db, path, "cannot open read-only");
+  }
+  sqlite3_busy_timeout(h.db, 10000);
+  Trail t;
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(h.db,
+                         "SELECT seq, time_ms, event, actor, details, prev_hash, hash, signature "
+                         "FROM audit ORDER BY seq",
+                         -1, &st, nullptr) != SQLITE_OK) {
+    std::string msg = sqlite3_errmsg(h.db);
+    if (msg.find("no such table") != std::string::npos) {
+      return absl::FailedPreconditionError(absl::StrCat(path, ": has no audit trail (made by an "
+                                                        "older aggregator that kept none)"));
+    }
+    return Sql(h.db, path, "reading the audit trail");
+  }
+  auto text = [&](int c) {
+    const void* p = sqlite3_column_blob(st, c);
+    return p ? std::string(static_cast<const char*>(p), sqlite3_column_bytes(st, c)) : std::string();
+  };
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    audit::Entry e;
+    e.seq = static_cast<uint64_t>(sqlite3_column_int64(st, 0));
+    e.time_ms = sqlite3_column_int64(st, 1);
+    e.event = text(2);
+    e.actor = text(3);
+    e.details = text(4);
+    e.prev_hash = text(5);
+    e.hash = text(6);
+    e.signature = text(7);
+    t.entries.push_back(std::move(e));
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) return Sql(h.db, path, "reading the audit trail");
+  if (sqlite3_prepare_v2(h.db, "SELECT value FROM settings WHERE name = 'audit_public_key'", -1,
+                         &st, nullptr) == SQLITE_OK) {
+    if (sqlite3_step(st) == SQLITE_ROW) {
+      auto pk = crypto::Base64Decode(text(0));
+      if (pk.ok()) t.stored_public_key = *pk;
+    }
+    sqlite3_finalize(st);
+  }
+  return t;
+}
+
+absl::StatusOr<VerifyOutcome> VerifyTrail(const std::string& data_dir, const VerifyOptions& options) {
+  std::vector<audit::Checkpoint> checkpoints;
+  for (const std::string& file : options.checkpoint_files) {
+    std::ifstream in(file);
+    if (!in) return absl::NotFoundError(absl::StrCat(file, ": cannot read the checkpoint file"));
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line)) {
+      if (line.empty() || line == "\r") continue;
+      auto c = audit::Checkpoint::Parse(line);
+      if (!c.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(file, ": ", c.status().message()));
+      }
+      RETURN_IF_ERROR(audit::VerifyCheckpointSignature(*c));
+      checkpoints.push_back(*std::move(c));
+      ++n;
+    }
+    if (n == 0) return absl::InvalidArgumentError(absl::StrCat(file, ": holds no checkpoint"));
+  }
+  ASSIGN_OR_RETURN(Trail trail, ReadTrail(data_dir));
+
+  VerifyOutcome out;
+  std::string key;
+  if (!options.public_key_b64.empty()) {
+    auto k = crypto::Base64Decode(options.public_key_b64);
+    if (!k.ok() || k->size() != crypto::kPublicKeyBytes) {
+      return absl::InvalidArgumentError("--public-key is not a base64 Ed25519 public key");
+    }
+    key = *k;
+    out.trust_source = "--public-key";
+  } else if (!checkpoints.empty()) {
+    key = checkpoints.front().public_key;
+    out.trust_source = "checkpoint";
+  } else if (!trail.stored_public_key.empty()) {
+    key = trail.stored_public_key;
+    out.trust_source = "data directory";
+    out.warnings.push_back(
+        "the public key was taken from the data directory itself: it is trusted only because "
+        "it was found there. Someone who rewrote the database could have replaced it; give "
+        "--public-key or --checkpoint with a copy kept outside the system");
+  } else {
+    return absl::FailedPreconditionError(
+        "no key to verify with: give --public-key or --checkpoint");
+  }
+  for (const audit::Checkpoint& c : checkpoints) {
+    if (!crypto::ConstantTimeEquals(c.public_key, key)) {
+      return absl::UnauthenticatedError(absl::StrCat(
+          "checkpoint for entry ", c.seq, " is signed by key ", crypto::Base64Encode(c.public_key),
+          ", not by the trusted key ", crypto::Base64Encode(key)));
+    }
+  }
+  if (!trail.stored_public_key.empty() && !crypto::ConstantTimeEquals(trail.stored_public_key, key)) {
+    out.warnings.push_back(absl::StrCat("the key stored in the data directory (",
+                                        crypto::Base64Encode(trail.stored_public_key),
+                                        ") is not the trusted key"));
+  }
+  ASSIGN_OR_RETURN(crypto::Verifier verifier, crypto::Verifier::New(key));
+  out.trusted_key_b64 = crypto::Base64Encode(key);
+  if (checkpoints.empty()) {
+    ASSIGN_OR_RETURN(audit::VerifyResult r, audit::Verify(trail.entries, verifier, std::nullopt));
+    out.entries = r.entries;
+    out.head_hash_hex = crypto::ToHex(r.head_hash);
+    out.warnings.push_back(
+        "no checkpoint given: entries removed from the end of the trail cannot be detected");
+  }
+  for (const audit::Checkpoint& c : checkpoints) {
+    ASSIGN_OR_RETURN(audit::VerifyResult r, audit::Verify(trail.entries, verifier, c));
+    out.entries = r.entries;
+    out.head_hash_hex = crypto::ToHex(r.head_hash);
+    ++out.checkpoints_checked;
+  }
+  return out;
+}
+
+namespace {
+
+struct Row {
+  int64_t batches = 0, reports = 0, accepted = 0, duplicates = 0, refused_reports = 0;
+  int64_t batches_refused = 0, retractions = 0, retracted = 0;
+  int64_t queries = 0, suppressed_cells = 0, purges = 0, purged_reports = 0;
+};
+
+double Num(const google::protobuf::Struct& s, const char* key) {
+  auto it = s.fields().find(key);
+  return it == s.fields().end() ? 0 : it->second.number_value();
+}
+
+const char* kColumns[] = {"month", "party", "batches", "reports", "accepted", "duplicates",
+                          "refused_reports", "batches_refused", "retractions", "retracted",
+                          "queries", "suppressed_cells", "purges", "purged_reports"};
+
+std::vector<int64_t> Values(const Row& r) {
+  return {r.batches, r.reports, r.accepted, r.duplicates, r.refused_reports, r.batches_refused,
+          r.retractions, r.retracted, r.queries, r.suppressed_cells, r.purges, r.purged_reports};
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> AuditReport(const std::vector<audit::Entry>& entries,
+                                        const ReportOptions& options) {
+  if (options.format != "table" && options.format != "csv" && options.format != "json") {
+    return absl::InvalidArgumentError("--format must be table, csv or json");
+  }
+  std::map<std::pair<uint32_t, std::string>, Row> rows;
+  for (const audit::Entry& e : entries) {
+    uint32_t month = MonthOfMs(e.time_ms);
+    if (options.from_month != 0 && month < options.from_month) continue;
+    if (options.to_month != 0 && month > options.to_month) continue;
+    google::protobuf::Struct d;
+    if (!google::protobuf::util::JsonStringToMessage(e.details, &d).ok()) continue;
+    Row& r = rows[{month, e.actor}];
+    if (e.event == kEventBatchReceived) {
+      ++r.batches;
+      r.reports += static_cast<int64_t>(Num(d, "reports"));
+      r.accepted += static_cast<int64_t>(Num(d, "accepted"));
+      r.duplicates += static_cast<int64_t>(Num(d, "duplicates"));
+      r.refused_reports += static_cast<int64_t>(Num(d, "refused"));
+    } else if (e.event == kEventBatchRefused) {
+      ++r.batches_refused;
+    } else if (e.event == kEventRetraction) {
+      ++r.retractions;
+      r.retracted += static_cast<int64_t>(Num(d, "retracted"));
+    } else if (e.event == kEventQuery) {
+      ++r.queries;
+      r.suppressed_cells += static_cast<int64_t>(Num(d, "suppressed"));
+    } else if (e.event == kEventPurge) {
+      ++r.purges;
+      r.purged_reports += static_cast<int64_t>(Num(d, "reports"));
+    }
+  }
+  // Parties with nothing to report in a month (start/stop only) are left out.
+  for (auto it = rows.begin(); it != rows.end();) {
+    std::vector<int64_t> v = Values(it->second);
+    bool any = false;
+    for (int64_t x : v) any |= x != 0;
+    it = any ? std::next(it) : rows.erase(it);
+  }
+  std::ostringstream os;
+  if (options.format == "csv") {
+    for (size_t i = 0; i < std::size(kColumns); ++i) os << (i ? "," : "") << kColumns[i];
+    os << "\n";
+    for (const auto& [k, r] : rows) {
+      os << MonthText(k.first) << "," << k.second;
+      for (int64_t v : Values(r)) os << "," << v;
+      os << "\n";
+    }
+  } else if (options.format == "json") {
+    os << "[";
+    bool first = true;
+    for (const auto& [k, r] : rows) {
+      JsonObject o;
+      o.Add("month", MonthText(k.first)).Add("party", k.second);
+      std::vector<int64_t> v = Values(r);
+      for (size_t i = 0; i < v.size(); ++i) o.Add(kColumns[i + 2], v[i]);
+      os << (first ? "\n " : ",\n ") << o.str();
+      first = false;
+    }
+    os << (rows.empty() ? "]\n" : "\n]\n");
+  } else {
+    os << absl::StrFormat("%-7s  %-20s  %7s  %7s  %8s  %10s  %7s  %15s  %9s  %7s  %10s  %7s  %6s\n",
+                          "month", "party", "batches", "reports", "accepted", "duplicates",
+                          "refused", "batches_refused", "retracted", "queries", "suppressed",
+                          "purges", "purged");
+    for (const auto& [k, r] : rows) {
+      os << absl::StrFormat(
+          "%-7s  %-20s  %7d  %7d  %8d  %10d  %7d  %15d  %9d  %7d  %10d  %7d  %6d\n",
+          MonthText(k.first), k.second.substr(0, 20), r.batches, r.reports, r.accepted,
+          r.duplicates, r.refused_reports, r.batches_refused, r.retracted, r.queries,
+          r.suppressed_cells, r.purges, r.purged_reports);
+    }
+    os << rows.size() << " row(s) from " << entries.size() << " audit entries\n";
+  }
+  return os.str();
+}
+
+}  // namespace samenzicht::aggregator

@@ -1,0 +1,97 @@
+// The aggregator's audit trail as the privacy officer uses it: the signing key, recording
+// answered queries, and reading, verifying and summarising the trail OFFLINE (the database
+// opened read-only, no server, no store key).
+//
+//   ASSIGN_OR_RETURN(VerifyOutcome v, VerifyTrail("/var/lib/samenzicht", {.checkpoint_files =
+//                                                  {"/media/usb/000000000100.checkpoint"}}));
+//   ASSIGN_OR_RETURN(std::string text, AuditReport(trail.entries, {.format = "csv"}));
+//
+// Where the trail lives: table `audit` of `data_dir/aggregator.db` (see store.h); signed
+// checkpoints in `data_dir/checkpoints/<seq>.checkpoint`, one
+// `audit::Checkpoint::Serialize` line each, which the privacy officer copies out of the
+// system. Which key to trust, in this order: the one given (`public_key_b64`), the one in
+// the checkpoint, the one stored in the database (then a warning says it is trusted only
+// because it was found there: whoever can rewrite the database can also replace it).
+//
+// Thread-safety: the functions are thread-compatible; they share no state.
+#ifndef SAMENZICHT_AGGREGATOR_AUDIT_STORE_H_
+#define SAMENZICHT_AGGREGATOR_AUDIT_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "aggregator/store.h"
+#include "audit/chain.h"
+#include "crypto/signature.h"
+#include "rpc/tls.h"
+#include "samenzicht/v1/config.pb.h"
+#include "samenzicht/v1/query.pb.h"
+
+namespace samenzicht::aggregator {
+
+inline constexpr char kCheckpointDirName[] = "checkpoints";
+inline constexpr char kDefaultAuditKeyName[] = "audit-signing.key";
+inline constexpr uint32_t kDefaultCheckpointEvery = 100;
+
+// The audit signing key of `config`: `audit_key_file`, or, when empty,
+// `data_dir/audit-signing.key` (created on first use, with a warning in the log). Errors of
+// crypto::LoadKeyFile / GenerateKeyFile.
+absl::StatusOr<std::unique_ptr<crypto::Signer>> LoadAuditSigner(const v1::AggregatorConfig& config);
+
+// Audit options for `config` (checkpoint folder and interval) with `signer`.
+AuditOptions AuditOptionsFor(const v1::AggregatorConfig& config, const crypto::Signer* signer);
+
+// Records an answered query: who, which dimensions and period, how many rows, and which
+// cells were suppressed (their category words). Errors of Store::AppendAudit.
+absl::Status RecordQuery(Store* store, const rpc::Peer& peer, const v1::TotalsRequest& request,
+                         const v1::TotalsResponse& response);
+
+struct Trail {
+  std::vector<audit::Entry> entries;  // in seq order as stored
+  std::string stored_public_key;      // 32 raw bytes, or "" when none is stored
+};
+
+// Reads the whole trail from `data_dir`/aggregator.db opened read-only. NotFound when there
+// is no database, FailedPrecondition when it has no audit table, DataLoss when it is damaged.
+absl::StatusOr<Trail> ReadTrail(const std::string& data_dir);
+
+struct VerifyOptions {
+  std::vector<std::string> checkpoint_files;  // each line of each file is a checkpoint
+  std::string public_key_b64;                 // the trust anchor, when known
+};
+
+struct VerifyOutcome {
+  uint64_t entries = 0;
+  std::string head_hash_hex;
+  int checkpoints_checked = 0;
+  std::string trusted_key_b64;
+  std::string trust_source;            // "--public-key", "checkpoint" or "data directory"
+  std::vector<std::string> warnings;   // for the privacy officer, one sentence each
+};
+
+// Verifies the trail of `data_dir` offline: sequence, chain, hashes and signatures of every
+// entry, and every checkpoint given. Returns DataLoss naming the first wrong entry ("entry
+// 17: ...") or the truncation; Unauthenticated when a checkpoint's signature fails or its
+// key differs from `public_key_b64`; InvalidArgument for a malformed key or checkpoint;
+// FailedPrecondition when there is no key to trust at all; the errors of ReadTrail.
+absl::StatusOr<VerifyOutcome> VerifyTrail(const std::string& data_dir, const VerifyOptions& options);
+
+struct ReportOptions {
+  uint32_t from_month = 0;  // YYYYMM, 0 = open
+  uint32_t to_month = 0;
+  std::string format = "table";  // table, csv or json
+};
+
+// Per month (of the entry's time) and party: batches and reports received, refused and
+// retracted (agencies), queries and suppressed cells (analysts), purges (aggregator).
+// InvalidArgument for an unknown format.
+absl::StatusOr<std::string> AuditReport(const std::vector<audit::Entry>& entries,
+                                        const ReportOptions& options);
+
+}  // namespace samenzicht::aggregator
+
+#endif  // SAMENZICHT_AGGREGATOR_AUDIT_STORE_H_
