@@ -9,6 +9,7 @@ PACKAGES=(
   libsodium-dev libsqlite3-dev sqlite3 libspdlog-dev libicu-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libglpk-dev libeigen3-dev
+  iproute2 tshark systemd
 )
 
 missing=()

@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# A multi-host deployment on one machine: Linux network namespaces joined by a bridge, one
+# aggregator host and three agency hosts with their own addresses, each installed with
+# deploy/install.sh, the shared key delivered sealed to each node (key ceremony), simulated
+# signals submitted over the virtual network with mutual TLS. Asserts the totals against
+# the simulator's ground truth, that a host with a certificate from another CA is refused,
+# and that a packet capture on the aggregator's interface shows only TLS on its port.
+#
+#   multihost_test.sh BUILD_DIR
+#
+# Needs root, iproute2 and tshark; skips (exit 77) with a message where namespaces cannot
+# be created.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+build=${1:?usage: multihost_test.sh BUILD_DIR}
+skip() { echo "SKIP: $*"; exit 77; }
+[ "$(id -u)" -eq 0 ] || skip "needs root to create network namespaces"
+command -v ip >/dev/null || skip "iproute2 (ip) not installed"
+command -v tshark >/dev/null || skip "tshark not installed"
+probe="szprobe$$"
+ip netns add "$probe" 2>/dev/null || skip "cannot create network namespaces here"
+ip netns del "$probe"
+
+id=$$
+work=$(mktemp -d /tmp/samenzicht-multihost.XXXXXX)
+hosts=(agg police youth care gemeente rogue)
+declare -A addr=([agg]=10.77.0.1 [police]=10.77.0.11 [youth]=10.77.0.12 [care]=10.77.0.13
+                 [gemeente]=10.77.0.20 [rogue]=10.77.0.66)
+ns() { echo "sz${id}$1"; }
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  for h in "${hosts[@]}" sw; do ip netns del "$(ns "$h")" 2>/dev/null || true; done
+  if [ "${KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; echo "0 passed, 1 failed"; exit 1; }
+
+# --- the virtual network: a switch namespace with a bridge, one veth per host ----------
+ip netns add "$(ns sw)"
+ip -n "$(ns sw)" link add br0 type bridge
+ip -n "$(ns sw)" link set br0 up
+for h in "${hosts[@]}"; do
+  ip netns add "$(ns "$h")"
+  ip link add "v${id}${h:0:3}" type veth peer name "s${id}${h:0:3}"
+  ip link set "v${id}${h:0:3}" netns "$(ns "$h")"
+  ip link set "s${id}${h:0:3}" netns "$(ns sw)"
+  ip -n "$(ns sw)" link set "s${id}${h:0:3}" master br0 up
+  ip -n "$(ns "$h")" link set "v${id}${h:0:3}" name eth0
+  ip -n "$(ns "$h")" addr add "${addr[$h]}/24" dev eth0
+  ip -n "$(ns "$h")" link set eth0 up
+  ip -n "$(ns "$h")" link set lo up
+done
+on() { local h=$1; shift; ip netns exec "$(ns "$h")" "$@"; }
+
+# --- install each host with the deploy scripts ------------------------------------------
+for h in "${hosts[@]}"; do
+  role=agency-node; [ "$h" = agg ] && role=aggregator
+  SAMENZICHT_BUILD_DIR=$build "$repo/deploy/install.sh" "$role" --root "$work/$h" >/dev/null
+done
+# The analyst queries with the aggregator binary's client command.
+SAMENZICHT_BUILD_DIR=$build "$repo/deploy/install.sh" aggregator --root "$work/gemeente" >/dev/null
+NODE() { echo "$work/$1/opt/samenzicht/bin/agency-node"; }
+AGG="$work/agg/opt/samenzicht/bin/aggregator"
+PKI="$work/agg/opt/samenzicht/bin/samenzicht-pki"
+
+# --- administrator: CA, certificates, keys -------------------------------------------------
+admin="$work/admin"; mkdir -p "$admin"
+"$PKI" init "$admin/ca" >/dev/null
+"$PKI" issue "$admin/ca" aggregator server "DNS:aggregator" "IP:${addr[agg]}" >/dev/null
+"$PKI" issue "$admin/ca" gemeente analyst >/dev/null
+for h in police youth care; do "$PKI" issue "$admin/ca" "$h" agency >/dev/null; done
+"$PKI" init "$work/rogue-ca" >/dev/null                 # a CA the deployment does not trust
+"$PKI" issue "$work/rogue-ca" police agency >/dev/null   # claims to be the police
+"$(NODE police)" keygen --out "$admin/shared.key" --epoch 1 >/dev/null
+
+# --- simulated signals ---------------------------------------------------------------------
+"$build/simulator/simulator" --out "$work/sim" --persons 300 --agencies 3 --noise none --seed 11 >/dev/null
+declare -A csv=([police]=police.csv [youth]=youth_care.csv [care]=mental_health.csv)
+declare -A domain=([police]=DOMAIN_POLICE [youth]=DOMAIN_YOUTH_CARE [care]=DOMAIN_MENTAL_HEALTH)
+
+# --- each agency host: box key, sealed shared key, signing key, configuration ---------------
+agencies=""
+for h in police youth care; do
+  d="$work/$h/etc/samenzicht"; mkdir -p "$d"
+  cp "$admin/ca/ca.crt" "$admin/ca/$h.crt" "$admin/ca/$h.key" "$d/"
+  cp "$repo/deploy/config/profile.textproto" "$d/"
+  pub=$("$(NODE "$h")" box-keygen --out "$d/box.key" | tail -n 1)
+  "$(NODE "$h")" key-seal --key "$admin/shared.key" --recipient "$pub" --out "$work/$h.sealed" >/dev/null
+  "$(NODE "$h")" key-open --sealed "$work/$h.sealed" --box-key "$d/box.key" --out "$d/hashing.key" >/dev/null
+  sign=$("$(NODE "$h")" signing-keygen --out "$d/signing.key" | tail -n 1)
+  agencies+="agencies { node_id: \"$h\" domain: ${domain[$h]} signing_public_key: \"$sign\" }
+"
+  cat > "$d/node.textproto" <<CFG
+node_id: "$h"
+aggregator_address: "${addr[agg]}:7443"
+tls { ca_cert_file: "ca.crt" cert_file: "$h.crt" key_file: "$h.key" }
+hashing_key_file: "hashing.key"
+signing_key_file: "signing.key"
+profile_file: "profile.textproto"
+state_dir: "../../var/lib/samenzicht-node"
+CFG
+done
+d="$work/rogue/etc/samenzicht"; mkdir -p "$d"
+cp "$work/police/etc/samenzicht/"{node.textproto,hashing.key,signing.key,profile.textproto} "$d/"
+cp "$work/rogue-ca/ca.crt" "$d/ca.crt"; cp "$work/rogue-ca/police.crt" "$d/police.crt"; cp "$work/rogue-ca/police.key" "$d/police.key"
+
+# --- the aggregator host -------------------------------------------------------------------
+d="$work/agg/etc/samenzicht"; mkdir -p "$d"
+cp "$admin/ca/ca.crt" "$admin/ca/aggregator.crt" "$admin/ca/aggregator.key" "$repo/deploy/config/profile.textproto" "$d/"
+cp -r "$admin/ca/crl" "$d/crl"
+"$AGG" store-keygen --out "$d/store.key" >/dev/null
+cat > "$d/aggregator.textproto" <<CFG
+listen_address: "${addr[agg]}:7443"
+tls { ca_cert_file: "ca.crt" cert_file: "aggregator.crt" key_file: "aggregator.key" crl_directory: "crl" }
+data_dir: "../../var/lib/samenzicht-aggregator"
+store_key_file: "store.key"
+profile_file: "profile.textproto"
+key_epoch: 1
+min_cell_size: 5
+$agencies
+CFG
+d="$work/gemeente/etc/samenzicht"; mkdir -p "$d"
+cp "$admin/ca/ca.crt" "$admin/ca/gemeente.crt" "$admin/ca/gemeente.key" "$d/"
+cat > "$d/analyst.textproto" <<CFG
+aggregator_address: "${addr[agg]}:7443"
+aggregator_server_name: "aggregator"
+tls { ca_cert_file: "ca.crt" cert_file: "gemeente.crt" key_file: "gemeente.key" }
+CFG
+
+on agg tshark -q -i eth0 -f "tcp port 7443" -w "$work/capture.pcapng" >/dev/null 2>&1 &
+pids+=($!)
+sleep 2
+on agg "$AGG" serve --config "$work/agg/etc/samenzicht/aggregator.textproto" >"$work/aggregator.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do on police bash -c "exec 3<>/dev/tcp/${addr[agg]}/7443" 2>/dev/null && break; sleep 0.1; done
+
+# --- agencies submit over the virtual network ---------------------------------------------
+for h in police youth care; do
+  out=$(on "$h" "$(NODE "$h")" submit --config "$work/$h/etc/samenzicht/node.textproto" --in "$work/sim/${csv[$h]}" 2>&1) ||
+    fail "$h could not submit: $out"
+  echo "ok: $h submitted $(echo "$out" | sed -n 's/^reports sent: *//p')"
+done
+if out=$(on rogue "$(NODE rogue)" submit --config "$work/rogue/etc/samenzicht/node.textproto" --in "$work/sim/police.csv" 2>&1); then
+  fail "a host with a foreign CA's certificate was accepted"
+fi
+echo "ok: the host with a foreign certificate was refused ($(echo "$out" | tail -n 1))"
+
+# --- the analyst's totals equal the ground truth ------------------------------------------
+totals=$(on gemeente "$work/gemeente/opt/samenzicht/bin/aggregator" totals --config "$work/gemeente/etc/samenzicht/analyst.textproto" --format csv)
+read -r persons signals < <(echo "$totals" | awk -F, 'NR==1 { for (i=1;i<=NF;i++) col[$i]=i; next } { print $col["persons"], $col["signals"] }' | tail -n 1)
+want_signals=$(sed -n 's/.*"records": \([0-9]*\),.*/\1/p' "$work/sim/summary.json" | head -n 1)
+want_persons=$(sed -n 's/.*"persons_signalled": \([0-9]*\),.*/\1/p' "$work/sim/summary.json")
+[ "$signals" = "$want_signals" ] || fail "signals $signals, ground truth $want_signals"
+[ "$persons" = "$want_persons" ] || fail "persons $persons, ground truth $want_persons"
+echo "ok: totals over the network equal the ground truth ($persons persons, $signals signals)"
+
+# --- the capture shows only TLS on the aggregator's port ------------------------------------
+sleep 1
+kill "${pids[0]}" 2>/dev/null || true; wait "${pids[0]}" 2>/dev/null || true
+frames=$(tshark -r "$work/capture.pcapng" -Y "tcp.port == 7443 && tcp.len > 0" 2>/dev/null | wc -l)
+plain=$(tshark -r "$work/capture.pcapng" -d tcp.port==7443,tls -Y "tcp.port == 7443 && tcp.len > 0 && !tls" 2>/dev/null | wc -l)
+hello=$(tshark -r "$work/capture.pcapng" -d tcp.port==7443,tls -Y "tls.handshake.type == 1" 2>/dev/null | wc -l)
+[ "$frames" -gt 10 ] || fail "the capture holds only $frames payload frames"
+[ "$hello" -ge 4 ] || fail "expected TLS handshakes, saw $hello ClientHello"
+[ "$plain" -eq 0 ] || fail "$plain payload frames on port 7443 are not TLS"
+for needle in $(cut -d, -f3 "$work/sim/police.csv" | sed 1d | head -n 20) $(cut -d, -f6 "$work/sim/police.csv" | sed 1d | grep . | head -n 20); do
+  if grep -aqF "$needle" "$work/capture.pcapng"; then fail "identifier visible in the capture"; fi
+done
+echo "ok: $frames payload frames on port 7443, all TLS ($hello handshakes), no identifier in the capture"
+echo "1 passed, 0 failed"
