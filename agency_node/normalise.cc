@@ -6,6 +6,7 @@
 #include <unicode/utypes.h>
 
 #include <ctime>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -84,7 +85,133 @@ void AppendSurnameWords(const std::string& raw, std::vector<std::string>* out) {
   if (!w.empty()) out->push_back(std::move(w));
 }
 
+// The Arabic article written together with the name ("Elamrani", "Alahmad", and
+// "al'hmd" from Arabic script) is dropped for the phonetic code, as it is when written
+// apart ("El Amrani" -> "amrani"). Only with at least four letters left, so "Elsen" stays.
+// Dutch names that start with "el"/"al" ("Elbers", "Alders") lose it on every side alike.
+std::string WithoutGluedArticle(const std::string& letters) {
+  if (letters.size() >= 6 && (letters.rfind("al", 0) == 0 || letters.rfind("el", 0) == 0)) {
+    return letters.substr(2);
+  }
+  return letters;
+}
+
+// Call names, diminutives and spelling/transliteration variants of given names that Dutch
+// agencies meet, each group to one representative. Used for the given-name phonetic code
+// only (FIELD_GIVEN_NAME_PHONETIC), so "Kees" and "Cornelis", "Serhii" and "Sergei",
+// "Aicha" and "Aisha" give the same code; the first given name and the initial stay as
+// written. Sources: common Dutch roepnamen of Catholic/Protestant baptismal names; Polish,
+// Ukrainian/Russian and Bulgarian diminutives and transliterations; French (Maghreb) and
+// English transliterations of Arabic names; Turkish forms. Groups are kept apart when the
+// call name is used for several formal names (Bert, Toos, Sasha for women).
+const std::vector<std::vector<const char*>>& GivenNameGroups() {
+  static const auto* groups = new std::vector<std::vector<const char*>>{
+      // Dutch
+      {"johannes", "jan", "hans", "johan", "hannes", "jannes", "joop"},
+      {"cornelis", "kees", "cees", "cor", "cornelius", "neeltje"},
+      {"jacobus", "koos", "jaap", "sjaak", "jacob", "jakob", "jakub", "kuba", "cobus"},
+      {"hendrik", "henk", "hendrikus", "henricus", "hein", "henri"},
+      {"pieter", "piet", "petrus", "peter"},
+      {"nicolaas", "klaas", "nico", "niek", "claas"},
+      {"wilhelmus", "willem", "wim", "pim", "wil", "willy"},
+      {"gerardus", "gerrit", "gerard", "gert", "geert", "ger"},
+      {"adrianus", "arie", "adriaan", "aad", "janus"},
+      {"antonius", "anton", "antoon", "toon", "ton", "teun", "tonny"},
+      {"franciscus", "frans", "cis"},
+      {"josephus", "jozef", "josef", "joseph", "sjef", "jos", "joep"},
+      {"bartholomeus", "bart", "bartlomiej", "bartek"},
+      {"hermanus", "herman", "manus"},
+      {"martinus", "tinus", "maarten", "martijn"},
+      {"gijsbertus", "gijs", "gijsbert"},
+      {"everardus", "evert"},
+      {"theodorus", "theo", "dorus"},
+      {"maria", "marie", "mies", "ria", "mieke", "marieke", "mariia", "mariya", "marija"},
+      {"elisabeth", "elizabeth", "lies", "liesbeth", "lisa", "liza", "els", "bep", "betty",
+       "ilse", "elise", "elzbieta", "ela"},
+      {"catharina", "katharina", "catherine", "katrien", "catrien", "karin", "katarina", "kitty",
+       "trijntje", "cato", "kateryna", "ekaterina", "katerina", "katya", "yekaterina",
+       "katarzyna", "kasia"},
+      {"geertruida", "truus", "trudy", "truida"},
+      {"johanna", "hanneke", "joke", "janneke", "jannie"},
+      {"margaretha", "margriet", "margreet", "greet", "grietje", "greta", "gretha"},
+      {"wilhelmina", "mina", "wilma", "willemien"},
+      // Arabic, Turkish (French, English and Dutch transliterations)
+      {"mohamed", "mo", "momo", "mohammed", "muhammad", "mohammad", "mohamad", "mehmet"},
+      {"abdelkader", "kader", "abdulkadir", "abdelkadir"},
+      {"aisha", "aicha", "aischa", "ayesha", "aysha", "ayse", "aiesha"},
+      {"anwar", "anouar", "anuar", "enver"},
+      {"othman", "osman", "usman", "uthman", "otman", "outman"},
+      {"youssef", "yusuf", "youssouf", "yousef", "joesoef", "yousouf", "youcef"},
+      {"ibrahim", "brahim", "ebrahim", "ibrahiem"},
+      {"hicham", "hisham", "hichem"},
+      {"rachid", "rashid", "rachied", "rasjid"},
+      {"chaima", "shaima", "shayma", "chayma"},
+      {"khadija", "khadidja", "chadija", "hadija", "hatice"},
+      {"fatima", "fatma", "fadma"},
+      {"mustafa", "mostafa", "moustafa", "mustapha", "mostapha"},
+      {"omar", "umar", "omer", "oumar"},
+      {"abdullah", "abdallah", "abdellah", "abdulla"},
+      {"said", "saeed", "saied"},
+      {"nour", "noor", "nur"},
+      {"chantal", "shantal", "shantall"},
+      {"hamza", "hamsa"},
+      {"yassin", "yassine", "yasin"},
+      {"zakaria", "zakariya", "zakariyya", "zacharia"},
+      // Ukrainian, Russian, Bulgarian, Polish (transliterations and diminutives)
+      {"aleksandr", "oleksandr", "alexander", "aleksander", "alexandr", "sasha", "sascha",
+       "olek", "aleks", "sanya", "alexandru"},
+      {"aleksandra", "oleksandra", "alexandra", "ola", "olenka"},
+      {"sergei", "serhii", "serhiy", "sergii", "sergiy", "sergey", "sergej", "serhey", "serghei"},
+      {"olga", "olha", "olya", "olia"},
+      {"mykola", "nikolai", "nikolay", "mikola", "kolya", "mikolaj", "nicolae"},
+      {"volodymyr", "vladimir", "volodya", "wladimir", "wlodzimierz", "vova"},
+      {"dmytro", "dmitri", "dmitry", "dmitrii", "dima", "dmitrij", "dimitar", "mitko", "dimitri"},
+      {"andrii", "andriy", "andrei", "andrey", "andrej", "andrzej"},
+      {"yurii", "yuri", "yuriy", "jurij", "juri", "yura"},
+      {"mykhailo", "mikhail", "michail", "misha", "mychajlo", "mykhaylo"},
+      {"oleksii", "aleksei", "alexei", "alexey", "oleksiy", "olexiy", "alyosha", "aleksey"},
+      {"ivan", "vanya"},
+      {"tetiana", "tatiana", "tatyana", "tanya", "tetyana", "tatjana"},
+      {"nataliia", "natalia", "natalya", "nataliya", "natasha", "natalja"},
+      {"yuliia", "yulia", "yuliya", "iuliia"},
+      {"iryna", "irina", "ira"},
+      {"hryhorii", "grigorii", "grigory", "hryhoriy", "grigori"},
+      {"hristo", "christo", "hristos", "christos"},
+      {"heorhii", "georgi", "georgiy", "georgii", "heorhiy"},
+      {"yevhen", "evgeny", "yevgeny", "evgeni", "jevgeni", "zhenya", "yevheniy", "yevhenii"},
+      {"svitlana", "svetlana", "sveta"},
+      {"liudmyla", "lyudmila", "ludmila", "luda", "ludmyla"},
+      {"viktoriia", "viktoria", "victoria", "vika", "viktoriya"},
+      {"anastasiia", "anastasia", "nastya", "anastasiya"},
+      {"malgorzata", "gosia", "malgosia"},
+      {"barbara", "basia"},
+      {"joanna", "asia"},
+      {"wojciech", "wojtek"},
+      {"tomasz", "tomek"},
+      {"magdalena", "magda", "madzia"},
+      {"krzysztof", "krzys"},
+  };
+  return *groups;
+}
+
+const std::unordered_map<std::string, std::string>& GivenNameCanon() {
+  static const auto* canon = [] {
+    auto* m = new std::unordered_map<std::string, std::string>;
+    for (const auto& g : GivenNameGroups()) {
+      for (const char* name : g) m->emplace(name, g[0]);
+    }
+    return m;
+  }();
+  return *canon;
+}
+
 }  // namespace
+
+std::string CanonicalGivenName(std::string_view first) {
+  const auto& canon = GivenNameCanon();
+  auto it = canon.find(std::string(first));
+  return it == canon.end() ? std::string(first) : it->second;
+}
 
 bool IsSurnamePrefix(std::string_view w) {
   static const char* const kPrefixes[] = {
@@ -216,7 +343,7 @@ absl::StatusOr<Surname> Normaliser::NormaliseSurname(std::string_view utf8) cons
   if (letters.empty()) return absl::InvalidArgumentError("no letters in the surname");
   out.core = absl::StrJoin(cores, "-");
   out.with_prefix = absl::StrJoin(with_prefixes, "-");
-  out.phonetic = DutchPhonetic(letters);
+  out.phonetic = DutchPhonetic(WithoutGluedArticle(letters));
   return out;
 }
 
@@ -249,7 +376,7 @@ absl::StatusOr<GivenNames> Normaliser::NormaliseGivenNames(std::string_view utf8
   out.initial = names[0].text.substr(0, 1);
   if (!names[0].abbreviated) {
     out.first = names[0].text;
-    out.phonetic = DutchPhonetic(out.first);
+    out.phonetic = DutchPhonetic(CanonicalGivenName(out.first));
   }
   bool any_abbreviated = false;
   std::vector<std::string> all;
@@ -289,16 +416,24 @@ std::string DutchPhonetic(std::string_view folded) {
     if (has(i, "th") || has(i, "dt")) { emit("T"); i += 2; continue; }
     if (has(i, "sh") || has(i, "sz") || has(i, "sj")) { emit("S"); i += 2; continue; }
     if (has(i, "ck")) { emit("K"); i += 2; continue; }
+    // "dj" is the j of Indonesian/Surinamese and French-Maghrebi spellings:
+    // "Kromodimedjo" = "Kromodimejo", "Djamila" = "Jamila".
+    if (has(i, "dj")) { ++i; continue; }
+    // "uw" in "ouw", "auw", "uw" is a vowel: "Bouwman" = "Bouman".
+    if (c == 'w' && i > 0 && w[i - 1] == 'u') { ++i; continue; }
     if (has(i, "qu")) { emit("KF"); i += 2; continue; }
     switch (c) {
       case 'a': case 'e': case 'i': case 'o': case 'u':
         vowel();
         break;
       case 'j': case 'y':
-        if (i == 0 && IsVowel(at(1))) emit("J");
+        if ((i == 0 || (i == 1 && w[0] == 'd')) && IsVowel(at(i + 1))) emit("J");
         else vowel();
         break;
       case 'h':
+        // A name starting with "h" starts with a vowel sound for this code, so a name
+        // written without its unwritten vowels ("حسن" -> "hsn") = "Hassan".
+        if (i == 0) vowel();
         break;
       case 'b': case 'p': emit("P"); break;
       case 'f': case 'v': case 'w': emit("F"); break;

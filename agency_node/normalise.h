@@ -44,7 +44,8 @@ struct GivenNames {
   std::string all;          // every given name, "" when any was an initial
   std::string first;        // the first given name, "" when it was an initial
   std::string initial;      // first letter of the first given name
-  std::string phonetic;     // DutchPhonetic of `first`, "" when no first name
+  std::string phonetic;     // DutchPhonetic of CanonicalGivenName(`first`), "" when no
+                            // first name: "Kees" = "Cornelis", "Serhii" = "Sergei"
 };
 
 class Normaliser {
@@ -73,6 +74,11 @@ class Normaliser {
 // "over", "voor", "von", "vom", "zu", "zum", "zur", "del", "della", "di", "da", "du", "dos",
 // "das", "le", "la", "les", "el", "al".
 bool IsSurnamePrefix(std::string_view word);
+
+// The representative of a folded first given name's group of call names, diminutives and
+// transliterations ("kees" -> "cornelis", "jan" -> "johannes", "serhii" -> "sergei",
+// "aicha" -> "aisha", "kasia" -> "catharina"); the name itself when it is in no group.
+std::string CanonicalGivenName(std::string_view first);
 
 // A phonetic code for Dutch and the names Dutch agencies meet; input is folded ASCII
 // (anything but a-z is ignored). Steps:

@@ -192,6 +192,8 @@ struct Config {
   std::string work;
   std::string agency_node = AGENCY_NODE_BIN, aggregator = AGGREGATOR_BIN;
   bool rules = true;
+  int show_missed = 0;  // print the clear normalised fields of this many missed pairs
+  bool show_false = false;  // print the clear normalised fields of falsely merged records
 };
 
 struct Row {
@@ -382,7 +384,7 @@ absl::Status RunScenario(const Config& cfg, int size, sim::Noise noise, uint64_t
     std::map<int, std::map<int, int>> fragments;  // person -> predicted label -> a record
     for (size_t i = 0; i < records.size(); ++i) fragments[truth[i]].emplace(pred[i], static_cast<int>(i));
     std::map<std::string, int> patterns;
-    int missed = 0;
+    int missed = 0, shown = 0;
     const std::vector<std::pair<v1::Field, const char*>> fields = {
         {v1::FIELD_NATIONAL_ID, "nid"},        {v1::FIELD_FIRST_GIVEN_NAME, "first"},
         {v1::FIELD_FIRST_INITIAL, "init"},     {v1::FIELD_SURNAME, "surname"},
@@ -404,6 +406,16 @@ absl::Status RunScenario(const Config& cfg, int size, sim::Noise noise, uint64_t
             pat += absl::StrCat(name, u.empty() || w.empty() ? "-" : u == w ? "=" : "!", " ");
           }
           ++patterns[pat];
+          if (shown < cfg.show_missed) {
+            ++shown;
+            auto clear_fields = [&](const an::Person& p) {
+              std::string o;
+              for (const auto& [f, name] : fields) absl::StrAppend(&o, name, "=", p.Get(f), " ");
+              return o;
+            };
+            std::cout << "    missed: " << clear_fields(x) << "\n            "
+                      << clear_fields(y) << "\n";
+          }
         }
       }
     }
@@ -428,6 +440,15 @@ absl::Status RunScenario(const Config& cfg, int size, sim::Noise noise, uint64_t
     if (merged) {
       std::cout << absl::StrFormat("  false merges: %d predicted persons hold %d extra true persons\n",
                                    merged, extra);
+      if (cfg.show_false) {
+        for (size_t i = 0; i < records.size(); ++i) {
+          if (members[pred[i]].size() < 2) continue;
+          const an::Person& x = normalised_records[records[i].record_id];
+          std::string o;
+          for (const auto& [f, name] : fields) absl::StrAppend(&o, name, "=", x.Get(f), " ");
+          std::cout << absl::StrFormat("    merged %d truth %d: %s\n", pred[i], truth[i], o);
+        }
+      }
     }
   }
   return absl::OkStatus();
@@ -462,6 +483,8 @@ absl::Status Main(int argc, char** argv) {
       .Flag("agency-node", "PATH", "agency-node binary (default: the one built with this)")
       .Flag("aggregator", "PATH", "aggregator binary (default: the one built with this)")
       .Switch("smoke", "small and fast (CI): 800 persons, moderate noise, default profile")
+      .Flag("show-missed", "N", "print the clear normalised fields of N missed pairs (diagnosis; synthetic data only)")
+      .Switch("show-false", "print the clear normalised fields of falsely merged records")
       .Switch("no-rules", "skip the per-rule figures and the missed-pair diagnosis")
       .Switch("keep", "keep the working folder");
   ASSIGN_OR_RETURN(auto args, cmd.Parse(argc, argv));
@@ -500,6 +523,10 @@ absl::Status Main(int argc, char** argv) {
   cfg.agency_node = args.Get("agency-node", cfg.agency_node);
   cfg.aggregator = args.Get("aggregator", cfg.aggregator);
   cfg.rules = !args.Has("no-rules");
+  cfg.show_false = args.Has("show-false");
+  if (args.Has("show-missed") && (!absl::SimpleAtoi(args.Get("show-missed"), &cfg.show_missed) || cfg.show_missed < 0)) {
+    return absl::InvalidArgumentError("--show-missed must be a non-negative integer");
+  }
   bool temp = !args.Has("work");
   if (temp) {
     const char* t = std::getenv("TMPDIR");

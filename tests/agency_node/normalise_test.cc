@@ -174,6 +174,53 @@ TEST_F(NormaliserTest, NonLatinNamesMatchTheirLatinSpellings) {
   EXPECT_EQ(G("محمد").phonetic, G("Mohamed").phonetic);
 }
 
+TEST_F(NormaliserTest, CallNamesAndTransliterationsShareTheGivenNamePhonetic) {
+  // Dutch roepnamen with another initial.
+  EXPECT_EQ(G("Kees").phonetic, G("Cornelis").phonetic);
+  EXPECT_EQ(G("Koos").phonetic, G("Jacobus").phonetic);
+  EXPECT_EQ(G("Hans").phonetic, G("Johannes").phonetic);
+  EXPECT_EQ(G("Jan Hendrik").phonetic, G("Johannes").phonetic);
+  EXPECT_EQ(G("Henk").phonetic, G("Hendrik").phonetic);
+  EXPECT_EQ(G("Bep").phonetic, G("Elisabeth").phonetic);
+  // Transliterations and the French spelling of Arabic names, Ukrainian/Russian forms.
+  EXPECT_EQ(G("Aicha").phonetic, G("Aisha").phonetic);
+  EXPECT_EQ(G("Anouar").phonetic, G("Anwar").phonetic);
+  EXPECT_EQ(G("Othman").phonetic, G("Osman").phonetic);
+  EXPECT_EQ(G("Serhii").phonetic, G("Sergei").phonetic);
+  EXPECT_EQ(G("Сергій").phonetic, G("Sergei").phonetic);
+  EXPECT_EQ(G("Olha").phonetic, G("Olga").phonetic);
+  EXPECT_EQ(G("Hristo").phonetic, G("Christo").phonetic);
+  EXPECT_EQ(G("Kasia").phonetic, G("Katarzyna").phonetic);
+  EXPECT_EQ(G("Mo").phonetic, G("Mohammed").phonetic);
+  EXPECT_EQ(G("حسن").phonetic, G("Hassan").phonetic);
+  // The first given name and the initial stay as written.
+  EXPECT_EQ(G("Kees").first, "kees");
+  EXPECT_EQ(G("Kees").initial, "k");
+  EXPECT_EQ(CanonicalGivenName("kees"), "cornelis");
+  EXPECT_EQ(CanonicalGivenName("wubbo"), "wubbo");
+  // Different names stay apart.
+  EXPECT_NE(G("Jan").phonetic, G("Jacobus").phonetic);
+  EXPECT_NE(G("Anna").phonetic, G("Johanna").phonetic);
+  EXPECT_NE(G("Fatima").phonetic, G("Aisha").phonetic);
+}
+
+TEST_F(NormaliserTest, PhoneticDjUwAndInitialH) {
+  EXPECT_EQ(DutchPhonetic("kromodimedjo"), DutchPhonetic("kromodimejo"));
+  EXPECT_EQ(DutchPhonetic("djamila"), DutchPhonetic("jamila"));
+  EXPECT_EQ(DutchPhonetic("bouwman"), DutchPhonetic("bouman"));
+  EXPECT_EQ(DutchPhonetic("hsn"), DutchPhonetic("hassan"));
+  EXPECT_NE(DutchPhonetic("nowak"), DutchPhonetic("noak"));  // "ow" is not "ouw"
+}
+
+TEST_F(NormaliserTest, GluedArabicArticleIsDroppedForThePhoneticCode) {
+  EXPECT_EQ(S("Elamrani").phonetic, S("El Amrani").phonetic);
+  EXPECT_EQ(S("Alahmad").phonetic, S("Al-Ahmad").phonetic);
+  EXPECT_EQ(S("Elkhatib").phonetic, S("El Khatib").phonetic);
+  EXPECT_EQ(S("Elidrissi").phonetic, S("Idrissi").phonetic);
+  EXPECT_EQ(S("Elamrani").core, "elamrani");  // the core stays as written
+  EXPECT_NE(S("Elsen").phonetic, S("Sen").phonetic);  // too short to hold an article
+}
+
 TEST_F(NormaliserTest, ConcurrentUseIsSafe) {
   std::vector<std::thread> threads;
   std::atomic<int> wrong{0};
