@@ -1,0 +1,299 @@
+// The audit trail of a real, running aggregator: what is recorded, that nothing sensitive
+// is, and that `audit verify` finds every kind of tampering and names the entry.
+#include <filesystem>
+#include <fstream>
+
+#include "aggregator/audit_events.h"
+#include "aggregator/audit_store.h"
+#include "tests/aggregator/audit_fixture.h"
+
+namespace samenzicht::aggregator {
+namespace {
+
+using samenzicht::testing::StatusIs;
+using testing::Id;
+using testing::MakeReport;
+using testing::Tok;
+namespace fs = std::filesystem;
+
+class AuditTrailTest : public testing::AuditServerTest {
+ protected:
+  // A trail with every kind of event: batches, a partly refused batch, a refused batch,
+  // queries with suppressed cells, a retraction, start and stop.
+  void MakeTrail() {
+    std::vector<v1::BatchAck> acks;
+    ASSERT_TRUE(Submit("police", {PoliceBatch({MakeReport(1, {{"nid", Tok(1)}}, v1::FORM_SEXUAL),
+                                               MakeReport(2, {{"phone", Tok(2)}}, v1::FORM_LABOUR),
+                                               MakeReport(3, {}, v1::FORM_SEXUAL)})},
+                       &acks).ok());
+    ASSERT_TRUE(Submit("zorg", {ZorgBatch({MakeReport(11, {{"nid", Tok(1)}}, v1::FORM_CRIMINAL),
+                                           MakeReport(12, {{"nid", std::string(5, 'x')}})})},
+                       &acks).ok());
+    auto bad = MakePayloadFor("police", {MakeReport(20, {{"nid", Tok(20)}})});
+    ASSERT_TRUE(Submit("police", {testing::Sign(*zorg_signer_, bad)}, &acks).ok());
+    ASSERT_EQ(acks.size(), 3u);
+    v1::TotalsResponse t;
+    ASSERT_TRUE(Totals("gemeente", &t, {v1::DIMENSION_FORM}).ok());
+    v1::RetractResponse rr;
+    ASSERT_TRUE(Retract("police", {Id(2), Id(99)}, &rr).ok());
+    ASSERT_EQ(rr.retracted(), 1u);
+    StopServer();
+  }
+
+  v1::BatchPayload MakePayloadFor(const std::string& node, std::vector<v1::Report> reports) {
+    return testing::MakePayload(node, profile_, testing::kAuditEpoch, std::move(reports));
+  }
+
+  std::vector<audit::Entry> Entries() {
+    auto t = ReadTrail(data_dir_);
+    EXPECT_TRUE(t.ok()) << t.status();
+    return t.ok() ? t->entries : std::vector<audit::Entry>{};
+  }
+
+  std::string LastCheckpointFile() {
+    std::string last;
+    for (const auto& e : fs::directory_iterator(data_dir_ + "/checkpoints")) {
+      if (e.path().string() > last) last = e.path().string();
+    }
+    return last;
+  }
+
+  absl::StatusOr<VerifyOutcome> Verify(bool with_checkpoint = true) {
+    VerifyOptions o;
+    o.public_key_b64 = audit_public_key_;
+    if (with_checkpoint) o.checkpoint_files.push_back(kept_checkpoint_);
+    return VerifyTrail(data_dir_, o);
+  }
+
+  // Copies the newest checkpoint out of the system, as the privacy officer does.
+  void KeepCheckpoint() {
+    kept_checkpoint_ = dir_ + "/kept.checkpoint";
+    fs::copy_file(LastCheckpointFile(), kept_checkpoint_, fs::copy_options::overwrite_existing);
+  }
+
+  std::string kept_checkpoint_;
+};
+
+TEST_F(AuditTrailTest, RecordsEveryEventWithItsCounts) {
+  MakeTrail();
+  std::vector<audit::Entry> e = Entries();
+  std::vector<std::string> events;
+  for (const auto& x : e) events.push_back(x.event);
+  EXPECT_THAT(events, ::testing::ElementsAre("configuration_change", "key_epoch_change", "start",
+                                             "batch_received", "batch_received", "batch_refused",
+                                             "query", "retraction", "stop"));
+  auto find = [&](const std::string& ev, const std::string& actor) -> std::string {
+    for (const auto& x : e) {
+      if (x.event == ev && x.actor == actor) return x.details;
+    }
+    return "";
+  };
+  using ::testing::HasSubstr;
+  std::string police = find("batch_received", "police");
+  EXPECT_THAT(police, HasSubstr("\"reports\":3,\"accepted\":3,\"duplicates\":0,\"refused\":0"));
+  EXPECT_THAT(police, HasSubstr("\"batch_digest\":\""));
+  EXPECT_THAT(police, HasSubstr("\"node_signature\":\""));
+  EXPECT_THAT(find("batch_received", "zorg"), HasSubstr("\"accepted\":1,\"duplicates\":0,\"refused\":1"));
+  EXPECT_THAT(find("batch_refused", "police"), HasSubstr("\"code\":\"UNAUTHENTICATED\""));
+  std::string query = find("query", "gemeente");
+  EXPECT_THAT(query, HasSubstr("\"by\":[\"form\"]"));
+  EXPECT_THAT(query, HasSubstr("\"suppressed_cells\":["));
+  EXPECT_THAT(query, HasSubstr("\"role\":\"analyst\""));
+  EXPECT_THAT(find("retraction", "police"),
+              HasSubstr("\"requested\":2,\"retracted\":1,\"not_found\":1"));
+  // The node's signature in the entry is the one over the batch it sent.
+  ASSERT_OK_AND_ASSIGN(VerifyOutcome v, Verify(false));
+  EXPECT_EQ(v.entries, e.size());
+}
+
+TEST_F(AuditTrailTest, HoldsNoTokenAndNoIdentifier) {
+  MakeTrail();
+  std::string all;
+  for (const auto& x : Entries()) all += x.event + "|" + x.actor + "|" + x.details + "\n";
+  for (int t : {1, 2, 20}) {
+    for (const std::string& needle :
+         {Tok(t), crypto::Base64Encode(Tok(t)), crypto::ToHex(Tok(t)), Tok(t).substr(0, 16),
+          crypto::ToHex(Tok(t)).substr(0, 32)}) {
+      EXPECT_EQ(all.find(needle), std::string::npos) << "token " << t << " in the trail";
+    }
+  }
+  // Nor the report ids (random, but they belong to the agency's map). Category words appear
+  // only as the keys of suppressed cells of a query.
+  for (int id : {1, 2, 3, 11, 12, 20}) EXPECT_EQ(all.find(Id(id)), std::string::npos);
+  // The checkpoint files hold a hash, a key and a signature only.
+  for (const auto& f : fs::directory_iterator(data_dir_ + "/checkpoints")) {
+    std::ifstream in(f.path());
+    std::string line;
+    std::getline(in, line);
+    EXPECT_OK(audit::Checkpoint::Parse(line));
+  }
+}
+
+TEST_F(AuditTrailTest, AnUntouchedTrailVerifies) {
+  MakeTrail();
+  KeepCheckpoint();
+  ASSERT_OK_AND_ASSIGN(VerifyOutcome v, Verify());
+  EXPECT_EQ(v.entries, 9u);
+  EXPECT_EQ(v.checkpoints_checked, 1);
+  EXPECT_EQ(v.trust_source, "--public-key");
+  // The key found in the data directory is used only with a warning.
+  ASSERT_OK_AND_ASSIGN(v, VerifyTrail(data_dir_, {}));
+  EXPECT_EQ(v.trust_source, "data directory");
+  ASSERT_FALSE(v.warnings.empty());
+  EXPECT_THAT(v.warnings[0], ::testing::HasSubstr("trusted only because it was found there"));
+  // The checkpoint alone is a trust anchor too.
+  VerifyOptions o;
+  o.checkpoint_files = {kept_checkpoint_};
+  ASSERT_OK_AND_ASSIGN(v, VerifyTrail(data_dir_, o));
+  EXPECT_EQ(v.trust_source, "checkpoint");
+  // A restart continues the same chain.
+  StartServer();
+  StopServer();
+  ASSERT_OK_AND_ASSIGN(v, Verify());
+  EXPECT_EQ(v.entries, 11u);
+}
+
+TEST_F(AuditTrailTest, AModifiedEntryIsNamed) {
+  MakeTrail();
+  KeepCheckpoint();
+  Sql("UPDATE audit SET details = replace(details, '\"accepted\":3', '\"accepted\":2') WHERE seq = 4");
+  EXPECT_THAT(Verify(), StatusIs(absl::StatusCode::kDataLoss, "entry 4: content does not match"));
+}
+
+TEST_F(AuditTrailTest, ADeletedEntryIsNamed) {
+  MakeTrail();
+  KeepCheckpoint();
+  Sql("DELETE FROM audit WHERE seq = 6");
+  EXPECT_THAT(Verify(), StatusIs(absl::StatusCode::kDataLoss, "entry 7 (position 6): expected entry 6"));
+}
+
+TEST_F(AuditTrailTest, AnInsertedEntryIsNamed) {
+  MakeTrail();
+  KeepCheckpoint();
+  // Make room after entry 4 and insert a well-formed entry chained to it, re-hashed, but
+  // signed with another key (the forger does not hold the audit key).
+  std::vector<audit::Entry> e = Entries();
+  auto forger = *crypto::Signer::Generate();
+  audit::AuditChain chain(forger.get(), e[3].seq, e[3].hash);
+  audit::Entry fake = chain.Next("retraction", "police", "{\"retracted\":0}", e[3].time_ms + 1);
+  Sql("UPDATE audit SET seq = -seq WHERE seq >= 5; UPDATE audit SET seq = 1 - seq WHERE seq < 0;");
+  Sql("INSERT INTO audit VALUES (5, " + std::to_string(fake.time_ms) +
+      ", 'retraction', 'police', '{\"retracted\":0}', x'" + crypto::ToHex(fake.prev_hash) + "', x'" +
+      crypto::ToHex(fake.hash) + "', x'" + crypto::ToHex(fake.signature) + "')");
+  EXPECT_THAT(Verify(), StatusIs(absl::StatusCode::kDataLoss, "entry 5: signature does not verify"));
+}
+
+TEST_F(AuditTrailTest, ReorderedEntriesAreNamed) {
+  MakeTrail();
+  KeepCheckpoint();
+  Sql("UPDATE audit SET seq = -1 WHERE seq = 5; UPDATE audit SET seq = 5 WHERE seq = 6; "
+      "UPDATE audit SET seq = 6 WHERE seq = -1;");
+  EXPECT_THAT(Verify(), StatusIs(absl::StatusCode::kDataLoss, "entry 5: does not chain"));
+}
+
+TEST_F(AuditTrailTest, ATruncatedTailIsFoundAgainstAKeptCheckpoint) {
+  MakeTrail();
+  KeepCheckpoint();
+  Sql("DELETE FROM audit WHERE seq >= 8");
+  // Without the kept checkpoint nothing can tell (the officer is warned)...
+  ASSERT_OK_AND_ASSIGN(VerifyOutcome v, Verify(false));
+  EXPECT_EQ(v.entries, 7u);
+  EXPECT_THAT(v.warnings.back(), ::testing::HasSubstr("cannot be detected"));
+  // ...with it, the truncation is named.
+  EXPECT_THAT(Verify(), StatusIs(absl::StatusCode::kDataLoss, "ends at entry 7"));
+}
+
+TEST_F(AuditTrailTest, ARewrittenTrailSignedWithAnotherKeyIsRefused) {
+  MakeTrail();
+  KeepCheckpoint();
+  // Re-sign the whole trail with a new key and store that key in the data folder.
+  std::vector<audit::Entry> e = Entries();
+  auto forger = *crypto::Signer::Generate();
+  audit::AuditChain chain(forger.get(), 0, "");
+  std::string sql;
+  for (auto& x : e) {
+    if (x.event == "retraction") x.details = "{}";
+    audit::Entry n = chain.Next(x.event, x.actor, x.details, x.time_ms);
+    chain.Commit(n);
+    std::string quoted;
+    for (char c : n.details) quoted += c == '\'' ? std::string("''") : std::string(1, c);
+    sql += "UPDATE audit SET details = '" + quoted + "', prev_hash = x'" + crypto::ToHex(n.prev_hash) +
+           "', hash = x'" + crypto::ToHex(n.hash) + "', signature = x'" + crypto::ToHex(n.signature) +
+           "' WHERE seq = " + std::to_string(n.seq) + ";";
+  }
+  sql += "UPDATE settings SET value = '" + crypto::Base64Encode(forger->public_key()) +
+         "' WHERE name = 'audit_public_key';";
+  Sql(sql);
+  // Trusting the data folder is fooled -- which is why it warns...
+  EXPECT_OK(VerifyTrail(data_dir_, {}));
+  // ...the real key and the kept checkpoint are not.
+  EXPECT_THAT(Verify(false), StatusIs(absl::StatusCode::kDataLoss, "entry 1: signature"));
+  VerifyOptions o;
+  o.checkpoint_files = {kept_checkpoint_};
+  EXPECT_THAT(VerifyTrail(data_dir_, o), StatusIs(absl::StatusCode::kDataLoss));
+}
+
+TEST_F(AuditTrailTest, RetractionIsImmediateAndInTheTrail) {
+  std::vector<v1::BatchAck> acks;
+  ASSERT_TRUE(Submit("police", {PoliceBatch({MakeReport(1, {{"nid", Tok(1)}}),
+                                             MakeReport(2, {{"nid", Tok(2)}}),
+                                             MakeReport(3, {{"nid", Tok(3)}}),
+                                             MakeReport(4, {{"nid", Tok(4)}})})},
+                     &acks).ok());
+  EXPECT_EQ(Counts(), std::make_pair(uint64_t{4}, uint64_t{4}));
+  v1::RetractResponse rr;
+  ASSERT_TRUE(Retract("police", {Id(1), Id(2)}, &rr).ok());
+  EXPECT_EQ(rr.retracted(), 2u);
+  EXPECT_EQ(Counts(), std::make_pair(uint64_t{2}, uint64_t{2}));  // at once, no restart
+  ASSERT_OK_AND_ASSIGN(int64_t tokens, server_->store()->CountRows("tokens"));
+  EXPECT_EQ(tokens, 2);  // deleted, not flagged
+  v1::GetTrailResponse trail;
+  ASSERT_TRUE(v1::Audit::NewStub(Channel("fg"))
+                  ->GetTrail(Ctx().get(), v1::GetTrailRequest(), &trail)
+                  .ok());
+  bool found = false;
+  for (const auto& e : trail.entries()) {
+    if (e.event() == "retraction") {
+      found = true;
+      EXPECT_EQ(e.actor(), "police");
+      EXPECT_THAT(e.details_json(), ::testing::HasSubstr("\"retracted\":2"));
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST_F(AuditTrailTest, ReportSummarisesPerAgencyAndAnalyst) {
+  MakeTrail();
+  ASSERT_OK_AND_ASSIGN(Trail t, ReadTrail(data_dir_));
+  ReportOptions o;
+  o.format = "csv";
+  ASSERT_OK_AND_ASSIGN(std::string csv, AuditReport(t.entries, o));
+  std::string month = MonthText(MonthOfMs(t.entries[0].time_ms));
+  EXPECT_THAT(csv, ::testing::HasSubstr("month,party,batches,reports,accepted,duplicates,"
+                                        "refused_reports,batches_refused,retractions,retracted,"
+                                        "queries,suppressed_cells,purges,purged_reports\n"));
+  EXPECT_THAT(csv, ::testing::HasSubstr(month + ",police,1,3,3,0,0,1,1,1,0,0,0,0\n"));
+  EXPECT_THAT(csv, ::testing::HasSubstr(month + ",zorg,1,2,1,0,1,0,0,0,0,0,0,0\n"));
+  EXPECT_THAT(csv, ::testing::HasSubstr(month + ",gemeente,0,0,0,0,0,0,0,0,1,"));
+  o.format = "json";
+  ASSERT_OK_AND_ASSIGN(std::string json, AuditReport(t.entries, o));
+  EXPECT_THAT(json, ::testing::HasSubstr("\"party\":\"police\",\"batches\":1,\"reports\":3"));
+  o.format = "table";
+  ASSERT_OK_AND_ASSIGN(std::string table, AuditReport(t.entries, o));
+  EXPECT_THAT(table, ::testing::HasSubstr("police"));
+  o.from_month = 209901;
+  ASSERT_OK_AND_ASSIGN(csv, AuditReport(t.entries, {.from_month = 209901, .format = "csv"}));
+  EXPECT_EQ(csv.find("police"), std::string::npos);
+  EXPECT_THAT(AuditReport(t.entries, {.format = "xml"}), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(AuditTrailTest, AnotherAuditKeyIsRefusedAtStart) {
+  StopServer();
+  std::filesystem::remove(dir_ + "/audit2.key");
+  ASSERT_OK(crypto::GenerateKeyFile(dir_ + "/audit2.key", crypto::KeyKind::kSigning));
+  config_.set_audit_key_file(dir_ + "/audit2.key");
+  EXPECT_THAT(Server::Start(config_), StatusIs(absl::StatusCode::kFailedPrecondition, "one key"));
+}
+
+}  // namespace
+}  // namespace samenzicht::aggregator
