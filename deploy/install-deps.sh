@@ -9,8 +9,13 @@ PACKAGES=(
   libsodium-dev libsqlite3-dev sqlite3 libspdlog-dev libicu-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libglpk-dev libeigen3-dev
+  libcpp-httplib-dev libssl-dev chromium chromium-driver   # dashboard and its browser test
   iproute2 tshark systemd
 )
+
+# Node.js and npm for the dashboard's browser test (playwright-core); Debian's packages
+# unless a Node.js is already installed (e.g. from NodeSource, which bundles npm).
+command -v node >/dev/null || PACKAGES+=(nodejs npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
