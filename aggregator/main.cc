@@ -11,8 +11,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "aggregator/audit_store.h"
 #include "aggregator/offline_link.h"
+#include "aggregator/dashboard/dashboard.h"
+#include "aggregator/insight_format.h"
+#include "aggregator/report.h"
 #include "aggregator/retention.h"
 #include "aggregator/server.h"
 #include "aggregator/totals_format.h"
@@ -53,6 +58,15 @@ absl::Status Serve(const cli::Args& args) {
   sigaddset(&stop, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
   ASSIGN_OR_RETURN(std::unique_ptr<Server> server, Server::Start(config));
+  std::unique_ptr<Dashboard> dashboard;
+  if (!config.dashboard_listen_address().empty()) {
+    ASSIGN_OR_RETURN(dashboard, Dashboard::Start(config.dashboard_listen_address(), config.tls(),
+                                                 server->query()));
+    if (args.Has("dashboard-port-file")) {
+      RETURN_IF_ERROR(files::WriteFileAtomic(args.Get("dashboard-port-file"),
+                                             absl::StrCat(dashboard->port(), "\n"), 0644));
+    }
+  }
   if (args.Has("port-file")) {
     RETURN_IF_ERROR(files::WriteFileAtomic(args.Get("port-file"),
                                            absl::StrCat(server->port(), "\n"), 0644));
@@ -62,6 +76,7 @@ absl::Status Serve(const cli::Args& args) {
   int sig = 0;
   sigwait(&stop, &sig);
   spdlog::info("received {}; shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  if (dashboard) dashboard->Stop();
   server->Shutdown();
   server->Wait();
   spdlog::info("stopped");
@@ -89,7 +104,11 @@ absl::Status LinkCommand(const cli::Args& args) {
   return absl::OkStatus();
 }
 
+absl::Status InsightView(const cli::Args& args, const std::string& view);
+
 absl::Status Totals(const cli::Args& args) {
+  std::string view = args.Get("view", "totals");
+  if (view != "totals") return InsightView(args, view);
   ASSIGN_OR_RETURN(v1::ClientConfig config, model::LoadClientConfig(args.Get("config")));
   v1::TotalsRequest request;
   for (absl::string_view name : absl::StrSplit(args.Get("by"), ',', absl::SkipWhitespace())) {
@@ -200,6 +219,98 @@ int AuditMain(int argc, char** argv) {
   return sub == "--help" || sub == "-h" ? 0 : 2;
 }
 
+absl::Status InsightView(const cli::Args& args, const std::string& view) {
+  if (view != "summary" && view != "agencies" && view != "overlap" && view != "trend") {
+    return absl::InvalidArgumentError("--view must be totals, summary, agencies, overlap or trend");
+  }
+  if (args.Has("by")) return absl::InvalidArgumentError("--by goes with --view totals only");
+  ASSIGN_OR_RETURN(v1::ClientConfig config, model::LoadClientConfig(args.Get("config")));
+  v1::InsightRequest request;
+  ASSIGN_OR_RETURN(uint32_t from, ParseMonthFlag("from", args.Get("from")));
+  ASSIGN_OR_RETURN(uint32_t to, ParseMonthFlag("to", args.Get("to")));
+  request.set_from_month(from);
+  request.set_to_month(to);
+  std::string per = args.Get("per", "month");
+  if (per != "month" && per != "quarter") return absl::InvalidArgumentError("--per must be month or quarter");
+  request.set_granularity(per == "quarter" ? v1::TREND_GRANULARITY_QUARTER
+                                           : v1::TREND_GRANULARITY_MONTH);
+  request.set_include_estimate(args.Has("estimate"));
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
+                   rpc::Connect(config.aggregator_address(), config.tls(),
+                                config.aggregator_server_name()));
+  auto stub = v1::Query::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(300));
+  v1::InsightResponse response;
+  grpc::Status st = stub->Insight(&ctx, request, &response);
+  if (!st.ok()) {
+    absl::Status s = rpc::FromGrpcStatus(st);
+    return absl::Status(s.code(), absl::StrCat("insight from ", config.aggregator_address(), ": ",
+                                               s.message()));
+  }
+  ASSIGN_OR_RETURN(std::string text, FormatInsight(response, view, args.Get("format", "table")));
+  std::cout << text;
+  return absl::OkStatus();
+}
+
+// `aggregator report`: with an aggregator configuration the store is read in-process (as
+// the local analyst "report"); with a client configuration the running aggregator is asked
+// over gRPC with the analyst certificate.
+absl::Status Report(const cli::Args& args) {
+  ASSIGN_OR_RETURN(auto period, ParsePeriod(args.Get("period")));
+  ReportInput in;
+  in.period = args.Get("period");
+  in.generated = absl::FormatTime("%Y-%m-%d", absl::Now(), absl::LocalTimeZone());
+  v1::InsightRequest ireq;
+  ireq.set_from_month(period.first);
+  ireq.set_to_month(period.second);
+  ireq.set_granularity(args.Get("per", "month") == "quarter" ? v1::TREND_GRANULARITY_QUARTER
+                                                             : v1::TREND_GRANULARITY_MONTH);
+  ireq.set_include_estimate(!args.Has("no-estimate"));
+  absl::StatusOr<v1::AggregatorConfig> agg = model::LoadAggregatorConfig(args.Get("config"));
+  if (agg.ok()) {
+    ASSIGN_OR_RETURN(v1::LinkageProfile profile, model::LoadProfile(agg->profile_file()));
+    std::vector<std::string> rules;
+    for (const auto& r : profile.rules()) rules.push_back(r.name());
+    std::unique_ptr<Store> store;
+    {
+      ASSIGN_OR_RETURN(crypto::LoadedKey key,
+                       crypto::LoadKeyFile(agg->store_key_file(), crypto::KeyKind::kStore));
+      ASSIGN_OR_RETURN(store, Store::Open(agg->data_dir(), key.bytes, rules));
+    }
+    ASSIGN_OR_RETURN(std::unique_ptr<Query> query, Query::New(*agg, profile, store.get()));
+    rpc::Peer peer{"report", rpc::Role::kAnalyst};
+    ASSIGN_OR_RETURN(in.insight, query->Insight(peer, ireq));
+    for (const auto& req : ReportTableRequests(period.first, period.second)) {
+      ASSIGN_OR_RETURN(v1::TotalsResponse t, query->Totals(peer, req));
+      in.tables.push_back(std::move(t));
+    }
+  } else {
+    ASSIGN_OR_RETURN(v1::ClientConfig config, model::LoadClientConfig(args.Get("config")));
+    ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
+                     rpc::Connect(config.aggregator_address(), config.tls(),
+                                  config.aggregator_server_name()));
+    auto stub = v1::Query::NewStub(channel);
+    {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(600));
+      grpc::Status st = stub->Insight(&ctx, ireq, &in.insight);
+      if (!st.ok()) return rpc::FromGrpcStatus(st);
+    }
+    for (const auto& req : ReportTableRequests(period.first, period.second)) {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+      v1::TotalsResponse t;
+      grpc::Status st = stub->Totals(&ctx, req, &t);
+      if (!st.ok()) return rpc::FromGrpcStatus(st);
+      in.tables.push_back(std::move(t));
+    }
+  }
+  RETURN_IF_ERROR(files::WriteFileAtomic(args.Get("out"), RenderReportHtml(in), 0644));
+  std::cerr << "wrote " << args.Get("out") << "\n";
+  return absl::OkStatus();
+}
+
 constexpr char kUsage[] =
     "usage: aggregator COMMAND [flags]\n\n"
     "commands:\n"
@@ -210,6 +321,7 @@ constexpr char kUsage[] =
     "  purge         delete reports past the retention period (offline)\n"
     "  link          offline linkage of pseudonymised reports (JSON lines)\n"
     "  totals        deduplicated totals from a running aggregator\n"
+    "  report        self-contained HTML report for the council\n"
     "  estimate      multiple systems estimation of the hidden number\n\n"
     "`aggregator COMMAND --help` describes a command.\n";
 
@@ -229,7 +341,8 @@ int Main(int argc, char** argv) {
     cli::Command cmd("serve", "Run the aggregator until SIGINT or SIGTERM, then shut down "
                               "gracefully.");
     cmd.Flag("config", "AGGREGATOR.textproto", "aggregator configuration", true)
-        .Flag("port-file", "FILE", "write the bound port here (useful with port 0)");
+        .Flag("port-file", "FILE", "write the bound port here (useful with port 0)")
+        .Flag("dashboard-port-file", "FILE", "write the dashboard's bound port here");
     return Run(cmd, sub_argc, sub_argv, Serve);
   }
   if (sub == "store-keygen") {
@@ -272,8 +385,27 @@ int Main(int argc, char** argv) {
               "signal_month")
         .Flag("from", "YYYY-MM", "first month of the period (inclusive)")
         .Flag("to", "YYYY-MM", "last month of the period (inclusive)")
-        .Flag("format", "table|csv|json", "output format (default table)");
+        .Flag("format", "table|csv|json", "output format (default table)")
+        .Flag("view", "totals|summary|agencies|overlap|trend",
+              "what to show (default totals): persons and signals by category; the summary "
+              "with bounds and signals per person; persons by number of agencies; overlap "
+              "between domains; the trend")
+        .Flag("per", "month|quarter", "trend granularity (default month)")
+        .Switch("estimate", "summary: add the hidden-number estimate (slow)");
     return Run(cmd, sub_argc, sub_argv, Totals);
+  }
+  if (sub == "report") {
+    cli::Command cmd("report",
+                     "Write a self-contained HTML report (tables, charts, methods, hidden-number "
+                     "estimate), disclosure-controlled.");
+    cmd.Flag("config", "AGGREGATOR.textproto|CLIENT.textproto",
+             "aggregator configuration (reads the store in-process) or client configuration "
+             "(asks the running aggregator with the analyst certificate)", true)
+        .Flag("period", "YYYY-MM..YYYY-MM", "period, inclusive (a side may be empty)", true)
+        .Flag("out", "REPORT.html", "output file", true)
+        .Flag("per", "month|quarter", "trend granularity (default month)")
+        .Switch("no-estimate", "leave out the hidden-number estimate");
+    return Run(cmd, sub_argc, sub_argv, Report);
   }
   if (sub == "estimate") {
 #ifdef SAMENZICHT_HAVE_ESTIMATE

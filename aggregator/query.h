@@ -18,12 +18,15 @@
 #define SAMENZICHT_AGGREGATOR_QUERY_H_
 
 #include <map>
+#include <tuple>
 #include <memory>
 #include <mutex>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "aggregator/insight.h"
 #include "aggregator/linkage.h"
+#include "aggregator/query_history.h"
 #include "aggregator/store.h"
 #include "rpc/tls.h"
 #include "samenzicht/v1/config.pb.h"
@@ -37,6 +40,10 @@ struct Snapshot {
   uint64_t generation = 0;
   Dataset dataset;
   LinkResult link;
+  // Per report: 1 + index into `agencies` (the node id that sent it), 0 when more than 255
+  // agencies are configured. Used to count persons known to 1, 2, 3+ agencies.
+  std::vector<uint8_t> agency_of_report;
+  std::vector<std::string> agencies;
 };
 
 class Query {
@@ -46,8 +53,19 @@ class Query {
                                                     const v1::LinkageProfile& profile,
                                                     Store* store);
 
+  // Also refuses (FailedPrecondition) a query that would difference against an earlier
+  // query of the same analyst (query_history.h); answered queries are recorded in
+  // data_dir/query_history.tsv. Withheld cells: SuppressedCells(response) (disclosure.h).
   absl::StatusOr<v1::TotalsResponse> Totals(const rpc::Peer& peer,
                                             const v1::TotalsRequest& request);
+
+  // The overview (insight.h), same role rule and differencing check (registered as the
+  // totals, by domain and by signal month of the period). The estimate is cached per
+  // store generation and period.
+  absl::StatusOr<v1::InsightResponse> Insight(const rpc::Peer& peer,
+                                              const v1::InsightRequest& request);
+
+  uint32_t min_cell_size() const { return k_; }
 
   // The current snapshot (loaded and linked if the store changed since the last call).
   absl::StatusOr<std::shared_ptr<const Snapshot>> Current();
@@ -61,6 +79,14 @@ class Query {
   const uint32_t k_;                          // min cell size
   std::mutex mu_;
   std::shared_ptr<const Snapshot> cached_;    // guarded by mu_
+  // Differencing protection (issue 4). Check-and-record runs under history_mu_.
+  absl::Status CheckAndRecord(const Snapshot& snap, const std::vector<AskedQuery>& asked);
+  std::unique_ptr<QueryHistory> history_;
+  std::mutex history_mu_;
+  Estimator estimator_;
+  std::mutex estimate_mu_;
+  std::map<std::tuple<uint64_t, uint32_t, uint32_t>, v1::HiddenNumberEstimate>
+      estimates_;                             // guarded by estimate_mu_
 };
 
 }  // namespace samenzicht::aggregator

@@ -20,4 +20,15 @@ grpc::Status QueryService::Totals(grpc::ServerContext* context, const v1::Totals
   return grpc::Status::OK;
 }
 
+grpc::Status QueryService::Insight(grpc::ServerContext* context,
+                                   const v1::InsightRequest* request,
+                                   v1::InsightResponse* response) {
+  absl::StatusOr<rpc::Peer> peer = rpc::PeerOf(*context);
+  if (!peer.ok()) return rpc::ToGrpcStatus(peer.status());
+  absl::StatusOr<v1::InsightResponse> r = query_->Insight(*peer, *request);
+  if (!r.ok()) return rpc::ToGrpcStatus(r.status());
+  *response = *std::move(r);
+  return grpc::Status::OK;
+}
+
 }  // namespace samenzicht::aggregator

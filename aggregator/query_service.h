@@ -18,6 +18,8 @@ class QueryService final : public v1::Query::Service {
 
   grpc::Status Totals(grpc::ServerContext* context, const v1::TotalsRequest* request,
                       v1::TotalsResponse* response) override;
+  grpc::Status Insight(grpc::ServerContext* context, const v1::InsightRequest* request,
+                       v1::InsightResponse* response) override;
 
  private:
   Query* const query_;

@@ -7,6 +7,8 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "aggregator/disclosure.h"
+#include "common/status_macros.h"
 #include "model/vocabulary.h"
 #include "samenzicht/v1/categories.pb.h"
 
@@ -139,35 +141,47 @@ std::string Label(Dimension d, const Dataset& ds, int64_t key) {
   return model::Word(d, static_cast<int>(key));
 }
 
-struct Cell {
-  uint64_t persons = 0;
-  uint64_t signals = 0;
-};
-
-// Raw counts before disclosure control. Secondary suppression (a later issue) will work on
-// this table, with its margins, before it is turned into a response.
-struct RawTable {
-  std::vector<Dimension> by;
-  std::vector<std::pair<std::vector<std::string>, Cell>> rows;
-  Cell total;
-  uint64_t unlinkable = 0;
-};
-
-v1::TotalsResponse ApplyDisclosureControl(const RawTable& t, uint32_t k) {
-  v1::TotalsResponse resp;
-  for (Dimension d : t.by) resp.add_by(d);
-  for (const auto& [labels, cell] : t.rows) {
-    v1::TotalsRow* row = resp.add_rows();
-    for (const std::string& l : labels) row->add_keys(l);
-    *row->mutable_persons() = Protect(cell.persons, k);
-    *row->mutable_signals() = Protect(cell.signals, k);
+void ProtectMeasure(const RawTotals& t, uint32_t k, bool persons,
+                    std::vector<v1::Count>& rows, v1::Count& total) {
+  auto value = [&](const RawCell& c) { return persons ? c.persons : c.signals; };
+  DcTable dc;
+  // The overall count is what a query without categories shows: never hidden unless small.
+  size_t total_cell = dc.Add(value(t.total), /*fixed=*/true);
+  std::vector<size_t> cells;
+  for (const RawRow& r : t.rows) cells.push_back(dc.Add(value(r.cell)));
+  if (t.by.size() == 1) {
+    if (t.by[0] == v1::DIMENSION_SIGNAL_MONTH) {
+      std::vector<std::pair<uint32_t, size_t>> months;
+      for (size_t i = 0; i < t.rows.size(); ++i) {
+        months.emplace_back(static_cast<uint32_t>(t.rows[i].key_values[0]), cells[i]);
+      }
+      AddTrendLines(dc, months, total_cell);
+    } else {
+      dc.AddLine(cells, static_cast<long>(total_cell));
+    }
+  } else if (t.by.size() == 2) {
+    // The margins are the one-way tables, shown by another query: fixed.
+    std::map<int64_t, size_t> m0, m1;
+    for (const RawRow& r : t.margins[0]) m0[r.key_values[0]] = dc.Add(value(r.cell), true);
+    for (const RawRow& r : t.margins[1]) m1[r.key_values[0]] = dc.Add(value(r.cell), true);
+    std::map<int64_t, std::vector<size_t>> lines0, lines1;
+    for (size_t i = 0; i < t.rows.size(); ++i) {
+      lines0[t.rows[i].key_values[0]].push_back(cells[i]);
+      lines1[t.rows[i].key_values[1]].push_back(cells[i]);
+    }
+    for (auto& [key, line] : lines0) {
+      auto it = m0.find(key);
+      dc.AddLine(line, it == m0.end() ? -1 : static_cast<long>(it->second));
+    }
+    for (auto& [key, line] : lines1) {
+      auto it = m1.find(key);
+      dc.AddLine(line, it == m1.end() ? -1 : static_cast<long>(it->second));
+    }
   }
-  *resp.mutable_total_persons() = Protect(t.total.persons, k);
-  *resp.mutable_total_signals() = Protect(t.total.signals, k);
-  *resp.mutable_unlinkable_signals() = Protect(t.unlinkable, k);
-  resp.set_min_cell_size(k);
-  resp.set_counting_rules(CountingRules());
-  return resp;
+  Suppress(dc, k);
+  rows.clear();
+  for (size_t c : cells) rows.push_back(ToCount(dc.cells[c]));
+  total = ToCount(dc.cells[total_cell]);
 }
 
 }  // namespace
@@ -211,10 +225,34 @@ v1::Count Protect(uint64_t value, uint32_t k) {
   return c;
 }
 
+v1::TotalsResponse ProtectTotals(const RawTotals& t, uint32_t min_cell_size) {
+  const uint32_t k = min_cell_size == 0 ? kDefaultMinCellSize : min_cell_size;
+  v1::TotalsResponse resp;
+  for (Dimension d : t.by) resp.add_by(d);
+  std::vector<v1::Count> persons, signals;
+  ProtectMeasure(t, k, true, persons, *resp.mutable_total_persons());
+  ProtectMeasure(t, k, false, signals, *resp.mutable_total_signals());
+  for (size_t i = 0; i < t.rows.size(); ++i) {
+    v1::TotalsRow* row = resp.add_rows();
+    for (const std::string& l : t.rows[i].labels) row->add_keys(l);
+    *row->mutable_persons() = persons[i];
+    *row->mutable_signals() = signals[i];
+  }
+  *resp.mutable_unlinkable_signals() = Protect(t.unlinkable, k);
+  resp.set_min_cell_size(k);
+  resp.set_counting_rules(CountingRules());
+  return resp;
+}
+
 absl::StatusOr<v1::TotalsResponse> ComputeTotals(const Dataset& ds, const LinkResult& link,
                                                  const v1::TotalsRequest& request,
                                                  uint32_t min_cell_size) {
-  const uint32_t k = min_cell_size == 0 ? kDefaultMinCellSize : min_cell_size;
+  ASSIGN_OR_RETURN(RawTotals raw, ComputeRawTotals(ds, link, request));
+  return ProtectTotals(raw, min_cell_size);
+}
+
+absl::StatusOr<RawTotals> ComputeRawTotals(const Dataset& ds, const LinkResult& link,
+                                           const v1::TotalsRequest& request) {
   if (request.by_size() > 2) {
     return absl::InvalidArgumentError("totals: at most two categories");
   }
@@ -253,10 +291,11 @@ absl::StatusOr<v1::TotalsResponse> ComputeTotals(const Dataset& ds, const LinkRe
   std::stable_sort(order.begin(), order.end(),
                    [&](uint32_t a, uint32_t b) { return month_key(a) < month_key(b); });
 
-  RawTable table;
+  RawTotals table;
   table.by = by;
   std::vector<Person> persons(link.persons);
-  std::map<std::pair<int64_t, int64_t>, Cell> cells;
+  std::map<std::pair<int64_t, int64_t>, RawCell> cells;
+  std::map<int64_t, RawCell> margin[2];
   std::set<int64_t> observed[2];
   Keys k1, k2;
   for (uint32_t i : order) {
@@ -284,10 +323,14 @@ absl::StatusOr<v1::TotalsResponse> ComputeTotals(const Dataset& ds, const LinkRe
     if (by.size() == 2) ReportKeys(by[1], r, k2); else k2.assign(1, 0);
     for (int64_t a : k1) {
       observed[0].insert(a);
+      if (by.size() == 2) ++margin[0][a].signals;
       for (int64_t b : k2) {
         if (by.size() == 2) observed[1].insert(b);
         ++cells[{a, b}].signals;
       }
+    }
+    if (by.size() == 2) {
+      for (int64_t b : k2) ++margin[1][b].signals;
     }
   }
   for (const Person& p : persons) {
@@ -298,10 +341,14 @@ absl::StatusOr<v1::TotalsResponse> ComputeTotals(const Dataset& ds, const LinkRe
     if (by.size() == 2) PersonKeys(by[1], p, k2); else k2.assign(1, 0);
     for (int64_t a : k1) {
       observed[0].insert(a);
+      if (by.size() == 2) ++margin[0][a].persons;
       for (int64_t b : k2) {
         if (by.size() == 2) observed[1].insert(b);
         ++cells[{a, b}].persons;
       }
+    }
+    if (by.size() == 2) {
+      for (int64_t b : k2) ++margin[1][b].persons;
     }
   }
 
@@ -310,14 +357,32 @@ absl::StatusOr<v1::TotalsResponse> ComputeTotals(const Dataset& ds, const LinkRe
     Keys rows2 = by.size() == 2 ? RowKeys(by[1], ds, observed[1]) : Keys{0};
     for (int64_t a : rows1) {
       for (int64_t b : rows2) {
-        std::vector<std::string> labels{Label(by[0], ds, a)};
-        if (by.size() == 2) labels.push_back(Label(by[1], ds, b));
+        RawRow row;
+        row.labels.push_back(Label(by[0], ds, a));
+        row.key_values.push_back(a);
+        if (by.size() == 2) {
+          row.labels.push_back(Label(by[1], ds, b));
+          row.key_values.push_back(b);
+        }
         auto it = cells.find({a, b});
-        table.rows.emplace_back(std::move(labels), it == cells.end() ? Cell{} : it->second);
+        if (it != cells.end()) row.cell = it->second;
+        table.rows.push_back(std::move(row));
+      }
+    }
+    if (by.size() == 2) {
+      for (int d = 0; d < 2; ++d) {
+        for (int64_t a : d == 0 ? rows1 : rows2) {
+          RawRow row;
+          row.labels.push_back(Label(by[d], ds, a));
+          row.key_values.push_back(a);
+          auto it = margin[d].find(a);
+          if (it != margin[d].end()) row.cell = it->second;
+          table.margins[d].push_back(std::move(row));
+        }
       }
     }
   }
-  return ApplyDisclosureControl(table, k);
+  return table;
 }
 
 }  // namespace samenzicht::aggregator

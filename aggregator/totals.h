@@ -28,7 +28,10 @@
 //  - unlinkable_signals: reports that carried no token. Each could be a new person or one
 //    already counted, so persons lie between total - unlinkable and total.
 //  - Disclosure control: any count from 1 to k-1 (k = min_cell_size) is withheld and shown
-//    as "<k" (value 0, suppressed), totals included. Zero is shown as zero.
+//    as "<k" (value 0, suppressed), totals included. Zero is shown as zero. Secondary
+//    suppression (disclosure.h) withholds further cells ("x", Count.secondary) so that no
+//    withheld cell follows from the total, the one-way margins of a two-way table, or the
+//    quarters of a month table.
 //
 // Rows: for enum categories every value plus "unknown", in enum order (so the shape of a
 // table does not depend on the data); for area and signal month the values present.
@@ -39,6 +42,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "aggregator/linkage.h"
@@ -57,6 +61,32 @@ const std::string& CountingRules();
 absl::StatusOr<v1::TotalsResponse> ComputeTotals(const Dataset& dataset, const LinkResult& link,
                                                  const v1::TotalsRequest& request,
                                                  uint32_t min_cell_size);
+
+// Counts before disclosure control, for the query history's differencing check and for
+// tests. Rows as in the response (`key_values` hold the enum value, YYYYMM or area index
+// of each label). For two dimensions `margins[d]` are the one-way counts of dimension d
+// (what the one-dimension query shows), which the two-way cells are protected against.
+struct RawCell {
+  uint64_t persons = 0;
+  uint64_t signals = 0;
+};
+struct RawRow {
+  std::vector<std::string> labels;
+  std::vector<int64_t> key_values;
+  RawCell cell;
+};
+struct RawTotals {
+  std::vector<v1::Dimension> by;
+  std::vector<RawRow> rows;
+  std::vector<RawRow> margins[2];
+  RawCell total;
+  uint64_t unlinkable = 0;
+};
+absl::StatusOr<RawTotals> ComputeRawTotals(const Dataset& dataset, const LinkResult& link,
+                                           const v1::TotalsRequest& request);
+
+// Primary and secondary disclosure control (disclosure.h) of a raw table.
+v1::TotalsResponse ProtectTotals(const RawTotals& raw, uint32_t min_cell_size);
 
 // Primary disclosure control of one count.
 v1::Count Protect(uint64_t value, uint32_t min_cell_size);

@@ -11,14 +11,7 @@
 namespace samenzicht::aggregator {
 namespace {
 
-std::string Cell(const v1::Count& c, uint32_t k) {
-  return c.suppressed() ? absl::StrCat("<", k) : absl::StrCat(c.value());
-}
-
-std::string JsonCount(const v1::Count& c) {
-  return c.suppressed() ? "{\"value\": null, \"suppressed\": true}"
-                        : absl::StrCat("{\"value\": ", c.value(), ", \"suppressed\": false}");
-}
+std::string Cell(const v1::Count& c, uint32_t k) { return FormatCount(c, k); }
 
 std::string JsonString(const std::string& s) {
   std::string out = "\"";
@@ -44,6 +37,17 @@ std::vector<std::string> Header(const v1::TotalsResponse& r) {
 }
 
 }  // namespace
+
+std::string FormatCount(const v1::Count& c, uint32_t k) {
+  if (c.secondary()) return "x";
+  return c.suppressed() ? absl::StrCat("<", k) : absl::StrCat(c.value());
+}
+
+std::string JsonCount(const v1::Count& c) {
+  if (c.secondary()) return "{\"value\": null, \"suppressed\": true, \"secondary\": true}";
+  return c.suppressed() ? "{\"value\": null, \"suppressed\": true}"
+                        : absl::StrCat("{\"value\": ", c.value(), ", \"suppressed\": false}");
+}
 
 std::string FormatTotalsTable(const v1::TotalsResponse& r) {
   const uint32_t k = r.min_cell_size();
@@ -84,7 +88,8 @@ std::string FormatTotalsTable(const v1::TotalsResponse& r) {
   if (r.rows_size() > 0) out += std::string(rule_len - 2, '-') + "\n";
   emit(lines.back());
   absl::StrAppend(&out, "\nunlinkable signals (no token): ", Cell(r.unlinkable_signals(), k),
-                  "\ncells from 1 to ", k - 1, " are shown as <", k, "\n");
+                  "\ncells from 1 to ", k - 1, " are shown as <", k,
+                  "; x: withheld so that a <", k, " cell cannot be worked out from the others\n");
   return out;
 }
 

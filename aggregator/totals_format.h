@@ -1,6 +1,6 @@
 // Renderings of a TotalsResponse for `aggregator totals`: an aligned table (suppressed
-// cells as "<k"), CSV (suppressed cells as "<k" too) and JSON (suppressed cells as
-// {"value": null, "suppressed": true}).
+// cells as "<k", secondary suppression as "x"), CSV (the same) and JSON (withheld cells as
+// {"value": null, "suppressed": true}, plus "secondary": true for secondary suppression).
 //
 // Thread-safety: pure functions.
 #ifndef SAMENZICHT_AGGREGATOR_TOTALS_FORMAT_H_
@@ -12,6 +12,12 @@
 #include "samenzicht/v1/query.pb.h"
 
 namespace samenzicht::aggregator {
+
+// One count: "<k" (primary), "x" (secondary suppression) or the number.
+std::string FormatCount(const v1::Count& c, uint32_t k);
+// {"value": N, "suppressed": false}, {"value": null, "suppressed": true} or, for secondary
+// suppression, {"value": null, "suppressed": true, "secondary": true}.
+std::string JsonCount(const v1::Count& c);
 
 std::string FormatTotalsTable(const v1::TotalsResponse& r);
 std::string FormatTotalsCsv(const v1::TotalsResponse& r);

@@ -1,0 +1,212 @@
+#include "aggregator/dashboard/dashboard.h"
+
+#include <openssl/bio.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <string_view>
+
+#include <httplib.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "aggregator/insight_format.h"
+#include "aggregator/totals_format.h"
+#include "model/vocabulary.h"
+#include "rpc/tls.h"
+
+namespace samenzicht::aggregator {
+namespace dashboard_assets {
+const char* Find(std::string_view path);
+}  // namespace dashboard_assets
+
+namespace {
+
+absl::StatusOr<rpc::Peer> PeerOfRequest(const httplib::Request& req) {
+  if (req.ssl == nullptr) return absl::UnauthenticatedError("no TLS session");
+  X509* cert = SSL_get1_peer_certificate(req.ssl);
+  if (cert == nullptr) return absl::UnauthenticatedError("no client certificate");
+  if (SSL_get_verify_result(req.ssl) != X509_V_OK) {
+    X509_free(cert);
+    return absl::UnauthenticatedError("client certificate not verified");
+  }
+  BIO* bio = BIO_new(BIO_s_mem());
+  X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio, &data);
+  std::string subject(data, static_cast<size_t>(len));
+  BIO_free(bio);
+  X509_free(cert);
+  return rpc::PeerFromSubject(subject);
+}
+
+std::string JsonError(const std::string& message) {
+  std::string out = "{\"error\": \"";
+  for (char c : message) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) continue;
+    out += c;
+  }
+  return out + "\"}\n";
+}
+
+int HttpStatus(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kNotFound: return 400;
+    case absl::StatusCode::kUnauthenticated: return 401;
+    case absl::StatusCode::kPermissionDenied: return 403;
+    case absl::StatusCode::kFailedPrecondition: return 409;
+    default: return 500;
+  }
+}
+
+void Secure(httplib::Response& res) {
+  res.set_header("Cache-Control", "no-store");
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_header("X-Frame-Options", "DENY");
+  res.set_header("Referrer-Policy", "no-referrer");
+  res.set_header("Content-Security-Policy",
+                 "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                 "connect-src 'self'; frame-ancestors 'none'");
+}
+
+void Fail(httplib::Response& res, const absl::Status& s) {
+  res.status = HttpStatus(s);
+  res.set_content(JsonError(std::string(s.message())), "application/json");
+}
+
+absl::StatusOr<uint32_t> Month(const httplib::Request& req, const char* name) {
+  return ParseMonthFlag(name, req.has_param(name) ? req.get_param_value(name) : "");
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Dashboard>> Dashboard::Start(const std::string& address,
+                                                            const v1::TlsFiles& tls,
+                                                            Query* query) {
+  size_t colon = address.rfind(':');
+  int port = 0;
+  if (colon == std::string::npos || !absl::SimpleAtoi(address.substr(colon + 1), &port) ||
+      port < 0 || port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("dashboard_listen_address must be HOST:PORT, not '", address, "'"));
+  }
+  std::string host = address.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  for (const std::string& f : {tls.cert_file(), tls.key_file(), tls.ca_cert_file()}) {
+    if (f.empty() || !std::filesystem::exists(f)) {
+      return absl::NotFoundError(absl::StrCat("dashboard: TLS file not found: '", f, "'"));
+    }
+  }
+  std::unique_ptr<Dashboard> d(new Dashboard());
+  d->server_ = std::make_unique<httplib::SSLServer>(tls.cert_file().c_str(),
+                                                    tls.key_file().c_str(),
+                                                    tls.ca_cert_file().c_str());
+  if (!d->server_->is_valid()) {
+    return absl::InvalidArgumentError("dashboard: cannot load the TLS certificate, key or CA");
+  }
+  httplib::SSLServer& s = *d->server_;
+
+  // Every request: verified analyst certificate, else 401/403 before anything else.
+  s.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    Secure(res);
+    absl::StatusOr<rpc::Peer> peer = PeerOfRequest(req);
+    if (!peer.ok()) {
+      Fail(res, peer.status());
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (peer->role != rpc::Role::kAnalyst) {
+      Fail(res, absl::PermissionDeniedError(absl::StrCat(
+                    "the dashboard is for the municipality analyst only; your certificate has "
+                    "role ", rpc::RoleName(peer->role))));
+      spdlog::warn("dashboard: refused {} (role {})", peer->common_name, rpc::RoleName(peer->role));
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+
+  s.Get(R"(/(|index\.html|app\.js|style\.css))",
+        [](const httplib::Request& req, httplib::Response& res) {
+          std::string path = req.path == "/" ? "/index.html" : req.path;
+          const char* body = dashboard_assets::Find(path);
+          if (body == nullptr) {
+            res.status = 404;
+            return;
+          }
+          std::string type = path.ends_with(".js")    ? "text/javascript; charset=utf-8"
+                             : path.ends_with(".css") ? "text/css; charset=utf-8"
+                                                      : "text/html; charset=utf-8";
+          res.set_content(body, type);
+        });
+
+  s.Get("/api/insight", [query](const httplib::Request& req, httplib::Response& res) {
+    absl::StatusOr<rpc::Peer> peer = PeerOfRequest(req);
+    if (!peer.ok()) return Fail(res, peer.status());
+    v1::InsightRequest r;
+    absl::StatusOr<uint32_t> from = Month(req, "from");
+    if (!from.ok()) return Fail(res, from.status());
+    absl::StatusOr<uint32_t> to = Month(req, "to");
+    if (!to.ok()) return Fail(res, to.status());
+    r.set_from_month(*from);
+    r.set_to_month(*to);
+    std::string g = req.has_param("granularity") ? req.get_param_value("granularity") : "month";
+    if (g != "month" && g != "quarter") {
+      return Fail(res, absl::InvalidArgumentError("granularity must be month or quarter"));
+    }
+    r.set_granularity(g == "quarter" ? v1::TREND_GRANULARITY_QUARTER
+                                     : v1::TREND_GRANULARITY_MONTH);
+    r.set_include_estimate(req.has_param("estimate") && req.get_param_value("estimate") == "1");
+    absl::StatusOr<v1::InsightResponse> out = query->Insight(*peer, r);
+    if (!out.ok()) return Fail(res, out.status());
+    res.set_content(FormatInsightJson(*out), "application/json");
+  });
+
+  s.Get("/api/totals", [query](const httplib::Request& req, httplib::Response& res) {
+    absl::StatusOr<rpc::Peer> peer = PeerOfRequest(req);
+    if (!peer.ok()) return Fail(res, peer.status());
+    v1::TotalsRequest r;
+    std::string by = req.has_param("by") ? req.get_param_value("by") : "";
+    for (absl::string_view name : absl::StrSplit(by, ',', absl::SkipWhitespace())) {
+      absl::StatusOr<v1::Dimension> d = model::ParseDimension(std::string(name));
+      if (!d.ok()) return Fail(res, d.status());
+      r.add_by(*d);
+    }
+    absl::StatusOr<uint32_t> from = Month(req, "from");
+    if (!from.ok()) return Fail(res, from.status());
+    absl::StatusOr<uint32_t> to = Month(req, "to");
+    if (!to.ok()) return Fail(res, to.status());
+    r.set_from_month(*from);
+    r.set_to_month(*to);
+    absl::StatusOr<v1::TotalsResponse> out = query->Totals(*peer, r);
+    if (!out.ok()) return Fail(res, out.status());
+    res.set_content(FormatTotalsJson(*out), "application/json");
+  });
+
+  if (port == 0) {
+    d->port_ = s.bind_to_any_port(host.c_str());
+  } else {
+    d->port_ = s.bind_to_port(host.c_str(), port) ? port : -1;
+  }
+  if (d->port_ <= 0) {
+    return absl::UnavailableError(absl::StrCat("dashboard: cannot listen on ", address));
+  }
+  d->thread_ = std::thread([srv = d->server_.get()] { srv->listen_after_bind(); });
+  spdlog::info("dashboard listening on https://{}:{}/ (analyst certificates only)", host,
+               d->port_);
+  return d;
+}
+
+void Dashboard::Stop() {
+  if (server_) server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+Dashboard::~Dashboard() { Stop(); }
+
+}  // namespace samenzicht::aggregator

@@ -1,0 +1,345 @@
+#include "aggregator/insight.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <numeric>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "aggregator/disclosure.h"
+#include "aggregator/totals.h"
+#include "common/status_macros.h"
+#include "model/vocabulary.h"
+#include "samenzicht/v1/categories.pb.h"
+#ifdef SAMENZICHT_HAVE_ESTIMATE
+#include "aggregator/estimate/estimate.h"
+#endif
+
+namespace samenzicht::aggregator {
+namespace {
+
+struct PeriodFilter {
+  uint32_t from = 0, to = 0;
+  bool bounded() const { return from != 0 || to != 0; }
+  bool In(uint32_t m) const {
+    if (!bounded()) return true;
+    if (m == 0) return false;
+    return (from == 0 || m >= from) && (to == 0 || m <= to);
+  }
+};
+
+absl::StatusOr<PeriodFilter> CheckPeriod(uint32_t from, uint32_t to) {
+  if (!IsValidMonth(from) || !IsValidMonth(to)) {
+    return absl::InvalidArgumentError("insight: from_month and to_month must be YYYYMM");
+  }
+  if (from != 0 && to != 0 && from > to) {
+    return absl::InvalidArgumentError("insight: from_month is after to_month");
+  }
+  return PeriodFilter{from, to};
+}
+
+struct PersonFacts {
+  bool in_period = false;
+  uint32_t domains = 0;                 // bit per v1::Domain
+  std::vector<uint8_t> agencies;        // distinct agency indexes
+  uint32_t first_month = std::numeric_limits<uint32_t>::max();  // earliest known month
+};
+
+std::vector<PersonFacts> People(const Dataset& ds, const LinkResult& link,
+                                const std::vector<uint8_t>& agency_of, const PeriodFilter& p) {
+  std::vector<PersonFacts> people(link.persons);
+  for (size_t i = 0; i < ds.reports.size(); ++i) {
+    const ReportFacts& r = ds.reports[i];
+    if (!p.In(r.signal_month)) continue;
+    PersonFacts& f = people[link.person[i]];
+    f.in_period = true;
+    if (r.domain > 0 && r.domain < 32) f.domains |= 1u << r.domain;
+    uint8_t a = i < agency_of.size() ? agency_of[i] : 0;
+    if (a != 0 && std::find(f.agencies.begin(), f.agencies.end(), a) == f.agencies.end()) {
+      f.agencies.push_back(a);
+    }
+    if (r.signal_month != 0) f.first_month = std::min(f.first_month, r.signal_month);
+  }
+  return people;
+}
+
+std::string DomainWord(int d) { return model::Word(v1::DIMENSION_DOMAIN, d); }
+
+}  // namespace
+
+absl::StatusOr<CaptureHistories> DomainCaptureHistories(const Dataset& ds, const LinkResult& link,
+                                                        uint32_t from, uint32_t to) {
+  ASSIGN_OR_RETURN(PeriodFilter p, CheckPeriod(from, to));
+  std::vector<PersonFacts> people = People(ds, link, {}, p);
+  uint32_t present = 0;
+  for (const PersonFacts& f : people) present |= f.domains;
+  CaptureHistories h;
+  std::vector<int> domains;
+  for (int d = 1; d < 32; ++d) {
+    if (present & (1u << d)) {
+      domains.push_back(d);
+      h.lists.push_back(DomainWord(d));
+    }
+  }
+  if (domains.size() > 20) return absl::InternalError("too many domains");
+  h.counts.assign(size_t{1} << domains.size(), 0);
+  for (const PersonFacts& f : people) {
+    if (!f.in_period || f.domains == 0) continue;
+    size_t mask = 0;
+    for (size_t i = 0; i < domains.size(); ++i) {
+      if (f.domains & (1u << domains[i])) mask |= size_t{1} << i;
+    }
+    ++h.counts[mask];
+  }
+  return h;
+}
+
+Estimator DefaultEstimator(int replicates) {
+#ifdef SAMENZICHT_HAVE_ESTIMATE
+  return [replicates](const CaptureHistories& h) {
+    v1::HiddenNumberEstimate out;
+    for (const std::string& l : h.lists) out.add_lists(l);
+    int k = static_cast<int>(h.lists.size());
+    if (k < estimate::kMinLists) {
+      out.set_reason(absl::StrCat("no reliable estimate: multiple systems estimation needs at "
+                                  "least ", estimate::kMinLists,
+                                  " reporting domains with signals in the period; there are ",
+                                  k));
+      return out;
+    }
+    if (k > estimate::kMaxLists) {
+      out.set_reason("no estimate: more reporting domains than the estimator supports");
+      return out;
+    }
+    auto table = estimate::CaptureTable::FromCounts(k, h.counts, h.lists);
+    if (!table.ok()) {
+      out.set_reason(absl::StrCat("no reliable estimate: ", table.status().message()));
+      return out;
+    }
+    estimate::EstimateOptions options;
+    options.replicates = replicates;
+    auto r = estimate::Estimate(*table, options);
+    if (!r.ok()) {
+      out.set_reason(absl::StrCat("no reliable estimate: ", r.status().message()));
+      return out;
+    }
+    out.set_observed(static_cast<uint64_t>(r->observed));
+    for (const std::string& c : r->caveats) out.add_caveats(c);
+    if (!r->reliable || !r->estimate.has_value()) {
+      out.set_reason(absl::StrCat("no reliable estimate: ", r->reason));
+      return out;
+    }
+    out.set_available(true);
+    out.set_estimate(*r->estimate);
+    out.set_model(r->model);
+    if (r->interval.has_value()) {
+      out.set_lower(r->interval->lower);
+      out.set_upper(r->interval->upper);
+      out.set_interval_method("BCa bootstrap");
+    } else if (r->profile_interval.has_value()) {
+      out.set_lower(r->profile_interval->lower);
+      out.set_upper(r->profile_interval->upper);
+      out.set_interval_method("profile likelihood");
+    }
+    return out;
+  };
+#else
+  (void)replicates;
+  return nullptr;
+#endif
+}
+
+absl::StatusOr<v1::InsightResponse> ComputeInsight(const Dataset& ds, const LinkResult& link,
+                                                   const std::vector<uint8_t>& agency_of,
+                                                   const v1::InsightRequest& request,
+                                                   uint32_t min_cell_size,
+                                                   const Estimator& estimator) {
+  const uint32_t k = min_cell_size == 0 ? kDefaultMinCellSize : min_cell_size;
+  ASSIGN_OR_RETURN(PeriodFilter p, CheckPeriod(request.from_month(), request.to_month()));
+  if (link.person.size() != ds.reports.size()) {
+    return absl::InternalError("insight: linkage does not match the dataset");
+  }
+  const bool quarter = request.granularity() == v1::TREND_GRANULARITY_QUARTER;
+  v1::InsightResponse resp;
+  resp.set_from_month(p.from);
+  resp.set_to_month(p.to);
+  resp.set_min_cell_size(k);
+  resp.set_granularity(quarter ? v1::TREND_GRANULARITY_QUARTER : v1::TREND_GRANULARITY_MONTH);
+  resp.set_counting_rules(CountingRules());
+  resp.set_disclosure_rules(DisclosureRules());
+
+  std::vector<PersonFacts> people = People(ds, link, agency_of, p);
+  uint64_t persons = 0, signals = 0, unlinkable = 0;
+  uint64_t by_agencies[3] = {0, 0, 0};
+  std::map<int, uint64_t> domain_persons;
+  std::map<std::pair<int, int>, uint64_t> pair_persons;
+  std::map<uint32_t, uint64_t> month_persons, month_signals;  // 0 = unknown
+  for (const PersonFacts& f : people) {
+    if (!f.in_period) continue;
+    ++persons;
+    size_t n = f.agencies.size();
+    if (n >= 1) ++by_agencies[std::min<size_t>(n, 3) - 1];
+    for (int a = 1; a < 32; ++a) {
+      if (!(f.domains & (1u << a))) continue;
+      ++domain_persons[a];
+      for (int b = a + 1; b < 32; ++b) {
+        if (f.domains & (1u << b)) ++pair_persons[{a, b}];
+      }
+    }
+    ++month_persons[f.first_month == std::numeric_limits<uint32_t>::max() ? 0 : f.first_month];
+  }
+  for (const ReportFacts& r : ds.reports) {
+    if (!p.In(r.signal_month)) continue;
+    ++signals;
+    if (!r.has_token) ++unlinkable;
+    ++month_signals[r.signal_month];
+    month_persons.emplace(r.signal_month, 0);
+  }
+  for (const auto& [m, n] : month_persons) month_signals.emplace(m, 0);
+
+  // Summary: total persons = lower bound + unlinkable.
+  {
+    DcTable dc;
+    size_t total = dc.Add(persons, true);
+    size_t lower = dc.Add(persons - std::min(persons, unlinkable));
+    size_t unl = dc.Add(unlinkable);
+    dc.AddLine({lower, unl}, static_cast<long>(total));
+    size_t total_signals = dc.Add(signals, true);
+    Suppress(dc, k);
+    *resp.mutable_total_persons() = ToCount(dc.cells[total]);
+    *resp.mutable_persons_lower_bound() = ToCount(dc.cells[lower]);
+    *resp.mutable_unlinkable_signals() = ToCount(dc.cells[unl]);
+    *resp.mutable_total_signals() = ToCount(dc.cells[total_signals]);
+    const v1::Count& tp = resp.total_persons();
+    const v1::Count& ts = resp.total_signals();
+    if (!tp.suppressed() && !tp.secondary() && !ts.suppressed() && !ts.secondary() &&
+        tp.value() > 0) {
+      resp.set_signals_per_person(
+          absl::StrFormat("%.2f", static_cast<double>(ts.value()) / tp.value()));
+    }
+  }
+  // Persons by number of agencies.
+  {
+    DcTable dc;
+    size_t total = dc.Add(persons, true);
+    std::vector<size_t> cells;
+    for (uint64_t n : by_agencies) cells.push_back(dc.Add(n));
+    dc.AddLine(cells, static_cast<long>(total));
+    Suppress(dc, k);
+    const char* names[3] = {"1", "2", "3+"};
+    for (int i = 0; i < 3; ++i) {
+      auto* row = resp.add_agency_counts();
+      row->set_agencies(names[i]);
+      *row->mutable_persons() = ToCount(dc.cells[cells[static_cast<size_t>(i)]]);
+    }
+  }
+  // Overlap between domains.
+  {
+    std::vector<int> doms;
+    for (const auto& [d, n] : domain_persons) doms.push_back(d);
+    DcTable dc;
+    std::map<std::pair<int, int>, size_t> cell;
+    for (int d : doms) cell[{d, d}] = dc.Add(domain_persons[d], /*fixed=*/true);
+    for (size_t i = 0; i < doms.size(); ++i) {
+      for (size_t j = i + 1; j < doms.size(); ++j) {
+        auto it = pair_persons.find({doms[i], doms[j]});
+        cell[{doms[i], doms[j]}] = dc.Add(it == pair_persons.end() ? 0 : it->second);
+      }
+    }
+    auto at = [&](int a, int b) { return a <= b ? cell[{a, b}] : cell[{b, a}]; };
+    for (int a : doms) {
+      std::vector<size_t> line;
+      for (int b : doms) {
+        if (b != a) line.push_back(at(a, b));
+      }
+      if (!line.empty()) dc.AddLine(line, static_cast<long>(at(a, a)));
+    }
+    Suppress(dc, k);
+    for (int a : doms) resp.add_overlap_domains(DomainWord(a));
+    for (int a : doms) {
+      for (int b : doms) {
+        auto* c = resp.add_overlap();
+        c->set_row(DomainWord(a));
+        c->set_column(DomainWord(b));
+        *c->mutable_persons() = ToCount(dc.cells[at(a, b)]);
+      }
+    }
+  }
+  // Trend: months and quarters share one pattern per measure.
+  for (int measure = 0; measure < 2; ++measure) {
+    const auto& values = measure == 0 ? month_persons : month_signals;
+    DcTable dc;
+    size_t total = dc.Add(measure == 0 ? persons : signals, true);
+    std::vector<std::pair<uint32_t, size_t>> months;
+    for (const auto& [m, n] : values) {
+      if (m != 0) months.emplace_back(m, dc.Add(n));
+    }
+    auto unknown = values.find(0);
+    if (unknown != values.end()) months.emplace_back(0, dc.Add(unknown->second));
+    std::vector<std::pair<uint32_t, size_t>> quarters = AddTrendLines(dc, months, total);
+    Suppress(dc, k);
+    const auto& shown = quarter ? quarters : months;
+    if (measure == 0) {
+      for (const auto& [key, c] : shown) {
+        auto* t = resp.add_trend();
+        t->set_period(key == 0 ? "unknown" : quarter ? QuarterWord(key) : model::MonthWord(key));
+        *t->mutable_persons() = ToCount(dc.cells[c]);
+      }
+    } else {
+      for (size_t i = 0; i < shown.size(); ++i) {
+        *resp.mutable_trend(static_cast<int>(i))->mutable_signals() =
+            ToCount(dc.cells[shown[i].second]);
+      }
+    }
+  }
+  // Hidden number.
+  v1::HiddenNumberEstimate* est = resp.mutable_estimate();
+  if (!request.include_estimate()) {
+    est->set_reason("not requested");
+  } else if (!estimator) {
+    est->set_reason("this build has no estimator");
+  } else {
+    ASSIGN_OR_RETURN(CaptureHistories h, DomainCaptureHistories(ds, link, p.from, p.to));
+    *est = estimator(h);
+    uint64_t observed = 0;
+    for (int64_t c : h.counts) observed += static_cast<uint64_t>(c);
+    if (est->available() && observed < k) {
+      v1::HiddenNumberEstimate withheld;
+      for (const auto& l : est->lists()) withheld.add_lists(l);
+      withheld.set_reason(absl::StrCat("withheld: fewer than ", k, " persons seen"));
+      *est = withheld;
+    }
+    est->set_observed(observed < k ? 0 : observed);
+    if (est->available()) {
+      est->set_estimate(std::round(est->estimate()));
+      est->set_lower(std::floor(est->lower()));
+      est->set_upper(std::isfinite(est->upper()) ? std::ceil(est->upper()) : est->upper());
+    }
+    est->add_caveats(
+        "Multiple systems estimation assumes a closed population in the period, that every "
+        "person could be signalled by each domain, and that the chosen model captures the "
+        "dependence between domains; linkage errors (missed or false links) bias the estimate.");
+  }
+  return resp;
+}
+
+std::string DutchLabel(const std::string& w) {
+  static const std::map<std::string, std::string>* m = new std::map<std::string, std::string>{
+      {"sexual", "seksueel"}, {"criminal", "crimineel"},
+      {"sexual_and_criminal", "seksueel en crimineel"}, {"labour", "arbeid"},
+      {"other", "anders"}, {"unknown", "onbekend"}, {"police", "politie"},
+      {"municipality", "gemeente"}, {"social_work", "maatschappelijk werk"},
+      {"financial", "financiële en schuldhulp"}, {"youth_care", "jeugdzorg"},
+      {"education", "onderwijs"}, {"mental_health", "ggz"}, {"shelter", "opvang"},
+      {"health_care", "zorg"}, {"direct", "direct contact"}, {"observed", "waargenomen"},
+      {"female", "vrouw"}, {"male", "man"}, {"dutch", "Nederlands"},
+      {"european", "overig Europees"}, {"non_european", "niet-Europees"},
+      {"0_12", "12 of jonger"}, {"13_17", "13-17"}, {"18_26", "18-26"},
+      {"27_plus", "27 of ouder"}, {"total", "totaal"}};
+  auto it = m->find(w);
+  return it == m->end() ? w : it->second;
+}
+
+}  // namespace samenzicht::aggregator

@@ -1,0 +1,74 @@
+// The analyst's overview (InsightResponse): totals with the lower and upper bound on
+// persons, the signals/persons ratio, persons by number of agencies that signalled them
+// (1, 2, 3+), the overlap between reporting domains, the trend per month or quarter, and
+// the hidden-number estimate (multiple systems estimation over the domains), all after
+// disclosure control (disclosure.h).
+//
+//   ASSIGN_OR_RETURN(v1::InsightResponse r,
+//                    ComputeInsight(dataset, link, agency_of_report, request, k, estimator));
+//
+// Counting rules as in totals.h (period; a person counts under every domain and agency that
+// signalled them in the period). Agencies are told apart by their node id
+// (`agency_of_report[i]`, 0 = unknown); domains come from the aggregator's configuration.
+//
+// Disclosure control: agency counts are a line with the total persons as margin; the
+// overlap matrix has the per-domain counts on its diagonal (the one-way domain table:
+// fixed) and each of its rows is a line; the trend uses AddTrendLines (months and
+// quarters share one pattern); total = lower bound + unlinkable is a line. The estimate is
+// published only when the estimator calls it reliable and at least k persons were seen;
+// it is rounded to whole persons; the capture-history cells are never published.
+//
+// Thread-safety: pure functions (the estimator is called once per call).
+#ifndef SAMENZICHT_AGGREGATOR_INSIGHT_H_
+#define SAMENZICHT_AGGREGATOR_INSIGHT_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "aggregator/linkage.h"
+#include "aggregator/store.h"
+#include "samenzicht/v1/query.pb.h"
+
+namespace samenzicht::aggregator {
+
+// A capture-history table over `lists`: counts[h] = persons whose set of lists is the bit
+// mask h (bit i = lists[i]); counts[0] = 0.
+struct CaptureHistories {
+  std::vector<std::string> lists;
+  std::vector<int64_t> counts;
+};
+
+// Runs multiple systems estimation; fills `available`, `reason`, `estimate`, `lower`,
+// `upper`, `interval_method`, `model`, `caveats` (unrounded). Absent (nullptr function) =
+// "this build has no estimator".
+using Estimator = std::function<v1::HiddenNumberEstimate(const CaptureHistories&)>;
+
+// The default estimator: the estimate library (aggregator/estimate) with BIC model choice
+// up to order 2 and `replicates` BCa bootstrap replicates. Empty when the build has no
+// estimate library.
+Estimator DefaultEstimator(int replicates = 1000);
+
+// InvalidArgument for a malformed period (see ComputeTotals).
+absl::StatusOr<v1::InsightResponse> ComputeInsight(const Dataset& dataset,
+                                                   const LinkResult& link,
+                                                   const std::vector<uint8_t>& agency_of_report,
+                                                   const v1::InsightRequest& request,
+                                                   uint32_t min_cell_size,
+                                                   const Estimator& estimator);
+
+// The capture histories over the domains that signalled anyone in the period (for tests
+// and for `ComputeInsight`).
+absl::StatusOr<CaptureHistories> DomainCaptureHistories(const Dataset& dataset,
+                                                        const LinkResult& link,
+                                                        uint32_t from_month, uint32_t to_month);
+
+// "sexual" -> "seksueel" and the like: Dutch labels of category words, for the dashboard
+// and the report (English is the word itself with underscores as spaces).
+std::string DutchLabel(const std::string& word);
+
+}  // namespace samenzicht::aggregator
+
+#endif  // SAMENZICHT_AGGREGATOR_INSIGHT_H_

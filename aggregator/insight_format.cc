@@ -1,0 +1,169 @@
+#include "aggregator/insight_format.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "aggregator/totals_format.h"
+
+namespace samenzicht::aggregator {
+namespace {
+
+std::string Js(const std::string& s) {
+  std::string out = "\"";
+  for (char ch : s) {
+    if (ch == '"' || ch == '\\') out += '\\';
+    if (static_cast<unsigned char>(ch) < 0x20) continue;
+    out += ch;
+  }
+  return out + "\"";
+}
+
+std::string Num(double v) {
+  if (!std::isfinite(v)) return "null";
+  return absl::StrFormat("%.0f", v);
+}
+
+using Table = std::vector<std::vector<std::string>>;
+
+std::string Render(const Table& t, const std::string& format, uint32_t k) {
+  std::string out;
+  if (format == "csv") {
+    for (const auto& row : t) {
+      for (size_t i = 0; i < row.size(); ++i) absl::StrAppend(&out, i ? "," : "", row[i]);
+      out += "\n";
+    }
+    return out;
+  }
+  std::vector<size_t> w;
+  for (const auto& row : t) {
+    if (w.size() < row.size()) w.resize(row.size(), 0);
+    for (size_t i = 0; i < row.size(); ++i) w[i] = std::max(w[i], row[i].size());
+  }
+  for (size_t r = 0; r < t.size(); ++r) {
+    for (size_t i = 0; i < t[r].size(); ++i) {
+      std::string pad(w[i] - t[r][i].size(), ' ');
+      absl::StrAppend(&out, i ? "  " : "", i == 0 ? t[r][i] + pad : pad + t[r][i]);
+    }
+    out += "\n";
+    if (r == 0) {
+      size_t len = 0;
+      for (size_t x : w) len += x + 2;
+      out += std::string(len - 2, '-') + "\n";
+    }
+  }
+  absl::StrAppend(&out, "\ncells from 1 to ", k - 1, " are shown as <", k,
+                  "; x: withheld so that a <", k, " cell cannot be worked out from the others\n");
+  return out;
+}
+
+}  // namespace
+
+std::string FormatInsightJson(const v1::InsightResponse& r) {
+  std::string out = absl::StrCat("{\n  \"from_month\": ", r.from_month(), ",\n  \"to_month\": ",
+                                 r.to_month(), ",\n  \"min_cell_size\": ", r.min_cell_size(),
+                                 ",\n  \"total_persons\": ", JsonCount(r.total_persons()),
+                                 ",\n  \"total_signals\": ", JsonCount(r.total_signals()),
+                                 ",\n  \"unlinkable_signals\": ", JsonCount(r.unlinkable_signals()),
+                                 ",\n  \"persons_lower_bound\": ", JsonCount(r.persons_lower_bound()),
+                                 ",\n  \"signals_per_person\": ", Js(r.signals_per_person()),
+                                 ",\n  \"agency_counts\": [");
+  for (int i = 0; i < r.agency_counts_size(); ++i) {
+    absl::StrAppend(&out, i ? ", " : "", "{\"agencies\": ", Js(r.agency_counts(i).agencies()),
+                    ", \"persons\": ", JsonCount(r.agency_counts(i).persons()), "}");
+  }
+  out += "],\n  \"overlap_domains\": [";
+  for (int i = 0; i < r.overlap_domains_size(); ++i) {
+    absl::StrAppend(&out, i ? ", " : "", Js(r.overlap_domains(i)));
+  }
+  out += "],\n  \"overlap\": [";
+  for (int i = 0; i < r.overlap_size(); ++i) {
+    const auto& c = r.overlap(i);
+    absl::StrAppend(&out, i ? "," : "", "\n    {\"row\": ", Js(c.row()), ", \"column\": ",
+                    Js(c.column()), ", \"persons\": ", JsonCount(c.persons()), "}");
+  }
+  absl::StrAppend(&out, "],\n  \"granularity\": ",
+                  Js(r.granularity() == v1::TREND_GRANULARITY_QUARTER ? "quarter" : "month"),
+                  ",\n  \"trend\": [");
+  for (int i = 0; i < r.trend_size(); ++i) {
+    const auto& t = r.trend(i);
+    absl::StrAppend(&out, i ? "," : "", "\n    {\"period\": ", Js(t.period()),
+                    ", \"persons\": ", JsonCount(t.persons()), ", \"signals\": ",
+                    JsonCount(t.signals()), "}");
+  }
+  const auto& e = r.estimate();
+  absl::StrAppend(&out, "],\n  \"estimate\": {\"available\": ", e.available() ? "true" : "false",
+                  ", \"reason\": ", Js(e.reason()), ", \"lists\": [");
+  for (int i = 0; i < e.lists_size(); ++i) absl::StrAppend(&out, i ? ", " : "", Js(e.lists(i)));
+  absl::StrAppend(&out, "], \"observed\": ", e.observed(), ", \"estimate\": ",
+                  e.available() ? Num(e.estimate()) : "null", ", \"lower\": ",
+                  e.available() ? Num(e.lower()) : "null", ", \"upper\": ",
+                  e.available() ? Num(e.upper()) : "null", ", \"interval_method\": ",
+                  Js(e.interval_method()), ", \"model\": ", Js(e.model()), ", \"caveats\": [");
+  for (int i = 0; i < e.caveats_size(); ++i) absl::StrAppend(&out, i ? ", " : "", Js(e.caveats(i)));
+  absl::StrAppend(&out, "]},\n  \"counting_rules\": ", Js(r.counting_rules()),
+                  ",\n  \"disclosure_rules\": ", Js(r.disclosure_rules()), "\n}\n");
+  return out;
+}
+
+absl::StatusOr<std::string> FormatInsight(const v1::InsightResponse& r, const std::string& view,
+                                          const std::string& format) {
+  if (format != "table" && format != "csv" && format != "json") {
+    return absl::InvalidArgumentError("--format must be table, csv or json");
+  }
+  if (format == "json") return FormatInsightJson(r);
+  const uint32_t k = r.min_cell_size();
+  Table t;
+  if (view == "summary") {
+    t.push_back({"measure", "value"});
+    t.push_back({"persons", FormatCount(r.total_persons(), k)});
+    t.push_back({"signals", FormatCount(r.total_signals(), k)});
+    t.push_back({"unlinkable_signals", FormatCount(r.unlinkable_signals(), k)});
+    t.push_back({"persons_lower_bound", FormatCount(r.persons_lower_bound(), k)});
+    t.push_back({"persons_upper_bound", FormatCount(r.total_persons(), k)});
+    t.push_back({"signals_per_person",
+                 r.signals_per_person().empty() ? "x" : r.signals_per_person()});
+    const auto& e = r.estimate();
+    if (e.available()) {
+      t.push_back({"estimated_persons", Num(e.estimate())});
+      t.push_back({"estimate_lower_95", Num(e.lower())});
+      t.push_back({"estimate_upper_95", Num(e.upper())});
+    } else if (e.reason() != "not requested") {
+      t.push_back({"estimated_persons", format == "csv" ? "" : e.reason()});
+    }
+  } else if (view == "agencies") {
+    t.push_back({"agencies", "persons"});
+    for (const auto& a : r.agency_counts()) t.push_back({a.agencies(), FormatCount(a.persons(), k)});
+    t.push_back({"total", FormatCount(r.total_persons(), k)});
+  } else if (view == "overlap") {
+    std::vector<std::string> head = {"domain"};
+    for (const auto& d : r.overlap_domains()) head.push_back(d);
+    t.push_back(head);
+    size_t n = static_cast<size_t>(r.overlap_domains_size());
+    for (size_t i = 0; i < n; ++i) {
+      std::vector<std::string> row = {r.overlap_domains(static_cast<int>(i))};
+      for (size_t j = 0; j < n; ++j) {
+        row.push_back(FormatCount(r.overlap(static_cast<int>(i * n + j)).persons(), k));
+      }
+      t.push_back(row);
+    }
+  } else if (view == "trend") {
+    t.push_back({r.granularity() == v1::TREND_GRANULARITY_QUARTER ? "quarter" : "month",
+                 "persons", "signals"});
+    for (const auto& p : r.trend()) {
+      t.push_back({p.period(), FormatCount(p.persons(), k), FormatCount(p.signals(), k)});
+    }
+    t.push_back({"total", FormatCount(r.total_persons(), k), FormatCount(r.total_signals(), k)});
+  } else {
+    return absl::InvalidArgumentError("--view must be totals, summary, agencies, overlap or trend");
+  }
+  std::string out = Render(t, format, k);
+  if (format == "table" && view == "overlap") {
+    out += "diagonal: persons signalled by the domain; elsewhere: by both domains\n";
+  }
+  return out;
+}
+
+}  // namespace samenzicht::aggregator

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# CTest entry for the dashboard browser test. Skips (exit 77) with a clear message when
+# Debian's chromium or node is not installed; deploy/install-deps.sh installs both.
+set -euo pipefail
+fixture="$1"; work="$2"
+here="$(cd "$(dirname "$0")" && pwd)"
+chromium="${CHROMIUM:-/usr/bin/chromium}"
+if [ ! -x "$chromium" ]; then
+  echo "SKIP: $chromium not installed (apt-get install chromium chromium-driver, or deploy/install-deps.sh)"
+  exit 77
+fi
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "SKIP: node/npm not installed"
+  exit 77
+fi
+# playwright-core from the committed lock file (offline when npm's cache has it).
+if [ ! -d "$here/node_modules/playwright-core" ]; then
+  (cd "$here" && npm ci --prefer-offline --no-audit --no-fund --loglevel=error)
+fi
+exec node "$here/dashboard.test.mjs" "$fixture" "$work"
