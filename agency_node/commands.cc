@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "agency_node/batch.h"
 #include "agency_node/csv.h"
+#include "agency_node/daemon.h"
 #include "agency_node/intake_client.h"
 #include "agency_node/pipeline.h"
 #include "agency_node/state_store.h"
@@ -182,45 +183,27 @@ absl::Status SubmitCommand(const std::string& config_path, const std::string& in
                            spdlog::logger& log, std::ostream& os, const Date& today) {
   process::DisableCoreDumps();
   ASSIGN_OR_RETURN(v1::NodeConfig config, model::LoadNodeConfig(config_path));
-  ASSIGN_OR_RETURN(v1::LinkageProfile profile, model::LoadProfile(config.profile_file()));
-  ASSIGN_OR_RETURN(auto tokeniser, TokeniserFromKeyFile(profile, config.hashing_key_file()));
-  ASSIGN_OR_RETURN(auto signer, crypto::Signer::FromKeyFile(config.signing_key_file()));
-  ASSIGN_OR_RETURN(auto normaliser, Normaliser::New());
-  SignalOptions so;
-  so.areas.assign(config.areas().begin(), config.areas().end());
-  so.today = today;
-  ASSIGN_OR_RETURN(PreparedReports prepared, PrepareReports(in, *normaliser, *tokeniser, so));
-  LogIssues(prepared, log);
-  ASSIGN_OR_RETURN(auto store, StateStore::Open(config.state_dir()));
-  ASSIGN_OR_RETURN(std::vector<std::string> report_ids, store->AssignReportIds(prepared.record_ids));
-  for (size_t i = 0; i < report_ids.size(); ++i) prepared.reports[i].set_report_id(report_ids[i]);
-  PrintReadSummary(prepared, os);
-  // A record this node retracted stays retracted when the export is imported again.
-  ASSIGN_OR_RETURN(std::set<std::string> retracted, store->RetractedReportIds());
-  if (!retracted.empty()) {
-    std::vector<v1::Report> keep;
-    size_t dropped = 0;
-    for (v1::Report& r : prepared.reports) {
-      if (retracted.count(r.report_id())) ++dropped;
-      else keep.push_back(std::move(r));
-    }
-    prepared.reports = std::move(keep);
-    if (dropped > 0) os << "retracted:       " << dropped << " record(s) retracted earlier, not sent again\n";
+  ASSIGN_OR_RETURN(auto node, Delivery::New(config, today));
+  // Durable in the outbox first; then one delivery attempt (which also sends batches an
+  // earlier submit left queued).
+  ASSIGN_OR_RETURN(ImportResult imported, node->Import(in));
+  LogIssues(imported.prepared, log);
+  PrintReadSummary(imported.prepared, os);
+  if (imported.retracted_dropped > 0) {
+    os << "retracted:       " << imported.retracted_dropped
+       << " record(s) retracted earlier, not sent again\n";
   }
-  if (prepared.reports.empty()) {
+  ASSIGN_OR_RETURN(auto queued, node->outbox().Size());
+  if (queued.first == 0) {
     os << "nothing to send\n";
     return absl::OkStatus();
   }
-  BatchHeader header{config.node_id(), model::ProfileFingerprint(profile), tokeniser->epoch(),
-                     static_cast<int64_t>(time(nullptr))};
-  const size_t n_reports = prepared.reports.size();
-  ASSIGN_OR_RETURN(std::vector<BuiltBatch> batches,
-                   BuildBatches(std::move(prepared.reports), header, config.max_batch_reports(),
-                                *signer));
-  ASSIGN_OR_RETURN(auto client, IntakeClient::Connect(config));
-  auto sum = client->Submit(batches, *store);
+  auto sum = node->DrainOnce();
   if (!sum.ok()) {
-    os << "reports sent:    0 of " << n_reports << " acknowledged in full (see the sent log)\n";
+    auto left = node->outbox().Size();
+    os << "reports sent:    0 of " << queued.second << " acknowledged in full (see the sent log)\n"
+       << "queued:          " << (left.ok() ? left->second : queued.second)
+       << " report(s) stay in the outbox; the next submit or `agency-node serve` sends them\n";
     return sum.status();
   }
   os << "reports sent:    " << sum->reports_sent << " in " << sum->batches_sent << " batch"

@@ -82,6 +82,7 @@ absl::StatusOr<SubmitSummary> IntakeClient::Submit(const std::vector<BuiltBatch>
                                               " while batch ", b.batch_id, " was expected"));
     }
     RETURN_IF_ERROR(store.RecordAck(ack, time(nullptr)));
+    if (on_ack_) RETURN_IF_ERROR(on_ack_(ack));
     if (!ack.batch_digest().empty() && !crypto::ConstantTimeEquals(ack.batch_digest(), b.digest)) {
       sum.problems.push_back(absl::StrCat("batch ", b.batch_id,
                                           ": the acknowledged digest differs from the sent one"));

@@ -12,6 +12,7 @@
 #define SAMENZICHT_AGENCY_NODE_INTAKE_CLIENT_H_
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -56,12 +57,17 @@ class IntakeClient {
   absl::StatusOr<v1::RetractResponse> Retract(const std::vector<std::string>& report_ids);
 
   void set_timeout(std::chrono::seconds t) { timeout_ = t; }
+  // Called in Submit right after an acknowledgement (any code) is recorded in the store,
+  // before the next batch is written; a non-OK result ends Submit with it. The outbox
+  // uses it to drop each batch as soon as it is acknowledged.
+  void set_on_ack(std::function<absl::Status(const v1::BatchAck&)> f) { on_ack_ = std::move(f); }
 
  private:
   absl::Status CallError(const grpc::Status& s, const std::string& what) const;
   std::unique_ptr<v1::Intake::Stub> stub_;
   std::string address_;
   std::chrono::seconds timeout_{120};
+  std::function<absl::Status(const v1::BatchAck&)> on_ack_;
 };
 
 }  // namespace samenzicht::agency_node

@@ -9,6 +9,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "agency_node/commands.h"
+#include "agency_node/daemon.h"
 #include "agency_node/key_ceremony.h"
 #include "common/cli.h"
 
@@ -43,6 +44,7 @@ void Usage() {
                "  signing-keygen   create this node's signing key; prints its public key\n"
                "  pseudonymise     offline: signals CSV -> the reports the node would send\n"
                "  submit           send a signals CSV to the aggregator\n"
+               "  serve            daemon: import files from a folder, deliver with retries\n"
                "  retract          retract this node's reports by record id\n"
                "  sent             show what this node sent\n"
                "  box-keygen       create this node's key for receiving the sealed shared key\n"
@@ -171,6 +173,15 @@ int main(int argc, char** argv) {
     Command cmd("key-fingerprint", "Print a hashing key's epoch and fingerprint, to compare out of band.");
     cmd.Flag("key", "FILE", "a hashing key", true);
     return Run(cmd, sargc, sargv, [](const Args& a) { return node::KeyFingerprintCommand(a.Get("key"), std::cout); });
+  }
+  if (sub == "serve") {
+    Command cmd("serve",
+                "Run as a daemon: import every complete *.csv in import_dir once (then move it "
+                "to import_dir/done/), deliver the outbox with retries, stop on SIGTERM.");
+    cmd.Flag("config", "NODE.textproto", "node configuration (with import_dir)", true);
+    return Run(cmd, sargc, sargv, [](const Args& a) {
+      return node::ServeCommand(a.Get("config"), *Logger());
+    });
   }
   std::cerr << "error: unknown command '" << sub << "'\n";
   Usage();

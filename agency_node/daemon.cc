@@ -1,0 +1,293 @@
+#include "agency_node/daemon.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "agency_node/batch.h"
+#include "common/files.h"
+#include "common/process.h"
+#include "common/status_macros.h"
+#include "crypto/encoding.h"
+#include "model/config.h"
+
+namespace samenzicht::agency_node {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+constexpr int kBatchesPerStream = 50;
+constexpr char kImportDigestDomain[] = "samenzicht.import.v1";
+
+milliseconds Or(uint32_t v, int64_t fallback) { return milliseconds(v == 0 ? fallback : v); }
+
+// Moves `file` into `dir` (created if needed), never overwriting an earlier file there.
+absl::Status MoveInto(const fs::path& file, const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return absl::PermissionDeniedError(absl::StrCat(dir.string(), ": ", ec.message()));
+  fs::path target = dir / file.filename();
+  for (int n = 1; fs::exists(target); ++n) {
+    target = dir / absl::StrCat(file.filename().string(), ".", n);
+  }
+  fs::rename(file, target, ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot move ", file.string(), ": ", ec.message()));
+  return absl::OkStatus();
+}
+
+struct FileState {
+  uintmax_t size = 0;
+  fs::file_time_type mtime;
+  bool operator==(const FileState& o) const { return size == o.size && mtime == o.mtime; }
+};
+
+}  // namespace
+
+Backoff::Backoff(milliseconds initial, milliseconds max, uint64_t seed)
+    : initial_(initial), max_(std::max(initial, max)), rng_(seed) {}
+
+milliseconds Backoff::Next() {
+  int64_t d = initial_.count();
+  for (int i = 0; i < failures_ && d < max_.count(); ++i) d *= 2;
+  d = std::min<int64_t>(d, max_.count());
+  ++failures_;
+  std::uniform_int_distribution<int64_t> jitter(d / 2, d);
+  return milliseconds(jitter(rng_));
+}
+
+absl::StatusOr<std::unique_ptr<Delivery>> Delivery::New(const v1::NodeConfig& config,
+                                                        const Date& today) {
+  std::unique_ptr<Delivery> d(new Delivery());
+  d->config_ = config;
+  d->today_ = today;
+  ASSIGN_OR_RETURN(d->profile_, model::LoadProfile(config.profile_file()));
+  ASSIGN_OR_RETURN(d->tokeniser_, TokeniserFromKeyFile(d->profile_, config.hashing_key_file()));
+  ASSIGN_OR_RETURN(d->signer_, crypto::Signer::FromKeyFile(config.signing_key_file()));
+  ASSIGN_OR_RETURN(d->normaliser_, Normaliser::New());
+  ASSIGN_OR_RETURN(d->store_, StateStore::Open(config.state_dir()));
+  ASSIGN_OR_RETURN(d->outbox_, Outbox::Open(config.state_dir()));
+  return d;
+}
+
+absl::StatusOr<ImportResult> Delivery::Import(const std::string& csv_path, bool once) {
+  ImportResult result;
+  std::string digest;
+  if (once) {
+    ASSIGN_OR_RETURN(std::string bytes, files::ReadFile(csv_path));
+    digest = crypto::ToHex(crypto::Digest(kImportDigestDomain, bytes));
+    ASSIGN_OR_RETURN(bool seen, outbox_->WasImported(digest));
+    if (seen) {
+      result.already_imported = true;
+      return result;
+    }
+  }
+  SignalOptions so;
+  so.areas.assign(config_.areas().begin(), config_.areas().end());
+  so.today = today_;
+  ASSIGN_OR_RETURN(result.prepared, PrepareReports(csv_path, *normaliser_, *tokeniser_, so));
+  PreparedReports& p = result.prepared;
+  ASSIGN_OR_RETURN(std::vector<std::string> ids, store_->AssignReportIds(p.record_ids));
+  for (size_t i = 0; i < ids.size(); ++i) p.reports[i].set_report_id(ids[i]);
+  // A record this node retracted stays retracted when the export is imported again.
+  ASSIGN_OR_RETURN(std::set<std::string> retracted, store_->RetractedReportIds());
+  std::vector<v1::Report> keep;
+  keep.reserve(p.reports.size());
+  for (v1::Report& r : p.reports) {
+    if (retracted.count(r.report_id())) ++result.retracted_dropped;
+    else keep.push_back(std::move(r));
+  }
+  p.reports.clear();
+  std::vector<BuiltBatch> batches;
+  if (!keep.empty()) {
+    result.reports_queued = static_cast<int>(keep.size());
+    BatchHeader header{config_.node_id(), model::ProfileFingerprint(profile_),
+                       tokeniser_->epoch(), static_cast<int64_t>(time(nullptr))};
+    ASSIGN_OR_RETURN(batches,
+                     BuildBatches(std::move(keep), header, config_.max_batch_reports(), *signer_));
+  }
+  result.batches_queued = static_cast<int>(batches.size());
+  if (!batches.empty() || once) {
+    absl::Status s = outbox_->Enqueue(batches, digest);
+    if (absl::IsAlreadyExists(s)) {  // another process imported the same file meanwhile
+      result.already_imported = true;
+      result.reports_queued = result.batches_queued = 0;
+      return result;
+    }
+    RETURN_IF_ERROR(s);
+  }
+  return result;
+}
+
+absl::StatusOr<SubmitSummary> Delivery::DrainOnce() {
+  SubmitSummary total;
+  ASSIGN_OR_RETURN(auto pending, outbox_->Pending(kBatchesPerStream));
+  if (pending.empty()) return total;
+  ASSIGN_OR_RETURN(auto client, IntakeClient::Connect(config_));
+  client->set_timeout(std::chrono::seconds(30));
+  client->set_on_ack([this](const v1::BatchAck& ack) { return outbox_->Remove(ack.batch_id()); });
+  std::set<std::string> tried;  // a batch that fails to leave is not retried in this attempt
+  while (!pending.empty()) {
+    absl::StatusOr<SubmitSummary> sum = client->Submit(pending, *store_);
+    if (!sum.ok()) {
+      (void)outbox_->RecordFailedAttempt(std::string(sum.status().message()));
+      return sum.status();
+    }
+    total.batches_sent += sum->batches_sent;
+    total.batches_delivered += sum->batches_delivered;
+    total.batches_refused += sum->batches_refused;
+    total.reports_sent += sum->reports_sent;
+    total.accepted += sum->accepted;
+    total.duplicates += sum->duplicates;
+    total.reports_refused += sum->reports_refused;
+    for (auto& p : sum->problems) total.problems.push_back(std::move(p));
+    for (const auto& b : pending) tried.insert(b.batch_id);
+    ASSIGN_OR_RETURN(pending, outbox_->Pending(kBatchesPerStream));
+    if (!pending.empty() && tried.count(pending.front().batch_id)) {
+      return absl::InternalError("node outbox: an acknowledged batch did not leave the outbox");
+    }
+  }
+  return total;
+}
+
+absl::Status RunDaemon(const v1::NodeConfig& config, StopSignal& stop, spdlog::logger& log) {
+  if (config.import_dir().empty()) {
+    return absl::InvalidArgumentError("import_dir is not set in the node config");
+  }
+  std::error_code ec;
+  fs::create_directories(config.import_dir(), ec);
+  if (ec) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("import_dir ", config.import_dir(), ": ", ec.message()));
+  }
+  ASSIGN_OR_RETURN(auto node, Delivery::New(config));
+  const milliseconds poll = Or(config.poll_interval_ms(), 1000);
+  Backoff backoff(Or(config.retry_initial_ms(), 500), Or(config.retry_max_ms(), 30000),
+                  std::random_device{}());
+  auto next_drain = std::chrono::steady_clock::now();
+  std::map<fs::path, FileState> last_seen;
+  if (auto size = node->outbox().Size(); size.ok() && size->first > 0) {
+    log.info("outbox holds {} batch(es), {} report(s) from before; delivering", size->first,
+             size->second);
+  }
+  log.info("serving: watching {} every {} ms; delivering to {}", config.import_dir(),
+           poll.count(), config.aggregator_address());
+
+  while (!stop.stopped()) {
+    // 1. Import files that are complete (unchanged since the previous scan).
+    std::map<fs::path, FileState> now_seen;
+    std::vector<fs::path> ready;
+    for (const auto& e : fs::directory_iterator(config.import_dir(), ec)) {
+      const fs::path& p = e.path();
+      std::string name = p.filename().string();
+      if (!e.is_regular_file(ec) || name.empty() || name[0] == '.' || p.extension() != ".csv") {
+        continue;
+      }
+      FileState st{e.file_size(ec), e.last_write_time(ec)};
+      if (ec) continue;
+      now_seen[p] = st;
+      auto it = last_seen.find(p);
+      if (it != last_seen.end() && it->second == st) ready.push_back(p);
+    }
+    last_seen = std::move(now_seen);
+    std::sort(ready.begin(), ready.end());
+    for (const fs::path& p : ready) {
+      if (stop.stopped()) break;
+      const std::string name = p.filename().string();
+      absl::StatusOr<ImportResult> r = node->Import(p.string(), /*once=*/true);
+      fs::path where = p.parent_path() / "done";
+      if (!r.ok()) {
+        if (absl::IsInvalidArgument(r.status()) || absl::IsNotFound(r.status()) ||
+            absl::IsFailedPrecondition(r.status())) {
+          log.error("{}: not imported: {}; moved to failed/", name, std::string(r.status().message()));
+          where = p.parent_path() / "failed";
+        } else {
+          log.error("{}: import failed, will retry: {}", name, std::string(r.status().message()));
+          continue;
+        }
+      } else if (r->already_imported) {
+        log.info("{}: imported before (same content); not imported again", name);
+      } else {
+        LogIssues(r->prepared, log);
+        log.info("{}: {} record(s), {} skipped, {} report(s) queued in {} batch(es){}", name,
+                 r->prepared.records_read, r->prepared.skipped.size(), r->reports_queued,
+                 r->batches_queued,
+                 r->retracted_dropped ? absl::StrCat(", ", r->retracted_dropped,
+                                                     " retracted earlier not queued")
+                                      : "");
+        next_drain = std::min(next_drain, std::chrono::steady_clock::now());
+      }
+      if (absl::Status m = MoveInto(p, where); !m.ok()) log.error("{}", std::string(m.message()));
+      last_seen.erase(p);
+    }
+
+    // 2. Deliver what is queued, unless backing off.
+    auto size = node->outbox().Size();
+    if (!size.ok()) {
+      log.error("{}", std::string(size.status().message()));
+    } else if (size->first > 0 && std::chrono::steady_clock::now() >= next_drain &&
+               !stop.stopped()) {
+      absl::StatusOr<SubmitSummary> sum = node->DrainOnce();
+      if (sum.ok()) {
+        backoff.Reset();
+        log.info("delivered {} batch(es), {} report(s): {} accepted, {} duplicate(s), {} refused",
+                 sum->batches_delivered + sum->batches_refused, sum->reports_sent, sum->accepted,
+                 sum->duplicates, sum->reports_refused);
+        for (const auto& pr : sum->problems) log.warn("{}", pr);
+      } else {
+        milliseconds wait = backoff.Next();
+        next_drain = std::chrono::steady_clock::now() + wait;
+        auto left = node->outbox().Size();
+        log.warn("delivery attempt {} failed: {}; {} batch(es) stay queued; retry in {} ms",
+                 backoff.failures(), std::string(sum.status().message()), left.ok() ? left->first : -1,
+                 wait.count());
+      }
+    }
+
+    // 3. Sleep until the next scan or retry.
+    milliseconds wait = poll;
+    auto queued = node->outbox().Size();
+    if (queued.ok() && queued->first > 0) {
+      auto until = std::chrono::duration_cast<milliseconds>(next_drain -
+                                                            std::chrono::steady_clock::now());
+      wait = std::clamp(until, milliseconds(1), poll);
+    }
+    stop.WaitFor(wait);
+  }
+  auto left = node->outbox().Size();
+  log.info("stopping; {} batch(es) queued for the next start", left.ok() ? left->first : -1);
+  return absl::OkStatus();
+}
+
+absl::Status ServeCommand(const std::string& config_path, spdlog::logger& log) {
+  process::DisableCoreDumps();
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);  // inherited by every thread started after
+  ASSIGN_OR_RETURN(v1::NodeConfig config, model::LoadNodeConfig(config_path));
+  StopSignal stop;
+  std::thread waiter([&stop, &log, set] {
+    int sig = 0;
+    sigwait(&set, &sig);
+    log.info("received {}; finishing the delivery in flight", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    stop.Stop();
+  });
+  absl::Status s = RunDaemon(config, stop, log);
+  if (!stop.stopped()) {
+    // RunDaemon failed on its own: wake the waiting thread so it can be joined.
+    pthread_kill(waiter.native_handle(), SIGTERM);
+  }
+  waiter.join();
+  return s;
+}
+
+}  // namespace samenzicht::agency_node

@@ -1,0 +1,140 @@
+// Durable delivery on the agency node: import into the outbox, drain it to the aggregator,
+// and `agency-node serve`, the daemon that does both until it is told to stop.
+//
+//   ASSIGN_OR_RETURN(auto node, Delivery::New(config));
+//   ASSIGN_OR_RETURN(ImportResult r, node->Import("export.csv"));   // durable when OK
+//   absl::StatusOr<SubmitSummary> sent = node->DrainOnce();          // acked batches leave
+//
+// Delivery is at least once; report ids (StateStore) and fixed batch ids make it count
+// exactly once at the aggregator. A batch leaves the outbox when it gets an
+// acknowledgement, whatever its code (a refusal is final and is in the sent log); a stream
+// that breaks (aggregator unreachable, killed, ...) leaves every unacknowledged batch
+// queued for the next attempt.
+//
+// The daemon (RunDaemon) polls `import_dir` for `*.csv` files whose size and modification
+// time did not change over one poll interval, imports each once (by digest) and moves it
+// to `import_dir/done/`; a file that cannot be read at all (unknown column, not UTF-8 ...)
+// goes to `import_dir/failed/` with an error in the log. It drains the outbox whenever it
+// holds batches; after a failed attempt it waits retry_initial_ms, doubling up to
+// retry_max_ms, each delay drawn uniformly from [d/2, d] (jitter) so that nodes restarted
+// together do not retry together. When `stop` fires it finishes the stream in flight (its
+// acknowledged batches are recorded; the others stay queued) and returns OK.
+//
+// Thread-safety: a Delivery is not thread-safe; StopSignal is.
+#ifndef SAMENZICHT_AGENCY_NODE_DAEMON_H_
+#define SAMENZICHT_AGENCY_NODE_DAEMON_H_
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+
+#include <spdlog/spdlog.h>
+
+#include "absl/status/statusor.h"
+#include "agency_node/intake_client.h"
+#include "agency_node/normalise.h"
+#include "agency_node/outbox.h"
+#include "agency_node/pipeline.h"
+#include "agency_node/state_store.h"
+#include "crypto/signature.h"
+#include "samenzicht/v1/config.pb.h"
+
+namespace samenzicht::agency_node {
+
+// A flag another thread (or a signal-waiting thread) raises; waits end early when it does.
+class StopSignal {
+ public:
+  void Stop() {
+    std::lock_guard<std::mutex> l(mu_);
+    stopped_ = true;
+    cv_.notify_all();
+  }
+  bool stopped() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return stopped_;
+  }
+  // Waits up to `d`; true when stopped.
+  bool WaitFor(std::chrono::milliseconds d) {
+    std::unique_lock<std::mutex> l(mu_);
+    return cv_.wait_for(l, d, [&] { return stopped_; });
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopped_ = false;
+};
+
+// Exponential backoff with jitter: Next() returns a delay in [d/2, d], d = initial * 2^n
+// capped at `max`, n the number of failures since the last Reset().
+class Backoff {
+ public:
+  Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max, uint64_t seed);
+  std::chrono::milliseconds Next();
+  void Reset() { failures_ = 0; }
+  int failures() const { return failures_; }
+
+ private:
+  std::chrono::milliseconds initial_, max_;
+  int failures_ = 0;
+  std::mt19937_64 rng_;
+};
+
+struct ImportResult {
+  bool already_imported = false;   // the file's digest was imported before; nothing done
+  PreparedReports prepared;        // reports moved out; counts and issues stay
+  int retracted_dropped = 0;       // records retracted earlier: not queued again
+  int reports_queued = 0;
+  int batches_queued = 0;
+};
+
+class Delivery {
+ public:
+  // Loads the profile, keys and signer named in `config`, opens the state and the outbox.
+  // The errors of those loaders (NotFound, FailedPrecondition for loose key files, ...).
+  static absl::StatusOr<std::unique_ptr<Delivery>> New(const v1::NodeConfig& config,
+                                                       const Date& today = Today());
+
+  // Reads, tokenises, assigns report ids, signs and enqueues `csv_path`; when this returns
+  // OK the reports are durable in the outbox. With `once` the file's digest is recorded in
+  // the same transaction and a file imported before is skipped (already_imported). The
+  // errors of PrepareReports (whole-file problems: InvalidArgument, NotFound) and of the
+  // state (Internal, Unavailable).
+  absl::StatusOr<ImportResult> Import(const std::string& csv_path, bool once = false);
+
+  // One delivery attempt: sends every queued batch (in streams of at most 50 batches).
+  // The summary when every batch got an acknowledgement; otherwise the stream's status
+  // (Unavailable naming the address, ...) and the unacknowledged batches stay queued.
+  absl::StatusOr<SubmitSummary> DrainOnce();
+
+  Outbox& outbox() { return *outbox_; }
+  StateStore& store() { return *store_; }
+  const v1::NodeConfig& config() const { return config_; }
+
+ private:
+  Delivery() = default;
+  v1::NodeConfig config_;
+  v1::LinkageProfile profile_;
+  std::unique_ptr<Tokeniser> tokeniser_;
+  std::unique_ptr<crypto::Signer> signer_;
+  std::unique_ptr<Normaliser> normaliser_;
+  std::unique_ptr<StateStore> store_;
+  std::unique_ptr<Outbox> outbox_;
+  Date today_;
+};
+
+// The daemon loop described above, until `stop`. InvalidArgument when `import_dir` is not
+// set; the errors of Delivery::New. Import and delivery problems are logged, never fatal.
+absl::Status RunDaemon(const v1::NodeConfig& config, StopSignal& stop, spdlog::logger& log);
+
+// `agency-node serve`: loads the config, stops on SIGTERM or SIGINT (blocked in every
+// thread, taken by a waiting thread), runs RunDaemon. Call before any other thread starts.
+absl::Status ServeCommand(const std::string& config_path, spdlog::logger& log);
+
+}  // namespace samenzicht::agency_node
+
+#endif  // SAMENZICHT_AGENCY_NODE_DAEMON_H_

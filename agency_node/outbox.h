@@ -1,0 +1,75 @@
+// The node's outbox: signed batches that were accepted by the node and are not yet
+// acknowledged by the aggregator, kept in `<state_dir>/node.db` (the StateStore's
+// database, its own tables, SQLite WAL with synchronous=FULL).
+//
+//   ASSIGN_OR_RETURN(auto outbox, Outbox::Open(config.state_dir()));
+//   RETURN_IF_ERROR(outbox->Enqueue(batches, file_digest));  // durable when this returns
+//   ASSIGN_OR_RETURN(std::vector<BuiltBatch> pending, outbox->Pending(50));
+//   ... send; on an acknowledgement (any code): outbox->Remove(batch_id) ...
+//
+// A batch is enqueued signed and with its batch id fixed, so every retry resends the same
+// bytes: the aggregator acknowledges a replay with ALREADY_EXISTS and counts nothing twice.
+// Until its acknowledgement the outbox holds the signed payload (report ids, categories and
+// tokens, never an identifier); it is deleted when the batch is acknowledged.
+//
+// `imported_files` records the BLAKE2b digest of every export file imported, in the same
+// transaction as its batches, so a file seen again (a crash before it was moved away, a
+// copy) is not imported twice.
+//
+// Thread-safety: not thread-safe; one Outbox per thread. Several processes may share the
+// database (SQLite serialises writers; the busy timeout is 5 s).
+#ifndef SAMENZICHT_AGENCY_NODE_OUTBOX_H_
+#define SAMENZICHT_AGENCY_NODE_OUTBOX_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "agency_node/batch.h"
+
+struct sqlite3;
+
+namespace samenzicht::agency_node {
+
+class Outbox {
+ public:
+  // Opens (creating if needed) the outbox tables in `<state_dir>/node.db`. The folder must
+  // exist (StateStore::Open makes it). Internal / Unavailable / PermissionDenied on SQLite
+  // errors.
+  static absl::StatusOr<std::unique_ptr<Outbox>> Open(const std::string& state_dir);
+  ~Outbox();
+  Outbox(const Outbox&) = delete;
+  Outbox& operator=(const Outbox&) = delete;
+
+  // Stores `batches` (in order) and, when `source_digest` is not empty, records that file
+  // as imported; all in one transaction. AlreadyExists (nothing stored) when
+  // `source_digest` was imported before.
+  absl::Status Enqueue(const std::vector<BuiltBatch>& batches,
+                       const std::string& source_digest = "");
+  // True when a file with this digest was imported.
+  absl::StatusOr<bool> WasImported(const std::string& source_digest);
+
+  // Up to `limit` batches not yet acknowledged, oldest first, rebuilt as they were made
+  // (same batch id, payload and signature). DataLoss when a stored batch does not parse.
+  absl::StatusOr<std::vector<BuiltBatch>> Pending(int limit);
+  // Number of batches and of reports waiting.
+  absl::StatusOr<std::pair<int64_t, int64_t>> Size();
+
+  // Drops an acknowledged batch; OK when it is not there (already removed).
+  absl::Status Remove(const std::string& batch_id);
+  // Counts a failed delivery attempt of every pending batch, with the reason (one line,
+  // never an identifier), for `agency-node sent` and the daemon's log.
+  absl::Status RecordFailedAttempt(const std::string& reason);
+
+ private:
+  explicit Outbox(sqlite3* db) : db_(db) {}
+  absl::Status Exec(const char* sql);
+  sqlite3* db_;
+};
+
+}  // namespace samenzicht::agency_node
+
+#endif  // SAMENZICHT_AGENCY_NODE_OUTBOX_H_
