@@ -15,6 +15,11 @@ grpc::Status IntakeService::SubmitBatches(
     absl::StatusOr<v1::BatchAck> ack = intake_->Submit(*peer, request.batch());
     if (!ack.ok()) return rpc::ToGrpcStatus(ack.status());
     if (!stream->Write(*ack)) break;  // the node will resend; a replay is safe
+    if (limiter_ != nullptr &&
+        !limiter_->Pace(peer->common_name,
+                        ack->accepted() + ack->duplicates() + ack->errors_size())) {
+      break;  // shutting down: everything read so far is committed and acknowledged
+    }
   }
   return grpc::Status::OK;
 }

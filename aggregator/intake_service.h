@@ -11,6 +11,7 @@
 #define SAMENZICHT_AGGREGATOR_INTAKE_SERVICE_H_
 
 #include "aggregator/intake.h"
+#include "aggregator/rate_limit.h"
 #include "samenzicht/v1/intake.grpc.pb.h"
 
 namespace samenzicht::aggregator {
@@ -18,6 +19,9 @@ namespace samenzicht::aggregator {
 class IntakeService final : public v1::Intake::Service {
  public:
   explicit IntakeService(Intake* intake) : intake_(intake) {}
+  // Reports per second per agency (rate_limit.h): after each acknowledged batch the
+  // stream waits before reading that agency's next one. Not owned; may be null.
+  void set_rate_limiter(RateLimiter* limiter) { limiter_ = limiter; }
 
   grpc::Status SubmitBatches(
       grpc::ServerContext* context,
@@ -27,6 +31,7 @@ class IntakeService final : public v1::Intake::Service {
 
  private:
   Intake* const intake_;
+  RateLimiter* limiter_ = nullptr;
 };
 
 }  // namespace samenzicht::aggregator

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
@@ -55,6 +56,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const v1::AggregatorConfig
   RETURN_IF_ERROR(s->PurgeNow().status());
   s->audit_access_ = std::make_unique<AuditAccess>(s->store_.get());
   s->intake_service_ = std::make_unique<IntakeService>(s->intake_.get());
+  s->limiter_ = std::make_unique<RateLimiter>(config.max_reports_per_second(),
+                                              config.rate_burst_reports());
+  s->intake_service_->set_rate_limiter(s->limiter_.get());
+  s->shutdown_grace_seconds_ =
+      config.shutdown_grace_seconds() == 0 ? 10 : static_cast<int>(config.shutdown_grace_seconds());
   s->query_service_ = std::make_unique<QueryService>(s->query_.get(), s->store_.get());
   s->audit_service_ = std::make_unique<AuditService>(s->audit_access_.get());
   s->admin_service_ = std::make_unique<AdminService>(s->admin_.get());
@@ -63,7 +69,12 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const v1::AggregatorConfig
                    rpc::ServerCredentials(config.tls()));
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.listen_address(), creds, &s->port_);
-  builder.SetMaxReceiveMessageSize(64 << 20);
+  // A larger message is refused by gRPC with RESOURCE_EXHAUSTED ("Received message larger
+  // than max (N vs. M)"); nodes split their exports into batches well below it.
+  builder.SetMaxReceiveMessageSize(config.max_message_bytes() == 0
+                                       ? 16 << 20
+                                       : static_cast<int>(std::min<uint32_t>(
+                                             config.max_message_bytes(), INT32_MAX)));
   builder.RegisterService(s->intake_service_.get());
   builder.RegisterService(s->query_service_.get());
   builder.RegisterService(s->audit_service_.get());
@@ -101,7 +112,9 @@ void Server::Shutdown() {
     if (purge_thread_.joinable()) purge_thread_.join();
     if (server_ == nullptr) return;
     spdlog::info("aggregator shutting down: finishing calls in flight");
-    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(3));
+    if (limiter_ != nullptr) limiter_->Shutdown();  // paced streams stop reading now
+    server_->Shutdown(std::chrono::system_clock::now() +
+                      std::chrono::seconds(shutdown_grace_seconds_));
     if (admin_ != nullptr) {
       if (absl::Status st = admin_->RecordStop(); !st.ok()) {
         spdlog::error("audit: could not record the stop: {}", st.ToString());

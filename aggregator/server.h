@@ -67,6 +67,8 @@ class Server {
   std::unique_ptr<Intake> intake_;
   std::unique_ptr<Query> query_;
   std::unique_ptr<IntakeService> intake_service_;
+  std::unique_ptr<RateLimiter> limiter_;
+  int shutdown_grace_seconds_ = 10;
   std::unique_ptr<QueryService> query_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
