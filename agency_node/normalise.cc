@@ -5,6 +5,7 @@
 #include <unicode/unistr.h>
 #include <unicode/utypes.h>
 
+#include <algorithm>
 #include <ctime>
 #include <unordered_map>
 #include <utility>
@@ -343,7 +344,10 @@ absl::StatusOr<Surname> Normaliser::NormaliseSurname(std::string_view utf8) cons
   if (letters.empty()) return absl::InvalidArgumentError("no letters in the surname");
   out.core = absl::StrJoin(cores, "-");
   out.with_prefix = absl::StrJoin(with_prefixes, "-");
-  out.phonetic = DutchPhonetic(WithoutGluedArticle(letters));
+  const std::string phonetic_input = WithoutGluedArticle(letters);
+  out.phonetic = DutchPhonetic(phonetic_input);
+  out.sorted_letters = phonetic_input;
+  std::sort(out.sorted_letters.begin(), out.sorted_letters.end());
   return out;
 }
 

@@ -38,6 +38,8 @@ struct Surname {
   std::string core;         // prefixes dropped: "berg", "jansen-vries"
   std::string with_prefix;  // prefixes in front, in the order written: "van der berg"
   std::string phonetic;     // DutchPhonetic of the core letters
+  std::string sorted_letters;  // the letters of the phonetic's input, sorted: a typo
+                               // that swaps two letters ("Evrmeulen") keeps it
 };
 
 struct GivenNames {

@@ -217,6 +217,7 @@ absl::StatusOr<SignalFile> ParseSignals(const CsvFile& csv, const Normaliser& no
           p.Set(Field::FIELD_SURNAME, s->core);
           p.Set(Field::FIELD_SURNAME_WITH_PREFIX, s->with_prefix);
           p.Set(Field::FIELD_SURNAME_PHONETIC, s->phonetic);
+          p.Set(Field::FIELD_SURNAME_SORTED_LETTERS, s->sorted_letters);
           break;
         }
         case Column::kDateOfBirth: {
@@ -231,6 +232,7 @@ absl::StatusOr<SignalFile> ParseSignals(const CsvFile& csv, const Normaliser& no
                 absl::StrFormat("%04d%02d%02d", d->year, std::min(d->day, d->month),
                                 std::max(d->day, d->month)));
           p.Set(Field::FIELD_BIRTH_YEAR, absl::StrFormat("%04d", d->year));
+          p.Set(Field::FIELD_DOB_MONTH_DAY, absl::StrFormat("%02d%02d", d->month, d->day));
           break;
         }
         case Column::kGender: {

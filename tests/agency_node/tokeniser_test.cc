@@ -70,8 +70,9 @@ TEST_F(TokeniserTest, OneTokenPerRuleWhoseFieldsArePresent) {
   auto all = Tokens(kHeader, "R,Jan,Jansen,2005-03-12,123456782,0612345678,9712CP");
   std::vector<std::string> rules;
   for (const auto& [r, v] : all) rules.push_back(r);
-  EXPECT_THAT(rules, ::testing::UnorderedElementsAre("nid", "name_dob", "phon_dob",
-                                                     "name_dob_swap", "name_year_pc", "phone"));
+  EXPECT_THAT(rules, ::testing::UnorderedElementsAre(
+                         "nid", "phone", "name_dob", "phon_dob", "name_dob_swap", "phon2_dob",
+                         "sorted_dob", "name_year_pc", "given_dob_pc"));
   auto partial = Tokens(kHeader, "R,J.,Jansen,2005-03-12,,,");
   std::vector<std::string> partial_rules;
   for (const auto& [r, v] : partial) partial_rules.push_back(r);
