@@ -221,6 +221,14 @@ TEST_F(NormaliserTest, GluedArabicArticleIsDroppedForThePhoneticCode) {
   EXPECT_NE(S("Elsen").phonetic, S("Sen").phonetic);  // too short to hold an article
 }
 
+TEST_F(NormaliserTest, SortedSurnameLettersSurviveATransposition) {
+  EXPECT_EQ(S("Evrmeulen").sorted_letters, S("Vermeulen").sorted_letters);
+  EXPECT_EQ(S("Okwalska").sorted_letters, S("Kowalska").sorted_letters);
+  EXPECT_NE(S("Okwalska").phonetic, S("Kowalska").phonetic);  // what it is for
+  EXPECT_EQ(S("van der Berg").sorted_letters, "begr");
+  EXPECT_NE(S("Jansen").sorted_letters, S("Janssen").sorted_letters);
+}
+
 TEST_F(NormaliserTest, ConcurrentUseIsSafe) {
   std::vector<std::thread> threads;
   std::atomic<int> wrong{0};
