@@ -64,7 +64,7 @@ try {
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
            '--disable-background-networking', '--disable-component-update', '--disable-sync',
-           '--no-first-run', `--user-data-dir=${path.join(work, 'profile')}`],
+           '--no-first-run'],  // Playwright gives every launch a fresh temporary profile
   });
   const context = await browser.newContext({
     ignoreHTTPSErrors: true, clientCertificates: [cert('gemeente')], viewport: {width: 1200, height: 900},

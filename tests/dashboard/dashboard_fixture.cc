@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
   for (Agency& a : agencies) {
     auto s = sz::crypto::Signer::Generate();
     if (!s.ok()) return Fail("signer");
-    a.signer = std::make_unique<sz::crypto::Signer>(std::move(*s));
+    a.signer = std::move(*s);
     auto* e = config.add_agencies();
     e->set_node_id(a.node);
     e->set_domain(a.domain);
