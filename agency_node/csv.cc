@@ -112,6 +112,9 @@ std::string CheckFields(const std::vector<std::string>& fields) {
       return absl::StrCat("NUL byte in field ", i + 1);
     }
     if (!IsValidUtf8(fields[i])) return absl::StrCat("invalid UTF-8 in field ", i + 1);
+    if (fields[i].size() > kMaxFieldBytes) {
+      return absl::StrCat("field ", i + 1, " is longer than ", kMaxFieldBytes, " bytes");
+    }
   }
   return "";
 }

@@ -42,6 +42,11 @@ struct CsvFile {
   std::vector<CsvError> errors;      // skipped records, in file order
 };
 
+// No identifier or category is anywhere near this long; a longer field makes its record
+// an error (skipped, named by line), so a hostile export cannot make the node normalise
+// megabytes per cell.
+inline constexpr size_t kMaxFieldBytes = 4096;
+
 // Parses `text`. InvalidArgument when there is no header row or the header itself cannot
 // be parsed (the whole file is refused: without a header no record can be read).
 absl::StatusOr<CsvFile> ParseCsv(std::string_view text);
