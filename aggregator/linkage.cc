@@ -1,5 +1,6 @@
 #include "aggregator/linkage.h"
 
+#include <algorithm>
 #include <bit>
 #include <limits>
 
@@ -7,12 +8,13 @@ namespace samenzicht::aggregator {
 namespace {
 
 constexpr uint32_t kEmpty = std::numeric_limits<uint32_t>::max();
+// Tokens per partition: keeps the partition's table and arrays near 100 MB.
+constexpr size_t kPartitionTokens = size_t{4} << 20;
 
-// Tokens are keyed hashes: their first 8 bytes are already uniformly distributed.
-inline uint64_t SlotHash(const TokenTable& t, size_t i) {
-  uint64_t h;
-  std::memcpy(&h, t.value(i), sizeof h);
-  return h ^ (uint64_t{t.rule(i)} * 0x9e3779b97f4a7c15ull);
+// The key a token is looked up by: its fingerprint with the rule mixed in, so the same value
+// under two rules never meets.
+inline uint64_t Key(const TokenTable& t, size_t i) {
+  return t.fingerprint(i) ^ ((uint64_t{t.rule(i)} + 1) * 0x9e3779b97f4a7c15ull);
 }
 
 class UnionFind {
@@ -49,41 +51,72 @@ LinkResult Link(uint32_t num_reports, const TokenTable& tokens, uint32_t max_rep
   LinkResult result;
   result.oversized_tokens.assign(num_rules, 0);
 
-  // Pass 1: canonical (first) occurrence of every token, and how many distinct reports
-  // carry it.
-  size_t capacity = std::bit_ceil(std::max<size_t>(16, n * 2));
-  const size_t mask = capacity - 1;
-  std::vector<uint32_t> table(capacity, kEmpty);
-  std::vector<uint32_t> canon(n);
-  std::vector<uint32_t> count(n, 0);
-  std::vector<uint32_t> last_report(n, kEmpty);
-  for (size_t i = 0; i < n; ++i) {
-    size_t slot = SlotHash(tokens, i) & mask;
-    while (table[slot] != kEmpty && !tokens.Equal(table[slot], i)) slot = (slot + 1) & mask;
-    if (table[slot] == kEmpty) table[slot] = static_cast<uint32_t>(i);
-    uint32_t c = table[slot];
-    canon[i] = c;
-    if (last_report[c] != tokens.report(i)) {
-      last_report[c] = tokens.report(i);
-      ++count[c];
-    }
-  }
-  std::vector<uint32_t>().swap(table);
-  std::vector<uint32_t>().swap(last_report);
-
-  // Pass 2: join every report with the first report of each of its tokens, except through
-  // oversized tokens.
   UnionFind uf(num_reports);
   std::vector<uint8_t> has_token(num_reports, 0);
-  for (size_t i = 0; i < n; ++i) {
-    has_token[tokens.report(i)] = 1;
-    uint32_t c = canon[i];
-    if (count[c] > max_reports_per_token) {
-      if (c == i) ++result.oversized_tokens[tokens.rule(i)];
-      continue;
+  for (size_t i = 0; i < n; ++i) has_token[tokens.report(i)] = 1;
+
+  // Partition p holds the tokens whose key's high bits select it; equal tokens share a
+  // partition. One partition (no selection pass) for up to kPartitionTokens tokens.
+  const size_t partitions = std::max<size_t>(1, (n + kPartitionTokens - 1) / kPartitionTokens);
+  std::vector<uint32_t> index;       // partition-local -> token
+  std::vector<uint64_t> slot_key;    // open-addressing table: key
+  std::vector<uint32_t> slot_first;  //   and the local index of its first occurrence
+  std::vector<uint32_t> canon, count, last_report;
+  for (size_t p = 0; p < partitions; ++p) {
+    index.clear();
+    if (partitions == 1) {
+      index.resize(n);
+      for (size_t i = 0; i < n; ++i) index[i] = static_cast<uint32_t>(i);
+    } else {
+      index.reserve(kPartitionTokens + kPartitionTokens / 4);
+      for (size_t i = 0; i < n; ++i) {
+        // Multiply-shift maps the key's high bits evenly onto [0, partitions).
+        if (static_cast<size_t>((static_cast<unsigned __int128>(Key(tokens, i)) * partitions) >> 64) == p) {
+          index.push_back(static_cast<uint32_t>(i));
+        }
+      }
     }
-    uf.Union(tokens.report(i), tokens.report(c));
+    const size_t m = index.size();
+    const size_t capacity = std::bit_ceil(std::max<size_t>(16, m * 2));
+    const size_t mask = capacity - 1;
+    slot_key.assign(capacity, 0);
+    slot_first.assign(capacity, kEmpty);
+    canon.resize(m);
+    count.assign(m, 0);
+    last_report.assign(m, kEmpty);
+
+    // Pass 1: first occurrence of every token, and how many distinct reports carry it
+    // (tokens are in report order, so one "last report" per token counts distinct ones).
+    for (size_t j = 0; j < m; ++j) {
+      const uint64_t key = Key(tokens, index[j]);
+      size_t slot = static_cast<size_t>(key) & mask;
+      while (slot_first[slot] != kEmpty && slot_key[slot] != key) slot = (slot + 1) & mask;
+      if (slot_first[slot] == kEmpty) {
+        slot_first[slot] = static_cast<uint32_t>(j);
+        slot_key[slot] = key;
+      }
+      const uint32_t c = slot_first[slot];
+      canon[j] = c;
+      const uint32_t report = tokens.report(index[j]);
+      if (last_report[c] != report) {
+        last_report[c] = report;
+        ++count[c];
+      }
+    }
+
+    // Pass 2: join every report with the first report of each of its tokens, except through
+    // oversized tokens.
+    for (size_t j = 0; j < m; ++j) {
+      const uint32_t c = canon[j];
+      if (count[c] > max_reports_per_token) {
+        if (c == j) ++result.oversized_tokens[tokens.rule(index[j])];
+        continue;
+      }
+      if (c != j) uf.Union(tokens.report(index[j]), tokens.report(index[c]));
+    }
   }
+  for (auto* v : {&index, &slot_first, &canon, &count, &last_report}) std::vector<uint32_t>().swap(*v);
+  std::vector<uint64_t>().swap(slot_key);
 
   // Dense person ids in order of first report.
   result.person.assign(num_reports, kEmpty);

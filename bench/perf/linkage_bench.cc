@@ -134,13 +134,14 @@ int RunSql(uint64_t n) {
   sqlite3_finalize(q);
   auto t2 = Clock::now();
   sqlite3_close(db);
+  auto t2b = Clock::now();
   aggregator::LinkResult r = aggregator::Link(static_cast<uint32_t>(n), tokens,
                                               t->max_reports_per_token, t->rules.size());
   auto t3 = Clock::now();
   std::printf("SQL n=%llu load_s=%.3f link_s=%.3f rounds=%d persons=%lld ours_link_s=%.4f "
               "ours_persons=%u\n",
               static_cast<unsigned long long>(n), Seconds(t0, t1), Seconds(t1, t2), rounds,
-              static_cast<long long>(sql_persons), Seconds(t2, t3), r.persons);
+              static_cast<long long>(sql_persons), Seconds(t2b, t3), r.persons);
   return 0;
 }
 
