@@ -3,7 +3,24 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/deploy/install-deps.sh"
+# ccache hits across clones: paths are hashed relative to the checkout.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root}
 "$root/deploy/build.sh"
 build=${SAMENZICHT_BUILD_DIR:-$root/build}
-cd "$build"
-ctest --output-on-failure -j"$(nproc 2>/dev/null || echo 2)" --timeout 600
+jobs=$(nproc 2>/dev/null || echo 2)
+(cd "$build" && ctest --output-on-failure -j"$jobs" --timeout 600)
+
+# The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer (issue 7).
+# SAMENZICHT_SKIP_ASAN=1 skips it (e.g. a quick local run).
+if [ "${SAMENZICHT_SKIP_ASAN:-0}" != 1 ]; then
+  asan=${SAMENZICHT_ASAN_BUILD_DIR:-$root/build-asan}
+  SAMENZICHT_BUILD_DIR="$asan" SAMENZICHT_CMAKE_ARGS="-DSAMENZICHT_SANITIZE=ON" "$root/deploy/build.sh"
+  (cd "$asan" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+     ctest --output-on-failure -j"$jobs" --timeout 900)
+fi
+
+# A short libFuzzer run of every target on its seed corpus (clang; fuzz/run.sh).
+if [ "${SAMENZICHT_SKIP_FUZZ:-0}" != 1 ]; then
+  bash "$root/fuzz/run.sh" "${SAMENZICHT_FUZZ_SECONDS:-15}"
+fi
