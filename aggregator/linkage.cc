@@ -10,6 +10,7 @@ namespace {
 constexpr uint32_t kEmpty = std::numeric_limits<uint32_t>::max();
 // Tokens per partition: keeps the partition's table and arrays near 100 MB.
 constexpr size_t kPartitionTokens = size_t{4} << 20;
+static_assert(kPartitionTokens < (size_t{1} << 30), "slot indexes must fit in 31 bits");
 
 // The key a token is looked up by: its fingerprint with the rule mixed in, so the same value
 // under two rules never meets.
@@ -56,67 +57,73 @@ LinkResult Link(uint32_t num_reports, const TokenTable& tokens, uint32_t max_rep
   for (size_t i = 0; i < n; ++i) has_token[tokens.report(i)] = 1;
 
   // Partition p holds the tokens whose key's high bits select it; equal tokens share a
-  // partition. One partition (no selection pass) for up to kPartitionTokens tokens.
+  // partition. Each pass streams the token arrays once and copies its partition's keys and
+  // reports into local arrays, so the table work touches only partition-sized memory.
   const size_t partitions = std::max<size_t>(1, (n + kPartitionTokens - 1) / kPartitionTokens);
-  std::vector<uint32_t> index;       // partition-local -> token
-  std::vector<uint64_t> slot_key;    // open-addressing table: key
-  std::vector<uint32_t> slot_first;  //   and the local index of its first occurrence
-  std::vector<uint32_t> canon, count, last_report;
+  struct Slot {
+    uint64_t key;
+    uint32_t count;        // distinct reports carrying the token (0 = empty slot)
+    uint32_t last_report;  // the last of them: every carrier is joined with it
+  };
+  constexpr uint32_t kFirst = 1u << 31;  // in `slot_of`: this token is the first occurrence
+  std::vector<uint64_t> key;
+  std::vector<uint32_t> report, index, slot_of;
+  std::vector<Slot> slots;
   for (size_t p = 0; p < partitions; ++p) {
+    key.clear();
+    report.clear();
     index.clear();
-    if (partitions == 1) {
-      index.resize(n);
-      for (size_t i = 0; i < n; ++i) index[i] = static_cast<uint32_t>(i);
-    } else {
-      index.reserve(kPartitionTokens + kPartitionTokens / 4);
-      for (size_t i = 0; i < n; ++i) {
-        // Multiply-shift maps the key's high bits evenly onto [0, partitions).
-        if (static_cast<size_t>((static_cast<unsigned __int128>(Key(tokens, i)) * partitions) >> 64) == p) {
-          index.push_back(static_cast<uint32_t>(i));
-        }
+    for (size_t i = 0; i < n; ++i) {
+      const uint64_t k = Key(tokens, i);
+      // Multiply-shift maps the key's high bits evenly onto [0, partitions).
+      if (partitions == 1 ||
+          static_cast<size_t>((static_cast<unsigned __int128>(k) * partitions) >> 64) == p) {
+        key.push_back(k);
+        report.push_back(tokens.report(i));
+        index.push_back(static_cast<uint32_t>(i));
       }
     }
-    const size_t m = index.size();
+    const size_t m = key.size();
     const size_t capacity = std::bit_ceil(std::max<size_t>(16, m * 2));
     const size_t mask = capacity - 1;
-    slot_key.assign(capacity, 0);
-    slot_first.assign(capacity, kEmpty);
-    canon.resize(m);
-    count.assign(m, 0);
-    last_report.assign(m, kEmpty);
+    slots.assign(capacity, Slot{0, 0, kEmpty});
+    slot_of.resize(m);
 
-    // Pass 1: first occurrence of every token, and how many distinct reports carry it
-    // (tokens are in report order, so one "last report" per token counts distinct ones).
+    // Pass 1: the slot of every token, and how many distinct reports carry it (tokens are in
+    // report order, so comparing with the last carrier counts distinct ones).
+    constexpr size_t kAhead = 8;
     for (size_t j = 0; j < m; ++j) {
-      const uint64_t key = Key(tokens, index[j]);
-      size_t slot = static_cast<size_t>(key) & mask;
-      while (slot_first[slot] != kEmpty && slot_key[slot] != key) slot = (slot + 1) & mask;
-      if (slot_first[slot] == kEmpty) {
-        slot_first[slot] = static_cast<uint32_t>(j);
-        slot_key[slot] = key;
+      if (j + kAhead < m) __builtin_prefetch(&slots[static_cast<size_t>(key[j + kAhead]) & mask]);
+      size_t s = static_cast<size_t>(key[j]) & mask;
+      while (slots[s].count != 0 && slots[s].key != key[j]) s = (s + 1) & mask;
+      Slot& slot = slots[s];
+      uint32_t first = 0;
+      if (slot.count == 0) {
+        slot.key = key[j];
+        first = kFirst;
       }
-      const uint32_t c = slot_first[slot];
-      canon[j] = c;
-      const uint32_t report = tokens.report(index[j]);
-      if (last_report[c] != report) {
-        last_report[c] = report;
-        ++count[c];
+      if (slot.last_report != report[j]) {
+        slot.last_report = report[j];
+        ++slot.count;
       }
+      slot_of[j] = static_cast<uint32_t>(s) | first;
     }
 
-    // Pass 2: join every report with the first report of each of its tokens, except through
+    // Pass 2: join every report with the last carrier of each of its tokens, except through
     // oversized tokens.
     for (size_t j = 0; j < m; ++j) {
-      const uint32_t c = canon[j];
-      if (count[c] > max_reports_per_token) {
-        if (c == j) ++result.oversized_tokens[tokens.rule(index[j])];
+      if (j + kAhead < m) __builtin_prefetch(&slots[slot_of[j + kAhead] & ~kFirst]);
+      const Slot& slot = slots[slot_of[j] & ~kFirst];
+      if (slot.count > max_reports_per_token) {
+        if (slot_of[j] & kFirst) ++result.oversized_tokens[tokens.rule(index[j])];
         continue;
       }
-      if (c != j) uf.Union(tokens.report(index[j]), tokens.report(index[c]));
+      if (slot.last_report != report[j]) uf.Union(report[j], slot.last_report);
     }
   }
-  for (auto* v : {&index, &slot_first, &canon, &count, &last_report}) std::vector<uint32_t>().swap(*v);
-  std::vector<uint64_t>().swap(slot_key);
+  std::vector<uint64_t>().swap(key);
+  for (auto* v : {&report, &index, &slot_of}) std::vector<uint32_t>().swap(*v);
+  std::vector<Slot>().swap(slots);
 
   // Dense person ids in order of first report.
   result.person.assign(num_reports, kEmpty);
