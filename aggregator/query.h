@@ -28,6 +28,7 @@
 #include "aggregator/linkage.h"
 #include "aggregator/query_history.h"
 #include "aggregator/store.h"
+#include "aggregator/totals_index.h"
 #include "rpc/tls.h"
 #include "samenzicht/v1/config.pb.h"
 #include "samenzicht/v1/profile.pb.h"
@@ -40,6 +41,8 @@ struct Snapshot {
   uint64_t generation = 0;
   Dataset dataset;
   LinkResult link;
+  // Columnar index for breakdowns over the whole history (issue 8), built with `link`.
+  std::shared_ptr<const TotalsIndex> totals_index;
   // Per report: 1 + index into `agencies` (the node id that sent it), 0 when more than 255
   // agencies are configured. Used to count persons known to 1, 2, 3+ agencies.
   std::vector<uint8_t> agency_of_report;

@@ -19,6 +19,7 @@
 #include "aggregator/linkage.h"
 #include "aggregator/store.h"
 #include "aggregator/totals.h"
+#include "aggregator/totals_index.h"
 #include "bench/perf/synthetic.h"
 
 using namespace samenzicht;
@@ -28,6 +29,56 @@ namespace {
 
 double Ms(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+volatile int64_t benchmark_sink = 0;
+
+bool Fail(const v1::TotalsRequest& req, const char* what) {
+  std::fprintf(stderr, "query_bench: TotalsIndex differs from ComputeRawTotals (%s) for %s\n",
+               what, req.ShortDebugString().c_str());
+  return false;
+}
+
+bool SameRows(const std::vector<aggregator::RawRow>& a, const std::vector<aggregator::RawRow>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].labels != b[i].labels || a[i].key_values != b[i].key_values ||
+        a[i].cell.persons != b[i].cell.persons || a[i].cell.signals != b[i].cell.signals) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The index answers exactly what ComputeRawTotals answers: every category, every pair, and
+// a bounded period (answered by ComputeRawTotals itself).
+bool CheckSame(const aggregator::Dataset& ds, const aggregator::LinkResult& link,
+               const aggregator::TotalsIndex& index) {
+  int checked = 0;
+  for (int d1 = 0; d1 <= v1::DIMENSION_SIGNAL_MONTH; ++d1) {
+    for (int d2 = 0; d2 <= v1::DIMENSION_SIGNAL_MONTH; ++d2) {
+      if (d1 == 0 && d2 != 0) continue;
+      for (uint32_t from : {0u, 202403u}) {
+        v1::TotalsRequest req;
+        if (d1 != 0) req.add_by(static_cast<v1::Dimension>(d1));
+        if (d2 != 0) req.add_by(static_cast<v1::Dimension>(d2));
+        req.set_from_month(from);
+        auto a = aggregator::ComputeRawTotals(ds, link, req);
+        auto b = index.RawTotalsFor(ds, link, req);
+        if (a.ok() != b.ok()) return Fail(req, "status differs");
+        if (!a.ok()) continue;
+        if (a->total.persons != b->total.persons || a->total.signals != b->total.signals ||
+            a->unlinkable != b->unlinkable || a->by != b->by || !SameRows(a->rows, b->rows) ||
+            !SameRows(a->margins[0], b->margins[0]) || !SameRows(a->margins[1], b->margins[1])) {
+          return Fail(req, "tables differ");
+        }
+        ++checked;
+      }
+    }
+  }
+  std::printf("check: TotalsIndex == ComputeRawTotals for %d requests (every category and pair, "
+              "with and without a period) at %zu reports\n", checked, ds.reports.size());
+  return true;
 }
 
 }  // namespace
@@ -53,10 +104,9 @@ int main(int argc, char** argv) {
   }
   auto t = bench::MakeTemplate(PROFILE_FILE, 4000, 8);
   if (!t.ok()) { std::cerr << "query_bench: " << t.status() << "\n"; return 2; }
-  std::printf("query: totals by form x age_band (persons and signals, k=5 with secondary "
-              "suppression), %d queries per size, snapshot in memory\n", queries);
-  std::printf("%12s %10s %12s %10s %10s %10s %14s %14s\n", "reports", "persons", "load+link s",
-              "p50 ms", "p99 ms", "max ms", "snapshot B/rep", "rows");
+  std::printf("query: totals by two categories (persons and signals, k=5, primary and secondary "
+              "suppression) on the in-memory snapshot; indexed = what Query::Totals now runs "
+              "(TotalsIndex + ProtectTotals), ComputeTotals = before\n");
   for (uint64_t n : sizes) {
     aggregator::Dataset ds;
     ds.rules = t->rules;
@@ -72,25 +122,53 @@ int main(int argc, char** argv) {
                                                    t->max_reports_per_token, ds.rules.size());
     auto t1 = Clock::now();
     const uint64_t rss1 = bench::CurrentRssBytes();
-    v1::TotalsRequest req;
-    req.add_by(v1::DIMENSION_FORM);
-    req.add_by(v1::DIMENSION_AGE_BAND);
-    std::vector<double> lat;
-    int rows = 0;
-    for (int q = 0; q < queries; ++q) {
-      auto a = Clock::now();
-      auto resp = aggregator::ComputeTotals(ds, link, req, 5);
-      auto b = Clock::now();
-      if (!resp.ok()) { std::cerr << "query_bench: " << resp.status() << "\n"; return 2; }
-      rows = resp->rows_size();
-      lat.push_back(Ms(a, b));
-    }
-    std::sort(lat.begin(), lat.end());
-    auto pct = [&](double p) { return lat[std::min(lat.size() - 1, static_cast<size_t>(p * lat.size()))]; };
-    std::printf("%12llu %10u %12.2f %10.2f %10.2f %10.2f %14.1f %14d\n",
+    auto t2 = Clock::now();
+    auto index = aggregator::TotalsIndex::Build(ds, link);
+    auto t3 = Clock::now();
+    const uint64_t rss2 = bench::CurrentRssBytes();
+    if (n <= 200000 && !CheckSame(ds, link, *index)) return 1;
+    auto run = [&](std::vector<v1::Dimension> by, bool reference, int count) {
+      v1::TotalsRequest req;
+      for (auto d : by) req.add_by(d);
+      std::vector<double> lat;
+      for (int q = 0; q < count; ++q) {
+        auto a = Clock::now();
+        v1::TotalsResponse resp;
+        if (reference) {
+          auto r = aggregator::ComputeTotals(ds, link, req, 5);
+          if (!r.ok()) { std::cerr << r.status() << "\n"; std::exit(2); }
+          resp = std::move(*r);
+        } else {
+          auto raw = index->RawTotalsFor(ds, link, req);
+          if (!raw.ok()) { std::cerr << raw.status() << "\n"; std::exit(2); }
+          resp = aggregator::ProtectTotals(*raw, 5);
+        }
+        lat.push_back(Ms(a, Clock::now()));
+        benchmark_sink = benchmark_sink + resp.rows_size();
+      }
+      std::sort(lat.begin(), lat.end());
+      return lat;
+    };
+    auto pct = [](const std::vector<double>& l, double p) {
+      return l[std::min(l.size() - 1, static_cast<size_t>(p * l.size()))];
+    };
+    std::printf("%llu reports, %u persons: data + link %.2f s, index build %.2f s; snapshot "
+                "(categories + tokens + linkage) %.0f B/report, index %.0f B/report\n",
                 static_cast<unsigned long long>(n), link.persons,
-                std::chrono::duration<double>(t1 - t0).count(), pct(0.5), pct(0.99), lat.back(),
-                double(rss1 - std::min(rss1, rss0)) / n, rows);
+                std::chrono::duration<double>(t1 - t0).count(),
+                std::chrono::duration<double>(t3 - t2).count(),
+                double(rss1 - std::min(rss1, rss0)) / n, double(index->MemoryBytes()) / n);
+    (void)rss2;
+    struct Case { const char* name; std::vector<v1::Dimension> by; };
+    for (const Case& c : {Case{"form x age_band", {v1::DIMENSION_FORM, v1::DIMENSION_AGE_BAND}},
+                          Case{"coercion x area", {v1::DIMENSION_COERCION, v1::DIMENSION_AREA}}}) {
+      auto fast = run(c.by, false, queries);
+      auto ref = run(c.by, true, n >= 5000000 ? std::min(queries, 3) : std::min(queries, 10));
+      std::printf("  %-16s indexed: p50 %8.2f ms  p99 %8.2f ms  max %8.2f ms (%d queries) | "
+                  "ComputeTotals: p50 %9.1f ms  max %9.1f ms (%zu queries)\n",
+                  c.name, pct(fast, 0.5), pct(fast, 0.99), fast.back(), queries, pct(ref, 0.5),
+                  ref.back(), ref.size());
+    }
   }
   std::printf("peak RSS %.1f MiB\n", bench::PeakRssBytes() / 1048576.0);
   return 0;
