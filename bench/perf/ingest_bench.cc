@@ -11,6 +11,7 @@
 //
 // Reports: the default profile's real tokens (bench/perf/synthetic.h), random report ids,
 // built and signed into batches by agency_node::BuildBatches before the clock starts.
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -44,6 +45,12 @@ using namespace samenzicht;
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+double CpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+}
 
 struct NodeResult {
   std::vector<double> latencies_ms;
@@ -145,6 +152,7 @@ int main(int argc, char** argv) {
   std::vector<NodeResult> results(nodes);
   std::vector<std::thread> threads;
   const auto start = Clock::now();
+  const double cpu0 = CpuSeconds();
   for (int k = 0; k < nodes; ++k) {
     threads.emplace_back([&, k] {
       NodeResult& r = results[k];
@@ -178,6 +186,7 @@ int main(int argc, char** argv) {
   }
   for (auto& th : threads) th.join();
   const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  const double cpu = CpuSeconds() - cpu0;
   std::vector<double> lat;
   int64_t acked = 0, errors = 0;
   for (auto& r : results) {
@@ -201,6 +210,9 @@ int main(int argc, char** argv) {
               static_cast<long long>(acked), elapsed, acked / elapsed, lat.size(), lat.size() / elapsed);
   std::printf("batch ack latency: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", pct(0.5), pct(0.99),
               lat.empty() ? 0.0 : lat.back());
+  std::printf("CPU (nodes + aggregator, this process): %.2f s = %.1f us per report; the machine's "
+              "load average during the run: see docs/performance.md\n", cpu,
+              acked > 0 ? cpu * 1e6 / acked : 0.0);
   std::printf("stored: %lld reports, %lld tokens; database %.0f bytes = %.0f bytes/report; errors %lld\n",
               static_cast<long long>(stored.ok() ? *stored : -1),
               static_cast<long long>(tokens.ok() ? *tokens : -1), db_bytes,
