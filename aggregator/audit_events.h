@@ -28,6 +28,7 @@ inline constexpr char kEventBatchRefused[] = "batch_refused";
 inline constexpr char kEventRetraction[] = "retraction";
 inline constexpr char kEventQuery[] = "query";
 inline constexpr char kEventPurge[] = "retention_purge";
+inline constexpr char kEventKeyEpochRetired[] = "key_epoch_retired";  // issue 9: old-epoch tokens deleted
 inline constexpr char kActorAggregator[] = "aggregator";
 
 // `s` as a JSON string literal, quotes included.

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <set>
 
 #include "absl/container/flat_hash_map.h"
@@ -87,7 +88,19 @@ Intake::Intake(const v1::AggregatorConfig& config, const v1::LinkageProfile& pro
         return r;
       }()),
       areas_(config.areas().begin(), config.areas().end()),
-      clock_(SystemNow) {}
+      clock_(SystemNow),
+      previous_key_epoch_(config.previous_key_epoch()),
+      switchover_month_(config.key_switchover_month()) {}
+
+bool Intake::AcceptsPreviousEpoch(uint32_t epoch, int64_t now_unix) const {
+  if (previous_key_epoch_ == 0 || epoch != previous_key_epoch_) return false;
+  if (switchover_month_ == 0) return true;  // until the configuration drops it
+  time_t t = static_cast<time_t>(now_unix);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  const uint32_t month = static_cast<uint32_t>((tm.tm_year + 1900) * 100 + tm.tm_mon + 1);
+  return month < switchover_month_;
+}
 
 absl::Status Intake::Authorize(const rpc::Peer& peer) const {
   if (peer.role != rpc::Role::kAgency) {
@@ -201,10 +214,17 @@ absl::StatusOr<v1::BatchAck> Intake::Submit(const rpc::Peer& peer, const v1::Sig
                          "the batch was made with another linkage profile (fingerprint differs); "
                          "install the deployment's profile on the node"));
   }
-  if (payload.key_epoch() != key_epoch_.load()) {
+  if (payload.key_epoch() != key_epoch_.load() &&
+      !AcceptsPreviousEpoch(payload.key_epoch(), clock_())) {
+    std::string also;
+    if (previous_key_epoch_ != 0) {
+      also = absl::StrCat(" (epoch ", previous_key_epoch_, " only before ",
+                          switchover_month_ / 100, "-", switchover_month_ % 100 < 10 ? "0" : "",
+                          switchover_month_ % 100, ")");
+    }
     return finish(Refuse(ack, absl::StatusCode::kFailedPrecondition,
                          absl::StrCat("the batch was made with key epoch ", payload.key_epoch(),
-                                      "; this aggregator accepts epoch ", key_epoch_.load())));
+                                      "; this aggregator accepts epoch ", key_epoch_.load(), also)));
   }
   if (static_cast<uint32_t>(payload.reports_size()) > max_batch_reports_) {
     return finish(Refuse(ack, absl::StatusCode::kResourceExhausted,
@@ -247,6 +267,7 @@ absl::StatusOr<v1::BatchAck> Intake::Submit(const rpc::Peer& peer, const v1::Sig
   }
 
   to_store.node_signature = batch.signature();
+  to_store.key_epoch = payload.key_epoch();
   to_store.refused_before_store = static_cast<uint32_t>(errors.size());
   ASSIGN_OR_RETURN(CommitResult result, store_->CommitBatch(to_store));
   stored = !result.replayed;
@@ -273,6 +294,10 @@ absl::StatusOr<v1::BatchAck> Intake::Submit(const rpc::Peer& peer, const v1::Sig
   for (auto& e : errors) *ack.add_errors() = std::move(e);
   if (ack.errors_size() == 0) {
     ack.set_code(static_cast<int>(absl::StatusCode::kOk));
+    if (result.replaced > 0) {
+      ack.set_message(absl::StrCat(result.replaced, " report(s) already stored under an older key "
+                                   "epoch now carry epoch ", payload.key_epoch(), " tokens"));
+    }
   } else {
     ack.set_code(static_cast<int>(absl::StatusCode::kInvalidArgument));
     ack.set_message(absl::StrCat(ack.errors_size(), " report(s) refused; the others are stored"));

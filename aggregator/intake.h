@@ -14,7 +14,9 @@
 //                        payload is parsed: unauthenticated bytes are never parsed.
 //   INVALID_ARGUMENT     the payload does not parse, or batch_id is not 32 lower-case hex;
 //   PERMISSION_DENIED    payload node_id differs from the certificate's common name;
-//   FAILED_PRECONDITION  profile fingerprint or key epoch differ from the configuration;
+//   FAILED_PRECONDITION  profile fingerprint or key epoch differ from the configuration
+//                        (during a key rotation `previous_key_epoch` is accepted too, until
+//                        `key_switchover_month` begins, UTC);
 //   RESOURCE_EXHAUSTED   more reports than max_batch_reports (default 10000);
 //   ALREADY_EXISTS       the batch id was committed before: nothing changes (safe replay;
 //                        when the digest differs the message says so, still nothing changes);
@@ -87,6 +89,10 @@ class Intake {
   void set_key_epoch(uint32_t epoch) { key_epoch_.store(epoch); }
   uint32_t key_epoch() const { return key_epoch_.load(); }
 
+  // Key rotation: true when `epoch` is the configured previous epoch and the switch-over
+  // month has not begun at `now_unix` (UTC).
+  bool AcceptsPreviousEpoch(uint32_t epoch, int64_t now_unix) const;
+
   // For tests: a clock other than the system's.
   void set_clock_for_testing(std::function<int64_t()> clock) { clock_ = std::move(clock); }
 
@@ -109,6 +115,8 @@ class Intake {
   const std::vector<std::string> rules_;
   const std::vector<std::string> areas_;
   std::function<int64_t()> clock_;
+  const uint32_t previous_key_epoch_;  // 0 = no rotation in progress
+  const uint32_t switchover_month_;    // YYYYMM; 0 = no date set
 };
 
 }  // namespace samenzicht::aggregator

@@ -14,6 +14,8 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "aggregator/audit_store.h"
+#include "aggregator/backup.h"
+#include "aggregator/rotation.h"
 #include "aggregator/offline_link.h"
 #include "aggregator/dashboard/dashboard.h"
 #include "aggregator/insight_format.h"
@@ -193,6 +195,47 @@ absl::Status PurgeCommand(const cli::Args& args) {
   return absl::OkStatus();
 }
 
+// Backup, restore and key rotation (issue 9).
+absl::Status BackupCommand(const cli::Args& args) {
+  ASSIGN_OR_RETURN(v1::AggregatorConfig config, model::LoadAggregatorConfig(args.Get("config")));
+  ASSIGN_OR_RETURN(BackupInfo b, BackupDatabase(config.data_dir(), args.Get("out")));
+  std::cout << "wrote backup " << b.path << " (mode 0600): schema " << b.schema_version << ", "
+            << b.batches << " batch(es), " << b.reports << " report(s), " << b.audit_entries
+            << " audit entries. It holds no store key; back up the audit checkpoints "
+               "separately.\n";
+  return absl::OkStatus();
+}
+
+absl::Status RestoreCommand(const cli::Args& args) {
+  ASSIGN_OR_RETURN(BackupInfo b, RestoreDatabase(args.Get("backup"), args.Get("data-dir")));
+  std::cout << "restored " << b.path << ": schema " << b.schema_version << ", " << b.batches
+            << " batch(es), " << b.reports << " report(s), " << b.audit_entries
+            << " audit entries; verify with `aggregator audit verify --data-dir "
+            << args.Get("data-dir") << "`\n";
+  return absl::OkStatus();
+}
+
+absl::Status KeyStatusCommand(const cli::Args& args) {
+  ASSIGN_OR_RETURN(v1::AggregatorConfig config, model::LoadAggregatorConfig(args.Get("config")));
+  ASSIGN_OR_RETURN(KeyStatus s, ReadKeyStatus(config));
+  std::cout << FormatKeyStatus(s);
+  return absl::OkStatus();
+}
+
+absl::Status KeyRetireCommand(const cli::Args& args) {
+  process::DisableCoreDumps();
+  ASSIGN_OR_RETURN(v1::AggregatorConfig config, model::LoadAggregatorConfig(args.Get("config")));
+  uint32_t now = CurrentMonth();
+  if (args.Has("now")) {
+    ASSIGN_OR_RETURN(now, ParseMonthFlag("now", args.Get("now")));
+  }
+  ASSIGN_OR_RETURN(RetireResult r, RetireOldEpochsOffline(config, now));
+  std::cout << "retired key epochs below " << r.before_epoch << ": deleted " << r.tokens
+            << " token(s) of " << r.reports << " report(s); they stay counted as unlinkable "
+               "signals\n";
+  return absl::OkStatus();
+}
+
 int AuditMain(int argc, char** argv) {
   const std::string sub = argc >= 2 ? argv[1] : "";
   if (sub == "verify") {
@@ -319,6 +362,10 @@ constexpr char kUsage[] =
     "  audit-keygen  create the key that signs the audit trail\n"
     "  audit         verify the audit trail, or report on it (offline)\n"
     "  purge         delete reports past the retention period (offline)\n"
+    "  backup        consistent copy of the database while the aggregator runs\n"
+    "  restore       write a backup into a new, empty data folder\n"
+    "  key-status    reports per agency and key epoch (rotation progress)\n"
+    "  key-retire    delete the tokens still at an old key epoch (offline)\n"
     "  link          offline linkage of pseudonymised reports (JSON lines)\n"
     "  totals        deduplicated totals from a running aggregator\n"
     "  report        self-contained HTML report for the council\n"
@@ -366,6 +413,39 @@ int Main(int argc, char** argv) {
     cmd.Flag("config", "AGGREGATOR.textproto", "aggregator configuration", true)
         .Flag("now", "YYYY-MM", "the month to compute expiry from (default: this month)");
     return Run(cmd, sub_argc, sub_argv, PurgeCommand);
+  }
+  if (sub == "backup") {
+    cli::Command cmd("backup",
+                     "Copy the aggregator's database with SQLite's online backup API; safe while "
+                     "the aggregator runs. The copy is one consistent snapshot, mode 0600, and "
+                     "never holds the store key.");
+    cmd.Flag("config", "AGGREGATOR.textproto", "aggregator configuration (for data_dir)", true)
+        .Flag("out", "FILE", "the backup file to write (must not exist)", true);
+    return Run(cmd, sub_argc, sub_argv, BackupCommand);
+  }
+  if (sub == "restore") {
+    cli::Command cmd("restore",
+                     "Check a backup (integrity, schema) and write it as aggregator.db (0600) "
+                     "into a new or empty data folder (0700).");
+    cmd.Flag("backup", "FILE", "a file written by `aggregator backup`", true)
+        .Flag("data-dir", "DIR", "the new data folder (must be empty or absent)", true);
+    return Run(cmd, sub_argc, sub_argv, RestoreCommand);
+  }
+  if (sub == "key-status") {
+    cli::Command cmd("key-status",
+                     "Reports per agency and hashing-key epoch, and how many are still below the "
+                     "epoch in force (read-only; may run while the aggregator runs).");
+    cmd.Flag("config", "AGGREGATOR.textproto", "aggregator configuration", true);
+    return Run(cmd, sub_argc, sub_argv, KeyStatusCommand);
+  }
+  if (sub == "key-retire") {
+    cli::Command cmd("key-retire",
+                     "After the switch-over month: delete, for real, the tokens of reports still "
+                     "below the key epoch in force (they stay counted as unlinkable signals); "
+                     "recorded in the audit trail. Run with the aggregator stopped.");
+    cmd.Flag("config", "AGGREGATOR.textproto", "aggregator configuration", true)
+        .Flag("now", "YYYY-MM", "the current month (default: this month)");
+    return Run(cmd, sub_argc, sub_argv, KeyRetireCommand);
   }
   if (sub == "link") {
     cli::Command cmd("link",

@@ -141,6 +141,17 @@ CREATE TABLE settings(
 PRAGMA user_version = 2;
 )sql";
 
+// Schema version 3 (issue 9, key rotation): the hashing-key epoch of each report's tokens.
+// Reports stored before version 3 get the epoch the aggregator last ran with (the only
+// epoch it accepted then; 0 when it never recorded one).
+constexpr char kSchemaV3[] = R"sql(
+ALTER TABLE reports ADD COLUMN key_epoch INTEGER NOT NULL DEFAULT 0;
+UPDATE reports SET key_epoch = coalesce(
+  (SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'last_key_epoch'),
+  (SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'key_epoch'), 0);
+PRAGMA user_version = 3;
+)sql";
+
 constexpr char kAuditPublicKeySetting[] = "audit_public_key";
 
 // Rolls back unless committed.
@@ -266,11 +277,15 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir,
     if (auto s = tx.Begin(true); !s.ok()) return fail(s);
     if (auto s = Exec(db, path, kSchema); !s.ok()) return fail(s);
     if (auto s = Exec(db, path, kSchemaV2); !s.ok()) return fail(s);
+    if (auto s = Exec(db, path, kSchemaV3); !s.ok()) return fail(s);
     if (auto s = tx.Commit(); !s.ok()) return fail(s);
-  } else if (version == 1) {
+  } else if (version == 1 || version == 2) {
     Transaction tx(db, path);
     if (auto s = tx.Begin(true); !s.ok()) return fail(s);
-    if (auto s = Exec(db, path, kSchemaV2); !s.ok()) return fail(s);
+    if (version == 1) {
+      if (auto s = Exec(db, path, kSchemaV2); !s.ok()) return fail(s);
+    }
+    if (auto s = Exec(db, path, kSchemaV3); !s.ok()) return fail(s);
     if (auto s = tx.Commit(); !s.ok()) return fail(s);
   } else if (version != kSchemaVersion) {
     return fail(absl::FailedPreconditionError(
@@ -319,7 +334,7 @@ absl::StatusOr<CommitResult> Store::CommitBatch(const BatchToStore& batch) {
   }
 
   ASSIGN_OR_RETURN(Stmt find_report,
-                   Stmt::Prepare(db_, "SELECT agency FROM reports WHERE report_id = ?1"));
+                   Stmt::Prepare(db_, "SELECT agency, key_epoch, id FROM reports WHERE report_id = ?1"));
   ASSIGN_OR_RETURN(Stmt find_retracted,
                    Stmt::Prepare(db_, "SELECT agency FROM retracted WHERE report_id = ?1"));
   ASSIGN_OR_RETURN(
@@ -327,10 +342,14 @@ absl::StatusOr<CommitResult> Store::CommitBatch(const BatchToStore& batch) {
       Stmt::Prepare(db_,
                     "INSERT INTO reports(report_id, agency, batch_id, signal_month, form, contact, "
                     "age_band, gender, background, living_situation, recruitment_location, "
-                    "coercion, forced_crime, area) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,"
-                    "?12,?13,?14)"));
+                    "coercion, forced_crime, area, key_epoch) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,"
+                    "?9,?10,?11,?12,?13,?14,?15)"));
   ASSIGN_OR_RETURN(Stmt insert_token,
                    Stmt::Prepare(db_, "INSERT INTO tokens(report, rule, token) VALUES (?1,?2,?3)"));
+  // Key rotation (issue 9): the same agency re-sends a report under a newer key epoch.
+  ASSIGN_OR_RETURN(Stmt delete_tokens, Stmt::Prepare(db_, "DELETE FROM tokens WHERE report = ?1"));
+  ASSIGN_OR_RETURN(Stmt set_epoch,
+                   Stmt::Prepare(db_, "UPDATE reports SET key_epoch = ?2 WHERE id = ?1"));
 
   // The batch row first: reports refer to it.
   ASSIGN_OR_RETURN(Stmt insert_batch,
@@ -345,12 +364,49 @@ absl::StatusOr<CommitResult> Store::CommitBatch(const BatchToStore& batch) {
   if (int rc = insert_batch.Step(); rc != SQLITE_DONE) return SqlError(db_, rc, path_, "storing batch");
 
   uint8_t rekeyed[crypto::kTokenBytes];
+  // Stores the re-keyed tokens of `r` for report row `rowid`.
+  auto store_tokens = [&](const v1::Report& r, int64_t rowid) -> absl::Status {
+    for (const v1::Token& t : r.tokens()) {
+      int rule = hasher_->LabelIndex(t.rule());
+      if (rule < 0 || t.value().size() != crypto::kTokenBytes) {
+        return absl::InternalError("unvalidated token reached the store");  // a bug upstream
+      }
+      // The agency token is keyed again here; only the result is bound to the statement.
+      hasher_->HashInto(static_cast<size_t>(rule), t.value(), rekeyed);
+      insert_token.Reset();
+      insert_token.BindInt(1, rowid);
+      insert_token.BindInt(2, rule_ids_[rule]);
+      insert_token.BindBlob(3, rekeyed, crypto::kTokenBytes);
+      if (int rc = insert_token.Step(); rc != SQLITE_DONE) {
+        return SqlError(db_, rc, path_, "storing token");
+      }
+    }
+    return absl::OkStatus();
+  };
   for (const ReportToStore& item : batch.reports) {
     const v1::Report& r = *item.report;
     find_report.Reset();
     find_report.BindText(1, r.report_id());
     if (int rc = find_report.Step(); rc == SQLITE_ROW) {
-      if (find_report.Text(0) == batch.agency) {
+      if (find_report.Text(0) == batch.agency &&
+          static_cast<uint32_t>(find_report.Int(1)) < batch.key_epoch) {
+        // Key rotation: the same report under a newer epoch. Its tokens are replaced; the
+        // report (and its categories) stays one report, counted once.
+        const int64_t rowid = find_report.Int(2);
+        delete_tokens.Reset();
+        delete_tokens.BindInt(1, rowid);
+        if (int rc2 = delete_tokens.Step(); rc2 != SQLITE_DONE) {
+          return SqlError(db_, rc2, path_, "replacing tokens");
+        }
+        RETURN_IF_ERROR(store_tokens(r, rowid));
+        set_epoch.Reset();
+        set_epoch.BindInt(1, rowid);
+        set_epoch.BindInt(2, batch.key_epoch);
+        if (int rc2 = set_epoch.Step(); rc2 != SQLITE_DONE) {
+          return SqlError(db_, rc2, path_, "replacing tokens");
+        }
+        ++result.replaced;
+      } else if (find_report.Text(0) == batch.agency) {
         ++result.duplicates;
       } else {
         result.refused.push_back({item.index, absl::StatusCode::kAlreadyExists,
@@ -390,25 +446,12 @@ absl::StatusOr<CommitResult> Store::CommitBatch(const BatchToStore& batch) {
     insert_report.BindInt(12, MaskOf(r.coercion()));
     insert_report.BindInt(13, MaskOf(r.forced_crime()));
     insert_report.BindText(14, r.area());
+    insert_report.BindInt(15, batch.key_epoch);
     if (int rc = insert_report.Step(); rc != SQLITE_DONE) {
       return SqlError(db_, rc, path_, "storing report");
     }
     int64_t rowid = sqlite3_last_insert_rowid(db_);
-    for (const v1::Token& t : r.tokens()) {
-      int rule = hasher_->LabelIndex(t.rule());
-      if (rule < 0 || t.value().size() != crypto::kTokenBytes) {
-        return absl::InternalError("unvalidated token reached the store");  // a bug upstream
-      }
-      // The agency token is keyed again here; only the result is bound to the statement.
-      hasher_->HashInto(static_cast<size_t>(rule), t.value(), rekeyed);
-      insert_token.Reset();
-      insert_token.BindInt(1, rowid);
-      insert_token.BindInt(2, rule_ids_[rule]);
-      insert_token.BindBlob(3, rekeyed, crypto::kTokenBytes);
-      if (int rc = insert_token.Step(); rc != SQLITE_DONE) {
-        return SqlError(db_, rc, path_, "storing token");
-      }
-    }
+    RETURN_IF_ERROR(store_tokens(r, rowid));
     ++result.accepted;
   }
 
@@ -429,6 +472,8 @@ absl::StatusOr<CommitResult> Store::CommitBatch(const BatchToStore& batch) {
         .Add("accepted", result.accepted)
         .Add("duplicates", result.duplicates)
         .Add("refused", static_cast<uint32_t>(result.refused.size()) + batch.refused_before_store)
+        .Add("key_epoch", batch.key_epoch)
+        .Add("replaced", result.replaced)
         .Add("batch_digest", crypto::ToHex(batch.digest))
         .Add("node_signature", crypto::Base64Encode(batch.node_signature));
     ASSIGN_OR_RETURN(entry, AppendInTransaction(kEventBatchReceived, batch.agency, d.str()));
@@ -815,6 +860,39 @@ absl::StatusOr<PurgeResult> Store::Purge(uint32_t cutoff_month, int64_t cutoff_u
   AfterCommit(entry);
   if (result.reports > 0) ++generation_;
   return result;
+}
+
+absl::StatusOr<std::pair<int64_t, int64_t>> Store::RetireKeyEpochsBefore(
+    uint32_t epoch, const std::string& actor) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  Transaction tx(db_, path_);
+  RETURN_IF_ERROR(tx.Begin(true));
+  int64_t reports = 0, tokens = 0;
+  {
+    ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_,
+        "SELECT count(DISTINCT t.report), count(*) FROM tokens t JOIN reports r ON r.id = "
+        "t.report WHERE r.key_epoch < ?1"));
+    st.BindInt(1, epoch);
+    if (int rc = st.Step(); rc != SQLITE_ROW) return SqlError(db_, rc, path_, "retiring epochs");
+    reports = st.Int(0);
+    tokens = st.Int(1);
+  }
+  if (tokens > 0) {
+    ASSIGN_OR_RETURN(Stmt del, Stmt::Prepare(db_,
+        "DELETE FROM tokens WHERE report IN (SELECT id FROM reports WHERE key_epoch < ?1)"));
+    del.BindInt(1, epoch);
+    if (int rc = del.Step(); rc != SQLITE_DONE) return SqlError(db_, rc, path_, "retiring epochs");
+  }
+  std::optional<audit::Entry> entry;
+  if (chain_ != nullptr) {
+    JsonObject d;
+    d.Add("before_epoch", epoch).Add("reports", reports).Add("tokens", tokens);
+    ASSIGN_OR_RETURN(entry, AppendInTransaction(kEventKeyEpochRetired, actor, d.str()));
+  }
+  RETURN_IF_ERROR(tx.Commit());
+  AfterCommit(entry);
+  if (tokens > 0) ++generation_;
+  return std::make_pair(reports, tokens);
 }
 
 absl::Status Store::ReclaimSpace() {

@@ -58,7 +58,7 @@ struct sqlite3;
 
 namespace samenzicht::aggregator {
 
-inline constexpr int kSchemaVersion = 2;  // 2: audit and settings tables
+inline constexpr int kSchemaVersion = 3;  // 2: audit and settings tables; 3: reports.key_epoch
 inline constexpr char kDatabaseFileName[] = "aggregator.db";
 inline constexpr char kStorePurpose[] = "samenzicht.store.v1";
 
@@ -99,6 +99,9 @@ struct BatchToStore {
   // reports intake refused before the store saw the batch.
   std::string node_signature;
   uint32_t refused_before_store = 0;
+  // The hashing-key epoch of the batch's tokens (issue 9). A report this agency stored
+  // under an older epoch has its tokens replaced by the batch's (see CommitBatch).
+  uint32_t key_epoch = 0;
 };
 
 // Why one report was not stored, decided against the state of the database.
@@ -115,6 +118,7 @@ struct CommitResult {
   std::string previous_digest;
   uint32_t accepted = 0;    // newly stored
   uint32_t duplicates = 0;  // already stored by the same agency
+  uint32_t replaced = 0;    // stored by the same agency under an older key epoch: tokens replaced
   std::vector<StoreRefusal> refused;  // stored by another agency, or retracted before
 };
 
@@ -154,7 +158,10 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   // Stores a batch in one transaction, deciding per report against the database:
-  //  - a report id already stored by the same agency counts in `duplicates`;
+  //  - a report id already stored by the same agency counts in `duplicates`, unless it
+  //    was stored under an older key epoch than `batch.key_epoch`: then its tokens are
+  //    replaced by the batch's and its epoch raised (key rotation), counted in `replaced`;
+  //    the report stays one report;
   //  - stored by another agency: refused with AlreadyExists;
   //  - retracted before: refused with FailedPrecondition (never resurrected).
   // A batch id already committed leaves everything unchanged (`replayed`).
@@ -213,6 +220,13 @@ class Store {
   // replayed old batch from bringing purged reports back. Internal on SQLite failure.
   absl::StatusOr<PurgeResult> Purge(uint32_t cutoff_month, int64_t cutoff_unix,
                                     const std::string& actor);
+  // Key rotation (issue 9): deletes, for real, the tokens of every report whose key epoch
+  // is below `epoch` (they were not re-sent under a current epoch before the switch-over);
+  // the reports stay, unlinkable. Recorded in the trail (`key_epoch_retired`) in the same
+  // transaction. Returns the number of reports and tokens affected.
+  absl::StatusOr<std::pair<int64_t, int64_t>> RetireKeyEpochsBefore(uint32_t epoch,
+                                                                    const std::string& actor);
+
   // Returns the pages freed by deletions to the file system (incremental vacuum, or a
   // full VACUUM for a database made before auto_vacuum was set) and truncates the WAL.
   absl::Status ReclaimSpace();

@@ -1,0 +1,218 @@
+// Backup while the aggregator runs and writes, restore into a new data folder, a server on
+// the restored folder (issue 9). The backup is taken by the real binary (another process)
+// while a thread keeps submitting batches to the in-process server; the restored totals
+// must be the totals of a committed prefix that holds at least every batch acknowledged
+// before the backup began, and the restored audit trail must verify
+// (`aggregator audit verify`) and record every batch the restored database holds.
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "aggregator/audit_events.h"
+#include "aggregator/backup.h"
+#include "common/files.h"
+#include "tests/aggregator/audit_fixture.h"
+#include "tests/testing/subprocess.h"
+
+namespace samenzicht::aggregator::testing {
+namespace {
+
+using ::samenzicht::testing::RunCommand;
+using ::samenzicht::testing::RunResult;
+
+std::string Out(const RunResult& r) { return r.out + r.err; }
+
+mode_t ModeOf(const std::string& path) {
+  struct stat st;
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 0777;
+}
+
+// Rows of a one-column query on a database file.
+std::vector<std::string> Column(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  std::vector<std::string> out;
+  EXPECT_EQ(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    const unsigned char* t = sqlite3_column_text(st, 0);
+    out.push_back(t ? reinterpret_cast<const char*>(t) : "");
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return out;
+}
+
+class BackupTest : public AuditServerTest {
+ protected:
+  // Five reports, four persons (reports 0 and 1 share the national-id token).
+  std::vector<v1::Report> FiveReports(int base) {
+    return {MakeReport(base + 0, {{"nid", Tok(base + 0)}}),
+            MakeReport(base + 1, {{"nid", Tok(base + 0)}, {"phone", Tok(base + 1)}}),
+            MakeReport(base + 2, {{"nid", Tok(base + 2)}}),
+            MakeReport(base + 3, {{"phone", Tok(base + 3)}}),
+            MakeReport(base + 4, {{"name_dob", Tok(base + 4)}})};
+  }
+
+  std::string WriteConfig(const v1::AggregatorConfig& c, const std::string& name) {
+    std::string path = dir_ + "/" + name;
+    std::ofstream(path) << c.DebugString();
+    return path;
+  }
+};
+
+TEST_F(BackupTest, BackupWhileSubmittingRestoresACommittedPrefixWithAVerifiedTrail) {
+  // Acknowledged before anything else: 10 police batches (50 reports, 40 persons) and one
+  // zorg batch whose first report is the same person as police report 2.
+  for (int b = 0; b < 10; ++b) {
+    std::vector<v1::BatchAck> acks;
+    ASSERT_TRUE(Submit("police", {PoliceBatch(FiveReports(1000 + b * 10))}, &acks).ok());
+    ASSERT_EQ(acks.size(), 1u);
+    ASSERT_EQ(acks[0].code(), 0) << acks[0].message();
+  }
+  {
+    std::vector<v1::BatchAck> acks;
+    ASSERT_TRUE(Submit("zorg", {ZorgBatch({MakeReport(5000, {{"nid", Tok(1002)}}),
+                                           MakeReport(5001, {{"nid", Tok(5001)}})})}, &acks).ok());
+    ASSERT_EQ(acks.at(0).code(), 0);
+  }
+  const auto base = Counts();
+  ASSERT_EQ(base.second, 52u);
+  ASSERT_EQ(base.first, 41u);
+
+  // A writer keeps submitting while the backup runs.
+  std::atomic<int> acked{0};
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (int b = 0; b < 200 && !stop.load(); ++b) {
+      std::vector<v1::BatchAck> acks;
+      auto batch = (b % 2 == 0) ? PoliceBatch(FiveReports(100000 + b * 10))
+                                : ZorgBatch(FiveReports(100000 + b * 10));
+      grpc::Status st = Submit(b % 2 == 0 ? "police" : "zorg", {batch}, &acks);
+      if (!st.ok() || acks.size() != 1 || acks[0].code() != 0) {
+        ADD_FAILURE() << "concurrent batch " << b << " not acknowledged: " << st.error_message();
+        return;
+      }
+      acked.fetch_add(1);
+    }
+  });
+  while (acked.load() < 5) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+
+  const std::string config_path = WriteConfig(config_, "aggregator.textproto");
+  const std::string backup = dir_ + "/aggregator-backup.db";
+  const int acked_before = acked.load();
+  const auto live_before = Counts();
+  RunResult r = RunCommand({AGGREGATOR_BIN, "backup", "--config", config_path, "--out", backup});
+  const int acked_after = acked.load();
+  // Let the writer run on a little after the backup, then stop it.
+  while (acked.load() < acked_after + 3) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  stop = true;
+  writer.join();
+  ASSERT_EQ(r.exit_code, 0) << Out(r);
+  EXPECT_NE(Out(r).find("wrote backup"), std::string::npos) << Out(r);
+  EXPECT_EQ(ModeOf(backup), 0600u);
+  EXPECT_FALSE(std::filesystem::exists(backup + "-wal"));
+  std::cerr << "backup taken with " << acked_before << ".." << acked_after
+            << " concurrent batches acknowledged; live totals before: " << live_before.first
+            << " persons, " << live_before.second << " signals\n";
+
+  // The backup holds no key material: neither the store key nor the audit key's bytes.
+  {
+    std::string bytes = *files::ReadFile(backup);
+    for (const std::string& key_file : {dir_ + "/store.key", dir_ + "/audit.key"}) {
+      std::string line = *files::ReadFile(key_file);
+      std::string b64 = line.substr(line.find_last_of(' ') + 1);
+      while (!b64.empty() && (b64.back() == '\n' || b64.back() == '\r')) b64.pop_back();
+      auto raw = crypto::Base64Decode(b64);
+      ASSERT_TRUE(raw.ok());
+      EXPECT_EQ(bytes.find(*raw), std::string::npos) << key_file;
+      EXPECT_EQ(bytes.find(b64), std::string::npos) << key_file;
+    }
+  }
+
+  // Restore refuses a data folder that is not empty, and a file that is no database.
+  {
+    std::filesystem::create_directories(dir_ + "/busy");
+    std::ofstream(dir_ + "/busy/something") << "x";
+    RunResult busy = RunCommand({AGGREGATOR_BIN, "restore", "--backup", backup, "--data-dir", dir_ + "/busy"});
+    EXPECT_NE(busy.exit_code, 0);
+    EXPECT_NE(Out(busy).find("not empty"), std::string::npos) << Out(busy);
+    std::ofstream(dir_ + "/garbage.db") << std::string(8192, 'g');
+    auto bad = RestoreDatabase(dir_ + "/garbage.db", dir_ + "/from-garbage");
+    EXPECT_EQ(bad.status().code(), absl::StatusCode::kDataLoss) << bad.status();
+    EXPECT_EQ(BackupDatabase(data_dir_, backup).status().code(), absl::StatusCode::kAlreadyExists);
+  }
+
+  const std::string restored = dir_ + "/restored";
+  RunResult rr = RunCommand({AGGREGATOR_BIN, "restore", "--backup", backup, "--data-dir", restored});
+  ASSERT_EQ(rr.exit_code, 0) << Out(rr);
+  EXPECT_EQ(ModeOf(restored), 0700u);
+  EXPECT_EQ(ModeOf(restored + "/aggregator.db"), 0600u);
+
+  // The trail of the restored database verifies and records every batch it holds.
+  RunResult v = RunCommand({AGGREGATOR_BIN, "audit", "verify", "--data-dir", restored,
+                            "--public-key", audit_public_key_});
+  EXPECT_EQ(v.exit_code, 0) << Out(v);
+  EXPECT_NE(Out(v).find("audit trail verified"), std::string::npos) << Out(v);
+  const std::string db = restored + "/aggregator.db";
+  std::vector<std::string> batch_ids = Column(db, "SELECT batch_id FROM batches");
+  std::vector<std::string> details = Column(
+      db, std::string("SELECT details FROM audit WHERE event = '") + kEventBatchReceived + "'");
+  EXPECT_EQ(batch_ids.size(), details.size());
+  for (const std::string& id : batch_ids) {
+    bool found = false;
+    for (const std::string& d : details) found = found || d.find(id) != std::string::npos;
+    EXPECT_TRUE(found) << "batch " << id << " has no batch_received entry";
+  }
+  // 11 batches before the writer started, then a prefix of the concurrent ones.
+  const int concurrent = static_cast<int>(batch_ids.size()) - 11;
+  EXPECT_GE(concurrent, acked_before);
+  EXPECT_LE(concurrent, acked_after + 1);  // at most the one in flight when the copy ended
+
+  // A server on the restored folder answers the totals of exactly that prefix.
+  StopServer();
+  v1::AggregatorConfig restored_config = config_;
+  restored_config.set_data_dir(restored);
+  auto s = Server::Start(restored_config);
+  ASSERT_OK(s);
+  server_ = *std::move(s);
+  address_ = "127.0.0.1:" + std::to_string(server_->port());
+  const auto after = Counts();
+  EXPECT_EQ(after.second, 52u + 5u * concurrent);
+  EXPECT_EQ(after.first, 41u + 4u * concurrent);
+  EXPECT_GE(after.second, live_before.second);
+  StopServer();
+  RunResult v2 = RunCommand({AGGREGATOR_BIN, "audit", "verify", "--data-dir", restored,
+                             "--public-key", audit_public_key_});
+  EXPECT_EQ(v2.exit_code, 0) << Out(v2);
+}
+
+TEST_F(BackupTest, RestoreChecksTheSchema) {
+  StopServer();
+  // An SQLite database that is not an aggregator database.
+  const std::string other = dir_ + "/other.db";
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(other.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE t(x); PRAGMA user_version = 2;", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto r = RestoreDatabase(other, dir_ + "/r1");
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition) << r.status();
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/r1/aggregator.db"));
+  // A backup of an empty aggregator restores, into an absent folder.
+  auto b = BackupDatabase(data_dir_, dir_ + "/empty.db");
+  ASSERT_OK(b);
+  auto ok = RestoreDatabase(dir_ + "/empty.db", dir_ + "/r2");
+  ASSERT_OK(ok);
+  EXPECT_EQ(ok->reports, 0);
+  EXPECT_GT(ok->audit_entries, 0);
+  EXPECT_EQ(RestoreDatabase(dir_ + "/missing.db", dir_ + "/r3").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace samenzicht::aggregator::testing
