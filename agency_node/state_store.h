@@ -7,7 +7,8 @@
 //    of reports, per report its id, categories summary and number of tokens, and the
 //    aggregator's acknowledgement (code, message, accepted, duplicates, time);
 //  - `retractions`: report ids retracted and the outcome.
-// It never holds an identifier: no name, date of birth, number or address, and no token.
+// It never holds an identifier: no name, date of birth, number or address. Tokens are held
+// only in the outbox (outbox.h), for batches not yet acknowledged.
 //
 // `state_dir` is created with mode 0700.
 //

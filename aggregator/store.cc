@@ -217,6 +217,17 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir,
   RETURN_IF_ERROR(PrepareDataDir(data_dir));
   const std::string path = (std::filesystem::path(data_dir) / kDatabaseFileName).string();
 
+  // An existing database file that is empty was truncated: SQLite would take it for a new
+  // database and the aggregator would serve zero totals.
+  {
+    std::error_code ec;
+    if (std::filesystem::exists(path, ec) && std::filesystem::file_size(path, ec) == 0 && !ec) {
+      return absl::DataLossError(absl::StrCat(
+          path, ": the database file is empty (truncated?); the aggregator will not serve totals "
+                "from it. Restore aggregator.db from a backup, or remove the empty file if this "
+                "is a new deployment"));
+    }
+  }
   // Create the file ourselves so it is 0600 from the first byte; SQLite gives the -wal and
   // -shm files the same mode.
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);

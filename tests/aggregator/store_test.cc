@@ -152,6 +152,20 @@ TEST(StoreTest, RefusesAGarbageFile) {
               StatusIs(absl::StatusCode::kDataLoss, "Restore aggregator.db from a backup"));
 }
 
+TEST(StoreTest, RefusesADatabaseTruncatedToNothing) {
+  std::string dir = FreshDir("store_empty") + "/data";
+  {
+    auto key = Key();
+    auto store = Store::Open(dir, key, kRules);
+    ASSERT_TRUE(store.ok()) << store.status();
+  }
+  std::filesystem::resize_file(dir + "/aggregator.db", 0);
+  std::filesystem::remove(dir + "/aggregator.db-wal");
+  auto key = Key();
+  EXPECT_THAT(Store::Open(dir, key, kRules),
+              StatusIs(absl::StatusCode::kDataLoss, "the database file is empty"));
+}
+
 TEST(StoreTest, RefusesACorruptedDatabase) {
   std::string dir = FreshDir("store_corrupt") + "/data";
   auto key = Key();
