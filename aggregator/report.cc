@@ -193,7 +193,7 @@ absl::StatusOr<std::pair<uint32_t, uint32_t>> ParsePeriod(const std::string& tex
 
 std::string SvgBars(const std::vector<std::string>& labels, const std::vector<v1::Count>& values,
                     uint32_t k, const std::string& title) {
-  const int row = 22, label_w = 230, bar_w = 360;
+  const int row = 22, label_w = 320, bar_w = 360;
   int h = static_cast<int>(labels.size()) * row + 10;
   uint64_t max = 1;
   for (const auto& v : values) max = std::max(max, v.value());

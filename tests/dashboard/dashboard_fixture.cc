@@ -165,7 +165,8 @@ int main(int argc, char** argv) {
   { std::ofstream(dir + "/expected.json") << expected; }
   {
     std::ofstream f(dir + "/ready.json.tmp");
-    f << "{\"dashboard_port\": " << (*dashboard)->port() << ", \"pki\": \"" << pki << "\"}\n";
+    f << "{\"dashboard_port\": " << (*dashboard)->port() << ", \"grpc_port\": "
+      << (*server)->port() << ", \"pki\": \"" << pki << "\"}\n";
   }
   std::filesystem::rename(dir + "/ready.json.tmp", dir + "/ready.json");
   std::cerr << "dashboard_fixture: https://127.0.0.1:" << (*dashboard)->port() << "/\n";
