@@ -284,14 +284,25 @@ TEST_F(FaultTest, AggregatorKilledFiveTimesDuringDelivery) {
   StartNodes();
   int kills = 0;
   for (int chunk = 0; chunk < kChunks; ++chunk) {
-    DropChunk(chunk);
-    if (kills < 5) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(400 + 100 * chunk));
-      aggregator_->Kill();  // SIGKILL: no chance to finish anything
-      ++kills;
-      std::this_thread::sleep_for(300ms);
-      StartAggregator();
+    if (kills >= 5) {
+      DropChunk(chunk);
+      continue;
     }
+    if (chunk % 2 == 0) {
+      // Killed while the nodes are importing and delivering this chunk.
+      DropChunk(chunk);
+      std::this_thread::sleep_for(std::chrono::milliseconds(150 + 100 * chunk));
+      aggregator_->Kill();  // SIGKILL: no chance to finish anything
+    } else {
+      // Killed first: the nodes import this chunk into their outboxes and their delivery
+      // attempts fail until the aggregator is back (the outbox must keep every signal).
+      aggregator_->Kill();
+      DropChunk(chunk);
+      std::this_thread::sleep_for(800ms);  // > two poll intervals: imported, attempts failed
+    }
+    ++kills;
+    std::this_thread::sleep_for(300ms);
+    StartAggregator();
   }
   EXPECT_EQ(kills, 5);
   WaitUntilDelivered();
