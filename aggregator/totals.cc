@@ -13,9 +13,6 @@
 #include "samenzicht/v1/categories.pb.h"
 
 namespace samenzicht::aggregator {
-namespace {
-
-using v1::Dimension;
 
 constexpr uint32_t kFormSexual = 1u << 0;
 constexpr uint32_t kFormCriminal = 1u << 1;
@@ -41,6 +38,11 @@ int PersonForm(uint32_t bits) {
   if (bits & kFormOther) return v1::FORM_OTHER;
   return v1::FORM_UNSPECIFIED;
 }
+
+namespace {
+
+using v1::Dimension;
+
 
 // What the counting rules make of one person.
 struct Person {

@@ -51,6 +51,13 @@
 
 namespace samenzicht::aggregator {
 
+// The form-of-exploitation counting rule, in one place for every code path that counts
+// persons: a report's form as bits (FORM_SEXUAL_AND_CRIMINAL sets both), OR-ed over a
+// person's reports, then resolved: sexual and criminal => FORM_SEXUAL_AND_CRIMINAL, else
+// sexual, else criminal, else labour, else other, else FORM_UNSPECIFIED.
+uint32_t FormBits(uint8_t form);
+int PersonForm(uint32_t bits);
+
 inline constexpr uint32_t kDefaultMinCellSize = 5;
 
 // The text of the counting rules above, for `TotalsResponse.counting_rules`.

@@ -1,5 +1,7 @@
 #include "aggregator/totals_index.h"
 
+#include "aggregator/totals.h"
+
 #include <algorithm>
 #include <limits>
 #include <numeric>
@@ -12,29 +14,7 @@ namespace {
 
 using v1::Dimension;
 
-// The counting rules of totals.h (kept equal to totals.cc; query_bench --smoke checks).
-constexpr uint32_t kFormSexual = 1u << 0, kFormCriminal = 1u << 1, kFormLabour = 1u << 2,
-                   kFormOther = 1u << 3;
-
-uint32_t FormBits(uint8_t form) {
-  switch (form) {
-    case v1::FORM_SEXUAL: return kFormSexual;
-    case v1::FORM_CRIMINAL: return kFormCriminal;
-    case v1::FORM_SEXUAL_AND_CRIMINAL: return kFormSexual | kFormCriminal;
-    case v1::FORM_LABOUR: return kFormLabour;
-    case v1::FORM_OTHER: return kFormOther;
-    default: return 0;
-  }
-}
-
-int PersonForm(uint32_t bits) {
-  if ((bits & kFormSexual) && (bits & kFormCriminal)) return v1::FORM_SEXUAL_AND_CRIMINAL;
-  if (bits & kFormSexual) return v1::FORM_SEXUAL;
-  if (bits & kFormCriminal) return v1::FORM_CRIMINAL;
-  if (bits & kFormLabour) return v1::FORM_LABOUR;
-  if (bits & kFormOther) return v1::FORM_OTHER;
-  return v1::FORM_UNSPECIFIED;
-}
+// The form counting rule is totals.h's FormBits / PersonForm (one definition).
 
 bool IsMulti(int d, bool person) {
   switch (d) {
