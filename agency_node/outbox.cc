@@ -82,7 +82,7 @@ absl::StatusOr<std::unique_ptr<Outbox>> Outbox::Open(const std::string& state_di
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
       SQLITE_OK) {
     absl::Status s = SqliteError(db, absl::StrCat("open ", path));
-    sqlite3_close(db);
+    sqlite3_close_v2(db);
     return s;
   }
   std::unique_ptr<Outbox> o(new Outbox(db));
@@ -93,7 +93,7 @@ absl::StatusOr<std::unique_ptr<Outbox>> Outbox::Open(const std::string& state_di
   return o;
 }
 
-Outbox::~Outbox() { sqlite3_close(db_); }
+Outbox::~Outbox() { sqlite3_close_v2(db_); }
 
 absl::Status Outbox::Exec(const char* sql) {
   char* err = nullptr;

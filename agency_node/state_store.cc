@@ -112,7 +112,7 @@ absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(const std::string& 
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
       SQLITE_OK) {
     absl::Status s = SqliteError(db, absl::StrCat("open ", path));
-    sqlite3_close(db);
+    sqlite3_close_v2(db);
     return s;
   }
   chmod(path.c_str(), 0600);
@@ -125,7 +125,7 @@ absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(const std::string& 
   return store;
 }
 
-StateStore::~StateStore() { sqlite3_close(db_); }
+StateStore::~StateStore() { sqlite3_close_v2(db_); }
 
 absl::Status StateStore::Exec(const char* sql) {
   char* err = nullptr;

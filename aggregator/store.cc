@@ -185,7 +185,7 @@ absl::StatusOr<sqlite3*> OpenConnection(const std::string& path, bool read_only)
   int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
-    sqlite3_close(db);
+    sqlite3_close_v2(db);
     return absl::InternalError(absl::StrCat(path, ": cannot open database: ", msg));
   }
   sqlite3_busy_timeout(db, 10000);
@@ -237,7 +237,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir,
 
   ASSIGN_OR_RETURN(sqlite3 * db, OpenConnection(path, /*read_only=*/false));
   auto fail = [&](absl::Status s) {
-    sqlite3_close(db);
+    sqlite3_close_v2(db);
     return s;
   };
 
