@@ -8,12 +8,13 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 int main() {
   UParseError pe; UErrorCode st = U_ZERO_ERROR;
-  auto* cyr = icu::Transliterator::createInstance(icu::UnicodeString::fromUTF8("Ukrainian-Latin/BGN"), UTRANS_FORWARD, pe, st);
-  auto* lat = icu::Transliterator::createInstance(icu::UnicodeString::fromUTF8("NFKC; Any-Latin; Latin-ASCII; Lower"), UTRANS_FORWARD, pe, st);
+  std::unique_ptr<icu::Transliterator> cyr(icu::Transliterator::createInstance(icu::UnicodeString::fromUTF8("Ukrainian-Latin/BGN"), UTRANS_FORWARD, pe, st));
+  std::unique_ptr<icu::Transliterator> lat(icu::Transliterator::createInstance(icu::UnicodeString::fromUTF8("NFKC; Any-Latin; Latin-ASCII; Lower"), UTRANS_FORWARD, pe, st));
   if (U_FAILURE(st)) { std::cerr << "icu fail\n"; return 1; }
   int bad = 0;
   std::string line;
