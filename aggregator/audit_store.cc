@@ -19,10 +19,26 @@
 #include "common/status_macros.h"
 #include "crypto/encoding.h"
 #include "crypto/key_file.h"
+#include "model/config.h"
 #include "model/vocabulary.h"
 
 namespace samenzicht::aggregator {
 namespace fs = std::filesystem;
+
+absl::StatusOr<AuditedStore> OpenAuditedStore(const v1::AggregatorConfig& config) {
+  AuditedStore out;
+  ASSIGN_OR_RETURN(out.profile, model::LoadProfile(config.profile_file()));
+  std::vector<std::string> rules;
+  for (const auto& r : out.profile.rules()) rules.push_back(r.name());
+  {
+    ASSIGN_OR_RETURN(crypto::LoadedKey key,
+                     crypto::LoadKeyFile(config.store_key_file(), crypto::KeyKind::kStore));
+    ASSIGN_OR_RETURN(out.store, Store::Open(config.data_dir(), key.bytes, rules));
+  }  // the key bytes are wiped here; the store keeps only its derived subkeys
+  ASSIGN_OR_RETURN(out.signer, LoadAuditSigner(config));
+  RETURN_IF_ERROR(out.store->AttachAudit(AuditOptionsFor(config, out.signer.get())));
+  return out;
+}
 
 absl::StatusOr<std::unique_ptr<crypto::Signer>> LoadAuditSigner(const v1::AggregatorConfig& config) {
   std::string path = config.audit_key_file();

@@ -29,6 +29,7 @@
 #include "crypto/signature.h"
 #include "rpc/tls.h"
 #include "samenzicht/v1/config.pb.h"
+#include "samenzicht/v1/profile.pb.h"
 #include "samenzicht/v1/query.pb.h"
 
 namespace samenzicht::aggregator {
@@ -44,6 +45,17 @@ absl::StatusOr<std::unique_ptr<crypto::Signer>> LoadAuditSigner(const v1::Aggreg
 
 // Audit options for `config` (checkpoint folder and interval) with `signer`.
 AuditOptions AuditOptionsFor(const v1::AggregatorConfig& config, const crypto::Signer* signer);
+
+// The store of `config` opened for writing with its audit trail attached: the linkage
+// profile, the store key (wiped once the store has derived its subkeys), the audit signer.
+// `signer` must outlive `store`; members are destroyed in reverse order, store first.
+// The errors of model::LoadProfile, crypto::LoadKeyFile, Store::Open and Store::AttachAudit.
+struct AuditedStore {
+  v1::LinkageProfile profile;
+  std::unique_ptr<crypto::Signer> signer;
+  std::unique_ptr<Store> store;
+};
+absl::StatusOr<AuditedStore> OpenAuditedStore(const v1::AggregatorConfig& config);
 
 // Records an answered query: who, which dimensions and period, how many rows, and which
 // cells were suppressed (their category words). Errors of Store::AppendAudit.

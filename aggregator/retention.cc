@@ -50,24 +50,15 @@ absl::StatusOr<PurgeResult> RunPurge(Store* store, uint32_t retention_months, ui
 }
 
 absl::StatusOr<PurgeResult> PurgeOffline(const v1::AggregatorConfig& config, uint32_t now_month) {
-  ASSIGN_OR_RETURN(v1::LinkageProfile profile, model::LoadProfile(config.profile_file()));
-  std::vector<std::string> rules;
-  for (const auto& r : profile.rules()) rules.push_back(r.name());
-  std::unique_ptr<Store> store;
-  {
-    ASSIGN_OR_RETURN(crypto::LoadedKey key,
-                     crypto::LoadKeyFile(config.store_key_file(), crypto::KeyKind::kStore));
-    ASSIGN_OR_RETURN(store, Store::Open(config.data_dir(), key.bytes, rules));
-  }
-  ASSIGN_OR_RETURN(std::unique_ptr<crypto::Signer> signer, LoadAuditSigner(config));
-  RETURN_IF_ERROR(store->AttachAudit(AuditOptionsFor(config, signer.get())));
+  ASSIGN_OR_RETURN(AuditedStore opened, OpenAuditedStore(config));
+  Store* store = opened.store.get();
   ASSIGN_OR_RETURN(auto stored, store->LoadSettings());
   const uint32_t months = EffectiveSettings(config, stored).retention_months();
   if (months == 0) {
     return absl::FailedPreconditionError(
         "no retention period is set (retention_months in the configuration, or Admin.SetRetention)");
   }
-  ASSIGN_OR_RETURN(PurgeResult r, RunPurge(store.get(), months, now_month, "aggregator purge"));
+  ASSIGN_OR_RETURN(PurgeResult r, RunPurge(store, months, now_month, "aggregator purge"));
   RETURN_IF_ERROR(store->WriteCheckpoint().status());
   return r;
 }

@@ -120,17 +120,8 @@ absl::StatusOr<RetireResult> RetireOldEpochsOffline(const v1::AggregatorConfig& 
         "the switch-over month ", Month(config.key_switchover_month()),
         " has not begun; nodes may still re-send under the new epoch"));
   }
-  ASSIGN_OR_RETURN(v1::LinkageProfile profile, model::LoadProfile(config.profile_file()));
-  std::vector<std::string> rules;
-  for (const auto& r : profile.rules()) rules.push_back(r.name());
-  std::unique_ptr<Store> store;
-  {
-    ASSIGN_OR_RETURN(crypto::LoadedKey key,
-                     crypto::LoadKeyFile(config.store_key_file(), crypto::KeyKind::kStore));
-    ASSIGN_OR_RETURN(store, Store::Open(config.data_dir(), key.bytes, rules));
-  }
-  ASSIGN_OR_RETURN(std::unique_ptr<crypto::Signer> signer, LoadAuditSigner(config));
-  RETURN_IF_ERROR(store->AttachAudit(AuditOptionsFor(config, signer.get())));
+  ASSIGN_OR_RETURN(AuditedStore opened, OpenAuditedStore(config));
+  Store* store = opened.store.get();
   ASSIGN_OR_RETURN(auto stored, store->LoadSettings());
   const uint32_t epoch = EffectiveSettings(config, stored).key_epoch();
   if (epoch <= 1) {

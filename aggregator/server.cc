@@ -38,18 +38,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const v1::AggregatorConfig
         "store_key_file ", config.store_key_file(), " lies inside data_dir ", config.data_dir(),
         "; keep the store key outside the data folder and its backups"));
   }
-  ASSIGN_OR_RETURN(v1::LinkageProfile profile, model::LoadProfile(config.profile_file()));
-  std::vector<std::string> rules;
-  for (const auto& r : profile.rules()) rules.push_back(r.name());
-
   std::unique_ptr<Server> s(new Server());
-  {
-    ASSIGN_OR_RETURN(crypto::LoadedKey key,
-                     crypto::LoadKeyFile(config.store_key_file(), crypto::KeyKind::kStore));
-    ASSIGN_OR_RETURN(s->store_, Store::Open(config.data_dir(), key.bytes, rules));
-  }  // the key bytes are wiped here; the store keeps only its derived subkeys
-  ASSIGN_OR_RETURN(s->audit_signer_, LoadAuditSigner(config));
-  RETURN_IF_ERROR(s->store_->AttachAudit(AuditOptionsFor(config, s->audit_signer_.get())));
+  ASSIGN_OR_RETURN(AuditedStore opened, OpenAuditedStore(config));
+  const v1::LinkageProfile& profile = opened.profile;
+  s->audit_signer_ = std::move(opened.signer);
+  s->store_ = std::move(opened.store);
   ASSIGN_OR_RETURN(s->intake_, Intake::New(config, profile, s->store_.get()));
   ASSIGN_OR_RETURN(s->query_, Query::New(config, profile, s->store_.get()));
   ASSIGN_OR_RETURN(s->admin_, Administration::Start(config, s->store_.get(), s->intake_.get()));
