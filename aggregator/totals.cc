@@ -4,7 +4,6 @@
 #include <limits>
 #include <map>
 #include <numeric>
-#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "aggregator/disclosure.h"
@@ -14,51 +13,10 @@
 
 namespace samenzicht::aggregator {
 
-constexpr uint32_t kFormSexual = 1u << 0;
-constexpr uint32_t kFormCriminal = 1u << 1;
-constexpr uint32_t kFormLabour = 1u << 2;
-constexpr uint32_t kFormOther = 1u << 3;
-
-uint32_t FormBits(uint8_t form) {
-  switch (form) {
-    case v1::FORM_SEXUAL: return kFormSexual;
-    case v1::FORM_CRIMINAL: return kFormCriminal;
-    case v1::FORM_SEXUAL_AND_CRIMINAL: return kFormSexual | kFormCriminal;
-    case v1::FORM_LABOUR: return kFormLabour;
-    case v1::FORM_OTHER: return kFormOther;
-    default: return 0;
-  }
-}
-
-int PersonForm(uint32_t bits) {
-  if ((bits & kFormSexual) && (bits & kFormCriminal)) return v1::FORM_SEXUAL_AND_CRIMINAL;
-  if (bits & kFormSexual) return v1::FORM_SEXUAL;
-  if (bits & kFormCriminal) return v1::FORM_CRIMINAL;
-  if (bits & kFormLabour) return v1::FORM_LABOUR;
-  if (bits & kFormOther) return v1::FORM_OTHER;
-  return v1::FORM_UNSPECIFIED;
-}
-
 namespace {
 
 using v1::Dimension;
 
-
-// What the counting rules make of one person.
-struct Person {
-  bool in_period = false;
-  uint32_t form_bits = 0;
-  uint8_t contact = 0, age_band = 0, gender = 0, background = 0;
-  uint16_t area = 0;
-  uint32_t month = 0;
-  uint32_t living = 0, recruitment = 0, coercion = 0, forced_crime = 0;
-  uint32_t domains = 0;  // bit per v1::Domain
-};
-
-template <typename T>
-void FirstKnown(T& slot, T value) {
-  if (slot == 0) slot = value;
-}
 
 using Keys = std::vector<int64_t>;
 
@@ -72,46 +30,20 @@ void MaskKeys(uint32_t mask, Keys& out) {
   }
 }
 
-void PersonKeys(Dimension d, const Person& p, Keys& out) {
+// The keys an element is counted under: its value, or each value of a bitmask.
+void KeysOf(Dimension d, bool person, uint32_t value, Keys& out) {
   out.clear();
-  switch (d) {
-    case v1::DIMENSION_FORM: out.push_back(PersonForm(p.form_bits)); break;
-    case v1::DIMENSION_CONTACT: out.push_back(p.contact); break;
-    case v1::DIMENSION_AGE_BAND: out.push_back(p.age_band); break;
-    case v1::DIMENSION_GENDER: out.push_back(p.gender); break;
-    case v1::DIMENSION_BACKGROUND: out.push_back(p.background); break;
-    case v1::DIMENSION_LIVING_SITUATION: MaskKeys(p.living, out); break;
-    case v1::DIMENSION_RECRUITMENT_LOCATION: MaskKeys(p.recruitment, out); break;
-    case v1::DIMENSION_COERCION: MaskKeys(p.coercion, out); break;
-    case v1::DIMENSION_FORCED_CRIME: MaskKeys(p.forced_crime, out); break;
-    case v1::DIMENSION_AREA: out.push_back(p.area); break;
-    case v1::DIMENSION_DOMAIN: MaskKeys(p.domains, out); break;
-    case v1::DIMENSION_SIGNAL_MONTH: out.push_back(p.month); break;
-    default: out.push_back(0); break;
-  }
-}
-
-void ReportKeys(Dimension d, const ReportFacts& r, Keys& out) {
-  out.clear();
-  switch (d) {
-    case v1::DIMENSION_FORM: out.push_back(r.form); break;
-    case v1::DIMENSION_CONTACT: out.push_back(r.contact); break;
-    case v1::DIMENSION_AGE_BAND: out.push_back(r.age_band); break;
-    case v1::DIMENSION_GENDER: out.push_back(r.gender); break;
-    case v1::DIMENSION_BACKGROUND: out.push_back(r.background); break;
-    case v1::DIMENSION_LIVING_SITUATION: MaskKeys(r.living, out); break;
-    case v1::DIMENSION_RECRUITMENT_LOCATION: MaskKeys(r.recruitment, out); break;
-    case v1::DIMENSION_COERCION: MaskKeys(r.coercion, out); break;
-    case v1::DIMENSION_FORCED_CRIME: MaskKeys(r.forced_crime, out); break;
-    case v1::DIMENSION_AREA: out.push_back(r.area); break;
-    case v1::DIMENSION_DOMAIN: out.push_back(r.domain); break;
-    case v1::DIMENSION_SIGNAL_MONTH: out.push_back(r.signal_month); break;
-    default: out.push_back(0); break;
+  if (IsMultiValued(d, person)) {
+    MaskKeys(value, out);
+  } else {
+    out.push_back(value);
   }
 }
 
 // The keys a dimension's rows are listed under, in display order ("unknown" last).
-Keys RowKeys(Dimension d, const Dataset& ds, const std::set<int64_t>& observed) {
+Keys RowKeys(Dimension d, const Dataset& ds, std::vector<int64_t>& observed) {
+  std::sort(observed.begin(), observed.end());
+  observed.erase(std::unique(observed.begin(), observed.end()), observed.end());
   Keys keys;
   if (model::IsEnumDimension(d)) {
     std::vector<std::string> words = model::Words(d);
@@ -253,8 +185,32 @@ absl::StatusOr<v1::TotalsResponse> ComputeTotals(const Dataset& ds, const LinkRe
   return ProtectTotals(raw, min_cell_size);
 }
 
-absl::StatusOr<RawTotals> ComputeRawTotals(const Dataset& ds, const LinkResult& link,
-                                           const v1::TotalsRequest& request) {
+std::vector<uint32_t> EarliestFirst(const std::vector<ReportFacts>& reports) {
+  std::vector<uint32_t> order(reports.size());
+  const bool all_valid = std::all_of(reports.begin(), reports.end(), [](const ReportFacts& r) {
+    return IsValidMonth(r.signal_month);
+  });
+  if (!all_valid) {  // not from the store (which validates months): the general sort
+    std::iota(order.begin(), order.end(), 0u);
+    auto month_key = [&](uint32_t i) {
+      uint32_t m = reports[i].signal_month;
+      return m == 0 ? std::numeric_limits<uint32_t>::max() : m;
+    };
+    std::stable_sort(order.begin(), order.end(),
+                     [&](uint32_t a, uint32_t b) { return month_key(a) < month_key(b); });
+    return order;
+  }
+  // Stable counting sort: one bucket per valid month (1900-2999), then "not known".
+  constexpr uint32_t kUnknown = 1100 * 12;
+  auto bucket = [](uint32_t m) { return m == 0 ? kUnknown : (m / 100 - 1900) * 12 + m % 100 - 1; };
+  std::vector<uint32_t> start(kUnknown + 2, 0);
+  for (const ReportFacts& r : reports) ++start[bucket(r.signal_month) + 1];
+  for (size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
+  for (uint32_t i = 0; i < reports.size(); ++i) order[start[bucket(reports[i].signal_month)]++] = i;
+  return order;
+}
+
+absl::StatusOr<std::vector<Dimension>> CheckTotalsRequest(const v1::TotalsRequest& request) {
   if (request.by_size() > 2) {
     return absl::InvalidArgumentError("totals: at most two categories");
   }
@@ -273,6 +229,46 @@ absl::StatusOr<RawTotals> ComputeRawTotals(const Dataset& ds, const LinkResult& 
   if (from != 0 && to != 0 && from > to) {
     return absl::InvalidArgumentError("totals: from_month is after to_month");
   }
+  return by;
+}
+
+void FillRows(const Dataset& ds, std::vector<int64_t> observed[2],
+              absl::FunctionRef<RawCell(int64_t, int64_t)> cell,
+              absl::FunctionRef<RawCell(int, int64_t)> margin, RawTotals& table) {
+  const std::vector<Dimension>& by = table.by;
+  if (by.empty()) return;
+  Keys rows1 = RowKeys(by[0], ds, observed[0]);
+  Keys rows2 = by.size() == 2 ? RowKeys(by[1], ds, observed[1]) : Keys{0};
+  for (int64_t a : rows1) {
+    for (int64_t b : rows2) {
+      RawRow row;
+      row.labels.push_back(Label(by[0], ds, a));
+      row.key_values.push_back(a);
+      if (by.size() == 2) {
+        row.labels.push_back(Label(by[1], ds, b));
+        row.key_values.push_back(b);
+      }
+      row.cell = cell(a, b);
+      table.rows.push_back(std::move(row));
+    }
+  }
+  if (by.size() == 2) {
+    for (int d = 0; d < 2; ++d) {
+      for (int64_t a : d == 0 ? rows1 : rows2) {
+        RawRow row;
+        row.labels.push_back(Label(by[d], ds, a));
+        row.key_values.push_back(a);
+        row.cell = margin(d, a);
+        table.margins[d].push_back(std::move(row));
+      }
+    }
+  }
+}
+
+absl::StatusOr<RawTotals> ComputeRawTotals(const Dataset& ds, const LinkResult& link,
+                                           const v1::TotalsRequest& request) {
+  ASSIGN_OR_RETURN(const std::vector<Dimension> by, CheckTotalsRequest(request));
+  const uint32_t from = request.from_month(), to = request.to_month();
   const bool bounded = from != 0 || to != 0;
   auto in_period = [&](uint32_t m) {
     if (!bounded) return true;
@@ -283,107 +279,61 @@ absl::StatusOr<RawTotals> ComputeRawTotals(const Dataset& ds, const LinkResult& 
     return absl::InternalError("totals: linkage does not match the dataset");
   }
 
-  // Reports in "earliest first" order: month (unknown last), then arrival.
-  std::vector<uint32_t> order(ds.reports.size());
-  std::iota(order.begin(), order.end(), 0u);
-  auto month_key = [&](uint32_t i) {
-    uint32_t m = ds.reports[i].signal_month;
-    return m == 0 ? std::numeric_limits<uint32_t>::max() : m;
-  };
-  std::stable_sort(order.begin(), order.end(),
-                   [&](uint32_t a, uint32_t b) { return month_key(a) < month_key(b); });
-
   RawTotals table;
   table.by = by;
-  std::vector<Person> persons(link.persons);
+  std::vector<PersonCategories> persons(link.persons);
+  std::vector<bool> counted(link.persons, false);
   std::map<std::pair<int64_t, int64_t>, RawCell> cells;
   std::map<int64_t, RawCell> margin[2];
-  std::set<int64_t> observed[2];
   Keys k1, k2;
-  for (uint32_t i : order) {
+  // Counts one element (a report: signals, a person: persons) under its keys k1 x k2.
+  auto count = [&](uint64_t RawCell::*measure) {
+    for (int64_t a : k1) {
+      if (by.size() == 2) ++(margin[0][a].*measure);
+      for (int64_t b : k2) ++(cells[{a, b}].*measure);
+    }
+    if (by.size() == 2) {
+      for (int64_t b : k2) ++(margin[1][b].*measure);
+    }
+  };
+  for (uint32_t i : EarliestFirst(ds.reports)) {
     const ReportFacts& r = ds.reports[i];
     if (!in_period(r.signal_month)) continue;
     ++table.total.signals;
     if (!r.has_token) ++table.unlinkable;
-    Person& p = persons[link.person[i]];
-    p.in_period = true;
-    p.form_bits |= FormBits(r.form);
-    FirstKnown(p.contact, r.contact);
-    FirstKnown(p.age_band, r.age_band);
-    FirstKnown(p.gender, r.gender);
-    FirstKnown(p.background, r.background);
-    FirstKnown(p.area, r.area);
-    FirstKnown(p.month, r.signal_month);
-    p.living |= r.living;
-    p.recruitment |= r.recruitment;
-    p.coercion |= r.coercion;
-    p.forced_crime |= r.forced_crime;
-    if (r.domain > 0 && r.domain < 32) p.domains |= 1u << r.domain;
+    persons[link.person[i]].Add(r);
+    counted[link.person[i]] = true;
 
     if (by.empty()) continue;
-    ReportKeys(by[0], r, k1);
-    if (by.size() == 2) ReportKeys(by[1], r, k2); else k2.assign(1, 0);
-    for (int64_t a : k1) {
-      observed[0].insert(a);
-      if (by.size() == 2) ++margin[0][a].signals;
-      for (int64_t b : k2) {
-        if (by.size() == 2) observed[1].insert(b);
-        ++cells[{a, b}].signals;
-      }
-    }
-    if (by.size() == 2) {
-      for (int64_t b : k2) ++margin[1][b].signals;
-    }
+    KeysOf(by[0], /*person=*/false, ReportValue(by[0], r), k1);
+    if (by.size() == 2) KeysOf(by[1], false, ReportValue(by[1], r), k2); else k2.assign(1, 0);
+    count(&RawCell::signals);
   }
-  for (const Person& p : persons) {
-    if (!p.in_period) continue;
+  for (uint32_t p = 0; p < link.persons; ++p) {
+    if (!counted[p]) continue;
     ++table.total.persons;
     if (by.empty()) continue;
-    PersonKeys(by[0], p, k1);
-    if (by.size() == 2) PersonKeys(by[1], p, k2); else k2.assign(1, 0);
-    for (int64_t a : k1) {
-      observed[0].insert(a);
-      if (by.size() == 2) ++margin[0][a].persons;
-      for (int64_t b : k2) {
-        if (by.size() == 2) observed[1].insert(b);
-        ++cells[{a, b}].persons;
-      }
-    }
-    if (by.size() == 2) {
-      for (int64_t b : k2) ++margin[1][b].persons;
-    }
+    KeysOf(by[0], /*person=*/true, persons[p].Value(by[0]), k1);
+    if (by.size() == 2) KeysOf(by[1], true, persons[p].Value(by[1]), k2); else k2.assign(1, 0);
+    count(&RawCell::persons);
   }
 
-  if (!by.empty()) {
-    Keys rows1 = RowKeys(by[0], ds, observed[0]);
-    Keys rows2 = by.size() == 2 ? RowKeys(by[1], ds, observed[1]) : Keys{0};
-    for (int64_t a : rows1) {
-      for (int64_t b : rows2) {
-        RawRow row;
-        row.labels.push_back(Label(by[0], ds, a));
-        row.key_values.push_back(a);
-        if (by.size() == 2) {
-          row.labels.push_back(Label(by[1], ds, b));
-          row.key_values.push_back(b);
-        }
-        auto it = cells.find({a, b});
-        if (it != cells.end()) row.cell = it->second;
-        table.rows.push_back(std::move(row));
-      }
-    }
-    if (by.size() == 2) {
-      for (int d = 0; d < 2; ++d) {
-        for (int64_t a : d == 0 ? rows1 : rows2) {
-          RawRow row;
-          row.labels.push_back(Label(by[d], ds, a));
-          row.key_values.push_back(a);
-          auto it = margin[d].find(a);
-          if (it != margin[d].end()) row.cell = it->second;
-          table.margins[d].push_back(std::move(row));
-        }
-      }
-    }
+  std::vector<int64_t> observed[2];  // the keys counted under: those of the cells
+  for (const auto& [key, unused] : cells) {
+    if (observed[0].empty() || observed[0].back() != key.first) observed[0].push_back(key.first);
+    observed[1].push_back(key.second);
   }
+  FillRows(
+      ds, observed,
+      [&](int64_t a, int64_t b) {
+        auto it = cells.find({a, b});
+        return it == cells.end() ? RawCell{} : it->second;
+      },
+      [&](int d, int64_t a) {
+        auto it = margin[d].find(a);
+        return it == margin[d].end() ? RawCell{} : it->second;
+      },
+      table);
   return table;
 }
 

@@ -44,9 +44,11 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "aggregator/linkage.h"
 #include "aggregator/store.h"
+#include "samenzicht/v1/categories.pb.h"
 #include "samenzicht/v1/query.pb.h"
 
 namespace samenzicht::aggregator {
@@ -55,8 +57,119 @@ namespace samenzicht::aggregator {
 // persons: a report's form as bits (FORM_SEXUAL_AND_CRIMINAL sets both), OR-ed over a
 // person's reports, then resolved: sexual and criminal => FORM_SEXUAL_AND_CRIMINAL, else
 // sexual, else criminal, else labour, else other, else FORM_UNSPECIFIED.
-uint32_t FormBits(uint8_t form);
-int PersonForm(uint32_t bits);
+inline uint32_t FormBits(uint8_t form) {
+  constexpr uint32_t kSexual = 1u << 0, kCriminal = 1u << 1, kLabour = 1u << 2, kOther = 1u << 3;
+  switch (form) {
+    case v1::FORM_SEXUAL: return kSexual;
+    case v1::FORM_CRIMINAL: return kCriminal;
+    case v1::FORM_SEXUAL_AND_CRIMINAL: return kSexual | kCriminal;
+    case v1::FORM_LABOUR: return kLabour;
+    case v1::FORM_OTHER: return kOther;
+    default: return 0;
+  }
+}
+inline int PersonForm(uint32_t bits) {
+  const bool sexual = bits & FormBits(v1::FORM_SEXUAL), criminal = bits & FormBits(v1::FORM_CRIMINAL);
+  if (sexual && criminal) return v1::FORM_SEXUAL_AND_CRIMINAL;
+  if (sexual) return v1::FORM_SEXUAL;
+  if (criminal) return v1::FORM_CRIMINAL;
+  if (bits & FormBits(v1::FORM_LABOUR)) return v1::FORM_LABOUR;
+  if (bits & FormBits(v1::FORM_OTHER)) return v1::FORM_OTHER;
+  return v1::FORM_UNSPECIFIED;
+}
+
+// THE COUNTING RULES AS CODE: the one definition that ComputeRawTotals and TotalsIndex
+// (totals_index.h) both use to turn a person's reports into the person's categories.
+//
+// A person's value of dimension d is accumulated over the person's reports (only those in
+// the period), taken earliest first (EarliestFirst):
+//   acc = 0; for each report r: Fold(RuleOf(d), acc, Contribution(d, ReportValue(d, r)));
+//   person value = PersonValue(d, acc)
+// A value is an enum value, an area (1 + index into Dataset::areas), a YYYYMM, or for a
+// multi-valued dimension (IsMultiValued) a bitmask with bit v for value v (0 = unknown).
+// Contribution and PersonValue keep the order of values and leave 0 alone for
+// earliest-known dimensions, so an index may fold any order-keeping code of the value
+// (such as a month's slot among the months present) instead of the value itself.
+inline constexpr int kDimensionCount = v1::DIMENSION_SIGNAL_MONTH + 1;  // index 0 unused
+enum class PersonRule : uint8_t { kEarliestKnown, kUnion };
+
+// A report's own value (what its signal is counted under; a report has one domain).
+inline uint32_t ReportValue(v1::Dimension d, const ReportFacts& r) {
+  switch (d) {
+    case v1::DIMENSION_FORM: return r.form;
+    case v1::DIMENSION_CONTACT: return r.contact;
+    case v1::DIMENSION_AGE_BAND: return r.age_band;
+    case v1::DIMENSION_GENDER: return r.gender;
+    case v1::DIMENSION_BACKGROUND: return r.background;
+    case v1::DIMENSION_LIVING_SITUATION: return r.living;
+    case v1::DIMENSION_RECRUITMENT_LOCATION: return r.recruitment;
+    case v1::DIMENSION_COERCION: return r.coercion;
+    case v1::DIMENSION_FORCED_CRIME: return r.forced_crime;
+    case v1::DIMENSION_AREA: return r.area;
+    case v1::DIMENSION_DOMAIN: return r.domain;
+    case v1::DIMENSION_SIGNAL_MONTH: return r.signal_month;
+    default: return 0;
+  }
+}
+
+// True when a person (`person`) or a report holds a bitmask of values of d.
+constexpr bool IsMultiValued(v1::Dimension d, bool person) {
+  switch (d) {
+    case v1::DIMENSION_LIVING_SITUATION:
+    case v1::DIMENSION_RECRUITMENT_LOCATION:
+    case v1::DIMENSION_COERCION:
+    case v1::DIMENSION_FORCED_CRIME: return true;
+    case v1::DIMENSION_DOMAIN: return person;  // each domain that signalled the person
+    default: return false;
+  }
+}
+
+// Form, the multi-valued categories and domain: the union over the reports. The others
+// (contact, age band, gender, background, area, signal month): the earliest known value.
+constexpr PersonRule RuleOf(v1::Dimension d) {
+  return d == v1::DIMENSION_FORM || IsMultiValued(d, /*person=*/true) ? PersonRule::kUnion
+                                                                      : PersonRule::kEarliestKnown;
+}
+
+// What a report's value adds to a person's accumulated value.
+inline uint32_t Contribution(v1::Dimension d, uint32_t report_value) {
+  if (d == v1::DIMENSION_FORM) return FormBits(static_cast<uint8_t>(report_value));
+  if (d == v1::DIMENSION_DOMAIN) {
+    return report_value > 0 && report_value < 32 ? 1u << report_value : 0;
+  }
+  return report_value;
+}
+
+inline void Fold(PersonRule rule, uint32_t& acc, uint32_t contribution) {
+  if (rule == PersonRule::kUnion) {
+    acc |= contribution;
+  } else if (acc == 0) {
+    acc = contribution;
+  }
+}
+
+// The person's value from the accumulated one (the form rule resolves its bits).
+inline uint32_t PersonValue(v1::Dimension d, uint32_t acc) {
+  return d == v1::DIMENSION_FORM ? static_cast<uint32_t>(PersonForm(acc)) : acc;
+}
+
+// One person's accumulated values, for every dimension.
+struct PersonCategories {
+  uint32_t acc[kDimensionCount] = {};
+  // `r` must come after every report added before it in EarliestFirst order.
+  void Add(const ReportFacts& r) {
+#pragma GCC unroll 16
+    for (int d = 1; d < kDimensionCount; ++d) {
+      const auto dim = static_cast<v1::Dimension>(d);
+      Fold(RuleOf(dim), acc[d], Contribution(dim, ReportValue(dim, r)));
+    }
+  }
+  uint32_t Value(v1::Dimension d) const { return PersonValue(d, acc[d]); }
+};
+
+// Report indexes in "earliest first" order: by signal month (not known last), then by
+// arrival (index). Linear (a counting sort by month) when every month is valid.
+std::vector<uint32_t> EarliestFirst(const std::vector<ReportFacts>& reports);
 
 inline constexpr uint32_t kDefaultMinCellSize = 5;
 
@@ -91,6 +204,18 @@ struct RawTotals {
 };
 absl::StatusOr<RawTotals> ComputeRawTotals(const Dataset& dataset, const LinkResult& link,
                                            const v1::TotalsRequest& request);
+
+// The dimensions of a request, or ComputeRawTotals' InvalidArgument for a bad request.
+absl::StatusOr<std::vector<v1::Dimension>> CheckTotalsRequest(const v1::TotalsRequest& request);
+
+// Fills `table.rows` and `table.margins` of `table.by` in display order (shared by
+// ComputeRawTotals and TotalsIndex, so both list the same rows and labels). `observed[i]`:
+// the key values counted under dimension i (used for area and signal month, whose rows are
+// the values present); `cell(a, b)` and `margin(i, a)` give the counts by key value (b = 0
+// for one dimension).
+void FillRows(const Dataset& dataset, std::vector<int64_t> observed[2],
+              absl::FunctionRef<RawCell(int64_t, int64_t)> cell,
+              absl::FunctionRef<RawCell(int, int64_t)> margin, RawTotals& table);
 
 // Primary and secondary disclosure control (disclosure.h) of a raw table.
 v1::TotalsResponse ProtectTotals(const RawTotals& raw, uint32_t min_cell_size);

@@ -1,75 +1,124 @@
 #include "aggregator/totals_index.h"
 
-#include "aggregator/totals.h"
-
 #include <algorithm>
 #include <limits>
-#include <numeric>
 
-#include "model/vocabulary.h"
-#include "samenzicht/v1/categories.pb.h"
+#include "absl/container/flat_hash_map.h"
+#include "aggregator/totals.h"
+#include "common/status_macros.h"
 
 namespace samenzicht::aggregator {
 namespace {
 
 using v1::Dimension;
 
-// The form counting rule is totals.h's FormBits / PersonForm (one definition).
+constexpr uint32_t kMaxCodes = 1u << 16;
+// Largest (code, code) pair table a query may use (4 bytes a pair); more: ComputeRawTotals.
+constexpr uint64_t kMaxPairs = uint64_t{1} << 24;
 
-bool IsMulti(int d, bool person) {
-  switch (d) {
-    case v1::DIMENSION_LIVING_SITUATION:
-    case v1::DIMENSION_RECRUITMENT_LOCATION:
-    case v1::DIMENSION_COERCION:
-    case v1::DIMENSION_FORCED_CRIME: return true;
-    case v1::DIMENSION_DOMAIN: return person;  // a report has one domain, a person several
-    default: return false;
+// Encodes the values of one side (persons or reports) of one category as 2-byte codes.
+class Encoder {
+ public:
+  Encoder(bool multi, size_t n) : multi_(multi) {
+    codes_.code.resize(n);
+    if (multi) small_.assign(kMaxCodes, kNone);
   }
+
+  // `value` < kMaxCodes for a single-valued side (an enum value, an area, a month slot).
+  void Put(size_t i, uint32_t value) {
+    if (!multi_) {
+      codes_.code[i] = static_cast<uint16_t>(value);
+      max_ = std::max(max_, value);
+      return;
+    }
+    uint32_t& code = value < kMaxCodes ? small_[value] : large_.try_emplace(value, kNone).first->second;
+    if (code == kNone) {
+      if (codes_.masks.size() == kMaxCodes) {
+        overflow_ = true;
+        return;
+      }
+      code = static_cast<uint32_t>(codes_.masks.size());
+      codes_.masks.push_back(value);
+    }
+    codes_.code[i] = static_cast<uint16_t>(code);
+  }
+
+  // False when a multi-valued side had more distinct bitmasks than codes.
+  bool Finish(TotalsIndex::Codes& out) {
+    if (overflow_) return false;
+    codes_.count = multi_ ? static_cast<uint32_t>(codes_.masks.size()) : max_ + 1;
+    codes_.masks.shrink_to_fit();
+    out = std::move(codes_);
+    return true;
+  }
+
+ private:
+  static constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
+  bool multi_;
+  TotalsIndex::Codes codes_;
+  uint32_t max_ = 0;
+  bool overflow_ = false;
+  std::vector<uint32_t> small_;                     // bitmask < kMaxCodes -> code
+  absl::flat_hash_map<uint32_t, uint32_t> large_;   // larger bitmasks -> code
+};
+
+inline uint32_t ValueOf(const TotalsIndex::Codes& c, uint32_t code) {
+  return c.masks.empty() ? code : c.masks[code];
 }
 
-// Up to 32 slots of one element of a column.
-inline int Slots(const TotalsIndex::Column& c, size_t i, uint16_t* out) {
-  if (!c.multi) {
-    out[0] = c.slot[i];
-    return 1;
-  }
-  uint32_t m = c.mask[i];
-  if (m == 0) {
-    out[0] = 0;
+// The keys (slots) a value is counted under: itself, or each value of a bitmask (none: 0).
+inline int Spread(bool multi, uint32_t value, uint16_t* out) {
+  if (!multi || value == 0) {
+    out[0] = static_cast<uint16_t>(value);
     return 1;
   }
   int n = 0;
-  while (m != 0) {
-    out[n++] = static_cast<uint16_t>(__builtin_ctz(m));
-    m &= m - 1;
-  }
+  for (uint32_t m = value; m != 0; m &= m - 1) out[n++] = static_cast<uint16_t>(__builtin_ctz(m));
   return n;
 }
 
-// Counts `n` elements into cells[a * s1 + b] and the margins. `second` null: one dimension.
-void Count(const TotalsIndex::Column& first, const TotalsIndex::Column* second, size_t n,
-           uint32_t s1, std::vector<uint64_t>& cells, std::vector<uint64_t>& m0,
-           std::vector<uint64_t>& m1) {
-  if (second == nullptr && !first.multi) {
-    for (size_t i = 0; i < n; ++i) ++cells[first.slot[i]];
-    return;
-  }
-  if (second != nullptr && !first.multi && !second->multi) {
-    const uint16_t* a = first.slot.data();
-    const uint16_t* b = second->slot.data();
-    for (size_t i = 0; i < n; ++i) ++cells[a[i] * s1 + b[i]];
-    return;  // margins of single-valued dimensions are the sums of the cells
-  }
-  uint16_t ka[32], kb[32];
-  for (size_t i = 0; i < n; ++i) {
-    const int na = Slots(first, i, ka);
-    const int nb = second == nullptr ? (kb[0] = 0, 1) : Slots(*second, i, kb);
+// Counts by (slot of dimension 0, slot of dimension 1) in a dense array, with the one-way
+// margins (as ComputeRawTotals counts them: an element once under each of its keys).
+struct Tally {
+  Tally(uint32_t s0, uint32_t s1) : s1(s1), cells(size_t{s0} * s1), m0(s0), m1(s1) {}
+  void Add(const uint16_t* ka, int na, const uint16_t* kb, int nb, uint64_t count) {
     for (int x = 0; x < na; ++x) {
-      if (second != nullptr) ++m0[ka[x]];
-      for (int y = 0; y < nb; ++y) ++cells[ka[x] * s1 + kb[y]];
+      m0[ka[x]] += count;
+      for (int y = 0; y < nb; ++y) cells[size_t{ka[x]} * s1 + kb[y]] += count;
     }
-    if (second != nullptr) {
-      for (int y = 0; y < nb; ++y) ++m1[kb[y]];
+    for (int y = 0; y < nb; ++y) m1[kb[y]] += count;
+  }
+  uint32_t s1;
+  std::vector<uint64_t> cells, m0, m1;
+};
+
+// One requested dimension as seen by a query (or none, for fewer than two).
+struct Side {
+  Dimension dim = v1::DIMENSION_UNSPECIFIED;
+  const TotalsIndex::Codes* codes = nullptr;
+  bool multi = false;
+};
+
+// Tallies the elements' (code, code) pairs, then spreads each pair over its values.
+// `second.codes` null: one dimension.
+void TallyPairs(const Side& first, const Side& second, size_t n, Tally& out) {
+  const uint32_t n1 = second.codes == nullptr ? 1 : second.codes->count;
+  std::vector<uint32_t> pairs(size_t{first.codes->count} * n1, 0);
+  const uint16_t* a = first.codes->code.data();
+  if (second.codes == nullptr) {
+    for (size_t i = 0; i < n; ++i) ++pairs[a[i]];
+  } else {
+    const uint16_t* b = second.codes->code.data();
+    for (size_t i = 0; i < n; ++i) ++pairs[size_t{a[i]} * n1 + b[i]];
+  }
+  uint16_t ka[32], kb[32] = {0};
+  for (uint32_t x = 0; x < first.codes->count; ++x) {
+    const int na = Spread(first.multi, ValueOf(*first.codes, x), ka);
+    for (uint32_t y = 0; y < n1; ++y) {
+      const uint32_t count = pairs[size_t{x} * n1 + y];
+      if (count == 0) continue;
+      const int nb = second.codes == nullptr ? 1 : Spread(second.multi, ValueOf(*second.codes, y), kb);
+      out.Add(ka, na, kb, nb, count);
     }
   }
 }
@@ -79,127 +128,94 @@ void Count(const TotalsIndex::Column& first, const TotalsIndex::Column* second, 
 std::unique_ptr<const TotalsIndex> TotalsIndex::Build(const Dataset& ds, const LinkResult& link) {
   std::unique_ptr<TotalsIndex> ix(new TotalsIndex());
   const size_t n = ds.reports.size();
-  if (link.person.size() != n) return ix;
+  if (link.person.size() != n || n >= std::numeric_limits<uint32_t>::max()) return ix;
+  const uint32_t np = link.persons;
   ix->reports_ = n;
-  ix->persons_ = link.persons;
+  ix->persons_ = np;
 
-  // Month slots: 0 = not known, then the months present in ascending order.
-  std::vector<uint32_t> months;
-  for (const ReportFacts& r : ds.reports) {
-    if (r.signal_month != 0) months.push_back(r.signal_month);
+  // Report positions: by person, each person's reports earliest first (a stable counting
+  // sort by person of the EarliestFirst order), and the month slot of each position.
+  std::vector<uint32_t> at(n);  // position -> report
+  Encoder month_codes(/*multi=*/false, n);
+  {
+    ix->first_report_.assign(size_t{np} + 1, 0);
+    for (uint32_t p : link.person) ++ix->first_report_[p + 1];
+    for (size_t p = 1; p <= np; ++p) ix->first_report_[p] += ix->first_report_[p - 1];
+    std::vector<uint32_t> next(ix->first_report_.begin(), ix->first_report_.end() - 1);
+    ix->months_.assign(1, 0);
+    for (uint32_t i : EarliestFirst(ds.reports)) {
+      const uint32_t m = ds.reports[i].signal_month;
+      if (m != 0 && m != ix->months_.back()) {
+        if (ix->months_.size() == kMaxCodes) return std::unique_ptr<TotalsIndex>(new TotalsIndex());
+        ix->months_.push_back(m);
+      }
+      const uint32_t pos = next[link.person[i]]++;
+      at[pos] = i;
+      month_codes.Put(pos, m == 0 ? 0 : static_cast<uint32_t>(ix->months_.size() - 1));
+    }
   }
-  std::sort(months.begin(), months.end());
-  months.erase(std::unique(months.begin(), months.end()), months.end());
-  months.insert(months.begin(), 0);
-  ix->months_ = months;
-  auto month_slot = [&](uint32_t m) {
-    return static_cast<uint16_t>(std::lower_bound(months.begin(), months.end(), m) - months.begin());
-  };
-  uint16_t max_area = 0;
-  for (const ReportFacts& r : ds.reports) max_area = std::max(max_area, r.area);
-  if (months.size() > std::numeric_limits<uint16_t>::max()) return std::unique_ptr<TotalsIndex>(new TotalsIndex());
 
-  // Persons: the counting rules over all their reports, earliest first.
-  struct P {
-    uint32_t form_bits = 0;
-    uint8_t contact = 0, age_band = 0, gender = 0, background = 0;
-    uint16_t area = 0;
-    uint32_t month = 0;
-    uint32_t living = 0, recruitment = 0, coercion = 0, forced_crime = 0, domains = 0;
-  };
-  std::vector<P> persons(link.persons);
-  std::vector<uint32_t> order(n);
-  std::iota(order.begin(), order.end(), 0u);
-  auto month_key = [&](uint32_t i) {
-    uint32_t m = ds.reports[i].signal_month;
-    return m == 0 ? std::numeric_limits<uint32_t>::max() : m;
-  };
-  std::stable_sort(order.begin(), order.end(),
-                   [&](uint32_t a, uint32_t b) { return month_key(a) < month_key(b); });
-  auto first = [](auto& slot, auto value) {
-    if (slot == 0) slot = value;
-  };
-  for (uint32_t i : order) {
-    const ReportFacts& r = ds.reports[i];
-    if (!r.has_token) ++ix->unlinkable_;
-    P& p = persons[link.person[i]];
-    p.form_bits |= FormBits(r.form);
-    first(p.contact, r.contact);
-    first(p.age_band, r.age_band);
-    first(p.gender, r.gender);
-    first(p.background, r.background);
-    first(p.area, r.area);
-    first(p.month, r.signal_month);
-    p.living |= r.living;
-    p.recruitment |= r.recruitment;
-    p.coercion |= r.coercion;
-    p.forced_crime |= r.forced_crime;
-    if (r.domain > 0 && r.domain < 32) p.domains |= 1u << r.domain;
+  // Every category of every report and person, persons resolved by the counting rules
+  // (totals.h) over all their reports.
+  std::vector<Encoder> person_codes, report_codes;
+  person_codes.reserve(kDimensionCount);
+  report_codes.reserve(kDimensionCount);
+  for (int d = 0; d < kDimensionCount; ++d) {
+    const auto dim = static_cast<Dimension>(d);
+    const bool indexed = d != v1::DIMENSION_UNSPECIFIED && d != v1::DIMENSION_SIGNAL_MONTH;
+    person_codes.emplace_back(IsMultiValued(dim, true), d == v1::DIMENSION_UNSPECIFIED ? 0 : np);
+    report_codes.emplace_back(IsMultiValued(dim, false), indexed ? n : 0);
   }
-  std::vector<uint32_t>().swap(order);
+  ix->no_token_.assign(n, false);
+  for (uint32_t p = 0; p < np; ++p) {
+    PersonCategories facts;
+    for (uint32_t pos = ix->first_report_[p]; pos < ix->first_report_[p + 1]; ++pos) {
+      const ReportFacts& r = ds.reports[at[pos]];
+      facts.Add(r);
+      if (!r.has_token) {
+        ix->no_token_[pos] = true;
+        ++ix->unlinkable_;
+      }
+      for (int d = v1::DIMENSION_FORM; d < v1::DIMENSION_SIGNAL_MONTH; ++d) {
+        report_codes[d].Put(pos, ReportValue(static_cast<Dimension>(d), r));
+      }
+    }
+    for (int d = v1::DIMENSION_FORM; d < v1::DIMENSION_SIGNAL_MONTH; ++d) {
+      person_codes[d].Put(p, facts.Value(static_cast<Dimension>(d)));
+    }
+    const uint32_t month = facts.Value(v1::DIMENSION_SIGNAL_MONTH);
+    person_codes[v1::DIMENSION_SIGNAL_MONTH].Put(
+        p, static_cast<uint32_t>(std::lower_bound(ix->months_.begin(), ix->months_.end(), month) -
+                                 ix->months_.begin()));
+  }
+  std::vector<uint32_t>().swap(at);
+  report_codes[v1::DIMENSION_SIGNAL_MONTH] = std::move(month_codes);
 
   for (int d = v1::DIMENSION_FORM; d <= v1::DIMENSION_SIGNAL_MONTH; ++d) {
-    Column& pc = ix->person_[d];
-    Column& rc = ix->report_[d];
-    pc.multi = IsMulti(d, true);
-    rc.multi = IsMulti(d, false);
-    uint32_t slots = 32;
-    if (d == v1::DIMENSION_AREA) slots = max_area + 1u;
-    if (d == v1::DIMENSION_SIGNAL_MONTH) slots = static_cast<uint32_t>(months.size());
-    ix->slots_[d] = slots;
-    if (pc.multi) pc.mask.reserve(persons.size()); else pc.slot.reserve(persons.size());
-    if (rc.multi) rc.mask.reserve(n); else rc.slot.reserve(n);
-    bool ok = true;
-    auto single = [&](Column& c, uint32_t v) {
-      if (v >= slots) ok = false;
-      c.slot.push_back(static_cast<uint16_t>(v));
-    };
-    for (const P& p : persons) {
-      switch (d) {
-        case v1::DIMENSION_FORM: single(pc, static_cast<uint32_t>(PersonForm(p.form_bits))); break;
-        case v1::DIMENSION_CONTACT: single(pc, p.contact); break;
-        case v1::DIMENSION_AGE_BAND: single(pc, p.age_band); break;
-        case v1::DIMENSION_GENDER: single(pc, p.gender); break;
-        case v1::DIMENSION_BACKGROUND: single(pc, p.background); break;
-        case v1::DIMENSION_LIVING_SITUATION: pc.mask.push_back(p.living); break;
-        case v1::DIMENSION_RECRUITMENT_LOCATION: pc.mask.push_back(p.recruitment); break;
-        case v1::DIMENSION_COERCION: pc.mask.push_back(p.coercion); break;
-        case v1::DIMENSION_FORCED_CRIME: pc.mask.push_back(p.forced_crime); break;
-        case v1::DIMENSION_AREA: single(pc, p.area); break;
-        case v1::DIMENSION_DOMAIN: pc.mask.push_back(p.domains); break;
-        case v1::DIMENSION_SIGNAL_MONTH: single(pc, month_slot(p.month)); break;
-      }
+    Column& c = ix->columns_[d];
+    const auto dim = static_cast<Dimension>(d);
+    if (!person_codes[d].Finish(c.persons) || !report_codes[d].Finish(c.reports)) {
+      c = Column();  // too many distinct bitmasks: answered by ComputeRawTotals
+      continue;
     }
-    for (const ReportFacts& r : ds.reports) {
-      switch (d) {
-        case v1::DIMENSION_FORM: single(rc, r.form); break;
-        case v1::DIMENSION_CONTACT: single(rc, r.contact); break;
-        case v1::DIMENSION_AGE_BAND: single(rc, r.age_band); break;
-        case v1::DIMENSION_GENDER: single(rc, r.gender); break;
-        case v1::DIMENSION_BACKGROUND: single(rc, r.background); break;
-        case v1::DIMENSION_LIVING_SITUATION: rc.mask.push_back(r.living); break;
-        case v1::DIMENSION_RECRUITMENT_LOCATION: rc.mask.push_back(r.recruitment); break;
-        case v1::DIMENSION_COERCION: rc.mask.push_back(r.coercion); break;
-        case v1::DIMENSION_FORCED_CRIME: rc.mask.push_back(r.forced_crime); break;
-        case v1::DIMENSION_AREA: single(rc, r.area); break;
-        case v1::DIMENSION_DOMAIN: single(rc, r.domain); break;
-        case v1::DIMENSION_SIGNAL_MONTH: single(rc, month_slot(r.signal_month)); break;
-      }
-    }
-    if (!ok) {  // a value outside the slots: this dimension is answered by ComputeRawTotals
-      pc = Column();
-      rc = Column();
-      ix->slots_[d] = 0;
-    }
+    // Values: bit positions (< 32) of a multi-valued side, below `count` of a single one;
+    // an enum category's values all have a slot (a person's form in a period may be one
+    // no person has over their whole history).
+    const uint32_t at_least =
+        d == v1::DIMENSION_AREA || d == v1::DIMENSION_SIGNAL_MONTH ? 0 : 32;
+    c.slots = std::max({at_least, IsMultiValued(dim, true) ? 32 : c.persons.count,
+                        IsMultiValued(dim, false) ? 32 : c.reports.count});
   }
+  ix->built_ = true;
   return ix;
 }
 
 size_t TotalsIndex::MemoryBytes() const {
-  size_t b = months_.capacity() * sizeof(uint32_t);
-  for (const auto* cols : {&person_, &report_}) {
-    for (const Column& c : *cols) {
-      b += c.slot.capacity() * sizeof(uint16_t) + c.mask.capacity() * sizeof(uint32_t);
+  size_t b = months_.capacity() * sizeof(uint32_t) + first_report_.capacity() * sizeof(uint32_t) +
+             no_token_.capacity() / 8;
+  for (const Column& c : columns_) {
+    for (const Codes* s : {&c.persons, &c.reports}) {
+      b += s->code.capacity() * sizeof(uint16_t) + s->masks.capacity() * sizeof(uint32_t);
     }
   }
   return b;
@@ -207,131 +223,141 @@ size_t TotalsIndex::MemoryBytes() const {
 
 absl::StatusOr<RawTotals> TotalsIndex::RawTotalsFor(const Dataset& ds, const LinkResult& link,
                                                     const v1::TotalsRequest& request) const {
+  ASSIGN_OR_RETURN(const std::vector<Dimension> by, CheckTotalsRequest(request));
   v1::TotalsRequest rest = request;
   rest.clear_by();
-  bool fast = rest.ByteSizeLong() == 0 && request.by_size() <= 2 && reports_ == ds.reports.size() &&
-              persons_ == link.persons && link.person.size() == ds.reports.size();
-  std::vector<Dimension> by;
-  for (int d : request.by()) {
-    if (d <= v1::DIMENSION_UNSPECIFIED || d >= kDims || slots_[d] == 0 ||
-        (!by.empty() && by[0] == d)) {
-      fast = false;
-      break;
-    }
-    by.push_back(static_cast<Dimension>(d));
+  rest.clear_from_month();
+  rest.clear_to_month();
+  bool indexed = built_ && rest.ByteSizeLong() == 0 && reports_ == ds.reports.size() &&
+                 persons_ == link.persons && link.person.size() == ds.reports.size();
+  uint64_t person_pairs = 1, report_pairs = 1;
+  for (Dimension d : by) {
+    const Column& c = columns_[d];
+    indexed = indexed && c.slots != 0;
+    person_pairs *= std::max<uint32_t>(c.persons.count, 1);
+    report_pairs *= std::max<uint32_t>(c.reports.count, 1);
   }
-  if (!fast) return ComputeRawTotals(ds, link, request);
+  if (!indexed || person_pairs > kMaxPairs || report_pairs > kMaxPairs) {
+    return ComputeRawTotals(ds, link, request);
+  }
+  return Table(ds, by, request.from_month(), request.to_month());
+}
 
+absl::StatusOr<RawTotals> TotalsIndex::Table(const Dataset& ds, const std::vector<Dimension>& by,
+                                             uint32_t from, uint32_t to) const {
   RawTotals table;
   table.by = by;
-  table.total.signals = reports_;
-  table.total.persons = persons_;
-  table.unlinkable = unlinkable_;
-  if (by.empty()) return table;
-
   const bool two = by.size() == 2;
-  const uint32_t s0 = slots_[by[0]], s1 = two ? slots_[by[1]] : 1;
-  std::vector<uint64_t> pc(size_t{s0} * s1, 0), sc(size_t{s0} * s1, 0);
-  std::vector<uint64_t> pm0(s0, 0), pm1(s1, 0), sm0(s0, 0), sm1(s1, 0);
-  Count(person_[by[0]], two ? &person_[by[1]] : nullptr, persons_, s1, pc, pm0, pm1);
-  Count(report_[by[0]], two ? &report_[by[1]] : nullptr, reports_, s1, sc, sm0, sm1);
-  auto sum_margins = [&](const TotalsIndex::Column& c0, const TotalsIndex::Column& c1,
-                         const std::vector<uint64_t>& cells, std::vector<uint64_t>& m0,
-                         std::vector<uint64_t>& m1) {
-    if (c0.multi || c1.multi) return;  // counted per element by Count
-    for (uint32_t a = 0; a < s0; ++a) {
-      for (uint32_t b = 0; b < s1; ++b) {
-        m0[a] += cells[a * s1 + b];
-        m1[b] += cells[a * s1 + b];
+  Side persons[2], reports[2];
+  for (size_t i = 0; i < by.size(); ++i) {
+    persons[i] = {by[i], &columns_[by[i]].persons, IsMultiValued(by[i], true)};
+    reports[i] = {by[i], &columns_[by[i]].reports, IsMultiValued(by[i], false)};
+  }
+  const uint32_t s0 = by.empty() ? 1 : columns_[by[0]].slots;
+  const uint32_t s1 = two ? columns_[by[1]].slots : 1;
+  Tally person_tally(s0, s1), signal_tally(s0, s1);
+
+  if (from == 0 && to == 0) {  // the whole history: persons as resolved at Build
+    table.total = {persons_, reports_};
+    table.unlinkable = unlinkable_;
+    if (by.empty()) return table;
+    TallyPairs(persons[0], persons[1], persons_, person_tally);
+    TallyPairs(reports[0], reports[1], reports_, signal_tally);
+  } else {
+    // A period: month slots lo..hi. Each person's reports in it are contiguous (sorted by
+    // month, not known last); the person counts by the categories those reports give.
+    const uint32_t lo = from == 0 ? 1 : static_cast<uint32_t>(
+        std::lower_bound(months_.begin(), months_.end(), from) - months_.begin());
+    const uint32_t hi = to == 0 ? static_cast<uint32_t>(months_.size() - 1)
+                                : static_cast<uint32_t>(
+                                      std::upper_bound(months_.begin(), months_.end(), to) -
+                                      months_.begin() - 1);
+    const uint16_t* month = columns_[v1::DIMENSION_SIGNAL_MONTH].reports.code.data();
+    // What each report code adds to a person (totals.h Contribution), per dimension.
+    std::vector<uint32_t> contribution[2];
+    PersonRule rule[2] = {};
+    const uint16_t* code[2] = {nullptr, nullptr};
+    for (size_t i = 0; i < by.size(); ++i) {
+      for (uint32_t c = 0; c < reports[i].codes->count; ++c) {
+        contribution[i].push_back(Contribution(by[i], ValueOf(*reports[i].codes, c)));
+      }
+      rule[i] = RuleOf(by[i]);
+      code[i] = reports[i].codes->code.data();
+    }
+    const uint32_t n1 = two ? reports[1].codes->count : 1;
+    std::vector<uint32_t> pairs(by.empty() ? 0 : size_t{reports[0].codes->count} * n1, 0);
+    uint16_t ka[32], kb[32] = {0};
+    for (uint32_t p = 0; p < persons_; ++p) {
+      uint32_t pos = first_report_[p];
+      const uint32_t end = first_report_[p + 1];
+      while (pos < end && month[pos] != 0 && month[pos] < lo) ++pos;
+      if (pos == end || month[pos] == 0 || month[pos] > hi) continue;
+      ++table.total.persons;
+      uint32_t acc[2] = {0, 0};
+      for (; pos < end && month[pos] != 0 && month[pos] <= hi; ++pos) {
+        ++table.total.signals;
+        table.unlinkable += no_token_[pos];
+        if (by.empty()) continue;
+        const uint16_t c0 = code[0][pos];
+        Fold(rule[0], acc[0], contribution[0][c0]);
+        uint16_t c1 = 0;
+        if (two) {
+          c1 = code[1][pos];
+          Fold(rule[1], acc[1], contribution[1][c1]);
+        }
+        ++pairs[size_t{c0} * n1 + c1];
+      }
+      if (by.empty()) continue;
+      const int na = Spread(persons[0].multi, PersonValue(by[0], acc[0]), ka);
+      const int nb = two ? Spread(persons[1].multi, PersonValue(by[1], acc[1]), kb) : 1;
+      person_tally.Add(ka, na, kb, nb, 1);
+    }
+    if (by.empty()) return table;
+    for (uint32_t x = 0; x < reports[0].codes->count; ++x) {
+      const int na = Spread(reports[0].multi, ValueOf(*reports[0].codes, x), ka);
+      for (uint32_t y = 0; y < n1; ++y) {
+        const uint32_t count = pairs[size_t{x} * n1 + y];
+        if (count == 0) continue;
+        const int nb = two ? Spread(reports[1].multi, ValueOf(*reports[1].codes, y), kb) : 1;
+        signal_tally.Add(ka, na, kb, nb, count);
       }
     }
-  };
-  if (two) {
-    sum_margins(person_[by[0]], person_[by[1]], pc, pm0, pm1);
-    sum_margins(report_[by[0]], report_[by[1]], sc, sm0, sm1);
   }
 
-  // Key value of a slot, and which keys were observed (as ComputeRawTotals' `observed`).
+  // Slots to key values (a month slot to its YYYYMM) and back.
   auto key_of = [&](Dimension d, uint32_t slot) -> int64_t {
     return d == v1::DIMENSION_SIGNAL_MONTH ? months_[slot] : static_cast<int64_t>(slot);
   };
-  auto row_keys = [&](int dim) {
-    const Dimension d = by[dim];
-    std::vector<int64_t> keys;
-    if (model::IsEnumDimension(d)) {
-      for (const std::string& w : model::Words(d)) {
-        auto v = model::ParseWord(d, w);
-        if (v.ok()) keys.push_back(*v);
-      }
-    } else {
-      const uint32_t s = dim == 0 ? s0 : s1;
-      for (uint32_t slot = 1; slot < s; ++slot) {
-        bool seen;
-        if (!two) {
-          seen = pc[slot] + sc[slot] > 0;
-        } else {
-          seen = dim == 0 ? pm0[slot] + sm0[slot] > 0 : pm1[slot] + sm1[slot] > 0;
-        }
-        if (seen) keys.push_back(key_of(d, slot));
-      }
-      if (d == v1::DIMENSION_AREA) {
-        std::sort(keys.begin(), keys.end(),
-                  [&](int64_t a, int64_t b) { return ds.areas[a - 1] < ds.areas[b - 1]; });
-      }
-    }
-    keys.push_back(0);
-    return keys;
-  };
-  auto label = [&](Dimension d, int64_t key) -> std::string {
-    if (d == v1::DIMENSION_AREA) return key == 0 ? "unknown" : ds.areas[static_cast<size_t>(key - 1)];
-    if (d == v1::DIMENSION_SIGNAL_MONTH) return model::MonthWord(static_cast<uint32_t>(key));
-    return model::Word(d, static_cast<int>(key));
-  };
-  auto slot_of = [&](int dim, int64_t key) -> int64_t {  // -1: never counted
-    const Dimension d = by[dim];
-    const uint32_t s = dim == 0 ? s0 : s1;
-    if (d == v1::DIMENSION_SIGNAL_MONTH) {
+  auto slot_of = [&](int i, int64_t key) -> int64_t {  // -1: never counted
+    if (by[i] == v1::DIMENSION_SIGNAL_MONTH) {
       auto it = std::lower_bound(months_.begin(), months_.end(), static_cast<uint32_t>(key));
       return it != months_.end() && *it == key ? it - months_.begin() : -1;
     }
-    return key >= 0 && key < s ? key : -1;
+    return key >= 0 && key < (i == 0 ? s0 : s1) ? key : -1;
   };
-  const std::vector<int64_t> rows1 = row_keys(0);
-  const std::vector<int64_t> rows2 = two ? row_keys(1) : std::vector<int64_t>{0};
-  for (int64_t a : rows1) {
-    const int64_t sa = slot_of(0, a);
-    for (int64_t b : rows2) {
-      RawRow row;
-      row.labels.push_back(label(by[0], a));
-      row.key_values.push_back(a);
-      int64_t sb = 0;
-      if (two) {
-        row.labels.push_back(label(by[1], b));
-        row.key_values.push_back(b);
-        sb = slot_of(1, b);
-      }
-      if (sa >= 0 && sb >= 0) {
-        row.cell.persons = pc[sa * s1 + sb];
-        row.cell.signals = sc[sa * s1 + sb];
-      }
-      table.rows.push_back(std::move(row));
+  std::vector<int64_t> observed[2];
+  for (size_t i = 0; i < by.size(); ++i) {
+    const std::vector<uint64_t>& pm = i == 0 ? person_tally.m0 : person_tally.m1;
+    const std::vector<uint64_t>& sm = i == 0 ? signal_tally.m0 : signal_tally.m1;
+    for (uint32_t slot = 0; slot < pm.size(); ++slot) {
+      if (pm[slot] + sm[slot] > 0) observed[i].push_back(key_of(by[i], slot));
     }
   }
-  if (two) {
-    for (int d = 0; d < 2; ++d) {
-      for (int64_t a : d == 0 ? rows1 : rows2) {
-        RawRow row;
-        row.labels.push_back(label(by[d], a));
-        row.key_values.push_back(a);
-        const int64_t s = slot_of(d, a);
-        if (s >= 0) {
-          row.cell.persons = d == 0 ? pm0[s] : pm1[s];
-          row.cell.signals = d == 0 ? sm0[s] : sm1[s];
-        }
-        table.margins[d].push_back(std::move(row));
-      }
-    }
-  }
+  FillRows(
+      ds, observed,
+      [&](int64_t a, int64_t b) {
+        const int64_t sa = slot_of(0, a), sb = two ? slot_of(1, b) : 0;
+        if (sa < 0 || sb < 0) return RawCell{};
+        const size_t c = static_cast<size_t>(sa) * s1 + static_cast<size_t>(sb);
+        return RawCell{person_tally.cells[c], signal_tally.cells[c]};
+      },
+      [&](int i, int64_t a) {
+        const int64_t s = slot_of(i, a);
+        if (s < 0) return RawCell{};
+        return i == 0 ? RawCell{person_tally.m0[s], signal_tally.m0[s]}
+                      : RawCell{person_tally.m1[s], signal_tally.m1[s]};
+      },
+      table);
   return table;
 }
 

@@ -1,19 +1,35 @@
-// A columnar index of one snapshot's persons and reports, so a breakdown over the whole
-// history costs a scan of two small columns instead of a sort and map inserts per report
-// (issue 8: p99 under 50 ms at 10 million reports).
+// A columnar index of one snapshot's persons and reports, so that a breakdown by up to two
+// categories, over the whole history or a period, costs a scan of small columns instead of
+// a sort and map inserts per report (issue 8: p99 under 50 ms at 10 million reports).
 //
 //   auto index = TotalsIndex::Build(dataset, link);           // once per store generation
 //   ASSIGN_OR_RETURN(RawTotals raw, index->RawTotalsFor(dataset, link, request));
 //
 // `RawTotalsFor` returns exactly what `ComputeRawTotals(dataset, link, request)` returns
-// (same counting rules, rows, labels and margins; bench/perf/query_bench checks the two
-// agree for every pair of categories on every smoke run). It answers from the index when
-// the request has no period and no field but `by`; otherwise, and for every invalid
-// request, it calls ComputeRawTotals. The person facts are those of the counting rules in
-// totals.h over all of a person's reports, resolved once at Build.
+// (same counting rules, rows, labels, margins and errors; bench/perf/query_bench checks
+// that the two agree for every category and pair, with and without periods, on every smoke
+// run). Both resolve a person with the one definition of the counting rules in totals.h
+// (PersonCategories for the whole history at Build; RuleOf/Contribution/Fold/PersonValue over
+// the reports in the period at query time).
 //
-// Memory: 2 bytes per single-valued and 4 per multi-valued category, per person and per
-// report (about 34 bytes per person plus 32 per report).
+// LAYOUT. Every value is stored as a 2-byte code: the value itself for a single-valued
+// category (enum value, area, or the month's slot among the months present), or the index
+// of its bitmask in a per-column dictionary for a multi-valued one (living situation,
+// recruitment, coercion, forced crime; a person's domains).
+//  - Persons: one code column per category, the person resolved over all their reports.
+//  - Reports: one code column per category, sorted by person and within a person earliest
+//    first, with each person's first position; and a bit per report for "no token".
+// A query over the whole history tallies the (code, code) pairs of the person columns and
+// of the report columns in a dense array, then spreads each pair over the values of its
+// codes (so a multi-valued category costs as little as a single-valued one). A query with
+// a period scans each person's reports in the period (contiguous, as they are sorted by
+// month), folds the two requested categories by the counting rules, and tallies the
+// result: persons then count by their categories in the period, as the rules say.
+// A request the index cannot answer (a category whose values do not fit its codes, an
+// unknown field) is answered by ComputeRawTotals.
+//
+// Memory: 2 bytes per category per person and per report, 4 bytes per person (first
+// report) and a bit per report: about 24 + 28 * persons/report bytes per report.
 //
 // Thread-safety: immutable after Build; RawTotalsFor may be called concurrently.
 #ifndef SAMENZICHT_AGGREGATOR_TOTALS_INDEX_H_
@@ -42,23 +58,29 @@ class TotalsIndex {
 
   size_t MemoryBytes() const;
 
-  // One category of persons or of reports: slot per element (single-valued) or a bitmask
-  // of values (multi-valued; bit v = value v, 0 = unknown).
+  // One side (persons or reports) of one category: a code per element, and for a
+  // multi-valued side the bitmask of each code (empty: the code is the value).
+  struct Codes {
+    std::vector<uint16_t> code;
+    std::vector<uint32_t> masks;
+    uint32_t count = 0;  // number of distinct codes (upper bound)
+  };
   struct Column {
-    bool multi = false;
-    std::vector<uint16_t> slot;
-    std::vector<uint32_t> mask;
+    Codes persons, reports;
+    uint32_t slots = 0;  // values are 0..slots-1 (bit positions when multi); 0: not indexed
   };
 
  private:
   TotalsIndex() = default;
-  // Indexed by v1::Dimension.
-  static constexpr int kDims = 16;
-  std::array<Column, kDims> person_;
-  std::array<Column, kDims> report_;
-  std::array<uint32_t, kDims> slots_{};  // number of slots of a single-valued dimension
-  std::vector<uint32_t> months_;         // slot -> YYYYMM (slot 0 = 0, not known)
+  absl::StatusOr<RawTotals> Table(const Dataset& ds, const std::vector<v1::Dimension>& by,
+                                  uint32_t from, uint32_t to) const;
+
+  std::array<Column, kDimensionCount> columns_;  // indexed by v1::Dimension
+  std::vector<uint32_t> months_;          // month slot -> YYYYMM (slot 0 = 0, not known)
+  std::vector<uint32_t> first_report_;    // person -> first position in the report columns
+  std::vector<bool> no_token_;            // by position in the report columns
   uint64_t reports_ = 0, persons_ = 0, unlinkable_ = 0;
+  bool built_ = false;
 };
 
 }  // namespace samenzicht::aggregator

@@ -1,14 +1,22 @@
-// Query latency (issue 8, benchmark 4): p50/p99 of a two-category breakdown (form x age
-// band, persons and signals, primary and secondary disclosure control) at 1 and 10 million
-// stored reports, against the in-memory snapshot the aggregator's Query keeps (the stored
-// reports' categories, their tokens and the linkage, loaded and linked once per store
-// generation). Also prints the memory the snapshot needs per stored report.
+// Query latency (issue 8, benchmark 4): p50/p99 of a two-category breakdown (persons and
+// signals, primary and secondary disclosure control) at 1 and 10 million stored reports,
+// against the in-memory snapshot the aggregator's Query keeps (the stored reports'
+// categories, their tokens and the linkage, loaded and linked once per store generation,
+// and the TotalsIndex built from them). Cases: two single-valued categories, a
+// multi-valued category by area, two multi-valued categories, and a multi-valued category
+// by area over a period. Also prints the memory the snapshot and the index need per
+// stored report, and wall and CPU time (the machine is shared).
+//
+// Correctness guard, every run: the index's answer equals ComputeRawTotals' for every
+// category and every pair of categories, over the whole history and six periods (at up to
+// 200,000 reports), and for every timed request (at every size).
 //
 //   query_bench                       # 1M and 10M, 20 queries each
 //   query_bench --sizes 1000000 --queries 50
 //   query_bench --smoke               # CTest: seconds; never fails on figures
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -31,6 +39,13 @@ double Ms(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double, std::milli>(b - a).count();
 }
 
+// CPU seconds of this thread (the benchmark is single-threaded).
+double CpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + ts.tv_nsec * 1e-9;
+}
+
 volatile int64_t benchmark_sink = 0;
 
 bool Fail(const v1::TotalsRequest& req, const char* what) {
@@ -50,34 +65,53 @@ bool SameRows(const std::vector<aggregator::RawRow>& a, const std::vector<aggreg
   return true;
 }
 
-// The index answers exactly what ComputeRawTotals answers: every category, every pair, and
-// a bounded period (answered by ComputeRawTotals itself).
+bool Same(const v1::TotalsRequest& req, const absl::StatusOr<aggregator::RawTotals>& a,
+          const absl::StatusOr<aggregator::RawTotals>& b) {
+  if (a.ok() != b.ok()) return Fail(req, "status differs");
+  if (!a.ok()) return a.status() == b.status() || Fail(req, "errors differ");
+  if (a->total.persons != b->total.persons || a->total.signals != b->total.signals ||
+      a->unlinkable != b->unlinkable || a->by != b->by || !SameRows(a->rows, b->rows) ||
+      !SameRows(a->margins[0], b->margins[0]) || !SameRows(a->margins[1], b->margins[1])) {
+    return Fail(req, "tables differ");
+  }
+  return true;
+}
+
+// Periods the check asks (the synthetic reports span 2024-01 to 2025-12): open, open-ended
+// either way, a half year, one month, before any report.
+constexpr std::pair<uint32_t, uint32_t> kPeriods[] = {
+    {0, 0}, {202403, 0}, {0, 202406}, {202407, 202412}, {202502, 202502}, {199001, 199012}};
+
+// The index answers exactly what ComputeRawTotals answers: every category, every pair, the
+// whole history and every period of kPeriods (all answered from the index), and requests
+// ComputeRawTotals refuses.
 bool CheckSame(const aggregator::Dataset& ds, const aggregator::LinkResult& link,
                const aggregator::TotalsIndex& index) {
   int checked = 0;
   for (int d1 = 0; d1 <= v1::DIMENSION_SIGNAL_MONTH; ++d1) {
     for (int d2 = 0; d2 <= v1::DIMENSION_SIGNAL_MONTH; ++d2) {
       if (d1 == 0 && d2 != 0) continue;
-      for (uint32_t from : {0u, 202403u}) {
+      for (auto [from, to] : kPeriods) {
         v1::TotalsRequest req;
         if (d1 != 0) req.add_by(static_cast<v1::Dimension>(d1));
         if (d2 != 0) req.add_by(static_cast<v1::Dimension>(d2));
         req.set_from_month(from);
-        auto a = aggregator::ComputeRawTotals(ds, link, req);
-        auto b = index.RawTotalsFor(ds, link, req);
-        if (a.ok() != b.ok()) return Fail(req, "status differs");
-        if (!a.ok()) continue;
-        if (a->total.persons != b->total.persons || a->total.signals != b->total.signals ||
-            a->unlinkable != b->unlinkable || a->by != b->by || !SameRows(a->rows, b->rows) ||
-            !SameRows(a->margins[0], b->margins[0]) || !SameRows(a->margins[1], b->margins[1])) {
-          return Fail(req, "tables differ");
+        req.set_to_month(to);
+        if (!Same(req, aggregator::ComputeRawTotals(ds, link, req), index.RawTotalsFor(ds, link, req))) {
+          return false;
         }
         ++checked;
       }
     }
   }
+  v1::TotalsRequest bad;
+  bad.set_from_month(202413);
+  if (!Same(bad, aggregator::ComputeRawTotals(ds, link, bad), index.RawTotalsFor(ds, link, bad))) {
+    return false;
+  }
   std::printf("check: TotalsIndex == ComputeRawTotals for %d requests (every category and pair, "
-              "with and without a period) at %zu reports\n", checked, ds.reports.size());
+              "whole history and %zu periods, all from the index) at %zu reports\n", checked,
+              std::size(kPeriods) - 1, ds.reports.size());
   return true;
 }
 
@@ -105,8 +139,9 @@ int main(int argc, char** argv) {
   auto t = bench::MakeTemplate(PROFILE_FILE, 4000, 8);
   if (!t.ok()) { std::cerr << "query_bench: " << t.status() << "\n"; return 2; }
   std::printf("query: totals by two categories (persons and signals, k=5, primary and secondary "
-              "suppression) on the in-memory snapshot; indexed = what Query::Totals now runs "
-              "(TotalsIndex + ProtectTotals), ComputeTotals = before\n");
+              "suppression) on the in-memory snapshot; indexed = what Query::Totals runs "
+              "(TotalsIndex + ProtectTotals), ComputeTotals = ComputeRawTotals + ProtectTotals "
+              "(the reference)\n");
   for (uint64_t n : sizes) {
     aggregator::Dataset ds;
     ds.rules = t->rules;
@@ -123,51 +158,65 @@ int main(int argc, char** argv) {
     auto t1 = Clock::now();
     const uint64_t rss1 = bench::CurrentRssBytes();
     auto t2 = Clock::now();
+    const double c2 = CpuSeconds();
     auto index = aggregator::TotalsIndex::Build(ds, link);
+    const double build_cpu = CpuSeconds() - c2;
     auto t3 = Clock::now();
-    const uint64_t rss2 = bench::CurrentRssBytes();
     if (n <= 200000 && !CheckSame(ds, link, *index)) return 1;
-    auto run = [&](std::vector<v1::Dimension> by, bool reference, int count) {
-      v1::TotalsRequest req;
-      for (auto d : by) req.add_by(d);
-      std::vector<double> lat;
+    std::printf("%llu reports, %u persons: data + link %.2f s, index build %.2f s (cpu %.2f s); "
+                "snapshot (categories + tokens + linkage) %.0f B/report, index %.1f B/report\n",
+                static_cast<unsigned long long>(n), link.persons,
+                std::chrono::duration<double>(t1 - t0).count(),
+                std::chrono::duration<double>(t3 - t2).count(), build_cpu,
+                double(rss1 - std::min(rss1, rss0)) / n, double(index->MemoryBytes()) / n);
+    struct Timed {
+      std::vector<double> wall, cpu;  // ms, sorted
+      absl::StatusOr<aggregator::RawTotals> raw = absl::UnknownError("not run");
+    };
+    auto run = [&](const v1::TotalsRequest& req, bool reference, int count) {
+      Timed t;
       for (int q = 0; q < count; ++q) {
         auto a = Clock::now();
-        v1::TotalsResponse resp;
-        if (reference) {
-          auto r = aggregator::ComputeTotals(ds, link, req, 5);
-          if (!r.ok()) { std::cerr << r.status() << "\n"; std::exit(2); }
-          resp = std::move(*r);
-        } else {
-          auto raw = index->RawTotalsFor(ds, link, req);
-          if (!raw.ok()) { std::cerr << raw.status() << "\n"; std::exit(2); }
-          resp = aggregator::ProtectTotals(*raw, 5);
-        }
-        lat.push_back(Ms(a, Clock::now()));
+        const double ca = CpuSeconds();
+        t.raw = reference ? aggregator::ComputeRawTotals(ds, link, req)
+                          : index->RawTotalsFor(ds, link, req);
+        if (!t.raw.ok()) { std::cerr << t.raw.status() << "\n"; std::exit(2); }
+        v1::TotalsResponse resp = aggregator::ProtectTotals(*t.raw, 5);
+        t.wall.push_back(Ms(a, Clock::now()));
+        t.cpu.push_back((CpuSeconds() - ca) * 1e3);
         benchmark_sink = benchmark_sink + resp.rows_size();
       }
-      std::sort(lat.begin(), lat.end());
-      return lat;
+      std::sort(t.wall.begin(), t.wall.end());
+      std::sort(t.cpu.begin(), t.cpu.end());
+      return t;
     };
     auto pct = [](const std::vector<double>& l, double p) {
       return l[std::min(l.size() - 1, static_cast<size_t>(p * l.size()))];
     };
-    std::printf("%llu reports, %u persons: data + link %.2f s, index build %.2f s; snapshot "
-                "(categories + tokens + linkage) %.0f B/report, index %.0f B/report\n",
-                static_cast<unsigned long long>(n), link.persons,
-                std::chrono::duration<double>(t1 - t0).count(),
-                std::chrono::duration<double>(t3 - t2).count(),
-                double(rss1 - std::min(rss1, rss0)) / n, double(index->MemoryBytes()) / n);
-    (void)rss2;
-    struct Case { const char* name; std::vector<v1::Dimension> by; };
-    for (const Case& c : {Case{"form x age_band", {v1::DIMENSION_FORM, v1::DIMENSION_AGE_BAND}},
-                          Case{"coercion x area", {v1::DIMENSION_COERCION, v1::DIMENSION_AREA}}}) {
-      auto fast = run(c.by, false, queries);
-      auto ref = run(c.by, true, n >= 5000000 ? std::min(queries, 3) : std::min(queries, 10));
-      std::printf("  %-16s indexed: p50 %8.2f ms  p99 %8.2f ms  max %8.2f ms (%d queries) | "
-                  "ComputeTotals: p50 %9.1f ms  max %9.1f ms (%zu queries)\n",
-                  c.name, pct(fast, 0.5), pct(fast, 0.99), fast.back(), queries, pct(ref, 0.5),
-                  ref.back(), ref.size());
+    struct Case {
+      const char* name;
+      std::vector<v1::Dimension> by;
+      uint32_t from = 0, to = 0;
+    };
+    for (const Case& c :
+         {Case{"form x age_band", {v1::DIMENSION_FORM, v1::DIMENSION_AGE_BAND}},
+          Case{"coercion x area", {v1::DIMENSION_COERCION, v1::DIMENSION_AREA}},
+          Case{"living x coercion", {v1::DIMENSION_LIVING_SITUATION, v1::DIMENSION_COERCION}},
+          Case{"coercion x area 2024", {v1::DIMENSION_COERCION, v1::DIMENSION_AREA}, 202401,
+               202412}}) {
+      v1::TotalsRequest req;
+      for (auto d : c.by) req.add_by(d);
+      req.set_from_month(c.from);
+      req.set_to_month(c.to);
+      Timed fast = run(req, false, queries);
+      Timed ref = run(req, true, n >= 5000000 ? std::min(queries, 3) : std::min(queries, 10));
+      if (!Same(req, ref.raw, fast.raw)) return 1;  // the timed answers are the right ones
+      std::printf("  %-20s indexed: p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms  (cpu p50 %7.2f "
+                  "p99 %7.2f ms; %d queries) | ComputeTotals: p50 %8.1f ms  max %8.1f ms  (cpu "
+                  "p50 %8.1f ms; %zu queries)\n",
+                  c.name, pct(fast.wall, 0.5), pct(fast.wall, 0.99), fast.wall.back(),
+                  pct(fast.cpu, 0.5), pct(fast.cpu, 0.99), queries, pct(ref.wall, 0.5),
+                  ref.wall.back(), pct(ref.cpu, 0.5), ref.wall.size());
     }
   }
   std::printf("peak RSS %.1f MiB\n", bench::PeakRssBytes() / 1048576.0);
