@@ -41,7 +41,8 @@ struct Snapshot {
   uint64_t generation = 0;
   Dataset dataset;
   LinkResult link;
-  // Columnar index for breakdowns over the whole history (issue 8), built with `link`.
+  // Columnar index answering every totals query (whole history or a period; issue 8),
+  // built with `link`.
   std::shared_ptr<const TotalsIndex> totals_index;
   // Per report: 1 + index into `agencies` (the node id that sent it), 0 when more than 255
   // agencies are configured. Used to count persons known to 1, 2, 3+ agencies.

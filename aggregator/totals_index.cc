@@ -103,13 +103,26 @@ struct Side {
 // `second.codes` null: one dimension.
 void TallyPairs(const Side& first, const Side& second, size_t n, Tally& out) {
   const uint32_t n1 = second.codes == nullptr ? 1 : second.codes->count;
-  std::vector<uint32_t> pairs(size_t{first.codes->count} * n1, 0);
+  const size_t np = size_t{first.codes->count} * n1;
+  // With few pairs, four interleaved copies of the table, so that neighbouring elements
+  // with the same pair do not wait on each other's increment; summed after.
+  const size_t copies = np <= (size_t{1} << 14) ? 4 : 1;
+  std::vector<uint32_t> pairs(np * copies, 0);
   const uint16_t* a = first.codes->code.data();
-  if (second.codes == nullptr) {
-    for (size_t i = 0; i < n; ++i) ++pairs[a[i]];
-  } else {
-    const uint16_t* b = second.codes->code.data();
-    for (size_t i = 0; i < n; ++i) ++pairs[size_t{a[i]} * n1 + b[i]];
+  const uint16_t* b = second.codes == nullptr ? nullptr : second.codes->code.data();
+  auto pair = [&](size_t i) { return b == nullptr ? size_t{a[i]} : size_t{a[i]} * n1 + b[i]; };
+  size_t i = 0;
+  if (copies == 4) {
+    for (; i + 4 <= n; i += 4) {
+      ++pairs[pair(i)];
+      ++pairs[np + pair(i + 1)];
+      ++pairs[2 * np + pair(i + 2)];
+      ++pairs[3 * np + pair(i + 3)];
+    }
+  }
+  for (; i < n; ++i) ++pairs[pair(i)];
+  for (size_t c = 1; c < copies; ++c) {
+    for (size_t j = 0; j < np; ++j) pairs[j] += pairs[c * np + j];
   }
   uint16_t ka[32], kb[32] = {0};
   for (uint32_t x = 0; x < first.codes->count; ++x) {
