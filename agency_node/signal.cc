@@ -20,6 +20,7 @@ enum class Column {
   kRecordId, kGivenNames, kSurname, kDateOfBirth, kGender, kNationalId, kPhone, kEmail,
   kPostcode, kStreet, kHouseNumber, kCity, kForm, kContact, kAgeBand, kBackground,
   kLivingSituation, kRecruitmentLocation, kCoercion, kForcedCrime, kArea, kSignalDate,
+  kNationalIdScheme,
 };
 
 const std::map<std::string, Column>& Columns() {
@@ -36,6 +37,7 @@ const std::map<std::string, Column>& Columns() {
       {"recruitment_location", Column::kRecruitmentLocation},
       {"coercion", Column::kCoercion},      {"forced_crime", Column::kForcedCrime},
       {"area", Column::kArea},              {"signal_date", Column::kSignalDate},
+      {"national_id_scheme", Column::kNationalIdScheme},
   };
   return *m;
 }
@@ -178,6 +180,9 @@ absl::StatusOr<SignalFile> ParseSignals(const CsvFile& csv, const Normaliser& no
     };
     std::optional<Date> dob, signal_date;
     bool age_band_given = false;
+    // The national id is read once its scheme is known (columns come in any order).
+    std::string national_id, national_id_scheme;
+    size_t national_id_column = 0;
     for (size_t c = 0; c < layout.size(); ++c) {
       const std::string value = Trimmed(rec.fields[c]);
       if (value.empty()) continue;
@@ -243,12 +248,13 @@ absl::StatusOr<SignalFile> ParseSignals(const CsvFile& csv, const Normaliser& no
           }
           break;
         }
-        case Column::kNationalId: {
-          auto b = NormaliseBsn(value);
-          if (!b.ok()) warn(c, absl::StrCat(b.status().message(), "; not used"));
-          else p.Set(Field::FIELD_NATIONAL_ID, *b);
+        case Column::kNationalId:
+          national_id = value;
+          national_id_column = c;
           break;
-        }
+        case Column::kNationalIdScheme:
+          national_id_scheme = value;
+          break;
         case Column::kPhone: {
           auto v = NormalisePhone(value);
           if (!v.ok()) warn(c, absl::StrCat(v.status().message(), "; not used"));
@@ -337,6 +343,11 @@ absl::StatusOr<SignalFile> ParseSignals(const CsvFile& csv, const Normaliser& no
           break;
         }
       }
+    }
+    if (!national_id.empty()) {
+      auto v = options.national_ids.Normalise(national_id_scheme, national_id);
+      if (!v.ok()) warn(national_id_column, absl::StrCat(v.status().message(), "; not used"));
+      else sig.person.Set(Field::FIELD_NATIONAL_ID, *std::move(v));
     }
     if (!age_band_given && dob && signal_date && !(*signal_date < *dob)) {
       sig.report.set_age_band(AgeBandAt(*dob, *signal_date));
