@@ -152,6 +152,9 @@ absl::StatusOr<SignalFile> ParseSignals(const CsvFile& csv, const Normaliser& no
   std::map<std::string, int> first_line;
   out.signals.reserve(csv.records.size());
 
+  const size_t scheme_column = static_cast<size_t>(
+      std::find(layout.begin(), layout.end(), Column::kNationalIdScheme) - layout.begin());
+  static const std::string kNoScheme;
   for (const CsvRecord& rec : csv.records) {
     Signal sig;
     sig.line = rec.line;
@@ -180,9 +183,9 @@ absl::StatusOr<SignalFile> ParseSignals(const CsvFile& csv, const Normaliser& no
     };
     std::optional<Date> dob, signal_date;
     bool age_band_given = false;
-    // The national id is read once its scheme is known (columns come in any order).
-    std::string national_id, national_id_scheme;
-    size_t national_id_column = 0;
+    // The scheme of the national id, whichever column comes first.
+    const std::string& national_id_scheme =
+        scheme_column < layout.size() ? rec.fields[scheme_column] : kNoScheme;
     for (size_t c = 0; c < layout.size(); ++c) {
       const std::string value = Trimmed(rec.fields[c]);
       if (value.empty()) continue;
@@ -248,12 +251,13 @@ absl::StatusOr<SignalFile> ParseSignals(const CsvFile& csv, const Normaliser& no
           }
           break;
         }
-        case Column::kNationalId:
-          national_id = value;
-          national_id_column = c;
+        case Column::kNationalId: {
+          auto v = options.national_ids.Normalise(national_id_scheme, value);
+          if (!v.ok()) warn(c, absl::StrCat(v.status().message(), "; not used"));
+          else p.Set(Field::FIELD_NATIONAL_ID, *std::move(v));
           break;
+        }
         case Column::kNationalIdScheme:
-          national_id_scheme = value;
           break;
         case Column::kPhone: {
           auto v = NormalisePhone(value);
@@ -343,11 +347,6 @@ absl::StatusOr<SignalFile> ParseSignals(const CsvFile& csv, const Normaliser& no
           break;
         }
       }
-    }
-    if (!national_id.empty()) {
-      auto v = options.national_ids.Normalise(national_id_scheme, national_id);
-      if (!v.ok()) warn(national_id_column, absl::StrCat(v.status().message(), "; not used"));
-      else sig.person.Set(Field::FIELD_NATIONAL_ID, *std::move(v));
     }
     if (!age_band_given && dob && signal_date && !(*signal_date < *dob)) {
       sig.report.set_age_band(AgeBandAt(*dob, *signal_date));

@@ -75,8 +75,9 @@ TEST_F(TokeniserTest, OneTokenPerRuleWhoseFieldsArePresent) {
   for (const auto& [r, v] : all) rules.push_back(r);
   EXPECT_THAT(rules, ::testing::UnorderedElementsAre(
                          "nid", "phone", "name_dob", "phon_dob", "name_dob_swap", "phon2_dob",
-                         "sorted_dob", "name_year_pc", "given_dob_pc", "phon2_pc",
-                         "sorted_pc", "init_surname_pc"));
+                         "sorted_dob", "name_year_pc", "given_dob_pc", "phon_year_pc",
+                         "sorted_year_pc", "phon_md_pc", "phon2_pc", "sorted_pc",
+                         "init_surname_pc", "name_md_probe"));
   auto partial = Tokens(kHeader, "R,J.,Jansen,2005-03-12,,,");
   std::vector<std::string> partial_rules;
   for (const auto& [r, v] : partial) partial_rules.push_back(r);
@@ -123,6 +124,11 @@ TEST_F(TokeniserTest, ProbeRuleTokensAreAnchorsWithADateOfBirthAndProbesWithout)
     ASSERT_EQ(dated.count(rule), 1u) << rule;
     EXPECT_EQ(dated[rule], undated[rule]) << rule;
   }
+  // name_md_probe probes on the postcode.
+  EXPECT_EQ(dated.count("name_md_probe"), 1u);
+  Tokens(kHeader, "R,Merve,Dijkstra,2001-05-17,,,");
+  EXPECT_EQ(roles_["name_md_probe"], v1::TOKEN_ROLE_PROBE);
+  EXPECT_EQ(roles_.count("phon2_pc"), 0u);
   // An impossible date of birth is refused, so that record probes too.
   Tokens(kHeader, "R,Merve,Dijkstra,31-02-2001,,,9745VV");
   EXPECT_EQ(roles_["phon2_pc"], v1::TOKEN_ROLE_PROBE);
