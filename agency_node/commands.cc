@@ -150,6 +150,7 @@ absl::Status PseudonymiseCommand(const PseudonymiseOptions& o, spdlog::logger& l
   SignalOptions so;
   so.areas = o.areas;
   so.today = o.today;
+  ASSIGN_OR_RETURN(so.national_ids, NationalIds::FromProfile(profile));
   ASSIGN_OR_RETURN(PreparedReports prepared, PrepareReports(o.in, *normaliser, *tokeniser, so));
   LogIssues(prepared, log);
 

@@ -92,6 +92,7 @@ absl::StatusOr<ImportResult> Delivery::Import(const std::string& csv_path, bool 
   SignalOptions so;
   so.areas.assign(config_.areas().begin(), config_.areas().end());
   so.today = today_;
+  ASSIGN_OR_RETURN(so.national_ids, NationalIds::FromProfile(profile_));
   ASSIGN_OR_RETURN(result.prepared, PrepareReports(csv_path, *normaliser_, *tokeniser_, so));
   PreparedReports& p = result.prepared;
   ASSIGN_OR_RETURN(std::vector<std::string> ids, store_->AssignReportIds(p.record_ids));

@@ -20,6 +20,7 @@ enum class Column {
   kRecordId, kGivenNames, kSurname, kDateOfBirth, kGender, kNationalId, kPhone, kEmail,
   kPostcode, kStreet, kHouseNumber, kCity, kForm, kContact, kAgeBand, kBackground,
   kLivingSituation, kRecruitmentLocation, kCoercion, kForcedCrime, kArea, kSignalDate,
+  kNationalIdScheme,
 };
 
 const std::map<std::string, Column>& Columns() {
@@ -36,6 +37,7 @@ const std::map<std::string, Column>& Columns() {
       {"recruitment_location", Column::kRecruitmentLocation},
       {"coercion", Column::kCoercion},      {"forced_crime", Column::kForcedCrime},
       {"area", Column::kArea},              {"signal_date", Column::kSignalDate},
+      {"national_id_scheme", Column::kNationalIdScheme},
   };
   return *m;
 }
@@ -150,6 +152,9 @@ absl::StatusOr<SignalFile> ParseSignals(const CsvFile& csv, const Normaliser& no
   std::map<std::string, int> first_line;
   out.signals.reserve(csv.records.size());
 
+  const size_t scheme_column = static_cast<size_t>(
+      std::find(layout.begin(), layout.end(), Column::kNationalIdScheme) - layout.begin());
+  static const std::string kNoScheme;
   for (const CsvRecord& rec : csv.records) {
     Signal sig;
     sig.line = rec.line;
@@ -178,6 +183,9 @@ absl::StatusOr<SignalFile> ParseSignals(const CsvFile& csv, const Normaliser& no
     };
     std::optional<Date> dob, signal_date;
     bool age_band_given = false;
+    // The scheme of the national id, whichever column comes first.
+    const std::string& national_id_scheme =
+        scheme_column < layout.size() ? rec.fields[scheme_column] : kNoScheme;
     for (size_t c = 0; c < layout.size(); ++c) {
       const std::string value = Trimmed(rec.fields[c]);
       if (value.empty()) continue;
@@ -244,11 +252,13 @@ absl::StatusOr<SignalFile> ParseSignals(const CsvFile& csv, const Normaliser& no
           break;
         }
         case Column::kNationalId: {
-          auto b = NormaliseBsn(value);
-          if (!b.ok()) warn(c, absl::StrCat(b.status().message(), "; not used"));
-          else p.Set(Field::FIELD_NATIONAL_ID, *b);
+          auto v = options.national_ids.Normalise(national_id_scheme, value);
+          if (!v.ok()) warn(c, absl::StrCat(v.status().message(), "; not used"));
+          else p.Set(Field::FIELD_NATIONAL_ID, *std::move(v));
           break;
         }
+        case Column::kNationalIdScheme:
+          break;
         case Column::kPhone: {
           auto v = NormalisePhone(value);
           if (!v.ok()) warn(c, absl::StrCat(v.status().message(), "; not used"));

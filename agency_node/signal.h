@@ -3,7 +3,9 @@
 //
 // Columns may come in any order; header names are matched case-insensitively. Known
 // columns: identifiers `record_id` (required), `given_names`, `surname`, `date_of_birth`,
-// `gender`, `national_id`, `phone`, `email`, `postcode`, `street`, `house_number`, `city`;
+// `gender`, `national_id`, `national_id_scheme` (the scheme of `national_id`: empty or `bsn`
+// for a BSN, else a scheme of the profile; agency_node/national_id.h), `phone`, `email`,
+// `postcode`, `street`, `house_number`, `city`;
 // categories `form`, `contact`, `age_band`, `background`, `living_situation`,
 // `recruitment_location`, `coercion`, `forced_crime`, `area`, `signal_date` (`gender` is
 // both). Multi-valued categories separate values with `;`. Empty cells mean unknown.
@@ -13,7 +15,7 @@
 //    naming the columns; nothing is read;
 //  - a record: no record_id, a record_id seen before, or a CSV error -> `skipped`, by line;
 //  - a field: a value that does not parse (unknown category word, impossible date, BSN
-//    failing the eleven-test, unknown area) -> `warnings`, naming line, record id and
+//    failing the eleven-test, a national id failing its scheme's check, unknown area) -> `warnings`, naming line, record id and
 //    column; the field is left out (category unknown, identifier not used for tokens) and
 //    the record still goes.
 // No message ever holds a field's value. `street` and `city` are accepted and not used
@@ -28,6 +30,7 @@
 
 #include "absl/status/statusor.h"
 #include "agency_node/csv.h"
+#include "agency_node/national_id.h"
 #include "agency_node/normalise.h"
 #include "agency_node/person.h"
 #include "samenzicht/v1/report.pb.h"
@@ -39,6 +42,8 @@ struct SignalOptions {
   std::vector<std::string> areas;
   // Dates after this are refused; two-digit years pivot on it.
   Date today = Today();
+  // The national id schemes of the linkage profile (default: the BSN only).
+  NationalIds national_ids;
 };
 
 struct Signal {

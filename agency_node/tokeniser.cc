@@ -23,7 +23,7 @@ absl::StatusOr<std::unique_ptr<Tokeniser>> Tokeniser::New(
   }
   std::vector<Rule> rules;
   for (const auto& r : profile.rules()) {
-    Rule rule{r.name(), {}};
+    Rule rule{r.name(), {}, static_cast<v1::Field>(r.probe_when_missing())};
     for (int f : r.fields()) rule.fields.push_back(static_cast<v1::Field>(f));
     rules.push_back(std::move(rule));
   }
@@ -59,6 +59,10 @@ int Tokeniser::Tokenise(const Person& person,
     v1::Token* t = out->Add();
     t->set_rule(rules_[i].name);
     t->set_value(reinterpret_cast<const char*>(digest), sizeof digest);
+    if (rules_[i].probe_when_missing != v1::FIELD_UNSPECIFIED) {
+      t->set_role(person.Has(rules_[i].probe_when_missing) ? v1::TOKEN_ROLE_ANCHOR
+                                                           : v1::TOKEN_ROLE_PROBE);
+    }
     ++added;
   }
   return added;

@@ -41,7 +41,9 @@ class Tokeniser {
       const v1::LinkageProfile& profile, std::unique_ptr<crypto::KeyedHasher> hasher);
 
   // Appends one token per rule whose fields are all present, in rule order. Returns the
-  // number appended.
+  // number appended. A token of a probe rule (MatchRule.probe_when_missing) gets the role
+  // PROBE when `person` lacks that field and ANCHOR when it has it; the hashed message is
+  // the same for both, so a probe and an anchor of one person carry equal values.
   int Tokenise(const Person& person, google::protobuf::RepeatedPtrField<v1::Token>* out) const;
 
   uint32_t epoch() const { return hasher_->epoch(); }
@@ -53,6 +55,7 @@ class Tokeniser {
   struct Rule {
     std::string name;
     std::vector<v1::Field> fields;
+    v1::Field probe_when_missing;  // FIELD_UNSPECIFIED: an ordinary rule
   };
   Tokeniser(std::vector<Rule> rules, std::unique_ptr<crypto::KeyedHasher> hasher)
       : rules_(std::move(rules)), hasher_(std::move(hasher)) {}

@@ -87,6 +87,13 @@ Intake::Intake(const v1::AggregatorConfig& config, const v1::LinkageProfile& pro
         for (const auto& rule : profile.rules()) r.push_back(rule.name());
         return r;
       }()),
+      probe_rules_([&] {
+        std::vector<bool> r;
+        for (const auto& rule : profile.rules()) {
+          r.push_back(rule.probe_when_missing() != v1::FIELD_UNSPECIFIED);
+        }
+        return r;
+      }()),
       areas_(config.areas().begin(), config.areas().end()),
       clock_(SystemNow),
       previous_key_epoch_(config.previous_key_epoch()),
@@ -152,6 +159,12 @@ absl::Status Intake::CheckReport(const v1::Report& r) const {
             absl::StrCat("tokens[", i, "].rule repeats a rule of the same report"));
       }
       seen_rules |= uint64_t{1} << rule;
+    }
+    if (probe_rules_[rule] ? (t.role() != v1::TOKEN_ROLE_ANCHOR && t.role() != v1::TOKEN_ROLE_PROBE)
+                           : t.role() != v1::TOKEN_ROLE_UNSPECIFIED) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "tokens[", i, "].role must be ", probe_rules_[rule] ? "ANCHOR or PROBE" : "unset",
+          " for this rule of the linkage profile"));
     }
     if (t.value().size() != crypto::kTokenBytes) {
       return absl::InvalidArgumentError(absl::StrCat("tokens[", i, "].value must be exactly ",

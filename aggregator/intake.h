@@ -113,6 +113,7 @@ class Intake {
   std::atomic<uint32_t> key_epoch_;
   const uint32_t max_batch_reports_;
   const std::vector<std::string> rules_;
+  const std::vector<bool> probe_rules_;  // by rule: has probe_when_missing (Token.role)
   const std::vector<std::string> areas_;
   std::function<int64_t()> clock_;
   const uint32_t previous_key_epoch_;  // 0 = no rotation in progress

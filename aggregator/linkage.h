@@ -15,6 +15,28 @@
 // operator sees that a rule is too weak. The reports that carry it are still linked by
 // their other tokens.
 //
+// Probe rules (issue 3). A rule of the profile with `probe_when_missing` (e.g. name and
+// postcode, for records without a date of birth) yields tokens with a role: ANCHOR when
+// the record has the probe field, PROBE when it lacks it. Such a token never joins two
+// persons that both have the field (two namesakes at one postcode born in different
+// years); it only lets a record without the field find the one person it belongs to:
+//  1. phase 1 links by the ordinary rules only; a resulting component is "anchored" when
+//     one of its reports carries an anchor token (of any probe rule);
+//  2. the unanchored components that share a probe-rule token are grouped (probe-probe
+//     joins), and each group collects the anchored components that share a probe-rule
+//     token with any of its members;
+//  3. a group that meets exactly one anchored component joins it; a group that meets none
+//     becomes one person; a group that meets two or more is ambiguous and is left as
+//     phase 1 left it (its reports count in `ambiguous_probe_reports`).
+// Two anchored components are never joined through a probe-rule token, also not through a
+// probe that phase 1 already put with one of them. Every decision depends only on the
+// phase-1 components and on sets of tokens, never on the order of reports or tokens, so
+// the partition into persons is the same for any order. Oversized probe-rule tokens
+// (counted over anchors and probes together) are ignored like any other. Limitation: a
+// component counts as anchored only through an anchor token, so a dated record without a
+// postcode, linked by phone to a record without a date, does not stop that record from
+// joining a namesake at its postcode.
+//
 // Cost: linear in the number of tokens, and compact (issue 8). A TokenTable keeps, per
 // token, a 64-bit fingerprint of its 32-byte value (`TokenFingerprint`), its rule and its
 // report: 14 bytes, not 38, so 10 million reports of ~8 tokens fit in about 1.1 GB. `Link`
@@ -63,8 +85,15 @@ inline uint64_t TokenFingerprint(const uint8_t* value) {
   return h;
 }
 
-// Tokens as parallel arrays (no per-token allocation): report, rule and the 64-bit
-// fingerprint of the value (see "Fingerprint collisions" above).
+// The role of a token (v1::TokenRole, same numbers): an ordinary rule's token, or a probe
+// rule's token of a record that has the rule's probe field (anchor) or lacks it (probe).
+enum class TokenRole : uint8_t { kOrdinary = 0, kAnchor = 1, kProbe = 2 };
+
+// Rule numbers in a TokenTable are below this (the role shares the rule's 16 bits).
+inline constexpr uint32_t kMaxRules = 1u << 14;
+
+// Tokens as parallel arrays (no per-token allocation): report, rule (with the role in its two
+// high bits) and the 64-bit fingerprint of the value (see "Fingerprint collisions" above).
 class TokenTable {
  public:
   void Reserve(size_t n) {
@@ -72,21 +101,26 @@ class TokenTable {
     rule_.reserve(n);
     fingerprint_.reserve(n);
   }
-  // `value` must hold exactly kTokenSize bytes.
-  void Add(uint32_t report, uint16_t rule, const uint8_t* value) {
+  // `value` must hold exactly kTokenSize bytes; `rule` must be below kMaxRules.
+  void Add(uint32_t report, uint16_t rule, const uint8_t* value,
+           TokenRole role = TokenRole::kOrdinary) {
     report_.push_back(report);
-    rule_.push_back(rule);
+    rule_.push_back(static_cast<uint16_t>((rule & (kMaxRules - 1)) |
+                                          (static_cast<uint32_t>(role) << 14)));
     fingerprint_.push_back(TokenFingerprint(value));
   }
-  void Add(uint32_t report, uint16_t rule, std::string_view value) {
-    Add(report, rule, reinterpret_cast<const uint8_t*>(value.data()));
+  void Add(uint32_t report, uint16_t rule, std::string_view value,
+           TokenRole role = TokenRole::kOrdinary) {
+    Add(report, rule, reinterpret_cast<const uint8_t*>(value.data()), role);
   }
   size_t size() const { return report_.size(); }
   uint32_t report(size_t i) const { return report_[i]; }
-  uint16_t rule(size_t i) const { return rule_[i]; }
+  uint16_t rule(size_t i) const { return rule_[i] & (kMaxRules - 1); }
+  TokenRole role(size_t i) const { return static_cast<TokenRole>(rule_[i] >> 14); }
   uint64_t fingerprint(size_t i) const { return fingerprint_[i]; }
+  // Same rule and value; the role does not count (a probe equals its anchors).
   bool Equal(size_t i, size_t j) const {
-    return rule_[i] == rule_[j] && fingerprint_[i] == fingerprint_[j];
+    return rule(i) == rule(j) && fingerprint_[i] == fingerprint_[j];
   }
   // Bytes held (for the capacity figures).
   size_t MemoryBytes() const {
@@ -110,6 +144,10 @@ struct LinkResult {
   // Per rule (index = rule number in the TokenTable): distinct tokens ignored because
   // more than `max_reports_per_token` reports carried them.
   std::vector<uint64_t> oversized_tokens;
+  // Probe reports left unattached because their probe tokens lead to more than one person
+  // (see "Probe rules"): the operator sees how often a record without, e.g., a date of
+  // birth could not be told apart between namesakes.
+  uint32_t ambiguous_probe_reports = 0;
 };
 
 // `num_rules` must exceed every rule number in `tokens`, every report number must be below

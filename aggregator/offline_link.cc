@@ -43,15 +43,23 @@ absl::StatusOr<LinkSummary> LinkJsonlFiles(const std::vector<std::string>& input
       report_ids.push_back(report.report_id());
       for (int i = 0; i < report.tokens_size(); ++i) {
         const v1::Token& t = report.tokens(i);
-        if (t.value().size() != kTokenSize || t.rule().empty()) {
+        if (t.value().size() != kTokenSize || t.rule().empty() ||
+            !v1::TokenRole_IsValid(t.role())) {
           *warnings << "warning: " << path << ":" << line_no << ": tokens[" << i
-                    << "] is not a rule with a 32-byte value; left out of the linkage\n";
+                    << "] is not a rule with a 32-byte value and a known role; left out of "
+                       "the linkage\n";
           continue;
         }
-        auto [it, inserted] =
-            rule_index.emplace(t.rule(), static_cast<uint16_t>(rule_names.size()));
-        if (inserted) rule_names.push_back(t.rule());
-        tokens.Add(index, it->second, t.value());
+        auto it = rule_index.find(t.rule());
+        if (it == rule_index.end()) {
+          if (rule_names.size() >= kMaxRules) {
+            return absl::InvalidArgumentError(
+                absl::StrCat(path, ":", line_no, ": more than ", kMaxRules, " distinct rules"));
+          }
+          it = rule_index.emplace(t.rule(), static_cast<uint16_t>(rule_names.size())).first;
+          rule_names.push_back(t.rule());
+        }
+        tokens.Add(index, it->second, t.value(), static_cast<TokenRole>(t.role()));
       }
     }
     if (in.bad()) return absl::DataLossError(absl::StrCat(path, ": read error"));
@@ -66,6 +74,7 @@ absl::StatusOr<LinkSummary> LinkJsonlFiles(const std::vector<std::string>& input
   summary.reports = report_ids.size();
   summary.persons = link.persons;
   summary.unlinkable = link.unlinkable_reports;
+  summary.ambiguous_probe_reports = link.ambiguous_probe_reports;
   for (size_t r = 0; r < rule_names.size(); ++r) {
     if (link.oversized_tokens[r] > 0) summary.oversized_tokens[rule_names[r]] = link.oversized_tokens[r];
   }
@@ -82,7 +91,8 @@ std::string FormatSummary(const LinkSummary& s) {
   if (!per_rule.empty()) per_rule += ")";
   return absl::StrCat("reports=", s.reports, " persons=", s.persons, " unlinkable=", s.unlinkable,
                       " oversized_tokens_ignored=", oversized, per_rule,
-                      " skipped_lines=", s.skipped_lines);
+                      " skipped_lines=", s.skipped_lines,
+                      " ambiguous_probe_reports=", s.ambiguous_probe_reports);
 }
 
 }  // namespace samenzicht::aggregator

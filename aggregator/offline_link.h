@@ -32,6 +32,7 @@ struct LinkSummary {
   uint64_t persons = 0;
   uint64_t unlinkable = 0;        // reports without any usable token
   uint64_t skipped_lines = 0;     // lines that did not parse
+  uint64_t ambiguous_probe_reports = 0;  // probe reports that met several persons (linkage.h)
   std::map<std::string, uint64_t> oversized_tokens;  // per rule
 };
 
@@ -41,7 +42,8 @@ absl::StatusOr<LinkSummary> LinkJsonlFiles(const std::vector<std::string>& input
                                            uint32_t max_reports_per_token, std::ostream* out,
                                            std::ostream* warnings);
 
-// One line for the operator: "reports=.. persons=.. unlinkable=.. oversized tokens ignored=..".
+// One line for the operator: "reports=.. persons=.. unlinkable=.. oversized_tokens_ignored=..
+// skipped_lines=.. ambiguous_probe_reports=..".
 std::string FormatSummary(const LinkSummary& s);
 
 }  // namespace samenzicht::aggregator

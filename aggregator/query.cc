@@ -68,6 +68,11 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Query::Current() {
                    snap->link.oversized_tokens[r], snap->dataset.rules[r], threshold_);
     }
   }
+  if (snap->link.ambiguous_probe_reports > 0) {
+    spdlog::info("linkage: {} report(s) without the field of a probe rule met more than one "
+                 "person through it and were left unattached",
+                 snap->link.ambiguous_probe_reports);
+  }
   snap->totals_index = TotalsIndex::Build(snap->dataset, snap->link);
   cached_ = std::move(snap);
   return cached_;

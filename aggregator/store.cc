@@ -6,9 +6,11 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "aggregator/audit_events.h"
 #include "common/files.h"
@@ -83,6 +85,12 @@ absl::Status Exec(sqlite3* db, const std::string& path, const char* sql) {
   if (rc != SQLITE_OK) return SqlError(db, rc, path, "statement failed");
   return absl::OkStatus();
 }
+
+// The role of a probe-rule token (issue 3) is kept in the tokens' rule column: rule "x" has
+// the rows "x" (ordinary), "x#anchor" and "x#probe" in `rules` ('#' is not allowed in a rule
+// name), indexed by v1::TokenRole.
+constexpr int kRoles = 3;
+constexpr const char* kRoleSuffix[kRoles] = {"", "#anchor", "#probe"};
 
 constexpr char kSchema[] = R"sql(
 CREATE TABLE rules(
@@ -304,21 +312,25 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir,
                      kSchemaVersion, "; use the aggregator release that wrote it")));
   }
 
-  // Register the profile's rules; ids of rules seen before stay stable.
+  // Register the profile's rules; ids of rules seen before stay stable. Each rule also gets
+  // a row per probe-rule role (kRoleSuffix), so a token's role is stored in its rule column.
   std::vector<int> rule_ids;
   {
     auto ins = Stmt::Prepare(db, "INSERT OR IGNORE INTO rules(name) VALUES (?1)");
     auto sel = Stmt::Prepare(db, "SELECT id FROM rules WHERE name = ?1");
     if (!ins.ok()) return fail(ins.status());
     if (!sel.ok()) return fail(sel.status());
-    for (const std::string& name : rule_names) {
-      ins->Reset();
-      ins->BindText(1, name);
-      if (int rc = ins->Step(); rc != SQLITE_DONE) return fail(SqlError(db, rc, path, "rules"));
-      sel->Reset();
-      sel->BindText(1, name);
-      if (int rc = sel->Step(); rc != SQLITE_ROW) return fail(SqlError(db, rc, path, "rules"));
-      rule_ids.push_back(static_cast<int>(sel->Int(0)));
+    for (const std::string& rule : rule_names) {
+      for (const char* suffix : kRoleSuffix) {
+        const std::string name = rule + suffix;
+        ins->Reset();
+        ins->BindText(1, name);
+        if (int rc = ins->Step(); rc != SQLITE_DONE) return fail(SqlError(db, rc, path, "rules"));
+        sel->Reset();
+        sel->BindText(1, name);
+        if (int rc = sel->Step(); rc != SQLITE_ROW) return fail(SqlError(db, rc, path, "rules"));
+        rule_ids.push_back(static_cast<int>(sel->Int(0)));
+      }
     }
   }
   ::chmod(path.c_str(), 0600);
@@ -386,7 +398,8 @@ absl::StatusOr<CommitResult> Store::CommitBatch(const BatchToStore& batch) {
       hasher_->HashInto(static_cast<size_t>(rule), t.value(), rekeyed);
       insert_token.Reset();
       insert_token.BindInt(1, rowid);
-      insert_token.BindInt(2, rule_ids_[rule]);
+      const int role = v1::TokenRole_IsValid(t.role()) ? t.role() : 0;
+      insert_token.BindInt(2, rule_ids_[static_cast<size_t>(rule) * kRoles + role]);
       insert_token.BindBlob(3, rekeyed, crypto::kTokenBytes);
       if (int rc = insert_token.Step(); rc != SQLITE_DONE) {
         return SqlError(db_, rc, path_, "storing token");
@@ -549,12 +562,27 @@ absl::StatusOr<Dataset> Store::LoadDataset(
   RETURN_IF_ERROR(tx.Begin(false));
 
   Dataset d;
+  // Stored rule id -> (rule id of the bare name, role): the rows of kRoleSuffix.
+  std::vector<std::pair<uint16_t, TokenRole>> rule_of_id;
   {
     ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db, "SELECT id, name FROM rules ORDER BY id"));
     while (st.Step() == SQLITE_ROW) {
       size_t id = static_cast<size_t>(st.Int(0));
+      if (id >= kMaxRules) return absl::DataLossError(absl::StrCat(path_, ": a rule id is too large"));
       if (d.rules.size() <= id) d.rules.resize(id + 1);
       d.rules[id] = st.Text(1);
+    }
+    absl::flat_hash_map<std::string, uint16_t> id_of_name;
+    for (size_t id = 0; id < d.rules.size(); ++id) id_of_name[d.rules[id]] = static_cast<uint16_t>(id);
+    rule_of_id.resize(d.rules.size());
+    for (size_t id = 0; id < d.rules.size(); ++id) {
+      rule_of_id[id] = {static_cast<uint16_t>(id), TokenRole::kOrdinary};
+      for (int role = 1; role < kRoles; ++role) {
+        if (!absl::EndsWith(d.rules[id], kRoleSuffix[role])) continue;
+        auto base = id_of_name.find(
+            d.rules[id].substr(0, d.rules[id].size() - std::strlen(kRoleSuffix[role])));
+        if (base != id_of_name.end()) rule_of_id[id] = {base->second, static_cast<TokenRole>(role)};
+      }
     }
   }
   absl::flat_hash_map<int64_t, uint32_t> index_of_row;
@@ -613,8 +641,13 @@ absl::StatusOr<Dataset> Store::LoadDataset(
       if (sqlite3_column_bytes(st.get(), 2) != static_cast<int>(kTokenSize)) {
         return absl::DataLossError(absl::StrCat(path_, ": a stored token has the wrong length"));
       }
-      d.tokens.Add(it->second, static_cast<uint16_t>(st.Int(1)),
-                   static_cast<const uint8_t*>(sqlite3_column_blob(st.get(), 2)));
+      const size_t rule_id = static_cast<size_t>(st.Int(1));
+      if (rule_id >= rule_of_id.size()) {
+        return absl::DataLossError(absl::StrCat(path_, ": a stored token has an unknown rule"));
+      }
+      d.tokens.Add(it->second, rule_of_id[rule_id].first,
+                   static_cast<const uint8_t*>(sqlite3_column_blob(st.get(), 2)),
+                   rule_of_id[rule_id].second);
       d.reports[it->second].has_token = true;
     }
     if (rc != SQLITE_DONE) return SqlError(db, rc, path_, "reading tokens");

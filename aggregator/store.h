@@ -9,7 +9,8 @@
 // stored report: agency, batch, signal month, categories as small integers and bitmasks),
 // `tokens` (report rowid, rule, 32-byte token), `retracted` (report id, agency, when; so a
 // replayed old batch cannot bring a retracted report back) and `rules` (rule name <-> small
-// integer). The schema version is `PRAGMA user_version`.
+// integer; a probe-rule token's role is stored as the rows "rule#anchor" / "rule#probe",
+// see linkage.h). The schema version is `PRAGMA user_version`.
 //
 // No identifier and no agency token ever reaches the database: every token is keyed again
 // inside `CommitBatch`, before it is bound to a statement,
@@ -246,7 +247,7 @@ class Store {
   mutable std::mutex write_mu_;  // guards db_ (the single writer connection)
   sqlite3* const db_;
   const std::unique_ptr<crypto::KeyedHasher> hasher_;
-  const std::vector<int> rule_ids_;  // profile rule index -> rules.id
+  const std::vector<int> rule_ids_;  // profile rule index * 3 + v1::TokenRole -> rules.id
   std::atomic<uint64_t> generation_{0};
 
   // Audit, guarded by write_mu_. `AppendInTransaction` needs the lock and an open write

@@ -1,5 +1,6 @@
 #include "model/config.h"
 
+#include <regex>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -82,6 +83,19 @@ absl::StatusOr<v1::ClientConfig> LoadClientConfig(const std::string& path) {
   return c;
 }
 
+namespace {
+
+// 1-32 characters of [a-z0-9_]: rule and national id scheme names.
+bool ValidName(const std::string& name) {
+  if (name.empty() || name.size() > 32) return false;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 absl::Status ValidateProfile(const v1::LinkageProfile& profile) {
   if (profile.rules().empty()) return absl::InvalidArgumentError("linkage profile has no rules");
   std::set<std::string> names;
@@ -89,11 +103,9 @@ absl::Status ValidateProfile(const v1::LinkageProfile& profile) {
     if (rule.name().empty() || rule.name().size() > 32) {
       return absl::InvalidArgumentError("linkage profile: rule name must be 1-32 characters");
     }
-    for (char c : rule.name()) {
-      if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("linkage profile: rule name '", rule.name(), "' may hold only [a-z0-9_]"));
-      }
+    if (!ValidName(rule.name())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("linkage profile: rule name '", rule.name(), "' may hold only [a-z0-9_]"));
     }
     if (!names.insert(rule.name()).second) {
       return absl::InvalidArgumentError(absl::StrCat("linkage profile: rule '", rule.name(), "' appears twice"));
@@ -107,6 +119,39 @@ absl::Status ValidateProfile(const v1::LinkageProfile& profile) {
         return absl::InvalidArgumentError(
             absl::StrCat("linkage profile: rule '", rule.name(), "' has an unspecified or repeated field"));
       }
+    }
+    const int probe = rule.probe_when_missing();
+    if (probe != v1::FIELD_UNSPECIFIED && (!v1::Field_IsValid(probe) || fields.count(probe) > 0)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "linkage profile: rule '", rule.name(),
+          "' has a probe_when_missing that is unknown or one of its own fields"));
+    }
+  }
+  std::set<std::string> schemes;
+  for (const auto& scheme : profile.national_id_schemes()) {
+    if (!ValidName(scheme.name()) || scheme.name() == "bsn") {
+      return absl::InvalidArgumentError(
+          "linkage profile: a national id scheme name must be 1-32 characters of [a-z0-9_], "
+          "not 'bsn'");
+    }
+    if (!schemes.insert(scheme.name()).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "linkage profile: national id scheme '", scheme.name(), "' appears twice"));
+    }
+    if (!v1::NationalIdScheme::Check_IsValid(scheme.check())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "linkage profile: national id scheme '", scheme.name(), "' has an unknown check"));
+    }
+    if (scheme.pattern().empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "linkage profile: national id scheme '", scheme.name(), "' has no pattern"));
+    }
+    try {
+      std::regex re(scheme.pattern(), std::regex::ECMAScript);
+    } catch (const std::regex_error&) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "linkage profile: national id scheme '", scheme.name(),
+          "' has a pattern that is not a valid regular expression"));
     }
   }
   return absl::OkStatus();
@@ -126,7 +171,15 @@ std::string ProfileFingerprint(const v1::LinkageProfile& profile) {
   for (const auto& rule : profile.rules()) {
     absl::StrAppend(&canon, "rule=", rule.name(), ":");
     for (int f : rule.fields()) absl::StrAppend(&canon, f, ",");
+    // Only when set, so a profile without probe rules keeps its fingerprint.
+    if (rule.probe_when_missing() != v1::FIELD_UNSPECIFIED) {
+      absl::StrAppend(&canon, ":probe_when_missing=", rule.probe_when_missing());
+    }
     absl::StrAppend(&canon, "\n");
+  }
+  for (const auto& scheme : profile.national_id_schemes()) {
+    absl::StrAppend(&canon, "national_id_scheme=", scheme.name(), ":", scheme.check(), ":",
+                    scheme.pattern().size(), ":", scheme.pattern(), "\n");
   }
   return crypto::Digest("samenzicht.profile.v1", canon);
 }

@@ -21,13 +21,16 @@ absl::StatusOr<v1::AggregatorConfig> LoadAggregatorConfig(const std::string& pat
 absl::StatusOr<v1::ClientConfig> LoadClientConfig(const std::string& path);
 
 // Loads and validates a linkage profile: at least one rule, rule names unique and made of
-// [a-z0-9_], every rule with at least one field and no unspecified or repeated field.
+// [a-z0-9_], every rule with at least one field and no unspecified or repeated field, a
+// probe_when_missing that is not one of the rule's fields; national id schemes with unique
+// names other than "bsn", a known check and a pattern that compiles.
 absl::StatusOr<v1::LinkageProfile> LoadProfile(const std::string& path);
 absl::Status ValidateProfile(const v1::LinkageProfile& profile);
 
 // 32-byte BLAKE2b-256 fingerprint over a canonical encoding of the profile (independent
-// of Protobuf's serialization): name, version, threshold, and each rule's name and fields
-// in order. Descriptions do not count.
+// of Protobuf's serialization): name, version, threshold, each rule's name and fields in
+// order and its probe_when_missing (only when set, so profiles without probe rules keep
+// their fingerprint), and each national id scheme. Descriptions do not count.
 std::string ProfileFingerprint(const v1::LinkageProfile& profile);
 
 // Effective token-size threshold of the profile (default 50).

@@ -39,6 +39,7 @@
 #include "agency_node/normalise.h"
 #include "agency_node/person.h"
 #include "agency_node/signal.h"
+#include "aggregator/linkage.h"
 #include "common/cli.h"
 #include "common/files.h"
 #include "common/status_macros.h"
@@ -117,38 +118,31 @@ Scores Score(const std::vector<int>& truth, const std::vector<int>& pred) {
   return s;
 }
 
-struct UnionFind {
-  std::vector<int> parent;
-  explicit UnionFind(size_t n) : parent(n) { std::iota(parent.begin(), parent.end(), 0); }
-  int Find(int x) {
-    while (parent[x] != x) x = parent[x] = parent[parent[x]];
-    return x;
-  }
-  void Union(int a, int b) { parent[Find(a)] = Find(b); }
-  std::vector<int> Labels() {
-    std::vector<int> l(parent.size());
-    for (size_t i = 0; i < l.size(); ++i) l[i] = Find(static_cast<int>(i));
-    return l;
-  }
+// A token of a record as the node sent it.
+struct RecordToken {
+  std::string rule;
+  std::string value;
+  v1::TokenRole role;
 };
 
-// tokens[i]: (rule, value) of record i. Links records sharing a token of a rule in
-// `rules`, skipping tokens shared by more than `threshold` records (the aggregator's
-// collision policy).
-std::vector<int> LinkByTokens(const std::vector<std::vector<std::pair<std::string, std::string>>>& tokens,
+// tokens[i]: the tokens of record i. Links the records with the aggregator's own linkage
+// (aggregator/linkage.h: the collision policy and the probe rules) over the tokens of the
+// rules in `rules` only; returns a label per record.
+std::vector<int> LinkByTokens(const std::vector<std::vector<RecordToken>>& tokens,
                               const std::set<std::string>& rules, uint32_t threshold) {
-  std::map<std::pair<std::string, std::string>, std::vector<int>> groups;
+  std::map<std::string, uint16_t> rule_index;
+  samenzicht::aggregator::TokenTable table;
   for (size_t i = 0; i < tokens.size(); ++i) {
     for (const auto& t : tokens[i]) {
-      if (rules.count(t.first)) groups[t].push_back(static_cast<int>(i));
+      if (!rules.count(t.rule)) continue;
+      auto it = rule_index.emplace(t.rule, static_cast<uint16_t>(rule_index.size())).first;
+      table.Add(static_cast<uint32_t>(i), it->second, t.value,
+                static_cast<samenzicht::aggregator::TokenRole>(t.role));
     }
   }
-  UnionFind uf(tokens.size());
-  for (const auto& [t, members] : groups) {
-    if (members.size() > threshold) continue;
-    for (size_t k = 1; k < members.size(); ++k) uf.Union(members[0], members[k]);
-  }
-  return uf.Labels();
+  auto result = samenzicht::aggregator::Link(static_cast<uint32_t>(tokens.size()), table,
+                                             threshold, rule_index.size());
+  return std::vector<int>(result.person.begin(), result.person.end());
 }
 
 std::string Fmt(const Scores& s, int true_persons) {
@@ -323,7 +317,7 @@ absl::Status RunScenario(const Config& cfg, int size, sim::Noise noise, uint64_t
     if (!cfg.rules) continue;
 
     // Tokens per record, for the per-rule figures.
-    std::vector<std::vector<std::pair<std::string, std::string>>> tokens(records.size());
+    std::vector<std::vector<RecordToken>> tokens(records.size());
     for (const std::string& path : jsonl) {
       ASSIGN_OR_RETURN(std::string text, samenzicht::files::ReadFile(path));
       for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
@@ -333,7 +327,9 @@ absl::Status RunScenario(const Config& cfg, int size, sim::Noise noise, uint64_t
         }
         auto it = record_of_report.find(report.report_id());
         if (it == record_of_report.end()) return absl::DataLossError("report without a map entry");
-        for (const auto& t : report.tokens()) tokens[it->second].push_back({t.rule(), t.value()});
+        for (const auto& t : report.tokens()) {
+          tokens[it->second].push_back({t.rule(), t.value(), t.role()});
+        }
       }
     }
     std::set<std::string> all_rules;
@@ -349,7 +345,7 @@ absl::Status RunScenario(const Config& cfg, int size, sim::Noise noise, uint64_t
     for (const auto& rule : profile.rules()) {
       int with_token = 0;
       for (const auto& ts : tokens) {
-        for (const auto& t : ts) with_token += t.first == rule.name();
+        for (const auto& t : ts) with_token += t.rule == rule.name();
       }
       Scores alone = Score(truth, LinkByTokens(tokens, {rule.name()}, threshold));
       std::set<std::string> others = all_rules;

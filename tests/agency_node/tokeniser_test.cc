@@ -52,15 +52,18 @@ class TokeniserTest : public ::testing::Test {
     v1::Report r;
     (t ? t : tokeniser_.get())->Tokenise(f->signals[0].person, r.mutable_tokens());
     std::map<std::string, std::string> out;
+    roles_.clear();
     for (const auto& tok : r.tokens()) {
       EXPECT_EQ(tok.value().size(), 32u);
       out[tok.rule()] = tok.value();
+      roles_[tok.rule()] = tok.role();
     }
     return out;
   }
 
   std::unique_ptr<crypto::SecretBytes> key_;
   std::unique_ptr<Tokeniser> tokeniser_;
+  std::map<std::string, v1::TokenRole> roles_;  // of the last Tokens() call
   std::unique_ptr<Normaliser> normaliser_;
 };
 
@@ -72,7 +75,9 @@ TEST_F(TokeniserTest, OneTokenPerRuleWhoseFieldsArePresent) {
   for (const auto& [r, v] : all) rules.push_back(r);
   EXPECT_THAT(rules, ::testing::UnorderedElementsAre(
                          "nid", "phone", "name_dob", "phon_dob", "name_dob_swap", "phon2_dob",
-                         "sorted_dob", "name_year_pc", "given_dob_pc"));
+                         "sorted_dob", "name_year_pc", "given_dob_pc", "phon_year_pc",
+                         "sorted_year_pc", "phon_md_pc", "phon2_pc", "sorted_pc",
+                         "init_surname_pc", "name_md_probe"));
   auto partial = Tokens(kHeader, "R,J.,Jansen,2005-03-12,,,");
   std::vector<std::string> partial_rules;
   for (const auto& [r, v] : partial) partial_rules.push_back(r);
@@ -103,6 +108,30 @@ TEST_F(TokeniserTest, DayMonthSwapIsCaughtByTheSwapRuleOnly) {
   auto b = Tokens(kHeader, "R,Anna,de Vries,2003-09-05,,,");
   EXPECT_NE(a["name_dob"], b["name_dob"]);
   EXPECT_EQ(a["name_dob_swap"], b["name_dob_swap"]);
+}
+
+TEST_F(TokeniserTest, ProbeRuleTokensAreAnchorsWithADateOfBirthAndProbesWithout) {
+  auto dated = Tokens(kHeader, "R,Merve,Dijkstra,2001-05-17,,,9745VV");
+  EXPECT_EQ(roles_["phon2_pc"], v1::TOKEN_ROLE_ANCHOR);
+  EXPECT_EQ(roles_["init_surname_pc"], v1::TOKEN_ROLE_ANCHOR);
+  EXPECT_EQ(roles_["name_dob"], v1::TOKEN_ROLE_UNSPECIFIED);
+  auto undated = Tokens(kHeader, "R,Merve,Dijkstra,,,,9745 vv");
+  EXPECT_EQ(roles_["phon2_pc"], v1::TOKEN_ROLE_PROBE);
+  EXPECT_EQ(roles_["sorted_pc"], v1::TOKEN_ROLE_PROBE);
+  EXPECT_EQ(roles_["init_surname_pc"], v1::TOKEN_ROLE_PROBE);
+  // The role is not hashed: a probe carries its anchors' value.
+  for (const char* rule : {"phon2_pc", "sorted_pc", "init_surname_pc"}) {
+    ASSERT_EQ(dated.count(rule), 1u) << rule;
+    EXPECT_EQ(dated[rule], undated[rule]) << rule;
+  }
+  // name_md_probe probes on the postcode.
+  EXPECT_EQ(dated.count("name_md_probe"), 1u);
+  Tokens(kHeader, "R,Merve,Dijkstra,2001-05-17,,,");
+  EXPECT_EQ(roles_["name_md_probe"], v1::TOKEN_ROLE_PROBE);
+  EXPECT_EQ(roles_.count("phon2_pc"), 0u);
+  // An impossible date of birth is refused, so that record probes too.
+  Tokens(kHeader, "R,Merve,Dijkstra,31-02-2001,,,9745VV");
+  EXPECT_EQ(roles_["phon2_pc"], v1::TOKEN_ROLE_PROBE);
 }
 
 TEST_F(TokeniserTest, BsnTypoGivesNoNationalIdToken) {

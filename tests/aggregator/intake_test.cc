@@ -165,6 +165,20 @@ TEST_F(IntakeTest, PerReportErrorsKeepTheRestOfTheBatch) {
   EXPECT_EQ(Signals(), 1u);
 }
 
+// A role (issue 3) is only for the probe rules of the profile; TestProfile has none.
+TEST_F(IntakeTest, RefusesARoleOnAnOrdinaryRule) {
+  std::vector<v1::Report> reports;
+  reports.push_back(MakeReport(1, {{"nid", Tok(1)}}));
+  reports.push_back(MakeReport(2, {{"phone", Tok(2)}, {"nid", Tok(3)}}));
+  reports.back().mutable_tokens(1)->set_role(v1::TOKEN_ROLE_PROBE);
+  v1::BatchAck ack = SubmitPolice(reports);
+  EXPECT_EQ(ack.accepted(), 1u);
+  ASSERT_EQ(ack.errors_size(), 1);
+  EXPECT_EQ(ack.errors(0).index(), 1u);
+  EXPECT_NE(ack.errors(0).message().find("tokens[1].role must be unset"), std::string::npos)
+      << ack.errors(0).message();
+}
+
 TEST_F(IntakeTest, CategoryErrorsNameTheField) {
   std::vector<v1::Report> reports;
   v1::Report r = MakeReport(1, {});

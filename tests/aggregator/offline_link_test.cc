@@ -49,7 +49,36 @@ TEST(OfflineLinkTest, WritesOnePersonPerReportInInputOrder) {
   EXPECT_NE(warnings.str().find("police.jsonl:2"), std::string::npos);
   EXPECT_NE(warnings.str().find("zorg.jsonl:3: tokens[1]"), std::string::npos);
   EXPECT_EQ(FormatSummary(s),
-            "reports=5 persons=3 unlinkable=1 oversized_tokens_ignored=0 skipped_lines=1");
+            "reports=5 persons=3 unlinkable=1 oversized_tokens_ignored=0 skipped_lines=1 "
+            "ambiguous_probe_reports=0");
+}
+
+// Probe-rule tokens (issue 3) keep their role through the JSON lines: two namesakes at one
+// postcode with different dates of birth (anchors, reports 1 and 2) stay apart, a record
+// without a date of birth (probe, report 3) is ambiguous, and one whose token has a single
+// anchor (reports 4, 5) joins it.
+TEST(OfflineLinkTest, ProbeRolesComeFromTheReports) {
+  std::string dir = testing::FreshDir("offline_link_probe");
+  auto with_role = [](int id, int token, v1::TokenRole role) {
+    v1::Report r = MakeReport(id, {{"name_pc", Tok(token)}});
+    r.mutable_tokens(0)->set_role(role);
+    return r;
+  };
+  {
+    std::ofstream a(dir + "/a.jsonl");
+    a << Json(with_role(1, 7, v1::TOKEN_ROLE_ANCHOR)) << "\n";
+    a << Json(with_role(2, 7, v1::TOKEN_ROLE_ANCHOR)) << "\n";
+    a << Json(with_role(3, 7, v1::TOKEN_ROLE_PROBE)) << "\n";
+    a << Json(with_role(4, 8, v1::TOKEN_ROLE_ANCHOR)) << "\n";
+    a << Json(with_role(5, 8, v1::TOKEN_ROLE_PROBE)) << "\n";
+  }
+  std::ostringstream out, warnings;
+  ASSERT_OK_AND_ASSIGN(LinkSummary s, LinkJsonlFiles({dir + "/a.jsonl"}, 50, &out, &warnings));
+  EXPECT_EQ(s.persons, 4u);
+  EXPECT_EQ(s.ambiguous_probe_reports, 1u);
+  EXPECT_EQ(out.str(), "report_id,person_id\n" + testing::Id(1) + ",1\n" + testing::Id(2) +
+                           ",2\n" + testing::Id(3) + ",3\n" + testing::Id(4) + ",4\n" +
+                           testing::Id(5) + ",4\n");
 }
 
 TEST(OfflineLinkTest, OversizedTokensAreReported) {

@@ -83,6 +83,43 @@ TEST(StoreTest, RoundTripKeepsCategoriesAndRekeysTokens) {
   EXPECT_EQ(link.person[0], link.person[2]);
 }
 
+// Probe-rule tokens (issue 3) keep their role through the store, and a probe meets its
+// anchors (same rule, same re-keyed value) in the linkage.
+TEST(StoreTest, KeepsTheRoleOfProbeRuleTokens) {
+  std::string dir = FreshDir("store_roles") + "/data";
+  auto key = Key();
+  ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, key, kRules));
+  v1::Report a1 = MakeReport(1, {{"name_dob", Tok(5)}});
+  a1.mutable_tokens(0)->set_role(v1::TOKEN_ROLE_ANCHOR);
+  v1::Report a2 = MakeReport(2, {{"name_dob", Tok(5)}});
+  a2.mutable_tokens(0)->set_role(v1::TOKEN_ROLE_ANCHOR);
+  v1::Report probe = MakeReport(3, {{"name_dob", Tok(5)}, {"nid", Tok(9)}});
+  probe.mutable_tokens(0)->set_role(v1::TOKEN_ROLE_PROBE);
+  v1::Report probe_of_one = MakeReport(4, {{"name_dob", Tok(6)}});
+  probe_of_one.mutable_tokens(0)->set_role(v1::TOKEN_ROLE_PROBE);
+  v1::Report anchor_of_one = MakeReport(5, {{"name_dob", Tok(6)}});
+  anchor_of_one.mutable_tokens(0)->set_role(v1::TOKEN_ROLE_ANCHOR);
+  std::vector<v1::Report> reports{a1, a2, probe, probe_of_one, anchor_of_one};
+  ASSERT_OK(store->CommitBatch(Batch(testing::Id(90), "police", reports)));
+  store.reset();  // the role rows survive a reopen
+  ASSERT_OK_AND_ASSIGN(store, Store::Open(dir, key, kRules));
+  ASSERT_OK_AND_ASSIGN(Dataset d, store->LoadDataset(NoDomain));
+  ASSERT_EQ(d.tokens.size(), 6u);
+  std::vector<TokenRole> roles;
+  for (size_t i = 0; i < d.tokens.size(); ++i) {
+    roles.push_back(d.tokens.role(i));
+    if (d.tokens.role(i) != TokenRole::kOrdinary) {
+      EXPECT_EQ(d.rules[d.tokens.rule(i)], "name_dob");
+    }
+  }
+  EXPECT_EQ(roles, (std::vector<TokenRole>{TokenRole::kAnchor, TokenRole::kAnchor, TokenRole::kProbe,
+                                           TokenRole::kOrdinary, TokenRole::kProbe,
+                                           TokenRole::kAnchor}));
+  LinkResult link = Link(static_cast<uint32_t>(d.reports.size()), d.tokens, 50, d.rules.size());
+  EXPECT_EQ(link.person, (std::vector<uint32_t>{0, 1, 2, 3, 3}));
+  EXPECT_EQ(link.ambiguous_probe_reports, 1u);
+}
+
 TEST(StoreTest, FilesArePrivate) {
   std::string dir = FreshDir("store_private") + "/data";
   auto key = Key();

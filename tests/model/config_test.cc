@@ -40,6 +40,44 @@ TEST(ConfigTest, FingerprintChangesWithRulesNotWithDescriptions) {
   EXPECT_NE(ProfileFingerprint(a), ProfileFingerprint(b));
 }
 
+TEST(ConfigTest, FingerprintCoversProbeRulesAndNationalIdSchemes) {
+  v1::LinkageProfile a;
+  a.set_name("p");
+  auto* r = a.add_rules();
+  r->set_name("name_pc");
+  r->add_fields(v1::FIELD_SURNAME);
+  r->add_fields(v1::FIELD_POSTCODE);
+  const std::string plain = ProfileFingerprint(a);
+  v1::LinkageProfile b = a;
+  b.mutable_rules(0)->set_probe_when_missing(v1::FIELD_DATE_OF_BIRTH);
+  ASSERT_OK(ValidateProfile(b));
+  EXPECT_NE(ProfileFingerprint(b), plain);
+  v1::LinkageProfile c = a;
+  auto* scheme = c.add_national_id_schemes();
+  scheme->set_name("be_rrn");
+  scheme->set_pattern("[0-9]{11}");
+  scheme->set_check(v1::NationalIdScheme::CHECK_BE_MOD97);
+  ASSERT_OK(ValidateProfile(c));
+  const std::string with_scheme = ProfileFingerprint(c);
+  EXPECT_NE(with_scheme, plain);
+  c.mutable_national_id_schemes(0)->set_check(v1::NationalIdScheme::CHECK_NONE);
+  EXPECT_NE(ProfileFingerprint(c), with_scheme);
+  c.mutable_national_id_schemes(0)->set_description("words only");
+  c.mutable_national_id_schemes(0)->set_check(v1::NationalIdScheme::CHECK_BE_MOD97);
+  EXPECT_EQ(ProfileFingerprint(c), with_scheme);
+}
+
+TEST(ConfigTest, RefusesAProbeFieldThatIsOneOfTheRulesFields) {
+  v1::LinkageProfile a;
+  a.set_name("p");
+  auto* r = a.add_rules();
+  r->set_name("name_dob");
+  r->add_fields(v1::FIELD_SURNAME);
+  r->add_fields(v1::FIELD_DATE_OF_BIRTH);
+  r->set_probe_when_missing(v1::FIELD_DATE_OF_BIRTH);
+  EXPECT_THAT(ValidateProfile(a), StatusIs(absl::StatusCode::kInvalidArgument, "probe_when_missing"));
+}
+
 TEST(ConfigTest, SyntaxErrorNamesFileAndLine) {
   std::string p = Write("bad.textproto", "node_id: \"x\"\nbogus_field: 1\n");
   EXPECT_THAT(LoadNodeConfig(p), StatusIs(absl::StatusCode::kInvalidArgument, "bad.textproto:2:"));
