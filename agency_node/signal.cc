@@ -5,8 +5,8 @@
 #include <optional>
 #include <set>
 #include <string_view>
-#include <unordered_map>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -170,7 +170,7 @@ absl::StatusOr<SignalFile> ParseSignals(const CsvFile& csv, const Normaliser& no
   out.records_read = static_cast<int>(csv.records.size() + csv.errors.size());
   for (const CsvError& e : csv.errors) out.skipped.push_back({e.line, "", "", e.message});
   // Record id (a view into `csv`) -> the line it was first seen on.
-  std::unordered_map<std::string_view, int> first_line;
+  absl::flat_hash_map<std::string_view, int> first_line;
   first_line.reserve(csv.records.size());
   out.signals.reserve(csv.records.size());
   // Reused between fields and records: no allocation per cell once grown.

@@ -43,6 +43,7 @@ struct EnumWords {
   std::vector<std::pair<std::string, int>> by_suffix;
   // Number -> Word(); the first value declared with a number, as FindValueByNumber.
   std::vector<std::pair<int, std::string>> by_number;
+  bool is_enum = false;  // EnumOf(d) != nullptr
 };
 
 const EnumWords* WordsOf(Dimension d) {
@@ -54,6 +55,7 @@ const EnumWords* WordsOf(Dimension d) {
       if (e == nullptr || dim < 0) continue;
       if (dim >= static_cast<int>(t->size())) t->resize(dim + 1);
       EnumWords& w = (*t)[dim];
+      w.is_enum = true;
       const std::string prefix = Prefix(e);
       for (int k = 0; k < e->value_count(); ++k) {
         const auto* v = e->value(k);
@@ -70,7 +72,7 @@ const EnumWords* WordsOf(Dimension d) {
     return t;
   }();
   const int i = static_cast<int>(d);
-  if (i < 0 || i >= static_cast<int>(table->size()) || EnumOf(d) == nullptr) return nullptr;
+  if (i < 0 || i >= static_cast<int>(table->size()) || !(*table)[i].is_enum) return nullptr;
   return &(*table)[i];
 }
 
