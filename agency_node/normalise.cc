@@ -7,12 +7,11 @@
 
 #include <algorithm>
 #include <ctime>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/str_join.h"
 
 namespace samenzicht::agency_node {
 namespace {
@@ -212,9 +211,9 @@ const std::vector<std::vector<const char*>>& GivenNameGroups() {
 }
 
 // Name -> representative; views of the literals above (first group wins for a name in two).
-const std::unordered_map<std::string_view, std::string_view>& GivenNameCanon() {
+const absl::flat_hash_map<std::string_view, std::string_view>& GivenNameCanon() {
   static const auto* canon = [] {
-    auto* m = new std::unordered_map<std::string_view, std::string_view>;
+    auto* m = new absl::flat_hash_map<std::string_view, std::string_view>;
     for (const auto& g : GivenNameGroups()) {
       for (const char* name : g) m->emplace(name, g[0]);
     }
@@ -460,7 +459,8 @@ std::string DutchPhonetic(std::string_view folded) {
   const std::string_view w = letters;
   const size_t n = w.size();
   std::string code;
-  code.reserve(16);
+  // No reserve(16): past std::string's inline capacity (15) it allocated on every call;
+  // codes are cut at 8 symbols below, so most never outgrow it.
   bool started = false;
   auto at = [&](size_t i) { return i < n ? w[i] : '\0'; };
   auto has = [&](size_t i, std::string_view s) { return w.substr(i, s.size()) == s; };

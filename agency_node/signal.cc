@@ -94,11 +94,11 @@ void AppendPadded(int value, int width, std::string* out) {
   char buf[16];
   int n = 0;
   do {
-    buf[n++] = static_cast<char>('0' + value % 10);
+    buf[15 - n++] = static_cast<char>('0' + value % 10);
     value /= 10;
-  } while (value > 0);
-  for (int i = n; i < width; ++i) out->push_back('0');
-  while (n > 0) out->push_back(buf[--n]);
+  } while (value > 0 && n < 16);
+  while (n < width && n < 16) buf[15 - n++] = '0';
+  out->append(buf + 16 - n, n);
 }
 
 std::string Yyyymmdd(int year, int month, int day) {
