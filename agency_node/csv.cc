@@ -21,8 +21,10 @@ size_t NextLineStart(std::string_view text, size_t pos) {
   return nl == std::string_view::npos ? text.size() : nl + 1;
 }
 
-RawRecord ReadRecord(std::string_view text, size_t start) {
+// `expected_fields`: the header's field count, to size the record once (0 when unknown).
+RawRecord ReadRecord(std::string_view text, size_t start, size_t expected_fields) {
   RawRecord r;
+  r.fields.reserve(expected_fields);
   std::string field;
   size_t i = start;
   const size_t n = text.size();
@@ -61,11 +63,12 @@ RawRecord ReadRecord(std::string_view text, size_t start) {
         return fail("unexpected character after a closing quote", i);
       }
     } else {
+      const size_t begin = i;
       while (i < n && text[i] != ',' && text[i] != '\n' && text[i] != '\r') {
         if (text[i] == '"') return fail("quote inside an unquoted field", i);
-        field.push_back(text[i]);
         ++i;
       }
+      field.assign(text.substr(begin, i - begin));
     }
     r.fields.push_back(std::move(field));
     field.clear();
@@ -168,7 +171,7 @@ absl::StatusOr<CsvFile> ParseCsv(std::string_view text) {
   }
   if (pos >= text.size()) return absl::InvalidArgumentError("empty file: no header row");
   {
-    RawRecord h = ReadRecord(text, pos);
+    RawRecord h = ReadRecord(text, pos, 0);
     if (!h.error.empty()) {
       return absl::InvalidArgumentError(absl::StrCat("line ", line, ": header: ", h.error));
     }
@@ -184,7 +187,7 @@ absl::StatusOr<CsvFile> ParseCsv(std::string_view text) {
       ++line;
       continue;
     }
-    RawRecord r = ReadRecord(text, pos);
+    RawRecord r = ReadRecord(text, pos, out.header.size());
     if (!r.error.empty()) {
       out.errors.push_back({line, r.error});
       line += CountLines(text, pos, r.resume);

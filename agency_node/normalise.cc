@@ -7,12 +7,11 @@
 
 #include <algorithm>
 #include <ctime>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/str_join.h"
 
 namespace samenzicht::agency_node {
 namespace {
@@ -27,71 +26,87 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-// Splits on any character in `seps`, dropping empty pieces.
-std::vector<std::string> SplitAny(std::string_view s, std::string_view seps) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : s) {
-    if (seps.find(c) != std::string_view::npos) {
-      if (!cur.empty()) out.push_back(std::move(cur));
-      cur.clear();
-    } else {
-      cur.push_back(c);
-    }
-  }
-  if (!cur.empty()) out.push_back(std::move(cur));
-  return out;
-}
+// The words of a surname in one character buffer, reused between calls (one per thread):
+// no allocation per word or per name once grown.
+struct SurnameWords {
+  struct Word {
+    uint32_t begin, size;
+    bool prefix;  // IsSurnamePrefix
+  };
+  std::string text;
+  std::vector<Word> words;
 
-std::string LettersOnly(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    if (IsLower(c)) out.push_back(c);
+  std::string_view View(const Word& w) const {
+    return std::string_view(text).substr(w.begin, w.size);
   }
-  return out;
-}
+  void Add(std::string_view w) {
+    words.push_back({static_cast<uint32_t>(text.size()), static_cast<uint32_t>(w.size()),
+                     IsSurnamePrefix(w)});
+    text.append(w);
+  }
+  // The characters appended since `begin` become a word.
+  void EndWord(size_t begin) {
+    words.push_back({static_cast<uint32_t>(begin), static_cast<uint32_t>(text.size() - begin),
+                     IsSurnamePrefix(std::string_view(text).substr(begin))});
+  }
+};
 
 // Surname words after abbreviation expansion. "'t" is kept as a word; other apostrophes
 // and periods are dropped ("O'Brien" -> "obrien").
-void AppendSurnameWords(const std::string& raw, std::vector<std::string>* out) {
-  static const std::pair<const char*, std::vector<std::string>> kAbbrev[] = {
-      {"v.d.", {"van", "der"}}, {"v.d", {"van", "der"}},   {"vd", {"van", "der"}},
-      {"v.d.r.", {"van", "der"}}, {"vdr", {"van", "der"}}, {"v.", {"van"}},
-      {"v", {"van"}},           {"in't", {"in", "'t"}},    {"int'", {"in", "'t"}},
-      {"'t", {"'t"}},           {"t'", {"'t"}},            {"v.den", {"van", "den"}},
-      {"v.der", {"van", "der"}}, {"v.de", {"van", "de"}},
+void AppendSurnameWords(std::string_view raw, SurnameWords* out) {
+  static constexpr struct {
+    std::string_view abbr, first, second;  // second "" for one word
+  } kAbbrev[] = {
+      {"v.d.", "van", "der"}, {"v.d", "van", "der"},   {"vd", "van", "der"},
+      {"v.d.r.", "van", "der"}, {"vdr", "van", "der"}, {"v.", "van", ""},
+      {"v", "van", ""},       {"in't", "in", "'t"},    {"int'", "in", "'t"},
+      {"'t", "'t", ""},       {"t'", "'t", ""},        {"v.den", "van", "den"},
+      {"v.der", "van", "der"}, {"v.de", "van", "de"},
   };
-  for (const auto& [abbr, words] : kAbbrev) {
-    if (raw == abbr) {
-      out->insert(out->end(), words.begin(), words.end());
+  for (const auto& a : kAbbrev) {
+    if (raw == a.abbr) {
+      out->Add(a.first);
+      if (!a.second.empty()) out->Add(a.second);
       return;
     }
   }
   // "v.d.berg": an abbreviation glued to the name.
-  if (raw.rfind("v.d.", 0) == 0 && raw.size() > 4) {
-    out->push_back("van");
-    out->push_back("der");
+  if (raw.substr(0, 4) == "v.d." && raw.size() > 4) {
+    out->Add("van");
+    out->Add("der");
     AppendSurnameWords(raw.substr(4), out);
     return;
   }
-  std::string w;
+  size_t begin = out->text.size();
   for (char c : raw) {
-    if (IsLower(c) || IsDigit(c)) w.push_back(c);
-    else if (c == '.' && !w.empty()) {
-      out->push_back(std::move(w));
-      w.clear();
+    if (IsLower(c) || IsDigit(c)) {
+      out->text.push_back(c);
+    } else if (c == '.' && out->text.size() > begin) {
+      out->EndWord(begin);
+      begin = out->text.size();
     }
   }
-  if (!w.empty()) out->push_back(std::move(w));
+  if (out->text.size() > begin) out->EndWord(begin);
+}
+
+// Calls `f` with each piece of `s` between separators (any of `seps`), dropping empty ones.
+template <typename F>
+void ForEachPiece(std::string_view s, std::string_view seps, F f) {
+  size_t begin = 0;
+  for (size_t i = 0; i <= s.size(); ++i) {
+    if (i == s.size() || seps.find(s[i]) != std::string_view::npos) {
+      if (i > begin) f(s.substr(begin, i - begin));
+      begin = i + 1;
+    }
+  }
 }
 
 // The Arabic article written together with the name ("Elamrani", "Alahmad", and
 // "al'hmd" from Arabic script) is dropped for the phonetic code, as it is when written
 // apart ("El Amrani" -> "amrani"). Only with at least four letters left, so "Elsen" stays.
 // Dutch names that start with "el"/"al" ("Elbers", "Alders") lose it on every side alike.
-std::string WithoutGluedArticle(const std::string& letters) {
-  if (letters.size() >= 6 && (letters.rfind("al", 0) == 0 || letters.rfind("el", 0) == 0)) {
+std::string_view WithoutGluedArticle(std::string_view letters) {
+  if (letters.size() >= 6 && (letters.substr(0, 2) == "al" || letters.substr(0, 2) == "el")) {
     return letters.substr(2);
   }
   return letters;
@@ -195,9 +210,10 @@ const std::vector<std::vector<const char*>>& GivenNameGroups() {
   return *groups;
 }
 
-const std::unordered_map<std::string, std::string>& GivenNameCanon() {
+// Name -> representative; views of the literals above (first group wins for a name in two).
+const absl::flat_hash_map<std::string_view, std::string_view>& GivenNameCanon() {
   static const auto* canon = [] {
-    auto* m = new std::unordered_map<std::string, std::string>;
+    auto* m = new absl::flat_hash_map<std::string_view, std::string_view>;
     for (const auto& g : GivenNameGroups()) {
       for (const char* name : g) m->emplace(name, g[0]);
     }
@@ -206,21 +222,25 @@ const std::unordered_map<std::string, std::string>& GivenNameCanon() {
   return *canon;
 }
 
+std::string_view CanonicalGivenNameView(std::string_view first) {
+  const auto& canon = GivenNameCanon();
+  auto it = canon.find(first);
+  return it == canon.end() ? first : it->second;
+}
+
 }  // namespace
 
 std::string CanonicalGivenName(std::string_view first) {
-  const auto& canon = GivenNameCanon();
-  auto it = canon.find(std::string(first));
-  return it == canon.end() ? std::string(first) : it->second;
+  return std::string(CanonicalGivenNameView(first));
 }
 
 bool IsSurnamePrefix(std::string_view w) {
-  static const char* const kPrefixes[] = {
+  static constexpr std::string_view kPrefixes[] = {
       "van", "de",  "der", "den", "ten", "ter", "te",  "het",  "'t",    "in",   "op",  "uit",
       "aan", "bij", "onder", "over", "voor", "von", "vom", "zu", "zum", "zur", "del", "della",
       "di",  "da",  "du",  "dos", "das", "le",  "la",  "les",  "el",    "al"};
-  for (const char* p : kPrefixes) {
-    if (w == p) return true;
+  for (std::string_view p : kPrefixes) {
+    if (w == p) return true;  // compares sizes first
   }
   return false;
 }
@@ -315,111 +335,135 @@ std::string Normaliser::Fold(std::string_view utf8) const {
 }
 
 absl::StatusOr<Surname> Normaliser::NormaliseSurname(std::string_view utf8) const {
-  std::string folded = Fold(utf8);
-  // Parts of a double surname; each part: its words, flagged as prefix or not.
-  std::vector<std::vector<std::string>> parts;
-  for (const std::string& part : SplitAny(folded, "-")) {
-    std::vector<std::string> words;
-    for (const std::string& raw : SplitAny(part, " ,")) AppendSurnameWords(raw, &words);
-    if (!words.empty()) parts.push_back(std::move(words));
-  }
-  auto all_prefix = [](const std::vector<std::string>& ws) {
-    for (const auto& w : ws) {
-      if (!IsSurnamePrefix(w)) return false;
+  const std::string folded = Fold(utf8);
+  // Parts of a double surname ("-"), each a range of words ("," and " " between words).
+  thread_local SurnameWords sw;
+  thread_local std::vector<std::pair<size_t, size_t>> parts, merged;
+  sw.text.clear();
+  sw.words.clear();
+  parts.clear();
+  merged.clear();
+  ForEachPiece(folded, "-", [&](std::string_view part) {
+    const size_t first = sw.words.size();
+    ForEachPiece(part, " ,", [&](std::string_view raw) { AppendSurnameWords(raw, &sw); });
+    if (sw.words.size() > first) parts.emplace_back(first, sw.words.size());
+  });
+  auto all_prefix = [&](size_t b, size_t e) {
+    for (size_t k = b; k < e; ++k) {
+      if (!sw.words[k].prefix) return false;
     }
     return true;
   };
   // A part made only of prefixes ("Al-" in "Al-Sayed") belongs to the next part, or to the
-  // previous one when it is last.
-  std::vector<std::vector<std::string>> merged;
-  std::vector<std::string> carry;
-  for (auto& p : parts) {
-    if (all_prefix(p)) {
-      carry.insert(carry.end(), p.begin(), p.end());
-      continue;
-    }
-    p.insert(p.begin(), carry.begin(), carry.end());
-    carry.clear();
-    merged.push_back(std::move(p));
+  // previous one when it is last. Parts are consecutive ranges of words, so a merged part
+  // is one too: from the first carried part to the end of the part that takes them.
+  size_t carry_begin = 0;  // the carried prefix-only parts start here
+  for (const auto& [b, e] : parts) {
+    if (all_prefix(b, e)) continue;
+    merged.emplace_back(carry_begin, e);
+    carry_begin = e;
   }
-  if (!carry.empty()) {
-    if (merged.empty()) merged.push_back(std::move(carry));  // only prefixes: a name anyway
-    else merged.back().insert(merged.back().end(), carry.begin(), carry.end());
+  const size_t total = sw.words.size();
+  if (carry_begin < total) {
+    if (merged.empty()) merged.emplace_back(carry_begin, total);  // only prefixes: a name anyway
+    else merged.back().second = total;
   }
   Surname out;
-  std::vector<std::string> cores, with_prefixes;
   std::string letters;
-  for (const auto& p : merged) {
-    std::vector<std::string> core, prefix;
-    bool only_prefix = all_prefix(p);
-    for (const auto& w : p) {
-      if (!only_prefix && IsSurnamePrefix(w)) prefix.push_back(w);
-      else core.push_back(w);
+  for (size_t m = 0; m < merged.size(); ++m) {
+    const auto [b, e] = merged[m];
+    const bool only_prefix = all_prefix(b, e);
+    if (m > 0) {
+      out.core.push_back('-');
+      out.with_prefix.push_back('-');
     }
-    std::string c = absl::StrJoin(core, " ");
-    letters += LettersOnly(c);
-    with_prefixes.push_back(prefix.empty() ? c : absl::StrJoin(prefix, " ") + " " + c);
-    cores.push_back(std::move(c));
+    // core: the words that are not prefixes (all of them when all are), joined by " ";
+    // with prefix: the prefixes in the order written, then the core.
+    const size_t core_start = out.core.size();
+    bool first_core = true, first_prefix = true;
+    for (size_t k = b; k < e; ++k) {
+      const std::string_view w = sw.View(sw.words[k]);
+      if (!only_prefix && sw.words[k].prefix) {
+        if (!first_prefix) out.with_prefix.push_back(' ');
+        out.with_prefix.append(w);
+        first_prefix = false;
+      } else {
+        if (!first_core) out.core.push_back(' ');
+        out.core.append(w);
+        first_core = false;
+        for (char c : w) {
+          if (IsLower(c)) letters.push_back(c);
+        }
+      }
+    }
+    if (!first_prefix) out.with_prefix.push_back(' ');
+    out.with_prefix.append(out.core, core_start, std::string::npos);
   }
   if (letters.empty()) return absl::InvalidArgumentError("no letters in the surname");
-  out.core = absl::StrJoin(cores, "-");
-  out.with_prefix = absl::StrJoin(with_prefixes, "-");
-  const std::string phonetic_input = WithoutGluedArticle(letters);
+  const std::string_view phonetic_input = WithoutGluedArticle(letters);
   out.phonetic = DutchPhonetic(phonetic_input);
-  out.sorted_letters = phonetic_input;
+  out.sorted_letters = std::string(phonetic_input);
   std::sort(out.sorted_letters.begin(), out.sorted_letters.end());
   return out;
 }
 
 absl::StatusOr<GivenNames> Normaliser::NormaliseGivenNames(std::string_view utf8) const {
-  std::string folded = Fold(utf8);
-  struct Name {
-    std::string text;
-    bool abbreviated;
+  const std::string folded = Fold(utf8);
+  // Every name's letters, joined by " ", built straight into `all`: "J.M." -> "j." "m.";
+  // "Joh." -> "joh." (an abbreviation); "Jan-Willem" -> "janwillem". A name of one letter
+  // or ended by a period is abbreviated.
+  GivenNames out;
+  std::string& all = out.all;
+  size_t names = 0, first_size = 0;
+  bool first_abbreviated = false, any_abbreviated = false;
+  size_t begin = 0;  // of the current name in `all`
+  auto end_name = [&](bool abbreviated) {
+    const size_t size = all.size() - begin;
+    abbreviated |= size == 1;
+    if (names == 0) {
+      first_size = size;
+      first_abbreviated = abbreviated;
+    }
+    any_abbreviated |= abbreviated;
+    ++names;
+    all.push_back(' ');
+    begin = all.size();
   };
-  std::vector<Name> names;
-  for (const std::string& raw : SplitAny(folded, " ,")) {
-    // "J.M." -> "j." "m."; "Joh." -> "joh." (an abbreviation); "Jan-Willem" -> "janwillem".
-    std::string cur;
-    for (size_t i = 0; i < raw.size(); ++i) {
-      char c = raw[i];
+  ForEachPiece(folded, " ,", [&](std::string_view raw) {
+    for (char c : raw) {
       if (IsLower(c)) {
-        cur.push_back(c);
-      } else if (c == '.') {
-        if (!cur.empty()) names.push_back({std::move(cur), true});
-        cur.clear();
+        all.push_back(c);
+      } else if (c == '.' && all.size() > begin) {
+        end_name(true);
       }
     }
-    if (!cur.empty()) names.push_back({std::move(cur), false});
+    if (all.size() > begin) end_name(false);
+  });
+  if (names == 0) return absl::InvalidArgumentError("no letters in the given names");
+  all.pop_back();  // the space after the last name
+  out.initial = all.substr(0, 1);
+  if (!first_abbreviated) {
+    out.first = all.substr(0, first_size);
+    out.phonetic = DutchPhonetic(CanonicalGivenNameView(out.first));
   }
-  if (names.empty()) return absl::InvalidArgumentError("no letters in the given names");
-  for (auto& n : names) {
-    if (n.text.size() == 1) n.abbreviated = true;
-  }
-  GivenNames out;
-  out.initial = names[0].text.substr(0, 1);
-  if (!names[0].abbreviated) {
-    out.first = names[0].text;
-    out.phonetic = DutchPhonetic(CanonicalGivenName(out.first));
-  }
-  bool any_abbreviated = false;
-  std::vector<std::string> all;
-  for (const auto& n : names) {
-    any_abbreviated |= n.abbreviated;
-    all.push_back(n.text);
-  }
-  if (!any_abbreviated) out.all = absl::StrJoin(all, " ");
+  if (any_abbreviated) all.clear();
   return out;
 }
 
 std::string DutchPhonetic(std::string_view folded) {
-  const std::string w = LettersOnly(folded);
+  thread_local std::string letters;  // reused: no allocation per call once grown
+  letters.clear();
+  for (char c : folded) {
+    if (IsLower(c)) letters.push_back(c);
+  }
+  const std::string_view w = letters;
   const size_t n = w.size();
   std::string code;
-  code.reserve(16);
+  // No reserve(16): past std::string's inline capacity (15) it allocated on every call;
+  // codes are cut at 8 symbols below, so most never outgrow it.
   bool started = false;
   auto at = [&](size_t i) { return i < n ? w[i] : '\0'; };
-  auto has = [&](size_t i, std::string_view s) { return w.compare(i, s.size(), s) == 0; };
+  auto has = [&](size_t i, std::string_view s) { return w.substr(i, s.size()) == s; };
   auto emit = [&](std::string_view symbols) {
     for (char s : symbols) {
       if (code.empty() || code.back() != s) code.push_back(s);
@@ -432,20 +476,25 @@ std::string DutchPhonetic(std::string_view folded) {
   size_t i = 0;
   while (i < n) {
     char c = w[i];
-    if (has(i, "tsch")) { emit("G"); i += 4; continue; }
-    if (has(i, "sch")) { emit(i + 3 == n ? "S" : "SG"); i += 3; continue; }
-    if (has(i, "tsj") || has(i, "tch")) { emit("G"); i += 3; continue; }
-    if (has(i, "ch") || has(i, "kh") || has(i, "gh") || has(i, "cz")) { emit("G"); i += 2; continue; }
-    if (has(i, "ph")) { emit("F"); i += 2; continue; }
-    if (has(i, "th") || has(i, "dt")) { emit("T"); i += 2; continue; }
-    if (has(i, "sh") || has(i, "sz") || has(i, "sj")) { emit("S"); i += 2; continue; }
-    if (has(i, "ck")) { emit("K"); i += 2; continue; }
-    // "dj" is the j of Indonesian/Surinamese and French-Maghrebi spellings:
-    // "Kromodimedjo" = "Kromodimejo", "Djamila" = "Jamila".
-    if (has(i, "dj")) { ++i; continue; }
-    // "uw" in "ouw", "auw", "uw" is a vowel: "Bouwman" = "Bouman".
-    if (c == 'w' && i > 0 && w[i - 1] == 'u') { ++i; continue; }
-    if (has(i, "qu")) { emit("KF"); i += 2; continue; }
+    // Every digraph below starts with one of these letters: other letters skip the checks.
+    const bool may_start_digraph = c == 't' || c == 's' || c == 'c' || c == 'k' || c == 'g' ||
+                                   c == 'p' || c == 'd' || c == 'w' || c == 'q';
+    if (may_start_digraph) {
+      if (has(i, "tsch")) { emit("G"); i += 4; continue; }
+      if (has(i, "sch")) { emit(i + 3 == n ? "S" : "SG"); i += 3; continue; }
+      if (has(i, "tsj") || has(i, "tch")) { emit("G"); i += 3; continue; }
+      if (has(i, "ch") || has(i, "kh") || has(i, "gh") || has(i, "cz")) { emit("G"); i += 2; continue; }
+      if (has(i, "ph")) { emit("F"); i += 2; continue; }
+      if (has(i, "th") || has(i, "dt")) { emit("T"); i += 2; continue; }
+      if (has(i, "sh") || has(i, "sz") || has(i, "sj")) { emit("S"); i += 2; continue; }
+      if (has(i, "ck")) { emit("K"); i += 2; continue; }
+      // "dj" is the j of Indonesian/Surinamese and French-Maghrebi spellings:
+      // "Kromodimedjo" = "Kromodimejo", "Djamila" = "Jamila".
+      if (has(i, "dj")) { ++i; continue; }
+      // "uw" in "ouw", "auw", "uw" is a vowel: "Bouwman" = "Bouman".
+      if (c == 'w' && i > 0 && w[i - 1] == 'u') { ++i; continue; }
+      if (has(i, "qu")) { emit("KF"); i += 2; continue; }
+    }
     switch (c) {
       case 'a': case 'e': case 'i': case 'o': case 'u':
         vowel();
@@ -507,34 +556,43 @@ bool Valid(const Date& d) {
 
 absl::StatusOr<Date> ParseDate(std::string_view text, const Date& today) {
   text = Trim(text);
-  std::vector<std::string> groups;
-  std::string cur;
+  // Groups of digits separated by '-', '/' or '.'; only the first three are kept (more is
+  // not a date). A group's value is only used when it has at most 4 digits.
+  size_t count = 0, size[3] = {0, 0, 0};
+  int value[3] = {0, 0, 0};
+  size_t cur_size = 0;
+  int cur_value = 0;
+  auto end_group = [&] {
+    if (count < 3) size[count] = cur_size, value[count] = cur_value;
+    ++count;
+    cur_size = 0;
+    cur_value = 0;
+  };
   for (char c : text) {
     if (IsDigit(c)) {
-      cur.push_back(c);
+      if (cur_size < 8) cur_value = cur_value * 10 + (c - '0');
+      ++cur_size;
     } else if (c == '-' || c == '/' || c == '.') {
-      if (cur.empty()) return absl::InvalidArgumentError("not a date");
-      groups.push_back(std::move(cur));
-      cur.clear();
+      if (cur_size == 0) return absl::InvalidArgumentError("not a date");
+      end_group();
     } else {
       return absl::InvalidArgumentError("not a date");
     }
   }
-  groups.push_back(std::move(cur));
-  if (groups.size() != 3 || groups[2].empty()) return absl::InvalidArgumentError("not a date");
-  auto num = [](const std::string& g) { return std::stoi(g); };
+  end_group();
+  if (count != 3 || size[2] == 0) return absl::InvalidArgumentError("not a date");
   Date d;
-  if (groups[0].size() == 4) {
-    if (groups[1].size() > 2 || groups[2].size() > 2) return absl::InvalidArgumentError("not a date");
-    d = {num(groups[0]), num(groups[1]), num(groups[2])};
+  if (size[0] == 4) {
+    if (size[1] > 2 || size[2] > 2) return absl::InvalidArgumentError("not a date");
+    d = {value[0], value[1], value[2]};
   } else {
-    if (groups[0].size() > 2 || groups[1].size() > 2) return absl::InvalidArgumentError("not a date");
-    d.day = num(groups[0]);
-    d.month = num(groups[1]);
-    if (groups[2].size() == 4) {
-      d.year = num(groups[2]);
-    } else if (groups[2].size() == 2) {
-      int yy = num(groups[2]);
+    if (size[0] > 2 || size[1] > 2) return absl::InvalidArgumentError("not a date");
+    d.day = value[0];
+    d.month = value[1];
+    if (size[2] == 4) {
+      d.year = value[2];
+    } else if (size[2] == 2) {
+      int yy = value[2];
       d.year = 2000 + yy;
       if (today < d) d.year = 1900 + yy;
     } else {

@@ -4,10 +4,11 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <string_view>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "model/vocabulary.h"
 
@@ -42,8 +43,18 @@ const std::map<std::string, Column>& Columns() {
   return *m;
 }
 
-std::string Trimmed(const std::string& s) {
-  return std::string(absl::StripAsciiWhitespace(absl::string_view(s)));
+// Without leading and trailing ASCII whitespace (as absl::StripAsciiWhitespace); a view
+// into `s`, so no copy is made per field.
+std::string_view Trimmed(std::string_view s) {
+  while (!s.empty() && absl::ascii_isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && absl::ascii_isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  absl::AsciiStrToLower(&out);
+  return out;
 }
 
 bool ValidAreaCode(const std::string& a) {
@@ -54,7 +65,7 @@ bool ValidAreaCode(const std::string& a) {
   return true;
 }
 
-bool ValidRecordId(const std::string& id) {
+bool ValidRecordId(std::string_view id) {
   if (id.size() > 200) return false;
   for (unsigned char c : id) {
     if (c < 0x20 || c == 0x7F) return false;
@@ -62,34 +73,43 @@ bool ValidRecordId(const std::string& id) {
   return true;
 }
 
-// Parses one (possibly multi-valued) category cell into enum numbers; false on an
-// unknown word.
-bool ParseCategory(model::Dimension d, const std::string& cell, std::vector<int>* out) {
-  std::vector<std::string> words;
-  if (model::IsMultiValued(d)) {
-    std::string cur;
-    for (char c : cell) {
-      if (c == ';') {
-        words.push_back(cur);
-        cur.clear();
-      } else {
-        cur.push_back(c);
-      }
-    }
-    words.push_back(cur);
-  } else {
-    words.push_back(cell);
-  }
-  for (auto& w : words) {
-    std::string word = absl::AsciiStrToLower(Trimmed(w));
-    auto n = model::ParseWord(d, word);
+// Parses one (possibly multi-valued: words separated by ';') category cell into enum
+// numbers, appended to `out` without repeats; false on an unknown word. Each word is
+// trimmed and lower-cased into `word`, a buffer the caller reuses.
+bool ParseCategory(model::Dimension d, std::string_view cell, std::vector<int>* out,
+                   std::string* word) {
+  const bool multi = model::IsMultiValued(d);
+  while (true) {
+    const size_t end = multi ? cell.find(';') : std::string_view::npos;
+    word->assign(Trimmed(cell.substr(0, end)));
+    for (char& c : *word) c = absl::ascii_tolower(static_cast<unsigned char>(c));
+    auto n = model::ParseWord(d, *word);
     if (!n.ok()) return false;
     if (*n != 0 && std::find(out->begin(), out->end(), *n) == out->end()) out->push_back(*n);
+    if (end == std::string_view::npos) return true;
+    cell.remove_prefix(end + 1);
   }
-  return true;
 }
 
-std::string Yyyymmdd(const Date& d) { return absl::StrFormat("%04d%02d%02d", d.year, d.month, d.day); }
+// `value` in decimal, zero-padded to `width` digits (as printf's %0*d for value >= 0).
+void AppendPadded(int value, int width, std::string* out) {
+  char buf[16];
+  int n = 0;
+  do {
+    buf[15 - n++] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value > 0 && n < 16);
+  while (n < width && n < 16) buf[15 - n++] = '0';
+  out->append(buf + 16 - n, n);
+}
+
+std::string Yyyymmdd(int year, int month, int day) {
+  std::string s;
+  AppendPadded(year, 4, &s);
+  AppendPadded(month, 2, &s);
+  AppendPadded(day, 2, &s);
+  return s;
+}
 
 }  // namespace
 
@@ -118,7 +138,7 @@ absl::StatusOr<SignalFile> ParseSignals(const CsvFile& csv, const Normaliser& no
   std::vector<std::string> names, unknown, repeated;
   std::set<Column> seen;
   for (const std::string& h : csv.header) {
-    std::string name = absl::AsciiStrToLower(Trimmed(h));
+    std::string name = Lower(Trimmed(h));
     auto it = Columns().find(name);
     if (it == Columns().end()) {
       unknown.push_back(absl::StrCat("'", name.substr(0, 40), "'"));
@@ -144,56 +164,65 @@ absl::StatusOr<SignalFile> ParseSignals(const CsvFile& csv, const Normaliser& no
     return absl::InvalidArgumentError("the required column record_id is missing");
   }
   std::vector<std::string> allowed_areas;
-  for (const auto& a : options.areas) allowed_areas.push_back(absl::AsciiStrToLower(Trimmed(a)));
+  for (const auto& a : options.areas) {
+    allowed_areas.push_back(Lower(Trimmed(a)));
+  }
 
   SignalFile out;
   out.records_read = static_cast<int>(csv.records.size() + csv.errors.size());
   for (const CsvError& e : csv.errors) out.skipped.push_back({e.line, "", "", e.message});
-  std::map<std::string, int> first_line;
+  // Record id (a view into `csv`) -> the line it was first seen on.
+  absl::flat_hash_map<std::string_view, int> first_line;
+  first_line.reserve(csv.records.size());
   out.signals.reserve(csv.records.size());
+  // Reused between fields and records: no allocation per cell once grown.
+  std::vector<int> category_values;
+  std::string category_word;
 
   const size_t scheme_column = static_cast<size_t>(
       std::find(layout.begin(), layout.end(), Column::kNationalIdScheme) - layout.begin());
-  static const std::string kNoScheme;
   for (const CsvRecord& rec : csv.records) {
-    Signal sig;
-    sig.line = rec.line;
+    std::string_view record_id;
     for (size_t c = 0; c < layout.size(); ++c) {
-      if (layout[c] == Column::kRecordId) sig.record_id = Trimmed(rec.fields[c]);
+      if (layout[c] == Column::kRecordId) record_id = Trimmed(rec.fields[c]);
     }
-    if (sig.record_id.empty()) {
+    if (record_id.empty()) {
       out.skipped.push_back({rec.line, "", "record_id", "missing record_id; record skipped"});
       continue;
     }
-    if (!ValidRecordId(sig.record_id)) {
+    if (!ValidRecordId(record_id)) {
       out.skipped.push_back({rec.line, "", "record_id",
                              "record_id longer than 200 characters or with control characters; "
                              "record skipped"});
       continue;
     }
-    auto [it, fresh] = first_line.emplace(sig.record_id, rec.line);
+    auto [it, fresh] = first_line.emplace(record_id, rec.line);
     if (!fresh) {
-      out.skipped.push_back({rec.line, sig.record_id, "record_id",
+      out.skipped.push_back({rec.line, std::string(record_id), "record_id",
                              absl::StrCat("duplicate record_id (first on line ", it->second,
                                           "); record skipped")});
       continue;
     }
+    Signal& sig = out.signals.emplace_back();  // built in place
+    sig.line = rec.line;
+    sig.record_id = std::string(record_id);
     auto warn = [&](size_t col, std::string msg) {
       out.warnings.push_back({rec.line, sig.record_id, names[col], std::move(msg)});
     };
     std::optional<Date> dob, signal_date;
     bool age_band_given = false;
     // The scheme of the national id, whichever column comes first.
-    const std::string& national_id_scheme =
-        scheme_column < layout.size() ? rec.fields[scheme_column] : kNoScheme;
+    const std::string_view national_id_scheme =
+        scheme_column < layout.size() ? std::string_view(rec.fields[scheme_column]) : std::string_view();
     for (size_t c = 0; c < layout.size(); ++c) {
-      const std::string value = Trimmed(rec.fields[c]);
+      const std::string_view value = Trimmed(rec.fields[c]);
       if (value.empty()) continue;
       v1::Report& r = sig.report;
       Person& p = sig.person;
-      auto category = [&](model::Dimension d) -> std::vector<int> {
-        std::vector<int> v;
-        if (!ParseCategory(d, value, &v)) {
+      auto category = [&](model::Dimension d) -> const std::vector<int>& {
+        std::vector<int>& v = category_values;
+        v.clear();
+        if (!ParseCategory(d, value, &v, &category_word)) {
           warn(c, "unknown category word; left as unknown");
           v.clear();
         }
@@ -210,10 +239,10 @@ absl::StatusOr<SignalFile> ParseSignals(const CsvFile& csv, const Normaliser& no
             warn(c, absl::StrCat(g.status().message(), "; not used"));
             break;
           }
-          p.Set(Field::FIELD_GIVEN_NAMES, g->all);
-          p.Set(Field::FIELD_FIRST_GIVEN_NAME, g->first);
-          p.Set(Field::FIELD_FIRST_INITIAL, g->initial);
-          p.Set(Field::FIELD_GIVEN_NAME_PHONETIC, g->phonetic);
+          p.Set(Field::FIELD_GIVEN_NAMES, std::move(g->all));
+          p.Set(Field::FIELD_FIRST_GIVEN_NAME, std::move(g->first));
+          p.Set(Field::FIELD_FIRST_INITIAL, std::move(g->initial));
+          p.Set(Field::FIELD_GIVEN_NAME_PHONETIC, std::move(g->phonetic));
           break;
         }
         case Column::kSurname: {
@@ -222,10 +251,10 @@ absl::StatusOr<SignalFile> ParseSignals(const CsvFile& csv, const Normaliser& no
             warn(c, absl::StrCat(s.status().message(), "; not used"));
             break;
           }
-          p.Set(Field::FIELD_SURNAME, s->core);
-          p.Set(Field::FIELD_SURNAME_WITH_PREFIX, s->with_prefix);
-          p.Set(Field::FIELD_SURNAME_PHONETIC, s->phonetic);
-          p.Set(Field::FIELD_SURNAME_SORTED_LETTERS, s->sorted_letters);
+          p.Set(Field::FIELD_SURNAME, std::move(s->core));
+          p.Set(Field::FIELD_SURNAME_WITH_PREFIX, std::move(s->with_prefix));
+          p.Set(Field::FIELD_SURNAME_PHONETIC, std::move(s->phonetic));
+          p.Set(Field::FIELD_SURNAME_SORTED_LETTERS, std::move(s->sorted_letters));
           break;
         }
         case Column::kDateOfBirth: {
@@ -235,16 +264,19 @@ absl::StatusOr<SignalFile> ParseSignals(const CsvFile& csv, const Normaliser& no
             break;
           }
           dob = *d;
-          p.Set(Field::FIELD_DATE_OF_BIRTH, Yyyymmdd(*d));
+          p.Set(Field::FIELD_DATE_OF_BIRTH, Yyyymmdd(d->year, d->month, d->day));
           p.Set(Field::FIELD_DOB_DAY_MONTH_UNORDERED,
-                absl::StrFormat("%04d%02d%02d", d->year, std::min(d->day, d->month),
-                                std::max(d->day, d->month)));
-          p.Set(Field::FIELD_BIRTH_YEAR, absl::StrFormat("%04d", d->year));
-          p.Set(Field::FIELD_DOB_MONTH_DAY, absl::StrFormat("%02d%02d", d->month, d->day));
+                Yyyymmdd(d->year, std::min(d->day, d->month), std::max(d->day, d->month)));
+          std::string year, month_day;
+          AppendPadded(d->year, 4, &year);
+          AppendPadded(d->month, 2, &month_day);
+          AppendPadded(d->day, 2, &month_day);
+          p.Set(Field::FIELD_BIRTH_YEAR, std::move(year));
+          p.Set(Field::FIELD_DOB_MONTH_DAY, std::move(month_day));
           break;
         }
         case Column::kGender: {
-          auto v = category(model::Dimension::DIMENSION_GENDER);
+          const auto& v = category(model::Dimension::DIMENSION_GENDER);
           if (!v.empty()) {
             r.set_gender(static_cast<v1::Gender>(v[0]));
             p.Set(Field::FIELD_GENDER, model::Word(model::Dimension::DIMENSION_GENDER, v[0]));
@@ -262,39 +294,39 @@ absl::StatusOr<SignalFile> ParseSignals(const CsvFile& csv, const Normaliser& no
         case Column::kPhone: {
           auto v = NormalisePhone(value);
           if (!v.ok()) warn(c, absl::StrCat(v.status().message(), "; not used"));
-          else p.Set(Field::FIELD_PHONE, *v);
+          else p.Set(Field::FIELD_PHONE, *std::move(v));
           break;
         }
         case Column::kEmail: {
           auto v = NormaliseEmail(value);
           if (!v.ok()) warn(c, absl::StrCat(v.status().message(), "; not used"));
-          else p.Set(Field::FIELD_EMAIL, *v);
+          else p.Set(Field::FIELD_EMAIL, *std::move(v));
           break;
         }
         case Column::kPostcode: {
           auto v = NormalisePostcode(value);
           if (!v.ok()) warn(c, absl::StrCat(v.status().message(), "; not used"));
-          else p.Set(Field::FIELD_POSTCODE, *v);
+          else p.Set(Field::FIELD_POSTCODE, *std::move(v));
           break;
         }
         case Column::kHouseNumber: {
           auto v = NormaliseHouseNumber(value);
           if (!v.ok()) warn(c, absl::StrCat(v.status().message(), "; not used"));
-          else p.Set(Field::FIELD_HOUSE_NUMBER, *v);
+          else p.Set(Field::FIELD_HOUSE_NUMBER, *std::move(v));
           break;
         }
         case Column::kForm: {
-          auto v = category(model::Dimension::DIMENSION_FORM);
+          const auto& v = category(model::Dimension::DIMENSION_FORM);
           if (!v.empty()) r.set_form(static_cast<v1::Form>(v[0]));
           break;
         }
         case Column::kContact: {
-          auto v = category(model::Dimension::DIMENSION_CONTACT);
+          const auto& v = category(model::Dimension::DIMENSION_CONTACT);
           if (!v.empty()) r.set_contact(static_cast<v1::Contact>(v[0]));
           break;
         }
         case Column::kAgeBand: {
-          auto v = category(model::Dimension::DIMENSION_AGE_BAND);
+          const auto& v = category(model::Dimension::DIMENSION_AGE_BAND);
           if (!v.empty()) {
             r.set_age_band(static_cast<v1::AgeBand>(v[0]));
             age_band_given = true;
@@ -302,7 +334,7 @@ absl::StatusOr<SignalFile> ParseSignals(const CsvFile& csv, const Normaliser& no
           break;
         }
         case Column::kBackground: {
-          auto v = category(model::Dimension::DIMENSION_BACKGROUND);
+          const auto& v = category(model::Dimension::DIMENSION_BACKGROUND);
           if (!v.empty()) r.set_background(static_cast<v1::Background>(v[0]));
           break;
         }
@@ -327,7 +359,7 @@ absl::StatusOr<SignalFile> ParseSignals(const CsvFile& csv, const Normaliser& no
           }
           break;
         case Column::kArea: {
-          std::string a = absl::AsciiStrToLower(value);
+          std::string a = Lower(value);
           bool ok = allowed_areas.empty()
                         ? ValidAreaCode(a)
                         : std::find(allowed_areas.begin(), allowed_areas.end(), a) !=
@@ -351,7 +383,6 @@ absl::StatusOr<SignalFile> ParseSignals(const CsvFile& csv, const Normaliser& no
     if (!age_band_given && dob && signal_date && !(*signal_date < *dob)) {
       sig.report.set_age_band(AgeBandAt(*dob, *signal_date));
     }
-    out.signals.push_back(std::move(sig));
   }
   std::stable_sort(out.skipped.begin(), out.skipped.end(),
                    [](const RecordIssue& a, const RecordIssue& b) { return a.line < b.line; });
