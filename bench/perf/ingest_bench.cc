@@ -130,10 +130,11 @@ int main(int argc, char** argv) {
       r.set_age_band(static_cast<v1::AgeBand>(tr.facts.age_band));
       r.set_gender(static_cast<v1::Gender>(tr.facts.gender));
       uint8_t v[32];
-      for (const auto& [rule, value] : tr.tokens) {
-        bench::MapToken(value.data(), g / t->reports.size(), v);
+      for (const bench::TemplateToken& tt : tr.tokens) {
+        bench::MapToken(tt.value.data(), g / t->reports.size(), v);
         auto* tok = r.add_tokens();
-        tok->set_rule(t->rules[rule]);
+        tok->set_rule(t->rules[tt.rule]);
+        tok->set_role(static_cast<v1::TokenRole>(tt.role));
         tok->set_value(reinterpret_cast<const char*>(v), 32);
       }
       reports.push_back(std::move(r));

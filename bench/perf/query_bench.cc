@@ -149,8 +149,8 @@ int main(int argc, char** argv) {
     auto t0 = Clock::now();
     const uint64_t rss0 = bench::CurrentRssBytes();
     ds.tokens.Reserve(static_cast<size_t>(n * t->TokensPerReport() * 1.02) + 16);
-    bench::Scale(*t, n, [&](uint32_t report, uint16_t rule, const uint8_t* v) {
-      ds.tokens.Add(report, rule, v);
+    bench::Scale(*t, n, [&](uint32_t report, uint16_t rule, const uint8_t* v, aggregator::TokenRole role) {
+      ds.tokens.Add(report, rule, v, role);
     }, &ds.reports);
     for (auto& f : ds.reports) f.area = f.area > ds.areas.size() ? 0 : f.area;
     aggregator::LinkResult link = aggregator::Link(static_cast<uint32_t>(n), ds.tokens,

@@ -58,9 +58,10 @@ absl::StatusOr<Template> MakeTemplate(const std::string& profile_file, int perso
     google::protobuf::RepeatedPtrField<v1::Token> tokens;
     tokeniser->Tokenise(s.person, &tokens);
     for (const v1::Token& tok : tokens) {
-      std::array<uint8_t, 32> v;
-      std::memcpy(v.data(), tok.value().data(), 32);
-      tr.tokens.emplace_back(rule_index[tok.rule()], v);
+      TemplateToken& tt = tr.tokens.emplace_back();
+      tt.rule = rule_index[tok.rule()];
+      tt.role = static_cast<aggregator::TokenRole>(tok.role());  // same numbers as v1::TokenRole
+      std::memcpy(tt.value.data(), tok.value().data(), 32);
     }
     const v1::Report& r = s.report;
     aggregator::ReportFacts& f = tr.facts;

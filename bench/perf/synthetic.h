@@ -23,10 +23,16 @@
 
 namespace samenzicht::bench {
 
+struct TemplateToken {
+  uint16_t rule = 0;
+  aggregator::TokenRole role = aggregator::TokenRole::kOrdinary;  // probe rules (issue 3)
+  std::array<uint8_t, 32> value{};
+};
+
 struct TemplateReport {
   int person = 0;  // the simulator's true person
   aggregator::ReportFacts facts;
-  std::vector<std::pair<uint16_t, std::array<uint8_t, 32>>> tokens;  // rule, value
+  std::vector<TemplateToken> tokens;
 };
 
 struct Template {
@@ -41,7 +47,7 @@ struct Template {
 // `profile_file`: the linkage profile (deploy/config/profile.textproto).
 absl::StatusOr<Template> MakeTemplate(const std::string& profile_file, int persons, uint64_t seed);
 
-// Calls `sink(report, rule, value32)` for every token of N reports, each report's tokens
+// Calls `sink(report, rule, value32, role)` for every token of N reports, each report's tokens
 // together; `facts` (if not null) receives the N reports' categories by report number.
 template <typename Sink>
 void Scale(const Template& t, uint64_t n, Sink&& sink,
@@ -77,9 +83,9 @@ void Scale(const Template& t, uint64_t n, Sink&& sink,
     const uint64_t copy = k / r;
     const uint32_t report = static_cast<uint32_t>((static_cast<unsigned __int128>(k) * a + 12345) % n);
     if (facts != nullptr) (*facts)[report] = tr.facts;
-    for (const auto& [rule, v] : tr.tokens) {
-      MapToken(v.data(), copy, value);
-      sink(report, rule, value);
+    for (const TemplateToken& tok : tr.tokens) {
+      MapToken(tok.value.data(), copy, value);
+      sink(report, tok.rule, value, tok.role);
     }
   }
 }
