@@ -69,31 +69,75 @@ std::string DomainWord(int d) { return model::Word(v1::DIMENSION_DOMAIN, d); }
 
 }  // namespace
 
+namespace {
+
+// Counts the persons signalled in the period by the set of lists they are on. `ids` are the
+// lists present (in list order), `on_list(f, id)` tells whether person `f` is on list `id`.
+template <typename OnList>
+absl::StatusOr<CaptureHistories> Tabulate(const std::vector<PersonFacts>& people,
+                                          const std::vector<int>& ids,
+                                          std::vector<std::string> names, OnList on_list) {
+  if (ids.size() > 20) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("capture histories over ", ids.size(), " lists; at most 20 are supported"));
+  }
+  CaptureHistories h;
+  h.lists = std::move(names);
+  h.counts.assign(size_t{1} << ids.size(), 0);
+  for (const PersonFacts& f : people) {
+    if (!f.in_period) continue;
+    size_t mask = 0;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (on_list(f, ids[i])) mask |= size_t{1} << i;
+    }
+    if (mask != 0) ++h.counts[mask];
+  }
+  return h;
+}
+
+}  // namespace
+
 absl::StatusOr<CaptureHistories> DomainCaptureHistories(const Dataset& ds, const LinkResult& link,
                                                         uint32_t from, uint32_t to) {
   ASSIGN_OR_RETURN(PeriodFilter p, CheckPeriod(from, to));
   std::vector<PersonFacts> people = People(ds, link, {}, p);
   uint32_t present = 0;
   for (const PersonFacts& f : people) present |= f.domains;
-  CaptureHistories h;
   std::vector<int> domains;
+  std::vector<std::string> names;
   for (int d = 1; d < 32; ++d) {
     if (present & (1u << d)) {
       domains.push_back(d);
-      h.lists.push_back(DomainWord(d));
+      names.push_back(DomainWord(d));
     }
   }
-  if (domains.size() > 20) return absl::InternalError("too many domains");
-  h.counts.assign(size_t{1} << domains.size(), 0);
+  return Tabulate(people, domains, std::move(names),
+                  [](const PersonFacts& f, int d) { return (f.domains & (1u << d)) != 0; });
+}
+
+absl::StatusOr<CaptureHistories> AgencyCaptureHistories(
+    const Dataset& ds, const LinkResult& link, const std::vector<uint8_t>& agency_of,
+    const std::vector<std::string>& agency_names, uint32_t from, uint32_t to) {
+  ASSIGN_OR_RETURN(PeriodFilter p, CheckPeriod(from, to));
+  std::vector<PersonFacts> people = People(ds, link, agency_of, p);
+  std::vector<bool> present(256, false);
   for (const PersonFacts& f : people) {
-    if (!f.in_period || f.domains == 0) continue;
-    size_t mask = 0;
-    for (size_t i = 0; i < domains.size(); ++i) {
-      if (f.domains & (1u << domains[i])) mask |= size_t{1} << i;
-    }
-    ++h.counts[mask];
+    if (!f.in_period) continue;
+    for (uint8_t a : f.agencies) present[a] = true;
   }
-  return h;
+  std::vector<int> agencies;
+  std::vector<std::string> names;
+  for (int a = 1; a < 256; ++a) {
+    if (!present[a]) continue;
+    if (static_cast<size_t>(a) > agency_names.size()) {
+      return absl::InvalidArgumentError(absl::StrCat("agency index ", a, " has no name"));
+    }
+    agencies.push_back(a);
+    names.push_back(agency_names[a - 1]);
+  }
+  return Tabulate(people, agencies, std::move(names), [](const PersonFacts& f, int a) {
+    return std::find(f.agencies.begin(), f.agencies.end(), a) != f.agencies.end();
+  });
 }
 
 Estimator DefaultEstimator(int replicates) {

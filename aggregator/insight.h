@@ -65,6 +65,16 @@ absl::StatusOr<CaptureHistories> DomainCaptureHistories(const Dataset& dataset,
                                                         const LinkResult& link,
                                                         uint32_t from_month, uint32_t to_month);
 
+// The capture histories over agencies: list i is the agency with index i + 1 in
+// `agency_of_report` (one entry per report; 0 = unknown, not a list), named
+// `agency_names[i]`. Only agencies that signalled anyone in the period are lists, in index
+// order. Same period rule and person counting as `DomainCaptureHistories`. InvalidArgument
+// for a malformed period or an index without a name; FailedPrecondition for more than 20
+// agencies.
+absl::StatusOr<CaptureHistories> AgencyCaptureHistories(
+    const Dataset& dataset, const LinkResult& link, const std::vector<uint8_t>& agency_of_report,
+    const std::vector<std::string>& agency_names, uint32_t from_month, uint32_t to_month);
+
 // "sexual" -> "seksueel" and the like: Dutch labels of category words, for the dashboard
 // and the report (English is the word itself with underscores as spaces).
 std::string DutchLabel(const std::string& word);

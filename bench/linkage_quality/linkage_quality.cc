@@ -12,9 +12,6 @@
 // prints which normalised fields disagree, so the normalisation owner sees what fails.
 //
 // Exit code: 0 unless a command failed; the figures never fail a run.
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -40,6 +37,7 @@
 #include "agency_node/person.h"
 #include "agency_node/signal.h"
 #include "aggregator/linkage.h"
+#include "bench/common/pipeline.h"
 #include "common/cli.h"
 #include "common/files.h"
 #include "common/status_macros.h"
@@ -55,36 +53,6 @@ namespace fs = std::filesystem;
 namespace sim = samenzicht::simulator;
 namespace an = samenzicht::agency_node;
 namespace v1 = samenzicht::v1;
-
-// ---------------------------------------------------------------- running commands
-
-absl::Status RunCommand(const std::vector<std::string>& argv, const std::string& log) {
-  std::cout.flush();  // or the child's freopen would write our buffered output again
-  std::fflush(stdout);
-  pid_t pid = fork();
-  if (pid < 0) return absl::InternalError("fork failed");
-  if (pid == 0) {
-    FILE* f = std::freopen(log.c_str(), "w", stdout);
-    (void)f;
-    dup2(fileno(stdout), 2);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execv(args[0], args.data());
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return absl::OkStatus();
-  std::ifstream in(log);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string tail = ss.str();
-  if (tail.size() > 600) tail = "..." + tail.substr(tail.size() - 600);
-  return absl::InternalError(absl::StrCat("command failed (", absl::StrJoin(argv, " "),
-                                          "), exit ", WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-                                          ": ", tail));
-}
 
 // ---------------------------------------------------------------- scoring
 
@@ -211,7 +179,7 @@ absl::Status RunScenario(const Config& cfg, int size, sim::Noise noise, uint64_t
   fs::remove_all(dir);
   RETURN_IF_ERROR(sim::WriteSimulation(simulation, dir));
   const std::string key = dir + "/shared.key";
-  RETURN_IF_ERROR(RunCommand({cfg.agency_node, "keygen", "--out", key}, dir + "/keygen.log"));
+  RETURN_IF_ERROR(samenzicht::bench::MakeKey({cfg.agency_node, cfg.aggregator}, key));
 
   const auto& records = simulation.records;
   std::unordered_map<std::string, int> index_of;
@@ -265,47 +233,16 @@ absl::Status RunScenario(const Config& cfg, int size, sim::Noise noise, uint64_t
     ASSIGN_OR_RETURN(v1::LinkageProfile profile, samenzicht::model::LoadProfile(profile_path));
     const uint32_t threshold = samenzicht::model::MaxReportsPerToken(profile);
     const std::string pdir = dir + "/" + profile.name();
-    fs::create_directories(pdir);
-    std::vector<std::string> jsonl;
-    std::unordered_map<std::string, int> record_of_report;
-    for (const sim::Agency& a : simulation.agencies) {
-      const std::string out = pdir + "/" + a.name + ".jsonl", map = pdir + "/" + a.name + ".map.csv";
-      RETURN_IF_ERROR(RunCommand({cfg.agency_node, "pseudonymise", "--key", key, "--in",
-                                  dir + "/" + a.name + ".csv", "--out", out, "--map", map,
-                                  "--profile", profile_path},
-                                 pdir + "/" + a.name + ".log"));
-      jsonl.push_back(out);
-      ASSIGN_OR_RETURN(std::string m, samenzicht::files::ReadFile(map));
-      bool header = true;
-      for (absl::string_view line : absl::StrSplit(m, '\n', absl::SkipEmpty())) {
-        if (header) { header = false; continue; }
-        std::vector<std::string> f = absl::StrSplit(line, ',');
-        if (f.size() != 2) return absl::DataLossError(absl::StrCat("bad map line in ", map));
-        auto it = index_of.find(f[0]);
-        if (it == index_of.end()) return absl::DataLossError(absl::StrCat("unknown record in ", map));
-        record_of_report[f[1]] = it->second;
-      }
-    }
-    std::vector<std::string> link = {cfg.aggregator, "link", "--out", pdir + "/persons.csv",
-                                     "--profile", profile_path};
-    link.insert(link.end(), jsonl.begin(), jsonl.end());
-    RETURN_IF_ERROR(RunCommand(link, pdir + "/link.log"));
-
-    // Join: persons.csv gives report -> person; records without a report are singletons.
+    ASSIGN_OR_RETURN(samenzicht::bench::LinkedSimulation linked,
+                     samenzicht::bench::PseudonymiseAndLink(
+                         {cfg.agency_node, cfg.aggregator}, simulation, dir, key, profile_path, pdir));
+    const std::vector<std::string>& jsonl = linked.jsonl;
+    const std::unordered_map<std::string, int>& record_of_report = linked.record_of_report;
+    const int linked_records = linked.linked_records;
+    // Records without a report are singletons.
     std::vector<int> pred(records.size());
-    for (size_t i = 0; i < pred.size(); ++i) pred[i] = -1 - static_cast<int>(i);
-    ASSIGN_OR_RETURN(std::string persons, samenzicht::files::ReadFile(pdir + "/persons.csv"));
-    std::map<std::string, int> person_label;
-    int linked_records = 0;
-    bool header = true;
-    for (absl::string_view line : absl::StrSplit(persons, '\n', absl::SkipEmpty())) {
-      if (header) { header = false; continue; }
-      std::vector<std::string> f = absl::StrSplit(line, ',');
-      if (f.size() != 2) return absl::DataLossError("bad line in persons.csv");
-      auto it = record_of_report.find(f[0]);
-      if (it == record_of_report.end()) return absl::DataLossError("persons.csv names an unknown report");
-      pred[it->second] = person_label.emplace(f[1], static_cast<int>(person_label.size())).first->second;
-      ++linked_records;
+    for (size_t i = 0; i < pred.size(); ++i) {
+      pred[i] = linked.person_of_record[i] >= 0 ? linked.person_of_record[i] : -1 - static_cast<int>(i);
     }
     Scores s = Score(truth, pred);
     std::cout << absl::StrFormat("%-22s %s", profile.name(), Fmt(s, true_persons));
@@ -525,10 +462,7 @@ absl::Status Main(int argc, char** argv) {
   }
   bool temp = !args.Has("work");
   if (temp) {
-    const char* t = std::getenv("TMPDIR");
-    std::string tmpl = std::string(t && *t ? t : "/tmp") + "/linkage_quality.XXXXXX";
-    if (!mkdtemp(tmpl.data())) return absl::InternalError("cannot create a working folder");
-    cfg.work = tmpl;
+    ASSIGN_OR_RETURN(cfg.work, samenzicht::bench::MakeTempDir("linkage_quality"));
   } else {
     cfg.work = args.Get("work");
     RETURN_IF_ERROR(samenzicht::files::MakeDirs(cfg.work));
