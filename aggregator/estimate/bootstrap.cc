@@ -49,27 +49,54 @@ absl::StatusOr<double> JackknifeAcceleration(const CaptureTable& table,
   return s3 / (6.0 * std::pow(s2, 1.5));
 }
 
-std::vector<std::vector<int64_t>> MultinomialResamples(const CaptureTable& table, int replicates,
-                                                       uint64_t seed) {
+namespace {
+
+// Sequential binomial draws of `total` persons over cells with the given weights.
+std::vector<std::vector<int64_t>> DrawMultinomial(const std::vector<double>& weights,
+                                                  int64_t total, int replicates, uint64_t seed) {
   std::mt19937_64 rng(seed);
-  const std::vector<int64_t>& counts = table.counts();
+  double sum = 0;
+  for (double w : weights) sum += w;
   std::vector<std::vector<int64_t>> out;
   out.reserve(std::max(replicates, 0));
   for (int r = 0; r < replicates; ++r) {
-    std::vector<int64_t> draw(counts.size(), 0);
-    int64_t remaining = table.observed();
-    double remaining_weight = static_cast<double>(table.observed());
-    for (size_t h = 1; h < counts.size() && remaining > 0; ++h) {
-      if (counts[h] == 0) continue;
-      const double p = std::min(1.0, static_cast<double>(counts[h]) / remaining_weight);
+    std::vector<int64_t> draw(weights.size(), 0);
+    int64_t remaining = total;
+    double remaining_weight = sum;
+    for (size_t h = 0; h < weights.size() && remaining > 0; ++h) {
+      if (weights[h] == 0) continue;
+      const double p = std::min(1.0, weights[h] / remaining_weight);
       std::binomial_distribution<int64_t> binomial(remaining, p);
       draw[h] = p >= 1.0 ? remaining : binomial(rng);
       remaining -= draw[h];
-      remaining_weight -= static_cast<double>(counts[h]);
+      remaining_weight -= weights[h];
     }
     out.push_back(std::move(draw));
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<std::vector<int64_t>> MultinomialResamples(const CaptureTable& table, int replicates,
+                                                       uint64_t seed) {
+  // counts[0] is 0, so the draws are those of the observed cells only.
+  std::vector<double> weights(table.counts().begin(), table.counts().end());
+  return DrawMultinomial(weights, table.observed(), replicates, seed);
+}
+
+std::vector<std::vector<int64_t>> ParametricResamples(const std::vector<double>& expected,
+                                                      int64_t persons, int replicates,
+                                                      uint64_t seed) {
+  std::vector<std::vector<int64_t>> out = DrawMultinomial(expected, persons, replicates, seed);
+  for (auto& draw : out) {
+    if (!draw.empty()) draw[0] = 0;  // the unseen are not in the table
+  }
+  return out;
+}
+
+const char* ResamplingName(Resampling r) {
+  return r == Resampling::kParametric ? "parametric" : "multinomial";
 }
 
 std::vector<double> BcaLimits(std::vector<double> estimates, double point_estimate,
@@ -99,14 +126,36 @@ absl::StatusOr<BcaResult> BcaBootstrap(const CaptureTable& table, double point_e
   if (!(options.level > 0 && options.level < 1)) {
     return absl::InvalidArgumentError(absl::StrCat("level must be in (0, 1), got ", options.level));
   }
+  std::vector<std::vector<int64_t>> resamples;
+  if (options.resampling == Resampling::kParametric) {
+    double sum = 0;
+    for (double m : options.expected) sum += m;
+    if (options.expected.size() != table.counts().size() || !std::isfinite(sum) || !(sum > 0)) {
+      return absl::InvalidArgumentError(
+          "parametric bootstrap: the fitted means must cover every history and sum to a "
+          "positive finite number");
+    }
+    resamples = ParametricResamples(options.expected, std::llround(sum), options.replicates,
+                                    options.seed);
+  } else {
+    resamples = MultinomialResamples(table, options.replicates, options.seed);
+  }
   BcaResult result;
   result.level = options.level;
+  result.resampling = options.resampling;
   ASSIGN_OR_RETURN(result.acceleration, JackknifeAcceleration(table, estimator));
   std::vector<double> estimates;
-  for (std::vector<int64_t>& counts : MultinomialResamples(table, options.replicates, options.seed)) {
+  for (std::vector<int64_t>& counts : resamples) {
     absl::StatusOr<CaptureTable> t =
         CaptureTable::FromCounts(table.num_lists(), std::move(counts), table.list_names());
-    if (!t.ok()) return t.status();
+    if (!t.ok()) {
+      // A parametric draw may see no one (tiny populations): no usable model.
+      if (options.resampling == Resampling::kParametric) {
+        ++result.failed_replicates;
+        continue;
+      }
+      return t.status();
+    }
     ASSIGN_OR_RETURN(std::optional<double> e, estimator(*t));
     if (e.has_value() && std::isfinite(*e)) {
       estimates.push_back(*e);

@@ -183,7 +183,14 @@ absl::StatusOr<EstimateResult> Estimate(const CaptureTable& table,
   }
 
   if (options.replicates > 0) {
-    BcaOptions bca{options.replicates, options.seed, options.level};
+    BcaOptions bca{options.replicates, options.seed, options.level, options.resampling, {}};
+    if (options.resampling == Resampling::kParametric) {
+      bca.expected.assign(table.counts().size(), 0.0);
+      bca.expected[0] = chosen->dark_figure;
+      for (size_t c = 0; c < chosen->layout.cells.size(); ++c) {
+        bca.expected[chosen->layout.cells[c]] = chosen->fitted[c];
+      }
+    }
     absl::StatusOr<BcaResult> interval = BcaBootstrap(table, *result.estimate, estimator, bca);
     if (interval.ok()) {
       result.interval = *interval;

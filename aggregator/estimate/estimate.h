@@ -46,6 +46,9 @@ struct EstimateOptions {
   // all for 3 lists, 20 for 4, 100 for 5 or more.
   int bootstrap_models = 0;
   bool profile_interval = true;  // compute the profile likelihood interval
+  // Bootstrap replicates: resampled observed persons (default, as the reference packages)
+  // or drawn from the chosen model (Buckland & Garthwaite 1991); see bootstrap.h.
+  Resampling resampling = Resampling::kMultinomial;
 };
 
 struct ModelSummary {

@@ -33,6 +33,9 @@ histories of K >= 3 lists).
   --format F            json (default) or table
   --replicates N        BCa bootstrap replicates (default 1000; 0 = none)
   --seed N              bootstrap random seed (default 1234)
+  --bootstrap R         multinomial (default): resample the observed persons,
+                        as the reference R packages; parametric: draw from
+                        the chosen model (Buckland & Garthwaite 1991)
   --bootstrap-models N  bic: best models re-fitted per replicate
                         (default: all for 3 lists, 20 for 4, 100 for 5+)
   --no-profile          skip the profile likelihood interval
@@ -102,7 +105,8 @@ std::string FormatJson(const EstimateResult& r) {
         "\"interval\": {\"method\": \"bca\", \"lower\": ", Num(i.lower),
         ", \"upper\": ", Num(i.upper), ", \"level\": ", Num(i.level),
         ", \"replicates\": ", i.replicates, ", \"failed_replicates\": ", i.failed_replicates,
-        ", \"seed\": ", r.seed, ", \"acceleration\": ", Num(i.acceleration),
+        ", \"seed\": ", r.seed, ", \"resampling\": ", JsonString(ResamplingName(i.resampling)),
+        ", \"acceleration\": ", Num(i.acceleration),
         ", \"bias_correction\": ", Num(i.bias_correction), "}"));
   } else {
     f.push_back("\"interval\": null");
@@ -168,7 +172,9 @@ std::string FormatTable(const EstimateResult& r) {
     if (r.interval) {
       absl::StrAppend(&s, absl::StrFormat("%.0f%% BCa interval:   ", 100 * r.interval->level),
                       Round(r.interval->lower), " - ", Round(r.interval->upper), "  (",
-                      r.interval->replicates, " bootstrap replicates, seed ", r.seed, ")\n");
+                      r.interval->replicates,
+                      r.interval->resampling == Resampling::kParametric ? " parametric" : "",
+                      " bootstrap replicates, seed ", r.seed, ")\n");
     } else if (!r.interval_note.empty()) {
       absl::StrAppend(&s, "BCa interval:       none (", r.interval_note, ")\n");
     }
@@ -244,7 +250,7 @@ int RunEstimateCommand(int argc, char** argv, std::ostream& out, std::ostream& e
     }
     static const std::vector<std::string> kValued = {
         "--in", "--method", "--max-order", "--format", "--replicates",
-        "--seed", "--p-threshold", "--bootstrap-models"};
+        "--seed", "--p-threshold", "--bootstrap-models", "--bootstrap"};
     if (std::find(kValued.begin(), kValued.end(), name) == kValued.end()) {
       return usage_error(absl::StrCat("unknown argument '", arg, "'"));
     }
@@ -288,6 +294,15 @@ int RunEstimateCommand(int argc, char** argv, std::ostream& out, std::ostream& e
           options.p_threshold > 1) {
         return usage_error(absl::StrCat("--p-threshold must be a number in [0, 1], got '", value,
                                         "'"));
+      }
+    } else if (name == "--bootstrap") {
+      if (value == "multinomial") {
+        options.resampling = Resampling::kMultinomial;
+      } else if (value == "parametric") {
+        options.resampling = Resampling::kParametric;
+      } else {
+        return usage_error(absl::StrCat("--bootstrap must be multinomial or parametric, got '",
+                                        value, "'"));
       }
     } else if (name == "--bootstrap-models") {
       if (!absl::SimpleAtoi(value, &options.bootstrap_models) || options.bootstrap_models < 1) {

@@ -13,7 +13,7 @@
 //
 //   mse_simulation [--sims N] [--replicates B] [--population N]
 //                  [--method bic|stepwise] [--max-order N] [--seed S]
-//                  [--scenario NAME|all]
+//                  [--scenario NAME|all] [--bootstrap multinomial|parametric]
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -81,12 +81,14 @@ struct Flags {
   int max_order = 2;
   uint64_t seed = 20240601;
   std::string scenario = "default";
+  Resampling resampling = Resampling::kMultinomial;
 };
 
 int Usage(const std::string& message) {
   std::cerr << "error: " << message
             << " (flags: --sims N --replicates B --population N --method bic|stepwise "
-               "--max-order N --seed S --scenario independent|dependent12|four_lists|all)\n";
+               "--max-order N --seed S --scenario independent|dependent12|four_lists|all "
+               "--bootstrap multinomial|parametric)\n";
   return 2;
 }
 
@@ -114,6 +116,9 @@ int Main(int argc, char** argv) {
     } else if (arg == "--method") {
       ok = v == "bic" || v == "stepwise";
       f.method = v == "stepwise" ? SelectionMethod::kStepwise : SelectionMethod::kBic;
+    } else if (arg == "--bootstrap") {
+      ok = v == "multinomial" || v == "parametric";
+      f.resampling = v == "parametric" ? Resampling::kParametric : Resampling::kMultinomial;
     } else if (arg == "--scenario") {
       f.scenario = v;
     } else {
@@ -134,9 +139,10 @@ int Main(int argc, char** argv) {
 
   std::cout << absl::StrFormat(
       "MSE simulation: %d simulations per scenario, N = %d, %d bootstrap replicates, method %s, "
-      "max order %d, seed %d\n",
+      "max order %d, seed %d, %s bootstrap\n",
       f.sims, f.population, f.replicates,
-      f.method == SelectionMethod::kBic ? "bic" : "stepwise", f.max_order, f.seed);
+      f.method == SelectionMethod::kBic ? "bic" : "stepwise", f.max_order, f.seed,
+      ResamplingName(f.resampling));
   std::cout << "Coverage should be near 0.95 (0.90-0.98) where the model assumptions hold.\n\n";
 
   std::mt19937_64 rng(f.seed);
@@ -161,6 +167,7 @@ int Main(int argc, char** argv) {
       o.method = f.method;
       o.max_order = std::min(f.max_order, s.num_lists - 1);
       o.replicates = f.replicates;
+      o.resampling = f.resampling;
       o.seed = rng();
       absl::StatusOr<EstimateResult> r = Estimate(*table, o);
       if (!r.ok()) {

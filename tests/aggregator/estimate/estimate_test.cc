@@ -403,6 +403,65 @@ TEST(BootstrapTest, ResamplesKeepTheTotalAndSupport) {
   EXPECT_EQ(MultinomialResamples(t, 3, 7), MultinomialResamples(t, 3, 7));
 }
 
+TEST(BootstrapTest, ParametricResamplesDrawFromTheFittedModel) {
+  // Three lists: the unseen (history 0) hold 40 of 100 expected persons; history 0b011 none.
+  std::vector<double> expected = {40, 10, 10, 0, 20, 5, 5, 10};
+  auto draws = ParametricResamples(expected, 100, 2000, 11);
+  ASSERT_EQ(draws.size(), 2000u);
+  double observed = 0, on_4 = 0;
+  for (const auto& d : draws) {
+    ASSERT_EQ(d.size(), 8u);
+    EXPECT_EQ(d[0], 0);  // the unseen are dropped
+    EXPECT_EQ(d[3], 0);  // expected 0: never drawn
+    int64_t total = 0;
+    for (int64_t c : d) total += c;
+    EXPECT_LE(total, 100);
+    observed += static_cast<double>(total);
+    on_4 += static_cast<double>(d[4]);
+  }
+  // Means of Binomial(100, 0.6) and Binomial(100, 0.2); standard errors 0.11 and 0.09.
+  EXPECT_NEAR(observed / 2000, 60.0, 0.5);
+  EXPECT_NEAR(on_4 / 2000, 20.0, 0.5);
+  EXPECT_EQ(ParametricResamples(expected, 100, 3, 11), ParametricResamples(expected, 100, 3, 11));
+}
+
+TEST(BootstrapTest, ParametricNeedsAMeanForEveryHistory) {
+  BcaOptions o;
+  o.replicates = 20;
+  o.resampling = Resampling::kParametric;
+  o.expected = {1, 2, 3};  // Korea has 8 histories
+  PopulationEstimator main_effects = MakeBicEstimator({{Model(3, "[1,2,3]"), {}}});
+  EXPECT_CODE(BcaBootstrap(Korea(), 142, main_effects, o).status(),
+              absl::StatusCode::kInvalidArgument);
+}
+
+TEST(KoreaReferenceTest, ParametricBcaIntervalFromTheChosenModel) {
+  EstimateOptions o;
+  o.replicates = 1000;
+  o.profile_interval = false;
+  o.resampling = Resampling::kParametric;
+  absl::StatusOr<EstimateResult> r = Estimate(Korea(), o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE(r->interval.has_value());
+  EXPECT_EQ(r->interval->resampling, Resampling::kParametric);
+  EXPECT_NEAR(*r->estimate, 157.1666667, 1e-6);  // the point estimate does not change
+  // The acceleration is the jackknife's, whatever the resampling.
+  EXPECT_NEAR(r->interval->acceleration, -0.008783628, 0.5e-9);
+  EXPECT_LT(r->interval->lower, 157.1666667);
+  EXPECT_GT(r->interval->upper, 157.1666667);
+  o.resampling = Resampling::kMultinomial;
+  absl::StatusOr<EstimateResult> m = Estimate(Korea(), o);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->interval->resampling, Resampling::kMultinomial);
+  EXPECT_NE(m->interval->lower, r->interval->lower);
+  absl::StatusOr<EstimateResult> again = Estimate(Korea(), {.replicates = 1000,
+                                                             .profile_interval = false,
+                                                             .resampling = Resampling::kParametric});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->interval->lower, r->interval->lower);
+  EXPECT_EQ(again->interval->upper, r->interval->upper);
+}
+
 TEST(EstimateTest, RejectsBadOptions) {
   EstimateOptions o;
   o.max_order = 3;
@@ -438,6 +497,25 @@ TEST(EstimateCommandTest, JsonOnKorea) {
   }
 }
 
+TEST(EstimateCommandTest, ParametricBootstrapIsNamed) {
+  std::string out, err;
+  ASSERT_EQ(RunCli({"estimate", "--in", TestData("Korea.csv"), "--replicates", "100",
+                    "--bootstrap", "parametric", "--no-profile"},
+                   &out, &err),
+            0)
+      << err;
+  EXPECT_NE(out.find("\"resampling\": \"parametric\""), std::string::npos) << out;
+  ASSERT_EQ(RunCli({"estimate", "--in", TestData("Korea.csv"), "--replicates", "100",
+                    "--no-profile", "--format", "table", "--bootstrap=parametric"},
+                   &out, &err),
+            0)
+      << err;
+  EXPECT_NE(out.find("100 parametric bootstrap replicates"), std::string::npos) << out;
+  ASSERT_EQ(RunCli({"estimate", "--in", TestData("Korea.csv"), "--replicates", "100"}, &out, &err),
+            0);
+  EXPECT_NE(out.find("\"resampling\": \"multinomial\""), std::string::npos) << out;
+}
+
 TEST(EstimateCommandTest, StepwiseTableOnUk) {
   std::string out, err;
   ASSERT_EQ(RunCli({"estimate", "--in=" + TestData("UKdat_5.csv"), "--method", "stepwise",
@@ -462,6 +540,10 @@ TEST(EstimateCommandTest, UsageAndInputErrors) {
   EXPECT_EQ(RunCli({"estimate", "--in", TestData("Korea.csv"), "--max-order", "3"}, &out, &err), 2);
   EXPECT_NE(err.find("max-order"), std::string::npos) << err;
   EXPECT_EQ(RunCli({"estimate", "--in", TestData("Korea.csv"), "--replicates"}, &out, &err), 2);
+  EXPECT_EQ(RunCli({"estimate", "--in", TestData("Korea.csv"), "--bootstrap", "jackknife"}, &out,
+                   &err),
+            2);
+  EXPECT_NE(err.find("--bootstrap"), std::string::npos) << err;
 
   EXPECT_EQ(RunCli({"estimate", "--in", TestData("missing.csv")}, &out, &err), 1);
   EXPECT_EQ(err.rfind("error: ", 0), 0u) << err;
