@@ -182,10 +182,8 @@ absl::Status RunScenario(const Config& cfg, int size, sim::Noise noise, uint64_t
   RETURN_IF_ERROR(samenzicht::bench::MakeKey({cfg.agency_node, cfg.aggregator}, key));
 
   const auto& records = simulation.records;
-  std::unordered_map<std::string, int> index_of;
   std::vector<int> truth(records.size());
   for (size_t i = 0; i < records.size(); ++i) {
-    index_of[records[i].record_id] = static_cast<int>(i);
     truth[i] = records[i].person;
   }
   const int true_persons = simulation.SignalledPersons();
