@@ -67,10 +67,6 @@ std::vector<PersonFacts> People(const Dataset& ds, const LinkResult& link,
 
 std::string DomainWord(int d) { return model::Word(v1::DIMENSION_DOMAIN, d); }
 
-}  // namespace
-
-namespace {
-
 // Counts the persons signalled in the period by the set of lists they are on. `ids` are the
 // lists present (in list order), `on_list(f, id)` tells whether person `f` is on list `id`.
 template <typename OnList>
