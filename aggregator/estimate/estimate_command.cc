@@ -33,9 +33,10 @@ histories of K >= 3 lists).
   --format F            json (default) or table
   --replicates N        BCa bootstrap replicates (default 1000; 0 = none)
   --seed N              bootstrap random seed (default 1234)
-  --bootstrap R         multinomial (default): resample the observed persons,
-                        as the reference R packages; parametric: draw from
-                        the chosen model (Buckland & Garthwaite 1991)
+  --bootstrap R         parametric (default): draw the replicates from the
+                        chosen model (Buckland & Garthwaite 1991); multinomial:
+                        resample the observed persons, as the reference R
+                        packages (wider; over-covers in bench/mse)
   --bootstrap-models N  bic: best models re-fitted per replicate
                         (default: all for 3 lists, 20 for 4, 100 for 5+)
   --no-profile          skip the profile likelihood interval

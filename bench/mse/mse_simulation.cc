@@ -81,7 +81,7 @@ struct Flags {
   int max_order = 2;
   uint64_t seed = 20240601;
   std::string scenario = "default";
-  Resampling resampling = Resampling::kMultinomial;
+  Resampling resampling = Resampling::kParametric;  // the estimator's default
 };
 
 int Usage(const std::string& message) {
