@@ -211,9 +211,11 @@ int main(int argc, char** argv) {
               static_cast<long long>(acked), elapsed, acked / elapsed, lat.size(), lat.size() / elapsed);
   std::printf("batch ack latency: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", pct(0.5), pct(0.99),
               lat.empty() ? 0.0 : lat.back());
-  std::printf("CPU (nodes + aggregator, this process): %.2f s = %.1f us per report; the machine's "
-              "load average during the run: see docs/performance.md\n", cpu,
-              acked > 0 ? cpu * 1e6 / acked : 0.0);
+  double load[3] = {0, 0, 0};
+  getloadavg(load, 3);
+  std::printf("CPU (nodes + aggregator, this process): %.2f s = %.1f us per report; load average "
+              "at the end (1/5/15 min): %.2f %.2f %.2f\n", cpu,
+              acked > 0 ? cpu * 1e6 / acked : 0.0, load[0], load[1], load[2]);
   std::printf("stored: %lld reports, %lld tokens; database %.0f bytes = %.0f bytes/report; errors %lld\n",
               static_cast<long long>(stored.ok() ? *stored : -1),
               static_cast<long long>(tokens.ok() ? *tokens : -1), db_bytes,
