@@ -447,12 +447,17 @@ TEST(StoreTest, TokensAreOneBlobPerReportWithTheRuleByte) {
 }
 
 TEST(StoreTest, RefusesMoreRulesThanTheRuleWordHolds) {
-  std::vector<std::string> rules;  // three rule rows each (roles)
-  for (int i = 0; i < kMaxStoredRuleId / 3 + 1; ++i) rules.push_back(absl::StrCat("rule", i));
+  std::string dir = FreshDir("store_many_rules") + "/data";
   auto key = Key();
-  EXPECT_THAT(Store::Open(FreshDir("store_many_rules") + "/data", key, rules),
+  { ASSERT_OK(Store::Open(dir, key, kRules)); }
+  // A store whose rules (three rows each, one per role) used up the 14 bits of the rule word.
+  RunSql(dir, absl::StrCat("INSERT INTO rules(id, name) VALUES (", kMaxStoredRuleId, ", 'old')"));
+  std::vector<std::string> rules = kRules;
+  rules.push_back("new_rule");
+  EXPECT_THAT(Store::Open(dir, key, rules),
               StatusIs(absl::StatusCode::kFailedPrecondition,
                        absl::StrCat("at most ", kMaxStoredRuleId, " rule rows")));
+  ASSERT_OK(Store::Open(dir, key, kRules));  // the rules it has still work
 }
 
 }  // namespace
