@@ -105,7 +105,8 @@ absl::StatusOr<BackupInfo> Describe(sqlite3* db, const std::string& path) {
         path, ": schema version ", info.schema_version, " is not an aggregator database this "
         "release can open (versions 1 to ", kSchemaVersion, ")"));
   }
-  std::vector<std::string> tables = {"rules", "batches", "reports", "tokens", "retracted"};
+  std::vector<std::string> tables = {"rules", "batches", "reports", "retracted"};
+  if (info.schema_version <= 3) tables.push_back("tokens");  // a blob column of reports since 4
   if (info.schema_version >= 2) {
     tables.push_back("audit");
     tables.push_back("settings");

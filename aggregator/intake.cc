@@ -7,8 +7,11 @@
 #include <ctime>
 #include <set>
 
+#include <google/protobuf/arena.h>
+
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "aggregator/audit_events.h"
 #include "aggregator/totals.h"
 #include "common/status_macros.h"
@@ -208,7 +211,13 @@ absl::StatusOr<v1::BatchAck> Intake::Submit(const rpc::Peer& peer, const v1::Sig
     return finish(Refuse(ack, absl::StatusCode::kUnauthenticated,
                          "batch signature does not verify with the agency's configured key"));
   }
-  v1::BatchPayload payload;
+  // The payload's thousands of small messages and strings live in one arena (a few large
+  // blocks) instead of one heap allocation each; freed at once when Submit returns.
+  google::protobuf::ArenaOptions arena_options;
+  arena_options.start_block_size = std::max<size_t>(4096, 2 * payload_bytes.size());
+  arena_options.max_block_size = arena_options.start_block_size;
+  google::protobuf::Arena arena(arena_options);
+  v1::BatchPayload& payload = *google::protobuf::Arena::CreateMessage<v1::BatchPayload>(&arena);
   if (!payload.ParseFromString(payload_bytes)) {
     return finish(Refuse(ack, absl::StatusCode::kInvalidArgument, "batch payload does not parse"));
   }
@@ -254,7 +263,7 @@ absl::StatusOr<v1::BatchAck> Intake::Submit(const rpc::Peer& peer, const v1::Sig
   to_store.report_count = static_cast<uint32_t>(payload.reports_size());
   to_store.reports.reserve(payload.reports_size());
   std::vector<v1::ReportError> errors;
-  absl::flat_hash_map<std::string, uint32_t> first_index;
+  absl::flat_hash_map<absl::string_view, uint32_t> first_index;  // views into `payload`
   first_index.reserve(payload.reports_size());
   for (int i = 0; i < payload.reports_size(); ++i) {
     const v1::Report& r = payload.reports(i);

@@ -66,7 +66,10 @@ absl::StatusOr<KeyStatus> ReadKeyStatus(const v1::AggregatorConfig& config) {
   s.previous_key_epoch = config.previous_key_epoch();
   s.switchover_month = config.key_switchover_month();
   const char* sql =
-      version >= 3
+      version >= 4
+          ? "SELECT r.agency, r.key_epoch, count(*), sum(length(r.tokens) > 0) FROM reports r "
+            "GROUP BY r.agency, r.key_epoch ORDER BY 1, 2"
+      : version == 3
           ? "SELECT r.agency, r.key_epoch, count(*), sum(EXISTS (SELECT 1 FROM tokens t WHERE "
             "t.report = r.id)) FROM reports r GROUP BY r.agency, r.key_epoch ORDER BY 1, 2"
           : "SELECT r.agency, 0, count(*), sum(EXISTS (SELECT 1 FROM tokens t WHERE t.report = "

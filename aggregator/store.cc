@@ -46,6 +46,24 @@ class Stmt {
     sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   }
   void BindBlob(int i, const void* p, int n) { sqlite3_bind_blob(s_, i, p, n, SQLITE_TRANSIENT); }
+  // Without a copy: `p` must stay valid until the statement is reset.
+  // An empty blob stays a blob (a null pointer would bind NULL).
+  void BindBlobStatic(int i, const void* p, size_t n) {
+    if (n == 0) {
+      sqlite3_bind_zeroblob(s_, i, 0);
+    } else {
+      sqlite3_bind_blob(s_, i, p, static_cast<int>(n), SQLITE_STATIC);
+    }
+  }
+  void BindTextStatic(int i, const std::string& v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  }
+  // Column `c` equals `v` (text), without copying it.
+  bool TextEquals(int c, const std::string& v) const {
+    const unsigned char* t = sqlite3_column_text(s_, c);
+    return t != nullptr && static_cast<size_t>(sqlite3_column_bytes(s_, c)) == v.size() &&
+           std::memcmp(t, v.data(), v.size()) == 0;
+  }
   void BindInt(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); }
   // SQLITE_ROW or SQLITE_DONE, else an error code.
   int Step() { return sqlite3_step(s_); }
@@ -160,7 +178,139 @@ UPDATE reports SET key_epoch = coalesce(
 PRAGMA user_version = 3;
 )sql";
 
+// Schema version 4 (issue 8, ingest speed): a report's tokens as one blob column of the
+// report row (see store.h) instead of one `tokens` row per token plus the tokens_by_report
+// index entry, and report ids as 16 raw bytes instead of 32 hex characters in the unique
+// index. Converted in the same transaction as the rest of `Open`'s upgrade, with the
+// connection functions of `MigrationFunctions` (SQLite 3.40 has no unhex()). The dropped
+// tables' pages are overwritten (secure_delete) and go to the free list (ReclaimSpace).
+constexpr char kSchemaV4[] = R"sql(
+CREATE TABLE reports_v4(
+  id INTEGER PRIMARY KEY,
+  report_id BLOB NOT NULL UNIQUE CHECK(length(report_id) = 16),
+  agency TEXT NOT NULL,
+  batch_id TEXT NOT NULL REFERENCES batches(batch_id),
+  signal_month INTEGER NOT NULL,
+  form INTEGER NOT NULL,
+  contact INTEGER NOT NULL,
+  age_band INTEGER NOT NULL,
+  gender INTEGER NOT NULL,
+  background INTEGER NOT NULL,
+  living_situation INTEGER NOT NULL,
+  recruitment_location INTEGER NOT NULL,
+  coercion INTEGER NOT NULL,
+  forced_crime INTEGER NOT NULL,
+  area TEXT NOT NULL,
+  key_epoch INTEGER NOT NULL DEFAULT 0,
+  tokens BLOB NOT NULL DEFAULT x'' CHECK(length(tokens) % 34 = 0));
+INSERT INTO reports_v4(id, report_id, agency, batch_id, signal_month, form, contact, age_band,
+    gender, background, living_situation, recruitment_location, coercion, forced_crime, area,
+    key_epoch, tokens)
+  SELECT r.id, samenzicht_id16(r.report_id), r.agency, r.batch_id, r.signal_month, r.form,
+    r.contact, r.age_band, r.gender, r.background, r.living_situation, r.recruitment_location,
+    r.coercion, r.forced_crime, r.area, r.key_epoch,
+    (SELECT samenzicht_tokens(t.rule, t.token) FROM
+       (SELECT rule, token FROM tokens WHERE report = r.id ORDER BY rowid) AS t)
+  FROM reports r ORDER BY r.id;
+DROP TABLE tokens;
+DROP TABLE reports;
+ALTER TABLE reports_v4 RENAME TO reports;
+CREATE TABLE retracted_v4(
+  report_id BLOB PRIMARY KEY CHECK(length(report_id) = 16),
+  agency TEXT NOT NULL,
+  at INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO retracted_v4(report_id, agency, at)
+  SELECT samenzicht_id16(report_id), agency, at FROM retracted;
+DROP TABLE retracted;
+ALTER TABLE retracted_v4 RENAME TO retracted;
+PRAGMA user_version = 4;
+)sql";
+
 constexpr char kAuditPublicKeySetting[] = "audit_public_key";
+
+// `hex` (32 lower-case hex characters) as 16 bytes; false for anything else.
+bool ReportIdBytes(std::string_view hex, uint8_t out[kReportIdBytes]) {
+  if (hex.size() != 2 * kReportIdBytes) return false;
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < kReportIdBytes; ++i) {
+    int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out[i] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  return true;
+}
+
+// The connection functions the version-4 upgrade uses, registered for its transaction only:
+//   samenzicht_id16(text)              a v3 report id as its 16 bytes;
+//   samenzicht_tokens(rule, token)     aggregate: the v4 token blob of a report's rows.
+class MigrationFunctions {
+ public:
+  explicit MigrationFunctions(sqlite3* db) : db_(db) {
+    sqlite3_create_function_v2(db, "samenzicht_id16", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+                               nullptr, &Id16, nullptr, nullptr, nullptr);
+    sqlite3_create_function_v2(db, "samenzicht_tokens", 2, SQLITE_UTF8, nullptr, nullptr,
+                               &TokensStep, &TokensFinal, nullptr);
+  }
+  ~MigrationFunctions() {
+    sqlite3_create_function_v2(db_, "samenzicht_id16", 1, SQLITE_UTF8, nullptr, nullptr, nullptr,
+                               nullptr, nullptr);
+    sqlite3_create_function_v2(db_, "samenzicht_tokens", 2, SQLITE_UTF8, nullptr, nullptr,
+                               nullptr, nullptr, nullptr);
+  }
+  MigrationFunctions(const MigrationFunctions&) = delete;
+  MigrationFunctions& operator=(const MigrationFunctions&) = delete;
+
+ private:
+  static void Id16(sqlite3_context* ctx, int, sqlite3_value** argv) {
+    const unsigned char* t = sqlite3_value_text(argv[0]);
+    uint8_t id[kReportIdBytes];
+    if (t == nullptr ||
+        !ReportIdBytes(std::string_view(reinterpret_cast<const char*>(t),
+                                        static_cast<size_t>(sqlite3_value_bytes(argv[0]))),
+                       id)) {
+      sqlite3_result_error(ctx, "a stored report id is not 32 lower-case hex characters", -1);
+      return;
+    }
+    sqlite3_result_blob(ctx, id, sizeof id, SQLITE_TRANSIENT);
+  }
+  static void TokensStep(sqlite3_context* ctx, int, sqlite3_value** argv) {
+    auto** blob = static_cast<std::string**>(sqlite3_aggregate_context(ctx, sizeof(std::string*)));
+    if (blob == nullptr) {
+      sqlite3_result_error_nomem(ctx);
+      return;
+    }
+    const int64_t rule = sqlite3_value_int64(argv[0]);
+    if (rule < 1 || rule > kMaxStoredRuleId) {
+      sqlite3_result_error(ctx, "a stored token's rule id does not fit in 14 bits", -1);
+      return;
+    }
+    if (sqlite3_value_bytes(argv[1]) != static_cast<int>(crypto::kTokenBytes)) {
+      sqlite3_result_error(ctx, "a stored token has the wrong length", -1);
+      return;
+    }
+    if (*blob == nullptr) *blob = new std::string;
+    (*blob)->push_back(static_cast<char>(rule & 0xff));  // the rule word, little-endian
+    (*blob)->push_back(static_cast<char>(rule >> 8));
+    (*blob)->append(static_cast<const char*>(sqlite3_value_blob(argv[1])), crypto::kTokenBytes);
+  }
+  static void TokensFinal(sqlite3_context* ctx) {
+    auto** blob = static_cast<std::string**>(sqlite3_aggregate_context(ctx, 0));
+    if (blob == nullptr || *blob == nullptr) {
+      sqlite3_result_zeroblob(ctx, 0);
+      return;
+    }
+    sqlite3_result_blob(ctx, (*blob)->data(), static_cast<int>((*blob)->size()), SQLITE_TRANSIENT);
+    delete *blob;
+    *blob = nullptr;
+  }
+
+  sqlite3* const db_;
+};
+
 
 // Rolls back unless committed.
 class Transaction {
@@ -212,6 +362,23 @@ absl::Status PrepareDataDir(const std::string& data_dir) {
                      data_dir));
   }
   return absl::OkStatus();
+}
+
+// Brings a database of schema `version` (0: new and empty) to kSchemaVersion, in one
+// transaction: nothing of a failed upgrade stays. A new database is made by the same steps.
+absl::Status Upgrade(sqlite3* db, const std::string& path, int64_t version) {
+  MigrationFunctions functions(db);
+  Transaction tx(db, path);
+  RETURN_IF_ERROR(tx.Begin(true));
+  if (version == 0) RETURN_IF_ERROR(Exec(db, path, kSchema));
+  for (const auto& [from, sql] : {std::pair{1, kSchemaV2}, {2, kSchemaV3}, {3, kSchemaV4}}) {
+    if (version > from) continue;
+    if (absl::Status s = Exec(db, path, sql); !s.ok()) {
+      return absl::Status(s.code(), absl::StrCat("upgrading the database from schema version ",
+                                                 from, ": ", s.message()));
+    }
+  }
+  return tx.Commit();
 }
 
 }  // namespace
@@ -269,8 +436,11 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir,
   }
 
   // secure_delete: deleted reports and tokens are overwritten, not left in free pages.
+  // cache_size: 64 MiB of pages (the default 2 MiB is smaller than the report-id index of a
+  // few hundred thousand reports, and every insert would read index pages back).
   for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
-                             "PRAGMA foreign_keys=ON", "PRAGMA secure_delete=ON"}) {
+                             "PRAGMA foreign_keys=ON", "PRAGMA secure_delete=ON",
+                             "PRAGMA cache_size=-65536"}) {
     if (auto s = Exec(db, path, pragma); !s.ok()) return fail(s);
   }
 
@@ -292,24 +462,14 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir,
     // Freed pages can be returned to the file system (ReclaimSpace); only settable before
     // the first table exists.
     if (auto s = Exec(db, path, "PRAGMA auto_vacuum=INCREMENTAL"); !s.ok()) return fail(s);
-    Transaction tx(db, path);
-    if (auto s = tx.Begin(true); !s.ok()) return fail(s);
-    if (auto s = Exec(db, path, kSchema); !s.ok()) return fail(s);
-    if (auto s = Exec(db, path, kSchemaV2); !s.ok()) return fail(s);
-    if (auto s = Exec(db, path, kSchemaV3); !s.ok()) return fail(s);
-    if (auto s = tx.Commit(); !s.ok()) return fail(s);
-  } else if (version == 1 || version == 2) {
-    Transaction tx(db, path);
-    if (auto s = tx.Begin(true); !s.ok()) return fail(s);
-    if (version == 1) {
-      if (auto s = Exec(db, path, kSchemaV2); !s.ok()) return fail(s);
-    }
-    if (auto s = Exec(db, path, kSchemaV3); !s.ok()) return fail(s);
-    if (auto s = tx.Commit(); !s.ok()) return fail(s);
-  } else if (version != kSchemaVersion) {
+  }
+  if (version > kSchemaVersion) {
     return fail(absl::FailedPreconditionError(
         absl::StrCat(path, ": database schema version ", version, " is not the supported version ",
                      kSchemaVersion, "; use the aggregator release that wrote it")));
+  }
+  if (version < kSchemaVersion) {
+    if (auto s = Upgrade(db, path, version); !s.ok()) return fail(s);
   }
 
   // Register the profile's rules; ids of rules seen before stay stable. Each rule also gets
@@ -329,6 +489,12 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir,
         sel->Reset();
         sel->BindText(1, name);
         if (int rc = sel->Step(); rc != SQLITE_ROW) return fail(SqlError(db, rc, path, "rules"));
+        if (sel->Int(0) < 1 || sel->Int(0) > kMaxStoredRuleId) {
+          // A token's rule is 14 bits of its entry in `reports.tokens` (store.h).
+          return fail(absl::FailedPreconditionError(absl::StrCat(
+              path, ": rule '", name, "' would get number ", sel->Int(0),
+              "; the store holds at most ", kMaxStoredRuleId, " rule rows over its lifetime")));
+        }
         rule_ids.push_back(static_cast<int>(sel->Int(0)));
       }
     }
@@ -337,113 +503,146 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir,
   return std::unique_ptr<Store>(new Store(path, db, std::move(hasher), std::move(rule_ids)));
 }
 
-Store::~Store() { sqlite3_close_v2(db_); }
+// CommitBatch's statements, prepared once on the writer connection and reset after use.
+struct Store::WriteStatements {
+  Stmt find_batch, insert_batch, update_batch, find_retracted, insert_report, find_report,
+      replace_tokens;
+
+  static absl::StatusOr<std::unique_ptr<WriteStatements>> Prepare(sqlite3* db) {
+    auto w = std::make_unique<WriteStatements>();
+    ASSIGN_OR_RETURN(w->find_batch, Stmt::Prepare(db, "SELECT digest FROM batches WHERE batch_id = ?1"));
+    ASSIGN_OR_RETURN(w->insert_batch,
+                     Stmt::Prepare(db,
+                                   "INSERT INTO batches(batch_id, agency, digest, received_at, "
+                                   "report_count, accepted, duplicates) VALUES (?1,?2,?3,?4,?5,0,0)"));
+    ASSIGN_OR_RETURN(w->update_batch,
+                     Stmt::Prepare(db,
+                                   "UPDATE batches SET accepted = ?2, duplicates = ?3 "
+                                   "WHERE batch_id = ?1"));
+    ASSIGN_OR_RETURN(w->find_retracted,
+                     Stmt::Prepare(db, "SELECT agency FROM retracted WHERE report_id = ?1"));
+    // A new report is inserted straight away; only when its id exists already (nothing
+    // inserted) is the existing row looked up.
+    ASSIGN_OR_RETURN(
+        w->insert_report,
+        Stmt::Prepare(db,
+                      "INSERT INTO reports(report_id, agency, batch_id, signal_month, form, "
+                      "contact, age_band, gender, background, living_situation, "
+                      "recruitment_location, coercion, forced_crime, area, key_epoch, tokens) "
+                      "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16) "
+                      "ON CONFLICT(report_id) DO NOTHING"));
+    ASSIGN_OR_RETURN(w->find_report,
+                     Stmt::Prepare(db, "SELECT agency, key_epoch, id FROM reports WHERE report_id = ?1"));
+    // Key rotation (issue 9): the same agency re-sends a report under a newer key epoch.
+    ASSIGN_OR_RETURN(w->replace_tokens,
+                     Stmt::Prepare(db, "UPDATE reports SET tokens = ?2, key_epoch = ?3 WHERE id = ?1"));
+    return w;
+  }
+  // Leaves no statement active (and no binding pointing into a finished batch).
+  void ResetAll() {
+    for (Stmt* st : {&find_batch, &insert_batch, &update_batch, &find_retracted, &insert_report,
+                     &find_report, &replace_tokens}) {
+      st->Reset();
+    }
+  }
+};
+
+Store::Store(std::string path, sqlite3* db, std::unique_ptr<crypto::KeyedHasher> hasher,
+             std::vector<int> rule_ids)
+    : path_(std::move(path)), db_(db), hasher_(std::move(hasher)), rule_ids_(std::move(rule_ids)) {}
+
+Store::~Store() {
+  write_statements_.reset();  // finalised before the connection closes
+  sqlite3_close_v2(db_);
+}
+
+namespace {
+
+// A batch's report ids (16 bytes each) and re-keyed token blobs, made before the writer lock.
+struct EncodedBatch {
+  std::vector<uint8_t> ids;         // 16 bytes per report
+  std::vector<uint8_t> tokens;      // the token blobs, one after the other
+  std::vector<uint32_t> token_end;  // report i's blob ends here (starts at token_end[i-1])
+
+  const uint8_t* id(size_t i) const { return ids.data() + i * kReportIdBytes; }
+  const uint8_t* blob(size_t i) const { return tokens.data() + (i == 0 ? 0 : token_end[i - 1]); }
+  size_t blob_size(size_t i) const { return token_end[i] - (i == 0 ? 0 : token_end[i - 1]); }
+};
+
+}  // namespace
 
 absl::StatusOr<CommitResult> Store::CommitBatch(const BatchToStore& batch) {
+  // Outside the lock (batches of several nodes in parallel): report ids to bytes, and every
+  // agency token keyed again with the store key; only the result reaches a statement.
+  EncodedBatch enc;
+  {
+    const size_t n = batch.reports.size();
+    size_t token_count = 0;
+    for (const ReportToStore& item : batch.reports) token_count += item.report->tokens_size();
+    enc.ids.resize(n * kReportIdBytes);
+    enc.tokens.resize(token_count * kStoredTokenBytes);
+    enc.token_end.resize(n);
+    uint8_t* out = enc.tokens.data();
+    for (size_t i = 0; i < n; ++i) {
+      const v1::Report& r = *batch.reports[i].report;
+      if (!ReportIdBytes(r.report_id(), enc.ids.data() + i * kReportIdBytes)) {
+        return absl::InternalError("unvalidated report id reached the store");  // a bug upstream
+      }
+      for (const v1::Token& t : r.tokens()) {
+        int rule = hasher_->LabelIndex(t.rule());
+        if (rule < 0 || t.value().size() != crypto::kTokenBytes) {
+          return absl::InternalError("unvalidated token reached the store");  // a bug upstream
+        }
+        const int role = v1::TokenRole_IsValid(t.role()) ? t.role() : 0;
+        const int rule_id = rule_ids_[static_cast<size_t>(rule) * kRoles + role];
+        out[0] = static_cast<uint8_t>(rule_id & 0xff);  // little-endian, flag bits 0
+        out[1] = static_cast<uint8_t>(rule_id >> 8);
+        hasher_->HashInto(static_cast<size_t>(rule), t.value(), out + 2);
+        out += kStoredTokenBytes;
+      }
+      enc.token_end[i] = static_cast<uint32_t>(out - enc.tokens.data());
+    }
+  }
+
   std::lock_guard<std::mutex> lock(write_mu_);
+  if (write_statements_ == nullptr) {
+    ASSIGN_OR_RETURN(write_statements_, WriteStatements::Prepare(db_));
+  }
+  WriteStatements& w = *write_statements_;
   CommitResult result;
   Transaction tx(db_, path_);
   RETURN_IF_ERROR(tx.Begin(true));
+  struct ResetOnExit {  // before the transaction rolls back on an early return
+    WriteStatements& w;
+    ~ResetOnExit() { w.ResetAll(); }
+  } reset_on_exit{w};
 
-  ASSIGN_OR_RETURN(Stmt find_batch,
-                   Stmt::Prepare(db_, "SELECT digest FROM batches WHERE batch_id = ?1"));
-  find_batch.BindText(1, batch.batch_id);
-  if (int rc = find_batch.Step(); rc == SQLITE_ROW) {
+  w.find_batch.Reset();
+  w.find_batch.BindTextStatic(1, batch.batch_id);
+  if (int rc = w.find_batch.Step(); rc == SQLITE_ROW) {
     result.replayed = true;
-    result.previous_digest = find_batch.Blob(0);
+    result.previous_digest = w.find_batch.Blob(0);
     return result;  // the transaction rolls back: nothing changes
   } else if (rc != SQLITE_DONE) {
     return SqlError(db_, rc, path_, "reading batches");
   }
 
-  ASSIGN_OR_RETURN(Stmt find_report,
-                   Stmt::Prepare(db_, "SELECT agency, key_epoch, id FROM reports WHERE report_id = ?1"));
-  ASSIGN_OR_RETURN(Stmt find_retracted,
-                   Stmt::Prepare(db_, "SELECT agency FROM retracted WHERE report_id = ?1"));
-  ASSIGN_OR_RETURN(
-      Stmt insert_report,
-      Stmt::Prepare(db_,
-                    "INSERT INTO reports(report_id, agency, batch_id, signal_month, form, contact, "
-                    "age_band, gender, background, living_situation, recruitment_location, "
-                    "coercion, forced_crime, area, key_epoch) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,"
-                    "?9,?10,?11,?12,?13,?14,?15)"));
-  ASSIGN_OR_RETURN(Stmt insert_token,
-                   Stmt::Prepare(db_, "INSERT INTO tokens(report, rule, token) VALUES (?1,?2,?3)"));
-  // Key rotation (issue 9): the same agency re-sends a report under a newer key epoch.
-  ASSIGN_OR_RETURN(Stmt delete_tokens, Stmt::Prepare(db_, "DELETE FROM tokens WHERE report = ?1"));
-  ASSIGN_OR_RETURN(Stmt set_epoch,
-                   Stmt::Prepare(db_, "UPDATE reports SET key_epoch = ?2 WHERE id = ?1"));
-
   // The batch row first: reports refer to it.
-  ASSIGN_OR_RETURN(Stmt insert_batch,
-                   Stmt::Prepare(db_,
-                                 "INSERT INTO batches(batch_id, agency, digest, received_at, "
-                                 "report_count, accepted, duplicates) VALUES (?1,?2,?3,?4,?5,0,0)"));
-  insert_batch.BindText(1, batch.batch_id);
-  insert_batch.BindText(2, batch.agency);
-  insert_batch.BindBlob(3, batch.digest.data(), static_cast<int>(batch.digest.size()));
-  insert_batch.BindInt(4, batch.received_unix);
-  insert_batch.BindInt(5, batch.report_count);
-  if (int rc = insert_batch.Step(); rc != SQLITE_DONE) return SqlError(db_, rc, path_, "storing batch");
+  w.insert_batch.Reset();
+  w.insert_batch.BindTextStatic(1, batch.batch_id);
+  w.insert_batch.BindTextStatic(2, batch.agency);
+  w.insert_batch.BindBlobStatic(3, batch.digest.data(), batch.digest.size());
+  w.insert_batch.BindInt(4, batch.received_unix);
+  w.insert_batch.BindInt(5, batch.report_count);
+  if (int rc = w.insert_batch.Step(); rc != SQLITE_DONE) return SqlError(db_, rc, path_, "storing batch");
 
-  uint8_t rekeyed[crypto::kTokenBytes];
-  // Stores the re-keyed tokens of `r` for report row `rowid`.
-  auto store_tokens = [&](const v1::Report& r, int64_t rowid) -> absl::Status {
-    for (const v1::Token& t : r.tokens()) {
-      int rule = hasher_->LabelIndex(t.rule());
-      if (rule < 0 || t.value().size() != crypto::kTokenBytes) {
-        return absl::InternalError("unvalidated token reached the store");  // a bug upstream
-      }
-      // The agency token is keyed again here; only the result is bound to the statement.
-      hasher_->HashInto(static_cast<size_t>(rule), t.value(), rekeyed);
-      insert_token.Reset();
-      insert_token.BindInt(1, rowid);
-      const int role = v1::TokenRole_IsValid(t.role()) ? t.role() : 0;
-      insert_token.BindInt(2, rule_ids_[static_cast<size_t>(rule) * kRoles + role]);
-      insert_token.BindBlob(3, rekeyed, crypto::kTokenBytes);
-      if (int rc = insert_token.Step(); rc != SQLITE_DONE) {
-        return SqlError(db_, rc, path_, "storing token");
-      }
-    }
-    return absl::OkStatus();
-  };
-  for (const ReportToStore& item : batch.reports) {
+  for (size_t i = 0; i < batch.reports.size(); ++i) {
+    const ReportToStore& item = batch.reports[i];
     const v1::Report& r = *item.report;
-    find_report.Reset();
-    find_report.BindText(1, r.report_id());
-    if (int rc = find_report.Step(); rc == SQLITE_ROW) {
-      if (find_report.Text(0) == batch.agency &&
-          static_cast<uint32_t>(find_report.Int(1)) < batch.key_epoch) {
-        // Key rotation: the same report under a newer epoch. Its tokens are replaced; the
-        // report (and its categories) stays one report, counted once.
-        const int64_t rowid = find_report.Int(2);
-        delete_tokens.Reset();
-        delete_tokens.BindInt(1, rowid);
-        if (int rc2 = delete_tokens.Step(); rc2 != SQLITE_DONE) {
-          return SqlError(db_, rc2, path_, "replacing tokens");
-        }
-        RETURN_IF_ERROR(store_tokens(r, rowid));
-        set_epoch.Reset();
-        set_epoch.BindInt(1, rowid);
-        set_epoch.BindInt(2, batch.key_epoch);
-        if (int rc2 = set_epoch.Step(); rc2 != SQLITE_DONE) {
-          return SqlError(db_, rc2, path_, "replacing tokens");
-        }
-        ++result.replaced;
-      } else if (find_report.Text(0) == batch.agency) {
-        ++result.duplicates;
-      } else {
-        result.refused.push_back({item.index, absl::StatusCode::kAlreadyExists,
-                                  "report_id is already in use by another report"});
-      }
-      continue;
-    } else if (rc != SQLITE_DONE) {
-      return SqlError(db_, rc, path_, "reading reports");
-    }
-    find_retracted.Reset();
-    find_retracted.BindText(1, r.report_id());
-    if (int rc = find_retracted.Step(); rc == SQLITE_ROW) {
-      if (find_retracted.Text(0) == batch.agency) {
+    w.find_retracted.Reset();
+    w.find_retracted.BindBlobStatic(1, enc.id(i), kReportIdBytes);
+    if (int rc = w.find_retracted.Step(); rc == SQLITE_ROW) {
+      if (w.find_retracted.TextEquals(0, batch.agency)) {
         result.refused.push_back({item.index, absl::StatusCode::kFailedPrecondition,
                                   "report_id was retracted and cannot be submitted again"});
       } else {
@@ -455,38 +654,60 @@ absl::StatusOr<CommitResult> Store::CommitBatch(const BatchToStore& batch) {
       return SqlError(db_, rc, path_, "reading retracted");
     }
 
-    insert_report.Reset();
-    insert_report.BindText(1, r.report_id());
-    insert_report.BindText(2, batch.agency);
-    insert_report.BindText(3, batch.batch_id);
-    insert_report.BindInt(4, r.signal_month());
-    insert_report.BindInt(5, r.form());
-    insert_report.BindInt(6, r.contact());
-    insert_report.BindInt(7, r.age_band());
-    insert_report.BindInt(8, r.gender());
-    insert_report.BindInt(9, r.background());
-    insert_report.BindInt(10, MaskOf(r.living_situation()));
-    insert_report.BindInt(11, MaskOf(r.recruitment_location()));
-    insert_report.BindInt(12, MaskOf(r.coercion()));
-    insert_report.BindInt(13, MaskOf(r.forced_crime()));
-    insert_report.BindText(14, r.area());
-    insert_report.BindInt(15, batch.key_epoch);
-    if (int rc = insert_report.Step(); rc != SQLITE_DONE) {
-      return SqlError(db_, rc, path_, "storing report");
+    Stmt& ins = w.insert_report;
+    ins.Reset();
+    ins.BindBlobStatic(1, enc.id(i), kReportIdBytes);
+    ins.BindTextStatic(2, batch.agency);
+    ins.BindTextStatic(3, batch.batch_id);
+    ins.BindInt(4, r.signal_month());
+    ins.BindInt(5, r.form());
+    ins.BindInt(6, r.contact());
+    ins.BindInt(7, r.age_band());
+    ins.BindInt(8, r.gender());
+    ins.BindInt(9, r.background());
+    ins.BindInt(10, MaskOf(r.living_situation()));
+    ins.BindInt(11, MaskOf(r.recruitment_location()));
+    ins.BindInt(12, MaskOf(r.coercion()));
+    ins.BindInt(13, MaskOf(r.forced_crime()));
+    ins.BindTextStatic(14, r.area());
+    ins.BindInt(15, batch.key_epoch);
+    ins.BindBlobStatic(16, enc.blob(i), enc.blob_size(i));
+    if (int rc = ins.Step(); rc != SQLITE_DONE) return SqlError(db_, rc, path_, "storing report");
+    if (sqlite3_changes(db_) == 1) {
+      ++result.accepted;
+      continue;
     }
-    int64_t rowid = sqlite3_last_insert_rowid(db_);
-    RETURN_IF_ERROR(store_tokens(r, rowid));
-    ++result.accepted;
+
+    // The report id is stored already.
+    w.find_report.Reset();
+    w.find_report.BindBlobStatic(1, enc.id(i), kReportIdBytes);
+    if (int rc = w.find_report.Step(); rc != SQLITE_ROW) {
+      return SqlError(db_, rc, path_, "reading reports");
+    }
+    if (!w.find_report.TextEquals(0, batch.agency)) {
+      result.refused.push_back({item.index, absl::StatusCode::kAlreadyExists,
+                                "report_id is already in use by another report"});
+    } else if (static_cast<uint32_t>(w.find_report.Int(1)) < batch.key_epoch) {
+      // Key rotation: the same report under a newer epoch. Its tokens are replaced; the
+      // report (and its categories) stays one report, counted once.
+      w.replace_tokens.Reset();
+      w.replace_tokens.BindInt(1, w.find_report.Int(2));
+      w.replace_tokens.BindBlobStatic(2, enc.blob(i), enc.blob_size(i));
+      w.replace_tokens.BindInt(3, batch.key_epoch);
+      if (int rc = w.replace_tokens.Step(); rc != SQLITE_DONE) {
+        return SqlError(db_, rc, path_, "replacing tokens");
+      }
+      ++result.replaced;
+    } else {
+      ++result.duplicates;
+    }
   }
 
-  ASSIGN_OR_RETURN(Stmt update_batch,
-                   Stmt::Prepare(db_,
-                                 "UPDATE batches SET accepted = ?2, duplicates = ?3 "
-                                 "WHERE batch_id = ?1"));
-  update_batch.BindText(1, batch.batch_id);
-  update_batch.BindInt(2, result.accepted);
-  update_batch.BindInt(3, result.duplicates);
-  if (int rc = update_batch.Step(); rc != SQLITE_DONE) return SqlError(db_, rc, path_, "storing batch");
+  w.update_batch.Reset();
+  w.update_batch.BindTextStatic(1, batch.batch_id);
+  w.update_batch.BindInt(2, result.accepted);
+  w.update_batch.BindInt(3, result.duplicates);
+  if (int rc = w.update_batch.Step(); rc != SQLITE_DONE) return SqlError(db_, rc, path_, "storing batch");
   std::optional<audit::Entry> entry;
   if (chain_ != nullptr) {
     JsonObject d;
@@ -502,6 +723,7 @@ absl::StatusOr<CommitResult> Store::CommitBatch(const BatchToStore& batch) {
         .Add("node_signature", crypto::Base64Encode(batch.node_signature));
     ASSIGN_OR_RETURN(entry, AppendInTransaction(kEventBatchReceived, batch.agency, d.str()));
   }
+  w.ResetAll();  // before COMMIT: no statement of the batch is still active
   RETURN_IF_ERROR(tx.Commit());
   AfterCommit(entry);
   ++generation_;
@@ -521,8 +743,13 @@ absl::StatusOr<RetractResult> Store::Retract(const std::string& agency,
                                             "INSERT OR IGNORE INTO retracted(report_id, agency, at) "
                                             "VALUES (?1, ?2, ?3)"));
   for (const std::string& id : report_ids) {
+    uint8_t id_bytes[kReportIdBytes];
+    if (!ReportIdBytes(id, id_bytes)) {  // cannot be stored: answered like an unknown id
+      result.not_found.push_back(id);
+      continue;
+    }
     del.Reset();
-    del.BindText(1, id);
+    del.BindBlob(1, id_bytes, kReportIdBytes);
     del.BindText(2, agency);
     if (int rc = del.Step(); rc != SQLITE_DONE) return SqlError(db_, rc, path_, "retracting");
     if (sqlite3_changes(db_) == 0) {
@@ -530,7 +757,7 @@ absl::StatusOr<RetractResult> Store::Retract(const std::string& agency,
       continue;
     }
     mark.Reset();
-    mark.BindText(1, id);
+    mark.BindBlob(1, id_bytes, kReportIdBytes);
     mark.BindText(2, agency);
     mark.BindInt(3, now_unix);
     if (int rc = mark.Step(); rc != SQLITE_DONE) return SqlError(db_, rc, path_, "retracting");
@@ -585,38 +812,38 @@ absl::StatusOr<Dataset> Store::LoadDataset(
       }
     }
   }
-  absl::flat_hash_map<int64_t, uint32_t> index_of_row;
   absl::flat_hash_map<std::string, uint16_t> area_index;
   absl::flat_hash_map<std::string, int> domain_cache;
   {
-    ASSIGN_OR_RETURN(Stmt count, Stmt::Prepare(db, "SELECT count(*) FROM reports"));
+    ASSIGN_OR_RETURN(Stmt count, Stmt::Prepare(db,
+        "SELECT count(*), coalesce(sum(length(tokens)), 0) FROM reports"));
     if (count.Step() == SQLITE_ROW) {
       d.reports.reserve(static_cast<size_t>(count.Int(0)));
-      index_of_row.reserve(static_cast<size_t>(count.Int(0)));
+      d.tokens.Reserve(static_cast<size_t>(count.Int(1)) / kStoredTokenBytes);
     }
     ASSIGN_OR_RETURN(
         Stmt st, Stmt::Prepare(db,
-                               "SELECT id, agency, signal_month, form, contact, age_band, gender, "
+                               "SELECT agency, signal_month, form, contact, age_band, gender, "
                                "background, living_situation, recruitment_location, coercion, "
-                               "forced_crime, area FROM reports ORDER BY id"));
+                               "forced_crime, area, tokens FROM reports ORDER BY id"));
     int rc;
     while ((rc = st.Step()) == SQLITE_ROW) {
       ReportFacts f;
-      std::string agency = st.Text(1);
+      std::string agency = st.Text(0);
       auto dom = domain_cache.find(agency);
       if (dom == domain_cache.end()) dom = domain_cache.emplace(agency, domain_of_agency(agency)).first;
       f.domain = static_cast<uint8_t>(dom->second);
-      f.signal_month = static_cast<uint32_t>(st.Int(2));
-      f.form = static_cast<uint8_t>(st.Int(3));
-      f.contact = static_cast<uint8_t>(st.Int(4));
-      f.age_band = static_cast<uint8_t>(st.Int(5));
-      f.gender = static_cast<uint8_t>(st.Int(6));
-      f.background = static_cast<uint8_t>(st.Int(7));
-      f.living = static_cast<uint32_t>(st.Int(8));
-      f.recruitment = static_cast<uint32_t>(st.Int(9));
-      f.coercion = static_cast<uint32_t>(st.Int(10));
-      f.forced_crime = static_cast<uint32_t>(st.Int(11));
-      std::string area = st.Text(12);
+      f.signal_month = static_cast<uint32_t>(st.Int(1));
+      f.form = static_cast<uint8_t>(st.Int(2));
+      f.contact = static_cast<uint8_t>(st.Int(3));
+      f.age_band = static_cast<uint8_t>(st.Int(4));
+      f.gender = static_cast<uint8_t>(st.Int(5));
+      f.background = static_cast<uint8_t>(st.Int(6));
+      f.living = static_cast<uint32_t>(st.Int(7));
+      f.recruitment = static_cast<uint32_t>(st.Int(8));
+      f.coercion = static_cast<uint32_t>(st.Int(9));
+      f.forced_crime = static_cast<uint32_t>(st.Int(10));
+      std::string area = st.Text(11);
       if (!area.empty()) {
         auto it = area_index.find(area);
         if (it == area_index.end()) {
@@ -625,32 +852,23 @@ absl::StatusOr<Dataset> Store::LoadDataset(
         }
         f.area = it->second;
       }
-      index_of_row.emplace(st.Int(0), static_cast<uint32_t>(d.reports.size()));
+      const uint32_t index = static_cast<uint32_t>(d.reports.size());
+      const auto* blob = static_cast<const uint8_t*>(sqlite3_column_blob(st.get(), 12));
+      const size_t blob_size = static_cast<size_t>(sqlite3_column_bytes(st.get(), 12));
+      if (blob_size % kStoredTokenBytes != 0) {
+        return absl::DataLossError(absl::StrCat(path_, ": a report's stored tokens are damaged"));
+      }
+      for (size_t off = 0; off < blob_size; off += kStoredTokenBytes) {
+        const size_t rule_id = (blob[off] | blob[off + 1] << 8) & kStoredTokenRuleMask;
+        if (rule_id >= rule_of_id.size()) {
+          return absl::DataLossError(absl::StrCat(path_, ": a stored token has an unknown rule"));
+        }
+        d.tokens.Add(index, rule_of_id[rule_id].first, blob + off + 2, rule_of_id[rule_id].second);
+      }
+      f.has_token = blob_size > 0;
       d.reports.push_back(f);
     }
     if (rc != SQLITE_DONE) return SqlError(db, rc, path_, "reading reports");
-  }
-  {
-    ASSIGN_OR_RETURN(Stmt count, Stmt::Prepare(db, "SELECT count(*) FROM tokens"));
-    if (count.Step() == SQLITE_ROW) d.tokens.Reserve(static_cast<size_t>(count.Int(0)));
-    ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db, "SELECT report, rule, token FROM tokens"));
-    int rc;
-    while ((rc = st.Step()) == SQLITE_ROW) {
-      auto it = index_of_row.find(st.Int(0));
-      if (it == index_of_row.end()) continue;
-      if (sqlite3_column_bytes(st.get(), 2) != static_cast<int>(kTokenSize)) {
-        return absl::DataLossError(absl::StrCat(path_, ": a stored token has the wrong length"));
-      }
-      const size_t rule_id = static_cast<size_t>(st.Int(1));
-      if (rule_id >= rule_of_id.size()) {
-        return absl::DataLossError(absl::StrCat(path_, ": a stored token has an unknown rule"));
-      }
-      d.tokens.Add(it->second, rule_of_id[rule_id].first,
-                   static_cast<const uint8_t*>(sqlite3_column_blob(st.get(), 2)),
-                   rule_of_id[rule_id].second);
-      d.reports[it->second].has_token = true;
-    }
-    if (rc != SQLITE_DONE) return SqlError(db, rc, path_, "reading tokens");
   }
   return d;
 }
@@ -661,7 +879,12 @@ absl::StatusOr<int64_t> Store::CountRows(const std::string& table) const {
     return absl::InvalidArgumentError("unknown table");
   }
   std::lock_guard<std::mutex> lock(write_mu_);
-  ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_, absl::StrCat("SELECT count(*) FROM ", table).c_str()));
+  // Tokens are counted in their blobs (schema 4 has no tokens table).
+  const std::string sql =
+      table == "tokens"
+          ? absl::StrCat("SELECT coalesce(sum(length(tokens)), 0) / ", kStoredTokenBytes, " FROM reports")
+          : absl::StrCat("SELECT count(*) FROM ", table);
+  ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_, sql.c_str()));
   if (int rc = st.Step(); rc != SQLITE_ROW) return SqlError(db_, rc, path_, "count");
   return st.Int(0);
 }
@@ -870,8 +1093,8 @@ absl::StatusOr<PurgeResult> Store::Purge(uint32_t cutoff_month, int64_t cutoff_u
       "(SELECT b.received_at FROM batches b WHERE b.batch_id = r.batch_id) < ?2)";
   {
     ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_, absl::StrCat(
-        "SELECT count(*), (SELECT count(*) FROM tokens t WHERE t.report IN (SELECT r.id FROM "
-        "reports r WHERE ", kExpired, ")) FROM reports r WHERE ", kExpired).c_str()));
+        "SELECT count(*), coalesce(sum(length(r.tokens)), 0) / ", kStoredTokenBytes,
+        " FROM reports r WHERE ", kExpired).c_str()));
     st.BindInt(1, cutoff_month);
     st.BindInt(2, cutoff_unix);
     if (int rc = st.Step(); rc != SQLITE_ROW) return SqlError(db_, rc, path_, "purge");
@@ -879,13 +1102,7 @@ absl::StatusOr<PurgeResult> Store::Purge(uint32_t cutoff_month, int64_t cutoff_u
     result.tokens = st.Int(1);
   }
   if (result.reports > 0) {
-    // Tokens first (explicitly, not only through the cascade), then the reports.
-    ASSIGN_OR_RETURN(Stmt del_tokens, Stmt::Prepare(db_, absl::StrCat(
-        "DELETE FROM tokens WHERE report IN (SELECT r.id FROM reports r WHERE ", kExpired,
-        ")").c_str()));
-    del_tokens.BindInt(1, cutoff_month);
-    del_tokens.BindInt(2, cutoff_unix);
-    if (int rc = del_tokens.Step(); rc != SQLITE_DONE) return SqlError(db_, rc, path_, "purge");
+    // The tokens go with their report rows (overwritten: secure_delete).
     ASSIGN_OR_RETURN(Stmt del_reports, Stmt::Prepare(db_, absl::StrCat(
         "DELETE FROM reports AS r WHERE ", kExpired).c_str()));
     del_reports.BindInt(1, cutoff_month);
@@ -913,17 +1130,18 @@ absl::StatusOr<std::pair<int64_t, int64_t>> Store::RetireKeyEpochsBefore(
   RETURN_IF_ERROR(tx.Begin(true));
   int64_t reports = 0, tokens = 0;
   {
-    ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_,
-        "SELECT count(DISTINCT t.report), count(*) FROM tokens t JOIN reports r ON r.id = "
-        "t.report WHERE r.key_epoch < ?1"));
+    ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_, absl::StrCat(
+        "SELECT count(*), coalesce(sum(length(tokens)), 0) / ", kStoredTokenBytes,
+        " FROM reports WHERE key_epoch < ?1 AND length(tokens) > 0").c_str()));
     st.BindInt(1, epoch);
     if (int rc = st.Step(); rc != SQLITE_ROW) return SqlError(db_, rc, path_, "retiring epochs");
     reports = st.Int(0);
     tokens = st.Int(1);
   }
   if (tokens > 0) {
+    // The old blobs are overwritten (secure_delete) by the empty one.
     ASSIGN_OR_RETURN(Stmt del, Stmt::Prepare(db_,
-        "DELETE FROM tokens WHERE report IN (SELECT id FROM reports WHERE key_epoch < ?1)"));
+        "UPDATE reports SET tokens = x'' WHERE key_epoch < ?1 AND length(tokens) > 0"));
     del.BindInt(1, epoch);
     if (int rc = del.Step(); rc != SQLITE_DONE) return SqlError(db_, rc, path_, "retiring epochs");
   }

@@ -5,20 +5,26 @@
 //   ASSIGN_OR_RETURN(CommitResult r, store->CommitBatch(batch));   // durable when it returns
 //   ASSIGN_OR_RETURN(Dataset d, store->LoadDataset(domain_of_agency));
 //
-// What is on disk. Tables `batches` (one row per committed batch), `reports` (one row per
-// stored report: agency, batch, signal month, categories as small integers and bitmasks),
-// `tokens` (report rowid, rule, 32-byte token), `retracted` (report id, agency, when; so a
-// replayed old batch cannot bring a retracted report back) and `rules` (rule name <-> small
-// integer; a probe-rule token's role is stored as the rows "rule#anchor" / "rule#probe",
-// see linkage.h). The schema version is `PRAGMA user_version`.
+// What is on disk (schema version 4, `PRAGMA user_version`). Tables `batches` (one row per
+// committed batch), `reports` (one row per stored report: its id as 16 raw bytes, agency,
+// batch, signal month, categories as small integers and bitmasks, key epoch, and ALL its
+// tokens in one blob column, see "Stored tokens" below), `retracted` (report id as 16 bytes,
+// agency, when; so a replayed old batch cannot bring a retracted report back) and `rules`
+// (rule name <-> small integer; a probe-rule token's role is stored as the rows
+// "rule#anchor" / "rule#probe", see linkage.h). Report ids keep their external form (32
+// lower-case hex characters) everywhere outside the database. Version 3 had a `tokens` table
+// (one row per token) and text report ids; `Open` converts such a database in one
+// transaction.
+//
+// Stored tokens: `reports.tokens` is the concatenation of 34-byte entries, one per token,
+//   bytes 0-1   the rule word, little-endian: bits 0-13 the rules.id of the token's rule
+//               (with its role, see above; below kMaxRules), bits 14-15 per-token flags,
+//               reserved (0 today; kStoredTokenFlags);
+//   bytes 2-33  the re-keyed token.
+// An empty blob means the report has no (or no longer any) tokens.
 //
 // No identifier and no agency token ever reaches the database: every token is keyed again
 // inside `CommitBatch`, before it is bound to a statement,
-//   stored = KeyedHasher(store_key, "samenzicht.store.v1", 0, rule_names).Hash(rule, token)
-// with the aggregator's store key, which is never written into the data folder. A stolen
-// database plus a leaked agency key therefore re-identifies no one. Report ids are random
-// (chosen by the node) and link nothing.
-//
 // Audit (issue 6): table `audit` holds the hash-chained, Ed25519-signed trail (see
 // audit/chain.h and audit_events.h), table `settings` the administrator's overrides. Once
 // `AttachAudit` was called, `CommitBatch`, `Retract`, `Purge` and `SetSetting` write their
@@ -31,7 +37,8 @@
 // back and nothing of the batch is stored.
 //
 // Thread-safety: all methods may be called concurrently. Writes (`CommitBatch`, `Retract`)
-// are serialised on one writer connection; `LoadDataset` opens its own read connection, so
+// are serialised on one writer connection; `CommitBatch` re-keys the tokens and converts
+// the report ids BEFORE it takes the writer lock, so only the SQL statements are serialised; `LoadDataset` opens its own read connection, so
 // queries run concurrently with each other and with a write (WAL snapshot isolation).
 #ifndef SAMENZICHT_AGGREGATOR_STORE_H_
 #define SAMENZICHT_AGGREGATOR_STORE_H_
@@ -59,9 +66,19 @@ struct sqlite3;
 
 namespace samenzicht::aggregator {
 
-inline constexpr int kSchemaVersion = 3;  // 2: audit and settings tables; 3: reports.key_epoch
+// 2: audit and settings tables; 3: reports.key_epoch; 4: tokens as one blob per report,
+// report ids as 16-byte blobs.
+inline constexpr int kSchemaVersion = 4;
 inline constexpr char kDatabaseFileName[] = "aggregator.db";
 inline constexpr char kStorePurpose[] = "samenzicht.store.v1";
+
+inline constexpr size_t kReportIdBytes = 16;  // a report id in the database
+
+// One token in `reports.tokens` (see the top of this file).
+inline constexpr size_t kStoredTokenBytes = 2 + 32;
+inline constexpr uint16_t kStoredTokenRuleMask = 0x3fff;  // rules.id, below kMaxRules
+inline constexpr uint16_t kStoredTokenFlags = 0xc000;     // two reserved per-token flag bits
+inline constexpr int kMaxStoredRuleId = kStoredTokenRuleMask;
 
 // Categories of one report as the totals need them. Multi-valued categories are bitmasks:
 // bit v is set when enum value v (v >= 1) was reported; 0 means not known.
@@ -239,9 +256,7 @@ class Store {
 
  private:
   Store(std::string path, sqlite3* db, std::unique_ptr<crypto::KeyedHasher> hasher,
-        std::vector<int> rule_ids)
-      : path_(std::move(path)), db_(db), hasher_(std::move(hasher)),
-        rule_ids_(std::move(rule_ids)) {}
+        std::vector<int> rule_ids);
 
   const std::string path_;
   mutable std::mutex write_mu_;  // guards db_ (the single writer connection)
@@ -249,6 +264,9 @@ class Store {
   const std::unique_ptr<crypto::KeyedHasher> hasher_;
   const std::vector<int> rule_ids_;  // profile rule index * 3 + v1::TokenRole -> rules.id
   std::atomic<uint64_t> generation_{0};
+  // CommitBatch's prepared statements, made on first use and reused; guarded by write_mu_.
+  struct WriteStatements;
+  std::unique_ptr<WriteStatements> write_statements_;
 
   // Audit, guarded by write_mu_. `AppendInTransaction` needs the lock and an open write
   // transaction; `AfterCommit` advances the chain and writes a due checkpoint.

@@ -8,9 +8,11 @@
 //   ingest_bench                                     # 4 nodes x 250k reports, batches of 2000
 //   ingest_bench --nodes 4 --reports 250000 --batch 5000
 //   ingest_bench --smoke                             # CTest: seconds; never fails on figures
+//   ingest_bench --profile bench/linkage_quality/profiles/v2.textproto   # another profile
 //
-// Reports: the default profile's real tokens (bench/perf/synthetic.h), random report ids,
-// built and signed into batches by agency_node::BuildBatches before the clock starts.
+// Reports: the profile's real tokens with their probe roles (bench/perf/synthetic.h), random
+// report ids, built and signed into batches by agency_node::BuildBatches
+// before the clock starts.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -64,14 +66,16 @@ struct NodeResult {
 int main(int argc, char** argv) {
   int nodes = 4, batch = 2000;
   int64_t reports_per_node = 250000;
+  std::string profile_file = PROFILE_FILE;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--smoke") nodes = 2, reports_per_node = 4000, batch = 1000;
     else if (a == "--nodes" && i + 1 < argc && absl::SimpleAtoi(argv[i + 1], &nodes)) ++i;
     else if (a == "--reports" && i + 1 < argc && absl::SimpleAtoi(argv[i + 1], &reports_per_node)) ++i;
     else if (a == "--batch" && i + 1 < argc && absl::SimpleAtoi(argv[i + 1], &batch)) ++i;
+    else if (a == "--profile" && i + 1 < argc) profile_file = argv[++i];
     else {
-      std::cerr << "usage: ingest_bench [--nodes N] [--reports PER_NODE] [--batch N] [--smoke]\n";
+      std::cerr << "usage: ingest_bench [--nodes N] [--reports PER_NODE] [--batch N] [--profile FILE] [--smoke]\n";
       return a == "--help" ? 0 : 2;
     }
   }
@@ -89,8 +93,8 @@ int main(int argc, char** argv) {
     std::cerr << s.status() << "\n";
     return 2;
   }
-  auto profile = model::LoadProfile(PROFILE_FILE);
-  auto t = bench::MakeTemplate(PROFILE_FILE, 4000, 8);
+  auto profile = model::LoadProfile(profile_file);
+  auto t = bench::MakeTemplate(profile_file, 4000, 8);
   if (!profile.ok() || !t.ok()) { std::cerr << "ingest_bench: cannot load the profile\n"; return 2; }
 
   // Every node's batches, built and signed before the clock starts.
@@ -101,7 +105,7 @@ int main(int argc, char** argv) {
   config.mutable_tls()->set_key_file(pki + "/aggregator.key");
   config.set_data_dir(dir + "/data");
   config.set_store_key_file(dir + "/store.key");
-  config.set_profile_file(PROFILE_FILE);
+  config.set_profile_file(profile_file);
   config.set_key_epoch(1);
   config.set_max_batch_reports(static_cast<uint32_t>(std::max(batch, 1)));
   config.set_max_message_bytes(256u << 20);
@@ -204,16 +208,20 @@ int main(int argc, char** argv) {
   std::error_code ec;
   const double db_bytes = static_cast<double>(fs::file_size(dir + "/data/aggregator.db", ec)) +
                           static_cast<double>(fs::exists(dir + "/data/aggregator.db-wal") ? fs::file_size(dir + "/data/aggregator.db-wal", ec) : 0);
-  std::printf("ingest: %d nodes, %lld reports each, batches of %d, %.2f tokens/report, gRPC + mutual "
-              "TLS on loopback, in-process aggregator (batches built and signed in %.1f s before)\n",
-              nodes, static_cast<long long>(reports_per_node), batch, t->TokensPerReport(), build_s);
+  std::printf("ingest: %d nodes, %lld reports each, batches of %d, %.2f tokens/report (profile %s), "
+              "gRPC + mutual TLS on loopback, in-process aggregator (batches built and signed in "
+              "%.1f s before)\n",
+              nodes, static_cast<long long>(reports_per_node), batch, t->TokensPerReport(),
+              fs::path(profile_file).filename().c_str(), build_s);
   std::printf("acknowledged: %lld reports in %.2f s = %.0f reports/s (%zu batches, %.1f batches/s)\n",
               static_cast<long long>(acked), elapsed, acked / elapsed, lat.size(), lat.size() / elapsed);
   std::printf("batch ack latency: p50 %.1f ms, p99 %.1f ms, max %.1f ms\n", pct(0.5), pct(0.99),
               lat.empty() ? 0.0 : lat.back());
-  std::printf("CPU (nodes + aggregator, this process): %.2f s = %.1f us per report; the machine's "
-              "load average during the run: see docs/performance.md\n", cpu,
-              acked > 0 ? cpu * 1e6 / acked : 0.0);
+  double load[3] = {0, 0, 0};
+  getloadavg(load, 3);
+  std::printf("CPU (nodes + aggregator, this process): %.2f s = %.1f us per report; load average "
+              "at the end (1/5/15 min): %.2f %.2f %.2f\n", cpu,
+              acked > 0 ? cpu * 1e6 / acked : 0.0, load[0], load[1], load[2]);
   std::printf("stored: %lld reports, %lld tokens; database %.0f bytes = %.0f bytes/report; errors %lld\n",
               static_cast<long long>(stored.ok() ? *stored : -1),
               static_cast<long long>(tokens.ok() ? *tokens : -1), db_bytes,

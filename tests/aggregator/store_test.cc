@@ -4,6 +4,8 @@
 
 #include <fstream>
 
+#include "absl/strings/str_cat.h"
+
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
@@ -252,6 +254,210 @@ TEST(StoreTest, RefusesAShortKey) {
   auto key = *crypto::SecretBytes::Random(16);
   EXPECT_THAT(Store::Open(FreshDir("store_key") + "/data", key, kRules),
               StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+
+// --- Schema 4 (issue 8): tokens as one blob per report, 16-byte report ids ------------------
+
+// Runs `sql` on the database in `dir` (no foreign keys, as a plain sqlite3 shell would).
+void RunSql(const std::string& dir, const std::string& sql) {
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir + "/aggregator.db").c_str(), &db), SQLITE_OK);
+  char* err = nullptr;
+  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "");
+  sqlite3_free(err);
+  sqlite3_close(db);
+}
+
+std::string SqlValue(const std::string& dir, const std::string& sql) {
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open((dir + "/aggregator.db").c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  std::string v;
+  if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != nullptr) {
+    v = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return v;
+}
+
+// The schema-3 tables as release 3 created them, with one batch: report 1 (two tokens,
+// rules 1 and 3), report 2 (no token), and report 5 retracted.
+std::string SchemaThreeSql(const std::string& report1_id) {
+  return absl::StrCat(R"sql(
+PRAGMA auto_vacuum = INCREMENTAL;
+CREATE TABLE rules(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE batches(batch_id TEXT PRIMARY KEY, agency TEXT NOT NULL, digest BLOB NOT NULL,
+  received_at INTEGER NOT NULL, report_count INTEGER NOT NULL, accepted INTEGER NOT NULL,
+  duplicates INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE reports(id INTEGER PRIMARY KEY, report_id TEXT NOT NULL UNIQUE,
+  agency TEXT NOT NULL, batch_id TEXT NOT NULL REFERENCES batches(batch_id),
+  signal_month INTEGER NOT NULL, form INTEGER NOT NULL, contact INTEGER NOT NULL,
+  age_band INTEGER NOT NULL, gender INTEGER NOT NULL, background INTEGER NOT NULL,
+  living_situation INTEGER NOT NULL, recruitment_location INTEGER NOT NULL,
+  coercion INTEGER NOT NULL, forced_crime INTEGER NOT NULL, area TEXT NOT NULL,
+  key_epoch INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE tokens(report INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+  rule INTEGER NOT NULL REFERENCES rules(id), token BLOB NOT NULL CHECK(length(token) = 32));
+CREATE INDEX tokens_by_report ON tokens(report);
+CREATE TABLE retracted(report_id TEXT PRIMARY KEY, agency TEXT NOT NULL, at INTEGER NOT NULL)
+  WITHOUT ROWID;
+CREATE TABLE audit(seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, event TEXT NOT NULL,
+  actor TEXT NOT NULL, details TEXT NOT NULL, prev_hash BLOB NOT NULL, hash BLOB NOT NULL,
+  signature BLOB NOT NULL);
+CREATE TABLE settings(name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+INSERT INTO rules(id, name) VALUES (1, 'nid'), (2, 'name_dob'), (3, 'phone');
+INSERT INTO batches VALUES ('b1', 'police', x'00', 1700000000, 2, 2, 0);
+INSERT INTO reports VALUES (7, ')sql", report1_id, R"sql(', 'police', 'b1', 202403, 2, 0, 3, 0, 0,
+  0, 0, 6, 0, 'oost', 1);
+INSERT INTO reports VALUES (9, ')sql", testing::Id(2), R"sql(', 'police', 'b1', 202404, 0, 0, 0, 0, 0,
+  0, 0, 0, 0, '', 1);
+INSERT INTO tokens VALUES (7, 3, x')sql", std::string(64, '3'), R"sql(');
+INSERT INTO tokens VALUES (7, 1, x')sql", std::string(64, '1'), R"sql(');
+INSERT INTO retracted VALUES (')sql", testing::Id(5), R"sql(', 'police', 1700000001);
+PRAGMA user_version = 3;
+)sql");
+}
+
+uint64_t FingerprintOf(char byte) {
+  const std::string t(32, byte);
+  return TokenFingerprint(reinterpret_cast<const uint8_t*>(t.data()));
+}
+
+TEST(StoreTest, UpgradesASchemaThreeDatabaseBuiltBySql) {
+  std::string dir = FreshDir("store_v3_sql") + "/data";
+  std::filesystem::create_directories(dir);
+  RunSql(dir, SchemaThreeSql(testing::Id(1)));
+  auto key = Key();
+  ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, key, kRules));
+  EXPECT_EQ(SqlValue(dir, "PRAGMA user_version"), "4");
+  EXPECT_EQ(SqlValue(dir, "SELECT count(*) FROM sqlite_schema WHERE name = 'tokens'"), "0");
+  EXPECT_EQ(SqlValue(dir, "SELECT hex(report_id) FROM reports WHERE id = 7"),
+            "00000000000000000000000000000001");
+  // Rule byte and token, in the order of the token rows.
+  EXPECT_EQ(SqlValue(dir, "SELECT hex(tokens) FROM reports WHERE id = 7"),
+            absl::StrCat("0300", std::string(64, '3'), "0100", std::string(64, '1')));
+  EXPECT_EQ(*store->CountRows("tokens"), 2);
+
+  ASSERT_OK_AND_ASSIGN(Dataset d, store->LoadDataset(NoDomain));
+  ASSERT_EQ(d.reports.size(), 2u);
+  EXPECT_EQ(d.reports[0].signal_month, 202403u);
+  EXPECT_EQ(d.reports[0].form, 2);
+  EXPECT_EQ(d.reports[0].age_band, 3);
+  EXPECT_EQ(d.reports[0].coercion, 6u);
+  EXPECT_TRUE(d.reports[0].has_token);
+  EXPECT_FALSE(d.reports[1].has_token);
+  ASSERT_EQ(d.tokens.size(), 2u);
+  EXPECT_EQ(d.tokens.report(0), 0u);
+  EXPECT_EQ(d.tokens.rule(0), 3);
+  EXPECT_EQ(d.tokens.fingerprint(0), FingerprintOf('\x33'));
+  EXPECT_EQ(d.tokens.rule(1), 1);
+  EXPECT_EQ(d.tokens.fingerprint(1), FingerprintOf('\x11'));
+  EXPECT_EQ(d.rules[1], "nid");
+  EXPECT_EQ(d.rules[3], "phone");
+
+  // The converted ids behave as before: duplicate, retracted, another agency's.
+  std::vector<v1::Report> again{MakeReport(1, {}), MakeReport(5, {}), MakeReport(6, {})};
+  ASSERT_OK_AND_ASSIGN(CommitResult c, store->CommitBatch(Batch(testing::Id(20), "police", again)));
+  EXPECT_EQ(c.duplicates, 1u);
+  EXPECT_EQ(c.accepted, 1u);
+  ASSERT_EQ(c.refused.size(), 1u);
+  EXPECT_EQ(c.refused[0].index, 1u);
+  EXPECT_EQ(c.refused[0].code, absl::StatusCode::kFailedPrecondition);
+  std::vector<v1::Report> taken{MakeReport(2, {})};
+  ASSERT_OK_AND_ASSIGN(c, store->CommitBatch(Batch(testing::Id(21), "zorg", taken)));
+  ASSERT_EQ(c.refused.size(), 1u);
+  EXPECT_EQ(c.refused[0].code, absl::StatusCode::kAlreadyExists);
+  ASSERT_OK_AND_ASSIGN(RetractResult rr, store->Retract("police", {testing::Id(1)}, 2));
+  EXPECT_EQ(rr.retracted, 1u);
+  EXPECT_EQ(*store->CountRows("tokens"), 0);
+}
+
+TEST(StoreTest, AFailedUpgradeLeavesTheSchemaThreeDatabaseUnchanged) {
+  std::string dir = FreshDir("store_v3_bad") + "/data";
+  std::filesystem::create_directories(dir);
+  RunSql(dir, SchemaThreeSql("not-a-hex-report-id"));
+  auto key = Key();
+  EXPECT_THAT(Store::Open(dir, key, kRules),
+              StatusIs(absl::StatusCode::kInternal, "not 32 lower-case hex characters"));
+  EXPECT_EQ(SqlValue(dir, "PRAGMA user_version"), "3");
+  EXPECT_EQ(SqlValue(dir, "SELECT count(*) FROM tokens"), "2");
+  EXPECT_EQ(SqlValue(dir, "SELECT report_id FROM reports WHERE id = 7"), "not-a-hex-report-id");
+}
+
+TEST(StoreTest, SchemaThreeRoundTripKeepsEveryReportAndToken) {
+  std::string dir = FreshDir("store_v3_roundtrip") + "/data";
+  auto key = Key();
+  Dataset before;
+  {
+    ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, key, kRules));
+    std::vector<v1::Report> reports;
+    for (int i = 0; i < 300; ++i) {
+      std::vector<std::pair<std::string, std::string>> tokens;
+      if (i % 3 != 0) tokens.push_back({"nid", Tok(i % 50)});
+      if (i % 2 == 0) tokens.push_back({"phone", Tok(1000 + i)});
+      if (i % 5 == 0) tokens.push_back({"name_dob", Tok(2000 + i % 7)});
+      reports.push_back(MakeReport(i + 1, tokens));
+    }
+    ASSERT_OK(store->CommitBatch(Batch(testing::Id(1), "police", reports)));
+    ASSERT_OK(store->Retract("police", {testing::Id(3)}, 5));
+    ASSERT_OK_AND_ASSIGN(before, store->LoadDataset(NoDomain));
+  }
+  RunSql(dir, testing::kDowngradeToSchemaThree);
+  ASSERT_EQ(SqlValue(dir, "PRAGMA user_version"), "3");
+  ASSERT_EQ(SqlValue(dir, "SELECT count(*) FROM tokens"), std::to_string(before.tokens.size()));
+
+  ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, key, kRules));
+  ASSERT_OK_AND_ASSIGN(Dataset after, store->LoadDataset(NoDomain));
+  ASSERT_EQ(after.reports.size(), before.reports.size());
+  ASSERT_EQ(after.tokens.size(), before.tokens.size());
+  for (size_t i = 0; i < before.tokens.size(); ++i) {
+    EXPECT_EQ(after.tokens.report(i), before.tokens.report(i));
+    EXPECT_EQ(after.tokens.rule(i), before.tokens.rule(i));
+    EXPECT_EQ(after.tokens.fingerprint(i), before.tokens.fingerprint(i));
+  }
+  LinkResult a = Link(static_cast<uint32_t>(after.reports.size()), after.tokens, 50, after.rules.size());
+  LinkResult b = Link(static_cast<uint32_t>(before.reports.size()), before.tokens, 50, before.rules.size());
+  EXPECT_EQ(a.person, b.person);
+  // The retraction survived the conversion.
+  std::vector<v1::Report> retracted{MakeReport(3, {})};
+  ASSERT_OK_AND_ASSIGN(CommitResult c, store->CommitBatch(Batch(testing::Id(2), "police", retracted)));
+  ASSERT_EQ(c.refused.size(), 1u);
+  EXPECT_EQ(c.refused[0].code, absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(StoreTest, TokensAreOneBlobPerReportWithTheRuleByte) {
+  std::string dir = FreshDir("store_blob") + "/data";
+  auto key = Key();
+  ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, key, kRules));
+  std::vector<v1::Report> reports{MakeReport(1, {{"phone", Tok(1)}, {"nid", Tok(2)}}), MakeReport(2, {})};
+  ASSERT_OK(store->CommitBatch(Batch(testing::Id(1), "police", reports)));
+  EXPECT_EQ(SqlValue(dir, "SELECT count(*) FROM sqlite_schema WHERE name = 'tokens'"), "0");
+  EXPECT_EQ(SqlValue(dir, "SELECT length(report_id) FROM reports WHERE id = 1"), "16");
+  // Rule words (little-endian): phone is rules.id 7, nid 1 (each rule has three rows, one
+  // per role, in profile order); flag bits clear; the tokens are re-keyed.
+  EXPECT_EQ(SqlValue(dir, "SELECT length(tokens) FROM reports WHERE id = 1"), "68");
+  EXPECT_EQ(SqlValue(dir, "SELECT hex(substr(tokens, 1, 2)) || hex(substr(tokens, 35, 2)) "
+                          "FROM reports WHERE id = 1"), "07000100");
+  EXPECT_NE(SqlValue(dir, "SELECT hex(substr(tokens, 3, 32)) FROM reports WHERE id = 1"),
+            crypto::ToHex(Tok(1)));
+  EXPECT_EQ(SqlValue(dir, "SELECT length(tokens) FROM reports WHERE id = 2"), "0");
+}
+
+TEST(StoreTest, RefusesMoreRulesThanTheRuleWordHolds) {
+  std::string dir = FreshDir("store_many_rules") + "/data";
+  auto key = Key();
+  { ASSERT_OK(Store::Open(dir, key, kRules)); }
+  // A store whose rules (three rows each, one per role) used up the 14 bits of the rule word.
+  RunSql(dir, absl::StrCat("INSERT INTO rules(id, name) VALUES (", kMaxStoredRuleId, ", 'old')"));
+  std::vector<std::string> rules = kRules;
+  rules.push_back("new_rule");
+  EXPECT_THAT(Store::Open(dir, key, rules),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       absl::StrCat("at most ", kMaxStoredRuleId, " rule rows")));
+  ASSERT_OK(Store::Open(dir, key, kRules));  // the rules it has still work
 }
 
 }  // namespace

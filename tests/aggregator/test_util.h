@@ -93,6 +93,58 @@ inline v1::SignedBatch Sign(const crypto::Signer& signer, const v1::BatchPayload
   return Sign(signer, payload.SerializeAsString());
 }
 
+// Turns a schema-4 aggregator database back into what schema 3 stored (text report ids, one
+// `tokens` row per token), in plain SQL on a connection without foreign keys: the input of
+// the upgrade tests. The 2-byte little-endian rule word is read back through hex().
+inline constexpr char kDowngradeToSchemaThree[] = R"sql(
+CREATE TABLE reports_v3(
+  id INTEGER PRIMARY KEY,
+  report_id TEXT NOT NULL UNIQUE,
+  agency TEXT NOT NULL,
+  batch_id TEXT NOT NULL REFERENCES batches(batch_id),
+  signal_month INTEGER NOT NULL,
+  form INTEGER NOT NULL,
+  contact INTEGER NOT NULL,
+  age_band INTEGER NOT NULL,
+  gender INTEGER NOT NULL,
+  background INTEGER NOT NULL,
+  living_situation INTEGER NOT NULL,
+  recruitment_location INTEGER NOT NULL,
+  coercion INTEGER NOT NULL,
+  forced_crime INTEGER NOT NULL,
+  area TEXT NOT NULL,
+  key_epoch INTEGER NOT NULL DEFAULT 0);
+INSERT INTO reports_v3 SELECT id, lower(hex(report_id)), agency, batch_id, signal_month, form,
+  contact, age_band, gender, background, living_situation, recruitment_location, coercion,
+  forced_crime, area, key_epoch FROM reports;
+CREATE TABLE tokens(
+  report INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+  rule INTEGER NOT NULL REFERENCES rules(id),
+  token BLOB NOT NULL CHECK(length(token) = 32));
+CREATE INDEX tokens_by_report ON tokens(report);
+WITH RECURSIVE t(report, blob, i) AS (
+    SELECT id, tokens, 0 FROM reports WHERE length(tokens) > 0
+    UNION ALL SELECT report, blob, i + 1 FROM t WHERE (i + 1) * 34 < length(blob)),
+  e(report, i, h, token) AS (
+    SELECT report, i, hex(substr(blob, 34 * i + 1, 2)), substr(blob, 34 * i + 3, 32) FROM t)
+  INSERT INTO tokens(report, rule, token)
+  SELECT report,
+    (instr('0123456789ABCDEF', substr(h, 1, 1)) - 1) * 16 + instr('0123456789ABCDEF', substr(h, 2, 1)) - 1 +
+    256 * ((instr('0123456789ABCDEF', substr(h, 3, 1)) - 1) * 16 + instr('0123456789ABCDEF', substr(h, 4, 1)) - 1),
+    token
+  FROM e ORDER BY report, i;
+DROP TABLE reports;
+ALTER TABLE reports_v3 RENAME TO reports;
+CREATE TABLE retracted_v3(
+  report_id TEXT PRIMARY KEY,
+  agency TEXT NOT NULL,
+  at INTEGER NOT NULL) WITHOUT ROWID;
+INSERT INTO retracted_v3 SELECT lower(hex(report_id)), agency, at FROM retracted;
+DROP TABLE retracted;
+ALTER TABLE retracted_v3 RENAME TO retracted;
+PRAGMA user_version = 3;
+)sql";
+
 inline std::string FreshDir(const std::string& tag) {
   std::string dir = ::testing::TempDir() + "/" + tag;
   std::filesystem::remove_all(dir);
