@@ -65,6 +65,7 @@ class Partitions {
   Partitions(const TokenTable& tokens, bool probe_rules, size_t selected)
       : tokens_(tokens),
         probe_rules_(probe_rules),
+        filter_(selected != tokens.size()),
         count_(std::max<size_t>(1, (selected + kPartitionTokens - 1) / kPartitionTokens)) {}
 
   size_t count() const { return count_; }
@@ -73,7 +74,7 @@ class Partitions {
     report.clear();
     index.clear();
     for (size_t i = 0; i < tokens_.size(); ++i) {
-      if ((tokens_.role(i) != TokenRole::kOrdinary) != probe_rules_) continue;
+      if (filter_ && (tokens_.role(i) != TokenRole::kOrdinary) != probe_rules_) continue;
       const uint64_t k = Key(tokens_, i);
       // Multiply-shift maps the key's high bits evenly onto [0, count_).
       if (count_ == 1 ||
@@ -95,6 +96,7 @@ class Partitions {
  private:
   const TokenTable& tokens_;
   const bool probe_rules_;
+  const bool filter_;  // false when every token is of this phase (no probe rules)
   const size_t count_;
 };
 

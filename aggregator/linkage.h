@@ -45,7 +45,8 @@
 // (rule, fingerprint) in a partition-local open-addressing table (16-byte slots, prefetched),
 // and joins every report with the last report carrying the same token by union-find (path
 // halving, union by size). No allocation per report or per token; working memory beyond the
-// input is about 17 bytes per report plus ~200 MB for the partition.
+// input is about 17 bytes per report plus ~200 MB for the partition, and ~18 bytes more per
+// report for the probe phase when there are probe-rule tokens.
 //
 // Fingerprint collisions. Tokens are keyed BLAKE2b-256 outputs, so distinct tokens have
 // independent, uniform fingerprints. Two distinct tokens of the same rule falsely join only
