@@ -497,7 +497,7 @@ TEST(EstimateCommandTest, JsonOnKorea) {
   }
 }
 
-TEST(EstimateCommandTest, ParametricBootstrapIsNamed) {
+TEST(EstimateCommandTest, ParametricBootstrapIsTheDefaultAndNamed) {
   std::string out, err;
   ASSERT_EQ(RunCli({"estimate", "--in", TestData("Korea.csv"), "--replicates", "100",
                     "--bootstrap", "parametric", "--no-profile"},
@@ -511,8 +511,15 @@ TEST(EstimateCommandTest, ParametricBootstrapIsNamed) {
             0)
       << err;
   EXPECT_NE(out.find("100 parametric bootstrap replicates"), std::string::npos) << out;
+  // The default (the simulation study's coverage is inside 0.90-0.98 only with it).
   ASSERT_EQ(RunCli({"estimate", "--in", TestData("Korea.csv"), "--replicates", "100"}, &out, &err),
             0);
+  EXPECT_NE(out.find("\"resampling\": \"parametric\""), std::string::npos) << out;
+  ASSERT_EQ(RunCli({"estimate", "--in", TestData("Korea.csv"), "--replicates", "100",
+                    "--bootstrap", "multinomial"},
+                   &out, &err),
+            0)
+      << err;
   EXPECT_NE(out.find("\"resampling\": \"multinomial\""), std::string::npos) << out;
 }
 
