@@ -108,7 +108,11 @@ absl::StatusOr<v1::TotalsResponse> Query::Totals(const rpc::Peer& peer,
 absl::Status Query::CheckAndRecord(const Snapshot& snap, const std::vector<AskedQuery>& asked) {
   std::lock_guard<std::mutex> lock(history_mu_);
   for (const AskedQuery& q : asked) {
-    RETURN_IF_ERROR(CheckDifferencing(snap.dataset, snap.link, history_->Of(q.analyst), q, k_));
+    RETURN_IF_ERROR(CheckDifferencing(
+        [&](const v1::TotalsRequest& req) {
+          return snap.totals_index->RawTotalsFor(snap.dataset, snap.link, req);
+        },
+        history_->Of(q.analyst), q, k_));
   }
   for (const AskedQuery& q : asked) RETURN_IF_ERROR(history_->Record(q));
   return absl::OkStatus();

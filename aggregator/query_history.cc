@@ -104,13 +104,13 @@ namespace {
 // label path -> (persons, signals); "" for the totals, "#unlinkable" for unlinkable.
 using Flat = std::map<std::string, std::pair<uint64_t, uint64_t>>;
 
-absl::StatusOr<Flat> Flatten(const Dataset& ds, const LinkResult& link,
-                             const std::vector<v1::Dimension>& by, uint32_t from, uint32_t to) {
+absl::StatusOr<Flat> Flatten(const RawTotalsSource& totals, const std::vector<v1::Dimension>& by,
+                             uint32_t from, uint32_t to) {
   v1::TotalsRequest req;
   for (v1::Dimension d : by) req.add_by(d);
   req.set_from_month(from);
   req.set_to_month(to);
-  ASSIGN_OR_RETURN(RawTotals raw, ComputeRawTotals(ds, link, req));
+  ASSIGN_OR_RETURN(RawTotals raw, totals(req));
   Flat f;
   f[""] = {raw.total.persons, raw.total.signals};
   f["#unlinkable"] = {raw.unlinkable, raw.unlinkable};
@@ -130,6 +130,14 @@ bool Small(uint64_t a, uint64_t b, uint32_t k) {
 absl::Status CheckDifferencing(const Dataset& ds, const LinkResult& link,
                                const std::vector<AskedQuery>& earlier, const AskedQuery& asked,
                                uint32_t k) {
+  return CheckDifferencing(
+      [&](const v1::TotalsRequest& req) { return ComputeRawTotals(ds, link, req); }, earlier,
+      asked, k);
+}
+
+absl::Status CheckDifferencing(const RawTotalsSource& totals,
+                               const std::vector<AskedQuery>& earlier, const AskedQuery& asked,
+                               uint32_t k) {
   if (k == 0) k = kDefaultMinCellSize;
   std::map<std::tuple<std::vector<v1::Dimension>, uint32_t, uint32_t>, Flat> cache;
   auto flat = [&](const std::vector<v1::Dimension>& by, uint32_t from,
@@ -137,7 +145,7 @@ absl::Status CheckDifferencing(const Dataset& ds, const LinkResult& link,
     auto key = std::make_tuple(by, from, to);
     auto it = cache.find(key);
     if (it == cache.end()) {
-      ASSIGN_OR_RETURN(Flat f, Flatten(ds, link, by, from, to));
+      ASSIGN_OR_RETURN(Flat f, Flatten(totals, by, from, to));
       it = cache.emplace(key, std::move(f)).first;
     }
     return &it->second;

@@ -27,6 +27,7 @@
 #define SAMENZICHT_AGGREGATOR_QUERY_HISTORY_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -36,6 +37,7 @@
 #include "absl/status/statusor.h"
 #include "aggregator/linkage.h"
 #include "aggregator/store.h"
+#include "aggregator/totals.h"
 #include "samenzicht/v1/query.pb.h"
 
 namespace samenzicht::aggregator {
@@ -67,7 +69,14 @@ class QueryHistory {
 };
 
 // FailedPrecondition when `asked` would difference against one of `earlier` (see above);
-// InvalidArgument for a malformed period; OK otherwise.
+// InvalidArgument for a malformed period; OK otherwise. The raw tables come from
+// `totals`, which must answer as ComputeRawTotals does (the query service passes its
+// TotalsIndex, so the check costs milliseconds, not a scan of every report per table).
+using RawTotalsSource = std::function<absl::StatusOr<RawTotals>(const v1::TotalsRequest&)>;
+absl::Status CheckDifferencing(const RawTotalsSource& totals,
+                               const std::vector<AskedQuery>& earlier, const AskedQuery& asked,
+                               uint32_t min_cell_size);
+// The same with ComputeRawTotals over `dataset` and `link`.
 absl::Status CheckDifferencing(const Dataset& dataset, const LinkResult& link,
                                const std::vector<AskedQuery>& earlier, const AskedQuery& asked,
                                uint32_t min_cell_size);
