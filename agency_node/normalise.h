@@ -58,7 +58,14 @@ class Normaliser {
 
   // Unicode text -> lower-case ASCII. Letters, digits, spaces, apostrophes, hyphens,
   // commas and periods survive; every other character becomes a space.
+  // ASCII and the precomposed Latin letters U+00C0..U+024F (é, ö, ş, ł, ț...) take a
+  // table path without ICU: the table is FoldWithIcu of each such code point alone, built
+  // in New(); bench/perf/ascii_fold_check proves Fold = FoldWithIcu for every one of them
+  // alone and next to every other and every ASCII character.
   std::string Fold(std::string_view utf8) const;
+
+  // Fold through the ICU transliterators only (no fast path): the reference for the check.
+  std::string FoldWithIcu(std::string_view utf8) const;
 
   // InvalidArgument (message without the value) when no letter is left.
   absl::StatusOr<Surname> NormaliseSurname(std::string_view utf8) const;

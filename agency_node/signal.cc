@@ -10,6 +10,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
 #include "model/vocabulary.h"
 
 namespace samenzicht::agency_node {
@@ -175,8 +176,16 @@ absl::StatusOr<SignalFile> ParseSignals(const CsvFile& csv, const Normaliser& no
   absl::flat_hash_map<std::string_view, int> first_line;
   first_line.reserve(csv.records.size());
   out.signals.reserve(csv.records.size());
-  // Reused between fields and records: no allocation per cell once grown.
-  std::vector<int> category_values;
+  // Category cells repeat (a few words per dimension): each distinct cell of a column is
+  // parsed once per file (up to kCachedCells of them), then looked up. Reused buffers for
+  // the cells past that: no allocation per cell once grown.
+  struct ParsedCell {
+    bool ok = false;
+    std::vector<int> values;  // empty when !ok
+  };
+  constexpr size_t kCachedCells = 256;
+  std::vector<absl::flat_hash_map<std::string, ParsedCell>> category_cache(layout.size());
+  ParsedCell uncached;
   std::string category_word;
 
   const size_t scheme_column = static_cast<size_t>(
@@ -220,13 +229,17 @@ absl::StatusOr<SignalFile> ParseSignals(const CsvFile& csv, const Normaliser& no
       v1::Report& r = sig.report;
       Person& p = sig.person;
       auto category = [&](model::Dimension d) -> const std::vector<int>& {
-        std::vector<int>& v = category_values;
-        v.clear();
-        if (!ParseCategory(d, value, &v, &category_word)) {
-          warn(c, "unknown category word; left as unknown");
-          v.clear();
+        auto& cache = category_cache[c];
+        auto it = cache.find(absl::string_view(value.data(), value.size()));
+        ParsedCell* cell = it != cache.end() ? &it->second : nullptr;
+        if (cell == nullptr) {
+          cell = cache.size() < kCachedCells ? &cache[std::string(value)] : &uncached;
+          cell->values.clear();
+          cell->ok = ParseCategory(d, value, &cell->values, &category_word);
+          if (!cell->ok) cell->values.clear();
         }
-        return v;
+        if (!cell->ok) warn(c, "unknown category word; left as unknown");
+        return cell->values;
       };
       switch (layout[c]) {
         case Column::kRecordId:
@@ -264,15 +277,14 @@ absl::StatusOr<SignalFile> ParseSignals(const CsvFile& csv, const Normaliser& no
             break;
           }
           dob = *d;
-          p.Set(Field::FIELD_DATE_OF_BIRTH, Yyyymmdd(d->year, d->month, d->day));
+          // ParseDate's years have 4 digits (1900 to today): the year and month-day are
+          // the two halves of the yyyymmdd text.
+          std::string ymd = Yyyymmdd(d->year, d->month, d->day);
+          p.Set(Field::FIELD_BIRTH_YEAR, ymd.substr(0, 4));
+          p.Set(Field::FIELD_DOB_MONTH_DAY, ymd.substr(4));
+          p.Set(Field::FIELD_DATE_OF_BIRTH, std::move(ymd));
           p.Set(Field::FIELD_DOB_DAY_MONTH_UNORDERED,
                 Yyyymmdd(d->year, std::min(d->day, d->month), std::max(d->day, d->month)));
-          std::string year, month_day;
-          AppendPadded(d->year, 4, &year);
-          AppendPadded(d->month, 2, &month_day);
-          AppendPadded(d->day, 2, &month_day);
-          p.Set(Field::FIELD_BIRTH_YEAR, std::move(year));
-          p.Set(Field::FIELD_DOB_MONTH_DAY, std::move(month_day));
           break;
         }
         case Column::kGender: {

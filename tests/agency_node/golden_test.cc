@@ -91,6 +91,15 @@ const Pinned kPinned[] = {
     {"token phon_dob", 615, "569c2007d6d969eb85e98496e78615e1"},
     {"token phone", 240, "52729df0f03b65a7c3053a4295c7f561"},
     {"token sorted_dob", 573, "72d4fa3c0e20635194d83788c3d36a08"},
+    // Rules added by the default profile v3 (branch `link`), computed on main at ba59af0
+    // (before the speed work).
+    {"token init_surname_pc", 409, "46d2b387af72bd37d3a3f7b285c5d06b"},
+    {"token name_md_probe", 573, "55582705ee0b1e6fa83eea6cd989e5a0"},
+    {"token phon2_pc", 392, "e42b5cb5cc47512134bda7465727288c"},
+    {"token phon_md_pc", 377, "e719044ca0cb2d67479473bb9a1b05b9"},
+    {"token phon_year_pc", 377, "f5493a26f1f294f9a2f581d989132b52"},
+    {"token sorted_pc", 392, "020c038d74a781f4fa26dd1583c813ea"},
+    {"token sorted_year_pc", 362, "c70db5c93354f9bae9de010b94c66d92"},
     {"warnings", 466, "7212acedb9f6b7663936af909eb7dae0"},
 };
 
