@@ -38,15 +38,17 @@
 // joining a namesake at its postcode.
 //
 // Cost: linear in the number of tokens, and compact (issue 8). A TokenTable keeps, per
-// token, a 64-bit fingerprint of its 32-byte value (`TokenFingerprint`), its rule and its
-// report: 14 bytes, not 38, so 10 million reports of ~8 tokens fit in about 1.1 GB. `Link`
-// splits the tokens into partitions by fingerprint (about 4 million tokens each; one
-// streaming pass over the table per partition), counts the distinct reports of each
-// (rule, fingerprint) in a partition-local open-addressing table (16-byte slots, prefetched),
-// and joins every report with the last report carrying the same token by union-find (path
-// halving, union by size). No allocation per report or per token; working memory beyond the
-// input is about 17 bytes per report plus ~200 MB for the partition, and ~18 bytes more per
-// report for the probe phase when there are probe-rule tokens.
+// token, a 64-bit fingerprint of its 32-byte value (`TokenFingerprint`) and one byte of rule
+// and role, and per report its run of tokens (report, first token): 9 bytes per token plus 8
+// per report, not 38 per token, so 10 million reports of 13 tokens take about 1.25 GB. `Link`
+// notes each token's partition by fingerprint in a byte (about 4 million tokens each), then per
+// partition scans those bytes (8 at a time) to copy the partition's tokens, counts the distinct
+// reports of each (rule, fingerprint) in a partition-local open-addressing table (16-byte
+// slots, 24 in the probe phase; prefetched), and joins every report with the last report
+// carrying the same token by union-find (path halving, union by size). No allocation per
+// report or per token; working memory beyond the input is 1 byte per token, about 13 bytes
+// per report plus ~200 MB for the partition, and ~14 bytes more per report for the probe
+// phase when there are probe-rule tokens.
 //
 // Fingerprint collisions. Tokens are keyed BLAKE2b-256 outputs, so distinct tokens have
 // independent, uniform fingerprints. Two distinct tokens of the same rule falsely join only
@@ -62,8 +64,11 @@
 #ifndef SAMENZICHT_AGGREGATOR_LINKAGE_H_
 #define SAMENZICHT_AGGREGATOR_LINKAGE_H_
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <string_view>
 #include <vector>
 
@@ -90,49 +95,85 @@ inline uint64_t TokenFingerprint(const uint8_t* value) {
 // rule's token of a record that has the rule's probe field (anchor) or lacks it (probe).
 enum class TokenRole : uint8_t { kOrdinary = 0, kAnchor = 1, kProbe = 2 };
 
-// Rule numbers in a TokenTable are below this (the role shares the rule's 16 bits).
+// Rule numbers in a TokenTable are below this.
 inline constexpr uint32_t kMaxRules = 1u << 14;
 
-// Tokens as parallel arrays (no per-token allocation): report, rule (with the role in its two
-// high bits) and the 64-bit fingerprint of the value (see "Fingerprint collisions" above).
+// Tokens in a compact layout grouped by report (no per-token allocation). Per token: the
+// 64-bit fingerprint of its value (see "Fingerprint collisions" above) and one byte with the
+// low 6 bits of its rule and its role in the top 2 bits; a second byte with the rule's high
+// bits exists only once a rule number of 64 or more was added. Per run of consecutive tokens
+// of one report: the report and the run's first token. That is 9 bytes per token plus 8 per
+// report when each report's tokens are added together, as Store::LoadDataset, OfflineLink and
+// bench::Scale do. Adding a report's tokens in several places also works (each change of
+// report starts a new run of 8 bytes), with one caveat that `Link` always had: a report that
+// carries the same token in two separate runs counts twice towards `max_reports_per_token`.
+// At most 2^32 - 1 tokens (a table of 36 GB).
 class TokenTable {
  public:
-  void Reserve(size_t n) {
-    report_.reserve(n);
-    rule_.reserve(n);
-    fingerprint_.reserve(n);
+  // Capacity for `tokens` tokens of `reports` reports.
+  void Reserve(size_t tokens, size_t reports = 0) {
+    fingerprint_.reserve(tokens);
+    code_.reserve(tokens);
+    run_report_.reserve(reports);
+    run_start_.reserve(reports);
   }
   // `value` must hold exactly kTokenSize bytes; `rule` must be below kMaxRules.
   void Add(uint32_t report, uint16_t rule, const uint8_t* value,
            TokenRole role = TokenRole::kOrdinary) {
-    report_.push_back(report);
-    rule_.push_back(static_cast<uint16_t>((rule & (kMaxRules - 1)) |
-                                          (static_cast<uint32_t>(role) << 14)));
+    const size_t i = fingerprint_.size();
+    if (i == kMaxTokens) std::abort();  // documented limit; 36 GB of tokens
+    if (run_report_.empty() || run_report_.back() != report) {
+      run_report_.push_back(report);
+      run_start_.push_back(static_cast<uint32_t>(i));
+    }
+    rule &= kMaxRules - 1;
+    if (rule >= kLowRules && rule_high_.empty()) rule_high_.assign(i, 0);
+    if (!rule_high_.empty()) rule_high_.push_back(static_cast<uint8_t>(rule / kLowRules));
+    code_.push_back(static_cast<uint8_t>(rule % kLowRules | static_cast<uint32_t>(role) << 6));
     fingerprint_.push_back(TokenFingerprint(value));
   }
   void Add(uint32_t report, uint16_t rule, std::string_view value,
            TokenRole role = TokenRole::kOrdinary) {
     Add(report, rule, reinterpret_cast<const uint8_t*>(value.data()), role);
   }
-  size_t size() const { return report_.size(); }
-  uint32_t report(size_t i) const { return report_[i]; }
-  uint16_t rule(size_t i) const { return rule_[i] & (kMaxRules - 1); }
-  TokenRole role(size_t i) const { return static_cast<TokenRole>(rule_[i] >> 14); }
+  size_t size() const { return fingerprint_.size(); }
+  // Runs: tokens [run_begin(r), run_end(r)) all belong to report run_report(r).
+  size_t runs() const { return run_report_.size(); }
+  uint32_t run_report(size_t r) const { return run_report_[r]; }
+  size_t run_begin(size_t r) const { return run_start_[r]; }
+  size_t run_end(size_t r) const { return r + 1 < run_start_.size() ? run_start_[r + 1] : size(); }
+  // The report of token i: a binary search over the runs (for tests and tools; Link walks
+  // the runs).
+  uint32_t report(size_t i) const {
+    auto it = std::upper_bound(run_start_.begin(), run_start_.end(), static_cast<uint32_t>(i));
+    return run_report_[static_cast<size_t>(it - run_start_.begin()) - 1];
+  }
+  uint16_t rule(size_t i) const {
+    const uint32_t high = rule_high_.empty() ? 0 : rule_high_[i];
+    return static_cast<uint16_t>(high * kLowRules + (code_[i] % kLowRules));
+  }
+  TokenRole role(size_t i) const { return static_cast<TokenRole>(code_[i] >> 6); }
   uint64_t fingerprint(size_t i) const { return fingerprint_[i]; }
+  // Starts loading token i's fingerprint into the cache (for sparse scans).
+  void Prefetch(size_t i) const { __builtin_prefetch(fingerprint_.data() + i); }
   // Same rule and value; the role does not count (a probe equals its anchors).
   bool Equal(size_t i, size_t j) const {
     return rule(i) == rule(j) && fingerprint_[i] == fingerprint_[j];
   }
   // Bytes held (for the capacity figures).
   size_t MemoryBytes() const {
-    return report_.capacity() * sizeof(uint32_t) + rule_.capacity() * sizeof(uint16_t) +
-           fingerprint_.capacity() * sizeof(uint64_t);
+    return fingerprint_.capacity() * sizeof(uint64_t) + code_.capacity() + rule_high_.capacity() +
+           run_report_.capacity() * sizeof(uint32_t) + run_start_.capacity() * sizeof(uint32_t);
   }
 
  private:
-  std::vector<uint32_t> report_;
-  std::vector<uint16_t> rule_;
+  static constexpr uint32_t kLowRules = 64;  // rules in the code byte's low 6 bits
+  static constexpr size_t kMaxTokens = std::numeric_limits<uint32_t>::max();
   std::vector<uint64_t> fingerprint_;
+  std::vector<uint8_t> code_;        // rule % 64 | role << 6
+  std::vector<uint8_t> rule_high_;   // rule / 64; empty while every rule is below 64
+  std::vector<uint32_t> run_report_;
+  std::vector<uint32_t> run_start_;  // first token of each run
 };
 
 struct LinkResult {

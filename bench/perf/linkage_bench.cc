@@ -51,7 +51,7 @@ int RunOne(uint64_t n) {
   const uint64_t rss_before = bench::CurrentRssBytes();
   auto t0 = Clock::now();
   aggregator::TokenTable tokens;
-  tokens.Reserve(static_cast<size_t>(n * t->TokensPerReport() * 1.02) + 16);
+  tokens.Reserve(static_cast<size_t>(n * t->TokensPerReport() * 1.02) + 16, n);
   bench::Scale(*t, n, [&](uint32_t report, uint16_t rule, const uint8_t* v, aggregator::TokenRole role) {
     tokens.Add(report, rule, v, role);
   });

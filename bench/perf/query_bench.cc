@@ -148,7 +148,7 @@ int main(int argc, char** argv) {
     ds.areas = {"binnenstad", "haren", "oost", "oude_wijken", "ten_boer", "west", "zuid"};
     auto t0 = Clock::now();
     const uint64_t rss0 = bench::CurrentRssBytes();
-    ds.tokens.Reserve(static_cast<size_t>(n * t->TokensPerReport() * 1.02) + 16);
+    ds.tokens.Reserve(static_cast<size_t>(n * t->TokensPerReport() * 1.02) + 16, n);
     bench::Scale(*t, n, [&](uint32_t report, uint16_t rule, const uint8_t* v, aggregator::TokenRole role) {
       ds.tokens.Add(report, rule, v, role);
     }, &ds.reports);

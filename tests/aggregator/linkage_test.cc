@@ -194,6 +194,61 @@ TEST(LinkageTest, OversizedProbeTokenIsNotUsedAndIsCounted) {
   EXPECT_EQ(r.ambiguous_probe_reports, 0u);
 }
 
+TEST(LinkageTest, TokenTableGroupsRunsAndKeepsHighRules) {
+  // Reports 4, 4, 2, 4: three runs; rule 200 (above the 6 bits of the code byte) arrives
+  // after low rules and leaves them as they were.
+  TokenTable t;
+  t.Add(4, 1, Tok(1), kAnchor);
+  t.Add(4, 63, Tok(2));
+  t.Add(2, 5, Tok(3), kProbe);
+  t.Add(4, 200, Tok(4), kProbe);
+  ASSERT_EQ(t.size(), 4u);
+  ASSERT_EQ(t.runs(), 3u);
+  EXPECT_EQ(t.run_report(0), 4u);
+  EXPECT_EQ(t.run_begin(0), 0u);
+  EXPECT_EQ(t.run_end(0), 2u);
+  EXPECT_EQ(t.run_report(1), 2u);
+  EXPECT_EQ(t.run_end(1), 3u);
+  EXPECT_EQ(t.run_report(2), 4u);
+  EXPECT_EQ(t.run_end(2), 4u);
+  EXPECT_EQ((std::vector<uint32_t>{t.report(0), t.report(1), t.report(2), t.report(3)}),
+            (std::vector<uint32_t>{4, 4, 2, 4}));
+  EXPECT_EQ((std::vector<uint16_t>{t.rule(0), t.rule(1), t.rule(2), t.rule(3)}),
+            (std::vector<uint16_t>{1, 63, 5, 200}));
+  EXPECT_EQ(t.role(0), kAnchor);
+  EXPECT_EQ(t.role(1), TokenRole::kOrdinary);
+  EXPECT_EQ(t.role(2), kProbe);
+  EXPECT_EQ(t.role(3), kProbe);
+  EXPECT_EQ(t.fingerprint(3), TokenFingerprint(reinterpret_cast<const uint8_t*>(Tok(4).data())));
+}
+
+TEST(LinkageTest, ScatteredTokensOfAReportLinkAsGroupedOnes) {
+  // The same tokens added report by report (5 runs) and interleaved (7 runs) give the same
+  // persons: r0 ~ r1 by rule 0, r1 ~ r3 by rule 70 (above the code byte's 6 bits).
+  const std::vector<std::tuple<uint32_t, uint16_t, int>> scattered_order = {
+      {1, 0, 1}, {0, 0, 1}, {4, 1, 6}, {1, 70, 2}, {3, 70, 2}, {4, 70, 9}, {2, 1, 5}};
+  TokenTable grouped, scattered;
+  for (uint32_t report = 0; report < 5; ++report) {
+    for (const auto& [r, rule, value] : scattered_order) {
+      if (r == report) grouped.Add(r, rule, Tok(value));
+    }
+  }
+  for (const auto& [r, rule, value] : scattered_order) scattered.Add(r, rule, Tok(value));
+  EXPECT_EQ(grouped.runs(), 5u);
+  EXPECT_EQ(scattered.runs(), 7u);
+  for (const TokenTable* t : {&grouped, &scattered}) {
+    LinkResult r = Link(5, *t, 50, 71);
+    EXPECT_EQ(r.person, (std::vector<uint32_t>{0, 0, 1, 0, 2}));
+    EXPECT_EQ(r.persons, 3u);
+    // Threshold 1: the two-carrier tokens of rules 0 and 70 are oversized, nothing joins.
+    LinkResult strict = Link(5, *t, 1, 71);
+    EXPECT_EQ(strict.persons, 5u);
+    EXPECT_EQ(strict.oversized_tokens[0], 1u);
+    EXPECT_EQ(strict.oversized_tokens[70], 1u);
+    EXPECT_EQ(strict.oversized_tokens[1], 0u);
+  }
+}
+
 // The same reports in another order (renumbered, tokens in the new report order) give the
 // same partition into persons, and the same number of ambiguous probes.
 TEST(LinkageTest, ProbeLinkageDoesNotDependOnReportOrder) {
