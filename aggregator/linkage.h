@@ -127,8 +127,10 @@ class TokenTable {
       run_start_.push_back(static_cast<uint32_t>(i));
     }
     rule &= kMaxRules - 1;
-    if (rule >= kLowRules && rule_high_.empty()) rule_high_.assign(i, 0);
-    if (!rule_high_.empty()) rule_high_.push_back(static_cast<uint8_t>(rule / kLowRules));
+    if (rule >= kLowRules || !rule_high_.empty()) {
+      rule_high_.resize(i, 0);  // the first rule >= 64: the earlier tokens' high bits are 0
+      rule_high_.push_back(static_cast<uint8_t>(rule / kLowRules));
+    }
     code_.push_back(static_cast<uint8_t>(rule % kLowRules | static_cast<uint32_t>(role) << 6));
     fingerprint_.push_back(TokenFingerprint(value));
   }
