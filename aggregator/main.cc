@@ -181,13 +181,16 @@ absl::Status AuditReportCommand(const cli::Args& args) {
   return absl::OkStatus();
 }
 
+// The month of --now YYYY-MM, else the current month.
+absl::StatusOr<uint32_t> NowFlag(const cli::Args& args) {
+  if (!args.Has("now")) return CurrentMonth();
+  return ParseMonthFlag("now", args.Get("now"));
+}
+
 absl::Status PurgeCommand(const cli::Args& args) {
   process::DisableCoreDumps();
   ASSIGN_OR_RETURN(v1::AggregatorConfig config, model::LoadAggregatorConfig(args.Get("config")));
-  uint32_t now = CurrentMonth();
-  if (args.Has("now")) {
-    ASSIGN_OR_RETURN(now, ParseMonthFlag("now", args.Get("now")));
-  }
+  ASSIGN_OR_RETURN(uint32_t now, NowFlag(args));
   ASSIGN_OR_RETURN(PurgeResult r, PurgeOffline(config, now));
   std::cout << "purged " << r.reports << " report(s) and " << r.tokens
             << " token(s) of signal months before " << r.cutoff_month / 100 << "-"
@@ -225,10 +228,7 @@ absl::Status KeyStatusCommand(const cli::Args& args) {
 absl::Status KeyRetireCommand(const cli::Args& args) {
   process::DisableCoreDumps();
   ASSIGN_OR_RETURN(v1::AggregatorConfig config, model::LoadAggregatorConfig(args.Get("config")));
-  uint32_t now = CurrentMonth();
-  if (args.Has("now")) {
-    ASSIGN_OR_RETURN(now, ParseMonthFlag("now", args.Get("now")));
-  }
+  ASSIGN_OR_RETURN(uint32_t now, NowFlag(args));
   ASSIGN_OR_RETURN(RetireResult r, RetireOldEpochsOffline(config, now));
   std::cout << "retired key epochs below " << r.before_epoch << ": deleted " << r.tokens
             << " token(s) of " << r.reports << " report(s); they stay counted as unlinkable "

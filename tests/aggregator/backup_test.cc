@@ -31,22 +31,6 @@ mode_t ModeOf(const std::string& path) {
   return st.st_mode & 0777;
 }
 
-// Rows of a one-column query on a database file.
-std::vector<std::string> Column(const std::string& db_path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  std::vector<std::string> out;
-  EXPECT_EQ(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    const unsigned char* t = sqlite3_column_text(st, 0);
-    out.push_back(t ? reinterpret_cast<const char*>(t) : "");
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return out;
-}
-
 class BackupTest : public AuditServerTest {
  protected:
   // Five reports, four persons (reports 0 and 1 share the national-id token).

@@ -16,21 +16,6 @@
 namespace samenzicht::aggregator::testing {
 namespace {
 
-std::vector<std::string> Column(const std::string& db_path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  std::vector<std::string> out;
-  EXPECT_EQ(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    const unsigned char* t = sqlite3_column_text(st, 0);
-    out.push_back(t ? reinterpret_cast<const char*>(t) : "");
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return out;
-}
-
 TEST(KeyEpochTest, TokensOfDifferentEpochsNeverMatch) {
   std::string dir = FreshDir("rotation_epochs");
   ASSERT_OK(crypto::GenerateKeyFile(dir + "/hashing.key", crypto::KeyKind::kHashing, 1).status());

@@ -269,18 +269,10 @@ void RunSql(const std::string& dir, const std::string& sql) {
   sqlite3_close(db);
 }
 
+// The first row's value of a one-column query on the store's database ("" if none).
 std::string SqlValue(const std::string& dir, const std::string& sql) {
-  sqlite3* db = nullptr;
-  EXPECT_EQ(sqlite3_open((dir + "/aggregator.db").c_str(), &db), SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
-  std::string v;
-  if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != nullptr) {
-    v = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return v;
+  std::vector<std::string> rows = testing::Column(dir + "/aggregator.db", sql);
+  return rows.empty() ? "" : rows.front();
 }
 
 // The schema-3 tables as release 3 created them, with one batch: report 1 (two tokens,
