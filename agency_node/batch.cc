@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "crypto/encoding.h"
+#include "model/tokens.h"
 #include "model/vocabulary.h"
 
 namespace samenzicht::agency_node {
@@ -63,7 +64,7 @@ absl::StatusOr<std::vector<BuiltBatch>> BuildBatches(std::vector<v1::Report> rep
     b.log.reserve(end - start);
     for (size_t i = start; i < end; ++i) {
       b.log.push_back({reports[i].report_id(), CategoriesSummary(reports[i]),
-                       reports[i].tokens_size()});
+                       model::TokenCount(reports[i])});
       *payload.add_reports() = std::move(reports[i]);
     }
     std::string bytes;

@@ -24,6 +24,7 @@
 #include "crypto/signature.h"
 #include "google/protobuf/util/json_util.h"
 #include "model/config.h"
+#include "model/tokens.h"
 
 namespace samenzicht::agency_node {
 namespace {
@@ -162,6 +163,8 @@ absl::Status PseudonymiseCommand(const PseudonymiseOptions& o, spdlog::logger& l
     if (fresh) it->second = crypto::RandomId();
     v1::Report& r = prepared.reports[i];
     r.set_report_id(it->second);
+    // The file is read without the profile (`aggregator link`): rules by name.
+    RETURN_IF_ERROR(model::UnpackTokens(tokeniser->rule_names(), &r));
     std::string line;
     auto st = google::protobuf::util::MessageToJsonString(r, &line, jo);
     if (!st.ok()) return absl::InternalError("cannot print a report as JSON");

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "crypto/encoding.h"
+#include "model/tokens.h"
 
 namespace samenzicht::agency_node {
 namespace {
@@ -174,7 +175,7 @@ absl::StatusOr<std::vector<BuiltBatch>> Outbox::Pending(int limit) {
     }
     b.digest = BatchDigest(b.signed_batch.payload());
     for (const v1::Report& r : payload.reports()) {
-      b.log.push_back({r.report_id(), CategoriesSummary(r), r.tokens_size()});
+      b.log.push_back({r.report_id(), CategoriesSummary(r), model::TokenCount(r)});
     }
     out.push_back(std::move(b));
   }

@@ -25,8 +25,7 @@ absl::StatusOr<PreparedReports> PrepareReports(const std::string& csv_path,
   out.reports.reserve(parsed->signals.size());
   out.record_ids.reserve(parsed->signals.size());
   for (Signal& s : parsed->signals) {
-    s.report.mutable_tokens()->Reserve(8);
-    tokeniser.Tokenise(s.person, s.report.mutable_tokens());
+    tokeniser.Tokenise(s.person, s.report.mutable_packed_tokens());
     s.person = Person();
     out.record_ids.push_back(std::move(s.record_id));
     out.reports.push_back(std::move(s.report));

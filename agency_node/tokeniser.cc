@@ -3,8 +3,11 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "model/config.h"
+#include "model/tokens.h"
 
 namespace samenzicht::agency_node {
+
+static_assert(crypto::kTokenBytes == model::kTokenValueBytes);
 
 std::vector<std::string> RuleNames(const v1::LinkageProfile& profile) {
   std::vector<std::string> names;
@@ -46,25 +49,27 @@ bool Tokeniser::Encode(const Rule& rule, const Person& person, std::string* out)
   return true;
 }
 
-int Tokeniser::Tokenise(const Person& person,
-                        google::protobuf::RepeatedPtrField<v1::Token>* out) const {
-  // One buffer per thread, reused across records: no allocation once it has grown.
+int Tokeniser::Tokenise(const Person& person, std::string* packed) const {
+  // Per-thread buffers, reused across records: no allocation once they have grown, and
+  // `packed` grows once per record.
   thread_local std::string message;
+  thread_local std::string entries;
   message.reserve(256);
+  entries.clear();
   int added = 0;
   uint8_t digest[crypto::kTokenBytes];
   for (size_t i = 0; i < rules_.size(); ++i) {
     if (!Encode(rules_[i], person, &message)) continue;
     hasher_->HashInto(i, message, digest);
-    v1::Token* t = out->Add();
-    t->set_rule(rules_[i].name);
-    t->set_value(reinterpret_cast<const char*>(digest), sizeof digest);
+    v1::TokenRole role = v1::TOKEN_ROLE_UNSPECIFIED;
     if (rules_[i].probe_when_missing != v1::FIELD_UNSPECIFIED) {
-      t->set_role(person.Has(rules_[i].probe_when_missing) ? v1::TOKEN_ROLE_ANCHOR
-                                                           : v1::TOKEN_ROLE_PROBE);
+      role = person.Has(rules_[i].probe_when_missing) ? v1::TOKEN_ROLE_ANCHOR
+                                                      : v1::TOKEN_ROLE_PROBE;
     }
+    model::AppendPackedToken(i, role, digest, &entries);
     ++added;
   }
+  packed->append(entries);
   return added;
 }
 

@@ -9,7 +9,7 @@
 //   ASSIGN_OR_RETURN(auto hasher, crypto::KeyedHasher::New(key, kTokenPurpose, epoch,
 //                                                          RuleNames(profile)));
 //   ASSIGN_OR_RETURN(auto tokeniser, Tokeniser::New(profile, std::move(hasher)));
-//   tokeniser->Tokenise(person, report.mutable_tokens());
+//   tokeniser->Tokenise(person, report.mutable_packed_tokens());
 //
 // Thread-safety: immutable after `New`; `Tokenise` may be called concurrently.
 #ifndef SAMENZICHT_AGENCY_NODE_TOKENISER_H_
@@ -22,7 +22,6 @@
 #include "absl/status/statusor.h"
 #include "agency_node/person.h"
 #include "crypto/keyed_hash.h"
-#include "google/protobuf/repeated_field.h"
 #include "samenzicht/v1/profile.pb.h"
 #include "samenzicht/v1/report.pb.h"
 
@@ -40,11 +39,16 @@ class Tokeniser {
   static absl::StatusOr<std::unique_ptr<Tokeniser>> New(
       const v1::LinkageProfile& profile, std::unique_ptr<crypto::KeyedHasher> hasher);
 
-  // Appends one token per rule whose fields are all present, in rule order. Returns the
-  // number appended. A token of a probe rule (MatchRule.probe_when_missing) gets the role
-  // PROBE when `person` lacks that field and ANCHOR when it has it; the hashed message is
-  // the same for both, so a probe and an anchor of one person carry equal values.
-  int Tokenise(const Person& person, google::protobuf::RepeatedPtrField<v1::Token>* out) const;
+  // Appends one token per rule whose fields are all present, in rule order, as packed
+  // entries (report.proto `packed_tokens`, model/tokens.h) to `packed`, in one append.
+  // Returns the number appended. A token of a probe rule (MatchRule.probe_when_missing)
+  // gets the role PROBE when `person` lacks that field and ANCHOR when it has it; the
+  // hashed message is the same for both, so a probe and an anchor of one person carry
+  // equal values.
+  int Tokenise(const Person& person, std::string* packed) const;
+
+  // The profile's rule names, in order (the names of the packed entries' rule indexes).
+  const std::vector<std::string>& rule_names() const { return hasher_->labels(); }
 
   uint32_t epoch() const { return hasher_->epoch(); }
 

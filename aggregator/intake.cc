@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <bitset>
 #include <chrono>
 #include <ctime>
 #include <set>
@@ -17,6 +18,7 @@
 #include "common/status_macros.h"
 #include "crypto/encoding.h"
 #include "model/config.h"
+#include "model/tokens.h"
 #include "samenzicht/v1/categories.pb.h"
 
 namespace samenzicht::aggregator {
@@ -147,35 +149,45 @@ absl::Status Intake::CheckReport(const v1::Report& r) const {
       std::find(areas_.begin(), areas_.end(), r.area()) == areas_.end()) {
     return absl::InvalidArgumentError("area is not a district configured on the aggregator");
   }
-  uint64_t seen_rules = 0;
-  for (int i = 0; i < r.tokens_size(); ++i) {
-    const v1::Token& t = r.tokens(i);
-    auto it = std::find(rules_.begin(), rules_.end(), t.rule());
-    if (it == rules_.end()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("tokens[", i, "].rule is not a rule of the linkage profile"));
-    }
-    size_t rule = static_cast<size_t>(it - rules_.begin());
-    if (rule < 64) {
-      if (seen_rules & (uint64_t{1} << rule)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("tokens[", i, "].rule repeats a rule of the same report"));
-      }
-      seen_rules |= uint64_t{1} << rule;
-    }
-    if (probe_rules_[rule] ? (t.role() != v1::TOKEN_ROLE_ANCHOR && t.role() != v1::TOKEN_ROLE_PROBE)
-                           : t.role() != v1::TOKEN_ROLE_UNSPECIFIED) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "tokens[", i, "].role must be ", probe_rules_[rule] ? "ANCHOR or PROBE" : "unset",
-          " for this rule of the linkage profile"));
-    }
-    if (t.value().size() != crypto::kTokenBytes) {
-      return absl::InvalidArgumentError(absl::StrCat("tokens[", i, "].value must be exactly ",
-                                                     crypto::kTokenBytes, " bytes, got ",
-                                                     t.value().size()));
-    }
+  if (r.tokens_size() > 0 && !r.packed_tokens().empty()) {
+    return absl::InvalidArgumentError("a report carries tokens or packed_tokens, not both");
   }
-  return absl::OkStatus();
+  if (r.packed_tokens().size() % model::kPackedTokenBytes != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("packed_tokens must be whole ", model::kPackedTokenBytes,
+                     "-byte entries, got ", r.packed_tokens().size(), " bytes"));
+  }
+  const char* field = r.tokens_size() > 0 ? "tokens" : "packed_tokens";
+  std::bitset<model::kMaxProfileRules> seen_rules;  // ValidateProfile: no more rules
+  absl::Status bad;
+  model::ForEachToken(r, rules_, [&](const model::TokenRef& t) {
+    if (!bad.ok()) return;
+    if (t.rule < 0 || static_cast<size_t>(t.rule) >= rules_.size()) {
+      bad = absl::InvalidArgumentError(
+          absl::StrCat(field, "[", t.index, "].rule is not a rule of the linkage profile"));
+      return;
+    }
+    const size_t rule = static_cast<size_t>(t.rule);
+    if (seen_rules.test(rule)) {
+      bad = absl::InvalidArgumentError(
+          absl::StrCat(field, "[", t.index, "].rule repeats a rule of the same report"));
+      return;
+    }
+    seen_rules.set(rule);
+    if (probe_rules_[rule] ? (t.role != v1::TOKEN_ROLE_ANCHOR && t.role != v1::TOKEN_ROLE_PROBE)
+                           : t.role != v1::TOKEN_ROLE_UNSPECIFIED) {
+      bad = absl::InvalidArgumentError(absl::StrCat(
+          field, "[", t.index, "].role must be ", probe_rules_[rule] ? "ANCHOR or PROBE" : "unset",
+          " for this rule of the linkage profile"));
+      return;
+    }
+    if (t.value.size() != crypto::kTokenBytes) {
+      bad = absl::InvalidArgumentError(absl::StrCat(field, "[", t.index, "].value must be exactly ",
+                                                    crypto::kTokenBytes, " bytes, got ",
+                                                    t.value.size()));
+    }
+  });
+  return bad;
 }
 
 absl::StatusOr<v1::BatchAck> Intake::Submit(const rpc::Peer& peer, const v1::SignedBatch& batch) {

@@ -16,6 +16,7 @@
 #include "common/files.h"
 #include "common/status_macros.h"
 #include "crypto/encoding.h"
+#include "model/tokens.h"
 
 namespace samenzicht::aggregator {
 namespace {
@@ -578,7 +579,7 @@ absl::StatusOr<CommitResult> Store::CommitBatch(const BatchToStore& batch) {
   {
     const size_t n = batch.reports.size();
     size_t token_count = 0;
-    for (const ReportToStore& item : batch.reports) token_count += item.report->tokens_size();
+    for (const ReportToStore& item : batch.reports) token_count += model::TokenCount(*item.report);
     enc.ids.resize(n * kReportIdBytes);
     enc.tokens.resize(token_count * kStoredTokenBytes);
     enc.token_end.resize(n);
@@ -588,18 +589,21 @@ absl::StatusOr<CommitResult> Store::CommitBatch(const BatchToStore& batch) {
       if (!ReportIdBytes(r.report_id(), enc.ids.data() + i * kReportIdBytes)) {
         return absl::InternalError("unvalidated report id reached the store");  // a bug upstream
       }
-      for (const v1::Token& t : r.tokens()) {
-        int rule = hasher_->LabelIndex(t.rule());
-        if (rule < 0 || t.value().size() != crypto::kTokenBytes) {
-          return absl::InternalError("unvalidated token reached the store");  // a bug upstream
+      bool valid = r.packed_tokens().size() % model::kPackedTokenBytes == 0;
+      model::ForEachToken(r, hasher_->labels(), [&](const model::TokenRef& t) {
+        if (t.rule < 0 || static_cast<size_t>(t.rule) >= hasher_->labels().size() ||
+            t.value.size() != crypto::kTokenBytes) {
+          valid = false;
+          return;
         }
-        const int role = v1::TokenRole_IsValid(t.role()) ? t.role() : 0;
-        const int rule_id = rule_ids_[static_cast<size_t>(rule) * kRoles + role];
+        const int role = v1::TokenRole_IsValid(t.role) ? t.role : 0;
+        const int rule_id = rule_ids_[static_cast<size_t>(t.rule) * kRoles + role];
         out[0] = static_cast<uint8_t>(rule_id & 0xff);  // little-endian, flag bits 0
         out[1] = static_cast<uint8_t>(rule_id >> 8);
-        hasher_->HashInto(static_cast<size_t>(rule), t.value(), out + 2);
+        hasher_->HashInto(static_cast<size_t>(t.rule), t.value, out + 2);
         out += kStoredTokenBytes;
-      }
+      });
+      if (!valid) return absl::InternalError("unvalidated token reached the store");  // a bug upstream
       enc.token_end[i] = static_cast<uint32_t>(out - enc.tokens.data());
     }
   }

@@ -1,4 +1,5 @@
 #include "model/config.h"
+#include "model/tokens.h"
 
 #include <regex>
 #include <set>
@@ -98,6 +99,11 @@ bool ValidName(const std::string& name) {
 
 absl::Status ValidateProfile(const v1::LinkageProfile& profile) {
   if (profile.rules().empty()) return absl::InvalidArgumentError("linkage profile has no rules");
+  if (static_cast<size_t>(profile.rules_size()) > kMaxProfileRules) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "linkage profile has ", profile.rules_size(), " rules; at most ", kMaxProfileRules,
+        " (a packed token names its rule in one byte)"));
+  }
   std::set<std::string> names;
   for (const auto& rule : profile.rules()) {
     if (rule.name().empty() || rule.name().size() > 32) {

@@ -10,9 +10,9 @@
 //   ingest_bench --smoke                             # CTest: seconds; never fails on figures
 //   ingest_bench --profile bench/linkage_quality/profiles/v2.textproto   # another profile
 //
-// Reports: the profile's real tokens with their probe roles (bench/perf/synthetic.h), random
-// report ids, built and signed into batches by agency_node::BuildBatches
-// before the clock starts.
+// Reports: the profile's real tokens with their probe roles (bench/perf/synthetic.h), packed
+// as the agency node sends them (report.proto `packed_tokens`), random report ids, built and
+// signed into batches by agency_node::BuildBatches before the clock starts.
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -38,6 +38,7 @@
 #include "crypto/key_file.h"
 #include "crypto/signature.h"
 #include "model/config.h"
+#include "model/tokens.h"
 #include "rpc/tls.h"
 #include "samenzicht/v1/config.pb.h"
 #include "samenzicht/v1/intake.grpc.pb.h"
@@ -136,10 +137,8 @@ int main(int argc, char** argv) {
       uint8_t v[32];
       for (const bench::TemplateToken& tt : tr.tokens) {
         bench::MapToken(tt.value.data(), g / t->reports.size(), v);
-        auto* tok = r.add_tokens();
-        tok->set_rule(t->rules[tt.rule]);
-        tok->set_role(static_cast<v1::TokenRole>(tt.role));
-        tok->set_value(reinterpret_cast<const char*>(v), 32);
+        model::AppendPackedToken(tt.rule, static_cast<v1::TokenRole>(tt.role), v,
+                                 r.mutable_packed_tokens());
       }
       reports.push_back(std::move(r));
     }

@@ -112,8 +112,7 @@ void BM_Pseudonymise(benchmark::State& state) {
   for (auto _ : state) {
     auto file = agency_node::ParseSignals(fx->csv, *fx->normaliser, agency_node::SignalOptions());
     for (auto& s : file->signals) {
-      s.report.mutable_tokens()->Reserve(16);
-      tokens += fx->tokeniser->Tokenise(s.person, s.report.mutable_tokens());
+      tokens += fx->tokeniser->Tokenise(s.person, s.report.mutable_packed_tokens());
     }
     benchmark::DoNotOptimize(file);
   }
@@ -127,8 +126,7 @@ void BM_PseudonymiseFromCsvText(benchmark::State& state) {
     auto csv = agency_node::ParseCsv(fx->csv_text);
     auto file = agency_node::ParseSignals(*csv, *fx->normaliser, agency_node::SignalOptions());
     for (auto& s : file->signals) {
-      s.report.mutable_tokens()->Reserve(16);
-      fx->tokeniser->Tokenise(s.person, s.report.mutable_tokens());
+      fx->tokeniser->Tokenise(s.person, s.report.mutable_packed_tokens());
     }
     benchmark::DoNotOptimize(file);
   }
@@ -148,10 +146,10 @@ void BM_NormaliseOnly(benchmark::State& state) {
 // Tokenise only (normalised persons prepared outside the loop): the hashing share.
 void BM_TokeniseOnly(benchmark::State& state) {
   auto file = agency_node::ParseSignals(fx->csv, *fx->normaliser, agency_node::SignalOptions());
-  google::protobuf::RepeatedPtrField<v1::Token> out;
+  std::string out;
   for (auto _ : state) {
     for (const auto& s : file->signals) {
-      out.Clear();
+      out.clear();
       fx->tokeniser->Tokenise(s.person, &out);
     }
     benchmark::DoNotOptimize(out);

@@ -16,6 +16,7 @@
 #include "crypto/keyed_hash.h"
 #include "crypto/secret_bytes.h"
 #include "model/config.h"
+#include "model/tokens.h"
 #include "simulator/simulator.h"
 
 namespace samenzicht::bench {
@@ -48,21 +49,18 @@ absl::StatusOr<Template> MakeTemplate(const std::string& profile_file, int perso
   Template t;
   t.rules = agency_node::RuleNames(profile);
   t.max_reports_per_token = model::MaxReportsPerToken(profile);
-  std::map<std::string, uint16_t> rule_index;
-  for (size_t i = 0; i < t.rules.size(); ++i) rule_index[t.rules[i]] = static_cast<uint16_t>(i);
   std::map<std::string, uint16_t> areas;
   std::vector<bool> seen(sim.people.size() + 1, false);
   for (agency_node::Signal& s : file.signals) {
     TemplateReport tr;
     tr.person = person_of[s.record_id];
-    google::protobuf::RepeatedPtrField<v1::Token> tokens;
-    tokeniser->Tokenise(s.person, &tokens);
-    for (const v1::Token& tok : tokens) {
+    tokeniser->Tokenise(s.person, s.report.mutable_packed_tokens());
+    model::ForEachToken(s.report, t.rules, [&](const model::TokenRef& tok) {
       TemplateToken& tt = tr.tokens.emplace_back();
-      tt.rule = rule_index[tok.rule()];
-      tt.role = static_cast<aggregator::TokenRole>(tok.role());  // same numbers as v1::TokenRole
-      std::memcpy(tt.value.data(), tok.value().data(), 32);
-    }
+      tt.rule = static_cast<uint16_t>(tok.rule);
+      tt.role = static_cast<aggregator::TokenRole>(tok.role);  // same numbers as v1::TokenRole
+      std::memcpy(tt.value.data(), tok.value.data(), 32);
+    });
     const v1::Report& r = s.report;
     aggregator::ReportFacts& f = tr.facts;
     f.signal_month = r.signal_month();

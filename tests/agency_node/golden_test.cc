@@ -45,6 +45,7 @@
 #include "crypto/secret_bytes.h"
 #include "model/config.h"
 #include "tests/testing/status_matchers.h"
+#include "model/tokens.h"
 
 namespace samenzicht::agency_node {
 namespace {
@@ -197,8 +198,11 @@ class TokeniserGoldenTest : public ::testing::Test {
       const std::string& id = p.record_ids[i];
       v1::Report categories = p.reports[i];
       categories.clear_tokens();
+      categories.clear_packed_tokens();
       Add("categories", name, id, crypto::ToHex(categories.SerializeAsString()));
-      for (const v1::Token& t : p.reports[i].tokens()) {
+      v1::Report unpacked = p.reports[i];
+      ASSERT_OK(model::UnpackTokens(tokeniser.rule_names(), &unpacked));
+      for (const v1::Token& t : unpacked.tokens()) {
         const std::string hex = crypto::ToHex(t.value());
         Add("token " + t.rule(), name, id, hex);
         tokens_[name + "\t" + id + "\t" + t.rule()] = hex;

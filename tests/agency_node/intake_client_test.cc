@@ -14,12 +14,14 @@
 #include "absl/strings/ascii.h"
 #include "agency_node/commands.h"
 #include "agency_node/state_store.h"
+#include "agency_node/tokeniser.h"
 #include "common/files.h"
 #include "crypto/key_file.h"
 #include "model/config.h"
 #include "tests/agency_node/fake_intake.h"
 #include "tests/testing/pki.h"
 #include "tests/testing/status_matchers.h"
+#include "model/tokens.h"
 
 namespace samenzicht::agency_node {
 namespace {
@@ -141,9 +143,13 @@ TEST_F(NodeAgainstFakeIntake, SubmitSignsWithTheNodeKeyAndLogsAcks) {
     EXPECT_GT(p.created_unix(), 0);
   }
   // The valid BSN gives an nid token, the typo (LEAK-2) none.
-  auto has_rule = [](const v1::Report& r, const std::string& rule) {
-    for (const auto& t : r.tokens()) if (t.rule() == rule) return true;
-    return false;
+  const std::vector<std::string> rules = RuleNames(profile);
+  auto has_rule = [&](const v1::Report& r, const std::string& rule) {
+    bool found = false;
+    model::ForEachToken(r, rules, [&](const model::TokenRef& t) {
+      found = found || (t.rule >= 0 && rules[t.rule] == rule);
+    });
+    return found;
   };
   EXPECT_TRUE(has_rule(service_->payloads[0].reports(0), "nid"));
   EXPECT_FALSE(has_rule(service_->payloads[0].reports(1), "nid"));

@@ -9,6 +9,7 @@
 #include "crypto/secret_bytes.h"
 #include "model/config.h"
 #include "tests/testing/status_matchers.h"
+#include "model/tokens.h"
 
 namespace samenzicht::agency_node {
 namespace {
@@ -50,7 +51,10 @@ class TokeniserTest : public ::testing::Test {
     EXPECT_TRUE(f.ok()) << f.status();
     EXPECT_EQ(f->signals.size(), 1u);
     v1::Report r;
-    (t ? t : tokeniser_.get())->Tokenise(f->signals[0].person, r.mutable_tokens());
+    const Tokeniser* tk = t ? t : tokeniser_.get();
+    const int added = tk->Tokenise(f->signals[0].person, r.mutable_packed_tokens());
+    EXPECT_EQ(added, model::TokenCount(r));
+    EXPECT_TRUE(model::UnpackTokens(tk->rule_names(), &r).ok());
     std::map<std::string, std::string> out;
     roles_.clear();
     for (const auto& tok : r.tokens()) {
@@ -183,9 +187,9 @@ TEST_F(TokeniserTest, EncodingIsUnambiguous) {
   EXPECT_NE(t->EncodeForTest(0, p1), t->EncodeForTest(0, p2));
   EXPECT_EQ(t->EncodeForTest(0, p1), std::string("\x03\x00\x00\x00\x02" "ab" "\x05\x00\x00\x00\x01" "c", 13));
   v1::Report r1, r2;
-  t->Tokenise(p1, r1.mutable_tokens());
-  t->Tokenise(p2, r2.mutable_tokens());
-  EXPECT_NE(r1.tokens(0).value(), r2.tokens(0).value());
+  ASSERT_EQ(t->Tokenise(p1, r1.mutable_packed_tokens()), 1);
+  ASSERT_EQ(t->Tokenise(p2, r2.mutable_packed_tokens()), 1);
+  EXPECT_NE(r1.packed_tokens().substr(2), r2.packed_tokens().substr(2));
 }
 
 TEST_F(TokeniserTest, HasherMustMatchTheProfile) {

@@ -14,6 +14,7 @@ namespace {
 using testing::Id;
 using testing::MakePayload;
 using testing::MakeReport;
+using testing::Packed;
 using testing::Sign;
 using testing::Tok;
 
@@ -81,6 +82,42 @@ TEST_F(BadBatchTest, EachBadReportIsNamedAndTheRestOfTheBatchIsStored) {
          t->set_value(Tok(77));
        },
        true, absl::StatusCode::kInvalidArgument, "tokens[1].rule repeats a rule of the same report"},
+      // The packed form agency nodes send (report.proto packed_tokens; TestProfile's rules
+      // are 0 nid, 1 name_dob, 2 phone).
+      {"both token forms",
+       [&](v1::Report& r) { r.set_packed_tokens(Packed(profile_, r).packed_tokens()); }, true,
+       absl::StatusCode::kInvalidArgument, "a report carries tokens or packed_tokens, not both"},
+      {"packed entry cut short",
+       [&](v1::Report& r) {
+         r = Packed(profile_, r);
+         r.mutable_packed_tokens()->pop_back();
+       },
+       true, absl::StatusCode::kInvalidArgument,
+       "packed_tokens must be whole 34-byte entries, got 33 bytes"},
+      {"packed rule index beyond the profile",
+       [&](v1::Report& r) {
+         r = Packed(profile_, r);
+         (*r.mutable_packed_tokens())[0] = 3;
+       },
+       true, absl::StatusCode::kInvalidArgument,
+       "packed_tokens[0].rule is not a rule of the linkage profile"},
+      {"packed rule repeated",
+       [&](v1::Report& r) {
+         r.add_tokens()->set_rule("phone");
+         r.mutable_tokens(1)->set_value(Tok(78));
+         r.add_tokens()->set_rule("nid");
+         r.mutable_tokens(2)->set_value(Tok(79));
+         r = Packed(profile_, r);
+       },
+       true, absl::StatusCode::kInvalidArgument,
+       "packed_tokens[2].rule repeats a rule of the same report"},
+      {"packed role on an ordinary rule",
+       [&](v1::Report& r) {
+         r = Packed(profile_, r);
+         (*r.mutable_packed_tokens())[1] = static_cast<char>(v1::TOKEN_ROLE_ANCHOR);
+       },
+       true, absl::StatusCode::kInvalidArgument,
+       "packed_tokens[0].role must be unset for this rule of the linkage profile"},
       {"unknown form number", [](v1::Report& r) { r.set_form(static_cast<v1::Form>(99)); }, true,
        absl::StatusCode::kInvalidArgument, "form is not a known value of the category"},
       {"unknown gender number", [](v1::Report& r) { r.set_gender(static_cast<v1::Gender>(-4)); },

@@ -14,6 +14,7 @@
 #include "crypto/encoding.h"
 #include "crypto/signature.h"
 #include "model/config.h"
+#include "model/tokens.h"
 #include "samenzicht/v1/config.pb.h"
 #include "samenzicht/v1/intake.pb.h"
 #include "samenzicht/v1/profile.pb.h"
@@ -67,6 +68,22 @@ inline v1::Report MakeReport(int id, std::vector<std::pair<std::string, std::str
     t->set_rule(rule);
     t->set_value(value);
   }
+  return r;
+}
+
+// `r` with its `tokens` rewritten as `packed_tokens` (the form agency nodes send), rule
+// indexes from `profile`.
+inline v1::Report Packed(const v1::LinkageProfile& profile, v1::Report r) {
+  for (const v1::Token& t : r.tokens()) {
+    int rule = 0;
+    while (rule < profile.rules_size() && profile.rules(rule).name() != t.rule()) ++rule;
+    EXPECT_LT(rule, profile.rules_size()) << t.rule();
+    EXPECT_EQ(t.value().size(), model::kTokenValueBytes);
+    model::AppendPackedToken(static_cast<size_t>(rule), t.role(),
+                             reinterpret_cast<const uint8_t*>(t.value().data()),
+                             r.mutable_packed_tokens());
+  }
+  r.clear_tokens();
   return r;
 }
 
