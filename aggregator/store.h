@@ -32,19 +32,26 @@
 // diverge; other events go through `AppendAudit` in a transaction of their own. Deleted
 // rows are overwritten (`secure_delete`) and `ReclaimSpace` returns their pages.
 //
-// Durability: WAL, `synchronous=FULL`, one transaction per batch (never per report); when
-// `CommitBatch` returns OK the batch survives a crash. On failure the transaction is rolled
-// back and nothing of the batch is stored.
+// Durability: WAL, `synchronous=FULL`, never a transaction per report; when `CommitBatch`
+// returns OK the batch survives a crash. Group commit: batches that arrive while another
+// commit is under way (several nodes at once) are committed together in one transaction
+// (up to kMaxCommitGroupReports reports), each with its own audit entry, so the WAL is
+// synced once per group and the report-id index pages the batches share are written once.
+// On failure the whole group's transaction is rolled back, nothing of any of its batches
+// is stored, and each of their `CommitBatch` calls returns the error.
 //
 // Thread-safety: all methods may be called concurrently. Writes (`CommitBatch`, `Retract`)
 // are serialised on one writer connection; `CommitBatch` re-keys the tokens and converts
-// the report ids BEFORE it takes the writer lock, so only the SQL statements are serialised; `LoadDataset` opens its own read connection, so
-// queries run concurrently with each other and with a write (WAL snapshot isolation).
+// the report ids BEFORE it joins a group, so only the SQL statements are serialised;
+// `LoadDataset` opens its own read connection, so queries run concurrently with each
+// other and with a write (WAL snapshot isolation).
 #ifndef SAMENZICHT_AGGREGATOR_STORE_H_
 #define SAMENZICHT_AGGREGATOR_STORE_H_
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -105,6 +112,9 @@ struct ReportToStore {
   uint32_t index = 0;  // position in the batch, for errors
   const v1::Report* report = nullptr;
 };
+
+// The most reports one group commit holds (a batch larger than this is committed alone).
+inline constexpr size_t kMaxCommitGroupReports = 50000;
 
 struct BatchToStore {
   std::string batch_id;
@@ -200,6 +210,8 @@ class Store {
   // Increases with every committed change; a cached Dataset of the same generation is
   // current.
   uint64_t generation() const { return generation_.load(); }
+  // CommitBatch calls waiting for a group commit or inside the one under way.
+  size_t PendingCommits() const;
 
   const std::string& path() const { return path_; }
 
@@ -267,6 +279,22 @@ class Store {
   // CommitBatch's prepared statements, made on first use and reused; guarded by write_mu_.
   struct WriteStatements;
   std::unique_ptr<WriteStatements> write_statements_;
+
+  // Group commit (CommitBatch). `commit_mu_` guards the queue and the leader flag; the
+  // leader takes write_mu_ for its group's transaction.
+  struct EncodedBatch;
+  struct PendingCommit;
+  absl::StatusOr<EncodedBatch> Encode(const BatchToStore& batch) const;
+  void CommitGroup(const std::vector<PendingCommit*>& group);
+  // One batch's statements and audit entry inside the group's open transaction; the entry
+  // is appended to `entries` and the chain advanced (CommitGroup undoes that on failure).
+  absl::StatusOr<CommitResult> WriteBatch(const BatchToStore& batch, const EncodedBatch& enc,
+                                          std::vector<audit::Entry>* entries);
+  mutable std::mutex commit_mu_;
+  std::condition_variable commit_cv_;
+  std::deque<PendingCommit*> commit_queue_;
+  size_t pending_commits_ = 0;  // queued + in the group being committed
+  bool commit_leader_ = false;
 
   // Audit, guarded by write_mu_. `AppendInTransaction` needs the lock and an open write
   // transaction; `AfterCommit` advances the chain and writes a due checkpoint.

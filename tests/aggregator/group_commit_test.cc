@@ -1,0 +1,155 @@
+// Group commit (aggregator/store.h): batches that wait while another commit is under way are
+// committed together in one transaction. Each gets its own result and audit entry; when the
+// group's transaction fails, none of its batches is stored, each caller gets the error,
+// and the trail continues without a gap.
+//
+// The groups are made deterministic by holding SQLite's write lock from a second
+// connection: the first batch's leader waits in BEGIN IMMEDIATE while the others queue
+// (Store::PendingCommits), and they form the next group when the lock is released.
+#include <sqlite3.h>
+
+#include <chrono>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "aggregator/audit_events.h"
+#include "aggregator/store.h"
+#include "audit/chain.h"
+#include "crypto/signature.h"
+#include "tests/aggregator/test_util.h"
+#include "tests/testing/status_matchers.h"
+
+namespace samenzicht::aggregator {
+namespace {
+
+using testing::FreshDir;
+using testing::MakeReport;
+using testing::Tok;
+
+class GroupCommitTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = FreshDir(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "/data";
+    signer_ = *crypto::Signer::Generate();
+    store_ = *Store::Open(dir_, *crypto::SecretBytes::Random(32), {"nid", "name_dob", "phone"});
+    AuditOptions o;
+    o.signer = signer_.get();
+    o.checkpoint_every = 0;
+    ASSERT_OK(store_->AttachAudit(o));
+    // Batch k: reports 100k+1 .. 100k+3 of agency `agencies_[k]`, with nid tokens.
+    for (int k = 0; k < 4; ++k) {
+      for (int i = 1; i <= 3; ++i) reports_[k].push_back(MakeReport(100 * k + i, {{"nid", Tok(100 * k + i)}}));
+      BatchToStore& b = batches_[k];
+      b.batch_id = testing::Id(9000 + k);
+      b.agency = k == 2 ? "evil" : "police";
+      b.digest = std::string(32, static_cast<char>('a' + k));
+      b.received_unix = 1700000000;
+      b.report_count = 3;
+      for (size_t i = 0; i < reports_[k].size(); ++i) {
+        b.reports.push_back({static_cast<uint32_t>(i), &reports_[k][i]});
+      }
+    }
+  }
+
+  // Commits batch 0 while the write lock is held elsewhere, queues `others` behind it,
+  // then releases the lock; returns each batch's result (index = batch number).
+  std::vector<absl::StatusOr<CommitResult>> CommitAsGroup(const std::vector<int>& others) {
+    sqlite3* blocker = nullptr;
+    EXPECT_EQ(sqlite3_open((dir_ + "/aggregator.db").c_str(), &blocker), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(blocker, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+    std::vector<absl::StatusOr<CommitResult>> results(4, absl::UnknownError("not run"));
+    std::vector<std::thread> threads;
+    threads.emplace_back([&] { results[0] = store_->CommitBatch(batches_[0]); });
+    // Batch 0 is pending once its caller took the lead (in the same step as it queued);
+    // its group cannot finish while the lock is held, so the others queue behind it.
+    WaitForPending(1);
+    for (size_t n = 0; n < others.size(); ++n) {
+      const int k = others[n];
+      threads.emplace_back([&, k] { results[k] = store_->CommitBatch(batches_[k]); });
+      WaitForPending(n + 2);
+    }
+    EXPECT_EQ(sqlite3_exec(blocker, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(blocker);
+    for (auto& t : threads) t.join();
+    return results;
+  }
+
+  void WaitForPending(size_t n) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (store_->PendingCommits() != n && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    ASSERT_EQ(store_->PendingCommits(), n);
+  }
+
+  // The trail verifies, and its batch_received entries name these batch ids in order.
+  void ExpectTrail(const std::vector<int>& batches) {
+    ASSERT_OK_AND_ASSIGN(std::vector<audit::Entry> entries, store_->ReadAudit(1, 1000));
+    ASSERT_OK_AND_ASSIGN(crypto::Verifier v, crypto::Verifier::New(signer_->public_key()));
+    EXPECT_OK(audit::Verify(entries, v, std::nullopt));
+    std::vector<std::string> received;
+    for (const audit::Entry& e : entries) {
+      if (e.event == kEventBatchReceived) received.push_back(e.details);
+    }
+    ASSERT_EQ(received.size(), batches.size());
+    for (size_t i = 0; i < batches.size(); ++i) {
+      EXPECT_NE(received[i].find(testing::Id(9000 + batches[i])), std::string::npos) << received[i];
+    }
+  }
+
+  std::string dir_;
+  std::unique_ptr<crypto::Signer> signer_;
+  std::unique_ptr<Store> store_;
+  std::vector<v1::Report> reports_[4];
+  BatchToStore batches_[4];
+};
+
+TEST_F(GroupCommitTest, QueuedBatchesCommitTogetherEachWithItsResultAndEntry) {
+  batches_[2].agency = "zorg";
+  // Batch 3 re-sends batch 1's first report: within the group it is a duplicate.
+  reports_[3][0].set_report_id(testing::Id(101));
+  auto results = CommitAsGroup({1, 3, 2});
+  for (int k = 0; k < 4; ++k) ASSERT_OK(results[k]) << k;
+  EXPECT_EQ(results[0]->accepted, 3u);
+  EXPECT_EQ(results[1]->accepted, 3u);
+  EXPECT_EQ(results[3]->accepted, 2u);
+  EXPECT_EQ(results[3]->duplicates, 1u);
+  EXPECT_EQ(results[2]->accepted, 3u);
+  EXPECT_EQ(*store_->CountRows("reports"), 11);
+  EXPECT_EQ(*store_->CountRows("batches"), 4);
+  ExpectTrail({0, 1, 3, 2});
+}
+
+TEST_F(GroupCommitTest, AFailingGroupStoresNoneOfItsBatchesAndTheTrailGoesOn) {
+  // A statement of the "evil" batch (number 2) fails inside the group's transaction.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ + "/aggregator.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TRIGGER fail_evil BEFORE INSERT ON reports WHEN NEW.agency = 'evil' "
+                         "BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+
+  auto results = CommitAsGroup({1, 2, 3});
+  ASSERT_OK(results[0]);  // its own group, before the lock was released
+  for (int k : {1, 2, 3}) {
+    EXPECT_THAT(results[k], ::samenzicht::testing::StatusIs(absl::StatusCode::kInternal)) << k;
+  }
+  EXPECT_EQ(*store_->CountRows("reports"), 3);
+  EXPECT_EQ(*store_->CountRows("batches"), 1);
+  ExpectTrail({0});
+
+  // The failed batches are resent (as nodes do) one by one: 1 and 3 are stored, the
+  // trail continues from the entry of batch 0 without a gap.
+  ASSERT_OK(store_->CommitBatch(batches_[1]));
+  EXPECT_THAT(store_->CommitBatch(batches_[2]),
+              ::samenzicht::testing::StatusIs(absl::StatusCode::kInternal));
+  ASSERT_OK(store_->CommitBatch(batches_[3]));
+  EXPECT_EQ(*store_->CountRows("reports"), 9);
+  ExpectTrail({0, 1, 3});
+}
+
+}  // namespace
+}  // namespace samenzicht::aggregator
