@@ -21,7 +21,11 @@
 namespace samenzicht::agency_node {
 
 inline constexpr char kBatchSignatureContext[] = "samenzicht.batch.v1";
-inline constexpr uint32_t kDefaultMaxBatchReports = 500;
+// Reports per batch when the node configuration does not say (max_batch_reports = 0).
+// About 1.1 MB per batch with the default profile's 13 tokens per report. Larger batches
+// mean fewer transactions on the aggregator: 2000 per batch ingests about twice as fast as
+// 500 (bench/perf/ingest_bench, docs/performance.md).
+inline constexpr uint32_t kDefaultMaxBatchReports = 2000;
 
 struct BatchHeader {
   std::string node_id;

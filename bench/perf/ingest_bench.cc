@@ -5,7 +5,7 @@
 // Nodes and aggregator share this machine. Prints reports/s, p50/p99 batch ack latency and
 // checks that the store holds exactly the acknowledged reports.
 //
-//   ingest_bench                                     # 4 nodes x 250k reports, batches of 2000
+//   ingest_bench                                     # 4 nodes x 250k reports, the node's default batch (2000)
 //   ingest_bench --nodes 4 --reports 250000 --batch 5000
 //   ingest_bench --smoke                             # CTest: seconds; never fails on figures
 //   ingest_bench --profile bench/linkage_quality/profiles/v2.textproto   # another profile
@@ -65,7 +65,7 @@ struct NodeResult {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int nodes = 4, batch = 2000;
+  int nodes = 4, batch = static_cast<int>(agency_node::kDefaultMaxBatchReports);
   int64_t reports_per_node = 250000;
   std::string profile_file = PROFILE_FILE;
   for (int i = 1; i < argc; ++i) {

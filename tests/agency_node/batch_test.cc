@@ -69,7 +69,7 @@ TEST(BatchTest, EveryFlippedBitBreaksTheSignature) {
 TEST(BatchTest, DefaultSizeAndValidation) {
   ASSERT_OK_AND_ASSIGN(auto signer, crypto::Signer::Generate());
   ASSERT_OK_AND_ASSIGN(auto batches,
-                       BuildBatches(Reports(501), {"n", std::string(32, 'a'), 1, 1}, 0, *signer));
+                       BuildBatches(Reports(2001), {"n", std::string(32, 'a'), 1, 1}, 0, *signer));
   EXPECT_EQ(batches.size(), 2u);
   EXPECT_THAT(BuildBatches(Reports(1), {"", std::string(32, 'a'), 1, 1}, 0, *signer),
               StatusIs(absl::StatusCode::kInvalidArgument));
