@@ -1,5 +1,7 @@
 #include "agency_node/tokeniser.h"
 
+#include <cstring>
+
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "model/config.h"
@@ -34,17 +36,25 @@ absl::StatusOr<std::unique_ptr<Tokeniser>> Tokeniser::New(
 }
 
 bool Tokeniser::Encode(const Rule& rule, const Person& person, std::string* out) const {
-  out->clear();
+  // Sized first (no field may be empty), then written in place.
+  size_t size = 0;
+  for (v1::Field f : rule.fields) {
+    const size_t n = person.Get(f).size();
+    if (n == 0) return false;
+    size += 5 + n;
+  }
+  out->resize(size);
+  char* p = out->data();
   for (v1::Field f : rule.fields) {
     const std::string& v = person.Get(f);
-    if (v.empty()) return false;
     const uint32_t len = static_cast<uint32_t>(v.size());
-    out->push_back(static_cast<char>(f));
-    out->push_back(static_cast<char>(len >> 24));
-    out->push_back(static_cast<char>(len >> 16));
-    out->push_back(static_cast<char>(len >> 8));
-    out->push_back(static_cast<char>(len));
-    out->append(v);
+    p[0] = static_cast<char>(f);
+    p[1] = static_cast<char>(len >> 24);
+    p[2] = static_cast<char>(len >> 16);
+    p[3] = static_cast<char>(len >> 8);
+    p[4] = static_cast<char>(len);
+    std::memcpy(p + 5, v.data(), v.size());
+    p += 5 + v.size();
   }
   return true;
 }
