@@ -64,6 +64,7 @@ absl::StatusOr<std::unique_ptr<Intake>> Intake::New(const v1::AggregatorConfig& 
                                                     const v1::LinkageProfile& profile,
                                                     Store* store) {
   if (store == nullptr) return absl::InvalidArgumentError("intake needs a store");
+  RETURN_IF_ERROR(model::ValidateProfile(profile));  // e.g. at most kMaxProfileRules rules
   std::map<std::string, Agency> agencies;
   for (const v1::AgencyEntry& a : config.agencies()) {
     if (a.node_id().empty()) return absl::InvalidArgumentError("an agency has no node_id");

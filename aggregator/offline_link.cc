@@ -41,6 +41,13 @@ absl::StatusOr<LinkSummary> LinkJsonlFiles(const std::vector<std::string>& input
       }
       uint32_t index = static_cast<uint32_t>(report_ids.size());
       report_ids.push_back(report.report_id());
+      if (!report.packed_tokens().empty()) {
+        // Packed entries name their rule by its position in a profile this command does not
+        // have; `agency-node pseudonymise` writes the named form.
+        *warnings << "warning: " << path << ":" << line_no
+                  << ": packed_tokens cannot be read without the linkage profile; left out of "
+                     "the linkage\n";
+      }
       for (int i = 0; i < report.tokens_size(); ++i) {
         const v1::Token& t = report.tokens(i);
         if (t.value().size() != kTokenSize || t.rule().empty() ||

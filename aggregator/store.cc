@@ -640,7 +640,7 @@ absl::StatusOr<CommitResult> Store::CommitBatch(const BatchToStore& batch) {
     size_t reports = 0;
     while (!commit_queue_.empty() &&
            (group.empty() ||
-            reports + commit_queue_.front()->batch->reports.size() <= kMaxCommitGroupReports)) {
+            reports + commit_queue_.front()->batch->reports.size() <= max_group_reports_)) {
       reports += commit_queue_.front()->batch->reports.size();
       group.push_back(commit_queue_.front());
       commit_queue_.pop_front();
@@ -654,6 +654,11 @@ absl::StatusOr<CommitResult> Store::CommitBatch(const BatchToStore& batch) {
     commit_cv_.notify_all();
   }
   return std::move(me.result);
+}
+
+void Store::SetMaxCommitGroupReports(size_t reports) {
+  std::lock_guard<std::mutex> lock(commit_mu_);
+  max_group_reports_ = reports;
 }
 
 size_t Store::PendingCommits() const {
@@ -671,40 +676,59 @@ void Store::CommitGroup(const std::vector<PendingCommit*>& group) {
     if (!prepared.ok()) return fail_all(prepared.status());
     write_statements_ = *std::move(prepared);
   }
-  std::optional<audit::AuditChain> chain_before;
-  if (chain_ != nullptr) chain_before = *chain_;
+  std::optional<audit::AuditChain> chain_at_start;
+  if (chain_ != nullptr) chain_at_start = *chain_;
   std::vector<audit::Entry> entries;
   absl::Status status;
-  {
+  // The one place that catches: an exception (out of memory) must not leave the group's
+  // callers waiting forever or the chain ahead of the database.
+  try {
     Transaction tx(db_, path_);
     status = tx.Begin(true);
     for (size_t i = 0; status.ok() && i < group.size(); ++i) {
+      // Each batch in a savepoint of its own: a batch whose statements fail is undone alone
+      // and answered with its error; the others of the group are committed.
+      status = Exec(db_, path_, "SAVEPOINT batch");
+      if (!status.ok()) break;
+      std::optional<audit::AuditChain> chain_at_batch;
+      if (chain_ != nullptr) chain_at_batch = *chain_;
+      const size_t entries_at_batch = entries.size();
       absl::StatusOr<CommitResult> r = WriteBatch(*group[i]->batch, *group[i]->enc, &entries);
       write_statements_->ResetAll();  // no statement active, none bound to a finished batch
       if (r.ok()) {
         group[i]->result = *std::move(r);
-      } else {
-        status = r.status();
+        status = Exec(db_, path_, "RELEASE batch");
+        continue;
       }
+      group[i]->result = r.status();
+      if (chain_at_batch.has_value()) *chain_ = *chain_at_batch;
+      entries.erase(entries.begin() + static_cast<std::ptrdiff_t>(entries_at_batch), entries.end());
+      if (sqlite3_get_autocommit(db_) != 0) {
+        status = r.status();  // SQLite rolled the whole transaction back itself (I/O, full disk)
+        break;
+      }
+      status = Exec(db_, path_, "ROLLBACK TO batch");
+      if (status.ok()) status = Exec(db_, path_, "RELEASE batch");
     }
     if (status.ok()) status = tx.Commit();
-    // On failure the transaction rolls back here: nothing of any batch of the group is
-    // stored, and each caller gets the error (its node resends).
+    // On failure the transaction rolls back here: nothing of the group is stored, and each
+    // caller gets the error (its node resends).
+  } catch (...) {
+    status = absl::ResourceExhaustedError("committing a group of batches failed (out of memory)");
   }
   if (!status.ok()) {
-    if (chain_before.has_value()) *chain_ = *chain_before;
+    if (chain_at_start.has_value()) *chain_ = *chain_at_start;
     return fail_all(status);
   }
   for (PendingCommit* p : group) {
-    if (!p->result->replayed) ++generation_;  // a replayed batch changed nothing
-  }
-  bool checkpoint_due = false;
-  for (const audit::Entry& e : entries) {
-    checkpoint_due = checkpoint_due || (audit_options_.checkpoint_every > 0 &&
-                                        e.seq % audit_options_.checkpoint_every == 0);
+    if (p->result.ok() && !p->result->replayed) ++generation_;  // a replay changed nothing
   }
   // The entries are committed; a checkpoint that cannot be written is only a missed copy.
-  if (checkpoint_due) (void)WriteCheckpointLocked();
+  for (const audit::Entry& e : entries) {
+    if (audit_options_.checkpoint_every > 0 && e.seq % audit_options_.checkpoint_every == 0) {
+      (void)WriteCheckpointOf(audit::AuditChain(audit_options_.signer, e.seq, e.hash));
+    }
+  }
 }
 
 absl::StatusOr<CommitResult> Store::WriteBatch(const BatchToStore& batch, const EncodedBatch& enc,
@@ -1117,7 +1141,11 @@ absl::Status Store::AppendAudit(const std::string& event, const std::string& act
 
 absl::StatusOr<audit::Checkpoint> Store::WriteCheckpointLocked() {
   if (chain_ == nullptr) return absl::FailedPreconditionError("no audit trail is attached");
-  audit::Checkpoint c = chain_->MakeCheckpoint(NowMs());
+  return WriteCheckpointOf(*chain_);
+}
+
+absl::StatusOr<audit::Checkpoint> Store::WriteCheckpointOf(const audit::AuditChain& chain) {
+  audit::Checkpoint c = chain.MakeCheckpoint(NowMs());
   if (!audit_options_.checkpoint_dir.empty()) {
     char name[48];
     std::snprintf(name, sizeof name, "%012llu.checkpoint", static_cast<unsigned long long>(c.seq));

@@ -37,8 +37,10 @@
 // commit is under way (several nodes at once) are committed together in one transaction
 // (up to kMaxCommitGroupReports reports), each with its own audit entry, so the WAL is
 // synced once per group and the report-id index pages the batches share are written once.
-// On failure the whole group's transaction is rolled back, nothing of any of its batches
-// is stored, and each of their `CommitBatch` calls returns the error.
+// Each batch of a group has its own savepoint: a batch whose statements fail is undone
+// alone and its caller gets the error; when the group's transaction itself fails (COMMIT,
+// a full disk), nothing of any of its batches is stored and each caller gets the error.
+// Checkpoints are written at exactly every `checkpoint_every`-th entry.
 //
 // Thread-safety: all methods may be called concurrently. Writes (`CommitBatch`, `Retract`)
 // are serialised on one writer connection; `CommitBatch` re-keys the tokens and converts
@@ -212,6 +214,9 @@ class Store {
   uint64_t generation() const { return generation_.load(); }
   // CommitBatch calls waiting for a group commit or inside the one under way.
   size_t PendingCommits() const;
+  // The most reports one group holds (default kMaxCommitGroupReports; a batch larger than
+  // this is committed alone).
+  void SetMaxCommitGroupReports(size_t reports);
 
   const std::string& path() const { return path_; }
 
@@ -294,6 +299,7 @@ class Store {
   std::condition_variable commit_cv_;
   std::deque<PendingCommit*> commit_queue_;
   size_t pending_commits_ = 0;  // queued + in the group being committed
+  size_t max_group_reports_ = kMaxCommitGroupReports;
   bool commit_leader_ = false;
 
   // Audit, guarded by write_mu_. `AppendInTransaction` needs the lock and an open write
@@ -303,6 +309,8 @@ class Store {
                                                    const std::string& details);
   void AfterCommit(const std::optional<audit::Entry>& entry);
   absl::StatusOr<audit::Checkpoint> WriteCheckpointLocked();
+  // The checkpoint of `chain`'s last entry, written to checkpoint_dir when set.
+  absl::StatusOr<audit::Checkpoint> WriteCheckpointOf(const audit::AuditChain& chain);
   int64_t NowMs() const;
   AuditOptions audit_options_;
   std::unique_ptr<audit::AuditChain> chain_;

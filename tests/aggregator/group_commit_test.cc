@@ -1,7 +1,7 @@
 // Group commit (aggregator/store.h): batches that wait while another commit is under way are
-// committed together in one transaction. Each gets its own result and audit entry; when the
-// group's transaction fails, none of its batches is stored, each caller gets the error,
-// and the trail continues without a gap.
+// committed together in one transaction. Each gets its own result and audit entry; a batch
+// whose statements fail is undone alone (its savepoint), the others are stored, and the
+// trail continues without a gap; checkpoints fall on exact multiples.
 //
 // The groups are made deterministic by holding SQLite's write lock from a second
 // connection: the first batch's leader waits in BEGIN IMMEDIATE while the others queue
@@ -9,6 +9,9 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -35,7 +38,8 @@ class GroupCommitTest : public ::testing::Test {
     store_ = *Store::Open(dir_, *crypto::SecretBytes::Random(32), {"nid", "name_dob", "phone"});
     AuditOptions o;
     o.signer = signer_.get();
-    o.checkpoint_every = 0;
+    o.checkpoint_dir = dir_ + "/../checkpoints";
+    o.checkpoint_every = 2;
     ASSERT_OK(store_->AttachAudit(o));
     // Batch k: reports 100k+1 .. 100k+3 of agency `agencies_[k]`, with nid tokens.
     for (int k = 0; k < 4; ++k) {
@@ -121,7 +125,36 @@ TEST_F(GroupCommitTest, QueuedBatchesCommitTogetherEachWithItsResultAndEntry) {
   ExpectTrail({0, 1, 3, 2});
 }
 
-TEST_F(GroupCommitTest, AFailingGroupStoresNoneOfItsBatchesAndTheTrailGoesOn) {
+TEST_F(GroupCommitTest, CheckpointsFallOnExactMultiplesWithinAGroup) {
+  batches_[2].agency = "zorg";
+  auto results = CommitAsGroup({1, 2, 3});
+  for (int k = 0; k < 4; ++k) ASSERT_OK(results[k]) << k;
+  const uint64_t last = store_->audit_last_seq();
+  ASSERT_GE(last, 4u);
+  std::set<std::string> names;
+  for (const auto& f : std::filesystem::directory_iterator(dir_ + "/../checkpoints")) {
+    names.insert(f.path().filename().string());
+  }
+  std::set<std::string> expected;
+  for (uint64_t seq = 2; seq <= last; seq += 2) {
+    char name[48];
+    std::snprintf(name, sizeof name, "%012llu.checkpoint", static_cast<unsigned long long>(seq));
+    expected.insert(name);
+  }
+  EXPECT_EQ(names, expected);
+}
+
+TEST_F(GroupCommitTest, ALeaderWhoseBatchDidNotFitCommitsGroupAfterGroup) {
+  store_->SetMaxCommitGroupReports(4);  // one batch (3 reports) per group
+  batches_[2].agency = "zorg";
+  auto results = CommitAsGroup({1, 3, 2});
+  for (int k = 0; k < 4; ++k) ASSERT_OK(results[k]) << k;
+  EXPECT_EQ(*store_->CountRows("reports"), 12);
+  EXPECT_EQ(store_->PendingCommits(), 0u);
+  ExpectTrail({0, 1, 3, 2});
+}
+
+TEST_F(GroupCommitTest, AFailingBatchIsUndoneAloneAndTheTrailGoesOn) {
   // A statement of the "evil" batch (number 2) fails inside the group's transaction.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((dir_ + "/aggregator.db").c_str(), &db), SQLITE_OK);
@@ -134,21 +167,25 @@ TEST_F(GroupCommitTest, AFailingGroupStoresNoneOfItsBatchesAndTheTrailGoesOn) {
 
   auto results = CommitAsGroup({1, 2, 3});
   ASSERT_OK(results[0]);  // its own group, before the lock was released
-  for (int k : {1, 2, 3}) {
-    EXPECT_THAT(results[k], ::samenzicht::testing::StatusIs(absl::StatusCode::kInternal)) << k;
-  }
-  EXPECT_EQ(*store_->CountRows("reports"), 3);
-  EXPECT_EQ(*store_->CountRows("batches"), 1);
-  ExpectTrail({0});
+  ASSERT_OK(results[1]);
+  EXPECT_THAT(results[2], ::samenzicht::testing::StatusIs(absl::StatusCode::kInternal,
+                                                          "injected failure"));
+  ASSERT_OK(results[3]);
+  EXPECT_EQ(results[3]->accepted, 3u);
+  // Nothing of batch 2: neither its reports, nor its batch row, nor an audit entry.
+  EXPECT_EQ(*store_->CountRows("reports"), 9);
+  EXPECT_EQ(*store_->CountRows("batches"), 3);
+  EXPECT_EQ(testing::Column(dir_ + "/aggregator.db", "SELECT count(*) FROM reports WHERE agency = 'evil'"),
+            std::vector<std::string>{"0"});
+  ExpectTrail({0, 1, 3});
 
-  // The failed batches are resent (as nodes do) one by one: 1 and 3 are stored, the
-  // trail continues from the entry of batch 0 without a gap.
-  ASSERT_OK(store_->CommitBatch(batches_[1]));
+  // Resent alone it fails again; the trail goes on without a gap.
   EXPECT_THAT(store_->CommitBatch(batches_[2]),
               ::samenzicht::testing::StatusIs(absl::StatusCode::kInternal));
-  ASSERT_OK(store_->CommitBatch(batches_[3]));
-  EXPECT_EQ(*store_->CountRows("reports"), 9);
-  ExpectTrail({0, 1, 3});
+  batches_[2].agency = "zorg";
+  ASSERT_OK(store_->CommitBatch(batches_[2]));
+  EXPECT_EQ(*store_->CountRows("reports"), 12);
+  ExpectTrail({0, 1, 3, 2});
 }
 
 }  // namespace

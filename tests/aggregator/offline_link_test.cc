@@ -93,6 +93,23 @@ TEST(OfflineLinkTest, OversizedTokensAreReported) {
   EXPECT_EQ(s.oversized_tokens.at("phone"), 1u);
 }
 
+TEST(OfflineLinkTest, PackedTokensAreNamedAsUnreadableWithoutTheProfile) {
+  std::string dir = testing::FreshDir("offline_link_packed");
+  {
+    std::ofstream a(dir + "/a.jsonl");
+    a << Json(MakeReport(1, {{"nid", Tok(1)}})) << "\n";
+    a << Json(testing::Packed(testing::TestProfile(), MakeReport(2, {{"nid", Tok(1)}}))) << "\n";
+  }
+  std::ostringstream out, warnings;
+  ASSERT_OK_AND_ASSIGN(LinkSummary s, LinkJsonlFiles({dir + "/a.jsonl"}, 50, &out, &warnings));
+  EXPECT_EQ(s.reports, 2u);
+  EXPECT_EQ(s.persons, 2u);  // the packed report's token is not used
+  EXPECT_EQ(s.unlinkable, 1u);
+  EXPECT_NE(warnings.str().find("a.jsonl:2: packed_tokens cannot be read without the linkage profile"),
+            std::string::npos)
+      << warnings.str();
+}
+
 TEST(OfflineLinkTest, MissingFileIsNamed) {
   std::ostringstream out, warnings;
   EXPECT_THAT(LinkJsonlFiles({"/nonexistent/x.jsonl"}, 50, &out, &warnings),
