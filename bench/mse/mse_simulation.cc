@@ -84,11 +84,13 @@ struct Flags {
   Resampling resampling = Resampling::kParametric;  // the estimator's default
 };
 
+constexpr char kFlags[] =
+    "flags: --sims N --replicates B --population N --method bic|stepwise --max-order N "
+    "--seed S --scenario independent|dependent12|four_lists|all "
+    "--bootstrap multinomial|parametric";
+
 int Usage(const std::string& message) {
-  std::cerr << "error: " << message
-            << " (flags: --sims N --replicates B --population N --method bic|stepwise "
-               "--max-order N --seed S --scenario independent|dependent12|four_lists|all "
-               "--bootstrap multinomial|parametric)\n";
+  std::cerr << "error: " << message << " (" << kFlags << ")\n";
   return 2;
 }
 
@@ -97,7 +99,9 @@ int Main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--help") {
-      Usage("help");
+      std::cout << "mse_simulation: coverage of the multiple systems estimate's interval on "
+                   "simulated capture histories\n"
+                << kFlags << "\n";
       return 0;
     }
     if (i + 1 >= argc) return Usage(arg + " needs a value");
