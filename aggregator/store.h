@@ -37,9 +37,10 @@
 // commit is under way (several nodes at once) are committed together in one transaction
 // (up to kMaxCommitGroupReports reports), each with its own audit entry, so the WAL is
 // synced once per group and the report-id index pages the batches share are written once.
-// Each batch of a group has its own savepoint: a batch whose statements fail is undone
-// alone and its caller gets the error; when the group's transaction itself fails (COMMIT,
-// a full disk), nothing of any of its batches is stored and each caller gets the error.
+// A batch whose statements fail is answered with its error and the group is committed
+// again without it (the others are stored); when the group's transaction itself fails
+// (COMMIT, a full disk), nothing of any of its batches is stored and each caller gets the
+// error.
 // Checkpoints are written at exactly every `checkpoint_every`-th entry.
 //
 // Thread-safety: all methods may be called concurrently. Writes (`CommitBatch`, `Retract`)

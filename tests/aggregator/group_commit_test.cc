@@ -1,7 +1,8 @@
 // Group commit (aggregator/store.h): batches that wait while another commit is under way are
 // committed together in one transaction. Each gets its own result and audit entry; a batch
-// whose statements fail is undone alone (its savepoint), the others are stored, and the
-// trail continues without a gap; checkpoints fall on exact multiples.
+// whose statements fail is undone alone (the group is committed again without it), the
+// others are stored, and the trail continues without a gap; checkpoints fall on exact
+// multiples.
 //
 // The groups are made deterministic by holding SQLite's write lock from a second
 // connection: the first batch's leader waits in BEGIN IMMEDIATE while the others queue
