@@ -174,18 +174,27 @@ int main(int argc, char** argv) {
         *req.mutable_batch() = b.signed_batch;
         v1::BatchAck ack;
         auto t0 = Clock::now();
-        if (!stream->Write(req) || !stream->Read(&ack)) { r.errors++; break; }
+        if (!stream->Write(req) || !stream->Read(&ack)) {
+          r.errors++;
+          r.first_error = absl::StrCat("node", k, ": the stream ended after ", r.latencies_ms.size(),
+                                       " acknowledged batches");  // Finish() may say why
+          break;
+        }
         r.latencies_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
         if (ack.code() == 0) {
           r.acked += static_cast<int64_t>(b.log.size());
         } else {
           r.errors++;
-          if (r.first_error.empty()) r.first_error = ack.message();
+          if (r.first_error.empty()) r.first_error = absl::StrCat("node", k, ": ", ack.message());
         }
       }
       stream->WritesDone();
       grpc::Status s = stream->Finish();
-      if (!s.ok()) { r.errors++; if (r.first_error.empty()) r.first_error = s.error_message(); }
+      if (!s.ok()) {
+        r.errors++;
+        absl::StrAppend(&r.first_error, r.first_error.empty() ? "" : "; ", "node", k, ": ",
+                        s.error_message(), " (code ", static_cast<int>(s.error_code()), ")");
+      }
     });
   }
   for (auto& th : threads) th.join();
