@@ -681,9 +681,10 @@ void Store::CommitGroup(const std::vector<PendingCommit*>& group) {
   // back; the group is then tried again without it, so the others are stored. (Not a
   // savepoint per batch: SQLite would copy every page a batch changes into a sub-journal,
   // which cost ~15% of the ingest rate; a failure is rare, a retry is cheap.)
+  // Every attempt starts from here (a failed one restores it).
+  std::optional<audit::AuditChain> chain_at_start;
+  if (chain_ != nullptr) chain_at_start = *chain_;
   while (!todo.empty()) {
-    std::optional<audit::AuditChain> chain_at_start;
-    if (chain_ != nullptr) chain_at_start = *chain_;
     std::vector<audit::Entry> entries;
     std::vector<CommitResult> results(todo.size());
     absl::Status status;
@@ -720,12 +721,7 @@ void Store::CommitGroup(const std::vector<PendingCommit*>& group) {
       if (!results[i].replayed) ++generation_;  // a replayed batch changed nothing
       todo[i]->result = std::move(results[i]);
     }
-    // The entries are committed; a checkpoint that cannot be written is only a missed copy.
-    for (const audit::Entry& e : entries) {
-      if (audit_options_.checkpoint_every > 0 && e.seq % audit_options_.checkpoint_every == 0) {
-        (void)WriteCheckpointOf(audit::AuditChain(audit_options_.signer, e.seq, e.hash));
-      }
-    }
+    for (const audit::Entry& e : entries) CheckpointIfDue(e);
     return;
   }
 }
@@ -1120,10 +1116,15 @@ absl::StatusOr<audit::Entry> Store::AppendInTransaction(const std::string& event
 void Store::AfterCommit(const std::optional<audit::Entry>& entry) {
   if (!entry.has_value() || chain_ == nullptr) return;
   chain_->Commit(*entry);
-  if (audit_options_.checkpoint_every > 0 && entry->seq % audit_options_.checkpoint_every == 0) {
-    // The entry is committed; a checkpoint that cannot be written is only a missed copy.
-    (void)WriteCheckpointLocked();
+  CheckpointIfDue(*entry);
+}
+
+void Store::CheckpointIfDue(const audit::Entry& committed) {
+  if (audit_options_.checkpoint_every == 0 || committed.seq % audit_options_.checkpoint_every != 0) {
+    return;
   }
+  // The entry is committed; a checkpoint that cannot be written is only a missed copy.
+  (void)WriteCheckpointOf(audit::AuditChain(audit_options_.signer, committed.seq, committed.hash));
 }
 
 absl::Status Store::AppendAudit(const std::string& event, const std::string& actor,

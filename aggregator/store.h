@@ -312,6 +312,8 @@ class Store {
   absl::StatusOr<audit::Checkpoint> WriteCheckpointLocked();
   // The checkpoint of `chain`'s last entry, written to checkpoint_dir when set.
   absl::StatusOr<audit::Checkpoint> WriteCheckpointOf(const audit::AuditChain& chain);
+  // Writes the checkpoint of `committed` when its seq is a multiple of checkpoint_every.
+  void CheckpointIfDue(const audit::Entry& committed);
   int64_t NowMs() const;
   AuditOptions audit_options_;
   std::unique_ptr<audit::AuditChain> chain_;

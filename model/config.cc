@@ -1,5 +1,4 @@
 #include "model/config.h"
-#include "model/tokens.h"
 
 #include <regex>
 #include <set>
@@ -10,6 +9,7 @@
 #include "crypto/encoding.h"
 #include "google/protobuf/io/tokenizer.h"
 #include "google/protobuf/text_format.h"
+#include "model/tokens.h"
 
 namespace samenzicht::model {
 namespace {

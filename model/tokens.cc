@@ -24,13 +24,8 @@ void ForEachToken(const v1::Report& r, const std::vector<std::string>& rule_name
                   absl::FunctionRef<void(const TokenRef&)> f) {
   for (int i = 0; i < r.tokens_size(); ++i) {
     const v1::Token& t = r.tokens(i);
-    int rule = -1;
-    for (size_t k = 0; k < rule_names.size(); ++k) {
-      if (rule_names[k] == t.rule()) {
-        rule = static_cast<int>(k);
-        break;
-      }
-    }
+    const auto it = std::find(rule_names.begin(), rule_names.end(), t.rule());
+    const int rule = it == rule_names.end() ? -1 : static_cast<int>(it - rule_names.begin());
     f(TokenRef{i, rule, t.role(), t.value()});
   }
   const std::string& packed = r.packed_tokens();

@@ -44,8 +44,8 @@
 #include "crypto/keyed_hash.h"
 #include "crypto/secret_bytes.h"
 #include "model/config.h"
-#include "tests/testing/status_matchers.h"
 #include "model/tokens.h"
+#include "tests/testing/status_matchers.h"
 
 namespace samenzicht::agency_node {
 namespace {
