@@ -107,6 +107,7 @@ absl::StatusOr<BackupInfo> Describe(sqlite3* db, const std::string& path) {
   }
   std::vector<std::string> tables = {"rules", "batches", "reports", "retracted"};
   if (info.schema_version <= 3) tables.push_back("tokens");  // a blob column of reports since 4
+  if (info.schema_version >= 5) tables.push_back("report_ids");
   if (info.schema_version >= 2) {
     tables.push_back("audit");
     tables.push_back("settings");

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -227,6 +228,45 @@ ALTER TABLE retracted_v4 RENAME TO retracted;
 PRAGMA user_version = 4;
 )sql";
 
+// Schema version 5 (issue 8, ingest speed): report ids move out of `reports` into the
+// compact table `report_ids` (one 16-byte id per report row, same row number), which has
+// no index beyond its row number. A UNIQUE index on 128 random bits is written at a random
+// page for every report, and at ingest rates that index was most of the WAL; uniqueness is
+// now kept by the store's in-memory map of every id (see ReportIds), loaded from
+// `report_ids` and `retracted`. `report_ids` rows go with their report (ON DELETE CASCADE).
+constexpr char kSchemaV5[] = R"sql(
+ALTER TABLE reports RENAME TO reports_v4;
+CREATE TABLE reports(
+  id INTEGER PRIMARY KEY,
+  agency TEXT NOT NULL,
+  batch_id TEXT NOT NULL REFERENCES batches(batch_id),
+  signal_month INTEGER NOT NULL,
+  form INTEGER NOT NULL,
+  contact INTEGER NOT NULL,
+  age_band INTEGER NOT NULL,
+  gender INTEGER NOT NULL,
+  background INTEGER NOT NULL,
+  living_situation INTEGER NOT NULL,
+  recruitment_location INTEGER NOT NULL,
+  coercion INTEGER NOT NULL,
+  forced_crime INTEGER NOT NULL,
+  area TEXT NOT NULL,
+  key_epoch INTEGER NOT NULL DEFAULT 0,
+  tokens BLOB NOT NULL DEFAULT x'' CHECK(length(tokens) % 34 = 0));
+INSERT INTO reports(id, agency, batch_id, signal_month, form, contact, age_band, gender,
+    background, living_situation, recruitment_location, coercion, forced_crime, area,
+    key_epoch, tokens)
+  SELECT id, agency, batch_id, signal_month, form, contact, age_band, gender, background,
+    living_situation, recruitment_location, coercion, forced_crime, area, key_epoch, tokens
+  FROM reports_v4 ORDER BY id;
+CREATE TABLE report_ids(
+  id INTEGER PRIMARY KEY REFERENCES reports(id) ON DELETE CASCADE,
+  report_id BLOB NOT NULL CHECK(length(report_id) = 16));
+INSERT INTO report_ids(id, report_id) SELECT id, report_id FROM reports_v4 ORDER BY id;
+DROP TABLE reports_v4;
+PRAGMA user_version = 5;
+)sql";
+
 constexpr char kAuditPublicKeySetting[] = "audit_public_key";
 
 // `hex` (32 lower-case hex characters) as 16 bytes; false for anything else.
@@ -372,7 +412,7 @@ absl::Status Upgrade(sqlite3* db, const std::string& path, int64_t version) {
   Transaction tx(db, path);
   RETURN_IF_ERROR(tx.Begin(true));
   if (version == 0) RETURN_IF_ERROR(Exec(db, path, kSchema));
-  for (const auto& [from, sql] : {std::pair{1, kSchemaV2}, {2, kSchemaV3}, {3, kSchemaV4}}) {
+  for (const auto& [from, sql] : {std::pair{1, kSchemaV2}, {2, kSchemaV3}, {3, kSchemaV4}, {4, kSchemaV5}}) {
     if (version > from) continue;
     if (absl::Status s = Exec(db, path, sql); !s.ok()) {
       return absl::Status(s.code(), absl::StrCat("upgrading the database from schema version ",
@@ -511,8 +551,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir,
 
 // CommitBatch's statements, prepared once on the writer connection and reset after use.
 struct Store::WriteStatements {
-  Stmt find_batch, insert_batch, update_batch, find_retracted, insert_report, find_report,
-      replace_tokens;
+  Stmt find_batch, insert_batch, update_batch, find_retracted, insert_report, insert_report_id,
+      find_report, replace_tokens;
 
   static absl::StatusOr<std::unique_ptr<WriteStatements>> Prepare(sqlite3* db) {
     auto w = std::make_unique<WriteStatements>();
@@ -527,18 +567,19 @@ struct Store::WriteStatements {
                                    "WHERE batch_id = ?1"));
     ASSIGN_OR_RETURN(w->find_retracted,
                      Stmt::Prepare(db, "SELECT agency FROM retracted WHERE report_id = ?1"));
-    // A new report is inserted straight away; only when its id exists already (nothing
-    // inserted) is the existing row looked up.
+    // Whether a report id is new is decided by the in-memory map (ReportIds); a new
+    // report's row and id row are appended, an existing one is read by its row number.
     ASSIGN_OR_RETURN(
         w->insert_report,
         Stmt::Prepare(db,
-                      "INSERT INTO reports(report_id, agency, batch_id, signal_month, form, "
+                      "INSERT INTO reports(agency, batch_id, signal_month, form, "
                       "contact, age_band, gender, background, living_situation, "
                       "recruitment_location, coercion, forced_crime, area, key_epoch, tokens) "
-                      "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16) "
-                      "ON CONFLICT(report_id) DO NOTHING"));
+                      "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)"));
+    ASSIGN_OR_RETURN(w->insert_report_id,
+                     Stmt::Prepare(db, "INSERT INTO report_ids(id, report_id) VALUES (?1, ?2)"));
     ASSIGN_OR_RETURN(w->find_report,
-                     Stmt::Prepare(db, "SELECT agency, key_epoch, id FROM reports WHERE report_id = ?1"));
+                     Stmt::Prepare(db, "SELECT agency, key_epoch FROM reports WHERE id = ?1"));
     // Key rotation (issue 9): the same agency re-sends a report under a newer key epoch.
     ASSIGN_OR_RETURN(w->replace_tokens,
                      Stmt::Prepare(db, "UPDATE reports SET tokens = ?2, key_epoch = ?3 WHERE id = ?1"));
@@ -547,15 +588,108 @@ struct Store::WriteStatements {
   // Leaves no statement active (and no binding pointing into a finished batch).
   void ResetAll() {
     for (Stmt* st : {&find_batch, &insert_batch, &update_batch, &find_retracted, &insert_report,
-                     &find_report, &replace_tokens}) {
+                     &insert_report_id, &find_report, &replace_tokens}) {
       st->Reset();
     }
   }
 };
 
+// Every report id the store knows, in memory (schema 5 has no index on report ids, see
+// kSchemaV5): a stored report's id -> its row number in `reports` (from 1), a retracted id
+// -> kRetracted. Guarded by write_mu_ and consulted only inside a write transaction, after
+// `SyncReportIds`: loaded on the first write, and loaded again when another connection has
+// committed to the database since (`PRAGMA data_version`; a second process writing to the
+// same folder), so that every decision matches the database it is written to. Report ids
+// are 128 random bits chosen by the nodes; the map's hash is seeded per process.
+struct Store::ReportIds {
+  using Key = std::array<uint8_t, kReportIdBytes>;
+  static constexpr int64_t kRetracted = 0;
+
+  absl::flat_hash_map<Key, int64_t> row;
+  bool loaded = false;
+  int64_t data_version = 0;  // of the writer connection when loaded
+  std::vector<Key> added;    // by the open transaction; removed again if it fails
+
+  static Key KeyOf(const uint8_t* id) {
+    Key k;
+    std::memcpy(k.data(), id, k.size());
+    return k;
+  }
+  void Undo() {
+    for (const Key& k : added) row.erase(k);
+    added.clear();
+  }
+};
+
 Store::Store(std::string path, sqlite3* db, std::unique_ptr<crypto::KeyedHasher> hasher,
              std::vector<int> rule_ids)
-    : path_(std::move(path)), db_(db), hasher_(std::move(hasher)), rule_ids_(std::move(rule_ids)) {}
+    : path_(std::move(path)),
+      db_(db),
+      hasher_(std::move(hasher)),
+      rule_ids_(std::move(rule_ids)),
+      report_ids_(std::make_unique<ReportIds>()) {}
+
+absl::Status Store::SyncReportIds() {
+  ReportIds& ids = *report_ids_;
+  int64_t version = 0;
+  {
+    ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_, "PRAGMA data_version"));
+    if (int rc = st.Step(); rc != SQLITE_ROW) return SqlError(db_, rc, path_, "data_version");
+    version = st.Int(0);
+  }
+  if (ids.loaded && version == ids.data_version) return absl::OkStatus();
+  ids.loaded = false;
+  ids.added.clear();
+  ids.row.clear();
+  {
+    ASSIGN_OR_RETURN(Stmt count, Stmt::Prepare(db_,
+        "SELECT (SELECT count(*) FROM report_ids) + (SELECT count(*) FROM retracted)"));
+    if (int rc = count.Step(); rc != SQLITE_ROW) return SqlError(db_, rc, path_, "counting report ids");
+    ids.row.reserve(static_cast<size_t>(count.Int(0)));
+  }
+  auto load = [&](const char* sql, const char* what) -> absl::Status {
+    ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_, sql));
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+      const void* blob = sqlite3_column_blob(st.get(), 1);
+      if (blob == nullptr || sqlite3_column_bytes(st.get(), 1) != kReportIdBytes) {
+        return absl::DataLossError(absl::StrCat(path_, ": ", what, " row ", st.Int(0),
+                                                " holds no 16-byte report id"));
+      }
+      auto [it, inserted] =
+          ids.row.emplace(ReportIds::KeyOf(static_cast<const uint8_t*>(blob)), st.Int(0));
+      if (!inserted) {
+        return absl::DataLossError(absl::StrCat(
+            path_, ": report id ", crypto::ToHex(std::string_view(static_cast<const char*>(blob),
+                                                                  kReportIdBytes)),
+            " is held twice (", what, " row ", st.Int(0), ", and row ", it->second,
+            " of report_ids or retracted (0))"));
+      }
+    }
+    return rc == SQLITE_DONE ? absl::OkStatus() : SqlError(db_, rc, path_, what);
+  };
+  RETURN_IF_ERROR(load("SELECT id, report_id FROM report_ids", "report_ids"));
+  RETURN_IF_ERROR(load("SELECT 0, report_id FROM retracted", "retracted"));
+  ids.data_version = version;
+  ids.loaded = true;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<size_t> Store::LoadReportIds() {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  Transaction tx(db_, path_);
+  RETURN_IF_ERROR(tx.Begin(false));
+  RETURN_IF_ERROR(SyncReportIds());
+  RETURN_IF_ERROR(tx.Commit());
+  return report_ids_->row.size();
+}
+
+size_t Store::ReportIdMemoryBytes() const {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  // flat_hash_map: one slot (key and value) and one control byte per bucket.
+  return report_ids_->row.capacity() *
+         (sizeof(std::pair<const ReportIds::Key, int64_t>) + 1);
+}
 
 Store::~Store() {
   write_statements_.reset();  // finalised before the connection closes
@@ -694,6 +828,7 @@ void Store::CommitGroup(const std::vector<PendingCommit*>& group) {
     try {
       Transaction tx(db_, path_);
       status = tx.Begin(true);
+      if (status.ok()) status = SyncReportIds();
       for (size_t i = 0; status.ok() && i < todo.size(); ++i) {
         absl::StatusOr<CommitResult> r = WriteBatch(*todo[i]->batch, *todo[i]->enc, &entries);
         write_statements_->ResetAll();  // no statement active, none bound to a finished batch
@@ -709,14 +844,17 @@ void Store::CommitGroup(const std::vector<PendingCommit*>& group) {
     } catch (...) {
       status = absl::ResourceExhaustedError("committing a group of batches failed (out of memory)");
       failed = todo.size();
+      report_ids_->loaded = false;  // the map may be part-changed: read again by the next write
     }
     if (!status.ok()) {
+      report_ids_->Undo();
       if (chain_at_start.has_value()) *chain_ = *chain_at_start;
       if (failed == todo.size()) return fail_all(status);  // the transaction itself failed
       todo[failed]->result = status;
       todo.erase(todo.begin() + static_cast<std::ptrdiff_t>(failed));
       continue;
     }
+    report_ids_->added.clear();
     for (size_t i = 0; i < todo.size(); ++i) {
       if (!results[i].replayed) ++generation_;  // a replayed batch changed nothing
       todo[i]->result = std::move(results[i]);
@@ -729,6 +867,7 @@ void Store::CommitGroup(const std::vector<PendingCommit*>& group) {
 absl::StatusOr<CommitResult> Store::WriteBatch(const BatchToStore& batch, const EncodedBatch& enc,
                                                std::vector<audit::Entry>* entries) {
   WriteStatements& w = *write_statements_;
+  ReportIds& ids = *report_ids_;
   CommitResult result;
   w.find_batch.Reset();
   w.find_batch.BindTextStatic(1, batch.batch_id);
@@ -752,9 +891,50 @@ absl::StatusOr<CommitResult> Store::WriteBatch(const BatchToStore& batch, const 
   for (size_t i = 0; i < batch.reports.size(); ++i) {
     const ReportToStore& item = batch.reports[i];
     const v1::Report& r = *item.report;
-    w.find_retracted.Reset();
-    w.find_retracted.BindBlobStatic(1, enc.id(i), kReportIdBytes);
-    if (int rc = w.find_retracted.Step(); rc == SQLITE_ROW) {
+    const ReportIds::Key key = ReportIds::KeyOf(enc.id(i));
+    const auto known = ids.row.find(key);
+    if (known == ids.row.end()) {  // a new report
+      Stmt& ins = w.insert_report;
+      ins.Reset();
+      ins.BindTextStatic(1, batch.agency);
+      ins.BindTextStatic(2, batch.batch_id);
+      ins.BindInt(3, r.signal_month());
+      ins.BindInt(4, r.form());
+      ins.BindInt(5, r.contact());
+      ins.BindInt(6, r.age_band());
+      ins.BindInt(7, r.gender());
+      ins.BindInt(8, r.background());
+      ins.BindInt(9, MaskOf(r.living_situation()));
+      ins.BindInt(10, MaskOf(r.recruitment_location()));
+      ins.BindInt(11, MaskOf(r.coercion()));
+      ins.BindInt(12, MaskOf(r.forced_crime()));
+      ins.BindTextStatic(13, r.area());
+      ins.BindInt(14, batch.key_epoch);
+      ins.BindBlobStatic(15, enc.blob(i), enc.blob_size(i));
+      if (int rc = ins.Step(); rc != SQLITE_DONE) return SqlError(db_, rc, path_, "storing report");
+      const int64_t row = sqlite3_last_insert_rowid(db_);
+      w.insert_report_id.Reset();
+      w.insert_report_id.BindInt(1, row);
+      w.insert_report_id.BindBlobStatic(2, enc.id(i), kReportIdBytes);
+      if (int rc = w.insert_report_id.Step(); rc != SQLITE_DONE) {
+        return SqlError(db_, rc, path_, "storing report id");
+      }
+      ids.row.emplace(key, row);
+      ids.added.push_back(key);
+      ++result.accepted;
+      continue;
+    }
+
+    if (known->second == ReportIds::kRetracted) {
+      w.find_retracted.Reset();
+      w.find_retracted.BindBlobStatic(1, enc.id(i), kReportIdBytes);
+      if (int rc = w.find_retracted.Step(); rc != SQLITE_ROW) {
+        ids.loaded = false;  // out of step with the database: read again by the next write
+        return rc == SQLITE_DONE ? absl::InternalError(absl::StrCat(
+                                       path_, ": the report-id map names a retraction the "
+                                              "database does not hold; batch not stored"))
+                                 : SqlError(db_, rc, path_, "reading retracted");
+      }
       if (w.find_retracted.TextEquals(0, batch.agency)) {
         result.refused.push_back({item.index, absl::StatusCode::kFailedPrecondition,
                                   "report_id was retracted and cannot be submitted again"});
@@ -763,39 +943,18 @@ absl::StatusOr<CommitResult> Store::WriteBatch(const BatchToStore& batch, const 
                                   "report_id is already in use by another report"});
       }
       continue;
-    } else if (rc != SQLITE_DONE) {
-      return SqlError(db_, rc, path_, "reading retracted");
-    }
-
-    Stmt& ins = w.insert_report;
-    ins.Reset();
-    ins.BindBlobStatic(1, enc.id(i), kReportIdBytes);
-    ins.BindTextStatic(2, batch.agency);
-    ins.BindTextStatic(3, batch.batch_id);
-    ins.BindInt(4, r.signal_month());
-    ins.BindInt(5, r.form());
-    ins.BindInt(6, r.contact());
-    ins.BindInt(7, r.age_band());
-    ins.BindInt(8, r.gender());
-    ins.BindInt(9, r.background());
-    ins.BindInt(10, MaskOf(r.living_situation()));
-    ins.BindInt(11, MaskOf(r.recruitment_location()));
-    ins.BindInt(12, MaskOf(r.coercion()));
-    ins.BindInt(13, MaskOf(r.forced_crime()));
-    ins.BindTextStatic(14, r.area());
-    ins.BindInt(15, batch.key_epoch);
-    ins.BindBlobStatic(16, enc.blob(i), enc.blob_size(i));
-    if (int rc = ins.Step(); rc != SQLITE_DONE) return SqlError(db_, rc, path_, "storing report");
-    if (sqlite3_changes(db_) == 1) {
-      ++result.accepted;
-      continue;
     }
 
     // The report id is stored already.
+    const int64_t row = known->second;
     w.find_report.Reset();
-    w.find_report.BindBlobStatic(1, enc.id(i), kReportIdBytes);
+    w.find_report.BindInt(1, row);
     if (int rc = w.find_report.Step(); rc != SQLITE_ROW) {
-      return SqlError(db_, rc, path_, "reading reports");
+      ids.loaded = false;
+      return rc == SQLITE_DONE ? absl::InternalError(absl::StrCat(
+                                     path_, ": the report-id map names report row ", row,
+                                     ", which the database does not hold; batch not stored"))
+                               : SqlError(db_, rc, path_, "reading reports");
     }
     if (!w.find_report.TextEquals(0, batch.agency)) {
       result.refused.push_back({item.index, absl::StatusCode::kAlreadyExists,
@@ -804,7 +963,7 @@ absl::StatusOr<CommitResult> Store::WriteBatch(const BatchToStore& batch, const 
       // Key rotation: the same report under a newer epoch. Its tokens are replaced; the
       // report (and its categories) stays one report, counted once.
       w.replace_tokens.Reset();
-      w.replace_tokens.BindInt(1, w.find_report.Int(2));
+      w.replace_tokens.BindInt(1, row);
       w.replace_tokens.BindBlobStatic(2, enc.blob(i), enc.blob_size(i));
       w.replace_tokens.BindInt(3, batch.key_epoch);
       if (int rc = w.replace_tokens.Step(); rc != SQLITE_DONE) {
@@ -848,19 +1007,27 @@ absl::StatusOr<RetractResult> Store::Retract(const std::string& agency,
   RetractResult result;
   Transaction tx(db_, path_);
   RETURN_IF_ERROR(tx.Begin(true));
-  ASSIGN_OR_RETURN(Stmt del, Stmt::Prepare(db_,
-                                           "DELETE FROM reports WHERE report_id = ?1 AND agency = ?2"));
+  RETURN_IF_ERROR(SyncReportIds());
+  // The report_ids row goes with the report (ON DELETE CASCADE).
+  ASSIGN_OR_RETURN(Stmt del, Stmt::Prepare(db_, "DELETE FROM reports WHERE id = ?1 AND agency = ?2"));
   ASSIGN_OR_RETURN(Stmt mark, Stmt::Prepare(db_,
                                             "INSERT OR IGNORE INTO retracted(report_id, agency, at) "
                                             "VALUES (?1, ?2, ?3)"));
+  std::vector<ReportIds::Key> retracted;  // marked in the map once committed
   for (const std::string& id : report_ids) {
     uint8_t id_bytes[kReportIdBytes];
     if (!ReportIdBytes(id, id_bytes)) {  // cannot be stored: answered like an unknown id
       result.not_found.push_back(id);
       continue;
     }
+    const ReportIds::Key key = ReportIds::KeyOf(id_bytes);
+    const auto known = report_ids_->row.find(key);
+    if (known == report_ids_->row.end() || known->second == ReportIds::kRetracted) {
+      result.not_found.push_back(id);
+      continue;
+    }
     del.Reset();
-    del.BindBlob(1, id_bytes, kReportIdBytes);
+    del.BindInt(1, known->second);
     del.BindText(2, agency);
     if (int rc = del.Step(); rc != SQLITE_DONE) return SqlError(db_, rc, path_, "retracting");
     if (sqlite3_changes(db_) == 0) {
@@ -872,6 +1039,7 @@ absl::StatusOr<RetractResult> Store::Retract(const std::string& agency,
     mark.BindText(2, agency);
     mark.BindInt(3, now_unix);
     if (int rc = mark.Step(); rc != SQLITE_DONE) return SqlError(db_, rc, path_, "retracting");
+    retracted.push_back(key);
     ++result.retracted;
   }
   std::optional<audit::Entry> entry;
@@ -884,6 +1052,7 @@ absl::StatusOr<RetractResult> Store::Retract(const std::string& agency,
     ASSIGN_OR_RETURN(entry, AppendInTransaction(kEventRetraction, agency, d.str()));
   }
   RETURN_IF_ERROR(tx.Commit());
+  for (const ReportIds::Key& key : retracted) report_ids_->row[key] = ReportIds::kRetracted;
   AfterCommit(entry);
   if (result.retracted > 0) ++generation_;
   return result;
@@ -985,8 +1154,8 @@ absl::StatusOr<Dataset> Store::LoadDataset(
 }
 
 absl::StatusOr<int64_t> Store::CountRows(const std::string& table) const {
-  if (table != "batches" && table != "reports" && table != "tokens" && table != "retracted" &&
-      table != "audit" && table != "settings") {
+  if (table != "batches" && table != "reports" && table != "report_ids" && table != "tokens" &&
+      table != "retracted" && table != "audit" && table != "settings") {
     return absl::InvalidArgumentError("unknown table");
   }
   std::lock_guard<std::mutex> lock(write_mu_);
@@ -1221,8 +1390,22 @@ absl::StatusOr<PurgeResult> Store::Purge(uint32_t cutoff_month, int64_t cutoff_u
     result.reports = st.Int(0);
     result.tokens = st.Int(1);
   }
+  std::vector<ReportIds::Key> purged;  // their ids leave the map once committed
   if (result.reports > 0) {
-    // The tokens go with their report rows (overwritten: secure_delete).
+    ASSIGN_OR_RETURN(Stmt ids, Stmt::Prepare(db_, absl::StrCat(
+        "SELECT report_id FROM report_ids WHERE id IN (SELECT r.id FROM reports r WHERE ",
+        kExpired, ")").c_str()));
+    ids.BindInt(1, cutoff_month);
+    ids.BindInt(2, cutoff_unix);
+    purged.reserve(static_cast<size_t>(result.reports));
+    int rc;
+    while ((rc = ids.Step()) == SQLITE_ROW) {
+      if (sqlite3_column_bytes(ids.get(), 0) != kReportIdBytes) continue;  // never stored so
+      purged.push_back(ReportIds::KeyOf(static_cast<const uint8_t*>(sqlite3_column_blob(ids.get(), 0))));
+    }
+    if (rc != SQLITE_DONE) return SqlError(db_, rc, path_, "purge");
+    // The tokens go with their report rows, the ids with their report_ids rows (ON DELETE
+    // CASCADE); both are overwritten (secure_delete).
     ASSIGN_OR_RETURN(Stmt del_reports, Stmt::Prepare(db_, absl::StrCat(
         "DELETE FROM reports AS r WHERE ", kExpired).c_str()));
     del_reports.BindInt(1, cutoff_month);
@@ -1238,6 +1421,7 @@ absl::StatusOr<PurgeResult> Store::Purge(uint32_t cutoff_month, int64_t cutoff_u
     ASSIGN_OR_RETURN(entry, AppendInTransaction(kEventPurge, actor, d.str()));
   }
   RETURN_IF_ERROR(tx.Commit());
+  for (const ReportIds::Key& key : purged) report_ids_->row.erase(key);
   AfterCommit(entry);
   if (result.reports > 0) ++generation_;
   return result;

@@ -77,8 +77,8 @@ struct sqlite3;
 namespace samenzicht::aggregator {
 
 // 2: audit and settings tables; 3: reports.key_epoch; 4: tokens as one blob per report,
-// report ids as 16-byte blobs.
-inline constexpr int kSchemaVersion = 4;
+// report ids as 16-byte blobs; 5: report ids in `report_ids`, without an index.
+inline constexpr int kSchemaVersion = 5;
 inline constexpr char kDatabaseFileName[] = "aggregator.db";
 inline constexpr char kStorePurpose[] = "samenzicht.store.v1";
 
@@ -219,6 +219,13 @@ class Store {
   // this is committed alone).
   void SetMaxCommitGroupReports(size_t reports);
 
+  // Reads every stored and retracted report id into memory, which the first write would
+  // otherwise do (the server calls this before it listens). Returns how many ids are held.
+  // DataLoss when the database holds a report id twice.
+  absl::StatusOr<size_t> LoadReportIds();
+  // Bytes of memory the report-id map takes (see ReportIds in store.cc).
+  size_t ReportIdMemoryBytes() const;
+
   const std::string& path() const { return path_; }
 
   // Starts recording audit entries (see the top of this file). Reads the trail's head;
@@ -285,6 +292,11 @@ class Store {
   // CommitBatch's prepared statements, made on first use and reused; guarded by write_mu_.
   struct WriteStatements;
   std::unique_ptr<WriteStatements> write_statements_;
+  // Every report id the store holds, in memory; guarded by write_mu_. SyncReportIds makes
+  // it match the database; call it inside a write transaction before consulting it.
+  struct ReportIds;
+  std::unique_ptr<ReportIds> report_ids_;
+  absl::Status SyncReportIds();
 
   // Group commit (CommitBatch). `commit_mu_` guards the queue and the leader flag; the
   // leader takes write_mu_ for its group's transaction.

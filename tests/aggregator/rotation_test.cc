@@ -227,7 +227,7 @@ TEST_F(RotationTest, SchemaTwoDatabaseUpgradesWithTheEpochItRanWith) {
     EXPECT_EQ(s->old_epoch_reports, 10);  // epoch not known yet
   }
   StartServer();
-  EXPECT_EQ(Column(data_dir_ + "/aggregator.db", "PRAGMA user_version")[0], "4");
+  EXPECT_EQ(Column(data_dir_ + "/aggregator.db", "PRAGMA user_version")[0], "5");
   EXPECT_EQ(Column(data_dir_ + "/aggregator.db",
                    "SELECT count(*) FROM reports WHERE key_epoch = 1")[0], "10");
   EXPECT_EQ(OldEpochReports(), 0);

@@ -324,9 +324,9 @@ TEST(StoreTest, UpgradesASchemaThreeDatabaseBuiltBySql) {
   RunSql(dir, SchemaThreeSql(testing::Id(1)));
   auto key = Key();
   ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, key, kRules));
-  EXPECT_EQ(SqlValue(dir, "PRAGMA user_version"), "4");
+  EXPECT_EQ(SqlValue(dir, "PRAGMA user_version"), "5");
   EXPECT_EQ(SqlValue(dir, "SELECT count(*) FROM sqlite_schema WHERE name = 'tokens'"), "0");
-  EXPECT_EQ(SqlValue(dir, "SELECT hex(report_id) FROM reports WHERE id = 7"),
+  EXPECT_EQ(SqlValue(dir, "SELECT hex(report_id) FROM report_ids WHERE id = 7"),
             "00000000000000000000000000000001");
   // Rule byte and token, in the order of the token rows.
   EXPECT_EQ(SqlValue(dir, "SELECT hex(tokens) FROM reports WHERE id = 7"),
@@ -420,6 +420,112 @@ TEST(StoreTest, SchemaThreeRoundTripKeepsEveryReportAndToken) {
   EXPECT_EQ(c.refused[0].code, absl::StatusCode::kFailedPrecondition);
 }
 
+// Schema 5: report ids in `report_ids`, no index on them; uniqueness is the store's map.
+TEST(StoreTest, UpgradesASchemaFourDatabaseAndKeepsEveryIdDecision) {
+  std::string dir = FreshDir("store_v4") + "/data";
+  auto key = Key();
+  {
+    ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, key, kRules));
+    std::vector<v1::Report> a{MakeReport(1, {{"nid", Tok(1)}}), MakeReport(2, {}),
+                              MakeReport(3, {{"phone", Tok(3)}})};
+    ASSERT_OK(store->CommitBatch(Batch(testing::Id(10), "police", a)));
+    ASSERT_OK(store->Retract("police", {testing::Id(2)}, 1));
+  }
+  RunSql(dir, testing::kDowngradeToSchemaFour);
+  ASSERT_EQ(SqlValue(dir, "PRAGMA user_version"), "4");
+  ASSERT_EQ(SqlValue(dir, "SELECT count(*) FROM sqlite_schema WHERE name = 'report_ids'"), "0");
+
+  ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, key, kRules));
+  EXPECT_EQ(SqlValue(dir, "PRAGMA user_version"), "5");
+  EXPECT_EQ(testing::Column(dir + "/aggregator.db", "SELECT id || ':' || hex(report_id) FROM report_ids"),
+            (std::vector<std::string>{"1:00000000000000000000000000000001",
+                                      "3:00000000000000000000000000000003"}));
+  // No index on reports or report_ids beyond their row numbers.
+  EXPECT_EQ(SqlValue(dir, "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND "
+                          "tbl_name IN ('reports', 'report_ids')"), "0");
+  EXPECT_EQ(SqlValue(dir, "SELECT count(*) FROM pragma_table_info('reports') WHERE name = 'report_id'"), "0");
+  EXPECT_EQ(*store->CountRows("tokens"), 2);
+  ASSERT_OK_AND_ASSIGN(size_t held, store->LoadReportIds());
+  EXPECT_EQ(held, 3u);  // two stored, one retracted
+
+  std::vector<v1::Report> b{MakeReport(1, {}), MakeReport(2, {}), MakeReport(4, {})};
+  ASSERT_OK_AND_ASSIGN(CommitResult c, store->CommitBatch(Batch(testing::Id(11), "police", b)));
+  EXPECT_EQ(c.duplicates, 1u);
+  EXPECT_EQ(c.accepted, 1u);
+  ASSERT_EQ(c.refused.size(), 1u);
+  EXPECT_EQ(c.refused[0].code, absl::StatusCode::kFailedPrecondition);
+  std::vector<v1::Report> taken{MakeReport(3, {}), MakeReport(4, {})};
+  ASSERT_OK_AND_ASSIGN(c, store->CommitBatch(Batch(testing::Id(12), "zorg", taken)));
+  ASSERT_EQ(c.refused.size(), 2u);
+  EXPECT_EQ(c.refused[0].code, absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(c.refused[1].code, absl::StatusCode::kAlreadyExists);
+  // Retraction deletes the id row with its report.
+  ASSERT_OK_AND_ASSIGN(RetractResult rr, store->Retract("police", {testing::Id(3)}, 2));
+  EXPECT_EQ(rr.retracted, 1u);
+  EXPECT_EQ(SqlValue(dir, "SELECT count(*) FROM report_ids"), "2");
+  EXPECT_EQ(SqlValue(dir, "SELECT count(*) FROM report_ids WHERE id NOT IN (SELECT id FROM reports)"), "0");
+}
+
+// The report-id map follows what another process committed to the same database.
+TEST(StoreTest, SeesReportIdsAnotherWriterCommitted) {
+  std::string dir = FreshDir("store_two_writers") + "/data";
+  auto key = Key();
+  ASSERT_OK_AND_ASSIGN(auto first, Store::Open(dir, key, kRules));
+  ASSERT_OK_AND_ASSIGN(auto second, Store::Open(dir, key, kRules));
+  std::vector<v1::Report> one{MakeReport(1, {})};
+  std::vector<v1::Report> two{MakeReport(2, {})};
+  ASSERT_OK(first->CommitBatch(Batch(testing::Id(10), "police", one)));  // its map is loaded
+  ASSERT_OK(second->CommitBatch(Batch(testing::Id(11), "zorg", two)));
+  ASSERT_OK_AND_ASSIGN(CommitResult c, first->CommitBatch(Batch(testing::Id(12), "police", two)));
+  EXPECT_EQ(c.accepted, 0u);
+  ASSERT_EQ(c.refused.size(), 1u);
+  EXPECT_EQ(c.refused[0].code, absl::StatusCode::kAlreadyExists);
+
+  ASSERT_OK_AND_ASSIGN(RetractResult rr, second->Retract("police", {testing::Id(1)}, 1));
+  EXPECT_EQ(rr.retracted, 1u);
+  ASSERT_OK_AND_ASSIGN(c, first->CommitBatch(Batch(testing::Id(13), "police", one)));
+  ASSERT_EQ(c.refused.size(), 1u);
+  EXPECT_EQ(c.refused[0].code, absl::StatusCode::kFailedPrecondition);
+  ASSERT_OK_AND_ASSIGN(rr, first->Retract("zorg", {testing::Id(2)}, 2));
+  EXPECT_EQ(rr.retracted, 1u);
+  EXPECT_EQ(*first->CountRows("reports"), 0);
+  EXPECT_EQ(*first->CountRows("report_ids"), 0);
+}
+
+// A purged report's id is free again (as before schema 5); the others stay known.
+TEST(StoreTest, PurgedReportIdsLeaveTheMap) {
+  std::string dir = FreshDir("store_purge_ids") + "/data";
+  auto key = Key();
+  ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, key, kRules));
+  std::vector<v1::Report> a{MakeReport(1, {}, v1::FORM_UNSPECIFIED, 202001),
+                            MakeReport(2, {}, v1::FORM_UNSPECIFIED, 202401)};
+  ASSERT_OK(store->CommitBatch(Batch(testing::Id(10), "police", a)));
+  ASSERT_OK_AND_ASSIGN(PurgeResult p, store->Purge(202101, 0, "test"));
+  EXPECT_EQ(p.reports, 1);
+  EXPECT_EQ(*store->CountRows("report_ids"), 1);
+  ASSERT_OK_AND_ASSIGN(CommitResult c, store->CommitBatch(Batch(testing::Id(11), "police", a)));
+  EXPECT_EQ(c.accepted, 1u);
+  EXPECT_EQ(c.duplicates, 1u);
+  EXPECT_EQ(*store->CountRows("reports"), 2);
+}
+
+// A database holding one report id twice (only possible by hand: there is no index) is
+// refused by name rather than deduplicated wrongly.
+TEST(StoreTest, RefusesAReportIdHeldTwice) {
+  std::string dir = FreshDir("store_id_twice") + "/data";
+  auto key = Key();
+  ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, key, kRules));
+  std::vector<v1::Report> a{MakeReport(1, {}), MakeReport(2, {})};
+  ASSERT_OK(store->CommitBatch(Batch(testing::Id(10), "police", a)));
+  RunSql(dir, "UPDATE report_ids SET report_id = (SELECT report_id FROM report_ids WHERE id = 1) "
+              "WHERE id = 2");
+  std::vector<v1::Report> b{MakeReport(3, {})};
+  EXPECT_THAT(store->CommitBatch(Batch(testing::Id(11), "police", b)),
+              StatusIs(absl::StatusCode::kDataLoss,
+                       "report id 00000000000000000000000000000001 is held twice"));
+  EXPECT_EQ(*store->CountRows("reports"), 2);
+}
+
 TEST(StoreTest, TokensAreOneBlobPerReportWithTheRuleByte) {
   std::string dir = FreshDir("store_blob") + "/data";
   auto key = Key();
@@ -427,7 +533,7 @@ TEST(StoreTest, TokensAreOneBlobPerReportWithTheRuleByte) {
   std::vector<v1::Report> reports{MakeReport(1, {{"phone", Tok(1)}, {"nid", Tok(2)}}), MakeReport(2, {})};
   ASSERT_OK(store->CommitBatch(Batch(testing::Id(1), "police", reports)));
   EXPECT_EQ(SqlValue(dir, "SELECT count(*) FROM sqlite_schema WHERE name = 'tokens'"), "0");
-  EXPECT_EQ(SqlValue(dir, "SELECT length(report_id) FROM reports WHERE id = 1"), "16");
+  EXPECT_EQ(SqlValue(dir, "SELECT length(report_id) FROM report_ids WHERE id = 1"), "16");
   // Rule words (little-endian): phone is rules.id 7, nid 1 (each rule has three rows, one
   // per role, in profile order); flag bits clear; the tokens are re-keyed.
   EXPECT_EQ(SqlValue(dir, "SELECT length(tokens) FROM reports WHERE id = 1"), "68");

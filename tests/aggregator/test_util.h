@@ -111,10 +111,42 @@ inline v1::SignedBatch Sign(const crypto::Signer& signer, const v1::BatchPayload
   return Sign(signer, payload.SerializeAsString());
 }
 
+// Turns a schema-5 aggregator database back into what schema 4 stored (the report id a
+// UNIQUE column of `reports`, no `report_ids` table), in plain SQL on a connection without
+// foreign keys: the input of the upgrade tests.
+inline constexpr char kDowngradeToSchemaFour[] = R"sql(
+CREATE TABLE reports_v4(
+  id INTEGER PRIMARY KEY,
+  report_id BLOB NOT NULL UNIQUE CHECK(length(report_id) = 16),
+  agency TEXT NOT NULL,
+  batch_id TEXT NOT NULL REFERENCES batches(batch_id),
+  signal_month INTEGER NOT NULL,
+  form INTEGER NOT NULL,
+  contact INTEGER NOT NULL,
+  age_band INTEGER NOT NULL,
+  gender INTEGER NOT NULL,
+  background INTEGER NOT NULL,
+  living_situation INTEGER NOT NULL,
+  recruitment_location INTEGER NOT NULL,
+  coercion INTEGER NOT NULL,
+  forced_crime INTEGER NOT NULL,
+  area TEXT NOT NULL,
+  key_epoch INTEGER NOT NULL DEFAULT 0,
+  tokens BLOB NOT NULL DEFAULT x'' CHECK(length(tokens) % 34 = 0));
+INSERT INTO reports_v4 SELECT r.id, i.report_id, r.agency, r.batch_id, r.signal_month, r.form,
+  r.contact, r.age_band, r.gender, r.background, r.living_situation, r.recruitment_location,
+  r.coercion, r.forced_crime, r.area, r.key_epoch, r.tokens
+  FROM reports r JOIN report_ids i ON i.id = r.id;
+DROP TABLE report_ids;
+DROP TABLE reports;
+ALTER TABLE reports_v4 RENAME TO reports;
+PRAGMA user_version = 4;
+)sql";
+
 // Turns a schema-4 aggregator database back into what schema 3 stored (text report ids, one
 // `tokens` row per token), in plain SQL on a connection without foreign keys: the input of
 // the upgrade tests. The 2-byte little-endian rule word is read back through hex().
-inline constexpr char kDowngradeToSchemaThree[] = R"sql(
+inline constexpr char kDowngradeFourToThree[] = R"sql(
 CREATE TABLE reports_v3(
   id INTEGER PRIMARY KEY,
   report_id TEXT NOT NULL UNIQUE,
@@ -162,6 +194,9 @@ DROP TABLE retracted;
 ALTER TABLE retracted_v3 RENAME TO retracted;
 PRAGMA user_version = 3;
 )sql";
+// Schema 5 to 3.
+inline const std::string kDowngradeToSchemaThree =
+    std::string(kDowngradeToSchemaFour) + kDowngradeFourToThree;
 
 inline std::string FreshDir(const std::string& tag) {
   std::string dir = ::testing::TempDir() + "/" + tag;
