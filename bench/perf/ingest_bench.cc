@@ -212,6 +212,7 @@ int main(int argc, char** argv) {
   auto pct = [&](double p) { return lat.empty() ? 0.0 : lat[std::min(lat.size() - 1, static_cast<size_t>(p * lat.size()))]; };
   auto stored = (*server)->store()->CountRows("reports");
   auto tokens = (*server)->store()->CountRows("tokens");
+  const double id_map_bytes = static_cast<double>((*server)->store()->ReportIdMemoryBytes());
   (*server)->Shutdown();
   std::error_code ec;
   const double db_bytes = static_cast<double>(fs::file_size(dir + "/data/aggregator.db", ec)) +
@@ -234,6 +235,9 @@ int main(int argc, char** argv) {
               static_cast<long long>(stored.ok() ? *stored : -1),
               static_cast<long long>(tokens.ok() ? *tokens : -1), db_bytes,
               acked > 0 ? db_bytes / acked : 0.0, static_cast<long long>(errors));
+  std::printf("memory: report-id map %.0f bytes = %.1f bytes/stored report (held by the "
+              "writer; linkage and query memory: linkage_bench, query_bench)\n",
+              id_map_bytes, stored.ok() && *stored > 0 ? id_map_bytes / *stored : 0.0);
   const bool consistent = stored.ok() && *stored == acked;
   std::printf("check: stored == acknowledged -> %s\n", consistent ? "OK" : "MISMATCH");
   fs::remove_all(dir);
