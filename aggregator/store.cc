@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
@@ -424,6 +425,84 @@ absl::Status Upgrade(sqlite3* db, const std::string& path, int64_t version) {
 
 }  // namespace
 
+// Checkpoints (copying the WAL back into the database file, and syncing that file) on a
+// thread and connection of their own, as SQLite's WAL documentation suggests, instead of
+// inside the COMMIT of whichever group crosses wal_autocheckpoint while every other batch
+// waits. The writer's WAL hook asks for a (PASSIVE) checkpoint once the WAL holds
+// `background_pages`. A checkpoint that runs beside the writer cannot let the WAL start over
+// (new frames keep arriving), so once the WAL holds `inline_pages` the writer checkpoints
+// itself, right after its commit: by then little is left to copy, and the next write
+// transaction starts the WAL from the beginning. The WAL file thus stays near
+// `inline_pages` pages. A checkpoint that finds another one under way does nothing.
+class Store::Checkpointer {
+ public:
+  static absl::StatusOr<std::unique_ptr<Checkpointer>> Start(const std::string& path) {
+    ASSIGN_OR_RETURN(sqlite3 * db, OpenConnection(path, /*read_only=*/false));
+    // A first read opens the WAL on this connection; a checkpoint before would do nothing.
+    for (const char* sql : {"PRAGMA synchronous=FULL", "SELECT count(*) FROM sqlite_schema"}) {
+      if (absl::Status s = Exec(db, path, sql); !s.ok()) {
+        sqlite3_close_v2(db);
+        return s;
+      }
+    }
+    std::unique_ptr<Checkpointer> c(new Checkpointer(db));
+    c->thread_ = std::thread([c = c.get()] { c->Run(); });
+    return c;
+  }
+  ~Checkpointer() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+    sqlite3_close_v2(db_);
+  }
+
+  // The writer's WAL hook (after each commit, with the pages the WAL holds).
+  static int OnCommit(void* arg, sqlite3* writer, const char* schema, int wal_pages) {
+    auto* self = static_cast<Checkpointer*>(arg);
+    const int inline_pages = self->inline_pages_.load();
+    if (wal_pages >= inline_pages) {
+      sqlite3_wal_checkpoint_v2(writer, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    } else if (wal_pages >= self->background_pages_.load()) {
+      {
+        std::lock_guard<std::mutex> lock(self->mu_);
+        self->wanted_ = true;
+      }
+      self->cv_.notify_one();
+    }
+    return SQLITE_OK;
+  }
+
+  void SetPages(int background_pages, int inline_pages) {
+    background_pages_ = background_pages;
+    inline_pages_ = inline_pages;
+  }
+
+ private:
+  explicit Checkpointer(sqlite3* db) : db_(db) {}
+  void Run() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      cv_.wait(lock, [this] { return wanted_ || stop_; });
+      if (stop_) return;
+      wanted_ = false;
+      lock.unlock();
+      sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      lock.lock();
+    }
+  }
+
+  sqlite3* const db_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool wanted_ = false, stop_ = false;
+  std::atomic<int> background_pages_{kBackgroundCheckpointPages};
+  std::atomic<int> inline_pages_{kInlineCheckpointPages};
+};
+
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir,
                                                    const crypto::SecretBytes& store_key,
                                                    const std::vector<std::string>& rule_names) {
@@ -480,10 +559,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir,
   // cache_size: 64 MiB of pages (the default 2 MiB is smaller than the report-id index of a
   // few hundred thousand reports, and every insert would read index pages back).
   // wal_autocheckpoint: the WAL is copied back into the database file once it holds 10,000
-  // pages (~40 MiB) instead of SQLite's 1,000. A commit that crosses the limit does the
-  // copy (and its sync) while every other batch waits; the report-id index pages that
-  // several groups changed are copied once instead of once per group. Measured with
-  // bench/perf/ingest_bench (docs/performance.md): 55-60k -> 72-85k reports/s.
+  // pages (~40 MiB) instead of SQLite's 1,000 (55-60k -> 72-85k reports/s when report ids
+  // were still indexed, docs/performance.md). A Store replaces this with its Checkpointer
+  // (below), which copies from a thread of its own; the setting stays for other connections.
   for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
                              "PRAGMA foreign_keys=ON", "PRAGMA secure_delete=ON",
                              "PRAGMA cache_size=-65536", "PRAGMA wal_autocheckpoint=10000"}) {
@@ -546,7 +624,11 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir,
     }
   }
   ::chmod(path.c_str(), 0600);
-  return std::unique_ptr<Store>(new Store(path, db, std::move(hasher), std::move(rule_ids)));
+  std::unique_ptr<Store> store(new Store(path, db, std::move(hasher), std::move(rule_ids)));
+  ASSIGN_OR_RETURN(store->checkpointer_, Checkpointer::Start(path));
+  // Replaces wal_autocheckpoint on the writer connection.
+  sqlite3_wal_hook(db, &Checkpointer::OnCommit, store->checkpointer_.get());
+  return store;
 }
 
 // CommitBatch's statements, prepared once on the writer connection and reset after use.
@@ -692,8 +774,18 @@ size_t Store::ReportIdMemoryBytes() const {
 }
 
 Store::~Store() {
+  if (checkpointer_ != nullptr) {
+    std::lock_guard<std::mutex> lock(write_mu_);
+    sqlite3_wal_hook(db_, nullptr, nullptr);
+    checkpointer_.reset();
+  }
   write_statements_.reset();  // finalised before the connection closes
   sqlite3_close_v2(db_);
+}
+
+void Store::SetCheckpointPages(int background_pages, int inline_pages) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  if (checkpointer_ != nullptr) checkpointer_->SetPages(background_pages, inline_pages);
 }
 
 // A batch's report ids (16 bytes each) and re-keyed token blobs, made before the writer lock.

@@ -116,6 +116,11 @@ struct ReportToStore {
   const v1::Report* report = nullptr;
 };
 
+// WAL pages at which a Store's checkpoint thread copies the WAL into the database file, and
+// at which the writer does it itself so the WAL can start over (store.cc, Checkpointer).
+inline constexpr int kBackgroundCheckpointPages = 10000;
+inline constexpr int kInlineCheckpointPages = 40000;
+
 // The most reports one group commit holds (a batch larger than this is committed alone).
 inline constexpr size_t kMaxCommitGroupReports = 50000;
 
@@ -225,6 +230,9 @@ class Store {
   absl::StatusOr<size_t> LoadReportIds();
   // Bytes of memory the report-id map takes (see ReportIds in store.cc).
   size_t ReportIdMemoryBytes() const;
+  // For tests: the WAL sizes (pages) of the two checkpoint triggers (defaults
+  // kBackgroundCheckpointPages, kInlineCheckpointPages).
+  void SetCheckpointPages(int background_pages, int inline_pages);
 
   const std::string& path() const { return path_; }
 
@@ -297,6 +305,8 @@ class Store {
   struct ReportIds;
   std::unique_ptr<ReportIds> report_ids_;
   absl::Status SyncReportIds();
+  class Checkpointer;
+  std::unique_ptr<Checkpointer> checkpointer_;
 
   // Group commit (CommitBatch). `commit_mu_` guards the queue and the leader flag; the
   // leader takes write_mu_ for its group's transaction.

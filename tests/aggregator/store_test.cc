@@ -2,7 +2,10 @@
 
 #include <sys/stat.h>
 
+#include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 
@@ -524,6 +527,62 @@ TEST(StoreTest, RefusesAReportIdHeldTwice) {
               StatusIs(absl::StatusCode::kDataLoss,
                        "report id 00000000000000000000000000000001 is held twice"));
   EXPECT_EQ(*store->CountRows("reports"), 2);
+}
+
+// `n` batches of 200 reports (ids from 1), each report with two tokens.
+void CommitBatches(Store* store, int n) {
+  for (int b = 0; b < n; ++b) {
+    std::vector<v1::Report> reports;
+    for (int i = 0; i < 200; ++i) {
+      const int id = 200 * b + i + 1;
+      reports.push_back(MakeReport(id, {{"nid", Tok(id)}, {"phone", Tok(id + 1000000)}}));
+    }
+    ASSERT_OK(store->CommitBatch(Batch(testing::Id(900000 + b), "police", reports)));
+  }
+}
+
+uintmax_t FileSize(const std::string& path) {
+  std::error_code ec;
+  const uintmax_t size = std::filesystem::file_size(path, ec);
+  return ec ? 0 : size;
+}
+
+// The writer checkpoints itself once the WAL holds the inline limit, so the WAL starts over
+// and stays small however much is written (without it, 100 batches make a WAL of ~6 MB).
+TEST(StoreTest, TheWalStaysNearTheInlineCheckpointLimit) {
+  std::string dir = FreshDir("store_wal_bound") + "/data";
+  auto key = Key();
+  {
+    ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, key, kRules));
+    store->SetCheckpointPages(1 << 30, 80);  // no background checkpoint
+    CommitBatches(store.get(), 100);
+    EXPECT_LT(FileSize(dir + "/aggregator.db-wal"), 1u << 20);  // 80 pages and one batch's
+    EXPECT_GT(FileSize(dir + "/aggregator.db"), 2u << 20);     // the reports reached the file
+  }
+  ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, key, kRules));
+  EXPECT_EQ(*store->CountRows("reports"), 20000);
+  EXPECT_EQ(*store->CountRows("report_ids"), 20000);
+  EXPECT_EQ(*store->CountRows("tokens"), 40000);
+}
+
+// Below the inline limit, the checkpoint thread copies the WAL into the database file.
+TEST(StoreTest, TheCheckpointThreadCopiesTheWal) {
+  std::string dir = FreshDir("store_wal_thread") + "/data";
+  auto key = Key();
+  ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, key, kRules));
+  store->SetCheckpointPages(1 << 30, 1 << 30);  // no checkpoint at all
+  CommitBatches(store.get(), 20);
+  const uintmax_t before = FileSize(dir + "/aggregator.db");
+  EXPECT_LT(before, 64u << 10);  // everything is still in the WAL (~1.2 MB)
+  store->SetCheckpointPages(1, 1 << 30);  // background only
+  std::vector<v1::Report> one{MakeReport(999999, {})};
+  ASSERT_OK(store->CommitBatch(Batch(testing::Id(999999), "police", one)));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (FileSize(dir + "/aggregator.db") < (512u << 10) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_GE(FileSize(dir + "/aggregator.db"), 512u << 10);  // the 4,001 reports take ~650 KB
+  EXPECT_EQ(*store->CountRows("reports"), 4001);
 }
 
 TEST(StoreTest, TokensAreOneBlobPerReportWithTheRuleByte) {
