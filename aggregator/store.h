@@ -5,16 +5,23 @@
 //   ASSIGN_OR_RETURN(CommitResult r, store->CommitBatch(batch));   // durable when it returns
 //   ASSIGN_OR_RETURN(Dataset d, store->LoadDataset(domain_of_agency));
 //
-// What is on disk (schema version 4, `PRAGMA user_version`). Tables `batches` (one row per
-// committed batch), `reports` (one row per stored report: its id as 16 raw bytes, agency,
-// batch, signal month, categories as small integers and bitmasks, key epoch, and ALL its
-// tokens in one blob column, see "Stored tokens" below), `retracted` (report id as 16 bytes,
+// What is on disk (schema version 5, `PRAGMA user_version`). Tables `batches` (one row per
+// committed batch), `reports` (one row per stored report: agency, batch, signal month,
+// categories as small integers and bitmasks, key epoch, and ALL its tokens in one blob
+// column, see "Stored tokens" below), `report_ids` (the report's id as 16 raw bytes, under
+// the same row number; deleted with its report), `retracted` (report id as 16 bytes,
 // agency, when; so a replayed old batch cannot bring a retracted report back) and `rules`
 // (rule name <-> small integer; a probe-rule token's role is stored as the rows
 // "rule#anchor" / "rule#probe", see linkage.h). Report ids keep their external form (32
 // lower-case hex characters) everywhere outside the database. Version 3 had a `tokens` table
-// (one row per token) and text report ids; `Open` converts such a database in one
-// transaction.
+// (one row per token) and text report ids, version 4 the report id as a UNIQUE column of
+// `reports`; `Open` converts such a database in one transaction.
+//
+// Report ids have no index: one on 128 random bits took a random page write per report
+// and was most of what ingest wrote. The writer keeps every stored and retracted id in
+// memory instead (ReportIds in store.cc, ~40-55 bytes per id), loaded by `LoadReportIds`
+// (the server calls it before listening) or the first write, and loaded again when another
+// connection has committed (`PRAGMA data_version`, checked in every write transaction).
 //
 // Stored tokens: `reports.tokens` is the concatenation of 34-byte entries, one per token,
 //   bytes 0-1   the rule word, little-endian: bits 0-13 the rules.id of the token's rule
@@ -36,7 +43,8 @@
 // returns OK the batch survives a crash. Group commit: batches that arrive while another
 // commit is under way (several nodes at once) are committed together in one transaction
 // (up to kMaxCommitGroupReports reports), each with its own audit entry, so the WAL is
-// synced once per group and the report-id index pages the batches share are written once.
+// synced once per group. Checkpoints run on a thread of their own (Checkpointer in
+// store.cc); the WAL stays near kInlineCheckpointPages pages.
 // A batch whose statements fail is answered with its error and the group is committed
 // again without it (the others are stored); when the group's transaction itself fails
 // (COMMIT, a full disk), nothing of any of its batches is stored and each caller gets the
