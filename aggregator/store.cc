@@ -234,7 +234,9 @@ PRAGMA user_version = 4;
 // no index beyond its row number. A UNIQUE index on 128 random bits is written at a random
 // page for every report, and at ingest rates that index was most of the WAL; uniqueness is
 // now kept by the store's in-memory map of every id (see ReportIds), loaded from
-// `report_ids` and `retracted`. `report_ids` rows go with their report (ON DELETE CASCADE).
+// `report_ids` and `retracted`. A `report_ids` row goes with its report by a trigger, not a
+// foreign key: a trigger also fires on a connection without foreign keys (the sqlite3
+// shell's default), and a foreign key would cost a look-up in `reports` per id inserted.
 constexpr char kSchemaV5[] = R"sql(
 ALTER TABLE reports RENAME TO reports_v4;
 CREATE TABLE reports(
@@ -261,10 +263,12 @@ INSERT INTO reports(id, agency, batch_id, signal_month, form, contact, age_band,
     living_situation, recruitment_location, coercion, forced_crime, area, key_epoch, tokens
   FROM reports_v4 ORDER BY id;
 CREATE TABLE report_ids(
-  id INTEGER PRIMARY KEY REFERENCES reports(id) ON DELETE CASCADE,
+  id INTEGER PRIMARY KEY,
   report_id BLOB NOT NULL CHECK(length(report_id) = 16));
 INSERT INTO report_ids(id, report_id) SELECT id, report_id FROM reports_v4 ORDER BY id;
 DROP TABLE reports_v4;
+CREATE TRIGGER report_ids_go_with_their_report AFTER DELETE ON reports
+  BEGIN DELETE FROM report_ids WHERE id = OLD.id; END;
 PRAGMA user_version = 5;
 )sql";
 
@@ -454,23 +458,25 @@ class Store::Checkpointer {
       std::lock_guard<std::mutex> lock(mu_);
       stop_ = true;
     }
-    cv_.notify_one();
-    thread_.join();
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
     sqlite3_close_v2(db_);
   }
 
   // The writer's WAL hook (after each commit, with the pages the WAL holds).
   static int OnCommit(void* arg, sqlite3* writer, const char* schema, int wal_pages) {
     auto* self = static_cast<Checkpointer*>(arg);
-    const int inline_pages = self->inline_pages_.load();
-    if (wal_pages >= inline_pages) {
-      sqlite3_wal_checkpoint_v2(writer, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-    } else if (wal_pages >= self->background_pages_.load()) {
+    if (wal_pages >= self->background_pages_.load()) {
       {
         std::lock_guard<std::mutex> lock(self->mu_);
         self->wanted_ = true;
       }
-      self->cv_.notify_one();
+      self->cv_.notify_all();
+    }
+    // Busy (the thread is checkpointing) or held back by a reader: tried again after the
+    // next commit.
+    if (wal_pages >= self->inline_pages_.load()) {
+      sqlite3_wal_checkpoint_v2(writer, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     }
     return SQLITE_OK;
   }
@@ -480,17 +486,43 @@ class Store::Checkpointer {
     inline_pages_ = inline_pages;
   }
 
+  // While a Pause lives the thread starts no checkpoint; making one waits for a checkpoint
+  // under way to end (the writer's TRUNCATE would otherwise find it and do nothing).
+  class Pause {
+   public:
+    explicit Pause(Checkpointer* c) : c_(c) {
+      std::unique_lock<std::mutex> lock(c_->mu_);
+      ++c_->paused_;
+      c_->cv_.wait(lock, [this] { return !c_->running_; });
+    }
+    ~Pause() {
+      {
+        std::lock_guard<std::mutex> lock(c_->mu_);
+        --c_->paused_;
+      }
+      c_->cv_.notify_all();
+    }
+    Pause(const Pause&) = delete;
+    Pause& operator=(const Pause&) = delete;
+
+   private:
+    Checkpointer* const c_;
+  };
+
  private:
   explicit Checkpointer(sqlite3* db) : db_(db) {}
   void Run() {
     std::unique_lock<std::mutex> lock(mu_);
     while (true) {
-      cv_.wait(lock, [this] { return wanted_ || stop_; });
+      cv_.wait(lock, [this] { return (wanted_ && paused_ == 0) || stop_; });
       if (stop_) return;
       wanted_ = false;
+      running_ = true;
       lock.unlock();
       sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
       lock.lock();
+      running_ = false;
+      cv_.notify_all();  // a Pause may be waiting
     }
   }
 
@@ -498,7 +530,8 @@ class Store::Checkpointer {
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable cv_;
-  bool wanted_ = false, stop_ = false;
+  bool wanted_ = false, stop_ = false, running_ = false;
+  int paused_ = 0;
   std::atomic<int> background_pages_{kBackgroundCheckpointPages};
   std::atomic<int> inline_pages_{kInlineCheckpointPages};
 };
@@ -560,8 +593,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir,
   // few hundred thousand reports, and every insert would read index pages back).
   // wal_autocheckpoint: the WAL is copied back into the database file once it holds 10,000
   // pages (~40 MiB) instead of SQLite's 1,000 (55-60k -> 72-85k reports/s when report ids
-  // were still indexed, docs/performance.md). A Store replaces this with its Checkpointer
-  // (below), which copies from a thread of its own; the setting stays for other connections.
+  // were still indexed, docs/performance.md). It applies while `Open` upgrades the schema;
+  // then the Store's Checkpointer (below) replaces it on this connection.
   for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
                              "PRAGMA foreign_keys=ON", "PRAGMA secure_delete=ON",
                              "PRAGMA cache_size=-65536", "PRAGMA wal_autocheckpoint=10000"}) {
@@ -594,6 +627,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir,
   }
   if (version < kSchemaVersion) {
     if (auto s = Upgrade(db, path, version); !s.ok()) return fail(s);
+    // A conversion rewrites whole tables: give the WAL's copy of them back to the disk now
+    // (best effort; a reader of another process can hold it, then the next checkpoint does).
+    if (version != 0) sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
   }
 
   // Register the profile's rules; ids of rules seen before stay stable. Each rule also gets
@@ -723,11 +759,26 @@ absl::Status Store::SyncReportIds() {
   ids.loaded = false;
   ids.added.clear();
   ids.row.clear();
+  try {
+    RETURN_IF_ERROR(LoadReportIdsLocked());
+  } catch (const std::bad_alloc&) {
+    ids.row.clear();
+    return absl::ResourceExhaustedError(
+        absl::StrCat(path_, ": not enough memory for the report ids; nothing stored"));
+  }
+  ids.data_version = version;
+  ids.loaded = true;
+  return absl::OkStatus();
+}
+
+absl::Status Store::LoadReportIdsLocked() {
+  ReportIds& ids = *report_ids_;
   {
     ASSIGN_OR_RETURN(Stmt count, Stmt::Prepare(db_,
         "SELECT (SELECT count(*) FROM report_ids) + (SELECT count(*) FROM retracted)"));
     if (int rc = count.Step(); rc != SQLITE_ROW) return SqlError(db_, rc, path_, "counting report ids");
-    ids.row.reserve(static_cast<size_t>(count.Int(0)));
+    // Room for a full group beyond what is held, so the first groups do not grow the map.
+    ids.row.reserve(static_cast<size_t>(count.Int(0)) + kMaxCommitGroupReports);
   }
   auto load = [&](const char* sql, const char* what) -> absl::Status {
     ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_, sql));
@@ -742,19 +793,15 @@ absl::Status Store::SyncReportIds() {
           ids.row.emplace(ReportIds::KeyOf(static_cast<const uint8_t*>(blob)), st.Int(0));
       if (!inserted) {
         return absl::DataLossError(absl::StrCat(
-            path_, ": report id ", crypto::ToHex(std::string_view(static_cast<const char*>(blob),
-                                                                  kReportIdBytes)),
-            " is held twice (", what, " row ", st.Int(0), ", and row ", it->second,
-            " of report_ids or retracted (0))"));
+            path_, ": a report id is held twice (", what, " row ", st.Int(0), ", and row ",
+            it->second, " of report_ids or retracted (0)); no batch is stored until it is "
+            "repaired: restore a backup, or ask the report's agency which one to retract"));
       }
     }
     return rc == SQLITE_DONE ? absl::OkStatus() : SqlError(db_, rc, path_, what);
   };
   RETURN_IF_ERROR(load("SELECT id, report_id FROM report_ids", "report_ids"));
-  RETURN_IF_ERROR(load("SELECT 0, report_id FROM retracted", "retracted"));
-  ids.data_version = version;
-  ids.loaded = true;
-  return absl::OkStatus();
+  return load("SELECT 0, report_id FROM retracted", "retracted");
 }
 
 absl::StatusOr<size_t> Store::LoadReportIds() {
@@ -1100,7 +1147,7 @@ absl::StatusOr<RetractResult> Store::Retract(const std::string& agency,
   Transaction tx(db_, path_);
   RETURN_IF_ERROR(tx.Begin(true));
   RETURN_IF_ERROR(SyncReportIds());
-  // The report_ids row goes with the report (ON DELETE CASCADE).
+  // The report_ids row goes with the report (trigger report_ids_go_with_their_report).
   ASSIGN_OR_RETURN(Stmt del, Stmt::Prepare(db_, "DELETE FROM reports WHERE id = ?1 AND agency = ?2"));
   ASSIGN_OR_RETURN(Stmt mark, Stmt::Prepare(db_,
                                             "INSERT OR IGNORE INTO retracted(report_id, agency, at) "
@@ -1317,11 +1364,15 @@ absl::Status Store::AttachAudit(AuditOptions options) {
   const std::string pk = crypto::Base64Encode(options.signer->public_key());
   Transaction tx(db_, path_);
   RETURN_IF_ERROR(tx.Begin(true));
+  // Nothing is written when the key is recorded already: another process's write makes a
+  // running server read its report ids again.
+  bool key_recorded = false;
   {
     ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_, "SELECT value FROM settings WHERE name = ?1"));
     st.BindText(1, kAuditPublicKeySetting);
     int rc = st.Step();
     if (rc == SQLITE_ROW) {
+      key_recorded = true;
       if (st.Text(0) != pk) {
         return absl::FailedPreconditionError(absl::StrCat(
             path_, ": the audit trail is signed with key ", st.Text(0), " but audit_key_file holds ",
@@ -1347,7 +1398,7 @@ absl::Status Store::AttachAudit(AuditOptions options) {
       return SqlError(db_, rc, path_, "reading the audit trail");
     }
   }
-  RETURN_IF_ERROR(PutSetting(db_, path_, kAuditPublicKeySetting, pk));
+  if (!key_recorded) RETURN_IF_ERROR(PutSetting(db_, path_, kAuditPublicKeySetting, pk));
   RETURN_IF_ERROR(tx.Commit());
   if (!options.checkpoint_dir.empty()) RETURN_IF_ERROR(files::MakeDirs(options.checkpoint_dir));
   audit_options_ = std::move(options);
@@ -1496,8 +1547,8 @@ absl::StatusOr<PurgeResult> Store::Purge(uint32_t cutoff_month, int64_t cutoff_u
       purged.push_back(ReportIds::KeyOf(static_cast<const uint8_t*>(sqlite3_column_blob(ids.get(), 0))));
     }
     if (rc != SQLITE_DONE) return SqlError(db_, rc, path_, "purge");
-    // The tokens go with their report rows, the ids with their report_ids rows (ON DELETE
-    // CASCADE); both are overwritten (secure_delete).
+    // The tokens go with their report rows, the ids with their report_ids rows (the
+    // trigger); both are overwritten (secure_delete).
     ASSIGN_OR_RETURN(Stmt del_reports, Stmt::Prepare(db_, absl::StrCat(
         "DELETE FROM reports AS r WHERE ", kExpired).c_str()));
     del_reports.BindInt(1, cutoff_month);
@@ -1560,8 +1611,20 @@ absl::Status Store::ReclaimSpace() {
     ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_, "PRAGMA auto_vacuum"));
     if (st.Step() == SQLITE_ROW) mode = st.Int(0);
   }
+  // The WAL still holds copies of the deleted rows' pages until it is emptied; the
+  // checkpoint thread must not be in the middle of a checkpoint then (TRUNCATE would find it
+  // and silently do nothing).
+  std::optional<Checkpointer::Pause> pause;
+  if (checkpointer_ != nullptr) pause.emplace(checkpointer_.get());
   RETURN_IF_ERROR(Exec(db_, path_, mode == 2 ? "PRAGMA incremental_vacuum" : "VACUUM"));
-  return Exec(db_, path_, "PRAGMA wal_checkpoint(TRUNCATE)");
+  ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_, "PRAGMA wal_checkpoint(TRUNCATE)"));
+  if (int rc = st.Step(); rc != SQLITE_ROW) return SqlError(db_, rc, path_, "wal_checkpoint");
+  if (st.Int(0) != 0) {  // a reader kept its snapshot past the busy timeout
+    return absl::UnavailableError(absl::StrCat(
+        path_, "-wal could not be emptied (a long read held it); until the next purge or "
+               "restart it may still hold pages of deleted reports: run the purge again"));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<int64_t> Store::FreePages() const {

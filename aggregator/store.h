@@ -313,6 +313,7 @@ class Store {
   struct ReportIds;
   std::unique_ptr<ReportIds> report_ids_;
   absl::Status SyncReportIds();
+  absl::Status LoadReportIdsLocked();  // into the empty map; part of SyncReportIds
   class Checkpointer;
   std::unique_ptr<Checkpointer> checkpointer_;
 
