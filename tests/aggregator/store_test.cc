@@ -493,6 +493,12 @@ TEST(StoreTest, SeesReportIdsAnotherWriterCommitted) {
   EXPECT_EQ(rr.retracted, 1u);
   EXPECT_EQ(*first->CountRows("reports"), 0);
   EXPECT_EQ(*first->CountRows("report_ids"), 0);
+  // A retraction is the first write after the other's commit: it too sees the new id.
+  std::vector<v1::Report> three{MakeReport(3, {})};
+  ASSERT_OK(second->CommitBatch(Batch(testing::Id(14), "zorg", three)));
+  ASSERT_OK_AND_ASSIGN(rr, first->Retract("zorg", {testing::Id(3)}, 3));
+  EXPECT_EQ(rr.retracted, 1u);
+  EXPECT_TRUE(rr.not_found.empty());
 }
 
 // A purged report's id is free again (as before schema 5); the others stay known.
