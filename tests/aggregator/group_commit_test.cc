@@ -189,5 +189,41 @@ TEST_F(GroupCommitTest, AFailingBatchIsUndoneAloneAndTheTrailGoesOn) {
   ExpectTrail({0, 1, 3, 2});
 }
 
+TEST_F(GroupCommitTest, AFailedCommitLeavesNoReportIdBehind) {
+  // The "evil" batch (number 2) breaks a deferred foreign key: every statement succeeds and
+  // the group's COMMIT fails, so all of its batches are refused with the error.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir_ + "/aggregator.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TABLE parent(id INTEGER PRIMARY KEY);"
+                         "CREATE TABLE child(p INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED);"
+                         "CREATE TRIGGER fail_at_commit AFTER INSERT ON reports WHEN NEW.agency = 'evil' "
+                         "BEGIN INSERT INTO child VALUES (42); END",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+
+  auto results = CommitAsGroup({1, 2, 3});
+  ASSERT_OK(results[0]);  // its own group, before the lock was released
+  for (int k : {1, 2, 3}) {
+    EXPECT_THAT(results[k], ::samenzicht::testing::StatusIs(absl::StatusCode::kInternal,
+                                                            "FOREIGN KEY constraint failed"))
+        << k;
+  }
+  EXPECT_EQ(*store_->CountRows("reports"), 3);
+  EXPECT_EQ(*store_->CountRows("report_ids"), 3);
+  ExpectTrail({0});
+
+  // Nothing else wrote to the database, so the store's id map is not read again: the ids the
+  // failed group had added must be gone from it, or these would count as held already.
+  for (int k : {1, 3}) {
+    ASSERT_OK_AND_ASSIGN(CommitResult c, store_->CommitBatch(batches_[k]));
+    EXPECT_EQ(c.accepted, 3u) << k;
+    EXPECT_EQ(c.duplicates, 0u) << k;
+  }
+  EXPECT_EQ(*store_->CountRows("reports"), 9);
+  ExpectTrail({0, 1, 3});
+}
+
 }  // namespace
 }  // namespace samenzicht::aggregator
