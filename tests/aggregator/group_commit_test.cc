@@ -80,6 +80,14 @@ class GroupCommitTest : public ::testing::Test {
     return results;
   }
 
+  // Runs `sql` on a connection of its own (a trigger that makes the "evil" batch fail).
+  void RunSql(const char* sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ + "/aggregator.db").c_str(), &db), SQLITE_OK);
+    EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+
   void WaitForPending(size_t n) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     while (store_->PendingCommits() != n && std::chrono::steady_clock::now() < deadline) {
@@ -157,14 +165,8 @@ TEST_F(GroupCommitTest, ALeaderWhoseBatchDidNotFitCommitsGroupAfterGroup) {
 
 TEST_F(GroupCommitTest, AFailingBatchIsUndoneAloneAndTheTrailGoesOn) {
   // A statement of the "evil" batch (number 2) fails inside the group's transaction.
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open((dir_ + "/aggregator.db").c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db,
-                         "CREATE TRIGGER fail_evil BEFORE INSERT ON reports WHEN NEW.agency = 'evil' "
-                         "BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(db);
+  RunSql("CREATE TRIGGER fail_evil BEFORE INSERT ON reports WHEN NEW.agency = 'evil' "
+         "BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
 
   auto results = CommitAsGroup({1, 2, 3});
   ASSERT_OK(results[0]);  // its own group, before the lock was released
@@ -192,16 +194,10 @@ TEST_F(GroupCommitTest, AFailingBatchIsUndoneAloneAndTheTrailGoesOn) {
 TEST_F(GroupCommitTest, AFailedCommitLeavesNoReportIdBehind) {
   // The "evil" batch (number 2) breaks a deferred foreign key: every statement succeeds and
   // the group's COMMIT fails, so all of its batches are refused with the error.
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open((dir_ + "/aggregator.db").c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db,
-                         "CREATE TABLE parent(id INTEGER PRIMARY KEY);"
-                         "CREATE TABLE child(p INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED);"
-                         "CREATE TRIGGER fail_at_commit AFTER INSERT ON reports WHEN NEW.agency = 'evil' "
-                         "BEGIN INSERT INTO child VALUES (42); END",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(db);
+  RunSql("CREATE TABLE parent(id INTEGER PRIMARY KEY);"
+         "CREATE TABLE child(p INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED);"
+         "CREATE TRIGGER fail_at_commit AFTER INSERT ON reports WHEN NEW.agency = 'evil' "
+         "BEGIN INSERT INTO child VALUES (42); END");
 
   auto results = CommitAsGroup({1, 2, 3});
   ASSERT_OK(results[0]);  // its own group, before the lock was released
