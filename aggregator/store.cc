@@ -821,7 +821,7 @@ size_t Store::ReportIdMemoryBytes() const {
 }
 
 Store::~Store() {
-  if (checkpointer_ != nullptr) {
+  if (checkpointer_ != nullptr) {  // null only when Open failed to start it
     std::lock_guard<std::mutex> lock(write_mu_);
     sqlite3_wal_hook(db_, nullptr, nullptr);
     checkpointer_.reset();
@@ -832,7 +832,7 @@ Store::~Store() {
 
 void Store::SetCheckpointPages(int background_pages, int inline_pages) {
   std::lock_guard<std::mutex> lock(write_mu_);
-  if (checkpointer_ != nullptr) checkpointer_->SetPages(background_pages, inline_pages);
+  checkpointer_->SetPages(background_pages, inline_pages);  // an opened Store always has one
 }
 
 // A batch's report ids (16 bytes each) and re-keyed token blobs, made before the writer lock.
@@ -1007,6 +1007,15 @@ absl::StatusOr<CommitResult> Store::WriteBatch(const BatchToStore& batch, const 
                                                std::vector<audit::Entry>* entries) {
   WriteStatements& w = *write_statements_;
   ReportIds& ids = *report_ids_;
+  // The map names a row the database does not hold (rc SQLITE_DONE) or reading it failed:
+  // the batch is not stored, and the next write reads the map again.
+  auto out_of_step = [&](int rc, const std::string& named, const char* reading) {
+    ids.loaded = false;
+    return rc == SQLITE_DONE
+               ? absl::InternalError(absl::StrCat(path_, ": the report-id map names ", named,
+                                                  ", which the database does not hold; batch not stored"))
+               : SqlError(db_, rc, path_, reading);
+  };
   CommitResult result;
   w.find_batch.Reset();
   w.find_batch.BindTextStatic(1, batch.batch_id);
@@ -1068,11 +1077,7 @@ absl::StatusOr<CommitResult> Store::WriteBatch(const BatchToStore& batch, const 
       w.find_retracted.Reset();
       w.find_retracted.BindBlobStatic(1, enc.id(i), kReportIdBytes);
       if (int rc = w.find_retracted.Step(); rc != SQLITE_ROW) {
-        ids.loaded = false;  // out of step with the database: read again by the next write
-        return rc == SQLITE_DONE ? absl::InternalError(absl::StrCat(
-                                       path_, ": the report-id map names a retraction the "
-                                              "database does not hold; batch not stored"))
-                                 : SqlError(db_, rc, path_, "reading retracted");
+        return out_of_step(rc, "a retraction", "reading retracted");
       }
       if (w.find_retracted.TextEquals(0, batch.agency)) {
         result.refused.push_back({item.index, absl::StatusCode::kFailedPrecondition,
@@ -1089,11 +1094,7 @@ absl::StatusOr<CommitResult> Store::WriteBatch(const BatchToStore& batch, const 
     w.find_report.Reset();
     w.find_report.BindInt(1, row);
     if (int rc = w.find_report.Step(); rc != SQLITE_ROW) {
-      ids.loaded = false;
-      return rc == SQLITE_DONE ? absl::InternalError(absl::StrCat(
-                                     path_, ": the report-id map names report row ", row,
-                                     ", which the database does not hold; batch not stored"))
-                               : SqlError(db_, rc, path_, "reading reports");
+      return out_of_step(rc, absl::StrCat("report row ", row), "reading reports");
     }
     if (!w.find_report.TextEquals(0, batch.agency)) {
       result.refused.push_back({item.index, absl::StatusCode::kAlreadyExists,
@@ -1614,8 +1615,7 @@ absl::Status Store::ReclaimSpace() {
   // The WAL still holds copies of the deleted rows' pages until it is emptied; the
   // checkpoint thread must not be in the middle of a checkpoint then (TRUNCATE would find it
   // and silently do nothing).
-  std::optional<Checkpointer::Pause> pause;
-  if (checkpointer_ != nullptr) pause.emplace(checkpointer_.get());
+  Checkpointer::Pause pause(checkpointer_.get());
   RETURN_IF_ERROR(Exec(db_, path_, mode == 2 ? "PRAGMA incremental_vacuum" : "VACUUM"));
   ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_, "PRAGMA wal_checkpoint(TRUNCATE)"));
   if (int rc = st.Step(); rc != SQLITE_ROW) return SqlError(db_, rc, path_, "wal_checkpoint");

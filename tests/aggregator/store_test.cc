@@ -534,16 +534,19 @@ TEST(StoreTest, RefusesAReportIdHeldTwice) {
   EXPECT_EQ(*store->CountRows("reports"), 2);
 }
 
-// `n` batches of 200 reports (ids from 1), each report with two tokens.
-void CommitBatches(Store* store, int n) {
-  for (int b = 0; b < n; ++b) {
-    std::vector<v1::Report> reports;
-    for (int i = 0; i < 200; ++i) {
-      const int id = 200 * b + i + 1;
-      reports.push_back(MakeReport(id, {{"nid", Tok(id)}, {"phone", Tok(id + 1000000)}}));
-    }
-    ASSERT_OK(store->CommitBatch(Batch(testing::Id(900000 + b), "police", reports)));
+// Batch number `b`: 200 reports (ids 200 * b + 1 on), each with two tokens.
+void CommitNumberedBatch(Store* store, int b) {
+  std::vector<v1::Report> reports;
+  for (int i = 0; i < 200; ++i) {
+    const int id = 200 * b + i + 1;
+    reports.push_back(MakeReport(id, {{"nid", Tok(id)}, {"phone", Tok(id + 1000000)}}));
   }
+  ASSERT_OK(store->CommitBatch(Batch(testing::Id(900000 + b), "police", reports)));
+}
+
+// Batches 0 to n - 1.
+void CommitBatches(Store* store, int n) {
+  for (int b = 0; b < n; ++b) CommitNumberedBatch(store, b);
 }
 
 uintmax_t FileSize(const std::string& path) {
@@ -598,9 +601,7 @@ TEST(StoreTest, ReclaimSpaceEmptiesTheWalWhileTheThreadCheckpoints) {
   ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, key, kRules));
   store->SetCheckpointPages(1, 1 << 30);  // a background checkpoint after every commit
   for (int round = 0; round < 20; ++round) {
-    std::vector<v1::Report> reports;
-    for (int i = 0; i < 200; ++i) reports.push_back(MakeReport(1000 * round + i + 1, {{"nid", Tok(i)}}));
-    ASSERT_OK(store->CommitBatch(Batch(testing::Id(500000 + round), "police", reports)));
+    CommitNumberedBatch(store.get(), round);
     ASSERT_OK(store->ReclaimSpace()) << "round " << round;
     ASSERT_EQ(FileSize(dir + "/aggregator.db-wal"), 0u) << "round " << round;
   }
@@ -612,7 +613,6 @@ TEST(StoreTest, ReclaimSpaceEmptiesTheWalWhileTheThreadCheckpoints) {
   ASSERT_EQ(sqlite3_exec(reader, "BEGIN; SELECT count(*) FROM reports;", nullptr, nullptr, nullptr), SQLITE_OK);
   std::vector<v1::Report> last{MakeReport(999998, {})};
   ASSERT_OK(store->CommitBatch(Batch(testing::Id(599998), "police", last)));
-  sqlite3_busy_timeout(reader, 0);
   EXPECT_THAT(store->ReclaimSpace(), StatusIs(absl::StatusCode::kUnavailable, "could not be emptied"));
   sqlite3_exec(reader, "COMMIT", nullptr, nullptr, nullptr);
   sqlite3_close(reader);
