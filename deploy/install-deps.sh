@@ -8,7 +8,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev
   libsodium-dev libsqlite3-dev sqlite3 libspdlog-dev libicu-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libglpk-dev libeigen3-dev
+  libglpk-dev libeigen3-dev libphonenumber-dev
   libcpp-httplib-dev libssl-dev chromium chromium-driver   # dashboard and its browser test
   clang libclang-rt-14-dev llvm
   iproute2 tshark systemd
