@@ -12,6 +12,9 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "phonenumbers/phonenumber.pb.h"
+#include "phonenumbers/phonenumberutil.h"
 
 namespace samenzicht::agency_node {
 namespace {
@@ -377,6 +380,15 @@ std::string Normaliser::FoldWithIcu(std::string_view utf8) const {
   return out;
 }
 
+absl::StatusOr<std::string> Normaliser::NormaliseCity(std::string_view utf8) const {
+  std::string out;
+  for (char c : Fold(utf8)) {
+    if (c >= 'a' && c <= 'z') out.push_back(c);
+  }
+  if (out.empty()) return absl::InvalidArgumentError("no letters in the place name");
+  return out;
+}
+
 absl::StatusOr<Surname> Normaliser::NormaliseSurname(std::string_view utf8) const {
   const std::string folded = Fold(utf8);
   // Parts of a double surname ("-"), each a range of words ("," and " " between words).
@@ -674,40 +686,33 @@ absl::StatusOr<std::string> NormaliseBsn(std::string_view text) {
 }
 
 absl::StatusOr<std::string> NormalisePhone(std::string_view text) {
+  using i18n::phonenumbers::PhoneNumber;
+  using i18n::phonenumbers::PhoneNumberUtil;
   std::string s(Trim(text));
+  if (s.empty()) return absl::InvalidArgumentError("not a phone number");
   // "+31 (0)6 ..." : the trunk zero in parentheses is not dialled from abroad.
   for (size_t p; (p = s.find("(0)")) != std::string::npos;) s.erase(p, 3);
-  std::string digits;
-  bool plus = false;
+  size_t digits = 0;
   for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (IsDigit(c)) digits.push_back(c);
-    else if (c == '+' && digits.empty() && !plus) plus = true;
+    const char c = s[i];
+    if (IsDigit(c)) ++digits;
+    else if (c == '+' && digits == 0 && s.find('+', i + 1) == std::string::npos) continue;
     else if (c == ' ' || c == '-' || c == '.' || c == '/' || c == '(' || c == ')') continue;
     else return absl::InvalidArgumentError("not a phone number");
   }
-  std::string intl;
-  if (plus) {
-    intl = digits;
-  } else if (digits.rfind("00", 0) == 0) {
-    intl = digits.substr(2);
-  } else if (digits.rfind("0", 0) == 0) {
-    intl = "31" + digits.substr(1);
-  } else {
-    return absl::InvalidArgumentError("not a phone number: no 0, 00 or + prefix");
+  const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
+  PhoneNumber number;
+  if (util.Parse(s, "NL", &number) != PhoneNumberUtil::NO_PARSING_ERROR) {
+    return absl::InvalidArgumentError("not a phone number");
   }
-  if (intl.rfind("31", 0) == 0) {
-    std::string national = intl.substr(2);
-    if (!national.empty() && national[0] == '0') national.erase(0, 1);
-    if (national.size() != 9 || national[0] == '0') {
-      return absl::InvalidArgumentError("not a Dutch phone number of 10 digits");
-    }
-    return "+31" + national;
+  // Possible (length and country code right) rather than valid: a number block that was
+  // allocated after the library's metadata must not be dropped.
+  if (util.IsPossibleNumberWithReason(number) != PhoneNumberUtil::IS_POSSIBLE) {
+    return absl::InvalidArgumentError("not a phone number of a possible length for its country");
   }
-  if (intl.size() < 8 || intl.size() > 15 || intl[0] == '0') {
-    return absl::InvalidArgumentError("not an international phone number");
-  }
-  return "+" + intl;
+  std::string e164;
+  util.Format(number, PhoneNumberUtil::E164, &e164);
+  return e164;
 }
 
 absl::StatusOr<std::string> NormaliseEmail(std::string_view text) {
@@ -730,19 +735,24 @@ absl::StatusOr<std::string> NormaliseEmail(std::string_view text) {
 }
 
 absl::StatusOr<std::string> NormalisePostcode(std::string_view text) {
+  std::string_view t = Trim(text);
+  // A country prefix: one to three letters and a dash before a digit ("B-2000", "NL-9711").
+  {
+    size_t i = 0;
+    while (i < t.size() && i < 3 && absl::ascii_isalpha(static_cast<unsigned char>(t[i]))) ++i;
+    if (i > 0 && i + 1 < t.size() && t[i] == '-' && IsDigit(t[i + 1])) t.remove_prefix(i + 1);
+  }
   std::string s;
-  for (char c : Trim(text)) {
-    if (c == ' ') continue;
+  bool digit = false;
+  for (char c : t) {
+    if (c == ' ' || c == '-' || c == '.') continue;
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c))) {
+      return absl::InvalidArgumentError("not a postcode");
+    }
+    digit |= IsDigit(c);
     s.push_back(absl::ascii_toupper(static_cast<unsigned char>(c)));
   }
-  if (s.size() != 6 || s[0] < '1' || s[0] > '9' || !IsDigit(s[1]) || !IsDigit(s[2]) ||
-      !IsDigit(s[3]) || !absl::ascii_isupper(s[4]) || !absl::ascii_isupper(s[5])) {
-    return absl::InvalidArgumentError("not a Dutch postcode");
-  }
-  std::string letters = s.substr(4);
-  if (letters == "SA" || letters == "SD" || letters == "SS") {
-    return absl::InvalidArgumentError("not a Dutch postcode");
-  }
+  if (s.size() < 3 || s.size() > 10 || !digit) return absl::InvalidArgumentError("not a postcode");
   return s;
 }
 
@@ -763,6 +773,51 @@ absl::StatusOr<std::string> NormaliseHouseNumber(std::string_view text) {
     }
   }
   return s;
+}
+
+}  // namespace samenzicht::agency_node
+
+namespace samenzicht::agency_node {
+
+std::vector<std::string> DeletionNeighbourhood(std::string_view s) {
+  std::vector<std::string> out;
+  out.reserve(s.size() + 1);
+  out.emplace_back(s);
+  if (s.size() >= 4) {
+    for (size_t i = 0; i < s.size(); ++i) {
+      std::string d;
+      d.reserve(s.size() - 1);
+      d.append(s.substr(0, i));
+      d.append(s.substr(i + 1));
+      out.push_back(std::move(d));
+    }
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+void DeriveLinkageFields(Person* p) {
+  using v1::Field;
+  const std::string& gp = p->Get(Field::FIELD_GIVEN_NAME_PHONETIC);
+  const std::string& sp = p->Get(Field::FIELD_SURNAME_PHONETIC);
+  if (!gp.empty() && !sp.empty()) {
+    p->Set(Field::FIELD_NAME_PAIR_PHONETIC, gp < sp ? absl::StrCat(gp, "|", sp) : absl::StrCat(sp, "|", gp));
+  }
+  const std::string& dob = p->Get(Field::FIELD_DATE_OF_BIRTH);  // YYYYMMDD
+  if (dob.size() == 8) {
+    p->Set(Field::FIELD_DOB_YEAR_MONTH, dob.substr(0, 6));
+    p->Set(Field::FIELD_DOB_YEAR_DAY, absl::StrCat(dob.substr(0, 4), dob.substr(6, 2)));
+  }
+  const std::string& pc = p->Get(Field::FIELD_POSTCODE);
+  if (pc.size() >= 4) p->Set(Field::FIELD_POSTCODE_AREA, pc.substr(0, 4));
+  const std::string& city = p->Get(Field::FIELD_CITY);
+  if (!city.empty()) {
+    std::string code = DutchPhonetic(city);
+    if (!code.empty()) p->Set(Field::FIELD_CITY_PHONETIC, std::move(code));
+  }
+  p->Set(Field::FIELD_SURNAME_DELETIONS, p->Get(Field::FIELD_SURNAME));
+  p->Set(Field::FIELD_GIVEN_NAME_DELETIONS, p->Get(Field::FIELD_FIRST_GIVEN_NAME));
 }
 
 }  // namespace samenzicht::agency_node

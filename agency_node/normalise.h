@@ -29,8 +29,10 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "agency_node/person.h"
 
 namespace samenzicht::agency_node {
 
@@ -70,6 +72,9 @@ class Normaliser {
   // InvalidArgument (message without the value) when no letter is left.
   absl::StatusOr<Surname> NormaliseSurname(std::string_view utf8) const;
   absl::StatusOr<GivenNames> NormaliseGivenNames(std::string_view utf8) const;
+  // A place name: folded, letters only ("'s-Hertogenbosch" -> "shertogenbosch", "Den Haag"
+  // -> "denhaag"). InvalidArgument (message without the value) when no letter is left.
+  absl::StatusOr<std::string> NormaliseCity(std::string_view utf8) const;
 
  private:
   struct Icu;  // the ICU transliterators; keeps ICU headers out of this one
@@ -133,23 +138,45 @@ absl::StatusOr<Date> ParseDate(std::string_view text, const Date& today);
 absl::StatusOr<std::string> NormaliseBsn(std::string_view text);
 bool PassesElevenTest(std::string_view nine_digits);
 
-// A phone number to "+<country><number>" without separators. Dutch numbers ("06 1234
-// 5678", "+31 6 12345678", "0031 (0)6-12345678", "050-1234567") become "+31" and 9
-// digits; a foreign "+CC..." or "00CC..." is kept when it has 8 to 15 digits.
-// InvalidArgument for anything else (letters, wrong length).
+// A phone number of any country to its E.164 form "+<country><number>" (Debian's
+// libphonenumber parses it; a number without a country code is read as Dutch). Dutch
+// numbers ("06 1234 5678", "+31 6 12345678", "0031 (0)6-12345678", "050-1234567") become
+// "+31" and 9 digits; "+32 470 12 34 56" (Belgium), "0049 171 1234567" (Germany) keep their
+// country. InvalidArgument for anything libphonenumber does not accept as a possible number
+// of its country (letters, too short, too long).
 absl::StatusOr<std::string> NormalisePhone(std::string_view text);
 
 // Trimmed and lower-cased; exactly one "@" with text on both sides, a dot in the domain,
 // no whitespace. InvalidArgument otherwise.
 absl::StatusOr<std::string> NormaliseEmail(std::string_view text);
 
-// "1234 ab" -> "1234AB": four digits, the first not 0, two letters other than SA, SD, SS.
-// InvalidArgument otherwise.
+// A postcode of any country as an opaque code: letters upper-cased, spaces, dots and dashes
+// removed, and a leading country prefix ("B-2000", "D-47533", "NL-9711 AB", "L-1234")
+// dropped, so "9711 ab" -> "9711AB", "B-2000" -> "2000", "SW1A 1AA" -> "SW1A1AA". A foreign
+// postcode is never dropped for not being Dutch. InvalidArgument when, after that, fewer
+// than 3 or more than 10 characters are left, no digit is among them, or a character other
+// than a letter, digit, space, dot or dash occurs.
 absl::StatusOr<std::string> NormalisePostcode(std::string_view text);
 
 // "12 a", "12-A", "12a" -> "12A": a number of 1 to 5 digits (not starting with 0) and an
 // optional suffix of letters or digits. InvalidArgument otherwise.
 absl::StatusOr<std::string> NormaliseHouseNumber(std::string_view text);
+
+// The deletion neighbourhood of `s`: `s` itself and every string with one character of `s`
+// deleted, sorted and without repeats. Two strings within one edit of each other
+// (insertion, deletion, substitution, or transposition of two neighbours) share at least one
+// member. Strings shorter than 4 characters yield only themselves (their deletions would be
+// one or two letters).
+std::vector<std::string> DeletionNeighbourhood(std::string_view s);
+
+// Fills the fields of `p` that are functions of its other fields (profile version 4):
+// FIELD_NAME_PAIR_PHONETIC from the two phonetic codes, FIELD_DOB_YEAR_MONTH and
+// FIELD_DOB_YEAR_DAY from FIELD_DATE_OF_BIRTH, FIELD_POSTCODE_AREA from FIELD_POSTCODE,
+// FIELD_CITY_PHONETIC from FIELD_CITY, and the bases of the multi-valued fields
+// (FIELD_SURNAME_DELETIONS = the surname, FIELD_GIVEN_NAME_DELETIONS = the first given name;
+// the tokeniser expands them with `DeletionNeighbourhood`). Fields whose inputs are absent
+// stay absent.
+void DeriveLinkageFields(Person* p);
 
 }  // namespace samenzicht::agency_node
 
