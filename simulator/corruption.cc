@@ -84,6 +84,7 @@ double Factor(Noise n) {
     case Noise::kLight: return 0.3;
     case Noise::kModerate: return 1;
     case Noise::kHeavy: return 2.5;
+    default: return 0;  // published models are written by published.cc
   }
   return 0;
 }
@@ -106,21 +107,35 @@ std::string FormatPhone(const std::string& digits, int style) {
   }
 }
 
+}  // namespace
+
+std::u32string DecodeUtf8(std::string_view utf8) { return Decode(utf8); }
+std::string EncodeUtf8(const std::u32string& cps) { return Encode(cps); }
+
 std::string CityOf(const Address& a) {
+  if (!a.city.empty()) return a.city;
   if (a.area == "haren") return "Haren";
   if (a.area == "ten_boer") return "Ten Boer";
   return "Groningen";
 }
-
-}  // namespace
 
 absl::StatusOr<Noise> ParseNoise(absl::string_view word) {
   if (word == "none") return Noise::kNone;
   if (word == "light") return Noise::kLight;
   if (word == "moderate") return Noise::kModerate;
   if (word == "heavy") return Noise::kHeavy;
-  return absl::InvalidArgumentError(
-      absl::StrCat("unknown noise level '", word, "' (none, light, moderate, heavy)"));
+  if (word == "geco") return Noise::kGeco;
+  if (word == "pseudopeople") return Noise::kPseudopeople;
+  if (word == "splink") return Noise::kSplink;
+  if (word == "ons") return Noise::kOns;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown noise level '", word,
+      "' (none, light, moderate, heavy, geco, pseudopeople, splink, ons)"));
+}
+
+bool IsPublishedModel(Noise n) {
+  return n == Noise::kGeco || n == Noise::kPseudopeople || n == Noise::kSplink ||
+         n == Noise::kOns;
 }
 
 std::string NoiseName(Noise n) {
@@ -129,6 +144,10 @@ std::string NoiseName(Noise n) {
     case Noise::kLight: return "light";
     case Noise::kModerate: return "moderate";
     case Noise::kHeavy: return "heavy";
+    case Noise::kGeco: return "geco";
+    case Noise::kPseudopeople: return "pseudopeople";
+    case Noise::kSplink: return "splink";
+    case Noise::kOns: return "ons";
   }
   return "?";
 }

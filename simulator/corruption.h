@@ -33,11 +33,23 @@
 
 namespace samenzicht::simulator {
 
-enum class Noise { kNone, kLight, kModerate, kHeavy };
+// The first four levels are the simulator's own model (this file). The other four
+// implement published corruption models with their documented parameters
+// (simulator/published.h; simulator/README.md has the table of how each parameter maps).
+enum class Noise {
+  kNone, kLight, kModerate, kHeavy,
+  kGeco,          // Tran, Vatsalan & Christen 2013 (GeCo), example configuration
+  kPseudopeople,  // IHME pseudopeople, default noise configuration
+  kSplink,        // Splink's synthetic data generator (splink_synthetic_data)
+  kOns,           // ONS synthetic census vs. survey design targets
+};
 
-// "none", "light", "moderate", "heavy"; InvalidArgument otherwise.
+// "none", "light", "moderate", "heavy", "geco", "pseudopeople", "splink", "ons";
+// InvalidArgument otherwise.
 absl::StatusOr<Noise> ParseNoise(absl::string_view word);
 std::string NoiseName(Noise n);
+// True for the levels named after a published model (geco, pseudopeople, splink, ons).
+bool IsPublishedModel(Noise n);
 
 // The identifier columns of the CSV contract, as written.
 struct Identifiers {
@@ -54,6 +66,14 @@ Identifiers WriteIdentifiers(const Person& p, const Agency& agency, Noise noise,
 // One-character typo in a UTF-8 string: substitution by a neighbouring key, transposition
 // of two neighbours, or deletion. Strings shorter than 3 characters are returned as is.
 std::string Typo(std::string_view utf8, Rng& rng);
+
+// Multi-byte aware helpers shared with published.cc.
+std::u32string DecodeUtf8(std::string_view utf8);
+std::string EncodeUtf8(const std::u32string& cps);
+
+// The city written for an address: its own `city` (foreign addresses), else the
+// municipality's place of the district ("Groningen", "Haren", "Ten Boer").
+std::string CityOf(const Address& a);
 
 // "van der Berg" -> "Berg, van der".
 std::string PrefixAfter(const Person& p);

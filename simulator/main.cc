@@ -23,13 +23,29 @@ absl::Status Main(int argc, char** argv) {
       .Flag("persons", "N", "true population size, including persons no agency sees (default 800)")
       .Flag("agencies", "K", "number of agencies (default 6: police, youth_care, mental_health, "
                              "social_work, education, municipality)")
-      .Flag("noise", "LEVEL", "none, light, moderate (default) or heavy")
+      .Flag("noise", "LEVEL", "none, light, moderate (default), heavy, or a published "
+                              "model: geco, pseudopeople, splink, ons (below)")
       .Flag("seed", "S", "random seed (default 1); the output is a function of the flags")
       .Flag("start", "YYYY-MM", "first month of the observation period (default 2024-01)")
       .Flag("months", "M", "length of the observation period in months (default 24)");
   ASSIGN_OR_RETURN(auto args, cmd.Parse(argc, argv));
   if (args.help) {
-    std::cout << cmd.Usage();
+    std::cout << cmd.Usage()
+              << "\nnoise levels (--noise):\n"
+                 "  none          canonical identifiers, identical across agencies\n"
+                 "  light         the simulator's own model at 0.3 x the moderate rates\n"
+                 "  moderate      formats, nicknames, variants, 3% typos, missing fields\n"
+                 "  heavy         the simulator's own model at 2.5 x the moderate rates\n"
+                 "  geco          GeCo (Tran, Vatsalan & Christen 2013): first record clean, "
+                 "others 5 modifications, max 1 per attribute\n"
+                 "  pseudopeople  IHME pseudopeople defaults: 1% per cell per noise type, "
+                 "10% per token (typos, OCR, phonetic)\n"
+                 "  splink        Splink synthetic data: 1 clean + Zipf copies (<= 20 "
+                 "records), dob/name corruptions per copy\n"
+                 "  ons           ONS census/survey targets: forename 35%, surname 32%, "
+                 "dob parts 13-15%; movers, duplicates, twins\n"
+                 "  (the four published models also give 5% of persons a Belgian or German "
+                 "address and phone)\n";
     return absl::OkStatus();
   }
   SimulatorOptions opt;

@@ -46,6 +46,10 @@ struct Address {
   std::string house_number;  // "12", "12A"
   std::string postcode;      // "9711AB"
   std::string area;          // CSV area word of the district
+  // Only for a foreign address (published noise models): the postcode as written there
+  // ("B-2000", "2000", "D-47533", "47533") and its city ("Antwerpen", "Kleve"); empty for
+  // an address in the municipality, whose city follows from `area`.
+  std::string city;
 };
 
 struct Person {

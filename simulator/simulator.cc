@@ -12,6 +12,7 @@
 #include "common/status_macros.h"
 #include "model/vocabulary.h"
 #include "samenzicht/v1/categories.pb.h"
+#include "simulator/published.h"
 
 namespace samenzicht::simulator {
 namespace {
@@ -75,6 +76,45 @@ std::string JsonString(absl::string_view s) {
   return out + "\"";
 }
 
+// The published noise models (published.h): the population adapted (foreign addresses,
+// twins), the records planned (splink copies, ons duplicates and movers), each written
+// from the canonical identifiers plus the model's corruptions.
+Simulation SimulatePublished(Simulation sim) {
+  const SimulatorOptions& options = sim.options;
+  AdaptPopulation(sim.people, options.noise, options.seed);
+  const ObservationOptions obs{options.seed, options.start, options.months};
+  std::vector<PlannedRecord> planned =
+      PlanRecords(sim.people, Observe(sim.people, sim.agencies, obs), options.noise, obs);
+  const std::vector<std::vector<int>> area = options.noise == Noise::kPseudopeople
+                                                 ? SamePostcodeArea(sim.people)
+                                                 : std::vector<std::vector<int>>();
+  std::vector<int> counter(sim.agencies.size(), 0);
+  sim.records.reserve(planned.size());
+  for (const PlannedRecord& pr : planned) {
+    const Sighting& s = pr.sighting;
+    Record r;
+    char id[32];
+    std::snprintf(id, sizeof id, "-%06d", ++counter[s.agency]);
+    r.record_id = sim.agencies[s.agency].name + id;
+    r.agency = s.agency;
+    r.person = s.person;
+    PublishedContext ctx;
+    ctx.original = pr.original;
+    if (pr.other_address) ctx.other_address = &*pr.other_address;
+    if (!area.empty() && !area[s.person].empty()) {
+      Rng pick = Rng::For(options.seed, "housemate", static_cast<uint64_t>(s.person),
+                          static_cast<uint64_t>(s.agency), static_cast<uint64_t>(s.repeat));
+      ctx.housemate = &sim.people[pick.Pick(area[s.person])];
+    }
+    Rng rng = Rng::For(options.seed, "write", static_cast<uint64_t>(s.person),
+                       static_cast<uint64_t>(s.agency), static_cast<uint64_t>(s.repeat));
+    r.ids = WritePublished(sim.people[s.person], options.noise, ctx, rng);
+    FillCategories(sim.people[s.person], s, options.seed, r);
+    sim.records.push_back(std::move(r));
+  }
+  return sim;
+}
+
 }  // namespace
 
 absl::StatusOr<Date> ParseMonth(absl::string_view text) {
@@ -104,6 +144,7 @@ absl::StatusOr<Simulation> Simulate(const SimulatorOptions& options) {
   sim.people = GeneratePopulation(PopulationOptions{options.persons, options.seed,
                                                     options.start, options.months});
   sim.agencies = DefaultAgencies(options.agencies);
+  if (IsPublishedModel(options.noise)) return SimulatePublished(std::move(sim));
   std::vector<Sighting> sightings =
       Observe(sim.people, sim.agencies, ObservationOptions{options.seed, options.start, options.months});
   std::vector<int> counter(sim.agencies.size(), 0);
