@@ -1,0 +1,381 @@
+#include "bench/linkage_quality/plaintext_fs.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdlib>
+#include <numeric>
+#include <random>
+#include <unordered_set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace samenzicht::bench {
+
+double JaroWinkler(std::string_view a, std::string_view b) {
+  if (a.empty() || b.empty()) return 0;
+  if (a == b) return 1;
+  const int la = static_cast<int>(a.size()), lb = static_cast<int>(b.size());
+  const int window = std::max(0, std::max(la, lb) / 2 - 1);
+  std::vector<char> ma(la, 0), mb(lb, 0);
+  int matches = 0;
+  for (int i = 0; i < la; ++i) {
+    const int lo = std::max(0, i - window), hi = std::min(lb - 1, i + window);
+    for (int j = lo; j <= hi; ++j) {
+      if (mb[j] || a[i] != b[j]) continue;
+      ma[i] = mb[j] = 1;
+      ++matches;
+      break;
+    }
+  }
+  if (matches == 0) return 0;
+  int transposed = 0;
+  for (int i = 0, j = 0; i < la; ++i) {
+    if (!ma[i]) continue;
+    while (!mb[j]) ++j;
+    transposed += a[i] != b[j];
+    ++j;
+  }
+  const double m = matches;
+  const double jaro = (m / la + m / lb + (m - transposed / 2.0) / m) / 3.0;
+  if (jaro <= 0.7) return jaro;
+  int prefix = 0;
+  while (prefix < 4 && prefix < la && prefix < lb && a[prefix] == b[prefix]) ++prefix;
+  return jaro + prefix * 0.1 * (1 - jaro);
+}
+
+namespace {
+
+// Levels, index 0 = else. Names of the levels, per comparison.
+const std::array<std::vector<std::string>, kFsComparisons>& LevelNames() {
+  static const auto* names = new std::array<std::vector<std::string>, kFsComparisons>{{
+      {"else", "initial only, same", "jw>=0.85", "jw>=0.92", "exact", "given<->surname swapped"},
+      {"else", "jw>=0.85", "jw>=0.92", "exact", "given<->surname swapped"},
+      {"else", "year within 1", "day<->month swap or one component differs", "exact"},
+      {"else", "exact"},
+      {"else", "exact"},
+      {"else", "exact"},
+      {"else", "exact"},
+      {"else", "exact"},
+  }};
+  return *names;
+}
+const std::array<const char*, kFsComparisons> kComparisonNames = {
+    "given name", "surname", "date of birth", "postcode", "city", "phone", "national id",
+    "e-mail"};
+
+bool Swapped(const ClearRecord& a, const ClearRecord& b) {
+  if (a.given.empty() || b.given.empty() || a.surname.empty() || b.surname.empty()) {
+    return false;
+  }
+  return JaroWinkler(a.given, b.surname) >= 0.92 && JaroWinkler(a.surname, b.given) >= 0.92;
+}
+
+int Exact(const std::string& a, const std::string& b) {
+  if (a.empty() || b.empty()) return -1;
+  return a == b ? 1 : 0;
+}
+
+}  // namespace
+
+std::vector<int> CompareRecords(const ClearRecord& a, const ClearRecord& b) {
+  std::vector<int> g(kFsComparisons, -1);
+  // Given name.
+  if (!a.initial.empty() && !b.initial.empty()) {
+    if (!a.given.empty() && !b.given.empty()) {
+      if (a.given == b.given) {
+        g[kCmpGiven] = 4;
+      } else if (Swapped(a, b)) {
+        g[kCmpGiven] = 5;
+      } else {
+        const double s = JaroWinkler(a.given, b.given);
+        g[kCmpGiven] = s >= 0.92 ? 3 : s >= 0.85 ? 2 : 0;
+      }
+    } else {
+      g[kCmpGiven] = a.initial == b.initial ? 1 : 0;
+    }
+  }
+  // Surname.
+  if (!a.surname.empty() && !b.surname.empty()) {
+    if (a.surname == b.surname) {
+      g[kCmpSurname] = 3;
+    } else if (Swapped(a, b)) {
+      g[kCmpSurname] = 4;
+    } else {
+      const double s = JaroWinkler(a.surname, b.surname);
+      g[kCmpSurname] = s >= 0.92 ? 2 : s >= 0.85 ? 1 : 0;
+    }
+  }
+  // Date of birth.
+  if (a.dob_year && b.dob_year) {
+    const bool y = a.dob_year == b.dob_year, m = a.dob_month == b.dob_month,
+               d = a.dob_day == b.dob_day;
+    const bool swap = a.dob_day == b.dob_month && a.dob_month == b.dob_day;
+    if (y && m && d) {
+      g[kCmpDob] = 3;
+    } else if ((y && swap) || (y + m + d == 2)) {
+      g[kCmpDob] = 2;
+    } else if (std::abs(a.dob_year - b.dob_year) <= 1) {
+      g[kCmpDob] = 1;
+    } else {
+      g[kCmpDob] = 0;
+    }
+  }
+  g[kCmpPostcode] = Exact(a.postcode, b.postcode);
+  g[kCmpCity] = Exact(a.city, b.city);
+  g[kCmpPhone] = Exact(a.phone, b.phone);
+  g[kCmpNationalId] = Exact(a.national_id, b.national_id);
+  g[kCmpEmail] = Exact(a.email, b.email);
+  return g;
+}
+
+std::vector<std::string> BlockingKeys(const ClearRecord& r) {
+  auto join = [](std::initializer_list<std::string_view> parts, std::string_view tag) {
+    std::string k(tag);
+    for (std::string_view p : parts) {
+      if (p.empty()) return std::string();
+      k += '|';
+      k.append(p.data(), p.size());
+    }
+    return k;
+  };
+  const std::string year = r.dob_year ? absl::StrCat(r.dob_year) : "";
+  const std::string dob =
+      r.dob_year ? absl::StrFormat("%04d%02d%02d", r.dob_year, r.dob_month, r.dob_day) : "";
+  std::string s3 = r.surname.substr(0, 3), g3 = r.given.substr(0, 3);
+  if (g3 < s3) std::swap(s3, g3);  // unordered: survives a given<->surname swap
+  return {
+      join({r.surname_phonetic, year}, "sphon_year"),
+      join({r.given, dob}, "given_dob"),
+      join({dob}, "dob"),
+      join({r.postcode, r.initial}, "pc_initial"),
+      join({r.phone}, "phone"),
+      join({r.national_id}, "nid"),
+      join({s3, g3}, "sur3_given3"),
+      join({r.email}, "email"),
+  };
+}
+
+namespace {
+
+struct UnionFind {
+  std::vector<int> parent;
+  explicit UnionFind(size_t n) : parent(n) { std::iota(parent.begin(), parent.end(), 0); }
+  int Find(int x) {
+    while (parent[x] != x) x = parent[x] = parent[parent[x]];
+    return x;
+  }
+  void Union(int a, int b) {
+    a = Find(a), b = Find(b);
+    if (a != b) parent[std::max(a, b)] = std::min(a, b);
+  }
+};
+
+// 4 bits per comparison: level + 1, 0 = missing.
+uint32_t Encode(const std::vector<int>& g) {
+  uint32_t code = 0;
+  for (int k = 0; k < kFsComparisons; ++k) code |= static_cast<uint32_t>(g[k] + 1) << (4 * k);
+  return code;
+}
+int LevelOf(uint32_t code, int k) { return static_cast<int>((code >> (4 * k)) & 15u) - 1; }
+
+void Normalise(std::vector<double>* p) {
+  double sum = 0;
+  for (double& x : *p) sum += x = std::max(x, 1e-9);
+  for (double& x : *p) x /= sum;
+}
+
+}  // namespace
+
+FsResult LinkFellegiSunter(const std::vector<ClearRecord>& records, const FsOptions& options) {
+  FsResult result;
+  const size_t n = records.size();
+  const auto& level_names = LevelNames();
+
+  // Candidate pairs from the blocking keys.
+  std::unordered_set<uint64_t> pair_set;
+  {
+    std::vector<std::unordered_map<std::string, std::vector<int>>> blocks;
+    for (size_t i = 0; i < n; ++i) {
+      std::vector<std::string> keys = BlockingKeys(records[i]);
+      if (blocks.empty()) blocks.resize(keys.size());
+      for (size_t k = 0; k < keys.size(); ++k) {
+        if (!keys[k].empty()) blocks[k][keys[k]].push_back(static_cast<int>(i));
+      }
+    }
+    for (const auto& by_key : blocks) {
+      for (const auto& [key, members] : by_key) {
+        if (static_cast<int>(members.size()) > options.max_block) {
+          ++result.skipped_blocks;
+          result.skipped_block_records += static_cast<int64_t>(members.size());
+          continue;
+        }
+        for (size_t a = 0; a < members.size(); ++a) {
+          for (size_t b = a + 1; b < members.size(); ++b) {
+            pair_set.insert(static_cast<uint64_t>(members[a]) << 32 | static_cast<uint32_t>(members[b]));
+          }
+        }
+      }
+    }
+  }
+  std::vector<uint64_t> pairs(pair_set.begin(), pair_set.end());
+  pair_set.clear();
+  std::sort(pairs.begin(), pairs.end());
+  result.candidate_pairs = static_cast<int64_t>(pairs.size());
+  std::vector<uint32_t> pattern_of_pair(pairs.size());
+  std::unordered_map<uint32_t, double> pattern_count;
+  for (size_t p = 0; p < pairs.size(); ++p) {
+    const int a = static_cast<int>(pairs[p] >> 32), b = static_cast<int>(pairs[p] & 0xffffffffu);
+    pattern_of_pair[p] = Encode(CompareRecords(records[a], records[b]));
+    pattern_count[pattern_of_pair[p]] += 1;
+  }
+
+  // u from random pairs; m from a prior that agreement is likely for a match.
+  std::vector<std::vector<double>> m(kFsComparisons), u(kFsComparisons);
+  for (int k = 0; k < kFsComparisons; ++k) {
+    const size_t levels = level_names[k].size();
+    u[k].assign(levels, 0.5);  // a half count each: no level starts at zero
+    m[k].assign(levels, 0.05 / (levels - 1));
+  }
+  m[kCmpGiven] = {0.05, 0.04, 0.03, 0.06, 0.80, 0.02};
+  m[kCmpSurname] = {0.05, 0.03, 0.06, 0.84, 0.02};
+  m[kCmpDob] = {0.05, 0.03, 0.07, 0.85};
+  for (int k = kCmpPostcode; k < kFsComparisons; ++k) m[k] = {0.1, 0.9};
+  if (n >= 2) {
+    std::mt19937_64 rng(options.seed);
+    std::uniform_int_distribution<size_t> pick(0, n - 1);
+    for (int s = 0; s < options.random_pairs; ++s) {
+      size_t a = pick(rng), b = pick(rng);
+      if (a == b) continue;
+      std::vector<int> g = CompareRecords(records[a], records[b]);
+      for (int k = 0; k < kFsComparisons; ++k) {
+        if (g[k] >= 0) u[k][g[k]] += 1;
+      }
+    }
+  }
+  for (int k = 0; k < kFsComparisons; ++k) {
+    Normalise(&u[k]);
+    Normalise(&m[k]);
+  }
+
+  // EM over the distinct comparison vectors of the candidate pairs.
+  std::vector<std::pair<uint32_t, double>> patterns(pattern_count.begin(), pattern_count.end());
+  std::sort(patterns.begin(), patterns.end());
+  double lambda = 0.2;
+  auto posterior = [&](uint32_t code) {
+    double lm = std::log(lambda), lu = std::log(1 - lambda);
+    for (int k = 0; k < kFsComparisons; ++k) {
+      const int l = LevelOf(code, k);
+      if (l < 0) continue;
+      lm += std::log(m[k][l]);
+      lu += std::log(u[k][l]);
+    }
+    return 1 / (1 + std::exp(lu - lm));
+  };
+  int iteration = 0;
+  bool converged = false;
+  for (; iteration < options.max_em_iterations && !patterns.empty(); ++iteration) {
+    std::vector<std::vector<double>> nm(kFsComparisons), nu(kFsComparisons);
+    for (int k = 0; k < kFsComparisons; ++k) {
+      nm[k].assign(m[k].size(), 0);
+      nu[k].assign(u[k].size(), 0);
+    }
+    double matches = 0, total = 0;
+    for (const auto& [code, count] : patterns) {
+      const double p = posterior(code);
+      matches += p * count;
+      total += count;
+      for (int k = 0; k < kFsComparisons; ++k) {
+        const int l = LevelOf(code, k);
+        if (l < 0) continue;
+        nm[k][l] += p * count;
+        nu[k][l] += (1 - p) * count;
+      }
+    }
+    double change = 0;
+    const double new_lambda = std::clamp(matches / total, 1e-6, 1 - 1e-6);
+    change = std::max(change, std::abs(new_lambda - lambda));
+    lambda = new_lambda;
+    for (int k = 0; k < kFsComparisons; ++k) {
+      Normalise(&nm[k]);
+      for (size_t l = 0; l < m[k].size(); ++l) change = std::max(change, std::abs(nm[k][l] - m[k][l]));
+      m[k] = nm[k];
+      if (!options.fix_u) {
+        Normalise(&nu[k]);
+        for (size_t l = 0; l < u[k].size(); ++l) change = std::max(change, std::abs(nu[k][l] - u[k][l]));
+        u[k] = nu[k];
+      }
+    }
+    if (change < 1e-7) {
+      converged = true;
+      ++iteration;
+      break;
+    }
+  }
+
+  // Accept, cluster.
+  std::unordered_map<uint32_t, bool> accept;
+  for (const auto& [code, count] : patterns) accept[code] = posterior(code) >= options.threshold;
+  UnionFind uf(n);
+  for (size_t p = 0; p < pairs.size(); ++p) {
+    if (!accept[pattern_of_pair[p]]) continue;
+    ++result.accepted_pairs;
+    uf.Union(static_cast<int>(pairs[p] >> 32), static_cast<int>(pairs[p] & 0xffffffffu));
+  }
+  result.label.resize(n);
+  for (size_t i = 0; i < n; ++i) result.label[i] = uf.Find(static_cast<int>(i));
+
+  FsModel& model = result.model;
+  model.lambda = lambda;
+  model.em_iterations = iteration;
+  model.converged = converged;
+  for (int k = 0; k < kFsComparisons; ++k) {
+    FsComparisonParams c{kComparisonNames[k], {}};
+    for (size_t l = 0; l < m[k].size(); ++l) c.levels.push_back({level_names[k][l], m[k][l], u[k][l]});
+    model.comparisons.push_back(std::move(c));
+  }
+  return result;
+}
+
+std::string DescribeModel(const FsModel& model) {
+  std::string out = absl::StrFormat(
+      "    lambda (matches among candidate pairs) %.4f after %d EM iterations%s\n", model.lambda,
+      model.em_iterations, model.converged ? "" : " (not converged)");
+  for (const auto& c : model.comparisons) {
+    for (const auto& l : c.levels) {
+      absl::StrAppendFormat(&out, "    %-14s %-44s m %.5f u %.5f weight %+7.2f\n", c.name, l.name,
+                            l.m, l.u, std::log2(l.m / l.u));
+    }
+  }
+  return out;
+}
+
+AttackResult FrequencyAttack(const std::unordered_map<std::string, int64_t>& known,
+                             const std::unordered_map<std::string, int64_t>& observed,
+                             uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  auto rank = [&rng](const std::unordered_map<std::string, int64_t>& counts) {
+    std::vector<std::pair<std::string, int64_t>> v(counts.begin(), counts.end());
+    std::sort(v.begin(), v.end());  // independent of the hash map's order
+    std::shuffle(v.begin(), v.end(), rng);
+    std::stable_sort(v.begin(), v.end(),
+                     [](const auto& x, const auto& y) { return x.second > y.second; });
+    return v;
+  };
+  const auto k = rank(known);
+  const auto o = rank(observed);
+  AttackResult r;
+  r.known_values = static_cast<int64_t>(k.size());
+  r.distinct_tokens = static_cast<int64_t>(o.size());
+  for (size_t i = 0; i < o.size(); ++i) {
+    r.occurrences += o[i].second;
+    if (i < k.size() && k[i].first == o[i].first) {
+      ++r.distinct_right;
+      r.occurrences_right += o[i].second;
+    }
+  }
+  return r;
+}
+
+}  // namespace samenzicht::bench
