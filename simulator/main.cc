@@ -27,7 +27,9 @@ absl::Status Main(int argc, char** argv) {
                               "model: geco, pseudopeople, splink, ons (below)")
       .Flag("seed", "S", "random seed (default 1); the output is a function of the flags")
       .Flag("start", "YYYY-MM", "first month of the observation period (default 2024-01)")
-      .Flag("months", "M", "length of the observation period in months (default 24)");
+      .Flag("months", "M", "length of the observation period in months (default 24)")
+      .Switch("rates", "also print the measured corruption per identifier field (changed / "
+                       "blank vs. the clean identifiers)");
   ASSIGN_OR_RETURN(auto args, cmd.Parse(argc, argv));
   if (args.help) {
     std::cout << cmd.Usage()
@@ -80,6 +82,7 @@ absl::Status Main(int argc, char** argv) {
             << ", records " << sim.records.size() << ", agencies " << sim.agencies.size()
             << ", noise " << samenzicht::simulator::NoiseName(opt.noise) << " -> "
             << args.Get("out") << "\n";
+  if (args.Has("rates")) std::cout << samenzicht::simulator::FormatCorruptionRates(sim);
   return absl::OkStatus();
 }
 

@@ -109,6 +109,7 @@ Simulation SimulatePublished(Simulation sim) {
     Rng rng = Rng::For(options.seed, "write", static_cast<uint64_t>(s.person),
                        static_cast<uint64_t>(s.agency), static_cast<uint64_t>(s.repeat));
     r.ids = WritePublished(sim.people[s.person], options.noise, ctx, rng);
+    r.original = pr.original;
     FillCategories(sim.people[s.person], s, options.seed, r);
     sim.records.push_back(std::move(r));
   }
@@ -197,6 +198,59 @@ std::string CsvLine(const Record& r) {
     line += CsvField(*cells[k]);
   }
   return line + "\n";
+}
+
+std::vector<FieldRate> CorruptionRates(const Simulation& sim, bool copies_only) {
+  std::vector<FieldRate> out;
+  for (const char* f : {"given_names", "surname", "date_of_birth", "gender", "national_id",
+                        "phone", "email", "postcode", "street", "house_number", "city"}) {
+    out.push_back(FieldRate{f});
+  }
+  for (const Record& r : sim.records) {
+    if (copies_only && r.original) continue;
+    const Identifiers c = Canonical(sim.people[r.person]);
+    const Identifiers& w = r.ids;
+    const std::string* clean[] = {&c.given_names, &c.surname, &c.date_of_birth, &c.gender,
+                                  &c.national_id, &c.phone,   &c.email,         &c.postcode,
+                                  &c.street,      &c.house_number, &c.city};
+    const std::string* written[] = {&w.given_names, &w.surname, &w.date_of_birth, &w.gender,
+                                    &w.national_id, &w.phone,   &w.email,         &w.postcode,
+                                    &w.street,      &w.house_number, &w.city};
+    for (size_t k = 0; k < out.size(); ++k) {
+      if (clean[k]->empty()) continue;
+      ++out[k].with_value;
+      out[k].changed += *written[k] != *clean[k];
+      out[k].blanked += written[k]->empty();
+    }
+  }
+  return out;
+}
+
+std::string FormatCorruptionRates(const Simulation& sim) {
+  bool originals = false;
+  for (const Record& r : sim.records) originals |= r.original;
+  auto pct = [](int n, int d) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%5.1f%%", d ? 100.0 * n / d : 0.0);
+    return std::string(buf);
+  };
+  std::vector<FieldRate> all = CorruptionRates(sim, false), copies = CorruptionRates(sim, true);
+  std::string out = absl::StrCat("corruption vs. the clean identifiers, noise ",
+                                 NoiseName(sim.options.noise), ", ", sim.records.size(),
+                                 " records\nfield          with value  changed  blank",
+                                 originals ? "   copies: changed  blank" : "", "\n");
+  for (size_t k = 0; k < all.size(); ++k) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%-14s %10d", all[k].field.c_str(), all[k].with_value);
+    absl::StrAppend(&out, buf, "  ", pct(all[k].changed, all[k].with_value), " ",
+                    pct(all[k].blanked, all[k].with_value));
+    if (originals) {
+      absl::StrAppend(&out, "          ", pct(copies[k].changed, copies[k].with_value), " ",
+                      pct(copies[k].blanked, copies[k].with_value));
+    }
+    out += "\n";
+  }
+  return out;
 }
 
 absl::Status WriteSimulation(const Simulation& sim, const std::string& dir) {

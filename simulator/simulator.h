@@ -46,6 +46,8 @@ struct Record {
   int agency = 0;
   int person = 0;
   Identifiers ids;
+  // geco, splink: the person's first record, which the model keeps clean (the original).
+  bool original = false;
   // Category columns as CSV words ("" = unknown).
   std::string form, contact, age_band, background, living_situation, recruitment_location,
       coercion, forced_crime, area, signal_date;
@@ -70,6 +72,17 @@ const std::vector<std::string>& CsvHeader();
 std::string CsvField(absl::string_view value);
 // One CSV line (with "\n") for a record.
 std::string CsvLine(const Record& r);
+
+// Measured corruption per identifier field: over the records whose clean value (the
+// person's `Canonical` identifiers) is not empty, how many were written differently and
+// how many left blank. `copies_only` leaves out the originals (geco, splink).
+struct FieldRate {
+  std::string field;
+  int with_value = 0, changed = 0, blanked = 0;
+};
+std::vector<FieldRate> CorruptionRates(const Simulation& sim, bool copies_only = false);
+// A table of `CorruptionRates` (all records, and copies only when there are originals).
+std::string FormatCorruptionRates(const Simulation& sim);
 
 // Writes the files listed above into `dir` (created if needed). Errors name the path.
 absl::Status WriteSimulation(const Simulation& sim, const std::string& dir);
