@@ -250,6 +250,29 @@ std::string FormatCorruptionRates(const Simulation& sim) {
     }
     out += "\n";
   }
+  // The parts of the date of birth, over records whose written date parses (ISO or
+  // dd-mm-yyyy) and so can be compared part by part.
+  int n = 0, day = 0, month = 0, year = 0;
+  for (const Record& r : sim.records) {
+    const std::string& w = r.ids.date_of_birth;
+    int y = 0, m = 0, d = 0;
+    bool ok = w.size() == 10 &&
+              (w[4] == '-' ? absl::SimpleAtoi(w.substr(0, 4), &y) &&
+                                 absl::SimpleAtoi(w.substr(5, 2), &m) &&
+                                 absl::SimpleAtoi(w.substr(8, 2), &d)
+               : w[2] == '-' ? absl::SimpleAtoi(w.substr(6, 4), &y) &&
+                                   absl::SimpleAtoi(w.substr(3, 2), &m) &&
+                                   absl::SimpleAtoi(w.substr(0, 2), &d)
+                             : false);
+    if (!ok) continue;
+    const Date& t = sim.people[r.person].dob;
+    ++n;
+    day += d != t.day;
+    month += m != t.month;
+    year += y != t.year;
+  }
+  absl::StrAppend(&out, "date of birth, over ", n, " written dates that parse: day ",
+                  pct(day, n), ", month ", pct(month, n), ", year ", pct(year, n), " differ\n");
   return out;
 }
 
