@@ -1104,23 +1104,28 @@ void AdaptPopulation(std::vector<Person>& people, Noise model, uint64_t seed) {
   }
 }
 
-std::vector<std::vector<int>> SamePostcodeArea(const std::vector<Person>& people) {
-  std::map<std::string, std::vector<int>> by_area;
+PostcodeAreas SamePostcodeArea(const std::vector<Person>& people) {
+  PostcodeAreas out;
+  out.area_of.assign(people.size(), -1);
+  std::map<std::string, int> index;
   for (size_t i = 0; i < people.size(); ++i) {
-    const std::string& pc = people[i].address.postcode;
-    if (pc.empty()) continue;
-    by_area[people[i].address.city.empty() ? pc.substr(0, 4) : people[i].address.city].push_back(
-        static_cast<int>(i));
-  }
-  std::vector<std::vector<int>> out(people.size());
-  for (const auto& [area, persons] : by_area) {
-    for (int i : persons) {
-      for (int j : persons) {
-        if (i != j) out[i].push_back(j);
-      }
-    }
+    const Address& a = people[i].address;
+    if (a.postcode.empty()) continue;
+    std::string key = a.city.empty() ? a.postcode.substr(0, 4) : a.city;
+    auto [it, fresh] = index.emplace(key, static_cast<int>(out.members.size()));
+    if (fresh) out.members.emplace_back();
+    out.area_of[i] = it->second;
+    out.members[it->second].push_back(static_cast<int>(i));
   }
   return out;
+}
+
+int PostcodeAreas::Housemate(int person, Rng& rng) const {
+  if (person < 0 || person >= static_cast<int>(area_of.size()) || area_of[person] < 0) return -1;
+  const std::vector<int>& m = members[area_of[person]];
+  if (m.size() < 2) return -1;
+  size_t k = rng.Below(m.size() - 1);  // uniform over the others: self maps to the last
+  return m[k] == person ? m.back() : m[k];
 }
 
 std::vector<PlannedRecord> PlanRecords(const std::vector<Person>& people,

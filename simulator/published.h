@@ -63,9 +63,15 @@ std::vector<PlannedRecord> PlanRecords(const std::vector<Person>& people,
                                        std::vector<Sighting> sightings, Noise model,
                                        const ObservationOptions& options);
 
-// pseudopeople: for each person, the persons sharing the 4-digit postcode area (the
-// simulator has no households); empty lists for persons without a postcode.
-std::vector<std::vector<int>> SamePostcodeArea(const std::vector<Person>& people);
+// pseudopeople's households: the simulator has none, so a "household member" is another
+// person of the same 4-digit postcode area (the same town abroad).
+struct PostcodeAreas {
+  std::vector<int> area_of;               // per person; -1 without a postcode
+  std::vector<std::vector<int>> members;  // per area, its persons in index order
+  // Another person of `person`'s area, uniformly; -1 when there is none.
+  int Housemate(int person, Rng& rng) const;
+};
+PostcodeAreas SamePostcodeArea(const std::vector<Person>& people);
 
 // Writes one record of `p` under `model`. `applied`, when not null, receives one entry
 // "field:kind" per modification made ("given_names:phonetic", "date_of_birth:blank").

@@ -85,9 +85,9 @@ Simulation SimulatePublished(Simulation sim) {
   const ObservationOptions obs{options.seed, options.start, options.months};
   std::vector<PlannedRecord> planned =
       PlanRecords(sim.people, Observe(sim.people, sim.agencies, obs), options.noise, obs);
-  const std::vector<std::vector<int>> area = options.noise == Noise::kPseudopeople
-                                                 ? SamePostcodeArea(sim.people)
-                                                 : std::vector<std::vector<int>>();
+  const PostcodeAreas areas = options.noise == Noise::kPseudopeople
+                                  ? SamePostcodeArea(sim.people)
+                                  : PostcodeAreas();
   std::vector<int> counter(sim.agencies.size(), 0);
   sim.records.reserve(planned.size());
   for (const PlannedRecord& pr : planned) {
@@ -101,11 +101,9 @@ Simulation SimulatePublished(Simulation sim) {
     PublishedContext ctx;
     ctx.original = pr.original;
     if (pr.other_address) ctx.other_address = &*pr.other_address;
-    if (!area.empty() && !area[s.person].empty()) {
-      Rng pick = Rng::For(options.seed, "housemate", static_cast<uint64_t>(s.person),
-                          static_cast<uint64_t>(s.agency), static_cast<uint64_t>(s.repeat));
-      ctx.housemate = &sim.people[pick.Pick(area[s.person])];
-    }
+    Rng pick = Rng::For(options.seed, "housemate", static_cast<uint64_t>(s.person),
+                        static_cast<uint64_t>(s.agency), static_cast<uint64_t>(s.repeat));
+    if (int h = areas.Housemate(s.person, pick); h >= 0) ctx.housemate = &sim.people[h];
     Rng rng = Rng::For(options.seed, "write", static_cast<uint64_t>(s.person),
                        static_cast<uint64_t>(s.agency), static_cast<uint64_t>(s.repeat));
     r.ids = WritePublished(sim.people[s.person], options.noise, ctx, rng);

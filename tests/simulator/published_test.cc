@@ -352,7 +352,7 @@ TEST(Pseudopeople, BlankRatePerCellIsOnePercent) {
 
 TEST(Pseudopeople, NoiseTypesAtTheirDefaultRates) {
   Simulation sim = Sim(1500, Noise::kPseudopeople, 3);
-  std::vector<std::vector<int>> area = SamePostcodeArea(sim.people);
+  PostcodeAreas areas = SamePostcodeArea(sim.people);
   std::map<std::string, int> kinds;
   int writes = 0, with_nick = 0;
   for (size_t i = 0; i < sim.people.size(); ++i) {
@@ -361,7 +361,13 @@ TEST(Pseudopeople, NoiseTypesAtTheirDefaultRates) {
     for (uint64_t k = 0; k < 20; ++k) {
       Rng rng = Rng::For(5, "pp-test", i, k);
       PublishedContext ctx;
-      if (!area[i].empty()) ctx.housemate = &sim.people[area[i][k % area[i].size()]];
+      Rng pick = Rng::For(5, "pp-housemate", i, k);
+      int h = areas.Housemate(static_cast<int>(i), pick);
+      if (h >= 0) {
+        EXPECT_NE(h, static_cast<int>(i));
+        EXPECT_EQ(areas.area_of[h], areas.area_of[i]);
+        ctx.housemate = &sim.people[h];
+      }
       std::vector<std::string> applied;
       WritePublished(p, Noise::kPseudopeople, ctx, rng, &applied);
       for (const std::string& a : applied) ++kinds[a];
