@@ -1,7 +1,6 @@
 #include "agency_node/signal.h"
 
 #include <algorithm>
-#include <map>
 #include <optional>
 #include <set>
 #include <string_view>
@@ -11,38 +10,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "common/status_macros.h"
 #include "model/vocabulary.h"
 
 namespace samenzicht::agency_node {
 namespace {
 
 using v1::Field;
-
-enum class Column {
-  kRecordId, kGivenNames, kSurname, kDateOfBirth, kGender, kNationalId, kPhone, kEmail,
-  kPostcode, kStreet, kHouseNumber, kCity, kForm, kContact, kAgeBand, kBackground,
-  kLivingSituation, kRecruitmentLocation, kCoercion, kForcedCrime, kArea, kSignalDate,
-  kNationalIdScheme,
-};
-
-const std::map<std::string, Column>& Columns() {
-  static const auto* m = new std::map<std::string, Column>{
-      {"record_id", Column::kRecordId},     {"given_names", Column::kGivenNames},
-      {"surname", Column::kSurname},        {"date_of_birth", Column::kDateOfBirth},
-      {"gender", Column::kGender},          {"national_id", Column::kNationalId},
-      {"phone", Column::kPhone},            {"email", Column::kEmail},
-      {"postcode", Column::kPostcode},      {"street", Column::kStreet},
-      {"house_number", Column::kHouseNumber}, {"city", Column::kCity},
-      {"form", Column::kForm},              {"contact", Column::kContact},
-      {"age_band", Column::kAgeBand},       {"background", Column::kBackground},
-      {"living_situation", Column::kLivingSituation},
-      {"recruitment_location", Column::kRecruitmentLocation},
-      {"coercion", Column::kCoercion},      {"forced_crime", Column::kForcedCrime},
-      {"area", Column::kArea},              {"signal_date", Column::kSignalDate},
-      {"national_id_scheme", Column::kNationalIdScheme},
-  };
-  return *m;
-}
 
 // Without leading and trailing ASCII whitespace (as absl::StripAsciiWhitespace); a view
 // into `s`, so no copy is made per field.
@@ -112,6 +86,274 @@ std::string Yyyymmdd(int year, int month, int day) {
   return s;
 }
 
+// What one file's cells are read with.
+struct FileContext {
+  const Normaliser& normaliser;
+  const SignalOptions& options;
+  std::vector<std::string> allowed_areas;  // lower-cased options.areas
+};
+
+// The signal one record builds, and what its cells say that other cells need.
+struct Row {
+  Signal* sig;
+  std::optional<Date> dob{};
+  std::optional<Date> signal_date{};
+  bool age_band_given = false;
+  std::string_view national_id_scheme{};  // whichever column comes first
+};
+
+// A single-identifier column: the normalised value of the person's one field.
+using NormaliseFn = absl::StatusOr<std::string> (*)(std::string_view value, const FileContext&,
+                                                     const Row&);
+// A category column: the enum numbers of its cell (never empty) into the report.
+using ApplyCategoryFn = void (*)(const std::vector<int>& values, Row&);
+// Any other column: fills the row; returns the warning (without a value) when the cell
+// does not parse, nothing when it did.
+using FillFn = std::optional<std::string> (*)(std::string_view value, const FileContext&, Row&);
+
+// One column of the CSV contract, said once. At most one of `normalise`, `category` and
+// `fill` is set; none: the column is accepted and not used (`street`, `city`, and
+// `record_id` / `national_id_scheme`, which the record loop reads itself).
+struct ColumnSpec {
+  const char* name;
+  Field field = Field::FIELD_UNSPECIFIED;  // with `normalise`
+  NormaliseFn normalise = nullptr;         // failure: "<reason>; not used"
+  model::Dimension dimension = model::Dimension::DIMENSION_UNSPECIFIED;  // with `category`
+  ApplyCategoryFn category = nullptr;      // failure: "unknown category word; left as unknown"
+  FillFn fill = nullptr;
+};
+
+template <absl::StatusOr<std::string> (*F)(std::string_view)>
+absl::StatusOr<std::string> Plain(std::string_view v, const FileContext&, const Row&) {
+  return F(v);
+}
+
+// The first value of a single-valued category.
+template <typename Enum, void (v1::Report::*Set)(Enum)>
+void First(const std::vector<int>& v, Row& row) {
+  (row.sig->report.*Set)(static_cast<Enum>(v[0]));
+}
+
+// Every value of a multi-valued category.
+template <typename Enum, void (v1::Report::*Add)(Enum)>
+void All(const std::vector<int>& v, Row& row) {
+  for (int n : v) (row.sig->report.*Add)(static_cast<Enum>(n));
+}
+
+std::string NotUsed(const absl::Status& s) { return absl::StrCat(s.message(), "; not used"); }
+
+std::optional<std::string> FillGivenNames(std::string_view v, const FileContext& ctx, Row& row) {
+  auto g = ctx.normaliser.NormaliseGivenNames(v);
+  if (!g.ok()) return NotUsed(g.status());
+  Person& p = row.sig->person;
+  p.Set(Field::FIELD_GIVEN_NAMES, std::move(g->all));
+  p.Set(Field::FIELD_FIRST_GIVEN_NAME, std::move(g->first));
+  p.Set(Field::FIELD_FIRST_INITIAL, std::move(g->initial));
+  p.Set(Field::FIELD_GIVEN_NAME_PHONETIC, std::move(g->phonetic));
+  return std::nullopt;
+}
+
+std::optional<std::string> FillSurname(std::string_view v, const FileContext& ctx, Row& row) {
+  auto s = ctx.normaliser.NormaliseSurname(v);
+  if (!s.ok()) return NotUsed(s.status());
+  Person& p = row.sig->person;
+  p.Set(Field::FIELD_SURNAME, std::move(s->core));
+  p.Set(Field::FIELD_SURNAME_WITH_PREFIX, std::move(s->with_prefix));
+  p.Set(Field::FIELD_SURNAME_PHONETIC, std::move(s->phonetic));
+  p.Set(Field::FIELD_SURNAME_SORTED_LETTERS, std::move(s->sorted_letters));
+  return std::nullopt;
+}
+
+std::optional<std::string> FillCity(std::string_view v, const FileContext& ctx, Row& row) {
+  auto c = ctx.normaliser.NormaliseCity(v);
+  if (!c.ok()) return NotUsed(c.status());
+  row.sig->person.Set(Field::FIELD_CITY, *std::move(c));
+  return std::nullopt;
+}
+
+std::optional<std::string> FillDateOfBirth(std::string_view v, const FileContext& ctx, Row& row) {
+  auto d = ParseDate(v, ctx.options.today);
+  if (!d.ok()) return NotUsed(d.status());
+  row.dob = *d;
+  // ParseDate's years have 4 digits (1900 to today): the year and month-day are the two
+  // halves of the yyyymmdd text.
+  std::string ymd = Yyyymmdd(d->year, d->month, d->day);
+  Person& p = row.sig->person;
+  p.Set(Field::FIELD_BIRTH_YEAR, ymd.substr(0, 4));
+  p.Set(Field::FIELD_DOB_MONTH_DAY, ymd.substr(4));
+  p.Set(Field::FIELD_DATE_OF_BIRTH, std::move(ymd));
+  p.Set(Field::FIELD_DOB_DAY_MONTH_UNORDERED,
+        Yyyymmdd(d->year, std::min(d->day, d->month), std::max(d->day, d->month)));
+  return std::nullopt;
+}
+
+absl::StatusOr<std::string> NormaliseNationalId(std::string_view v, const FileContext& ctx,
+                                                const Row& row) {
+  return ctx.options.national_ids.Normalise(row.national_id_scheme, v);
+}
+
+void ApplyGender(const std::vector<int>& v, Row& row) {
+  row.sig->report.set_gender(static_cast<v1::Gender>(v[0]));
+  row.sig->person.Set(Field::FIELD_GENDER, model::Word(model::Dimension::DIMENSION_GENDER, v[0]));
+}
+
+void ApplyAgeBand(const std::vector<int>& v, Row& row) {
+  row.sig->report.set_age_band(static_cast<v1::AgeBand>(v[0]));
+  row.age_band_given = true;
+}
+
+std::optional<std::string> FillArea(std::string_view v, const FileContext& ctx, Row& row) {
+  std::string a = Lower(v);
+  const auto& allowed = ctx.allowed_areas;
+  bool ok = allowed.empty() ? ValidAreaCode(a)
+                            : std::find(allowed.begin(), allowed.end(), a) != allowed.end();
+  if (!ok) return "unknown area; left as unknown";
+  row.sig->report.set_area(a);
+  return std::nullopt;
+}
+
+std::optional<std::string> FillSignalDate(std::string_view v, const FileContext& ctx, Row& row) {
+  auto d = ParseDate(v, ctx.options.today);
+  if (!d.ok()) return absl::StrCat(d.status().message(), "; signal month left unknown");
+  row.signal_date = *d;
+  row.sig->report.set_signal_month(static_cast<uint32_t>(d->year * 100 + d->month));
+  return std::nullopt;
+}
+
+using D = model::Dimension;
+using R = v1::Report;
+
+// The CSV contract (signal.h), one line per column.
+const ColumnSpec kColumns[] = {
+    {.name = "record_id"},
+    {.name = "given_names", .fill = FillGivenNames},
+    {.name = "surname", .fill = FillSurname},
+    {.name = "date_of_birth", .fill = FillDateOfBirth},
+    {.name = "gender", .dimension = D::DIMENSION_GENDER, .category = ApplyGender},
+    {.name = "national_id", .field = Field::FIELD_NATIONAL_ID, .normalise = NormaliseNationalId},
+    {.name = "national_id_scheme"},
+    {.name = "phone", .field = Field::FIELD_PHONE, .normalise = Plain<NormalisePhone>},
+    {.name = "email", .field = Field::FIELD_EMAIL, .normalise = Plain<NormaliseEmail>},
+    {.name = "postcode", .field = Field::FIELD_POSTCODE, .normalise = Plain<NormalisePostcode>},
+    {.name = "street"},
+    {.name = "house_number", .field = Field::FIELD_HOUSE_NUMBER,
+     .normalise = Plain<NormaliseHouseNumber>},
+    {.name = "city", .fill = FillCity},
+    {.name = "form", .dimension = D::DIMENSION_FORM, .category = First<v1::Form, &R::set_form>},
+    {.name = "contact", .dimension = D::DIMENSION_CONTACT,
+     .category = First<v1::Contact, &R::set_contact>},
+    {.name = "age_band", .dimension = D::DIMENSION_AGE_BAND, .category = ApplyAgeBand},
+    {.name = "background", .dimension = D::DIMENSION_BACKGROUND,
+     .category = First<v1::Background, &R::set_background>},
+    {.name = "living_situation", .dimension = D::DIMENSION_LIVING_SITUATION,
+     .category = All<v1::LivingSituation, &R::add_living_situation>},
+    {.name = "recruitment_location", .dimension = D::DIMENSION_RECRUITMENT_LOCATION,
+     .category = All<v1::RecruitmentLocation, &R::add_recruitment_location>},
+    {.name = "coercion", .dimension = D::DIMENSION_COERCION,
+     .category = All<v1::Coercion, &R::add_coercion>},
+    {.name = "forced_crime", .dimension = D::DIMENSION_FORCED_CRIME,
+     .category = All<v1::ForcedCrime, &R::add_forced_crime>},
+    {.name = "area", .fill = FillArea},
+    {.name = "signal_date", .fill = FillSignalDate},
+};
+
+const ColumnSpec* FindColumn(std::string_view name) {
+  for (const ColumnSpec& c : kColumns) {
+    if (std::string_view(c.name) == name) return &c;
+  }
+  return nullptr;
+}
+
+// "age_band, area, background, ...": every known column, in alphabetical order.
+std::string KnownColumns() {
+  std::vector<std::string> names;
+  for (const ColumnSpec& c : kColumns) names.push_back(c.name);
+  std::sort(names.begin(), names.end());
+  return absl::StrJoin(names, ", ");
+}
+
+// The columns of a file's header, in order; InvalidArgument for unknown columns (all
+// named), a repeated column, or no `record_id`.
+absl::StatusOr<std::vector<const ColumnSpec*>> Layout(const std::vector<std::string>& header,
+                                                      std::vector<std::string>* names) {
+  std::vector<const ColumnSpec*> layout;
+  std::vector<std::string> unknown, repeated;
+  std::set<const ColumnSpec*> seen;
+  for (const std::string& h : header) {
+    std::string name = Lower(Trimmed(h));
+    const ColumnSpec* spec = FindColumn(name);
+    if (spec == nullptr) {
+      unknown.push_back(absl::StrCat("'", name.substr(0, 40), "'"));
+    } else if (!seen.insert(spec).second) {
+      repeated.push_back(name);
+    }
+    layout.push_back(spec);
+    names->push_back(std::move(name));
+  }
+  if (!unknown.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown column", unknown.size() > 1 ? "s " : " ",
+                                                   absl::StrJoin(unknown, ", "),
+                                                   "; known columns: ", KnownColumns()));
+  }
+  if (!repeated.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("repeated column: ", absl::StrJoin(repeated, ", ")));
+  }
+  if (!seen.count(FindColumn("record_id"))) {
+    return absl::InvalidArgumentError("the required column record_id is missing");
+  }
+  return layout;
+}
+
+// Category cells repeat (a few words per dimension): each distinct cell of a column is
+// parsed once per file (up to kCachedCells of them), then looked up. Reused buffers for
+// the cells past that: no allocation per cell once grown.
+class CategoryCache {
+ public:
+  explicit CategoryCache(size_t columns) : by_column_(columns) {}
+
+  // The enum numbers of `value` in column `column`; nullptr when a word is unknown.
+  const std::vector<int>* Parse(size_t column, model::Dimension d, std::string_view value) {
+    auto& cache = by_column_[column];
+    auto it = cache.find(absl::string_view(value.data(), value.size()));
+    ParsedCell* cell = it != cache.end() ? &it->second : nullptr;
+    if (cell == nullptr) {
+      cell = cache.size() < kCachedCells ? &cache[std::string(value)] : &uncached_;
+      cell->values.clear();
+      cell->ok = ParseCategory(d, value, &cell->values, &word_);
+      if (!cell->ok) cell->values.clear();
+    }
+    return cell->ok ? &cell->values : nullptr;
+  }
+
+ private:
+  struct ParsedCell {
+    bool ok = false;
+    std::vector<int> values;  // empty when !ok
+  };
+  static constexpr size_t kCachedCells = 256;
+  std::vector<absl::flat_hash_map<std::string, ParsedCell>> by_column_;
+  ParsedCell uncached_;
+  std::string word_;
+};
+
+// Reads one cell of column `spec` into `row`; the warning when it does not parse.
+std::optional<std::string> ReadCell(const ColumnSpec& spec, size_t column, std::string_view value,
+                                    const FileContext& ctx, CategoryCache& categories, Row& row) {
+  if (spec.normalise != nullptr) {
+    auto v = spec.normalise(value, ctx, row);
+    if (!v.ok()) return NotUsed(v.status());
+    row.sig->person.Set(spec.field, *std::move(v));
+  } else if (spec.category != nullptr) {
+    const std::vector<int>* v = categories.Parse(column, spec.dimension, value);
+    if (v == nullptr) return "unknown category word; left as unknown";
+    if (!v->empty()) spec.category(*v, row);
+  } else if (spec.fill != nullptr) {
+    return spec.fill(value, ctx, row);
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::string FormatIssue(const RecordIssue& i) {
@@ -134,40 +376,16 @@ v1::AgeBand AgeBandAt(const Date& dob, const Date& at) {
 
 absl::StatusOr<SignalFile> ParseSignals(const CsvFile& csv, const Normaliser& normaliser,
                                         const SignalOptions& options) {
-  // Column layout.
-  std::vector<Column> layout;
-  std::vector<std::string> names, unknown, repeated;
-  std::set<Column> seen;
-  for (const std::string& h : csv.header) {
-    std::string name = Lower(Trimmed(h));
-    auto it = Columns().find(name);
-    if (it == Columns().end()) {
-      unknown.push_back(absl::StrCat("'", name.substr(0, 40), "'"));
-      layout.push_back(Column::kStreet);  // placeholder; the file is refused below
-    } else {
-      if (!seen.insert(it->second).second) repeated.push_back(name);
-      layout.push_back(it->second);
-    }
-    names.push_back(name);
-  }
-  if (!unknown.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "unknown column", unknown.size() > 1 ? "s " : " ", absl::StrJoin(unknown, ", "),
-        "; known columns: ", absl::StrJoin(Columns(), ", ", [](std::string* o, const auto& kv) {
-          o->append(kv.first);
-        })));
-  }
-  if (!repeated.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("repeated column: ", absl::StrJoin(repeated, ", ")));
-  }
-  if (!seen.count(Column::kRecordId)) {
-    return absl::InvalidArgumentError("the required column record_id is missing");
-  }
-  std::vector<std::string> allowed_areas;
-  for (const auto& a : options.areas) {
-    allowed_areas.push_back(Lower(Trimmed(a)));
-  }
+  std::vector<std::string> names;
+  ASSIGN_OR_RETURN(std::vector<const ColumnSpec*> layout, Layout(csv.header, &names));
+  const ColumnSpec* const record_id_spec = FindColumn("record_id");
+  const ColumnSpec* const scheme_spec = FindColumn("national_id_scheme");
+  const size_t record_id_column = static_cast<size_t>(
+      std::find(layout.begin(), layout.end(), record_id_spec) - layout.begin());
+  const size_t scheme_column = static_cast<size_t>(
+      std::find(layout.begin(), layout.end(), scheme_spec) - layout.begin());
+  FileContext ctx{normaliser, options, {}};
+  for (const auto& a : options.areas) ctx.allowed_areas.push_back(Lower(Trimmed(a)));
 
   SignalFile out;
   out.records_read = static_cast<int>(csv.records.size() + csv.errors.size());
@@ -176,25 +394,10 @@ absl::StatusOr<SignalFile> ParseSignals(const CsvFile& csv, const Normaliser& no
   absl::flat_hash_map<std::string_view, int> first_line;
   first_line.reserve(csv.records.size());
   out.signals.reserve(csv.records.size());
-  // Category cells repeat (a few words per dimension): each distinct cell of a column is
-  // parsed once per file (up to kCachedCells of them), then looked up. Reused buffers for
-  // the cells past that: no allocation per cell once grown.
-  struct ParsedCell {
-    bool ok = false;
-    std::vector<int> values;  // empty when !ok
-  };
-  constexpr size_t kCachedCells = 256;
-  std::vector<absl::flat_hash_map<std::string, ParsedCell>> category_cache(layout.size());
-  ParsedCell uncached;
-  std::string category_word;
+  CategoryCache categories(layout.size());
 
-  const size_t scheme_column = static_cast<size_t>(
-      std::find(layout.begin(), layout.end(), Column::kNationalIdScheme) - layout.begin());
   for (const CsvRecord& rec : csv.records) {
-    std::string_view record_id;
-    for (size_t c = 0; c < layout.size(); ++c) {
-      if (layout[c] == Column::kRecordId) record_id = Trimmed(rec.fields[c]);
-    }
+    const std::string_view record_id = Trimmed(rec.fields[record_id_column]);
     if (record_id.empty()) {
       out.skipped.push_back({rec.line, "", "record_id", "missing record_id; record skipped"});
       continue;
@@ -215,185 +418,18 @@ absl::StatusOr<SignalFile> ParseSignals(const CsvFile& csv, const Normaliser& no
     Signal& sig = out.signals.emplace_back();  // built in place
     sig.line = rec.line;
     sig.record_id = std::string(record_id);
-    auto warn = [&](size_t col, std::string msg) {
-      out.warnings.push_back({rec.line, sig.record_id, names[col], std::move(msg)});
-    };
-    std::optional<Date> dob, signal_date;
-    bool age_band_given = false;
-    // The scheme of the national id, whichever column comes first.
-    const std::string_view national_id_scheme =
-        scheme_column < layout.size() ? std::string_view(rec.fields[scheme_column]) : std::string_view();
+    Row row{&sig};
+    if (scheme_column < layout.size()) row.national_id_scheme = rec.fields[scheme_column];
     for (size_t c = 0; c < layout.size(); ++c) {
       const std::string_view value = Trimmed(rec.fields[c]);
       if (value.empty()) continue;
-      v1::Report& r = sig.report;
-      Person& p = sig.person;
-      auto category = [&](model::Dimension d) -> const std::vector<int>& {
-        auto& cache = category_cache[c];
-        auto it = cache.find(absl::string_view(value.data(), value.size()));
-        ParsedCell* cell = it != cache.end() ? &it->second : nullptr;
-        if (cell == nullptr) {
-          cell = cache.size() < kCachedCells ? &cache[std::string(value)] : &uncached;
-          cell->values.clear();
-          cell->ok = ParseCategory(d, value, &cell->values, &category_word);
-          if (!cell->ok) cell->values.clear();
-        }
-        if (!cell->ok) warn(c, "unknown category word; left as unknown");
-        return cell->values;
-      };
-      switch (layout[c]) {
-        case Column::kRecordId:
-        case Column::kStreet:
-        case Column::kCity:
-          break;
-        case Column::kGivenNames: {
-          auto g = normaliser.NormaliseGivenNames(value);
-          if (!g.ok()) {
-            warn(c, absl::StrCat(g.status().message(), "; not used"));
-            break;
-          }
-          p.Set(Field::FIELD_GIVEN_NAMES, std::move(g->all));
-          p.Set(Field::FIELD_FIRST_GIVEN_NAME, std::move(g->first));
-          p.Set(Field::FIELD_FIRST_INITIAL, std::move(g->initial));
-          p.Set(Field::FIELD_GIVEN_NAME_PHONETIC, std::move(g->phonetic));
-          break;
-        }
-        case Column::kSurname: {
-          auto s = normaliser.NormaliseSurname(value);
-          if (!s.ok()) {
-            warn(c, absl::StrCat(s.status().message(), "; not used"));
-            break;
-          }
-          p.Set(Field::FIELD_SURNAME, std::move(s->core));
-          p.Set(Field::FIELD_SURNAME_WITH_PREFIX, std::move(s->with_prefix));
-          p.Set(Field::FIELD_SURNAME_PHONETIC, std::move(s->phonetic));
-          p.Set(Field::FIELD_SURNAME_SORTED_LETTERS, std::move(s->sorted_letters));
-          break;
-        }
-        case Column::kDateOfBirth: {
-          auto d = ParseDate(value, options.today);
-          if (!d.ok()) {
-            warn(c, absl::StrCat(d.status().message(), "; not used"));
-            break;
-          }
-          dob = *d;
-          // ParseDate's years have 4 digits (1900 to today): the year and month-day are
-          // the two halves of the yyyymmdd text.
-          std::string ymd = Yyyymmdd(d->year, d->month, d->day);
-          p.Set(Field::FIELD_BIRTH_YEAR, ymd.substr(0, 4));
-          p.Set(Field::FIELD_DOB_MONTH_DAY, ymd.substr(4));
-          p.Set(Field::FIELD_DATE_OF_BIRTH, std::move(ymd));
-          p.Set(Field::FIELD_DOB_DAY_MONTH_UNORDERED,
-                Yyyymmdd(d->year, std::min(d->day, d->month), std::max(d->day, d->month)));
-          break;
-        }
-        case Column::kGender: {
-          const auto& v = category(model::Dimension::DIMENSION_GENDER);
-          if (!v.empty()) {
-            r.set_gender(static_cast<v1::Gender>(v[0]));
-            p.Set(Field::FIELD_GENDER, model::Word(model::Dimension::DIMENSION_GENDER, v[0]));
-          }
-          break;
-        }
-        case Column::kNationalId: {
-          auto v = options.national_ids.Normalise(national_id_scheme, value);
-          if (!v.ok()) warn(c, absl::StrCat(v.status().message(), "; not used"));
-          else p.Set(Field::FIELD_NATIONAL_ID, *std::move(v));
-          break;
-        }
-        case Column::kNationalIdScheme:
-          break;
-        case Column::kPhone: {
-          auto v = NormalisePhone(value);
-          if (!v.ok()) warn(c, absl::StrCat(v.status().message(), "; not used"));
-          else p.Set(Field::FIELD_PHONE, *std::move(v));
-          break;
-        }
-        case Column::kEmail: {
-          auto v = NormaliseEmail(value);
-          if (!v.ok()) warn(c, absl::StrCat(v.status().message(), "; not used"));
-          else p.Set(Field::FIELD_EMAIL, *std::move(v));
-          break;
-        }
-        case Column::kPostcode: {
-          auto v = NormalisePostcode(value);
-          if (!v.ok()) warn(c, absl::StrCat(v.status().message(), "; not used"));
-          else p.Set(Field::FIELD_POSTCODE, *std::move(v));
-          break;
-        }
-        case Column::kHouseNumber: {
-          auto v = NormaliseHouseNumber(value);
-          if (!v.ok()) warn(c, absl::StrCat(v.status().message(), "; not used"));
-          else p.Set(Field::FIELD_HOUSE_NUMBER, *std::move(v));
-          break;
-        }
-        case Column::kForm: {
-          const auto& v = category(model::Dimension::DIMENSION_FORM);
-          if (!v.empty()) r.set_form(static_cast<v1::Form>(v[0]));
-          break;
-        }
-        case Column::kContact: {
-          const auto& v = category(model::Dimension::DIMENSION_CONTACT);
-          if (!v.empty()) r.set_contact(static_cast<v1::Contact>(v[0]));
-          break;
-        }
-        case Column::kAgeBand: {
-          const auto& v = category(model::Dimension::DIMENSION_AGE_BAND);
-          if (!v.empty()) {
-            r.set_age_band(static_cast<v1::AgeBand>(v[0]));
-            age_band_given = true;
-          }
-          break;
-        }
-        case Column::kBackground: {
-          const auto& v = category(model::Dimension::DIMENSION_BACKGROUND);
-          if (!v.empty()) r.set_background(static_cast<v1::Background>(v[0]));
-          break;
-        }
-        case Column::kLivingSituation:
-          for (int n : category(model::Dimension::DIMENSION_LIVING_SITUATION)) {
-            r.add_living_situation(static_cast<v1::LivingSituation>(n));
-          }
-          break;
-        case Column::kRecruitmentLocation:
-          for (int n : category(model::Dimension::DIMENSION_RECRUITMENT_LOCATION)) {
-            r.add_recruitment_location(static_cast<v1::RecruitmentLocation>(n));
-          }
-          break;
-        case Column::kCoercion:
-          for (int n : category(model::Dimension::DIMENSION_COERCION)) {
-            r.add_coercion(static_cast<v1::Coercion>(n));
-          }
-          break;
-        case Column::kForcedCrime:
-          for (int n : category(model::Dimension::DIMENSION_FORCED_CRIME)) {
-            r.add_forced_crime(static_cast<v1::ForcedCrime>(n));
-          }
-          break;
-        case Column::kArea: {
-          std::string a = Lower(value);
-          bool ok = allowed_areas.empty()
-                        ? ValidAreaCode(a)
-                        : std::find(allowed_areas.begin(), allowed_areas.end(), a) !=
-                              allowed_areas.end();
-          if (!ok) warn(c, "unknown area; left as unknown");
-          else r.set_area(a);
-          break;
-        }
-        case Column::kSignalDate: {
-          auto d = ParseDate(value, options.today);
-          if (!d.ok()) {
-            warn(c, absl::StrCat(d.status().message(), "; signal month left unknown"));
-            break;
-          }
-          signal_date = *d;
-          r.set_signal_month(static_cast<uint32_t>(d->year * 100 + d->month));
-          break;
-        }
+      if (auto warning = ReadCell(*layout[c], c, value, ctx, categories, row)) {
+        out.warnings.push_back({rec.line, sig.record_id, names[c], *std::move(warning)});
       }
     }
-    if (!age_band_given && dob && signal_date && !(*signal_date < *dob)) {
-      sig.report.set_age_band(AgeBandAt(*dob, *signal_date));
+    DeriveLinkageFields(&sig.person);
+    if (!row.age_band_given && row.dob && row.signal_date && !(*row.signal_date < *row.dob)) {
+      sig.report.set_age_band(AgeBandAt(*row.dob, *row.signal_date));
     }
   }
   std::stable_sort(out.skipped.begin(), out.skipped.end(),
