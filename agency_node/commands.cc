@@ -109,9 +109,27 @@ std::string Time(int64_t t) {
   return buf;
 }
 
+std::string CodeName(int code) {
+  return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
+}
+
+// "  refused report <id> (record <record id>): INVALID_ARGUMENT area: <reason>", one line
+// per report the acknowledgement of `batch_id` refused. Never a value.
+absl::Status PrintRefusedReports(StateStore& store, const std::string& batch_id,
+                                 std::ostream& os) {
+  ASSIGN_OR_RETURN(std::vector<SentReport> reports, store.ListReports(batch_id));
+  for (const SentReport& r : reports) {
+    if (!r.error_code) continue;
+    auto record = store.FindRecordId(r.report_id);
+    os << "  refused report " << (r.report_id.empty() ? "?" : r.report_id) << " (record "
+       << (record.ok() ? *record : "?") << "): " << CodeName(*r.error_code)
+       << (r.error_field.empty() ? "" : " ") << r.error_field << ": " << r.error_message << "\n";
+  }
+  return absl::OkStatus();
+}
+
 std::string AckCode(const SentBatch& b) {
-  return b.ack_code ? absl::StatusCodeToString(static_cast<absl::StatusCode>(*b.ack_code))
-                    : "NOT_ACKNOWLEDGED";
+  return b.ack_code ? CodeName(*b.ack_code) : "NOT_ACKNOWLEDGED";
 }
 
 }  // namespace
@@ -215,7 +233,11 @@ absl::Status SubmitCommand(const std::string& config_path, const std::string& in
      << "accepted:        " << sum->accepted << "\n"
      << "duplicates:      " << sum->duplicates << " (already stored: not counted twice)\n"
      << "refused:         " << sum->reports_refused << " report(s), " << sum->batches_refused
-     << " batch(es)\n";
+     << " batch(es)";
+  if (sum->batches_partial > 0) {
+    os << "; " << sum->batches_partial << " batch(es) stored except the refused reports";
+  }
+  os << "\n";
   for (const auto& p : sum->problems) os << "  " << p << "\n";
   if (sum->batches_refused > 0 || sum->reports_refused > 0) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -286,9 +308,15 @@ absl::Status SentCommand(const std::string& config_path, const std::string& form
          << Time(b.ack_unix) << "\",\"message\":\"" << JsonEscape(b.ack_message)
          << "\",\"report_list\":[";
       for (size_t k = 0; k < reports.size(); ++k) {
-        os << (k ? "," : "") << "{\"report_id\":\"" << reports[k].report_id
-           << "\",\"categories\":\"" << JsonEscape(reports[k].categories)
-           << "\",\"tokens\":" << reports[k].token_count << "}";
+        const SentReport& r = reports[k];
+        os << (k ? "," : "") << "{\"report_id\":\"" << r.report_id << "\",\"categories\":\""
+           << JsonEscape(r.categories) << "\",\"tokens\":" << r.token_count;
+        if (r.error_code) {
+          os << ",\"refused\":{\"code\":\"" << CodeName(*r.error_code) << "\",\"field\":\""
+             << JsonEscape(r.error_field) << "\",\"reason\":\"" << JsonEscape(r.error_message)
+             << "\"}";
+        }
+        os << "}";
       }
       os << "]}";
     }
@@ -300,6 +328,7 @@ absl::Status SentCommand(const std::string& config_path, const std::string& form
       os << absl::StrFormat("%-32s  %-16s  %7d  %-20s  %-18s  %8d  %10d  %7d\n", b.batch_id,
                             b.digest_hex.substr(0, 16), b.report_count, Time(b.sent_unix),
                             AckCode(b), b.accepted, b.duplicates, b.refused_reports);
+      if (b.refused_reports > 0) RETURN_IF_ERROR(PrintRefusedReports(*store, b.batch_id, os));
     }
     os << batches.size() << " batch(es) in " << store->path() << "\n";
   }

@@ -143,6 +143,7 @@ absl::StatusOr<SubmitSummary> Delivery::DrainOnce() {
     }
     total.batches_sent += sum->batches_sent;
     total.batches_delivered += sum->batches_delivered;
+    total.batches_partial += sum->batches_partial;
     total.batches_refused += sum->batches_refused;
     total.reports_sent += sum->reports_sent;
     total.accepted += sum->accepted;

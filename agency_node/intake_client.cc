@@ -14,10 +14,6 @@ std::string CodeName(int code) {
   return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
 }
 
-bool Delivered(int code) {
-  return code == grpc::StatusCode::OK || code == grpc::StatusCode::ALREADY_EXISTS;
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<IntakeClient>> IntakeClient::Connect(const v1::NodeConfig& config) {
@@ -89,9 +85,13 @@ absl::StatusOr<SubmitSummary> IntakeClient::Submit(const std::vector<BuiltBatch>
     }
     sum.accepted += static_cast<int>(ack.accepted());
     sum.duplicates += static_cast<int>(ack.duplicates());
-    sum.reports_refused += ack.errors_size();
-    if (Delivered(ack.code())) {
+    const bool delivered = AckDelivered(ack.code());
+    // The listed reports; a refused batch without a list refused all of them.
+    sum.reports_refused +=
+        ack.errors_size() > 0 || delivered ? ack.errors_size() : static_cast<int>(b.log.size());
+    if (delivered) {
       ++sum.batches_delivered;
+      if (ack.partially_accepted()) ++sum.batches_partial;
     } else {
       ++sum.batches_refused;
       sum.problems.push_back(absl::StrCat("batch ", b.batch_id, " refused: ", CodeName(ack.code()),

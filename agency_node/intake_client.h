@@ -5,7 +5,10 @@
 // writing the next. Each batch is logged in the StateStore before it is written and its
 // acknowledgement is recorded when it arrives, so after a crash the sent log says exactly
 // what was acknowledged. OK and ALREADY_EXISTS mean delivered; any other code is counted
-// as refused and described (per-report errors by report id and the agency's record id).
+// as a refused batch. Refused reports are those an ack lists in `errors` (an OK ack with
+// `partially_accepted` lists them and stored the rest: the batch counts as delivered), or
+// every report of a refused batch without a list; each listed one is described by report
+// id and the agency's record id.
 //
 // Thread-safety: not thread-safe (one submission at a time).
 #ifndef SAMENZICHT_AGENCY_NODE_INTAKE_CLIENT_H_
@@ -30,11 +33,12 @@ namespace samenzicht::agency_node {
 struct SubmitSummary {
   int batches_sent = 0;
   int batches_delivered = 0;  // acknowledged OK or ALREADY_EXISTS
-  int batches_refused = 0;    // acknowledged with any other code
+  int batches_partial = 0;    // of those, OK with some reports refused (partially_accepted)
+  int batches_refused = 0;    // acknowledged with any other code: nothing stored
   int reports_sent = 0;
   int accepted = 0;           // newly stored by the aggregator
   int duplicates = 0;         // already stored before: not counted twice
-  int reports_refused = 0;
+  int reports_refused = 0;    // listed in an ack's errors, or in a refused batch
   std::vector<std::string> problems;  // one line each; never identifiers
 };
 

@@ -1,6 +1,6 @@
 // The node's outbox: signed batches that were accepted by the node and are not yet
 // acknowledged by the aggregator, kept in `<state_dir>/node.db` (the StateStore's
-// database, its own tables, SQLite WAL with synchronous=FULL).
+// database, its own tables; the file and its schema are node_db.h's).
 //
 //   ASSIGN_OR_RETURN(auto outbox, Outbox::Open(config.state_dir()));
 //   RETURN_IF_ERROR(outbox->Enqueue(batches, file_digest));  // durable when this returns
@@ -29,16 +29,15 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "agency_node/batch.h"
-
-struct sqlite3;
+#include "common/sqlite/sqlite.h"
 
 namespace samenzicht::agency_node {
 
 class Outbox {
  public:
-  // Opens (creating if needed) the outbox tables in `<state_dir>/node.db`. The folder must
-  // exist (StateStore::Open makes it). Internal / Unavailable / PermissionDenied on SQLite
-  // errors.
+  // Opens (creating if needed) `<state_dir>/node.db` (OpenNodeDatabase). The folder must
+  // exist (StateStore::Open makes it). SQLite errors as common/sqlite/sqlite.h maps them:
+  // Unavailable (locked past the busy timeout), DataLoss (damaged), PermissionDenied, ...
   static absl::StatusOr<std::unique_ptr<Outbox>> Open(const std::string& state_dir);
   ~Outbox();
   Outbox(const Outbox&) = delete;
@@ -65,9 +64,8 @@ class Outbox {
   absl::Status RecordFailedAttempt(const std::string& reason);
 
  private:
-  explicit Outbox(sqlite3* db) : db_(db) {}
-  absl::Status Exec(const char* sql);
-  sqlite3* db_;
+  explicit Outbox(std::unique_ptr<sqlite::Database> db);
+  std::unique_ptr<sqlite::Database> db_;
 };
 
 }  // namespace samenzicht::agency_node

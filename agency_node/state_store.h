@@ -1,11 +1,13 @@
-// The node's local state in `<state_dir>/node.db` (SQLite, WAL, synchronous=FULL):
+// The node's local state in `<state_dir>/node.db` (the file, its pragmas and its versioned
+// schema are node_db.h's; this class uses its tables):
 //  - `report_map`: the agency's record id -> the random report id sent for it. A report id
 //    is chosen (crypto::RandomId) the first time a record id is seen and reused after, so
 //    re-importing the same CSV resends the same report ids and the aggregator counts
 //    nothing twice;
 //  - `sent_batches` / `sent_reports`: what left the node: batch id, payload digest, number
 //    of reports, per report its id, categories summary and number of tokens, and the
-//    aggregator's acknowledgement (code, message, accepted, duplicates, time);
+//    aggregator's acknowledgement (code, message, accepted, duplicates, refused reports,
+//    time) and, per refused report, the error's code, field and reason;
 //  - `retractions`: report ids retracted and the outcome.
 // It never holds an identifier: no name, date of birth, number or address. Tokens are held
 // only in the outbox (outbox.h), for batches not yet acknowledged.
@@ -25,9 +27,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/sqlite/sqlite.h"
 #include "samenzicht/v1/intake.pb.h"
-
-struct sqlite3;
 
 namespace samenzicht::agency_node {
 
@@ -36,7 +37,18 @@ struct SentReport {
   std::string report_id;
   std::string categories;   // "form=sexual age_band=13_17 ..."
   int token_count = 0;
+  // Set when the acknowledgement refused this report (ReportError): a grpc::StatusCode,
+  // the field it names and the reason. Never a value.
+  // (Initialised members: the sent log's brace-initialised entries need not name them.)
+  std::optional<int> error_code{};
+  std::string error_field{};
+  std::string error_message{};
 };
+
+// True for the acknowledgement codes that mean the batch was delivered (OK, possibly with
+// per-report refusals: a partial acceptance; ALREADY_EXISTS: a replay); any other code
+// means the aggregator stored nothing of the batch.
+bool AckDelivered(int code);
 
 struct SentBatch {
   std::string batch_id;
@@ -48,14 +60,17 @@ struct SentBatch {
   std::string ack_message;
   int accepted = 0;
   int duplicates = 0;
+  // Reports not stored: those the ack lists in `errors` (a partial acceptance, or a refused
+  // batch with per-report errors), else every report of a refused batch.
   int refused_reports = 0;
   int64_t ack_unix = 0;
 };
 
 class StateStore {
  public:
-  // Creates `state_dir` (0700) and the database if needed. Internal / Unavailable on
-  // SQLite errors, PermissionDenied when the folder cannot be made.
+  // Creates `state_dir` (0700) and the database if needed (OpenNodeDatabase: the schema is
+  // brought to its current version). PermissionDenied when the folder cannot be made;
+  // SQLite errors as common/sqlite/sqlite.h maps them (Unavailable, DataLoss, ...).
   static absl::StatusOr<std::unique_ptr<StateStore>> Open(const std::string& state_dir);
   ~StateStore();
   StateStore(const StateStore&) = delete;
@@ -71,7 +86,8 @@ class StateStore {
 
   // Logs a batch before it is sent (unacknowledged).
   absl::Status RecordSent(const SentBatch& batch, const std::vector<SentReport>& reports);
-  // Records the aggregator's acknowledgement for `ack.batch_id()`; NotFound if unknown.
+  // Records the aggregator's acknowledgement for `ack.batch_id()`, and each report error on
+  // its report; NotFound if unknown.
   absl::Status RecordAck(const v1::BatchAck& ack, int64_t now_unix);
   // Logs a retraction outcome per report id.
   absl::Status RecordRetraction(const std::string& report_id, const std::string& outcome,
@@ -82,15 +98,14 @@ class StateStore {
 
   // Every logged batch, oldest first.
   absl::StatusOr<std::vector<SentBatch>> ListSent();
+  // The reports of a batch in order, with their errors once acknowledged.
   absl::StatusOr<std::vector<SentReport>> ListReports(const std::string& batch_id);
 
-  const std::string& path() const { return path_; }
+  const std::string& path() const;
 
  private:
-  StateStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
-  absl::Status Exec(const char* sql);
-  sqlite3* db_;
-  std::string path_;
+  explicit StateStore(std::unique_ptr<sqlite::Database> db);
+  std::unique_ptr<sqlite::Database> db_;
 };
 
 }  // namespace samenzicht::agency_node

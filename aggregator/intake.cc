@@ -37,18 +37,21 @@ v1::BatchAck Refuse(v1::BatchAck ack, absl::StatusCode code, std::string message
 }
 
 template <typename Repeated, typename IsValid>
-absl::Status CheckRepeatedEnum(const Repeated& values, IsValid is_valid, const char* field) {
+absl::Status CheckRepeatedEnum(const Repeated& values, IsValid is_valid, const char* field,
+                               std::string* bad_field) {
   for (int i = 0; i < values.size(); ++i) {
     if (!is_valid(values.Get(i))) {
+      *bad_field = absl::StrCat(field, "[", i, "]");
       return absl::InvalidArgumentError(
-          absl::StrCat(field, "[", i, "] is not a known value of the category"));
+          absl::StrCat(*bad_field, " is not a known value of the category"));
     }
   }
   return absl::OkStatus();
 }
 
-absl::Status CheckEnum(bool valid, const char* field) {
+absl::Status CheckEnum(bool valid, const char* field, std::string* bad_field) {
   if (valid) return absl::OkStatus();
+  *bad_field = field;
   return absl::InvalidArgumentError(absl::StrCat(field, " is not a known value of the category"));
 }
 
@@ -128,64 +131,64 @@ absl::Status Intake::Authorize(const rpc::Peer& peer) const {
   return absl::OkStatus();
 }
 
-absl::Status Intake::CheckReport(const v1::Report& r) const {
+absl::Status Intake::CheckReport(const v1::Report& r, std::string* field) const {
   if (!IsValidId(r.report_id())) {
+    *field = "report_id";
     return absl::InvalidArgumentError("report_id must be 32 lower-case hex characters");
   }
   if (!IsValidMonth(r.signal_month())) {
+    *field = "signal_month";
     return absl::InvalidArgumentError("signal_month must be YYYYMM (or 0 when not known)");
   }
-  RETURN_IF_ERROR(CheckEnum(v1::Form_IsValid(r.form()), "form"));
-  RETURN_IF_ERROR(CheckEnum(v1::Contact_IsValid(r.contact()), "contact"));
-  RETURN_IF_ERROR(CheckEnum(v1::AgeBand_IsValid(r.age_band()), "age_band"));
-  RETURN_IF_ERROR(CheckEnum(v1::Gender_IsValid(r.gender()), "gender"));
-  RETURN_IF_ERROR(CheckEnum(v1::Background_IsValid(r.background()), "background"));
+  RETURN_IF_ERROR(CheckEnum(v1::Form_IsValid(r.form()), "form", field));
+  RETURN_IF_ERROR(CheckEnum(v1::Contact_IsValid(r.contact()), "contact", field));
+  RETURN_IF_ERROR(CheckEnum(v1::AgeBand_IsValid(r.age_band()), "age_band", field));
+  RETURN_IF_ERROR(CheckEnum(v1::Gender_IsValid(r.gender()), "gender", field));
+  RETURN_IF_ERROR(CheckEnum(v1::Background_IsValid(r.background()), "background", field));
   RETURN_IF_ERROR(CheckRepeatedEnum(r.living_situation(), v1::LivingSituation_IsValid,
-                                    "living_situation"));
+                                    "living_situation", field));
   RETURN_IF_ERROR(CheckRepeatedEnum(r.recruitment_location(), v1::RecruitmentLocation_IsValid,
-                                    "recruitment_location"));
-  RETURN_IF_ERROR(CheckRepeatedEnum(r.coercion(), v1::Coercion_IsValid, "coercion"));
-  RETURN_IF_ERROR(CheckRepeatedEnum(r.forced_crime(), v1::ForcedCrime_IsValid, "forced_crime"));
+                                    "recruitment_location", field));
+  RETURN_IF_ERROR(CheckRepeatedEnum(r.coercion(), v1::Coercion_IsValid, "coercion", field));
+  RETURN_IF_ERROR(
+      CheckRepeatedEnum(r.forced_crime(), v1::ForcedCrime_IsValid, "forced_crime", field));
   if (!r.area().empty() && !areas_.empty() &&
       std::find(areas_.begin(), areas_.end(), r.area()) == areas_.end()) {
+    *field = "area";
     return absl::InvalidArgumentError("area is not a district configured on the aggregator");
   }
   if (r.tokens_size() > 0 && !r.packed_tokens().empty()) {
+    *field = "packed_tokens";
     return absl::InvalidArgumentError("a report carries tokens or packed_tokens, not both");
   }
   if (r.packed_tokens().size() % model::kPackedTokenBytes != 0) {
+    *field = "packed_tokens";
     return absl::InvalidArgumentError(
         absl::StrCat("packed_tokens must be whole ", model::kPackedTokenBytes,
                      "-byte entries, got ", r.packed_tokens().size(), " bytes"));
   }
-  const char* field = r.tokens_size() > 0 ? "tokens" : "packed_tokens";
+  const char* tokens = r.tokens_size() > 0 ? "tokens" : "packed_tokens";
   std::bitset<model::kMaxProfileRules> seen_rules;  // ValidateProfile: no more rules
   absl::Status bad;
   model::ForEachToken(r, rules_, [&](const model::TokenRef& t) {
     if (!bad.ok()) return;
+    auto refuse = [&](const char* part, auto&&... reason) {
+      *field = absl::StrCat(tokens, "[", t.index, "].", part);
+      bad = absl::InvalidArgumentError(absl::StrCat(*field, reason...));
+    };
     if (t.rule < 0 || static_cast<size_t>(t.rule) >= rules_.size()) {
-      bad = absl::InvalidArgumentError(
-          absl::StrCat(field, "[", t.index, "].rule is not a rule of the linkage profile"));
-      return;
+      return refuse("rule", " is not a rule of the linkage profile");
     }
     const size_t rule = static_cast<size_t>(t.rule);
-    if (seen_rules.test(rule)) {
-      bad = absl::InvalidArgumentError(
-          absl::StrCat(field, "[", t.index, "].rule repeats a rule of the same report"));
-      return;
-    }
+    if (seen_rules.test(rule)) return refuse("rule", " repeats a rule of the same report");
     seen_rules.set(rule);
     if (probe_rules_[rule] ? (t.role != v1::TOKEN_ROLE_ANCHOR && t.role != v1::TOKEN_ROLE_PROBE)
                            : t.role != v1::TOKEN_ROLE_UNSPECIFIED) {
-      bad = absl::InvalidArgumentError(absl::StrCat(
-          field, "[", t.index, "].role must be ", probe_rules_[rule] ? "ANCHOR or PROBE" : "unset",
-          " for this rule of the linkage profile"));
-      return;
+      return refuse("role", " must be ", probe_rules_[rule] ? "ANCHOR or PROBE" : "unset",
+                    " for this rule of the linkage profile");
     }
     if (t.value.size() != crypto::kTokenBytes) {
-      bad = absl::InvalidArgumentError(absl::StrCat(field, "[", t.index, "].value must be exactly ",
-                                                    crypto::kTokenBytes, " bytes, got ",
-                                                    t.value.size()));
+      refuse("value", " must be exactly ", crypto::kTokenBytes, " bytes, got ", t.value.size());
     }
   });
   return bad;
@@ -280,10 +283,12 @@ absl::StatusOr<v1::BatchAck> Intake::Submit(const rpc::Peer& peer, const v1::Sig
   first_index.reserve(payload.reports_size());
   for (int i = 0; i < payload.reports_size(); ++i) {
     const v1::Report& r = payload.reports(i);
-    absl::Status s = CheckReport(r);
+    std::string field;
+    absl::Status s = CheckReport(r, &field);
     if (s.ok()) {
       auto [it, inserted] = first_index.emplace(r.report_id(), static_cast<uint32_t>(i));
       if (!inserted) {
+        field = "report_id";
         s = absl::InvalidArgumentError(
             absl::StrCat("report_id repeats report ", it->second, " of this batch"));
       }
@@ -294,6 +299,7 @@ absl::StatusOr<v1::BatchAck> Intake::Submit(const rpc::Peer& peer, const v1::Sig
       if (IsValidId(r.report_id())) e.set_report_id(r.report_id());
       e.set_index(static_cast<uint32_t>(i));
       e.set_code(static_cast<int>(s.code()));
+      e.set_field(std::move(field));
       e.set_message(std::string(s.message()));
       errors.push_back(std::move(e));
       continue;
@@ -319,6 +325,7 @@ absl::StatusOr<v1::BatchAck> Intake::Submit(const rpc::Peer& peer, const v1::Sig
     e.set_report_id(payload.reports(static_cast<int>(r.index)).report_id());
     e.set_index(r.index);
     e.set_code(static_cast<int>(r.code));
+    e.set_field("report_id");  // stored by another agency, or retracted
     e.set_message(r.message);
     errors.push_back(std::move(e));
   }
@@ -333,9 +340,14 @@ absl::StatusOr<v1::BatchAck> Intake::Submit(const rpc::Peer& peer, const v1::Sig
       ack.set_message(absl::StrCat(result.replaced, " report(s) already stored under an older key "
                                    "epoch now carry epoch ", payload.key_epoch(), " tokens"));
     }
+  } else if (result.accepted + result.duplicates > 0) {
+    // Partial acceptance: stored, except the reports listed. Not a refusal of the batch.
+    ack.set_code(static_cast<int>(absl::StatusCode::kOk));
+    ack.set_partially_accepted(true);
+    ack.set_message(absl::StrCat(ack.errors_size(), " report(s) refused; the others are stored"));
   } else {
     ack.set_code(static_cast<int>(absl::StatusCode::kInvalidArgument));
-    ack.set_message(absl::StrCat(ack.errors_size(), " report(s) refused; the others are stored"));
+    ack.set_message(absl::StrCat("all ", ack.errors_size(), " report(s) refused; nothing stored"));
   }
   return finish(std::move(ack));
 }

@@ -20,9 +20,14 @@
 //   RESOURCE_EXHAUSTED   more reports than max_batch_reports (default 10000);
 //   ALREADY_EXISTS       the batch id was committed before: nothing changes (safe replay;
 //                        when the digest differs the message says so, still nothing changes);
-//   INVALID_ARGUMENT     with `errors`: some reports were refused, the rest are stored;
-//   OK                   every report is stored (new, or already stored by this agency).
-// Per report (index and report id, a message that names the field, never a value):
+//   INVALID_ARGUMENT     with `errors`: every report of the batch was refused, nothing is
+//                        stored;
+//   OK                   every report is stored (new, or already stored by this agency);
+//                        with `partially_accepted` and `errors`: the reports listed were
+//                        refused, every other one is stored. A partial acceptance is not a
+//                        refusal: the node counts the batch delivered and the listed
+//                        reports refused.
+// Per report (index, report id, the field and a reason that names it, never a value):
 // INVALID_ARGUMENT for a malformed report id, a report id repeated within the batch, a
 // token of the wrong length or of a rule not in the profile (or repeated), an enum number
 // outside the proto enum, an area not configured, a signal month that is not YYYYMM;
@@ -104,8 +109,9 @@ class Intake {
   Intake(const v1::AggregatorConfig& config, const v1::LinkageProfile& profile, Store* store,
          std::map<std::string, Agency> agencies);
 
-  // Per-report checks that need no database.
-  absl::Status CheckReport(const v1::Report& report) const;
+  // Per-report checks that need no database; on failure `field` names the report's field
+  // (ReportError.field).
+  absl::Status CheckReport(const v1::Report& report, std::string* field) const;
 
   Store* const store_;
   const std::map<std::string, Agency> agencies_;

@@ -43,7 +43,24 @@ class FakeIntake final : public v1::Intake::Service {
                                     .ok());
         peers.push_back(peer.ok() ? peer->common_name : "");
         payloads.push_back(payload);
-        if (refuse_first_report) {
+        if (refuse_batch) {  // nothing stored, no per-report list
+          ack.set_code(grpc::StatusCode::FAILED_PRECONDITION);
+          ack.set_message("the batch was made with another linkage profile");
+          if (!stream->Write(ack)) break;
+          continue;
+        }
+        if (partially_accept_first_batch && payloads.size() == 1) {
+          // As the aggregator answers a batch with one bad report: OK, the rest stored.
+          ack.set_code(grpc::StatusCode::OK);
+          ack.set_partially_accepted(true);
+          ack.set_message("1 report(s) refused; the others are stored");
+          auto* e = ack.add_errors();
+          e->set_report_id(payload.reports(0).report_id());
+          e->set_index(0);
+          e->set_code(grpc::StatusCode::INVALID_ARGUMENT);
+          e->set_field("area");
+          e->set_message("area is not a district configured on the aggregator");
+        } else if (refuse_first_report) {
           ack.set_code(grpc::StatusCode::INVALID_ARGUMENT);
           ack.set_message("some reports were refused");
           auto* e = ack.add_errors();
@@ -54,7 +71,9 @@ class FakeIntake final : public v1::Intake::Service {
         } else {
           ack.set_code(grpc::StatusCode::OK);
         }
-        for (int i = refuse_first_report ? 1 : 0; i < payload.reports_size(); ++i) {
+        const bool first_refused =
+            refuse_first_report || (partially_accept_first_batch && payloads.size() == 1);
+        for (int i = first_refused ? 1 : 0; i < payload.reports_size(); ++i) {
           if (stored_.insert(payload.reports(i).report_id()).second) {
             ack.set_accepted(ack.accepted() + 1);
           } else {
@@ -82,6 +101,10 @@ class FakeIntake final : public v1::Intake::Service {
   std::vector<bool> signatures_ok;
   std::vector<std::string> peers;
   bool refuse_first_report = false;
+  // The first batch: OK with `partially_accepted`, its first report refused (field "area").
+  bool partially_accept_first_batch = false;
+  // Every batch: FAILED_PRECONDITION, nothing stored, no per-report errors.
+  bool refuse_batch = false;
 
  private:
   std::mutex mu_;

@@ -199,6 +199,57 @@ TEST_F(NodeAgainstFakeIntake, RefusedReportIsNamedByReportAndRecordIdAndFails) {
   EXPECT_EQ(sent[0].refused_reports, 1);
 }
 
+// Partial acceptance is not a refusal: the batch counts as delivered, only the listed report
+// as refused, and `sent` names it (report id, record id, field, reason).
+TEST_F(NodeAgainstFakeIntake, PartialAcceptanceCountsOnlyTheListedReportAsRefused) {
+  service_->partially_accept_first_batch = true;
+  std::string out;
+  EXPECT_THAT(Submit(&out), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                     "0 of 2 batch(es) and 1 report(s) were refused"));
+  EXPECT_THAT(out, HasSubstr("accepted:        2"));
+  EXPECT_THAT(out, HasSubstr("refused:         1 report(s), 0 batch(es); 1 batch(es) stored "
+                             "except the refused reports"));
+  EXPECT_THAT(out, HasSubstr("(record LEAK-1) refused: INVALID_ARGUMENT: area is not"));
+  ASSERT_OK_AND_ASSIGN(auto cfg, model::LoadNodeConfig(config_));
+  {
+    ASSERT_OK_AND_ASSIGN(auto store, StateStore::Open(cfg.state_dir()));
+    ASSERT_OK_AND_ASSIGN(auto sent, store->ListSent());
+    ASSERT_EQ(sent.size(), 2u);
+    EXPECT_EQ(*sent[0].ack_code, 0);
+    EXPECT_EQ(sent[0].accepted, 1);
+    EXPECT_EQ(sent[0].refused_reports, 1);
+    EXPECT_EQ(sent[1].refused_reports, 0);
+    ASSERT_OK_AND_ASSIGN(auto reports, store->ListReports(sent[0].batch_id));
+    ASSERT_EQ(reports.size(), 2u);
+    ASSERT_TRUE(reports[0].error_code.has_value());
+    EXPECT_EQ(*reports[0].error_code, 3);
+    EXPECT_EQ(reports[0].error_field, "area");
+    EXPECT_FALSE(reports[1].error_code.has_value());
+  }
+  std::ostringstream table, json;
+  ASSERT_OK(SentCommand(config_, "table", table));
+  EXPECT_THAT(table.str(), HasSubstr("(record LEAK-1): INVALID_ARGUMENT area: area is not a "
+                                     "district configured on the aggregator"));
+  ASSERT_OK(SentCommand(config_, "json", json));
+  EXPECT_THAT(json.str(), HasSubstr("\"refused\":{\"code\":\"INVALID_ARGUMENT\",\"field\":\"area\""));
+}
+
+// A refused batch without a per-report list refused every report of it.
+TEST_F(NodeAgainstFakeIntake, ARefusedBatchCountsEveryReportAsRefused) {
+  service_->refuse_batch = true;
+  std::string out;
+  EXPECT_THAT(Submit(&out), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                     "2 of 2 batch(es) and 3 report(s) were refused"));
+  EXPECT_THAT(out, HasSubstr("accepted:        0"));
+  ASSERT_OK_AND_ASSIGN(auto cfg, model::LoadNodeConfig(config_));
+  ASSERT_OK_AND_ASSIGN(auto store, StateStore::Open(cfg.state_dir()));
+  ASSERT_OK_AND_ASSIGN(auto sent, store->ListSent());
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_EQ(*sent[0].ack_code, 9);
+  EXPECT_EQ(sent[0].refused_reports, 2);
+  EXPECT_EQ(sent[1].refused_reports, 1);
+}
+
 TEST_F(NodeAgainstFakeIntake, UnreachableAggregatorNamesAddressAndStatus) {
   server_->Shutdown();
   server_.reset();

@@ -152,7 +152,9 @@ TEST_F(IntakeTest, PerReportErrorsKeepTheRestOfTheBatch) {
   reports.push_back(bad_id);
   reports.push_back(MakeReport(1, {}));                                       // repeated id
   v1::BatchAck ack = SubmitPolice(reports);
-  EXPECT_EQ(ack.code(), static_cast<int>(absl::StatusCode::kInvalidArgument));
+  // Partial acceptance: the batch is stored except the listed reports; not a refusal.
+  EXPECT_EQ(ack.code(), static_cast<int>(absl::StatusCode::kOk));
+  EXPECT_TRUE(ack.partially_accepted());
   EXPECT_EQ(ack.accepted(), 1u);
   ASSERT_EQ(ack.errors_size(), 4);
   EXPECT_EQ(ack.errors(0).index(), 1u);
@@ -163,7 +165,39 @@ TEST_F(IntakeTest, PerReportErrorsKeepTheRestOfTheBatch) {
   EXPECT_NE(ack.errors(2).message().find("report_id"), std::string::npos);
   EXPECT_EQ(ack.errors(2).report_id(), "");  // a malformed id is not echoed
   EXPECT_NE(ack.errors(3).message().find("repeats report 0"), std::string::npos);
+  // Each error names the field it is about.
+  EXPECT_EQ(ack.errors(0).field(), "tokens[0].value");
+  EXPECT_EQ(ack.errors(1).field(), "tokens[0].rule");
+  EXPECT_EQ(ack.errors(2).field(), "report_id");
+  EXPECT_EQ(ack.errors(3).field(), "report_id");
   EXPECT_EQ(Signals(), 1u);
+}
+
+// Refused and partly accepted are told apart: a batch none of whose reports is stored is
+// INVALID_ARGUMENT (not partially accepted); one with a report stored before (a duplicate)
+// and one bad report is OK and partially accepted.
+TEST_F(IntakeTest, ABatchWithNothingStoredIsRefusedNotPartiallyAccepted) {
+  v1::BatchAck ack = SubmitPolice({MakeReport(1, {{"nid", std::string(5, 'x')}}),
+                                   MakeReport(2, {{"unknown_rule", Tok(2)}})});
+  EXPECT_EQ(ack.code(), static_cast<int>(absl::StatusCode::kInvalidArgument));
+  EXPECT_FALSE(ack.partially_accepted());
+  EXPECT_EQ(ack.message(), "all 2 report(s) refused; nothing stored");
+  EXPECT_EQ(ack.errors_size(), 2);
+  EXPECT_EQ(Signals(), 0u);
+
+  ASSERT_EQ(SubmitPolice({MakeReport(3, {{"nid", Tok(3)}})}).code(), 0);
+  ack = SubmitPolice({MakeReport(3, {{"nid", Tok(3)}}), MakeReport(4, {{"nid", std::string(5, 'x')}})});
+  EXPECT_EQ(ack.code(), static_cast<int>(absl::StatusCode::kOk));
+  EXPECT_TRUE(ack.partially_accepted());
+  EXPECT_EQ(ack.duplicates(), 1u);
+  ASSERT_EQ(ack.errors_size(), 1);
+  EXPECT_EQ(ack.errors(0).report_id(), Id(4));
+  EXPECT_EQ(ack.errors(0).field(), "tokens[0].value");
+
+  // A batch without any refusal is not partially accepted.
+  ack = SubmitPolice({MakeReport(5, {{"nid", Tok(5)}})});
+  EXPECT_EQ(ack.code(), 0);
+  EXPECT_FALSE(ack.partially_accepted());
 }
 
 // A role (issue 3) is only for the probe rules of the profile; TestProfile has none.
@@ -221,6 +255,10 @@ TEST_F(IntakeTest, CategoryErrorsNameTheField) {
   ASSERT_EQ(ack.errors_size(), 4);
   EXPECT_NE(ack.errors(0).message().find("form"), std::string::npos);
   EXPECT_NE(ack.errors(1).message().find("coercion[0]"), std::string::npos);
+  EXPECT_EQ(ack.errors(0).field(), "form");
+  EXPECT_EQ(ack.errors(1).field(), "coercion[0]");
+  EXPECT_EQ(ack.errors(2).field(), "area");
+  EXPECT_EQ(ack.errors(3).field(), "signal_month");
   EXPECT_NE(ack.errors(2).message().find("area"), std::string::npos);
   EXPECT_EQ(ack.errors(2).message().find("atlantis"), std::string::npos);  // never a value
   EXPECT_NE(ack.errors(3).message().find("signal_month"), std::string::npos);

@@ -226,6 +226,65 @@ TEST_F(E2eTest, RetractionTakesEffectImmediately) {
   EXPECT_EQ(Totals("")[""], std::make_pair(59L, 79L));
 }
 
+// Partial acceptance end to end: the police node accepts an area the aggregator does not
+// know. A batch with one such report is stored except that report (OK, partially
+// accepted): the node counts one refused report and no refused batch, and `sent` names it.
+// A batch of only such reports stores nothing (INVALID_ARGUMENT): all its reports refused.
+TEST_F(E2eTest, PartialAcceptanceIsNotARefusedBatch) {
+  const std::string config = dir_ + "/police/node-extra-area.textproto";
+  std::string text = Slurp(NodeConfig("police"));
+  text.replace(text.find("\"ten_boer\""), 10, "\"ten_boer\", \"noorderhaven\"");
+  WriteFile(config, text);
+  const std::string header = "record_id,given_names,surname,date_of_birth,form,area,signal_date\n";
+  std::string mixed = header;
+  const std::vector<std::string> names = {"Anouk", "Bram", "Cees", "Dirk", "Eva", "Fenna"};
+  for (size_t i = 0; i < names.size(); ++i) {
+    mixed += "PX-" + std::to_string(i) + "," + names[i] + ",Testpersoon" + names[i] + ",200" +
+             std::to_string(i) + "-01-15,sexual,west,2024-03-01\n";
+  }
+  mixed += "PX-BAD,Gijs,Testpersoongijs,2007-01-15,labour,noorderhaven,2024-03-01\n";
+  WriteFile(dir_ + "/mixed.csv", mixed);
+
+  RunResult r = RunCommand({AGENCY_NODE_BIN, "submit", "--config", config, "--in", dir_ + "/mixed.csv"});
+  EXPECT_NE(r.exit_code, 0) << r.out;  // a refused report is reported as a failure
+  EXPECT_THAT(r.out, ::testing::HasSubstr("accepted:        6"));
+  EXPECT_THAT(r.out, ::testing::HasSubstr("refused:         1 report(s), 0 batch(es); 1 batch(es) "
+                                          "stored except the refused reports"));
+  EXPECT_THAT(r.out, ::testing::HasSubstr("(record PX-BAD) refused: INVALID_ARGUMENT: area"));
+  EXPECT_EQ(Totals("")[""], std::make_pair(6L, 6L));
+
+  WriteFile(dir_ + "/all-bad.csv",
+            header + "PY-1,Hans,Testpersoonhans,2006-01-15,labour,noorderhaven,2024-03-01\n"
+                     "PY-2,Ilse,Testpersoonilse,2005-01-15,labour,noorderhaven,2024-03-01\n");
+  r = RunCommand({AGENCY_NODE_BIN, "submit", "--config", config, "--in", dir_ + "/all-bad.csv"});
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, ::testing::HasSubstr("refused:         2 report(s), 1 batch(es)\n"));
+  EXPECT_THAT(r.out, ::testing::HasSubstr("refused: INVALID_ARGUMENT: all 2 report(s) refused; "
+                                          "nothing stored"));
+  EXPECT_EQ(Totals("")[""], std::make_pair(6L, 6L));
+
+  RunResult sent = RunCommand({AGENCY_NODE_BIN, "sent", "--config", config});
+  Expect0(sent);
+  std::istringstream lines(sent.out);
+  std::string line;
+  std::vector<std::string> batch_lines;
+  while (std::getline(lines, line)) {
+    // A batch row starts with its 32-hex-character id; a refused report's line follows it.
+    const bool batch_row = line.size() > 34 && line.substr(32, 2) == "  " &&
+                           line.find_first_not_of("0123456789abcdef") == 32;
+    if (batch_row || line.rfind("  refused report", 0) == 0) batch_lines.push_back(line);
+  }
+  // The partly accepted batch (OK, 6 accepted, 1 refused) and its refused report; the
+  // refused batch (INVALID_ARGUMENT, 2 refused) and both its reports.
+  ASSERT_EQ(batch_lines.size(), 5u) << sent.out;
+  EXPECT_THAT(batch_lines[0], ::testing::ContainsRegex("OK +6 +0 +1$"));
+  EXPECT_THAT(batch_lines[1], ::testing::HasSubstr("(record PX-BAD): INVALID_ARGUMENT area: area "
+                                                   "is not a district configured"));
+  EXPECT_THAT(batch_lines[2], ::testing::ContainsRegex("INVALID_ARGUMENT +0 +0 +2$"));
+  EXPECT_THAT(batch_lines[3], ::testing::HasSubstr("(record PY-1): INVALID_ARGUMENT area"));
+  EXPECT_THAT(batch_lines[4], ::testing::HasSubstr("(record PY-2): INVALID_ARGUMENT area"));
+}
+
 TEST_F(E2eTest, AnAgencyCannotQueryTotals) {
   SubmitAll();
   RunResult r = RunCommand({AGGREGATOR_BIN, "totals", "--config", dir_ + "/police-as-client.textproto"});
