@@ -693,10 +693,18 @@ absl::StatusOr<std::string> NormalisePhone(std::string_view text) {
   // "+31 (0)6 ..." : the trunk zero in parentheses is not dialled from abroad.
   for (size_t p; (p = s.find("(0)")) != std::string::npos;) s.erase(p, 3);
   size_t digits = 0;
+  bool plus = false;
   for (size_t i = 0; i < s.size(); ++i) {
     const char c = s[i];
-    if (IsDigit(c)) ++digits;
-    else if (c == '+' && digits == 0 && s.find('+', i + 1) == std::string::npos) continue;
+    if (IsDigit(c)) {
+      // A number is dialled with a country code (+, 00) or a trunk zero; "612345678" is
+      // not a number anyone writes down whole.
+      if (digits++ == 0 && !plus && c != '0') {
+        return absl::InvalidArgumentError("not a phone number: no 0, 00 or + prefix");
+      }
+      continue;
+    }
+    if (c == '+' && digits == 0 && !plus) plus = true;
     else if (c == ' ' || c == '-' || c == '.' || c == '/' || c == '(' || c == ')') continue;
     else return absl::InvalidArgumentError("not a phone number");
   }
@@ -705,10 +713,16 @@ absl::StatusOr<std::string> NormalisePhone(std::string_view text) {
   if (util.Parse(s, "NL", &number) != PhoneNumberUtil::NO_PARSING_ERROR) {
     return absl::InvalidArgumentError("not a phone number");
   }
-  // Possible (length and country code right) rather than valid: a number block that was
-  // allocated after the library's metadata must not be dropped.
-  if (util.IsPossibleNumberWithReason(number) != PhoneNumberUtil::IS_POSSIBLE) {
-    return absl::InvalidArgumentError("not a phone number of a possible length for its country");
+  // Valid for its country (length and number range, from the library's metadata), or of
+  // the length of its country's mobile or fixed-line numbers: a block allocated after the
+  // library's metadata is not dropped.
+  std::string national;
+  util.GetNationalSignificantNumber(number, &national);
+  const bool dutch_length = number.country_code() != 31 || national.size() == 9;
+  if (!util.IsValidNumber(number) &&
+      !(dutch_length && (util.IsPossibleNumberForType(number, PhoneNumberUtil::MOBILE) ||
+                         util.IsPossibleNumberForType(number, PhoneNumberUtil::FIXED_LINE)))) {
+    return absl::InvalidArgumentError("not a valid phone number for its country");
   }
   std::string e164;
   util.Format(number, PhoneNumberUtil::E164, &e164);

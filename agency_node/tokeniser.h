@@ -17,6 +17,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -39,7 +40,8 @@ class Tokeniser {
   static absl::StatusOr<std::unique_ptr<Tokeniser>> New(
       const v1::LinkageProfile& profile, std::unique_ptr<crypto::KeyedHasher> hasher);
 
-  // Appends one token per rule whose fields are all present, in rule order, as packed
+  // Appends one token per rule whose fields are all present (one per member of the deletion
+  // neighbourhood for a rule with a multi-valued field), in rule order, as packed
   // entries (report.proto `packed_tokens`, model/tokens.h) to `packed`, in one append.
   // Returns the number appended. A token of a probe rule (MatchRule.probe_when_missing)
   // gets the role PROBE when `person` lacks that field and ANCHOR when it has it; the
@@ -52,18 +54,31 @@ class Tokeniser {
 
   uint32_t epoch() const { return hasher_->epoch(); }
 
-  // The encoded message of `rule` for `person` (tests); "" when a field is absent.
+  // The encoded message of `rule` for `person` (tests); "" when a field is absent. For a
+  // rule with a multi-valued field, the message with the field's base value.
   std::string EncodeForTest(size_t rule, const Person& person) const;
+
+  // Every message `rule` hashes for `person`, in the order Tokenise hashes them: one for an
+  // ordinary rule, one per member of the deletion neighbourhood for a rule with a
+  // multi-valued field (model::IsMultiValuedField); none when a field is absent. For tests
+  // and for the benchmark's frequency attack, which must see what the hash hides.
+  std::vector<std::string> MessagesForTest(size_t rule, const Person& person) const;
 
  private:
   struct Rule {
     std::string name;
     std::vector<v1::Field> fields;
     v1::Field probe_when_missing;  // FIELD_UNSPECIFIED: an ordinary rule
+    v1::Field multi = v1::FIELD_UNSPECIFIED;  // the rule's multi-valued field, if any
   };
   Tokeniser(std::vector<Rule> rules, std::unique_ptr<crypto::KeyedHasher> hasher)
       : rules_(std::move(rules)), hasher_(std::move(hasher)) {}
-  bool Encode(const Rule& rule, const Person& person, std::string* out) const;
+  // The message of `rule` for `person`; `multi_value`, when not empty, replaces the value
+  // of the rule's multi-valued field. False when a field is absent.
+  bool Encode(const Rule& rule, const Person& person, std::string* out,
+              std::string_view multi_value = {}) const;
+  // Every message of `rule` for `person` (see MessagesForTest) into `out`.
+  void Messages(const Rule& rule, const Person& person, std::vector<std::string>* out) const;
 
   const std::vector<Rule> rules_;
   const std::unique_ptr<crypto::KeyedHasher> hasher_;

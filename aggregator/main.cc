@@ -94,14 +94,15 @@ absl::Status StoreKeygen(const cli::Args& args) {
 }
 
 absl::Status LinkCommand(const cli::Args& args) {
-  uint32_t threshold = model::MaxReportsPerToken(v1::LinkageProfile());
+  v1::LinkageProfile profile;
   if (args.Has("profile")) {
-    ASSIGN_OR_RETURN(v1::LinkageProfile profile, model::LoadProfile(args.Get("profile")));
-    threshold = model::MaxReportsPerToken(profile);
+    ASSIGN_OR_RETURN(profile, model::LoadProfile(args.Get("profile")));
   }
-  std::ostringstream csv;
-  ASSIGN_OR_RETURN(LinkSummary s, LinkJsonlFiles(args.positional, threshold, &csv, &std::cerr));
+  std::ostringstream csv, explain;
+  ASSIGN_OR_RETURN(LinkSummary s, LinkJsonlFiles(args.positional, profile, &csv, &std::cerr,
+                                                 args.Has("explain") ? &explain : nullptr));
   RETURN_IF_ERROR(files::WriteFileAtomic(args.Get("out"), csv.str(), 0600));
+  if (args.Has("explain")) RETURN_IF_ERROR(files::WriteFileAtomic(args.Get("explain"), explain.str(), 0600));
   std::cerr << "linked " << FormatSummary(s) << "; wrote " << args.Get("out") << "\n";
   return absl::OkStatus();
 }
@@ -452,7 +453,12 @@ int Main(int argc, char** argv) {
                      "Link pseudonymised reports offline; writes report_id,person_id for every "
                      "input report, in input order (person ids 1, 2, ... by first appearance).");
     cmd.Flag("out", "PERSONS.csv", "output CSV", true)
-        .Flag("profile", "PROFILE.textproto", "linkage profile (for max_reports_per_token)")
+        .Flag("profile", "PROFILE.textproto",
+              "linkage profile: its method, rules and thresholds (without it: any shared token "
+              "links, at most 50 reports per token)")
+        .Flag("explain", "PAIRS.csv",
+              "write, per candidate pair, the rules whose tokens agree, the level per "
+              "comparison, the match weight and posterior, and whether it was linked")
         .Positional("REPORTS.jsonl...", "output of `agency-node pseudonymise`", 1);
     return Run(cmd, sub_argc, sub_argv, LinkCommand);
   }

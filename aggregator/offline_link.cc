@@ -6,7 +6,9 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "aggregator/linkage.h"
+#include "aggregator/probabilistic_linkage.h"
 #include "samenzicht/v1/report.pb.h"
 
 namespace samenzicht::aggregator {
@@ -14,6 +16,14 @@ namespace samenzicht::aggregator {
 absl::StatusOr<LinkSummary> LinkJsonlFiles(const std::vector<std::string>& inputs,
                                            uint32_t max_reports_per_token, std::ostream* out,
                                            std::ostream* warnings) {
+  v1::LinkageProfile profile;
+  profile.set_max_reports_per_token(max_reports_per_token);
+  return LinkJsonlFiles(inputs, profile, out, warnings, nullptr);
+}
+
+absl::StatusOr<LinkSummary> LinkJsonlFiles(const std::vector<std::string>& inputs,
+                                           const v1::LinkageProfile& profile, std::ostream* out,
+                                           std::ostream* warnings, std::ostream* explain) {
   LinkSummary summary;
   std::vector<std::string> report_ids;
   std::vector<std::string> rule_names;
@@ -72,8 +82,33 @@ absl::StatusOr<LinkSummary> LinkJsonlFiles(const std::vector<std::string>& input
     if (in.bad()) return absl::DataLossError(absl::StrCat(path, ": read error"));
   }
 
-  LinkResult link = Link(static_cast<uint32_t>(report_ids.size()), tokens, max_reports_per_token,
-                         rule_names.size());
+  if (explain != nullptr) {
+    *explain << "report_id_a,report_id_b,shared_rules";
+    for (int c = 0; c < kNumComparisons; ++c) *explain << "," << ComparisonName(static_cast<Comparison>(c));
+    *explain << ",match_weight,posterior,linked\n";
+  }
+  auto explain_pair = [&](const ExplainedPair& p) {
+    std::string rules;
+    for (size_t r = 0; r < rule_names.size() && r < 64; ++r) {
+      if (p.shared_rules >> r & 1) absl::StrAppend(&rules, rules.empty() ? "" : " ", rule_names[r]);
+    }
+    *explain << report_ids[p.a] << "," << report_ids[p.b] << "," << rules;
+    for (int c = 0; c < kNumComparisons; ++c) {
+      if (p.level[c] < 0) *explain << ",missing";
+      else *explain << "," << static_cast<int>(p.level[c]);
+    }
+    *explain << "," << absl::StrFormat("%.2f,%.6f", p.weight, p.posterior) << ","
+             << (p.linked ? "yes" : "no") << "\n";
+  };
+  ProbabilisticLinkResult result =
+      LinkWithProfile(static_cast<uint32_t>(report_ids.size()), tokens, profile, rule_names,
+                      explain != nullptr ? std::function<void(const ExplainedPair&)>(explain_pair)
+                                         : std::function<void(const ExplainedPair&)>());
+  const LinkResult& link = result.link;
+  summary.probabilistic = profile.method() == v1::LINKAGE_METHOD_FELLEGI_SUNTER;
+  summary.candidate_pairs = result.candidate_pairs;
+  summary.estimated_false_links = result.estimated_false_links;
+  summary.estimated_missed_links = result.estimated_missed_links;
   *out << "report_id,person_id\n";
   for (size_t i = 0; i < report_ids.size(); ++i) {
     *out << report_ids[i] << "," << (link.person[i] + 1) << "\n";
@@ -96,10 +131,16 @@ std::string FormatSummary(const LinkSummary& s) {
     absl::StrAppend(&per_rule, per_rule.empty() ? " (" : ", ", rule, "=", n);
   }
   if (!per_rule.empty()) per_rule += ")";
-  return absl::StrCat("reports=", s.reports, " persons=", s.persons, " unlinkable=", s.unlinkable,
+  std::string line = absl::StrCat("reports=", s.reports, " persons=", s.persons, " unlinkable=", s.unlinkable,
                       " oversized_tokens_ignored=", oversized, per_rule,
                       " skipped_lines=", s.skipped_lines,
                       " ambiguous_probe_reports=", s.ambiguous_probe_reports);
+  if (s.probabilistic) {
+    absl::StrAppend(&line, " candidate_pairs=", s.candidate_pairs,
+                    absl::StrFormat(" estimated_false_links=%.1f estimated_missed_links=%.1f",
+                                    s.estimated_false_links, s.estimated_missed_links));
+  }
+  return line;
 }
 
 }  // namespace samenzicht::aggregator

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "samenzicht/v1/profile.pb.h"
 
 namespace samenzicht::aggregator {
 
@@ -34,10 +35,23 @@ struct LinkSummary {
   uint64_t skipped_lines = 0;     // lines that did not parse
   uint64_t ambiguous_probe_reports = 0;  // probe reports that met several persons (linkage.h)
   std::map<std::string, uint64_t> oversized_tokens;  // per rule
+  // Probabilistic linkage (profile method LINKAGE_METHOD_FELLEGI_SUNTER) only:
+  bool probabilistic = false;
+  uint64_t candidate_pairs = 0;
+  double estimated_false_links = 0;   // from the fitted model (probabilistic_linkage.h)
+  double estimated_missed_links = 0;  // persons that may be counted twice
 };
 
 // NotFound / PermissionDenied for an input that cannot be read. Writes the CSV to `out`
-// and one warning line per skipped line or token to `warnings`.
+// and one warning line per skipped line or token to `warnings`. Links as `profile` says
+// (its method, threshold and rules; probabilistic_linkage.h). `explain`, when set, gets one
+// CSV row per candidate pair with a posterior of at least 0.01: both report ids, the rules
+// whose tokens they share, the level per comparison, the match weight, the posterior and
+// whether they were linked (tokens and rule names only, never a token value).
+absl::StatusOr<LinkSummary> LinkJsonlFiles(const std::vector<std::string>& inputs,
+                                           const v1::LinkageProfile& profile, std::ostream* out,
+                                           std::ostream* warnings, std::ostream* explain);
+// The same with a profile that has only `max_reports_per_token` (any-shared-token linkage).
 absl::StatusOr<LinkSummary> LinkJsonlFiles(const std::vector<std::string>& inputs,
                                            uint32_t max_reports_per_token, std::ostream* out,
                                            std::ostream* warnings);

@@ -1,9 +1,11 @@
 #include "model/config.h"
 
+#include <algorithm>
 #include <regex>
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/files.h"
 #include "common/status_macros.h"
 #include "crypto/encoding.h"
@@ -126,12 +128,25 @@ absl::Status ValidateProfile(const v1::LinkageProfile& profile) {
             absl::StrCat("linkage profile: rule '", rule.name(), "' has an unspecified or repeated field"));
       }
     }
+    if (std::count_if(rule.fields().begin(), rule.fields().end(), [](int f) {
+          return IsMultiValuedField(static_cast<v1::Field>(f));
+        }) > 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "linkage profile: rule '", rule.name(), "' has more than one multi-valued field"));
+    }
     const int probe = rule.probe_when_missing();
     if (probe != v1::FIELD_UNSPECIFIED && (!v1::Field_IsValid(probe) || fields.count(probe) > 0)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "linkage profile: rule '", rule.name(),
           "' has a probe_when_missing that is unknown or one of its own fields"));
     }
+  }
+  if (!v1::LinkageMethod_IsValid(profile.method())) {
+    return absl::InvalidArgumentError("linkage profile: unknown method");
+  }
+  if (!(profile.match_probability() >= 0 && profile.match_probability() < 1)) {
+    return absl::InvalidArgumentError(
+        "linkage profile: match_probability must be at least 0 and below 1 (0 = 0.5)");
   }
   std::set<std::string> schemes;
   for (const auto& scheme : profile.national_id_schemes()) {
@@ -187,7 +202,22 @@ std::string ProfileFingerprint(const v1::LinkageProfile& profile) {
     absl::StrAppend(&canon, "national_id_scheme=", scheme.name(), ":", scheme.check(), ":",
                     scheme.pattern().size(), ":", scheme.pattern(), "\n");
   }
+  // Only when set, so older profiles keep their fingerprints.
+  if (profile.method() != v1::LINKAGE_METHOD_UNSPECIFIED) {
+    absl::StrAppend(&canon, "method=", profile.method(), "\n");
+  }
+  if (profile.match_probability() != 0) {
+    absl::StrAppend(&canon, "match_probability=", absl::StrFormat("%.17g", profile.match_probability()), "\n");
+  }
   return crypto::Digest("samenzicht.profile.v1", canon);
+}
+
+bool IsMultiValuedField(v1::Field f) {
+  return f == v1::FIELD_SURNAME_DELETIONS || f == v1::FIELD_GIVEN_NAME_DELETIONS;
+}
+
+double MatchProbability(const v1::LinkageProfile& profile) {
+  return profile.match_probability() == 0 ? 0.5 : profile.match_probability();
 }
 
 uint32_t MaxReportsPerToken(const v1::LinkageProfile& profile) {

@@ -36,6 +36,13 @@ std::string ProfileFingerprint(const v1::LinkageProfile& profile);
 // Effective token-size threshold of the profile (default 50).
 uint32_t MaxReportsPerToken(const v1::LinkageProfile& profile);
 
+// True for a field that yields several values per record (a deletion neighbourhood): a rule
+// with one yields one token per value. At most one per rule (ValidateProfile).
+bool IsMultiValuedField(v1::Field f);
+
+// The profile's match_probability, 0 read as the default 0.5.
+double MatchProbability(const v1::LinkageProfile& profile);
+
 }  // namespace samenzicht::model
 
 #endif  // SAMENZICHT_MODEL_CONFIG_H_

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -352,10 +354,71 @@ TEST(PostcodeTest, CanonicalForm) {
   EXPECT_EQ(*NormalisePostcode("1234 ab"), "1234AB");
   EXPECT_EQ(*NormalisePostcode("9712CP"), "9712CP");
   EXPECT_EQ(*NormalisePostcode(" 9712 cp "), "9712CP");
-  for (const char* s : {"0123AB", "1234 SA", "1234sd", "1234SS", "123AB", "12345", "1234ABC",
-                        "AB1234", "10115"}) {
+  EXPECT_EQ(*NormalisePostcode("NL-9712 CP"), "9712CP");
+  for (const char* s : {"", "  ", "AB", "12", "ABCDEF", "12345678901", "97#12", "9712\tCP"}) {
     EXPECT_THAT(NormalisePostcode(s), StatusIs(kInvalid)) << s;
   }
+}
+
+TEST(PostcodeTest, ForeignPostcodesAreKeptAsOpaqueCodes) {
+  EXPECT_EQ(*NormalisePostcode("B-2000"), "2000");       // Belgium, with country prefix
+  EXPECT_EQ(*NormalisePostcode("2000"), "2000");         // the same without
+  EXPECT_EQ(*NormalisePostcode("D-47533"), "47533");     // Germany
+  EXPECT_EQ(*NormalisePostcode("10115"), "10115");
+  EXPECT_EQ(*NormalisePostcode("SW1A 1AA"), "SW1A1AA");  // United Kingdom
+  EXPECT_EQ(*NormalisePostcode("75008"), "75008");       // France
+  EXPECT_EQ(*NormalisePostcode("0123AB"), "0123AB");     // not a valid Dutch code: kept as is
+}
+
+TEST(PhoneTest, ForeignNumbersThroughLibphonenumber) {
+  EXPECT_EQ(*NormalisePhone("+32 470 12 34 56"), "+32470123456");    // Belgian mobile
+  EXPECT_EQ(*NormalisePhone("0032 470 12 34 56"), "+32470123456");
+  EXPECT_EQ(*NormalisePhone("+49 171 1234567"), "+491711234567");    // German mobile
+  EXPECT_EQ(*NormalisePhone("+44 20 7946 0958"), "+442079460958");  // London
+}
+
+TEST(DeletionNeighbourhoodTest, OneEditApartShareAMember) {
+  auto shares = [](const std::string& a, const std::string& b) {
+    auto x = DeletionNeighbourhood(a), y = DeletionNeighbourhood(b);
+    for (const auto& v : x) {
+      if (std::find(y.begin(), y.end(), v) != y.end()) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(shares("jansen", "jansen"));
+  EXPECT_TRUE(shares("jansen", "jamsen"));    // substitution
+  EXPECT_TRUE(shares("jansen", "jannsen"));   // insertion
+  EXPECT_TRUE(shares("jansen", "jasen"));     // deletion
+  EXPECT_TRUE(shares("jansen", "jnasen"));    // transposition of neighbours
+  EXPECT_FALSE(shares("jansen", "jnaesn"));   // two transpositions
+  EXPECT_FALSE(shares("jansen", "pietersen"));
+  EXPECT_EQ(DeletionNeighbourhood("bakker"),
+            (std::vector<std::string>{"akker", "baker", "bakke", "bakker", "bakkr", "bkker"}));
+  EXPECT_EQ(DeletionNeighbourhood("ali"), (std::vector<std::string>{"ali"}));
+}
+
+TEST(DeriveLinkageFieldsTest, DerivedFieldsFollowTheirInputs) {
+  Person p;
+  p.Set(v1::FIELD_GIVEN_NAME_PHONETIC, "PTR");
+  p.Set(v1::FIELD_SURNAME_PHONETIC, "JNSN");
+  p.Set(v1::FIELD_DATE_OF_BIRTH, "20070314");
+  p.Set(v1::FIELD_POSTCODE, "9711AB");
+  p.Set(v1::FIELD_CITY, "groningen");
+  p.Set(v1::FIELD_SURNAME, "jansen");
+  DeriveLinkageFields(&p);
+  EXPECT_EQ(p.Get(v1::FIELD_NAME_PAIR_PHONETIC), "JNSN|PTR");
+  EXPECT_EQ(p.Get(v1::FIELD_DOB_YEAR_MONTH), "200703");
+  EXPECT_EQ(p.Get(v1::FIELD_DOB_YEAR_DAY), "200714");
+  EXPECT_EQ(p.Get(v1::FIELD_POSTCODE_AREA), "9711");
+  EXPECT_EQ(p.Get(v1::FIELD_CITY_PHONETIC), DutchPhonetic("groningen"));
+  EXPECT_EQ(p.Get(v1::FIELD_SURNAME_DELETIONS), "jansen");
+  EXPECT_FALSE(p.Has(v1::FIELD_GIVEN_NAME_DELETIONS));  // no first given name
+  // Swapped names give the same pair.
+  Person q;
+  q.Set(v1::FIELD_GIVEN_NAME_PHONETIC, "JNSN");
+  q.Set(v1::FIELD_SURNAME_PHONETIC, "PTR");
+  DeriveLinkageFields(&q);
+  EXPECT_EQ(q.Get(v1::FIELD_NAME_PAIR_PHONETIC), p.Get(v1::FIELD_NAME_PAIR_PHONETIC));
 }
 
 TEST(HouseNumberTest, CanonicalForm) {

@@ -3,8 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 
+#include "agency_node/normalise.h"
 #include "agency_node/signal.h"
 #include "crypto/secret_bytes.h"
 #include "model/config.h"
@@ -17,7 +19,15 @@ namespace {
 using ::samenzicht::testing::StatusIs;
 using v1::Field;
 
+// Most tests here pin the rules of profile version 3 (any shared token links); the
+// shipped profile (version 4) has its own tests at the end.
 v1::LinkageProfile DefaultProfile() {
+  auto p = model::LoadProfile(std::string(SAMENZICHT_SOURCE_DIR) + "/bench/linkage_quality/profiles/v3.textproto");
+  EXPECT_TRUE(p.ok()) << p.status();
+  return *p;
+}
+
+v1::LinkageProfile ShippedProfile() {
   auto p = model::LoadProfile(std::string(SAMENZICHT_SOURCE_DIR) + "/deploy/config/profile.textproto");
   EXPECT_TRUE(p.ok()) << p.status();
   return *p;
@@ -200,6 +210,50 @@ TEST_F(TokeniserTest, HasherMustMatchTheProfile) {
   v1::LinkageProfile empty;
   auto h2 = crypto::KeyedHasher::New(*key_, kTokenPurpose, 1, {"x"});
   EXPECT_THAT(Tokeniser::New(empty, std::move(*h2)), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(TokeniserTest, ADeletionRuleYieldsOneTokenPerMemberOfTheNeighbourhood) {
+  const v1::LinkageProfile profile = ShippedProfile();
+  auto t = MakeTokeniser(*key_, 1, profile);
+  size_t surdel = profile.rules_size();
+  for (int i = 0; i < profile.rules_size(); ++i) {
+    if (profile.rules(i).name() == "surdel_dob") surdel = i;
+  }
+  ASSERT_LT(surdel, static_cast<size_t>(profile.rules_size()));
+  Person p;
+  p.Set(Field::FIELD_SURNAME, "jansen");
+  p.Set(Field::FIELD_FIRST_INITIAL, "j");
+  p.Set(Field::FIELD_DOB_DAY_MONTH_UNORDERED, "20050312");
+  DeriveLinkageFields(&p);
+  const std::vector<std::string> messages = t->MessagesForTest(surdel, p);
+  EXPECT_EQ(messages.size(), DeletionNeighbourhood("jansen").size());  // 7: jansen + 6
+  EXPECT_EQ(messages.size(), 7u);
+  v1::Report r;
+  // Only surdel_dob has all its fields: one token per message, no other rule.
+  EXPECT_EQ(t->Tokenise(p, r.mutable_packed_tokens()), 7);
+  // One substituted letter: the two records share exactly one member ("jnsen"? no: the
+  // member without the changed letter).
+  Person q = p;
+  q.Set(Field::FIELD_SURNAME, "jamsen");
+  DeriveLinkageFields(&q);
+  const std::vector<std::string> other = t->MessagesForTest(surdel, q);
+  int shared = 0;
+  for (const auto& m : messages) shared += std::count(other.begin(), other.end(), m);
+  EXPECT_EQ(shared, 1);
+}
+
+TEST_F(TokeniserTest, ShippedProfileLinksSwappedNamesAndForeignPostcodes) {
+  tokeniser_ = MakeTokeniser(*key_, 1, ShippedProfile());
+  auto a = Tokens(kHeader, "R,Fatima,Amrani,2005-03-12,,,B-2000");
+  auto b = Tokens(kHeader, "R,Amrani,Fatima,12-03-2005,,,2000");
+  EXPECT_EQ(a["swap_dob"], b["swap_dob"]);
+  EXPECT_EQ(a["swap_pc"], b["swap_pc"]);
+  EXPECT_NE(a["name_dob"], b["name_dob"]);
+  auto c = Tokens(kHeader, "R,Fatima,Amrani,2005-03-12,,,");
+  EXPECT_EQ(a["phon2_ym"], c["phon2_ym"]);
+  auto d = Tokens(kHeader, "R,Fatima,Amrani,2005-03-21,,,");  // another day of the month
+  EXPECT_EQ(c["phon2_ym"], d["phon2_ym"]);
+  EXPECT_NE(c["name_dob"], d["name_dob"]);
 }
 
 }  // namespace

@@ -1,0 +1,606 @@
+#include "aggregator/probabilistic_linkage.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <utility>
+
+#include "absl/container/flat_hash_map.h"
+#include "model/config.h"
+
+namespace samenzicht::aggregator {
+namespace {
+
+constexpr int kMaxLevels[kNumComparisons] = {1, 1, 1, 4, 4, 4, 2, 2};
+constexpr const char* kNames[kNumComparisons] = {"national_id", "phone", "email", "given_name",
+                                                  "surname", "date_of_birth", "postcode", "city"};
+// Tokens per partition of the candidate phase (16 bytes each: about 512 MB at most).
+constexpr size_t kPartitionTokens = size_t{32} << 20;
+// Candidate pairs below this posterior are left out of the missed-link estimate and of
+// --explain (they cannot add up to a person).
+constexpr double kNegligible = 0.01;
+constexpr double kFloor = 1e-6;
+
+
+// An observation of one comparison for a pair: missing, or "the level lies in [lo, hi]"
+// (censored: a shared token proves `lo`; a higher level is ruled out only by a rule that
+// both reports carry, whose other fields agree, and whose token they do not share).
+// Pattern encoding: per comparison one digit, 0 = missing, 1 + the interval's index.
+struct PatternCodec {
+  uint32_t stride[kNumComparisons];
+  uint32_t digits[kNumComparisons];
+  std::array<std::vector<std::pair<int, int>>, kNumComparisons> intervals;
+  std::array<std::vector<uint32_t>, kNumComparisons> index;  // lo * 8 + hi -> digit
+  PatternCodec() {
+    uint32_t stride_so_far = 1;
+    for (int c = 0; c < kNumComparisons; ++c) {
+      index[c].assign(64, 0);
+      for (int lo = 0; lo <= kMaxLevels[c]; ++lo) {
+        for (int hi = lo; hi <= kMaxLevels[c]; ++hi) {
+          intervals[c].push_back({lo, hi});
+          index[c][lo * 8 + hi] = static_cast<uint32_t>(intervals[c].size());
+        }
+      }
+      digits[c] = static_cast<uint32_t>(intervals[c].size()) + 1;
+      stride[c] = stride_so_far;
+      stride_so_far *= digits[c];
+    }
+  }
+  uint32_t Digit(int c, int lo, int hi) const { return index[c][lo * 8 + hi]; }
+  // False when comparison c is missing in `pattern`; else its interval.
+  bool Interval(uint32_t pattern, int c, int* lo, int* hi) const {
+    const uint32_t d = pattern / stride[c] % digits[c];
+    if (d == 0) return false;
+    *lo = intervals[c][d - 1].first;
+    *hi = intervals[c][d - 1].second;
+    return true;
+  }
+  // The lowest level of the interval (what --explain shows), -1 = missing.
+  int Level(uint32_t pattern, int c) const {
+    int lo, hi;
+    return Interval(pattern, c, &lo, &hi) ? lo : -1;
+  }
+};
+
+inline uint64_t Key(const TokenTable& t, size_t i) {
+  return t.fingerprint(i) ^ ((uint64_t{t.rule(i)} + 1) * 0x9e3779b97f4a7c15ull);
+}
+
+class UnionFind {
+ public:
+  explicit UnionFind(uint32_t n) : parent_(n), size_(n, 1) {
+    std::iota(parent_.begin(), parent_.end(), 0u);
+  }
+  uint32_t Find(uint32_t x) {
+    while (parent_[x] != x) {
+      parent_[x] = parent_[parent_[x]];
+      x = parent_[x];
+    }
+    return x;
+  }
+  uint32_t Size(uint32_t root) const { return size_[root]; }
+  // Joins two roots; returns the new root.
+  uint32_t Join(uint32_t a, uint32_t b) {
+    if (size_[a] < size_[b]) std::swap(a, b);
+    parent_[b] = a;
+    size_[a] += size_[b];
+    return a;
+  }
+
+ private:
+  std::vector<uint32_t> parent_;
+  std::vector<uint32_t> size_;
+};
+
+struct PairRule {
+  uint64_t ab;  // a << 32 | b, a < b
+  uint16_t rule;
+};
+
+struct Pair {
+  uint32_t a, b;
+  uint32_t pattern;
+  uint64_t mask;
+};
+
+double IntervalSum(const std::vector<double>& p, int lo, int hi) {
+  double sum = 0;
+  for (int l = lo; l <= hi; ++l) sum += p[l];
+  return sum;
+}
+
+// EM over the pattern counts (each pattern with the number of candidate pairs that show
+// it). A censored observation [lo, hi] contributes P(level in [lo, hi]) to the likelihood,
+// and its count is shared over the levels of the interval in the M step.
+FittedModel Fit(const PatternCodec& codec, const std::vector<std::pair<uint32_t, uint64_t>>& counts,
+                int iterations, const std::array<double, kNumComparisons>& fixed_u_agree) {
+  FittedModel fm;
+  for (int c = 0; c < kNumComparisons; ++c) {
+    const int n = kMaxLevels[c] + 1;
+    fm.m[c].assign(n, 0);
+    fm.u[c].assign(n, 0);
+    // Start: matches mostly agree at the top level, non-matches mostly disagree.
+    for (int l = 0; l < n; ++l) {
+      fm.m[c][l] = l == n - 1 ? 0.7 : 0.3 / (n - 1);
+      fm.u[c][l] = l == 0 ? 0.7 : 0.3 / (n - 1);
+    }
+  }
+  fm.match_share = 0.3;
+  if (counts.empty()) return fm;
+  std::array<std::vector<double>, kNumComparisons> M, U;
+  double previous = -std::numeric_limits<double>::infinity();
+  // Iteration 0 is an M step from a deterministic first guess (as linkage tools seed EM
+  // with deterministic rules): a pair is a match when its proven agreement, summed over
+  // the comparisons as a share of each one's top level, reaches 2 (e.g. exact name and
+  // date of birth, or a national id and a name) and nothing it has is proven to disagree
+  // below half its scale.
+  auto first_guess = [&codec](uint32_t pattern) {
+    double score = 0;
+    for (int c = 0; c < kNumComparisons; ++c) {
+      int lo, hi;
+      if (!codec.Interval(pattern, c, &lo, &hi)) continue;
+      score += static_cast<double>(lo) / kMaxLevels[c];
+      if (2 * hi < kMaxLevels[c]) score -= 1;
+    }
+    return score >= 2 ? 0.95 : 0.05;
+  };
+  for (int it = 0; it <= iterations; ++it) {
+    for (int c = 0; c < kNumComparisons; ++c) {
+      M[c].assign(fm.m[c].size(), 0);
+      U[c].assign(fm.u[c].size(), 0);
+    }
+    double matches = 0, total = 0, loglik = 0;
+    for (const auto& [pattern, n] : counts) {
+      double pm = fm.match_share, pu = 1 - fm.match_share;
+      int lo[kNumComparisons], hi[kNumComparisons];
+      bool seen[kNumComparisons];
+      for (int c = 0; c < kNumComparisons; ++c) {
+        seen[c] = codec.Interval(pattern, c, &lo[c], &hi[c]);
+        if (!seen[c]) continue;
+        pm *= IntervalSum(fm.m[c], lo[c], hi[c]);
+        pu *= IntervalSum(fm.u[c], lo[c], hi[c]);
+      }
+      const double g = it == 0 ? first_guess(pattern) : pm / (pm + pu);
+      const double nn = static_cast<double>(n);
+      loglik += nn * std::log(pm + pu);
+      matches += g * nn;
+      total += nn;
+      for (int c = 0; c < kNumComparisons; ++c) {
+        if (!seen[c]) continue;
+        const double sm = IntervalSum(fm.m[c], lo[c], hi[c]);
+        const double su = IntervalSum(fm.u[c], lo[c], hi[c]);
+        for (int l = lo[c]; l <= hi[c]; ++l) {
+          M[c][l] += g * nn * fm.m[c][l] / sm;
+          U[c][l] += (1 - g) * nn * fm.u[c][l] / su;
+        }
+      }
+    }
+    fm.match_share = std::clamp(matches / total, 1e-4, 1 - 1e-4);
+    for (int c = 0; c < kNumComparisons; ++c) {
+      const double sm = std::accumulate(M[c].begin(), M[c].end(), 0.0);
+      const double su = std::accumulate(U[c].begin(), U[c].end(), 0.0);
+      if (sm + su == 0) continue;  // never observed: keep the start values
+      for (size_t l = 0; l < M[c].size(); ++l) {
+        // A small pseudo-count keeps every level possible in both classes.
+        fm.m[c][l] = std::max(kFloor, (M[c][l] + 0.01) / (sm + 0.01 * M[c].size()));
+        fm.u[c][l] = std::max(kFloor, (U[c][l] + 0.01) / (su + 0.01 * U[c].size()));
+      }
+    }
+    for (int c = 0; c < kNumComparisons; ++c) {
+      if (fixed_u_agree[c] <= 0) continue;
+      fm.u[c][1] = std::max(kFloor, fixed_u_agree[c]);
+      fm.u[c][0] = 1 - fm.u[c][1];
+    }
+    fm.iterations = it;
+    if (it > 0 && std::abs(loglik - previous) < 1e-9 * std::max(1.0, std::abs(loglik))) break;
+    previous = loglik;
+  }
+  return fm;
+}
+
+double Posterior(const FittedModel& fm, const PatternCodec& codec, uint32_t pattern, double* weight) {
+  double w = std::log2(fm.match_share / (1 - fm.match_share));
+  for (int c = 0; c < kNumComparisons; ++c) {
+    int lo, hi;
+    if (!codec.Interval(pattern, c, &lo, &hi)) continue;
+    w += std::log2(IntervalSum(fm.m[c], lo, hi) / IntervalSum(fm.u[c], lo, hi));
+  }
+  if (weight != nullptr) *weight = w;
+  return 1 / (1 + std::exp2(-w));
+}
+
+}  // namespace
+
+int MaxLevel(Comparison c) { return kMaxLevels[c]; }
+const char* ComparisonName(Comparison c) { return kNames[c]; }
+
+Certification CertifiedLevel(v1::Field f) {
+  switch (f) {
+    case v1::FIELD_NATIONAL_ID: return {kCmpNationalId, 1};
+    case v1::FIELD_PHONE: return {kCmpPhone, 1};
+    case v1::FIELD_EMAIL: return {kCmpEmail, 1};
+    case v1::FIELD_GIVEN_NAMES:
+    case v1::FIELD_FIRST_GIVEN_NAME: return {kCmpGivenName, 4};
+    case v1::FIELD_GIVEN_NAME_PHONETIC: return {kCmpGivenName, 3};
+    case v1::FIELD_GIVEN_NAME_DELETIONS: return {kCmpGivenName, 2};
+    case v1::FIELD_FIRST_INITIAL: return {kCmpGivenName, 1};
+    case v1::FIELD_SURNAME:
+    case v1::FIELD_SURNAME_WITH_PREFIX: return {kCmpSurname, 4};
+    case v1::FIELD_SURNAME_PHONETIC: return {kCmpSurname, 3};
+    case v1::FIELD_SURNAME_DELETIONS:
+    case v1::FIELD_SURNAME_SORTED_LETTERS: return {kCmpSurname, 2};
+    case v1::FIELD_DATE_OF_BIRTH: return {kCmpDateOfBirth, 4};
+    case v1::FIELD_DOB_DAY_MONTH_UNORDERED: return {kCmpDateOfBirth, 3};
+    case v1::FIELD_DOB_YEAR_MONTH:
+    case v1::FIELD_DOB_YEAR_DAY:
+    case v1::FIELD_DOB_MONTH_DAY: return {kCmpDateOfBirth, 2};
+    case v1::FIELD_BIRTH_YEAR: return {kCmpDateOfBirth, 1};
+    case v1::FIELD_POSTCODE: return {kCmpPostcode, 2};
+    case v1::FIELD_POSTCODE_AREA: return {kCmpPostcode, 1};
+    case v1::FIELD_CITY: return {kCmpCity, 2};
+    case v1::FIELD_CITY_PHONETIC: return {kCmpCity, 1};
+    default: return {kCmpNationalId, 0};
+  }
+}
+
+LinkModelSpec LinkModelSpec::FromRules(const std::vector<std::vector<v1::Field>>& rule_fields) {
+  LinkModelSpec spec;
+  spec.certifies.resize(rule_fields.size());
+  for (size_t r = 0; r < rule_fields.size(); ++r) {
+    auto& cert = spec.certifies[r];
+    cert.fill(0);
+    auto raise = [&cert](Comparison c, int level) {
+      cert[c] = static_cast<uint8_t>(std::max<int>(cert[c], level));
+    };
+    for (v1::Field f : rule_fields[r]) {
+      if (f == v1::FIELD_NAME_PAIR_PHONETIC) {  // both names, possibly swapped
+        raise(kCmpGivenName, 3);
+        raise(kCmpSurname, 3);
+        continue;
+      }
+      const Certification c = CertifiedLevel(f);
+      if (c.level > 0) raise(c.comparison, c.level);
+    }
+  }
+  return spec;
+}
+
+ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable& tokens,
+                                          const LinkModelSpec& spec,
+                                          const ProbabilisticOptions& options,
+                                          const std::function<void(const ExplainedPair&)>& explain) {
+  ProbabilisticLinkResult result;
+  const size_t num_rules = spec.certifies.size();
+  result.link.oversized_tokens.assign(num_rules, 0);
+  const PatternCodec codec;
+
+  // Per report: which comparisons it has (a token of a rule that uses them), whether it
+  // has any token, and its national id (the fingerprint of a token of a rule over the
+  // national id alone; 0 = none).
+  std::vector<uint8_t> present(num_reports, 0);
+  std::vector<uint64_t> carried(num_reports, 0);  // rules (below 64) with a token
+  std::vector<uint8_t> has_token(num_reports, 0);
+  std::vector<uint64_t> national_id(num_reports, 0);
+  std::vector<uint8_t> rule_mask(num_rules, 0);
+  std::vector<uint8_t> nid_only(num_rules, 0);
+  std::vector<int> single_of_rule(num_rules, -1);  // the one comparison of a rule, if one
+  std::array<double, kNumComparisons> single_value_pairs{};  // pairs sharing such a token
+  for (size_t r = 0; r < num_rules; ++r) {
+    int involved = 0;
+    for (int c = 0; c < kNumComparisons; ++c) {
+      if (spec.certifies[r][c] > 0) {
+        rule_mask[r] |= static_cast<uint8_t>(1u << c);
+        ++involved;
+      }
+    }
+    nid_only[r] = involved == 1 && spec.certifies[r][kCmpNationalId] > 0;
+    if (involved == 1) {
+      for (int c = 0; c < kNumComparisons; ++c) {
+        if (spec.certifies[r][c] > 0) single_of_rule[r] = c;
+      }
+    }
+  }
+  for (size_t run = 0; run < tokens.runs(); ++run) {
+    const uint32_t report = tokens.run_report(run);
+    for (size_t i = tokens.run_begin(run); i < tokens.run_end(run); ++i) {
+      const uint16_t rule = tokens.rule(i);
+      if (rule >= num_rules || rule_mask[rule] == 0) continue;
+      has_token[report] = 1;
+      present[report] |= rule_mask[rule];
+      if (rule < 64) carried[report] |= uint64_t{1} << rule;
+      if (nid_only[rule]) {
+        const uint64_t fp = tokens.fingerprint(i) | 1;  // never 0
+        if (national_id[report] == 0 || fp < national_id[report]) national_id[report] = fp;
+      }
+    }
+  }
+
+  // Phase 1: candidate pairs, partition by partition of token keys.
+  std::vector<PairRule> pair_rules;
+  {
+    const size_t n = tokens.size();
+    int bits = 0;
+    while ((n >> bits) > kPartitionTokens && bits < 8) ++bits;
+    const size_t partitions = size_t{1} << bits;
+    std::vector<uint8_t> part;
+    if (bits > 0) {
+      part.resize(n);
+      for (size_t i = 0; i < n; ++i) part[i] = static_cast<uint8_t>(Key(tokens, i) >> (64 - bits));
+    }
+    struct Entry {
+      uint64_t key;
+      uint32_t report;
+      uint16_t rule;
+    };
+    std::vector<Entry> entries;
+    std::vector<uint32_t> group;
+    for (size_t p = 0; p < partitions; ++p) {
+      entries.clear();
+      for (size_t run = 0; run < tokens.runs(); ++run) {
+        const uint32_t report = tokens.run_report(run);
+        for (size_t i = tokens.run_begin(run); i < tokens.run_end(run); ++i) {
+          if (bits > 0 && part[i] != p) continue;
+          const uint16_t rule = tokens.rule(i);
+          if (rule >= num_rules || rule_mask[rule] == 0) continue;
+          entries.push_back({Key(tokens, i), report, rule});
+        }
+      }
+      std::sort(entries.begin(), entries.end(), [](const Entry& x, const Entry& y) {
+        return x.key != y.key ? x.key < y.key : x.report < y.report;
+      });
+      for (size_t s = 0; s < entries.size();) {
+        size_t e = s + 1;
+        while (e < entries.size() && entries[e].key == entries[s].key) ++e;
+        group.clear();
+        for (size_t k = s; k < e; ++k) {
+          if (group.empty() || group.back() != entries[k].report) group.push_back(entries[k].report);
+        }
+        const uint16_t rule = entries[s].rule;
+        if (single_of_rule[rule] >= 0) {
+          const double g = static_cast<double>(group.size());
+          single_value_pairs[single_of_rule[rule]] += g * (g - 1) / 2;
+        }
+        if (group.size() > options.max_reports_per_token) {
+          ++result.link.oversized_tokens[rule];
+        } else {
+          for (size_t x = 0; x < group.size(); ++x) {
+            for (size_t y = x + 1; y < group.size(); ++y) {
+              pair_rules.push_back({uint64_t{group[x]} << 32 | group[y], rule});
+            }
+          }
+        }
+        s = e;
+      }
+    }
+  }
+  std::sort(pair_rules.begin(), pair_rules.end(), [](const PairRule& x, const PairRule& y) {
+    return x.ab != y.ab ? x.ab < y.ab : x.rule < y.rule;
+  });
+
+  // Phase 2: one comparison vector per pair.
+  std::vector<Pair> pairs;
+  absl::flat_hash_map<uint32_t, uint64_t> pattern_count;
+  const size_t testable_rules = std::min<size_t>(num_rules, 64);
+  for (size_t s = 0; s < pair_rules.size();) {
+    size_t e = s + 1;
+    while (e < pair_rules.size() && pair_rules[e].ab == pair_rules[s].ab) ++e;
+    Pair pair{static_cast<uint32_t>(pair_rules[s].ab >> 32), static_cast<uint32_t>(pair_rules[s].ab), 0, 0};
+    std::array<int, kNumComparisons> lo{}, hi{};
+    for (size_t k = s; k < e; ++k) {
+      const uint16_t rule = pair_rules[k].rule;
+      if (rule < 64) pair.mask |= uint64_t{1} << rule;
+      for (int c = 0; c < kNumComparisons; ++c) lo[c] = std::max<int>(lo[c], spec.certifies[rule][c]);
+    }
+    for (int c = 0; c < kNumComparisons; ++c) hi[c] = kMaxLevels[c];
+    // A rule both reports carry but do not share, whose other comparisons agree at least
+    // as far as it needs, proves that its remaining comparison is below the rule's level.
+    const uint64_t unshared = carried[pair.a] & carried[pair.b] & ~pair.mask;
+    for (size_t r = 0; r < testable_rules; ++r) {
+      if (!(unshared >> r & 1)) continue;
+      const auto& cert = spec.certifies[r];
+      int failing = -1, unmet = 0;
+      for (int c = 0; c < kNumComparisons; ++c) {
+        if (cert[c] > lo[c]) {
+          failing = c;
+          ++unmet;
+        }
+      }
+      if (unmet == 1) hi[failing] = std::min(hi[failing], cert[failing] - 1);
+    }
+    const uint8_t both = present[pair.a] & present[pair.b];
+    for (int c = 0; c < kNumComparisons; ++c) {
+      const uint32_t digit = (both >> c & 1) ? codec.Digit(c, lo[c], std::max(lo[c], hi[c])) : 0u;
+      pair.pattern += digit * codec.stride[c];
+    }
+    ++pattern_count[pair.pattern];
+    pairs.push_back(pair);
+    s = e;
+  }
+  std::vector<PairRule>().swap(pair_rules);
+  result.candidate_pairs = pairs.size();
+
+  // Phase 3: weights.
+  std::vector<std::pair<uint32_t, uint64_t>> counts(pattern_count.begin(), pattern_count.end());
+  std::sort(counts.begin(), counts.end());  // a fixed order: the fit does not depend on hashing
+  // The u probability of a unique identifier (a rule over it alone) is known without EM:
+  // the chance that two random reports that both have it share its value (as record
+  // linkage tools estimate u from random pairs). Non-matches among the candidates rarely
+  // both have one, so EM alone could not learn it.
+  std::array<double, kNumComparisons> fixed_u{};
+  for (int c : {kCmpNationalId, kCmpPhone, kCmpEmail}) {
+    double with = 0;
+    for (uint32_t r = 0; r < num_reports; ++r) with += present[r] >> c & 1;
+    if (with >= 2 && single_value_pairs[c] > 0) {
+      fixed_u[c] = single_value_pairs[c] / (with * (with - 1) / 2);
+    } else if (with >= 2) {
+      fixed_u[c] = 1 / (with * (with - 1) / 2);  // none shared: at most one pair in all
+    }
+  }
+  result.model = Fit(codec, counts, options.em_iterations, fixed_u);
+  absl::flat_hash_map<uint32_t, std::pair<double, double>> scored;  // pattern -> posterior, weight
+  for (const auto& [p, n] : counts) {
+    double w = 0;
+    const double post = Posterior(result.model, codec, p, &w);
+    scored[p] = {post, w};
+  }
+  std::vector<double> pair_posterior(pairs.size()), pair_weight(pairs.size());
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    const auto& [post, w] = scored[pairs[i].pattern];
+    pair_posterior[i] = post;
+    pair_weight[i] = w;
+  }
+
+  // Phase 4: decisions and clustering, strongest pairs first.
+  std::vector<uint32_t> order;
+  for (uint32_t i = 0; i < pairs.size(); ++i) {
+    if (pair_posterior[i] >= options.match_probability) order.push_back(i);
+  }
+  result.linked_pairs = order.size();
+  std::sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
+    const double px = pair_weight[x], py = pair_weight[y];
+    if (px != py) return px > py;
+    return x < y;  // pairs are sorted by (a, b)
+  });
+  // National ids as a cannot-link constraint only when the data say they are reliable.
+  double nid_observed = 0;
+  for (const auto& [p, n] : counts) {
+    if (codec.Level(p, kCmpNationalId) >= 0) nid_observed += static_cast<double>(n);
+  }
+  const bool nid_constraint = nid_observed >= 20 && result.model.m[kCmpNationalId][0] < 0.05;
+  // Pairs whose comparisons speak against a match (a negative likelihood ratio, the prior
+  // left out) keep their two reports' clusters apart: a report without a date of birth
+  // that matches both a mother and her namesake daughter joins one of them, never both.
+  const double prior = std::log2(result.model.match_share / (1 - result.model.match_share));
+  auto repels = [&](size_t i) { return pair_weight[i] - prior < 0; };
+  std::vector<uint32_t> repulse_start(num_reports + 1, 0), repulse;
+  {
+    for (size_t i = 0; i < pairs.size(); ++i) {
+      if (!repels(i)) continue;
+      ++repulse_start[pairs[i].a + 1];
+      ++repulse_start[pairs[i].b + 1];
+    }
+    for (uint32_t r = 0; r < num_reports; ++r) repulse_start[r + 1] += repulse_start[r];
+    repulse.resize(repulse_start[num_reports]);
+    std::vector<uint32_t> fill(repulse_start.begin(), repulse_start.end() - 1);
+    for (size_t i = 0; i < pairs.size(); ++i) {
+      if (!repels(i)) continue;
+      repulse[fill[pairs[i].a]++] = pairs[i].b;
+      repulse[fill[pairs[i].b]++] = pairs[i].a;
+    }
+  }
+  UnionFind uf(num_reports);
+  std::vector<uint64_t> cluster_nid = national_id;  // valid at roots
+  std::vector<std::vector<uint32_t>> members(num_reports);  // at roots of clusters of 2+
+  auto repelled = [&](uint32_t small_root, uint32_t other_root) {
+    auto check = [&](uint32_t x) {
+      for (uint32_t k = repulse_start[x]; k < repulse_start[x + 1]; ++k) {
+        if (uf.Find(repulse[k]) == other_root) return true;
+      }
+      return false;
+    };
+    if (members[small_root].empty()) return check(small_root);
+    for (uint32_t x : members[small_root]) {
+      if (check(x)) return true;
+    }
+    return false;
+  };
+  const uint32_t max_cluster = std::max<uint32_t>(2, options.max_reports_per_token);
+  for (uint32_t i : order) {
+    const Pair& pr = pairs[i];
+    const double posterior = pair_posterior[i];
+    uint32_t ra = uf.Find(pr.a), rb = uf.Find(pr.b);
+    if (ra == rb) continue;
+    if (uf.Size(ra) < uf.Size(rb)) std::swap(ra, rb);  // rb is the smaller
+    if ((nid_constraint && cluster_nid[ra] != 0 && cluster_nid[rb] != 0 &&
+         cluster_nid[ra] != cluster_nid[rb]) ||
+        uf.Size(ra) + uf.Size(rb) > max_cluster || repelled(rb, ra)) {
+      ++result.refused_merges;
+      continue;
+    }
+    const uint64_t nid = cluster_nid[ra] != 0 ? cluster_nid[ra] : cluster_nid[rb];
+    std::vector<uint32_t> joined = std::move(members[ra]);
+    if (joined.empty()) joined.push_back(ra);
+    if (members[rb].empty()) joined.push_back(rb);
+    else joined.insert(joined.end(), members[rb].begin(), members[rb].end());
+    members[ra].clear();
+    members[rb].clear();
+    members[rb].shrink_to_fit();
+    const uint32_t root = uf.Join(ra, rb);
+    members[root] = std::move(joined);
+    cluster_nid[root] = nid;
+    result.estimated_false_links += 1 - posterior;
+  }
+  std::vector<std::vector<uint32_t>>().swap(members);
+
+  // Persons, numbered by first report.
+  LinkResult& link = result.link;
+  link.person.assign(num_reports, 0);
+  {
+    std::vector<uint32_t> id_of_root(num_reports, std::numeric_limits<uint32_t>::max());
+    for (uint32_t r = 0; r < num_reports; ++r) {
+      const uint32_t root = uf.Find(r);
+      if (id_of_root[root] == std::numeric_limits<uint32_t>::max()) id_of_root[root] = link.persons++;
+      link.person[r] = id_of_root[root];
+      if (!has_token[r]) ++link.unlinkable_reports;
+    }
+  }
+
+  // Phase 5: error estimates; --explain.
+  double p_all = 0, p_within = 0, n_within = 0;
+  absl::flat_hash_map<uint64_t, double> missed;  // pair of persons -> highest posterior
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    const Pair& pr = pairs[i];
+    const double p = pair_posterior[i];
+    p_all += p;
+    const bool together = link.person[pr.a] == link.person[pr.b];
+    if (together) {
+      p_within += p;
+      n_within += 1;
+    } else if (p >= kNegligible) {
+      uint32_t x = link.person[pr.a], y = link.person[pr.b];
+      if (x > y) std::swap(x, y);
+      double& best = missed[uint64_t{x} << 32 | y];
+      best = std::max(best, p);
+    }
+    if (explain && p >= kNegligible) {
+      ExplainedPair ep;
+      ep.a = pr.a;
+      ep.b = pr.b;
+      ep.shared_rules = pr.mask;
+      for (int c = 0; c < kNumComparisons; ++c) ep.level[c] = static_cast<int8_t>(codec.Level(pr.pattern, c));
+      ep.weight = pair_weight[i];
+      ep.posterior = p;
+      ep.linked = together && p >= options.match_probability;
+      explain(ep);
+    }
+  }
+  for (const auto& [key, p] : missed) result.estimated_missed_links += p;
+  result.estimated_precision = n_within > 0 ? p_within / n_within : 1;
+  result.estimated_recall = p_all > 0 ? p_within / p_all : 1;
+  return result;
+}
+
+ProbabilisticLinkResult LinkWithProfile(uint32_t num_reports, const TokenTable& tokens,
+                                        const v1::LinkageProfile& profile,
+                                        const std::vector<std::string>& rule_names,
+                                        const std::function<void(const ExplainedPair&)>& explain) {
+  if (profile.method() != v1::LINKAGE_METHOD_FELLEGI_SUNTER) {
+    ProbabilisticLinkResult r;
+    r.link = Link(num_reports, tokens, model::MaxReportsPerToken(profile), rule_names.size());
+    return r;
+  }
+  std::vector<std::vector<v1::Field>> fields(rule_names.size());
+  for (size_t i = 0; i < rule_names.size(); ++i) {
+    for (const auto& rule : profile.rules()) {
+      if (rule.name() != rule_names[i]) continue;
+      for (int f : rule.fields()) fields[i].push_back(static_cast<v1::Field>(f));
+    }
+  }
+  ProbabilisticOptions options;
+  options.max_reports_per_token = model::MaxReportsPerToken(profile);
+  options.match_probability = model::MatchProbability(profile);
+  return LinkProbabilistic(num_reports, tokens, LinkModelSpec::FromRules(fields), options, explain);
+}
+
+}  // namespace samenzicht::aggregator

@@ -1,0 +1,151 @@
+// Probabilistic record linkage over tokens (linkage profiles of version 4, method
+// LINKAGE_METHOD_FELLEGI_SUNTER): which kinds of tokens two reports share is the evidence,
+// weighed by a Fellegi-Sunter model whose weights are learned from the data without labels.
+//
+//   LinkModelSpec spec = LinkModelSpec::FromRules(rule_fields);  // per rule: its fields
+//   ProbabilisticLinkResult r = LinkProbabilistic(num_reports, tokens, spec, options);
+//   r.link.person[report]      // dense person id, as Link()
+//   r.estimated_missed_links   // persons that may be counted twice, from the fitted model
+//
+// Phases:
+//  1. Candidate pairs. Tokens are grouped by (rule, value); every pair of reports in a group
+//     of 2 to `max_reports_per_token` reports is a candidate (larger groups are a weak rule
+//     colliding: counted per rule in `oversized_tokens` and not used, as in Link()).
+//  2. Comparison vector. Every field of a rule certifies agreement on one comparison at a
+//     level (`CertifiedLevel`): a shared token of rule `name_dob` certifies "given name
+//     exact", "surname exact" and "date of birth exact"; a shared `surdel_pc` token
+//     certifies "surname within one edit", "first initial" and "postcode area". Per pair
+//     and comparison the level is the highest any shared token certifies; "disagree" when
+//     both reports have the field (they carry a token of a rule that uses it) and no shared
+//     token certifies it; "missing" when one of them lacks it (no evidence either way).
+//  3. Weights. The pairs' comparison vectors are counted by pattern, and a two-class latent
+//     model (match, non-match; fields independent within each class) is fitted to the
+//     counts by expectation-maximisation: m and u probabilities per comparison level and
+//     the share of matches. This is the Fellegi-Sunter model as probabilistic linkage
+//     tools fit it, over the candidate pairs (so the probabilities are conditional on
+//     being a candidate). Observations are censored: a shared token proves a level, and a
+//     higher one is ruled out only when both reports carry a rule that would prove it, whose
+//     other fields are proven to agree, and whose token they do not share; otherwise the
+//     level is "at least" what was proven, and EM treats it as such. The u probability of
+//     a unique identifier (national id, phone, e-mail) is not fitted: it is the share of
+//     all pairs of reports with the identifier that share its value.
+//  4. Decision and clustering. A pair is linked when its posterior match probability is at
+//     least `match_probability`. Linked pairs are merged from the highest match weight down;
+//     chaining is controlled three ways: (a) two clusters are never joined when the
+//     comparisons of some candidate pair between them speak against a match (a likelihood
+//     ratio below 1, the prior left out: a report without a date of birth that matches a mother and her namesake
+//     daughter joins one of them, not both); (b) two clusters that hold different national
+//     ids are never joined when the fitted model says national ids rarely disagree for one
+//     person (m(disagree) < 5%); (c) a cluster never grows beyond `max_reports_per_token`
+//     reports. A refused merge is counted in `refused_merges`.
+//  5. Linkage error from the model, without ground truth: the expected number of wrong
+//     links among the merges made (sum of 1 - posterior over the merging pairs), and of
+//     missed links between the final clusters (per pair of clusters, the highest posterior
+//     of a candidate pair between them that was not linked, summed).
+//
+// Invariants: the partition depends on the set of reports and tokens, not on their order,
+// except among merges of equal posterior that a chaining rule refuses (then the pair of
+// lower report numbers wins). Linear in the number of tokens plus candidate pairs.
+//
+// Limitation: fields are only ever compared in combination (no token covers a single name
+// or date), so when every rule of a field also needs another field that disagrees, the
+// field's level stays censored ("at least what was proven"); conditional independence
+// of the fields within each class is assumed, as in every Fellegi-Sunter model.
+//
+// Thread-safety: pure functions.
+#ifndef SAMENZICHT_AGGREGATOR_PROBABILISTIC_LINKAGE_H_
+#define SAMENZICHT_AGGREGATOR_PROBABILISTIC_LINKAGE_H_
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "aggregator/linkage.h"
+#include "samenzicht/v1/profile.pb.h"
+
+namespace samenzicht::aggregator {
+
+// The comparisons of the model (one per kind of identifier).
+enum Comparison : uint8_t {
+  kCmpNationalId, kCmpPhone, kCmpEmail, kCmpGivenName, kCmpSurname, kCmpDateOfBirth,
+  kCmpPostcode, kCmpCity, kNumComparisons
+};
+// Levels: 0 = disagree, 1..MaxLevel(c) = agreement of increasing strength; missing is kept
+// apart (it is not a level).
+int MaxLevel(Comparison c);
+const char* ComparisonName(Comparison c);
+
+// What a field certifies when a token over it is shared: the comparison and level, or
+// level 0 when it certifies nothing (gender, house number).
+struct Certification {
+  Comparison comparison = kCmpNationalId;
+  int level = 0;
+};
+Certification CertifiedLevel(v1::Field f);
+
+// Per rule: the level certified on each comparison (0 = not involved).
+struct LinkModelSpec {
+  std::vector<std::array<uint8_t, kNumComparisons>> certifies;  // by rule index
+  // `rule_fields[r]`: the fields of rule r (empty for a rule the profile does not know:
+  // its tokens are then not used).
+  static LinkModelSpec FromRules(const std::vector<std::vector<v1::Field>>& rule_fields);
+};
+
+struct ProbabilisticOptions {
+  uint32_t max_reports_per_token = 50;
+  double match_probability = 0.5;
+  int em_iterations = 100;
+};
+
+// The fitted model, for --explain and the methods section.
+struct FittedModel {
+  // m[c][l], u[c][l]: P(level l of comparison c | match / non-match), l = 0..MaxLevel(c).
+  std::array<std::vector<double>, kNumComparisons> m, u;
+  double match_share = 0;  // among candidate pairs
+  int iterations = 0;
+};
+
+// One candidate pair, for --explain.
+struct ExplainedPair {
+  uint32_t a = 0, b = 0;      // reports, a < b
+  uint64_t shared_rules = 0;  // bit r: a token of rule r is shared (rules below 64)
+  std::array<int8_t, kNumComparisons> level{};  // -1 = missing
+  double weight = 0;          // log2 likelihood ratio (with the prior)
+  double posterior = 0;
+  bool linked = false;        // passed the threshold and was merged (or already together)
+};
+
+struct ProbabilisticLinkResult {
+  LinkResult link;
+  FittedModel model;
+  uint64_t candidate_pairs = 0;
+  uint64_t linked_pairs = 0;  // pairs at or above the threshold
+  uint64_t refused_merges = 0;
+  // Linkage error estimated from the fitted model (see phase 5).
+  double estimated_false_links = 0;   // merges that may join two persons
+  double estimated_missed_links = 0;  // clusters that may be one person counted twice
+  double estimated_precision = 1;     // pairwise, over candidate pairs
+  double estimated_recall = 1;        // pairwise, over candidate pairs
+};
+
+// `num_rules` must exceed every rule number in `tokens`; `spec.certifies` must have an
+// entry per rule. `explain`, when set, receives every candidate pair at or above a posterior
+// of 0.01 (linked or not) after the clustering.
+ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable& tokens,
+                                          const LinkModelSpec& spec,
+                                          const ProbabilisticOptions& options,
+                                          const std::function<void(const ExplainedPair&)>& explain = {});
+
+// Chooses the profile's method: Link() for profiles without a method, LinkProbabilistic()
+// for LINKAGE_METHOD_FELLEGI_SUNTER. `rule_names[r]` names rule r of `tokens` (a name the
+// profile does not know gets no fields). The estimates are 0 for Link().
+ProbabilisticLinkResult LinkWithProfile(uint32_t num_reports, const TokenTable& tokens,
+                                        const v1::LinkageProfile& profile,
+                                        const std::vector<std::string>& rule_names,
+                                        const std::function<void(const ExplainedPair&)>& explain = {});
+
+}  // namespace samenzicht::aggregator
+
+#endif  // SAMENZICHT_AGGREGATOR_PROBABILISTIC_LINKAGE_H_

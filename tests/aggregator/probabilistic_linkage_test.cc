@@ -1,0 +1,379 @@
+#include "aggregator/probabilistic_linkage.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <tuple>
+#include <map>
+#include <numeric>
+#include <random>
+#include <set>
+#include <vector>
+
+#include "tests/aggregator/test_util.h"
+
+namespace samenzicht::aggregator {
+namespace {
+
+using testing::Tok;
+
+// The rules of these tests, a small version-4 profile.
+enum Rule : uint16_t { kNid, kNameDob, kPhon2Pc, kSurdelDob, kNumRules };
+
+LinkModelSpec Spec() {
+  return LinkModelSpec::FromRules({
+      {v1::FIELD_NATIONAL_ID},
+      {v1::FIELD_FIRST_GIVEN_NAME, v1::FIELD_SURNAME, v1::FIELD_DATE_OF_BIRTH},
+      {v1::FIELD_GIVEN_NAME_PHONETIC, v1::FIELD_SURNAME_PHONETIC, v1::FIELD_POSTCODE},
+      {v1::FIELD_SURNAME_DELETIONS, v1::FIELD_FIRST_INITIAL, v1::FIELD_DOB_DAY_MONTH_UNORDERED},
+  });
+}
+
+// Builds reports; each report's tokens are added together (one run per report).
+class World {
+ public:
+  uint32_t NewReport() { return next_report_++; }
+  int NewValue() { return next_value_++; }
+  void Add(uint32_t report, Rule rule, int value) { pending_.push_back({report, rule, value}); }
+  // The tokens, with report r numbered `renumber[r]` when given.
+  TokenTable Table(const std::vector<uint32_t>* renumber = nullptr) const {
+    auto sorted = pending_;
+    if (renumber != nullptr) {
+      for (Entry& e : sorted) e.report = (*renumber)[e.report];
+    }
+    std::stable_sort(sorted.begin(), sorted.end(),
+                     [](const Entry& a, const Entry& b) { return a.report < b.report; });
+    TokenTable t;
+    for (const Entry& e : sorted) t.Add(e.report, e.rule, Tok(e.value));
+    return t;
+  }
+  uint32_t reports() const { return next_report_; }
+
+ private:
+  struct Entry {
+    uint32_t report;
+    Rule rule;
+    int value;
+  };
+  std::vector<Entry> pending_;
+  uint32_t next_report_ = 0;
+  int next_value_ = 1;
+};
+
+// A person with a name, date of birth and postcode, reported twice; both reports carry
+// every token.
+std::pair<uint32_t, uint32_t> CleanPair(World& w) {
+  const int name_dob = w.NewValue(), pc = w.NewValue(), del = w.NewValue();
+  const uint32_t a = w.NewReport(), b = w.NewReport();
+  for (uint32_t r : {a, b}) {
+    w.Add(r, kNameDob, name_dob);
+    w.Add(r, kPhon2Pc, pc);
+    w.Add(r, kSurdelDob, del);
+  }
+  return {a, b};
+}
+
+// A small synthetic municipality in token space: persons with a given name, surname, date
+// of birth and postcode drawn from small pools (so namesakes and households occur), reported
+// one to three times with errors; the tokens of seven rules of the shipped profile's kinds.
+class Municipality {
+ public:
+  enum Rule : uint16_t { kNameDob, kPhon2Dob, kPhon2Ym, kPhon2Pc, kInitSurnamePc, kGivenDobPc,
+                         kSurnameDobPc, kRules };
+  static LinkModelSpec Spec() {
+    using F = v1::Field;
+    return LinkModelSpec::FromRules({
+        {F::FIELD_FIRST_GIVEN_NAME, F::FIELD_SURNAME, F::FIELD_DATE_OF_BIRTH},
+        {F::FIELD_GIVEN_NAME_PHONETIC, F::FIELD_SURNAME_PHONETIC, F::FIELD_DOB_DAY_MONTH_UNORDERED},
+        {F::FIELD_GIVEN_NAME_PHONETIC, F::FIELD_SURNAME_PHONETIC, F::FIELD_DOB_YEAR_MONTH},
+        {F::FIELD_GIVEN_NAME_PHONETIC, F::FIELD_SURNAME_PHONETIC, F::FIELD_POSTCODE},
+        {F::FIELD_FIRST_INITIAL, F::FIELD_SURNAME, F::FIELD_POSTCODE},
+        {F::FIELD_GIVEN_NAME_PHONETIC, F::FIELD_DATE_OF_BIRTH, F::FIELD_POSTCODE},
+        {F::FIELD_SURNAME_PHONETIC, F::FIELD_DATE_OF_BIRTH, F::FIELD_POSTCODE},
+    });
+  }
+
+  struct Record {
+    int given = -1, surname = -1, dob = -1, pc = -1;  // -1 = missing
+  };
+
+  explicit Municipality(uint32_t seed) : rng_(seed) {}
+
+  // A person; `like` (when set) copies its surname and postcode (a household member) or
+  // also its given name (a namesake: mother and daughter).
+  Record NewPerson(const Record* like = nullptr, bool namesake = false) {
+    Record r;
+    r.given = Draw(400);
+    r.surname = Draw(1500);
+    r.dob = Draw(365 * 40);
+    r.pc = Draw(2000);
+    if (like != nullptr) {
+      r.surname = like->surname;
+      r.pc = like->pc;
+      if (namesake) r.given = like->given;
+    }
+    return r;
+  }
+
+  // One report of `p`, with errors: a typo in a name (the exact value changes, the phonetic
+  // code stays), a wrong day of birth, a missing date of birth or postcode.
+  uint32_t Report(uint32_t person, Record p, bool clean = false) {
+    if (!clean) {
+      if (Chance(0.08)) p.given += 100000;  // typo: another exact value, same phonetic code
+      if (Chance(0.08)) p.surname += 100000;
+      if (Chance(0.05) && p.dob >= 0) p.dob = p.dob / 30 * 30 + (p.dob % 30 + 1 + Draw(28)) % 30;
+      if (Chance(0.10)) p.dob = -1;
+      if (Chance(0.10)) p.pc = -1;
+    }
+    const uint32_t report = static_cast<uint32_t>(truth_.size());
+    truth_.push_back(person);
+    const int gp = p.given % 100000 / 2, sp = p.surname % 100000 / 2;  // phonetic codes
+    const int initial = p.given % 100000 % 26;
+    auto add = [&](Rule rule, std::initializer_list<int64_t> parts) {
+      for (int64_t x : parts) {
+        if (x < 0) return;
+      }
+      uint64_t h = 0x9e3779b97f4a7c15ull * (rule + 1);
+      for (int64_t x : parts) h = (h ^ static_cast<uint64_t>(x)) * 0xff51afd7ed558ccdull + 0x632be59bd9b4e019ull;
+      tokens_.push_back({report, rule, h});
+    };
+    const int ym = p.dob < 0 ? -1 : p.dob / 30;
+    add(kNameDob, {p.given, p.surname, p.dob});
+    add(kPhon2Dob, {gp, sp, p.dob});
+    add(kPhon2Ym, {gp, sp, ym});
+    add(kPhon2Pc, {gp, sp, p.pc});
+    add(kInitSurnamePc, {initial, p.surname, p.pc});
+    add(kGivenDobPc, {gp, p.dob, p.pc});
+    add(kSurnameDobPc, {sp, p.dob, p.pc});
+    return report;
+  }
+
+  TokenTable Table() const {
+    TokenTable t;
+    for (const auto& [report, rule, h] : tokens_) {
+      std::string v(32, '\0');
+      uint64_t x = h;
+      for (int i = 0; i < 4; ++i) {
+        x += 0x9e3779b97f4a7c15ull;
+        uint64_t z = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        z ^= z >> 31;
+        std::memcpy(v.data() + 8 * i, &z, 8);
+      }
+      t.Add(report, rule, v);
+    }
+    return t;
+  }
+  const std::vector<uint32_t>& truth() const { return truth_; }
+  int Draw(int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng_); }
+  bool Chance(double p) { return std::bernoulli_distribution(p)(rng_); }
+
+ private:
+  std::mt19937 rng_;
+  std::vector<uint32_t> truth_;                               // person of each report
+  std::vector<std::tuple<uint32_t, Rule, uint64_t>> tokens_;  // in report order
+};
+
+TEST(ProbabilisticLinkageTest, CountsEachPersonOnceAndKeepsNamesakesWithOtherBirthDatesApart) {
+  Municipality m(11);
+  std::vector<std::pair<uint32_t, uint32_t>> namesakes, households;
+  uint32_t person = 0;
+  for (int i = 0; i < 3000; ++i, ++person) {
+    const Municipality::Record p = m.NewPerson();
+    const int reports = 1 + m.Draw(3);
+    for (int k = 0; k < reports; ++k) m.Report(person, p);
+    if (i % 30 == 0 || i % 10 == 1) {  // a namesake (1 in 30) or another household member
+      const bool namesake = i % 30 == 0;
+      const Municipality::Record q = m.NewPerson(&p, namesake);
+      Municipality::Record a = p, b = q;  // reported cleanly once each: the hard case
+      a.dob = p.dob;
+      b.dob = q.dob == p.dob ? q.dob + 1 : q.dob;
+      const uint32_t ra = m.Report(person, a, /*clean=*/true);
+      const uint32_t rb = m.Report(++person, b, /*clean=*/true);
+      (namesake ? namesakes : households).push_back({ra, rb});
+    }
+  }
+  const TokenTable t = m.Table();
+  const uint32_t n = static_cast<uint32_t>(m.truth().size());
+  ProbabilisticLinkResult r = LinkProbabilistic(n, t, Municipality::Spec(), {});
+  // Pairwise precision and recall against the truth.
+  std::map<std::pair<uint32_t, uint32_t>, int64_t> both;
+  std::map<uint32_t, int64_t> by_truth, by_pred;
+  for (uint32_t i = 0; i < n; ++i) {
+    ++both[{m.truth()[i], r.link.person[i]}];
+    ++by_truth[m.truth()[i]];
+    ++by_pred[r.link.person[i]];
+  }
+  auto pairs = [](int64_t k) { return k * (k - 1) / 2; };
+  int64_t tp = 0, actual = 0, predicted = 0;
+  for (auto& [k, c] : both) tp += pairs(c);
+  for (auto& [k, c] : by_truth) actual += pairs(c);
+  for (auto& [k, c] : by_pred) predicted += pairs(c);
+  const double precision = double(tp) / predicted, recall = double(tp) / actual;
+  EXPECT_GT(precision, 0.99);
+  EXPECT_GT(recall, 0.95);
+  const double persons = by_truth.size(), counted = r.link.persons;
+  EXPECT_LT(std::abs(counted - persons) / persons, 0.03) << counted << " vs " << persons;
+  int apart = 0;
+  for (auto [a, b] : namesakes) apart += r.link.person[a] != r.link.person[b];
+  EXPECT_EQ(apart, static_cast<int>(namesakes.size()));
+  apart = 0;
+  for (auto [a, b] : households) apart += r.link.person[a] != r.link.person[b];
+  EXPECT_EQ(apart, static_cast<int>(households.size()));
+  // The model learned that a disagreeing date of birth is evidence against a match, and
+  // its own error estimate is of the size of the real one.
+  EXPECT_LT(r.model.m[kCmpDateOfBirth][0], r.model.u[kCmpDateOfBirth][0]);
+  EXPECT_GT(r.estimated_precision, 0.98);
+}
+
+TEST(ProbabilisticLinkageTest, TwoClustersWithDifferentNationalIdsAreNeverChainedTogether) {
+  World w;
+  // National ids that agree for the same person (the model learns they are reliable).
+  for (int i = 0; i < 50; ++i) {
+    auto [a, b] = CleanPair(w);
+    const int nid = w.NewValue();
+    w.Add(a, kNid, nid);
+    w.Add(b, kNid, nid);
+  }
+  // x and y: different national ids; z: no id, matches both x and y by name and date.
+  const int name_dob = w.NewValue(), del = w.NewValue();
+  const uint32_t x = w.NewReport(), y = w.NewReport(), z = w.NewReport();
+  for (uint32_t r : {x, y, z}) {
+    w.Add(r, kNameDob, name_dob);
+    w.Add(r, kSurdelDob, del);
+  }
+  w.Add(x, kNid, w.NewValue());
+  w.Add(y, kNid, w.NewValue());
+  const TokenTable t = w.Table();
+  ProbabilisticLinkResult r = LinkProbabilistic(w.reports(), t, Spec(), {});
+  EXPECT_NE(r.link.person[x], r.link.person[y]);
+  EXPECT_TRUE(r.link.person[z] == r.link.person[x] || r.link.person[z] == r.link.person[y]);
+  EXPECT_GE(r.refused_merges, 1u);
+}
+
+TEST(ProbabilisticLinkageTest, AClusterNeverGrowsBeyondTheLimit) {
+  World w;
+  for (int i = 0; i < 100; ++i) CleanPair(w);
+  const int v = w.NewValue(), d = w.NewValue();
+  std::vector<uint32_t> big;
+  for (int i = 0; i < 8; ++i) {
+    big.push_back(w.NewReport());
+    w.Add(big.back(), kNameDob, v);
+    w.Add(big.back(), kSurdelDob, d);
+  }
+  const TokenTable t = w.Table();
+  ProbabilisticOptions options;
+  options.max_reports_per_token = 8;  // the group of 8 is still used
+  ProbabilisticLinkResult r = LinkProbabilistic(w.reports(), t, Spec(), options);
+  EXPECT_EQ(r.link.person[big.front()], r.link.person[big.back()]);
+  options.max_reports_per_token = 7;  // now the tokens are oversized: counted, not used
+  r = LinkProbabilistic(w.reports(), t, Spec(), options);
+  EXPECT_NE(r.link.person[big[0]], r.link.person[big[1]]);
+  EXPECT_EQ(r.link.oversized_tokens[kNameDob], 1u);
+  EXPECT_EQ(r.link.oversized_tokens[kSurdelDob], 1u);
+}
+
+// The partition into persons as a set of sets of (original) report numbers.
+std::set<std::set<uint32_t>> Partition(const std::vector<uint32_t>& person,
+                                       const std::vector<uint32_t>& original) {
+  std::map<uint32_t, std::set<uint32_t>> by;
+  for (size_t i = 0; i < person.size(); ++i) by[person[i]].insert(original[i]);
+  std::set<std::set<uint32_t>> out;
+  for (auto& [p, s] : by) out.insert(s);
+  return out;
+}
+
+TEST(ProbabilisticLinkageTest, ThePartitionDoesNotDependOnTheOrderOfReports) {
+  World w;
+  for (int i = 0; i < 200; ++i) CleanPair(w);
+  for (int i = 0; i < 40; ++i) {  // namesakes
+    const int pc = w.NewValue();
+    const uint32_t a = w.NewReport(), b = w.NewReport();
+    w.Add(a, kPhon2Pc, pc);
+    w.Add(b, kPhon2Pc, pc);
+    w.Add(a, kNameDob, w.NewValue());
+    w.Add(b, kNameDob, w.NewValue());
+  }
+  // Rebuild the same world with the reports renumbered.
+  const uint32_t n = w.reports();
+  const TokenTable t = w.Table();
+  std::vector<uint32_t> identity(n);
+  std::iota(identity.begin(), identity.end(), 0u);
+  const auto expected = Partition(LinkProbabilistic(n, t, Spec(), {}).link.person, identity);
+  std::mt19937 rng(7);
+  for (int round = 0; round < 5; ++round) {
+    std::vector<uint32_t> perm = identity;  // new number -> old number
+    std::shuffle(perm.begin(), perm.end(), rng);
+    std::vector<uint32_t> new_of(n);
+    for (uint32_t i = 0; i < n; ++i) new_of[perm[i]] = i;
+    const TokenTable shuffled = w.Table(&new_of);
+    const auto got = Partition(LinkProbabilistic(n, shuffled, Spec(), {}).link.person, perm);
+    EXPECT_EQ(got, expected) << "round " << round;
+  }
+}
+
+TEST(ProbabilisticLinkageTest, ExplainNamesTheSharedRulesAndLevels) {
+  World w;
+  for (int i = 0; i < 100; ++i) CleanPair(w);
+  const TokenTable t = w.Table();
+  std::vector<ExplainedPair> explained;
+  LinkProbabilistic(w.reports(), t, Spec(), {},
+                    [&](const ExplainedPair& p) { explained.push_back(p); });
+  ASSERT_EQ(explained.size(), 100u);
+  const ExplainedPair& p = explained.front();
+  EXPECT_EQ(p.shared_rules, (1u << kNameDob) | (1u << kPhon2Pc) | (1u << kSurdelDob));
+  EXPECT_EQ(p.level[kCmpGivenName], 4);
+  EXPECT_EQ(p.level[kCmpSurname], 4);
+  EXPECT_EQ(p.level[kCmpDateOfBirth], 4);
+  EXPECT_EQ(p.level[kCmpPostcode], 2);
+  EXPECT_EQ(p.level[kCmpNationalId], -1);  // missing on both sides
+  EXPECT_TRUE(p.linked);
+  EXPECT_GT(p.posterior, 0.99);
+}
+
+TEST(ProbabilisticLinkageTest, EstimatesMissedLinksFromPairsBelowTheThreshold) {
+  World w;
+  for (int i = 0; i < 200; ++i) CleanPair(w);
+  for (int i = 0; i < 60; ++i) {  // namesakes: candidates that are not linked
+    const int pc = w.NewValue();
+    const uint32_t a = w.NewReport(), b = w.NewReport();
+    w.Add(a, kPhon2Pc, pc);
+    w.Add(b, kPhon2Pc, pc);
+    w.Add(a, kNameDob, w.NewValue());
+    w.Add(b, kNameDob, w.NewValue());
+  }
+  const TokenTable t = w.Table();
+  ProbabilisticLinkResult low = LinkProbabilistic(w.reports(), t, Spec(), {});
+  EXPECT_LT(low.estimated_missed_links, 60 * 0.5);
+  EXPECT_GT(low.estimated_precision, 0.99);
+  // With a threshold no posterior reaches nothing is linked, and every true pair is
+  // counted as a likely miss.
+  ProbabilisticOptions strict;
+  strict.match_probability = 2;
+  ProbabilisticLinkResult none = LinkProbabilistic(w.reports(), t, Spec(), strict);
+  EXPECT_EQ(none.link.persons, w.reports() - none.linked_pairs);
+  EXPECT_GT(none.estimated_missed_links, 150);
+}
+
+TEST(ProbabilisticLinkageTest, AProfileWithoutAMethodLinksOnAnySharedToken) {
+  World w;
+  auto [a, b] = CleanPair(w);
+  const uint32_t c = w.NewReport(), d = w.NewReport();
+  const int v = w.NewValue();
+  w.Add(c, kPhon2Pc, v);
+  w.Add(d, kPhon2Pc, v);
+  const TokenTable t = w.Table();
+  v1::LinkageProfile profile;
+  const std::vector<std::string> names = {"nid", "name_dob", "phon2_pc", "surdel_dob"};
+  ProbabilisticLinkResult r = LinkWithProfile(w.reports(), t, profile, names);
+  LinkResult plain = Link(w.reports(), t, 50, names.size());
+  EXPECT_EQ(r.link.person, plain.person);
+  EXPECT_EQ(r.link.person[a], r.link.person[b]);
+  EXPECT_EQ(r.link.person[c], r.link.person[d]);
+  EXPECT_EQ(r.candidate_pairs, 0u);
+}
+
+}  // namespace
+}  // namespace samenzicht::aggregator
