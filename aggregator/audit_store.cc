@@ -1,6 +1,5 @@
 #include "aggregator/audit_store.h"
 
-#include <sqlite3.h>
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
@@ -12,10 +11,12 @@
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "aggregator/audit_events.h"
+#include "common/sqlite/sqlite.h"
 #include "common/status_macros.h"
 #include "crypto/encoding.h"
 #include "crypto/key_file.h"
@@ -99,72 +100,50 @@ absl::Status RecordQuery(Store* store, const rpc::Peer& peer, const v1::TotalsRe
   return store->AppendAudit(kEventQuery, peer.common_name, d.str());
 }
 
-namespace {
-
-struct Db {
-  sqlite3* db = nullptr;
-  ~Db() { sqlite3_close_v2(db); }
-};
-
-absl::Status Sql(sqlite3* db, const std::string& path, const char* what) {
-  int rc = sqlite3_extended_errcode(db) & 0xff;
-  std::string msg = absl::StrCat(path, ": ", what, ": ", sqlite3_errmsg(db));
-  if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB) return absl::DataLossError(msg);
-  return absl::InternalError(msg);
-}
-
-}  // namespace
-
 absl::StatusOr<Trail> ReadTrail(const std::string& data_dir) {
   const std::string path = (fs::path(data_dir) / kDatabaseFileName).string();
   std::error_code ec;
   if (!fs::exists(path, ec)) {
     return absl::NotFoundError(absl::StrCat(path, ": no aggregator database here"));
   }
-  Db h;
-  if (sqlite3_open_v2(path.c_str(), &h.db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    return Sql(h.db, path, "cannot open read-only");
-  }
-  sqlite3_busy_timeout(h.db, 10000);
+  sqlite::OpenOptions options;
+  options.label = path;
+  options.read_only = true;
+  options.busy_timeout_ms = 10000;
+  ASSIGN_OR_RETURN(auto db, sqlite::Database::Open(path, options));
   Trail t;
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(h.db,
-                         "SELECT seq, time_ms, event, actor, details, prev_hash, hash, signature "
-                         "FROM audit ORDER BY seq",
-                         -1, &st, nullptr) != SQLITE_OK) {
-    std::string msg = sqlite3_errmsg(h.db);
-    if (msg.find("no such table") != std::string::npos) {
+  auto st = db->Prepare(
+      "SELECT seq, time_ms, event, actor, details, prev_hash, hash, signature FROM audit "
+      "ORDER BY seq");
+  if (!st.ok()) {
+    if (absl::StrContains(st.status().message(), "no such table")) {
       return absl::FailedPreconditionError(absl::StrCat(path, ": has no audit trail (made by an "
                                                         "older aggregator that kept none)"));
     }
-    return Sql(h.db, path, "reading the audit trail");
+    return st.status();
   }
-  auto text = [&](int c) {
-    const void* p = sqlite3_column_blob(st, c);
-    return p ? std::string(static_cast<const char*>(p), sqlite3_column_bytes(st, c)) : std::string();
-  };
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, st->Step());
+    if (!row) break;
     audit::Entry e;
-    e.seq = static_cast<uint64_t>(sqlite3_column_int64(st, 0));
-    e.time_ms = sqlite3_column_int64(st, 1);
-    e.event = text(2);
-    e.actor = text(3);
-    e.details = text(4);
-    e.prev_hash = text(5);
-    e.hash = text(6);
-    e.signature = text(7);
+    e.seq = static_cast<uint64_t>(st->Int(0));
+    e.time_ms = st->Int(1);
+    e.event = st->Blob(2);
+    e.actor = st->Blob(3);
+    e.details = st->Blob(4);
+    e.prev_hash = st->Blob(5);
+    e.hash = st->Blob(6);
+    e.signature = st->Blob(7);
     t.entries.push_back(std::move(e));
   }
-  sqlite3_finalize(st);
-  if (rc != SQLITE_DONE) return Sql(h.db, path, "reading the audit trail");
-  if (sqlite3_prepare_v2(h.db, "SELECT value FROM settings WHERE name = 'audit_public_key'", -1,
-                         &st, nullptr) == SQLITE_OK) {
-    if (sqlite3_step(st) == SQLITE_ROW) {
-      auto pk = crypto::Base64Decode(text(0));
+  // Absent in a database without settings: the trail is then checked with the given key.
+  auto key = db->Prepare("SELECT value FROM settings WHERE name = 'audit_public_key'");
+  if (key.ok()) {
+    absl::StatusOr<bool> row = key->Step();
+    if (row.ok() && *row) {
+      auto pk = crypto::Base64Decode(key->Blob(0));
       if (pk.ok()) t.stored_public_key = *pk;
     }
-    sqlite3_finalize(st);
   }
   return t;
 }

@@ -14,26 +14,11 @@
 #include "absl/strings/str_cat.h"
 #include "aggregator/store.h"
 #include "common/files.h"
+#include "common/sqlite/sqlite.h"
 #include "common/status_macros.h"
 
 namespace samenzicht::aggregator {
 namespace {
-
-struct Db {
-  sqlite3* db = nullptr;
-  ~Db() { sqlite3_close_v2(db); }
-};
-
-bool IsCorruption(int rc) {
-  rc &= 0xff;
-  return rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT;
-}
-
-absl::Status Error(sqlite3* db, int rc, const std::string& path, const std::string& what) {
-  std::string msg = absl::StrCat(path, ": ", what, ": ", db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-  if (IsCorruption(rc)) return absl::DataLossError(msg);
-  return absl::InternalError(msg);
-}
 
 // A URI for sqlite3_open_v2 (SQLITE_OPEN_URI) with '%', '?' and '#' escaped.
 std::string FileUri(const std::string& path, const char* query) {
@@ -50,42 +35,31 @@ std::string FileUri(const std::string& path, const char* query) {
   return absl::StrCat(out, query);
 }
 
-absl::Status Open(const std::string& path, const std::string& name, int flags, Db* out) {
-  int rc = sqlite3_open_v2(name.c_str(), &out->db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
-  if (rc != SQLITE_OK) return Error(out->db, rc, path, "cannot open");
-  sqlite3_busy_timeout(out->db, 10000);
-  sqlite3_extended_result_codes(out->db, 1);
-  return absl::OkStatus();
+// `name` is `path`, or a "file:" URI of it (FileUri).
+absl::StatusOr<std::unique_ptr<sqlite::Database>> Open(const std::string& path,
+                                                       const std::string& name, bool read_only) {
+  sqlite::OpenOptions options;
+  options.label = path;
+  options.read_only = read_only;
+  options.create = false;
+  options.no_mutex = true;
+  options.uri = name != path;
+  options.busy_timeout_ms = 10000;
+  return sqlite::Database::Open(name, options);
 }
 
-absl::Status Exec(sqlite3* db, const std::string& path, const char* sql) {
-  int rc = sqlite3_exec(db, sql, nullptr, nullptr, nullptr);
-  if (rc != SQLITE_OK) return Error(db, rc, path, sql);
-  return absl::OkStatus();
+// The first column of the first row of `sql` ("" when there is no row).
+absl::StatusOr<std::string> One(sqlite::Database& db, const std::string& sql) {
+  ASSIGN_OR_RETURN(sqlite::Statement st, db.Prepare(sql));
+  ASSIGN_OR_RETURN(bool row, st.Step());
+  std::string value;
+  if (row) value = st.Text(0);
+  return value;
 }
 
-// The first column of the first row of `sql`.
-absl::StatusOr<std::string> One(sqlite3* db, const std::string& path, const std::string& sql) {
-  sqlite3_stmt* st = nullptr;
-  int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr);
-  if (rc != SQLITE_OK) {
-    absl::Status s = Error(db, sqlite3_extended_errcode(db), path, "cannot read");
-    sqlite3_finalize(st);
-    return s;
-  }
-  rc = sqlite3_step(st);
-  std::string v;
-  if (rc == SQLITE_ROW) {
-    const unsigned char* t = sqlite3_column_text(st, 0);
-    v = t ? reinterpret_cast<const char*>(t) : "";
-  }
-  sqlite3_finalize(st);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error(db, rc, path, "cannot read");
-  return v;
-}
-
-absl::Status QuickCheck(sqlite3* db, const std::string& path) {
-  ASSIGN_OR_RETURN(std::string verdict, One(db, path, "PRAGMA quick_check"));
+absl::Status QuickCheck(sqlite::Database& db) {
+  const std::string& path = db.label();
+  ASSIGN_OR_RETURN(std::string verdict, One(db, "PRAGMA quick_check"));
   if (verdict != "ok") {
     return absl::DataLossError(
         absl::StrCat(path, ": integrity check failed: ", verdict.substr(0, 200)));
@@ -95,10 +69,11 @@ absl::Status QuickCheck(sqlite3* db, const std::string& path) {
 
 // Schema version and row counts; FailedPrecondition when it is no aggregator database this
 // release can open.
-absl::StatusOr<BackupInfo> Describe(sqlite3* db, const std::string& path) {
+absl::StatusOr<BackupInfo> Describe(sqlite::Database& db) {
+  const std::string& path = db.label();
   BackupInfo info;
   info.path = path;
-  ASSIGN_OR_RETURN(std::string v, One(db, path, "PRAGMA user_version"));
+  ASSIGN_OR_RETURN(std::string v, One(db, "PRAGMA user_version"));
   info.schema_version = std::atoll(v.c_str());
   if (info.schema_version < 1 || info.schema_version > kSchemaVersion) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -113,32 +88,31 @@ absl::StatusOr<BackupInfo> Describe(sqlite3* db, const std::string& path) {
     tables.push_back("settings");
   }
   for (const std::string& t : tables) {
-    ASSIGN_OR_RETURN(std::string n, One(db, path, absl::StrCat(
+    ASSIGN_OR_RETURN(std::string n, One(db, absl::StrCat(
         "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = '", t, "'")));
     if (n != "1") {
       return absl::FailedPreconditionError(
           absl::StrCat(path, ": table '", t, "' is missing: not an aggregator database"));
     }
   }
-  ASSIGN_OR_RETURN(std::string pages, One(db, path, "PRAGMA page_count"));
+  ASSIGN_OR_RETURN(std::string pages, One(db, "PRAGMA page_count"));
   info.pages = std::atoll(pages.c_str());
-  ASSIGN_OR_RETURN(std::string reports, One(db, path, "SELECT count(*) FROM reports"));
+  ASSIGN_OR_RETURN(std::string reports, One(db, "SELECT count(*) FROM reports"));
   info.reports = std::atoll(reports.c_str());
-  ASSIGN_OR_RETURN(std::string batches, One(db, path, "SELECT count(*) FROM batches"));
+  ASSIGN_OR_RETURN(std::string batches, One(db, "SELECT count(*) FROM batches"));
   info.batches = std::atoll(batches.c_str());
   if (info.schema_version >= 2) {
-    ASSIGN_OR_RETURN(std::string audit, One(db, path, "SELECT count(*) FROM audit"));
+    ASSIGN_OR_RETURN(std::string audit, One(db, "SELECT count(*) FROM audit"));
     info.audit_entries = std::atoll(audit.c_str());
   }
   return info;
 }
 
 // Copies all of `src` into `dest` in one step (one read transaction on `src`).
-absl::Status Copy(sqlite3* src, sqlite3* dest, const std::string& src_path,
-                  const std::string& dest_path) {
+absl::Status Copy(sqlite::Database& src, sqlite::Database& dest) {
   for (int attempt = 0;; ++attempt) {
-    sqlite3_backup* b = sqlite3_backup_init(dest, "main", src, "main");
-    if (b == nullptr) return Error(dest, sqlite3_extended_errcode(dest), dest_path, "backup_init");
+    sqlite3_backup* b = sqlite3_backup_init(dest.handle(), "main", src.handle(), "main");
+    if (b == nullptr) return dest.LastError("backup_init");
     int rc = sqlite3_backup_step(b, -1);
     int frc = sqlite3_backup_finish(b);
     if (rc == SQLITE_DONE && frc == SQLITE_OK) return absl::OkStatus();
@@ -147,9 +121,11 @@ absl::Status Copy(sqlite3* src, sqlite3* dest, const std::string& src_path,
       continue;
     }
     if (rc == SQLITE_DONE) rc = frc;
-    if (IsCorruption(rc)) return Error(src, rc, src_path, "cannot read the database");
-    return absl::InternalError(
-        absl::StrCat(src_path, " -> ", dest_path, ": backup failed: ", sqlite3_errstr(rc)));
+    if (sqlite::CodeFromSqlite(rc) == absl::StatusCode::kDataLoss) {
+      return src.Error(rc, "cannot read the database");
+    }
+    return sqlite::StatusFromSqlite(rc, absl::StrCat(src.label(), " -> ", dest.label(),
+                                                     ": backup failed: ", sqlite3_errstr(rc)));
   }
 }
 
@@ -211,16 +187,15 @@ absl::StatusOr<BackupInfo> BackupDatabase(const std::string& data_dir, const std
   } cleanup{tmp};
   RETURN_IF_ERROR(CreatePrivate(tmp));
   {
-    Db src, dest;
     // Read-only: the backup never writes to the live database (WAL readers need the -shm
     // file, which the running server keeps).
-    RETURN_IF_ERROR(Open(src_path, src_path, SQLITE_OPEN_READONLY, &src));
-    RETURN_IF_ERROR(Open(tmp, tmp, SQLITE_OPEN_READWRITE, &dest));
-    RETURN_IF_ERROR(Copy(src.db, dest.db, src_path, tmp));
+    ASSIGN_OR_RETURN(auto src, Open(src_path, src_path, /*read_only=*/true));
+    ASSIGN_OR_RETURN(auto dest, Open(tmp, tmp, /*read_only=*/false));
+    RETURN_IF_ERROR(Copy(*src, *dest));
     // One self-contained file: the copy leaves WAL mode.
-    RETURN_IF_ERROR(Exec(dest.db, tmp, "PRAGMA journal_mode=DELETE"));
-    RETURN_IF_ERROR(QuickCheck(dest.db, tmp));
-    ASSIGN_OR_RETURN(BackupInfo info, Describe(dest.db, tmp));
+    RETURN_IF_ERROR(dest->Exec("PRAGMA journal_mode=DELETE"));
+    RETURN_IF_ERROR(QuickCheck(*dest));
+    ASSIGN_OR_RETURN(BackupInfo info, Describe(*dest));
     (void)info;
   }
   ::chmod(tmp.c_str(), 0600);
@@ -233,11 +208,8 @@ absl::StatusOr<BackupInfo> BackupDatabase(const std::string& data_dir, const std
   }
   cleanup.keep = true;
   SyncDir(std::filesystem::path(out).parent_path().string());
-  Db check;
-  RETURN_IF_ERROR(Open(out, FileUri(out, "?immutable=1"), SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
-                       &check));
-  ASSIGN_OR_RETURN(BackupInfo info, Describe(check.db, out));
-  return info;
+  ASSIGN_OR_RETURN(auto check, Open(out, FileUri(out, "?immutable=1"), /*read_only=*/true));
+  return Describe(*check);
 }
 
 absl::StatusOr<BackupInfo> RestoreDatabase(const std::string& backup_file,
@@ -260,13 +232,12 @@ absl::StatusOr<BackupInfo> RestoreDatabase(const std::string& backup_file,
     }
   }
   // The backup is opened immutable: nothing is written beside it.
-  Db src;
-  RETURN_IF_ERROR(Open(backup_file, FileUri(backup_file, "?immutable=1"),
-                       SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, &src));
-  if (absl::Status s = QuickCheck(src.db, backup_file); !s.ok()) {
+  ASSIGN_OR_RETURN(auto src,
+                   Open(backup_file, FileUri(backup_file, "?immutable=1"), /*read_only=*/true));
+  if (absl::Status s = QuickCheck(*src); !s.ok()) {
     return absl::DataLossError(absl::StrCat("the backup is not usable: ", s.message()));
   }
-  ASSIGN_OR_RETURN(BackupInfo described, Describe(src.db, backup_file));
+  ASSIGN_OR_RETURN(BackupInfo described, Describe(*src));
   (void)described;
 
   RETURN_IF_ERROR(files::MakeDirs(data_dir));
@@ -277,12 +248,11 @@ absl::StatusOr<BackupInfo> RestoreDatabase(const std::string& backup_file,
   const std::string dest_path = (std::filesystem::path(data_dir) / kDatabaseFileName).string();
   RETURN_IF_ERROR(CreatePrivate(dest_path));
   {
-    Db dest;
-    RETURN_IF_ERROR(Open(dest_path, dest_path, SQLITE_OPEN_READWRITE, &dest));
-    RETURN_IF_ERROR(Copy(src.db, dest.db, backup_file, dest_path));
-    RETURN_IF_ERROR(Exec(dest.db, dest_path, "PRAGMA journal_mode=WAL"));
-    RETURN_IF_ERROR(QuickCheck(dest.db, dest_path));
-    RETURN_IF_ERROR(Exec(dest.db, dest_path, "PRAGMA wal_checkpoint(TRUNCATE)"));
+    ASSIGN_OR_RETURN(auto dest, Open(dest_path, dest_path, /*read_only=*/false));
+    RETURN_IF_ERROR(Copy(*src, *dest));
+    RETURN_IF_ERROR(dest->Exec("PRAGMA journal_mode=WAL"));
+    RETURN_IF_ERROR(QuickCheck(*dest));
+    RETURN_IF_ERROR(dest->Exec("PRAGMA wal_checkpoint(TRUNCATE)"));
   }
   for (const char* suffix : {"", "-wal", "-shm"}) {
     const std::string p = dest_path + suffix;
@@ -290,10 +260,8 @@ absl::StatusOr<BackupInfo> RestoreDatabase(const std::string& backup_file,
   }
   RETURN_IF_ERROR(SyncFile(dest_path));
   SyncDir(data_dir);
-  Db check;
-  RETURN_IF_ERROR(Open(dest_path, dest_path, SQLITE_OPEN_READONLY, &check));
-  ASSIGN_OR_RETURN(BackupInfo info, Describe(check.db, dest_path));
-  return info;
+  ASSIGN_OR_RETURN(auto check, Open(dest_path, dest_path, /*read_only=*/true));
+  return Describe(*check);
 }
 
 }  // namespace samenzicht::aggregator

@@ -1,7 +1,5 @@
 #include "aggregator/rotation.h"
 
-#include <sqlite3.h>
-
 #include <filesystem>
 #include <map>
 #include <sstream>
@@ -11,6 +9,7 @@
 #include "aggregator/admin.h"
 #include "aggregator/audit_store.h"
 #include "aggregator/store.h"
+#include "common/sqlite/sqlite.h"
 #include "common/status_macros.h"
 #include "crypto/key_file.h"
 #include "model/config.h"
@@ -29,36 +28,30 @@ absl::StatusOr<KeyStatus> ReadKeyStatus(const v1::AggregatorConfig& config) {
   const std::string path = (std::filesystem::path(config.data_dir()) / kDatabaseFileName).string();
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return absl::NotFoundError(absl::StrCat(path, ": no database"));
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
-  struct Closer {
-    sqlite3* db;
-    ~Closer() { sqlite3_close_v2(db); }
-  } closer{db};
-  if (rc != SQLITE_OK) {
-    return absl::InternalError(absl::StrCat(path, ": cannot open: ", sqlite3_errmsg(db)));
-  }
-  sqlite3_busy_timeout(db, 10000);
-  auto query = [&](const char* sql, const std::function<void(sqlite3_stmt*)>& row) -> absl::Status {
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK) {
-      std::string msg = sqlite3_errmsg(db);
-      sqlite3_finalize(st);
-      return absl::FailedPreconditionError(absl::StrCat(path, ": ", msg));
+  sqlite::OpenOptions options;
+  options.label = path;
+  options.read_only = true;
+  options.no_mutex = true;
+  options.busy_timeout_ms = 10000;
+  ASSIGN_OR_RETURN(auto db, sqlite::Database::Open(path, options));
+  // A statement that does not prepare (a table missing): not a database of this layout.
+  auto query = [&](const char* sql,
+                   const std::function<void(const sqlite::Statement&)>& row) -> absl::Status {
+    auto st = db->Prepare(sql);
+    if (!st.ok()) return absl::FailedPreconditionError(st.status().message());
+    while (true) {
+      ASSIGN_OR_RETURN(bool more, st->Step());
+      if (!more) return absl::OkStatus();
+      row(*st);
     }
-    int r;
-    while ((r = sqlite3_step(st)) == SQLITE_ROW) row(st);
-    sqlite3_finalize(st);
-    if (r != SQLITE_DONE) return absl::InternalError(absl::StrCat(path, ": ", sqlite3_errmsg(db)));
-    return absl::OkStatus();
   };
   int64_t version = 0;
-  RETURN_IF_ERROR(query("PRAGMA user_version", [&](sqlite3_stmt* st) { version = sqlite3_column_int64(st, 0); }));
+  RETURN_IF_ERROR(
+      query("PRAGMA user_version", [&](const sqlite::Statement& st) { version = st.Int(0); }));
   std::map<std::string, std::string> settings;
   if (version >= 2) {
-    RETURN_IF_ERROR(query("SELECT name, value FROM settings", [&](sqlite3_stmt* st) {
-      settings[reinterpret_cast<const char*>(sqlite3_column_text(st, 0))] =
-          reinterpret_cast<const char*>(sqlite3_column_text(st, 1));
+    RETURN_IF_ERROR(query("SELECT name, value FROM settings", [&](const sqlite::Statement& st) {
+      settings[st.Text(0)] = st.Text(1);
     }));
   }
   KeyStatus s;
@@ -74,12 +67,12 @@ absl::StatusOr<KeyStatus> ReadKeyStatus(const v1::AggregatorConfig& config) {
             "t.report = r.id)) FROM reports r GROUP BY r.agency, r.key_epoch ORDER BY 1, 2"
           : "SELECT r.agency, 0, count(*), sum(EXISTS (SELECT 1 FROM tokens t WHERE t.report = "
             "r.id)) FROM reports r GROUP BY r.agency ORDER BY 1";
-  RETURN_IF_ERROR(query(sql, [&](sqlite3_stmt* st) {
+  RETURN_IF_ERROR(query(sql, [&](const sqlite::Statement& st) {
     EpochCount c;
-    c.agency = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-    c.epoch = static_cast<uint32_t>(sqlite3_column_int64(st, 1));
-    c.reports = sqlite3_column_int64(st, 2);
-    c.linkable = sqlite3_column_int64(st, 3);
+    c.agency = st.Text(0);
+    c.epoch = static_cast<uint32_t>(st.Int(1));
+    c.reports = st.Int(2);
+    c.linkable = st.Int(3);
     if (c.epoch < s.key_epoch) {
       s.old_epoch_reports += c.reports;
       s.old_epoch_linkable += c.linkable;

@@ -15,13 +15,43 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "aggregator/audit_events.h"
+#include "aggregator/store/checkpointer.h"
+#include "aggregator/store/report_id_map.h"
+#include "aggregator/store/schema.h"
 #include "common/files.h"
+#include "common/sqlite/sqlite.h"
 #include "common/status_macros.h"
 #include "crypto/encoding.h"
 #include "model/tokens.h"
 
 namespace samenzicht::aggregator {
 namespace {
+
+// What to do about a damaged database, appended to its DataLoss message.
+constexpr char kCorruptionHint[] =
+    "; the database is damaged: the aggregator will not serve totals from it. Restore "
+    "aggregator.db from a backup (the nodes resend what was not acknowledged)";
+
+// The status of SQLite result `rc`: the mapping of common/sqlite/sqlite.h (BUSY/LOCKED ->
+// Unavailable, CORRUPT/NOTADB -> DataLoss, FULL -> ResourceExhausted, ...), with one rule of
+// the store's own: a constraint that fails inside the store's statements (CONSTRAINT, which
+// the mapping makes AlreadyExists or FailedPrecondition) is Internal. The store decides
+// "already stored" and "retracted" itself before it writes (CommitResult, StoreRefusal), so
+// a constraint that still fails is a fault of the server or of a hand-edited database, and
+// CommitBatch's callers treat it as a store failure (intake.h: Internal, nothing stored).
+absl::Status SqlError(sqlite3* db, int rc, const std::string& path, const char* what) {
+  std::string msg = absl::StrCat(path, ": ", what, ": ", sqlite3_errmsg(db));
+  switch (sqlite::CodeFromSqlite(rc)) {
+    case absl::StatusCode::kOk:
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kFailedPrecondition:
+      return absl::InternalError(msg);
+    case absl::StatusCode::kDataLoss:
+      return absl::DataLossError(absl::StrCat(msg, kCorruptionHint));
+    default:
+      return sqlite::StatusFromSqlite(rc, msg);
+  }
+}
 
 // Prepared statement with RAII finalisation.
 class Stmt {
@@ -36,7 +66,7 @@ class Stmt {
   static absl::StatusOr<Stmt> Prepare(sqlite3* db, const char* sql) {
     Stmt st;
     if (sqlite3_prepare_v2(db, sql, -1, &st.s_, nullptr) != SQLITE_OK) {
-      return absl::InternalError(absl::StrCat("database: ", sqlite3_errmsg(db)));
+      return SqlError(db, sqlite3_extended_errcode(db), "database", "prepare");
     }
     return st;
   }
@@ -84,21 +114,6 @@ class Stmt {
   sqlite3_stmt* s_ = nullptr;
 };
 
-bool IsCorruption(int rc) {
-  rc &= 0xff;
-  return rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT;
-}
-
-absl::Status SqlError(sqlite3* db, int rc, const std::string& path, const char* what) {
-  std::string msg = absl::StrCat(path, ": ", what, ": ", sqlite3_errmsg(db));
-  if (IsCorruption(rc)) {
-    return absl::DataLossError(absl::StrCat(
-        msg, "; the database is damaged: the aggregator will not serve totals from it. "
-             "Restore aggregator.db from a backup (the nodes resend what was not acknowledged)"));
-  }
-  return absl::InternalError(msg);
-}
-
 absl::Status Exec(sqlite3* db, const std::string& path, const char* sql) {
   char* err = nullptr;
   int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
@@ -113,249 +128,8 @@ absl::Status Exec(sqlite3* db, const std::string& path, const char* sql) {
 constexpr int kRoles = 3;
 constexpr const char* kRoleSuffix[kRoles] = {"", "#anchor", "#probe"};
 
-constexpr char kSchema[] = R"sql(
-CREATE TABLE rules(
-  id INTEGER PRIMARY KEY,
-  name TEXT NOT NULL UNIQUE);
-CREATE TABLE batches(
-  batch_id TEXT PRIMARY KEY,
-  agency TEXT NOT NULL,
-  digest BLOB NOT NULL,
-  received_at INTEGER NOT NULL,
-  report_count INTEGER NOT NULL,
-  accepted INTEGER NOT NULL,
-  duplicates INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE reports(
-  id INTEGER PRIMARY KEY,
-  report_id TEXT NOT NULL UNIQUE,
-  agency TEXT NOT NULL,
-  batch_id TEXT NOT NULL REFERENCES batches(batch_id),
-  signal_month INTEGER NOT NULL,
-  form INTEGER NOT NULL,
-  contact INTEGER NOT NULL,
-  age_band INTEGER NOT NULL,
-  gender INTEGER NOT NULL,
-  background INTEGER NOT NULL,
-  living_situation INTEGER NOT NULL,
-  recruitment_location INTEGER NOT NULL,
-  coercion INTEGER NOT NULL,
-  forced_crime INTEGER NOT NULL,
-  area TEXT NOT NULL);
-CREATE TABLE tokens(
-  report INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
-  rule INTEGER NOT NULL REFERENCES rules(id),
-  token BLOB NOT NULL CHECK(length(token) = 32));
-CREATE INDEX tokens_by_report ON tokens(report);
-CREATE TABLE retracted(
-  report_id TEXT PRIMARY KEY,
-  agency TEXT NOT NULL,
-  at INTEGER NOT NULL) WITHOUT ROWID;
-PRAGMA user_version = 1;
-)sql";
-
-// Schema version 2 (issue 6): the audit trail and the administrator's settings.
-constexpr char kSchemaV2[] = R"sql(
-CREATE TABLE audit(
-  seq INTEGER PRIMARY KEY,
-  time_ms INTEGER NOT NULL,
-  event TEXT NOT NULL,
-  actor TEXT NOT NULL,
-  details TEXT NOT NULL,
-  prev_hash BLOB NOT NULL,
-  hash BLOB NOT NULL,
-  signature BLOB NOT NULL);
-CREATE TABLE settings(
-  name TEXT PRIMARY KEY,
-  value TEXT NOT NULL) WITHOUT ROWID;
-PRAGMA user_version = 2;
-)sql";
-
-// Schema version 3 (issue 9, key rotation): the hashing-key epoch of each report's tokens.
-// Reports stored before version 3 get the epoch the aggregator last ran with (the only
-// epoch it accepted then; 0 when it never recorded one).
-constexpr char kSchemaV3[] = R"sql(
-ALTER TABLE reports ADD COLUMN key_epoch INTEGER NOT NULL DEFAULT 0;
-UPDATE reports SET key_epoch = coalesce(
-  (SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'last_key_epoch'),
-  (SELECT CAST(value AS INTEGER) FROM settings WHERE name = 'key_epoch'), 0);
-PRAGMA user_version = 3;
-)sql";
-
-// Schema version 4 (issue 8, ingest speed): a report's tokens as one blob column of the
-// report row (see store.h) instead of one `tokens` row per token plus the tokens_by_report
-// index entry, and report ids as 16 raw bytes instead of 32 hex characters in the unique
-// index. Converted in the same transaction as the rest of `Open`'s upgrade, with the
-// connection functions of `MigrationFunctions` (SQLite 3.40 has no unhex()). The dropped
-// tables' pages are overwritten (secure_delete) and go to the free list (ReclaimSpace).
-constexpr char kSchemaV4[] = R"sql(
-CREATE TABLE reports_v4(
-  id INTEGER PRIMARY KEY,
-  report_id BLOB NOT NULL UNIQUE CHECK(length(report_id) = 16),
-  agency TEXT NOT NULL,
-  batch_id TEXT NOT NULL REFERENCES batches(batch_id),
-  signal_month INTEGER NOT NULL,
-  form INTEGER NOT NULL,
-  contact INTEGER NOT NULL,
-  age_band INTEGER NOT NULL,
-  gender INTEGER NOT NULL,
-  background INTEGER NOT NULL,
-  living_situation INTEGER NOT NULL,
-  recruitment_location INTEGER NOT NULL,
-  coercion INTEGER NOT NULL,
-  forced_crime INTEGER NOT NULL,
-  area TEXT NOT NULL,
-  key_epoch INTEGER NOT NULL DEFAULT 0,
-  tokens BLOB NOT NULL DEFAULT x'' CHECK(length(tokens) % 34 = 0));
-INSERT INTO reports_v4(id, report_id, agency, batch_id, signal_month, form, contact, age_band,
-    gender, background, living_situation, recruitment_location, coercion, forced_crime, area,
-    key_epoch, tokens)
-  SELECT r.id, samenzicht_id16(r.report_id), r.agency, r.batch_id, r.signal_month, r.form,
-    r.contact, r.age_band, r.gender, r.background, r.living_situation, r.recruitment_location,
-    r.coercion, r.forced_crime, r.area, r.key_epoch,
-    (SELECT samenzicht_tokens(t.rule, t.token) FROM
-       (SELECT rule, token FROM tokens WHERE report = r.id ORDER BY rowid) AS t)
-  FROM reports r ORDER BY r.id;
-DROP TABLE tokens;
-DROP TABLE reports;
-ALTER TABLE reports_v4 RENAME TO reports;
-CREATE TABLE retracted_v4(
-  report_id BLOB PRIMARY KEY CHECK(length(report_id) = 16),
-  agency TEXT NOT NULL,
-  at INTEGER NOT NULL) WITHOUT ROWID;
-INSERT INTO retracted_v4(report_id, agency, at)
-  SELECT samenzicht_id16(report_id), agency, at FROM retracted;
-DROP TABLE retracted;
-ALTER TABLE retracted_v4 RENAME TO retracted;
-PRAGMA user_version = 4;
-)sql";
-
-// Schema version 5 (issue 8, ingest speed): report ids move out of `reports` into the
-// compact table `report_ids` (one 16-byte id per report row, same row number), which has
-// no index beyond its row number. A UNIQUE index on 128 random bits is written at a random
-// page for every report, and at ingest rates that index was most of the WAL; uniqueness is
-// now kept by the store's in-memory map of every id (see ReportIds), loaded from
-// `report_ids` and `retracted`. A `report_ids` row goes with its report by a trigger, not a
-// foreign key: a trigger also fires on a connection without foreign keys (the sqlite3
-// shell's default), and a foreign key would cost a look-up in `reports` per id inserted.
-constexpr char kSchemaV5[] = R"sql(
-ALTER TABLE reports RENAME TO reports_v4;
-CREATE TABLE reports(
-  id INTEGER PRIMARY KEY,
-  agency TEXT NOT NULL,
-  batch_id TEXT NOT NULL REFERENCES batches(batch_id),
-  signal_month INTEGER NOT NULL,
-  form INTEGER NOT NULL,
-  contact INTEGER NOT NULL,
-  age_band INTEGER NOT NULL,
-  gender INTEGER NOT NULL,
-  background INTEGER NOT NULL,
-  living_situation INTEGER NOT NULL,
-  recruitment_location INTEGER NOT NULL,
-  coercion INTEGER NOT NULL,
-  forced_crime INTEGER NOT NULL,
-  area TEXT NOT NULL,
-  key_epoch INTEGER NOT NULL DEFAULT 0,
-  tokens BLOB NOT NULL DEFAULT x'' CHECK(length(tokens) % 34 = 0));
-INSERT INTO reports(id, agency, batch_id, signal_month, form, contact, age_band, gender,
-    background, living_situation, recruitment_location, coercion, forced_crime, area,
-    key_epoch, tokens)
-  SELECT id, agency, batch_id, signal_month, form, contact, age_band, gender, background,
-    living_situation, recruitment_location, coercion, forced_crime, area, key_epoch, tokens
-  FROM reports_v4 ORDER BY id;
-CREATE TABLE report_ids(
-  id INTEGER PRIMARY KEY,
-  report_id BLOB NOT NULL CHECK(length(report_id) = 16));
-INSERT INTO report_ids(id, report_id) SELECT id, report_id FROM reports_v4 ORDER BY id;
-DROP TABLE reports_v4;
-CREATE TRIGGER report_ids_go_with_their_report AFTER DELETE ON reports
-  BEGIN DELETE FROM report_ids WHERE id = OLD.id; END;
-PRAGMA user_version = 5;
-)sql";
-
 constexpr char kAuditPublicKeySetting[] = "audit_public_key";
 
-// `hex` (32 lower-case hex characters) as 16 bytes; false for anything else.
-bool ReportIdBytes(std::string_view hex, uint8_t out[kReportIdBytes]) {
-  if (hex.size() != 2 * kReportIdBytes) return false;
-  auto nibble = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-  };
-  for (size_t i = 0; i < kReportIdBytes; ++i) {
-    int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    out[i] = static_cast<uint8_t>(hi << 4 | lo);
-  }
-  return true;
-}
-
-// The connection functions the version-4 upgrade uses, registered for its transaction only:
-//   samenzicht_id16(text)              a v3 report id as its 16 bytes;
-//   samenzicht_tokens(rule, token)     aggregate: the v4 token blob of a report's rows.
-class MigrationFunctions {
- public:
-  explicit MigrationFunctions(sqlite3* db) : db_(db) {
-    sqlite3_create_function_v2(db, "samenzicht_id16", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
-                               nullptr, &Id16, nullptr, nullptr, nullptr);
-    sqlite3_create_function_v2(db, "samenzicht_tokens", 2, SQLITE_UTF8, nullptr, nullptr,
-                               &TokensStep, &TokensFinal, nullptr);
-  }
-  ~MigrationFunctions() {
-    sqlite3_create_function_v2(db_, "samenzicht_id16", 1, SQLITE_UTF8, nullptr, nullptr, nullptr,
-                               nullptr, nullptr);
-    sqlite3_create_function_v2(db_, "samenzicht_tokens", 2, SQLITE_UTF8, nullptr, nullptr,
-                               nullptr, nullptr, nullptr);
-  }
-  MigrationFunctions(const MigrationFunctions&) = delete;
-  MigrationFunctions& operator=(const MigrationFunctions&) = delete;
-
- private:
-  static void Id16(sqlite3_context* ctx, int, sqlite3_value** argv) {
-    const unsigned char* t = sqlite3_value_text(argv[0]);
-    uint8_t id[kReportIdBytes];
-    if (t == nullptr ||
-        !ReportIdBytes(std::string_view(reinterpret_cast<const char*>(t),
-                                        static_cast<size_t>(sqlite3_value_bytes(argv[0]))),
-                       id)) {
-      sqlite3_result_error(ctx, "a stored report id is not 32 lower-case hex characters", -1);
-      return;
-    }
-    sqlite3_result_blob(ctx, id, sizeof id, SQLITE_TRANSIENT);
-  }
-  static void TokensStep(sqlite3_context* ctx, int, sqlite3_value** argv) {
-    auto** blob = static_cast<std::string**>(sqlite3_aggregate_context(ctx, sizeof(std::string*)));
-    if (blob == nullptr) {
-      sqlite3_result_error_nomem(ctx);
-      return;
-    }
-    const int64_t rule = sqlite3_value_int64(argv[0]);
-    if (rule < 1 || rule > kMaxStoredRuleId) {
-      sqlite3_result_error(ctx, "a stored token's rule id does not fit in 14 bits", -1);
-      return;
-    }
-    if (sqlite3_value_bytes(argv[1]) != static_cast<int>(crypto::kTokenBytes)) {
-      sqlite3_result_error(ctx, "a stored token has the wrong length", -1);
-      return;
-    }
-    if (*blob == nullptr) *blob = new std::string;
-    (*blob)->push_back(static_cast<char>(rule & 0xff));  // the rule word, little-endian
-    (*blob)->push_back(static_cast<char>(rule >> 8));
-    (*blob)->append(static_cast<const char*>(sqlite3_value_blob(argv[1])), crypto::kTokenBytes);
-  }
-  static void TokensFinal(sqlite3_context* ctx) {
-    auto** blob = static_cast<std::string**>(sqlite3_aggregate_context(ctx, 0));
-    if (blob == nullptr || *blob == nullptr) {
-      sqlite3_result_zeroblob(ctx, 0);
-      return;
-    }
-    sqlite3_result_blob(ctx, (*blob)->data(), static_cast<int>((*blob)->size()), SQLITE_TRANSIENT);
-    delete *blob;
-    *blob = nullptr;
-  }
-
-  sqlite3* const db_;
-};
 
 
 // Rolls back unless committed.
@@ -382,18 +156,17 @@ class Transaction {
   bool open_ = false;
 };
 
-absl::StatusOr<sqlite3*> OpenConnection(const std::string& path, bool read_only) {
-  sqlite3* db = nullptr;
-  int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  flags |= SQLITE_OPEN_NOMUTEX;
-  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
-  if (rc != SQLITE_OK) {
-    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
-    sqlite3_close_v2(db);
-    return absl::InternalError(absl::StrCat(path, ": cannot open database: ", msg));
-  }
-  sqlite3_busy_timeout(db, 10000);
-  return db;
+// A connection to the store's database, read-only for the readers (LoadDataset,
+// ReadAudit); the writer's carries the pragmas of `Open`.
+absl::StatusOr<std::unique_ptr<sqlite::Database>> OpenConnection(const std::string& path,
+                                                                 bool read_only) {
+  sqlite::OpenOptions options;
+  options.label = path;
+  options.read_only = read_only;
+  options.no_mutex = true;
+  options.busy_timeout_ms = 10000;
+  options.corruption_hint = kCorruptionHint;
+  return sqlite::Database::Open(path, options);
 }
 
 absl::Status PrepareDataDir(const std::string& data_dir) {
@@ -410,131 +183,7 @@ absl::Status PrepareDataDir(const std::string& data_dir) {
   return absl::OkStatus();
 }
 
-// Brings a database of schema `version` (0: new and empty) to kSchemaVersion, in one
-// transaction: nothing of a failed upgrade stays. A new database is made by the same steps.
-absl::Status Upgrade(sqlite3* db, const std::string& path, int64_t version) {
-  MigrationFunctions functions(db);
-  Transaction tx(db, path);
-  RETURN_IF_ERROR(tx.Begin(true));
-  if (version == 0) RETURN_IF_ERROR(Exec(db, path, kSchema));
-  for (const auto& [from, sql] : {std::pair{1, kSchemaV2}, {2, kSchemaV3}, {3, kSchemaV4}, {4, kSchemaV5}}) {
-    if (version > from) continue;
-    if (absl::Status s = Exec(db, path, sql); !s.ok()) {
-      return absl::Status(s.code(), absl::StrCat("upgrading the database from schema version ",
-                                                 from, ": ", s.message()));
-    }
-  }
-  return tx.Commit();
-}
-
 }  // namespace
-
-// Checkpoints (copying the WAL back into the database file, and syncing that file) on a
-// thread and connection of their own, as SQLite's WAL documentation suggests, instead of
-// inside the COMMIT of whichever group crosses wal_autocheckpoint while every other batch
-// waits. The writer's WAL hook asks for a (PASSIVE) checkpoint once the WAL holds
-// `background_pages`. A checkpoint that runs beside the writer cannot let the WAL start over
-// (new frames keep arriving), so once the WAL holds `inline_pages` the writer checkpoints
-// itself, right after its commit: by then little is left to copy, and the next write
-// transaction starts the WAL from the beginning. The WAL file thus stays near
-// `inline_pages` pages. A checkpoint that finds another one under way does nothing.
-class Store::Checkpointer {
- public:
-  static absl::StatusOr<std::unique_ptr<Checkpointer>> Start(const std::string& path) {
-    ASSIGN_OR_RETURN(sqlite3 * db, OpenConnection(path, /*read_only=*/false));
-    // A first read opens the WAL on this connection; a checkpoint before would do nothing.
-    for (const char* sql : {"PRAGMA synchronous=FULL", "SELECT count(*) FROM sqlite_schema"}) {
-      if (absl::Status s = Exec(db, path, sql); !s.ok()) {
-        sqlite3_close_v2(db);
-        return s;
-      }
-    }
-    std::unique_ptr<Checkpointer> c(new Checkpointer(db));
-    c->thread_ = std::thread([c = c.get()] { c->Run(); });
-    return c;
-  }
-  ~Checkpointer() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
-    sqlite3_close_v2(db_);
-  }
-
-  // The writer's WAL hook (after each commit, with the pages the WAL holds).
-  static int OnCommit(void* arg, sqlite3* writer, const char* schema, int wal_pages) {
-    auto* self = static_cast<Checkpointer*>(arg);
-    if (wal_pages >= self->background_pages_.load()) {
-      {
-        std::lock_guard<std::mutex> lock(self->mu_);
-        self->wanted_ = true;
-      }
-      self->cv_.notify_all();
-    }
-    // Busy (the thread is checkpointing) or held back by a reader: tried again after the
-    // next commit.
-    if (wal_pages >= self->inline_pages_.load()) {
-      sqlite3_wal_checkpoint_v2(writer, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-    }
-    return SQLITE_OK;
-  }
-
-  void SetPages(int background_pages, int inline_pages) {
-    background_pages_ = background_pages;
-    inline_pages_ = inline_pages;
-  }
-
-  // While a Pause lives the thread starts no checkpoint; making one waits for a checkpoint
-  // under way to end (the writer's TRUNCATE would otherwise find it and do nothing).
-  class Pause {
-   public:
-    explicit Pause(Checkpointer* c) : c_(c) {
-      std::unique_lock<std::mutex> lock(c_->mu_);
-      ++c_->paused_;
-      c_->cv_.wait(lock, [this] { return !c_->running_; });
-    }
-    ~Pause() {
-      {
-        std::lock_guard<std::mutex> lock(c_->mu_);
-        --c_->paused_;
-      }
-      c_->cv_.notify_all();
-    }
-    Pause(const Pause&) = delete;
-    Pause& operator=(const Pause&) = delete;
-
-   private:
-    Checkpointer* const c_;
-  };
-
- private:
-  explicit Checkpointer(sqlite3* db) : db_(db) {}
-  void Run() {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (true) {
-      cv_.wait(lock, [this] { return (wanted_ && paused_ == 0) || stop_; });
-      if (stop_) return;
-      wanted_ = false;
-      running_ = true;
-      lock.unlock();
-      sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-      lock.lock();
-      running_ = false;
-      cv_.notify_all();  // a Pause may be waiting
-    }
-  }
-
-  sqlite3* const db_;
-  std::thread thread_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool wanted_ = false, stop_ = false, running_ = false;
-  int paused_ = 0;
-  std::atomic<int> background_pages_{kBackgroundCheckpointPages};
-  std::atomic<int> inline_pages_{kInlineCheckpointPages};
-};
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir,
                                                    const crypto::SecretBytes& store_key,
@@ -563,20 +212,15 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir,
   ::fchmod(fd, 0600);
   ::close(fd);
 
-  ASSIGN_OR_RETURN(sqlite3 * db, OpenConnection(path, /*read_only=*/false));
-  auto fail = [&](absl::Status s) {
-    sqlite3_close_v2(db);
-    return s;
-  };
+  ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Database> writer,
+                   OpenConnection(path, /*read_only=*/false));
+  sqlite3* const db = writer->handle();
+  auto fail = [](absl::Status s) { return s; };  // `writer` closes the connection
 
   // Integrity first: a damaged file is refused before anything is written to it.
   {
     auto st = Stmt::Prepare(db, "PRAGMA quick_check");
-    if (!st.ok()) {
-      int rc = sqlite3_extended_errcode(db);
-      if (IsCorruption(rc)) return fail(SqlError(db, rc, path, "cannot read database"));
-      return fail(st.status());
-    }
+    if (!st.ok()) return fail(SqlError(db, sqlite3_extended_errcode(db), path, "cannot read database"));
     int rc = st->Step();
     if (rc != SQLITE_ROW) return fail(SqlError(db, rc, path, "integrity check failed"));
     std::string verdict = st->Text(0);
@@ -625,8 +269,11 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir,
         absl::StrCat(path, ": database schema version ", version, " is not the supported version ",
                      kSchemaVersion, "; use the aggregator release that wrote it")));
   }
+  if (StoreMigrations().back().version != kSchemaVersion) {
+    return fail(absl::InternalError("store.h's kSchemaVersion is not the last migration"));
+  }
   if (version < kSchemaVersion) {
-    if (auto s = Upgrade(db, path, version); !s.ok()) return fail(s);
+    if (auto s = sqlite::Migrate(*writer, StoreMigrations()); !s.ok()) return fail(s);
     // A conversion rewrites whole tables: give the WAL's copy of them back to the disk now
     // (best effort; a reader of another process can hold it, then the next checkpoint does).
     if (version != 0) sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
@@ -660,7 +307,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir,
     }
   }
   ::chmod(path.c_str(), 0600);
-  std::unique_ptr<Store> store(new Store(path, db, std::move(hasher), std::move(rule_ids)));
+  std::unique_ptr<Store> store(
+      new Store(path, std::move(writer), std::move(hasher), std::move(rule_ids)));
   ASSIGN_OR_RETURN(store->checkpointer_, Checkpointer::Start(path));
   // Replaces wal_autocheckpoint on the writer connection.
   sqlite3_wal_hook(db, &Checkpointer::OnCommit, store->checkpointer_.get());
@@ -685,7 +333,7 @@ struct Store::WriteStatements {
                                    "WHERE batch_id = ?1"));
     ASSIGN_OR_RETURN(w->find_retracted,
                      Stmt::Prepare(db, "SELECT agency FROM retracted WHERE report_id = ?1"));
-    // Whether a report id is new is decided by the in-memory map (ReportIds); a new
+    // Whether a report id is new is decided by the in-memory map (ReportIdMap); a new
     // report's row and id row are appended, an existing one is read by its row number.
     ASSIGN_OR_RETURN(
         w->insert_report,
@@ -712,37 +360,11 @@ struct Store::WriteStatements {
   }
 };
 
-// Every report id the store knows, in memory (schema 5 has no index on report ids, see
-// kSchemaV5): a stored report's id -> its row number in `reports` (from 1), a retracted id
-// -> kRetracted. Guarded by write_mu_ and consulted only inside a write transaction, after
-// `SyncReportIds`: loaded on the first write, and loaded again when another connection has
-// committed to the database since (`PRAGMA data_version`; a second process writing to the
-// same folder), so that every decision matches the database it is written to. Report ids
-// are 128 random bits chosen by the nodes; the map's hash is seeded per process.
-struct Store::ReportIds {
-  using Key = std::array<uint8_t, kReportIdBytes>;
-  static constexpr int64_t kRetracted = 0;
-
-  absl::flat_hash_map<Key, int64_t> row;
-  bool loaded = false;
-  int64_t data_version = 0;  // of the writer connection when loaded
-  std::vector<Key> added;    // by the open transaction; removed again if it fails
-
-  static Key KeyOf(const uint8_t* id) {
-    Key k;
-    std::memcpy(k.data(), id, k.size());
-    return k;
-  }
-  void Undo() {
-    for (const Key& k : added) row.erase(k);
-    added.clear();
-  }
-};
-
-Store::Store(std::string path, sqlite3* db, std::unique_ptr<crypto::KeyedHasher> hasher,
-             std::vector<int> rule_ids)
+Store::Store(std::string path, std::unique_ptr<sqlite::Database> writer,
+             std::unique_ptr<crypto::KeyedHasher> hasher, std::vector<int> rule_ids)
     : path_(std::move(path)),
-      db_(db),
+      writer_(std::move(writer)),
+      db_(writer_->handle()),
       hasher_(std::move(hasher)),
       rule_ids_(std::move(rule_ids)),
       report_ids_(std::make_unique<ReportIds>()) {}
@@ -815,9 +437,7 @@ absl::StatusOr<size_t> Store::LoadReportIds() {
 
 size_t Store::ReportIdMemoryBytes() const {
   std::lock_guard<std::mutex> lock(write_mu_);
-  // flat_hash_map: one slot (key and value) and one control byte per bucket.
-  return report_ids_->row.capacity() *
-         (sizeof(std::pair<const ReportIds::Key, int64_t>) + 1);
+  return report_ids_->MemoryBytes();
 }
 
 Store::~Store() {
@@ -826,8 +446,7 @@ Store::~Store() {
     sqlite3_wal_hook(db_, nullptr, nullptr);
     checkpointer_.reset();
   }
-  write_statements_.reset();  // finalised before the connection closes
-  sqlite3_close_v2(db_);
+  write_statements_.reset();  // finalised before the connection (writer_) closes
 }
 
 void Store::SetCheckpointPages(int background_pages, int inline_pages) {
@@ -1200,11 +819,9 @@ absl::StatusOr<RetractResult> Store::Retract(const std::string& agency,
 
 absl::StatusOr<Dataset> Store::LoadDataset(
     const std::function<int(const std::string& agency)>& domain_of_agency) const {
-  ASSIGN_OR_RETURN(sqlite3 * db, OpenConnection(path_, /*read_only=*/true));
-  struct Closer {
-    sqlite3* db;
-    ~Closer() { sqlite3_close_v2(db); }
-  } closer{db};
+  ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Database> reader,
+                   OpenConnection(path_, /*read_only=*/true));
+  sqlite3* const db = reader->handle();
   Transaction tx(db, path_);
   RETURN_IF_ERROR(tx.Begin(false));
 
@@ -1479,12 +1096,9 @@ uint64_t Store::audit_last_seq() const {
 }
 
 absl::StatusOr<std::vector<audit::Entry>> Store::ReadAudit(uint64_t from_seq, uint32_t limit) const {
-  ASSIGN_OR_RETURN(sqlite3 * db, OpenConnection(path_, /*read_only=*/true));
-  struct Closer {
-    sqlite3* db;
-    ~Closer() { sqlite3_close_v2(db); }
-  } closer{db};
-  return ReadEntries(db, path_, from_seq, limit);
+  ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Database> reader,
+                   OpenConnection(path_, /*read_only=*/true));
+  return ReadEntries(reader->handle(), path_, from_seq, limit);
 }
 
 absl::StatusOr<std::map<std::string, std::string>> Store::LoadSettings() const {

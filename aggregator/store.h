@@ -5,7 +5,8 @@
 //   ASSIGN_OR_RETURN(CommitResult r, store->CommitBatch(batch));   // durable when it returns
 //   ASSIGN_OR_RETURN(Dataset d, store->LoadDataset(domain_of_agency));
 //
-// What is on disk (schema version 5, `PRAGMA user_version`). Tables `batches` (one row per
+// What is on disk (schema version 5, `PRAGMA user_version`; the SQL of every version and the
+// migrations are aggregator/store/schema.h's, checkpoints aggregator/store/checkpointer.h's). Tables `batches` (one row per
 // committed batch), `reports` (one row per stored report: agency, batch, signal month,
 // categories as small integers and bitmasks, key epoch, and ALL its tokens in one blob
 // column, see "Stored tokens" below), `report_ids` (the report's id as 16 raw bytes, under
@@ -19,9 +20,10 @@
 //
 // Report ids have no index: one on 128 random bits took a random page write per report
 // and was most of what ingest wrote. The writer keeps every stored and retracted id in
-// memory instead (ReportIds in store.cc, ~40-55 bytes per id), loaded by `LoadReportIds`
-// (the server calls it before listening) or the first write, and loaded again when another
-// connection has committed (`PRAGMA data_version`, checked in every write transaction).
+// memory instead (aggregator/store/report_id_map.h, ~40-55 bytes per id), loaded by
+// `LoadReportIds` (the server calls it before listening) or the first write, and loaded
+// again when another connection has committed (`PRAGMA data_version`, checked in every
+// write transaction).
 //
 // Stored tokens: `reports.tokens` is the concatenation of 34-byte entries, one per token,
 //   bytes 0-1   the rule word, little-endian: bits 0-13 the rules.id of the token's rule
@@ -82,7 +84,14 @@
 
 struct sqlite3;
 
+namespace samenzicht::sqlite {
+class Database;
+}  // namespace samenzicht::sqlite
+
 namespace samenzicht::aggregator {
+
+class Checkpointer;  // aggregator/store/checkpointer.h
+struct ReportIdMap;  // aggregator/store/report_id_map.h
 
 // 2: audit and settings tables; 3: reports.key_epoch; 4: tokens as one blob per report,
 // report ids as 16-byte blobs; 5: report ids in `report_ids`, without an index.
@@ -193,7 +202,9 @@ class Store {
   // Returns InvalidArgument (store key not 32 bytes, bad rule names), FailedPrecondition
   // (a database of an unknown schema version, or a folder that cannot be made private),
   // DataLoss (the file is not an SQLite database or fails `PRAGMA quick_check`; the
-  // message says to restore a backup), Internal for other SQLite errors.
+  // message says to restore a backup), and for other SQLite errors the mapping of
+  // common/sqlite/sqlite.h (Unavailable: locked past the busy timeout; ResourceExhausted:
+  // disk full; Internal otherwise, constraints included: see SqlError in store.cc).
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& data_dir,
                                                      const crypto::SecretBytes& store_key,
                                                      const std::vector<std::string>& rule_names);
@@ -209,7 +220,9 @@ class Store {
   //  - stored by another agency: refused with AlreadyExists;
   //  - retracted before: refused with FailedPrecondition (never resurrected).
   // A batch id already committed leaves everything unchanged (`replayed`).
-  // Returns Internal on an SQLite failure (then nothing of the batch is stored).
+  // Returns Internal on an SQLite failure of its statements, Unavailable when the database
+  // stays locked past the busy timeout, ResourceExhausted when the disk is full, DataLoss
+  // when it is damaged (then nothing of the batch is stored).
   absl::StatusOr<CommitResult> CommitBatch(const BatchToStore& batch);
 
   // Deletes the given reports of `agency` (rows and tokens, for real) and records the
@@ -236,7 +249,7 @@ class Store {
   // otherwise do (the server calls this before it listens). Returns how many ids are held.
   // DataLoss when the database holds a report id twice.
   absl::StatusOr<size_t> LoadReportIds();
-  // Bytes of memory the report-id map takes (see ReportIds in store.cc).
+  // Bytes of memory the report-id map takes (aggregator/store/report_id_map.h).
   size_t ReportIdMemoryBytes() const;
   // For tests: the WAL sizes (pages) of the two checkpoint triggers (defaults
   // kBackgroundCheckpointPages, kInlineCheckpointPages).
@@ -296,12 +309,13 @@ class Store {
   absl::StatusOr<int64_t> CountRows(const std::string& table) const;
 
  private:
-  Store(std::string path, sqlite3* db, std::unique_ptr<crypto::KeyedHasher> hasher,
-        std::vector<int> rule_ids);
+  Store(std::string path, std::unique_ptr<sqlite::Database> writer,
+        std::unique_ptr<crypto::KeyedHasher> hasher, std::vector<int> rule_ids);
 
   const std::string path_;
   mutable std::mutex write_mu_;  // guards db_ (the single writer connection)
-  sqlite3* const db_;
+  const std::unique_ptr<sqlite::Database> writer_;
+  sqlite3* const db_;  // writer_'s handle
   const std::unique_ptr<crypto::KeyedHasher> hasher_;
   const std::vector<int> rule_ids_;  // profile rule index * 3 + v1::TokenRole -> rules.id
   std::atomic<uint64_t> generation_{0};
@@ -310,11 +324,10 @@ class Store {
   std::unique_ptr<WriteStatements> write_statements_;
   // Every report id the store holds, in memory; guarded by write_mu_. SyncReportIds makes
   // it match the database; call it inside a write transaction before consulting it.
-  struct ReportIds;
+  using ReportIds = ReportIdMap;  // aggregator/store/report_id_map.h
   std::unique_ptr<ReportIds> report_ids_;
   absl::Status SyncReportIds();
   absl::Status LoadReportIdsLocked();  // into the empty map; part of SyncReportIds
-  class Checkpointer;
   std::unique_ptr<Checkpointer> checkpointer_;
 
   // Group commit (CommitBatch). `commit_mu_` guards the queue and the leader flag; the

@@ -668,5 +668,22 @@ TEST(StoreTest, RefusesMoreRulesThanTheRuleWordHolds) {
   ASSERT_OK(Store::Open(dir, key, kRules));  // the rules it has still work
 }
 
+// The store's SQLite errors go through the one mapping (common/sqlite): a write lock another
+// connection holds past the busy timeout makes a write Unavailable (it was Internal), so the
+// caller may try again; nothing is written.
+TEST(StoreTest, AWriteLockHeldElsewhereIsUnavailable) {
+  std::string dir = FreshDir("store_locked") + "/data";
+  auto key = Key();
+  ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, key, kRules));
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open((dir + "/aggregator.db").c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  EXPECT_THAT(store->Retract("police", {testing::Id(1)}, 1),
+              StatusIs(absl::StatusCode::kUnavailable));  // after the 10 s busy timeout
+  sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(other);
+  EXPECT_OK(store->Retract("police", {testing::Id(1)}, 1).status());
+}
+
 }  // namespace
 }  // namespace samenzicht::aggregator
