@@ -3,8 +3,11 @@
 #include <limits>
 #include <map>
 #include <tuple>
+#include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 
 #include "aggregator/totals.h"
 
@@ -162,6 +165,220 @@ std::vector<SuppressedCell> SuppressedCells(const v1::InsightResponse& r) {
     Collect(out, "trend", {p.period()}, "signals", p.signals());
   }
   return out;
+}
+
+namespace {
+
+// splitmix64's finaliser: a bijection of 64-bit words that spreads every input bit.
+inline uint64_t Mix(uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ull;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebull;
+  x ^= x >> 31;
+  return x;
+}
+
+constexpr uint64_t kReportSalt = 0x5265706f72744b65ull;   // "ReportKe"
+constexpr uint64_t kPersonSalt = 0x506572736f6e4b65ull;   // "PersonKe"
+constexpr uint64_t kNoTokenSalt = 0x4e6f546f6b656e21ull;  // "NoToken!"
+constexpr uint64_t kCellSalt = 0x43656c6c4b657921ull;     // "CellKey!"
+constexpr uint64_t kMarkSalt = 0x4d61726b65642121ull;     // "Marked!!"
+
+uint64_t FactsWord(const ReportFacts& r) {
+  uint64_t h = Mix(uint64_t{r.signal_month} << 32 | uint64_t{r.form} << 24 |
+                   uint64_t{r.contact} << 16 | uint64_t{r.age_band} << 8 | r.gender);
+  h = Mix(h ^ (uint64_t{r.background} << 48 | uint64_t{r.domain} << 40 | uint64_t{r.area}));
+  h = Mix(h ^ (uint64_t{r.living} << 32 | r.recruitment));
+  return Mix(h ^ (uint64_t{r.coercion} << 32 | r.forced_crime));
+}
+
+}  // namespace
+
+RecordKeys ComputeRecordKeys(const Dataset& ds, const LinkResult& link,
+                             const CellKeyParams& params) {
+  const uint64_t secret = params.secret;
+  const uint64_t k = params.k == 0 ? kDefaultMinCellSize : params.k;
+  // Low byte: 1 when marked (probability 1/k), else 0; the other 56 bits random.
+  auto finish = [&](uint64_t key) {
+    const bool marked = Mix(key ^ kMarkSalt) % k == 0;
+    return (key & ~uint64_t{0xff}) | (marked ? 1 : 0);
+  };
+  RecordKeys keys;
+  const size_t n = ds.reports.size();
+  keys.report.assign(n, 0);
+  std::vector<bool> keyed(n, false);
+  const TokenTable& t = ds.tokens;
+  for (size_t run = 0; run < t.runs(); ++run) {
+    const uint32_t r = t.run_report(run);
+    if (r >= n) continue;
+    uint64_t sum = 0;
+    for (size_t i = t.run_begin(run); i < t.run_end(run); ++i) {
+      sum += Mix(t.fingerprint(i) ^ (uint64_t{t.rule(i)} << 48));
+    }
+    keys.report[r] += sum;  // a report's tokens may come in more than one run
+    keyed[r] = true;
+  }
+  std::map<uint64_t, uint64_t> seen;  // reports without tokens: facts -> how many so far
+  for (size_t r = 0; r < n; ++r) {
+    if (keyed[r]) {
+      keys.report[r] = Mix(Mix(keys.report[r] ^ kReportSalt) ^ secret);
+    } else {
+      const uint64_t facts = FactsWord(ds.reports[r]);
+      keys.report[r] = Mix(Mix(facts ^ kNoTokenSalt) ^ Mix(seen[facts]++ ^ secret));
+    }
+  }
+  // The person keys are made from the unmarked report keys; then both are marked.
+  keys.person.assign(link.persons, 0);
+  if (link.person.size() == n) {
+    for (size_t r = 0; r < n; ++r) keys.person[link.person[r]] += keys.report[r];
+  }
+  for (uint64_t& key : keys.person) key = finish(Mix(Mix(key ^ kPersonSalt) ^ secret));
+  for (uint64_t& key : keys.report) key = finish(key);
+  return keys;
+}
+
+uint64_t PerturbCount(uint64_t n, uint64_t cell_key, Measure measure, const CellKeyParams& p) {
+  if (n == 0) return 0;
+  const uint64_t k = p.k == 0 ? kDefaultMinCellSize : p.k;
+  const uint64_t u = Mix(Mix(cell_key ^ kCellSalt ^ static_cast<uint64_t>(measure)) ^ p.secret);
+  if (n < k) {
+    if (k <= 0xff) return (cell_key & 0xff) != 0 ? k : 0;  // a marked record in the cell
+    return (u % k) < n ? k : 0;
+  }
+  // The low 32 bits choose core or tail, the high 32 bits the noise within it.
+  const bool tail = p.tail_one_in > 0 && (u & 0xffffffffu) % p.tail_one_in == 0;
+  const uint64_t d = tail ? p.tail() : p.noise();
+  const int64_t noise = static_cast<int64_t>((u >> 32) % (2 * d + 1)) - static_cast<int64_t>(d);
+  const int64_t v = static_cast<int64_t>(n) + noise;
+  return v < static_cast<int64_t>(k) ? k : static_cast<uint64_t>(v);
+}
+
+v1::Count PerturbedCount(uint64_t n, uint64_t cell_key, Measure measure, const CellKeyParams& p) {
+  v1::Count c;
+  c.set_value(PerturbCount(n, cell_key, measure, p));
+  return c;
+}
+
+std::vector<double> NoiseDistribution(const CellKeyParams& p) {
+  const int64_t s = p.tail(), d = p.noise();
+  const double tail = p.tail_one_in == 0 ? 0.0 : 1.0 / p.tail_one_in;
+  std::vector<double> pmf(static_cast<size_t>(2 * s + 1), 0.0);
+  for (int64_t i = -s; i <= s; ++i) {
+    double v = tail / static_cast<double>(2 * s + 1);
+    if (i >= -d && i <= d) v += (1 - tail) / static_cast<double>(2 * d + 1);
+    pmf[static_cast<size_t>(i + s)] = v;
+  }
+  return pmf;
+}
+
+std::pair<uint64_t, uint64_t> TrueCountRange(uint64_t shown, const CellKeyParams& p) {
+  const uint64_t k = p.k == 0 ? kDefaultMinCellSize : p.k;
+  const uint64_t d = p.tail_one_in == 0 ? p.noise() : p.tail();
+  if (shown == 0) return {0, k - 1};
+  if (shown == k) return {1, k + d};
+  return {shown > d ? std::max<uint64_t>(k, shown - d) : k, shown + d};
+}
+
+namespace {
+
+std::string GridPeriodText(uint32_t from, uint32_t to) {
+  const uint32_t year = from / 100, a = from % 100, b = to % 100;
+  std::string name;
+  if (a == b) {
+    name = absl::StrFormat("%04u-%02u", year, a);
+  } else if (b - a == 2) {
+    name = absl::StrCat(year, "-Q", (a - 1) / 3 + 1);
+  } else if (b - a == 5) {
+    name = absl::StrCat(year, "-H", a == 1 ? 1 : 2);
+  } else {
+    name = absl::StrCat(year);
+  }
+  return absl::StrFormat("%04u-%02u..%04u-%02u (%s)", year, a, year, b, name);
+}
+
+bool OnGrid(uint32_t from, uint32_t to) {
+  if (from / 100 != to / 100) return false;
+  const uint32_t a = from % 100, b = to % 100;
+  if (a == b) return true;                                  // a month
+  if (b - a == 2 && (a - 1) % 3 == 0) return true;          // a quarter
+  if (b - a == 5 && (a == 1 || a == 7)) return true;        // a half year
+  return a == 1 && b == 12;                                 // the year
+}
+
+}  // namespace
+
+absl::Status CheckGridPeriod(uint32_t from, uint32_t to) {
+  if (from == 0 && to == 0) return absl::OkStatus();
+  if (!IsValidMonth(from) || !IsValidMonth(to)) {
+    return absl::InvalidArgumentError("period: from_month and to_month must be YYYYMM");
+  }
+  if (from != 0 && to != 0 && from > to) {
+    return absl::InvalidArgumentError("period: from_month is after to_month");
+  }
+  if (from != 0 && to != 0 && OnGrid(from, to)) return absl::OkStatus();
+  // The nearest grid periods: those of the year of `from` (or `to`) that contain the
+  // start, from the smallest that also reaches the end to the year.
+  const uint32_t start = from != 0 ? from : to / 100 * 100 + 1;
+  const uint32_t end = to != 0 ? to : from / 100 * 100 + 12;
+  const uint32_t year = start / 100, month = start % 100;
+  std::vector<std::string> options;
+  const uint32_t q = (month - 1) / 3 * 3 + 1, h = month <= 6 ? 1 : 7;
+  for (auto [a, b] : {std::pair<uint32_t, uint32_t>{month, month}, {q, q + 2}, {h, h + 5},
+                      {1, 12}}) {
+    const uint32_t f = year * 100 + a, t = year * 100 + b;
+    if (options.empty() || t >= std::min(end, year * 100 + 12) || b == 12) {
+      std::string text = GridPeriodText(f, t);
+      if (std::find(options.begin(), options.end(), text) == options.end()) {
+        options.push_back(text);
+      }
+      if (t >= std::min(end, year * 100 + 12)) break;
+    }
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "period ", from == 0 ? std::string("(open)") : absl::StrFormat("%04u-%02u", from / 100, from % 100),
+      "..", to == 0 ? std::string("(open)") : absl::StrFormat("%04u-%02u", to / 100, to % 100),
+      " is not on the release grid (a month, a quarter, a half year, a year, or no period at "
+      "all); ask ", absl::StrJoin(options, " or "), " instead"));
+}
+
+std::vector<std::pair<uint32_t, uint32_t>> GridPeriods(uint32_t first_year, uint32_t last_year) {
+  std::vector<std::pair<uint32_t, uint32_t>> out;
+  for (uint32_t y = first_year; y <= last_year; ++y) {
+    for (uint32_t m = 1; m <= 12; ++m) out.emplace_back(y * 100 + m, y * 100 + m);
+    for (uint32_t q = 0; q < 4; ++q) out.emplace_back(y * 100 + 3 * q + 1, y * 100 + 3 * q + 3);
+    out.emplace_back(y * 100 + 1, y * 100 + 6);
+    out.emplace_back(y * 100 + 7, y * 100 + 12);
+    out.emplace_back(y * 100 + 1, y * 100 + 12);
+  }
+  return out;
+}
+
+std::string CellKeyRules(const CellKeyParams& p) {
+  const uint32_t k = p.k == 0 ? kDefaultMinCellSize : p.k;
+  return absl::StrCat(
+      "Every published count is perturbed (Cell Key Method, as the ONS and the ABS use for "
+      "census tables): a count of ", k, " or more is shown within ", p.noise(),
+      " of the true count for all but about one cell in ", p.tail_one_in, " and within ",
+      p.tail(), " for every cell "
+      "(never below ", k, "); a count from 1 to ", k - 1,
+      " is shown as 0 or ", k, "; an empty cell is shown as 0. The same group of persons "
+      "always gets the same perturbation, in every table and period, so asking again tells "
+      "nothing new. Rows need not add up exactly to the totals.");
+}
+
+std::string CellKeyRulesDutch(const CellKeyParams& p) {
+  const uint32_t k = p.k == 0 ? kDefaultMinCellSize : p.k;
+  return absl::StrCat(
+      "Elk gepubliceerd aantal is licht verstoord (de celsleutelmethode, zoals het Britse "
+      "ONS en het Australische ABS die voor volkstellingstabellen gebruiken): een aantal van ",
+      k, " of meer wijkt bij op ongeveer één na elke ", p.tail_one_in, " cellen hooguit ",
+      p.noise(), " en bij elke cel "
+      "hooguit ", p.tail(), " af van het werkelijke aantal (en is nooit kleiner dan ", k,
+      "); een aantal van 1 tot en met ", k - 1, " wordt getoond als 0 of ",
+      k, "; een lege cel als 0. Dezelfde groep personen krijgt altijd dezelfde verstoring, "
+      "in elke tabel en periode, dus opnieuw vragen levert niets nieuws op. Rijen tellen "
+      "daardoor niet altijd precies op tot het totaal.");
 }
 
 const std::string& DisclosureRules() {

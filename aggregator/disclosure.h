@@ -28,11 +28,16 @@
 #ifndef SAMENZICHT_AGGREGATOR_DISCLOSURE_H_
 #define SAMENZICHT_AGGREGATOR_DISCLOSURE_H_
 
+#include <algorithm>
 #include <cstdint>
+
+#include "absl/status/status.h"
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "aggregator/linkage.h"
+#include "aggregator/store.h"
 #include "samenzicht/v1/query.pb.h"
 
 namespace samenzicht::aggregator {
@@ -93,6 +98,98 @@ std::vector<SuppressedCell> SuppressedCells(const v1::InsightResponse& response)
 
 // The rules above in one paragraph, for responses, the dashboard and the report.
 const std::string& DisclosureRules();
+
+// ---- The Cell Key Method (issue 17; docs/disclosure.md) ---------------------------------
+//
+// Consistent perturbation, as ONS and ABS publish census tables: every person gets a fixed
+// random RECORD KEY, every published cell the CELL KEY = the sum of its persons' record keys
+// (mod 2^64), and the published value is the true count plus noise looked up from a fixed
+// perturbation table (the "ptable") with the cell key. The same set of persons therefore
+// always gets the same noise, whichever table, view or period it is reached through: asking
+// again, or asking an overlapping period that holds the same persons, tells nothing new,
+// so no query needs to be refused.
+//
+//   CellKeyParams p{.k = 5, .max_noise = 5, .secret = secret};
+//   RecordKeys keys = ComputeRecordKeys(dataset, link, p);
+//   uint64_t shown = PerturbCount(true_count, cell_key, Measure::kPersons, p);
+//
+// RECORD KEYS. A report's key is a keyed mix of its tokens' fingerprints (the tokens are
+// already keyed with the aggregator's secret, so nobody without the store key can compute
+// it) and `secret`; a report without tokens is keyed by its categories and its position
+// among identical reports. A person's key is the mix of the SUM of its reports' keys: it
+// does not depend on the person numbers a re-link hands out, and the same reports always
+// give the same key. Signals (reports) use the report keys.
+//
+// THE PTABLE (n = true count, u = a uniform draw from the cell key):
+//   n = 0            -> 0 (zeros stay zeros: an empty cell singles nobody out);
+//   1 <= n < k       -> k when the cell holds a MARKED person (each person is marked with
+//                       probability 1/k, from its record key), else 0: never a value
+//                       1..k-1, and monotone, so a cell inside another that shows 0 shows 0
+//                       too (independent draws would let "the part shows k, the whole
+//                       shows 0" prove the part is 1..k-1);
+//   n >= k           -> max(k, n + d), where d is uniform on -D..D (the core, D = max_noise)
+//                       with probability 1 - 1/tail_one_in, and uniform on -S..S (the tail,
+//                       S = tail_noise) otherwise.
+// So every published value is 0 or at least k; a published 0 may hide 1..k-1 persons; a
+// published v >= k is within D of the true count for most cells and within S for every
+// cell. The tail is what keeps an attacker who combines many tables with linear or integer
+// programming from proving that a small count is not 0: that needs the sum of the noise of
+// every cell in the combination, and with the tail in the support the attacker can never
+// rule out S in any of them (docs/disclosure.md has the measured widths).
+//
+// Thread-safety: pure functions.
+enum class Measure : uint8_t { kPersons = 1, kSignals = 2 };
+
+struct CellKeyParams {
+  uint32_t k = 5;            // min_cell_size
+  uint32_t max_noise = 0;    // D; 0 means k
+  uint64_t secret = 0;       // the deployment's cell-key secret
+  uint32_t tail_noise = 0;   // S; 0 means 3k (at least D)
+  uint32_t tail_one_in = 10; // one cell in this many draws its noise from the tail
+  uint32_t noise() const { return max_noise == 0 ? k : max_noise; }
+  uint32_t tail() const { return std::max(tail_noise == 0 ? 3 * k : tail_noise, noise()); }
+};
+
+// P(d = i - tail()) for i = 0 .. 2 tail(): the noise added to a count n >= k + S.
+std::vector<double> NoiseDistribution(const CellKeyParams& params);
+
+// Per report (index into Dataset::reports) and per person (LinkResult::person ids).
+struct RecordKeys {
+  std::vector<uint64_t> report;
+  std::vector<uint64_t> person;
+};
+// The low byte of a record key is 1 for a marked record and 0 otherwise, so the low byte of
+// a cell key is the number of marked records in a cell of fewer than 256.
+RecordKeys ComputeRecordKeys(const Dataset& dataset, const LinkResult& link,
+                             const CellKeyParams& params);
+
+// The published value of a cell with `count` elements whose record keys add up to
+// `cell_key` (see the ptable above). `k` 0 means the default 5.
+uint64_t PerturbCount(uint64_t count, uint64_t cell_key, Measure measure,
+                      const CellKeyParams& params);
+v1::Count PerturbedCount(uint64_t count, uint64_t cell_key, Measure measure,
+                         const CellKeyParams& params);
+
+// The smallest and largest true count that a published value `shown` can come from (what
+// an attacker who knows the ptable can conclude from that one cell).
+std::pair<uint64_t, uint64_t> TrueCountRange(uint64_t shown, const CellKeyParams& params);
+
+// THE RELEASE GRID. Under the Cell Key Method a period is the whole history (both 0) or a
+// calendar month, quarter, half year or year: two overlapping periods then differ by whole
+// months, never by one chosen person (Jan-Jun against Jan-May cannot be asked; the months,
+// quarters and halves that can are protected together by the ptable). InvalidArgument for
+// any other period, naming the grid periods nearest to it ("ask 2024-01..2024-03 (2024-Q1)
+// or 2024-01..2024-06 (2024-H1) instead").
+absl::Status CheckGridPeriod(uint32_t from_month, uint32_t to_month);
+
+// Every grid period (months, quarters, halves, the year) of the years from `first_year`
+// to `last_year`, as (from, to) YYYYMM pairs.
+std::vector<std::pair<uint32_t, uint32_t>> GridPeriods(uint32_t first_year, uint32_t last_year);
+
+// The Cell Key Method in one paragraph, for responses, the dashboard and the report
+// (English), and the same in Dutch.
+std::string CellKeyRules(const CellKeyParams& params);
+std::string CellKeyRulesDutch(const CellKeyParams& params);
 
 }  // namespace samenzicht::aggregator
 

@@ -191,11 +191,141 @@ Estimator DefaultEstimator(int replicates) {
 #endif
 }
 
+namespace {
+
+// Counts and cell keys (disclosure.h) of the overview's cells.
+struct KeyedCount {
+  uint64_t n = 0, key = 0;
+  void Add(uint64_t k) {
+    ++n;
+    key += k;
+  }
+};
+
+// The overview under the Cell Key Method: every count perturbed by its cell key, nothing
+// withheld. The quarters of the trend are the sums of their months (persons by earliest
+// signal month partition the period), so they have their own cell keys.
+void PerturbInsight(const Dataset& ds, const LinkResult& link,
+                    const std::vector<uint8_t>& agency_of, const PeriodFilter& p,
+                    bool quarter, const RecordKeys& keys, const CellKeyParams& params,
+                    v1::InsightResponse& resp) {
+  std::vector<PersonFacts> people = People(ds, link, agency_of, p);
+  std::vector<bool> linkable(link.persons, false);
+  KeyedCount persons, signals, unlinkable, lower, by_agencies[3];
+  std::map<int, KeyedCount> domain_persons;
+  std::map<std::pair<int, int>, KeyedCount> pair_persons;
+  std::map<uint32_t, KeyedCount> month_persons, month_signals;  // 0 = unknown
+  for (size_t i = 0; i < ds.reports.size(); ++i) {
+    const ReportFacts& r = ds.reports[i];
+    if (!p.In(r.signal_month)) continue;
+    signals.Add(keys.report[i]);
+    if (!r.has_token) {
+      unlinkable.Add(keys.report[i]);
+    } else {
+      linkable[link.person[i]] = true;
+    }
+    month_signals[r.signal_month].Add(keys.report[i]);
+    month_persons.emplace(r.signal_month, KeyedCount{});
+  }
+  for (uint32_t id = 0; id < link.persons; ++id) {
+    const PersonFacts& f = people[id];
+    if (!f.in_period) continue;
+    const uint64_t key = keys.person[id];
+    persons.Add(key);
+    if (linkable[id]) lower.Add(key);
+    size_t n = f.agencies.size();
+    if (n >= 1) by_agencies[std::min<size_t>(n, 3) - 1].Add(key);
+    for (int a = 1; a < 32; ++a) {
+      if (!(f.domains & (1u << a))) continue;
+      domain_persons[a].Add(key);
+      for (int b = a + 1; b < 32; ++b) {
+        if (f.domains & (1u << b)) pair_persons[{a, b}].Add(key);
+      }
+    }
+    month_persons[f.first_month == std::numeric_limits<uint32_t>::max() ? 0 : f.first_month]
+        .Add(key);
+  }
+  for (const auto& [m, c] : month_persons) month_signals.emplace(m, KeyedCount{});
+
+  auto person_count = [&](const KeyedCount& c) {
+    return PerturbedCount(c.n, c.key, Measure::kPersons, params);
+  };
+  auto signal_count = [&](const KeyedCount& c) {
+    return PerturbedCount(c.n, c.key, Measure::kSignals, params);
+  };
+  *resp.mutable_total_persons() = person_count(persons);
+  *resp.mutable_total_signals() = signal_count(signals);
+  *resp.mutable_unlinkable_signals() = signal_count(unlinkable);
+  *resp.mutable_persons_lower_bound() = person_count(lower);
+  if (resp.total_persons().value() > 0) {
+    resp.set_signals_per_person(absl::StrFormat(
+        "%.2f", static_cast<double>(resp.total_signals().value()) / resp.total_persons().value()));
+  }
+  const char* names[3] = {"1", "2", "3+"};
+  for (int i = 0; i < 3; ++i) {
+    auto* row = resp.add_agency_counts();
+    row->set_agencies(names[i]);
+    *row->mutable_persons() = person_count(by_agencies[i]);
+  }
+  std::vector<int> doms;
+  for (const auto& [d, c] : domain_persons) doms.push_back(d);
+  for (int a : doms) resp.add_overlap_domains(DomainWord(a));
+  for (int a : doms) {
+    for (int b : doms) {
+      auto* c = resp.add_overlap();
+      c->set_row(DomainWord(a));
+      c->set_column(DomainWord(b));
+      if (a == b) {
+        *c->mutable_persons() = person_count(domain_persons[a]);
+      } else {
+        auto it = pair_persons.find({std::min(a, b), std::max(a, b)});
+        *c->mutable_persons() = person_count(it == pair_persons.end() ? KeyedCount{} : it->second);
+      }
+    }
+  }
+  // Trend: months, or quarters as the sums of their months; "unknown" last.
+  std::map<uint32_t, std::pair<KeyedCount, KeyedCount>> points;  // period -> persons, signals
+  for (const auto& [m, c] : month_persons) {
+    if (m == 0) continue;
+    const uint32_t at = quarter ? (m / 100) * 10 + ((m % 100) - 1) / 3 + 1 : m;
+    auto& [pc, sc] = points[at];
+    pc.n += c.n;
+    pc.key += c.key;
+    const KeyedCount& s = month_signals[m];
+    sc.n += s.n;
+    sc.key += s.key;
+  }
+  auto add_point = [&](const std::string& label, const KeyedCount& pc, const KeyedCount& sc) {
+    auto* t = resp.add_trend();
+    t->set_period(label);
+    *t->mutable_persons() = person_count(pc);
+    *t->mutable_signals() = signal_count(sc);
+  };
+  for (const auto& [at, c] : points) {
+    add_point(quarter ? QuarterWord(at) : model::MonthWord(at), c.first, c.second);
+  }
+  auto unknown = month_persons.find(0);
+  if (unknown != month_persons.end()) add_point("unknown", unknown->second, month_signals[0]);
+}
+
+}  // namespace
+
 absl::StatusOr<v1::InsightResponse> ComputeInsight(const Dataset& ds, const LinkResult& link,
                                                    const std::vector<uint8_t>& agency_of,
                                                    const v1::InsightRequest& request,
                                                    uint32_t min_cell_size,
                                                    const Estimator& estimator) {
+  return ComputeInsight(ds, link, agency_of, request, min_cell_size, estimator, nullptr,
+                        nullptr);
+}
+
+absl::StatusOr<v1::InsightResponse> ComputeInsight(const Dataset& ds, const LinkResult& link,
+                                                   const std::vector<uint8_t>& agency_of,
+                                                   const v1::InsightRequest& request,
+                                                   uint32_t min_cell_size,
+                                                   const Estimator& estimator,
+                                                   const RecordKeys* keys,
+                                                   const CellKeyParams* cell_key) {
   const uint32_t k = min_cell_size == 0 ? kDefaultMinCellSize : min_cell_size;
   ASSIGN_OR_RETURN(PeriodFilter p, CheckPeriod(request.from_month(), request.to_month()));
   if (link.person.size() != ds.reports.size()) {
@@ -209,7 +339,15 @@ absl::StatusOr<v1::InsightResponse> ComputeInsight(const Dataset& ds, const Link
   resp.set_granularity(quarter ? v1::TREND_GRANULARITY_QUARTER : v1::TREND_GRANULARITY_MONTH);
   resp.set_counting_rules(CountingRules());
   resp.set_disclosure_rules(DisclosureRules());
-
+  if (keys != nullptr && cell_key != nullptr) {
+    if (keys->report.size() != ds.reports.size() || keys->person.size() != link.persons) {
+      return absl::InternalError("insight: record keys do not match the dataset");
+    }
+    CellKeyParams params = *cell_key;
+    params.k = k;
+    resp.set_disclosure_rules(CellKeyRules(params));
+    PerturbInsight(ds, link, agency_of, p, quarter, *keys, params, resp);
+  } else {
   std::vector<PersonFacts> people = People(ds, link, agency_of, p);
   uint64_t persons = 0, signals = 0, unlinkable = 0;
   uint64_t by_agencies[3] = {0, 0, 0};
@@ -334,6 +472,7 @@ absl::StatusOr<v1::InsightResponse> ComputeInsight(const Dataset& ds, const Link
       }
     }
   }
+  }  // the legacy suppression path
   // Hidden number.
   v1::HiddenNumberEstimate* est = resp.mutable_estimate();
   if (!request.include_estimate()) {

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "aggregator/disclosure.h"
 #include "aggregator/linkage.h"
 #include "aggregator/store.h"
 #include "samenzicht/v1/query.pb.h"
@@ -58,6 +59,18 @@ absl::StatusOr<v1::InsightResponse> ComputeInsight(const Dataset& dataset,
                                                    const v1::InsightRequest& request,
                                                    uint32_t min_cell_size,
                                                    const Estimator& estimator);
+// The same under the Cell Key Method (disclosure.h) when `keys` and `cell_key` are given
+// (`keys` from ComputeRecordKeys over `dataset` and `link`; `cell_key->k` is replaced by
+// `min_cell_size`): every count perturbed, nothing withheld, `disclosure_rules` =
+// CellKeyRules. InternalError when `keys` do not match the dataset.
+absl::StatusOr<v1::InsightResponse> ComputeInsight(const Dataset& dataset,
+                                                   const LinkResult& link,
+                                                   const std::vector<uint8_t>& agency_of_report,
+                                                   const v1::InsightRequest& request,
+                                                   uint32_t min_cell_size,
+                                                   const Estimator& estimator,
+                                                   const RecordKeys* keys,
+                                                   const CellKeyParams* cell_key);
 
 // The capture histories over the domains that signalled anyone in the period (for tests
 // and for `ComputeInsight`).

@@ -3,22 +3,58 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstring>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "aggregator/audit_events.h"
 #include "aggregator/disclosure.h"
 #include "aggregator/probabilistic_linkage.h"
 #include "aggregator/totals.h"
 #include "common/status_macros.h"
+#include "crypto/secret_bytes.h"
 #include "model/config.h"
 #include "model/vocabulary.h"
 
 namespace samenzicht::aggregator {
 
+namespace {
+
+constexpr char kSettingCellKeySecret[] = "disclosure_cell_key_secret";
+
+// The deployment's cell-key secret: 16 hex digits in the store's settings, made on first use.
+absl::StatusOr<uint64_t> CellKeySecret(Store* store) {
+  ASSIGN_OR_RETURN(auto settings, store->LoadSettings());
+  auto it = settings.find(kSettingCellKeySecret);
+  uint64_t secret = 0;
+  if (it != settings.end()) {
+    if (it->second.size() != 16 || !absl::SimpleHexAtoi(it->second, &secret)) {
+      return absl::DataLossError(absl::StrCat("setting ", kSettingCellKeySecret,
+                                              " is not 16 hex digits; restore a backup"));
+    }
+    return secret;
+  }
+  ASSIGN_OR_RETURN(crypto::SecretBytes random, crypto::SecretBytes::Random(8));
+  std::memcpy(&secret, random.unsafe_bytes(), sizeof secret);
+  RETURN_IF_ERROR(store->SetSetting(kSettingCellKeySecret, absl::StrFormat("%016x", secret), "",
+                                    "", ""));
+  return secret;
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<Query>> Query::New(const v1::AggregatorConfig& config,
                                                   const v1::LinkageProfile& profile,
                                                   Store* store) {
+  return New(config, profile, store, QueryOptions());
+}
+
+absl::StatusOr<std::unique_ptr<Query>> Query::New(const v1::AggregatorConfig& config,
+                                                  const v1::LinkageProfile& profile,
+                                                  Store* store, const QueryOptions& options) {
   if (store == nullptr) return absl::InvalidArgumentError("query needs a store");
   std::map<std::string, int> domains;
   for (const auto& a : config.agencies()) domains[a.node_id()] = a.domain();
@@ -30,6 +66,12 @@ absl::StatusOr<std::unique_ptr<Query>> Query::New(const v1::AggregatorConfig& co
                                           ? std::string()
                                           : config.data_dir() + "/query_history.tsv"));
   q->estimator_ = DefaultEstimator();
+  q->options_ = options;
+  q->cell_key_.k = q->k_;
+  q->cell_key_.max_noise = options.max_noise;
+  if (options.method == DisclosureMethod::kCellKey) {
+    ASSIGN_OR_RETURN(q->cell_key_.secret, CellKeySecret(store));
+  }
   return q;
 }
 
@@ -84,7 +126,12 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Query::Current() {
                  "person through it and were left unattached",
                  snap->link.ambiguous_probe_reports);
   }
-  snap->totals_index = TotalsIndex::Build(snap->dataset, snap->link);
+  if (options_.method == DisclosureMethod::kCellKey) {
+    snap->keys = ComputeRecordKeys(snap->dataset, snap->link, cell_key_);
+    snap->totals_index = TotalsIndex::Build(snap->dataset, snap->link, &snap->keys);
+  } else {
+    snap->totals_index = TotalsIndex::Build(snap->dataset, snap->link);
+  }
   cached_ = std::move(snap);
   return cached_;
 }
@@ -95,6 +142,16 @@ absl::StatusOr<v1::TotalsResponse> Query::Totals(const rpc::Peer& peer,
     return absl::PermissionDeniedError(absl::StrCat(
         "only the municipality analyst may query totals; caller has role ",
         rpc::RoleName(peer.role)));
+  }
+  std::string by;
+  for (int d : request.by()) {
+    absl::StrAppend(&by, by.empty() ? "" : ",", model::DimensionName(static_cast<v1::Dimension>(d)));
+  }
+  if (options_.method == DisclosureMethod::kCellKey) {
+    absl::StatusOr<v1::TotalsResponse> resp = PerturbedTotals(request);
+    AuditQuery(peer, "totals", by, request.from_month(), request.to_month(), resp.status(),
+               resp.ok() ? static_cast<size_t>(resp->rows_size()) * 2 + 3 : 0);
+    return resp;
   }
   ASSIGN_OR_RETURN(std::shared_ptr<const Snapshot> snap, Current());
   // The same result as ComputeTotals, from the snapshot's index when it can (issue 8).
@@ -107,13 +164,36 @@ absl::StatusOr<v1::TotalsResponse> Query::Totals(const rpc::Peer& peer,
     for (int d : request.by()) asked.by.push_back(static_cast<v1::Dimension>(d));
     RETURN_IF_ERROR(CheckAndRecord(*snap, {asked}));
   }
-  std::string by;
-  for (int d : request.by()) {
-    absl::StrAppend(&by, by.empty() ? "" : ",", model::DimensionName(static_cast<v1::Dimension>(d)));
-  }
   spdlog::info("totals analyst={} by={} from={} to={} rows={}", peer.common_name,
                by.empty() ? "-" : by, request.from_month(), request.to_month(), resp.rows_size());
   return resp;
+}
+
+absl::StatusOr<v1::TotalsResponse> Query::PerturbedTotals(const v1::TotalsRequest& request) {
+  RETURN_IF_ERROR(CheckTotalsRequest(request).status());
+  RETURN_IF_ERROR(CheckGridPeriod(request.from_month(), request.to_month()));
+  ASSIGN_OR_RETURN(std::shared_ptr<const Snapshot> snap, Current());
+  ASSIGN_OR_RETURN(RawTotals raw,
+                   snap->totals_index->RawTotalsFor(snap->dataset, snap->link, request));
+  return PerturbTotals(raw, cell_key_);
+}
+
+void Query::AuditQuery(const rpc::Peer& peer, const std::string& view, const std::string& by,
+                       uint32_t from, uint32_t to, const absl::Status& outcome, size_t cells) {
+  JsonObject d;
+  d.Add("role", rpc::RoleName(peer.role))
+      .Add("view", view)
+      .Add("by", by)
+      .Add("from", MonthText(from))
+      .Add("to", MonthText(to))
+      .Add("method", "cell_key")
+      .Add("answered", outcome.ok())
+      .Add("perturbed_cells", static_cast<uint64_t>(cells));
+  if (!outcome.ok()) d.Add("refused", absl::StatusCodeToString(outcome.code()));
+  absl::Status s = store_->AppendAudit(kEventQuery, peer.common_name, d.str());
+  if (!s.ok()) spdlog::error("audit: query entry not written: {}", s.ToString());
+  spdlog::info("{} analyst={} by={} from={} to={} answered={}", view, peer.common_name,
+               by.empty() ? "-" : by, from, to, outcome.ok());
 }
 
 absl::Status Query::CheckAndRecord(const Snapshot& snap, const std::vector<AskedQuery>& asked) {
@@ -147,6 +227,26 @@ absl::StatusOr<v1::InsightResponse> Query::Insight(const rpc::Peer& peer,
       if (it == estimates_.end()) it = estimates_.emplace(key, estimator_(h)).first;
       return it->second;
     };
+  }
+  if (options_.method == DisclosureMethod::kCellKey) {
+    absl::StatusOr<v1::InsightResponse> resp =
+        CheckGridPeriod(request.from_month(), request.to_month()).ok()
+            ? ComputeInsight(snap->dataset, snap->link, snap->agency_of_report, request, k_, cached,
+                       &snap->keys, &cell_key_)
+            : absl::StatusOr<v1::InsightResponse>(
+                  CheckGridPeriod(request.from_month(), request.to_month()));
+    if (resp.ok()) {
+      // The capture histories are exact: publish the perturbed total as `observed`.
+      resp->mutable_estimate()->set_observed(resp->total_persons().value());
+    }
+    size_t cells = 0;
+    if (resp.ok()) {
+      cells = 4 + static_cast<size_t>(resp->agency_counts_size() + resp->overlap_size() +
+                                      2 * resp->trend_size());
+    }
+    AuditQuery(peer, "insight", "", request.from_month(), request.to_month(), resp.status(),
+               cells);
+    return resp;
   }
   ASSIGN_OR_RETURN(v1::InsightResponse resp,
                    ComputeInsight(snap->dataset, snap->link, snap->agency_of_report, request,

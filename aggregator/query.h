@@ -24,6 +24,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "aggregator/disclosure.h"
 #include "aggregator/insight.h"
 #include "aggregator/linkage.h"
 #include "aggregator/query_history.h"
@@ -48,6 +49,25 @@ struct Snapshot {
   // agencies are configured. Used to count persons known to 1, 2, 3+ agencies.
   std::vector<uint8_t> agency_of_report;
   std::vector<std::string> agencies;
+  // Record keys of the Cell Key Method (disclosure.h); empty under suppression.
+  RecordKeys keys;
+};
+
+// How published counts are protected (docs/disclosure.md).
+enum class DisclosureMethod {
+  // Threshold rule plus secondary suppression, and the per-analyst differencing check
+  // (query_history.h) that refuses overlapping periods. Kept for the tests and tools that
+  // need exact counts until they move to an internal path; it does not withstand the
+  // attacker of docs/disclosure.md.
+  kSuppression,
+  // The Cell Key Method: every count perturbed consistently, nothing withheld, nothing
+  // refused; every answer and every refusal written to the audit trail by the query layer.
+  kCellKey,
+};
+
+struct QueryOptions {
+  DisclosureMethod method = DisclosureMethod::kSuppression;
+  uint32_t max_noise = 0;  // D of the ptable; 0 = min_cell_size
 };
 
 class Query {
@@ -56,6 +76,12 @@ class Query {
   static absl::StatusOr<std::unique_ptr<Query>> New(const v1::AggregatorConfig& config,
                                                     const v1::LinkageProfile& profile,
                                                     Store* store);
+  // With the Cell Key Method the deployment's cell-key secret is read from the store's
+  // settings (`disclosure_cell_key_secret`), made at random and stored on first use, so it
+  // is part of every backup and a restored aggregator perturbs exactly as before.
+  static absl::StatusOr<std::unique_ptr<Query>> New(const v1::AggregatorConfig& config,
+                                                    const v1::LinkageProfile& profile,
+                                                    Store* store, const QueryOptions& options);
 
   // Also refuses (FailedPrecondition) a query that would difference against an earlier
   // query of the same analyst (query_history.h); answered queries are recorded in
@@ -70,6 +96,9 @@ class Query {
                                               const v1::InsightRequest& request);
 
   uint32_t min_cell_size() const { return k_; }
+  DisclosureMethod method() const { return options_.method; }
+  // The ptable's parameters (secret included) under the Cell Key Method.
+  const CellKeyParams& cell_key_params() const { return cell_key_; }
 
   // The current snapshot (loaded and linked if the store changed since the last call).
   absl::StatusOr<std::shared_ptr<const Snapshot>> Current();
@@ -84,9 +113,15 @@ class Query {
   const v1::LinkageProfile profile_;          // how reports are linked
   const uint32_t threshold_;                  // max reports per token
   const uint32_t k_;                          // min cell size
+  QueryOptions options_;
+  CellKeyParams cell_key_;
+  // Cell Key Method: one audit entry per answered or refused query (event "query").
+  void AuditQuery(const rpc::Peer& peer, const std::string& view, const std::string& by,
+                  uint32_t from, uint32_t to, const absl::Status& outcome, size_t cells);
   std::mutex mu_;
   std::shared_ptr<const Snapshot> cached_;    // guarded by mu_
   // Differencing protection (issue 4). Check-and-record runs under history_mu_.
+  absl::StatusOr<v1::TotalsResponse> PerturbedTotals(const v1::TotalsRequest& request);
   absl::Status CheckAndRecord(const Snapshot& snap, const std::vector<AskedQuery>& asked);
   std::unique_ptr<QueryHistory> history_;
   std::mutex history_mu_;

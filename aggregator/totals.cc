@@ -267,6 +267,45 @@ void FillRows(const Dataset& ds, std::vector<int64_t> observed[2],
 
 absl::StatusOr<RawTotals> ComputeRawTotals(const Dataset& ds, const LinkResult& link,
                                            const v1::TotalsRequest& request) {
+  return ComputeRawTotals(ds, link, request, nullptr);
+}
+
+v1::TotalsResponse PerturbTotals(const RawTotals& t, const CellKeyParams& params) {
+  CellKeyParams p = params;
+  if (p.k == 0) p.k = kDefaultMinCellSize;
+  v1::TotalsResponse resp;
+  for (Dimension d : t.by) resp.add_by(d);
+  auto persons = [&](const RawCell& c) {
+    return PerturbedCount(c.persons, c.person_key, Measure::kPersons, p);
+  };
+  auto signals = [&](const RawCell& c) {
+    return PerturbedCount(c.signals, c.signal_key, Measure::kSignals, p);
+  };
+  *resp.mutable_total_persons() = persons(t.total);
+  *resp.mutable_total_signals() = signals(t.total);
+  for (const RawRow& r : t.rows) {
+    v1::TotalsRow* row = resp.add_rows();
+    for (const std::string& l : r.labels) row->add_keys(l);
+    *row->mutable_persons() = persons(r.cell);
+    *row->mutable_signals() = signals(r.cell);
+  }
+  *resp.mutable_unlinkable_signals() =
+      PerturbedCount(t.unlinkable, t.unlinkable_key, Measure::kSignals, p);
+  resp.set_min_cell_size(p.k);
+  std::string rules = CountingRules();
+  // The last sentence of the counting rules describes the suppression rule.
+  const std::string suppression = " Counts from 1 to k-1 are shown as <k.";
+  if (rules.size() >= suppression.size() &&
+      rules.compare(rules.size() - suppression.size(), suppression.size(), suppression) == 0) {
+    rules.resize(rules.size() - suppression.size());
+  }
+  resp.set_counting_rules(absl::StrCat(rules, " ", CellKeyRules(p)));
+  return resp;
+}
+
+absl::StatusOr<RawTotals> ComputeRawTotals(const Dataset& ds, const LinkResult& link,
+                                           const v1::TotalsRequest& request,
+                                           const RecordKeys* keys) {
   ASSIGN_OR_RETURN(const std::vector<Dimension> by, CheckTotalsRequest(request));
   const uint32_t from = request.from_month(), to = request.to_month();
   const bool bounded = from != 0 || to != 0;
@@ -278,6 +317,12 @@ absl::StatusOr<RawTotals> ComputeRawTotals(const Dataset& ds, const LinkResult& 
   if (link.person.size() != ds.reports.size()) {
     return absl::InternalError("totals: linkage does not match the dataset");
   }
+  if (keys != nullptr &&
+      (keys->report.size() != ds.reports.size() || keys->person.size() != link.persons)) {
+    return absl::InternalError("totals: record keys do not match the dataset");
+  }
+  auto report_key = [&](uint32_t i) { return keys == nullptr ? 0 : keys->report[i]; };
+  auto person_key = [&](uint32_t p) { return keys == nullptr ? 0 : keys->person[p]; };
 
   RawTotals table;
   table.by = by;
@@ -287,35 +332,44 @@ absl::StatusOr<RawTotals> ComputeRawTotals(const Dataset& ds, const LinkResult& 
   std::map<int64_t, RawCell> margin[2];
   Keys k1, k2;
   // Counts one element (a report: signals, a person: persons) under its keys k1 x k2.
-  auto count = [&](uint64_t RawCell::*measure) {
+  auto add = [](RawCell& c, uint64_t RawCell::*measure, uint64_t RawCell::*key, uint64_t k) {
+    ++(c.*measure);
+    c.*key += k;
+  };
+  auto count = [&](uint64_t RawCell::*measure, uint64_t RawCell::*key, uint64_t k) {
     for (int64_t a : k1) {
-      if (by.size() == 2) ++(margin[0][a].*measure);
-      for (int64_t b : k2) ++(cells[{a, b}].*measure);
+      if (by.size() == 2) add(margin[0][a], measure, key, k);
+      for (int64_t b : k2) add(cells[{a, b}], measure, key, k);
     }
     if (by.size() == 2) {
-      for (int64_t b : k2) ++(margin[1][b].*measure);
+      for (int64_t b : k2) add(margin[1][b], measure, key, k);
     }
   };
   for (uint32_t i : EarliestFirst(ds.reports)) {
     const ReportFacts& r = ds.reports[i];
     if (!in_period(r.signal_month)) continue;
     ++table.total.signals;
-    if (!r.has_token) ++table.unlinkable;
+    table.total.signal_key += report_key(i);
+    if (!r.has_token) {
+      ++table.unlinkable;
+      table.unlinkable_key += report_key(i);
+    }
     persons[link.person[i]].Add(r);
     counted[link.person[i]] = true;
 
     if (by.empty()) continue;
     KeysOf(by[0], /*person=*/false, ReportValue(by[0], r), k1);
     if (by.size() == 2) KeysOf(by[1], false, ReportValue(by[1], r), k2); else k2.assign(1, 0);
-    count(&RawCell::signals);
+    count(&RawCell::signals, &RawCell::signal_key, report_key(i));
   }
   for (uint32_t p = 0; p < link.persons; ++p) {
     if (!counted[p]) continue;
     ++table.total.persons;
+    table.total.person_key += person_key(p);
     if (by.empty()) continue;
     KeysOf(by[0], /*person=*/true, persons[p].Value(by[0]), k1);
     if (by.size() == 2) KeysOf(by[1], true, persons[p].Value(by[1]), k2); else k2.assign(1, 0);
-    count(&RawCell::persons);
+    count(&RawCell::persons, &RawCell::person_key, person_key(p));
   }
 
   std::vector<int64_t> observed[2];  // the keys counted under: those of the cells

@@ -189,6 +189,10 @@ absl::StatusOr<v1::TotalsResponse> ComputeTotals(const Dataset& dataset, const L
 struct RawCell {
   uint64_t persons = 0;
   uint64_t signals = 0;
+  // Cell keys (disclosure.h, Cell Key Method): the sums of the counted persons' and
+  // reports' record keys; 0 when the table was made without record keys.
+  uint64_t person_key = 0;
+  uint64_t signal_key = 0;
 };
 struct RawRow {
   std::vector<std::string> labels;
@@ -201,9 +205,15 @@ struct RawTotals {
   std::vector<RawRow> margins[2];
   RawCell total;
   uint64_t unlinkable = 0;
+  uint64_t unlinkable_key = 0;  // sum of the unlinkable reports' record keys
 };
 absl::StatusOr<RawTotals> ComputeRawTotals(const Dataset& dataset, const LinkResult& link,
                                            const v1::TotalsRequest& request);
+// The same with cell keys from `keys` (ComputeRecordKeys over `dataset` and `link`).
+struct RecordKeys;
+absl::StatusOr<RawTotals> ComputeRawTotals(const Dataset& dataset, const LinkResult& link,
+                                           const v1::TotalsRequest& request,
+                                           const RecordKeys* keys);
 
 // The dimensions of a request, or ComputeRawTotals' InvalidArgument for a bad request.
 absl::StatusOr<std::vector<v1::Dimension>> CheckTotalsRequest(const v1::TotalsRequest& request);
@@ -219,6 +229,11 @@ void FillRows(const Dataset& dataset, std::vector<int64_t> observed[2],
 
 // Primary and secondary disclosure control (disclosure.h) of a raw table.
 v1::TotalsResponse ProtectTotals(const RawTotals& raw, uint32_t min_cell_size);
+
+// The Cell Key Method (disclosure.h) over a raw table made with record keys: every count
+// perturbed by its cell key, nothing withheld; `counting_rules` ends with CellKeyRules.
+struct CellKeyParams;
+v1::TotalsResponse PerturbTotals(const RawTotals& raw, const CellKeyParams& params);
 
 // Primary disclosure control of one count.
 v1::Count Protect(uint64_t value, uint32_t min_cell_size);

@@ -80,16 +80,35 @@ inline int Spread(bool multi, uint32_t value, uint16_t* out) {
 // Counts by (slot of dimension 0, slot of dimension 1) in a dense array, with the one-way
 // margins (as ComputeRawTotals counts them: an element once under each of its keys).
 struct Tally {
-  Tally(uint32_t s0, uint32_t s1) : s1(s1), cells(size_t{s0} * s1), m0(s0), m1(s1) {}
-  void Add(const uint16_t* ka, int na, const uint16_t* kb, int nb, uint64_t count) {
+  Tally(uint32_t s0, uint32_t s1, bool keyed)
+      : s1(s1), cells(size_t{s0} * s1), m0(s0), m1(s1) {
+    if (keyed) {
+      cells_key.assign(cells.size(), 0);
+      m0_key.assign(s0, 0);
+      m1_key.assign(s1, 0);
+    }
+  }
+  // `key`: the sum of the counted elements' record keys (cell keys, disclosure.h).
+  void Add(const uint16_t* ka, int na, const uint16_t* kb, int nb, uint64_t count,
+           uint64_t key = 0) {
     for (int x = 0; x < na; ++x) {
       m0[ka[x]] += count;
       for (int y = 0; y < nb; ++y) cells[size_t{ka[x]} * s1 + kb[y]] += count;
     }
     for (int y = 0; y < nb; ++y) m1[kb[y]] += count;
+    if (cells_key.empty()) return;
+    for (int x = 0; x < na; ++x) {
+      m0_key[ka[x]] += key;
+      for (int y = 0; y < nb; ++y) cells_key[size_t{ka[x]} * s1 + kb[y]] += key;
+    }
+    for (int y = 0; y < nb; ++y) m1_key[kb[y]] += key;
   }
+  uint64_t CellKey(size_t c) const { return cells_key.empty() ? 0 : cells_key[c]; }
+  uint64_t M0Key(size_t s) const { return m0_key.empty() ? 0 : m0_key[s]; }
+  uint64_t M1Key(size_t s) const { return m1_key.empty() ? 0 : m1_key[s]; }
   uint32_t s1;
   std::vector<uint64_t> cells, m0, m1;
+  std::vector<uint64_t> cells_key, m0_key, m1_key;  // empty without record keys
 };
 
 // One requested dimension as seen by a query (or none, for fewer than two).
@@ -101,7 +120,8 @@ struct Side {
 
 // Tallies the elements' (code, code) pairs, then spreads each pair over its values.
 // `second.codes` null: one dimension.
-void TallyPairs(const Side& first, const Side& second, size_t n, Tally& out) {
+void TallyPairs(const Side& first, const Side& second, size_t n, const uint64_t* keys,
+                Tally& out) {
   const uint32_t n1 = second.codes == nullptr ? 1 : second.codes->count;
   const size_t np = size_t{first.codes->count} * n1;
   // With few pairs, four interleaved copies of the table, so that neighbouring elements
@@ -124,6 +144,11 @@ void TallyPairs(const Side& first, const Side& second, size_t n, Tally& out) {
   for (size_t c = 1; c < copies; ++c) {
     for (size_t j = 0; j < np; ++j) pairs[j] += pairs[c * np + j];
   }
+  std::vector<uint64_t> pair_keys;
+  if (keys != nullptr) {
+    pair_keys.assign(np, 0);
+    for (size_t j = 0; j < n; ++j) pair_keys[pair(j)] += keys[j];
+  }
   uint16_t ka[32], kb[32] = {0};
   for (uint32_t x = 0; x < first.codes->count; ++x) {
     const int na = Spread(first.multi, ValueOf(*first.codes, x), ka);
@@ -131,7 +156,7 @@ void TallyPairs(const Side& first, const Side& second, size_t n, Tally& out) {
       const uint32_t count = pairs[size_t{x} * n1 + y];
       if (count == 0) continue;
       const int nb = second.codes == nullptr ? 1 : Spread(second.multi, ValueOf(*second.codes, y), kb);
-      out.Add(ka, na, kb, nb, count);
+      out.Add(ka, na, kb, nb, count, pair_keys.empty() ? 0 : pair_keys[size_t{x} * n1 + y]);
     }
   }
 }
@@ -139,6 +164,11 @@ void TallyPairs(const Side& first, const Side& second, size_t n, Tally& out) {
 }  // namespace
 
 std::unique_ptr<const TotalsIndex> TotalsIndex::Build(const Dataset& ds, const LinkResult& link) {
+  return Build(ds, link, nullptr);
+}
+
+std::unique_ptr<const TotalsIndex> TotalsIndex::Build(const Dataset& ds, const LinkResult& link,
+                                                      const RecordKeys* keys) {
   std::unique_ptr<TotalsIndex> ix(new TotalsIndex());
   const size_t n = ds.reports.size();
   if (link.person.size() != n || n >= std::numeric_limits<uint32_t>::max()) return ix;
@@ -201,6 +231,16 @@ std::unique_ptr<const TotalsIndex> TotalsIndex::Build(const Dataset& ds, const L
         p, static_cast<uint32_t>(std::lower_bound(ix->months_.begin(), ix->months_.end(), month) -
                                  ix->months_.begin()));
   }
+  if (keys != nullptr && keys->report.size() == n && keys->person.size() == np) {
+    ix->keys_ = *keys;
+    ix->report_key_.resize(n);
+    for (size_t pos = 0; pos < n; ++pos) {
+      ix->report_key_[pos] = keys->report[at[pos]];
+      ix->total_report_key_ += ix->report_key_[pos];
+      if (ix->no_token_[pos]) ix->unlinkable_key_ += ix->report_key_[pos];
+    }
+    for (uint64_t k : ix->keys_.person) ix->total_person_key_ += k;
+  }
   std::vector<uint32_t>().swap(at);
   report_codes[v1::DIMENSION_SIGNAL_MONTH] = std::move(month_codes);
 
@@ -225,7 +265,9 @@ std::unique_ptr<const TotalsIndex> TotalsIndex::Build(const Dataset& ds, const L
 
 size_t TotalsIndex::MemoryBytes() const {
   size_t b = months_.capacity() * sizeof(uint32_t) + first_report_.capacity() * sizeof(uint32_t) +
-             no_token_.capacity() / 8;
+             no_token_.capacity() / 8 +
+             (keys_.person.capacity() + keys_.report.capacity() + report_key_.capacity()) *
+                 sizeof(uint64_t);
   for (const Column& c : columns_) {
     for (const Codes* s : {&c.persons, &c.reports}) {
       b += s->code.capacity() * sizeof(uint16_t) + s->masks.capacity() * sizeof(uint32_t);
@@ -251,7 +293,8 @@ absl::StatusOr<RawTotals> TotalsIndex::RawTotalsFor(const Dataset& ds, const Lin
     report_pairs *= std::max<uint32_t>(c.reports.count, 1);
   }
   if (!indexed || person_pairs > kMaxPairs || report_pairs > kMaxPairs) {
-    return ComputeRawTotals(ds, link, request);
+    const bool has_keys = !keys_.report.empty() && keys_.report.size() == ds.reports.size();
+    return ComputeRawTotals(ds, link, request, has_keys ? &keys_ : nullptr);
   }
   return Table(ds, by, request.from_month(), request.to_month());
 }
@@ -268,14 +311,18 @@ absl::StatusOr<RawTotals> TotalsIndex::Table(const Dataset& ds, const std::vecto
   }
   const uint32_t s0 = by.empty() ? 1 : columns_[by[0]].slots;
   const uint32_t s1 = two ? columns_[by[1]].slots : 1;
-  Tally person_tally(s0, s1), signal_tally(s0, s1);
+  const bool keyed = !keys_.person.empty() || !keys_.report.empty();
+  Tally person_tally(s0, s1, keyed), signal_tally(s0, s1, keyed);
 
   if (from == 0 && to == 0) {  // the whole history: persons as resolved at Build
-    table.total = {persons_, reports_};
+    table.total = {persons_, reports_, total_person_key_, total_report_key_};
     table.unlinkable = unlinkable_;
+    table.unlinkable_key = unlinkable_key_;
     if (by.empty()) return table;
-    TallyPairs(persons[0], persons[1], persons_, person_tally);
-    TallyPairs(reports[0], reports[1], reports_, signal_tally);
+    TallyPairs(persons[0], persons[1], persons_, keyed ? keys_.person.data() : nullptr,
+               person_tally);
+    TallyPairs(reports[0], reports[1], reports_, keyed ? report_key_.data() : nullptr,
+               signal_tally);
   } else {
     // A period: month slots lo..hi. Each person's reports in it are contiguous (sorted by
     // month, not known last); the person counts by the categories those reports give.
@@ -299,6 +346,7 @@ absl::StatusOr<RawTotals> TotalsIndex::Table(const Dataset& ds, const std::vecto
     }
     const uint32_t n1 = two ? reports[1].codes->count : 1;
     std::vector<uint32_t> pairs(by.empty() ? 0 : size_t{reports[0].codes->count} * n1, 0);
+    std::vector<uint64_t> pair_keys(keyed ? pairs.size() : 0, 0);
     uint16_t ka[32], kb[32] = {0};
     for (uint32_t p = 0; p < persons_; ++p) {
       uint32_t pos = first_report_[p];
@@ -306,10 +354,16 @@ absl::StatusOr<RawTotals> TotalsIndex::Table(const Dataset& ds, const std::vecto
       while (pos < end && month[pos] != 0 && month[pos] < lo) ++pos;
       if (pos == end || month[pos] == 0 || month[pos] > hi) continue;
       ++table.total.persons;
+      const uint64_t pkey = keyed ? keys_.person[p] : 0;
+      table.total.person_key += pkey;
       uint32_t acc[2] = {0, 0};
       for (; pos < end && month[pos] != 0 && month[pos] <= hi; ++pos) {
         ++table.total.signals;
         table.unlinkable += no_token_[pos];
+        if (keyed) {
+          table.total.signal_key += report_key_[pos];
+          if (no_token_[pos]) table.unlinkable_key += report_key_[pos];
+        }
         if (by.empty()) continue;
         const uint16_t c0 = code[0][pos];
         Fold(rule[0], acc[0], contribution[0][c0]);
@@ -319,11 +373,12 @@ absl::StatusOr<RawTotals> TotalsIndex::Table(const Dataset& ds, const std::vecto
           Fold(rule[1], acc[1], contribution[1][c1]);
         }
         ++pairs[size_t{c0} * n1 + c1];
+        if (keyed) pair_keys[size_t{c0} * n1 + c1] += report_key_[pos];
       }
       if (by.empty()) continue;
       const int na = Spread(persons[0].multi, PersonValue(by[0], acc[0]), ka);
       const int nb = two ? Spread(persons[1].multi, PersonValue(by[1], acc[1]), kb) : 1;
-      person_tally.Add(ka, na, kb, nb, 1);
+      person_tally.Add(ka, na, kb, nb, 1, pkey);
     }
     if (by.empty()) return table;
     for (uint32_t x = 0; x < reports[0].codes->count; ++x) {
@@ -332,7 +387,8 @@ absl::StatusOr<RawTotals> TotalsIndex::Table(const Dataset& ds, const std::vecto
         const uint32_t count = pairs[size_t{x} * n1 + y];
         if (count == 0) continue;
         const int nb = two ? Spread(reports[1].multi, ValueOf(*reports[1].codes, y), kb) : 1;
-        signal_tally.Add(ka, na, kb, nb, count);
+        signal_tally.Add(ka, na, kb, nb, count,
+                         keyed ? pair_keys[size_t{x} * n1 + y] : 0);
       }
     }
   }
@@ -362,13 +418,16 @@ absl::StatusOr<RawTotals> TotalsIndex::Table(const Dataset& ds, const std::vecto
         const int64_t sa = slot_of(0, a), sb = two ? slot_of(1, b) : 0;
         if (sa < 0 || sb < 0) return RawCell{};
         const size_t c = static_cast<size_t>(sa) * s1 + static_cast<size_t>(sb);
-        return RawCell{person_tally.cells[c], signal_tally.cells[c]};
+        return RawCell{person_tally.cells[c], signal_tally.cells[c], person_tally.CellKey(c),
+                       signal_tally.CellKey(c)};
       },
       [&](int i, int64_t a) {
         const int64_t s = slot_of(i, a);
         if (s < 0) return RawCell{};
-        return i == 0 ? RawCell{person_tally.m0[s], signal_tally.m0[s]}
-                      : RawCell{person_tally.m1[s], signal_tally.m1[s]};
+        return i == 0 ? RawCell{person_tally.m0[s], signal_tally.m0[s], person_tally.M0Key(s),
+                                signal_tally.M0Key(s)}
+                      : RawCell{person_tally.m1[s], signal_tally.m1[s], person_tally.M1Key(s),
+                                signal_tally.M1Key(s)};
       },
       table);
   return table;

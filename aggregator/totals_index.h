@@ -43,6 +43,7 @@
 #include "absl/status/statusor.h"
 #include "aggregator/linkage.h"
 #include "aggregator/store.h"
+#include "aggregator/disclosure.h"
 #include "aggregator/totals.h"
 #include "samenzicht/v1/query.pb.h"
 
@@ -51,6 +52,10 @@ namespace samenzicht::aggregator {
 class TotalsIndex {
  public:
   static std::unique_ptr<const TotalsIndex> Build(const Dataset& dataset, const LinkResult& link);
+  // With cell keys: `keys` (ComputeRecordKeys over `dataset` and `link`) are copied into
+  // the index (8 bytes per person and per report) and every RawCell carries its cell keys.
+  static std::unique_ptr<const TotalsIndex> Build(const Dataset& dataset, const LinkResult& link,
+                                                  const RecordKeys* keys);
 
   // `dataset` and `link` must be the ones given to Build.
   absl::StatusOr<RawTotals> RawTotalsFor(const Dataset& dataset, const LinkResult& link,
@@ -79,6 +84,9 @@ class TotalsIndex {
   std::vector<uint32_t> months_;          // month slot -> YYYYMM (slot 0 = 0, not known)
   std::vector<uint32_t> first_report_;    // person -> first position in the report columns
   std::vector<bool> no_token_;            // by position in the report columns
+  RecordKeys keys_;                       // as given to Build (empty: none)
+  std::vector<uint64_t> report_key_;      // keys_.report by position in the report columns
+  uint64_t total_person_key_ = 0, total_report_key_ = 0, unlinkable_key_ = 0;
   uint64_t reports_ = 0, persons_ = 0, unlinkable_ = 0;
   bool built_ = false;
 };

@@ -1,0 +1,650 @@
+// The attacker of docs/disclosure.md against both disclosure methods (issue 17):
+//  - an integer-programming attacker (GLPK) that collects every table of every grid period
+//    and computes, for every small count, the tightest interval the published figures allow;
+//  - inclusion-exclusion over the overlap, per-domain and total figures;
+//  - insert and watch: an analyst who also runs an agency node submits a guessed person and
+//    watches the totals, repeating insert and retract;
+//  - differencing by overlapping periods.
+// Each attack is run against the legacy suppression (ProtectTotals, ComputeInsight without
+// keys), where it succeeds (kept as evidence that the attack is real), and against the Cell
+// Key Method (PerturbTotals, ComputeInsight with keys), where it must fail.
+#include <glpk.h>
+
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <random>
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "aggregator/disclosure.h"
+#include "aggregator/insight.h"
+#include "aggregator/totals.h"
+#include "tests/aggregator/test_util.h"
+#include "tests/testing/status_matchers.h"
+
+namespace samenzicht::aggregator {
+namespace {
+
+using samenzicht::testing::StatusIs;
+using testing::Tok;
+
+constexpr uint32_t kK = 5;
+constexpr uint64_t kSecret = 0x5eed5eed12345678ull;
+
+CellKeyParams Params() { return CellKeyParams{kK, 0, kSecret}; }
+
+// ---- A simulated municipality -------------------------------------------------------------
+
+constexpr int kForms = 6, kAges = 5;  // enum values 0..5 and 0..4 (0 = unknown)
+const int kDomains[3] = {v1::DOMAIN_POLICE, v1::DOMAIN_YOUTH_CARE, v1::DOMAIN_MENTAL_HEALTH};
+
+struct SimPerson {
+  int form = 0, age = 0;
+  uint32_t month = 0;
+  std::vector<int> domains;  // one report per domain, all in `month`
+  bool token = true;
+  int id = 0;                // its token: Tok(id)
+};
+
+// `persons` persons over the twelve months of 2024, each with one to three reports (one per
+// domain) in a single month, a few without a token (unlinkable). Forms and ages skewed as in
+// the demo data; `triple` persons signalled by all three domains.
+std::vector<SimPerson> Simulate(std::mt19937& rng, int persons) {
+  std::discrete_distribution<int> form({1, 8, 6, 2, 2, 1});
+  std::discrete_distribution<int> age({1, 2, 8, 6, 3});
+  std::discrete_distribution<int> reports({14, 5, 1});
+  std::vector<SimPerson> out;
+  for (int i = 0; i < persons; ++i) {
+    SimPerson p;
+    p.id = i + 1;
+    p.form = form(rng);
+    p.age = age(rng);
+    p.month = 202401 + static_cast<uint32_t>(rng() % 12);
+    std::vector<int> d = {0, 1, 2};
+    std::shuffle(d.begin(), d.end(), rng);
+    int n = reports(rng) + 1;
+    for (int j = 0; j < n; ++j) p.domains.push_back(kDomains[d[static_cast<size_t>(j)]]);
+    p.token = rng() % 20 != 0;
+    if (!p.token) p.domains.resize(1);
+    out.push_back(p);
+  }
+  return out;
+}
+
+struct World {
+  Dataset ds;
+  LinkResult link;
+  std::vector<uint8_t> agency_of;
+  RecordKeys keys;
+};
+
+// Reports in the order given; `extra` reports appended after the persons' (the attacker's).
+World Build(const std::vector<SimPerson>& persons) {
+  World w;
+  w.ds.rules = {"nid"};
+  for (const SimPerson& p : persons) {
+    for (int d : p.domains) {
+      ReportFacts f;
+      f.form = static_cast<uint8_t>(p.form);
+      f.age_band = static_cast<uint8_t>(p.age);
+      f.signal_month = p.month;
+      f.domain = static_cast<uint8_t>(d);
+      f.has_token = p.token;
+      const uint32_t r = static_cast<uint32_t>(w.ds.reports.size());
+      w.ds.reports.push_back(f);
+      if (p.token) w.ds.tokens.Add(r, 0, Tok(p.id));
+      w.agency_of.push_back(static_cast<uint8_t>(d == v1::DOMAIN_POLICE ? 1
+                                                 : d == v1::DOMAIN_YOUTH_CARE ? 2
+                                                 : d == v1::DOMAIN_MUNICIPALITY ? 4
+                                                                                : 3));
+    }
+  }
+  w.link = Link(static_cast<uint32_t>(w.ds.reports.size()), w.ds.tokens, 50, 1);
+  w.keys = ComputeRecordKeys(w.ds, w.link, Params());
+  return w;
+}
+
+v1::TotalsRequest Request(std::vector<v1::Dimension> by, uint32_t from, uint32_t to) {
+  v1::TotalsRequest r;
+  for (auto d : by) r.add_by(d);
+  r.set_from_month(from);
+  r.set_to_month(to);
+  return r;
+}
+
+RawTotals Raw(const World& w, const v1::TotalsRequest& r) {
+  auto raw = ComputeRawTotals(w.ds, w.link, r, &w.keys);
+  EXPECT_TRUE(raw.ok()) << raw.status();
+  return raw.ok() ? *raw : RawTotals();
+}
+
+// ---- The integer-programming attacker -----------------------------------------------------
+
+// What one published persons cell says about the sum of the unknowns in it.
+struct Fact {
+  std::vector<int> vars;
+  double lo = 0, hi = 0;   // bounds on the true count the attacker can derive from the cell
+  uint64_t truth = 0;
+};
+
+// Unknowns: persons by (month, form, age): every simulated person lies in one month.
+int Var(uint32_t month, int form, int age) {
+  return static_cast<int>((month % 100 - 1) * kForms * kAges + form * kAges + age);
+}
+constexpr int kVars = 12 * kForms * kAges;
+
+std::vector<int> VarsOf(uint32_t from, uint32_t to, int form, int age) {
+  std::vector<int> v;
+  for (uint32_t m = from; m <= to; ++m) {
+    for (int f = 0; f < kForms; ++f) {
+      if (form >= 0 && f != form) continue;
+      for (int a = 0; a < kAges; ++a) {
+        if (age >= 0 && a != age) continue;
+        v.push_back(Var(m, f, a));
+      }
+    }
+  }
+  return v;
+}
+
+// Every persons cell of the tables by nothing, form, age and form x age of every grid
+// period of 2024, as the attacker reads it under `cell_key` (else the legacy suppression).
+std::vector<Fact> Collect(const World& w, bool cell_key) {
+  std::vector<Fact> facts;
+  const CellKeyParams params = Params();
+  auto add = [&](std::vector<int> vars, const RawCell& cell, const v1::Count& shown) {
+    Fact f;
+    f.vars = std::move(vars);
+    f.truth = cell.persons;
+    if (cell_key) {
+      auto [lo, hi] = TrueCountRange(shown.value(), params);
+      f.lo = static_cast<double>(lo);
+      f.hi = static_cast<double>(hi);
+    } else if (shown.suppressed()) {
+      f.lo = 1;
+      f.hi = kK - 1;
+    } else if (shown.secondary()) {
+      f.lo = 0;  // "x": zero or at least k; the relaxation keeps both
+      f.hi = 1e9;
+    } else {
+      f.lo = f.hi = static_cast<double>(shown.value());
+    }
+    facts.push_back(std::move(f));
+  };
+  const std::vector<std::vector<v1::Dimension>> tables = {
+      {}, {v1::DIMENSION_FORM}, {v1::DIMENSION_AGE_BAND},
+      {v1::DIMENSION_FORM, v1::DIMENSION_AGE_BAND}};
+  for (auto [from, to] : GridPeriods(2024, 2024)) {
+    for (const auto& by : tables) {
+      RawTotals raw = Raw(w, Request(by, from, to));
+      v1::TotalsResponse shown = cell_key ? PerturbTotals(raw, params) : ProtectTotals(raw, kK);
+      add(VarsOf(from, to, -1, -1), raw.total, shown.total_persons());
+      for (size_t i = 0; i < raw.rows.size(); ++i) {
+        int form = -1, age = -1;
+        for (size_t d = 0; d < by.size(); ++d) {
+          (by[d] == v1::DIMENSION_FORM ? form : age) = static_cast<int>(raw.rows[i].key_values[d]);
+        }
+        add(VarsOf(from, to, form, age), raw.rows[i].cell, shown.rows(static_cast<int>(i)).persons());
+      }
+    }
+  }
+  return facts;
+}
+
+// The tightest integer interval of the sum of `target` given every fact: {min, max}.
+std::pair<double, double> Tightest(const std::vector<Fact>& facts, const std::vector<int>& target) {
+  glp_prob* lp = glp_create_prob();
+  glp_add_cols(lp, kVars);
+  for (int j = 1; j <= kVars; ++j) {
+    glp_set_col_bnds(lp, j, GLP_LO, 0, 0);
+    glp_set_col_kind(lp, j, GLP_IV);
+  }
+  glp_add_rows(lp, static_cast<int>(facts.size()));
+  for (size_t i = 0; i < facts.size(); ++i) {
+    const Fact& f = facts[i];
+    const int row = static_cast<int>(i) + 1;
+    if (f.hi >= 1e9) {
+      glp_set_row_bnds(lp, row, GLP_LO, f.lo, 0);
+    } else if (f.lo == f.hi) {
+      glp_set_row_bnds(lp, row, GLP_FX, f.lo, f.hi);
+    } else {
+      glp_set_row_bnds(lp, row, GLP_DB, f.lo, f.hi);
+    }
+    std::vector<int> ind(1, 0);
+    std::vector<double> val(1, 0);
+    for (int v : f.vars) {
+      ind.push_back(v + 1);
+      val.push_back(1);
+    }
+    glp_set_mat_row(lp, row, static_cast<int>(f.vars.size()), ind.data(), val.data());
+  }
+  std::pair<double, double> out{0, 0};
+  for (int dir : {GLP_MIN, GLP_MAX}) {
+    for (int j = 1; j <= kVars; ++j) glp_set_obj_coef(lp, j, 0);
+    for (int v : target) glp_set_obj_coef(lp, v + 1, 1);
+    glp_set_obj_dir(lp, dir);
+    glp_iocp parm;
+    glp_init_iocp(&parm);
+    parm.presolve = GLP_ON;
+    parm.msg_lev = GLP_MSG_OFF;
+    parm.tm_lim = 5000;
+    const int rc = glp_intopt(lp, &parm);
+    double value = dir == GLP_MIN ? 0 : 1e9;
+    if (rc == 0 && (glp_mip_status(lp) == GLP_OPT)) value = glp_mip_obj_val(lp);
+    (dir == GLP_MIN ? out.first : out.second) = value;
+  }
+  glp_delete_prob(lp);
+  return out;
+}
+
+struct LpOutcome {
+  int small_cells = 0;      // distinct published cells with a true count of 1..k-1
+  int narrow = 0;           // of those, pinned to fewer than k possible values
+  int exact = 0;            // of those, pinned to one value
+  double min_width = 1e9;
+};
+
+LpOutcome AttackWithIntegerProgramming(const World& w, bool cell_key) {
+  std::vector<Fact> facts = Collect(w, cell_key);
+  LpOutcome out;
+  std::set<std::vector<int>> seen;
+  for (const Fact& f : facts) {
+    if (f.truth == 0 || f.truth >= kK) continue;
+    std::vector<int> vars = f.vars;
+    std::sort(vars.begin(), vars.end());
+    if (!seen.insert(vars).second) continue;
+    ++out.small_cells;
+    auto [lo, hi] = Tightest(facts, vars);
+    EXPECT_LE(lo, static_cast<double>(f.truth) + 1e-6);
+    EXPECT_GE(hi, static_cast<double>(f.truth) - 1e-6);
+    const double width = hi - lo + 1;  // possible values
+    out.min_width = std::min(out.min_width, width);
+    if (width < kK) ++out.narrow;
+    if (width < 1.5) ++out.exact;
+  }
+  return out;
+}
+
+TEST(IntegerProgrammingAttack, PinsDownSuppressedCountsOfTheLegacyMethod) {
+  std::mt19937 rng(17);
+  int narrow = 0, exact = 0, small = 0;
+  for (int trial = 0; trial < 3; ++trial) {
+    World w = Build(Simulate(rng, 60));
+    LpOutcome o = AttackWithIntegerProgramming(w, /*cell_key=*/false);
+    narrow += o.narrow;
+    exact += o.exact;
+    small += o.small_cells;
+  }
+  std::printf("legacy suppression: %d of %d small counts pinned to fewer than %u values, %d "
+              "exactly\n", narrow, small, kK, exact);
+  EXPECT_GT(exact, 0) << "the attack is real: suppressed counts are recovered exactly";
+}
+
+// The documented protection level (docs/disclosure.md): for at least 99% of the counts from
+// 1 to k-1 the tightest interval holds k possible values or more (0..k-1, or wider); for
+// every one it holds at least k-1 (the attacker may at most learn "1 to 4" or "0 to 3",
+// what the old "<k" symbol said outright for every such cell); none is pinned exactly.
+TEST(IntegerProgrammingAttack, LeavesEverySmallCountAtLeastKWideUnderTheCellKeyMethod) {
+  std::mt19937 rng(17);
+  int small = 0, narrow = 0;
+  double min_width = 1e9;
+  for (int trial = 0; trial < 3; ++trial) {
+    World w = Build(Simulate(rng, 60));
+    LpOutcome o = AttackWithIntegerProgramming(w, /*cell_key=*/true);
+    small += o.small_cells;
+    narrow += o.narrow;
+    min_width = std::min(min_width, o.min_width);
+    EXPECT_EQ(o.exact, 0) << "trial " << trial;
+  }
+  std::printf("cell key method: %d small counts, %d of them narrowed to fewer than %u "
+              "values, the narrowest interval holds %.0f values\n",
+              small, narrow, kK, min_width);
+  EXPECT_GT(small, 50);
+  EXPECT_GE(min_width, kK - 1);
+  EXPECT_LE(narrow * 100, small);
+}
+
+// ---- Inclusion-exclusion over overlap, per-domain and total figures ------------------------
+
+// Persons known to all three domains = total - sum of the domains + sum of the pairs.
+struct InclusionExclusion {
+  bool computable = false;  // every figure needed was published
+  int64_t estimate = 0;
+  int64_t width = 0;        // possible values of the estimate given the figures' ranges
+};
+
+InclusionExclusion Attack(const v1::InsightResponse& r, bool cell_key) {
+  InclusionExclusion out;
+  std::map<std::pair<std::string, std::string>, v1::Count> overlap;
+  for (const auto& c : r.overlap()) overlap[{c.row(), c.column()}] = c.persons();
+  if (r.overlap_domains_size() != 3) return out;
+  std::vector<std::pair<v1::Count, int>> terms = {{r.total_persons(), 1}};
+  for (int i = 0; i < 3; ++i) {
+    terms.push_back({overlap[{r.overlap_domains(i), r.overlap_domains(i)}], -1});
+    for (int j = i + 1; j < 3; ++j) {
+      terms.push_back({overlap[{r.overlap_domains(i), r.overlap_domains(j)}], 1});
+    }
+  }
+  out.computable = true;
+  int64_t lo = 0, hi = 0;
+  for (const auto& [c, sign] : terms) {
+    if (c.suppressed() || c.secondary()) {
+      out.computable = false;
+      return out;
+    }
+    int64_t v = static_cast<int64_t>(c.value());
+    out.estimate += sign * v;
+    if (cell_key) {
+      auto [a, b] = TrueCountRange(c.value(), Params());
+      lo += sign > 0 ? static_cast<int64_t>(a) : -static_cast<int64_t>(b);
+      hi += sign > 0 ? static_cast<int64_t>(b) : -static_cast<int64_t>(a);
+    } else {
+      lo += sign * v;
+      hi += sign * v;
+    }
+  }
+  out.width = std::max<int64_t>(0, std::min<int64_t>(hi, 1 << 20)) - std::max<int64_t>(lo, 0) + 1;
+  return out;
+}
+
+TEST(InclusionExclusionAttack, RecoversWithheldOverlapsUnderLegacyButNotUnderCellKeys) {
+  std::mt19937 rng(3);
+  int legacy_exact_withheld = 0, ckm_exact = 0, rounds = 0;
+  for (int trial = 0; trial < 400; ++trial) {
+    std::vector<SimPerson> people = Simulate(rng, 60);
+    // One to four persons known to all three domains (the "3+" row is small).
+    const int triple = 1 + static_cast<int>(rng() % 4);
+    for (int i = 0; i < triple; ++i) {
+      people[static_cast<size_t>(i)].token = true;
+      people[static_cast<size_t>(i)].domains = {kDomains[0], kDomains[1], kDomains[2]};
+    }
+    for (size_t i = static_cast<size_t>(triple); i < people.size(); ++i) {
+      if (people[i].domains.size() == 3) people[i].domains.resize(2);
+    }
+    World w = Build(people);
+    v1::InsightRequest req;
+    ASSERT_OK_AND_ASSIGN(v1::InsightResponse legacy,
+                         ComputeInsight(w.ds, w.link, w.agency_of, req, kK, nullptr));
+    const CellKeyParams params = Params();
+    ASSERT_OK_AND_ASSIGN(v1::InsightResponse ckm, ComputeInsight(w.ds, w.link, w.agency_of, req,
+                                                                 kK, nullptr, &w.keys, &params));
+    ++rounds;
+    InclusionExclusion a = Attack(legacy, false);
+    const bool withheld = legacy.agency_counts(2).persons().suppressed() ||
+                          legacy.agency_counts(2).persons().secondary();
+    if (a.computable && a.estimate == triple && withheld) ++legacy_exact_withheld;
+    InclusionExclusion b = Attack(ckm, true);
+    ASSERT_TRUE(b.computable);
+    EXPECT_GE(b.width, static_cast<int64_t>(kK)) << "trial " << trial;
+    if (b.estimate == triple) ++ckm_exact;
+  }
+  std::printf("inclusion-exclusion: legacy gave the withheld 3+ count exactly in %d of %d "
+              "municipalities; under cell keys the point estimate was right in %d\n",
+              legacy_exact_withheld, rounds, ckm_exact);
+  EXPECT_GT(legacy_exact_withheld, 0);
+  // A guess of 1..4 is right a quarter of the time; the noise of six figures keeps the
+  // estimate near that.
+  EXPECT_LT(ckm_exact, rounds * 35 / 100);
+}
+
+// ---- Insert and watch -----------------------------------------------------------------------
+
+// P(T = t) for T = d1 - d0, the difference of two fresh perturbations (the ptable's noise
+// distribution; clamping at k ignored: the totals watched are far above k + S).
+class Difference {
+ public:
+  explicit Difference(const CellKeyParams& p) : pmf_(NoiseDistribution(p)) {
+    const size_t n = pmf_.size();
+    diff_.assign(2 * n - 1, 0.0);
+    for (size_t i = 0; i < n; ++i) {
+      for (size_t j = 0; j < n; ++j) diff_[i + n - 1 - j] += pmf_[i] * pmf_[j];
+    }
+  }
+  double P(int64_t t) const {
+    const int64_t at = t + static_cast<int64_t>(pmf_.size()) - 1;
+    return at < 0 || at >= static_cast<int64_t>(diff_.size()) ? 0.0 : diff_[static_cast<size_t>(at)];
+  }
+  // The best watcher's success rate: 1/2 + TV(T, T + 1) / 2.
+  double Bound() const {
+    double tv = 0;
+    for (int64_t t = -static_cast<int64_t>(diff_.size()); t <= static_cast<int64_t>(diff_.size()); ++t) {
+      tv += std::abs(P(t) - P(t - 1));
+    }
+    return 0.5 + tv / 4;
+  }
+
+ private:
+  std::vector<double> pmf_, diff_;
+};
+
+struct WatchResult {
+  int rounds = 0, total_watcher_right = 0, all_cells_right = 0;
+  int repeats_identical = 0, repeats = 0;
+};
+
+// One municipality; the guessed person G (token 9999) is or is not already reported by the
+// police. The analyst's own node (the municipality) submits G's identifiers in a closed month
+// and watches the year's total persons (and, the stronger watcher, every cell of the year by
+// form and by domain); then retracts and submits again (a new report id, the same content).
+WatchResult InsertAndWatch(int rounds, bool cell_key, uint32_t seed) {
+  std::mt19937 rng(seed);
+  WatchResult out;
+  const CellKeyParams params = Params();
+  const Difference diff(params);
+  for (int round = 0; round < rounds; ++round) {
+    std::vector<SimPerson> people = Simulate(rng, 40 + static_cast<int>(rng() % 40));
+    const bool present = rng() % 2 == 0;
+    SimPerson guessed;
+    guessed.id = 9999;
+    guessed.form = 1 + static_cast<int>(rng() % 3);
+    guessed.age = 2;
+    guessed.month = 202403;
+    guessed.domains = {v1::DOMAIN_POLICE};
+    if (present) people.push_back(guessed);
+    SimPerson inserted = guessed;
+    inserted.domains = {v1::DOMAIN_MUNICIPALITY};
+    inserted.form = 0;  // the analyst does not know G's categories
+    inserted.age = 0;
+    inserted.month = 202405;
+
+    auto publish = [&](const std::vector<SimPerson>& ps) {
+      World w = Build(ps);
+      std::vector<v1::TotalsResponse> out;
+      for (const auto& by : std::vector<std::vector<v1::Dimension>>{
+               {}, {v1::DIMENSION_FORM}, {v1::DIMENSION_DOMAIN}}) {
+        RawTotals raw = Raw(w, Request(by, 202401, 202412));
+        out.push_back(cell_key ? PerturbTotals(raw, params) : ProtectTotals(raw, kK));
+      }
+      return out;
+    };
+    std::vector<v1::TotalsResponse> before = publish(people);
+    std::vector<SimPerson> with = people;
+    with.push_back(inserted);
+    std::vector<v1::TotalsResponse> after = publish(with);
+    // Retract and submit again: the same content under a new report id, stored later
+    // than before (here: first, so every report index moves).
+    std::vector<SimPerson> resubmitted = {inserted};
+    resubmitted.insert(resubmitted.end(), people.begin(), people.end());
+    std::vector<v1::TotalsResponse> again = publish(resubmitted);
+    ++out.repeats;
+    if (again[0].SerializeAsString() == after[0].SerializeAsString() &&
+        again[1].SerializeAsString() == after[1].SerializeAsString()) {
+      ++out.repeats_identical;
+    }
+
+    // The total watcher: the Bayes decision on the change of the total.
+    const int64_t change = static_cast<int64_t>(after[0].total_persons().value()) -
+                           static_cast<int64_t>(before[0].total_persons().value());
+    bool says_present;
+    if (cell_key) {
+      says_present = diff.P(change) >= diff.P(change - 1);
+    } else {
+      says_present = change == 0;
+    }
+    ++out.rounds;
+    if (says_present == present) ++out.total_watcher_right;
+    // The stronger watcher: a cell outside the ones the inserted report falls in (form
+    // "unknown", domain "municipality", the total) changed => G was there already (its
+    // person's cells were perturbed anew).
+    bool other_changed = false;
+    for (size_t t = 1; t < 3; ++t) {
+      for (int i = 0; i < after[t].rows_size(); ++i) {
+        const std::string& key = after[t].rows(i).keys(0);
+        if (key == "unknown" || key == "municipality") continue;
+        if (after[t].rows(i).persons().value() != before[t].rows(i).persons().value()) {
+          other_changed = true;
+        }
+      }
+    }
+    if (other_changed == present) ++out.all_cells_right;
+  }
+  return out;
+}
+
+TEST(InsertAndWatchAttack, TellsPresenceExactlyUnderLegacy) {
+  WatchResult r = InsertAndWatch(1000, /*cell_key=*/false, 5);
+  std::printf("insert and watch, legacy: the total watcher was right in %d of %d rounds\n",
+              r.total_watcher_right, r.rounds);
+  EXPECT_GT(r.total_watcher_right, r.rounds * 95 / 100);
+}
+
+// The bound: the total watcher sees the difference of two fresh perturbations plus 0 or 1;
+// the best decision is right with probability 1/2 + TV(T, T+1)/2, T the difference of two
+// draws of the ptable's noise (0.539 for k = 5: D = 5, S = 15, one in ten from the tail;
+// 0.545 without the tail). Repeating insert and retract with the same content gives
+// exactly the same figures, so repetition adds nothing. 4,000 rounds: the rate must stay
+// within three standard errors (0.024) of the bound.
+TEST(InsertAndWatchAttack, TheTotalWatcherIsBarelyBetterThanGuessingUnderCellKeys) {
+  const int rounds = 4000;
+  WatchResult r = InsertAndWatch(rounds, /*cell_key=*/true, 5);
+  const double bound = Difference(Params()).Bound();
+  const double rate = static_cast<double>(r.total_watcher_right) / r.rounds;
+  std::printf("insert and watch, cell keys: the total watcher was right in %d of %d rounds "
+              "(%.3f; bound %.3f); repeats identical in %d of %d; the every-cell watcher was "
+              "right in %d of %d (%.3f)\n",
+              r.total_watcher_right, r.rounds, rate, bound, r.repeats_identical, r.repeats,
+              r.all_cells_right, r.rounds, static_cast<double>(r.all_cells_right) / r.rounds);
+  EXPECT_LE(rate, bound + 3 * std::sqrt(0.25 / rounds));
+  EXPECT_EQ(r.repeats_identical, r.repeats);
+}
+
+// ---- Differencing by overlapping periods ---------------------------------------------------
+
+TEST(DifferencingAttack, PeriodsOffTheGridAreRefusedWithTheNearestGridPeriods) {
+  EXPECT_OK(CheckGridPeriod(0, 0));
+  EXPECT_OK(CheckGridPeriod(202403, 202403));
+  EXPECT_OK(CheckGridPeriod(202404, 202406));
+  EXPECT_OK(CheckGridPeriod(202407, 202412));
+  EXPECT_OK(CheckGridPeriod(202401, 202412));
+  absl::Status s = CheckGridPeriod(202401, 202405);
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_NE(s.message().find("2024-01..2024-06 (2024-H1)"), std::string::npos) << s;
+  EXPECT_THAT(CheckGridPeriod(202402, 202403), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(CheckGridPeriod(202401, 0), StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(CheckGridPeriod(202312, 202401), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+// Two grid periods that hold the same persons (H1 and the year when nobody was signalled
+// after June) publish the same figures: the same set of persons gets the same noise however
+// it is reached, so asking both is no second draw.
+TEST(DifferencingAttack, TheSamePersonsThroughAnotherPeriodGiveTheSameFigures) {
+  std::mt19937 rng(11);
+  std::vector<SimPerson> people = Simulate(rng, 60);
+  for (SimPerson& p : people) p.month = 202401 + (p.month - 202401) % 6;
+  World w = Build(people);
+  for (const auto& by : std::vector<std::vector<v1::Dimension>>{
+           {}, {v1::DIMENSION_FORM}, {v1::DIMENSION_FORM, v1::DIMENSION_AGE_BAND}}) {
+    v1::TotalsResponse h1 = PerturbTotals(Raw(w, Request(by, 202401, 202406)), Params());
+    v1::TotalsResponse year = PerturbTotals(Raw(w, Request(by, 202401, 202412)), Params());
+    v1::TotalsResponse all = PerturbTotals(Raw(w, Request(by, 0, 0)), Params());
+    EXPECT_EQ(h1.SerializeAsString(), year.SerializeAsString());
+    EXPECT_EQ(h1.SerializeAsString(), all.SerializeAsString());
+  }
+}
+
+// The legacy check compares only the totals tables: the overlap and agency-count views of
+// two overlapping periods that differ by one person are both published.
+TEST(DifferencingAttack, LegacyOverviewsOfOverlappingPeriodsDifferByOnePerson) {
+  std::vector<SimPerson> people;
+  for (int i = 0; i < 30; ++i) {
+    SimPerson p;
+    p.id = i + 1;
+    p.form = 1;
+    p.month = 202401 + static_cast<uint32_t>(i % 5);
+    p.domains = {kDomains[0], kDomains[1]};
+    people.push_back(p);
+  }
+  SimPerson june;
+  june.id = 100;
+  june.form = 2;
+  june.month = 202406;
+  june.domains = {kDomains[0], kDomains[1]};
+  people.push_back(june);
+  World w = Build(people);
+  v1::InsightRequest a, b;
+  a.set_from_month(202401);
+  a.set_to_month(202405);
+  b.set_from_month(202401);
+  b.set_to_month(202406);
+  ASSERT_OK_AND_ASSIGN(auto ra, ComputeInsight(w.ds, w.link, w.agency_of, a, kK, nullptr));
+  ASSERT_OK_AND_ASSIGN(auto rb, ComputeInsight(w.ds, w.link, w.agency_of, b, kK, nullptr));
+  // police x youth care: 30 then 31; both shown.
+  EXPECT_EQ(rb.overlap(1).persons().value() - ra.overlap(1).persons().value(), 1u);
+  // Under the Cell Key Method Jan-May is not a grid period at all.
+  EXPECT_THAT(CheckGridPeriod(202401, 202405), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+// ---- The ptable ------------------------------------------------------------------------------
+
+TEST(CellKeyPtable, ZerosStayZerosSmallCountsBecomeZeroOrKAndLargeOnesStayWithinS) {
+  const CellKeyParams p = Params();
+  std::mt19937_64 rng(1);
+  std::map<uint64_t, int> small_shown;
+  int within_core = 0, large = 0;
+  for (int i = 0; i < 20000; ++i) {
+    // A cell of n records: the sum of their keys, each marked (low byte 1) one time in k.
+    const uint64_t n = 1 + rng() % 40;
+    uint64_t key = 0;
+    for (uint64_t j = 0; j < n; ++j) key += (rng() & ~uint64_t{0xff}) | (rng() % kK == 0 ? 1 : 0);
+    EXPECT_EQ(PerturbCount(0, key, Measure::kPersons, p), 0u);
+    const uint64_t v = PerturbCount(n, key, Measure::kPersons, p);
+    EXPECT_TRUE(v == 0 || v >= kK) << n << " -> " << v;
+    auto [lo, hi] = TrueCountRange(v, p);
+    EXPECT_LE(lo, n);
+    EXPECT_GE(hi, n);
+    EXPECT_GE(hi - lo + 1, kK) << "a published value narrows the count to fewer than k values";
+    if (n == 2) ++small_shown[v];
+    if (n >= 25) {
+      ++large;
+      if (v + p.noise() >= n && v <= n + p.noise()) ++within_core;
+    }
+    EXPECT_EQ(PerturbCount(n, key, Measure::kPersons, p), v) << "not consistent";
+  }
+  // A count of 2 is shown as k when one of its two records is marked: 1 - (1 - 1/k)^2.
+  const double share = static_cast<double>(small_shown[kK]) / (small_shown[0] + small_shown[kK]);
+  EXPECT_NEAR(share, 0.36, 0.05);
+  // Nine in ten from the core, and a third of the tail's draws fall in the core's range.
+  EXPECT_NEAR(static_cast<double>(within_core) / large, 0.9 + 0.1 * 11 / 31, 0.02);
+}
+
+TEST(CellKeyRecordKeys, DoNotDependOnPersonNumbersOrReportOrder) {
+  std::mt19937 rng(2);
+  std::vector<SimPerson> people = Simulate(rng, 30);
+  World a = Build(people);
+  std::reverse(people.begin(), people.end());
+  World b = Build(people);
+  std::multiset<uint64_t> ka(a.keys.person.begin(), a.keys.person.end());
+  std::multiset<uint64_t> kb(b.keys.person.begin(), b.keys.person.end());
+  // Persons with tokens get the same keys whatever their number; the few without a token
+  // are keyed by their categories and their rank among identical ones, also the same here.
+  EXPECT_EQ(ka, kb);
+  RawTotals ra = Raw(a, Request({v1::DIMENSION_FORM}, 0, 0));
+  RawTotals rb = Raw(b, Request({v1::DIMENSION_FORM}, 0, 0));
+  EXPECT_EQ(PerturbTotals(ra, Params()).SerializeAsString(),
+            PerturbTotals(rb, Params()).SerializeAsString());
+}
+
+}  // namespace
+}  // namespace samenzicht::aggregator

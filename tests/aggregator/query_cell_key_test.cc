@@ -1,0 +1,166 @@
+// The query layer under the Cell Key Method (issue 17): any grid period in any order is
+// answered, consistently; a period off the grid is refused with the grid periods to ask
+// instead; every answer and refusal is in the audit trail; the cell-key secret survives a
+// restart (same figures).
+#include <memory>
+
+#include <gtest/gtest.h>
+
+#include "aggregator/audit_events.h"
+#include "aggregator/disclosure.h"
+#include "aggregator/intake.h"
+#include "aggregator/query.h"
+#include "tests/aggregator/test_util.h"
+#include "tests/testing/status_matchers.h"
+
+namespace samenzicht::aggregator {
+namespace {
+
+using samenzicht::testing::StatusIs;
+using testing::Tok;
+
+constexpr uint32_t kEpoch = 1;
+
+class QueryCellKeyTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    profile_ = testing::TestProfile();
+    signer_ = *crypto::Signer::Generate();
+    audit_signer_ = *crypto::Signer::Generate();
+    auto* a = config_.add_agencies();
+    a->set_node_id("police");
+    a->set_domain(v1::DOMAIN_POLICE);
+    a->set_signing_public_key(crypto::Base64Encode(signer_->public_key()));
+    config_.set_key_epoch(kEpoch);
+    config_.set_min_cell_size(5);
+    std::vector<std::string> rules;
+    for (const auto& r : profile_.rules()) rules.push_back(r.name());
+    dir_ = testing::FreshDir(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    auto key = *crypto::SecretBytes::Random(32);
+    store_ = *Store::Open(dir_ + "/data", key, rules);
+    AuditOptions audit;
+    audit.signer = audit_signer_.get();
+    audit.checkpoint_dir = dir_ + "/checkpoints";
+    audit.checkpoint_every = 0;
+    ASSERT_OK(store_->AttachAudit(audit));
+    intake_ = *Intake::New(config_, profile_, store_.get());
+    query_ = *Query::New(config_, profile_, store_.get(), {DisclosureMethod::kCellKey});
+    // 40 persons over the first half of 2024, 3 forms; persons 1-10 signalled twice.
+    std::vector<v1::Report> reports;
+    for (int p = 1; p <= 40; ++p) {
+      const v1::Form form = p % 3 == 0 ? v1::FORM_SEXUAL : p % 3 == 1 ? v1::FORM_CRIMINAL
+                                                                       : v1::FORM_LABOUR;
+      reports.push_back(testing::Packed(
+          profile_, testing::MakeReport(p, {{"nid", Tok(p)}}, form,
+                                        202401 + static_cast<uint32_t>(p % 6))));
+      if (p <= 10) {
+        reports.push_back(testing::Packed(
+            profile_, testing::MakeReport(100 + p, {{"nid", Tok(p)}}, form, 202406)));
+      }
+    }
+    auto ack = intake_->Submit(police_, testing::Sign(*signer_, testing::MakePayload(
+                                                                    "police", profile_, kEpoch,
+                                                                    std::move(reports))));
+    ASSERT_TRUE(ack.ok()) << ack.status();
+  }
+
+  v1::TotalsRequest Request(std::vector<v1::Dimension> by, uint32_t from, uint32_t to) {
+    v1::TotalsRequest r;
+    for (auto d : by) r.add_by(d);
+    r.set_from_month(from);
+    r.set_to_month(to);
+    return r;
+  }
+
+  int QueryEntries(const std::string& needle) {
+    auto entries = store_->ReadAudit(1, 10000);
+    EXPECT_TRUE(entries.ok()) << entries.status();
+    int n = 0;
+    for (const audit::Entry& e : *entries) {
+      if (e.event == kEventQuery && e.details.find(needle) != std::string::npos) ++n;
+    }
+    return n;
+  }
+
+  std::string dir_;
+  v1::LinkageProfile profile_;
+  v1::AggregatorConfig config_;
+  std::unique_ptr<crypto::Signer> signer_, audit_signer_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Intake> intake_;
+  std::unique_ptr<Query> query_;
+  rpc::Peer police_{"police", rpc::Role::kAgency};
+  rpc::Peer analyst_{"gemeente", rpc::Role::kAnalyst};
+};
+
+TEST_F(QueryCellKeyTest, EveryGridPeriodIsAnsweredInAnyOrderWithTheSameFigures) {
+  const std::vector<std::pair<uint32_t, uint32_t>> periods = {
+      {202401, 202412}, {202401, 202406}, {202401, 202403}, {202404, 202406},
+      {202406, 202406}, {202401, 202401}, {0, 0}};
+  std::vector<std::string> first;
+  for (auto [from, to] : periods) {
+    ASSERT_OK_AND_ASSIGN(v1::TotalsResponse r,
+                         query_->Totals(analyst_, Request({v1::DIMENSION_FORM}, from, to)));
+    first.push_back(r.SerializeAsString());
+    for (const auto& row : r.rows()) {
+      EXPECT_FALSE(row.persons().suppressed() || row.persons().secondary());
+      EXPECT_TRUE(row.persons().value() == 0 || row.persons().value() >= 5);
+    }
+  }
+  // Backwards: the same answers (the old history refused the second of two overlapping
+  // periods).
+  for (size_t i = periods.size(); i-- > 0;) {
+    ASSERT_OK_AND_ASSIGN(v1::TotalsResponse r,
+                         query_->Totals(analyst_, Request({v1::DIMENSION_FORM}, periods[i].first,
+                                                          periods[i].second)));
+    EXPECT_EQ(r.SerializeAsString(), first[i]);
+  }
+  // H1 holds every person, like the year and the whole history: the same figures.
+  EXPECT_EQ(first[0], first[1]);
+  EXPECT_EQ(first[0], first[6]);
+  for (auto [from, to] : periods) {
+    v1::InsightRequest req;
+    req.set_from_month(from);
+    req.set_to_month(to);
+    req.set_granularity(v1::TREND_GRANULARITY_QUARTER);
+    ASSERT_OK_AND_ASSIGN(v1::InsightResponse r, query_->Insight(analyst_, req));
+    EXPECT_TRUE(SuppressedCells(r).empty());
+    EXPECT_NE(r.disclosure_rules().find("Cell Key Method"), std::string::npos);
+  }
+}
+
+TEST_F(QueryCellKeyTest, APeriodOffTheGridIsRefusedNamingTheGridPeriodsToAsk) {
+  auto r = query_->Totals(analyst_, Request({}, 202401, 202405));
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_NE(r.status().message().find("2024-01..2024-06 (2024-H1)"), std::string::npos)
+      << r.status();
+  v1::InsightRequest req;
+  req.set_from_month(202402);
+  req.set_to_month(202404);
+  EXPECT_THAT(query_->Insight(analyst_, req), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(QueryCellKeyTest, EveryAnswerAndEveryRefusalIsInTheAuditTrail) {
+  ASSERT_OK(query_->Totals(analyst_, Request({v1::DIMENSION_FORM}, 202401, 202406)).status());
+  ASSERT_OK(query_->Insight(analyst_, v1::InsightRequest()).status());
+  EXPECT_FALSE(query_->Totals(analyst_, Request({}, 202401, 202405)).ok());
+  EXPECT_EQ(QueryEntries("\"method\":\"cell_key\""), 3);
+  EXPECT_EQ(QueryEntries("\"answered\":true"), 2);
+  EXPECT_EQ(QueryEntries("\"refused\":\"INVALID_ARGUMENT\""), 1);
+  EXPECT_EQ(QueryEntries("\"view\":\"insight\""), 1);
+}
+
+TEST_F(QueryCellKeyTest, TheSecretSurvivesARestartSoTheFiguresDoNotChange) {
+  ASSERT_OK_AND_ASSIGN(v1::TotalsResponse before,
+                       query_->Totals(analyst_, Request({v1::DIMENSION_FORM}, 202401, 202403)));
+  ASSERT_OK_AND_ASSIGN(auto settings, store_->LoadSettings());
+  ASSERT_EQ(settings.count("disclosure_cell_key_secret"), 1u);
+  ASSERT_OK_AND_ASSIGN(auto again,
+                       Query::New(config_, profile_, store_.get(), {DisclosureMethod::kCellKey}));
+  ASSERT_OK_AND_ASSIGN(v1::TotalsResponse after,
+                       again->Totals(analyst_, Request({v1::DIMENSION_FORM}, 202401, 202403)));
+  EXPECT_EQ(before.SerializeAsString(), after.SerializeAsString());
+}
+
+}  // namespace
+}  // namespace samenzicht::aggregator
