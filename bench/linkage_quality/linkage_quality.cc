@@ -11,9 +11,20 @@
 // normalisation, never from the pseudonymised side). For the pairs the profile misses it
 // prints which normalised fields disagree, so the normalisation owner sees what fails.
 //
+// Two yardsticks sit next to every profile (bench/linkage_quality/plaintext_fs.h):
+//  - "plaintext FS reference": a NON-private Fellegi-Sunter linkage of the same records in
+//    the clear (normalised with the node's own normaliser), as Splink or fastLink would
+//    link them: per-field comparison levels, m and u learned without labels by EM, pairs
+//    from several blocking keys, posterior >= 0.5, connected components. The gap between
+//    it and a profile is what privacy costs.
+//  - a frequency attack per profile: an attacker who knows the frequencies of every
+//    rule's plaintext values in the (clear) population and sees every stored token assigns
+//    values to tokens by frequency rank; printed per rule as the share it gets right.
+//
 // Exit code: 0 unless a command failed; the figures never fail a run.
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -23,6 +34,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -32,15 +44,20 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "agency_node/csv.h"
 #include "agency_node/normalise.h"
 #include "agency_node/person.h"
 #include "agency_node/signal.h"
+#include "agency_node/tokeniser.h"
 #include "aggregator/linkage.h"
 #include "bench/common/pipeline.h"
+#include "bench/linkage_quality/plaintext_fs.h"
 #include "common/cli.h"
 #include "common/files.h"
 #include "common/status_macros.h"
+#include "crypto/keyed_hash.h"
+#include "crypto/secret_bytes.h"
 #include "google/protobuf/util/json_util.h"
 #include "model/config.h"
 #include "samenzicht/v1/profile.pb.h"
@@ -143,6 +160,50 @@ std::string RuleKey(const an::Person& p, const v1::MatchRule& rule) {
   return key;
 }
 
+// The record's identifiers in the clear for the plaintext reference: the node's
+// normalised fields; the city folded by its normaliser when the node kept none.
+samenzicht::bench::ClearRecord ToClear(const an::Person& p, const std::string& city,
+                                       const an::Normaliser& n) {
+  samenzicht::bench::ClearRecord r;
+  r.given = p.Get(v1::FIELD_FIRST_GIVEN_NAME);
+  r.initial = p.Get(v1::FIELD_FIRST_INITIAL);
+  r.surname = p.Get(v1::FIELD_SURNAME);
+  r.surname_phonetic = p.Get(v1::FIELD_SURNAME_PHONETIC);
+  const std::string& dob = p.Get(v1::FIELD_DATE_OF_BIRTH);  // YYYYMMDD
+  if (dob.size() == 8 && absl::SimpleAtoi(dob.substr(0, 4), &r.dob_year) &&
+      absl::SimpleAtoi(dob.substr(4, 2), &r.dob_month) &&
+      absl::SimpleAtoi(dob.substr(6, 2), &r.dob_day)) {
+  } else {
+    r.dob_year = r.dob_month = r.dob_day = 0;
+  }
+  r.postcode = p.Get(v1::FIELD_POSTCODE);
+  r.city = p.Get(v1::FIELD_CITY);
+  if (r.city.empty()) r.city = std::string(absl::StripAsciiWhitespace(n.Fold(city)));
+  r.phone = p.Get(v1::FIELD_PHONE);
+  r.national_id = p.Get(v1::FIELD_NATIONAL_ID);
+  r.email = p.Get(v1::FIELD_EMAIL);
+  return r;
+}
+
+// Whether the tokeniser can give every message of a rule (rules with several tokens per
+// record); otherwise one message per rule, EncodeForTest.
+template <typename T>
+constexpr bool kHasMessagesForTest =
+    requires(const T& t, const an::Person& p) { t.MessagesForTest(size_t{0}, p); };
+
+// Every hashed message of `rule` for `person` (empty: the rule gives no token).
+template <typename T>
+std::vector<std::string> RuleMessages(const T& tokeniser, size_t rule, const an::Person& p) {
+  if constexpr (kHasMessagesForTest<T>) {
+    auto v = tokeniser.MessagesForTest(rule, p);
+    return std::vector<std::string>(v.begin(), v.end());
+  } else {
+    std::string m = tokeniser.EncodeForTest(rule, p);
+    if (m.empty()) return {};
+    return {std::move(m)};
+  }
+}
+
 // ---------------------------------------------------------------- one scenario
 
 struct Config {
@@ -156,7 +217,14 @@ struct Config {
   bool rules = true;
   int show_missed = 0;  // print the clear normalised fields of this many missed pairs
   bool show_false = false;  // print the clear normalised fields of falsely merged records
+  bool plaintext_fs = true;  // the plaintext Fellegi-Sunter reference row
+  samenzicht::bench::FsOptions fs;
+  bool show_fs_model = false;
+  bool attack = true;  // the frequency attack per profile
+  uint64_t attack_seed = 1;
 };
+
+inline constexpr char kFsRow[] = "plaintext FS reference";
 
 struct Row {
   int size;
@@ -166,8 +234,88 @@ struct Row {
   int true_persons;
 };
 
+// One rule's frequency attack in one scenario.
+struct AttackRow {
+  int size;
+  std::string noise, profile, rule;
+  uint64_t seed;
+  samenzicht::bench::AttackResult r;
+};
+
+// ---------------------------------------------------------------- frequency attack
+
+// Per rule of `profile`: the attacker knows how often each plaintext value (the rule's
+// hashed message) occurs in the clear population `clear` and sees the multiset of stored
+// token values: the tokens of every record that gave a report. As the keyed hash is
+// injective on distinct messages, the stored tokens are simulated by the messages of the
+// records (normalised as the node does); their counts are checked against the tokens the
+// node actually wrote (`tokens`).
+absl::Status FrequencyAttackOnProfile(const Config& cfg, const v1::LinkageProfile& profile,
+                                      const sim::Simulation& simulation,
+                                      const std::map<std::string, an::Person>& clear,
+                                      const std::map<std::string, an::Person>& normalised_records,
+                                      const samenzicht::bench::LinkedSimulation& linked,
+                                      const std::vector<std::vector<RecordToken>>& tokens,
+                                      int size, sim::Noise noise, uint64_t seed,
+                                      std::vector<AttackRow>* attack_rows) {
+  namespace crypto = samenzicht::crypto;
+  ASSIGN_OR_RETURN(crypto::SecretBytes key, crypto::SecretBytes::Random(32));
+  ASSIGN_OR_RETURN(auto hasher, crypto::KeyedHasher::New(key, an::kTokenPurpose, 1,
+                                                         an::RuleNames(profile)));
+  ASSIGN_OR_RETURN(auto tokeniser, an::Tokeniser::New(profile, std::move(hasher)));
+  std::cout << absl::StrFormat(
+      "  frequency attack on %s (knows each rule's value frequencies in the clear population "
+      "of %d; sees every stored token; ranks both; messages by %s; target < 0.1%%; right = "
+      "distinct tokens assigned their own value, chance = expected by a random assignment)\n",
+      profile.name(), clear.size(),
+      kHasMessagesForTest<an::Tokeniser> ? "MessagesForTest" : "EncodeForTest");
+  std::cout << absl::StrFormat("  %-18s %8s %8s %8s | %6s %8s %14s %17s\n", "rule", "stored",
+                               "distinct", "known", "right", "chance", "right distinct",
+                               "right occurrences");
+  const auto& records = simulation.records;
+  AttackRow total{size, sim::NoiseName(noise), profile.name(), "(all rules)", seed, {}};
+  for (int r = 0; r < profile.rules_size(); ++r) {
+    const std::string& rule = profile.rules(r).name();
+    std::unordered_map<std::string, int64_t> known, observed;
+    for (const auto& [id, p] : clear) {
+      for (auto& m : RuleMessages(*tokeniser, r, p)) ++known[std::move(m)];
+    }
+    int64_t written = 0;
+    for (size_t i = 0; i < records.size(); ++i) {
+      if (linked.person_of_record[i] < 0) continue;  // no report stored
+      for (const auto& t : tokens[i]) written += t.rule == rule;
+      auto it = normalised_records.find(records[i].record_id);
+      if (it == normalised_records.end()) continue;
+      for (auto& m : RuleMessages(*tokeniser, r, it->second)) ++observed[std::move(m)];
+    }
+    samenzicht::bench::AttackResult a =
+        samenzicht::bench::FrequencyAttack(known, observed, cfg.attack_seed + r);
+    std::cout << absl::StrFormat("  %-18s %8d %8d %8d | %6d %8.2f %13.4f%% %16.4f%%", rule,
+                                 a.occurrences, a.distinct_tokens, a.known_values,
+                                 a.distinct_right, a.chance_right(), 100 * a.distinct_fraction(),
+                                 100 * a.occurrence_fraction());
+    if (written != a.occurrences) {
+      std::cout << absl::StrFormat("  (CHECK: the node wrote %d tokens of this rule)", written);
+    }
+    std::cout << "\n";
+    attack_rows->push_back({size, sim::NoiseName(noise), profile.name(), rule, seed, a});
+    total.r.distinct_tokens += a.distinct_tokens;
+    total.r.distinct_right += a.distinct_right;
+    total.r.occurrences += a.occurrences;
+    total.r.occurrences_right += a.occurrences_right;
+    total.r.known_values += a.known_values;
+  }
+  std::cout << absl::StrFormat("  %-18s %8d %8d %8d | %6d %8s %13.4f%% %16.4f%%\n", total.rule,
+                               total.r.occurrences, total.r.distinct_tokens, total.r.known_values,
+                               total.r.distinct_right, "", 100 * total.r.distinct_fraction(),
+                               100 * total.r.occurrence_fraction());
+  attack_rows->push_back(std::move(total));
+  return absl::OkStatus();
+}
+
 absl::Status RunScenario(const Config& cfg, int size, sim::Noise noise, uint64_t seed,
-                         const an::Normaliser& normaliser, std::vector<Row>* rows) {
+                         const an::Normaliser& normaliser, std::vector<Row>* rows,
+                         std::vector<AttackRow>* attack_rows) {
   sim::SimulatorOptions opt;
   opt.persons = size;
   opt.agencies = cfg.agencies;
@@ -192,8 +340,8 @@ absl::Status RunScenario(const Config& cfg, int size, sim::Noise noise, uint64_t
       "(true pairs %d)\n",
       size, sim::NoiseName(noise), seed, cfg.agencies, records.size(), true_persons,
       Score(truth, truth).actual);
-  std::cout << absl::StrFormat("%-22s %9s %9s %9s %8s %9s\n", "profile", "precision", "recall",
-                               "F1", "persons", "vs true");
+  std::cout << absl::StrFormat("%-22s %9s %9s %9s %8s %9s   (true persons %d)\n", "profile",
+                               "precision", "recall", "F1", "persons", "vs true", true_persons);
 
   // Baseline: one exact token on the raw given_names|surname|date_of_birth.
   {
@@ -227,6 +375,58 @@ absl::Status RunScenario(const Config& cfg, int size, sim::Noise noise, uint64_t
     normalised_records.merge(rows_of);
   }
 
+  // The plaintext reference: Fellegi-Sunter over the same records in the clear.
+  if (cfg.plaintext_fs) {
+    std::vector<samenzicht::bench::ClearRecord> clear_records;
+    clear_records.reserve(records.size());
+    for (const auto& r : records) {
+      auto it = normalised_records.find(r.record_id);
+      clear_records.push_back(ToClear(it == normalised_records.end() ? an::Person() : it->second,
+                                      r.ids.city, normaliser));
+    }
+    samenzicht::bench::FsOptions fo = cfg.fs;
+    fo.seed = seed;
+    samenzicht::bench::FsResult fs = samenzicht::bench::LinkFellegiSunter(clear_records, fo);
+    Scores s = Score(truth, fs.label);
+    std::cout << absl::StrFormat(
+        "%-22s %s  (%d candidate pairs, %d accepted, lambda %.3g, EM %d it.%s, %d blocks > %d "
+        "skipped)\n",
+        kFsRow, Fmt(s, true_persons), fs.candidate_pairs, fs.accepted_pairs, fs.model.lambda,
+        fs.model.em_iterations, fs.model.converged ? "" : " not converged", fs.skipped_blocks,
+        fo.max_block);
+    if (cfg.show_fs_model) std::cout << samenzicht::bench::DescribeModel(fs.model);
+    {
+      // False merges of the reference, as for the profiles below.
+      std::map<int, std::set<int>> members;
+      for (size_t i = 0; i < records.size(); ++i) members[fs.label[i]].insert(truth[i]);
+      int merged = 0, extra = 0;
+      for (const auto& [label, set] : members) {
+        if (set.size() > 1) { ++merged; extra += static_cast<int>(set.size()) - 1; }
+      }
+      if (merged && (cfg.rules || cfg.show_false)) {
+        std::cout << absl::StrFormat(
+            "  reference false merges: %d predicted persons hold %d extra true persons\n", merged,
+            extra);
+      }
+      if (merged && cfg.show_false) {
+        std::vector<size_t> order(records.size());
+        std::iota(order.begin(), order.end(), 0);
+        std::stable_sort(order.begin(), order.end(),
+                         [&](size_t a, size_t b) { return fs.label[a] < fs.label[b]; });
+        for (size_t i : order) {
+          if (members[fs.label[i]].size() < 2) continue;
+          const auto& c = clear_records[i];
+          std::cout << absl::StrFormat(
+              "    reference merged %d truth %d: given=%s init=%s surname=%s dob=%04d%02d%02d pc=%s "
+              "city=%s phone=%s nid=%s email=%s\n",
+              fs.label[i], truth[i], c.given, c.initial, c.surname, c.dob_year, c.dob_month,
+              c.dob_day, c.postcode, c.city, c.phone, c.national_id, c.email);
+        }
+      }
+    }
+    rows->push_back({size, sim::NoiseName(noise), kFsRow, seed, s, true_persons});
+  }
+
   for (const std::string& profile_path : cfg.profiles) {
     ASSIGN_OR_RETURN(v1::LinkageProfile profile, samenzicht::model::LoadProfile(profile_path));
     const uint32_t threshold = samenzicht::model::MaxReportsPerToken(profile);
@@ -249,9 +449,9 @@ absl::Status RunScenario(const Config& cfg, int size, sim::Noise noise, uint64_t
     }
     std::cout << "\n";
     rows->push_back({size, sim::NoiseName(noise), profile.name(), seed, s, true_persons});
-    if (!cfg.rules) continue;
+    if (!cfg.rules && !cfg.attack) continue;
 
-    // Tokens per record, for the per-rule figures.
+    // Tokens per record, for the per-rule figures and the attack's check.
     std::vector<std::vector<RecordToken>> tokens(records.size());
     for (const std::string& path : jsonl) {
       ASSIGN_OR_RETURN(std::string text, samenzicht::files::ReadFile(path));
@@ -267,6 +467,11 @@ absl::Status RunScenario(const Config& cfg, int size, sim::Noise noise, uint64_t
         }
       }
     }
+    if (cfg.attack) {
+      RETURN_IF_ERROR(FrequencyAttackOnProfile(cfg, profile, simulation, clear, normalised_records,
+                                               linked, tokens, size, noise, seed, attack_rows));
+    }
+    if (!cfg.rules) continue;
     std::set<std::string> all_rules;
     for (const auto& r : profile.rules()) all_rules.insert(r.name());
     Scores all = Score(truth, LinkByTokens(tokens, all_rules, threshold));
@@ -397,26 +602,61 @@ absl::StatusOr<std::vector<T>> ParseList(const std::string& flag, const std::str
   return out;
 }
 
+// "1,2,7" or "1-5" or "1-3,9".
+bool ParseSeeds(const std::string& text, std::vector<uint64_t>* out) {
+  for (absl::string_view item : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    std::vector<absl::string_view> range = absl::StrSplit(item, absl::MaxSplits('-', 1));
+    uint64_t lo, hi;
+    if (!absl::SimpleAtoi(range[0], &lo)) return false;
+    hi = lo;
+    if (range.size() == 2 && (!absl::SimpleAtoi(range[1], &hi) || hi < lo || hi - lo > 1000)) {
+      return false;
+    }
+    for (uint64_t v = lo; v <= hi; ++v) out->push_back(v);
+  }
+  return !out->empty();
+}
+
 absl::Status Main(int argc, char** argv) {
   samenzicht::cli::Command cmd(
       "linkage_quality",
       "Simulate agencies' exports, pseudonymise and link them with the real agency-node and "
       "aggregator, and print pairwise precision/recall/F1 and person counts against the "
-      "ground truth, per linkage profile and per rule. Exits 0 unless a command fails.");
-  cmd.Flag("sizes", "N[,N...]", "true population sizes (default 1000,5000)")
-      .Flag("noise", "LEVEL[,LEVEL...]", "noise levels (default none,light,moderate,heavy)")
-      .Flag("seeds", "S[,S...]", "simulator seeds (default 1)")
+      "ground truth, per linkage profile and per rule, next to a plaintext (non-private) "
+      "Fellegi-Sunter reference, and a frequency attack on each profile's stored tokens. "
+      "Exits 0 unless a command fails.");
+  cmd.Flag("sizes", "N[,N...]", "true population sizes (default 1000,5000; --grid 2000,20000)")
+      .Flag("noise", "LEVEL[,LEVEL...]",
+            "noise levels as simulator::ParseNoise reads them (default none,light,moderate,heavy; "
+            "--grid moderate,geco,pseudopeople,splink,ons); a level it does not know is named "
+            "and skipped")
+      .Flag("seeds", "S[,S...]", "simulator seeds, also ranges: 1-5 (default 1; --grid 1-5)")
       .Flag("agencies", "K", "number of agencies (default 6)")
       .Flag("profiles", "FILE[,FILE...]",
             "linkage profiles (default: deploy/config/profile.textproto and "
-            "bench/linkage_quality/profiles/*.textproto)")
+            "bench/linkage_quality/profiles/*.textproto; --grid and --smoke: the first only)")
       .Flag("work", "DIR", "working folder (default a new folder under $TMPDIR or /tmp)")
       .Flag("agency-node", "PATH", "agency-node binary (default: the one built with this)")
       .Flag("aggregator", "PATH", "aggregator binary (default: the one built with this)")
       .Switch("smoke", "small and fast (CI): 800 persons, moderate noise, default profile")
+      .Switch("grid", "the grid: sizes 2000,20000, seeds 1-5, 6 agencies, noise "
+                      "moderate,geco,pseudopeople,splink,ons, default profile, no per-rule "
+                      "figures (each can be overridden by its flag)")
       .Flag("show-missed", "N", "print the clear normalised fields of N missed pairs (diagnosis; synthetic data only)")
       .Switch("show-false", "print the clear normalised fields of falsely merged records")
       .Switch("no-rules", "skip the per-rule figures and the missed-pair diagnosis")
+      .Switch("rules", "print the per-rule figures also with --grid")
+      .Switch("no-plaintext", "skip the plaintext Fellegi-Sunter reference")
+      .Flag("fs-threshold", "P", "plaintext reference: accept pairs with posterior >= P (default 0.5)")
+      .Flag("fs-max-block", "N", "plaintext reference: skip blocks of more than N records (default 300)")
+      .Flag("fs-method", "fastlink|splink",
+            "plaintext reference: how m, u and lambda are learned (default fastlink: all by EM "
+            "over the candidate pairs; splink: u from random pairs, m by EM sessions per "
+            "blocking key, lambda over all pairs)")
+      .Switch("fs-no-tf", "plaintext reference: no term-frequency adjustment of exact name "
+                          "agreement")
+      .Switch("show-fs-model", "print the plaintext reference's learned m, u and weights")
+      .Switch("no-attack", "skip the frequency attack")
       .Switch("keep", "keep the working folder");
   ASSIGN_OR_RETURN(auto args, cmd.Parse(argc, argv));
   if (args.help) {
@@ -425,16 +665,28 @@ absl::Status Main(int argc, char** argv) {
   }
   Config cfg;
   const bool smoke = args.Has("smoke");
+  const bool grid = args.Has("grid");
   auto atoi = [](absl::string_view s, int* v) { return absl::SimpleAtoi(s, v) && *v > 0; };
-  auto atou = [](absl::string_view s, uint64_t* v) { return absl::SimpleAtoi(s, v); };
-  auto noise = [](absl::string_view s, sim::Noise* v) {
-    auto n = sim::ParseNoise(s);
-    if (n.ok()) *v = *n;
-    return n.ok();
-  };
-  ASSIGN_OR_RETURN(cfg.sizes, ParseList<int>("sizes", args.Get("sizes", smoke ? "800" : "1000,5000"), atoi));
-  ASSIGN_OR_RETURN(cfg.noise, ParseList<sim::Noise>("noise", args.Get("noise", smoke ? "moderate" : "none,light,moderate,heavy"), noise));
-  ASSIGN_OR_RETURN(cfg.seeds, ParseList<uint64_t>("seeds", args.Get("seeds", "1"), atou));
+  ASSIGN_OR_RETURN(cfg.sizes, ParseList<int>("sizes", args.Get("sizes", smoke ? "800" : grid ? "2000,20000" : "1000,5000"), atoi));
+  std::vector<std::string> unknown_noise;
+  for (absl::string_view word : absl::StrSplit(
+           args.Get("noise", smoke ? "moderate"
+                             : grid ? "moderate,geco,pseudopeople,splink,ons"
+                                    : "none,light,moderate,heavy"),
+           ',', absl::SkipEmpty())) {
+    auto n = sim::ParseNoise(word);
+    if (n.ok()) {
+      cfg.noise.push_back(*n);
+    } else {
+      unknown_noise.push_back(std::string(word));
+      std::cout << "noise level '" << word << "' is not known to simulator::ParseNoise ("
+                << n.status().message() << "): not run\n";
+    }
+  }
+  if (cfg.noise.empty()) return absl::InvalidArgumentError("--noise: no level that the simulator knows");
+  if (!ParseSeeds(args.Get("seeds", grid ? "1-5" : "1"), &cfg.seeds)) {
+    return absl::InvalidArgumentError("--seeds: bad value (S[,S...], ranges as 1-5)");
+  }
   if (args.Has("agencies") && (!absl::SimpleAtoi(args.Get("agencies"), &cfg.agencies) || cfg.agencies < 1)) {
     return absl::InvalidArgumentError("--agencies must be a positive integer");
   }
@@ -442,7 +694,7 @@ absl::Status Main(int argc, char** argv) {
     cfg.profiles = absl::StrSplit(args.Get("profiles"), ',', absl::SkipEmpty());
   } else {
     cfg.profiles.push_back(DEFAULT_PROFILE);
-    if (!smoke) {
+    if (!smoke && !grid) {
       std::vector<std::string> variants;
       for (const auto& e : fs::directory_iterator(VARIANT_PROFILE_DIR)) {
         if (e.path().extension() == ".textproto") variants.push_back(e.path().string());
@@ -453,10 +705,27 @@ absl::Status Main(int argc, char** argv) {
   }
   cfg.agency_node = args.Get("agency-node", cfg.agency_node);
   cfg.aggregator = args.Get("aggregator", cfg.aggregator);
-  cfg.rules = !args.Has("no-rules");
+  cfg.rules = !args.Has("no-rules") && (!grid || args.Has("rules"));
   cfg.show_false = args.Has("show-false");
   if (args.Has("show-missed") && (!absl::SimpleAtoi(args.Get("show-missed"), &cfg.show_missed) || cfg.show_missed < 0)) {
     return absl::InvalidArgumentError("--show-missed must be a non-negative integer");
+  }
+  cfg.plaintext_fs = !args.Has("no-plaintext");
+  cfg.attack = !args.Has("no-attack");
+  cfg.show_fs_model = args.Has("show-fs-model");
+  cfg.fs.tf_adjust = !args.Has("fs-no-tf");
+  {
+    const std::string method = args.Get("fs-method", "fastlink");
+    if (method == "fastlink") cfg.fs.method = samenzicht::bench::FsMethod::kFastLink;
+    else if (method == "splink") cfg.fs.method = samenzicht::bench::FsMethod::kSplink;
+    else return absl::InvalidArgumentError("--fs-method must be fastlink or splink");
+  }
+  if (args.Has("fs-threshold") && (!absl::SimpleAtod(args.Get("fs-threshold"), &cfg.fs.threshold) ||
+                                   cfg.fs.threshold <= 0 || cfg.fs.threshold >= 1)) {
+    return absl::InvalidArgumentError("--fs-threshold must be in (0, 1)");
+  }
+  if (args.Has("fs-max-block") && !atoi(args.Get("fs-max-block"), &cfg.fs.max_block)) {
+    return absl::InvalidArgumentError("--fs-max-block must be a positive integer");
   }
   bool temp = !args.Has("work");
   if (temp) {
@@ -469,14 +738,24 @@ absl::Status Main(int argc, char** argv) {
             << cfg.aggregator << ", work " << cfg.work << "\nprofiles:";
   for (const auto& p : cfg.profiles) std::cout << " " << p;
   std::cout << "\n";
+  if (cfg.plaintext_fs) {
+    std::cout << absl::StrFormat(
+        "plaintext FS reference: NOT private; Fellegi-Sunter on the clear normalised records, "
+        "learned by EM without labels (--fs-method %s), %s, posterior >= %.2f, blocks > %d "
+        "records skipped\n",
+        samenzicht::bench::FsMethodName(cfg.fs.method),
+        cfg.fs.tf_adjust ? "names term-frequency adjusted" : "no term-frequency adjustment",
+        cfg.fs.threshold, cfg.fs.max_block);
+  }
 
   ASSIGN_OR_RETURN(auto normaliser, an::Normaliser::New());
   std::vector<Row> rows;
+  std::vector<AttackRow> attack_rows;
   absl::Status status;
   for (int size : cfg.sizes) {
     for (sim::Noise n : cfg.noise) {
       for (uint64_t seed : cfg.seeds) {
-        status = RunScenario(cfg, size, n, seed, *normaliser, &rows);
+        status = RunScenario(cfg, size, n, seed, *normaliser, &rows, &attack_rows);
         if (!status.ok()) break;
       }
       if (!status.ok()) break;
@@ -486,13 +765,81 @@ absl::Status Main(int argc, char** argv) {
 
   std::cout << "\n== summary (target at moderate noise: precision >= 0.995, recall >= 0.98, "
                "persons within 1%)\n";
-  std::cout << absl::StrFormat("%-8s %-9s %-5s %-22s %9s %9s %9s %8s %9s %s\n", "persons", "noise",
-                               "seed", "profile", "precision", "recall", "F1", "counted", "vs true", "target");
+  std::cout << absl::StrFormat("%-8s %-12s %-5s %-22s %9s %9s %9s %8s %9s %6s %s\n", "persons",
+                               "noise", "seed", "profile", "precision", "recall", "F1", "counted",
+                               "vs true", "true", "target");
   for (const Row& r : rows) {
     bool met = r.s.precision() >= 0.995 && r.s.recall() >= 0.98 &&
                std::abs(r.s.clusters - r.true_persons) <= 0.01 * r.true_persons;
-    std::cout << absl::StrFormat("%-8d %-9s %-5d %-22s %s %s\n", r.size, r.noise, r.seed, r.profile,
-                                 Fmt(r.s, r.true_persons), met ? "met" : "not met");
+    std::cout << absl::StrFormat("%-8d %-12s %-5d %-22s %s %6d %s\n", r.size, r.noise, r.seed,
+                                 r.profile, Fmt(r.s, r.true_persons), r.true_persons,
+                                 met ? "met" : "not met");
+  }
+  if (cfg.seeds.size() > 1) {
+    // Mean over seeds, per size x noise x profile, in order of first appearance.
+    std::cout << "\n== mean over seeds (persons: mean deviation from the true count, and its "
+                 "range)\n";
+    std::cout << absl::StrFormat("%-8s %-12s %-22s %5s %9s %9s %9s %9s %19s\n", "persons",
+                                 "noise", "profile", "seeds", "precision", "recall", "F1",
+                                 "vs true", "range");
+    std::vector<std::tuple<int, std::string, std::string>> order;
+    std::map<std::tuple<int, std::string, std::string>, std::vector<const Row*>> groups;
+    for (const Row& r : rows) {
+      auto k = std::make_tuple(r.size, r.noise, r.profile);
+      if (!groups.count(k)) order.push_back(k);
+      groups[k].push_back(&r);
+    }
+    for (const auto& k : order) {
+      const auto& g = groups[k];
+      double p = 0, rc = 0, f = 0, dev = 0, lo = 1e9, hi = -1e9;
+      for (const Row* r : g) {
+        p += r->s.precision();
+        rc += r->s.recall();
+        f += r->s.f1();
+        double d = 100.0 * (r->s.clusters - r->true_persons) / r->true_persons;
+        dev += d;
+        lo = std::min(lo, d);
+        hi = std::max(hi, d);
+      }
+      const double n = g.size();
+      std::cout << absl::StrFormat("%-8d %-12s %-22s %5d %9.4f %9.4f %9.4f %+8.2f%% %+8.2f..%+.2f%%\n",
+                                   std::get<0>(k), std::get<1>(k), std::get<2>(k), g.size(), p / n,
+                                   rc / n, f / n, dev / n, lo, hi);
+    }
+  }
+  if (!attack_rows.empty()) {
+    // Frequency attack: per size x noise x profile x rule, the worst seed.
+    std::cout << "\n== frequency attack (share of stored tokens the rank attacker assigns "
+                 "their plaintext; worst seed; target < 0.1%)\n";
+    std::cout << absl::StrFormat("%-8s %-12s %-20s %-18s %15s %18s %6s %8s %s\n", "persons",
+                                 "noise", "profile", "rule", "right distinct",
+                                 "right occurrences", "right", "chance", "target");
+    std::vector<std::tuple<int, std::string, std::string, std::string>> order;
+    std::map<std::tuple<int, std::string, std::string, std::string>, const AttackRow*> worst;
+    for (const AttackRow& a : attack_rows) {
+      auto k = std::make_tuple(a.size, a.noise, a.profile, a.rule);
+      auto it = worst.find(k);
+      if (it == worst.end()) {
+        order.push_back(k);
+        worst[k] = &a;
+      } else if (a.r.distinct_fraction() > it->second->r.distinct_fraction()) {
+        it->second = &a;
+      }
+    }
+    for (const auto& k : order) {
+      const AttackRow& a = *worst[k];
+      const double d = a.r.distinct_fraction(), o = a.r.occurrence_fraction();
+      const std::string chance =
+          a.r.overlap ? absl::StrFormat("%.2f", a.r.chance_right()) : std::string("-");
+      std::cout << absl::StrFormat("%-8d %-12s %-20s %-18s %14.4f%% %17.4f%% %6d %8s %s\n",
+                                   std::get<0>(k), std::get<1>(k), std::get<2>(k), std::get<3>(k),
+                                   100 * d, 100 * o, a.r.distinct_right, chance,
+                                   d < 0.001 && o < 0.001 ? "met" : "NOT met");
+    }
+  }
+  if (!unknown_noise.empty()) {
+    std::cout << "\nnot run: noise level(s) " << absl::StrJoin(unknown_noise, ", ")
+              << " (not known to simulator::ParseNoise in this build)\n";
   }
   if (temp && !args.Has("keep")) fs::remove_all(cfg.work);
   return status;

@@ -6,7 +6,6 @@
 #include <cstdlib>
 #include <numeric>
 #include <random>
-#include <unordered_set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -180,6 +179,8 @@ uint32_t Encode(const std::vector<int>& g) {
 }
 int LevelOf(uint32_t code, int k) { return static_cast<int>((code >> (4 * k)) & 15u) - 1; }
 
+constexpr double kPseudoCount = 1.0;
+
 void Normalise(std::vector<double>* p) {
   double sum = 0;
   for (double& x : *p) sum += x = std::max(x, 1e-9);
@@ -188,13 +189,106 @@ void Normalise(std::vector<double>* p) {
 
 }  // namespace
 
+namespace {
+
+using Params = std::vector<std::vector<double>>;  // [comparison][level]
+using Patterns = std::vector<std::pair<uint32_t, double>>;  // comparison vector, count
+using Excluded = std::array<bool, kFsComparisons>;
+
+double Posterior(uint32_t code, const Params& m, const Params& u, double lambda,
+                 const Excluded& excluded) {
+  double lm = std::log(lambda), lu = std::log(1 - lambda);
+  for (int k = 0; k < kFsComparisons; ++k) {
+    const int l = LevelOf(code, k);
+    if (l < 0 || excluded[k]) continue;
+    lm += std::log(m[k][l]);
+    lu += std::log(u[k][l]);
+  }
+  return 1 / (1 + std::exp(lu - lm));
+}
+
+struct EmOutcome {
+  double lambda = 0;
+  int iterations = 0;
+  bool converged = false;
+};
+
+// EM for lambda and m (and u when `learn_u`) over `patterns`; comparisons in `excluded`
+// take no part (neither in the posterior nor re-estimated).
+EmOutcome RunEm(const Patterns& patterns, Params* m, Params* u, bool learn_u,
+                const Excluded& excluded, double lambda, int max_iterations) {
+  EmOutcome out;
+  for (; out.iterations < max_iterations && !patterns.empty();) {
+    ++out.iterations;
+    Params nm(kFsComparisons), nu(kFsComparisons);
+    for (int k = 0; k < kFsComparisons; ++k) {
+      nm[k].assign((*m)[k].size(), 0);
+      nu[k].assign((*u)[k].size(), 0);
+    }
+    double matches = 0, total = 0;
+    for (const auto& [code, count] : patterns) {
+      const double p = Posterior(code, *m, *u, lambda, excluded);
+      matches += p * count;
+      total += count;
+      for (int k = 0; k < kFsComparisons; ++k) {
+        const int l = LevelOf(code, k);
+        if (l < 0) continue;
+        nm[k][l] += p * count;
+        nu[k][l] += (1 - p) * count;
+      }
+    }
+    const double new_lambda = std::clamp(matches / total, 1e-6, 1 - 1e-6);
+    double change = std::abs(new_lambda - lambda);
+    lambda = new_lambda;
+    for (int k = 0; k < kFsComparisons; ++k) {
+      if (excluded[k]) continue;
+      // A pseudo-count per level (add-one smoothing): a level never seen among the
+      // matches (or non-matches) gets a large finite weight, not an infinite one that
+      // would let one field overrule all others.
+      for (double& x : nm[k]) x += kPseudoCount;
+      Normalise(&nm[k]);
+      for (size_t l = 0; l < nm[k].size(); ++l) change = std::max(change, std::abs(nm[k][l] - (*m)[k][l]));
+      (*m)[k] = nm[k];
+      if (learn_u) {
+        for (double& x : nu[k]) x += kPseudoCount;
+        Normalise(&nu[k]);
+        for (size_t l = 0; l < nu[k].size(); ++l) change = std::max(change, std::abs(nu[k][l] - (*u)[k][l]));
+        (*u)[k] = nu[k];
+      }
+    }
+    if (change < 1e-7) {
+      out.converged = true;
+      break;
+    }
+  }
+  out.lambda = lambda;
+  return out;
+}
+
+Patterns CountPatterns(const std::vector<uint32_t>& codes, const std::vector<uint8_t>& key_mask,
+                       int key) {
+  std::unordered_map<uint32_t, double> count;
+  for (size_t p = 0; p < codes.size(); ++p) {
+    if (key < 0 || (key_mask[p] >> key & 1)) count[codes[p]] += 1;
+  }
+  Patterns out(count.begin(), count.end());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
+const char* FsMethodName(FsMethod m) {
+  return m == FsMethod::kSplink ? "splink" : "fastlink";
+}
+
 FsResult LinkFellegiSunter(const std::vector<ClearRecord>& records, const FsOptions& options) {
   FsResult result;
   const size_t n = records.size();
   const auto& level_names = LevelNames();
 
-  // Candidate pairs from the blocking keys.
-  std::unordered_set<uint64_t> pair_set;
+  // Candidate pairs from the blocking keys, with the keys that proposed each.
+  std::unordered_map<uint64_t, uint8_t> pair_keys;
   {
     std::vector<std::unordered_map<std::string, std::vector<int>>> blocks;
     for (size_t i = 0; i < n; ++i) {
@@ -204,8 +298,8 @@ FsResult LinkFellegiSunter(const std::vector<ClearRecord>& records, const FsOpti
         if (!keys[k].empty()) blocks[k][keys[k]].push_back(static_cast<int>(i));
       }
     }
-    for (const auto& by_key : blocks) {
-      for (const auto& [key, members] : by_key) {
+    for (size_t k = 0; k < blocks.size(); ++k) {
+      for (const auto& [key, members] : blocks[k]) {
         if (static_cast<int>(members.size()) > options.max_block) {
           ++result.skipped_blocks;
           result.skipped_block_records += static_cast<int64_t>(members.size());
@@ -213,26 +307,28 @@ FsResult LinkFellegiSunter(const std::vector<ClearRecord>& records, const FsOpti
         }
         for (size_t a = 0; a < members.size(); ++a) {
           for (size_t b = a + 1; b < members.size(); ++b) {
-            pair_set.insert(static_cast<uint64_t>(members[a]) << 32 | static_cast<uint32_t>(members[b]));
+            pair_keys[static_cast<uint64_t>(members[a]) << 32 | static_cast<uint32_t>(members[b])] |=
+                static_cast<uint8_t>(1u << k);
           }
         }
       }
     }
   }
-  std::vector<uint64_t> pairs(pair_set.begin(), pair_set.end());
-  pair_set.clear();
-  std::sort(pairs.begin(), pairs.end());
-  result.candidate_pairs = static_cast<int64_t>(pairs.size());
-  std::vector<uint32_t> pattern_of_pair(pairs.size());
-  std::unordered_map<uint32_t, double> pattern_count;
-  for (size_t p = 0; p < pairs.size(); ++p) {
-    const int a = static_cast<int>(pairs[p] >> 32), b = static_cast<int>(pairs[p] & 0xffffffffu);
+  std::vector<std::pair<uint64_t, uint8_t>> sorted_pairs(pair_keys.begin(), pair_keys.end());
+  pair_keys.clear();
+  std::sort(sorted_pairs.begin(), sorted_pairs.end());
+  result.candidate_pairs = static_cast<int64_t>(sorted_pairs.size());
+  std::vector<uint32_t> pattern_of_pair(sorted_pairs.size());
+  std::vector<uint8_t> key_mask(sorted_pairs.size());
+  for (size_t p = 0; p < sorted_pairs.size(); ++p) {
+    const uint64_t pr = sorted_pairs[p].first;
+    const int a = static_cast<int>(pr >> 32), b = static_cast<int>(pr & 0xffffffffu);
     pattern_of_pair[p] = Encode(CompareRecords(records[a], records[b]));
-    pattern_count[pattern_of_pair[p]] += 1;
+    key_mask[p] = sorted_pairs[p].second;
   }
 
   // u from random pairs; m from a prior that agreement is likely for a match.
-  std::vector<std::vector<double>> m(kFsComparisons), u(kFsComparisons);
+  Params m(kFsComparisons), u(kFsComparisons);
   for (int k = 0; k < kFsComparisons; ++k) {
     const size_t levels = level_names[k].size();
     u[k].assign(levels, 0.5);  // a half count each: no level starts at zero
@@ -259,77 +355,115 @@ FsResult LinkFellegiSunter(const std::vector<ClearRecord>& records, const FsOpti
     Normalise(&m[k]);
   }
 
-  // EM over the distinct comparison vectors of the candidate pairs.
-  std::vector<std::pair<uint32_t, double>> patterns(pattern_count.begin(), pattern_count.end());
-  std::sort(patterns.begin(), patterns.end());
-  double lambda = 0.2;
-  auto posterior = [&](uint32_t code) {
-    double lm = std::log(lambda), lu = std::log(1 - lambda);
-    for (int k = 0; k < kFsComparisons; ++k) {
-      const int l = LevelOf(code, k);
-      if (l < 0) continue;
-      lm += std::log(m[k][l]);
-      lu += std::log(u[k][l]);
-    }
-    return 1 / (1 + std::exp(lu - lm));
-  };
-  int iteration = 0;
-  bool converged = false;
-  for (; iteration < options.max_em_iterations && !patterns.empty(); ++iteration) {
-    std::vector<std::vector<double>> nm(kFsComparisons), nu(kFsComparisons);
-    for (int k = 0; k < kFsComparisons; ++k) {
-      nm[k].assign(m[k].size(), 0);
-      nu[k].assign(u[k].size(), 0);
-    }
-    double matches = 0, total = 0;
-    for (const auto& [code, count] : patterns) {
-      const double p = posterior(code);
-      matches += p * count;
-      total += count;
+  const Patterns all = CountPatterns(pattern_of_pair, key_mask, -1);
+  const Excluded none{};
+  double lambda = 0;
+  FsModel& model = result.model;
+  if (options.method == FsMethod::kFastLink) {
+    // m, u and lambda together by EM over the candidate pairs (fastLink's recipe, here
+    // after blocking); the posterior is conditional on being a candidate pair.
+    EmOutcome em = RunEm(all, &m, &u, /*learn_u=*/true, none, 0.2, options.max_em_iterations);
+    lambda = em.lambda;
+    model.em_iterations = em.iterations;
+    model.converged = em.converged;
+  } else {
+    // Splink's recipe: u stays at its random-pair estimate; m is trained by EM in one
+    // session per training blocking key, on the pairs that key proposes, without the
+    // comparisons of the fields the key blocks on (those agree by construction there);
+    // each comparison's m is the mean over the sessions that trained it. Then lambda, the
+    // probability that two random records match, by EM over all n(n-1)/2 pairs with m
+    // and u fixed, counting the pairs that no key proposed as non-matches.
+    struct Session {
+      int key;  // index into BlockingKeys
+      std::vector<FsComparison> excluded;
+    };
+    const std::vector<Session> sessions = {
+        {2, {kCmpDob}},                         // dob
+        {0, {kCmpSurname, kCmpDob}},            // surname phonetic + birth year
+        {3, {kCmpPostcode, kCmpGiven}},         // postcode + initial
+    };
+    bool all_converged = true;
+    Params sum(kFsComparisons);
+    std::vector<int> trained(kFsComparisons, 0);
+    for (int k = 0; k < kFsComparisons; ++k) sum[k].assign(m[k].size(), 0);
+    for (const Session& s : sessions) {
+      Excluded ex{};
+      for (FsComparison c : s.excluded) ex[c] = true;
+      Params ms = m, us = u;
+      EmOutcome em = RunEm(CountPatterns(pattern_of_pair, key_mask, s.key), &ms, &us,
+                           /*learn_u=*/false, ex, 0.2, options.max_em_iterations);
+      model.em_iterations += em.iterations;
+      all_converged = all_converged && em.converged;
       for (int k = 0; k < kFsComparisons; ++k) {
-        const int l = LevelOf(code, k);
-        if (l < 0) continue;
-        nm[k][l] += p * count;
-        nu[k][l] += (1 - p) * count;
+        if (ex[k]) continue;
+        ++trained[k];
+        for (size_t l = 0; l < ms[k].size(); ++l) sum[k][l] += ms[k][l];
       }
     }
-    double change = 0;
-    const double new_lambda = std::clamp(matches / total, 1e-6, 1 - 1e-6);
-    change = std::max(change, std::abs(new_lambda - lambda));
-    lambda = new_lambda;
+    model.converged = all_converged;
     for (int k = 0; k < kFsComparisons; ++k) {
-      Normalise(&nm[k]);
-      for (size_t l = 0; l < m[k].size(); ++l) change = std::max(change, std::abs(nm[k][l] - m[k][l]));
-      m[k] = nm[k];
-      if (!options.fix_u) {
-        Normalise(&nu[k]);
-        for (size_t l = 0; l < u[k].size(); ++l) change = std::max(change, std::abs(nu[k][l] - u[k][l]));
-        u[k] = nu[k];
-      }
+      if (!trained[k]) continue;
+      for (size_t l = 0; l < m[k].size(); ++l) m[k][l] = sum[k][l] / trained[k];
     }
-    if (change < 1e-7) {
-      converged = true;
-      ++iteration;
-      break;
+    const double total_pairs = 0.5 * double(n) * double(n > 0 ? n - 1 : 0);
+    lambda = total_pairs > 0 ? std::min(0.5, double(sorted_pairs.size()) / total_pairs) : 0.5;
+    for (int it = 0; it < 200 && total_pairs > 0; ++it) {
+      double matches = 0;
+      for (const auto& [code, count] : all) matches += count * Posterior(code, m, u, lambda, none);
+      const double next = std::clamp(matches / total_pairs, 1e-12, 0.5);
+      const bool done = std::abs(next - lambda) < 1e-6 * lambda;
+      lambda = next;
+      if (done) break;
     }
   }
 
+  // Term-frequency adjustment of exact name agreement (Splink's term_frequency_adjustments):
+  // agreeing on a common name is weaker evidence than agreeing on a rare one. The exact
+  // level's u becomes u * tf(value) / sum(tf^2), so it averages to u over random pairs.
+  std::unordered_map<std::string, double> tf_given, tf_surname;
+  double tf2_given = 0, tf2_surname = 0;
+  if (options.tf_adjust) {
+    double ng = 0, ns = 0;
+    for (const auto& r : records) {
+      if (!r.given.empty()) ++tf_given[r.given], ++ng;
+      if (!r.surname.empty()) ++tf_surname[r.surname], ++ns;
+    }
+    for (auto& [v, c] : tf_given) {
+      c /= ng;
+      tf2_given += c * c;
+    }
+    for (auto& [v, c] : tf_surname) {
+      c /= ns;
+      tf2_surname += c * c;
+    }
+  }
+  auto pair_posterior = [&](size_t p) {
+    const uint32_t code = pattern_of_pair[p];
+    const double plain = Posterior(code, m, u, lambda, none);
+    if (!options.tf_adjust) return plain;
+    const ClearRecord& a = records[sorted_pairs[p].first >> 32];
+    double log_odds = std::log(plain / std::max(1 - plain, 1e-300));
+    if (LevelOf(code, kCmpGiven) == 4 && tf2_given > 0) {
+      log_odds -= std::log(tf_given[a.given] / tf2_given);
+    }
+    if (LevelOf(code, kCmpSurname) == 3 && tf2_surname > 0) {
+      log_odds -= std::log(tf_surname[a.surname] / tf2_surname);
+    }
+    return 1 / (1 + std::exp(-log_odds));
+  };
+
   // Accept, cluster.
-  std::unordered_map<uint32_t, bool> accept;
-  for (const auto& [code, count] : patterns) accept[code] = posterior(code) >= options.threshold;
   UnionFind uf(n);
-  for (size_t p = 0; p < pairs.size(); ++p) {
-    if (!accept[pattern_of_pair[p]]) continue;
+  for (size_t p = 0; p < sorted_pairs.size(); ++p) {
+    if (pair_posterior(p) < options.threshold) continue;
     ++result.accepted_pairs;
-    uf.Union(static_cast<int>(pairs[p] >> 32), static_cast<int>(pairs[p] & 0xffffffffu));
+    uf.Union(static_cast<int>(sorted_pairs[p].first >> 32),
+             static_cast<int>(sorted_pairs[p].first & 0xffffffffu));
   }
   result.label.resize(n);
   for (size_t i = 0; i < n; ++i) result.label[i] = uf.Find(static_cast<int>(i));
 
-  FsModel& model = result.model;
   model.lambda = lambda;
-  model.em_iterations = iteration;
-  model.converged = converged;
   for (int k = 0; k < kFsComparisons; ++k) {
     FsComparisonParams c{kComparisonNames[k], {}};
     for (size_t l = 0; l < m[k].size(); ++l) c.levels.push_back({level_names[k][l], m[k][l], u[k][l]});
@@ -340,7 +474,7 @@ FsResult LinkFellegiSunter(const std::vector<ClearRecord>& records, const FsOpti
 
 std::string DescribeModel(const FsModel& model) {
   std::string out = absl::StrFormat(
-      "    lambda (matches among candidate pairs) %.4f after %d EM iterations%s\n", model.lambda,
+      "    lambda %.6g after %d EM iterations%s\n", model.lambda,
       model.em_iterations, model.converged ? "" : " (not converged)");
   for (const auto& c : model.comparisons) {
     for (const auto& l : c.levels) {
@@ -369,6 +503,7 @@ AttackResult FrequencyAttack(const std::unordered_map<std::string, int64_t>& kno
   r.known_values = static_cast<int64_t>(k.size());
   r.distinct_tokens = static_cast<int64_t>(o.size());
   for (size_t i = 0; i < o.size(); ++i) {
+    r.overlap += known.count(o[i].first) > 0;
     r.occurrences += o[i].second;
     if (i < k.size() && k[i].first == o[i].first) {
       ++r.distinct_right;

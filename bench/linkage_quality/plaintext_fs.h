@@ -52,6 +52,16 @@ enum FsComparison {
   kFsComparisons
 };
 
+// How m, u and lambda are learned, both without labels:
+//  kFastLink: EM over the candidate pairs for m, u and lambda together (u initialised from
+//    random pairs); lambda is then the share of matches among candidate pairs.
+//  kSplink: u from random pairs, held fixed; m by EM sessions, one per training blocking
+//    key (dob; surname phonetic + birth year; postcode + initial), each without the
+//    comparisons its key blocks on; lambda = P(two random records match), by EM over all
+//    pairs with m and u fixed (pairs no key proposed count as non-matches).
+enum class FsMethod { kFastLink, kSplink };
+const char* FsMethodName(FsMethod m);
+
 struct FsOptions {
   // Blocks (records sharing one blocking key value) with more records are skipped: too
   // coarse to be worth comparing all their pairs.
@@ -61,9 +71,9 @@ struct FsOptions {
   double threshold = 0.5;
   // Random record pairs to initialise u from.
   int random_pairs = 200000;
-  // Hold u at its random-pair estimate (Splink's usual recipe) instead of re-estimating
-  // it by EM with m and lambda (fastLink's).
-  bool fix_u = false;
+  FsMethod method = FsMethod::kFastLink;
+  // Term-frequency adjustment of exact agreement on the given name and on the surname.
+  bool tf_adjust = true;
   uint64_t seed = 1;
 };
 
@@ -77,7 +87,7 @@ struct FsComparisonParams {
 };
 struct FsModel {
   std::vector<FsComparisonParams> comparisons;
-  double lambda = 0;  // share of matches among the candidate pairs
+  double lambda = 0;  // prior match probability (see FsMethod)
   int em_iterations = 0;
   bool converged = false;
 };
@@ -111,6 +121,11 @@ struct AttackResult {
   int64_t distinct_right = 0;       // distinct observed values assigned their own plaintext
   int64_t occurrences_right = 0;    // their occurrences
   int64_t known_values = 0;         // distinct plaintext values the attacker knows
+  int64_t overlap = 0;              // distinct observed values among the known ones
+  // Expected number of distinct values right when the known values are assigned to the
+  // observed ones at random, ignoring frequencies: overlap / known_values. The attack is
+  // worth something only where it beats this.
+  double chance_right() const { return known_values ? double(overlap) / known_values : 0; }
   double distinct_fraction() const {
     return distinct_tokens ? double(distinct_right) / distinct_tokens : 0;
   }
