@@ -21,6 +21,7 @@
 #include "aggregator/disclosure.h"
 #include "aggregator/insight.h"
 #include "aggregator/totals.h"
+#include "aggregator/totals_index.h"
 #include "tests/aggregator/test_util.h"
 #include "tests/testing/status_matchers.h"
 
@@ -644,6 +645,53 @@ TEST(CellKeyRecordKeys, DoNotDependOnPersonNumbersOrReportOrder) {
   RawTotals rb = Raw(b, Request({v1::DIMENSION_FORM}, 0, 0));
   EXPECT_EQ(PerturbTotals(ra, Params()).SerializeAsString(),
             PerturbTotals(rb, Params()).SerializeAsString());
+}
+
+// The query service counts with TotalsIndex, tests and tools with ComputeRawTotals: both must
+// give every cell the same cell key, or the same persons would get different noise
+// depending on the path.
+TEST(CellKeyRecordKeys, TheIndexAndTheReferenceGiveEveryCellTheSameKey) {
+  std::mt19937 rng(8);
+  std::vector<SimPerson> people = Simulate(rng, 80);
+  for (size_t i = 0; i < people.size(); i += 7) people[i].month = 0;  // month not known
+  World w = Build(people);
+  auto index = TotalsIndex::Build(w.ds, w.link, &w.keys);
+  std::vector<std::pair<uint32_t, uint32_t>> periods = GridPeriods(2024, 2024);
+  periods.emplace_back(0, 0);
+  int compared = 0;
+  for (auto [from, to] : periods) {
+    for (int a = 0; a <= v1::DIMENSION_SIGNAL_MONTH; ++a) {
+      for (int b = 0; b <= v1::DIMENSION_SIGNAL_MONTH; b += 3) {
+        if (b != 0 && (a == 0 || a == b)) continue;
+        std::vector<v1::Dimension> by;
+        if (a != 0) by.push_back(static_cast<v1::Dimension>(a));
+        if (b != 0) by.push_back(static_cast<v1::Dimension>(b));
+        const v1::TotalsRequest req = Request(by, from, to);
+        ASSERT_OK_AND_ASSIGN(RawTotals ref, ComputeRawTotals(w.ds, w.link, req, &w.keys));
+        ASSERT_OK_AND_ASSIGN(RawTotals ix, index->RawTotalsFor(w.ds, w.link, req));
+        auto same = [&](const RawCell& x, const RawCell& y) {
+          EXPECT_EQ(x.persons, y.persons);
+          EXPECT_EQ(x.signals, y.signals);
+          EXPECT_EQ(x.person_key, y.person_key);
+          EXPECT_EQ(x.signal_key, y.signal_key);
+        };
+        same(ref.total, ix.total);
+        EXPECT_EQ(ref.unlinkable_key, ix.unlinkable_key);
+        ASSERT_EQ(ref.rows.size(), ix.rows.size());
+        for (size_t i = 0; i < ref.rows.size(); ++i) same(ref.rows[i].cell, ix.rows[i].cell);
+        for (int m = 0; m < 2; ++m) {
+          ASSERT_EQ(ref.margins[m].size(), ix.margins[m].size());
+          for (size_t i = 0; i < ref.margins[m].size(); ++i) {
+            same(ref.margins[m][i].cell, ix.margins[m][i].cell);
+          }
+        }
+        EXPECT_EQ(PerturbTotals(ref, Params()).SerializeAsString(),
+                  PerturbTotals(ix, Params()).SerializeAsString());
+        ++compared;
+      }
+    }
+  }
+  EXPECT_GT(compared, 500);
 }
 
 }  // namespace
