@@ -113,17 +113,17 @@ std::string CodeName(int code) {
   return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
 }
 
-// "  refused report <id> (record <record id>): INVALID_ARGUMENT area: <reason>", one line
-// per report the acknowledgement of `batch_id` refused. Never a value.
+// "  refused report <report id>: INVALID_ARGUMENT area: <reason>", one line per report the
+// acknowledgement of `batch_id` refused. Like the rest of `sent`, no record id and never a
+// value (`submit` names the record ids; the privacy officer reads `sent`).
 absl::Status PrintRefusedReports(StateStore& store, const std::string& batch_id,
                                  std::ostream& os) {
   ASSIGN_OR_RETURN(std::vector<SentReport> reports, store.ListReports(batch_id));
   for (const SentReport& r : reports) {
     if (!r.error_code) continue;
-    auto record = store.FindRecordId(r.report_id);
-    os << "  refused report " << (r.report_id.empty() ? "?" : r.report_id) << " (record "
-       << (record.ok() ? *record : "?") << "): " << CodeName(*r.error_code)
-       << (r.error_field.empty() ? "" : " ") << r.error_field << ": " << r.error_message << "\n";
+    os << "  refused report " << (r.report_id.empty() ? "?" : r.report_id) << ": "
+       << CodeName(*r.error_code) << (r.error_field.empty() ? "" : " ") << r.error_field << ": "
+       << r.error_message << "\n";
   }
   return absl::OkStatus();
 }

@@ -228,8 +228,11 @@ TEST_F(NodeAgainstFakeIntake, PartialAcceptanceCountsOnlyTheListedReportAsRefuse
   }
   std::ostringstream table, json;
   ASSERT_OK(SentCommand(config_, "table", table));
-  EXPECT_THAT(table.str(), HasSubstr("(record LEAK-1): INVALID_ARGUMENT area: area is not a "
-                                     "district configured on the aggregator"));
+  const std::string refused_id = service_->payloads[0].reports(0).report_id();
+  EXPECT_THAT(table.str(), HasSubstr("  refused report " + refused_id +
+                                     ": INVALID_ARGUMENT area: area is not a district "
+                                     "configured on the aggregator"));
+  EXPECT_THAT(table.str(), ::testing::Not(HasSubstr("LEAK-1")));  // no record id in `sent`
   ASSERT_OK(SentCommand(config_, "json", json));
   EXPECT_THAT(json.str(), HasSubstr("\"refused\":{\"code\":\"INVALID_ARGUMENT\",\"field\":\"area\""));
 }

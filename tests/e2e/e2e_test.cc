@@ -278,11 +278,15 @@ TEST_F(E2eTest, PartialAcceptanceIsNotARefusedBatch) {
   // refused batch (INVALID_ARGUMENT, 2 refused) and both its reports.
   ASSERT_EQ(batch_lines.size(), 5u) << sent.out;
   EXPECT_THAT(batch_lines[0], ::testing::ContainsRegex("OK +6 +0 +1$"));
-  EXPECT_THAT(batch_lines[1], ::testing::HasSubstr("(record PX-BAD): INVALID_ARGUMENT area: area "
-                                                   "is not a district configured"));
+  EXPECT_THAT(batch_lines[1], ::testing::ContainsRegex("^  refused report [0-9a-f]{32}: "
+                                                       "INVALID_ARGUMENT area: area is not a "
+                                                       "district configured"));
   EXPECT_THAT(batch_lines[2], ::testing::ContainsRegex("INVALID_ARGUMENT +0 +0 +2$"));
-  EXPECT_THAT(batch_lines[3], ::testing::HasSubstr("(record PY-1): INVALID_ARGUMENT area"));
-  EXPECT_THAT(batch_lines[4], ::testing::HasSubstr("(record PY-2): INVALID_ARGUMENT area"));
+  EXPECT_THAT(batch_lines[3], ::testing::ContainsRegex("^  refused report [0-9a-f]{32}: "
+                                                       "INVALID_ARGUMENT area"));
+  EXPECT_THAT(batch_lines[4], ::testing::ContainsRegex("^  refused report [0-9a-f]{32}: "
+                                                       "INVALID_ARGUMENT area"));
+  EXPECT_EQ(sent.out.find("PX-BAD"), std::string::npos);  // no record id in `sent`
 }
 
 TEST_F(E2eTest, AnAgencyCannotQueryTotals) {
