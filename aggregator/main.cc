@@ -104,6 +104,7 @@ absl::Status LinkCommand(const cli::Args& args) {
   RETURN_IF_ERROR(files::WriteFileAtomic(args.Get("out"), csv.str(), 0600));
   if (args.Has("explain")) RETURN_IF_ERROR(files::WriteFileAtomic(args.Get("explain"), explain.str(), 0600));
   std::cerr << "linked " << FormatSummary(s) << "; wrote " << args.Get("out") << "\n";
+  if (args.Has("explain") && !s.model.empty()) std::cerr << "fitted model: " << s.model;
   return absl::OkStatus();
 }
 

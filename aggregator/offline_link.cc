@@ -109,6 +109,7 @@ absl::StatusOr<LinkSummary> LinkJsonlFiles(const std::vector<std::string>& input
   summary.candidate_pairs = result.candidate_pairs;
   summary.estimated_false_links = result.estimated_false_links;
   summary.estimated_missed_links = result.estimated_missed_links;
+  if (summary.probabilistic) summary.model = DescribeModel(result.model);
   *out << "report_id,person_id\n";
   for (size_t i = 0; i < report_ids.size(); ++i) {
     *out << report_ids[i] << "," << (link.person[i] + 1) << "\n";

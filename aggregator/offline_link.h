@@ -40,6 +40,7 @@ struct LinkSummary {
   uint64_t candidate_pairs = 0;
   double estimated_false_links = 0;   // from the fitted model (probabilistic_linkage.h)
   double estimated_missed_links = 0;  // persons that may be counted twice
+  std::string model;                  // DescribeModel of the fitted model
 };
 
 // NotFound / PermissionDenied for an input that cannot be read. Writes the CSV to `out`

@@ -1,12 +1,15 @@
 #include "aggregator/probabilistic_linkage.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <numeric>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "model/config.h"
 
 namespace samenzicht::aggregator {
@@ -20,7 +23,8 @@ constexpr size_t kPartitionTokens = size_t{32} << 20;
 // Candidate pairs below this posterior are left out of the missed-link estimate and of
 // --explain (they cannot add up to a person).
 constexpr double kNegligible = 0.01;
-constexpr double kFloor = 1e-6;
+constexpr double kFloor = 1e-9;
+
 
 
 // An observation of one comparison for a pair: missing, or "the level lies in [lo, hi]"
@@ -104,6 +108,37 @@ struct Pair {
   uint64_t mask;
 };
 
+// A deterministic first guess (as linkage tools seed EM with deterministic rules): a pair
+// is a match when its proven agreement, summed over the comparisons as a share of each
+// one's top level, reaches 2 (e.g. exact name and date of birth, or a national id and a
+// name) and nothing it has is proven to disagree below half its scale.
+double FirstGuess(const PatternCodec& codec, uint32_t pattern);
+
+// Higher agreement is never evidence against a match: the likelihood ratio m/u must not
+// fall from one level to the next. Adjacent levels that violate it are pooled (pool
+// adjacent violators) to the ratio of their sums, each level keeping its share of u.
+void MonotoneRatios(std::vector<double>* m, std::vector<double>* u) {
+  struct Block {
+    double m, u;
+    size_t first, last;
+  };
+  std::vector<Block> blocks;
+  for (size_t l = 0; l < m->size(); ++l) {
+    blocks.push_back({(*m)[l], (*u)[l], l, l});
+    while (blocks.size() > 1) {
+      const Block& b = blocks.back();
+      const Block& a = blocks[blocks.size() - 2];
+      if (a.m * b.u <= b.m * a.u) break;  // a.m / a.u <= b.m / b.u: in order
+      Block merged{a.m + b.m, a.u + b.u, a.first, b.last};
+      blocks.pop_back();
+      blocks.back() = merged;
+    }
+  }
+  for (const Block& b : blocks) {
+    for (size_t l = b.first; l <= b.last; ++l) (*m)[l] = b.m * (*u)[l] / b.u;
+  }
+}
+
 double IntervalSum(const std::vector<double>& p, int lo, int hi) {
   double sum = 0;
   for (int l = lo; l <= hi; ++l) sum += p[l];
@@ -114,7 +149,7 @@ double IntervalSum(const std::vector<double>& p, int lo, int hi) {
 // it). A censored observation [lo, hi] contributes P(level in [lo, hi]) to the likelihood,
 // and its count is shared over the levels of the interval in the M step.
 FittedModel Fit(const PatternCodec& codec, const std::vector<std::pair<uint32_t, uint64_t>>& counts,
-                int iterations, const std::array<double, kNumComparisons>& fixed_u_agree) {
+                int iterations) {
   FittedModel fm;
   for (int c = 0; c < kNumComparisons; ++c) {
     const int n = kMaxLevels[c] + 1;
@@ -130,21 +165,7 @@ FittedModel Fit(const PatternCodec& codec, const std::vector<std::pair<uint32_t,
   if (counts.empty()) return fm;
   std::array<std::vector<double>, kNumComparisons> M, U;
   double previous = -std::numeric_limits<double>::infinity();
-  // Iteration 0 is an M step from a deterministic first guess (as linkage tools seed EM
-  // with deterministic rules): a pair is a match when its proven agreement, summed over
-  // the comparisons as a share of each one's top level, reaches 2 (e.g. exact name and
-  // date of birth, or a national id and a name) and nothing it has is proven to disagree
-  // below half its scale.
-  auto first_guess = [&codec](uint32_t pattern) {
-    double score = 0;
-    for (int c = 0; c < kNumComparisons; ++c) {
-      int lo, hi;
-      if (!codec.Interval(pattern, c, &lo, &hi)) continue;
-      score += static_cast<double>(lo) / kMaxLevels[c];
-      if (2 * hi < kMaxLevels[c]) score -= 1;
-    }
-    return score >= 2 ? 0.95 : 0.05;
-  };
+  // Iteration 0 is an M step from the deterministic first guess.
   for (int it = 0; it <= iterations; ++it) {
     for (int c = 0; c < kNumComparisons; ++c) {
       M[c].assign(fm.m[c].size(), 0);
@@ -161,7 +182,7 @@ FittedModel Fit(const PatternCodec& codec, const std::vector<std::pair<uint32_t,
         pm *= IntervalSum(fm.m[c], lo[c], hi[c]);
         pu *= IntervalSum(fm.u[c], lo[c], hi[c]);
       }
-      const double g = it == 0 ? first_guess(pattern) : pm / (pm + pu);
+      const double g = it == 0 ? FirstGuess(codec, pattern) : pm / (pm + pu);
       const double nn = static_cast<double>(n);
       loglik += nn * std::log(pm + pu);
       matches += g * nn;
@@ -187,16 +208,23 @@ FittedModel Fit(const PatternCodec& codec, const std::vector<std::pair<uint32_t,
         fm.u[c][l] = std::max(kFloor, (U[c][l] + 0.01) / (su + 0.01 * U[c].size()));
       }
     }
-    for (int c = 0; c < kNumComparisons; ++c) {
-      if (fixed_u_agree[c] <= 0) continue;
-      fm.u[c][1] = std::max(kFloor, fixed_u_agree[c]);
-      fm.u[c][0] = 1 - fm.u[c][1];
-    }
+    for (int c = 0; c < kNumComparisons; ++c) MonotoneRatios(&fm.m[c], &fm.u[c]);
     fm.iterations = it;
     if (it > 0 && std::abs(loglik - previous) < 1e-9 * std::max(1.0, std::abs(loglik))) break;
     previous = loglik;
   }
   return fm;
+}
+
+double FirstGuess(const PatternCodec& codec, uint32_t pattern) {
+  double score = 0;
+  for (int c = 0; c < kNumComparisons; ++c) {
+    int lo, hi;
+    if (!codec.Interval(pattern, c, &lo, &hi)) continue;
+    score += static_cast<double>(lo) / kMaxLevels[c];
+    if (2 * hi < kMaxLevels[c]) score -= 1;
+  }
+  return score >= 2 ? 0.95 : 0.05;
 }
 
 double Posterior(const FittedModel& fm, const PatternCodec& codec, uint32_t pattern, double* weight) {
@@ -284,8 +312,6 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
   std::vector<uint64_t> national_id(num_reports, 0);
   std::vector<uint8_t> rule_mask(num_rules, 0);
   std::vector<uint8_t> nid_only(num_rules, 0);
-  std::vector<int> single_of_rule(num_rules, -1);  // the one comparison of a rule, if one
-  std::array<double, kNumComparisons> single_value_pairs{};  // pairs sharing such a token
   for (size_t r = 0; r < num_rules; ++r) {
     int involved = 0;
     for (int c = 0; c < kNumComparisons; ++c) {
@@ -295,11 +321,6 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
       }
     }
     nid_only[r] = involved == 1 && spec.certifies[r][kCmpNationalId] > 0;
-    if (involved == 1) {
-      for (int c = 0; c < kNumComparisons; ++c) {
-        if (spec.certifies[r][c] > 0) single_of_rule[r] = c;
-      }
-    }
   }
   for (size_t run = 0; run < tokens.runs(); ++run) {
     const uint32_t report = tokens.run_report(run);
@@ -357,10 +378,6 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
           if (group.empty() || group.back() != entries[k].report) group.push_back(entries[k].report);
         }
         const uint16_t rule = entries[s].rule;
-        if (single_of_rule[rule] >= 0) {
-          const double g = static_cast<double>(group.size());
-          single_value_pairs[single_of_rule[rule]] += g * (g - 1) / 2;
-        }
         if (group.size() > options.max_reports_per_token) {
           ++result.link.oversized_tokens[rule];
         } else {
@@ -423,21 +440,7 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
   // Phase 3: weights.
   std::vector<std::pair<uint32_t, uint64_t>> counts(pattern_count.begin(), pattern_count.end());
   std::sort(counts.begin(), counts.end());  // a fixed order: the fit does not depend on hashing
-  // The u probability of a unique identifier (a rule over it alone) is known without EM:
-  // the chance that two random reports that both have it share its value (as record
-  // linkage tools estimate u from random pairs). Non-matches among the candidates rarely
-  // both have one, so EM alone could not learn it.
-  std::array<double, kNumComparisons> fixed_u{};
-  for (int c : {kCmpNationalId, kCmpPhone, kCmpEmail}) {
-    double with = 0;
-    for (uint32_t r = 0; r < num_reports; ++r) with += present[r] >> c & 1;
-    if (with >= 2 && single_value_pairs[c] > 0) {
-      fixed_u[c] = single_value_pairs[c] / (with * (with - 1) / 2);
-    } else if (with >= 2) {
-      fixed_u[c] = 1 / (with * (with - 1) / 2);  // none shared: at most one pair in all
-    }
-  }
-  result.model = Fit(codec, counts, options.em_iterations, fixed_u);
+  result.model = Fit(codec, counts, options.em_iterations);
   absl::flat_hash_map<uint32_t, std::pair<double, double>> scored;  // pattern -> posterior, weight
   for (const auto& [p, n] : counts) {
     double w = 0;
@@ -467,12 +470,14 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
   for (const auto& [p, n] : counts) {
     if (codec.Level(p, kCmpNationalId) >= 0) nid_observed += static_cast<double>(n);
   }
-  const bool nid_constraint = nid_observed >= 20 && result.model.m[kCmpNationalId][0] < 0.05;
+  const bool nid_constraint = nid_observed >= 20 && result.model.m[kCmpNationalId][0] < 0.005;
   // Pairs whose comparisons speak against a match (a negative likelihood ratio, the prior
-  // left out) keep their two reports' clusters apart: a report without a date of birth
+  // left out) and that are not linked themselves keep their two reports' clusters apart: a report without a date of birth
   // that matches both a mother and her namesake daughter joins one of them, never both.
   const double prior = std::log2(result.model.match_share / (1 - result.model.match_share));
-  auto repels = [&](size_t i) { return pair_weight[i] - prior < 0; };
+  auto repels = [&](size_t i) {
+    return pair_weight[i] - prior < 0 && pair_posterior[i] < options.match_probability;
+  };
   std::vector<uint32_t> repulse_start(num_reports + 1, 0), repulse;
   {
     for (size_t i = 0; i < pairs.size(); ++i) {
@@ -579,6 +584,20 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
   result.estimated_precision = n_within > 0 ? p_within / n_within : 1;
   result.estimated_recall = p_all > 0 ? p_within / p_all : 1;
   return result;
+}
+
+std::string DescribeModel(const FittedModel& model) {
+  std::string out = absl::StrFormat("match share among candidate pairs %.4f, %d EM iterations\n",
+                                    model.match_share, model.iterations);
+  for (int c = 0; c < kNumComparisons; ++c) {
+    absl::StrAppend(&out, kNames[c], ":");
+    for (size_t l = 0; l < model.m[c].size(); ++l) {
+      absl::StrAppend(&out, absl::StrFormat(" [%zu] m=%.4f u=%.4f w=%+.1f", l, model.m[c][l],
+                                            model.u[c][l], std::log2(model.m[c][l] / model.u[c][l])));
+    }
+    absl::StrAppend(&out, "\n");
+  }
+  return out;
 }
 
 ProbabilisticLinkResult LinkWithProfile(uint32_t num_reports, const TokenTable& tokens,

@@ -26,17 +26,20 @@
 //     being a candidate). Observations are censored: a shared token proves a level, and a
 //     higher one is ruled out only when both reports carry a rule that would prove it, whose
 //     other fields are proven to agree, and whose token they do not share; otherwise the
-//     level is "at least" what was proven, and EM treats it as such. The u probability of
-//     a unique identifier (national id, phone, e-mail) is not fitted: it is the share of
-//     all pairs of reports with the identifier that share its value.
+//     level is "at least" what was proven, and EM treats it as such. The likelihood ratio
+//     m/u is kept non-decreasing over the levels of each comparison (adjacent violators
+//     pooled): more agreement is never evidence against a match. u is fitted among the
+//     candidates, not taken from random pairs: two persons who share a token are not a
+//     random pair (a household shares a surname and a postcode; a copied citizen number),
+//     and the model must know how often that happens.
 //  4. Decision and clustering. A pair is linked when its posterior match probability is at
 //     least `match_probability`. Linked pairs are merged from the highest match weight down;
 //     chaining is controlled three ways: (a) two clusters are never joined when the
-//     comparisons of some candidate pair between them speak against a match (a likelihood
-//     ratio below 1, the prior left out: a report without a date of birth that matches a mother and her namesake
+//     comparisons of some unlinked candidate pair between them speak against a match (a
+//     likelihood ratio below 1, the prior left out: a report without a date of birth that matches a mother and her namesake
 //     daughter joins one of them, not both); (b) two clusters that hold different national
 //     ids are never joined when the fitted model says national ids rarely disagree for one
-//     person (m(disagree) < 5%); (c) a cluster never grows beyond `max_reports_per_token`
+//     person (m(disagree) < 0.5%); (c) a cluster never grows beyond `max_reports_per_token`
 //     reports. A refused merge is counted in `refused_merges`.
 //  5. Linkage error from the model, without ground truth: the expected number of wrong
 //     links among the merges made (sum of 1 - posterior over the merging pairs), and of
@@ -137,6 +140,10 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
                                           const LinkModelSpec& spec,
                                           const ProbabilisticOptions& options,
                                           const std::function<void(const ExplainedPair&)>& explain = {});
+
+// The fitted model in lines of text: per comparison and level, m, u and the weight
+// log2(m/u); the match share. For the operator and --explain; no token, no identifier.
+std::string DescribeModel(const FittedModel& model);
 
 // Chooses the profile's method: Link() for profiles without a method, LinkProbabilistic()
 // for LINKAGE_METHOD_FELLEGI_SUNTER. `rule_names[r]` names rule r of `tokens` (a name the

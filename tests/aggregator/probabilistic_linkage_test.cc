@@ -230,8 +230,9 @@ TEST(ProbabilisticLinkageTest, CountsEachPersonOnceAndKeepsNamesakesWithOtherBir
 
 TEST(ProbabilisticLinkageTest, TwoClustersWithDifferentNationalIdsAreNeverChainedTogether) {
   World w;
-  // National ids that agree for the same person (the model learns they are reliable).
-  for (int i = 0; i < 50; ++i) {
+  // National ids that agree for the same person (the model learns they are reliable: one
+  // disagreement in 500 is below the 0.5% that makes them a constraint).
+  for (int i = 0; i < 500; ++i) {
     auto [a, b] = CleanPair(w);
     const int nid = w.NewValue();
     w.Add(a, kNid, nid);
