@@ -24,6 +24,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "aggregator/linkage.h"
+#include "aggregator/probabilistic_linkage.h"
+#include "model/config.h"
 #include "bench/perf/synthetic.h"
 
 using namespace samenzicht;
@@ -48,6 +50,8 @@ double Seconds(Clock::time_point a, Clock::time_point b) {
 int RunOne(uint64_t n) {
   auto t = bench::MakeTemplate(PROFILE_FILE, kTemplatePersons, kSeed);
   if (!t.ok()) { std::cerr << "linkage_bench: " << t.status() << "\n"; return 2; }
+  auto profile = model::LoadProfile(PROFILE_FILE);
+  if (!profile.ok()) { std::cerr << "linkage_bench: " << profile.status() << "\n"; return 2; }
   const uint64_t rss_before = bench::CurrentRssBytes();
   auto t0 = Clock::now();
   aggregator::TokenTable tokens;
@@ -57,8 +61,10 @@ int RunOne(uint64_t n) {
   });
   auto t1 = Clock::now();
   const double cpu1 = CpuSeconds();
-  aggregator::LinkResult r = aggregator::Link(static_cast<uint32_t>(n), tokens,
-                                              t->max_reports_per_token, t->rules.size());
+  // The profile's own method: probabilistic (Fellegi-Sunter) for version 4.
+  aggregator::ProbabilisticLinkResult pr =
+      aggregator::LinkWithProfile(static_cast<uint32_t>(n), tokens, *profile, t->rules);
+  const aggregator::LinkResult& r = pr.link;
   auto t2 = Clock::now();
   const double link_cpu = CpuSeconds() - cpu1;
   // Expected persons: every full copy of the template has its persons_signalled persons
@@ -66,11 +72,13 @@ int RunOne(uint64_t n) {
   uint64_t oversized = 0;
   for (uint64_t o : r.oversized_tokens) oversized += o;
   std::printf("RESULT n=%llu tokens=%zu load_s=%.3f link_s=%.3f peak_rss=%llu table_bytes=%zu "
-              "rss_before=%llu persons=%u unlinkable=%u oversized=%llu link_cpu_s=%.3f\n",
+              "rss_before=%llu persons=%u unlinkable=%u oversized=%llu link_cpu_s=%.3f "
+              "candidate_pairs=%llu\n",
               static_cast<unsigned long long>(n), tokens.size(), Seconds(t0, t1), Seconds(t1, t2),
               static_cast<unsigned long long>(bench::PeakRssBytes()), tokens.MemoryBytes(),
               static_cast<unsigned long long>(rss_before), r.persons, r.unlinkable_reports,
-              static_cast<unsigned long long>(oversized), link_cpu);
+              static_cast<unsigned long long>(oversized), link_cpu,
+              static_cast<unsigned long long>(pr.candidate_pairs));
   return 0;
 }
 
