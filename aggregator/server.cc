@@ -11,6 +11,7 @@
 #include "aggregator/audit_store.h"
 #include "aggregator/retention.h"
 #include "common/status_macros.h"
+#include "crypto/encoding.h"
 #include "crypto/key_file.h"
 #include "model/config.h"
 #include "rpc/tls.h"
@@ -41,6 +42,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const v1::AggregatorConfig
   std::unique_ptr<Server> s(new Server());
   ASSIGN_OR_RETURN(AuditedStore opened, OpenAuditedStore(config));
   const v1::LinkageProfile& profile = opened.profile;
+  spdlog::info("linkage profile '{}' version {} (fingerprint {}); batches of any other profile "
+               "are refused", profile.name(), profile.version(),
+               crypto::ToHex(model::ProfileFingerprint(profile)).substr(0, 16));
   s->audit_signer_ = std::move(opened.signer);
   s->store_ = std::move(opened.store);
   ASSIGN_OR_RETURN(s->intake_, Intake::New(config, profile, s->store_.get()));
