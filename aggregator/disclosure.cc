@@ -196,7 +196,7 @@ uint64_t FactsWord(const ReportFacts& r) {
 }  // namespace
 
 RecordKeys ComputeRecordKeys(const Dataset& ds, const LinkResult& link,
-                             const CellKeyParams& params) {
+                             const CellKeyParams& params, const std::vector<bool>* publishable) {
   const uint64_t secret = params.secret;
   const uint64_t k = params.k == 0 ? kDefaultMinCellSize : params.k;
   // Low byte: 1 when marked (probability 1/k), else 0; the other 56 bits random.
@@ -228,14 +228,32 @@ RecordKeys ComputeRecordKeys(const Dataset& ds, const LinkResult& link,
       keys.report[r] = Mix(Mix(facts ^ kNoTokenSalt) ^ Mix(seen[facts]++ ^ secret));
     }
   }
-  // The person keys are made from the unmarked report keys; then both are marked.
-  keys.person.assign(link.persons, 0);
-  if (link.person.size() == n) {
-    for (size_t r = 0; r < n; ++r) keys.person[link.person[r]] += keys.report[r];
-  }
-  for (uint64_t& key : keys.person) key = finish(Mix(Mix(key ^ kPersonSalt) ^ secret));
   for (uint64_t& key : keys.report) key = finish(key);
+  // A person's mark is its earliest publishable report's: the same in every period (so
+  // small cells stay monotone across periods) and unchanged by later reports.
+  keys.secret = secret;
+  keys.person.assign(link.persons, 0);
+  keys.person_mark.assign(link.persons, 0);
+  if (link.person.size() == n) {
+    std::vector<bool> has(link.persons, false);
+    for (uint32_t r : EarliestFirst(ds.reports)) {
+      if (publishable != nullptr && !(r < publishable->size() && (*publishable)[r])) continue;
+      const uint32_t p = link.person[r];
+      if (!has[p]) {
+        has[p] = true;
+        keys.person_mark[p] = static_cast<uint8_t>(keys.report[r] & 1);
+      }
+      keys.person[p] += keys.report[r];
+    }
+  }
+  for (size_t p = 0; p < keys.person.size(); ++p) {
+    keys.person[p] = PersonKey(keys.person[p], keys.person_mark[p], secret);
+  }
   return keys;
+}
+
+uint64_t PersonKey(uint64_t report_key_sum, bool marked, uint64_t secret) {
+  return (Mix(Mix(report_key_sum ^ kPersonSalt) ^ secret) & ~uint64_t{0xff}) | (marked ? 1 : 0);
 }
 
 uint64_t PerturbCount(uint64_t n, uint64_t cell_key, Measure measure, const CellKeyParams& p) {
@@ -278,6 +296,74 @@ std::pair<uint64_t, uint64_t> TrueCountRange(uint64_t shown, const CellKeyParams
   if (shown == 0) return {0, k - 1};
   if (shown == k) return {1, k + d};
   return {shown > d ? std::max<uint64_t>(k, shown - d) : k, shown + d};
+}
+
+uint32_t ReleaseMonth(uint32_t m, uint32_t grace) {
+  uint32_t months = (m / 100) * 12 + (m % 100 - 1) + 1 + grace;
+  return (months / 12) * 100 + months % 12 + 1;
+}
+
+ReleaseState Release(const Dataset& ds, const std::vector<uint64_t>& report_keys,
+                     std::map<uint32_t, std::vector<uint64_t>> frozen, uint32_t now_month,
+                     uint32_t grace) {
+  ReleaseState out;
+  const size_t n = ds.reports.size();
+  out.publishable.assign(n, false);
+  std::map<uint32_t, std::vector<size_t>> by_month;
+  uint32_t first = frozen.empty() ? 0 : frozen.begin()->first;
+  for (size_t r = 0; r < n; ++r) {
+    const uint32_t m = ds.reports[r].signal_month;
+    if (m != 0 && r < report_keys.size() && ReleaseMonth(m, grace) <= now_month) {
+      by_month[m].push_back(r);
+      if (first == 0 || m < first) first = m;
+    }
+  }
+  // A month before the last frozen one that has no multiset was before the data began when
+  // the later months were frozen: it stays empty (back-filling a closed month would be a
+  // way to watch). Every released month from the first to now is frozen, empty ones too.
+  const uint32_t last_frozen = frozen.empty() ? 0 : frozen.rbegin()->first;
+  auto next = [](uint32_t m) { return m % 100 == 12 ? m + 89 : m + 1; };
+  for (uint32_t m = first; m != 0 && ReleaseMonth(m, grace) <= now_month; m = next(m)) {
+    auto it = frozen.find(m);
+    const auto reports = by_month.find(m);
+    if (it == frozen.end()) {
+      if (m < last_frozen) continue;
+      std::vector<uint64_t> keys;
+      if (reports != by_month.end()) {
+        for (size_t r : reports->second) keys.push_back(report_keys[r]);
+      }
+      std::sort(keys.begin(), keys.end());
+      it = frozen.emplace(m, std::move(keys)).first;
+      out.newly_frozen.push_back(m);
+    }
+    if (out.first_released == 0) out.first_released = m;
+    out.last_released = m;
+    if (reports == by_month.end()) continue;
+    // Each frozen key admits as many reports as it occurs (the same content twice).
+    std::map<uint64_t, int> left;
+    for (uint64_t k : it->second) ++left[k];
+    for (size_t r : reports->second) {
+      auto l = left.find(report_keys[r]);
+      if (l != left.end() && l->second > 0) {
+        --l->second;
+        out.publishable[r] = true;
+      }
+    }
+  }
+  out.frozen = std::move(frozen);
+  return out;
+}
+
+absl::Status CheckReleased(uint32_t from, uint32_t to, uint32_t now_month, uint32_t grace) {
+  // The last month of the period is released last.
+  if (ReleaseMonth(to, grace) <= now_month) return absl::OkStatus();
+  const uint32_t at = ReleaseMonth(to, grace);
+  (void)from;
+  return absl::InvalidArgumentError(absl::StrFormat(
+      "%04u-%02u is not released yet: figures for a month are published from the first day "
+      "of the month %u month(s) after it (from %04u-%02u-01), so that late signals are in "
+      "and the figures do not change afterwards",
+      to / 100, to % 100, grace + 1, at / 100, at % 100));
 }
 
 namespace {

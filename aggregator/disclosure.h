@@ -30,6 +30,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
 
 #include "absl/status/status.h"
 #include <string>
@@ -116,9 +117,9 @@ const std::string& DisclosureRules();
 // RECORD KEYS. A report's key is a keyed mix of its tokens' fingerprints (the tokens are
 // already keyed with the aggregator's secret, so nobody without the store key can compute
 // it) and `secret`; a report without tokens is keyed by its categories and its position
-// among identical reports. A person's key is the mix of the SUM of its reports' keys: it
-// does not depend on the person numbers a re-link hands out, and the same reports always
-// give the same key. Signals (reports) use the report keys.
+// among identical reports. A person's key in a period is the mix of the SUM of its reports'
+// keys in that period: it does not depend on the person numbers a re-link hands out, and
+// the same reports always give the same key. Signals (reports) use the report keys.
 //
 // THE PTABLE (n = true count, u = a uniform draw from the cell key):
 //   n = 0            -> 0 (zeros stay zeros: an empty cell singles nobody out);
@@ -154,14 +155,54 @@ struct CellKeyParams {
 std::vector<double> NoiseDistribution(const CellKeyParams& params);
 
 // Per report (index into Dataset::reports) and per person (LinkResult::person ids).
+// A person's key IN A PERIOD is PersonKey(sum of its reports' keys in the period, its
+// mark): it changes only when the person's reports in that period change, so a report
+// added in another month leaves this month's figures alone. `person` holds the key over
+// all (publishable) reports, for the whole history.
 struct RecordKeys {
   std::vector<uint64_t> report;
   std::vector<uint64_t> person;
+  std::vector<uint8_t> person_mark;  // 1: the person's earliest publishable report is marked
+  uint64_t secret = 0;
 };
+uint64_t PersonKey(uint64_t report_key_sum, bool marked, uint64_t secret);
 // The low byte of a record key is 1 for a marked record and 0 otherwise, so the low byte of
 // a cell key is the number of marked records in a cell of fewer than 256.
+// `publishable` (one flag per report; null = all): a person's key sums only its publishable
+// reports, so a report held back by the release freeze changes no published noise.
 RecordKeys ComputeRecordKeys(const Dataset& dataset, const LinkResult& link,
-                             const CellKeyParams& params);
+                             const CellKeyParams& params,
+                             const std::vector<bool>* publishable = nullptr);
+
+// ---- The release freeze (docs/disclosure.md section 4) -----------------------------------
+//
+// A month is RELEASED from the first day of the month `grace_months` + 1 after it (grace 1:
+// 2024-11 on 2025-01-01). At the first snapshot after that, the multiset of its reports'
+// keys is FROZEN (kept in the store's settings with an audit entry); from then on only the
+// reports of that multiset are published for the month: a report that arrives later for a
+// released month counts nowhere, so submitting a guessed person for a closed month and
+// watching changes nothing. Reports of months not yet released, and reports without a
+// month, are not published at all; a period that holds an unreleased month is refused.
+// A month before the latest frozen month that was never frozen (it had no report then)
+// stays empty. Retraction and retention still delete for real, so a frozen report that is
+// deleted disappears from the figures (docs/disclosure.md: the remaining channel).
+struct ReleaseState {
+  std::vector<bool> publishable;                    // per report
+  std::map<uint32_t, std::vector<uint64_t>> frozen;  // month -> sorted report keys
+  std::vector<uint32_t> newly_frozen;               // months frozen by this call
+  uint32_t first_released = 0, last_released = 0;   // YYYYMM, 0 when none
+};
+// `report_keys` from ComputeRecordKeys (RecordKeys::report); `frozen` the multisets kept so
+// far; `now_month` the current YYYYMM.
+ReleaseState Release(const Dataset& dataset, const std::vector<uint64_t>& report_keys,
+                     std::map<uint32_t, std::vector<uint64_t>> frozen, uint32_t now_month,
+                     uint32_t grace_months);
+// The first month on which `yyyymm` is released.
+uint32_t ReleaseMonth(uint32_t yyyymm, uint32_t grace_months);
+// OK when every month of [from, to] is released (InvalidArgument names the first that is
+// not and when it will be); `from`/`to` already on the grid and not 0.
+absl::Status CheckReleased(uint32_t from_month, uint32_t to_month, uint32_t now_month,
+                           uint32_t grace_months);
 
 // The published value of a cell with `count` elements whose record keys add up to
 // `cell_key` (see the ptable above). `k` 0 means the default 5.

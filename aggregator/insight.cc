@@ -211,6 +211,7 @@ void PerturbInsight(const Dataset& ds, const LinkResult& link,
                     v1::InsightResponse& resp) {
   std::vector<PersonFacts> people = People(ds, link, agency_of, p);
   std::vector<bool> linkable(link.persons, false);
+  std::vector<uint64_t> period_sum(link.persons, 0);  // persons' keys in the period
   KeyedCount persons, signals, unlinkable, lower, by_agencies[3];
   std::map<int, KeyedCount> domain_persons;
   std::map<std::pair<int, int>, KeyedCount> pair_persons;
@@ -219,6 +220,7 @@ void PerturbInsight(const Dataset& ds, const LinkResult& link,
     const ReportFacts& r = ds.reports[i];
     if (!p.In(r.signal_month)) continue;
     signals.Add(keys.report[i]);
+    period_sum[link.person[i]] += keys.report[i];
     if (!r.has_token) {
       unlinkable.Add(keys.report[i]);
     } else {
@@ -230,7 +232,9 @@ void PerturbInsight(const Dataset& ds, const LinkResult& link,
   for (uint32_t id = 0; id < link.persons; ++id) {
     const PersonFacts& f = people[id];
     if (!f.in_period) continue;
-    const uint64_t key = keys.person[id];
+    const uint64_t key = p.bounded()
+                             ? PersonKey(period_sum[id], keys.person_mark[id], keys.secret)
+                             : keys.person[id];
     persons.Add(key);
     if (linkable[id]) lower.Add(key);
     size_t n = f.agencies.size();

@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "absl/time/civil_time.h"
 #include "aggregator/audit_events.h"
 #include "aggregator/disclosure.h"
 #include "aggregator/probabilistic_linkage.h"
@@ -24,6 +25,7 @@ namespace samenzicht::aggregator {
 namespace {
 
 constexpr char kSettingCellKeySecret[] = "disclosure_cell_key_secret";
+constexpr char kEventDisclosureRelease[] = "disclosure_release";
 
 // The deployment's cell-key secret: 16 hex digits in the store's settings, made on first use.
 absl::StatusOr<uint64_t> CellKeySecret(Store* store) {
@@ -78,9 +80,13 @@ absl::StatusOr<std::unique_ptr<Query>> Query::New(const v1::AggregatorConfig& co
 absl::StatusOr<std::shared_ptr<const Snapshot>> Query::Current() {
   std::lock_guard<std::mutex> lock(mu_);
   uint64_t generation = store_->generation();
-  if (cached_ != nullptr && cached_->generation == generation) return cached_;
+  const uint32_t now_month = NowMonth();
+  if (cached_ != nullptr && cached_->generation == generation && cached_->now_month == now_month) {
+    return cached_;
+  }
   auto snap = std::make_shared<Snapshot>();
   snap->generation = generation;
+  snap->now_month = now_month;
   // Load with the agency's index in place of its domain, then put the domain back: this
   // keeps which agency sent each report (for "known to 1, 2, 3+ agencies").
   std::vector<std::string> agencies;
@@ -127,7 +133,11 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Query::Current() {
                  snap->link.ambiguous_probe_reports);
   }
   if (options_.method == DisclosureMethod::kCellKey) {
-    snap->keys = ComputeRecordKeys(snap->dataset, snap->link, cell_key_);
+    if (options_.release_freeze) {
+      RETURN_IF_ERROR(ApplyReleases(*snap));
+    } else {
+      snap->keys = ComputeRecordKeys(snap->dataset, snap->link, cell_key_);
+    }
     snap->totals_index = TotalsIndex::Build(snap->dataset, snap->link, &snap->keys);
   } else {
     snap->totals_index = TotalsIndex::Build(snap->dataset, snap->link);
@@ -169,12 +179,79 @@ absl::StatusOr<v1::TotalsResponse> Query::Totals(const rpc::Peer& peer,
   return resp;
 }
 
+uint32_t Query::NowMonth() const {
+  if (options_.now_month != 0) return options_.now_month;
+  const absl::CivilMonth m = absl::ToCivilMonth(absl::Now(), absl::UTCTimeZone());
+  return static_cast<uint32_t>(m.year() * 100 + m.month());
+}
+
+absl::Status Query::ApplyReleases(Snapshot& snap) {
+  constexpr char kPrefix[] = "disclosure_release_";
+  ASSIGN_OR_RETURN(auto settings, store_->LoadSettings());
+  std::map<uint32_t, std::vector<uint64_t>> frozen;
+  for (const auto& [name, value] : settings) {
+    if (name.rfind(kPrefix, 0) != 0) continue;
+    uint32_t month = 0;
+    if (!absl::SimpleAtoi(name.substr(sizeof kPrefix - 1), &month) || !IsValidMonth(month) ||
+        value.size() % 16 != 0) {
+      return absl::DataLossError(absl::StrCat("setting ", name, " is malformed; restore a backup"));
+    }
+    std::vector<uint64_t>& keys = frozen[month];
+    for (size_t i = 0; i < value.size(); i += 16) {
+      uint64_t k = 0;
+      if (!absl::SimpleHexAtoi(value.substr(i, 16), &k)) {
+        return absl::DataLossError(absl::StrCat("setting ", name, " is malformed; restore a backup"));
+      }
+      keys.push_back(k);
+    }
+  }
+  const RecordKeys all = ComputeRecordKeys(snap.dataset, snap.link, cell_key_);
+  ReleaseState state = Release(snap.dataset, all.report, std::move(frozen), snap.now_month,
+                               options_.grace_months);
+  for (uint32_t month : state.newly_frozen) {
+    std::string value;
+    for (uint64_t k : state.frozen[month]) absl::StrAppend(&value, absl::StrFormat("%016x", k));
+    JsonObject d;
+    d.Add("month", MonthText(month)).Add("reports", static_cast<uint64_t>(value.size() / 16));
+    RETURN_IF_ERROR(store_->SetSetting(absl::StrFormat("%s%06u", kPrefix, month), value,
+                                       kEventDisclosureRelease, kActorAggregator, d.str()));
+  }
+  snap.keys = ComputeRecordKeys(snap.dataset, snap.link, cell_key_, &state.publishable);
+  for (size_t r = 0; r < snap.dataset.reports.size(); ++r) {
+    if (!state.publishable[r]) snap.dataset.reports[r].signal_month = 0;
+  }
+  snap.first_released = state.first_released;
+  snap.last_released = state.last_released;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::pair<uint32_t, uint32_t>> Query::PublishedPeriod(const Snapshot& snap,
+                                                                     uint32_t from,
+                                                                     uint32_t to) const {
+  RETURN_IF_ERROR(CheckGridPeriod(from, to));
+  if (!options_.release_freeze) return std::make_pair(from, to);
+  if (from == 0 && to == 0) {
+    if (snap.first_released == 0) {
+      return absl::InvalidArgumentError(
+          "no month is released yet: figures for a month are published from the first day of "
+          "the second month after it");
+    }
+    return std::make_pair(snap.first_released, snap.last_released);
+  }
+  RETURN_IF_ERROR(CheckReleased(from, to, snap.now_month, options_.grace_months));
+  return std::make_pair(from, to);
+}
+
 absl::StatusOr<v1::TotalsResponse> Query::PerturbedTotals(const v1::TotalsRequest& request) {
   RETURN_IF_ERROR(CheckTotalsRequest(request).status());
   RETURN_IF_ERROR(CheckGridPeriod(request.from_month(), request.to_month()));
   ASSIGN_OR_RETURN(std::shared_ptr<const Snapshot> snap, Current());
+  ASSIGN_OR_RETURN(auto period, PublishedPeriod(*snap, request.from_month(), request.to_month()));
+  v1::TotalsRequest published = request;
+  published.set_from_month(period.first);
+  published.set_to_month(period.second);
   ASSIGN_OR_RETURN(RawTotals raw,
-                   snap->totals_index->RawTotalsFor(snap->dataset, snap->link, request));
+                   snap->totals_index->RawTotalsFor(snap->dataset, snap->link, published));
   return PerturbTotals(raw, cell_key_);
 }
 
@@ -229,12 +306,16 @@ absl::StatusOr<v1::InsightResponse> Query::Insight(const rpc::Peer& peer,
     };
   }
   if (options_.method == DisclosureMethod::kCellKey) {
+    auto period = PublishedPeriod(*snap, request.from_month(), request.to_month());
+    v1::InsightRequest published = request;
+    if (period.ok()) {
+      published.set_from_month(period->first);
+      published.set_to_month(period->second);
+    }
     absl::StatusOr<v1::InsightResponse> resp =
-        CheckGridPeriod(request.from_month(), request.to_month()).ok()
-            ? ComputeInsight(snap->dataset, snap->link, snap->agency_of_report, request, k_, cached,
-                       &snap->keys, &cell_key_)
-            : absl::StatusOr<v1::InsightResponse>(
-                  CheckGridPeriod(request.from_month(), request.to_month()));
+        period.ok() ? ComputeInsight(snap->dataset, snap->link, snap->agency_of_report,
+                                     published, k_, cached, &snap->keys, &cell_key_)
+                    : absl::StatusOr<v1::InsightResponse>(period.status());
     if (resp.ok()) {
       // The capture histories are exact: publish the perturbed total as `observed`.
       resp->mutable_estimate()->set_observed(resp->total_persons().value());

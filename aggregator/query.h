@@ -51,6 +51,11 @@ struct Snapshot {
   std::vector<std::string> agencies;
   // Record keys of the Cell Key Method (disclosure.h); empty under suppression.
   RecordKeys keys;
+  // The release freeze (disclosure.h): the month the snapshot was made in, and the first and
+  // last released months (0: none). Reports that are not publishable have their month set
+  // to 0 in `dataset`, so they fall outside every bounded period.
+  uint32_t now_month = 0;
+  uint32_t first_released = 0, last_released = 0;
 };
 
 // How published counts are protected (docs/disclosure.md).
@@ -68,6 +73,12 @@ enum class DisclosureMethod {
 struct QueryOptions {
   DisclosureMethod method = DisclosureMethod::kSuppression;
   uint32_t max_noise = 0;  // D of the ptable; 0 = min_cell_size
+  // Cell Key Method only: publish a month only once it is released and frozen
+  // (disclosure.h, Release), `grace_months` after it closed.
+  bool release_freeze = true;
+  uint32_t grace_months = 1;
+  // The current month (YYYYMM) for tests; 0 = the clock (UTC).
+  uint32_t now_month = 0;
 };
 
 class Query {
@@ -122,6 +133,14 @@ class Query {
   std::shared_ptr<const Snapshot> cached_;    // guarded by mu_
   // Differencing protection (issue 4). Check-and-record runs under history_mu_.
   absl::StatusOr<v1::TotalsResponse> PerturbedTotals(const v1::TotalsRequest& request);
+  // The period a Cell Key Method query is answered for: on the grid, released; the whole
+  // history (0, 0) is the released months. InvalidArgument otherwise.
+  absl::StatusOr<std::pair<uint32_t, uint32_t>> PublishedPeriod(const Snapshot& snap,
+                                                                uint32_t from, uint32_t to) const;
+  uint32_t NowMonth() const;
+  // Reads the frozen months from the store's settings, freezes the newly released ones
+  // (setting and audit entry in one transaction) and holds back what is not publishable.
+  absl::Status ApplyReleases(Snapshot& snap);
   absl::Status CheckAndRecord(const Snapshot& snap, const std::vector<AskedQuery>& asked);
   std::unique_ptr<QueryHistory> history_;
   std::mutex history_mu_;

@@ -322,7 +322,13 @@ absl::StatusOr<RawTotals> ComputeRawTotals(const Dataset& ds, const LinkResult& 
     return absl::InternalError("totals: record keys do not match the dataset");
   }
   auto report_key = [&](uint32_t i) { return keys == nullptr ? 0 : keys->report[i]; };
-  auto person_key = [&](uint32_t p) { return keys == nullptr ? 0 : keys->person[p]; };
+  // A person's key in a bounded period: from its reports in the period (disclosure.h).
+  std::vector<uint64_t> period_sum(keys != nullptr && bounded ? link.persons : 0, 0);
+  auto person_key = [&](uint32_t p) -> uint64_t {
+    if (keys == nullptr) return 0;
+    if (!bounded) return keys->person[p];
+    return PersonKey(period_sum[p], keys->person_mark[p], keys->secret);
+  };
 
   RawTotals table;
   table.by = by;
@@ -350,6 +356,7 @@ absl::StatusOr<RawTotals> ComputeRawTotals(const Dataset& ds, const LinkResult& 
     if (!in_period(r.signal_month)) continue;
     ++table.total.signals;
     table.total.signal_key += report_key(i);
+    if (!period_sum.empty()) period_sum[link.person[i]] += report_key(i);
     if (!r.has_token) {
       ++table.unlinkable;
       table.unlinkable_key += report_key(i);

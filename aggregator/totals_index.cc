@@ -354,10 +354,10 @@ absl::StatusOr<RawTotals> TotalsIndex::Table(const Dataset& ds, const std::vecto
       while (pos < end && month[pos] != 0 && month[pos] < lo) ++pos;
       if (pos == end || month[pos] == 0 || month[pos] > hi) continue;
       ++table.total.persons;
-      const uint64_t pkey = keyed ? keys_.person[p] : 0;
-      table.total.person_key += pkey;
+      uint64_t period_sum = 0;  // the person's key in the period (disclosure.h)
       uint32_t acc[2] = {0, 0};
       for (; pos < end && month[pos] != 0 && month[pos] <= hi; ++pos) {
+        if (keyed) period_sum += report_key_[pos];
         ++table.total.signals;
         table.unlinkable += no_token_[pos];
         if (keyed) {
@@ -375,6 +375,9 @@ absl::StatusOr<RawTotals> TotalsIndex::Table(const Dataset& ds, const std::vecto
         ++pairs[size_t{c0} * n1 + c1];
         if (keyed) pair_keys[size_t{c0} * n1 + c1] += report_key_[pos];
       }
+      const uint64_t pkey =
+          keyed ? PersonKey(period_sum, keys_.person_mark[p], keys_.secret) : 0;
+      table.total.person_key += pkey;
       if (by.empty()) continue;
       const int na = Spread(persons[0].multi, PersonValue(by[0], acc[0]), ka);
       const int nb = two ? Spread(persons[1].multi, PersonValue(by[1], acc[1]), kb) : 1;

@@ -21,6 +21,14 @@ using testing::Tok;
 
 constexpr uint32_t kEpoch = 1;
 
+// The Cell Key Method with the release freeze, in December 2026.
+QueryOptions Options() {
+  QueryOptions o;
+  o.method = DisclosureMethod::kCellKey;
+  o.now_month = 202612;
+  return o;
+}
+
 class QueryCellKeyTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -44,7 +52,7 @@ class QueryCellKeyTest : public ::testing::Test {
     audit.checkpoint_every = 0;
     ASSERT_OK(store_->AttachAudit(audit));
     intake_ = *Intake::New(config_, profile_, store_.get());
-    query_ = *Query::New(config_, profile_, store_.get(), {DisclosureMethod::kCellKey});
+    query_ = *Query::New(config_, profile_, store_.get(), Options());
     // 40 persons over the first half of 2024, 3 forms; persons 1-10 signalled twice.
     std::vector<v1::Report> reports;
     for (int p = 1; p <= 40; ++p) {
@@ -156,10 +164,48 @@ TEST_F(QueryCellKeyTest, TheSecretSurvivesARestartSoTheFiguresDoNotChange) {
   ASSERT_OK_AND_ASSIGN(auto settings, store_->LoadSettings());
   ASSERT_EQ(settings.count("disclosure_cell_key_secret"), 1u);
   ASSERT_OK_AND_ASSIGN(auto again,
-                       Query::New(config_, profile_, store_.get(), {DisclosureMethod::kCellKey}));
+                       Query::New(config_, profile_, store_.get(), Options()));
   ASSERT_OK_AND_ASSIGN(v1::TotalsResponse after,
                        again->Totals(analyst_, Request({v1::DIMENSION_FORM}, 202401, 202403)));
   EXPECT_EQ(before.SerializeAsString(), after.SerializeAsString());
+}
+
+TEST_F(QueryCellKeyTest, AReportForAReleasedMonthChangesNothingAndAnOpenMonthIsNotPublished) {
+  std::vector<std::pair<uint32_t, uint32_t>> periods = {{202403, 202403}, {202401, 202406}, {0, 0}};
+  std::vector<std::string> before;
+  for (auto [from, to] : periods) {
+    ASSERT_OK_AND_ASSIGN(v1::TotalsResponse r,
+                         query_->Totals(analyst_, Request({v1::DIMENSION_FORM}, from, to)));
+    before.push_back(r.SerializeAsString());
+  }
+  ASSERT_OK_AND_ASSIGN(auto settings, store_->LoadSettings());
+  EXPECT_EQ(settings.count("disclosure_release_202403"), 1u);
+  // The analyst's own node submits a guessed person (person 3's identifiers) for a closed
+  // month and a new person for the current month.
+  std::vector<v1::Report> reports = {
+      testing::Packed(profile_, testing::MakeReport(500, {{"nid", Tok(3)}}, v1::FORM_LABOUR, 202403)),
+      testing::Packed(profile_, testing::MakeReport(501, {{"nid", Tok(77)}}, v1::FORM_LABOUR,
+                                                    202612))};
+  ASSERT_TRUE(intake_->Submit(police_, testing::Sign(*signer_, testing::MakePayload(
+                                                                   "police", profile_, kEpoch,
+                                                                   std::move(reports))))
+                  .ok());
+  for (size_t i = 0; i < periods.size(); ++i) {
+    ASSERT_OK_AND_ASSIGN(v1::TotalsResponse r,
+                         query_->Totals(analyst_, Request({v1::DIMENSION_FORM}, periods[i].first,
+                                                          periods[i].second)));
+    EXPECT_EQ(r.SerializeAsString(), before[i]) << i;
+  }
+  // The current month is not released: refused with the date it will be.
+  auto open = query_->Totals(analyst_, Request({}, 202612, 202612));
+  EXPECT_THAT(open, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_NE(open.status().message().find("from 2027-02-01"), std::string::npos) << open.status();
+  // The audit trail shows each month's freeze.
+  auto entries = store_->ReadAudit(1, 10000);
+  ASSERT_TRUE(entries.ok());
+  int releases = 0;
+  for (const audit::Entry& e : *entries) releases += e.event == "disclosure_release";
+  EXPECT_GE(releases, 6);
 }
 
 }  // namespace
