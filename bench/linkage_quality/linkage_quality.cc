@@ -169,6 +169,7 @@ samenzicht::bench::ClearRecord ToClear(const an::Person& p, const std::string& c
   r.initial = p.Get(v1::FIELD_FIRST_INITIAL);
   r.surname = p.Get(v1::FIELD_SURNAME);
   r.surname_phonetic = p.Get(v1::FIELD_SURNAME_PHONETIC);
+  r.given_phonetic = p.Get(v1::FIELD_GIVEN_NAME_PHONETIC);
   const std::string& dob = p.Get(v1::FIELD_DATE_OF_BIRTH);  // YYYYMMDD
   if (dob.size() == 8 && absl::SimpleAtoi(dob.substr(0, 4), &r.dob_year) &&
       absl::SimpleAtoi(dob.substr(4, 2), &r.dob_month) &&
@@ -649,10 +650,10 @@ absl::Status Main(int argc, char** argv) {
       .Switch("no-plaintext", "skip the plaintext Fellegi-Sunter reference")
       .Flag("fs-threshold", "P", "plaintext reference: accept pairs with posterior >= P (default 0.5)")
       .Flag("fs-max-block", "N", "plaintext reference: skip blocks of more than N records (default 300)")
-      .Flag("fs-method", "fastlink|splink",
-            "plaintext reference: how m, u and lambda are learned (default fastlink: all by EM "
-            "over the candidate pairs; splink: u from random pairs, m by EM sessions per "
-            "blocking key, lambda over all pairs)")
+      .Flag("fs-method", "splink|fastlink",
+            "plaintext reference: how m, u and lambda are learned (default splink: u from "
+            "random pairs, m by EM sessions per blocking key, lambda over all pairs; fastlink: "
+            "all by EM over the candidate pairs, which falls apart at 20000 persons)")
       .Switch("fs-no-tf", "plaintext reference: no term-frequency adjustment of exact name "
                           "agreement")
       .Switch("show-fs-model", "print the plaintext reference's learned m, u and weights")
@@ -715,7 +716,7 @@ absl::Status Main(int argc, char** argv) {
   cfg.show_fs_model = args.Has("show-fs-model");
   cfg.fs.tf_adjust = !args.Has("fs-no-tf");
   {
-    const std::string method = args.Get("fs-method", "fastlink");
+    const std::string method = args.Get("fs-method", "splink");
     if (method == "fastlink") cfg.fs.method = samenzicht::bench::FsMethod::kFastLink;
     else if (method == "splink") cfg.fs.method = samenzicht::bench::FsMethod::kSplink;
     else return absl::InvalidArgumentError("--fs-method must be fastlink or splink");

@@ -49,8 +49,9 @@ namespace {
 // Levels, index 0 = else. Names of the levels, per comparison.
 const std::array<std::vector<std::string>, kFsComparisons>& LevelNames() {
   static const auto* names = new std::array<std::vector<std::string>, kFsComparisons>{{
-      {"else", "initial only, same", "jw>=0.85", "jw>=0.92", "exact", "given<->surname swapped"},
-      {"else", "jw>=0.85", "jw>=0.92", "exact", "given<->surname swapped"},
+      {"else", "initial only, same", "jw>=0.85", "jw>=0.92", "exact", "given<->surname swapped",
+       "phonetic (after call names) same"},
+      {"else", "jw>=0.85", "jw>=0.92", "exact", "given<->surname swapped", "phonetic same"},
       {"else", "year within 1", "day<->month swap or one component differs", "exact"},
       {"else", "exact"},
       {"else", "exact"},
@@ -89,7 +90,10 @@ std::vector<int> CompareRecords(const ClearRecord& a, const ClearRecord& b) {
         g[kCmpGiven] = 5;
       } else {
         const double s = JaroWinkler(a.given, b.given);
-        g[kCmpGiven] = s >= 0.92 ? 3 : s >= 0.85 ? 2 : 0;
+        g[kCmpGiven] = s >= 0.92                                                        ? 3
+                       : !a.given_phonetic.empty() && a.given_phonetic == b.given_phonetic ? 6
+                       : s >= 0.85                                                      ? 2
+                                                                                        : 0;
       }
     } else {
       g[kCmpGiven] = a.initial == b.initial ? 1 : 0;
@@ -103,7 +107,11 @@ std::vector<int> CompareRecords(const ClearRecord& a, const ClearRecord& b) {
       g[kCmpSurname] = 4;
     } else {
       const double s = JaroWinkler(a.surname, b.surname);
-      g[kCmpSurname] = s >= 0.92 ? 2 : s >= 0.85 ? 1 : 0;
+      g[kCmpSurname] = s >= 0.92 ? 2
+                       : !a.surname_phonetic.empty() && a.surname_phonetic == b.surname_phonetic
+                           ? 5
+                       : s >= 0.85 ? 1
+                                   : 0;
     }
   }
   // Date of birth.
@@ -334,8 +342,8 @@ FsResult LinkFellegiSunter(const std::vector<ClearRecord>& records, const FsOpti
     u[k].assign(levels, 0.5);  // a half count each: no level starts at zero
     m[k].assign(levels, 0.05 / (levels - 1));
   }
-  m[kCmpGiven] = {0.05, 0.04, 0.03, 0.06, 0.80, 0.02};
-  m[kCmpSurname] = {0.05, 0.03, 0.06, 0.84, 0.02};
+  m[kCmpGiven] = {0.05, 0.04, 0.03, 0.06, 0.76, 0.02, 0.04};
+  m[kCmpSurname] = {0.05, 0.03, 0.06, 0.80, 0.02, 0.04};
   m[kCmpDob] = {0.05, 0.03, 0.07, 0.85};
   for (int k = kCmpPostcode; k < kFsComparisons; ++k) m[k] = {0.1, 0.9};
   if (n >= 2) {

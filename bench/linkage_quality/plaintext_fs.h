@@ -35,6 +35,7 @@ struct ClearRecord {
   std::string initial;   // first letter of the first given name
   std::string surname;   // without prefixes
   std::string surname_phonetic;
+  std::string given_phonetic;  // phonetic code of the first name after call names ("" if none)
   int dob_year = 0, dob_month = 0, dob_day = 0;  // 0: no (valid) date of birth
   std::string postcode, city, phone, national_id, email;
 };
@@ -71,7 +72,7 @@ struct FsOptions {
   double threshold = 0.5;
   // Random record pairs to initialise u from.
   int random_pairs = 200000;
-  FsMethod method = FsMethod::kFastLink;
+  FsMethod method = FsMethod::kSplink;
   // Term-frequency adjustment of exact agreement on the given name and on the surname.
   bool tf_adjust = true;
   uint64_t seed = 1;

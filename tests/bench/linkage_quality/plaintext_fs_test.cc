@@ -54,6 +54,14 @@ TEST(CompareRecordsTest, Levels) {
   EXPECT_EQ(g[kCmpSurname], 4);
   EXPECT_EQ(g[kCmpDob], 3);
 
+  // A call name: another spelling, the same phonetic code after call names.
+  ClearRecord kees = Rec("kees", "jansen", 2005, 3, 9), cornelis = Rec("cornelis", "jansen", 2005, 3, 9);
+  kees.given_phonetic = cornelis.given_phonetic = "KRNLS";
+  EXPECT_EQ(CompareRecords(kees, cornelis)[kCmpGiven], 6);
+  ClearRecord meijer = Rec("jan", "meijer", 2005, 3, 9), meier = Rec("jan", "maier", 2005, 3, 9);
+  meijer.surname_phonetic = meier.surname_phonetic = "MR";
+  EXPECT_EQ(CompareRecords(meijer, meier)[kCmpSurname], 5);
+
   ClearRecord initial_only = a;
   initial_only.given.clear();
   EXPECT_EQ(CompareRecords(a, initial_only)[kCmpGiven], 1);
@@ -102,10 +110,15 @@ Population MakePopulation(int persons, uint64_t seed) {
   return pop;
 }
 
-TEST(LinkFellegiSunterTest, LinksTypoRecordsWithoutLabels) {
+class LinkFellegiSunterMethodTest : public ::testing::TestWithParam<FsMethod> {};
+INSTANTIATE_TEST_SUITE_P(Methods, LinkFellegiSunterMethodTest,
+                         ::testing::Values(FsMethod::kSplink, FsMethod::kFastLink));
+
+TEST_P(LinkFellegiSunterMethodTest, LinksTypoRecordsWithoutLabels) {
   Population pop = MakePopulation(400, 7);
   FsOptions options;
   options.random_pairs = 20000;
+  options.method = GetParam();
   FsResult result = LinkFellegiSunter(pop.records, options);
   ASSERT_EQ(result.label.size(), pop.records.size());
   int64_t tp = 0, predicted = 0, actual = 0;
