@@ -421,9 +421,11 @@ absl::Status CheckGridPeriod(uint32_t from, uint32_t to) {
       if (t >= std::min(end, year * 100 + 12)) break;
     }
   }
+  auto text = [](uint32_t m) {
+    return m == 0 ? std::string("(open)") : absl::StrFormat("%04u-%02u", m / 100, m % 100);
+  };
   return absl::InvalidArgumentError(absl::StrCat(
-      "period ", from == 0 ? std::string("(open)") : absl::StrFormat("%04u-%02u", from / 100, from % 100),
-      "..", to == 0 ? std::string("(open)") : absl::StrFormat("%04u-%02u", to / 100, to % 100),
+      "period ", text(from), "..", text(to),
       " is not on the release grid (a month, a quarter, a half year, a year, or no period at "
       "all); ask ", absl::StrJoin(options, " or "), " instead"));
 }

@@ -352,131 +352,131 @@ absl::StatusOr<v1::InsightResponse> ComputeInsight(const Dataset& ds, const Link
     resp.set_disclosure_rules(CellKeyRules(params));
     PerturbInsight(ds, link, agency_of, p, quarter, *keys, params, resp);
   } else {
-  std::vector<PersonFacts> people = People(ds, link, agency_of, p);
-  uint64_t persons = 0, signals = 0, unlinkable = 0;
-  uint64_t by_agencies[3] = {0, 0, 0};
-  std::map<int, uint64_t> domain_persons;
-  std::map<std::pair<int, int>, uint64_t> pair_persons;
-  std::map<uint32_t, uint64_t> month_persons, month_signals;  // 0 = unknown
-  for (const PersonFacts& f : people) {
-    if (!f.in_period) continue;
-    ++persons;
-    size_t n = f.agencies.size();
-    if (n >= 1) ++by_agencies[std::min<size_t>(n, 3) - 1];
-    for (int a = 1; a < 32; ++a) {
-      if (!(f.domains & (1u << a))) continue;
-      ++domain_persons[a];
-      for (int b = a + 1; b < 32; ++b) {
-        if (f.domains & (1u << b)) ++pair_persons[{a, b}];
+    std::vector<PersonFacts> people = People(ds, link, agency_of, p);
+    uint64_t persons = 0, signals = 0, unlinkable = 0;
+    uint64_t by_agencies[3] = {0, 0, 0};
+    std::map<int, uint64_t> domain_persons;
+    std::map<std::pair<int, int>, uint64_t> pair_persons;
+    std::map<uint32_t, uint64_t> month_persons, month_signals;  // 0 = unknown
+    for (const PersonFacts& f : people) {
+      if (!f.in_period) continue;
+      ++persons;
+      size_t n = f.agencies.size();
+      if (n >= 1) ++by_agencies[std::min<size_t>(n, 3) - 1];
+      for (int a = 1; a < 32; ++a) {
+        if (!(f.domains & (1u << a))) continue;
+        ++domain_persons[a];
+        for (int b = a + 1; b < 32; ++b) {
+          if (f.domains & (1u << b)) ++pair_persons[{a, b}];
+        }
       }
+      ++month_persons[f.first_month == std::numeric_limits<uint32_t>::max() ? 0 : f.first_month];
     }
-    ++month_persons[f.first_month == std::numeric_limits<uint32_t>::max() ? 0 : f.first_month];
-  }
-  for (const ReportFacts& r : ds.reports) {
-    if (!p.In(r.signal_month)) continue;
-    ++signals;
-    if (!r.has_token) ++unlinkable;
-    ++month_signals[r.signal_month];
-    month_persons.emplace(r.signal_month, 0);
-  }
-  for (const auto& [m, n] : month_persons) month_signals.emplace(m, 0);
+    for (const ReportFacts& r : ds.reports) {
+      if (!p.In(r.signal_month)) continue;
+      ++signals;
+      if (!r.has_token) ++unlinkable;
+      ++month_signals[r.signal_month];
+      month_persons.emplace(r.signal_month, 0);
+    }
+    for (const auto& [m, n] : month_persons) month_signals.emplace(m, 0);
 
-  // Summary: total persons = lower bound + unlinkable.
-  {
-    DcTable dc;
-    size_t total = dc.Add(persons, true);
-    size_t lower = dc.Add(persons - std::min(persons, unlinkable));
-    size_t unl = dc.Add(unlinkable);
-    dc.AddLine({lower, unl}, static_cast<long>(total));
-    size_t total_signals = dc.Add(signals, true);
-    Suppress(dc, k);
-    *resp.mutable_total_persons() = ToCount(dc.cells[total]);
-    *resp.mutable_persons_lower_bound() = ToCount(dc.cells[lower]);
-    *resp.mutable_unlinkable_signals() = ToCount(dc.cells[unl]);
-    *resp.mutable_total_signals() = ToCount(dc.cells[total_signals]);
-    const v1::Count& tp = resp.total_persons();
-    const v1::Count& ts = resp.total_signals();
-    if (!tp.suppressed() && !tp.secondary() && !ts.suppressed() && !ts.secondary() &&
-        tp.value() > 0) {
-      resp.set_signals_per_person(
-          absl::StrFormat("%.2f", static_cast<double>(ts.value()) / tp.value()));
+    // Summary: total persons = lower bound + unlinkable.
+    {
+      DcTable dc;
+      size_t total = dc.Add(persons, true);
+      size_t lower = dc.Add(persons - std::min(persons, unlinkable));
+      size_t unl = dc.Add(unlinkable);
+      dc.AddLine({lower, unl}, static_cast<long>(total));
+      size_t total_signals = dc.Add(signals, true);
+      Suppress(dc, k);
+      *resp.mutable_total_persons() = ToCount(dc.cells[total]);
+      *resp.mutable_persons_lower_bound() = ToCount(dc.cells[lower]);
+      *resp.mutable_unlinkable_signals() = ToCount(dc.cells[unl]);
+      *resp.mutable_total_signals() = ToCount(dc.cells[total_signals]);
+      const v1::Count& tp = resp.total_persons();
+      const v1::Count& ts = resp.total_signals();
+      if (!tp.suppressed() && !tp.secondary() && !ts.suppressed() && !ts.secondary() &&
+          tp.value() > 0) {
+        resp.set_signals_per_person(
+            absl::StrFormat("%.2f", static_cast<double>(ts.value()) / tp.value()));
+      }
+    }
+    // Persons by number of agencies.
+    {
+      DcTable dc;
+      size_t total = dc.Add(persons, true);
+      std::vector<size_t> cells;
+      for (uint64_t n : by_agencies) cells.push_back(dc.Add(n));
+      dc.AddLine(cells, static_cast<long>(total));
+      Suppress(dc, k);
+      const char* names[3] = {"1", "2", "3+"};
+      for (int i = 0; i < 3; ++i) {
+        auto* row = resp.add_agency_counts();
+        row->set_agencies(names[i]);
+        *row->mutable_persons() = ToCount(dc.cells[cells[static_cast<size_t>(i)]]);
+      }
+    }
+    // Overlap between domains.
+    {
+      std::vector<int> doms;
+      for (const auto& [d, n] : domain_persons) doms.push_back(d);
+      DcTable dc;
+      std::map<std::pair<int, int>, size_t> cell;
+      for (int d : doms) cell[{d, d}] = dc.Add(domain_persons[d], /*fixed=*/true);
+      for (size_t i = 0; i < doms.size(); ++i) {
+        for (size_t j = i + 1; j < doms.size(); ++j) {
+          auto it = pair_persons.find({doms[i], doms[j]});
+          cell[{doms[i], doms[j]}] = dc.Add(it == pair_persons.end() ? 0 : it->second);
+        }
+      }
+      auto at = [&](int a, int b) { return a <= b ? cell[{a, b}] : cell[{b, a}]; };
+      for (int a : doms) {
+        std::vector<size_t> line;
+        for (int b : doms) {
+          if (b != a) line.push_back(at(a, b));
+        }
+        if (!line.empty()) dc.AddLine(line, static_cast<long>(at(a, a)));
+      }
+      Suppress(dc, k);
+      for (int a : doms) resp.add_overlap_domains(DomainWord(a));
+      for (int a : doms) {
+        for (int b : doms) {
+          auto* c = resp.add_overlap();
+          c->set_row(DomainWord(a));
+          c->set_column(DomainWord(b));
+          *c->mutable_persons() = ToCount(dc.cells[at(a, b)]);
+        }
+      }
+    }
+    // Trend: months and quarters share one pattern per measure.
+    for (int measure = 0; measure < 2; ++measure) {
+      const auto& values = measure == 0 ? month_persons : month_signals;
+      DcTable dc;
+      size_t total = dc.Add(measure == 0 ? persons : signals, true);
+      std::vector<std::pair<uint32_t, size_t>> months;
+      for (const auto& [m, n] : values) {
+        if (m != 0) months.emplace_back(m, dc.Add(n));
+      }
+      auto unknown = values.find(0);
+      if (unknown != values.end()) months.emplace_back(0, dc.Add(unknown->second));
+      std::vector<std::pair<uint32_t, size_t>> quarters = AddTrendLines(dc, months, total);
+      Suppress(dc, k);
+      const auto& shown = quarter ? quarters : months;
+      if (measure == 0) {
+        for (const auto& [key, c] : shown) {
+          auto* t = resp.add_trend();
+          t->set_period(key == 0 ? "unknown" : quarter ? QuarterWord(key) : model::MonthWord(key));
+          *t->mutable_persons() = ToCount(dc.cells[c]);
+        }
+      } else {
+        for (size_t i = 0; i < shown.size(); ++i) {
+          *resp.mutable_trend(static_cast<int>(i))->mutable_signals() =
+              ToCount(dc.cells[shown[i].second]);
+        }
+      }
     }
   }
-  // Persons by number of agencies.
-  {
-    DcTable dc;
-    size_t total = dc.Add(persons, true);
-    std::vector<size_t> cells;
-    for (uint64_t n : by_agencies) cells.push_back(dc.Add(n));
-    dc.AddLine(cells, static_cast<long>(total));
-    Suppress(dc, k);
-    const char* names[3] = {"1", "2", "3+"};
-    for (int i = 0; i < 3; ++i) {
-      auto* row = resp.add_agency_counts();
-      row->set_agencies(names[i]);
-      *row->mutable_persons() = ToCount(dc.cells[cells[static_cast<size_t>(i)]]);
-    }
-  }
-  // Overlap between domains.
-  {
-    std::vector<int> doms;
-    for (const auto& [d, n] : domain_persons) doms.push_back(d);
-    DcTable dc;
-    std::map<std::pair<int, int>, size_t> cell;
-    for (int d : doms) cell[{d, d}] = dc.Add(domain_persons[d], /*fixed=*/true);
-    for (size_t i = 0; i < doms.size(); ++i) {
-      for (size_t j = i + 1; j < doms.size(); ++j) {
-        auto it = pair_persons.find({doms[i], doms[j]});
-        cell[{doms[i], doms[j]}] = dc.Add(it == pair_persons.end() ? 0 : it->second);
-      }
-    }
-    auto at = [&](int a, int b) { return a <= b ? cell[{a, b}] : cell[{b, a}]; };
-    for (int a : doms) {
-      std::vector<size_t> line;
-      for (int b : doms) {
-        if (b != a) line.push_back(at(a, b));
-      }
-      if (!line.empty()) dc.AddLine(line, static_cast<long>(at(a, a)));
-    }
-    Suppress(dc, k);
-    for (int a : doms) resp.add_overlap_domains(DomainWord(a));
-    for (int a : doms) {
-      for (int b : doms) {
-        auto* c = resp.add_overlap();
-        c->set_row(DomainWord(a));
-        c->set_column(DomainWord(b));
-        *c->mutable_persons() = ToCount(dc.cells[at(a, b)]);
-      }
-    }
-  }
-  // Trend: months and quarters share one pattern per measure.
-  for (int measure = 0; measure < 2; ++measure) {
-    const auto& values = measure == 0 ? month_persons : month_signals;
-    DcTable dc;
-    size_t total = dc.Add(measure == 0 ? persons : signals, true);
-    std::vector<std::pair<uint32_t, size_t>> months;
-    for (const auto& [m, n] : values) {
-      if (m != 0) months.emplace_back(m, dc.Add(n));
-    }
-    auto unknown = values.find(0);
-    if (unknown != values.end()) months.emplace_back(0, dc.Add(unknown->second));
-    std::vector<std::pair<uint32_t, size_t>> quarters = AddTrendLines(dc, months, total);
-    Suppress(dc, k);
-    const auto& shown = quarter ? quarters : months;
-    if (measure == 0) {
-      for (const auto& [key, c] : shown) {
-        auto* t = resp.add_trend();
-        t->set_period(key == 0 ? "unknown" : quarter ? QuarterWord(key) : model::MonthWord(key));
-        *t->mutable_persons() = ToCount(dc.cells[c]);
-      }
-    } else {
-      for (size_t i = 0; i < shown.size(); ++i) {
-        *resp.mutable_trend(static_cast<int>(i))->mutable_signals() =
-            ToCount(dc.cells[shown[i].second]);
-      }
-    }
-  }
-  }  // the legacy suppression path
   // Hidden number.
   v1::HiddenNumberEstimate* est = resp.mutable_estimate();
   if (!request.include_estimate()) {

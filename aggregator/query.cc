@@ -155,7 +155,8 @@ absl::StatusOr<v1::TotalsResponse> Query::Totals(const rpc::Peer& peer,
   }
   std::string by;
   for (int d : request.by()) {
-    absl::StrAppend(&by, by.empty() ? "" : ",", model::DimensionName(static_cast<v1::Dimension>(d)));
+    absl::StrAppend(&by, by.empty() ? "" : ",",
+                    model::DimensionName(static_cast<v1::Dimension>(d)));
   }
   if (options_.method == DisclosureMethod::kCellKey) {
     absl::StatusOr<v1::TotalsResponse> resp = PerturbedTotals(request);
@@ -200,7 +201,8 @@ absl::Status Query::ApplyReleases(Snapshot& snap) {
     for (size_t i = 0; i < value.size(); i += 16) {
       uint64_t k = 0;
       if (!absl::SimpleHexAtoi(value.substr(i, 16), &k)) {
-        return absl::DataLossError(absl::StrCat("setting ", name, " is malformed; restore a backup"));
+        return absl::DataLossError(
+            absl::StrCat("setting ", name, " is malformed; restore a backup"));
       }
       keys.push_back(k);
     }
