@@ -149,9 +149,13 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Query::Current() {
 absl::StatusOr<v1::TotalsResponse> Query::Totals(const rpc::Peer& peer,
                                                  const v1::TotalsRequest& request) {
   if (peer.role != rpc::Role::kAnalyst) {
-    return absl::PermissionDeniedError(absl::StrCat(
+    absl::Status denied = absl::PermissionDeniedError(absl::StrCat(
         "only the municipality analyst may query totals; caller has role ",
         rpc::RoleName(peer.role)));
+    if (options_.method == DisclosureMethod::kCellKey) {
+      AuditQuery(peer, "totals", "", request.from_month(), request.to_month(), denied, 0);
+    }
+    return denied;
   }
   std::string by;
   for (int d : request.by()) {
@@ -291,11 +295,19 @@ absl::Status Query::CheckAndRecord(const Snapshot& snap, const std::vector<Asked
 absl::StatusOr<v1::InsightResponse> Query::Insight(const rpc::Peer& peer,
                                                    const v1::InsightRequest& request) {
   if (peer.role != rpc::Role::kAnalyst) {
-    return absl::PermissionDeniedError(absl::StrCat(
+    absl::Status denied = absl::PermissionDeniedError(absl::StrCat(
         "only the municipality analyst may query the overview; caller has role ",
         rpc::RoleName(peer.role)));
+    if (options_.method == DisclosureMethod::kCellKey) {
+      AuditQuery(peer, "insight", "", request.from_month(), request.to_month(), denied, 0);
+    }
+    return denied;
   }
-  ASSIGN_OR_RETURN(std::shared_ptr<const Snapshot> snap, Current());
+  absl::StatusOr<std::shared_ptr<const Snapshot>> current = Current();
+  if (!current.ok() && options_.method == DisclosureMethod::kCellKey) {
+    AuditQuery(peer, "insight", "", request.from_month(), request.to_month(), current.status(), 0);
+  }
+  ASSIGN_OR_RETURN(std::shared_ptr<const Snapshot> snap, std::move(current));
   // The estimate is slow (a bootstrap): cache it per store generation and period.
   Estimator cached = nullptr;
   if (estimator_) {

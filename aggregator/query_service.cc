@@ -11,7 +11,8 @@ grpc::Status QueryService::Totals(grpc::ServerContext* context, const v1::Totals
   if (!peer.ok()) return rpc::ToGrpcStatus(peer.status());
   absl::StatusOr<v1::TotalsResponse> r = query_->Totals(*peer, *request);
   if (!r.ok()) return rpc::ToGrpcStatus(r.status());
-  if (audit_ != nullptr) {
+  // Under the Cell Key Method the query layer has audited the answer itself.
+  if (audit_ != nullptr && query_->method() == DisclosureMethod::kSuppression) {
     if (absl::Status s = RecordQuery(audit_, *peer, *request, *r); !s.ok()) {
       return rpc::ToGrpcStatus(s);
     }

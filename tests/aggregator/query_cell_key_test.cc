@@ -152,10 +152,13 @@ TEST_F(QueryCellKeyTest, EveryAnswerAndEveryRefusalIsInTheAuditTrail) {
   ASSERT_OK(query_->Totals(analyst_, Request({v1::DIMENSION_FORM}, 202401, 202406)).status());
   ASSERT_OK(query_->Insight(analyst_, v1::InsightRequest()).status());
   EXPECT_FALSE(query_->Totals(analyst_, Request({}, 202401, 202405)).ok());
-  EXPECT_EQ(QueryEntries("\"method\":\"cell_key\""), 3);
+  EXPECT_THAT(query_->Insight(police_, v1::InsightRequest()),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_EQ(QueryEntries("\"method\":\"cell_key\""), 4);
   EXPECT_EQ(QueryEntries("\"answered\":true"), 2);
   EXPECT_EQ(QueryEntries("\"refused\":\"INVALID_ARGUMENT\""), 1);
-  EXPECT_EQ(QueryEntries("\"view\":\"insight\""), 1);
+  EXPECT_EQ(QueryEntries("\"refused\":\"PERMISSION_DENIED\""), 1);
+  EXPECT_EQ(QueryEntries("\"view\":\"insight\""), 2);
 }
 
 TEST_F(QueryCellKeyTest, TheSecretSurvivesARestartSoTheFiguresDoNotChange) {
