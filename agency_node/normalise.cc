@@ -13,6 +13,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "model/config.h"
 #include "phonenumbers/phonenumber.pb.h"
 #include "phonenumbers/phonenumberutil.h"
 
@@ -797,7 +798,7 @@ std::vector<std::string> DeletionNeighbourhood(std::string_view s) {
   std::vector<std::string> out;
   out.reserve(s.size() + 1);
   out.emplace_back(s);
-  if (s.size() >= 4) {
+  if (s.size() >= 4 && s.size() <= model::kMaxDeletionNeighbourhoodLength) {
     for (size_t i = 0; i < s.size(); ++i) {
       std::string d;
       d.reserve(s.size() - 1);

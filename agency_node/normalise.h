@@ -166,7 +166,8 @@ absl::StatusOr<std::string> NormaliseHouseNumber(std::string_view text);
 // deleted, sorted and without repeats. Two strings within one edit of each other
 // (insertion, deletion, substitution, or transposition of two neighbours) share at least one
 // member. Strings shorter than 4 characters yield only themselves (their deletions would be
-// one or two letters).
+// one or two letters), and so do strings longer than model::kMaxDeletionNeighbourhoodLength
+// (40), so a rule never yields more tokens than the aggregator accepts.
 std::vector<std::string> DeletionNeighbourhood(std::string_view s);
 
 // Fills the fields of `p` that are functions of its other fields (profile version 4):

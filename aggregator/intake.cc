@@ -103,6 +103,15 @@ Intake::Intake(const v1::AggregatorConfig& config, const v1::LinkageProfile& pro
         }
         return r;
       }()),
+      multi_rules_([&] {
+        std::vector<bool> r;
+        for (const auto& rule : profile.rules()) {
+          r.push_back(std::any_of(rule.fields().begin(), rule.fields().end(), [](int f) {
+            return model::IsMultiValuedField(static_cast<v1::Field>(f));
+          }));
+        }
+        return r;
+      }()),
       areas_(config.areas().begin(), config.areas().end()),
       clock_(SystemNow),
       previous_key_epoch_(config.previous_key_epoch()),
@@ -169,6 +178,10 @@ absl::Status Intake::CheckReport(const v1::Report& r, std::string* field) const 
   }
   const char* tokens = r.tokens_size() > 0 ? "tokens" : "packed_tokens";
   std::bitset<model::kMaxProfileRules> seen_rules;  // ValidateProfile: no more rules
+  // A rule with a multi-valued field (a deletion neighbourhood) yields several tokens per
+  // report, each value once, at most model::kMaxTokensPerMultiValuedRule of them.
+  std::array<uint8_t, model::kMaxProfileRules> per_rule{};
+  std::vector<std::pair<size_t, std::string_view>> multi_values;
   absl::Status bad;
   model::ForEachToken(r, rules_, [&](const model::TokenRef& t) {
     if (!bad.ok()) return;
@@ -180,7 +193,18 @@ absl::Status Intake::CheckReport(const v1::Report& r, std::string* field) const 
       return refuse("rule", " is not a rule of the linkage profile");
     }
     const size_t rule = static_cast<size_t>(t.rule);
-    if (seen_rules.test(rule)) return refuse("rule", " repeats a rule of the same report");
+    if (multi_rules_[rule]) {
+      if (++per_rule[rule] > model::kMaxTokensPerMultiValuedRule) {
+        return refuse("rule", " has more than ", model::kMaxTokensPerMultiValuedRule,
+                      " tokens of one rule in the same report");
+      }
+      for (const auto& [r2, v] : multi_values) {
+        if (r2 == rule && v == t.value) return refuse("value", " repeats a token of the same report");
+      }
+      multi_values.emplace_back(rule, t.value);
+    } else if (seen_rules.test(rule)) {
+      return refuse("rule", " repeats a rule of the same report");
+    }
     seen_rules.set(rule);
     if (probe_rules_[rule] ? (t.role != v1::TOKEN_ROLE_ANCHOR && t.role != v1::TOKEN_ROLE_PROBE)
                            : t.role != v1::TOKEN_ROLE_UNSPECIFIED) {

@@ -120,6 +120,7 @@ class Intake {
   const uint32_t max_batch_reports_;
   const std::vector<std::string> rules_;
   const std::vector<bool> probe_rules_;  // by rule: has probe_when_missing (Token.role)
+  const std::vector<bool> multi_rules_;  // by rule: has a multi-valued field (several tokens)
   const std::vector<std::string> areas_;
   std::function<int64_t()> clock_;
   const uint32_t previous_key_epoch_;  // 0 = no rotation in progress

@@ -40,6 +40,12 @@ uint32_t MaxReportsPerToken(const v1::LinkageProfile& profile);
 // with one yields one token per value. At most one per rule (ValidateProfile).
 bool IsMultiValuedField(v1::Field f);
 
+// At most this many tokens of one multi-valued rule in one report (the aggregator refuses
+// more): a deletion neighbourhood has one member per letter plus one, and names longer than
+// kMaxDeletionNeighbourhoodLength letters get no neighbourhood (the name alone).
+inline constexpr size_t kMaxTokensPerMultiValuedRule = 64;
+inline constexpr size_t kMaxDeletionNeighbourhoodLength = 40;
+
 // The profile's match_probability, 0 read as the default 0.5.
 double MatchProbability(const v1::LinkageProfile& profile);
 

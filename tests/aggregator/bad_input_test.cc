@@ -82,8 +82,27 @@ TEST_F(BadBatchTest, EachBadReportIsNamedAndTheRestOfTheBatchIsStored) {
          t->set_value(Tok(77));
        },
        true, absl::StatusCode::kInvalidArgument, "tokens[1].rule repeats a rule of the same report"},
+      {"value repeated under a multi-valued rule",
+       [](v1::Report& r) {
+         for (int i = 0; i < 2; ++i) {
+           auto* t = r.add_tokens();
+           t->set_rule("surdel_dob");
+           t->set_value(Tok(80));
+         }
+       },
+       true, absl::StatusCode::kInvalidArgument, "tokens[2].value repeats a token of the same report"},
+      {"too many tokens of a multi-valued rule",
+       [](v1::Report& r) {
+         for (int i = 0; i < 65; ++i) {
+           auto* t = r.add_tokens();
+           t->set_rule("surdel_dob");
+           t->set_value(Tok(2000 + i));
+         }
+       },
+       true, absl::StatusCode::kInvalidArgument,
+       "tokens[65].rule has more than 64 tokens of one rule in the same report"},
       // The packed form agency nodes send (report.proto packed_tokens; TestProfile's rules
-      // are 0 nid, 1 name_dob, 2 phone).
+      // are 0 nid, 1 name_dob, 2 phone, 3 surdel_dob).
       {"both token forms",
        [&](v1::Report& r) { r.set_packed_tokens(Packed(profile_, r).packed_tokens()); }, true,
        absl::StatusCode::kInvalidArgument, "a report carries tokens or packed_tokens, not both"},
@@ -97,7 +116,7 @@ TEST_F(BadBatchTest, EachBadReportIsNamedAndTheRestOfTheBatchIsStored) {
       {"packed rule index beyond the profile",
        [&](v1::Report& r) {
          r = Packed(profile_, r);
-         (*r.mutable_packed_tokens())[0] = 3;
+         (*r.mutable_packed_tokens())[0] = 4;
        },
        true, absl::StatusCode::kInvalidArgument,
        "packed_tokens[0].rule is not a rule of the linkage profile"},
@@ -169,6 +188,20 @@ TEST_F(BadBatchTest, EachBadReportIsNamedAndTheRestOfTheBatchIsStored) {
     stored += 2;
     EXPECT_EQ(StoredReports(), stored);
   }
+}
+
+TEST_F(BadBatchTest, AMultiValuedRuleMayCarrySeveralTokensPerReport) {
+  // A deletion neighbourhood: one token per member, all of rule surdel_dob, in both forms.
+  v1::Report named = MakeReport(7001, {{"surdel_dob", Tok(3001)}, {"surdel_dob", Tok(3002)},
+                                       {"surdel_dob", Tok(3003)}, {"nid", Tok(3004)}});
+  v1::Report packed = Packed(profile_, MakeReport(7002, {{"surdel_dob", Tok(3011)},
+                                                         {"surdel_dob", Tok(3012)}}));
+  const int64_t before = StoredReports();
+  v1::BatchAck ack = Submit(Sign(*signer_, MakePayload("police", profile_, kEpoch, {named, packed})));
+  EXPECT_EQ(ack.code(), static_cast<int>(absl::StatusCode::kOk)) << ack.message();
+  EXPECT_FALSE(ack.partially_accepted());
+  EXPECT_EQ(ack.accepted(), 2u);
+  EXPECT_EQ(StoredReports(), before + 2);
 }
 
 TEST_F(BadBatchTest, BatchLevelRefusalsStoreNothing) {

@@ -37,6 +37,11 @@ inline v1::LinkageProfile TestProfile(uint32_t max_reports_per_token = 0) {
   r = p.add_rules();
   r->set_name("phone");
   r->add_fields(v1::FIELD_PHONE);
+  // A rule with a multi-valued field (profile version 4): several tokens per report.
+  r = p.add_rules();
+  r->set_name("surdel_dob");
+  r->add_fields(v1::FIELD_SURNAME_DELETIONS);
+  r->add_fields(v1::FIELD_DATE_OF_BIRTH);
   return p;
 }
 
