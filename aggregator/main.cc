@@ -1,6 +1,7 @@
 // `aggregator`: flags and wiring only; the logic lives in samenzicht_aggregator.
 #include <signal.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -34,6 +35,10 @@
 #include "samenzicht/v1/query.grpc.pb.h"
 #ifdef SAMENZICHT_HAVE_ESTIMATE
 #include "aggregator/estimate/estimate_command.h"
+#endif
+
+#ifndef SAMENZICHT_DEFAULT_PROFILE
+#define SAMENZICHT_DEFAULT_PROFILE "deploy/config/profile.textproto"
 #endif
 
 namespace samenzicht::aggregator {
@@ -94,10 +99,14 @@ absl::Status StoreKeygen(const cli::Args& args) {
 }
 
 absl::Status LinkCommand(const cli::Args& args) {
-  v1::LinkageProfile profile;
-  if (args.Has("profile")) {
-    ASSIGN_OR_RETURN(profile, model::LoadProfile(args.Get("profile")));
+  // The profile decides how reports are linked: --profile, else $SAMENZICHT_PROFILE, else
+  // the profile this binary was built with.
+  std::string profile_path = args.Get("profile");
+  if (profile_path.empty()) {
+    const char* env = std::getenv("SAMENZICHT_PROFILE");
+    profile_path = env != nullptr && *env != '\0' ? env : SAMENZICHT_DEFAULT_PROFILE;
   }
+  ASSIGN_OR_RETURN(v1::LinkageProfile profile, model::LoadProfile(profile_path));
   std::ostringstream csv, explain;
   ASSIGN_OR_RETURN(LinkSummary s, LinkJsonlFiles(args.positional, profile, &csv, &std::cerr,
                                                  args.Has("explain") ? &explain : nullptr));
@@ -455,8 +464,8 @@ int Main(int argc, char** argv) {
                      "input report, in input order (person ids 1, 2, ... by first appearance).");
     cmd.Flag("out", "PERSONS.csv", "output CSV", true)
         .Flag("profile", "PROFILE.textproto",
-              "linkage profile: its method, rules and thresholds (without it: any shared token "
-              "links, at most 50 reports per token)")
+              "linkage profile: its method, rules and thresholds (default: $SAMENZICHT_PROFILE, "
+              "else " SAMENZICHT_DEFAULT_PROFILE ")")
         .Flag("explain", "PAIRS.csv",
               "write, per candidate pair, the rules whose tokens agree, the level per "
               "comparison, the match weight and posterior, and whether it was linked")
