@@ -68,8 +68,14 @@ std::string FormatInsightJson(const v1::InsightResponse& r) {
                                  ",\n  \"total_signals\": ", JsonCount(r.total_signals()),
                                  ",\n  \"unlinkable_signals\": ", JsonCount(r.unlinkable_signals()),
                                  ",\n  \"persons_lower_bound\": ", JsonCount(r.persons_lower_bound()),
-                                 ",\n  \"signals_per_person\": ", Js(r.signals_per_person()),
-                                 ",\n  \"agency_counts\": [");
+                                 ",\n  \"signals_per_person\": ", Js(r.signals_per_person()));
+  if (r.linkage_error().available()) {
+    absl::StrAppend(&out, ",\n  \"linkage_error\": {\"available\": true, \"persons_maybe_counted_twice\": ",
+                    r.linkage_error().persons_maybe_counted_twice(),
+                    ", \"links_maybe_wrong\": ", r.linkage_error().links_maybe_wrong(),
+                    ", \"sentence\": ", Js(r.linkage_error().sentence()), "}");
+  }
+  out += ",\n  \"agency_counts\": [";
   for (int i = 0; i < r.agency_counts_size(); ++i) {
     absl::StrAppend(&out, i ? ", " : "", "{\"agencies\": ", Js(r.agency_counts(i).agencies()),
                     ", \"persons\": ", JsonCount(r.agency_counts(i).persons()), "}");
@@ -125,6 +131,11 @@ absl::StatusOr<std::string> FormatInsight(const v1::InsightResponse& r, const st
     t.push_back({"persons_upper_bound", FormatCount(r.total_persons(), k)});
     t.push_back({"signals_per_person",
                  r.signals_per_person().empty() ? "x" : r.signals_per_person()});
+    if (r.linkage_error().available()) {
+      t.push_back({"persons_maybe_counted_twice",
+                   absl::StrCat(r.linkage_error().persons_maybe_counted_twice())});
+      t.push_back({"links_maybe_wrong", absl::StrCat(r.linkage_error().links_maybe_wrong())});
+    }
     const auto& e = r.estimate();
     if (e.available()) {
       t.push_back({"estimated_persons", Num(e.estimate())});

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "absl/strings/numbers.h"
@@ -44,6 +45,28 @@ absl::StatusOr<uint64_t> CellKeySecret(Store* store) {
   RETURN_IF_ERROR(store->SetSetting(kSettingCellKeySecret, absl::StrFormat("%016x", secret), "",
                                     "", ""));
   return secret;
+}
+
+}  // namespace
+
+namespace {
+
+// The linkage's error estimate as published with every overview: whole persons, and one
+// sentence in Dutch and English next to the persons figure.
+void SetLinkageError(const Snapshot& snap, v1::InsightResponse* resp) {
+  if (!snap.linkage_estimated) return;
+  v1::LinkageError* e = resp->mutable_linkage_error();
+  e->set_available(true);
+  const auto twice = static_cast<uint32_t>(std::lround(snap.estimated_missed_links));
+  const auto wrong = static_cast<uint32_t>(std::lround(snap.estimated_false_links));
+  e->set_persons_maybe_counted_twice(twice);
+  e->set_links_maybe_wrong(wrong);
+  e->set_sentence(absl::StrCat(
+      "Koppelfout (geschat uit het koppelmodel, over alle meldingen): naar schatting ", twice,
+      " persoon/personen dubbel geteld en ", wrong,
+      " koppeling(en) die twee personen samenvoegen. / Linkage error (estimated from the "
+      "linkage model, over all reports): an estimated ", twice,
+      " person(s) counted twice and ", wrong, " link(s) joining two persons."));
 }
 
 }  // namespace
@@ -113,7 +136,10 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Query::Current() {
         static_cast<uint32_t>(snap->dataset.reports.size()), snap->dataset.tokens, profile_,
         snap->dataset.rules);
     snap->link = std::move(linked.link);
-    if (profile_.method() == v1::LINKAGE_METHOD_FELLEGI_SUNTER) {
+    snap->linkage_estimated = profile_.method() == v1::LINKAGE_METHOD_FELLEGI_SUNTER;
+    snap->estimated_missed_links = linked.estimated_missed_links;
+    snap->estimated_false_links = linked.estimated_false_links;
+    if (snap->linkage_estimated) {
       spdlog::info("linkage: {} persons from {} candidate pairs; estimated {:.1f} person(s) "
                    "counted twice and {:.1f} wrong link(s)",
                    snap->link.persons, linked.candidate_pairs, linked.estimated_missed_links,
@@ -333,6 +359,7 @@ absl::StatusOr<v1::InsightResponse> Query::Insight(const rpc::Peer& peer,
     if (resp.ok()) {
       // The capture histories are exact: publish the perturbed total as `observed`.
       resp->mutable_estimate()->set_observed(resp->total_persons().value());
+      SetLinkageError(*snap, &*resp);
     }
     size_t cells = 0;
     if (resp.ok()) {
@@ -353,6 +380,7 @@ absl::StatusOr<v1::InsightResponse> Query::Insight(const rpc::Peer& peer,
       {peer.common_name, {v1::DIMENSION_SIGNAL_MONTH}, request.from_month(), request.to_month(),
        now}};
   RETURN_IF_ERROR(CheckAndRecord(*snap, asked));
+  SetLinkageError(*snap, &resp);
   spdlog::info("insight analyst={} from={} to={} withheld={}", peer.common_name,
                request.from_month(), request.to_month(), SuppressedCells(resp).size());
   return resp;

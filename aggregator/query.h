@@ -56,6 +56,10 @@ struct Snapshot {
   // to 0 in `dataset`, so they fall outside every bounded period.
   uint32_t now_month = 0;
   uint32_t first_released = 0, last_released = 0;
+  // The linkage's own error estimate (probabilistic_linkage.h); `linkage_estimated` is false
+  // for a profile without probabilistic linkage.
+  bool linkage_estimated = false;
+  double estimated_missed_links = 0, estimated_false_links = 0;
 };
 
 // How published counts are protected (docs/disclosure.md).

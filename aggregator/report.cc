@@ -250,6 +250,10 @@ std::string RenderReportHtml(const ReportInput& in) {
       r.signals_per_person().empty() ? "x" : r.signals_per_person(), "</b></div>",
       "<div>Personen tussen / persons between<b>", count(r.persons_lower_bound()), " &ndash; ",
       count(r.total_persons()), "</b></div></div>",
+      r.linkage_error().available()
+          ? absl::StrCat("<p class=\"note\" id=\"linkage-error\">", Esc(r.linkage_error().sentence()),
+                         "</p>\n")
+          : std::string(),
       "<p class=\"note\">", count(r.unlinkable_signals()),
       " signalen hadden te weinig gegevens om te koppelen; elk kan een nieuwe persoon zijn of een "
       "al getelde. / signals had too few identifiers to link; each may be a new person or one "

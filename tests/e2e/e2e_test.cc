@@ -202,6 +202,18 @@ TEST_F(E2eTest, TotalsAfterLinkageEqualTheGroundTruth) {
   EXPECT_EQ(by_domain["police"], std::make_pair(28L, 28L));
   EXPECT_EQ(by_domain["youth_care"], std::make_pair(26L, 26L));
   EXPECT_EQ(by_domain["mental_health"], std::make_pair(26L, 26L));
+
+  // The summary publishes the linkage's own error estimate next to the persons figure: on
+  // the demo data every candidate pair is clear-cut, so nobody is estimated counted twice.
+  RunResult summary = RunCommand({AGGREGATOR_BIN, "totals", "--config", dir_ + "/analyst.textproto",
+                                  "--view", "summary", "--format", "csv"});
+  ASSERT_EQ(summary.exit_code, 0) << summary.err;
+  EXPECT_THAT(summary.out, ::testing::HasSubstr("persons_maybe_counted_twice,0\n"));
+  EXPECT_THAT(summary.out, ::testing::HasSubstr("links_maybe_wrong,0\n"));
+  RunResult json = RunCommand({AGGREGATOR_BIN, "totals", "--config", dir_ + "/analyst.textproto",
+                               "--view", "summary", "--format", "json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_THAT(json.out, ::testing::HasSubstr("an estimated 0 person(s) counted twice"));
 }
 
 TEST_F(E2eTest, ImportingTheSameExportTwiceCountsNothingTwice) {

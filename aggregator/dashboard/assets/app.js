@@ -178,6 +178,13 @@ function kpis(container, ins) {
   add('kpi-ratio', t('ratio'), ins.signals_per_person || 'x');
   add('kpi-bounds', t('bounds'), fmt(ins.persons_lower_bound, k) + ' – ' + fmt(ins.total_persons, k));
   add('kpi-unlinkable', t('unlinkable'), fmt(ins.unlinkable_signals, k));
+  if (ins.linkage_error && ins.linkage_error.available) {
+    // One sentence from the aggregator in Dutch / English: show the half of the reader's language.
+    const parts = ins.linkage_error.sentence.split(' / ');
+    const p = html('p', {class: 'note', 'data-testid': 'linkage-error'});
+    p.textContent = lang === 'en' && parts.length > 1 ? parts[1] : parts[0];
+    container.appendChild(p);
+  }
 }
 
 function estimateBox(container, e) {
