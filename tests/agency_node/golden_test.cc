@@ -221,34 +221,39 @@ class TokeniserGoldenTest : public ::testing::Test {
                      " skipped, ", p.warnings.size(), " warnings"));
   }
 
+  // Runs every input file through the profile at `profile_path` (under the source folder)
+  // with the fixed key and date.
+  void RunAllFiles(const std::string& profile_path, v1::LinkageProfile* profile) {
+    ASSERT_OK_AND_ASSIGN(*profile, model::LoadProfile(kSource + profile_path));
+    uint8_t key_bytes[32];
+    for (int i = 0; i < 32; ++i) key_bytes[i] = static_cast<uint8_t>(7 * i + 1);
+    ASSERT_OK_AND_ASSIGN(crypto::SecretBytes key, crypto::SecretBytes::CopyFrom(key_bytes, 32));
+    ASSERT_OK_AND_ASSIGN(auto hasher,
+                         crypto::KeyedHasher::New(key, kTokenPurpose, 1, RuleNames(*profile)));
+    ASSERT_OK_AND_ASSIGN(auto tokeniser, Tokeniser::New(*profile, std::move(hasher)));
+    ASSERT_OK_AND_ASSIGN(auto normaliser, Normaliser::New());
+    SignalOptions options;
+    options.today = Date{2026, 11, 22};  // fixed: two-digit years and "in the future" pivot on it
+    const std::pair<std::string, std::string> files[] = {
+        {"police", kSource + "/deploy/demo/data/police.csv"},
+        {"youth_care", kSource + "/deploy/demo/data/youth_care.csv"},
+        {"care_institution", kSource + "/deploy/demo/data/care_institution.csv"},
+        {"simulated", kSource + "/tests/agency_node/testdata/golden_simulated.csv"},
+        {"edge", kSource + "/tests/agency_node/testdata/golden_edge.csv"},
+    };
+    for (const auto& [name, path] : files) {
+      SCOPED_TRACE(name);
+      ASSERT_NO_FATAL_FAILURE(Run(name, path, *normaliser, *tokeniser, options));
+    }
+  }
+
   std::map<std::string, Listing> listings_;
   std::map<std::string, std::string> tokens_;  // "file \t id \t rule" -> hex
 };
 
 TEST_F(TokeniserGoldenTest, PseudonymiseOutputIsUnchanged) {
-  ASSERT_OK_AND_ASSIGN(v1::LinkageProfile profile,
-                       model::LoadProfile(kSource + "/bench/linkage_quality/profiles/v3.textproto"));
-  uint8_t key_bytes[32];
-  for (int i = 0; i < 32; ++i) key_bytes[i] = static_cast<uint8_t>(7 * i + 1);
-  ASSERT_OK_AND_ASSIGN(crypto::SecretBytes key, crypto::SecretBytes::CopyFrom(key_bytes, 32));
-  ASSERT_OK_AND_ASSIGN(auto hasher,
-                       crypto::KeyedHasher::New(key, kTokenPurpose, 1, RuleNames(profile)));
-  ASSERT_OK_AND_ASSIGN(auto tokeniser, Tokeniser::New(profile, std::move(hasher)));
-  ASSERT_OK_AND_ASSIGN(auto normaliser, Normaliser::New());
-  SignalOptions options;
-  options.today = Date{2026, 11, 22};  // fixed: two-digit years and "in the future" pivot on it
-
-  const std::pair<std::string, std::string> files[] = {
-      {"police", kSource + "/deploy/demo/data/police.csv"},
-      {"youth_care", kSource + "/deploy/demo/data/youth_care.csv"},
-      {"care_institution", kSource + "/deploy/demo/data/care_institution.csv"},
-      {"simulated", kSource + "/tests/agency_node/testdata/golden_simulated.csv"},
-      {"edge", kSource + "/tests/agency_node/testdata/golden_edge.csv"},
-  };
-  for (const auto& [name, path] : files) {
-    SCOPED_TRACE(name);
-    ASSERT_NO_FATAL_FAILURE(Run(name, path, *normaliser, *tokeniser, options));
-  }
+  v1::LinkageProfile profile;
+  ASSERT_NO_FATAL_FAILURE(RunAllFiles("/bench/linkage_quality/profiles/v3.textproto", &profile));
 
   std::map<std::string, std::pair<int, std::string>> computed;
   for (const auto& [aspect, l] : listings_) {
@@ -296,29 +301,9 @@ const Pinned kPinnedV4[] = {
 };
 
 TEST_F(TokeniserGoldenTest, ShippedProfileTokensAreUnchanged) {
-  ASSERT_OK_AND_ASSIGN(v1::LinkageProfile profile,
-                       model::LoadProfile(kSource + "/deploy/config/profile.textproto"));
+  v1::LinkageProfile profile;
+  ASSERT_NO_FATAL_FAILURE(RunAllFiles("/deploy/config/profile.textproto", &profile));
   ASSERT_EQ(profile.version(), 4u);
-  uint8_t key_bytes[32];
-  for (int i = 0; i < 32; ++i) key_bytes[i] = static_cast<uint8_t>(7 * i + 1);
-  ASSERT_OK_AND_ASSIGN(crypto::SecretBytes key, crypto::SecretBytes::CopyFrom(key_bytes, 32));
-  ASSERT_OK_AND_ASSIGN(auto hasher,
-                       crypto::KeyedHasher::New(key, kTokenPurpose, 1, RuleNames(profile)));
-  ASSERT_OK_AND_ASSIGN(auto tokeniser, Tokeniser::New(profile, std::move(hasher)));
-  ASSERT_OK_AND_ASSIGN(auto normaliser, Normaliser::New());
-  SignalOptions options;
-  options.today = Date{2026, 11, 22};
-  const std::pair<std::string, std::string> files[] = {
-      {"police", kSource + "/deploy/demo/data/police.csv"},
-      {"youth_care", kSource + "/deploy/demo/data/youth_care.csv"},
-      {"care_institution", kSource + "/deploy/demo/data/care_institution.csv"},
-      {"simulated", kSource + "/tests/agency_node/testdata/golden_simulated.csv"},
-      {"edge", kSource + "/tests/agency_node/testdata/golden_edge.csv"},
-  };
-  for (const auto& [name, path] : files) {
-    SCOPED_TRACE(name);
-    ASSERT_NO_FATAL_FAILURE(Run(name, path, *normaliser, *tokeniser, options));
-  }
   std::string table;
   std::set<std::string> token_aspects;
   for (const auto& [aspect, l] : listings_) {

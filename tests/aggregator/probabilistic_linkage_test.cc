@@ -276,6 +276,17 @@ TEST(ProbabilisticLinkageTest, AClusterNeverGrowsBeyondTheLimit) {
   EXPECT_EQ(r.link.oversized_tokens[kSurdelDob], 1u);
 }
 
+// Two persons of one name at one postcode with different dates of birth: they share the
+// name + postcode token only.
+void NamesakePair(World& w) {
+  const int pc = w.NewValue();
+  const uint32_t a = w.NewReport(), b = w.NewReport();
+  w.Add(a, kPhon2Pc, pc);
+  w.Add(b, kPhon2Pc, pc);
+  w.Add(a, kNameDob, w.NewValue());
+  w.Add(b, kNameDob, w.NewValue());
+}
+
 // The partition into persons as a set of sets of (original) report numbers.
 std::set<std::set<uint32_t>> Partition(const std::vector<uint32_t>& person,
                                        const std::vector<uint32_t>& original) {
@@ -289,14 +300,7 @@ std::set<std::set<uint32_t>> Partition(const std::vector<uint32_t>& person,
 TEST(ProbabilisticLinkageTest, ThePartitionDoesNotDependOnTheOrderOfReports) {
   World w;
   for (int i = 0; i < 200; ++i) CleanPair(w);
-  for (int i = 0; i < 40; ++i) {  // namesakes
-    const int pc = w.NewValue();
-    const uint32_t a = w.NewReport(), b = w.NewReport();
-    w.Add(a, kPhon2Pc, pc);
-    w.Add(b, kPhon2Pc, pc);
-    w.Add(a, kNameDob, w.NewValue());
-    w.Add(b, kNameDob, w.NewValue());
-  }
+  for (int i = 0; i < 40; ++i) NamesakePair(w);
   // Rebuild the same world with the reports renumbered.
   const uint32_t n = w.reports();
   const TokenTable t = w.Table();
@@ -337,14 +341,7 @@ TEST(ProbabilisticLinkageTest, ExplainNamesTheSharedRulesAndLevels) {
 TEST(ProbabilisticLinkageTest, EstimatesMissedLinksFromPairsBelowTheThreshold) {
   World w;
   for (int i = 0; i < 200; ++i) CleanPair(w);
-  for (int i = 0; i < 60; ++i) {  // namesakes: candidates that are not linked
-    const int pc = w.NewValue();
-    const uint32_t a = w.NewReport(), b = w.NewReport();
-    w.Add(a, kPhon2Pc, pc);
-    w.Add(b, kPhon2Pc, pc);
-    w.Add(a, kNameDob, w.NewValue());
-    w.Add(b, kNameDob, w.NewValue());
-  }
+  for (int i = 0; i < 60; ++i) NamesakePair(w);  // candidates that are not linked
   const TokenTable t = w.Table();
   ProbabilisticLinkResult low = LinkProbabilistic(w.reports(), t, Spec(), {});
   EXPECT_LT(low.estimated_missed_links, 60 * 0.5);
