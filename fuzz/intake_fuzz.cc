@@ -90,9 +90,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto ack = w->intake->Submit(w->peer, batch);
   if (!ack.ok()) std::abort();  // only store failures may end a stream; none expected here
   if (ack->code() == 0) {
+    // OK: every report is accounted for, stored, already stored, or refused by name (a
+    // partly accepted batch lists its refused reports).
     v1::BatchPayload p;
     if (!p.ParseFromString(batch.payload())) std::abort();
-    if (static_cast<int>(ack->accepted() + ack->duplicates()) != p.reports_size()) std::abort();
+    if (static_cast<int>(ack->accepted() + ack->duplicates()) + ack->errors_size() !=
+        p.reports_size()) {
+      std::abort();
+    }
+    if (ack->partially_accepted() != (ack->errors_size() > 0)) std::abort();
   }
   return 0;
 }
