@@ -17,12 +17,6 @@ static_assert(kPartitionTokens < (size_t{1} << 30), "slot indexes must fit in 31
 constexpr uint32_t kFirst = 1u << 31;  // in `slot_of`: this token is the first occurrence
 constexpr size_t kAhead = 8;           // prefetch distance
 
-// The key a token is looked up by: its fingerprint with the rule mixed in, so the same value
-// under two rules never meets. The role does not count: a probe meets its anchors.
-inline uint64_t Key(const TokenTable& t, size_t i) {
-  return t.fingerprint(i) ^ ((uint64_t{t.rule(i)} + 1) * 0x9e3779b97f4a7c15ull);
-}
-
 // A set of at most one root: kEmpty (none), a root, or kMany. Commutative and associative,
 // so the result does not depend on the order of the merges.
 inline uint32_t MergeMet(uint32_t a, uint32_t b) {
@@ -76,7 +70,7 @@ class Partitions {
     for (size_t i = 0; i < n; ++i) {
       // Multiply-shift maps the key's high bits evenly onto [0, partitions of the phase).
       const bool is_probe = tokens.role(i) != TokenRole::kOrdinary;
-      const uint64_t k = Key(tokens, i);
+      const uint64_t k = TokenKey(tokens, i);
       part_of_[i] = static_cast<uint8_t>(
           is_probe ? ordinary_ + static_cast<size_t>((static_cast<unsigned __int128>(k) * probe) >> 64)
                    : static_cast<size_t>((static_cast<unsigned __int128>(k) * ordinary_) >> 64));
@@ -94,7 +88,7 @@ class Partitions {
     size_t run = 0;  // the run of the last token taken (tokens are taken in table order)
     auto take = [&](size_t i) {
       while (tokens_.run_end(run) <= i) ++run;
-      key.push_back(Key(tokens_, i));
+      key.push_back(TokenKey(tokens_, i));
       report.push_back(tokens_.run_report(run));
       rule.push_back(tokens_.rule(i));
     };

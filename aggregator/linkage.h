@@ -178,6 +178,13 @@ class TokenTable {
   std::vector<uint32_t> run_start_;  // first token of each run
 };
 
+// The key a token is grouped by: its fingerprint with the rule mixed in, so the same value
+// under two rules never meets. The role does not count: a probe meets its anchors. Link and
+// LinkProbabilistic both group by it.
+inline uint64_t TokenKey(const TokenTable& t, size_t i) {
+  return t.fingerprint(i) ^ ((uint64_t{t.rule(i)} + 1) * 0x9e3779b97f4a7c15ull);
+}
+
 struct LinkResult {
   // Person of each report: dense ids 0..persons-1, numbered in order of each person's
   // first report (report 0 is always person 0).

@@ -67,10 +67,6 @@ struct PatternCodec {
   }
 };
 
-inline uint64_t Key(const TokenTable& t, size_t i) {
-  return t.fingerprint(i) ^ ((uint64_t{t.rule(i)} + 1) * 0x9e3779b97f4a7c15ull);
-}
-
 class UnionFind {
  public:
   explicit UnionFind(uint32_t n) : parent_(n), size_(n, 1) {
@@ -347,7 +343,7 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
     std::vector<uint8_t> part;
     if (bits > 0) {
       part.resize(n);
-      for (size_t i = 0; i < n; ++i) part[i] = static_cast<uint8_t>(Key(tokens, i) >> (64 - bits));
+      for (size_t i = 0; i < n; ++i) part[i] = static_cast<uint8_t>(TokenKey(tokens, i) >> (64 - bits));
     }
     struct Entry {
       uint64_t key;
@@ -364,7 +360,7 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
           if (bits > 0 && part[i] != p) continue;
           const uint16_t rule = tokens.rule(i);
           if (rule >= num_rules || rule_mask[rule] == 0) continue;
-          entries.push_back({Key(tokens, i), report, rule});
+          entries.push_back({TokenKey(tokens, i), report, rule});
         }
       }
       std::sort(entries.begin(), entries.end(), [](const Entry& x, const Entry& y) {
