@@ -10,12 +10,15 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <grpcpp/grpcpp.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "samenzicht/v1/config.pb.h"
+
+struct x509_st;  // OpenSSL's X509
 
 namespace samenzicht::rpc {
 
@@ -38,11 +41,18 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const std::string& addres
                                                        const v1::TlsFiles& tls,
                                                        const std::string& server_name);
 
-// The verified peer of a call. Unauthenticated when there is no verified client
-// certificate; PermissionDenied when its OU is not a known role.
+// The verified peer of a call, read from its leaf certificate. Unauthenticated when there
+// is no verified client certificate; otherwise as PeerFromCertificate.
 absl::StatusOr<Peer> PeerOf(const grpc::ServerContextBase& context);
-// Parses an RFC 2253 subject such as "CN=police,OU=agency,O=Samenzicht".
-absl::StatusOr<Peer> PeerFromSubject(const std::string& subject);
+
+// The identity in a (verified) certificate, read with OpenSSL's name API entry by entry,
+// never by parsing a printed subject: the subject must hold exactly one CN made of
+// A-Z a-z 0-9 . _ - (the names deploy/pki.sh issues; Unauthenticated otherwise) and
+// exactly one OU naming a known role (PermissionDenied otherwise). Other attributes (O)
+// are ignored, whatever they hold.
+absl::StatusOr<Peer> PeerFromCertificate(const x509_st* cert);
+// The same for one PEM certificate (InvalidArgument when it does not parse).
+absl::StatusOr<Peer> PeerFromPem(std::string_view pem);
 
 grpc::Status ToGrpcStatus(const absl::Status& status);
 absl::Status FromGrpcStatus(const grpc::Status& status);

@@ -33,14 +33,9 @@ absl::StatusOr<rpc::Peer> PeerOfRequest(const httplib::Request& req) {
     X509_free(cert);
     return absl::UnauthenticatedError("client certificate not verified");
   }
-  BIO* bio = BIO_new(BIO_s_mem());
-  X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253);
-  char* data = nullptr;
-  long len = BIO_get_mem_data(bio, &data);
-  std::string subject(data, static_cast<size_t>(len));
-  BIO_free(bio);
+  absl::StatusOr<rpc::Peer> peer = rpc::PeerFromCertificate(cert);
   X509_free(cert);
-  return rpc::PeerFromSubject(subject);
+  return peer;
 }
 
 std::string JsonError(const std::string& message) {

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
+
 #include "tests/testing/pki.h"
 #include "tests/testing/status_matchers.h"
 
@@ -10,14 +13,23 @@ namespace {
 
 using ::samenzicht::testing::StatusIs;
 
-TEST(PeerTest, RoleAndNameComeFromTheSubject) {
-  auto p = PeerFromSubject("CN=police-groningen,OU=agency,O=Samenzicht");
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST(PeerTest, RoleAndNameComeFromTheCertificateEntries) {
+  std::string dir = samenzicht::testing::MakePki(
+      "peer_test", {{"police-groningen", "agency"}, {"fg", "privacy_officer"}});
+  ASSERT_TRUE(samenzicht::testing::IssueWithSubject(dir, "hacker", "/O=Samenzicht/OU=hacker/CN=x"));
+  auto p = PeerFromPem(ReadText(dir + "/police-groningen.crt"));
   ASSERT_OK(p);
   EXPECT_EQ(p->common_name, "police-groningen");
   EXPECT_EQ(p->role, Role::kAgency);
-  EXPECT_EQ(PeerFromSubject("CN=fg,OU=privacy_officer,O=Samenzicht")->role, Role::kPrivacyOfficer);
-  EXPECT_THAT(PeerFromSubject("CN=x,OU=hacker,O=Samenzicht"), StatusIs(absl::StatusCode::kPermissionDenied));
-  EXPECT_THAT(PeerFromSubject("OU=agency,O=Samenzicht"), StatusIs(absl::StatusCode::kUnauthenticated));
+  EXPECT_EQ(PeerFromPem(ReadText(dir + "/fg.crt"))->role, Role::kPrivacyOfficer);
+  EXPECT_THAT(PeerFromPem(ReadText(dir + "/hacker.crt")),
+              StatusIs(absl::StatusCode::kPermissionDenied, "no known role"));
+  EXPECT_THAT(PeerFromPem("not a certificate"), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
 TEST(CredentialsTest, RefusesAPrivateKeyReadableByOthers) {
@@ -56,19 +68,102 @@ class EchoIntake final : public v1::Intake::Service {
                        v1::RetractResponse*) override {
     auto peer = PeerOf(*ctx);
     if (!peer.ok()) return ToGrpcStatus(peer.status());
+    ctx->AddTrailingMetadata("peer-role", RoleName(peer->role));
+    ctx->AddTrailingMetadata("peer-name", peer->common_name);
     return grpc::Status::OK;
   }
 };
 
-grpc::StatusCode CallAs(int port, const std::string& pki, const std::string& name) {
+// The outcome of a call as `name` of `pki`: the status code and, when OK, the role and
+// name the server saw ("agency/police").
+struct CallResult {
+  grpc::StatusCode code;
+  std::string peer;
+};
+
+CallResult CallAsWithPeer(int port, const std::string& pki, const std::string& name) {
   auto channel = Connect("127.0.0.1:" + std::to_string(port), samenzicht::testing::TlsFor(pki, name), "localhost");
-  if (!channel.ok()) return grpc::StatusCode::INTERNAL;
+  if (!channel.ok()) return {grpc::StatusCode::INTERNAL, ""};
   auto stub = v1::Intake::NewStub(*channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   v1::RetractRequest req;
   v1::RetractResponse resp;
-  return stub->Retract(&ctx, req, &resp).error_code();
+  grpc::StatusCode code = stub->Retract(&ctx, req, &resp).error_code();
+  std::string peer;
+  const auto& md = ctx.GetServerTrailingMetadata();
+  auto role = md.find("peer-role");
+  auto who = md.find("peer-name");
+  if (role != md.end() && who != md.end()) {
+    peer = std::string(role->second.data(), role->second.size()) + "/" +
+           std::string(who->second.data(), who->second.size());
+  }
+  return {code, peer};
+}
+
+grpc::StatusCode CallAs(int port, const std::string& pki, const std::string& name) {
+  return CallAsWithPeer(port, pki, name).code;
+}
+
+std::pair<std::unique_ptr<grpc::Server>, std::unique_ptr<EchoIntake>> StartEcho(
+    const v1::TlsFiles& tls, int* port) {
+  auto creds = ServerCredentials(tls);
+  EXPECT_TRUE(creds.ok()) << creds.status();
+  grpc::ServerBuilder b;
+  b.AddListeningPort("127.0.0.1:0", *creds, port);
+  auto svc = std::make_unique<EchoIntake>();
+  b.RegisterService(svc.get());
+  auto server = b.BuildAndStart();
+  return std::make_pair(std::move(server), std::move(svc));
+}
+
+// Certificates signed by the deployment CA whose subjects try to smuggle a second role or
+// name past a parser that splits the printed subject on commas.
+struct Crafted {
+  const char* name;
+  const char* subject;
+};
+constexpr Crafted kCrafted[] = {
+    {"o_comma_ou", "/O=Samenzicht,OU=analyst/OU=agency/CN=mallory"},
+    {"o_comma_cn", "/O=Samenzicht,CN=police/OU=agency/CN=mallory"},
+    {"cn_comma", "/O=Samenzicht/OU=agency/CN=mallory,OU=analyst"},
+    {"two_ou", "/O=Samenzicht/OU=analyst/OU=agency/CN=mallory"},
+    {"multi_ou", "/O=Samenzicht/OU=agency+OU=analyst/CN=mallory"},
+    {"two_cn", "/O=Samenzicht/OU=analyst/CN=alice/CN=mallory"},
+    {"no_ou", "/O=Samenzicht/CN=mallory"},
+    {"no_cn", "/O=Samenzicht/OU=analyst"},
+};
+
+std::string MakeCraftedPki(const std::string& tag) {
+  std::string dir = samenzicht::testing::MakePki(
+      tag, {{"aggregator", "server"}, {"police", "agency"}, {"alice", "analyst"}});
+  for (const Crafted& c : kCrafted) samenzicht::testing::IssueWithSubject(dir, c.name, c.subject);
+  return dir;
+}
+
+TEST(PeerTest, CraftedSubjectsGainNoOtherRoleOrNameOverGrpc) {
+  std::string dir = MakeCraftedPki("crafted_grpc");
+  int port = 0;
+  auto [server, svc] = StartEcho(samenzicht::testing::TlsFor(dir, "aggregator"), &port);
+  ASSERT_NE(port, 0);
+  // The honest certificates.
+  EXPECT_EQ(CallAsWithPeer(port, dir, "police").peer, "agency/police");
+  EXPECT_EQ(CallAsWithPeer(port, dir, "alice").peer, "analyst/alice");
+  // A comma inside O is part of O: one OU (agency) and one CN (mallory).
+  CallResult r = CallAsWithPeer(port, dir, "o_comma_ou");
+  EXPECT_EQ(r.code, grpc::StatusCode::OK);
+  EXPECT_EQ(r.peer, "agency/mallory");
+  r = CallAsWithPeer(port, dir, "o_comma_cn");
+  EXPECT_EQ(r.code, grpc::StatusCode::OK);
+  EXPECT_EQ(r.peer, "agency/mallory");
+  // A name with a comma, two OUs, two CNs, no OU, no CN: refused.
+  EXPECT_EQ(CallAs(port, dir, "cn_comma"), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(CallAs(port, dir, "two_ou"), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(CallAs(port, dir, "multi_ou"), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(CallAs(port, dir, "two_cn"), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(CallAs(port, dir, "no_ou"), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(CallAs(port, dir, "no_cn"), grpc::StatusCode::UNAUTHENTICATED);
+  server->Shutdown();
 }
 
 TEST(RevocationTest, ARevokedCertificateIsRefusedInTheHandshakeAndARenewedOneWorks) {

@@ -36,6 +36,28 @@ inline std::string MakePki(const std::string& tag,
   return dir;
 }
 
+// Issues `name`.crt/.key in `pki_dir` with an arbitrary OpenSSL -subj string (for example
+// "/O=Samenzicht,OU=analyst/OU=agency/CN=mallory") and the client EKU: certificates that
+// pki.sh would never issue, to show that a crafted subject is refused.
+inline bool IssueWithSubject(const std::string& pki_dir, const std::string& name,
+                             const std::string& subject) {
+  std::string cmd =
+      "cd '" + pki_dir + "' && umask 077 && "
+      "openssl ecparam -name prime256v1 -genkey -noout -out '" + name + ".key' 2>/dev/null && "
+      "printf 'basicConstraints=critical,CA:FALSE\\nkeyUsage=critical,digitalSignature\\n"
+      "extendedKeyUsage=clientAuth\\n' > '" + name + ".ext' && "
+      "openssl req -new -key '" + name + ".key' -subj '" + subject + "' -out '" + name +
+      ".csr' 2>/dev/null && "
+      "openssl x509 -req -in '" + name + ".csr' -CA ca.crt -CAkey ca.key -CAcreateserial "
+      "-days 30 -sha256 -extfile '" + name + ".ext' -out '" + name + ".crt' 2>/dev/null && "
+      "chmod 644 '" + name + ".crt'";
+  if (std::system(cmd.c_str()) != 0) {
+    ADD_FAILURE() << "could not issue a crafted certificate: " << cmd;
+    return false;
+  }
+  return true;
+}
+
 inline v1::TlsFiles TlsFor(const std::string& pki_dir, const std::string& name) {
   v1::TlsFiles t;
   t.set_ca_cert_file(pki_dir + "/ca.crt");
