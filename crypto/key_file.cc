@@ -54,21 +54,78 @@ struct Wiper {
 
 }  // namespace
 
-absl::Status CheckPrivateFile(const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
+namespace {
+
+// Opens `path` for reading without following a symbolic link and checks, on the open file,
+// that it is a regular file of this process's user (or root) that no one else can read.
+// Returns the descriptor, which the caller closes.
+absl::StatusOr<int> OpenPrivateFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) {
     if (errno == ENOENT) return absl::NotFoundError(absl::StrCat("key file not found: ", path));
-    return absl::PermissionDeniedError(absl::StrCat("cannot stat ", path, ": ", std::strerror(errno)));
+    if (errno == ELOOP) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "key file ", path, " is a symbolic link; name the key file itself"));
+    }
+    return absl::PermissionDeniedError(absl::StrCat("cannot open ", path, ": ", std::strerror(errno)));
   }
-  if (!S_ISREG(st.st_mode)) {
-    return absl::FailedPreconditionError(absl::StrCat("key file ", path, " is not a regular file"));
-  }
-  if ((st.st_mode & 077) != 0) {
-    return absl::FailedPreconditionError(absl::StrFormat(
+  struct stat st;
+  absl::Status status;
+  if (::fstat(fd, &st) != 0) {
+    status = absl::PermissionDeniedError(absl::StrCat("cannot stat ", path, ": ", std::strerror(errno)));
+  } else if (!S_ISREG(st.st_mode)) {
+    status = absl::FailedPreconditionError(absl::StrCat("key file ", path, " is not a regular file"));
+  } else if (st.st_uid != ::geteuid() && st.st_uid != 0) {
+    status = absl::FailedPreconditionError(absl::StrFormat(
+        "key file %s is owned by user id %d, not by this process's user (id %d) or root; "
+        "fix with: chown $(id -un) %s",
+        path, st.st_uid, ::geteuid(), path));
+  } else if ((st.st_mode & 077) != 0) {
+    status = absl::FailedPreconditionError(absl::StrFormat(
         "key file %s has mode %04o and can be read by other users; fix with: chmod 600 %s",
         path, st.st_mode & 07777, path));
   }
+  if (!status.ok()) {
+    ::close(fd);
+    return status;
+  }
+  // Regular reads from here on.
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  return fd;
+}
+
+}  // namespace
+
+absl::Status CheckPrivateFile(const std::string& path) {
+  ASSIGN_OR_RETURN(int fd, OpenPrivateFile(path));
+  ::close(fd);
   return absl::OkStatus();
+}
+
+absl::StatusOr<SecretBytes> ReadPrivateFile(const std::string& path) {
+  RETURN_IF_ERROR(EnsureInitialized());
+  constexpr size_t kMax = 1 << 20;
+  ASSIGN_OR_RETURN(int fd, OpenPrivateFile(path));
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || st.st_size < 0 || static_cast<size_t>(st.st_size) > kMax) {
+    ::close(fd);
+    return absl::InvalidArgumentError(absl::StrCat(path, " is larger than a private key file can be"));
+  }
+  absl::StatusOr<SecretBytes> buf = SecretBytes::Allocate(static_cast<size_t>(st.st_size));
+  if (!buf.ok()) {
+    ::close(fd);
+    return buf.status();
+  }
+  size_t off = 0;
+  while (off < buf->size()) {
+    ssize_t n = ::read(fd, buf->unsafe_bytes() + off, buf->size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    off += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  if (off != buf->size()) return absl::InternalError(absl::StrCat("cannot read ", path));
+  return buf;
 }
 
 absl::StatusOr<std::string> GenerateKeyFile(const std::string& path, KeyKind kind,
@@ -122,9 +179,7 @@ absl::Status WriteKeyFile(const std::string& path, KeyKind kind, uint32_t epoch,
 
 absl::StatusOr<LoadedKey> LoadKeyFile(const std::string& path, KeyKind expected) {
   RETURN_IF_ERROR(EnsureInitialized());
-  RETURN_IF_ERROR(CheckPrivateFile(path));
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return absl::PermissionDeniedError(absl::StrCat("cannot read ", path, ": ", std::strerror(errno)));
+  ASSIGN_OR_RETURN(int fd, OpenPrivateFile(path));
   std::string text(4096, '\0');
   Wiper w{text};
   ssize_t n = ::read(fd, text.data(), text.size());

@@ -3,7 +3,8 @@
 //
 // Format: one text line `samenzicht-key v1 <kind> <epoch> <base64>`. A key file must be a
 // regular file that only its owner can read (mode 0600 or 0400); anything looser is
-// refused with FailedPrecondition and a message that says how to fix it. Key bytes are
+// refused with FailedPrecondition and a message that says how to fix it, and so is a
+// symbolic link or a file owned by another user. Key bytes are
 // decoded straight into `SecretBytes`; the text read from disk is wiped.
 #ifndef SAMENZICHT_CRYPTO_KEY_FILE_H_
 #define SAMENZICHT_CRYPTO_KEY_FILE_H_
@@ -44,8 +45,15 @@ absl::StatusOr<LoadedKey> LoadKeyFile(const std::string& path, KeyKind expected)
 absl::Status WriteKeyFile(const std::string& path, KeyKind kind, uint32_t epoch,
                           const SecretBytes& key);
 
-// Refuses (FailedPrecondition) a file group- or world-accessible, with the chmod to run.
+// Refuses (FailedPrecondition) a file group- or world-accessible, with the chmod to run;
+// a symbolic link, or a file owned by a user other than this process's (or root), with
+// what to do. The file is opened with O_NOFOLLOW and checked with fstat on that open file,
+// so what is checked is what would be read.
 absl::Status CheckPrivateFile(const std::string& path);
+
+// Reads a private file (a TLS private key) into secure memory after the checks of
+// CheckPrivateFile, on the same open file. At most 1 MiB (InvalidArgument beyond).
+absl::StatusOr<SecretBytes> ReadPrivateFile(const std::string& path);
 
 }  // namespace samenzicht::crypto
 

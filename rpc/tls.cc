@@ -1,6 +1,7 @@
 #include "rpc/tls.h"
 
 #include <openssl/bio.h>
+#include <openssl/crypto.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -19,20 +20,41 @@
 namespace samenzicht::rpc {
 namespace {
 
+// The PEM texts of one party. The private key is read into secure memory and copied into
+// `key` only for gRPC's API, which takes a std::string; every copy is wiped when it goes.
 struct Pem {
   std::string ca, cert, key;
+  Pem() = default;
+  Pem(Pem&& o) noexcept : ca(std::move(o.ca)), cert(std::move(o.cert)), key(std::move(o.key)) {
+    Wipe(o.key);
+  }
+  Pem(const Pem&) = delete;
+  ~Pem() { Wipe(key); }
+  static void Wipe(std::string& s) {
+    OPENSSL_cleanse(s.data(), s.size());
+    s.clear();
+  }
 };
 
 absl::StatusOr<Pem> ReadPem(const v1::TlsFiles& tls) {
   if (tls.ca_cert_file().empty() || tls.cert_file().empty() || tls.key_file().empty()) {
     return absl::InvalidArgumentError("tls needs ca_cert_file, cert_file and key_file");
   }
-  RETURN_IF_ERROR(crypto::CheckPrivateFile(tls.key_file()));
+  ASSIGN_OR_RETURN(crypto::SecretBytes key, crypto::ReadPrivateFile(tls.key_file()));
   Pem p;
   ASSIGN_OR_RETURN(p.ca, files::ReadFile(tls.ca_cert_file()));
   ASSIGN_OR_RETURN(p.cert, files::ReadFile(tls.cert_file()));
-  ASSIGN_OR_RETURN(p.key, files::ReadFile(tls.key_file()));
+  p.key.assign(reinterpret_cast<const char*>(key.unsafe_bytes()), key.size());
   return p;
+}
+
+absl::Status CheckCrlDirectory(const std::string& dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    return absl::NotFoundError(absl::StrCat("crl_directory ", dir,
+                                            " is not a folder; create it with deploy/pki.sh crl"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -51,13 +73,10 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(const
   ASSIGN_OR_RETURN(Pem p, ReadPem(tls));
   if (!tls.crl_directory().empty()) {
     // Revocation needs gRPC's TLS credentials API, the only one that takes CRLs.
-    std::error_code ec;
-    if (!std::filesystem::is_directory(tls.crl_directory(), ec)) {
-      return absl::NotFoundError(absl::StrCat("crl_directory ", tls.crl_directory(),
-                                              " is not a folder; create it with deploy/pki.sh crl"));
-    }
-    auto provider = std::make_shared<grpc::experimental::StaticDataCertificateProvider>(
-        p.ca, std::vector<grpc::experimental::IdentityKeyCertPair>{{p.key, p.cert}});
+    RETURN_IF_ERROR(CheckCrlDirectory(tls.crl_directory()));
+    std::vector<grpc::experimental::IdentityKeyCertPair> pairs{{p.key, p.cert}};
+    auto provider = std::make_shared<grpc::experimental::StaticDataCertificateProvider>(p.ca, pairs);
+    Pem::Wipe(pairs[0].private_key);
     grpc::experimental::TlsServerCredentialsOptions opts(provider);
     opts.watch_root_certs();
     opts.watch_identity_key_cert_pairs();
@@ -68,7 +87,9 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> ServerCredentials(const
   grpc::SslServerCredentialsOptions opts(GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
   opts.pem_root_certs = p.ca;
   opts.pem_key_cert_pairs.push_back({p.key, p.cert});
-  return grpc::SslServerCredentials(opts);
+  std::shared_ptr<grpc::ServerCredentials> creds = grpc::SslServerCredentials(opts);
+  Pem::Wipe(opts.pem_key_cert_pairs[0].private_key);
+  return creds;
 }
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const std::string& address,
@@ -76,15 +97,33 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const std::string& addres
                                                        const std::string& server_name) {
   if (address.empty()) return absl::InvalidArgumentError("aggregator_address is empty");
   ASSIGN_OR_RETURN(Pem p, ReadPem(tls));
-  grpc::SslCredentialsOptions opts;
-  opts.pem_root_certs = p.ca;
-  opts.pem_private_key = p.key;
-  opts.pem_cert_chain = p.cert;
   grpc::ChannelArguments args;
   if (!server_name.empty()) args.SetSslTargetNameOverride(server_name);
   args.SetMaxReceiveMessageSize(64 << 20);
   args.SetMaxSendMessageSize(64 << 20);
-  return grpc::CreateCustomChannel(address, grpc::SslCredentials(opts), args);
+  if (!tls.crl_directory().empty()) {
+    // The server's certificate is checked against the revocation list too: a revoked
+    // aggregator certificate is refused in the handshake (UNAVAILABLE), host name checked.
+    RETURN_IF_ERROR(CheckCrlDirectory(tls.crl_directory()));
+    std::vector<grpc::experimental::IdentityKeyCertPair> pairs{{p.key, p.cert}};
+    auto provider = std::make_shared<grpc::experimental::StaticDataCertificateProvider>(p.ca, pairs);
+    Pem::Wipe(pairs[0].private_key);
+    grpc::experimental::TlsChannelCredentialsOptions opts;
+    opts.set_certificate_provider(provider);
+    opts.watch_root_certs();
+    opts.watch_identity_key_cert_pairs();
+    opts.set_verify_server_certs(true);
+    opts.set_check_call_host(true);
+    opts.set_crl_directory(tls.crl_directory());
+    return grpc::CreateCustomChannel(address, grpc::experimental::TlsCredentials(opts), args);
+  }
+  grpc::SslCredentialsOptions opts;
+  opts.pem_root_certs = p.ca;
+  opts.pem_private_key = p.key;
+  opts.pem_cert_chain = p.cert;
+  std::shared_ptr<grpc::ChannelCredentials> creds = grpc::SslCredentials(opts);
+  Pem::Wipe(opts.pem_private_key);
+  return grpc::CreateCustomChannel(address, creds, args);
 }
 
 namespace {

@@ -61,6 +61,40 @@ TEST(KeyFileTest, RefusesFileReadableByOthersAndSaysHowToFix) {
   EXPECT_OK(LoadKeyFile(p, KeyKind::kHashing));
 }
 
+TEST(KeyFileTest, RefusesASymbolicLinkToAKey) {
+  std::string p = TempPath("real.key"), link = TempPath("link.key");
+  ASSERT_OK(GenerateKeyFile(p, KeyKind::kHashing, 1));
+  std::filesystem::create_symlink(p, link);
+  EXPECT_THAT(LoadKeyFile(link, KeyKind::kHashing),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "symbolic link"));
+  EXPECT_THAT(CheckPrivateFile(link), StatusIs(absl::StatusCode::kFailedPrecondition, "symbolic link"));
+  EXPECT_THAT(ReadPrivateFile(link), StatusIs(absl::StatusCode::kFailedPrecondition, "symbolic link"));
+  EXPECT_OK(LoadKeyFile(p, KeyKind::kHashing));
+}
+
+TEST(KeyFileTest, RefusesAKeyOwnedByAnotherUser) {
+  std::string p = TempPath("foreign.key");
+  ASSERT_OK(GenerateKeyFile(p, KeyKind::kHashing, 1));
+  if (::chown(p.c_str(), 54321, 54321) != 0) GTEST_SKIP() << "chown needs root";
+  EXPECT_THAT(LoadKeyFile(p, KeyKind::kHashing),
+              StatusIs(absl::StatusCode::kFailedPrecondition, "owned by user id 54321"));
+  EXPECT_THAT(ReadPrivateFile(p), StatusIs(absl::StatusCode::kFailedPrecondition, "chown"));
+}
+
+TEST(KeyFileTest, ReadPrivateFileReadsTheWholeFileIntoSecureMemory) {
+  std::string p = TempPath("tls.key");
+  {
+    std::ofstream out(p);
+    out << "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n";
+  }
+  ASSERT_EQ(::chmod(p.c_str(), 0600), 0);
+  ASSERT_OK_AND_ASSIGN(SecretBytes b, ReadPrivateFile(p));
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(b.unsafe_bytes()), b.size()),
+            "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n");
+  ASSERT_EQ(::chmod(p.c_str(), 0644), 0);
+  EXPECT_THAT(ReadPrivateFile(p), StatusIs(absl::StatusCode::kFailedPrecondition, "chmod 600"));
+}
+
 TEST(KeyFileTest, WrongKindMissingAndMalformed) {
   std::string p = TempPath("sign.key");
   ASSERT_OK_AND_ASSIGN(std::string pub, GenerateKeyFile(p, KeyKind::kSigning));

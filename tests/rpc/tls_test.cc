@@ -202,6 +202,38 @@ TEST(RevocationTest, ARevokedCertificateIsRefusedInTheHandshakeAndARenewedOneWor
   server3->Shutdown();
 }
 
+grpc::StatusCode CallWith(int port, const v1::TlsFiles& tls, const std::string& server_name) {
+  auto channel = Connect("127.0.0.1:" + std::to_string(port), tls, server_name);
+  if (!channel.ok()) return grpc::StatusCode::INTERNAL;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  v1::RetractResponse resp;
+  return v1::Intake::NewStub(*channel)->Retract(&ctx, v1::RetractRequest(), &resp).error_code();
+}
+
+TEST(RevocationTest, AClientWithTheCrlRefusesARevokedServerCertificate) {
+  std::string dir = samenzicht::testing::MakePki(
+      "client_revocation", {{"aggregator", "server"}, {"police", "agency"}});
+  v1::TlsFiles client = samenzicht::testing::TlsFor(dir, "police");
+  client.set_crl_directory(dir + "/crl");
+  int port = 0;
+  auto [server, svc] = StartEcho(samenzicht::testing::TlsFor(dir, "aggregator"), &port);
+  ASSERT_NE(port, 0);
+  EXPECT_EQ(CallWith(port, client, "localhost"), grpc::StatusCode::OK);
+  // The host name is still checked with the CRL in use.
+  EXPECT_EQ(CallWith(port, client, "not-the-aggregator"), grpc::StatusCode::UNAVAILABLE);
+
+  std::string script = std::string(SAMENZICHT_SOURCE_DIR) + "/deploy/pki.sh";
+  ASSERT_EQ(std::system((script + " revoke " + dir + " aggregator >/dev/null").c_str()), 0);
+  // The server still presents its (now revoked) certificate.
+  EXPECT_EQ(CallWith(port, client, "localhost"), grpc::StatusCode::UNAVAILABLE);
+  server->Shutdown();
+
+  client.set_crl_directory(dir + "/no-such-folder");
+  EXPECT_THAT(Connect("127.0.0.1:1", client, "localhost"),
+              samenzicht::testing::StatusIs(absl::StatusCode::kNotFound, "crl_directory"));
+}
+
 TEST(RevocationTest, AMissingCrlFolderIsAClearError) {
   std::string dir = samenzicht::testing::MakePki("revocation_missing", {{"aggregator", "server"}});
   v1::TlsFiles tls = samenzicht::testing::TlsFor(dir, "aggregator");
