@@ -268,6 +268,25 @@ TEST_F(NodeAgainstFakeIntake, UnreachableAggregatorNamesAddressAndStatus) {
   EXPECT_FALSE(sent[0].ack_code.has_value());
 }
 
+TEST_F(NodeAgainstFakeIntake, ANodeWithTheCrlRefusesARevokedAggregatorCertificate) {
+  // The node's configuration names the deployment's revocation list.
+  std::string text = Slurp(config_);
+  size_t at = text.find(" }\nhashing_key_file");
+  ASSERT_NE(at, std::string::npos);
+  text.insert(at, " crl_directory: \"" + pki_ + "/crl\"");
+  ASSERT_OK(files::WriteFileAtomic(config_, text, 0600));
+  ASSERT_OK(Submit());
+  size_t stored = service_->payloads.size();
+  ASSERT_GT(stored, 0u);
+
+  // The aggregator's certificate is revoked; the server still presents it.
+  std::string script = std::string(SAMENZICHT_SOURCE_DIR) + "/deploy/pki.sh";
+  ASSERT_EQ(std::system((script + " revoke " + pki_ + " aggregator >/dev/null").c_str()), 0);
+  absl::Status s = Submit();
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(service_->payloads.size(), stored) << "a batch reached a revoked aggregator";
+}
+
 TEST_F(NodeAgainstFakeIntake, RetractMapsRecordIds) {
   ASSERT_OK(Submit());
   std::ostringstream os;
