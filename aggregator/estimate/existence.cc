@@ -16,15 +16,18 @@ struct GlpkProblemDeleter {
   void operator()(glp_prob* p) const { glp_delete_prob(p); }
 };
 
-// Optimum of the Fienberg-Rinaldo LP described in the header.
+// Optimum of the Fienberg-Rinaldo LP described in the header, written with x = z + s
+// (z >= 0), i.e. maximise s subject to A z + s (A 1) = t, z >= 0, s >= 0: the same optimum
+// with only one row per parameter (instead of one more per cell), which keeps the LP small
+// on many lists.
 absl::StatusOr<double> SolveExistenceLp(const std::vector<std::vector<double>>& a,
                                         const std::vector<double>& t) {
   const int npar = static_cast<int>(a.size());
   const int ncell = npar > 0 ? static_cast<int>(a[0].size()) : 0;
   std::unique_ptr<glp_prob, GlpkProblemDeleter> lp(glp_create_prob());
   glp_set_obj_dir(lp.get(), GLP_MAX);
-  glp_add_rows(lp.get(), npar + ncell);
-  glp_add_cols(lp.get(), ncell + 1);  // x_1..x_ncell, s
+  glp_add_rows(lp.get(), npar);
+  glp_add_cols(lp.get(), ncell + 1);  // z_1..z_ncell, s
   for (int j = 1; j <= ncell + 1; ++j) {
     glp_set_col_bnds(lp.get(), j, GLP_LO, 0.0, 0.0);
     glp_set_obj_coef(lp.get(), j, j == ncell + 1 ? 1.0 : 0.0);
@@ -33,23 +36,20 @@ absl::StatusOr<double> SolveExistenceLp(const std::vector<std::vector<double>>& 
   std::vector<double> ar{0.0};
   for (int i = 0; i < npar; ++i) {
     glp_set_row_bnds(lp.get(), i + 1, GLP_FX, t[i], t[i]);
+    double row_sum = 0;
     for (int j = 0; j < ncell; ++j) {
       if (a[i][j] != 0.0) {
         ia.push_back(i + 1);
         ja.push_back(j + 1);
         ar.push_back(a[i][j]);
+        row_sum += a[i][j];
       }
     }
-  }
-  for (int j = 0; j < ncell; ++j) {  // x_j - s >= 0
-    const int row = npar + j + 1;
-    glp_set_row_bnds(lp.get(), row, GLP_LO, 0.0, 0.0);
-    ia.push_back(row);
-    ja.push_back(j + 1);
-    ar.push_back(1.0);
-    ia.push_back(row);
-    ja.push_back(ncell + 1);
-    ar.push_back(-1.0);
+    if (row_sum != 0.0) {
+      ia.push_back(i + 1);
+      ja.push_back(ncell + 1);
+      ar.push_back(row_sum);
+    }
   }
   glp_load_matrix(lp.get(), static_cast<int>(ia.size()) - 1, ia.data(), ja.data(), ar.data());
   glp_smcp parm;
@@ -98,11 +98,17 @@ absl::StatusOr<ModelCheck> CheckModel(const CaptureTable& table, const Hierarchi
     }
   }
   ModelCheck check;
-  absl::StatusOr<double> optimum = SolveExistenceLp(a, t);
-  if (!optimum.ok()) return optimum.status();
-  // Vertices of this LP have small rational coordinates; anything this close
-  // to zero is the simplex's rounding of an exact zero.
-  check.exists = *optimum > 1e-9;
+  bool full_support = true;
+  for (Mask h : layout.cells) full_support = full_support && table.count(h) > 0;
+  if (full_support) {
+    check.exists = true;  // x = the support itself is strictly positive: s = 1
+  } else {
+    absl::StatusOr<double> optimum = SolveExistenceLp(a, t);
+    if (!optimum.ok()) return optimum.status();
+    // Vertices of this LP have small rational coordinates; anything this close
+    // to zero is the simplex's rounding of an exact zero.
+    check.exists = *optimum > 1e-9;
+  }
   check.identifiable =
       ncell >= npar && Eigen::ColPivHouseholderQR<Eigen::MatrixXd>(design).rank() == npar;
   return check;

@@ -151,11 +151,25 @@ absl::StatusOr<StepwiseResult> StepwiseSelect(const CaptureTable& table, double 
       }
       const int64_t overlap = table.Overlap(pair);
       p[j] = std::min(PoissonLowerTail(overlap, expected), PoissonUpperTail(overlap, expected));
-      ASSIGN_OR_RETURN(ModelCheck check, Check(table, model.With(pair), cache));
-      if (!check.ok()) p[j] = 1.0;
     }
-    const size_t best = std::min_element(p.begin(), p.end()) - p.begin();
-    if (!(p[best] < p_threshold)) break;
+    // The interaction with the smallest p-value (first on ties) among those whose model passes
+    // the existence and identifiability tests. Testing in order of p-value and stopping at the
+    // first that passes gives the same choice as testing every one (a failing one counts as
+    // p = 1), with one or two linear programmes per step instead of one per pair.
+    std::vector<size_t> order(pairs.size());
+    for (size_t j = 0; j < order.size(); ++j) order[j] = j;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return p[a] < p[b]; });
+    size_t best = pairs.size();
+    for (size_t j : order) {
+      if (in_model[j]) continue;
+      if (!(p[j] < p_threshold)) break;
+      ASSIGN_OR_RETURN(ModelCheck check, Check(table, model.With(pairs[j]), cache));
+      if (check.ok()) {
+        best = j;
+        break;
+      }
+    }
+    if (best == pairs.size()) break;
     model = model.With(pairs[best]);
     in_model[best] = true;
     ASSIGN_OR_RETURN(result.fit, FitModel(table, model));
