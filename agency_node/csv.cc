@@ -28,9 +28,13 @@ RawRecord ReadRecord(std::string_view text, size_t start, size_t expected_fields
   std::string field;
   size_t i = start;
   const size_t n = text.size();
-  auto fail = [&](std::string msg, size_t at) {
+  // A malformed record costs its first line only: reading resumes on the line after the
+  // one it started on, wherever the error was found. A stray opening quote can make the
+  // reader run on to a later quote (`"LINDEN, VAN DER"`) and find the error lines further
+  // down; resuming there would swallow every row in between without a word.
+  auto fail = [&](std::string msg) {
     r.error = std::move(msg);
-    r.resume = NextLineStart(text, at);
+    r.resume = NextLineStart(text, start);
     return r;
   };
   while (true) {
@@ -54,18 +58,14 @@ RawRecord ReadRecord(std::string_view text, size_t start, size_t expected_fields
         field.push_back(c);
         ++i;
       }
-      if (!closed) {
-        // Resume right after the line the record started on: the rest of the file is
-        // read again as ordinary records, so one stray quote loses one record only.
-        return fail("unterminated quoted field", start);
-      }
+      if (!closed) return fail("unterminated quoted field");
       if (i < n && text[i] != ',' && text[i] != '\n' && text[i] != '\r') {
-        return fail("unexpected character after a closing quote", i);
+        return fail("unexpected character after a closing quote");
       }
     } else {
       const size_t begin = i;
       while (i < n && text[i] != ',' && text[i] != '\n' && text[i] != '\r') {
-        if (text[i] == '"') return fail("quote inside an unquoted field", i);
+        if (text[i] == '"') return fail("quote inside an unquoted field");
         ++i;
       }
       field.assign(text.substr(begin, i - begin));
@@ -89,7 +89,7 @@ RawRecord ReadRecord(std::string_view text, size_t start, size_t expected_fields
         r.next = n;
         return r;
       }
-      return fail("carriage return inside an unquoted field", i);
+      return fail("carriage return inside an unquoted field");
     }
     // '\n'
     r.next = i + 1;
@@ -180,6 +180,7 @@ absl::StatusOr<CsvFile> ParseCsv(std::string_view text) {
     out.header = std::move(h.fields);
     pos = h.next;
     line += h.lines;
+    out.data_line = line;
   }
   while (pos < text.size()) {
     if (IsBlankLine(text, pos)) {
@@ -202,8 +203,15 @@ absl::StatusOr<CsvFile> ParseCsv(std::string_view text) {
     }
     if (!bad.empty()) {
       out.errors.push_back({line, std::move(bad)});
+      if (r.lines > 1) {
+        // A bad record that ran over several lines (a stray quote closed by a later one):
+        // only its first line is lost; the lines after it are read as records again.
+        pos = NextLineStart(text, pos);
+        ++line;
+        continue;
+      }
     } else {
-      out.records.push_back({line, std::move(r.fields)});
+      out.records.push_back({line, std::move(r.fields), r.lines});
     }
     pos = r.next;
     line += r.lines;

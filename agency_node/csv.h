@@ -8,8 +8,11 @@
 // Every record carries the physical line (1-based, the header is line 1) on which it
 // starts. A record that cannot be parsed (an unterminated quote, a stray quote, a wrong
 // number of fields, invalid UTF-8, an embedded NUL byte) is listed in `errors` by line and
-// skipped; reading continues with the next line. Error messages never contain field text:
-// the fields may hold identifiers.
+// skipped; reading continues with the line after the one it started on, also when a stray
+// quote ran on to a later line, so one stray quote costs one record. Every non-blank line
+// after the header is either part of a record or the first line of an error: nothing is
+// lost without a word. Error messages never contain field text: the fields may hold
+// identifiers.
 //
 //   ASSIGN_OR_RETURN(CsvFile csv, ReadCsvFile(path));
 //   for (const CsvRecord& r : csv.records) { ... r.line, r.fields[i] ... }
@@ -29,6 +32,7 @@ namespace samenzicht::agency_node {
 struct CsvRecord {
   int line = 0;                      // physical line the record starts on
   std::vector<std::string> fields;   // exactly header.size() fields
+  int lines = 1;                     // physical lines it spans (quoted line breaks)
 };
 
 struct CsvError {
@@ -40,6 +44,7 @@ struct CsvFile {
   std::vector<std::string> header;
   std::vector<CsvRecord> records;
   std::vector<CsvError> errors;      // skipped records, in file order
+  int data_line = 2;                 // the first line after the header
 };
 
 // No identifier or category is anywhere near this long; a longer field makes its record

@@ -274,26 +274,49 @@ std::string KnownColumns() {
 
 // The columns of a file's header, in order; InvalidArgument for unknown columns (all
 // named), a repeated column, or no `record_id`.
+// The message for a header with unknown columns, which are named by position only: in a
+// file without a header row (or with a shifted or mangled one) the "header" is a record,
+// and its identifiers must not reach a message or a log.
+std::string UnknownColumnsMessage(const std::vector<std::string>& header,
+                                  const std::vector<size_t>& unknown, bool any_known) {
+  if (!any_known) {
+    std::string hint;
+    const std::string& first = header.empty() ? std::string() : header[0];
+    if (header.size() == 1 && first.find_first_of(";\t|") != std::string::npos) {
+      hint = " (the row has one column: is the separator a comma?)";
+    }
+    return absl::StrCat("the first row has no known column name", hint,
+                        ": the file must start with a header row naming its ",
+                        header.size(), " column(s); known columns: ", KnownColumns());
+  }
+  return absl::StrCat("unknown column", unknown.size() > 1 ? "s " : " ",
+                      absl::StrJoin(unknown, ", ", [](std::string* out, size_t c) {
+                        absl::StrAppend(out, c + 1);
+                      }),
+                      " (counted from 1; the names are not repeated here, a header row may hold "
+                      "identifiers); known columns: ", KnownColumns());
+}
+
 absl::StatusOr<std::vector<const ColumnSpec*>> Layout(const std::vector<std::string>& header,
                                                       std::vector<std::string>* names) {
   std::vector<const ColumnSpec*> layout;
-  std::vector<std::string> unknown, repeated;
+  std::vector<size_t> unknown;
+  std::vector<std::string> repeated;
   std::set<const ColumnSpec*> seen;
   for (const std::string& h : header) {
     std::string name = Lower(Trimmed(h));
     const ColumnSpec* spec = FindColumn(name);
     if (spec == nullptr) {
-      unknown.push_back(absl::StrCat("'", name.substr(0, 40), "'"));
+      unknown.push_back(layout.size());
     } else if (!seen.insert(spec).second) {
-      repeated.push_back(name);
+      repeated.push_back(name);  // a known column's name: never a value
     }
     layout.push_back(spec);
     names->push_back(std::move(name));
   }
   if (!unknown.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("unknown column", unknown.size() > 1 ? "s " : " ",
-                                                   absl::StrJoin(unknown, ", "),
-                                                   "; known columns: ", KnownColumns()));
+    return absl::InvalidArgumentError(
+        UnknownColumnsMessage(header, unknown, !seen.empty()));
   }
   if (!repeated.empty()) {
     return absl::InvalidArgumentError(

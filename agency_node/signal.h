@@ -12,7 +12,9 @@
 //
 // Three levels of trouble:
 //  - the file: an unknown or repeated column, or no `record_id` column -> InvalidArgument
-//    naming the columns; nothing is read;
+//    naming unknown columns by position only (a file without a header row has a record in
+//    its first row: its values are never echoed) and repeated ones by their known name;
+//    nothing is read;
 //  - a record: no record_id, a record_id seen before, or a CSV error -> `skipped`, by line;
 //  - a field: a value that does not parse (unknown category word, impossible date, BSN
 //    failing the eleven-test, a national id failing its scheme's check, unknown area) -> `warnings`, naming line, record id and
@@ -71,7 +73,8 @@ struct SignalFile {
   int records_read = 0;  // data records in the file, parsed or not
 };
 
-// InvalidArgument for unknown columns (all named), a repeated column, or no `record_id`.
+// InvalidArgument for unknown columns (all, by position), a repeated column, or no
+// `record_id`.
 absl::StatusOr<SignalFile> ParseSignals(const CsvFile& csv, const Normaliser& normaliser,
                                         const SignalOptions& options);
 

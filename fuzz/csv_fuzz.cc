@@ -2,15 +2,62 @@
 // Whatever the input, ParseCsv must return (a Status or records with line numbers), every
 // field it returns must be valid UTF-8 when the reader accepted the file, and ParseSignals
 // must never crash on what the reader produced.
+//
+// Nothing is lost without a word: every non-blank physical line after the header is
+// covered by exactly one record (its first line up to the lines it spans) or is the line of
+// exactly one error, and the signal parser accounts for every record:
+// read = signals + skipped, each skipped one named by a line.
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
+#include <vector>
 
 #include "agency_node/csv.h"
 #include "agency_node/normalise.h"
 #include "agency_node/signal.h"
 
 using namespace samenzicht::agency_node;
+
+namespace {
+
+// The physical lines of `text` (split at '\n'; no empty last line after a final '\n').
+std::vector<std::string_view> Lines(std::string_view text) {
+  std::vector<std::string_view> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    if (nl == std::string_view::npos) nl = text.size();
+    out.push_back(text.substr(pos, nl - pos));
+    pos = nl + 1;
+  }
+  return out;
+}
+
+void CheckEveryLineIsAccounted(std::string_view text, const CsvFile& csv) {
+  const std::vector<std::string_view> lines = Lines(text);
+  // covered[l]: how many records or errors claim line l (1-based).
+  std::vector<int> covered(lines.size() + 2, 0);
+  auto claim = [&](int line) {
+    if (line < csv.data_line || line > static_cast<int>(lines.size())) std::abort();
+    ++covered[line];
+  };
+  for (const CsvRecord& r : csv.records) {
+    if (r.lines < 1) std::abort();
+    for (int l = r.line; l < r.line + r.lines; ++l) {
+      // A record's last line may be the end of the text without a line of its own.
+      if (l <= static_cast<int>(lines.size())) claim(l);
+    }
+  }
+  for (const CsvError& e : csv.errors) claim(e.line);
+  for (int l = csv.data_line; l <= static_cast<int>(lines.size()); ++l) {
+    if (covered[l] > 1) std::abort();  // two records or errors on one line
+    const std::string_view s = lines[l - 1];
+    const bool blank = s.empty() || s == "\r";
+    if (covered[l] == 0 && !blank) std::abort();  // a line lost without a word
+  }
+}
+
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static const Normaliser* normaliser = Normaliser::New()->release();
@@ -23,9 +70,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (!IsValidUtf8(f)) std::abort();
     }
   }
+  CheckEveryLineIsAccounted(text, *csv);
   SignalOptions options;
   options.today = Date{2025, 6, 30};
   auto signals = ParseSignals(*csv, *normaliser, options);
-  (void)signals;
+  if (signals.ok()) {
+    // read = sent + skipped: every record becomes a signal or a named skip.
+    if (signals->records_read != static_cast<int>(csv->records.size() + csv->errors.size())) {
+      std::abort();
+    }
+    if (signals->records_read !=
+        static_cast<int>(signals->signals.size() + signals->skipped.size())) {
+      std::abort();
+    }
+    for (const auto& s : signals->skipped) {
+      if (s.line < csv->data_line || s.message.empty()) std::abort();
+    }
+  }
   return 0;
 }

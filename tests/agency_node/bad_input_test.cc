@@ -111,7 +111,9 @@ TEST_F(BadInputTest, EachBadRecordIsNamedAndTheRestOfTheFileIsRead) {
 
 TEST_F(BadInputTest, WholeFileProblemsAreRefusedNamingTheColumns) {
   EXPECT_THAT(Parse("record_id,shoe_size,surname\nA,42,x\n"),
-              StatusIs(absl::StatusCode::kInvalidArgument, "shoe_size"));
+              StatusIs(absl::StatusCode::kInvalidArgument, "unknown column 2 (counted from 1"));
+  EXPECT_THAT(Parse("record_id;surname\nA;x\n"),
+              StatusIs(absl::StatusCode::kInvalidArgument, "is the separator a comma?"));
   EXPECT_THAT(Parse("surname,form\nJansen,sexual\n"),
               StatusIs(absl::StatusCode::kInvalidArgument, "record_id"));
   EXPECT_THAT(Parse("record_id,surname,Surname\nA,x,y\n"),
@@ -119,13 +121,30 @@ TEST_F(BadInputTest, WholeFileProblemsAreRefusedNamingTheColumns) {
   EXPECT_THAT(Parse(""), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
-TEST_F(BadInputTest, AnUnterminatedQuoteLosesOnlyTheRestOfTheFileAndSaysWhere) {
+TEST_F(BadInputTest, AnUnterminatedQuoteLosesOneRecordAndSaysWhere) {
   auto f = Parse(std::string(kHeader) + kGood1 + "BAD,\"Anna,Jansen,,,,\n" + kGood2);
   ASSERT_TRUE(f.ok()) << f.status();
   ASSERT_EQ(f->skipped.size(), 1u);
   EXPECT_EQ(FormatIssue(f->skipped[0]), "line 3: unterminated quoted field");
-  ASSERT_GE(f->signals.size(), 1u);
+  ASSERT_EQ(f->signals.size(), 2u);
   EXPECT_EQ(f->signals[0].record_id, "GOOD-1");
+  EXPECT_EQ(f->signals[1].record_id, "GOOD-2");
+}
+
+// A stray quote followed by plain rows and then a quoted surname, as real exports have:
+// the stray quote costs its own record, every other row is read, and read = sent + skipped.
+TEST_F(BadInputTest, AStrayQuoteBeforeAQuotedSurnameCostsOneRecord) {
+  auto f = Parse(std::string(kHeader) + "R1,\"Anna,Jansen,,,sexual,\n" +
+                 "R2,Piet,Bakker,,,criminal,\n" + "R3,Els,Smit,,,labour,\n" +
+                 "R4,Jan,\"LINDEN, VAN DER\",,,sexual,\n" + "R5,Kees,Visser,,,labour,\n");
+  ASSERT_TRUE(f.ok()) << f.status();
+  std::vector<std::string> read;
+  for (const Signal& s : f->signals) read.push_back(s.record_id);
+  EXPECT_EQ(read, (std::vector<std::string>{"R2", "R3", "R4", "R5"}));
+  ASSERT_EQ(f->skipped.size(), 1u);
+  EXPECT_EQ(f->skipped[0].line, 2);
+  EXPECT_EQ(f->records_read, 5);
+  EXPECT_EQ(f->records_read, static_cast<int>(f->signals.size() + f->skipped.size()));
 }
 
 }  // namespace

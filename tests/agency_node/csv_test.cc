@@ -71,6 +71,40 @@ TEST(CsvTest, UnterminatedQuoteLosesOneRecordOnly) {
   EXPECT_EQ(f.records[1].line, 4);
 }
 
+// A stray opening quote runs on to the next quote of the file, here the opening quote of
+// a later quoted surname; the record it started is lost and nothing else.
+TEST(CsvTest, AStrayQuoteClosedByALaterQuotedFieldCostsOneRecord) {
+  ASSERT_OK_AND_ASSIGN(CsvFile f, ParseCsv("id,name,x\n"
+                                           "r1,\"Jansen,a\n"
+                                           "r2,Bakker,b\n"
+                                           "r3,Smit,c\n"
+                                           "r4,\"LINDEN, VAN DER\",d\n"
+                                           "r5,Visser,e\n"));
+  ASSERT_EQ(f.errors.size(), 1u);
+  EXPECT_EQ(f.errors[0].line, 2);
+  std::vector<std::string> ids;
+  for (const auto& r : f.records) ids.push_back(r.fields[0]);
+  EXPECT_THAT(ids, ElementsAre("r2", "r3", "r4", "r5"));
+  EXPECT_EQ(f.records[2].fields[1], "LINDEN, VAN DER");
+  EXPECT_EQ(f.records[2].line, 5);
+}
+
+// The same when the run-on record ends in a wrong number of fields.
+TEST(CsvTest, AStrayQuoteEndingInAWrongFieldCountCostsOneRecord) {
+  ASSERT_OK_AND_ASSIGN(CsvFile f, ParseCsv("id,name,x\n"
+                                           "r1,\"Jansen,a\n"
+                                           "r2,Bakker,b\n"
+                                           "r3,q\",c,d,e\n"
+                                           "r4,Visser,e\n"));
+  ASSERT_EQ(f.errors.size(), 2u);
+  EXPECT_EQ(f.errors[0].line, 2);
+  EXPECT_EQ(f.errors[1].line, 4);  // r3's own stray quote
+  std::vector<std::string> ids;
+  for (const auto& r : f.records) ids.push_back(r.fields[0]);
+  EXPECT_THAT(ids, ElementsAre("r2", "r4"));
+  EXPECT_EQ(f.data_line, 2);
+}
+
 TEST(CsvTest, StrayQuotesAreErrors) {
   ASSERT_OK_AND_ASSIGN(CsvFile f, ParseCsv("a,b\nab\"c,1\n\"x\"y,2\nok,3\n"));
   ASSERT_EQ(f.errors.size(), 2u);
