@@ -28,8 +28,20 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 
 absl::Status WriteFileAtomic(const std::string& path, std::string_view contents,
                              unsigned mode) {
+  // Never through a symbolic link: not at `path` (refused), not at the temporary name (a
+  // leftover is removed, then the file is created anew with O_EXCL | O_NOFOLLOW, so a link
+  // planted there cannot redirect the write).
+  struct stat st;
+  if (::lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot write ", path, ": it is a symbolic link; name the file itself"));
+  }
   std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (::unlink(tmp.c_str()) != 0 && errno != ENOENT) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot write ", path, ": cannot remove ", tmp, ": ", std::strerror(errno)));
+  }
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0) {
     return absl::PermissionDeniedError(
         absl::StrCat("cannot write ", path, ": ", std::strerror(errno)));

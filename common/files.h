@@ -13,7 +13,9 @@ namespace samenzicht::files {
 // NotFound when the file does not exist, PermissionDenied when it cannot be read.
 absl::StatusOr<std::string> ReadFile(const std::string& path);
 
-// Writes `contents` to `path` atomically (temporary file, fsync, rename) with `mode`.
+// Writes `contents` to `path` atomically (temporary file `path`.tmp, fsync, rename) with
+// `mode`. Follows no symbolic link: FailedPrecondition when `path` is one; a link at the
+// temporary name is removed, never written through.
 absl::Status WriteFileAtomic(const std::string& path, std::string_view contents,
                              unsigned mode = 0644);
 
