@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <thread>
 #include <utility>
+
+#include <glpk.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -12,23 +15,72 @@
 
 namespace samenzicht::estimate {
 
-absl::StatusOr<double> JackknifeAcceleration(const CaptureTable& table,
-                                             const PopulationEstimator& estimator) {
+namespace {
+
+using EstimateOrError = absl::StatusOr<std::optional<double>>;
+
+// Applies an estimator to every count vector, over `threads` workers (each with its own
+// estimator from `factory`) or, without a factory, on this thread with `estimator`. The
+// results are in input order. A count vector that is no valid table gives nullopt.
+std::vector<EstimateOrError> EvaluateAll(const CaptureTable& table,
+                                         std::vector<std::vector<int64_t>> counts,
+                                         const PopulationEstimator* estimator,
+                                         const EstimatorFactory* factory, int threads) {
+  std::vector<EstimateOrError> out(counts.size(), std::optional<double>());
+  auto work = [&](const PopulationEstimator& e, size_t first, size_t step) {
+    for (size_t i = first; i < counts.size(); i += step) {
+      absl::StatusOr<CaptureTable> t =
+          CaptureTable::FromCounts(table.num_lists(), std::move(counts[i]), table.list_names());
+      if (!t.ok()) continue;  // e.g. a draw that sees no one: no usable model
+      out[i] = e(*t);
+    }
+  };
+  if (factory == nullptr || !*factory || threads <= 1) {
+    PopulationEstimator own;
+    if (estimator == nullptr || !*estimator) own = (*factory)();
+    work(estimator != nullptr && *estimator ? *estimator : own, 0, 1);
+    return out;
+  }
+  std::vector<std::thread> pool;
+  for (int w = 0; w < threads; ++w) {
+    pool.emplace_back([&, w] {
+      PopulationEstimator e = (*factory)();
+      work(e, static_cast<size_t>(w), static_cast<size_t>(threads));
+      glp_free_env();  // GLPK keeps one environment per thread
+    });
+  }
+  for (std::thread& t : pool) t.join();
+  return out;
+}
+
+absl::StatusOr<double> Acceleration(const CaptureTable& table,
+                                    const PopulationEstimator* estimator,
+                                    const EstimatorFactory* factory, int threads) {
   const std::vector<int64_t>& counts = table.counts();
-  std::vector<double> jack(counts.size(), 0.0);
-  double n = 0, weighted = 0;
+  std::vector<std::vector<int64_t>> reduced_tables;
+  std::vector<size_t> cells;
   for (size_t h = 1; h < counts.size(); ++h) {
     if (counts[h] == 0) continue;
     std::vector<int64_t> reduced = counts;
     reduced[h] -= 1;
-    absl::StatusOr<CaptureTable> t =
-        CaptureTable::FromCounts(table.num_lists(), std::move(reduced), table.list_names());
-    if (!t.ok()) {
+    int64_t left = 0;
+    for (int64_t c : reduced) left += c;
+    if (left == 0) {
       return absl::FailedPreconditionError(
-          absl::StrCat("jackknife: table without one person of history ", h, ": ",
-                       t.status().message()));
+          absl::StrCat("jackknife: no person is left once one person of history ", h,
+                       " is left out"));
     }
-    ASSIGN_OR_RETURN(std::optional<double> e, estimator(*t));
+    reduced_tables.push_back(std::move(reduced));
+    cells.push_back(h);
+  }
+  std::vector<EstimateOrError> results =
+      EvaluateAll(table, std::move(reduced_tables), estimator, factory, threads);
+  std::vector<double> jack(counts.size(), 0.0);
+  double n = 0, weighted = 0;
+  for (size_t i = 0; i < cells.size(); ++i) {
+    const size_t h = cells[i];
+    if (!results[i].ok()) return results[i].status();
+    const std::optional<double>& e = *results[i];
     if (!e.has_value() || !std::isfinite(*e)) {
       return absl::FailedPreconditionError(absl::StrCat(
           "jackknife: no usable model once one person of history ", h, " is left out"));
@@ -47,6 +99,18 @@ absl::StatusOr<double> JackknifeAcceleration(const CaptureTable& table,
   }
   if (!(s2 > 0)) return 0.0;
   return s3 / (6.0 * std::pow(s2, 1.5));
+}
+
+}  // namespace
+
+absl::StatusOr<double> JackknifeAcceleration(const CaptureTable& table,
+                                             const PopulationEstimator& estimator) {
+  return Acceleration(table, &estimator, nullptr, 1);
+}
+
+absl::StatusOr<double> JackknifeAcceleration(const CaptureTable& table,
+                                             const EstimatorFactory& factory, int threads) {
+  return Acceleration(table, nullptr, &factory, threads);
 }
 
 namespace {
@@ -143,22 +207,16 @@ absl::StatusOr<BcaResult> BcaBootstrap(const CaptureTable& table, double point_e
   BcaResult result;
   result.level = options.level;
   result.resampling = options.resampling;
-  ASSIGN_OR_RETURN(result.acceleration, JackknifeAcceleration(table, estimator));
+  const EstimatorFactory* factory = options.make_estimator ? &options.make_estimator : nullptr;
+  ASSIGN_OR_RETURN(result.acceleration,
+                   Acceleration(table, &estimator, factory, options.threads));
+  std::vector<EstimateOrError> results =
+      EvaluateAll(table, std::move(resamples), &estimator, factory, options.threads);
   std::vector<double> estimates;
-  for (std::vector<int64_t>& counts : resamples) {
-    absl::StatusOr<CaptureTable> t =
-        CaptureTable::FromCounts(table.num_lists(), std::move(counts), table.list_names());
-    if (!t.ok()) {
-      // A parametric draw may see no one (tiny populations): no usable model.
-      if (options.resampling == Resampling::kParametric) {
-        ++result.failed_replicates;
-        continue;
-      }
-      return t.status();
-    }
-    ASSIGN_OR_RETURN(std::optional<double> e, estimator(*t));
-    if (e.has_value() && std::isfinite(*e)) {
-      estimates.push_back(*e);
+  for (const EstimateOrError& e : results) {
+    if (!e.ok()) return e.status();
+    if (e->has_value() && std::isfinite(**e)) {
+      estimates.push_back(**e);
     } else {
       ++result.failed_replicates;
     }
@@ -178,6 +236,10 @@ absl::StatusOr<BcaResult> BcaBootstrap(const CaptureTable& table, double point_e
   for (double e : estimates) below += e < point_estimate ? 1 : 0;
   const double b = static_cast<double>(estimates.size());
   result.bias_correction = NormalQuantile(std::clamp(below / b, 0.5 / b, 1.0 - 0.5 / b));
+  std::sort(estimates.begin(), estimates.end());
+  result.min_replicate = estimates.front();
+  result.max_replicate = estimates.back();
+  result.median_replicate = QuantileType8(estimates, 0.5);
   return result;
 }
 

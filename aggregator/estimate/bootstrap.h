@@ -47,12 +47,18 @@ namespace samenzicht::estimate {
 // internal failure.
 using PopulationEstimator =
     std::function<absl::StatusOr<std::optional<double>>(const CaptureTable&)>;
+// Makes a fresh estimator (with its own caches), one per worker thread.
+using EstimatorFactory = std::function<PopulationEstimator()>;
 
 // The jackknife acceleration described above. `FailedPrecondition` if the
 // estimator gives no value for some delete-one table. 0 if all delete-one
 // estimates are equal.
 absl::StatusOr<double> JackknifeAcceleration(const CaptureTable& table,
                                              const PopulationEstimator& estimator);
+// The same with the delete-one tables shared out over `threads` workers, each with its own
+// estimator from `factory`; the result does not depend on the number of threads.
+absl::StatusOr<double> JackknifeAcceleration(const CaptureTable& table,
+                                             const EstimatorFactory& factory, int threads);
 
 // `replicates` count vectors (indexed by history) drawn from the
 // multinomial of the observed persons.
@@ -82,6 +88,12 @@ struct BcaOptions {
   Resampling resampling = Resampling::kMultinomial;
   // kParametric: fitted means of the chosen model by history, [0] the dark figure.
   std::vector<double> expected;
+  // With a factory, the jackknife and the replicates are shared out over `threads` worker
+  // threads, each with its own estimator (the `estimator` argument is then unused). The
+  // replicates are drawn before they are shared out, so the result is the same for any
+  // number of threads.
+  EstimatorFactory make_estimator;
+  int threads = 1;
 };
 
 struct BcaResult {
@@ -93,6 +105,12 @@ struct BcaResult {
   int replicates = 0;          // usable replicates
   int failed_replicates = 0;   // replicates with no usable model
   Resampling resampling = Resampling::kMultinomial;
+  // The usable replicates' smallest, median and largest estimate: a limit equal to the
+  // smallest or largest replicate, or an upper limit below the median (a lower one above
+  // it), means the interval end is not well determined.
+  double min_replicate = 0;
+  double median_replicate = 0;
+  double max_replicate = 0;
 };
 
 // Runs the bootstrap and jackknife. `InvalidArgument` for fewer than 10

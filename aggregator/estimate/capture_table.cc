@@ -149,6 +149,18 @@ absl::StatusOr<CaptureTable> CaptureTable::ParseCsv(absl::string_view text) {
   if (total == 0) {
     return absl::InvalidArgumentError("the table holds no person (all counts are zero)");
   }
+  for (int i = 0; i < num_lists; ++i) {
+    int64_t on_list = 0;
+    for (size_t h = 1; h < counts.size(); ++h) {
+      if (h & (size_t{1} << i)) on_list += counts[h];
+    }
+    if (on_list == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "column ", i + 1, " (", names[i],
+          "): the list holds no person; a list that saw no one cannot be used in the "
+          "estimate (remove the column or check the list's data)"));
+    }
+  }
   return CaptureTable(num_lists, std::move(counts), std::move(names));
 }
 

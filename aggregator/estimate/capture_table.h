@@ -50,7 +50,8 @@ class CaptureTable {
   // missing or malformed header, fewer than 3 or more than 9 lists, a wrong
   // number of fields, a list value other than 0/1, a count that is not a
   // non-negative integer (or exceeds `kMaxCellCount`), the all-zero history,
-  // a history given twice, and a table with no person in it.
+  // a history given twice, a table with no person in it, and a list that holds
+  // no person (named by column and list name).
   static absl::StatusOr<CaptureTable> ParseCsv(absl::string_view text);
 
   // Reads and parses a file. `NotFound` if it cannot be opened, otherwise as
@@ -58,7 +59,8 @@ class CaptureTable {
   static absl::StatusOr<CaptureTable> ReadCsvFile(const std::string& path);
 
   // Builds a table from counts indexed by history mask (`counts.size()` must
-  // be `2^num_lists`, `counts[0]` must be 0). `list_names` may be empty, in
+  // be `2^num_lists`, `counts[0]` must be 0). A list may be empty here (bootstrap
+  // replicates can empty one); `Estimate` refuses such a table. `list_names` may be empty, in
   // which case lists are named list1..listK. `InvalidArgument` otherwise.
   static absl::StatusOr<CaptureTable> FromCounts(int num_lists,
                                                  std::vector<int64_t> counts,

@@ -73,4 +73,38 @@ double QuantileType8(const std::vector<double>& sorted, double p) {
   return sorted[j] + (h - lower) * (sorted[j + 1] - sorted[j]);
 }
 
+double ChiSquareUpperTail(double x, double df) {
+  if (!(df > 0) || std::isnan(x)) return NAN;
+  if (x <= 0) return 1.0;
+  if (std::isinf(x)) return 0.0;
+  // Regularised upper incomplete gamma Q(a, z) with a = df / 2, z = x / 2: the series for
+  // P when z < a + 1, Lentz's continued fraction for Q otherwise (Numerical Recipes 6.2).
+  const double a = df / 2, z = x / 2;
+  const double log_prefix = a * std::log(z) - z - std::lgamma(a);
+  if (z < a + 1) {
+    double term = 1.0 / a, sum = term;
+    for (int n = 1; n < 10000; ++n) {
+      term *= z / (a + n);
+      sum += term;
+      if (std::fabs(term) < std::fabs(sum) * 1e-16) break;
+    }
+    return std::max(0.0, 1.0 - sum * std::exp(log_prefix));
+  }
+  constexpr double kTiny = 1e-300;
+  double b = z + 1 - a, c = 1 / kTiny, d = 1 / b, h = d;
+  for (int i = 1; i < 10000; ++i) {
+    const double an = -i * (i - a);
+    b += 2;
+    d = an * d + b;
+    if (std::fabs(d) < kTiny) d = kTiny;
+    c = b + an / c;
+    if (std::fabs(c) < kTiny) c = kTiny;
+    d = 1 / d;
+    const double delta = d * c;
+    h *= delta;
+    if (std::fabs(delta - 1) < 1e-16) break;
+  }
+  return std::exp(log_prefix) * h;
+}
+
 }  // namespace samenzicht::estimate

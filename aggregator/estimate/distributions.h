@@ -22,6 +22,10 @@ double NormalQuantile(double p);
 double PoissonLowerTail(int64_t k, double mean);
 double PoissonUpperTail(int64_t k, double mean);
 
+// P(X >= x) for X ~ chi-square with `df` > 0 degrees of freedom (regularised upper
+// incomplete gamma function, relative precision about 1e-14); NaN for df <= 0.
+double ChiSquareUpperTail(double x, double df);
+
 // Sample quantile of type 8 in Hyndman & Fan (1996), the default of R's
 // `quantile(type = 8)` used by the reference BCa code. `sorted` must be
 // non-empty and sorted ascending; `p` is clamped to [0, 1].

@@ -9,9 +9,12 @@
 //   absl::StatusOr<EstimateResult> r = Estimate(*table, options);
 //   if (r.ok() && r->reliable) Show(r->estimate, r->interval->lower, ...);
 //
-// A table too sparse for any model to exist and be identifiable is not an
-// error: the result has `reliable == false` and a `reason`, and no numbers.
-// Errors are only for invalid options (`InvalidArgument`), model
+// A table too sparse for any model to exist and be identifiable, or with two
+// lists holding exactly the same persons, is not an error: the result has
+// `reliable == false` and a `reason`, and no numbers. A chosen model that fits
+// badly (deviance test, `goodness_of_fit`) keeps its numbers but is marked
+// `reliable == false` with the reason. Errors are for invalid options and for a
+// list that holds no person (`InvalidArgument`, naming the list), model
 // enumerations too large (`ResourceExhausted`) and internal failures.
 //
 // Thread-compatible: concurrent calls share no state.
@@ -32,10 +35,20 @@
 
 namespace samenzicht::estimate {
 
-enum class SelectionMethod { kBic, kStepwise };
+// kAuto: BIC while there are at most `kAutoBicMaxModels` candidate models (up to 5 lists at
+// order 2), stepwise above (6 or more lists), so that many lists stay fast.
+enum class SelectionMethod { kBic, kStepwise, kAuto };
+inline constexpr size_t kAutoBicMaxModels = 1024;
+
+// A chosen model whose deviance has a chi-square p-value below this fits the table badly:
+// the estimate is marked unreliable.
+inline constexpr double kGoodnessOfFitAlpha = 0.001;
 
 struct EstimateOptions {
-  SelectionMethod method = SelectionMethod::kBic;
+  SelectionMethod method = SelectionMethod::kAuto;
+  // If not empty, no model choice: this model (e.g. "[12,3]") is fitted, its coefficients
+  // and fitted values reported, and the bootstrap refits this same model.
+  std::string model;
   int max_order = 2;           // BIC: highest interaction order considered
   double p_threshold = 0.02;   // stepwise: p-value to add an interaction
   int replicates = 1000;       // BCa bootstrap replicates; 0 = no interval
@@ -46,10 +59,25 @@ struct EstimateOptions {
   // all for 3 lists, 20 for 4, 100 for 5 or more.
   int bootstrap_models = 0;
   bool profile_interval = true;  // compute the profile likelihood interval
-  // Bootstrap replicates: drawn from the chosen model (default; Buckland & Garthwaite 1991;
-  // coverage inside 0.90-0.98 in bench/mse/mse_simulation) or resampled observed persons
-  // (as the reference R packages; over-covers, 0.982); see bootstrap.h.
-  Resampling resampling = Resampling::kParametric;
+  // Bootstrap replicates: resampled observed persons (default; the reference R packages'
+  // method) or drawn from the chosen model (Buckland & Garthwaite 1991); see bootstrap.h
+  // and the coverage table in README.md.
+  Resampling resampling = Resampling::kMultinomial;
+  int threads = 2;  // worker threads for the jackknife and the bootstrap
+};
+
+// Deviance of the chosen model against its kept cells, on cells - parameters degrees of
+// freedom; `p_value` is the chi-square upper tail (NaN when df is 0: not testable).
+struct GoodnessOfFit {
+  double deviance = 0;
+  int df = 0;
+  double p_value = 0;
+};
+
+struct FittedCell {
+  Mask history = 0;
+  int64_t observed = 0;
+  double fitted = 0;
 };
 
 struct ModelSummary {
@@ -66,7 +94,8 @@ struct ExcludedModel {
 struct EstimateResult {
   int num_lists = 0;
   int64_t observed = 0;
-  SelectionMethod method = SelectionMethod::kBic;
+  SelectionMethod method = SelectionMethod::kBic;  // the one used: kBic or kStepwise
+  bool method_automatic = false;                   // chosen by kAuto
   int max_order = 2;
   double p_threshold = 0.02;
 
@@ -79,9 +108,20 @@ struct EstimateResult {
   std::string model;               // e.g. "[12,23]"
   std::optional<double> bic;
   std::vector<StepwiseStep> stepwise_steps;  // stepwise only
+  bool fixed_model = false;                  // the model was given, not chosen
+  std::optional<GoodnessOfFit> goodness_of_fit;
+  // The chosen model's coefficients ("(Intercept)", then terms such as "1", "12") and
+  // fitted values of the observable cells (cells of terms at minus infinity fitted as 0).
+  std::vector<std::pair<std::string, double>> coefficients;
+  std::vector<FittedCell> fitted_cells;
 
   std::optional<BcaResult> interval;  // BCa bootstrap
   std::string interval_note;          // why there is no BCa interval
+  // What the BCa interval takes into account and what not, in one plain sentence.
+  std::string interval_description;
+  // An interval end at the smallest or largest replicate, or beyond the replicates' median:
+  // one sentence each (also among the caveats).
+  std::vector<std::string> interval_warnings;
   uint64_t seed = 0;
   std::optional<ProfileInterval> profile_interval;
   std::string profile_note;
@@ -102,6 +142,10 @@ PopulationEstimator MakeBicEstimator(
 // Stepwise: reruns `StepwiseSelect` with `p_threshold`; nullopt if even the
 // main-effects model fails the tests. Not thread-safe.
 PopulationEstimator MakeStepwiseEstimator(double p_threshold);
+// One given model: its N-hat, nullopt if it fails the tests on that table. Not thread-safe.
+PopulationEstimator MakeFixedModelEstimator(HierarchicalModel model);
+
+const char* SelectionMethodName(SelectionMethod m);  // "bic", "stepwise", "auto"
 
 // Runs model selection, the point estimate and the intervals.
 absl::StatusOr<EstimateResult> Estimate(const CaptureTable& table,

@@ -25,18 +25,24 @@ histories of K >= 3 lists).
 
   --in PATH             CSV with header list1,...,listK,count and one row per
                         observed capture history (0/1 per list, count >= 0)
-  --method M            bic (default): minimum BIC over all hierarchical models
+  --method M            auto (default): bic while there are at most 1024
+                        candidate models (up to 5 lists at order 2), stepwise
+                        above; bic: minimum BIC over all hierarchical models
                         up to --max-order; stepwise: Chan, Silverman & Vincent
                         (2021) stepwise selection of two-list interactions
+  --model M             no model choice: fit model M (e.g. "[12,3]") and print
+                        its coefficients, fitted values, deviance and BIC
   --max-order N         highest interaction order for bic (default 2)
   --p-threshold P       p-value to add an interaction, stepwise (default 0.02)
   --format F            json (default) or table
   --replicates N        BCa bootstrap replicates (default 1000; 0 = none)
   --seed N              bootstrap random seed (default 1234)
-  --bootstrap R         parametric (default): draw the replicates from the
-                        chosen model (Buckland & Garthwaite 1991); multinomial:
-                        resample the observed persons, as the reference R
-                        packages (wider; over-covers in bench/mse)
+  --bootstrap R         multinomial (default): resample the observed persons
+                        and redo the model choice in each replicate, as the
+                        reference R packages; parametric: draw the replicates
+                        from the chosen model (Buckland & Garthwaite 1991;
+                        narrower, under-covers when the model is wrong)
+  --threads N           worker threads for the bootstrap (default 2)
   --bootstrap-models N  bic: best models re-fitted per replicate
                         (default: all for 3 lists, 20 for 4, 100 for 5+)
   --no-profile          skip the profile likelihood interval
@@ -72,8 +78,12 @@ std::string JsonString(absl::string_view s) {
   return out + "\"";
 }
 
-std::string MethodName(SelectionMethod m) {
-  return m == SelectionMethod::kBic ? "bic" : "stepwise";
+std::string MethodName(SelectionMethod m) { return SelectionMethodName(m); }
+
+std::string HistoryName(Mask h, int k) {
+  std::string s;
+  for (int i = 0; i < k; ++i) s += (h & (Mask{1} << i)) ? '1' : '0';
+  return s;
 }
 
 // Rounds for display, keeping the figure honest about its precision.
@@ -88,8 +98,12 @@ std::string FormatJson(const EstimateResult& r) {
   std::vector<std::string> f;
   f.push_back(absl::StrCat("\"observed\": ", r.observed));
   f.push_back(absl::StrCat("\"lists\": ", r.num_lists));
-  f.push_back(absl::StrCat("\"method\": ", JsonString(MethodName(r.method))));
-  if (r.method == SelectionMethod::kBic) {
+  f.push_back(absl::StrCat("\"method\": ",
+                           JsonString(r.fixed_model ? "given model" : MethodName(r.method))));
+  if (r.method_automatic) f.push_back("\"method_automatic\": true");
+  if (r.fixed_model) {
+    // no selection parameters
+  } else if (r.method == SelectionMethod::kBic) {
     f.push_back(absl::StrCat("\"max_order\": ", r.max_order));
   } else {
     f.push_back(absl::StrCat("\"p_threshold\": ", Num(r.p_threshold)));
@@ -100,6 +114,26 @@ std::string FormatJson(const EstimateResult& r) {
   f.push_back(absl::StrCat("\"dark_figure\": ", r.dark_figure ? Num(*r.dark_figure) : "null"));
   f.push_back(absl::StrCat("\"model\": ", r.model.empty() ? "null" : JsonString(r.model)));
   f.push_back(absl::StrCat("\"bic\": ", r.bic ? Num(*r.bic) : "null"));
+  if (r.goodness_of_fit) {
+    const GoodnessOfFit& g = *r.goodness_of_fit;
+    f.push_back(absl::StrCat("\"goodness_of_fit\": {\"deviance\": ", Num(g.deviance),
+                             ", \"df\": ", g.df, ", \"p_value\": ", Num(g.p_value),
+                             ", \"alpha\": ", Num(kGoodnessOfFitAlpha), "}"));
+  }
+  if (r.fixed_model && !r.coefficients.empty()) {
+    std::vector<std::string> coef, cells;
+    for (const auto& [name, value] : r.coefficients) {
+      coef.push_back(absl::StrCat("{\"term\": ", JsonString(name), ", \"value\": ",
+                                  std::isinf(value) ? "\"-inf\"" : Num(value), "}"));
+    }
+    for (const FittedCell& c : r.fitted_cells) {
+      cells.push_back(absl::StrCat("    {\"history\": ", JsonString(HistoryName(c.history, r.num_lists)),
+                                   ", \"observed\": ", c.observed, ", \"fitted\": ", Num(c.fitted),
+                                   "}"));
+    }
+    f.push_back(absl::StrCat("\"coefficients\": [", absl::StrJoin(coef, ", "), "]"));
+    f.push_back(absl::StrCat("\"fitted\": [\n", absl::StrJoin(cells, ",\n"), "\n  ]"));
+  }
   if (r.interval) {
     const BcaResult& i = *r.interval;
     f.push_back(absl::StrCat(
@@ -108,7 +142,12 @@ std::string FormatJson(const EstimateResult& r) {
         ", \"replicates\": ", i.replicates, ", \"failed_replicates\": ", i.failed_replicates,
         ", \"seed\": ", r.seed, ", \"resampling\": ", JsonString(ResamplingName(i.resampling)),
         ", \"acceleration\": ", Num(i.acceleration),
-        ", \"bias_correction\": ", Num(i.bias_correction), "}"));
+        ", \"bias_correction\": ", Num(i.bias_correction),
+        ", \"median_replicate\": ", Num(i.median_replicate),
+        ", \"description\": ", JsonString(r.interval_description), "}"));
+    std::vector<std::string> warnings;
+    for (const std::string& w : r.interval_warnings) warnings.push_back(JsonString(w));
+    f.push_back(absl::StrCat("\"interval_warnings\": [", absl::StrJoin(warnings, ", "), "]"));
   } else {
     f.push_back("\"interval\": null");
     if (!r.interval_note.empty()) {
@@ -158,16 +197,25 @@ std::string FormatTable(const EstimateResult& r) {
   absl::StrAppend(&s, "Multiple systems estimate (", r.num_lists, " lists, ", r.observed,
                   " persons observed)\n");
   absl::StrAppend(&s, "Model choice:       ",
-                  r.method == SelectionMethod::kBic
+                  r.fixed_model ? "none (model given)"
+                  : r.method == SelectionMethod::kBic
                       ? absl::StrCat("minimum BIC, interactions up to order ", r.max_order)
                       : absl::StrCat("stepwise, p < ", Num(r.p_threshold)),
+                  r.method_automatic && !r.fixed_model ? " (chosen automatically by the number of lists)" : "",
                   "\n");
   if (!r.reliable && !r.estimate) {
     absl::StrAppend(&s, "\nNO RELIABLE ESTIMATE: ", r.reason, "\n");
   } else {
     if (!r.reliable) absl::StrAppend(&s, "\nWARNING: ", r.reason, "\n");
-    absl::StrAppend(&s, "Chosen model:       ", r.model, "  (BIC ", absl::StrFormat("%.4f", *r.bic),
-                    ")\n");
+    absl::StrAppend(&s, r.fixed_model ? "Given model:        " : "Chosen model:       ", r.model,
+                    "  (BIC ", absl::StrFormat("%.4f", *r.bic), ")\n");
+    if (r.goodness_of_fit) {
+      const GoodnessOfFit& g = *r.goodness_of_fit;
+      absl::StrAppend(&s, "Goodness of fit:    deviance ", absl::StrFormat("%.3f", g.deviance),
+                      " on ", g.df, " df",
+                      g.df > 0 ? absl::StrFormat(", p = %.3g", g.p_value) : ", not testable",
+                      "\n");
+    }
     absl::StrAppend(&s, "Estimated total:    ", absl::StrFormat("%.1f", *r.estimate),
                     "  (of whom unseen: ", absl::StrFormat("%.1f", *r.dark_figure), ")\n");
     if (r.interval) {
@@ -176,6 +224,9 @@ std::string FormatTable(const EstimateResult& r) {
                       r.interval->replicates,
                       r.interval->resampling == Resampling::kParametric ? " parametric" : "",
                       " bootstrap replicates, seed ", r.seed, ")\n");
+      for (const std::string& w : r.interval_warnings) {
+        absl::StrAppend(&s, "  WARNING: ", w, "\n");
+      }
     } else if (!r.interval_note.empty()) {
       absl::StrAppend(&s, "BCa interval:       none (", r.interval_note, ")\n");
     }
@@ -184,6 +235,18 @@ std::string FormatTable(const EstimateResult& r) {
                       absl::StrFormat("%.0f%% profile interval: ", 100 * r.profile_interval->level),
                       Round(r.profile_interval->lower), " - ", Round(r.profile_interval->upper),
                       "  (given the chosen model)\n");
+    }
+  }
+  if (r.fixed_model && !r.coefficients.empty()) {
+    absl::StrAppend(&s, "\nCoefficients:\n");
+    for (const auto& [name, value] : r.coefficients) {
+      absl::StrAppend(&s, absl::StrFormat("  %-12s %14.6f\n", name, value));
+    }
+    absl::StrAppend(&s, "\nFitted values:\n");
+    absl::StrAppend(&s, absl::StrFormat("  %-10s %10s %14s\n", "history", "observed", "fitted"));
+    for (const FittedCell& c : r.fitted_cells) {
+      absl::StrAppend(&s, absl::StrFormat("  %-10s %10d %14.4f\n", HistoryName(c.history, r.num_lists),
+                                          c.observed, c.fitted));
     }
   }
   if (!r.stepwise_steps.empty()) {
@@ -251,7 +314,8 @@ int RunEstimateCommand(int argc, char** argv, std::ostream& out, std::ostream& e
     }
     static const std::vector<std::string> kValued = {
         "--in", "--method", "--max-order", "--format", "--replicates",
-        "--seed", "--p-threshold", "--bootstrap-models", "--bootstrap"};
+        "--seed", "--p-threshold", "--bootstrap-models", "--bootstrap", "--model",
+        "--threads"};
     if (std::find(kValued.begin(), kValued.end(), name) == kValued.end()) {
       return usage_error(absl::StrCat("unknown argument '", arg, "'"));
     }
@@ -261,13 +325,25 @@ int RunEstimateCommand(int argc, char** argv, std::ostream& out, std::ostream& e
     }
     if (name == "--in") {
       in = value;
+    } else if (name == "--model") {
+      if (value.empty()) return usage_error("--model needs a model such as [12,3]");
+      options.model = value;
+    } else if (name == "--threads") {
+      if (!absl::SimpleAtoi(value, &options.threads) || options.threads < 1 ||
+          options.threads > 64) {
+        return usage_error(absl::StrCat("--threads must be an integer from 1 to 64, got '", value,
+                                        "'"));
+      }
     } else if (name == "--method") {
-      if (value == "bic") {
+      if (value == "auto") {
+        options.method = SelectionMethod::kAuto;
+      } else if (value == "bic") {
         options.method = SelectionMethod::kBic;
       } else if (value == "stepwise") {
         options.method = SelectionMethod::kStepwise;
       } else {
-        return usage_error(absl::StrCat("--method must be bic or stepwise, got '", value, "'"));
+        return usage_error(
+            absl::StrCat("--method must be auto, bic or stepwise, got '", value, "'"));
       }
     } else if (name == "--format") {
       if (value != "json" && value != "table") {
