@@ -12,9 +12,17 @@
 // only for bad flags (2) or an internal error (1).
 //
 //   mse_simulation [--sims N] [--replicates B] [--population N]
-//                  [--method bic|stepwise] [--max-order N] [--seed S]
-//                  [--scenario NAME|all] [--bootstrap multinomial|parametric]
+//                  [--method auto|bic|stepwise] [--max-order N] [--seed S]
+//                  [--scenario NAME[,NAME]|default|all]
+//                  [--bootstrap multinomial|parametric|both] [--threads T]
+//
+// Every interval method runs on the same simulated tables (and the same bootstrap seed), so
+// their coverages are paired. Scenarios: 3 to 8 lists, pairwise dependence, a list pair that
+// shares referrals, small and sparse tables (N 100 to 5,000), and the truth outside the
+// model family (heterogeneous catchability, a three-list interaction).
+#include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cmath>
 #include <cstdint>
 #include <iostream>
@@ -23,7 +31,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/str_format.h"
 #include "aggregator/estimate/capture_table.h"
 #include "aggregator/estimate/estimate.h"
@@ -31,77 +42,140 @@
 namespace samenzicht::estimate {
 namespace {
 
+// A population is a mixture of classes (weights summing to 1); within a class the capture
+// histories follow a log-linear model with the given capture probabilities (main effects)
+// and interaction terms. One class is a log-linear model; two or more classes with different
+// catchability are heterogeneity, which no log-linear model over the lists describes exactly
+// (misspecification).
+struct LogLinearClass {
+  double weight;
+  std::vector<double> capture_probability;  // per list
+  std::map<Mask, double> interactions;      // log-linear interaction terms
+};
+
 struct Scenario {
   std::string name;
   std::string description;
   int num_lists;
-  std::vector<double> capture_probability;  // marginal-ish, per list
-  std::map<Mask, double> interactions;      // log-linear interaction terms
-  std::string true_model;
+  int population;  // 0: the --population flag
+  std::vector<LogLinearClass> classes;
+  std::string true_model;  // "" when the truth is outside the model family
 };
 
 std::vector<Scenario> Scenarios() {
   return {
-      {"independent", "3 lists, independent, p = (0.15, 0.25, 0.30)", 3, {0.15, 0.25, 0.30}, {},
-       "[1,2,3]"},
-      {"dependent12", "3 lists, lists 1 and 2 positively dependent (log odds ratio 1.0)", 3,
-       {0.15, 0.25, 0.30}, {{0b011, 1.0}}, "[12,3]"},
+      {"independent", "3 lists, independent, p = (0.15, 0.25, 0.30)", 3, 0,
+       {{1.0, {0.15, 0.25, 0.30}, {}}}, "[1,2,3]"},
+      {"dependent12", "3 lists, lists 1 and 2 positively dependent (log odds ratio 1.0)", 3, 0,
+       {{1.0, {0.15, 0.25, 0.30}, {{0b011, 1.0}}}}, "[12,3]"},
       {"four_lists", "4 lists, dependence 1:2 (+0.8) and 3:4 (-0.6), p = (0.2, 0.15, 0.25, 0.1)",
-       4, {0.20, 0.15, 0.25, 0.10}, {{0b0011, 0.8}, {0b1100, -0.6}}, "[12,34]"},
+       4, 0, {{1.0, {0.20, 0.15, 0.25, 0.10}, {{0b0011, 0.8}, {0b1100, -0.6}}}}, "[12,34]"},
+      {"pairwise5", "5 lists, pairwise 1:2 (+1.0), 2:3 (+0.5), 4:5 (-0.5), N = 1000", 5, 1000,
+       {{1.0, {0.15, 0.20, 0.12, 0.18, 0.10}, {{0b00011, 1.0}, {0b00110, 0.5}, {0b11000, -0.5}}}},
+       "[12,23,45]"},
+      {"referral6",
+       "6 lists, list 2 takes referrals from list 1 (1:2 +2.0), 5:6 (+0.7), N = 2000", 6, 2000,
+       {{1.0, {0.12, 0.06, 0.15, 0.10, 0.08, 0.12}, {{0b000011, 2.0}, {0b110000, 0.7}}}},
+       "[12,56,3,4]"},
+      {"sparse8", "8 lists, small and sparse, 1:2 (+1.0), 3:4 (+0.8), N = 500", 8, 500,
+       {{1.0, {0.10, 0.08, 0.12, 0.10, 0.06, 0.09, 0.07, 0.11},
+         {{0b00000011, 1.0}, {0b00001100, 0.8}}}},
+       "[12,34,5,6,7,8]"},
+      {"small4", "4 lists, N = 100, 1:2 (+1.0)", 4, 100,
+       {{1.0, {0.25, 0.20, 0.30, 0.15}, {{0b0011, 1.0}}}}, "[12,3,4]"},
+      {"large5", "5 lists, N = 5000, 1:3 (+0.6), 2:4 (-0.4)", 5, 5000,
+       {{1.0, {0.08, 0.10, 0.06, 0.12, 0.09}, {{0b00101, 0.6}, {0b01010, -0.4}}}},
+       "[13,24,5]"},
+      {"hetero5",
+       "5 lists, heterogeneous catchability by category: 30% of persons 3x as visible, N = "
+       "2000 (outside the model family)",
+       5, 2000,
+       {{0.7, {0.06, 0.08, 0.05, 0.07, 0.06}, {}}, {0.3, {0.18, 0.24, 0.15, 0.21, 0.18}, {}}},
+       ""},
+      {"threeway4",
+       "4 lists, a three-list interaction 1:2:3 (+1.2) beyond the order-2 models, N = 1000", 4,
+       1000, {{1.0, {0.15, 0.2, 0.18, 0.12}, {{0b0011, 0.3}, {0b0111, 1.2}}}}, ""},
   };
 }
 
 std::vector<double> CellProbabilities(const Scenario& s) {
   const int cells = 1 << s.num_lists;
-  std::vector<double> p(cells);
-  double total = 0;
-  for (int h = 0; h < cells; ++h) {
-    double eta = 0;
-    for (int i = 0; i < s.num_lists; ++i) {
-      if (h & (1 << i)) {
-        const double q = s.capture_probability[i];
-        eta += std::log(q / (1 - q));
+  std::vector<double> mixture(cells, 0.0);
+  for (const LogLinearClass& c : s.classes) {
+    std::vector<double> p(cells);
+    double total = 0;
+    for (int h = 0; h < cells; ++h) {
+      double eta = 0;
+      for (int i = 0; i < s.num_lists; ++i) {
+        if (h & (1 << i)) {
+          const double q = c.capture_probability[i];
+          eta += std::log(q / (1 - q));
+        }
       }
+      for (const auto& [term, gamma] : c.interactions) {
+        if ((static_cast<Mask>(h) & term) == term) eta += gamma;
+      }
+      p[h] = std::exp(eta);
+      total += p[h];
     }
-    for (const auto& [term, gamma] : s.interactions) {
-      if ((static_cast<Mask>(h) & term) == term) eta += gamma;
-    }
-    p[h] = std::exp(eta);
-    total += p[h];
+    for (int h = 0; h < cells; ++h) mixture[h] += c.weight * p[h] / total;
   }
-  for (double& v : p) v /= total;
-  return p;
+  return mixture;
 }
 
 struct Flags {
   int sims = 100;
   int replicates = 200;
   int population = 1000;
-  SelectionMethod method = SelectionMethod::kBic;
+  SelectionMethod method = SelectionMethod::kAuto;  // the estimator's default
   int max_order = 2;
   uint64_t seed = 20240601;
   std::string scenario = "default";
-  Resampling resampling = Resampling::kParametric;  // the estimator's default
+  // Interval methods compared (each with the model choice redone per replicate).
+  std::vector<Resampling> resamplings = {Resampling::kMultinomial, Resampling::kParametric};
+  int threads = 1;
 };
 
 constexpr char kFlags[] =
-    "flags: --sims N --replicates B --population N --method bic|stepwise --max-order N "
-    "--seed S --scenario independent|dependent12|four_lists|all "
-    "--bootstrap multinomial|parametric";
+    "flags: --sims N --replicates B --population N --method auto|bic|stepwise --max-order N "
+    "--seed S --scenario NAME[,NAME...]|default|all --bootstrap multinomial|parametric|both "
+    "--threads T";
 
 int Usage(const std::string& message) {
   std::cerr << "error: " << message << " (" << kFlags << ")\n";
   return 2;
 }
 
+double CpuSeconds() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC; }
+
+struct Coverage {
+  int n = 0, cover = 0, warned = 0;
+  double width = 0;
+  void Add(double lower, double upper, double truth, bool warning) {
+    ++n;
+    cover += lower <= truth && truth <= upper;
+    width += upper - lower;
+    warned += warning;
+  }
+  std::string Row(const std::string& name) const {
+    if (n == 0) return absl::StrFormat("  coverage 95%% %-12s none\n", name);
+    const double p = double(cover) / n;
+    return absl::StrFormat(
+        "  coverage 95%% %-12s %.3f (MC s.e. %.3f, n = %d, mean width %.1f, end flagged %d)\n",
+        name, p, std::sqrt(p * (1 - p) / n), n, width / n, warned);
+  }
+};
+
 int Main(int argc, char** argv) {
   Flags f;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--help") {
-      std::cout << "mse_simulation: coverage of the multiple systems estimate's interval on "
+      std::cout << "mse_simulation: coverage of the multiple systems estimate's intervals on "
                    "simulated capture histories\n"
-                << kFlags << "\n";
+                << kFlags << "\nscenarios:";
+      for (const Scenario& s : Scenarios()) std::cout << " " << s.name;
+      std::cout << "\n";
       return 0;
     }
     if (i + 1 >= argc) return Usage(arg + " needs a value");
@@ -117,12 +191,17 @@ int Main(int argc, char** argv) {
       ok = absl::SimpleAtoi(v, &f.max_order) && f.max_order >= 1;
     } else if (arg == "--seed") {
       ok = absl::SimpleAtoi(v, &f.seed);
+    } else if (arg == "--threads") {
+      ok = absl::SimpleAtoi(v, &f.threads) && f.threads >= 1 && f.threads <= 64;
     } else if (arg == "--method") {
-      ok = v == "bic" || v == "stepwise";
-      f.method = v == "stepwise" ? SelectionMethod::kStepwise : SelectionMethod::kBic;
+      ok = v == "bic" || v == "stepwise" || v == "auto";
+      f.method = v == "stepwise" ? SelectionMethod::kStepwise
+                 : v == "bic"    ? SelectionMethod::kBic
+                                 : SelectionMethod::kAuto;
     } else if (arg == "--bootstrap") {
-      ok = v == "multinomial" || v == "parametric";
-      f.resampling = v == "parametric" ? Resampling::kParametric : Resampling::kMultinomial;
+      ok = v == "multinomial" || v == "parametric" || v == "both";
+      if (v == "multinomial") f.resamplings = {Resampling::kMultinomial};
+      if (v == "parametric") f.resamplings = {Resampling::kParametric};
     } else if (arg == "--scenario") {
       f.scenario = v;
     } else {
@@ -132,96 +211,119 @@ int Main(int argc, char** argv) {
   }
 
   std::vector<Scenario> run;
+  const std::vector<std::string> wanted = absl::StrSplit(f.scenario, ',');
   for (const Scenario& s : Scenarios()) {
     // The default (smoke) run uses the two three-list scenarios.
-    if (f.scenario == "all" || f.scenario == s.name ||
-        (f.scenario == "default" && s.num_lists == 3)) {
+    bool named = std::find(wanted.begin(), wanted.end(), s.name) != wanted.end();
+    if (f.scenario == "all" || named || (f.scenario == "default" && s.num_lists == 3)) {
       run.push_back(s);
     }
   }
   if (run.empty()) return Usage("unknown scenario " + f.scenario);
 
   std::cout << absl::StrFormat(
-      "MSE simulation: %d simulations per scenario, N = %d, %d bootstrap replicates, method %s, "
-      "max order %d, seed %d, %s bootstrap\n",
-      f.sims, f.population, f.replicates,
-      f.method == SelectionMethod::kBic ? "bic" : "stepwise", f.max_order, f.seed,
-      ResamplingName(f.resampling));
+      "MSE simulation: %d simulations per scenario, N = %d unless the scenario sets it, %d "
+      "bootstrap replicates, method %s, max order %d, seed %d\n",
+      f.sims, f.population, f.replicates, SelectionMethodName(f.method), f.max_order, f.seed);
   std::cout << "Coverage should be near 0.95 (0.90-0.98) where the model assumptions hold.\n\n";
 
   std::mt19937_64 rng(f.seed);
   const auto start = std::chrono::steady_clock::now();
   for (const Scenario& s : run) {
+    const int population = s.population > 0 ? s.population : f.population;
     std::vector<double> probs = CellProbabilities(s);
     std::discrete_distribution<int> cell(probs.begin(), probs.end());
-    int usable = 0, unreliable = 0, bca_n = 0, bca_cover = 0, prof_n = 0, prof_cover = 0,
-        true_model = 0;
-    double sum_err = 0, sum_sq = 0, bca_width = 0, prof_width = 0, sum_observed = 0;
+    int usable = 0, no_estimate = 0, bad_fit = 0, true_model = 0;
+    double sum_err = 0, sum_sq = 0, sum_observed = 0, cpu = 0, cpu_max = 0;
+    std::map<Resampling, Coverage> bca;
+    Coverage profile, bca_reliable_only;
     for (int sim = 0; sim < f.sims; ++sim) {
       std::vector<int64_t> counts(probs.size(), 0);
-      for (int person = 0; person < f.population; ++person) ++counts[cell(rng)];
+      for (int person = 0; person < population; ++person) ++counts[cell(rng)];
       counts[0] = 0;  // nobody sees the unseen
+      for (int64_t c : counts) sum_observed += static_cast<double>(c);
       absl::StatusOr<CaptureTable> table = CaptureTable::FromCounts(s.num_lists, counts);
+      const uint64_t seed = rng();
       if (!table.ok()) {
-        ++unreliable;
+        ++no_estimate;
         continue;
       }
-      sum_observed += static_cast<double>(table->observed());
-      EstimateOptions o;
-      o.method = f.method;
-      o.max_order = std::min(f.max_order, s.num_lists - 1);
-      o.replicates = f.replicates;
-      o.resampling = f.resampling;
-      o.seed = rng();
-      absl::StatusOr<EstimateResult> r = Estimate(*table, o);
-      if (!r.ok()) {
-        std::cerr << "error: " << r.status().message() << "\n";
-        return 1;
-      }
-      if (!r->reliable || !r->estimate.has_value()) {
-        ++unreliable;
-        continue;
-      }
-      ++usable;
-      const double err = *r->estimate - f.population;
-      sum_err += err;
-      sum_sq += err * err;
-      if (r->model == s.true_model) ++true_model;
-      if (r->interval) {
-        ++bca_n;
-        bca_cover += r->interval->lower <= f.population && f.population <= r->interval->upper;
-        bca_width += r->interval->upper - r->interval->lower;
-      }
-      if (r->profile_interval && std::isfinite(r->profile_interval->upper)) {
-        ++prof_n;
-        prof_cover +=
-            r->profile_interval->lower <= f.population && f.population <= r->profile_interval->upper;
-        prof_width += r->profile_interval->upper - r->profile_interval->lower;
+      bool first = true;
+      for (Resampling resampling : f.resamplings) {
+        EstimateOptions o;
+        o.method = f.method;
+        o.max_order = std::min(f.max_order, s.num_lists - 1);
+        o.replicates = f.replicates;
+        o.resampling = resampling;
+        o.seed = seed;
+        o.threads = f.threads;
+        o.profile_interval = first;
+        const double cpu0 = CpuSeconds();
+        absl::StatusOr<EstimateResult> r = Estimate(*table, o);
+        const double used = CpuSeconds() - cpu0;
+        if (!r.ok()) {
+          if (r.status().code() == absl::StatusCode::kInvalidArgument) {
+            // e.g. a list that saw no one in a small sparse population
+            if (first) ++no_estimate;
+            break;
+          }
+          std::cerr << "error: " << r.status().message() << "\n";
+          return 1;
+        }
+        if (!r->estimate.has_value()) {
+          if (first) ++no_estimate;
+          break;
+        }
+        if (first) {
+          cpu += used;
+          cpu_max = std::max(cpu_max, used);
+          ++usable;
+          if (!r->reliable) ++bad_fit;
+          const double err = *r->estimate - population;
+          sum_err += err;
+          sum_sq += err * err;
+          if (r->model == s.true_model) ++true_model;
+          if (r->profile_interval && std::isfinite(r->profile_interval->upper)) {
+            profile.Add(r->profile_interval->lower, r->profile_interval->upper, population,
+                        false);
+          }
+        }
+        if (r->interval) {
+          bca[resampling].Add(r->interval->lower, r->interval->upper, population,
+                              !r->interval_warnings.empty());
+          if (first && r->reliable) {
+            bca_reliable_only.Add(r->interval->lower, r->interval->upper, population,
+                                  !r->interval_warnings.empty());
+          }
+        }
+        first = false;
       }
     }
     std::cout << absl::StrFormat("scenario %s: %s; true model %s\n", s.name, s.description,
-                                 s.true_model);
+                                 s.true_model.empty() ? "outside the model family" : s.true_model);
     std::cout << absl::StrFormat("  mean observed        %.1f of %d\n", sum_observed / f.sims,
-                                 f.population);
+                                 population);
     if (usable == 0) {
       std::cout << absl::StrFormat("  no usable estimate in %d simulations\n\n", f.sims);
       continue;
     }
-    std::cout << absl::StrFormat("  usable estimates     %d (no reliable estimate: %d)\n", usable,
-                                 unreliable);
+    std::cout << absl::StrFormat(
+        "  estimates            %d (no estimate: %d; marked unreliable, e.g. bad fit: %d)\n",
+        usable, no_estimate, bad_fit);
     std::cout << absl::StrFormat("  true model chosen    %.2f\n", double(true_model) / usable);
     std::cout << absl::StrFormat("  bias                 %.2f (relative %.4f)\n", sum_err / usable,
-                                 sum_err / usable / f.population);
+                                 sum_err / usable / population);
     std::cout << absl::StrFormat("  RMSE                 %.2f\n", std::sqrt(sum_sq / usable));
-    if (bca_n > 0) {
-      std::cout << absl::StrFormat("  coverage 95%% BCa     %.3f (n = %d, mean width %.1f)\n",
-                                   double(bca_cover) / bca_n, bca_n, bca_width / bca_n);
+    for (Resampling r : f.resamplings) {
+      std::cout << bca[r].Row(absl::StrCat("BCa ", ResamplingName(r)));
     }
-    if (prof_n > 0) {
-      std::cout << absl::StrFormat("  coverage 95%% profile %.3f (n = %d, mean width %.1f)\n",
-                                   double(prof_cover) / prof_n, prof_n, prof_width / prof_n);
-    }
-    std::cout << "\n";
+    std::cout << bca_reliable_only.Row(
+        absl::StrCat("BCa ", ResamplingName(f.resamplings.front()), " (reliable only)"));
+    std::cout << profile.Row("profile");
+    std::cout << absl::StrFormat("  CPU per estimate     %.2f s mean, %.2f s max (%s, with "
+                                 "profile)\n",
+                                 cpu / usable, cpu_max, ResamplingName(f.resamplings.front()));
+    std::cout << "\n" << std::flush;
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
