@@ -71,6 +71,8 @@ absl::StatusOr<std::unique_ptr<Delivery>> Delivery::New(const v1::NodeConfig& co
   ASSIGN_OR_RETURN(d->profile_, model::LoadProfile(config.profile_file()));
   ASSIGN_OR_RETURN(d->tokeniser_, TokeniserFromKeyFile(d->profile_, config.hashing_key_file()));
   ASSIGN_OR_RETURN(d->signer_, crypto::Signer::FromKeyFile(config.signing_key_file()));
+  ASSIGN_OR_RETURN(d->report_ids_,
+                   crypto::ReportIdDeriver::FromSigningKeyFile(config.signing_key_file()));
   ASSIGN_OR_RETURN(d->normaliser_, Normaliser::New());
   ASSIGN_OR_RETURN(d->store_, StateStore::Open(config.state_dir()));
   ASSIGN_OR_RETURN(d->outbox_, Outbox::Open(config.state_dir()));
@@ -95,7 +97,10 @@ absl::StatusOr<ImportResult> Delivery::Import(const std::string& csv_path, bool 
   ASSIGN_OR_RETURN(so.national_ids, NationalIds::FromProfile(profile_));
   ASSIGN_OR_RETURN(result.prepared, PrepareReports(csv_path, *normaliser_, *tokeniser_, so));
   PreparedReports& p = result.prepared;
-  ASSIGN_OR_RETURN(std::vector<std::string> ids, store_->AssignReportIds(p.record_ids));
+  ASSIGN_OR_RETURN(std::vector<std::string> ids,
+                   store_->AssignReportIds(p.record_ids, [this](const std::string& record_id) {
+                     return report_ids_->Derive(record_id);
+                   }));
   for (size_t i = 0; i < ids.size(); ++i) p.reports[i].set_report_id(ids[i]);
   // A record this node retracted stays retracted when the export is imported again.
   ASSIGN_OR_RETURN(std::set<std::string> retracted, store_->RetractedReportIds());

@@ -5,8 +5,9 @@
 //   ASSIGN_OR_RETURN(ImportResult r, node->Import("export.csv"));   // durable when OK
 //   absl::StatusOr<SubmitSummary> sent = node->DrainOnce();          // acked batches leave
 //
-// Delivery is at least once; report ids (StateStore) and fixed batch ids make it count
-// exactly once at the aggregator. A batch leaves the outbox when it gets an
+// Delivery is at least once; report ids (StateStore; derived from the record id with the
+// node's signing key, so the same after the state folder is lost) and fixed batch ids make
+// it count exactly once at the aggregator. A batch leaves the outbox when it gets an
 // acknowledgement, whatever its code (a refusal is final and is in the sent log); a stream
 // that breaks (aggregator unreachable, killed, ...) leaves every unacknowledged batch
 // queued for the next attempt.
@@ -40,6 +41,7 @@
 #include "agency_node/outbox.h"
 #include "agency_node/pipeline.h"
 #include "agency_node/state_store.h"
+#include "crypto/report_id.h"
 #include "crypto/signature.h"
 #include "samenzicht/v1/config.pb.h"
 
@@ -121,6 +123,7 @@ class Delivery {
   v1::LinkageProfile profile_;
   std::unique_ptr<Tokeniser> tokeniser_;
   std::unique_ptr<crypto::Signer> signer_;
+  std::unique_ptr<crypto::ReportIdDeriver> report_ids_;
   std::unique_ptr<Normaliser> normaliser_;
   std::unique_ptr<StateStore> store_;
   std::unique_ptr<Outbox> outbox_;

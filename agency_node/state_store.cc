@@ -36,7 +36,8 @@ StateStore::~StateStore() = default;
 const std::string& StateStore::path() const { return db_->path(); }
 
 absl::StatusOr<std::vector<std::string>> StateStore::AssignReportIds(
-    const std::vector<std::string>& record_ids) {
+    const std::vector<std::string>& record_ids,
+    const std::function<std::string(const std::string&)>& new_id) {
   ASSIGN_OR_RETURN(sqlite::Transaction tx, sqlite::Transaction::Begin(*db_));
   std::vector<std::string> out;
   out.reserve(record_ids.size());
@@ -51,7 +52,7 @@ absl::StatusOr<std::vector<std::string>> StateStore::AssignReportIds(
     if (found) out.push_back(find.Text(0));
     find.Reset();
     if (found) continue;
-    std::string report_id = crypto::RandomId();
+    std::string report_id = new_id ? new_id(rid) : crypto::RandomId();
     RETURN_IF_ERROR(insert.Bind(1, rid).Bind(2, report_id).Bind(3, now).Run());
     out.push_back(std::move(report_id));
   }

@@ -1,9 +1,10 @@
 // The node's local state in `<state_dir>/node.db` (the file, its pragmas and its versioned
 // schema are node_db.h's; this class uses its tables):
-//  - `report_map`: the agency's record id -> the random report id sent for it. A report id
-//    is chosen (crypto::RandomId) the first time a record id is seen and reused after, so
-//    re-importing the same CSV resends the same report ids and the aggregator counts
-//    nothing twice;
+//  - `report_map`: the agency's record id -> the report id sent for it. A report id is made
+//    the first time a record id is seen and reused after, so re-importing the same CSV
+//    resends the same report ids and the aggregator counts nothing twice. The node derives
+//    it from the record id with its own secret (crypto/report_id.h), so it is the same
+//    again after node.db is lost; ids stored by older versions (random) are kept;
 //  - `sent_batches` / `sent_reports`: what left the node: batch id, payload digest, number
 //    of reports, per report its id, categories summary and number of tokens, and the
 //    aggregator's acknowledgement (code, message, accepted, duplicates, refused reports,
@@ -20,6 +21,7 @@
 #define SAMENZICHT_AGENCY_NODE_STATE_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -76,9 +78,12 @@ class StateStore {
   StateStore(const StateStore&) = delete;
   StateStore& operator=(const StateStore&) = delete;
 
-  // The report id of each record id, creating and storing new ones in one transaction.
+  // The report id of each record id, creating and storing new ones in one transaction:
+  // `new_id(record_id)` (the node's derived id, crypto::ReportIdDeriver), or a random id
+  // when `new_id` is empty.
   absl::StatusOr<std::vector<std::string>> AssignReportIds(
-      const std::vector<std::string>& record_ids);
+      const std::vector<std::string>& record_ids,
+      const std::function<std::string(const std::string&)>& new_id = {});
   // NotFound when the record id was never seen.
   absl::StatusOr<std::string> FindReportId(const std::string& record_id);
   // NotFound when the report id is not ours.

@@ -186,6 +186,26 @@ TEST_F(NodeAgainstFakeIntake, SecondSubmitReusesReportIdsAndCountsDuplicates) {
   EXPECT_THAT(out, HasSubstr("duplicates:      3"));
 }
 
+// The state folder is lost (its disk, a reinstall) and the export is imported again, as
+// the operations guide says: every record gets the report id it had, so the aggregator
+// counts nothing twice. The ids come from the node's signing key, not from node.db.
+TEST_F(NodeAgainstFakeIntake, ReImportAfterLosingTheStateFolderCountsNothingTwice) {
+  ASSERT_OK(Submit());
+  ASSERT_OK_AND_ASSIGN(auto cfg, model::LoadNodeConfig(config_));
+  std::filesystem::remove_all(cfg.state_dir());
+  std::string out;
+  ASSERT_OK(Submit(&out));
+  ASSERT_EQ(service_->payloads.size(), 4u);
+  std::vector<std::string> first, second;
+  for (int i = 0; i < 2; ++i) {
+    for (const auto& r : service_->payloads[i].reports()) first.push_back(r.report_id());
+    for (const auto& r : service_->payloads[i + 2].reports()) second.push_back(r.report_id());
+  }
+  EXPECT_EQ(first, second);
+  EXPECT_THAT(out, HasSubstr("accepted:        0"));
+  EXPECT_THAT(out, HasSubstr("duplicates:      3"));
+}
+
 TEST_F(NodeAgainstFakeIntake, RefusedReportIsNamedByReportAndRecordIdAndFails) {
   service_->refuse_first_report = true;
   std::string out;
