@@ -142,6 +142,7 @@ std::string ResolveProfilePath(const std::string& flag, const std::string& compi
 }
 
 absl::Status KeygenCommand(const std::string& out, uint32_t epoch, std::ostream& os) {
+  process::DisableCoreDumps();  // the new key passes through this process's memory
   if (epoch == 0) return absl::InvalidArgumentError("--epoch must be at least 1");
   RETURN_IF_ERROR(crypto::GenerateKeyFile(out, crypto::KeyKind::kHashing, epoch).status());
   os << "wrote a new shared hashing key (epoch " << epoch << ") to " << out
@@ -151,6 +152,7 @@ absl::Status KeygenCommand(const std::string& out, uint32_t epoch, std::ostream&
 }
 
 absl::Status SigningKeygenCommand(const std::string& out, std::ostream& os) {
+  process::DisableCoreDumps();
   ASSIGN_OR_RETURN(std::string pub, crypto::GenerateKeyFile(out, crypto::KeyKind::kSigning));
   os << pub << "\n";
   return absl::OkStatus();

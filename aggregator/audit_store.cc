@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -42,18 +43,40 @@ absl::StatusOr<AuditedStore> OpenAuditedStore(const v1::AggregatorConfig& config
 }
 
 absl::StatusOr<std::unique_ptr<crypto::Signer>> LoadAuditSigner(const v1::AggregatorConfig& config) {
+  // The audit key never lives in the data folder: whoever can change that folder (or holds
+  // a backup of it) could otherwise re-sign the trail.
+  std::error_code ec;
+  const fs::path data = fs::weakly_canonical(fs::absolute(config.data_dir()), ec);
+  auto inside_data = [&](const std::string& p) {
+    fs::path k = fs::weakly_canonical(fs::absolute(p), ec);
+    auto [d, kk] = std::mismatch(data.begin(), data.end(), k.begin(), k.end());
+    return d == data.end();
+  };
   std::string path = config.audit_key_file();
   if (path.empty()) {
-    path = (fs::path(config.data_dir()) / kDefaultAuditKeyName).string();
-    std::error_code ec;
+    const std::string old_default = (fs::path(config.data_dir()) / kDefaultAuditKeyName).string();
+    if (fs::exists(old_default, ec)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the audit key ", old_default, " is inside data_dir; move it out of the data folder "
+          "(and its backups) and set audit_key_file to its new place"));
+    }
+    // Next to the store key, which is kept outside the data folder and its backups.
+    path = (fs::path(config.store_key_file()).parent_path() / kDefaultAuditKeyName).string();
+    if (config.store_key_file().empty() || inside_data(path)) {
+      return absl::FailedPreconditionError(
+          "audit_key_file is not set; create a key outside data_dir with `aggregator "
+          "audit-keygen` and set audit_key_file");
+    }
     if (!fs::exists(path, ec)) {
       RETURN_IF_ERROR(crypto::GenerateKeyFile(path, crypto::KeyKind::kSigning).status());
     }
-    spdlog::warn("audit_key_file is not set: the audit trail is signed with {}, inside the data "
-                 "folder; whoever can change the data folder can re-sign the trail, so keep the "
-                 "signed checkpoints outside the system (see docs/privacy-officer.md), or create "
-                 "a key with `aggregator audit-keygen` and set audit_key_file",
+    spdlog::warn("audit_key_file is not set: the audit trail is signed with {}, next to the store "
+                 "key; set audit_key_file to keep it elsewhere (`aggregator audit-keygen`)",
                  path);
+  } else if (inside_data(path)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "audit_key_file ", path, " is inside data_dir ", config.data_dir(),
+        "; keep the audit key outside the data folder and its backups"));
   }
   return crypto::Signer::FromKeyFile(path);
 }

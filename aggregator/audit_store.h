@@ -38,8 +38,10 @@ inline constexpr char kCheckpointDirName[] = "checkpoints";
 inline constexpr char kDefaultAuditKeyName[] = "audit-signing.key";
 inline constexpr uint32_t kDefaultCheckpointEvery = 100;
 
-// The audit signing key of `config`: `audit_key_file`, or, when empty,
-// `data_dir/audit-signing.key` (created on first use, with a warning in the log). Errors of
+// The audit signing key of `config`: `audit_key_file`, or, when empty, `audit-signing.key`
+// in the folder of `store_key_file` (created on first use, with a warning in the log).
+// FailedPrecondition when the key would be inside data_dir (set explicitly, or the store
+// key is there too) or an old default key is still in data_dir. Errors of
 // crypto::LoadKeyFile / GenerateKeyFile.
 absl::StatusOr<std::unique_ptr<crypto::Signer>> LoadAuditSigner(const v1::AggregatorConfig& config);
 

@@ -311,6 +311,7 @@ absl::Status InsightView(const cli::Args& args, const std::string& view) {
 // the local analyst "report"); with a client configuration the running aggregator is asked
 // over gRPC with the analyst certificate.
 absl::Status Report(const cli::Args& args) {
+  process::DisableCoreDumps();  // it may load the store key
   ASSIGN_OR_RETURN(auto period, ParsePeriod(args.Get("period")));
   ReportInput in;
   in.period = args.Get("period");

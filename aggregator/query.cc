@@ -338,11 +338,8 @@ absl::StatusOr<v1::InsightResponse> Query::Insight(const rpc::Peer& peer,
   Estimator cached = nullptr;
   if (estimator_) {
     cached = [this, snap, &request](const CaptureHistories& h) {
-      auto key = std::make_tuple(snap->generation, request.from_month(), request.to_month());
-      std::lock_guard<std::mutex> lock(estimate_mu_);
-      auto it = estimates_.find(key);
-      if (it == estimates_.end()) it = estimates_.emplace(key, estimator_(h)).first;
-      return it->second;
+      return estimates_.Get({snap->generation, request.from_month(), request.to_month()},
+                            [&] { return estimator_(h); });
     };
   }
   if (options_.method == DisclosureMethod::kCellKey) {

@@ -25,6 +25,7 @@
 
 #include "absl/status/statusor.h"
 #include "aggregator/disclosure.h"
+#include "aggregator/estimate_cache.h"
 #include "aggregator/insight.h"
 #include "aggregator/linkage.h"
 #include "aggregator/query_history.h"
@@ -149,9 +150,7 @@ class Query {
   std::unique_ptr<QueryHistory> history_;
   std::mutex history_mu_;
   Estimator estimator_;
-  std::mutex estimate_mu_;
-  std::map<std::tuple<uint64_t, uint32_t, uint32_t>, v1::HiddenNumberEstimate>
-      estimates_;                             // guarded by estimate_mu_
+  EstimateCache estimates_;  // bounded, one computation at a time (estimate_cache.h)
 };
 
 }  // namespace samenzicht::aggregator

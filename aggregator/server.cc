@@ -34,6 +34,11 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const v1::AggregatorConfig
   if (config.listen_address().empty()) return absl::InvalidArgumentError("listen_address is empty");
   if (config.store_key_file().empty()) return absl::InvalidArgumentError("store_key_file is empty");
   if (config.profile_file().empty()) return absl::InvalidArgumentError("profile_file is empty");
+  if (config.min_cell_size() == 1) {
+    return absl::InvalidArgumentError(
+        "min_cell_size 1 would publish every count of one person; use 0 (the default) or at "
+        "least 2");
+  }
   if (IsInside(config.store_key_file(), config.data_dir())) {
     return absl::FailedPreconditionError(absl::StrCat(
         "store_key_file ", config.store_key_file(), " lies inside data_dir ", config.data_dir(),
@@ -76,11 +81,14 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const v1::AggregatorConfig
   grpc::ServerBuilder builder;
   builder.AddListeningPort(config.listen_address(), creds, &s->port_);
   // A larger message is refused by gRPC with RESOURCE_EXHAUSTED ("Received message larger
-  // than max (N vs. M)"); nodes split their exports into batches well below it.
-  builder.SetMaxReceiveMessageSize(config.max_message_bytes() == 0
-                                       ? 16 << 20
-                                       : static_cast<int>(std::min<uint32_t>(
-                                             config.max_message_bytes(), INT32_MAX)));
+  // than max (N vs. M)"); nodes split their exports into batches well below it. Threads,
+  // memory and streams per connection are bounded too (rpc::ServerLimits).
+  rpc::ServerLimits limits;
+  limits.max_receive_message_bytes =
+      config.max_message_bytes() == 0
+          ? 16 << 20
+          : static_cast<int>(std::min<uint32_t>(config.max_message_bytes(), INT32_MAX));
+  rpc::ApplyServerLimits(builder, limits);
   builder.RegisterService(s->intake_service_.get());
   builder.RegisterService(s->query_service_.get());
   builder.RegisterService(s->audit_service_.get());

@@ -71,6 +71,11 @@ absl::StatusOr<v1::AggregatorConfig> LoadAggregatorConfig(const std::string& pat
   v1::AggregatorConfig c;
   RETURN_IF_ERROR(LoadTextProto(path, &c));
   if (c.data_dir().empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": data_dir is required"));
+  if (c.min_cell_size() == 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path, ": min_cell_size 1 would publish every count of one person; use 0 (the default) "
+        "or at least 2"));
+  }
   ResolveTls(c.mutable_tls(), path);
   Resolve(c.mutable_data_dir(), path);
   Resolve(c.mutable_store_key_file(), path);

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <vector>
 
+#include <grpcpp/resource_quota.h>
 #include <grpcpp/security/tls_certificate_provider.h>
 #include <grpcpp/security/tls_credentials_options.h>
 
@@ -205,6 +206,20 @@ absl::StatusOr<Peer> PeerOf(const grpc::ServerContextBase& context) {
   std::vector<grpc::string_ref> pems = auth->FindPropertyValues(GRPC_X509_PEM_CERT_PROPERTY_NAME);
   if (pems.size() != 1) return absl::UnauthenticatedError("no verified client certificate");
   return PeerFromPem(std::string_view(pems[0].data(), pems[0].size()));
+}
+
+void ApplyServerLimits(grpc::ServerBuilder& builder, const ServerLimits& limits) {
+  grpc::ResourceQuota quota("samenzicht-server");
+  quota.SetMaxThreads(limits.max_threads);
+  quota.Resize(static_cast<size_t>(limits.memory_bytes));
+  builder.SetResourceQuota(quota);
+  builder.SetMaxReceiveMessageSize(limits.max_receive_message_bytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, limits.max_concurrent_streams);
+  builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE, limits.max_metadata_bytes);
+  // Idle or half-open connections do not hold a slot for ever.
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, 5 * 60 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60 * 1000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20 * 1000);
 }
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {

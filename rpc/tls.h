@@ -8,6 +8,7 @@
 #ifndef SAMENZICHT_RPC_TLS_H_
 #define SAMENZICHT_RPC_TLS_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -55,6 +56,19 @@ absl::StatusOr<Peer> PeerOf(const grpc::ServerContextBase& context);
 absl::StatusOr<Peer> PeerFromCertificate(const x509_st* cert);
 // The same for one PEM certificate (InvalidArgument when it does not parse).
 absl::StatusOr<Peer> PeerFromPem(std::string_view pem);
+
+// Bounds on what callers can make a gRPC server hold: threads serving calls and memory
+// (a gRPC ResourceQuota; a call beyond them ends RESOURCE_EXHAUSTED and a node retries it
+// later), concurrent streams per connection (more wait at the client), message size
+// (larger ones end RESOURCE_EXHAUSTED) and metadata size.
+struct ServerLimits {
+  int max_threads = 64;
+  int64_t memory_bytes = int64_t{512} << 20;
+  int max_concurrent_streams = 16;
+  int max_receive_message_bytes = 16 << 20;
+  int max_metadata_bytes = 16 << 10;
+};
+void ApplyServerLimits(grpc::ServerBuilder& builder, const ServerLimits& limits);
 
 grpc::Status ToGrpcStatus(const absl::Status& status);
 absl::Status FromGrpcStatus(const grpc::Status& status);

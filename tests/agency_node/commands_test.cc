@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -167,6 +169,33 @@ TEST_F(PseudonymiseTest, MalformedMapOrMissingInputsAreNamed) {
   o = Options();
   o.key_file = dir_ + "/nokey";
   EXPECT_THAT(PseudonymiseCommand(o, *log_, out), StatusIs(absl::StatusCode::kNotFound));
+}
+
+// Core dumps are off once a key command has run (each test is its own process).
+void ExpectNoCoreDumps() {
+  EXPECT_EQ(::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0), 0);
+  struct rlimit core;
+  ASSERT_EQ(::getrlimit(RLIMIT_CORE, &core), 0);
+  EXPECT_EQ(core.rlim_cur, 0u);
+  EXPECT_EQ(core.rlim_max, 0u);
+}
+
+TEST(KeyCommandsTest, KeygenDisablesCoreDumps) {
+  ASSERT_EQ(::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), 0);
+  std::string path = ::testing::TempDir() + "/keygen_core_test.key";
+  std::filesystem::remove(path);
+  std::ostringstream os;
+  ASSERT_OK(KeygenCommand(path, 1, os));
+  ExpectNoCoreDumps();
+}
+
+TEST(KeyCommandsTest, SigningKeygenDisablesCoreDumps) {
+  ASSERT_EQ(::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0), 0);
+  std::string path = ::testing::TempDir() + "/signing_keygen_core_test.key";
+  std::filesystem::remove(path);
+  std::ostringstream os;
+  ASSERT_OK(SigningKeygenCommand(path, os));
+  ExpectNoCoreDumps();
 }
 
 TEST(ProfilePathTest, FlagThenEnvThenCompiledIn) {

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <fstream>
 #include <iterator>
+#include <thread>
 
 #include "tests/testing/pki.h"
 #include "tests/testing/status_matchers.h"
@@ -64,10 +66,12 @@ namespace samenzicht::rpc {
 namespace {
 
 class EchoIntake final : public v1::Intake::Service {
-  grpc::Status Retract(grpc::ServerContext* ctx, const v1::RetractRequest*,
+  grpc::Status Retract(grpc::ServerContext* ctx, const v1::RetractRequest* req,
                        v1::RetractResponse*) override {
     auto peer = PeerOf(*ctx);
     if (!peer.ok()) return ToGrpcStatus(peer.status());
+    // A call with report ids stands for real work (the load test).
+    if (req->report_ids_size() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     ctx->AddTrailingMetadata("peer-role", RoleName(peer->role));
     ctx->AddTrailingMetadata("peer-name", peer->common_name);
     return grpc::Status::OK;
@@ -106,10 +110,11 @@ grpc::StatusCode CallAs(int port, const std::string& pki, const std::string& nam
 }
 
 std::pair<std::unique_ptr<grpc::Server>, std::unique_ptr<EchoIntake>> StartEcho(
-    const v1::TlsFiles& tls, int* port) {
+    const v1::TlsFiles& tls, int* port, const ServerLimits* limits = nullptr) {
   auto creds = ServerCredentials(tls);
   EXPECT_TRUE(creds.ok()) << creds.status();
   grpc::ServerBuilder b;
+  if (limits != nullptr) ApplyServerLimits(b, *limits);
   b.AddListeningPort("127.0.0.1:0", *creds, port);
   auto svc = std::make_unique<EchoIntake>();
   b.RegisterService(svc.get());
@@ -239,6 +244,84 @@ TEST(RevocationTest, AMissingCrlFolderIsAClearError) {
   v1::TlsFiles tls = samenzicht::testing::TlsFor(dir, "aggregator");
   tls.set_crl_directory(dir + "/no-such-folder");
   EXPECT_THAT(ServerCredentials(tls), samenzicht::testing::StatusIs(absl::StatusCode::kNotFound, "crl_directory"));
+}
+
+// A bounded load test on loopback: a flood of concurrent calls and oversized messages
+// from one agency while another keeps submitting. The limits are those of
+// ApplyServerLimits, made small so that the flood reaches them.
+TEST(ServerLimitsTest, IntakeKeepsAcknowledgingUnderOversizedAndManyConcurrentCalls) {
+  std::string dir = samenzicht::testing::MakePki(
+      "server_limits", {{"aggregator", "server"}, {"police", "agency"}, {"mallory", "agency"}});
+  ServerLimits limits;
+  limits.max_threads = 8;
+  limits.memory_bytes = 64 << 20;
+  limits.max_concurrent_streams = 4;
+  limits.max_receive_message_bytes = 1 << 20;
+  int port = 0;
+  auto [server, svc] = StartEcho(samenzicht::testing::TlsFor(dir, "aggregator"), &port, &limits);
+  ASSERT_NE(port, 0);
+  const std::string address = "127.0.0.1:" + std::to_string(port);
+
+  auto call = [&](const std::shared_ptr<grpc::Channel>& ch, size_t ids, size_t id_bytes) {
+    v1::RetractRequest req;
+    for (size_t i = 0; i < ids; ++i) req.add_report_ids(std::string(id_bytes, 'a' + i % 26));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    v1::RetractResponse resp;
+    return v1::Intake::NewStub(ch)->Retract(&ctx, req, &resp).error_code();
+  };
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> flood_ok{0}, flood_exhausted{0}, flood_other{0};
+  std::atomic<int> oversized_ok{0}, oversized_refused{0};
+  std::vector<std::thread> flood;
+  for (int t = 0; t < 24; ++t) {
+    flood.emplace_back([&, t] {
+      auto ch = Connect(address, samenzicht::testing::TlsFor(dir, "mallory"), "localhost");
+      if (!ch.ok()) return;
+      for (int i = 0; i < 200 && !stop.load(); ++i) {
+        if ((i + t) % 4 == 0) {  // 2 MiB: over the 1 MiB limit
+          grpc::StatusCode c = call(*ch, 64, 32 << 10);
+          (c == grpc::StatusCode::OK ? oversized_ok : oversized_refused)++;
+        } else {
+          grpc::StatusCode c = call(*ch, 4, 32);
+          (c == grpc::StatusCode::OK                   ? flood_ok
+           : c == grpc::StatusCode::RESOURCE_EXHAUSTED ? flood_exhausted
+                                                       : flood_other)++;
+        }
+      }
+    });
+  }
+  // The honest node: 30 calls, each retried (as a node does) while the server is full.
+  auto police = Connect(address, samenzicht::testing::TlsFor(dir, "police"), "localhost");
+  ASSERT_OK(police);
+  int acknowledged = 0, retries = 0;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 30; ++i) {
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      grpc::StatusCode c = call(*police, 4, 32);
+      if (c == grpc::StatusCode::OK) {
+        ++acknowledged;
+        break;
+      }
+      ++retries;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  stop = true;
+  for (auto& th : flood) th.join();
+  server->Shutdown();
+  std::cout << "load: police acknowledged " << acknowledged << "/30 in " << seconds << " s ("
+            << retries << " retries); flood ok " << flood_ok << ", resource exhausted "
+            << flood_exhausted << ", other " << flood_other << "; oversized refused "
+            << oversized_refused << ", accepted " << oversized_ok << "\n";
+  EXPECT_EQ(acknowledged, 30);
+  EXPECT_LT(seconds, 60);
+  EXPECT_EQ(oversized_ok, 0);
+  EXPECT_GT(oversized_refused, 0);
+  EXPECT_GT(flood_ok, 0);
 }
 
 }  // namespace
