@@ -6,6 +6,7 @@
 #include <map>
 #include <numeric>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "aggregator/disclosure.h"
@@ -167,8 +168,11 @@ Estimator DefaultEstimator(int replicates) {
     }
     out.set_observed(static_cast<uint64_t>(r->observed));
     for (const std::string& c : r->caveats) out.add_caveats(c);
-    if (!r->reliable || !r->estimate.has_value()) {
-      out.set_reason(absl::StrCat("no reliable estimate: ", r->reason));
+    // Published only when reliable and its interval informative (estimate.h,
+    // WhyNotPublishable); otherwise the reason in plain words.
+    if (std::string why = estimate::WhyNotPublishable(*r); !why.empty()) {
+      out.set_reason(absl::StartsWith(why, "no ") ? why
+                                                  : absl::StrCat("no reliable estimate: ", why));
       return out;
     }
     out.set_available(true);

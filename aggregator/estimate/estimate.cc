@@ -130,6 +130,37 @@ const char* SelectionMethodName(SelectionMethod m) {
   return "?";
 }
 
+std::string WhyNotPublishable(const EstimateResult& r) {
+  if (!r.reliable || !r.estimate.has_value()) {
+    return r.reason.empty() ? "no reliable estimate" : r.reason;
+  }
+  double lower = NAN, upper = NAN;
+  if (r.interval.has_value()) {
+    lower = r.interval->lower;
+    upper = r.interval->upper;
+    if (upper < r.interval->median_replicate || lower > r.interval->median_replicate) {
+      return "no estimate published: an end of the interval lies beyond the middle of the "
+             "bootstrap estimates, so the interval cannot be trusted";
+    }
+  } else if (r.profile_interval.has_value()) {
+    lower = r.profile_interval->lower;
+    upper = r.profile_interval->upper;
+  } else {
+    return "no estimate published: there is no interval to show its uncertainty";
+  }
+  if (!std::isfinite(upper) || !(lower > 0)) {
+    return "no estimate published: the interval has no finite upper limit, so the data cannot "
+           "say how large the hidden number is";
+  }
+  if (upper > kInformativeMaxRatio * lower) {
+    return absl::StrFormat(
+        "no estimate published: the 95%% interval (%.0f to %.0f) is too wide to be informative; "
+        "its upper limit is more than %.0f times its lower limit",
+        lower, upper, kInformativeMaxRatio);
+  }
+  return "";
+}
+
 absl::StatusOr<EstimateResult> Estimate(const CaptureTable& table,
                                         const EstimateOptions& options_in) {
   const int k = table.num_lists();

@@ -147,6 +147,15 @@ PopulationEstimator MakeFixedModelEstimator(HierarchicalModel model);
 
 const char* SelectionMethodName(SelectionMethod m);  // "bic", "stepwise", "auto"
 
+// Publication rule for dashboards and reports: an interval whose upper limit is more than this
+// many times its lower limit does not tell whether the hidden number is small or large.
+inline constexpr double kInformativeMaxRatio = 4.0;
+
+// Empty when `r` may be published: reliable, with an interval (BCa, else profile) whose ends
+// are finite and positive, upper <= kInformativeMaxRatio * lower, and no BCa end beyond the
+// median of the bootstrap estimates. Otherwise one plain sentence saying why not.
+std::string WhyNotPublishable(const EstimateResult& r);
+
 // Runs model selection, the point estimate and the intervals.
 absl::StatusOr<EstimateResult> Estimate(const CaptureTable& table,
                                         const EstimateOptions& options);

@@ -608,6 +608,30 @@ TEST(EstimateTest, ManyListsChooseStepwiseAutomatically) {
   EXPECT_CODE(Estimate(*t, o).status(), absl::StatusCode::kResourceExhausted);
 }
 
+TEST(PublicationRuleTest, OnlyReliableAndInformativeEstimatesArePublished) {
+  EstimateOptions o;
+  o.replicates = 200;
+  // Korea: 157 [about 129, 359], upper < 4 x lower: published.
+  absl::StatusOr<EstimateResult> korea = Estimate(Korea(), o);
+  ASSERT_TRUE(korea.ok()) << korea.status();
+  EXPECT_EQ(WhyNotPublishable(*korea), "");
+  // 58 persons, little overlap: 257 [133, 1125]; too wide to say anything.
+  absl::StatusOr<CaptureTable> few = CaptureTable::ParseCsv(
+      "a,b,c,count\n1,0,0,20\n0,1,0,15\n0,0,1,18\n1,1,0,2\n1,0,1,1\n0,1,1,2\n");
+  ASSERT_TRUE(few.ok()) << few.status();
+  absl::StatusOr<EstimateResult> wide = Estimate(*few, o);
+  ASSERT_TRUE(wide.ok()) << wide.status();
+  EXPECT_TRUE(wide->reliable);
+  EXPECT_NE(WhyNotPublishable(*wide).find("is too wide to be informative; its upper limit is "
+                                          "more than 4 times its lower limit"),
+            std::string::npos)
+      << WhyNotPublishable(*wide);
+  // Unreliable: the reason itself.
+  absl::StatusOr<EstimateResult> dup = Estimate(KoreaWithListOneTwice(), o);
+  ASSERT_TRUE(dup.ok());
+  EXPECT_EQ(WhyNotPublishable(*dup), dup->reason);
+}
+
 TEST(DistributionsTest, ChiSquareUpperTail) {
   EXPECT_NEAR(ChiSquareUpperTail(3.841458821, 1), 0.05, 1e-9);
   EXPECT_NEAR(ChiSquareUpperTail(18.30703805, 10), 0.05, 1e-9);
