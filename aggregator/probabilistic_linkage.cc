@@ -110,6 +110,51 @@ struct Pair {
 // name) and nothing it has is proven to disagree below half its scale.
 double FirstGuess(const PatternCodec& codec, uint32_t pattern);
 
+// An anchored pattern: both names agree at least phonetically, a third identifier agrees
+// exactly (the full date of birth, the full postcode, or a unique identifier), and nothing
+// is proven to disagree below half its scale. When the unsupervised fit rejects most such
+// pairs, the model is fitted again with them taken as matches (semi-supervised EM): records
+// with few kinds of identifier (names, city and postcode only) leave the two-class model
+// unidentified, and EM settles on a split that says nothing (measured: no pair linked at
+// all on such records).
+bool Anchored(const PatternCodec& codec, uint32_t pattern) {
+  int lo[kNumComparisons], hi[kNumComparisons];
+  bool seen[kNumComparisons];
+  for (int c = 0; c < kNumComparisons; ++c) {
+    seen[c] = codec.Interval(pattern, c, &lo[c], &hi[c]);
+    if (seen[c] && 2 * hi[c] < kMaxLevels[c]) return false;
+  }
+  if (!seen[kCmpGivenName] || !seen[kCmpSurname] || lo[kCmpGivenName] < 3 || lo[kCmpSurname] < 3) {
+    return false;
+  }
+  auto top = [&](Comparison c) { return seen[c] && lo[c] == kMaxLevels[c]; };
+  return top(kCmpDateOfBirth) || top(kCmpPostcode) || top(kCmpNationalId) || top(kCmpPhone) ||
+         top(kCmpEmail);
+}
+// The share a pair of an anchored pattern counts as a match in a semi-supervised fit, and
+// the share of anchored pairs the unsupervised fit must accept to be kept.
+constexpr double kAnchorMatch = 0.999;
+constexpr double kAnchorsAccepted = 0.9;
+
+// A refuted pattern: the two records agree on nothing but names and city (no part of the
+// date of birth, the postcode or a unique identifier is proven to agree), and their
+// postcode, date of birth or a unique identifier is proven to differ. Namesakes in one
+// town look like this; so does a person who moved and whose birth date is missing from
+// one record, and the two cannot be told apart from tokens. Such pairs are never linked,
+// whatever a model fitted on records with few kinds of identifier says.
+bool Refuted(const PatternCodec& codec, uint32_t pattern) {
+  static constexpr Comparison kOther[] = {kCmpDateOfBirth, kCmpPostcode, kCmpNationalId,
+                                          kCmpPhone, kCmpEmail};
+  bool disagree = false;
+  for (Comparison c : kOther) {
+    int lo, hi;
+    if (!codec.Interval(pattern, c, &lo, &hi)) continue;
+    if (lo > 0) return false;
+    if (2 * hi < kMaxLevels[c]) disagree = true;
+  }
+  return disagree;
+}
+
 // Higher agreement is never evidence against a match: the likelihood ratio m/u must not
 // fall from one level to the next. Adjacent levels that violate it are pooled (pool
 // adjacent violators) to the ratio of their sums, each level keeping its share of u.
@@ -145,7 +190,7 @@ double IntervalSum(const std::vector<double>& p, int lo, int hi) {
 // it). A censored observation [lo, hi] contributes P(level in [lo, hi]) to the likelihood,
 // and its count is shared over the levels of the interval in the M step.
 FittedModel Fit(const PatternCodec& codec, const std::vector<std::pair<uint32_t, uint64_t>>& counts,
-                int iterations) {
+                int iterations, bool anchored) {
   FittedModel fm;
   for (int c = 0; c < kNumComparisons; ++c) {
     const int n = kMaxLevels[c] + 1;
@@ -178,7 +223,9 @@ FittedModel Fit(const PatternCodec& codec, const std::vector<std::pair<uint32_t,
         pm *= IntervalSum(fm.m[c], lo[c], hi[c]);
         pu *= IntervalSum(fm.u[c], lo[c], hi[c]);
       }
-      const double g = it == 0 ? FirstGuess(codec, pattern) : pm / (pm + pu);
+      const double g = anchored && Anchored(codec, pattern) ? kAnchorMatch
+                       : it == 0                   ? FirstGuess(codec, pattern)
+                                                   : pm / (pm + pu);
       const double nn = static_cast<double>(n);
       loglik += nn * std::log(pm + pu);
       matches += g * nn;
@@ -436,7 +483,25 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
   // Phase 3: weights.
   std::vector<std::pair<uint32_t, uint64_t>> counts(pattern_count.begin(), pattern_count.end());
   std::sort(counts.begin(), counts.end());  // a fixed order: the fit does not depend on hashing
-  result.model = Fit(codec, counts, options.em_iterations);
+  result.model = Fit(codec, counts, options.em_iterations, /*anchored=*/false);
+  {
+    // The unsupervised fit must accept the pairs that agree on both names and a full
+    // identifier; when it rejects most of them, it has not found the match class (records
+    // with few kinds of identifier leave the model unidentified), and the model is fitted
+    // again with those pairs taken as matches.
+    double anchored = 0, accepted = 0;
+    for (const auto& [p, n] : counts) {
+      if (!Anchored(codec, p)) continue;
+      anchored += static_cast<double>(n);
+      if (Posterior(result.model, codec, p, nullptr) >= options.match_probability) {
+        accepted += static_cast<double>(n);
+      }
+    }
+    if (anchored > 0 && accepted < kAnchorsAccepted * anchored) {
+      result.model = Fit(codec, counts, options.em_iterations, /*anchored=*/true);
+      result.model.anchored = true;
+    }
+  }
   absl::flat_hash_map<uint32_t, std::pair<double, double>> scored;  // pattern -> posterior, weight
   for (const auto& [p, n] : counts) {
     double w = 0;
@@ -444,16 +509,18 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
     scored[p] = {post, w};
   }
   std::vector<double> pair_posterior(pairs.size()), pair_weight(pairs.size());
+  std::vector<uint8_t> pair_accepted(pairs.size());
   for (size_t i = 0; i < pairs.size(); ++i) {
     const auto& [post, w] = scored[pairs[i].pattern];
     pair_posterior[i] = post;
     pair_weight[i] = w;
+    pair_accepted[i] = post >= options.match_probability && !Refuted(codec, pairs[i].pattern);
   }
 
   // Phase 4: decisions and clustering, strongest pairs first.
   std::vector<uint32_t> order;
   for (uint32_t i = 0; i < pairs.size(); ++i) {
-    if (pair_posterior[i] >= options.match_probability) order.push_back(i);
+    if (pair_accepted[i]) order.push_back(i);
   }
   result.linked_pairs = order.size();
   std::sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
@@ -472,7 +539,7 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
   // that matches both a mother and her namesake daughter joins one of them, never both.
   const double prior = std::log2(result.model.match_share / (1 - result.model.match_share));
   auto repels = [&](size_t i) {
-    return pair_weight[i] - prior < 0 && pair_posterior[i] < options.match_probability;
+    return pair_weight[i] - prior < 0 && !pair_accepted[i];
   };
   std::vector<uint32_t> repulse_start(num_reports + 1, 0), repulse;
   {
@@ -572,7 +639,7 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
       for (int c = 0; c < kNumComparisons; ++c) ep.level[c] = static_cast<int8_t>(codec.Level(pr.pattern, c));
       ep.weight = pair_weight[i];
       ep.posterior = p;
-      ep.linked = together && p >= options.match_probability;
+      ep.linked = together && pair_accepted[i];
       explain(ep);
     }
   }
@@ -583,8 +650,12 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
 }
 
 std::string DescribeModel(const FittedModel& model) {
-  std::string out = absl::StrFormat("match share among candidate pairs %.4f, %d EM iterations\n",
-                                    model.match_share, model.iterations);
+  std::string out = absl::StrFormat(
+      "match share among candidate pairs %.4f, %d EM iterations%s\n", model.match_share,
+      model.iterations,
+      model.anchored ? " (fitted with the anchored pairs taken as matches: the unsupervised fit "
+                       "rejected most of them)"
+                     : "");
   for (int c = 0; c < kNumComparisons; ++c) {
     absl::StrAppend(&out, kNames[c], ":");
     for (size_t l = 0; l < model.m[c].size(); ++l) {

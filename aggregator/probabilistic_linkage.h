@@ -31,9 +31,16 @@
 //     pooled): more agreement is never evidence against a match. u is fitted among the
 //     candidates, not taken from random pairs: two persons who share a token are not a
 //     random pair (a household shares a surname and a postcode; a copied citizen number),
-//     and the model must know how often that happens.
+//     and the model must know how often that happens. The fit must accept the anchored pairs
+//     (both names agree at least phonetically, a full date of birth, postcode or unique
+//     identifier agrees, nothing is proven to disagree): when it rejects most of them, it has
+//     not found the match class (records with names, town and postcode only leave the model
+//     unidentified), and the model is fitted again with the anchored pairs taken as matches
+//     (`FittedModel::anchored`).
 //  4. Decision and clustering. A pair is linked when its posterior match probability is at
-//     least `match_probability`. Linked pairs are merged from the highest match weight down;
+//     least `match_probability`, unless it agrees on nothing but names and town while its
+//     postcode, date of birth or a unique identifier is proven to differ (namesakes; never
+//     linked, whatever the model says). Linked pairs are merged from the highest match weight down;
 //     chaining is controlled three ways: (a) two clusters are never joined when the
 //     comparisons of some unlinked candidate pair between them speak against a match (a
 //     likelihood ratio below 1, the prior left out: a report without a date of birth that matches a mother and her namesake
@@ -108,6 +115,9 @@ struct FittedModel {
   std::array<std::vector<double>, kNumComparisons> m, u;
   double match_share = 0;  // among candidate pairs
   int iterations = 0;
+  // True when the unsupervised fit rejected most anchored pairs and the model was fitted
+  // again with them taken as matches (phase 3).
+  bool anchored = false;
 };
 
 // One candidate pair, for --explain.

@@ -211,7 +211,28 @@ struct Config {
   bool show_fs_model = false;
   bool attack = true;  // the frequency attack per profile
   uint64_t attack_seed = 1;
+  // When not empty: every identifier not named here is blanked in every record before the
+  // agencies write their exports (a scenario of sparse records, e.g. names, city and
+  // postcode only).
+  std::set<std::string> keep_fields;
+  // When above 0: exit with an error when a profile's F1 in some scenario is below this
+  // (for a regression test; the figures are still printed).
+  double min_f1 = 0;
 };
+
+inline constexpr const char* kIdentifierFields[] = {
+    "given_names", "surname", "date_of_birth", "gender", "national_id", "phone",
+    "email", "postcode", "street", "house_number", "city"};
+
+// Blanks every identifier of `ids` whose name is not in `keep`.
+void KeepOnly(const std::set<std::string>& keep, sim::Identifiers* ids) {
+  std::string* fields[] = {&ids->given_names, &ids->surname, &ids->date_of_birth, &ids->gender,
+                           &ids->national_id, &ids->phone, &ids->email, &ids->postcode,
+                           &ids->street, &ids->house_number, &ids->city};
+  for (size_t i = 0; i < std::size(fields); ++i) {
+    if (!keep.contains(kIdentifierFields[i])) fields[i]->clear();
+  }
+}
 
 inline constexpr char kFsRow[] = "plaintext FS reference";
 
@@ -310,6 +331,9 @@ absl::Status RunScenario(const Config& cfg, int size, sim::Noise noise, uint64_t
   opt.noise = noise;
   opt.seed = seed;
   ASSIGN_OR_RETURN(sim::Simulation simulation, sim::Simulate(opt));
+  if (!cfg.keep_fields.empty()) {
+    for (sim::Record& r : simulation.records) KeepOnly(cfg.keep_fields, &r.ids);
+  }
   const std::string dir =
       absl::StrCat(cfg.work, "/n", size, "_", sim::NoiseName(noise), "_s", seed);
   fs::remove_all(dir);
@@ -645,7 +669,14 @@ absl::Status Main(int argc, char** argv) {
                           "agreement")
       .Switch("show-fs-model", "print the plaintext reference's learned m, u and weights")
       .Switch("no-attack", "skip the frequency attack")
-      .Switch("keep", "keep the working folder");
+      .Flag("keep-fields", "F[,F...]",
+            "blank every identifier but these in every record (e.g. "
+            "given_names,surname,postcode,city: records as sparse as some case systems "
+            "export); names: given_names surname date_of_birth gender national_id phone email "
+            "postcode street house_number city")
+      .Switch("keep", "keep the working folder")
+      .Flag("min-f1", "F", "fail (exit 1) when a linkage profile's F1 in some scenario is below "
+                           "F (regression tests; default: never)");
   ASSIGN_OR_RETURN(auto args, cmd.Parse(argc, argv));
   if (args.help) {
     std::cout << cmd.Usage();
@@ -701,6 +732,20 @@ absl::Status Main(int argc, char** argv) {
   cfg.plaintext_fs = !args.Has("no-plaintext");
   cfg.attack = !args.Has("no-attack");
   cfg.show_fs_model = args.Has("show-fs-model");
+  if (args.Has("min-f1") && (!absl::SimpleAtod(args.Get("min-f1"), &cfg.min_f1) ||
+                             cfg.min_f1 < 0 || cfg.min_f1 > 1)) {
+    return absl::InvalidArgumentError("--min-f1 must be in [0, 1]");
+  }
+  if (args.Has("keep-fields")) {
+    for (absl::string_view f : absl::StrSplit(args.Get("keep-fields"), ',', absl::SkipEmpty())) {
+      if (std::find(std::begin(kIdentifierFields), std::end(kIdentifierFields), f) ==
+          std::end(kIdentifierFields)) {
+        return absl::InvalidArgumentError(absl::StrCat("--keep-fields: unknown field '", f, "'"));
+      }
+      cfg.keep_fields.insert(std::string(f));
+    }
+    if (cfg.keep_fields.empty()) return absl::InvalidArgumentError("--keep-fields is empty");
+  }
   cfg.fs.tf_adjust = !args.Has("fs-no-tf");
   {
     const std::string method = args.Get("fs-method", "splink");
@@ -830,6 +875,17 @@ absl::Status Main(int argc, char** argv) {
               << " (not known to simulator::ParseNoise in this build)\n";
   }
   if (temp && !args.Has("keep")) fs::remove_all(cfg.work);
+  if (status.ok() && cfg.min_f1 > 0) {
+    for (const Row& r : rows) {
+      if (r.profile == "baseline_raw_exact" || r.profile == kFsRow) continue;
+      if (r.s.f1() < cfg.min_f1) {
+        status = absl::FailedPreconditionError(absl::StrFormat(
+            "profile %s: F1 %.4f below --min-f1 %.4f (%d persons, noise %s, seed %d)", r.profile,
+            r.s.f1(), cfg.min_f1, r.size, r.noise, r.seed));
+        break;
+      }
+    }
+  }
   return status;
 }
 
