@@ -17,14 +17,14 @@
 //    the limit for level alpha is the type-8 quantile of the replicates at
 //    Phi(z0 + (z0 + z_alpha) / (1 - a (z0 + z_alpha))).
 //
+// Resampling the observed persons is the default of `Estimate` (coverage table in README.md).
 // Optionally (`Resampling::kParametric`), the replicates are drawn from the fitted model
 // instead, as in Buckland & Garthwaite (1991) and the Dutch MSE studies that follow them
 // (e.g. Cruyff, van Dijk & van der Heijden 2017): N-hat persons (rounded), each in history h
 // with probability mu_h / N-hat, mu_0 the fitted dark figure; the unseen are dropped and
-// the full estimator (model selection included) runs on the rest. Resampling the observed
-// cells puts the sampling noise into every replicate a second time, so the replicates
-// choose spurious interactions more often than the data did; drawing from the chosen model
-// does not (see README, simulation study). The jackknife acceleration is the same.
+// the full estimator (model selection included) runs on the rest. It is narrower, but it
+// cannot see models the data could equally have chosen, and under-covers when the chosen
+// model is wrong (README, simulation study). The jackknife acceleration is the same.
 //
 // Replicates for which the estimator finds no usable model are left out
 // (and counted). The random stream is std::mt19937_64 seeded with `seed`,

@@ -11,7 +11,9 @@
 //     maximise s  subject to  A x = t,  x_c >= s,  x >= 0, s >= 0.
 //
 // The MLE exists iff the optimum is positive, i.e. some strictly positive
-// table has the observed sufficient statistics. Only the support of y
+// table has the observed sufficient statistics. It is solved as
+// maximise s subject to A z + s (A 1) = t, z >= 0 (x = z + s): one row per
+// parameter. When every kept cell is non-empty the answer is yes without an LP. Only the support of y
 // matters, so the test is run on the 0/1 support pattern (as the packages'
 // batch check does), which keeps the LP well scaled.
 //
