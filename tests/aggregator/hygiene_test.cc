@@ -26,6 +26,7 @@
 #include "model/config.h"
 #include "tests/testing/pki.h"
 #include "tests/testing/status_matchers.h"
+#include "tests/testing/subprocess.h"
 
 namespace samenzicht::aggregator {
 namespace {
@@ -137,6 +138,50 @@ TEST(EstimateCacheTest, OneComputationAtATimeOthersAreAnsweredAtOnce) {
 }
 
 #ifdef AGGREGATOR_BIN
+// `aggregator totals` with the deployment's CRL folder in its client configuration refuses
+// an aggregator whose certificate was revoked, before anything is asked.
+TEST(HygieneTest, AnalystTotalsRefuseARevokedAggregatorCertificate) {
+  std::string d = Fresh("totals_crl");
+  std::string pki = samenzicht::testing::MakePki(
+      "hygiene_totals_crl", {{"aggregator", "server"}, {"gemeente", "analyst"}});
+  ASSERT_FALSE(pki.empty());
+  v1::AggregatorConfig c;
+  c.set_listen_address("127.0.0.1:0");
+  *c.mutable_tls() = samenzicht::testing::TlsFor(pki, "aggregator");
+  c.set_data_dir(d + "/data");
+  c.set_store_key_file(d + "/store.key");
+  c.set_audit_key_file(d + "/audit.key");
+  c.set_profile_file(SAMENZICHT_SOURCE_DIR "/deploy/config/profile.textproto");
+  c.set_key_epoch(1);
+  c.set_min_cell_size(5);
+  c.add_areas("oost");
+  ASSERT_OK(crypto::GenerateKeyFile(d + "/store.key", crypto::KeyKind::kStore).status());
+  ASSERT_OK(crypto::GenerateKeyFile(d + "/audit.key", crypto::KeyKind::kSigning).status());
+  auto server = Server::Start(c);
+  ASSERT_OK(server);
+
+  v1::TlsFiles tls = samenzicht::testing::TlsFor(pki, "gemeente");
+  std::ofstream(d + "/client.textproto")
+      << "aggregator_address: \"127.0.0.1:" << (*server)->port() << "\"\n"
+      << "aggregator_server_name: \"localhost\"\n"
+      << "tls { ca_cert_file: \"" << tls.ca_cert_file() << "\" cert_file: \"" << tls.cert_file()
+      << "\" key_file: \"" << tls.key_file() << "\" crl_directory: \"" << pki << "/crl\" }\n";
+  auto totals = [&] {
+    return samenzicht::testing::RunCommand(
+        {AGGREGATOR_BIN, "totals", "--config", d + "/client.textproto"});
+  };
+  samenzicht::testing::RunResult before = totals();
+  EXPECT_EQ(before.err.find("certificate verify failed"), std::string::npos) << before.err;
+
+  std::string script = std::string(SAMENZICHT_SOURCE_DIR) + "/deploy/pki.sh";
+  ASSERT_EQ(std::system((script + " revoke " + pki + " aggregator >/dev/null").c_str()), 0);
+  samenzicht::testing::RunResult after = totals();  // the server still shows the revoked one
+  EXPECT_NE(after.exit_code, 0);
+  EXPECT_NE(after.err.find("certificate verify failed"), std::string::npos) << after.err;
+  (*server)->Shutdown();
+  (*server)->Wait();
+}
+
 // `aggregator report` blocks reading its configuration from a FIFO; meanwhile its limits
 // show whether core dumps were turned off before anything was loaded.
 TEST(HygieneTest, ReportRunsWithoutCoreDumps) {
