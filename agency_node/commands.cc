@@ -14,6 +14,7 @@
 #include "agency_node/csv.h"
 #include "agency_node/daemon.h"
 #include "agency_node/intake_client.h"
+#include "agency_node/outbox.h"
 #include "agency_node/pipeline.h"
 #include "agency_node/state_store.h"
 #include "common/files.h"
@@ -222,12 +223,15 @@ absl::Status SubmitCommand(const std::string& config_path, const std::string& in
     os << "nothing to send\n";
     return absl::OkStatus();
   }
+  std::vector<std::string> problems;  // named as they arrive, also if the attempt fails
+  node->set_on_problem([&problems](const std::string& line) { problems.push_back(line); });
   auto sum = node->DrainOnce();
   if (!sum.ok()) {
     auto left = node->outbox().Size();
     os << "reports sent:    0 of " << queued.second << " acknowledged in full (see the sent log)\n"
        << "queued:          " << (left.ok() ? left->second : queued.second)
        << " report(s) stay in the outbox; the next submit or `agency-node serve` sends them\n";
+    for (const auto& p : problems) os << "  " << p << "\n";
     return sum.status();
   }
   os << "reports sent:    " << sum->reports_sent << " in " << sum->batches_sent << " batch"
@@ -240,7 +244,12 @@ absl::Status SubmitCommand(const std::string& config_path, const std::string& in
     os << "; " << sum->batches_partial << " batch(es) stored except the refused reports";
   }
   os << "\n";
-  for (const auto& p : sum->problems) os << "  " << p << "\n";
+  if (sum->batches_held > 0) {
+    os << "held:            " << sum->batches_held
+       << " batch(es) stay in the outbox (refused for a reason outside their content); "
+          "`agency-node resend` queues them again\n";
+  }
+  for (const auto& p : problems) os << "  " << p << "\n";
   if (sum->batches_refused > 0 || sum->reports_refused > 0) {
     return absl::FailedPreconditionError(absl::StrCat(
         sum->batches_refused, " of ", sum->batches_sent, " batch(es) and ", sum->reports_refused,
@@ -255,21 +264,33 @@ absl::Status RetractCommand(const std::string& config_path,
   if (record_ids.empty()) return absl::InvalidArgumentError("no --record-id given");
   ASSIGN_OR_RETURN(v1::NodeConfig config, model::LoadNodeConfig(config_path));
   ASSIGN_OR_RETURN(auto store, StateStore::Open(config.state_dir()));
+  ASSIGN_OR_RETURN(auto outbox, Outbox::Open(config.state_dir()));
+  ASSIGN_OR_RETURN(std::vector<std::string> in_outbox, outbox->QueuedReportIds());
+  const std::set<std::string> queued(in_outbox.begin(), in_outbox.end());
   std::vector<std::string> report_ids;
   std::map<std::string, std::string> record_of;
+  const int64_t now = time(nullptr);
   for (const auto& rec : record_ids) {
     auto rep = store->FindReportId(rec);
     if (absl::IsNotFound(rep.status())) {
       return absl::NotFoundError(absl::StrCat("record ", rec, " was never sent by this node"));
     }
     if (!rep.ok()) return rep.status();
+    if (queued.count(*rep)) {
+      // Its batch has not left the outbox: retracting now would find nothing and the batch
+      // would be counted later. The retraction is sent right after the batch is delivered.
+      RETURN_IF_ERROR(store->RecordRetraction(*rep, "queued", now));
+      os << "queued: record " << rec << " is still in the outbox; it is retracted right after "
+         << "its batch is delivered\n";
+      continue;
+    }
     report_ids.push_back(*rep);
     record_of[*rep] = rec;
   }
+  if (report_ids.empty()) return absl::OkStatus();
   ASSIGN_OR_RETURN(auto client, IntakeClient::Connect(config));
   ASSIGN_OR_RETURN(v1::RetractResponse resp, client->Retract(report_ids));
   std::set<std::string> not_found(resp.not_found().begin(), resp.not_found().end());
-  const int64_t now = time(nullptr);
   for (const auto& rep : report_ids) {
     RETURN_IF_ERROR(store->RecordRetraction(rep, not_found.count(rep) ? "not_found" : "retracted", now));
   }
@@ -333,7 +354,32 @@ absl::Status SentCommand(const std::string& config_path, const std::string& form
       if (b.refused_reports > 0) RETURN_IF_ERROR(PrintRefusedReports(*store, b.batch_id, os));
     }
     os << batches.size() << " batch(es) in " << store->path() << "\n";
+    ASSIGN_OR_RETURN(auto outbox, Outbox::Open(config.state_dir()));
+    ASSIGN_OR_RETURN(auto queued, outbox->Size());
+    if (queued.first > 0) {
+      os << "queued: " << queued.first << " batch(es), " << queued.second
+         << " report(s) not yet acknowledged; `agency-node serve` or the next submit sends them\n";
+    }
+    ASSIGN_OR_RETURN(std::vector<Outbox::HeldBatch> held, outbox->Held());
+    for (const auto& h : held) {
+      os << "held: batch " << h.batch_id << " (" << h.reports << " report(s)) refused: "
+         << h.reason << "\n";
+    }
+    if (!held.empty()) {
+      os << held.size() << " batch(es) held in the outbox; fix the cause, then `agency-node "
+         << "resend --config " << config_path << "` queues them again\n";
+    }
   }
+  return absl::OkStatus();
+}
+
+absl::Status ResendCommand(const std::string& config_path, std::ostream& os) {
+  ASSIGN_OR_RETURN(v1::NodeConfig config, model::LoadNodeConfig(config_path));
+  ASSIGN_OR_RETURN(auto store, StateStore::Open(config.state_dir()));  // makes the folder
+  ASSIGN_OR_RETURN(auto outbox, Outbox::Open(config.state_dir()));
+  ASSIGN_OR_RETURN(int64_t released, outbox->Release());
+  os << "queued again: " << released << " held batch(es); `agency-node serve` or the next "
+     << "submit sends them\n";
   return absl::OkStatus();
 }
 

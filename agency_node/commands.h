@@ -51,9 +51,15 @@ absl::Status SubmitCommand(const std::string& config_path, const std::string& in
 absl::Status RetractCommand(const std::string& config_path,
                             const std::vector<std::string>& record_ids, std::ostream& os);
 
-// `sent`: the sent log, as "table", "csv" or "json" (InvalidArgument otherwise).
+// `sent`: the sent log, as "table", "csv" or "json" (InvalidArgument otherwise). The table
+// ends with the outbox: batches queued, and batches held after a refusal outside their
+// content (with the reason).
+
 absl::Status SentCommand(const std::string& config_path, const std::string& format,
                          std::ostream& os);
+
+// `resend`: queues every held batch again (same batch id and bytes), for the next delivery.
+absl::Status ResendCommand(const std::string& config_path, std::ostream& os);
 
 // The profile path to use: `flag` if set, else $SAMENZICHT_PROFILE, else `compiled_in`.
 std::string ResolveProfilePath(const std::string& flag, const std::string& compiled_in);

@@ -1,7 +1,10 @@
 #include "agency_node/daemon.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <ctime>
@@ -29,7 +32,8 @@ constexpr char kImportDigestDomain[] = "samenzicht.import.v1";
 
 milliseconds Or(uint32_t v, int64_t fallback) { return milliseconds(v == 0 ? fallback : v); }
 
-// Moves `file` into `dir` (created if needed), never overwriting an earlier file there.
+// Moves `file` into `dir` (created if needed), never overwriting an earlier file there;
+// its modification time becomes now, from which its retention counts.
 absl::Status MoveInto(const fs::path& file, const fs::path& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -40,7 +44,49 @@ absl::Status MoveInto(const fs::path& file, const fs::path& dir) {
   }
   fs::rename(file, target, ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot move ", file.string(), ": ", ec.message()));
+  fs::last_write_time(target, fs::file_time_type::clock::now(), ec);
   return absl::OkStatus();
+}
+
+// Overwrites `file` with zeros (synced) and deletes it. On a copy-on-write or journalling
+// file system, or an SSD, old blocks may survive the overwrite: docs/operations.md says
+// to keep import_dir on an encrypted volume.
+absl::Status OverwriteAndDelete(const fs::path& file) {
+  int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd >= 0) {
+    struct stat st;
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+      const std::string zeros(64 * 1024, '\0');
+      for (off_t left = st.st_size; left > 0;) {
+        const size_t n = static_cast<size_t>(std::min<off_t>(left, zeros.size()));
+        const ssize_t w = ::write(fd, zeros.data(), n);
+        if (w <= 0) break;
+        left -= w;
+      }
+      ::fsync(fd);
+    }
+    ::close(fd);
+  }
+  std::error_code ec;
+  fs::remove(file, ec);
+  if (ec) return absl::InternalError(absl::StrCat("cannot delete ", file.string(), ": ", ec.message()));
+  return absl::OkStatus();
+}
+
+// Overwrites and deletes the files in `dir` older than `days`; the number deleted.
+int PurgeOlderThan(const fs::path& dir, uint32_t days, spdlog::logger& log) {
+  std::error_code ec;
+  const auto cutoff = fs::file_time_type::clock::now() - std::chrono::hours(24) * days;
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (!e.is_regular_file(ec) || e.last_write_time(ec) > cutoff || ec) continue;
+    if (absl::Status s = OverwriteAndDelete(e.path()); !s.ok()) {
+      log.error("{}", std::string(s.message()));
+    } else {
+      ++n;
+    }
+  }
+  return n;
 }
 
 struct FileState {
@@ -132,13 +178,81 @@ absl::StatusOr<ImportResult> Delivery::Import(const std::string& csv_path, bool 
   return result;
 }
 
+RefusalKind RefusalKindOf(int code) {
+  switch (static_cast<absl::StatusCode>(code)) {
+    case absl::StatusCode::kOk:
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kInvalidArgument:
+      return RefusalKind::kFinal;
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kCancelled:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kDataLoss:
+      return RefusalKind::kRetry;
+    default:
+      return RefusalKind::kHold;
+  }
+}
+
+absl::Status Delivery::SendQueuedRetractions() {
+  ASSIGN_OR_RETURN(std::vector<std::string> ids, store_->QueuedRetractions());
+  if (ids.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::vector<std::string> queued, outbox_->QueuedReportIds());
+  std::set<std::string> still(queued.begin(), queued.end());
+  std::vector<std::string> ready;
+  for (auto& id : ids) {
+    if (!still.count(id)) ready.push_back(std::move(id));
+  }
+  if (ready.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(auto client, IntakeClient::Connect(config_));
+  client->set_timeout(std::chrono::seconds(30));
+  ASSIGN_OR_RETURN(v1::RetractResponse resp, client->Retract(ready));
+  std::set<std::string> not_found(resp.not_found().begin(), resp.not_found().end());
+  const int64_t now = time(nullptr);
+  for (const auto& id : ready) {
+    RETURN_IF_ERROR(store_->RecordRetraction(id, not_found.count(id) ? "not_found" : "retracted", now));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<SubmitSummary> Delivery::DrainOnce() {
   SubmitSummary total;
   ASSIGN_OR_RETURN(auto pending, outbox_->Pending(kBatchesPerStream));
-  if (pending.empty()) return total;
+  if (pending.empty()) {
+    RETURN_IF_ERROR(SendQueuedRetractions());
+    return total;
+  }
   ASSIGN_OR_RETURN(auto client, IntakeClient::Connect(config_));
   client->set_timeout(std::chrono::seconds(30));
-  client->set_on_ack([this](const v1::BatchAck& ack) { return outbox_->Remove(ack.batch_id()); });
+  client->set_on_problem([this](const std::string& line) {
+    if (on_problem_) on_problem_(line);
+  });
+  int held = 0;
+  client->set_on_ack([this, &held](const v1::BatchAck& ack) -> absl::Status {
+    const std::string why = absl::StrCat(absl::StatusCodeToString(static_cast<absl::StatusCode>(ack.code())),
+                                         ack.message().empty() ? "" : ": ", ack.message());
+    switch (RefusalKindOf(ack.code())) {
+      case RefusalKind::kFinal:
+        return outbox_->Remove(ack.batch_id());
+      case RefusalKind::kRetry:
+        return absl::UnavailableError(absl::StrCat("the aggregator refused batch ", ack.batch_id(),
+                                                   " for now (", why,
+                                                   "); it stays queued and is sent again"));
+      case RefusalKind::kHold:
+        RETURN_IF_ERROR(outbox_->Hold(ack.batch_id(), why));
+        ++held;
+        if (on_problem_) {
+          on_problem_(absl::StrCat("batch ", ack.batch_id(), " is held in the outbox (", why,
+                                   "); run `agency-node resend` once the cause is fixed"));
+        }
+        return absl::OkStatus();
+    }
+    return absl::OkStatus();
+  });
   std::set<std::string> tried;  // a batch that fails to leave is not retried in this attempt
   while (!pending.empty()) {
     absl::StatusOr<SubmitSummary> sum = client->Submit(pending, *store_);
@@ -154,6 +268,7 @@ absl::StatusOr<SubmitSummary> Delivery::DrainOnce() {
     total.accepted += sum->accepted;
     total.duplicates += sum->duplicates;
     total.reports_refused += sum->reports_refused;
+    total.batches_held = held;
     for (auto& p : sum->problems) total.problems.push_back(std::move(p));
     for (const auto& b : pending) tried.insert(b.batch_id);
     ASSIGN_OR_RETURN(pending, outbox_->Pending(kBatchesPerStream));
@@ -161,6 +276,7 @@ absl::StatusOr<SubmitSummary> Delivery::DrainOnce() {
       return absl::InternalError("node outbox: an acknowledged batch did not leave the outbox");
     }
   }
+  RETURN_IF_ERROR(SendQueuedRetractions());
   return total;
 }
 
@@ -175,6 +291,14 @@ absl::Status RunDaemon(const v1::NodeConfig& config, StopSignal& stop, spdlog::l
         absl::StrCat("import_dir ", config.import_dir(), ": ", ec.message()));
   }
   ASSIGN_OR_RETURN(auto node, Delivery::New(config));
+  // Every refusal is named in the log as its acknowledgement arrives, also when a later
+  // batch of the same attempt fails.
+  node->set_on_problem([&log](const std::string& line) { log.warn("{}", line); });
+  if (auto held = node->outbox().Held(); held.ok() && !held->empty()) {
+    log.warn("the outbox holds {} batch(es) the aggregator refused for a reason outside their "
+             "content; `agency-node sent` lists them, `agency-node resend` queues them again",
+             held->size());
+  }
   const milliseconds poll = Or(config.poll_interval_ms(), 1000);
   Backoff backoff(Or(config.retry_initial_ms(), 500), Or(config.retry_max_ms(), 30000),
                   std::random_device{}());
@@ -231,8 +355,30 @@ absl::Status RunDaemon(const v1::NodeConfig& config, StopSignal& stop, spdlog::l
                                       : "");
         next_drain = std::min(next_drain, std::chrono::steady_clock::now());
       }
-      if (absl::Status m = MoveInto(p, where); !m.ok()) log.error("{}", std::string(m.message()));
+      if (where.filename() == "done" && config.processed_retention_days() == 0) {
+        // The export holds identifiers and its reports are durable in the outbox.
+        if (absl::Status m = OverwriteAndDelete(p); !m.ok()) {
+          log.error("{}", std::string(m.message()));
+        } else {
+          log.info("{}: overwritten and deleted (processed_retention_days is 0)", name);
+        }
+      } else if (absl::Status m = MoveInto(p, where); !m.ok()) {
+        log.error("{}", std::string(m.message()));
+      }
       last_seen.erase(p);
+    }
+    // Processed and failed exports are kept no longer than their retention.
+    {
+      const fs::path dir(config.import_dir());
+      const uint32_t failed_days =
+          config.failed_retention_days() == 0 ? 7 : config.failed_retention_days();
+      if (int n = PurgeOlderThan(dir / "done", config.processed_retention_days(), log); n > 0) {
+        log.info("done/: {} file(s) older than {} day(s) overwritten and deleted", n,
+                 config.processed_retention_days());
+      }
+      if (int n = PurgeOlderThan(dir / "failed", failed_days, log); n > 0) {
+        log.info("failed/: {} file(s) older than {} day(s) overwritten and deleted", n, failed_days);
+      }
     }
 
     // 2. Deliver what is queued, unless backing off.
@@ -244,10 +390,12 @@ absl::Status RunDaemon(const v1::NodeConfig& config, StopSignal& stop, spdlog::l
       absl::StatusOr<SubmitSummary> sum = node->DrainOnce();
       if (sum.ok()) {
         backoff.Reset();
-        log.info("delivered {} batch(es), {} report(s): {} accepted, {} duplicate(s), {} refused",
+        log.info("delivered {} batch(es), {} report(s): {} accepted, {} duplicate(s), {} refused{}",
                  sum->batches_delivered + sum->batches_refused, sum->reports_sent, sum->accepted,
-                 sum->duplicates, sum->reports_refused);
-        for (const auto& pr : sum->problems) log.warn("{}", pr);
+                 sum->duplicates, sum->reports_refused,
+                 sum->batches_held ? absl::StrCat(", ", sum->batches_held,
+                                                  " batch(es) held in the outbox")
+                                   : "");
       } else {
         milliseconds wait = backoff.Next();
         next_drain = std::chrono::steady_clock::now() + wait;

@@ -28,6 +28,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -111,7 +112,19 @@ class Delivery {
   // One delivery attempt: sends every queued batch (in streams of at most 50 batches).
   // The summary when every batch got an acknowledgement; otherwise the stream's status
   // (Unavailable naming the address, ...) and the unacknowledged batches stay queued.
+  // What an acknowledgement does to its batch (RefusalKind):
+  //  - delivered, or refused for its own content (INVALID_ARGUMENT): leaves the outbox;
+  //  - refused for a passing state (RESOURCE_EXHAUSTED, UNAVAILABLE, ABORTED, INTERNAL,
+  //    ...): stays queued and ends the attempt with Unavailable (the daemon backs off);
+  //  - refused for a standing state (FAILED_PRECONDITION: another key epoch or profile;
+  //    PERMISSION_DENIED, UNAUTHENTICATED, ...): held in the outbox, listed by `sent`,
+  //    queued again by `agency-node resend`.
+  // When every batch has left, retractions that waited for their batch are sent.
   absl::StatusOr<SubmitSummary> DrainOnce();
+
+  // Called with each refusal (report id, record id, code, reason; batch refusals; held
+  // batches) the moment its acknowledgement arrives, whatever happens later in the attempt.
+  void set_on_problem(std::function<void(const std::string&)> f) { on_problem_ = std::move(f); }
 
   Outbox& outbox() { return *outbox_; }
   StateStore& store() { return *store_; }
@@ -128,7 +141,15 @@ class Delivery {
   std::unique_ptr<StateStore> store_;
   std::unique_ptr<Outbox> outbox_;
   Date today_;
+  std::function<void(const std::string&)> on_problem_;
+
+  // Retracts the reports whose retraction waited for their batch, once it has left.
+  absl::Status SendQueuedRetractions();
 };
+
+// What a batch acknowledgement's code means for the batch (Delivery::DrainOnce).
+enum class RefusalKind { kFinal, kRetry, kHold };
+RefusalKind RefusalKindOf(int code);
 
 // The daemon loop described above, until `stop`. InvalidArgument when `import_dir` is not
 // set; the errors of Delivery::New. Import and delivery problems are logged, never fatal.

@@ -78,10 +78,12 @@ absl::StatusOr<SubmitSummary> IntakeClient::Submit(const std::vector<BuiltBatch>
                                               " while batch ", b.batch_id, " was expected"));
     }
     RETURN_IF_ERROR(store.RecordAck(ack, time(nullptr)));
-    if (on_ack_) RETURN_IF_ERROR(on_ack_(ack));
+    auto problem = [&](std::string line) {
+      if (on_problem_) on_problem_(line);
+      sum.problems.push_back(std::move(line));
+    };
     if (!ack.batch_digest().empty() && !crypto::ConstantTimeEquals(ack.batch_digest(), b.digest)) {
-      sum.problems.push_back(absl::StrCat("batch ", b.batch_id,
-                                          ": the acknowledged digest differs from the sent one"));
+      problem(absl::StrCat("batch ", b.batch_id, ": the acknowledged digest differs from the sent one"));
     }
     sum.accepted += static_cast<int>(ack.accepted());
     sum.duplicates += static_cast<int>(ack.duplicates());
@@ -94,14 +96,22 @@ absl::StatusOr<SubmitSummary> IntakeClient::Submit(const std::vector<BuiltBatch>
       if (ack.partially_accepted()) ++sum.batches_partial;
     } else {
       ++sum.batches_refused;
-      sum.problems.push_back(absl::StrCat("batch ", b.batch_id, " refused: ", CodeName(ack.code()),
-                                          ack.message().empty() ? "" : ": ", ack.message()));
+      problem(absl::StrCat("batch ", b.batch_id, " refused: ", CodeName(ack.code()),
+                           ack.message().empty() ? "" : ": ", ack.message()));
     }
     for (const auto& e : ack.errors()) {
       auto record = store.FindRecordId(e.report_id());
-      sum.problems.push_back(absl::StrCat("report ", e.report_id(), " (record ",
-                                          record.ok() ? *record : "?", ") refused: ",
-                                          CodeName(e.code()), ": ", e.message()));
+      problem(absl::StrCat("report ", e.report_id(), " (record ", record.ok() ? *record : "?",
+                           ") refused: ", CodeName(e.code()), ": ", e.message(),
+                           e.field().empty() ? "" : " (field ", e.field(),
+                           e.field().empty() ? "" : ")"));
+    }
+    if (on_ack_) {
+      if (absl::Status s = on_ack_(ack); !s.ok()) {
+        stream->WritesDone();
+        ctx.TryCancel();
+        return s;
+      }
     }
   }
   stream->WritesDone();

@@ -39,6 +39,7 @@ struct SubmitSummary {
   int accepted = 0;           // newly stored by the aggregator
   int duplicates = 0;         // already stored before: not counted twice
   int reports_refused = 0;    // listed in an ack's errors, or in a refused batch
+  int batches_held = 0;       // of the refused, held in the outbox (Delivery::DrainOnce)
   std::vector<std::string> problems;  // one line each; never identifiers
 };
 
@@ -65,6 +66,10 @@ class IntakeClient {
   // before the next batch is written; a non-OK result ends Submit with it. The outbox
   // uses it to drop each batch as soon as it is acknowledged.
   void set_on_ack(std::function<absl::Status(const v1::BatchAck&)> f) { on_ack_ = std::move(f); }
+  // Called with each line of SubmitSummary::problems as soon as its acknowledgement is
+  // recorded (before on_ack), so a refusal is named even when a later batch of the same
+  // attempt fails and Submit returns an error without a summary.
+  void set_on_problem(std::function<void(const std::string&)> f) { on_problem_ = std::move(f); }
 
  private:
   absl::Status CallError(const grpc::Status& s, const std::string& what) const;
@@ -72,6 +77,7 @@ class IntakeClient {
   std::string address_;
   std::chrono::seconds timeout_{120};
   std::function<absl::Status(const v1::BatchAck&)> on_ack_;
+  std::function<void(const std::string&)> on_problem_;
 };
 
 }  // namespace samenzicht::agency_node

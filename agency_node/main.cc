@@ -33,7 +33,8 @@ std::vector<std::string> SplitList(const std::string& s) {
 
 std::shared_ptr<spdlog::logger> Logger() {
   auto log = spdlog::stderr_color_mt("agency-node");
-  log->set_pattern("%^%l%$: %v");
+  // UTC timestamps: the daemon's log is read against the aggregator's and other nodes'.
+  log->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$: %v", spdlog::pattern_time_type::utc);
   return log;
 }
 
@@ -47,6 +48,7 @@ void Usage() {
                "  serve            daemon: import files from a folder, deliver with retries\n"
                "  retract          retract this node's reports by record id\n"
                "  sent             show what this node sent\n"
+               "  resend           queue held batches again\n"
                "  box-keygen       create this node's key for receiving the sealed shared key\n"
                "  key-seal         administrator: seal the shared key to a node\n"
                "  key-open         open a sealed shared key\n"
@@ -144,6 +146,15 @@ int main(int argc, char** argv) {
     cmd.Flag("format", "table|csv|json", "output format (default table)");
     return Run(cmd, sargc, sargv, [](const Args& a) {
       return node::SentCommand(a.Get("config"), a.Get("format", "table"), std::cout);
+    });
+  }
+  if (sub == "resend") {
+    Command cmd("resend",
+                "Queue again the batches held in the outbox after a refusal outside their "
+                "content (another key epoch or profile, a permission); `sent` lists them.");
+    cmd.Flag("config", "NODE.textproto", "node configuration", true);
+    return Run(cmd, sargc, sargv, [](const Args& a) {
+      return node::ResendCommand(a.Get("config"), std::cout);
     });
   }
   if (sub == "box-keygen") {

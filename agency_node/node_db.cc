@@ -64,11 +64,19 @@ constexpr char kVersion2[] = R"sql(
 ALTER TABLE sent_reports ADD COLUMN error_field TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Version 3: batches the aggregator refused for a reason outside their content (another
+// key epoch or profile, a permission) are held in the outbox until `agency-node resend`.
+constexpr char kVersion3[] = R"sql(
+ALTER TABLE outbox ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE outbox ADD COLUMN held_reason TEXT NOT NULL DEFAULT '';
+)sql";
+
 // Numbered 1, 2, ...; the last is kNodeSchemaVersion (node_db_test checks).
 const std::vector<sqlite::Migration>& NodeMigrations() {
   static const auto* m = new std::vector<sqlite::Migration>{
       {1, kVersion1},
       {2, kVersion2},
+      {3, kVersion3},
   };
   return *m;
 }

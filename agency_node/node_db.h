@@ -13,7 +13,9 @@
 //      `sent_reports`, `retractions` (StateStore) and `outbox`, `imported_files` (Outbox).
 //      A node.db without a version (user_version 0) is treated as version 1: migration 1
 //      creates only what is missing, so an old file opens with its data and is upgraded;
-//   2  `sent_reports.error_field`: the field a refused report's error names.
+//   2  `sent_reports.error_field`: the field a refused report's error names;
+//   3  `outbox.held`, `outbox.held_reason`: batches held after a refusal that was not about
+//      their content, until `agency-node resend`.
 // A node.db of a newer build is refused (FailedPrecondition).
 //
 // To change the schema: add a migration to kNodeMigrations (node_db.cc) and raise
@@ -29,7 +31,7 @@
 
 namespace samenzicht::agency_node {
 
-inline constexpr int kNodeSchemaVersion = 2;
+inline constexpr int kNodeSchemaVersion = 3;
 inline constexpr char kNodeDatabaseFileName[] = "node.db";
 
 // Opens (creating if needed) `<state_dir>/node.db` and brings its schema to

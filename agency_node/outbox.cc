@@ -55,7 +55,8 @@ absl::StatusOr<bool> Outbox::WasImported(const std::string& source_digest) {
 absl::StatusOr<std::vector<BuiltBatch>> Outbox::Pending(int limit) {
   ASSIGN_OR_RETURN(
       sqlite::Statement s,
-      db_->Prepare("SELECT batch_id, signed_batch, created_unix FROM outbox ORDER BY seq LIMIT ?"));
+      db_->Prepare("SELECT batch_id, signed_batch, created_unix FROM outbox WHERE held = 0 "
+                   "ORDER BY seq LIMIT ?"));
   s.Bind(1, limit);
   std::vector<BuiltBatch> out;
   while (true) {
@@ -81,7 +82,8 @@ absl::StatusOr<std::vector<BuiltBatch>> Outbox::Pending(int limit) {
 
 absl::StatusOr<std::pair<int64_t, int64_t>> Outbox::Size() {
   ASSIGN_OR_RETURN(sqlite::Statement s,
-                   db_->Prepare("SELECT COUNT(*), COALESCE(SUM(report_count), 0) FROM outbox"));
+                   db_->Prepare("SELECT COUNT(*), COALESCE(SUM(report_count), 0) FROM outbox "
+                                "WHERE held = 0"));
   ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return absl::InternalError("node outbox: counting pending batches returned no row");
   return std::make_pair(s.Int(0), s.Int(1));
@@ -94,8 +96,52 @@ absl::Status Outbox::Remove(const std::string& batch_id) {
 
 absl::Status Outbox::RecordFailedAttempt(const std::string& reason) {
   ASSIGN_OR_RETURN(sqlite::Statement s,
-                   db_->Prepare("UPDATE outbox SET attempts = attempts + 1, last_error = ?"));
+                   db_->Prepare("UPDATE outbox SET attempts = attempts + 1, last_error = ? "
+                                "WHERE held = 0"));
   return s.Bind(1, reason.substr(0, 500)).Run();
+}
+
+absl::Status Outbox::Hold(const std::string& batch_id, const std::string& reason) {
+  ASSIGN_OR_RETURN(sqlite::Statement s,
+                   db_->Prepare("UPDATE outbox SET held = 1, held_reason = ?, "
+                                "attempts = attempts + 1, last_error = ? WHERE batch_id = ?"));
+  const std::string r = reason.substr(0, 500);
+  return s.Bind(1, r).Bind(2, r).Bind(3, batch_id).Run();
+}
+
+absl::StatusOr<std::vector<Outbox::HeldBatch>> Outbox::Held() {
+  ASSIGN_OR_RETURN(sqlite::Statement s,
+                   db_->Prepare("SELECT batch_id, report_count, held_reason FROM outbox "
+                                "WHERE held = 1 ORDER BY seq"));
+  std::vector<HeldBatch> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return out;
+    out.push_back({s.Text(0), s.Int(1), s.Text(2)});
+  }
+}
+
+absl::StatusOr<int64_t> Outbox::Release() {
+  ASSIGN_OR_RETURN(sqlite::Statement s,
+                   db_->Prepare("UPDATE outbox SET held = 0, held_reason = '' WHERE held = 1"));
+  RETURN_IF_ERROR(s.Run());
+  return static_cast<int64_t>(db_->Changes());
+}
+
+absl::StatusOr<std::vector<std::string>> Outbox::QueuedReportIds() {
+  ASSIGN_OR_RETURN(sqlite::Statement s, db_->Prepare("SELECT signed_batch FROM outbox"));
+  std::vector<std::string> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return out;
+    v1::SignedBatch signed_batch;
+    v1::BatchPayload payload;
+    if (!signed_batch.ParseFromString(s.Blob(0)) ||
+        !payload.ParseFromString(signed_batch.payload())) {
+      return absl::DataLossError("node outbox: a queued batch does not parse; the database is damaged");
+    }
+    for (const v1::Report& r : payload.reports()) out.push_back(r.report_id());
+  }
 }
 
 }  // namespace samenzicht::agency_node

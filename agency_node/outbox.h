@@ -10,7 +10,10 @@
 // A batch is enqueued signed and with its batch id fixed, so every retry resends the same
 // bytes: the aggregator acknowledges a replay with ALREADY_EXISTS and counts nothing twice.
 // Until its acknowledgement the outbox holds the signed payload (report ids, categories and
-// tokens, never an identifier); it is deleted when the batch is acknowledged.
+// tokens, never an identifier); it is deleted when the batch is delivered or refused for its
+// own content. A refusal for anything else leaves it: a passing state (the aggregator's
+// disk, a restart) ends the attempt and the batch is retried; a standing one (another key
+// epoch or profile, a permission) holds it until an operator runs `agency-node resend`.
 //
 // `imported_files` records the BLAKE2b digest of every export file imported, in the same
 // transaction as its batches, so a file seen again (a crash before it was moved away, a
@@ -51,11 +54,27 @@ class Outbox {
   // True when a file with this digest was imported.
   absl::StatusOr<bool> WasImported(const std::string& source_digest);
 
-  // Up to `limit` batches not yet acknowledged, oldest first, rebuilt as they were made
-  // (same batch id, payload and signature). DataLoss when a stored batch does not parse.
+  // Up to `limit` batches not yet acknowledged and not held, oldest first, rebuilt as they
+  // were made (same batch id, payload and signature). DataLoss when a stored batch does not
+  // parse.
   absl::StatusOr<std::vector<BuiltBatch>> Pending(int limit);
-  // Number of batches and of reports waiting.
+  // Number of batches and of reports waiting (not held).
   absl::StatusOr<std::pair<int64_t, int64_t>> Size();
+
+  // Holds a batch the aggregator refused for a reason outside its content (another key
+  // epoch or profile, a permission): it stays in the outbox, is not sent again until
+  // Release, and `agency-node sent` lists it with `reason` (one line, never an identifier).
+  absl::Status Hold(const std::string& batch_id, const std::string& reason);
+  struct HeldBatch {
+    std::string batch_id;
+    int64_t reports = 0;
+    std::string reason;
+  };
+  absl::StatusOr<std::vector<HeldBatch>> Held();
+  // Puts every held batch back in the queue (`agency-node resend`); the number released.
+  absl::StatusOr<int64_t> Release();
+  // Report ids of the batches still in the outbox (queued or held).
+  absl::StatusOr<std::vector<std::string>> QueuedReportIds();
 
   // Drops an acknowledged batch; OK when it is not there (already removed).
   absl::Status Remove(const std::string& batch_id);

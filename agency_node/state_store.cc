@@ -95,6 +95,17 @@ absl::Status StateStore::RecordSent(const SentBatch& b, const std::vector<SentRe
 
 absl::Status StateStore::RecordAck(const v1::BatchAck& ack, int64_t now_unix) {
   ASSIGN_OR_RETURN(sqlite::Transaction tx, sqlite::Transaction::Begin(*db_));
+  {
+    // A replay (ALREADY_EXISTS) of a batch whose delivery was acknowledged before (the node
+    // stopped before the batch left the outbox) keeps the first acknowledgement's counts.
+    ASSIGN_OR_RETURN(sqlite::Statement prev,
+                     db_->Prepare("SELECT ack_code FROM sent_batches WHERE batch_id = ?"));
+    ASSIGN_OR_RETURN(bool found, prev.Bind(1, ack.batch_id()).Step());
+    if (found && !prev.IsNull(0) && AckDelivered(static_cast<int>(prev.Int(0))) &&
+        ack.code() == static_cast<int>(absl::StatusCode::kAlreadyExists)) {
+      return absl::OkStatus();
+    }
+  }
   // RefusedReports (state_store.h), with the batch's report count from its row.
   ASSIGN_OR_RETURN(
       sqlite::Statement up,
@@ -129,12 +140,27 @@ absl::Status StateStore::RecordRetraction(const std::string& report_id, const st
 
 absl::StatusOr<std::set<std::string>> StateStore::RetractedReportIds() {
   ASSIGN_OR_RETURN(sqlite::Statement s,
-                   db_->Prepare("SELECT report_id FROM retractions WHERE outcome = 'retracted'"));
+                   db_->Prepare("SELECT report_id FROM retractions WHERE outcome IN "
+                                "('retracted', 'queued')"));
   std::set<std::string> out;
   while (true) {
     ASSIGN_OR_RETURN(bool row, s.Step());
     if (!row) return out;
     out.insert(s.Text(0));
+  }
+}
+
+absl::StatusOr<std::vector<std::string>> StateStore::QueuedRetractions() {
+  ASSIGN_OR_RETURN(
+      sqlite::Statement s,
+      db_->Prepare("SELECT DISTINCT r.report_id FROM retractions r WHERE r.outcome = 'queued' AND "
+                   "NOT EXISTS (SELECT 1 FROM retractions d WHERE d.report_id = r.report_id AND "
+                   "d.rowid > r.rowid AND d.outcome IN ('retracted', 'not_found'))"));
+  std::vector<std::string> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) return out;
+    out.push_back(s.Text(0));
   }
 }
 

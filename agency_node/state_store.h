@@ -98,8 +98,12 @@ class StateStore {
   absl::Status RecordRetraction(const std::string& report_id, const std::string& outcome,
                                 int64_t now_unix);
 
-  // Report ids this node retracted successfully; they are never sent again.
+  // Report ids this node retracted successfully or queued for retraction; they are never
+  // sent again.
   absl::StatusOr<std::set<std::string>> RetractedReportIds();
+  // Report ids whose retraction waits for their batch to leave the outbox (outcome
+  // "queued" with no later "retracted" or "not_found").
+  absl::StatusOr<std::vector<std::string>> QueuedRetractions();
 
   // Every logged batch, oldest first.
   absl::StatusOr<std::vector<SentBatch>> ListSent();

@@ -354,6 +354,14 @@ absl::StatusOr<v1::InsightResponse> ComputeInsight(const Dataset& ds, const Link
     CellKeyParams params = *cell_key;
     params.k = k;
     resp.set_disclosure_rules(CellKeyRules(params));
+    // Nothing is shown as <k: drop the suppression sentence from the counting rules.
+    std::string rules = CountingRules();
+    const std::string suppression = " Counts from 1 to k-1 are shown as <k.";
+    if (rules.size() >= suppression.size() &&
+        rules.compare(rules.size() - suppression.size(), suppression.size(), suppression) == 0) {
+      rules.resize(rules.size() - suppression.size());
+    }
+    resp.set_counting_rules(rules);
     PerturbInsight(ds, link, agency_of, p, quarter, *keys, params, resp);
   } else {
     std::vector<PersonFacts> people = People(ds, link, agency_of, p);

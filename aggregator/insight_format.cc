@@ -28,7 +28,7 @@ std::string Num(double v) {
 
 using Table = std::vector<std::vector<std::string>>;
 
-std::string Render(const Table& t, const std::string& format, uint32_t k) {
+std::string Render(const Table& t, const std::string& format) {
   std::string out;
   if (format == "csv") {
     for (const auto& row : t) {
@@ -54,8 +54,6 @@ std::string Render(const Table& t, const std::string& format, uint32_t k) {
       out += std::string(len - 2, '-') + "\n";
     }
   }
-  absl::StrAppend(&out, "\ncells from 1 to ", k - 1, " are shown as <", k,
-                  "; x: withheld so that a <", k, " cell cannot be worked out from the others\n");
   return out;
 }
 
@@ -170,7 +168,8 @@ absl::StatusOr<std::string> FormatInsight(const v1::InsightResponse& r, const st
   } else {
     return absl::InvalidArgumentError("--view must be totals, summary, agencies, overlap or trend");
   }
-  std::string out = Render(t, format, k);
+  std::string out = Render(t, format);
+  if (format == "table") out += "\n" + ProtectionFooter(r.disclosure_rules(), k);
   if (format == "table" && view == "overlap") {
     out += "diagonal: persons signalled by the domain; elsewhere: by both domains\n";
   }

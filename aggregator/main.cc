@@ -19,6 +19,7 @@
 #include "aggregator/rotation.h"
 #include "aggregator/offline_link.h"
 #include "aggregator/dashboard/dashboard.h"
+#include "aggregator/exact_totals.h"
 #include "aggregator/insight_format.h"
 #include "aggregator/report.h"
 #include "aggregator/retention.h"
@@ -150,6 +151,28 @@ absl::Status Totals(const cli::Args& args) {
                                                s.message()));
   }
   ASSIGN_OR_RETURN(std::string text, FormatTotals(response, format));
+  std::cout << text;
+  return absl::OkStatus();
+}
+
+// `aggregator exact-totals`: the unpublished exact counts, read in-process from the store
+// (exact_totals.h): the aggregator's configuration and store key, on the aggregator host.
+absl::Status ExactTotalsCommand(const cli::Args& args) {
+  process::DisableCoreDumps();
+  ASSIGN_OR_RETURN(v1::AggregatorConfig config, model::LoadAggregatorConfig(args.Get("config")));
+  v1::TotalsRequest request;
+  for (absl::string_view name : absl::StrSplit(args.Get("by"), ',', absl::SkipWhitespace())) {
+    ASSIGN_OR_RETURN(v1::Dimension d, model::ParseDimension(std::string(name)));
+    request.add_by(d);
+  }
+  ASSIGN_OR_RETURN(uint32_t from, ParseMonthFlag("from", args.Get("from")));
+  ASSIGN_OR_RETURN(uint32_t to, ParseMonthFlag("to", args.Get("to")));
+  request.set_from_month(from);
+  request.set_to_month(to);
+  ASSIGN_OR_RETURN(v1::TotalsResponse response, ExactTotals(config, request));
+  ASSIGN_OR_RETURN(std::string text, FormatTotals(response, args.Get("format", "table")));
+  std::cerr << "exact, unpublished counts of every stored report (no disclosure control): "
+               "for checking ingestion only, do not publish\n";
   std::cout << text;
   return absl::OkStatus();
 }
@@ -379,7 +402,8 @@ constexpr char kUsage[] =
     "  key-status    reports per agency and key epoch (rotation progress)\n"
     "  key-retire    delete the tokens still at an old key epoch (offline)\n"
     "  link          offline linkage of pseudonymised reports (JSON lines)\n"
-    "  totals        deduplicated totals from a running aggregator\n"
+    "  totals        deduplicated totals from a running aggregator (protected)\n"
+    "  exact-totals  exact, unpublished totals on the aggregator host (ingestion checks)\n"
     "  report        self-contained HTML report for the council\n"
     "  estimate      multiple systems estimation of the hidden number\n\n"
     "`aggregator COMMAND --help` describes a command.\n";
@@ -490,6 +514,19 @@ int Main(int argc, char** argv) {
         .Flag("per", "month|quarter", "trend granularity (default month)")
         .Switch("estimate", "summary: add the hidden-number estimate (slow)");
     return Run(cmd, sub_argc, sub_argv, Totals);
+  }
+  if (sub == "exact-totals") {
+    cli::Command cmd("exact-totals",
+                     "Exact, unpublished totals of every stored report, read from the store on "
+                     "the aggregator host (needs the aggregator's configuration and store key): "
+                     "for checking that ingestion lost or double-counted nothing. No disclosure "
+                     "control: never publish its output; publish what `totals` shows.");
+    cmd.Flag("config", "AGGREGATOR.textproto", "aggregator configuration", true)
+        .Flag("by", "CATEGORY[,CATEGORY]", "zero, one or two categories, as for `totals`")
+        .Flag("from", "YYYY-MM", "first month of the period (inclusive; any month)")
+        .Flag("to", "YYYY-MM", "last month of the period (inclusive; any month)")
+        .Flag("format", "table|csv|json", "output format (default table)");
+    return Run(cmd, sub_argc, sub_argv, ExactTotalsCommand);
   }
   if (sub == "report") {
     cli::Command cmd("report",

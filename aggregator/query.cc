@@ -86,8 +86,10 @@ absl::StatusOr<std::unique_ptr<Query>> Query::New(const v1::AggregatorConfig& co
   std::unique_ptr<Query> q(
       new Query(store, std::move(domains), profile, model::MaxReportsPerToken(profile),
                 config.min_cell_size() == 0 ? kDefaultMinCellSize : config.min_cell_size()));
+  // The differencing history belongs to the old suppression only.
   ASSIGN_OR_RETURN(q->history_,
-                   QueryHistory::Open(config.data_dir().empty()
+                   QueryHistory::Open(config.data_dir().empty() ||
+                                              options.method != DisclosureMethod::kSuppression
                                           ? std::string()
                                           : config.data_dir() + "/query_history.tsv"));
   q->estimator_ = DefaultEstimator();

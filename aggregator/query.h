@@ -4,8 +4,9 @@
 //   ASSIGN_OR_RETURN(auto query, Query::New(config, profile, store.get()));
 //   ASSIGN_OR_RETURN(v1::TotalsResponse r, query->Totals(peer, request));
 //
-// Only the analyst role may ask (PermissionDenied for agency, privacy officer and admin:
-// an agency that could query could learn whether another agency reported a person by
+// Every count is protected by the Cell Key Method on the release grid by default
+// (QueryOptions, docs/disclosure.md). Only the analyst role may ask (PermissionDenied for
+// agency, privacy officer and admin: an agency that could query could learn whether another agency reported a person by
 // submitting a guess and watching a total change).
 //
 // The stored reports are loaded and linked once per store generation and cached; a query
@@ -65,18 +66,24 @@ struct Snapshot {
 
 // How published counts are protected (docs/disclosure.md).
 enum class DisclosureMethod {
-  // Threshold rule plus secondary suppression, and the per-analyst differencing check
-  // (query_history.h) that refuses overlapping periods. Kept for the tests and tools that
-  // need exact counts until they move to an internal path; it does not withstand the
-  // attacker of docs/disclosure.md.
+  // The old threshold rule plus secondary suppression, and the per-analyst differencing
+  // check (query_history.h) that refuses overlapping periods. It does NOT withstand the
+  // attacker of docs/disclosure.md (withheld cells follow from margins, insert-and-watch is
+  // exact); kept only for the tests that show those attacks and for the suppression unit
+  // tests. Exact counts for checking ingestion come from `aggregator exact-totals`
+  // (exact_totals.h), never from the query service.
   kSuppression,
-  // The Cell Key Method: every count perturbed consistently, nothing withheld, nothing
-  // refused; every answer and every refusal written to the audit trail by the query layer.
+  // The default: the Cell Key Method on the release grid with the release freeze. Every
+  // count perturbed consistently, nothing withheld, no lock-out; every answer and every
+  // refusal written to the audit trail by the query layer.
   kCellKey,
 };
 
+// The defaults are what every path that publishes uses (the gRPC query service and so the
+// CLI, the dashboard and the council report, and the in-process `aggregator report`); the
+// deployment sets k with `min_cell_size`.
 struct QueryOptions {
-  DisclosureMethod method = DisclosureMethod::kSuppression;
+  DisclosureMethod method = DisclosureMethod::kCellKey;
   uint32_t max_noise = 0;  // D of the ptable; 0 = min_cell_size
   // Cell Key Method only: publish a month only once it is released and frozen
   // (disclosure.h, Release), `grace_months` after it closed.
@@ -99,20 +106,24 @@ class Query {
                                                     const v1::LinkageProfile& profile,
                                                     Store* store, const QueryOptions& options);
 
-  // Also refuses (FailedPrecondition) a query that would difference against an earlier
-  // query of the same analyst (query_history.h); answered queries are recorded in
-  // data_dir/query_history.tsv. Withheld cells: SuppressedCells(response) (disclosure.h).
+  // Cell Key Method (default): a period on the grid whose months are all released
+  // (InvalidArgument naming the grid periods or the release date otherwise), every count
+  // perturbed (disclosure.h); answer or refusal written to the audit trail.
+  // Suppression (kSuppression only): also refuses (FailedPrecondition) a query that would
+  // difference against an earlier query of the same analyst (query_history.h); answered
+  // queries are recorded in data_dir/query_history.tsv.
   absl::StatusOr<v1::TotalsResponse> Totals(const rpc::Peer& peer,
                                             const v1::TotalsRequest& request);
 
-  // The overview (insight.h), same role rule and differencing check (registered as the
-  // totals, by domain and by signal month of the period). The estimate is cached per
+  // The overview (insight.h), same role rule and period rules (under suppression the same
+  // differencing check, registered as the totals, by domain and by signal month). The estimate is cached per
   // store generation and period.
   absl::StatusOr<v1::InsightResponse> Insight(const rpc::Peer& peer,
                                               const v1::InsightRequest& request);
 
   uint32_t min_cell_size() const { return k_; }
   DisclosureMethod method() const { return options_.method; }
+  const QueryOptions& options() const { return options_; }
   // The ptable's parameters (secret included) under the Cell Key Method.
   const CellKeyParams& cell_key_params() const { return cell_key_; }
 

@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "aggregator/disclosure.h"
 #include "aggregator/insight.h"
 #include "aggregator/totals_format.h"
 #include "common/status_macros.h"
@@ -337,9 +338,14 @@ std::string RenderReportHtml(const ReportInput& in) {
       "persoon geteld. / Agencies send only keyed-hash tokens and coarse categories per signal; "
       "signals sharing a token are counted as one person.</p>",
       "<p><b>Telregels / counting rules.</b> ", Esc(r.counting_rules()), "</p>",
-      "<p><b>Onthullingscontrole / disclosure control.</b> ", Esc(r.disclosure_rules()),
-      " &lt;", k, " = 1 tot ", k - 1, " personen; x = onderdrukt om een kleine cel te "
-      "beschermen / withheld to protect a small cell.</p>",
+      "<p><b>Onthullingscontrole / disclosure control.</b> ",
+      r.disclosure_rules().find("Cell Key Method") != std::string::npos
+          ? absl::StrCat(Esc(CellKeyRulesDutch(CellKeyParams{k})), " / ",
+                         Esc(r.disclosure_rules()))
+          : absl::StrCat(Esc(r.disclosure_rules()), " &lt;", k, " = 1 tot ", k - 1,
+                         " personen; x = onderdrukt om een kleine cel te beschermen / withheld "
+                         "to protect a small cell."),
+      "</p>",
       "<p><b>Schatting / estimate.</b> Multiple systems estimation (Poisson log-linear models, "
       "model choice by BIC, BCa bootstrap interval) over the capture histories of the reporting "
       "domains; the capture-history cells themselves are not published.</p>",

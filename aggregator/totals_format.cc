@@ -5,6 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "aggregator/disclosure.h"
 #include "aggregator/totals.h"
 #include "model/vocabulary.h"
 
@@ -88,9 +89,22 @@ std::string FormatTotalsTable(const v1::TotalsResponse& r) {
   if (r.rows_size() > 0) out += std::string(rule_len - 2, '-') + "\n";
   emit(lines.back());
   absl::StrAppend(&out, "\nunlinkable signals (no token): ", Cell(r.unlinkable_signals(), k),
-                  "\ncells from 1 to ", k - 1, " are shown as <", k,
-                  "; x: withheld so that a <", k, " cell cannot be worked out from the others\n");
+                  "\n", ProtectionFooter(r.counting_rules(), k));
   return out;
+}
+
+std::string ProtectionFooter(const std::string& rules, uint32_t k) {
+  if (rules.rfind("EXACT, UNPUBLISHED", 0) == 0) {
+    return "exact, unpublished counts of every stored report (no disclosure control): do not "
+           "publish\n";
+  }
+  if (rules.find("Cell Key Method") != std::string::npos) {
+    return absl::StrCat("figures protected by the Cell Key Method: each is 0 or at least ", k,
+                        ", may be off by a few (at most ", CellKeyParams{k}.tail(),
+                        "); the same persons always give the same figure\n");
+  }
+  return absl::StrCat("cells from 1 to ", k - 1, " are shown as <", k, "; x: withheld so that a <",
+                      k, " cell cannot be worked out from the others\n");
 }
 
 std::string FormatTotalsCsv(const v1::TotalsResponse& r) {

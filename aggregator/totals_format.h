@@ -23,6 +23,11 @@ std::string FormatTotalsTable(const v1::TotalsResponse& r);
 std::string FormatTotalsCsv(const v1::TotalsResponse& r);
 std::string FormatTotalsJson(const v1::TotalsResponse& r);
 
+// The line under a table saying how its figures were protected, from the response's rules
+// (`counting_rules` of totals, `disclosure_rules` of the overview): perturbed by the Cell Key
+// Method, exact and unpublished (`aggregator exact-totals`), or the old "<k" and "x".
+std::string ProtectionFooter(const std::string& rules, uint32_t k);
+
 // "table", "csv" or "json"; InvalidArgument otherwise.
 absl::StatusOr<std::string> FormatTotals(const v1::TotalsResponse& r, const std::string& format);
 

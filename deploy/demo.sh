@@ -109,7 +109,9 @@ tls { ca_cert_file: "pki/ca.crt" cert_file: "pki/gemeente-analyst.crt" key_file:
 CFG
 
 echo
-echo "== Signals and distinct persons after linkage (counts below 5 shown as <5) =="
+echo "== What the analyst may publish: signals and distinct persons after linkage =="
+echo "   (protected by the Cell Key Method: every figure is 0 or at least 5 and may be off by a"
+echo "   few, at most 15; the same persons always give the same figure; docs/disclosure.md)"
 "$AGG" totals --config analyst.textproto
 echo
 echo "== By form of exploitation =="
@@ -117,6 +119,11 @@ echo "== By form of exploitation =="
 echo
 echo "== By reporting domain of the agency (a person signalled by two domains counts in both) =="
 "$AGG" totals --config analyst.textproto --by domain
+echo
+echo "== The operator's check on the aggregator host: exact counts, never published =="
+echo "   (aggregator exact-totals reads the store with the aggregator's own configuration and"
+echo "   store key; the demo data hold 80 signals about 60 persons)"
+"$AGG" exact-totals --config aggregator/aggregator.textproto 2>/dev/null
 echo
 echo "demo: state lives in $state"
 echo "      aggregator database: $state/aggregator/data (no identifiers, tokens keyed again)"

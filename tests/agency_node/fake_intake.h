@@ -43,8 +43,13 @@ class FakeIntake final : public v1::Intake::Service {
                                     .ok());
         peers.push_back(peer.ok() ? peer->common_name : "");
         payloads.push_back(payload);
-        if (refuse_batch) {  // nothing stored, no per-report list
-          ack.set_code(grpc::StatusCode::FAILED_PRECONDITION);
+        if (fail_stream_at_batch > 0 && payloads.size() == static_cast<size_t>(fail_stream_at_batch)) {
+          // As an aggregator killed while the batch was in flight: no ack, the stream ends.
+          return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the aggregator is restarting");
+        }
+        if (refuse_batch || refuse_code != 0) {  // nothing stored, no per-report list
+          ack.set_code(refuse_code != 0 ? static_cast<grpc::StatusCode>(refuse_code)
+                                        : grpc::StatusCode::FAILED_PRECONDITION);
           ack.set_message("the batch was made with another linkage profile");
           if (!stream->Write(ack)) break;
           continue;
@@ -90,6 +95,7 @@ class FakeIntake final : public v1::Intake::Service {
                        v1::RetractResponse* resp) override {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& id : req->report_ids()) {
+      retract_requests.push_back(id);
       if (stored_.erase(id)) resp->set_retracted(resp->retracted() + 1);
       else resp->add_not_found(id);
     }
@@ -105,6 +111,16 @@ class FakeIntake final : public v1::Intake::Service {
   bool partially_accept_first_batch = false;
   // Every batch: FAILED_PRECONDITION, nothing stored, no per-report errors.
   bool refuse_batch = false;
+  // Every batch: refused with this grpc::StatusCode (when not 0), nothing stored.
+  int refuse_code = 0;
+  // The stream ends with UNAVAILABLE, without an ack, when this batch (1-based) arrives.
+  int fail_stream_at_batch = 0;
+  // Every report id asked to be retracted, in order.
+  std::vector<std::string> retract_requests;
+  bool Stored(const std::string& report_id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stored_.count(report_id) > 0;
+  }
 
  private:
   std::mutex mu_;

@@ -140,24 +140,11 @@ TEST_F(IdentifierOutputTest, AFileWithoutAHeaderRowIsRefusedAsSuch) {
                                             "the file must start with a header row"));
 }
 
-TEST_F(IdentifierOutputTest, TheDaemonLogNeverHoldsAValue) {
-  for (const BadFile& f : BadFiles()) {
-    ASSERT_OK(files::WriteFileAtomic(dir_ + "/in/" + f.name + ".csv", f.text, 0600));
-  }
-  const std::string config_path = dir_ + "/node.textproto";
-  ASSERT_OK(files::WriteFileAtomic(
-      config_path,
-      "node_id: \"police\"\naggregator_address: \"127.0.0.1:1\"\n"
-      "tls { ca_cert_file: \"missing-ca.pem\" cert_file: \"missing.pem\" key_file: \"missing.key\" }\n"
-      "hashing_key_file: \"hashing.key\"\nsigning_key_file: \"signing.key\"\n"
-      "profile_file: \"" SAMENZICHT_SOURCE_DIR "/deploy/config/profile.textproto\"\n"
-      "state_dir: \"state\"\nimport_dir: \"in\"\npoll_interval_ms: 20\nretry_initial_ms: 10000\n"
-      "areas: [\"oost\", \"west\"]\n",
-      0600));
-  ASSERT_OK_AND_ASSIGN(v1::NodeConfig config, model::LoadNodeConfig(config_path));
+// Runs the daemon until import_dir holds no *.csv (at most 20 s); the number left.
+int RunDaemonUntilImported(const v1::NodeConfig& config, spdlog::logger& log) {
   StopSignal stop;
   absl::Status result;
-  std::thread daemon([&] { result = RunDaemon(config, stop, *logger_); });
+  std::thread daemon([&] { result = RunDaemon(config, stop, log); });
   auto csv_left = [&] {
     int n = 0;
     for (const auto& e : fs::directory_iterator(config.import_dir())) {
@@ -169,13 +156,71 @@ TEST_F(IdentifierOutputTest, TheDaemonLogNeverHoldsAValue) {
   while (csv_left() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // a scan after: the purge
   stop.Stop();
   daemon.join();
-  ASSERT_OK(result);
-  EXPECT_EQ(csv_left(), 0);
+  EXPECT_OK(result);
+  return csv_left();
+}
+
+class DaemonTest : public IdentifierOutputTest {
+ protected:
+  v1::NodeConfig Config(const std::string& extra = "") {
+    const std::string config_path = dir_ + "/node.textproto";
+    EXPECT_OK(files::WriteFileAtomic(
+        config_path,
+        "node_id: \"police\"\naggregator_address: \"127.0.0.1:1\"\n"
+        "tls { ca_cert_file: \"missing-ca.pem\" cert_file: \"missing.pem\" key_file: \"missing.key\" }\n"
+        "hashing_key_file: \"hashing.key\"\nsigning_key_file: \"signing.key\"\n"
+        "profile_file: \"" SAMENZICHT_SOURCE_DIR "/deploy/config/profile.textproto\"\n"
+        "state_dir: \"state\"\nimport_dir: \"in\"\npoll_interval_ms: 20\nretry_initial_ms: 10000\n"
+        "areas: [\"oost\", \"west\"]\n" + extra,
+        0600));
+    auto c = model::LoadNodeConfig(config_path);
+    EXPECT_OK(c.status());
+    return c.ok() ? *c : v1::NodeConfig();
+  }
+  int FilesIn(const std::string& sub) {
+    std::error_code ec;
+    int n = 0;
+    for (const auto& e : fs::directory_iterator(dir_ + "/in/" + sub, ec)) n += e.is_regular_file();
+    return n;
+  }
+};
+
+TEST_F(DaemonTest, TheDaemonLogNeverHoldsAValue) {
+  for (const BadFile& f : BadFiles()) {
+    ASSERT_OK(files::WriteFileAtomic(dir_ + "/in/" + f.name + ".csv", f.text, 0600));
+  }
+  EXPECT_EQ(RunDaemonUntilImported(Config(), *logger_), 0);
   logger_->flush();
   EXPECT_THAT(log_.str(), ::testing::HasSubstr("no_header.csv: not imported"));
   ExpectNoValue("the daemon's log", log_.str());
+}
+
+// An imported export holds identifiers: it is overwritten and deleted once its reports are
+// in the outbox, unless processed_retention_days keeps it; failed ones go after their
+// retention (7 days by default).
+TEST_F(DaemonTest, ProcessedExportsAreDeletedUnlessARetentionKeepsThem) {
+  const std::string good = std::string(kHeader) + "\n" + kRow1 + "\n";
+  ASSERT_OK(files::WriteFileAtomic(dir_ + "/in/good.csv", good, 0600));
+  ASSERT_OK(files::WriteFileAtomic(dir_ + "/in/bad.csv", std::string(kRow1) + "\n", 0600));
+  ASSERT_OK(files::MakeDirs(dir_ + "/in/failed"));
+  ASSERT_OK(files::WriteFileAtomic(dir_ + "/in/failed/old.csv", good, 0600));
+  fs::last_write_time(dir_ + "/in/failed/old.csv",
+                      fs::file_time_type::clock::now() - std::chrono::hours(24 * 8));
+  EXPECT_EQ(RunDaemonUntilImported(Config(), *logger_), 0);
+  EXPECT_EQ(FilesIn("done"), 0);
+  EXPECT_EQ(FilesIn("failed"), 1);  // bad.csv, for the operator; old.csv is gone
+  EXPECT_TRUE(fs::exists(dir_ + "/in/failed/bad.csv"));
+  logger_->flush();
+  EXPECT_THAT(log_.str(), ::testing::HasSubstr("good.csv: overwritten and deleted"));
+
+  // Kept for a day when the setting says so.
+  ASSERT_OK(files::WriteFileAtomic(dir_ + "/in/good2.csv",
+                                   std::string(kHeader) + "\nR-9,Anna,,,,,,,\n", 0600));
+  EXPECT_EQ(RunDaemonUntilImported(Config("processed_retention_days: 1\n"), *logger_), 0);
+  EXPECT_EQ(FilesIn("done"), 1);
 }
 
 }  // namespace

@@ -13,6 +13,8 @@
 
 #include "absl/strings/ascii.h"
 #include "agency_node/commands.h"
+#include "agency_node/daemon.h"
+#include "agency_node/outbox.h"
 #include "agency_node/state_store.h"
 #include "agency_node/tokeniser.h"
 #include "common/files.h"
@@ -271,6 +273,130 @@ TEST_F(NodeAgainstFakeIntake, ARefusedBatchCountsEveryReportAsRefused) {
   EXPECT_EQ(*sent[0].ack_code, 9);
   EXPECT_EQ(sent[0].refused_reports, 2);
   EXPECT_EQ(sent[1].refused_reports, 1);
+}
+
+// One report is refused (an area the aggregator does not know), then the aggregator
+// restarts while the next batch is in flight: the refused report is still named (report id,
+// record id, reason, field) in the output, though the attempt failed.
+TEST_F(NodeAgainstFakeIntake, ARefusalFollowedByARestartIsStillNamed) {
+  service_->partially_accept_first_batch = true;
+  service_->fail_stream_at_batch = 2;
+  std::string out;
+  EXPECT_THAT(Submit(&out), StatusIs(absl::StatusCode::kUnavailable, "restarting"));
+  const std::string refused_id = service_->payloads[0].reports(0).report_id();
+  EXPECT_THAT(out, HasSubstr("report " + refused_id + " (record LEAK-1) refused: "
+                             "INVALID_ARGUMENT: area is not a district configured on the "
+                             "aggregator (field area)"));
+  // And `sent` names it by report id, field and reason.
+  std::ostringstream table;
+  ASSERT_OK(SentCommand(config_, "table", table));
+  EXPECT_THAT(table.str(), HasSubstr("refused report " + refused_id + ": INVALID_ARGUMENT area"));
+  EXPECT_THAT(table.str(), HasSubstr("queued: 1 batch(es), 1 report(s)"));
+}
+
+// The config for a fresh state folder of its own (`tag`), same aggregator and keys.
+std::string ConfigWithState(const std::string& config, const std::string& tag) {
+  std::ifstream f(config);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  std::string text = ss.str();
+  const std::string from = "state_dir: \"state\"";
+  text.replace(text.find(from), from.size(), "state_dir: \"state_" + tag + "\"");
+  std::string path = config + "." + tag;
+  EXPECT_OK(files::WriteFileAtomic(path, text, 0600));
+  return path;
+}
+
+// A batch refused for something other than its own content is never dropped: a passing
+// state keeps it queued for the next attempt; a standing one holds it (listed by `sent`,
+// queued again by `resend`); only a refusal of its content (INVALID_ARGUMENT) ends it.
+TEST_F(NodeAgainstFakeIntake, EachRefusalCodeKeepsOrDropsTheBatchAsItShould) {
+  struct Case {
+    grpc::StatusCode code;
+    RefusalKind kind;
+  };
+  const Case cases[] = {
+      {grpc::StatusCode::FAILED_PRECONDITION, RefusalKind::kHold},
+      {grpc::StatusCode::PERMISSION_DENIED, RefusalKind::kHold},
+      {grpc::StatusCode::UNAUTHENTICATED, RefusalKind::kHold},
+      {grpc::StatusCode::NOT_FOUND, RefusalKind::kHold},
+      {grpc::StatusCode::RESOURCE_EXHAUSTED, RefusalKind::kRetry},
+      {grpc::StatusCode::UNAVAILABLE, RefusalKind::kRetry},
+      {grpc::StatusCode::INTERNAL, RefusalKind::kRetry},
+      {grpc::StatusCode::ABORTED, RefusalKind::kRetry},
+      {grpc::StatusCode::INVALID_ARGUMENT, RefusalKind::kFinal},
+  };
+  const std::string base = config_;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.code);
+    EXPECT_EQ(RefusalKindOf(c.code), c.kind);
+    config_ = ConfigWithState(base, std::to_string(c.code));
+    service_->refuse_code = c.code;
+    std::string out;
+    EXPECT_FALSE(Submit(&out).ok());
+    ASSERT_OK_AND_ASSIGN(auto cfg, model::LoadNodeConfig(config_));
+    {
+      ASSERT_OK_AND_ASSIGN(auto outbox, Outbox::Open(cfg.state_dir()));
+      ASSERT_OK_AND_ASSIGN(auto queued, outbox->Size());
+      ASSERT_OK_AND_ASSIGN(auto held, outbox->Held());
+      switch (c.kind) {
+        case RefusalKind::kHold:
+          EXPECT_EQ(held.size(), 2u);
+          EXPECT_EQ(queued.first, 0);
+          EXPECT_THAT(out, HasSubstr("held:            2 batch(es)"));
+          break;
+        case RefusalKind::kRetry:
+          EXPECT_TRUE(held.empty());
+          EXPECT_EQ(queued.first, 2);  // the first was refused for now, the second not sent
+          EXPECT_THAT(out, HasSubstr("stay in the outbox"));
+          break;
+        case RefusalKind::kFinal:
+          EXPECT_TRUE(held.empty());
+          EXPECT_EQ(queued.first, 0);
+          break;
+      }
+    }
+    std::ostringstream table;
+    ASSERT_OK(SentCommand(config_, "table", table));
+    if (c.kind == RefusalKind::kHold) {
+      EXPECT_THAT(table.str(), HasSubstr("2 batch(es) held in the outbox"));
+      // The cause is fixed: resend, and the next attempt delivers everything.
+      service_->refuse_code = 0;
+      std::ostringstream resent;
+      ASSERT_OK(ResendCommand(config_, resent));
+      EXPECT_THAT(resent.str(), HasSubstr("queued again: 2 held batch(es)"));
+      ASSERT_OK_AND_ASSIGN(auto node, Delivery::New(cfg, Date{2024, 6, 15}));
+      ASSERT_OK_AND_ASSIGN(SubmitSummary sum, node->DrainOnce());
+      EXPECT_EQ(sum.batches_delivered, 2);
+      EXPECT_EQ(sum.reports_sent, 3);
+      ASSERT_OK_AND_ASSIGN(auto outbox, Outbox::Open(cfg.state_dir()));
+      ASSERT_OK_AND_ASSIGN(auto left, outbox->Size());
+      EXPECT_EQ(left.first, 0);
+    }
+  }
+}
+
+// A record whose batch is still in the outbox is retracted right after the batch is
+// delivered, not looked for at the aggregator (where it is not yet) and then counted.
+TEST_F(NodeAgainstFakeIntake, RetractingAQueuedRecordRetractsItAfterDelivery) {
+  service_->refuse_code = grpc::StatusCode::UNAVAILABLE;  // everything stays queued
+  EXPECT_FALSE(Submit().ok());
+  std::ostringstream os;
+  ASSERT_OK(RetractCommand(config_, {"LEAK-1"}, os));
+  EXPECT_THAT(os.str(), HasSubstr("queued: record LEAK-1 is still in the outbox"));
+  EXPECT_TRUE(service_->retract_requests.empty());
+  service_->refuse_code = 0;
+  ASSERT_OK_AND_ASSIGN(auto cfg, model::LoadNodeConfig(config_));
+  ASSERT_OK_AND_ASSIGN(auto node, Delivery::New(cfg, Date{2024, 6, 15}));
+  ASSERT_OK(node->DrainOnce().status());
+  ASSERT_OK_AND_ASSIGN(auto store, StateStore::Open(cfg.state_dir()));
+  ASSERT_OK_AND_ASSIGN(std::string report_id, store->FindReportId("LEAK-1"));
+  ASSERT_OK_AND_ASSIGN(std::string other, store->FindReportId("LEAK-2"));
+  EXPECT_FALSE(service_->Stored(report_id));  // delivered, then retracted
+  EXPECT_TRUE(service_->Stored(other));
+  EXPECT_EQ(service_->retract_requests, std::vector<std::string>{report_id});
+  ASSERT_OK_AND_ASSIGN(auto pending, store->QueuedRetractions());
+  EXPECT_TRUE(pending.empty());
 }
 
 TEST_F(NodeAgainstFakeIntake, UnreachableAggregatorNamesAddressAndStatus) {

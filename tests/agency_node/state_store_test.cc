@@ -99,5 +99,34 @@ TEST(StateStoreTest, EmptyStateDirIsRefused) {
   EXPECT_THAT(StateStore::Open(""), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+// The node stopped after recording an acknowledgement and before the batch left the
+// outbox: the resend is a replay (ALREADY_EXISTS, nothing counted). The sent log keeps the
+// first acknowledgement's counts.
+TEST(StateStoreTest, AReplayKeepsTheFirstAcknowledgementsCounts) {
+  ASSERT_OK_AND_ASSIGN(auto store, StateStore::Open(FreshDir("replay")));
+  SentBatch b;
+  b.batch_id = "b1";
+  b.digest_hex = std::string(64, 'a');
+  b.report_count = 3;
+  ASSERT_OK(store->RecordSent(b, {{"r1", "", 1}, {"r2", "", 1}, {"r3", "", 1}}));
+  v1::BatchAck first;
+  first.set_batch_id("b1");
+  first.set_code(0);
+  first.set_accepted(2);
+  first.set_duplicates(1);
+  ASSERT_OK(store->RecordAck(first, 100));
+  v1::BatchAck replay;
+  replay.set_batch_id("b1");
+  replay.set_code(6);  // ALREADY_EXISTS
+  replay.set_message("batch already committed; nothing changed");
+  ASSERT_OK(store->RecordAck(replay, 200));
+  ASSERT_OK_AND_ASSIGN(auto sent, store->ListSent());
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(*sent[0].ack_code, 0);
+  EXPECT_EQ(sent[0].accepted, 2);
+  EXPECT_EQ(sent[0].duplicates, 1);
+  EXPECT_EQ(sent[0].ack_unix, 100);
+}
+
 }  // namespace
 }  // namespace samenzicht::agency_node

@@ -7,7 +7,9 @@
 //  - differencing by overlapping periods.
 // Each attack is run against the legacy suppression (ProtectTotals, ComputeInsight without
 // keys), where it succeeds (kept as evidence that the attack is real), and against the Cell
-// Key Method (PerturbTotals, ComputeInsight with keys), where it must fail.
+// Key Method (PerturbTotals, ComputeInsight with keys) with the DEFAULT configuration's
+// parameters (DefaultQuery below; query_cell_key_test checks that the default Query
+// publishes exactly PerturbTotals of its snapshot), where it must fail.
 #include <glpk.h>
 
 #include <cmath>
@@ -20,6 +22,9 @@
 
 #include "aggregator/disclosure.h"
 #include "aggregator/insight.h"
+#include "aggregator/query.h"
+#include "aggregator/store.h"
+#include "crypto/secret_bytes.h"
 #include "aggregator/totals.h"
 #include "aggregator/totals_index.h"
 #include "tests/aggregator/test_util.h"
@@ -34,7 +39,35 @@ using testing::Tok;
 constexpr uint32_t kK = 5;
 constexpr uint64_t kSecret = 0x5eed5eed12345678ull;
 
-CellKeyParams Params() { return CellKeyParams{kK, 0, kSecret}; }
+// The Cell Key Method's parameters as the DEFAULT configuration has them: a Query made the
+// way the server, the dashboard and the report make it (no options, no min_cell_size), over
+// an empty store. The attacks below use exactly these, with a fixed secret in place of the
+// deployment's random one so that the figures are reproducible.
+const Query& DefaultQuery() {
+  static const std::unique_ptr<Query> query = [] {
+    static std::unique_ptr<Store> store;
+    v1::LinkageProfile profile = testing::TestProfile();
+    std::vector<std::string> rules;
+    for (const auto& r : profile.rules()) rules.push_back(r.name());
+    store = *Store::Open(testing::FreshDir("attack-default") + "/data",
+                         *crypto::SecretBytes::Random(32), rules);
+    return *Query::New(v1::AggregatorConfig(), profile, store.get());
+  }();
+  return *query;
+}
+CellKeyParams Params() {
+  CellKeyParams p = DefaultQuery().cell_key_params();
+  p.secret = kSecret;
+  return p;
+}
+uint32_t DefaultGraceMonths() { return DefaultQuery().options().grace_months; }
+
+TEST(DefaultConfiguration, IsTheCellKeyMethodTheseAttacksAreRunAgainst) {
+  EXPECT_EQ(DefaultQuery().method(), DisclosureMethod::kCellKey);
+  EXPECT_TRUE(DefaultQuery().options().release_freeze);
+  EXPECT_EQ(Params().k, kK);
+  EXPECT_EQ(DefaultQuery().min_cell_size(), kK);
+}
 
 // ---- A simulated municipality -------------------------------------------------------------
 
@@ -556,7 +589,7 @@ TEST(InsertAndWatchAttack, TheReleaseFreezeLeavesEveryCellUnchanged) {
     std::map<uint32_t, std::vector<uint64_t>> frozen;
     auto publish = [&](const std::vector<SimPerson>& ps) {
       World w = Build(ps);
-      ReleaseState state = Release(w.ds, w.keys.report, frozen, now, 1);
+      ReleaseState state = Release(w.ds, w.keys.report, frozen, now, DefaultGraceMonths());
       frozen = state.frozen;
       w.keys = ComputeRecordKeys(w.ds, w.link, params, &state.publishable);
       for (size_t r = 0; r < w.ds.reports.size(); ++r) {

@@ -43,7 +43,12 @@ class IntakeTest : public ::testing::Test {
     auto key = *crypto::SecretBytes::Random(32);
     store_ = *Store::Open(testing::FreshDir(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "/data", key, rules);
     intake_ = *Intake::New(config_, profile_, store_.get());
-    query_ = *Query::New(config_, profile_, store_.get());
+    // Exact counts to check intake against: the old suppression with k = 1 withholds
+    // nothing (a unit test's internal path; every deployment publishes with the Cell Key
+    // Method, the default).
+    QueryOptions exact;
+    exact.method = DisclosureMethod::kSuppression;
+    query_ = *Query::New(config_, profile_, store_.get(), exact);
   }
 
   v1::BatchAck Submit(const rpc::Peer& peer, const v1::SignedBatch& b) {

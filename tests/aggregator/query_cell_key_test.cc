@@ -1,4 +1,4 @@
-// The query layer under the Cell Key Method (issue 17): any grid period in any order is
+// The query layer in its default configuration, the Cell Key Method: any grid period in any order is
 // answered, consistently; a period off the grid is refused with the grid periods to ask
 // instead; every answer and refusal is in the audit trail; the cell-key secret survives a
 // restart (same figures).
@@ -10,6 +10,7 @@
 #include "aggregator/disclosure.h"
 #include "aggregator/intake.h"
 #include "aggregator/query.h"
+#include "aggregator/totals.h"
 #include "tests/aggregator/test_util.h"
 #include "tests/testing/status_matchers.h"
 
@@ -21,10 +22,10 @@ using testing::Tok;
 
 constexpr uint32_t kEpoch = 1;
 
-// The Cell Key Method with the release freeze, in December 2026.
+// The DEFAULT configuration (the Cell Key Method with the release freeze, what the server,
+// the dashboard and the report use), in December 2026: only the clock is fixed.
 QueryOptions Options() {
   QueryOptions o;
-  o.method = DisclosureMethod::kCellKey;
   o.now_month = 202612;
   return o;
 }
@@ -100,6 +101,56 @@ class QueryCellKeyTest : public ::testing::Test {
   rpc::Peer police_{"police", rpc::Role::kAgency};
   rpc::Peer analyst_{"gemeente", rpc::Role::kAnalyst};
 };
+
+TEST_F(QueryCellKeyTest, TheDefaultIsTheCellKeyMethodWithTheReleaseFreeze) {
+  ASSERT_OK_AND_ASSIGN(auto q, Query::New(config_, profile_, store_.get()));
+  EXPECT_EQ(q->method(), DisclosureMethod::kCellKey);
+  EXPECT_TRUE(q->options().release_freeze);
+  EXPECT_EQ(q->options().grace_months, 1u);
+  EXPECT_EQ(q->cell_key_params().k, 5u);
+  EXPECT_EQ(q->cell_key_params().noise(), 5u);
+  EXPECT_EQ(q->cell_key_params().tail(), 15u);
+  EXPECT_NE(q->cell_key_params().secret, 0u);
+  // Whatever the clock says, the months of 2024 are released by now: answered, perturbed.
+  ASSERT_OK_AND_ASSIGN(v1::TotalsResponse r,
+                       q->Totals(analyst_, Request({v1::DIMENSION_FORM}, 202401, 202412)));
+  EXPECT_NE(r.counting_rules().find("Cell Key Method"), std::string::npos);
+}
+
+// The attack tests (disclosure_attack_test.cc) attack PerturbTotals with the default's
+// parameters; this is what the default Query publishes, cell for cell.
+TEST_F(QueryCellKeyTest, TheDefaultPublishesExactlyWhatTheAttackTestsAttack) {
+  ASSERT_OK_AND_ASSIGN(auto q, Query::New(config_, profile_, store_.get(), Options()));
+  for (auto [from, to] : std::vector<std::pair<uint32_t, uint32_t>>{
+           {202401, 202403}, {202401, 202406}, {202401, 202412}}) {
+    for (const std::vector<v1::Dimension>& by : std::vector<std::vector<v1::Dimension>>{
+             {}, {v1::DIMENSION_FORM}, {v1::DIMENSION_FORM, v1::DIMENSION_SIGNAL_MONTH}}) {
+      ASSERT_OK_AND_ASSIGN(v1::TotalsResponse shown, q->Totals(analyst_, Request(by, from, to)));
+      ASSERT_OK_AND_ASSIGN(std::shared_ptr<const Snapshot> snap, q->Current());
+      ASSERT_OK_AND_ASSIGN(RawTotals raw, ComputeRawTotals(snap->dataset, snap->link,
+                                                           Request(by, from, to), &snap->keys));
+      EXPECT_EQ(shown.SerializeAsString(),
+                PerturbTotals(raw, q->cell_key_params()).SerializeAsString())
+          << from << ".." << to << " by " << by.size();
+    }
+  }
+}
+
+// Margins: a one-way table and its total show no symbol and no count from 1 to k-1, so
+// "total minus the other cells" is a sum of perturbed figures, not a withheld cell.
+TEST_F(QueryCellKeyTest, NoCellIsWithheldSoNoneFollowsFromTheMargin) {
+  for (auto by : {v1::DIMENSION_FORM, v1::DIMENSION_SIGNAL_MONTH, v1::DIMENSION_DOMAIN}) {
+    ASSERT_OK_AND_ASSIGN(v1::TotalsResponse r,
+                         query_->Totals(analyst_, Request({by}, 202401, 202406)));
+    for (const auto& row : r.rows()) {
+      for (const v1::Count* c : {&row.persons(), &row.signals()}) {
+        EXPECT_FALSE(c->suppressed() || c->secondary());
+        EXPECT_TRUE(c->value() == 0 || c->value() >= 5) << c->value();
+      }
+    }
+    EXPECT_FALSE(r.total_persons().suppressed());
+  }
+}
 
 TEST_F(QueryCellKeyTest, EveryGridPeriodIsAnsweredInAnyOrderWithTheSameFigures) {
   const std::vector<std::pair<uint32_t, uint32_t>> periods = {
@@ -198,6 +249,34 @@ TEST_F(QueryCellKeyTest, AReportForAReleasedMonthChangesNothingAndAnOpenMonthIsN
                          query_->Totals(analyst_, Request({v1::DIMENSION_FORM}, periods[i].first,
                                                           periods[i].second)));
     EXPECT_EQ(r.SerializeAsString(), before[i]) << i;
+  }
+  // The analyst retracts the guess and asks again: still nothing changes (the report was
+  // never published), and repeating insert and retract changes nothing either.
+  int planted = 500;
+  for (int round = 0; round < 3; ++round) {
+    v1::RetractRequest retract;
+    retract.add_report_ids(testing::Id(planted));
+    ASSERT_OK_AND_ASSIGN(v1::RetractResponse retracted, intake_->Retract(police_, retract));
+    EXPECT_EQ(retracted.retracted(), 1u);
+    for (size_t i = 0; i < periods.size(); ++i) {
+      ASSERT_OK_AND_ASSIGN(v1::TotalsResponse r,
+                           query_->Totals(analyst_, Request({v1::DIMENSION_FORM},
+                                                            periods[i].first, periods[i].second)));
+      EXPECT_EQ(r.SerializeAsString(), before[i]) << "after retraction, round " << round;
+    }
+    std::vector<v1::Report> again = {testing::Packed(
+        profile_, testing::MakeReport(600 + round, {{"nid", Tok(3)}}, v1::FORM_LABOUR, 202403))};
+    planted = 600 + round;
+    ASSERT_TRUE(intake_->Submit(police_, testing::Sign(*signer_, testing::MakePayload(
+                                                                     "police", profile_, kEpoch,
+                                                                     std::move(again))))
+                    .ok());
+    for (size_t i = 0; i < periods.size(); ++i) {
+      ASSERT_OK_AND_ASSIGN(v1::TotalsResponse r,
+                           query_->Totals(analyst_, Request({v1::DIMENSION_FORM},
+                                                            periods[i].first, periods[i].second)));
+      EXPECT_EQ(r.SerializeAsString(), before[i]) << "after insertion, round " << round;
+    }
   }
   // The current month is not released: refused with the date it will be.
   auto open = query_->Totals(analyst_, Request({}, 202612, 202612));

@@ -72,9 +72,9 @@ class RotationTest : public AuditServerTest {
     StartServer();
   }
   uint64_t Unlinkable() {
-    v1::TotalsResponse r;
-    EXPECT_TRUE(Totals("gemeente", &r).ok());
-    return r.unlinkable_signals().value();
+    absl::StatusOr<v1::TotalsResponse> r = Exact();
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? r->unlinkable_signals().value() : 0;
   }
   int64_t OldEpochReports(const std::string& agency = "") {
     auto s = ReadKeyStatus(config_);
@@ -141,8 +141,7 @@ TEST_F(RotationTest, CompleteRotationKeepsTotalsAndHalfDoneNeverDoubleCountsSign
   EXPECT_EQ(Counts(), before);
   EXPECT_EQ(Unlinkable(), unlinkable_before);
   {
-    v1::TotalsResponse by_form;
-    ASSERT_TRUE(Totals("gemeente", &by_form, {v1::DIMENSION_FORM}).ok());
+    ASSERT_OK_AND_ASSIGN(v1::TotalsResponse by_form, Exact({v1::DIMENSION_FORM}));
     EXPECT_EQ(by_form.total_persons().value(), before.first);
   }
   // A late epoch-1 re-send never downgrades a rotated report.
@@ -227,7 +226,7 @@ TEST_F(RotationTest, SchemaTwoDatabaseUpgradesWithTheEpochItRanWith) {
     EXPECT_EQ(s->old_epoch_reports, 10);  // epoch not known yet
   }
   StartServer();
-  EXPECT_EQ(Column(data_dir_ + "/aggregator.db", "PRAGMA user_version")[0], "5");
+  EXPECT_EQ(Column(data_dir_ + "/aggregator.db", "PRAGMA user_version")[0], std::to_string(kSchemaVersion));
   EXPECT_EQ(Column(data_dir_ + "/aggregator.db",
                    "SELECT count(*) FROM reports WHERE key_epoch = 1")[0], "10");
   EXPECT_EQ(OldEpochReports(), 0);

@@ -3,7 +3,9 @@
 // Starts the fixture (in-process aggregator + dashboard, fed with signed test batches),
 // loads the page with the analyst's client certificate, and checks that
 //  - the numbers shown equal the Query service's answers (expected.json, from gRPC),
-//  - small cells show "<k" (and secondary suppression "x"), never a number,
+//  - figures are protected by the Cell Key Method: a small count (1 to k-1 in the exact,
+//    unpublished table) is shown as 0 or k, no cell is withheld, no "<k" or "x" appears,
+//    and the methods section says how the figures were protected,
 //  - the page switches to English labels,
 //  - without a client certificate the TLS handshake is refused, and an agency
 //    certificate gets 403,
@@ -102,12 +104,16 @@ try {
   await check('trend equals the query service', async () => {
     for (const p of expected.insight.trend) assert.equal(await text('trend:' + p.period), fmt(p.persons, k));
   });
-  await check('small cells show <k, never a number', async () => {
-    const small = expected.form.rows.filter(r => r.persons.suppressed && !r.persons.secondary);
+  await check('small counts are shown as 0 or k, nothing withheld', async () => {
+    const small = expected.exact_form.rows.filter(r => r.persons.value > 0 && r.persons.value < k);
     assert.ok(small.length > 0, 'the fixture has a small form cell');
-    for (const r of small) assert.equal(await text('form:' + r.keys[0]), '<' + k);
+    for (const r of small) {
+      const t = await text('form:' + r.keys[0]);
+      assert.ok(t === '0' || t === String(k), `form=${r.keys[0]} shows ${t}`);
+    }
     const body = await page.locator('body').textContent();
-    assert.ok(body.includes('<' + k));
+    assert.ok(!body.includes('<' + k), 'a withheld cell is shown');
+    assert.match(await page.locator('#rules').textContent(), /Cell Key/);
   });
   await check('English labels', async () => {
     await page.click('#lang-en');

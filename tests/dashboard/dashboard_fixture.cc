@@ -13,6 +13,7 @@
 #include <iostream>
 
 #include "aggregator/dashboard/dashboard.h"
+#include "aggregator/exact_totals.h"
 #include "aggregator/insight_format.h"
 #include "aggregator/server.h"
 #include "aggregator/totals_format.h"
@@ -160,6 +161,17 @@ int main(int argc, char** argv) {
     grpc::Status st = q->Totals(&ctx, r, &out);
     if (!st.ok()) return Fail("totals: " + st.error_message());
     expected += std::string(",\n\"") + name + "\": " + sz::aggregator::FormatTotalsJson(out);
+  }
+  {
+    // The exact, unpublished form table (the operator's path), so the test knows which
+    // cells are small and can check they are protected.
+    v1::TotalsRequest r;
+    r.add_by(v1::DIMENSION_FORM);
+    r.set_from_month(202401);
+    r.set_to_month(202412);
+    auto exact = sz::aggregator::ExactTotals(config, r);
+    if (!exact.ok()) return Fail("exact totals: " + std::string(exact.status().message()));
+    expected += ",\n\"exact_form\": " + sz::aggregator::FormatTotalsJson(*exact);
   }
   expected += "}\n";
   { std::ofstream(dir + "/expected.json") << expected; }

@@ -152,14 +152,28 @@ if out=$(on rogue "$(NODE rogue)" submit --config "$work/rogue/etc/samenzicht/no
 fi
 echo "ok: the host with a foreign certificate was refused ($(echo "$out" | tail -n 1))"
 
-# --- the analyst's totals equal the ground truth ------------------------------------------
-totals=$(on gemeente "$work/gemeente/opt/samenzicht/bin/aggregator" totals --config "$work/gemeente/etc/samenzicht/analyst.textproto" --format csv)
-read -r persons signals < <(echo "$totals" | awk -F, 'NR==1 { for (i=1;i<=NF;i++) col[$i]=i; next } { print $col["persons"], $col["signals"] }' | tail -n 1)
+# --- what was stored equals the ground truth; the analyst's totals come over the network ---
+# The exact count is the operator's, on the aggregator host (its configuration and store
+# key); the analyst's published totals are protected by the Cell Key Method (perturbed, 0
+# or at least 5, within 15 of the exact count).
+cols='NR==1 { for (i=1;i<=NF;i++) col[$i]=i; next } { print $col["persons"], $col["signals"] }'
+exact=$(on agg "$AGG" exact-totals --config "$work/agg/etc/samenzicht/aggregator.textproto" --format csv 2>/dev/null) ||
+  fail "exact-totals on the aggregator host failed"
+read -r persons signals < <(echo "$exact" | awk -F, "$cols" | tail -n 1)
 want_signals=$(sed -n 's/.*"records": \([0-9]*\),.*/\1/p' "$work/sim/summary.json" | head -n 1)
 want_persons=$(sed -n 's/.*"persons_signalled": \([0-9]*\),.*/\1/p' "$work/sim/summary.json")
 [ "$signals" = "$want_signals" ] || fail "signals $signals, ground truth $want_signals"
 [ "$persons" = "$want_persons" ] || fail "persons $persons, ground truth $want_persons"
-echo "ok: totals over the network equal the ground truth ($persons persons, $signals signals)"
+echo "ok: the stored reports equal the ground truth ($persons persons, $signals signals)"
+totals=$(on gemeente "$work/gemeente/opt/samenzicht/bin/aggregator" totals --config "$work/gemeente/etc/samenzicht/analyst.textproto" --format csv) ||
+  fail "the analyst's totals over the network failed"
+read -r p_persons p_signals < <(echo "$totals" | awk -F, "$cols" | tail -n 1)
+for pair in "$p_persons:$persons" "$p_signals:$signals"; do
+  shown=${pair%%:*}; exact_n=${pair##*:}
+  d=$(( shown > exact_n ? shown - exact_n : exact_n - shown ))
+  { [ "$shown" -ge 5 ] && [ "$d" -le 15 ]; } || fail "published $shown is not a protected figure near $exact_n"
+done
+echo "ok: the analyst's totals over the network are protected ($p_persons persons, $p_signals signals published)"
 
 # --- the capture shows only TLS on the aggregator's port ------------------------------------
 # Stop the aggregator first so every connection is closed, then the capture.

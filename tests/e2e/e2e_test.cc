@@ -1,7 +1,10 @@
 // End to end, as the demo runs it: a deployment CA, keys, an aggregator process on
 // loopback with mutual TLS, three agency nodes importing the demo CSVs (some persons at two
-// or three agencies under different spellings), and the analyst's totals checked against
-// the ground truth in deploy/demo/data/truth.csv.
+// or three agencies under different spellings). What was stored and linked is checked
+// against the ground truth in deploy/demo/data/truth.csv through the operator's exact path
+// (`aggregator exact-totals` on the aggregator's configuration and store key); the
+// analyst's published totals (Cell Key Method, the default) are checked to be protected,
+// near the exact figures, and answered for every query the README suggests, in any order.
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -179,6 +182,29 @@ class E2eTest : public ::testing::Test {
     return out;
   }
 
+  // The operator's exact, unpublished counts (same shape as Totals; nothing withheld).
+  std::map<std::string, std::pair<long, long>> Exact(const std::string& by) {
+    std::vector<std::string> argv = {AGGREGATOR_BIN, "exact-totals", "--config",
+                                     dir_ + "/aggregator.textproto", "--format", "csv"};
+    if (!by.empty()) { argv.push_back("--by"); argv.push_back(by); }
+    RunResult r = RunCommand(argv);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::map<std::string, std::pair<long, long>> out;
+    for (auto& row : ReadCsv(r.out)) {
+      std::string key = by.empty() ? "" : row[by];
+      if (!by.empty() && (key == "total" || key == "all" || key.empty())) key = "";
+      out[key] = {std::stol(row["persons"]), std::stol(row["signals"])};
+    }
+    return out;
+  }
+
+  // A published count: 0 or at least k = 5, within S = 3k of the exact one (docs/disclosure.md).
+  static void ExpectProtected(long published, long exact, const std::string& what) {
+    EXPECT_TRUE(published == 0 || published >= 5) << what << ": " << published;
+    EXPECT_LE(std::labs(published - exact), exact < 5 ? 5 : 15) << what << ": published "
+                                                                << published << ", exact " << exact;
+  }
+
   std::string dir_, pki_, hashing_key_, address_;
   std::unique_ptr<Background> server_;
 };
@@ -193,15 +219,26 @@ TEST_F(E2eTest, TotalsAfterLinkageEqualTheGroundTruth) {
   ASSERT_EQ(truth.size(), 80u);
   ASSERT_EQ(persons.size(), 60u);
 
-  auto overall = Totals("");
+  auto overall = Exact("");
   ASSERT_TRUE(overall.count(""));
   EXPECT_EQ(overall[""].second, 80);
   EXPECT_EQ(overall[""].first, 60);
 
-  auto by_domain = Totals("domain");
+  auto by_domain = Exact("domain");
   EXPECT_EQ(by_domain["police"], std::make_pair(28L, 28L));
   EXPECT_EQ(by_domain["youth_care"], std::make_pair(26L, 26L));
   EXPECT_EQ(by_domain["mental_health"], std::make_pair(26L, 26L));
+
+  // What the analyst is shown is protected, and near the truth.
+  auto published = Totals("");
+  ASSERT_TRUE(published.count(""));
+  ExpectProtected(published[""].first, 60, "persons");
+  ExpectProtected(published[""].second, 80, "signals");
+  auto published_domain = Totals("domain");
+  for (const char* d : {"police", "youth_care", "mental_health"}) {
+    ASSERT_TRUE(published_domain.count(d)) << d;
+    ExpectProtected(published_domain[d].first, by_domain[d].first, d);
+  }
 
   // The summary publishes the linkage's own error estimate next to the persons figure: on
   // the demo data every candidate pair is clear-cut, so nobody is estimated counted twice.
@@ -218,24 +255,26 @@ TEST_F(E2eTest, TotalsAfterLinkageEqualTheGroundTruth) {
 
 TEST_F(E2eTest, ImportingTheSameExportTwiceCountsNothingTwice) {
   SubmitAll();
-  auto before = Totals("form");
+  auto before = Exact("form");
+  auto published_before = Totals("form");
   Expect0(RunCommand({AGENCY_NODE_BIN, "submit", "--config", NodeConfig("police"), "--in", kData + "police.csv"}));
-  EXPECT_EQ(Totals("form"), before);
-  EXPECT_EQ(Totals("")[""], std::make_pair(60L, 80L));
+  EXPECT_EQ(Exact("form"), before);
+  EXPECT_EQ(Exact("")[""], std::make_pair(60L, 80L));
+  EXPECT_EQ(Totals("form"), published_before);  // the same reports: the same noise
 }
 
 TEST_F(E2eTest, RetractionTakesEffectImmediately) {
   SubmitAll();
   // PL-2024-1007 is the police's record of a person no other agency signalled (truth.csv).
   Expect0(RunCommand({AGENCY_NODE_BIN, "retract", "--config", NodeConfig("police"), "--record-id", "PL-2024-1007"}));
-  EXPECT_EQ(Totals("")[""], std::make_pair(59L, 79L));
-  EXPECT_EQ(Totals("domain")["police"], std::make_pair(27L, 27L));
+  EXPECT_EQ(Exact("")[""], std::make_pair(59L, 79L));
+  EXPECT_EQ(Exact("domain")["police"], std::make_pair(27L, 27L));
   // Importing the export again does not bring the retracted report back: the node does not
   // resend it, and the aggregator would refuse it if it did (aggregator tests).
   RunResult again = RunCommand({AGENCY_NODE_BIN, "submit", "--config", NodeConfig("police"), "--in", kData + "police.csv"});
   Expect0(again);
   EXPECT_THAT(again.out, ::testing::HasSubstr("1 record(s) retracted earlier, not sent again"));
-  EXPECT_EQ(Totals("")[""], std::make_pair(59L, 79L));
+  EXPECT_EQ(Exact("")[""], std::make_pair(59L, 79L));
 }
 
 // Partial acceptance end to end: the police node accepts an area the aggregator does not
@@ -263,7 +302,7 @@ TEST_F(E2eTest, PartialAcceptanceIsNotARefusedBatch) {
   EXPECT_THAT(r.out, ::testing::HasSubstr("refused:         1 report(s), 0 batch(es); 1 batch(es) "
                                           "stored except the refused reports"));
   EXPECT_THAT(r.out, ::testing::HasSubstr("(record PX-BAD) refused: INVALID_ARGUMENT: area"));
-  EXPECT_EQ(Totals("")[""], std::make_pair(6L, 6L));
+  EXPECT_EQ(Exact("")[""], std::make_pair(6L, 6L));
 
   WriteFile(dir_ + "/all-bad.csv",
             header + "PY-1,Hans,Testpersoonhans,2006-01-15,labour,noorderhaven,2024-03-01\n"
@@ -273,7 +312,7 @@ TEST_F(E2eTest, PartialAcceptanceIsNotARefusedBatch) {
   EXPECT_THAT(r.out, ::testing::HasSubstr("refused:         2 report(s), 1 batch(es)\n"));
   EXPECT_THAT(r.out, ::testing::HasSubstr("refused: INVALID_ARGUMENT: all 2 report(s) refused; "
                                           "nothing stored"));
-  EXPECT_EQ(Totals("")[""], std::make_pair(6L, 6L));
+  EXPECT_EQ(Exact("")[""], std::make_pair(6L, 6L));
 
   RunResult sent = RunCommand({AGENCY_NODE_BIN, "sent", "--config", config});
   Expect0(sent);
@@ -299,6 +338,60 @@ TEST_F(E2eTest, PartialAcceptanceIsNotARefusedBatch) {
   EXPECT_THAT(batch_lines[4], ::testing::ContainsRegex("^  refused report [0-9a-f]{32}: "
                                                        "INVALID_ARGUMENT area"));
   EXPECT_EQ(sent.out.find("PX-BAD"), std::string::npos);  // no record id in `sent`
+}
+
+// The honest analyst: every command the README suggests, in the README's order and then
+// backwards, is answered (nothing refused for what was asked before), and the same question
+// gets the same figures. A period off the grid is refused naming the grid periods to ask.
+TEST_F(E2eTest, EveryReadmeQueryIsAnsweredInAnyOrderWithTheSameFigures) {
+  SubmitAll();
+  const std::string cfg = dir_ + "/analyst.textproto";
+  const std::vector<std::vector<std::string>> queries = {
+      {"totals", "--config", cfg},
+      {"totals", "--config", cfg, "--by", "form,age_band", "--format", "csv"},
+      {"totals", "--config", cfg, "--by", "domain", "--from", "2024-01", "--to", "2024-06",
+       "--format", "json"},
+      {"totals", "--config", cfg, "--view", "summary", "--from", "2024-01", "--to", "2024-12"},
+      {"totals", "--config", cfg, "--view", "summary", "--from", "2024-01", "--to", "2024-06"},
+      {"totals", "--config", cfg, "--view", "agencies", "--format", "csv"},
+      {"totals", "--config", cfg, "--view", "overlap", "--format", "csv"},
+      {"totals", "--config", cfg, "--view", "trend", "--per", "quarter", "--format", "csv"},
+      {"totals", "--config", cfg, "--by", "form", "--from", "2024-04", "--to", "2024-06"},
+  };
+  std::vector<std::string> first;
+  for (const auto& q : queries) {
+    std::vector<std::string> argv = {AGGREGATOR_BIN};
+    argv.insert(argv.end(), q.begin(), q.end());
+    RunResult r = RunCommand(argv);
+    EXPECT_EQ(r.exit_code, 0) << q[3] << " " << (q.size() > 4 ? q[4] : "") << ": " << r.err;
+    EXPECT_EQ(r.out.find("<5"), std::string::npos) << r.out;  // nothing withheld
+    first.push_back(r.out);
+  }
+  for (size_t i = queries.size(); i-- > 0;) {
+    std::vector<std::string> argv = {AGGREGATOR_BIN};
+    argv.insert(argv.end(), queries[i].begin(), queries[i].end());
+    RunResult r = RunCommand(argv);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, first[i]) << "query " << i << " answered differently the second time";
+  }
+  RunResult report = RunCommand({AGGREGATOR_BIN, "report", "--config", cfg, "--period",
+                                 "2024-01..2024-12", "--out", dir_ + "/raad-2024.html"});
+  EXPECT_EQ(report.exit_code, 0) << report.err;
+  RunResult off = RunCommand({AGGREGATOR_BIN, "totals", "--config", cfg, "--from", "2024-01",
+                              "--to", "2024-05"});
+  EXPECT_NE(off.exit_code, 0);
+  EXPECT_THAT(off.err, ::testing::HasSubstr("2024-01..2024-06 (2024-H1)"));
+}
+
+// The exact path needs the aggregator's own configuration and store key: an analyst's (or
+// an agency's) client configuration does not open it.
+TEST_F(E2eTest, TheExactCountsAreNotAvailableWithAClientConfiguration) {
+  SubmitAll();
+  for (const char* cfg : {"analyst.textproto", "police-as-client.textproto"}) {
+    RunResult r = RunCommand({AGGREGATOR_BIN, "exact-totals", "--config", dir_ + "/" + cfg});
+    EXPECT_NE(r.exit_code, 0) << cfg << ": " << r.out;
+    EXPECT_EQ(r.out.find("80"), std::string::npos) << r.out;
+  }
 }
 
 TEST_F(E2eTest, AnAgencyCannotQueryTotals) {

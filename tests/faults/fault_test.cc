@@ -1,6 +1,7 @@
 // Fault tests: the real binaries on loopback, the simulator's exports as ground truth.
 // Processes are killed with SIGKILL during delivery and restarted; at the end the
-// aggregator must hold every signal exactly once (totals == the simulator's truth) and
+// aggregator must hold every signal exactly once (the exact totals of `aggregator
+// exact-totals` == the simulator's truth; the analyst's published totals are perturbed) and
 // every node's outbox must be empty. Each test starts its own aggregator on a free
 // loopback port, is bounded in time (every wait has a deadline) and stops what it started.
 #include <arpa/inet.h>
@@ -248,10 +249,15 @@ class FaultTest : public ::testing::Test {
            << logs;
   }
 
-  // The ground-truth check: the analyst's total of signals, and the stored reports.
+  // The ground-truth check: the exact total of signals (the operator's unpublished count,
+  // through the same loading and counting as the query service), and the stored reports.
+  // The analyst's published totals must be answered too (they are perturbed, so not equal).
   void ExpectTotalsEqualTruth() {
-    RunResult r = RunCommand({AGGREGATOR_BIN, "totals", "--config", dir_ + "/analyst.textproto",
-                              "--format", "csv"});
+    RunResult published = RunCommand({AGGREGATOR_BIN, "totals", "--config",
+                                      dir_ + "/analyst.textproto", "--format", "csv"});
+    ASSERT_EQ(published.exit_code, 0) << published.err;
+    RunResult r = RunCommand({AGGREGATOR_BIN, "exact-totals", "--config",
+                              dir_ + "/aggregator.textproto", "--format", "csv"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     // The overall row is the last line: persons,signals.
     std::string last = Trim(r.out);
