@@ -52,6 +52,20 @@ absl::StatusOr<std::unique_ptr<Administration>> Administration::Start(
   std::unique_ptr<Administration> a(new Administration(store, intake));
   ASSIGN_OR_RETURN(auto stored, store->LoadSettings());
   const v1::Settings eff = EffectiveSettings(config, stored);
+  if (eff.key_epoch() != config.key_epoch()) {
+    // An epoch set with Admin.SetKeyEpoch outlives the configuration it was set against:
+    // said loudly at every start, and audited, so a rotation done in the configuration file
+    // is not silently undone.
+    spdlog::error("key_epoch {} set by an administrator (Admin.SetKeyEpoch) overrides key_epoch "
+                  "{} of the configuration: batches of epoch {} are refused. Put key_epoch: {} in "
+                  "the configuration, or set the epoch again with the admin service",
+                  eff.key_epoch(), config.key_epoch(), config.key_epoch(), eff.key_epoch());
+    JsonObject d;
+    d.Add("configured", config.key_epoch())
+        .Add("effective", eff.key_epoch())
+        .Add("source", "stored setting overrides the configuration");
+    RETURN_IF_ERROR(store->AppendAudit(kEventKeyEpochChange, kActorAggregator, d.str()));
+  }
 
   const std::string digest = ConfigDigest(config);
   auto prev = stored.find(kSettingConfigDigest);

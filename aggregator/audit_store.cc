@@ -17,6 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "aggregator/audit_events.h"
+#include "common/files.h"
 #include "common/sqlite/sqlite.h"
 #include "common/status_macros.h"
 #include "crypto/encoding.h"
@@ -27,8 +28,30 @@
 namespace samenzicht::aggregator {
 namespace fs = std::filesystem;
 
+absl::Status CheckDatabaseNotLost(const std::string& data_dir) {
+  const fs::path dir(data_dir);
+  std::error_code ec;
+  if (fs::exists(dir / kDatabaseFileName, ec)) return absl::OkStatus();
+  int checkpoints = 0;
+  for (const auto& e : fs::directory_iterator(dir / kCheckpointDirName, ec)) {
+    checkpoints += e.path().extension() == ".checkpoint";
+  }
+  const bool marker = fs::exists(dir / kDatabaseMarkerName, ec);
+  if (checkpoints == 0 && !marker) return absl::OkStatus();  // a new deployment
+  return absl::FailedPreconditionError(absl::StrCat(
+      (dir / kDatabaseFileName).string(), " is missing, but the data folder had a database (",
+      marker ? kDatabaseMarkerName : "",
+      marker && checkpoints > 0 ? " and " : "",
+      checkpoints > 0 ? absl::StrCat(checkpoints, " audit checkpoint(s)") : "",
+      "); the aggregator will not start on an empty database. Restore the latest backup with "
+      "`aggregator restore --backup FILE --data-dir NEW_FOLDER` and point data_dir at the new "
+      "folder (the nodes resend what was not acknowledged since the backup); check the trail "
+      "with `aggregator audit verify`"));
+}
+
 absl::StatusOr<AuditedStore> OpenAuditedStore(const v1::AggregatorConfig& config) {
   AuditedStore out;
+  RETURN_IF_ERROR(CheckDatabaseNotLost(config.data_dir()));
   ASSIGN_OR_RETURN(out.profile, model::LoadProfile(config.profile_file()));
   std::vector<std::string> rules;
   for (const auto& r : out.profile.rules()) rules.push_back(r.name());
@@ -37,6 +60,15 @@ absl::StatusOr<AuditedStore> OpenAuditedStore(const v1::AggregatorConfig& config
                      crypto::LoadKeyFile(config.store_key_file(), crypto::KeyKind::kStore));
     ASSIGN_OR_RETURN(out.store, Store::Open(config.data_dir(), key.bytes, rules));
   }  // the key bytes are wiped here; the store keeps only its derived subkeys
+  {
+    const std::string marker = (fs::path(config.data_dir()) / kDatabaseMarkerName).string();
+    std::error_code ec;
+    if (!fs::exists(marker, ec)) {
+      RETURN_IF_ERROR(files::WriteFileAtomic(
+          marker, "aggregator.db lives in this folder; without it the aggregator will not start\n",
+          0600));
+    }
+  }
   ASSIGN_OR_RETURN(out.signer, LoadAuditSigner(config));
   RETURN_IF_ERROR(out.store->AttachAudit(AuditOptionsFor(config, out.signer.get())));
   return out;

@@ -37,6 +37,13 @@ namespace samenzicht::aggregator {
 inline constexpr char kCheckpointDirName[] = "checkpoints";
 inline constexpr char kDefaultAuditKeyName[] = "audit-signing.key";
 inline constexpr uint32_t kDefaultCheckpointEvery = 100;
+// Written into data_dir once aggregator.db has been opened there: the folder has had a
+// database, so a missing one was lost, not never made.
+inline constexpr char kDatabaseMarkerName[] = "aggregator.db.was-here";
+
+// FailedPrecondition (saying how to restore) when `data_dir` has no aggregator.db but shows
+// that it had one: the marker above or audit checkpoints. OK for a new data folder.
+absl::Status CheckDatabaseNotLost(const std::string& data_dir);
 
 // The audit signing key of `config`: `audit_key_file`, or, when empty, `audit-signing.key`
 // in the folder of `store_key_file` (created on first use, with a warning in the log).
@@ -51,7 +58,8 @@ AuditOptions AuditOptionsFor(const v1::AggregatorConfig& config, const crypto::S
 // The store of `config` opened for writing with its audit trail attached: the linkage
 // profile, the store key (wiped once the store has derived its subkeys), the audit signer.
 // `signer` must outlive `store`; members are destroyed in reverse order, store first.
-// The errors of model::LoadProfile, crypto::LoadKeyFile, Store::Open and Store::AttachAudit.
+// The errors of model::LoadProfile, crypto::LoadKeyFile, CheckDatabaseNotLost, Store::Open
+// and Store::AttachAudit.
 struct AuditedStore {
   v1::LinkageProfile profile;
   std::unique_ptr<crypto::Signer> signer;

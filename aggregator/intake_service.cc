@@ -1,5 +1,6 @@
 #include "aggregator/intake_service.h"
 
+#include "aggregator/service_status.h"
 #include "rpc/tls.h"
 
 namespace samenzicht::aggregator {
@@ -13,7 +14,7 @@ grpc::Status IntakeService::SubmitBatches(
   v1::SubmitRequest request;
   while (stream->Read(&request)) {
     absl::StatusOr<v1::BatchAck> ack = intake_->Submit(*peer, request.batch());
-    if (!ack.ok()) return rpc::ToGrpcStatus(ack.status());
+    if (!ack.ok()) return ServiceStatus(ack.status(), "Intake.SubmitBatches");
     if (!stream->Write(*ack)) break;  // the node will resend; a replay is safe
     if (limiter_ != nullptr &&
         !limiter_->Pace(peer->common_name,
@@ -30,7 +31,7 @@ grpc::Status IntakeService::Retract(grpc::ServerContext* context,
   absl::StatusOr<rpc::Peer> peer = rpc::PeerOf(*context);
   if (!peer.ok()) return rpc::ToGrpcStatus(peer.status());
   absl::StatusOr<v1::RetractResponse> r = intake_->Retract(*peer, *request);
-  if (!r.ok()) return rpc::ToGrpcStatus(r.status());
+  if (!r.ok()) return ServiceStatus(r.status(), "Intake.Retract");
   *response = *std::move(r);
   return grpc::Status::OK;
 }

@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <set>
@@ -14,6 +16,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "aggregator/totals.h"
+#include "common/disk_full.h"
 #include "common/status_macros.h"
 
 namespace samenzicht::aggregator {
@@ -92,8 +95,13 @@ absl::Status QueryHistory::Record(const AskedQuery& q) {
     if (fd < 0) return absl::InternalError(absl::StrCat("cannot open query history ", path_));
     bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
               ::fsync(fd) == 0;
+    const int err = errno;
     ::close(fd);
-    if (!ok) return absl::InternalError(absl::StrCat("cannot write query history ", path_));
+    if (!ok) {
+      absl::Status s = absl::InternalError(absl::StrCat("cannot write query history ", path_, ": ",
+                                                        std::strerror(err)));
+      return disk_full::IsErrno(err) ? disk_full::Mark(s) : s;
+    }
   }
   entries_.push_back(q);
   return absl::OkStatus();

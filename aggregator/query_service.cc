@@ -1,6 +1,7 @@
 #include "aggregator/query_service.h"
 
 #include "aggregator/audit_store.h"
+#include "aggregator/service_status.h"
 #include "rpc/tls.h"
 
 namespace samenzicht::aggregator {
@@ -10,11 +11,11 @@ grpc::Status QueryService::Totals(grpc::ServerContext* context, const v1::Totals
   absl::StatusOr<rpc::Peer> peer = rpc::PeerOf(*context);
   if (!peer.ok()) return rpc::ToGrpcStatus(peer.status());
   absl::StatusOr<v1::TotalsResponse> r = query_->Totals(*peer, *request);
-  if (!r.ok()) return rpc::ToGrpcStatus(r.status());
+  if (!r.ok()) return ServiceStatus(r.status(), "Query.Totals");
   // Under the Cell Key Method the query layer has audited the answer itself.
   if (audit_ != nullptr && query_->method() == DisclosureMethod::kSuppression) {
     if (absl::Status s = RecordQuery(audit_, *peer, *request, *r); !s.ok()) {
-      return rpc::ToGrpcStatus(s);
+      return ServiceStatus(s, "Query.Totals");
     }
   }
   *response = *std::move(r);
@@ -27,7 +28,7 @@ grpc::Status QueryService::Insight(grpc::ServerContext* context,
   absl::StatusOr<rpc::Peer> peer = rpc::PeerOf(*context);
   if (!peer.ok()) return rpc::ToGrpcStatus(peer.status());
   absl::StatusOr<v1::InsightResponse> r = query_->Insight(*peer, *request);
-  if (!r.ok()) return rpc::ToGrpcStatus(r.status());
+  if (!r.ok()) return ServiceStatus(r.status(), "Query.Insight");
   *response = *std::move(r);
   return grpc::Status::OK;
 }

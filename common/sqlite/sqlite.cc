@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "common/disk_full.h"
 #include "common/status_macros.h"
 
 namespace samenzicht::sqlite {
@@ -104,6 +105,7 @@ absl::Status Database::Error(int rc, absl::string_view what) const {
   if (absl::IsDataLoss(s) && !options_.corruption_hint.empty()) {
     return absl::DataLossError(absl::StrCat(message, options_.corruption_hint));
   }
+  if ((rc & 0xff) == SQLITE_FULL) return disk_full::Mark(s);  // common/disk_full.h
   return s;
 }
 

@@ -1,0 +1,151 @@
+// Storage faults on the aggregator: a vanished aggregator.db is refused at start when the
+// data folder shows it had one, and a full disk is logged at error level with its cause and
+// answered with "the aggregator's disk is full", never a file name.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "aggregator/admin.h"
+#include "aggregator/audit_events.h"
+#include "aggregator/audit_store.h"
+#include "aggregator/query_history.h"
+#include "aggregator/service_status.h"
+#include "aggregator/store.h"
+#include "common/disk_full.h"
+#include "common/files.h"
+#include "common/sqlite/sqlite.h"
+#include "crypto/key_file.h"
+#include "tests/testing/status_matchers.h"
+
+namespace samenzicht::aggregator {
+namespace {
+
+namespace fs = std::filesystem;
+using ::samenzicht::testing::StatusIs;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+std::string Fresh(const std::string& tag) {
+  std::string d = ::testing::TempDir() + "/storage_faults_test/" + tag;
+  fs::remove_all(d);
+  fs::create_directories(d + "/keys");
+  return d;
+}
+
+v1::AggregatorConfig Config(const std::string& d) {
+  v1::AggregatorConfig c;
+  c.set_data_dir(d + "/data");
+  c.set_store_key_file(d + "/keys/store.key");
+  c.set_audit_key_file(d + "/keys/audit.key");
+  c.set_profile_file(SAMENZICHT_SOURCE_DIR "/deploy/config/profile.textproto");
+  c.set_audit_checkpoint_every(1);
+  return c;
+}
+
+// The database is deleted while the data folder keeps its marker and checkpoints: the
+// aggregator does not start on an empty database, and says how to restore.
+TEST(StorageFaultsTest, ADeletedDatabaseIsRefusedAtStart) {
+  const std::string d = Fresh("deleted");
+  ASSERT_OK(crypto::GenerateKeyFile(d + "/keys/store.key", crypto::KeyKind::kStore).status());
+  ASSERT_OK(crypto::GenerateKeyFile(d + "/keys/audit.key", crypto::KeyKind::kSigning).status());
+  const v1::AggregatorConfig c = Config(d);
+  {
+    ASSERT_OK_AND_ASSIGN(AuditedStore s, OpenAuditedStore(c));  // a new folder: fine
+    ASSERT_OK(s.store->AppendAudit("test_event", "admin", "{}"));
+  }
+  {
+    ASSERT_OK_AND_ASSIGN(AuditedStore s, OpenAuditedStore(c));  // and again
+  }
+  for (const char* f : {"aggregator.db", "aggregator.db-wal", "aggregator.db-shm"}) {
+    fs::remove(fs::path(c.data_dir()) / f);
+  }
+  auto reopened = OpenAuditedStore(c);
+  EXPECT_THAT(reopened, StatusIs(absl::StatusCode::kFailedPrecondition, "aggregator.db is missing"));
+  EXPECT_THAT(std::string(reopened.status().message()), HasSubstr("aggregator restore"));
+  EXPECT_FALSE(fs::exists(fs::path(c.data_dir()) / "aggregator.db"));  // nothing made
+
+  // Without the marker, the checkpoints alone tell.
+  fs::remove(fs::path(c.data_dir()) / kDatabaseMarkerName);
+  EXPECT_THAT(OpenAuditedStore(c), StatusIs(absl::StatusCode::kFailedPrecondition, "checkpoint"));
+}
+
+TEST(StorageFaultsTest, SqliteFullIsMarkedAsAFullDisk) {
+  const std::string d = Fresh("sqlite_full");
+  sqlite::OpenOptions o;
+  o.label = "test db";
+  ASSERT_OK_AND_ASSIGN(auto db, sqlite::Database::Open(d + "/t.db", o));
+  ASSERT_OK(db->Exec("CREATE TABLE t(x BLOB)"));
+  ASSERT_OK(db->Exec("PRAGMA max_page_count=20"));  // as if the disk had 20 pages
+  absl::Status s;
+  for (int i = 0; i < 100 && s.ok(); ++i) {
+    s = db->Exec("INSERT INTO t VALUES (zeroblob(4000))");
+  }
+  EXPECT_THAT(s, StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_TRUE(disk_full::Is(s)) << s;
+}
+
+// The analyst's query fails while the query history cannot be written for want of space:
+// the answer says the disk is full, the log says so at error level with the cause.
+TEST(StorageFaultsTest, AFullDiskIsLoggedAndAnsweredAsSuch) {
+  if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
+  const std::string d = Fresh("history_full");
+  const std::string path = d + "/query_history.tsv";
+  ASSERT_OK_AND_ASSIGN(auto history, QueryHistory::Open(path));
+  fs::create_symlink("/dev/full", path);  // every write: ENOSPC
+  AskedQuery q;
+  q.analyst = "analyst";
+  absl::Status s = history->Record(q);
+  ASSERT_TRUE(disk_full::Is(s)) << s;
+
+  std::ostringstream log;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
+  auto logger = std::make_shared<spdlog::logger>("test", sink);
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(logger);
+  grpc::Status answer = ServiceStatus(s, "Query.Totals");
+  spdlog::set_default_logger(previous);
+  logger->flush();
+  EXPECT_EQ(answer.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_THAT(answer.error_message(), HasSubstr("the aggregator's disk is full"));
+  EXPECT_THAT(answer.error_message(), Not(HasSubstr("query_history")));
+  EXPECT_THAT(log.str(), HasSubstr("[error]"));
+  EXPECT_THAT(log.str(), HasSubstr("Query.Totals: the aggregator's disk is full"));
+  EXPECT_THAT(log.str(), HasSubstr("No space left on device"));
+
+  // Any other failure is passed on as it was.
+  grpc::Status other = ServiceStatus(absl::NotFoundError("x"), "Query.Totals");
+  EXPECT_EQ(other.error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+// An epoch stored with Admin.SetKeyEpoch that differs from the configuration's is said at
+// error level at every start and audited, not applied in silence.
+TEST(StorageFaultsTest, AStoredKeyEpochOverridingTheConfigurationIsLoggedAndAudited) {
+  const std::string d = Fresh("epoch");
+  ASSERT_OK(crypto::GenerateKeyFile(d + "/keys/store.key", crypto::KeyKind::kStore).status());
+  ASSERT_OK(crypto::GenerateKeyFile(d + "/keys/audit.key", crypto::KeyKind::kSigning).status());
+  v1::AggregatorConfig c = Config(d);
+  c.set_key_epoch(1);
+  ASSERT_OK_AND_ASSIGN(AuditedStore s, OpenAuditedStore(c));
+  ASSERT_OK(s.store->SetSetting(kSettingKeyEpoch, "2", kEventKeyEpochChange, "admin", "{}"));
+  ::testing::internal::CaptureStdout();  // the library logs on spdlog's default logger
+  auto admin = Administration::Start(c, s.store.get(), nullptr);
+  spdlog::default_logger()->flush();
+  const std::string log = ::testing::internal::GetCapturedStdout();
+  ASSERT_OK(admin.status());
+  EXPECT_THAT(log, HasSubstr("[error]"));
+  EXPECT_THAT(log, HasSubstr("overrides key_epoch 1 of the configuration"));
+  ASSERT_OK_AND_ASSIGN(auto entries, s.store->ReadAudit(1, 1000));
+  bool audited = false;
+  for (const auto& e : entries) {
+    audited = audited || (e.event == kEventKeyEpochChange &&
+                          e.details.find("stored setting overrides") != std::string::npos);
+  }
+  EXPECT_TRUE(audited);
+}
+
+}  // namespace
+}  // namespace samenzicht::aggregator
