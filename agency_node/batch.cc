@@ -60,6 +60,7 @@ absl::StatusOr<std::vector<BuiltBatch>> BuildBatches(std::vector<v1::Report> rep
     payload.set_profile_fingerprint(header.profile_fingerprint);
     payload.set_key_epoch(header.key_epoch);
     payload.set_created_unix(header.created_unix);
+    payload.set_nonce(crypto::RandomBytes(kBatchNonceBytes));
     payload.mutable_reports()->Reserve(static_cast<int>(end - start));
     b.log.reserve(end - start);
     for (size_t i = start; i < end; ++i) {

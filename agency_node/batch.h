@@ -21,6 +21,8 @@
 namespace samenzicht::agency_node {
 
 inline constexpr char kBatchSignatureContext[] = "samenzicht.batch.v1";
+// Random bytes in every payload (BatchPayload.nonce).
+inline constexpr size_t kBatchNonceBytes = 16;
 // Reports per batch when the node configuration does not say (max_batch_reports = 0).
 // About 1.1 MB per batch with the default profile's 13 tokens per report. Larger batches
 // mean fewer transactions on the aggregator: 2000 per batch ingests about twice as fast as

@@ -5,6 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "aggregator/audit_events.h"
+#include "aggregator/audit_store.h"
 #include "aggregator/retention.h"
 #include "common/status_macros.h"
 #include "crypto/encoding.h"
@@ -84,6 +85,53 @@ absl::StatusOr<std::unique_ptr<Administration>> Administration::Start(
     RETURN_IF_ERROR(store->SetSetting(kSettingConfigDigest, digest, kEventConfigChange,
                                       kActorAggregator, d.str()));
   }
+  // Agency signing keys: a changed key names the agency and both fingerprints; an agency
+  // added has no previous fingerprint, one removed no new one.
+  {
+    std::map<std::string, std::string> now;  // node id -> fingerprint
+    for (const auto& ag : config.agencies()) {
+      auto pk = crypto::Base64Decode(ag.signing_public_key());
+      now[ag.node_id()] = pk.ok() ? crypto::PublicKeyFingerprint(*pk) : "";
+    }
+    std::map<std::string, std::string> before;
+    const std::string prefix = kSettingAgencyKeyPrefix;
+    for (const auto& [name, value] : stored) {
+      if (name.compare(0, prefix.size(), prefix) == 0 && !value.empty()) {
+        before[name.substr(prefix.size())] = value;
+      }
+    }
+    // The first start's configuration_change lists the agencies: their keys are noted
+    // without an entry each.
+    const bool first_start = stored.count(kSettingConfigDigest) == 0;
+    auto record = [&](const std::string& agency, const std::string& previous,
+                      const std::string& current) -> absl::Status {
+      if (first_start) return store->SetSetting(prefix + agency, current, "", "", "");
+      JsonObject d;
+      d.Add("agency", agency)
+          .Add("previous_fingerprint", previous)
+          .Add("fingerprint", current)
+          .Add("source", "configuration");
+      return store->SetSetting(prefix + agency, current, kEventAgencyKeyChange, kActorAggregator,
+                               d.str());
+    };
+    for (const auto& [agency, fp] : now) {
+      auto it = before.find(agency);
+      const std::string previous = it == before.end() ? "" : it->second;
+      if (previous != fp) RETURN_IF_ERROR(record(agency, previous, fp));
+    }
+    for (const auto& [agency, fp] : before) {
+      if (now.count(agency) == 0) RETURN_IF_ERROR(record(agency, fp, ""));
+    }
+  }
+  // A restore (`aggregator restore` left a note in the restored database).
+  if (auto p = stored.find(kSettingPendingRestore); p != stored.end() && !p->second.empty()) {
+    auto who = stored.find(kSettingPendingRestoreOperator);
+    RETURN_IF_ERROR(store->SetSetting(kSettingPendingRestore, "", kEventRestore,
+                                      who == stored.end() || who->second.empty()
+                                          ? std::string(kRoleLocalOperator)
+                                          : who->second,
+                                      p->second));
+  }
   const uint32_t last_epoch = Stored(stored, kSettingLastKeyEpoch, 0);
   if (last_epoch != eff.key_epoch()) {
     JsonObject d;
@@ -107,11 +155,13 @@ absl::StatusOr<std::unique_ptr<Administration>> Administration::Start(
   return a;
 }
 
-absl::Status Administration::Authorize(const rpc::Peer& peer) const {
+absl::Status Administration::Authorize(const rpc::Peer& peer, std::string_view asked) const {
   if (peer.role != rpc::Role::kAdmin) {
-    return absl::PermissionDeniedError(absl::StrCat(
+    absl::Status denied = absl::PermissionDeniedError(absl::StrCat(
         "only the administrator may read or change settings; caller has role ",
         rpc::RoleName(peer.role)));
+    RecordPermissionDenied(store_, peer, asked, denied);
+    return denied;
   }
   return absl::OkStatus();
 }
@@ -124,12 +174,12 @@ v1::Settings Administration::Current() const {
 }
 
 absl::StatusOr<v1::Settings> Administration::GetSettings(const rpc::Peer& peer) const {
-  RETURN_IF_ERROR(Authorize(peer));
+  RETURN_IF_ERROR(Authorize(peer, "Admin.GetSettings"));
   return Current();
 }
 
 absl::StatusOr<v1::Settings> Administration::SetRetention(const rpc::Peer& peer, uint32_t months) {
-  RETURN_IF_ERROR(Authorize(peer));
+  RETURN_IF_ERROR(Authorize(peer, "Admin.SetRetention"));
   if (months > kMaxRetentionMonths) {
     return absl::InvalidArgumentError(
         absl::StrCat("retention_months must be at most ", kMaxRetentionMonths));
@@ -143,7 +193,7 @@ absl::StatusOr<v1::Settings> Administration::SetRetention(const rpc::Peer& peer,
 }
 
 absl::StatusOr<v1::Settings> Administration::SetKeyEpoch(const rpc::Peer& peer, uint32_t epoch) {
-  RETURN_IF_ERROR(Authorize(peer));
+  RETURN_IF_ERROR(Authorize(peer, "Admin.SetKeyEpoch"));
   if (epoch == 0) return absl::InvalidArgumentError("key_epoch must be at least 1");
   JsonObject d;
   d.Add("from", key_epoch_.load()).Add("to", epoch).Add("source", "administrator");
@@ -162,18 +212,20 @@ absl::Status Administration::RecordStop() {
   return absl::OkStatus();
 }
 
-absl::Status AuditAccess::Authorize(const rpc::Peer& peer) const {
+absl::Status AuditAccess::Authorize(const rpc::Peer& peer, std::string_view asked) const {
   if (peer.role != rpc::Role::kPrivacyOfficer) {
-    return absl::PermissionDeniedError(absl::StrCat(
+    absl::Status denied = absl::PermissionDeniedError(absl::StrCat(
         "only the privacy officer may read the audit trail; caller has role ",
         rpc::RoleName(peer.role)));
+    RecordPermissionDenied(store_, peer, asked, denied);
+    return denied;
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<v1::GetTrailResponse> AuditAccess::GetTrail(const rpc::Peer& peer,
                                                            const v1::GetTrailRequest& request) const {
-  RETURN_IF_ERROR(Authorize(peer));
+  RETURN_IF_ERROR(Authorize(peer, "Audit.GetTrail"));
   if (request.limit() > 10000) return absl::InvalidArgumentError("limit must be at most 10000");
   uint32_t limit = request.limit() == 0 ? 1000 : request.limit();
   ASSIGN_OR_RETURN(std::vector<audit::Entry> entries,
@@ -198,7 +250,7 @@ absl::StatusOr<v1::GetTrailResponse> AuditAccess::GetTrail(const rpc::Peer& peer
 }
 
 absl::StatusOr<v1::GetCheckpointResponse> AuditAccess::GetCheckpoint(const rpc::Peer& peer) const {
-  RETURN_IF_ERROR(Authorize(peer));
+  RETURN_IF_ERROR(Authorize(peer, "Audit.GetCheckpoint"));
   ASSIGN_OR_RETURN(audit::Checkpoint c, store_->WriteCheckpoint());
   v1::GetCheckpointResponse resp;
   resp.set_checkpoint(c.Serialize());

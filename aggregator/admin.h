@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -37,6 +38,13 @@ inline constexpr char kSettingKeyEpoch[] = "key_epoch";
 inline constexpr char kSettingRetention[] = "retention_months";
 inline constexpr char kSettingConfigDigest[] = "config_digest";
 inline constexpr char kSettingLastKeyEpoch[] = "last_key_epoch";
+// Written by `aggregator restore` into the restored database; the next start records the
+// restore in the trail (event restore) and clears them.
+inline constexpr char kSettingPendingRestore[] = "pending_restore";
+inline constexpr char kSettingPendingRestoreOperator[] = "pending_restore_operator";
+// "agency_key:<node id>": the fingerprint (crypto::PublicKeyFingerprint) of the agency's
+// signing key the aggregator last started with; "" once the agency was removed.
+inline constexpr char kSettingAgencyKeyPrefix[] = "agency_key:";
 
 // The settings in force: the administrator's stored overrides, else the configuration.
 v1::Settings EffectiveSettings(const v1::AggregatorConfig& config,
@@ -63,7 +71,8 @@ class Administration {
 
  private:
   Administration(Store* store, Intake* intake) : store_(store), intake_(intake) {}
-  absl::Status Authorize(const rpc::Peer& peer) const;
+  // A refusal is recorded in the audit trail (permission_denied, naming `asked`).
+  absl::Status Authorize(const rpc::Peer& peer, std::string_view asked) const;
   v1::Settings Current() const;
   Store* const store_;
   Intake* const intake_;
@@ -79,7 +88,7 @@ class AuditAccess {
   absl::StatusOr<v1::GetCheckpointResponse> GetCheckpoint(const rpc::Peer& peer) const;
 
  private:
-  absl::Status Authorize(const rpc::Peer& peer) const;
+  absl::Status Authorize(const rpc::Peer& peer, std::string_view asked) const;
   Store* const store_;
 };
 

@@ -29,7 +29,20 @@ inline constexpr char kEventRetraction[] = "retraction";
 inline constexpr char kEventQuery[] = "query";
 inline constexpr char kEventPurge[] = "retention_purge";
 inline constexpr char kEventKeyEpochRetired[] = "key_epoch_retired";  // issue 9: old-epoch tokens deleted
+// A caller whose role may not use the service it called (details: role, asked, outcome,
+// reason).
+inline constexpr char kEventPermissionDenied[] = "permission_denied";
+// `aggregator backup` and `aggregator restore`, by the local operator (details: role,
+// asked, outcome, the file).
+inline constexpr char kEventBackup[] = "backup";
+inline constexpr char kEventRestore[] = "restore";
+// An agency's signing key in the configuration differs from the one the aggregator last
+// ran with, or an agency was added or removed (details: agency, previous_fingerprint,
+// fingerprint; "" for none).
+inline constexpr char kEventAgencyKeyChange[] = "agency_key_change";
 inline constexpr char kActorAggregator[] = "aggregator";
+// The role named in entries of the local operator's commands (backup, restore).
+inline constexpr char kRoleLocalOperator[] = "local_operator";
 
 // `s` as a JSON string literal, quotes included.
 std::string JsonString(std::string_view s);

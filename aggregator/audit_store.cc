@@ -1,8 +1,12 @@
 #include "aggregator/audit_store.h"
 
+#include <pwd.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -12,6 +16,7 @@
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -69,6 +74,7 @@ absl::StatusOr<AuditedStore> OpenAuditedStore(const v1::AggregatorConfig& config
           0600));
     }
   }
+  out.store->SetKnownAreas({config.areas().begin(), config.areas().end()});
   ASSIGN_OR_RETURN(out.signer, LoadAuditSigner(config));
   RETURN_IF_ERROR(out.store->AttachAudit(AuditOptionsFor(config, out.signer.get())));
   return out;
@@ -153,6 +159,42 @@ absl::Status RecordQuery(Store* store, const rpc::Peer& peer, const v1::TotalsRe
       .Add("suppressed", suppressed)
       .AddRaw("suppressed_cells", JsonStringArray(cells));
   return store->AppendAudit(kEventQuery, peer.common_name, d.str());
+}
+
+void RecordPermissionDenied(Store* store, const rpc::Peer& peer, std::string_view asked,
+                            const absl::Status& refusal) {
+  if (store == nullptr) return;
+  JsonObject d;
+  d.Add("role", rpc::RoleName(peer.role))
+      .Add("asked", asked)
+      .Add("outcome", absl::StatusCodeToString(refusal.code()))
+      .Add("reason", std::string(refusal.message()));
+  if (absl::Status s = store->AppendAudit(kEventPermissionDenied, peer.common_name, d.str());
+      !s.ok()) {
+    spdlog::error("audit: could not record a refused call: {}", s.ToString());
+  }
+}
+
+std::string LocalOperator() {
+  const struct passwd* pw = ::getpwuid(::getuid());
+  return absl::StrCat("local:", pw != nullptr && pw->pw_name != nullptr
+                                    ? std::string(pw->pw_name)
+                                    : absl::StrCat("uid ", ::getuid()));
+}
+
+absl::Status RecordOperatorEvent(const v1::AggregatorConfig& config, const std::string& event,
+                                 const std::string& asked, const absl::Status& outcome,
+                                 const std::string& details_json) {
+  ASSIGN_OR_RETURN(AuditedStore opened, OpenAuditedStore(config));
+  JsonObject d;
+  d.Add("role", kRoleLocalOperator)
+      .Add("asked", asked)
+      .Add("outcome", absl::StatusCodeToString(outcome.code()));
+  if (!outcome.ok()) d.Add("reason", std::string(outcome.message()));
+  std::string json = d.str();
+  // The caller's fields follow (details_json is an object: "{...}").
+  if (details_json.size() > 2) json = absl::StrCat(json.substr(0, json.size() - 1), ",", details_json.substr(1));
+  return opened.store->AppendAudit(event, LocalOperator(), json);
 }
 
 absl::StatusOr<Trail> ReadTrail(const std::string& data_dir) {
@@ -374,6 +416,174 @@ absl::StatusOr<std::string> AuditReport(const std::vector<audit::Entry>& entries
           r.suppressed_cells, r.purges, r.purged_reports);
     }
     os << rows.size() << " row(s) from " << entries.size() << " audit entries\n";
+  }
+  return os.str();
+}
+
+absl::StatusOr<std::map<std::string, TokenShare>> ReadTokenShares(const std::string& data_dir) {
+  const std::string path = (fs::path(data_dir) / kDatabaseFileName).string();
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    return absl::NotFoundError(absl::StrCat(path, ": no aggregator database here"));
+  }
+  sqlite::OpenOptions options;
+  options.label = path;
+  options.read_only = true;
+  options.busy_timeout_ms = 10000;
+  ASSIGN_OR_RETURN(auto db, sqlite::Database::Open(path, options));
+  ASSIGN_OR_RETURN(sqlite::Statement st, db->Prepare("SELECT agency, tokens FROM reports"));
+  std::vector<std::string> agencies;
+  absl::flat_hash_map<std::string, uint16_t> agency_index;
+  // A token by a 64-bit fingerprint of its stored entry (rule and value).
+  absl::flat_hash_map<uint64_t, uint32_t> total;
+  absl::flat_hash_map<std::pair<uint64_t, uint16_t>, uint32_t> by_agency;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    const std::string agency = st.Text(0);
+    auto [it, fresh] = agency_index.emplace(agency, static_cast<uint16_t>(agencies.size()));
+    if (fresh) agencies.push_back(agency);
+    const std::string blob = st.Blob(1);
+    for (size_t off = 0; off + kStoredTokenBytes <= blob.size(); off += kStoredTokenBytes) {
+      uint64_t fp = 0;
+      std::memcpy(&fp, blob.data() + off + 2, sizeof fp);
+      const uint16_t rule = static_cast<uint16_t>(
+          (static_cast<uint8_t>(blob[off]) | static_cast<uint8_t>(blob[off + 1]) << 8) &
+          kStoredTokenRuleMask);
+      fp ^= static_cast<uint64_t>(rule) << 48;
+      ++total[fp];
+      ++by_agency[{fp, it->second}];
+    }
+  }
+  std::map<std::string, TokenShare> out;
+  for (const auto& [key, count] : by_agency) {
+    TokenShare& s = out[agencies[key.second]];
+    const double share = static_cast<double>(count) / total[key.first];
+    if (count > s.largest_token_reports ||
+        (count == s.largest_token_reports && share > s.largest_token_share)) {
+      s.largest_token_reports = count;
+      s.largest_token_share = share;
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> AnomalyReport(const std::vector<audit::Entry>& entries,
+                                          const std::map<std::string, TokenShare>& shares,
+                                          const ReportOptions& options) {
+  if (options.format != "table" && options.format != "csv" && options.format != "json") {
+    return absl::InvalidArgumentError("--format must be table, csv or json");
+  }
+  struct Figures {
+    int64_t reports = 0, tokens = 0, max_tokens = 0, beyond = 0;
+    std::map<uint32_t, int64_t> by_month;  // accepted reports, whole trail
+  };
+  std::map<std::string, Figures> agencies;
+  auto in_period = [&](uint32_t month) {
+    return (options.from_month == 0 || month >= options.from_month) &&
+           (options.to_month == 0 || month <= options.to_month);
+  };
+  for (const audit::Entry& e : entries) {
+    if (e.event != kEventBatchReceived) continue;
+    google::protobuf::Struct d;
+    if (!google::protobuf::util::JsonStringToMessage(e.details, &d).ok()) continue;
+    const uint32_t month = MonthOfMs(e.time_ms);
+    Figures& f = agencies[e.actor];
+    const int64_t accepted = static_cast<int64_t>(Num(d, "accepted"));
+    f.by_month[month] += accepted;
+    if (!in_period(month)) continue;
+    f.reports += accepted;
+    f.tokens += static_cast<int64_t>(Num(d, "tokens"));
+    f.max_tokens = std::max(f.max_tokens, static_cast<int64_t>(Num(d, "max_tokens_per_report")));
+    f.beyond += static_cast<int64_t>(Num(d, "reports_beyond_profile"));
+  }
+  for (const auto& [agency, s] : shares) agencies[agency];  // agencies with tokens only
+  struct Row {
+    std::string agency;
+    int64_t reports, max_tokens, beyond, busiest_reports, token_reports;
+    double tokens_per_report, history_median, ratio, token_share;
+    std::string busiest_month;
+  };
+  std::vector<Row> rows;
+  for (const auto& [agency, f] : agencies) {
+    Row r{agency, f.reports, f.max_tokens, f.beyond, 0, 0, 0, 0, 0, 0, ""};
+    r.tokens_per_report = f.reports > 0 ? static_cast<double>(f.tokens) / f.reports : 0;
+    // The month of the period with the most reports, against the median of the months
+    // before it (months without a batch count as 0 from the agency's first month on).
+    for (const auto& [month, n] : f.by_month) {
+      if (!in_period(month) || n <= r.busiest_reports) continue;
+      std::vector<int64_t> before;
+      uint32_t m = f.by_month.begin()->first;
+      while (m < month) {
+        auto it = f.by_month.find(m);
+        before.push_back(it == f.by_month.end() ? 0 : it->second);
+        m = m % 100 == 12 ? (m / 100 + 1) * 100 + 1 : m + 1;
+      }
+      r.busiest_reports = n;
+      r.busiest_month = MonthText(month);
+      r.history_median = 0;
+      if (!before.empty()) {
+        std::sort(before.begin(), before.end());
+        const size_t h = before.size();
+        r.history_median = h % 2 == 1 ? static_cast<double>(before[h / 2])
+                                      : (before[h / 2 - 1] + before[h / 2]) / 2.0;
+      }
+      r.ratio = r.history_median > 0 ? n / r.history_median : 0;
+    }
+    if (auto s = shares.find(agency); s != shares.end()) {
+      r.token_reports = s->second.largest_token_reports;
+      r.token_share = s->second.largest_token_share;
+    }
+    rows.push_back(r);
+  }
+  const char* columns[] = {"agency", "reports", "tokens_per_report", "max_tokens_per_report",
+                           "reports_beyond_profile", "busiest_month", "busiest_month_reports",
+                           "history_median", "vs_history", "largest_token_reports",
+                           "largest_token_share"};
+  std::ostringstream os;
+  auto fixed = [](double v) { return absl::StrFormat("%.2f", v); };
+  if (options.format == "csv") {
+    for (size_t i = 0; i < std::size(columns); ++i) os << (i ? "," : "") << columns[i];
+    os << "\n";
+    for (const Row& r : rows) {
+      os << r.agency << "," << r.reports << "," << fixed(r.tokens_per_report) << ","
+         << r.max_tokens << "," << r.beyond << "," << r.busiest_month << "," << r.busiest_reports
+         << "," << fixed(r.history_median) << "," << fixed(r.ratio) << "," << r.token_reports
+         << "," << fixed(r.token_share) << "\n";
+    }
+  } else if (options.format == "json") {
+    os << "[";
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const Row& r = rows[i];
+      JsonObject o;
+      o.Add("agency", r.agency)
+          .Add("reports", r.reports)
+          .AddRaw("tokens_per_report", fixed(r.tokens_per_report))
+          .Add("max_tokens_per_report", r.max_tokens)
+          .Add("reports_beyond_profile", r.beyond)
+          .Add("busiest_month", r.busiest_month)
+          .Add("busiest_month_reports", r.busiest_reports)
+          .AddRaw("history_median", fixed(r.history_median))
+          .AddRaw("vs_history", fixed(r.ratio))
+          .Add("largest_token_reports", r.token_reports)
+          .AddRaw("largest_token_share", fixed(r.token_share));
+      os << (i ? ",\n " : "\n ") << o.str();
+    }
+    os << (rows.empty() ? "]\n" : "\n]\n");
+  } else {
+    os << absl::StrFormat("%-20s  %7s  %10s  %10s  %7s  %7s  %7s  %7s  %10s  %12s  %11s\n", "agency",
+                          "reports", "tokens/rep", "max tokens", "beyond", "busiest", "reports",
+                          "median", "vs history", "token shared", "token share");
+    for (const Row& r : rows) {
+      os << absl::StrFormat("%-20s  %7d  %10.2f  %10d  %7d  %7s  %7d  %7.1f  %10.2f  %12d  %11.2f\n",
+                            r.agency.substr(0, 20), r.reports, r.tokens_per_report, r.max_tokens,
+                            r.beyond, r.busiest_month, r.busiest_reports, r.history_median, r.ratio,
+                            r.token_reports, r.token_share);
+    }
+    os << "beyond: reports with more tokens than one person's report can carry under the "
+          "profile; vs history: the busiest month against the median month before it; token "
+          "shared/share: the most of the agency's reports sharing one token, and the share of "
+          "that token's reports that are the agency's. See docs/security.md.\n";
   }
   return os.str();
 }

@@ -18,8 +18,10 @@
 #define SAMENZICHT_AGGREGATOR_AUDIT_STORE_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -72,6 +74,23 @@ absl::StatusOr<AuditedStore> OpenAuditedStore(const v1::AggregatorConfig& config
 absl::Status RecordQuery(Store* store, const rpc::Peer& peer, const v1::TotalsRequest& request,
                          const v1::TotalsResponse& response);
 
+// Records that `peer` was refused `asked` ("Query.Totals", ...) for its role: event
+// permission_denied, actor the certificate's name, details role, asked, outcome and
+// reason. A failure to record is logged (the caller is refused either way).
+void RecordPermissionDenied(Store* store, const rpc::Peer& peer, std::string_view asked,
+                            const absl::Status& refusal);
+
+// The local operator running a command: "local:<user name>" of the process's real uid.
+std::string LocalOperator();
+
+// Appends one entry of the local operator's command (`event`, details: role, asked,
+// outcome, plus `details_json`'s fields, a JSON object) to the trail of `config`'s data
+// folder, opened with the configuration's keys. Safe while the server runs (store.h).
+// The errors of OpenAuditedStore and Store::AppendAudit.
+absl::Status RecordOperatorEvent(const v1::AggregatorConfig& config, const std::string& event,
+                                 const std::string& asked, const absl::Status& outcome,
+                                 const std::string& details_json);
+
 struct Trail {
   std::vector<audit::Entry> entries;  // in seq order as stored
   std::string stored_public_key;      // 32 raw bytes, or "" when none is stored
@@ -113,6 +132,30 @@ struct ReportOptions {
 // InvalidArgument for an unknown format.
 absl::StatusOr<std::string> AuditReport(const std::vector<audit::Entry>& entries,
                                         const ReportOptions& options);
+
+// What one agency's stored tokens show (ReadTokenShares): the most of its reports that
+// share one token, and that token's share of all reports holding it (1 = every report
+// holding the token is this agency's). A malicious agency that pushes a victim's token
+// over max_reports_per_token by itself shows as a large count with a share near 1.
+struct TokenShare {
+  int64_t largest_token_reports = 0;
+  double largest_token_share = 0;
+};
+
+// Per agency, from `data_dir`/aggregator.db opened read-only (no key: equal tokens stay
+// equal when re-keyed). Memory grows with the distinct tokens (~40 bytes each). The
+// errors of ReadTrail.
+absl::StatusOr<std::map<std::string, TokenShare>> ReadTokenShares(const std::string& data_dir);
+
+// Per agency over the period (months of the entries' times): reports accepted, tokens per
+// report (mean and most), reports carrying more tokens than one person's report can
+// under the profile, the month with the most reports against the median month of the
+// agency's history before it (ratio; 0 without history), and the token figures of
+// `shares`. The limits of what these show are in docs/security.md.
+// InvalidArgument for an unknown format.
+absl::StatusOr<std::string> AnomalyReport(const std::vector<audit::Entry>& entries,
+                                          const std::map<std::string, TokenShare>& shares,
+                                          const ReportOptions& options);
 
 }  // namespace samenzicht::aggregator
 

@@ -8,10 +8,14 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "aggregator/admin.h"
+#include "aggregator/audit_events.h"
+#include "aggregator/audit_store.h"
 #include "aggregator/store.h"
 #include "common/files.h"
 #include "common/sqlite/sqlite.h"
@@ -238,7 +242,6 @@ absl::StatusOr<BackupInfo> RestoreDatabase(const std::string& backup_file,
     return absl::DataLossError(absl::StrCat("the backup is not usable: ", s.message()));
   }
   ASSIGN_OR_RETURN(BackupInfo described, Describe(*src));
-  (void)described;
 
   RETURN_IF_ERROR(files::MakeDirs(data_dir));
   if (::chmod(data_dir.c_str(), 0700) != 0) {
@@ -250,6 +253,22 @@ absl::StatusOr<BackupInfo> RestoreDatabase(const std::string& backup_file,
   {
     ASSIGN_OR_RETURN(auto dest, Open(dest_path, dest_path, /*read_only=*/false));
     RETURN_IF_ERROR(Copy(*src, *dest));
+    // The restore is recorded in the restored trail by the first server start (it holds
+    // the audit key; this command needs none): Administration::Start.
+    if (described.schema_version >= 2) {
+      JsonObject d;
+      d.Add("role", kRoleLocalOperator)
+          .Add("asked", "restore")
+          .Add("outcome", "OK")
+          .Add("backup_file", backup_file)
+          .Add("restored_unix", static_cast<int64_t>(::time(nullptr)));
+      ASSIGN_OR_RETURN(sqlite::Statement pending,
+                       dest->Prepare("INSERT OR REPLACE INTO settings(name, value) VALUES "
+                                     "(?1, ?2), (?3, ?4)"));
+      pending.Bind(1, kSettingPendingRestore).Bind(2, d.str());
+      pending.Bind(3, kSettingPendingRestoreOperator).Bind(4, LocalOperator());
+      RETURN_IF_ERROR(pending.Run());
+    }
     RETURN_IF_ERROR(dest->Exec("PRAGMA journal_mode=WAL"));
     RETURN_IF_ERROR(QuickCheck(*dest));
     RETURN_IF_ERROR(dest->Exec("PRAGMA wal_checkpoint(TRUNCATE)"));

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "aggregator/audit_events.h"
+#include "aggregator/audit_store.h"
 #include "aggregator/totals.h"
 #include "common/status_macros.h"
 #include "crypto/encoding.h"
@@ -68,6 +69,7 @@ absl::StatusOr<std::unique_ptr<Intake>> Intake::New(const v1::AggregatorConfig& 
                                                     Store* store) {
   if (store == nullptr) return absl::InvalidArgumentError("intake needs a store");
   RETURN_IF_ERROR(model::ValidateProfile(profile));  // e.g. at most kMaxProfileRules rules
+  RETURN_IF_ERROR(model::ValidateAreas(config.areas()));  // never free text
   std::map<std::string, Agency> agencies;
   for (const v1::AgencyEntry& a : config.agencies()) {
     if (a.node_id().empty()) return absl::InvalidArgumentError("an agency has no node_id");
@@ -112,6 +114,13 @@ Intake::Intake(const v1::AggregatorConfig& config, const v1::LinkageProfile& pro
         }
         return r;
       }()),
+      tokens_per_person_([&] {
+        uint32_t n = 0;
+        for (bool multi : multi_rules_) {
+          n += multi ? static_cast<uint32_t>(model::kMaxDeletionNeighbourhoodLength + 1) : 1;
+        }
+        return n;
+      }()),
       areas_(config.areas().begin(), config.areas().end()),
       clock_(SystemNow),
       previous_key_epoch_(config.previous_key_epoch()),
@@ -127,17 +136,18 @@ bool Intake::AcceptsPreviousEpoch(uint32_t epoch, int64_t now_unix) const {
   return month < switchover_month_;
 }
 
-absl::Status Intake::Authorize(const rpc::Peer& peer) const {
+absl::Status Intake::Authorize(const rpc::Peer& peer, std::string_view asked) const {
+  absl::Status denied;
   if (peer.role != rpc::Role::kAgency) {
-    return absl::PermissionDeniedError(
+    denied = absl::PermissionDeniedError(
         absl::StrCat("only agency nodes may submit or retract; caller has role ",
                      rpc::RoleName(peer.role)));
-  }
-  if (agencies_.count(peer.common_name) == 0) {
-    return absl::PermissionDeniedError(
+  } else if (agencies_.count(peer.common_name) == 0) {
+    denied = absl::PermissionDeniedError(
         absl::StrCat("agency '", peer.common_name, "' is not configured on this aggregator"));
   }
-  return absl::OkStatus();
+  if (!denied.ok()) RecordPermissionDenied(store_, peer, asked, denied);
+  return denied;
 }
 
 absl::Status Intake::CheckReport(const v1::Report& r, std::string* field) const {
@@ -161,8 +171,7 @@ absl::Status Intake::CheckReport(const v1::Report& r, std::string* field) const 
   RETURN_IF_ERROR(CheckRepeatedEnum(r.coercion(), v1::Coercion_IsValid, "coercion", field));
   RETURN_IF_ERROR(
       CheckRepeatedEnum(r.forced_crime(), v1::ForcedCrime_IsValid, "forced_crime", field));
-  if (!r.area().empty() && !areas_.empty() &&
-      std::find(areas_.begin(), areas_.end(), r.area()) == areas_.end()) {
+  if (!r.area().empty() && std::find(areas_.begin(), areas_.end(), r.area()) == areas_.end()) {
     *field = "area";
     return absl::InvalidArgumentError("area is not a district configured on the aggregator");
   }
@@ -234,7 +243,7 @@ absl::StatusOr<v1::BatchAck> Intake::Submit(const rpc::Peer& peer, const v1::Sig
           .Add("batch_id", a.batch_id())
           .Add("code", absl::StatusCodeToString(static_cast<absl::StatusCode>(a.code())))
           .Add("reason", a.message())
-          .Add("batch_digest", crypto::ToHex(a.batch_digest()));
+          .Add("batch_digest", crypto::ToHex(store_->KeyedBatchDigest(a.batch_digest())));
       if (absl::Status s = store_->AppendAudit(kEventBatchRefused, peer.common_name, d.str());
           !s.ok()) {
         spdlog::error("audit: could not record a refused batch: {}", s.ToString());
@@ -288,6 +297,11 @@ absl::StatusOr<v1::BatchAck> Intake::Submit(const rpc::Peer& peer, const v1::Sig
                          absl::StrCat("the batch was made with key epoch ", payload.key_epoch(),
                                       "; this aggregator accepts epoch ", key_epoch_.load(), also)));
   }
+  if (payload.nonce().size() > kMaxBatchNonceBytes) {
+    return finish(Refuse(ack, absl::StatusCode::kInvalidArgument,
+                         absl::StrCat("nonce is ", payload.nonce().size(),
+                                      " bytes; at most ", kMaxBatchNonceBytes)));
+  }
   if (static_cast<uint32_t>(payload.reports_size()) > max_batch_reports_) {
     return finish(Refuse(ack, absl::StatusCode::kResourceExhausted,
                          absl::StrCat("batch holds ", payload.reports_size(),
@@ -329,15 +343,19 @@ absl::StatusOr<v1::BatchAck> Intake::Submit(const rpc::Peer& peer, const v1::Sig
       continue;
     }
     to_store.reports.push_back({static_cast<uint32_t>(i), &r});
+    const uint32_t tokens = static_cast<uint32_t>(model::TokenCount(r));
+    to_store.tokens += tokens;
+    to_store.max_tokens_per_report = std::max(to_store.max_tokens_per_report, tokens);
+    if (tokens > tokens_per_person_) ++to_store.reports_beyond_profile;
   }
 
-  to_store.node_signature = batch.signature();
   to_store.key_epoch = payload.key_epoch();
   to_store.refused_before_store = static_cast<uint32_t>(errors.size());
   ASSIGN_OR_RETURN(CommitResult result, store_->CommitBatch(to_store));
   stored = !result.replayed;
   if (result.replayed) {
-    bool same = crypto::ConstantTimeEquals(result.previous_digest, ack.batch_digest());
+    bool same = crypto::ConstantTimeEquals(result.previous_digest,
+                                           store_->KeyedBatchDigest(ack.batch_digest()));
     return finish(Refuse(
         ack, absl::StatusCode::kAlreadyExists,
         same ? "batch already committed; nothing changed"
@@ -378,7 +396,7 @@ absl::StatusOr<v1::BatchAck> Intake::Submit(const rpc::Peer& peer, const v1::Sig
 
 absl::StatusOr<v1::RetractResponse> Intake::Retract(const rpc::Peer& peer,
                                                     const v1::RetractRequest& request) {
-  RETURN_IF_ERROR(Authorize(peer));
+  RETURN_IF_ERROR(Authorize(peer, "Intake.Retract"));
   std::vector<std::string> ids;
   std::set<std::string> seen;
   v1::RetractResponse resp;

@@ -17,6 +17,7 @@
 //   FAILED_PRECONDITION  profile fingerprint or key epoch differ from the configuration
 //                        (during a key rotation `previous_key_epoch` is accepted too, until
 //                        `key_switchover_month` begins, UTC);
+//   INVALID_ARGUMENT     a nonce longer than kMaxBatchNonceBytes;
 //   RESOURCE_EXHAUSTED   more reports than max_batch_reports (default 10000);
 //   ALREADY_EXISTS       the batch id was committed before: nothing changes (safe replay;
 //                        when the digest differs the message says so, still nothing changes);
@@ -63,6 +64,7 @@ namespace samenzicht::aggregator {
 
 inline constexpr char kBatchContext[] = "samenzicht.batch.v1";
 inline constexpr uint32_t kDefaultMaxBatchReports = 10000;
+inline constexpr size_t kMaxBatchNonceBytes = 64;  // BatchPayload.nonce
 
 // True for exactly 32 lower-case hex characters.
 bool IsValidId(const std::string& id);
@@ -76,7 +78,9 @@ class Intake {
                                                      Store* store);
 
   // PermissionDenied unless `peer` has the agency role and is a configured agency.
-  absl::Status Authorize(const rpc::Peer& peer) const;
+  // A refusal is recorded in the audit trail (permission_denied, naming `asked`).
+  absl::Status Authorize(const rpc::Peer& peer,
+                         std::string_view asked = "Intake.SubmitBatches") const;
 
   // Validates and stores one batch; the outcome is in the ack (see above). The returned
   // status is not OK only when the caller is not authorised (PermissionDenied) or the
@@ -121,6 +125,9 @@ class Intake {
   const std::vector<std::string> rules_;
   const std::vector<bool> probe_rules_;  // by rule: has probe_when_missing (Token.role)
   const std::vector<bool> multi_rules_;  // by rule: has a multi-valued field (several tokens)
+  // The most tokens one person's report can carry under the profile: one per rule, a
+  // deletion neighbourhood's worth per multi-valued rule (BatchToStore's anomaly figures).
+  const uint32_t tokens_per_person_;
   const std::vector<std::string> areas_;
   std::function<int64_t()> clock_;
   const uint32_t previous_key_epoch_;  // 0 = no rotation in progress

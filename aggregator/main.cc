@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "aggregator/audit_events.h"
 #include "aggregator/audit_store.h"
 #include "aggregator/backup.h"
 #include "aggregator/rotation.h"
@@ -210,6 +211,16 @@ absl::Status AuditReportCommand(const cli::Args& args) {
   ASSIGN_OR_RETURN(o.to_month, ParseMonthFlag("to", args.Get("to")));
   o.format = args.Get("format", "table");
   ASSIGN_OR_RETURN(Trail trail, ReadTrail(args.Get("data-dir")));
+  const std::string view = args.Get("view", "summary");
+  if (view != "summary" && view != "anomalies") {
+    return absl::InvalidArgumentError("--view must be summary or anomalies");
+  }
+  if (view == "anomalies") {
+    ASSIGN_OR_RETURN(auto shares, ReadTokenShares(args.Get("data-dir")));
+    ASSIGN_OR_RETURN(std::string text, AnomalyReport(trail.entries, shares, o));
+    std::cout << text;
+    return absl::OkStatus();
+  }
   ASSIGN_OR_RETURN(std::string text, AuditReport(trail.entries, o));
   std::cout << text;
   return absl::OkStatus();
@@ -235,7 +246,20 @@ absl::Status PurgeCommand(const cli::Args& args) {
 // Backup, restore and key rotation (issue 9).
 absl::Status BackupCommand(const cli::Args& args) {
   ASSIGN_OR_RETURN(v1::AggregatorConfig config, model::LoadAggregatorConfig(args.Get("config")));
-  ASSIGN_OR_RETURN(BackupInfo b, BackupDatabase(config.data_dir(), args.Get("out")));
+  absl::StatusOr<BackupInfo> made = BackupDatabase(config.data_dir(), args.Get("out"));
+  // Recorded in the live trail, made or not (the server may be running: store.h).
+  JsonObject d;
+  d.Add("file", args.Get("out"));
+  if (made.ok()) d.Add("reports", made->reports).Add("audit_entries", made->audit_entries);
+  absl::Status recorded =
+      RecordOperatorEvent(config, kEventBackup, "backup", made.status(), d.str());
+  RETURN_IF_ERROR(made.status());
+  if (!recorded.ok()) {
+    return absl::Status(recorded.code(), absl::StrCat("the backup ", made->path,
+                                                      " was written but not recorded in the "
+                                                      "audit trail: ", recorded.message()));
+  }
+  const BackupInfo& b = *made;
   std::cout << "wrote backup " << b.path << " (mode 0600): schema " << b.schema_version << ", "
             << b.batches << " batch(es), " << b.reports << " report(s), " << b.audit_entries
             << " audit entries. It holds no store key; back up the audit checkpoints "
@@ -289,7 +313,11 @@ int AuditMain(int argc, char** argv) {
     cmd.Flag("data-dir", "DIR", "the aggregator's data folder", true)
         .Flag("from", "YYYY-MM", "first month (inclusive)")
         .Flag("to", "YYYY-MM", "last month (inclusive)")
-        .Flag("format", "table|csv|json", "output format (default table)");
+        .Flag("format", "table|csv|json", "output format (default table)")
+        .Flag("view", "summary|anomalies",
+              "summary (default), or per agency the figures a malicious agency would show: "
+              "tokens per report beyond the profile, its busiest month against its history, "
+              "the largest share it holds of one token");
     return Run(cmd, argc - 1, argv + 1, AuditReportCommand);
   }
   std::cerr << "usage: aggregator audit verify|report [flags]  (--help for each)\n";

@@ -11,6 +11,9 @@ grpc::Status QueryService::Totals(grpc::ServerContext* context, const v1::Totals
   absl::StatusOr<rpc::Peer> peer = rpc::PeerOf(*context);
   if (!peer.ok()) return rpc::ToGrpcStatus(peer.status());
   absl::StatusOr<v1::TotalsResponse> r = query_->Totals(*peer, *request);
+  if (r.status().code() == absl::StatusCode::kPermissionDenied) {
+    RecordPermissionDenied(audit_, *peer, "Query.Totals", r.status());
+  }
   if (!r.ok()) return ServiceStatus(r.status(), "Query.Totals");
   // Under the Cell Key Method the query layer has audited the answer itself.
   if (audit_ != nullptr && query_->method() == DisclosureMethod::kSuppression) {
@@ -28,6 +31,9 @@ grpc::Status QueryService::Insight(grpc::ServerContext* context,
   absl::StatusOr<rpc::Peer> peer = rpc::PeerOf(*context);
   if (!peer.ok()) return rpc::ToGrpcStatus(peer.status());
   absl::StatusOr<v1::InsightResponse> r = query_->Insight(*peer, *request);
+  if (r.status().code() == absl::StatusCode::kPermissionDenied) {
+    RecordPermissionDenied(audit_, *peer, "Query.Insight", r.status());
+  }
   if (!r.ok()) return ServiceStatus(r.status(), "Query.Insight");
   *response = *std::move(r);
   return grpc::Status::OK;

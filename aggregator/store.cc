@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstring>
@@ -191,6 +192,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir,
   if (store_key.size() != 32) return absl::InvalidArgumentError("store key must be 32 bytes");
   ASSIGN_OR_RETURN(std::unique_ptr<crypto::KeyedHasher> hasher,
                    crypto::KeyedHasher::New(store_key, kStorePurpose, 0, rule_names));
+  ASSIGN_OR_RETURN(std::unique_ptr<crypto::KeyedHasher> digest_hasher,
+                   crypto::KeyedHasher::New(store_key, kBatchDigestPurpose, 0, {"batch"}));
   RETURN_IF_ERROR(PrepareDataDir(data_dir));
   const std::string path = (std::filesystem::path(data_dir) / kDatabaseFileName).string();
 
@@ -269,11 +272,14 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir,
         absl::StrCat(path, ": database schema version ", version, " is not the supported version ",
                      kSchemaVersion, "; use the aggregator release that wrote it")));
   }
-  if (StoreMigrations().back().version != kSchemaVersion) {
+  const crypto::KeyedHasher& digest_key = *digest_hasher;
+  const std::vector<sqlite::Migration> migrations = StoreMigrations(
+      [&digest_key](std::string_view digest) { return digest_key.Hash(0, digest); });
+  if (migrations.back().version != kSchemaVersion) {
     return fail(absl::InternalError("store.h's kSchemaVersion is not the last migration"));
   }
   if (version < kSchemaVersion) {
-    if (auto s = sqlite::Migrate(*writer, StoreMigrations()); !s.ok()) return fail(s);
+    if (auto s = sqlite::Migrate(*writer, migrations); !s.ok()) return fail(s);
     // A conversion rewrites whole tables: give the WAL's copy of them back to the disk now
     // (best effort; a reader of another process can hold it, then the next checkpoint does).
     if (version != 0) sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
@@ -309,6 +315,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir,
   ::chmod(path.c_str(), 0600);
   std::unique_ptr<Store> store(
       new Store(path, std::move(writer), std::move(hasher), std::move(rule_ids)));
+  store->digest_hasher_ = std::move(digest_hasher);
   ASSIGN_OR_RETURN(store->checkpointer_, Checkpointer::Start(path));
   // Replaces wal_autocheckpoint on the writer connection.
   sqlite3_wal_hook(db, &Checkpointer::OnCommit, store->checkpointer_.get());
@@ -454,8 +461,16 @@ void Store::SetCheckpointPages(int background_pages, int inline_pages) {
   checkpointer_->SetPages(background_pages, inline_pages);  // an opened Store always has one
 }
 
-// A batch's report ids (16 bytes each) and re-keyed token blobs, made before the writer lock.
+void Store::SetKnownAreas(const std::vector<std::string>& areas) { known_areas_ = areas; }
+
+std::string Store::KeyedBatchDigest(std::string_view payload_digest) const {
+  return digest_hasher_->Hash(0, payload_digest);
+}
+
+// A batch's report ids (16 bytes each), re-keyed token blobs and keyed digest, made before
+// the writer lock.
 struct Store::EncodedBatch {
+  std::string digest;               // KeyedBatchDigest(batch.digest)
   std::vector<uint8_t> ids;         // 16 bytes per report
   std::vector<uint8_t> tokens;      // the token blobs, one after the other
   std::vector<uint32_t> token_end;  // report i's blob ends here (starts at token_end[i-1])
@@ -477,6 +492,7 @@ absl::StatusOr<Store::EncodedBatch> Store::Encode(const BatchToStore& batch) con
   // Report ids to bytes, and every agency token keyed again with the store key; only the
   // result reaches a statement.
   EncodedBatch enc;
+  enc.digest = KeyedBatchDigest(batch.digest);
   const size_t n = batch.reports.size();
   size_t token_count = 0;
   for (const ReportToStore& item : batch.reports) token_count += model::TokenCount(*item.report);
@@ -650,7 +666,7 @@ absl::StatusOr<CommitResult> Store::WriteBatch(const BatchToStore& batch, const 
   w.insert_batch.Reset();
   w.insert_batch.BindTextStatic(1, batch.batch_id);
   w.insert_batch.BindTextStatic(2, batch.agency);
-  w.insert_batch.BindBlobStatic(3, batch.digest.data(), batch.digest.size());
+  w.insert_batch.BindBlobStatic(3, enc.digest.data(), enc.digest.size());
   w.insert_batch.BindInt(4, batch.received_unix);
   w.insert_batch.BindInt(5, batch.report_count);
   if (int rc = w.insert_batch.Step(); rc != SQLITE_DONE) return SqlError(db_, rc, path_, "storing batch");
@@ -749,8 +765,10 @@ absl::StatusOr<CommitResult> Store::WriteBatch(const BatchToStore& batch, const 
         .Add("refused", static_cast<uint32_t>(result.refused.size()) + batch.refused_before_store)
         .Add("key_epoch", batch.key_epoch)
         .Add("replaced", result.replaced)
-        .Add("batch_digest", crypto::ToHex(batch.digest))
-        .Add("node_signature", crypto::Base64Encode(batch.node_signature));
+        .Add("tokens", batch.tokens)
+        .Add("max_tokens_per_report", batch.max_tokens_per_report)
+        .Add("reports_beyond_profile", batch.reports_beyond_profile)
+        .Add("batch_digest", crypto::ToHex(enc.digest));
     ASSIGN_OR_RETURN(audit::Entry entry,
                      AppendInTransaction(kEventBatchReceived, batch.agency, d.str()));
     chain_->Commit(entry);  // the next batch of the group chains on; undone if the group fails
@@ -881,6 +899,10 @@ absl::StatusOr<Dataset> Store::LoadDataset(
       f.coercion = static_cast<uint32_t>(st.Int(9));
       f.forced_crime = static_cast<uint32_t>(st.Int(10));
       std::string area = st.Text(11);
+      if (!known_areas_.empty() &&
+          std::find(known_areas_.begin(), known_areas_.end(), area) == known_areas_.end()) {
+        area.clear();  // not a configured district: never a row label
+      }
       if (!area.empty()) {
         auto it = area_index.find(area);
         if (it == area_index.end()) {
@@ -1027,6 +1049,17 @@ absl::Status Store::AttachAudit(AuditOptions options) {
 absl::StatusOr<audit::Entry> Store::AppendInTransaction(const std::string& event,
                                                         const std::string& actor,
                                                         const std::string& details) {
+  // Another process (`aggregator backup`, an offline purge) may have appended since this
+  // chain last advanced: continue from the head in the database, inside this transaction.
+  {
+    ASSIGN_OR_RETURN(Stmt head, Stmt::Prepare(db_, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"));
+    const int rc = head.Step();
+    if (rc == SQLITE_ROW && static_cast<uint64_t>(head.Int(0)) != chain_->last_seq()) {
+      *chain_ = audit::AuditChain(audit_options_.signer, static_cast<uint64_t>(head.Int(0)), head.Blob(1));
+    } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+      return SqlError(db_, rc, path_, "reading the audit trail");
+    }
+  }
   audit::Entry e = chain_->Next(event, actor, details, NowMs());
   ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_,
                                           "INSERT INTO audit(seq, time_ms, event, actor, details, "

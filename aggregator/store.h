@@ -33,7 +33,14 @@
 // An empty blob means the report has no (or no longer any) tokens.
 //
 // No identifier and no agency token ever reaches the database: every token is keyed again
-// inside `CommitBatch`, before it is bound to a statement,
+// inside `CommitBatch`, before it is bound to a statement.
+//
+// Batch digests: `batches.digest` and the `batch_digest` of the audit entries are the
+// payload's digest keyed with a subkey of the store key (KeyedBatchDigest), and no node
+// signature is kept, so a copy of the database plus the agencies' hashing key cannot
+// confirm a guessed identity by recomputing a payload's digest (version 6 keyed the
+// digests of older rows; audit entries written before it keep what they recorded).
+//
 // Audit (issue 6): table `audit` holds the hash-chained, Ed25519-signed trail (see
 // audit/chain.h and audit_events.h), table `settings` the administrator's overrides. Once
 // `AttachAudit` was called, `CommitBatch`, `Retract`, `Purge` and `SetSetting` write their
@@ -71,6 +78,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -94,10 +102,13 @@ class Checkpointer;  // aggregator/store/checkpointer.h
 struct ReportIdMap;  // aggregator/store/report_id_map.h
 
 // 2: audit and settings tables; 3: reports.key_epoch; 4: tokens as one blob per report,
-// report ids as 16-byte blobs; 5: report ids in `report_ids`, without an index.
-inline constexpr int kSchemaVersion = 5;
+// report ids as 16-byte blobs; 5: report ids in `report_ids`, without an index; 6:
+// `batches.digest` keyed with the store key (see "Batch digests" at the top).
+inline constexpr int kSchemaVersion = 6;
 inline constexpr char kDatabaseFileName[] = "aggregator.db";
 inline constexpr char kStorePurpose[] = "samenzicht.store.v1";
+// The subkey of the store key that keys batch digests (KeyedBatchDigest).
+inline constexpr char kBatchDigestPurpose[] = "samenzicht.store.batch-digest.v1";
 
 inline constexpr size_t kReportIdBytes = 16;  // a report id in the database
 
@@ -144,14 +155,22 @@ inline constexpr size_t kMaxCommitGroupReports = 50000;
 struct BatchToStore {
   std::string batch_id;
   std::string agency;  // node id from the client certificate
-  std::string digest;  // 32 bytes
+  // The payload's (unkeyed) digest, 32 bytes, as the acknowledgement carries it. Never
+  // stored as it is: the batch row and the audit entry hold KeyedBatchDigest of it.
+  std::string digest;
   int64_t received_unix = 0;
   uint32_t report_count = 0;  // all reports of the batch, including refused ones
   std::vector<ReportToStore> reports;  // the reports that passed validation
-  // For the audit entry: the node's Ed25519 signature over the payload, and how many
-  // reports intake refused before the store saw the batch.
-  std::string node_signature;
+  // For the audit entry: how many reports intake refused before the store saw the batch.
+  // (The node's signature is not kept: over a payload that is not stored it proves
+  // nothing, and it would confirm a guess of the payload.)
   uint32_t refused_before_store = 0;
+  // Anomaly figures of the reports that passed validation, for the audit entry (a
+  // malicious agency, docs/security.md): their tokens, the most one report carries, and
+  // how many carry more than one person's report can under the profile.
+  uint64_t tokens = 0;
+  uint32_t max_tokens_per_report = 0;
+  uint32_t reports_beyond_profile = 0;
   // The hashing-key epoch of the batch's tokens (issue 9). A report this agency stored
   // under an older epoch has its tokens replaced by the batch's (see CommitBatch).
   uint32_t key_epoch = 0;
@@ -165,8 +184,8 @@ struct StoreRefusal {
 };
 
 struct CommitResult {
-  // The batch id was already committed: nothing changed. `previous_digest` is its digest
-  // then (equal to the new one for a plain replay).
+  // The batch id was already committed: nothing changed. `previous_digest` is its keyed
+  // digest then (equal to the new one's KeyedBatchDigest for a plain replay).
   bool replayed = false;
   std::string previous_digest;
   uint32_t accepted = 0;    // newly stored
@@ -236,6 +255,12 @@ class Store {
   absl::StatusOr<Dataset> LoadDataset(
       const std::function<int(const std::string& agency)>& domain_of_agency) const;
 
+  // The district codes of the configuration: a stored `area` that is not one of them (a
+  // database written before areas were required) is read as not known by LoadDataset, so
+  // it is never published as a row label. Call before serving; empty (the default) keeps
+  // every stored area.
+  void SetKnownAreas(const std::vector<std::string>& areas);
+
   // Increases with every committed change; a cached Dataset of the same generation is
   // current.
   uint64_t generation() const { return generation_.load(); }
@@ -257,6 +282,11 @@ class Store {
 
   const std::string& path() const { return path_; }
 
+  // `payload_digest` (a batch's unkeyed digest) keyed with a subkey of the store key
+  // (kBatchDigestPurpose): what `batches.digest` and the audit entries hold. Without the
+  // store key it cannot be recomputed from a guessed payload.
+  std::string KeyedBatchDigest(std::string_view payload_digest) const;
+
   // Starts recording audit entries (see the top of this file). Reads the trail's head;
   // FailedPrecondition when the trail in the database is signed with another key than
   // `options.signer`'s (the message names both public keys), InvalidArgument without a
@@ -265,7 +295,9 @@ class Store {
   bool audit_attached() const { return chain_ != nullptr; }
 
   // Appends one entry in a transaction of its own; OK and nothing written when no trail is
-  // attached. Internal on an SQLite failure (then nothing is written).
+  // attached. Internal on an SQLite failure (then nothing is written). Every entry chains
+  // on the head the database holds when its transaction begins, so another process (the
+  // `backup` command) may append to the same trail while the server runs.
   absl::Status AppendAudit(const std::string& event, const std::string& actor,
                            const std::string& details);
 
@@ -317,6 +349,8 @@ class Store {
   const std::unique_ptr<sqlite::Database> writer_;
   sqlite3* const db_;  // writer_'s handle
   const std::unique_ptr<crypto::KeyedHasher> hasher_;
+  std::unique_ptr<crypto::KeyedHasher> digest_hasher_;  // kBatchDigestPurpose; set by Open
+  std::vector<std::string> known_areas_;                 // SetKnownAreas; before serving
   const std::vector<int> rule_ids_;  // profile rule index * 3 + v1::TokenRole -> rules.id
   std::atomic<uint64_t> generation_{0};
   // CommitBatch's prepared statements, made on first use and reused; guarded by write_mu_.

@@ -28,6 +28,17 @@ std::string RandomId() {
   return ToHex(std::string_view(reinterpret_cast<const char*>(b), sizeof b));
 }
 
+std::string PublicKeyFingerprint(std::string_view public_key) {
+  return ToHex(Digest("samenzicht.key-fingerprint.v1", public_key).substr(0, 16));
+}
+
+std::string RandomBytes(size_t n) {
+  (void)EnsureInitialized();
+  std::string out(n, '\0');
+  randombytes_buf(out.data(), out.size());
+  return out;
+}
+
 std::string ToHex(std::string_view bytes) {
   std::string out(bytes.size() * 2 + 1, '\0');
   sodium_bin2hex(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),

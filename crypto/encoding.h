@@ -19,6 +19,13 @@ std::string Digest(std::string_view domain, std::string_view data);
 // 128 random bits as 32 lower-case hex characters (report and batch ids).
 std::string RandomId();
 
+// `n` random bytes (a batch's nonce).
+std::string RandomBytes(size_t n);
+
+// A public key's fingerprint for logs and the audit trail: 32 lower-case hex characters
+// (the first 16 bytes of its domain-separated BLAKE2b-256).
+std::string PublicKeyFingerprint(std::string_view public_key);
+
 // Lower-case hex of `bytes`.
 std::string ToHex(std::string_view bytes);
 

@@ -54,10 +54,42 @@ absl::Status LoadTextProto(const std::string& path, google::protobuf::Message* m
   return absl::OkStatus();
 }
 
+absl::Status ValidateAreas(const google::protobuf::RepeatedPtrField<std::string>& areas) {
+  if (areas.empty()) {
+    return absl::InvalidArgumentError(
+        "areas is required: list the district codes an `area` may hold (the same list on "
+        "every node and on the aggregator); without it any text in the area column would "
+        "leave the node and be published as a row label");
+  }
+  if (static_cast<size_t>(areas.size()) > kMaxAreas) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("areas holds ", areas.size(), " codes; at most ", kMaxAreas));
+  }
+  std::set<std::string> seen;
+  for (int i = 0; i < areas.size(); ++i) {
+    const std::string& a = areas.Get(i);
+    bool ok = !a.empty() && a.size() <= kMaxAreaCodeBytes;
+    for (char c : a) {
+      ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-');
+    }
+    if (!ok) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "areas[", i, "] must be 1-", kMaxAreaCodeBytes, " characters of [a-z0-9_-]"));
+    }
+    if (!seen.insert(a).second) {
+      return absl::InvalidArgumentError(absl::StrCat("areas[", i, "] repeats an earlier code"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<v1::NodeConfig> LoadNodeConfig(const std::string& path) {
   v1::NodeConfig c;
   RETURN_IF_ERROR(LoadTextProto(path, &c));
   if (c.node_id().empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": node_id is required"));
+  if (absl::Status s = ValidateAreas(c.areas()); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", s.message()));
+  }
   ResolveTls(c.mutable_tls(), path);
   Resolve(c.mutable_hashing_key_file(), path);
   Resolve(c.mutable_signing_key_file(), path);
@@ -75,6 +107,9 @@ absl::StatusOr<v1::AggregatorConfig> LoadAggregatorConfig(const std::string& pat
     return absl::InvalidArgumentError(absl::StrCat(
         path, ": min_cell_size 1 would publish every count of one person; use 0 (the default) "
         "or at least 2"));
+  }
+  if (absl::Status s = ValidateAreas(c.areas()); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", s.message()));
   }
   ResolveTls(c.mutable_tls(), path);
   Resolve(c.mutable_data_dir(), path);

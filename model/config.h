@@ -19,6 +19,16 @@ absl::Status LoadTextProto(const std::string& path, google::protobuf::Message* m
 absl::StatusOr<v1::NodeConfig> LoadNodeConfig(const std::string& path);
 absl::StatusOr<v1::AggregatorConfig> LoadAggregatorConfig(const std::string& path);
 absl::StatusOr<v1::ClientConfig> LoadClientConfig(const std::string& path);
+// Node and aggregator configurations are refused (InvalidArgument naming the file) unless
+// `areas` passes ValidateAreas: the `area` column is never free text.
+
+// District codes (`areas` of both configurations): what an `area` may hold and what is
+// published as a row label. Required (at least one), at most kMaxAreas codes, each 1 to
+// kMaxAreaCodeBytes characters of [a-z0-9_-], none twice. InvalidArgument naming the
+// position ("areas[3] ...", never the value).
+inline constexpr size_t kMaxAreas = 1000;
+inline constexpr size_t kMaxAreaCodeBytes = 32;
+absl::Status ValidateAreas(const google::protobuf::RepeatedPtrField<std::string>& areas);
 
 // Loads and validates a linkage profile: at least one rule, rule names unique and made of
 // [a-z0-9_], every rule with at least one field and no unspecified or repeated field, a

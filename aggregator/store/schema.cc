@@ -3,7 +3,10 @@
 #include <sqlite3.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "common/status_macros.h"
 #include "crypto/keyed_hash.h"
 
 namespace samenzicht::aggregator {
@@ -241,6 +244,28 @@ absl::Status MigrateToVersion4(sqlite::Database& db) {
   return db.Exec(kSchemaV4);
 }
 
+// Schema version 6 (security review): `batches.digest` held the payload's plain BLAKE2b,
+// which anyone holding a copy of the database and the agencies' hashing key could compare
+// with the digest of a guessed payload. It now holds the digest keyed with the store key.
+absl::Status MigrateToVersion6(sqlite::Database& db, const DigestKeyer& key_digest) {
+  std::vector<std::pair<std::string, std::string>> rows;
+  {
+    ASSIGN_OR_RETURN(sqlite::Statement sel, db.Prepare("SELECT batch_id, digest FROM batches"));
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, sel.Step());
+      if (!row) break;
+      rows.emplace_back(sel.Text(0), sel.Blob(1));
+    }
+  }
+  ASSIGN_OR_RETURN(sqlite::Statement upd,
+                   db.Prepare("UPDATE batches SET digest = ?2 WHERE batch_id = ?1"));
+  for (const auto& [batch_id, digest] : rows) {
+    upd.Bind(1, batch_id).BindBlob(2, key_digest(digest));
+    RETURN_IF_ERROR(upd.Run());
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 bool ReportIdBytes(std::string_view hex, uint8_t out[kReportIdBytes]) {
@@ -258,15 +283,18 @@ bool ReportIdBytes(std::string_view hex, uint8_t out[kReportIdBytes]) {
   return true;
 }
 
-const std::vector<sqlite::Migration>& StoreMigrations() {
-  static const auto* m = new std::vector<sqlite::Migration>{
+std::vector<sqlite::Migration> StoreMigrations(DigestKeyer key_digest) {
+  return {
       {1, kSchema},
       {2, kSchemaV2},
       {3, kSchemaV3},
       {4, nullptr, MigrateToVersion4},
       {5, kSchemaV5},
+      {6, nullptr,
+       [key_digest = std::move(key_digest)](sqlite::Database& db) {
+         return MigrateToVersion6(db, key_digest);
+       }},
   };
-  return *m;
 }
 
 }  // namespace samenzicht::aggregator

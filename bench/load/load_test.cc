@@ -150,7 +150,10 @@ int main(int argc, char** argv) {
   std::ofstream(dir + "/aggregator.textproto")
       << "listen_address: \"127.0.0.1:0\"\n" << tls("aggregator") << "data_dir: \"" << dir
       << "/data\"\nstore_key_file: \"" << dir << "/store.key\"\nprofile_file: \"" << PROFILE_FILE
-      << "\"\nkey_epoch: 1\n" << entries;
+      << "\"\nkey_epoch: 1\n"
+      << "areas: [\"binnenstad\", \"oude_wijken\", \"west\", \"oost\", \"zuid\", \"haren\", "
+         "\"ten_boer\"]\n"
+      << entries;
   pid_t agg = fork();
   if (agg == 0) {
     std::string log = dir + "/aggregator.log";

@@ -110,6 +110,9 @@ int main(int argc, char** argv) {
   config.set_key_epoch(1);
   config.set_max_batch_reports(static_cast<uint32_t>(std::max(batch, 1)));
   config.set_max_message_bytes(256u << 20);
+  for (const char* area : {"binnenstad", "oude_wijken", "west", "oost", "zuid", "haren", "ten_boer"}) {
+    config.add_areas(area);
+  }
   std::vector<std::vector<agency_node::BuiltBatch>> work(nodes);
   const std::string fingerprint = model::ProfileFingerprint(*profile);
   auto build0 = Clock::now();

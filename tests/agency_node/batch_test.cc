@@ -50,6 +50,30 @@ TEST(BatchTest, SplitsSignsAndFillsTheHeader) {
   EXPECT_EQ(ids.size(), 3u);
 }
 
+// The same reports built twice give different payloads, digests and signatures: a random
+// nonce in every payload, so nobody can confirm a guess of a payload's contents by
+// recomputing its digest or checking the node's signature over it.
+TEST(BatchTest, EveryPayloadCarriesItsOwnRandomNonce) {
+  ASSERT_OK_AND_ASSIGN(auto signer, crypto::Signer::Generate());
+  BatchHeader h{"police", std::string(32, 'f'), 7, 1700000000};
+  std::set<std::string> nonces, digests;
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_OK_AND_ASSIGN(auto batches, BuildBatches(Reports(3), h, 2, *signer));
+    for (const auto& b : batches) {
+      v1::BatchPayload p;
+      ASSERT_TRUE(p.ParseFromString(b.signed_batch.payload()));
+      EXPECT_EQ(p.nonce().size(), kBatchNonceBytes);
+      nonces.insert(p.nonce());
+      // Without its nonce and batch id, round 2's payload is round 1's.
+      p.clear_nonce();
+      p.clear_batch_id();
+      digests.insert(BatchDigest(p.SerializeAsString()));
+    }
+  }
+  EXPECT_EQ(nonces.size(), 4u);
+  EXPECT_EQ(digests.size(), 2u);
+}
+
 TEST(BatchTest, EveryFlippedBitBreaksTheSignature) {
   ASSERT_OK_AND_ASSIGN(auto signer, crypto::Signer::Generate());
   ASSERT_OK_AND_ASSIGN(auto verifier, crypto::Verifier::New(signer->public_key()));

@@ -102,7 +102,7 @@ class NodeAgainstFakeIntake : public ::testing::Test {
                        tls.cert_file() + "\" key_file: \"" + tls.key_file() +
                        "\" }\nhashing_key_file: \"hashing.key\"\nsigning_key_file: \"signing.key\"\n"
                        "profile_file: \"" SAMENZICHT_SOURCE_DIR "/deploy/config/profile.textproto\"\n"
-                       "state_dir: \"state\"\nmax_batch_reports: 2\n";
+                       "state_dir: \"state\"\nmax_batch_reports: 2\nareas: [\"oost\"]\n";
     std::string path = dir_ + "/node_" + std::to_string(++configs_) + ".textproto";
     EXPECT_OK(files::WriteFileAtomic(path, text, 0600));
     return path;

@@ -63,6 +63,7 @@ class AuditServerTest : public ::testing::Test {
     config_.set_key_epoch(kAuditEpoch);
     config_.set_min_cell_size(2);
     config_.set_audit_checkpoint_every(5);
+    for (const char* area : {"oost", "west"}) config_.add_areas(area);
     auto* a = config_.add_agencies();
     a->set_node_id("police");
     a->set_domain(v1::DOMAIN_POLICE);

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "aggregator/audit_events.h"
+#include "aggregator/audit_store.h"
 #include "aggregator/backup.h"
 #include "common/files.h"
 #include "tests/aggregator/audit_fixture.h"
@@ -196,6 +197,60 @@ TEST_F(BackupTest, RestoreChecksTheSchema) {
   EXPECT_GT(ok->audit_entries, 0);
   EXPECT_EQ(RestoreDatabase(dir_ + "/missing.db", dir_ + "/r3").status().code(),
             absl::StatusCode::kNotFound);
+}
+
+// Backup and restore are audit events naming the local operator, its role, what was asked
+// and the outcome: a backup (made or refused) in the live trail, written while the server
+// keeps appending to it; a restore in the restored trail, at the first start on it.
+TEST_F(BackupTest, BackupAndRestoreAreAuditEvents) {
+  ASSERT_TRUE(Submit("police", {PoliceBatch(FiveReports(100))}).ok());
+  const std::string config_path = WriteConfig(config_, "aggregator.textproto");
+  const std::string backup = dir_ + "/b.db";
+  RunResult made = RunCommand({AGGREGATOR_BIN, "backup", "--config", config_path, "--out", backup});
+  ASSERT_EQ(made.exit_code, 0) << Out(made);
+  RunResult refused = RunCommand({AGGREGATOR_BIN, "backup", "--config", config_path, "--out", backup});
+  EXPECT_NE(refused.exit_code, 0);
+  // The server appends after the command's entries: one chain.
+  ASSERT_TRUE(Submit("zorg", {ZorgBatch(FiveReports(200))}).ok());
+  StopServer();
+  const std::string live = data_dir_ + "/aggregator.db";
+  EXPECT_EQ(Column(live, "SELECT event FROM audit ORDER BY seq DESC LIMIT 4"),
+            (std::vector<std::string>{kEventStop, kEventBatchReceived, kEventBackup, kEventBackup}));
+  const std::vector<std::string> actors = Column(live, "SELECT actor FROM audit WHERE event = 'backup'");
+  ASSERT_EQ(actors.size(), 2u);
+  EXPECT_EQ(actors[0], LocalOperator());
+  EXPECT_EQ(actors[0].rfind("local:", 0), 0u);
+  const std::vector<std::string> details =
+      Column(live, "SELECT details FROM audit WHERE event = 'backup' ORDER BY seq");
+  EXPECT_NE(details[0].find("\"role\":\"local_operator\",\"asked\":\"backup\",\"outcome\":\"OK\""),
+            std::string::npos) << details[0];
+  EXPECT_NE(details[0].find(backup), std::string::npos);
+  EXPECT_NE(details[1].find("\"outcome\":\"ALREADY_EXISTS\""), std::string::npos) << details[1];
+  RunResult v = RunCommand({AGGREGATOR_BIN, "audit", "verify", "--data-dir", data_dir_,
+                            "--public-key", audit_public_key_});
+  EXPECT_EQ(v.exit_code, 0) << Out(v);
+
+  const std::string restored = dir_ + "/restored";
+  RunResult rr = RunCommand({AGGREGATOR_BIN, "restore", "--backup", backup, "--data-dir", restored});
+  ASSERT_EQ(rr.exit_code, 0) << Out(rr);
+  v1::AggregatorConfig restored_config = config_;
+  restored_config.set_data_dir(restored);
+  for (int start = 0; start < 2; ++start) {  // recorded once, at the first start
+    auto s = Server::Start(restored_config);
+    ASSERT_OK(s);
+    (*s)->Shutdown();
+    (*s)->Wait();
+  }
+  const std::string db = restored + "/aggregator.db";
+  const std::vector<std::string> restores =
+      Column(db, "SELECT actor || ' ' || details FROM audit WHERE event = 'restore'");
+  ASSERT_EQ(restores.size(), 1u);
+  EXPECT_NE(restores[0].find(LocalOperator() + " {\"role\":\"local_operator\",\"asked\":\"restore\","
+                                               "\"outcome\":\"OK\",\"backup_file\":\"" + backup),
+            std::string::npos) << restores[0];
+  RunResult v2 = RunCommand({AGGREGATOR_BIN, "audit", "verify", "--data-dir", restored,
+                             "--public-key", audit_public_key_});
+  EXPECT_EQ(v2.exit_code, 0) << Out(v2);
 }
 
 }  // namespace

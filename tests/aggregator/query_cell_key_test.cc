@@ -42,6 +42,7 @@ class QueryCellKeyTest : public ::testing::Test {
     a->set_signing_public_key(crypto::Base64Encode(signer_->public_key()));
     config_.set_key_epoch(kEpoch);
     config_.set_min_cell_size(5);
+    config_.add_areas("oost");
     std::vector<std::string> rules;
     for (const auto& r : profile_.rules()) rules.push_back(r.name());
     dir_ = testing::FreshDir(::testing::UnitTest::GetInstance()->current_test_info()->name());

@@ -59,6 +59,7 @@ class ServerTest : public ::testing::Test {
     config_.set_profile_file(dir + "/profile.textproto");
     config_.set_key_epoch(kEpoch);
     config_.set_min_cell_size(2);
+    for (const char* area : {"oost", "west"}) config_.add_areas(area);
     auto* a = config_.add_agencies();
     a->set_node_id("police");
     a->set_domain(v1::DOMAIN_POLICE);

@@ -146,7 +146,7 @@ TEST(StoreTest, ReplayedBatchChangesNothing) {
   std::vector<v1::Report> other{MakeReport(2, {{"nid", Tok(2)}})};
   ASSERT_OK_AND_ASSIGN(CommitResult c, store->CommitBatch(Batch(testing::Id(5), "police", other)));
   EXPECT_TRUE(c.replayed);
-  EXPECT_EQ(c.previous_digest, std::string(32, 'd'));
+  EXPECT_EQ(c.previous_digest, store->KeyedBatchDigest(std::string(32, 'd')));
   EXPECT_EQ(store->generation(), gen);
   EXPECT_EQ(*store->CountRows("reports"), 1);
   EXPECT_EQ(*store->CountRows("batches"), 1);
@@ -327,7 +327,7 @@ TEST(StoreTest, UpgradesASchemaThreeDatabaseBuiltBySql) {
   RunSql(dir, SchemaThreeSql(testing::Id(1)));
   auto key = Key();
   ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, key, kRules));
-  EXPECT_EQ(SqlValue(dir, "PRAGMA user_version"), "5");
+  EXPECT_EQ(SqlValue(dir, "PRAGMA user_version"), absl::StrCat(kSchemaVersion));
   EXPECT_EQ(SqlValue(dir, "SELECT count(*) FROM sqlite_schema WHERE name = 'tokens'"), "0");
   EXPECT_EQ(SqlValue(dir, "SELECT hex(report_id) FROM report_ids WHERE id = 7"),
             "00000000000000000000000000000001");
@@ -439,7 +439,7 @@ TEST(StoreTest, UpgradesASchemaFourDatabaseAndKeepsEveryIdDecision) {
   ASSERT_EQ(SqlValue(dir, "SELECT count(*) FROM sqlite_schema WHERE name = 'report_ids'"), "0");
 
   ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, key, kRules));
-  EXPECT_EQ(SqlValue(dir, "PRAGMA user_version"), "5");
+  EXPECT_EQ(SqlValue(dir, "PRAGMA user_version"), absl::StrCat(kSchemaVersion));
   EXPECT_EQ(testing::Column(dir + "/aggregator.db", "SELECT id || ':' || hex(report_id) FROM report_ids"),
             (std::vector<std::string>{"1:00000000000000000000000000000001",
                                       "3:00000000000000000000000000000003"}));

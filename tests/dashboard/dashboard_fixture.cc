@@ -85,6 +85,9 @@ int main(int argc, char** argv) {
   config.set_profile_file(dir + "/profile.textproto");
   config.set_key_epoch(1);
   config.set_min_cell_size(5);
+  for (const char* area : {"binnenstad", "oude_wijken", "west", "oost", "zuid", "haren", "ten_boer"}) {
+    config.add_areas(area);
+  }
   for (Agency& a : agencies) {
     auto s = sz::crypto::Signer::Generate();
     if (!s.ok()) return Fail("signer");

@@ -102,6 +102,7 @@ hashing_key_file: "hashing.key"
 signing_key_file: "signing.key"
 profile_file: "profile.textproto"
 state_dir: "../../var/lib/samenzicht-node"
+areas: ["binnenstad", "oude_wijken", "west", "oost", "zuid", "haren", "ten_boer"]
 CFG
 done
 d="$work/rogue/etc/samenzicht"; mkdir -p "$d"
@@ -121,6 +122,7 @@ store_key_file: "store.key"
 profile_file: "profile.textproto"
 key_epoch: 1
 min_cell_size: 5
+areas: ["binnenstad", "oude_wijken", "west", "oost", "zuid", "haren", "ten_boer"]
 $agencies
 CFG
 d="$work/gemeente/etc/samenzicht"; mkdir -p "$d"

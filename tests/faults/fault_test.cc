@@ -41,6 +41,10 @@ using namespace std::chrono_literals;
 
 constexpr int kAgencies = 3;
 constexpr int kChunks = 6;  // each agency's export arrives as this many files
+// The district codes of the simulated exports, on the nodes and the aggregator.
+const std::string kAreas =
+    "areas: [\"binnenstad\", \"oude_wijken\", \"west\", \"oost\", \"zuid\", \"haren\", "
+    "\"ten_boer\"]\n";
 
 std::string Slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -146,7 +150,7 @@ class FaultTest : public ::testing::Test {
                     "hashing_key_file: \"" + dir_ + "/hashing.key\"\n"
                     "signing_key_file: \"signing.key\"\nprofile_file: \"" + Profile() +
                     "\"\nstate_dir: \"state\"\nimport_dir: \"in\"\nmax_batch_reports: 7\n"
-                    "poll_interval_ms: 100\nretry_initial_ms: 100\nretry_max_ms: 800\n");
+                    "poll_interval_ms: 100\nretry_initial_ms: 100\nretry_max_ms: 800\n" + kAreas);
     }
     agencies_config_ = entries;
     WriteAggregatorConfig(/*reports_per_second=*/120);
@@ -166,7 +170,7 @@ class FaultTest : public ::testing::Test {
                   dir_ + "/data\"\nstore_key_file: \"" + dir_ + "/store.key\"\nprofile_file: \"" +
                   Profile() + "\"\nkey_epoch: 1\nmin_cell_size: 5\nshutdown_grace_seconds: 2\n" +
                   "max_reports_per_second: " + std::to_string(reports_per_second) + "\n" +
-                  agencies_config_);
+                  kAreas + agencies_config_);
   }
 
   std::string Tls(const std::string& name) const {

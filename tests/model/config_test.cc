@@ -84,7 +84,8 @@ TEST(ConfigTest, SyntaxErrorNamesFileAndLine) {
 }
 
 TEST(ConfigTest, RelativePathsResolveAgainstTheConfigFolder) {
-  std::string p = Write("node.textproto", "node_id: \"police\"\nhashing_key_file: \"keys/h.key\"\n");
+  std::string p = Write("node.textproto",
+                        "node_id: \"police\"\nhashing_key_file: \"keys/h.key\"\nareas: [\"oost\"]\n");
   ASSERT_OK_AND_ASSIGN(v1::NodeConfig c, LoadNodeConfig(p));
   EXPECT_EQ(c.hashing_key_file(),
             (std::filesystem::path(p).parent_path() / "keys/h.key").lexically_normal().string());
