@@ -116,10 +116,13 @@ absl::StatusOr<Row> EstimateTable(const Config& cfg, const samenzicht::aggregato
   row.method = method;
   row.observed = r.observed;
   row.model = r.model;
-  if (!r.reliable || !r.estimate.has_value()) {
+  if (!r.estimate.has_value()) {
     row.reason = r.reason;
     return row;
   }
+  // A model that fits badly keeps its numbers (marked below): the bench compares them with
+  // the truth all the same.
+  if (!r.reliable) row.model += " (unreliable: bad fit)";
   row.n_hat = r.estimate;
   if (r.interval) {
     row.lower = r.interval->lower;
