@@ -89,7 +89,7 @@ TEST(AuditE2eTest, NodeSentLogMatchesTheAggregatorsVerifiedTrail) {
   EXPECT_THAT(sent.out, HasSubstr("\"tokens\":"));
   RunResult sent_csv = RunCommand({AGENCY_NODE_BIN, "sent", "--config",
                                    dir + "/police/node.textproto", "--format", "csv"});
-  std::multiset<std::string> node_digests;
+  std::multiset<std::string> node_digests, node_batches;
   std::istringstream lines(sent_csv.out);
   std::string line;
   std::getline(lines, line);  // header
@@ -100,22 +100,26 @@ TEST(AuditE2eTest, NodeSentLogMatchesTheAggregatorsVerifiedTrail) {
     while (std::getline(ls, cell, ',')) f.push_back(cell);
     ASSERT_GE(f.size(), 6u) << line;
     EXPECT_EQ(f[5], "OK") << line;
+    node_batches.insert(f[0]);
     node_digests.insert(f[1]);
   }
   ASSERT_GE(node_digests.size(), 2u);
 
-  // ...is exactly what the aggregator's trail holds, batch by batch.
+  // ...is exactly what the aggregator's trail holds, batch by batch. The trail keeps each
+  // digest keyed with the store key (docs/security.md), so batches are matched by id and
+  // no node digest appears in it.
   auto trail = aggregator::ReadTrail(dir + "/data");
   ASSERT_TRUE(trail.ok()) << trail.status();
-  std::multiset<std::string> trail_digests;
+  std::multiset<std::string> trail_batches;
   for (const auto& e : trail->entries) {
     if (e.event != "batch_received") continue;
     EXPECT_EQ(e.actor, "police");
-    auto p = e.details.find("\"batch_digest\":\"");
+    auto p = e.details.find("\"batch_id\":\"");
     ASSERT_NE(p, std::string::npos);
-    trail_digests.insert(e.details.substr(p + 16, 64));
+    trail_batches.insert(e.details.substr(p + 12, 32));
+    for (const std::string& d : node_digests) EXPECT_EQ(e.details.find(d), std::string::npos);
   }
-  EXPECT_EQ(node_digests, trail_digests);
+  EXPECT_EQ(node_batches, trail_batches);
 
   // The officer verifies offline with the key the administrator gave them and the newest
   // checkpoint copied out of the system.
