@@ -89,6 +89,12 @@ int PurgeOlderThan(const fs::path& dir, uint32_t days, spdlog::logger& log) {
   return n;
 }
 
+// True when a retraction waits for its batch (sent by DrainOnce once the batch has left).
+bool RetractionsWaiting(StateStore& store) {
+  auto waiting = store.QueuedRetractions();
+  return waiting.ok() && !waiting->empty();
+}
+
 struct FileState {
   uintmax_t size = 0;
   fs::file_time_type mtime;
@@ -385,17 +391,20 @@ absl::Status RunDaemon(const v1::NodeConfig& config, StopSignal& stop, spdlog::l
     auto size = node->outbox().Size();
     if (!size.ok()) {
       log.error("{}", std::string(size.status().message()));
-    } else if (size->first > 0 && std::chrono::steady_clock::now() >= next_drain &&
-               !stop.stopped()) {
+    } else if ((size->first > 0 || RetractionsWaiting(node->store())) &&
+               std::chrono::steady_clock::now() >= next_drain && !stop.stopped()) {
       absl::StatusOr<SubmitSummary> sum = node->DrainOnce();
       if (sum.ok()) {
         backoff.Reset();
-        log.info("delivered {} batch(es), {} report(s): {} accepted, {} duplicate(s), {} refused{}",
-                 sum->batches_delivered + sum->batches_refused, sum->reports_sent, sum->accepted,
-                 sum->duplicates, sum->reports_refused,
-                 sum->batches_held ? absl::StrCat(", ", sum->batches_held,
-                                                  " batch(es) held in the outbox")
-                                   : "");
+        if (sum->batches_sent > 0) {
+          log.info("delivered {} batch(es), {} report(s): {} accepted, {} duplicate(s), {} "
+                   "refused{}",
+                   sum->batches_delivered + sum->batches_refused, sum->reports_sent,
+                   sum->accepted, sum->duplicates, sum->reports_refused,
+                   sum->batches_held ? absl::StrCat(", ", sum->batches_held,
+                                                    " batch(es) held in the outbox")
+                                     : "");
+        }
       } else {
         milliseconds wait = backoff.Next();
         next_drain = std::chrono::steady_clock::now() + wait;
