@@ -162,6 +162,7 @@ TEST_F(BackupTest, BackupWhileSubmittingRestoresACommittedPrefixWithAVerifiedTra
   StopServer();
   v1::AggregatorConfig restored_config = config_;
   restored_config.set_data_dir(restored);
+  config_ = restored_config;  // Counts() reads the exact totals of this data folder
   auto s = Server::Start(restored_config);
   ASSERT_OK(s);
   server_ = *std::move(s);
