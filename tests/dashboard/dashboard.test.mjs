@@ -114,6 +114,7 @@ try {
     const body = await page.locator('body').textContent();
     assert.ok(!body.includes('<' + k), 'a withheld cell is shown');
     assert.match(await page.locator('#rules').textContent(), /Cell Key/);
+    assert.match(await page.locator('#legend-cellkey').textContent(), /celsleutelmethode/);
   });
   await check('English labels', async () => {
     await page.click('#lang-en');

@@ -1,7 +1,8 @@
 // Samenzicht dashboard: plain JavaScript, charts drawn as SVG; every number comes from the
 // aggregator's JSON endpoints (/api/insight, /api/totals), which run the same query code as
-// the gRPC service. Withheld cells arrive as {"value": null, "suppressed": true} and are
-// shown as "<k" (or "x" for secondary suppression), never as a number.
+// the gRPC service. Under the Cell Key Method (the default) every figure is perturbed and
+// none is withheld; a legend says so. Withheld cells (the old suppression) arrive as
+// {"value": null, "suppressed": true} and are shown as "<k" (or "x"), never as a number.
 'use strict';
 
 const I18N = {
@@ -9,6 +10,7 @@ const I18N = {
     title: 'Signalen van mensenhandel', from: 'Van', to: 'Tot en met', granularity: 'Verloop per',
     month: 'maand', quarter: 'kwartaal', withEstimate: 'met schatting verborgen aantal', apply: 'Toon',
     legendSmall: '1 tot k-1 personen (niet getoond)', legendSecondary: 'onderdrukt om een kleine cel te beschermen',
+    legendCellKey: 'Alle cijfers zijn licht verstoord om personen te beschermen (celsleutelmethode): elk cijfer is 0 of ten minste {k} en wijkt hooguit {s} af van het werkelijke aantal; dezelfde personen geven altijd hetzelfde cijfer.',
     byForm: 'Personen naar vorm van uitbuiting', byAge: 'Personen naar leeftijd', byDomain: 'Personen naar domein',
     agencies: 'Bij hoeveel instanties bekend', overlap: 'Overlap tussen domeinen',
     overlapNote: 'Diagonaal: personen gesignaleerd door het domein; elders: door beide domeinen.',
@@ -26,6 +28,7 @@ const I18N = {
     title: 'Signals of human trafficking', from: 'From', to: 'To', granularity: 'Trend per',
     month: 'month', quarter: 'quarter', withEstimate: 'with hidden-number estimate', apply: 'Show',
     legendSmall: '1 to k-1 persons (not shown)', legendSecondary: 'withheld to protect a small cell',
+    legendCellKey: 'All figures are slightly perturbed to protect persons (Cell Key Method): each is 0 or at least {k} and off by at most {s} from the true count; the same persons always give the same figure.',
     byForm: 'Persons by form of exploitation', byAge: 'Persons by age band', byDomain: 'Persons by domain',
     agencies: 'Known to how many agencies', overlap: 'Overlap between domains',
     overlapNote: 'Diagonal: persons signalled by the domain; elsewhere: by both domains.',
@@ -210,7 +213,15 @@ function render() {
   document.getElementById('lang-en').setAttribute('aria-pressed', String(lang === 'en'));
   if (!last) return;
   const ins = last.insight, k = ins.min_cell_size;
-  document.getElementById('legend-k').textContent = '<' + k;
+  // Under the Cell Key Method nothing is withheld: the "<k" / "x" legend goes, the
+  // perturbation is explained instead.
+  const cellKey = (ins.disclosure_rules || '').includes('Cell Key Method');
+  const suppressionLegend = document.getElementById('legend-suppression');
+  if (cellKey && suppressionLegend) suppressionLegend.remove();
+  if (!cellKey) document.getElementById('legend-k').textContent = '<' + k;
+  const cellKeyLegend = document.getElementById('legend-cellkey');
+  cellKeyLegend.hidden = !cellKey;
+  cellKeyLegend.textContent = cellKey ? t('legendCellKey').replace('{k}', k).replace('{s}', 3 * k) : '';
   kpis(document.getElementById('kpis'), ins);
   for (const [dim, resp] of Object.entries(last.totals)) {
     bars(document.getElementById('chart-' + dim),
