@@ -197,7 +197,9 @@ absl::Status RecordOperatorEvent(const v1::AggregatorConfig& config, const std::
   return opened.store->AppendAudit(event, LocalOperator(), json);
 }
 
-absl::StatusOr<Trail> ReadTrail(const std::string& data_dir) {
+namespace {
+// The aggregator database of `data_dir`, read-only (NotFound when there is none).
+absl::StatusOr<std::unique_ptr<sqlite::Database>> OpenReadOnly(const std::string& data_dir) {
   const std::string path = (fs::path(data_dir) / kDatabaseFileName).string();
   std::error_code ec;
   if (!fs::exists(path, ec)) {
@@ -208,6 +210,13 @@ absl::StatusOr<Trail> ReadTrail(const std::string& data_dir) {
   options.read_only = true;
   options.busy_timeout_ms = 10000;
   ASSIGN_OR_RETURN(auto db, sqlite::Database::Open(path, options));
+  return db;
+}
+}  // namespace
+
+absl::StatusOr<Trail> ReadTrail(const std::string& data_dir) {
+  const std::string path = (fs::path(data_dir) / kDatabaseFileName).string();
+  ASSIGN_OR_RETURN(auto db, OpenReadOnly(data_dir));
   Trail t;
   auto st = db->Prepare(
       "SELECT seq, time_ms, event, actor, details, prev_hash, hash, signature FROM audit "
@@ -421,16 +430,7 @@ absl::StatusOr<std::string> AuditReport(const std::vector<audit::Entry>& entries
 }
 
 absl::StatusOr<std::map<std::string, TokenShare>> ReadTokenShares(const std::string& data_dir) {
-  const std::string path = (fs::path(data_dir) / kDatabaseFileName).string();
-  std::error_code ec;
-  if (!fs::exists(path, ec)) {
-    return absl::NotFoundError(absl::StrCat(path, ": no aggregator database here"));
-  }
-  sqlite::OpenOptions options;
-  options.label = path;
-  options.read_only = true;
-  options.busy_timeout_ms = 10000;
-  ASSIGN_OR_RETURN(auto db, sqlite::Database::Open(path, options));
+  ASSIGN_OR_RETURN(auto db, OpenReadOnly(data_dir));
   ASSIGN_OR_RETURN(sqlite::Statement st, db->Prepare("SELECT agency, tokens FROM reports"));
   std::vector<std::string> agencies;
   absl::flat_hash_map<std::string, uint16_t> agency_index;

@@ -121,10 +121,8 @@ absl::Status LinkCommand(const cli::Args& args) {
 
 absl::Status InsightView(const cli::Args& args, const std::string& view);
 
-absl::Status Totals(const cli::Args& args) {
-  std::string view = args.Get("view", "totals");
-  if (view != "totals") return InsightView(args, view);
-  ASSIGN_OR_RETURN(v1::ClientConfig config, model::LoadClientConfig(args.Get("config")));
+// The request of --by, --from and --to (`totals` and `exact-totals`).
+absl::StatusOr<v1::TotalsRequest> TotalsRequestFromFlags(const cli::Args& args) {
   v1::TotalsRequest request;
   for (absl::string_view name : absl::StrSplit(args.Get("by"), ',', absl::SkipWhitespace())) {
     ASSIGN_OR_RETURN(v1::Dimension d, model::ParseDimension(std::string(name)));
@@ -134,6 +132,14 @@ absl::Status Totals(const cli::Args& args) {
   ASSIGN_OR_RETURN(uint32_t to, ParseMonthFlag("to", args.Get("to")));
   request.set_from_month(from);
   request.set_to_month(to);
+  return request;
+}
+
+absl::Status Totals(const cli::Args& args) {
+  std::string view = args.Get("view", "totals");
+  if (view != "totals") return InsightView(args, view);
+  ASSIGN_OR_RETURN(v1::ClientConfig config, model::LoadClientConfig(args.Get("config")));
+  ASSIGN_OR_RETURN(v1::TotalsRequest request, TotalsRequestFromFlags(args));
   std::string format = args.Get("format", "table");
   if (format != "table" && format != "csv" && format != "json") {
     return absl::InvalidArgumentError("--format must be table, csv or json");
@@ -161,15 +167,7 @@ absl::Status Totals(const cli::Args& args) {
 absl::Status ExactTotalsCommand(const cli::Args& args) {
   process::DisableCoreDumps();
   ASSIGN_OR_RETURN(v1::AggregatorConfig config, model::LoadAggregatorConfig(args.Get("config")));
-  v1::TotalsRequest request;
-  for (absl::string_view name : absl::StrSplit(args.Get("by"), ',', absl::SkipWhitespace())) {
-    ASSIGN_OR_RETURN(v1::Dimension d, model::ParseDimension(std::string(name)));
-    request.add_by(d);
-  }
-  ASSIGN_OR_RETURN(uint32_t from, ParseMonthFlag("from", args.Get("from")));
-  ASSIGN_OR_RETURN(uint32_t to, ParseMonthFlag("to", args.Get("to")));
-  request.set_from_month(from);
-  request.set_to_month(to);
+  ASSIGN_OR_RETURN(v1::TotalsRequest request, TotalsRequestFromFlags(args));
   ASSIGN_OR_RETURN(v1::TotalsResponse response, ExactTotals(config, request));
   ASSIGN_OR_RETURN(std::string text, FormatTotals(response, args.Get("format", "table")));
   std::cerr << "exact, unpublished counts of every stored report (no disclosure control): "
