@@ -502,19 +502,25 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
       result.model.anchored = true;
     }
   }
-  absl::flat_hash_map<uint32_t, std::pair<double, double>> scored;  // pattern -> posterior, weight
+  // Per pattern (not per pair: there are few patterns and many pairs): posterior, weight
+  // and the decision.
+  struct Scored {
+    double posterior, weight;
+    bool accepted;
+  };
+  absl::flat_hash_map<uint32_t, Scored> scored;
   for (const auto& [p, n] : counts) {
     double w = 0;
     const double post = Posterior(result.model, codec, p, &w);
-    scored[p] = {post, w};
+    scored[p] = {post, w, post >= options.match_probability && !Refuted(codec, p)};
   }
   std::vector<double> pair_posterior(pairs.size()), pair_weight(pairs.size());
   std::vector<uint8_t> pair_accepted(pairs.size());
   for (size_t i = 0; i < pairs.size(); ++i) {
-    const auto& [post, w] = scored[pairs[i].pattern];
-    pair_posterior[i] = post;
-    pair_weight[i] = w;
-    pair_accepted[i] = post >= options.match_probability && !Refuted(codec, pairs[i].pattern);
+    const Scored& sc = scored[pairs[i].pattern];
+    pair_posterior[i] = sc.posterior;
+    pair_weight[i] = sc.weight;
+    pair_accepted[i] = sc.accepted;
   }
 
   // Phase 4: decisions and clustering, strongest pairs first.
