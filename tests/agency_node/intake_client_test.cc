@@ -116,6 +116,15 @@ class NodeAgainstFakeIntake : public ::testing::Test {
     return s;
   }
 
+  // The report ids of payloads [begin, end) as received, in order.
+  std::vector<std::string> ReportIds(size_t begin, size_t end) const {
+    std::vector<std::string> ids;
+    for (size_t i = begin; i < end; ++i) {
+      for (const auto& r : service_->payloads[i].reports()) ids.push_back(r.report_id());
+    }
+    return ids;
+  }
+
   std::string pki_, dir_, csv_, config_;
   int port_ = 0, configs_ = 0;
   std::unique_ptr<testing::FakeIntake> service_;
@@ -177,12 +186,7 @@ TEST_F(NodeAgainstFakeIntake, SecondSubmitReusesReportIdsAndCountsDuplicates) {
   std::string out;
   ASSERT_OK(Submit(&out));
   ASSERT_EQ(service_->payloads.size(), 4u);
-  std::vector<std::string> first, second;
-  for (int i = 0; i < 2; ++i) {
-    for (const auto& r : service_->payloads[i].reports()) first.push_back(r.report_id());
-    for (const auto& r : service_->payloads[i + 2].reports()) second.push_back(r.report_id());
-  }
-  EXPECT_EQ(first, second);
+  EXPECT_EQ(ReportIds(0, 2), ReportIds(2, 4));
   EXPECT_NE(service_->payloads[0].batch_id(), service_->payloads[2].batch_id());
   EXPECT_THAT(out, HasSubstr("accepted:        0"));
   EXPECT_THAT(out, HasSubstr("duplicates:      3"));
@@ -198,12 +202,7 @@ TEST_F(NodeAgainstFakeIntake, ReImportAfterLosingTheStateFolderCountsNothingTwic
   std::string out;
   ASSERT_OK(Submit(&out));
   ASSERT_EQ(service_->payloads.size(), 4u);
-  std::vector<std::string> first, second;
-  for (int i = 0; i < 2; ++i) {
-    for (const auto& r : service_->payloads[i].reports()) first.push_back(r.report_id());
-    for (const auto& r : service_->payloads[i + 2].reports()) second.push_back(r.report_id());
-  }
-  EXPECT_EQ(first, second);
+  EXPECT_EQ(ReportIds(0, 2), ReportIds(2, 4));
   EXPECT_THAT(out, HasSubstr("accepted:        0"));
   EXPECT_THAT(out, HasSubstr("duplicates:      3"));
 }
