@@ -53,7 +53,8 @@ absl::Status CheckCrlDirectory(const std::string& dir) {
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
     return absl::NotFoundError(absl::StrCat("crl_directory ", dir,
-                                            " is not a folder; create it with deploy/pki.sh crl"));
+                                            " is not a folder; copy the CA's crl/ folder there (samenzicht-pki crl CA_DIR "
+                                            "writes it)"));
   }
   return absl::OkStatus();
 }

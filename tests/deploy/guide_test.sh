@@ -1,0 +1,294 @@
+#!/usr/bin/env bash
+# Follows docs/operations.md literally: the command blocks marked `<!-- test: HOST ... -->`
+# are run in the order of the guide, unchanged, with bash on the host they name, in a
+# deployment of five hosts on one machine (network namespaces joined by a bridge; each host
+# with its own /etc, /opt, /root, /var/lib and /var/backups by bind mounts, and the guide's
+# host names in its /etc/hosts):
+#
+#   admin       beheer.gemeente.example      192.0.2.2
+#   aggregator  aggregator.gemeente.example  192.0.2.10
+#   agency      node.police-nn.example       192.0.2.11   (the guide's own agency)
+#   agency      node.jeugdzorg.example       192.0.2.12   (its blocks with police-nn -> jeugdzorg)
+#   analyst     analist.gemeente.example     192.0.2.20
+#
+# Marker words after HOST: a NAME (only that agency), `per-agency` (an admin block run once
+# per agency, with the name replaced), `wait-delivery` (afterwards the test waits until the
+# aggregator holds every simulated record). Stand-ins for what a test host lacks: `sudo`
+# (runuser), `scp` (a copy into the other host's folders), `systemctl` and `journalctl` (the
+# unit's ExecStart started as its User=, without systemd's sandboxing; the units themselves
+# are checked by systemd_units_test.sh). Each agency's export at /root/export.csv is a
+# simulated one (the case system's part).
+#
+# Then checks: the stored counts equal the simulator's ground truth (after delivery and
+# after the restore), a backup file exists, and after the renewal the old certificate of
+# police-nn is refused while the new one is accepted.
+#
+#   guide_test.sh BUILD_DIR            (as root; skips with exit 77 where namespaces cannot be made)
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+build=$(cd "${1:?usage: guide_test.sh BUILD_DIR}" && pwd)
+guide=${SAMENZICHT_GUIDE:-$repo/docs/operations.md}
+skip() { echo "SKIP: $*"; exit 77; }
+[ "$(id -u)" -eq 0 ] || skip "needs root to create network namespaces and mounts"
+for c in ip unshare runuser curl openssl useradd python3; do
+  command -v "$c" >/dev/null || skip "$c not installed"
+done
+probe="szgprobe$$"
+ip netns add "$probe" 2>/dev/null || skip "cannot create network namespaces here"
+ip netns del "$probe"
+unshare --mount --propagation private true 2>/dev/null || skip "cannot create mount namespaces here"
+
+id=$$
+work=$(mktemp -d /tmp/samenzicht-guide.XXXXXX)
+chmod 755 "$work"
+hosts=(admin agg police-nn jeugdzorg analyst)
+agencies=(police-nn jeugdzorg)
+declare -A addr=([admin]=192.0.2.2 [agg]=192.0.2.10 [police-nn]=192.0.2.11 [jeugdzorg]=192.0.2.12
+                 [analyst]=192.0.2.20)
+declare -A fqdn=([admin]=beheer.gemeente.example [agg]=aggregator.gemeente.example
+                 [police-nn]=node.police-nn.example [jeugdzorg]=node.jeugdzorg.example
+                 [analyst]=analist.gemeente.example)
+ns() { echo "szg${id}${1:0:3}"; }
+cleanup() {
+  for h in "${hosts[@]}" sw; do
+    ip netns pids "$(ns "$h")" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+    ip netns del "$(ns "$h")" 2>/dev/null || true
+  done
+  if [ "${KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; echo "0 passed, 1 failed"; exit 1; }
+
+# --- the network --------------------------------------------------------------------------
+ip netns add "$(ns sw)"
+ip -n "$(ns sw)" link add br0 type bridge
+ip -n "$(ns sw)" link set br0 up
+for h in "${hosts[@]}"; do
+  ip netns add "$(ns "$h")"
+  ip link add "v${id}${h:0:3}" type veth peer name "s${id}${h:0:3}"
+  ip link set "v${id}${h:0:3}" netns "$(ns "$h")"
+  ip link set "s${id}${h:0:3}" netns "$(ns sw)"
+  ip -n "$(ns sw)" link set "s${id}${h:0:3}" master br0 up
+  ip -n "$(ns "$h")" link set "v${id}${h:0:3}" name eth0
+  ip -n "$(ns "$h")" addr add "${addr[$h]}/24" dev eth0
+  ip -n "$(ns "$h")" link set eth0 up
+  ip -n "$(ns "$h")" link set lo up
+done
+
+# --- each host's own file system parts ------------------------------------------------------
+for h in "${hosts[@]}"; do
+  mkdir -p "$work/$h"/{etc,opt,root,varlib,backups,run}
+  cp -a /etc/. "$work/$h/etc/"
+  chmod 700 "$work/$h/root"
+  for o in "${hosts[@]}"; do echo "${addr[$o]} ${fqdn[$o]}"; done >> "$work/$h/etc/hosts"
+  echo "${fqdn[$h]}" > "$work/$h/etc/hostname"
+done
+for h in "${hosts[@]}"; do echo "${fqdn[$h]} $h"; done > "$work/hosts.map"
+
+# --- stand-ins: sudo, scp, systemctl, journalctl --------------------------------------------
+shims="$work/shims"; mkdir -p "$shims"
+cat > "$shims/sudo" <<'SH'
+#!/usr/bin/env bash
+# sudo [-u USER] COMMAND...: the test runs as root already.
+if [ "${1:-}" = -u ]; then user=$2; shift 2; exec runuser -u "$user" -- "$@"; fi
+exec "$@"
+SH
+cat > "$shims/scp" <<'SH'
+#!/usr/bin/env bash
+# scp [-r] SRC... [USER@]HOST:PATH: a copy into the other host's folders (symbolic links
+# followed, as scp does).
+set -euo pipefail
+args=()
+for a in "$@"; do case "$a" in -r|-p|-q|-rp|-pr) ;; -*) echo "scp stand-in: option $a" >&2; exit 2 ;; *) args+=("$a") ;; esac; done
+dest=${args[-1]}; unset 'args[-1]'
+host=${dest%%:*}; host=${host#*@}; path=${dest#*:}
+hid=$(awk -v h="$host" '$1 == h { print $2 }' "$SZ_WORK/hosts.map")
+[ -n "$hid" ] || { echo "scp: $host: name not known" >&2; exit 1; }
+case "$path" in
+  /root/*|/root) base="$SZ_WORK/$hid/root${path#/root}" ;;
+  /etc/*) base="$SZ_WORK/$hid/etc${path#/etc}" ;;
+  /var/lib/*) base="$SZ_WORK/$hid/varlib${path#/var/lib}" ;;
+  *) echo "scp stand-in: $path is outside the host's own folders" >&2; exit 1 ;;
+esac
+cp -rL --preserve=mode "${args[@]}" "$base"
+SH
+cat > "$shims/systemctl" <<'SH'
+#!/usr/bin/env bash
+# systemctl daemon-reload | enable [--now] UNIT... | start|stop|restart UNIT...: starts a
+# unit's ExecStart as its User= (Type=oneshot: waits for it), without systemd's sandboxing.
+set -euo pipefail
+run="$SZ_WORK/$SZ_HOST/run"
+unitfile() { local u=$1; case "$u" in *.service|*.timer) ;; *) u=$u.service ;; esac; echo "/etc/systemd/system/$u"; }
+key() { sed -n "s/^$1=//p" "$2"; }
+start() {
+  local f; f=$(unitfile "$1"); local name; name=$(basename "$f")
+  [ -f "$f" ] || { echo "Unit $name not found." >&2; exit 5; }
+  case "$name" in *.timer) echo "$name: enabled (the test starts its service itself)"; return ;; esac
+  local user exec type; user=$(key User "$f"); exec=$(key ExecStart "$f"); type=$(key Type "$f")
+  local envs=(); while IFS= read -r e; do envs+=("$e"); done < <(key Environment "$f")
+  for d in $(key StateDirectory "$f"); do
+    [ -d "/var/lib/$d" ] || install -d -o "$user" -g "$user" -m 0700 "/var/lib/$d"
+  done
+  if [ "$type" = oneshot ]; then
+    # shellcheck disable=SC2086
+    (cd / && runuser -u "$user" -- env "${envs[@]}" $exec) 2>&1 | tee -a "$run/$name.log"
+    return "${PIPESTATUS[0]}"
+  fi
+  # shellcheck disable=SC2086
+  (cd / && exec setsid runuser -u "$user" -- env "${envs[@]}" $exec >> "$run/$name.log" 2>&1 < /dev/null) &
+  echo $! > "$run/$name.pid"
+  sleep 1
+  kill -0 "$(cat "$run/$name.pid")" 2>/dev/null || { echo "$name failed to start:" >&2; tail -n 20 "$run/$name.log" >&2; exit 1; }
+}
+stop() {
+  local f; f=$(unitfile "$1"); local name; name=$(basename "$f")
+  [ -f "$run/$name.pid" ] || return 0
+  local pid; pid=$(cat "$run/$name.pid"); rm -f "$run/$name.pid"
+  pkill -TERM -s "$pid" 2>/dev/null || true
+  for _ in $(seq 1 300); do pgrep -s "$pid" >/dev/null 2>&1 || return 0; sleep 0.1; done
+  echo "$name did not stop" >&2; exit 1
+}
+cmd=${1:?}; shift
+case "$cmd" in
+  daemon-reload) ;;
+  enable) now=0; units=(); for a in "$@"; do [ "$a" = --now ] && now=1 || units+=("$a"); done
+          [ $now -eq 1 ] && for u in "${units[@]}"; do start "$u"; done ;;
+  start) for u in "$@"; do start "$u"; done ;;
+  stop) for u in "$@"; do stop "$u"; done ;;
+  restart) for u in "$@"; do stop "$u"; start "$u"; done ;;
+  *) echo "systemctl stand-in: $cmd not supported" >&2; exit 2 ;;
+esac
+SH
+cat > "$shims/journalctl" <<'SH'
+#!/usr/bin/env bash
+# journalctl -u UNIT [...]: the unit's output.
+u=""; while [ $# -gt 0 ]; do [ "$1" = -u ] && { u=$2; shift; }; shift; done
+case "$u" in *.service) ;; *) u=$u.service ;; esac
+tail -n 30 "$SZ_WORK/$SZ_HOST/run/$u.log" 2>/dev/null || echo "-- No entries --"
+SH
+chmod 755 "$shims"/*
+# Enters a host: its mounts, the stand-ins first in PATH, the repository as working folder.
+cat > "$work/enter.sh" <<'SH'
+#!/usr/bin/env bash
+set -euo pipefail
+h=$1; shift
+mount --bind "$SZ_WORK/$h/etc" /etc
+mount --bind "$SZ_WORK/$h/opt" /opt
+mount --bind "$SZ_WORK/$h/root" /root
+mount --bind "$SZ_WORK/$h/varlib" /var/lib
+mkdir -p /var/backups 2>/dev/null || true
+mount --bind "$SZ_WORK/$h/backups" /var/backups
+export SZ_HOST=$h HOME=/root PATH="$SZ_WORK/shims:$PATH"
+cd "$SZ_REPO"
+exec "$@"
+SH
+export SZ_WORK=$work SZ_REPO=$repo SAMENZICHT_BUILD_DIR=$build
+on() { local h=$1; shift; ip netns exec "$(ns "$h")" unshare --mount --propagation private -- bash "$work/enter.sh" "$h" "$@"; }
+
+# --- the agencies' exports (the case systems' part) -----------------------------------------
+"$build/simulator/simulator" --out "$work/sim" --persons 300 --agencies 2 --noise none --seed 11 >/dev/null
+cp "$work/sim/police.csv" "$work/police-nn/root/export.csv"
+cp "$work/sim/youth_care.csv" "$work/jeugdzorg/root/export.csv"
+want_signals=$(sed -n 's/.*"records": \([0-9]*\),.*/\1/p' "$work/sim/summary.json" | head -n 1)
+want_persons=$(sed -n 's/.*"persons_signalled": \([0-9]*\),.*/\1/p' "$work/sim/summary.json")
+
+exact() {  # prints "persons signals" as stored on the aggregator host
+  on agg runuser -u samenzicht -- /opt/samenzicht/bin/aggregator exact-totals \
+    --config /etc/samenzicht/aggregator.textproto --format csv 2>/dev/null |
+    awk -F, 'NR==1 { for (i=1;i<=NF;i++) col[$i]=i; next } { print $col["persons"], $col["signals"] }' | tail -n 1
+}
+check_truth() {
+  local got; got=$(exact)
+  [ "$got" = "$want_persons $want_signals" ] ||
+    fail "$1: stored persons/signals '$got', ground truth '$want_persons $want_signals'"
+  echo "ok: $1: the stored reports equal the ground truth ($want_persons persons, $want_signals signals)"
+}
+
+# --- the guide's blocks ---------------------------------------------------------------------
+mkdir -p "$work/blocks"
+python3 - "$guide" "$work/blocks" <<'PY'
+import re, sys
+lines = open(sys.argv[1]).read().split('\n')
+n, i = 0, 0
+while i < len(lines):
+    m = re.match(r'^<!-- test: (.*) -->$', lines[i])
+    if m and i + 1 < len(lines) and lines[i + 1].strip() == '```':
+        j = i + 2
+        body = []
+        while lines[j].strip() != '```':
+            body.append(lines[j]); j += 1
+        n += 1
+        with open(f'{sys.argv[2]}/{n:03d}', 'w') as f:
+            f.write(f'# {m.group(1)} (docs/operations.md line {i + 3})\n' + '\n'.join(body) + '\n')
+        i = j
+    i += 1
+PY
+blocks=("$work"/blocks/*)
+[ "${#blocks[@]}" -ge 20 ] || fail "only ${#blocks[@]} marked blocks in $guide"
+run_block() {  # HOST FILE [AGENCY]: the block, with police-nn replaced by AGENCY
+  local h=$1 f=$2 a=${3:-police-nn} b="$work/run.$1.sh"
+  sed "s/police-nn/$a/g" "$f" > "$b"
+  echo "--- $(head -n 1 "$b" | sed 's/^# //') on ${fqdn[$h]}"
+  if ! on "$h" bash -eo pipefail "$b" > "$work/out.txt" 2>&1; then
+    sed 's/^/    /' "$work/out.txt"
+    fail "block at $(head -n 1 "$f" | sed 's/.*(//; s/)//') failed on ${fqdn[$h]}"
+  fi
+  sed 's/^/    /' "$work/out.txt" | head -n 12
+}
+ran=0
+for f in "${blocks[@]}"; do
+  read -r -a words < <(head -n 1 "$f" | sed 's/^# //; s/ (docs.*//')
+  role=${words[0]}; rest=("${words[@]:1}")
+  only="" per=0 wait=0
+  for w in "${rest[@]}"; do
+    case "$w" in per-agency) per=1 ;; wait-delivery) wait=1 ;; *) only=$w ;; esac
+  done
+  case "$role" in
+    admin) if [ $per -eq 1 ]; then for a in "${agencies[@]}"; do run_block admin "$f" "$a"; done
+           else run_block admin "$f"; fi ;;
+    aggregator) run_block agg "$f" ;;
+    analyst) run_block analyst "$f" ;;
+    agency) for a in "${agencies[@]}"; do
+              [ -z "$only" ] || [ "$only" = "$a" ] && run_block "$a" "$f" "$a"
+            done ;;
+    *) fail "unknown host '$role' in a marker of $guide" ;;
+  esac
+  ran=$((ran + 1))
+  if [ $wait -eq 1 ]; then
+    for _ in $(seq 1 120); do [ "$(exact)" = "$want_persons $want_signals" ] && break; sleep 0.5; done
+    check_truth "after the daemons' delivery"
+  fi
+done
+echo "ok: ran the $ran marked blocks of the guide"
+
+# --- what the guide's steps must have achieved -----------------------------------------------
+check_truth "after the restore"
+ls "$work/agg/backups/samenzicht/"aggregator-*.db >/dev/null 2>&1 || fail "no backup in /var/backups/samenzicht"
+echo "ok: the timer's backup service wrote $(basename "$(ls "$work/agg/backups/samenzicht/"aggregator-*.db | tail -n 1)")"
+
+# The renewed police-nn: its old certificate (kept by samenzicht-pki in retired/) is refused,
+# the new one accepted. A root-owned copy of the node's keys and a small export on its host.
+old=$(ls "$work/admin/root/samenzicht-ca/retired/"police-nn.*.crt | head -n 1)
+[ -f "$old" ] || fail "samenzicht-pki renew kept no old certificate"
+t="$work/police-nn/root/t"; mkdir -p "$t"
+cp "$work/police-nn/etc/samenzicht/keys/"{hashing.key,signing.key} "$t/"
+cp "$work/police-nn/etc/samenzicht/"{ca.crt,profile.textproto} "$t/"
+cp -r "$work/police-nn/etc/samenzicht/crl" "$t/"
+head -n 4 "$work/sim/police.csv" > "$t/small.csv"
+chmod 600 "$t"/*.key
+submit_with() {  # CRT KEY: exit status of a submit from police-nn's host with that certificate
+  cp "$1" "$t/client.crt"; cp "$2" "$t/client.key"; chmod 600 "$t/client.key"
+  sed -e 's|key_file: "keys/police-nn.key"|key_file: "client.key"|; s|cert_file: "police-nn.crt"|cert_file: "client.crt"|' \
+      -e 's|keys/hashing.key|hashing.key|; s|keys/signing.key|signing.key|' \
+      -e 's|state_dir: .*|state_dir: "/root/t/state"|; /import_dir/d' \
+      "$work/police-nn/etc/samenzicht/node.textproto" > "$t/node.textproto"
+  rm -rf "$t/state"
+  on police-nn /opt/samenzicht/bin/agency-node submit --config /root/t/node.textproto --in /root/t/small.csv > "$t/out" 2>&1
+}
+if submit_with "$old" "${old%.crt}.key"; then fail "the revoked (renewed) certificate of police-nn was accepted"; fi
+echo "ok: police-nn's old certificate is refused after the renewal ($(tail -n 1 "$t/out"))"
+submit_with "$work/police-nn/etc/samenzicht/police-nn.crt" "$work/police-nn/etc/samenzicht/keys/police-nn.key" ||
+  fail "police-nn's new certificate was refused: $(tail -n 3 "$t/out")"
+echo "ok: police-nn's new certificate is accepted"
+check_truth "after the renewal (a resent record counts once)"
+echo "1 passed, 0 failed"
