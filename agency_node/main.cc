@@ -2,6 +2,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -12,10 +13,13 @@
 #include "agency_node/daemon.h"
 #include "agency_node/key_ceremony.h"
 #include "common/cli.h"
+#include "common/version.h"
 
 #ifndef SAMENZICHT_DEFAULT_PROFILE
 #define SAMENZICHT_DEFAULT_PROFILE "deploy/config/profile.textproto"
 #endif
+// Where deploy/install.sh puts the deployment's profile.
+#define SAMENZICHT_INSTALLED_PROFILE "/etc/samenzicht/profile.textproto"
 
 namespace {
 
@@ -31,6 +35,14 @@ std::vector<std::string> SplitList(const std::string& s) {
   return out;
 }
 
+// The default profile: the installed one; in a build tree on a host without it, the source
+// tree's profile this binary was built with.
+std::string DefaultProfile() {
+  std::error_code ec;
+  return std::filesystem::exists(SAMENZICHT_INSTALLED_PROFILE, ec) ? SAMENZICHT_INSTALLED_PROFILE
+                                                                   : SAMENZICHT_DEFAULT_PROFILE;
+}
+
 std::shared_ptr<spdlog::logger> Logger() {
   auto log = spdlog::stderr_color_mt("agency-node");
   // UTC timestamps: the daemon's log is read against the aggregator's and other nodes'.
@@ -38,8 +50,8 @@ std::shared_ptr<spdlog::logger> Logger() {
   return log;
 }
 
-void Usage() {
-  std::cerr << "usage: agency-node <command> [flags]\n\n"
+void Usage(std::ostream& os) {
+  os << "usage: agency-node COMMAND [flags]\n\n"
                "commands:\n"
                "  keygen           create a new shared hashing key\n"
                "  signing-keygen   create this node's signing key; prints its public key\n"
@@ -53,7 +65,8 @@ void Usage() {
                "  key-seal         administrator: seal the shared key to a node\n"
                "  key-open         open a sealed shared key\n"
                "  key-fingerprint  print a hashing key's fingerprint\n\n"
-               "`agency-node <command> --help` describes each command.\n";
+               "`agency-node COMMAND --help` describes a command; `agency-node --version` prints the\n"
+               "version and the commit it was built from.\n";
 }
 
 int Run(const Command& cmd, int argc, char** argv,
@@ -70,15 +83,16 @@ int Run(const Command& cmd, int argc, char** argv,
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (samenzicht::cli::PrintVersionIfAsked(argc, argv, "agency-node")) return 0;
   if (argc < 2) {
-    Usage();
+    Usage(std::cerr);
     return 2;
   }
   const std::string sub = argv[1];
   int sargc = argc - 1;
   char** sargv = argv + 1;
   if (sub == "--help" || sub == "-h" || sub == "help") {
-    Usage();
+    Usage(std::cout);
     return 0;
   }
   if (sub == "keygen") {
@@ -111,7 +125,7 @@ int main(int argc, char** argv) {
     cmd.Flag("out", "REPORTS.jsonl", "where to write the reports", true);
     cmd.Flag("map", "MAP.csv", "record_id,report_id correspondence (stays inside the agency)");
     cmd.Flag("profile", "PROFILE.textproto",
-             "linkage profile (default: $SAMENZICHT_PROFILE, else " SAMENZICHT_DEFAULT_PROFILE ")");
+             "linkage profile (default: $SAMENZICHT_PROFILE, else " SAMENZICHT_INSTALLED_PROFILE ")");
     cmd.Flag("areas", "a,b,c", "accepted area codes (default: any code of [a-z0-9_-])");
     return Run(cmd, sargc, sargv, [](const Args& a) {
       node::PseudonymiseOptions o;
@@ -119,7 +133,7 @@ int main(int argc, char** argv) {
       o.in = a.Get("in");
       o.out = a.Get("out");
       o.map = a.Get("map");
-      o.profile = node::ResolveProfilePath(a.Get("profile"), SAMENZICHT_DEFAULT_PROFILE);
+      o.profile = node::ResolveProfilePath(a.Get("profile"), DefaultProfile());
       o.areas = SplitList(a.Get("areas"));
       return node::PseudonymiseCommand(o, *Logger(), std::cout);
     });
@@ -195,6 +209,6 @@ int main(int argc, char** argv) {
     });
   }
   std::cerr << "error: unknown command '" << sub << "'\n";
-  Usage();
+  Usage(std::cerr);
   return 2;
 }

@@ -26,6 +26,7 @@
 #include "aggregator/retention.h"
 #include "aggregator/server.h"
 #include "aggregator/totals_format.h"
+#include "common/version.h"
 #include "common/cli.h"
 #include "common/files.h"
 #include "common/process.h"
@@ -318,8 +319,9 @@ int AuditMain(int argc, char** argv) {
               "the largest share it holds of one token");
     return Run(cmd, argc - 1, argv + 1, AuditReportCommand);
   }
-  std::cerr << "usage: aggregator audit verify|report [flags]  (--help for each)\n";
-  return sub == "--help" || sub == "-h" ? 0 : 2;
+  const bool help = sub == "--help" || sub == "-h";
+  (help ? std::cout : std::cerr) << "usage: aggregator audit verify|report [flags]  (--help for each)\n";
+  return help ? 0 : 2;
 }
 
 absl::Status InsightView(const cli::Args& args, const std::string& view) {
@@ -432,7 +434,8 @@ constexpr char kUsage[] =
     "  exact-totals  exact, unpublished totals on the aggregator host (ingestion checks)\n"
     "  report        self-contained HTML report for the council\n"
     "  estimate      multiple systems estimation of the hidden number\n\n"
-    "`aggregator COMMAND --help` describes a command.\n";
+    "`aggregator COMMAND --help` describes a command; `aggregator --version` prints the\n"
+    "version and the commit it was built from.\n";
 
 int Main(int argc, char** argv) {
   if (argc < 2) {
@@ -582,4 +585,7 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace samenzicht::aggregator
 
-int main(int argc, char** argv) { return samenzicht::aggregator::Main(argc, argv); }
+int main(int argc, char** argv) {
+  if (samenzicht::cli::PrintVersionIfAsked(argc, argv, "aggregator")) return 0;
+  return samenzicht::aggregator::Main(argc, argv);
+}

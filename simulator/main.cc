@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/cli.h"
+#include "common/version.h"
 #include "common/status_macros.h"
 #include "simulator/simulator.h"
 
@@ -88,4 +89,7 @@ absl::Status Main(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) { return samenzicht::cli::ExitWith(Main(argc, argv)); }
+int main(int argc, char** argv) {
+  if (samenzicht::cli::PrintVersionIfAsked(argc, argv, "simulator")) return 0;
+  return samenzicht::cli::ExitWith(Main(argc, argv));
+}
