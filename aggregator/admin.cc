@@ -143,8 +143,8 @@ absl::StatusOr<std::unique_ptr<Administration>> Administration::Start(
   a->retention_months_ = eff.retention_months();
   if (intake != nullptr) intake->set_key_epoch(eff.key_epoch());
   if (eff.retention_months() == 0) {
-    spdlog::warn("retention_months is not set: reports are kept without limit (the brief "
-                 "suggests 24 months after the signal month)");
+    spdlog::warn("retention_months is not set: reports are kept without limit (set it, "
+                 "for example to 24 months after the signal month)");
   }
   JsonObject d;
   d.Add("config_digest", digest)

@@ -11,7 +11,7 @@ PACKAGES=(
   libglpk-dev libeigen3-dev libphonenumber-dev
   libcpp-httplib-dev libssl-dev chromium chromium-driver   # dashboard and its browser test
   clang libclang-rt-14-dev llvm
-  iproute2 tshark systemd
+  iproute2 tshark systemd curl
 )
 
 # Node.js and npm for the dashboard's browser test (playwright-core); Debian's packages

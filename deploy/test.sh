@@ -10,7 +10,7 @@ build=${SAMENZICHT_BUILD_DIR:-$root/build}
 jobs=$(nproc 2>/dev/null || echo 2)
 (cd "$build" && ctest --output-on-failure -j"$jobs" --timeout 600)
 
-# The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer (issue 7).
+# The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
 # SAMENZICHT_SKIP_ASAN=1 skips it (e.g. a quick local run).
 if [ "${SAMENZICHT_SKIP_ASAN:-0}" != 1 ]; then
   asan=${SAMENZICHT_ASAN_BUILD_DIR:-$root/build-asan}

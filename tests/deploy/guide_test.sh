@@ -30,7 +30,7 @@ build=$(cd "${1:?usage: guide_test.sh BUILD_DIR}" && pwd)
 guide=${SAMENZICHT_GUIDE:-$repo/docs/operations.md}
 skip() { echo "SKIP: $*"; exit 77; }
 [ "$(id -u)" -eq 0 ] || skip "needs root to create network namespaces and mounts"
-for c in ip unshare runuser curl openssl useradd python3; do
+for c in ip unshare runuser curl openssl useradd; do
   command -v "$c" >/dev/null || skip "$c not installed"
 done
 probe="szgprobe$$"
@@ -206,23 +206,15 @@ check_truth() {
 
 # --- the guide's blocks ---------------------------------------------------------------------
 mkdir -p "$work/blocks"
-python3 - "$guide" "$work/blocks" <<'PY'
-import re, sys
-lines = open(sys.argv[1]).read().split('\n')
-n, i = 0, 0
-while i < len(lines):
-    m = re.match(r'^<!-- test: (.*) -->$', lines[i])
-    if m and i + 1 < len(lines) and lines[i + 1].strip() == '```':
-        j = i + 2
-        body = []
-        while lines[j].strip() != '```':
-            body.append(lines[j]); j += 1
-        n += 1
-        with open(f'{sys.argv[2]}/{n:03d}', 'w') as f:
-            f.write(f'# {m.group(1)} (docs/operations.md line {i + 3})\n' + '\n'.join(body) + '\n')
-        i = j
-    i += 1
-PY
+# Each fenced block right after a marker line, into blocks/NNN with the marker as line 1.
+awk -v out="$work/blocks" '
+  inblock && /^```[[:space:]]*$/ { inblock = 0; close(f); next }
+  inblock { print > f; next }
+  pending && /^```[[:space:]]*$/ { n++; f = sprintf("%s/%03d", out, n); inblock = 1
+                                   print "# " marker " (docs/operations.md line " NR + 1 ")" > f; pending = 0; next }
+  { pending = 0 }
+  match($0, /^<!-- test: .* -->$/) { marker = substr($0, 12, length($0) - 15); pending = 1 }
+' "$guide"
 blocks=("$work"/blocks/*)
 [ "${#blocks[@]}" -ge 20 ] || fail "only ${#blocks[@]} marked blocks in $guide"
 run_block() {  # HOST FILE [AGENCY]: the block, with police-nn replaced by AGENCY
