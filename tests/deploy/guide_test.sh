@@ -220,7 +220,7 @@ blocks=("$work"/blocks/*)
 run_block() {  # HOST FILE [AGENCY]: the block, with police-nn replaced by AGENCY
   local h=$1 f=$2 a=${3:-police-nn} b="$work/run.$1.sh"
   sed "s/police-nn/$a/g" "$f" > "$b"
-  echo "--- $(head -n 1 "$b" | sed 's/^# //') on ${fqdn[$h]}"
+  echo "--- $(head -n 1 "$b" | sed 's/^# //') on ${fqdn[$h]} (at $SECONDS s)"
   if ! on "$h" bash -eo pipefail "$b" > "$work/out.txt" 2>&1; then
     sed 's/^/    /' "$work/out.txt"
     fail "block at $(head -n 1 "$f" | sed 's/.*(//; s/)//') failed on ${fqdn[$h]}"

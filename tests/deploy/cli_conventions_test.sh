@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Every program's --version names the program, the project version and the commit it was
+# built from (the commit of this checkout); --help goes to stdout with exit 0 and nothing
+# on stderr; an unknown command or flag exits 2 with the usage on stderr.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+build=${1:?usage: cli_conventions_test.sh BUILD_DIR}
+fail() { echo "FAIL: $*"; echo "0 passed, 1 failed"; exit 1; }
+version=$(sed -n 's/^project(samenzicht VERSION \([0-9.]*\).*/\1/p' "$repo/CMakeLists.txt")
+commit=$(git -C "$repo" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+declare -A progs=([agency-node]=agency_node/agency-node [aggregator]=aggregator/aggregator
+                  [simulator]=simulator/simulator [mse-estimate]=aggregator/estimate/mse-estimate)
+for name in "${!progs[@]}"; do
+  bin="$build/${progs[$name]}"
+  [ -x "$bin" ] || { echo "SKIP: $bin not built"; exit 77; }
+  out=$("$bin" --version) || fail "$name --version exited $?"
+  [[ $out =~ ^$name\ \(Samenzicht\)\ $version,\ commit\ ([0-9a-f]{12}(-modified)?|unknown)$ ]] ||
+    fail "$name --version printed '$out'"
+  # Built from this checkout: the commit is HEAD's (the build may be older than HEAD when
+  # only tests changed, so only a mismatch in a fresh build would mean a stale header).
+  echo "ok: $out (HEAD $commit)"
+  err=$("$bin" --help 2>&1 >/dev/null) || fail "$name --help exited non-zero"
+  [ -z "$err" ] || fail "$name --help wrote to stderr: $err"
+  [ -n "$("$bin" --help)" ] || fail "$name --help printed nothing"
+done
+for sub in "agency-node pseudonymise" "agency-node submit" "aggregator totals" "aggregator backup" "aggregator audit"; do
+  set -- $sub
+  bin="$build/${progs[$1]}"
+  out=$("$bin" "$2" --help 2>/dev/null) || fail "$sub --help exited non-zero"
+  [ -n "$out" ] || fail "$sub --help printed nothing on stdout"
+done
+echo "ok: --help of every program and of five commands on stdout, exit 0"
+for name in agency-node aggregator; do
+  bin="$build/${progs[$name]}"
+  set +e; err=$("$bin" no-such-command 2>&1 >/dev/null); rc=$?; set -e
+  [ $rc -eq 2 ] || fail "$name no-such-command exited $rc, not 2"
+  echo "$err" | grep -q "usage:" || fail "$name no-such-command printed no usage on stderr"
+done
+set +e; "$build/agency_node/agency-node" keygen --no-such-flag >/dev/null 2>&1; rc=$?; set -e
+[ $rc -eq 2 ] || fail "an unknown flag exited $rc, not 2"
+set +e; "$build/agency_node/agency-node" key-fingerprint --key /nonexistent/key >/dev/null 2>&1; rc=$?; set -e
+[ $rc -eq 1 ] || fail "a missing key file exited $rc, not 1"
+echo "ok: usage errors exit 2 with the usage on stderr, a runtime error exits 1"
+echo "1 passed, 0 failed"
