@@ -117,6 +117,13 @@ std::string CodeName(int code) {
 // "  refused report <report id>: INVALID_ARGUMENT area: <reason>", one line per report the
 // acknowledgement of `batch_id` refused. Like the rest of `sent`, no record id and never a
 // value (`submit` names the record ids; the privacy officer reads `sent`).
+// The agency's record id of one of its report ids ("?" when the map does not hold it), so
+// the operator can find a refused signal in the case system.
+std::string RecordIdOf(StateStore& store, const std::string& report_id) {
+  absl::StatusOr<std::string> record = store.FindRecordId(report_id);
+  return record.ok() ? *record : "?";
+}
+
 absl::Status PrintRefusedReports(StateStore& store, const std::string& batch_id,
                                  std::ostream& os) {
   ASSIGN_OR_RETURN(std::vector<SentReport> reports, store.ListReports(batch_id));
@@ -124,7 +131,7 @@ absl::Status PrintRefusedReports(StateStore& store, const std::string& batch_id,
     if (!r.error_code) continue;
     os << "  refused report " << (r.report_id.empty() ? "?" : r.report_id) << ": "
        << CodeName(*r.error_code) << (r.error_field.empty() ? "" : " ") << r.error_field << ": "
-       << r.error_message << "\n";
+       << r.error_message << " (record " << RecordIdOf(store, r.report_id) << ")\n";
   }
   return absl::OkStatus();
 }
@@ -337,7 +344,7 @@ absl::Status SentCommand(const std::string& config_path, const std::string& form
         if (r.error_code) {
           os << ",\"refused\":{\"code\":\"" << CodeName(*r.error_code) << "\",\"field\":\""
              << JsonEscape(r.error_field) << "\",\"reason\":\"" << JsonEscape(r.error_message)
-             << "\"}";
+             << "\",\"record_id\":\"" << JsonEscape(RecordIdOf(*store, r.report_id)) << "\"}";
         }
         os << "}";
       }

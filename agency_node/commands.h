@@ -51,10 +51,10 @@ absl::Status SubmitCommand(const std::string& config_path, const std::string& in
 absl::Status RetractCommand(const std::string& config_path,
                             const std::vector<std::string>& record_ids, std::ostream& os);
 
-// `sent`: the sent log, as "table", "csv" or "json" (InvalidArgument otherwise). The table
-// ends with the outbox: batches queued, and batches held after a refusal outside their
-// content (with the reason).
-
+// `sent`: the sent log, as "table", "csv" or "json" (InvalidArgument otherwise). Each
+// refused report is named (table and json) by report id, the agency's record id, the field
+// and the reason. The table ends with the outbox: batches queued, and batches held after a
+// refusal outside their content (with the reason).
 absl::Status SentCommand(const std::string& config_path, const std::string& format,
                          std::ostream& os);
 

@@ -100,8 +100,12 @@ absl::StatusOr<SubmitSummary> IntakeClient::Submit(const std::vector<BuiltBatch>
                            ack.message().empty() ? "" : ": ", ack.message()));
     }
     for (const auto& e : ack.errors()) {
-      auto record = store.FindRecordId(e.report_id());
-      problem(absl::StrCat("report ", e.report_id(), " (record ", record.ok() ? *record : "?",
+      // A malformed id is not echoed by the aggregator: the batch position names it.
+      const std::string report_id =
+          !e.report_id().empty() || e.index() >= b.log.size() ? e.report_id()
+                                                              : b.log[e.index()].report_id;
+      auto record = store.FindRecordId(report_id);
+      problem(absl::StrCat("report ", report_id, " (record ", record.ok() ? *record : "?",
                            ") refused: ", CodeName(e.code()), ": ", e.message(),
                            e.field().empty() ? "" : " (field ", e.field(),
                            e.field().empty() ? "" : ")"));

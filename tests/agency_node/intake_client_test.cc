@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "absl/strings/ascii.h"
 #include "agency_node/commands.h"
@@ -253,9 +254,15 @@ TEST_F(NodeAgainstFakeIntake, PartialAcceptanceCountsOnlyTheListedReportAsRefuse
   EXPECT_THAT(table.str(), HasSubstr("  refused report " + refused_id +
                                      ": INVALID_ARGUMENT area: area is not a district "
                                      "configured on the aggregator"));
-  EXPECT_THAT(table.str(), ::testing::Not(HasSubstr("LEAK-1")));  // no record id in `sent`
+  // The operator finds the refused signal by the agency's own record id.
+  EXPECT_THAT(table.str(), HasSubstr("  refused report " + refused_id +
+                                     ": INVALID_ARGUMENT area: area is not a district "
+                                     "configured on the aggregator (record LEAK-1)\n"));
+  EXPECT_THAT(table.str(), ::testing::Not(HasSubstr("LEAK-2")));  // only refused ones named
   ASSERT_OK(SentCommand(config_, "json", json));
   EXPECT_THAT(json.str(), HasSubstr("\"refused\":{\"code\":\"INVALID_ARGUMENT\",\"field\":\"area\""));
+  EXPECT_THAT(json.str(), HasSubstr("\"record_id\":\"LEAK-1\"}"));
+  EXPECT_THAT(json.str(), ::testing::Not(HasSubstr("LEAK-2")));
 }
 
 // A refused batch without a per-report list refused every report of it.
@@ -290,7 +297,49 @@ TEST_F(NodeAgainstFakeIntake, ARefusalFollowedByARestartIsStillNamed) {
   std::ostringstream table;
   ASSERT_OK(SentCommand(config_, "table", table));
   EXPECT_THAT(table.str(), HasSubstr("refused report " + refused_id + ": INVALID_ARGUMENT area"));
+  EXPECT_THAT(table.str(), HasSubstr("configured on the aggregator (record LEAK-1)\n"));
   EXPECT_THAT(table.str(), HasSubstr("queued: 1 batch(es), 1 report(s)"));
+}
+
+// The node's log (`agency-node serve`) names the refused report by record id, field and
+// reason, although the aggregator restarts while the next batch of the attempt is in flight.
+TEST_F(NodeAgainstFakeIntake, TheDaemonLogNamesARefusedRecordDespiteARestart) {
+  service_->partially_accept_first_batch = true;
+  service_->fail_stream_at_batch = 2;
+  ASSERT_OK(files::MakeDirs(dir_ + "/in"));
+  ASSERT_OK(files::WriteFileAtomic(dir_ + "/in/signals.csv", kSignals, 0600));
+  ASSERT_OK_AND_ASSIGN(v1::NodeConfig config, model::LoadNodeConfig(config_));
+  config.set_import_dir(dir_ + "/in");
+  config.set_poll_interval_ms(20);
+  config.set_retry_initial_ms(20);
+  config.set_retry_max_ms(50);
+  StopSignal stop;
+  absl::Status result;
+  std::thread daemon([&] { result = RunDaemon(config, stop, *log_); });
+  // Until the second attempt has delivered the batch the restart cut off (at most 20 s).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  auto acknowledged = [&] {
+    auto store = StateStore::Open(config.state_dir());
+    if (!store.ok()) return 0;
+    auto sent = (*store)->ListSent();
+    int n = 0;
+    for (const auto& b : sent.ok() ? *sent : std::vector<SentBatch>{}) n += b.ack_code.has_value();
+    return n;
+  };
+  while (acknowledged() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  stop.Stop();
+  daemon.join();
+  EXPECT_OK(result);
+  ASSERT_GE(service_->payloads.size(), 3u);
+  log_->flush();
+  const std::string refused_id = service_->payloads[0].reports(0).report_id();
+  EXPECT_THAT(log_text_.str(), HasSubstr("report " + refused_id + " (record LEAK-1) refused: "
+                                         "INVALID_ARGUMENT: area is not a district configured "
+                                         "on the aggregator (field area)"));
+  ExpectNoIdentifier("the daemon's log", log_text_.str());
 }
 
 // The config for a fresh state folder of its own (`tag`), same aggregator and keys.

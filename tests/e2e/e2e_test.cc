@@ -329,15 +329,17 @@ TEST_F(E2eTest, PartialAcceptanceIsNotARefusedBatch) {
   // refused batch (INVALID_ARGUMENT, 2 refused) and both its reports.
   ASSERT_EQ(batch_lines.size(), 5u) << sent.out;
   EXPECT_THAT(batch_lines[0], ::testing::ContainsRegex("OK +6 +0 +1$"));
+  // Each refused report named by report id, field, reason and the agency's record id.
   EXPECT_THAT(batch_lines[1], ::testing::ContainsRegex("^  refused report [0-9a-f]{32}: "
                                                        "INVALID_ARGUMENT area: area is not a "
-                                                       "district configured"));
+                                                       "district configured.* \\(record PX-BAD\\)$"));
   EXPECT_THAT(batch_lines[2], ::testing::ContainsRegex("INVALID_ARGUMENT +0 +0 +2$"));
   EXPECT_THAT(batch_lines[3], ::testing::ContainsRegex("^  refused report [0-9a-f]{32}: "
-                                                       "INVALID_ARGUMENT area"));
+                                                       "INVALID_ARGUMENT area.* \\(record PY-1\\)$"));
   EXPECT_THAT(batch_lines[4], ::testing::ContainsRegex("^  refused report [0-9a-f]{32}: "
-                                                       "INVALID_ARGUMENT area"));
-  EXPECT_EQ(sent.out.find("PX-BAD"), std::string::npos);  // no record id in `sent`
+                                                       "INVALID_ARGUMENT area.* \\(record PY-2\\)$"));
+  // Only the refused ones: no accepted record is named.
+  EXPECT_EQ(sent.out.find("PX-0"), std::string::npos);
 }
 
 // The honest analyst: every command the README suggests, in the README's order and then
