@@ -178,6 +178,28 @@ TEST_F(IntakeTest, PerReportErrorsKeepTheRestOfTheBatch) {
   EXPECT_EQ(Signals(), 1u);
 }
 
+// One bad report among many does not cost the batch: OK and partially accepted, the
+// 1,999 others counted as accepted, the bad one named by index, report id and field.
+TEST_F(IntakeTest, OneBadReportAmongManyIsNamedAndTheOthersAreStored) {
+  config_.set_max_batch_reports(0);  // the default limit (10,000 reports)
+  intake_ = *Intake::New(config_, profile_, store_.get());
+  std::vector<v1::Report> reports;
+  for (int i = 0; i < 2000; ++i) {
+    reports.push_back(MakeReport(10000 + i, {{"nid", i == 1234 ? std::string(31, 'x') : Tok(10000 + i)}}));
+  }
+  v1::BatchAck ack = SubmitPolice(reports);
+  EXPECT_EQ(ack.code(), static_cast<int>(absl::StatusCode::kOk));
+  EXPECT_TRUE(ack.partially_accepted());
+  EXPECT_EQ(ack.accepted(), 1999u);
+  EXPECT_EQ(ack.duplicates(), 0u);
+  ASSERT_EQ(ack.errors_size(), 1);
+  EXPECT_EQ(ack.errors(0).index(), 1234u);
+  EXPECT_EQ(ack.errors(0).report_id(), Id(10000 + 1234));
+  EXPECT_EQ(ack.errors(0).field(), "tokens[0].value");
+  EXPECT_EQ(ack.errors(0).code(), static_cast<int>(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(Signals(), 1999u);
+}
+
 // Refused and partly accepted are told apart: a batch none of whose reports is stored is
 // INVALID_ARGUMENT (not partially accepted); one with a report stored before (a duplicate)
 // and one bad report is OK and partially accepted.
