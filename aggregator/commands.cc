@@ -1,14 +1,13 @@
 #include "aggregator/commands.h"
 
 #include <signal.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
 #include <sstream>
-
-#include <spdlog/spdlog.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -80,13 +79,14 @@ absl::Status InsightView(const cli::Args& args, const std::string& view, std::os
   request.set_from_month(from);
   request.set_to_month(to);
   std::string per = args.Get("per", "month");
-  if (per != "month" && per != "quarter") return absl::InvalidArgumentError("--per must be month or quarter");
+  if (per != "month" && per != "quarter")
+    return absl::InvalidArgumentError("--per must be month or quarter");
   request.set_granularity(per == "quarter" ? v1::TREND_GRANULARITY_QUARTER
                                            : v1::TREND_GRANULARITY_MONTH);
   request.set_include_estimate(args.Has("estimate"));
-  ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
-                   rpc::Connect(config.aggregator_address(), config.tls(),
-                                config.aggregator_server_name()));
+  ASSIGN_OR_RETURN(
+      std::shared_ptr<grpc::Channel> channel,
+      rpc::Connect(config.aggregator_address(), config.tls(), config.aggregator_server_name()));
   auto stub = v1::Query::NewStub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(300));
@@ -94,8 +94,8 @@ absl::Status InsightView(const cli::Args& args, const std::string& view, std::os
   grpc::Status st = stub->Insight(&ctx, request, &response);
   if (!st.ok()) {
     absl::Status s = rpc::FromGrpcStatus(st);
-    return absl::Status(s.code(), absl::StrCat("insight from ", config.aggregator_address(), ": ",
-                                               s.message()));
+    return absl::Status(
+        s.code(), absl::StrCat("insight from ", config.aggregator_address(), ": ", s.message()));
   }
   ASSIGN_OR_RETURN(std::string text, FormatInsight(response, view, args.Get("format", "table")));
   out << text;
@@ -124,8 +124,8 @@ absl::Status ServeCommand(const cli::Args& args, std::ostream& out, std::ostream
     }
   }
   if (args.Has("port-file")) {
-    RETURN_IF_ERROR(files::WriteFileAtomic(args.Get("port-file"),
-                                           absl::StrCat(server->port(), "\n"), 0644));
+    RETURN_IF_ERROR(
+        files::WriteFileAtomic(args.Get("port-file"), absl::StrCat(server->port(), "\n"), 0644));
   }
   spdlog::info("state lives in {} (database aggregator.db); stop with Ctrl-C or SIGTERM",
                std::filesystem::absolute(config.data_dir()).string());
@@ -143,7 +143,7 @@ absl::Status StoreKeygenCommand(const cli::Args& args, std::ostream& out, std::o
   process::DisableCoreDumps();
   RETURN_IF_ERROR(crypto::GenerateKeyFile(args.Get("out"), crypto::KeyKind::kStore).status());
   err << "wrote store key " << args.Get("out")
-            << " (mode 0600); keep it outside data_dir and out of database backups\n";
+      << " (mode 0600); keep it outside data_dir and out of database backups\n";
   return absl::OkStatus();
 }
 
@@ -160,12 +160,12 @@ absl::Status LinkCommand(const cli::Args& args, std::ostream& out, std::ostream&
   ASSIGN_OR_RETURN(LinkSummary s, LinkJsonlFiles(args.positional, profile, &csv, &err,
                                                  args.Has("explain") ? &explain : nullptr));
   RETURN_IF_ERROR(files::WriteFileAtomic(args.Get("out"), csv.str(), 0600));
-  if (args.Has("explain")) RETURN_IF_ERROR(files::WriteFileAtomic(args.Get("explain"), explain.str(), 0600));
+  if (args.Has("explain"))
+    RETURN_IF_ERROR(files::WriteFileAtomic(args.Get("explain"), explain.str(), 0600));
   err << "linked " << FormatSummary(s) << "; wrote " << args.Get("out") << "\n";
   if (args.Has("explain") && !s.model.empty()) err << "fitted model: " << s.model;
   return absl::OkStatus();
 }
-
 
 absl::Status TotalsCommand(const cli::Args& args, std::ostream& out, std::ostream& err) {
   std::string view = args.Get("view", "totals");
@@ -176,9 +176,9 @@ absl::Status TotalsCommand(const cli::Args& args, std::ostream& out, std::ostrea
   if (format != "table" && format != "csv" && format != "json") {
     return absl::InvalidArgumentError("--format must be table, csv or json");
   }
-  ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
-                   rpc::Connect(config.aggregator_address(), config.tls(),
-                                config.aggregator_server_name()));
+  ASSIGN_OR_RETURN(
+      std::shared_ptr<grpc::Channel> channel,
+      rpc::Connect(config.aggregator_address(), config.tls(), config.aggregator_server_name()));
   auto stub = v1::Query::NewStub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
@@ -186,8 +186,8 @@ absl::Status TotalsCommand(const cli::Args& args, std::ostream& out, std::ostrea
   grpc::Status st = stub->Totals(&ctx, request, &response);
   if (!st.ok()) {
     absl::Status s = rpc::FromGrpcStatus(st);
-    return absl::Status(s.code(), absl::StrCat("totals from ", config.aggregator_address(), ": ",
-                                               s.message()));
+    return absl::Status(
+        s.code(), absl::StrCat("totals from ", config.aggregator_address(), ": ", s.message()));
   }
   ASSIGN_OR_RETURN(std::string text, FormatTotals(response, format));
   out << text;
@@ -203,7 +203,7 @@ absl::Status ExactTotalsCommand(const cli::Args& args, std::ostream& out, std::o
   ASSIGN_OR_RETURN(v1::TotalsResponse response, ExactTotals(config, request));
   ASSIGN_OR_RETURN(std::string text, FormatTotals(response, args.Get("format", "table")));
   err << "exact, unpublished counts of every stored report (no disclosure control): "
-               "for checking ingestion only, do not publish\n";
+         "for checking ingestion only, do not publish\n";
   out << text;
   return absl::OkStatus();
 }
@@ -213,8 +213,8 @@ absl::Status AuditKeygenCommand(const cli::Args& args, std::ostream& out, std::o
   ASSIGN_OR_RETURN(std::string pub,
                    crypto::GenerateKeyFile(args.Get("out"), crypto::KeyKind::kSigning));
   err << "wrote audit signing key " << args.Get("out")
-            << " (mode 0600); set audit_key_file to it, keep it outside data_dir, and give the "
-               "public key below to the privacy officer:\n";
+      << " (mode 0600); set audit_key_file to it, keep it outside data_dir, and give the "
+         "public key below to the privacy officer:\n";
   out << pub << "\n";
   return absl::OkStatus();
 }
@@ -230,8 +230,8 @@ absl::Status AuditVerifyCommand(const cli::Args& args, std::ostream& out, std::o
   }
   for (const std::string& w : v->warnings) err << "warning: " << w << "\n";
   out << "audit trail verified: " << v->entries << " entries, head " << v->head_hash_hex
-            << "\n  signed by " << v->trusted_key_b64 << " (trusted from " << v->trust_source
-            << ")\n  checkpoints checked: " << v->checkpoints_checked << "\n";
+      << "\n  signed by " << v->trusted_key_b64 << " (trusted from " << v->trust_source
+      << ")\n  checkpoints checked: " << v->checkpoints_checked << "\n";
   return absl::OkStatus();
 }
 
@@ -262,8 +262,8 @@ absl::Status PurgeCommand(const cli::Args& args, std::ostream& out, std::ostream
   ASSIGN_OR_RETURN(uint32_t now, NowFlag(args));
   ASSIGN_OR_RETURN(PurgeResult r, PurgeOffline(config, now));
   out << "purged " << r.reports << " report(s) and " << r.tokens
-            << " token(s) of signal months before " << r.cutoff_month / 100 << "-"
-            << (r.cutoff_month % 100 < 10 ? "0" : "") << r.cutoff_month % 100 << "\n";
+      << " token(s) of signal months before " << r.cutoff_month / 100 << "-"
+      << (r.cutoff_month % 100 < 10 ? "0" : "") << r.cutoff_month % 100 << "\n";
   return absl::OkStatus();
 }
 
@@ -281,22 +281,23 @@ absl::Status BackupCommand(const cli::Args& args, std::ostream& out, std::ostrea
   if (!recorded.ok()) {
     return absl::Status(recorded.code(), absl::StrCat("the backup ", made->path,
                                                       " was written but not recorded in the "
-                                                      "audit trail: ", recorded.message()));
+                                                      "audit trail: ",
+                                                      recorded.message()));
   }
   const BackupInfo& b = *made;
   out << "wrote backup " << b.path << " (mode 0600): schema " << b.schema_version << ", "
-            << b.batches << " batch(es), " << b.reports << " report(s), " << b.audit_entries
-            << " audit entries. It holds no store key; back up the audit checkpoints "
-               "separately.\n";
+      << b.batches << " batch(es), " << b.reports << " report(s), " << b.audit_entries
+      << " audit entries. It holds no store key; back up the audit checkpoints "
+         "separately.\n";
   return absl::OkStatus();
 }
 
 absl::Status RestoreCommand(const cli::Args& args, std::ostream& out, std::ostream& err) {
   ASSIGN_OR_RETURN(BackupInfo b, RestoreDatabase(args.Get("backup"), args.Get("data-dir")));
   out << "restored " << b.path << ": schema " << b.schema_version << ", " << b.batches
-            << " batch(es), " << b.reports << " report(s), " << b.audit_entries
-            << " audit entries; verify with `aggregator audit verify --data-dir "
-            << args.Get("data-dir") << "`\n";
+      << " batch(es), " << b.reports << " report(s), " << b.audit_entries
+      << " audit entries; verify with `aggregator audit verify --data-dir " << args.Get("data-dir")
+      << "`\n";
   return absl::OkStatus();
 }
 
@@ -313,8 +314,9 @@ absl::Status KeyRetireCommand(const cli::Args& args, std::ostream& out, std::ost
   ASSIGN_OR_RETURN(uint32_t now, NowFlag(args));
   ASSIGN_OR_RETURN(RetireResult r, RetireOldEpochsOffline(config, now));
   out << "retired key epochs below " << r.before_epoch << ": deleted " << r.tokens
-            << " token(s) of " << r.reports << " report(s); they stay counted as unlinkable "
-               "signals\n";
+      << " token(s) of " << r.reports
+      << " report(s); they stay counted as unlinkable "
+         "signals\n";
   return absl::OkStatus();
 }
 
@@ -353,9 +355,9 @@ absl::Status ReportCommand(const cli::Args& args, std::ostream& out, std::ostrea
     }
   } else {
     ASSIGN_OR_RETURN(v1::ClientConfig config, model::LoadClientConfig(args.Get("config")));
-    ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
-                     rpc::Connect(config.aggregator_address(), config.tls(),
-                                  config.aggregator_server_name()));
+    ASSIGN_OR_RETURN(
+        std::shared_ptr<grpc::Channel> channel,
+        rpc::Connect(config.aggregator_address(), config.tls(), config.aggregator_server_name()));
     auto stub = v1::Query::NewStub(channel);
     {
       grpc::ClientContext ctx;
@@ -406,9 +408,9 @@ std::unique_ptr<grpc::ClientContext> CallContext() {
 // A failed call, with its code: "<what> from <address>: PERMISSION_DENIED: <reason>".
 absl::Status CallError(const grpc::Status& st, const std::string& what, const ServiceClient& c) {
   absl::Status s = rpc::FromGrpcStatus(st);
-  return absl::Status(s.code(), absl::StrCat(what, " from ", c.config.aggregator_address(), ": ",
-                                             absl::StatusCodeToString(s.code()), ": ",
-                                             s.message()));
+  return absl::Status(s.code(),
+                      absl::StrCat(what, " from ", c.config.aggregator_address(), ": ",
+                                   absl::StatusCodeToString(s.code()), ": ", s.message()));
 }
 
 // --`name` as a whole number in [min, max]; `fallback` when absent.
@@ -440,8 +442,7 @@ absl::Status PrintSettings(const v1::Settings& s, const std::string& format, std
 }
 
 std::string TimeText(int64_t time_ms) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(time_ms),
-                          absl::UTCTimeZone());
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(time_ms), absl::UTCTimeZone());
 }
 
 }  // namespace
@@ -453,14 +454,12 @@ absl::Status AdminSettingsCommand(const cli::Args& args, std::ostream& out, std:
   }
   ASSIGN_OR_RETURN(ServiceClient c, ConnectClient(args));
   v1::Settings settings;
-  grpc::Status st =
-      v1::Admin::NewStub(c.channel)->GetSettings(CallContext().get(), {}, &settings);
+  grpc::Status st = v1::Admin::NewStub(c.channel)->GetSettings(CallContext().get(), {}, &settings);
   if (!st.ok()) return CallError(st, "settings", c);
   return PrintSettings(settings, format, out);
 }
 
-absl::Status AdminSetRetentionCommand(const cli::Args& args, std::ostream& out,
-                                      std::ostream& err) {
+absl::Status AdminSetRetentionCommand(const cli::Args& args, std::ostream& out, std::ostream& err) {
   if (!args.Has("months")) return absl::InvalidArgumentError("--months is required");
   ASSIGN_OR_RETURN(uint64_t months, NumberFlag(args, "months", 0, 1200, 0));
   ASSIGN_OR_RETURN(ServiceClient c, ConnectClient(args));
@@ -476,8 +475,7 @@ absl::Status AdminSetRetentionCommand(const cli::Args& args, std::ostream& out,
   return PrintSettings(settings, "table", out);
 }
 
-absl::Status AdminSetKeyEpochCommand(const cli::Args& args, std::ostream& out,
-                                     std::ostream& err) {
+absl::Status AdminSetKeyEpochCommand(const cli::Args& args, std::ostream& out, std::ostream& err) {
   if (!args.Has("epoch")) return absl::InvalidArgumentError("--epoch is required");
   ASSIGN_OR_RETURN(uint64_t epoch,
                    NumberFlag(args, "epoch", 1, std::numeric_limits<uint32_t>::max(), 1));
@@ -523,8 +521,8 @@ absl::Status AuditTrailCommand(const cli::Args& args, std::ostream& out, std::os
   ASSIGN_OR_RETURN(ServiceClient c, ConnectClient(args));
   auto stub = v1::Audit::NewStub(c.channel);
   if (format == "table") {
-    out << absl::StrFormat("%6s  %-20s  %-24s  %-16s  %s\n", "seq", "time (UTC)", "event",
-                           "actor", "details");
+    out << absl::StrFormat("%6s  %-20s  %-24s  %-16s  %s\n", "seq", "time (UTC)", "event", "actor",
+                           "details");
   }
   const bool whole = from == 1 && limit == 0;
   std::vector<audit::Entry> fetched;  // kept only to verify the whole trail
@@ -533,7 +531,8 @@ absl::Status AuditTrailCommand(const cli::Args& args, std::ostream& out, std::os
   while (limit == 0 || printed < limit) {
     v1::GetTrailRequest request;
     request.set_from_seq(from);
-    request.set_limit(static_cast<uint32_t>(limit == 0 ? 1000 : std::min<uint64_t>(1000, limit - printed)));
+    request.set_limit(
+        static_cast<uint32_t>(limit == 0 ? 1000 : std::min<uint64_t>(1000, limit - printed)));
     v1::GetTrailResponse response;
     grpc::Status st = stub->GetTrail(CallContext().get(), request, &response);
     if (!st.ok()) return CallError(st, "audit trail", c);
@@ -559,9 +558,8 @@ absl::Status AuditTrailCommand(const cli::Args& args, std::ostream& out, std::os
             << "\n";
       }
       if (whole) {
-        fetched.push_back(audit::Entry{e.seq(), e.time_ms(), e.event(), e.actor(),
-                                       e.details_json(), e.prev_hash(), e.hash(),
-                                       e.signature()});
+        fetched.push_back(audit::Entry{e.seq(), e.time_ms(), e.event(), e.actor(), e.details_json(),
+                                       e.prev_hash(), e.hash(), e.signature()});
       }
       ++printed;
       from = e.seq() + 1;

@@ -54,10 +54,8 @@ absl::Status KeyRetireCommand(const cli::Args& args, std::ostream& out, std::ost
 //  `admin set-key-epoch`  --epoch N (at least 1); prints the settings after.
 // A flag value that is not a whole number in range is InvalidArgument naming the flag.
 absl::Status AdminSettingsCommand(const cli::Args& args, std::ostream& out, std::ostream& err);
-absl::Status AdminSetRetentionCommand(const cli::Args& args, std::ostream& out,
-                                      std::ostream& err);
-absl::Status AdminSetKeyEpochCommand(const cli::Args& args, std::ostream& out,
-                                     std::ostream& err);
+absl::Status AdminSetRetentionCommand(const cli::Args& args, std::ostream& out, std::ostream& err);
+absl::Status AdminSetKeyEpochCommand(const cli::Args& args, std::ostream& out, std::ostream& err);
 
 // The privacy officer's client (Audit service; privacy_officer certificate), flag --config
 // CLIENT.textproto:

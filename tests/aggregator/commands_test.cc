@@ -5,11 +5,10 @@
 // last tests run the real binary for the exit codes and `--help`.
 #include "aggregator/commands.h"
 
+#include <gmock/gmock.h>
 #include <sys/stat.h>
 
 #include <sstream>
-
-#include <gmock/gmock.h>
 
 #include "absl/strings/str_split.h"
 #include "common/files.h"
@@ -101,13 +100,15 @@ TEST_F(CommandsTest, EveryOtherRoleIsRefusedWithPermissionDenied) {
   const std::string at = "from " + address_ + ": PERMISSION_DENIED: ";
   for (const std::string who : {"gemeente", "fg", "police"}) {
     SCOPED_TRACE(who);
-    const std::string role = who == "gemeente" ? "analyst" : who == "fg" ? "privacy_officer"
-                                                                          : "agency";
+    const std::string role = who == "gemeente" ? "analyst"
+                             : who == "fg"     ? "privacy_officer"
+                                               : "agency";
     EXPECT_THAT(Call(AdminSettingsCommand, who),
                 StatusIs(absl::StatusCode::kPermissionDenied,
                          "settings " + at +
                              "only the administrator may read or change settings; caller has "
-                             "role " + role));
+                             "role " +
+                             role));
     EXPECT_THAT(Call(AdminSetRetentionCommand, who, {{"months", "1"}}),
                 StatusIs(absl::StatusCode::kPermissionDenied, "set-retention " + at));
     EXPECT_THAT(Call(AdminSetKeyEpochCommand, who, {{"epoch", "7"}}),
@@ -158,25 +159,27 @@ TEST_F(CommandsTest, TheTrailIsShownAndVerified) {
   EXPECT_THAT(lines[0], StartsWith("   seq  time (UTC)            event"));
   EXPECT_THAT(lines[1], StartsWith("     1  20"));
   // The first entry: the configuration the aggregator started with, by the aggregator.
-  EXPECT_THAT(lines[1], HasSubstr("  configuration_change      aggregator        {\"previous_digest\":\"\""));
+  EXPECT_THAT(lines[1],
+              HasSubstr("  configuration_change      aggregator        {\"previous_digest\":\"\""));
   EXPECT_THAT(out_, HasSubstr("  start                     aggregator        {"));
   const size_t entries = lines.size() - 1;
   EXPECT_THAT(err_, HasSubstr(absl::StrCat(entries, " entr")));
   EXPECT_THAT(err_, HasSubstr("signed by " + audit_public_key_));
-  EXPECT_THAT(err_, HasSubstr(absl::StrCat("chain and signatures verified for entries 1..",
-                                           entries, " with the key the aggregator names")));
+  EXPECT_THAT(err_, HasSubstr(absl::StrCat("chain and signatures verified for entries 1..", entries,
+                                           " with the key the aggregator names")));
 
   // With the key the officer holds; another key is refused.
   ASSERT_OK(Call(AuditTrailCommand, "fg", {{"public-key", audit_public_key_}}));
   EXPECT_THAT(err_, HasSubstr("verified for entries 1.."));
   ASSERT_OK_AND_ASSIGN(auto other, crypto::Signer::Generate());
-  EXPECT_THAT(Call(AuditTrailCommand, "fg",
-                   {{"public-key", crypto::Base64Encode(other->public_key())}}),
-              StatusIs(absl::StatusCode::kUnauthenticated,
-                       "the aggregator signs its trail with another key than --public-key"));
+  EXPECT_THAT(
+      Call(AuditTrailCommand, "fg", {{"public-key", crypto::Base64Encode(other->public_key())}}),
+      StatusIs(absl::StatusCode::kUnauthenticated,
+               "the aggregator signs its trail with another key than --public-key"));
 
   // A window: exactly --limit entries from --from-seq, not verified as a whole.
-  ASSERT_OK(Call(AuditTrailCommand, "fg", {{"from-seq", "2"}, {"limit", "1"}, {"format", "jsonl"}}));
+  ASSERT_OK(
+      Call(AuditTrailCommand, "fg", {{"from-seq", "2"}, {"limit", "1"}, {"format", "jsonl"}}));
   lines = absl::StrSplit(out_, '\n', absl::SkipEmpty());
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_THAT(lines[0], StartsWith("{\"seq\":2,\"time\":\"20"));
@@ -228,7 +231,8 @@ TEST_F(CommandsTest, MovedCommandsKeepTheirOutput) {
 
 // The binary: exit codes and messages as the operator sees them.
 TEST_F(CommandsTest, TheBinaryExitsOneWithTheReasonForAWrongRole) {
-  RunResult r = RunCommand({AGGREGATOR_BIN, "admin", "settings", "--config", ClientConfig("gemeente")});
+  RunResult r =
+      RunCommand({AGGREGATOR_BIN, "admin", "settings", "--config", ClientConfig("gemeente")});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(r.err, "error: settings from " + address_ +
@@ -257,9 +261,11 @@ TEST_F(CommandsTest, TheBinaryExitsOneWithTheReasonForAWrongRole) {
 }
 
 TEST_F(CommandsTest, EveryNewCommandHasHelp) {
-  for (std::vector<std::string> cmd :
-       {std::vector<std::string>{"admin", "settings"}, {"admin", "set-retention"},
-        {"admin", "set-key-epoch"}, {"audit", "checkpoint"}, {"audit", "trail"}}) {
+  for (std::vector<std::string> cmd : {std::vector<std::string>{"admin", "settings"},
+                                       {"admin", "set-retention"},
+                                       {"admin", "set-key-epoch"},
+                                       {"audit", "checkpoint"},
+                                       {"audit", "trail"}}) {
     std::vector<std::string> argv = {AGGREGATOR_BIN};
     argv.insert(argv.end(), cmd.begin(), cmd.end());
     argv.push_back("--help");

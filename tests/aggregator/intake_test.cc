@@ -185,7 +185,8 @@ TEST_F(IntakeTest, OneBadReportAmongManyIsNamedAndTheOthersAreStored) {
   intake_ = *Intake::New(config_, profile_, store_.get());
   std::vector<v1::Report> reports;
   for (int i = 0; i < 2000; ++i) {
-    reports.push_back(MakeReport(10000 + i, {{"nid", i == 1234 ? std::string(31, 'x') : Tok(10000 + i)}}));
+    const std::string token = i == 1234 ? std::string(31, 'x') : Tok(10000 + i);  // 1234: short
+    reports.push_back(MakeReport(10000 + i, {{"nid", token}}));
   }
   v1::BatchAck ack = SubmitPolice(reports);
   EXPECT_EQ(ack.code(), static_cast<int>(absl::StatusCode::kOk));
