@@ -124,7 +124,8 @@ int AdminMain(int argc, char** argv) {
   }
   const bool help = sub == "--help" || sub == "-h";
   (help ? std::cout : std::cerr)
-      << "usage: aggregator admin settings|set-retention|set-key-epoch [flags]  (--help for each)\n";
+      << "usage: aggregator admin settings|set-retention|set-key-epoch [flags]  "
+         "(--help for each)\n";
   return help ? 0 : 2;
 }
 

@@ -274,6 +274,12 @@ TEST_F(CommandsTest, EveryNewCommandHasHelp) {
     EXPECT_THAT(r.out, StartsWith(cmd[0] + " " + cmd[1] + ": "));
     EXPECT_THAT(r.out, HasSubstr("--config CLIENT.textproto"));
   }
+  for (const char* group : {"admin", "audit"}) {
+    RunResult help = RunCommand({AGGREGATOR_BIN, group, "--help"});
+    EXPECT_EQ(help.exit_code, 0) << group;
+    EXPECT_EQ(help.err, "") << group;
+    EXPECT_THAT(help.out, StartsWith(std::string("usage: aggregator ") + group + " ")) << group;
+  }
   RunResult r = RunCommand({AGGREGATOR_BIN, "admin"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("usage: aggregator admin settings|set-retention|set-key-epoch"));
