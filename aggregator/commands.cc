@@ -23,6 +23,7 @@
 #include "aggregator/insight_format.h"
 #include "aggregator/offline_link.h"
 #include "aggregator/report.h"
+#include "aggregator/report_query.h"
 #include "aggregator/retention.h"
 #include "aggregator/rotation.h"
 #include "aggregator/server.h"
@@ -320,13 +321,14 @@ absl::Status KeyRetireCommand(const cli::Args& args, std::ostream& out, std::ost
   return absl::OkStatus();
 }
 
-// `aggregator report`: with an aggregator configuration the store is read in-process (as
-// the local analyst "report"); with a client configuration the running aggregator is asked
+// `aggregator report`: with an aggregator configuration the store is read in-process
+// through the query layer, audited under the local operator's name; with a client configuration the running aggregator is asked
 // over gRPC with the analyst certificate.
 absl::Status ReportCommand(const cli::Args& args, std::ostream& out, std::ostream& err) {
   process::DisableCoreDumps();  // it may load the store key
   ASSIGN_OR_RETURN(auto period, ParsePeriod(args.Get("period")));
   ReportInput in;
+  ASSIGN_OR_RETURN(in.language, presentation::ParseLanguage(args.Get("lang", "nl")));
   in.period = args.Get("period");
   in.generated = absl::FormatTime("%Y-%m-%d", absl::Now(), absl::LocalTimeZone());
   v1::InsightRequest ireq;
@@ -337,22 +339,10 @@ absl::Status ReportCommand(const cli::Args& args, std::ostream& out, std::ostrea
   ireq.set_include_estimate(!args.Has("no-estimate"));
   absl::StatusOr<v1::AggregatorConfig> agg = model::LoadAggregatorConfig(args.Get("config"));
   if (agg.ok()) {
-    ASSIGN_OR_RETURN(v1::LinkageProfile profile, model::LoadProfile(agg->profile_file()));
-    std::vector<std::string> rules;
-    for (const auto& r : profile.rules()) rules.push_back(r.name());
-    std::unique_ptr<Store> store;
-    {
-      ASSIGN_OR_RETURN(crypto::LoadedKey key,
-                       crypto::LoadKeyFile(agg->store_key_file(), crypto::KeyKind::kStore));
-      ASSIGN_OR_RETURN(store, Store::Open(agg->data_dir(), key.bytes, rules));
-    }
-    ASSIGN_OR_RETURN(std::unique_ptr<Query> query, Query::New(*agg, profile, store.get()));
-    rpc::Peer peer{"report", rpc::Role::kAnalyst};
-    ASSIGN_OR_RETURN(in.insight, query->Insight(peer, ireq));
-    for (const auto& req : ReportTableRequests(period.first, period.second)) {
-      ASSIGN_OR_RETURN(v1::TotalsResponse t, query->Totals(peer, req));
-      in.tables.push_back(std::move(t));
-    }
+    // In-process, audited, under the local operator's name (report_query.h).
+    ASSIGN_OR_RETURN(ReportInput queried, QueryReportInProcess(*agg, ireq));
+    in.insight = std::move(queried.insight);
+    in.tables = std::move(queried.tables);
   } else {
     ASSIGN_OR_RETURN(v1::ClientConfig config, model::LoadClientConfig(args.Get("config")));
     ASSIGN_OR_RETURN(

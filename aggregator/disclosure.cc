@@ -455,20 +455,6 @@ std::string CellKeyRules(const CellKeyParams& p) {
       "nothing new. Rows need not add up exactly to the totals.");
 }
 
-std::string CellKeyRulesDutch(const CellKeyParams& p) {
-  const uint32_t k = p.k == 0 ? kDefaultMinCellSize : p.k;
-  return absl::StrCat(
-      "Elk gepubliceerd aantal is licht verstoord (de celsleutelmethode, zoals het Britse "
-      "ONS en het Australische ABS die voor volkstellingstabellen gebruiken): een aantal van ",
-      k, " of meer wijkt bij op ongeveer één na elke ", p.tail_one_in, " cellen hooguit ",
-      p.noise(), " en bij elke cel "
-      "hooguit ", p.tail(), " af van het werkelijke aantal (en is nooit kleiner dan ", k,
-      "); een aantal van 1 tot en met ", k - 1, " wordt getoond als 0 of ",
-      k, "; een lege cel als 0. Dezelfde groep personen krijgt altijd dezelfde verstoring, "
-      "in elke tabel en periode, dus opnieuw vragen levert niets nieuws op. Rijen tellen "
-      "daardoor niet altijd precies op tot het totaal.");
-}
-
 const std::string& DisclosureRules() {
   static const std::string* text = new std::string(
       "Counts from 1 to k-1 are withheld and shown as <k (primary suppression). In every row "

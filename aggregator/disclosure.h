@@ -227,10 +227,10 @@ absl::Status CheckGridPeriod(uint32_t from_month, uint32_t to_month);
 // to `last_year`, as (from, to) YYYYMM pairs.
 std::vector<std::pair<uint32_t, uint32_t>> GridPeriods(uint32_t first_year, uint32_t last_year);
 
-// The Cell Key Method in one paragraph, for responses, the dashboard and the report
-// (English), and the same in Dutch.
+// The Cell Key Method in one paragraph, in English, for the responses (and so the CLI); the
+// renderings for people take theirs from the label table (presentation/labels.tsv,
+// "cellKeyRules").
 std::string CellKeyRules(const CellKeyParams& params);
-std::string CellKeyRulesDutch(const CellKeyParams& params);
 
 }  // namespace samenzicht::aggregator
 

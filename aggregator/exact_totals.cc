@@ -5,28 +5,23 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "aggregator/audit_events.h"
+#include "aggregator/audit_store.h"
 #include "aggregator/probabilistic_linkage.h"
 #include "aggregator/store.h"
 #include "aggregator/totals.h"
 #include "common/status_macros.h"
-#include "crypto/key_file.h"
-#include "model/config.h"
+#include "model/vocabulary.h"
 
 namespace samenzicht::aggregator {
 
-absl::StatusOr<v1::TotalsResponse> ExactTotals(const v1::AggregatorConfig& config,
-                                               const v1::TotalsRequest& request) {
+namespace {
+
+absl::StatusOr<v1::TotalsResponse> Count(const v1::AggregatorConfig& config,
+                                         const v1::LinkageProfile& profile, Store& store,
+                                         const v1::TotalsRequest& request) {
   RETURN_IF_ERROR(CheckTotalsRequest(request).status());
-  ASSIGN_OR_RETURN(v1::LinkageProfile profile, model::LoadProfile(config.profile_file()));
-  std::vector<std::string> rules;
-  for (const auto& r : profile.rules()) rules.push_back(r.name());
-  std::unique_ptr<Store> store;
-  {
-    ASSIGN_OR_RETURN(crypto::LoadedKey key,
-                     crypto::LoadKeyFile(config.store_key_file(), crypto::KeyKind::kStore));
-    ASSIGN_OR_RETURN(store, Store::Open(config.data_dir(), key.bytes, rules));
-  }
-  ASSIGN_OR_RETURN(Dataset dataset, store->LoadDataset([&config](const std::string& agency) {
+  ASSIGN_OR_RETURN(Dataset dataset, store.LoadDataset([&config](const std::string& agency) {
     for (const auto& a : config.agencies()) {
       if (a.node_id() == agency) return static_cast<int>(a.domain());
     }
@@ -39,6 +34,40 @@ absl::StatusOr<v1::TotalsResponse> ExactTotals(const v1::AggregatorConfig& confi
   // primary).
   v1::TotalsResponse resp = ProtectTotals(raw, 1);
   resp.set_counting_rules(absl::StrCat(kExactTotalsNotice, "\n", resp.counting_rules()));
+  return resp;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::TotalsResponse> ExactTotals(const v1::AggregatorConfig& config,
+                                               const v1::TotalsRequest& request) {
+  // Opened with the audit trail attached: the answer (or refusal) is written to it before
+  // anything is returned.
+  ASSIGN_OR_RETURN(AuditedStore opened, OpenAuditedStore(config));
+  absl::StatusOr<v1::TotalsResponse> resp = Count(config, opened.profile, *opened.store, request);
+  std::string by;
+  for (int d : request.by()) {
+    absl::StrAppend(&by, by.empty() ? "" : ",",
+                    model::DimensionName(static_cast<v1::Dimension>(d)));
+  }
+  JsonObject d;
+  d.Add("role", kRoleLocalOperator)
+      .Add("via", kExactTotalsVia)
+      .Add("view", "totals")
+      .Add("by", by)
+      .Add("from", MonthText(request.from_month()))
+      .Add("to", MonthText(request.to_month()))
+      .Add("method", "none: exact, unpublished")
+      .Add("answered", resp.ok())
+      .Add("exact_cells",
+           static_cast<uint64_t>(resp.ok() ? resp->rows_size() * 2 + 3 : 0));
+  if (!resp.ok()) d.Add("refused", absl::StatusCodeToString(resp.status().code()));
+  absl::Status audited = opened.store->AppendAudit(kEventQuery, LocalOperator(), d.str());
+  if (!audited.ok()) {
+    return absl::Status(audited.code(),
+                        absl::StrCat("exact totals not shown because their audit entry could "
+                                     "not be written: ", audited.message()));
+  }
   return resp;
 }
 

@@ -13,12 +13,15 @@
 // published. Period, dimensions and counting rules are those of ComputeTotals (totals.h);
 // any period is allowed (no grid).
 //
-// It opens the store as a second reader next to a running aggregator (WAL), and writes
-// nothing: the audit trail's chain belongs to the running server, which a second writer
-// would fork. Whoever may run it can read the database anyway.
+// It opens the store next to a running aggregator (WAL) with the audit trail attached
+// (OpenAuditedStore: the configuration's store and audit keys) and writes one audit entry
+// per call, answered or refused: event "query", actor the local operator ("local:<user>"),
+// "via": "exact-totals", the request, "method": "none: exact, unpublished". The entry chains
+// on the head the database holds when it is written, so the running server's chain is not
+// forked. When the entry cannot be written nothing is returned (the store's error).
 //
-// Returns the errors of model::LoadProfile, crypto::LoadKeyFile, Store::Open,
-// Store::LoadDataset and ComputeRawTotals (InvalidArgument for a bad request).
+// Returns the errors of OpenAuditedStore, Store::LoadDataset, Store::AppendAudit and
+// ComputeRawTotals (InvalidArgument for a bad request).
 //
 // Thread-safety: a free function; no shared state.
 #ifndef SAMENZICHT_AGGREGATOR_EXACT_TOTALS_H_
@@ -34,6 +37,9 @@ namespace samenzicht::aggregator {
 inline constexpr char kExactTotalsNotice[] =
     "EXACT, UNPUBLISHED COUNTS for the aggregator's operator: every stored report, no "
     "disclosure control. Do not publish; publish what `aggregator totals` shows.";
+
+// The "via" of its audit entries.
+inline constexpr char kExactTotalsVia[] = "exact-totals";
 
 absl::StatusOr<v1::TotalsResponse> ExactTotals(const v1::AggregatorConfig& config,
                                                const v1::TotalsRequest& request);

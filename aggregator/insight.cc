@@ -520,21 +520,4 @@ absl::StatusOr<v1::InsightResponse> ComputeInsight(const Dataset& ds, const Link
   return resp;
 }
 
-std::string DutchLabel(const std::string& w) {
-  static const std::map<std::string, std::string>* m = new std::map<std::string, std::string>{
-      {"sexual", "seksueel"}, {"criminal", "crimineel"},
-      {"sexual_and_criminal", "seksueel en crimineel"}, {"labour", "arbeid"},
-      {"other", "anders"}, {"unknown", "onbekend"}, {"police", "politie"},
-      {"municipality", "gemeente"}, {"social_work", "maatschappelijk werk"},
-      {"financial", "financiële en schuldhulp"}, {"youth_care", "jeugdzorg"},
-      {"education", "onderwijs"}, {"mental_health", "ggz"}, {"shelter", "opvang"},
-      {"health_care", "zorg"}, {"direct", "direct contact"}, {"observed", "waargenomen"},
-      {"female", "vrouw"}, {"male", "man"}, {"dutch", "Nederlands"},
-      {"european", "overig Europees"}, {"non_european", "niet-Europees"},
-      {"0_12", "12 of jonger"}, {"13_17", "13-17"}, {"18_26", "18-26"},
-      {"27_plus", "27 of ouder"}, {"total", "totaal"}};
-  auto it = m->find(w);
-  return it == m->end() ? w : it->second;
-}
-
 }  // namespace samenzicht::aggregator

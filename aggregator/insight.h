@@ -88,10 +88,6 @@ absl::StatusOr<CaptureHistories> AgencyCaptureHistories(
     const Dataset& dataset, const LinkResult& link, const std::vector<uint8_t>& agency_of_report,
     const std::vector<std::string>& agency_names, uint32_t from_month, uint32_t to_month);
 
-// "sexual" -> "seksueel" and the like: Dutch labels of category words, for the dashboard
-// and the report (English is the word itself with underscores as spaces).
-std::string DutchLabel(const std::string& word);
-
 }  // namespace samenzicht::aggregator
 
 #endif  // SAMENZICHT_AGGREGATOR_INSIGHT_H_

@@ -62,10 +62,10 @@ std::string Render(const Table& t, const std::string& format) {
 std::string FormatInsightJson(const v1::InsightResponse& r) {
   std::string out = absl::StrCat("{\n  \"from_month\": ", r.from_month(), ",\n  \"to_month\": ",
                                  r.to_month(), ",\n  \"min_cell_size\": ", r.min_cell_size(),
-                                 ",\n  \"total_persons\": ", JsonCount(r.total_persons()),
-                                 ",\n  \"total_signals\": ", JsonCount(r.total_signals()),
-                                 ",\n  \"unlinkable_signals\": ", JsonCount(r.unlinkable_signals()),
-                                 ",\n  \"persons_lower_bound\": ", JsonCount(r.persons_lower_bound()),
+                                 ",\n  \"total_persons\": ", JsonCount(r.total_persons(), r.min_cell_size()),
+                                 ",\n  \"total_signals\": ", JsonCount(r.total_signals(), r.min_cell_size()),
+                                 ",\n  \"unlinkable_signals\": ", JsonCount(r.unlinkable_signals(), r.min_cell_size()),
+                                 ",\n  \"persons_lower_bound\": ", JsonCount(r.persons_lower_bound(), r.min_cell_size()),
                                  ",\n  \"signals_per_person\": ", Js(r.signals_per_person()));
   if (r.linkage_error().available()) {
     absl::StrAppend(&out, ",\n  \"linkage_error\": {\"available\": true, \"persons_maybe_counted_twice\": ",
@@ -76,7 +76,7 @@ std::string FormatInsightJson(const v1::InsightResponse& r) {
   out += ",\n  \"agency_counts\": [";
   for (int i = 0; i < r.agency_counts_size(); ++i) {
     absl::StrAppend(&out, i ? ", " : "", "{\"agencies\": ", Js(r.agency_counts(i).agencies()),
-                    ", \"persons\": ", JsonCount(r.agency_counts(i).persons()), "}");
+                    ", \"persons\": ", JsonCount(r.agency_counts(i).persons(), r.min_cell_size()), "}");
   }
   out += "],\n  \"overlap_domains\": [";
   for (int i = 0; i < r.overlap_domains_size(); ++i) {
@@ -86,7 +86,7 @@ std::string FormatInsightJson(const v1::InsightResponse& r) {
   for (int i = 0; i < r.overlap_size(); ++i) {
     const auto& c = r.overlap(i);
     absl::StrAppend(&out, i ? "," : "", "\n    {\"row\": ", Js(c.row()), ", \"column\": ",
-                    Js(c.column()), ", \"persons\": ", JsonCount(c.persons()), "}");
+                    Js(c.column()), ", \"persons\": ", JsonCount(c.persons(), r.min_cell_size()), "}");
   }
   absl::StrAppend(&out, "],\n  \"granularity\": ",
                   Js(r.granularity() == v1::TREND_GRANULARITY_QUARTER ? "quarter" : "month"),
@@ -94,8 +94,8 @@ std::string FormatInsightJson(const v1::InsightResponse& r) {
   for (int i = 0; i < r.trend_size(); ++i) {
     const auto& t = r.trend(i);
     absl::StrAppend(&out, i ? "," : "", "\n    {\"period\": ", Js(t.period()),
-                    ", \"persons\": ", JsonCount(t.persons()), ", \"signals\": ",
-                    JsonCount(t.signals()), "}");
+                    ", \"persons\": ", JsonCount(t.persons(), r.min_cell_size()), ", \"signals\": ",
+                    JsonCount(t.signals(), r.min_cell_size()), "}");
   }
   const auto& e = r.estimate();
   absl::StrAppend(&out, "],\n  \"estimate\": {\"available\": ", e.available() ? "true" : "false",

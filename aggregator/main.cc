@@ -275,13 +275,15 @@ int Main(int argc, char** argv) {
   if (sub == "report") {
     cli::Command cmd("report",
                      "Write a self-contained HTML report (tables, charts, methods, hidden-number "
-                     "estimate), disclosure-controlled.");
+                     "estimate), disclosure-controlled, in Dutch or English. Every query is "
+                     "written to the audit trail.");
     cmd.Flag("config", "AGGREGATOR.textproto|CLIENT.textproto",
              "aggregator configuration (reads the store in-process) or client configuration "
              "(asks the running aggregator with the analyst certificate)", true)
         .Flag("period", "YYYY-MM..YYYY-MM", "period, inclusive (a side may be empty)", true)
         .Flag("out", "REPORT.html", "output file", true)
         .Flag("per", "month|quarter", "trend granularity (default month)")
+        .Flag("lang", "nl|en", "language of the report (default nl, Dutch)")
         .Switch("no-estimate", "leave out the hidden-number estimate");
     return Run(cmd, sub_argc, sub_argv, ReportCommand);
   }

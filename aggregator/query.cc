@@ -174,15 +174,51 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Query::Current() {
   return cached_;
 }
 
+const char* FrontEndName(FrontEnd f) {
+  switch (f) {
+    case FrontEnd::kGrpc: return "grpc";
+    case FrontEnd::kDashboard: return "dashboard";
+    case FrontEnd::kOfflineReport: return "report (in-process)";
+  }
+  return "unknown";
+}
+
+namespace {
+
+// The withheld cells of a suppressed totals table (primary and secondary).
+size_t WithheldCells(const v1::TotalsResponse& r) {
+  size_t n = 0;
+  auto add = [&n](const v1::Count& c) { n += (c.suppressed() || c.secondary()) ? 1 : 0; };
+  for (const auto& row : r.rows()) {
+    add(row.persons());
+    add(row.signals());
+  }
+  add(r.total_persons());
+  add(r.total_signals());
+  add(r.unlinkable_signals());
+  return n;
+}
+
+}  // namespace
+
+absl::Status Query::Admit(const rpc::Peer& peer, const std::string& asked, FrontEnd via) {
+  if (peer.role == rpc::Role::kAnalyst) return absl::OkStatus();
+  absl::Status denied = absl::PermissionDeniedError(
+      absl::StrCat("only the municipality analyst may query ", asked, "; caller has role ",
+                   rpc::RoleName(peer.role)));
+  (void)AuditQuery(peer, via, asked, "", 0, 0, denied, 0);  // refused either way
+  return denied;
+}
+
 absl::StatusOr<v1::TotalsResponse> Query::Totals(const rpc::Peer& peer,
-                                                 const v1::TotalsRequest& request) {
+                                                 const v1::TotalsRequest& request,
+                                                 FrontEnd via) {
   if (peer.role != rpc::Role::kAnalyst) {
     absl::Status denied = absl::PermissionDeniedError(absl::StrCat(
         "only the municipality analyst may query totals; caller has role ",
         rpc::RoleName(peer.role)));
-    if (options_.method == DisclosureMethod::kCellKey) {
-      AuditQuery(peer, "totals", "", request.from_month(), request.to_month(), denied, 0);
-    }
+    (void)AuditQuery(peer, via, "totals", "", request.from_month(), request.to_month(), denied,
+                     0);
     return denied;
   }
   std::string by;
@@ -190,25 +226,32 @@ absl::StatusOr<v1::TotalsResponse> Query::Totals(const rpc::Peer& peer,
     absl::StrAppend(&by, by.empty() ? "" : ",",
                     model::DimensionName(static_cast<v1::Dimension>(d)));
   }
+  absl::StatusOr<v1::TotalsResponse> resp;
   if (options_.method == DisclosureMethod::kCellKey) {
-    absl::StatusOr<v1::TotalsResponse> resp = PerturbedTotals(request);
-    AuditQuery(peer, "totals", by, request.from_month(), request.to_month(), resp.status(),
-               resp.ok() ? static_cast<size_t>(resp->rows_size()) * 2 + 3 : 0);
-    return resp;
+    resp = PerturbedTotals(request);
+  } else {
+    resp = SuppressedTotals(peer, request);
   }
+  const size_t cells = !resp.ok() ? 0
+                       : options_.method == DisclosureMethod::kCellKey
+                           ? static_cast<size_t>(resp->rows_size()) * 2 + 3
+                           : WithheldCells(*resp);
+  RETURN_IF_ERROR(AuditQuery(peer, via, "totals", by, request.from_month(), request.to_month(),
+                             resp.status(), cells));
+  return resp;
+}
+
+absl::StatusOr<v1::TotalsResponse> Query::SuppressedTotals(const rpc::Peer& peer,
+                                                           const v1::TotalsRequest& request) {
   ASSIGN_OR_RETURN(std::shared_ptr<const Snapshot> snap, Current());
   // The same result as ComputeTotals, from the snapshot's index when it can (issue 8).
   ASSIGN_OR_RETURN(RawTotals raw,
                    snap->totals_index->RawTotalsFor(snap->dataset, snap->link, request));
   v1::TotalsResponse resp = ProtectTotals(raw, k_);
-  {
-    AskedQuery asked{peer.common_name, {}, request.from_month(), request.to_month(),
-                     absl::ToUnixSeconds(absl::Now())};
-    for (int d : request.by()) asked.by.push_back(static_cast<v1::Dimension>(d));
-    RETURN_IF_ERROR(CheckAndRecord(*snap, {asked}));
-  }
-  spdlog::info("totals analyst={} by={} from={} to={} rows={}", peer.common_name,
-               by.empty() ? "-" : by, request.from_month(), request.to_month(), resp.rows_size());
+  AskedQuery asked{peer.common_name, {}, request.from_month(), request.to_month(),
+                   absl::ToUnixSeconds(absl::Now())};
+  for (int d : request.by()) asked.by.push_back(static_cast<v1::Dimension>(d));
+  RETURN_IF_ERROR(CheckAndRecord(*snap, {asked}));
   return resp;
 }
 
@@ -289,22 +332,35 @@ absl::StatusOr<v1::TotalsResponse> Query::PerturbedTotals(const v1::TotalsReques
   return PerturbTotals(raw, cell_key_);
 }
 
-void Query::AuditQuery(const rpc::Peer& peer, const std::string& view, const std::string& by,
-                       uint32_t from, uint32_t to, const absl::Status& outcome, size_t cells) {
+absl::Status Query::AuditQuery(const rpc::Peer& peer, FrontEnd via, const std::string& view,
+                               const std::string& by, uint32_t from, uint32_t to,
+                               const absl::Status& outcome, size_t cells) {
+  const bool cell_key = options_.method == DisclosureMethod::kCellKey;
   JsonObject d;
   d.Add("role", rpc::RoleName(peer.role))
+      .Add("via", FrontEndName(via))
       .Add("view", view)
       .Add("by", by)
       .Add("from", MonthText(from))
       .Add("to", MonthText(to))
-      .Add("method", "cell_key")
-      .Add("answered", outcome.ok())
-      .Add("perturbed_cells", static_cast<uint64_t>(cells));
+      .Add("method", cell_key ? "cell_key" : "suppression")
+      .Add("answered", outcome.ok());
+  if (cell_key) {
+    d.Add("perturbed_cells", static_cast<uint64_t>(cells));
+  } else {
+    // "suppressed" is what the audit report sums per month.
+    d.Add("suppressed", static_cast<uint64_t>(cells));
+  }
   if (!outcome.ok()) d.Add("refused", absl::StatusCodeToString(outcome.code()));
   absl::Status s = store_->AppendAudit(kEventQuery, peer.common_name, d.str());
-  if (!s.ok()) spdlog::error("audit: query entry not written: {}", s.ToString());
-  spdlog::info("{} analyst={} by={} from={} to={} answered={}", view, peer.common_name,
-               by.empty() ? "-" : by, from, to, outcome.ok());
+  spdlog::info("{} via {} analyst={} by={} from={} to={} answered={}", view, FrontEndName(via),
+               peer.common_name, by.empty() ? "-" : by, from, to, outcome.ok());
+  if (!s.ok()) {
+    spdlog::error("audit: query entry not written: {}", s.ToString());
+    return absl::Status(s.code(), absl::StrCat("the query was not answered because its audit "
+                                               "entry could not be written: ", s.message()));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Query::CheckAndRecord(const Snapshot& snap, const std::vector<AskedQuery>& asked) {
@@ -321,21 +377,32 @@ absl::Status Query::CheckAndRecord(const Snapshot& snap, const std::vector<Asked
 }
 
 absl::StatusOr<v1::InsightResponse> Query::Insight(const rpc::Peer& peer,
-                                                   const v1::InsightRequest& request) {
+                                                   const v1::InsightRequest& request,
+                                                   FrontEnd via) {
   if (peer.role != rpc::Role::kAnalyst) {
     absl::Status denied = absl::PermissionDeniedError(absl::StrCat(
         "only the municipality analyst may query the overview; caller has role ",
         rpc::RoleName(peer.role)));
-    if (options_.method == DisclosureMethod::kCellKey) {
-      AuditQuery(peer, "insight", "", request.from_month(), request.to_month(), denied, 0);
-    }
+    (void)AuditQuery(peer, via, "insight", "", request.from_month(), request.to_month(), denied,
+                     0);
     return denied;
   }
-  absl::StatusOr<std::shared_ptr<const Snapshot>> current = Current();
-  if (!current.ok() && options_.method == DisclosureMethod::kCellKey) {
-    AuditQuery(peer, "insight", "", request.from_month(), request.to_month(), current.status(), 0);
+  absl::StatusOr<v1::InsightResponse> resp = ComputeOverview(peer, request);
+  size_t cells = 0;
+  if (resp.ok()) {
+    cells = options_.method == DisclosureMethod::kCellKey
+                ? 4 + static_cast<size_t>(resp->agency_counts_size() + resp->overlap_size() +
+                                          2 * resp->trend_size())
+                : SuppressedCells(*resp).size();
   }
-  ASSIGN_OR_RETURN(std::shared_ptr<const Snapshot> snap, std::move(current));
+  RETURN_IF_ERROR(AuditQuery(peer, via, "insight", "", request.from_month(), request.to_month(),
+                             resp.status(), cells));
+  return resp;
+}
+
+absl::StatusOr<v1::InsightResponse> Query::ComputeOverview(const rpc::Peer& peer,
+                                                           const v1::InsightRequest& request) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const Snapshot> snap, Current());
   // The estimate is slow (a bootstrap): cache it per store generation and period.
   Estimator cached = nullptr;
   if (estimator_) {
@@ -345,28 +412,17 @@ absl::StatusOr<v1::InsightResponse> Query::Insight(const rpc::Peer& peer,
     };
   }
   if (options_.method == DisclosureMethod::kCellKey) {
-    auto period = PublishedPeriod(*snap, request.from_month(), request.to_month());
+    ASSIGN_OR_RETURN(auto period,
+                     PublishedPeriod(*snap, request.from_month(), request.to_month()));
     v1::InsightRequest published = request;
-    if (period.ok()) {
-      published.set_from_month(period->first);
-      published.set_to_month(period->second);
-    }
-    absl::StatusOr<v1::InsightResponse> resp =
-        period.ok() ? ComputeInsight(snap->dataset, snap->link, snap->agency_of_report,
-                                     published, k_, cached, &snap->keys, &cell_key_)
-                    : absl::StatusOr<v1::InsightResponse>(period.status());
-    if (resp.ok()) {
-      // The capture histories are exact: publish the perturbed total as `observed`.
-      resp->mutable_estimate()->set_observed(resp->total_persons().value());
-      SetLinkageError(*snap, &*resp);
-    }
-    size_t cells = 0;
-    if (resp.ok()) {
-      cells = 4 + static_cast<size_t>(resp->agency_counts_size() + resp->overlap_size() +
-                                      2 * resp->trend_size());
-    }
-    AuditQuery(peer, "insight", "", request.from_month(), request.to_month(), resp.status(),
-               cells);
+    published.set_from_month(period.first);
+    published.set_to_month(period.second);
+    ASSIGN_OR_RETURN(v1::InsightResponse resp,
+                     ComputeInsight(snap->dataset, snap->link, snap->agency_of_report, published,
+                                    k_, cached, &snap->keys, &cell_key_));
+    // The capture histories are exact: publish the perturbed total as `observed`.
+    resp.mutable_estimate()->set_observed(resp.total_persons().value());
+    SetLinkageError(*snap, &resp);
     return resp;
   }
   ASSIGN_OR_RETURN(v1::InsightResponse resp,
@@ -380,8 +436,6 @@ absl::StatusOr<v1::InsightResponse> Query::Insight(const rpc::Peer& peer,
        now}};
   RETURN_IF_ERROR(CheckAndRecord(*snap, asked));
   SetLinkageError(*snap, &resp);
-  spdlog::info("insight analyst={} from={} to={} withheld={}", peer.common_name,
-               request.from_month(), request.to_month(), SuppressedCells(resp).size());
   return resp;
 }
 

@@ -9,6 +9,11 @@
 // agency, privacy officer and admin: an agency that could query could learn whether another agency reported a person by
 // submitting a guess and watching a total change).
 //
+// This class is the one place that checks the caller's role, applies disclosure control and
+// writes the audit entry, for every front end (gRPC, dashboard, in-process report): every
+// answered and every refused query leaves an entry "query" in the store's audit trail (when
+// the store has one attached, as every serving and reporting path does).
+//
 // The stored reports are loaded and linked once per store generation and cached; a query
 // against an unchanged store only counts. Returns PermissionDenied, InvalidArgument (see
 // ComputeTotals), or the store's errors.
@@ -82,6 +87,15 @@ enum class DisclosureMethod {
 // The defaults are what every path that publishes uses (the gRPC query service and so the
 // CLI, the dashboard and the council report, and the in-process `aggregator report`); the
 // deployment sets k with `min_cell_size`.
+// The front end a query came through; written into its audit entry as "via".
+enum class FrontEnd {
+  kGrpc,           // the gRPC query service (`aggregator totals`, the report with a client
+                   // configuration)
+  kDashboard,      // the analyst's web dashboard
+  kOfflineReport,  // `aggregator report` run in-process on the aggregator host
+};
+const char* FrontEndName(FrontEnd f);
+
 struct QueryOptions {
   DisclosureMethod method = DisclosureMethod::kCellKey;
   uint32_t max_noise = 0;  // D of the ptable; 0 = min_cell_size
@@ -113,13 +127,21 @@ class Query {
   // difference against an earlier query of the same analyst (query_history.h); answered
   // queries are recorded in data_dir/query_history.tsv.
   absl::StatusOr<v1::TotalsResponse> Totals(const rpc::Peer& peer,
-                                            const v1::TotalsRequest& request);
+                                            const v1::TotalsRequest& request,
+                                            FrontEnd via = FrontEnd::kGrpc);
 
   // The overview (insight.h), same role rule and period rules (under suppression the same
   // differencing check, registered as the totals, by domain and by signal month). The estimate is cached per
   // store generation and period.
   absl::StatusOr<v1::InsightResponse> Insight(const rpc::Peer& peer,
-                                              const v1::InsightRequest& request);
+                                              const v1::InsightRequest& request,
+                                              FrontEnd via = FrontEnd::kGrpc);
+
+  // The role check every front end uses (Totals and Insight call it too): OK for the
+  // analyst; PermissionDenied for every other role, written to the audit trail (event
+  // "query", `asked` as the view, the refusal's code) before it is returned. The dashboard
+  // calls it for each request, pages included, so a refused page is audited as well.
+  absl::Status Admit(const rpc::Peer& peer, const std::string& asked, FrontEnd via);
 
   uint32_t min_cell_size() const { return k_; }
   DisclosureMethod method() const { return options_.method; }
@@ -142,13 +164,23 @@ class Query {
   const uint32_t k_;                          // min cell size
   QueryOptions options_;
   CellKeyParams cell_key_;
-  // Cell Key Method: one audit entry per answered or refused query (event "query").
-  void AuditQuery(const rpc::Peer& peer, const std::string& view, const std::string& by,
-                  uint32_t from, uint32_t to, const absl::Status& outcome, size_t cells);
+  // One audit entry per answered or refused query (event "query"), whatever the method:
+  // who, through which front end, view, categories, period, method, answered or the
+  // refusal's code, and how many cells were perturbed (Cell Key Method) or withheld
+  // (suppression). Returns the store's error when the entry cannot be written; an answer
+  // that cannot be recorded is then not given.
+  absl::Status AuditQuery(const rpc::Peer& peer, FrontEnd via, const std::string& view,
+                          const std::string& by, uint32_t from, uint32_t to,
+                          const absl::Status& outcome, size_t cells);
   std::mutex mu_;
   std::shared_ptr<const Snapshot> cached_;    // guarded by mu_
   // Differencing protection (issue 4). Check-and-record runs under history_mu_.
   absl::StatusOr<v1::TotalsResponse> PerturbedTotals(const v1::TotalsRequest& request);
+  absl::StatusOr<v1::TotalsResponse> SuppressedTotals(const rpc::Peer& peer,
+                                                      const v1::TotalsRequest& request);
+  // The overview, protected, without the role check and the audit entry.
+  absl::StatusOr<v1::InsightResponse> ComputeOverview(const rpc::Peer& peer,
+                                                      const v1::InsightRequest& request);
   // The period a Cell Key Method query is answered for: on the grid, released; the whole
   // history (0, 0) is the released months. InvalidArgument otherwise.
   absl::StatusOr<std::pair<uint32_t, uint32_t>> PublishedPeriod(const Snapshot& snap,

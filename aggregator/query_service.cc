@@ -14,13 +14,8 @@ grpc::Status QueryService::Totals(grpc::ServerContext* context, const v1::Totals
   if (r.status().code() == absl::StatusCode::kPermissionDenied) {
     RecordPermissionDenied(audit_, *peer, "Query.Totals", r.status());
   }
+  // The query layer has written the audit entry of the answer or refusal itself.
   if (!r.ok()) return ServiceStatus(r.status(), "Query.Totals");
-  // Under the Cell Key Method the query layer has audited the answer itself.
-  if (audit_ != nullptr && query_->method() == DisclosureMethod::kSuppression) {
-    if (absl::Status s = RecordQuery(audit_, *peer, *request, *r); !s.ok()) {
-      return ServiceStatus(s, "Query.Totals");
-    }
-  }
   *response = *std::move(r);
   return grpc::Status::OK;
 }

@@ -1,7 +1,8 @@
 // gRPC adapter of the query service: identity from the client certificate, everything else
-// in `Query` (query.h). PermissionDenied for every role but analyst. When `audit` is given,
-// every answered query is recorded in the audit trail before the answer is sent (a query
-// that cannot be recorded is not answered: the store's error).
+// in `Query` (query.h), which checks the role and writes every answer and refusal to the
+// audit trail (a query that cannot be recorded is not answered: the store's error).
+// PermissionDenied for every role but analyst; when `audit` is given, such a refusal is also
+// recorded as a `permission_denied` entry naming the RPC.
 //
 // Thread-safety: thread-safe; `query` is not owned.
 #ifndef SAMENZICHT_AGGREGATOR_QUERY_SERVICE_H_

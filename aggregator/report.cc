@@ -8,10 +8,11 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "aggregator/disclosure.h"
-#include "aggregator/insight.h"
+#include "absl/strings/match.h"
 #include "aggregator/totals_format.h"
 #include "common/status_macros.h"
 #include "model/vocabulary.h"
+#include "presentation/labels.h"
 
 namespace samenzicht::aggregator {
 namespace {
@@ -32,35 +33,44 @@ std::string Esc(const std::string& s) {
 
 bool Hidden(const v1::Count& c) { return c.suppressed() || c.secondary(); }
 
-std::string Label(const std::string& word) {
-  std::string nl = DutchLabel(word);
-  std::string en = word;
-  std::replace(en.begin(), en.end(), '_', ' ');
-  return nl == word ? en : absl::StrCat(nl, " / ", en);
+using presentation::Language;
+
+// A count as shown: FormatCount (totals_format.h) is the one rendering of a withheld cell.
+std::string Shown(const v1::Count& c, uint32_t k) { return Esc(FormatCount(c, k)); }
+
+// A withheld count (primary, or secondary suppression), to name its symbol.
+v1::Count Withheld(bool secondary) {
+  v1::Count c;
+  c.set_suppressed(true);
+  c.set_secondary(secondary);
+  return c;
 }
 
-std::string CellHtml(const v1::Count& c, uint32_t k) {
-  if (c.secondary()) return "<td class=\"num sup\" title=\"secundair onderdrukt / withheld\">x</td>";
-  if (c.suppressed()) {
-    return absl::StrCat("<td class=\"num sup\" title=\"kleiner dan ", k, " / fewer than ", k,
-                        "\">&lt;", k, "</td>");
+std::string DimensionLabel(v1::Dimension d, Language lang) {
+  return presentation::Label(absl::StrCat("dim.", model::DimensionName(d)), lang);
+}
+
+std::string CellHtml(const v1::Count& c, uint32_t k, Language lang) {
+  if (Hidden(c)) {
+    return absl::StrCat("<td class=\"num sup\" title=\"", Esc(presentation::Label("withheld", lang)),
+                        "\">", Shown(c, k), "</td>");
   }
   return absl::StrCat("<td class=\"num\">", c.value(), "</td>");
 }
 
-std::string SvgTrend(const v1::InsightResponse& r) {
+std::string SvgTrend(const v1::InsightResponse& r, Language lang) {
   const int w = 640, h = 220, left = 40, bottom = 40, top = 10;
   uint64_t max = 1;
   for (const auto& p : r.trend()) max = std::max(max, p.persons().value());
   int n = r.trend_size();
-  if (n == 0) return "<p>Geen gegevens / no data</p>";
+  if (n == 0) return absl::StrCat("<p>", Esc(presentation::Label("noData", lang)), "</p>");
   double step = n > 1 ? static_cast<double>(w - left - 20) / (n - 1) : 0;
   auto x = [&](int i) { return left + 10 + step * i; };
   auto y = [&](uint64_t v) { return top + (h - top - bottom) * (1.0 - static_cast<double>(v) / max); };
   std::string svg = absl::StrFormat(
       "<svg class=\"chart\" viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" role=\"img\">"
-      "<title>Trend personen / persons</title>",
-      w, h, w, h);
+      "<title>%s</title>",
+      w, h, w, h, Esc(presentation::Label("trend", lang)));
   absl::StrAppendFormat(&svg, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" class=\"axis\"/>",
                         left, h - bottom, w - 5, h - bottom);
   absl::StrAppendFormat(&svg, "<text x=\"2\" y=\"%d\" class=\"lbl\">%d</text>", top + 10, max);
@@ -72,7 +82,7 @@ std::string SvgTrend(const v1::InsightResponse& r) {
       absl::StrAppendFormat(&svg,
                             "<text x=\"%.1f\" y=\"%d\" class=\"suplbl\" text-anchor=\"middle\">%s"
                             "</text>",
-                            xi, h - bottom - 4, p.persons().secondary() ? "x" : absl::StrCat("&lt;", r.min_cell_size()));
+                            xi, h - bottom - 4, Shown(p.persons(), r.min_cell_size()));
       if (!path.empty()) path += " ";  // break the line at a withheld point
       path += "|";
       continue;
@@ -100,21 +110,21 @@ std::string SvgTrend(const v1::InsightResponse& r) {
   return svg;
 }
 
-std::string OverlapHtml(const v1::InsightResponse& r) {
+std::string OverlapHtml(const v1::InsightResponse& r, Language lang) {
   const uint32_t k = r.min_cell_size();
   size_t n = static_cast<size_t>(r.overlap_domains_size());
-  if (n == 0) return "<p>Geen gegevens / no data</p>";
+  if (n == 0) return absl::StrCat("<p>", Esc(presentation::Label("noData", lang)), "</p>");
   uint64_t max = 1;
   for (const auto& c : r.overlap()) max = std::max(max, c.persons().value());
   std::string out = "<table class=\"overlap\"><tr><th></th>";
-  for (const auto& d : r.overlap_domains()) absl::StrAppend(&out, "<th>", Esc(Label(d)), "</th>");
+  for (const auto& d : r.overlap_domains()) absl::StrAppend(&out, "<th>", Esc(presentation::Label(d, lang)), "</th>");
   out += "</tr>";
   for (size_t i = 0; i < n; ++i) {
-    absl::StrAppend(&out, "<tr><th>", Esc(Label(r.overlap_domains(static_cast<int>(i)))), "</th>");
+    absl::StrAppend(&out, "<tr><th>", Esc(presentation::Label(r.overlap_domains(static_cast<int>(i)), lang)), "</th>");
     for (size_t j = 0; j < n; ++j) {
       const v1::Count& c = r.overlap(static_cast<int>(i * n + j)).persons();
       if (Hidden(c)) {
-        out += CellHtml(c, k);
+        out += CellHtml(c, k, lang);
       } else {
         double a = 0.1 + 0.8 * static_cast<double>(c.value()) / max;
         absl::StrAppendFormat(&out,
@@ -129,22 +139,29 @@ std::string OverlapHtml(const v1::InsightResponse& r) {
   return out;
 }
 
-std::string TotalsHtml(const v1::TotalsResponse& t) {
+std::string TotalsHtml(const v1::TotalsResponse& t, Language lang) {
   const uint32_t k = t.min_cell_size();
   std::string out = "<table><tr>";
   for (int d : t.by()) {
-    absl::StrAppend(&out, "<th>", Esc(model::DimensionName(static_cast<v1::Dimension>(d))),
+    absl::StrAppend(&out, "<th>", Esc(DimensionLabel(static_cast<v1::Dimension>(d), lang)),
                     "</th>");
   }
-  out += "<th>personen / persons</th><th>signalen / signals</th></tr>";
+  absl::StrAppend(&out, "<th>", Esc(presentation::Label("personsColumn", lang)), "</th><th>",
+                  Esc(presentation::Label("signalsColumn", lang)), "</th></tr>");
   for (const auto& row : t.rows()) {
     out += "<tr>";
-    for (const auto& key : row.keys()) absl::StrAppend(&out, "<td>", Esc(Label(key)), "</td>");
-    absl::StrAppend(&out, CellHtml(row.persons(), k), CellHtml(row.signals(), k), "</tr>");
+    for (const auto& key : row.keys()) {
+      absl::StrAppend(&out, "<td>", Esc(presentation::Label(key, lang)), "</td>");
+    }
+    absl::StrAppend(&out, CellHtml(row.persons(), k, lang), CellHtml(row.signals(), k, lang),
+                    "</tr>");
   }
   out += "<tr class=\"total\">";
-  for (int i = 0; i < t.by_size(); ++i) out += i == 0 ? "<td>totaal / total</td>" : "<td></td>";
-  absl::StrAppend(&out, CellHtml(t.total_persons(), k), CellHtml(t.total_signals(), k),
+  for (int i = 0; i < t.by_size(); ++i) {
+    out += i == 0 ? absl::StrCat("<td>", Esc(presentation::Label("total", lang)), "</td>")
+                  : "<td></td>";
+  }
+  absl::StrAppend(&out, CellHtml(t.total_persons(), k, lang), CellHtml(t.total_signals(), k, lang),
                   "</tr></table>");
   return out;
 }
@@ -214,7 +231,7 @@ std::string SvgBars(const std::vector<std::string>& labels, const std::vector<v1
                             "<rect x=\"%d\" y=\"%d\" width=\"24\" height=\"16\" class=\"supbar\"/>"
                             "<text x=\"%d\" y=\"%d\" class=\"suplbl\">%s</text>",
                             label_w, y + 2, label_w + 30, y + 14,
-                            c.secondary() ? "x" : absl::StrCat("&lt;", k));
+                            Shown(c, k));
     } else {
       int w = static_cast<int>(std::lround(static_cast<double>(c.value()) * bar_w / max));
       absl::StrAppendFormat(&svg,
@@ -230,126 +247,132 @@ std::string SvgBars(const std::vector<std::string>& labels, const std::vector<v1
 std::string RenderReportHtml(const ReportInput& in) {
   const v1::InsightResponse& r = in.insight;
   const uint32_t k = r.min_cell_size();
-  auto count = [&](const v1::Count& c) {
-    if (c.secondary()) return std::string("x");
-    if (c.suppressed()) return absl::StrCat("&lt;", k);
-    return absl::StrCat(c.value());
+  const Language lang = in.language;
+  auto L = [lang](std::string_view key) { return Esc(presentation::Label(key, lang)); };
+  auto Lv = [lang](std::string_view key,
+                   const std::vector<std::pair<std::string, std::string>>& values) {
+    return Esc(presentation::Label(key, lang, values));
   };
+  auto count = [k](const v1::Count& c) { return Shown(c, k); };
   std::string h = absl::StrCat(
-      "<!DOCTYPE html>\n<html lang=\"nl\"><head><meta charset=\"utf-8\">"
-      "<title>Samenzicht: signalen van mensenhandel ", Esc(in.period),
+      "<!DOCTYPE html>\n<html lang=\"", presentation::LanguageCode(lang),
+      "\"><head><meta charset=\"utf-8\">"
+      "<title>Samenzicht: ", L("title"), " ", Esc(in.period),
       "</title><style>", kCss, "</style></head><body>\n",
-      "<h1>Signalen van mensenhandel / Signals of human trafficking</h1>",
-      "<p class=\"note\">Periode / period: <b>", Esc(in.period), "</b> &middot; gemaakt / generated ",
-      Esc(in.generated), " &middot; minimale celgrootte / minimum cell size k = ", k, "</p>\n");
+      "<h1>", L("title"), "</h1>",
+      "<p class=\"note\">", L("period"), ": <b>", Esc(in.period), "</b> &middot; ", L("generated"),
+      " ", Esc(in.generated), " &middot; ", Lv("minCellSize", {{"k", absl::StrCat(k)}}), "</p>\n");
   absl::StrAppend(
-      &h, "<h2>Samenvatting / Summary</h2><div class=\"kpi\">",
-      "<div>Personen (ontdubbeld) / persons (deduplicated)<b id=\"persons\">",
-      count(r.total_persons()), "</b></div>", "<div>Signalen / signals<b id=\"signals\">",
-      count(r.total_signals()), "</b></div>",
-      "<div>Signalen per persoon / signals per person<b>",
-      r.signals_per_person().empty() ? "x" : r.signals_per_person(), "</b></div>",
-      "<div>Personen tussen / persons between<b>", count(r.persons_lower_bound()), " &ndash; ",
+      &h, "<h2>", L("summary"), "</h2><div class=\"kpi\">", "<div>", L("persons"),
+      "<b id=\"persons\">", count(r.total_persons()), "</b></div>", "<div>", L("signals"),
+      "<b id=\"signals\">", count(r.total_signals()), "</b></div>", "<div>", L("ratio"), "<b>",
+      r.signals_per_person().empty() ? Shown(Withheld(true), k) : Esc(r.signals_per_person()),
+      "</b></div>", "<div>", L("bounds"), "<b>", count(r.persons_lower_bound()), " &ndash; ",
       count(r.total_persons()), "</b></div></div>",
       r.linkage_error().available()
-          ? absl::StrCat("<p class=\"note\" id=\"linkage-error\">", Esc(r.linkage_error().sentence()),
+          ? absl::StrCat("<p class=\"note\" id=\"linkage-error\">",
+                         Lv("linkageError",
+                            {{"twice", absl::StrCat(r.linkage_error().persons_maybe_counted_twice())},
+                             {"wrong", absl::StrCat(r.linkage_error().links_maybe_wrong())}}),
                          "</p>\n")
           : std::string(),
-      "<p class=\"note\">", count(r.unlinkable_signals()),
-      " signalen hadden te weinig gegevens om te koppelen; elk kan een nieuwe persoon zijn of een "
-      "al getelde. / signals had too few identifiers to link; each may be a new person or one "
-      "already counted.</p>\n");
+      "<p class=\"note\">", Lv("unlinkableNote", {{"n", FormatCount(r.unlinkable_signals(), k)}}),
+      "</p>\n");
   // Agencies.
   {
     std::vector<std::string> labels;
     std::vector<v1::Count> values;
     for (const auto& a : r.agency_counts()) {
-      labels.push_back(absl::StrCat("bekend bij ", a.agencies(), " instantie(s) / known to ",
-                                    a.agencies()));
+      labels.push_back(presentation::Label("knownTo", lang, {{"n", absl::StrCat(a.agencies())}}));
       values.push_back(a.persons());
     }
-    absl::StrAppend(&h, "<h2>Bij hoeveel instanties bekend / Known to how many agencies</h2>",
-                    SvgBars(labels, values, k, "agencies"));
+    absl::StrAppend(&h, "<h2>", L("agencies"), "</h2>",
+                    SvgBars(labels, values, k, presentation::Label("agencies", lang)));
   }
-  absl::StrAppend(&h, "<h2>Overlap tussen domeinen / Overlap between domains</h2>",
-                  "<p class=\"note\">Diagonaal: personen gesignaleerd door het domein; elders: door "
-                  "beide domeinen. / Diagonal: persons signalled by the domain; elsewhere: by "
-                  "both.</p>",
-                  OverlapHtml(r));
-  absl::StrAppend(&h, "<h2>Verloop / Trend (",
-                  r.granularity() == v1::TREND_GRANULARITY_QUARTER ? "kwartaal / quarter"
-                                                                    : "maand / month",
-                  ")</h2>", SvgTrend(r));
+  absl::StrAppend(&h, "<h2>", L("overlap"), "</h2>", "<p class=\"note\">", L("overlapNote"),
+                  "</p>", OverlapHtml(r, lang));
+  absl::StrAppend(
+      &h, "<h2>",
+      Lv("trendPer", {{"unit", presentation::Label(r.granularity() == v1::TREND_GRANULARITY_QUARTER
+                                                       ? "quarter"
+                                                       : "month",
+                                                   lang)}}),
+      "</h2>", SvgTrend(r, lang));
   {
     std::string rows;
     for (const auto& p : r.trend()) {
-      absl::StrAppend(&rows, "<tr><td>", Esc(p.period()), "</td>", CellHtml(p.persons(), k),
-                      CellHtml(p.signals(), k), "</tr>");
+      absl::StrAppend(&rows, "<tr><td>", Esc(p.period()), "</td>", CellHtml(p.persons(), k, lang),
+                      CellHtml(p.signals(), k, lang), "</tr>");
     }
-    absl::StrAppend(&h, "<table><tr><th>periode / period</th><th>personen / persons</th>"
-                        "<th>signalen / signals</th></tr>", rows, "</table>");
+    absl::StrAppend(&h, "<table><tr><th>", L("periodColumn"), "</th><th>", L("personsColumn"),
+                    "</th><th>", L("signalsColumn"), "</th></tr>", rows, "</table>");
   }
   for (const auto& t : in.tables) {
     std::string name;
     for (int d : t.by()) {
-      absl::StrAppend(&name, name.empty() ? "" : " &times; ",
-                      Esc(model::DimensionName(static_cast<v1::Dimension>(d))));
+      absl::StrAppend(&name, name.empty() ? "" : " \u00d7 ",
+                      DimensionLabel(static_cast<v1::Dimension>(d), lang));
     }
-    absl::StrAppend(&h, "<h2>Naar / By ", name, "</h2>");
+    absl::StrAppend(&h, "<h2>", Lv("by", {{"what", name}}), "</h2>");
     if (t.by_size() == 1) {
       std::vector<std::string> labels;
       std::vector<v1::Count> values;
       for (const auto& row : t.rows()) {
-        labels.push_back(Label(row.keys(0)));
+        labels.push_back(presentation::Label(row.keys(0), lang));
         values.push_back(row.persons());
       }
       h += SvgBars(labels, values, k, name);
     }
-    h += TotalsHtml(t);
+    h += TotalsHtml(t, lang);
   }
   // Hidden number.
   const auto& e = r.estimate();
-  absl::StrAppend(&h, "<h2>Verborgen aantal (schatting) / Hidden number (estimate)</h2>");
+  absl::StrAppend(&h, "<h2>", L("estimateTitle"), "</h2>");
   if (e.available()) {
     absl::StrAppendFormat(
-        &h,
-        "<p>Geschat totaal aantal personen, gezien en ongezien / estimated total persons, seen "
-        "and unseen: <b id=\"estimate\">%.0f</b> (95%%-interval %.0f &ndash; %s, %s); gezien / "
-        "seen: %d; model %s; lijsten / lists: %s.</p>",
-        e.estimate(), e.lower(),
+        &h, "<p>%s: <b id=\"estimate\">%.0f</b> (%s %.0f &ndash; %s, %s); %s: %d; model %s; %s: %s.</p>",
+        L("estimate"), e.estimate(), L("interval"), e.lower(),
         std::isfinite(e.upper()) ? absl::StrFormat("%.0f", e.upper()) : std::string("&infin;"),
-        Esc(e.interval_method()), e.observed(), Esc(e.model()),
-        Esc(absl::StrJoin(e.lists(), ", ")));
+        Esc(e.interval_method()), L("seen"), e.observed(), Esc(e.model()), L("lists"),
+        Esc(absl::StrJoin(e.lists(), ", ", [lang](std::string* out, const std::string& l) {
+          out->append(presentation::Label(l, lang));
+        })));
   } else {
-    absl::StrAppend(&h, "<p id=\"estimate\"><b>Geen betrouwbare schatting / no reliable "
-                        "estimate.</b> ",
-                    Esc(e.reason()), "</p>");
+    std::string why;
+    if (e.reason() == "not requested") {
+      why = L("notRequested");
+    } else if (absl::StartsWith(e.reason(), "withheld")) {
+      why = Lv("estimateWithheld", {{"k", absl::StrCat(k)}});
+    } else if (lang == Language::kEnglish) {
+      why = Esc(e.reason());  // the estimator's own words, in English
+    }
+    absl::StrAppend(&h, "<p id=\"estimate\"><b>", L("noEstimate"), "</b> ", why, "</p>");
   }
   if (e.caveats_size() > 0) {
+    // The estimator's caveats are in English; a Dutch report gives the table's caveat.
     h += "<ul class=\"note\">";
-    for (const auto& c : e.caveats()) absl::StrAppend(&h, "<li>", Esc(c), "</li>");
+    if (lang == Language::kEnglish) {
+      for (const auto& c : e.caveats()) absl::StrAppend(&h, "<li>", Esc(c), "</li>");
+    } else {
+      absl::StrAppend(&h, "<li>", L("estimateCaveat"), "</li>");
+    }
     h += "</ul>";
   }
+  const bool cell_key = r.disclosure_rules().find("Cell Key Method") != std::string::npos;
+  const CellKeyParams params{k};
   absl::StrAppend(
-      &h, "<h2>Methode / Methods</h2>",
-      "<p>Instanties (politie, jeugdzorg, zorginstellingen, ...) sturen per signaal alleen "
-      "versleutelde kenmerken (tokens) en grove categorie&euml;n; namen, geboortedata en BSN "
-      "verlaten de instantie niet. Signalen met een gedeeld token worden als &eacute;&eacute;n "
-      "persoon geteld. / Agencies send only keyed-hash tokens and coarse categories per signal; "
-      "signals sharing a token are counted as one person.</p>",
-      "<p><b>Telregels / counting rules.</b> ", Esc(r.counting_rules()), "</p>",
-      "<p><b>Onthullingscontrole / disclosure control.</b> ",
-      r.disclosure_rules().find("Cell Key Method") != std::string::npos
-          ? absl::StrCat(Esc(CellKeyRulesDutch(CellKeyParams{k})), " / ",
-                         Esc(r.disclosure_rules()))
-          : absl::StrCat(Esc(r.disclosure_rules()), " &lt;", k, " = 1 tot ", k - 1,
-                         " personen; x = onderdrukt om een kleine cel te beschermen / withheld "
-                         "to protect a small cell."),
-      "</p>",
-      "<p><b>Schatting / estimate.</b> Multiple systems estimation (Poisson log-linear models, "
-      "model choice by BIC, BCa bootstrap interval) over the capture histories of the reporting "
-      "domains; the capture-history cells themselves are not published.</p>",
-      "</body></html>\n");
+      &h, "<h2>", L("methods"), "</h2>", "<p>", L("howLinked"), "</p>", "<p><b>",
+      L("countingRulesTitle"), "</b> ", L("countingRules"), "</p>", "<p><b>", L("disclosureTitle"),
+      "</b> ",
+      cell_key ? Lv("cellKeyRules", {{"k", absl::StrCat(k)},
+                                     {"k1", absl::StrCat(k - 1)},
+                                     {"d", absl::StrCat(params.noise())},
+                                     {"s", absl::StrCat(params.tail())},
+                                     {"one_in", absl::StrCat(params.tail_one_in)}})
+               : Lv("suppressionRules", {{"k1", absl::StrCat(k - 1)},
+                                         {"primary", FormatCount(Withheld(false), k)},
+                                         {"secondary", FormatCount(Withheld(true), k)}}),
+      "</p>", "<p>", L("estimateMethod"), "</p>", "</body></html>\n");
   return h;
 }
 

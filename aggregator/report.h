@@ -6,7 +6,9 @@
 //   std::string html = RenderReportHtml(in);
 //
 // Everything shown comes from InsightResponse / TotalsResponse as the query code returned
-// them (already protected); this file only draws.
+// them (already protected); this file only draws. One language per report (Dutch by
+// default), every word from the label table (presentation/labels.h): no category codes, no
+// English rules on a Dutch page. A withheld count is drawn with FormatCount (totals_format.h).
 //
 // Thread-safety: pure functions.
 #ifndef SAMENZICHT_AGGREGATOR_REPORT_H_
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "presentation/labels.h"
 #include "samenzicht/v1/query.pb.h"
 
 namespace samenzicht::aggregator {
@@ -27,6 +30,8 @@ struct ReportInput {
   std::vector<v1::TotalsResponse> tables;
   std::string period;     // as given, e.g. "2024-01..2024-12"
   std::string generated;  // date of generation
+  // One language per report: every label from the one label table (presentation/labels.h).
+  presentation::Language language = presentation::Language::kDutch;
 };
 
 // The breakdowns the report (and the dashboard) show, for a period.

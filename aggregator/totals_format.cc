@@ -44,10 +44,13 @@ std::string FormatCount(const v1::Count& c, uint32_t k) {
   return c.suppressed() ? absl::StrCat("<", k) : absl::StrCat(c.value());
 }
 
-std::string JsonCount(const v1::Count& c) {
-  if (c.secondary()) return "{\"value\": null, \"suppressed\": true, \"secondary\": true}";
-  return c.suppressed() ? "{\"value\": null, \"suppressed\": true}"
-                        : absl::StrCat("{\"value\": ", c.value(), ", \"suppressed\": false}");
+std::string JsonCount(const v1::Count& c, uint32_t k) {
+  if (!c.suppressed() && !c.secondary()) {
+    return absl::StrCat("{\"value\": ", c.value(), ", \"suppressed\": false}");
+  }
+  return absl::StrCat("{\"value\": null, \"suppressed\": true, ",
+                      c.secondary() ? "\"secondary\": true, " : "", "\"shown\": \"",
+                      FormatCount(c, k), "\"}");
 }
 
 std::string FormatTotalsTable(const v1::TotalsResponse& r) {
@@ -135,13 +138,13 @@ std::string FormatTotalsJson(const v1::TotalsResponse& r) {
     for (int j = 0; j < row.keys_size(); ++j) {
       absl::StrAppend(&out, j ? ", " : "", JsonString(row.keys(j)));
     }
-    absl::StrAppend(&out, "], \"persons\": ", JsonCount(row.persons()),
-                    ", \"signals\": ", JsonCount(row.signals()), "}");
+    absl::StrAppend(&out, "], \"persons\": ", JsonCount(row.persons(), r.min_cell_size()),
+                    ", \"signals\": ", JsonCount(row.signals(), r.min_cell_size()), "}");
   }
   absl::StrAppend(&out, r.rows_size() ? "\n  " : "", "],\n  \"total_persons\": ",
-                  JsonCount(r.total_persons()), ",\n  \"total_signals\": ",
-                  JsonCount(r.total_signals()), ",\n  \"unlinkable_signals\": ",
-                  JsonCount(r.unlinkable_signals()), ",\n  \"min_cell_size\": ", r.min_cell_size(),
+                  JsonCount(r.total_persons(), r.min_cell_size()), ",\n  \"total_signals\": ",
+                  JsonCount(r.total_signals(), r.min_cell_size()), ",\n  \"unlinkable_signals\": ",
+                  JsonCount(r.unlinkable_signals(), r.min_cell_size()), ",\n  \"min_cell_size\": ", r.min_cell_size(),
                   ",\n  \"counting_rules\": ", JsonString(r.counting_rules()), "\n}\n");
   return out;
 }

@@ -13,11 +13,14 @@
 
 namespace samenzicht::aggregator {
 
-// One count: "<k" (primary), "x" (secondary suppression) or the number.
+// One count: "<k" (primary), "x" (secondary suppression) or the number. The one rendering
+// of a withheld cell: the report draws it, and the JSON carries it as "shown" for the
+// dashboard.
 std::string FormatCount(const v1::Count& c, uint32_t k);
-// {"value": N, "suppressed": false}, {"value": null, "suppressed": true} or, for secondary
-// suppression, {"value": null, "suppressed": true, "secondary": true}.
-std::string JsonCount(const v1::Count& c);
+// {"value": N, "suppressed": false}, {"value": null, "suppressed": true, "shown": "<k"} or,
+// for secondary suppression, {"value": null, "suppressed": true, "secondary": true,
+// "shown": "x"}.
+std::string JsonCount(const v1::Count& c, uint32_t k);
 
 std::string FormatTotalsTable(const v1::TotalsResponse& r);
 std::string FormatTotalsCsv(const v1::TotalsResponse& r);

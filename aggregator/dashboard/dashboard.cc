@@ -21,6 +21,7 @@
 #include "crypto/secret_bytes.h"
 #include "aggregator/totals_format.h"
 #include "model/vocabulary.h"
+#include "presentation/labels.h"
 #include "rpc/tls.h"
 
 namespace samenzicht::aggregator {
@@ -210,7 +211,7 @@ absl::StatusOr<std::unique_ptr<Dashboard>> Dashboard::Start(const std::string& a
   s.set_keep_alive_max_count(100);
 
   // Every request: verified analyst certificate, else 401/403 before anything else.
-  s.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+  s.set_pre_routing_handler([query](const httplib::Request& req, httplib::Response& res) {
     Secure(res);
     // Runs before any body is read: a body (of any length, chunked too) is refused here,
     // and the connection closed so its bytes are never read.
@@ -231,7 +232,14 @@ absl::StatusOr<std::unique_ptr<Dashboard>> Dashboard::Start(const std::string& a
       Fail(res, peer.status());
       return httplib::Server::HandlerResponse::Handled;
     }
-    if (peer->role != rpc::Role::kAnalyst) {
+    // The query layer checks the role and writes the refusal to the audit trail. (Without a
+    // query layer, only the static pages are served, to the analyst only.)
+    const bool admitted =
+        query != nullptr
+            ? query->Admit(*peer, absl::StrCat("the dashboard ", req.path.substr(0, 64)),
+                           FrontEnd::kDashboard).ok()
+            : peer->role == rpc::Role::kAnalyst;
+    if (!admitted) {
       Fail(res, absl::PermissionDeniedError(absl::StrCat(
                     "the dashboard is for the municipality analyst only; your certificate has "
                     "role ", rpc::RoleName(peer->role))));
@@ -239,6 +247,11 @@ absl::StatusOr<std::unique_ptr<Dashboard>> Dashboard::Start(const std::string& a
       return httplib::Server::HandlerResponse::Handled;
     }
     return httplib::Server::HandlerResponse::Unhandled;
+  });
+
+  // The one label table, shared with the council report (presentation/labels.h).
+  s.Get("/labels.json", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(presentation::LabelsJson(), "application/json");
   });
 
   s.Get(R"(/(|index\.html|app\.js|style\.css))",
@@ -256,6 +269,7 @@ absl::StatusOr<std::unique_ptr<Dashboard>> Dashboard::Start(const std::string& a
         });
 
   s.Get("/api/insight", [query](const httplib::Request& req, httplib::Response& res) {
+    if (query == nullptr) return Fail(res, absl::UnavailableError("no query layer"));
     absl::StatusOr<rpc::Peer> peer = PeerOfRequest(req);
     if (!peer.ok()) return Fail(res, peer.status());
     v1::InsightRequest r;
@@ -272,12 +286,13 @@ absl::StatusOr<std::unique_ptr<Dashboard>> Dashboard::Start(const std::string& a
     r.set_granularity(g == "quarter" ? v1::TREND_GRANULARITY_QUARTER
                                      : v1::TREND_GRANULARITY_MONTH);
     r.set_include_estimate(req.has_param("estimate") && req.get_param_value("estimate") == "1");
-    absl::StatusOr<v1::InsightResponse> out = query->Insight(*peer, r);
+    absl::StatusOr<v1::InsightResponse> out = query->Insight(*peer, r, FrontEnd::kDashboard);
     if (!out.ok()) return Fail(res, out.status());
     res.set_content(FormatInsightJson(*out), "application/json");
   });
 
   s.Get("/api/totals", [query](const httplib::Request& req, httplib::Response& res) {
+    if (query == nullptr) return Fail(res, absl::UnavailableError("no query layer"));
     absl::StatusOr<rpc::Peer> peer = PeerOfRequest(req);
     if (!peer.ok()) return Fail(res, peer.status());
     v1::TotalsRequest r;
@@ -293,7 +308,7 @@ absl::StatusOr<std::unique_ptr<Dashboard>> Dashboard::Start(const std::string& a
     if (!to.ok()) return Fail(res, to.status());
     r.set_from_month(*from);
     r.set_to_month(*to);
-    absl::StatusOr<v1::TotalsResponse> out = query->Totals(*peer, r);
+    absl::StatusOr<v1::TotalsResponse> out = query->Totals(*peer, r, FrontEnd::kDashboard);
     if (!out.ok()) return Fail(res, out.status());
     res.set_content(FormatTotalsJson(*out), "application/json");
   });

@@ -1,14 +1,17 @@
 // The municipality analyst's web dashboard, served by the aggregator over HTTPS with the
 // same mutual TLS as the gRPC services: the server certificate of the aggregator, a client
 // certificate issued by the deployment CA required (a handshake without one fails), and
-// only OU=analyst answered (403 for every other role, with the role named).
+// only OU=analyst answered (403 for every other role, with the role named). The role check
+// and the audit entry of every answered and refused request are the query layer's
+// (Query::Admit, Query::Totals, Query::Insight with FrontEnd::kDashboard).
 //
 //   ASSIGN_OR_RETURN(auto d, Dashboard::Start(config.dashboard_listen_address(),
 //                                             config.tls(), server->query()));
 //   d->port();   // the bound port (address may say port 0)
 //   d->Stop();
 //
-// Pages: "/" (index.html), "/app.js", "/style.css": static, compiled in; the page draws its
+// Pages: "/" (index.html), "/app.js", "/style.css": static, compiled in; "/labels.json": the
+// label table the council report uses too (presentation/labels.h); the page draws its
 // charts as SVG in the browser, nothing is fetched from elsewhere (Content-Security-Policy
 // default-src 'self'). Numbers come from the same in-process query code as the gRPC
 // service (one source of truth), as JSON:
@@ -22,7 +25,8 @@
 // Start returns InvalidArgument for a malformed address, NotFound for missing TLS files,
 // Unavailable when the address cannot be bound.
 // Thread-safety: requests are served on the library's thread pool; `query` is thread-safe
-// and not owned; Stop may be called more than once.
+// and not owned (null only in tests that fetch the static pages); Stop may be called more
+// than once.
 #ifndef SAMENZICHT_AGGREGATOR_DASHBOARD_DASHBOARD_H_
 #define SAMENZICHT_AGGREGATOR_DASHBOARD_DASHBOARD_H_
 

@@ -6,7 +6,10 @@
 //  - figures are protected by the Cell Key Method: a small count (1 to k-1 in the exact,
 //    unpublished table) is shown as 0 or k, no cell is withheld, no "<k" or "x" appears,
 //    and the methods section says how the figures were protected,
-//  - the page switches to English labels,
+//  - one language at a time, every word from the label table the report uses too
+//    (/labels.json): Dutch by default, English on request, no raw codes such as age_band,
+//  - after a refused or a failed query the page shows the message and none of the previous
+//    period's figures,
 //  - without a client certificate the TLS handshake is refused, and an agency
 //    certificate gets 403,
 // and saves a screenshot to WORK_DIR/dashboard.png.
@@ -113,18 +116,87 @@ try {
     }
     const body = await page.locator('body').textContent();
     assert.ok(!body.includes('<' + k), 'a withheld cell is shown');
-    assert.match(await page.locator('#rules').textContent(), /Cell Key/);
+    assert.match(await page.locator('#rules').textContent(), /celsleutelmethode/);
     assert.match(await page.locator('#legend-cellkey').textContent(), /celsleutelmethode/);
   });
-  await check('English labels', async () => {
+  const labels = await page.evaluate(async () => (await fetch('/labels.json')).json());
+  const bodyText = async () => (await page.locator('body').innerText());
+  await check('Dutch by default: every word from the label table, no codes, no English', async () => {
+    assert.equal(await page.evaluate(() => document.documentElement.lang), 'nl');
+    for (const dim of ['form', 'age_band', 'domain']) {
+      for (const row of expected[dim].rows) {
+        assert.equal(await text(`label:${dim}:${row.keys[0]}`), labels.nl[row.keys[0]], `${dim}=${row.keys[0]}`);
+      }
+    }
+    assert.equal(labels.nl.sexual_and_criminal, 'seksueel en crimineel');
+    assert.equal(labels.nl.financial, 'financiële en schuldhulp');  // one translation, report and page
+    assert.equal(await text('label:form:sexual_and_criminal'), 'seksueel en crimineel');
+    assert.ok((await page.locator('#rules').textContent()).startsWith(labels.nl.countingRules));
+    const body = await bodyText();
+    for (const code of ['age_band', 'sexual_and_criminal', 'youth_care', '27_plus']) {
+      assert.ok(!body.includes(code), `raw code ${code} on the page`);
+    }
+    for (const english of ['Persons are linked', 'Cell Key Method', 'Persons by', 'known to', 'Trend per']) {
+      assert.ok(!body.includes(english), `English "${english}" on the Dutch page`);
+    }
+  });
+  await check('English on request: every word from the label table, no Dutch', async () => {
     await page.click('#lang-en');
+    assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
     assert.equal((await page.locator('h1').textContent()).trim(), 'Signals of human trafficking');
+    for (const row of expected.form.rows) {
+      assert.equal(await text(`label:form:${row.keys[0]}`), labels.en[row.keys[0]], `form=${row.keys[0]}`);
+    }
+    assert.equal(await text('label:form:sexual_and_criminal'), 'sexual and criminal');
+    assert.match(await page.locator('#rules').textContent(), /Cell Key Method/);
+    const body = await bodyText();
+    for (const dutch of ['celsleutelmethode', 'seksueel', 'Personen', 'Telregels', 'politie', 'sexual_and_criminal']) {
+      assert.ok(!body.includes(dutch), `"${dutch}" on the English page`);
+    }
     await page.screenshot({path: path.join(work, 'dashboard-en.png'), fullPage: true});
     await page.click('#lang-nl');
     assert.equal((await page.locator('h1').textContent()).trim(), 'Signalen van mensenhandel');
   });
   await page.screenshot({path: path.join(work, 'dashboard.png'), fullPage: true});
   console.log(`screenshot: ${path.join(work, 'dashboard.png')}`);
+
+  // Asks for another period through the form; resolves once the page has settled.
+  const ask = async (from, to) => {
+    await page.evaluate(() => { document.body.dataset.ready = '0'; });
+    await page.fill('#from', from);
+    await page.fill('#to', to);
+    await page.click('#apply');
+    await page.waitForSelector('body[data-ready="1"]', {timeout: 60000});
+  };
+  const noFigures = async () => {
+    assert.equal(await page.locator('#content').isHidden(), true, 'the figures are still shown');
+    for (const id of ['kpi-persons', 'kpi-signals', 'form:sexual', 'trend:2024-01']) {
+      assert.equal(await page.getByTestId(id).count(), 0, `${id} still on the page`);
+    }
+  };
+  await check('a refused query shows the message and no figures of the previous period', async () => {
+    const before = await text('kpi-persons');
+    assert.ok(before.length > 0);
+    await ask('2024-01', '2024-05');  // off the release grid: refused
+    await noFigures();
+    assert.equal(await page.locator('#error').isVisible(), true);
+    const message = await page.locator('#error').textContent();
+    assert.match(message, /2024-Q1|2024-H1/);  // names the grid periods to ask instead
+    assert.match(message, /^De vraag is niet beantwoord: /);  // in the page's language
+    await page.screenshot({path: path.join(work, 'dashboard-refused.png'), fullPage: true});
+  });
+  await check('a failed query (the totals do not arrive) shows the message and no figures', async () => {
+    await ask('2024-01', '2024-12');  // answered again
+    assert.equal(await page.locator('#error').isHidden(), true);
+    assert.equal(await text('kpi-persons'), fmt(expected.insight.total_persons, k));
+    await page.route('**/api/totals*', route => route.abort());
+    await ask('2024-01', '2024-06');  // the overview arrives, the totals fail
+    await page.unroute('**/api/totals*');
+    assert.equal(await page.locator('#error').isVisible(), true);
+    await noFigures();
+    await ask('2024-01', '2024-12');
+    assert.equal(await text('kpi-persons'), fmt(expected.insight.total_persons, k));
+  });
 
   await check('no client certificate: refused', async () => {
     const bare = await browser.newContext({ignoreHTTPSErrors: true});

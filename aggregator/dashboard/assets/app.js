@@ -2,57 +2,33 @@
 // aggregator's JSON endpoints (/api/insight, /api/totals), which run the same query code as
 // the gRPC service. Under the Cell Key Method (the default) every figure is perturbed and
 // none is withheld; a legend says so. Withheld cells (the old suppression) arrive as
-// {"value": null, "suppressed": true} and are shown as "<k" (or "x"), never as a number.
+// {"value": null, "suppressed": true, "shown": "<k"} and are shown as the server renders
+// them, never as a number. One language at a time (Dutch, or English on request), every
+// word from /labels.json. After a refused or failed query the page shows the message and
+// no figures.
 'use strict';
 
-const I18N = {
-  nl: {
-    title: 'Signalen van mensenhandel', from: 'Van', to: 'Tot en met', granularity: 'Verloop per',
-    month: 'maand', quarter: 'kwartaal', withEstimate: 'met schatting verborgen aantal', apply: 'Toon',
-    legendSmall: '1 tot k-1 personen (niet getoond)', legendSecondary: 'onderdrukt om een kleine cel te beschermen',
-    legendCellKey: 'Alle cijfers zijn licht verstoord om personen te beschermen (celsleutelmethode): elk cijfer is 0 of ten minste {k} en wijkt hooguit {s} af van het werkelijke aantal; dezelfde personen geven altijd hetzelfde cijfer.',
-    byForm: 'Personen naar vorm van uitbuiting', byAge: 'Personen naar leeftijd', byDomain: 'Personen naar domein',
-    agencies: 'Bij hoeveel instanties bekend', overlap: 'Overlap tussen domeinen',
-    overlapNote: 'Diagonaal: personen gesignaleerd door het domein; elders: door beide domeinen.',
-    trend: 'Verloop', estimateTitle: 'Verborgen aantal (schatting)', methods: 'Telregels en onthullingscontrole',
-    persons: 'Personen (ontdubbeld)', signals: 'Signalen', ratio: 'Signalen per persoon', bounds: 'Personen tussen',
-    unlinkable: 'Niet te koppelen signalen', knownTo: 'bekend bij {n} instantie(s)', personsLine: 'personen', signalsLine: 'signalen',
-    noEstimate: 'Geen betrouwbare schatting.', estimate: 'Geschat aantal personen (gezien en ongezien)', interval: '95%-interval',
-    notRequested: 'Vink "met schatting" aan om de schatting te berekenen.', loading: 'Laden…', total: 'totaal',
-    sexual: 'seksueel', criminal: 'crimineel', sexual_and_criminal: 'seksueel en crimineel', labour: 'arbeid', other: 'anders', unknown: 'onbekend',
-    '0_12': '12 of jonger', '13_17': '13-17', '18_26': '18-26', '27_plus': '27 of ouder',
-    police: 'politie', municipality: 'gemeente', social_work: 'maatschappelijk werk', financial: 'schuldhulp', youth_care: 'jeugdzorg',
-    education: 'onderwijs', mental_health: 'ggz', shelter: 'opvang', health_care: 'zorg',
-  },
-  en: {
-    title: 'Signals of human trafficking', from: 'From', to: 'To', granularity: 'Trend per',
-    month: 'month', quarter: 'quarter', withEstimate: 'with hidden-number estimate', apply: 'Show',
-    legendSmall: '1 to k-1 persons (not shown)', legendSecondary: 'withheld to protect a small cell',
-    legendCellKey: 'All figures are slightly perturbed to protect persons (Cell Key Method): each is 0 or at least {k} and off by at most {s} from the true count; the same persons always give the same figure.',
-    byForm: 'Persons by form of exploitation', byAge: 'Persons by age band', byDomain: 'Persons by domain',
-    agencies: 'Known to how many agencies', overlap: 'Overlap between domains',
-    overlapNote: 'Diagonal: persons signalled by the domain; elsewhere: by both domains.',
-    trend: 'Trend', estimateTitle: 'Hidden number (estimate)', methods: 'Counting rules and disclosure control',
-    persons: 'Persons (deduplicated)', signals: 'Signals', ratio: 'Signals per person', bounds: 'Persons between',
-    unlinkable: 'Unlinkable signals', knownTo: 'known to {n} agency(ies)', personsLine: 'persons', signalsLine: 'signals',
-    noEstimate: 'No reliable estimate.', estimate: 'Estimated persons (seen and unseen)', interval: '95% interval',
-    notRequested: 'Tick "with estimate" to compute the estimate.', loading: 'Loading…', total: 'total',
-  },
-};
-
+// Every word on the page comes from the one label table the council report uses too
+// (presentation/labels.tsv), served as /labels.json: {"nl": {...}, "en": {...}}.
+let LABELS = {nl: {}, en: {}};
 let lang = 'nl';
-let last = null;  // {insight, totals}
+let last = null;  // {insight, totals}: the figures on the page, of the period in the form
 
 function t(key) {
-  return (I18N[lang] && I18N[lang][key]) || (lang === 'en' ? key.replace(/_/g, ' ') : (I18N.en[key] || key.replace(/_/g, ' ')));
+  const l = LABELS[lang] || {};
+  return Object.prototype.hasOwnProperty.call(l, key) ? l[key] : String(key).replace(/_/g, ' ');
+}
+function tv(key, values) {
+  let out = t(key);
+  for (const [name, v] of Object.entries(values)) out = out.split('{' + name + '}').join(String(v));
+  return out;
 }
 
 function shown(c) { return c && !c.suppressed && c.value !== null; }
-function fmt(c, k) {
+// A withheld count arrives with the server's one rendering of it ("shown").
+function fmt(c) {
   if (!c) return '';
-  if (c.secondary) return 'x';
-  if (c.suppressed) return '<' + k;
-  return String(c.value);
+  return shown(c) ? String(c.value) : (c.shown || '');
 }
 
 const SVG = 'http://www.w3.org/2000/svg';
@@ -87,14 +63,14 @@ function bars(container, rows, k) {
   const max = Math.max(1, ...rows.map(r => shown(r.count) ? r.count.value : 0));
   rows.forEach((r, i) => {
     const y = 4 + i * rowH;
-    svg.appendChild(el('text', {x: labelW - 6, y: y + 15, 'text-anchor': 'end'}, r.label));
+    svg.appendChild(el('text', {x: labelW - 6, y: y + 15, 'text-anchor': 'end', 'data-testid': 'label:' + r.testid}, r.label));
     if (shown(r.count)) {
       const bw = Math.round(r.count.value * barW / max);
       svg.appendChild(el('rect', {x: labelW, y: y + 3, width: bw, height: 16, class: 'bar'}));
-      svg.appendChild(el('text', {x: labelW + bw + 6, y: y + 15, 'data-testid': r.testid}, fmt(r.count, k)));
+      svg.appendChild(el('text', {x: labelW + bw + 6, y: y + 15, 'data-testid': r.testid}, fmt(r.count)));
     } else {
       svg.appendChild(el('rect', {x: labelW, y: y + 3, width: 26, height: 16, class: 'supbar'}));
-      svg.appendChild(el('text', {x: labelW + 32, y: y + 15, class: 'suplbl', 'data-testid': r.testid}, fmt(r.count, k)));
+      svg.appendChild(el('text', {x: labelW + 32, y: y + 15, class: 'suplbl', 'data-testid': r.testid}, fmt(r.count)));
     }
   });
   container.appendChild(svg);
@@ -126,9 +102,9 @@ function trend(container, points, k) {
     const c = p.persons;
     if (shown(c)) {
       svg.appendChild(el('circle', {cx: x(i), cy: y(c.value), r: 3, fill: '#1f5ea0'}));
-      svg.appendChild(el('text', {x: x(i), y: y(c.value) - 7, 'text-anchor': 'middle', 'data-testid': 'trend:' + p.period}, fmt(c, k)));
+      svg.appendChild(el('text', {x: x(i), y: y(c.value) - 7, 'text-anchor': 'middle', 'data-testid': 'trend:' + p.period}, fmt(c)));
     } else {
-      svg.appendChild(el('text', {x: x(i), y: h - bottom - 5, 'text-anchor': 'middle', class: 'suplbl', 'data-testid': 'trend:' + p.period}, fmt(c, k)));
+      svg.appendChild(el('text', {x: x(i), y: h - bottom - 5, 'text-anchor': 'middle', class: 'suplbl', 'data-testid': 'trend:' + p.period}, fmt(c)));
     }
     if (n <= 12 || i % Math.ceil(n / 12) === 0) {
       svg.appendChild(el('text', {x: x(i), y: h - bottom + 16, 'text-anchor': 'middle'}, p.period));
@@ -152,7 +128,7 @@ function overlap(container, ins) {
     tr.appendChild(html('th', {}, t(row)));
     doms.forEach((col, j) => {
       const c = ins.overlap[i * n + j].persons;
-      const td = html('td', {class: shown(c) ? 'num' : 'num sup', 'data-testid': `overlap:${row}:${col}`}, fmt(c, k));
+      const td = html('td', {class: shown(c) ? 'num' : 'num sup', 'data-testid': `overlap:${row}:${col}`}, fmt(c));
       if (shown(c)) {
         const a = 0.1 + 0.8 * c.value / max;
         td.style.background = `rgba(31,94,160,${a.toFixed(2)})`;
@@ -171,37 +147,41 @@ function kpis(container, ins) {
   const add = (id, label, value) => {
     const d = html('div', {class: 'kpi'});
     const v = html('span', {class: 'v', 'data-testid': id}, value);
-    if (value.startsWith('<') || value === 'x') v.classList.add('sup');
+    if (value.startsWith('<') || value === 'x') v.classList.add('sup');  // FormatCount's symbols
     d.appendChild(v);
     d.appendChild(html('span', {class: 'l'}, label));
     container.appendChild(d);
   };
-  add('kpi-persons', t('persons'), fmt(ins.total_persons, k));
-  add('kpi-signals', t('signals'), fmt(ins.total_signals, k));
+  add('kpi-persons', t('persons'), fmt(ins.total_persons));
+  add('kpi-signals', t('signals'), fmt(ins.total_signals));
   add('kpi-ratio', t('ratio'), ins.signals_per_person || 'x');
-  add('kpi-bounds', t('bounds'), fmt(ins.persons_lower_bound, k) + ' – ' + fmt(ins.total_persons, k));
-  add('kpi-unlinkable', t('unlinkable'), fmt(ins.unlinkable_signals, k));
+  add('kpi-bounds', t('bounds'), fmt(ins.persons_lower_bound) + ' – ' + fmt(ins.total_persons));
+  add('kpi-unlinkable', t('unlinkable'), fmt(ins.unlinkable_signals));
   if (ins.linkage_error && ins.linkage_error.available) {
-    // One sentence from the aggregator in Dutch / English: show the half of the reader's language.
-    const parts = ins.linkage_error.sentence.split(' / ');
     const p = html('p', {class: 'note', 'data-testid': 'linkage-error'});
-    p.textContent = lang === 'en' && parts.length > 1 ? parts[1] : parts[0];
+    p.textContent = tv('linkageError', {twice: ins.linkage_error.persons_maybe_counted_twice,
+                                        wrong: ins.linkage_error.links_maybe_wrong});
     container.appendChild(p);
   }
 }
 
-function estimateBox(container, e) {
+function estimateBox(container, e, k) {
   container.replaceChildren();
   if (e.available) {
     const p = html('p', {'data-testid': 'estimate'});
     p.textContent = `${t('estimate')}: ${e.estimate} (${t('interval')} ${e.lower} – ${e.upper === null ? '∞' : e.upper}, ${e.interval_method}; model ${e.model})`;
     container.appendChild(p);
   } else {
-    container.appendChild(html('p', {'data-testid': 'estimate'}, e.reason === 'not requested' ? t('notRequested') : `${t('noEstimate')} ${e.reason}`));
+    // The estimator's own reasons are in English: a Dutch page names only the kind.
+    const why = e.reason === 'not requested' ? t('notRequested')
+        : e.reason.startsWith('withheld') ? `${t('noEstimate')} ${tv('estimateWithheld', {k})}`
+        : lang === 'en' ? `${t('noEstimate')} ${e.reason}` : t('noEstimate');
+    container.appendChild(html('p', {'data-testid': 'estimate'}, why));
   }
   if (e.caveats && e.caveats.length) {
     const ul = html('ul', {class: 'note'});
-    e.caveats.forEach(c => ul.appendChild(html('li', {}, c)));
+    if (lang === 'en') e.caveats.forEach(c => ul.appendChild(html('li', {}, c)));
+    else ul.appendChild(html('li', {}, t('estimateCaveat')));
     container.appendChild(ul);
   }
 }
@@ -211,28 +191,44 @@ function render() {
   document.querySelectorAll('[data-i18n]').forEach(e => { e.textContent = t(e.dataset.i18n); });
   document.getElementById('lang-nl').setAttribute('aria-pressed', String(lang === 'nl'));
   document.getElementById('lang-en').setAttribute('aria-pressed', String(lang === 'en'));
-  if (!last) return;
+  const main = document.getElementById('content');
+  main.hidden = !last;
+  if (!last) {
+    // No figures (a refused or failed query): nothing of an earlier period stays on the page.
+    for (const id of ['kpis', 'chart-form', 'chart-age_band', 'chart-domain', 'chart-agencies',
+                      'overlap', 'trend', 'estimate-box', 'rules']) {
+      document.getElementById(id).replaceChildren();
+    }
+    return;
+  }
   const ins = last.insight, k = ins.min_cell_size;
   // Under the Cell Key Method nothing is withheld: the "<k" / "x" legend goes, the
   // perturbation is explained instead.
   const cellKey = (ins.disclosure_rules || '').includes('Cell Key Method');
   const suppressionLegend = document.getElementById('legend-suppression');
   if (cellKey && suppressionLegend) suppressionLegend.remove();
-  if (!cellKey) document.getElementById('legend-k').textContent = '<' + k;
+  const primary = '<' + k, secondary = 'x';  // the symbols of FormatCount, for the legend
+  if (!cellKey) {
+    document.getElementById('legend-suppression').textContent =
+        tv('suppressionRules', {k1: k - 1, primary, secondary});
+  }
   const cellKeyLegend = document.getElementById('legend-cellkey');
   cellKeyLegend.hidden = !cellKey;
-  cellKeyLegend.textContent = cellKey ? t('legendCellKey').replace('{k}', k).replace('{s}', 3 * k) : '';
+  // The Cell Key Method's parameters: only k is configurable; D = k, S = 3k, one in 10.
+  const params = {k, k1: k - 1, d: k, s: 3 * k, one_in: 10};
+  cellKeyLegend.textContent = cellKey ? tv('legendCellKey', params) : '';
   kpis(document.getElementById('kpis'), ins);
   for (const [dim, resp] of Object.entries(last.totals)) {
     bars(document.getElementById('chart-' + dim),
          resp.rows.map(r => ({label: t(r.keys[0]), testid: `${dim}:${r.keys[0]}`, count: r.persons})), k);
   }
   bars(document.getElementById('chart-agencies'),
-       ins.agency_counts.map(a => ({label: t('knownTo').replace('{n}', a.agencies), testid: 'agencies:' + a.agencies, count: a.persons})), k);
+       ins.agency_counts.map(a => ({label: tv('knownTo', {n: a.agencies}), testid: 'agencies:' + a.agencies, count: a.persons})), k);
   overlap(document.getElementById('overlap'), ins);
   trend(document.getElementById('trend'), ins.trend, k);
-  estimateBox(document.getElementById('estimate-box'), ins.estimate);
-  document.getElementById('rules').textContent = ins.counting_rules + ' ' + ins.disclosure_rules;
+  estimateBox(document.getElementById('estimate-box'), ins.estimate, k);
+  document.getElementById('rules').textContent = t('countingRules') + ' ' +
+      (cellKey ? tv('cellKeyRules', params) : tv('suppressionRules', {k1: k - 1, primary, secondary}));
 }
 
 async function getJson(url) {
@@ -252,6 +248,11 @@ async function load() {
   const main = document.getElementById('content');
   main.setAttribute('aria-busy', 'true');
   err.hidden = true;
+  err.textContent = '';
+  // The figures on the page belong to the period they were asked for: drop them before
+  // asking for another, so a refusal or failure never leaves them under the new period.
+  last = null;
+  render();
   try {
     const insight = await getJson(`/api/insight?${q}&granularity=${gran}&estimate=${est}`);
     const totals = {};
@@ -262,7 +263,9 @@ async function load() {
     history.replaceState(null, '', url);
     render();
   } catch (e) {
-    err.textContent = e.message;
+    last = null;
+    render();
+    err.textContent = tv('refused', {message: e.message});
     err.hidden = false;
   } finally {
     main.setAttribute('aria-busy', 'false');
@@ -270,7 +273,7 @@ async function load() {
   }
 }
 
-document.addEventListener('DOMContentLoaded', () => {
+document.addEventListener('DOMContentLoaded', async () => {
   const params = new URLSearchParams(location.search);
   if (params.get('from')) document.getElementById('from').value = params.get('from');
   if (params.get('to')) document.getElementById('to').value = params.get('to');
@@ -280,6 +283,13 @@ document.addEventListener('DOMContentLoaded', () => {
   document.getElementById('lang-nl').addEventListener('click', () => { lang = 'nl'; render(); });
   document.getElementById('lang-en').addEventListener('click', () => { lang = 'en'; render(); });
   document.getElementById('period').addEventListener('submit', ev => { ev.preventDefault(); load(); });
+  try {
+    LABELS = await getJson('/labels.json');
+  } catch (e) {
+    const err = document.getElementById('error');
+    err.textContent = e.message;
+    err.hidden = false;
+  }
   render();
   load();
 });
