@@ -77,6 +77,16 @@ void Secure(httplib::Response& res) {
                  "connect-src 'self'; frame-ancestors 'none'");
 }
 
+// The route a request asked for, as the audit entry names it: one of the dashboard's own
+// paths, else "(another path)". The path itself is the caller's text and is never recorded.
+std::string RouteName(const std::string& path) {
+  for (const char* known : {"/", "/index.html", "/app.js", "/style.css", "/labels.json",
+                            "/api/insight", "/api/totals"}) {
+    if (path == known) return known;
+  }
+  return "(another path)";
+}
+
 void Fail(httplib::Response& res, const absl::Status& s) {
   res.status = HttpStatus(s);
   res.set_content(JsonError(std::string(s.message())), "application/json");
@@ -236,7 +246,7 @@ absl::StatusOr<std::unique_ptr<Dashboard>> Dashboard::Start(const std::string& a
     // query layer, only the static pages are served, to the analyst only.)
     const bool admitted =
         query != nullptr
-            ? query->Admit(*peer, absl::StrCat("the dashboard ", req.path.substr(0, 64)),
+            ? query->Admit(*peer, absl::StrCat("the dashboard ", RouteName(req.path)),
                            FrontEnd::kDashboard).ok()
             : peer->role == rpc::Role::kAnalyst;
     if (!admitted) {

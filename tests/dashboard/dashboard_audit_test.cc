@@ -86,6 +86,12 @@ TEST_F(DashboardAuditTest, AnswersAndRefusalsAreInTheTrail) {
   EXPECT_EQ(Entries("police", {"\"via\":\"dashboard\"", "\"view\":\"the dashboard /\"",
                                "\"refused\":\"PERMISSION_DENIED\""}),
             1u);
+  // A path of the caller's own making is refused and audited without its text.
+  EXPECT_EQ(Get("police", "/Jan-Jansen-1990-01-01"), 403);
+  EXPECT_EQ(Entries("police", {"\"view\":\"the dashboard (another path)\"",
+                               "\"refused\":\"PERMISSION_DENIED\""}),
+            1u);
+  EXPECT_EQ(Entries("police", {"Jansen"}), 0u);
 }
 
 }  // namespace
