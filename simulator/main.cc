@@ -29,6 +29,10 @@ absl::Status Main(int argc, char** argv) {
       .Flag("seed", "S", "random seed (default 1); the output is a function of the flags")
       .Flag("start", "YYYY-MM", "first month of the observation period (default 2024-01)")
       .Flag("months", "M", "length of the observation period in months (default 24)")
+      .Flag("geco-corrupted", "F", "noise geco: share of duplicate records that are corrupted "
+                                   "(0 to 1; default 1, GeCo's example configuration)")
+      .Flag("geco-modifications", "M", "noise geco: modifications per corrupted record, at most "
+                                       "one per attribute (1 to 7; default 5)")
       .Switch("rates", "also print the measured corruption per identifier field (changed / "
                        "blank vs. the clean identifiers)");
   ASSIGN_OR_RETURN(auto args, cmd.Parse(argc, argv));
@@ -66,6 +70,15 @@ absl::Status Main(int argc, char** argv) {
   opt.persons = static_cast<int>(persons);
   opt.agencies = static_cast<int>(agencies);
   opt.months = static_cast<int>(months);
+  ASSIGN_OR_RETURN(int64_t mods, integer("geco-modifications", 1, 7, opt.geco.modifications));
+  opt.geco.modifications = static_cast<int>(mods);
+  if (args.Has("geco-corrupted")) {
+    double f = -1;
+    if (!absl::SimpleAtod(args.Get("geco-corrupted"), &f) || !(f >= 0 && f <= 1)) {
+      return absl::InvalidArgumentError("--geco-corrupted must be a number from 0 to 1");
+    }
+    opt.geco.corrupted_fraction = f;
+  }
   if (args.Has("seed")) {
     if (!absl::SimpleAtoi(args.Get("seed"), &opt.seed)) {
       return absl::InvalidArgumentError("--seed must be a non-negative integer");

@@ -277,6 +277,10 @@ size_t PickAmong(Rng& rng, std::vector<double> weights, const std::vector<bool>&
 Identifiers WriteGeco(const Person& p, const PublishedContext& ctx, Identifiers out, Rng& rng,
                       std::vector<std::string>* applied) {
   if (ctx.original) return out;
+  static const GecoParameters kExample;
+  const GecoParameters& param = ctx.geco ? *ctx.geco : kExample;
+  // The example configuration draws nothing here, so its records stay as they were.
+  const bool corrupted = param.corrupted_fraction >= 1.0 || rng.Real() < param.corrupted_fraction;
   enum Attr { kGiven, kSurname, kPostcode, kCity, kPhone, kGender, kDob, kAttrs };
   static const char* kNames[] = {"given_names", "surname", "postcode", "city",
                                  "phone", "gender", "date_of_birth"};
@@ -286,8 +290,12 @@ Identifiers WriteGeco(const Person& p, const PublishedContext& ctx, Identifiers 
   open[kPhone] = !out.phone.empty();
   open[kGender] = !out.gender.empty();
   open[kDob] = !out.date_of_birth.empty();
+  if (!param.attributes.empty()) {
+    for (int a = 0; a < kAttrs; ++a) open[a] = open[a] && param.attributes.count(kNames[a]) > 0;
+  }
+  if (!corrupted) return out;
   int available = static_cast<int>(std::count(open.begin(), open.end(), true));
-  const int wanted = std::min(5, available);
+  const int wanted = std::min(param.modifications, available);
   auto [first, rest] = SplitFirst(out.given_names);
   std::string prefix = p.surname_prefix;
   int made = 0;

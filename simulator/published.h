@@ -24,6 +24,7 @@
 #define SAMENZICHT_SIMULATOR_PUBLISHED_H_
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -43,8 +44,16 @@ struct PlannedRecord {
 };
 
 // What a record needs beyond the person.
+// GeCo's generator parameters (see SimulatorOptions::geco).
+struct GecoParameters {
+  double corrupted_fraction = 1.0;
+  int modifications = 5;
+  std::set<std::string> attributes;  // CSV column names; empty = all
+};
+
 struct PublishedContext {
   bool original = false;
+  const GecoParameters* geco = nullptr;  // nullptr = the example configuration
   const Address* other_address = nullptr;
   const Person* housemate = nullptr;  // pseudopeople: copy_from_household_member source
 };

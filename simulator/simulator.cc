@@ -100,6 +100,7 @@ Simulation SimulatePublished(Simulation sim) {
     r.person = s.person;
     PublishedContext ctx;
     ctx.original = pr.original;
+    ctx.geco = &options.geco;
     if (pr.other_address) ctx.other_address = &*pr.other_address;
     Rng pick = Rng::For(options.seed, "housemate", static_cast<uint64_t>(s.person),
                         static_cast<uint64_t>(s.agency), static_cast<uint64_t>(s.repeat));

@@ -25,6 +25,7 @@
 #include "simulator/agencies.h"
 #include "simulator/corruption.h"
 #include "simulator/population.h"
+#include "simulator/published.h"
 
 namespace samenzicht::simulator {
 
@@ -35,6 +36,11 @@ struct SimulatorOptions {
   uint64_t seed = 1;
   Date start{2024, 1, 1};
   int months = 24;
+  // GeCo's own parameters (noise geco only): the share of non-original records that are
+  // corrupted at all, the modifications per corrupted record (at most one per attribute),
+  // and the attributes that may be modified (empty: all of GeCo's example configuration).
+  // The defaults are the example configuration: every duplicate, 5 modifications.
+  GecoParameters geco;
 };
 
 // "2024-01" -> {2024, 1, 1}. InvalidArgument otherwise.

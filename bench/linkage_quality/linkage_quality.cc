@@ -215,6 +215,7 @@ struct Config {
   // agencies write their exports (a scenario of sparse records, e.g. names, city and
   // postcode only).
   std::set<std::string> keep_fields;
+  sim::GecoParameters geco;
   // When above 0: exit with an error when a profile's F1 in some scenario is below this
   // (for a regression test; the figures are still printed).
   double min_f1 = 0;
@@ -330,6 +331,10 @@ absl::Status RunScenario(const Config& cfg, int size, sim::Noise noise, uint64_t
   opt.agencies = cfg.agencies;
   opt.noise = noise;
   opt.seed = seed;
+  opt.geco = cfg.geco;
+  // Records cut down to some fields: GeCo modifies only those (as a generator run on such
+  // records would), so the share of corrupted records is what was asked for.
+  if (!cfg.keep_fields.empty()) opt.geco.attributes = cfg.keep_fields;
   ASSIGN_OR_RETURN(sim::Simulation simulation, sim::Simulate(opt));
   if (!cfg.keep_fields.empty()) {
     for (sim::Record& r : simulation.records) KeepOnly(cfg.keep_fields, &r.ids);
@@ -669,6 +674,8 @@ absl::Status Main(int argc, char** argv) {
                           "agreement")
       .Switch("show-fs-model", "print the plaintext reference's learned m, u and weights")
       .Switch("no-attack", "skip the frequency attack")
+      .Flag("geco-corrupted", "F", "noise geco: share of duplicate records corrupted (default 1)")
+      .Flag("geco-modifications", "M", "noise geco: modifications per corrupted record (default 5)")
       .Flag("keep-fields", "F[,F...]",
             "blank every identifier but these in every record (e.g. "
             "given_names,surname,postcode,city: records as sparse as some case systems "
@@ -735,6 +742,18 @@ absl::Status Main(int argc, char** argv) {
   if (args.Has("min-f1") && (!absl::SimpleAtod(args.Get("min-f1"), &cfg.min_f1) ||
                              cfg.min_f1 < 0 || cfg.min_f1 > 1)) {
     return absl::InvalidArgumentError("--min-f1 must be in [0, 1]");
+  }
+  if (args.Has("geco-corrupted")) {
+    if (!absl::SimpleAtod(args.Get("geco-corrupted"), &cfg.geco.corrupted_fraction) ||
+        !(cfg.geco.corrupted_fraction >= 0 && cfg.geco.corrupted_fraction <= 1)) {
+      return absl::InvalidArgumentError("--geco-corrupted must be a number from 0 to 1");
+    }
+  }
+  if (args.Has("geco-modifications")) {
+    if (!absl::SimpleAtoi(args.Get("geco-modifications"), &cfg.geco.modifications) ||
+        cfg.geco.modifications < 1 || cfg.geco.modifications > 7) {
+      return absl::InvalidArgumentError("--geco-modifications must be an integer from 1 to 7");
+    }
   }
   if (args.Has("keep-fields")) {
     for (absl::string_view f : absl::StrSplit(args.Get("keep-fields"), ',', absl::SkipEmpty())) {
