@@ -826,6 +826,7 @@ void DeriveLinkageFields(Person* p) {
   }
   const std::string& pc = p->Get(Field::FIELD_POSTCODE);
   if (pc.size() >= 4) p->Set(Field::FIELD_POSTCODE_AREA, pc.substr(0, 4));
+  if (!pc.empty()) p->Set(Field::FIELD_POSTCODE_DELETIONS, pc);
   const std::string& city = p->Get(Field::FIELD_CITY);
   if (!city.empty()) {
     std::string code = DutchPhonetic(city);

@@ -174,7 +174,8 @@ std::vector<std::string> DeletionNeighbourhood(std::string_view s);
 // FIELD_NAME_PAIR_PHONETIC from the two phonetic codes, FIELD_DOB_YEAR_MONTH and
 // FIELD_DOB_YEAR_DAY from FIELD_DATE_OF_BIRTH, FIELD_POSTCODE_AREA from FIELD_POSTCODE,
 // FIELD_CITY_PHONETIC from FIELD_CITY, and the bases of the multi-valued fields
-// (FIELD_SURNAME_DELETIONS = the surname, FIELD_GIVEN_NAME_DELETIONS = the first given name;
+// (FIELD_SURNAME_DELETIONS = the surname, FIELD_GIVEN_NAME_DELETIONS = the first given name,
+// FIELD_POSTCODE_DELETIONS = the postcode (version 5);
 // the tokeniser expands them with `DeletionNeighbourhood`). Fields whose inputs are absent
 // stay absent.
 void DeriveLinkageFields(Person* p);

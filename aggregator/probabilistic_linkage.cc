@@ -15,7 +15,7 @@
 namespace samenzicht::aggregator {
 namespace {
 
-constexpr int kMaxLevels[kNumComparisons] = {1, 1, 1, 4, 4, 4, 2, 2};
+constexpr int kMaxLevels[kNumComparisons] = {1, 1, 1, 4, 4, 4, 3, 2};
 constexpr const char* kNames[kNumComparisons] = {"national_id", "phone", "email", "given_name",
                                                   "surname", "date_of_birth", "postcode", "city"};
 // Tokens per partition of the candidate phase (16 bytes each: about 512 MB at most).
@@ -111,7 +111,7 @@ struct Pair {
 double FirstGuess(const PatternCodec& codec, uint32_t pattern);
 
 // An anchored pattern: both names agree at least phonetically, a third identifier agrees
-// exactly (the full date of birth, the full postcode, or a unique identifier), and nothing
+// exactly (the full date of birth, the postcode within one edit, or a unique identifier), and nothing
 // is proven to disagree below half its scale. When the unsupervised fit rejects most such
 // pairs, the model is fitted again with them taken as matches (semi-supervised EM): records
 // with few kinds of identifier (names, city and postcode only) leave the two-class model
@@ -128,7 +128,13 @@ bool Anchored(const PatternCodec& codec, uint32_t pattern) {
     return false;
   }
   auto top = [&](Comparison c) { return seen[c] && lo[c] == kMaxLevels[c]; };
-  return top(kCmpDateOfBirth) || top(kCmpPostcode) || top(kCmpNationalId) || top(kCmpPhone) ||
+  // The postcode within one edit counts as agreeing: two addresses whose postcodes differ
+  // in one character and whose residents' names sound the same are rarely two persons
+  // (measured on records with names, postcode and town only, 40% of copies with two
+  // GeCo errors: 280 true pairs and 12 namesakes; left out, the fit took the one-edit
+  // level for evidence against a match and linked none of them).
+  const bool postcode = seen[kCmpPostcode] && lo[kCmpPostcode] >= kMaxLevels[kCmpPostcode] - 1;
+  return top(kCmpDateOfBirth) || postcode || top(kCmpNationalId) || top(kCmpPhone) ||
          top(kCmpEmail);
 }
 // The share a pair of an anchored pattern counts as a match in a semi-supervised fit, and
@@ -309,7 +315,8 @@ Certification CertifiedLevel(v1::Field f) {
     case v1::FIELD_DOB_YEAR_DAY:
     case v1::FIELD_DOB_MONTH_DAY: return {kCmpDateOfBirth, 2};
     case v1::FIELD_BIRTH_YEAR: return {kCmpDateOfBirth, 1};
-    case v1::FIELD_POSTCODE: return {kCmpPostcode, 2};
+    case v1::FIELD_POSTCODE: return {kCmpPostcode, 3};
+    case v1::FIELD_POSTCODE_DELETIONS: return {kCmpPostcode, 2};
     case v1::FIELD_POSTCODE_AREA: return {kCmpPostcode, 1};
     case v1::FIELD_CITY: return {kCmpCity, 2};
     case v1::FIELD_CITY_PHONETIC: return {kCmpCity, 1};

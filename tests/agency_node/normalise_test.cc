@@ -410,6 +410,7 @@ TEST(DeriveLinkageFieldsTest, DerivedFieldsFollowTheirInputs) {
   EXPECT_EQ(p.Get(v1::FIELD_DOB_YEAR_MONTH), "200703");
   EXPECT_EQ(p.Get(v1::FIELD_DOB_YEAR_DAY), "200714");
   EXPECT_EQ(p.Get(v1::FIELD_POSTCODE_AREA), "9711");
+  EXPECT_EQ(p.Get(v1::FIELD_POSTCODE_DELETIONS), "9711AB");  // expanded by the tokeniser
   EXPECT_EQ(p.Get(v1::FIELD_CITY_PHONETIC), DutchPhonetic("groningen"));
   EXPECT_EQ(p.Get(v1::FIELD_SURNAME_DELETIONS), "jansen");
   EXPECT_FALSE(p.Has(v1::FIELD_GIVEN_NAME_DELETIONS));  // no first given name

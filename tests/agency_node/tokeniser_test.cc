@@ -212,6 +212,40 @@ TEST_F(TokeniserTest, HasherMustMatchTheProfile) {
   EXPECT_THAT(Tokeniser::New(empty, std::move(*h2)), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+// Version 5: the postcode within one edit. A mistyped character anywhere in the postcode
+// (not only in its last two letters, which the postcode area survives) leaves one member of
+// the neighbourhood in common; another postcode in the same area shares none.
+TEST_F(TokeniserTest, APostcodeWithOneMistypedCharacterSharesOnePostcodeDeletionToken) {
+  const v1::LinkageProfile profile = ShippedProfile();
+  auto t = MakeTokeniser(*key_, 1, profile);
+  size_t rule = profile.rules_size();
+  for (int i = 0; i < profile.rules_size(); ++i) {
+    if (profile.rules(i).name() == "phon2_pcdel") rule = i;
+  }
+  ASSERT_LT(rule, static_cast<size_t>(profile.rules_size()));
+  auto messages = [&](const std::string& postcode) {
+    Person p;
+    p.Set(Field::FIELD_GIVEN_NAME_PHONETIC, "PTR");
+    p.Set(Field::FIELD_SURNAME_PHONETIC, "JNSN");
+    p.Set(Field::FIELD_POSTCODE, postcode);
+    DeriveLinkageFields(&p);
+    return t->MessagesForTest(rule, p);
+  };
+  auto shared = [](const std::vector<std::string>& a, const std::vector<std::string>& b) {
+    int n = 0;
+    for (const auto& m : a) n += std::count(b.begin(), b.end(), m) > 0;
+    return n;
+  };
+  const auto right = messages("9711AB");
+  // The postcode and its one-character deletions: six, as both 1s leave "971AB".
+  EXPECT_EQ(right.size(), 6u);
+  EXPECT_EQ(shared(right, messages("9712AB")), 1);  // a digit mistyped: the area differs
+  EXPECT_EQ(shared(right, messages("9711AV")), 1);
+  EXPECT_EQ(shared(right, messages("971AB")), 1);   // a digit missing
+  EXPECT_EQ(shared(right, messages("9711CD")), 0);  // next street: same area, other postcode
+  EXPECT_EQ(shared(right, messages("9711AB")), 6);
+}
+
 TEST_F(TokeniserTest, ADeletionRuleYieldsOneTokenPerMemberOfTheNeighbourhood) {
   const v1::LinkageProfile profile = ShippedProfile();
   auto t = MakeTokeniser(*key_, 1, profile);
