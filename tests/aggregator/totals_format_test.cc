@@ -41,7 +41,9 @@ TEST(TotalsFormatTest, TableMarksSuppressedCells) {
 
 TEST(TotalsFormatTest, Json) {
   std::string j = FormatTotalsJson(Sample());
-  EXPECT_NE(j.find("{\"keys\": [\"criminal\"], \"persons\": {\"value\": null, \"suppressed\": true}"),
+  // A withheld cell carries the text the report and the dashboard show for it.
+  EXPECT_NE(j.find("{\"keys\": [\"criminal\"], \"persons\": {\"value\": null, \"suppressed\": true, "
+                   "\"shown\": \"<5\"}"),
             std::string::npos) << j;
   EXPECT_NE(j.find("\"total_persons\": {\"value\": 14, \"suppressed\": false}"), std::string::npos);
 }
