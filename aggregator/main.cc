@@ -3,6 +3,9 @@
 #include <iostream>
 #include <string>
 
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include "absl/status/status.h"
 #include "aggregator/commands.h"
 #include "common/cli.h"
@@ -163,6 +166,9 @@ int Main(int argc, char** argv) {
     std::cout << kUsage;
     return 0;
   }
+  // Every command but `serve` writes its result on stdout (CSV, JSON, tables); the log lines
+  // of what it opens (the store, the audit trail) go to stderr, so they never mix into it.
+  if (sub != "serve") spdlog::set_default_logger(spdlog::stderr_color_mt("aggregator"));
   if (sub == "serve") {
     cli::Command cmd("serve", "Run the aggregator until SIGINT or SIGTERM, then shut down "
                               "gracefully.");
