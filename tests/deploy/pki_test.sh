@@ -43,7 +43,7 @@ echo "ok: renew revokes the old certificate (refused against the CRL) and keeps 
 "$pki" issue "$ca" analyst-1 analyst >/dev/null
 out=$("$pki" p12 "$ca" analyst-1) || fail "p12 failed"
 pass=$(cat "$ca/analyst-1.p12.password")
-echo "$out" | grep -qF "$pass" || fail "p12 does not print the password"
+echo "$out" | grep -qF -e "$pass" || fail "p12 does not print the password"
 [ "$(stat -c %a "$ca/analyst-1.p12")" = 600 ] || fail "the PKCS#12 file is not mode 0600"
 certs=$(openssl pkcs12 -in "$ca/analyst-1.p12" -passin "pass:$pass" -nokeys 2>/dev/null | grep -c "BEGIN CERTIFICATE")
 [ "$certs" -eq 2 ] || fail "the PKCS#12 file holds $certs certificates, not 2 (the analyst's and the CA)"
