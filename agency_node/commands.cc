@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -95,6 +96,7 @@ std::string SkippedLines(const PreparedReports& p) {
 }
 
 void PrintReadSummary(const PreparedReports& p, std::ostream& os) {
+  for (const auto& n : p.notices) os << "notice:          " << n << "\n";
   os << "records read:    " << p.records_read << "\n"
      << "skipped:         " << p.skipped.size() << SkippedLines(p) << "\n"
      << "field warnings:  " << p.warnings.size() << "\n";
@@ -141,6 +143,21 @@ std::string AckCode(const SentBatch& b) {
 }
 
 }  // namespace
+
+constexpr char kRecordsSkippedPayload[] = "type.samenzicht.nl/records-skipped";
+
+absl::Status RecordsSkippedError(int skipped, int warnings) {
+  absl::Status s = absl::FailedPreconditionError(absl::StrCat(
+      "the export did not arrive whole: ", skipped, " record(s) not sent, ", warnings,
+      " field(s) not used (each named above by line, record id and field); correct the "
+      "export and import it again: records already sent are not counted twice"));
+  s.SetPayload(kRecordsSkippedPayload, absl::Cord("1"));
+  return s;
+}
+
+bool IsRecordsSkipped(const absl::Status& status) {
+  return !status.ok() && status.GetPayload(kRecordsSkippedPayload).has_value();
+}
 
 std::string ResolveProfilePath(const std::string& flag, const std::string& compiled_in) {
   if (!flag.empty()) return flag;
@@ -208,27 +225,42 @@ absl::Status PseudonymiseCommand(const PseudonymiseOptions& o, spdlog::logger& l
   PrintReadSummary(prepared, os);
   os << "reports written: " << prepared.reports.size() << " to " << o.out << "\n";
   if (!o.map.empty()) os << "map:             " << o.map << " (keep it inside the agency)\n";
+  if (prepared.incomplete()) {
+    return RecordsSkippedError(static_cast<int>(prepared.skipped.size()),
+                               static_cast<int>(prepared.warnings.size()));
+  }
   return absl::OkStatus();
 }
 
 absl::Status SubmitCommand(const std::string& config_path, const std::string& in,
-                           spdlog::logger& log, std::ostream& os, const Date& today) {
+                           spdlog::logger& log, std::ostream& os, const Date& today,
+                           bool resend_retracted) {
   process::DisableCoreDumps();
   ASSIGN_OR_RETURN(v1::NodeConfig config, model::LoadNodeConfig(config_path));
   ASSIGN_OR_RETURN(auto node, Delivery::New(config, today));
   // Durable in the outbox first; then one delivery attempt (which also sends batches an
   // earlier submit left queued).
-  ASSIGN_OR_RETURN(ImportResult imported, node->Import(in));
+  ASSIGN_OR_RETURN(ImportResult imported, node->Import(in, /*once=*/false, resend_retracted));
   LogIssues(imported.prepared, log);
   PrintReadSummary(imported.prepared, os);
   if (imported.retracted_dropped > 0) {
     os << "retracted:       " << imported.retracted_dropped
-       << " record(s) retracted earlier, not sent again\n";
+       << " record(s) retracted earlier, not sent again (--resend-retracted sends them "
+          "as new reports)\n";
   }
+  if (imported.retracted_resent > 0) {
+    os << "resent:          " << imported.retracted_resent
+       << " record(s) retracted earlier, sent again as new reports (--resend-retracted)\n";
+  }
+  const absl::Status whole =
+      imported.prepared.incomplete()
+          ? RecordsSkippedError(static_cast<int>(imported.prepared.skipped.size()),
+                                static_cast<int>(imported.prepared.warnings.size()))
+          : absl::OkStatus();
   ASSIGN_OR_RETURN(auto queued, node->outbox().Size());
   if (queued.first == 0) {
     os << "nothing to send\n";
-    return absl::OkStatus();
+    return whole;
   }
   std::vector<std::string> problems;  // named as they arrive, also if the attempt fails
   node->set_on_problem([&problems](const std::string& line) { problems.push_back(line); });
@@ -244,8 +276,12 @@ absl::Status SubmitCommand(const std::string& config_path, const std::string& in
   os << "reports sent:    " << sum->reports_sent << " in " << sum->batches_sent << " batch"
      << (sum->batches_sent == 1 ? "" : "es") << "\n"
      << "accepted:        " << sum->accepted << "\n"
-     << "duplicates:      " << sum->duplicates << " (already stored: not counted twice)\n"
-     << "refused:         " << sum->reports_refused << " report(s), " << sum->batches_refused
+     << "duplicates:      " << sum->duplicates << " (already stored: not counted twice)\n";
+  if (sum->corrected > 0) {
+    os << "corrected:       " << sum->corrected
+       << " report(s) sent again with changed content: the aggregator holds the new version\n";
+  }
+  os << "refused:         " << sum->reports_refused << " report(s), " << sum->batches_refused
      << " batch(es)";
   if (sum->batches_partial > 0) {
     os << "; " << sum->batches_partial << " batch(es) stored except the refused reports";
@@ -262,7 +298,7 @@ absl::Status SubmitCommand(const std::string& config_path, const std::string& in
         sum->batches_refused, " of ", sum->batches_sent, " batch(es) and ", sum->reports_refused,
         " report(s) were refused by the aggregator at ", config.aggregator_address()));
   }
-  return absl::OkStatus();
+  return whole;
 }
 
 absl::Status RetractCommand(const std::string& config_path,

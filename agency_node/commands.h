@@ -17,6 +17,18 @@
 
 namespace samenzicht::agency_node {
 
+// The exit status of `submit` and `pseudonymise` when the run finished but did not bring
+// the export over whole: a record was skipped, or sent without an identifier that did not
+// parse (the output names each by line, record id and field). 0 means every record went
+// whole; 1 and 2 are errors as for every command.
+inline constexpr int kExitRecordsSkipped = 3;
+
+// The status those commands return then: FailedPrecondition, its message counting the
+// records, marked so that IsRecordsSkipped(status) is true (main.cc exits with
+// kExitRecordsSkipped).
+absl::Status RecordsSkippedError(int skipped, int warnings);
+bool IsRecordsSkipped(const absl::Status& status);
+
 // `keygen`: a new shared hashing key (mode 0600). AlreadyExists if `out` exists.
 absl::Status KeygenCommand(const std::string& out, uint32_t epoch, std::ostream& os);
 
@@ -43,8 +55,11 @@ absl::Status PseudonymiseCommand(const PseudonymiseOptions& options, spdlog::log
 // `submit`: parse, tokenise, assign report ids (persisted), sign, send, print a summary.
 // Fails (one line) when the aggregator is unreachable (its address and the gRPC status)
 // or when any batch is refused.
+// With `resend_retracted`, records of `in` this node retracted earlier are sent again as
+// new reports (Delivery::Import); without it they are left out and counted.
 absl::Status SubmitCommand(const std::string& config_path, const std::string& in,
-                           spdlog::logger& log, std::ostream& os, const Date& today = Today());
+                           spdlog::logger& log, std::ostream& os, const Date& today = Today(),
+                           bool resend_retracted = false);
 
 // `retract`: maps record ids to report ids (NotFound naming a record id this node never
 // sent) and calls Retract.

@@ -1,5 +1,13 @@
 #include "agency_node/csv.h"
 
+#include <unicode/ucnv.h>
+#include <unicode/ucsdet.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <memory>
+
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
 #include "common/status_macros.h"
@@ -22,7 +30,7 @@ size_t NextLineStart(std::string_view text, size_t pos) {
 }
 
 // `expected_fields`: the header's field count, to size the record once (0 when unknown).
-RawRecord ReadRecord(std::string_view text, size_t start, size_t expected_fields) {
+RawRecord ReadRecord(std::string_view text, size_t start, size_t expected_fields, char sep) {
   RawRecord r;
   r.fields.reserve(expected_fields);
   std::string field;
@@ -59,12 +67,12 @@ RawRecord ReadRecord(std::string_view text, size_t start, size_t expected_fields
         ++i;
       }
       if (!closed) return fail("unterminated quoted field");
-      if (i < n && text[i] != ',' && text[i] != '\n' && text[i] != '\r') {
+      if (i < n && text[i] != sep && text[i] != '\n' && text[i] != '\r') {
         return fail("unexpected character after a closing quote");
       }
     } else {
       const size_t begin = i;
-      while (i < n && text[i] != ',' && text[i] != '\n' && text[i] != '\r') {
+      while (i < n && text[i] != sep && text[i] != '\n' && text[i] != '\r') {
         if (text[i] == '"') return fail("quote inside an unquoted field");
         ++i;
       }
@@ -76,7 +84,7 @@ RawRecord ReadRecord(std::string_view text, size_t start, size_t expected_fields
       r.next = n;
       return r;
     }
-    if (text[i] == ',') {
+    if (text[i] == sep) {
       ++i;
       continue;
     }
@@ -122,6 +130,138 @@ std::string CheckFields(const std::vector<std::string>& fields) {
   return "";
 }
 
+
+// The separator of the file: whichever of ',', ';' and TAB occurs most often outside
+// quotes in its first non-blank line (the header), ',' when none does or on a tie with it.
+// Dutch spreadsheet programs save ';' (the comma is the decimal sign there); "Unicode text"
+// exports use TAB.
+char DetectSeparator(std::string_view text, size_t header_start) {
+  int commas = 0, semicolons = 0, tabs = 0;
+  bool quoted = false;
+  for (size_t i = header_start; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '"') quoted = !quoted;
+    if (quoted) continue;
+    if (c == '\n') break;
+    commas += c == ',';
+    semicolons += c == ';';
+    tabs += c == '\t';
+  }
+  if (semicolons > commas && semicolons >= tabs) return ';';
+  if (tabs > commas && tabs > semicolons) return '\t';
+  return ',';
+}
+
+// Valid multi-byte UTF-8 sequences in `s` (a file that has them is UTF-8, whatever else it
+// holds: converting it from a one-byte charset would garble every accented letter).
+int Utf8MultiByteSequences(std::string_view s) {
+  int count = 0;
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (p[i] < 0xC2 || p[i] > 0xF4) continue;
+    const size_t len = p[i] < 0xE0 ? 2 : p[i] < 0xF0 ? 3 : 4;
+    if (i + len <= s.size() && IsValidUtf8(s.substr(i, len))) {
+      ++count;
+      i += len - 1;
+    }
+  }
+  return count;
+}
+
+// `bytes` in the ICU charset `from`, as UTF-8.
+absl::StatusOr<std::string> ConvertToUtf8(std::string_view bytes, const char* from) {
+  if (bytes.size() > static_cast<size_t>(INT32_MAX / 4)) {
+    return absl::InvalidArgumentError("file too large to convert to UTF-8");
+  }
+  UErrorCode err = U_ZERO_ERROR;
+  const int32_t need = ucnv_convert("UTF-8", from, nullptr, 0, bytes.data(),
+                                    static_cast<int32_t>(bytes.size()), &err);
+  if (err != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(err)) {
+    return absl::InternalError(absl::StrCat("cannot convert from ", from, " (", u_errorName(err), ")"));
+  }
+  std::string out(static_cast<size_t>(need), '\0');
+  err = U_ZERO_ERROR;
+  ucnv_convert("UTF-8", from, out.data(), need, bytes.data(), static_cast<int32_t>(bytes.size()),
+               &err);
+  if (U_FAILURE(err)) {
+    return absl::InternalError(absl::StrCat("cannot convert from ", from, " (", u_errorName(err), ")"));
+  }
+  return out;
+}
+
+struct CharsetGuess {
+  std::string name;    // ICU's name: "ISO-8859-1", "windows-1252", ...
+  int confidence = 0;  // 0..100
+};
+
+bool IsLatinCharset(std::string_view n) {
+  return n == "ISO-8859-1" || n == "windows-1252" || n == "ISO-8859-15";
+}
+
+// ICU's charset detection: the first of its matches for `bytes` that is ISO-8859-1,
+// windows-1252 or ISO-8859-15, else its best match.
+CharsetGuess DetectCharset(std::string_view bytes) {
+  CharsetGuess best;
+  UErrorCode err = U_ZERO_ERROR;
+  std::unique_ptr<UCharsetDetector, void (*)(UCharsetDetector*)> det(ucsdet_open(&err),
+                                                                      ucsdet_close);
+  if (U_FAILURE(err)) return best;
+  const int32_t len = static_cast<int32_t>(std::min<size_t>(bytes.size(), INT32_MAX));
+  ucsdet_setText(det.get(), bytes.data(), len, &err);
+  int32_t found = 0;
+  const UCharsetMatch** matches = ucsdet_detectAll(det.get(), &found, &err);
+  if (U_FAILURE(err)) return best;
+  for (int32_t i = 0; i < found; ++i) {
+    UErrorCode e = U_ZERO_ERROR;
+    const char* name = ucsdet_getName(matches[i], &e);
+    const int32_t confidence = ucsdet_getConfidence(matches[i], &e);
+    if (U_FAILURE(e) || name == nullptr) continue;
+    if (best.name.empty()) best = {name, confidence};
+    if (IsLatinCharset(name)) return {name, confidence};
+  }
+  return best;
+}
+
+// The text of a file that is not UTF-8, converted (UTF-16 with a byte-order mark, or a
+// Latin one-byte charset detected by ICU), with a notice in `out`; nothing when the file is
+// read as it is: UTF-8, or UTF-8 with a few invalid bytes, or another charset (the records
+// holding invalid UTF-8 are then skipped one by one).
+absl::StatusOr<std::optional<std::string>> DecodeToUtf8(std::string_view text, CsvFile& out) {
+  if (text.size() >= 2 && ((text[0] == '\xFF' && text[1] == '\xFE') ||
+                           (text[0] == '\xFE' && text[1] == '\xFF'))) {
+    const char* from = text[0] == '\xFF' ? "UTF-16LE" : "UTF-16BE";
+    ASSIGN_OR_RETURN(std::string converted, ConvertToUtf8(text.substr(2), from));
+    out.encoding = from;
+    out.notices.push_back(absl::StrCat("the file is ", from, " (byte-order mark): converted to UTF-8"));
+    return std::optional<std::string>(std::move(converted));
+  }
+  if (IsValidUtf8(text)) return std::optional<std::string>();
+  if (Utf8MultiByteSequences(text) > 0) {
+    out.notices.push_back(
+        "the file is UTF-8 with some invalid bytes: it is read as UTF-8 and the records holding "
+        "invalid bytes are skipped");
+    return std::optional<std::string>();
+  }
+  const CharsetGuess guess = DetectCharset(text);
+  if (!IsLatinCharset(guess.name)) {
+    out.notices.push_back(absl::StrCat(
+        "the file is not UTF-8 and its character set was not recognised as Latin-1 or "
+        "Windows-1252 (best guess: ", guess.name.empty() ? "none" : guess.name,
+        "): the records holding other bytes are skipped; save the export as UTF-8"));
+    return std::optional<std::string>();
+  }
+  // Windows-1252 is Latin-1 with printable characters in 0x80-0x9F (where Latin-1 has
+  // unused control codes): reading Latin-1 text as Windows-1252 gives the same letters.
+  const char* from = guess.name == "ISO-8859-15" ? "ISO-8859-15" : "windows-1252";
+  ASSIGN_OR_RETURN(std::string converted, ConvertToUtf8(text, from));
+  out.encoding = from;
+  out.notices.push_back(absl::StrCat("the file is not UTF-8: read as ", from,
+                                     " (ICU charset detection, confidence ", guess.confidence,
+                                     "%) and converted to UTF-8; saving exports as UTF-8 "
+                                     "avoids the guess"));
+  return std::optional<std::string>(std::move(converted));
+}
+
 }  // namespace
 
 bool IsValidUtf8(std::string_view s) {
@@ -161,6 +301,8 @@ bool IsValidUtf8(std::string_view s) {
 
 absl::StatusOr<CsvFile> ParseCsv(std::string_view text) {
   CsvFile out;
+  ASSIGN_OR_RETURN(std::optional<std::string> decoded, DecodeToUtf8(text, out));
+  if (decoded.has_value()) text = *decoded;
   size_t pos = 0;
   if (text.substr(0, 3) == "\xEF\xBB\xBF") pos = 3;
   int line = 1;
@@ -170,8 +312,10 @@ absl::StatusOr<CsvFile> ParseCsv(std::string_view text) {
     ++line;
   }
   if (pos >= text.size()) return absl::InvalidArgumentError("empty file: no header row");
+  const char sep = DetectSeparator(text, pos);
+  out.separator = sep;
   {
-    RawRecord h = ReadRecord(text, pos, 0);
+    RawRecord h = ReadRecord(text, pos, 0, sep);
     if (!h.error.empty()) {
       return absl::InvalidArgumentError(absl::StrCat("line ", line, ": header: ", h.error));
     }
@@ -188,7 +332,7 @@ absl::StatusOr<CsvFile> ParseCsv(std::string_view text) {
       ++line;
       continue;
     }
-    RawRecord r = ReadRecord(text, pos, out.header.size());
+    RawRecord r = ReadRecord(text, pos, out.header.size(), sep);
     if (!r.error.empty()) {
       out.errors.push_back({line, r.error});
       line += CountLines(text, pos, r.resume);

@@ -1,7 +1,12 @@
 // An RFC 4180 CSV reader for the agencies' signal exports.
 //
-// UTF-8 text with a header row; fields separated by commas; a field may be quoted with
-// `"`, in which case it may hold commas, line breaks and doubled quotes (`""` -> `"`).
+// Text with a header row; fields separated by commas, semicolons or tabs (whichever the
+// header row uses most, outside quotes: Dutch spreadsheet programs save `;`); a field may be
+// quoted with `"`, in which case it may hold separators, line breaks and doubled quotes
+// (`""` -> `"`). UTF-8 is read as it is; a file that is not UTF-8 is converted when it
+// starts with a UTF-16 byte-order mark, or when ICU's charset detection finds Latin-1 or
+// Windows-1252 (what older case systems and spreadsheet programs write) and the file holds
+// no valid multi-byte UTF-8 sequence; `notices` says so (never with field text).
 // Lines end in LF or CRLF; a leading UTF-8 byte-order mark is skipped; blank lines are
 // ignored.
 //
@@ -21,6 +26,7 @@
 #ifndef SAMENZICHT_AGENCY_NODE_CSV_H_
 #define SAMENZICHT_AGENCY_NODE_CSV_H_
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +51,9 @@ struct CsvFile {
   std::vector<CsvRecord> records;
   std::vector<CsvError> errors;      // skipped records, in file order
   int data_line = 2;                 // the first line after the header
+  char separator = ',';              // ',', ';' or '\t'
+  std::string encoding = "UTF-8";    // what the file was read as (then converted to UTF-8)
+  std::vector<std::string> notices;  // about the whole file (a conversion); no field text
 };
 
 // No identifier or category is anywhere near this long; a longer field makes its record

@@ -33,8 +33,8 @@ constexpr char kImportDigestDomain[] = "samenzicht.import.v1";
 milliseconds Or(uint32_t v, int64_t fallback) { return milliseconds(v == 0 ? fallback : v); }
 
 // Moves `file` into `dir` (created if needed), never overwriting an earlier file there;
-// its modification time becomes now, from which its retention counts.
-absl::Status MoveInto(const fs::path& file, const fs::path& dir) {
+// its modification time becomes now, from which its retention counts. Returns where it went.
+absl::StatusOr<fs::path> MoveInto(const fs::path& file, const fs::path& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return absl::PermissionDeniedError(absl::StrCat(dir.string(), ": ", ec.message()));
@@ -45,7 +45,39 @@ absl::Status MoveInto(const fs::path& file, const fs::path& dir) {
   fs::rename(file, target, ec);
   if (ec) return absl::InternalError(absl::StrCat("cannot move ", file.string(), ": ", ec.message()));
   fs::last_write_time(target, fs::file_time_type::clock::now(), ec);
-  return absl::OkStatus();
+  return target;
+}
+
+std::string CsvCell(const std::string& s) {
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += "\"\"";
+    else out.push_back(c);
+  }
+  return out + "\"";
+}
+
+// The rows of an export that did not arrive whole, next to it in failed/: one line per
+// problem (line, record id, field, what, reason), never a field's value. Mode 0600.
+absl::Status WriteFailedReport(const fs::path& moved, const PreparedReports* prepared,
+                               const std::string& file_error) {
+  std::string text = "line,record_id,field,outcome,reason\n";
+  if (prepared == nullptr) {
+    absl::StrAppend(&text, ",,,file not imported,", CsvCell(file_error), "\n");
+  } else {
+    for (const auto& n : prepared->notices) absl::StrAppend(&text, ",,,notice,", CsvCell(n), "\n");
+    std::vector<std::pair<const RecordIssue*, const char*>> rows;
+    for (const auto& i : prepared->skipped) rows.emplace_back(&i, "record not sent");
+    for (const auto& i : prepared->warnings) rows.emplace_back(&i, "field not used");
+    std::stable_sort(rows.begin(), rows.end(),
+                     [](const auto& a, const auto& b) { return a.first->line < b.first->line; });
+    for (const auto& [i, what] : rows) {
+      absl::StrAppend(&text, i->line, ",", CsvCell(i->record_id), ",", i->field, ",", what, ",",
+                      CsvCell(i->message), "\n");
+    }
+  }
+  return files::WriteFileAtomic(moved.string() + ".report.csv", text, 0600);
 }
 
 // Overwrites `file` with zeros (synced) and deletes it. On a copy-on-write or journalling
@@ -131,7 +163,8 @@ absl::StatusOr<std::unique_ptr<Delivery>> Delivery::New(const v1::NodeConfig& co
   return d;
 }
 
-absl::StatusOr<ImportResult> Delivery::Import(const std::string& csv_path, bool once) {
+absl::StatusOr<ImportResult> Delivery::Import(const std::string& csv_path, bool once,
+                                              bool resend_retracted) {
   ImportResult result;
   std::string digest;
   if (once) {
@@ -158,9 +191,22 @@ absl::StatusOr<ImportResult> Delivery::Import(const std::string& csv_path, bool 
   ASSIGN_OR_RETURN(std::set<std::string> retracted, store_->RetractedReportIds());
   std::vector<v1::Report> keep;
   keep.reserve(p.reports.size());
-  for (v1::Report& r : p.reports) {
-    if (retracted.count(r.report_id())) ++result.retracted_dropped;
-    else keep.push_back(std::move(r));
+  for (size_t i = 0; i < p.reports.size(); ++i) {
+    v1::Report& r = p.reports[i];
+    if (retracted.count(r.report_id())) {
+      if (!resend_retracted) {
+        ++result.retracted_dropped;
+        continue;
+      }
+      // The agency decided to send it again: a new report under a new id. Record ids hold
+      // no control characters (signal.cc), so "\n" separates the two parts unambiguously.
+      const std::string& record_id = p.record_ids[i];
+      std::string fresh = report_ids_->Derive(absl::StrCat(record_id, "\n", r.report_id()));
+      RETURN_IF_ERROR(store_->ReissueReportId(record_id, fresh));
+      r.set_report_id(std::move(fresh));
+      ++result.retracted_resent;
+    }
+    keep.push_back(std::move(r));
   }
   p.reports.clear();
   std::vector<BuiltBatch> batches;
@@ -273,6 +319,7 @@ absl::StatusOr<SubmitSummary> Delivery::DrainOnce() {
     total.reports_sent += sum->reports_sent;
     total.accepted += sum->accepted;
     total.duplicates += sum->duplicates;
+    total.corrected += sum->corrected;
     total.reports_refused += sum->reports_refused;
     total.batches_held = held;
     for (auto& p : sum->problems) total.problems.push_back(std::move(p));
@@ -340,6 +387,7 @@ absl::Status RunDaemon(const v1::NodeConfig& config, StopSignal& stop, spdlog::l
       const std::string name = p.filename().string();
       absl::StatusOr<ImportResult> r = node->Import(p.string(), /*once=*/true);
       fs::path where = p.parent_path() / "done";
+      const PreparedReports* report_rows = nullptr;  // with `where` failed/: its report
       if (!r.ok()) {
         if (absl::IsInvalidArgument(r.status()) || absl::IsNotFound(r.status()) ||
             absl::IsFailedPrecondition(r.status())) {
@@ -352,7 +400,7 @@ absl::Status RunDaemon(const v1::NodeConfig& config, StopSignal& stop, spdlog::l
       } else if (r->already_imported) {
         log.info("{}: imported before (same content); not imported again", name);
       } else {
-        LogIssues(r->prepared, log);
+        LogIssues(r->prepared, log, name);
         log.info("{}: {} record(s), {} skipped, {} report(s) queued in {} batch(es){}", name,
                  r->prepared.records_read, r->prepared.skipped.size(), r->reports_queued,
                  r->batches_queued,
@@ -360,6 +408,16 @@ absl::Status RunDaemon(const v1::NodeConfig& config, StopSignal& stop, spdlog::l
                                                      " retracted earlier not queued")
                                       : "");
         next_drain = std::min(next_drain, std::chrono::steady_clock::now());
+        if (r->prepared.incomplete()) {
+          // Never done/: the export did not arrive whole. Its whole records are queued (a
+          // corrected export imported later counts them once: same report ids).
+          log.error("{}: did not arrive whole: {} record(s) not sent, {} field(s) not used; "
+                    "moved to failed/ with {}.report.csv listing the rows (line, record id, "
+                    "field, reason)",
+                    name, r->prepared.skipped.size(), r->prepared.warnings.size(), name);
+          where = p.parent_path() / "failed";
+          report_rows = &r->prepared;
+        }
       }
       if (where.filename() == "done" && config.processed_retention_days() == 0) {
         // The export holds identifiers and its reports are durable in the outbox.
@@ -368,8 +426,14 @@ absl::Status RunDaemon(const v1::NodeConfig& config, StopSignal& stop, spdlog::l
         } else {
           log.info("{}: overwritten and deleted (processed_retention_days is 0)", name);
         }
-      } else if (absl::Status m = MoveInto(p, where); !m.ok()) {
-        log.error("{}", std::string(m.message()));
+      } else if (absl::StatusOr<fs::path> moved = MoveInto(p, where); !moved.ok()) {
+        log.error("{}", std::string(moved.status().message()));
+      } else if (where.filename() == "failed") {
+        if (absl::Status w = WriteFailedReport(*moved, report_rows,
+                                               r.ok() ? "" : std::string(r.status().message()));
+            !w.ok()) {
+          log.error("{}", std::string(w.message()));
+        }
       }
       last_seen.erase(p);
     }
@@ -397,10 +461,12 @@ absl::Status RunDaemon(const v1::NodeConfig& config, StopSignal& stop, spdlog::l
       if (sum.ok()) {
         backoff.Reset();
         if (sum->batches_sent > 0) {
-          log.info("delivered {} batch(es), {} report(s): {} accepted, {} duplicate(s), {} "
+          log.info("delivered {} batch(es), {} report(s): {} accepted, {} duplicate(s){}, {} "
                    "refused{}",
                    sum->batches_delivered + sum->batches_refused, sum->reports_sent,
-                   sum->accepted, sum->duplicates, sum->reports_refused,
+                   sum->accepted, sum->duplicates,
+                   sum->corrected ? absl::StrCat(" (", sum->corrected, " corrected)") : "",
+                   sum->reports_refused,
                    sum->batches_held ? absl::StrCat(", ", sum->batches_held,
                                                     " batch(es) held in the outbox")
                                      : "");

@@ -14,8 +14,11 @@
 //
 // The daemon (RunDaemon) polls `import_dir` for `*.csv` files whose size and modification
 // time did not change over one poll interval, imports each once (by digest) and moves it
-// to `import_dir/done/`; a file that cannot be read at all (unknown column, not UTF-8 ...)
-// goes to `import_dir/failed/` with an error in the log. It drains the outbox whenever it
+// to `import_dir/done/`. A file that cannot be read at all (unknown column, no header ...)
+// goes to `import_dir/failed/` with an error in the log; so does a file that did not arrive
+// whole (a record skipped or sent without a field: PreparedReports::incomplete), after its
+// whole records were queued. Next to a failed file `<name>.report.csv` lists its rows
+// (line, record id, field, outcome, reason; never a value). It drains the outbox whenever it
 // holds batches; after a failed attempt it waits retry_initial_ms, doubling up to
 // retry_max_ms, each delay drawn uniformly from [d/2, d] (jitter) so that nodes restarted
 // together do not retry together. When `stop` fires it finishes the stream in flight (its
@@ -91,6 +94,7 @@ struct ImportResult {
   bool already_imported = false;   // the file's digest was imported before; nothing done
   PreparedReports prepared;        // reports moved out; counts and issues stay
   int retracted_dropped = 0;       // records retracted earlier: not queued again
+  int retracted_resent = 0;        // records retracted earlier, queued again as new reports
   int reports_queued = 0;
   int batches_queued = 0;
 };
@@ -107,7 +111,12 @@ class Delivery {
   // the same transaction and a file imported before is skipped (already_imported). The
   // errors of PrepareReports (whole-file problems: InvalidArgument, NotFound) and of the
   // state (Internal, Unavailable).
-  absl::StatusOr<ImportResult> Import(const std::string& csv_path, bool once = false);
+  // A record this node retracted earlier is left out (retracted_dropped), unless
+  // `resend_retracted`: then it is queued as a NEW report (a new report id, derived from the
+  // record id and the retracted report id; the retracted report stays retracted at the
+  // aggregator, which never takes a retracted id back), counted in retracted_resent.
+  absl::StatusOr<ImportResult> Import(const std::string& csv_path, bool once = false,
+                                      bool resend_retracted = false);
 
   // One delivery attempt: sends every queued batch (in streams of at most 50 batches).
   // The summary when every batch got an acknowledgement; otherwise the stream's status

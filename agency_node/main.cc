@@ -77,7 +77,12 @@ int Run(const Command& cmd, int argc, char** argv,
     std::cout << cmd.Usage();
     return 0;
   }
-  return samenzicht::cli::ExitWith(fn(*args));
+  const absl::Status s = fn(*args);
+  if (node::IsRecordsSkipped(s)) {  // finished, but not every record went whole
+    std::cerr << "error: " << s.message() << "\n";
+    return node::kExitRecordsSkipped;
+  }
+  return samenzicht::cli::ExitWith(s);
 }
 
 }  // namespace
@@ -142,8 +147,11 @@ int main(int argc, char** argv) {
     Command cmd("submit", "Pseudonymise a signals CSV and send it to the aggregator.");
     cmd.Flag("config", "NODE.textproto", "node configuration", true);
     cmd.Flag("in", "SIGNALS.csv", "the agency's signals export", true);
+    cmd.Switch("resend-retracted",
+               "send records retracted earlier again, as new reports (the agency's decision)");
     return Run(cmd, sargc, sargv, [](const Args& a) {
-      return node::SubmitCommand(a.Get("config"), a.Get("in"), *Logger(), std::cout);
+      return node::SubmitCommand(a.Get("config"), a.Get("in"), *Logger(), std::cout, node::Today(),
+                                 a.Has("resend-retracted"));
     });
   }
   if (sub == "retract") {

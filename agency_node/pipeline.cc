@@ -17,8 +17,9 @@ absl::StatusOr<PreparedReports> PrepareReports(const std::string& csv_path,
     return absl::Status(parsed.status().code(),
                         absl::StrCat(csv_path, ": ", parsed.status().message()));
   }
-  csv = CsvFile();  // the raw fields hold identifiers: drop them now
   PreparedReports out;
+  out.notices = std::move(csv.notices);
+  csv = CsvFile();  // the raw fields hold identifiers: drop them now
   out.records_read = parsed->records_read;
   out.skipped = std::move(parsed->skipped);
   out.warnings = std::move(parsed->warnings);
@@ -33,9 +34,11 @@ absl::StatusOr<PreparedReports> PrepareReports(const std::string& csv_path,
   return out;
 }
 
-void LogIssues(const PreparedReports& prepared, spdlog::logger& log) {
-  for (const auto& s : prepared.skipped) log.error("skipped: {}", FormatIssue(s));
-  for (const auto& w : prepared.warnings) log.warn("{}", FormatIssue(w));
+void LogIssues(const PreparedReports& prepared, spdlog::logger& log, const std::string& file) {
+  const std::string prefix = file.empty() ? "" : file + ": ";
+  for (const auto& n : prepared.notices) log.warn("{}{}", prefix, n);
+  for (const auto& s : prepared.skipped) log.error("{}skipped: {}", prefix, FormatIssue(s));
+  for (const auto& w : prepared.warnings) log.warn("{}{}", prefix, FormatIssue(w));
 }
 
 absl::StatusOr<std::unique_ptr<Tokeniser>> TokeniserFromKeyFile(const v1::LinkageProfile& profile,

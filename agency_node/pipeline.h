@@ -27,7 +27,13 @@ struct PreparedReports {
   std::vector<v1::Report> reports;      // categories and tokens; report_id not yet set
   std::vector<RecordIssue> skipped;
   std::vector<RecordIssue> warnings;
+  std::vector<std::string> notices;     // about the whole file (CsvFile::notices)
   int records_read = 0;
+
+  // True when a record was skipped or sent without a field that did not parse: the run
+  // did not bring the export over whole (`submit` and `pseudonymise` exit with
+  // kExitRecordsSkipped, the daemon moves the file to failed/).
+  bool incomplete() const { return !skipped.empty() || !warnings.empty(); }
 };
 
 // Reads `csv_path`, parses and tokenises. The errors of ReadCsvFile and ParseSignals
@@ -37,8 +43,10 @@ absl::StatusOr<PreparedReports> PrepareReports(const std::string& csv_path,
                                                const Tokeniser& tokeniser,
                                                const SignalOptions& options);
 
-// Logs every skipped record (error) and warning (warn) on `log`, one line each.
-void LogIssues(const PreparedReports& prepared, spdlog::logger& log);
+// Logs the file's notices (warn), every skipped record (error) and warning (warn) on `log`,
+// one line each.
+// With `file`, each line starts with "<file>: ".
+void LogIssues(const PreparedReports& prepared, spdlog::logger& log, const std::string& file = "");
 
 // A tokeniser for `profile` with the hashing key in `key_file` (its epoch from the file).
 // The errors of LoadKeyFile and Tokeniser::New.

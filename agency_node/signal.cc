@@ -48,17 +48,157 @@ bool ValidRecordId(std::string_view id) {
   return true;
 }
 
+// Dutch words and common synonyms for the category words (README, "Category words"), as
+// their key (CategoryKey: lower case, spaces and hyphens as '_') -> the English word.
+struct Synonym {
+  model::Dimension dimension;
+  const char* key;
+  const char* word;
+};
+using D0 = model::Dimension;
+const Synonym kSynonyms[] = {
+    {D0::DIMENSION_FORM, "seksueel", "sexual"},
+    {D0::DIMENSION_FORM, "sexueel", "sexual"},
+    {D0::DIMENSION_FORM, "seksuele_uitbuiting", "sexual"},
+    {D0::DIMENSION_FORM, "sexuele_uitbuiting", "sexual"},
+    {D0::DIMENSION_FORM, "crimineel", "criminal"},
+    {D0::DIMENSION_FORM, "criminele_uitbuiting", "criminal"},
+    {D0::DIMENSION_FORM, "seksueel_en_crimineel", "sexual_and_criminal"},
+    {D0::DIMENSION_FORM, "sexueel_en_crimineel", "sexual_and_criminal"},
+    {D0::DIMENSION_FORM, "arbeid", "labour"},
+    {D0::DIMENSION_FORM, "arbeidsuitbuiting", "labour"},
+    {D0::DIMENSION_FORM, "labor", "labour"},
+    {D0::DIMENSION_FORM, "overig", "other"},
+    {D0::DIMENSION_FORM, "anders", "other"},
+    {D0::DIMENSION_CONTACT, "direct_contact", "direct"},
+    {D0::DIMENSION_CONTACT, "rechtstreeks", "direct"},
+    {D0::DIMENSION_CONTACT, "waargenomen", "observed"},
+    {D0::DIMENSION_CONTACT, "geobserveerd", "observed"},
+    {D0::DIMENSION_CONTACT, "indirect", "observed"},
+    {D0::DIMENSION_AGE_BAND, "27+", "27_plus"},
+    {D0::DIMENSION_AGE_BAND, "27_en_ouder", "27_plus"},
+    {D0::DIMENSION_GENDER, "vrouw", "female"},
+    {D0::DIMENSION_GENDER, "v", "female"},
+    {D0::DIMENSION_GENDER, "f", "female"},
+    {D0::DIMENSION_GENDER, "meisje", "female"},
+    {D0::DIMENSION_GENDER, "man", "male"},
+    {D0::DIMENSION_GENDER, "m", "male"},
+    {D0::DIMENSION_GENDER, "jongen", "male"},
+    {D0::DIMENSION_GENDER, "x", "other"},
+    {D0::DIMENSION_GENDER, "anders", "other"},
+    {D0::DIMENSION_GENDER, "overig", "other"},
+    {D0::DIMENSION_BACKGROUND, "nederlands", "dutch"},
+    {D0::DIMENSION_BACKGROUND, "europees", "european"},
+    {D0::DIMENSION_BACKGROUND, "niet_europees", "non_european"},
+    {D0::DIMENSION_BACKGROUND, "buiten_europa", "non_european"},
+    {D0::DIMENSION_LIVING_SITUATION, "bij_ouders", "with_parents"},
+    {D0::DIMENSION_LIVING_SITUATION, "thuis", "with_parents"},
+    {D0::DIMENSION_LIVING_SITUATION, "bij_uitbuiter", "with_exploiter"},
+    {D0::DIMENSION_LIVING_SITUATION, "pleeggezin", "foster_family"},
+    {D0::DIMENSION_LIVING_SITUATION, "zorginstelling", "care_institution"},
+    {D0::DIMENSION_LIVING_SITUATION, "begeleid_wonen", "care_institution"},
+    {D0::DIMENSION_LIVING_SITUATION, "azc", "asylum_shelter"},
+    {D0::DIMENSION_LIVING_SITUATION, "asielopvang", "asylum_shelter"},
+    {D0::DIMENSION_LIVING_SITUATION, "dakloos", "homeless"},
+    {D0::DIMENSION_LIVING_SITUATION, "justitiële_jeugdinrichting", "judicial_institution"},
+    {D0::DIMENSION_LIVING_SITUATION, "justitiele_jeugdinrichting", "judicial_institution"},
+    {D0::DIMENSION_LIVING_SITUATION, "jji", "judicial_institution"},
+    {D0::DIMENSION_LIVING_SITUATION, "zelfstandig", "independent"},
+    {D0::DIMENSION_LIVING_SITUATION, "overig", "other"},
+    {D0::DIMENSION_LIVING_SITUATION, "anders", "other"},
+    {D0::DIMENSION_RECRUITMENT_LOCATION, "basisschool", "school_primary"},
+    {D0::DIMENSION_RECRUITMENT_LOCATION, "praktijkonderwijs", "school_practical"},
+    {D0::DIMENSION_RECRUITMENT_LOCATION, "middelbare_school", "school_secondary"},
+    {D0::DIMENSION_RECRUITMENT_LOCATION, "voortgezet_onderwijs", "school_secondary"},
+    {D0::DIMENSION_RECRUITMENT_LOCATION, "vmbo", "school_secondary"},
+    {D0::DIMENSION_RECRUITMENT_LOCATION, "havo", "school_secondary"},
+    {D0::DIMENSION_RECRUITMENT_LOCATION, "vwo", "school_secondary"},
+    {D0::DIMENSION_RECRUITMENT_LOCATION, "mbo", "school_mbo"},
+    {D0::DIMENSION_RECRUITMENT_LOCATION, "hbo", "school_higher"},
+    {D0::DIMENSION_RECRUITMENT_LOCATION, "universiteit", "school_higher"},
+    {D0::DIMENSION_RECRUITMENT_LOCATION, "straat", "street"},
+    {D0::DIMENSION_RECRUITMENT_LOCATION, "hangplek", "street"},
+    {D0::DIMENSION_RECRUITMENT_LOCATION, "buurthuis", "community_centre"},
+    {D0::DIMENSION_RECRUITMENT_LOCATION, "jongerencentrum", "community_centre"},
+    {D0::DIMENSION_RECRUITMENT_LOCATION, "horeca", "hospitality"},
+    {D0::DIMENSION_RECRUITMENT_LOCATION, "coffeeshop", "hospitality"},
+    {D0::DIMENSION_RECRUITMENT_LOCATION, "shishalounge", "hospitality"},
+    {D0::DIMENSION_RECRUITMENT_LOCATION, "zorginstelling", "care_institution"},
+    {D0::DIMENSION_RECRUITMENT_LOCATION, "sportclub", "sports_club"},
+    {D0::DIMENSION_RECRUITMENT_LOCATION, "sportvereniging", "sports_club"},
+    {D0::DIMENSION_RECRUITMENT_LOCATION, "azc", "refugee_shelter"},
+    {D0::DIMENSION_RECRUITMENT_LOCATION, "asielopvang", "refugee_shelter"},
+    {D0::DIMENSION_RECRUITMENT_LOCATION, "daklozenopvang", "homeless_shelter"},
+    {D0::DIMENSION_RECRUITMENT_LOCATION, "verslavingszorg", "addiction_care"},
+    {D0::DIMENSION_RECRUITMENT_LOCATION, "buitenland", "abroad"},
+    {D0::DIMENSION_RECRUITMENT_LOCATION, "internet", "online"},
+    {D0::DIMENSION_RECRUITMENT_LOCATION, "sociale_media", "online"},
+    {D0::DIMENSION_RECRUITMENT_LOCATION, "overig", "other"},
+    {D0::DIMENSION_RECRUITMENT_LOCATION, "anders", "other"},
+    {D0::DIMENSION_COERCION, "geweld", "physical_violence"},
+    {D0::DIMENSION_COERCION, "fysiek_geweld", "physical_violence"},
+    {D0::DIMENSION_COERCION, "schuld", "debt_bondage"},
+    {D0::DIMENSION_COERCION, "schuldslavernij", "debt_bondage"},
+    {D0::DIMENSION_COERCION, "dreigen_met_openbaarmaking", "disclosure_threat"},
+    {D0::DIMENSION_COERCION, "dreigen_met_uitzetting", "eviction_threat"},
+    {D0::DIMENSION_COERCION, "dreigen_met_melden_illegaal_verblijf", "illegal_stay_threat"},
+    {D0::DIMENSION_COERCION, "misbruik_jonge_leeftijd", "abuse_of_young_age"},
+    {D0::DIMENSION_COERCION, "misbruik_lvb", "abuse_of_intellectual_disability"},
+    {D0::DIMENSION_COERCION, "lvb", "abuse_of_intellectual_disability"},
+    {D0::DIMENSION_COERCION, "verslaving", "addiction"},
+    {D0::DIMENSION_COERCION, "overig", "other"},
+    {D0::DIMENSION_COERCION, "anders", "other"},
+    {D0::DIMENSION_FORCED_CRIME, "drugshandel", "drugs"},
+    {D0::DIMENSION_FORCED_CRIME, "diefstal", "theft"},
+    {D0::DIMENSION_FORCED_CRIME, "inbraak", "theft"},
+    {D0::DIMENSION_FORCED_CRIME, "zakkenrollen", "theft"},
+    {D0::DIMENSION_FORCED_CRIME, "overval", "robbery"},
+    {D0::DIMENSION_FORCED_CRIME, "beroving", "robbery"},
+    {D0::DIMENSION_FORCED_CRIME, "geweldsdelict", "violent_crime"},
+    {D0::DIMENSION_FORCED_CRIME, "geldezel", "money_mule"},
+    {D0::DIMENSION_FORCED_CRIME, "witwassen", "money_mule"},
+    {D0::DIMENSION_FORCED_CRIME, "katvanger", "straw_man"},
+    {D0::DIMENSION_FORCED_CRIME, "gedwongen_aankopen", "forced_purchases"},
+    {D0::DIMENSION_FORCED_CRIME, "ronselen", "recruiting"},
+    {D0::DIMENSION_FORCED_CRIME, "bedelen", "begging"},
+    {D0::DIMENSION_FORCED_CRIME, "overig", "other"},
+    {D0::DIMENSION_FORCED_CRIME, "anders", "other"},
+};
+
+// `word` (trimmed) as a key: ASCII letters lower-cased, runs of spaces, hyphens and
+// underscores as one '_' ("Seksuele uitbuiting" -> "seksuele_uitbuiting", "0-12" -> "0_12").
+void CategoryKey(std::string_view word, std::string* key) {
+  key->clear();
+  for (char c : word) {
+    if (c == ' ' || c == '-' || c == '_') {
+      if (!key->empty() && key->back() != '_') key->push_back('_');
+    } else {
+      key->push_back(absl::ascii_tolower(static_cast<unsigned char>(c)));
+    }
+  }
+  while (!key->empty() && key->back() == '_') key->pop_back();
+}
+
+// The enum number of one word of dimension `d`: the English word, or a synonym.
+absl::StatusOr<int> ParseCategoryWord(model::Dimension d, const std::string& key) {
+  auto n = model::ParseWord(d, key);
+  if (n.ok()) return n;
+  for (const Synonym& syn : kSynonyms) {
+    if (syn.dimension == d && key == syn.key) return model::ParseWord(d, syn.word);
+  }
+  return n.status();
+}
+
 // Parses one (possibly multi-valued: words separated by ';') category cell into enum
 // numbers, appended to `out` without repeats; false on an unknown word. Each word is
-// trimmed and lower-cased into `word`, a buffer the caller reuses.
+// trimmed and made a key (CategoryKey) into `word`, a buffer the caller reuses.
 bool ParseCategory(model::Dimension d, std::string_view cell, std::vector<int>* out,
                    std::string* word) {
   const bool multi = model::IsMultiValued(d);
   while (true) {
     const size_t end = multi ? cell.find(';') : std::string_view::npos;
-    word->assign(Trimmed(cell.substr(0, end)));
-    for (char& c : *word) c = absl::ascii_tolower(static_cast<unsigned char>(c));
-    auto n = model::ParseWord(d, *word);
+    CategoryKey(Trimmed(cell.substr(0, end)), word);
+    auto n = ParseCategoryWord(d, *word);
     if (!n.ok()) return false;
     if (*n != 0 && std::find(out->begin(), out->end(), *n) == out->end()) out->push_back(*n);
     if (end == std::string_view::npos) return true;
@@ -119,8 +259,12 @@ struct ColumnSpec {
   Field field = Field::FIELD_UNSPECIFIED;  // with `normalise`
   NormaliseFn normalise = nullptr;         // failure: "<reason>; not used"
   model::Dimension dimension = model::Dimension::DIMENSION_UNSPECIFIED;  // with `category`
-  ApplyCategoryFn category = nullptr;      // failure: "unknown category word; left as unknown"
+  ApplyCategoryFn category = nullptr;      // failure: an unknown word, a record error
   FillFn fill = nullptr;
+  // A cell of this column that does not parse makes the record an error (skipped, not
+  // sent): the categories, the area and the signal date. Otherwise (identifiers) the field
+  // is left out and the record goes, with a warning.
+  bool record_error = false;
 };
 
 template <absl::StatusOr<std::string> (*F)(std::string_view)>
@@ -207,14 +351,24 @@ std::optional<std::string> FillArea(std::string_view v, const FileContext& ctx, 
   const auto& allowed = ctx.allowed_areas;
   bool ok = allowed.empty() ? ValidAreaCode(a)
                             : std::find(allowed.begin(), allowed.end(), a) != allowed.end();
-  if (!ok) return "unknown area; left as unknown";
+  if (!ok) {
+    if (allowed.empty()) {
+      return "not an area code (lower-case letters, digits, '_' and '-'); record not sent";
+    }
+    return absl::StrCat("unknown area; valid areas: ", absl::StrJoin(allowed, ", "),
+                        "; record not sent");
+  }
   row.sig->report.set_area(a);
   return std::nullopt;
 }
 
 std::optional<std::string> FillSignalDate(std::string_view v, const FileContext& ctx, Row& row) {
   auto d = ParseDate(v, ctx.options.today);
-  if (!d.ok()) return absl::StrCat(d.status().message(), "; signal month left unknown");
+  if (!d.ok()) {
+    return absl::StrCat(d.status().message(),
+                        " (a signal date is a past date such as 2024-03-15 or 15-03-2024); "
+                        "record not sent");
+  }
   row.signal_date = *d;
   row.sig->report.set_signal_month(static_cast<uint32_t>(d->year * 100 + d->month));
   return std::nullopt;
@@ -253,8 +407,8 @@ const ColumnSpec kColumns[] = {
      .category = All<v1::Coercion, &R::add_coercion>},
     {.name = "forced_crime", .dimension = D::DIMENSION_FORCED_CRIME,
      .category = All<v1::ForcedCrime, &R::add_forced_crime>},
-    {.name = "area", .fill = FillArea},
-    {.name = "signal_date", .fill = FillSignalDate},
+    {.name = "area", .fill = FillArea, .record_error = true},
+    {.name = "signal_date", .fill = FillSignalDate, .record_error = true},
 };
 
 const ColumnSpec* FindColumn(std::string_view name) {
@@ -369,7 +523,10 @@ std::optional<std::string> ReadCell(const ColumnSpec& spec, size_t column, std::
     row.sig->person.Set(spec.field, *std::move(v));
   } else if (spec.category != nullptr) {
     const std::vector<int>* v = categories.Parse(column, spec.dimension, value);
-    if (v == nullptr) return "unknown category word; left as unknown";
+    if (v == nullptr) {
+      return absl::StrCat("unknown word; valid words: ", absl::StrJoin(model::Words(spec.dimension), ", "),
+                          " (or a Dutch word of the README's table); record not sent");
+    }
     if (!v->empty()) spec.category(*v, row);
   } else if (spec.fill != nullptr) {
     return spec.fill(value, ctx, row);
@@ -443,12 +600,25 @@ absl::StatusOr<SignalFile> ParseSignals(const CsvFile& csv, const Normaliser& no
     sig.record_id = std::string(record_id);
     Row row{&sig};
     if (scheme_column < layout.size()) row.national_id_scheme = rec.fields[scheme_column];
+    bool refused = false;  // a category, area or signal date did not parse: not sent
     for (size_t c = 0; c < layout.size(); ++c) {
       const std::string_view value = Trimmed(rec.fields[c]);
       if (value.empty()) continue;
-      if (auto warning = ReadCell(*layout[c], c, value, ctx, categories, row)) {
-        out.warnings.push_back({rec.line, sig.record_id, names[c], *std::move(warning)});
+      auto problem = ReadCell(*layout[c], c, value, ctx, categories, row);
+      if (!problem) continue;
+      const bool record_error = layout[c]->record_error || layout[c]->category != nullptr;
+      if (record_error && !refused) {
+        // The record's one `skipped` entry (read = signals + skipped).
+        out.skipped.push_back({rec.line, sig.record_id, names[c], *std::move(problem)});
+        refused = true;
+      } else {
+        // Further problems of a refused record, and identifier fields left out.
+        out.warnings.push_back({rec.line, sig.record_id, names[c], *std::move(problem)});
       }
+    }
+    if (refused) {
+      out.signals.pop_back();
+      continue;
     }
     DeriveLinkageFields(&sig.person);
     if (!row.age_band_given && row.dob && row.signal_date && !(*row.signal_date < *row.dob)) {

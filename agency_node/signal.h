@@ -1,5 +1,5 @@
 // From parsed CSV records to signals: one report's categories plus the person's
-// normalised identifiers (see the CSV contract in the README / issue 2).
+// normalised identifiers (see the CSV contract in the README).
 //
 // Columns may come in any order; header names are matched case-insensitively. Known
 // columns: identifiers `record_id` (required), `given_names`, `surname`, `date_of_birth`,
@@ -16,10 +16,17 @@
 //    its first row: its values are never echoed) and repeated ones by their known name;
 //    nothing is read;
 //  - a record: no record_id, a record_id seen before, or a CSV error -> `skipped`, by line;
-//  - a field: a value that does not parse (unknown category word, impossible date, BSN
-//    failing the eleven-test, a national id failing its scheme's check, unknown area) -> `warnings`, naming line, record id and
-//    column; the field is left out (category unknown, identifier not used for tokens) and
-//    the record still goes.
+//    and a category, `area` or `signal_date` cell that does not parse (a word that is
+//    neither the English word nor a Dutch word or synonym of the README's table, an area
+//    that is not configured, an impossible or future date) -> `skipped`, naming line,
+//    record id and column and listing the valid words: the record is not sent, rather than
+//    sent with the field blanked (it would silently drop out of that category's figures);
+//  - an identifier field: a value that does not parse (impossible date of birth, BSN
+//    failing the eleven-test, a national id failing its scheme's check, a phone number ...)
+//    -> `warnings`, naming line, record id and column; the identifier is not used for
+//    tokens and the record still goes.
+// Category words are matched case-insensitively, with spaces and hyphens read as '_'
+// ("Seksuele uitbuiting", "0-12").
 // No message ever holds a field's value. `street` and `city` are accepted and not used
 // (no rule of the profile needs them), so they are never kept.
 //
@@ -68,7 +75,7 @@ std::string FormatIssue(const RecordIssue& issue);
 
 struct SignalFile {
   std::vector<Signal> signals;
-  std::vector<RecordIssue> skipped;
+  std::vector<RecordIssue> skipped;   // one per record not sent
   std::vector<RecordIssue> warnings;
   int records_read = 0;  // data records in the file, parsed or not
 };

@@ -68,6 +68,17 @@ absl::StatusOr<std::string> StateStore::FindReportId(const std::string& record_i
   return s.Text(0);
 }
 
+absl::Status StateStore::ReissueReportId(const std::string& record_id,
+                                        const std::string& report_id) {
+  ASSIGN_OR_RETURN(sqlite::Statement s,
+                   db_->Prepare("UPDATE report_map SET report_id = ? WHERE record_id = ?"));
+  RETURN_IF_ERROR(s.Bind(1, report_id).Bind(2, record_id).Run());
+  if (db_->Changes() == 0) {
+    return absl::NotFoundError("record id was never sent by this node");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::string> StateStore::FindRecordId(const std::string& report_id) {
   ASSIGN_OR_RETURN(sqlite::Statement s,
                    db_->Prepare("SELECT record_id FROM report_map WHERE report_id = ?"));

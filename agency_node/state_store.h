@@ -86,6 +86,10 @@ class StateStore {
       const std::function<std::string(const std::string&)>& new_id = {});
   // NotFound when the record id was never seen.
   absl::StatusOr<std::string> FindReportId(const std::string& record_id);
+  // Gives `record_id` the report id `report_id` from now on (a retracted record sent again
+  // as a new report, Delivery::Import). The old report id keeps its retraction; NotFound
+  // when the record id was never seen.
+  absl::Status ReissueReportId(const std::string& record_id, const std::string& report_id);
   // NotFound when the report id is not ours.
   absl::StatusOr<std::string> FindRecordId(const std::string& report_id);
 

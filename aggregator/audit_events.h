@@ -26,6 +26,8 @@ inline constexpr char kEventRetentionChange[] = "retention_change";
 inline constexpr char kEventBatchReceived[] = "batch_received";
 inline constexpr char kEventBatchRefused[] = "batch_refused";
 inline constexpr char kEventRetraction[] = "retraction";
+// A stored report replaced by a new version from the same agency (Store::CommitBatch).
+inline constexpr char kEventReportCorrected[] = "report_corrected";
 inline constexpr char kEventQuery[] = "query";
 inline constexpr char kEventPurge[] = "retention_purge";
 inline constexpr char kEventKeyEpochRetired[] = "key_epoch_retired";  // issue 9: old-epoch tokens deleted

@@ -18,6 +18,7 @@
 #include "aggregator/totals.h"
 #include "common/status_macros.h"
 #include "crypto/encoding.h"
+#include "model/ack_notes.h"
 #include "model/config.h"
 #include "model/tokens.h"
 #include "samenzicht/v1/categories.pb.h"
@@ -376,17 +377,26 @@ absl::StatusOr<v1::BatchAck> Intake::Submit(const rpc::Peer& peer, const v1::Sig
   ack.set_accepted(result.accepted);
   ack.set_duplicates(result.duplicates);
   for (auto& e : errors) *ack.add_errors() = std::move(e);
+  // A correction is named first, in a form the node reads back: "corrected N report(s)".
+  std::string notes;
+  if (result.corrected > 0) {
+    notes = absl::StrCat(model::kCorrectedAckPrefix, result.corrected,
+                         " report(s): a new version replaces the stored one");
+  }
   if (ack.errors_size() == 0) {
     ack.set_code(static_cast<int>(absl::StatusCode::kOk));
     if (result.replaced > 0) {
-      ack.set_message(absl::StrCat(result.replaced, " report(s) already stored under an older key "
-                                   "epoch now carry epoch ", payload.key_epoch(), " tokens"));
+      absl::StrAppend(&notes, notes.empty() ? "" : "; ", result.replaced,
+                      " report(s) already stored under an older key epoch now carry epoch ",
+                      payload.key_epoch(), " tokens");
     }
+    ack.set_message(notes);
   } else if (result.accepted + result.duplicates > 0) {
     // Partial acceptance: stored, except the reports listed. Not a refusal of the batch.
     ack.set_code(static_cast<int>(absl::StatusCode::kOk));
     ack.set_partially_accepted(true);
-    ack.set_message(absl::StrCat(ack.errors_size(), " report(s) refused; the others are stored"));
+    ack.set_message(absl::StrCat(notes, notes.empty() ? "" : "; ", ack.errors_size(),
+                                 " report(s) refused; the others are stored"));
   } else {
     ack.set_code(static_cast<int>(absl::StatusCode::kInvalidArgument));
     ack.set_message(absl::StrCat("all ", ack.errors_size(), " report(s) refused; nothing stored"));

@@ -325,7 +325,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir,
 // CommitBatch's statements, prepared once on the writer connection and reset after use.
 struct Store::WriteStatements {
   Stmt find_batch, insert_batch, update_batch, find_retracted, insert_report, insert_report_id,
-      find_report, replace_tokens;
+      find_report, replace_tokens, correct_report;
 
   static absl::StatusOr<std::unique_ptr<WriteStatements>> Prepare(sqlite3* db) {
     auto w = std::make_unique<WriteStatements>();
@@ -351,17 +351,31 @@ struct Store::WriteStatements {
                       "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)"));
     ASSIGN_OR_RETURN(w->insert_report_id,
                      Stmt::Prepare(db, "INSERT INTO report_ids(id, report_id) VALUES (?1, ?2)"));
+    // Columns 2.. in the order of SameContent.
     ASSIGN_OR_RETURN(w->find_report,
-                     Stmt::Prepare(db, "SELECT agency, key_epoch FROM reports WHERE id = ?1"));
+                     Stmt::Prepare(db,
+                                   "SELECT agency, key_epoch, signal_month, form, contact, "
+                                   "age_band, gender, background, living_situation, "
+                                   "recruitment_location, coercion, forced_crime, area, tokens, "
+                                   "version FROM reports WHERE id = ?1"));
     // Key rotation (issue 9): the same agency re-sends a report under a newer key epoch.
     ASSIGN_OR_RETURN(w->replace_tokens,
                      Stmt::Prepare(db, "UPDATE reports SET tokens = ?2, key_epoch = ?3 WHERE id = ?1"));
+    // A correction: the same report id, the batch's content, the next version.
+    ASSIGN_OR_RETURN(
+        w->correct_report,
+        Stmt::Prepare(db,
+                      "UPDATE reports SET batch_id = ?2, signal_month = ?3, form = ?4, "
+                      "contact = ?5, age_band = ?6, gender = ?7, background = ?8, "
+                      "living_situation = ?9, recruitment_location = ?10, coercion = ?11, "
+                      "forced_crime = ?12, area = ?13, key_epoch = ?14, tokens = ?15, "
+                      "version = version + 1 WHERE id = ?1"));
     return w;
   }
   // Leaves no statement active (and no binding pointing into a finished batch).
   void ResetAll() {
     for (Stmt* st : {&find_batch, &insert_batch, &update_batch, &find_retracted, &insert_report,
-                     &insert_report_id, &find_report, &replace_tokens}) {
+                     &insert_report_id, &find_report, &replace_tokens, &correct_report}) {
       st->Reset();
     }
   }
@@ -638,6 +652,35 @@ void Store::CommitGroup(const std::vector<PendingCommit*>& group) {
   }
 }
 
+namespace {
+
+// True when the stored row `found` (WriteStatements::find_report, stepped onto the row)
+// holds the categories of `r` and, with `compare_tokens` (the same key epoch: tokens of
+// another epoch always differ), the token blob `blob`.
+bool SameContent(const Stmt& found, const v1::Report& r, bool compare_tokens, const uint8_t* blob,
+                 size_t blob_size) {
+  const int64_t incoming[] = {r.signal_month(),
+                              r.form(),
+                              r.contact(),
+                              r.age_band(),
+                              r.gender(),
+                              r.background(),
+                              MaskOf(r.living_situation()),
+                              MaskOf(r.recruitment_location()),
+                              MaskOf(r.coercion()),
+                              MaskOf(r.forced_crime())};
+  for (int c = 0; c < 10; ++c) {
+    if (found.Int(2 + c) != incoming[c]) return false;
+  }
+  if (!found.TextEquals(12, r.area())) return false;
+  if (!compare_tokens) return true;
+  const std::string stored = found.Blob(13);
+  return stored.size() == blob_size &&
+         (blob_size == 0 || std::memcmp(stored.data(), blob, blob_size) == 0);
+}
+
+}  // namespace
+
 absl::StatusOr<CommitResult> Store::WriteBatch(const BatchToStore& batch, const EncodedBatch& enc,
                                                std::vector<audit::Entry>* entries) {
   WriteStatements& w = *write_statements_;
@@ -734,7 +777,49 @@ absl::StatusOr<CommitResult> Store::WriteBatch(const BatchToStore& batch, const 
     if (!w.find_report.TextEquals(0, batch.agency)) {
       result.refused.push_back({item.index, absl::StatusCode::kAlreadyExists,
                                 "report_id is already in use by another report"});
-    } else if (static_cast<uint32_t>(w.find_report.Int(1)) < batch.key_epoch) {
+    } else if (const uint32_t stored_epoch = static_cast<uint32_t>(w.find_report.Int(1));
+               stored_epoch <= batch.key_epoch &&
+               !SameContent(w.find_report, r, stored_epoch == batch.key_epoch, enc.blob(i),
+                            enc.blob_size(i))) {
+      // A correction: the agency sent the report again with other content. The row takes
+      // the new content under the next version (a key rotation's new tokens included).
+      const int64_t version = w.find_report.Int(14) + 1;
+      Stmt& c = w.correct_report;
+      c.Reset();
+      c.BindInt(1, row);
+      c.BindTextStatic(2, batch.batch_id);
+      c.BindInt(3, r.signal_month());
+      c.BindInt(4, r.form());
+      c.BindInt(5, r.contact());
+      c.BindInt(6, r.age_band());
+      c.BindInt(7, r.gender());
+      c.BindInt(8, r.background());
+      c.BindInt(9, MaskOf(r.living_situation()));
+      c.BindInt(10, MaskOf(r.recruitment_location()));
+      c.BindInt(11, MaskOf(r.coercion()));
+      c.BindInt(12, MaskOf(r.forced_crime()));
+      c.BindTextStatic(13, r.area());
+      c.BindInt(14, batch.key_epoch);
+      c.BindBlobStatic(15, enc.blob(i), enc.blob_size(i));
+      if (int rc = c.Step(); rc != SQLITE_DONE) return SqlError(db_, rc, path_, "correcting report");
+      if (stored_epoch < batch.key_epoch) {
+        ++result.replaced;
+      } else {
+        ++result.duplicates;
+      }
+      ++result.corrected;
+      if (chain_ != nullptr) {
+        JsonObject d;
+        d.Add("agency", batch.agency)
+            .Add("batch_id", batch.batch_id)
+            .Add("report_id", r.report_id())
+            .Add("version", static_cast<uint64_t>(version));
+        ASSIGN_OR_RETURN(audit::Entry entry,
+                         AppendInTransaction(kEventReportCorrected, batch.agency, d.str()));
+        chain_->Commit(entry);
+        entries->push_back(std::move(entry));
+      }
+    } else if (stored_epoch < batch.key_epoch) {
       // Key rotation: the same report under a newer epoch. Its tokens are replaced; the
       // report (and its categories) stays one report, counted once.
       w.replace_tokens.Reset();
@@ -765,6 +850,7 @@ absl::StatusOr<CommitResult> Store::WriteBatch(const BatchToStore& batch, const 
         .Add("refused", static_cast<uint32_t>(result.refused.size()) + batch.refused_before_store)
         .Add("key_epoch", batch.key_epoch)
         .Add("replaced", result.replaced)
+        .Add("corrected", result.corrected)
         .Add("tokens", batch.tokens)
         .Add("max_tokens_per_report", batch.max_tokens_per_report)
         .Add("reports_beyond_profile", batch.reports_beyond_profile)

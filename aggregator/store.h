@@ -103,8 +103,9 @@ struct ReportIdMap;  // aggregator/store/report_id_map.h
 
 // 2: audit and settings tables; 3: reports.key_epoch; 4: tokens as one blob per report,
 // report ids as 16-byte blobs; 5: report ids in `report_ids`, without an index; 6:
-// `batches.digest` keyed with the store key (see "Batch digests" at the top).
-inline constexpr int kSchemaVersion = 6;
+// `batches.digest` keyed with the store key (see "Batch digests" at the top); 7:
+// `reports.version`, raised by each correction (CommitBatch).
+inline constexpr int kSchemaVersion = 7;
 inline constexpr char kDatabaseFileName[] = "aggregator.db";
 inline constexpr char kStorePurpose[] = "samenzicht.store.v1";
 // The subkey of the store key that keys batch digests (KeyedBatchDigest).
@@ -191,6 +192,9 @@ struct CommitResult {
   uint32_t accepted = 0;    // newly stored
   uint32_t duplicates = 0;  // already stored by the same agency
   uint32_t replaced = 0;    // stored by the same agency under an older key epoch: tokens replaced
+  // Of `duplicates` and `replaced`: stored by the same agency with other categories or
+  // tokens; the stored report now holds the batch's content under a new version.
+  uint32_t corrected = 0;
   std::vector<StoreRefusal> refused;  // stored by another agency, or retracted before
 };
 

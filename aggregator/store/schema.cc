@@ -266,6 +266,14 @@ absl::Status MigrateToVersion6(sqlite::Database& db, const DigestKeyer& key_dige
   return absl::OkStatus();
 }
 
+// Schema version 7 (corrections): the version of each stored report. A report the same
+// agency sends again with other categories or tokens replaces the stored content in place
+// (the same row and report id) and its version goes up by one.
+constexpr char kSchemaV7[] = R"sql(
+ALTER TABLE reports ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+PRAGMA user_version = 7;
+)sql";
+
 }  // namespace
 
 bool ReportIdBytes(std::string_view hex, uint8_t out[kReportIdBytes]) {
@@ -294,6 +302,7 @@ std::vector<sqlite::Migration> StoreMigrations(DigestKeyer key_digest) {
        [key_digest = std::move(key_digest)](sqlite::Database& db) {
          return MigrateToVersion6(db, key_digest);
        }},
+      {7, kSchemaV7},
   };
 }
 

@@ -114,8 +114,10 @@ TEST(CsvTest, StrayQuotesAreErrors) {
   EXPECT_EQ(f.records[0].line, 4);
 }
 
+// In a file with UTF-8 text (here "oké"), so it is read as UTF-8 (a file without any is
+// read as Windows-1252: exports_test.cc).
 TEST(CsvTest, InvalidUtf8AndNulAreSkippedWithoutEchoingTheField) {
-  std::string text = "a,b\nJan\xC3\x28,1\nok,2\n";
+  std::string text = "a,b\nJan\xC3\x28,1\nok\xC3\xA9,2\n";
   text += std::string("nul\0byte,3\n", 11);
   text += "\xED\xA0\x80,4\n";  // an encoded surrogate
   ASSERT_OK_AND_ASSIGN(CsvFile f, ParseCsv(text));

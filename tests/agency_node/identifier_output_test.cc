@@ -196,6 +196,17 @@ TEST_F(DaemonTest, TheDaemonLogNeverHoldsAValue) {
   logger_->flush();
   EXPECT_THAT(log_.str(), ::testing::HasSubstr("no_header.csv: not imported"));
   ExpectNoValue("the daemon's log", log_.str());
+  // The reports of the rows next to the failed exports name no value either.
+  int reports = 0;
+  for (const auto& e : fs::directory_iterator(dir_ + "/in/failed")) {
+    const std::string name = e.path().filename().string();
+    if (name.size() < 11 || name.substr(name.size() - 11) != ".report.csv") continue;
+    ++reports;
+    auto text = files::ReadFile(e.path().string());
+    ASSERT_OK(text.status());
+    ExpectNoValue(name, *text);
+  }
+  EXPECT_GT(reports, 0);
 }
 
 // An imported export holds identifiers: it is overwritten and deleted once its reports are
@@ -211,8 +222,9 @@ TEST_F(DaemonTest, ProcessedExportsAreDeletedUnlessARetentionKeepsThem) {
                       fs::file_time_type::clock::now() - std::chrono::hours(24 * 8));
   EXPECT_EQ(RunDaemonUntilImported(Config(), *logger_), 0);
   EXPECT_EQ(FilesIn("done"), 0);
-  EXPECT_EQ(FilesIn("failed"), 1);  // bad.csv, for the operator; old.csv is gone
+  EXPECT_EQ(FilesIn("failed"), 2);  // bad.csv and its report, for the operator; old.csv is gone
   EXPECT_TRUE(fs::exists(dir_ + "/in/failed/bad.csv"));
+  EXPECT_TRUE(fs::exists(dir_ + "/in/failed/bad.csv.report.csv"));
   logger_->flush();
   EXPECT_THAT(log_.str(), ::testing::HasSubstr("good.csv: overwritten and deleted"));
 

@@ -121,12 +121,15 @@ TEST_F(SignalTest, CsvErrorsBecomeSkippedRecords) {
   EXPECT_EQ(f.records_read, 3);
 }
 
+// Identifier fields that do not parse are named and left out; the record still goes. (A
+// category, area or signal date that does not parse keeps the record from being sent:
+// see the next test.)
 TEST_F(SignalTest, BadFieldsWarnByNameAndTheRecordStillGoes) {
   ASSERT_OK_AND_ASSIGN(
       SignalFile f,
       Parse("record_id,given_names,surname,date_of_birth,national_id,phone,form,area,"
             "signal_date,postcode,email\n"
-            "R7,Fatima,El Amrani,31-02-2001,123456783,06-123,bogus,atlantis,2024-13-01,"
+            "R7,Fatima,El Amrani,31-02-2001,123456783,06-123,,,,"
             "ABC-XX,nope\n",
             {"oost", "west"}));
   ASSERT_EQ(f.signals.size(), 1u);
@@ -142,17 +145,40 @@ TEST_F(SignalTest, BadFieldsWarnByNameAndTheRecordStillGoes) {
       EXPECT_EQ(text.find(value), std::string::npos) << text;
     }
   }
-  EXPECT_THAT(fields, ElementsAre("date_of_birth", "national_id", "phone", "form", "area",
-                                  "signal_date", "postcode", "email"));
+  EXPECT_THAT(fields, ElementsAre("date_of_birth", "national_id", "phone", "postcode", "email"));
   EXPECT_EQ(FormatIssue(f.warnings[1]), "line 2, record R7, field national_id: fails the "
                                         "eleven-test; not used");
   EXPECT_FALSE(s.person.Has(Field::FIELD_DATE_OF_BIRTH));
   EXPECT_FALSE(s.person.Has(Field::FIELD_NATIONAL_ID));
   EXPECT_FALSE(s.person.Has(Field::FIELD_PHONE));
   EXPECT_EQ(s.person.Get(Field::FIELD_SURNAME), "amrani");  // good fields are kept
-  EXPECT_EQ(s.report.form(), v1::FORM_UNSPECIFIED);
-  EXPECT_EQ(s.report.area(), "");
-  EXPECT_EQ(s.report.signal_month(), 0u);
+}
+
+// A bad category word, area and signal date in one record: one `skipped` entry (the first
+// column), the others as warnings of the same record; nothing of it is sent.
+TEST_F(SignalTest, BadCategoriesAreaOrSignalDateKeepTheRecordFromBeingSent) {
+  ASSERT_OK_AND_ASSIGN(
+      SignalFile f,
+      Parse("record_id,surname,form,area,signal_date\n"
+            "R7,El Amrani,bogus,atlantis,2024-13-01\n"
+            "R8,El Amrani,sexual,oost,2024-03-01\n",
+            {"oost", "west"}));
+  ASSERT_EQ(f.signals.size(), 1u);
+  EXPECT_EQ(f.signals[0].record_id, "R8");
+  ASSERT_EQ(f.skipped.size(), 1u);
+  EXPECT_EQ(f.skipped[0].field, "form");
+  EXPECT_EQ(f.skipped[0].record_id, "R7");
+  std::vector<std::string> fields;
+  for (const auto& w : f.warnings) fields.push_back(w.field);
+  EXPECT_THAT(fields, ElementsAre("area", "signal_date"));
+  for (const auto& i : {f.skipped[0], f.warnings[0], f.warnings[1]}) {
+    const std::string text = FormatIssue(i);
+    EXPECT_THAT(text, ::testing::HasSubstr("record not sent"));
+    for (const char* value : {"bogus", "atlantis", "2024-13-01", "Amrani"}) {
+      EXPECT_EQ(text.find(value), std::string::npos) << text;
+    }
+  }
+  EXPECT_EQ(f.records_read, static_cast<int>(f.signals.size() + f.skipped.size()));
 }
 
 TEST_F(SignalTest, CategoryWordsAreCaseInsensitiveAndEmptyIsUnknown) {
@@ -171,10 +197,11 @@ TEST_F(SignalTest, CategoryWordsAreCaseInsensitiveAndEmptyIsUnknown) {
 
 TEST_F(SignalTest, AreaWithoutConfiguredListAcceptsCodes) {
   ASSERT_OK_AND_ASSIGN(SignalFile f, Parse("record_id,area\nR1,Oude_Wijken\nR2,oude wijken\n"));
+  ASSERT_EQ(f.signals.size(), 1u);
   EXPECT_EQ(f.signals[0].report.area(), "oude_wijken");
-  EXPECT_EQ(f.signals[1].report.area(), "");
-  ASSERT_EQ(f.warnings.size(), 1u);
-  EXPECT_EQ(f.warnings[0].field, "area");
+  ASSERT_EQ(f.skipped.size(), 1u);  // not an area code: R2 is not sent
+  EXPECT_EQ(f.skipped[0].field, "area");
+  EXPECT_EQ(f.skipped[0].record_id, "R2");
 }
 
 TEST_F(SignalTest, SignalDateDutchFormAndDerivedAgeBand) {

@@ -12,6 +12,8 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include "aggregator/audit_events.h"
+#include "crypto/signature.h"
 #include "tests/aggregator/test_util.h"
 #include "tests/testing/status_matchers.h"
 
@@ -150,6 +152,80 @@ TEST(StoreTest, ReplayedBatchChangesNothing) {
   EXPECT_EQ(store->generation(), gen);
   EXPECT_EQ(*store->CountRows("reports"), 1);
   EXPECT_EQ(*store->CountRows("batches"), 1);
+}
+
+// A correction: the same agency sends a stored report again with other categories. The
+// report keeps its id and row, takes the new content under the next version, the totals'
+// dataset holds only the latest version, and each correction is in the audit trail. The
+// same content again is a plain duplicate; a replay of the first batch changes nothing.
+TEST(StoreTest, AReportSentAgainWithOtherContentIsCorrectedInPlace) {
+  std::string dir = FreshDir("store_correction") + "/data";
+  ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, Key(), kRules));
+  ASSERT_OK_AND_ASSIGN(auto signer, crypto::Signer::Generate());
+  AuditOptions o;
+  o.signer = signer.get();
+  o.checkpoint_dir = dir + "/../checkpoints";
+  ASSERT_OK(store->AttachAudit(o));
+  v1::Report first = MakeReport(1, {{"nid", Tok(1)}}, v1::FORM_CRIMINAL, 202403);
+  std::vector<v1::Report> a{first, MakeReport(2, {{"nid", Tok(2)}}, v1::FORM_LABOUR)};
+  BatchToStore batch_a = Batch(testing::Id(20), "police", a);
+  ASSERT_OK_AND_ASSIGN(CommitResult c, store->CommitBatch(batch_a));
+  EXPECT_EQ(c.accepted, 2u);
+  EXPECT_EQ(c.corrected, 0u);
+
+  v1::Report changed = first;
+  changed.set_form(v1::FORM_SEXUAL);
+  changed.add_coercion(v1::COERCION_DEBT_BONDAGE);
+  std::vector<v1::Report> b{changed, a[1]};
+  ASSERT_OK_AND_ASSIGN(c, store->CommitBatch(Batch(testing::Id(21), "police", b)));
+  EXPECT_EQ(c.accepted, 0u);
+  EXPECT_EQ(c.duplicates, 2u);
+  EXPECT_EQ(c.corrected, 1u);
+  EXPECT_TRUE(c.refused.empty());
+
+  auto facts = [&] {
+    Dataset d = *store->LoadDataset(NoDomain);
+    std::vector<std::pair<int, uint32_t>> out;
+    for (const ReportFacts& f : d.reports) out.emplace_back(f.form, f.coercion);
+    return out;
+  };
+  const std::vector<std::pair<int, uint32_t>> corrected = {
+      {v1::FORM_SEXUAL, 1u << v1::COERCION_DEBT_BONDAGE}, {v1::FORM_LABOUR, 0u}};
+  EXPECT_EQ(facts(), corrected);
+  EXPECT_EQ(*store->CountRows("reports"), 2);
+
+  // A second correction (the signal month) raises the version again.
+  v1::Report again = changed;
+  again.set_signal_month(202404);
+  std::vector<v1::Report> c2{again};
+  ASSERT_OK_AND_ASSIGN(c, store->CommitBatch(Batch(testing::Id(22), "police", c2)));
+  EXPECT_EQ(c.corrected, 1u);
+  // The same content once more: a plain duplicate, no new version.
+  ASSERT_OK_AND_ASSIGN(c, store->CommitBatch(Batch(testing::Id(23), "police", c2)));
+  EXPECT_EQ(c.duplicates, 1u);
+  EXPECT_EQ(c.corrected, 0u);
+  // A replay of the first batch (same batch id) changes nothing: no rollback to version 1.
+  ASSERT_OK_AND_ASSIGN(c, store->CommitBatch(batch_a));
+  EXPECT_TRUE(c.replayed);
+  EXPECT_EQ(facts()[0], corrected[0]);
+  EXPECT_EQ(store->LoadDataset(NoDomain)->reports[0].signal_month, 202404u);
+
+  ASSERT_OK_AND_ASSIGN(std::vector<audit::Entry> entries, store->ReadAudit(1, 100));
+  std::vector<std::string> corrections;
+  for (const auto& e : entries) {
+    if (e.event == kEventReportCorrected) corrections.push_back(e.details);
+  }
+  ASSERT_EQ(corrections.size(), 2u);
+  EXPECT_NE(corrections[0].find(testing::Id(1)), std::string::npos) << corrections[0];
+  EXPECT_NE(corrections[0].find("\"version\":2"), std::string::npos) << corrections[0];
+  EXPECT_NE(corrections[1].find("\"version\":3"), std::string::npos) << corrections[1];
+  EXPECT_NE(corrections[1].find(testing::Id(22)), std::string::npos) << corrections[1];
+
+  // Another agency cannot correct the police's report: refused, nothing changed.
+  ASSERT_OK_AND_ASSIGN(c, store->CommitBatch(Batch(testing::Id(24), "zorg", a)));
+  ASSERT_EQ(c.refused.size(), 2u);
+  EXPECT_EQ(c.refused[0].code, absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(facts()[0], corrected[0]);
 }
 
 TEST(StoreTest, DuplicatesOtherAgenciesAndRetractions) {

@@ -277,6 +277,57 @@ TEST_F(E2eTest, RetractionTakesEffectImmediately) {
   EXPECT_EQ(Exact("")[""], std::make_pair(59L, 79L));
 }
 
+// A correction takes effect: the police export again with one record's form changed. The
+// report keeps its id (counted once), the aggregator holds the new version, the totals move
+// one signal from one form to the other, and `submit` says a report was corrected.
+TEST_F(E2eTest, ACorrectedRecordUpdatesItsReport) {
+  SubmitAll();
+  auto before = Exact("form");
+  std::string csv = Slurp(kData + "police.csv");
+  const std::string row = "PL-2024-1007,Sanne Anna,NOWAK,2006-04-05,female,,+31 6 57 476376,,9722BB,,,Groningen,sexual,";
+  ASSERT_NE(csv.find(row), std::string::npos);
+  csv.replace(csv.find(row), row.size(),
+              "PL-2024-1007,Sanne Anna,NOWAK,2006-04-05,female,,+31 6 57 476376,,9722BB,,,Groningen,labour,");
+  const std::string corrected = dir_ + "/police-corrected.csv";
+  WriteFile(corrected, csv);
+  RunResult r = RunCommand({AGENCY_NODE_BIN, "submit", "--config", NodeConfig("police"), "--in", corrected});
+  Expect0(r);
+  EXPECT_THAT(r.out, ::testing::HasSubstr("accepted:        0\n"));
+  EXPECT_THAT(r.out, ::testing::HasSubstr("corrected:       1 report(s)"));
+  auto after = Exact("form");
+  EXPECT_EQ(after["sexual"].second, before["sexual"].second - 1);
+  EXPECT_EQ(after["labour"].second, before["labour"].second + 1);
+  EXPECT_EQ(Exact("")[""], std::make_pair(60L, 80L));  // still one report, one person
+  // The original export again is a correction back, not a new report.
+  RunResult back = RunCommand({AGENCY_NODE_BIN, "submit", "--config", NodeConfig("police"), "--in", kData + "police.csv"});
+  Expect0(back);
+  EXPECT_THAT(back.out, ::testing::HasSubstr("corrected:       1 report(s)"));
+  EXPECT_EQ(Exact("form"), before);
+}
+
+// A retracted record stays retracted when the export is imported again, unless the agency
+// sends it again with --resend-retracted: then it counts again, as a new report, once.
+TEST_F(E2eTest, ARetractedRecordIsSentAgainOnlyWithTheFlag) {
+  SubmitAll();
+  Expect0(RunCommand({AGENCY_NODE_BIN, "retract", "--config", NodeConfig("police"), "--record-id", "PL-2024-1007"}));
+  EXPECT_EQ(Exact("")[""], std::make_pair(59L, 79L));
+  RunResult again = RunCommand({AGENCY_NODE_BIN, "submit", "--config", NodeConfig("police"), "--in",
+                                kData + "police.csv", "--resend-retracted"});
+  Expect0(again);
+  EXPECT_THAT(again.out, ::testing::HasSubstr("resent:          1 record(s)"));
+  EXPECT_THAT(again.out, ::testing::HasSubstr("accepted:        1\n"));
+  EXPECT_EQ(Exact("")[""], std::make_pair(60L, 80L));
+  EXPECT_EQ(Exact("domain")["police"], std::make_pair(28L, 28L));
+  // Once more, without the flag: the new report is an ordinary duplicate.
+  RunResult third = RunCommand({AGENCY_NODE_BIN, "submit", "--config", NodeConfig("police"), "--in", kData + "police.csv"});
+  Expect0(third);
+  EXPECT_THAT(third.out, ::testing::Not(::testing::HasSubstr("retracted earlier")));
+  EXPECT_EQ(Exact("")[""], std::make_pair(60L, 80L));
+  // And the record can be retracted again: its new report goes.
+  Expect0(RunCommand({AGENCY_NODE_BIN, "retract", "--config", NodeConfig("police"), "--record-id", "PL-2024-1007"}));
+  EXPECT_EQ(Exact("")[""], std::make_pair(59L, 79L));
+}
+
 // Partial acceptance end to end: the police node accepts an area the aggregator does not
 // know. A batch with one such report is stored except that report (OK, partially
 // accepted): the node counts one refused report and no refused batch, and `sent` names it.
