@@ -218,7 +218,11 @@ absl::StatusOr<ImportResult> Delivery::Import(const std::string& csv_path, bool 
                      BuildBatches(std::move(keep), header, config_.max_batch_reports(), *signer_));
   }
   result.batches_queued = static_cast<int>(batches.size());
-  if (!batches.empty() || once) {
+  // An export that did not arrive whole is not recorded as imported: the same file
+  // dropped again is read again (its whole records are duplicates at the aggregator,
+  // counted once) and lands in failed/ again, never in done/ as "imported before".
+  if (p.incomplete()) digest.clear();
+  if (!batches.empty() || !digest.empty()) {
     absl::Status s = outbox_->Enqueue(batches, digest);
     if (absl::IsAlreadyExists(s)) {  // another process imported the same file meanwhile
       result.already_imported = true;

@@ -108,7 +108,9 @@ class Delivery {
 
   // Reads, tokenises, assigns report ids, signs and enqueues `csv_path`; when this returns
   // OK the reports are durable in the outbox. With `once` the file's digest is recorded in
-  // the same transaction and a file imported before is skipped (already_imported). The
+  // the same transaction and a file imported before is skipped (already_imported); not
+  // for a file that did not arrive whole (PreparedReports::incomplete), which is read
+  // again each time. The
   // errors of PrepareReports (whole-file problems: InvalidArgument, NotFound) and of the
   // state (Internal, Unavailable).
   // A record this node retracted earlier is left out (retracted_dropped), unless

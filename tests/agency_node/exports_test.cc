@@ -351,9 +351,28 @@ TEST_F(ExportsTest, TheDaemonFilesAnIncompleteExportUnderFailedWithAReport) {
   ExpectNoName("the daemon's log", log_.str());
 
   // 8 whole records of whole.csv and 6 of future.csv wait in the outbox.
-  ASSERT_OK_AND_ASSIGN(auto outbox, Outbox::Open(config.state_dir()));
-  ASSERT_OK_AND_ASSIGN(auto size, outbox->Size());
-  EXPECT_EQ(size.second, 14);
+  {
+    ASSERT_OK_AND_ASSIGN(auto outbox, Outbox::Open(config.state_dir()));
+    ASSERT_OK_AND_ASSIGN(auto size, outbox->Size());
+    EXPECT_EQ(size.second, 14);
+  }
+
+  // The same incomplete export dropped again is read again and lands in failed/ again,
+  // never in done/ as "imported before".
+  ASSERT_OK(files::WriteFileAtomic(dir_ + "/in/future.csv", future, 0600));
+  StopSignal stop2;
+  std::thread again([&] { result = RunDaemon(config, stop2, *logger_); });
+  const auto deadline2 = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (fs::exists(dir_ + "/in/future.csv") && std::chrono::steady_clock::now() < deadline2) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  stop2.Stop();
+  again.join();
+  EXPECT_OK(result);
+  EXPECT_FALSE(fs::exists(dir_ + "/in/done/future.csv"));
+  EXPECT_TRUE(fs::exists(dir_ + "/in/failed/future.csv.1"));
+  EXPECT_TRUE(fs::exists(dir_ + "/in/failed/future.csv.1.report.csv"));
 }
 
 }  // namespace

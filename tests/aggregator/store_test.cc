@@ -242,10 +242,13 @@ TEST(StoreTest, DuplicatesOtherAgenciesAndRetractions) {
   EXPECT_EQ(rr.retracted, 1u);
   EXPECT_EQ(rr.not_found, std::vector<std::string>{testing::Id(99)});
 
-  std::vector<v1::Report> b{MakeReport(1, {}), MakeReport(2, {}), MakeReport(3, {})};
+  // Report 1 again with the same content: a duplicate (other content would be a
+  // correction, AReportSentAgainWithOtherContentIsCorrectedInPlace).
+  std::vector<v1::Report> b{a[0], MakeReport(2, {}), MakeReport(3, {})};
   ASSERT_OK_AND_ASSIGN(CommitResult c, store->CommitBatch(Batch(testing::Id(11), "police", b)));
   EXPECT_EQ(c.accepted, 1u);
   EXPECT_EQ(c.duplicates, 1u);
+  EXPECT_EQ(c.corrected, 0u);
   ASSERT_EQ(c.refused.size(), 1u);
   EXPECT_EQ(c.refused[0].index, 1u);
   EXPECT_EQ(c.refused[0].code, absl::StatusCode::kFailedPrecondition);
