@@ -18,9 +18,9 @@
 namespace samenzicht::agency_node {
 
 // The exit status of `submit` and `pseudonymise` when the run finished but did not bring
-// the export over whole: a record was skipped, or sent without an identifier that did not
-// parse (the output names each by line, record id and field). 0 means every record went
-// whole; 1 and 2 are errors as for every command.
+// the export over whole: a record was not sent (PreparedReports::incomplete; the output
+// names each by line, record id and field). 0 means every record was sent; 1 and 2 are
+// errors as for every command.
 inline constexpr int kExitRecordsSkipped = 3;
 
 // The status those commands return then: FailedPrecondition, its message counting the

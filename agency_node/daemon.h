@@ -16,7 +16,7 @@
 // time did not change over one poll interval, imports each once (by digest) and moves it
 // to `import_dir/done/`. A file that cannot be read at all (unknown column, no header ...)
 // goes to `import_dir/failed/` with an error in the log; so does a file that did not arrive
-// whole (a record skipped or sent without a field: PreparedReports::incomplete), after its
+// whole (a record not sent: PreparedReports::incomplete), after its
 // whole records were queued. Next to a failed file `<name>.report.csv` lists its rows
 // (line, record id, field, outcome, reason; never a value). It drains the outbox whenever it
 // holds batches; after a failed attempt it waits retry_initial_ms, doubling up to

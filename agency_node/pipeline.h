@@ -30,10 +30,12 @@ struct PreparedReports {
   std::vector<std::string> notices;     // about the whole file (CsvFile::notices)
   int records_read = 0;
 
-  // True when a record was skipped or sent without a field that did not parse: the run
-  // did not bring the export over whole (`submit` and `pseudonymise` exit with
-  // kExitRecordsSkipped, the daemon moves the file to failed/).
-  bool incomplete() const { return !skipped.empty() || !warnings.empty(); }
+  // True when a record was not sent (skipped: a CSV error, a bad record id, a category,
+  // area or signal date that does not parse): the run did not bring the export over whole
+  // (`submit` and `pseudonymise` exit with kExitRecordsSkipped, the daemon moves the file
+  // to failed/). An identifier left out (`warnings`) is listed but does not count: the
+  // record is sent and counted in every figure; only its linkage has less to go on.
+  bool incomplete() const { return !skipped.empty(); }
 };
 
 // Reads `csv_path`, parses and tokenises. The errors of ReadCsvFile and ParseSignals

@@ -23,9 +23,7 @@ namespace samenzicht::bench {
 
 // Runs `argv` (argv[0] a path) with stdout and stderr into `log`. InternalError naming the
 // command, its exit code and the tail of the log when it does not exit 0.
-// `also_ok`: a non-zero exit status that counts as success too (0: none).
-absl::Status RunCommand(const std::vector<std::string>& argv, const std::string& log,
-                        int also_ok = 0);
+absl::Status RunCommand(const std::vector<std::string>& argv, const std::string& log);
 
 // A new folder $TMPDIR/<name>.XXXXXX (or under /tmp).
 absl::StatusOr<std::string> MakeTempDir(const std::string& name);

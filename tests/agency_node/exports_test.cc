@@ -260,9 +260,14 @@ TEST_F(ExportsTest, ARunWithASkippedRecordDoesNotEndInSuccess) {
   EXPECT_EQ(WEXITSTATUS(rc), kExitRecordsSkipped);
   EXPECT_THAT(Slurp(dir_ + "/err.txt"), HasSubstr("error: the export did not arrive whole"));
 
-  // A whole export ends in success.
+  // A whole export ends in success; so does one whose records all went, one of them
+  // without an identifier that did not parse (listed as a field warning).
   o.in = kTestdata + "export_excel_nl.csv";
   EXPECT_OK(PseudonymiseCommand(o, *logger_, out));
+  o.in = WriteIn("bsn.csv", "record_id,surname,national_id,form\nR1,Jansen,123456789,sexual\n");
+  std::ostringstream out2;
+  EXPECT_OK(PseudonymiseCommand(o, *logger_, out2));
+  EXPECT_THAT(out2.str(), HasSubstr("field warnings:  1"));
 }
 
 // Stray quotes as real exports have them: `"Jansen` opened and never closed, followed by
