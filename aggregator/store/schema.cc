@@ -268,11 +268,20 @@ absl::Status MigrateToVersion6(sqlite::Database& db, const DigestKeyer& key_dige
 
 // Schema version 7 (corrections): the version of each stored report. A report the same
 // agency sends again with other categories or tokens replaces the stored content in place
-// (the same row and report id) and its version goes up by one.
-constexpr char kSchemaV7[] = R"sql(
-ALTER TABLE reports ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
-PRAGMA user_version = 7;
-)sql";
+// (the same row and report id) and its version goes up by one. Skipped when the column is
+// there already (a database whose user_version was set back by hand).
+absl::Status MigrateToVersion7(sqlite::Database& db) {
+  bool present = false;
+  {
+    ASSIGN_OR_RETURN(sqlite::Statement has,
+                     db.Prepare("SELECT count(*) FROM pragma_table_info('reports') "
+                                "WHERE name = 'version'"));
+    ASSIGN_OR_RETURN(bool row, has.Step());
+    present = row && has.Int(0) > 0;
+  }  // the statement is finished before the table is altered
+  if (present) return absl::OkStatus();
+  return db.Exec("ALTER TABLE reports ADD COLUMN version INTEGER NOT NULL DEFAULT 1");
+}
 
 }  // namespace
 
@@ -302,7 +311,7 @@ std::vector<sqlite::Migration> StoreMigrations(DigestKeyer key_digest) {
        [key_digest = std::move(key_digest)](sqlite::Database& db) {
          return MigrateToVersion6(db, key_digest);
        }},
-      {7, kSchemaV7},
+      {7, nullptr, MigrateToVersion7},
   };
 }
 
