@@ -22,6 +22,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "aggregator/audit_events.h"
+#include "aggregator/store/sealed_rows.h"
 #include "common/files.h"
 #include "common/sqlite/sqlite.h"
 #include "common/status_macros.h"
@@ -429,9 +430,16 @@ absl::StatusOr<std::string> AuditReport(const std::vector<audit::Entry>& entries
   return os.str();
 }
 
-absl::StatusOr<std::map<std::string, TokenShare>> ReadTokenShares(const std::string& data_dir) {
+absl::StatusOr<std::map<std::string, TokenShare>> ReadTokenShares(
+    const std::string& data_dir, const crypto::SecretBytes& store_key) {
   ASSIGN_OR_RETURN(auto db, OpenReadOnly(data_dir));
-  ASSIGN_OR_RETURN(sqlite::Statement st, db->Prepare("SELECT agency, tokens FROM reports"));
+  ASSIGN_OR_RETURN(int64_t version, db->UserVersion());
+  const bool sealed = version >= 7;  // before, the tokens were stored as they are opened here
+  ASSIGN_OR_RETURN(std::unique_ptr<crypto::RowSealer> sealer, crypto::RowSealer::New(store_key));
+  ASSIGN_OR_RETURN(sqlite::Statement st,
+                   db->Prepare(sealed ? "SELECT agency, tokens, id, key_epoch FROM reports"
+                                      : "SELECT agency, tokens FROM reports"));
+  std::string blob;
   std::vector<std::string> agencies;
   absl::flat_hash_map<std::string, uint16_t> agency_index;
   // A token by a 64-bit fingerprint of its stored entry (rule and value).
@@ -443,7 +451,12 @@ absl::StatusOr<std::map<std::string, TokenShare>> ReadTokenShares(const std::str
     const std::string agency = st.Text(0);
     auto [it, fresh] = agency_index.emplace(agency, static_cast<uint16_t>(agencies.size()));
     if (fresh) agencies.push_back(agency);
-    const std::string blob = st.Blob(1);
+    if (sealed) {
+      const RowPlace place{st.Int(2), agency, 0, static_cast<uint32_t>(st.Int(3))};
+      RETURN_IF_ERROR(OpenTokens(*sealer, place, st.Blob(1), &blob));
+    } else {
+      blob = st.Blob(1);
+    }
     for (size_t off = 0; off + kStoredTokenBytes <= blob.size(); off += kStoredTokenBytes) {
       uint64_t fp = 0;
       std::memcpy(&fp, blob.data() + off + 2, sizeof fp);

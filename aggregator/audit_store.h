@@ -142,10 +142,12 @@ struct TokenShare {
   double largest_token_share = 0;
 };
 
-// Per agency, from `data_dir`/aggregator.db opened read-only (no key: equal tokens stay
-// equal when re-keyed). Memory grows with the distinct tokens (~40 bytes each). The
-// errors of ReadTrail.
-absl::StatusOr<std::map<std::string, TokenShare>> ReadTokenShares(const std::string& data_dir);
+// Per agency, from `data_dir`/aggregator.db opened read-only. The stored tokens are sealed
+// (store.h, "Encryption at rest"): each row is opened with `store_key` (the aggregator's
+// store key file); DataLoss for a row that does not open. Memory grows with the distinct
+// tokens (~40 bytes each). The errors of ReadTrail.
+absl::StatusOr<std::map<std::string, TokenShare>> ReadTokenShares(
+    const std::string& data_dir, const crypto::SecretBytes& store_key);
 
 // Per agency over the period (months of the entries' times): reports accepted, tokens per
 // report (mean and most), reports carrying more tokens than one person's report can

@@ -247,7 +247,15 @@ absl::Status AuditReportCommand(const cli::Args& args, std::ostream& out, std::o
     return absl::InvalidArgumentError("--view must be summary or anomalies");
   }
   if (view == "anomalies") {
-    ASSIGN_OR_RETURN(auto shares, ReadTokenShares(args.Get("data-dir")));
+    // The stored tokens are encrypted at rest: the token shares need the store key.
+    if (!args.Has("store-key")) {
+      return absl::InvalidArgumentError(
+          "--view anomalies needs --store-key (the aggregator's store_key_file): the stored "
+          "tokens are encrypted with it");
+    }
+    ASSIGN_OR_RETURN(crypto::LoadedKey store_key,
+                     crypto::LoadKeyFile(args.Get("store-key"), crypto::KeyKind::kStore));
+    ASSIGN_OR_RETURN(auto shares, ReadTokenShares(args.Get("data-dir"), store_key.bytes));
     ASSIGN_OR_RETURN(std::string text, AnomalyReport(trail.entries, shares, o));
     out << text;
     return absl::OkStatus();

@@ -56,7 +56,8 @@ int AuditMain(int argc, char** argv) {
         .Flag("view", "summary|anomalies",
               "summary (default), or per agency the figures a malicious agency would show: "
               "tokens per report beyond the profile, its busiest month against its history, "
-              "the largest share it holds of one token");
+              "the largest share it holds of one token")
+        .Flag("store-key", "FILE", "the store key file (store_key_file); needed by anomalies");
     return Run(cmd, argc - 1, argv + 1, AuditReportCommand);
   }
   if (sub == "checkpoint") {

@@ -19,6 +19,7 @@
 #include "aggregator/store/checkpointer.h"
 #include "aggregator/store/report_id_map.h"
 #include "aggregator/store/schema.h"
+#include "aggregator/store/sealed_rows.h"
 #include "common/files.h"
 #include "common/sqlite/sqlite.h"
 #include "common/status_macros.h"
@@ -170,6 +171,54 @@ absl::StatusOr<std::unique_ptr<sqlite::Database>> OpenConnection(const std::stri
   return sqlite::Database::Open(path, options);
 }
 
+// Registers the profile's rules in `rules`; returns their ids, profile rule index * kRoles
+// + role.
+absl::StatusOr<std::vector<int>> RegisterRules(sqlite3* db, const std::string& path,
+                                               const std::vector<std::string>& rule_names) {
+  // Register the profile's rules; ids of rules seen before stay stable. Each rule also gets
+  // a row per probe-rule role (kRoleSuffix), so a token's role is stored in its rule column.
+  std::vector<int> rule_ids;
+  auto ins = Stmt::Prepare(db, "INSERT OR IGNORE INTO rules(name) VALUES (?1)");
+  auto sel = Stmt::Prepare(db, "SELECT id FROM rules WHERE name = ?1");
+  if (!ins.ok()) return ins.status();
+  if (!sel.ok()) return sel.status();
+  for (const std::string& rule : rule_names) {
+    for (const char* suffix : kRoleSuffix) {
+      const std::string name = rule + suffix;
+      ins->Reset();
+      ins->BindText(1, name);
+      if (int rc = ins->Step(); rc != SQLITE_DONE) return SqlError(db, rc, path, "rules");
+      sel->Reset();
+      sel->BindText(1, name);
+      if (int rc = sel->Step(); rc != SQLITE_ROW) return SqlError(db, rc, path, "rules");
+      if (sel->Int(0) < 1 || sel->Int(0) > kMaxStoredRuleId) {
+        // A token's rule is 14 bits of its entry in `reports.tokens` (store.h).
+        return absl::FailedPreconditionError(absl::StrCat(
+            path, ": rule '", name, "' would get number ", sel->Int(0),
+            "; the store holds at most ", kMaxStoredRuleId, " rule rows over its lifetime"));
+      }
+      rule_ids.push_back(static_cast<int>(sel->Int(0)));
+    }
+  }
+  return rule_ids;
+}
+
+// The categories of `r` as a report row seals them.
+StoredFacts FactsOf(const v1::Report& r) {
+  StoredFacts f;
+  f.form = static_cast<uint8_t>(r.form());
+  f.contact = static_cast<uint8_t>(r.contact());
+  f.age_band = static_cast<uint8_t>(r.age_band());
+  f.gender = static_cast<uint8_t>(r.gender());
+  f.background = static_cast<uint8_t>(r.background());
+  f.living = MaskOf(r.living_situation());
+  f.recruitment = MaskOf(r.recruitment_location());
+  f.coercion = MaskOf(r.coercion());
+  f.forced_crime = MaskOf(r.forced_crime());
+  f.area = r.area();
+  return f;
+}
+
 absl::Status PrepareDataDir(const std::string& data_dir) {
   RETURN_IF_ERROR(files::MakeDirs(data_dir));
   struct stat st;
@@ -194,6 +243,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir,
                    crypto::KeyedHasher::New(store_key, kStorePurpose, 0, rule_names));
   ASSIGN_OR_RETURN(std::unique_ptr<crypto::KeyedHasher> digest_hasher,
                    crypto::KeyedHasher::New(store_key, kBatchDigestPurpose, 0, {"batch"}));
+  ASSIGN_OR_RETURN(std::unique_ptr<crypto::RowSealer> sealer, crypto::RowSealer::New(store_key));
   RETURN_IF_ERROR(PrepareDataDir(data_dir));
   const std::string path = (std::filesystem::path(data_dir) / kDatabaseFileName).string();
 
@@ -274,7 +324,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir,
   }
   const crypto::KeyedHasher& digest_key = *digest_hasher;
   const std::vector<sqlite::Migration> migrations = StoreMigrations(
-      [&digest_key](std::string_view digest) { return digest_key.Hash(0, digest); });
+      [&digest_key](std::string_view digest) { return digest_key.Hash(0, digest); }, *sealer);
   if (migrations.back().version != kSchemaVersion) {
     return fail(absl::InternalError("store.h's kSchemaVersion is not the last migration"));
   }
@@ -285,37 +335,12 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir,
     if (version != 0) sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
   }
 
-  // Register the profile's rules; ids of rules seen before stay stable. Each rule also gets
-  // a row per probe-rule role (kRoleSuffix), so a token's role is stored in its rule column.
-  std::vector<int> rule_ids;
-  {
-    auto ins = Stmt::Prepare(db, "INSERT OR IGNORE INTO rules(name) VALUES (?1)");
-    auto sel = Stmt::Prepare(db, "SELECT id FROM rules WHERE name = ?1");
-    if (!ins.ok()) return fail(ins.status());
-    if (!sel.ok()) return fail(sel.status());
-    for (const std::string& rule : rule_names) {
-      for (const char* suffix : kRoleSuffix) {
-        const std::string name = rule + suffix;
-        ins->Reset();
-        ins->BindText(1, name);
-        if (int rc = ins->Step(); rc != SQLITE_DONE) return fail(SqlError(db, rc, path, "rules"));
-        sel->Reset();
-        sel->BindText(1, name);
-        if (int rc = sel->Step(); rc != SQLITE_ROW) return fail(SqlError(db, rc, path, "rules"));
-        if (sel->Int(0) < 1 || sel->Int(0) > kMaxStoredRuleId) {
-          // A token's rule is 14 bits of its entry in `reports.tokens` (store.h).
-          return fail(absl::FailedPreconditionError(absl::StrCat(
-              path, ": rule '", name, "' would get number ", sel->Int(0),
-              "; the store holds at most ", kMaxStoredRuleId, " rule rows over its lifetime")));
-        }
-        rule_ids.push_back(static_cast<int>(sel->Int(0)));
-      }
-    }
-  }
+  ASSIGN_OR_RETURN(std::vector<int> rule_ids, RegisterRules(db, path, rule_names));
   ::chmod(path.c_str(), 0600);
   std::unique_ptr<Store> store(
       new Store(path, std::move(writer), std::move(hasher), std::move(rule_ids)));
   store->digest_hasher_ = std::move(digest_hasher);
+  store->sealer_ = std::move(sealer);
   ASSIGN_OR_RETURN(store->checkpointer_, Checkpointer::Start(path));
   // Replaces wal_autocheckpoint on the writer connection.
   sqlite3_wal_hook(db, &Checkpointer::OnCommit, store->checkpointer_.get());
@@ -325,7 +350,9 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir,
 // CommitBatch's statements, prepared once on the writer connection and reset after use.
 struct Store::WriteStatements {
   Stmt find_batch, insert_batch, update_batch, find_retracted, insert_report, insert_report_id,
-      find_report, replace_tokens, correct_report;
+      find_report, replace_tokens, correct_report, last_row;
+  std::string facts, tokens;  // a report's sealed values
+  std::string opened;         // a stored report's opened facts or tokens (scratch)
 
   static absl::StatusOr<std::unique_ptr<WriteStatements>> Prepare(sqlite3* db) {
     auto w = std::make_unique<WriteStatements>();
@@ -345,37 +372,33 @@ struct Store::WriteStatements {
     ASSIGN_OR_RETURN(
         w->insert_report,
         Stmt::Prepare(db,
-                      "INSERT INTO reports(agency, batch_id, signal_month, form, "
-                      "contact, age_band, gender, background, living_situation, "
-                      "recruitment_location, coercion, forced_crime, area, key_epoch, tokens) "
-                      "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)"));
+                      "INSERT INTO reports(id, agency, batch_id, signal_month, key_epoch, facts, "
+                      "tokens) VALUES (?1,?2,?3,?4,?5,?6,?7)"));
+    // A new report's row id is chosen before it is inserted: its sealed values are bound
+    // to it (sealed_rows.h). The next one after the last, as SQLite would choose.
+    ASSIGN_OR_RETURN(w->last_row, Stmt::Prepare(db, "SELECT coalesce(max(id), 0) FROM reports"));
     ASSIGN_OR_RETURN(w->insert_report_id,
                      Stmt::Prepare(db, "INSERT INTO report_ids(id, report_id) VALUES (?1, ?2)"));
-    // Columns 2.. in the order of SameContent.
     ASSIGN_OR_RETURN(w->find_report,
                      Stmt::Prepare(db,
-                                   "SELECT agency, key_epoch, signal_month, form, contact, "
-                                   "age_band, gender, background, living_situation, "
-                                   "recruitment_location, coercion, forced_crime, area, tokens, "
-                                   "version FROM reports WHERE id = ?1"));
+                                   "SELECT agency, key_epoch, signal_month, facts, tokens, version "
+                                   "FROM reports WHERE id = ?1"));
     // Key rotation (issue 9): the same agency re-sends a report under a newer key epoch.
     ASSIGN_OR_RETURN(w->replace_tokens,
                      Stmt::Prepare(db, "UPDATE reports SET tokens = ?2, key_epoch = ?3 WHERE id = ?1"));
-    // A correction: the same report id, the batch's content, the next version.
-    ASSIGN_OR_RETURN(
-        w->correct_report,
-        Stmt::Prepare(db,
-                      "UPDATE reports SET batch_id = ?2, signal_month = ?3, form = ?4, "
-                      "contact = ?5, age_band = ?6, gender = ?7, background = ?8, "
-                      "living_situation = ?9, recruitment_location = ?10, coercion = ?11, "
-                      "forced_crime = ?12, area = ?13, key_epoch = ?14, tokens = ?15, "
-                      "version = version + 1 WHERE id = ?1"));
+    // A correction: the same report id, the batch's content (sealed again), the next version.
+    ASSIGN_OR_RETURN(w->correct_report,
+                     Stmt::Prepare(db,
+                                   "UPDATE reports SET batch_id = ?2, signal_month = ?3, "
+                                   "key_epoch = ?4, facts = ?5, tokens = ?6, "
+                                   "version = version + 1 WHERE id = ?1"));
     return w;
   }
   // Leaves no statement active (and no binding pointing into a finished batch).
   void ResetAll() {
     for (Stmt* st : {&find_batch, &insert_batch, &update_batch, &find_retracted, &insert_report,
-                     &insert_report_id, &find_report, &replace_tokens, &correct_report}) {
+                     &insert_report_id, &find_report, &replace_tokens, &correct_report,
+                     &last_row}) {
       st->Reset();
     }
   }
@@ -614,6 +637,7 @@ void Store::CommitGroup(const std::vector<PendingCommit*>& group) {
     // The one place that catches: an exception (out of memory) must not leave the group's
     // callers waiting forever or the chain ahead of the database.
     try {
+      next_row_ = 0;  // read again in this transaction
       Transaction tx(db_, path_);
       status = tx.Begin(true);
       if (status.ok()) status = SyncReportIds();
@@ -652,31 +676,61 @@ void Store::CommitGroup(const std::vector<PendingCommit*>& group) {
   }
 }
 
+absl::StatusOr<int64_t> Store::InsertReport(const BatchToStore& batch, const v1::Report& r,
+                                            std::string_view token_blob) {
+  WriteStatements& w = *write_statements_;
+  if (next_row_ == 0) {
+    w.last_row.Reset();
+    if (int rc = w.last_row.Step(); rc != SQLITE_ROW) return SqlError(db_, rc, path_, "reading reports");
+    next_row_ = w.last_row.Int(0) + 1;
+    w.last_row.Reset();
+  }
+  const int64_t row = next_row_;
+  const RowPlace place{row, batch.agency, r.signal_month(), batch.key_epoch};
+  w.facts.clear();
+  w.tokens.clear();
+  SealFacts(*sealer_, place, FactsOf(r), &w.facts);
+  SealTokens(*sealer_, place, token_blob, &w.tokens);
+  Stmt& ins = w.insert_report;
+  ins.Reset();
+  ins.BindInt(1, row);
+  ins.BindTextStatic(2, batch.agency);
+  ins.BindTextStatic(3, batch.batch_id);
+  ins.BindInt(4, r.signal_month());
+  ins.BindInt(5, batch.key_epoch);
+  ins.BindBlob(6, w.facts.data(), static_cast<int>(w.facts.size()));
+  ins.BindBlob(7, w.tokens.data(), static_cast<int>(w.tokens.size()));
+  if (int rc = ins.Step(); rc != SQLITE_DONE) return SqlError(db_, rc, path_, "storing report");
+  ++next_row_;
+  return row;
+}
+
 namespace {
 
-// True when the stored row `found` (WriteStatements::find_report, stepped onto the row)
-// holds the categories of `r` and, with `compare_tokens` (the same key epoch: tokens of
-// another epoch always differ), the token blob `blob`.
-bool SameContent(const Stmt& found, const v1::Report& r, bool compare_tokens, const uint8_t* blob,
-                 size_t blob_size) {
-  const int64_t incoming[] = {r.signal_month(),
-                              r.form(),
-                              r.contact(),
-                              r.age_band(),
-                              r.gender(),
-                              r.background(),
-                              MaskOf(r.living_situation()),
-                              MaskOf(r.recruitment_location()),
-                              MaskOf(r.coercion()),
-                              MaskOf(r.forced_crime())};
-  for (int c = 0; c < 10; ++c) {
-    if (found.Int(2 + c) != incoming[c]) return false;
+// True when the stored row `found` (WriteStatements::find_report, stepped onto row `row`)
+// holds the signal month and categories of `r` and, with `compare_tokens` (the same key
+// epoch: tokens of another epoch always differ), the token blob `blob`. The sealed values
+// are opened into `scratch`; one that does not open is DataLoss.
+absl::StatusOr<bool> SameContent(const crypto::RowSealer& sealer, const Stmt& found, int64_t row,
+                                 const v1::Report& r, bool compare_tokens, std::string_view blob,
+                                 std::string* scratch) {
+  const std::string agency = found.Text(0);
+  const RowPlace place{row, agency, static_cast<uint32_t>(found.Int(2)),
+                       static_cast<uint32_t>(found.Int(1))};
+  StoredFacts stored;
+  RETURN_IF_ERROR(OpenFacts(sealer, place, found.Blob(3), &stored, scratch));
+  const StoredFacts incoming = FactsOf(r);
+  if (place.signal_month != r.signal_month() || stored.form != incoming.form ||
+      stored.contact != incoming.contact || stored.age_band != incoming.age_band ||
+      stored.gender != incoming.gender || stored.background != incoming.background ||
+      stored.living != incoming.living || stored.recruitment != incoming.recruitment ||
+      stored.coercion != incoming.coercion || stored.forced_crime != incoming.forced_crime ||
+      stored.area != incoming.area) {
+    return false;
   }
-  if (!found.TextEquals(12, r.area())) return false;
   if (!compare_tokens) return true;
-  const std::string stored = found.Blob(13);
-  return stored.size() == blob_size &&
-         (blob_size == 0 || std::memcmp(stored.data(), blob, blob_size) == 0);
+  RETURN_IF_ERROR(OpenTokens(sealer, place, found.Blob(4), scratch));
+  return *scratch == blob;
 }
 
 }  // namespace
@@ -720,25 +774,10 @@ absl::StatusOr<CommitResult> Store::WriteBatch(const BatchToStore& batch, const 
     const ReportIds::Key key = ReportIds::KeyOf(enc.id(i));
     const auto known = ids.row.find(key);
     if (known == ids.row.end()) {  // a new report
-      Stmt& ins = w.insert_report;
-      ins.Reset();
-      ins.BindTextStatic(1, batch.agency);
-      ins.BindTextStatic(2, batch.batch_id);
-      ins.BindInt(3, r.signal_month());
-      ins.BindInt(4, r.form());
-      ins.BindInt(5, r.contact());
-      ins.BindInt(6, r.age_band());
-      ins.BindInt(7, r.gender());
-      ins.BindInt(8, r.background());
-      ins.BindInt(9, MaskOf(r.living_situation()));
-      ins.BindInt(10, MaskOf(r.recruitment_location()));
-      ins.BindInt(11, MaskOf(r.coercion()));
-      ins.BindInt(12, MaskOf(r.forced_crime()));
-      ins.BindTextStatic(13, r.area());
-      ins.BindInt(14, batch.key_epoch);
-      ins.BindBlobStatic(15, enc.blob(i), enc.blob_size(i));
-      if (int rc = ins.Step(); rc != SQLITE_DONE) return SqlError(db_, rc, path_, "storing report");
-      const int64_t row = sqlite3_last_insert_rowid(db_);
+      ASSIGN_OR_RETURN(const int64_t row,
+                       InsertReport(batch, r,
+                                    std::string_view(reinterpret_cast<const char*>(enc.blob(i)),
+                                                     enc.blob_size(i))));
       w.insert_report_id.Reset();
       w.insert_report_id.BindInt(1, row);
       w.insert_report_id.BindBlobStatic(2, enc.id(i), kReportIdBytes);
@@ -778,29 +817,46 @@ absl::StatusOr<CommitResult> Store::WriteBatch(const BatchToStore& batch, const 
       result.refused.push_back({item.index, absl::StatusCode::kAlreadyExists,
                                 "report_id is already in use by another report"});
     } else if (const uint32_t stored_epoch = static_cast<uint32_t>(w.find_report.Int(1));
-               stored_epoch <= batch.key_epoch &&
-               !SameContent(w.find_report, r, stored_epoch == batch.key_epoch, enc.blob(i),
-                            enc.blob_size(i))) {
+               stored_epoch <= batch.key_epoch) {
+      const std::string_view blob(reinterpret_cast<const char*>(enc.blob(i)), enc.blob_size(i));
+      ASSIGN_OR_RETURN(const bool same, SameContent(*sealer_, w.find_report, row, r,
+                                                    stored_epoch == batch.key_epoch, blob,
+                                                    &w.opened));
+      if (same && stored_epoch == batch.key_epoch) {
+        ++result.duplicates;
+        continue;
+      }
+      if (same) {
+        // Key rotation: the same report under a newer epoch. Its tokens are replaced; the
+        // report (and its categories) stays one report, counted once.
+        w.tokens.clear();
+        SealTokens(*sealer_, RowPlace{row, batch.agency, 0, batch.key_epoch}, blob, &w.tokens);
+        w.replace_tokens.Reset();
+        w.replace_tokens.BindInt(1, row);
+        w.replace_tokens.BindBlob(2, w.tokens.data(), static_cast<int>(w.tokens.size()));
+        w.replace_tokens.BindInt(3, batch.key_epoch);
+        if (int rc = w.replace_tokens.Step(); rc != SQLITE_DONE) {
+          return SqlError(db_, rc, path_, "replacing tokens");
+        }
+        ++result.replaced;
+        continue;
+      }
       // A correction: the agency sent the report again with other content. The row takes
       // the new content under the next version (a key rotation's new tokens included).
-      const int64_t version = w.find_report.Int(14) + 1;
+      const int64_t version = w.find_report.Int(5) + 1;
+      const RowPlace place{row, batch.agency, r.signal_month(), batch.key_epoch};
+      w.facts.clear();
+      w.tokens.clear();
+      SealFacts(*sealer_, place, FactsOf(r), &w.facts);
+      SealTokens(*sealer_, place, blob, &w.tokens);
       Stmt& c = w.correct_report;
       c.Reset();
       c.BindInt(1, row);
       c.BindTextStatic(2, batch.batch_id);
       c.BindInt(3, r.signal_month());
-      c.BindInt(4, r.form());
-      c.BindInt(5, r.contact());
-      c.BindInt(6, r.age_band());
-      c.BindInt(7, r.gender());
-      c.BindInt(8, r.background());
-      c.BindInt(9, MaskOf(r.living_situation()));
-      c.BindInt(10, MaskOf(r.recruitment_location()));
-      c.BindInt(11, MaskOf(r.coercion()));
-      c.BindInt(12, MaskOf(r.forced_crime()));
-      c.BindTextStatic(13, r.area());
-      c.BindInt(14, batch.key_epoch);
-      c.BindBlobStatic(15, enc.blob(i), enc.blob_size(i));
+      c.BindInt(4, batch.key_epoch);
+      c.BindBlob(5, w.facts.data(), static_cast<int>(w.facts.size()));
+      c.BindBlob(6, w.tokens.data(), static_cast<int>(w.tokens.size()));
       if (int rc = c.Step(); rc != SQLITE_DONE) return SqlError(db_, rc, path_, "correcting report");
       if (stored_epoch < batch.key_epoch) {
         ++result.replaced;
@@ -819,19 +875,8 @@ absl::StatusOr<CommitResult> Store::WriteBatch(const BatchToStore& batch, const 
         chain_->Commit(entry);
         entries->push_back(std::move(entry));
       }
-    } else if (stored_epoch < batch.key_epoch) {
-      // Key rotation: the same report under a newer epoch. Its tokens are replaced; the
-      // report (and its categories) stays one report, counted once.
-      w.replace_tokens.Reset();
-      w.replace_tokens.BindInt(1, row);
-      w.replace_tokens.BindBlobStatic(2, enc.blob(i), enc.blob_size(i));
-      w.replace_tokens.BindInt(3, batch.key_epoch);
-      if (int rc = w.replace_tokens.Step(); rc != SQLITE_DONE) {
-        return SqlError(db_, rc, path_, "replacing tokens");
-      }
-      ++result.replaced;
     } else {
-      ++result.duplicates;
+      ++result.duplicates;  // an older epoch's copy of a report stored under a newer one
     }
   }
 
@@ -956,35 +1001,50 @@ absl::StatusOr<Dataset> Store::LoadDataset(
   absl::flat_hash_map<std::string, uint16_t> area_index;
   absl::flat_hash_map<std::string, int> domain_cache;
   {
-    ASSIGN_OR_RETURN(Stmt count, Stmt::Prepare(db,
-        "SELECT count(*), coalesce(sum(length(tokens)), 0) FROM reports"));
+    ASSIGN_OR_RETURN(Stmt count, Stmt::Prepare(db, absl::StrCat(
+        "SELECT count(*), coalesce(sum(", TokenCountSql("tokens"), "), 0) FROM reports").c_str()));
     if (count.Step() == SQLITE_ROW) {
       d.reports.reserve(static_cast<size_t>(count.Int(0)));
-      d.tokens.Reserve(static_cast<size_t>(count.Int(1)) / kStoredTokenBytes);
+      d.tokens.Reserve(static_cast<size_t>(count.Int(1)));
     }
     ASSIGN_OR_RETURN(
         Stmt st, Stmt::Prepare(db,
-                               "SELECT agency, signal_month, form, contact, age_band, gender, "
-                               "background, living_situation, recruitment_location, coercion, "
-                               "forced_crime, area, tokens FROM reports ORDER BY id"));
+                               "SELECT id, agency, signal_month, key_epoch, facts, tokens "
+                               "FROM reports ORDER BY id"));
+    auto column = [&st](int c) {
+      const void* p = sqlite3_column_blob(st.get(), c);
+      return std::string_view(static_cast<const char*>(p), p ? sqlite3_column_bytes(st.get(), c) : 0);
+    };
+    StoredFacts facts;
+    std::string plain, token_blob;
     int rc;
     while ((rc = st.Step()) == SQLITE_ROW) {
       ReportFacts f;
-      std::string agency = st.Text(0);
+      std::string agency = st.Text(1);
+      // Every row is opened: a sealed value that does not open here (moved, altered, another
+      // key) stops the load, so no totals are served from it.
+      const RowPlace place{st.Int(0), agency, static_cast<uint32_t>(st.Int(2)),
+                           static_cast<uint32_t>(st.Int(3))};
+      if (absl::Status s = OpenFacts(*sealer_, place, column(4), &facts, &plain); !s.ok()) {
+        return absl::DataLossError(absl::StrCat(path_, ": ", s.message(), kCorruptionHint));
+      }
+      if (absl::Status s = OpenTokens(*sealer_, place, column(5), &token_blob); !s.ok()) {
+        return absl::DataLossError(absl::StrCat(path_, ": ", s.message(), kCorruptionHint));
+      }
       auto dom = domain_cache.find(agency);
       if (dom == domain_cache.end()) dom = domain_cache.emplace(agency, domain_of_agency(agency)).first;
       f.domain = static_cast<uint8_t>(dom->second);
-      f.signal_month = static_cast<uint32_t>(st.Int(1));
-      f.form = static_cast<uint8_t>(st.Int(2));
-      f.contact = static_cast<uint8_t>(st.Int(3));
-      f.age_band = static_cast<uint8_t>(st.Int(4));
-      f.gender = static_cast<uint8_t>(st.Int(5));
-      f.background = static_cast<uint8_t>(st.Int(6));
-      f.living = static_cast<uint32_t>(st.Int(7));
-      f.recruitment = static_cast<uint32_t>(st.Int(8));
-      f.coercion = static_cast<uint32_t>(st.Int(9));
-      f.forced_crime = static_cast<uint32_t>(st.Int(10));
-      std::string area = st.Text(11);
+      f.signal_month = place.signal_month;
+      f.form = facts.form;
+      f.contact = facts.contact;
+      f.age_band = facts.age_band;
+      f.gender = facts.gender;
+      f.background = facts.background;
+      f.living = facts.living;
+      f.recruitment = facts.recruitment;
+      f.coercion = facts.coercion;
+      f.forced_crime = facts.forced_crime;
+      std::string& area = facts.area;
       if (!known_areas_.empty() &&
           std::find(known_areas_.begin(), known_areas_.end(), area) == known_areas_.end()) {
         area.clear();  // not a configured district: never a row label
@@ -998,8 +1058,8 @@ absl::StatusOr<Dataset> Store::LoadDataset(
         f.area = it->second;
       }
       const uint32_t index = static_cast<uint32_t>(d.reports.size());
-      const auto* blob = static_cast<const uint8_t*>(sqlite3_column_blob(st.get(), 12));
-      const size_t blob_size = static_cast<size_t>(sqlite3_column_bytes(st.get(), 12));
+      const auto* blob = reinterpret_cast<const uint8_t*>(token_blob.data());
+      const size_t blob_size = token_blob.size();
       if (blob_size % kStoredTokenBytes != 0) {
         return absl::DataLossError(absl::StrCat(path_, ": a report's stored tokens are damaged"));
       }
@@ -1027,7 +1087,7 @@ absl::StatusOr<int64_t> Store::CountRows(const std::string& table) const {
   // Tokens are counted in their blobs (schema 4 has no tokens table).
   const std::string sql =
       table == "tokens"
-          ? absl::StrCat("SELECT coalesce(sum(length(tokens)), 0) / ", kStoredTokenBytes, " FROM reports")
+          ? absl::StrCat("SELECT coalesce(sum(", TokenCountSql("tokens"), "), 0) FROM reports")
           : absl::StrCat("SELECT count(*) FROM ", table);
   ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_, sql.c_str()));
   if (int rc = st.Step(); rc != SQLITE_ROW) return SqlError(db_, rc, path_, "count");
@@ -1259,7 +1319,7 @@ absl::StatusOr<PurgeResult> Store::Purge(uint32_t cutoff_month, int64_t cutoff_u
       "(SELECT b.received_at FROM batches b WHERE b.batch_id = r.batch_id) < ?2)";
   {
     ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_, absl::StrCat(
-        "SELECT count(*), coalesce(sum(length(r.tokens)), 0) / ", kStoredTokenBytes,
+        "SELECT count(*), coalesce(sum(", TokenCountSql("r.tokens"), "), 0)",
         " FROM reports r WHERE ", kExpired).c_str()));
     st.BindInt(1, cutoff_month);
     st.BindInt(2, cutoff_unix);
@@ -1312,7 +1372,7 @@ absl::StatusOr<std::pair<int64_t, int64_t>> Store::RetireKeyEpochsBefore(
   int64_t reports = 0, tokens = 0;
   {
     ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_, absl::StrCat(
-        "SELECT count(*), coalesce(sum(length(tokens)), 0) / ", kStoredTokenBytes,
+        "SELECT count(*), coalesce(sum(", TokenCountSql("tokens"), "), 0)",
         " FROM reports WHERE key_epoch < ?1 AND length(tokens) > 0").c_str()));
     st.BindInt(1, epoch);
     if (int rc = st.Step(); rc != SQLITE_ROW) return SqlError(db_, rc, path_, "retiring epochs");

@@ -5,11 +5,11 @@
 //   ASSIGN_OR_RETURN(CommitResult r, store->CommitBatch(batch));   // durable when it returns
 //   ASSIGN_OR_RETURN(Dataset d, store->LoadDataset(domain_of_agency));
 //
-// What is on disk (schema version 5, `PRAGMA user_version`; the SQL of every version and the
+// What is on disk (schema version 8, `PRAGMA user_version`; the SQL of every version and the
 // migrations are aggregator/store/schema.h's, checkpoints aggregator/store/checkpointer.h's). Tables `batches` (one row per
-// committed batch), `reports` (one row per stored report: agency, batch, signal month,
-// categories as small integers and bitmasks, key epoch, and ALL its tokens in one blob
-// column, see "Stored tokens" below), `report_ids` (the report's id as 16 raw bytes, under
+// committed batch), `reports` (one row per stored report: agency, batch, signal month and
+// key epoch readable; its categories and area, and ALL its tokens in one blob, each sealed
+// with the store key, see "Encryption at rest" below), `report_ids` (the report's id as 16 raw bytes, under
 // the same row number; deleted with its report), `retracted` (report id as 16 bytes,
 // agency, when; so a replayed old batch cannot bring a retracted report back) and `rules`
 // (rule name <-> small integer; a probe-rule token's role is stored as the rows
@@ -25,12 +25,19 @@
 // again when another connection has committed (`PRAGMA data_version`, checked in every
 // write transaction).
 //
-// Stored tokens: `reports.tokens` is the concatenation of 34-byte entries, one per token,
+// Encryption at rest (version 8): `reports.facts` (categories and area) and `reports.tokens`
+// are sealed with XChaCha20-Poly1305 under a subkey of the store key, bound to the row id
+// and its readable columns (aggregator/store/sealed_rows.h); the store key is kept outside
+// the data folder, so a copy of the folder or of a backup holds no token and no category.
+// `LoadDataset` opens every row; a value that does not open (moved to another row, a
+// readable column changed, another key) is DataLoss. Version 8 sealed every older row.
+//
+// Stored tokens: the opened `reports.tokens` is the concatenation of 34-byte entries, one per token,
 //   bytes 0-1   the rule word, little-endian: bits 0-13 the rules.id of the token's rule
 //               (with its role, see above; below kMaxRules), bits 14-15 per-token flags,
 //               reserved (0 today; kStoredTokenFlags);
 //   bytes 2-33  the re-keyed token.
-// An empty blob means the report has no (or no longer any) tokens.
+// An empty blob (x'', not sealed) means the report has no (or no longer any) tokens.
 //
 // No identifier and no agency token ever reaches the database: every token is keyed again
 // inside `CommitBatch`, before it is bound to a statement.
@@ -95,6 +102,9 @@ struct sqlite3;
 namespace samenzicht::sqlite {
 class Database;
 }  // namespace samenzicht::sqlite
+namespace samenzicht::crypto {
+class RowSealer;  // crypto/row_seal.h
+}  // namespace samenzicht::crypto
 
 namespace samenzicht::aggregator {
 
@@ -104,8 +114,9 @@ struct ReportIdMap;  // aggregator/store/report_id_map.h
 // 2: audit and settings tables; 3: reports.key_epoch; 4: tokens as one blob per report,
 // report ids as 16-byte blobs; 5: report ids in `report_ids`, without an index; 6:
 // `batches.digest` keyed with the store key (see "Batch digests" at the top); 7:
-// `reports.version`, raised by each correction (CommitBatch).
-inline constexpr int kSchemaVersion = 7;
+// `reports.version`, raised by each correction (CommitBatch); 8: report rows' categories
+// and tokens sealed with the store key ("Encryption at rest").
+inline constexpr int kSchemaVersion = 8;
 inline constexpr char kDatabaseFileName[] = "aggregator.db";
 inline constexpr char kStorePurpose[] = "samenzicht.store.v1";
 // The subkey of the store key that keys batch digests (KeyedBatchDigest).
@@ -354,6 +365,8 @@ class Store {
   sqlite3* const db_;  // writer_'s handle
   const std::unique_ptr<crypto::KeyedHasher> hasher_;
   std::unique_ptr<crypto::KeyedHasher> digest_hasher_;  // kBatchDigestPurpose; set by Open
+  std::unique_ptr<crypto::RowSealer> sealer_;            // report rows; set by Open
+  int64_t next_row_ = 0;  // row id of the next new report; 0 = read it (guarded by write_mu_)
   std::vector<std::string> known_areas_;                 // SetKnownAreas; before serving
   const std::vector<int> rule_ids_;  // profile rule index * 3 + v1::TokenRole -> rules.id
   std::atomic<uint64_t> generation_{0};
@@ -378,6 +391,10 @@ class Store {
   // is appended to `entries` and the chain advanced (CommitGroup undoes that on failure).
   absl::StatusOr<CommitResult> WriteBatch(const BatchToStore& batch, const EncodedBatch& enc,
                                           std::vector<audit::Entry>* entries);
+  // A new report's row, its values sealed to the row id it gets (the next after the last);
+  // returns that id. Inside WriteBatch's transaction.
+  absl::StatusOr<int64_t> InsertReport(const BatchToStore& batch, const v1::Report& r,
+                                       std::string_view token_blob);
   mutable std::mutex commit_mu_;
   std::condition_variable commit_cv_;
   std::deque<PendingCommit*> commit_queue_;

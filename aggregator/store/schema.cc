@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "aggregator/store/sealed_rows.h"
 #include "common/status_macros.h"
 #include "crypto/keyed_hash.h"
 
@@ -283,6 +285,78 @@ absl::Status MigrateToVersion7(sqlite::Database& db) {
   return db.Exec("ALTER TABLE reports ADD COLUMN version INTEGER NOT NULL DEFAULT 1");
 }
 
+// Schema version 8 (encryption at rest): a report's categories and area (`facts`) and its
+// tokens are sealed with the store key (sealed_rows.h); the readable columns are the row
+// id, agency, batch, signal month and key epoch. Every existing row is sealed here; the
+// plaintext table is dropped, its pages overwritten (secure_delete).
+constexpr char kSchemaV8Before[] = R"sql(
+ALTER TABLE reports RENAME TO reports_v7;
+CREATE TABLE reports(
+  id INTEGER PRIMARY KEY,
+  agency TEXT NOT NULL,
+  batch_id TEXT NOT NULL REFERENCES batches(batch_id),
+  signal_month INTEGER NOT NULL,
+  key_epoch INTEGER NOT NULL DEFAULT 0,
+  facts BLOB NOT NULL,
+  tokens BLOB NOT NULL DEFAULT x'',
+  version INTEGER NOT NULL DEFAULT 1);
+)sql";
+constexpr char kSchemaV8After[] = R"sql(
+DROP TABLE reports_v7;
+CREATE TRIGGER report_ids_go_with_their_report AFTER DELETE ON reports
+  BEGIN DELETE FROM report_ids WHERE id = OLD.id; END;
+)sql";
+
+absl::Status MigrateToVersion8(sqlite::Database& db, const crypto::RowSealer& sealer) {
+  RETURN_IF_ERROR(db.Exec(kSchemaV8Before));
+  ASSIGN_OR_RETURN(sqlite::Statement sel,
+                   db.Prepare("SELECT id, agency, batch_id, signal_month, key_epoch, form, contact, "
+                              "age_band, gender, background, living_situation, "
+                              "recruitment_location, coercion, forced_crime, area, tokens, "
+                              "version "
+                              "FROM reports_v7 ORDER BY id"));
+  ASSIGN_OR_RETURN(sqlite::Statement ins,
+                   db.Prepare("INSERT INTO reports(id, agency, batch_id, signal_month, key_epoch, "
+                              "facts, tokens, version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+  std::string facts_sealed, tokens_sealed;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, sel.Step());
+    if (!row) break;
+    const std::string agency = sel.Text(1);
+    const std::string tokens = sel.Blob(15);
+    if (tokens.size() % kStoredTokenBytes != 0) {
+      return absl::DataLossError(absl::StrCat("report row ", sel.Int(0), ": its stored tokens are damaged"));
+    }
+    RowPlace place{sel.Int(0), agency, static_cast<uint32_t>(sel.Int(3)),
+                   static_cast<uint32_t>(sel.Int(4))};
+    StoredFacts f;
+    f.form = static_cast<uint8_t>(sel.Int(5));
+    f.contact = static_cast<uint8_t>(sel.Int(6));
+    f.age_band = static_cast<uint8_t>(sel.Int(7));
+    f.gender = static_cast<uint8_t>(sel.Int(8));
+    f.background = static_cast<uint8_t>(sel.Int(9));
+    f.living = static_cast<uint32_t>(sel.Int(10));
+    f.recruitment = static_cast<uint32_t>(sel.Int(11));
+    f.coercion = static_cast<uint32_t>(sel.Int(12));
+    f.forced_crime = static_cast<uint32_t>(sel.Int(13));
+    f.area = sel.Text(14);
+    facts_sealed.clear();
+    tokens_sealed.clear();
+    SealFacts(sealer, place, f, &facts_sealed);
+    SealTokens(sealer, place, tokens, &tokens_sealed);
+    ins.Bind(1, place.row)
+        .Bind(2, agency)
+        .Bind(3, sel.Text(2))
+        .Bind(4, sel.Int(3))
+        .Bind(5, sel.Int(4))
+        .BindBlob(6, facts_sealed)
+        .BindBlob(7, tokens_sealed)
+        .Bind(8, sel.Int(16));
+    RETURN_IF_ERROR(ins.Run());
+  }
+  return db.Exec(kSchemaV8After);
+}
+
 }  // namespace
 
 bool ReportIdBytes(std::string_view hex, uint8_t out[kReportIdBytes]) {
@@ -300,7 +374,8 @@ bool ReportIdBytes(std::string_view hex, uint8_t out[kReportIdBytes]) {
   return true;
 }
 
-std::vector<sqlite::Migration> StoreMigrations(DigestKeyer key_digest) {
+std::vector<sqlite::Migration> StoreMigrations(DigestKeyer key_digest,
+                                               const crypto::RowSealer& sealer) {
   return {
       {1, kSchema},
       {2, kSchemaV2},
@@ -312,6 +387,7 @@ std::vector<sqlite::Migration> StoreMigrations(DigestKeyer key_digest) {
          return MigrateToVersion6(db, key_digest);
        }},
       {7, nullptr, MigrateToVersion7},
+      {8, nullptr, [&sealer](sqlite::Database& db) { return MigrateToVersion8(db, sealer); }},
   };
 }
 

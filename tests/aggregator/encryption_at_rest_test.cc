@@ -221,5 +221,56 @@ TEST_F(EncryptionAtRestTest, AChangedMonthOrKeyEpochIsDataLoss) {
   }
 }
 
+// A database of the release before (schema 6, every column readable) is sealed when the
+// store opens it: afterwards neither its file nor a backup holds a token or an area, and
+// every report loads with the categories it had.
+TEST_F(EncryptionAtRestTest, UpgradingSealsEveryExistingRow) {
+  StoreOnePersonTwice();
+  Dataset before;
+  {
+    ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir_, *key_, kRules));
+    ASSERT_OK_AND_ASSIGN(before, store->LoadDataset([](const std::string&) { return 0; }));
+  }
+  testing::DowngradeToSchemaSix(dir_ + "/aggregator.db", *key_);
+  ASSERT_OK_AND_ASSIGN(auto store_hasher, crypto::KeyedHasher::New(*key_, kStorePurpose, 0, kRules));
+  const std::string stored_nid = store_hasher->Hash(0, Tok(7));
+  ASSERT_NE(ReadFile(dir_ + "/aggregator.db").find(stored_nid), std::string::npos)
+      << "the schema-6 file should hold the token in the clear";
+
+  {
+    ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir_, *key_, kRules));
+    ASSERT_OK_AND_ASSIGN(Dataset after, store->LoadDataset([](const std::string&) { return 0; }));
+    ASSERT_EQ(after.reports.size(), before.reports.size());
+    for (size_t i = 0; i < after.reports.size(); ++i) {
+      EXPECT_EQ(after.reports[i].form, before.reports[i].form);
+      EXPECT_EQ(after.reports[i].age_band, before.reports[i].age_band);
+      EXPECT_EQ(after.reports[i].gender, before.reports[i].gender);
+      EXPECT_EQ(after.reports[i].living, before.reports[i].living);
+      EXPECT_EQ(after.reports[i].coercion, before.reports[i].coercion);
+      EXPECT_EQ(after.reports[i].signal_month, before.reports[i].signal_month);
+    }
+    EXPECT_EQ(after.areas, before.areas);
+    ASSERT_EQ(after.tokens.size(), 3u);
+    for (size_t i = 0; i < after.tokens.size(); ++i) {
+      EXPECT_EQ(after.tokens.fingerprint(i), before.tokens.fingerprint(i));
+    }
+  }
+  const std::string backup = root_ + "/after-upgrade.backup.db";
+  ASSERT_OK(BackupDatabase(dir_, backup).status());
+  for (const auto& [file, bytes] : StolenFiles(dir_, backup)) {
+    EXPECT_EQ(bytes.find(stored_nid), std::string::npos) << "stored token readable in " << file;
+    EXPECT_EQ(bytes.find(kArea), std::string::npos) << "area readable in " << file;
+  }
+}
+
+// Without the store key nothing loads: another key is DataLoss, not a dataset of noise.
+TEST_F(EncryptionAtRestTest, AnotherStoreKeyCannotOpenTheRows) {
+  StoreOnePersonTwice();
+  ASSERT_OK_AND_ASSIGN(crypto::SecretBytes other, crypto::SecretBytes::Random(32));
+  ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir_, other, kRules));
+  EXPECT_THAT(store->LoadDataset([](const std::string&) { return 0; }),
+              StatusIs(absl::StatusCode::kDataLoss, "report row 1"));
+}
+
 }  // namespace
 }  // namespace samenzicht::aggregator

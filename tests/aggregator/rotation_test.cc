@@ -218,6 +218,11 @@ TEST_F(RotationTest, SchemaTwoDatabaseUpgradesWithTheEpochItRanWith) {
   StopServer();
   // What a schema-2 database looked like: schema 3 (token rows, text report ids) without
   // the key_epoch column.
+  {
+    auto store_key = crypto::LoadKeyFile(config_.store_key_file(), crypto::KeyKind::kStore);
+    ASSERT_OK(store_key);
+    DowngradeToSchemaSix(data_dir_ + "/aggregator.db", store_key->bytes);
+  }
   Sql(std::string(kDowngradeToSchemaThree) +
       "ALTER TABLE reports DROP COLUMN key_epoch; PRAGMA user_version = 2;");
   {

@@ -168,6 +168,7 @@ TEST(BatchDigestUpgradeTest, OpeningAnOlderDatabaseKeysItsStoredDigests) {
   EXPECT_EQ(testing::Column(db, "SELECT lower(hex(digest)) FROM batches")[0], crypto::ToHex(keyed));
   EXPECT_NE(keyed, plain);
   // Back to what version 5 stored.
+  testing::DowngradeToSchemaSix(db, key);
   ExecSql(db, "UPDATE batches SET digest = x'" + crypto::ToHex(plain) + "'; PRAGMA user_version = 5");
   ASSERT_EQ(testing::Column(db, "PRAGMA user_version")[0], "5");
   ASSERT_EQ(testing::Column(db, "SELECT lower(hex(digest)) FROM batches")[0], crypto::ToHex(plain));
@@ -314,7 +315,10 @@ TEST_F(SecurityTest, IntakeRefusesAnAreaThatIsNotAConfiguredDistrict) {
     EXPECT_EQ(e.message().find("jansen"), std::string::npos);
   }
   StopServer();
-  EXPECT_EQ(Column("SELECT area FROM reports"), std::vector<std::string>{"west"});
+  ASSERT_OK_AND_ASSIGN(crypto::LoadedKey key,
+                       crypto::LoadKeyFile(config_.store_key_file(), crypto::KeyKind::kStore));
+  EXPECT_EQ(testing::StoredAreas(data_dir_ + "/aggregator.db", key.bytes),
+            std::vector<std::string>{"west"});
 }
 
 // A database written before areas were required may hold free text: it is never published
@@ -374,7 +378,9 @@ TEST_F(SecurityTest, AMaliciousAgencyShowsInTheAnomalyFigures) {
   ASSERT_EQ(acks.at(0).accepted(), 7u) << acks[0].message();
   StopServer();
 
-  ASSERT_OK_AND_ASSIGN(auto shares, ReadTokenShares(data_dir_));
+  ASSERT_OK_AND_ASSIGN(crypto::LoadedKey key,
+                       crypto::LoadKeyFile(config_.store_key_file(), crypto::KeyKind::kStore));
+  ASSERT_OK_AND_ASSIGN(auto shares, ReadTokenShares(data_dir_, key.bytes));
   EXPECT_EQ(shares["zorg"].largest_token_reports, 6);
   EXPECT_NEAR(shares["zorg"].largest_token_share, 6.0 / 7.0, 1e-9);
   EXPECT_EQ(shares["police"].largest_token_reports, 1);

@@ -410,8 +410,11 @@ TEST(StoreTest, UpgradesASchemaThreeDatabaseBuiltBySql) {
   EXPECT_EQ(SqlValue(dir, "SELECT count(*) FROM sqlite_schema WHERE name = 'tokens'"), "0");
   EXPECT_EQ(SqlValue(dir, "SELECT hex(report_id) FROM report_ids WHERE id = 7"),
             "00000000000000000000000000000001");
-  // Rule byte and token, in the order of the token rows.
-  EXPECT_EQ(SqlValue(dir, "SELECT hex(tokens) FROM reports WHERE id = 7"),
+  // Rule byte and token, in the order of the token rows (sealed since version 7: opened).
+  const std::vector<testing::OpenedRow> opened = testing::OpenedRows(dir + "/aggregator.db", key);
+  ASSERT_EQ(opened.size(), 2u);
+  EXPECT_EQ(opened[0].id, 7);
+  EXPECT_EQ(crypto::ToHex(opened[0].tokens),
             absl::StrCat("0300", std::string(64, '3'), "0100", std::string(64, '1')));
   EXPECT_EQ(*store->CountRows("tokens"), 2);
 
@@ -479,6 +482,7 @@ TEST(StoreTest, SchemaThreeRoundTripKeepsEveryReportAndToken) {
     ASSERT_OK(store->Retract("police", {testing::Id(3)}, 5));
     ASSERT_OK_AND_ASSIGN(before, store->LoadDataset(NoDomain));
   }
+  testing::DowngradeToSchemaSix(dir + "/aggregator.db", key);
   RunSql(dir, testing::kDowngradeToSchemaThree);
   ASSERT_EQ(SqlValue(dir, "PRAGMA user_version"), "3");
   ASSERT_EQ(SqlValue(dir, "SELECT count(*) FROM tokens"), std::to_string(before.tokens.size()));
@@ -513,6 +517,7 @@ TEST(StoreTest, UpgradesASchemaFourDatabaseAndKeepsEveryIdDecision) {
     ASSERT_OK(store->CommitBatch(Batch(testing::Id(10), "police", a)));
     ASSERT_OK(store->Retract("police", {testing::Id(2)}, 1));
   }
+  testing::DowngradeToSchemaSix(dir + "/aggregator.db", key);
   RunSql(dir, testing::kDowngradeToSchemaFour);
   ASSERT_EQ(SqlValue(dir, "PRAGMA user_version"), "4");
   ASSERT_EQ(SqlValue(dir, "SELECT count(*) FROM sqlite_schema WHERE name = 'report_ids'"), "0");
@@ -724,12 +729,15 @@ TEST(StoreTest, TokensAreOneBlobPerReportWithTheRuleByte) {
   EXPECT_EQ(SqlValue(dir, "SELECT count(*) FROM sqlite_schema WHERE name = 'tokens'"), "0");
   EXPECT_EQ(SqlValue(dir, "SELECT length(report_id) FROM report_ids WHERE id = 1"), "16");
   // Rule words (little-endian): phone is rules.id 7, nid 1 (each rule has three rows, one
-  // per role, in profile order); flag bits clear; the tokens are re-keyed.
-  EXPECT_EQ(SqlValue(dir, "SELECT length(tokens) FROM reports WHERE id = 1"), "68");
-  EXPECT_EQ(SqlValue(dir, "SELECT hex(substr(tokens, 1, 2)) || hex(substr(tokens, 35, 2)) "
-                          "FROM reports WHERE id = 1"), "07000100");
-  EXPECT_NE(SqlValue(dir, "SELECT hex(substr(tokens, 3, 32)) FROM reports WHERE id = 1"),
-            crypto::ToHex(Tok(1)));
+  // per role, in profile order); flag bits clear; the tokens are re-keyed. On disk the blob
+  // is sealed (nonce and tag: 40 bytes more); opened with the key it is the 68 bytes.
+  EXPECT_EQ(SqlValue(dir, "SELECT length(tokens) FROM reports WHERE id = 1"), "108");
+  const std::vector<testing::OpenedRow> opened = testing::OpenedRows(dir + "/aggregator.db", key);
+  ASSERT_EQ(opened.size(), 2u);
+  ASSERT_EQ(opened[0].tokens.size(), 68u);
+  EXPECT_EQ(crypto::ToHex(opened[0].tokens.substr(0, 2)) + crypto::ToHex(opened[0].tokens.substr(34, 2)),
+            "07000100");
+  EXPECT_NE(crypto::ToHex(opened[0].tokens.substr(2, 32)), crypto::ToHex(Tok(1)));
   EXPECT_EQ(SqlValue(dir, "SELECT length(tokens) FROM reports WHERE id = 2"), "0");
 }
 

@@ -11,6 +11,8 @@
 #include <sqlite3.h>
 
 #include "aggregator/intake.h"
+#include "aggregator/store/sealed_rows.h"
+#include "crypto/row_seal.h"
 #include "crypto/encoding.h"
 #include "crypto/signature.h"
 #include "model/config.h"
@@ -224,6 +226,122 @@ inline std::vector<std::string> Column(const std::string& db_path, const std::st
   sqlite3_finalize(st);
   sqlite3_close(db);
   return out;
+}
+
+// The stored reports of a schema-7 database (`db_path`), opened with `store_key`: row id,
+// agency, signal month, key epoch, categories and token blob, in row order. Fails the test
+// for a row that does not open.
+struct OpenedRow {
+  int64_t id = 0;
+  std::string agency, batch_id;
+  uint32_t signal_month = 0, key_epoch = 0;
+  StoredFacts facts;
+  std::string tokens;
+};
+inline std::vector<OpenedRow> OpenedRows(const std::string& db_path,
+                                         const crypto::SecretBytes& store_key) {
+  std::vector<OpenedRow> rows;
+  auto sealer = crypto::RowSealer::New(store_key);
+  EXPECT_TRUE(sealer.ok()) << sealer.status();
+  if (!sealer.ok()) return rows;
+  sqlite3* db = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db,
+                               "SELECT id, agency, batch_id, signal_month, key_epoch, facts, tokens "
+                               "FROM reports ORDER BY id",
+                               -1, &st, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(db);
+  auto blob = [&st](int c) {
+    const void* p = sqlite3_column_blob(st, c);
+    return std::string(static_cast<const char*>(p), p ? sqlite3_column_bytes(st, c) : 0);
+  };
+  std::string scratch;
+  while (st != nullptr && sqlite3_step(st) == SQLITE_ROW) {
+    OpenedRow r;
+    r.id = sqlite3_column_int64(st, 0);
+    r.agency = reinterpret_cast<const char*>(sqlite3_column_text(st, 1));
+    r.batch_id = reinterpret_cast<const char*>(sqlite3_column_text(st, 2));
+    r.signal_month = static_cast<uint32_t>(sqlite3_column_int64(st, 3));
+    r.key_epoch = static_cast<uint32_t>(sqlite3_column_int64(st, 4));
+    const RowPlace place{r.id, r.agency, r.signal_month, r.key_epoch};
+    absl::Status s = OpenFacts(**sealer, place, blob(5), &r.facts, &scratch);
+    EXPECT_TRUE(s.ok()) << s;
+    s = OpenTokens(**sealer, place, blob(6), &r.tokens);
+    EXPECT_TRUE(s.ok()) << s;
+    rows.push_back(std::move(r));
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return rows;
+}
+
+// The stored areas, opened, in row order.
+inline std::vector<std::string> StoredAreas(const std::string& db_path,
+                                            const crypto::SecretBytes& store_key) {
+  std::vector<std::string> areas;
+  for (const OpenedRow& r : OpenedRows(db_path, store_key)) areas.push_back(r.facts.area);
+  return areas;
+}
+
+// Turns a schema-7 aggregator database back into what schema 6 stored (categories, area and
+// tokens in plain columns of `reports`): the input of the upgrade tests, before the SQL
+// downgrades above.
+inline void DowngradeToSchemaSix(const std::string& db_path, const crypto::SecretBytes& store_key) {
+  const std::vector<OpenedRow> rows = OpenedRows(db_path, store_key);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+  auto exec = [db](const char* sql) {
+    char* err = nullptr;
+    EXPECT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "") << " in " << sql;
+    sqlite3_free(err);
+  };
+  exec(R"sql(BEGIN;
+DROP TABLE reports;
+CREATE TABLE reports(
+  id INTEGER PRIMARY KEY,
+  agency TEXT NOT NULL,
+  batch_id TEXT NOT NULL REFERENCES batches(batch_id),
+  signal_month INTEGER NOT NULL,
+  form INTEGER NOT NULL,
+  contact INTEGER NOT NULL,
+  age_band INTEGER NOT NULL,
+  gender INTEGER NOT NULL,
+  background INTEGER NOT NULL,
+  living_situation INTEGER NOT NULL,
+  recruitment_location INTEGER NOT NULL,
+  coercion INTEGER NOT NULL,
+  forced_crime INTEGER NOT NULL,
+  area TEXT NOT NULL,
+  key_epoch INTEGER NOT NULL DEFAULT 0,
+  tokens BLOB NOT NULL DEFAULT x'' CHECK(length(tokens) % 34 = 0));
+CREATE TRIGGER report_ids_go_with_their_report AFTER DELETE ON reports
+  BEGIN DELETE FROM report_ids WHERE id = OLD.id; END;)sql");
+  sqlite3_stmt* ins = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db,
+                               "INSERT INTO reports VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,"
+                               "?13,?14,?15,?16)",
+                               -1, &ins, nullptr),
+            SQLITE_OK);
+  for (const OpenedRow& r : rows) {
+    sqlite3_reset(ins);
+    sqlite3_bind_int64(ins, 1, r.id);
+    sqlite3_bind_text(ins, 2, r.agency.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(ins, 3, r.batch_id.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(ins, 4, r.signal_month);
+    const int64_t values[] = {r.facts.form,   r.facts.contact,     r.facts.age_band,
+                              r.facts.gender, r.facts.background,  r.facts.living,
+                              r.facts.recruitment, r.facts.coercion, r.facts.forced_crime};
+    for (int i = 0; i < 9; ++i) sqlite3_bind_int64(ins, 5 + i, values[i]);
+    sqlite3_bind_text(ins, 14, r.facts.area.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(ins, 15, r.key_epoch);
+    sqlite3_bind_blob(ins, 16, r.tokens.data(), static_cast<int>(r.tokens.size()), SQLITE_TRANSIENT);
+    EXPECT_EQ(sqlite3_step(ins), SQLITE_DONE) << sqlite3_errmsg(db);
+  }
+  sqlite3_finalize(ins);
+  exec("PRAGMA user_version = 6; COMMIT;");
+  sqlite3_close(db);
 }
 
 }  // namespace samenzicht::aggregator::testing
