@@ -159,6 +159,69 @@ std::vector<std::vector<int64_t>> ParametricResamples(const std::vector<double>&
   return out;
 }
 
+namespace {
+
+int PopCount(size_t h) { return __builtin_popcountll(static_cast<unsigned long long>(h)); }
+
+// The history of the `index`-th person (0-based) among those in cells where `eligible`.
+template <typename Eligible>
+size_t PickPerson(const std::vector<int64_t>& counts, int64_t index, Eligible eligible) {
+  for (size_t h = 1; h < counts.size(); ++h) {
+    if (!eligible(h) || counts[h] <= 0) continue;
+    if (index < counts[h]) return h;
+    index -= counts[h];
+  }
+  return 0;
+}
+
+}  // namespace
+
+void PerturbForLinkage(std::vector<int64_t>& counts, double missed_links, double false_links,
+                       std::mt19937_64& rng) {
+  if (missed_links > 0) {
+    const int64_t splits = std::poisson_distribution<int64_t>(missed_links)(rng);
+    for (int64_t s = 0; s < splits; ++s) {
+      int64_t eligible = 0;
+      for (size_t h = 1; h < counts.size(); ++h) eligible += PopCount(h) >= 2 ? counts[h] : 0;
+      if (eligible == 0) break;
+      const size_t h = PickPerson(
+          counts, std::uniform_int_distribution<int64_t>(0, eligible - 1)(rng),
+          [](size_t g) { return PopCount(g) >= 2; });
+      // One of its lists, at random, becomes a person of its own.
+      int bit = std::uniform_int_distribution<int>(0, PopCount(h) - 1)(rng);
+      size_t part = 0;
+      for (size_t b = 0; b < 64; ++b) {
+        if ((h >> b & 1u) != 0 && bit-- == 0) {
+          part = size_t{1} << b;
+          break;
+        }
+      }
+      counts[h] -= 1;
+      counts[part] += 1;
+      counts[h ^ part] += 1;
+    }
+  }
+  if (false_links > 0) {
+    const int64_t merges = std::poisson_distribution<int64_t>(false_links)(rng);
+    for (int64_t m = 0; m < merges; ++m) {
+      int64_t total = 0;
+      for (size_t h = 1; h < counts.size(); ++h) total += counts[h];
+      if (total < 2) break;
+      const size_t a = PickPerson(counts, std::uniform_int_distribution<int64_t>(0, total - 1)(rng),
+                                  [](size_t) { return true; });
+      auto disjoint = [a](size_t g) { return (g & a) == 0; };
+      int64_t partners = 0;
+      for (size_t h = 1; h < counts.size(); ++h) partners += disjoint(h) ? counts[h] : 0;
+      if (partners == 0) continue;  // a person on every list has no one to be merged with
+      const size_t b = PickPerson(
+          counts, std::uniform_int_distribution<int64_t>(0, partners - 1)(rng), disjoint);
+      counts[a] -= 1;
+      counts[b] -= 1;
+      counts[a | b] += 1;
+    }
+  }
+}
+
 const char* ResamplingName(Resampling r) {
   return r == Resampling::kParametric ? "parametric" : "multinomial";
 }
@@ -204,6 +267,24 @@ absl::StatusOr<BcaResult> BcaBootstrap(const CaptureTable& table, double point_e
   } else {
     resamples = MultinomialResamples(table, options.replicates, options.seed);
   }
+  if (!(options.missed_links >= 0) || !(options.false_links >= 0) ||
+      !std::isfinite(options.missed_links) || !std::isfinite(options.false_links)) {
+    return absl::InvalidArgumentError(
+        "linkage error: the expected numbers of missed and false links must be finite and "
+        "non-negative");
+  }
+  const bool linkage = options.missed_links > 0 || options.false_links > 0;
+  const size_t reps = resamples.size();
+  if (linkage) {
+    // A stream of its own, so the resampled persons are those of the run without error; the
+    // perturbed copies are estimated after the replicates themselves.
+    std::mt19937_64 rng(options.seed ^ 0x9e3779b97f4a7c15ULL);
+    for (size_t r = 0; r < reps; ++r) {
+      std::vector<int64_t> perturbed = resamples[r];
+      PerturbForLinkage(perturbed, options.missed_links, options.false_links, rng);
+      resamples.push_back(std::move(perturbed));
+    }
+  }
   BcaResult result;
   result.level = options.level;
   result.resampling = options.resampling;
@@ -212,13 +293,34 @@ absl::StatusOr<BcaResult> BcaBootstrap(const CaptureTable& table, double point_e
                    Acceleration(table, &estimator, factory, options.threads));
   std::vector<EstimateOrError> results =
       EvaluateAll(table, std::move(resamples), &estimator, factory, options.threads);
-  std::vector<double> estimates;
   for (const EstimateOrError& e : results) {
     if (!e.ok()) return e.status();
-    if (e->has_value() && std::isfinite(**e)) {
-      estimates.push_back(**e);
-    } else {
-      ++result.failed_replicates;
+  }
+  auto usable = [&](size_t i) { return results[i]->has_value() && std::isfinite(**results[i]); };
+  std::vector<double> estimates;
+  double shift = 0;
+  if (linkage) {
+    // Pairs where both the replicate and its perturbed copy have a usable model.
+    std::vector<std::pair<double, double>> pairs;  // (estimate, effect of linkage error)
+    for (size_t r = 0; r < reps; ++r) {
+      if (usable(r) && usable(reps + r)) {
+        pairs.emplace_back(**results[r], **results[reps + r] - **results[r]);
+      } else {
+        ++result.failed_replicates;
+      }
+    }
+    for (const auto& p : pairs) shift += p.second;
+    if (!pairs.empty()) shift /= static_cast<double>(pairs.size());
+    for (const auto& [e, d] : pairs) estimates.push_back(e - (d - shift));
+    result.linkage_shift = shift;
+    result.linkage_replicates = static_cast<int>(pairs.size());
+  } else {
+    for (size_t r = 0; r < reps; ++r) {
+      if (usable(r)) {
+        estimates.push_back(**results[r]);
+      } else {
+        ++result.failed_replicates;
+      }
     }
   }
   result.replicates = static_cast<int>(estimates.size());
@@ -230,8 +332,11 @@ absl::StatusOr<BcaResult> BcaBootstrap(const CaptureTable& table, double point_e
   const double tail = (1.0 - options.level) / 2.0;
   std::vector<double> limits =
       BcaLimits(estimates, point_estimate, result.acceleration, {tail, 1.0 - tail});
-  result.lower = limits[0];
-  result.upper = limits[1];
+  // Never below the persons that remain seen once the missed links are undone.
+  result.lower = std::max(limits[0] - std::max(shift, 0.0),
+                          linkage ? static_cast<double>(table.observed()) - options.missed_links
+                                  : -INFINITY);
+  result.upper = limits[1] + std::max(-shift, 0.0);
   double below = 0;
   for (double e : estimates) below += e < point_estimate ? 1 : 0;
   const double b = static_cast<double>(estimates.size());

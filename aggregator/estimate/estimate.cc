@@ -29,7 +29,19 @@ std::vector<std::string> StandardCaveats() {
   };
 }
 
-std::string IntervalDescription(Resampling resampling, bool fixed_model) {
+std::string LinkageClause(const LinkageErrorCounts& e, bool tail) {
+  if (e.missed_links <= 0 && e.false_links <= 0) {
+    return tail ? " nor linkage errors." : "not linkage errors.";
+  }
+  return absl::StrFormat(
+      "%slinkage errors at the estimated rate (%.1f persons counted twice and %.1f wrong "
+      "merges among the persons in the table, simulated in every replicate, and the interval "
+      "extended by their average effect).",
+      tail ? "; it does include " : "it does include ", e.missed_links, e.false_links);
+}
+
+std::string IntervalDescription(Resampling resampling, bool fixed_model, bool averaged,
+                                const LinkageErrorCounts& linkage) {
   const std::string draws =
       resampling == Resampling::kMultinomial
           ? "resamples the observed persons (nonparametric bootstrap)"
@@ -37,22 +49,33 @@ std::string IntervalDescription(Resampling resampling, bool fixed_model) {
   if (fixed_model) {
     return absl::StrCat("The BCa interval ", draws,
                         " and refits the given model each time: it includes sampling "
-                        "variation only, not the uncertainty of the model choice, and not "
-                        "linkage errors.");
+                        "variation only, not the uncertainty of the model choice, ",
+                        "and ", LinkageClause(linkage, false));
+  }
+  if (averaged) {
+    return absl::StrCat(
+        "The BCa interval ", draws,
+        " and redoes the BIC-weighted average over the candidate models in every replicate: it "
+        "includes sampling variation and the uncertainty of which candidate model is right "
+        "(as far as the BIC weights express it); it does not include errors of the model family "
+        "itself (dependence or heterogeneity that no candidate model describes)",
+        LinkageClause(linkage, true));
   }
   if (resampling == Resampling::kMultinomial) {
     return absl::StrCat(
         "The BCa interval ", draws,
-        " and redoes the model choice in every replicate: it includes sampling variation and "
-        "the uncertainty of choosing among the candidate models; it does not include errors of "
-        "the model family itself (dependence or heterogeneity that no candidate model "
-        "describes) nor linkage errors.");
+        " and redoes the model choice in every replicate (the single best model, no model "
+        "averaging): it includes sampling variation and how the choice among the candidate "
+        "models varies with it; it does not include errors of the model family itself "
+        "(dependence or heterogeneity that no candidate model describes)",
+        LinkageClause(linkage, true));
   }
   return absl::StrCat(
       "The BCa interval ", draws,
       " and redoes the model choice in every replicate: it includes sampling variation and the "
       "variation of the model choice around the chosen model, but not the chance that the "
-      "chosen model itself is wrong, nor errors of the model family, nor linkage errors.");
+      "chosen model itself is wrong, nor errors of the model family",
+      LinkageClause(linkage, true));
 }
 
 int DefaultBootstrapModels(int num_lists) {
@@ -63,12 +86,33 @@ int DefaultBootstrapModels(int num_lists) {
 
 }  // namespace
 
+std::vector<double> BicWeights(const std::vector<std::pair<double, double>>& n_hat_bic,
+                               double window) {
+  std::vector<double> w(n_hat_bic.size(), 0.0);
+  double best = INFINITY;
+  for (const auto& [n, bic] : n_hat_bic) best = std::min(best, bic);
+  double sum = 0;
+  for (size_t i = 0; i < n_hat_bic.size(); ++i) {
+    const double d = n_hat_bic[i].second - best;
+    if (d <= window && std::isfinite(n_hat_bic[i].first)) {
+      w[i] = std::exp(-d / 2);
+      sum += w[i];
+    }
+  }
+  if (sum > 0) {
+    for (double& x : w) x /= sum;
+  }
+  return w;
+}
+
 PopulationEstimator MakeBicEstimator(
-    std::vector<std::pair<HierarchicalModel, std::vector<double>>> models) {
+    std::vector<std::pair<HierarchicalModel, std::vector<double>>> models,
+    double averaging_window) {
   auto cache = std::make_shared<ModelCheckCache>();
-  return [models = std::move(models),
-          cache](const CaptureTable& t) -> absl::StatusOr<std::optional<double>> {
+  return [models = std::move(models), cache,
+          averaging_window](const CaptureTable& t) -> absl::StatusOr<std::optional<double>> {
     std::optional<double> best_bic, best_n;
+    std::vector<std::pair<double, double>> fits;  // (n_hat, bic), for averaging
     for (const auto& [model, start] : models) {
       ASSIGN_OR_RETURN(ModelCheck check, cache->Check(t, model));
       if (!check.ok()) continue;
@@ -81,10 +125,19 @@ PopulationEstimator MakeBicEstimator(
         if (fit.status().code() == absl::StatusCode::kFailedPrecondition) continue;
         return fit.status();
       }
+      if (averaging_window > 0) fits.emplace_back(fit->n_hat, fit->bic);
       if (!best_bic.has_value() || fit->bic < *best_bic) {
         best_bic = fit->bic;
         best_n = fit->n_hat;
       }
+    }
+    if (averaging_window > 0 && best_n.has_value() && std::isfinite(*best_n)) {
+      const std::vector<double> w = BicWeights(fits, averaging_window);
+      double average = 0;
+      for (size_t i = 0; i < fits.size(); ++i) {
+        if (w[i] > 0) average += w[i] * fits[i].first;
+      }
+      return std::optional<double>(average);
     }
     return best_n;
   };
@@ -212,6 +265,32 @@ absl::StatusOr<EstimateResult> Estimate(const CaptureTable& table,
   if (options.bootstrap_models < 0) {
     return absl::InvalidArgumentError("bootstrap model count must be non-negative");
   }
+  if (options.model_averaging) {
+    if (!options.model.empty()) {
+      return absl::InvalidArgumentError(
+          "model averaging needs a model choice; it cannot be combined with a given model");
+    }
+    if (options.method != SelectionMethod::kBic) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "model averaging needs BIC selection over all candidate models; with ", k,
+          " lists the selection is ", SelectionMethodName(options.method),
+          " (use --method bic, possible up to 100,000 candidate models)"));
+    }
+    if (!(options.averaging_window > 0) || !std::isfinite(options.averaging_window)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the averaging window must be a positive BIC difference, got ",
+          options.averaging_window));
+    }
+  }
+  {
+    const LinkageErrorCounts& e = options.linkage_error;
+    if (!(e.missed_links >= 0) || !(e.false_links >= 0) || !std::isfinite(e.missed_links) ||
+        !std::isfinite(e.false_links)) {
+      return absl::InvalidArgumentError(
+          "linkage error: the expected numbers of missed and false links must be finite and "
+          "non-negative");
+    }
+  }
 
   EstimateResult result;
   result.num_lists = k;
@@ -222,6 +301,7 @@ absl::StatusOr<EstimateResult> Estimate(const CaptureTable& table,
   result.p_threshold = options.p_threshold;
   result.seed = options.seed;
   result.caveats = StandardCaveats();
+  result.linkage_error = options.linkage_error;
 
   // Two lists with exactly the same persons are one source counted twice (or one export
   // given twice): their interaction is infinite and no log-linear model describes them.
@@ -303,7 +383,10 @@ absl::StatusOr<EstimateResult> Estimate(const CaptureTable& table,
       if (!c.fit.has_value() || static_cast<int>(retained.size()) >= keep) break;
       retained.emplace_back(c.model, c.fit->coefficients);
     }
-    factory = [retained = std::move(retained)] { return MakeBicEstimator(retained); };
+    const double window = options.model_averaging ? options.averaging_window : 0.0;
+    factory = [retained = std::move(retained), window] {
+      return MakeBicEstimator(retained, window);
+    };
     estimator = factory();
   } else {
     absl::StatusOr<StepwiseResult> step = StepwiseSelect(table, options.p_threshold, cache.get());
@@ -326,6 +409,32 @@ absl::StatusOr<EstimateResult> Estimate(const CaptureTable& table,
   result.model = chosen->model.Name();
   result.bic = chosen->bic;
   result.reliable = std::isfinite(chosen->n_hat);
+  if (result.reliable && options.model_averaging) {
+    std::vector<std::pair<double, double>> fits;
+    std::vector<const CandidateModel*> fitted;
+    for (const CandidateModel& c : candidates) {
+      if (!c.fit.has_value()) continue;
+      fits.emplace_back(c.fit->n_hat, c.fit->bic);
+      fitted.push_back(&c);
+    }
+    const std::vector<double> w = BicWeights(fits, options.averaging_window);
+    double average = 0;
+    for (size_t i = 0; i < fits.size(); ++i) {
+      if (w[i] <= 0) continue;
+      average += w[i] * fits[i].first;
+      result.averaged_models.push_back(
+          {fitted[i]->model.Name(), fits[i].first, fits[i].second, w[i]});
+    }
+    result.model_averaging = true;
+    result.averaging_window = options.averaging_window;
+    result.estimate = average;
+    result.dark_figure = average - static_cast<double>(table.observed());
+    result.caveats.push_back(absl::StrCat(
+        "The estimate is the average over ", result.averaged_models.size(),
+        " models within ", absl::StrFormat("%.2f", options.averaging_window),
+        " of the smallest BIC, weighted by exp(-BIC/2); the model, goodness of fit and "
+        "profile interval shown are those of the model with the smallest BIC."));
+  }
   if (!result.reliable) {
     result.reason = "no reliable estimate: the fitted dark figure is not finite";
     result.estimate.reset();
@@ -386,6 +495,8 @@ absl::StatusOr<EstimateResult> Estimate(const CaptureTable& table,
   if (options.replicates > 0) {
     BcaOptions bca{options.replicates, options.seed, options.level, options.resampling, {},
                    factory, options.threads};
+    bca.missed_links = options.linkage_error.missed_links;
+    bca.false_links = options.linkage_error.false_links;
     if (options.resampling == Resampling::kParametric) {
       bca.expected.assign(table.counts().size(), 0.0);
       bca.expected[0] = chosen->dark_figure;
@@ -397,31 +508,44 @@ absl::StatusOr<EstimateResult> Estimate(const CaptureTable& table,
     if (interval.ok()) {
       result.interval = *interval;
       const BcaResult& i = *interval;
-      if (i.lower <= i.min_replicate) {
+      // The BCa ends before the widening for linkage error (bootstrap.h) are those to judge
+      // against the replicates.
+      const double bca_lower = i.lower + std::max(i.linkage_shift, 0.0);
+      const double bca_upper = i.upper - std::max(-i.linkage_shift, 0.0);
+      if (bca_lower <= i.min_replicate) {
         result.interval_warnings.push_back(absl::StrCat(
             "The lower limit of the interval is the smallest of the ", i.replicates,
             " bootstrap estimates: that end is not well determined and may lie lower."));
       }
-      if (i.upper >= i.max_replicate) {
+      if (bca_upper >= i.max_replicate) {
         result.interval_warnings.push_back(absl::StrCat(
             "The upper limit of the interval is the largest of the ", i.replicates,
             " bootstrap estimates: that end is not well determined and may lie higher."));
       }
-      if (i.upper < i.median_replicate) {
+      if (bca_upper < i.median_replicate) {
         result.interval_warnings.push_back(absl::StrCat(
-            "The upper limit of the interval (", absl::StrFormat("%.0f", i.upper),
+            "The upper limit of the interval (", absl::StrFormat("%.0f", bca_upper),
             ") lies below the median of the bootstrap estimates (",
             absl::StrFormat("%.0f", i.median_replicate),
             "): the bias correction dominates and the interval is not trustworthy."));
       }
-      if (i.lower > i.median_replicate) {
+      if (bca_lower > i.median_replicate) {
         result.interval_warnings.push_back(absl::StrCat(
-            "The lower limit of the interval (", absl::StrFormat("%.0f", i.lower),
+            "The lower limit of the interval (", absl::StrFormat("%.0f", bca_lower),
             ") lies above the median of the bootstrap estimates (",
             absl::StrFormat("%.0f", i.median_replicate),
             "): the bias correction dominates and the interval is not trustworthy."));
       }
       for (const std::string& w : result.interval_warnings) result.caveats.push_back(w);
+      if (i.linkage_replicates > 0) {
+        result.caveats.push_back(absl::StrFormat(
+            "Linkage errors of the estimated size change the estimate by %+.1f on average (over "
+            "%d replicates); the interval includes the spread they cause and is extended by "
+            "that amount on the side of the correction, so it covers the estimate both with "
+            "those errors undone and without linkage errors; the estimate itself is not "
+            "corrected.",
+            i.linkage_shift, i.linkage_replicates));
+      }
       if (interval->failed_replicates > 0) {
         result.caveats.push_back(absl::StrCat(
             interval->failed_replicates, " of ", options.replicates,
@@ -458,7 +582,9 @@ absl::StatusOr<EstimateResult> Estimate(const CaptureTable& table,
         "uncertainty of the model choice.");
   }
   if (result.interval.has_value()) {
-    result.interval_description = IntervalDescription(options.resampling, result.fixed_model);
+    result.interval_description =
+        IntervalDescription(options.resampling, result.fixed_model, result.model_averaging,
+                            options.linkage_error);
     result.caveats.push_back(result.interval_description);
   }
   return result;

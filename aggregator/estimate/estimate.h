@@ -44,6 +44,21 @@ inline constexpr size_t kAutoBicMaxModels = 1024;
 // the estimate is marked unreliable.
 inline constexpr double kGoodnessOfFitAlpha = 0.001;
 
+// Occam's window for model averaging (Madigan & Raftery 1994): models whose BIC is within
+// 2 ln 20 of the smallest, i.e. whose approximate posterior odds against the best model are
+// at most 20 to 1.
+inline constexpr double kOccamWindow = 5.991464547107982;
+
+// Linkage error in the persons of the table, as expected numbers of errors among the table's
+// persons (for example the linkage's own estimate over all persons, scaled by the share of
+// them in the table).
+struct LinkageErrorCounts {
+  // Persons counted twice (links the linkage missed): each splits one person in two.
+  double missed_links = 0;
+  // Wrong merges: each joins two different persons into one.
+  double false_links = 0;
+};
+
 struct EstimateOptions {
   SelectionMethod method = SelectionMethod::kAuto;
   // If not empty, no model choice: this model (e.g. "[12,3]") is fitted, its coefficients
@@ -64,6 +79,16 @@ struct EstimateOptions {
   // and the coverage table in README.md.
   Resampling resampling = Resampling::kMultinomial;
   int threads = 2;  // worker threads for the jackknife and the bootstrap
+  // BIC only: instead of the single minimum-BIC model, the estimate is the average of the
+  // N-hats of the models within `averaging_window` of the smallest BIC, weighted by
+  // exp(-BIC / 2) (BIC weights, approximate posterior model probabilities), and every
+  // bootstrap and jackknife table is averaged the same way over the re-fitted models.
+  // `InvalidArgument` with stepwise selection or a given model.
+  bool model_averaging = false;
+  double averaging_window = kOccamWindow;
+  // Linkage error to propagate into the BCa interval (see bootstrap.h); zero = the table is
+  // taken as exact.
+  LinkageErrorCounts linkage_error;
 };
 
 // Deviance of the chosen model against its kept cells, on cells - parameters degrees of
@@ -84,6 +109,14 @@ struct ModelSummary {
   std::string model;
   double n_hat = 0;
   double bic = 0;
+};
+
+// One model of the average, with its normalised BIC weight.
+struct AveragedModel {
+  std::string model;
+  double n_hat = 0;
+  double bic = 0;
+  double weight = 0;
 };
 
 struct ExcludedModel {
@@ -108,6 +141,13 @@ struct EstimateResult {
   std::string model;               // e.g. "[12,23]"
   std::optional<double> bic;
   std::vector<StepwiseStep> stepwise_steps;  // stepwise only
+  // Model averaging: `estimate` is the BIC-weighted average of these models' N-hats;
+  // `model`, `bic`, the goodness of fit and the profile interval stay those of the
+  // minimum-BIC model.
+  bool model_averaging = false;
+  double averaging_window = 0;
+  std::vector<AveragedModel> averaged_models;
+  LinkageErrorCounts linkage_error;  // as given in the options
   bool fixed_model = false;                  // the model was given, not chosen
   std::optional<GoodnessOfFit> goodness_of_fit;
   // The chosen model's coefficients ("(Intercept)", then terms such as "1", "12") and
@@ -135,10 +175,18 @@ struct EstimateResult {
 //
 // BIC: fits each of `models` (model, starting coefficients or empty) that
 // passes the existence/identifiability tests on that table and returns the
-// N-hat of the one with the smallest BIC; nullopt if none passes.
+// N-hat of the one with the smallest BIC; nullopt if none passes. With
+// `averaging_window` > 0: the BIC-weighted average N-hat of the models within that
+// window of the smallest BIC on that table (see `EstimateOptions::model_averaging`).
 // The returned function owns a `ModelCheckCache` and is not thread-safe.
 PopulationEstimator MakeBicEstimator(
-    std::vector<std::pair<HierarchicalModel, std::vector<double>>> models);
+    std::vector<std::pair<HierarchicalModel, std::vector<double>>> models,
+    double averaging_window = 0);
+
+// BIC weights: the models (n_hat, bic) within `window` of the smallest BIC, weights
+// proportional to exp(-(BIC - min BIC) / 2) and summing to 1 (0 for the others).
+std::vector<double> BicWeights(const std::vector<std::pair<double, double>>& n_hat_bic,
+                               double window);
 // Stepwise: reruns `StepwiseSelect` with `p_threshold`; nullopt if even the
 // main-effects model fails the tests. Not thread-safe.
 PopulationEstimator MakeStepwiseEstimator(double p_threshold);

@@ -46,6 +46,15 @@ histories of K >= 3 lists).
   --bootstrap-models N  bic: best models re-fitted per replicate
                         (default: all for 3 lists, 20 for 4, 100 for 5+)
   --no-profile          skip the profile likelihood interval
+  --model-averaging     bic only: the estimate is the average of the models
+                        within --averaging-window of the smallest BIC, weighted
+                        by exp(-BIC/2), and the bootstrap averages the same way
+                        in every replicate
+  --averaging-window W  BIC difference for --model-averaging (default 5.99 =
+                        2 ln 20, Occam's window)
+  --missed-links X      linkage error to include in the interval: expected
+                        number of persons counted twice in the table (default 0)
+  --false-links X       expected number of wrong merges in the table (default 0)
   --help                this text
 )";
 
@@ -114,6 +123,22 @@ std::string FormatJson(const EstimateResult& r) {
   f.push_back(absl::StrCat("\"dark_figure\": ", r.dark_figure ? Num(*r.dark_figure) : "null"));
   f.push_back(absl::StrCat("\"model\": ", r.model.empty() ? "null" : JsonString(r.model)));
   f.push_back(absl::StrCat("\"bic\": ", r.bic ? Num(*r.bic) : "null"));
+  if (r.model_averaging) {
+    std::vector<std::string> avg;
+    for (const AveragedModel& m : r.averaged_models) {
+      avg.push_back(absl::StrCat("{\"model\": ", JsonString(m.model), ", \"n_hat\": ",
+                                 Num(m.n_hat), ", \"bic\": ", Num(m.bic), ", \"weight\": ",
+                                 Num(m.weight), "}"));
+    }
+    f.push_back(absl::StrCat("\"model_averaging\": {\"window\": ", Num(r.averaging_window),
+                             ", \"weights\": \"exp(-BIC/2)\", \"models\": [",
+                             absl::StrJoin(avg, ", "), "]}"));
+  }
+  if (r.linkage_error.missed_links > 0 || r.linkage_error.false_links > 0) {
+    f.push_back(absl::StrCat("\"linkage_error\": {\"missed_links\": ",
+                             Num(r.linkage_error.missed_links), ", \"false_links\": ",
+                             Num(r.linkage_error.false_links), "}"));
+  }
   if (r.goodness_of_fit) {
     const GoodnessOfFit& g = *r.goodness_of_fit;
     f.push_back(absl::StrCat("\"goodness_of_fit\": {\"deviance\": ", Num(g.deviance),
@@ -144,6 +169,10 @@ std::string FormatJson(const EstimateResult& r) {
         ", \"acceleration\": ", Num(i.acceleration),
         ", \"bias_correction\": ", Num(i.bias_correction),
         ", \"median_replicate\": ", Num(i.median_replicate),
+        i.linkage_replicates > 0
+            ? absl::StrCat(", \"linkage_shift\": ", Num(i.linkage_shift),
+                           ", \"linkage_replicates\": ", i.linkage_replicates)
+            : "",
         ", \"description\": ", JsonString(r.interval_description), "}"));
     std::vector<std::string> warnings;
     for (const std::string& w : r.interval_warnings) warnings.push_back(JsonString(w));
@@ -215,6 +244,22 @@ std::string FormatTable(const EstimateResult& r) {
                       " on ", g.df, " df",
                       g.df > 0 ? absl::StrFormat(", p = %.3g", g.p_value) : ", not testable",
                       "\n");
+    }
+    if (r.model_averaging) {
+      absl::StrAppend(&s, "Model averaging:    ", r.averaged_models.size(),
+                      " models within BIC ", absl::StrFormat("%.2f", r.averaging_window),
+                      " of the best, weights exp(-BIC/2):");
+      for (const AveragedModel& m : r.averaged_models) {
+        absl::StrAppend(&s, " ", m.model, " ", absl::StrFormat("%.3f", m.weight));
+      }
+      absl::StrAppend(&s, "\n");
+    }
+    if (r.linkage_error.missed_links > 0 || r.linkage_error.false_links > 0) {
+      absl::StrAppend(&s, "Linkage error:      ",
+                      absl::StrFormat("%.1f", r.linkage_error.missed_links),
+                      " persons counted twice, ",
+                      absl::StrFormat("%.1f", r.linkage_error.false_links),
+                      " wrong merges (simulated in the interval)\n");
     }
     absl::StrAppend(&s, "Estimated total:    ", absl::StrFormat("%.1f", *r.estimate),
                     "  (of whom unseen: ", absl::StrFormat("%.1f", *r.dark_figure), ")\n");
@@ -305,6 +350,10 @@ int RunEstimateCommand(int argc, char** argv, std::ostream& out, std::ostream& e
       options.profile_interval = false;
       continue;
     }
+    if (arg == "--model-averaging") {
+      options.model_averaging = true;
+      continue;
+    }
     std::string name = arg, value;
     bool has_value = false;
     if (size_t eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
@@ -315,7 +364,7 @@ int RunEstimateCommand(int argc, char** argv, std::ostream& out, std::ostream& e
     static const std::vector<std::string> kValued = {
         "--in", "--method", "--max-order", "--format", "--replicates",
         "--seed", "--p-threshold", "--bootstrap-models", "--bootstrap", "--model",
-        "--threads"};
+        "--threads", "--averaging-window", "--missed-links", "--false-links"};
     if (std::find(kValued.begin(), kValued.end(), name) == kValued.end()) {
       return usage_error(absl::StrCat("unknown argument '", arg, "'"));
     }
@@ -380,6 +429,19 @@ int RunEstimateCommand(int argc, char** argv, std::ostream& out, std::ostream& e
       } else {
         return usage_error(absl::StrCat("--bootstrap must be multinomial or parametric, got '",
                                         value, "'"));
+      }
+    } else if (name == "--averaging-window") {
+      if (!absl::SimpleAtod(value, &options.averaging_window) ||
+          !(options.averaging_window > 0) || !std::isfinite(options.averaging_window)) {
+        return usage_error(absl::StrCat("--averaging-window must be a positive number, got '",
+                                        value, "'"));
+      }
+    } else if (name == "--missed-links" || name == "--false-links") {
+      double& x = name == "--missed-links" ? options.linkage_error.missed_links
+                                           : options.linkage_error.false_links;
+      if (!absl::SimpleAtod(value, &x) || !(x >= 0) || !std::isfinite(x)) {
+        return usage_error(absl::StrCat(name, " must be a non-negative number, got '", value,
+                                        "'"));
       }
     } else if (name == "--bootstrap-models") {
       if (!absl::SimpleAtoi(value, &options.bootstrap_models) || options.bootstrap_models < 1) {

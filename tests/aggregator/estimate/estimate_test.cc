@@ -801,5 +801,170 @@ TEST(EstimateCommandTest, UsageAndInputErrors) {
   EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1);
 }
 
+// Model averaging on Korea: [12,23] (N-hat 157.17, BIC 57.14) and [12,3] (268.78, 58.97) lie
+// within 2.5 BIC of each other and give very different estimates; every other model is more
+// than 30 BIC worse. The averaged estimate is their BIC-weighted mean, and its interval
+// (the average redone in every replicate) covers both models' estimates.
+TEST(ModelAveragingTest, AveragesTwoCloseModelsAndTheIntervalCoversBoth) {
+  EstimateOptions o;
+  o.model_averaging = true;
+  o.averaging_window = 2.5;
+  o.replicates = 1000;
+  o.profile_interval = false;
+  absl::StatusOr<EstimateResult> r = Estimate(Korea(), o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE(r->reliable) << r->reason;
+  ASSERT_EQ(r->averaged_models.size(), 2u);
+  EXPECT_EQ(r->averaged_models[0].model, "[12,23]");
+  EXPECT_EQ(r->averaged_models[1].model, "[12,3]");
+  const double w12_3 = 1.0 / (1.0 + std::exp((58.96859631 - 57.14080988) / 2));
+  EXPECT_NEAR(r->averaged_models[1].weight, w12_3, 1e-8);
+  EXPECT_NEAR(r->averaged_models[0].weight, 1 - w12_3, 1e-8);
+  const double expected = (1 - w12_3) * 157.1666667 + w12_3 * 268.7777778;
+  EXPECT_NEAR(*r->estimate, expected, 1e-5);  // 189.1
+  EXPECT_GT(*r->estimate, 157.17);
+  EXPECT_LT(*r->estimate, 268.77);
+  EXPECT_NEAR(*r->dark_figure, expected - 123, 1e-5);
+  EXPECT_EQ(r->model, "[12,23]");  // the best model stays the one shown
+  ASSERT_TRUE(r->interval.has_value());
+  EXPECT_LE(r->interval->lower, 157.1666667);
+  EXPECT_GE(r->interval->upper, 268.7777778);
+  EXPECT_NE(r->interval_description.find("BIC-weighted average"), std::string::npos);
+  EXPECT_EQ(r->interval_description.find("no model averaging"), std::string::npos);
+
+  // A window that holds only the best model gives the minimum-BIC estimate exactly.
+  o.averaging_window = 1.0;
+  o.replicates = 0;
+  r = Estimate(Korea(), o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->averaged_models.size(), 1u);
+  EXPECT_NEAR(*r->estimate, 157.1666667, 1e-6);
+
+  // The bootstrap estimator averages the same way.
+  std::vector<std::pair<HierarchicalModel, std::vector<double>>> models = {
+      {Model(3, "[12,23]"), {}}, {Model(3, "[12,3]"), {}}, {Model(3, "[1,2,3]"), {}}};
+  absl::StatusOr<std::optional<double>> avg = MakeBicEstimator(models, 2.5)(Korea());
+  ASSERT_TRUE(avg.ok() && avg->has_value());
+  EXPECT_NEAR(**avg, expected, 1e-5);
+  absl::StatusOr<std::optional<double>> best = MakeBicEstimator(models)(Korea());
+  ASSERT_TRUE(best.ok() && best->has_value());
+  EXPECT_NEAR(**best, 157.1666667, 1e-6);
+}
+
+TEST(ModelAveragingTest, RefusedWithoutBicSelection) {
+  EstimateOptions o;
+  o.model_averaging = true;
+  o.replicates = 0;
+  o.method = SelectionMethod::kStepwise;
+  EXPECT_EQ(Estimate(Korea(), o).status().code(), absl::StatusCode::kInvalidArgument);
+  o.method = SelectionMethod::kBic;
+  o.model = "[12,3]";
+  EXPECT_EQ(Estimate(Korea(), o).status().code(), absl::StatusCode::kInvalidArgument);
+  o.model.clear();
+  o.averaging_window = 0;
+  EXPECT_EQ(Estimate(Korea(), o).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// A 4-list table of 1,500 persons (expected counts of a model with a 1-2 dependence).
+CaptureTable FourLists() {
+  absl::StatusOr<CaptureTable> t = CaptureTable::ParseCsv(
+        "list1,list2,list3,list4,count\n"
+        "0,0,0,1,98\n"
+        "0,0,1,0,159\n"
+        "0,0,1,1,53\n"
+        "0,1,0,0,196\n"
+        "0,1,0,1,65\n"
+        "0,1,1,0,106\n"
+        "0,1,1,1,35\n"
+        "1,0,0,0,88\n"
+        "1,0,0,1,29\n"
+        "1,0,1,0,48\n"
+        "1,0,1,1,16\n"
+        "1,1,0,0,152\n"
+        "1,1,0,1,51\n"
+        "1,1,1,0,82\n"
+        "1,1,1,1,27\n");
+  EXPECT_TRUE(t.ok()) << t.status();
+  return *t;
+}
+
+// Splitting a person keeps every list's count and adds a person; merging two persons on
+// disjoint lists keeps every list's count and removes one.
+TEST(LinkageErrorTest, PerturbationKeepsListCountsAndChangesPersons) {
+  const CaptureTable t = FourLists();
+  auto list_counts = [](const std::vector<int64_t>& c) {
+    std::vector<int64_t> n(4, 0);
+    for (size_t h = 1; h < c.size(); ++h) {
+      for (int i = 0; i < 4; ++i) n[i] += (h >> i & 1u) ? c[h] : 0;
+    }
+    return n;
+  };
+  auto persons = [](const std::vector<int64_t>& c) {
+    int64_t n = 0;
+    for (int64_t x : c) n += x;
+    return n;
+  };
+  std::mt19937_64 rng(7);
+  std::vector<int64_t> split = t.counts();
+  PerturbForLinkage(split, 40, 0, rng);
+  EXPECT_EQ(list_counts(split), list_counts(t.counts()));
+  EXPECT_GT(persons(split), t.observed());
+  EXPECT_LT(persons(split), t.observed() + 80);  // Poisson(40)
+  std::vector<int64_t> merged = t.counts();
+  PerturbForLinkage(merged, 0, 40, rng);
+  EXPECT_EQ(list_counts(merged), list_counts(t.counts()));
+  EXPECT_LT(persons(merged), t.observed());
+  for (int64_t c : merged) EXPECT_GE(c, 0);
+  // No one is on two lists: nothing to split.
+  std::vector<int64_t> singles(16, 0);
+  singles[1] = singles[2] = singles[4] = singles[8] = 10;
+  PerturbForLinkage(singles, 50, 0, rng);
+  EXPECT_EQ(persons(singles), 40);
+}
+
+// Without linkage error the interval is exactly the one computed without the option; with a
+// growing estimated error it widens, and the point estimate does not move.
+TEST(LinkageErrorTest, IntervalWidensWithLinkageErrorAndIsUnchangedWithout) {
+  const CaptureTable t = FourLists();
+  EstimateOptions o;
+  o.replicates = 200;
+  o.profile_interval = false;
+  absl::StatusOr<EstimateResult> plain = Estimate(t, o);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  ASSERT_TRUE(plain->interval.has_value());
+  o.linkage_error = {0, 0};
+  absl::StatusOr<EstimateResult> zero = Estimate(t, o);
+  ASSERT_TRUE(zero.ok()) << zero.status();
+  EXPECT_EQ(zero->interval->lower, plain->interval->lower);
+  EXPECT_EQ(zero->interval->upper, plain->interval->upper);
+  EXPECT_EQ(zero->interval->linkage_replicates, 0);
+  EXPECT_NE(zero->interval_description.find("nor linkage errors"), std::string::npos);
+
+  double width = plain->interval->upper - plain->interval->lower;
+  for (LinkageErrorCounts e : {LinkageErrorCounts{5, 0}, LinkageErrorCounts{15, 2},
+                               LinkageErrorCounts{40, 5}}) {
+    o.linkage_error = e;
+    absl::StatusOr<EstimateResult> r = Estimate(t, o);
+    ASSERT_TRUE(r.ok()) << r.status();
+    ASSERT_TRUE(r->interval.has_value());
+    EXPECT_EQ(*r->estimate, *plain->estimate);
+    const double w = r->interval->upper - r->interval->lower;
+    EXPECT_GT(w, width) << "missed " << e.missed_links << ", false " << e.false_links;
+    width = w;
+    EXPECT_GT(r->interval->linkage_shift, 0);  // persons counted twice inflate the estimate
+    EXPECT_NE(r->interval_description.find("it does include linkage errors"),
+              std::string::npos);
+  }
+  // False merges alone deflate the estimate: the upper end moves up.
+  o.linkage_error = {0, 10};
+  absl::StatusOr<EstimateResult> merges = Estimate(t, o);
+  ASSERT_TRUE(merges.ok()) << merges.status();
+  EXPECT_LT(merges->interval->linkage_shift, 0);
+  EXPECT_GT(merges->interval->upper, plain->interval->upper);
+  // Negative counts are refused.
+  o.linkage_error = {-1, 0};
+  EXPECT_EQ(Estimate(t, o).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace samenzicht::estimate
