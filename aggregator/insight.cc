@@ -161,6 +161,7 @@ Estimator DefaultEstimator(int replicates) {
     }
     estimate::EstimateOptions options;
     options.replicates = replicates;
+    options.linkage_error = {h.missed_links, h.false_links};
     auto r = estimate::Estimate(*table, options);
     if (!r.ok()) {
       out.set_reason(absl::StrCat("no reliable estimate: ", r.status().message()));

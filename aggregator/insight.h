@@ -40,6 +40,9 @@ namespace samenzicht::aggregator {
 struct CaptureHistories {
   std::vector<std::string> lists;
   std::vector<int64_t> counts;
+  // Expected linkage errors among these persons (the linkage's own estimate, scaled to
+  // them): persons counted twice and wrong merges. The estimate's interval includes them.
+  double missed_links = 0, false_links = 0;
 };
 
 // Runs multiple systems estimation; fills `available`, `reason`, `estimate`, `lower`,

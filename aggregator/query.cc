@@ -408,7 +408,19 @@ absl::StatusOr<v1::InsightResponse> Query::ComputeOverview(const rpc::Peer& peer
   if (estimator_) {
     cached = [this, snap, &request](const CaptureHistories& h) {
       return estimates_.Get({snap->generation, request.from_month(), request.to_month()},
-                            [&] { return estimator_(h); });
+                            [&] {
+                              // The linkage's own error estimate, scaled to the persons in
+                              // the table, goes into the estimate's interval.
+                              CaptureHistories with_error = h;
+                              if (snap->linkage_estimated && snap->link.persons > 0) {
+                                double seen = 0;
+                                for (int64_t c : h.counts) seen += static_cast<double>(c);
+                                const double share = seen / snap->link.persons;
+                                with_error.missed_links = snap->estimated_missed_links * share;
+                                with_error.false_links = snap->estimated_false_links * share;
+                              }
+                              return estimator_(with_error);
+                            });
     };
   }
   if (options_.method == DisclosureMethod::kCellKey) {

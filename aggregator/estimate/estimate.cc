@@ -174,6 +174,44 @@ PopulationEstimator MakeFixedModelEstimator(HierarchicalModel model) {
   };
 }
 
+absl::StatusOr<HeterogeneityCheck> FitHeterogeneityModel(const CaptureTable& table) {
+  const int k = table.num_lists();
+  const int rows = static_cast<int>(table.num_histories()) - 1;
+  const int cols = k + 2;
+  std::vector<double> y(rows);
+  for (int r = 0; r < rows; ++r) y[r] = static_cast<double>(table.count(static_cast<Mask>(r + 1)));
+  std::optional<HeterogeneityCheck> best;
+  for (const char* name : {"Mth Poisson2", "Mth Darroch"}) {
+    const bool poisson = name[4] == 'P';
+    std::vector<double> x(static_cast<size_t>(rows) * cols, 0.0);
+    for (int r = 0; r < rows; ++r) {
+      const Mask h = static_cast<Mask>(r + 1);
+      double* row = &x[static_cast<size_t>(r) * cols];
+      row[0] = 1;
+      int on = 0;
+      for (int i = 0; i < k; ++i) {
+        row[1 + i] = (h >> i & 1u) ? 1.0 : 0.0;
+        on += (h >> i & 1u) ? 1 : 0;
+      }
+      row[k + 1] = poisson ? std::ldexp(1.0, on) - 1 : on * on / 2.0;
+    }
+    absl::StatusOr<GlmFit> glm = FitPoissonGlm(x, rows, cols, y);
+    if (!glm.ok()) continue;
+    HeterogeneityCheck c;
+    c.model = name;
+    c.n_hat = static_cast<double>(table.observed()) + std::exp(glm->coefficients[0]);
+    c.tau = glm->coefficients[k + 1];
+    c.bic = cols * std::log(static_cast<double>(table.observed())) -
+            2 * PoissonLogLikelihood(y, glm->fitted);
+    if (!std::isfinite(c.n_hat) || !std::isfinite(c.bic)) continue;
+    if (!best.has_value() || c.bic < best->bic) best = c;
+  }
+  if (!best.has_value()) {
+    return absl::FailedPreconditionError("no heterogeneity model could be fitted");
+  }
+  return *best;
+}
+
 const char* SelectionMethodName(SelectionMethod m) {
   switch (m) {
     case SelectionMethod::kBic: return "bic";
@@ -489,6 +527,21 @@ absl::StatusOr<EstimateResult> Estimate(const CaptureTable& table,
     } else if (gof.df == 0) {
       result.caveats.push_back(
           "The model has as many parameters as observed cells: its fit cannot be tested.");
+    }
+  }
+
+  // Heterogeneous catchability: a better BIC for a model of it than for the chosen model is
+  // a sign that the estimate is too low (no log-linear candidate describes it).
+  if (absl::StatusOr<HeterogeneityCheck> het = FitHeterogeneityModel(table); het.ok()) {
+    het->flagged = het->tau > 0 && het->bic < chosen->bic;
+    result.heterogeneity = *het;
+    if (het->flagged) {
+      result.caveats.push_back(absl::StrFormat(
+          "WARNING: persons seem to differ in how visible they are: a model of heterogeneous "
+          "catchability (%s, BIC %.1f, estimate %.0f) fits the table better than the chosen "
+          "model (BIC %.1f). Heterogeneity makes log-linear estimates too low, and the "
+          "interval does not include that error.",
+          het->model, het->bic, het->n_hat, *result.bic));
     }
   }
 

@@ -99,6 +99,25 @@ struct GoodnessOfFit {
   double p_value = 0;
 };
 
+// A model of heterogeneous catchability outside the hierarchical family: main effects plus
+// one term tau * f(|h|) in the number of lists |h| a person is on, f = 2^|h| - 1 ("Mth
+// Poisson2") or |h|^2 / 2 ("Mth Darroch"), as in Rivest & Baillargeon (2007) and Darroch,
+// Fienberg, Glonek & Junker (1993). Fitted to every table as a diagnostic; the better of the
+// two by BIC is kept.
+struct HeterogeneityCheck {
+  std::string model;  // "Mth Poisson2" or "Mth Darroch"
+  double n_hat = 0;
+  double bic = 0;
+  double tau = 0;
+  // tau > 0 and its BIC below the chosen model's: persons differ in how visible they are
+  // beyond what the chosen model describes, which biases log-linear estimates downward.
+  bool flagged = false;
+};
+
+// Fits the two heterogeneity models of `HeterogeneityCheck` and returns the better by BIC;
+// `FailedPrecondition` if neither can be fitted.
+absl::StatusOr<HeterogeneityCheck> FitHeterogeneityModel(const CaptureTable& table);
+
 struct FittedCell {
   Mask history = 0;
   int64_t observed = 0;
@@ -150,6 +169,7 @@ struct EstimateResult {
   LinkageErrorCounts linkage_error;  // as given in the options
   bool fixed_model = false;                  // the model was given, not chosen
   std::optional<GoodnessOfFit> goodness_of_fit;
+  std::optional<HeterogeneityCheck> heterogeneity;
   // The chosen model's coefficients ("(Intercept)", then terms such as "1", "12") and
   // fitted values of the observable cells (cells of terms at minus infinity fitted as 0).
   std::vector<std::pair<std::string, double>> coefficients;

@@ -145,6 +145,13 @@ std::string FormatJson(const EstimateResult& r) {
                              ", \"df\": ", g.df, ", \"p_value\": ", Num(g.p_value),
                              ", \"alpha\": ", Num(kGoodnessOfFitAlpha), "}"));
   }
+  if (r.heterogeneity) {
+    const HeterogeneityCheck& h = *r.heterogeneity;
+    f.push_back(absl::StrCat("\"heterogeneity_check\": {\"model\": ", JsonString(h.model),
+                             ", \"n_hat\": ", Num(h.n_hat), ", \"bic\": ", Num(h.bic),
+                             ", \"tau\": ", Num(h.tau),
+                             ", \"flagged\": ", h.flagged ? "true" : "false", "}"));
+  }
   if (r.fixed_model && !r.coefficients.empty()) {
     std::vector<std::string> coef, cells;
     for (const auto& [name, value] : r.coefficients) {

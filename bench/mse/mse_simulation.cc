@@ -134,12 +134,15 @@ struct Flags {
   // Interval methods compared (each with the model choice redone per replicate).
   std::vector<Resampling> resamplings = {Resampling::kMultinomial, Resampling::kParametric};
   int threads = 1;
+  // Also run the default interval with BIC model averaging (Occam's window) where the
+  // selection is BIC, and report its bias and coverage.
+  bool averaging = false;
 };
 
 constexpr char kFlags[] =
     "flags: --sims N --replicates B --population N --method auto|bic|stepwise --max-order N "
     "--seed S --scenario NAME[,NAME...]|default|all --bootstrap multinomial|parametric|both "
-    "--threads T";
+    "--threads T --averaging";
 
 int Usage(const std::string& message) {
   std::cerr << "error: " << message << " (" << kFlags << ")\n";
@@ -177,6 +180,10 @@ int Main(int argc, char** argv) {
       for (const Scenario& s : Scenarios()) std::cout << " " << s.name;
       std::cout << "\n";
       return 0;
+    }
+    if (arg == "--averaging") {
+      f.averaging = true;
+      continue;
     }
     if (i + 1 >= argc) return Usage(arg + " needs a value");
     std::string v = argv[++i];
@@ -233,10 +240,13 @@ int Main(int argc, char** argv) {
     const int population = s.population > 0 ? s.population : f.population;
     std::vector<double> probs = CellProbabilities(s);
     std::discrete_distribution<int> cell(probs.begin(), probs.end());
-    int usable = 0, no_estimate = 0, bad_fit = 0, true_model = 0;
+    int usable = 0, no_estimate = 0, bad_fit = 0, true_model = 0, heterogeneous = 0;
+    Coverage unflagged;  // the default interval where no heterogeneity was flagged
     double sum_err = 0, sum_sq = 0, sum_observed = 0, cpu = 0, cpu_max = 0;
     std::map<Resampling, Coverage> bca;
-    Coverage profile, bca_reliable_only;
+    Coverage profile, bca_reliable_only, averaged;
+    int averaged_n = 0;
+    double averaged_err = 0, averaged_sq = 0;
     for (int sim = 0; sim < f.sims; ++sim) {
       std::vector<int64_t> counts(probs.size(), 0);
       for (int person = 0; person < population; ++person) ++counts[cell(rng)];
@@ -279,6 +289,7 @@ int Main(int argc, char** argv) {
           cpu_max = std::max(cpu_max, used);
           ++usable;
           if (!r->reliable) ++bad_fit;
+          if (r->heterogeneity && r->heterogeneity->flagged) ++heterogeneous;
           const double err = *r->estimate - population;
           sum_err += err;
           sum_sq += err * err;
@@ -291,12 +302,44 @@ int Main(int argc, char** argv) {
         if (r->interval) {
           bca[resampling].Add(r->interval->lower, r->interval->upper, population,
                               !r->interval_warnings.empty());
+          if (first && !(r->heterogeneity && r->heterogeneity->flagged)) {
+            unflagged.Add(r->interval->lower, r->interval->upper, population,
+                          !r->interval_warnings.empty());
+          }
           if (first && r->reliable) {
             bca_reliable_only.Add(r->interval->lower, r->interval->upper, population,
                                   !r->interval_warnings.empty());
           }
         }
         first = false;
+      }
+      if (f.averaging && !first) {
+        EstimateOptions o;
+        o.method = f.method;
+        o.max_order = std::min(f.max_order, s.num_lists - 1);
+        o.replicates = f.replicates;
+        o.seed = seed;
+        o.threads = f.threads;
+        o.profile_interval = false;
+        o.model_averaging = true;
+        if (o.method == SelectionMethod::kAuto) {
+          absl::StatusOr<std::vector<HierarchicalModel>> all =
+              EnumerateHierarchicalModels(s.num_lists, o.max_order);
+          if (all.ok() && all->size() <= kAutoBicMaxModels) o.method = SelectionMethod::kBic;
+        }
+        if (o.method == SelectionMethod::kBic) {
+          absl::StatusOr<EstimateResult> r = Estimate(*table, o);
+          if (r.ok() && r->estimate.has_value()) {
+            ++averaged_n;
+            const double err = *r->estimate - population;
+            averaged_err += err;
+            averaged_sq += err * err;
+            if (r->interval) {
+              averaged.Add(r->interval->lower, r->interval->upper, population,
+                           !r->interval_warnings.empty());
+            }
+          }
+        }
       }
     }
     std::cout << absl::StrFormat("scenario %s: %s; true model %s\n", s.name, s.description,
@@ -311,6 +354,7 @@ int Main(int argc, char** argv) {
         "  estimates            %d (no estimate: %d; marked unreliable, e.g. bad fit: %d)\n",
         usable, no_estimate, bad_fit);
     std::cout << absl::StrFormat("  true model chosen    %.2f\n", double(true_model) / usable);
+    std::cout << absl::StrFormat("  heterogeneity flagged %d of %d\n", heterogeneous, usable);
     std::cout << absl::StrFormat("  bias                 %.2f (relative %.4f)\n", sum_err / usable,
                                  sum_err / usable / population);
     std::cout << absl::StrFormat("  RMSE                 %.2f\n", std::sqrt(sum_sq / usable));
@@ -319,7 +363,20 @@ int Main(int argc, char** argv) {
     }
     std::cout << bca_reliable_only.Row(
         absl::StrCat("BCa ", ResamplingName(f.resamplings.front()), " (reliable only)"));
+    std::cout << unflagged.Row(
+        absl::StrCat("BCa ", ResamplingName(f.resamplings.front()), " (not flagged)"));
     std::cout << profile.Row("profile");
+    if (f.averaging) {
+      if (averaged_n == 0) {
+        std::cout << "  model averaging      not run (selection is not BIC)\n";
+      } else {
+        std::cout << absl::StrFormat("  averaged: bias       %.2f (relative %.4f), RMSE %.2f\n",
+                                     averaged_err / averaged_n,
+                                     averaged_err / averaged_n / population,
+                                     std::sqrt(averaged_sq / averaged_n));
+        std::cout << averaged.Row("BCa multinomial, BIC-averaged");
+      }
+    }
     std::cout << absl::StrFormat("  CPU per estimate     %.2f s mean, %.2f s max (%s, with "
                                  "profile)\n",
                                  cpu / usable, cpu_max, ResamplingName(f.resamplings.front()));

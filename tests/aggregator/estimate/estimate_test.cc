@@ -966,5 +966,53 @@ TEST(LinkageErrorTest, IntervalWidensWithLinkageErrorAndIsUnchangedWithout) {
   EXPECT_EQ(Estimate(t, o).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+// A table of expected counts (rounded) from an Mth Poisson2 model: 2,000 persons, main
+// effects logit(0.2, 0.15, 0.25, 0.1), tau = 0.25 on 2^|h| - 1. The check recovers tau and
+// N and flags it (the chosen log-linear model, all pairs, says 2,400); a homogeneous table
+// with one dependent pair is not flagged.
+TEST(HeterogeneityCheckTest, FlagsAHeterogeneousTableAndNotAHomogeneousOne) {
+  absl::StatusOr<CaptureTable> t = CaptureTable::ParseCsv(
+      "a,b,c,d,count\n"
+      "0,0,0,1,96\n"
+      "0,0,1,0,289\n"
+      "0,0,1,1,53\n"
+      "0,1,0,0,153\n"
+      "0,1,0,1,28\n"
+      "0,1,1,0,84\n"
+      "0,1,1,1,25\n"
+      "1,0,0,0,217\n"
+      "1,0,0,1,40\n"
+      "1,0,1,0,119\n"
+      "1,0,1,1,36\n"
+      "1,1,0,0,63\n"
+      "1,1,0,1,19\n"
+      "1,1,1,0,57\n"
+      "1,1,1,1,47\n");
+  ASSERT_TRUE(t.ok()) << t.status();
+  absl::StatusOr<HeterogeneityCheck> h = FitHeterogeneityModel(*t);
+  ASSERT_TRUE(h.ok()) << h.status();
+  EXPECT_EQ(h->model, "Mth Poisson2");
+  EXPECT_NEAR(h->tau, 0.25, 0.01);
+  EXPECT_NEAR(h->n_hat, 2000, 20);
+  EstimateOptions o;
+  o.replicates = 0;
+  absl::StatusOr<EstimateResult> r = Estimate(*t, o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE(r->heterogeneity.has_value());
+  EXPECT_TRUE(r->heterogeneity->flagged);
+  EXPECT_GT(*r->estimate, 2300);
+  bool warned = false;
+  for (const std::string& c : r->caveats) warned |= c.find("differ in how visible") != std::string::npos;
+  EXPECT_TRUE(warned);
+
+  r = Estimate(FourLists(), o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE(r->heterogeneity.has_value());
+  EXPECT_FALSE(r->heterogeneity->flagged);
+  for (const std::string& c : r->caveats) {
+    EXPECT_EQ(c.find("differ in how visible"), std::string::npos) << c;
+  }
+}
+
 }  // namespace
 }  // namespace samenzicht::estimate
