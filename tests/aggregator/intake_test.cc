@@ -259,7 +259,7 @@ TEST_F(IntakeTest, PackedAndNamedTokensLinkAlike) {
   EXPECT_EQ(Signals(), 4u);
   EXPECT_EQ(Persons(), 3u);  // 1 and 3 share the phone token; 2 and 4 differ
   // Stored alike: one blob of 34 bytes per token, whatever the form.
-  // (Sealed since schema 7: each non-empty blob is 40 bytes longer on disk.)
+  // (Sealed since schema 8: each non-empty blob is 40 bytes longer on disk.)
   EXPECT_EQ(testing::Column(store_->path(),
                             "SELECT sum(length(tokens) - 40 * (length(tokens) > 0)) FROM reports"),
             std::vector<std::string>{"170"});  // 5 tokens

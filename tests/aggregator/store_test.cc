@@ -410,7 +410,7 @@ TEST(StoreTest, UpgradesASchemaThreeDatabaseBuiltBySql) {
   EXPECT_EQ(SqlValue(dir, "SELECT count(*) FROM sqlite_schema WHERE name = 'tokens'"), "0");
   EXPECT_EQ(SqlValue(dir, "SELECT hex(report_id) FROM report_ids WHERE id = 7"),
             "00000000000000000000000000000001");
-  // Rule byte and token, in the order of the token rows (sealed since version 7: opened).
+  // Rule byte and token, in the order of the token rows (sealed since version 8: opened).
   const std::vector<testing::OpenedRow> opened = testing::OpenedRows(dir + "/aggregator.db", key);
   ASSERT_EQ(opened.size(), 2u);
   EXPECT_EQ(opened[0].id, 7);
