@@ -12,6 +12,7 @@
 #include "agency_node/commands.h"
 #include "agency_node/daemon.h"
 #include "agency_node/key_ceremony.h"
+#include "agency_node/web/intake_page.h"
 #include "common/cli.h"
 #include "common/version.h"
 
@@ -57,7 +58,9 @@ void Usage(std::ostream& os) {
                "  signing-keygen   create this node's signing key; prints its public key\n"
                "  pseudonymise     offline: signals CSV -> the reports the node would send\n"
                "  submit           send a signals CSV to the aggregator\n"
-               "  serve            daemon: import files from a folder, deliver with retries\n"
+               "  serve            daemon: import files from a folder, deliver with retries;\n"
+               "                   with intake_listen_address also the intake web page\n"
+               "  accounts         add|remove|list the intake page's local accounts\n"
                "  retract          retract this node's reports by record id\n"
                "  sent             show what this node sent\n"
                "  resend           queue held batches again\n"
@@ -211,9 +214,40 @@ int main(int argc, char** argv) {
     Command cmd("serve",
                 "Run as a daemon: import every complete *.csv in import_dir once (then move it "
                 "to import_dir/done/), deliver the outbox with retries, stop on SIGTERM.");
-    cmd.Flag("config", "NODE.textproto", "node configuration (with import_dir)", true);
+    cmd.Flag("config", "NODE.textproto",
+             "node configuration (with import_dir; with intake_listen_address and intake_tls "
+             "the intake web page is served too)", true);
     return Run(cmd, sargc, sargv, [](const Args& a) {
-      return node::ServeCommand(a.Get("config"), *Logger());
+      return node::web::ServeWithIntakeCommand(a.Get("config"), *Logger());
+    });
+  }
+  if (sub == "accounts") {
+    const std::string action = argc > 2 ? argv[2] : "";
+    if (action != "add" && action != "remove" && action != "list") {
+      std::cerr << "usage: agency-node accounts add|remove|list --config NODE.textproto [flags]\n"
+                   "  add     --name NAME --role professional|operator; the password (at least "
+                   "12 characters) is read from the first line of standard input\n"
+                   "  remove  --name NAME\n"
+                   "  list\n";
+      return action == "--help" || action == "-h" ? 0 : 2;
+    }
+    Command cmd("accounts " + action,
+                action == "add"      ? "Add a local account of the intake page. The password is "
+                                       "read from the first line of standard input."
+                : action == "remove" ? "Remove a local account of the intake page."
+                                     : "List the intake page's local accounts (never a password).");
+    cmd.Flag("config", "NODE.textproto", "node configuration (its state_dir holds intake.db)", true);
+    if (action != "list") cmd.Flag("name", "NAME", "account name (letters, digits, . _ - @)", true);
+    if (action == "add") cmd.Flag("role", "professional|operator", "the account's role", true);
+    return Run(cmd, sargc - 1, sargv + 1, [&action](const Args& a) {
+      if (action == "add") {
+        return node::web::AccountsAddCommand(a.Get("config"), a.Get("name"), a.Get("role"),
+                                             std::cin, std::cout);
+      }
+      if (action == "remove") {
+        return node::web::AccountsRemoveCommand(a.Get("config"), a.Get("name"), std::cout);
+      }
+      return node::web::AccountsListCommand(a.Get("config"), std::cout);
     });
   }
   std::cerr << "error: unknown command '" << sub << "'\n";

@@ -96,6 +96,7 @@ absl::StatusOr<v1::NodeConfig> LoadNodeConfig(const std::string& path) {
   Resolve(c.mutable_profile_file(), path);
   Resolve(c.mutable_state_dir(), path);
   Resolve(c.mutable_import_dir(), path);
+  ResolveTls(c.mutable_intake_tls(), path);
   return c;
 }
 

@@ -1,13 +1,10 @@
 #include "aggregator/dashboard/dashboard.h"
 
-#include <openssl/bio.h>
 #include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 
-#include <filesystem>
 #include <string_view>
 
 #include <httplib.h>
@@ -17,11 +14,10 @@
 #include "absl/strings/str_split.h"
 #include "aggregator/insight_format.h"
 #include "common/status_macros.h"
-#include "crypto/key_file.h"
-#include "crypto/secret_bytes.h"
 #include "aggregator/totals_format.h"
 #include "model/vocabulary.h"
 #include "presentation/labels.h"
+#include "rpc/https_server.h"
 #include "rpc/tls.h"
 
 namespace samenzicht::aggregator {
@@ -96,129 +92,24 @@ absl::StatusOr<uint32_t> Month(const httplib::Request& req, const char* name) {
   return ParseMonthFlag(name, req.has_param(name) ? req.get_param_value(name) : "");
 }
 
-// TLS 1.2 only with ECDHE and an AEAD; TLS 1.3's suites are all AEAD.
-constexpr char kTls12Ciphers[] =
-    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:"
-    "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305";
-constexpr char kTls13Suites[] =
-    "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
-
-std::string OpenSslError() {
-  unsigned long e = ERR_get_error();
-  ERR_clear_error();
-  if (e == 0) return "unknown error";
-  char buf[256];
-  ERR_error_string_n(e, buf, sizeof buf);
-  return buf;
-}
-
-// Loads every CRL in `dir` into the context's store and turns on revocation checking of the
-// client's certificate. The folder is read once, at start, as the gRPC server does.
-absl::Status LoadCrls(SSL_CTX& ctx, const std::string& dir) {
-  std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec)) {
-    return absl::NotFoundError(absl::StrCat("dashboard: crl_directory ", dir,
-                                            " is not a folder; create it with deploy/pki.sh crl"));
-  }
-  X509_STORE* store = SSL_CTX_get_cert_store(&ctx);
-  int loaded = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    if (!entry.is_regular_file(ec)) continue;  // the hashed names are links to the file
-    BIO* bio = BIO_new_file(entry.path().c_str(), "r");
-    if (bio == nullptr) continue;
-    while (X509_CRL* crl = PEM_read_bio_X509_CRL(bio, nullptr, nullptr, nullptr)) {
-      if (X509_STORE_add_crl(store, crl) == 1) ++loaded;
-      X509_CRL_free(crl);
-    }
-    ERR_clear_error();  // the end of each file reads as an error
-    BIO_free(bio);
-  }
-  if (ec) return absl::PermissionDeniedError(absl::StrCat("dashboard: cannot read ", dir, ": ", ec.message()));
-  if (loaded == 0) {
-    return absl::NotFoundError(absl::StrCat("dashboard: no revocation list in crl_directory ", dir,
-                                            "; create one with deploy/pki.sh crl"));
-  }
-  X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
-  return absl::OkStatus();
-}
-
-absl::Status SetUpTls(SSL_CTX& ctx, const v1::TlsFiles& tls, const crypto::SecretBytes& key) {
-  SSL_CTX_set_options(&ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                                SSL_OP_CIPHER_SERVER_PREFERENCE |
-                                SSL_OP_NO_SESSION_RESUMPTION_ON_RENEGOTIATION);
-  if (SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION) != 1 ||
-      SSL_CTX_set_cipher_list(&ctx, kTls12Ciphers) != 1 ||
-      SSL_CTX_set_ciphersuites(&ctx, kTls13Suites) != 1) {
-    return absl::InternalError(absl::StrCat("dashboard: cannot restrict TLS: ", OpenSslError()));
-  }
-  if (SSL_CTX_use_certificate_chain_file(&ctx, tls.cert_file().c_str()) != 1) {
-    return absl::InvalidArgumentError(absl::StrCat("dashboard: cannot load certificate ",
-                                                   tls.cert_file(), ": ", OpenSslError()));
-  }
-  BIO* bio = BIO_new_mem_buf(key.unsafe_bytes(), static_cast<int>(key.size()));
-  EVP_PKEY* pkey = bio == nullptr ? nullptr : PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
-  BIO_free(bio);
-  bool key_ok = pkey != nullptr && SSL_CTX_use_PrivateKey(&ctx, pkey) == 1 &&
-                SSL_CTX_check_private_key(&ctx) == 1;
-  EVP_PKEY_free(pkey);
-  if (!key_ok) {
-    return absl::InvalidArgumentError(absl::StrCat("dashboard: cannot use private key ",
-                                                   tls.key_file(), ": ", OpenSslError()));
-  }
-  if (SSL_CTX_load_verify_locations(&ctx, tls.ca_cert_file().c_str(), nullptr) != 1) {
-    return absl::InvalidArgumentError(absl::StrCat("dashboard: cannot load CA ",
-                                                   tls.ca_cert_file(), ": ", OpenSslError()));
-  }
-  if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(tls.ca_cert_file().c_str())) {
-    SSL_CTX_set_client_CA_list(&ctx, names);
-  }
-  SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
-  if (!tls.crl_directory().empty()) RETURN_IF_ERROR(LoadCrls(ctx, tls.crl_directory()));
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Dashboard>> Dashboard::Start(const std::string& address,
                                                             const v1::TlsFiles& tls,
                                                             Query* query) {
-  size_t colon = address.rfind(':');
-  int port = 0;
-  if (colon == std::string::npos || !absl::SimpleAtoi(address.substr(colon + 1), &port) ||
-      port < 0 || port > 65535) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("dashboard_listen_address must be HOST:PORT, not '", address, "'"));
-  }
-  std::string host = address.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  for (const std::string& f : {tls.cert_file(), tls.key_file(), tls.ca_cert_file()}) {
-    if (f.empty() || !std::filesystem::exists(f)) {
-      return absl::NotFoundError(absl::StrCat("dashboard: TLS file not found: '", f, "'"));
-    }
-  }
-  // The private key goes from secure memory straight into OpenSSL, never via a std::string.
-  ASSIGN_OR_RETURN(crypto::SecretBytes key, crypto::ReadPrivateFile(tls.key_file()));
-  absl::Status tls_status;
+  rpc::HttpsServerOptions o;
+  o.label = "dashboard";
+  o.address_setting = "dashboard_listen_address";
+  o.listen_address = address;
+  o.cert_file = tls.cert_file();
+  o.key_file = tls.key_file();
+  o.require_client_certificate = true;
+  o.ca_cert_file = tls.ca_cert_file();
+  o.crl_directory = tls.crl_directory();
+  o.max_body_bytes = kMaxBodyBytes;
   std::unique_ptr<Dashboard> d(new Dashboard());
-  d->server_ = std::make_unique<httplib::SSLServer>([&](SSL_CTX& ctx) {
-    tls_status = SetUpTls(ctx, tls, key);
-    return tls_status.ok();
-  });
-  if (!tls_status.ok()) return tls_status;
-  if (!d->server_->is_valid()) {
-    return absl::InvalidArgumentError("dashboard: cannot set up TLS");
-  }
-  httplib::SSLServer& s = *d->server_;
-
-  // Bounded requests: the API takes no body (GET only), so a body over 64 KiB is refused
-  // with 413 before it is buffered; slow or idle connections are closed.
-  s.set_payload_max_length(kMaxBodyBytes);
-  s.set_read_timeout(10, 0);
-  s.set_write_timeout(10, 0);
-  s.set_keep_alive_timeout(5);
-  s.set_keep_alive_max_count(100);
+  ASSIGN_OR_RETURN(d->server_, rpc::HttpsServer::New(o));
+  httplib::SSLServer& s = d->server_->http();
 
   // Every request: verified analyst certificate, else 401/403 before anything else.
   s.set_pre_routing_handler([query](const httplib::Request& req, httplib::Response& res) {
@@ -323,23 +214,15 @@ absl::StatusOr<std::unique_ptr<Dashboard>> Dashboard::Start(const std::string& a
     res.set_content(FormatTotalsJson(*out), "application/json");
   });
 
-  if (port == 0) {
-    d->port_ = s.bind_to_any_port(host.c_str());
-  } else {
-    d->port_ = s.bind_to_port(host.c_str(), port) ? port : -1;
-  }
-  if (d->port_ <= 0) {
-    return absl::UnavailableError(absl::StrCat("dashboard: cannot listen on ", address));
-  }
-  d->thread_ = std::thread([srv = d->server_.get()] { srv->listen_after_bind(); });
-  spdlog::info("dashboard listening on https://{}:{}/ (analyst certificates only)", host,
+  RETURN_IF_ERROR(d->server_->Start());
+  d->port_ = d->server_->port();
+  spdlog::info("dashboard listening on https://{}:{}/ (analyst certificates only)", d->server_->host(),
                d->port_);
   return d;
 }
 
 void Dashboard::Stop() {
-  if (server_) server_->stop();
-  if (thread_.joinable()) thread_.join();
+  if (server_) server_->Stop();
 }
 
 Dashboard::~Dashboard() { Stop(); }

@@ -32,14 +32,13 @@
 
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/status/statusor.h"
 #include "aggregator/query.h"
 #include "samenzicht/v1/config.pb.h"
 
-namespace httplib {
-class SSLServer;
+namespace samenzicht::rpc {
+class HttpsServer;
 }
 
 namespace samenzicht::aggregator {
@@ -54,8 +53,7 @@ class Dashboard {
 
  private:
   Dashboard() = default;
-  std::unique_ptr<httplib::SSLServer> server_;
-  std::thread thread_;
+  std::unique_ptr<rpc::HttpsServer> server_;
   int port_ = 0;
 };
 
