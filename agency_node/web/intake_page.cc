@@ -267,6 +267,10 @@ class IntakePageImpl {
   int64_t last_purge_ = 0;
   std::string dummy_hash_;  // verified against for unknown names, so timing tells nothing
 
+  Date delivery_today_;  // the date delivery_ and signal_options_ were made for
+
+  Date CurrentDate() const { return options_.today ? *options_.today : Today(); }
+
   uint32_t RetentionDays() const {
     return config_.intake_retention_days() == 0 ? 30 : config_.intake_retention_days();
   }
@@ -390,7 +394,7 @@ std::string IntakePageImpl::SignalForm(Lang lang, const Params& v, const FieldEr
                   lang == Lang::kNl ? " (jjjj-mm)" : " (yyyy-mm)", required("signal_month"),
                   "</label><input id=\"f-signal_month\" name=\"signal_month\" inputmode=\"numeric\" "
                   "aria-required=\"true\" placeholder=\"",
-                  absl::StrFormat("%04d-%02d", options_.today.year, options_.today.month),
+                  absl::StrFormat("%04d-%02d", CurrentDate().year, CurrentDate().month),
                   "\" value=\"", Esc(Get(v, "signal_month")), "\"", err_attr("signal_month"),
                   "></p>");
   for (const std::string& f : SingleFields()) {
@@ -504,7 +508,7 @@ FieldErrors IntakePageImpl::Check(const Params& p, bool identifiers) const {
   } else if (month.size() != 7 || month[4] != '-' || !absl::SimpleAtoi(month.substr(0, 4), &y) ||
              !absl::SimpleAtoi(month.substr(5, 2), &m) || y < 1900 || m < 1 || m > 12) {
     e["signal_month"] = "invalid";
-  } else if (y * 100 + m > options_.today.year * 100 + options_.today.month) {
+  } else if (const Date today = CurrentDate(); y * 100 + m > today.year * 100 + today.month) {
     e["signal_month"] = "future";
   }
   for (const std::string& f : SingleFields()) {
@@ -560,6 +564,12 @@ absl::StatusOr<FieldErrors> IntakePageImpl::ImportRecord(const std::string& reco
   for (size_t i = 0; i < row.size(); ++i) absl::StrAppend(&text, i ? "," : "", CsvField(row[i]));
   text += "\n";
 
+  // The import refuses dates after its "today": on a new day, a new one.
+  if (const Date today = CurrentDate(); !(today == delivery_today_)) {
+    ASSIGN_OR_RETURN(delivery_, Delivery::New(config_, today));
+    delivery_today_ = today;
+    signal_options_.today = today;
+  }
   // Every field problem the import would only warn about (and send without the field) is
   // an error here: the professional is still at the form and can fix it.
   ASSIGN_OR_RETURN(CsvFile csv, ParseCsv(text));
@@ -998,12 +1008,13 @@ absl::Status IntakePageImpl::Init() {
     return absl::InvalidArgumentError(
         "intake_tls.cert_file and intake_tls.key_file must be set for the intake page");
   }
-  ASSIGN_OR_RETURN(delivery_, Delivery::New(config_, options_.today));
+  delivery_today_ = CurrentDate();
+  ASSIGN_OR_RETURN(delivery_, Delivery::New(config_, delivery_today_));
   ASSIGN_OR_RETURN(store_, IntakeStore::Open(config_.state_dir()));
   ASSIGN_OR_RETURN(normaliser_, Normaliser::New());
   ASSIGN_OR_RETURN(v1::LinkageProfile profile, model::LoadProfile(config_.profile_file()));
   signal_options_.areas.assign(config_.areas().begin(), config_.areas().end());
-  signal_options_.today = options_.today;
+  signal_options_.today = delivery_today_;
   ASSIGN_OR_RETURN(signal_options_.national_ids, NationalIds::FromProfile(profile));
   ASSIGN_OR_RETURN(box_, crypto::SecretBox::FromSigningKeyFile(config_.signing_key_file(), kSealPurpose));
   ASSIGN_OR_RETURN(dummy_hash_, crypto::HashPassword(crypto::RandomId()));

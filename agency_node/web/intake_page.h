@@ -41,6 +41,7 @@
 #include <cstdint>
 #include <istream>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 
@@ -55,7 +56,9 @@ namespace samenzicht::agency_node::web {
 class IntakePageImpl;
 
 struct IntakePageOptions {
-  Date today = Today();   // the import's "today" (future dates are refused)
+  // The import's "today" (later dates are refused), for tests; unset: the date of each
+  // request, so a page that runs for months takes this month's signals.
+  std::optional<Date> today;
   int max_failures_per_name = 5;
   int max_failures_per_address = 20;
   int failure_window_seconds = 15 * 60;
