@@ -224,12 +224,14 @@ int main(int argc, char** argv) {
   if (sub == "accounts") {
     const std::string action = argc > 2 ? argv[2] : "";
     if (action != "add" && action != "remove" && action != "list") {
-      std::cerr << "usage: agency-node accounts add|remove|list --config NODE.textproto [flags]\n"
-                   "  add     --name NAME --role professional|operator; the password (at least "
-                   "12 characters) is read from the first line of standard input\n"
-                   "  remove  --name NAME\n"
-                   "  list\n";
-      return action == "--help" || action == "-h" ? 0 : 2;
+      const bool help = action == "--help" || action == "-h";
+      (help ? std::cout : std::cerr)
+          << "usage: agency-node accounts add|remove|list --config NODE.textproto [flags]\n"
+             "  add     --name NAME --role professional|operator; the password (at least "
+             "12 characters) is read from the first line of standard input\n"
+             "  remove  --name NAME\n"
+             "  list\n";
+      return help ? 0 : 2;
     }
     Command cmd("accounts " + action,
                 action == "add"      ? "Add a local account of the intake page. The password is "
