@@ -41,7 +41,7 @@ absl::Status LoadCrls(SSL_CTX& ctx, const std::string& label, const std::string&
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
     return absl::NotFoundError(absl::StrCat(label, ": crl_directory ", dir,
-                                            " is not a folder; create it with deploy/pki.sh crl"));
+                                            " is not a folder; create it with samenzicht-pki crl"));
   }
   X509_STORE* store = SSL_CTX_get_cert_store(&ctx);
   int loaded = 0;
@@ -61,7 +61,7 @@ absl::Status LoadCrls(SSL_CTX& ctx, const std::string& label, const std::string&
   }
   if (loaded == 0) {
     return absl::NotFoundError(absl::StrCat(label, ": no revocation list in crl_directory ", dir,
-                                            "; create one with deploy/pki.sh crl"));
+                                            "; create one with samenzicht-pki crl"));
   }
   X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
   return absl::OkStatus();
