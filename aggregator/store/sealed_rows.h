@@ -17,8 +17,8 @@
 // So a sealed value copied to another row, or a readable column changed (a report moved to
 // a later month to escape retention, to a later epoch to escape retirement, to another
 // agency), does not open: DataLoss. What stays visible: how many reports each agency
-// stored per batch, month and epoch, and each report's number of tokens (the length of
-// its sealed blob).
+// stored per batch, month and epoch, each report's number of tokens (the length of its
+// sealed blob) and its number of corrections (`version`, as in the audit trail).
 //
 // Thread-safety: free functions; the sealer is thread-safe.
 #ifndef SAMENZICHT_AGGREGATOR_STORE_SEALED_ROWS_H_

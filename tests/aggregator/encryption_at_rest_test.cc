@@ -155,7 +155,9 @@ TEST_F(EncryptionAtRestTest, AStolenDatabaseAndBackupHoldNoTokenAndNoCategory) {
     }
   }
 
-  const std::set<std::string> readable = {"id", "agency", "batch_id", "signal_month", "key_epoch"};
+  // `version` counts a report's corrections, as the audit trail's report_corrected entries do.
+  const std::set<std::string> readable = {"id", "agency", "batch_id", "signal_month", "key_epoch",
+                                          "version"};
   for (const std::string& db : {dir_ + "/aggregator.db", backup}) {
     const auto rows = Rows(db, "reports");
     ASSERT_EQ(rows.size(), 2u) << db;
