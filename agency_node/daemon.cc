@@ -163,6 +163,8 @@ absl::StatusOr<std::unique_ptr<Delivery>> Delivery::New(const v1::NodeConfig& co
   return d;
 }
 
+uint32_t Delivery::key_epoch() const { return tokeniser_->epoch(); }
+
 absl::StatusOr<ImportResult> Delivery::Import(const std::string& csv_path, bool once,
                                               bool resend_retracted) {
   ImportResult result;

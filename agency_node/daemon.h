@@ -140,6 +140,10 @@ class Delivery {
   Outbox& outbox() { return *outbox_; }
   StateStore& store() { return *store_; }
   const v1::NodeConfig& config() const { return config_; }
+  // What the tokens of an import are made with: the hashing key's epoch and the profile's
+  // version (a report made under other ones must be sent again, as in a key rotation).
+  uint32_t key_epoch() const;
+  uint32_t profile_version() const { return profile_.version(); }
 
  private:
   Delivery() = default;

@@ -1,5 +1,8 @@
 #include "rpc/https_server.h"
 
+#include <chrono>
+#include <thread>
+
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -166,6 +169,15 @@ absl::Status HttpsServer::Start() {
         absl::StrCat(options_.label, ": cannot listen on ", options_.listen_address));
   }
   thread_ = std::thread([srv = server_.get()] { srv->listen_after_bind(); });
+  // httplib's stop() does nothing before the listening thread has marked the server
+  // running, and that thread would then accept forever: Stop right after Start hung. So
+  // Start returns only once the server runs.
+  for (int i = 0; i < 10000 && !server_->is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (!server_->is_running()) {
+    return absl::UnavailableError(absl::StrCat(options_.label, ": the listener did not start"));
+  }
   return absl::OkStatus();
 }
 

@@ -301,6 +301,14 @@ class IntakePageImpl {
   FieldErrors Check(const Params& p, bool identifiers) const;
   absl::StatusOr<FieldErrors> ImportRecord(const std::string& record_id, const Params& ids,
                                            const Params& categories);
+  // "epoch E profile V": the tokens delivery_ makes (IntakeSignal::sent_as).
+  std::string SentAs() const {
+    return absl::StrCat("epoch ", delivery_->key_epoch(), " profile ", delivery_->profile_version());
+  }
+  // Sends again, under the current key epoch and profile, every signal last sent under
+  // others whose identifiers are still kept (a key rotation or a profile change since);
+  // as an agency resends its complete export. Logged by reference, never by value.
+  absl::Status ResendStale();
 
   void Routes(httplib::SSLServer& s);
 };
@@ -853,7 +861,7 @@ void IntakePageImpl::Routes(httplib::SSLServer& s) {
              if (errors.empty()) {
                const int64_t now = Now();
                IntakeSignal sig{reference, s.account, record_id, "sent", now, now,
-                                EncodeFields(cats), "", true};
+                                EncodeFields(cats), "", true, SentAs()};
                std::string plain = EncodeFields(ids);
                sig.sealed_identifiers = box_->Seal(plain, reference);
                std::fill(plain.begin(), plain.end(), '\0');
@@ -956,8 +964,9 @@ void IntakePageImpl::Routes(httplib::SSLServer& s) {
              }
              errors = *imported;
              if (errors.empty()) {
-               if (absl::Status st = store_->UpdateCategories(sig->reference, EncodeFields(cats), Now());
-                   !st.ok()) {
+               absl::Status st = store_->UpdateCategories(sig->reference, EncodeFields(cats), Now());
+               if (st.ok()) st = store_->MarkSentAs(sig->reference, SentAs());
+               if (!st.ok()) {
                  log_.error("intake page: correction of {} queued, not kept: {}", sig->reference,
                             std::string(st.message()));
                }
@@ -1000,6 +1009,39 @@ void IntakePageImpl::Routes(httplib::SSLServer& s) {
          }));
 }
 
+absl::Status IntakePageImpl::ResendStale() {
+  const std::string now_as = SentAs();
+  ASSIGN_OR_RETURN(std::vector<IntakeSignal> stale, store_->SignalsToResend(now_as));
+  if (stale.empty()) return absl::OkStatus();
+  int resent = 0, failed = 0;
+  for (const IntakeSignal& sig : stale) {
+    absl::StatusOr<std::string> plain = box_->Open(sig.sealed_identifiers, sig.reference);
+    if (!plain.ok()) {
+      ++failed;
+      log_.error("intake page: signal {} not sent again: its identifiers do not open: {}",
+                 sig.reference, std::string(plain.status().message()));
+      continue;
+    }
+    Params ids = DecodeFields(*plain);
+    std::fill(plain->begin(), plain->end(), '\0');
+    absl::StatusOr<FieldErrors> imported = ImportRecord(sig.record_id, ids, DecodeFields(sig.categories));
+    for (auto& [k, v] : ids) std::fill(v.begin(), v.end(), '\0');
+    if (!imported.ok()) return imported.status();  // the state: the daemon cannot go on either
+    if (!imported->empty()) {
+      ++failed;
+      std::vector<std::string> fields;
+      for (const auto& [f, why] : *imported) fields.push_back(f);
+      log_.error("intake page: signal {} not sent again under {}: field(s) {} no longer accepted",
+                 sig.reference, now_as, absl::StrJoin(fields, ", "));
+      continue;
+    }
+    RETURN_IF_ERROR(store_->MarkSentAs(sig.reference, now_as));
+    ++resent;
+  }
+  log_.info("intake page: {} signal(s) sent again under {} ({} not)", resent, now_as, failed);
+  return absl::OkStatus();
+}
+
 absl::Status IntakePageImpl::Init() {
   if (config_.intake_listen_address().empty()) {
     return absl::InvalidArgumentError("intake_listen_address is not set in the node config");
@@ -1019,6 +1061,7 @@ absl::Status IntakePageImpl::Init() {
   ASSIGN_OR_RETURN(box_, crypto::SecretBox::FromSigningKeyFile(config_.signing_key_file(), kSealPurpose));
   ASSIGN_OR_RETURN(dummy_hash_, crypto::HashPassword(crypto::RandomId()));
   PurgeIfDue();
+  RETURN_IF_ERROR(ResendStale());
 
   rpc::HttpsServerOptions o;
   o.label = "intake page";

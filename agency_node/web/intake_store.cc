@@ -14,10 +14,12 @@ const std::vector<sqlite::Migration> kMigrations = {
      "  record_id TEXT NOT NULL UNIQUE, state TEXT NOT NULL, created INTEGER NOT NULL,"
      "  updated INTEGER NOT NULL, categories TEXT NOT NULL, identifiers BLOB);"
      "CREATE INDEX signals_by_account ON signals(account, created);"},
+    // The tokens a signal was last sent with; '' (before this version): sent again once.
+    {2, "ALTER TABLE signals ADD COLUMN sent_as TEXT NOT NULL DEFAULT '';"},
 };
 
 constexpr char kSignalColumns[] =
-    "reference, account, record_id, state, created, updated, categories, identifiers";
+    "reference, account, record_id, state, created, updated, categories, identifiers, sent_as";
 
 IntakeSignal ReadSignal(const sqlite::Statement& st) {
   IntakeSignal s;
@@ -30,6 +32,7 @@ IntakeSignal ReadSignal(const sqlite::Statement& st) {
   s.categories = st.Text(6);
   s.has_identifiers = !st.IsNull(7);
   if (s.has_identifiers) s.sealed_identifiers = st.Blob(7);
+  s.sent_as = st.Text(8);
   return s;
 }
 
@@ -88,11 +91,12 @@ absl::StatusOr<std::optional<Account>> IntakeStore::FindAccount(const std::strin
 
 absl::Status IntakeStore::AddSignal(const IntakeSignal& s) {
   ASSIGN_OR_RETURN(auto st, db_->Prepare(absl::StrCat(
-      "INSERT INTO signals(", kSignalColumns, ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)")));
+      "INSERT INTO signals(", kSignalColumns, ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")));
   st.Bind(1, s.reference).Bind(2, s.account).Bind(3, s.record_id).Bind(4, s.state)
       .Bind(5, s.created_unix).Bind(6, s.updated_unix).Bind(7, s.categories);
   if (s.sealed_identifiers.empty()) st.BindNull(8);
   else st.BindBlob(8, s.sealed_identifiers);
+  st.Bind(9, s.sent_as);
   return st.Run();
 }
 
@@ -125,6 +129,27 @@ absl::Status IntakeStore::UpdateCategories(const std::string& reference,
   RETURN_IF_ERROR(st.Bind(1, categories).Bind(2, now).Bind(3, reference).Run());
   if (db_->Changes() == 0) return absl::NotFoundError("no signal with this reference");
   return absl::OkStatus();
+}
+
+absl::Status IntakeStore::MarkSentAs(const std::string& reference, const std::string& sent_as) {
+  ASSIGN_OR_RETURN(auto st, db_->Prepare("UPDATE signals SET sent_as = ? WHERE reference = ?"));
+  RETURN_IF_ERROR(st.Bind(1, sent_as).Bind(2, reference).Run());
+  if (db_->Changes() == 0) return absl::NotFoundError("no signal with this reference");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<IntakeSignal>> IntakeStore::SignalsToResend(const std::string& sent_as) {
+  ASSIGN_OR_RETURN(auto st, db_->Prepare(absl::StrCat(
+      "SELECT ", kSignalColumns, " FROM signals WHERE state = 'sent' AND identifiers IS NOT NULL "
+      "AND sent_as != ? ORDER BY created, rowid")));
+  st.Bind(1, sent_as);
+  std::vector<IntakeSignal> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.push_back(ReadSignal(st));
+  }
+  return out;
 }
 
 absl::Status IntakeStore::MarkWithdrawn(const std::string& reference, int64_t now) {

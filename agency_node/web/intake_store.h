@@ -8,7 +8,9 @@
 //    "withdrawn"), times, its categories and month (form-encoded, no identifier) and the
 //    identifiers typed in, sealed (crypto/secret_box.h, the reference as associated data)
 //    so that a correction can be tokenised again. PurgeIdentifiers deletes them after the
-//    retention period; a withdrawal deletes them at once.
+//    retention period; a withdrawal deletes them at once. `sent_as` names the hashing-key
+//    epoch and profile version the signal was last sent with (schema version 2), so that
+//    after a key rotation or a profile change the page sends it again (SignalsToResend).
 //
 // Thread-safety: not thread-safe; the page serialises its use with a mutex.
 #ifndef SAMENZICHT_AGENCY_NODE_WEB_INTAKE_STORE_H_
@@ -44,6 +46,7 @@ struct IntakeSignal {
   std::string categories;   // form-encoded category fields and signal_month
   std::string sealed_identifiers;  // empty once purged or withdrawn
   bool has_identifiers = false;
+  std::string sent_as;  // "epoch E profile V" of its last sending; empty before version 2
 };
 
 class IntakeStore {
@@ -66,6 +69,12 @@ class IntakeStore {
   absl::StatusOr<std::vector<IntakeSignal>> ListSignals(const std::string& account);
   absl::Status UpdateCategories(const std::string& reference, const std::string& categories,
                                 int64_t now_unix);
+  // Records that the signal was last sent with the tokens of `sent_as` (its retention
+  // period is not restarted). NotFound when the reference is unknown.
+  absl::Status MarkSentAs(const std::string& reference, const std::string& sent_as);
+  // The signals still "sent", with their identifiers, last sent with other tokens than
+  // `sent_as` (a key rotation or a profile change since), oldest first.
+  absl::StatusOr<std::vector<IntakeSignal>> SignalsToResend(const std::string& sent_as);
   // State "withdrawn" and the identifiers deleted.
   absl::Status MarkWithdrawn(const std::string& reference, int64_t now_unix);
   // Deletes the sealed identifiers of every signal not changed since `cutoff_unix`; the

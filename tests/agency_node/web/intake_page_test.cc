@@ -124,6 +124,9 @@ class IntakePageTest : public ::testing::Test {
     ASSERT_OK_AND_ASSIGN(config_, model::LoadNodeConfig(config_path_));
     sink_ = std::make_shared<spdlog::sinks::ostream_sink_mt>(log_text_);
     log_ = std::make_shared<spdlog::logger>("test", sink_);
+    // No time stamps: the leak test looks for short values such as a house number "77",
+    // which a time such as 04:55:30.772 would hold by chance.
+    log_->set_pattern("[%l] %v");
     IntakePageOptions o;
     o.max_failures_per_name = 3;
     ASSERT_OK_AND_ASSIGN(page_, IntakePage::Start(config_, *log_, o));
@@ -141,6 +144,20 @@ class IntakePageTest : public ::testing::Test {
       v1::BatchPayload payload;
       EXPECT_TRUE(payload.ParseFromString(b.signed_batch.payload()));
       for (const auto& r : payload.reports()) out.push_back(r);
+    }
+    return out;
+  }
+  // The key epoch of each queued report, in queue order.
+  std::vector<uint32_t> OutboxEpochs() {
+    auto outbox = Outbox::Open(config_.state_dir());
+    EXPECT_OK(outbox.status());
+    auto pending = (*outbox)->Pending(100);
+    EXPECT_OK(pending.status());
+    std::vector<uint32_t> out;
+    for (const auto& b : *pending) {
+      v1::BatchPayload payload;
+      EXPECT_TRUE(payload.ParseFromString(b.signed_batch.payload()));
+      for (int i = 0; i < payload.reports_size(); ++i) out.push_back(payload.key_epoch());
     }
     return out;
   }
@@ -332,6 +349,59 @@ TEST_F(IntakePageTest, EnterCorrectAndWithdrawGoThroughTheNodesImportAndRetracti
   EXPECT_EQ(Outbox().size(), 2u);
 }
 
+// A key rotation: the node's hashing key moves to epoch 2 and the daemon restarts. The
+// page's signals (their identifiers kept for this) are sent again under the new epoch with
+// the same report id, as an agency resends its complete export; a withdrawn one is not,
+// and a further restart sends nothing again.
+TEST_F(IntakePageTest, AfterAKeyRotationTheSignalsAreSentAgainUnderTheNewEpoch) {
+  Client c(page_->port());
+  ASSERT_EQ(c.SignIn("juf.anna", kPassword), 303);
+  auto r = c.Post("/signals", Signal(c.csrf()));
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 303);
+  const std::string kept = ReferenceOf(r);
+  c.Get("/");
+  r = c.Post("/signals", Signal(c.csrf()));
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 303);
+  const std::string withdrawn = ReferenceOf(r);
+  c.Get("/signals/" + withdrawn);
+  r = c.Post(absl::StrCat("/signals/", withdrawn, "/withdraw"), {{"csrf", c.csrf()}});
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 303);
+  const std::vector<v1::Report> before = Outbox();
+  ASSERT_EQ(before.size(), 2u);
+  EXPECT_THAT(OutboxEpochs(), ::testing::ElementsAre(1u, 1u));
+
+  // The same restart without a rotation sends nothing again.
+  page_->Stop();
+  page_.reset();
+  ASSERT_OK_AND_ASSIGN(page_, IntakePage::Start(config_, *log_));
+  EXPECT_EQ(Outbox().size(), 2u) << log_text_.str();
+
+  page_->Stop();
+  page_.reset();
+  ASSERT_OK(crypto::GenerateKeyFile(dir_ + "/hashing-epoch2.key", crypto::KeyKind::kHashing, 2).status());
+  config_.set_hashing_key_file(dir_ + "/hashing-epoch2.key");
+  ASSERT_OK_AND_ASSIGN(page_, IntakePage::Start(config_, *log_));
+  const std::vector<v1::Report> after = Outbox();
+  ASSERT_EQ(after.size(), 3u) << log_text_.str();
+  EXPECT_THAT(OutboxEpochs(), ::testing::ElementsAre(1u, 1u, 2u));
+  ASSERT_OK_AND_ASSIGN(auto store, StateStore::Open(config_.state_dir()));
+  ASSERT_OK_AND_ASSIGN(std::string report_id, store->FindReportId("web-" + kept));
+  EXPECT_EQ(after[2].report_id(), report_id);
+  EXPECT_EQ(after[2].form(), before[0].form());
+  EXPECT_EQ(after[2].signal_month(), before[0].signal_month());
+  EXPECT_EQ(after[2].packed_tokens().size(), before[0].packed_tokens().size());
+  EXPECT_NE(after[2].packed_tokens(), before[0].packed_tokens()) << "tokens of the new key";
+  EXPECT_THAT(log_text_.str(), HasSubstr("1 signal(s) sent again under epoch 2"));
+
+  page_->Stop();
+  page_.reset();
+  ASSERT_OK_AND_ASSIGN(page_, IntakePage::Start(config_, *log_));
+  EXPECT_EQ(Outbox().size(), 3u) << "sent once per rotation";
+}
+
 TEST_F(IntakePageTest, AnotherAccountCannotSeeCorrectOrWithdrawASignal) {
   Client anna(page_->port());
   ASSERT_EQ(anna.SignIn("juf.anna", kPassword), 303);
@@ -427,9 +497,9 @@ TEST(IntakeStoreTest, PurgeDeletesIdentifiersNotChangedSinceTheCutoff) {
   std::filesystem::create_directories(dir);
   ASSERT_OK_AND_ASSIGN(auto store, IntakeStore::Open(dir));
   ASSERT_OK(store->AddSignal({"AAAA-AAAA", "a", "web-AAAA-AAAA", "sent", 100, 100, "form=sexual",
-                              "sealed-old", true}));
+                              "sealed-old", true, ""}));
   ASSERT_OK(store->AddSignal({"BBBB-BBBB", "a", "web-BBBB-BBBB", "sent", 100, 500, "form=sexual",
-                              "sealed-new", true}));
+                              "sealed-new", true, ""}));
   ASSERT_OK_AND_ASSIGN(int64_t purged, store->PurgeIdentifiers(300));
   EXPECT_EQ(purged, 1);
   ASSERT_OK_AND_ASSIGN(IntakeSignal a, store->GetSignal("AAAA-AAAA"));
