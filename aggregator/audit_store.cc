@@ -129,39 +129,6 @@ AuditOptions AuditOptionsFor(const v1::AggregatorConfig& config, const crypto::S
   return o;
 }
 
-absl::Status RecordQuery(Store* store, const rpc::Peer& peer, const v1::TotalsRequest& request,
-                         const v1::TotalsResponse& response) {
-  std::vector<std::string> by;
-  for (int d : request.by()) by.push_back(model::DimensionName(static_cast<v1::Dimension>(d)));
-  std::vector<std::string> cells;
-  int suppressed = 0;
-  for (const v1::TotalsRow& row : response.rows()) {
-    if (!row.persons().suppressed() && !row.signals().suppressed()) continue;
-    ++suppressed;
-    std::string key;
-    for (const std::string& k : row.keys()) absl::StrAppend(&key, key.empty() ? "" : "/", k);
-    cells.push_back(key);
-  }
-  for (const auto& [name, count] :
-       {std::pair<const char*, const v1::Count*>{"total_persons", &response.total_persons()},
-        {"total_signals", &response.total_signals()},
-        {"unlinkable_signals", &response.unlinkable_signals()}}) {
-    if (count->suppressed()) {
-      ++suppressed;
-      cells.push_back(name);
-    }
-  }
-  JsonObject d;
-  d.Add("role", rpc::RoleName(peer.role))
-      .AddRaw("by", JsonStringArray(by))
-      .Add("from", MonthText(request.from_month()))
-      .Add("to", MonthText(request.to_month()))
-      .Add("rows", response.rows_size())
-      .Add("suppressed", suppressed)
-      .AddRaw("suppressed_cells", JsonStringArray(cells));
-  return store->AppendAudit(kEventQuery, peer.common_name, d.str());
-}
-
 void RecordPermissionDenied(Store* store, const rpc::Peer& peer, std::string_view asked,
                             const absl::Status& refusal) {
   if (store == nullptr) return;

@@ -69,11 +69,6 @@ struct AuditedStore {
 };
 absl::StatusOr<AuditedStore> OpenAuditedStore(const v1::AggregatorConfig& config);
 
-// Records an answered query: who, which dimensions and period, how many rows, and which
-// cells were suppressed (their category words). Errors of Store::AppendAudit.
-absl::Status RecordQuery(Store* store, const rpc::Peer& peer, const v1::TotalsRequest& request,
-                         const v1::TotalsResponse& response);
-
 // Records that `peer` was refused `asked` ("Query.Totals", ...) for its role: event
 // permission_denied, actor the certificate's name, details role, asked, outcome and
 // reason. A failure to record is logged (the caller is refused either way).

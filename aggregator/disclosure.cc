@@ -5,9 +5,12 @@
 #include <tuple>
 #include <algorithm>
 
+#include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 
 #include "aggregator/totals.h"
 
@@ -359,11 +362,52 @@ absl::Status CheckReleased(uint32_t from, uint32_t to, uint32_t now_month, uint3
   if (ReleaseMonth(to, grace) <= now_month) return absl::OkStatus();
   const uint32_t at = ReleaseMonth(to, grace);
   (void)from;
-  return absl::InvalidArgumentError(absl::StrFormat(
-      "%04u-%02u is not released yet: figures for a month are published from the first day "
-      "of the month %u month(s) after it (from %04u-%02u-01), so that late signals are in "
-      "and the figures do not change afterwards",
-      to / 100, to % 100, grace + 1, at / 100, at % 100));
+  return WithRefusal(
+      absl::InvalidArgumentError(absl::StrFormat(
+          "%04u-%02u is not released yet: figures for a month are published from the first "
+          "day of the month %u month(s) after it (from %04u-%02u-01), so that late signals "
+          "are in and the figures do not change afterwards",
+          to / 100, to % 100, grace + 1, at / 100, at % 100)),
+      Refusal{"refusedNotReleased",
+              {{"month", absl::StrFormat("%04u-%02u", to / 100, to % 100)},
+               {"date", absl::StrFormat("%04u-%02u-01", at / 100, at % 100)}},
+              {}});
+}
+
+namespace {
+constexpr char kRefusalPayload[] = "type.samenzicht.nl/refusal";
+}  // namespace
+
+// The payload: the key on the first line, then "v<TAB>name<TAB>value" and "o<TAB>option"
+// lines (months, dates and grid periods: no tabs or newlines in them).
+absl::Status WithRefusal(absl::Status status, const Refusal& refusal) {
+  std::string text = refusal.key + "\n";
+  for (const auto& [name, value] : refusal.values) {
+    absl::StrAppend(&text, "v\t", name, "\t", value, "\n");
+  }
+  for (const std::string& o : refusal.options) absl::StrAppend(&text, "o\t", o, "\n");
+  status.SetPayload(kRefusalPayload, absl::Cord(text));
+  return status;
+}
+
+std::optional<Refusal> RefusalOf(const absl::Status& status) {
+  auto payload = status.GetPayload(kRefusalPayload);
+  if (!payload.has_value()) return std::nullopt;
+  const std::string text(*payload);
+  Refusal r;
+  bool first = true;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    if (first) {
+      r.key = std::string(line);
+      first = false;
+      continue;
+    }
+    std::vector<std::string> f = absl::StrSplit(line, '\t');
+    if (f.size() == 3 && f[0] == "v") r.values.emplace_back(f[1], f[2]);
+    if (f.size() == 2 && f[0] == "o") r.options.push_back(f[1]);
+  }
+  if (r.key.empty()) return std::nullopt;
+  return r;
 }
 
 namespace {
@@ -397,10 +441,12 @@ bool OnGrid(uint32_t from, uint32_t to) {
 absl::Status CheckGridPeriod(uint32_t from, uint32_t to) {
   if (from == 0 && to == 0) return absl::OkStatus();
   if (!IsValidMonth(from) || !IsValidMonth(to)) {
-    return absl::InvalidArgumentError("period: from_month and to_month must be YYYYMM");
+    return WithRefusal(absl::InvalidArgumentError("period: from_month and to_month must be YYYYMM"),
+                       Refusal{"refusedPeriod", {}, {}});
   }
   if (from != 0 && to != 0 && from > to) {
-    return absl::InvalidArgumentError("period: from_month is after to_month");
+    return WithRefusal(absl::InvalidArgumentError("period: from_month is after to_month"),
+                       Refusal{"refusedPeriod", {}, {}});
   }
   if (from != 0 && to != 0 && OnGrid(from, to)) return absl::OkStatus();
   // The nearest grid periods: those of the year of `from` (or `to`) that contain the
@@ -424,10 +470,12 @@ absl::Status CheckGridPeriod(uint32_t from, uint32_t to) {
   auto text = [](uint32_t m) {
     return m == 0 ? std::string("(open)") : absl::StrFormat("%04u-%02u", m / 100, m % 100);
   };
-  return absl::InvalidArgumentError(absl::StrCat(
-      "period ", text(from), "..", text(to),
-      " is not on the release grid (a month, a quarter, a half year, a year, or no period at "
-      "all); ask ", absl::StrJoin(options, " or "), " instead"));
+  return WithRefusal(
+      absl::InvalidArgumentError(absl::StrCat(
+          "period ", text(from), "..", text(to),
+          " is not on the release grid (a month, a quarter, a half year, a year, or no period "
+          "at all); ask ", absl::StrJoin(options, " or "), " instead")),
+      Refusal{"refusedOffGrid", {{"period", absl::StrCat(text(from), "..", text(to))}}, options});
 }
 
 std::vector<std::pair<uint32_t, uint32_t>> GridPeriods(uint32_t first_year, uint32_t last_year) {
@@ -453,6 +501,30 @@ std::string CellKeyRules(const CellKeyParams& p) {
       " is shown as 0 or ", k, "; an empty cell is shown as 0. The same group of persons "
       "always gets the same perturbation, in every table and period, so asking again tells "
       "nothing new. Rows need not add up exactly to the totals.");
+}
+
+absl::StatusOr<CellKeyParams> ParseCellKeyRules(const std::string& text) {
+  const size_t start = text.find("(Cell Key Method");
+  if (start == std::string::npos) {
+    return absl::NotFoundError("the disclosure rules name no Cell Key Method parameters");
+  }
+  // The number right after `before`, searched from `*at` on; advances `*at`.
+  size_t at = start;
+  auto number = [&](std::string_view before, uint32_t* out) -> bool {
+    const size_t p = text.find(before, at);
+    if (p == std::string::npos) return false;
+    size_t b = p + before.size(), e = b;
+    while (e < text.size() && text[e] >= '0' && text[e] <= '9') ++e;
+    at = e;
+    return absl::SimpleAtoi(text.substr(b, e - b), out);
+  };
+  CellKeyParams p;
+  if (!number("a count of ", &p.k) || !number(" or more is shown within ", &p.max_noise) ||
+      !number(" one cell in ", &p.tail_one_in) || !number(" and within ", &p.tail_noise) ||
+      p.k == 0 || p.tail_one_in == 0) {
+    return absl::NotFoundError("the disclosure rules' Cell Key Method parameters are unreadable");
+  }
+  return p;
 }
 
 const std::string& DisclosureRules() {

@@ -31,8 +31,10 @@
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <optional>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include <string>
 #include <utility>
 #include <vector>
@@ -223,6 +225,24 @@ std::pair<uint64_t, uint64_t> TrueCountRange(uint64_t shown, const CellKeyParams
 // or 2024-01..2024-06 (2024-H1) instead").
 absl::Status CheckGridPeriod(uint32_t from_month, uint32_t to_month);
 
+// THE WORDS OF A REFUSAL. A period refusal (off the grid, not released yet) carries, besides
+// its English message (the CLI's and the logs'), a payload that names a label of the label
+// table (presentation/labels.tsv) and the values to fill in, so that every rendering for
+// people (the dashboard) says it in its own language. `options` are the grid periods to ask
+// instead, each "2024-01..2024-03 (2024-Q1)"; the rendering joins them with its "or".
+//
+//   if (std::optional<Refusal> r = RefusalOf(status)) ... r->key == "refusedOffGrid"
+//
+// Keys: "refusedOffGrid" {period} + options; "refusedNotReleased" {month} {date};
+// "refusedNothingReleased"; "refusedPeriod" (months not YYYY-MM, or from after to).
+struct Refusal {
+  std::string key;
+  std::vector<std::pair<std::string, std::string>> values;
+  std::vector<std::string> options;
+};
+absl::Status WithRefusal(absl::Status status, const Refusal& refusal);
+std::optional<Refusal> RefusalOf(const absl::Status& status);
+
 // Every grid period (months, quarters, halves, the year) of the years from `first_year`
 // to `last_year`, as (from, to) YYYYMM pairs.
 std::vector<std::pair<uint32_t, uint32_t>> GridPeriods(uint32_t first_year, uint32_t last_year);
@@ -231,6 +251,11 @@ std::vector<std::pair<uint32_t, uint32_t>> GridPeriods(uint32_t first_year, uint
 // renderings for people take theirs from the label table (presentation/labels.tsv,
 // "cellKeyRules").
 std::string CellKeyRules(const CellKeyParams& params);
+// The parameters back from that paragraph (k, D, S and tail_one_in; no secret): a response's
+// `disclosure_rules` (or a totals response's counting rules, which end with it) are what the
+// server applied, so the renderings state its actual parameters. NotFound when the text holds
+// no Cell Key Method paragraph (the old suppression).
+absl::StatusOr<CellKeyParams> ParseCellKeyRules(const std::string& text);
 
 }  // namespace samenzicht::aggregator
 

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "aggregator/disclosure.h"
 #include "aggregator/totals_format.h"
 
 namespace samenzicht::aggregator {
@@ -108,7 +109,14 @@ std::string FormatInsightJson(const v1::InsightResponse& r) {
                   Js(e.interval_method()), ", \"model\": ", Js(e.model()), ", \"caveats\": [");
   for (int i = 0; i < e.caveats_size(); ++i) absl::StrAppend(&out, i ? ", " : "", Js(e.caveats(i)));
   absl::StrAppend(&out, "]},\n  \"counting_rules\": ", Js(r.counting_rules()),
-                  ",\n  \"disclosure_rules\": ", Js(r.disclosure_rules()), "\n}\n");
+                  ",\n  \"disclosure_rules\": ", Js(r.disclosure_rules()));
+  // The Cell Key Method's parameters the server applied, read back from its rules, so that
+  // a legend states them rather than assuming the defaults.
+  if (absl::StatusOr<CellKeyParams> p = ParseCellKeyRules(r.disclosure_rules()); p.ok()) {
+    absl::StrAppend(&out, ",\n  \"cell_key\": {\"k\": ", p->k, ", \"max_noise\": ", p->max_noise,
+                    ", \"tail_noise\": ", p->tail_noise, ", \"tail_one_in\": ", p->tail_one_in, "}");
+  }
+  out += "\n}\n";
   return out;
 }
 

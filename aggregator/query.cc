@@ -309,9 +309,11 @@ absl::StatusOr<std::pair<uint32_t, uint32_t>> Query::PublishedPeriod(const Snaps
   if (!options_.release_freeze) return std::make_pair(from, to);
   if (from == 0 && to == 0) {
     if (snap.first_released == 0) {
-      return absl::InvalidArgumentError(
-          "no month is released yet: figures for a month are published from the first day of "
-          "the second month after it");
+      return WithRefusal(
+          absl::InvalidArgumentError(
+              "no month is released yet: figures for a month are published from the first day "
+              "of the second month after it"),
+          Refusal{"refusedNothingReleased", {}, {}});
     }
     return std::make_pair(snap.first_released, snap.last_released);
   }

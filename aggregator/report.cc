@@ -358,8 +358,11 @@ std::string RenderReportHtml(const ReportInput& in) {
     }
     h += "</ul>";
   }
-  const bool cell_key = r.disclosure_rules().find("Cell Key Method") != std::string::npos;
-  const CellKeyParams params{k};
+  // The Cell Key Method's parameters as the server applied them (read back from its rules).
+  const absl::StatusOr<CellKeyParams> applied = ParseCellKeyRules(r.disclosure_rules());
+  const bool cell_key =
+      applied.ok() || r.disclosure_rules().find("Cell Key Method") != std::string::npos;
+  const CellKeyParams params = applied.ok() ? *applied : CellKeyParams{k};
   absl::StrAppend(
       &h, "<h2>", L("methods"), "</h2>", "<p>", L("howLinked"), "</p>", "<p><b>",
       L("countingRulesTitle"), "</b> ", L("countingRules"), "</p>", "<p><b>", L("disclosureTitle"),

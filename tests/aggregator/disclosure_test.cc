@@ -227,6 +227,50 @@ TEST_F(AttackTest, NarrowingSecondQueryIsRefused) {
   EXPECT_OK(CheckDifferencing(ds_, link_, {year}, narrower_form, 5));
 }
 
+// A period refusal carries, besides its English message, the label and the values a
+// rendering for people says it with in its own language (the dashboard in Dutch).
+TEST(RefusalWordsTest, PeriodRefusalsNameTheirLabelAndValues) {
+  std::optional<Refusal> off = RefusalOf(CheckGridPeriod(202401, 202405));
+  ASSERT_TRUE(off.has_value());
+  EXPECT_EQ(off->key, "refusedOffGrid");
+  ASSERT_EQ(off->values.size(), 1u);
+  EXPECT_EQ(off->values[0], (std::pair<std::string, std::string>{"period", "2024-01..2024-05"}));
+  EXPECT_EQ(off->options, (std::vector<std::string>{"2024-01..2024-01 (2024-01)",
+                                                    "2024-01..2024-06 (2024-H1)"}));
+  std::optional<Refusal> later = RefusalOf(CheckReleased(202411, 202411, 202412, 1));
+  ASSERT_TRUE(later.has_value());
+  EXPECT_EQ(later->key, "refusedNotReleased");
+  EXPECT_EQ(later->values, (std::vector<std::pair<std::string, std::string>>{
+                               {"month", "2024-11"}, {"date", "2025-01-01"}}));
+  EXPECT_EQ(RefusalOf(CheckGridPeriod(202405, 202401))->key, "refusedPeriod");
+  EXPECT_FALSE(RefusalOf(absl::InternalError("disk")).has_value());
+  EXPECT_FALSE(RefusalOf(absl::OkStatus()).has_value());
+}
+
+// The Cell Key Method's parameters come back from the paragraph the server sends with every
+// response, so the renderings state what was applied (here not the defaults).
+TEST(CellKeyRulesTest, TheParametersComeBackFromTheRules) {
+  CellKeyParams applied;
+  applied.k = 4;
+  applied.max_noise = 3;
+  applied.tail_noise = 20;
+  applied.tail_one_in = 7;
+  absl::StatusOr<CellKeyParams> p = ParseCellKeyRules(CellKeyRules(applied));
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(p->k, 4u);
+  EXPECT_EQ(p->noise(), 3u);
+  EXPECT_EQ(p->tail(), 20u);
+  EXPECT_EQ(p->tail_one_in, 7u);
+  EXPECT_EQ(p->secret, 0u);
+  absl::StatusOr<CellKeyParams> d = ParseCellKeyRules("Persons are linked. " + CellKeyRules(CellKeyParams{}));
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->noise(), 5u);
+  EXPECT_EQ(d->tail(), 15u);
+  EXPECT_EQ(d->tail_one_in, 10u);
+  EXPECT_THAT(ParseCellKeyRules(DisclosureRules()), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(ParseCellKeyRules("(Cell Key Method) garbled"), StatusIs(absl::StatusCode::kNotFound));
+}
+
 TEST(QueryHistoryTest, PersistsPerAnalyst) {
   std::string dir = testing::FreshDir("query_history");
   std::string path = dir + "/query_history.tsv";

@@ -8,6 +8,7 @@
 
 #include "aggregator/audit_events.h"
 #include "aggregator/disclosure.h"
+#include "aggregator/insight_format.h"
 #include "aggregator/intake.h"
 #include "aggregator/query.h"
 #include "aggregator/totals.h"
@@ -198,6 +199,36 @@ TEST_F(QueryCellKeyTest, APeriodOffTheGridIsRefusedNamingTheGridPeriodsToAsk) {
   req.set_from_month(202402);
   req.set_to_month(202404);
   EXPECT_THAT(query_->Insight(analyst_, req), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+// Through the query layer the refusal keeps its words for the renderings (the dashboard
+// says it in Dutch), for the totals and the overview alike.
+TEST_F(QueryCellKeyTest, ARefusalKeepsItsLabelThroughTheQueryLayer) {
+  auto totals = query_->Totals(analyst_, Request({}, 202401, 202405));
+  ASSERT_TRUE(RefusalOf(totals.status()).has_value()) << totals.status();
+  EXPECT_EQ(RefusalOf(totals.status())->key, "refusedOffGrid");
+  v1::InsightRequest req;
+  req.set_from_month(202612);
+  req.set_to_month(202612);
+  auto insight = query_->Insight(analyst_, req);
+  ASSERT_TRUE(RefusalOf(insight.status()).has_value()) << insight.status();
+  EXPECT_EQ(RefusalOf(insight.status())->key, "refusedNotReleased");
+}
+
+// The overview's JSON (the dashboard's /api/insight, `--format json`) carries the Cell Key
+// Method's parameters the query layer applied, here not the defaults (D = 3).
+TEST_F(QueryCellKeyTest, TheOverviewJsonStatesTheAppliedParameters) {
+  QueryOptions o = Options();
+  o.max_noise = 3;
+  ASSERT_OK_AND_ASSIGN(auto q, Query::New(config_, profile_, store_.get(), o));
+  v1::InsightRequest req;
+  req.set_from_month(202401);
+  req.set_to_month(202412);
+  ASSERT_OK_AND_ASSIGN(v1::InsightResponse r, q->Insight(analyst_, req));
+  EXPECT_NE(FormatInsightJson(r).find(
+                "\"cell_key\": {\"k\": 5, \"max_noise\": 3, \"tail_noise\": 15, \"tail_one_in\": 10}"),
+            std::string::npos)
+      << FormatInsightJson(r);
 }
 
 TEST_F(QueryCellKeyTest, EveryAnswerAndEveryRefusalIsInTheAuditTrail) {

@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "aggregator/disclosure.h"
 #include "aggregator/report.h"
 #include "model/vocabulary.h"
 #include "presentation/labels.h"
@@ -74,7 +75,7 @@ ReportInput Input(Language lang) {
   r.mutable_estimate()->set_reason("not requested");
   r.mutable_estimate()->add_caveats("Multiple systems estimation assumes a closed population.");
   r.set_counting_rules("Persons are linked reports (reports sharing any token).");
-  r.set_disclosure_rules("Every published count is perturbed (Cell Key Method, ...).");
+  r.set_disclosure_rules(CellKeyRules(CellKeyParams{}));  // the default, as a server sends it
   r.mutable_linkage_error()->set_available(true);
   r.mutable_linkage_error()->set_persons_maybe_counted_twice(2);
   r.mutable_linkage_error()->set_links_maybe_wrong(1);
@@ -151,6 +152,24 @@ TEST(ReportLabelsTest, EnglishOnRequestWithoutDutch) {
   for (const char* dutch : {"celsleutelmethode", "Samenvatting", "leeftijd", "seksueel",
                             "politie", "Telregels", "Koppelfout", " / "}) {
     EXPECT_THAT(html, Not(HasSubstr(dutch))) << dutch;
+  }
+}
+
+// The methods section states the parameters the server applied, read from the rules it
+// sent, not the defaults: a server with D = 3, S = 20 and one cell in 7 from the tail.
+TEST(ReportLabelsTest, TheMethodsStateTheServersCellKeyParameters) {
+  CellKeyParams applied;
+  applied.k = 5;
+  applied.max_noise = 3;
+  applied.tail_noise = 20;
+  applied.tail_one_in = 7;
+  for (Language lang : {Language::kDutch, Language::kEnglish}) {
+    ReportInput in = Input(lang);
+    in.insight.set_disclosure_rules(CellKeyRules(applied));
+    const std::string html = RenderReportHtml(in);
+    EXPECT_THAT(html, HasSubstr(Esc(Label("cellKeyRules", lang, {{"k", "5"}, {"k1", "4"},
+                                                                  {"d", "3"}, {"s", "20"},
+                                                                  {"one_in", "7"}}))));
   }
 }
 
