@@ -624,6 +624,137 @@ TEST(InsertAndWatchAttack, TheReleaseFreezeLeavesEveryCellUnchanged) {
   EXPECT_LE(right, rounds * 55 / 100);
 }
 
+// ---- Planting before release ------------------------------------------------------------------
+
+// A planted report cannot be watched once its month is released (the freeze, above); the
+// remaining way in is to plant it BEFORE the release and watch what the release publishes.
+// One municipality per round; the guessed person G (token 9999, signalled by the police in
+// March, a common form, age 13-17) is or is not reported. In December, with November not yet
+// released, the analyst's own node submits G's identifiers for November. The analyst holds
+// every table of the whole history before November's release (January..October, published
+// in December) and after it (January..November, published from 1 January), and November's
+// own tables, each by nothing, form, domain, age band and form x age band. If G was
+// reported, the plant joins G's person (the history gains one person fewer than November's
+// newcomers, and every history cell holding G's person is perturbed anew); if not, it is a
+// new person. Three watchers:
+//  - the total watcher: d = history after - history before - November; E[d] = -1 if G was
+//    there, 0 if not; the Bayes decision on the three-draw noise;
+//  - the every-cell watcher: G was there if a history cell changed (other than those the
+//    plant itself falls in: form, age unknown, domain municipality, the total) while
+//    November's same cell shows 0, i.e. no newcomer seems to explain the change;
+//  - the informed watcher, who knows G's form and age band: the same rule on that one
+//    form x age band cell.
+struct PlantResult {
+  int rounds = 0, total_right = 0, cells_right = 0, informed_right = 0;
+};
+
+PlantResult PlantBeforeRelease(int rounds, uint32_t seed) {
+  std::mt19937 rng(seed);
+  const CellKeyParams params = Params();
+  // The PMF of e2 - e1 - e3 for three independent draws of the ptable's noise.
+  const std::vector<double> pmf = NoiseDistribution(params);
+  const int64_t s = static_cast<int64_t>(params.tail());
+  const Difference two(params);
+  auto three = [&](int64_t t) {
+    double p = 0;
+    for (size_t j = 0; j < pmf.size(); ++j) p += pmf[j] * two.P(t + (static_cast<int64_t>(j) - s));
+    return p;
+  };
+  using Cells = std::map<std::string, uint64_t>;
+  const std::vector<std::vector<v1::Dimension>> views = {
+      {}, {v1::DIMENSION_FORM}, {v1::DIMENSION_DOMAIN}, {v1::DIMENSION_AGE_BAND},
+      {v1::DIMENSION_FORM, v1::DIMENSION_AGE_BAND}};
+  PlantResult out;
+  for (int round = 0; round < rounds; ++round) {
+    std::vector<SimPerson> people = Simulate(rng, 40 + static_cast<int>(rng() % 40));
+    const bool present = rng() % 2 == 0;
+    SimPerson guessed;
+    guessed.id = 9999;
+    guessed.form = 1 + static_cast<int>(rng() % 3);
+    guessed.age = 2;
+    guessed.month = 202403;
+    guessed.domains = {v1::DOMAIN_POLICE};
+    if (present) people.push_back(guessed);
+    SimPerson planted = guessed;
+    planted.domains = {v1::DOMAIN_MUNICIPALITY};
+    planted.form = 0;
+    planted.age = 0;
+    planted.month = 202411;
+    people.push_back(planted);
+    std::map<uint32_t, std::vector<uint64_t>> frozen;
+    // Every published persons cell of `from..to` as the aggregator publishes it at `now`.
+    auto publish = [&](uint32_t now, uint32_t from, uint32_t to) {
+      World w = Build(people);
+      ReleaseState state = Release(w.ds, w.keys.report, frozen, now, DefaultGraceMonths());
+      frozen = state.frozen;
+      w.keys = ComputeRecordKeys(w.ds, w.link, params, &state.publishable);
+      for (size_t r = 0; r < w.ds.reports.size(); ++r) {
+        if (!state.publishable[r]) w.ds.reports[r].signal_month = 0;
+      }
+      Cells cells;
+      for (const auto& by : views) {
+        v1::TotalsResponse t = PerturbTotals(Raw(w, Request(by, from, to)), params);
+        if (by.empty()) cells["total"] = t.total_persons().value();
+        for (const v1::TotalsRow& row : t.rows()) {
+          std::string key = std::to_string(by.size());
+          for (const std::string& k : row.keys()) key += "/" + k;
+          cells[key] = row.persons().value();
+        }
+      }
+      return cells;
+    };
+    const Cells before = publish(202412, 202401, 202410);  // December: January..October
+    const Cells after = publish(202501, 202401, 202411);   // January: November released
+    const Cells november = publish(202501, 202411, 202411);
+    auto at = [](const Cells& c, const std::string& key) {
+      auto it = c.find(key);
+      return it == c.end() ? uint64_t{0} : it->second;
+    };
+    const int64_t d = static_cast<int64_t>(at(after, "total")) -
+                      static_cast<int64_t>(at(before, "total")) -
+                      static_cast<int64_t>(at(november, "total"));
+    const bool total_says = three(d + 1) > three(d);
+    bool cells_say = false;
+    for (const auto& [key, value] : after) {
+      if (key == "total" || key.find("unknown") != std::string::npos ||
+          key.find("municipality") != std::string::npos) {
+        continue;
+      }
+      if (value != at(before, key) && at(november, key) == 0) cells_say = true;
+    }
+    const char* form_words[] = {"unknown", "sexual", "criminal", "sexual_and_criminal"};
+    const std::string informed_key = std::string("2/") + form_words[guessed.form] + "/13_17";
+    const bool informed_says = at(after, informed_key) != at(before, informed_key) &&
+                               at(november, informed_key) == 0;
+    ++out.rounds;
+    out.total_right += total_says == present;
+    out.cells_right += cells_say == present;
+    out.informed_right += informed_says == present;
+  }
+  return out;
+}
+
+// Measured, 2,000 rounds (docs/disclosure.md section 5 states the figures). The total and
+// the every-cell watcher are held to the bound 0.55 plus three standard errors of the
+// measurement. The informed watcher is NOT held to it: it was right in 1,304 of 2,000 rounds
+// (0.652), because a person's key in a period is made from all its reports in the period, so
+// the plant joining G's person perturbs G's cells of the whole history anew (an open
+// weakness, docs/disclosure.md section 5); its ceiling here only keeps it from getting worse.
+TEST(PlantingBeforeReleaseAttack, OneLookPerReleaseMixedWithTheMonthsNewcomers) {
+  const int rounds = 2000;
+  PlantResult r = PlantBeforeRelease(rounds, 17);
+  const double se3 = 3 * std::sqrt(0.25 / rounds);
+  std::printf("planting before release: the total watcher was right in %d of %d rounds (%.3f), "
+              "the every-cell watcher in %d (%.3f), the watcher who knows the form and age "
+              "band in %d (%.3f)\n",
+              r.total_right, r.rounds, static_cast<double>(r.total_right) / r.rounds,
+              r.cells_right, static_cast<double>(r.cells_right) / r.rounds, r.informed_right,
+              static_cast<double>(r.informed_right) / r.rounds);
+  EXPECT_LE(r.total_right, rounds * (0.55 + se3));
+  EXPECT_LE(r.cells_right, rounds * (0.55 + se3));
+  EXPECT_LE(r.informed_right, rounds * 0.66);  // measured 0.652: above the bound, see above
+}
+
 // ---- Differencing by overlapping periods ---------------------------------------------------
 
 TEST(DifferencingAttack, PeriodsOffTheGridAreRefusedWithTheNearestGridPeriods) {
