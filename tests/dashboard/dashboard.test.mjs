@@ -8,8 +8,11 @@
 //    and the methods section says how the figures were protected,
 //  - one language at a time, every word from the label table the report uses too
 //    (/labels.json): Dutch by default, English on request, no raw codes such as age_band,
-//  - after a refused or a failed query the page shows the message and none of the previous
-//    period's figures,
+//  - after a refused or a failed query the page shows the message, in the page's language
+//    (the grid periods to ask instead named), and none of the previous period's figures,
+//  - every table can be saved as CSV, with the figures the page shows,
+//  - the trend chart draws connected lines, its axis labels inside the drawing,
+//  - the Cell Key Method's legend states the parameters the server sent,
 //  - without a client certificate the TLS handshake is refused, and an agency
 //    certificate gets 403,
 // and saves a screenshot to WORK_DIR/dashboard.png.
@@ -157,6 +160,94 @@ try {
     await page.click('#lang-nl');
     assert.equal((await page.locator('h1').textContent()).trim(), 'Signalen van mensenhandel');
   });
+  await check('the legend states the parameters the server applied', async () => {
+    const ck = expected.insight.cell_key;
+    assert.ok(ck, 'the overview JSON carries the Cell Key Method parameters');
+    const fill = (s, v) => Object.entries(v).reduce((o, [n, x]) => o.split('{' + n + '}').join(String(x)), s);
+    const params = {k: ck.k, k1: ck.k - 1, d: ck.max_noise, s: ck.tail_noise, one_in: ck.tail_one_in};
+    assert.equal((await page.locator('#legend-cellkey').textContent()).trim(), fill(labels.nl.legendCellKey, params));
+    assert.ok((await page.locator('#rules').textContent()).endsWith(fill(labels.nl.cellKeyRules, params)));
+  });
+  await check('the trend chart draws connected lines with every axis label inside the drawing', async () => {
+    const n = expected.insight.trend.length;
+    assert.ok(n >= 12, `${n} trend points`);
+    for (const key of ['persons', 'signals']) {
+      const d = await page.getByTestId('trend-line:' + key).getAttribute('d');
+      assert.equal((d.match(/M/g) || []).length, 1, `${key}: one connected line, not pieces: ${d}`);
+      assert.equal((d.match(/L/g) || []).length, n - 1, `${key}: ${n} points joined`);
+    }
+    const geometry = await page.evaluate(() => {
+      const svg = document.querySelector('#trend svg');
+      const box = svg.getBoundingClientRect();
+      const texts = [...svg.querySelectorAll('text')].map(t => {
+        const r = t.getBoundingClientRect();
+        return {text: t.textContent, cls: t.getAttribute('class') || '', left: r.left, right: r.right, top: r.top, bottom: r.bottom};
+      });
+      return {box: {left: box.left, right: box.right, top: box.top, bottom: box.bottom}, texts};
+    });
+    for (const t of geometry.texts) {
+      assert.ok(t.left >= geometry.box.left - 0.5 && t.right <= geometry.box.right + 0.5 &&
+                t.top >= geometry.box.top - 0.5 && t.bottom <= geometry.box.bottom + 0.5,
+                `label "${t.text}" is cut off: ${JSON.stringify(t)} outside ${JSON.stringify(geometry.box)}`);
+    }
+    const xticks = geometry.texts.filter(t => t.cls.includes('xtick'));
+    assert.deepEqual(xticks.map(t => t.text), expected.insight.trend.map(p => p.period));
+    for (let i = 1; i < xticks.length; ++i) {
+      assert.ok(xticks[i].left > xticks[i - 1].right, `"${xticks[i - 1].text}" and "${xticks[i].text}" overlap`);
+    }
+    assert.ok(geometry.texts.filter(t => t.cls.includes('ytick')).length >= 2, 'the y axis has values');
+  });
+  // Every table of the page, saved as CSV: the header in the page's language, the rows the
+  // figures the page shows.
+  const saveCsv = async name => {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('csv:' + name).click()]);
+    const file = path.join(work, 'csv-' + name + '.csv');
+    await download.saveAs(file);
+    let body = fs.readFileSync(file, 'utf8');
+    assert.ok(body.startsWith('\ufeff'), `${name}: no byte order mark`);
+    assert.ok(download.suggestedFilename().endsWith('.csv'), download.suggestedFilename());
+    body = body.slice(1);
+    assert.ok(body.endsWith('\r\n'));
+    const parse = line => {
+      const out = []; let cur = '', q = false;
+      for (let i = 0; i < line.length; ++i) {
+        const c = line[i];
+        if (q) { if (c === '"' && line[i + 1] === '"') { cur += '"'; ++i; } else if (c === '"') q = false; else cur += c; }
+        else if (c === '"') q = true; else if (c === ',') { out.push(cur); cur = ''; } else cur += c;
+      }
+      out.push(cur);
+      return out;
+    };
+    return body.slice(0, -2).split('\r\n').map(parse);
+  };
+  await check('every table can be saved as CSV with the figures shown', async () => {
+    const summary = await saveCsv('summary');
+    assert.deepEqual(summary[0], [labels.nl.summary, labels.nl.value]);
+    assert.deepEqual(summary[1], [labels.nl.persons, await text('kpi-persons')]);
+    assert.deepEqual(summary[2], [labels.nl.signals, await text('kpi-signals')]);
+    for (const dim of ['form', 'age_band', 'domain']) {
+      const rows = await saveCsv(dim);
+      assert.deepEqual(rows[0], [labels.nl['dim.' + dim], labels.nl.personsColumn, labels.nl.signalsColumn]);
+      assert.equal(rows.length, expected[dim].rows.length + 1, dim);
+      expected[dim].rows.forEach((r, i) => {
+        assert.deepEqual(rows[i + 1], [labels.nl[r.keys[0]], fmt(r.persons, k), fmt(r.signals, k)], `${dim}=${r.keys[0]}`);
+      });
+    }
+    const agencies = await saveCsv('agencies');
+    assert.equal(agencies.length, expected.insight.agency_counts.length + 1);
+    expected.insight.agency_counts.forEach((a, i) => assert.equal(agencies[i + 1][1], fmt(a.persons, k)));
+    const overlap = await saveCsv('overlap');
+    const doms = expected.insight.overlap_domains;
+    assert.deepEqual(overlap[0], ['', ...doms.map(d => labels.nl[d])]);
+    doms.forEach((row, i) => doms.forEach((col, j) => {
+      assert.equal(overlap[i + 1][j + 1], fmt(expected.insight.overlap[i * doms.length + j].persons, k), `${row}/${col}`);
+    }));
+    const trendRows = await saveCsv('trend');
+    assert.deepEqual(trendRows[0], [labels.nl.periodColumn, labels.nl.personsColumn, labels.nl.signalsColumn]);
+    assert.deepEqual(trendRows.slice(1), expected.insight.trend.map(p => [p.period, fmt(p.persons, k), fmt(p.signals, k)]));
+    const all = [summary, agencies, overlap, trendRows].flat(2).join(' ');
+    for (const code of ['age_band', 'youth_care', 'sexual_and_criminal']) assert.ok(!all.includes(code), code);
+  });
   await page.screenshot({path: path.join(work, 'dashboard.png'), fullPage: true});
   console.log(`screenshot: ${path.join(work, 'dashboard.png')}`);
 
@@ -183,6 +274,16 @@ try {
     const message = await page.locator('#error').textContent();
     assert.match(message, /2024-Q1|2024-H1/);  // names the grid periods to ask instead
     assert.match(message, /^De vraag is niet beantwoord: /);  // in the page's language
+    // all of it: the query layer's refusal said in Dutch, the grid periods joined with "of"
+    assert.match(message, /vraag in plaats daarvan 2024-01\.\.2024-01 \(2024-01\) of 2024-01\.\.2024-06 \(2024-H1\)\.$/);
+    for (const english of ['release grid', ' ask ', 'instead', ' or ', 'not ', 'period ']) {
+      assert.ok(!message.includes(english), `English "${english}" in the Dutch refusal: ${message}`);
+    }
+    await page.click('#lang-en');  // the same refusal, said again in English
+    const en = await page.locator('#error').textContent();
+    assert.match(en, /^The question was not answered: the period 2024-01\.\.2024-05 is not on the release grid .* ask .* instead\.$/);
+    assert.ok(!en.includes('vraag') && !en.includes(' of '), en);
+    await page.click('#lang-nl');
     await page.screenshot({path: path.join(work, 'dashboard-refused.png'), fullPage: true});
   });
   await check('a failed query (the totals do not arrive) shows the message and no figures', async () => {
@@ -193,6 +294,9 @@ try {
     await ask('2024-01', '2024-06');  // the overview arrives, the totals fail
     await page.unroute('**/api/totals*');
     assert.equal(await page.locator('#error').isVisible(), true);
+    // the browser's own words ("Failed to fetch") are not the page's language
+    assert.equal(await page.locator('#error').textContent(),
+                 `De vraag is niet beantwoord: ${labels.nl.refusedNetwork}`);
     await noFigures();
     await ask('2024-01', '2024-12');
     assert.equal(await text('kpi-persons'), fmt(expected.insight.total_persons, k));

@@ -13,6 +13,7 @@
 let LABELS = {nl: {}, en: {}};
 let lang = 'nl';
 let last = null;  // {insight, totals}: the figures on the page, of the period in the form
+let failure = null;  // the refusal or failure of the last query, said again in a new language
 
 function t(key) {
   const l = LABELS[lang] || {};
@@ -76,41 +77,48 @@ function bars(container, rows, k) {
   container.appendChild(svg);
 }
 
+// The trend as two connected lines (persons solid, signals dashed) with the period under
+// every point (every n/12-th when there are many) and a few values on the y axis; every
+// label lies inside the drawing.
 function trend(container, points, k) {
   container.replaceChildren();
-  const w = 720, h = 240, left = 44, bottom = 44, top = 14;
+  const w = 720, h = 250, left = 48, right = 40, bottom = 48, top = 16;
   const svg = el('svg', {viewBox: `0 0 ${w} ${h}`, width: w, height: h, role: 'img'});
   const n = points.length;
   if (n === 0) { container.textContent = '—'; return; }
   const max = Math.max(1, ...points.flatMap(p => [shown(p.persons) ? p.persons.value : 0, shown(p.signals) ? p.signals.value : 0]));
-  const step = n > 1 ? (w - left - 30) / (n - 1) : 0;
-  const x = i => left + 10 + step * i;
+  const step = n > 1 ? (w - left - right - 16) / (n - 1) : 0;
+  const x = i => left + 16 + step * i;
   const y = v => top + (h - top - bottom) * (1 - v / max);
-  svg.appendChild(el('line', {x1: left, y1: h - bottom, x2: w - 5, y2: h - bottom, class: 'axis'}));
+  svg.appendChild(el('line', {x1: left, y1: h - bottom, x2: w - right + 16, y2: h - bottom, class: 'axis'}));
   svg.appendChild(el('line', {x1: left, y1: top, x2: left, y2: h - bottom, class: 'axis'}));
-  svg.appendChild(el('text', {x: 4, y: top + 8}, String(max)));
-  svg.appendChild(el('text', {x: 4, y: h - bottom}, '0'));
+  const ticks = [...new Set([0, Math.round(max / 2), max])];
+  for (const v of ticks) {
+    svg.appendChild(el('line', {x1: left - 4, y1: y(v), x2: left, y2: y(v), class: 'axis'}));
+    svg.appendChild(el('text', {x: left - 7, y: y(v) + 4, 'text-anchor': 'end', class: 'tick ytick'}, String(v)));
+  }
   for (const [key, cls] of [['signals', 'line2'], ['persons', 'line']]) {
     let d = '', pen = false;
     points.forEach((p, i) => {
       if (shown(p[key])) { d += (pen ? 'L' : 'M') + x(i).toFixed(1) + ',' + y(p[key].value).toFixed(1) + ' '; pen = true; }
       else pen = false;
     });
-    svg.appendChild(el('path', {d, class: cls}));
+    svg.appendChild(el('path', {d: d.trim(), class: cls, 'data-testid': 'trend-line:' + key}));
   }
+  const every = n <= 12 ? 1 : Math.ceil(n / 12);
   points.forEach((p, i) => {
     const c = p.persons;
     if (shown(c)) {
       svg.appendChild(el('circle', {cx: x(i), cy: y(c.value), r: 3, fill: '#1f5ea0'}));
-      svg.appendChild(el('text', {x: x(i), y: y(c.value) - 7, 'text-anchor': 'middle', 'data-testid': 'trend:' + p.period}, fmt(c)));
+      svg.appendChild(el('text', {x: x(i), y: Math.max(top + 10, y(c.value) - 7), 'text-anchor': 'middle', 'data-testid': 'trend:' + p.period}, fmt(c)));
     } else {
       svg.appendChild(el('text', {x: x(i), y: h - bottom - 5, 'text-anchor': 'middle', class: 'suplbl', 'data-testid': 'trend:' + p.period}, fmt(c)));
     }
-    if (n <= 12 || i % Math.ceil(n / 12) === 0) {
-      svg.appendChild(el('text', {x: x(i), y: h - bottom + 16, 'text-anchor': 'middle'}, p.period));
+    if (i % every === 0) {
+      svg.appendChild(el('text', {x: x(i), y: h - bottom + 16, 'text-anchor': 'middle', class: 'tick xtick'}, p.period));
     }
   });
-  svg.appendChild(el('text', {x: left + 10, y: h - 6}, '— ' + t('personsLine') + '   - - ' + t('signalsLine')));
+  svg.appendChild(el('text', {x: left + 16, y: h - 8}, '— ' + t('personsLine') + '   - - ' + t('signalsLine')));
   container.appendChild(svg);
 }
 
@@ -186,12 +194,43 @@ function estimateBox(container, e, k) {
   }
 }
 
+// CSV: RFC 4180 fields, CRLF lines, UTF-8 with a byte order mark (so spreadsheet programs
+// read "financiële" right); the words in the page's language, the figures as shown.
+function csvField(v) {
+  const s = String(v);
+  return /[",\r\n]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+}
+function csvText(rows) {
+  return rows.map(r => r.map(csvField).join(',')).join('\r\n') + '\r\n';
+}
+// A button "CSV" under a table: saves `rows()` (header first) as a file named after the
+// table's heading and the period.
+function csvButton(container, name, titleKey, rows) {
+  const b = html('button', {type: 'button', class: 'csv', 'data-testid': 'csv:' + name}, t('downloadCsv'));
+  b.addEventListener('click', () => {
+    const ins = last && last.insight;
+    if (!ins) return;
+    const period = `${document.getElementById('from').value || ''}_${document.getElementById('to').value || ''}`;
+    const slug = t(titleKey).toLowerCase().replace(/[^a-z0-9à-ÿ]+/g, '-').replace(/^-|-$/g, '');
+    const url = URL.createObjectURL(new Blob(['\ufeff' + csvText(rows())], {type: 'text/csv;charset=utf-8'}));
+    const a = html('a', {href: url, download: `samenzicht-${slug}-${period}.csv`});
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+  });
+  container.appendChild(b);
+}
+
 function render() {
   document.documentElement.lang = lang;
   document.querySelectorAll('[data-i18n]').forEach(e => { e.textContent = t(e.dataset.i18n); });
   document.getElementById('lang-nl').setAttribute('aria-pressed', String(lang === 'nl'));
   document.getElementById('lang-en').setAttribute('aria-pressed', String(lang === 'en'));
   const main = document.getElementById('content');
+  const err = document.getElementById('error');
+  if (failure) err.textContent = tv('refused', {message: refusalText(failure)});
+  err.hidden = !failure;
   main.hidden = !last;
   if (!last) {
     // No figures (a refused or failed query): nothing of an earlier period stays on the page.
@@ -203,8 +242,10 @@ function render() {
   }
   const ins = last.insight, k = ins.min_cell_size;
   // Under the Cell Key Method nothing is withheld: the "<k" / "x" legend goes, the
-  // perturbation is explained instead.
-  const cellKey = (ins.disclosure_rules || '').includes('Cell Key Method');
+  // perturbation is explained instead, with the parameters the server applied
+  // ("cell_key" of /api/insight, read from its rules), not assumed ones.
+  const ck = ins.cell_key;
+  const cellKey = !!ck;
   const suppressionLegend = document.getElementById('legend-suppression');
   if (cellKey && suppressionLegend) suppressionLegend.remove();
   const primary = '<' + k, secondary = 'x';  // the symbols of FormatCount, for the legend
@@ -214,28 +255,78 @@ function render() {
   }
   const cellKeyLegend = document.getElementById('legend-cellkey');
   cellKeyLegend.hidden = !cellKey;
-  // The Cell Key Method's parameters: only k is configurable; D = k, S = 3k, one in 10.
-  const params = {k, k1: k - 1, d: k, s: 3 * k, one_in: 10};
+  const params = cellKey ? {k: ck.k, k1: ck.k - 1, d: ck.max_noise, s: ck.tail_noise, one_in: ck.tail_one_in} : {};
   cellKeyLegend.textContent = cellKey ? tv('legendCellKey', params) : '';
   kpis(document.getElementById('kpis'), ins);
+  csvButton(document.getElementById('kpis'), 'summary', 'summary', () => [
+    [t('summary'), t('value')],
+    [t('persons'), fmt(ins.total_persons)],
+    [t('signals'), fmt(ins.total_signals)],
+    [t('ratio'), ins.signals_per_person || ''],
+    [t('bounds'), fmt(ins.persons_lower_bound) + ' – ' + fmt(ins.total_persons)],
+    [t('unlinkable'), fmt(ins.unlinkable_signals)],
+  ]);
+  const titles = {form: 'byForm', age_band: 'byAge', domain: 'byDomain'};
   for (const [dim, resp] of Object.entries(last.totals)) {
-    bars(document.getElementById('chart-' + dim),
-         resp.rows.map(r => ({label: t(r.keys[0]), testid: `${dim}:${r.keys[0]}`, count: r.persons})), k);
+    const box = document.getElementById('chart-' + dim);
+    bars(box, resp.rows.map(r => ({label: t(r.keys[0]), testid: `${dim}:${r.keys[0]}`, count: r.persons})), k);
+    csvButton(box, dim, titles[dim], () => [
+      [t('dim.' + dim), t('personsColumn'), t('signalsColumn')],
+      ...resp.rows.map(r => [t(r.keys[0]), fmt(r.persons), fmt(r.signals)]),
+    ]);
   }
-  bars(document.getElementById('chart-agencies'),
-       ins.agency_counts.map(a => ({label: tv('knownTo', {n: a.agencies}), testid: 'agencies:' + a.agencies, count: a.persons})), k);
+  const agencyRows = ins.agency_counts.map(a => ({label: tv('knownTo', {n: a.agencies}), testid: 'agencies:' + a.agencies, count: a.persons}));
+  bars(document.getElementById('chart-agencies'), agencyRows, k);
+  csvButton(document.getElementById('chart-agencies'), 'agencies', 'agencies', () => [
+    [t('agencies'), t('personsColumn')], ...agencyRows.map(r => [r.label, fmt(r.count)]),
+  ]);
   overlap(document.getElementById('overlap'), ins);
+  csvButton(document.getElementById('overlap'), 'overlap', 'overlap', () => {
+    const doms = ins.overlap_domains, n = doms.length;
+    return [['', ...doms.map(d => t(d))],
+            ...doms.map((d, i) => [t(d), ...doms.map((_, j) => fmt(ins.overlap[i * n + j].persons))])];
+  });
   trend(document.getElementById('trend'), ins.trend, k);
+  csvButton(document.getElementById('trend'), 'trend', 'trend', () => [
+    [t('periodColumn'), t('personsColumn'), t('signalsColumn')],
+    ...ins.trend.map(p => [p.period, fmt(p.persons), fmt(p.signals)]),
+  ]);
   estimateBox(document.getElementById('estimate-box'), ins.estimate, k);
   document.getElementById('rules').textContent = t('countingRules') + ' ' +
       (cellKey ? tv('cellKeyRules', params) : tv('suppressionRules', {k1: k - 1, primary, secondary}));
 }
 
+// A failed request: `refusal` (a label key with its values, from the server) or the HTTP
+// status; a request that never got an answer has neither.
+class Refused extends Error {
+  constructor(body, status) {
+    super(body && body.error || '');
+    this.refusal = body && body.refusal;
+    this.status = status;
+  }
+}
 async function getJson(url) {
-  const res = await fetch(url, {cache: 'no-store'});
-  const body = await res.json().catch(() => ({error: res.statusText}));
-  if (!res.ok) throw new Error(body.error || res.statusText);
+  let res;
+  try {
+    res = await fetch(url, {cache: 'no-store'});
+  } catch (e) {
+    throw new Refused(null, 0);  // the browser's own words are not in the page's language
+  }
+  const body = await res.json().catch(() => null);
+  if (!res.ok || body === null) throw new Refused(body, res.status || 0);
   return body;
+}
+// The refusal in the page's language: the server's refusal from the label table, the grid
+// periods to ask instead joined with "or"; else a plain statement of what failed.
+function refusalText(e) {
+  const r = e && e.refusal;
+  if (r && Object.prototype.hasOwnProperty.call(LABELS[lang] || {}, r.key)) {
+    const values = Object.assign({}, r.values || {});
+    if (r.options && r.options.length) values.options = r.options.join(' ' + t('or') + ' ');
+    return tv(r.key, values);
+  }
+  if (e instanceof Refused && e.status) return tv('refusedServer', {status: e.status});
+  return t('refusedNetwork');
 }
 
 async function load() {
@@ -244,11 +335,9 @@ async function load() {
   const gran = document.getElementById('granularity').value;
   const est = document.getElementById('estimate').checked ? '1' : '0';
   const q = `from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`;
-  const err = document.getElementById('error');
   const main = document.getElementById('content');
   main.setAttribute('aria-busy', 'true');
-  err.hidden = true;
-  err.textContent = '';
+  failure = null;
   // The figures on the page belong to the period they were asked for: drop them before
   // asking for another, so a refusal or failure never leaves them under the new period.
   last = null;
@@ -264,9 +353,8 @@ async function load() {
     render();
   } catch (e) {
     last = null;
+    failure = e;
     render();
-    err.textContent = tv('refused', {message: e.message});
-    err.hidden = false;
   } finally {
     main.setAttribute('aria-busy', 'false');
     document.body.dataset.ready = '1';
@@ -286,10 +374,9 @@ document.addEventListener('DOMContentLoaded', async () => {
   try {
     LABELS = await getJson('/labels.json');
   } catch (e) {
-    const err = document.getElementById('error');
-    err.textContent = e.message;
-    err.hidden = false;
+    failure = e;
   }
   render();
-  load();
+  if (!failure) load();
+  else document.body.dataset.ready = '1';
 });
