@@ -436,6 +436,50 @@ TEST_F(E2eTest, EveryReadmeQueryIsAnsweredInAnyOrderWithTheSameFigures) {
   EXPECT_THAT(off.err, ::testing::HasSubstr("2024-01..2024-06 (2024-H1)"));
 }
 
+// On the demo data the headline figures a council asks for first are published, not
+// withheld (nothing is withheld under the Cell Key Method) and not hidden behind a 0: the
+// persons, the signals, the persons known to 2 agencies and to 3 or more, the persons by
+// every form the data has 5 or more persons of, and every quarter's persons, for the year
+// the council report covers.
+TEST_F(E2eTest, TheHeadlineFiguresArePublishedNotWithheld) {
+  SubmitAll();
+  const std::string cfg = dir_ + "/analyst.textproto";
+  // One published table of 2024 as CSV: first column -> the column `value`.
+  auto table = [&](std::vector<std::string> args, const std::string& first,
+                   const std::string& value) {
+    std::vector<std::string> argv = {AGGREGATOR_BIN, "totals", "--config", cfg, "--from",
+                                     "2024-01", "--to", "2024-12", "--format", "csv"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    RunResult r = RunCommand(argv);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out.find("<5"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find(",x"), std::string::npos) << r.out;
+    std::map<std::string, long> out;
+    for (auto& row : ReadCsv(r.out)) out[row[first]] = std::stol(row[value]);
+    return out;
+  };
+  const long k = 5;
+  auto summary = table({"--view", "summary"}, "measure", "value");
+  EXPECT_GE(summary["persons"], k);
+  EXPECT_GE(summary["signals"], k);
+  auto agencies = table({"--view", "agencies"}, "agencies", "persons");
+  EXPECT_GE(agencies["2"], k) << "persons known to 2 agencies";
+  EXPECT_TRUE(agencies.count("3+"));
+  auto exact = Exact("form");
+  auto forms = table({"--by", "form"}, "form", "persons");
+  int big_forms = 0;
+  for (const auto& [form, counts] : exact) {
+    if (form.empty() || counts.first < k) continue;
+    ++big_forms;
+    EXPECT_GE(forms[form], k) << form << ": exact " << counts.first;
+  }
+  EXPECT_GE(big_forms, 3);  // sexual, criminal, sexual and criminal
+  auto quarters = table({"--view", "trend", "--per", "quarter"}, "quarter", "persons");
+  for (const char* q : {"2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4"}) {
+    EXPECT_GE(quarters[q], k) << q;
+  }
+}
+
 // The exact path needs the aggregator's own configuration and store key: an analyst's (or
 // an agency's) client configuration does not open it.
 TEST_F(E2eTest, TheExactCountsAreNotAvailableWithAClientConfiguration) {
