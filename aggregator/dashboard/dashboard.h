@@ -18,7 +18,11 @@
 //   GET /api/insight?from=YYYY-MM&to=YYYY-MM&granularity=month|quarter&estimate=0|1
 //       -> FormatInsightJson (insight_format.h)
 //   GET /api/totals?by=form[,age_band]&from=YYYY-MM&to=YYYY-MM -> FormatTotalsJson
-// Errors are {"error": "..."} with 400 (InvalidArgument), 403 (PermissionDenied),
+// The overview's JSON carries "cell_key" {k, max_noise, tail_noise, tail_one_in}: the
+// parameters the query layer applied, for the page's legend.
+// Errors are {"error": "...", "code": "INVALID_ARGUMENT", "refusal": {"key", "values",
+// "options"}} ("refusal" when the query layer gave one: a label of /labels.json and its
+// values, so the page says it in its own language; disclosure.h Refusal), with 400 (InvalidArgument), 403 (PermissionDenied),
 // 409 (FailedPrecondition: a differencing query refused), 500 otherwise. Every answer is
 // `Cache-Control: no-store`.
 //

@@ -4,6 +4,8 @@
 //  - inclusion-exclusion over the overlap, per-domain and total figures;
 //  - insert and watch: an analyst who also runs an agency node submits a guessed person and
 //    watches the totals, repeating insert and retract;
+//  - planting before release: the report is submitted for the open month and the release
+//    watched (measured; one watcher stays above the bound, docs/disclosure.md section 5);
 //  - differencing by overlapping periods.
 // Each attack is run against the legacy suppression (ProtectTotals, ComputeInsight without
 // keys), where it succeeds (kept as evidence that the attack is real), and against the Cell
