@@ -58,22 +58,35 @@ std::string CellHtml(const v1::Count& c, uint32_t k, Language lang) {
   return absl::StrCat("<td class=\"num\">", c.value(), "</td>");
 }
 
+// The persons per period as a connected line, the period under every point (every n/12-th
+// when there are many) and 0, half and the maximum on the y axis; every label lies inside
+// the drawing.
 std::string SvgTrend(const v1::InsightResponse& r, Language lang) {
-  const int w = 640, h = 220, left = 40, bottom = 40, top = 10;
+  const int w = 640, h = 230, left = 44, right = 36, bottom = 40, top = 16;
   uint64_t max = 1;
   for (const auto& p : r.trend()) max = std::max(max, p.persons().value());
   int n = r.trend_size();
   if (n == 0) return absl::StrCat("<p>", Esc(presentation::Label("noData", lang)), "</p>");
-  double step = n > 1 ? static_cast<double>(w - left - 20) / (n - 1) : 0;
-  auto x = [&](int i) { return left + 10 + step * i; };
+  double step = n > 1 ? static_cast<double>(w - left - right - 16) / (n - 1) : 0;
+  auto x = [&](int i) { return left + 16 + step * i; };
   auto y = [&](uint64_t v) { return top + (h - top - bottom) * (1.0 - static_cast<double>(v) / max); };
   std::string svg = absl::StrFormat(
-      "<svg class=\"chart\" viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" role=\"img\">"
+      "<svg class=\"chart trend\" viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" role=\"img\">"
       "<title>%s</title>",
       w, h, w, h, Esc(presentation::Label("trend", lang)));
   absl::StrAppendFormat(&svg, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" class=\"axis\"/>",
-                        left, h - bottom, w - 5, h - bottom);
-  absl::StrAppendFormat(&svg, "<text x=\"2\" y=\"%d\" class=\"lbl\">%d</text>", top + 10, max);
+                        left, h - bottom, w - right + 16, h - bottom);
+  absl::StrAppendFormat(&svg, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" class=\"axis\"/>",
+                        left, top, left, h - bottom);
+  std::vector<uint64_t> ticks = {0};
+  if (max / 2 > 0 && max / 2 < max) ticks.push_back((max + 1) / 2);
+  ticks.push_back(max);
+  for (uint64_t v : ticks) {
+    absl::StrAppendFormat(&svg,
+                          "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" class=\"axis\"/>"
+                          "<text x=\"%d\" y=\"%.1f\" class=\"lbl ytick\" text-anchor=\"end\">%d</text>",
+                          left - 4, y(v), left, y(v), left - 7, y(v) + 4, v);
+  }
   std::string path;
   for (int i = 0; i < n; ++i) {
     const auto& p = r.trend(i);
@@ -93,7 +106,7 @@ std::string SvgTrend(const v1::InsightResponse& r, Language lang) {
     absl::StrAppendFormat(&svg,
                           "<text x=\"%.1f\" y=\"%.1f\" class=\"lbl\" text-anchor=\"middle\">%d"
                           "</text>",
-                          xi, yi - 6, p.persons().value());
+                          xi, std::max(yi - 6, static_cast<double>(top)), p.persons().value());
   }
   std::string d;
   for (absl::string_view part : absl::StrSplit(path, '|', absl::SkipEmpty())) {
@@ -103,7 +116,7 @@ std::string SvgTrend(const v1::InsightResponse& r, Language lang) {
   for (int i = 0; i < n; ++i) {
     if (n > 12 && i % ((n + 11) / 12) != 0) continue;
     absl::StrAppendFormat(&svg,
-                          "<text x=\"%.1f\" y=\"%d\" class=\"lbl\" text-anchor=\"middle\">%s</text>",
+                          "<text x=\"%.1f\" y=\"%d\" class=\"lbl xtick\" text-anchor=\"middle\">%s</text>",
                           x(i), h - bottom + 16, Esc(r.trend(i).period()));
   }
   svg += "</svg>";

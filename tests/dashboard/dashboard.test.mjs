@@ -197,6 +197,34 @@ try {
     }
     assert.ok(geometry.texts.filter(t => t.cls.includes('ytick')).length >= 2, 'the y axis has values');
   });
+  await check('the council report\'s trend chart: a connected line, every axis label inside the drawing', async () => {
+    const report = await context.newPage();
+    await report.goto('file://' + path.join(work, 'fixture', 'report.html'));
+    const n = expected.insight.trend.length;
+    const g = await report.evaluate(title => {
+      const svg = [...document.querySelectorAll('svg')].find(e => e.querySelector('title')?.textContent === title);
+      const box = svg.getBoundingClientRect();
+      return {
+        d: svg.querySelector('path.line').getAttribute('d'),
+        box: {left: box.left, right: box.right, top: box.top, bottom: box.bottom},
+        texts: [...svg.querySelectorAll('text')].map(t => {
+          const r = t.getBoundingClientRect();
+          return {text: t.textContent, cls: t.getAttribute('class') || '', left: r.left, right: r.right, top: r.top, bottom: r.bottom};
+        }),
+      };
+    }, labels.nl.trend);
+    await report.close();
+    assert.equal((g.d.match(/M/g) || []).length, 1, `one connected line: ${g.d}`);
+    assert.equal((g.d.match(/L/g) || []).length, n - 1, `${n} points joined: ${g.d}`);
+    for (const t of g.texts) {
+      assert.ok(t.left >= g.box.left - 0.5 && t.right <= g.box.right + 0.5 && t.top >= g.box.top - 0.5 &&
+                t.bottom <= g.box.bottom + 0.5, `label "${t.text}" is cut off: ${JSON.stringify(t)} outside ${JSON.stringify(g.box)}`);
+    }
+    const xticks = g.texts.filter(t => t.cls.includes('xtick'));
+    assert.deepEqual(xticks.map(t => t.text), expected.insight.trend.map(p => p.period));
+    for (let i = 1; i < xticks.length; ++i) assert.ok(xticks[i].left > xticks[i - 1].right, `${xticks[i].text} overlaps`);
+    assert.ok(g.texts.filter(t => t.cls.includes('ytick')).length >= 2, 'the y axis has values');
+  });
   // Every table of the page, saved as CSV: the header in the page's language, the rows the
   // figures the page shows.
   const saveCsv = async name => {

@@ -15,6 +15,7 @@
 #include "aggregator/dashboard/dashboard.h"
 #include "aggregator/exact_totals.h"
 #include "aggregator/insight_format.h"
+#include "aggregator/report.h"
 #include "aggregator/server.h"
 #include "aggregator/totals_format.h"
 #include "crypto/encoding.h"
@@ -151,6 +152,12 @@ int main(int argc, char** argv) {
     grpc::Status st = q->Insight(&ctx, r, &out);
     if (!st.ok()) return Fail("insight: " + st.error_message());
     expected += sz::aggregator::FormatInsightJson(out);
+    // The council report of the same overview, for the test of its trend chart.
+    sz::aggregator::ReportInput in;
+    in.insight = out;
+    in.period = "2024-01..2024-12";
+    in.generated = "2025-02-01";
+    { std::ofstream(dir + "/report.html") << sz::aggregator::RenderReportHtml(in); }
   }
   for (auto [name, dim] : {std::pair{"form", v1::DIMENSION_FORM},
                            std::pair{"age_band", v1::DIMENSION_AGE_BAND},
