@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "model/config.h"
@@ -96,11 +97,15 @@ class UnionFind {
 struct PairRule {
   uint64_t ab;  // a << 32 | b, a < b
   uint16_t rule;
+  uint32_t group;  // the token's value among the name-frequency rules' values, else kNoGroup
 };
+
+constexpr uint32_t kNoGroup = std::numeric_limits<uint32_t>::max();
 
 struct Pair {
   uint32_t a, b;
   uint32_t pattern;
+  uint32_t group;  // the shared name-frequency value (the lowest), or kNoGroup
   uint64_t mask;
 };
 
@@ -289,6 +294,118 @@ double Posterior(const FittedModel& fm, const PatternCodec& codec, uint32_t patt
   return 1 / (1 + std::exp2(-w));
 }
 
+// A name-frequency rule: its tokens agree on both names and on nothing but, at most, the
+// place of residence; how many persons carry one of its values is the frequency of that
+// name in that place.
+bool NameFrequencyRule(const std::array<uint8_t, kNumComparisons>& cert) {
+  if (cert[kCmpGivenName] == 0 || cert[kCmpSurname] == 0) return false;
+  for (int c = 0; c < kNumComparisons; ++c) {
+    if (c != kCmpGivenName && c != kCmpSurname && c != kCmpCity && cert[c] != 0) return false;
+  }
+  return true;
+}
+
+// Term-frequency adjustment (phase 4b). `name_values` holds (value, report) for every value
+// of a name-frequency rule that two or more reports share; `person` is the first
+// clustering. A pair is adjusted when it shares such a value and agrees on nothing else
+// (no part of the date of birth, the postcode or a unique identifier): its evidence is the
+// names in one place. Let k be the number of persons of the first clustering that carry
+// the value, less one for the pair's own person (at least 1: a pair that the first
+// clustering left apart counts as two persons, so the estimate errs towards common). The
+// chance that a non-matching report carries the value is proportional to k; the fitted u
+// of agreeing names is its mean over the non-matching pairs that share a value (k_mean:
+// each adjusted pair weighted by 1 minus its posterior). So log2(k_mean / k) is added to the pair's weight: a name few others
+// carry counts for more, a common one for less. Returns whether a decision or a repulsion
+// of phase 4 changed (the clustering must then be made again).
+bool AdjustForNameFrequency(const std::vector<Pair>& pairs,
+                            std::vector<std::pair<uint32_t, uint32_t>> name_values,
+                            uint32_t num_values, const std::vector<uint32_t>& person,
+                            double threshold, double prior, const PatternCodec& codec,
+                            std::vector<double>* weight, std::vector<double>* posterior,
+                            std::vector<uint8_t>* accepted) {
+  for (auto& [value, report] : name_values) report = person[report];
+  std::sort(name_values.begin(), name_values.end());
+  name_values.erase(std::unique(name_values.begin(), name_values.end()), name_values.end());
+  std::vector<uint32_t> persons(num_values, 0);
+  for (const auto& [value, p] : name_values) ++persons[value];
+  auto adjusted = [&](const Pair& pr) {
+    if (pr.group == kNoGroup) return false;
+    static constexpr Comparison kOther[] = {kCmpDateOfBirth, kCmpPostcode, kCmpNationalId,
+                                            kCmpPhone, kCmpEmail};
+    for (Comparison c : kOther) {
+      int lo, hi;
+      if (codec.Interval(pr.pattern, c, &lo, &hi) && lo > 0) return false;
+    }
+    return true;
+  };
+  auto others = [&](const Pair& pr) {
+    return std::max(1.0, static_cast<double>(persons[pr.group]) - 1);
+  };
+  // Pairs of persons of the first clustering kept apart by a pair that speaks against a
+  // match (as in phase 4): two namesakes at different addresses.
+  absl::flat_hash_set<uint64_t> apart;
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    if ((*accepted)[i] || (*weight)[i] - prior >= 0) continue;
+    uint32_t x = person[pairs[i].a], y = person[pairs[i].b];
+    if (x == y) continue;
+    if (x > y) std::swap(x, y);
+    apart.insert(uint64_t{x} << 32 | y);
+  }
+  double sum = 0, total = 0;
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    if (!adjusted(pairs[i])) continue;
+    const double w = 1 - (*posterior)[i];
+    sum += w * others(pairs[i]);
+    total += w;
+  }
+  if (total <= 0) return false;
+  const double mean = sum / total;
+  std::vector<uint32_t> raised;  // pairs the adjustment brought to the threshold
+  bool changed = false;          // a decision or a repulsion of phase 4 changed
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    if (!adjusted(pairs[i])) continue;
+    const bool before = (*accepted)[i];
+    const bool repelled_before = !before && (*weight)[i] - prior < 0;
+    (*weight)[i] += std::log2(mean / others(pairs[i]));
+    (*posterior)[i] = 1 / (1 + std::exp2(-(*weight)[i]));
+    (*accepted)[i] = (*posterior)[i] >= threshold && !Refuted(codec, pairs[i].pattern);
+    if ((*accepted)[i] && !before) raised.push_back(static_cast<uint32_t>(i));
+    changed |= (*accepted)[i] != before || (!(*accepted)[i] && (*weight)[i] - prior < 0) != repelled_before;
+  }
+  // A report that the adjustment would join to two persons kept apart (one record without
+  // an address whose name two persons in town carry) is ambiguous: it joins neither. Left
+  // to the clustering, the pair met first would win, and that depends on the numbering of
+  // reports.
+  std::vector<std::pair<uint32_t, uint32_t>> partner;  // (report, person of the other side)
+  for (uint32_t i : raised) {
+    const Pair& pr = pairs[i];
+    if (person[pr.a] == person[pr.b]) continue;
+    partner.push_back({pr.a, person[pr.b]});
+    partner.push_back({pr.b, person[pr.a]});
+  }
+  std::sort(partner.begin(), partner.end());
+  partner.erase(std::unique(partner.begin(), partner.end()), partner.end());
+  absl::flat_hash_set<uint32_t> ambiguous;
+  for (size_t s = 0; s < partner.size();) {
+    size_t e = s + 1;
+    while (e < partner.size() && partner[e].first == partner[s].first) ++e;
+    for (size_t x = s; x < e && !ambiguous.contains(partner[s].first); ++x) {
+      for (size_t y = x + 1; y < e; ++y) {
+        const uint64_t key = uint64_t{partner[x].second} << 32 | partner[y].second;  // x < y
+        if (apart.contains(key)) {
+          ambiguous.insert(partner[s].first);
+          break;
+        }
+      }
+    }
+    s = e;
+  }
+  for (uint32_t i : raised) {
+    if (ambiguous.contains(pairs[i].a) || ambiguous.contains(pairs[i].b)) (*accepted)[i] = 0;
+  }
+  return changed;
+}
+
 }  // namespace
 
 int MaxLevel(Comparison c) { return kMaxLevels[c]; }
@@ -364,6 +481,7 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
   std::vector<uint64_t> national_id(num_reports, 0);
   std::vector<uint8_t> rule_mask(num_rules, 0);
   std::vector<uint8_t> nid_only(num_rules, 0);
+  std::vector<uint8_t> name_frequency_rule(num_rules, 0);
   for (size_t r = 0; r < num_rules; ++r) {
     int involved = 0;
     for (int c = 0; c < kNumComparisons; ++c) {
@@ -373,6 +491,7 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
       }
     }
     nid_only[r] = involved == 1 && spec.certifies[r][kCmpNationalId] > 0;
+    name_frequency_rule[r] = NameFrequencyRule(spec.certifies[r]);
   }
   for (size_t run = 0; run < tokens.runs(); ++run) {
     const uint32_t report = tokens.run_report(run);
@@ -389,8 +508,12 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
     }
   }
 
-  // Phase 1: candidate pairs, partition by partition of token keys.
+  // Phase 1: candidate pairs, partition by partition of token keys. The values of the
+  // name-frequency rules are numbered (in the order of their keys, so the numbers do not
+  // depend on the order of reports), with the reports that carry them.
   std::vector<PairRule> pair_rules;
+  std::vector<std::pair<uint32_t, uint32_t>> name_values;  // (value, report)
+  uint32_t num_name_values = 0;
   {
     const size_t n = tokens.size();
     int bits = 0;
@@ -433,9 +556,14 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
         if (group.size() > options.max_reports_per_token) {
           ++result.link.oversized_tokens[rule];
         } else {
+          uint32_t value = kNoGroup;
+          if (name_frequency_rule[rule] && group.size() >= 2) {
+            value = num_name_values++;
+            for (uint32_t report : group) name_values.push_back({value, report});
+          }
           for (size_t x = 0; x < group.size(); ++x) {
             for (size_t y = x + 1; y < group.size(); ++y) {
-              pair_rules.push_back({uint64_t{group[x]} << 32 | group[y], rule});
+              pair_rules.push_back({uint64_t{group[x]} << 32 | group[y], rule, value});
             }
           }
         }
@@ -444,7 +572,8 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
     }
   }
   std::sort(pair_rules.begin(), pair_rules.end(), [](const PairRule& x, const PairRule& y) {
-    return x.ab != y.ab ? x.ab < y.ab : x.rule < y.rule;
+    if (x.ab != y.ab) return x.ab < y.ab;
+    return x.rule != y.rule ? x.rule < y.rule : x.group < y.group;
   });
 
   // Phase 2: one comparison vector per pair.
@@ -454,10 +583,12 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
   for (size_t s = 0; s < pair_rules.size();) {
     size_t e = s + 1;
     while (e < pair_rules.size() && pair_rules[e].ab == pair_rules[s].ab) ++e;
-    Pair pair{static_cast<uint32_t>(pair_rules[s].ab >> 32), static_cast<uint32_t>(pair_rules[s].ab), 0, 0};
+    Pair pair{static_cast<uint32_t>(pair_rules[s].ab >> 32), static_cast<uint32_t>(pair_rules[s].ab), 0,
+              kNoGroup, 0};
     std::array<int, kNumComparisons> lo{}, hi{};
     for (size_t k = s; k < e; ++k) {
       const uint16_t rule = pair_rules[k].rule;
+      pair.group = std::min(pair.group, pair_rules[k].group);
       if (rule < 64) pair.mask |= uint64_t{1} << rule;
       for (int c = 0; c < kNumComparisons; ++c) lo[c] = std::max<int>(lo[c], spec.certifies[rule][c]);
     }
@@ -542,103 +673,126 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
   }
 
   // Phase 4: decisions and clustering, strongest pairs first.
-  std::vector<uint32_t> order;
-  for (uint32_t i = 0; i < pairs.size(); ++i) {
-    if (pair_accepted[i]) order.push_back(i);
-  }
-  result.linked_pairs = order.size();
-  std::sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
-    const double px = pair_weight[x], py = pair_weight[y];
-    if (px != py) return px > py;
-    return x < y;  // pairs are sorted by (a, b)
-  });
   // National ids as a cannot-link constraint only when the data say they are reliable.
   double nid_observed = 0;
   for (const auto& [p, n] : counts) {
     if (codec.Level(p, kCmpNationalId) >= 0) nid_observed += static_cast<double>(n);
   }
   const bool nid_constraint = nid_observed >= 20 && result.model.m[kCmpNationalId][0] < 0.005;
-  // Pairs whose comparisons speak against a match (a negative likelihood ratio, the prior
-  // left out) and that are not linked themselves keep their two reports' clusters apart: a report without a date of birth
-  // that matches both a mother and her namesake daughter joins one of them, never both.
   const double prior = std::log2(result.model.match_share / (1 - result.model.match_share));
-  auto repels = [&](size_t i) {
-    return pair_weight[i] - prior < 0 && !pair_accepted[i];
-  };
-  std::vector<uint32_t> repulse_start(num_reports + 1, 0), repulse;
-  {
-    for (size_t i = 0; i < pairs.size(); ++i) {
-      if (!repels(i)) continue;
-      ++repulse_start[pairs[i].a + 1];
-      ++repulse_start[pairs[i].b + 1];
+  auto cluster = [&]() {
+    result.refused_merges = 0;
+    result.estimated_false_links = 0;
+    std::vector<uint32_t> order;
+    for (uint32_t i = 0; i < pairs.size(); ++i) {
+      if (pair_accepted[i]) order.push_back(i);
     }
-    for (uint32_t r = 0; r < num_reports; ++r) repulse_start[r + 1] += repulse_start[r];
-    repulse.resize(repulse_start[num_reports]);
-    std::vector<uint32_t> fill(repulse_start.begin(), repulse_start.end() - 1);
-    for (size_t i = 0; i < pairs.size(); ++i) {
-      if (!repels(i)) continue;
-      repulse[fill[pairs[i].a]++] = pairs[i].b;
-      repulse[fill[pairs[i].b]++] = pairs[i].a;
+    result.linked_pairs = order.size();
+    std::sort(order.begin(), order.end(), [&](uint32_t x, uint32_t y) {
+      const double px = pair_weight[x], py = pair_weight[y];
+      if (px != py) return px > py;
+      return x < y;  // pairs are sorted by (a, b)
+    });
+    // Pairs whose comparisons speak against a match (a negative likelihood ratio, the prior
+    // left out) and that are not linked themselves keep their two reports' clusters apart: a report without a date of birth
+    // that matches both a mother and her namesake daughter joins one of them, never both.
+    auto repels = [&](size_t i) {
+      return pair_weight[i] - prior < 0 && !pair_accepted[i];
+    };
+    std::vector<uint32_t> repulse_start(num_reports + 1, 0), repulse;
+    {
+      for (size_t i = 0; i < pairs.size(); ++i) {
+        if (!repels(i)) continue;
+        ++repulse_start[pairs[i].a + 1];
+        ++repulse_start[pairs[i].b + 1];
+      }
+      for (uint32_t r = 0; r < num_reports; ++r) repulse_start[r + 1] += repulse_start[r];
+      repulse.resize(repulse_start[num_reports]);
+      std::vector<uint32_t> fill(repulse_start.begin(), repulse_start.end() - 1);
+      for (size_t i = 0; i < pairs.size(); ++i) {
+        if (!repels(i)) continue;
+        repulse[fill[pairs[i].a]++] = pairs[i].b;
+        repulse[fill[pairs[i].b]++] = pairs[i].a;
+      }
     }
-  }
-  UnionFind uf(num_reports);
-  std::vector<uint64_t> cluster_nid = national_id;  // valid at roots
-  std::vector<std::vector<uint32_t>> members(num_reports);  // at roots of clusters of 2+
-  auto repelled = [&](uint32_t small_root, uint32_t other_root) {
-    auto check = [&](uint32_t x) {
-      for (uint32_t k = repulse_start[x]; k < repulse_start[x + 1]; ++k) {
-        if (uf.Find(repulse[k]) == other_root) return true;
+    UnionFind uf(num_reports);
+    std::vector<uint64_t> cluster_nid = national_id;  // valid at roots
+    std::vector<std::vector<uint32_t>> members(num_reports);  // at roots of clusters of 2+
+    auto repelled = [&](uint32_t small_root, uint32_t other_root) {
+      auto check = [&](uint32_t x) {
+        for (uint32_t k = repulse_start[x]; k < repulse_start[x + 1]; ++k) {
+          if (uf.Find(repulse[k]) == other_root) return true;
+        }
+        return false;
+      };
+      if (members[small_root].empty()) return check(small_root);
+      for (uint32_t x : members[small_root]) {
+        if (check(x)) return true;
       }
       return false;
     };
-    if (members[small_root].empty()) return check(small_root);
-    for (uint32_t x : members[small_root]) {
-      if (check(x)) return true;
+    const uint32_t max_cluster = std::max<uint32_t>(2, options.max_reports_per_token);
+    for (uint32_t i : order) {
+      const Pair& pr = pairs[i];
+      const double posterior = pair_posterior[i];
+      uint32_t ra = uf.Find(pr.a), rb = uf.Find(pr.b);
+      if (ra == rb) continue;
+      if (uf.Size(ra) < uf.Size(rb)) std::swap(ra, rb);  // rb is the smaller
+      if ((nid_constraint && cluster_nid[ra] != 0 && cluster_nid[rb] != 0 &&
+           cluster_nid[ra] != cluster_nid[rb]) ||
+          uf.Size(ra) + uf.Size(rb) > max_cluster || repelled(rb, ra)) {
+        ++result.refused_merges;
+        continue;
+      }
+      const uint64_t nid = cluster_nid[ra] != 0 ? cluster_nid[ra] : cluster_nid[rb];
+      std::vector<uint32_t> joined = std::move(members[ra]);
+      if (joined.empty()) joined.push_back(ra);
+      if (members[rb].empty()) joined.push_back(rb);
+      else joined.insert(joined.end(), members[rb].begin(), members[rb].end());
+      members[ra].clear();
+      members[rb].clear();
+      members[rb].shrink_to_fit();
+      const uint32_t root = uf.Join(ra, rb);
+      members[root] = std::move(joined);
+      cluster_nid[root] = nid;
+      result.estimated_false_links += 1 - posterior;
     }
-    return false;
-  };
-  const uint32_t max_cluster = std::max<uint32_t>(2, options.max_reports_per_token);
-  for (uint32_t i : order) {
-    const Pair& pr = pairs[i];
-    const double posterior = pair_posterior[i];
-    uint32_t ra = uf.Find(pr.a), rb = uf.Find(pr.b);
-    if (ra == rb) continue;
-    if (uf.Size(ra) < uf.Size(rb)) std::swap(ra, rb);  // rb is the smaller
-    if ((nid_constraint && cluster_nid[ra] != 0 && cluster_nid[rb] != 0 &&
-         cluster_nid[ra] != cluster_nid[rb]) ||
-        uf.Size(ra) + uf.Size(rb) > max_cluster || repelled(rb, ra)) {
-      ++result.refused_merges;
-      continue;
-    }
-    const uint64_t nid = cluster_nid[ra] != 0 ? cluster_nid[ra] : cluster_nid[rb];
-    std::vector<uint32_t> joined = std::move(members[ra]);
-    if (joined.empty()) joined.push_back(ra);
-    if (members[rb].empty()) joined.push_back(rb);
-    else joined.insert(joined.end(), members[rb].begin(), members[rb].end());
-    members[ra].clear();
-    members[rb].clear();
-    members[rb].shrink_to_fit();
-    const uint32_t root = uf.Join(ra, rb);
-    members[root] = std::move(joined);
-    cluster_nid[root] = nid;
-    result.estimated_false_links += 1 - posterior;
-  }
-  std::vector<std::vector<uint32_t>>().swap(members);
+    std::vector<std::vector<uint32_t>>().swap(members);
 
-  // Persons, numbered by first report.
-  LinkResult& link = result.link;
-  link.person.assign(num_reports, 0);
-  {
-    std::vector<uint32_t> id_of_root(num_reports, std::numeric_limits<uint32_t>::max());
-    for (uint32_t r = 0; r < num_reports; ++r) {
-      const uint32_t root = uf.Find(r);
-      if (id_of_root[root] == std::numeric_limits<uint32_t>::max()) id_of_root[root] = link.persons++;
-      link.person[r] = id_of_root[root];
-      if (!has_token[r]) ++link.unlinkable_reports;
+    // Persons, numbered by first report.
+    LinkResult& link = result.link;
+    link.person.assign(num_reports, 0);
+    link.persons = 0;
+    link.unlinkable_reports = 0;
+    {
+      std::vector<uint32_t> id_of_root(num_reports, std::numeric_limits<uint32_t>::max());
+      for (uint32_t r = 0; r < num_reports; ++r) {
+        const uint32_t root = uf.Find(r);
+        if (id_of_root[root] == std::numeric_limits<uint32_t>::max()) id_of_root[root] = link.persons++;
+        link.person[r] = id_of_root[root];
+        if (!has_token[r]) ++link.unlinkable_reports;
+      }
     }
+
+  };
+  cluster();
+
+  // Phase 4b: term-frequency adjustment of the names' weight. Agreement on a name that few
+  // persons carry is stronger evidence than agreement on a common one (value-specific
+  // u-probabilities, as in Winkler's frequency-based matching and the term-frequency
+  // adjustments of probabilistic linkage tools). The aggregator sees which reports carry
+  // each token, so it counts, per value of a name-frequency rule (both names, at most a
+  // place besides), how many persons of the first clustering carry it, and the pairs
+  // sharing such a value are scored and clustered again.
+  if (options.name_frequency && num_name_values > 0 &&
+      AdjustForNameFrequency(pairs, std::move(name_values), num_name_values, result.link.person,
+                             options.match_probability, prior, codec, &pair_weight, &pair_posterior,
+                             &pair_accepted)) {
+    cluster();
   }
 
   // Phase 5: error estimates; --explain.
+  const LinkResult& link = result.link;
   double p_all = 0, p_within = 0, n_within = 0;
   absl::flat_hash_map<uint64_t, double> missed;  // pair of persons -> highest posterior
   for (size_t i = 0; i < pairs.size(); ++i) {

@@ -48,6 +48,17 @@
 //     ids are never joined when the fitted model says national ids rarely disagree for one
 //     person (m(disagree) < 0.5%); (c) a cluster never grows beyond `max_reports_per_token`
 //     reports. A refused merge is counted in `refused_merges`.
+//  4b. Term-frequency adjustment (`ProbabilisticOptions::name_frequency`): a pair whose only
+//     evidence is its names in one place (a shared token of a rule over both names and at
+//     most the town; no part of the date of birth, postcode or a unique identifier agrees)
+//     weighs agreement on a rare name more than on a common one, as frequency-based
+//     matching (Winkler) and term-frequency adjustments do with value-specific
+//     u-probabilities. The aggregator counts, per value of such a token, the persons of the
+//     clustering of phase 4 that carry it (it sees token equality already: the count reveals
+//     nothing new); the pair's weight gains log2(k_mean / k), k being the persons carrying
+//     its value less its own and k_mean the mean of k over the non-matching pairs so scored
+//     (weighted by 1 minus their posterior). The decisions and the clustering of phase 4 are
+//     then made again with these weights.
 //  5. Linkage error from the model, without ground truth: the expected number of wrong
 //     links among the merges made (sum of 1 - posterior over the merging pairs), and of
 //     missed links between the final clusters (per pair of clusters, the highest posterior
@@ -107,6 +118,8 @@ struct ProbabilisticOptions {
   uint32_t max_reports_per_token = 50;
   double match_probability = 0.5;
   int em_iterations = 100;
+  // Term-frequency adjustment of the names' weight (phase 4b).
+  bool name_frequency = true;
 };
 
 // The fitted model, for --explain and the methods section.

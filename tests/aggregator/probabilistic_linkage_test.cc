@@ -330,6 +330,114 @@ TEST(ProbabilisticLinkageTest, RecordsWithOnlyNamesPostcodeAndTownAreLinked) {
   EXPECT_EQ(apart, static_cast<int>(namesakes.size()));
 }
 
+std::set<std::set<uint32_t>> Partition(const std::vector<uint32_t>& person,
+                                       const std::vector<uint32_t>& original);
+
+// Records with names, postcode and town only. A pair whose one record has no postcode
+// agrees on nothing but its names in one town; whether that is evidence depends on the
+// name: one that no other person in town carries links, one that many carry does not
+// (term-frequency adjustment).
+TEST(ProbabilisticLinkageTest, ARareNameInOneTownLinksWhereACommonNameDoesNot) {
+  enum TownRule : uint16_t { kPhon2Pc, kInitSurnamePc, kSurdelPca, kPhon2City };
+  using F = v1::Field;
+  const LinkModelSpec spec = LinkModelSpec::FromRules({
+      {F::FIELD_GIVEN_NAME_PHONETIC, F::FIELD_SURNAME_PHONETIC, F::FIELD_POSTCODE},
+      {F::FIELD_FIRST_INITIAL, F::FIELD_SURNAME, F::FIELD_POSTCODE},
+      {F::FIELD_SURNAME_DELETIONS, F::FIELD_FIRST_INITIAL, F::FIELD_POSTCODE_AREA},
+      {F::FIELD_GIVEN_NAME_PHONETIC, F::FIELD_SURNAME_PHONETIC, F::FIELD_CITY_PHONETIC},
+  });
+  World w;
+  std::map<std::tuple<int, int, int>, int> values;
+  auto value = [&](TownRule r, int a, int b) {
+    auto [it, fresh] = values.emplace(std::make_tuple(int(r), a, b), 0);
+    if (fresh) it->second = w.NewValue();
+    return it->second;
+  };
+  // A report of the person named `name` living at `pc` (-1: no postcode on the record).
+  // Postcodes of different persons lie in different areas.
+  auto report = [&](int name, int pc) {
+    const uint32_t r = w.NewReport();
+    if (pc >= 0) {
+      w.Add(r, static_cast<Rule>(kPhon2Pc), value(kPhon2Pc, name, pc));
+      w.Add(r, static_cast<Rule>(kInitSurnamePc), value(kInitSurnamePc, name, pc));
+      w.Add(r, static_cast<Rule>(kSurdelPca), value(kSurdelPca, name, pc));
+    }
+    w.Add(r, static_cast<Rule>(kPhon2City), value(kPhon2City, name, 0));
+    return r;
+  };
+  int next_name = 0, next_pc = 0;
+  // Persons of distinct names, each reported twice at their address.
+  for (int i = 0; i < 300; ++i) {
+    const int name = next_name++, pc = next_pc++;
+    report(name, pc);
+    report(name, pc);
+  }
+  // Names-and-town-only pairs: 40 persons of a name nobody else has, once with and once
+  // without a postcode; 20 names that 2 persons carry, one with and one without an address.
+  for (int i = 0; i < 40; ++i) {
+    const int name = next_name++;
+    report(name, next_pc++);
+    report(name, -1);
+  }
+  for (int i = 0; i < 20; ++i) {
+    const int name = next_name++;
+    report(name, next_pc++);
+    report(name, next_pc++);
+    report(name, -1);
+  }
+  // The pairs under test: a rare name (one person, twice at an address, once without) and
+  // a common one (eight persons in town, each at an address; a ninth record without one).
+  const int rare = next_name++;
+  const uint32_t rare_with = report(rare, next_pc);
+  report(rare, next_pc++);
+  const uint32_t rare_without = report(rare, -1);
+  const int common = next_name++;
+  std::vector<uint32_t> common_with;
+  for (int i = 0; i < 8; ++i) common_with.push_back(report(common, next_pc++));
+  const uint32_t common_without = report(common, -1);
+
+  const TokenTable t = w.Table();
+  ProbabilisticOptions options;
+  options.match_probability = 0.9;  // as the shipped profile
+  std::map<std::pair<uint32_t, uint32_t>, double> posterior;
+  ProbabilisticLinkResult r = LinkProbabilistic(
+      w.reports(), t, spec, options, [&](const ExplainedPair& p) { posterior[{p.a, p.b}] = p.posterior; });
+  EXPECT_EQ(r.link.person[rare_with], r.link.person[rare_without])
+      << "posterior " << posterior[{rare_with, rare_without}];
+  for (uint32_t c : common_with) {
+    EXPECT_NE(r.link.person[c], r.link.person[common_without])
+        << "posterior " << posterior[{c, common_without}];
+  }
+  // Without the adjustment the names-and-town-only pattern is one kind of pair: the rare
+  // name is judged as the common one.
+  options.name_frequency = false;
+  std::map<std::pair<uint32_t, uint32_t>, double> plain;
+  ProbabilisticLinkResult u = LinkProbabilistic(
+      w.reports(), t, spec, options, [&](const ExplainedPair& p) { plain[{p.a, p.b}] = p.posterior; });
+  EXPECT_NE(u.link.person[rare_with], u.link.person[rare_without])
+      << "posterior " << plain[{rare_with, rare_without}];
+  const double rare_plain = plain[{rare_with, rare_without}];
+  const double common_plain = plain[{common_with[0], common_without}];
+  EXPECT_EQ(rare_plain, common_plain);
+
+  // The counts behind the adjustment do not depend on the order of reports.
+  options.name_frequency = true;
+  const uint32_t n = w.reports();
+  std::vector<uint32_t> identity(n);
+  std::iota(identity.begin(), identity.end(), 0u);
+  const auto expected = Partition(r.link.person, identity);
+  std::mt19937 rng(5);
+  for (int round = 0; round < 3; ++round) {
+    std::vector<uint32_t> perm = identity;  // new number -> old number
+    std::shuffle(perm.begin(), perm.end(), rng);
+    std::vector<uint32_t> new_of(n);
+    for (uint32_t i = 0; i < n; ++i) new_of[perm[i]] = i;
+    const TokenTable shuffled = w.Table(&new_of);
+    EXPECT_EQ(Partition(LinkProbabilistic(n, shuffled, spec, options).link.person, perm), expected)
+        << "round " << round;
+  }
+}
+
 TEST(ProbabilisticLinkageTest, TwoClustersWithDifferentNationalIdsAreNeverChainedTogether) {
   World w;
   // National ids that agree for the same person (the model learns they are reliable: one
