@@ -6,46 +6,11 @@
 #include "absl/strings/str_cat.h"
 #include "aggregator/audit_events.h"
 #include "aggregator/audit_store.h"
-#include "aggregator/retention.h"
+#include "aggregator/settings.h"
 #include "common/status_macros.h"
 #include "crypto/encoding.h"
 
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
-
 namespace samenzicht::aggregator {
-namespace {
-
-uint32_t Stored(const std::map<std::string, std::string>& stored, const char* name,
-                uint32_t fallback) {
-  auto it = stored.find(name);
-  uint32_t v = 0;
-  if (it == stored.end() || !absl::SimpleAtoi(it->second, &v)) return fallback;
-  return v;
-}
-
-}  // namespace
-
-v1::Settings EffectiveSettings(const v1::AggregatorConfig& config,
-                               const std::map<std::string, std::string>& stored) {
-  v1::Settings s;
-  s.set_key_epoch(Stored(stored, kSettingKeyEpoch, config.key_epoch()));
-  s.set_retention_months(Stored(stored, kSettingRetention, config.retention_months()));
-  return s;
-}
-
-std::string ConfigDigest(const v1::AggregatorConfig& config) {
-  v1::AggregatorConfig c = config;
-  c.clear_listen_address();  // port 0 binds anew each start; not a change of policy
-  std::string bytes;
-  {
-    google::protobuf::io::StringOutputStream out(&bytes);
-    google::protobuf::io::CodedOutputStream coded(&out);
-    coded.SetSerializationDeterministic(true);
-    c.SerializeToCodedStream(&coded);
-  }
-  return crypto::ToHex(crypto::Digest("samenzicht.config.v1", bytes));
-}
 
 absl::StatusOr<std::unique_ptr<Administration>> Administration::Start(
     const v1::AggregatorConfig& config, Store* store, Intake* intake) {
@@ -132,7 +97,7 @@ absl::StatusOr<std::unique_ptr<Administration>> Administration::Start(
                                           : who->second,
                                       p->second));
   }
-  const uint32_t last_epoch = Stored(stored, kSettingLastKeyEpoch, 0);
+  const uint32_t last_epoch = StoredNumber(stored, kSettingLastKeyEpoch, 0);
   if (last_epoch != eff.key_epoch()) {
     JsonObject d;
     d.Add("from", last_epoch).Add("to", eff.key_epoch()).Add("source", "configuration");

@@ -8,8 +8,8 @@
 //   AuditAccess audit(store);
 //   ASSIGN_OR_RETURN(v1::GetTrailResponse t, audit.GetTrail(peer, request));
 //
-// Settings (key epoch, retention months) live in the store's `settings` table and override
-// the configuration file; each change is written in the same transaction as its audit
+// Settings (key epoch, retention months; aggregator/settings.h) live in the store's
+// `settings` table and override the configuration file; each change is written in the same transaction as its audit
 // entry. Role checks: PermissionDenied for any caller that is not `admin` (Administration)
 // or not `privacy_officer` (AuditAccess). InvalidArgument for an out-of-range value;
 // otherwise the store's errors.
@@ -27,31 +27,13 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "aggregator/intake.h"
+#include "aggregator/settings.h"
 #include "aggregator/store.h"
 #include "rpc/tls.h"
 #include "samenzicht/v1/admin.pb.h"
 #include "samenzicht/v1/config.pb.h"
 
 namespace samenzicht::aggregator {
-
-inline constexpr char kSettingKeyEpoch[] = "key_epoch";
-inline constexpr char kSettingRetention[] = "retention_months";
-inline constexpr char kSettingConfigDigest[] = "config_digest";
-inline constexpr char kSettingLastKeyEpoch[] = "last_key_epoch";
-// Written by `aggregator restore` into the restored database; the next start records the
-// restore in the trail (event restore) and clears them.
-inline constexpr char kSettingPendingRestore[] = "pending_restore";
-inline constexpr char kSettingPendingRestoreOperator[] = "pending_restore_operator";
-// "agency_key:<node id>": the fingerprint (crypto::PublicKeyFingerprint) of the agency's
-// signing key the aggregator last started with; "" once the agency was removed.
-inline constexpr char kSettingAgencyKeyPrefix[] = "agency_key:";
-
-// The settings in force: the administrator's stored overrides, else the configuration.
-v1::Settings EffectiveSettings(const v1::AggregatorConfig& config,
-                               const std::map<std::string, std::string>& stored);
-
-// Hex BLAKE2b-256 of the configuration (deterministic serialisation).
-std::string ConfigDigest(const v1::AggregatorConfig& config);
 
 class Administration {
  public:

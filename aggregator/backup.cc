@@ -13,7 +13,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "aggregator/admin.h"
+#include "aggregator/settings.h"
 #include "aggregator/audit_events.h"
 #include "aggregator/audit_store.h"
 #include "aggregator/store.h"

@@ -5,9 +5,9 @@
 #include <chrono>
 #include <ctime>
 
-#include "aggregator/admin.h"
 #include "aggregator/audit_events.h"
 #include "aggregator/audit_store.h"
+#include "aggregator/settings.h"
 #include "common/status_macros.h"
 #include "crypto/key_file.h"
 #include "model/config.h"

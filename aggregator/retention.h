@@ -17,12 +17,11 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "aggregator/settings.h"
 #include "aggregator/store.h"
 #include "samenzicht/v1/config.pb.h"
 
 namespace samenzicht::aggregator {
-
-inline constexpr uint32_t kMaxRetentionMonths = 1200;
 
 // The first month that is kept: reports of an earlier signal month have expired. 0 (keep
 // everything) when `retention_months` is 0.

@@ -6,7 +6,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "aggregator/admin.h"
+#include "aggregator/settings.h"
 #include "aggregator/audit_store.h"
 #include "aggregator/store.h"
 #include "common/sqlite/sqlite.h"

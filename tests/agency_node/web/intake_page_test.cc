@@ -6,6 +6,7 @@
 
 #include <spdlog/sinks/ostream_sink.h>
 
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -482,7 +483,18 @@ TEST_F(IntakePageLeakTest, NoIdentifierValueInAnyLogLineOrStateFile) {
   EXPECT_THAT(log, HasSubstr(ref)) << "the log names the reference";
   EXPECT_THAT(log, HasSubstr("national_id")) << "and the field names";
   for (const std::string& v : Values()) {
-    EXPECT_THAT(log, Not(HasSubstr(v))) << "log holds a value";
+    if (v.size() >= 5) {
+      EXPECT_THAT(log, Not(HasSubstr(v))) << "log holds a value";
+      continue;
+    }
+    // A short value such as the house number "77" is looked for as a word of its own: the
+    // digits of a port (127.0.0.1:58775) or of a reference (AB77-CDEF) are not it.
+    auto word = [](char ch) { return std::isalnum(static_cast<unsigned char>(ch)) != 0; };
+    for (size_t at = log.find(v); at != std::string::npos; at = log.find(v, at + 1)) {
+      const bool starts = at == 0 || !word(log[at - 1]);
+      const bool ends = at + v.size() == log.size() || !word(log[at + v.size()]);
+      EXPECT_FALSE(starts && ends) << "log holds the value \"" << v << "\" at " << at << ": " << log;
+    }
   }
   ScanStateFiles();
   ASSERT_OK_AND_ASSIGN(auto intake, IntakeStore::Open(config_.state_dir()));

@@ -1,0 +1,127 @@
+# The layering of the source tree, checked: every `#include "..."` of a project header
+# must go down (or stay inside its module), never up or sideways. Run as a test:
+#   cmake -DSOURCE_DIR=<repository> -P cmake/check_layering.cmake
+# It prints every forbidden edge (file, line, included header, the rule it breaks) and
+# fails when there is one. The rules below are the architecture: change them only with
+# the design (README "Design" and the module headers).
+#
+# A module is a top-level folder, except that aggregator/<sub>/ and agency_node/web/ are
+# modules of their own. `ALLOW_<module>` lists the modules it may include (its own folder
+# is always allowed). Generated protobuf headers (samenzicht/v1/...) are module `proto`.
+
+set(MODULES
+  common crypto model rpc audit presentation proto
+  aggregator aggregator/store aggregator/estimate aggregator/dashboard
+  agency_node agency_node/web simulator)
+
+set(ALLOW_common "")
+set(ALLOW_crypto common)
+set(ALLOW_proto "")
+set(ALLOW_model common crypto proto)
+set(ALLOW_rpc common crypto proto)
+set(ALLOW_audit common crypto)
+set(ALLOW_presentation common)
+# The multiple systems estimation depends on nothing in the aggregator.
+set(ALLOW_aggregator/estimate common)
+set(ALLOW_aggregator/store common crypto model proto)
+set(ALLOW_aggregator/dashboard aggregator common crypto model presentation proto rpc)
+set(ALLOW_aggregator
+  aggregator/store aggregator/estimate aggregator/dashboard
+  audit common crypto model presentation proto rpc)
+# The node never includes the aggregator's code (and the reverse).
+set(ALLOW_agency_node common crypto model proto rpc)
+set(ALLOW_agency_node/web agency_node common crypto model presentation proto rpc)
+set(ALLOW_simulator common model proto)
+
+# Known exceptions, each a single file edge "FROM_FILE -> INCLUDED_HEADER" with its reason.
+# New code does not add to this list; the next restructuring removes them.
+set(EXCEPTIONS
+  # The store's public header still lives one folder up (aggregator/store.h); its parts in
+  # aggregator/store/ include it for the types they share with it.
+  "aggregator/store/checkpointer.h -> aggregator/store.h"
+  "aggregator/store/report_id_map.h -> aggregator/store.h"
+  "aggregator/store/schema.h -> aggregator/store.h"
+  "aggregator/store/sealed_rows.cc -> aggregator/store.h"
+  # `agency-node serve` wires the intake page in its main file (wiring only).
+  "agency_node/main.cc -> agency_node/web/intake_page.h"
+)
+
+function(module_of path out)
+  set(m "")
+  if(path MATCHES "^samenzicht/v1/")
+    set(m proto)
+  elseif(path MATCHES "^aggregator/(store|estimate|dashboard)/")
+    set(m "aggregator/${CMAKE_MATCH_1}")
+  elseif(path MATCHES "^agency_node/web/")
+    set(m agency_node/web)
+  elseif(path MATCHES "^([a-z_]+)/")
+    list(FIND MODULES "${CMAKE_MATCH_1}" i)
+    if(NOT i EQUAL -1)
+      set(m "${CMAKE_MATCH_1}")
+    endif()
+  endif()
+  set(${out} "${m}" PARENT_SCOPE)
+endfunction()
+
+if(NOT SOURCE_DIR)
+  message(FATAL_ERROR "usage: cmake -DSOURCE_DIR=<repository> -P check_layering.cmake")
+endif()
+
+set(violations 0)
+set(checked 0)
+set(used_exceptions "")
+foreach(top common crypto model rpc audit presentation aggregator agency_node simulator)
+  file(GLOB_RECURSE sources RELATIVE "${SOURCE_DIR}"
+       "${SOURCE_DIR}/${top}/*.h" "${SOURCE_DIR}/${top}/*.cc")
+  foreach(file IN LISTS sources)
+    if(file MATCHES "/node_modules/")
+      continue()
+    endif()
+    module_of("${file}" from)
+    if(from STREQUAL "")
+      continue()
+    endif()
+    math(EXPR checked "${checked} + 1")
+    # libsodium is used only behind crypto/'s small interfaces.
+    if(NOT from STREQUAL "crypto")
+      file(STRINGS "${SOURCE_DIR}/${file}" sodium REGEX "^[ \t]*#[ \t]*include[ \t]+<sodium")
+      if(sodium)
+        message("forbidden include: ${file} includes libsodium (only crypto/ may)")
+        math(EXPR violations "${violations} + 1")
+      endif()
+    endif()
+    file(STRINGS "${SOURCE_DIR}/${file}" lines REGEX "^[ \t]*#[ \t]*include[ \t]+\"")
+    foreach(line IN LISTS lines)
+      string(REGEX REPLACE "^[ \t]*#[ \t]*include[ \t]+\"([^\"]+)\".*" "\\1" header "${line}")
+      module_of("${header}" to)
+      if(to STREQUAL "" OR to STREQUAL from)
+        continue()  # a library header, or inside the module
+      endif()
+      list(FIND ALLOW_${from} "${to}" allowed)
+      if(NOT allowed EQUAL -1)
+        continue()
+      endif()
+      list(FIND EXCEPTIONS "${file} -> ${header}" excepted)
+      if(NOT excepted EQUAL -1)
+        list(APPEND used_exceptions "${file} -> ${header}")
+        continue()
+      endif()
+      message("forbidden include: ${file} includes \"${header}\" (module ${from} may not include ${to}; it may include: ${ALLOW_${from}})")
+      math(EXPR violations "${violations} + 1")
+    endforeach()
+  endforeach()
+endforeach()
+
+# An exception that no longer occurs is removed from the list, so the list stays true.
+foreach(e IN LISTS EXCEPTIONS)
+  list(FIND used_exceptions "${e}" i)
+  if(i EQUAL -1)
+    message("stale exception (the edge is gone; remove it from cmake/check_layering.cmake): ${e}")
+    math(EXPR violations "${violations} + 1")
+  endif()
+endforeach()
+
+if(violations GREATER 0)
+  message(FATAL_ERROR "layering: ${violations} problem(s) in ${checked} files")
+endif()
+message("layering: ${checked} files, every include goes down or stays in its module")
