@@ -354,6 +354,15 @@ struct Store::WriteStatements {
   std::string facts, tokens;  // a report's sealed values
   std::string opened;         // a stored report's opened facts or tokens (scratch)
 
+  // `facts` and `tokens` become the sealed categories of `r` and its token blob at `place`.
+  void Seal(const crypto::RowSealer& sealer, const RowPlace& place, const v1::Report& r,
+            std::string_view blob) {
+    facts.clear();
+    tokens.clear();
+    SealFacts(sealer, place, FactsOf(r), &facts);
+    SealTokens(sealer, place, blob, &tokens);
+  }
+
   static absl::StatusOr<std::unique_ptr<WriteStatements>> Prepare(sqlite3* db) {
     auto w = std::make_unique<WriteStatements>();
     ASSIGN_OR_RETURN(w->find_batch, Stmt::Prepare(db, "SELECT digest FROM batches WHERE batch_id = ?1"));
@@ -686,11 +695,7 @@ absl::StatusOr<int64_t> Store::InsertReport(const BatchToStore& batch, const v1:
     w.last_row.Reset();
   }
   const int64_t row = next_row_;
-  const RowPlace place{row, batch.agency, r.signal_month(), batch.key_epoch};
-  w.facts.clear();
-  w.tokens.clear();
-  SealFacts(*sealer_, place, FactsOf(r), &w.facts);
-  SealTokens(*sealer_, place, token_blob, &w.tokens);
+  w.Seal(*sealer_, RowPlace{row, batch.agency, r.signal_month(), batch.key_epoch}, r, token_blob);
   Stmt& ins = w.insert_report;
   ins.Reset();
   ins.BindInt(1, row);
@@ -844,11 +849,7 @@ absl::StatusOr<CommitResult> Store::WriteBatch(const BatchToStore& batch, const 
       // A correction: the agency sent the report again with other content. The row takes
       // the new content under the next version (a key rotation's new tokens included).
       const int64_t version = w.find_report.Int(5) + 1;
-      const RowPlace place{row, batch.agency, r.signal_month(), batch.key_epoch};
-      w.facts.clear();
-      w.tokens.clear();
-      SealFacts(*sealer_, place, FactsOf(r), &w.facts);
-      SealTokens(*sealer_, place, blob, &w.tokens);
+      w.Seal(*sealer_, RowPlace{row, batch.agency, r.signal_month(), batch.key_epoch}, r, blob);
       Stmt& c = w.correct_report;
       c.Reset();
       c.BindInt(1, row);

@@ -36,6 +36,17 @@ IntakeSignal ReadSignal(const sqlite::Statement& st) {
   return s;
 }
 
+// Every row of `st`, a SELECT of kSignalColumns.
+absl::StatusOr<std::vector<IntakeSignal>> ReadSignals(sqlite::Statement& st) {
+  std::vector<IntakeSignal> out;
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    out.push_back(ReadSignal(st));
+  }
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<IntakeStore>> IntakeStore::Open(const std::string& state_dir) {
@@ -113,13 +124,7 @@ absl::StatusOr<std::vector<IntakeSignal>> IntakeStore::ListSignals(const std::st
   ASSIGN_OR_RETURN(auto st, db_->Prepare(absl::StrCat(
       "SELECT ", kSignalColumns, " FROM signals WHERE account = ? ORDER BY created DESC, rowid DESC")));
   st.Bind(1, account);
-  std::vector<IntakeSignal> out;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    out.push_back(ReadSignal(st));
-  }
-  return out;
+  return ReadSignals(st);
 }
 
 absl::Status IntakeStore::UpdateCategories(const std::string& reference,
@@ -143,13 +148,7 @@ absl::StatusOr<std::vector<IntakeSignal>> IntakeStore::SignalsToResend(const std
       "SELECT ", kSignalColumns, " FROM signals WHERE state = 'sent' AND identifiers IS NOT NULL "
       "AND sent_as != ? ORDER BY created, rowid")));
   st.Bind(1, sent_as);
-  std::vector<IntakeSignal> out;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    out.push_back(ReadSignal(st));
-  }
-  return out;
+  return ReadSignals(st);
 }
 
 absl::Status IntakeStore::MarkWithdrawn(const std::string& reference, int64_t now) {

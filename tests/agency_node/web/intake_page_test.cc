@@ -135,31 +135,28 @@ class IntakePageTest : public ::testing::Test {
   void TearDown() override {
     if (page_) page_->Stop();
   }
-  std::vector<v1::Report> Outbox() {
+  // Every queued report with its batch's key epoch, in queue order.
+  std::vector<std::pair<v1::Report, uint32_t>> Queued() {
     auto outbox = Outbox::Open(config_.state_dir());
     EXPECT_OK(outbox.status());
     auto pending = (*outbox)->Pending(100);
     EXPECT_OK(pending.status());
-    std::vector<v1::Report> out;
+    std::vector<std::pair<v1::Report, uint32_t>> out;
     for (const auto& b : *pending) {
       v1::BatchPayload payload;
       EXPECT_TRUE(payload.ParseFromString(b.signed_batch.payload()));
-      for (const auto& r : payload.reports()) out.push_back(r);
+      for (const auto& r : payload.reports()) out.emplace_back(r, payload.key_epoch());
     }
     return out;
   }
-  // The key epoch of each queued report, in queue order.
+  std::vector<v1::Report> Outbox() {
+    std::vector<v1::Report> out;
+    for (auto& [r, epoch] : Queued()) out.push_back(std::move(r));
+    return out;
+  }
   std::vector<uint32_t> OutboxEpochs() {
-    auto outbox = Outbox::Open(config_.state_dir());
-    EXPECT_OK(outbox.status());
-    auto pending = (*outbox)->Pending(100);
-    EXPECT_OK(pending.status());
     std::vector<uint32_t> out;
-    for (const auto& b : *pending) {
-      v1::BatchPayload payload;
-      EXPECT_TRUE(payload.ParseFromString(b.signed_batch.payload()));
-      for (int i = 0; i < payload.reports_size(); ++i) out.push_back(payload.key_epoch());
-    }
+    for (const auto& [r, epoch] : Queued()) out.push_back(epoch);
     return out;
   }
   // The reference of a receipt redirect, "/signals/ABCD-EFGH?done=new".
