@@ -1,4 +1,4 @@
-// National identity numbers by scheme (issue 3): the BSN (built in) and the schemes a
+// National identity numbers by scheme: the BSN (built in) and the schemes a
 // linkage profile configures (LinkageProfile.national_id_schemes), e.g. a Belgian
 // rijksregisternummer (mod-97 check) or a passport or V-number (a pattern only).
 //

@@ -330,7 +330,7 @@ char FoldedAscii(unsigned char c) {
 
 std::string Normaliser::Fold(std::string_view utf8) const {
   // Plain ASCII (most records) and precomposed Latin letters (most of the rest: Polish,
-  // Turkish, Romanian, French names) skip ICU and its lock (issue 8: ICU was ~30%, then
+  // Turkish, Romanian, French names) skip ICU and its lock (ICU was ~30%, then
   // 14%, of the normalisation time). The same output as FoldWithIcu for every ASCII
   // character and every code point of the table (bench/perf/ascii_fold_check.cc).
   std::string out;

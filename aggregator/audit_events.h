@@ -30,7 +30,7 @@ inline constexpr char kEventRetraction[] = "retraction";
 inline constexpr char kEventReportCorrected[] = "report_corrected";
 inline constexpr char kEventQuery[] = "query";
 inline constexpr char kEventPurge[] = "retention_purge";
-inline constexpr char kEventKeyEpochRetired[] = "key_epoch_retired";  // issue 9: old-epoch tokens deleted
+inline constexpr char kEventKeyEpochRetired[] = "key_epoch_retired";  // old-epoch tokens deleted
 // A caller whose role may not use the service it called (details: role, asked, outcome,
 // reason).
 inline constexpr char kEventPermissionDenied[] = "permission_denied";

@@ -1,4 +1,4 @@
-// Backup and restore of the aggregator's database while it runs (issue 9).
+// Backup and restore of the aggregator's database while it runs.
 //
 //   ASSIGN_OR_RETURN(BackupInfo b, BackupDatabase(config.data_dir(), "/backup/agg-2025-01.db"));
 //   ASSIGN_OR_RETURN(BackupInfo r, RestoreDatabase("/backup/agg-2025-01.db", "/var/lib/new"));

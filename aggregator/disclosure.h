@@ -102,7 +102,7 @@ std::vector<SuppressedCell> SuppressedCells(const v1::InsightResponse& response)
 // The rules above in one paragraph, for responses, the dashboard and the report.
 const std::string& DisclosureRules();
 
-// ---- The Cell Key Method (issue 17; docs/disclosure.md) ---------------------------------
+// ---- The Cell Key Method (docs/disclosure.md) ---------------------------------
 //
 // Consistent perturbation, as ONS and ABS publish census tables: every person gets a fixed
 // random RECORD KEY, every published cell the CELL KEY = the sum of its persons' record keys

@@ -15,7 +15,7 @@
 // operator sees that a rule is too weak. The reports that carry it are still linked by
 // their other tokens.
 //
-// Probe rules (issue 3). A rule of the profile with `probe_when_missing` (e.g. name and
+// Probe rules. A rule of the profile with `probe_when_missing` (e.g. name and
 // postcode, for records without a date of birth) yields tokens with a role: ANCHOR when
 // the record has the probe field, PROBE when it lacks it. Such a token never joins two
 // persons that both have the field (two namesakes at one postcode born in different
@@ -37,7 +37,7 @@
 // postcode, linked by phone to a record without a date, does not stop that record from
 // joining a namesake at its postcode.
 //
-// Cost: linear in the number of tokens, and compact (issue 8). A TokenTable keeps, per
+// Cost: linear in the number of tokens, and compact. A TokenTable keeps, per
 // token, a 64-bit fingerprint of its 32-byte value (`TokenFingerprint`) and one byte of rule
 // and role, and per report its run of tokens (report, first token): 9 bytes per token plus 8
 // per report, not 38 per token, so 10 million reports of 13 tokens take about 1.25 GB. `Link`

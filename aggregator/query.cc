@@ -244,7 +244,7 @@ absl::StatusOr<v1::TotalsResponse> Query::Totals(const rpc::Peer& peer,
 absl::StatusOr<v1::TotalsResponse> Query::SuppressedTotals(const rpc::Peer& peer,
                                                            const v1::TotalsRequest& request) {
   ASSIGN_OR_RETURN(std::shared_ptr<const Snapshot> snap, Current());
-  // The same result as ComputeTotals, from the snapshot's index when it can (issue 8).
+  // The same result as ComputeTotals, from the snapshot's index when it can.
   ASSIGN_OR_RETURN(RawTotals raw,
                    snap->totals_index->RawTotalsFor(snap->dataset, snap->link, request));
   v1::TotalsResponse resp = ProtectTotals(raw, k_);

@@ -49,7 +49,7 @@ struct Snapshot {
   uint64_t generation = 0;
   Dataset dataset;
   LinkResult link;
-  // Columnar index answering every totals query (whole history or a period; issue 8),
+  // Columnar index answering every totals query (whole history or a period),
   // built with `link`.
   std::shared_ptr<const TotalsIndex> totals_index;
   // Per report: 1 + index into `agencies` (the node id that sent it), 0 when more than 255
@@ -174,7 +174,7 @@ class Query {
                           const absl::Status& outcome, size_t cells);
   std::mutex mu_;
   std::shared_ptr<const Snapshot> cached_;    // guarded by mu_
-  // Differencing protection (issue 4). Check-and-record runs under history_mu_.
+  // Differencing protection. Check-and-record runs under history_mu_.
   absl::StatusOr<v1::TotalsResponse> PerturbedTotals(const v1::TotalsRequest& request);
   absl::StatusOr<v1::TotalsResponse> SuppressedTotals(const rpc::Peer& peer,
                                                       const v1::TotalsRequest& request);

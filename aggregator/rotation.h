@@ -1,4 +1,4 @@
-// Key epochs and rotation of the agencies' shared hashing key (issue 9): the
+// Key epochs and rotation of the agencies' shared hashing key: the
 // administrator's view and the retirement of an old epoch. See docs/operations.md
 // "Key rotation" for the procedure and docs/privacy-officer.md for the rationale.
 //

@@ -11,7 +11,7 @@
 // InvalidArgument), of Store::Open (FailedPrecondition, DataLoss), of the TLS files, and
 // Unavailable when the address cannot be bound.
 //
-// Audit and retention (issue 6): the store records its audit trail (signed with
+// Audit and retention: the store records its audit trail (signed with
 // `audit_key_file`; see audit_store.h), `start` and configuration / key epoch changes are
 // recorded at Start, `stop` and a checkpoint at Shutdown. With a retention period, expired
 // reports are purged at Start and then every hour. The Audit (privacy officer) and Admin

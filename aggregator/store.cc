@@ -124,7 +124,7 @@ absl::Status Exec(sqlite3* db, const std::string& path, const char* sql) {
   return absl::OkStatus();
 }
 
-// The role of a probe-rule token (issue 3) is kept in the tokens' rule column: rule "x" has
+// The role of a probe-rule token is kept in the tokens' rule column: rule "x" has
 // the rows "x" (ordinary), "x#anchor" and "x#probe" in `rules` ('#' is not allowed in a rule
 // name), indexed by v1::TokenRole.
 constexpr int kRoles = 3;
@@ -392,7 +392,7 @@ struct Store::WriteStatements {
                      Stmt::Prepare(db,
                                    "SELECT agency, key_epoch, signal_month, facts, tokens, version "
                                    "FROM reports WHERE id = ?1"));
-    // Key rotation (issue 9): the same agency re-sends a report under a newer key epoch.
+    // Key rotation: the same agency re-sends a report under a newer key epoch.
     ASSIGN_OR_RETURN(w->replace_tokens,
                      Stmt::Prepare(db, "UPDATE reports SET tokens = ?2, key_epoch = ?3 WHERE id = ?1"));
     // A correction: the same report id, the batch's content (sealed again), the next version.
@@ -1095,7 +1095,7 @@ absl::StatusOr<int64_t> Store::CountRows(const std::string& table) const {
   return st.Int(0);
 }
 
-// --- Audit trail, settings, retention (issue 6) -------------------------------------------
+// --- Audit trail, settings, retention -------------------------------------------
 
 namespace {
 

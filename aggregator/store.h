@@ -48,7 +48,7 @@
 // confirm a guessed identity by recomputing a payload's digest (version 6 keyed the
 // digests of older rows; audit entries written before it keep what they recorded).
 //
-// Audit (issue 6): table `audit` holds the hash-chained, Ed25519-signed trail (see
+// Audit: table `audit` holds the hash-chained, Ed25519-signed trail (see
 // audit/chain.h and audit_events.h), table `settings` the administrator's overrides. Once
 // `AttachAudit` was called, `CommitBatch`, `Retract`, `Purge` and `SetSetting` write their
 // audit entry IN THE SAME TRANSACTION as the change they record, so trail and data never
@@ -183,7 +183,7 @@ struct BatchToStore {
   uint64_t tokens = 0;
   uint32_t max_tokens_per_report = 0;
   uint32_t reports_beyond_profile = 0;
-  // The hashing-key epoch of the batch's tokens (issue 9). A report this agency stored
+  // The hashing-key epoch of the batch's tokens. A report this agency stored
   // under an older epoch has its tokens replaced by the batch's (see CommitBatch).
   uint32_t key_epoch = 0;
 };
@@ -339,7 +339,7 @@ class Store {
   // replayed old batch from bringing purged reports back. Internal on SQLite failure.
   absl::StatusOr<PurgeResult> Purge(uint32_t cutoff_month, int64_t cutoff_unix,
                                     const std::string& actor);
-  // Key rotation (issue 9): deletes, for real, the tokens of every report whose key epoch
+  // Key rotation: deletes, for real, the tokens of every report whose key epoch
   // is below `epoch` (they were not re-sent under a current epoch before the switch-over);
   // the reports stay, unlinkable. Recorded in the trail (`key_epoch_retired`) in the same
   // transaction. Returns the number of reports and tokens affected.

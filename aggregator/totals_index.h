@@ -1,6 +1,6 @@
 // A columnar index of one snapshot's persons and reports, so that a breakdown by up to two
 // categories, over the whole history or a period, costs a scan of small columns instead of
-// a sort and map inserts per report (issue 8: p99 under 50 ms at 10 million reports).
+// a sort and map inserts per report (p99 under 50 ms at 10 million reports).
 //
 //   auto index = TotalsIndex::Build(dataset, link);           // once per store generation
 //   ASSIGN_OR_RETURN(RawTotals raw, index->RawTotalsFor(dataset, link, request));

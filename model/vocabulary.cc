@@ -35,7 +35,7 @@ std::string Prefix(const google::protobuf::EnumDescriptor* e) {
   return unspecified.substr(0, unspecified.size() - std::string("UNSPECIFIED").size());
 }
 
-// The words of every enum dimension, built once from the descriptors (issue 8: parsing
+// The words of every enum dimension, built once from the descriptors (parsing
 // categories by descriptor look-up per CSV cell was 7% of pseudonymisation time).
 struct EnumWords {
   // Values other than 0 whose name starts with the prefix: (name without the prefix,

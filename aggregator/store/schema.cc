@@ -54,7 +54,7 @@ CREATE TABLE retracted(
 PRAGMA user_version = 1;
 )sql";
 
-// Schema version 2 (issue 6): the audit trail and the administrator's settings.
+// Schema version 2: the audit trail and the administrator's settings.
 constexpr char kSchemaV2[] = R"sql(
 CREATE TABLE audit(
   seq INTEGER PRIMARY KEY,
@@ -71,7 +71,7 @@ CREATE TABLE settings(
 PRAGMA user_version = 2;
 )sql";
 
-// Schema version 3 (issue 9, key rotation): the hashing-key epoch of each report's tokens.
+// Schema version 3 (key rotation): the hashing-key epoch of each report's tokens.
 // Reports stored before version 3 get the epoch the aggregator last ran with (the only
 // epoch it accepted then; 0 when it never recorded one).
 constexpr char kSchemaV3[] = R"sql(
@@ -82,7 +82,7 @@ UPDATE reports SET key_epoch = coalesce(
 PRAGMA user_version = 3;
 )sql";
 
-// Schema version 4 (issue 8, ingest speed): a report's tokens as one blob column of the
+// Schema version 4 (ingest speed): a report's tokens as one blob column of the
 // report row (see store.h) instead of one `tokens` row per token plus the tokens_by_report
 // index entry, and report ids as 16 raw bytes instead of 32 hex characters in the unique
 // index. Converted in the same transaction as the rest of `Open`'s upgrade, with the
@@ -130,7 +130,7 @@ ALTER TABLE retracted_v4 RENAME TO retracted;
 PRAGMA user_version = 4;
 )sql";
 
-// Schema version 5 (issue 8, ingest speed): report ids move out of `reports` into the
+// Schema version 5 (ingest speed): report ids move out of `reports` into the
 // compact table `report_ids` (one 16-byte id per report row, same row number), which has
 // no index beyond its row number. A UNIQUE index on 128 random bits is written at a random
 // page for every report, and at ingest rates that index was most of the WAL; uniqueness is

@@ -1,4 +1,4 @@
-// Load test (issue 7; a program, not a unit test): many concurrent agency nodes against
+// Load test (a program, not a unit test): many concurrent agency nodes against
 // one real aggregator process on loopback with mutual TLS, for a bounded time. Prints
 // throughput, p50/p99 acknowledgement latency, errors, and checks the final totals against
 // the simulator's ground truth (every acknowledged report counted once).

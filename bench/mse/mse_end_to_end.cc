@@ -1,5 +1,5 @@
 // mse_end_to_end: the hidden-number estimate against a known truth, through the real
-// pipeline (issue 5, "end to end").
+// pipeline ("end to end").
 //
 // Per seed: the simulator writes a synthetic municipality (a population of N persons, of
 // whom some no agency sees; the agencies' CSV exports; truth.csv, histories.csv and

@@ -1,4 +1,4 @@
-// Ingest (issue 8, benchmark 2): reports per second from several agency nodes over gRPC with
+// Ingest (benchmark 2): reports per second from several agency nodes over gRPC with
 // mutual TLS into the real aggregator Server (in this process, loopback, certificates from
 // deploy/pki.sh), each batch durably committed (SQLite WAL, synchronous=FULL, one
 // transaction per batch, audit entry in the same transaction) before it is acknowledged.

@@ -1,4 +1,4 @@
-// Linkage at national scale (issue 8, benchmarks 3 and 5): time and peak memory to link
+// Linkage at national scale (benchmarks 3 and 5): time and peak memory to link
 // 100 thousand, 1 million and 10 million reports with the default profile's tokens, each
 // size in a fresh process (so ru_maxrss is that size's peak), and the same linkage done the
 // obvious way in SQL on SQLite at the sizes where that finishes.
@@ -108,7 +108,7 @@ int RunSql(uint64_t n) {
   sqlite3_prepare_v2(db, "INSERT INTO tokens VALUES(?,?,?)", -1, &ins, nullptr);
   aggregator::TokenTable tokens;  // the same data for our Link, to compare the persons
   bench::Scale(*t, n, [&](uint32_t report, uint16_t rule, const uint8_t* v, aggregator::TokenRole role) {
-    // The obvious SQL joins every pair sharing a token; probe rules (issue 3) need the
+    // The obvious SQL joins every pair sharing a token; probe rules need the
     // two-phase policy of Link, so the comparison uses the ordinary rules' tokens only.
     if (role != aggregator::TokenRole::kOrdinary) return;
     sqlite3_bind_int64(ins, 1, report);

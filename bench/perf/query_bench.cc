@@ -1,4 +1,4 @@
-// Query latency (issue 8, benchmark 4): p50/p99 of a two-category breakdown (persons and
+// Query latency (benchmark 4): p50/p99 of a two-category breakdown (persons and
 // signals, primary and secondary disclosure control) at 1 and 10 million stored reports,
 // against the in-memory snapshot the aggregator's Query keeps (the stored reports'
 // categories, their tokens and the linkage, loaded and linked once per store generation,

@@ -1,4 +1,4 @@
-// Realistic synthetic reports at any scale, for the performance benchmarks (issue 8).
+// Realistic synthetic reports at any scale, for the performance benchmarks.
 //
 // A template is made once from the simulator (a municipality of `persons` victims seen by 6
 // agencies, moderate noise): every record goes through the agency node's real CSV parsing,
@@ -25,7 +25,7 @@ namespace samenzicht::bench {
 
 struct TemplateToken {
   uint16_t rule = 0;
-  aggregator::TokenRole role = aggregator::TokenRole::kOrdinary;  // probe rules (issue 3)
+  aggregator::TokenRole role = aggregator::TokenRole::kOrdinary;  // probe rules
   std::array<uint8_t, 32> value{};
 };
 

@@ -1,4 +1,4 @@
-// Table-driven hostile exports (issue 7): each bad record sits between two good ones. The
+// Table-driven hostile exports: each bad record sits between two good ones. The
 // issue must name the line, the record (when known) and the field, exactly, never the
 // value; and both good records must still be read (proof the rest of the file was
 // processed). Whole-file problems are refused with a message naming the columns.

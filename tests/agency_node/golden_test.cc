@@ -1,4 +1,4 @@
-// Golden output of the pseudonymise path (issue 8): the exact tokens, categories,
+// Golden output of the pseudonymise path: the exact tokens, categories,
 // normalised identifier fields and record/field issues that `ReadCsvFile` ->
 // `ParseSignals` -> `Tokeniser::Tokenise` (via `PrepareReports`, as `agency-node
 // pseudonymise` and `submit` run it) give with a fixed key, over realistic and hostile

@@ -1,5 +1,5 @@
 // Backup while the aggregator runs and writes, restore into a new data folder, a server on
-// the restored folder (issue 9). The backup is taken by the real binary (another process)
+// the restored folder. The backup is taken by the real binary (another process)
 // while a thread keeps submitting batches to the in-process server; the restored totals
 // must be the totals of a committed prefix that holds at least every batch acknowledged
 // before the backup began, and the restored audit trail must verify

@@ -1,4 +1,4 @@
-// Table-driven hostile batches (issue 7): each bad report sits between two good ones; the
+// Table-driven hostile batches: each bad report sits between two good ones; the
 // ack must name it (index, report id when well formed, code, field) and the good ones
 // must be stored. Batch-level refusals (empty, oversized, not a payload) leave the store
 // unchanged and say why.

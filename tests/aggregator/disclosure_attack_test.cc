@@ -1,4 +1,4 @@
-// The attacker of docs/disclosure.md against both disclosure methods (issue 17):
+// The attacker of docs/disclosure.md against both disclosure methods:
 //  - an integer-programming attacker (GLPK) that collects every table of every grid period
 //    and computes, for every small count, the tightest interval the published figures allow;
 //  - inclusion-exclusion over the overlap, per-domain and total figures;

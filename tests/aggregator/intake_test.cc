@@ -228,7 +228,7 @@ TEST_F(IntakeTest, ABatchWithNothingStoredIsRefusedNotPartiallyAccepted) {
   EXPECT_FALSE(ack.partially_accepted());
 }
 
-// A role (issue 3) is only for the probe rules of the profile; TestProfile has none.
+// A role is only for the probe rules of the profile; TestProfile has none.
 TEST_F(IntakeTest, RefusesARoleOnAnOrdinaryRule) {
   std::vector<v1::Report> reports;
   reports.push_back(MakeReport(1, {{"nid", Tok(1)}}));

@@ -85,7 +85,7 @@ TEST(LinkageTest, EmptyInput) {
   EXPECT_TRUE(r.person.empty());
 }
 
-// --- Probe rules (issue 3): rule 1 is a probe rule (e.g. name + postcode, probe = no date of
+// --- Probe rules: rule 1 is a probe rule (e.g. name + postcode, probe = no date of
 // birth), rule 0 an ordinary one.
 constexpr TokenRole kAnchor = TokenRole::kAnchor;
 constexpr TokenRole kProbe = TokenRole::kProbe;

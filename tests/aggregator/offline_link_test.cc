@@ -53,7 +53,7 @@ TEST(OfflineLinkTest, WritesOnePersonPerReportInInputOrder) {
             "ambiguous_probe_reports=0");
 }
 
-// Probe-rule tokens (issue 3) keep their role through the JSON lines: two namesakes at one
+// Probe-rule tokens keep their role through the JSON lines: two namesakes at one
 // postcode with different dates of birth (anchors, reports 1 and 2) stay apart, a record
 // without a date of birth (probe, report 3) is ambiguous, and one whose token has a single
 // anchor (reports 4, 5) joins it.

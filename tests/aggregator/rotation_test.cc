@@ -1,4 +1,4 @@
-// Key epochs and rotation (issue 9): tokens of two epochs never match; during a rotation
+// Key epochs and rotation: tokens of two epochs never match; during a rotation
 // both epochs are accepted; a node re-sending its history under the new epoch with the same
 // report ids replaces those reports' tokens (no signal counted twice); a complete rotation
 // gives exactly the totals of before; a half-done one splits the persons linked across

@@ -90,7 +90,7 @@ TEST(StoreTest, RoundTripKeepsCategoriesAndRekeysTokens) {
   EXPECT_EQ(link.person[0], link.person[2]);
 }
 
-// Probe-rule tokens (issue 3) keep their role through the store, and a probe meets its
+// Probe-rule tokens keep their role through the store, and a probe meets its
 // anchors (same rule, same re-keyed value) in the linkage.
 TEST(StoreTest, KeepsTheRoleOfProbeRuleTokens) {
   std::string dir = FreshDir("store_roles") + "/data";
@@ -339,7 +339,7 @@ TEST(StoreTest, RefusesAShortKey) {
 }
 
 
-// --- Schema 4 (issue 8): tokens as one blob per report, 16-byte report ids ------------------
+// --- Schema 4: tokens as one blob per report, 16-byte report ids ------------------
 
 // Runs `sql` on the database in `dir` (no foreign keys, as a plain sqlite3 shell would).
 void RunSql(const std::string& dir, const std::string& sql) {
