@@ -176,6 +176,9 @@ cat <<TXT
   Agency operator:   checks what leaves the building, then sends the export:
                      agency-node pseudonymise --key KEY --in export.csv --out check.jsonl
                      agency-node submit --config node.textproto --in export.csv
+  Professional:      registers one signal in a minute on the agency's intake page (a web
+                     form at the node: agency-node serve with intake_listen_address;
+                     docs/operations.md, section 5b); it leaves as tokens and categories
   Analyst:           aggregator totals --config analyst.textproto --by form,age_band
                      (and the dashboard, and aggregator report for the council)
   Privacy officer:   verifies the signed audit trail offline (docs/privacy-officer.md):
