@@ -33,6 +33,10 @@ absl::Status Main(int argc, char** argv) {
                                    "(0 to 1; default 1, GeCo's example configuration)")
       .Flag("geco-modifications", "M", "noise geco: modifications per corrupted record, at most "
                                        "one per attribute (1 to 7; default 5)")
+      .Flag("name-frequencies", "F", "how given names and surnames are drawn: uniform "
+                                     "(default: every name in the lists equally often) or "
+                                     "zipf (heavy-tailed, a few common names and a long tail "
+                                     "of rare surnames)")
       .Switch("rates", "also print the measured corruption per identifier field (changed / "
                        "blank vs. the clean identifiers)");
   ASSIGN_OR_RETURN(auto args, cmd.Parse(argc, argv));
@@ -86,6 +90,10 @@ absl::Status Main(int argc, char** argv) {
   }
   if (args.Has("noise")) {
     ASSIGN_OR_RETURN(opt.noise, samenzicht::simulator::ParseNoise(args.Get("noise")));
+  }
+  if (args.Has("name-frequencies")) {
+    ASSIGN_OR_RETURN(opt.name_frequencies,
+                     samenzicht::simulator::ParseNameFrequencies(args.Get("name-frequencies")));
   }
   if (args.Has("start")) {
     ASSIGN_OR_RETURN(opt.start, samenzicht::simulator::ParseMonth(args.Get("start")));

@@ -1,7 +1,10 @@
 #include "simulator/names.h"
 
 #include <map>
+#include <set>
 #include <utility>
+
+#include "simulator/random.h"
 
 namespace samenzicht::simulator {
 namespace {
@@ -335,6 +338,63 @@ const std::vector<District>& Districts() {
         "Bovenrijgeweg"}},
   };
   return *d;
+}
+
+std::string_view NameFrequenciesName(NameFrequencies f) {
+  return f == NameFrequencies::kZipf ? "zipf" : "uniform";
+}
+
+const std::vector<std::string>& RareDutchSurnames() {
+  static const auto* rare = [] {
+    // Stems of Dutch place and farm names, and the endings and prefixes that make family
+    // names of them (Frisian/Groningen -stra, -sma, -ema, -inga; -huis, -veld, -kamp ...).
+    const std::vector<std::string> stems = {
+        "Hof", "Brink", "Dal", "Ter", "Wes", "Hol", "Zand", "Beuk", "Wil", "Ek", "Hoog",
+        "Lin", "Mol", "Ros", "Stol", "Haar", "Bolt", "Kui", "Wolt", "Grev", "Hel", "Sie",
+        "Vel", "Ber", "Oost", "Noor", "Ad", "Bram", "Dor", "Eel", "Fok", "Gaal", "Harm",
+        "Jel", "Kamp", "Lub", "Meen", "Niem", "Otter", "Pos", "Reit", "Sloot", "Til",
+        "Uit", "Vaar", "Wier", "Zijl", "Hum", "Tjaar", "Sjo"};
+    const std::vector<std::string> endings = {
+        "stra", "sma", "ema", "inga", "enga", "huis", "huizen", "veld", "kamp", "man",
+        "mans", "ink", "ing", "er", "ers", "ens", "sen", "horst", "dijk", "berg", "broek",
+        "hout", "beek", "weg"};
+    const std::vector<std::string> prefixes = {"van", "van de", "van der", "ter", "te"};
+    const std::vector<std::string> place_endings = {"huizen", "veld", "dijk", "berg",
+                                                    "broek", "hout", "beek", "horst"};
+    std::set<std::string> common(NamesOf(Origin::kDutch).surnames.begin(),
+                                 NamesOf(Origin::kDutch).surnames.end());
+    std::set<std::string> seen;
+    auto* v = new std::vector<std::string>;
+    auto add = [&](std::string name) {
+      if (common.count(name) == 0 && seen.insert(name).second) v->push_back(std::move(name));
+    };
+    // Interleaved so that every stem and ending appears early and late in the ranks.
+    for (size_t e = 0; e < endings.size(); ++e) {
+      for (size_t s = 0; s < stems.size(); ++s) add(stems[(s + e) % stems.size()] + endings[e]);
+    }
+    for (size_t pe = 0; pe < place_endings.size(); ++pe) {
+      for (size_t s = 0; s < stems.size(); ++s) {
+        for (size_t p = 0; p < prefixes.size(); ++p) {
+          add(prefixes[(p + s) % prefixes.size()] + " " + stems[s] + place_endings[pe]);
+        }
+      }
+    }
+    return v;
+  }();
+  return *rare;
+}
+
+size_t ZipfRank(Rng& rng, size_t n) {
+  constexpr double kOffset = 9;
+  double total = 0;
+  for (size_t k = 1; k <= n; ++k) total += 1.0 / (static_cast<double>(k) + kOffset);
+  double x = rng.Real() * total;
+  for (size_t k = 1; k <= n; ++k) {
+    double w = 1.0 / (static_cast<double>(k) + kOffset);
+    if (x < w) return k - 1;
+    x -= w;
+  }
+  return n - 1;
 }
 
 }  // namespace samenzicht::simulator

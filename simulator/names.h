@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include "simulator/random.h"
+
 namespace samenzicht::simulator {
 
 enum class Origin {
@@ -46,6 +48,24 @@ struct OriginNames {
   std::vector<std::string> middle_male, middle_female;
 };
 const OriginNames& NamesOf(Origin o);
+
+// How given names and surnames are drawn from an origin's lists.
+//   kUniform: every list entry equally often (the default).
+//   kZipf: heavy-tailed, as real name frequencies are: the entry of rank k (the lists are
+//     in order of frequency) gets weight 1 / (k + 9) (a Zipf-Mandelbrot law with exponent
+//     1; the offset 9 makes rank 10 about half as common as rank 1, as among the most
+//     common Dutch surnames). Dutch surnames are drawn from the list followed by
+//     RareDutchSurnames(), which gives the long tail of rare names.
+enum class NameFrequencies { kUniform, kZipf };
+std::string_view NameFrequenciesName(NameFrequencies f);  // "uniform", "zipf"
+
+// Plausible rare Dutch surnames made by combining Dutch name parts ("Hofstra", "Brinkema",
+// "van Dalhuizen"), none in NamesOf(kDutch).surnames; a fixed list in a fixed order (a few
+// thousand entries).
+const std::vector<std::string>& RareDutchSurnames();
+
+// The rank (0-based) drawn with weight 1 / (rank + 1 + 9) among `n` ranks; n > 0.
+size_t ZipfRank(Rng& rng, size_t n);
 
 // Other spellings of `name` that an agency might write ("Janssen" for "Jansen"), without
 // `name` itself; empty when none are known.

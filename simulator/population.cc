@@ -214,12 +214,14 @@ std::vector<Person> GeneratePopulation(const PopulationOptions& options) {
     // Names.
     const OriginNames& names = NamesOf(p.origin);
     bool female = p.gender == GENDER_FEMALE || (p.gender == GENDER_OTHER && rng.Bernoulli(0.5));
-    p.given_names.push_back(rng.Pick(female ? names.female : names.male));
+    const bool zipf = options.name_frequencies == NameFrequencies::kZipf;
+    const auto& first = female ? names.female : names.male;
+    p.given_names.push_back(zipf ? first[ZipfRank(rng, first.size())] : rng.Pick(first));
     const auto& middle = female ? names.middle_female : names.middle_male;
     if (!middle.empty()) {
       int extra = static_cast<int>(rng.Weighted(p.origin == Origin::kDutch ? W{25, 50, 25} : W{60, 35, 5}));
       for (int k = 0; k < extra; ++k) {
-        const std::string& m = rng.Pick(middle);
+        const std::string& m = zipf ? middle[ZipfRank(rng, middle.size())] : rng.Pick(middle);
         if (std::find(p.given_names.begin(), p.given_names.end(), m) == p.given_names.end()) {
           p.given_names.push_back(m);
         }
@@ -227,9 +229,17 @@ std::vector<Person> GeneratePopulation(const PopulationOptions& options) {
     }
     const auto& nicks = Nicknames(p.given_names[0]);
     if (!nicks.empty() && rng.Bernoulli(0.6)) p.call_name = rng.Pick(nicks);
-    size_t si = rng.Below(names.surnames.size());
-    std::string full = female && !names.surnames_female.empty() ? names.surnames_female[si]
-                                                                : names.surnames[si];
+    std::string full;
+    if (zipf && p.origin == Origin::kDutch) {
+      // the list, then the long tail of rare names
+      const auto& rare = RareDutchSurnames();
+      size_t si = ZipfRank(rng, names.surnames.size() + rare.size());
+      full = si < names.surnames.size() ? names.surnames[si] : rare[si - names.surnames.size()];
+    } else {
+      size_t si = zipf ? ZipfRank(rng, names.surnames.size()) : rng.Below(names.surnames.size());
+      full = female && !names.surnames_female.empty() ? names.surnames_female[si]
+                                                      : names.surnames[si];
+    }
     std::tie(p.surname_prefix, p.surname) = SplitSurnamePrefix(full);
 
     // Living situation (share of respondents who saw it; several may apply): sexual

@@ -91,6 +91,8 @@ struct PopulationOptions {
   uint64_t seed = 1;
   Date start{2024, 1, 1};  // first day of the observation period
   int months = 24;
+  // How names are drawn from the lists (names.h); kUniform keeps every earlier population.
+  NameFrequencies name_frequencies = NameFrequencies::kUniform;
 };
 
 // Deterministic for the options.

@@ -133,6 +133,13 @@ int Simulation::SignalledPersons() const {
   return static_cast<int>(seen.size());
 }
 
+absl::StatusOr<NameFrequencies> ParseNameFrequencies(absl::string_view word) {
+  if (word == "uniform") return NameFrequencies::kUniform;
+  if (word == "zipf") return NameFrequencies::kZipf;
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown name frequencies '", word, "' (uniform, zipf)"));
+}
+
 absl::StatusOr<Simulation> Simulate(const SimulatorOptions& options) {
   if (options.persons < 1) return absl::InvalidArgumentError("--persons must be at least 1");
   if (options.agencies < 1 || options.agencies > 100) {
@@ -142,7 +149,8 @@ absl::StatusOr<Simulation> Simulate(const SimulatorOptions& options) {
   Simulation sim;
   sim.options = options;
   sim.people = GeneratePopulation(PopulationOptions{options.persons, options.seed,
-                                                    options.start, options.months});
+                                                    options.start, options.months,
+                                                    options.name_frequencies});
   sim.agencies = DefaultAgencies(options.agencies);
   if (IsPublishedModel(options.noise)) return SimulatePublished(std::move(sim));
   std::vector<Sighting> sightings =

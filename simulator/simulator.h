@@ -41,7 +41,13 @@ struct SimulatorOptions {
   // and the attributes that may be modified (empty: all of GeCo's example configuration).
   // The defaults are the example configuration: every duplicate, 5 modifications.
   GecoParameters geco;
+  // How given names and surnames are drawn (names.h); the default keeps every earlier
+  // output byte for byte.
+  NameFrequencies name_frequencies = NameFrequencies::kUniform;
 };
+
+// "uniform" or "zipf". InvalidArgument otherwise.
+absl::StatusOr<NameFrequencies> ParseNameFrequencies(absl::string_view word);
 
 // "2024-01" -> {2024, 1, 1}. InvalidArgument otherwise.
 absl::StatusOr<Date> ParseMonth(absl::string_view text);

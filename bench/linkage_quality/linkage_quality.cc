@@ -216,6 +216,7 @@ struct Config {
   // postcode only).
   std::set<std::string> keep_fields;
   sim::GecoParameters geco;
+  sim::NameFrequencies name_frequencies = sim::NameFrequencies::kUniform;
   // When above 0: exit with an error when a profile's F1 in some scenario is below this
   // (for a regression test; the figures are still printed).
   double min_f1 = 0;
@@ -332,6 +333,7 @@ absl::Status RunScenario(const Config& cfg, int size, sim::Noise noise, uint64_t
   opt.noise = noise;
   opt.seed = seed;
   opt.geco = cfg.geco;
+  opt.name_frequencies = cfg.name_frequencies;
   // Records cut down to some fields: GeCo modifies only those (as a generator run on such
   // records would), so the share of corrupted records is what was asked for.
   if (!cfg.keep_fields.empty()) opt.geco.attributes = cfg.keep_fields;
@@ -676,6 +678,8 @@ absl::Status Main(int argc, char** argv) {
       .Switch("no-attack", "skip the frequency attack")
       .Flag("geco-corrupted", "F", "noise geco: share of duplicate records corrupted (default 1)")
       .Flag("geco-modifications", "M", "noise geco: modifications per corrupted record (default 5)")
+      .Flag("name-frequencies", "F", "simulator: how names are drawn, uniform (default) or "
+                                     "zipf (heavy-tailed, a long tail of rare surnames)")
       .Flag("keep-fields", "F[,F...]",
             "blank every identifier but these in every record (e.g. "
             "given_names,surname,postcode,city: records as sparse as some case systems "
@@ -754,6 +758,9 @@ absl::Status Main(int argc, char** argv) {
         cfg.geco.modifications < 1 || cfg.geco.modifications > 7) {
       return absl::InvalidArgumentError("--geco-modifications must be an integer from 1 to 7");
     }
+  }
+  if (args.Has("name-frequencies")) {
+    ASSIGN_OR_RETURN(cfg.name_frequencies, sim::ParseNameFrequencies(args.Get("name-frequencies")));
   }
   if (args.Has("keep-fields")) {
     for (absl::string_view f : absl::StrSplit(args.Get("keep-fields"), ',', absl::SkipEmpty())) {

@@ -172,6 +172,92 @@ TEST(Simulate, IsDeterministicForASeed) {
   EXPECT_NE(AllCsv(a), AllCsv(c));
 }
 
+// The share of persons carrying the most common full surname, and the share carrying a
+// surname nobody else in the population has.
+struct SurnameShares {
+  double top = 0, unique = 0;
+  std::string most_common;
+};
+SurnameShares SharesOf(const std::vector<Person>& people) {
+  std::map<std::string, int> count;
+  for (const Person& p : people) ++count[p.FullSurname()];
+  SurnameShares s;
+  int top = 0, unique = 0;
+  for (const auto& [name, n] : count) {
+    if (n > top) { top = n; s.most_common = name; }
+    if (n == 1) ++unique;
+  }
+  s.top = static_cast<double>(top) / people.size();
+  s.unique = static_cast<double>(unique) / people.size();
+  return s;
+}
+
+TEST(NameFrequencies, ZipfGivesAFewCommonSurnamesAndALongTail) {
+  PopulationOptions opt{.persons = 2000, .seed = 1};
+  SurnameShares uniform = SharesOf(GeneratePopulation(opt));
+  opt.name_frequencies = NameFrequencies::kZipf;
+  std::vector<Person> people = GeneratePopulation(opt);
+  SurnameShares zipf = SharesOf(people);
+  // Uniform lists: hardly anyone has a surname of their own.
+  EXPECT_LT(uniform.unique, 0.02);
+  // Zipf: a long tail (a sixth to a third of persons with a surname of their own), while
+  // the most common surname stays near the published order of magnitude (0.5% to 1.5%).
+  EXPECT_GT(zipf.unique, 0.15) << zipf.unique;
+  EXPECT_LT(zipf.unique, 0.35) << zipf.unique;
+  EXPECT_GT(zipf.top, 0.005) << zipf.top << " " << zipf.most_common;
+  EXPECT_LT(zipf.top, 0.015) << zipf.top << " " << zipf.most_common;
+  // Among persons of Dutch origin, one of the list's first three names (de Jong, Jansen,
+  // de Vries) is the most common surname, with about the share of rank 1 under the law.
+  std::map<std::string, int> dutch;
+  int dutch_persons = 0;
+  for (const Person& p : people) {
+    if (p.origin != Origin::kDutch) continue;
+    ++dutch_persons;
+    ++dutch[p.FullSurname()];
+  }
+  ASSERT_GT(dutch_persons, 500);
+  int top = 0;
+  std::string top_name;
+  for (const auto& [name, n] : dutch) {
+    if (n > top) { top = n; top_name = name; }
+  }
+  const auto& common = NamesOf(Origin::kDutch).surnames;
+  EXPECT_THAT(top_name, ::testing::AnyOf(common[0], common[1], common[2]));
+  const auto& rare = RareDutchSurnames();
+  double total = 0;
+  for (size_t k = 1; k <= common.size() + rare.size(); ++k) total += 1.0 / (k + 9.0);
+  EXPECT_NEAR(static_cast<double>(top) / dutch_persons, 0.1 / total, 0.008)
+      << top << " of " << dutch_persons << ", expected share " << 0.1 / total;
+  // The rare names are plausible Dutch surnames, none also in the common list.
+  EXPECT_GT(rare.size(), 2000u);
+  EXPECT_THAT(rare, ::testing::Contains("Brinkema"));
+  EXPECT_THAT(rare, ::testing::Contains("van der Zandbeek"));
+  for (const std::string& name : common) {
+    EXPECT_THAT(rare, ::testing::Not(::testing::Contains(name)));
+  }
+}
+
+TEST(NameFrequencies, DefaultIsUniformAndUnchanged) {
+  // The default draws exactly as before the option existed: the same CSV bytes as an
+  // explicit kUniform, and different ones from kZipf (names only).
+  SimulatorOptions opt;
+  opt.persons = 500;
+  opt.seed = 11;
+  ASSERT_EQ(opt.name_frequencies, NameFrequencies::kUniform);
+  ASSERT_OK_AND_ASSIGN(Simulation a, Simulate(opt));
+  opt.name_frequencies = NameFrequencies::kUniform;
+  ASSERT_OK_AND_ASSIGN(Simulation b, Simulate(opt));
+  opt.name_frequencies = NameFrequencies::kZipf;
+  ASSERT_OK_AND_ASSIGN(Simulation z, Simulate(opt));
+  EXPECT_EQ(AllCsv(a), AllCsv(b));
+  EXPECT_NE(AllCsv(a), AllCsv(z));
+  ASSERT_OK_AND_ASSIGN(Simulation z2, Simulate(opt));
+  EXPECT_EQ(AllCsv(z), AllCsv(z2));
+  ASSERT_OK_AND_ASSIGN(NameFrequencies f, ParseNameFrequencies("zipf"));
+  EXPECT_EQ(f, NameFrequencies::kZipf);
+  EXPECT_THAT(ParseNameFrequencies("pareto"), StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
 // Golden figures: they change only when the model changes; update them deliberately.
 TEST(Simulate, ExactCountsForSeed3) {
   Simulation sim = Sim(800, Noise::kModerate, 3);
