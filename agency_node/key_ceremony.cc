@@ -39,6 +39,7 @@ absl::Status KeyOpenCommand(const std::string& sealed_file, const std::string& b
 }
 
 absl::Status KeyFingerprintCommand(const std::string& key_file, std::ostream& os) {
+  process::DisableCoreDumps();  // the shared hashing key is loaded to compute its fingerprint
   ASSIGN_OR_RETURN(std::string fp, crypto::HashingKeyFingerprint(key_file));
   os << fp << "\n";
   return absl::OkStatus();

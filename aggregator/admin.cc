@@ -32,6 +32,21 @@ absl::StatusOr<std::unique_ptr<Administration>> Administration::Start(
         .Add("source", "stored setting overrides the configuration");
     RETURN_IF_ERROR(store->AppendAudit(kEventKeyEpochChange, kActorAggregator, d.str()));
   }
+  if (eff.retention_months() != config.retention_months()) {
+    // The same for the retention period: a stored value (for example 0, no limit) must not
+    // quietly beat the period the configuration states.
+    spdlog::error("retention_months {} set by an administrator (Admin.SetRetention) overrides "
+                  "retention_months {} of the configuration{}. Put retention_months: {} in the "
+                  "configuration, or set the period again with the admin service",
+                  eff.retention_months(), config.retention_months(),
+                  eff.retention_months() == 0 ? " (0: reports are kept without limit)" : "",
+                  eff.retention_months());
+    JsonObject d;
+    d.Add("configured", config.retention_months())
+        .Add("effective", eff.retention_months())
+        .Add("source", "stored setting overrides the configuration");
+    RETURN_IF_ERROR(store->AppendAudit(kEventRetentionChange, kActorAggregator, d.str()));
+  }
 
   const std::string digest = ConfigDigest(config);
   auto prev = stored.find(kSettingConfigDigest);

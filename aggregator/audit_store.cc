@@ -401,7 +401,7 @@ absl::StatusOr<std::map<std::string, TokenShare>> ReadTokenShares(
     const std::string& data_dir, const crypto::SecretBytes& store_key) {
   ASSIGN_OR_RETURN(auto db, OpenReadOnly(data_dir));
   ASSIGN_OR_RETURN(int64_t version, db->UserVersion());
-  const bool sealed = version >= 7;  // before, the tokens were stored as they are opened here
+  const bool sealed = version >= 8;  // before, the tokens were stored as they are opened here
   ASSIGN_OR_RETURN(std::unique_ptr<crypto::RowSealer> sealer, crypto::RowSealer::New(store_key));
   ASSIGN_OR_RETURN(sqlite::Statement st,
                    db->Prepare(sealed ? "SELECT agency, tokens, id, key_epoch FROM reports"

@@ -237,6 +237,7 @@ absl::Status AuditVerifyCommand(const cli::Args& args, std::ostream& out, std::o
 }
 
 absl::Status AuditReportCommand(const cli::Args& args, std::ostream& out, std::ostream& err) {
+  process::DisableCoreDumps();  // --view anomalies loads the store key and opens every token
   ReportOptions o;
   ASSIGN_OR_RETURN(o.from_month, ParseMonthFlag("from", args.Get("from")));
   ASSIGN_OR_RETURN(o.to_month, ParseMonthFlag("to", args.Get("to")));
@@ -278,6 +279,7 @@ absl::Status PurgeCommand(const cli::Args& args, std::ostream& out, std::ostream
 
 // Backup, restore and key rotation.
 absl::Status BackupCommand(const cli::Args& args, std::ostream& out, std::ostream& err) {
+  process::DisableCoreDumps();  // the audit signing key (and the store key) pass through it
   ASSIGN_OR_RETURN(v1::AggregatorConfig config, model::LoadAggregatorConfig(args.Get("config")));
   absl::StatusOr<BackupInfo> made = BackupDatabase(config.data_dir(), args.Get("out"));
   // Recorded in the live trail, made or not (the server may be running: store.h).

@@ -26,7 +26,8 @@ namespace samenzicht::aggregator {
 // Migration k brings schema version k-1 to k (1: a new database's first tables); the last
 // is kSchemaVersion. Version 4 registers the connection functions it needs (samenzicht_id16,
 // samenzicht_tokens) for its own run only. Version 6 replaces every `batches.digest` by
-// `key_digest(digest)` (Store::KeyedBatchDigest: it needs the store key). Version 7 seals
+// `key_digest(digest)` (Store::KeyedBatchDigest: it needs the store key). Version 7 adds
+// `reports.version` (corrections); version 8 seals
 // every report row with `sealer` (sealed_rows.h), which must outlive the migrations.
 using DigestKeyer = std::function<std::string(std::string_view payload_digest)>;
 std::vector<sqlite::Migration> StoreMigrations(DigestKeyer key_digest,

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -184,10 +185,17 @@ TEST(HygieneTest, AnalystTotalsRefuseARevokedAggregatorCertificate) {
 
 // `aggregator report` blocks reading its configuration from a FIFO; meanwhile its limits
 // show whether core dumps were turned off before anything was loaded.
-TEST(HygieneTest, ReportRunsWithoutCoreDumps) {
-  std::string d = Fresh("report_core");
-  std::string fifo = d + "/config.textproto";
+// Runs `aggregator ARGS...` (one of them the FIFO "@fifo", which it blocks reading) and
+// checks, while it waits, that its core dump limit is 0: a command that loads a key turns
+// core dumps off before it reads anything.
+void ExpectRunsWithoutCoreDumps(const std::string& tag, std::vector<std::string> args) {
+  std::string d = Fresh(tag);
+  std::string fifo = d + "/input";
   ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  for (std::string& a : args) {
+    if (a == "@fifo") a = fifo;
+    if (a.rfind("@dir", 0) == 0) a = d + a.substr(4);
+  }
   pid_t pid = ::fork();
   if (pid == 0) {
     // Core dumps allowed as far as this process may, so only the command can turn them off.
@@ -201,8 +209,10 @@ TEST(HygieneTest, ReportRunsWithoutCoreDumps) {
     int null = ::open("/dev/null", O_WRONLY);
     ::dup2(null, 1);
     ::dup2(null, 2);
-    ::execl(AGGREGATOR_BIN, AGGREGATOR_BIN, "report", "--config", fifo.c_str(), "--period",
-            "2024-01..2024-01", "--out", (d + "/report.html").c_str(), static_cast<char*>(nullptr));
+    std::vector<char*> argv = {const_cast<char*>(AGGREGATOR_BIN)};
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(AGGREGATOR_BIN, argv.data());
     ::_exit(127);
   }
   ASSERT_GT(pid, 0);
@@ -224,15 +234,26 @@ TEST(HygieneTest, ReportRunsWithoutCoreDumps) {
   limits = ss.str();
   ::kill(pid, SIGKILL);
   ::waitpid(pid, nullptr, 0);
-  ASSERT_TRUE(blocked) << "aggregator report did not wait for its configuration";
+  ASSERT_TRUE(blocked) << "aggregator " << args.at(0) << " did not wait for its input";
   size_t at = limits.find("Max core file size");
   ASSERT_NE(at, std::string::npos) << limits;
   std::string line = limits.substr(at, limits.find('\n', at) - at);
   std::istringstream fields(line.substr(std::string("Max core file size").size()));
   std::string soft, hard;
   fields >> soft >> hard;
-  EXPECT_EQ(soft, "0") << line;
-  EXPECT_EQ(hard, "0") << line;
+  EXPECT_EQ(soft, "0") << args.at(0) << ": " << line;
+  EXPECT_EQ(hard, "0") << args.at(0) << ": " << line;
+}
+
+TEST(HygieneTest, ReportRunsWithoutCoreDumps) {
+  ExpectRunsWithoutCoreDumps("report_core", {"report", "--config", "@fifo", "--period",
+                                             "2024-01..2024-01", "--out", "@dir/report.html"});
+}
+
+// The backup loads the audit signing key (and opens the store) to record itself.
+TEST(HygieneTest, BackupRunsWithoutCoreDumps) {
+  ExpectRunsWithoutCoreDumps("backup_core", {"backup", "--config", "@fifo", "--out",
+                                             "@dir/backup.db"});
 }
 #endif
 

@@ -400,6 +400,17 @@ TEST_F(SecurityTest, AMaliciousAgencyShowsInTheAnomalyFigures) {
   EXPECT_EQ(honest[9], "1");
   ASSERT_OK_AND_ASSIGN(std::string table, AnomalyReport(Entries(), shares, {}));
   EXPECT_THAT(table, HasSubstr("zorg"));
+
+  // A database of schema 7 (corrections, tokens not sealed yet) that no newer aggregator has
+  // opened: the same figures, its tokens read as stored.
+  const std::string db_path = data_dir_ + "/aggregator.db";
+  testing::DowngradeToSchemaSix(db_path, key.bytes);
+  ASSERT_EQ(testing::Column(db_path, "PRAGMA user_version")[0], "6");
+  ExecSql(db_path,
+          "ALTER TABLE reports ADD COLUMN version INTEGER NOT NULL DEFAULT 1; PRAGMA user_version = 7");
+  ASSERT_OK_AND_ASSIGN(auto shares7, ReadTokenShares(data_dir_, key.bytes));
+  EXPECT_EQ(shares7["zorg"].largest_token_reports, 6);
+  EXPECT_EQ(shares7["police"].largest_token_reports, 1);
 }
 
 // Reports per period against the agency's history: a month with ten times the agency's

@@ -147,5 +147,34 @@ TEST(StorageFaultsTest, AStoredKeyEpochOverridingTheConfigurationIsLoggedAndAudi
   EXPECT_TRUE(audited);
 }
 
+// An administrator set "no limit" (0) once; the configuration says 24 months. Every start
+// says so at error level and in the trail, as for the key epoch.
+TEST(StorageFaultsTest, AStoredRetentionOverridingTheConfigurationIsLoggedAndAudited) {
+  const std::string d = Fresh("retention");
+  ASSERT_OK(crypto::GenerateKeyFile(d + "/keys/store.key", crypto::KeyKind::kStore).status());
+  ASSERT_OK(crypto::GenerateKeyFile(d + "/keys/audit.key", crypto::KeyKind::kSigning).status());
+  v1::AggregatorConfig c = Config(d);
+  c.set_retention_months(24);
+  ASSERT_OK_AND_ASSIGN(AuditedStore s, OpenAuditedStore(c));
+  ASSERT_OK(s.store->SetSetting(kSettingRetention, "0", kEventRetentionChange, "admin", "{}"));
+  ::testing::internal::CaptureStdout();  // the library logs on spdlog's default logger
+  auto admin = Administration::Start(c, s.store.get(), nullptr);
+  spdlog::default_logger()->flush();
+  const std::string log = ::testing::internal::GetCapturedStdout();
+  ASSERT_OK(admin.status());
+  EXPECT_EQ((*admin)->retention_months(), 0u) << "the stored setting is in force";
+  EXPECT_THAT(log, HasSubstr("[error]"));
+  EXPECT_THAT(log, HasSubstr("overrides retention_months 24 of the configuration"));
+  ASSERT_OK_AND_ASSIGN(auto entries, s.store->ReadAudit(1, 1000));
+  int audited = 0;
+  for (const auto& e : entries) {
+    if (e.event == kEventRetentionChange &&
+        e.details.find("stored setting overrides") != std::string::npos) {
+      ++audited;
+    }
+  }
+  EXPECT_EQ(audited, 1);
+}
+
 }  // namespace
 }  // namespace samenzicht::aggregator

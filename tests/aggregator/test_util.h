@@ -228,7 +228,7 @@ inline std::vector<std::string> Column(const std::string& db_path, const std::st
   return out;
 }
 
-// The stored reports of a schema-7 database (`db_path`), opened with `store_key`: row id,
+// The stored reports of a schema-8 database (`db_path`), opened with `store_key`: row id,
 // agency, signal month, key epoch, categories and token blob, in row order. Fails the test
 // for a row that does not open.
 struct OpenedRow {
@@ -285,7 +285,7 @@ inline std::vector<std::string> StoredAreas(const std::string& db_path,
   return areas;
 }
 
-// Turns a schema-7 aggregator database back into what schema 6 stored (categories, area and
+// Turns a schema-8 aggregator database back into what schema 6 stored (categories, area and
 // tokens in plain columns of `reports`): the input of the upgrade tests, before the SQL
 // downgrades above.
 inline void DowngradeToSchemaSix(const std::string& db_path, const crypto::SecretBytes& store_key) {
