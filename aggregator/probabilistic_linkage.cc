@@ -148,6 +148,15 @@ constexpr double kAnchorMatch = 0.999;
 constexpr double kAnchorsAccepted = 0.9;
 // No single kind (pattern) of anchored pair holding this share of them may be rejected.
 constexpr double kAnchoredPatternShare = 0.02;
+// A fit in which exact agreement on a unique identifier (national id, phone, e-mail) is
+// worth less than this many bits, while at least kUniqueIdPairs of the candidate pairs
+// show it, has split the matches themselves (say by whether the date of birth agrees)
+// instead of matches from non-matches: with few namesakes among the candidate pairs (long-
+// tailed names) the two-class model is not identified. It is fitted again with that
+// agreement's u held at kUniqueIdU.
+constexpr double kUniqueIdMinBits = 2;
+constexpr double kUniqueIdPairs = 0.01;
+constexpr double kUniqueIdU = 0.01;
 
 // A refuted pattern: the two records agree on nothing but names and city (no part of the
 // date of birth, the postcode or a unique identifier is proven to agree), and their
@@ -203,7 +212,7 @@ double IntervalSum(const std::vector<double>& p, int lo, int hi) {
 // it). A censored observation [lo, hi] contributes P(level in [lo, hi]) to the likelihood,
 // and its count is shared over the levels of the interval in the M step.
 FittedModel Fit(const PatternCodec& codec, const std::vector<std::pair<uint32_t, uint64_t>>& counts,
-                int iterations, bool anchored) {
+                int iterations, bool anchored, bool hold_unique_ids = false) {
   FittedModel fm;
   for (int c = 0; c < kNumComparisons; ++c) {
     const int n = kMaxLevels[c] + 1;
@@ -262,6 +271,19 @@ FittedModel Fit(const PatternCodec& codec, const std::vector<std::pair<uint32_t,
         // A small pseudo-count keeps every level possible in both classes.
         fm.m[c][l] = std::max(kFloor, (M[c][l] + 0.01) / (sm + 0.01 * M[c].size()));
         fm.u[c][l] = std::max(kFloor, (U[c][l] + 0.01) / (su + 0.01 * U[c].size()));
+      }
+    }
+    if (hold_unique_ids) {
+      // Non-matching records rarely share a unique identifier: its exact agreement keeps
+      // a fixed small u, the other levels share the rest in their fitted proportions.
+      for (Comparison c : {kCmpNationalId, kCmpPhone, kCmpEmail}) {
+        std::vector<double>& u = fm.u[c];
+        const size_t top = u.size() - 1;
+        double rest = 0;
+        for (size_t l = 0; l < top; ++l) rest += u[l];
+        if (rest <= 0) continue;
+        for (size_t l = 0; l < top; ++l) u[l] *= (1 - kUniqueIdU) / rest;
+        u[top] = kUniqueIdU;
       }
     }
     for (int c = 0; c < kNumComparisons; ++c) MonotoneRatios(&fm.m[c], &fm.u[c]);
@@ -650,6 +672,28 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
       result.model = Fit(codec, counts, options.em_iterations, /*anchored=*/true);
       result.model.anchored = true;
     }
+    // A unique identifier's exact agreement must be evidence for a match.
+    double total = 0;
+    std::array<double, kNumComparisons> exact{};
+    for (const auto& [p, n] : counts) {
+      total += static_cast<double>(n);
+      for (Comparison c : {kCmpNationalId, kCmpPhone, kCmpEmail}) {
+        int lo, hi;
+        if (codec.Interval(p, c, &lo, &hi) && lo == kMaxLevels[c]) exact[c] += static_cast<double>(n);
+      }
+    }
+    bool degenerate = false;
+    for (Comparison c : {kCmpNationalId, kCmpPhone, kCmpEmail}) {
+      const FittedModel& fm = result.model;
+      const double bits = std::log2(fm.m[c][kMaxLevels[c]] / fm.u[c][kMaxLevels[c]]);
+      if (exact[c] >= kUniqueIdPairs * total && bits < kUniqueIdMinBits) degenerate = true;
+    }
+    if (degenerate) {
+      const bool anchored = result.model.anchored;
+      result.model = Fit(codec, counts, options.em_iterations, anchored, /*hold_unique_ids=*/true);
+      result.model.anchored = anchored;
+      result.model.unique_ids_held = true;
+    }
   }
   // Per pattern (not per pair: there are few patterns and many pairs): posterior, weight
   // and the decision.
@@ -829,11 +873,14 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
 
 std::string DescribeModel(const FittedModel& model) {
   std::string out = absl::StrFormat(
-      "match share among candidate pairs %.4f, %d EM iterations%s\n", model.match_share,
+      "match share among candidate pairs %.4f, %d EM iterations%s%s\n", model.match_share,
       model.iterations,
       model.anchored ? " (fitted with the anchored pairs taken as matches: the unsupervised fit "
                        "rejected most of them, or a common kind of them)"
-                     : "");
+                     : "",
+      model.unique_ids_held ? " (fitted again with the chance agreement of a national id, "
+                              "phone or e-mail held at 0.01: the fit had found no evidence in it)"
+                            : "");
   for (int c = 0; c < kNumComparisons; ++c) {
     absl::StrAppend(&out, kNames[c], ":");
     for (size_t l = 0; l < model.m[c].size(); ++l) {

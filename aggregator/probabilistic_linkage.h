@@ -131,6 +131,9 @@ struct FittedModel {
   // True when the unsupervised fit rejected most anchored pairs and the model was fitted
   // again with them taken as matches (phase 3).
   bool anchored = false;
+  // True when a unique identifier's exact agreement came out as no evidence for a match and
+  // the model was fitted again with its non-match probability held small (phase 3).
+  bool unique_ids_held = false;
 };
 
 // One candidate pair, for --explain.
