@@ -184,7 +184,9 @@ TEST_F(EncryptionAtRestTest, AStolenDatabaseAndBackupHoldNoTokenAndNoCategory) {
 TEST_F(EncryptionAtRestTest, SwappedRowsAreDataLoss) {
   StoreOnePersonTwice();
   std::vector<std::string> columns;
-  for (const auto& [column, cell] : Rows(dir_ + "/aggregator.db", "reports")[0]) {
+  // Held in a variable: a range-for over Rows(...)[0] reads a destroyed temporary.
+  const auto rows = Rows(dir_ + "/aggregator.db", "reports");
+  for (const auto& [column, cell] : rows.at(0)) {
     if (column != "id") columns.push_back(column);
   }
   std::string sql =
