@@ -157,6 +157,7 @@ constexpr double kAnchoredPatternShare = 0.02;
 constexpr double kUniqueIdMinBits = 2;
 constexpr double kUniqueIdPairs = 0.01;
 constexpr double kUniqueIdU = 0.01;
+constexpr Comparison kUniqueIds[] = {kCmpNationalId, kCmpPhone, kCmpEmail};
 
 // A refuted pattern: the two records agree on nothing but names and city (no part of the
 // date of birth, the postcode or a unique identifier is proven to agree), and their
@@ -276,7 +277,7 @@ FittedModel Fit(const PatternCodec& codec, const std::vector<std::pair<uint32_t,
     if (hold_unique_ids) {
       // Non-matching records rarely share a unique identifier: its exact agreement keeps
       // a fixed small u, the other levels share the rest in their fitted proportions.
-      for (Comparison c : {kCmpNationalId, kCmpPhone, kCmpEmail}) {
+      for (Comparison c : kUniqueIds) {
         std::vector<double>& u = fm.u[c];
         const size_t top = u.size() - 1;
         double rest = 0;
@@ -677,13 +678,13 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
     std::array<double, kNumComparisons> exact{};
     for (const auto& [p, n] : counts) {
       total += static_cast<double>(n);
-      for (Comparison c : {kCmpNationalId, kCmpPhone, kCmpEmail}) {
+      for (Comparison c : kUniqueIds) {
         int lo, hi;
         if (codec.Interval(p, c, &lo, &hi) && lo == kMaxLevels[c]) exact[c] += static_cast<double>(n);
       }
     }
     bool degenerate = false;
-    for (Comparison c : {kCmpNationalId, kCmpPhone, kCmpEmail}) {
+    for (Comparison c : kUniqueIds) {
       const FittedModel& fm = result.model;
       const double bits = std::log2(fm.m[c][kMaxLevels[c]] / fm.u[c][kMaxLevels[c]]);
       if (exact[c] >= kUniqueIdPairs * total && bits < kUniqueIdMinBits) degenerate = true;
