@@ -724,15 +724,7 @@ absl::StatusOr<bool> SameContent(const crypto::RowSealer& sealer, const Stmt& fo
                        static_cast<uint32_t>(found.Int(1))};
   StoredFacts stored;
   RETURN_IF_ERROR(OpenFacts(sealer, place, found.Blob(3), &stored, scratch));
-  const StoredFacts incoming = FactsOf(r);
-  if (place.signal_month != r.signal_month() || stored.form != incoming.form ||
-      stored.contact != incoming.contact || stored.age_band != incoming.age_band ||
-      stored.gender != incoming.gender || stored.background != incoming.background ||
-      stored.living != incoming.living || stored.recruitment != incoming.recruitment ||
-      stored.coercion != incoming.coercion || stored.forced_crime != incoming.forced_crime ||
-      stored.area != incoming.area) {
-    return false;
-  }
+  if (place.signal_month != r.signal_month() || !(stored == FactsOf(r))) return false;
   if (!compare_tokens) return true;
   RETURN_IF_ERROR(OpenTokens(sealer, place, found.Blob(4), scratch));
   return *scratch == blob;

@@ -38,6 +38,8 @@ struct StoredFacts {
   uint8_t form = 0, contact = 0, age_band = 0, gender = 0, background = 0;
   uint32_t living = 0, recruitment = 0, coercion = 0, forced_crime = 0;  // bitmasks (MaskOf)
   std::string area;
+
+  bool operator==(const StoredFacts&) const = default;
 };
 
 // The readable columns a row's sealed values are bound to.
