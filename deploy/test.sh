@@ -8,19 +8,30 @@ export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root}
 "$root/deploy/build.sh"
 build=${SAMENZICHT_BUILD_DIR:-$root/build}
 jobs=$(nproc 2>/dev/null || echo 2)
+# Free disk space left, printed before each stage: a full disk fails tests far from its cause.
+space() { echo "test.sh: $1; free on $(df -h --output=avail "$root" | tail -1 | tr -d ' ') of the checkout's disk"; }
+# On a CI runner (CI=true) a stage's build tree is deleted once the stage passed, so the three
+# trees (release, sanitizers, fuzzing) never take disk space together. SAMENZICHT_PRUNE_BUILDS
+# =1 or =0 overrides that.
+prune=${SAMENZICHT_PRUNE_BUILDS:-$([ "${CI:-}" = true ] && echo 1 || echo 0)}
+space "release build done"
 (cd "$build" && ctest --output-on-failure -j"$jobs" --timeout 600)
+if [ "$prune" = 1 ]; then rm -rf "$build"; fi
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
 # SAMENZICHT_SKIP_ASAN=1 skips it (e.g. a quick local run).
 if [ "${SAMENZICHT_SKIP_ASAN:-0}" != 1 ]; then
   asan=${SAMENZICHT_ASAN_BUILD_DIR:-$root/build-asan}
   SAMENZICHT_BUILD_DIR="$asan" SAMENZICHT_CMAKE_ARGS="-DSAMENZICHT_SANITIZE=ON" "$root/deploy/build.sh"
+  space "sanitizer build done"
   (cd "$asan" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
      ctest --output-on-failure -j"$jobs" --timeout 900)
+  if [ "$prune" = 1 ]; then rm -rf "$asan"; fi
 fi
 
 # A short libFuzzer run of every target on its seed corpus (clang; fuzz/run.sh).
 if [ "${SAMENZICHT_SKIP_FUZZ:-0}" != 1 ]; then
+  space "fuzzing"
   bash "$root/fuzz/run.sh" "${SAMENZICHT_FUZZ_SECONDS:-15}"
 fi
