@@ -21,7 +21,7 @@
 #include "aggregator/dashboard/dashboard.h"
 #include "aggregator/exact_totals.h"
 #include "aggregator/insight_format.h"
-#include "aggregator/offline_link.h"
+#include "aggregator/linkage/offline_link.h"
 #include "aggregator/report.h"
 #include "aggregator/report_query.h"
 #include "aggregator/retention.h"

@@ -39,7 +39,7 @@
 #include <utility>
 #include <vector>
 
-#include "aggregator/linkage.h"
+#include "aggregator/linkage/linkage.h"
 #include "aggregator/store.h"
 #include "samenzicht/v1/query.pb.h"
 

@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "aggregator/audit_events.h"
 #include "aggregator/audit_store.h"
-#include "aggregator/probabilistic_linkage.h"
+#include "aggregator/linkage/probabilistic_linkage.h"
 #include "aggregator/store.h"
 #include "aggregator/totals.h"
 #include "common/status_macros.h"

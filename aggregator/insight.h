@@ -29,7 +29,7 @@
 
 #include "absl/status/statusor.h"
 #include "aggregator/disclosure.h"
-#include "aggregator/linkage.h"
+#include "aggregator/linkage/linkage.h"
 #include "aggregator/store.h"
 #include "samenzicht/v1/query.pb.h"
 

@@ -14,7 +14,7 @@
 #include "absl/time/civil_time.h"
 #include "aggregator/audit_events.h"
 #include "aggregator/disclosure.h"
-#include "aggregator/probabilistic_linkage.h"
+#include "aggregator/linkage/probabilistic_linkage.h"
 #include "aggregator/totals.h"
 #include "common/status_macros.h"
 #include "crypto/secret_bytes.h"

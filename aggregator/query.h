@@ -33,7 +33,7 @@
 #include "aggregator/disclosure.h"
 #include "aggregator/estimate_cache.h"
 #include "aggregator/insight.h"
-#include "aggregator/linkage.h"
+#include "aggregator/linkage/linkage.h"
 #include "aggregator/query_history.h"
 #include "aggregator/store.h"
 #include "aggregator/totals_index.h"

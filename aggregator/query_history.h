@@ -35,7 +35,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "aggregator/linkage.h"
+#include "aggregator/linkage/linkage.h"
 #include "aggregator/store.h"
 #include "aggregator/totals.h"
 #include "samenzicht/v1/query.pb.h"

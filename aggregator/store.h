@@ -90,7 +90,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "aggregator/linkage.h"
+#include "aggregator/linkage/linkage.h"
 #include "audit/chain.h"
 #include "crypto/keyed_hash.h"
 #include "crypto/secret_bytes.h"

@@ -46,7 +46,7 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
-#include "aggregator/linkage.h"
+#include "aggregator/linkage/linkage.h"
 #include "aggregator/store.h"
 #include "samenzicht/v1/categories.pb.h"
 #include "samenzicht/v1/query.pb.h"

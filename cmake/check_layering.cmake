@@ -11,7 +11,7 @@
 
 set(MODULES
   common crypto model rpc audit presentation proto
-  aggregator aggregator/store aggregator/estimate aggregator/dashboard
+  aggregator aggregator/linkage aggregator/store aggregator/estimate aggregator/dashboard
   agency_node agency_node/web simulator)
 
 set(ALLOW_common "")
@@ -23,10 +23,12 @@ set(ALLOW_audit common crypto)
 set(ALLOW_presentation common)
 # The multiple systems estimation depends on nothing in the aggregator.
 set(ALLOW_aggregator/estimate common)
-set(ALLOW_aggregator/store common crypto model proto)
-set(ALLOW_aggregator/dashboard aggregator common crypto model presentation proto rpc)
+# Record linkage works on tokens and the profile only: no store, no query code.
+set(ALLOW_aggregator/linkage common model proto)
+set(ALLOW_aggregator/store aggregator/linkage common crypto model proto)
+set(ALLOW_aggregator/dashboard aggregator aggregator/linkage common crypto model presentation proto rpc)
 set(ALLOW_aggregator
-  aggregator/store aggregator/estimate aggregator/dashboard
+  aggregator/linkage aggregator/store aggregator/estimate aggregator/dashboard
   audit common crypto model presentation proto rpc)
 # The node never includes the aggregator's code (and the reverse).
 set(ALLOW_agency_node common crypto model proto rpc)
@@ -50,7 +52,7 @@ function(module_of path out)
   set(m "")
   if(path MATCHES "^samenzicht/v1/")
     set(m proto)
-  elseif(path MATCHES "^aggregator/(store|estimate|dashboard)/")
+  elseif(path MATCHES "^aggregator/(linkage|store|estimate|dashboard)/")
     set(m "aggregator/${CMAKE_MATCH_1}")
   elseif(path MATCHES "^agency_node/web/")
     set(m agency_node/web)

@@ -50,7 +50,7 @@
 #include "agency_node/person.h"
 #include "agency_node/signal.h"
 #include "agency_node/tokeniser.h"
-#include "aggregator/linkage.h"
+#include "aggregator/linkage/linkage.h"
 #include "bench/common/pipeline.h"
 #include "bench/linkage_quality/plaintext_fs.h"
 #include "common/cli.h"
@@ -111,7 +111,7 @@ struct RecordToken {
 };
 
 // tokens[i]: the tokens of record i. Links the records with the aggregator's own linkage
-// (aggregator/linkage.h: the collision policy and the probe rules) over the tokens of the
+// (aggregator/linkage/linkage.h: the collision policy and the probe rules) over the tokens of the
 // rules in `rules` only; returns a label per record.
 std::vector<int> LinkByTokens(const std::vector<std::vector<RecordToken>>& tokens,
                               const std::set<std::string>& rules, uint32_t threshold) {

@@ -5,7 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "aggregator/linkage.h"
+#include "aggregator/linkage/linkage.h"
 #include "aggregator/store.h"
 #include "common/status_macros.h"
 

@@ -23,8 +23,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
-#include "aggregator/linkage.h"
-#include "aggregator/probabilistic_linkage.h"
+#include "aggregator/linkage/linkage.h"
+#include "aggregator/linkage/probabilistic_linkage.h"
 #include "model/config.h"
 #include "bench/perf/synthetic.h"
 

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "aggregator/linkage.h"
+#include "aggregator/linkage/linkage.h"
 #include "aggregator/store.h"
 
 namespace samenzicht::bench {

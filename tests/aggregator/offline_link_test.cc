@@ -1,4 +1,4 @@
-#include "aggregator/offline_link.h"
+#include "aggregator/linkage/offline_link.h"
 
 #include <fstream>
 #include <sstream>

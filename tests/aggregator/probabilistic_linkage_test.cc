@@ -1,4 +1,4 @@
-#include "aggregator/probabilistic_linkage.h"
+#include "aggregator/linkage/probabilistic_linkage.h"
 
 #include <gtest/gtest.h>
 

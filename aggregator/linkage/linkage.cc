@@ -1,4 +1,4 @@
-#include "aggregator/linkage.h"
+#include "aggregator/linkage/linkage.h"
 
 #include <algorithm>
 #include <bit>

@@ -14,8 +14,8 @@
 // more than `max_reports_per_token` reports are not used to join (see linkage.h).
 //
 // Runs over the agencies' raw tokens in memory; writes nothing but `out`.
-#ifndef SAMENZICHT_AGGREGATOR_OFFLINE_LINK_H_
-#define SAMENZICHT_AGGREGATOR_OFFLINE_LINK_H_
+#ifndef SAMENZICHT_AGGREGATOR_LINKAGE_OFFLINE_LINK_H_
+#define SAMENZICHT_AGGREGATOR_LINKAGE_OFFLINE_LINK_H_
 
 #include <cstdint>
 #include <map>
@@ -63,4 +63,4 @@ std::string FormatSummary(const LinkSummary& s);
 
 }  // namespace samenzicht::aggregator
 
-#endif  // SAMENZICHT_AGGREGATOR_OFFLINE_LINK_H_
+#endif  // SAMENZICHT_AGGREGATOR_LINKAGE_OFFLINE_LINK_H_

@@ -61,8 +61,8 @@
 // Details and the measurements: docs/performance.md.
 //
 // Thread-safety: `Link` is a pure function; a TokenTable is not synchronised.
-#ifndef SAMENZICHT_AGGREGATOR_LINKAGE_H_
-#define SAMENZICHT_AGGREGATOR_LINKAGE_H_
+#ifndef SAMENZICHT_AGGREGATOR_LINKAGE_LINKAGE_H_
+#define SAMENZICHT_AGGREGATOR_LINKAGE_LINKAGE_H_
 
 #include <algorithm>
 #include <cstdint>
@@ -208,4 +208,4 @@ LinkResult Link(uint32_t num_reports, const TokenTable& tokens, uint32_t max_rep
 
 }  // namespace samenzicht::aggregator
 
-#endif  // SAMENZICHT_AGGREGATOR_LINKAGE_H_
+#endif  // SAMENZICHT_AGGREGATOR_LINKAGE_LINKAGE_H_

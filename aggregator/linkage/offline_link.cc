@@ -1,4 +1,4 @@
-#include "aggregator/offline_link.h"
+#include "aggregator/linkage/offline_link.h"
 
 #include <fstream>
 
@@ -7,8 +7,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "aggregator/linkage.h"
-#include "aggregator/probabilistic_linkage.h"
+#include "aggregator/linkage/linkage.h"
+#include "aggregator/linkage/probabilistic_linkage.h"
 #include "samenzicht/v1/report.pb.h"
 
 namespace samenzicht::aggregator {

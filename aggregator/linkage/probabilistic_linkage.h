@@ -83,7 +83,7 @@
 #include <string>
 #include <vector>
 
-#include "aggregator/linkage.h"
+#include "aggregator/linkage/linkage.h"
 #include "samenzicht/v1/profile.pb.h"
 
 namespace samenzicht::aggregator {
