@@ -277,6 +277,29 @@ absl::Status Delivery::SendQueuedRetractions() {
   return absl::OkStatus();
 }
 
+absl::StatusOr<int> Delivery::SplitOversized(const std::string& batch_id, uint32_t max_reports,
+                                             const std::vector<BuiltBatch>& pending) {
+  auto it = std::find_if(pending.begin(), pending.end(),
+                         [&](const BuiltBatch& b) { return b.batch_id == batch_id; });
+  if (it == pending.end()) return 0;
+  v1::BatchPayload payload;
+  if (!payload.ParseFromString(it->signed_batch.payload())) {
+    return absl::DataLossError(absl::StrCat("node outbox: batch ", batch_id, " does not parse"));
+  }
+  if (max_reports == 0 || static_cast<uint32_t>(payload.reports_size()) <= max_reports) return 0;
+  BatchHeader header;
+  header.node_id = payload.node_id();
+  header.profile_fingerprint = payload.profile_fingerprint();
+  header.key_epoch = payload.key_epoch();
+  header.created_unix = payload.created_unix();
+  std::vector<v1::Report> reports(std::make_move_iterator(payload.mutable_reports()->begin()),
+                                  std::make_move_iterator(payload.mutable_reports()->end()));
+  ASSIGN_OR_RETURN(std::vector<BuiltBatch> smaller,
+                   BuildBatches(std::move(reports), header, max_reports, *signer_));
+  RETURN_IF_ERROR(outbox_->Replace(batch_id, smaller));
+  return static_cast<int>(smaller.size());
+}
+
 absl::StatusOr<SubmitSummary> Delivery::DrainOnce() {
   SubmitSummary total;
   ASSIGN_OR_RETURN(auto pending, outbox_->Pending(kBatchesPerStream));
@@ -290,13 +313,34 @@ absl::StatusOr<SubmitSummary> Delivery::DrainOnce() {
     if (on_problem_) on_problem_(line);
   });
   int held = 0;
-  client->set_on_ack([this, &held](const v1::BatchAck& ack) -> absl::Status {
+  int split_batches = 0, split_reports = 0;  // refused as too large, queued again smaller
+  client->set_on_ack([this, &held, &pending, &split_batches, &split_reports](
+                         const v1::BatchAck& ack) -> absl::Status {
     const std::string why = absl::StrCat(absl::StatusCodeToString(static_cast<absl::StatusCode>(ack.code())),
                                          ack.message().empty() ? "" : ": ", ack.message());
     switch (RefusalKindOf(ack.code())) {
       case RefusalKind::kFinal:
         return outbox_->Remove(ack.batch_id());
       case RefusalKind::kRetry:
+        // Too large for this aggregator: retried unchanged it would be refused forever and
+        // block the outbox behind it.
+        if (ack.code() == static_cast<int>(absl::StatusCode::kResourceExhausted) &&
+            ack.max_batch_reports() > 0) {
+          ASSIGN_OR_RETURN(int made, SplitOversized(ack.batch_id(), ack.max_batch_reports(), pending));
+          if (made > 0) {
+            ++split_batches;
+            for (const BuiltBatch& b : pending) {
+              if (b.batch_id == ack.batch_id()) split_reports += static_cast<int>(b.log.size());
+            }
+            if (on_problem_) {
+              on_problem_(absl::StrCat("batch ", ack.batch_id(), " was refused (", why,
+                                       "); its reports are queued again in ", made,
+                                       " batches of at most ", ack.max_batch_reports(),
+                                       " report(s)"));
+            }
+            return absl::OkStatus();
+          }
+        }
         return absl::UnavailableError(absl::StrCat("the aggregator refused batch ", ack.batch_id(),
                                                    " for now (", why,
                                                    "); it stays queued and is sent again"));
@@ -327,6 +371,13 @@ absl::StatusOr<SubmitSummary> Delivery::DrainOnce() {
     total.duplicates += sum->duplicates;
     total.corrected += sum->corrected;
     total.reports_refused += sum->reports_refused;
+    // A batch split because it was too large was not refused: its reports are sent again
+    // (and counted as sent then).
+    total.batches_refused -= split_batches;
+    total.reports_refused -= split_reports;
+    total.batches_sent -= split_batches;
+    total.reports_sent -= split_reports;
+    split_batches = split_reports = 0;
     total.batches_held = held;
     for (auto& p : sum->problems) total.problems.push_back(std::move(p));
     for (const auto& b : pending) tried.insert(b.batch_id);

@@ -127,6 +127,10 @@ class Delivery {
   //  - delivered, or refused for its own content (INVALID_ARGUMENT): leaves the outbox;
   //  - refused for a passing state (RESOURCE_EXHAUSTED, UNAVAILABLE, ABORTED, INTERNAL,
   //    ...): stays queued and ends the attempt with Unavailable (the daemon backs off);
+  //  - refused as larger than the aggregator takes (RESOURCE_EXHAUSTED with
+  //    `max_batch_reports` set: this node's max_batch_reports exceeds the aggregator's):
+  //    replaced in the outbox by batches of that size, same report ids, signed again, and
+  //    sent on in the same attempt; never retried unchanged;
   //  - refused for a standing state (FAILED_PRECONDITION: another key epoch or profile;
   //    PERMISSION_DENIED, UNAUTHENTICATED, ...): held in the outbox, listed by `sent`,
   //    queued again by `agency-node resend`.
@@ -147,6 +151,11 @@ class Delivery {
 
  private:
   Delivery() = default;
+  // Splits the queued batch `batch_id` (one of `pending`) into batches of at most
+  // `max_reports` (see DrainOnce): the number of batches made, or 0 (nothing changed) when
+  // it holds no more than that or is not among `pending`.
+  absl::StatusOr<int> SplitOversized(const std::string& batch_id, uint32_t max_reports,
+                                     const std::vector<BuiltBatch>& pending);
   v1::NodeConfig config_;
   v1::LinkageProfile profile_;
   std::unique_ptr<Tokeniser> tokeniser_;

@@ -32,6 +32,11 @@ absl::Status Outbox::Enqueue(const std::vector<BuiltBatch>& batches,
     RETURN_IF_ERROR(ins.Bind(4, static_cast<int64_t>(time(nullptr))).Run());
     if (db_->Changes() == 0) return absl::AlreadyExistsError("this file was imported before");
   }
+  RETURN_IF_ERROR(Insert(batches));
+  return tx.Commit();
+}
+
+absl::Status Outbox::Insert(const std::vector<BuiltBatch>& batches) {
   ASSIGN_OR_RETURN(sqlite::Statement ins,
                    db_->Prepare("INSERT INTO outbox(batch_id, signed_batch, report_count, "
                                 "created_unix) VALUES (?, ?, ?, ?)"));
@@ -43,6 +48,17 @@ absl::Status Outbox::Enqueue(const std::vector<BuiltBatch>& batches,
     ins.Bind(1, b.batch_id).BindBlob(2, bytes).Bind(3, static_cast<int64_t>(b.log.size()));
     RETURN_IF_ERROR(ins.Bind(4, b.created_unix).Run());
   }
+  return absl::OkStatus();
+}
+
+absl::Status Outbox::Replace(const std::string& batch_id, const std::vector<BuiltBatch>& batches) {
+  ASSIGN_OR_RETURN(sqlite::Transaction tx, sqlite::Transaction::Begin(*db_));
+  ASSIGN_OR_RETURN(sqlite::Statement del, db_->Prepare("DELETE FROM outbox WHERE batch_id = ?"));
+  RETURN_IF_ERROR(del.Bind(1, batch_id).Run());
+  if (db_->Changes() == 0) {
+    return absl::NotFoundError(absl::StrCat("node outbox: batch ", batch_id, " is not queued"));
+  }
+  RETURN_IF_ERROR(Insert(batches));
   return tx.Commit();
 }
 

@@ -76,6 +76,10 @@ class Outbox {
   // Report ids of the batches still in the outbox (queued or held).
   absl::StatusOr<std::vector<std::string>> QueuedReportIds();
 
+  // Replaces a queued batch by `batches` (its reports split into smaller batches, signed
+  // again), in one transaction: the aggregator refused it as larger than it accepts.
+  // NotFound (nothing changed) when the batch is no longer in the outbox.
+  absl::Status Replace(const std::string& batch_id, const std::vector<BuiltBatch>& batches);
   // Drops an acknowledged batch; OK when it is not there (already removed).
   absl::Status Remove(const std::string& batch_id);
   // Counts a failed delivery attempt of every pending batch, with the reason (one line,
@@ -84,6 +88,8 @@ class Outbox {
 
  private:
   explicit Outbox(std::unique_ptr<sqlite::Database> db);
+  // Inserts `batches` at the end of the queue (inside the caller's transaction).
+  absl::Status Insert(const std::vector<BuiltBatch>& batches);
   std::unique_ptr<sqlite::Database> db_;
 };
 

@@ -304,6 +304,7 @@ absl::StatusOr<v1::BatchAck> Intake::Submit(const rpc::Peer& peer, const v1::Sig
                                       " bytes; at most ", kMaxBatchNonceBytes)));
   }
   if (static_cast<uint32_t>(payload.reports_size()) > max_batch_reports_) {
+    ack.set_max_batch_reports(max_batch_reports_);
     return finish(Refuse(ack, absl::StatusCode::kResourceExhausted,
                          absl::StrCat("batch holds ", payload.reports_size(),
                                       " reports; the maximum is ", max_batch_reports_,

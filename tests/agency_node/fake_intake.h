@@ -47,6 +47,14 @@ class FakeIntake final : public v1::Intake::Service {
           // As an aggregator killed while the batch was in flight: no ack, the stream ends.
           return grpc::Status(grpc::StatusCode::UNAVAILABLE, "the aggregator is restarting");
         }
+        if (max_reports > 0 && payload.reports_size() > max_reports) {  // as the aggregator
+          ack.set_code(grpc::StatusCode::RESOURCE_EXHAUSTED);
+          ack.set_max_batch_reports(static_cast<uint32_t>(max_reports));
+          ack.set_message("batch holds " + std::to_string(payload.reports_size()) +
+                          " reports; the maximum is " + std::to_string(max_reports) + ": split it");
+          if (!stream->Write(ack)) break;
+          continue;
+        }
         if (refuse_batch || refuse_code != 0) {  // nothing stored, no per-report list
           ack.set_code(refuse_code != 0 ? static_cast<grpc::StatusCode>(refuse_code)
                                         : grpc::StatusCode::FAILED_PRECONDITION);
@@ -111,6 +119,8 @@ class FakeIntake final : public v1::Intake::Service {
   bool partially_accept_first_batch = false;
   // Every batch: FAILED_PRECONDITION, nothing stored, no per-report errors.
   bool refuse_batch = false;
+  // A batch of more reports than this (when not 0): RESOURCE_EXHAUSTED, nothing stored.
+  int max_reports = 0;
   // Every batch: refused with this grpc::StatusCode (when not 0), nothing stored.
   int refuse_code = 0;
   // The stream ends with UNAVAILABLE, without an ack, when this batch (1-based) arrives.

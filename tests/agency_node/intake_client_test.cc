@@ -424,6 +424,41 @@ TEST_F(NodeAgainstFakeIntake, EachRefusalCodeKeepsOrDropsTheBatchAsItShould) {
   }
 }
 
+// A node whose max_batch_reports exceeds the aggregator's: the refused batch is split to
+// the size the aggregator names and its reports delivered in the same attempt, under the
+// same report ids and signed again; retried unchanged it would be refused forever and hold
+// up the outbox. (A RESOURCE_EXHAUSTED without a size, a full disk, is retried unchanged:
+// EachRefusalCodeKeepsOrDropsTheBatchAsItShould.)
+TEST_F(NodeAgainstFakeIntake, ABatchTooLargeForTheAggregatorIsSplitAndDelivered) {
+  service_->max_reports = 1;  // the node sends batches of 2 (max_batch_reports: 2)
+  std::string out;
+  ASSERT_OK(Submit(&out));
+  ASSERT_EQ(service_->payloads.size(), 4u);  // [2 refused] [1] [1] [1]
+  EXPECT_EQ(service_->payloads[0].reports_size(), 2);
+  const std::vector<std::string> refused = ReportIds(0, 1);
+  std::set<std::string> delivered;
+  for (size_t i = 1; i < service_->payloads.size(); ++i) {
+    EXPECT_EQ(service_->payloads[i].reports_size(), 1);
+    EXPECT_NE(service_->payloads[i].batch_id(), service_->payloads[0].batch_id());
+    for (const auto& r : service_->payloads[i].reports()) delivered.insert(r.report_id());
+  }
+  for (bool ok : service_->signatures_ok) EXPECT_TRUE(ok);
+  EXPECT_EQ(delivered.size(), 3u);
+  for (const auto& id : refused) {
+    EXPECT_TRUE(delivered.count(id)) << id;
+    EXPECT_TRUE(service_->Stored(id)) << id;
+  }
+  ASSERT_OK_AND_ASSIGN(auto cfg, model::LoadNodeConfig(config_));
+  ASSERT_OK_AND_ASSIGN(auto outbox, Outbox::Open(cfg.state_dir()));
+  ASSERT_OK_AND_ASSIGN(auto left, outbox->Size());
+  EXPECT_EQ(left.first, 0);
+  ASSERT_OK_AND_ASSIGN(auto held, outbox->Held());
+  EXPECT_TRUE(held.empty());
+  EXPECT_THAT(out, HasSubstr("queued again in 2 batches of at most 1 report(s)"));
+  EXPECT_THAT(out, HasSubstr("reports sent:    3 in 3 batches"));
+  EXPECT_THAT(out, HasSubstr("refused:         0 report(s), 0 batch(es)"));
+}
+
 // A record whose batch is still in the outbox is retracted right after the batch is
 // delivered, not looked for at the aggregator (where it is not yet) and then counted.
 TEST_F(NodeAgainstFakeIntake, RetractingAQueuedRecordRetractsItAfterDelivery) {

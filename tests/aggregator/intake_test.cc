@@ -136,7 +136,9 @@ TEST_F(IntakeTest, BatchLevelRefusals) {
   // Too many reports (max 5 in this config).
   std::vector<v1::Report> six;
   for (int i = 0; i < 6; ++i) six.push_back(MakeReport(100 + i, {}));
-  EXPECT_EQ(SubmitPolice(six).code(), static_cast<int>(absl::StatusCode::kResourceExhausted));
+  v1::BatchAck too_large = SubmitPolice(six);
+  EXPECT_EQ(too_large.code(), static_cast<int>(absl::StatusCode::kResourceExhausted));
+  EXPECT_EQ(too_large.max_batch_reports(), 5u);  // the node splits to this size
   // Malformed batch id.
   other = payload;
   other.set_batch_id("not-hex");
