@@ -6,6 +6,7 @@
 #include <unicode/utypes.h>
 
 #include <algorithm>
+#include <optional>
 #include <ctime>
 #include <utility>
 #include <vector>
@@ -610,8 +611,48 @@ bool Valid(const Date& d) {
 
 }  // namespace
 
+namespace {
+
+// The date part of "2005-03-12 00:00", "2005-03-12T00:00:00Z" or "12-3-2005 0:00:00.000"
+// (a time of day after a space or 'T', as spreadsheets and databases export dates):
+// `text` without the time; `text` itself when there is none; nullopt when what follows
+// the date is not a time of day.
+std::optional<std::string_view> WithoutTimeOfDay(std::string_view text) {
+  const size_t p = text.find_first_of(" T");
+  if (p == std::string_view::npos) return text;
+  std::string_view rest = Trim(text.substr(p + 1));
+  if (!rest.empty() && rest.back() == 'Z') rest.remove_suffix(1);
+  if (rest.find(':') == std::string_view::npos || !IsDigit(rest.front())) return std::nullopt;
+  for (char c : rest) {
+    if (!IsDigit(c) && c != ':' && c != '.') return std::nullopt;
+  }
+  return Trim(text.substr(0, p));
+}
+
+int Digits(std::string_view s) {
+  int v = 0;
+  for (char c : s) v = v * 10 + (c - '0');
+  return v;
+}
+
+}  // namespace
+
 absl::StatusOr<Date> ParseDate(std::string_view text, const Date& today) {
-  text = Trim(text);
+  std::optional<std::string_view> date_part = WithoutTimeOfDay(Trim(text));
+  if (!date_part) return absl::InvalidArgumentError("not a date");
+  text = *date_part;
+  // Eight digits without separators: YYYYMMDD, else DDMMYYYY. Never both: a year from 1900
+  // on starts with 19 or 20, which as the month of YYYYMMDD's reading is impossible.
+  if (text.size() == 8 && std::all_of(text.begin(), text.end(), IsDigit)) {
+    Date d{Digits(text.substr(0, 4)), Digits(text.substr(4, 2)), Digits(text.substr(6, 2))};
+    if (!Valid(d) || d.year < 1900) {
+      d = {Digits(text.substr(4, 4)), Digits(text.substr(2, 2)), Digits(text.substr(0, 2))};
+    }
+    if (!Valid(d)) return absl::InvalidArgumentError("impossible date");
+    if (d.year < 1900) return absl::InvalidArgumentError("date before 1900");
+    if (today < d) return absl::InvalidArgumentError("date in the future");
+    return d;
+  }
   // Groups of digits separated by '-', '/' or '.'; only the first three are kept (more is
   // not a date). A group's value is only used when it has at most 4 digits.
   size_t count = 0, size[3] = {0, 0, 0};

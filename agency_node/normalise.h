@@ -126,8 +126,10 @@ struct Date {
 Date Today();
 
 // Parses `YYYY-MM-DD` (also with `/` or `.`), `D-M-YYYY` / `DD-MM-YYYY` (`-`, `/` or `.`),
-// and `D-M-YY`. A two-digit year is 20YY unless that date would be after `today`, then
-// 19YY (a person seen today with "3-4-15" was born in 2015, with "3-4-87" in 1987).
+// `D-M-YY`, and eight digits `YYYYMMDD` or `DDMMYYYY` (never both readable: see the code);
+// a time of day after the date (" 00:00", "T00:00:00Z") is ignored. A two-digit year is
+// 20YY unless that date would be after `today`, then 19YY (a person seen today with
+// "3-4-15" was born in 2015, with "3-4-87" in 1987).
 // InvalidArgument (message without the value) for anything else, an impossible date
 // (31-02, month 13), a date before 1900-01-01 or after `today`.
 absl::StatusOr<Date> ParseDate(std::string_view text, const Date& today);

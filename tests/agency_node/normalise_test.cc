@@ -253,7 +253,9 @@ constexpr Date kToday{2024, 6, 15};
 TEST(DateTest, AcceptedFormats) {
   const Date d{2005, 3, 12};
   for (const char* s : {"2005-03-12", "2005-3-12", "12-03-2005", "12-3-2005", "12/03/2005",
-                        "12.03.2005", "12-3-05", " 2005/03/12 "}) {
+                        "12.03.2005", "12-3-05", " 2005/03/12 ", "20050312", "12032005",
+                        "2005-03-12T00:00", "2005-03-12 00:00:00", "2005-03-12T00:00:00Z",
+                        "12-3-2005 0:00", "12/03/2005 00:00:00.000"}) {
     auto r = ParseDate(s, kToday);
     ASSERT_TRUE(r.ok()) << s << ": " << r.status();
     EXPECT_EQ(*r, d) << s;
@@ -270,7 +272,11 @@ TEST(DateTest, TwoDigitYearPivotsSoTheDateIsNotInTheFuture) {
 TEST(DateTest, ImpossibleDatesAreRefused) {
   for (const char* s : {"31-02-2005", "2005-02-29", "2005-13-01", "00-01-2005", "2005-04-31",
                         "1899-12-31", "2024-06-16", "2030-01-01", "", "12-03", "12--2005",
-                        "12 maart 2005", "2005-03-12T00:00", "123-03-2005", "12-03-20055"}) {
+                        "12 maart 2005", "123-03-2005", "12-03-20055",
+                        // eight digits readable neither as YYYYMMDD nor as DDMMYYYY
+                        "20051312", "32032005", "18991231", "20240616", "2005031", "200503120",
+                        // a date with something after it that is not a time of day
+                        "2005-03-12 foo", "2005-03-12T", "2005-03-12 12", "2005-03-12 :00"}) {
     EXPECT_THAT(ParseDate(s, kToday), StatusIs(kInvalid)) << s;
   }
   EXPECT_TRUE(ParseDate("2004-02-29", kToday).ok());  // leap year
