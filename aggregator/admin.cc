@@ -4,7 +4,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "aggregator/audit_events.h"
+#include "audit/aggregator_events.h"
 #include "aggregator/audit_store.h"
 #include "aggregator/settings.h"
 #include "common/status_macros.h"

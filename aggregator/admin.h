@@ -28,7 +28,7 @@
 #include "absl/status/statusor.h"
 #include "aggregator/intake.h"
 #include "aggregator/settings.h"
-#include "aggregator/store.h"
+#include "aggregator/store/store.h"
 #include "rpc/tls.h"
 #include "samenzicht/v1/admin.pb.h"
 #include "samenzicht/v1/config.pb.h"

@@ -1,80 +1,8 @@
-// What the aggregator writes into its audit trail: the event names and the JSON of their
-// `details`. Everything here is a count, a random id chosen by a node, a digest, a
-// signature, a category word, a month or a reason written by the aggregator itself; never a
-// token, never an identifier, never a value taken from a report.
-//
-//   JsonObject d;
-//   d.Add("agency", "police").Add("accepted", 12);
-//   store->AppendAudit(kEventBatchRefused, "police", d.str());
-//
-// Thread-safety: JsonObject is a value type; the functions are pure.
+// The aggregator's audit events are declared in audit/aggregator_events.h; this header
+// forwards to it for the files that still include it by this name.
 #ifndef SAMENZICHT_AGGREGATOR_AUDIT_EVENTS_H_
 #define SAMENZICHT_AGGREGATOR_AUDIT_EVENTS_H_
 
-#include <cstdint>
-#include <string>
-#include <string_view>
-#include <vector>
-
-namespace samenzicht::aggregator {
-
-inline constexpr char kEventStart[] = "start";
-inline constexpr char kEventStop[] = "stop";
-inline constexpr char kEventConfigChange[] = "configuration_change";
-inline constexpr char kEventKeyEpochChange[] = "key_epoch_change";
-inline constexpr char kEventRetentionChange[] = "retention_change";
-inline constexpr char kEventBatchReceived[] = "batch_received";
-inline constexpr char kEventBatchRefused[] = "batch_refused";
-inline constexpr char kEventRetraction[] = "retraction";
-// A stored report replaced by a new version from the same agency (Store::CommitBatch).
-inline constexpr char kEventReportCorrected[] = "report_corrected";
-inline constexpr char kEventQuery[] = "query";
-inline constexpr char kEventPurge[] = "retention_purge";
-inline constexpr char kEventKeyEpochRetired[] = "key_epoch_retired";  // old-epoch tokens deleted
-// A caller whose role may not use the service it called (details: role, asked, outcome,
-// reason).
-inline constexpr char kEventPermissionDenied[] = "permission_denied";
-// `aggregator backup` and `aggregator restore`, by the local operator (details: role,
-// asked, outcome, the file).
-inline constexpr char kEventBackup[] = "backup";
-inline constexpr char kEventRestore[] = "restore";
-// An agency's signing key in the configuration differs from the one the aggregator last
-// ran with, or an agency was added or removed (details: agency, previous_fingerprint,
-// fingerprint; "" for none).
-inline constexpr char kEventAgencyKeyChange[] = "agency_key_change";
-inline constexpr char kActorAggregator[] = "aggregator";
-// The role named in entries of the local operator's commands (backup, restore).
-inline constexpr char kRoleLocalOperator[] = "local_operator";
-
-// `s` as a JSON string literal, quotes included.
-std::string JsonString(std::string_view s);
-
-// A flat JSON object built field by field, in insertion order.
-class JsonObject {
- public:
-  JsonObject& Add(std::string_view key, std::string_view value);
-  JsonObject& Add(std::string_view key, const char* value) { return Add(key, std::string_view(value)); }
-  JsonObject& Add(std::string_view key, int64_t value);
-  JsonObject& Add(std::string_view key, uint64_t value) { return Add(key, static_cast<int64_t>(value)); }
-  JsonObject& Add(std::string_view key, int value) { return Add(key, static_cast<int64_t>(value)); }
-  JsonObject& Add(std::string_view key, uint32_t value) { return Add(key, static_cast<int64_t>(value)); }
-  JsonObject& Add(std::string_view key, bool value);
-  // `json` must already be valid JSON (an array or object).
-  JsonObject& AddRaw(std::string_view key, std::string_view json);
-  std::string str() const { return body_ + "}"; }
-
- private:
-  std::string body_ = "{";
-};
-
-// ["a","b"]
-std::string JsonStringArray(const std::vector<std::string>& values);
-
-// "YYYY-MM" of a month stored as YYYYMM ("" for 0).
-std::string MonthText(uint32_t yyyymm);
-// The YYYYMM month (UTC) of a Unix time in milliseconds.
-uint32_t MonthOfMs(int64_t time_ms);
-
-}  // namespace samenzicht::aggregator
+#include "audit/aggregator_events.h"
 
 #endif  // SAMENZICHT_AGGREGATOR_AUDIT_EVENTS_H_

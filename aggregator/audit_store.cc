@@ -21,7 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "aggregator/audit_events.h"
+#include "audit/aggregator_events.h"
 #include "aggregator/store/sealed_rows.h"
 #include "common/files.h"
 #include "common/sqlite/sqlite.h"

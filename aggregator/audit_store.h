@@ -26,7 +26,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "aggregator/store.h"
+#include "aggregator/store/store.h"
 #include "audit/chain.h"
 #include "crypto/signature.h"
 #include "rpc/tls.h"

@@ -14,9 +14,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "aggregator/settings.h"
-#include "aggregator/audit_events.h"
+#include "audit/aggregator_events.h"
 #include "aggregator/audit_store.h"
-#include "aggregator/store.h"
+#include "aggregator/store/store.h"
 #include "common/files.h"
 #include "common/sqlite/sqlite.h"
 #include "common/status_macros.h"

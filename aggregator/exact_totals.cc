@@ -5,11 +5,11 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "aggregator/audit_events.h"
+#include "audit/aggregator_events.h"
 #include "aggregator/audit_store.h"
 #include "aggregator/linkage/probabilistic_linkage.h"
-#include "aggregator/store.h"
-#include "aggregator/totals.h"
+#include "aggregator/store/store.h"
+#include "aggregator/query/totals.h"
 #include "common/status_macros.h"
 #include "model/vocabulary.h"
 

@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "aggregator/disclosure.h"
+#include "aggregator/query/disclosure.h"
 #include "aggregator/totals_format.h"
 
 namespace samenzicht::aggregator {

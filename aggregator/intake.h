@@ -53,7 +53,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "aggregator/store.h"
+#include "aggregator/store/store.h"
 #include "crypto/signature.h"
 #include "rpc/tls.h"
 #include "samenzicht/v1/config.pb.h"

@@ -8,7 +8,7 @@
 #ifndef SAMENZICHT_AGGREGATOR_QUERY_SERVICE_H_
 #define SAMENZICHT_AGGREGATOR_QUERY_SERVICE_H_
 
-#include "aggregator/query.h"
+#include "aggregator/query/query.h"
 #include "samenzicht/v1/query.grpc.pb.h"
 
 namespace samenzicht::aggregator {

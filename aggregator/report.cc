@@ -7,7 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "aggregator/disclosure.h"
+#include "aggregator/query/disclosure.h"
 #include "absl/strings/match.h"
 #include "aggregator/totals_format.h"
 #include "common/status_macros.h"

@@ -4,7 +4,7 @@
 #include <utility>
 
 #include "aggregator/audit_store.h"
-#include "aggregator/query.h"
+#include "aggregator/query/query.h"
 #include "common/status_macros.h"
 #include "rpc/tls.h"
 

@@ -5,7 +5,7 @@
 #include <chrono>
 #include <ctime>
 
-#include "aggregator/audit_events.h"
+#include "audit/aggregator_events.h"
 #include "aggregator/audit_store.h"
 #include "aggregator/settings.h"
 #include "common/status_macros.h"

@@ -18,7 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "aggregator/settings.h"
-#include "aggregator/store.h"
+#include "aggregator/store/store.h"
 #include "samenzicht/v1/config.pb.h"
 
 namespace samenzicht::aggregator {

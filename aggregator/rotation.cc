@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "aggregator/settings.h"
 #include "aggregator/audit_store.h"
-#include "aggregator/store.h"
+#include "aggregator/store/store.h"
 #include "common/sqlite/sqlite.h"
 #include "common/status_macros.h"
 #include "crypto/key_file.h"

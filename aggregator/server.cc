@@ -7,7 +7,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
-#include "aggregator/audit_events.h"
+#include "audit/aggregator_events.h"
 #include "aggregator/audit_store.h"
 #include "aggregator/retention.h"
 #include "common/status_macros.h"

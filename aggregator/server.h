@@ -35,9 +35,9 @@
 #include "aggregator/admin_service.h"
 #include "aggregator/intake.h"
 #include "aggregator/intake_service.h"
-#include "aggregator/query.h"
+#include "aggregator/query/query.h"
 #include "aggregator/query_service.h"
-#include "aggregator/store.h"
+#include "aggregator/store/store.h"
 #include "samenzicht/v1/config.pb.h"
 
 namespace samenzicht::aggregator {

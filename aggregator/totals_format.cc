@@ -5,8 +5,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
-#include "aggregator/disclosure.h"
-#include "aggregator/totals.h"
+#include "aggregator/query/disclosure.h"
+#include "aggregator/query/totals.h"
 #include "model/vocabulary.h"
 
 namespace samenzicht::aggregator {

@@ -13,7 +13,7 @@
 #include <string>
 
 #include "aggregator/intake.h"
-#include "aggregator/store.h"
+#include "aggregator/store/store.h"
 #include "crypto/encoding.h"
 #include "crypto/secret_bytes.h"
 #include "crypto/signature.h"

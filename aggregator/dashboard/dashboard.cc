@@ -13,7 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "aggregator/disclosure.h"
+#include "aggregator/query/disclosure.h"
 #include "aggregator/insight_format.h"
 #include "common/status_macros.h"
 #include "aggregator/totals_format.h"

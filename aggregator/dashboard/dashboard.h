@@ -38,7 +38,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "aggregator/query.h"
+#include "aggregator/query/query.h"
 #include "samenzicht/v1/config.pb.h"
 
 namespace samenzicht::rpc {

@@ -26,7 +26,7 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
-#include "aggregator/store.h"
+#include "aggregator/store/store.h"
 #include "common/sqlite/sqlite.h"
 
 struct sqlite3;

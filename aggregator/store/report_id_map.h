@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "aggregator/store.h"
+#include "aggregator/store/store.h"
 
 namespace samenzicht::aggregator {
 

@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#include "aggregator/store.h"
+#include "aggregator/store/store.h"
 #include "common/sqlite/sqlite.h"
 #include "crypto/row_seal.h"
 

@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "aggregator/store.h"
+#include "aggregator/store/store.h"
 
 namespace samenzicht::aggregator {
 namespace {

@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "aggregator/linkage/linkage.h"
-#include "aggregator/store.h"
+#include "aggregator/store/store.h"
 #include "common/status_macros.h"
 
 namespace samenzicht::bench {

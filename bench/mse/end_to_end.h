@@ -12,7 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "aggregator/estimate/capture_table.h"
-#include "aggregator/insight.h"
+#include "aggregator/query/insight.h"
 #include "simulator/simulator.h"
 
 namespace samenzicht::bench {

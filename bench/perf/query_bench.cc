@@ -25,9 +25,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "aggregator/linkage/linkage.h"
-#include "aggregator/store.h"
-#include "aggregator/totals.h"
-#include "aggregator/totals_index.h"
+#include "aggregator/store/store.h"
+#include "aggregator/query/totals.h"
+#include "aggregator/query/totals_index.h"
 #include "bench/perf/synthetic.h"
 
 using namespace samenzicht;

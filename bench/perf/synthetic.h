@@ -19,7 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "aggregator/linkage/linkage.h"
-#include "aggregator/store.h"
+#include "aggregator/store/store.h"
 
 namespace samenzicht::bench {
 

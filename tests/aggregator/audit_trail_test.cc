@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "aggregator/audit_events.h"
+#include "audit/aggregator_events.h"
 #include "aggregator/audit_store.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"

@@ -11,7 +11,7 @@
 #include <set>
 #include <thread>
 
-#include "aggregator/audit_events.h"
+#include "audit/aggregator_events.h"
 #include "aggregator/audit_store.h"
 #include "aggregator/backup.h"
 #include "common/files.h"

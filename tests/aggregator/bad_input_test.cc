@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "aggregator/intake.h"
-#include "aggregator/store.h"
+#include "aggregator/store/store.h"
 #include "tests/aggregator/test_util.h"
 
 namespace samenzicht::aggregator {

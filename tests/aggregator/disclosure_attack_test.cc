@@ -22,13 +22,13 @@
 
 #include <gtest/gtest.h>
 
-#include "aggregator/disclosure.h"
-#include "aggregator/insight.h"
-#include "aggregator/query.h"
-#include "aggregator/store.h"
+#include "aggregator/query/disclosure.h"
+#include "aggregator/query/insight.h"
+#include "aggregator/query/query.h"
+#include "aggregator/store/store.h"
 #include "crypto/secret_bytes.h"
-#include "aggregator/totals.h"
-#include "aggregator/totals_index.h"
+#include "aggregator/query/totals.h"
+#include "aggregator/query/totals_index.h"
 #include "tests/aggregator/test_util.h"
 #include "tests/testing/status_matchers.h"
 

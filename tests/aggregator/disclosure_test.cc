@@ -1,14 +1,14 @@
 // Disclosure control under attack: margin recovery, differencing two periods, a narrowing
 // second query; and the secondary-suppression engine's fixed point on random tables.
-#include "aggregator/disclosure.h"
+#include "aggregator/query/disclosure.h"
 
 #include <random>
 
 #include <gtest/gtest.h>
 
-#include "aggregator/insight.h"
-#include "aggregator/query_history.h"
-#include "aggregator/totals.h"
+#include "aggregator/query/insight.h"
+#include "aggregator/query/query_history.h"
+#include "aggregator/query/totals.h"
 #include "tests/aggregator/test_util.h"
 #include "tests/testing/status_matchers.h"
 

@@ -12,7 +12,7 @@
 #include <sqlite3.h>
 
 #include "aggregator/backup.h"
-#include "aggregator/store.h"
+#include "aggregator/store/store.h"
 #include "crypto/keyed_hash.h"
 #include "tests/aggregator/test_util.h"
 #include "tests/testing/status_matchers.h"

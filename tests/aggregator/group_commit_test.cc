@@ -17,8 +17,8 @@
 
 #include <gtest/gtest.h>
 
-#include "aggregator/audit_events.h"
-#include "aggregator/store.h"
+#include "audit/aggregator_events.h"
+#include "aggregator/store/store.h"
 #include "audit/chain.h"
 #include "crypto/signature.h"
 #include "tests/aggregator/test_util.h"

@@ -21,7 +21,7 @@
 #include <gtest/gtest.h>
 
 #include "aggregator/audit_store.h"
-#include "aggregator/estimate_cache.h"
+#include "aggregator/query/estimate_cache.h"
 #include "aggregator/server.h"
 #include "crypto/key_file.h"
 #include "model/config.h"

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "aggregator/query.h"
+#include "aggregator/query/query.h"
 #include "tests/aggregator/test_util.h"
 #include "tests/testing/status_matchers.h"
 

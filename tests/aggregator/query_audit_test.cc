@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "aggregator/audit_events.h"
+#include "audit/aggregator_events.h"
 #include "aggregator/audit_store.h"
 #include "aggregator/report_query.h"
 #include "tests/aggregator/audit_fixture.h"

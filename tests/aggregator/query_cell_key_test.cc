@@ -6,12 +6,12 @@
 
 #include <gtest/gtest.h>
 
-#include "aggregator/audit_events.h"
-#include "aggregator/disclosure.h"
+#include "audit/aggregator_events.h"
+#include "aggregator/query/disclosure.h"
 #include "aggregator/insight_format.h"
 #include "aggregator/intake.h"
-#include "aggregator/query.h"
-#include "aggregator/totals.h"
+#include "aggregator/query/query.h"
+#include "aggregator/query/totals.h"
 #include "tests/aggregator/test_util.h"
 #include "tests/testing/status_matchers.h"
 

@@ -7,7 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "aggregator/disclosure.h"
+#include "aggregator/query/disclosure.h"
 #include "aggregator/report.h"
 #include "model/vocabulary.h"
 #include "presentation/labels.h"

@@ -6,7 +6,7 @@
 // `key-retire` deletes the old tokens (the reports stay, unlinkable); schema 2 upgrades.
 #include <sqlite3.h>
 
-#include "aggregator/audit_events.h"
+#include "audit/aggregator_events.h"
 #include "aggregator/audit_store.h"
 #include "aggregator/retention.h"
 #include "aggregator/rotation.h"

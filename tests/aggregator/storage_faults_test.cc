@@ -10,11 +10,11 @@
 #include <sstream>
 
 #include "aggregator/admin.h"
-#include "aggregator/audit_events.h"
+#include "audit/aggregator_events.h"
 #include "aggregator/audit_store.h"
-#include "aggregator/query_history.h"
+#include "aggregator/query/query_history.h"
 #include "aggregator/service_status.h"
-#include "aggregator/store.h"
+#include "aggregator/store/store.h"
 #include "common/disk_full.h"
 #include "common/files.h"
 #include "common/sqlite/sqlite.h"

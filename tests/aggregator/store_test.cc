@@ -1,4 +1,4 @@
-#include "aggregator/store.h"
+#include "aggregator/store/store.h"
 
 #include <sys/stat.h>
 
@@ -12,7 +12,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
-#include "aggregator/audit_events.h"
+#include "audit/aggregator_events.h"
 #include "crypto/signature.h"
 #include "tests/aggregator/test_util.h"
 #include "tests/testing/status_matchers.h"

@@ -1,10 +1,10 @@
-#include "aggregator/totals.h"
+#include "aggregator/query/totals.h"
 
 #include <memory>
 
 #include <gtest/gtest.h>
 
-#include "aggregator/totals_index.h"
+#include "aggregator/query/totals_index.h"
 #include "tests/aggregator/test_util.h"
 #include "tests/testing/status_matchers.h"
 

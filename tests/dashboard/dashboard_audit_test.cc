@@ -6,7 +6,7 @@
 
 #include <httplib.h>
 
-#include "aggregator/audit_events.h"
+#include "audit/aggregator_events.h"
 #include "aggregator/audit_store.h"
 #include "aggregator/dashboard/dashboard.h"
 #include "tests/aggregator/audit_fixture.h"

@@ -1,4 +1,4 @@
-#include "aggregator/insight.h"
+#include "aggregator/query/insight.h"
 
 #include <algorithm>
 #include <cmath>
@@ -9,8 +9,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "aggregator/disclosure.h"
-#include "aggregator/totals.h"
+#include "aggregator/query/disclosure.h"
+#include "aggregator/query/totals.h"
 #include "common/status_macros.h"
 #include "model/vocabulary.h"
 #include "samenzicht/v1/categories.pb.h"

@@ -1,10 +1,10 @@
-#include "aggregator/totals_index.h"
+#include "aggregator/query/totals_index.h"
 
 #include <algorithm>
 #include <limits>
 
 #include "absl/container/flat_hash_map.h"
-#include "aggregator/totals.h"
+#include "aggregator/query/totals.h"
 #include "common/status_macros.h"
 
 namespace samenzicht::aggregator {

@@ -11,8 +11,8 @@
 //   v1::HiddenNumberEstimate e = cache.Get({generation, from, to}, [&] { return Slow(); });
 //
 // Thread-safe.
-#ifndef SAMENZICHT_AGGREGATOR_ESTIMATE_CACHE_H_
-#define SAMENZICHT_AGGREGATOR_ESTIMATE_CACHE_H_
+#ifndef SAMENZICHT_AGGREGATOR_QUERY_ESTIMATE_CACHE_H_
+#define SAMENZICHT_AGGREGATOR_QUERY_ESTIMATE_CACHE_H_
 
 #include <cstdint>
 #include <functional>
@@ -78,4 +78,4 @@ class EstimateCache {
 
 }  // namespace samenzicht::aggregator
 
-#endif  // SAMENZICHT_AGGREGATOR_ESTIMATE_CACHE_H_
+#endif  // SAMENZICHT_AGGREGATOR_QUERY_ESTIMATE_CACHE_H_

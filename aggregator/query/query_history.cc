@@ -1,4 +1,4 @@
-#include "aggregator/query_history.h"
+#include "aggregator/query/query_history.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -15,7 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "aggregator/totals.h"
+#include "aggregator/query/totals.h"
 #include "common/disk_full.h"
 #include "common/status_macros.h"
 

@@ -25,8 +25,8 @@
 //  4. Differencing between queries is the query history's job (query_history.h).
 //
 // Thread-safety: pure functions and value types.
-#ifndef SAMENZICHT_AGGREGATOR_DISCLOSURE_H_
-#define SAMENZICHT_AGGREGATOR_DISCLOSURE_H_
+#ifndef SAMENZICHT_AGGREGATOR_QUERY_DISCLOSURE_H_
+#define SAMENZICHT_AGGREGATOR_QUERY_DISCLOSURE_H_
 
 #include <algorithm>
 #include <cstdint>
@@ -40,10 +40,13 @@
 #include <vector>
 
 #include "aggregator/linkage/linkage.h"
-#include "aggregator/store.h"
+#include "aggregator/store/dataset.h"
 #include "samenzicht/v1/query.pb.h"
 
 namespace samenzicht::aggregator {
+
+// The smallest count shown (k) when the configuration sets none.
+inline constexpr uint32_t kDefaultMinCellSize = 5;
 
 struct DcCell {
   uint64_t value = 0;
@@ -259,4 +262,4 @@ absl::StatusOr<CellKeyParams> ParseCellKeyRules(const std::string& text);
 
 }  // namespace samenzicht::aggregator
 
-#endif  // SAMENZICHT_AGGREGATOR_DISCLOSURE_H_
+#endif  // SAMENZICHT_AGGREGATOR_QUERY_DISCLOSURE_H_

@@ -32,8 +32,8 @@
 // report) and a bit per report: about 24 + 28 * persons/report bytes per report.
 //
 // Thread-safety: immutable after Build; RawTotalsFor may be called concurrently.
-#ifndef SAMENZICHT_AGGREGATOR_TOTALS_INDEX_H_
-#define SAMENZICHT_AGGREGATOR_TOTALS_INDEX_H_
+#ifndef SAMENZICHT_AGGREGATOR_QUERY_TOTALS_INDEX_H_
+#define SAMENZICHT_AGGREGATOR_QUERY_TOTALS_INDEX_H_
 
 #include <array>
 #include <cstdint>
@@ -42,9 +42,9 @@
 
 #include "absl/status/statusor.h"
 #include "aggregator/linkage/linkage.h"
-#include "aggregator/store.h"
-#include "aggregator/disclosure.h"
-#include "aggregator/totals.h"
+#include "aggregator/store/dataset.h"
+#include "aggregator/query/disclosure.h"
+#include "aggregator/query/totals.h"
 #include "samenzicht/v1/query.pb.h"
 
 namespace samenzicht::aggregator {
@@ -93,4 +93,4 @@ class TotalsIndex {
 
 }  // namespace samenzicht::aggregator
 
-#endif  // SAMENZICHT_AGGREGATOR_TOTALS_INDEX_H_
+#endif  // SAMENZICHT_AGGREGATOR_QUERY_TOTALS_INDEX_H_

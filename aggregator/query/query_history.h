@@ -23,8 +23,8 @@
 //
 // Thread-safety: QueryHistory is thread-safe. Callers that check and then record must
 // serialise the pair themselves (Query does, under one lock).
-#ifndef SAMENZICHT_AGGREGATOR_QUERY_HISTORY_H_
-#define SAMENZICHT_AGGREGATOR_QUERY_HISTORY_H_
+#ifndef SAMENZICHT_AGGREGATOR_QUERY_QUERY_HISTORY_H_
+#define SAMENZICHT_AGGREGATOR_QUERY_QUERY_HISTORY_H_
 
 #include <cstdint>
 #include <functional>
@@ -36,8 +36,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "aggregator/linkage/linkage.h"
-#include "aggregator/store.h"
-#include "aggregator/totals.h"
+#include "aggregator/store/dataset.h"
+#include "aggregator/query/totals.h"
 #include "samenzicht/v1/query.pb.h"
 
 namespace samenzicht::aggregator {
@@ -83,4 +83,4 @@ absl::Status CheckDifferencing(const Dataset& dataset, const LinkResult& link,
 
 }  // namespace samenzicht::aggregator
 
-#endif  // SAMENZICHT_AGGREGATOR_QUERY_HISTORY_H_
+#endif  // SAMENZICHT_AGGREGATOR_QUERY_QUERY_HISTORY_H_

@@ -1,4 +1,4 @@
-#include "aggregator/query.h"
+#include "aggregator/query/query.h"
 
 #include <spdlog/spdlog.h>
 
@@ -12,10 +12,10 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "absl/time/civil_time.h"
-#include "aggregator/audit_events.h"
-#include "aggregator/disclosure.h"
+#include "audit/aggregator_events.h"
+#include "aggregator/query/disclosure.h"
 #include "aggregator/linkage/probabilistic_linkage.h"
-#include "aggregator/totals.h"
+#include "aggregator/query/totals.h"
 #include "common/status_macros.h"
 #include "crypto/secret_bytes.h"
 #include "model/config.h"
@@ -112,27 +112,19 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Query::Current() {
   auto snap = std::make_shared<Snapshot>();
   snap->generation = generation;
   snap->now_month = now_month;
-  // Load with the agency's index in place of its domain, then put the domain back: this
-  // keeps which agency sent each report (for "known to 1, 2, 3+ agencies").
-  std::vector<std::string> agencies;
-  ASSIGN_OR_RETURN(snap->dataset, store_->LoadDataset([&agencies](const std::string& agency) {
-    auto it = std::find(agencies.begin(), agencies.end(), agency);
-    if (it != agencies.end()) return static_cast<int>(it - agencies.begin()) + 1;
-    if (agencies.size() >= 255) return 0;
-    agencies.push_back(agency);
-    return static_cast<int>(agencies.size());
+  ASSIGN_OR_RETURN(snap->dataset, store_->LoadDataset([this](const std::string& agency) {
+    auto it = domains_.find(agency);
+    return it == domains_.end() ? 0 : it->second;
   }));
+  // Which agency sent each report (for "known to 1, 2, 3+ agencies"), as the overview takes
+  // it: one byte, so a report of an agency numbered beyond 255 counts as of an unknown one.
   snap->agency_of_report.reserve(snap->dataset.reports.size());
-  std::vector<uint8_t> domain_of_index(agencies.size() + 1, 0);
-  for (size_t i = 0; i < agencies.size(); ++i) {
-    auto it = domains_.find(agencies[i]);
-    domain_of_index[i + 1] = static_cast<uint8_t>(it == domains_.end() ? 0 : it->second);
+  for (const ReportFacts& f : snap->dataset.reports) {
+    snap->agency_of_report.push_back(f.agency <= 255 ? static_cast<uint8_t>(f.agency) : 0);
   }
-  for (ReportFacts& f : snap->dataset.reports) {
-    snap->agency_of_report.push_back(f.domain);
-    f.domain = domain_of_index[f.domain];
-  }
-  snap->agencies = std::move(agencies);
+  snap->agencies.assign(snap->dataset.agencies.begin(),
+                        snap->dataset.agencies.begin() +
+                            std::min<size_t>(snap->dataset.agencies.size(), 255));
   {
     ProbabilisticLinkResult linked = LinkWithProfile(
         static_cast<uint32_t>(snap->dataset.reports.size()), snap->dataset.tokens, profile_,

@@ -1,4 +1,4 @@
-#include "aggregator/disclosure.h"
+#include "aggregator/query/disclosure.h"
 
 #include <limits>
 #include <map>
@@ -12,7 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 
-#include "aggregator/totals.h"
+#include "aggregator/query/months.h"
 
 namespace samenzicht::aggregator {
 namespace {

@@ -20,8 +20,8 @@
 //
 // Thread-safety: thread-safe; queries run concurrently (a reload happens under a lock, the
 // snapshot is shared read-only).
-#ifndef SAMENZICHT_AGGREGATOR_QUERY_H_
-#define SAMENZICHT_AGGREGATOR_QUERY_H_
+#ifndef SAMENZICHT_AGGREGATOR_QUERY_QUERY_H_
+#define SAMENZICHT_AGGREGATOR_QUERY_QUERY_H_
 
 #include <map>
 #include <tuple>
@@ -30,13 +30,13 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "aggregator/disclosure.h"
-#include "aggregator/estimate_cache.h"
-#include "aggregator/insight.h"
+#include "aggregator/query/disclosure.h"
+#include "aggregator/query/estimate_cache.h"
+#include "aggregator/query/insight.h"
 #include "aggregator/linkage/linkage.h"
-#include "aggregator/query_history.h"
-#include "aggregator/store.h"
-#include "aggregator/totals_index.h"
+#include "aggregator/query/query_history.h"
+#include "aggregator/store/store.h"
+#include "aggregator/query/totals_index.h"
 #include "rpc/tls.h"
 #include "samenzicht/v1/config.pb.h"
 #include "samenzicht/v1/profile.pb.h"
@@ -52,8 +52,9 @@ struct Snapshot {
   // Columnar index answering every totals query (whole history or a period),
   // built with `link`.
   std::shared_ptr<const TotalsIndex> totals_index;
-  // Per report: 1 + index into `agencies` (the node id that sent it), 0 when more than 255
-  // agencies are configured. Used to count persons known to 1, 2, 3+ agencies.
+  // Per report: 1 + index into `agencies` (the node id that sent it), 0 for an agency
+  // numbered beyond 255 (Dataset::agencies numbers every agency). Used to count persons
+  // known to 1, 2, 3+ agencies.
   std::vector<uint8_t> agency_of_report;
   std::vector<std::string> agencies;
   // Record keys of the Cell Key Method (disclosure.h); empty under suppression.
@@ -198,4 +199,4 @@ class Query {
 
 }  // namespace samenzicht::aggregator
 
-#endif  // SAMENZICHT_AGGREGATOR_QUERY_H_
+#endif  // SAMENZICHT_AGGREGATOR_QUERY_QUERY_H_

@@ -1,4 +1,4 @@
-#include "aggregator/audit_events.h"
+#include "audit/aggregator_events.h"
 
 #include <ctime>
 

@@ -19,8 +19,8 @@
 // it is rounded to whole persons; the capture-history cells are never published.
 //
 // Thread-safety: pure functions (the estimator is called once per call).
-#ifndef SAMENZICHT_AGGREGATOR_INSIGHT_H_
-#define SAMENZICHT_AGGREGATOR_INSIGHT_H_
+#ifndef SAMENZICHT_AGGREGATOR_QUERY_INSIGHT_H_
+#define SAMENZICHT_AGGREGATOR_QUERY_INSIGHT_H_
 
 #include <cstdint>
 #include <functional>
@@ -28,9 +28,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "aggregator/disclosure.h"
+#include "aggregator/query/disclosure.h"
 #include "aggregator/linkage/linkage.h"
-#include "aggregator/store.h"
+#include "aggregator/store/dataset.h"
 #include "samenzicht/v1/query.pb.h"
 
 namespace samenzicht::aggregator {
@@ -93,4 +93,4 @@ absl::StatusOr<CaptureHistories> AgencyCaptureHistories(
 
 }  // namespace samenzicht::aggregator
 
-#endif  // SAMENZICHT_AGGREGATOR_INSIGHT_H_
+#endif  // SAMENZICHT_AGGREGATOR_QUERY_INSIGHT_H_

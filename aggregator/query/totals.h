@@ -37,8 +37,8 @@
 // table does not depend on the data); for area and signal month the values present.
 //
 // Thread-safety: pure functions.
-#ifndef SAMENZICHT_AGGREGATOR_TOTALS_H_
-#define SAMENZICHT_AGGREGATOR_TOTALS_H_
+#ifndef SAMENZICHT_AGGREGATOR_QUERY_TOTALS_H_
+#define SAMENZICHT_AGGREGATOR_QUERY_TOTALS_H_
 
 #include <cstdint>
 #include <string>
@@ -47,7 +47,9 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "aggregator/linkage/linkage.h"
-#include "aggregator/store.h"
+#include "aggregator/query/disclosure.h"  // kDefaultMinCellSize
+#include "aggregator/query/months.h"  // EarliestFirst, IsValidMonth
+#include "aggregator/store/dataset.h"
 #include "samenzicht/v1/categories.pb.h"
 #include "samenzicht/v1/query.pb.h"
 
@@ -167,12 +169,6 @@ struct PersonCategories {
   uint32_t Value(v1::Dimension d) const { return PersonValue(d, acc[d]); }
 };
 
-// Report indexes in "earliest first" order: by signal month (not known last), then by
-// arrival (index). Linear (a counting sort by month) when every month is valid.
-std::vector<uint32_t> EarliestFirst(const std::vector<ReportFacts>& reports);
-
-inline constexpr uint32_t kDefaultMinCellSize = 5;
-
 // The text of the counting rules above, for `TotalsResponse.counting_rules`.
 const std::string& CountingRules();
 
@@ -238,9 +234,6 @@ v1::TotalsResponse PerturbTotals(const RawTotals& raw, const CellKeyParams& para
 // Primary disclosure control of one count.
 v1::Count Protect(uint64_t value, uint32_t min_cell_size);
 
-// True for 0 or a valid YYYYMM (year 1900-2999, month 1-12).
-bool IsValidMonth(uint32_t yyyymm);
-
 }  // namespace samenzicht::aggregator
 
-#endif  // SAMENZICHT_AGGREGATOR_TOTALS_H_
+#endif  // SAMENZICHT_AGGREGATOR_QUERY_TOTALS_H_

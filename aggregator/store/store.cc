@@ -1,4 +1,4 @@
-#include "aggregator/store.h"
+#include "aggregator/store/store.h"
 
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -15,7 +15,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "aggregator/audit_events.h"
+#include "audit/aggregator_events.h"
 #include "aggregator/store/checkpointer.h"
 #include "aggregator/store/report_id_map.h"
 #include "aggregator/store/schema.h"
@@ -992,7 +992,9 @@ absl::StatusOr<Dataset> Store::LoadDataset(
     }
   }
   absl::flat_hash_map<std::string, uint16_t> area_index;
-  absl::flat_hash_map<std::string, int> domain_cache;
+  // Per agency (node id): its domain and its number (1 + index into d.agencies; 0 beyond
+  // kMaxDatasetAgencies).
+  absl::flat_hash_map<std::string, std::pair<int, uint16_t>> agency_cache;
   {
     ASSIGN_OR_RETURN(Stmt count, Stmt::Prepare(db, absl::StrCat(
         "SELECT count(*), coalesce(sum(", TokenCountSql("tokens"), "), 0) FROM reports").c_str()));
@@ -1024,9 +1026,17 @@ absl::StatusOr<Dataset> Store::LoadDataset(
       if (absl::Status s = OpenTokens(*sealer_, place, column(5), &token_blob); !s.ok()) {
         return absl::DataLossError(absl::StrCat(path_, ": ", s.message(), kCorruptionHint));
       }
-      auto dom = domain_cache.find(agency);
-      if (dom == domain_cache.end()) dom = domain_cache.emplace(agency, domain_of_agency(agency)).first;
-      f.domain = static_cast<uint8_t>(dom->second);
+      auto ag = agency_cache.find(agency);
+      if (ag == agency_cache.end()) {
+        uint16_t number = 0;
+        if (d.agencies.size() < kMaxDatasetAgencies) {
+          d.agencies.push_back(agency);
+          number = static_cast<uint16_t>(d.agencies.size());
+        }
+        ag = agency_cache.emplace(agency, std::make_pair(domain_of_agency(agency), number)).first;
+      }
+      f.domain = static_cast<uint8_t>(ag->second.first);
+      f.agency = ag->second.second;
       f.signal_month = place.signal_month;
       f.form = facts.form;
       f.contact = facts.contact;

@@ -49,7 +49,7 @@
 // digests of older rows; audit entries written before it keep what they recorded).
 //
 // Audit: table `audit` holds the hash-chained, Ed25519-signed trail (see
-// audit/chain.h and audit_events.h), table `settings` the administrator's overrides. Once
+// audit/chain.h and audit/aggregator_events.h), table `settings` the administrator's overrides. Once
 // `AttachAudit` was called, `CommitBatch`, `Retract`, `Purge` and `SetSetting` write their
 // audit entry IN THE SAME TRANSACTION as the change they record, so trail and data never
 // diverge; other events go through `AppendAudit` in a transaction of their own. Deleted
@@ -72,8 +72,8 @@
 // the report ids BEFORE it joins a group, so only the SQL statements are serialised;
 // `LoadDataset` opens its own read connection, so queries run concurrently with each
 // other and with a write (WAL snapshot isolation).
-#ifndef SAMENZICHT_AGGREGATOR_STORE_H_
-#define SAMENZICHT_AGGREGATOR_STORE_H_
+#ifndef SAMENZICHT_AGGREGATOR_STORE_STORE_H_
+#define SAMENZICHT_AGGREGATOR_STORE_STORE_H_
 
 #include <atomic>
 #include <condition_variable>
@@ -90,7 +90,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "aggregator/linkage/linkage.h"
+#include "aggregator/store/dataset.h"
 #include "audit/chain.h"
 #include "crypto/keyed_hash.h"
 #include "crypto/secret_bytes.h"
@@ -129,25 +129,6 @@ inline constexpr size_t kStoredTokenBytes = 2 + 32;
 inline constexpr uint16_t kStoredTokenRuleMask = 0x3fff;  // rules.id, below kMaxRules
 inline constexpr uint16_t kStoredTokenFlags = 0xc000;     // two reserved per-token flag bits
 inline constexpr int kMaxStoredRuleId = kStoredTokenRuleMask;
-
-// Categories of one report as the totals need them. Multi-valued categories are bitmasks:
-// bit v is set when enum value v (v >= 1) was reported; 0 means not known.
-struct ReportFacts {
-  uint32_t signal_month = 0;  // YYYYMM, 0 = not known
-  uint8_t form = 0, contact = 0, age_band = 0, gender = 0, background = 0;
-  uint8_t domain = 0;  // v1::Domain of the reporting agency, from the configuration
-  uint16_t area = 0;   // 1 + index into Dataset::areas, 0 = not known
-  uint32_t living = 0, recruitment = 0, coercion = 0, forced_crime = 0;
-  bool has_token = false;
-};
-
-// Every non-retracted report and its (re-keyed) tokens, in storage order.
-struct Dataset {
-  std::vector<ReportFacts> reports;
-  TokenTable tokens;               // TokenTable::report indexes `reports`
-  std::vector<std::string> rules;  // rule names by the integers in `tokens`
-  std::vector<std::string> areas;  // district codes by ReportFacts::area - 1
-};
 
 // One report of a batch to store. `report` must outlive the call; its tokens must already
 // be validated (32 bytes, a rule of the profile given to `Open`).
@@ -266,7 +247,8 @@ class Store {
                                         int64_t now_unix);
 
   // Reads every stored report and token in one read transaction. `domain_of_agency` maps
-  // an agency's node id to its v1::Domain (0 when unknown).
+  // an agency's node id to its v1::Domain (0 when unknown); the agencies are numbered in
+  // the order of their first report (Dataset::agencies, ReportFacts::agency).
   absl::StatusOr<Dataset> LoadDataset(
       const std::function<int(const std::string& agency)>& domain_of_agency) const;
 
@@ -418,16 +400,6 @@ class Store {
   std::unique_ptr<audit::AuditChain> chain_;
 };
 
-// Bitmask helpers for the multi-valued categories (bit v for enum value v >= 1).
-template <typename RepeatedEnum>
-uint32_t MaskOf(const RepeatedEnum& values) {
-  uint32_t m = 0;
-  for (int v : values) {
-    if (v > 0 && v < 32) m |= (1u << v);
-  }
-  return m;
-}
-
 }  // namespace samenzicht::aggregator
 
-#endif  // SAMENZICHT_AGGREGATOR_STORE_H_
+#endif  // SAMENZICHT_AGGREGATOR_STORE_STORE_H_
