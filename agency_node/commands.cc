@@ -238,6 +238,9 @@ absl::Status SubmitCommand(const std::string& config_path, const std::string& in
   process::DisableCoreDumps();
   ASSIGN_OR_RETURN(v1::NodeConfig config, model::LoadNodeConfig(config_path));
   ASSIGN_OR_RETURN(auto node, Delivery::New(config, today));
+  if (std::string w = model::MissingRevocationListWarning(config.tls()); !w.empty()) {
+    log.warn("{}", w);
+  }
   // Durable in the outbox first; then one delivery attempt (which also sends batches an
   // earlier submit left queued).
   ASSIGN_OR_RETURN(ImportResult imported, node->Import(in, /*once=*/false, resend_retracted));

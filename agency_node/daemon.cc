@@ -401,6 +401,9 @@ absl::Status RunDaemon(const v1::NodeConfig& config, StopSignal& stop, spdlog::l
         absl::StrCat("import_dir ", config.import_dir(), ": ", ec.message()));
   }
   ASSIGN_OR_RETURN(auto node, Delivery::New(config));
+  if (std::string w = model::MissingRevocationListWarning(config.tls()); !w.empty()) {
+    log.warn("{}", w);
+  }
   // Every refusal is named in the log as its acknowledgement arrives, also when a later
   // batch of the same attempt fails.
   node->set_on_problem([&log](const std::string& line) { log.warn("{}", line); });

@@ -15,7 +15,6 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "aggregator/audit_events.h"
 #include "aggregator/audit_store.h"
 #include "aggregator/backup.h"
 #include "aggregator/dashboard/dashboard.h"
@@ -28,6 +27,7 @@
 #include "aggregator/rotation.h"
 #include "aggregator/server.h"
 #include "aggregator/totals_format.h"
+#include "audit/aggregator_events.h"
 #include "audit/chain.h"
 #include "common/files.h"
 #include "common/process.h"
@@ -68,7 +68,18 @@ absl::StatusOr<uint32_t> NowFlag(const cli::Args& args) {
   return ParseMonthFlag("now", args.Get("now"));
 }
 
-absl::Status InsightView(const cli::Args& args, const std::string& view, std::ostream& out) {
+// A channel to the aggregator named in a client configuration; says on `err` when the
+// configuration names no revocation list.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> ConnectToAggregator(const v1::ClientConfig& config,
+                                                                   std::ostream& err) {
+  if (std::string w = model::MissingRevocationListWarning(config.tls()); !w.empty()) {
+    err << "warning: " << w << "\n";
+  }
+  return rpc::Connect(config.aggregator_address(), config.tls(), config.aggregator_server_name());
+}
+
+absl::Status InsightView(const cli::Args& args, const std::string& view, std::ostream& out,
+                         std::ostream& err) {
   if (view != "summary" && view != "agencies" && view != "overlap" && view != "trend") {
     return absl::InvalidArgumentError("--view must be totals, summary, agencies, overlap or trend");
   }
@@ -87,7 +98,7 @@ absl::Status InsightView(const cli::Args& args, const std::string& view, std::os
   request.set_include_estimate(args.Has("estimate"));
   ASSIGN_OR_RETURN(
       std::shared_ptr<grpc::Channel> channel,
-      rpc::Connect(config.aggregator_address(), config.tls(), config.aggregator_server_name()));
+      ConnectToAggregator(config, err));
   auto stub = v1::Query::NewStub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(300));
@@ -170,7 +181,7 @@ absl::Status LinkCommand(const cli::Args& args, std::ostream& out, std::ostream&
 
 absl::Status TotalsCommand(const cli::Args& args, std::ostream& out, std::ostream& err) {
   std::string view = args.Get("view", "totals");
-  if (view != "totals") return InsightView(args, view, out);
+  if (view != "totals") return InsightView(args, view, out, err);
   ASSIGN_OR_RETURN(v1::ClientConfig config, model::LoadClientConfig(args.Get("config")));
   ASSIGN_OR_RETURN(v1::TotalsRequest request, TotalsRequestFromFlags(args));
   std::string format = args.Get("format", "table");
@@ -179,7 +190,7 @@ absl::Status TotalsCommand(const cli::Args& args, std::ostream& out, std::ostrea
   }
   ASSIGN_OR_RETURN(
       std::shared_ptr<grpc::Channel> channel,
-      rpc::Connect(config.aggregator_address(), config.tls(), config.aggregator_server_name()));
+      ConnectToAggregator(config, err));
   auto stub = v1::Query::NewStub(channel);
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
@@ -357,7 +368,7 @@ absl::Status ReportCommand(const cli::Args& args, std::ostream& out, std::ostrea
     ASSIGN_OR_RETURN(v1::ClientConfig config, model::LoadClientConfig(args.Get("config")));
     ASSIGN_OR_RETURN(
         std::shared_ptr<grpc::Channel> channel,
-        rpc::Connect(config.aggregator_address(), config.tls(), config.aggregator_server_name()));
+        ConnectToAggregator(config, err));
     auto stub = v1::Query::NewStub(channel);
     {
       grpc::ClientContext ctx;
@@ -391,11 +402,10 @@ struct ServiceClient {
 };
 
 // The channel of --config CLIENT.textproto, with its certificate.
-absl::StatusOr<ServiceClient> ConnectClient(const cli::Args& args) {
+absl::StatusOr<ServiceClient> ConnectClient(const cli::Args& args, std::ostream& err) {
   ServiceClient c;
   ASSIGN_OR_RETURN(c.config, model::LoadClientConfig(args.Get("config")));
-  ASSIGN_OR_RETURN(c.channel, rpc::Connect(c.config.aggregator_address(), c.config.tls(),
-                                           c.config.aggregator_server_name()));
+  ASSIGN_OR_RETURN(c.channel, ConnectToAggregator(c.config, err));
   return c;
 }
 
@@ -452,7 +462,7 @@ absl::Status AdminSettingsCommand(const cli::Args& args, std::ostream& out, std:
   if (format != "table" && format != "json") {
     return absl::InvalidArgumentError("--format must be table or json");
   }
-  ASSIGN_OR_RETURN(ServiceClient c, ConnectClient(args));
+  ASSIGN_OR_RETURN(ServiceClient c, ConnectClient(args, err));
   v1::Settings settings;
   grpc::Status st = v1::Admin::NewStub(c.channel)->GetSettings(CallContext().get(), {}, &settings);
   if (!st.ok()) return CallError(st, "settings", c);
@@ -462,7 +472,7 @@ absl::Status AdminSettingsCommand(const cli::Args& args, std::ostream& out, std:
 absl::Status AdminSetRetentionCommand(const cli::Args& args, std::ostream& out, std::ostream& err) {
   if (!args.Has("months")) return absl::InvalidArgumentError("--months is required");
   ASSIGN_OR_RETURN(uint64_t months, NumberFlag(args, "months", 0, 1200, 0));
-  ASSIGN_OR_RETURN(ServiceClient c, ConnectClient(args));
+  ASSIGN_OR_RETURN(ServiceClient c, ConnectClient(args, err));
   v1::SetRetentionRequest request;
   request.set_retention_months(static_cast<uint32_t>(months));
   v1::Settings settings;
@@ -479,7 +489,7 @@ absl::Status AdminSetKeyEpochCommand(const cli::Args& args, std::ostream& out, s
   if (!args.Has("epoch")) return absl::InvalidArgumentError("--epoch is required");
   ASSIGN_OR_RETURN(uint64_t epoch,
                    NumberFlag(args, "epoch", 1, std::numeric_limits<uint32_t>::max(), 1));
-  ASSIGN_OR_RETURN(ServiceClient c, ConnectClient(args));
+  ASSIGN_OR_RETURN(ServiceClient c, ConnectClient(args, err));
   v1::SetKeyEpochRequest request;
   request.set_key_epoch(static_cast<uint32_t>(epoch));
   v1::Settings settings;
@@ -496,7 +506,7 @@ absl::Status AuditCheckpointCommand(const cli::Args& args, std::ostream& out, st
   if (!file.empty() && std::filesystem::exists(std::filesystem::symlink_status(file))) {
     return absl::AlreadyExistsError(absl::StrCat(file, " exists; name a new file"));
   }
-  ASSIGN_OR_RETURN(ServiceClient c, ConnectClient(args));
+  ASSIGN_OR_RETURN(ServiceClient c, ConnectClient(args, err));
   v1::GetCheckpointResponse response;
   grpc::Status st =
       v1::Audit::NewStub(c.channel)->GetCheckpoint(CallContext().get(), {}, &response);
@@ -518,7 +528,7 @@ absl::Status AuditTrailCommand(const cli::Args& args, std::ostream& out, std::os
   constexpr uint64_t kMax = std::numeric_limits<int64_t>::max();
   ASSIGN_OR_RETURN(uint64_t from, NumberFlag(args, "from-seq", 1, kMax, 1));
   ASSIGN_OR_RETURN(uint64_t limit, NumberFlag(args, "limit", 1, kMax, 0));  // 0: all
-  ASSIGN_OR_RETURN(ServiceClient c, ConnectClient(args));
+  ASSIGN_OR_RETURN(ServiceClient c, ConnectClient(args, err));
   auto stub = v1::Audit::NewStub(c.channel);
   if (format == "table") {
     out << absl::StrFormat("%6s  %-20s  %-24s  %-16s  %s\n", "seq", "time (UTC)", "event", "actor",

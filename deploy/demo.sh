@@ -117,7 +117,7 @@ for a in "${AGENCIES[@]}"; do
 node_id: "$id"
 aggregator_address: "127.0.0.1:$port"
 aggregator_server_name: "localhost"
-tls { ca_cert_file: "../../pki/ca.crt" cert_file: "../../pki/$id.crt" key_file: "../../pki/$id.key" }
+tls { ca_cert_file: "../../pki/ca.crt" cert_file: "../../pki/$id.crt" key_file: "../../pki/$id.key" crl_directory: "../../pki/crl" }
 hashing_key_file: "hashing.key"
 signing_key_file: "signing.key"
 profile_file: "../../profile.textproto"
@@ -131,7 +131,7 @@ done
 cat > analyst.textproto <<CFG
 aggregator_address: "127.0.0.1:$port"
 aggregator_server_name: "localhost"
-tls { ca_cert_file: "pki/ca.crt" cert_file: "pki/gemeente-analyst.crt" key_file: "pki/gemeente-analyst.key" }
+tls { ca_cert_file: "pki/ca.crt" cert_file: "pki/gemeente-analyst.crt" key_file: "pki/gemeente-analyst.key" crl_directory: "pki/crl" }
 CFG
 
 echo

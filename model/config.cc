@@ -266,4 +266,10 @@ uint32_t MaxReportsPerToken(const v1::LinkageProfile& profile) {
   return profile.max_reports_per_token() == 0 ? 50 : profile.max_reports_per_token();
 }
 
+std::string MissingRevocationListWarning(const v1::TlsFiles& tls) {
+  if (!tls.crl_directory().empty()) return "";
+  return "tls names no crl_directory: a revoked aggregator certificate would not be noticed; "
+         "copy the deployment's CRL folder here and name it (docs/operations.md, revocation)";
+}
+
 }  // namespace samenzicht::model

@@ -19,6 +19,11 @@ absl::Status LoadTextProto(const std::string& path, google::protobuf::Message* m
 absl::StatusOr<v1::NodeConfig> LoadNodeConfig(const std::string& path);
 absl::StatusOr<v1::AggregatorConfig> LoadAggregatorConfig(const std::string& path);
 absl::StatusOr<v1::ClientConfig> LoadClientConfig(const std::string& path);
+// For a party that connects to the aggregator (node, analyst, administrator, privacy
+// officer): one line for its operator when its `tls` block names no `crl_directory` (a
+// revoked aggregator certificate would then be accepted without a word); empty when it
+// names one. Callers print it once, when the command or daemon starts.
+std::string MissingRevocationListWarning(const v1::TlsFiles& tls);
 // Node and aggregator configurations are refused (InvalidArgument naming the file) unless
 // `areas` passes ValidateAreas: the `area` column is never free text.
 

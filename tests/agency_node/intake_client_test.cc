@@ -31,6 +31,7 @@ namespace {
 
 using ::samenzicht::testing::StatusIs;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kSignals[] =
     "record_id,given_names,surname,date_of_birth,gender,national_id,phone,email,postcode,"
@@ -139,6 +140,10 @@ class NodeAgainstFakeIntake : public ::testing::Test {
 TEST_F(NodeAgainstFakeIntake, SubmitSignsWithTheNodeKeyAndLogsAcks) {
   std::string out;
   ASSERT_OK(Submit(&out));
+  // This configuration names no revocation list: the operator is told, once.
+  EXPECT_THAT(log_text_.str(),
+              HasSubstr("tls names no crl_directory: a revoked aggregator certificate would not "
+                        "be noticed"));
   EXPECT_THAT(out, HasSubstr("records read:    3"));
   EXPECT_THAT(out, HasSubstr("reports sent:    3 in 2 batches"));
   EXPECT_THAT(out, HasSubstr("accepted:        3"));
@@ -507,6 +512,7 @@ TEST_F(NodeAgainstFakeIntake, ANodeWithTheCrlRefusesARevokedAggregatorCertificat
   ASSERT_OK(Submit());
   size_t stored = service_->payloads.size();
   ASSERT_GT(stored, 0u);
+  EXPECT_THAT(log_text_.str(), Not(HasSubstr("crl_directory")));  // no warning: it has one
 
   // The aggregator's certificate is revoked; the server still presents it.
   std::string script = std::string(SAMENZICHT_SOURCE_DIR) + "/deploy/pki.sh";

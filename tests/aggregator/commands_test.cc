@@ -29,13 +29,16 @@ class CommandsTest : public AuditServerTest {
   using CommandFn = absl::Status(const cli::Args&, std::ostream&, std::ostream&);
 
   // A client configuration with `who`'s certificate (pki.sh: beheer = admin, fg = privacy
-  // officer, gemeente = analyst, police = agency).
-  std::string ClientConfig(const std::string& who) {
+  // officer, gemeente = analyst, police = agency) and the deployment's revocation list
+  // (unless `with_crl` is false).
+  std::string ClientConfig(const std::string& who, bool with_crl = true) {
     v1::ClientConfig c;
     c.set_aggregator_address(address_);
     *c.mutable_tls() = samenzicht::testing::TlsFor(pki_, who);
+    if (with_crl) c.mutable_tls()->set_crl_directory(pki_ + "/crl");
     c.set_aggregator_server_name("localhost");
-    const std::string path = dir_ + "/client_" + who + ".textproto";
+    const std::string path =
+        dir_ + "/client_" + who + (with_crl ? "" : "_without_crl") + ".textproto";
     EXPECT_OK(files::WriteFileAtomic(path, c.DebugString(), 0600));
     return path;
   }
@@ -258,6 +261,21 @@ TEST_F(CommandsTest, TheBinaryExitsOneWithTheReasonForAWrongRole) {
                   "--months", "x"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err, "error: --months must be a whole number from 0 to 1200\n");
+}
+
+// A client configuration without the revocation list still works, and says once that a
+// revoked aggregator certificate would go unnoticed.
+TEST_F(CommandsTest, AClientWithoutARevocationListIsWarned) {
+  RunResult r = RunCommand(
+      {AGGREGATOR_BIN, "admin", "settings", "--config", ClientConfig("beheer", /*with_crl=*/false)});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err,
+            "warning: tls names no crl_directory: a revoked aggregator certificate would not be "
+            "noticed; copy the deployment's CRL folder here and name it (docs/operations.md, "
+            "revocation)\n");
+  r = RunCommand({AGGREGATOR_BIN, "admin", "settings", "--config", ClientConfig("beheer")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
 }
 
 TEST_F(CommandsTest, EveryNewCommandHasHelp) {
