@@ -2,11 +2,16 @@
 
 #include <sodium.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "crypto/init.h"
+#include "crypto/key_file.h"
 
 namespace samenzicht::crypto::oprf {
 namespace {
@@ -276,6 +281,65 @@ absl::StatusOr<std::string> Evaluate(const ServerKey& key, std::string_view inpu
   std::string out(kOutputBytes, '\0');
   FinalizeHash(input, evaluated, reinterpret_cast<uint8_t*>(out.data()));
   return out;
+}
+
+namespace {
+constexpr char kKeyFilePrefix[] = "samenzicht-key v1 oprf-ristretto255 ";
+}  // namespace
+
+absl::Status GenerateServerKeyFile(const std::string& path, uint32_t epoch) {
+  if (epoch == 0) return absl::InvalidArgumentError("the epoch of a key must be at least 1");
+  ASSIGN_OR_RETURN(ServerKey key, ServerKey::Generate());
+  const int v = sodium_base64_VARIANT_ORIGINAL;
+  std::string line = absl::StrCat(kKeyFilePrefix, epoch, " ");
+  const size_t head = line.size();
+  line.resize(head + sodium_base64_ENCODED_LEN(kScalarBytes, v));
+  sodium_bin2base64(line.data() + head, line.size() - head, key.secret().unsafe_bytes(),
+                    kScalarBytes, v);
+  line.resize(line.size() - 1);  // the terminating NUL
+  line.push_back('\n');
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    sodium_memzero(line.data(), line.size());
+    if (errno == EEXIST) return absl::AlreadyExistsError(absl::StrCat(path, " exists; a key is never overwritten"));
+    return absl::PermissionDeniedError(absl::StrCat("cannot create ", path, ": ", std::strerror(errno)));
+  }
+  const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) &&
+                  ::fsync(fd) == 0;
+  ::close(fd);
+  sodium_memzero(line.data(), line.size());
+  if (!ok) return absl::InternalError(absl::StrCat("cannot write ", path));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<EpochKey> LoadServerKeyFile(const std::string& path) {
+  ASSIGN_OR_RETURN(SecretBytes text, ReadPrivateFile(path));
+  const std::string_view t(reinterpret_cast<const char*>(text.unsafe_bytes()), text.size());
+  const std::string_view prefix(kKeyFilePrefix);
+  if (t.substr(0, prefix.size()) != prefix) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": not an OPRF key file of the key service"));
+  }
+  size_t p = prefix.size();
+  uint64_t epoch = 0;
+  while (p < t.size() && t[p] >= '0' && t[p] <= '9' && epoch < (uint64_t{1} << 32)) {
+    epoch = epoch * 10 + static_cast<uint64_t>(t[p++] - '0');
+  }
+  if (epoch == 0 || epoch > UINT32_MAX || p >= t.size() || t[p] != ' ') {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": malformed epoch"));
+  }
+  ++p;
+  size_t end = t.find_first_of("\r\n", p);
+  if (end == std::string_view::npos) end = t.size();
+  ASSIGN_OR_RETURN(SecretBytes scalar, SecretBytes::Allocate(kScalarBytes));
+  size_t len = 0;
+  if (sodium_base642bin(scalar.unsafe_bytes(), kScalarBytes, t.data() + p, end - p, nullptr, &len,
+                        nullptr, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+      len != kScalarBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": the key is not 32 bytes of base64"));
+  }
+  absl::StatusOr<ServerKey> key = ServerKey::FromSecret(scalar);
+  if (!key.ok()) return absl::InvalidArgumentError(absl::StrCat(path, ": ", key.status().message()));
+  return EpochKey{static_cast<uint32_t>(epoch), std::move(*key)};
 }
 
 }  // namespace samenzicht::crypto::oprf

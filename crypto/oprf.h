@@ -103,6 +103,18 @@ class BlindBatch {
   std::string blinded_;
 };
 
+// Key files of the key service: one text line
+// `samenzicht-key v1 oprf-ristretto255 <epoch> <base64 scalar>`, mode 0600, read with the
+// checks of crypto::CheckPrivateFile (key_file.h).
+struct EpochKey {
+  uint32_t epoch;
+  ServerKey key;
+};
+// A new random key for `epoch` (>= 1) at `path`. AlreadyExists if `path` exists.
+absl::Status GenerateServerKeyFile(const std::string& path, uint32_t epoch);
+// NotFound, FailedPrecondition (permissions), InvalidArgument (malformed, not a valid key).
+absl::StatusOr<EpochKey> LoadServerKeyFile(const std::string& path);
+
 // The whole protocol with the key at hand (tests and the shared-key comparison only: a
 // node never holds a ServerKey): Finalize(input, r, BlindEvaluate(k, Blind(input, r))).
 absl::StatusOr<std::string> Evaluate(const ServerKey& key, std::string_view input);

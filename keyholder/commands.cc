@@ -1,0 +1,142 @@
+#include "keyholder/commands.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <ctime>
+#include <map>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "audit/chain.h"
+#include "common/files.h"
+#include "common/process.h"
+#include "common/status_macros.h"
+#include "crypto/encoding.h"
+#include "crypto/oprf.h"
+#include "crypto/signature.h"
+#include "keyholder/key_service.h"
+#include "keyholder/server.h"
+
+namespace samenzicht::keyholder {
+namespace {
+
+// The trail verified with the key to trust; the outcome's lines on `os`.
+absl::StatusOr<Trail> VerifiedTrail(const std::string& data_dir, const std::string& public_key_b64,
+                                    const std::vector<std::string>& checkpoint_files,
+                                    std::ostream& os) {
+  std::vector<audit::Checkpoint> checkpoints;
+  for (const std::string& f : checkpoint_files) {
+    ASSIGN_OR_RETURN(std::string text, files::ReadFile(f));
+    for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipWhitespace())) {
+      ASSIGN_OR_RETURN(audit::Checkpoint c, audit::Checkpoint::Parse(std::string(line)));
+      RETURN_IF_ERROR(audit::VerifyCheckpointSignature(c));
+      checkpoints.push_back(std::move(c));
+    }
+  }
+  ASSIGN_OR_RETURN(Trail trail, ReadTrail(data_dir));
+  std::string key;
+  std::string source;
+  if (!public_key_b64.empty()) {
+    ASSIGN_OR_RETURN(key, crypto::Base64Decode(public_key_b64));
+    source = "--public-key";
+  } else if (!checkpoints.empty()) {
+    key = checkpoints.front().public_key;
+    source = "checkpoint";
+  } else if (!trail.stored_public_key.empty()) {
+    key = trail.stored_public_key;
+    source = "data directory";
+    os << "warning: no --public-key or checkpoint given: the key stored next to the trail is "
+          "trusted only because it was found there (whoever can rewrite the database can "
+          "replace it)\n";
+  } else {
+    return absl::FailedPreconditionError("no key to verify the trail with: give --public-key");
+  }
+  for (const auto& c : checkpoints) {
+    if (c.public_key != key) {
+      return absl::UnauthenticatedError("a checkpoint is signed with another key than the one trusted");
+    }
+  }
+  ASSIGN_OR_RETURN(crypto::Verifier verifier, crypto::Verifier::New(key));
+  std::optional<audit::Checkpoint> last;
+  for (const auto& c : checkpoints) {
+    ASSIGN_OR_RETURN(audit::VerifyResult r, audit::Verify(trail.entries, verifier, c));
+    (void)r;
+    if (!last || c.seq > last->seq) last = c;
+  }
+  ASSIGN_OR_RETURN(audit::VerifyResult r, audit::Verify(trail.entries, verifier, last));
+  os << "trail verified: " << r.entries << " entries, head " << crypto::ToHex(r.head_hash).substr(0, 16)
+     << ", " << checkpoints.size() << " checkpoint(s), key from " << source << " ("
+     << crypto::Base64Encode(key) << ")\n";
+  return trail;
+}
+
+uint64_t Count(const std::string& details, const std::string& key) {
+  const std::string needle = absl::StrCat("\"", key, "\":");
+  size_t p = details.find(needle);
+  if (p == std::string::npos) return 0;
+  p += needle.size();
+  uint64_t v = 0;
+  while (p < details.size() && details[p] >= '0' && details[p] <= '9') v = v * 10 + (details[p++] - '0');
+  return v;
+}
+
+}  // namespace
+
+absl::Status KeygenCommand(const std::string& out, uint32_t epoch, std::ostream& os) {
+  process::DisableCoreDumps();
+  RETURN_IF_ERROR(crypto::oprf::GenerateServerKeyFile(out, epoch));
+  os << "wrote a new OPRF key (epoch " << epoch << ") to " << out
+     << " (mode 0600); it stays on the key service's host: no agency node or aggregator "
+        "ever gets it\n";
+  return absl::OkStatus();
+}
+
+absl::Status ServeCommand(const std::string& config_path, const std::string& port_file) {
+  process::DisableCoreDumps();
+  ASSIGN_OR_RETURN(v1::KeyholderConfig config, LoadKeyholderConfig(config_path));
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  ASSIGN_OR_RETURN(std::unique_ptr<Server> server, Server::Start(config));
+  if (!port_file.empty()) {
+    RETURN_IF_ERROR(files::WriteFileAtomic(port_file, absl::StrCat(server->port(), "\n"), 0644));
+  }
+  int sig = 0;
+  sigwait(&stop, &sig);
+  spdlog::info("received {}; shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  server->Shutdown();
+  server->Wait();
+  return absl::OkStatus();
+}
+
+absl::Status AuditVerifyCommand(const std::string& data_dir, const std::string& public_key_b64,
+                                const std::vector<std::string>& checkpoint_files, std::ostream& os) {
+  return VerifiedTrail(data_dir, public_key_b64, checkpoint_files, os).status();
+}
+
+absl::Status AuditReportCommand(const std::string& data_dir, const std::string& public_key_b64,
+                                std::ostream& os) {
+  ASSIGN_OR_RETURN(Trail trail, VerifiedTrail(data_dir, public_key_b64, {}, os));
+  // (day, node) -> evaluations, refusals
+  std::map<std::pair<std::string, std::string>, std::pair<uint64_t, uint64_t>> rows;
+  for (const audit::Entry& e : trail.entries) {
+    if (e.event != "evaluation" && e.event != "limit_refused" && e.event != "permission_denied") continue;
+    const std::time_t t = static_cast<std::time_t>(e.time_ms / 1000);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char day[16];
+    std::strftime(day, sizeof day, "%Y-%m-%d", &tm);
+    auto& r = rows[{day, e.actor}];
+    if (e.event == "evaluation") r.first += Count(e.details, "evaluations");
+    else r.second += 1;
+  }
+  os << "day,node,evaluations,refused_calls\n";
+  for (const auto& [k, v] : rows) os << k.first << "," << k.second << "," << v.first << "," << v.second << "\n";
+  return absl::OkStatus();
+}
+
+}  // namespace samenzicht::keyholder

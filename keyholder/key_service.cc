@@ -1,0 +1,279 @@
+#include "keyholder/key_service.h"
+
+#include <chrono>
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "common/files.h"
+#include "common/status_macros.h"
+#include "crypto/encoding.h"
+
+namespace samenzicht::keyholder {
+namespace {
+
+constexpr int64_t kHourMs = int64_t{3600} * 1000;
+constexpr int64_t kDayMs = 24 * kHourMs;
+constexpr char kEvaluation[] = "evaluation";
+
+constexpr char kSchema[] =
+    "CREATE TABLE IF NOT EXISTS audit(seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, "
+    "event TEXT NOT NULL, actor TEXT NOT NULL, details TEXT NOT NULL, prev_hash BLOB NOT NULL, "
+    "hash BLOB NOT NULL, signature BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS settings(name TEXT PRIMARY KEY, value TEXT NOT NULL);";
+
+int64_t SystemNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The value of "key": N in a details object written by this file; 0 when absent.
+uint64_t JsonCount(const std::string& details, const std::string& key) {
+  const std::string needle = absl::StrCat("\"", key, "\":");
+  size_t p = details.find(needle);
+  if (p == std::string::npos) return 0;
+  p += needle.size();
+  uint64_t v = 0;
+  while (p < details.size() && details[p] >= '0' && details[p] <= '9') v = v * 10 + (details[p++] - '0');
+  return v;
+}
+
+absl::StatusOr<std::unique_ptr<sqlite::Database>> OpenDb(const std::string& data_dir, bool read_only) {
+  sqlite::OpenOptions o;
+  o.label = (std::filesystem::path(data_dir) / kDatabaseFileName).string();
+  o.read_only = read_only;
+  o.create = !read_only;
+  if (!read_only) {
+    o.file_mode = 0600;
+    o.pragmas = {"journal_mode=WAL", "synchronous=FULL"};
+  }
+  return sqlite::Database::Open(o.label, o);
+}
+
+}  // namespace
+
+Limits LimitsOf(const v1::KeyholderConfig& config) {
+  Limits l;
+  if (config.max_evaluations_per_node_per_hour() > 0) l.per_hour = config.max_evaluations_per_node_per_hour();
+  if (config.max_evaluations_per_node_per_day() > 0) l.per_day = config.max_evaluations_per_node_per_day();
+  if (config.max_elements_per_call() > 0) l.max_elements_per_call = config.max_elements_per_call();
+  return l;
+}
+
+absl::StatusOr<std::unique_ptr<KeyService>> KeyService::FromConfig(const v1::KeyholderConfig& config,
+                                                                   const crypto::Signer* signer) {
+  if (config.keys_size() == 0) return absl::InvalidArgumentError("keys: no OPRF key file configured");
+  if (config.data_dir().empty()) return absl::InvalidArgumentError("data_dir is empty");
+  std::vector<crypto::oprf::EpochKey> keys;
+  for (const auto& k : config.keys()) {
+    ASSIGN_OR_RETURN(crypto::oprf::EpochKey key, crypto::oprf::LoadServerKeyFile(k.key_file()));
+    keys.push_back(std::move(key));
+  }
+  return Open(std::move(keys), config.data_dir(), LimitsOf(config), signer);
+}
+
+absl::StatusOr<std::unique_ptr<KeyService>> KeyService::Open(std::vector<crypto::oprf::EpochKey> keys,
+                                                            const std::string& data_dir, Limits limits,
+                                                            const crypto::Signer* signer, Clock clock) {
+  if (signer == nullptr) return absl::InvalidArgumentError("no trail signing key");
+  if (keys.empty()) return absl::InvalidArgumentError("no OPRF key");
+  std::unique_ptr<KeyService> s(new KeyService(limits, signer, clock ? std::move(clock) : Clock(SystemNowMs)));
+  for (auto& k : keys) {
+    if (!s->keys_.emplace(k.epoch, std::move(k.key)).second) {
+      return absl::InvalidArgumentError(absl::StrCat("two keys for epoch ", k.epoch));
+    }
+  }
+  RETURN_IF_ERROR(files::MakeDirs(data_dir));
+  ASSIGN_OR_RETURN(s->db_, OpenDb(data_dir, /*read_only=*/false));
+  RETURN_IF_ERROR(s->db_->Exec(kSchema));
+  const std::string pk = crypto::Base64Encode(signer->public_key());
+  {
+    ASSIGN_OR_RETURN(sqlite::Statement st, s->db_->Prepare("SELECT value FROM settings WHERE name = 'audit_public_key'"));
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (row && st.Text(0) != pk) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the trail in ", data_dir, " is signed with another key (", st.Text(0),
+          "); configure the key that signed it as audit_key_file"));
+    }
+    if (!row) {
+      ASSIGN_OR_RETURN(sqlite::Statement ins, s->db_->Prepare(
+          "INSERT INTO settings(name, value) VALUES('audit_public_key', ?)"));
+      RETURN_IF_ERROR(ins.Bind(1, pk).Run());
+    }
+  }
+  uint64_t last_seq = 0;
+  std::string last_hash;
+  {
+    ASSIGN_OR_RETURN(sqlite::Statement st, s->db_->Prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"));
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (row) {
+      last_seq = static_cast<uint64_t>(st.Int(0));
+      last_hash = st.Blob(1);
+    }
+  }
+  s->chain_ = std::make_unique<audit::AuditChain>(signer, last_seq, last_hash);
+  const int64_t now = s->clock_();
+  RETURN_IF_ERROR(s->LoadUsage(now));
+  std::string epochs;
+  for (const auto& [e, k] : s->keys_) absl::StrAppend(&epochs, epochs.empty() ? "" : ",", e);
+  std::lock_guard<std::mutex> lock(s->mu_);
+  RETURN_IF_ERROR(s->Append("start", "keyholder",
+                            absl::StrCat("{\"epochs\":[", epochs, "],\"per_hour\":", limits.per_hour,
+                                         ",\"per_day\":", limits.per_day, "}"),
+                            now));
+  return s;
+}
+
+absl::Status KeyService::LoadUsage(int64_t now) {
+  const int64_t day_start = now / kDayMs * kDayMs;
+  ASSIGN_OR_RETURN(sqlite::Statement st, db_->Prepare(
+      "SELECT time_ms, actor, details FROM audit WHERE event = ? AND time_ms >= ?"));
+  st.Bind(1, kEvaluation).Bind(2, day_start);
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    const int64_t t = st.Int(0);
+    Usage& u = usage_[st.Text(1)];
+    Roll(&u, now);
+    const uint64_t n = JsonCount(st.Text(2), "evaluations");
+    u.in_day += n;
+    if (t / kHourMs == now / kHourMs) u.in_hour += n;
+  }
+  return absl::OkStatus();
+}
+
+void KeyService::Roll(Usage* u, int64_t now) {
+  const int64_t hour = now / kHourMs, day = now / kDayMs;
+  if (u->hour != hour) { u->hour = hour; u->in_hour = 0; }
+  if (u->day != day) { u->day = day; u->in_day = 0; }
+}
+
+absl::Status KeyService::Append(const std::string& event, const std::string& actor,
+                                 const std::string& details, int64_t now) {
+  audit::Entry e = chain_->Next(event, actor, details, now);
+  ASSIGN_OR_RETURN(sqlite::Statement st, db_->Prepare(
+      "INSERT INTO audit(seq, time_ms, event, actor, details, prev_hash, hash, signature) "
+      "VALUES(?, ?, ?, ?, ?, ?, ?, ?)"));
+  st.Bind(1, static_cast<int64_t>(e.seq)).Bind(2, e.time_ms).Bind(3, e.event).Bind(4, e.actor)
+      .Bind(5, e.details).BindBlob(6, e.prev_hash).BindBlob(7, e.hash).BindBlob(8, e.signature);
+  RETURN_IF_ERROR(st.Run());
+  chain_->Commit(e);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> KeyService::Evaluate(const rpc::Peer& caller, uint32_t epoch,
+                                                 std::string_view blinded) {
+  const std::string& node = caller.common_name;
+  if (caller.role != rpc::Role::kAgency) {
+    std::lock_guard<std::mutex> lock(mu_);
+    absl::Status rec = Append("permission_denied", node,
+                              absl::StrCat("{\"role\":\"", rpc::RoleName(caller.role),
+                                           "\",\"asked\":\"KeyHolder.Evaluate\"}"),
+                              clock_());
+    if (!rec.ok()) return absl::UnavailableError(absl::StrCat("cannot record in the trail: ", rec.message()));
+    return absl::PermissionDeniedError(absl::StrCat(
+        "only agency nodes may evaluate; this certificate's role is ", rpc::RoleName(caller.role)));
+  }
+  auto key = keys_.find(epoch);
+  if (key == keys_.end()) {
+    return absl::NotFoundError(absl::StrCat("the key service has no key for epoch ", epoch));
+  }
+  if (blinded.size() % crypto::oprf::kElementBytes != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "blinded elements must be 32 bytes each, got ", blinded.size(), " bytes"));
+  }
+  const uint64_t n = blinded.size() / crypto::oprf::kElementBytes;
+  if (n == 0) return std::string();
+  if (n > limits_.max_elements_per_call) {
+    return absl::InvalidArgumentError(absl::StrCat(n, " elements in one call; at most ",
+                                                   limits_.max_elements_per_call, " are evaluated per call"));
+  }
+  int64_t hour = 0, day = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const int64_t now = clock_();
+    Usage& u = usage_[node];
+    Roll(&u, now);
+    if (u.in_hour + n > limits_.per_hour || u.in_day + n > limits_.per_day) {
+      const bool hourly = u.in_hour + n > limits_.per_hour;
+      absl::Status rec = Append(
+          "limit_refused", node,
+          absl::StrCat("{\"epoch\":", epoch, ",\"asked\":", n, ",\"node_hour\":", u.in_hour,
+                       ",\"node_day\":", u.in_day, ",\"limit\":\"", hourly ? "hour" : "day", "\"}"),
+          now);
+      if (!rec.ok()) return absl::UnavailableError(absl::StrCat("cannot record in the trail: ", rec.message()));
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "node ", node, " asked for ", n, " evaluations; ",
+          hourly ? absl::StrCat(u.in_hour, " of its ", limits_.per_hour, " this hour")
+                 : absl::StrCat(u.in_day, " of its ", limits_.per_day, " today"),
+          " are used; nothing was evaluated, try again in the next ", hourly ? "hour" : "day"));
+    }
+    u.in_hour += n;  // reserved before evaluating, so parallel calls cannot overrun
+    u.in_day += n;
+    hour = u.hour;
+    day = u.day;
+  }
+  absl::StatusOr<std::string> evaluated = key->second.BlindEvaluate(blinded);
+  std::lock_guard<std::mutex> lock(mu_);
+  Usage& u = usage_[node];
+  if (!evaluated.ok()) {
+    if (u.hour == hour) u.in_hour -= n;
+    if (u.day == day) u.in_day -= n;
+    return evaluated.status();
+  }
+  absl::Status rec = Append(kEvaluation, node,
+                            absl::StrCat("{\"epoch\":", epoch, ",\"evaluations\":", n,
+                                         ",\"node_hour\":", u.in_hour, ",\"node_day\":", u.in_day, "}"),
+                            clock_());
+  if (!rec.ok()) {
+    // Not in the trail, so not handed out; the reservation stays (counted, to be safe).
+    return absl::UnavailableError(absl::StrCat("cannot record in the trail: ", rec.message()));
+  }
+  return evaluated;
+}
+
+uint64_t KeyService::UsedThisHour(const std::string& node) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Usage& u = usage_[node];
+  Roll(&u, clock_());
+  return u.in_hour;
+}
+
+uint64_t KeyService::UsedToday(const std::string& node) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Usage& u = usage_[node];
+  Roll(&u, clock_());
+  return u.in_day;
+}
+
+absl::StatusOr<Trail> ReadTrail(const std::string& data_dir) {
+  const std::string path = (std::filesystem::path(data_dir) / kDatabaseFileName).string();
+  if (!std::filesystem::exists(path)) return absl::NotFoundError(absl::StrCat("no trail: ", path, " does not exist"));
+  ASSIGN_OR_RETURN(auto db, OpenDb(data_dir, /*read_only=*/true));
+  Trail t;
+  ASSIGN_OR_RETURN(sqlite::Statement st, db->Prepare(
+      "SELECT seq, time_ms, event, actor, details, prev_hash, hash, signature FROM audit ORDER BY seq"));
+  while (true) {
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    audit::Entry e;
+    e.seq = static_cast<uint64_t>(st.Int(0));
+    e.time_ms = st.Int(1);
+    e.event = st.Text(2);
+    e.actor = st.Text(3);
+    e.details = st.Text(4);
+    e.prev_hash = st.Blob(5);
+    e.hash = st.Blob(6);
+    e.signature = st.Blob(7);
+    t.entries.push_back(std::move(e));
+  }
+  ASSIGN_OR_RETURN(sqlite::Statement key, db->Prepare("SELECT value FROM settings WHERE name = 'audit_public_key'"));
+  ASSIGN_OR_RETURN(bool row, key.Step());
+  if (row) {
+    auto pk = crypto::Base64Decode(key.Text(0));
+    if (pk.ok()) t.stored_public_key = *pk;
+  }
+  return t;
+}
+
+}  // namespace samenzicht::keyholder

@@ -1,0 +1,110 @@
+// The key service's logic, without gRPC: who may evaluate, how much, with which key, and
+// the signed trail of every evaluation.
+//
+// Per call, in this order: the caller's role (only agency certificates; others are refused
+// with PermissionDenied and the refusal is recorded), the epoch (NotFound), the batch size
+// (InvalidArgument beyond max_elements_per_call), the node's hourly and daily limits
+// (ResourceExhausted before anything is evaluated; recorded), the evaluation
+// (InvalidArgument for an element that is not a valid group element; nothing returned),
+// and then one trail entry with the count, committed before the answer is returned: an
+// evaluation that is not in the trail is never handed out.
+//
+// The trail lives in `data_dir/keyholder.db` (SQLite): table `audit` with the columns of
+// audit::Entry, written by audit::AuditChain and verified by audit::Verify (`keyholder
+// audit verify`). Entries: "start", "evaluation" (actor: the node's certificate name;
+// details: epoch, evaluations, the node's totals this hour and day), "limit_refused",
+// "permission_denied". Never a blinded or evaluated element: they would be useless to a
+// reader and are not needed to count.
+//
+// The usage this hour and day is rebuilt from the trail when the service starts, so a
+// restart does not reset the limits.
+//
+// Thread-safety: `Evaluate` may be called concurrently; limits and trail appends are
+// serialised, evaluations run in parallel.
+#ifndef SAMENZICHT_KEYHOLDER_KEY_SERVICE_H_
+#define SAMENZICHT_KEYHOLDER_KEY_SERVICE_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "audit/chain.h"
+#include "common/sqlite/sqlite.h"
+#include "crypto/oprf.h"
+#include "crypto/signature.h"
+#include "rpc/tls.h"
+#include "samenzicht/v1/keyholder.pb.h"
+
+namespace samenzicht::keyholder {
+
+inline constexpr char kDatabaseFileName[] = "keyholder.db";
+inline constexpr uint64_t kDefaultPerHour = 200000;
+inline constexpr uint64_t kDefaultPerDay = 1000000;
+inline constexpr uint32_t kDefaultMaxElementsPerCall = 100000;
+
+struct Limits {
+  uint64_t per_hour = kDefaultPerHour;
+  uint64_t per_day = kDefaultPerDay;
+  uint32_t max_elements_per_call = kDefaultMaxElementsPerCall;
+};
+Limits LimitsOf(const v1::KeyholderConfig& config);
+
+class KeyService {
+ public:
+  using Clock = std::function<int64_t()>;  // Unix time in milliseconds
+
+  // `keys`: one per epoch (InvalidArgument for a repeated epoch or none). Opens or makes
+  // the trail in `data_dir` and appends a "start" entry. `signer` must outlive the service.
+  static absl::StatusOr<std::unique_ptr<KeyService>> Open(
+      std::vector<crypto::oprf::EpochKey> keys, const std::string& data_dir, Limits limits,
+      const crypto::Signer* signer, Clock clock = nullptr);
+  // The same from a configuration: key files loaded, paths already resolved.
+  static absl::StatusOr<std::unique_ptr<KeyService>> FromConfig(
+      const v1::KeyholderConfig& config, const crypto::Signer* signer);
+
+  // The evaluated elements of `blinded` (32 bytes each) under the key of `epoch`.
+  absl::StatusOr<std::string> Evaluate(const rpc::Peer& caller, uint32_t epoch,
+                                       std::string_view blinded);
+
+  // Evaluations of `node` this clock hour and day (tests, and the log).
+  uint64_t UsedThisHour(const std::string& node);
+  uint64_t UsedToday(const std::string& node);
+
+ private:
+  struct Usage {
+    int64_t hour = -1, day = -1;  // the window each count is for
+    uint64_t in_hour = 0, in_day = 0;
+  };
+  KeyService(Limits limits, const crypto::Signer* signer, Clock clock)
+      : limits_(limits), signer_(signer), clock_(std::move(clock)) {}
+  absl::Status Append(const std::string& event, const std::string& actor,
+                      const std::string& details, int64_t now);
+  void Roll(Usage* u, int64_t now);
+  absl::Status LoadUsage(int64_t now);
+
+  const Limits limits_;
+  const crypto::Signer* signer_;
+  const Clock clock_;
+  std::map<uint32_t, crypto::oprf::ServerKey> keys_;
+  std::mutex mu_;
+  std::unique_ptr<sqlite::Database> db_;
+  std::unique_ptr<audit::AuditChain> chain_;
+  std::map<std::string, Usage> usage_;
+};
+
+struct Trail {
+  std::vector<audit::Entry> entries;
+  std::string stored_public_key;  // 32 raw bytes, or ""
+};
+// Reads the trail of `data_dir` read-only. NotFound when there is no database.
+absl::StatusOr<Trail> ReadTrail(const std::string& data_dir);
+
+}  // namespace samenzicht::keyholder
+
+#endif  // SAMENZICHT_KEYHOLDER_KEY_SERVICE_H_

@@ -1,0 +1,73 @@
+// `keyholder`: flags and wiring only; the commands live in keyholder/commands.h.
+#include <iostream>
+#include <string>
+
+#include "absl/strings/numbers.h"
+#include "common/cli.h"
+#include "keyholder/commands.h"
+
+namespace samenzicht::keyholder {
+namespace {
+
+int Usage() {
+  std::cerr << "usage: keyholder keygen|serve|audit verify|audit report [flags]  (--help for each)\n";
+  return 2;
+}
+
+template <typename Fn>
+int Run(const cli::Command& cmd, int argc, char** argv, Fn fn) {
+  absl::StatusOr<cli::Args> args = cmd.Parse(argc, argv);
+  if (!args.ok()) return cli::ExitWith(args.status());
+  if (args->help) {
+    std::cout << cmd.Usage();
+    return 0;
+  }
+  return cli::ExitWith(fn(*args));
+}
+
+int Main(int argc, char** argv) {
+  if (argc < 2) return Usage();
+  const std::string sub = argv[1];
+  if (sub == "keygen") {
+    cli::Command cmd("keygen", "Create the key service's OPRF key for one epoch (mode 0600).");
+    cmd.Flag("out", "FILE", "where to write the key", true);
+    cmd.Flag("epoch", "N", "the token epoch the key serves (>= 1)", true);
+    return Run(cmd, argc - 1, argv + 1, [](const cli::Args& a) {
+      uint32_t epoch = 0;
+      if (!absl::SimpleAtoi(a.Get("epoch"), &epoch) || epoch == 0) {
+        return absl::InvalidArgumentError("--epoch must be a number >= 1");
+      }
+      return KeygenCommand(a.Get("out"), epoch, std::cout);
+    });
+  }
+  if (sub == "serve") {
+    cli::Command cmd("serve", "Run the key service (mutual TLS; only agency certificates may evaluate).");
+    cmd.Flag("config", "FILE", "KeyholderConfig in Protobuf text format", true);
+    cmd.Flag("port-file", "FILE", "write the bound port here once listening");
+    return Run(cmd, argc - 1, argv + 1, [](const cli::Args& a) {
+      return ServeCommand(a.Get("config"), a.Get("port-file"));
+    });
+  }
+  if (sub == "audit" && argc >= 3) {
+    const std::string what = argv[2];
+    cli::Command cmd("audit " + what, what == "verify"
+                                          ? "Verify the key service's signed, hash-chained trail offline."
+                                          : "Evaluations per node and day, from the verified trail.");
+    cmd.Flag("data-dir", "DIR", "the key service's data_dir (keyholder.db)", true);
+    cmd.Flag("public-key", "B64", "the trail signing key's public half, as the officer keeps it");
+    if (what == "verify") cmd.Flag("checkpoint", "FILE", "a signed checkpoint (repeatable)");
+    if (what != "verify" && what != "report") return Usage();
+    return Run(cmd, argc - 2, argv + 2, [&](const cli::Args& a) {
+      if (what == "verify") {
+        return AuditVerifyCommand(a.Get("data-dir"), a.Get("public-key"), a.GetAll("checkpoint"), std::cout);
+      }
+      return AuditReportCommand(a.Get("data-dir"), a.Get("public-key"), std::cout);
+    });
+  }
+  return Usage();
+}
+
+}  // namespace
+}  // namespace samenzicht::keyholder
+
+int main(int argc, char** argv) { return samenzicht::keyholder::Main(argc, argv); }

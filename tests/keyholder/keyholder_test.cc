@@ -1,0 +1,242 @@
+// The key service: a batch evaluates over mutual TLS and agrees with the key; a certificate
+// of another role is refused; the hourly and daily limits refuse before evaluating
+// anything and survive a restart; the trail holds every evaluation and `audit verify`
+// finds tampering.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "common/sqlite/sqlite.h"
+#include "crypto/encoding.h"
+#include "crypto/key_file.h"
+#include "crypto/oprf.h"
+#include "crypto/signature.h"
+#include "keyholder/commands.h"
+#include "keyholder/key_service.h"
+#include "keyholder/server.h"
+#include "rpc/tls.h"
+#include "samenzicht/v1/keyholder.grpc.pb.h"
+#include "tests/testing/pki.h"
+#include "tests/testing/status_matchers.h"
+
+namespace samenzicht::keyholder {
+namespace {
+
+using ::samenzicht::testing::StatusIs;
+namespace oprf = crypto::oprf;
+
+const rpc::Peer kPolice{"police", rpc::Role::kAgency};
+
+std::string Blinded(const std::vector<std::string_view>& inputs, oprf::BlindBatch* out = nullptr) {
+  auto b = oprf::BlindBatch::New(inputs);
+  EXPECT_TRUE(b.ok());
+  std::string e = b->blinded_elements();
+  if (out != nullptr) *out = std::move(*b);
+  return e;
+}
+
+uint64_t EvaluationsInTrail(const Trail& t, const std::string& node) {
+  uint64_t n = 0;
+  for (const auto& e : t.entries) {
+    if (e.event != "evaluation" || e.actor != node) continue;
+    const size_t p = e.details.find("\"evaluations\":");
+    n += std::stoull(e.details.substr(p + 14));
+  }
+  return n;
+}
+
+class KeyServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/keyservice";
+    std::filesystem::remove_all(dir_);
+    ASSERT_OK_AND_ASSIGN(signer_, crypto::Signer::Generate());
+  }
+  std::unique_ptr<KeyService> Open(Limits limits) {
+    std::vector<oprf::EpochKey> keys;
+    keys.push_back({1, *oprf::ServerKey::Derive(std::string(32, 'k'), "test")});
+    auto s = KeyService::Open(std::move(keys), dir_, limits, signer_.get(), [this] { return now_; });
+    EXPECT_OK(s);
+    return s.ok() ? std::move(*s) : nullptr;
+  }
+  std::string dir_;
+  std::unique_ptr<crypto::Signer> signer_;
+  int64_t now_ = int64_t{1767225600} * 1000;  // 2026-01-01 00:00 UTC
+};
+
+TEST_F(KeyServiceTest, HourlyLimitRefusesBeforeEvaluatingAndSurvivesRestart) {
+  Limits limits;
+  limits.per_hour = 10;
+  limits.per_day = 25;
+  auto service = Open(limits);
+  ASSERT_NE(service, nullptr);
+  std::vector<std::string_view> eight(8, "x"), three(3, "y");
+  ASSERT_OK(service->Evaluate(kPolice, 1, Blinded(eight)));
+  EXPECT_THAT(service->Evaluate(kPolice, 1, Blinded(three)),
+              StatusIs(absl::StatusCode::kResourceExhausted, "this hour"));
+  EXPECT_EQ(service->UsedThisHour("police"), 8u) << "a refused call must not be charged";
+  // Another node has its own allowance.
+  ASSERT_OK(service->Evaluate({"zorg", rpc::Role::kAgency}, 1, Blinded(three)));
+  ASSERT_OK(service->Evaluate(kPolice, 1, Blinded({"z", "z"})));  // exactly 10
+
+  // A restart does not reset the counts: they are rebuilt from the trail.
+  service.reset();
+  service = Open(limits);
+  ASSERT_NE(service, nullptr);
+  EXPECT_EQ(service->UsedThisHour("police"), 10u);
+  EXPECT_THAT(service->Evaluate(kPolice, 1, Blinded({"a"})),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+
+  // The next hour the hourly allowance is back; the daily one still counts.
+  now_ += int64_t{3600} * 1000;
+  ASSERT_OK(service->Evaluate(kPolice, 1, Blinded(eight)));
+  EXPECT_EQ(service->UsedToday("police"), 18u);
+  now_ += int64_t{3600} * 1000;
+  EXPECT_THAT(service->Evaluate(kPolice, 1, Blinded(eight)),  // 26 > 25 a day
+              StatusIs(absl::StatusCode::kResourceExhausted, "today"));
+  EXPECT_EQ(service->UsedToday("police"), 18u);
+}
+
+TEST_F(KeyServiceTest, DailyLimitRefuses) {
+  Limits limits;
+  limits.per_hour = 10;
+  limits.per_day = 15;
+  auto service = Open(limits);
+  ASSERT_NE(service, nullptr);
+  std::vector<std::string_view> ten(10, "x");
+  ASSERT_OK(service->Evaluate(kPolice, 1, Blinded(ten)));
+  now_ += int64_t{3600} * 1000;
+  EXPECT_THAT(service->Evaluate(kPolice, 1, Blinded(ten)),
+              StatusIs(absl::StatusCode::kResourceExhausted, "today"));
+  EXPECT_EQ(service->UsedToday("police"), 10u);
+  now_ += int64_t{24} * 3600 * 1000;
+  ASSERT_OK(service->Evaluate(kPolice, 1, Blinded(ten)));
+}
+
+TEST_F(KeyServiceTest, RefusesWrongRoleUnknownEpochAndInvalidElements) {
+  auto service = Open(Limits{});
+  ASSERT_NE(service, nullptr);
+  const std::string blinded = Blinded({"x"});
+  for (rpc::Role r : {rpc::Role::kAnalyst, rpc::Role::kPrivacyOfficer, rpc::Role::kAdmin}) {
+    EXPECT_THAT(service->Evaluate({"someone", r}, 1, blinded),
+                StatusIs(absl::StatusCode::kPermissionDenied, "only agency nodes"));
+  }
+  EXPECT_THAT(service->Evaluate(kPolice, 2, blinded), StatusIs(absl::StatusCode::kNotFound, "epoch 2"));
+  EXPECT_THAT(service->Evaluate(kPolice, 1, blinded + std::string(32, '\xff')),
+              StatusIs(absl::StatusCode::kInvalidArgument, "blinded element 1"));
+  EXPECT_EQ(service->UsedThisHour("police"), 0u) << "a refused batch is not charged";
+  ASSERT_OK_AND_ASSIGN(Trail trail, ReadTrail(dir_));
+  int denied = 0;
+  for (const auto& e : trail.entries) denied += e.event == "permission_denied";
+  EXPECT_EQ(denied, 3);
+  EXPECT_EQ(EvaluationsInTrail(trail, "police"), 0u);
+}
+
+TEST_F(KeyServiceTest, TrailRecordsEveryEvaluationAndTamperingIsDetected) {
+  auto service = Open(Limits{});
+  ASSERT_NE(service, nullptr);
+  uint64_t total = 0;
+  for (int call = 1; call <= 5; ++call) {
+    std::vector<std::string_view> in(call, "v");
+    ASSERT_OK(service->Evaluate(kPolice, 1, Blinded(in)));
+    total += call;
+  }
+  service.reset();
+  ASSERT_OK_AND_ASSIGN(Trail trail, ReadTrail(dir_));
+  EXPECT_EQ(EvaluationsInTrail(trail, "police"), total);
+  EXPECT_EQ(trail.entries.size(), 6u);  // start + 5 calls
+  const std::string pk = crypto::Base64Encode(signer_->public_key());
+  std::ostringstream os;
+  ASSERT_OK(AuditVerifyCommand(dir_, pk, {}, os));
+  EXPECT_NE(os.str().find("6 entries"), std::string::npos) << os.str();
+
+  // Someone lowers a count after the fact.
+  {
+    sqlite::OpenOptions o;
+    o.label = "tamper";
+    ASSERT_OK_AND_ASSIGN(auto db, sqlite::Database::Open(dir_ + "/keyholder.db", o));
+    ASSERT_OK(db->Exec("UPDATE audit SET details = replace(details, '\"evaluations\":4', "
+                       "'\"evaluations\":1') WHERE seq = 5"));
+    ASSERT_EQ(db->Changes(), 1);
+  }
+  std::ostringstream os2;
+  EXPECT_THAT(AuditVerifyCommand(dir_, pk, {}, os2), StatusIs(absl::StatusCode::kDataLoss, "entry 5"));
+  // Or deletes an entry.
+  {
+    sqlite::OpenOptions o;
+    o.label = "tamper";
+    ASSERT_OK_AND_ASSIGN(auto db, sqlite::Database::Open(dir_ + "/keyholder.db", o));
+    ASSERT_OK(db->Exec("UPDATE audit SET details = replace(details, '\"evaluations\":1', "
+                       "'\"evaluations\":4') WHERE seq = 5"));
+    std::ostringstream os3;
+    ASSERT_OK(AuditVerifyCommand(dir_, pk, {}, os3));
+    ASSERT_OK(db->Exec("DELETE FROM audit WHERE seq = 3"));
+  }
+  std::ostringstream os4;
+  EXPECT_THAT(AuditVerifyCommand(dir_, pk, {}, os4), StatusIs(absl::StatusCode::kDataLoss));
+  // A trail verified with another key than its signer's fails.
+  std::ostringstream os5;
+  auto other = *crypto::Signer::Generate();
+  EXPECT_FALSE(AuditVerifyCommand(dir_, crypto::Base64Encode(other->public_key()), {}, os5).ok());
+}
+
+// Over gRPC with the deployment's certificates: a batch evaluates and agrees with the
+// key; an analyst's certificate is refused.
+TEST(KeyholderServerTest, BatchEvaluatesForAgencyAndOtherRolesAreRefused) {
+  const std::string tmp = ::testing::TempDir() + "/keyholder_server";
+  std::filesystem::remove_all(tmp);
+  std::filesystem::create_directories(tmp);
+  const std::string pki = samenzicht::testing::MakePki(
+      "keyholder_server", {{"keyholder", "server"}, {"police", "agency"}, {"gemeente", "analyst"}});
+  ASSERT_FALSE(pki.empty());
+  ASSERT_OK(oprf::GenerateServerKeyFile(tmp + "/oprf-1.key", 1));
+  ASSERT_OK(crypto::GenerateKeyFile(tmp + "/audit.key", crypto::KeyKind::kSigning).status());
+  v1::KeyholderConfig config;
+  config.set_listen_address("127.0.0.1:0");
+  *config.mutable_tls() = samenzicht::testing::TlsFor(pki, "keyholder");
+  config.set_data_dir(tmp + "/data");
+  config.add_keys()->set_key_file(tmp + "/oprf-1.key");
+  config.set_audit_key_file(tmp + "/audit.key");
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Server> server, Server::Start(config));
+  const std::string address = absl::StrCat("127.0.0.1:", server->port());
+
+  std::vector<std::string> inputs = {"first", "second", "third"};
+  std::vector<std::string_view> views(inputs.begin(), inputs.end());
+  ASSERT_OK_AND_ASSIGN(oprf::BlindBatch batch, oprf::BlindBatch::New(views));
+  v1::EvaluateRequest req;
+  req.set_epoch(1);
+  req.set_blinded_elements(batch.blinded_elements());
+  {
+    ASSERT_OK_AND_ASSIGN(auto ch, rpc::Connect(address, samenzicht::testing::TlsFor(pki, "police"), ""));
+    auto stub = v1::KeyHolder::NewStub(ch);
+    grpc::ClientContext ctx;
+    v1::EvaluateResponse resp;
+    grpc::Status st = stub->Evaluate(&ctx, req, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    ASSERT_OK_AND_ASSIGN(std::string outputs, batch.Finalize(views, resp.evaluated_elements()));
+    ASSERT_OK_AND_ASSIGN(oprf::EpochKey key, oprf::LoadServerKeyFile(tmp + "/oprf-1.key"));
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      ASSERT_OK_AND_ASSIGN(std::string expected, oprf::Evaluate(key.key, inputs[i]));
+      EXPECT_EQ(outputs.substr(i * 64, 64), expected) << i;
+    }
+  }
+  {
+    ASSERT_OK_AND_ASSIGN(auto ch, rpc::Connect(address, samenzicht::testing::TlsFor(pki, "gemeente"), ""));
+    auto stub = v1::KeyHolder::NewStub(ch);
+    grpc::ClientContext ctx;
+    v1::EvaluateResponse resp;
+    grpc::Status st = stub->Evaluate(&ctx, req, &resp);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED) << st.error_message();
+    EXPECT_TRUE(resp.evaluated_elements().empty());
+  }
+  EXPECT_EQ(server->service()->UsedThisHour("police"), 3u);
+  EXPECT_EQ(server->service()->UsedThisHour("gemeente"), 0u);
+  server.reset();
+  ASSERT_OK_AND_ASSIGN(Trail trail, ReadTrail(tmp + "/data"));
+  EXPECT_EQ(EvaluationsInTrail(trail, "police"), 3u);
+}
+
+}  // namespace
+}  // namespace samenzicht::keyholder
