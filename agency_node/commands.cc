@@ -15,6 +15,7 @@
 #include "agency_node/csv.h"
 #include "agency_node/daemon.h"
 #include "agency_node/intake_client.h"
+#include "agency_node/keyholder_client.h"
 #include "agency_node/outbox.h"
 #include "agency_node/pipeline.h"
 #include "agency_node/state_store.h"
@@ -186,8 +187,20 @@ absl::Status SigningKeygenCommand(const std::string& out, std::ostream& os) {
 absl::Status PseudonymiseCommand(const PseudonymiseOptions& o, spdlog::logger& log,
                                  std::ostream& os) {
   process::DisableCoreDumps();
+  if (o.key_file.empty() == o.keyholder.empty()) {
+    return absl::InvalidArgumentError(
+        o.key_file.empty()
+            ? "no key source: give --keyholder FILE (the key service; the node holds no key) "
+              "or --key FILE (the shared hashing key, for a deployment without a key service)"
+            : "give one key source, --keyholder FILE or --key FILE, not both");
+  }
   ASSIGN_OR_RETURN(v1::LinkageProfile profile, model::LoadProfile(o.profile));
-  ASSIGN_OR_RETURN(auto tokeniser, TokeniserFromKeyFile(profile, o.key_file));
+  std::unique_ptr<Tokeniser> tokeniser;
+  if (!o.keyholder.empty()) {
+    ASSIGN_OR_RETURN(tokeniser, TokeniserFromKeyholder(profile, o.keyholder));
+  } else {
+    ASSIGN_OR_RETURN(tokeniser, TokeniserFromKeyFile(profile, o.key_file));
+  }
   ASSIGN_OR_RETURN(auto normaliser, Normaliser::New());
   std::map<std::string, std::string> ids;
   if (!o.map.empty() && FileExists(o.map)) {
@@ -234,10 +247,10 @@ absl::Status PseudonymiseCommand(const PseudonymiseOptions& o, spdlog::logger& l
 
 absl::Status SubmitCommand(const std::string& config_path, const std::string& in,
                            spdlog::logger& log, std::ostream& os, const Date& today,
-                           bool resend_retracted) {
+                           bool resend_retracted, const std::string& keyholder) {
   process::DisableCoreDumps();
   ASSIGN_OR_RETURN(v1::NodeConfig config, model::LoadNodeConfig(config_path));
-  ASSIGN_OR_RETURN(auto node, Delivery::New(config, today));
+  ASSIGN_OR_RETURN(auto node, Delivery::New(config, today, keyholder));
   if (std::string w = model::MissingRevocationListWarning(config.tls()); !w.empty()) {
     log.warn("{}", w);
   }

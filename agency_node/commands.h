@@ -36,7 +36,8 @@ absl::Status KeygenCommand(const std::string& out, uint32_t epoch, std::ostream&
 absl::Status SigningKeygenCommand(const std::string& out, std::ostream& os);
 
 struct PseudonymiseOptions {
-  std::string key_file;
+  std::string key_file;            // the shared hashing key (a deployment without key service)
+  std::string keyholder;           // KeyholderClientConfig file: tokens from the key service
   std::string in;
   std::string out;                 // JSONL, one report per line (mode 0600)
   std::string map;                 // optional record_id,report_id CSV (mode 0600)
@@ -45,7 +46,9 @@ struct PseudonymiseOptions {
   Date today = Today();
 };
 
-// `pseudonymise`: offline; writes exactly the reports `submit` would send. Report ids are
+// `pseudonymise`: writes exactly the reports `submit` would send. Needs exactly one of
+// `keyholder` (the key service: one call per batch of records) and `key_file` (the shared
+// key: offline); InvalidArgument naming both options otherwise. Report ids are
 // random per run, unless `map` names an existing map file: then its ids are reused for the
 // record ids it lists (new record ids get new ids) and the file is rewritten with all of
 // them. InvalidArgument for a malformed map file.
@@ -53,13 +56,14 @@ absl::Status PseudonymiseCommand(const PseudonymiseOptions& options, spdlog::log
                                  std::ostream& os);
 
 // `submit`: parse, tokenise, assign report ids (persisted), sign, send, print a summary.
+// With `keyholder` (a KeyholderClientConfig file) the tokens come from the key service.
 // Fails (one line) when the aggregator is unreachable (its address and the gRPC status)
 // or when any batch is refused.
 // With `resend_retracted`, records of `in` this node retracted earlier are sent again as
 // new reports (Delivery::Import); without it they are left out and counted.
 absl::Status SubmitCommand(const std::string& config_path, const std::string& in,
                            spdlog::logger& log, std::ostream& os, const Date& today = Today(),
-                           bool resend_retracted = false);
+                           bool resend_retracted = false, const std::string& keyholder = "");
 
 // `retract`: maps record ids to report ids (NotFound naming a record id this node never
 // sent) and calls Retract.

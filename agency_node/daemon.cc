@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "agency_node/batch.h"
+#include "agency_node/keyholder_client.h"
 #include "common/files.h"
 #include "common/process.h"
 #include "common/status_macros.h"
@@ -148,12 +149,17 @@ milliseconds Backoff::Next() {
 }
 
 absl::StatusOr<std::unique_ptr<Delivery>> Delivery::New(const v1::NodeConfig& config,
-                                                        const Date& today) {
+                                                        const Date& today,
+                                                        const std::string& keyholder) {
   std::unique_ptr<Delivery> d(new Delivery());
   d->config_ = config;
   d->today_ = today;
   ASSIGN_OR_RETURN(d->profile_, model::LoadProfile(config.profile_file()));
-  ASSIGN_OR_RETURN(d->tokeniser_, TokeniserFromKeyFile(d->profile_, config.hashing_key_file()));
+  if (!keyholder.empty()) {
+    ASSIGN_OR_RETURN(d->tokeniser_, TokeniserFromKeyholder(d->profile_, keyholder));
+  } else {
+    ASSIGN_OR_RETURN(d->tokeniser_, TokeniserFromKeyFile(d->profile_, config.hashing_key_file()));
+  }
   ASSIGN_OR_RETURN(d->signer_, crypto::Signer::FromKeyFile(config.signing_key_file()));
   ASSIGN_OR_RETURN(d->report_ids_,
                    crypto::ReportIdDeriver::FromSigningKeyFile(config.signing_key_file()));

@@ -103,8 +103,11 @@ class Delivery {
  public:
   // Loads the profile, keys and signer named in `config`, opens the state and the outbox.
   // The errors of those loaders (NotFound, FailedPrecondition for loose key files, ...).
+  // With `keyholder` (a KeyholderClientConfig file) tokens come from the key service and
+  // `hashing_key_file` is not read.
   static absl::StatusOr<std::unique_ptr<Delivery>> New(const v1::NodeConfig& config,
-                                                       const Date& today = Today());
+                                                       const Date& today = Today(),
+                                                       const std::string& keyholder = "");
 
   // Reads, tokenises, assigns report ids, signs and enqueues `csv_path`; when this returns
   // OK the reports are durable in the outbox. With `once` the file's digest is recorded in

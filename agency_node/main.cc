@@ -128,7 +128,9 @@ int main(int argc, char** argv) {
                 "Offline: write exactly what the node would send, one JSON report per line. "
                 "Report ids are random per run unless --map names an existing map file, whose "
                 "ids are then reused.");
-    cmd.Flag("key", "FILE", "shared hashing key", true);
+    cmd.Flag("key", "FILE", "shared hashing key (a deployment without a key service)");
+    cmd.Flag("keyholder", "FILE",
+             "key service client configuration: tokens from the key service, no key on this node");
     cmd.Flag("in", "SIGNALS.csv", "the agency's signals export", true);
     cmd.Flag("out", "REPORTS.jsonl", "where to write the reports", true);
     cmd.Flag("map", "MAP.csv", "record_id,report_id correspondence (stays inside the agency)");
@@ -138,6 +140,7 @@ int main(int argc, char** argv) {
     return Run(cmd, sargc, sargv, [](const Args& a) {
       node::PseudonymiseOptions o;
       o.key_file = a.Get("key");
+      o.keyholder = a.Get("keyholder");
       o.in = a.Get("in");
       o.out = a.Get("out");
       o.map = a.Get("map");
@@ -152,9 +155,12 @@ int main(int argc, char** argv) {
     cmd.Flag("in", "SIGNALS.csv", "the agency's signals export", true);
     cmd.Switch("resend-retracted",
                "send records retracted earlier again, as new reports (the agency's decision)");
+    cmd.Flag("keyholder", "FILE",
+             "key service client configuration: tokens from the key service instead of "
+             "hashing_key_file");
     return Run(cmd, sargc, sargv, [](const Args& a) {
       return node::SubmitCommand(a.Get("config"), a.Get("in"), *Logger(), std::cout, node::Today(),
-                                 a.Has("resend-retracted"));
+                                 a.Has("resend-retracted"), a.Get("keyholder"));
     });
   }
   if (sub == "retract") {

@@ -25,8 +25,24 @@ absl::StatusOr<PreparedReports> PrepareReports(const std::string& csv_path,
   out.warnings = std::move(parsed->warnings);
   out.reports.reserve(parsed->signals.size());
   out.record_ids.reserve(parsed->signals.size());
+  if (tokeniser.oprf_mode()) {
+    // One key service call per run of records (Tokeniser::TokeniseBatch).
+    std::vector<const Person*> persons;
+    std::vector<std::string*> packed;
+    persons.reserve(parsed->signals.size());
+    packed.reserve(parsed->signals.size());
+    for (Signal& s : parsed->signals) {
+      persons.push_back(&s.person);
+      packed.push_back(s.report.mutable_packed_tokens());
+    }
+    absl::Status st = tokeniser.TokeniseBatch(persons, packed);
+    if (!st.ok()) {
+      for (Signal& s : parsed->signals) s.person = Person();
+      return st;
+    }
+  }
   for (Signal& s : parsed->signals) {
-    tokeniser.Tokenise(s.person, s.report.mutable_packed_tokens());
+    if (!tokeniser.oprf_mode()) tokeniser.Tokenise(s.person, s.report.mutable_packed_tokens());
     s.person = Person();
     out.record_ids.push_back(std::move(s.record_id));
     out.reports.push_back(std::move(s.report));

@@ -1,6 +1,9 @@
 #include "agency_node/tokeniser.h"
 
+#include <algorithm>
 #include <cstring>
+#include <mutex>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "agency_node/normalise.h"
@@ -27,6 +30,24 @@ absl::StatusOr<std::unique_ptr<Tokeniser>> Tokeniser::New(
     return absl::InvalidArgumentError(
         "the hasher's labels are not the profile's rule names in order");
   }
+  ASSIGN_OR_RETURN(std::vector<Rule> rules, Rules(profile));
+  const uint32_t epoch = hasher->epoch();
+  return std::unique_ptr<Tokeniser>(
+      new Tokeniser(std::move(rules), RuleNames(profile), epoch, std::move(hasher), nullptr));
+}
+
+absl::StatusOr<std::unique_ptr<Tokeniser>> Tokeniser::NewWithOracle(
+    const v1::LinkageProfile& profile, std::unique_ptr<TokenOracle> oracle) {
+  RETURN_IF_ERROR(model::ValidateProfile(profile));
+  if (oracle == nullptr) return absl::InvalidArgumentError("no key service");
+  if (oracle->epoch() == 0) return absl::InvalidArgumentError("the token epoch must be at least 1");
+  ASSIGN_OR_RETURN(std::vector<Rule> rules, Rules(profile));
+  const uint32_t epoch = oracle->epoch();
+  return std::unique_ptr<Tokeniser>(
+      new Tokeniser(std::move(rules), RuleNames(profile), epoch, nullptr, std::move(oracle)));
+}
+
+absl::StatusOr<std::vector<Tokeniser::Rule>> Tokeniser::Rules(const v1::LinkageProfile& profile) {
   std::vector<Rule> rules;
   for (const auto& r : profile.rules()) {
     Rule rule{r.name(), {}, static_cast<v1::Field>(r.probe_when_missing())};
@@ -36,7 +57,7 @@ absl::StatusOr<std::unique_ptr<Tokeniser>> Tokeniser::New(
     }
     rules.push_back(std::move(rule));
   }
-  return std::unique_ptr<Tokeniser>(new Tokeniser(std::move(rules), std::move(hasher)));
+  return rules;
 }
 
 bool Tokeniser::Encode(const Rule& rule, const Person& person, std::string* out,
@@ -81,6 +102,7 @@ void Tokeniser::Messages(const Rule& rule, const Person& person, std::vector<std
 }
 
 int Tokeniser::Tokenise(const Person& person, std::string* packed) const {
+  if (hasher_ == nullptr) return -1;
   // Per-thread buffers, reused across records: no allocation once they have grown, and
   // `packed` grows once per record.
   thread_local std::string message;
@@ -112,6 +134,102 @@ int Tokeniser::Tokenise(const Person& person, std::string* packed) const {
   }
   packed->append(entries);
   return added;
+}
+
+std::string Tokeniser::OracleInput(size_t rule, std::string_view message) const {
+  std::string in(kOprfTokenPurpose);
+  in.push_back('\0');
+  in.push_back(static_cast<char>(epoch_ >> 24));
+  in.push_back(static_cast<char>(epoch_ >> 16));
+  in.push_back(static_cast<char>(epoch_ >> 8));
+  in.push_back(static_cast<char>(epoch_));
+  in += labels_[rule];
+  in.push_back('\0');
+  in.append(message);
+  return in;
+}
+
+void Tokeniser::Inputs(const Person& person, std::vector<Pending>* out) const {
+  std::vector<std::string> messages;
+  for (size_t i = 0; i < rules_.size(); ++i) {
+    const Rule& rule = rules_[i];
+    v1::TokenRole role = v1::TOKEN_ROLE_UNSPECIFIED;
+    if (rule.probe_when_missing != v1::FIELD_UNSPECIFIED) {
+      role = person.Has(rule.probe_when_missing) ? v1::TOKEN_ROLE_ANCHOR : v1::TOKEN_ROLE_PROBE;
+    }
+    Messages(rule, person, &messages);
+    for (std::string& m : messages) {
+      out->push_back({static_cast<uint32_t>(i), role, OracleInput(i, m)});
+      std::fill(m.begin(), m.end(), '\0');
+    }
+  }
+}
+
+absl::Status Tokeniser::TokeniseBatch(const std::vector<const Person*>& persons,
+                                      const std::vector<std::string*>& packed) const {
+  if (persons.size() != packed.size()) {
+    return absl::InvalidArgumentError("TokeniseBatch: one output per person is needed");
+  }
+  if (oracle_ == nullptr) {
+    for (size_t i = 0; i < persons.size(); ++i) Tokenise(*persons[i], packed[i]);
+    return absl::OkStatus();
+  }
+  const size_t per_call = std::max<size_t>(1, oracle_->max_inputs_per_call());
+  // Runs of records, taken in order by up to kOracleCalls workers, so that the node blinds
+  // and unblinds one run while the key service evaluates another. Each record's tokens
+  // are appended by the worker that owns its run.
+  constexpr size_t kOracleCalls = 2;
+  std::mutex mu;
+  size_t next = 0;
+  absl::Status failed;
+  auto work = [&] {
+    std::vector<Pending> pending;
+    std::vector<size_t> ends;  // per record of the run: one past its last input
+    std::vector<std::string_view> views;
+    while (true) {
+      size_t first = 0, last = 0;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (!failed.ok() || next >= persons.size()) return;
+        first = last = next;
+        pending.clear();
+        ends.clear();
+        while (last < persons.size() && (last == first || pending.size() < per_call)) {
+          Inputs(*persons[last], &pending);
+          ends.push_back(pending.size());
+          ++last;
+        }
+        next = last;
+      }
+      views.clear();
+      for (const Pending& p : pending) views.push_back(p.input);
+      absl::StatusOr<std::string> tokens = oracle_->Tokens(views);
+      for (Pending& p : pending) std::fill(p.input.begin(), p.input.end(), '\0');
+      if (tokens.ok() && tokens->size() != pending.size() * crypto::kTokenBytes) {
+        tokens = absl::InternalError("the key service answered with the wrong number of tokens");
+      }
+      if (!tokens.ok()) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (failed.ok()) failed = tokens.status();
+        return;
+      }
+      size_t k = 0;
+      for (size_t r = first; r < last; ++r) {
+        std::string entries;
+        for (; k < ends[r - first]; ++k) {
+          model::AppendPackedToken(pending[k].rule, pending[k].role,
+                                   reinterpret_cast<const uint8_t*>(tokens->data()) + k * crypto::kTokenBytes,
+                                   &entries);
+        }
+        packed[r]->append(entries);
+      }
+    }
+  };
+  std::vector<std::thread> helpers;
+  for (size_t i = 1; i < kOracleCalls; ++i) helpers.emplace_back(work);
+  work();
+  for (std::thread& t : helpers) t.join();
+  return failed;
 }
 
 std::string Tokeniser::EncodeForTest(size_t rule, const Person& person) const {

@@ -11,6 +11,11 @@
 //   ASSIGN_OR_RETURN(auto tokeniser, Tokeniser::New(profile, std::move(hasher)));
 //   tokeniser->Tokenise(person, report.mutable_packed_tokens());
 //
+// With a key service (OPRF mode, `NewWithOracle`) the node holds no key: each token input
+// (the same message, with the rule and epoch bound in, see OracleInput) goes, blinded, to
+// the key service in one call per batch of records (TokeniseBatch), and the token is a hash
+// of the OPRF output. The tokens of the two modes never coincide.
+//
 // Thread-safety: immutable after `New`; `Tokenise` may be called concurrently.
 #ifndef SAMENZICHT_AGENCY_NODE_TOKENISER_H_
 #define SAMENZICHT_AGENCY_NODE_TOKENISER_H_
@@ -29,6 +34,22 @@
 namespace samenzicht::agency_node {
 
 inline constexpr char kTokenPurpose[] = "samenzicht.token.v1";
+// The purpose bound into every OPRF input (OPRF mode).
+inline constexpr char kOprfTokenPurpose[] = "samenzicht.token.oprf.v1";
+
+// Turns token inputs into 32-byte tokens without a key on this node: the key service
+// client (keyholder_client.h) implements it; tests may fake it.
+class TokenOracle {
+ public:
+  virtual ~TokenOracle() = default;
+  virtual uint32_t epoch() const = 0;
+  // The most inputs the oracle takes in one call (records are not split between calls,
+  // so a call may exceed it by the tokens of one record).
+  virtual size_t max_inputs_per_call() const = 0;
+  // The tokens of `inputs`, 32 bytes each, concatenated in order. Errors name the key
+  // service and its status (Unavailable, ResourceExhausted, PermissionDenied, ...).
+  virtual absl::StatusOr<std::string> Tokens(const std::vector<std::string_view>& inputs) const = 0;
+};
 
 // The rule names of `profile`, in order: the labels for `KeyedHasher::New`.
 std::vector<std::string> RuleNames(const v1::LinkageProfile& profile);
@@ -39,6 +60,22 @@ class Tokeniser {
   // hasher's labels are not the profile's rule names in order.
   static absl::StatusOr<std::unique_ptr<Tokeniser>> New(
       const v1::LinkageProfile& profile, std::unique_ptr<crypto::KeyedHasher> hasher);
+  // OPRF mode: tokens from `oracle` (its epoch). InvalidArgument as above.
+  static absl::StatusOr<std::unique_ptr<Tokeniser>> NewWithOracle(
+      const v1::LinkageProfile& profile, std::unique_ptr<TokenOracle> oracle);
+
+  // Tokenise for every person, into the matching `packed` (same length; InvalidArgument
+  // otherwise). With a hasher: Tokenise for each. In OPRF mode: one oracle call per run of
+  // records holding up to max_inputs_per_call inputs, two calls at a time (from two
+  // threads); on an oracle error no further run is started and the first error is
+  // returned (the caller then drops the whole batch: some records may hold tokens).
+  absl::Status TokeniseBatch(const std::vector<const Person*>& persons,
+                             const std::vector<std::string*>& packed) const;
+
+  // The OPRF input of `message` under rule `rule`: purpose 0x00 epoch (4 bytes, big-endian)
+  // rule name 0x00 message, so a rule or epoch never shares an input with another.
+  std::string OracleInput(size_t rule, std::string_view message) const;
+  bool oprf_mode() const { return oracle_ != nullptr; }
 
   // Appends one token per rule whose fields are all present (one per member of the deletion
   // neighbourhood for a rule with a multi-valued field), in rule order, as packed
@@ -47,12 +84,13 @@ class Tokeniser {
   // gets the role PROBE when `person` lacks that field and ANCHOR when it has it; the
   // hashed message is the same for both, so a probe and an anchor of one person carry
   // equal values.
+  // With a hasher only: in OPRF mode it appends nothing and returns -1 (use TokeniseBatch).
   int Tokenise(const Person& person, std::string* packed) const;
 
   // The profile's rule names, in order (the names of the packed entries' rule indexes).
-  const std::vector<std::string>& rule_names() const { return hasher_->labels(); }
+  const std::vector<std::string>& rule_names() const { return labels_; }
 
-  uint32_t epoch() const { return hasher_->epoch(); }
+  uint32_t epoch() const { return epoch_; }
 
   // The encoded message of `rule` for `person` (tests); "" when a field is absent. For a
   // rule with a multi-valued field, the message with the field's base value.
@@ -71,8 +109,18 @@ class Tokeniser {
     v1::Field probe_when_missing;  // FIELD_UNSPECIFIED: an ordinary rule
     v1::Field multi = v1::FIELD_UNSPECIFIED;  // the rule's multi-valued field, if any
   };
-  Tokeniser(std::vector<Rule> rules, std::unique_ptr<crypto::KeyedHasher> hasher)
-      : rules_(std::move(rules)), hasher_(std::move(hasher)) {}
+  Tokeniser(std::vector<Rule> rules, std::vector<std::string> labels, uint32_t epoch,
+            std::unique_ptr<crypto::KeyedHasher> hasher, std::unique_ptr<TokenOracle> oracle)
+      : rules_(std::move(rules)), labels_(std::move(labels)), epoch_(epoch),
+        hasher_(std::move(hasher)), oracle_(std::move(oracle)) {}
+  static absl::StatusOr<std::vector<Rule>> Rules(const v1::LinkageProfile& profile);
+  struct Pending {
+    uint32_t rule;
+    v1::TokenRole role;
+    std::string input;  // OracleInput
+  };
+  // Every token input of `person`, in the order Tokenise hashes them.
+  void Inputs(const Person& person, std::vector<Pending>* out) const;
   // The message of `rule` for `person`; `multi_value`, when not empty, replaces the value
   // of the rule's multi-valued field. False when a field is absent.
   bool Encode(const Rule& rule, const Person& person, std::string* out,
@@ -81,7 +129,10 @@ class Tokeniser {
   void Messages(const Rule& rule, const Person& person, std::vector<std::string>* out) const;
 
   const std::vector<Rule> rules_;
-  const std::unique_ptr<crypto::KeyedHasher> hasher_;
+  const std::vector<std::string> labels_;
+  const uint32_t epoch_;
+  const std::unique_ptr<crypto::KeyedHasher> hasher_;  // shared-key mode
+  const std::unique_ptr<TokenOracle> oracle_;          // OPRF mode
 };
 
 }  // namespace samenzicht::agency_node

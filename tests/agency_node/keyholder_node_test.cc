@@ -1,0 +1,229 @@
+// The node with the key service: an agency node's files copied elsewhere (certificate,
+// private key, configuration; there is no key) compute no token without the key service,
+// while the same files with the shared key of the weaker mode compute every token; two
+// nodes give identical tokens for identical inputs (linkage works) and these differ from
+// the shared-key mode's; the key service's trail counts every evaluation.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "agency_node/commands.h"
+#include "common/files.h"
+#include "crypto/key_file.h"
+#include "crypto/oprf.h"
+#include "google/protobuf/util/json_util.h"
+#include "keyholder/key_service.h"
+#include "keyholder/server.h"
+#include "samenzicht/v1/report.pb.h"
+#include "tests/testing/pki.h"
+#include "tests/testing/status_matchers.h"
+
+namespace samenzicht::agency_node {
+namespace {
+
+namespace fs = std::filesystem;
+using ::samenzicht::testing::StatusIs;
+
+constexpr char kSignals[] =
+    "record_id,given_names,surname,date_of_birth,gender,national_id,phone,email,postcode,"
+    "street,house_number,city,form,area\n"
+    "P-1,Wietske,Hoogeveenstra,1991-08-17,female,111222333,06 5555 1234,wietske@gmail.example,"
+    "9725 AB,Paterswoldseweg,4713Z,Haren,sexual,zuid\n"
+    "P-2,Jan,Jansen,1985-02-03,male,,0612345678,,9711AA,,,,criminal,oost\n"
+    "P-3,Fatima,El Amrani,2007-11-30,female,,,,,,,,labour,\n";
+
+std::string Slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// record order -> the report's tokens as "rule:value" strings.
+std::vector<std::set<std::string>> Tokens(const std::string& jsonl) {
+  std::vector<std::set<std::string>> out;
+  for (absl::string_view line : absl::StrSplit(jsonl, '\n', absl::SkipEmpty())) {
+    v1::Report r;
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(std::string(line), &r).ok());
+    std::set<std::string> t;
+    for (const auto& tok : r.tokens()) t.insert(absl::StrCat(tok.rule(), ":", tok.value()));
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+class KeyholderNodeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/keyholder_node/" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    fs::remove_all(dir_);
+    ASSERT_OK(files::MakeDirs(dir_ + "/service"));
+    pki_ = samenzicht::testing::MakePki(
+        absl::StrCat("keyholder_node_", ::testing::UnitTest::GetInstance()->current_test_info()->name()),
+        {{"keyholder", "server"}, {"police", "agency"}, {"zorg", "agency"}});
+    ASSERT_FALSE(pki_.empty());
+    ASSERT_OK(crypto::oprf::GenerateServerKeyFile(dir_ + "/service/oprf-1.key", 1));
+    ASSERT_OK(crypto::GenerateKeyFile(dir_ + "/service/audit.key", crypto::KeyKind::kSigning).status());
+    v1::KeyholderConfig config;
+    config.set_listen_address("127.0.0.1:0");
+    *config.mutable_tls() = samenzicht::testing::TlsFor(pki_, "keyholder");
+    config.set_data_dir(dir_ + "/service/data");
+    config.add_keys()->set_key_file(dir_ + "/service/oprf-1.key");
+    config.set_audit_key_file(dir_ + "/service/audit.key");
+    ASSERT_OK_AND_ASSIGN(server_, keyholder::Server::Start(config));
+    for (const char* node : {"police", "zorg"}) {
+      // Everything the node has: its certificate and key, the CA, the client configuration.
+      const std::string nd = dir_ + "/" + node;
+      ASSERT_OK(files::MakeDirs(nd));
+      for (const std::string& f : {std::string("ca.crt"), std::string(node) + ".crt", std::string(node) + ".key"}) {
+        fs::copy_file(pki_ + "/" + f, nd + "/" + f);
+      }
+      ASSERT_OK(files::WriteFileAtomic(
+          nd + "/keyholder.textproto",
+          absl::StrCat("address: \"127.0.0.1:", server_->port(), "\"\nepoch: 1\n",
+                       "tls { ca_cert_file: \"ca.crt\" cert_file: \"", node, ".crt\" key_file: \"",
+                       node, ".key\" }\n"),
+          0600));
+      ASSERT_OK(files::WriteFileAtomic(nd + "/in.csv", kSignals, 0600));
+    }
+    sink_ = std::make_shared<spdlog::sinks::ostream_sink_mt>(log_text_);
+    log_ = std::make_shared<spdlog::logger>("test", sink_);
+  }
+
+  PseudonymiseOptions Options(const std::string& node_dir) {
+    PseudonymiseOptions o;
+    o.keyholder = node_dir + "/keyholder.textproto";
+    o.in = node_dir + "/in.csv";
+    o.out = node_dir + "/out.jsonl";
+    o.profile = SAMENZICHT_SOURCE_DIR "/deploy/config/profile.textproto";
+    o.areas = {"zuid", "oost"};
+    o.today = Date{2024, 6, 15};
+    return o;
+  }
+
+  std::string dir_, pki_;
+  std::unique_ptr<keyholder::Server> server_;
+  std::ostringstream log_text_;
+  std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
+  std::shared_ptr<spdlog::logger> log_;
+};
+
+TEST_F(KeyholderNodeTest, StolenNodeFilesComputeNoTokenWithoutTheKeyService) {
+  // The thief copies the whole node folder to another machine.
+  const std::string stolen = dir_ + "/stolen";
+  fs::copy(dir_ + "/police", stolen, fs::copy_options::recursive);
+  std::ostringstream out;
+  // With the key service out of reach (not running, or the thief is outside its network):
+  server_.reset();
+  auto o = Options(stolen);
+  EXPECT_THAT(PseudonymiseCommand(o, *log_, out), StatusIs(absl::StatusCode::kUnavailable, "key service"));
+  EXPECT_FALSE(fs::exists(o.out)) << "no report, so no token, may be written";
+  // No file of the node is a key that computes tokens offline.
+  for (const auto& entry : fs::directory_iterator(stolen)) {
+    auto k = Options(stolen);
+    k.keyholder.clear();
+    k.key_file = entry.path().string();
+    fs::permissions(k.key_file, fs::perms::owner_read | fs::perms::owner_write);
+    EXPECT_FALSE(PseudonymiseCommand(k, *log_, out).ok()) << entry.path();
+    EXPECT_FALSE(fs::exists(k.out)) << entry.path();
+  }
+  // Without either option the command refuses and names both.
+  auto none = Options(stolen);
+  none.keyholder.clear();
+  EXPECT_THAT(PseudonymiseCommand(none, *log_, out),
+              StatusIs(absl::StatusCode::kInvalidArgument, "--keyholder FILE"));
+  EXPECT_THAT(PseudonymiseCommand(none, *log_, out),
+              StatusIs(absl::StatusCode::kInvalidArgument, "--key FILE"));
+
+  // The same theft in the shared-key mode: the node folder holds the hashing key, and the
+  // copy computes every token offline. This is what the key service takes away.
+  ASSERT_OK(crypto::GenerateKeyFile(stolen + "/hashing.key", crypto::KeyKind::kHashing, 1).status());
+  auto shared = Options(stolen);
+  shared.keyholder.clear();
+  shared.key_file = stolen + "/hashing.key";
+  ASSERT_OK(PseudonymiseCommand(shared, *log_, out));
+  EXPECT_EQ(Tokens(Slurp(shared.out)).size(), 3u);
+}
+
+TEST_F(KeyholderNodeTest, TwoNodesLinkAndTokensDifferFromSharedKeyMode) {
+  std::ostringstream out;
+  auto police = Options(dir_ + "/police");
+  auto zorg = Options(dir_ + "/zorg");
+  ASSERT_OK(PseudonymiseCommand(police, *log_, out));
+  ASSERT_OK(PseudonymiseCommand(zorg, *log_, out));
+  auto tp = Tokens(Slurp(police.out));
+  auto tz = Tokens(Slurp(zorg.out));
+  ASSERT_EQ(tp.size(), 3u);
+  EXPECT_EQ(tp, tz) << "identical inputs at two nodes must give identical tokens";
+  size_t tokens = 0;
+  for (const auto& t : tp) {
+    EXPECT_FALSE(t.empty());
+    tokens += t.size();
+  }
+  EXPECT_NE(tp[0], tp[1]) << "different persons, different tokens";
+
+  // The shared-key mode's tokens of the same records: none in common.
+  ASSERT_OK(crypto::GenerateKeyFile(dir_ + "/hashing.key", crypto::KeyKind::kHashing, 1).status());
+  auto shared = Options(dir_ + "/police");
+  shared.keyholder.clear();
+  shared.key_file = dir_ + "/hashing.key";
+  shared.out = dir_ + "/shared.jsonl";
+  ASSERT_OK(PseudonymiseCommand(shared, *log_, out));
+  auto ts = Tokens(Slurp(shared.out));
+  ASSERT_EQ(ts.size(), 3u);
+  std::set<std::string> all_oprf, all_shared;
+  for (const auto& t : tp) all_oprf.insert(t.begin(), t.end());
+  for (const auto& t : ts) all_shared.insert(t.begin(), t.end());
+  EXPECT_EQ(all_oprf.size(), tokens) << "no two tokens of the run coincide";
+  for (const auto& t : all_shared) EXPECT_EQ(all_oprf.count(t), 0u);
+  // Same rules were tokenised in both modes (same number of tokens per record).
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(tp[i].size(), ts[i].size()) << i;
+
+  // The key service counted every evaluation: one per token per node, in one call each.
+  EXPECT_EQ(server_->service()->UsedToday("police"), tokens);
+  EXPECT_EQ(server_->service()->UsedToday("zorg"), tokens);
+  server_.reset();
+  ASSERT_OK_AND_ASSIGN(keyholder::Trail trail, keyholder::ReadTrail(dir_ + "/service/data"));
+  int calls = 0;
+  for (const auto& e : trail.entries) {
+    if (e.event != "evaluation") continue;
+    ++calls;
+    EXPECT_NE(e.details.find(absl::StrCat("\"evaluations\":", tokens)), std::string::npos) << e.details;
+  }
+  EXPECT_EQ(calls, 2) << "one call per batch of records, not one per token";
+}
+
+TEST_F(KeyholderNodeTest, LimitReachedFailsTheRunAndWritesNothing) {
+  server_.reset();
+  v1::KeyholderConfig config;
+  config.set_listen_address("127.0.0.1:0");
+  *config.mutable_tls() = samenzicht::testing::TlsFor(pki_, "keyholder");
+  config.set_data_dir(dir_ + "/service/data");
+  config.add_keys()->set_key_file(dir_ + "/service/oprf-1.key");
+  config.set_audit_key_file(dir_ + "/service/audit.key");
+  config.set_max_evaluations_per_node_per_hour(5);
+  ASSERT_OK_AND_ASSIGN(server_, keyholder::Server::Start(config));
+  const std::string nd = dir_ + "/police";
+  ASSERT_OK(files::WriteFileAtomic(
+      nd + "/keyholder.textproto",
+      absl::StrCat("address: \"127.0.0.1:", server_->port(), "\"\nepoch: 1\n",
+                   "tls { ca_cert_file: \"ca.crt\" cert_file: \"police.crt\" key_file: \"police.key\" }\n"),
+      0600));
+  std::ostringstream out;
+  auto o = Options(nd);
+  EXPECT_THAT(PseudonymiseCommand(o, *log_, out),
+              StatusIs(absl::StatusCode::kResourceExhausted, "this hour"));
+  EXPECT_FALSE(fs::exists(o.out));
+  EXPECT_EQ(server_->service()->UsedThisHour("police"), 0u);
+}
+
+}  // namespace
+}  // namespace samenzicht::agency_node
