@@ -1,0 +1,165 @@
+// The key service end to end: records per second per agency node through the node's
+// pipeline (CSV parsing, normalisation, every rule of the default profile) with the tokens
+// from a key service running on the same machine (in this process, over mutual TLS on
+// 127.0.0.1, so both share the machine's cores as on one host), next to the shared-key mode
+// on the same records, and the cost of one evaluation on each side.
+//
+//   keyholder_bench                      # 3000 simulated persons (about 12,000 records)
+//   keyholder_bench --persons 10000 --elements-per-call 20000
+//   keyholder_bench --smoke              # CTest: a second; never fails on figures
+//
+// Target: >= 1,000 records/s per node with the key service on the same 2-core machine.
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "agency_node/keyholder_client.h"
+#include "agency_node/normalise.h"
+#include "agency_node/pipeline.h"
+#include "common/files.h"
+#include "crypto/key_file.h"
+#include "crypto/oprf.h"
+#include "keyholder/key_service.h"
+#include "keyholder/server.h"
+#include "model/config.h"
+#include "simulator/simulator.h"
+
+using namespace samenzicht;
+namespace fs = std::filesystem;
+
+namespace {
+
+double Seconds(std::chrono::steady_clock::time_point a) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int persons = 3000;
+  uint32_t per_call = 0;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--smoke") persons = 60;
+    else if (a == "--persons" && i + 1 < argc) persons = std::atoi(argv[++i]);
+    else if (a == "--elements-per-call" && i + 1 < argc) per_call = static_cast<uint32_t>(std::atoi(argv[++i]));
+    else {
+      std::cerr << "usage: keyholder_bench [--persons N] [--elements-per-call N] [--smoke]\n";
+      return a == "--help" ? 0 : 2;
+    }
+  }
+  spdlog::set_level(spdlog::level::warn);
+  const std::string dir = (fs::temp_directory_path() / ("samenzicht-keyholder." + std::to_string(getpid()))).string();
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  struct Cleanup { std::string d; ~Cleanup() { fs::remove_all(d); } } cleanup{dir};
+  const std::string pki = dir + "/pki";
+  const std::string cmd = absl::StrCat(PKI_SCRIPT, " init ", pki, " >/dev/null 2>&1 && ", PKI_SCRIPT,
+                                       " issue ", pki, " keyholder server >/dev/null 2>&1 && ", PKI_SCRIPT,
+                                       " issue ", pki, " node0 agency >/dev/null 2>&1");
+  if (std::system(cmd.c_str()) != 0) { std::cerr << "keyholder_bench: pki.sh failed\n"; return 2; }
+  if (!crypto::oprf::GenerateServerKeyFile(dir + "/oprf-1.key", 1).ok() ||
+      !crypto::GenerateKeyFile(dir + "/audit.key", crypto::KeyKind::kSigning).ok() ||
+      !crypto::GenerateKeyFile(dir + "/hashing.key", crypto::KeyKind::kHashing, 1).ok()) {
+    std::cerr << "keyholder_bench: cannot make keys\n";
+    return 2;
+  }
+  v1::KeyholderConfig kc;
+  kc.set_listen_address("127.0.0.1:0");
+  kc.mutable_tls()->set_ca_cert_file(pki + "/ca.crt");
+  kc.mutable_tls()->set_cert_file(pki + "/keyholder.crt");
+  kc.mutable_tls()->set_key_file(pki + "/keyholder.key");
+  kc.set_data_dir(dir + "/data");
+  kc.add_keys()->set_key_file(dir + "/oprf-1.key");
+  kc.set_audit_key_file(dir + "/audit.key");
+  kc.set_max_evaluations_per_node_per_hour(1ull << 40);
+  kc.set_max_evaluations_per_node_per_day(1ull << 40);
+  kc.set_max_elements_per_call(1u << 20);
+  auto server = keyholder::Server::Start(kc);
+  if (!server.ok()) { std::cerr << server.status() << "\n"; return 2; }
+  const std::string client = dir + "/keyholder.textproto";
+  if (!files::WriteFileAtomic(client,
+                              absl::StrCat("address: \"127.0.0.1:", (*server)->port(), "\"\nepoch: 1\n",
+                                           per_call ? absl::StrCat("elements_per_call: ", per_call, "\n") : "",
+                                           "tls { ca_cert_file: \"pki/ca.crt\" cert_file: \"pki/node0.crt\" "
+                                           "key_file: \"pki/node0.key\" }\n"),
+                              0600).ok()) {
+    return 2;
+  }
+
+  // The agency's export: the simulator's municipality as CSV.
+  simulator::SimulatorOptions opt;
+  opt.persons = persons;
+  opt.seed = 5;
+  auto sim = simulator::Simulate(opt);
+  if (!sim.ok()) { std::cerr << sim.status() << "\n"; return 2; }
+  std::string csv;
+  for (size_t i = 0; i < simulator::CsvHeader().size(); ++i) absl::StrAppend(&csv, i ? "," : "", simulator::CsvHeader()[i]);
+  csv += "\n";
+  for (const auto& r : sim->records) csv += simulator::CsvLine(r);
+  if (!files::WriteFileAtomic(dir + "/in.csv", csv, 0600).ok()) return 2;
+
+  auto profile = model::LoadProfile(PROFILE_FILE);
+  auto normaliser = agency_node::Normaliser::New();
+  auto shared = agency_node::TokeniserFromKeyFile(*profile, dir + "/hashing.key");
+  auto oprf = agency_node::TokeniserFromKeyholder(*profile, client);
+  if (!profile.ok() || !normaliser.ok() || !shared.ok() || !oprf.ok()) {
+    std::cerr << "keyholder_bench: setup failed\n";
+    return 2;
+  }
+  agency_node::SignalOptions so;
+  so.today = agency_node::Date{2030, 1, 1};
+  auto nid = agency_node::NationalIds::FromProfile(*profile);
+  if (!nid.ok()) return 2;
+  so.national_ids = *nid;
+
+  auto t0 = std::chrono::steady_clock::now();
+  auto a = agency_node::PrepareReports(dir + "/in.csv", **normaliser, **shared, so);
+  const double shared_s = Seconds(t0);
+  t0 = std::chrono::steady_clock::now();
+  auto b = agency_node::PrepareReports(dir + "/in.csv", **normaliser, **oprf, so);
+  const double oprf_s = Seconds(t0);
+  if (!a.ok() || !b.ok()) { std::cerr << (a.ok() ? b.status() : a.status()) << "\n"; return 2; }
+  const size_t records = b->reports.size();
+  const uint64_t evaluations = (*server)->service()->UsedToday("node0");
+
+  // One evaluation's cost on each side, one thread, batches of 1000.
+  std::vector<std::string> inputs(1000);
+  for (size_t i = 0; i < inputs.size(); ++i) inputs[i] = absl::StrCat("samenzicht.token.oprf.v1 input ", i);
+  std::vector<std::string_view> views(inputs.begin(), inputs.end());
+  auto key = crypto::oprf::ServerKey::Generate();
+  t0 = std::chrono::steady_clock::now();
+  auto batch = crypto::oprf::BlindBatch::New(views);
+  const double blind_s = Seconds(t0);
+  t0 = std::chrono::steady_clock::now();
+  auto evaluated = key->BlindEvaluate(batch->blinded_elements());
+  const double eval_s = Seconds(t0);
+  t0 = std::chrono::steady_clock::now();
+  auto outputs = batch->Finalize(views, *evaluated);
+  const double fin_s = Seconds(t0);
+  if (!outputs.ok()) return 2;
+  (*server)->Shutdown();
+  (*server)->Wait();
+  auto trail = keyholder::ReadTrail(dir + "/data");
+  int calls = 0;
+  if (trail.ok()) for (const auto& e : trail->entries) calls += e.event == "evaluation";
+
+  std::printf("key service benchmark: %d simulated persons, %zu records, default profile (%d rules)\n",
+              persons, records, profile->rules_size());
+  std::printf("  evaluations per record:        %.2f (%llu evaluations in %d call(s))\n",
+              double(evaluations) / records, static_cast<unsigned long long>(evaluations), calls);
+  std::printf("  with the key service:          %.0f records/s (%.3f s; %.0f evaluations/s)\n",
+              records / oprf_s, oprf_s, evaluations / oprf_s);
+  std::printf("  shared-key mode, same records: %.0f records/s (%.3f s)\n", records / shared_s, shared_s);
+  std::printf("  one evaluation, one thread:    node blind %.1f us + node finalize %.1f us; service %.1f us\n",
+              blind_s * 1e6 / inputs.size(), fin_s * 1e6 / inputs.size(), eval_s * 1e6 / inputs.size());
+  std::printf("  target >= 1,000 records/s per node: %s\n", records / oprf_s >= 1000 ? "met" : "NOT met");
+  return 0;
+}
