@@ -1,6 +1,9 @@
 #include "keyholder/key_service.h"
 
+#include <spdlog/spdlog.h>
+
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -77,7 +80,8 @@ absl::StatusOr<std::unique_ptr<KeyService>> KeyService::Open(std::vector<crypto:
                                                             const crypto::Signer* signer, Clock clock) {
   if (signer == nullptr) return absl::InvalidArgumentError("no trail signing key");
   if (keys.empty()) return absl::InvalidArgumentError("no OPRF key");
-  std::unique_ptr<KeyService> s(new KeyService(limits, signer, clock ? std::move(clock) : Clock(SystemNowMs)));
+  std::unique_ptr<KeyService> s(
+      new KeyService(limits, signer, clock ? std::move(clock) : Clock(SystemNowMs), data_dir));
   for (auto& k : keys) {
     if (!s->keys_.emplace(k.epoch, std::move(k.key)).second) {
       return absl::InvalidArgumentError(absl::StrCat("two keys for epoch ", k.epoch));
@@ -158,6 +162,18 @@ absl::Status KeyService::Append(const std::string& event, const std::string& act
       .Bind(5, e.details).BindBlob(6, e.prev_hash).BindBlob(7, e.hash).BindBlob(8, e.signature);
   RETURN_IF_ERROR(st.Run());
   chain_->Commit(e);
+  if (limits_.checkpoint_every > 0 && e.seq % limits_.checkpoint_every == 0) {
+    const std::string folder = (std::filesystem::path(data_dir_) / "checkpoints").string();
+    char name[32];
+    std::snprintf(name, sizeof name, "%012llu.checkpoint", static_cast<unsigned long long>(e.seq));
+    absl::Status w = files::MakeDirs(folder);
+    if (w.ok()) {
+      w = files::WriteFileAtomic((std::filesystem::path(folder) / name).string(),
+                                 chain_->MakeCheckpoint(now).Serialize() + "\n", 0644);
+    }
+    // The entry is stored; a checkpoint that could not be written is only a warning.
+    if (!w.ok()) spdlog::warn("trail checkpoint {}: {}", e.seq, w.ToString());
+  }
   return absl::OkStatus();
 }
 

@@ -52,6 +52,10 @@ struct Limits {
   uint64_t per_hour = kDefaultPerHour;
   uint64_t per_day = kDefaultPerDay;
   uint32_t max_elements_per_call = kDefaultMaxElementsPerCall;
+  // A signed checkpoint file every this many entries (0: none), in
+  // data_dir/checkpoints/<seq>.checkpoint, for the privacy officer to copy out: it makes a
+  // truncated tail of the trail detectable.
+  uint32_t checkpoint_every = 100;
 };
 Limits LimitsOf(const v1::KeyholderConfig& config);
 
@@ -81,8 +85,8 @@ class KeyService {
     int64_t hour = -1, day = -1;  // the window each count is for
     uint64_t in_hour = 0, in_day = 0;
   };
-  KeyService(Limits limits, const crypto::Signer* signer, Clock clock)
-      : limits_(limits), signer_(signer), clock_(std::move(clock)) {}
+  KeyService(Limits limits, const crypto::Signer* signer, Clock clock, std::string data_dir)
+      : limits_(limits), signer_(signer), clock_(std::move(clock)), data_dir_(std::move(data_dir)) {}
   absl::Status Append(const std::string& event, const std::string& actor,
                       const std::string& details, int64_t now);
   void Roll(Usage* u, int64_t now);
@@ -91,6 +95,7 @@ class KeyService {
   const Limits limits_;
   const crypto::Signer* signer_;
   const Clock clock_;
+  const std::string data_dir_;
   std::map<uint32_t, crypto::oprf::ServerKey> keys_;
   std::mutex mu_;
   std::unique_ptr<sqlite::Database> db_;

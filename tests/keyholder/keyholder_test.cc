@@ -182,6 +182,31 @@ TEST_F(KeyServiceTest, TrailRecordsEveryEvaluationAndTamperingIsDetected) {
   EXPECT_FALSE(AuditVerifyCommand(dir_, crypto::Base64Encode(other->public_key()), {}, os5).ok());
 }
 
+TEST_F(KeyServiceTest, CheckpointsCatchATruncatedTrail) {
+  Limits limits;
+  limits.checkpoint_every = 3;
+  auto service = Open(limits);
+  ASSERT_NE(service, nullptr);
+  for (int call = 0; call < 5; ++call) ASSERT_OK(service->Evaluate(kPolice, 1, Blinded({"v"})));
+  service.reset();  // entries 1 (start) to 6
+  const std::string cp = dir_ + "/checkpoints/000000000006.checkpoint";
+  ASSERT_TRUE(std::filesystem::exists(dir_ + "/checkpoints/000000000003.checkpoint"));
+  ASSERT_TRUE(std::filesystem::exists(cp));
+  const std::string pk = crypto::Base64Encode(signer_->public_key());
+  std::ostringstream os;
+  ASSERT_OK(AuditVerifyCommand(dir_, pk, {cp}, os));
+  {
+    sqlite::OpenOptions o;
+    o.label = "tamper";
+    ASSERT_OK_AND_ASSIGN(auto db, sqlite::Database::Open(dir_ + "/keyholder.db", o));
+    ASSERT_OK(db->Exec("DELETE FROM audit WHERE seq >= 5"));  // the last two evaluations
+  }
+  std::ostringstream os2;
+  EXPECT_OK(AuditVerifyCommand(dir_, pk, {}, os2)) << "a cut tail alone still chains";
+  std::ostringstream os3;
+  EXPECT_THAT(AuditVerifyCommand(dir_, pk, {cp}, os3), StatusIs(absl::StatusCode::kDataLoss));
+}
+
 // Over gRPC with the deployment's certificates: a batch evaluates and agrees with the
 // key; an analyst's certificate is refused.
 TEST(KeyholderServerTest, BatchEvaluatesForAgencyAndOtherRolesAreRefused) {
