@@ -72,16 +72,6 @@ absl::StatusOr<Trail> VerifiedTrail(const std::string& data_dir, const std::stri
   return trail;
 }
 
-uint64_t Count(const std::string& details, const std::string& key) {
-  const std::string needle = absl::StrCat("\"", key, "\":");
-  size_t p = details.find(needle);
-  if (p == std::string::npos) return 0;
-  p += needle.size();
-  uint64_t v = 0;
-  while (p < details.size() && details[p] >= '0' && details[p] <= '9') v = v * 10 + (details[p++] - '0');
-  return v;
-}
-
 }  // namespace
 
 absl::Status KeygenCommand(const std::string& out, uint32_t epoch, std::ostream& os) {
@@ -131,7 +121,7 @@ absl::Status AuditReportCommand(const std::string& data_dir, const std::string& 
     char day[16];
     std::strftime(day, sizeof day, "%Y-%m-%d", &tm);
     auto& r = rows[{day, e.actor}];
-    if (e.event == "evaluation") r.first += Count(e.details, "evaluations");
+    if (e.event == "evaluation") r.first += JsonCount(e.details, "evaluations");
     else r.second += 1;
   }
   os << "day,node,evaluations,refused_calls\n";

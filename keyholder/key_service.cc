@@ -30,17 +30,6 @@ int64_t SystemNowMs() {
       .count();
 }
 
-// The value of "key": N in a details object written by this file; 0 when absent.
-uint64_t JsonCount(const std::string& details, const std::string& key) {
-  const std::string needle = absl::StrCat("\"", key, "\":");
-  size_t p = details.find(needle);
-  if (p == std::string::npos) return 0;
-  p += needle.size();
-  uint64_t v = 0;
-  while (p < details.size() && details[p] >= '0' && details[p] <= '9') v = v * 10 + (details[p++] - '0');
-  return v;
-}
-
 absl::StatusOr<std::unique_ptr<sqlite::Database>> OpenDb(const std::string& data_dir, bool read_only) {
   sqlite::OpenOptions o;
   o.label = (std::filesystem::path(data_dir) / kDatabaseFileName).string();
@@ -290,6 +279,16 @@ absl::StatusOr<Trail> ReadTrail(const std::string& data_dir) {
     if (pk.ok()) t.stored_public_key = *pk;
   }
   return t;
+}
+
+uint64_t JsonCount(const std::string& details, const std::string& key) {
+  const std::string needle = absl::StrCat("\"", key, "\":");
+  size_t p = details.find(needle);
+  if (p == std::string::npos) return 0;
+  p += needle.size();
+  uint64_t v = 0;
+  while (p < details.size() && details[p] >= '0' && details[p] <= '9') v = v * 10 + (details[p++] - '0');
+  return v;
 }
 
 }  // namespace samenzicht::keyholder

@@ -109,6 +109,8 @@ struct Trail {
 };
 // Reads the trail of `data_dir` read-only. NotFound when there is no database.
 absl::StatusOr<Trail> ReadTrail(const std::string& data_dir);
+// The value of "key": N in the details of a trail entry; 0 when absent.
+uint64_t JsonCount(const std::string& details, const std::string& key);
 
 }  // namespace samenzicht::keyholder
 
