@@ -177,6 +177,12 @@ absl::StatusOr<std::vector<int>> RegisterRules(sqlite3* db, const std::string& p
                                                const std::vector<std::string>& rule_names) {
   // Register the profile's rules; ids of rules seen before stay stable. Each rule also gets
   // a row per probe-rule role (kRoleSuffix), so a token's role is stored in its rule column.
+  // One write transaction, taken (waiting up to the busy timeout) before the first read:
+  // with a read left open on this connection, the next insert would fail at once with
+  // "database is locked" when another connection (a running server) committed in between;
+  // seen when `aggregator backup` recorded its audit entry during ingest.
+  Transaction tx(db, path);
+  RETURN_IF_ERROR(tx.Begin(/*write=*/true));
   std::vector<int> rule_ids;
   auto ins = Stmt::Prepare(db, "INSERT OR IGNORE INTO rules(name) VALUES (?1)");
   auto sel = Stmt::Prepare(db, "SELECT id FROM rules WHERE name = ?1");
@@ -200,6 +206,8 @@ absl::StatusOr<std::vector<int>> RegisterRules(sqlite3* db, const std::string& p
       rule_ids.push_back(static_cast<int>(sel->Int(0)));
     }
   }
+  sel->Reset();
+  RETURN_IF_ERROR(tx.Commit());
   return rule_ids;
 }
 
