@@ -122,12 +122,22 @@ double FirstGuess(const PatternCodec& codec, uint32_t pattern);
 // with few kinds of identifier (names, city and postcode only) leave the two-class model
 // unidentified, and EM settles on a split that says nothing (measured: no pair linked at
 // all on such records).
-bool Anchored(const PatternCodec& codec, uint32_t pattern) {
+//
+// `ignoring` names a comparison whose disagreement does not count: the m-probabilities of a
+// comparison are estimated from the pairs anchored without looking at it. Otherwise a
+// comparison that anchors exclude when it disagrees gets m = 0 for disagreement, and
+// every match with that field mistyped is refused: measured on records with names,
+// postcode and town only (GeCo, 40% of copies with three errors, seed 1) the refit gave a
+// differing town a weight of -15.4 bits, and 48 true pairs with both names phonetically
+// equal and the same postcode were left apart for a misspelt town. Splink estimates each
+// comparison's m in a training session whose blocking rule does not use it, for the same
+// reason.
+bool Anchored(const PatternCodec& codec, uint32_t pattern, int ignoring = -1) {
   int lo[kNumComparisons], hi[kNumComparisons];
   bool seen[kNumComparisons];
   for (int c = 0; c < kNumComparisons; ++c) {
     seen[c] = codec.Interval(pattern, c, &lo[c], &hi[c]);
-    if (seen[c] && 2 * hi[c] < kMaxLevels[c]) return false;
+    if (c != ignoring && seen[c] && 2 * hi[c] < kMaxLevels[c]) return false;
   }
   if (!seen[kCmpGivenName] || !seen[kCmpSurname] || lo[kCmpGivenName] < 3 || lo[kCmpSurname] < 3) {
     return false;
@@ -246,15 +256,15 @@ FittedModel Fit(const PatternCodec& codec, const std::vector<std::pair<uint32_t,
         pm *= IntervalSum(fm.m[c], lo[c], hi[c]);
         pu *= IntervalSum(fm.u[c], lo[c], hi[c]);
       }
-      const double g = anchored && Anchored(codec, pattern) ? kAnchorMatch
-                       : it == 0                   ? FirstGuess(codec, pattern)
-                                                   : pm / (pm + pu);
+      const double estimate = it == 0 ? FirstGuess(codec, pattern) : pm / (pm + pu);
+      const double g = anchored && Anchored(codec, pattern) ? kAnchorMatch : estimate;
       const double nn = static_cast<double>(n);
       loglik += nn * std::log(pm + pu);
       matches += g * nn;
       total += nn;
       for (int c = 0; c < kNumComparisons; ++c) {
         if (!seen[c]) continue;
+        const double g = anchored && Anchored(codec, pattern, c) ? kAnchorMatch : estimate;
         const double sm = IntervalSum(fm.m[c], lo[c], hi[c]);
         const double su = IntervalSum(fm.u[c], lo[c], hi[c]);
         for (int l = lo[c]; l <= hi[c]; ++l) {

@@ -544,8 +544,9 @@ absl::Status RunScenario(const Config& cfg, int size, sim::Noise noise, uint64_t
         {v1::FIELD_NATIONAL_ID, "nid"},        {v1::FIELD_FIRST_GIVEN_NAME, "first"},
         {v1::FIELD_FIRST_INITIAL, "init"},     {v1::FIELD_SURNAME, "surname"},
         {v1::FIELD_SURNAME_PHONETIC, "sphon"}, {v1::FIELD_DATE_OF_BIRTH, "dob"},
-        {v1::FIELD_DOB_DAY_MONTH_UNORDERED, "dobswap"}, {v1::FIELD_POSTCODE, "pc"},
-        {v1::FIELD_PHONE, "phone"}};
+        {v1::FIELD_GIVEN_NAME_PHONETIC, "gphon"}, {v1::FIELD_DOB_DAY_MONTH_UNORDERED, "dobswap"},
+        {v1::FIELD_POSTCODE, "pc"},            {v1::FIELD_POSTCODE_AREA, "pca"},
+        {v1::FIELD_CITY, "city"},              {v1::FIELD_PHONE, "phone"}};
     for (const auto& [person, frags] : fragments) {
       if (frags.size() < 2) continue;
       std::vector<int> reps;
@@ -581,7 +582,7 @@ absl::Status RunScenario(const Config& cfg, int size, sim::Noise noise, uint64_t
       std::cout << absl::StrFormat(
           "  missed fragment pairs: %d (= same value, ! differs after normalisation, - missing)\n",
           missed);
-      for (size_t k = 0; k < top.size() && k < 8; ++k) {
+      for (size_t k = 0; k < top.size() && k < 25; ++k) {
         std::cout << absl::StrFormat("    %5d  %s\n", top[k].first, top[k].second);
       }
     }
