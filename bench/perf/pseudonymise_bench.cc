@@ -45,7 +45,8 @@ struct Fixture {
   std::unique_ptr<agency_node::Tokeniser> tokeniser;
   std::unique_ptr<crypto::SecretBytes> key;
   size_t records = 0;
-  double tokens_per_record = 0;
+  double tokens_per_record = 0;  // keyed hashes per record
+  double rules_per_record = 0;   // rules that fire per record
   double mean_message = 0;
 };
 Fixture* fx = nullptr;
@@ -78,19 +79,26 @@ bool Setup(int persons) {
   auto tok = agency_node::Tokeniser::New(fx->profile, std::move(*hasher));
   if (!tok.ok()) { std::cerr << tok.status() << "\n"; return false; }
   fx->tokeniser = std::move(*tok);
-  // Tokens per record and the mean encoded message, for the "typical message".
+  // Tokens per record: every keyed hash the tokeniser computes (a rule over a deletion
+  // neighbourhood yields one token per member, so tokens outnumber the rules that fire).
+  // The mean encoded message (one per rule that fires; a neighbour is one letter shorter)
+  // sets the length of the raw hash's message.
   auto file = agency_node::ParseSignals(fx->csv, *fx->normaliser, agency_node::SignalOptions());
   if (!file.ok()) { std::cerr << file.status() << "\n"; return false; }
-  size_t tokens = 0, bytes = 0;
+  size_t tokens = 0, messages = 0, bytes = 0;
+  std::string packed;
   for (const auto& s : file->signals) {
+    packed.clear();
+    tokens += static_cast<size_t>(fx->tokeniser->Tokenise(s.person, &packed));
     for (int r = 0; r < fx->profile.rules_size(); ++r) {
       std::string m = fx->tokeniser->EncodeForTest(r, s.person);
-      if (!m.empty()) ++tokens, bytes += m.size();
+      if (!m.empty()) ++messages, bytes += m.size();
     }
   }
   fx->records = file->signals.size();
+  fx->rules_per_record = fx->records ? double(messages) / fx->records : 0;
   fx->tokens_per_record = fx->records ? double(tokens) / fx->records : 0;
-  fx->mean_message = tokens ? double(bytes) / tokens : 0;
+  fx->mean_message = messages ? double(bytes) / messages : 0;
   return fx->records > 0;
 }
 
@@ -208,8 +216,9 @@ int main(int argc, char** argv) {
     // The limit is the raw rate over the hashes a record needs: one per token (a rule over a
     // deletion neighbourhood yields one token per member, so tokens can outnumber rules).
     const double limit = raw / fx->tokens_per_record;
-    std::printf("\npseudonymisation (one core): %zu records, %.2f tokens/record, mean message "
-                "%.1f bytes, %d rules\n", fx->records, fx->tokens_per_record, fx->mean_message, rules);
+    std::printf("\npseudonymisation (one core): %zu records, %.2f tokens (keyed hashes) per record "
+                "from %.2f rules that fire, mean message %.1f bytes, %d rules\n", fx->records,
+                fx->tokens_per_record, fx->rules_per_record, fx->mean_message, rules);
     std::printf("raw keyed BLAKE2b: %.0f hashes/s -> limit %.0f records/s (raw / %.2f tokens per "
                 "record)\n", raw, limit, fx->tokens_per_record);
     std::printf("normalise + tokenise: %.0f records/s = %.0f%% of the limit (target >= 50%%), "
