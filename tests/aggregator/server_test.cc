@@ -2,7 +2,10 @@
 #include "aggregator/server.h"
 
 #include <filesystem>
+#include <atomic>
 #include <fstream>
+#include <iostream>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -356,6 +359,87 @@ TEST_F(ServerTest, NoTokenSentByAnAgencyReachesAnyFileInTheDataDir) {
   }
   EXPECT_GE(files, 1);
   EXPECT_TRUE(saw_wal);
+}
+
+// A bounded load test against the real intake on loopback: one agency floods the server
+// with concurrent streams, a third of them carrying a batch over the message limit, while
+// another agency delivers its batches as a node does (retrying a temporary refusal). The
+// honest agency's every batch is acknowledged and counted once, no oversized batch is
+// stored, and the flood's accepted batches are counted exactly.
+TEST_F(ServerTest, IntakeKeepsAcknowledgingUnderAFloodOfConcurrentAndOversizedBatches) {
+  server_->Shutdown();
+  server_.reset();
+  config_.set_max_message_bytes(256 << 10);
+  ASSERT_OK_AND_ASSIGN(server_, Server::Start(config_));
+  address_ = "127.0.0.1:" + std::to_string(server_->port());
+
+  // One batch over its own stream; OK only when acknowledged with code 0.
+  auto submit = [](v1::Intake::Stub* stub, const v1::SignedBatch& batch) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+    auto stream = stub->SubmitBatches(&ctx);
+    v1::SubmitRequest req;
+    *req.mutable_batch() = batch;
+    v1::BatchAck ack;
+    const bool answered = stream->Write(req) && stream->Read(&ack);
+    stream->WritesDone();
+    grpc::Status st = stream->Finish();
+    if (!st.ok()) return st.error_code();
+    return answered ? static_cast<grpc::StatusCode>(ack.code()) : grpc::StatusCode::UNKNOWN;
+  };
+
+  constexpr int kFloodThreads = 12, kFloodRounds = 30, kHonestBatches = 20;
+  std::atomic<bool> stop{false};
+  std::atomic<int> flood_ok{0}, flood_refused{0}, oversized_ok{0}, oversized_refused{0};
+  std::vector<std::thread> flood;
+  for (int t = 0; t < kFloodThreads; ++t) {
+    flood.emplace_back([&, t] {
+      auto stub = v1::Intake::NewStub(Channel("zorg"));
+      for (int i = 0; i < kFloodRounds && !stop.load(); ++i) {
+        const int base = 1'000'000 + (t * kFloodRounds + i) * 4000;
+        std::vector<v1::Report> reports;
+        const bool oversized = (i + t) % 3 == 0;  // 3,000 reports, about 390 KB: over 256 KiB
+        for (int r = 0; r < (oversized ? 3000 : 2); ++r) {
+          reports.push_back(MakeReport(base + r, {{"nid", Tok(base + r)}, {"phone", Tok(base + r + 1)}},
+                                       v1::FORM_LABOUR));
+        }
+        const grpc::StatusCode c = submit(stub.get(), ZorgBatch(std::move(reports)));
+        if (oversized) (c == grpc::StatusCode::OK ? oversized_ok : oversized_refused)++;
+        else (c == grpc::StatusCode::OK ? flood_ok : flood_refused)++;
+      }
+    });
+  }
+  auto police = v1::Intake::NewStub(Channel("police"));
+  int acknowledged = 0, retries = 0;
+  for (int b = 0; b < kHonestBatches; ++b) {
+    const v1::SignedBatch batch =
+        PoliceBatch({MakeReport(500 + 2 * b, {{"nid", Tok(500 + 2 * b)}}, v1::FORM_SEXUAL),
+                     MakeReport(501 + 2 * b, {{"nid", Tok(501 + 2 * b)}}, v1::FORM_SEXUAL)});
+    for (int attempt = 0; attempt < 40; ++attempt) {
+      const grpc::StatusCode c = submit(police.get(), batch);
+      // A retry after a lost acknowledgement is answered ALREADY_EXISTS: delivered.
+      if (c == grpc::StatusCode::OK || c == grpc::StatusCode::ALREADY_EXISTS) {
+        ++acknowledged;
+        break;
+      }
+      ++retries;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  stop = true;
+  for (auto& th : flood) th.join();
+  std::cout << "load on the real intake: police " << acknowledged << "/" << kHonestBatches
+            << " batches acknowledged (" << retries << " retries); flood accepted " << flood_ok
+            << ", refused " << flood_refused << "; oversized refused " << oversized_refused
+            << ", accepted " << oversized_ok << "\n";
+  EXPECT_EQ(acknowledged, kHonestBatches);
+  EXPECT_EQ(oversized_ok.load(), 0);
+  EXPECT_GT(oversized_refused.load(), 0);
+  EXPECT_GT(flood_ok.load(), 0);
+  // Every acknowledged report is stored once, and nothing else: police's 40 reports and two
+  // per accepted flood batch.
+  ASSERT_OK_AND_ASSIGN(v1::TotalsResponse r, Exact());
+  EXPECT_EQ(r.total_signals().value(), static_cast<uint64_t>(2 * kHonestBatches + 2 * flood_ok.load()));
 }
 
 }  // namespace
