@@ -2,6 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "audit/aggregator_events.h"
@@ -11,6 +16,42 @@
 #include "crypto/encoding.h"
 
 namespace samenzicht::aggregator {
+namespace {
+
+// The first fields of every entry the aggregator writes at start about a change it found:
+// who (the process's user; the change itself was made in the files), role, what was asked,
+// the outcome.
+JsonObject StartDetails() {
+  JsonObject d;
+  d.Add("role", kRoleAggregator)
+      .Add("asked", kAskedStart)
+      .Add("outcome", "OK")
+      .Add("process_user", LocalOperator());
+  return d;
+}
+
+// The first fields of an entry of the administrator's change `asked`, made or refused.
+JsonObject AdminDetails(const rpc::Peer& peer, std::string_view asked, const absl::Status& outcome) {
+  JsonObject d;
+  d.Add("role", rpc::RoleName(peer.role))
+      .Add("asked", asked)
+      .Add("outcome", absl::StatusCodeToString(outcome.code()));
+  if (!outcome.ok()) d.Add("reason", std::string(outcome.message()));
+  return d;
+}
+
+// Records the administrator's refused change (the caller is refused either way).
+void RecordRefusedChange(Store* store, const char* event, const rpc::Peer& peer,
+                         std::string_view asked, const absl::Status& refusal, int64_t from,
+                         int64_t to) {
+  JsonObject d = AdminDetails(peer, asked, refusal);
+  d.Add("from", from).Add("to", to).Add("source", "administrator");
+  if (absl::Status s = store->AppendAudit(event, peer.common_name, d.str()); !s.ok()) {
+    spdlog::error("audit: could not record a refused {}: {}", asked, s.ToString());
+  }
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Administration>> Administration::Start(
     const v1::AggregatorConfig& config, Store* store, Intake* intake) {
@@ -26,7 +67,7 @@ absl::StatusOr<std::unique_ptr<Administration>> Administration::Start(
                   "{} of the configuration: batches of epoch {} are refused. Put key_epoch: {} in "
                   "the configuration, or set the epoch again with the admin service",
                   eff.key_epoch(), config.key_epoch(), config.key_epoch(), eff.key_epoch());
-    JsonObject d;
+    JsonObject d = StartDetails();
     d.Add("configured", config.key_epoch())
         .Add("effective", eff.key_epoch())
         .Add("source", "stored setting overrides the configuration");
@@ -41,7 +82,7 @@ absl::StatusOr<std::unique_ptr<Administration>> Administration::Start(
                   eff.retention_months(), config.retention_months(),
                   eff.retention_months() == 0 ? " (0: reports are kept without limit)" : "",
                   eff.retention_months());
-    JsonObject d;
+    JsonObject d = StartDetails();
     d.Add("configured", config.retention_months())
         .Add("effective", eff.retention_months())
         .Add("source", "stored setting overrides the configuration");
@@ -50,12 +91,49 @@ absl::StatusOr<std::unique_ptr<Administration>> Administration::Start(
 
   const std::string digest = ConfigDigest(config);
   auto prev = stored.find(kSettingConfigDigest);
-  if (prev == stored.end() || prev->second != digest) {
+  // The files the configuration names, compared by content with those of the last start: a
+  // key or certificate replaced at the same path is a change although no line of the
+  // configuration file changed.
+  struct FileChange {
+    std::string field, path, previous, current;
+  };
+  std::vector<FileChange> file_changes;
+  {
+    const std::string prefix = kSettingConfigFilePrefix;
+    std::map<std::string, std::string> before;  // field -> fingerprint
+    for (const auto& [name, value] : stored) {
+      if (name.compare(0, prefix.size(), prefix) == 0 && !value.empty()) {
+        before[name.substr(prefix.size())] = value;
+      }
+    }
+    std::set<std::string> named;
+    for (const ConfigFile& f : ConfigFiles(config)) {
+      named.insert(f.field);
+      auto it = before.find(f.field);
+      const std::string previous = it == before.end() ? "" : it->second;
+      if (previous != f.fingerprint) file_changes.push_back({f.field, f.path, previous, f.fingerprint});
+    }
+    for (const auto& [field, fp] : before) {
+      if (named.count(field) == 0) file_changes.push_back({field, "", fp, ""});
+    }
+  }
+  if (prev == stored.end() || prev->second != digest || !file_changes.empty()) {
     std::vector<std::string> agencies;
     for (const auto& ag : config.agencies()) agencies.push_back(ag.node_id());
-    JsonObject d;
+    std::string changed_files = "[";
+    for (const FileChange& f : file_changes) {
+      JsonObject c;
+      c.Add("field", f.field)
+          .Add("path", f.path)
+          .Add("previous_fingerprint", f.previous)
+          .Add("fingerprint", f.current);
+      absl::StrAppend(&changed_files, changed_files.size() > 1 ? "," : "", c.str());
+    }
+    changed_files += "]";
+    JsonObject d = StartDetails();
     d.Add("previous_digest", prev == stored.end() ? "" : prev->second)
         .Add("digest", digest)
+        .AddRaw("changed_files", changed_files)
         .Add("key_epoch", config.key_epoch())
         .Add("retention_months", config.retention_months())
         .Add("min_cell_size", config.min_cell_size())
@@ -64,6 +142,11 @@ absl::StatusOr<std::unique_ptr<Administration>> Administration::Start(
         .AddRaw("areas", JsonStringArray({config.areas().begin(), config.areas().end()}));
     RETURN_IF_ERROR(store->SetSetting(kSettingConfigDigest, digest, kEventConfigChange,
                                       kActorAggregator, d.str()));
+    // The entry names them; the next start compares with these.
+    for (const FileChange& f : file_changes) {
+      RETURN_IF_ERROR(
+          store->SetSetting(std::string(kSettingConfigFilePrefix) + f.field, f.current, "", "", ""));
+    }
   }
   // Agency signing keys: a changed key names the agency and both fingerprints; an agency
   // added has no previous fingerprint, one removed no new one.
@@ -86,7 +169,7 @@ absl::StatusOr<std::unique_ptr<Administration>> Administration::Start(
     auto record = [&](const std::string& agency, const std::string& previous,
                       const std::string& current) -> absl::Status {
       if (first_start) return store->SetSetting(prefix + agency, current, "", "", "");
-      JsonObject d;
+      JsonObject d = StartDetails();
       d.Add("agency", agency)
           .Add("previous_fingerprint", previous)
           .Add("fingerprint", current)
@@ -114,7 +197,7 @@ absl::StatusOr<std::unique_ptr<Administration>> Administration::Start(
   }
   const uint32_t last_epoch = StoredNumber(stored, kSettingLastKeyEpoch, 0);
   if (last_epoch != eff.key_epoch()) {
-    JsonObject d;
+    JsonObject d = StartDetails();
     d.Add("from", last_epoch).Add("to", eff.key_epoch()).Add("source", "configuration");
     RETURN_IF_ERROR(store->SetSetting(kSettingLastKeyEpoch, absl::StrCat(eff.key_epoch()),
                                       kEventKeyEpochChange, kActorAggregator, d.str()));
@@ -161,10 +244,13 @@ absl::StatusOr<v1::Settings> Administration::GetSettings(const rpc::Peer& peer) 
 absl::StatusOr<v1::Settings> Administration::SetRetention(const rpc::Peer& peer, uint32_t months) {
   RETURN_IF_ERROR(Authorize(peer, "Admin.SetRetention"));
   if (months > kMaxRetentionMonths) {
-    return absl::InvalidArgumentError(
+    absl::Status refused = absl::InvalidArgumentError(
         absl::StrCat("retention_months must be at most ", kMaxRetentionMonths));
+    RecordRefusedChange(store_, kEventRetentionChange, peer, "Admin.SetRetention", refused,
+                        retention_months_.load(), months);
+    return refused;
   }
-  JsonObject d;
+  JsonObject d = AdminDetails(peer, "Admin.SetRetention", absl::OkStatus());
   d.Add("from", retention_months_.load()).Add("to", months).Add("source", "administrator");
   RETURN_IF_ERROR(store_->SetSetting(kSettingRetention, absl::StrCat(months), kEventRetentionChange,
                                      peer.common_name, d.str()));
@@ -174,8 +260,13 @@ absl::StatusOr<v1::Settings> Administration::SetRetention(const rpc::Peer& peer,
 
 absl::StatusOr<v1::Settings> Administration::SetKeyEpoch(const rpc::Peer& peer, uint32_t epoch) {
   RETURN_IF_ERROR(Authorize(peer, "Admin.SetKeyEpoch"));
-  if (epoch == 0) return absl::InvalidArgumentError("key_epoch must be at least 1");
-  JsonObject d;
+  if (epoch == 0) {
+    absl::Status refused = absl::InvalidArgumentError("key_epoch must be at least 1");
+    RecordRefusedChange(store_, kEventKeyEpochChange, peer, "Admin.SetKeyEpoch", refused,
+                        key_epoch_.load(), epoch);
+    return refused;
+  }
+  JsonObject d = AdminDetails(peer, "Admin.SetKeyEpoch", absl::OkStatus());
   d.Add("from", key_epoch_.load()).Add("to", epoch).Add("source", "administrator");
   RETURN_IF_ERROR(store_->SetSetting(kSettingKeyEpoch, absl::StrCat(epoch), kEventKeyEpochChange,
                                      peer.common_name, d.str()));

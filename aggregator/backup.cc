@@ -250,6 +250,19 @@ absl::StatusOr<BackupInfo> RestoreDatabase(const std::string& backup_file,
   }
   const std::string dest_path = (std::filesystem::path(data_dir) / kDatabaseFileName).string();
   RETURN_IF_ERROR(CreatePrivate(dest_path));
+  // A restore that fails leaves no database behind (the folder was empty): nothing half
+  // written, and no note of a restore that did not happen.
+  struct RemoveUnlessDone {
+    std::string path;
+    bool done = false;
+    ~RemoveUnlessDone() {
+      if (done) return;
+      std::error_code e;
+      for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+        std::filesystem::remove(path + suffix, e);
+      }
+    }
+  } partial{dest_path};
   {
     ASSIGN_OR_RETURN(auto dest, Open(dest_path, dest_path, /*read_only=*/false));
     RETURN_IF_ERROR(Copy(*src, *dest));
@@ -279,8 +292,13 @@ absl::StatusOr<BackupInfo> RestoreDatabase(const std::string& backup_file,
   }
   RETURN_IF_ERROR(SyncFile(dest_path));
   SyncDir(data_dir);
-  ASSIGN_OR_RETURN(auto check, Open(dest_path, dest_path, /*read_only=*/true));
-  return Describe(*check);
+  absl::StatusOr<BackupInfo> restored;
+  {
+    ASSIGN_OR_RETURN(auto check, Open(dest_path, dest_path, /*read_only=*/true));
+    restored = Describe(*check);
+  }
+  partial.done = restored.ok();
+  return restored;
 }
 
 }  // namespace samenzicht::aggregator

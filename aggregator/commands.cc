@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
+#include <optional>
 #include <sstream>
 
 #include "absl/strings/numbers.h"
@@ -315,7 +316,49 @@ absl::Status BackupCommand(const cli::Args& args, std::ostream& out, std::ostrea
 }
 
 absl::Status RestoreCommand(const cli::Args& args, std::ostream& out, std::ostream& err) {
-  ASSIGN_OR_RETURN(BackupInfo b, RestoreDatabase(args.Get("backup"), args.Get("data-dir")));
+  const std::string backup = args.Get("backup");
+  const std::string data_dir = args.Get("data-dir");
+  // With --config, the restore (made or failed) is recorded in the trail of the
+  // configuration's data folder when that holds a database before the restore: a failed
+  // restore writes no database, so the trail it would have restored cannot hold it.
+  std::optional<v1::AggregatorConfig> config;
+  std::string not_recorded;  // why the restore is in no trail of a configuration
+  if (args.Has("config")) {
+    process::DisableCoreDumps();  // the audit signing key and the store key pass through it
+    ASSIGN_OR_RETURN(config, model::LoadAggregatorConfig(args.Get("config")));
+    std::error_code ec;
+    if (!std::filesystem::exists(
+            std::filesystem::path(config->data_dir()) / kDatabaseFileName, ec)) {
+      not_recorded = absl::StrCat("the data folder ", config->data_dir(), " of --config ",
+                                  args.Get("config"), " holds no database to record it in");
+      config.reset();
+    }
+  } else {
+    not_recorded = "no --config names a data folder whose trail could record it";
+  }
+  absl::StatusOr<BackupInfo> restored = RestoreDatabase(backup, data_dir);
+  if (config.has_value()) {
+    JsonObject d;
+    d.Add("backup_file", backup).Add("data_dir", data_dir);
+    if (restored.ok()) {
+      d.Add("reports", restored->reports).Add("audit_entries", restored->audit_entries);
+    }
+    absl::Status recorded =
+        RecordOperatorEvent(*config, kEventRestore, "restore", restored.status(), d.str());
+    if (!recorded.ok()) not_recorded = std::string(recorded.message());
+  }
+  if (!restored.ok()) {
+    if (!not_recorded.empty()) {
+      err << "note: this failed restore is in no audit trail (" << not_recorded
+          << "); note it in the incident log\n";
+    }
+    return restored.status();
+  }
+  if (config.has_value() && !not_recorded.empty()) {
+    err << "warning: the restore is not recorded in the trail of " << config->data_dir() << ": "
+        << not_recorded << "\n";
+  }
+  const BackupInfo& b = *restored;
   out << "restored " << b.path << ": schema " << b.schema_version << ", " << b.batches
       << " batch(es), " << b.reports << " report(s), " << b.audit_entries
       << " audit entries; verify with `aggregator audit verify --data-dir " << args.Get("data-dir")

@@ -215,7 +215,11 @@ int Main(int argc, char** argv) {
                      "Check a backup (integrity, schema) and write it as aggregator.db (0600) "
                      "into a new or empty data folder (0700).");
     cmd.Flag("backup", "FILE", "a file written by `aggregator backup`", true)
-        .Flag("data-dir", "DIR", "the new data folder (must be empty or absent)", true);
+        .Flag("data-dir", "DIR", "the new data folder (must be empty or absent)", true)
+        .Flag("config", "AGGREGATOR.textproto",
+              "record the restore, made or failed, in the audit trail of this configuration's "
+              "data folder when it holds a database (the restored trail records a restore "
+              "at its first start; a failed restore has no trail of its own)");
     return Run(cmd, sub_argc, sub_argv, RestoreCommand);
   }
   if (sub == "key-status") {

@@ -15,6 +15,8 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "samenzicht/v1/admin.pb.h"
 #include "samenzicht/v1/config.pb.h"
@@ -44,8 +46,33 @@ uint32_t StoredNumber(const std::map<std::string, std::string>& stored, const ch
 v1::Settings EffectiveSettings(const v1::AggregatorConfig& config,
                                const std::map<std::string, std::string>& stored);
 
+// "config_file:<field>": the fingerprint (ConfigFiles) of the file the configuration names
+// in <field> that the aggregator last started with; "" once the field was emptied.
+inline constexpr char kSettingConfigFilePrefix[] = "config_file:";
+
+// A file (or folder) the configuration names, with the fingerprint of what it holds.
+struct ConfigFile {
+  std::string field;        // "tls.key_file", "store_key_file", ...
+  std::string path;
+  std::string fingerprint;  // ConfigFileFingerprint; "missing" or "unreadable"
+};
+
+// The first 16 bytes, in hex, of the domain-separated BLAKE2b-256 of a file's bytes. For a
+// key file it names the key without revealing it (the digest of a random 32-byte key or of
+// a PEM private key cannot be inverted or guessed).
+std::string ConfigFileFingerprint(std::string_view bytes);
+
+// Every file the configuration names (tls.ca_cert_file, tls.cert_file, tls.key_file,
+// tls.crl_directory, store_key_file, profile_file, audit_key_file), in that order, the
+// fields left empty omitted. A folder's fingerprint covers the name and content of each
+// regular file in it, by name. Reads the files; never fails (a file that cannot be read
+// has the fingerprint "missing" or "unreadable").
+std::vector<ConfigFile> ConfigFiles(const v1::AggregatorConfig& config);
+
 // Hex BLAKE2b-256 of the configuration (deterministic serialisation), without the listen
-// address (port 0 binds anew each start; not a change of policy).
+// address (port 0 binds anew each start; not a change of policy), and of the fingerprint of
+// every file it names (ConfigFiles): a key or certificate replaced at the same path
+// changes the digest.
 std::string ConfigDigest(const v1::AggregatorConfig& config);
 
 }  // namespace samenzicht::aggregator

@@ -25,7 +25,15 @@ namespace samenzicht::aggregator {
 
 inline constexpr char kEventStart[] = "start";
 inline constexpr char kEventStop[] = "stop";
+// The configuration the aggregator starts with differs from the last one: a setting, an
+// agency, or the content of a file it names (a key, certificate, CRL folder or profile
+// replaced at the same path). Details: role, asked, outcome, process_user, both digests,
+// changed_files (field, path, previous_fingerprint, fingerprint; "" for none) and the main
+// settings.
 inline constexpr char kEventConfigChange[] = "configuration_change";
+// Key epoch and retention changes: at start (actor the aggregator, role "aggregator") or by
+// the administrator's Admin.SetKeyEpoch / Admin.SetRetention (made or refused). Details:
+// role, asked, outcome (and reason), from, to, source.
 inline constexpr char kEventKeyEpochChange[] = "key_epoch_change";
 inline constexpr char kEventRetentionChange[] = "retention_change";
 inline constexpr char kEventBatchReceived[] = "batch_received";
@@ -44,12 +52,17 @@ inline constexpr char kEventPermissionDenied[] = "permission_denied";
 inline constexpr char kEventBackup[] = "backup";
 inline constexpr char kEventRestore[] = "restore";
 // An agency's signing key in the configuration differs from the one the aggregator last
-// ran with, or an agency was added or removed (details: agency, previous_fingerprint,
-// fingerprint; "" for none).
+// ran with, or an agency was added or removed (details: role, asked, outcome, process_user,
+// agency, previous_fingerprint, fingerprint; "" for none).
 inline constexpr char kEventAgencyKeyChange[] = "agency_key_change";
 inline constexpr char kActorAggregator[] = "aggregator";
 // The role named in entries of the local operator's commands (backup, restore).
 inline constexpr char kRoleLocalOperator[] = "local_operator";
+// The role and the request named in the entries the aggregator writes when it starts and
+// finds its configuration changed: the change was made in the files, by whoever may edit
+// them; the aggregator names the operating-system user it runs as (process_user).
+inline constexpr char kRoleAggregator[] = "aggregator";
+inline constexpr char kAskedStart[] = "start";
 
 // `s` as a JSON string literal, quotes included.
 std::string JsonString(std::string_view s);

@@ -254,5 +254,75 @@ TEST_F(BackupTest, BackupAndRestoreAreAuditEvents) {
   EXPECT_EQ(v2.exit_code, 0) << Out(v2);
 }
 
+// A restore that fails writes no database, so it cannot be recorded in the trail it would
+// have restored. Given the configuration (--config) of a data folder that holds a database,
+// the restore is recorded there, failed or not: actor, role, what was asked, the outcome
+// and why. Without one, the command says that the failure is in no trail.
+TEST_F(BackupTest, AFailedRestoreIsRecordedInTheConfiguredTrail) {
+  const std::string config_path = WriteConfig(config_, "aggregator.textproto");
+  // Not an SQLite database.
+  const std::string garbage = dir_ + "/garbage.db";
+  std::ofstream(garbage) << std::string(8192, 'x');
+  const std::string target = dir_ + "/restored";
+  RunResult failed = RunCommand({AGGREGATOR_BIN, "restore", "--config", config_path, "--backup",
+                                 garbage, "--data-dir", target});
+  EXPECT_NE(failed.exit_code, 0) << Out(failed);
+  EXPECT_FALSE(std::filesystem::exists(target + "/aggregator.db"));
+  // A folder that is not empty.
+  const std::string busy = dir_ + "/busy";
+  ASSERT_TRUE(std::filesystem::create_directories(busy));
+  std::ofstream(busy + "/something") << "x";
+  RunResult refused = RunCommand({AGGREGATOR_BIN, "restore", "--config", config_path, "--backup",
+                                  garbage, "--data-dir", busy});
+  EXPECT_NE(refused.exit_code, 0) << Out(refused);
+  // A backup that restores, into a folder beside the live one.
+  const std::string backup = dir_ + "/b.db";
+  ASSERT_OK(BackupDatabase(data_dir_, backup));
+  RunResult made = RunCommand({AGGREGATOR_BIN, "restore", "--config", config_path, "--backup",
+                               backup, "--data-dir", target});
+  ASSERT_EQ(made.exit_code, 0) << Out(made);
+  // The server keeps appending after the command's entries: one chain.
+  ASSERT_TRUE(Submit("police", {PoliceBatch(FiveReports(300))}).ok());
+  StopServer();
+
+  const std::string live = data_dir_ + "/aggregator.db";
+  const std::vector<std::string> restores =
+      Column(live, "SELECT actor || ' ' || details FROM audit WHERE event = 'restore' ORDER BY seq");
+  ASSERT_EQ(restores.size(), 3u);
+  const std::string head = LocalOperator() + " {\"role\":\"local_operator\",\"asked\":\"restore\",";
+  EXPECT_EQ(restores[0].rfind(head + "\"outcome\":\"DATA_LOSS\",\"reason\":\"", 0), 0u)
+      << restores[0];
+  EXPECT_NE(restores[0].find("\"backup_file\":\"" + garbage + "\",\"data_dir\":\"" + target + "\""),
+            std::string::npos) << restores[0];
+  EXPECT_EQ(restores[1].rfind(head + "\"outcome\":\"FAILED_PRECONDITION\",\"reason\":\"", 0), 0u)
+      << restores[1];
+  EXPECT_NE(restores[1].find("\"data_dir\":\"" + busy + "\""), std::string::npos) << restores[1];
+  EXPECT_EQ(restores[2].rfind(head + "\"outcome\":\"OK\",\"backup_file\":\"" + backup +
+                                  "\",\"data_dir\":\"" + target + "\"", 0), 0u)
+      << restores[2];
+  RunResult v = RunCommand({AGGREGATOR_BIN, "audit", "verify", "--data-dir", data_dir_,
+                            "--public-key", audit_public_key_});
+  EXPECT_EQ(v.exit_code, 0) << Out(v);
+
+  // Without a configuration: refused as before, and told that no trail holds the failure.
+  RunResult alone = RunCommand({AGGREGATOR_BIN, "restore", "--backup", garbage, "--data-dir",
+                                dir_ + "/alone"});
+  EXPECT_NE(alone.exit_code, 0);
+  EXPECT_NE(alone.err.find("this failed restore is in no audit trail"), std::string::npos)
+      << Out(alone);
+  // Into the configuration's own (empty) data folder: no database to record it in either.
+  v1::AggregatorConfig fresh = config_;
+  fresh.set_data_dir(dir_ + "/fresh");
+  const std::string fresh_path = WriteConfig(fresh, "fresh.textproto");
+  RunResult own = RunCommand({AGGREGATOR_BIN, "restore", "--config", fresh_path, "--backup",
+                              garbage, "--data-dir", dir_ + "/fresh"});
+  EXPECT_NE(own.exit_code, 0);
+  EXPECT_NE(own.err.find("this failed restore is in no audit trail"), std::string::npos)
+      << Out(own);
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/fresh/aggregator.db"));
+  // The live trail gained nothing from these two.
+  EXPECT_EQ(Column(live, "SELECT count(*) FROM audit WHERE event = 'restore'")[0], "3");
+}
+
 }  // namespace
 }  // namespace samenzicht::aggregator::testing

@@ -78,9 +78,11 @@ TEST_F(CommandsTest, AdminReadsAndChangesTheSettings) {
   // Each change is in the audit trail, by the administrator's certificate.
   ASSERT_OK(Call(AuditTrailCommand, "fg", {{"format", "jsonl"}}));
   EXPECT_THAT(out_, HasSubstr("\"event\":\"retention_change\",\"actor\":\"beheer\",\"details\":"
-                              "{\"from\":0,\"to\":24,\"source\":\"administrator\"}"));
+                              "{\"role\":\"admin\",\"asked\":\"Admin.SetRetention\",\"outcome\":\"OK\","
+                              "\"from\":0,\"to\":24,\"source\":\"administrator\"}"));
   EXPECT_THAT(out_, HasSubstr("\"event\":\"key_epoch_change\",\"actor\":\"beheer\",\"details\":"
-                              "{\"from\":1,\"to\":2,\"source\":\"administrator\"}"));
+                              "{\"role\":\"admin\",\"asked\":\"Admin.SetKeyEpoch\",\"outcome\":\"OK\","
+                              "\"from\":1,\"to\":2,\"source\":\"administrator\"}"));
 }
 
 TEST_F(CommandsTest, AdminFlagsOutOfRangeAreRefusedBeforeAnyCall) {
@@ -163,7 +165,8 @@ TEST_F(CommandsTest, TheTrailIsShownAndVerified) {
   EXPECT_THAT(lines[1], StartsWith("     1  20"));
   // The first entry: the configuration the aggregator started with, by the aggregator.
   EXPECT_THAT(lines[1],
-              HasSubstr("  configuration_change      aggregator        {\"previous_digest\":\"\""));
+              HasSubstr("  configuration_change      aggregator        {\"role\":\"aggregator\","
+                        "\"asked\":\"start\",\"outcome\":\"OK\""));
   EXPECT_THAT(out_, HasSubstr("  start                     aggregator        {"));
   const size_t entries = lines.size() - 1;
   EXPECT_THAT(err_, HasSubstr(absl::StrCat(entries, " entr")));

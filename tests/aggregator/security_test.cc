@@ -13,6 +13,7 @@
 #include "aggregator/store/schema.h"
 #include "model/config.h"
 #include "samenzicht/v1/admin.grpc.pb.h"
+#include "crypto/encoding.h"
 #include "crypto/keyed_hash.h"
 #include "tests/aggregator/audit_fixture.h"
 
@@ -250,8 +251,11 @@ TEST_F(SecurityTest, AChangedAgencySigningKeyIsAuditedWithBothFingerprints) {
   auto changed = Of(Entries(), kEventAgencyKeyChange);
   ASSERT_EQ(changed.size(), 1u);
   EXPECT_EQ(changed[0].first, kActorAggregator);
-  EXPECT_THAT(changed[0].second, HasSubstr(absl::StrCat("\"agency\":\"zorg\",\"previous_fingerprint\":\"",
-                                                        old_fp, "\",\"fingerprint\":\"", new_fp, "\"")));
+  EXPECT_THAT(changed[0].second,
+              HasSubstr(absl::StrCat("{\"role\":\"aggregator\",\"asked\":\"start\",\"outcome\":\"OK\",",
+                                     "\"process_user\":\"", LocalOperator(), "\",",
+                                     "\"agency\":\"zorg\",\"previous_fingerprint\":\"", old_fp,
+                                     "\",\"fingerprint\":\"", new_fp, "\"")));
   // Unchanged keys make no entry; a removed agency does.
   config_.mutable_agencies()->RemoveLast();
   StartServer();
@@ -262,6 +266,205 @@ TEST_F(SecurityTest, AChangedAgencySigningKeyIsAuditedWithBothFingerprints) {
                                                         new_fp, "\",\"fingerprint\":\"\"")));
   // Every start records the configuration change itself (a new digest).
   EXPECT_EQ(Of(Entries(), kEventConfigChange).size(), 3u);
+}
+
+// An agency certificate calling every method of the query, admin and audit services: each
+// call is refused and each refusal is one permission_denied entry naming the agency, its
+// role, the method asked and the outcome.
+TEST_F(SecurityTest, AnAgencyCallingEveryQueryAdminAndAuditMethodIsAudited) {
+  auto ch = Channel("police");
+  auto query = v1::Query::NewStub(ch);
+  auto admin = v1::Admin::NewStub(ch);
+  auto audit = v1::Audit::NewStub(ch);
+  {
+    v1::TotalsResponse out;
+    EXPECT_EQ(query->Totals(Ctx().get(), v1::TotalsRequest(), &out).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  {
+    v1::InsightResponse out;
+    EXPECT_EQ(query->Insight(Ctx().get(), v1::InsightRequest(), &out).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  {
+    v1::Settings out;
+    EXPECT_EQ(admin->GetSettings(Ctx().get(), v1::GetSettingsRequest(), &out).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+    v1::SetRetentionRequest rr;
+    rr.set_retention_months(12);
+    EXPECT_EQ(admin->SetRetention(Ctx().get(), rr, &out).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+    v1::SetKeyEpochRequest kr;
+    kr.set_key_epoch(7);
+    EXPECT_EQ(admin->SetKeyEpoch(Ctx().get(), kr, &out).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  {
+    v1::GetTrailResponse trail;
+    EXPECT_EQ(audit->GetTrail(Ctx().get(), v1::GetTrailRequest(), &trail).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+    v1::GetCheckpointResponse cp;
+    EXPECT_EQ(audit->GetCheckpoint(Ctx().get(), v1::GetCheckpointRequest(), &cp).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+  }
+  StopServer();
+  const auto denied = Of(Entries(), kEventPermissionDenied);
+  const std::vector<std::string> asked = {"Query.Totals",      "Query.Insight",
+                                          "Admin.GetSettings", "Admin.SetRetention",
+                                          "Admin.SetKeyEpoch", "Audit.GetTrail",
+                                          "Audit.GetCheckpoint"};
+  ASSERT_EQ(denied.size(), asked.size());
+  for (size_t i = 0; i < asked.size(); ++i) {
+    EXPECT_EQ(denied[i].first, "police") << i;
+    EXPECT_THAT(denied[i].second,
+                HasSubstr(absl::StrCat("{\"role\":\"agency\",\"asked\":\"", asked[i],
+                                       "\",\"outcome\":\"PERMISSION_DENIED\",\"reason\":\"")))
+        << i;
+  }
+  // Nothing was changed by the refused calls: the settings are the configuration's.
+  EXPECT_TRUE(Of(Entries(), kEventRetentionChange).empty());
+}
+
+// Every configuration change is an entry naming the actor (the aggregator, which finds the
+// change when it starts), its role, what was asked (the start) and the outcome.
+TEST_F(SecurityTest, AConfigurationChangeNamesRoleAskedAndOutcome) {
+  StopServer();
+  config_.set_min_cell_size(3);
+  StartServer();
+  StopServer();
+  const auto changes = Of(Entries(), kEventConfigChange);
+  ASSERT_EQ(changes.size(), 2u);  // the first start, then the changed minimum cell size
+  for (const auto& [actor, details] : changes) {
+    EXPECT_EQ(actor, kActorAggregator);
+    EXPECT_THAT(details, HasSubstr("{\"role\":\"aggregator\",\"asked\":\"start\",\"outcome\":\"OK\","
+                                   "\"process_user\":\"" + LocalOperator() + "\""));
+  }
+  EXPECT_THAT(changes[1].second, HasSubstr("\"min_cell_size\":3"));
+  // Key epoch entries at start say the same.
+  for (const auto& [actor, details] : Of(Entries(), kEventKeyEpochChange)) {
+    EXPECT_EQ(actor, kActorAggregator);
+    EXPECT_THAT(details, HasSubstr("{\"role\":\"aggregator\",\"asked\":\"start\",\"outcome\":\"OK\""));
+  }
+}
+
+// A key or certificate file replaced at the same path changes nothing in the configuration
+// file, yet the aggregator now runs with another key: the start records it as a
+// configuration change naming the field, the path and both file fingerprints, and never
+// the key's bytes.
+TEST_F(SecurityTest, AKeyOrCertificateReplacedAtTheSamePathIsAConfigurationChange) {
+  StopServer();
+  // The aggregator's certificate and key at paths of this test, so they can be swapped.
+  const std::string tls = dir_ + "/tls";
+  fs::create_directories(tls);
+  fs::copy_file(pki_ + "/aggregator.crt", tls + "/server.crt");
+  fs::copy_file(pki_ + "/aggregator.key", tls + "/server.key");
+  config_.mutable_tls()->set_cert_file(tls + "/server.crt");
+  config_.mutable_tls()->set_key_file(tls + "/server.key");
+  StartServer();
+  StopServer();
+  const size_t before = Of(Entries(), kEventConfigChange).size();
+  const std::string old_cert = FileBytes(tls + "/server.crt");
+  const std::string old_key = FileBytes(tls + "/server.key");
+
+  // The same paths, another certificate and key (a pair of another CA).
+  const std::string other = samenzicht::testing::MakePki("audit_swapped_server",
+                                                         {{"aggregator", "server"}});
+  ASSERT_FALSE(other.empty());
+  fs::copy_file(other + "/aggregator.crt", tls + "/server.crt",
+                fs::copy_options::overwrite_existing);
+  fs::copy_file(other + "/aggregator.key", tls + "/server.key",
+                fs::copy_options::overwrite_existing);
+  ASSERT_NE(FileBytes(tls + "/server.key"), old_key);
+  StartServer();
+  StopServer();
+  auto changes = Of(Entries(), kEventConfigChange);
+  ASSERT_EQ(changes.size(), before + 1);
+  const std::string& d = changes.back().second;
+  EXPECT_EQ(changes.back().first, kActorAggregator);
+  EXPECT_THAT(d, HasSubstr("{\"role\":\"aggregator\",\"asked\":\"start\",\"outcome\":\"OK\""));
+  // A file's fingerprint: the first 16 bytes of its domain-separated BLAKE2b-256, in hex.
+  const auto fp = [](const std::string& bytes) {
+    return crypto::ToHex(crypto::Digest("samenzicht.config-file.v1", bytes).substr(0, 16));
+  };
+  EXPECT_THAT(d, HasSubstr(absl::StrCat("{\"field\":\"tls.cert_file\",\"path\":\"", tls,
+                                        "/server.crt\",\"previous_fingerprint\":\"", fp(old_cert),
+                                        "\",\"fingerprint\":\"",
+                                        fp(FileBytes(tls + "/server.crt")), "\"}")));
+  EXPECT_THAT(d, HasSubstr(absl::StrCat("{\"field\":\"tls.key_file\",\"path\":\"", tls,
+                                        "/server.key\",\"previous_fingerprint\":\"", fp(old_key),
+                                        "\",\"fingerprint\":\"",
+                                        fp(FileBytes(tls + "/server.key")), "\"}")));
+  // Only the two replaced files are named.
+  EXPECT_THAT(d, ::testing::Not(HasSubstr("\"field\":\"tls.ca_cert_file\"")));
+  EXPECT_THAT(d, ::testing::Not(HasSubstr("\"field\":\"store_key_file\"")));
+  // No key material in the trail: neither key's PEM body, nor any line of it.
+  const auto all = Entries();
+  for (const std::string& pem : {old_key, FileBytes(tls + "/server.key")}) {
+    for (absl::string_view line : absl::StrSplit(pem, '\n', absl::SkipEmpty())) {
+      if (line.rfind("-----", 0) == 0) continue;
+      for (const auto& e : all) EXPECT_EQ(e.details.find(std::string(line)), std::string::npos) << e.seq;
+    }
+  }
+  // The same files again: no entry.
+  StartServer();
+  StopServer();
+  EXPECT_EQ(Of(Entries(), kEventConfigChange).size(), before + 1);
+
+  // The store key and the linkage profile replaced at their paths are named as well.
+  const std::string profile = FileBytes(config_.profile_file());
+  std::ofstream(config_.profile_file(), std::ios::app) << "\n# edited\n";
+  StartServer();
+  StopServer();
+  changes = Of(Entries(), kEventConfigChange);
+  ASSERT_EQ(changes.size(), before + 2);
+  EXPECT_THAT(changes.back().second,
+              HasSubstr(absl::StrCat("{\"field\":\"profile_file\",\"path\":\"",
+                                     config_.profile_file(), "\",\"previous_fingerprint\":\"",
+                                     fp(profile), "\",\"fingerprint\":\"",
+                                     fp(FileBytes(config_.profile_file())), "\"}")));
+}
+
+// The administrator's setting changes, made or refused, name the administrator, its role,
+// the method asked and the outcome.
+TEST_F(SecurityTest, AnAdministratorsSettingChangesNameRoleAskedAndOutcome) {
+  auto admin = v1::Admin::NewStub(Channel("beheer"));
+  v1::Settings s;
+  v1::SetRetentionRequest rr;
+  rr.set_retention_months(1201);
+  EXPECT_EQ(admin->SetRetention(Ctx().get(), rr, &s).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  rr.set_retention_months(36);
+  ASSERT_TRUE(admin->SetRetention(Ctx().get(), rr, &s).ok());
+  v1::SetKeyEpochRequest kr;
+  kr.set_key_epoch(0);
+  EXPECT_EQ(admin->SetKeyEpoch(Ctx().get(), kr, &s).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  kr.set_key_epoch(2);
+  ASSERT_TRUE(admin->SetKeyEpoch(Ctx().get(), kr, &s).ok());
+  StopServer();
+  const auto retention = Of(Entries(), kEventRetentionChange);
+  ASSERT_EQ(retention.size(), 2u);
+  EXPECT_EQ(retention[0].first, "beheer");
+  EXPECT_THAT(retention[0].second,
+              HasSubstr("{\"role\":\"admin\",\"asked\":\"Admin.SetRetention\","
+                        "\"outcome\":\"INVALID_ARGUMENT\",\"reason\":\"retention_months must be at "
+                        "most 1200\",\"from\":0,\"to\":1201"));
+  EXPECT_EQ(retention[1].first, "beheer");
+  EXPECT_THAT(retention[1].second,
+              HasSubstr("{\"role\":\"admin\",\"asked\":\"Admin.SetRetention\",\"outcome\":\"OK\","
+                        "\"from\":0,\"to\":36"));
+  std::vector<std::pair<std::string, std::string>> epochs;
+  for (const auto& e : Of(Entries(), kEventKeyEpochChange)) {
+    if (e.first == "beheer") epochs.push_back(e);
+  }
+  ASSERT_EQ(epochs.size(), 2u);
+  EXPECT_THAT(epochs[0].second,
+              HasSubstr("{\"role\":\"admin\",\"asked\":\"Admin.SetKeyEpoch\","
+                        "\"outcome\":\"INVALID_ARGUMENT\",\"reason\":\"key_epoch must be at least "
+                        "1\",\"from\":1,\"to\":0"));
+  EXPECT_THAT(epochs[1].second,
+              HasSubstr("{\"role\":\"admin\",\"asked\":\"Admin.SetKeyEpoch\",\"outcome\":\"OK\","
+                        "\"from\":1,\"to\":2"));
 }
 
 // ---- Free-text areas -----------------------------------------------------------------
