@@ -1362,8 +1362,12 @@ absl::StatusOr<PurgeResult> Store::Purge(uint32_t cutoff_month, int64_t cutoff_u
   }
   std::optional<audit::Entry> entry;
   if (chain_ != nullptr) {
+    // Who asked: the server's own hourly purge, or an operator's `aggregator purge`.
     JsonObject d;
-    d.Add("cutoff_month", MonthText(cutoff_month))
+    d.Add("role", actor == kActorAggregator ? kRoleAggregator : kRoleLocalOperator)
+        .Add("asked", "purge")
+        .Add("outcome", "OK")
+        .Add("cutoff_month", MonthText(cutoff_month))
         .Add("reports", result.reports)
         .Add("tokens", result.tokens);
     ASSIGN_OR_RETURN(entry, AppendInTransaction(kEventPurge, actor, d.str()));
@@ -1400,7 +1404,12 @@ absl::StatusOr<std::pair<int64_t, int64_t>> Store::RetireKeyEpochsBefore(
   std::optional<audit::Entry> entry;
   if (chain_ != nullptr) {
     JsonObject d;
-    d.Add("before_epoch", epoch).Add("reports", reports).Add("tokens", tokens);
+    d.Add("role", kRoleLocalOperator)
+        .Add("asked", "retire key epochs")
+        .Add("outcome", "OK")
+        .Add("before_epoch", epoch)
+        .Add("reports", reports)
+        .Add("tokens", tokens);
     ASSIGN_OR_RETURN(entry, AppendInTransaction(kEventKeyEpochRetired, actor, d.str()));
   }
   RETURN_IF_ERROR(tx.Commit());

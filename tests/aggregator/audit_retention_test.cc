@@ -82,7 +82,9 @@ TEST_F(RetentionTest, PurgeDeletesExpiredReportsAndTokensAndReclaimsSpace) {
   for (const auto& e : t.entries) {
     if (e.event == "retention_purge") {
       found = true;
-      EXPECT_EQ(e.details, "{\"cutoff_month\":\"2024-11\",\"reports\":600,\"tokens\":1200}");
+      EXPECT_EQ(e.details,
+                "{\"role\":\"aggregator\",\"asked\":\"purge\",\"outcome\":\"OK\","
+                "\"cutoff_month\":\"2024-11\",\"reports\":600,\"tokens\":1200}");
     }
   }
   EXPECT_TRUE(found);

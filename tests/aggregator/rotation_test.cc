@@ -199,6 +199,12 @@ TEST_F(RotationTest, AfterTheSwitchOverTheOldEpochIsRefusedAndRetiredTokensAreDe
   EXPECT_EQ(Column(data_dir_ + "/aggregator.db",
                    std::string("SELECT count(*) FROM audit WHERE event = '") +
                        kEventKeyEpochRetired + "'")[0], "1");
+  // Who asked what, and the outcome, as every change entry says.
+  EXPECT_EQ(Column(data_dir_ + "/aggregator.db",
+                   std::string("SELECT details FROM audit WHERE event = '") +
+                       kEventKeyEpochRetired + "'")[0],
+            "{\"role\":\"local_operator\",\"asked\":\"retire key epochs\",\"outcome\":\"OK\","
+            "\"before_epoch\":2,\"reports\":4,\"tokens\":4}");
 
   StartServer();
   auto after = Counts();
