@@ -365,7 +365,7 @@ std::vector<Person> GeneratePopulation(const PopulationOptions& options) {
                               LIVING_SITUATION_HOMELESS) != p.living_situation.end();
     int district = PickDistrict(rng);
     p.address = MakeAddress(rng, district);
-    if (homeless && rng.Bernoulli(0.7)) {
+    if (homeless && rng.Bernoulli(0.7) && !options.every_person_has_address) {
       // No address of their own: the district is where they stay; nothing to write.
       p.address.street.clear();
       p.address.house_number.clear();

@@ -93,6 +93,8 @@ struct PopulationOptions {
   int months = 24;
   // How names are drawn from the lists (names.h); kUniform keeps every earlier population.
   NameFrequencies name_frequencies = NameFrequencies::kUniform;
+  // False: most homeless persons have no address (SimulatorOptions).
+  bool every_person_has_address = false;
 };
 
 // Deterministic for the options.

@@ -150,7 +150,8 @@ absl::StatusOr<Simulation> Simulate(const SimulatorOptions& options) {
   sim.options = options;
   sim.people = GeneratePopulation(PopulationOptions{options.persons, options.seed,
                                                     options.start, options.months,
-                                                    options.name_frequencies});
+                                                    options.name_frequencies,
+                                                    options.every_person_has_address});
   sim.agencies = DefaultAgencies(options.agencies);
   if (IsPublishedModel(options.noise)) return SimulatePublished(std::move(sim));
   std::vector<Sighting> sightings =

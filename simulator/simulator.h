@@ -44,6 +44,10 @@ struct SimulatorOptions {
   // How given names and surnames are drawn (names.h); the default keeps every earlier
   // output byte for byte.
   NameFrequencies name_frequencies = NameFrequencies::kUniform;
+  // By default most homeless persons have no address on any record (no postcode, street or
+  // house number). True gives them one like everyone else, as in benchmarks built from
+  // registers where every original record is complete; the random draws stay the same.
+  bool every_person_has_address = false;
 };
 
 // "uniform" or "zipf". InvalidArgument otherwise.

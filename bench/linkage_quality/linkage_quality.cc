@@ -215,6 +215,7 @@ struct Config {
   // agencies write their exports (a scenario of sparse records, e.g. names, city and
   // postcode only).
   std::set<std::string> keep_fields;
+  bool every_person_has_address = false;  // simulator: no person without an address
   sim::GecoParameters geco;
   sim::NameFrequencies name_frequencies = sim::NameFrequencies::kUniform;
   // When above 0: exit with an error when a profile's F1 in some scenario is below this
@@ -334,6 +335,7 @@ absl::Status RunScenario(const Config& cfg, int size, sim::Noise noise, uint64_t
   opt.seed = seed;
   opt.geco = cfg.geco;
   opt.name_frequencies = cfg.name_frequencies;
+  opt.every_person_has_address = cfg.every_person_has_address;
   // Records cut down to some fields: GeCo modifies only those (as a generator run on such
   // records would), so the share of corrupted records is what was asked for.
   if (!cfg.keep_fields.empty()) opt.geco.attributes = cfg.keep_fields;
@@ -681,6 +683,8 @@ absl::Status Main(int argc, char** argv) {
       .Flag("geco-modifications", "M", "noise geco: modifications per corrupted record (default 5)")
       .Flag("name-frequencies", "F", "simulator: how names are drawn, uniform (default) or "
                                      "zipf (heavy-tailed, a long tail of rare surnames)")
+      .Switch("every-person-has-address", "simulator: give every person an address (by default "
+                                          "most homeless persons have none on any record)")
       .Flag("keep-fields", "F[,F...]",
             "blank every identifier but these in every record (e.g. "
             "given_names,surname,postcode,city: records as sparse as some case systems "
@@ -763,6 +767,7 @@ absl::Status Main(int argc, char** argv) {
   if (args.Has("name-frequencies")) {
     ASSIGN_OR_RETURN(cfg.name_frequencies, sim::ParseNameFrequencies(args.Get("name-frequencies")));
   }
+  cfg.every_person_has_address = args.Has("every-person-has-address");
   if (args.Has("keep-fields")) {
     for (absl::string_view f : absl::StrSplit(args.Get("keep-fields"), ',', absl::SkipEmpty())) {
       if (std::find(std::begin(kIdentifierFields), std::end(kIdentifierFields), f) ==

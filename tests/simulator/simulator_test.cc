@@ -515,5 +515,31 @@ TEST(Cli, HelpErrorsAndDeterministicOutput) {
   EXPECT_THAT(*summary, HasSubstr("\"start\": \"2023-06\""));
 }
 
+// By default most homeless persons have no address; with every_person_has_address each has
+// one, and nothing else about the population changes (the same draws).
+TEST(SimulatorTest, EveryPersonHasAnAddressOnlyWhenAsked) {
+  SimulatorOptions opt;
+  opt.persons = 600;
+  opt.seed = 4;
+  auto plain = Simulate(opt);
+  opt.every_person_has_address = true;
+  auto full = Simulate(opt);
+  ASSERT_TRUE(plain.ok() && full.ok());
+  ASSERT_EQ(plain->people.size(), full->people.size());
+  int without = 0;
+  for (size_t i = 0; i < plain->people.size(); ++i) {
+    const Person& a = plain->people[i];
+    const Person& b = full->people[i];
+    EXPECT_EQ(a.surname, b.surname);
+    EXPECT_FALSE(b.address.postcode.empty()) << "person " << i;
+    if (a.address.postcode.empty()) {
+      ++without;
+    } else {
+      EXPECT_EQ(a.address.postcode, b.address.postcode);
+    }
+  }
+  EXPECT_GT(without, 0);
+}
+
 }  // namespace
 }  // namespace samenzicht::simulator
