@@ -585,6 +585,7 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
       uint16_t rule;
     };
     std::vector<Entry> entries;
+    entries.reserve(n / partitions + n / partitions / 8 + 16);
     std::vector<uint32_t> group;
     for (size_t p = 0; p < partitions; ++p) {
       entries.clear();
@@ -600,6 +601,20 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
       std::sort(entries.begin(), entries.end(), [](const Entry& x, const Entry& y) {
         return x.key != y.key ? x.key < y.key : x.report < y.report;
       });
+      {
+        // The pairs this partition adds, so the table grows once, not by doubling (each
+        // doubling copied it and, for a moment, held it twice).
+        size_t adds = 0;
+        for (size_t s = 0; s < entries.size();) {
+          size_t e = s + 1, reports = 1;
+          for (; e < entries.size() && entries[e].key == entries[s].key; ++e) {
+            reports += entries[e].report != entries[e - 1].report;
+          }
+          if (reports <= options.max_reports_per_token) adds += reports * (reports - 1) / 2;
+          s = e;
+        }
+        pair_rules.reserve(pair_rules.size() + adds);
+      }
       for (size_t s = 0; s < entries.size();) {
         size_t e = s + 1;
         while (e < entries.size() && entries[e].key == entries[s].key) ++e;
@@ -633,6 +648,11 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
 
   // Phase 2: one comparison vector per pair.
   std::vector<Pair> pairs;
+  {
+    size_t distinct = 0;
+    for (size_t i = 0; i < pair_rules.size(); ++i) distinct += i == 0 || pair_rules[i].ab != pair_rules[i - 1].ab;
+    pairs.reserve(distinct);
+  }
   absl::flat_hash_map<uint32_t, uint64_t> pattern_count;
   const size_t testable_rules = std::min<size_t>(num_rules, 64);
   for (size_t s = 0; s < pair_rules.size();) {
