@@ -148,15 +148,36 @@ milliseconds Backoff::Next() {
   return milliseconds(jitter(rng_));
 }
 
+absl::Status CheckKeySource(const v1::NodeConfig& config, bool keyholder_flag) {
+  const bool key = !config.hashing_key_file().empty();
+  const bool service = !config.keyholder_config_file().empty();
+  if (key && service) {
+    return absl::InvalidArgumentError(
+        "the node config names two key sources, hashing_key_file and keyholder_config_file: "
+        "keep keyholder_config_file (the key service; the node then holds no hashing key) or "
+        "hashing_key_file (the shared hashing key, for a deployment without a key service), "
+        "not both");
+  }
+  if (!key && !service && !keyholder_flag) {
+    return absl::InvalidArgumentError(
+        "the node config names no key source: set keyholder_config_file (the key service's "
+        "client configuration; the node then holds no hashing key) or hashing_key_file (the "
+        "shared hashing key, for a deployment without a key service)");
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<Delivery>> Delivery::New(const v1::NodeConfig& config,
                                                         const Date& today,
                                                         const std::string& keyholder) {
+  RETURN_IF_ERROR(CheckKeySource(config, !keyholder.empty()));
   std::unique_ptr<Delivery> d(new Delivery());
   d->config_ = config;
   d->today_ = today;
   ASSIGN_OR_RETURN(d->profile_, model::LoadProfile(config.profile_file()));
-  if (!keyholder.empty()) {
-    ASSIGN_OR_RETURN(d->tokeniser_, TokeniserFromKeyholder(d->profile_, keyholder));
+  const std::string& service = keyholder.empty() ? config.keyholder_config_file() : keyholder;
+  if (!service.empty()) {
+    ASSIGN_OR_RETURN(d->tokeniser_, TokeniserFromKeyholder(d->profile_, service));
   } else {
     ASSIGN_OR_RETURN(d->tokeniser_, TokeniserFromKeyFile(d->profile_, config.hashing_key_file()));
   }
@@ -422,6 +443,10 @@ absl::Status RunDaemon(const v1::NodeConfig& config, StopSignal& stop, spdlog::l
   Backoff backoff(Or(config.retry_initial_ms(), 500), Or(config.retry_max_ms(), 30000),
                   std::random_device{}());
   auto next_drain = std::chrono::steady_clock::now();
+  // While the key service does not answer, imports wait (the files stay where they are).
+  Backoff key_service_backoff(Or(config.retry_initial_ms(), 500), Or(config.retry_max_ms(), 30000),
+                              std::random_device{}());
+  auto next_import = std::chrono::steady_clock::now();
   std::map<fs::path, FileState> last_seen;
   if (auto size = node->outbox().Size(); size.ok() && size->first > 0) {
     log.info("outbox holds {} batch(es), {} report(s) from before; delivering", size->first,
@@ -429,6 +454,10 @@ absl::Status RunDaemon(const v1::NodeConfig& config, StopSignal& stop, spdlog::l
   }
   log.info("serving: watching {} every {} ms; delivering to {}", config.import_dir(),
            poll.count(), config.aggregator_address());
+  if (!config.keyholder_config_file().empty()) {
+    log.info("tokens from the key service (client configuration {}); this node holds no "
+             "hashing key", config.keyholder_config_file());
+  }
 
   while (!stop.stopped()) {
     // 1. Import files that are complete (unchanged since the previous scan).
@@ -448,10 +477,23 @@ absl::Status RunDaemon(const v1::NodeConfig& config, StopSignal& stop, spdlog::l
     }
     last_seen = std::move(now_seen);
     std::sort(ready.begin(), ready.end());
+    if (std::chrono::steady_clock::now() < next_import) ready.clear();  // the key service
     for (const fs::path& p : ready) {
       if (stop.stopped()) break;
       const std::string name = p.filename().string();
       absl::StatusOr<ImportResult> r = node->Import(p.string(), /*once=*/true);
+      if (!r.ok() && IsKeyServiceError(r.status())) {
+        // Not the file's fault: nothing of it was queued; it stays in import_dir and is
+        // imported again once the key service answers (the next files wait as well).
+        const milliseconds wait = key_service_backoff.Next();
+        next_import = std::chrono::steady_clock::now() + wait;
+        log.warn("{}: not imported yet: the key service made no tokens ({}: {}); the file "
+                 "stays in {}, imported again in {} ms (attempt {})",
+                 name, absl::StatusCodeToString(r.status().code()), std::string(r.status().message()),
+                 config.import_dir(), wait.count(), key_service_backoff.failures());
+        break;
+      }
+      if (r.ok()) key_service_backoff.Reset();
       fs::path where = p.parent_path() / "done";
       const PreparedReports* report_rows = nullptr;  // with `where` failed/: its report
       if (!r.ok()) {

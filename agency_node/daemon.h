@@ -102,9 +102,12 @@ struct ImportResult {
 class Delivery {
  public:
   // Loads the profile, keys and signer named in `config`, opens the state and the outbox.
-  // The errors of those loaders (NotFound, FailedPrecondition for loose key files, ...).
-  // With `keyholder` (a KeyholderClientConfig file) tokens come from the key service and
-  // `hashing_key_file` is not read.
+  // The errors of CheckKeySource and of those loaders (NotFound, FailedPrecondition for
+  // loose key files, ...). Tokens come from the key service when `config` names
+  // keyholder_config_file, or when `keyholder` (a KeyholderClientConfig file, `submit
+  // --keyholder`; it takes precedence) is given: `hashing_key_file` is then not read.
+  // The key service is connected to lazily: unreachable, it fails Import (IsKeyServiceError),
+  // not New.
   static absl::StatusOr<std::unique_ptr<Delivery>> New(const v1::NodeConfig& config,
                                                        const Date& today = Today(),
                                                        const std::string& keyholder = "");
@@ -173,6 +176,11 @@ class Delivery {
   // Retracts the reports whose retraction waited for their batch, once it has left.
   absl::Status SendQueuedRetractions();
 };
+
+// InvalidArgument, naming both settings, when `config` names both hashing_key_file and
+// keyholder_config_file, or neither (and `keyholder_flag`, a key service given on the
+// command line, is false).
+absl::Status CheckKeySource(const v1::NodeConfig& config, bool keyholder_flag);
 
 // What a batch acknowledgement's code means for the batch (Delivery::DrainOnce).
 enum class RefusalKind { kFinal, kRetry, kHold };

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
 #include "common/status_macros.h"
@@ -14,6 +15,15 @@ namespace samenzicht::agency_node {
 namespace {
 
 constexpr char kOprfTokenDomain[] = "samenzicht.token.oprf.v1";
+constexpr char kKeyServicePayload[] = "type.samenzicht.nl/key-service";
+
+// `code`, "key service at ADDRESS: " `message`, marked for IsKeyServiceError.
+absl::Status KeyServiceError(absl::StatusCode code, const std::string& address,
+                             absl::string_view message) {
+  absl::Status s(code, absl::StrCat("key service at ", address, ": ", message));
+  s.SetPayload(kKeyServicePayload, absl::Cord("1"));
+  return s;
+}
 
 void Resolve(std::string* p, const std::string& config_path) {
   if (!p->empty()) *p = files::ResolvePath(*p, config_path);
@@ -57,16 +67,16 @@ absl::StatusOr<std::string> KeyholderOracle::Tokens(const std::vector<std::strin
   const grpc::Status st = stub_->Evaluate(&context, request, &response);
   if (!st.ok()) {
     const absl::Status s = rpc::FromGrpcStatus(st);
-    return absl::Status(s.code(), absl::StrCat("key service at ", config_.address(), ": ", s.message()));
+    return KeyServiceError(s.code(), config_.address(), s.message());
   }
   if (response.epoch() != config_.epoch()) {
-    return absl::InternalError(absl::StrCat("key service at ", config_.address(), " answered for epoch ",
-                                            response.epoch(), ", not ", config_.epoch()));
+    return KeyServiceError(absl::StatusCode::kInternal, config_.address(),
+                           absl::StrCat("answered for epoch ", response.epoch(), ", not ",
+                                        config_.epoch()));
   }
   absl::StatusOr<std::string> outputs = batch.Finalize(inputs, response.evaluated_elements());
   if (!outputs.ok()) {
-    return absl::Status(outputs.status().code(), absl::StrCat("key service at ", config_.address(),
-                                                              ": ", outputs.status().message()));
+    return KeyServiceError(outputs.status().code(), config_.address(), outputs.status().message());
   }
   std::string tokens;
   tokens.reserve(inputs.size() * crypto::kDigestBytes);
@@ -76,6 +86,10 @@ absl::StatusOr<std::string> KeyholderOracle::Tokens(const std::vector<std::strin
   }
   std::fill(outputs->begin(), outputs->end(), '\0');
   return tokens;
+}
+
+bool IsKeyServiceError(const absl::Status& status) {
+  return !status.ok() && status.GetPayload(kKeyServicePayload).has_value();
 }
 
 absl::StatusOr<std::unique_ptr<Tokeniser>> TokeniserFromKeyholder(const v1::LinkageProfile& profile,

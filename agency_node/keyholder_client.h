@@ -44,6 +44,13 @@ class KeyholderOracle : public TokenOracle {
   std::unique_ptr<v1::KeyHolder::Stub> stub_;
 };
 
+// True for an error of the key service (unreachable, refused: RESOURCE_EXHAUSTED at its
+// rate limit, PERMISSION_DENIED, NOT_FOUND for an unknown epoch, ...; or an answer that
+// does not check out) as returned by KeyholderOracle::Tokens, also after PrepareReports
+// and Delivery::Import passed it on: the export is not at fault, it is imported again
+// once the service answers (the daemon keeps it in the import folder).
+bool IsKeyServiceError(const absl::Status& status);
+
 // A tokeniser in OPRF mode for `profile` with the key service of `config_path`.
 absl::StatusOr<std::unique_ptr<Tokeniser>> TokeniserFromKeyholder(const v1::LinkageProfile& profile,
                                                                   const std::string& config_path);

@@ -92,6 +92,7 @@ absl::StatusOr<v1::NodeConfig> LoadNodeConfig(const std::string& path) {
   }
   ResolveTls(c.mutable_tls(), path);
   Resolve(c.mutable_hashing_key_file(), path);
+  Resolve(c.mutable_keyholder_config_file(), path);
   Resolve(c.mutable_signing_key_file(), path);
   Resolve(c.mutable_profile_file(), path);
   Resolve(c.mutable_state_dir(), path);
