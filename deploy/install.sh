@@ -3,16 +3,19 @@
 # user, the configuration folder with the deployment's linkage profile, the state folder
 # and the hardened systemd units (for the aggregator also the daily backup timer).
 #
-#   deploy/install.sh aggregator|agency-node [--prefix /opt/samenzicht] [--build DIR]
-#                     [--root DIR] [--no-user]
+#   deploy/install.sh aggregator|agency-node|keyholder [--prefix /opt/samenzicht]
+#                     [--build DIR] [--root DIR] [--no-user]
+#
+# keyholder is the optional key service (its own host): with it the agency nodes hold no
+# hashing key.
 #
 # --root installs into a staging tree (for packaging and tests) instead of /, without
 # creating the user or changing owners. Nothing is started: write /etc/samenzicht/*.textproto
 # and keys first (docs/operations.md), then
-#   systemctl enable --now samenzicht-aggregator     (or samenzicht-agency-node)
+#   systemctl enable --now samenzicht-aggregator     (or samenzicht-agency-node, samenzicht-keyholder)
 #
 # Owners (docs/operations.md, "Who owns what"): /etc/samenzicht root:samenzicht 0750, the
-# profile in it root:samenzicht 0640; /var/lib/samenzicht-aggregator or -node and
+# profile in it root:samenzicht 0640; /var/lib/samenzicht-aggregator, -node or -keyholder and
 # /var/backups/samenzicht samenzicht:samenzicht 0700. An existing profile is left as it is.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -36,6 +39,8 @@ case "$role" in
               units="samenzicht-aggregator.service samenzicht-aggregator-backup.service samenzicht-aggregator-backup.timer" ;;
   agency-node) bin="$build/agency_node/agency-node"; state=/var/lib/samenzicht-node
                units="samenzicht-agency-node.service" ;;
+  keyholder) bin="$build/keyholder/keyholder"; state=/var/lib/samenzicht-keyholder
+             units="samenzicht-keyholder.service" ;;
   *) usage >&2; exit 2 ;;
 esac
 [ -x "$bin" ] || { echo "install: $bin not built; run deploy/build.sh first" >&2; exit 1; }
@@ -72,7 +77,8 @@ done
 
 own_dir root:samenzicht 0750 /etc/samenzicht
 own_dir samenzicht:samenzicht 0700 /etc/samenzicht/keys
-if [ ! -e "$root/etc/samenzicht/profile.textproto" ]; then
+# The key service never sees a profile (it evaluates blinded inputs only).
+if [ "$role" != keyholder ] && [ ! -e "$root/etc/samenzicht/profile.textproto" ]; then
   if [ $owners -eq 1 ]; then
     $SUDO install -m 0640 -o root -g samenzicht "$here/config/profile.textproto" "$root/etc/samenzicht/profile.textproto"
   else

@@ -14,6 +14,7 @@
 #include "common/process.h"
 #include "common/status_macros.h"
 #include "crypto/encoding.h"
+#include "crypto/key_file.h"
 #include "crypto/oprf.h"
 #include "crypto/signature.h"
 #include "keyholder/key_service.h"
@@ -80,6 +81,16 @@ absl::Status KeygenCommand(const std::string& out, uint32_t epoch, std::ostream&
   os << "wrote a new OPRF key (epoch " << epoch << ") to " << out
      << " (mode 0600); it stays on the key service's host: no agency node or aggregator "
         "ever gets it\n";
+  return absl::OkStatus();
+}
+
+absl::Status AuditKeygenCommand(const std::string& out, std::ostream& os, std::ostream& err) {
+  process::DisableCoreDumps();
+  ASSIGN_OR_RETURN(std::string pub, crypto::GenerateKeyFile(out, crypto::KeyKind::kSigning));
+  err << "wrote the trail signing key " << out
+      << " (mode 0600); set audit_key_file to it, keep it outside data_dir, and give the "
+         "public key below to the privacy officer:\n";
+  os << pub << "\n";
   return absl::OkStatus();
 }
 

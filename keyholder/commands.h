@@ -14,6 +14,10 @@ namespace samenzicht::keyholder {
 // `keygen`: a new OPRF key for `epoch` (mode 0600). AlreadyExists if `out` exists.
 absl::Status KeygenCommand(const std::string& out, uint32_t epoch, std::ostream& os);
 
+// `audit-keygen`: the Ed25519 key that signs the trail (mode 0600; AlreadyExists if `out`
+// exists); its base64 public key on `os`, for the privacy officer; what to do on `err`.
+absl::Status AuditKeygenCommand(const std::string& out, std::ostream& os, std::ostream& err);
+
 // `serve`: until SIGINT or SIGTERM. With `port_file`, writes the bound port there.
 absl::Status ServeCommand(const std::string& config_path, const std::string& port_file);
 

@@ -10,7 +10,7 @@ namespace samenzicht::keyholder {
 namespace {
 
 int Usage() {
-  std::cerr << "usage: keyholder keygen|serve|audit verify|audit report [flags]  (--help for each)\n";
+  std::cerr << "usage: keyholder keygen|audit-keygen|serve|audit verify|audit report [flags]  (--help for each)\n";
   return 2;
 }
 
@@ -38,6 +38,15 @@ int Main(int argc, char** argv) {
         return absl::InvalidArgumentError("--epoch must be a number >= 1");
       }
       return KeygenCommand(a.Get("out"), epoch, std::cout);
+    });
+  }
+  if (sub == "audit-keygen") {
+    cli::Command cmd("audit-keygen",
+                     "Create the Ed25519 key that signs the trail (mode 0600); prints its public "
+                     "key for the privacy officer.");
+    cmd.Flag("out", "FILE", "where to write the key (outside data_dir)", true);
+    return Run(cmd, argc - 1, argv + 1, [](const cli::Args& a) {
+      return AuditKeygenCommand(a.Get("out"), std::cout, std::cerr);
     });
   }
   if (sub == "serve") {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs both services into a staging tree with deploy/install.sh, then checks the units
-# (the two services, the backup service and its daily timer) with `systemd-analyze verify`
+# Installs the three services into a staging tree with deploy/install.sh, then checks the
+# units (aggregator, agency node, key service, the backup service and its daily timer) with
+# `systemd-analyze verify`
 # and prints and bounds the services' `systemd-analyze security` exposure score (lower is
 # better; 10 = unprotected).
 set -euo pipefail
@@ -10,11 +11,12 @@ if ! command -v systemd-analyze >/dev/null; then
   echo "SKIP: systemd-analyze not installed"; exit 77
 fi
 stage=$(mktemp -d); trap 'rm -rf "$stage"' EXIT
-for role in aggregator agency-node; do
+for role in aggregator agency-node keyholder; do
   SAMENZICHT_BUILD_DIR=$build "$repo/deploy/install.sh" "$role" --root "$stage" >/dev/null
 done
 status=0
-for unit in samenzicht-aggregator.service samenzicht-agency-node.service samenzicht-aggregator-backup.service; do
+for unit in samenzicht-aggregator.service samenzicht-agency-node.service samenzicht-keyholder.service \
+            samenzicht-aggregator-backup.service; do
   f="$stage/etc/systemd/system/$unit"
   grep -q "^User=samenzicht$" "$f" || { echo "FAIL: $unit runs without a dedicated user"; status=1; }
   families="RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX"
@@ -55,5 +57,12 @@ echo "backup timer: next elapse ${next:-?}"
 [ -n "$next" ] || { echo "FAIL: the timer's OnCalendar does not parse"; status=1; }
 grep -q "^ExecStart=/opt/samenzicht/bin/samenzicht-backup$" "$stage/etc/systemd/system/samenzicht-aggregator-backup.service" &&
   [ -x "$stage/opt/samenzicht/bin/samenzicht-backup" ] || { echo "FAIL: the backup service does not run the installed samenzicht-backup"; status=1; }
+# The key service runs the installed keyholder with its configuration, its trail in its own
+# state folder.
+kh="$stage/etc/systemd/system/samenzicht-keyholder.service"
+grep -q "^ExecStart=/opt/samenzicht/bin/keyholder serve --config /etc/samenzicht/keyholder.textproto$" "$kh" &&
+  grep -q "^StateDirectory=samenzicht-keyholder$" "$kh" && [ -x "$stage/opt/samenzicht/bin/keyholder" ] &&
+  [ -d "$stage/var/lib/samenzicht-keyholder" ] ||
+  { echo "FAIL: the key service unit does not run the installed keyholder with its own state folder"; status=1; }
 [ $status -eq 0 ] && echo "1 passed, 0 failed" || echo "0 passed, 1 failed"
 exit $status

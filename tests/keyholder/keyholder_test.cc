@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/sqlite/sqlite.h"
 #include "crypto/encoding.h"
@@ -217,7 +218,12 @@ TEST(KeyholderServerTest, BatchEvaluatesForAgencyAndOtherRolesAreRefused) {
       "keyholder_server", {{"keyholder", "server"}, {"police", "agency"}, {"gemeente", "analyst"}});
   ASSERT_FALSE(pki.empty());
   ASSERT_OK(oprf::GenerateServerKeyFile(tmp + "/oprf-1.key", 1));
-  ASSERT_OK(crypto::GenerateKeyFile(tmp + "/audit.key", crypto::KeyKind::kSigning).status());
+  // The trail key as an installed key service host makes it (`keyholder audit-keygen`).
+  std::ostringstream pub_out, note;
+  ASSERT_OK(AuditKeygenCommand(tmp + "/audit.key", pub_out, note));
+  EXPECT_THAT(AuditKeygenCommand(tmp + "/audit.key", pub_out, note),
+              StatusIs(absl::StatusCode::kAlreadyExists));
+  const std::string audit_pub(absl::StripAsciiWhitespace(pub_out.str()));
   v1::KeyholderConfig config;
   config.set_listen_address("127.0.0.1:0");
   *config.mutable_tls() = samenzicht::testing::TlsFor(pki, "keyholder");
@@ -261,6 +267,12 @@ TEST(KeyholderServerTest, BatchEvaluatesForAgencyAndOtherRolesAreRefused) {
   server.reset();
   ASSERT_OK_AND_ASSIGN(Trail trail, ReadTrail(tmp + "/data"));
   EXPECT_EQ(EvaluationsInTrail(trail, "police"), 3u);
+  // The privacy officer verifies the trail with the public key audit-keygen printed, and
+  // another key does not verify it.
+  std::ostringstream os;
+  EXPECT_OK(AuditVerifyCommand(tmp + "/data", audit_pub, {}, os)) << os.str();
+  ASSERT_OK_AND_ASSIGN(std::string other, crypto::GenerateKeyFile(tmp + "/other.key", crypto::KeyKind::kSigning));
+  EXPECT_FALSE(AuditVerifyCommand(tmp + "/data", other, {}, os).ok());
 }
 
 }  // namespace
