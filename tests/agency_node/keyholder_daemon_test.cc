@@ -13,6 +13,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -339,7 +340,15 @@ TEST_F(KeyholderDaemonTest, ARateLimitRefusalKeepsTheExportAndIsNamed) {
   EXPECT_EQ(Acknowledged(), 0);
   EXPECT_TRUE(intake_->payloads.empty());
   EXPECT_EQ(server_->service()->UsedThisHour("police"), 0u) << "nothing was evaluated";
-  EXPECT_THAT(sink_->Text(), HasSubstr("this hour"));
+  // The operator reads which file waits, why (the service's own reason) and until when.
+  EXPECT_THAT(sink_->Text(),
+              HasSubstr(absl::StrCat("export.csv: not imported yet: the key service made no tokens "
+                                     "(RESOURCE_EXHAUSTED: key service at 127.0.0.1:", keyholder_port_,
+                                     ": node police asked for ")));
+  EXPECT_THAT(sink_->Text(), HasSubstr("this hour are used; nothing was evaluated"));
+  EXPECT_THAT(sink_->Text(), HasSubstr(absl::StrCat("the file stays in ", config_.import_dir(),
+                                                    ", imported again in ")));
+  if (::testing::Test::HasFailure()) std::cerr << sink_->Text();
   ExpectNoIdentifier("the daemon's log", sink_->Text());
 }
 
