@@ -13,15 +13,23 @@
 #
 # Marker words after HOST: a NAME (only that agency), `per-agency` (an admin block run once
 # per agency, with the name replaced), `wait-delivery` (afterwards the test waits until the
-# aggregator holds every simulated record). Stand-ins for what a test host lacks: `sudo`
+# aggregator holds every simulated record), `check-truth` (afterwards the stored counts must
+# equal the simulator's ground truth), `check-epoch` (afterwards the key epoch in force must
+# have gone up, no stored report may be below it, and the counts must equal the ground
+# truth: a finished key rotation or profile change), `new-release` (before the block, the
+# profile installed beside the program on every host becomes the next version, standing in
+# for a new release installed by section 1). A marker and its block may be indented (steps
+# of a numbered list). Stand-ins for what a test host lacks: `sudo`
 # (runuser), `scp` (a copy into the other host's folders), `systemctl` and `journalctl` (the
 # unit's ExecStart started as its User=, without systemd's sandboxing; the units themselves
 # are checked by systemd_units_test.sh). Each agency's export at /root/export.csv is a
 # simulated one (the case system's part).
 #
-# Then checks: the stored counts equal the simulator's ground truth (after delivery and
-# after the restore), a backup file exists, and after the renewal the old certificate of
-# police-nn is refused while the new one is accepted.
+# Then checks: the stored counts equal the simulator's ground truth (after delivery, after
+# the restore, after the key rotation, after the profile change and at the end), a backup
+# file exists, every agency host and the aggregator use the new profile after the profile
+# change, and after the renewal the old certificate of police-nn is refused while the new
+# one is accepted.
 #
 #   guide_test.sh BUILD_DIR            (as root; skips with exit 77 where namespaces cannot be made)
 set -euo pipefail
@@ -204,16 +212,62 @@ check_truth() {
   echo "ok: $1: the stored reports equal the ground truth ($want_persons persons, $want_signals signals)"
 }
 
+epoch_seen=1
+check_epoch() {  # WHERE: a rotation is complete: the epoch in force went up, no report is below
+                 # it, and the stored counts still equal the ground truth
+  local st e
+  st=$(on agg runuser -u samenzicht -- /opt/samenzicht/bin/aggregator key-status \
+         --config /etc/samenzicht/aggregator.textproto 2>&1) || fail "key-status failed: $st"
+  e=$(echo "$st" | sed -n 's/^key epoch in force: \([0-9]*\)$/\1/p')
+  [ -n "$e" ] && [ "$e" -gt "$epoch_seen" ] ||
+    fail "after $1: key epoch in force '$e', expected more than $epoch_seen"
+  echo "$st" | grep -qx "reports below epoch $e: 0 (with tokens: 0)" ||
+    fail "after $1: reports below epoch $e remain: $(echo "$st" | tail -n 1)"
+  epoch_seen=$e
+  echo "ok: every stored report carries epoch $e tokens"
+  local a last n
+  for a in "${agencies[@]}"; do  # each agency's last acknowledgement names its replaced reports
+    last=$(on "$a" runuser -u samenzicht -- /opt/samenzicht/bin/agency-node sent \
+             --config /etc/samenzicht/node.textproto --format csv | tail -n 1)
+    n=$(grep -c . "$work/sim/$( [ "$a" = police-nn ] && echo police || echo youth_care ).csv")
+    case "$last" in
+      *"$((n - 1)) report(s) already stored under an older key epoch now carry epoch $e tokens"*) ;;
+      *) fail "after $1: $a's last acknowledgement does not name its $((n - 1)) replaced reports: $last" ;;
+    esac
+  done
+  check_truth "after the move to epoch $e"
+}
+# The new release's profile (section 7a installs the release on every host first): the
+# installed copy beside the program, on every host, with the next version number; the test
+# does not build a second release.
+new_profile=""
+new_release() {
+  local h f v
+  for h in "${hosts[@]}"; do
+    f="$work/$h/opt/samenzicht/share/doc/samenzicht/profile.textproto"
+    [ -f "$f" ] || fail "no installed profile on ${fqdn[$h]}"
+    v=$(sed -n 's/^version: \([0-9]*\)$/\1/p' "$f")
+    sed -i "s/^version: $v\$/version: $((v + 1))/" "$f"
+  done
+  new_profile=$f
+  echo "--- the new release's profile (version $((v + 1))) installed beside the program on every host"
+}
+
 # --- the guide's blocks ---------------------------------------------------------------------
 mkdir -p "$work/blocks"
-# Each fenced block right after a marker line, into blocks/NNN with the marker as line 1.
+# Each fenced block right after a marker line, into blocks/NNN with the marker as line 1. A
+# marker and its block may be indented (inside a numbered step): the fence's indentation is
+# taken off every line of the block.
 awk -v out="$work/blocks" '
-  inblock && /^```[[:space:]]*$/ { inblock = 0; close(f); next }
-  inblock { print > f; next }
-  pending && /^```[[:space:]]*$/ { n++; f = sprintf("%s/%03d", out, n); inblock = 1
+  inblock && /^[[:space:]]*```[[:space:]]*$/ { inblock = 0; close(f); next }
+  inblock { line = $0; for (i = 0; i < ind && substr(line, 1, 1) == " "; i++) line = substr(line, 2)
+            print line > f; next }
+  pending && /^[[:space:]]*```[[:space:]]*$/ { n++; f = sprintf("%s/%03d", out, n); inblock = 1
+                                   ind = index($0, "`") - 1
                                    print "# " marker " (docs/operations.md line " NR + 1 ")" > f; pending = 0; next }
   { pending = 0 }
-  match($0, /^<!-- test: .* -->$/) { marker = substr($0, 12, length($0) - 15); pending = 1 }
+  /^[[:space:]]*<!-- test: .* -->$/ { m = $0; sub(/^[[:space:]]*/, "", m)
+                                      marker = substr(m, 12, length(m) - 15); pending = 1 }
 ' "$guide"
 blocks=("$work"/blocks/*)
 [ "${#blocks[@]}" -ge 20 ] || fail "only ${#blocks[@]} marked blocks in $guide"
@@ -231,9 +285,14 @@ ran=0
 for f in "${blocks[@]}"; do
   read -r -a words < <(head -n 1 "$f" | sed 's/^# //; s/ (docs.*//')
   role=${words[0]}; rest=("${words[@]:1}")
-  only="" per=0 wait=0
+  only="" per=0 wait=0 truth=0 epoch=0
   for w in "${rest[@]}"; do
-    case "$w" in per-agency) per=1 ;; wait-delivery) wait=1 ;; *) only=$w ;; esac
+    case "$w" in
+      per-agency) per=1 ;; wait-delivery) wait=1 ;; check-truth) truth=1 ;; check-epoch) epoch=1 ;;
+      new-release) new_release ;;
+      police-nn|jeugdzorg) only=$w ;;
+      *) fail "unknown marker word '$w' in $(head -n 1 "$f")" ;;
+    esac
   done
   case "$role" in
     admin) if [ $per -eq 1 ]; then for a in "${agencies[@]}"; do run_block admin "$f" "$a"; done
@@ -250,11 +309,20 @@ for f in "${blocks[@]}"; do
     for _ in $(seq 1 120); do [ "$(exact)" = "$want_persons $want_signals" ] && break; sleep 0.5; done
     check_truth "after the daemons' delivery"
   fi
+  if [ $truth -eq 1 ]; then check_truth "after the block at $(head -n 1 "$f" | sed 's/.*(//; s/)//')"; fi
+  if [ $epoch -eq 1 ]; then check_epoch "$(head -n 1 "$f" | sed 's/.*(//; s/)//')"; fi
 done
 echo "ok: ran the $ran marked blocks of the guide"
 
 # --- what the guide's steps must have achieved -----------------------------------------------
-check_truth "after the restore"
+check_truth "at the end of the guide"
+if [ -n "$new_profile" ]; then
+  for h in agg "${agencies[@]}"; do
+    cmp -s "$new_profile" "$work/$h/etc/samenzicht/profile.textproto" ||
+      fail "${fqdn[$h]} does not use the new release's profile after the profile change"
+  done
+  echo "ok: the aggregator and both agency hosts use the new profile ($(grep '^version:' "$new_profile"))"
+fi
 ls "$work/agg/backups/samenzicht/"aggregator-*.db >/dev/null 2>&1 || fail "no backup in /var/backups/samenzicht"
 echo "ok: the timer's backup service wrote $(basename "$(ls "$work/agg/backups/samenzicht/"aggregator-*.db | tail -n 1)")"
 
@@ -263,7 +331,9 @@ echo "ok: the timer's backup service wrote $(basename "$(ls "$work/agg/backups/s
 old=$(ls "$work/admin/root/samenzicht-ca/retired/"police-nn.*.crt | head -n 1)
 [ -f "$old" ] || fail "samenzicht-pki renew kept no old certificate"
 t="$work/police-nn/root/t"; mkdir -p "$t"
-cp "$work/police-nn/etc/samenzicht/keys/"{hashing.key,signing.key} "$t/"
+hk=$(sed -n 's|^hashing_key_file: "\(.*\)"$|\1|p' "$work/police-nn/etc/samenzicht/node.textproto")
+cp "$work/police-nn/etc/samenzicht/$hk" "$t/hashing.key"
+cp "$work/police-nn/etc/samenzicht/keys/signing.key" "$t/"
 cp "$work/police-nn/etc/samenzicht/"{ca.crt,profile.textproto} "$t/"
 cp -r "$work/police-nn/etc/samenzicht/crl" "$t/"
 head -n 4 "$work/sim/police.csv" > "$t/small.csv"
@@ -271,7 +341,7 @@ chmod 600 "$t"/*.key
 submit_with() {  # CRT KEY: exit status of a submit from police-nn's host with that certificate
   cp "$1" "$t/client.crt"; cp "$2" "$t/client.key"; chmod 600 "$t/client.key"
   sed -e 's|key_file: "keys/police-nn.key"|key_file: "client.key"|; s|cert_file: "police-nn.crt"|cert_file: "client.crt"|' \
-      -e 's|keys/hashing.key|hashing.key|; s|keys/signing.key|signing.key|' \
+      -e 's|^hashing_key_file: .*|hashing_key_file: "hashing.key"|; s|keys/signing.key|signing.key|' \
       -e 's|state_dir: .*|state_dir: "/root/t/state"|; /import_dir/d' \
       "$work/police-nn/etc/samenzicht/node.textproto" > "$t/node.textproto"
   rm -rf "$t/state"
