@@ -27,7 +27,8 @@
 #
 # Then checks: the stored counts equal the simulator's ground truth (after delivery, after
 # the restore, after the key rotation, after the profile change and at the end), a backup
-# file exists, every agency host and the aggregator use the new profile after the profile
+# file exists, the backup check (`restore --config`) is in the live audit trail and the
+# restore in the restored one, every agency host and the aggregator use the new profile after the profile
 # change, and after the renewal the old certificate of police-nn is refused while the new
 # one is accepted.
 #
@@ -38,7 +39,7 @@ build=$(cd "${1:?usage: guide_test.sh BUILD_DIR}" && pwd)
 guide=${SAMENZICHT_GUIDE:-$repo/docs/operations.md}
 skip() { echo "SKIP: $*"; exit 77; }
 [ "$(id -u)" -eq 0 ] || skip "needs root to create network namespaces and mounts"
-for c in ip unshare runuser curl openssl useradd; do
+for c in ip unshare runuser curl openssl useradd sqlite3; do
   command -v "$c" >/dev/null || skip "$c not installed"
 done
 probe="szgprobe$$"
@@ -324,6 +325,17 @@ if [ -n "$new_profile" ]; then
   echo "ok: the aggregator and both agency hosts use the new profile ($(grep '^version:' "$new_profile"))"
 fi
 ls "$work/agg/backups/samenzicht/"aggregator-*.db >/dev/null 2>&1 || fail "no backup in /var/backups/samenzicht"
+# The backup check of section 6 (restore --config into a scratch folder) is in the trail the
+# aggregator wrote until the restore (the folder moved aside), with its outcome; the restore
+# itself is in the restored trail (written at the first start on it).
+trail_restores() { sqlite3 -readonly "$1" "SELECT details FROM audit WHERE event = 'restore'"; }
+got=$(trail_restores "$work/agg/varlib/samenzicht-aggregator.damaged/aggregator.db")
+echo "$got" | grep -F '"data_dir":"/var/lib/samenzicht-aggregator.check"' | grep -qF '"outcome":"OK"' ||
+  fail "the backup check (restore --config) is not in the live trail: '$got'"
+echo "ok: the backup check with restore --config is in the live trail"
+got=$(trail_restores "$work/agg/varlib/samenzicht-aggregator/aggregator.db")
+[ -n "$got" ] || fail "the restore is not in the restored trail"
+echo "ok: the restore is in the restored trail"
 echo "ok: the timer's backup service wrote $(basename "$(ls "$work/agg/backups/samenzicht/"aggregator-*.db | tail -n 1)")"
 
 # The renewed police-nn: its old certificate (kept by samenzicht-pki in retired/) is refused,
