@@ -4,13 +4,28 @@
 
 #include "absl/strings/numbers.h"
 #include "common/cli.h"
+#include "common/version.h"
 #include "keyholder/commands.h"
 
 namespace samenzicht::keyholder {
 namespace {
 
+void Usage(std::ostream& out) {
+  out << "usage: keyholder COMMAND [flags]\n\n"
+         "The key service: holds the only key that turns a token input into a token, and\n"
+         "evaluates blinded inputs for agency nodes (an oblivious pseudorandom function).\n\n"
+         "commands:\n"
+         "  keygen        create the key service's key for one epoch\n"
+         "  audit-keygen  create the key that signs the service's trail\n"
+         "  serve         run the key service\n"
+         "  audit verify  verify the service's signed trail offline\n"
+         "  audit report  evaluations per node and day, from the verified trail\n\n"
+         "`keyholder COMMAND --help` describes a command; `keyholder --version` prints the\n"
+         "version and the commit it was built from.\n";
+}
+
 int Usage() {
-  std::cerr << "usage: keyholder keygen|audit-keygen|serve|audit verify|audit report [flags]  (--help for each)\n";
+  Usage(std::cerr);
   return 2;
 }
 
@@ -26,8 +41,13 @@ int Run(const cli::Command& cmd, int argc, char** argv, Fn fn) {
 }
 
 int Main(int argc, char** argv) {
+  if (cli::PrintVersionIfAsked(argc, argv, "keyholder")) return 0;
   if (argc < 2) return Usage();
   const std::string sub = argv[1];
+  if (sub == "--help" || sub == "-h" || sub == "help") {
+    Usage(std::cout);
+    return 0;
+  }
   if (sub == "keygen") {
     cli::Command cmd("keygen", "Create the key service's OPRF key for one epoch (mode 0600).");
     cmd.Flag("out", "FILE", "where to write the key", true);

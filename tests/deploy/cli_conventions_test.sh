@@ -9,7 +9,8 @@ fail() { echo "FAIL: $*"; echo "0 passed, 1 failed"; exit 1; }
 version=$(sed -n 's/^project(samenzicht VERSION \([0-9.]*\).*/\1/p' "$repo/CMakeLists.txt")
 commit=$(git -C "$repo" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 declare -A progs=([agency-node]=agency_node/agency-node [aggregator]=aggregator/aggregator
-                  [simulator]=simulator/simulator [mse-estimate]=aggregator/estimate/mse-estimate)
+                  [simulator]=simulator/simulator [mse-estimate]=aggregator/estimate/mse-estimate
+                  [keyholder]=keyholder/keyholder)
 for name in "${!progs[@]}"; do
   bin="$build/${progs[$name]}"
   [ -x "$bin" ] || { echo "SKIP: $bin not built"; exit 77; }
@@ -30,7 +31,7 @@ for sub in "agency-node pseudonymise" "agency-node submit" "aggregator totals" "
   [ -n "$out" ] || fail "$sub --help printed nothing on stdout"
 done
 echo "ok: --help of every program and of five commands on stdout, exit 0"
-for name in agency-node aggregator; do
+for name in agency-node aggregator keyholder; do
   bin="$build/${progs[$name]}"
   set +e; err=$("$bin" no-such-command 2>&1 >/dev/null); rc=$?; set -e
   [ $rc -eq 2 ] || fail "$name no-such-command exited $rc, not 2"
