@@ -37,6 +37,7 @@
 #include "model/tokens.h"
 #include "samenzicht/v1/report.pb.h"
 #include "tests/agency_node/fake_intake.h"
+#include "tests/agency_node/keyholder_fixture.h"
 #include "tests/testing/pki.h"
 #include "tests/testing/status_matchers.h"
 
@@ -47,13 +48,7 @@ namespace fs = std::filesystem;
 using ::samenzicht::testing::StatusIs;
 using ::testing::HasSubstr;
 
-constexpr char kSignals[] =
-    "record_id,given_names,surname,date_of_birth,gender,national_id,phone,email,postcode,"
-    "street,house_number,city,form,area\n"
-    "P-1,Wietske,Hoogeveenstra,1991-08-17,female,111222333,06 5555 1234,wietske@gmail.example,"
-    "9725 AB,Paterswoldseweg,4713Z,Haren,sexual,zuid\n"
-    "P-2,Jan,Jansen,1985-02-03,male,,0612345678,,9711AA,,,,criminal,oost\n"
-    "P-3,Fatima,El Amrani,2007-11-30,female,,,,,,,,labour,\n";
+using ::samenzicht::agency_node::testing::kKeyholderSignals;
 
 void ExpectNoIdentifier(const std::string& what, const std::string& text) {
   const std::string lower = absl::AsciiStrToLower(text);
@@ -136,7 +131,7 @@ class KeyholderDaemonTest : public ::testing::Test {
         absl::StrCat("address: \"127.0.0.1:", keyholder_port_, "\"\nepoch: 1\n",
                      "tls { ca_cert_file: \"ca.crt\" cert_file: \"police.crt\" key_file: \"police.key\" }\n"),
         0600));
-    ASSERT_OK(files::WriteFileAtomic(node_ + "/in.csv", kSignals, 0600));
+    ASSERT_OK(files::WriteFileAtomic(node_ + "/in.csv", kKeyholderSignals, 0600));
     ASSERT_OK(files::WriteFileAtomic(
         node_ + "/node.textproto",
         absl::StrCat("node_id: \"police\"\naggregator_address: \"127.0.0.1:", intake_port_, "\"\n",

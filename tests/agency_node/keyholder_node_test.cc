@@ -22,6 +22,7 @@
 #include "keyholder/key_service.h"
 #include "keyholder/server.h"
 #include "samenzicht/v1/report.pb.h"
+#include "tests/agency_node/keyholder_fixture.h"
 #include "tests/testing/pki.h"
 #include "tests/testing/status_matchers.h"
 
@@ -31,13 +32,7 @@ namespace {
 namespace fs = std::filesystem;
 using ::samenzicht::testing::StatusIs;
 
-constexpr char kSignals[] =
-    "record_id,given_names,surname,date_of_birth,gender,national_id,phone,email,postcode,"
-    "street,house_number,city,form,area\n"
-    "P-1,Wietske,Hoogeveenstra,1991-08-17,female,111222333,06 5555 1234,wietske@gmail.example,"
-    "9725 AB,Paterswoldseweg,4713Z,Haren,sexual,zuid\n"
-    "P-2,Jan,Jansen,1985-02-03,male,,0612345678,,9711AA,,,,criminal,oost\n"
-    "P-3,Fatima,El Amrani,2007-11-30,female,,,,,,,,labour,\n";
+using ::samenzicht::agency_node::testing::kKeyholderSignals;
 
 std::string Slurp(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
@@ -92,7 +87,7 @@ class KeyholderNodeTest : public ::testing::Test {
                        "tls { ca_cert_file: \"ca.crt\" cert_file: \"", node, ".crt\" key_file: \"",
                        node, ".key\" }\n"),
           0600));
-      ASSERT_OK(files::WriteFileAtomic(nd + "/in.csv", kSignals, 0600));
+      ASSERT_OK(files::WriteFileAtomic(nd + "/in.csv", kKeyholderSignals, 0600));
     }
     sink_ = std::make_shared<spdlog::sinks::ostream_sink_mt>(log_text_);
     log_ = std::make_shared<spdlog::logger>("test", sink_);
