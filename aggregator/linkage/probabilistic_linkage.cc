@@ -752,22 +752,23 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
   // and the decision.
   struct Scored {
     double posterior, weight;
-    bool accepted;
+    bool accepted, twins;
   };
   absl::flat_hash_map<uint32_t, Scored> scored;
   for (const auto& [p, n] : counts) {
     double w = 0;
     const double post = Posterior(result.model, codec, p, &w);
-    scored[p] = {post, w,
-                 post >= options.match_probability && !Refuted(codec, p) && !Twins(codec, p)};
+    const bool twins = Twins(codec, p);
+    scored[p] = {post, w, post >= options.match_probability && !Refuted(codec, p) && !twins, twins};
   }
   std::vector<double> pair_posterior(pairs.size()), pair_weight(pairs.size());
-  std::vector<uint8_t> pair_accepted(pairs.size());
+  std::vector<uint8_t> pair_accepted(pairs.size()), pair_twins(pairs.size());
   for (size_t i = 0; i < pairs.size(); ++i) {
     const Scored& sc = scored[pairs[i].pattern];
     pair_posterior[i] = sc.posterior;
     pair_weight[i] = sc.weight;
     pair_accepted[i] = sc.accepted;
+    pair_twins[i] = sc.twins;
   }
 
   // Phase 4: decisions and clustering, strongest pairs first.
@@ -795,7 +796,7 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
     // left out) and that are not linked themselves keep their two reports' clusters apart: a report without a date of birth
     // that matches both a mother and her namesake daughter joins one of them, never both.
     auto repels = [&](size_t i) {
-      return (pair_weight[i] - prior < 0 && !pair_accepted[i]) || Twins(codec, pairs[i].pattern);
+      return (pair_weight[i] - prior < 0 && !pair_accepted[i]) || pair_twins[i];
     };
     std::vector<uint32_t> repulse_start(num_reports + 1, 0), repulse;
     {
