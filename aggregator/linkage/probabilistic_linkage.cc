@@ -752,23 +752,26 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
   // and the decision.
   struct Scored {
     double posterior, weight;
-    bool accepted, twins;
+    bool accepted, twins, ruled_out;
   };
   absl::flat_hash_map<uint32_t, Scored> scored;
   for (const auto& [p, n] : counts) {
     double w = 0;
     const double post = Posterior(result.model, codec, p, &w);
     const bool twins = Twins(codec, p);
-    scored[p] = {post, w, post >= options.match_probability && !Refuted(codec, p) && !twins, twins};
+    const bool ruled_out = twins || Refuted(codec, p);
+    scored[p] = {post, w, post >= options.match_probability && !ruled_out, twins, ruled_out};
   }
   std::vector<double> pair_posterior(pairs.size()), pair_weight(pairs.size());
-  std::vector<uint8_t> pair_accepted(pairs.size()), pair_twins(pairs.size());
+  std::vector<uint8_t> pair_accepted(pairs.size()), pair_twins(pairs.size()),
+      pair_ruled_out(pairs.size());
   for (size_t i = 0; i < pairs.size(); ++i) {
     const Scored& sc = scored[pairs[i].pattern];
     pair_posterior[i] = sc.posterior;
     pair_weight[i] = sc.weight;
     pair_accepted[i] = sc.accepted;
     pair_twins[i] = sc.twins;
+    pair_ruled_out[i] = sc.ruled_out;
   }
 
   // Phase 4: decisions and clustering, strongest pairs first.
@@ -897,16 +900,24 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
   for (size_t i = 0; i < pairs.size(); ++i) {
     const Pair& pr = pairs[i];
     const double p = pair_posterior[i];
-    p_all += p;
     const bool together = link.person[pr.a] == link.person[pr.b];
     if (together) {
       p_within += p;
+      p_all += p;
       n_within += 1;
-    } else if (p >= kNegligible) {
-      uint32_t x = link.person[pr.a], y = link.person[pr.b];
-      if (x > y) std::swap(x, y);
-      double& best = missed[uint64_t{x} << 32 | y];
-      best = std::max(best, p);
+    } else if (!pair_ruled_out[i]) {
+      // A pair left apart because the design never links its kind (refuted, twins) is not
+      // counted as a possibly missed link: the independence model's posterior for those
+      // kinds is far above their share of true pairs (measured, 20,000 persons, GeCo
+      // seed 1: 11,151 pairs sharing only names and town with the date of birth proven to
+      // differ, posterior 0.040 each, 10 of them one person).
+      p_all += p;
+      if (p >= kNegligible) {
+        uint32_t x = link.person[pr.a], y = link.person[pr.b];
+        if (x > y) std::swap(x, y);
+        double& best = missed[uint64_t{x} << 32 | y];
+        best = std::max(best, p);
+      }
     }
     if (explain && p >= kNegligible) {
       ExplainedPair ep;
