@@ -8,12 +8,16 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
+#include <condition_variable>
 #include <ctime>
 #include <filesystem>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include <httplib.h>
@@ -28,6 +32,7 @@
 #include "absl/strings/str_split.h"
 #include "agency_node/csv.h"
 #include "agency_node/daemon.h"
+#include "agency_node/keyholder_client.h"
 #include "agency_node/signal.h"
 #include "agency_node/web/intake_store.h"
 #include "agency_node/web/labels.h"
@@ -246,8 +251,15 @@ class IntakePageImpl {
 
   absl::Status Init();
   void Stop() {
+    {
+      std::lock_guard<std::mutex> l(retry_mu_);
+      stopping_ = true;
+    }
+    retry_cv_.notify_all();
+    if (retry_.joinable()) retry_.join();
     if (server_) server_->Stop();
   }
+  ~IntakePageImpl() { Stop(); }
   int port() const { return server_ ? server_->port() : 0; }
 
  private:
@@ -255,6 +267,12 @@ class IntakePageImpl {
   spdlog::logger& log_;
   IntakePageOptions options_;
   std::unique_ptr<rpc::HttpsServer> server_;
+
+  // The resending of stale signals while the key service does not answer (ResendLater).
+  std::thread retry_;
+  std::mutex retry_mu_;
+  std::condition_variable retry_cv_;
+  bool stopping_ = false;  // guarded by retry_mu_
 
   std::mutex mu_;  // guards everything below
   std::unique_ptr<Delivery> delivery_;
@@ -309,6 +327,12 @@ class IntakePageImpl {
   // others whose identifiers are still kept (a key rotation or a profile change since);
   // as an agency resends its complete export. Logged by reference, never by value.
   absl::Status ResendStale();
+  // After ResendStale failed for the key service (unreachable, its limit reached): the
+  // page serves meanwhile, and a thread tries again with backoff (retry_initial_ms doubling
+  // up to retry_max_ms) until every stale signal is sent again or the page stops. The
+  // signals wait in intake.db, marked with the epoch they were last sent under, so nothing
+  // is lost, also across a restart.
+  void ResendLater(const absl::Status& first);
 
   void Routes(httplib::SSLServer& s);
 };
@@ -1061,7 +1085,13 @@ absl::Status IntakePageImpl::Init() {
   ASSIGN_OR_RETURN(box_, crypto::SecretBox::FromSigningKeyFile(config_.signing_key_file(), kSealPurpose));
   ASSIGN_OR_RETURN(dummy_hash_, crypto::HashPassword(crypto::RandomId()));
   PurgeIfDue();
-  RETURN_IF_ERROR(ResendStale());
+  bool resend_later = false;
+  absl::Status resent = ResendStale();
+  if (IsKeyServiceError(resent)) {
+    resend_later = true;
+  } else {
+    RETURN_IF_ERROR(resent);
+  }
 
   rpc::HttpsServerOptions o;
   o.label = "intake page";
@@ -1074,7 +1104,51 @@ absl::Status IntakePageImpl::Init() {
   Routes(server_->http());
   RETURN_IF_ERROR(server_->Start());
   log_.info("intake page listening on https://{}:{}/", server_->host(), server_->port());
+  if (resend_later) ResendLater(resent);
   return absl::OkStatus();
+}
+
+void IntakePageImpl::ResendLater(const absl::Status& first) {
+  auto ms = [](uint32_t v, uint32_t dflt) { return std::chrono::milliseconds(v == 0 ? dflt : v); };
+  auto backoff = std::make_shared<Backoff>(ms(config_.retry_initial_ms(), 500),
+                                           ms(config_.retry_max_ms(), 30000), std::random_device{}());
+  auto warn = [this, backoff](const absl::Status& s, const std::string& as) {
+    const std::chrono::milliseconds wait = backoff->Next();
+    log_.warn("intake page: signals not sent again under {} yet: the key service made no tokens "
+              "({}: {}); they wait in the page's store, tried again in {} ms (attempt {})",
+              as, absl::StatusCodeToString(s.code()), std::string(s.message()), wait.count(),
+              backoff->failures());
+    return wait;
+  };
+  std::string as;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    as = SentAs();
+  }
+  std::chrono::milliseconds wait = warn(first, as);
+  retry_ = std::thread([this, backoff, warn, wait]() mutable {
+    while (true) {
+      {
+        std::unique_lock<std::mutex> l(retry_mu_);
+        if (retry_cv_.wait_for(l, wait, [this] { return stopping_; })) return;
+      }
+      absl::Status s;
+      std::string as;
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        s = ResendStale();
+        as = SentAs();
+      }
+      if (s.ok()) return;
+      if (!IsKeyServiceError(s)) {
+        log_.error("intake page: signals not sent again under {}: {}; they wait in the page's "
+                   "store until the next start",
+                   as, s.ToString());
+        return;
+      }
+      wait = warn(s, as);
+    }
+  });
 }
 
 absl::StatusOr<std::unique_ptr<IntakePage>> IntakePage::Start(const v1::NodeConfig& config,

@@ -69,6 +69,10 @@ class IntakePage {
   // InvalidArgument when intake_listen_address or intake_tls is not set or malformed; the
   // errors of the HTTPS server (NotFound for a missing certificate, Unavailable when the
   // address cannot be bound), of Delivery::New (keys, profile, state) and of the store.
+  // Signals to send again under a new key epoch or profile are sent before Start returns;
+  // when the key service does not answer (IsKeyServiceError) the page starts all the same
+  // and a background thread tries again with the daemon's backoff (retry_initial_ms to
+  // retry_max_ms) until they are sent or the page stops (they wait in intake.db).
   static absl::StatusOr<std::unique_ptr<IntakePage>> Start(const v1::NodeConfig& config,
                                                            spdlog::logger& log,
                                                            const IntakePageOptions& options = {});

@@ -7,10 +7,12 @@
 #include <spdlog/sinks/ostream_sink.h>
 
 #include <cctype>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -21,9 +23,13 @@
 #include "agency_node/outbox.h"
 #include "agency_node/state_store.h"
 #include "agency_node/web/intake_store.h"
+#include "crypto/key_file.h"
+#include "crypto/oprf.h"
+#include "keyholder/server.h"
 #include "model/config.h"
 #include "samenzicht/v1/intake.pb.h"
 #include "tests/agency_node/web/intake_fixture.h"
+#include "tests/testing/pki.h"
 #include "tests/testing/status_matchers.h"
 
 namespace samenzicht::agency_node::web {
@@ -398,6 +404,82 @@ TEST_F(IntakePageTest, AfterAKeyRotationTheSignalsAreSentAgainUnderTheNewEpoch) 
   page_.reset();
   ASSERT_OK_AND_ASSIGN(page_, IntakePage::Start(config_, *log_));
   EXPECT_EQ(Outbox().size(), 3u) << "sent once per rotation";
+}
+
+// The move to the key service while the key service does not answer: the page must resend
+// its kept signals under the new epoch, cannot make their tokens, and still starts (before,
+// it refused to start, and under systemd the whole node restarted every 5 s). The signals
+// wait; once the key service answers they are sent again, each once, with its report id.
+TEST_F(IntakePageTest, StartsWhileTheKeyServiceIsDownAndSendsTheSignalsAgainOnceItAnswers) {
+  Client c(page_->port());
+  ASSERT_EQ(c.SignIn("juf.anna", kPassword), 303);
+  auto r = c.Post("/signals", Signal(c.csrf()));
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 303);
+  const std::string ref = ReferenceOf(r);
+  ASSERT_EQ(Outbox().size(), 1u);
+  page_->Stop();
+  page_.reset();
+
+  // The key service for epoch 2 on 127.0.0.1, started once for a free port, then stopped.
+  const std::string pki = samenzicht::testing::MakePki(
+      "intake_page_keyholder", {{"keyholder", "server"}, {"school", "agency"}});
+  ASSERT_FALSE(pki.empty());
+  ASSERT_OK(crypto::oprf::GenerateServerKeyFile(dir_ + "/oprf-2.key", 2));
+  ASSERT_OK(crypto::GenerateKeyFile(dir_ + "/keyholder-audit.key", crypto::KeyKind::kSigning).status());
+  v1::KeyholderConfig service;
+  service.set_listen_address("127.0.0.1:0");
+  *service.mutable_tls() = samenzicht::testing::TlsFor(pki, "keyholder");
+  service.set_data_dir(dir_ + "/keyholder");
+  service.add_keys()->set_key_file(dir_ + "/oprf-2.key");
+  service.set_audit_key_file(dir_ + "/keyholder-audit.key");
+  ASSERT_OK_AND_ASSIGN(auto server, keyholder::Server::Start(service));
+  const int port = server->port();
+  server.reset();
+  service.set_listen_address(absl::StrCat("127.0.0.1:", port));
+
+  const v1::TlsFiles tls = samenzicht::testing::TlsFor(pki, "school");
+  ASSERT_OK(files::WriteFileAtomic(
+      dir_ + "/keyholder-client.textproto",
+      absl::StrCat("address: \"127.0.0.1:", port, "\"\nepoch: 2\ntls { ca_cert_file: \"",
+                   tls.ca_cert_file(), "\" cert_file: \"", tls.cert_file(), "\" key_file: \"",
+                   tls.key_file(), "\" }\n"),
+      0600));
+  config_.clear_hashing_key_file();
+  config_.set_keyholder_config_file(dir_ + "/keyholder-client.textproto");
+  config_.set_retry_initial_ms(20);
+  config_.set_retry_max_ms(100);
+  ASSERT_OK_AND_ASSIGN(page_, IntakePage::Start(config_, *log_));
+  Client after(page_->port());
+  EXPECT_EQ(after.SignIn("juf.anna", kPassword), 303) << "the page serves meanwhile";
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));  // several attempts
+  EXPECT_EQ(Outbox().size(), 1u) << "nothing is sent without the key service's tokens";
+
+  ASSERT_OK_AND_ASSIGN(server, keyholder::Server::Start(service));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (Outbox().size() < 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  page_->Stop();  // ends the retries before the log is read
+  const std::vector<v1::Report> sent = Outbox();
+  ASSERT_EQ(sent.size(), 2u) << log_text_.str();
+  EXPECT_THAT(OutboxEpochs(), ::testing::ElementsAre(1u, 2u));
+  ASSERT_OK_AND_ASSIGN(auto store, StateStore::Open(config_.state_dir()));
+  ASSERT_OK_AND_ASSIGN(std::string report_id, store->FindReportId("web-" + ref));
+  EXPECT_EQ(sent[1].report_id(), report_id);
+  EXPECT_EQ(server->service()->UsedToday("school"), sent[1].packed_tokens().size() / 34)
+      << "one evaluation per token";
+  const std::string log = log_text_.str();
+  EXPECT_THAT(log, HasSubstr("intake page: signals not sent again under epoch 2 profile"));
+  EXPECT_THAT(log, HasSubstr("the key service made no tokens (UNAVAILABLE: key service at 127.0.0.1:"));
+  EXPECT_THAT(log, HasSubstr("(attempt 2)"));
+  EXPECT_THAT(log, HasSubstr("intake page: 1 signal(s) sent again under epoch 2"));
+  for (const auto& [field, value] : kPerson) EXPECT_THAT(log, Not(HasSubstr(value))) << field;
+
+  // A further start sends nothing again.
+  page_.reset();
+  ASSERT_OK_AND_ASSIGN(page_, IntakePage::Start(config_, *log_));
+  EXPECT_EQ(Outbox().size(), 2u) << "sent once";
 }
 
 TEST_F(IntakePageTest, AnotherAccountCannotSeeCorrectOrWithdrawASignal) {
