@@ -10,6 +10,7 @@
 #   agency      node.police-nn.example       192.0.2.11   (the guide's own agency)
 #   agency      node.jeugdzorg.example       192.0.2.12   (its blocks with police-nn -> jeugdzorg)
 #   analyst     analist.gemeente.example     192.0.2.20
+#   keyholder   keyholder.gemeente.example   192.0.2.30   (the key service, section 7b)
 #
 # Marker words after HOST: a NAME (only that agency), `per-agency` (an admin block run once
 # per agency, with the name replaced), `wait-delivery` (afterwards the test waits until the
@@ -29,8 +30,13 @@
 # the restore, after the key rotation, after the profile change and at the end), a backup
 # file exists, the backup check (`restore --config`) is in the live audit trail and the
 # restore in the restored one, every agency host and the aggregator use the new profile after the profile
-# change, and after the renewal the old certificate of police-nn is refused while the new
-# one is accepted.
+# change; after the move to the key service no agency host holds a hashing key (none named
+# in node.textproto; no hashing key, sealed key or box key left in /etc/samenzicht/keys or
+# /root), each daemon logged that it makes tokens through the key service, and the key
+# service's trail verifies and counts evaluations for both agencies; after the renewal the
+# old certificate of police-nn is refused while the new one is accepted (with the key
+# service the node's certificate is refused by the key service first, then by the
+# aggregator).
 #
 #   guide_test.sh BUILD_DIR            (as root; skips with exit 77 where namespaces cannot be made)
 set -euo pipefail
@@ -50,13 +56,13 @@ unshare --mount --propagation private true 2>/dev/null || skip "cannot create mo
 id=$$
 work=$(mktemp -d /tmp/samenzicht-guide.XXXXXX)
 chmod 755 "$work"
-hosts=(admin agg police-nn jeugdzorg analyst)
+hosts=(admin agg police-nn jeugdzorg analyst keyholder)
 agencies=(police-nn jeugdzorg)
 declare -A addr=([admin]=192.0.2.2 [agg]=192.0.2.10 [police-nn]=192.0.2.11 [jeugdzorg]=192.0.2.12
-                 [analyst]=192.0.2.20)
+                 [analyst]=192.0.2.20 [keyholder]=192.0.2.30)
 declare -A fqdn=([admin]=beheer.gemeente.example [agg]=aggregator.gemeente.example
                  [police-nn]=node.police-nn.example [jeugdzorg]=node.jeugdzorg.example
-                 [analyst]=analist.gemeente.example)
+                 [analyst]=analist.gemeente.example [keyholder]=keyholder.gemeente.example)
 ns() { echo "szg${id}${1:0:3}"; }
 cleanup() {
   for h in "${hosts[@]}" sw; do
@@ -300,6 +306,7 @@ for f in "${blocks[@]}"; do
            else run_block admin "$f"; fi ;;
     aggregator) run_block agg "$f" ;;
     analyst) run_block analyst "$f" ;;
+    keyholder) run_block keyholder "$f" ;;
     agency) for a in "${agencies[@]}"; do
               [ -z "$only" ] || [ "$only" = "$a" ] && run_block "$a" "$f" "$a"
             done ;;
@@ -324,6 +331,29 @@ if [ -n "$new_profile" ]; then
   done
   echo "ok: the aggregator and both agency hosts use the new profile ($(grep '^version:' "$new_profile"))"
 fi
+# After the move to the key service (section 7b): no agency host can make a token alone.
+if [ -f "$work/keyholder/etc/samenzicht/keyholder.textproto" ]; then
+  for a in "${agencies[@]}"; do
+    cfg="$work/$a/etc/samenzicht/node.textproto"
+    ! grep -q '^hashing_key_file' "$cfg" || fail "$a's node.textproto still names a hashing key: $(grep '^hashing_key_file' "$cfg")"
+    grep -qx 'keyholder_config_file: "keyholder-client.textproto"' "$cfg" || fail "$a's node.textproto does not name the key service"
+    left=$(find "$work/$a/etc/samenzicht/keys" "$work/$a/root" -maxdepth 1 -type f \( -name 'hashing*.key' -o -name '*.sealed' -o -name box.key \) | sed "s|$work/$a||")
+    [ -z "$left" ] || fail "$a still holds key material that makes tokens offline: $left"
+    grep -q 'tokens from the key service' "$work/$a/run/samenzicht-agency-node.service.log" ||
+      fail "$a's daemon did not log that it makes tokens through the key service"
+  done
+  echo "ok: no agency host holds a hashing key, a sealed key or a box key; both daemons use the key service"
+  report=$(on keyholder runuser -u samenzicht -- /opt/samenzicht/bin/keyholder audit report \
+             --data-dir /var/lib/samenzicht-keyholder --public-key "$(cat "$work/keyholder/root/keyholder-audit.pub")" 2>&1) ||
+    fail "the key service's trail does not verify: $report"
+  for a in "${agencies[@]}"; do
+    n=$(grep -c . "$work/sim/$( [ "$a" = police-nn ] && echo police || echo youth_care ).csv")
+    ev=$(echo "$report" | awk -F, -v a="$a" '$2 == a { s += $3 } END { print s + 0 }')
+    # pseudonymise and submit each evaluated every record's token inputs (several a record)
+    [ "$ev" -ge $((2 * (n - 1))) ] || fail "the key service's trail counts $ev evaluations for $a, fewer than its $((n - 1)) records twice"
+    echo "ok: the key service's trail verifies and counts $ev evaluations for $a ($((n - 1)) records, evaluated by pseudonymise and submit)"
+  done
+fi
 ls "$work/agg/backups/samenzicht/"aggregator-*.db >/dev/null 2>&1 || fail "no backup in /var/backups/samenzicht"
 # The backup check of section 6 (restore --config into a scratch folder) is in the trail the
 # aggregator wrote until the restore (the folder moved aside), with its outcome; the restore
@@ -344,7 +374,7 @@ old=$(ls "$work/admin/root/samenzicht-ca/retired/"police-nn.*.crt | head -n 1)
 [ -f "$old" ] || fail "samenzicht-pki renew kept no old certificate"
 t="$work/police-nn/root/t"; mkdir -p "$t"
 hk=$(sed -n 's|^hashing_key_file: "\(.*\)"$|\1|p' "$work/police-nn/etc/samenzicht/node.textproto")
-cp "$work/police-nn/etc/samenzicht/$hk" "$t/hashing.key"
+[ -z "$hk" ] || cp "$work/police-nn/etc/samenzicht/$hk" "$t/hashing.key"
 cp "$work/police-nn/etc/samenzicht/keys/signing.key" "$t/"
 cp "$work/police-nn/etc/samenzicht/"{ca.crt,profile.textproto} "$t/"
 cp -r "$work/police-nn/etc/samenzicht/crl" "$t/"
@@ -356,6 +386,11 @@ submit_with() {  # CRT KEY: exit status of a submit from police-nn's host with t
       -e 's|^hashing_key_file: .*|hashing_key_file: "hashing.key"|; s|keys/signing.key|signing.key|' \
       -e 's|state_dir: .*|state_dir: "/root/t/state"|; /import_dir/d' \
       "$work/police-nn/etc/samenzicht/node.textproto" > "$t/node.textproto"
+  # A node on the key service shows the same certificate to the key service.
+  if [ -f "$work/police-nn/etc/samenzicht/keyholder-client.textproto" ]; then
+    sed -e 's|key_file: "keys/police-nn.key"|key_file: "client.key"|; s|cert_file: "police-nn.crt"|cert_file: "client.crt"|' \
+        "$work/police-nn/etc/samenzicht/keyholder-client.textproto" > "$t/keyholder-client.textproto"
+  fi
   rm -rf "$t/state"
   on police-nn /opt/samenzicht/bin/agency-node submit --config /root/t/node.textproto --in /root/t/small.csv > "$t/out" 2>&1
 }
