@@ -125,14 +125,22 @@ absl::Status AuditReportCommand(const std::string& data_dir, const std::string& 
   // (day, node) -> evaluations, refusals
   std::map<std::pair<std::string, std::string>, std::pair<uint64_t, uint64_t>> rows;
   for (const audit::Entry& e : trail.entries) {
-    if (e.event != "evaluation" && e.event != "limit_refused" && e.event != "permission_denied") continue;
-    const std::time_t t = static_cast<std::time_t>(e.time_ms / 1000);
+    if (e.event != "evaluation" && e.event != "limit_refused" &&
+        e.event != "limit_refused_repeated" && e.event != "permission_denied") {
+      continue;
+    }
+    // Repeated refusals count on the day of the first of them (their entry is written
+    // when their window is over, possibly the next day).
+    const bool repeated = e.event == "limit_refused_repeated";
+    const std::time_t t = static_cast<std::time_t>((repeated ? static_cast<int64_t>(JsonCount(e.details, "first_ms"))
+                                                             : e.time_ms) / 1000);
     std::tm tm{};
     gmtime_r(&t, &tm);
     char day[16];
     std::strftime(day, sizeof day, "%Y-%m-%d", &tm);
     auto& r = rows[{day, e.actor}];
     if (e.event == "evaluation") r.first += JsonCount(e.details, "evaluations");
+    else if (repeated) r.second += JsonCount(e.details, "refused_calls");
     else r.second += 1;
   }
   os << "day,node,evaluations,refused_calls\n";

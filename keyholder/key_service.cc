@@ -22,7 +22,10 @@ constexpr char kSchema[] =
     "CREATE TABLE IF NOT EXISTS audit(seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, "
     "event TEXT NOT NULL, actor TEXT NOT NULL, details TEXT NOT NULL, prev_hash BLOB NOT NULL, "
     "hash BLOB NOT NULL, signature BLOB NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS settings(name TEXT PRIMARY KEY, value TEXT NOT NULL);";
+    "CREATE TABLE IF NOT EXISTS settings(name TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS refusals_pending(node TEXT PRIMARY KEY, limit_kind TEXT NOT NULL, "
+    "window_start_ms INTEGER NOT NULL, epoch INTEGER NOT NULL, calls INTEGER NOT NULL, "
+    "asked INTEGER NOT NULL, first_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL);";
 
 int64_t SystemNowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -107,6 +110,10 @@ absl::StatusOr<std::unique_ptr<KeyService>> KeyService::Open(std::vector<crypto:
   s->chain_ = std::make_unique<audit::AuditChain>(signer, last_seq, last_hash);
   const int64_t now = s->clock_();
   RETURN_IF_ERROR(s->LoadUsage(now));
+  {
+    std::lock_guard<std::mutex> lock(s->mu_);
+    RETURN_IF_ERROR(s->FlushStoredRepeated(now));
+  }
   std::string epochs;
   for (const auto& [e, k] : s->keys_) absl::StrAppend(&epochs, epochs.empty() ? "" : ",", e);
   std::lock_guard<std::mutex> lock(s->mu_);
@@ -133,6 +140,62 @@ absl::Status KeyService::LoadUsage(int64_t now) {
     if (t / kHourMs == now / kHourMs) u.in_hour += n;
   }
   return absl::OkStatus();
+}
+
+absl::Status KeyService::WriteRepeated(const std::string& node, const Repeated& r, int64_t now) {
+  RETURN_IF_ERROR(Append("limit_refused_repeated", node,
+                         absl::StrCat("{\"limit\":\"", r.limit, "\",\"window_start_ms\":", r.window_start,
+                                      ",\"epoch\":", r.epoch, ",\"refused_calls\":", r.calls,
+                                      ",\"asked\":", r.asked, ",\"first_ms\":", r.first_ms,
+                                      ",\"last_ms\":", r.last_ms, "}"),
+                         now));
+  ASSIGN_OR_RETURN(sqlite::Statement del, db_->Prepare("DELETE FROM refusals_pending WHERE node = ?"));
+  return del.Bind(1, node).Run();
+}
+
+absl::Status KeyService::FlushRepeated(const std::string& node, int64_t now) {
+  auto it = repeated_.find(node);
+  if (it == repeated_.end()) return absl::OkStatus();
+  const Repeated r = it->second;
+  repeated_.erase(it);
+  if (r.calls == 0) return absl::OkStatus();
+  return WriteRepeated(node, r, now);
+}
+
+absl::Status KeyService::FlushStoredRepeated(int64_t now) {
+  std::vector<std::pair<std::string, Repeated>> rows;
+  {
+    ASSIGN_OR_RETURN(sqlite::Statement st, db_->Prepare(
+        "SELECT node, limit_kind, window_start_ms, epoch, calls, asked, first_ms, last_ms "
+        "FROM refusals_pending ORDER BY node"));
+    while (true) {
+      ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      Repeated r;
+      r.limit = st.Text(1);
+      r.window_start = st.Int(2);
+      r.epoch = static_cast<uint32_t>(st.Int(3));
+      r.calls = static_cast<uint64_t>(st.Int(4));
+      r.asked = static_cast<uint64_t>(st.Int(5));
+      r.first_ms = st.Int(6);
+      r.last_ms = st.Int(7);
+      rows.emplace_back(st.Text(0), std::move(r));
+    }
+  }
+  for (const auto& [node, r] : rows) RETURN_IF_ERROR(WriteRepeated(node, r, now));
+  return absl::OkStatus();
+}
+
+KeyService::~KeyService() {
+  if (chain_ == nullptr) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  const int64_t now = clock_();
+  while (!repeated_.empty()) {
+    const std::string node = repeated_.begin()->first;
+    absl::Status s = FlushRepeated(node, now);
+    // The count stays in refusals_pending and is written at the next start.
+    if (!s.ok()) spdlog::warn("trail: repeated refusals of {} not written at stop: {}", node, s.ToString());
+  }
 }
 
 void KeyService::Roll(Usage* u, int64_t now) {
@@ -201,11 +264,41 @@ absl::StatusOr<std::string> KeyService::Evaluate(const rpc::Peer& caller, uint32
     Roll(&u, now);
     if (u.in_hour + n > limits_.per_hour || u.in_day + n > limits_.per_day) {
       const bool hourly = u.in_hour + n > limits_.per_hour;
-      absl::Status rec = Append(
-          "limit_refused", node,
-          absl::StrCat("{\"epoch\":", epoch, ",\"asked\":", n, ",\"node_hour\":", u.in_hour,
-                       ",\"node_day\":", u.in_day, ",\"limit\":\"", hourly ? "hour" : "day", "\"}"),
-          now);
+      const char* limit = hourly ? "hour" : "day";
+      const int64_t window_start = hourly ? now / kHourMs * kHourMs : now / kDayMs * kDayMs;
+      absl::Status rec;
+      auto it = repeated_.find(node);
+      if (it != repeated_.end() && it->second.limit == limit && it->second.window_start == window_start) {
+        // A further refusal in the same window: counted, in the chain once the window is over.
+        Repeated& r = it->second;
+        if (r.calls == 0) r.first_ms = now;
+        ++r.calls;
+        r.asked += n;
+        r.last_ms = now;
+        r.epoch = epoch;
+        rec = [&]() -> absl::Status {
+          ASSIGN_OR_RETURN(sqlite::Statement st, db_->Prepare(
+              "INSERT INTO refusals_pending(node, limit_kind, window_start_ms, epoch, calls, asked, "
+              "first_ms, last_ms) VALUES(?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(node) DO UPDATE SET "
+              "limit_kind = excluded.limit_kind, window_start_ms = excluded.window_start_ms, "
+              "epoch = excluded.epoch, calls = excluded.calls, asked = excluded.asked, "
+              "first_ms = excluded.first_ms, last_ms = excluded.last_ms"));
+          st.Bind(1, node).Bind(2, r.limit).Bind(3, r.window_start).Bind(4, static_cast<int64_t>(r.epoch))
+              .Bind(5, static_cast<int64_t>(r.calls)).Bind(6, static_cast<int64_t>(r.asked))
+              .Bind(7, r.first_ms).Bind(8, r.last_ms);
+          return st.Run();
+        }();
+      } else {
+        rec = FlushRepeated(node, now);
+        if (rec.ok()) {
+          rec = Append(
+              "limit_refused", node,
+              absl::StrCat("{\"epoch\":", epoch, ",\"asked\":", n, ",\"node_hour\":", u.in_hour,
+                           ",\"node_day\":", u.in_day, ",\"limit\":\"", limit, "\"}"),
+              now);
+        }
+        if (rec.ok()) repeated_[node] = Repeated{limit, window_start, epoch, 0, 0, 0, 0};
+      }
       if (!rec.ok()) return absl::UnavailableError(absl::StrCat("cannot record in the trail: ", rec.message()));
       return absl::ResourceExhaustedError(absl::StrCat(
           "node ", node, " asked for ", n, " evaluations; ",
@@ -226,10 +319,13 @@ absl::StatusOr<std::string> KeyService::Evaluate(const rpc::Peer& caller, uint32
     if (u.day == day) u.in_day -= n;
     return evaluated.status();
   }
-  absl::Status rec = Append(kEvaluation, node,
-                            absl::StrCat("{\"epoch\":", epoch, ",\"evaluations\":", n,
-                                         ",\"node_hour\":", u.in_hour, ",\"node_day\":", u.in_day, "}"),
-                            clock_());
+  absl::Status rec = FlushRepeated(node, clock_());
+  if (rec.ok()) {
+    rec = Append(kEvaluation, node,
+                 absl::StrCat("{\"epoch\":", epoch, ",\"evaluations\":", n, ",\"node_hour\":", u.in_hour,
+                              ",\"node_day\":", u.in_day, "}"),
+                 clock_());
+  }
   if (!rec.ok()) {
     // Not in the trail, so not handed out; the reservation stays (counted, to be safe).
     return absl::UnavailableError(absl::StrCat("cannot record in the trail: ", rec.message()));

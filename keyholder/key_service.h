@@ -13,8 +13,18 @@
 // audit::Entry, written by audit::AuditChain and verified by audit::Verify (`keyholder
 // audit verify`). Entries: "start", "evaluation" (actor: the node's certificate name;
 // details: epoch, evaluations, the node's totals this hour and day), "limit_refused",
-// "permission_denied". Never a blinded or evaluated element: they would be useless to a
-// reader and are not needed to count.
+// "limit_refused_repeated", "permission_denied". Never a blinded or evaluated element:
+// they would be useless to a reader and are not needed to count.
+//
+// Refusals at a limit are recorded compactly: a node whose daemon retries every 30 s at
+// its limit would otherwise add about 120 entries an hour. The first refusal of a node in
+// a limit window (the clock hour for the hourly limit, the UTC day for the daily one) is a
+// "limit_refused" entry as it happens; the further refusals of that node in that window
+// are counted, and written as one "limit_refused_repeated" entry (limit, window_start_ms,
+// epoch, refused_calls, asked, first_ms, last_ms) when the node's next call falls outside
+// that window or succeeds, when the service stops, or, after a crash, when it starts
+// again: the running count is kept in the table `refusals_pending` (one row per node,
+// updated at every refusal, not signed) until its entry is in the chain.
 //
 // The usage this hour and day is rebuilt from the trail when the service starts, so a
 // restart does not reset the limits.
@@ -80,10 +90,21 @@ class KeyService {
   uint64_t UsedThisHour(const std::string& node);
   uint64_t UsedToday(const std::string& node);
 
+  // Writes the counted repeated refusals ("limit_refused_repeated").
+  ~KeyService();
+
  private:
   struct Usage {
     int64_t hour = -1, day = -1;  // the window each count is for
     uint64_t in_hour = 0, in_day = 0;
+  };
+  // The refusals of one node after the first in one limit window, not yet in the chain.
+  struct Repeated {
+    std::string limit;         // "hour" or "day"
+    int64_t window_start = 0;  // Unix ms of the window's start
+    uint32_t epoch = 0;
+    uint64_t calls = 0, asked = 0;
+    int64_t first_ms = 0, last_ms = 0;
   };
   KeyService(Limits limits, const crypto::Signer* signer, Clock clock, std::string data_dir)
       : limits_(limits), signer_(signer), clock_(std::move(clock)), data_dir_(std::move(data_dir)) {}
@@ -91,6 +112,10 @@ class KeyService {
                       const std::string& details, int64_t now);
   void Roll(Usage* u, int64_t now);
   absl::Status LoadUsage(int64_t now);
+  // The chain entry for `node`'s counted refusals, if any; forgets them (mu_ held).
+  absl::Status FlushRepeated(const std::string& node, int64_t now);
+  absl::Status WriteRepeated(const std::string& node, const Repeated& r, int64_t now);
+  absl::Status FlushStoredRepeated(int64_t now);  // at the start: rows left by a crash
 
   const Limits limits_;
   const crypto::Signer* signer_;
@@ -101,6 +126,7 @@ class KeyService {
   std::unique_ptr<sqlite::Database> db_;
   std::unique_ptr<audit::AuditChain> chain_;
   std::map<std::string, Usage> usage_;
+  std::map<std::string, Repeated> repeated_;  // by node; calls == 0: only the first so far
 };
 
 struct Trail {

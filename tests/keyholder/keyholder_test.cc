@@ -183,6 +183,91 @@ TEST_F(KeyServiceTest, TrailRecordsEveryEvaluationAndTamperingIsDetected) {
   EXPECT_FALSE(AuditVerifyCommand(dir_, crypto::Base64Encode(other->public_key()), {}, os5).ok());
 }
 
+std::vector<std::string> Events(const Trail& t) {
+  std::vector<std::string> out;
+  for (const auto& e : t.entries) out.push_back(e.event);
+  return out;
+}
+
+// A node retrying at its limit (the daemon's backoff tops out at 30 s: about 120 calls an
+// hour) leaves one entry when first refused and one with the count when the window is
+// over, not one per call; the count survives a crash; the chain verifies, the report
+// counts every refused call, and a lowered count is detected.
+TEST_F(KeyServiceTest, RepeatedRefusalsAreOneEntryPerWindowWithTheirCount) {
+  Limits limits;
+  limits.per_hour = 10;
+  auto service = Open(limits);
+  ASSERT_NE(service, nullptr);
+  std::vector<std::string_view> eight(8, "x"), three(3, "y");
+  ASSERT_OK(service->Evaluate(kPolice, 1, Blinded(eight)));
+  for (int call = 0; call < 50; ++call) {  // 00:00:30 to 00:25:00
+    now_ += 30 * 1000;
+    EXPECT_THAT(service->Evaluate(kPolice, 1, Blinded(three)),
+                StatusIs(absl::StatusCode::kResourceExhausted, "this hour"));
+  }
+  ASSERT_OK_AND_ASSIGN(Trail trail, ReadTrail(dir_));
+  EXPECT_EQ(Events(trail), (std::vector<std::string>{"start", "evaluation", "limit_refused"}))
+      << "50 refusals in one hour";
+
+  // A crash now: the count is on disk (a copy of the database as it is stands in for it).
+  const std::string crashed = ::testing::TempDir() + "/keyservice-crashed";
+  std::filesystem::remove_all(crashed);
+  std::filesystem::create_directories(crashed);
+  for (const char* f : {"keyholder.db", "keyholder.db-wal"}) {
+    if (std::filesystem::exists(dir_ + "/" + f)) std::filesystem::copy_file(dir_ + "/" + f, crashed + "/" + f);
+  }
+
+  // The next hour: the node's next call closes the window with one entry.
+  now_ = int64_t{1767225600} * 1000 + int64_t{3600} * 1000 + 5000;
+  ASSERT_OK(service->Evaluate(kPolice, 1, Blinded(eight)));
+  for (int call = 0; call < 20; ++call) {
+    now_ += 30 * 1000;
+    EXPECT_FALSE(service->Evaluate(kPolice, 1, Blinded(three)).ok());
+  }
+  service.reset();  // a stop writes the open window's count
+  ASSERT_OK_AND_ASSIGN(trail, ReadTrail(dir_));
+  EXPECT_EQ(Events(trail), (std::vector<std::string>{"start", "evaluation", "limit_refused",
+                                                    "limit_refused_repeated", "evaluation",
+                                                    "limit_refused", "limit_refused_repeated"}));
+  EXPECT_EQ(trail.entries[3].actor, "police");
+  EXPECT_EQ(trail.entries[3].details,
+            "{\"limit\":\"hour\",\"window_start_ms\":1767225600000,\"epoch\":1,\"refused_calls\":49,"
+            "\"asked\":147,\"first_ms\":1767225660000,\"last_ms\":1767227100000}");
+  EXPECT_EQ(JsonCount(trail.entries[6].details, "refused_calls"), 19u);
+  const std::string pk = crypto::Base64Encode(signer_->public_key());
+  std::ostringstream report;
+  ASSERT_OK(AuditReportCommand(dir_, pk, report));
+  EXPECT_NE(report.str().find("\n2026-01-01,police,16,70\n"), std::string::npos) << report.str();
+
+  // The crashed copy: its next start writes the 49 counted refusals before its start entry.
+  {
+    std::vector<oprf::EpochKey> keys;
+    keys.push_back({1, *oprf::ServerKey::Derive(std::string(32, 'k'), "test")});
+    ASSERT_OK_AND_ASSIGN(auto restarted, KeyService::Open(std::move(keys), crashed, limits, signer_.get(),
+                                                          [this] { return now_; }));
+  }
+  ASSERT_OK_AND_ASSIGN(Trail after_crash, ReadTrail(crashed));
+  EXPECT_EQ(Events(after_crash), (std::vector<std::string>{"start", "evaluation", "limit_refused",
+                                                          "limit_refused_repeated", "start"}));
+  EXPECT_EQ(JsonCount(after_crash.entries[3].details, "refused_calls"), 49u);
+  std::ostringstream crash_report;
+  ASSERT_OK(AuditReportCommand(crashed, pk, crash_report));
+  EXPECT_NE(crash_report.str().find("\n2026-01-01,police,8,50\n"), std::string::npos) << crash_report.str();
+  std::filesystem::remove_all(crashed);
+
+  // Someone lowers a count after the fact.
+  {
+    sqlite::OpenOptions o;
+    o.label = "tamper";
+    ASSERT_OK_AND_ASSIGN(auto db, sqlite::Database::Open(dir_ + "/keyholder.db", o));
+    ASSERT_OK(db->Exec("UPDATE audit SET details = replace(details, '\"refused_calls\":49', "
+                       "'\"refused_calls\":1') WHERE seq = 4"));
+    ASSERT_EQ(db->Changes(), 1);
+  }
+  std::ostringstream os;
+  EXPECT_THAT(AuditVerifyCommand(dir_, pk, {}, os), StatusIs(absl::StatusCode::kDataLoss, "entry 4"));
+}
+
 TEST_F(KeyServiceTest, CheckpointsCatchATruncatedTrail) {
   Limits limits;
   limits.checkpoint_every = 3;
