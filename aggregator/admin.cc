@@ -315,7 +315,7 @@ absl::StatusOr<v1::GetTrailResponse> AuditAccess::GetTrail(const rpc::Peer& peer
   }
   resp.set_last_seq(store_->audit_last_seq());
   ASSIGN_OR_RETURN(auto settings, store_->LoadSettings());
-  auto pk = crypto::Base64Decode(settings["audit_public_key"]);
+  auto pk = crypto::Base64Decode(settings[kSettingAuditPublicKey]);
   if (pk.ok()) resp.set_public_key(*pk);
   return resp;
 }

@@ -22,9 +22,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "audit/aggregator_events.h"
-#include "aggregator/store/sealed_rows.h"
+#include "aggregator/store/offline.h"
 #include "common/files.h"
-#include "common/sqlite/sqlite.h"
 #include "common/status_macros.h"
 #include "crypto/encoding.h"
 #include "crypto/key_file.h"
@@ -165,60 +164,12 @@ absl::Status RecordOperatorEvent(const v1::AggregatorConfig& config, const std::
   return opened.store->AppendAudit(event, LocalOperator(), json);
 }
 
-namespace {
-// The aggregator database of `data_dir`, read-only (NotFound when there is none).
-absl::StatusOr<std::unique_ptr<sqlite::Database>> OpenReadOnly(const std::string& data_dir) {
-  const std::string path = (fs::path(data_dir) / kDatabaseFileName).string();
-  std::error_code ec;
-  if (!fs::exists(path, ec)) {
-    return absl::NotFoundError(absl::StrCat(path, ": no aggregator database here"));
-  }
-  sqlite::OpenOptions options;
-  options.label = path;
-  options.read_only = true;
-  options.busy_timeout_ms = 10000;
-  ASSIGN_OR_RETURN(auto db, sqlite::Database::Open(path, options));
-  return db;
-}
-}  // namespace
-
 absl::StatusOr<Trail> ReadTrail(const std::string& data_dir) {
-  const std::string path = (fs::path(data_dir) / kDatabaseFileName).string();
-  ASSIGN_OR_RETURN(auto db, OpenReadOnly(data_dir));
+  ASSIGN_OR_RETURN(auto db, OpenDatabaseReadOnly(data_dir));
+  ASSIGN_OR_RETURN(StoredTrail stored, ReadAuditTrail(*db));
   Trail t;
-  auto st = db->Prepare(
-      "SELECT seq, time_ms, event, actor, details, prev_hash, hash, signature FROM audit "
-      "ORDER BY seq");
-  if (!st.ok()) {
-    if (absl::StrContains(st.status().message(), "no such table")) {
-      return absl::FailedPreconditionError(absl::StrCat(path, ": has no audit trail (made by an "
-                                                        "older aggregator that kept none)"));
-    }
-    return st.status();
-  }
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, st->Step());
-    if (!row) break;
-    audit::Entry e;
-    e.seq = static_cast<uint64_t>(st->Int(0));
-    e.time_ms = st->Int(1);
-    e.event = st->Blob(2);
-    e.actor = st->Blob(3);
-    e.details = st->Blob(4);
-    e.prev_hash = st->Blob(5);
-    e.hash = st->Blob(6);
-    e.signature = st->Blob(7);
-    t.entries.push_back(std::move(e));
-  }
-  // Absent in a database without settings: the trail is then checked with the given key.
-  auto key = db->Prepare("SELECT value FROM settings WHERE name = 'audit_public_key'");
-  if (key.ok()) {
-    absl::StatusOr<bool> row = key->Step();
-    if (row.ok() && *row) {
-      auto pk = crypto::Base64Decode(key->Blob(0));
-      if (pk.ok()) t.stored_public_key = *pk;
-    }
-  }
+  t.entries = std::move(stored.entries);
+  t.stored_public_key = std::move(stored.stored_public_key);
   return t;
 }
 
@@ -399,42 +350,27 @@ absl::StatusOr<std::string> AuditReport(const std::vector<audit::Entry>& entries
 
 absl::StatusOr<std::map<std::string, TokenShare>> ReadTokenShares(
     const std::string& data_dir, const crypto::SecretBytes& store_key) {
-  ASSIGN_OR_RETURN(auto db, OpenReadOnly(data_dir));
-  ASSIGN_OR_RETURN(int64_t version, db->UserVersion());
-  const bool sealed = version >= 8;  // before, the tokens were stored as they are opened here
-  ASSIGN_OR_RETURN(std::unique_ptr<crypto::RowSealer> sealer, crypto::RowSealer::New(store_key));
-  ASSIGN_OR_RETURN(sqlite::Statement st,
-                   db->Prepare(sealed ? "SELECT agency, tokens, id, key_epoch FROM reports"
-                                      : "SELECT agency, tokens FROM reports"));
-  std::string blob;
+  ASSIGN_OR_RETURN(auto db, OpenDatabaseReadOnly(data_dir));
   std::vector<std::string> agencies;
   absl::flat_hash_map<std::string, uint16_t> agency_index;
   // A token by a 64-bit fingerprint of its stored entry (rule and value).
   absl::flat_hash_map<uint64_t, uint32_t> total;
   absl::flat_hash_map<std::pair<uint64_t, uint16_t>, uint32_t> by_agency;
-  while (true) {
-    ASSIGN_OR_RETURN(bool row, st.Step());
-    if (!row) break;
-    const std::string agency = st.Text(0);
-    auto [it, fresh] = agency_index.emplace(agency, static_cast<uint16_t>(agencies.size()));
-    if (fresh) agencies.push_back(agency);
-    if (sealed) {
-      const RowPlace place{st.Int(2), agency, 0, static_cast<uint32_t>(st.Int(3))};
-      RETURN_IF_ERROR(OpenTokens(*sealer, place, st.Blob(1), &blob));
-    } else {
-      blob = st.Blob(1);
-    }
-    for (size_t off = 0; off + kStoredTokenBytes <= blob.size(); off += kStoredTokenBytes) {
-      uint64_t fp = 0;
-      std::memcpy(&fp, blob.data() + off + 2, sizeof fp);
-      const uint16_t rule = static_cast<uint16_t>(
-          (static_cast<uint8_t>(blob[off]) | static_cast<uint8_t>(blob[off + 1]) << 8) &
-          kStoredTokenRuleMask);
-      fp ^= static_cast<uint64_t>(rule) << 48;
-      ++total[fp];
-      ++by_agency[{fp, it->second}];
-    }
-  }
+  RETURN_IF_ERROR(ForEachReportTokens(
+      *db, store_key, [&](const std::string& agency, std::string_view blob) {
+        auto [it, fresh] = agency_index.emplace(agency, static_cast<uint16_t>(agencies.size()));
+        if (fresh) agencies.push_back(agency);
+        for (size_t off = 0; off + kStoredTokenBytes <= blob.size(); off += kStoredTokenBytes) {
+          uint64_t fp = 0;
+          std::memcpy(&fp, blob.data() + off + 2, sizeof fp);
+          const uint16_t rule = static_cast<uint16_t>(
+              (static_cast<uint8_t>(blob[off]) | static_cast<uint8_t>(blob[off + 1]) << 8) &
+              kStoredTokenRuleMask);
+          fp ^= static_cast<uint64_t>(rule) << 48;
+          ++total[fp];
+          ++by_agency[{fp, it->second}];
+        }
+      }));
   std::map<std::string, TokenShare> out;
   for (const auto& [key, count] : by_agency) {
     TokenShare& s = out[agencies[key.second]];

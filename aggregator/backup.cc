@@ -16,6 +16,7 @@
 #include "aggregator/settings.h"
 #include "audit/aggregator_events.h"
 #include "aggregator/audit_store.h"
+#include "aggregator/store/offline.h"
 #include "aggregator/store/store.h"
 #include "common/files.h"
 #include "common/sqlite/sqlite.h"
@@ -52,18 +53,11 @@ absl::StatusOr<std::unique_ptr<sqlite::Database>> Open(const std::string& path,
   return sqlite::Database::Open(name, options);
 }
 
-// The first column of the first row of `sql` ("" when there is no row).
-absl::StatusOr<std::string> One(sqlite::Database& db, const std::string& sql) {
-  ASSIGN_OR_RETURN(sqlite::Statement st, db.Prepare(sql));
-  ASSIGN_OR_RETURN(bool row, st.Step());
-  std::string value;
-  if (row) value = st.Text(0);
-  return value;
-}
-
 absl::Status QuickCheck(sqlite::Database& db) {
   const std::string& path = db.label();
-  ASSIGN_OR_RETURN(std::string verdict, One(db, "PRAGMA quick_check"));
+  ASSIGN_OR_RETURN(sqlite::Statement st, db.Prepare("PRAGMA quick_check"));
+  ASSIGN_OR_RETURN(bool row, st.Step());
+  const std::string verdict = row ? st.Text(0) : "";
   if (verdict != "ok") {
     return absl::DataLossError(
         absl::StrCat(path, ": integrity check failed: ", verdict.substr(0, 200)));
@@ -71,44 +65,17 @@ absl::Status QuickCheck(sqlite::Database& db) {
   return absl::OkStatus();
 }
 
-// Schema version and row counts; FailedPrecondition when it is no aggregator database this
-// release can open.
+// Schema version and row counts (DescribeDatabase); FailedPrecondition when it is no
+// aggregator database this release can open.
 absl::StatusOr<BackupInfo> Describe(sqlite::Database& db) {
-  const std::string& path = db.label();
+  ASSIGN_OR_RETURN(DatabaseFileInfo d, DescribeDatabase(db));
   BackupInfo info;
-  info.path = path;
-  ASSIGN_OR_RETURN(std::string v, One(db, "PRAGMA user_version"));
-  info.schema_version = std::atoll(v.c_str());
-  if (info.schema_version < 1 || info.schema_version > kSchemaVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        path, ": schema version ", info.schema_version, " is not an aggregator database this "
-        "release can open (versions 1 to ", kSchemaVersion, ")"));
-  }
-  std::vector<std::string> tables = {"rules", "batches", "reports", "retracted"};
-  if (info.schema_version <= 3) tables.push_back("tokens");  // a blob column of reports since 4
-  if (info.schema_version >= 5) tables.push_back("report_ids");
-  if (info.schema_version >= 2) {
-    tables.push_back("audit");
-    tables.push_back("settings");
-  }
-  for (const std::string& t : tables) {
-    ASSIGN_OR_RETURN(std::string n, One(db, absl::StrCat(
-        "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = '", t, "'")));
-    if (n != "1") {
-      return absl::FailedPreconditionError(
-          absl::StrCat(path, ": table '", t, "' is missing: not an aggregator database"));
-    }
-  }
-  ASSIGN_OR_RETURN(std::string pages, One(db, "PRAGMA page_count"));
-  info.pages = std::atoll(pages.c_str());
-  ASSIGN_OR_RETURN(std::string reports, One(db, "SELECT count(*) FROM reports"));
-  info.reports = std::atoll(reports.c_str());
-  ASSIGN_OR_RETURN(std::string batches, One(db, "SELECT count(*) FROM batches"));
-  info.batches = std::atoll(batches.c_str());
-  if (info.schema_version >= 2) {
-    ASSIGN_OR_RETURN(std::string audit, One(db, "SELECT count(*) FROM audit"));
-    info.audit_entries = std::atoll(audit.c_str());
-  }
+  info.path = db.label();
+  info.schema_version = d.schema_version;
+  info.pages = d.pages;
+  info.reports = d.reports;
+  info.batches = d.batches;
+  info.audit_entries = d.audit_entries;
   return info;
 }
 
@@ -275,12 +242,9 @@ absl::StatusOr<BackupInfo> RestoreDatabase(const std::string& backup_file,
           .Add("outcome", "OK")
           .Add("backup_file", backup_file)
           .Add("restored_unix", static_cast<int64_t>(::time(nullptr)));
-      ASSIGN_OR_RETURN(sqlite::Statement pending,
-                       dest->Prepare("INSERT OR REPLACE INTO settings(name, value) VALUES "
-                                     "(?1, ?2), (?3, ?4)"));
-      pending.Bind(1, kSettingPendingRestore).Bind(2, d.str());
-      pending.Bind(3, kSettingPendingRestoreOperator).Bind(4, LocalOperator());
-      RETURN_IF_ERROR(pending.Run());
+      RETURN_IF_ERROR(WriteSettingsUnaudited(*dest, {{kSettingPendingRestore, d.str()},
+                                                     {kSettingPendingRestoreOperator,
+                                                      LocalOperator()}}));
     }
     RETURN_IF_ERROR(dest->Exec("PRAGMA journal_mode=WAL"));
     RETURN_IF_ERROR(QuickCheck(*dest));

@@ -8,8 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "aggregator/settings.h"
 #include "aggregator/audit_store.h"
+#include "aggregator/store/offline.h"
 #include "aggregator/store/store.h"
-#include "common/sqlite/sqlite.h"
 #include "common/status_macros.h"
 #include "crypto/key_file.h"
 #include "model/config.h"
@@ -28,57 +28,25 @@ absl::StatusOr<KeyStatus> ReadKeyStatus(const v1::AggregatorConfig& config) {
   const std::string path = (std::filesystem::path(config.data_dir()) / kDatabaseFileName).string();
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return absl::NotFoundError(absl::StrCat(path, ": no database"));
-  sqlite::OpenOptions options;
-  options.label = path;
-  options.read_only = true;
-  options.no_mutex = true;
-  options.busy_timeout_ms = 10000;
-  ASSIGN_OR_RETURN(auto db, sqlite::Database::Open(path, options));
-  // A statement that does not prepare (a table missing): not a database of this layout.
-  auto query = [&](const char* sql,
-                   const std::function<void(const sqlite::Statement&)>& row) -> absl::Status {
-    auto st = db->Prepare(sql);
-    if (!st.ok()) return absl::FailedPreconditionError(st.status().message());
-    while (true) {
-      ASSIGN_OR_RETURN(bool more, st->Step());
-      if (!more) return absl::OkStatus();
-      row(*st);
-    }
-  };
-  int64_t version = 0;
-  RETURN_IF_ERROR(
-      query("PRAGMA user_version", [&](const sqlite::Statement& st) { version = st.Int(0); }));
-  std::map<std::string, std::string> settings;
-  if (version >= 2) {
-    RETURN_IF_ERROR(query("SELECT name, value FROM settings", [&](const sqlite::Statement& st) {
-      settings[st.Text(0)] = st.Text(1);
-    }));
-  }
+  ASSIGN_OR_RETURN(auto db, OpenDatabaseReadOnly(config.data_dir()));
+  ASSIGN_OR_RETURN(auto settings, ReadStoredSettings(*db));
   KeyStatus s;
   s.key_epoch = EffectiveSettings(config, settings).key_epoch();
   s.previous_key_epoch = config.previous_key_epoch();
   s.switchover_month = config.key_switchover_month();
-  const char* sql =
-      version >= 4
-          ? "SELECT r.agency, r.key_epoch, count(*), sum(length(r.tokens) > 0) FROM reports r "
-            "GROUP BY r.agency, r.key_epoch ORDER BY 1, 2"
-      : version == 3
-          ? "SELECT r.agency, r.key_epoch, count(*), sum(EXISTS (SELECT 1 FROM tokens t WHERE "
-            "t.report = r.id)) FROM reports r GROUP BY r.agency, r.key_epoch ORDER BY 1, 2"
-          : "SELECT r.agency, 0, count(*), sum(EXISTS (SELECT 1 FROM tokens t WHERE t.report = "
-            "r.id)) FROM reports r GROUP BY r.agency ORDER BY 1";
-  RETURN_IF_ERROR(query(sql, [&](const sqlite::Statement& st) {
+  ASSIGN_OR_RETURN(std::vector<StoredEpochCount> counts, ReadEpochCounts(*db));
+  for (StoredEpochCount& stored : counts) {
     EpochCount c;
-    c.agency = st.Text(0);
-    c.epoch = static_cast<uint32_t>(st.Int(1));
-    c.reports = st.Int(2);
-    c.linkable = st.Int(3);
+    c.agency = std::move(stored.agency);
+    c.epoch = stored.epoch;
+    c.reports = stored.reports;
+    c.linkable = stored.linkable;
     if (c.epoch < s.key_epoch) {
       s.old_epoch_reports += c.reports;
       s.old_epoch_linkable += c.linkable;
     }
     s.counts.push_back(std::move(c));
-  }));
+  }
   return s;
 }
 

@@ -4,8 +4,9 @@
 //   RETURN_IF_ERROR(sqlite::Migrate(db, StoreMigrations(key_digest, sealer)));  // 0 (new) .. kSchemaVersion
 //
 // To change the schema: add the next migration to StoreMigrations (schema.cc), raise
-// kSchemaVersion (store.h) and describe the version there; backup.cc's Describe lists the
-// tables a version must have.
+// kSchemaVersion (store.h) and describe the version there; offline.cc (DescribeDatabase,
+// ReadEpochCounts, ...) reads every version without a Store and lists the tables a version
+// must have.
 //
 // Thread-safety: free functions and constants.
 #ifndef SAMENZICHT_AGGREGATOR_STORE_SCHEMA_H_

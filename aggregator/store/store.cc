@@ -130,10 +130,6 @@ absl::Status Exec(sqlite3* db, const std::string& path, const char* sql) {
 constexpr int kRoles = 3;
 constexpr const char* kRoleSuffix[kRoles] = {"", "#anchor", "#probe"};
 
-constexpr char kAuditPublicKeySetting[] = "audit_public_key";
-
-
-
 // Rolls back unless committed.
 class Transaction {
  public:
@@ -1166,7 +1162,7 @@ absl::Status Store::AttachAudit(AuditOptions options) {
   bool key_recorded = false;
   {
     ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_, "SELECT value FROM settings WHERE name = ?1"));
-    st.BindText(1, kAuditPublicKeySetting);
+    st.BindText(1, kSettingAuditPublicKey);
     int rc = st.Step();
     if (rc == SQLITE_ROW) {
       key_recorded = true;
@@ -1195,7 +1191,7 @@ absl::Status Store::AttachAudit(AuditOptions options) {
       return SqlError(db_, rc, path_, "reading the audit trail");
     }
   }
-  if (!key_recorded) RETURN_IF_ERROR(PutSetting(db_, path_, kAuditPublicKeySetting, pk));
+  if (!key_recorded) RETURN_IF_ERROR(PutSetting(db_, path_, kSettingAuditPublicKey, pk));
   RETURN_IF_ERROR(tx.Commit());
   if (!options.checkpoint_dir.empty()) RETURN_IF_ERROR(files::MakeDirs(options.checkpoint_dir));
   audit_options_ = std::move(options);
@@ -1304,7 +1300,7 @@ absl::StatusOr<std::map<std::string, std::string>> Store::LoadSettings() const {
 absl::Status Store::SetSetting(const std::string& name, const std::string& value,
                                const std::string& event, const std::string& actor,
                                const std::string& details) {
-  if (name == kAuditPublicKeySetting) return absl::InvalidArgumentError("setting is not changeable");
+  if (name == kSettingAuditPublicKey) return absl::InvalidArgumentError("setting is not changeable");
   std::lock_guard<std::mutex> lock(write_mu_);
   Transaction tx(db_, path_);
   RETURN_IF_ERROR(tx.Begin(true));

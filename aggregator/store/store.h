@@ -124,6 +124,10 @@ inline constexpr char kBatchDigestPurpose[] = "samenzicht.store.batch-digest.v1"
 
 inline constexpr size_t kReportIdBytes = 16;  // a report id in the database
 
+// The setting under which the store keeps the audit trail's public key (base64), written by
+// AttachAudit; not changeable through SetSetting.
+inline constexpr char kSettingAuditPublicKey[] = "audit_public_key";
+
 // One token in `reports.tokens` (see the top of this file).
 inline constexpr size_t kStoredTokenBytes = 2 + 32;
 inline constexpr uint16_t kStoredTokenRuleMask = 0x3fff;  // rules.id, below kMaxRules
