@@ -6,7 +6,7 @@
 #ifndef SAMENZICHT_AGGREGATOR_ADMIN_SERVICE_H_
 #define SAMENZICHT_AGGREGATOR_ADMIN_SERVICE_H_
 
-#include "aggregator/admin.h"
+#include "aggregator/admin/admin.h"
 #include "samenzicht/v1/admin.grpc.pb.h"
 
 namespace samenzicht::aggregator {

@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "audit/aggregator_events.h"
-#include "aggregator/audit_store.h"
+#include "aggregator/admin/audited_store.h"
 #include "aggregator/linkage/probabilistic_linkage.h"
 #include "aggregator/store/store.h"
 #include "aggregator/query/totals.h"

@@ -14,7 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "audit/aggregator_events.h"
-#include "aggregator/audit_store.h"
+#include "aggregator/admin/audited_store.h"
 #include "aggregator/query/totals.h"
 #include "common/status_macros.h"
 #include "crypto/encoding.h"

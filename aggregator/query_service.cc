@@ -1,6 +1,6 @@
 #include "aggregator/query_service.h"
 
-#include "aggregator/audit_store.h"
+#include "aggregator/admin/audited_store.h"
 #include "aggregator/service_status.h"
 #include "rpc/tls.h"
 

@@ -3,7 +3,7 @@
 #include <memory>
 #include <utility>
 
-#include "aggregator/audit_store.h"
+#include "aggregator/admin/audited_store.h"
 #include "aggregator/query/query.h"
 #include "common/status_macros.h"
 #include "rpc/tls.h"

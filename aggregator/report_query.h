@@ -2,7 +2,7 @@
 // report --config AGGREGATOR.textproto`), through the same query layer as every other path:
 // the store opened with its audit trail attached (OpenAuditedStore), the default disclosure
 // control (query.h), and one audit entry per query ("via": "report (in-process)") under the
-// named identity of the local operator ("local:<user name>", audit_store.h LocalOperator),
+// named identity of the local operator ("local:<user name>", aggregator/admin/audited_store.h LocalOperator),
 // who is let through as the analyst. Any month the query layer freezes is audited as well.
 //
 //   ASSIGN_OR_RETURN(ReportInput in, QueryReportInProcess(config, insight_request));

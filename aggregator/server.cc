@@ -8,8 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "audit/aggregator_events.h"
-#include "aggregator/audit_store.h"
-#include "aggregator/retention.h"
+#include "aggregator/admin/audited_store.h"
+#include "aggregator/admin/retention.h"
 #include "common/status_macros.h"
 #include "crypto/encoding.h"
 #include "crypto/key_file.h"
@@ -54,7 +54,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const v1::AggregatorConfig
   s->store_ = std::move(opened.store);
   ASSIGN_OR_RETURN(s->intake_, Intake::New(config, profile, s->store_.get()));
   ASSIGN_OR_RETURN(s->query_, Query::New(config, profile, s->store_.get()));
-  ASSIGN_OR_RETURN(s->admin_, Administration::Start(config, s->store_.get(), s->intake_.get()));
+  Intake* intake = s->intake_.get();
+  ASSIGN_OR_RETURN(s->admin_, Administration::Start(config, s->store_.get(), [intake](uint32_t epoch) {
+                     intake->set_key_epoch(epoch);
+                   }));
   RETURN_IF_ERROR(s->PurgeNow().status());
   {
     // Before listening, so the first batch does not wait for it (seconds at ten million).

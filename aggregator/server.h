@@ -11,8 +11,8 @@
 // InvalidArgument), of Store::Open (FailedPrecondition, DataLoss), of the TLS files, and
 // Unavailable when the address cannot be bound.
 //
-// Audit and retention: the store records its audit trail (signed with
-// `audit_key_file`; see audit_store.h), `start` and configuration / key epoch changes are
+// Audit and retention: the store records its audit trail (signed with `audit_key_file`;
+// see aggregator/admin/audited_store.h), `start` and configuration / key epoch changes are
 // recorded at Start, `stop` and a checkpoint at Shutdown. With a retention period, expired
 // reports are purged at Start and then every hour. The Audit (privacy officer) and Admin
 // (administrator) services run on the same port.
@@ -31,7 +31,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
-#include "aggregator/admin.h"
+#include "aggregator/admin/admin.h"
 #include "aggregator/admin_service.h"
 #include "aggregator/intake.h"
 #include "aggregator/intake_service.h"

@@ -3,7 +3,7 @@
 #include <filesystem>
 
 #include "aggregator/audit_store.h"
-#include "aggregator/retention.h"
+#include "aggregator/admin/retention.h"
 #include "tests/aggregator/audit_fixture.h"
 
 namespace samenzicht::aggregator {

@@ -12,8 +12,8 @@
 #include <thread>
 
 #include "audit/aggregator_events.h"
-#include "aggregator/audit_store.h"
-#include "aggregator/backup.h"
+#include "aggregator/admin/audited_store.h"
+#include "aggregator/admin/backup.h"
 #include "common/files.h"
 #include "tests/aggregator/audit_fixture.h"
 #include "tests/testing/subprocess.h"

@@ -11,7 +11,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
-#include "aggregator/backup.h"
+#include "aggregator/admin/backup.h"
 #include "aggregator/store/store.h"
 #include "crypto/keyed_hash.h"
 #include "tests/aggregator/test_util.h"

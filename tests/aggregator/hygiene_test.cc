@@ -20,7 +20,7 @@
 
 #include <gtest/gtest.h>
 
-#include "aggregator/audit_store.h"
+#include "aggregator/admin/audited_store.h"
 #include "aggregator/query/estimate_cache.h"
 #include "aggregator/server.h"
 #include "crypto/key_file.h"

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "audit/aggregator_events.h"
+#include "aggregator/admin/audited_store.h"
 #include "aggregator/audit_store.h"
 #include "aggregator/report_query.h"
 #include "tests/aggregator/audit_fixture.h"

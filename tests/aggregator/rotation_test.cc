@@ -8,8 +8,8 @@
 
 #include "audit/aggregator_events.h"
 #include "aggregator/audit_store.h"
-#include "aggregator/retention.h"
-#include "aggregator/rotation.h"
+#include "aggregator/admin/retention.h"
+#include "aggregator/admin/rotation.h"
 #include "crypto/keyed_hash.h"
 #include "tests/aggregator/audit_fixture.h"
 

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "audit/aggregator_events.h"
+#include "aggregator/admin/audited_store.h"
 #include "aggregator/audit_store.h"
 #include "aggregator/store/schema.h"
 #include "model/config.h"

@@ -9,9 +9,9 @@
 #include <filesystem>
 #include <sstream>
 
-#include "aggregator/admin.h"
+#include "aggregator/admin/admin.h"
 #include "audit/aggregator_events.h"
-#include "aggregator/audit_store.h"
+#include "aggregator/admin/audited_store.h"
 #include "aggregator/query/query_history.h"
 #include "aggregator/service_status.h"
 #include "aggregator/store/store.h"

@@ -30,8 +30,8 @@
 //
 // Thread-safety: the functions are independent of any Store object and may run while a
 // server writes to the same database (from another thread or process).
-#ifndef SAMENZICHT_AGGREGATOR_BACKUP_H_
-#define SAMENZICHT_AGGREGATOR_BACKUP_H_
+#ifndef SAMENZICHT_AGGREGATOR_ADMIN_BACKUP_H_
+#define SAMENZICHT_AGGREGATOR_ADMIN_BACKUP_H_
 
 #include <cstdint>
 #include <string>
@@ -56,4 +56,4 @@ absl::StatusOr<BackupInfo> RestoreDatabase(const std::string& backup_file,
 
 }  // namespace samenzicht::aggregator
 
-#endif  // SAMENZICHT_AGGREGATOR_BACKUP_H_
+#endif  // SAMENZICHT_AGGREGATOR_ADMIN_BACKUP_H_

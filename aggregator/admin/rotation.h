@@ -22,8 +22,8 @@
 // Thread-safety: `ReadKeyStatus` uses its own read-only connection and may run while the
 // server writes; `RetireOldEpochsOffline` must run with the aggregator stopped (it writes
 // the audit trail, like `aggregator purge`).
-#ifndef SAMENZICHT_AGGREGATOR_ROTATION_H_
-#define SAMENZICHT_AGGREGATOR_ROTATION_H_
+#ifndef SAMENZICHT_AGGREGATOR_ADMIN_ROTATION_H_
+#define SAMENZICHT_AGGREGATOR_ADMIN_ROTATION_H_
 
 #include <cstdint>
 #include <string>
@@ -67,4 +67,4 @@ absl::StatusOr<RetireResult> RetireOldEpochsOffline(const v1::AggregatorConfig& 
 
 }  // namespace samenzicht::aggregator
 
-#endif  // SAMENZICHT_AGGREGATOR_ROTATION_H_
+#endif  // SAMENZICHT_AGGREGATOR_ADMIN_ROTATION_H_

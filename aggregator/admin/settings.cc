@@ -1,4 +1,4 @@
-#include "aggregator/settings.h"
+#include "aggregator/admin/settings.h"
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>

@@ -2,6 +2,11 @@
 // and which value is in force. The one definition that the administration service, the
 // retention purge, key rotation, backup and the query layer read.
 //
+// Every name in the table is spelled once: the administrator's and the start's below; the
+// store's own, kSettingAuditPublicKey (aggregator/store/store.h, written by the store,
+// never changeable); the disclosure control's cell key secret (aggregator/query/query.cc,
+// made and read only there).
+//
 //   ASSIGN_OR_RETURN(auto stored, store->LoadSettings());
 //   const v1::Settings in_force = EffectiveSettings(config, stored);
 //
@@ -9,8 +14,8 @@
 // change with its audit entry) overrides the configuration file's.
 //
 // Thread-safety: free functions over their arguments; thread-safe.
-#ifndef SAMENZICHT_AGGREGATOR_SETTINGS_H_
-#define SAMENZICHT_AGGREGATOR_SETTINGS_H_
+#ifndef SAMENZICHT_AGGREGATOR_ADMIN_SETTINGS_H_
+#define SAMENZICHT_AGGREGATOR_ADMIN_SETTINGS_H_
 
 #include <cstdint>
 #include <map>
@@ -77,4 +82,4 @@ std::string ConfigDigest(const v1::AggregatorConfig& config);
 
 }  // namespace samenzicht::aggregator
 
-#endif  // SAMENZICHT_AGGREGATOR_SETTINGS_H_
+#endif  // SAMENZICHT_AGGREGATOR_ADMIN_SETTINGS_H_

@@ -1,4 +1,4 @@
-#include "aggregator/backup.h"
+#include "aggregator/admin/backup.h"
 
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -13,9 +13,9 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "aggregator/settings.h"
+#include "aggregator/admin/settings.h"
 #include "audit/aggregator_events.h"
-#include "aggregator/audit_store.h"
+#include "aggregator/admin/audited_store.h"
 #include "aggregator/store/offline.h"
 #include "aggregator/store/store.h"
 #include "common/files.h"

@@ -10,14 +10,14 @@
 //   ASSIGN_OR_RETURN(PurgeResult r, RunPurge(store, 24, CurrentMonth(), "aggregator"));
 //
 // Thread-safety: the functions are thread-safe (the store serialises writes).
-#ifndef SAMENZICHT_AGGREGATOR_RETENTION_H_
-#define SAMENZICHT_AGGREGATOR_RETENTION_H_
+#ifndef SAMENZICHT_AGGREGATOR_ADMIN_RETENTION_H_
+#define SAMENZICHT_AGGREGATOR_ADMIN_RETENTION_H_
 
 #include <cstdint>
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "aggregator/settings.h"
+#include "aggregator/admin/settings.h"
 #include "aggregator/store/store.h"
 #include "samenzicht/v1/config.pb.h"
 
@@ -46,4 +46,4 @@ absl::StatusOr<PurgeResult> PurgeOffline(const v1::AggregatorConfig& config, uin
 
 }  // namespace samenzicht::aggregator
 
-#endif  // SAMENZICHT_AGGREGATOR_RETENTION_H_
+#endif  // SAMENZICHT_AGGREGATOR_ADMIN_RETENTION_H_

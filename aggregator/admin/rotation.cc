@@ -1,4 +1,4 @@
-#include "aggregator/rotation.h"
+#include "aggregator/admin/rotation.h"
 
 #include <filesystem>
 #include <map>
@@ -6,8 +6,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "aggregator/settings.h"
-#include "aggregator/audit_store.h"
+#include "aggregator/admin/settings.h"
+#include "aggregator/admin/audited_store.h"
 #include "aggregator/store/offline.h"
 #include "aggregator/store/store.h"
 #include "common/status_macros.h"

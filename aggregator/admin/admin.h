@@ -1,24 +1,27 @@
 // Run-time administration of the aggregator (administrator role) and read access to the
 // audit trail (privacy officer role). The gRPC services (admin_service.h) are thin adapters.
 //
-//   ASSIGN_OR_RETURN(auto admin, Administration::Start(config, store, intake));  // records
+//   ASSIGN_OR_RETURN(auto admin, Administration::Start(config, store, [&](uint32_t epoch) {
+//     intake->set_key_epoch(epoch); }));  // records
 //       // a configuration change (config digest differs from the last start), a key epoch
 //       // change, and `start`
 //   ASSIGN_OR_RETURN(v1::Settings s, admin->SetRetention(peer, 24));
 //   AuditAccess audit(store);
 //   ASSIGN_OR_RETURN(v1::GetTrailResponse t, audit.GetTrail(peer, request));
 //
-// Settings (key epoch, retention months; aggregator/settings.h) live in the store's
+// Settings (key epoch, retention months; settings.h) live in the store's
 // `settings` table and override the configuration file; each change is written in the same transaction as its audit
 // entry. Role checks: PermissionDenied for any caller that is not `admin` (Administration)
 // or not `privacy_officer` (AuditAccess). InvalidArgument for an out-of-range value;
 // otherwise the store's errors.
 //
 // Thread-safety: thread-safe.
-#ifndef SAMENZICHT_AGGREGATOR_ADMIN_H_
-#define SAMENZICHT_AGGREGATOR_ADMIN_H_
+#ifndef SAMENZICHT_AGGREGATOR_ADMIN_ADMIN_H_
+#define SAMENZICHT_AGGREGATOR_ADMIN_ADMIN_H_
 
 #include <atomic>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -26,8 +29,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "aggregator/intake.h"
-#include "aggregator/settings.h"
+#include "aggregator/admin/settings.h"
 #include "aggregator/store/store.h"
 #include "rpc/tls.h"
 #include "samenzicht/v1/admin.pb.h"
@@ -37,9 +39,14 @@ namespace samenzicht::aggregator {
 
 class Administration {
  public:
-  // `store` and `intake` (may be null) are not owned and must outlive this object.
+  // Called with the key epoch in force at start and after every change (SetKeyEpoch), so
+  // that the intake accepts batches of that epoch; may be empty.
+  using KeyEpochListener = std::function<void(uint32_t epoch)>;
+
+  // `store` is not owned and must outlive this object.
   static absl::StatusOr<std::unique_ptr<Administration>> Start(const v1::AggregatorConfig& config,
-                                                               Store* store, Intake* intake);
+                                                               Store* store,
+                                                               KeyEpochListener on_key_epoch);
 
   absl::StatusOr<v1::Settings> GetSettings(const rpc::Peer& peer) const;
   absl::StatusOr<v1::Settings> SetRetention(const rpc::Peer& peer, uint32_t months);
@@ -52,12 +59,13 @@ class Administration {
   absl::Status RecordStop();
 
  private:
-  Administration(Store* store, Intake* intake) : store_(store), intake_(intake) {}
+  Administration(Store* store, KeyEpochListener on_key_epoch)
+      : store_(store), on_key_epoch_(std::move(on_key_epoch)) {}
   // A refusal is recorded in the audit trail (permission_denied, naming `asked`).
   absl::Status Authorize(const rpc::Peer& peer, std::string_view asked) const;
   v1::Settings Current() const;
   Store* const store_;
-  Intake* const intake_;
+  const KeyEpochListener on_key_epoch_;
   std::atomic<uint32_t> key_epoch_{0};
   std::atomic<uint32_t> retention_months_{0};
 };
@@ -76,4 +84,4 @@ class AuditAccess {
 
 }  // namespace samenzicht::aggregator
 
-#endif  // SAMENZICHT_AGGREGATOR_ADMIN_H_
+#endif  // SAMENZICHT_AGGREGATOR_ADMIN_ADMIN_H_

@@ -1,4 +1,4 @@
-#include "aggregator/retention.h"
+#include "aggregator/admin/retention.h"
 
 #include <spdlog/spdlog.h>
 
@@ -6,8 +6,8 @@
 #include <ctime>
 
 #include "audit/aggregator_events.h"
-#include "aggregator/audit_store.h"
-#include "aggregator/settings.h"
+#include "aggregator/admin/audited_store.h"
+#include "aggregator/admin/settings.h"
 #include "common/status_macros.h"
 #include "crypto/key_file.h"
 #include "model/config.h"

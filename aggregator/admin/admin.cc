@@ -1,4 +1,4 @@
-#include "aggregator/admin.h"
+#include "aggregator/admin/admin.h"
 
 #include <spdlog/spdlog.h>
 
@@ -10,8 +10,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "audit/aggregator_events.h"
-#include "aggregator/audit_store.h"
-#include "aggregator/settings.h"
+#include "aggregator/admin/audited_store.h"
+#include "aggregator/admin/settings.h"
 #include "common/status_macros.h"
 #include "crypto/encoding.h"
 
@@ -54,9 +54,9 @@ void RecordRefusedChange(Store* store, const char* event, const rpc::Peer& peer,
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Administration>> Administration::Start(
-    const v1::AggregatorConfig& config, Store* store, Intake* intake) {
+    const v1::AggregatorConfig& config, Store* store, KeyEpochListener on_key_epoch) {
   if (store == nullptr) return absl::InvalidArgumentError("administration needs a store");
-  std::unique_ptr<Administration> a(new Administration(store, intake));
+  std::unique_ptr<Administration> a(new Administration(store, std::move(on_key_epoch)));
   ASSIGN_OR_RETURN(auto stored, store->LoadSettings());
   const v1::Settings eff = EffectiveSettings(config, stored);
   if (eff.key_epoch() != config.key_epoch()) {
@@ -204,7 +204,7 @@ absl::StatusOr<std::unique_ptr<Administration>> Administration::Start(
   }
   a->key_epoch_ = eff.key_epoch();
   a->retention_months_ = eff.retention_months();
-  if (intake != nullptr) intake->set_key_epoch(eff.key_epoch());
+  if (a->on_key_epoch_) a->on_key_epoch_(eff.key_epoch());
   if (eff.retention_months() == 0) {
     spdlog::warn("retention_months is not set: reports are kept without limit (set it, "
                  "for example to 24 months after the signal month)");
@@ -273,7 +273,7 @@ absl::StatusOr<v1::Settings> Administration::SetKeyEpoch(const rpc::Peer& peer, 
   // Not recorded twice at the next start.
   RETURN_IF_ERROR(store_->SetSetting(kSettingLastKeyEpoch, absl::StrCat(epoch), "", "", ""));
   key_epoch_ = epoch;
-  if (intake_ != nullptr) intake_->set_key_epoch(epoch);
+  if (on_key_epoch_) on_key_epoch_(epoch);
   return Current();
 }
 
