@@ -15,7 +15,7 @@
 #define SAMENZICHT_AGGREGATOR_REPORT_QUERY_H_
 
 #include "absl/status/statusor.h"
-#include "aggregator/report.h"
+#include "aggregator/present/report.h"
 #include "samenzicht/v1/config.pb.h"
 #include "samenzicht/v1/query.pb.h"
 

@@ -12,7 +12,7 @@
 set(MODULES
   common crypto model rpc audit presentation proto
   aggregator aggregator/linkage aggregator/store aggregator/query aggregator/admin
-  aggregator/estimate aggregator/dashboard
+  aggregator/present aggregator/estimate aggregator/dashboard
   agency_node agency_node/web simulator keyholder)
 
 set(ALLOW_common "")
@@ -34,10 +34,13 @@ set(ALLOW_aggregator/query
 # Administration (settings, retention, rotation, backup, the audited store) works through
 # the store; it never reaches the query side, intake, the services or the commands above.
 set(ALLOW_aggregator/admin aggregator/store audit common crypto model proto rpc)
-set(ALLOW_aggregator/dashboard aggregator aggregator/query aggregator/store aggregator/linkage common crypto model presentation proto rpc)
+# Presentation renders responses (protos) in the label table's words; it reads the query
+# side's rule texts back, and never reaches the store, administration or the server.
+set(ALLOW_aggregator/present aggregator/query common model presentation proto)
+set(ALLOW_aggregator/dashboard aggregator aggregator/present aggregator/query aggregator/store aggregator/linkage common crypto model presentation proto rpc)
 set(ALLOW_aggregator
-  aggregator/linkage aggregator/store aggregator/query aggregator/admin aggregator/estimate
-  aggregator/dashboard
+  aggregator/linkage aggregator/store aggregator/query aggregator/admin aggregator/present
+  aggregator/estimate aggregator/dashboard
   audit common crypto model presentation proto rpc)
 # The node never includes the aggregator's code (and the reverse).
 set(ALLOW_agency_node common crypto model proto rpc)
@@ -57,7 +60,7 @@ function(module_of path out)
   set(m "")
   if(path MATCHES "^samenzicht/v1/")
     set(m proto)
-  elseif(path MATCHES "^aggregator/(linkage|store|query|admin|estimate|dashboard)/")
+  elseif(path MATCHES "^aggregator/(linkage|store|query|admin|present|estimate|dashboard)/")
     set(m "aggregator/${CMAKE_MATCH_1}")
   elseif(path MATCHES "^agency_node/web/")
     set(m agency_node/web)

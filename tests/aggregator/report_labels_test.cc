@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "aggregator/query/disclosure.h"
-#include "aggregator/report.h"
+#include "aggregator/present/report.h"
 #include "model/vocabulary.h"
 #include "presentation/labels.h"
 

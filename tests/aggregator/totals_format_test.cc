@@ -1,4 +1,4 @@
-#include "aggregator/totals_format.h"
+#include "aggregator/present/totals_format.h"
 
 #include <gtest/gtest.h>
 

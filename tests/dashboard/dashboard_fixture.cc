@@ -14,10 +14,10 @@
 
 #include "aggregator/dashboard/dashboard.h"
 #include "aggregator/exact_totals.h"
-#include "aggregator/insight_format.h"
-#include "aggregator/report.h"
+#include "aggregator/present/insight_format.h"
+#include "aggregator/present/report.h"
 #include "aggregator/server.h"
-#include "aggregator/totals_format.h"
+#include "aggregator/present/totals_format.h"
 #include "crypto/encoding.h"
 #include "crypto/key_file.h"
 #include "rpc/tls.h"

@@ -1,4 +1,4 @@
-#include "aggregator/totals_format.h"
+#include "aggregator/present/totals_format.h"
 
 #include <algorithm>
 
@@ -40,8 +40,12 @@ std::vector<std::string> Header(const v1::TotalsResponse& r) {
 }  // namespace
 
 std::string FormatCount(const v1::Count& c, uint32_t k) {
-  if (c.secondary()) return "x";
+  if (c.secondary()) return kSecondarySymbol;
   return c.suppressed() ? absl::StrCat("<", k) : absl::StrCat(c.value());
+}
+
+std::string FormatRatio(const std::string& ratio) {
+  return ratio.empty() ? kSecondarySymbol : ratio;
 }
 
 std::string JsonCount(const v1::Count& c, uint32_t k) {

@@ -3,8 +3,8 @@
 // the dashboard's /api/insight serves exactly this).
 //
 // Thread-safety: pure functions.
-#ifndef SAMENZICHT_AGGREGATOR_INSIGHT_FORMAT_H_
-#define SAMENZICHT_AGGREGATOR_INSIGHT_FORMAT_H_
+#ifndef SAMENZICHT_AGGREGATOR_PRESENT_INSIGHT_FORMAT_H_
+#define SAMENZICHT_AGGREGATOR_PRESENT_INSIGHT_FORMAT_H_
 
 #include <string>
 
@@ -22,4 +22,4 @@ absl::StatusOr<std::string> FormatInsight(const v1::InsightResponse& r, const st
 
 }  // namespace samenzicht::aggregator
 
-#endif  // SAMENZICHT_AGGREGATOR_INSIGHT_FORMAT_H_
+#endif  // SAMENZICHT_AGGREGATOR_PRESENT_INSIGHT_FORMAT_H_

@@ -11,8 +11,8 @@
 // English rules on a Dutch page. A withheld count is drawn with FormatCount (totals_format.h).
 //
 // Thread-safety: pure functions.
-#ifndef SAMENZICHT_AGGREGATOR_REPORT_H_
-#define SAMENZICHT_AGGREGATOR_REPORT_H_
+#ifndef SAMENZICHT_AGGREGATOR_PRESENT_REPORT_H_
+#define SAMENZICHT_AGGREGATOR_PRESENT_REPORT_H_
 
 #include <cstdint>
 #include <string>
@@ -50,4 +50,4 @@ std::string SvgBars(const std::vector<std::string>& labels, const std::vector<v1
 
 }  // namespace samenzicht::aggregator
 
-#endif  // SAMENZICHT_AGGREGATOR_REPORT_H_
+#endif  // SAMENZICHT_AGGREGATOR_PRESENT_REPORT_H_

@@ -3,8 +3,8 @@
 // {"value": null, "suppressed": true}, plus "secondary": true for secondary suppression).
 //
 // Thread-safety: pure functions.
-#ifndef SAMENZICHT_AGGREGATOR_TOTALS_FORMAT_H_
-#define SAMENZICHT_AGGREGATOR_TOTALS_FORMAT_H_
+#ifndef SAMENZICHT_AGGREGATOR_PRESENT_TOTALS_FORMAT_H_
+#define SAMENZICHT_AGGREGATOR_PRESENT_TOTALS_FORMAT_H_
 
 #include <string>
 
@@ -13,10 +13,16 @@
 
 namespace samenzicht::aggregator {
 
+// The symbol of a figure withheld by secondary suppression, and of a ratio that is not
+// shown (the overview's signals per person when a total is withheld).
+inline constexpr char kSecondarySymbol[] = "x";
+
 // One count: "<k" (primary), "x" (secondary suppression) or the number. The one rendering
-// of a withheld cell: the report draws it, and the JSON carries it as "shown" for the
-// dashboard.
+// of a withheld cell: the table, CSV and overview commands and the report draw it, and the
+// JSON carries it as "shown" for the dashboard.
 std::string FormatCount(const v1::Count& c, uint32_t k);
+// A ratio as the server sent it, or kSecondarySymbol when it is withheld (empty).
+std::string FormatRatio(const std::string& ratio);
 // {"value": N, "suppressed": false}, {"value": null, "suppressed": true, "shown": "<k"} or,
 // for secondary suppression, {"value": null, "suppressed": true, "secondary": true,
 // "shown": "x"}.
@@ -39,4 +45,4 @@ absl::StatusOr<uint32_t> ParseMonthFlag(const std::string& flag, const std::stri
 
 }  // namespace samenzicht::aggregator
 
-#endif  // SAMENZICHT_AGGREGATOR_TOTALS_FORMAT_H_
+#endif  // SAMENZICHT_AGGREGATOR_PRESENT_TOTALS_FORMAT_H_

@@ -1,4 +1,4 @@
-#include "aggregator/report.h"
+#include "aggregator/present/report.h"
 
 #include <algorithm>
 #include <cmath>
@@ -9,7 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "aggregator/query/disclosure.h"
 #include "absl/strings/match.h"
-#include "aggregator/totals_format.h"
+#include "aggregator/present/totals_format.h"
 #include "common/status_macros.h"
 #include "model/vocabulary.h"
 #include "presentation/labels.h"
@@ -279,7 +279,7 @@ std::string RenderReportHtml(const ReportInput& in) {
       &h, "<h2>", L("summary"), "</h2><div class=\"kpi\">", "<div>", L("persons"),
       "<b id=\"persons\">", count(r.total_persons()), "</b></div>", "<div>", L("signals"),
       "<b id=\"signals\">", count(r.total_signals()), "</b></div>", "<div>", L("ratio"), "<b>",
-      r.signals_per_person().empty() ? Shown(Withheld(true), k) : Esc(r.signals_per_person()),
+      Esc(FormatRatio(r.signals_per_person())),
       "</b></div>", "<div>", L("bounds"), "<b>", count(r.persons_lower_bound()), " &ndash; ",
       count(r.total_persons()), "</b></div></div>",
       r.linkage_error().available()

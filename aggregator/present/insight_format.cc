@@ -1,4 +1,4 @@
-#include "aggregator/insight_format.h"
+#include "aggregator/present/insight_format.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "aggregator/query/disclosure.h"
-#include "aggregator/totals_format.h"
+#include "aggregator/present/totals_format.h"
 
 namespace samenzicht::aggregator {
 namespace {
@@ -135,8 +135,7 @@ absl::StatusOr<std::string> FormatInsight(const v1::InsightResponse& r, const st
     t.push_back({"unlinkable_signals", FormatCount(r.unlinkable_signals(), k)});
     t.push_back({"persons_lower_bound", FormatCount(r.persons_lower_bound(), k)});
     t.push_back({"persons_upper_bound", FormatCount(r.total_persons(), k)});
-    t.push_back({"signals_per_person",
-                 r.signals_per_person().empty() ? "x" : r.signals_per_person()});
+    t.push_back({"signals_per_person", FormatRatio(r.signals_per_person())});
     if (r.linkage_error().available()) {
       t.push_back({"persons_maybe_counted_twice",
                    absl::StrCat(r.linkage_error().persons_maybe_counted_twice())});
