@@ -10,7 +10,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libglpk-dev libeigen3-dev libphonenumber-dev
   libcpp-httplib-dev libssl-dev chromium chromium-driver   # dashboard and its browser test
-  clang libclang-rt-14-dev llvm
+  clang libclang-rt-14-dev llvm clang-format
   iproute2 tshark systemd curl
 )
 

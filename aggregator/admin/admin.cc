@@ -9,9 +9,9 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "audit/aggregator_events.h"
 #include "aggregator/admin/audited_store.h"
 #include "aggregator/admin/settings.h"
+#include "audit/aggregator_events.h"
 #include "common/status_macros.h"
 #include "crypto/encoding.h"
 
@@ -31,7 +31,8 @@ JsonObject StartDetails() {
 }
 
 // The first fields of an entry of the administrator's change `asked`, made or refused.
-JsonObject AdminDetails(const rpc::Peer& peer, std::string_view asked, const absl::Status& outcome) {
+JsonObject AdminDetails(const rpc::Peer& peer, std::string_view asked,
+                        const absl::Status& outcome) {
   JsonObject d;
   d.Add("role", rpc::RoleName(peer.role))
       .Add("asked", asked)
@@ -63,10 +64,11 @@ absl::StatusOr<std::unique_ptr<Administration>> Administration::Start(
     // An epoch set with Admin.SetKeyEpoch outlives the configuration it was set against:
     // said loudly at every start, and audited, so a rotation done in the configuration file
     // is not silently undone.
-    spdlog::error("key_epoch {} set by an administrator (Admin.SetKeyEpoch) overrides key_epoch "
-                  "{} of the configuration: batches of epoch {} are refused. Put key_epoch: {} in "
-                  "the configuration, or set the epoch again with the admin service",
-                  eff.key_epoch(), config.key_epoch(), config.key_epoch(), eff.key_epoch());
+    spdlog::error(
+        "key_epoch {} set by an administrator (Admin.SetKeyEpoch) overrides key_epoch "
+        "{} of the configuration: batches of epoch {} are refused. Put key_epoch: {} in "
+        "the configuration, or set the epoch again with the admin service",
+        eff.key_epoch(), config.key_epoch(), config.key_epoch(), eff.key_epoch());
     JsonObject d = StartDetails();
     d.Add("configured", config.key_epoch())
         .Add("effective", eff.key_epoch())
@@ -76,12 +78,13 @@ absl::StatusOr<std::unique_ptr<Administration>> Administration::Start(
   if (eff.retention_months() != config.retention_months()) {
     // The same for the retention period: a stored value (for example 0, no limit) must not
     // quietly beat the period the configuration states.
-    spdlog::error("retention_months {} set by an administrator (Admin.SetRetention) overrides "
-                  "retention_months {} of the configuration{}. Put retention_months: {} in the "
-                  "configuration, or set the period again with the admin service",
-                  eff.retention_months(), config.retention_months(),
-                  eff.retention_months() == 0 ? " (0: reports are kept without limit)" : "",
-                  eff.retention_months());
+    spdlog::error(
+        "retention_months {} set by an administrator (Admin.SetRetention) overrides "
+        "retention_months {} of the configuration{}. Put retention_months: {} in the "
+        "configuration, or set the period again with the admin service",
+        eff.retention_months(), config.retention_months(),
+        eff.retention_months() == 0 ? " (0: reports are kept without limit)" : "",
+        eff.retention_months());
     JsonObject d = StartDetails();
     d.Add("configured", config.retention_months())
         .Add("effective", eff.retention_months())
@@ -111,7 +114,8 @@ absl::StatusOr<std::unique_ptr<Administration>> Administration::Start(
       named.insert(f.field);
       auto it = before.find(f.field);
       const std::string previous = it == before.end() ? "" : it->second;
-      if (previous != f.fingerprint) file_changes.push_back({f.field, f.path, previous, f.fingerprint});
+      if (previous != f.fingerprint)
+        file_changes.push_back({f.field, f.path, previous, f.fingerprint});
     }
     for (const auto& [field, fp] : before) {
       if (named.count(field) == 0) file_changes.push_back({field, "", fp, ""});
@@ -144,8 +148,8 @@ absl::StatusOr<std::unique_ptr<Administration>> Administration::Start(
                                       kActorAggregator, d.str()));
     // The entry names them; the next start compares with these.
     for (const FileChange& f : file_changes) {
-      RETURN_IF_ERROR(
-          store->SetSetting(std::string(kSettingConfigFilePrefix) + f.field, f.current, "", "", ""));
+      RETURN_IF_ERROR(store->SetSetting(std::string(kSettingConfigFilePrefix) + f.field, f.current,
+                                        "", "", ""));
     }
   }
   // Agency signing keys: a changed key names the agency and both fingerprints; an agency
@@ -189,11 +193,10 @@ absl::StatusOr<std::unique_ptr<Administration>> Administration::Start(
   // A restore (`aggregator restore` left a note in the restored database).
   if (auto p = stored.find(kSettingPendingRestore); p != stored.end() && !p->second.empty()) {
     auto who = stored.find(kSettingPendingRestoreOperator);
-    RETURN_IF_ERROR(store->SetSetting(kSettingPendingRestore, "", kEventRestore,
-                                      who == stored.end() || who->second.empty()
-                                          ? std::string(kRoleLocalOperator)
-                                          : who->second,
-                                      p->second));
+    RETURN_IF_ERROR(store->SetSetting(
+        kSettingPendingRestore, "", kEventRestore,
+        who == stored.end() || who->second.empty() ? std::string(kRoleLocalOperator) : who->second,
+        p->second));
   }
   const uint32_t last_epoch = StoredNumber(stored, kSettingLastKeyEpoch, 0);
   if (last_epoch != eff.key_epoch()) {
@@ -206,8 +209,9 @@ absl::StatusOr<std::unique_ptr<Administration>> Administration::Start(
   a->retention_months_ = eff.retention_months();
   if (a->on_key_epoch_) a->on_key_epoch_(eff.key_epoch());
   if (eff.retention_months() == 0) {
-    spdlog::warn("retention_months is not set: reports are kept without limit (set it, "
-                 "for example to 24 months after the signal month)");
+    spdlog::warn(
+        "retention_months is not set: reports are kept without limit (set it, "
+        "for example to 24 months after the signal month)");
   }
   JsonObject d;
   d.Add("config_digest", digest)
@@ -220,9 +224,9 @@ absl::StatusOr<std::unique_ptr<Administration>> Administration::Start(
 
 absl::Status Administration::Authorize(const rpc::Peer& peer, std::string_view asked) const {
   if (peer.role != rpc::Role::kAdmin) {
-    absl::Status denied = absl::PermissionDeniedError(absl::StrCat(
-        "only the administrator may read or change settings; caller has role ",
-        rpc::RoleName(peer.role)));
+    absl::Status denied = absl::PermissionDeniedError(
+        absl::StrCat("only the administrator may read or change settings; caller has role ",
+                     rpc::RoleName(peer.role)));
     RecordPermissionDenied(store_, peer, asked, denied);
     return denied;
   }
@@ -285,17 +289,17 @@ absl::Status Administration::RecordStop() {
 
 absl::Status AuditAccess::Authorize(const rpc::Peer& peer, std::string_view asked) const {
   if (peer.role != rpc::Role::kPrivacyOfficer) {
-    absl::Status denied = absl::PermissionDeniedError(absl::StrCat(
-        "only the privacy officer may read the audit trail; caller has role ",
-        rpc::RoleName(peer.role)));
+    absl::Status denied = absl::PermissionDeniedError(
+        absl::StrCat("only the privacy officer may read the audit trail; caller has role ",
+                     rpc::RoleName(peer.role)));
     RecordPermissionDenied(store_, peer, asked, denied);
     return denied;
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<v1::GetTrailResponse> AuditAccess::GetTrail(const rpc::Peer& peer,
-                                                           const v1::GetTrailRequest& request) const {
+absl::StatusOr<v1::GetTrailResponse> AuditAccess::GetTrail(
+    const rpc::Peer& peer, const v1::GetTrailRequest& request) const {
   RETURN_IF_ERROR(Authorize(peer, "Audit.GetTrail"));
   if (request.limit() > 10000) return absl::InvalidArgumentError("limit must be at most 10000");
   uint32_t limit = request.limit() == 0 ? 1000 : request.limit();

@@ -10,10 +10,10 @@
 //   ASSIGN_OR_RETURN(v1::GetTrailResponse t, audit.GetTrail(peer, request));
 //
 // Settings (key epoch, retention months; settings.h) live in the store's
-// `settings` table and override the configuration file; each change is written in the same transaction as its audit
-// entry. Role checks: PermissionDenied for any caller that is not `admin` (Administration)
-// or not `privacy_officer` (AuditAccess). InvalidArgument for an out-of-range value;
-// otherwise the store's errors.
+// `settings` table and override the configuration file; each change is written in the same
+// transaction as its audit entry. Role checks: PermissionDenied for any caller that is not `admin`
+// (Administration) or not `privacy_officer` (AuditAccess). InvalidArgument for an out-of-range
+// value; otherwise the store's errors.
 //
 // Thread-safety: thread-safe.
 #ifndef SAMENZICHT_AGGREGATOR_ADMIN_ADMIN_H_

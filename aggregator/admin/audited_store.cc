@@ -30,8 +30,7 @@ absl::Status CheckDatabaseNotLost(const std::string& data_dir) {
   if (checkpoints == 0 && !marker) return absl::OkStatus();  // a new deployment
   return absl::FailedPreconditionError(absl::StrCat(
       (dir / kDatabaseFileName).string(), " is missing, but the data folder had a database (",
-      marker ? kDatabaseMarkerName : "",
-      marker && checkpoints > 0 ? " and " : "",
+      marker ? kDatabaseMarkerName : "", marker && checkpoints > 0 ? " and " : "",
       checkpoints > 0 ? absl::StrCat(checkpoints, " audit checkpoint(s)") : "",
       "); the aggregator will not start on an empty database. Restore the latest backup with "
       "`aggregator restore --backup FILE --data-dir NEW_FOLDER` and point data_dir at the new "
@@ -65,7 +64,8 @@ absl::StatusOr<AuditedStore> OpenAuditedStore(const v1::AggregatorConfig& config
   return out;
 }
 
-absl::StatusOr<std::unique_ptr<crypto::Signer>> LoadAuditSigner(const v1::AggregatorConfig& config) {
+absl::StatusOr<std::unique_ptr<crypto::Signer>> LoadAuditSigner(
+    const v1::AggregatorConfig& config) {
   // The audit key never lives in the data folder: whoever can change that folder (or holds
   // a backup of it) could otherwise re-sign the trail.
   std::error_code ec;
@@ -79,9 +79,10 @@ absl::StatusOr<std::unique_ptr<crypto::Signer>> LoadAuditSigner(const v1::Aggreg
   if (path.empty()) {
     const std::string old_default = (fs::path(config.data_dir()) / kDefaultAuditKeyName).string();
     if (fs::exists(old_default, ec)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the audit key ", old_default, " is inside data_dir; move it out of the data folder "
-          "(and its backups) and set audit_key_file to its new place"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("the audit key ", old_default,
+                       " is inside data_dir; move it out of the data folder "
+                       "(and its backups) and set audit_key_file to its new place"));
     }
     // Next to the store key, which is kept outside the data folder and its backups.
     path = (fs::path(config.store_key_file()).parent_path() / kDefaultAuditKeyName).string();
@@ -93,13 +94,14 @@ absl::StatusOr<std::unique_ptr<crypto::Signer>> LoadAuditSigner(const v1::Aggreg
     if (!fs::exists(path, ec)) {
       RETURN_IF_ERROR(crypto::GenerateKeyFile(path, crypto::KeyKind::kSigning).status());
     }
-    spdlog::warn("audit_key_file is not set: the audit trail is signed with {}, next to the store "
-                 "key; set audit_key_file to keep it elsewhere (`aggregator audit-keygen`)",
-                 path);
+    spdlog::warn(
+        "audit_key_file is not set: the audit trail is signed with {}, next to the store "
+        "key; set audit_key_file to keep it elsewhere (`aggregator audit-keygen`)",
+        path);
   } else if (inside_data(path)) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "audit_key_file ", path, " is inside data_dir ", config.data_dir(),
-        "; keep the audit key outside the data folder and its backups"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("audit_key_file ", path, " is inside data_dir ", config.data_dir(),
+                     "; keep the audit key outside the data folder and its backups"));
   }
   return crypto::Signer::FromKeyFile(path);
 }
@@ -145,7 +147,8 @@ absl::Status RecordOperatorEvent(const v1::AggregatorConfig& config, const std::
   if (!outcome.ok()) d.Add("reason", std::string(outcome.message()));
   std::string json = d.str();
   // The caller's fields follow (details_json is an object: "{...}").
-  if (details_json.size() > 2) json = absl::StrCat(json.substr(0, json.size() - 1), ",", details_json.substr(1));
+  if (details_json.size() > 2)
+    json = absl::StrCat(json.substr(0, json.size() - 1), ",", details_json.substr(1));
   return opened.store->AppendAudit(event, LocalOperator(), json);
 }
 

@@ -13,11 +13,11 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "aggregator/admin/settings.h"
-#include "audit/aggregator_events.h"
 #include "aggregator/admin/audited_store.h"
+#include "aggregator/admin/settings.h"
 #include "aggregator/store/offline.h"
 #include "aggregator/store/store.h"
+#include "audit/aggregator_events.h"
 #include "common/files.h"
 #include "common/sqlite/sqlite.h"
 #include "common/status_macros.h"
@@ -197,9 +197,10 @@ absl::StatusOr<BackupInfo> RestoreDatabase(const std::string& backup_file,
       return absl::FailedPreconditionError(absl::StrCat(data_dir, ": exists and is not a folder"));
     }
     if (!std::filesystem::is_empty(data_dir, ec)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          data_dir, ": is not empty; restore only into a new or empty data folder (move the "
-                    "old one aside first)"));
+      return absl::FailedPreconditionError(
+          absl::StrCat(data_dir,
+                       ": is not empty; restore only into a new or empty data folder (move the "
+                       "old one aside first)"));
     }
   }
   // The backup is opened immutable: nothing is written beside it.
@@ -242,9 +243,9 @@ absl::StatusOr<BackupInfo> RestoreDatabase(const std::string& backup_file,
           .Add("outcome", "OK")
           .Add("backup_file", backup_file)
           .Add("restored_unix", static_cast<int64_t>(::time(nullptr)));
-      RETURN_IF_ERROR(WriteSettingsUnaudited(*dest, {{kSettingPendingRestore, d.str()},
-                                                     {kSettingPendingRestoreOperator,
-                                                      LocalOperator()}}));
+      RETURN_IF_ERROR(WriteSettingsUnaudited(
+          *dest,
+          {{kSettingPendingRestore, d.str()}, {kSettingPendingRestoreOperator, LocalOperator()}}));
     }
     RETURN_IF_ERROR(dest->Exec("PRAGMA journal_mode=WAL"));
     RETURN_IF_ERROR(QuickCheck(*dest));

@@ -41,12 +41,12 @@
 namespace samenzicht::aggregator {
 
 struct BackupInfo {
-  std::string path;          // the file written
+  std::string path;  // the file written
   int64_t schema_version = 0;
   int64_t pages = 0;
-  int64_t reports = 0;       // rows in `reports`
-  int64_t batches = 0;       // rows in `batches`
-  int64_t audit_entries = 0; // rows in `audit`
+  int64_t reports = 0;        // rows in `reports`
+  int64_t batches = 0;        // rows in `batches`
+  int64_t audit_entries = 0;  // rows in `audit`
 };
 
 absl::StatusOr<BackupInfo> BackupDatabase(const std::string& data_dir, const std::string& out);

@@ -5,9 +5,9 @@
 #include <chrono>
 #include <ctime>
 
-#include "audit/aggregator_events.h"
 #include "aggregator/admin/audited_store.h"
 #include "aggregator/admin/settings.h"
+#include "audit/aggregator_events.h"
 #include "common/status_macros.h"
 #include "crypto/key_file.h"
 #include "model/config.h"
@@ -44,8 +44,9 @@ absl::StatusOr<PurgeResult> RunPurge(Store* store, uint32_t retention_months, ui
   if (cutoff == 0) return PurgeResult{};
   ASSIGN_OR_RETURN(PurgeResult r, store->Purge(cutoff, MonthStartUnix(cutoff), actor));
   RETURN_IF_ERROR(store->ReclaimSpace());
-  spdlog::info("retention: deleted {} report(s) and {} token(s) of signal months before {:04d}-{:02d}",
-               r.reports, r.tokens, cutoff / 100, cutoff % 100);
+  spdlog::info(
+      "retention: deleted {} report(s) and {} token(s) of signal months before {:04d}-{:02d}",
+      r.reports, r.tokens, cutoff / 100, cutoff % 100);
   return r;
 }
 
@@ -56,7 +57,8 @@ absl::StatusOr<PurgeResult> PurgeOffline(const v1::AggregatorConfig& config, uin
   const uint32_t months = EffectiveSettings(config, stored).retention_months();
   if (months == 0) {
     return absl::FailedPreconditionError(
-        "no retention period is set (retention_months in the configuration, or Admin.SetRetention)");
+        "no retention period is set (retention_months in the configuration, or "
+        "Admin.SetRetention)");
   }
   ASSIGN_OR_RETURN(PurgeResult r, RunPurge(store, months, now_month, "aggregator purge"));
   RETURN_IF_ERROR(store->WriteCheckpoint().status());

@@ -6,8 +6,8 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "aggregator/admin/settings.h"
 #include "aggregator/admin/audited_store.h"
+#include "aggregator/admin/settings.h"
 #include "aggregator/store/offline.h"
 #include "aggregator/store/store.h"
 #include "common/status_macros.h"
@@ -27,7 +27,8 @@ std::string Month(uint32_t m) {
 absl::StatusOr<KeyStatus> ReadKeyStatus(const v1::AggregatorConfig& config) {
   const std::string path = (std::filesystem::path(config.data_dir()) / kDatabaseFileName).string();
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) return absl::NotFoundError(absl::StrCat(path, ": no database"));
+  if (!std::filesystem::exists(path, ec))
+    return absl::NotFoundError(absl::StrCat(path, ": no database"));
   ASSIGN_OR_RETURN(auto db, OpenDatabaseReadOnly(config.data_dir()));
   ASSIGN_OR_RETURN(auto settings, ReadStoredSettings(*db));
   KeyStatus s;
@@ -72,17 +73,17 @@ std::string FormatKeyStatus(const KeyStatus& s) {
     o << c.agency << "\t" << c.epoch << "\t" << c.reports << "\t" << c.linkable << "\t" << state
       << "\n";
   }
-  o << "reports below epoch " << s.key_epoch << ": " << s.old_epoch_reports << " (with tokens: "
-    << s.old_epoch_linkable << ")\n";
+  o << "reports below epoch " << s.key_epoch << ": " << s.old_epoch_reports
+    << " (with tokens: " << s.old_epoch_linkable << ")\n";
   return o.str();
 }
 
 absl::StatusOr<RetireResult> RetireOldEpochsOffline(const v1::AggregatorConfig& config,
                                                     uint32_t now_month) {
   if (config.key_switchover_month() != 0 && now_month < config.key_switchover_month()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the switch-over month ", Month(config.key_switchover_month()),
-        " has not begun; nodes may still re-send under the new epoch"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("the switch-over month ", Month(config.key_switchover_month()),
+                     " has not begun; nodes may still re-send under the new epoch"));
   }
   ASSIGN_OR_RETURN(AuditedStore opened, OpenAuditedStore(config));
   Store* store = opened.store.get();

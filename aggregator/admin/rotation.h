@@ -36,18 +36,18 @@ namespace samenzicht::aggregator {
 
 struct EpochCount {
   std::string agency;
-  uint32_t epoch = 0;       // 0: stored before schema 3 and never recorded
+  uint32_t epoch = 0;  // 0: stored before schema 3 and never recorded
   int64_t reports = 0;
-  int64_t linkable = 0;     // reports that still have tokens
+  int64_t linkable = 0;  // reports that still have tokens
 };
 
 struct KeyStatus {
-  uint32_t key_epoch = 0;             // in force (administrator's setting, else configuration)
-  uint32_t previous_key_epoch = 0;    // accepted until the switch-over; 0 = none
-  uint32_t switchover_month = 0;      // YYYYMM; 0 = none
-  std::vector<EpochCount> counts;     // by agency, then epoch
-  int64_t old_epoch_reports = 0;      // reports below key_epoch
-  int64_t old_epoch_linkable = 0;     // of those, with tokens (to be re-sent or retired)
+  uint32_t key_epoch = 0;           // in force (administrator's setting, else configuration)
+  uint32_t previous_key_epoch = 0;  // accepted until the switch-over; 0 = none
+  uint32_t switchover_month = 0;    // YYYYMM; 0 = none
+  std::vector<EpochCount> counts;   // by agency, then epoch
+  int64_t old_epoch_reports = 0;    // reports below key_epoch
+  int64_t old_epoch_linkable = 0;   // of those, with tokens (to be re-sent or retired)
 };
 
 absl::StatusOr<KeyStatus> ReadKeyStatus(const v1::AggregatorConfig& config);

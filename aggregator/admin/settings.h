@@ -57,7 +57,7 @@ inline constexpr char kSettingConfigFilePrefix[] = "config_file:";
 
 // A file (or folder) the configuration names, with the fingerprint of what it holds.
 struct ConfigFile {
-  std::string field;        // "tls.key_file", "store_key_file", ...
+  std::string field;  // "tls.key_file", "store_key_file", ...
   std::string path;
   std::string fingerprint;  // ConfigFileFingerprint; "missing" or "unreadable"
 };

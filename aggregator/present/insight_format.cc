@@ -6,8 +6,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "aggregator/query/disclosure.h"
 #include "aggregator/present/totals_format.h"
+#include "aggregator/query/disclosure.h"
 
 namespace samenzicht::aggregator {
 namespace {
@@ -61,23 +61,26 @@ std::string Render(const Table& t, const std::string& format) {
 }  // namespace
 
 std::string FormatInsightJson(const v1::InsightResponse& r) {
-  std::string out = absl::StrCat("{\n  \"from_month\": ", r.from_month(), ",\n  \"to_month\": ",
-                                 r.to_month(), ",\n  \"min_cell_size\": ", r.min_cell_size(),
-                                 ",\n  \"total_persons\": ", JsonCount(r.total_persons(), r.min_cell_size()),
-                                 ",\n  \"total_signals\": ", JsonCount(r.total_signals(), r.min_cell_size()),
-                                 ",\n  \"unlinkable_signals\": ", JsonCount(r.unlinkable_signals(), r.min_cell_size()),
-                                 ",\n  \"persons_lower_bound\": ", JsonCount(r.persons_lower_bound(), r.min_cell_size()),
-                                 ",\n  \"signals_per_person\": ", Js(r.signals_per_person()));
+  std::string out = absl::StrCat(
+      "{\n  \"from_month\": ", r.from_month(), ",\n  \"to_month\": ", r.to_month(),
+      ",\n  \"min_cell_size\": ", r.min_cell_size(),
+      ",\n  \"total_persons\": ", JsonCount(r.total_persons(), r.min_cell_size()),
+      ",\n  \"total_signals\": ", JsonCount(r.total_signals(), r.min_cell_size()),
+      ",\n  \"unlinkable_signals\": ", JsonCount(r.unlinkable_signals(), r.min_cell_size()),
+      ",\n  \"persons_lower_bound\": ", JsonCount(r.persons_lower_bound(), r.min_cell_size()),
+      ",\n  \"signals_per_person\": ", Js(r.signals_per_person()));
   if (r.linkage_error().available()) {
-    absl::StrAppend(&out, ",\n  \"linkage_error\": {\"available\": true, \"persons_maybe_counted_twice\": ",
-                    r.linkage_error().persons_maybe_counted_twice(),
-                    ", \"links_maybe_wrong\": ", r.linkage_error().links_maybe_wrong(),
-                    ", \"sentence\": ", Js(r.linkage_error().sentence()), "}");
+    absl::StrAppend(
+        &out, ",\n  \"linkage_error\": {\"available\": true, \"persons_maybe_counted_twice\": ",
+        r.linkage_error().persons_maybe_counted_twice(),
+        ", \"links_maybe_wrong\": ", r.linkage_error().links_maybe_wrong(),
+        ", \"sentence\": ", Js(r.linkage_error().sentence()), "}");
   }
   out += ",\n  \"agency_counts\": [";
   for (int i = 0; i < r.agency_counts_size(); ++i) {
     absl::StrAppend(&out, i ? ", " : "", "{\"agencies\": ", Js(r.agency_counts(i).agencies()),
-                    ", \"persons\": ", JsonCount(r.agency_counts(i).persons(), r.min_cell_size()), "}");
+                    ", \"persons\": ", JsonCount(r.agency_counts(i).persons(), r.min_cell_size()),
+                    "}");
   }
   out += "],\n  \"overlap_domains\": [";
   for (int i = 0; i < r.overlap_domains_size(); ++i) {
@@ -86,8 +89,9 @@ std::string FormatInsightJson(const v1::InsightResponse& r) {
   out += "],\n  \"overlap\": [";
   for (int i = 0; i < r.overlap_size(); ++i) {
     const auto& c = r.overlap(i);
-    absl::StrAppend(&out, i ? "," : "", "\n    {\"row\": ", Js(c.row()), ", \"column\": ",
-                    Js(c.column()), ", \"persons\": ", JsonCount(c.persons(), r.min_cell_size()), "}");
+    absl::StrAppend(&out, i ? "," : "", "\n    {\"row\": ", Js(c.row()),
+                    ", \"column\": ", Js(c.column()),
+                    ", \"persons\": ", JsonCount(c.persons(), r.min_cell_size()), "}");
   }
   absl::StrAppend(&out, "],\n  \"granularity\": ",
                   Js(r.granularity() == v1::TREND_GRANULARITY_QUARTER ? "quarter" : "month"),
@@ -95,18 +99,19 @@ std::string FormatInsightJson(const v1::InsightResponse& r) {
   for (int i = 0; i < r.trend_size(); ++i) {
     const auto& t = r.trend(i);
     absl::StrAppend(&out, i ? "," : "", "\n    {\"period\": ", Js(t.period()),
-                    ", \"persons\": ", JsonCount(t.persons(), r.min_cell_size()), ", \"signals\": ",
-                    JsonCount(t.signals(), r.min_cell_size()), "}");
+                    ", \"persons\": ", JsonCount(t.persons(), r.min_cell_size()),
+                    ", \"signals\": ", JsonCount(t.signals(), r.min_cell_size()), "}");
   }
   const auto& e = r.estimate();
   absl::StrAppend(&out, "],\n  \"estimate\": {\"available\": ", e.available() ? "true" : "false",
                   ", \"reason\": ", Js(e.reason()), ", \"lists\": [");
   for (int i = 0; i < e.lists_size(); ++i) absl::StrAppend(&out, i ? ", " : "", Js(e.lists(i)));
-  absl::StrAppend(&out, "], \"observed\": ", e.observed(), ", \"estimate\": ",
-                  e.available() ? Num(e.estimate()) : "null", ", \"lower\": ",
-                  e.available() ? Num(e.lower()) : "null", ", \"upper\": ",
-                  e.available() ? Num(e.upper()) : "null", ", \"interval_method\": ",
-                  Js(e.interval_method()), ", \"model\": ", Js(e.model()), ", \"caveats\": [");
+  absl::StrAppend(&out, "], \"observed\": ", e.observed(),
+                  ", \"estimate\": ", e.available() ? Num(e.estimate()) : "null",
+                  ", \"lower\": ", e.available() ? Num(e.lower()) : "null",
+                  ", \"upper\": ", e.available() ? Num(e.upper()) : "null",
+                  ", \"interval_method\": ", Js(e.interval_method()),
+                  ", \"model\": ", Js(e.model()), ", \"caveats\": [");
   for (int i = 0; i < e.caveats_size(); ++i) absl::StrAppend(&out, i ? ", " : "", Js(e.caveats(i)));
   absl::StrAppend(&out, "]},\n  \"counting_rules\": ", Js(r.counting_rules()),
                   ",\n  \"disclosure_rules\": ", Js(r.disclosure_rules()));
@@ -114,7 +119,8 @@ std::string FormatInsightJson(const v1::InsightResponse& r) {
   // a legend states them rather than assuming the defaults.
   if (absl::StatusOr<CellKeyParams> p = ParseCellKeyRules(r.disclosure_rules()); p.ok()) {
     absl::StrAppend(&out, ",\n  \"cell_key\": {\"k\": ", p->k, ", \"max_noise\": ", p->max_noise,
-                    ", \"tail_noise\": ", p->tail_noise, ", \"tail_one_in\": ", p->tail_one_in, "}");
+                    ", \"tail_noise\": ", p->tail_noise, ", \"tail_one_in\": ", p->tail_one_in,
+                    "}");
   }
   out += "\n}\n";
   return out;
@@ -151,7 +157,8 @@ absl::StatusOr<std::string> FormatInsight(const v1::InsightResponse& r, const st
     }
   } else if (view == "agencies") {
     t.push_back({"agencies", "persons"});
-    for (const auto& a : r.agency_counts()) t.push_back({a.agencies(), FormatCount(a.persons(), k)});
+    for (const auto& a : r.agency_counts())
+      t.push_back({a.agencies(), FormatCount(a.persons(), k)});
     t.push_back({"total", FormatCount(r.total_persons(), k)});
   } else if (view == "overlap") {
     std::vector<std::string> head = {"domain"};
@@ -166,8 +173,8 @@ absl::StatusOr<std::string> FormatInsight(const v1::InsightResponse& r, const st
       t.push_back(row);
     }
   } else if (view == "trend") {
-    t.push_back({r.granularity() == v1::TREND_GRANULARITY_QUARTER ? "quarter" : "month",
-                 "persons", "signals"});
+    t.push_back({r.granularity() == v1::TREND_GRANULARITY_QUARTER ? "quarter" : "month", "persons",
+                 "signals"});
     for (const auto& p : r.trend()) {
       t.push_back({p.period(), FormatCount(p.persons(), k), FormatCount(p.signals(), k)});
     }

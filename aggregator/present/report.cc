@@ -3,13 +3,13 @@
 #include <algorithm>
 #include <cmath>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "aggregator/query/disclosure.h"
-#include "absl/strings/match.h"
 #include "aggregator/present/totals_format.h"
+#include "aggregator/query/disclosure.h"
 #include "common/status_macros.h"
 #include "model/vocabulary.h"
 #include "presentation/labels.h"
@@ -21,11 +21,20 @@ std::string Esc(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -52,8 +61,8 @@ std::string DimensionLabel(v1::Dimension d, Language lang) {
 
 std::string CellHtml(const v1::Count& c, uint32_t k, Language lang) {
   if (Hidden(c)) {
-    return absl::StrCat("<td class=\"num sup\" title=\"", Esc(presentation::Label("withheld", lang)),
-                        "\">", Shown(c, k), "</td>");
+    return absl::StrCat("<td class=\"num sup\" title=\"",
+                        Esc(presentation::Label("withheld", lang)), "\">", Shown(c, k), "</td>");
   }
   return absl::StrCat("<td class=\"num\">", c.value(), "</td>");
 }
@@ -69,7 +78,9 @@ std::string SvgTrend(const v1::InsightResponse& r, Language lang) {
   if (n == 0) return absl::StrCat("<p>", Esc(presentation::Label("noData", lang)), "</p>");
   double step = n > 1 ? static_cast<double>(w - left - right - 16) / (n - 1) : 0;
   auto x = [&](int i) { return left + 16 + step * i; };
-  auto y = [&](uint64_t v) { return top + (h - top - bottom) * (1.0 - static_cast<double>(v) / max); };
+  auto y = [&](uint64_t v) {
+    return top + (h - top - bottom) * (1.0 - static_cast<double>(v) / max);
+  };
   std::string svg = absl::StrFormat(
       "<svg class=\"chart trend\" viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\" role=\"img\">"
       "<title>%s</title>",
@@ -82,10 +93,11 @@ std::string SvgTrend(const v1::InsightResponse& r, Language lang) {
   if (max / 2 > 0 && max / 2 < max) ticks.push_back((max + 1) / 2);
   ticks.push_back(max);
   for (uint64_t v : ticks) {
-    absl::StrAppendFormat(&svg,
-                          "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" class=\"axis\"/>"
-                          "<text x=\"%d\" y=\"%.1f\" class=\"lbl ytick\" text-anchor=\"end\">%d</text>",
-                          left - 4, y(v), left, y(v), left - 7, y(v) + 4, v);
+    absl::StrAppendFormat(
+        &svg,
+        "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" class=\"axis\"/>"
+        "<text x=\"%d\" y=\"%.1f\" class=\"lbl ytick\" text-anchor=\"end\">%d</text>",
+        left - 4, y(v), left, y(v), left - 7, y(v) + 4, v);
   }
   std::string path;
   for (int i = 0; i < n; ++i) {
@@ -101,7 +113,8 @@ std::string SvgTrend(const v1::InsightResponse& r, Language lang) {
       continue;
     }
     double yi = y(p.persons().value());
-    path += absl::StrFormat("%s%.1f,%.1f ", (path.empty() || path.back() == '|') ? "M" : "L", xi, yi);
+    path +=
+        absl::StrFormat("%s%.1f,%.1f ", (path.empty() || path.back() == '|') ? "M" : "L", xi, yi);
     absl::StrAppendFormat(&svg, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" class=\"pt\"/>", xi, yi);
     absl::StrAppendFormat(&svg,
                           "<text x=\"%.1f\" y=\"%.1f\" class=\"lbl\" text-anchor=\"middle\">%d"
@@ -115,9 +128,9 @@ std::string SvgTrend(const v1::InsightResponse& r, Language lang) {
   absl::StrAppendFormat(&svg, "<path d=\"%s\" class=\"line\"/>", d);
   for (int i = 0; i < n; ++i) {
     if (n > 12 && i % ((n + 11) / 12) != 0) continue;
-    absl::StrAppendFormat(&svg,
-                          "<text x=\"%.1f\" y=\"%d\" class=\"lbl xtick\" text-anchor=\"middle\">%s</text>",
-                          x(i), h - bottom + 16, Esc(r.trend(i).period()));
+    absl::StrAppendFormat(
+        &svg, "<text x=\"%.1f\" y=\"%d\" class=\"lbl xtick\" text-anchor=\"middle\">%s</text>",
+        x(i), h - bottom + 16, Esc(r.trend(i).period()));
   }
   svg += "</svg>";
   return svg;
@@ -130,20 +143,24 @@ std::string OverlapHtml(const v1::InsightResponse& r, Language lang) {
   uint64_t max = 1;
   for (const auto& c : r.overlap()) max = std::max(max, c.persons().value());
   std::string out = "<table class=\"overlap\"><tr><th></th>";
-  for (const auto& d : r.overlap_domains()) absl::StrAppend(&out, "<th>", Esc(presentation::Label(d, lang)), "</th>");
+  for (const auto& d : r.overlap_domains())
+    absl::StrAppend(&out, "<th>", Esc(presentation::Label(d, lang)), "</th>");
   out += "</tr>";
   for (size_t i = 0; i < n; ++i) {
-    absl::StrAppend(&out, "<tr><th>", Esc(presentation::Label(r.overlap_domains(static_cast<int>(i)), lang)), "</th>");
+    absl::StrAppend(&out, "<tr><th>",
+                    Esc(presentation::Label(r.overlap_domains(static_cast<int>(i)), lang)),
+                    "</th>");
     for (size_t j = 0; j < n; ++j) {
       const v1::Count& c = r.overlap(static_cast<int>(i * n + j)).persons();
       if (Hidden(c)) {
         out += CellHtml(c, k, lang);
       } else {
         double a = 0.1 + 0.8 * static_cast<double>(c.value()) / max;
-        absl::StrAppendFormat(&out,
-                              "<td class=\"num\" style=\"background:rgba(31,94,160,%.2f);color:%s\">"
-                              "%d</td>",
-                              a, a > 0.5 ? "#fff" : "#000", c.value());
+        absl::StrAppendFormat(
+            &out,
+            "<td class=\"num\" style=\"background:rgba(31,94,160,%.2f);color:%s\">"
+            "%d</td>",
+            a, a > 0.5 ? "#fff" : "#000", c.value());
       }
     }
     out += "</tr>";
@@ -194,10 +211,12 @@ svg .suplbl{font-size:11px;fill:#8a1c1c;font-weight:600}svg .axis{stroke:#999}sv
 }  // namespace
 
 std::vector<v1::TotalsRequest> ReportTableRequests(uint32_t from, uint32_t to) {
-  std::vector<std::vector<v1::Dimension>> dims = {
-      {v1::DIMENSION_FORM}, {v1::DIMENSION_AGE_BAND}, {v1::DIMENSION_GENDER},
-      {v1::DIMENSION_DOMAIN}, {v1::DIMENSION_LIVING_SITUATION},
-      {v1::DIMENSION_FORM, v1::DIMENSION_AGE_BAND}};
+  std::vector<std::vector<v1::Dimension>> dims = {{v1::DIMENSION_FORM},
+                                                  {v1::DIMENSION_AGE_BAND},
+                                                  {v1::DIMENSION_GENDER},
+                                                  {v1::DIMENSION_DOMAIN},
+                                                  {v1::DIMENSION_LIVING_SITUATION},
+                                                  {v1::DIMENSION_FORM, v1::DIMENSION_AGE_BAND}};
   std::vector<v1::TotalsRequest> out;
   for (const auto& d : dims) {
     v1::TotalsRequest r;
@@ -212,7 +231,8 @@ std::vector<v1::TotalsRequest> ReportTableRequests(uint32_t from, uint32_t to) {
 absl::StatusOr<std::pair<uint32_t, uint32_t>> ParsePeriod(const std::string& text) {
   std::vector<std::string> parts = absl::StrSplit(text, "..");
   if (parts.size() != 2) {
-    return absl::InvalidArgumentError("--period must be YYYY-MM..YYYY-MM (either side may be empty)");
+    return absl::InvalidArgumentError(
+        "--period must be YYYY-MM..YYYY-MM (either side may be empty)");
   }
   ASSIGN_OR_RETURN(uint32_t from, ParseMonthFlag("period", parts[0]));
   ASSIGN_OR_RETURN(uint32_t to, ParseMonthFlag("period", parts[1]));
@@ -236,15 +256,15 @@ std::string SvgBars(const std::vector<std::string>& labels, const std::vector<v1
       label_w + bar_w + 60, h, label_w + bar_w + 60, h, Esc(title));
   for (size_t i = 0; i < labels.size(); ++i) {
     int y = 5 + static_cast<int>(i) * row;
-    absl::StrAppendFormat(&svg, "<text x=\"%d\" y=\"%d\" class=\"lbl\" text-anchor=\"end\">%s</text>",
+    absl::StrAppendFormat(&svg,
+                          "<text x=\"%d\" y=\"%d\" class=\"lbl\" text-anchor=\"end\">%s</text>",
                           label_w - 6, y + 14, Esc(labels[i]));
     const v1::Count& c = values[i];
     if (Hidden(c)) {
       absl::StrAppendFormat(&svg,
                             "<rect x=\"%d\" y=\"%d\" width=\"24\" height=\"16\" class=\"supbar\"/>"
                             "<text x=\"%d\" y=\"%d\" class=\"suplbl\">%s</text>",
-                            label_w, y + 2, label_w + 30, y + 14,
-                            Shown(c, k));
+                            label_w, y + 2, label_w + 30, y + 14, Shown(c, k));
     } else {
       int w = static_cast<int>(std::lround(static_cast<double>(c.value()) * bar_w / max));
       absl::StrAppendFormat(&svg,
@@ -267,27 +287,27 @@ std::string RenderReportHtml(const ReportInput& in) {
     return Esc(presentation::Label(key, lang, values));
   };
   auto count = [k](const v1::Count& c) { return Shown(c, k); };
-  std::string h = absl::StrCat(
-      "<!DOCTYPE html>\n<html lang=\"", presentation::LanguageCode(lang),
-      "\"><head><meta charset=\"utf-8\">"
-      "<title>Samenzicht: ", L("title"), " ", Esc(in.period),
-      "</title><style>", kCss, "</style></head><body>\n",
-      "<h1>", L("title"), "</h1>",
-      "<p class=\"note\">", L("period"), ": <b>", Esc(in.period), "</b> &middot; ", L("generated"),
-      " ", Esc(in.generated), " &middot; ", Lv("minCellSize", {{"k", absl::StrCat(k)}}), "</p>\n");
+  std::string h = absl::StrCat("<!DOCTYPE html>\n<html lang=\"", presentation::LanguageCode(lang),
+                               "\"><head><meta charset=\"utf-8\">"
+                               "<title>Samenzicht: ",
+                               L("title"), " ", Esc(in.period), "</title><style>", kCss,
+                               "</style></head><body>\n", "<h1>", L("title"), "</h1>",
+                               "<p class=\"note\">", L("period"), ": <b>", Esc(in.period),
+                               "</b> &middot; ", L("generated"), " ", Esc(in.generated),
+                               " &middot; ", Lv("minCellSize", {{"k", absl::StrCat(k)}}), "</p>\n");
   absl::StrAppend(
       &h, "<h2>", L("summary"), "</h2><div class=\"kpi\">", "<div>", L("persons"),
       "<b id=\"persons\">", count(r.total_persons()), "</b></div>", "<div>", L("signals"),
       "<b id=\"signals\">", count(r.total_signals()), "</b></div>", "<div>", L("ratio"), "<b>",
-      Esc(FormatRatio(r.signals_per_person())),
-      "</b></div>", "<div>", L("bounds"), "<b>", count(r.persons_lower_bound()), " &ndash; ",
-      count(r.total_persons()), "</b></div></div>",
+      Esc(FormatRatio(r.signals_per_person())), "</b></div>", "<div>", L("bounds"), "<b>",
+      count(r.persons_lower_bound()), " &ndash; ", count(r.total_persons()), "</b></div></div>",
       r.linkage_error().available()
-          ? absl::StrCat("<p class=\"note\" id=\"linkage-error\">",
-                         Lv("linkageError",
-                            {{"twice", absl::StrCat(r.linkage_error().persons_maybe_counted_twice())},
-                             {"wrong", absl::StrCat(r.linkage_error().links_maybe_wrong())}}),
-                         "</p>\n")
+          ? absl::StrCat(
+                "<p class=\"note\" id=\"linkage-error\">",
+                Lv("linkageError",
+                   {{"twice", absl::StrCat(r.linkage_error().persons_maybe_counted_twice())},
+                    {"wrong", absl::StrCat(r.linkage_error().links_maybe_wrong())}}),
+                "</p>\n")
           : std::string(),
       "<p class=\"note\">", Lv("unlinkableNote", {{"n", FormatCount(r.unlinkable_signals(), k)}}),
       "</p>\n");
@@ -302,14 +322,14 @@ std::string RenderReportHtml(const ReportInput& in) {
     absl::StrAppend(&h, "<h2>", L("agencies"), "</h2>",
                     SvgBars(labels, values, k, presentation::Label("agencies", lang)));
   }
-  absl::StrAppend(&h, "<h2>", L("overlap"), "</h2>", "<p class=\"note\">", L("overlapNote"),
-                  "</p>", OverlapHtml(r, lang));
+  absl::StrAppend(&h, "<h2>", L("overlap"), "</h2>", "<p class=\"note\">", L("overlapNote"), "</p>",
+                  OverlapHtml(r, lang));
   absl::StrAppend(
       &h, "<h2>",
-      Lv("trendPer", {{"unit", presentation::Label(r.granularity() == v1::TREND_GRANULARITY_QUARTER
-                                                       ? "quarter"
-                                                       : "month",
-                                                   lang)}}),
+      Lv("trendPer",
+         {{"unit",
+           presentation::Label(
+               r.granularity() == v1::TREND_GRANULARITY_QUARTER ? "quarter" : "month", lang)}}),
       "</h2>", SvgTrend(r, lang));
   {
     std::string rows;
@@ -343,7 +363,9 @@ std::string RenderReportHtml(const ReportInput& in) {
   absl::StrAppend(&h, "<h2>", L("estimateTitle"), "</h2>");
   if (e.available()) {
     absl::StrAppendFormat(
-        &h, "<p>%s: <b id=\"estimate\">%.0f</b> (%s %.0f &ndash; %s, %s); %s: %d; model %s; %s: %s.</p>",
+        &h,
+        "<p>%s: <b id=\"estimate\">%.0f</b> (%s %.0f &ndash; %s, %s); %s: %d; model %s; %s: "
+        "%s.</p>",
         L("estimate"), e.estimate(), L("interval"), e.lower(),
         std::isfinite(e.upper()) ? absl::StrFormat("%.0f", e.upper()) : std::string("&infin;"),
         Esc(e.interval_method()), L("seen"), e.observed(), Esc(e.model()), L("lists"),
@@ -376,19 +398,19 @@ std::string RenderReportHtml(const ReportInput& in) {
   const bool cell_key =
       applied.ok() || r.disclosure_rules().find("Cell Key Method") != std::string::npos;
   const CellKeyParams params = applied.ok() ? *applied : CellKeyParams{k};
-  absl::StrAppend(
-      &h, "<h2>", L("methods"), "</h2>", "<p>", L("howLinked"), "</p>", "<p><b>",
-      L("countingRulesTitle"), "</b> ", L("countingRules"), "</p>", "<p><b>", L("disclosureTitle"),
-      "</b> ",
-      cell_key ? Lv("cellKeyRules", {{"k", absl::StrCat(k)},
-                                     {"k1", absl::StrCat(k - 1)},
-                                     {"d", absl::StrCat(params.noise())},
-                                     {"s", absl::StrCat(params.tail())},
-                                     {"one_in", absl::StrCat(params.tail_one_in)}})
-               : Lv("suppressionRules", {{"k1", absl::StrCat(k - 1)},
-                                         {"primary", FormatCount(Withheld(false), k)},
-                                         {"secondary", FormatCount(Withheld(true), k)}}),
-      "</p>", "<p>", L("estimateMethod"), "</p>", "</body></html>\n");
+  absl::StrAppend(&h, "<h2>", L("methods"), "</h2>", "<p>", L("howLinked"), "</p>", "<p><b>",
+                  L("countingRulesTitle"), "</b> ", L("countingRules"), "</p>", "<p><b>",
+                  L("disclosureTitle"), "</b> ",
+                  cell_key
+                      ? Lv("cellKeyRules", {{"k", absl::StrCat(k)},
+                                            {"k1", absl::StrCat(k - 1)},
+                                            {"d", absl::StrCat(params.noise())},
+                                            {"s", absl::StrCat(params.tail())},
+                                            {"one_in", absl::StrCat(params.tail_one_in)}})
+                      : Lv("suppressionRules", {{"k1", absl::StrCat(k - 1)},
+                                                {"primary", FormatCount(Withheld(false), k)},
+                                                {"secondary", FormatCount(Withheld(true), k)}}),
+                  "</p>", "<p>", L("estimateMethod"), "</p>", "</body></html>\n");
   return h;
 }
 

@@ -95,8 +95,8 @@ std::string FormatTotalsTable(const v1::TotalsResponse& r) {
   for (size_t i = 1; i + 1 < lines.size(); ++i) emit(lines[i]);
   if (r.rows_size() > 0) out += std::string(rule_len - 2, '-') + "\n";
   emit(lines.back());
-  absl::StrAppend(&out, "\nunlinkable signals (no token): ", Cell(r.unlinkable_signals(), k),
-                  "\n", ProtectionFooter(r.counting_rules(), k));
+  absl::StrAppend(&out, "\nunlinkable signals (no token): ", Cell(r.unlinkable_signals(), k), "\n",
+                  ProtectionFooter(r.counting_rules(), k));
   return out;
 }
 
@@ -145,11 +145,13 @@ std::string FormatTotalsJson(const v1::TotalsResponse& r) {
     absl::StrAppend(&out, "], \"persons\": ", JsonCount(row.persons(), r.min_cell_size()),
                     ", \"signals\": ", JsonCount(row.signals(), r.min_cell_size()), "}");
   }
-  absl::StrAppend(&out, r.rows_size() ? "\n  " : "", "],\n  \"total_persons\": ",
-                  JsonCount(r.total_persons(), r.min_cell_size()), ",\n  \"total_signals\": ",
-                  JsonCount(r.total_signals(), r.min_cell_size()), ",\n  \"unlinkable_signals\": ",
-                  JsonCount(r.unlinkable_signals(), r.min_cell_size()), ",\n  \"min_cell_size\": ", r.min_cell_size(),
-                  ",\n  \"counting_rules\": ", JsonString(r.counting_rules()), "\n}\n");
+  absl::StrAppend(
+      &out, r.rows_size() ? "\n  " : "",
+      "],\n  \"total_persons\": ", JsonCount(r.total_persons(), r.min_cell_size()),
+      ",\n  \"total_signals\": ", JsonCount(r.total_signals(), r.min_cell_size()),
+      ",\n  \"unlinkable_signals\": ", JsonCount(r.unlinkable_signals(), r.min_cell_size()),
+      ",\n  \"min_cell_size\": ", r.min_cell_size(),
+      ",\n  \"counting_rules\": ", JsonString(r.counting_rules()), "\n}\n");
   return out;
 }
 

@@ -153,9 +153,11 @@ absl::StatusOr<DatabaseFileInfo> DescribeDatabase(sqlite::Database& db) {
   ASSIGN_OR_RETURN(std::string v, One(db, "PRAGMA user_version"));
   info.schema_version = std::atoll(v.c_str());
   if (info.schema_version < 1 || info.schema_version > kSchemaVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        path, ": schema version ", info.schema_version, " is not an aggregator database this "
-        "release can open (versions 1 to ", kSchemaVersion, ")"));
+    return absl::FailedPreconditionError(absl::StrCat(path, ": schema version ",
+                                                      info.schema_version,
+                                                      " is not an aggregator database this "
+                                                      "release can open (versions 1 to ",
+                                                      kSchemaVersion, ")"));
   }
   // The tables every version must have (schema.cc).
   std::vector<std::string> tables = {"rules", "batches", "reports", "retracted"};
@@ -166,8 +168,10 @@ absl::StatusOr<DatabaseFileInfo> DescribeDatabase(sqlite::Database& db) {
     tables.push_back("settings");
   }
   for (const std::string& t : tables) {
-    ASSIGN_OR_RETURN(std::string n, One(db, absl::StrCat(
-        "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = '", t, "'")));
+    ASSIGN_OR_RETURN(
+        std::string n,
+        One(db, absl::StrCat("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = '",
+                             t, "'")));
     if (n != "1") {
       return absl::FailedPreconditionError(
           absl::StrCat(path, ": table '", t, "' is missing: not an aggregator database"));
@@ -190,8 +194,9 @@ absl::Status WriteSettingsUnaudited(sqlite::Database& db,
                                     const std::map<std::string, std::string>& settings) {
   ASSIGN_OR_RETURN(int64_t version, db.UserVersion());
   if (version < 2 || settings.empty()) return absl::OkStatus();
-  ASSIGN_OR_RETURN(sqlite::Statement st,
-                   PrepareOrNotOurs(db, "INSERT OR REPLACE INTO settings(name, value) VALUES (?1, ?2)"));
+  ASSIGN_OR_RETURN(
+      sqlite::Statement st,
+      PrepareOrNotOurs(db, "INSERT OR REPLACE INTO settings(name, value) VALUES (?1, ?2)"));
   ASSIGN_OR_RETURN(sqlite::Transaction tx, sqlite::Transaction::Begin(db));
   for (const auto& [name, value] : settings) {
     st.Reset();

@@ -30,8 +30,7 @@ namespace samenzicht::aggregator {
 
 // `data_dir`/aggregator.db opened read-only (a running server may write meanwhile).
 // NotFound when there is no database.
-absl::StatusOr<std::unique_ptr<sqlite::Database>> OpenDatabaseReadOnly(
-    const std::string& data_dir);
+absl::StatusOr<std::unique_ptr<sqlite::Database>> OpenDatabaseReadOnly(const std::string& data_dir);
 
 // Every stored setting (name -> value); empty for a version-1 database, which had none.
 // FailedPrecondition when the table is missing from a database that should have it.
