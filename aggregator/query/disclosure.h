@@ -122,9 +122,14 @@ const std::string& DisclosureRules();
 // RECORD KEYS. A report's key is a keyed mix of its tokens' fingerprints (the tokens are
 // already keyed with the aggregator's secret, so nobody without the store key can compute
 // it) and `secret`; a report without tokens is keyed by its categories and its position
-// among identical reports. A person's key in a period is the mix of the SUM of its reports'
-// keys in that period: it does not depend on the person numbers a re-link hands out, and
-// the same reports always give the same key. Signals (reports) use the report keys.
+// among identical reports. A person's key IN A CELL is the mix of the SUM of the keys of
+// the reports that put it in that cell: its reports in the cell's period that state the
+// cell's value of each category (ReportMatches in totals.h; for a two-way cell those that
+// state both values, or either when none states both; for the total, all of them). It does
+// not depend on the person numbers a re-link hands out, the same reports always give the
+// same key, and a report that joins a person changes the person's key only in the cells the
+// report itself falls in: the cells it leaves alone keep their noise, so whether it joined an
+// earlier person does not show there. Signals (reports) use the report keys.
 //
 // THE PTABLE (n = true count, u = a uniform draw from the cell key):
 //   n = 0            -> 0 (zeros stay zeros: an empty cell singles nobody out);
@@ -160,10 +165,11 @@ struct CellKeyParams {
 std::vector<double> NoiseDistribution(const CellKeyParams& params);
 
 // Per report (index into Dataset::reports) and per person (LinkResult::person ids).
-// A person's key IN A PERIOD is PersonKey(sum of its reports' keys in the period, its
-// mark): it changes only when the person's reports in that period change, so a report
-// added in another month leaves this month's figures alone. `person` holds the key over
-// all (publishable) reports, for the whole history.
+// A person's key in a cell is PersonKey(sum of the keys of its reports that put it in the
+// cell, its mark) (see RECORD KEYS above): it changes only when those reports change, so a
+// report added in another month leaves this month's figures alone, and a report that adds
+// nothing to a cell leaves that cell alone. `person` holds the key over all (publishable)
+// reports: the person's key in the total of the whole history.
 struct RecordKeys {
   std::vector<uint64_t> report;
   std::vector<uint64_t> person;

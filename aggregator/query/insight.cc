@@ -221,11 +221,22 @@ void PerturbInsight(const Dataset& ds, const LinkResult& link,
   std::map<int, KeyedCount> domain_persons;
   std::map<std::pair<int, int>, KeyedCount> pair_persons;
   std::map<uint32_t, KeyedCount> month_persons, month_signals;  // 0 = unknown
+  // Each person's reports in the period: its key in a cell is made from the reports that
+  // put it there (disclosure.h; the same rule as the totals by domain and by signal month).
+  // (person p's are reports_of[first[p] .. first[p + 1]).)
+  std::vector<uint32_t> first(size_t{link.persons} + 1, 0), reports_of;
+  for (size_t i = 0; i < ds.reports.size(); ++i) {
+    if (p.In(ds.reports[i].signal_month)) ++first[link.person[i] + 1];
+  }
+  for (size_t q = 1; q < first.size(); ++q) first[q] += first[q - 1];
+  reports_of.resize(first.back());
+  std::vector<uint32_t> next(first.begin(), first.end() - 1);
   for (size_t i = 0; i < ds.reports.size(); ++i) {
     const ReportFacts& r = ds.reports[i];
     if (!p.In(r.signal_month)) continue;
     signals.Add(keys.report[i]);
     period_sum[link.person[i]] += keys.report[i];
+    reports_of[next[link.person[i]]++] = static_cast<uint32_t>(i);
     if (!r.has_token) {
       unlinkable.Add(keys.report[i]);
     } else {
@@ -244,15 +255,28 @@ void PerturbInsight(const Dataset& ds, const LinkResult& link,
     if (linkable[id]) lower.Add(key);
     size_t n = f.agencies.size();
     if (n >= 1) by_agencies[std::min<size_t>(n, 3) - 1].Add(key);
+    // The sum of the keys of the person's reports that `match` says put it in a cell.
+    auto key_of = [&](auto match) {
+      uint64_t sum = 0;
+      for (uint32_t q = first[id]; q < first[id + 1]; ++q) {
+        const uint32_t i = reports_of[q];
+        if (match(ds.reports[i])) sum += keys.report[i];
+      }
+      return PersonKey(sum, keys.person_mark[id], keys.secret);
+    };
     for (int a = 1; a < 32; ++a) {
       if (!(f.domains & (1u << a))) continue;
-      domain_persons[a].Add(key);
+      domain_persons[a].Add(key_of([a](const ReportFacts& r) { return r.domain == a; }));
       for (int b = a + 1; b < 32; ++b) {
-        if (f.domains & (1u << b)) pair_persons[{a, b}].Add(key);
+        if (!(f.domains & (1u << b))) continue;
+        pair_persons[{a, b}].Add(
+            key_of([a, b](const ReportFacts& r) { return r.domain == a || r.domain == b; }));
       }
     }
-    month_persons[f.first_month == std::numeric_limits<uint32_t>::max() ? 0 : f.first_month]
-        .Add(key);
+    const uint32_t first =
+        f.first_month == std::numeric_limits<uint32_t>::max() ? 0 : f.first_month;
+    month_persons[first].Add(key_of(
+        [first](const ReportFacts& r) { return first == 0 || r.signal_month == first; }));
   }
   for (const auto& [m, c] : month_persons) month_signals.emplace(m, KeyedCount{});
 

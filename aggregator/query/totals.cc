@@ -320,12 +320,16 @@ absl::StatusOr<RawTotals> ComputeRawTotals(const Dataset& ds, const LinkResult& 
       for (int64_t b : k2) add(margin[1][b], measure, key, k);
     }
   };
+  // With keys: each person's reports in the period, earliest first (a person's key in a
+  // cell is made from the reports that put it there, disclosure.h).
+  std::vector<std::vector<uint32_t>> reports_of(keys != nullptr ? link.persons : 0);
   for (uint32_t i : EarliestFirst(ds.reports)) {
     const ReportFacts& r = ds.reports[i];
     if (!in_period(r.signal_month)) continue;
     ++table.total.signals;
     table.total.signal_key += report_key(i);
     if (!period_sum.empty()) period_sum[link.person[i]] += report_key(i);
+    if (!reports_of.empty()) reports_of[link.person[i]].push_back(i);
     if (!r.has_token) {
       ++table.unlinkable;
       table.unlinkable_key += report_key(i);
@@ -345,7 +349,42 @@ absl::StatusOr<RawTotals> ComputeRawTotals(const Dataset& ds, const LinkResult& 
     if (by.empty()) continue;
     KeysOf(by[0], /*person=*/true, persons[p].Value(by[0]), k1);
     if (by.size() == 2) KeysOf(by[1], true, persons[p].Value(by[1]), k2); else k2.assign(1, 0);
-    count(&RawCell::persons, &RawCell::person_key, person_key(p));
+    if (keys == nullptr) {
+      count(&RawCell::persons, &RawCell::person_key, 0);
+      continue;
+    }
+    // The person's key in each of its cells: from its reports that match the cell's keys
+    // (both, for a two-way cell; either, when none matches both).
+    auto key_of = [&](const int64_t* a, const int64_t* b) {
+      uint64_t both = 0, either = 0;
+      bool any = false;
+      for (uint32_t i : reports_of[p]) {
+        const ReportFacts& r = ds.reports[i];
+        const bool ma = a == nullptr || ReportMatches(by[0], ReportValue(by[0], r),
+                                                      static_cast<uint32_t>(*a));
+        const bool mb = b == nullptr || ReportMatches(by[1], ReportValue(by[1], r),
+                                                      static_cast<uint32_t>(*b));
+        if (ma && mb) {
+          both += keys->report[i];
+          any = true;
+        }
+        if (ma || mb) either += keys->report[i];
+      }
+      return PersonKey(any ? both : either, keys->person_mark[p], keys->secret);
+    };
+    const bool two = by.size() == 2;
+    for (int64_t a : k1) {
+      if (two) add(margin[0][a], &RawCell::persons, &RawCell::person_key, key_of(&a, nullptr));
+      for (int64_t b : k2) {
+        add(cells[{a, b}], &RawCell::persons, &RawCell::person_key,
+            key_of(&a, two ? &b : nullptr));
+      }
+    }
+    if (two) {
+      for (int64_t b : k2) {
+        add(margin[1][b], &RawCell::persons, &RawCell::person_key, key_of(nullptr, &b));
+      }
+    }
   }
 
   std::vector<int64_t> observed[2];  // the keys counted under: those of the cells

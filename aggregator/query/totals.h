@@ -155,6 +155,25 @@ inline uint32_t PersonValue(v1::Dimension d, uint32_t acc) {
   return d == v1::DIMENSION_FORM ? static_cast<uint32_t>(PersonForm(acc)) : acc;
 }
 
+// Whether a report with value `report_value` of d is one of the reports that put its person
+// under `key` (one of the keys the person is counted under: its value, or one bit of a
+// multi-valued one). Every report of the person matches the key 0 ("unknown": none of them
+// states a value); otherwise a form matches when it shares a bit with the person's form, a
+// multi-valued value when it has the bit, any other when it is the value. At least one of
+// the person's reports matches each of its keys. The Cell Key Method makes a person's key in
+// a cell from its matching reports only (disclosure.h), so a report that leaves a cell's
+// persons alone leaves its key alone too.
+inline bool ReportMatches(v1::Dimension d, uint32_t report_value, uint32_t key) {
+  if (key == 0) return true;
+  if (d == v1::DIMENSION_FORM) {
+    return (FormBits(static_cast<uint8_t>(report_value)) & FormBits(static_cast<uint8_t>(key))) != 0;
+  }
+  if (IsMultiValued(d, /*person=*/true)) {
+    return key < 32 && (Contribution(d, report_value) & (1u << key)) != 0;
+  }
+  return report_value == key;
+}
+
 // One person's accumulated values, for every dimension.
 struct PersonCategories {
   uint32_t acc[kDimensionCount] = {};

@@ -314,7 +314,11 @@ absl::StatusOr<RawTotals> TotalsIndex::Table(const Dataset& ds, const std::vecto
   const bool keyed = !keys_.person.empty() || !keys_.report.empty();
   Tally person_tally(s0, s1, keyed), signal_tally(s0, s1, keyed);
 
-  if (from == 0 && to == 0) {  // the whole history: persons as resolved at Build
+  // With cell keys a person's key differs from cell to cell (made from the reports that put
+  // the person there, disclosure.h), so a keyed table of the whole history is counted
+  // person by person as a period is.
+  const bool all = from == 0 && to == 0;
+  if (all && (!keyed || by.empty())) {  // the whole history: persons as resolved at Build
     table.total = {persons_, reports_, total_person_key_, total_report_key_};
     table.unlinkable = unlinkable_;
     table.unlinkable_key = unlinkable_key_;
@@ -326,7 +330,7 @@ absl::StatusOr<RawTotals> TotalsIndex::Table(const Dataset& ds, const std::vecto
   } else {
     // A period: month slots lo..hi. Each person's reports in it are contiguous (sorted by
     // month, not known last); the person counts by the categories those reports give.
-    const uint32_t lo = from == 0 ? 1 : static_cast<uint32_t>(
+    const uint32_t lo = all || from == 0 ? 1 : static_cast<uint32_t>(
         std::lower_bound(months_.begin(), months_.end(), from) - months_.begin());
     const uint32_t hi = to == 0 ? static_cast<uint32_t>(months_.size() - 1)
                                 : static_cast<uint32_t>(
@@ -351,12 +355,17 @@ absl::StatusOr<RawTotals> TotalsIndex::Table(const Dataset& ds, const std::vecto
     for (uint32_t p = 0; p < persons_; ++p) {
       uint32_t pos = first_report_[p];
       const uint32_t end = first_report_[p + 1];
-      while (pos < end && month[pos] != 0 && month[pos] < lo) ++pos;
-      if (pos == end || month[pos] == 0 || month[pos] > hi) continue;
+      if (!all) {
+        while (pos < end && month[pos] != 0 && month[pos] < lo) ++pos;
+        if (pos == end || month[pos] == 0 || month[pos] > hi) continue;
+      } else if (pos == end) {
+        continue;
+      }
       ++table.total.persons;
       uint64_t period_sum = 0;  // the person's key in the period (disclosure.h)
       uint32_t acc[2] = {0, 0};
-      for (; pos < end && month[pos] != 0 && month[pos] <= hi; ++pos) {
+      const uint32_t begin = pos;
+      for (; pos < end && (all || (month[pos] != 0 && month[pos] <= hi)); ++pos) {
         if (keyed) period_sum += report_key_[pos];
         ++table.total.signals;
         table.unlinkable += no_token_[pos];
@@ -375,13 +384,58 @@ absl::StatusOr<RawTotals> TotalsIndex::Table(const Dataset& ds, const std::vecto
         ++pairs[size_t{c0} * n1 + c1];
         if (keyed) pair_keys[size_t{c0} * n1 + c1] += report_key_[pos];
       }
-      const uint64_t pkey =
-          keyed ? PersonKey(period_sum, keys_.person_mark[p], keys_.secret) : 0;
+      const uint64_t pkey = !keyed ? 0
+                            : all  ? keys_.person[p]
+                                   : PersonKey(period_sum, keys_.person_mark[p], keys_.secret);
       table.total.person_key += pkey;
       if (by.empty()) continue;
       const int na = Spread(persons[0].multi, PersonValue(by[0], acc[0]), ka);
       const int nb = two ? Spread(persons[1].multi, PersonValue(by[1], acc[1]), kb) : 1;
-      person_tally.Add(ka, na, kb, nb, 1, pkey);
+      person_tally.Add(ka, na, kb, nb, 1, 0);
+      if (!keyed) continue;
+      // The person's key in each of its cells: from its reports in the period that match the
+      // cell's keys (both, for a two-way cell; either, when none matches both), as
+      // ComputeRawTotals makes it. One pass: the sums of the reports matching each key of
+      // each side, and of those matching both; "either" = side a + side b - both.
+      uint64_t sa[32] = {}, sb[32] = {};
+      uint64_t both[32 * 32];
+      uint32_t any[32 * 32];
+      std::fill_n(both, na * nb, 0);
+      std::fill_n(any, na * nb, 0);
+      for (uint32_t q = begin; q < pos; ++q) {
+        const uint64_t key = report_key_[q];
+        const uint32_t va = ValueOf(*reports[0].codes, code[0][q]);
+        const uint32_t vb = two ? ValueOf(*reports[1].codes, code[1][q]) : 0;
+        uint32_t mb = 0;
+        for (int y = 0; y < nb; ++y) {
+          if (!two || ReportMatches(by[1], vb, kb[y])) {
+            mb |= 1u << y;
+            sb[y] += key;
+          }
+        }
+        for (int x = 0; x < na; ++x) {
+          if (!ReportMatches(by[0], va, ka[x])) continue;
+          sa[x] += key;
+          for (uint32_t m = mb; m != 0; m &= m - 1) {
+            const int y = __builtin_ctz(m);
+            both[x * nb + y] += key;
+            ++any[x * nb + y];
+          }
+        }
+      }
+      const uint8_t mark = keys_.person_mark[p];
+      for (int x = 0; x < na; ++x) {
+        if (two) person_tally.m0_key[ka[x]] += PersonKey(sa[x], mark, keys_.secret);
+        for (int y = 0; y < nb; ++y) {
+          const int c = x * nb + y;
+          const uint64_t sum = !two || any[c] > 0 ? both[c] : sa[x] + sb[y] - both[c];
+          person_tally.cells_key[size_t{ka[x]} * s1 + kb[y]] +=
+              PersonKey(sum, mark, keys_.secret);
+        }
+      }
+      if (two) {
+        for (int y = 0; y < nb; ++y) person_tally.m1_key[kb[y]] += PersonKey(sb[y], mark, keys_.secret);
+      }
     }
     if (by.empty()) return table;
     for (uint32_t x = 0; x < reports[0].codes->count; ++x) {

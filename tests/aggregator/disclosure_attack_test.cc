@@ -19,6 +19,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <tuple>
 
 #include <gtest/gtest.h>
 
@@ -637,8 +638,9 @@ TEST(InsertAndWatchAttack, TheReleaseFreezeLeavesEveryCellUnchanged) {
 // in December) and after it (January..November, published from 1 January), and November's
 // own tables, each by nothing, form, domain, age band and form x age band. If G was
 // reported, the plant joins G's person (the history gains one person fewer than November's
-// newcomers, and every history cell holding G's person is perturbed anew); if not, it is a
-// new person. Three watchers:
+// newcomers, and the history cells the plant falls in are perturbed anew; before a person's
+// key in a cell was made from the reports that put it there, every cell holding G's person
+// was); if not, it is a new person. Four watchers:
 //  - the total watcher: d = history after - history before - November; E[d] = -1 if G was
 //    there, 0 if not; the Bayes decision on the three-draw noise;
 //  - the every-cell watcher: G was there if a history cell changed (other than those the
@@ -646,11 +648,17 @@ TEST(InsertAndWatchAttack, TheReleaseFreezeLeavesEveryCellUnchanged) {
 //    November's same cell shows 0, i.e. no newcomer seems to explain the change;
 //  - the informed watcher, who knows G's form and age band: the same rule on that one
 //    form x age band cell.
+//  - the absorbed-plant watcher: G was there if the history's cells of form "unknown" and
+//    of form x age band "unknown x unknown" are unchanged (a plant that joins G takes G's form and age band; a plant that
+//    is a new person of its own falls in that cell).
+// With `plant_as_guessed` the plant carries G's form and age band (the informed analyst puts
+// it in G's own cell), and the informed watcher takes the Bayes decision on that cell as the
+// total watcher does on the total.
 struct PlantResult {
-  int rounds = 0, total_right = 0, cells_right = 0, informed_right = 0;
+  int rounds = 0, total_right = 0, cells_right = 0, informed_right = 0, absorbed_right = 0;
 };
 
-PlantResult PlantBeforeRelease(int rounds, uint32_t seed) {
+PlantResult PlantBeforeRelease(int rounds, uint32_t seed, bool plant_as_guessed = false) {
   std::mt19937 rng(seed);
   const CellKeyParams params = Params();
   // The PMF of e2 - e1 - e3 for three independent draws of the ptable's noise.
@@ -679,8 +687,8 @@ PlantResult PlantBeforeRelease(int rounds, uint32_t seed) {
     if (present) people.push_back(guessed);
     SimPerson planted = guessed;
     planted.domains = {v1::DOMAIN_MUNICIPALITY};
-    planted.form = 0;
-    planted.age = 0;
+    planted.form = plant_as_guessed ? guessed.form : 0;
+    planted.age = plant_as_guessed ? guessed.age : 0;
     planted.month = 202411;
     people.push_back(planted);
     std::map<uint32_t, std::vector<uint64_t>> frozen;
@@ -701,6 +709,9 @@ PlantResult PlantBeforeRelease(int rounds, uint32_t seed) {
           std::string key = std::to_string(by.size());
           for (const std::string& k : row.keys()) key += "/" + k;
           cells[key] = row.persons().value();
+          if (by.size() == 1 && by[0] == v1::DIMENSION_FORM) {
+            cells["form/" + row.keys(0)] = row.persons().value();
+          }
         }
       }
       return cells;
@@ -726,35 +737,120 @@ PlantResult PlantBeforeRelease(int rounds, uint32_t seed) {
     }
     const char* form_words[] = {"unknown", "sexual", "criminal", "sexual_and_criminal"};
     const std::string informed_key = std::string("2/") + form_words[guessed.form] + "/13_17";
-    const bool informed_says = at(after, informed_key) != at(before, informed_key) &&
-                               at(november, informed_key) == 0;
+    bool informed_says = at(after, informed_key) != at(before, informed_key) &&
+                         at(november, informed_key) == 0;
+    if (plant_as_guessed) {
+      const int64_t g = static_cast<int64_t>(at(after, informed_key)) -
+                        static_cast<int64_t>(at(before, informed_key)) -
+                        static_cast<int64_t>(at(november, informed_key));
+      informed_says = three(g + 1) > three(g);
+    }
+    const bool absorbed_says = at(after, "2/unknown/unknown") == at(before, "2/unknown/unknown") &&
+                               at(after, "form/unknown") == at(before, "form/unknown");
     ++out.rounds;
     out.total_right += total_says == present;
     out.cells_right += cells_say == present;
     out.informed_right += informed_says == present;
+    out.absorbed_right += absorbed_says == present;
   }
   return out;
 }
 
-// Measured, 2,000 rounds (docs/disclosure.md section 5 states the figures). The total and
-// the every-cell watcher are held to the bound 0.55 plus three standard errors of the
-// measurement. The informed watcher is NOT held to it: it was right in 1,304 of 2,000 rounds
-// (0.652), because a person's key in a period is made from all its reports in the period, so
-// the plant joining G's person perturbs G's cells of the whole history anew (an open
-// weakness, docs/disclosure.md section 5); its ceiling here only keeps it from getting worse.
+// 2,000 rounds, seed 17 (docs/disclosure.md sections 4 and 5 state the figures). The total
+// and the every-cell watcher are held to the bound 0.55 plus three standard errors of the
+// measurement. The informed watcher is held to 0.55 itself: before a person's key in a cell
+// was made from the reports that put it there, it was right in 1,304 of 2,000 rounds (0.652),
+// because the plant joining G's person perturbed every cell of G's anew; now a report that
+// leaves a cell's persons alone leaves its key alone (measured 1,027 of 2,000, 0.513). The
+// same watcher with the plant in G's own cell (1,000 rounds, seed 18) is held to the bound
+// plus three standard errors. The absorbed-plant watcher is NOT held to the bound: it was
+// right in 1,146 of 2,000 rounds (0.573) before and after the change (a plant that joins G
+// takes G's categories, so the "unknown" cells hold one person fewer; an open weakness,
+// docs/disclosure.md section 5); its ceiling only keeps it from getting worse.
 TEST(PlantingBeforeReleaseAttack, OneLookPerReleaseMixedWithTheMonthsNewcomers) {
   const int rounds = 2000;
   PlantResult r = PlantBeforeRelease(rounds, 17);
   const double se3 = 3 * std::sqrt(0.25 / rounds);
   std::printf("planting before release: the total watcher was right in %d of %d rounds (%.3f), "
               "the every-cell watcher in %d (%.3f), the watcher who knows the form and age "
-              "band in %d (%.3f)\n",
+              "band in %d (%.3f), the absorbed-plant watcher in %d (%.3f)\n",
               r.total_right, r.rounds, static_cast<double>(r.total_right) / r.rounds,
               r.cells_right, static_cast<double>(r.cells_right) / r.rounds, r.informed_right,
-              static_cast<double>(r.informed_right) / r.rounds);
+              static_cast<double>(r.informed_right) / r.rounds, r.absorbed_right,
+              static_cast<double>(r.absorbed_right) / r.rounds);
   EXPECT_LE(r.total_right, rounds * (0.55 + se3));
   EXPECT_LE(r.cells_right, rounds * (0.55 + se3));
-  EXPECT_LE(r.informed_right, rounds * 0.66);  // measured 0.652: above the bound, see above
+  EXPECT_LE(r.informed_right, rounds * 0.55)
+      << "the watcher who knows the guessed person's form and age band tells whether the "
+         "plant joined that person";
+  EXPECT_LE(r.absorbed_right, rounds * 0.60);  // measured 0.573: above the bound, see above
+}
+
+TEST(PlantingBeforeReleaseAttack, APlantInTheGuessedPersonsOwnCellIsOneNoisyLook) {
+  const int rounds = 1000;
+  PlantResult g = PlantBeforeRelease(rounds, 18, /*plant_as_guessed=*/true);
+  std::printf("planting in the guessed person's own cell: the informed watcher was right in %d "
+              "of %d rounds (%.3f), the total watcher in %d (%.3f)\n",
+              g.informed_right, g.rounds, static_cast<double>(g.informed_right) / g.rounds,
+              g.total_right, static_cast<double>(g.total_right) / g.rounds);
+  EXPECT_LE(g.informed_right, rounds * (0.55 + 3 * std::sqrt(0.25 / rounds)));
+  EXPECT_LE(g.total_right, rounds * (0.55 + 3 * std::sqrt(0.25 / rounds)));
+}
+
+// The mechanism behind the informed watcher's figure, on one person: a report joining a
+// person changes the person's key only in the cells that report puts the person in. G
+// (sexual, 13-17, police, March) is joined by a report with neither form nor age band
+// (municipality, November): G's cells by form, by age band and by form x age band keep their
+// keys, and so their published figures, as do its cells by domain police and by signal month
+// March; the total (which holds G either way) is perturbed anew, as the plant is one of its
+// reports.
+TEST(PlantingBeforeReleaseAttack, AJoiningReportLeavesTheCellsItDoesNotFallInAlone) {
+  SimPerson g;
+  g.id = 9999;
+  g.form = v1::FORM_SEXUAL;
+  g.age = 2;
+  g.month = 202403;
+  g.domains = {v1::DOMAIN_POLICE};
+  SimPerson plant = g;
+  plant.form = 0;
+  plant.age = 0;
+  plant.month = 202411;
+  plant.domains = {v1::DOMAIN_MUNICIPALITY};
+  std::mt19937 rng(4);
+  std::vector<SimPerson> others = Simulate(rng, 30);
+  std::vector<SimPerson> before = others, after = others;
+  before.push_back(g);
+  after.push_back(g);
+  after.push_back(plant);
+  World a = Build(before), b = Build(after);
+  ASSERT_EQ(b.link.persons, a.link.persons) << "the plant joins G";
+  auto cell = [](const World& w, std::vector<v1::Dimension> by, const std::string& k0,
+                 const std::string& k1) {
+    RawTotals raw = Raw(w, Request(by, 202401, 202412));
+    for (const RawRow& row : raw.rows) {
+      if (row.labels[0] == k0 && (k1.empty() || row.labels[1] == k1)) return row.cell;
+    }
+    ADD_FAILURE() << "no row " << k0 << " " << k1;
+    return RawCell{};
+  };
+  const std::vector<std::tuple<std::vector<v1::Dimension>, std::string, std::string>> kept = {
+      {{v1::DIMENSION_FORM}, "sexual", ""},
+      {{v1::DIMENSION_AGE_BAND}, "13_17", ""},
+      {{v1::DIMENSION_FORM, v1::DIMENSION_AGE_BAND}, "sexual", "13_17"},
+      {{v1::DIMENSION_DOMAIN}, "police", ""},
+      {{v1::DIMENSION_SIGNAL_MONTH}, "2024-03", ""}};
+  for (const auto& [by, k0, k1] : kept) {
+    const RawCell x = cell(a, by, k0, k1), y = cell(b, by, k0, k1);
+    EXPECT_EQ(x.persons, y.persons) << k0 << " " << k1;
+    EXPECT_EQ(x.person_key, y.person_key) << k0 << " " << k1 << ": perturbed anew";
+  }
+  // The total holds G either way and is perturbed anew: the plant is one of its reports.
+  const RawCell ta = Raw(a, Request({}, 202401, 202412)).total;
+  const RawCell tb = Raw(b, Request({}, 202401, 202412)).total;
+  EXPECT_EQ(ta.persons, tb.persons);
+  EXPECT_NE(ta.person_key, tb.person_key);
+  // G now counts under domain municipality, with the plant's key there.
+  EXPECT_EQ(cell(b, {v1::DIMENSION_DOMAIN}, "municipality", "").persons, 1u);
 }
 
 // ---- Differencing by overlapping periods ---------------------------------------------------
@@ -876,11 +972,27 @@ TEST(CellKeyRecordKeys, DoNotDependOnPersonNumbersOrReportOrder) {
 // The query service counts with TotalsIndex, tests and tools with ComputeRawTotals: both must
 // give every cell the same cell key, or the same persons would get different noise
 // depending on the path.
-TEST(CellKeyRecordKeys, TheIndexAndTheReferenceGiveEveryCellTheSameKey) {
+//
+// With `mixed`, the reports of one person disagree (form, age band, gender, living situation,
+// area and month drawn per report), so that a person's key differs from cell to cell (made
+// from the reports that put it there) and both paths must pick the same reports.
+void ExpectTheIndexAndTheReferenceAgree(bool mixed) {
   std::mt19937 rng(8);
   std::vector<SimPerson> people = Simulate(rng, 80);
   for (size_t i = 0; i < people.size(); i += 7) people[i].month = 0;  // month not known
   World w = Build(people);
+  if (mixed) {
+    w.ds.areas = {"noord", "zuid", "oost"};
+    for (ReportFacts& r : w.ds.reports) {
+      r.form = static_cast<uint8_t>(rng() % kForms);
+      r.age_band = static_cast<uint8_t>(rng() % kAges);
+      r.gender = static_cast<uint8_t>(rng() % 3);
+      r.living = static_cast<uint32_t>(rng() % 8) << 1;  // bits 1..3
+      r.area = static_cast<uint16_t>(rng() % 4);
+      if (r.signal_month != 0) r.signal_month = 202401 + static_cast<uint32_t>(rng() % 12);
+    }
+    w.keys = ComputeRecordKeys(w.ds, w.link, Params());
+  }
   auto index = TotalsIndex::Build(w.ds, w.link, &w.keys);
   std::vector<std::pair<uint32_t, uint32_t>> periods = GridPeriods(2024, 2024);
   periods.emplace_back(0, 0);
@@ -918,6 +1030,14 @@ TEST(CellKeyRecordKeys, TheIndexAndTheReferenceGiveEveryCellTheSameKey) {
     }
   }
   EXPECT_GT(compared, 500);
+}
+
+TEST(CellKeyRecordKeys, TheIndexAndTheReferenceGiveEveryCellTheSameKey) {
+  ExpectTheIndexAndTheReferenceAgree(/*mixed=*/false);
+}
+
+TEST(CellKeyRecordKeys, TheIndexAndTheReferenceAgreeWhenAPersonsReportsDisagree) {
+  ExpectTheIndexAndTheReferenceAgree(/*mixed=*/true);
 }
 
 }  // namespace
