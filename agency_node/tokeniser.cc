@@ -5,6 +5,7 @@
 #include <mutex>
 #include <thread>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "agency_node/normalise.h"
 #include "common/status_macros.h"
@@ -175,61 +176,84 @@ absl::Status Tokeniser::TokeniseBatch(const std::vector<const Person*>& persons,
     return absl::OkStatus();
   }
   const size_t per_call = std::max<size_t>(1, oracle_->max_inputs_per_call());
-  // Runs of records, taken in order by up to kOracleCalls workers, so that the node blinds
-  // and unblinds one run while the key service evaluates another. Each record's tokens
-  // are appended by the worker that owns its run.
+  // Windows of records: every token input of a window is evaluated once, however many of
+  // its records share it (the same person in several records, common values under the
+  // coarser rules). The key service then evaluates, and counts, distinct inputs only;
+  // it learns how many of a window's inputs are distinct, nothing about which.
   constexpr size_t kOracleCalls = 2;
-  std::mutex mu;
-  size_t next = 0;
-  absl::Status failed;
-  auto work = [&] {
+  for (size_t window = 0; window < persons.size(); window += kDedupWindowRecords) {
+    const size_t window_end = std::min(persons.size(), window + kDedupWindowRecords);
     std::vector<Pending> pending;
-    std::vector<size_t> ends;  // per record of the run: one past its last input
-    std::vector<std::string_view> views;
-    while (true) {
-      size_t first = 0, last = 0;
-      {
-        std::lock_guard<std::mutex> lock(mu);
-        if (!failed.ok() || next >= persons.size()) return;
-        first = last = next;
-        pending.clear();
-        ends.clear();
-        while (last < persons.size() && (last == first || pending.size() < per_call)) {
-          Inputs(*persons[last], &pending);
-          ends.push_back(pending.size());
-          ++last;
-        }
-        next = last;
-      }
-      views.clear();
-      for (const Pending& p : pending) views.push_back(p.input);
-      absl::StatusOr<std::string> tokens = oracle_->Tokens(views);
-      for (Pending& p : pending) std::fill(p.input.begin(), p.input.end(), '\0');
-      if (tokens.ok() && tokens->size() != pending.size() * crypto::kTokenBytes) {
-        tokens = absl::InternalError("the key service answered with the wrong number of tokens");
-      }
-      if (!tokens.ok()) {
-        std::lock_guard<std::mutex> lock(mu);
-        if (failed.ok()) failed = tokens.status();
-        return;
-      }
-      size_t k = 0;
-      for (size_t r = first; r < last; ++r) {
-        std::string entries;
-        for (; k < ends[r - first]; ++k) {
-          model::AppendPackedToken(pending[k].rule, pending[k].role,
-                                   reinterpret_cast<const uint8_t*>(tokens->data()) + k * crypto::kTokenBytes,
-                                   &entries);
-        }
-        packed[r]->append(entries);
+    std::vector<size_t> ends;  // per record: one past its last input
+    for (size_t r = window; r < window_end; ++r) {
+      Inputs(*persons[r], &pending);
+      ends.push_back(pending.size());
+    }
+    std::vector<uint32_t> slot(pending.size());  // input -> its distinct input
+    std::vector<std::string_view> distinct;
+    {
+      absl::flat_hash_map<std::string_view, uint32_t> index;
+      index.reserve(pending.size());
+      for (size_t k = 0; k < pending.size(); ++k) {
+        auto [it, fresh] = index.try_emplace(pending[k].input, static_cast<uint32_t>(distinct.size()));
+        if (fresh) distinct.push_back(pending[k].input);
+        slot[k] = it->second;
       }
     }
-  };
-  std::vector<std::thread> helpers;
-  for (size_t i = 1; i < kOracleCalls; ++i) helpers.emplace_back(work);
-  work();
-  for (std::thread& t : helpers) t.join();
-  return failed;
+    // Runs of up to per_call distinct inputs, taken in order by up to kOracleCalls
+    // workers, so that the node blinds and unblinds one run while the key service
+    // evaluates another.
+    std::string tokens(distinct.size() * crypto::kTokenBytes, '\0');
+    std::mutex mu;
+    size_t next = 0;
+    absl::Status failed;
+    auto work = [&] {
+      std::vector<std::string_view> views;
+      while (true) {
+        size_t first = 0, last = 0;
+        {
+          std::lock_guard<std::mutex> lock(mu);
+          if (!failed.ok() || next >= distinct.size()) return;
+          first = next;
+          last = next = std::min(distinct.size(), first + per_call);
+        }
+        views.assign(distinct.begin() + first, distinct.begin() + last);
+        absl::StatusOr<std::string> got = oracle_->Tokens(views);
+        if (got.ok() && got->size() != views.size() * crypto::kTokenBytes) {
+          got = absl::InternalError("the key service answered with the wrong number of tokens");
+        }
+        if (!got.ok()) {
+          std::lock_guard<std::mutex> lock(mu);
+          if (failed.ok()) failed = got.status();
+          return;
+        }
+        std::memcpy(tokens.data() + first * crypto::kTokenBytes, got->data(), got->size());
+        std::fill(got->begin(), got->end(), '\0');
+      }
+    };
+    std::vector<std::thread> helpers;
+    for (size_t i = 1; i < kOracleCalls && i * per_call < distinct.size(); ++i) helpers.emplace_back(work);
+    work();
+    for (std::thread& t : helpers) t.join();
+    distinct.clear();
+    for (Pending& p : pending) std::fill(p.input.begin(), p.input.end(), '\0');
+    if (!failed.ok()) {
+      std::fill(tokens.begin(), tokens.end(), '\0');
+      return failed;
+    }
+    size_t k = 0;
+    for (size_t r = window; r < window_end; ++r) {
+      std::string entries;
+      for (; k < ends[r - window]; ++k) {
+        model::AppendPackedToken(pending[k].rule, pending[k].role,
+                                 reinterpret_cast<const uint8_t*>(tokens.data()) + slot[k] * crypto::kTokenBytes,
+                                 &entries);
+      }
+      packed[r]->append(entries);
+    }
+    std::fill(tokens.begin(), tokens.end(), '\0');
+  }
+  return absl::OkStatus();
 }
 
 std::string Tokeniser::EncodeForTest(size_t rule, const Person& person) const {

@@ -37,14 +37,17 @@ inline constexpr char kTokenPurpose[] = "samenzicht.token.v1";
 // The purpose bound into every OPRF input (OPRF mode).
 inline constexpr char kOprfTokenPurpose[] = "samenzicht.token.oprf.v1";
 
+// OPRF mode: the records whose token inputs are evaluated once each (TokeniseBatch); about
+// 40 inputs of some 120 bytes in memory a record, so a window holds about 50 MB of inputs.
+inline constexpr size_t kDedupWindowRecords = 10000;
+
 // Turns token inputs into 32-byte tokens without a key on this node: the key service
 // client (keyholder_client.h) implements it; tests may fake it.
 class TokenOracle {
  public:
   virtual ~TokenOracle() = default;
   virtual uint32_t epoch() const = 0;
-  // The most inputs the oracle takes in one call (records are not split between calls,
-  // so a call may exceed it by the tokens of one record).
+  // The most inputs the oracle takes in one call.
   virtual size_t max_inputs_per_call() const = 0;
   // The tokens of `inputs`, 32 bytes each, concatenated in order. Errors name the key
   // service and its status (Unavailable, ResourceExhausted, PermissionDenied, ...).
@@ -65,10 +68,12 @@ class Tokeniser {
       const v1::LinkageProfile& profile, std::unique_ptr<TokenOracle> oracle);
 
   // Tokenise for every person, into the matching `packed` (same length; InvalidArgument
-  // otherwise). With a hasher: Tokenise for each. In OPRF mode: one oracle call per run of
-  // records holding up to max_inputs_per_call inputs, two calls at a time (from two
-  // threads); on an oracle error no further run is started and the first error is
-  // returned (the caller then drops the whole batch: some records may hold tokens).
+  // otherwise). With a hasher: Tokenise for each. In OPRF mode, per window of
+  // kDedupWindowRecords records: each distinct token input of the window once (an input
+  // several records share is evaluated once), in oracle calls of up to
+  // max_inputs_per_call inputs, two calls at a time (from two threads); on an oracle
+  // error no further call is started and the first error is returned (the caller then
+  // drops the whole batch: records of earlier windows may hold tokens).
   absl::Status TokeniseBatch(const std::vector<const Person*>& persons,
                              const std::vector<std::string*>& packed) const;
 

@@ -10,6 +10,7 @@
 //
 // Target: >= 1,000 records/s per node with the key service on the same 2-core machine.
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -38,6 +39,14 @@ namespace {
 
 double Seconds(std::chrono::steady_clock::time_point a) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count();
+}
+
+// CPU seconds (user + system) of this process so far: the node and the key service, which
+// run in it, on every core.
+double CpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
 }  // namespace
@@ -124,10 +133,14 @@ int main(int argc, char** argv) {
   auto a = agency_node::PrepareReports(dir + "/in.csv", **normaliser, **shared, so);
   const double shared_s = Seconds(t0);
   t0 = std::chrono::steady_clock::now();
+  const double cpu0 = CpuSeconds();
   auto b = agency_node::PrepareReports(dir + "/in.csv", **normaliser, **oprf, so);
   const double oprf_s = Seconds(t0);
+  const double oprf_cpu = CpuSeconds() - cpu0;
   if (!a.ok() || !b.ok()) { std::cerr << (a.ok() ? b.status() : a.status()) << "\n"; return 2; }
   const size_t records = b->reports.size();
+  size_t tokens = 0;
+  for (const auto& r : b->reports) tokens += r.packed_tokens().size() / 34;
   const uint64_t evaluations = (*server)->service()->UsedToday("node0");
 
   // One evaluation's cost on each side, one thread, batches of 1000.
@@ -160,10 +173,14 @@ int main(int argc, char** argv) {
 
   std::printf("key service benchmark: %d simulated persons, %zu records, default profile (%d rules)\n",
               persons, records, profile->rules_size());
-  std::printf("  evaluations per record:        %.2f (%llu evaluations in %d call(s))\n",
-              double(evaluations) / records, static_cast<unsigned long long>(evaluations), calls);
+  std::printf("  evaluations per record:        %.2f (%llu evaluations of distinct inputs in %d call(s); "
+              "%.2f tokens per record)\n",
+              double(evaluations) / records, static_cast<unsigned long long>(evaluations), calls,
+              double(tokens) / records);
   std::printf("  with the key service:          %.0f records/s (%.3f s; %.0f evaluations/s)\n",
               records / oprf_s, oprf_s, evaluations / oprf_s);
+  std::printf("  CPU, node and service together: %.2f ms per record (%.1f s); so on 2 idle cores at most %.0f records/s\n",
+              oprf_cpu * 1e3 / records, oprf_cpu, 2 * records / oprf_cpu);
   std::printf("  shared-key mode, same records: %.0f records/s (%.3f s)\n", records / shared_s, shared_s);
   std::printf("  one evaluation, one thread:    node blind %.1f us + node finalize %.1f us; service %.1f us\n",
               blind_s * 1e6 / inputs.size(), fin_s * 1e6 / inputs.size(), eval_s * 1e6 / inputs.size());

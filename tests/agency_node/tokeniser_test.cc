@@ -5,9 +5,12 @@
 
 #include <algorithm>
 #include <map>
+#include <mutex>
+#include <set>
 
 #include "agency_node/normalise.h"
 #include "agency_node/signal.h"
+#include "crypto/encoding.h"
 #include "crypto/secret_bytes.h"
 #include "model/config.h"
 #include "tests/testing/status_matchers.h"
@@ -79,9 +82,89 @@ class TokeniserTest : public ::testing::Test {
   std::unique_ptr<Tokeniser> tokeniser_;
   std::map<std::string, v1::TokenRole> roles_;  // of the last Tokens() call
   std::unique_ptr<Normaliser> normaliser_;
+  std::vector<std::unique_ptr<Tokeniser>> keep_;
 };
 
 constexpr char kHeader[] = "record_id,given_names,surname,date_of_birth,national_id,phone,postcode";
+
+// A key service stand-in: a token is a digest of the input; every input asked is kept.
+class CountingOracle : public TokenOracle {
+ public:
+  uint32_t epoch() const override { return 1; }
+  size_t max_inputs_per_call() const override { return 7; }
+  absl::StatusOr<std::string> Tokens(const std::vector<std::string_view>& inputs) const override {
+    std::lock_guard<std::mutex> l(mu_);
+    ++calls_;
+    std::string out;
+    for (std::string_view in : inputs) {
+      asked_.emplace_back(in);
+      out += crypto::Digest("test oracle", in);
+    }
+    return out;
+  }
+  std::vector<std::string> asked() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return asked_;
+  }
+  int calls() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return calls_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  mutable std::vector<std::string> asked_;
+  mutable int calls_ = 0;
+};
+
+// The same person in two records of one export: the key service is asked for each distinct
+// input once, and every record still gets every token it would get alone.
+TEST_F(TokeniserTest, OprfBatchAsksTheKeyServiceForEachDistinctInputOnce) {
+  auto csv = ParseCsv(std::string(kHeader) + "\n" +
+                      "P-1,Anna,Jansen,1990-05-17,111222333,0612345678,9711AA\n"
+                      "P-2,Anna,Jansen,1990-05-17,111222333,0612345678,9711AA\n"
+                      "P-3,Pieter,Bakker,1985-02-03,,,3514AB\n");
+  ASSERT_OK(csv.status());
+  SignalOptions o;
+  o.today = Date{2024, 6, 15};
+  auto f = ParseSignals(*csv, *normaliser_, o);
+  ASSERT_OK(f.status());
+  ASSERT_EQ(f->signals.size(), 3u);
+  auto batch = [&](const std::vector<size_t>& which, CountingOracle** oracle_out) {
+    auto oracle = std::make_unique<CountingOracle>();
+    *oracle_out = oracle.get();
+    auto t = Tokeniser::NewWithOracle(ShippedProfile(), std::move(oracle));
+    EXPECT_OK(t.status());
+    std::vector<const Person*> persons;
+    std::vector<std::string> packed(which.size());
+    std::vector<std::string*> out;
+    for (size_t i = 0; i < which.size(); ++i) {
+      persons.push_back(&f->signals[which[i]].person);
+      out.push_back(&packed[i]);
+    }
+    EXPECT_OK((*t)->TokeniseBatch(persons, out));
+    keep_.push_back(std::move(*t));
+    return packed;
+  };
+  CountingOracle *all = nullptr, *anna = nullptr, *pieter = nullptr;
+  const std::vector<std::string> together = batch({0, 1, 2}, &all);
+  const std::vector<std::string> alone_anna = batch({0}, &anna);
+  const std::vector<std::string> alone_pieter = batch({2}, &pieter);
+  ASSERT_EQ(together.size(), 3u);
+  EXPECT_EQ(together[0], alone_anna[0]);
+  EXPECT_EQ(together[1], alone_anna[0]) << "the same person's second record: the same tokens";
+  EXPECT_EQ(together[2], alone_pieter[0]);
+
+  const std::vector<std::string> asked = all->asked();
+  const std::set<std::string> distinct(asked.begin(), asked.end());
+  EXPECT_EQ(asked.size(), distinct.size()) << "an input asked twice";
+  std::set<std::string> expected;
+  for (const auto& in : anna->asked()) expected.insert(in);
+  for (const auto& in : pieter->asked()) expected.insert(in);
+  EXPECT_EQ(distinct, expected);
+  EXPECT_EQ(anna->asked().size(), alone_anna[0].size() / 34) << "alone: one input per token";
+  EXPECT_EQ(all->calls(), static_cast<int>((asked.size() + 6) / 7)) << "calls of at most 7 inputs";
+}
 
 TEST_F(TokeniserTest, OneTokenPerRuleWhoseFieldsArePresent) {
   auto all = Tokens(kHeader, "R,Jan,Jansen,2005-03-12,123456782,0612345678,9712CP");
