@@ -12,16 +12,6 @@
 namespace samenzicht::aggregator {
 namespace {
 
-std::string Js(const std::string& s) {
-  std::string out = "\"";
-  for (char ch : s) {
-    if (ch == '"' || ch == '\\') out += '\\';
-    if (static_cast<unsigned char>(ch) < 0x20) continue;
-    out += ch;
-  }
-  return out + "\"";
-}
-
 std::string Num(double v) {
   if (!std::isfinite(v)) return "null";
   return absl::StrFormat("%.0f", v);
@@ -68,53 +58,56 @@ std::string FormatInsightJson(const v1::InsightResponse& r) {
       ",\n  \"total_signals\": ", JsonCount(r.total_signals(), r.min_cell_size()),
       ",\n  \"unlinkable_signals\": ", JsonCount(r.unlinkable_signals(), r.min_cell_size()),
       ",\n  \"persons_lower_bound\": ", JsonCount(r.persons_lower_bound(), r.min_cell_size()),
-      ",\n  \"signals_per_person\": ", Js(r.signals_per_person()));
+      ",\n  \"signals_per_person\": ", JsonString(r.signals_per_person()));
   if (r.linkage_error().available()) {
     absl::StrAppend(
         &out, ",\n  \"linkage_error\": {\"available\": true, \"persons_maybe_counted_twice\": ",
         r.linkage_error().persons_maybe_counted_twice(),
         ", \"links_maybe_wrong\": ", r.linkage_error().links_maybe_wrong(),
-        ", \"sentence\": ", Js(r.linkage_error().sentence()), "}");
+        ", \"sentence\": ", JsonString(r.linkage_error().sentence()), "}");
   }
   out += ",\n  \"agency_counts\": [";
   for (int i = 0; i < r.agency_counts_size(); ++i) {
-    absl::StrAppend(&out, i ? ", " : "", "{\"agencies\": ", Js(r.agency_counts(i).agencies()),
-                    ", \"persons\": ", JsonCount(r.agency_counts(i).persons(), r.min_cell_size()),
-                    "}");
+    absl::StrAppend(
+        &out, i ? ", " : "", "{\"agencies\": ", JsonString(r.agency_counts(i).agencies()),
+        ", \"persons\": ", JsonCount(r.agency_counts(i).persons(), r.min_cell_size()), "}");
   }
   out += "],\n  \"overlap_domains\": [";
   for (int i = 0; i < r.overlap_domains_size(); ++i) {
-    absl::StrAppend(&out, i ? ", " : "", Js(r.overlap_domains(i)));
+    absl::StrAppend(&out, i ? ", " : "", JsonString(r.overlap_domains(i)));
   }
   out += "],\n  \"overlap\": [";
   for (int i = 0; i < r.overlap_size(); ++i) {
     const auto& c = r.overlap(i);
-    absl::StrAppend(&out, i ? "," : "", "\n    {\"row\": ", Js(c.row()),
-                    ", \"column\": ", Js(c.column()),
+    absl::StrAppend(&out, i ? "," : "", "\n    {\"row\": ", JsonString(c.row()),
+                    ", \"column\": ", JsonString(c.column()),
                     ", \"persons\": ", JsonCount(c.persons(), r.min_cell_size()), "}");
   }
-  absl::StrAppend(&out, "],\n  \"granularity\": ",
-                  Js(r.granularity() == v1::TREND_GRANULARITY_QUARTER ? "quarter" : "month"),
-                  ",\n  \"trend\": [");
+  absl::StrAppend(
+      &out, "],\n  \"granularity\": ",
+      JsonString(r.granularity() == v1::TREND_GRANULARITY_QUARTER ? "quarter" : "month"),
+      ",\n  \"trend\": [");
   for (int i = 0; i < r.trend_size(); ++i) {
     const auto& t = r.trend(i);
-    absl::StrAppend(&out, i ? "," : "", "\n    {\"period\": ", Js(t.period()),
+    absl::StrAppend(&out, i ? "," : "", "\n    {\"period\": ", JsonString(t.period()),
                     ", \"persons\": ", JsonCount(t.persons(), r.min_cell_size()),
                     ", \"signals\": ", JsonCount(t.signals(), r.min_cell_size()), "}");
   }
   const auto& e = r.estimate();
   absl::StrAppend(&out, "],\n  \"estimate\": {\"available\": ", e.available() ? "true" : "false",
-                  ", \"reason\": ", Js(e.reason()), ", \"lists\": [");
-  for (int i = 0; i < e.lists_size(); ++i) absl::StrAppend(&out, i ? ", " : "", Js(e.lists(i)));
+                  ", \"reason\": ", JsonString(e.reason()), ", \"lists\": [");
+  for (int i = 0; i < e.lists_size(); ++i)
+    absl::StrAppend(&out, i ? ", " : "", JsonString(e.lists(i)));
   absl::StrAppend(&out, "], \"observed\": ", e.observed(),
                   ", \"estimate\": ", e.available() ? Num(e.estimate()) : "null",
                   ", \"lower\": ", e.available() ? Num(e.lower()) : "null",
                   ", \"upper\": ", e.available() ? Num(e.upper()) : "null",
-                  ", \"interval_method\": ", Js(e.interval_method()),
-                  ", \"model\": ", Js(e.model()), ", \"caveats\": [");
-  for (int i = 0; i < e.caveats_size(); ++i) absl::StrAppend(&out, i ? ", " : "", Js(e.caveats(i)));
-  absl::StrAppend(&out, "]},\n  \"counting_rules\": ", Js(r.counting_rules()),
-                  ",\n  \"disclosure_rules\": ", Js(r.disclosure_rules()));
+                  ", \"interval_method\": ", JsonString(e.interval_method()),
+                  ", \"model\": ", JsonString(e.model()), ", \"caveats\": [");
+  for (int i = 0; i < e.caveats_size(); ++i)
+    absl::StrAppend(&out, i ? ", " : "", JsonString(e.caveats(i)));
+  absl::StrAppend(&out, "]},\n  \"counting_rules\": ", JsonString(r.counting_rules()),
+                  ",\n  \"disclosure_rules\": ", JsonString(r.disclosure_rules()));
   // The Cell Key Method's parameters the server applied, read back from its rules, so that
   // a legend states them rather than assuming the defaults.
   if (absl::StatusOr<CellKeyParams> p = ParseCellKeyRules(r.disclosure_rules()); p.ok()) {

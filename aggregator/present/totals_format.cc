@@ -14,16 +14,6 @@ namespace {
 
 std::string Cell(const v1::Count& c, uint32_t k) { return FormatCount(c, k); }
 
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (char ch : s) {
-    if (ch == '"' || ch == '\\') out += '\\';
-    if (static_cast<unsigned char>(ch) < 0x20) continue;
-    out += ch;
-  }
-  return out + "\"";
-}
-
 std::string CsvField(const std::string& s) {
   if (s.find_first_of(",\"\n") == std::string::npos) return s;
   return absl::StrCat("\"", absl::StrReplaceAll(s, {{"\"", "\"\""}}), "\"");
@@ -46,6 +36,16 @@ std::string FormatCount(const v1::Count& c, uint32_t k) {
 
 std::string FormatRatio(const std::string& ratio) {
   return ratio.empty() ? kSecondarySymbol : ratio;
+}
+
+std::string JsonString(const std::string& s) {
+  std::string out = "\"";
+  for (char ch : s) {
+    if (ch == '"' || ch == '\\') out += '\\';
+    if (static_cast<unsigned char>(ch) < 0x20) continue;
+    out += ch;
+  }
+  return out + "\"";
 }
 
 std::string JsonCount(const v1::Count& c, uint32_t k) {
