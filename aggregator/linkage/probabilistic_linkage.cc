@@ -209,18 +209,27 @@ bool Twins(const PatternCodec& codec, uint32_t pattern) {
   return true;
 }
 
-// A strangers pattern: both names are proven not even phonetically equal, a national id,
-// phone or e-mail is proven to differ and none agrees. What such records share is the date
+// A strangers pattern: the names are proven not even phonetically equal (both, or the one
+// that both records have: a surname left blank on one record hides nothing), a national
+// id, phone or e-mail is proven to differ and none agrees. What such records share is the date
 // of birth and the address: a birthday copied from another member of the household (one of
 // the errors of census-like data), or a shelter registering one date for everyone. The
 // model weighs names that disagree as weak evidence (candidate pairs hold few such pairs),
 // so without this they linked on date of birth and postcode alone: measured on 20,000
 // persons with pseudopeople's errors, 12 of 12 such linked pairs (seed 1) were two persons.
+// With a name missing on one record the same holds: measured on 2,000 persons with
+// pseudopeople's errors (seed 5), a record with a blank surname, another given name, phone
+// and national id, and a birthday copied from a household member linked on date of birth
+// and postcode and merged two persons.
 // A person whose names were both rewritten and whose phone number changed is lost here.
 bool Strangers(const PatternCodec& codec, uint32_t pattern) {
-  int lo, hi;
-  if (!codec.Interval(pattern, kCmpGivenName, &lo, &hi) || hi > 2) return false;
-  if (!codec.Interval(pattern, kCmpSurname, &lo, &hi) || hi > 2) return false;
+  int lo, hi, names = 0;
+  for (Comparison c : {kCmpGivenName, kCmpSurname}) {
+    if (!codec.Interval(pattern, c, &lo, &hi)) continue;  // missing on one record
+    if (hi > 2) return false;
+    ++names;
+  }
+  if (names == 0) return false;
   bool differs = false;
   for (Comparison c : kUniqueIds) {
     if (!codec.Interval(pattern, c, &lo, &hi)) continue;

@@ -4,8 +4,8 @@
 // and the same person with one kind of error) among a simulated municipality's records, a
 // namesake (same names, another date of birth and address), a twin (same surname, date of
 // birth and address, another given name) and, where the person has a phone number, a
-// housemate (the same date of birth and address, other names, another phone number), who
-// must all stay apart from the person.
+// housemate (the same date of birth and address, other names, another phone number; once
+// more with the surname left blank), who must all stay apart from the person.
 #include <map>
 #include <string>
 #include <vector>
@@ -166,6 +166,11 @@ TEST(LinkageToleranceTest, EachKindOfErrorIsLinkedAndANamesakeIsNot) {
       housemate.surname = "Brink";
       housemate.phone = "0655512345";
       csv += row(absl::StrCat("case", i, "-housemate"), housemate);
+      // The same with the surname left blank (one name to compare, not two).
+      housemate.given = "Karim";
+      housemate.surname = "";
+      housemate.phone = "0655512346";
+      csv += row(absl::StrCat("case", i, "-housemate-nosurname"), housemate);
     }
   }
 
@@ -236,6 +241,11 @@ TEST(LinkageToleranceTest, EachKindOfErrorIsLinkedAndANamesakeIsNot) {
       ++housemates;
       const uint32_t h = report_of[id + "-housemate"];
       if (person[a] == person[h]) merged.push_back(absl::StrCat(cases[i].name, ", housemate (", explain(a, h), ")"));
+      ASSERT_TRUE(report_of.count(id + "-housemate-nosurname")) << cases[i].name;
+      const uint32_t hn = report_of[id + "-housemate-nosurname"];
+      if (person[a] == person[hn]) {
+        merged.push_back(absl::StrCat(cases[i].name, ", housemate without surname (", explain(a, hn), ")"));
+      }
     }
   }
   EXPECT_TRUE(missed.empty()) << "not linked: " << absl::StrJoin(missed, "; ");
