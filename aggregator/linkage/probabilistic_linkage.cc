@@ -405,12 +405,13 @@ bool NameFrequencyRule(const std::array<uint8_t, kNumComparisons>& cert) {
 // of agreeing names is its mean over the non-matching pairs that share a value (k_mean:
 // each adjusted pair weighted by 1 minus its posterior). So log2(k_mean / k) is added to the pair's weight: a name few others
 // carry counts for more, a common one for less. Returns whether a decision or a repulsion
-// of phase 4 changed (the clustering must then be made again).
+// of phase 4 changed (the clustering must then be made again). `ruled_out` holds, per pair,
+// whether its kind is never linked (decided once per pattern).
 bool AdjustForNameFrequency(const std::vector<Pair>& pairs,
                             std::vector<std::pair<uint32_t, uint32_t>> name_values,
                             uint32_t num_values, const std::vector<uint32_t>& person,
                             double threshold, double prior, const PatternCodec& codec,
-                            std::vector<double>* weight, std::vector<double>* posterior,
+                            const std::vector<uint8_t>& ruled_out, std::vector<double>* weight, std::vector<double>* posterior,
                             std::vector<uint8_t>* accepted) {
   for (auto& [value, report] : name_values) report = person[report];
   std::sort(name_values.begin(), name_values.end());
@@ -457,7 +458,7 @@ bool AdjustForNameFrequency(const std::vector<Pair>& pairs,
     const bool repelled_before = !before && (*weight)[i] - prior < 0;
     (*weight)[i] += std::log2(mean / others(pairs[i]));
     (*posterior)[i] = 1 / (1 + std::exp2(-(*weight)[i]));
-    (*accepted)[i] = (*posterior)[i] >= threshold && !NeverLinked(codec, pairs[i].pattern);
+    (*accepted)[i] = (*posterior)[i] >= threshold && !ruled_out[i];
     if ((*accepted)[i] && !before) raised.push_back(static_cast<uint32_t>(i));
     changed |= (*accepted)[i] != before || (!(*accepted)[i] && (*weight)[i] - prior < 0) != repelled_before;
   }
@@ -922,8 +923,8 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
   // sharing such a value are scored and clustered again.
   if (options.name_frequency && num_name_values > 0 &&
       AdjustForNameFrequency(pairs, std::move(name_values), num_name_values, result.link.person,
-                             options.match_probability, prior, codec, &pair_weight, &pair_posterior,
-                             &pair_accepted)) {
+                             options.match_probability, prior, codec, pair_ruled_out, &pair_weight,
+                             &pair_posterior, &pair_accepted)) {
     cluster();
   }
 

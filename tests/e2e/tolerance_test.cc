@@ -46,7 +46,7 @@ std::vector<Case> Cases() {
   auto person = [&k](std::string given, std::string surname) {
     ++k;
     return Ids{std::move(given), std::move(surname), absl::StrFormat("200%d-03-%02d", k % 8, 10 + k),
-               absl::StrFormat("97%02dAB", 10 + 3 * k), "Groningen"};
+               absl::StrFormat("97%02dAB", 10 + 3 * k), "Groningen", /*phone=*/"", /*gender=*/"f"};
   };
   auto variant = [](Ids ids, auto change) {
     change(ids);
