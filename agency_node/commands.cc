@@ -20,6 +20,7 @@
 #include "agency_node/pipeline.h"
 #include "agency_node/state_store.h"
 #include "common/files.h"
+#include "common/json.h"
 #include "common/process.h"
 #include "common/status_macros.h"
 #include "crypto/encoding.h"
@@ -43,22 +44,7 @@ std::string CsvQuote(const std::string& s) {
   return out;
 }
 
-std::string JsonEscape(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) out += absl::StrFormat("\\u%04x", c);
-        else out.push_back(static_cast<char>(c));
-    }
-  }
-  return out;
-}
+using json::JsonEscape;
 
 bool FileExists(const std::string& path) {
   struct stat st;

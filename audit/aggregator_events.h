@@ -21,6 +21,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/json.h"
+
 namespace samenzicht::aggregator {
 
 inline constexpr char kEventStart[] = "start";
@@ -64,29 +66,11 @@ inline constexpr char kRoleLocalOperator[] = "local_operator";
 inline constexpr char kRoleAggregator[] = "aggregator";
 inline constexpr char kAskedStart[] = "start";
 
-// `s` as a JSON string literal, quotes included.
-std::string JsonString(std::string_view s);
-
-// A flat JSON object built field by field, in insertion order.
-class JsonObject {
- public:
-  JsonObject& Add(std::string_view key, std::string_view value);
-  JsonObject& Add(std::string_view key, const char* value) { return Add(key, std::string_view(value)); }
-  JsonObject& Add(std::string_view key, int64_t value);
-  JsonObject& Add(std::string_view key, uint64_t value) { return Add(key, static_cast<int64_t>(value)); }
-  JsonObject& Add(std::string_view key, int value) { return Add(key, static_cast<int64_t>(value)); }
-  JsonObject& Add(std::string_view key, uint32_t value) { return Add(key, static_cast<int64_t>(value)); }
-  JsonObject& Add(std::string_view key, bool value);
-  // `json` must already be valid JSON (an array or object).
-  JsonObject& AddRaw(std::string_view key, std::string_view json);
-  std::string str() const { return body_ + "}"; }
-
- private:
-  std::string body_ = "{";
-};
-
-// ["a","b"]
-std::string JsonStringArray(const std::vector<std::string>& values);
+// The details are written with the one JSON writer (common/json.h); these names are kept
+// for the code that builds them.
+using json::JsonObject;
+using json::JsonString;
+using json::JsonStringArray;
 
 // "YYYY-MM" of a month stored as YYYYMM ("" for 0).
 std::string MonthText(uint32_t yyyymm);

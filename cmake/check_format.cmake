@@ -5,7 +5,8 @@
 set(FORMATTED_GLOBS
   aggregator/admin/*.h aggregator/admin/*.cc
   aggregator/present/*.h aggregator/present/*.cc
-  aggregator/store/offline.h aggregator/store/offline.cc)
+  aggregator/store/offline.h aggregator/store/offline.cc
+  common/json.h common/json.cc tests/common/json_test.cc)
 
 if(NOT SOURCE_DIR)
   message(FATAL_ERROR "usage: cmake -DSOURCE_DIR=<repository> -DCLANG_FORMAT=<program> -P check_format.cmake")

@@ -15,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "aggregator/query/disclosure.h"
 #include "aggregator/present/insight_format.h"
+#include "common/json.h"
 #include "common/status_macros.h"
 #include "aggregator/present/totals_format.h"
 #include "model/vocabulary.h"
@@ -44,15 +45,7 @@ absl::StatusOr<rpc::Peer> PeerOfRequest(const httplib::Request& req) {
 
 constexpr size_t kMaxBodyBytes = 64 << 10;
 
-std::string JsonString(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) continue;
-    out += c;
-  }
-  return out + "\"";
-}
+using json::JsonString;
 
 // {"error": the English message, "refusal": {"key", "values", "options"}}: the refusal (when
 // the status carries one, disclosure.h) names a label of /labels.json, so the page says it

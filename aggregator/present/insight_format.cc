@@ -8,9 +8,12 @@
 #include "absl/strings/str_format.h"
 #include "aggregator/present/totals_format.h"
 #include "aggregator/query/disclosure.h"
+#include "common/json.h"
 
 namespace samenzicht::aggregator {
 namespace {
+
+using json::JsonString;
 
 std::string Num(double v) {
   if (!std::isfinite(v)) return "null";

@@ -7,10 +7,13 @@
 #include "absl/strings/str_replace.h"
 #include "aggregator/query/disclosure.h"
 #include "aggregator/query/totals.h"
+#include "common/json.h"
 #include "model/vocabulary.h"
 
 namespace samenzicht::aggregator {
 namespace {
+
+using json::JsonString;
 
 std::string Cell(const v1::Count& c, uint32_t k) { return FormatCount(c, k); }
 
@@ -36,16 +39,6 @@ std::string FormatCount(const v1::Count& c, uint32_t k) {
 
 std::string FormatRatio(const std::string& ratio) {
   return ratio.empty() ? kSecondarySymbol : ratio;
-}
-
-std::string JsonString(const std::string& s) {
-  std::string out = "\"";
-  for (char ch : s) {
-    if (ch == '"' || ch == '\\') out += '\\';
-    if (static_cast<unsigned char>(ch) < 0x20) continue;
-    out += ch;
-  }
-  return out + "\"";
 }
 
 std::string JsonCount(const v1::Count& c, uint32_t k) {

@@ -27,8 +27,6 @@ std::string FormatRatio(const std::string& ratio);
 // for secondary suppression, {"value": null, "suppressed": true, "secondary": true,
 // "shown": "x"}.
 std::string JsonCount(const v1::Count& c, uint32_t k);
-// A JSON string literal: quotes and backslashes escaped, control characters dropped.
-std::string JsonString(const std::string& s);
 
 std::string FormatTotalsTable(const v1::TotalsResponse& r);
 std::string FormatTotalsCsv(const v1::TotalsResponse& r);

@@ -48,6 +48,17 @@ TEST(TotalsFormatTest, Json) {
   EXPECT_NE(j.find("\"total_persons\": {\"value\": 14, \"suppressed\": false}"), std::string::npos);
 }
 
+// The rule text of `aggregator exact-totals` is a notice, a newline and the rules: the JSON
+// keeps the line break (escaped), it does not glue the two sentences together.
+TEST(TotalsFormatTest, JsonEscapesControlCharactersOfTheRuleText) {
+  v1::TotalsResponse r = Sample();
+  r.set_counting_rules("EXACT.\nPersons \"linked\"\tonce\x01");
+  std::string j = FormatTotalsJson(r);
+  EXPECT_NE(j.find("\"counting_rules\": \"EXACT.\\nPersons \\\"linked\\\"\\tonce\\u0001\""),
+            std::string::npos)
+      << j;
+}
+
 TEST(TotalsFormatTest, Flags) {
   EXPECT_EQ(*ParseMonthFlag("from", "2024-03"), 202403u);
   EXPECT_EQ(*ParseMonthFlag("from", ""), 0u);
