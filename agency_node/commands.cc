@@ -279,10 +279,13 @@ absl::Status SubmitCommand(const std::string& config_path, const std::string& in
      << (sum->batches_sent == 1 ? "" : "es") << "\n"
      << "accepted:        " << sum->accepted << "\n"
      << "duplicates:      " << sum->duplicates << " (already stored: not counted twice)\n";
-  if (sum->corrected > 0) {
-    os << "corrected:       " << sum->corrected
-       << " report(s) sent again with changed content: the aggregator holds the new version\n";
+  if (sum->rekeyed > 0) {
+    os << "new key epoch:   " << sum->rekeyed
+       << " report(s) already stored under an older key epoch now carry this epoch's tokens "
+          "(counted once)\n";
   }
+  os << "corrected:       " << sum->corrected
+     << " report(s) sent again with changed content: the aggregator holds the new version\n";
   os << "refused:         " << sum->reports_refused << " report(s), " << sum->batches_refused
      << " batch(es)";
   if (sum->batches_partial > 0) {
@@ -356,12 +359,13 @@ absl::Status SentCommand(const std::string& config_path, const std::string& form
   ASSIGN_OR_RETURN(std::vector<SentBatch> batches, store->ListSent());
   if (format == "csv") {
     os << "batch_id,digest,reports,created,sent,ack,accepted,duplicates,refused_reports,"
-          "acknowledged,message\n";
+          "acknowledged,message,corrected,rekeyed\n";
     for (const auto& b : batches) {
       os << b.batch_id << "," << b.digest_hex << "," << b.report_count << ","
          << Time(b.created_unix) << "," << Time(b.sent_unix) << "," << AckCode(b) << ","
          << b.accepted << "," << b.duplicates << "," << b.refused_reports << ","
-         << Time(b.ack_unix) << "," << CsvQuote(b.ack_message) << "\n";
+         << Time(b.ack_unix) << "," << CsvQuote(b.ack_message) << "," << b.corrected << ","
+         << b.rekeyed << "\n";
     }
   } else if (format == "json") {
     os << "[";
@@ -374,7 +378,8 @@ absl::Status SentCommand(const std::string& config_path, const std::string& form
          << AckCode(b) << "\",\"accepted\":" << b.accepted << ",\"duplicates\":" << b.duplicates
          << ",\"refused_reports\":" << b.refused_reports << ",\"acknowledged\":\""
          << Time(b.ack_unix) << "\",\"message\":\"" << JsonEscape(b.ack_message)
-         << "\",\"report_list\":[";
+         << "\",\"corrected\":" << b.corrected << ",\"rekeyed\":" << b.rekeyed
+         << ",\"report_list\":[";
       for (size_t k = 0; k < reports.size(); ++k) {
         const SentReport& r = reports[k];
         os << (k ? "," : "") << "{\"report_id\":\"" << r.report_id << "\",\"categories\":\""
@@ -390,12 +395,14 @@ absl::Status SentCommand(const std::string& config_path, const std::string& form
     }
     os << (batches.empty() ? "]\n" : "\n]\n");
   } else {
-    os << absl::StrFormat("%-32s  %-16s  %7s  %-20s  %-18s  %8s  %10s  %7s\n", "batch", "digest",
-                          "reports", "sent", "ack", "accepted", "duplicates", "refused");
+    os << absl::StrFormat("%-32s  %-16s  %7s  %-20s  %-18s  %8s  %10s  %7s  %9s  %7s\n", "batch",
+                          "digest", "reports", "sent", "ack", "accepted", "duplicates", "refused",
+                          "corrected", "rekeyed");
     for (const auto& b : batches) {
-      os << absl::StrFormat("%-32s  %-16s  %7d  %-20s  %-18s  %8d  %10d  %7d\n", b.batch_id,
-                            b.digest_hex.substr(0, 16), b.report_count, Time(b.sent_unix),
-                            AckCode(b), b.accepted, b.duplicates, b.refused_reports);
+      os << absl::StrFormat("%-32s  %-16s  %7d  %-20s  %-18s  %8d  %10d  %7d  %9d  %7d\n",
+                            b.batch_id, b.digest_hex.substr(0, 16), b.report_count,
+                            Time(b.sent_unix), AckCode(b), b.accepted, b.duplicates,
+                            b.refused_reports, b.corrected, b.rekeyed);
       if (b.refused_reports > 0) RETURN_IF_ERROR(PrintRefusedReports(*store, b.batch_id, os));
     }
     os << batches.size() << " batch(es) in " << store->path() << "\n";

@@ -397,6 +397,7 @@ absl::StatusOr<SubmitSummary> Delivery::DrainOnce() {
     total.accepted += sum->accepted;
     total.duplicates += sum->duplicates;
     total.corrected += sum->corrected;
+    total.rekeyed += sum->rekeyed;
     total.reports_refused += sum->reports_refused;
     // A batch split because it was too large was not refused: its reports are sent again
     // (and counted as sent then).
@@ -569,10 +570,12 @@ absl::Status RunDaemon(const v1::NodeConfig& config, StopSignal& stop, spdlog::l
       if (sum.ok()) {
         backoff.Reset();
         if (sum->batches_sent > 0) {
-          log.info("delivered {} batch(es), {} report(s): {} accepted, {} duplicate(s){}, {} "
+          log.info("delivered {} batch(es), {} report(s): {} accepted, {} duplicate(s){}{}, {} "
                    "refused{}",
                    sum->batches_delivered + sum->batches_refused, sum->reports_sent,
                    sum->accepted, sum->duplicates,
+                   sum->rekeyed ? absl::StrCat(", ", sum->rekeyed, " now under the new key epoch")
+                                : "",
                    sum->corrected ? absl::StrCat(" (", sum->corrected, " corrected)") : "",
                    sum->reports_refused,
                    sum->batches_held ? absl::StrCat(", ", sum->batches_held,

@@ -5,7 +5,6 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "crypto/encoding.h"
-#include "model/ack_notes.h"
 #include "rpc/tls.h"
 
 namespace samenzicht::agency_node {
@@ -88,7 +87,8 @@ absl::StatusOr<SubmitSummary> IntakeClient::Submit(const std::vector<BuiltBatch>
     }
     sum.accepted += static_cast<int>(ack.accepted());
     sum.duplicates += static_cast<int>(ack.duplicates());
-    sum.corrected += static_cast<int>(model::CorrectedInAckMessage(ack.message()));
+    sum.corrected += static_cast<int>(AckCorrected(ack));
+    sum.rekeyed += static_cast<int>(ack.rekeyed());
     const bool delivered = AckDelivered(ack.code());
     // The listed reports; a refused batch without a list refused all of them.
     sum.reports_refused +=

@@ -38,7 +38,8 @@ struct SubmitSummary {
   int reports_sent = 0;
   int accepted = 0;           // newly stored by the aggregator
   int duplicates = 0;         // already stored before: not counted twice
-  int corrected = 0;          // of the duplicates: sent with other content, now a new version
+  int corrected = 0;          // of the stored: sent with other content, now a new version
+  int rekeyed = 0;            // stored before under an older key epoch, now this epoch's tokens
   int reports_refused = 0;    // listed in an ack's errors, or in a refused batch
   int batches_held = 0;       // of the refused, held in the outbox (Delivery::DrainOnce)
   std::vector<std::string> problems;  // one line each; never identifiers

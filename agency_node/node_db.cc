@@ -71,12 +71,21 @@ ALTER TABLE outbox ADD COLUMN held INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE outbox ADD COLUMN held_reason TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Version 4: the acknowledgement's counts of corrected reports (another version of a
+// stored report) and of reports that took the batch's newer key epoch (BatchAck.corrected,
+// BatchAck.rekeyed).
+constexpr char kVersion4[] = R"sql(
+ALTER TABLE sent_batches ADD COLUMN corrected INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sent_batches ADD COLUMN rekeyed INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 // Numbered 1, 2, ...; the last is kNodeSchemaVersion (node_db_test checks).
 const std::vector<sqlite::Migration>& NodeMigrations() {
   static const auto* m = new std::vector<sqlite::Migration>{
       {1, kVersion1},
       {2, kVersion2},
       {3, kVersion3},
+      {4, kVersion4},
   };
   return *m;
 }

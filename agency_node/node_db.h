@@ -15,7 +15,10 @@
 //      creates only what is missing, so an old file opens with its data and is upgraded;
 //   2  `sent_reports.error_field`: the field a refused report's error names;
 //   3  `outbox.held`, `outbox.held_reason`: batches held after a refusal that was not about
-//      their content, until `agency-node resend`.
+//      their content, until `agency-node resend`;
+//   4  `sent_batches.corrected`, `sent_batches.rekeyed`: of an acknowledged batch, the
+//      reports that replaced an earlier version (a correction) and those that took the
+//      batch's newer key epoch.
 // A node.db of a newer build is refused (FailedPrecondition).
 //
 // To change the schema: add a migration to kNodeMigrations (node_db.cc) and raise
@@ -31,7 +34,7 @@
 
 namespace samenzicht::agency_node {
 
-inline constexpr int kNodeSchemaVersion = 3;
+inline constexpr int kNodeSchemaVersion = 4;
 inline constexpr char kNodeDatabaseFileName[] = "node.db";
 
 // Opens (creating if needed) `<state_dir>/node.db` and brings its schema to

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -10,12 +11,17 @@
 #include "common/files.h"
 #include "common/status_macros.h"
 #include "crypto/encoding.h"
+#include "model/ack_notes.h"
 
 namespace samenzicht::agency_node {
 
 bool AckDelivered(int code) {
   return code == static_cast<int>(absl::StatusCode::kOk) ||
          code == static_cast<int>(absl::StatusCode::kAlreadyExists);
+}
+
+uint32_t AckCorrected(const v1::BatchAck& ack) {
+  return std::max(ack.corrected(), model::CorrectedInAckMessage(ack.message()));
 }
 
 absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(const std::string& state_dir) {
@@ -122,12 +128,13 @@ absl::Status StateStore::RecordAck(const v1::BatchAck& ack, int64_t now_unix) {
       sqlite::Statement up,
       db_->Prepare("UPDATE sent_batches SET ack_code = ?, ack_message = ?, accepted = ?, "
                    "duplicates = ?, refused_reports = CASE WHEN ? THEN ? ELSE report_count END, "
-                   "ack_unix = ? WHERE batch_id = ?"));
+                   "ack_unix = ?, corrected = ?, rekeyed = ? WHERE batch_id = ?"));
   const bool listed = ack.errors_size() > 0 || AckDelivered(ack.code());
   up.Bind(1, ack.code()).Bind(2, ack.message()).Bind(3, int64_t{ack.accepted()});
   up.Bind(4, int64_t{ack.duplicates()}).Bind(5, int64_t{listed});
   up.Bind(6, static_cast<int64_t>(ack.errors_size()));
-  RETURN_IF_ERROR(up.Bind(7, now_unix).Bind(8, ack.batch_id()).Run());
+  up.Bind(7, now_unix).Bind(8, int64_t{AckCorrected(ack)}).Bind(9, int64_t{ack.rekeyed()});
+  RETURN_IF_ERROR(up.Bind(10, ack.batch_id()).Run());
   if (db_->Changes() == 0) {
     return absl::NotFoundError("acknowledgement for a batch this node did not log");
   }
@@ -179,7 +186,8 @@ absl::StatusOr<std::vector<SentBatch>> StateStore::ListSent() {
   ASSIGN_OR_RETURN(
       sqlite::Statement s,
       db_->Prepare("SELECT batch_id, digest_hex, report_count, created_unix, sent_unix, ack_code, "
-                   "ack_message, accepted, duplicates, refused_reports, ack_unix FROM sent_batches "
+                   "ack_message, accepted, duplicates, refused_reports, ack_unix, corrected, rekeyed "
+                   "FROM sent_batches "
                    "ORDER BY sent_unix, rowid"));
   std::vector<SentBatch> out;
   while (true) {
@@ -197,6 +205,10 @@ absl::StatusOr<std::vector<SentBatch>> StateStore::ListSent() {
     b.duplicates = static_cast<int>(s.Int(8));
     b.refused_reports = static_cast<int>(s.Int(9));
     b.ack_unix = s.Int(10);
+    // A batch acknowledged before the column existed: its message names the corrections.
+    b.corrected = std::max(static_cast<int>(s.Int(11)),
+                           static_cast<int>(model::CorrectedInAckMessage(b.ack_message)));
+    b.rekeyed = static_cast<int>(s.Int(12));
     out.push_back(std::move(b));
   }
 }

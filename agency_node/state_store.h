@@ -7,8 +7,8 @@
 //    again after node.db is lost; ids stored by older versions (random) are kept;
 //  - `sent_batches` / `sent_reports`: what left the node: batch id, payload digest, number
 //    of reports, per report its id, categories summary and number of tokens, and the
-//    aggregator's acknowledgement (code, message, accepted, duplicates, refused reports,
-//    time) and, per refused report, the error's code, field and reason;
+//    aggregator's acknowledgement (code, message, accepted, duplicates, corrected,
+//    rekeyed, refused reports, time) and, per refused report, the error's code, field and reason;
 //  - `retractions`: report ids retracted and the outcome.
 // It never holds an identifier: no name, date of birth, number or address. Tokens are held
 // only in the outbox (outbox.h), for batches not yet acknowledged.
@@ -52,6 +52,10 @@ struct SentReport {
 // means the aggregator stored nothing of the batch.
 bool AckDelivered(int code);
 
+// The acknowledgement's count of corrected reports: its `corrected` field, or, from an
+// aggregator that does not set it, the number its message names (model/ack_notes.h).
+uint32_t AckCorrected(const v1::BatchAck& ack);
+
 struct SentBatch {
   std::string batch_id;
   std::string digest_hex;   // BLAKE2b-256 of the signed payload bytes (BatchDigest)
@@ -62,6 +66,12 @@ struct SentBatch {
   std::string ack_message;
   int accepted = 0;
   int duplicates = 0;
+  // Of the stored reports: those that replaced an earlier version with other content (a
+  // correction; counted once, in `accepted`, `duplicates` or `rekeyed`).
+  int corrected = 0;
+  // Reports stored before under an older key epoch that now carry this batch's epoch
+  // (neither in `accepted` nor in `duplicates`).
+  int rekeyed = 0;
   // Reports not stored: those the ack lists in `errors` (a partial acceptance, or a refused
   // batch with per-report errors), else every report of a refused batch.
   int refused_reports = 0;

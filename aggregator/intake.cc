@@ -377,6 +377,8 @@ absl::StatusOr<v1::BatchAck> Intake::Submit(const rpc::Peer& peer, const v1::Sig
             [](const v1::ReportError& a, const v1::ReportError& b) { return a.index() < b.index(); });
   ack.set_accepted(result.accepted);
   ack.set_duplicates(result.duplicates);
+  ack.set_corrected(result.corrected);
+  ack.set_rekeyed(result.replaced);
   for (auto& e : errors) *ack.add_errors() = std::move(e);
   // A correction is named first, in a form the node reads back: "corrected N report(s)".
   std::string notes;
@@ -392,7 +394,7 @@ absl::StatusOr<v1::BatchAck> Intake::Submit(const rpc::Peer& peer, const v1::Sig
                       payload.key_epoch(), " tokens");
     }
     ack.set_message(notes);
-  } else if (result.accepted + result.duplicates > 0) {
+  } else if (result.accepted + result.duplicates + result.replaced > 0) {
     // Partial acceptance: stored, except the reports listed. Not a refusal of the batch.
     ack.set_code(static_cast<int>(absl::StatusCode::kOk));
     ack.set_partially_accepted(true);

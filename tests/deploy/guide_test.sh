@@ -241,6 +241,8 @@ check_epoch() {  # WHERE: a rotation is complete: the epoch in force went up, no
       *"$((n - 1)) report(s) already stored under an older key epoch now carry epoch $e tokens"*) ;;
       *) fail "after $1: $a's last acknowledgement does not name its $((n - 1)) replaced reports: $last" ;;
     esac
+    [ "${last##*,}" = "$((n - 1))" ] ||
+      fail "after $1: $a's last acknowledgement counts ${last##*,} reports under the new epoch (column rekeyed), not $((n - 1)): $last"
   done
   check_truth "after the move to epoch $e"
 }

@@ -305,6 +305,129 @@ TEST_F(E2eTest, ACorrectedRecordUpdatesItsReport) {
   EXPECT_EQ(Exact("form"), before);
 }
 
+// The acknowledgement counts corrections and key-epoch replacements in fields of their own,
+// and `submit` and `sent` (table, csv, json) show them next to accepted and duplicates:
+// a batch with two corrected records and one new one, then the same export with one
+// correction undone after a key rotation (epoch 1 -> 2), every report now under epoch 2. A
+// batch whose only stored report took the new epoch beside a refused one is a partial
+// acceptance (the aggregator answered INVALID_ARGUMENT, "nothing stored", before).
+TEST_F(E2eTest, SubmitAndSentShowCorrectedAndRekeyedCountsFromTheAcknowledgement) {
+  SubmitAll();
+  std::string csv = Slurp(kData + "police.csv");
+  auto change = [&csv](const std::string& from, const std::string& to) {
+    ASSERT_NE(csv.find(from), std::string::npos) << from;
+    csv.replace(csv.find(from), from.size(), to);
+  };
+  change("PL-2024-1007,Sanne Anna,NOWAK,2006-04-05,female,,+31 6 57 476376,,9722BB,,,Groningen,sexual,",
+         "PL-2024-1007,Sanne Anna,NOWAK,2006-04-05,female,,+31 6 57 476376,,9722BB,,,Groningen,labour,");
+  change("care_institution,care_institution,abuse_of_young_age,,ten_boer,2024-01-09",
+         "care_institution,care_institution,abuse_of_young_age,,haren,2024-01-09");  // PL-2024-1028
+  csv += "PL-2024-9001,Petra,VAN DAM,2005-02-03,female,,+31 6 11 223344,,9711AB,,,Groningen,sexual,"
+         "direct,18_26,,independent,,abuse_of_young_age,,west,2024-04-23\n";
+  const std::string corrected = dir_ + "/police-corrected.csv";
+  WriteFile(corrected, csv);
+  const std::string config = NodeConfig("police");
+  RunResult r = RunCommand({AGENCY_NODE_BIN, "submit", "--config", config, "--in", corrected});
+  Expect0(r);
+  EXPECT_THAT(r.out, ::testing::HasSubstr("reports sent:    29 in 1 batch\n"));
+  EXPECT_THAT(r.out, ::testing::HasSubstr("accepted:        1\n"));
+  EXPECT_THAT(r.out, ::testing::HasSubstr("duplicates:      28 (already stored"));
+  EXPECT_THAT(r.out, ::testing::HasSubstr("corrected:       2 report(s)"));
+  EXPECT_EQ(r.out.find("new key epoch:"), std::string::npos) << r.out;
+  EXPECT_EQ(Exact("")[""], std::make_pair(61L, 81L));
+
+  // The sent log: the last batch's row, by column name.
+  auto last_row = [&]() {
+    RunResult sent = RunCommand({AGENCY_NODE_BIN, "sent", "--config", config, "--format", "csv"});
+    EXPECT_EQ(sent.exit_code, 0) << sent.err;
+    auto rows = ReadCsv(sent.out);
+    return rows.empty() ? std::map<std::string, std::string>() : rows.back();
+  };
+  auto row = last_row();
+  EXPECT_EQ(row["reports"], "29");
+  EXPECT_EQ(row["accepted"], "1");
+  EXPECT_EQ(row["duplicates"], "28");
+  EXPECT_EQ(row["corrected"], "2");
+  EXPECT_EQ(row["rekeyed"], "0");
+  RunResult json = RunCommand({AGENCY_NODE_BIN, "sent", "--config", config, "--format", "json"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_THAT(json.out, ::testing::HasSubstr(
+                            "\"accepted\":1,\"duplicates\":28,\"refused_reports\":0,"));
+  EXPECT_THAT(json.out, ::testing::HasSubstr("\"corrected\":2,\"rekeyed\":0,\"report_list\""));
+  RunResult table = RunCommand({AGENCY_NODE_BIN, "sent", "--config", config});
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_THAT(table.out, ::testing::HasSubstr("refused  corrected  rekeyed\n"));
+  EXPECT_THAT(table.out, ::testing::HasSubstr("       1          28        0          2        0\n"))
+      << table.out;
+
+  // Key rotation: the aggregator at epoch 2 (epoch 1 still accepted), the police node with
+  // an epoch-2 key. The export again with PL-2024-1007 back at its first form: all 29
+  // reports take epoch 2 tokens (neither accepted nor duplicates), one of them corrected.
+  server_->Stop();
+  std::string agg = Slurp(dir_ + "/aggregator.textproto");
+  ASSERT_NE(agg.find("key_epoch: 1\n"), std::string::npos);
+  agg.replace(agg.find("key_epoch: 1\n"), 13,
+              "key_epoch: 2\nprevious_key_epoch: 1\nkey_switchover_month: 209912\n");
+  WriteFile(dir_ + "/aggregator.textproto", agg);
+  fs::remove(dir_ + "/port");
+  server_ = std::make_unique<Background>(
+      std::vector<std::string>{AGGREGATOR_BIN, "serve", "--config", dir_ + "/aggregator.textproto",
+                               "--port-file", dir_ + "/port"},
+      dir_ + "/aggregator2.log");
+  std::string port = samenzicht::testing::WaitForFile(dir_ + "/port");
+  ASSERT_FALSE(port.empty()) << server_->log();
+  while (!port.empty() && port.back() == '\n') port.pop_back();
+  Expect0(RunCommand({AGENCY_NODE_BIN, "keygen", "--out", dir_ + "/hashing-epoch2.key", "--epoch", "2"}));
+  std::string node = Slurp(config);
+  node.replace(node.find(address_), address_.size(), "127.0.0.1:" + port);
+  node.replace(node.find(hashing_key_), hashing_key_.size(), dir_ + "/hashing-epoch2.key");
+  WriteFile(config, node);
+
+  // First one record under epoch 2 beside a report the aggregator refuses (a district it
+  // does not know): the batch is partly accepted, not refused as a whole, because the one
+  // report took the new epoch's tokens.
+  const std::string extra_area = dir_ + "/police/node-extra-area.textproto";
+  std::string extra = Slurp(config);
+  extra.replace(extra.find("\"ten_boer\""), 10, "\"ten_boer\", \"noorderhaven\"");
+  WriteFile(extra_area, extra);
+  const size_t at = csv.find("PL-2024-1000,");
+  const std::string first_row = csv.substr(at, csv.find('\n', at) - at + 1);
+  std::string unknown_district = first_row;
+  unknown_district.replace(0, 12, "PL-2024-9002");
+  unknown_district.replace(unknown_district.find(",zuid,"), 6, ",noorderhaven,");
+  WriteFile(dir_ + "/police-one-and-a-refusal.csv",
+            csv.substr(0, csv.find('\n') + 1) + first_row + unknown_district);
+  RunResult partial = RunCommand({AGENCY_NODE_BIN, "submit", "--config", extra_area, "--in",
+                                  dir_ + "/police-one-and-a-refusal.csv"});
+  EXPECT_NE(partial.exit_code, 0) << partial.out;  // a refused report is a failure
+  EXPECT_THAT(partial.out, ::testing::HasSubstr("new key epoch:   1 report(s)"));
+  EXPECT_THAT(partial.out, ::testing::HasSubstr(
+                               "refused:         1 report(s), 0 batch(es); 1 batch(es) stored "
+                               "except the refused reports"));
+  row = last_row();
+  EXPECT_EQ(row["ack"], "OK");
+  EXPECT_EQ(row["rekeyed"], "1");
+  EXPECT_EQ(row["refused_reports"], "1");
+
+  change("PL-2024-1007,Sanne Anna,NOWAK,2006-04-05,female,,+31 6 57 476376,,9722BB,,,Groningen,labour,",
+         "PL-2024-1007,Sanne Anna,NOWAK,2006-04-05,female,,+31 6 57 476376,,9722BB,,,Groningen,sexual,");
+  WriteFile(corrected, csv);
+  RunResult rotated = RunCommand({AGENCY_NODE_BIN, "submit", "--config", config, "--in", corrected});
+  Expect0(rotated);
+  EXPECT_THAT(rotated.out, ::testing::HasSubstr("accepted:        0\n"));
+  EXPECT_THAT(rotated.out, ::testing::HasSubstr("duplicates:      1 (already stored"));
+  EXPECT_THAT(rotated.out, ::testing::HasSubstr(
+                               "new key epoch:   28 report(s) already stored under an older key "
+                               "epoch now carry this epoch's tokens"));
+  EXPECT_THAT(rotated.out, ::testing::HasSubstr("corrected:       1 report(s)"));
+  row = last_row();
+  EXPECT_EQ(row["accepted"], "0");
+  EXPECT_EQ(row["duplicates"], "1");
+  EXPECT_EQ(row["corrected"], "1");
+  EXPECT_EQ(row["rekeyed"], "28");
+  EXPECT_EQ(Exact("")[""].second, 81L);  // still one report per record
+}
+
 // A retracted record stays retracted when the export is imported again, unless the agency
 // sends it again with --resend-retracted: then it counts again, as a new report, once.
 TEST_F(E2eTest, ARetractedRecordIsSentAgainOnlyWithTheFlag) {
@@ -379,12 +502,12 @@ TEST_F(E2eTest, PartialAcceptanceIsNotARefusedBatch) {
   // The partly accepted batch (OK, 6 accepted, 1 refused) and its refused report; the
   // refused batch (INVALID_ARGUMENT, 2 refused) and both its reports.
   ASSERT_EQ(batch_lines.size(), 5u) << sent.out;
-  EXPECT_THAT(batch_lines[0], ::testing::ContainsRegex("OK +6 +0 +1$"));
+  EXPECT_THAT(batch_lines[0], ::testing::ContainsRegex("OK +6 +0 +1 +0 +0$"));
   // Each refused report named by report id, field, reason and the agency's record id.
   EXPECT_THAT(batch_lines[1], ::testing::ContainsRegex("^  refused report [0-9a-f]{32}: "
                                                        "INVALID_ARGUMENT area: area is not a "
                                                        "district configured.* \\(record PX-BAD\\)$"));
-  EXPECT_THAT(batch_lines[2], ::testing::ContainsRegex("INVALID_ARGUMENT +0 +0 +2$"));
+  EXPECT_THAT(batch_lines[2], ::testing::ContainsRegex("INVALID_ARGUMENT +0 +0 +2 +0 +0$"));
   EXPECT_THAT(batch_lines[3], ::testing::ContainsRegex("^  refused report [0-9a-f]{32}: "
                                                        "INVALID_ARGUMENT area.* \\(record PY-1\\)$"));
   EXPECT_THAT(batch_lines[4], ::testing::ContainsRegex("^  refused report [0-9a-f]{32}: "
