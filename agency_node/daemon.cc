@@ -30,6 +30,17 @@ using std::chrono::milliseconds;
 
 constexpr int kBatchesPerStream = 50;
 constexpr char kImportDigestDomain[] = "samenzicht.import.v1";
+// What an import is remembered by: the file's content AND the key epoch and linkage profile
+// its tokens were made with. After a key rotation or a move to a new profile the same
+// export is read again and its reports queued under the new epoch and profile (the same
+// report ids: the aggregator replaces their tokens and counts nothing twice).
+constexpr char kImportKeyDomain[] = "samenzicht.import.v2";
+
+std::string ImportKey(std::string_view bytes, uint32_t epoch, const std::string& profile_fp) {
+  return crypto::ToHex(crypto::Digest(
+      kImportKeyDomain, absl::StrCat(epoch, "\n", crypto::ToHex(profile_fp), "\n",
+                                     crypto::Digest(kImportDigestDomain, bytes))));
+}
 
 milliseconds Or(uint32_t v, int64_t fallback) { return milliseconds(v == 0 ? fallback : v); }
 
@@ -198,7 +209,7 @@ absl::StatusOr<ImportResult> Delivery::Import(const std::string& csv_path, bool 
   std::string digest;
   if (once) {
     ASSIGN_OR_RETURN(std::string bytes, files::ReadFile(csv_path));
-    digest = crypto::ToHex(crypto::Digest(kImportDigestDomain, bytes));
+    digest = ImportKey(bytes, tokeniser_->epoch(), model::ProfileFingerprint(profile_));
     ASSIGN_OR_RETURN(bool seen, outbox_->WasImported(digest));
     if (seen) {
       result.already_imported = true;
@@ -507,7 +518,9 @@ absl::Status RunDaemon(const v1::NodeConfig& config, StopSignal& stop, spdlog::l
           continue;
         }
       } else if (r->already_imported) {
-        log.info("{}: imported before (same content); not imported again", name);
+        log.info("{}: imported before (same content, key epoch {}, profile version {}); not "
+                 "imported again",
+                 name, node->key_epoch(), node->profile_version());
       } else {
         LogIssues(r->prepared, log, name);
         log.info("{}: {} record(s), {} skipped, {} report(s) queued in {} batch(es){}", name,

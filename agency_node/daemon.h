@@ -91,7 +91,9 @@ class Backoff {
 };
 
 struct ImportResult {
-  bool already_imported = false;   // the file's digest was imported before; nothing done
+  // The same content was imported before under the same key epoch and linkage profile;
+  // nothing done. (Under another epoch or profile the file is imported again.)
+  bool already_imported = false;
   PreparedReports prepared;        // reports moved out; counts and issues stay
   int retracted_dropped = 0;       // records retracted earlier: not queued again
   int retracted_resent = 0;        // records retracted earlier, queued again as new reports
@@ -113,8 +115,9 @@ class Delivery {
                                                        const std::string& keyholder = "");
 
   // Reads, tokenises, assigns report ids, signs and enqueues `csv_path`; when this returns
-  // OK the reports are durable in the outbox. With `once` the file's digest is recorded in
-  // the same transaction and a file imported before is skipped (already_imported); not
+  // OK the reports are durable in the outbox. With `once` the file's digest, with the key
+  // epoch and the profile's fingerprint, is recorded in the same transaction and a file
+  // imported before under the same epoch and profile is skipped (already_imported); not
   // for a file that did not arrive whole (PreparedReports::incomplete), which is read
   // again each time. The
   // errors of PrepareReports (whole-file problems: InvalidArgument, NotFound) and of the

@@ -15,9 +15,10 @@
 // disk, a restart) ends the attempt and the batch is retried; a standing one (another key
 // epoch or profile, a permission) holds it until an operator runs `agency-node resend`.
 //
-// `imported_files` records the BLAKE2b digest of every export file imported, in the same
+// `imported_files` records a BLAKE2b digest of every export file imported, in the same
 // transaction as its batches, so a file seen again (a crash before it was moved away, a
-// copy) is not imported twice.
+// copy) is not imported twice. The daemon's digest also covers the key epoch and the linkage
+// profile (Delivery::Import), so after a rotation the same file is imported again.
 //
 // Thread-safety: not thread-safe; one Outbox per thread. Several processes may share the
 // database (SQLite serialises writers; the busy timeout is 5 s).

@@ -20,6 +20,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -29,6 +31,7 @@
 #include "agency_node/outbox.h"
 #include "agency_node/pipeline.h"
 #include "common/files.h"
+#include "crypto/encoding.h"
 #include "crypto/key_file.h"
 #include "model/config.h"
 #include "tests/testing/status_matchers.h"
@@ -378,6 +381,113 @@ TEST_F(ExportsTest, TheDaemonFilesAnIncompleteExportUnderFailedWithAReport) {
   EXPECT_FALSE(fs::exists(dir_ + "/in/done/future.csv"));
   EXPECT_TRUE(fs::exists(dir_ + "/in/failed/future.csv.1"));
   EXPECT_TRUE(fs::exists(dir_ + "/in/failed/future.csv.1.report.csv"));
+}
+
+// "Imported before" is about the key epoch and profile too: the same export dropped into
+// the import folder again is skipped under the same epoch and profile, and read again (its
+// reports queued under the same report ids with the new epoch's tokens or the new
+// profile's) after the node moved to another key epoch or linkage profile. Before, the
+// file's content alone decided, and a rotation's complete export was silently skipped.
+TEST_F(ExportsTest, AnExportImportedBeforeIsImportedAgainUnderANewEpochOrProfile) {
+  ASSERT_OK(crypto::GenerateKeyFile(dir_ + "/hashing-epoch2.key", crypto::KeyKind::kHashing, 2)
+                .status());
+  std::string profile6 = Slurp(kProfile);
+  ASSERT_NE(profile6.find("\nversion: 5\n"), std::string::npos);
+  profile6.replace(profile6.find("\nversion: 5\n"), 12, "\nversion: 6\n");
+  ASSERT_OK(files::WriteFileAtomic(dir_ + "/profile6.textproto", profile6, 0600));
+  auto config_with = [&](const std::string& key, const std::string& profile) {
+    const std::string path = dir_ + "/node.textproto";
+    EXPECT_OK(files::WriteFileAtomic(
+        path,
+        "node_id: \"police\"\naggregator_address: \"127.0.0.1:1\"\n"
+        "tls { ca_cert_file: \"missing-ca.pem\" cert_file: \"missing.pem\" key_file: \"missing.key\" }\n"
+        "hashing_key_file: \"" + key + "\"\nsigning_key_file: \"signing.key\"\n"
+        "profile_file: \"" + profile + "\"\n"
+        "state_dir: \"state\"\nimport_dir: \"in\"\npoll_interval_ms: 20\nretry_initial_ms: 10000\n"
+        "areas: [\"oost\", \"west\"]\n",
+        0600));
+    auto c = model::LoadNodeConfig(path);
+    EXPECT_OK(c.status());
+    return c.ok() ? *c : v1::NodeConfig();
+  };
+  const std::string exported = Slurp(kTestdata + "export_utf8.csv");
+  // Drops the export into the import folder and runs the daemon until it is gone.
+  auto drop_and_run = [&](const v1::NodeConfig& config) {
+    log_.str("");
+    EXPECT_OK(files::WriteFileAtomic(dir_ + "/in/export.csv", exported, 0600));
+    StopSignal stop;
+    absl::Status result;
+    std::thread daemon([&] { result = RunDaemon(config, stop, *logger_); });
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (fs::exists(dir_ + "/in/export.csv") && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    stop.Stop();
+    daemon.join();
+    EXPECT_OK(result);
+    EXPECT_FALSE(fs::exists(dir_ + "/in/export.csv"));
+    logger_->flush();
+  };
+  // Queued reports per (key epoch, profile version fingerprint) and their report ids.
+  struct Queued {
+    std::map<uint32_t, int> by_epoch;
+    std::map<std::string, int> by_profile;
+    std::map<uint32_t, std::set<std::string>> ids;
+  };
+  auto queued = [&](const v1::NodeConfig& config) {
+    Queued q;
+    auto outbox = Outbox::Open(config.state_dir());
+    EXPECT_OK(outbox.status());
+    if (!outbox.ok()) return q;
+    auto pending = (*outbox)->Pending(1000);
+    EXPECT_OK(pending.status());
+    if (!pending.ok()) return q;
+    for (const BuiltBatch& b : *pending) {
+      v1::BatchPayload payload;
+      EXPECT_TRUE(payload.ParseFromString(b.signed_batch.payload()));
+      q.by_epoch[payload.key_epoch()] += payload.reports_size();
+      q.by_profile[crypto::ToHex(payload.profile_fingerprint())] += payload.reports_size();
+      for (const auto& r : payload.reports()) q.ids[payload.key_epoch()].insert(r.report_id());
+    }
+    return q;
+  };
+
+  const v1::NodeConfig epoch1 = config_with("hashing.key", kProfile);
+  drop_and_run(epoch1);
+  EXPECT_THAT(log_.str(), HasSubstr("export.csv: 8 record(s), 0 skipped, 8 report(s) queued"));
+  EXPECT_EQ(queued(epoch1).by_epoch, (std::map<uint32_t, int>{{1, 8}}));
+
+  // The same file again, same epoch and profile: imported before, nothing queued.
+  drop_and_run(epoch1);
+  EXPECT_THAT(log_.str(),
+              HasSubstr("export.csv: imported before (same content, key epoch 1, profile version "
+                        "5); not imported again"));
+  EXPECT_EQ(queued(epoch1).by_epoch, (std::map<uint32_t, int>{{1, 8}}));
+
+  // The node moved to key epoch 2: the same file is read again, every record queued under
+  // epoch 2 with the report ids it had under epoch 1.
+  const v1::NodeConfig epoch2 = config_with("hashing-epoch2.key", kProfile);
+  drop_and_run(epoch2);
+  EXPECT_THAT(log_.str(), HasSubstr("export.csv: 8 record(s), 0 skipped, 8 report(s) queued"));
+  Queued after_rotation = queued(epoch2);
+  EXPECT_EQ(after_rotation.by_epoch, (std::map<uint32_t, int>{{1, 8}, {2, 8}}));
+  EXPECT_EQ(after_rotation.ids[2], after_rotation.ids[1]);
+  EXPECT_EQ(after_rotation.by_profile.size(), 1u);
+
+  // Under epoch 2 it is imported before again.
+  drop_and_run(epoch2);
+  EXPECT_THAT(log_.str(), HasSubstr("imported before (same content, key epoch 2, profile version 5)"));
+  EXPECT_EQ(queued(epoch2).by_epoch, (std::map<uint32_t, int>{{1, 8}, {2, 8}}));
+
+  // A new linkage profile (same epoch): read again, queued under the new profile.
+  const v1::NodeConfig profile_v6 = config_with("hashing-epoch2.key", dir_ + "/profile6.textproto");
+  drop_and_run(profile_v6);
+  EXPECT_THAT(log_.str(), HasSubstr("export.csv: 8 record(s), 0 skipped, 8 report(s) queued"));
+  Queued after_profile = queued(profile_v6);
+  EXPECT_EQ(after_profile.by_epoch, (std::map<uint32_t, int>{{1, 8}, {2, 16}}));
+  ASSERT_EQ(after_profile.by_profile.size(), 2u);
+  for (const auto& [fp, n] : after_profile.by_profile) EXPECT_TRUE(n == 16 || n == 8) << fp;
+  ExpectNoName("the daemon's log", log_.str());
 }
 
 }  // namespace
