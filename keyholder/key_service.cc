@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "common/files.h"
 #include "common/status_macros.h"
 #include "crypto/encoding.h"
@@ -26,6 +27,11 @@ constexpr char kSchema[] =
     "CREATE TABLE IF NOT EXISTS refusals_pending(node TEXT PRIMARY KEY, limit_kind TEXT NOT NULL, "
     "window_start_ms INTEGER NOT NULL, epoch INTEGER NOT NULL, calls INTEGER NOT NULL, "
     "asked INTEGER NOT NULL, first_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL);";
+
+// "2026-01-01T00:25:00Z" for the service log.
+std::string UtcTime(int64_t ms) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(ms), absl::UTCTimeZone());
+}
 
 int64_t SystemNowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -149,6 +155,12 @@ absl::Status KeyService::WriteRepeated(const std::string& node, const Repeated& 
                                       ",\"asked\":", r.asked, ",\"first_ms\":", r.first_ms,
                                       ",\"last_ms\":", r.last_ms, "}"),
                          now));
+  // The service log's one line for the window, like the trail's entry: a node that retries
+  // at its limit does not fill the log with a line per call.
+  spdlog::warn("evaluation for {} refused {} more time(s) at the {} limit from {} to {} ({} "
+               "evaluation(s) asked, epoch {}); trail entry limit_refused_repeated",
+               node, r.calls, r.limit == "hour" ? "hourly" : "daily", UtcTime(r.first_ms),
+               UtcTime(r.last_ms), r.asked, r.epoch);
   ASSIGN_OR_RETURN(sqlite::Statement del, db_->Prepare("DELETE FROM refusals_pending WHERE node = ?"));
   return del.Bind(1, node).Run();
 }
@@ -300,11 +312,19 @@ absl::StatusOr<std::string> KeyService::Evaluate(const rpc::Peer& caller, uint32
         if (rec.ok()) repeated_[node] = Repeated{limit, window_start, epoch, 0, 0, 0, 0};
       }
       if (!rec.ok()) return absl::UnavailableError(absl::StrCat("cannot record in the trail: ", rec.message()));
-      return absl::ResourceExhaustedError(absl::StrCat(
+      absl::Status refused = absl::ResourceExhaustedError(absl::StrCat(
           "node ", node, " asked for ", n, " evaluations; ",
           hourly ? absl::StrCat(u.in_hour, " of its ", limits_.per_hour, " this hour")
                  : absl::StrCat(u.in_day, " of its ", limits_.per_day, " today"),
           " are used; nothing was evaluated, try again in the next ", hourly ? "hour" : "day"));
+      // The service log, like the trail: the first refusal of the window is a line of its
+      // own; the further ones are one line when the window's count is written.
+      if (repeated_[node].calls == 0) {
+        spdlog::warn("evaluation for {} refused: {} (further refusals of {} at this limit "
+                     "until the {} ends are counted and logged as one line)",
+                     node, refused.ToString(), node, hourly ? "hour" : "day");
+      }
+      return refused;
     }
     u.in_hour += n;  // reserved before evaluating, so parallel calls cannot overrun
     u.in_day += n;

@@ -26,6 +26,10 @@
 // again: the running count is kept in the table `refusals_pending` (one row per node,
 // updated at every refusal, not signed) until its entry is in the chain.
 //
+// The service log (spdlog) follows the trail: the first refusal at a limit is a line as it
+// happens, the further ones of that node and window are one line when their
+// "limit_refused_repeated" entry is written.
+//
 // The usage this hour and day is rebuilt from the trail when the service starts, so a
 // restart does not reset the limits.
 //

@@ -25,7 +25,11 @@ class KeyHolderService final : public v1::KeyHolder::Service {
     absl::StatusOr<std::string> evaluated =
         service_->Evaluate(*peer, request->epoch(), request->blinded_elements());
     if (!evaluated.ok()) {
-      spdlog::warn("evaluation for {} refused: {}", peer->common_name, evaluated.status().ToString());
+      // Refusals at a rate limit are logged by the KeyService, one line per node and window.
+      if (!absl::IsResourceExhausted(evaluated.status())) {
+        spdlog::warn("evaluation for {} refused: {}", peer->common_name,
+                     evaluated.status().ToString());
+      }
       return rpc::ToGrpcStatus(evaluated.status());
     }
     response->set_epoch(request->epoch());

@@ -3,12 +3,16 @@
 // anything and survive a restart; the trail holds every evaluation and `audit verify`
 // finds tampering.
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <filesystem>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/sqlite/sqlite.h"
 #include "crypto/encoding.h"
 #include "crypto/key_file.h"
@@ -268,6 +272,68 @@ TEST_F(KeyServiceTest, RepeatedRefusalsAreOneEntryPerWindowWithTheirCount) {
   EXPECT_THAT(AuditVerifyCommand(dir_, pk, {}, os), StatusIs(absl::StatusCode::kDataLoss, "entry 4"));
 }
 
+// The service's own log follows the trail: a node retrying every 30 s at its hourly limit
+// gives one line for its first refusal and one line for the rest of that hour (with the
+// count), not a line per call; another node's refusal in the same hour has its own line.
+TEST_F(KeyServiceTest, RepeatedRefusalsAreOneServiceLogLinePerNodeAndWindow) {
+  std::ostringstream log;
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+      "keyholder-test", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
+  Limits limits;
+  limits.per_hour = 10;
+  {
+    auto service = Open(limits);
+    ASSERT_NE(service, nullptr);
+    const rpc::Peer zorg{"zorg", rpc::Role::kAgency};
+    std::vector<std::string_view> eight(8, "x"), three(3, "y");
+    ASSERT_OK(service->Evaluate(kPolice, 1, Blinded(eight)));
+    for (int call = 0; call < 120; ++call) {  // 00:00:30 to 01:00:00 minus 30 s: one hour
+      now_ += 30 * 1000;
+      if (call == 100) {
+        EXPECT_THAT(service->Evaluate(zorg, 1, Blinded(std::vector<std::string_view>(11, "z"))),
+                    StatusIs(absl::StatusCode::kResourceExhausted));
+      }
+      if (call == 119) break;
+      EXPECT_THAT(service->Evaluate(kPolice, 1, Blinded(three)),
+                  StatusIs(absl::StatusCode::kResourceExhausted, "this hour"));
+    }
+    spdlog::default_logger()->flush();
+    auto lines_with = [&log](const std::string& what) {
+      int n = 0;
+      std::istringstream in(log.str());
+      for (std::string line; std::getline(in, line);) n += line.find(what) != std::string::npos;
+      return n;
+    };
+    // During the hour: police's first refusal and zorg's, nothing for police's 118 others.
+    EXPECT_EQ(lines_with("evaluation for police refused"), 1) << log.str();
+    EXPECT_EQ(lines_with("evaluation for zorg refused"), 1) << log.str();
+    EXPECT_EQ(lines_with("evaluation for police refused: RESOURCE_EXHAUSTED: node police asked "
+                         "for 3 evaluations; 8 of its 10 this hour are used"),
+              1)
+        << log.str();
+
+    // The next hour: police's next (answered) call writes the hour's count as one line.
+    now_ = int64_t{1767225600} * 1000 + int64_t{3600} * 1000 + 5000;
+    ASSERT_OK(service->Evaluate(kPolice, 1, Blinded(eight)));
+    spdlog::default_logger()->flush();
+    EXPECT_EQ(lines_with("evaluation for police refused"), 2) << log.str();
+    EXPECT_EQ(lines_with("evaluation for police refused 118 more time(s) at the hourly limit "
+                         "from 2026-01-01T00:01:00Z to 2026-01-01T00:59:30Z (354 evaluation(s) "
+                         "asked, epoch 1); trail entry limit_refused_repeated"),
+              1)
+        << log.str();
+    EXPECT_EQ(lines_with("evaluation for zorg refused"), 1) << log.str();
+  }
+  spdlog::set_default_logger(previous);
+  // The trail agrees: police's first refusal and one entry with the 118 others.
+  ASSERT_OK_AND_ASSIGN(Trail trail, ReadTrail(dir_));
+  EXPECT_EQ(Events(trail), (std::vector<std::string>{"start", "evaluation", "limit_refused",
+                                                    "limit_refused", "limit_refused_repeated",
+                                                    "evaluation"}));
+  EXPECT_EQ(JsonCount(trail.entries[4].details, "refused_calls"), 118u);
+}
+
 TEST_F(KeyServiceTest, CheckpointsCatchATruncatedTrail) {
   Limits limits;
   limits.checkpoint_every = 3;
@@ -295,6 +361,70 @@ TEST_F(KeyServiceTest, CheckpointsCatchATruncatedTrail) {
 
 // Over gRPC with the deployment's certificates: a batch evaluates and agrees with the
 // key; an analyst's certificate is refused.
+// Through the gRPC server (its own log line per refused call was the ~120 lines an hour):
+// 30 calls refused at the hourly limit leave one line in the service log.
+TEST(KeyholderServerTest, ACallerRetryingAtItsLimitIsOneLogLine) {
+  const std::string tmp = ::testing::TempDir() + "/keyholder_server_log";
+  std::filesystem::remove_all(tmp);
+  std::filesystem::create_directories(tmp);
+  const std::string pki =
+      samenzicht::testing::MakePki("keyholder_server_log", {{"keyholder", "server"}, {"police", "agency"}});
+  ASSERT_FALSE(pki.empty());
+  ASSERT_OK(oprf::GenerateServerKeyFile(tmp + "/oprf-1.key", 1));
+  std::ostringstream pub_out, note;
+  ASSERT_OK(AuditKeygenCommand(tmp + "/audit.key", pub_out, note));
+  v1::KeyholderConfig config;
+  config.set_listen_address("127.0.0.1:0");
+  *config.mutable_tls() = samenzicht::testing::TlsFor(pki, "keyholder");
+  config.set_data_dir(tmp + "/data");
+  config.add_keys()->set_key_file(tmp + "/oprf-1.key");
+  config.set_audit_key_file(tmp + "/audit.key");
+  config.set_max_evaluations_per_node_per_hour(2);
+  std::ostringstream log;
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>(
+      "keyholder-server-test", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
+  const int64_t hour_before = absl::ToUnixSeconds(absl::Now()) / 3600;
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<Server> server, Server::Start(config));
+    ASSERT_OK_AND_ASSIGN(auto ch, rpc::Connect(absl::StrCat("127.0.0.1:", server->port()),
+                                               samenzicht::testing::TlsFor(pki, "police"), ""));
+    auto stub = v1::KeyHolder::NewStub(ch);
+    for (int call = 0; call < 31; ++call) {
+      std::vector<std::string_view> two(2, "a");
+      v1::EvaluateRequest req;
+      req.set_epoch(1);
+      req.set_blinded_elements(Blinded(two));
+      grpc::ClientContext ctx;
+      v1::EvaluateResponse resp;
+      grpc::Status st = stub->Evaluate(&ctx, req, &resp);
+      EXPECT_EQ(st.error_code(), call == 0 ? grpc::StatusCode::OK : grpc::StatusCode::RESOURCE_EXHAUSTED)
+          << call << ": " << st.error_message();
+    }
+    spdlog::default_logger()->flush();
+    const std::string during = log.str();
+    int refused_lines = 0;
+    for (size_t p = during.find("evaluation for police refused"); p != std::string::npos;
+         p = during.find("evaluation for police refused", p + 1)) {
+      ++refused_lines;
+    }
+    // An hour boundary during the calls would open a second window (a second line).
+    if (absl::ToUnixSeconds(absl::Now()) / 3600 == hour_before) {
+      EXPECT_EQ(refused_lines, 1) << during;
+    }
+    server->Shutdown();
+  }
+  spdlog::default_logger()->flush();
+  spdlog::set_default_logger(previous);
+  // At the stop, the 29 further refusals are one line (and one trail entry).
+  if (absl::ToUnixSeconds(absl::Now()) / 3600 == hour_before) {
+    EXPECT_NE(log.str().find("evaluation for police refused 29 more time(s) at the hourly limit"),
+              std::string::npos)
+        << log.str();
+  }
+  std::filesystem::remove_all(tmp);
+}
+
 TEST(KeyholderServerTest, BatchEvaluatesForAgencyAndOtherRolesAreRefused) {
   const std::string tmp = ::testing::TempDir() + "/keyholder_server";
   std::filesystem::remove_all(tmp);
