@@ -19,7 +19,11 @@
 # have gone up, no stored report may be below it, and the counts must equal the ground
 # truth: a finished key rotation or profile change), `new-release` (before the block, the
 # profile installed beside the program on every host becomes the next version, standing in
-# for a new release installed by section 1). A marker and its block may be indented (steps
+# for a new release installed by section 1), `switchover-begun` (before the block, the
+# aggregator's key_switchover_month becomes the current month, standing in for the weeks the
+# agencies are given; afterwards the configuration must hold only the epoch in force, the
+# trail a key_epoch_retired entry, no report may be below the epoch and the counts must equal
+# the ground truth). A marker and its block may be indented (steps
 # of a numbered list). Stand-ins for what a test host lacks: `sudo`
 # (runuser), `scp` (a copy into the other host's folders), `systemctl` and `journalctl` (the
 # unit's ExecStart started as its User=, without systemd's sandboxing; the units themselves
@@ -33,7 +37,8 @@
 # change; after the move to the key service no agency host holds a hashing key (none named
 # in node.textproto; no hashing key, sealed key or box key left in /etc/samenzicht/keys or
 # /root), each daemon logged that it makes tokens through the key service, and the key
-# service's trail verifies and counts evaluations for both agencies; after the renewal the
+# service's trail verifies and counts evaluations for both agencies; the administrator holds
+# no shared hashing key and no sealed copy after the old epoch was retired; after the renewal the
 # old certificate of police-nn is refused while the new one is accepted (with the key
 # service the node's certificate is refused by the key service first, then by the
 # aggregator).
@@ -262,6 +267,32 @@ new_release() {
   echo "--- the new release's profile (version $((v + 1))) installed beside the program on every host"
 }
 
+# The switch-over month of a rotation has begun (the weeks given to the agencies pass): the
+# aggregator's configuration names the current month, so `key-retire` may run.
+retire_checks=0
+switchover_begun() {
+  local f="$work/agg/etc/samenzicht/aggregator.textproto" m
+  grep -q '^key_switchover_month:' "$f" || fail "switchover-begun: the aggregator's configuration names no key_switchover_month"
+  m=$(date -u +%Y%m)
+  sed -i "s/^key_switchover_month: .*/key_switchover_month: $m/" "$f"
+  echo "--- the switch-over month has begun (key_switchover_month: $m on ${fqdn[agg]})"
+}
+check_retired() {  # WHERE: key-retire ran and the configuration holds only the epoch in force
+  local f="$work/agg/etc/samenzicht/aggregator.textproto" n st
+  ! grep -qE '^(previous_key_epoch|key_switchover_month):' "$f" ||
+    fail "after $1: the aggregator's configuration still names $(grep -E '^(previous_key_epoch|key_switchover_month):' "$f" | tr '\n' ' ')"
+  n=$(sqlite3 -readonly "$work/agg/varlib/samenzicht-aggregator/aggregator.db" \
+        "SELECT count(*) FROM audit WHERE event = 'key_epoch_retired'")
+  [ "$n" -ge 1 ] || fail "after $1: no key_epoch_retired entry in the aggregator's trail"
+  st=$(on agg runuser -u samenzicht -- /opt/samenzicht/bin/aggregator key-status \
+         --config /etc/samenzicht/aggregator.textproto 2>&1) || fail "key-status failed: $st"
+  echo "$st" | grep -qx "key epoch in force: $epoch_seen" || fail "after $1: $(echo "$st" | head -n 1)"
+  echo "$st" | grep -qx "reports below epoch $epoch_seen: 0 (with tokens: 0)" ||
+    fail "after $1: reports below epoch $epoch_seen remain: $(echo "$st" | tail -n 1)"
+  echo "ok: epochs below $epoch_seen retired ($n key_epoch_retired entr$([ "$n" = 1 ] && echo y || echo ies) in the trail); the configuration names only key_epoch $epoch_seen"
+  check_truth "after key-retire"
+}
+
 # --- the guide's blocks ---------------------------------------------------------------------
 mkdir -p "$work/blocks"
 # Each fenced block right after a marker line, into blocks/NNN with the marker as line 1. A
@@ -294,11 +325,12 @@ ran=0
 for f in "${blocks[@]}"; do
   read -r -a words < <(head -n 1 "$f" | sed 's/^# //; s/ (docs.*//')
   role=${words[0]}; rest=("${words[@]:1}")
-  only="" per=0 wait=0 truth=0 epoch=0
+  only="" per=0 wait=0 truth=0 epoch=0 retired=0
   for w in "${rest[@]}"; do
     case "$w" in
       per-agency) per=1 ;; wait-delivery) wait=1 ;; check-truth) truth=1 ;; check-epoch) epoch=1 ;;
       new-release) new_release ;;
+      switchover-begun) switchover_begun; retired=1 ;;
       police-nn|jeugdzorg) only=$w ;;
       *) fail "unknown marker word '$w' in $(head -n 1 "$f")" ;;
     esac
@@ -321,6 +353,7 @@ for f in "${blocks[@]}"; do
   fi
   if [ $truth -eq 1 ]; then check_truth "after the block at $(head -n 1 "$f" | sed 's/.*(//; s/)//')"; fi
   if [ $epoch -eq 1 ]; then check_epoch "$(head -n 1 "$f" | sed 's/.*(//; s/)//')"; fi
+  if [ $retired -eq 1 ]; then check_retired "$(head -n 1 "$f" | sed 's/.*(//; s/)//')"; retire_checks=$((retire_checks + 1)); fi
 done
 echo "ok: ran the $ran marked blocks of the guide"
 
@@ -345,6 +378,10 @@ if [ -f "$work/keyholder/etc/samenzicht/keyholder.textproto" ]; then
       fail "$a's daemon did not log that it makes tokens through the key service"
   done
   echo "ok: no agency host holds a hashing key, a sealed key or a box key; both daemons use the key service"
+  [ "$retire_checks" -ge 1 ] || fail "the guide's move to the key service retires no old epoch (no switchover-begun block)"
+  left=$(find "$work/admin/root" -maxdepth 2 -type f \( -name 'shared-epoch*.key' -o -name 'hashing*.key' -o -name '*.sealed' \) | sed "s|$work/admin||")
+  [ -z "$left" ] || fail "the administrator still holds shared hashing keys or sealed copies: $left"
+  echo "ok: the administrator holds no shared hashing key and no sealed copy after the old epochs were retired"
   report=$(on keyholder runuser -u samenzicht -- /opt/samenzicht/bin/keyholder audit report \
              --data-dir /var/lib/samenzicht-keyholder --public-key "$(cat "$work/keyholder/root/keyholder-audit.pub")" 2>&1) ||
     fail "the key service's trail does not verify: $report"
