@@ -26,10 +26,13 @@
 #include <iostream>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
@@ -76,8 +79,39 @@ struct Row {
   est::SelectionMethod method = est::SelectionMethod::kBic;
   int64_t observed = 0;
   std::optional<double> n_hat, lower, upper, profile_lower, profile_upper;
+  // Linked side only: the BCa interval with the linkage's own error estimate propagated
+  // (EstimateOptions::linkage_error), and the N-hat from the true persons (same seed, table and
+  // method) that a perfect linkage would have given.
+  std::optional<double> lower_le, upper_le, truth_n_hat;
+  double missed_links = 0, false_links = 0;
+  // The same with the linkage's true errors (counted against the simulator's truth) in place
+  // of its estimate: whether the propagation covers when the error size is right.
+  std::optional<double> lower_true_error, upper_true_error;
+  double true_missed = 0, true_false = 0;
   std::string model, reason;
 };
+
+// The linkage's own error estimate, from the summary line `aggregator link` prints
+// ("... estimated_false_links=X estimated_missed_links=Y"); zeros if it printed none (e.g.
+// deterministic linkage).
+struct LinkError {
+  double missed = 0, false_links = 0;
+  bool found = false;
+};
+
+LinkError ReadLinkError(const std::string& log) {
+  LinkError e;
+  absl::StatusOr<std::string> text = samenzicht::files::ReadFile(log);
+  if (!text.ok()) return e;
+  for (absl::string_view word : absl::StrSplit(*text, absl::ByAnyChar(" \n"), absl::SkipEmpty())) {
+    if (absl::ConsumePrefix(&word, "estimated_missed_links=")) {
+      e.found = absl::SimpleAtod(word, &e.missed) || e.found;
+    } else if (absl::ConsumePrefix(&word, "estimated_false_links=")) {
+      e.found = absl::SimpleAtod(word, &e.false_links) || e.found;
+    }
+  }
+  return e;
+}
 
 struct Truth {
   int64_t persons = 0, signalled = 0;
@@ -105,13 +139,30 @@ absl::StatusOr<Truth> ReadSummary(const std::string& path) {
 }
 
 absl::StatusOr<Row> EstimateTable(const Config& cfg, const samenzicht::aggregator::CaptureHistories& h,
-                                  est::SelectionMethod method) {
+                                  est::SelectionMethod method,
+                                  const est::LinkageErrorCounts* linkage_error = nullptr,
+                                  const est::LinkageErrorCounts* true_error = nullptr) {
   ASSIGN_OR_RETURN(est::CaptureTable table, bench::ToTable(h));
   est::EstimateOptions o;
   o.method = method;
   o.max_order = std::min(cfg.max_order, table.num_lists() - 1);
   o.replicates = cfg.replicates;
   ASSIGN_OR_RETURN(est::EstimateResult r, est::Estimate(table, o));
+  std::optional<est::EstimateResult> with_error;
+  if (linkage_error != nullptr &&
+      (linkage_error->missed_links > 0 || linkage_error->false_links > 0)) {
+    // The same estimate (same seed, so the same resampled persons) with the linkage's error
+    // propagated into the interval; the point estimate does not change.
+    o.linkage_error = *linkage_error;
+    o.profile_interval = false;
+    ASSIGN_OR_RETURN(with_error, est::Estimate(table, o));
+  }
+  std::optional<est::EstimateResult> with_true_error;
+  if (true_error != nullptr && (true_error->missed_links > 0 || true_error->false_links > 0)) {
+    o.linkage_error = *true_error;
+    o.profile_interval = false;
+    ASSIGN_OR_RETURN(with_true_error, est::Estimate(table, o));
+  }
   Row row;
   row.method = method;
   row.observed = r.observed;
@@ -127,6 +178,26 @@ absl::StatusOr<Row> EstimateTable(const Config& cfg, const samenzicht::aggregato
   if (r.interval) {
     row.lower = r.interval->lower;
     row.upper = r.interval->upper;
+  }
+  if (linkage_error != nullptr) {
+    row.missed_links = linkage_error->missed_links;
+    row.false_links = linkage_error->false_links;
+    if (with_error && with_error->interval) {
+      row.lower_le = with_error->interval->lower;
+      row.upper_le = with_error->interval->upper;
+    } else {
+      row.lower_le = row.lower;  // no error estimated: the interval is the one without
+      row.upper_le = row.upper;
+    }
+  }
+  if (true_error != nullptr) {
+    row.true_missed = true_error->missed_links;
+    row.true_false = true_error->false_links;
+    const auto& src = with_true_error ? with_true_error : std::optional<est::EstimateResult>(r);
+    if (src->interval) {
+      row.lower_true_error = src->interval->lower;
+      row.upper_true_error = src->interval->upper;
+    }
   }
   if (r.profile_interval) {
     row.profile_lower = r.profile_interval->lower;
@@ -196,6 +267,20 @@ absl::Status RunSeed(const Config& cfg, uint64_t seed, std::vector<Row>* rows) {
   }
   RETURN_IF_ERROR(samenzicht::files::WriteFileAtomic(dir + "/linked/histories_agencies.csv",
                                                      bench::HistoriesCsv(linked_agencies)));
+  const LinkError link_error = ReadLinkError(dir + "/linked/link.log");
+  // The linkage's true errors: a true person split over k linked persons is k - 1 missed
+  // links; a linked person holding k true persons is k - 1 false links.
+  est::LinkageErrorCounts true_error;
+  {
+    std::map<int, std::set<int>> clusters_of_person, persons_of_cluster;
+    for (size_t i = 0; i < true_person.size() && i < linked.person_of_record.size(); ++i) {
+      if (linked.person_of_record[i] < 0) continue;
+      clusters_of_person[true_person[i]].insert(linked.person_of_record[i]);
+      persons_of_cluster[linked.person_of_record[i]].insert(true_person[i]);
+    }
+    for (const auto& [p, c] : clusters_of_person) true_error.missed_links += c.size() - 1;
+    for (const auto& [c, p] : persons_of_cluster) true_error.false_links += p.size() - 1;
+  }
 
   std::vector<std::pair<Lists, std::pair<samenzicht::aggregator::CaptureHistories,
                                          samenzicht::aggregator::CaptureHistories>>>
@@ -218,15 +303,32 @@ absl::Status RunSeed(const Config& cfg, uint64_t seed, std::vector<Row>* rows) {
       truth.signalled, linked.persons, 100.0 * (linked.persons - truth.signalled) / truth.signalled,
       same_lists ? "; domains = agencies (one agency per domain)"
                  : agency_lists ? "" : "; more agencies than the estimator takes: domains only");
-  std::cout << absl::StrFormat("%-9s %-9s %-9s %8s %9s %-15s %-6s %-15s %-6s %s\n", "lists",
-                               "histories", "method", "observed", "N-hat", "95% BCa", "covers",
-                               "95% profile", "covers", "model");
+  std::cout << absl::StrFormat(
+      "linkage's own error estimate (link.log): %.1f persons maybe counted twice, %.1f links "
+      "maybe wrong%s; against the truth: %.0f missed links (persons counted twice), %.0f false "
+      "links\n",
+      link_error.missed, link_error.false_links, link_error.found ? "" : " (none printed)",
+      true_error.missed_links, true_error.false_links);
+  std::cout << absl::StrFormat("%-9s %-9s %-9s %8s %9s %-15s %-6s %-15s %-6s %-15s %-6s %s\n",
+                               "lists", "histories", "method", "observed", "N-hat", "95% BCa",
+                               "covers", "95% profile", "covers", "BCa+linkage", "covers",
+                               "model");
   for (const auto& [lists, pair] : tables) {
     for (est::SelectionMethod method : cfg.methods) {
       std::optional<double> truth_n_hat;
       for (bool linked_side : {false, true}) {
         const auto& h = linked_side ? pair.second : pair.first;
-        ASSIGN_OR_RETURN(Row row, EstimateTable(cfg, h, method));
+        // The linkage's error estimate covers all linked persons; scaled to those in the
+        // table (as the aggregator's dashboard estimate does).
+        est::LinkageErrorCounts error, true_in_table;
+        if (linked.persons > 0) {
+          const double share = static_cast<double>(bench::Persons(h)) / linked.persons;
+          error = {link_error.missed * share, link_error.false_links * share};
+          true_in_table = {true_error.missed_links * share, true_error.false_links * share};
+        }
+        ASSIGN_OR_RETURN(Row row, EstimateTable(cfg, h, method, linked_side ? &error : nullptr,
+                                                linked_side ? &true_in_table : nullptr));
+        if (linked_side) row.truth_n_hat = truth_n_hat;
         row.seed = seed;
         row.lists = lists;
         row.linked = linked_side;
@@ -237,11 +339,20 @@ absl::Status RunSeed(const Config& cfg, uint64_t seed, std::vector<Row>* rows) {
         }
         if (row.n_hat) {
           std::cout << absl::StrFormat(
-              "%-9s %-9s %-9s %8d %9.1f %-15s %-6s %-15s %-6s %s\n", ListsName(lists),
+              "%-9s %-9s %-9s %8d %9.1f %-15s %-6s %-15s %-6s %-15s %-6s %s\n", ListsName(lists),
               linked_side ? "linkage" : "truth", MethodName(method), row.observed, *row.n_hat,
               Interval(row.lower, row.upper), Covers(row.lower, row.upper, truth.persons),
               Interval(row.profile_lower, row.profile_upper),
-              Covers(row.profile_lower, row.profile_upper, truth.persons), row.model);
+              Covers(row.profile_lower, row.profile_upper, truth.persons),
+              linked_side ? Interval(row.lower_le, row.upper_le) : "-",
+              linked_side ? Covers(row.lower_le, row.upper_le, truth.persons) : "-", row.model);
+          if (linked_side) {
+            std::cout << absl::StrFormat(
+                "%-29s with the true linkage errors (%.0f missed, %.0f false): BCa %s covers %s\n",
+                "", row.true_missed, row.true_false,
+                Interval(row.lower_true_error, row.upper_true_error),
+                Covers(row.lower_true_error, row.upper_true_error, truth.persons));
+          }
         } else {
           std::cout << absl::StrFormat("%-9s %-9s %-9s %8d  %s\n", ListsName(lists),
                                        linked_side ? "linkage" : "truth", MethodName(method),
@@ -294,11 +405,44 @@ void PrintSummary(const Config& cfg, const std::vector<Row>& rows) {
     }
     const Row& first = *group.front();
     const double mean = usable ? sum / usable : 0;
+    // Linked tables: the interval with the linkage's own error estimate, against the true N
+    // and against the N-hat the true persons give (what is left of the linkage's part).
+    int le = 0, le_cover = 0, th = 0, th_plain = 0, th_le = 0, te = 0, te_cover = 0,
+        te_th = 0;
+    double missed = 0, false_links = 0;
+    for (const Row* r : group) {
+      if (!r->n_hat || !r->lower_le || !r->upper_le) continue;
+      ++le;
+      missed += r->missed_links;
+      false_links += r->false_links;
+      le_cover += *r->lower_le <= cfg.persons && cfg.persons <= *r->upper_le;
+      if (r->lower_true_error && r->upper_true_error) {
+        ++te;
+        te_cover += *r->lower_true_error <= cfg.persons && cfg.persons <= *r->upper_true_error;
+        te_th += r->truth_n_hat && *r->lower_true_error <= *r->truth_n_hat &&
+                 *r->truth_n_hat <= *r->upper_true_error;
+      }
+      if (r->truth_n_hat && r->lower && r->upper) {
+        ++th;
+        th_plain += *r->lower <= *r->truth_n_hat && *r->truth_n_hat <= *r->upper;
+        th_le += *r->lower_le <= *r->truth_n_hat && *r->truth_n_hat <= *r->upper_le;
+      }
+    }
     std::cout << absl::StrFormat(
         "%-9s %-9s %-9s %9.1f %9.1f %+8.1f%% %8d / %-3d %8d / %-3d %d\n", ListsName(first.lists),
         first.linked ? "linkage" : "truth", MethodName(first.method), observed / group.size(), mean,
         usable ? 100.0 * (mean - cfg.persons) / cfg.persons : 0.0, bca_cover, bca, prof_cover, prof,
         static_cast<int>(group.size()) - usable);
+    if (le > 0) {
+      std::cout << absl::StrFormat(
+          "%-29s with the linkage's error estimate (mean %.1f missed, %.1f false links per "
+          "table): BCa covers N %d / %d; the truth's N-hat covered by BCa %d / %d, by BCa with "
+          "linkage error %d / %d\n",
+          "", missed / le, false_links / le, le_cover, le, th_plain, th, th_le, th);
+      std::cout << absl::StrFormat(
+          "%-29s with the true linkage errors: BCa covers N %d / %d, the truth's N-hat %d / %d\n",
+          "", te_cover, te, te_th, te);
+    }
   }
   // Linkage bias: paired differences per seed, table and method.
   std::map<std::pair<int, int>, std::vector<double>> diffs;
