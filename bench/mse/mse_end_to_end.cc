@@ -16,8 +16,16 @@
 // Plumbing checks (any mode; a failure exits 1): N in summary.json equals the simulated
 // population; the truth's histories equal the simulator's histories.csv; the histories
 // from linkage hold exactly the persons `aggregator link` formed; every estimate is finite
-// and at least the number observed (with --smoke: and every table gives one). The figures
-// themselves never fail a run.
+// and at least the number observed (with --smoke: every table gives one, and the linkage's
+// error estimate is read from `aggregator link`'s summary line). The figures themselves never
+// fail a run.
+//
+// Linkage error: each table of linked persons is estimated three times with the same
+// resampled persons: taken as exact; with the linkage's own error estimate (persons maybe
+// counted twice, links maybe wrong, scaled to the persons in the table) propagated into the
+// BCa interval (EstimateOptions::linkage_error), as the aggregator's dashboard does; and with
+// the linkage's true errors counted against the simulator's truth in its place. The summary
+// gives their coverage of N and of the N-hat the true persons give.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -268,6 +276,11 @@ absl::Status RunSeed(const Config& cfg, uint64_t seed, std::vector<Row>* rows) {
   RETURN_IF_ERROR(samenzicht::files::WriteFileAtomic(dir + "/linked/histories_agencies.csv",
                                                      bench::HistoriesCsv(linked_agencies)));
   const LinkError link_error = ReadLinkError(dir + "/linked/link.log");
+  if (cfg.smoke && !link_error.found) {
+    return absl::InternalError(
+        "the linkage's error estimate (estimated_missed_links, estimated_false_links) is not in "
+        "aggregator link's summary line");
+  }
   // The linkage's true errors: a true person split over k linked persons is k - 1 missed
   // links; a linked person holding k true persons is k - 1 false links.
   est::LinkageErrorCounts true_error;
