@@ -226,6 +226,10 @@ const char* ResamplingName(Resampling r) {
   return r == Resampling::kParametric ? "parametric" : "multinomial";
 }
 
+const char* IntervalMethodName(IntervalMethod m) {
+  return m == IntervalMethod::kBca ? "bca" : "percentile";
+}
+
 std::vector<double> BcaLimits(std::vector<double> estimates, double point_estimate,
                               double acceleration, const std::vector<double>& alphas) {
   std::sort(estimates.begin(), estimates.end());
@@ -333,15 +337,20 @@ absl::StatusOr<BcaResult> BcaBootstrap(const CaptureTable& table, double point_e
   std::vector<double> limits =
       BcaLimits(estimates, point_estimate, result.acceleration, {tail, 1.0 - tail});
   // Never below the persons that remain seen once the missed links are undone.
-  result.lower = std::max(limits[0] - std::max(shift, 0.0),
-                          linkage ? static_cast<double>(table.observed()) - options.missed_links
-                                  : -INFINITY);
-  result.upper = limits[1] + std::max(-shift, 0.0);
+  const double floor =
+      linkage ? static_cast<double>(table.observed()) - options.missed_links : -INFINITY;
+  result.bca_lower = std::max(limits[0] - std::max(shift, 0.0), floor);
+  result.bca_upper = limits[1] + std::max(-shift, 0.0);
   double below = 0;
   for (double e : estimates) below += e < point_estimate ? 1 : 0;
   const double b = static_cast<double>(estimates.size());
   result.bias_correction = NormalQuantile(std::clamp(below / b, 0.5 / b, 1.0 - 0.5 / b));
   std::sort(estimates.begin(), estimates.end());
+  result.percentile_lower = std::max(QuantileType8(estimates, tail) - std::max(shift, 0.0), floor);
+  result.percentile_upper = QuantileType8(estimates, 1.0 - tail) + std::max(-shift, 0.0);
+  result.method = options.method;
+  result.lower = options.method == IntervalMethod::kBca ? result.bca_lower : result.percentile_lower;
+  result.upper = options.method == IntervalMethod::kBca ? result.bca_upper : result.percentile_upper;
   result.min_replicate = estimates.front();
   result.max_replicate = estimates.back();
   result.median_replicate = QuantileType8(estimates, 0.5);

@@ -96,6 +96,13 @@ std::vector<std::vector<int64_t>> ParametricResamples(const std::vector<double>&
 enum class Resampling { kMultinomial, kParametric };
 const char* ResamplingName(Resampling r);  // "multinomial", "parametric"
 
+// Which limits of the replicates make the interval: the BCa limits (bias-corrected and
+// accelerated, as the reference R packages), or the plain percentiles (the replicates'
+// 2.5% and 97.5% quantiles for a 95% interval). Both are always computed (`BcaResult`);
+// this chooses `lower` and `upper`. See README.md for the coverage table behind the default.
+enum class IntervalMethod { kPercentile, kBca };
+const char* IntervalMethodName(IntervalMethod m);  // "percentile", "bca"
+
 // BCa limits from bootstrap estimates (any order), for cumulative levels
 // `alphas`. The share of replicates below the estimate is kept inside
 // [1/(2B), 1 - 1/(2B)] so that z0 stays finite. `estimates` must not be empty.
@@ -120,6 +127,8 @@ struct BcaOptions {
   // replicates are exactly those without linkage error.
   double missed_links = 0;
   double false_links = 0;
+  // Which limits become `BcaResult::lower` and `upper`.
+  IntervalMethod method = IntervalMethod::kBca;
 };
 
 // Applies simulated linkage errors to one table of counts by history ([0] unused): a
@@ -132,8 +141,13 @@ void PerturbForLinkage(std::vector<int64_t>& counts, double missed_links, double
                        std::mt19937_64& rng);
 
 struct BcaResult {
+  // The interval of `method` (extended for linkage error as described above).
   double lower = 0;
   double upper = 0;
+  IntervalMethod method = IntervalMethod::kBca;
+  // Both intervals of the same replicates (extended for linkage error in the same way).
+  double bca_lower = 0;
+  double bca_upper = 0;
   double level = 0.95;
   double acceleration = 0;
   double bias_correction = 0;  // z0
@@ -150,6 +164,8 @@ struct BcaResult {
   // and the number of replicates used for it.
   double linkage_shift = 0;
   int linkage_replicates = 0;
+  double percentile_lower = 0;
+  double percentile_upper = 0;
 };
 
 // Runs the bootstrap and jackknife. `InvalidArgument` for fewer than 10

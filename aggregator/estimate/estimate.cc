@@ -40,21 +40,23 @@ std::string LinkageClause(const LinkageErrorCounts& e, bool tail) {
       tail ? "; it does include " : "it does include ", e.missed_links, e.false_links);
 }
 
-std::string IntervalDescription(Resampling resampling, bool fixed_model, bool averaged,
-                                const LinkageErrorCounts& linkage) {
+std::string IntervalDescription(IntervalMethod method, Resampling resampling, bool fixed_model,
+                                bool averaged, const LinkageErrorCounts& linkage) {
+  const std::string name =
+      method == IntervalMethod::kBca ? "The BCa interval " : "The percentile interval ";
   const std::string draws =
       resampling == Resampling::kMultinomial
           ? "resamples the observed persons (nonparametric bootstrap)"
           : "draws replicate tables from the chosen model (parametric bootstrap)";
   if (fixed_model) {
-    return absl::StrCat("The BCa interval ", draws,
+    return absl::StrCat(name, draws,
                         " and refits the given model each time: it includes sampling "
                         "variation only, not the uncertainty of the model choice, ",
                         "and ", LinkageClause(linkage, false));
   }
   if (averaged) {
     return absl::StrCat(
-        "The BCa interval ", draws,
+        name, draws,
         " and redoes the BIC-weighted average over the candidate models in every replicate: it "
         "includes sampling variation and the uncertainty of which candidate model is right "
         "(as far as the BIC weights express it); it does not include errors of the model family "
@@ -63,7 +65,7 @@ std::string IntervalDescription(Resampling resampling, bool fixed_model, bool av
   }
   if (resampling == Resampling::kMultinomial) {
     return absl::StrCat(
-        "The BCa interval ", draws,
+        name, draws,
         " and redoes the model choice in every replicate (the single best model, no model "
         "averaging): it includes sampling variation and how the choice among the candidate "
         "models varies with it; it does not include errors of the model family itself "
@@ -71,7 +73,7 @@ std::string IntervalDescription(Resampling resampling, bool fixed_model, bool av
         LinkageClause(linkage, true));
   }
   return absl::StrCat(
-      "The BCa interval ", draws,
+      name, draws,
       " and redoes the model choice in every replicate: it includes sampling variation and the "
       "variation of the model choice around the chosen model, but not the chance that the "
       "chosen model itself is wrong, nor errors of the model family",
@@ -548,6 +550,7 @@ absl::StatusOr<EstimateResult> Estimate(const CaptureTable& table,
   if (options.replicates > 0) {
     BcaOptions bca{options.replicates, options.seed, options.level, options.resampling, {},
                    factory, options.threads};
+    bca.method = options.interval;
     bca.missed_links = options.linkage_error.missed_links;
     bca.false_links = options.linkage_error.false_links;
     if (options.resampling == Resampling::kParametric) {
@@ -561,8 +564,8 @@ absl::StatusOr<EstimateResult> Estimate(const CaptureTable& table,
     if (interval.ok()) {
       result.interval = *interval;
       const BcaResult& i = *interval;
-      // The BCa ends before the widening for linkage error (bootstrap.h) are those to judge
-      // against the replicates.
+      // The interval's ends before the widening for linkage error (bootstrap.h) are those to
+      // judge against the replicates.
       const double bca_lower = i.lower + std::max(i.linkage_shift, 0.0);
       const double bca_upper = i.upper - std::max(-i.linkage_shift, 0.0);
       if (bca_lower <= i.min_replicate) {
@@ -636,8 +639,8 @@ absl::StatusOr<EstimateResult> Estimate(const CaptureTable& table,
   }
   if (result.interval.has_value()) {
     result.interval_description =
-        IntervalDescription(options.resampling, result.fixed_model, result.model_averaging,
-                            options.linkage_error);
+        IntervalDescription(options.interval, options.resampling, result.fixed_model,
+                            result.model_averaging, options.linkage_error);
     result.caveats.push_back(result.interval_description);
   }
   return result;

@@ -78,6 +78,9 @@ struct EstimateOptions {
   // method) or drawn from the chosen model (Buckland & Garthwaite 1991); see bootstrap.h
   // and the coverage table in README.md.
   Resampling resampling = Resampling::kMultinomial;
+  // The limits taken from the replicates: percentiles (default; the coverage table in
+  // README.md) or BCa (the reference R packages' interval, reproduces their figures).
+  IntervalMethod interval = IntervalMethod::kPercentile;
   int threads = 2;  // worker threads for the jackknife and the bootstrap
   // BIC only: instead of the single minimum-BIC model, the estimate is the average of the
   // N-hats of the models within `averaging_window` of the smallest BIC, weighted by
@@ -175,7 +178,7 @@ struct EstimateResult {
   std::vector<std::pair<std::string, double>> coefficients;
   std::vector<FittedCell> fitted_cells;
 
-  std::optional<BcaResult> interval;  // BCa bootstrap
+  std::optional<BcaResult> interval;  // bootstrap interval (percentile or BCa)
   std::string interval_note;          // why there is no BCa interval
   // What the BCa interval takes into account and what not, in one plain sentence.
   std::string interval_description;

@@ -35,7 +35,10 @@ histories of K >= 3 lists).
   --max-order N         highest interaction order for bic (default 2)
   --p-threshold P       p-value to add an interaction, stepwise (default 0.02)
   --format F            json (default) or table
-  --replicates N        BCa bootstrap replicates (default 1000; 0 = none)
+  --replicates N        bootstrap replicates (default 1000; 0 = none)
+  --interval I          percentile (default): the replicates' 2.5% and 97.5%
+                        quantiles; bca: bias-corrected and accelerated, as the
+                        reference R packages (reproduces their intervals)
   --seed N              bootstrap random seed (default 1234)
   --bootstrap R         multinomial (default): resample the observed persons
                         and redo the model choice in each replicate, as the
@@ -169,8 +172,11 @@ std::string FormatJson(const EstimateResult& r) {
   if (r.interval) {
     const BcaResult& i = *r.interval;
     f.push_back(absl::StrCat(
-        "\"interval\": {\"method\": \"bca\", \"lower\": ", Num(i.lower),
-        ", \"upper\": ", Num(i.upper), ", \"level\": ", Num(i.level),
+        "\"interval\": {\"method\": ", JsonString(IntervalMethodName(i.method)),
+        ", \"lower\": ", Num(i.lower), ", \"upper\": ", Num(i.upper), ", \"level\": ", Num(i.level),
+        ", \"percentile_lower\": ", Num(i.percentile_lower),
+        ", \"percentile_upper\": ", Num(i.percentile_upper), ", \"bca_lower\": ", Num(i.bca_lower),
+        ", \"bca_upper\": ", Num(i.bca_upper),
         ", \"replicates\": ", i.replicates, ", \"failed_replicates\": ", i.failed_replicates,
         ", \"seed\": ", r.seed, ", \"resampling\": ", JsonString(ResamplingName(i.resampling)),
         ", \"acceleration\": ", Num(i.acceleration),
@@ -271,7 +277,11 @@ std::string FormatTable(const EstimateResult& r) {
     absl::StrAppend(&s, "Estimated total:    ", absl::StrFormat("%.1f", *r.estimate),
                     "  (of whom unseen: ", absl::StrFormat("%.1f", *r.dark_figure), ")\n");
     if (r.interval) {
-      absl::StrAppend(&s, absl::StrFormat("%.0f%% BCa interval:   ", 100 * r.interval->level),
+      absl::StrAppend(&s,
+                      absl::StrFormat(r.interval->method == IntervalMethod::kBca
+                                          ? "%.0f%% BCa interval:   "
+                                          : "%.0f%% percentile interval: ",
+                                      100 * r.interval->level),
                       Round(r.interval->lower), " - ", Round(r.interval->upper), "  (",
                       r.interval->replicates,
                       r.interval->resampling == Resampling::kParametric ? " parametric" : "",
@@ -280,7 +290,7 @@ std::string FormatTable(const EstimateResult& r) {
         absl::StrAppend(&s, "  WARNING: ", w, "\n");
       }
     } else if (!r.interval_note.empty()) {
-      absl::StrAppend(&s, "BCa interval:       none (", r.interval_note, ")\n");
+      absl::StrAppend(&s, "Bootstrap interval: none (", r.interval_note, ")\n");
     }
     if (r.profile_interval) {
       absl::StrAppend(&s,
@@ -370,7 +380,7 @@ int RunEstimateCommand(int argc, char** argv, std::ostream& out, std::ostream& e
     }
     static const std::vector<std::string> kValued = {
         "--in", "--method", "--max-order", "--format", "--replicates",
-        "--seed", "--p-threshold", "--bootstrap-models", "--bootstrap", "--model",
+        "--seed", "--p-threshold", "--bootstrap-models", "--bootstrap", "--interval", "--model",
         "--threads", "--averaging-window", "--missed-links", "--false-links"};
     if (std::find(kValued.begin(), kValued.end(), name) == kValued.end()) {
       return usage_error(absl::StrCat("unknown argument '", arg, "'"));
@@ -427,6 +437,15 @@ int RunEstimateCommand(int argc, char** argv, std::ostream& out, std::ostream& e
           options.p_threshold > 1) {
         return usage_error(absl::StrCat("--p-threshold must be a number in [0, 1], got '", value,
                                         "'"));
+      }
+    } else if (name == "--interval") {
+      if (value == "percentile") {
+        options.interval = IntervalMethod::kPercentile;
+      } else if (value == "bca") {
+        options.interval = IntervalMethod::kBca;
+      } else {
+        return usage_error(
+            absl::StrCat("--interval must be percentile or bca, got '", value, "'"));
       }
     } else if (name == "--bootstrap") {
       if (value == "multinomial") {

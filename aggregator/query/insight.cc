@@ -182,7 +182,9 @@ Estimator DefaultEstimator(int replicates) {
     if (r->interval.has_value()) {
       out.set_lower(r->interval->lower);
       out.set_upper(r->interval->upper);
-      out.set_interval_method("BCa bootstrap");
+      out.set_interval_method(r->interval->method == estimate::IntervalMethod::kBca
+                                  ? "BCa bootstrap"
+                                  : "percentile bootstrap");
     } else if (r->profile_interval.has_value()) {
       out.set_lower(r->profile_interval->lower);
       out.set_upper(r->profile_interval->upper);

@@ -2,7 +2,7 @@
 //
 // Generates populations of known size whose capture histories follow a
 // log-linear model with known dependence between lists, runs `Estimate`
-// (model selection, BCa bootstrap with selection redone, profile
+// (model selection, bootstrap with selection redone: percentile and BCa limits, profile
 // likelihood) on each simulated table, and prints bias, RMSE and the
 // coverage of the intervals. Coverage near the nominal 0.95 (between about
 // 0.90 and 0.98) is expected where the model assumptions hold.
@@ -36,6 +36,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/str_format.h"
+#include "aggregator/estimate/bootstrap.h"
 #include "aggregator/estimate/capture_table.h"
 #include "aggregator/estimate/estimate.h"
 
@@ -129,6 +130,7 @@ struct Flags {
   int population = 1000;
   SelectionMethod method = SelectionMethod::kAuto;  // the estimator's default
   int max_order = 2;
+  double p_threshold = EstimateOptions().p_threshold;  // stepwise
   uint64_t seed = 20240601;
   std::string scenario = "default";
   // Interval methods compared (each with the model choice redone per replicate).
@@ -137,12 +139,19 @@ struct Flags {
   // Also run the default interval with BIC model averaging (Occam's window) where the
   // selection is BIC, and report its bias and coverage.
   bool averaging = false;
+  // Also run the default interval with the scenario's true model given (no model choice), to
+  // tell the cost of the model choice from that of the table's sparseness.
+  bool true_model = false;
+  // Linkage errors: this share of the observed persons on two or more lists is split in two
+  // (a missed link, `PerturbForLinkage`) before estimation, and the expected number of such
+  // splits is given to the estimator as the linkage's error estimate.
+  double missed_link_share = 0;
 };
 
 constexpr char kFlags[] =
     "flags: --sims N --replicates B --population N --method auto|bic|stepwise --max-order N "
-    "--seed S --scenario NAME[,NAME...]|default|all --bootstrap multinomial|parametric|both "
-    "--threads T --averaging";
+    "--p-threshold P --seed S --scenario NAME[,NAME...]|default|all --bootstrap multinomial|parametric|both "
+    "--threads T --averaging --true-model --missed-links SHARE";
 
 int Usage(const std::string& message) {
   std::cerr << "error: " << message << " (" << kFlags << ")\n";
@@ -153,19 +162,32 @@ double CpuSeconds() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC;
 
 struct Coverage {
   int n = 0, cover = 0, warned = 0;
+  int truth_below = 0, truth_above = 0;  // misses: the interval lies above / below the truth
+  int lower_at_min = 0, upper_at_max = 0;  // BCa ends at the smallest / largest replicate
   double width = 0;
   void Add(double lower, double upper, double truth, bool warning) {
     ++n;
     cover += lower <= truth && truth <= upper;
+    truth_below += truth < lower;
+    truth_above += truth > upper;
     width += upper - lower;
     warned += warning;
+  }
+  void AddBca(const BcaResult& i, double truth, bool warning) {
+    Add(i.bca_lower, i.bca_upper, truth, warning);
+    // The BCa ends before the widening for linkage error (bootstrap.h).
+    lower_at_min += i.bca_lower + std::max(i.linkage_shift, 0.0) <= i.min_replicate;
+    upper_at_max += i.bca_upper - std::max(-i.linkage_shift, 0.0) >= i.max_replicate;
   }
   std::string Row(const std::string& name) const {
     if (n == 0) return absl::StrFormat("  coverage 95%% %-12s none\n", name);
     const double p = double(cover) / n;
     return absl::StrFormat(
-        "  coverage 95%% %-12s %.3f (MC s.e. %.3f, n = %d, mean width %.1f, end flagged %d)\n",
-        name, p, std::sqrt(p * (1 - p) / n), n, width / n, warned);
+        "  coverage 95%% %-12s %.3f (MC s.e. %.3f, n = %d, mean width %.1f, end flagged %d; "
+        "missed: truth below %d, above %d; lower end the smallest replicate %d, upper end the "
+        "largest %d)\n",
+        name, p, std::sqrt(p * (1 - p) / n), n, width / n, warned, truth_below, truth_above,
+        lower_at_min, upper_at_max);
   }
 };
 
@@ -185,6 +207,10 @@ int Main(int argc, char** argv) {
       f.averaging = true;
       continue;
     }
+    if (arg == "--true-model") {
+      f.true_model = true;
+      continue;
+    }
     if (i + 1 >= argc) return Usage(arg + " needs a value");
     std::string v = argv[++i];
     bool ok = true;
@@ -196,6 +222,11 @@ int Main(int argc, char** argv) {
       ok = absl::SimpleAtoi(v, &f.population) && f.population >= 10;
     } else if (arg == "--max-order") {
       ok = absl::SimpleAtoi(v, &f.max_order) && f.max_order >= 1;
+    } else if (arg == "--p-threshold") {
+      ok = absl::SimpleAtod(v, &f.p_threshold) && f.p_threshold > 0 && f.p_threshold < 1;
+    } else if (arg == "--missed-links") {
+      ok = absl::SimpleAtod(v, &f.missed_link_share) && f.missed_link_share >= 0 &&
+           f.missed_link_share < 1;
     } else if (arg == "--seed") {
       ok = absl::SimpleAtoi(v, &f.seed);
     } else if (arg == "--threads") {
@@ -230,8 +261,15 @@ int Main(int argc, char** argv) {
 
   std::cout << absl::StrFormat(
       "MSE simulation: %d simulations per scenario, N = %d unless the scenario sets it, %d "
-      "bootstrap replicates, method %s, max order %d, seed %d\n",
-      f.sims, f.population, f.replicates, SelectionMethodName(f.method), f.max_order, f.seed);
+      "bootstrap replicates, method %s, max order %d, stepwise p-threshold %g, seed %d\n",
+      f.sims, f.population, f.replicates, SelectionMethodName(f.method), f.max_order,
+      f.p_threshold, f.seed);
+  if (f.missed_link_share > 0) {
+    std::cout << absl::StrFormat(
+        "Linkage errors: %.1f%% of the observed persons on two or more lists split in two before "
+        "estimation; the expected number given to the estimator (the BCa rows include it).\n",
+        100 * f.missed_link_share);
+  }
   std::cout << "Coverage should be near 0.95 (0.90-0.98) where the model assumptions hold.\n\n";
 
   std::mt19937_64 rng(f.seed);
@@ -242,18 +280,33 @@ int Main(int argc, char** argv) {
     std::discrete_distribution<int> cell(probs.begin(), probs.end());
     int usable = 0, no_estimate = 0, bad_fit = 0, true_model = 0, heterogeneous = 0;
     Coverage unflagged;  // the default interval where no heterogeneity was flagged
-    double sum_err = 0, sum_sq = 0, sum_observed = 0, cpu = 0, cpu_max = 0;
+    double sum_err = 0, sum_sq = 0, sum_observed = 0, cpu = 0, cpu_max = 0, wall_max = 0;
     std::map<Resampling, Coverage> bca;
-    Coverage profile, bca_reliable_only, averaged;
+    // The same replicates: percentile interval (per resampling), and the union of it and the
+    // BCa interval (default resampling).
+    std::map<Resampling, Coverage> percentile;
+    Coverage bca_or_percentile;
+    Coverage profile, bca_reliable_only, averaged, given_truth, linkage_ignored;
+    double given_err = 0;
     int averaged_n = 0;
     double averaged_err = 0, averaged_sq = 0;
     for (int sim = 0; sim < f.sims; ++sim) {
       std::vector<int64_t> counts(probs.size(), 0);
       for (int person = 0; person < population; ++person) ++counts[cell(rng)];
       counts[0] = 0;  // nobody sees the unseen
+      const uint64_t seed = rng();
+      LinkageErrorCounts linkage_error;
+      if (f.missed_link_share > 0) {
+        int64_t multi = 0;
+        for (size_t h = 1; h < counts.size(); ++h) {
+          if (__builtin_popcountll(h) >= 2) multi += counts[h];
+        }
+        linkage_error.missed_links = f.missed_link_share * static_cast<double>(multi);
+        std::mt19937_64 link_rng(seed ^ 0x5bd1e995ULL);
+        PerturbForLinkage(counts, linkage_error.missed_links, 0, link_rng);
+      }
       for (int64_t c : counts) sum_observed += static_cast<double>(c);
       absl::StatusOr<CaptureTable> table = CaptureTable::FromCounts(s.num_lists, counts);
-      const uint64_t seed = rng();
       if (!table.ok()) {
         ++no_estimate;
         continue;
@@ -263,14 +316,19 @@ int Main(int argc, char** argv) {
         EstimateOptions o;
         o.method = f.method;
         o.max_order = std::min(f.max_order, s.num_lists - 1);
+        o.p_threshold = f.p_threshold;
         o.replicates = f.replicates;
         o.resampling = resampling;
         o.seed = seed;
         o.threads = f.threads;
         o.profile_interval = first;
+        o.linkage_error = linkage_error;
         const double cpu0 = CpuSeconds();
+        const auto wall0 = std::chrono::steady_clock::now();
         absl::StatusOr<EstimateResult> r = Estimate(*table, o);
         const double used = CpuSeconds() - cpu0;
+        const double wall =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
         if (!r.ok()) {
           if (r.status().code() == absl::StatusCode::kInvalidArgument) {
             // e.g. a list that saw no one in a small sparse population
@@ -287,6 +345,7 @@ int Main(int argc, char** argv) {
         if (first) {
           cpu += used;
           cpu_max = std::max(cpu_max, used);
+          wall_max = std::max(wall_max, wall);
           ++usable;
           if (!r->reliable) ++bad_fit;
           if (r->heterogeneity && r->heterogeneity->flagged) ++heterogeneous;
@@ -300,8 +359,13 @@ int Main(int argc, char** argv) {
           }
         }
         if (r->interval) {
-          bca[resampling].Add(r->interval->lower, r->interval->upper, population,
-                              !r->interval_warnings.empty());
+          const BcaResult& i = *r->interval;
+          bca[resampling].AddBca(i, population, !r->interval_warnings.empty());
+          percentile[resampling].Add(i.percentile_lower, i.percentile_upper, population, false);
+          if (first) {
+            bca_or_percentile.Add(std::min(i.bca_lower, i.percentile_lower),
+                                  std::max(i.bca_upper, i.percentile_upper), population, false);
+          }
           if (first && !(r->heterogeneity && r->heterogeneity->flagged)) {
             unflagged.Add(r->interval->lower, r->interval->upper, population,
                           !r->interval_warnings.empty());
@@ -312,6 +376,33 @@ int Main(int argc, char** argv) {
           }
         }
         first = false;
+      }
+      if (f.missed_link_share > 0 && !first) {
+        EstimateOptions o;  // the same estimate taking the table as exact
+        o.method = f.method;
+        o.max_order = std::min(f.max_order, s.num_lists - 1);
+        o.p_threshold = f.p_threshold;
+        o.replicates = f.replicates;
+        o.seed = seed;
+        o.threads = f.threads;
+        o.profile_interval = false;
+        absl::StatusOr<EstimateResult> r = Estimate(*table, o);
+        if (r.ok() && r->estimate.has_value() && r->interval) {
+          linkage_ignored.AddBca(*r->interval, population, !r->interval_warnings.empty());
+        }
+      }
+      if (f.true_model && !first && !s.true_model.empty()) {
+        EstimateOptions o;
+        o.model = s.true_model;
+        o.replicates = f.replicates;
+        o.seed = seed;
+        o.threads = f.threads;
+        o.profile_interval = false;
+        absl::StatusOr<EstimateResult> r = Estimate(*table, o);
+        if (r.ok() && r->estimate.has_value() && r->interval) {
+          given_err += *r->estimate - population;
+          given_truth.AddBca(*r->interval, population, !r->interval_warnings.empty());
+        }
       }
       if (f.averaging && !first) {
         EstimateOptions o;
@@ -361,11 +452,23 @@ int Main(int argc, char** argv) {
     for (Resampling r : f.resamplings) {
       std::cout << bca[r].Row(absl::StrCat("BCa ", ResamplingName(r)));
     }
+    for (Resampling r : f.resamplings) {
+      std::cout << percentile[r].Row(absl::StrCat("percentile ", ResamplingName(r)));
+    }
+    std::cout << bca_or_percentile.Row(
+        absl::StrCat("BCa or percentile ", ResamplingName(f.resamplings.front())));
     std::cout << bca_reliable_only.Row(
-        absl::StrCat("BCa ", ResamplingName(f.resamplings.front()), " (reliable only)"));
+        absl::StrCat("default ", ResamplingName(f.resamplings.front()), " (reliable only)"));
     std::cout << unflagged.Row(
-        absl::StrCat("BCa ", ResamplingName(f.resamplings.front()), " (not flagged)"));
+        absl::StrCat("default ", ResamplingName(f.resamplings.front()), " (not flagged)"));
     std::cout << profile.Row("profile");
+    if (f.missed_link_share > 0) {
+      std::cout << linkage_ignored.Row("BCa multinomial, linkage error ignored");
+    }
+    if (f.true_model && given_truth.n > 0) {
+      std::cout << absl::StrFormat("  true model given: bias %.2f\n", given_err / given_truth.n);
+      std::cout << given_truth.Row("BCa multinomial, true model given");
+    }
     if (f.averaging) {
       if (averaged_n == 0) {
         std::cout << "  model averaging      not run (selection is not BIC)\n";
@@ -378,8 +481,9 @@ int Main(int argc, char** argv) {
       }
     }
     std::cout << absl::StrFormat("  CPU per estimate     %.2f s mean, %.2f s max (%s, with "
-                                 "profile)\n",
-                                 cpu / usable, cpu_max, ResamplingName(f.resamplings.front()));
+                                 "profile; %d threads); wall %.2f s max\n",
+                                 cpu / usable, cpu_max, ResamplingName(f.resamplings.front()),
+                                 f.threads, wall_max);
     std::cout << "\n" << std::flush;
   }
   const double seconds =

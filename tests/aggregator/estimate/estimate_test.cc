@@ -269,6 +269,7 @@ TEST(KoreaReferenceTest, EstimateCarriesTheSameAcceleration) {
 // uses another random stream, so only rough agreement is expected.
 TEST(KoreaReferenceTest, BcaIntervalRoughlyReproducesThePublishedOne) {
   EstimateOptions o;
+  o.interval = IntervalMethod::kBca;
   o.replicates = 1000;
   o.profile_interval = false;
   absl::StatusOr<EstimateResult> r = Estimate(Korea(), o);
@@ -284,6 +285,47 @@ TEST(KoreaReferenceTest, BcaIntervalRoughlyReproducesThePublishedOne) {
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->interval->lower, r->interval->lower);
   EXPECT_EQ(again->interval->upper, r->interval->upper);
+}
+
+// The default interval is the 2.5% and 97.5% type-8 quantiles of the replicates; the BCa
+// limits of the same replicates are kept beside it and are what `IntervalMethod::kBca` gives.
+TEST(IntervalMethodTest, DefaultIsThePercentileIntervalOfTheReplicates) {
+  EstimateOptions o;
+  o.model = "[12,23]";  // a given model: the replicates can be recomputed here
+  o.replicates = 200;
+  o.seed = 77;
+  o.profile_interval = false;
+  absl::StatusOr<EstimateResult> r = Estimate(Korea(), o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE(r->interval.has_value());
+  EXPECT_EQ(r->interval->method, IntervalMethod::kPercentile);
+  PopulationEstimator fixed = MakeFixedModelEstimator(Model(3, "[12,23]"));
+  std::vector<double> replicates;
+  for (std::vector<int64_t>& counts : MultinomialResamples(Korea(), 200, 77)) {
+    absl::StatusOr<CaptureTable> t = CaptureTable::FromCounts(3, std::move(counts));
+    ASSERT_TRUE(t.ok());
+    absl::StatusOr<std::optional<double>> e = fixed(*t);
+    ASSERT_TRUE(e.ok());
+    if (e->has_value() && std::isfinite(**e)) replicates.push_back(**e);
+  }
+  ASSERT_EQ(static_cast<int>(replicates.size()), r->interval->replicates);
+  std::sort(replicates.begin(), replicates.end());
+  EXPECT_DOUBLE_EQ(r->interval->lower, QuantileType8(replicates, 0.025));
+  EXPECT_DOUBLE_EQ(r->interval->upper, QuantileType8(replicates, 0.975));
+  EXPECT_EQ(r->interval->lower, r->interval->percentile_lower);
+  EXPECT_EQ(r->interval->upper, r->interval->percentile_upper);
+  EXPECT_EQ(r->interval_description.rfind("The percentile interval resamples", 0), 0u)
+      << r->interval_description;
+  // The same replicates with BCa limits: the reference packages' interval.
+  o.interval = IntervalMethod::kBca;
+  absl::StatusOr<EstimateResult> bca = Estimate(Korea(), o);
+  ASSERT_TRUE(bca.ok()) << bca.status();
+  EXPECT_EQ(bca->interval->method, IntervalMethod::kBca);
+  EXPECT_EQ(bca->interval->lower, r->interval->bca_lower);
+  EXPECT_EQ(bca->interval->upper, r->interval->bca_upper);
+  EXPECT_EQ(bca->interval->percentile_lower, r->interval->lower);
+  EXPECT_NE(bca->interval->lower, r->interval->lower);
+  EXPECT_EQ(bca->interval_description.rfind("The BCa interval resamples", 0), 0u);
 }
 
 TEST(KoreaReferenceTest, ProfileIntervalBracketsTheEstimate) {
@@ -316,6 +358,7 @@ TEST(UkReferenceTest, MinimumBicModelAtOrderTwo) {
 // create new empty overlaps exercise the extended-MLE path.
 TEST(UkReferenceTest, BcaIntervalRoughlyReproducesThePublishedOne) {
   EstimateOptions o;
+  o.interval = IntervalMethod::kBca;
   o.replicates = 1000;
   o.profile_interval = false;
   absl::StatusOr<EstimateResult> r = Estimate(Uk5(), o);
@@ -563,6 +606,7 @@ TEST(UntrustedTableTest, EmptyListIsAnErrorNamingTheList) {
 TEST(UntrustedTableTest, IntervalEndAtTheLargestReplicateIsFlagged) {
   // UK, 200 replicates, seed 1234: the BCa upper limit is the largest replicate.
   EstimateOptions o;
+  o.interval = IntervalMethod::kBca;
   o.replicates = 200;
   o.profile_interval = false;
   absl::StatusOr<EstimateResult> r = Estimate(Uk5(), o);
@@ -705,7 +749,7 @@ TEST(EstimateCommandTest, JsonOnKorea) {
       << err;
   for (const char* needle :
        {"\"observed\": 123", "\"model\": \"[12,23]\"", "\"estimate\": 157.1666667",
-        "\"interval\": {\"method\": \"bca\"", "\"level\": 0.95", "\"profile_interval\": {",
+        "\"interval\": {\"method\": \"percentile\"", "\"level\": 0.95", "\"profile_interval\": {",
         "\"reliable\": true", "\"caveats\": [", "Linkage errors",
         "{\"model\": \"[12,3]\", \"n_hat\": 268.7777778, \"bic\": 58.96859631}"}) {
     EXPECT_NE(out.find(needle), std::string::npos) << needle << "\n" << out;
@@ -735,6 +779,28 @@ TEST(EstimateCommandTest, MultinomialBootstrapIsTheDefaultAndNamed) {
   EXPECT_NE(out.find("redoes the model choice in every replicate"), std::string::npos) << out;
   EXPECT_NE(out.find("does not include errors of the model family"), std::string::npos) << out;
   EXPECT_EQ(out.find("reflects the uncertainty of the model choice"), std::string::npos) << out;
+}
+
+TEST(EstimateCommandTest, IntervalFlagChoosesBcaOrPercentile) {
+  std::string out, err;
+  ASSERT_EQ(RunCli({"estimate", "--in", TestData("Korea.csv"), "--replicates", "100",
+                    "--no-profile", "--interval", "bca"},
+                   &out, &err),
+            0)
+      << err;
+  EXPECT_NE(out.find("\"interval\": {\"method\": \"bca\""), std::string::npos) << out;
+  ASSERT_EQ(RunCli({"estimate", "--in", TestData("Korea.csv"), "--replicates", "100",
+                    "--no-profile", "--format", "table"},
+                   &out, &err),
+            0)
+      << err;
+  EXPECT_NE(out.find("95% percentile interval: "), std::string::npos) << out;
+  EXPECT_EQ(RunCli({"estimate", "--in", TestData("Korea.csv"), "--interval", "studentized"},
+                   &out, &err),
+            2);
+  EXPECT_NE(err.find("--interval must be percentile or bca, got 'studentized'"),
+            std::string::npos)
+      << err;
 }
 
 TEST(EstimateCommandTest, GivenModelPrintsCoefficientsFittedValuesDevianceAndBic) {
