@@ -15,6 +15,7 @@
 //                  [--method auto|bic|stepwise] [--max-order N] [--seed S]
 //                  [--scenario NAME[,NAME]|default|all]
 //                  [--bootstrap multinomial|parametric|both] [--threads T]
+//                  [--p-threshold P] [--averaging] [--true-model] [--missed-links SHARE]
 //
 // Every interval method runs on the same simulated tables (and the same bootstrap seed), so
 // their coverages are paired. Scenarios: 3 to 8 lists, pairwise dependence, a list pair that
