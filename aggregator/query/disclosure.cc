@@ -5,6 +5,7 @@
 #include <tuple>
 #include <algorithm>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -187,6 +188,7 @@ constexpr uint64_t kPersonSalt = 0x506572736f6e4b65ull;   // "PersonKe"
 constexpr uint64_t kNoTokenSalt = 0x4e6f546f6b656e21ull;  // "NoToken!"
 constexpr uint64_t kCellSalt = 0x43656c6c4b657921ull;     // "CellKey!"
 constexpr uint64_t kMarkSalt = 0x4d61726b65642121ull;     // "Marked!!"
+constexpr uint64_t kEditionSalt = 0x45646974696f6e21ull;  // "Edition!"
 
 uint64_t FactsWord(const ReportFacts& r) {
   uint64_t h = Mix(uint64_t{r.signal_month} << 32 | uint64_t{r.form} << 24 |
@@ -262,7 +264,8 @@ uint64_t PersonKey(uint64_t report_key_sum, bool marked, uint64_t secret) {
 uint64_t PerturbCount(uint64_t n, uint64_t cell_key, Measure measure, const CellKeyParams& p) {
   if (n == 0) return 0;
   const uint64_t k = p.k == 0 ? kDefaultMinCellSize : p.k;
-  const uint64_t u = Mix(Mix(cell_key ^ kCellSalt ^ static_cast<uint64_t>(measure)) ^ p.secret);
+  uint64_t u = Mix(Mix(cell_key ^ kCellSalt ^ static_cast<uint64_t>(measure)) ^ p.secret);
+  if (p.edition != 0) u = Mix(u ^ Mix(p.edition ^ kEditionSalt));
   if (n < k) {
     if (k <= 0xff) return (cell_key & 0xff) != 0 ? k : 0;  // a marked record in the cell
     return (u % k) < n ? k : 0;
@@ -304,6 +307,36 @@ std::pair<uint64_t, uint64_t> TrueCountRange(uint64_t shown, const CellKeyParams
 uint32_t ReleaseMonth(uint32_t m, uint32_t grace) {
   uint32_t months = (m / 100) * 12 + (m % 100 - 1) + 1 + grace;
   return (months / 12) * 100 + months % 12 + 1;
+}
+
+uint32_t RevisedThrough(uint32_t last_released) {
+  if (last_released == 0) return 0;
+  return last_released % 100 == 12 ? last_released : (last_released / 100 - 1) * 100 + 12;
+}
+
+LinkResult ProvisionalLink(const Dataset& ds, const LinkResult& link,
+                           const std::vector<bool>& publishable, uint32_t revised_through) {
+  LinkResult out = link;
+  const size_t n = ds.reports.size();
+  if (link.person.size() != n) return out;
+  // (person, month or 0 for the revised part) -> new id.
+  absl::flat_hash_map<uint64_t, uint32_t> ids;
+  ids.reserve(link.persons);
+  out.persons = 0;
+  for (size_t r = 0; r < n; ++r) {
+    const uint32_t m = ds.reports[r].signal_month;
+    const bool provisional = r < publishable.size() && publishable[r] && m > revised_through;
+    const uint64_t part = uint64_t{link.person[r]} << 32 | (provisional ? m : 0);
+    auto [it, inserted] = ids.try_emplace(part, out.persons);
+    if (inserted) ++out.persons;
+    out.person[r] = it->second;
+  }
+  return out;
+}
+
+uint64_t ProvisionalEdition(uint32_t from, uint32_t to, uint32_t revised_through,
+                            uint32_t latest) {
+  return from != to && to > revised_through && latest > revised_through ? 1 : 0;
 }
 
 ReleaseState Release(const Dataset& ds, const std::vector<uint64_t>& report_keys,

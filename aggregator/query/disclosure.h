@@ -157,6 +157,10 @@ struct CellKeyParams {
   uint64_t secret = 0;       // the deployment's cell-key secret
   uint32_t tail_noise = 0;   // S; 0 means 3k (at least D)
   uint32_t tail_one_in = 10; // one cell in this many draws its noise from the tail
+  // 0: the final figures. Otherwise the figures of a period that holds a provisional month
+  // (ProvisionalEdition): mixed into every noise draw, so that no provisional figure shares
+  // its draw with a final one (the revision perturbs every such cell anew).
+  uint64_t edition = 0;
   uint32_t noise() const { return max_noise == 0 ? k : max_noise; }
   uint32_t tail() const { return std::max(tail_noise == 0 ? 3 * k : tail_noise, noise()); }
 };
@@ -210,6 +214,45 @@ ReleaseState Release(const Dataset& dataset, const std::vector<uint64_t>& report
                      uint32_t grace_months);
 // The first month on which `yyyymm` is released.
 uint32_t ReleaseMonth(uint32_t yyyymm, uint32_t grace_months);
+
+// ---- Provisional persons until the scheduled revision (docs/disclosure.md section 3) -----
+//
+// A report released in a month after its person was first published (it joins, through a
+// shared token, a person with reports of an earlier released month) would change the figures
+// of every period holding both months in a way that depends on whether that person was
+// there: joined to a person, it adds no one to "form unknown", puts that person in "its form
+// x the report's domain", in the overlap of both domains, among the persons known to two
+// agencies; a new person falls elsewhere. An analyst who plants a report with a guessed
+// person's identifiers before a release could compare. So until the year is REVISED a
+// person's reports of each month of that year are published as a person of their own (a
+// PROVISIONAL person: the month's reports of the linked person), in every table, period and
+// view: the plant is then one person of its own, with the same reports and so the same key,
+// whether or not it joined someone. Once a year's December is released the year is revised:
+// from then on its months' reports are published linked as usual, with those of the revised
+// years before it. `RevisedThrough(last released month)` is the December of the last revised
+// year (0 when none); months after it are provisional.
+//
+// The price (docs/disclosure.md): until the revision a person signalled in several months of
+// the year counts once per month in the periods that hold more than one of them (quarters,
+// halves, the year, the whole history), and as known to one agency per month; the figures of
+// those periods change once, at the revision, which is also the one look at the join
+// (measured in disclosure_attack_test).
+uint32_t RevisedThrough(uint32_t last_released);
+// The linkage as published: `link` with every person split into its reports of the revised
+// months (and its reports that are not publishable, which count nowhere) and one provisional
+// person per later month it has publishable reports in. Ids are dense, numbered in the order
+// of each new person's first report, as Link numbers them.
+LinkResult ProvisionalLink(const Dataset& dataset, const LinkResult& link,
+                           const std::vector<bool>& publishable, uint32_t revised_through);
+// The edition (CellKeyParams::edition) of the figures of `from`..`to` (the published period,
+// YYYYMM): 1 (provisional) for a period of more than one month that holds a month after
+// `revised_through` while some publishable report is of a month after it (`latest`: the
+// latest month of a publishable report), else 0 (final). A month's figures are the same split
+// or joined, so they are always final; a longer period's change once, at its year's revision,
+// and are then drawn anew whether or not their persons changed, so that "unchanged" tells
+// nothing. (A period of a year not revised yet that holds no report is empty either way.)
+uint64_t ProvisionalEdition(uint32_t from, uint32_t to, uint32_t revised_through,
+                            uint32_t latest);
 // OK when every month of [from, to] is released (InvalidArgument names the first that is
 // not and when it will be); `from`/`to` already on the grid and not 0.
 absl::Status CheckReleased(uint32_t from_month, uint32_t to_month, uint32_t now_month,

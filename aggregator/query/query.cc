@@ -28,6 +28,7 @@ namespace {
 constexpr char kSettingCellKeySecret[] = "disclosure_cell_key_secret";
 constexpr char kEventDisclosureRelease[] = "disclosure_release";
 
+
 // The deployment's cell-key secret: 16 hex digits in the store's settings, made on first use.
 absl::StatusOr<uint64_t> CellKeySecret(Store* store) {
   ASSIGN_OR_RETURN(auto settings, store->LoadSettings());
@@ -282,12 +283,18 @@ absl::Status Query::ApplyReleases(Snapshot& snap) {
     for (uint64_t k : state.frozen[month]) absl::StrAppend(&value, absl::StrFormat("%016x", k));
     JsonObject d;
     d.Add("month", MonthText(month)).Add("reports", static_cast<uint64_t>(value.size() / 16));
+    // A December's release is also the scheduled revision of its year (RevisedThrough).
+    if (month % 100 == 12) d.Add("revises", absl::StrCat(month / 100));
     RETURN_IF_ERROR(store_->SetSetting(absl::StrFormat("%s%06u", kPrefix, month), value,
                                        kEventDisclosureRelease, kActorAggregator, d.str()));
   }
+  // Reports of months after the last revised year are provisional persons of their own.
+  snap.revised_through = RevisedThrough(state.last_released);
+  snap.link = ProvisionalLink(snap.dataset, snap.link, state.publishable, snap.revised_through);
   snap.keys = ComputeRecordKeys(snap.dataset, snap.link, cell_key_, &state.publishable);
   for (size_t r = 0; r < snap.dataset.reports.size(); ++r) {
     if (!state.publishable[r]) snap.dataset.reports[r].signal_month = 0;
+    snap.latest_published = std::max(snap.latest_published, snap.dataset.reports[r].signal_month);
   }
   snap.first_released = state.first_released;
   snap.last_released = state.last_released;
@@ -313,6 +320,14 @@ absl::StatusOr<std::pair<uint32_t, uint32_t>> Query::PublishedPeriod(const Snaps
   return std::make_pair(from, to);
 }
 
+CellKeyParams Query::EditionParams(const Snapshot& snap, uint32_t from, uint32_t to) const {
+  CellKeyParams p = cell_key_;
+  if (options_.release_freeze) {
+    p.edition = ProvisionalEdition(from, to, snap.revised_through, snap.latest_published);
+  }
+  return p;
+}
+
 absl::StatusOr<v1::TotalsResponse> Query::PerturbedTotals(const v1::TotalsRequest& request) {
   RETURN_IF_ERROR(CheckTotalsRequest(request).status());
   RETURN_IF_ERROR(CheckGridPeriod(request.from_month(), request.to_month()));
@@ -323,7 +338,7 @@ absl::StatusOr<v1::TotalsResponse> Query::PerturbedTotals(const v1::TotalsReques
   published.set_to_month(period.second);
   ASSIGN_OR_RETURN(RawTotals raw,
                    snap->totals_index->RawTotalsFor(snap->dataset, snap->link, published));
-  return PerturbTotals(raw, cell_key_);
+  return PerturbTotals(raw, EditionParams(*snap, period.first, period.second));
 }
 
 absl::Status Query::AuditQuery(const rpc::Peer& peer, FrontEnd via, const std::string& view,
@@ -423,9 +438,10 @@ absl::StatusOr<v1::InsightResponse> Query::ComputeOverview(const rpc::Peer& peer
     v1::InsightRequest published = request;
     published.set_from_month(period.first);
     published.set_to_month(period.second);
+    const CellKeyParams params = EditionParams(*snap, period.first, period.second);
     ASSIGN_OR_RETURN(v1::InsightResponse resp,
                      ComputeInsight(snap->dataset, snap->link, snap->agency_of_report, published,
-                                    k_, cached, &snap->keys, &cell_key_));
+                                    k_, cached, &snap->keys, &params));
     // The capture histories are exact: publish the perturbed total as `observed`.
     resp.mutable_estimate()->set_observed(resp.total_persons().value());
     SetLinkageError(*snap, &resp);

@@ -64,6 +64,10 @@ struct Snapshot {
   // to 0 in `dataset`, so they fall outside every bounded period.
   uint32_t now_month = 0;
   uint32_t first_released = 0, last_released = 0;
+  // The December of the last revised year (RevisedThrough, disclosure.h); `link` is the
+  // published linkage (ProvisionalLink): one provisional person per month after it.
+  uint32_t revised_through = 0;
+  uint32_t latest_published = 0;  // the latest month of a publishable report (0: none)
   // The linkage's own error estimate (probabilistic_linkage.h); `linkage_estimated` is false
   // for a profile without probabilistic linkage.
   bool linkage_estimated = false;
@@ -187,6 +191,9 @@ class Query {
   absl::StatusOr<std::pair<uint32_t, uint32_t>> PublishedPeriod(const Snapshot& snap,
                                                                 uint32_t from, uint32_t to) const;
   uint32_t NowMonth() const;
+  // The ptable's parameters for the published period `from`..`to` of `snap`: the edition
+  // (provisional or final, ProvisionalEdition) set under the release freeze.
+  CellKeyParams EditionParams(const Snapshot& snap, uint32_t from, uint32_t to) const;
   // Reads the frozen months from the store's settings, freezes the newly released ones
   // (setting and audit entry in one transaction) and holds back what is not publishable.
   absl::Status ApplyReleases(Snapshot& snap);

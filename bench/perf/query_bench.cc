@@ -14,11 +14,15 @@
 //   query_bench                       # 1M and 10M, 20 queries each
 //   query_bench --sizes 1000000 --queries 50
 //   query_bench --smoke               # CTest: seconds; never fails on figures
+//   query_bench --keyed               # also the Cell Key Method's path: the index built with
+//                                     # record keys (a person's key in each cell from the
+//                                     # reports that put it there), + PerturbTotals
 #include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -26,6 +30,7 @@
 #include "absl/strings/str_split.h"
 #include "aggregator/linkage/linkage.h"
 #include "aggregator/store/store.h"
+#include "aggregator/query/disclosure.h"
 #include "aggregator/query/totals.h"
 #include "aggregator/query/totals_index.h"
 #include "bench/perf/synthetic.h"
@@ -120,9 +125,11 @@ bool CheckSame(const aggregator::Dataset& ds, const aggregator::LinkResult& link
 int main(int argc, char** argv) {
   std::vector<uint64_t> sizes = {1000000, 10000000};
   int queries = 20;
+  bool keyed = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--smoke") sizes = {20000}, queries = 5;
+    else if (a == "--keyed") keyed = true;
     else if (a == "--sizes" && i + 1 < argc) {
       sizes.clear();
       for (absl::string_view p : absl::StrSplit(argv[++i], ',', absl::SkipEmpty())) {
@@ -132,7 +139,7 @@ int main(int argc, char** argv) {
     } else if (a == "--queries" && i + 1 < argc && absl::SimpleAtoi(argv[i + 1], &queries)) {
       ++i;
     } else {
-      std::cerr << "usage: query_bench [--sizes N,N] [--queries Q] [--smoke]\n";
+      std::cerr << "usage: query_bench [--sizes N,N] [--queries Q] [--smoke] [--keyed]\n";
       return a == "--help" ? 0 : 2;
     }
   }
@@ -163,6 +170,20 @@ int main(int argc, char** argv) {
     const double build_cpu = CpuSeconds() - c2;
     auto t3 = Clock::now();
     if (n <= 200000 && !CheckSame(ds, link, *index)) return 1;
+    // The Cell Key Method's index: record keys (a fixed secret), copied into the index.
+    aggregator::CellKeyParams params;
+    params.k = 5;
+    params.secret = 0x5eed5eed12345678ull;
+    aggregator::RecordKeys keys;
+    std::unique_ptr<const aggregator::TotalsIndex> keyed_index;
+    if (keyed) {
+      auto k0 = Clock::now();
+      keys = aggregator::ComputeRecordKeys(ds, link, params);
+      keyed_index = aggregator::TotalsIndex::Build(ds, link, &keys);
+      std::printf("keyed: record keys + keyed index build %.2f s, keyed index %.1f B/report\n",
+                  std::chrono::duration<double>(Clock::now() - k0).count(),
+                  double(keyed_index->MemoryBytes()) / n);
+    }
     std::printf("%llu reports, %u persons: data + link %.2f s, index build %.2f s (cpu %.2f s); "
                 "snapshot (categories + tokens + linkage) %.0f B/report, index %.1f B/report\n",
                 static_cast<unsigned long long>(n), link.persons,
@@ -217,6 +238,35 @@ int main(int argc, char** argv) {
                   c.name, pct(fast.wall, 0.5), pct(fast.wall, 0.99), fast.wall.back(),
                   pct(fast.cpu, 0.5), pct(fast.cpu, 0.99), queries, pct(ref.wall, 0.5),
                   ref.wall.back(), pct(ref.cpu, 0.5), ref.wall.size());
+      if (!keyed) continue;
+      // What Query::Totals runs under the Cell Key Method: the keyed index, then PerturbTotals.
+      Timed k;
+      for (int q = 0; q < queries; ++q) {
+        auto a = Clock::now();
+        const double ca = CpuSeconds();
+        k.raw = keyed_index->RawTotalsFor(ds, link, req);
+        if (!k.raw.ok()) { std::cerr << k.raw.status() << "\n"; return 2; }
+        v1::TotalsResponse resp = aggregator::PerturbTotals(*k.raw, params);
+        k.wall.push_back(Ms(a, Clock::now()));
+        k.cpu.push_back((CpuSeconds() - ca) * 1e3);
+        benchmark_sink = benchmark_sink + resp.rows_size();
+      }
+      std::sort(k.wall.begin(), k.wall.end());
+      std::sort(k.cpu.begin(), k.cpu.end());
+      // The keyed answer is the reference's, cell keys included.
+      auto keyed_ref = aggregator::ComputeRawTotals(ds, link, req, &keys);
+      if (!Same(req, keyed_ref, k.raw)) return 1;
+      if (keyed_ref->total.person_key != k.raw->total.person_key) return Fail(req, "keys"), 1;
+      for (size_t i = 0; i < keyed_ref->rows.size(); ++i) {
+        if (keyed_ref->rows[i].cell.person_key != k.raw->rows[i].cell.person_key ||
+            keyed_ref->rows[i].cell.signal_key != k.raw->rows[i].cell.signal_key) {
+          return Fail(req, "cell keys differ"), 1;
+        }
+      }
+      std::printf("  %-20s keyed:   p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms  (cpu p50 %7.2f "
+                  "p99 %7.2f ms; %d queries; TotalsIndex with record keys + PerturbTotals)\n",
+                  c.name, pct(k.wall, 0.5), pct(k.wall, 0.99), k.wall.back(), pct(k.cpu, 0.5),
+                  pct(k.cpu, 0.99), queries);
     }
   }
   std::printf("peak RSS %.1f MiB\n", bench::PeakRssBytes() / 1048576.0);

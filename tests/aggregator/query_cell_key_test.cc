@@ -322,5 +322,65 @@ TEST_F(QueryCellKeyTest, AReportForAReleasedMonthChangesNothingAndAnOpenMonthIsN
   EXPECT_GE(releases, 6);
 }
 
+// A person signalled in two months of a year that is not revised yet is published as two
+// provisional persons (one per month) in every period holding both months; once the year's
+// December is released the year is revised and the person is one again, and the December
+// release's audit entry says so. The month's own figures are the same either way.
+TEST_F(QueryCellKeyTest, APersonOfSeveralMonthsIsProvisionalUntilItsYearIsRevised) {
+  std::vector<v1::Report> reports = {
+      testing::Packed(profile_, testing::MakeReport(700, {{"nid", Tok(300)}}, v1::FORM_SEXUAL,
+                                                    202601)),
+      testing::Packed(profile_, testing::MakeReport(701, {{"nid", Tok(300)}}, v1::FORM_LABOUR,
+                                                    202603))};
+  ASSERT_TRUE(intake_->Submit(police_, testing::Sign(*signer_, testing::MakePayload(
+                                                                   "police", profile_, kEpoch,
+                                                                   std::move(reports))))
+                  .ok());
+  auto persons = [](const Snapshot& snap, uint32_t from, uint32_t to) {
+    auto raw = ComputeRawTotals(snap.dataset, snap.link, [&] {
+      v1::TotalsRequest r;
+      r.set_from_month(from);
+      r.set_to_month(to);
+      return r;
+    }(), &snap.keys);
+    EXPECT_TRUE(raw.ok()) << raw.status();
+    return raw.ok() ? raw->total.persons : 0;
+  };
+  // December 2026: 2026's months up to October are released, 2025 is the last revised year.
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<const Snapshot> open, query_->Current());
+  EXPECT_EQ(open->revised_through, 202512u);
+  EXPECT_EQ(persons(*open, 202601, 202603), 2u);  // Q1 2026: one person per month
+  EXPECT_EQ(persons(*open, 202601, 202601), 1u);
+  EXPECT_EQ(persons(*open, 202603, 202603), 1u);
+  EXPECT_EQ(persons(*open, 202401, 202412), 40u);  // 2024 is revised: persons 1-10 once
+  // Q1 2026 is published in its provisional edition, 2024 and a month in their final one.
+  EXPECT_EQ(open->latest_published, 202603u);
+  EXPECT_EQ(ProvisionalEdition(202601, 202603, open->revised_through, 202603), 1u);
+  EXPECT_EQ(ProvisionalEdition(202401, 202610, open->revised_through, 202603), 1u);
+  EXPECT_EQ(ProvisionalEdition(202401, 202412, open->revised_through, 202603), 0u);
+  EXPECT_EQ(ProvisionalEdition(202603, 202603, open->revised_through, 202603), 0u);
+  EXPECT_EQ(ProvisionalEdition(202401, 202610, open->revised_through, 202412), 0u);
+  // February 2027: December 2026 is released, and with it 2026 is revised.
+  QueryOptions later = Options();
+  later.now_month = 202702;
+  ASSERT_OK_AND_ASSIGN(auto revised, Query::New(config_, profile_, store_.get(), later));
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<const Snapshot> snap, revised->Current());
+  EXPECT_EQ(snap->revised_through, 202612u);
+  EXPECT_EQ(persons(*snap, 202601, 202603), 1u);
+  EXPECT_EQ(persons(*snap, 202601, 202601), 1u);
+  EXPECT_EQ(persons(*snap, 202603, 202603), 1u);
+  std::vector<std::string> revisions;
+  ASSERT_OK_AND_ASSIGN(auto entries, store_->ReadAudit(1, 10000));
+  for (const audit::Entry& e : entries) {
+    const size_t at = e.details.find("\"revises\":\"");
+    if (e.event == "disclosure_release" && at != std::string::npos) {
+      revisions.push_back(e.details.substr(at + 11, 4));
+    }
+  }
+  // 2024 and 2025 were revised when their Decembers were frozen at the first query (December
+  // 2026: both released), 2026 now.
+  EXPECT_THAT(revisions, ::testing::ElementsAre("2024", "2025", "2026"));
+}
+
 }  // namespace
 }  // namespace samenzicht::aggregator
