@@ -8,9 +8,6 @@
 #include <sstream>
 #include <tuple>
 
-#include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
-
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -117,11 +114,6 @@ struct Row {
   int64_t queries = 0, suppressed_cells = 0, purges = 0, purged_reports = 0;
 };
 
-double Num(const google::protobuf::Struct& s, const char* key) {
-  auto it = s.fields().find(key);
-  return it == s.fields().end() ? 0 : it->second.number_value();
-}
-
 const char* kColumns[] = {"month", "party", "batches", "reports", "accepted", "duplicates",
                           "refused_reports", "batches_refused", "retractions", "retracted",
                           "queries", "suppressed_cells", "purges", "purged_reports"};
@@ -143,26 +135,38 @@ absl::StatusOr<std::string> AuditReport(const std::vector<audit::Entry>& entries
     uint32_t month = MonthOfMs(e.time_ms);
     if (options.from_month != 0 && month < options.from_month) continue;
     if (options.to_month != 0 && month > options.to_month) continue;
-    google::protobuf::Struct d;
-    if (!google::protobuf::util::JsonStringToMessage(e.details, &d).ok()) continue;
-    Row& r = rows[{month, e.actor}];
+    // An entry whose details do not parse is left out (the verification reports it).
+    const std::pair<uint32_t, std::string> key{month, e.actor};
     if (e.event == kEventBatchReceived) {
+      absl::StatusOr<BatchReceivedEvent> d = BatchReceivedEvent::FromJson(e.details);
+      if (!d.ok()) continue;
+      Row& r = rows[key];
       ++r.batches;
-      r.reports += static_cast<int64_t>(Num(d, "reports"));
-      r.accepted += static_cast<int64_t>(Num(d, "accepted"));
-      r.duplicates += static_cast<int64_t>(Num(d, "duplicates"));
-      r.refused_reports += static_cast<int64_t>(Num(d, "refused"));
+      r.reports += d->reports;
+      r.accepted += d->accepted;
+      r.duplicates += d->duplicates;
+      r.refused_reports += d->refused;
     } else if (e.event == kEventBatchRefused) {
-      ++r.batches_refused;
+      if (!BatchRefusedEvent::FromJson(e.details).ok()) continue;
+      ++rows[key].batches_refused;
     } else if (e.event == kEventRetraction) {
+      absl::StatusOr<RetractionEvent> d = RetractionEvent::FromJson(e.details);
+      if (!d.ok()) continue;
+      Row& r = rows[key];
       ++r.retractions;
-      r.retracted += static_cast<int64_t>(Num(d, "retracted"));
+      r.retracted += d->retracted;
     } else if (e.event == kEventQuery) {
+      absl::StatusOr<QueryEvent> d = QueryEvent::FromJson(e.details);
+      if (!d.ok()) continue;
+      Row& r = rows[key];
       ++r.queries;
-      r.suppressed_cells += static_cast<int64_t>(Num(d, "suppressed"));
+      r.suppressed_cells += d->suppressed.value_or(0);
     } else if (e.event == kEventPurge) {
+      absl::StatusOr<PurgeEvent> d = PurgeEvent::FromJson(e.details);
+      if (!d.ok()) continue;
+      Row& r = rows[key];
       ++r.purges;
-      r.purged_reports += static_cast<int64_t>(Num(d, "reports"));
+      r.purged_reports += d->reports;
     }
   }
   // Parties with nothing to report in a month (start/stop only) are left out.
@@ -263,17 +267,16 @@ absl::StatusOr<std::string> AnomalyReport(const std::vector<audit::Entry>& entri
   };
   for (const audit::Entry& e : entries) {
     if (e.event != kEventBatchReceived) continue;
-    google::protobuf::Struct d;
-    if (!google::protobuf::util::JsonStringToMessage(e.details, &d).ok()) continue;
+    absl::StatusOr<BatchReceivedEvent> d = BatchReceivedEvent::FromJson(e.details);
+    if (!d.ok()) continue;
     const uint32_t month = MonthOfMs(e.time_ms);
     Figures& f = agencies[e.actor];
-    const int64_t accepted = static_cast<int64_t>(Num(d, "accepted"));
-    f.by_month[month] += accepted;
+    f.by_month[month] += d->accepted;
     if (!in_period(month)) continue;
-    f.reports += accepted;
-    f.tokens += static_cast<int64_t>(Num(d, "tokens"));
-    f.max_tokens = std::max(f.max_tokens, static_cast<int64_t>(Num(d, "max_tokens_per_report")));
-    f.beyond += static_cast<int64_t>(Num(d, "reports_beyond_profile"));
+    f.reports += d->accepted;
+    f.tokens += d->tokens;
+    f.max_tokens = std::max(f.max_tokens, d->max_tokens_per_report);
+    f.beyond += d->reports_beyond_profile;
   }
   for (const auto& [agency, s] : shares) agencies[agency];  // agencies with tokens only
   struct Row {

@@ -296,11 +296,12 @@ absl::Status BackupCommand(const cli::Args& args, std::ostream& out, std::ostrea
   ASSIGN_OR_RETURN(v1::AggregatorConfig config, model::LoadAggregatorConfig(args.Get("config")));
   absl::StatusOr<BackupInfo> made = BackupDatabase(config.data_dir(), args.Get("out"));
   // Recorded in the live trail, made or not (the server may be running: store.h).
-  JsonObject d;
-  d.Add("file", args.Get("out"));
-  if (made.ok()) d.Add("reports", made->reports).Add("audit_entries", made->audit_entries);
-  absl::Status recorded =
-      RecordOperatorEvent(config, kEventBackup, "backup", made.status(), d.str());
+  BackupEvent d{.request = OperatorRequest("backup", made.status()), .file = args.Get("out")};
+  if (made.ok()) {
+    d.reports = made->reports;
+    d.audit_entries = made->audit_entries;
+  }
+  absl::Status recorded = RecordOperatorEvent(config, kEventBackup, d.ToJson());
   RETURN_IF_ERROR(made.status());
   if (!recorded.ok()) {
     return absl::Status(recorded.code(), absl::StrCat("the backup ", made->path,
@@ -339,13 +340,14 @@ absl::Status RestoreCommand(const cli::Args& args, std::ostream& out, std::ostre
   }
   absl::StatusOr<BackupInfo> restored = RestoreDatabase(backup, data_dir);
   if (config.has_value()) {
-    JsonObject d;
-    d.Add("backup_file", backup).Add("data_dir", data_dir);
+    RestoreEvent d{.request = OperatorRequest("restore", restored.status()),
+                   .backup_file = backup};
+    d.data_dir = data_dir;
     if (restored.ok()) {
-      d.Add("reports", restored->reports).Add("audit_entries", restored->audit_entries);
+      d.reports = restored->reports;
+      d.audit_entries = restored->audit_entries;
     }
-    absl::Status recorded =
-        RecordOperatorEvent(*config, kEventRestore, "restore", restored.status(), d.str());
+    absl::Status recorded = RecordOperatorEvent(*config, kEventRestore, d.ToJson());
     if (!recorded.ok()) not_recorded = std::string(recorded.message());
   }
   if (!restored.ok()) {

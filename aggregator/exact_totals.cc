@@ -50,19 +50,17 @@ absl::StatusOr<v1::TotalsResponse> ExactTotals(const v1::AggregatorConfig& confi
     absl::StrAppend(&by, by.empty() ? "" : ",",
                     model::DimensionName(static_cast<v1::Dimension>(d)));
   }
-  JsonObject d;
-  d.Add("role", kRoleLocalOperator)
-      .Add("via", kExactTotalsVia)
-      .Add("view", "totals")
-      .Add("by", by)
-      .Add("from", MonthText(request.from_month()))
-      .Add("to", MonthText(request.to_month()))
-      .Add("method", "none: exact, unpublished")
-      .Add("answered", resp.ok())
-      .Add("exact_cells",
-           static_cast<uint64_t>(resp.ok() ? resp->rows_size() * 2 + 3 : 0));
-  if (!resp.ok()) d.Add("refused", absl::StatusCodeToString(resp.status().code()));
-  absl::Status audited = opened.store->AppendAudit(kEventQuery, LocalOperator(), d.str());
+  QueryEvent d{.role = kRoleLocalOperator,
+               .via = kExactTotalsVia,
+               .view = "totals",
+               .by = by,
+               .from = MonthText(request.from_month()),
+               .to = MonthText(request.to_month()),
+               .method = "none: exact, unpublished",
+               .answered = resp.ok()};
+  d.exact_cells = resp.ok() ? resp->rows_size() * 2 + 3 : 0;
+  if (!resp.ok()) d.refused = absl::StatusCodeToString(resp.status().code());
+  absl::Status audited = opened.store->AppendAudit(kEventQuery, LocalOperator(), d.ToJson());
   if (!audited.ok()) {
     return absl::Status(audited.code(),
                         absl::StrCat("exact totals not shown because their audit entry could "

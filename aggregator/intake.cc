@@ -239,13 +239,11 @@ absl::StatusOr<v1::BatchAck> Intake::Submit(const rpc::Peer& peer, const v1::Sig
   bool stored = false;   // the batch reached the store (its audit entry is written there)
   auto finish = [&](v1::BatchAck a) {
     if (!stored) {
-      JsonObject d;
-      d.Add("agency", peer.common_name)
-          .Add("batch_id", a.batch_id())
-          .Add("code", absl::StatusCodeToString(static_cast<absl::StatusCode>(a.code())))
-          .Add("reason", a.message())
-          .Add("batch_digest", crypto::ToHex(store_->KeyedBatchDigest(a.batch_digest())));
-      if (absl::Status s = store_->AppendAudit(kEventBatchRefused, peer.common_name, d.str());
+      const BatchRefusedEvent d{
+          peer.common_name, a.batch_id(),
+          absl::StatusCodeToString(static_cast<absl::StatusCode>(a.code())), a.message(),
+          crypto::ToHex(store_->KeyedBatchDigest(a.batch_digest()))};
+      if (absl::Status s = store_->AppendAudit(kEventBatchRefused, peer.common_name, d.ToJson());
           !s.ok()) {
         spdlog::error("audit: could not record a refused batch: {}", s.ToString());
       }

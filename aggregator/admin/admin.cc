@@ -18,26 +18,32 @@
 namespace samenzicht::aggregator {
 namespace {
 
-// The first fields of every entry the aggregator writes at start about a change it found:
-// who (the process's user; the change itself was made in the files), role, what was asked,
-// the outcome.
-JsonObject StartDetails() {
-  JsonObject d;
-  d.Add("role", kRoleAggregator)
-      .Add("asked", kAskedStart)
-      .Add("outcome", "OK")
-      .Add("process_user", LocalOperator());
+// Who asked at start about a change the aggregator found: the process's user (the change
+// itself was made in the files).
+Request AtStart() { return Request::AtStart(LocalOperator()); }
+
+// A setting `from` -> `to` found at start (source "configuration") or asked for by the
+// administrator (`request`, source "administrator").
+SettingChangeEvent Change(Request request, int64_t from, int64_t to, std::string source) {
+  SettingChangeEvent d{.request = std::move(request)};
+  d.from = from;
+  d.to = to;
+  d.source = std::move(source);
   return d;
 }
 
-// The first fields of an entry of the administrator's change `asked`, made or refused.
-JsonObject AdminDetails(const rpc::Peer& peer, std::string_view asked,
-                        const absl::Status& outcome) {
-  JsonObject d;
-  d.Add("role", rpc::RoleName(peer.role))
-      .Add("asked", asked)
-      .Add("outcome", absl::StatusCodeToString(outcome.code()));
-  if (!outcome.ok()) d.Add("reason", std::string(outcome.message()));
+// The administrator's change `asked`, made or refused.
+SettingChangeEvent AdminChange(const rpc::Peer& peer, std::string_view asked,
+                               const absl::Status& outcome, int64_t from, int64_t to) {
+  return Change(Request::Of(rpc::RoleName(peer.role), asked, outcome), from, to, "administrator");
+}
+
+// A stored setting that overrides the configuration's value, found at start.
+SettingChangeEvent Overridden(int64_t configured, int64_t effective) {
+  SettingChangeEvent d{.request = AtStart()};
+  d.configured = configured;
+  d.effective = effective;
+  d.source = "stored setting overrides the configuration";
   return d;
 }
 
@@ -45,9 +51,8 @@ JsonObject AdminDetails(const rpc::Peer& peer, std::string_view asked,
 void RecordRefusedChange(Store* store, const char* event, const rpc::Peer& peer,
                          std::string_view asked, const absl::Status& refusal, int64_t from,
                          int64_t to) {
-  JsonObject d = AdminDetails(peer, asked, refusal);
-  d.Add("from", from).Add("to", to).Add("source", "administrator");
-  if (absl::Status s = store->AppendAudit(event, peer.common_name, d.str()); !s.ok()) {
+  const SettingChangeEvent d = AdminChange(peer, asked, refusal, from, to);
+  if (absl::Status s = store->AppendAudit(event, peer.common_name, d.ToJson()); !s.ok()) {
     spdlog::error("audit: could not record a refused {}: {}", asked, s.ToString());
   }
 }
@@ -69,11 +74,8 @@ absl::StatusOr<std::unique_ptr<Administration>> Administration::Start(
         "{} of the configuration: batches of epoch {} are refused. Put key_epoch: {} in "
         "the configuration, or set the epoch again with the admin service",
         eff.key_epoch(), config.key_epoch(), config.key_epoch(), eff.key_epoch());
-    JsonObject d = StartDetails();
-    d.Add("configured", config.key_epoch())
-        .Add("effective", eff.key_epoch())
-        .Add("source", "stored setting overrides the configuration");
-    RETURN_IF_ERROR(store->AppendAudit(kEventKeyEpochChange, kActorAggregator, d.str()));
+    RETURN_IF_ERROR(store->AppendAudit(kEventKeyEpochChange, kActorAggregator,
+                                       Overridden(config.key_epoch(), eff.key_epoch()).ToJson()));
   }
   if (eff.retention_months() != config.retention_months()) {
     // The same for the retention period: a stored value (for example 0, no limit) must not
@@ -85,11 +87,9 @@ absl::StatusOr<std::unique_ptr<Administration>> Administration::Start(
         eff.retention_months(), config.retention_months(),
         eff.retention_months() == 0 ? " (0: reports are kept without limit)" : "",
         eff.retention_months());
-    JsonObject d = StartDetails();
-    d.Add("configured", config.retention_months())
-        .Add("effective", eff.retention_months())
-        .Add("source", "stored setting overrides the configuration");
-    RETURN_IF_ERROR(store->AppendAudit(kEventRetentionChange, kActorAggregator, d.str()));
+    RETURN_IF_ERROR(
+        store->AppendAudit(kEventRetentionChange, kActorAggregator,
+                           Overridden(config.retention_months(), eff.retention_months()).ToJson()));
   }
 
   const std::string digest = ConfigDigest(config);
@@ -97,9 +97,7 @@ absl::StatusOr<std::unique_ptr<Administration>> Administration::Start(
   // The files the configuration names, compared by content with those of the last start: a
   // key or certificate replaced at the same path is a change although no line of the
   // configuration file changed.
-  struct FileChange {
-    std::string field, path, previous, current;
-  };
+  using FileChange = ConfigChangeEvent::ChangedFile;  // field, path, previous, current
   std::vector<FileChange> file_changes;
   {
     const std::string prefix = kSettingConfigFilePrefix;
@@ -122,34 +120,22 @@ absl::StatusOr<std::unique_ptr<Administration>> Administration::Start(
     }
   }
   if (prev == stored.end() || prev->second != digest || !file_changes.empty()) {
-    std::vector<std::string> agencies;
-    for (const auto& ag : config.agencies()) agencies.push_back(ag.node_id());
-    std::string changed_files = "[";
-    for (const FileChange& f : file_changes) {
-      JsonObject c;
-      c.Add("field", f.field)
-          .Add("path", f.path)
-          .Add("previous_fingerprint", f.previous)
-          .Add("fingerprint", f.current);
-      absl::StrAppend(&changed_files, changed_files.size() > 1 ? "," : "", c.str());
-    }
-    changed_files += "]";
-    JsonObject d = StartDetails();
-    d.Add("previous_digest", prev == stored.end() ? "" : prev->second)
-        .Add("digest", digest)
-        .AddRaw("changed_files", changed_files)
-        .Add("key_epoch", config.key_epoch())
-        .Add("retention_months", config.retention_months())
-        .Add("min_cell_size", config.min_cell_size())
-        .Add("max_batch_reports", config.max_batch_reports())
-        .AddRaw("agencies", JsonStringArray(agencies))
-        .AddRaw("areas", JsonStringArray({config.areas().begin(), config.areas().end()}));
+    ConfigChangeEvent d{.request = AtStart()};
+    d.previous_digest = prev == stored.end() ? "" : prev->second;
+    d.digest = digest;
+    d.changed_files = file_changes;
+    d.key_epoch = config.key_epoch();
+    d.retention_months = config.retention_months();
+    d.min_cell_size = config.min_cell_size();
+    d.max_batch_reports = config.max_batch_reports();
+    for (const auto& ag : config.agencies()) d.agencies.push_back(ag.node_id());
+    d.areas = {config.areas().begin(), config.areas().end()};
     RETURN_IF_ERROR(store->SetSetting(kSettingConfigDigest, digest, kEventConfigChange,
-                                      kActorAggregator, d.str()));
+                                      kActorAggregator, d.ToJson()));
     // The entry names them; the next start compares with these.
     for (const FileChange& f : file_changes) {
-      RETURN_IF_ERROR(store->SetSetting(std::string(kSettingConfigFilePrefix) + f.field, f.current,
-                                        "", "", ""));
+      RETURN_IF_ERROR(store->SetSetting(std::string(kSettingConfigFilePrefix) + f.field,
+                                        f.fingerprint, "", "", ""));
     }
   }
   // Agency signing keys: a changed key names the agency and both fingerprints; an agency
@@ -173,13 +159,9 @@ absl::StatusOr<std::unique_ptr<Administration>> Administration::Start(
     auto record = [&](const std::string& agency, const std::string& previous,
                       const std::string& current) -> absl::Status {
       if (first_start) return store->SetSetting(prefix + agency, current, "", "", "");
-      JsonObject d = StartDetails();
-      d.Add("agency", agency)
-          .Add("previous_fingerprint", previous)
-          .Add("fingerprint", current)
-          .Add("source", "configuration");
+      const AgencyKeyChangeEvent d{AtStart(), agency, previous, current, "configuration"};
       return store->SetSetting(prefix + agency, current, kEventAgencyKeyChange, kActorAggregator,
-                               d.str());
+                               d.ToJson());
     };
     for (const auto& [agency, fp] : now) {
       auto it = before.find(agency);
@@ -200,10 +182,9 @@ absl::StatusOr<std::unique_ptr<Administration>> Administration::Start(
   }
   const uint32_t last_epoch = StoredNumber(stored, kSettingLastKeyEpoch, 0);
   if (last_epoch != eff.key_epoch()) {
-    JsonObject d = StartDetails();
-    d.Add("from", last_epoch).Add("to", eff.key_epoch()).Add("source", "configuration");
-    RETURN_IF_ERROR(store->SetSetting(kSettingLastKeyEpoch, absl::StrCat(eff.key_epoch()),
-                                      kEventKeyEpochChange, kActorAggregator, d.str()));
+    RETURN_IF_ERROR(store->SetSetting(
+        kSettingLastKeyEpoch, absl::StrCat(eff.key_epoch()), kEventKeyEpochChange, kActorAggregator,
+        Change(AtStart(), last_epoch, eff.key_epoch(), "configuration").ToJson()));
   }
   a->key_epoch_ = eff.key_epoch();
   a->retention_months_ = eff.retention_months();
@@ -213,12 +194,8 @@ absl::StatusOr<std::unique_ptr<Administration>> Administration::Start(
         "retention_months is not set: reports are kept without limit (set it, "
         "for example to 24 months after the signal month)");
   }
-  JsonObject d;
-  d.Add("config_digest", digest)
-      .Add("key_epoch", eff.key_epoch())
-      .Add("retention_months", eff.retention_months())
-      .Add("agencies", config.agencies_size());
-  RETURN_IF_ERROR(store->AppendAudit(kEventStart, kActorAggregator, d.str()));
+  const StartEvent started{digest, eff.key_epoch(), eff.retention_months(), config.agencies_size()};
+  RETURN_IF_ERROR(store->AppendAudit(kEventStart, kActorAggregator, started.ToJson()));
   return a;
 }
 
@@ -254,10 +231,10 @@ absl::StatusOr<v1::Settings> Administration::SetRetention(const rpc::Peer& peer,
                         retention_months_.load(), months);
     return refused;
   }
-  JsonObject d = AdminDetails(peer, "Admin.SetRetention", absl::OkStatus());
-  d.Add("from", retention_months_.load()).Add("to", months).Add("source", "administrator");
+  const SettingChangeEvent d =
+      AdminChange(peer, "Admin.SetRetention", absl::OkStatus(), retention_months_.load(), months);
   RETURN_IF_ERROR(store_->SetSetting(kSettingRetention, absl::StrCat(months), kEventRetentionChange,
-                                     peer.common_name, d.str()));
+                                     peer.common_name, d.ToJson()));
   retention_months_ = months;
   return Current();
 }
@@ -270,10 +247,10 @@ absl::StatusOr<v1::Settings> Administration::SetKeyEpoch(const rpc::Peer& peer, 
                         key_epoch_.load(), epoch);
     return refused;
   }
-  JsonObject d = AdminDetails(peer, "Admin.SetKeyEpoch", absl::OkStatus());
-  d.Add("from", key_epoch_.load()).Add("to", epoch).Add("source", "administrator");
+  const SettingChangeEvent d =
+      AdminChange(peer, "Admin.SetKeyEpoch", absl::OkStatus(), key_epoch_.load(), epoch);
   RETURN_IF_ERROR(store_->SetSetting(kSettingKeyEpoch, absl::StrCat(epoch), kEventKeyEpochChange,
-                                     peer.common_name, d.str()));
+                                     peer.common_name, d.ToJson()));
   // Not recorded twice at the next start.
   RETURN_IF_ERROR(store_->SetSetting(kSettingLastKeyEpoch, absl::StrCat(epoch), "", "", ""));
   key_epoch_ = epoch;
@@ -282,7 +259,7 @@ absl::StatusOr<v1::Settings> Administration::SetKeyEpoch(const rpc::Peer& peer, 
 }
 
 absl::Status Administration::RecordStop() {
-  RETURN_IF_ERROR(store_->AppendAudit(kEventStop, kActorAggregator, "{}"));
+  RETURN_IF_ERROR(store_->AppendAudit(kEventStop, kActorAggregator, StopEvent{}.ToJson()));
   if (store_->audit_attached()) RETURN_IF_ERROR(store_->WriteCheckpoint().status());
   return absl::OkStatus();
 }

@@ -118,12 +118,10 @@ AuditOptions AuditOptionsFor(const v1::AggregatorConfig& config, const crypto::S
 void RecordPermissionDenied(Store* store, const rpc::Peer& peer, std::string_view asked,
                             const absl::Status& refusal) {
   if (store == nullptr) return;
-  JsonObject d;
-  d.Add("role", rpc::RoleName(peer.role))
-      .Add("asked", asked)
-      .Add("outcome", absl::StatusCodeToString(refusal.code()))
-      .Add("reason", std::string(refusal.message()));
-  if (absl::Status s = store->AppendAudit(kEventPermissionDenied, peer.common_name, d.str());
+  // The reason is written even for a refusal without a message ("reason":"").
+  PermissionDeniedEvent d{Request::Of(rpc::RoleName(peer.role), asked, refusal)};
+  d.request.reason = std::string(refusal.message());
+  if (absl::Status s = store->AppendAudit(kEventPermissionDenied, peer.common_name, d.ToJson());
       !s.ok()) {
     spdlog::error("audit: could not record a refused call: {}", s.ToString());
   }
@@ -136,20 +134,14 @@ std::string LocalOperator() {
                                     : absl::StrCat("uid ", ::getuid()));
 }
 
+Request OperatorRequest(std::string_view asked, const absl::Status& outcome) {
+  return Request::Of(kRoleLocalOperator, asked, outcome);
+}
+
 absl::Status RecordOperatorEvent(const v1::AggregatorConfig& config, const std::string& event,
-                                 const std::string& asked, const absl::Status& outcome,
                                  const std::string& details_json) {
   ASSIGN_OR_RETURN(AuditedStore opened, OpenAuditedStore(config));
-  JsonObject d;
-  d.Add("role", kRoleLocalOperator)
-      .Add("asked", asked)
-      .Add("outcome", absl::StatusCodeToString(outcome.code()));
-  if (!outcome.ok()) d.Add("reason", std::string(outcome.message()));
-  std::string json = d.str();
-  // The caller's fields follow (details_json is an object: "{...}").
-  if (details_json.size() > 2)
-    json = absl::StrCat(json.substr(0, json.size() - 1), ",", details_json.substr(1));
-  return opened.store->AppendAudit(event, LocalOperator(), json);
+  return opened.store->AppendAudit(event, LocalOperator(), details_json);
 }
 
 }  // namespace samenzicht::aggregator

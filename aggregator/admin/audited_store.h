@@ -4,7 +4,8 @@
 //
 //   ASSIGN_OR_RETURN(AuditedStore opened, OpenAuditedStore(config));
 //   RETURN_IF_ERROR(opened.store->AppendAudit(...));
-//   RETURN_IF_ERROR(RecordOperatorEvent(config, kEventBackup, "backup", status, details));
+//   BackupEvent e{OperatorRequest("backup", status), file};
+//   RETURN_IF_ERROR(RecordOperatorEvent(config, kEventBackup, e.ToJson()));
 //
 // Thread-safety: the functions share no state; see store.h for the Store.
 #ifndef SAMENZICHT_AGGREGATOR_ADMIN_AUDITED_STORE_H_
@@ -18,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "aggregator/store/store.h"
+#include "audit/aggregator_events.h"
 #include "crypto/signature.h"
 #include "rpc/tls.h"
 #include "samenzicht/v1/config.pb.h"
@@ -67,12 +69,16 @@ void RecordPermissionDenied(Store* store, const rpc::Peer& peer, std::string_vie
 // The local operator running a command: "local:<user name>" of the process's real uid.
 std::string LocalOperator();
 
-// Appends one entry of the local operator's command (`event`, details: role, asked,
-// outcome, plus `details_json`'s fields, a JSON object) to the trail of `config`'s data
-// folder, opened with the configuration's keys. Safe while the server runs (store.h).
-// The errors of OpenAuditedStore and Store::AppendAudit.
+// Who asked in the entry of the local operator's command `asked` ("backup", "restore"):
+// role local_operator, the outcome's code and, when it failed, its message.
+Request OperatorRequest(std::string_view asked, const absl::Status& outcome);
+
+// Appends one entry of the local operator's command (`event`, `details_json` written by its
+// event struct, audit/aggregator_events.h, whose request is OperatorRequest) to the trail
+// of `config`'s data folder, opened with the configuration's keys, as LocalOperator().
+// Safe while the server runs (store.h). The errors of OpenAuditedStore and
+// Store::AppendAudit.
 absl::Status RecordOperatorEvent(const v1::AggregatorConfig& config, const std::string& event,
-                                 const std::string& asked, const absl::Status& outcome,
                                  const std::string& details_json);
 
 }  // namespace samenzicht::aggregator

@@ -237,15 +237,12 @@ absl::StatusOr<BackupInfo> RestoreDatabase(const std::string& backup_file,
     // The restore is recorded in the restored trail by the first server start (it holds
     // the audit key; this command needs none): Administration::Start.
     if (described.schema_version >= 2) {
-      JsonObject d;
-      d.Add("role", kRoleLocalOperator)
-          .Add("asked", "restore")
-          .Add("outcome", "OK")
-          .Add("backup_file", backup_file)
-          .Add("restored_unix", static_cast<int64_t>(::time(nullptr)));
-      RETURN_IF_ERROR(WriteSettingsUnaudited(
-          *dest,
-          {{kSettingPendingRestore, d.str()}, {kSettingPendingRestoreOperator, LocalOperator()}}));
+      RestoreEvent d{.request = OperatorRequest("restore", absl::OkStatus()),
+                     .backup_file = backup_file};
+      d.restored_unix = static_cast<int64_t>(::time(nullptr));
+      RETURN_IF_ERROR(
+          WriteSettingsUnaudited(*dest, {{kSettingPendingRestore, d.ToJson()},
+                                         {kSettingPendingRestoreOperator, LocalOperator()}}));
     }
     RETURN_IF_ERROR(dest->Exec("PRAGMA journal_mode=WAL"));
     RETURN_IF_ERROR(QuickCheck(*dest));

@@ -862,13 +862,9 @@ absl::StatusOr<CommitResult> Store::WriteBatch(const BatchToStore& batch, const 
       }
       ++result.corrected;
       if (chain_ != nullptr) {
-        JsonObject d;
-        d.Add("agency", batch.agency)
-            .Add("batch_id", batch.batch_id)
-            .Add("report_id", r.report_id())
-            .Add("version", static_cast<uint64_t>(version));
+        const ReportCorrectedEvent d{batch.agency, batch.batch_id, r.report_id(), version};
         ASSIGN_OR_RETURN(audit::Entry entry,
-                         AppendInTransaction(kEventReportCorrected, batch.agency, d.str()));
+                         AppendInTransaction(kEventReportCorrected, batch.agency, d.ToJson()));
         chain_->Commit(entry);
         entries->push_back(std::move(entry));
       }
@@ -883,22 +879,22 @@ absl::StatusOr<CommitResult> Store::WriteBatch(const BatchToStore& batch, const 
   w.update_batch.BindInt(3, result.duplicates);
   if (int rc = w.update_batch.Step(); rc != SQLITE_DONE) return SqlError(db_, rc, path_, "storing batch");
   if (chain_ != nullptr) {
-    JsonObject d;
-    d.Add("agency", batch.agency)
-        .Add("batch_id", batch.batch_id)
-        .Add("reports", batch.report_count)
-        .Add("accepted", result.accepted)
-        .Add("duplicates", result.duplicates)
-        .Add("refused", static_cast<uint32_t>(result.refused.size()) + batch.refused_before_store)
-        .Add("key_epoch", batch.key_epoch)
-        .Add("replaced", result.replaced)
-        .Add("corrected", result.corrected)
-        .Add("tokens", batch.tokens)
-        .Add("max_tokens_per_report", batch.max_tokens_per_report)
-        .Add("reports_beyond_profile", batch.reports_beyond_profile)
-        .Add("batch_digest", crypto::ToHex(enc.digest));
+    BatchReceivedEvent d;
+    d.agency = batch.agency;
+    d.batch_id = batch.batch_id;
+    d.reports = batch.report_count;
+    d.accepted = result.accepted;
+    d.duplicates = result.duplicates;
+    d.refused = static_cast<uint32_t>(result.refused.size()) + batch.refused_before_store;
+    d.key_epoch = batch.key_epoch;
+    d.replaced = result.replaced;
+    d.corrected = result.corrected;
+    d.tokens = static_cast<int64_t>(batch.tokens);
+    d.max_tokens_per_report = batch.max_tokens_per_report;
+    d.reports_beyond_profile = batch.reports_beyond_profile;
+    d.batch_digest = crypto::ToHex(enc.digest);
     ASSIGN_OR_RETURN(audit::Entry entry,
-                     AppendInTransaction(kEventBatchReceived, batch.agency, d.str()));
+                     AppendInTransaction(kEventBatchReceived, batch.agency, d.ToJson()));
     chain_->Commit(entry);  // the next batch of the group chains on; undone if the group fails
     entries->push_back(std::move(entry));
   }
@@ -949,12 +945,9 @@ absl::StatusOr<RetractResult> Store::Retract(const std::string& agency,
   }
   std::optional<audit::Entry> entry;
   if (chain_ != nullptr) {
-    JsonObject d;
-    d.Add("agency", agency)
-        .Add("requested", static_cast<uint32_t>(report_ids.size()))
-        .Add("retracted", result.retracted)
-        .Add("not_found", static_cast<uint32_t>(result.not_found.size()));
-    ASSIGN_OR_RETURN(entry, AppendInTransaction(kEventRetraction, agency, d.str()));
+    const RetractionEvent d{agency, static_cast<uint32_t>(report_ids.size()), result.retracted,
+                            static_cast<uint32_t>(result.not_found.size())};
+    ASSIGN_OR_RETURN(entry, AppendInTransaction(kEventRetraction, agency, d.ToJson()));
   }
   RETURN_IF_ERROR(tx.Commit());
   for (const ReportIds::Key& key : retracted) report_ids_->row[key] = ReportIds::kRetracted;
@@ -1359,14 +1352,11 @@ absl::StatusOr<PurgeResult> Store::Purge(uint32_t cutoff_month, int64_t cutoff_u
   std::optional<audit::Entry> entry;
   if (chain_ != nullptr) {
     // Who asked: the server's own hourly purge, or an operator's `aggregator purge`.
-    JsonObject d;
-    d.Add("role", actor == kActorAggregator ? kRoleAggregator : kRoleLocalOperator)
-        .Add("asked", "purge")
-        .Add("outcome", "OK")
-        .Add("cutoff_month", MonthText(cutoff_month))
-        .Add("reports", result.reports)
-        .Add("tokens", result.tokens);
-    ASSIGN_OR_RETURN(entry, AppendInTransaction(kEventPurge, actor, d.str()));
+    const PurgeEvent d{
+        Request::Of(actor == kActorAggregator ? kRoleAggregator : kRoleLocalOperator, "purge",
+                    absl::OkStatus()),
+        MonthText(cutoff_month), result.reports, result.tokens};
+    ASSIGN_OR_RETURN(entry, AppendInTransaction(kEventPurge, actor, d.ToJson()));
   }
   RETURN_IF_ERROR(tx.Commit());
   for (const ReportIds::Key& key : purged) report_ids_->row.erase(key);
@@ -1399,14 +1389,10 @@ absl::StatusOr<std::pair<int64_t, int64_t>> Store::RetireKeyEpochsBefore(
   }
   std::optional<audit::Entry> entry;
   if (chain_ != nullptr) {
-    JsonObject d;
-    d.Add("role", kRoleLocalOperator)
-        .Add("asked", "retire key epochs")
-        .Add("outcome", "OK")
-        .Add("before_epoch", epoch)
-        .Add("reports", reports)
-        .Add("tokens", tokens);
-    ASSIGN_OR_RETURN(entry, AppendInTransaction(kEventKeyEpochRetired, actor, d.str()));
+    const KeyEpochRetiredEvent d{
+        Request::Of(kRoleLocalOperator, "retire key epochs", absl::OkStatus()), epoch, reports,
+        tokens};
+    ASSIGN_OR_RETURN(entry, AppendInTransaction(kEventKeyEpochRetired, actor, d.ToJson()));
   }
   RETURN_IF_ERROR(tx.Commit());
   AfterCommit(entry);
