@@ -16,6 +16,7 @@
 #include "audit/aggregator_events.h"
 #include "aggregator/store/offline.h"
 #include "aggregator/store/store.h"
+#include "common/month.h"
 #include "common/status_macros.h"
 #include "crypto/encoding.h"
 #include "crypto/signature.h"
@@ -298,7 +299,7 @@ absl::StatusOr<std::string> AnomalyReport(const std::vector<audit::Entry>& entri
       while (m < month) {
         auto it = f.by_month.find(m);
         before.push_back(it == f.by_month.end() ? 0 : it->second);
-        m = m % 100 == 12 ? (m / 100 + 1) * 100 + 1 : m + 1;
+        m = Month(m).Plus(1).yyyymm();
       }
       r.busiest_reports = n;
       r.busiest_month = MonthText(month);

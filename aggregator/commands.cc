@@ -32,6 +32,7 @@
 #include "audit/aggregator_events.h"
 #include "audit/chain.h"
 #include "common/files.h"
+#include "common/month.h"
 #include "common/process.h"
 #include "common/status_macros.h"
 #include "crypto/encoding.h"
@@ -285,8 +286,7 @@ absl::Status PurgeCommand(const cli::Args& args, std::ostream& out, std::ostream
   ASSIGN_OR_RETURN(uint32_t now, NowFlag(args));
   ASSIGN_OR_RETURN(PurgeResult r, PurgeOffline(config, now));
   out << "purged " << r.reports << " report(s) and " << r.tokens
-      << " token(s) of signal months before " << r.cutoff_month / 100 << "-"
-      << (r.cutoff_month % 100 < 10 ? "0" : "") << r.cutoff_month % 100 << "\n";
+      << " token(s) of signal months before " << Month(r.cutoff_month).Text() << "\n";
   return absl::OkStatus();
 }
 

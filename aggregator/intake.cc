@@ -16,6 +16,7 @@
 #include "audit/aggregator_events.h"
 #include "aggregator/admin/audited_store.h"
 #include "aggregator/query/totals.h"
+#include "common/month.h"
 #include "common/status_macros.h"
 #include "crypto/encoding.h"
 #include "model/ack_notes.h"
@@ -289,8 +290,7 @@ absl::StatusOr<v1::BatchAck> Intake::Submit(const rpc::Peer& peer, const v1::Sig
     std::string also;
     if (previous_key_epoch_ != 0) {
       also = absl::StrCat(" (epoch ", previous_key_epoch_, " only before ",
-                          switchover_month_ / 100, "-", switchover_month_ % 100 < 10 ? "0" : "",
-                          switchover_month_ % 100, ")");
+                          Month(switchover_month_).Text(), ")");
     }
     return finish(Refuse(ack, absl::StatusCode::kFailedPrecondition,
                          absl::StrCat("the batch was made with key epoch ", payload.key_epoch(),

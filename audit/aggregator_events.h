@@ -75,9 +75,9 @@ using json::JsonObject;
 using json::JsonString;
 using json::JsonStringArray;
 
-// "YYYY-MM" of a month stored as YYYYMM ("" for 0).
+// "YYYY-MM" of a month stored as YYYYMM ("" for 0): Month(yyyymm).Text() (common/month.h).
 std::string MonthText(uint32_t yyyymm);
-// The YYYYMM month (UTC) of a Unix time in milliseconds.
+// The YYYYMM month (UTC) of a Unix time in milliseconds: Month::OfUnixMs.
 uint32_t MonthOfMs(int64_t time_ms);
 
 // ---- Typed events: one struct per event kind, its details written and read back. ----

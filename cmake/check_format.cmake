@@ -6,7 +6,9 @@ set(FORMATTED_GLOBS
   aggregator/admin/*.h aggregator/admin/*.cc
   aggregator/present/*.h aggregator/present/*.cc
   aggregator/store/offline.h aggregator/store/offline.cc
-  common/json.h common/json.cc tests/common/json_test.cc)
+  common/json.h common/json.cc tests/common/json_test.cc
+  common/month.h common/month.cc tests/common/month_test.cc
+  audit/aggregator_events.h audit/aggregator_events.cc tests/audit/aggregator_events_test.cc)
 
 if(NOT SOURCE_DIR)
   message(FATAL_ERROR "usage: cmake -DSOURCE_DIR=<repository> -DCLANG_FORMAT=<program> -P check_format.cmake")

@@ -10,6 +10,7 @@
 #include "aggregator/admin/settings.h"
 #include "aggregator/store/offline.h"
 #include "aggregator/store/store.h"
+#include "common/month.h"
 #include "common/status_macros.h"
 #include "crypto/key_file.h"
 #include "model/config.h"
@@ -17,10 +18,7 @@
 namespace samenzicht::aggregator {
 namespace {
 
-std::string Month(uint32_t m) {
-  if (m == 0) return "-";
-  return absl::StrCat(m / 100, "-", m % 100 < 10 ? "0" : "", m % 100);
-}
+std::string MonthOrDash(uint32_t m) { return m == 0 ? "-" : Month(m).Text(); }
 
 }  // namespace
 
@@ -56,7 +54,7 @@ std::string FormatKeyStatus(const KeyStatus& s) {
   o << "key epoch in force: " << s.key_epoch << "\n";
   if (s.previous_key_epoch != 0) {
     o << "previous epoch accepted: " << s.previous_key_epoch << " until the switch-over month "
-      << Month(s.switchover_month) << " begins\n";
+      << MonthOrDash(s.switchover_month) << " begins\n";
   }
   o << "agency\tepoch\treports\tlinkable\tstate\n";
   for (const EpochCount& c : s.counts) {
@@ -82,7 +80,7 @@ absl::StatusOr<RetireResult> RetireOldEpochsOffline(const v1::AggregatorConfig& 
                                                     uint32_t now_month) {
   if (config.key_switchover_month() != 0 && now_month < config.key_switchover_month()) {
     return absl::FailedPreconditionError(
-        absl::StrCat("the switch-over month ", Month(config.key_switchover_month()),
+        absl::StrCat("the switch-over month ", MonthOrDash(config.key_switchover_month()),
                      " has not begun; nodes may still re-send under the new epoch"));
   }
   ASSIGN_OR_RETURN(AuditedStore opened, OpenAuditedStore(config));

@@ -1,6 +1,7 @@
 #include "aggregator/present/totals_format.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -8,6 +9,7 @@
 #include "aggregator/query/disclosure.h"
 #include "aggregator/query/totals.h"
 #include "common/json.h"
+#include "common/month.h"
 #include "model/vocabulary.h"
 
 namespace samenzicht::aggregator {
@@ -157,14 +159,12 @@ absl::StatusOr<std::string> FormatTotals(const v1::TotalsResponse& r, const std:
 }
 
 absl::StatusOr<uint32_t> ParseMonthFlag(const std::string& flag, const std::string& text) {
-  if (text.empty()) return 0u;
-  std::string digits = absl::StrReplaceAll(text, {{"-", ""}});
-  uint32_t m = 0;
-  if (digits.size() != 6 || !absl::SimpleAtoi(digits, &m) || m == 0 || !IsValidMonth(m)) {
+  std::optional<Month> m = Month::Parse(text);
+  if (!m.has_value()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--", flag, " must be a month YYYY-MM, not '", text.substr(0, 20), "'"));
   }
-  return m;
+  return m->yyyymm();
 }
 
 }  // namespace samenzicht::aggregator
