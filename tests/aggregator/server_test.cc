@@ -213,7 +213,9 @@ TEST_F(ServerTest, TwoAgenciesWithOverlappingPersonsGiveExactTotals) {
       EXPECT_FALSE(c.suppressed());
       EXPECT_NE(c.value(), 1u);
       EXPECT_LE(c.value(), exact.value() + 6);
-      if (exact.value() == 0) EXPECT_EQ(c.value(), 0u);
+      if (exact.value() == 0) {
+        EXPECT_EQ(c.value(), 0u);
+      }
     }
   }
   ASSERT_OK_AND_ASSIGN(r, Exact({v1::DIMENSION_DOMAIN}));
