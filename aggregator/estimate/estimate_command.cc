@@ -278,10 +278,9 @@ std::string FormatTable(const EstimateResult& r) {
                     "  (of whom unseen: ", absl::StrFormat("%.1f", *r.dark_figure), ")\n");
     if (r.interval) {
       absl::StrAppend(&s,
-                      absl::StrFormat(r.interval->method == IntervalMethod::kBca
-                                          ? "%.0f%% BCa interval:   "
-                                          : "%.0f%% percentile interval: ",
-                                      100 * r.interval->level),
+                      absl::StrFormat("%.0f%%", 100 * r.interval->level),
+                      r.interval->method == IntervalMethod::kBca ? " BCa interval:   "
+                                                                 : " percentile interval: ",
                       Round(r.interval->lower), " - ", Round(r.interval->upper), "  (",
                       r.interval->replicates,
                       r.interval->resampling == Resampling::kParametric ? " parametric" : "",
