@@ -54,6 +54,9 @@ class Client {
   explicit Client(int port) : cli_("127.0.0.1", port) {
     cli_.enable_server_certificate_verification(false);
     cli_.set_follow_location(false);
+    // A sign-in hashes the password: on a starved CPU (a loaded machine) that outlasts the
+    // library's 5 s default, and the test saw no answer at all.
+    cli_.set_read_timeout(60, 0);
   }
   httplib::Result Get(const std::string& path) {
     auto r = cli_.Get(path, Headers());
