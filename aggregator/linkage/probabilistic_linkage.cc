@@ -866,9 +866,10 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
       std::vector<uint32_t> fill(repulse_start.begin(), repulse_start.end() - 1);
       for (size_t i = 0; i < pairs.size(); ++i) {
         if (!repels(i)) continue;
-        repulse_excess[fill[pairs[i].a]] = pair_twins[i] ? -1e9 : pair_weight[i] - prior;
+        const double excess = pair_twins[i] ? -1e9 : pair_weight[i] - prior;  // twins: always
+        repulse_excess[fill[pairs[i].a]] = excess;
         repulse[fill[pairs[i].a]++] = pairs[i].b;
-        repulse_excess[fill[pairs[i].b]] = pair_twins[i] ? -1e9 : pair_weight[i] - prior;
+        repulse_excess[fill[pairs[i].b]] = excess;
         repulse[fill[pairs[i].b]++] = pairs[i].a;
       }
     }
