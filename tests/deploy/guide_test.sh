@@ -41,7 +41,9 @@
 # no shared hashing key and no sealed copy after the old epoch was retired; after the renewal the
 # old certificate of police-nn is refused while the new one is accepted (with the key
 # service the node's certificate is refused by the key service first, then by the
-# aggregator).
+# aggregator); after the retirement a batch made with a key of the retired epoch is refused
+# with FAILED_PRECONDITION and stores nothing. The repository and the build folder may lie
+# under /root (a fresh clone there): each host still sees them at their own paths.
 #
 #   guide_test.sh BUILD_DIR            (as root; skips with exit 77 where namespaces cannot be made)
 set -euo pipefail
@@ -107,6 +109,7 @@ for h in "${hosts[@]}"; do echo "${fqdn[$h]} $h"; done > "$work/hosts.map"
 
 # --- stand-ins: sudo, scp, systemctl, journalctl --------------------------------------------
 shims="$work/shims"; mkdir -p "$shims"
+mkdir -p "$work/keep/repo" "$work/keep/build"
 cat > "$shims/sudo" <<'SH'
 #!/usr/bin/env bash
 # sudo [-u USER] COMMAND...: the test runs as root already.
@@ -188,16 +191,30 @@ tail -n 30 "$SZ_WORK/$SZ_HOST/run/$u.log" 2>/dev/null || echo "-- No entries --"
 SH
 chmod 755 "$shims"/*
 # Enters a host: its mounts, the stand-ins first in PATH, the repository as working folder.
+# The repository and the build folder may lie in a folder the host's own replaces (a clone
+# under /root, as on a fresh machine): they are held at a spare mount point first and put
+# back at their own paths after the host's folders are in place.
 cat > "$work/enter.sh" <<'SH'
 #!/usr/bin/env bash
 set -euo pipefail
 h=$1; shift
+keep=(repo "$SZ_REPO" build "$SAMENZICHT_BUILD_DIR")
+for ((i = 0; i < ${#keep[@]}; i += 2)); do
+  mount --bind "${keep[i + 1]}" "$SZ_WORK/keep/${keep[i]}"
+done
 mount --bind "$SZ_WORK/$h/etc" /etc
 mount --bind "$SZ_WORK/$h/opt" /opt
 mount --bind "$SZ_WORK/$h/root" /root
 mount --bind "$SZ_WORK/$h/varlib" /var/lib
 mkdir -p /var/backups 2>/dev/null || true
 mount --bind "$SZ_WORK/$h/backups" /var/backups
+for ((i = 0; i < ${#keep[@]}; i += 2)); do
+  d=${keep[i + 1]}
+  if [ "$(stat -c %d:%i "$d" 2>/dev/null)" != "$(stat -c %d:%i "$SZ_WORK/keep/${keep[i]}")" ]; then
+    mkdir -p "$d"
+    mount --bind "$SZ_WORK/keep/${keep[i]}" "$d"
+  fi
+done
 export SZ_HOST=$h HOME=/root PATH="$SZ_WORK/shims:$PATH"
 cd "$SZ_REPO"
 exec "$@"
@@ -439,4 +456,24 @@ submit_with "$work/police-nn/etc/samenzicht/police-nn.crt" "$work/police-nn/etc/
   fail "police-nn's new certificate was refused: $(tail -n 3 "$t/out")"
 echo "ok: police-nn's new certificate is accepted"
 check_truth "after the renewal (a resent record counts once)"
+
+# After the retirement of section 7b: a node still holding a shared key of the retired epoch
+# (a host left out of the move) has its batch refused with FAILED_PRECONDITION, and nothing
+# of it is stored. The guide destroyed the real key; one made here with the same epoch number
+# stands in for it (the aggregator sees only the epoch a batch declares).
+if [ "$retire_checks" -ge 1 ]; then
+  old_epoch=$((epoch_seen - 1))
+  on police-nn /opt/samenzicht/bin/agency-node keygen --out /root/t/retired.key --epoch "$old_epoch" >/dev/null 2>&1 ||
+    fail "could not make a key of epoch $old_epoch"
+  sed -e '/^hashing_key_file:/d; /^keyholder_config_file:/d' "$t/node.textproto" > "$t/retired.textproto"
+  echo 'hashing_key_file: "retired.key"' >> "$t/retired.textproto"
+  rm -rf "$t/state"
+  if on police-nn /opt/samenzicht/bin/agency-node submit --config /root/t/retired.textproto --in /root/t/small.csv > "$t/out" 2>&1; then
+    fail "a batch under the retired key epoch $old_epoch was accepted: $(tail -n 5 "$t/out")"
+  fi
+  grep -qF "FAILED_PRECONDITION: the batch was made with key epoch $old_epoch; this aggregator accepts epoch $epoch_seen" "$t/out" ||
+    fail "a batch under the retired key epoch $old_epoch was not refused as made with that epoch: $(cat "$t/out")"
+  echo "ok: a batch under the retired key epoch $old_epoch is refused ($(grep -o "FAILED_PRECONDITION: [^)]*" "$t/out" | head -n 1))"
+  check_truth "after a batch under the retired epoch (nothing of it stored)"
+fi
 echo "1 passed, 0 failed"
