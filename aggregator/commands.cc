@@ -51,6 +51,9 @@
 namespace samenzicht::aggregator {
 namespace {
 
+// Where deploy/install.sh puts the deployment's profile.
+constexpr char kInstalledProfile[] = "/etc/samenzicht/profile.textproto";
+
 // The request of --by, --from and --to (`totals` and `exact-totals`).
 absl::StatusOr<v1::TotalsRequest> TotalsRequestFromFlags(const cli::Args& args) {
   v1::TotalsRequest request;
@@ -164,11 +167,15 @@ absl::Status StoreKeygenCommand(const cli::Args& args, std::ostream& out, std::o
 
 absl::Status LinkCommand(const cli::Args& args, std::ostream& out, std::ostream& err) {
   // The profile decides how reports are linked: --profile, else $SAMENZICHT_PROFILE, else
-  // the profile this binary was built with.
+  // the installed one (where deploy/install.sh puts it), else, in a build tree on a host
+  // without it, the source tree's profile this binary was built with.
   std::string profile_path = args.Get("profile");
   if (profile_path.empty()) {
     const char* env = std::getenv("SAMENZICHT_PROFILE");
-    profile_path = env != nullptr && *env != '\0' ? env : SAMENZICHT_DEFAULT_PROFILE;
+    std::error_code ec;
+    profile_path = env != nullptr && *env != '\0'                ? env
+                   : std::filesystem::exists(kInstalledProfile, ec) ? kInstalledProfile
+                                                                    : SAMENZICHT_DEFAULT_PROFILE;
   }
   ASSIGN_OR_RETURN(v1::LinkageProfile profile, model::LoadProfile(profile_path));
   std::ostringstream csv, explain;

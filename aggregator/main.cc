@@ -14,10 +14,6 @@
 #include "aggregator/estimate/estimate_command.h"
 #endif
 
-#ifndef SAMENZICHT_DEFAULT_PROFILE
-#define SAMENZICHT_DEFAULT_PROFILE "deploy/config/profile.textproto"
-#endif
-
 namespace samenzicht::aggregator {
 namespace {
 
@@ -245,7 +241,7 @@ int Main(int argc, char** argv) {
     cmd.Flag("out", "PERSONS.csv", "output CSV", true)
         .Flag("profile", "PROFILE.textproto",
               "linkage profile: its method, rules and thresholds (default: $SAMENZICHT_PROFILE, "
-              "else " SAMENZICHT_DEFAULT_PROFILE ")")
+              "else /etc/samenzicht/profile.textproto)")
         .Flag("explain", "PAIRS.csv",
               "write, per candidate pair, the rules whose tokens agree, the level per "
               "comparison, the match weight and posterior, and whether it was linked")

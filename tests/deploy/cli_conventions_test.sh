@@ -31,6 +31,20 @@ for sub in "agency-node pseudonymise" "agency-node submit" "aggregator totals" "
   [ -n "$out" ] || fail "$sub --help printed nothing on stdout"
 done
 echo "ok: --help of every program and of five commands on stdout, exit 0"
+# No --help names the source tree the program was built from: it does not exist on a host
+# where the program is installed. Every command of the three installed programs.
+n=0
+for name in agency-node aggregator keyholder; do
+  bin="$build/${progs[$name]}"
+  cmds=$("$bin" --help | awk '/^commands:/ { on = 1; next } on && /^$/ { on = 0 } on && /^  [a-z]/ { print $1 }')
+  [ -n "$cmds" ] || fail "$name --help lists no commands"
+  for c in "" $cmds; do
+    out=$("$bin" $c --help 2>&1 || true)
+    n=$((n + 1))
+    case "$out" in *"$repo/"*) fail "$name $c --help names the source tree: $(echo "$out" | grep -F "$repo/" | head -n 1)" ;; esac
+  done
+done
+echo "ok: no --help of the $n programs and commands names the source tree ($repo)"
 for name in agency-node aggregator keyholder; do
   bin="$build/${progs[$name]}"
   set +e; err=$("$bin" no-such-command 2>&1 >/dev/null); rc=$?; set -e
