@@ -1,7 +1,15 @@
 #!/usr/bin/env bash
 # Configures and builds the project into build/ (or $SAMENZICHT_BUILD_DIR), with ccache.
-#   deploy/build.sh [TARGET ...]
+#
+#   deploy/build.sh [TARGET ...]     (no TARGET: everything; e.g. agency-node aggregator)
+#
+# SAMENZICHT_CMAKE_ARGS adds CMake options at the first configuration (RelWithDebInfo by
+# default). Exit codes: 0 built, 2 usage error, otherwise the build's.
 set -euo pipefail
+case "${1:-}" in
+  -h|--help) sed -n '2,/^[^#]/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -*) echo "build.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+esac
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${SAMENZICHT_BUILD_DIR:-$root/build}
 export CCACHE_DIR=${CCACHE_DIR:-$HOME/.cache/ccache}

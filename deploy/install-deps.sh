@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages the project needs to build, test and run.
 # Works as root or, when not root, through sudo. Installs nothing that is already there.
+#
+#   deploy/install-deps.sh      (no arguments)
+#
+# Exit codes: 0 installed or already there, 2 usage error, otherwise non-zero.
 set -euo pipefail
+case "${1:-}" in
+  "") ;;
+  -h|--help) sed -n '2,/^[^#]/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "install-deps: takes no arguments (see --help)" >&2; exit 2 ;;
+esac
 
 PACKAGES=(
   build-essential cmake pkg-config ccache git ca-certificates openssl

@@ -1,6 +1,21 @@
 #!/usr/bin/env bash
-# The test command: installs what it needs, builds everything, runs every test.
+# The test command: installs what it needs (deploy/install-deps.sh), builds everything
+# (deploy/build.sh) and runs every test with ctest in build/, then the whole suite again
+# under AddressSanitizer and UndefinedBehaviorSanitizer in build-asan/, then a short
+# libFuzzer run of each fuzz target. On a 2-core machine about 35 to 40 minutes with a warm
+# compiler cache (README, Quick start).
+#
+#   deploy/test.sh      (no arguments)
+#
+# SAMENZICHT_SKIP_ASAN=1 and SAMENZICHT_SKIP_FUZZ=1 skip the last two stages;
+# SAMENZICHT_PRUNE_BUILDS=1 (the default with CI=true) deletes each stage's build tree once
+# it passed. Exit codes: 0 every test passed, 2 usage error, otherwise the failing stage's.
 set -euo pipefail
+case "${1:-}" in
+  "") ;;
+  -h|--help) sed -n '2,/^[^#]/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "test.sh: takes no arguments (see --help)" >&2; exit 2 ;;
+esac
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/deploy/install-deps.sh"
 # ccache hits across clones: paths are hashed relative to the checkout.

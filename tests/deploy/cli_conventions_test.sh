@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every program's --version names the program, the project version and the commit it was
 # built from (the commit of this checkout); --help goes to stdout with exit 0 and nothing
-# on stderr; an unknown command or flag exits 2 with the usage on stderr.
+# on stderr; an unknown command or flag exits 2 with the usage on stderr; no --help names
+# the source tree; the scripts under deploy/ answer --help and refuse unknown arguments.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:?usage: cli_conventions_test.sh BUILD_DIR}
@@ -56,4 +57,14 @@ set +e; "$build/agency_node/agency-node" keygen --no-such-flag >/dev/null 2>&1; 
 set +e; "$build/agency_node/agency-node" key-fingerprint --key /nonexistent/key >/dev/null 2>&1; rc=$?; set -e
 [ $rc -eq 1 ] || fail "a missing key file exited $rc, not 1"
 echo "ok: usage errors exit 2 with the usage on stderr, a runtime error exits 1"
+# The scripts under deploy/: --help prints the usage on stdout, exit 0, and does nothing else
+# (test.sh --help used to start the whole test suite); an unknown argument exits 2. The
+# test's time limit (60 s) stops a script that starts working instead.
+for s in build.sh demo.sh install.sh install-deps.sh pki.sh backup.sh test.sh; do
+  out=$(bash "$repo/deploy/$s" --help 2>/dev/null) || fail "deploy/$s --help exited $?"
+  [ "$(echo "$out" | wc -l)" -ge 3 ] || fail "deploy/$s --help printed no usage: $out"
+  set +e; bash "$repo/deploy/$s" --no-such-option >/dev/null 2>&1; rc=$?; set -e
+  [ $rc -eq 2 ] || fail "deploy/$s --no-such-option exited $rc, not 2"
+done
+echo "ok: every script under deploy/ answers --help with its usage (exit 0) and an unknown argument with exit 2"
 echo "1 passed, 0 failed"
