@@ -50,9 +50,14 @@ struct CaptureHistories {
 // "this build has no estimator".
 using Estimator = std::function<v1::HiddenNumberEstimate(const CaptureHistories&)>;
 
-// The default estimator: the estimate library (aggregator/estimate) with BIC model choice
-// up to order 2 and `replicates` BCa bootstrap replicates. Empty when the build has no
-// estimate library.
+// The default estimator: the estimate library (aggregator/estimate) with its default options
+// (BIC model choice up to order 2 for up to 5 lists, stepwise above) and `replicates`
+// replicates of the nonparametric bootstrap (model choice redone in each), whose percentile
+// interval is shown. Refused tables (fewer than 3 lists, a list without persons, two lists
+// holding the same persons, no model that exists, a model that fits badly) and estimates
+// that are not informative (estimate::WhyNotPublishable) come back with `available` false
+// and the reason in plain words; warnings about the interval are among the caveats. Empty
+// when the build has no estimate library.
 Estimator DefaultEstimator(int replicates = 1000);
 
 // InvalidArgument for a malformed period (see ComputeTotals).

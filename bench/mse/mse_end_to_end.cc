@@ -9,8 +9,9 @@
 // they differ) are counted with the aggregator's own code (aggregator/insight.h) for the
 // persons the linkage found and for the true persons; the estimator (aggregator/estimate)
 // runs on both with each selection method. Printed: the true N (read from summary.json),
-// the persons observed by truth and by linkage, N-hat with its 95% BCa and profile
-// intervals, whether they cover N, and the bias due to linkage errors (N-hat from linkage
+// the persons observed by truth and by linkage, N-hat with its 95% bootstrap interval (the
+// estimator's default, the percentile interval; `--interval bca` for BCa) and its profile
+// interval, whether they cover N, and the bias due to linkage errors (N-hat from linkage
 // minus N-hat from the truth); over several seeds, the coverage.
 //
 // Plumbing checks (any mode; a failure exits 1): N in summary.json equals the simulated
@@ -23,7 +24,7 @@
 // Linkage error: each table of linked persons is estimated three times with the same
 // resampled persons: taken as exact; with the linkage's own error estimate (persons maybe
 // counted twice, links maybe wrong, scaled to the persons in the table) propagated into the
-// BCa interval (EstimateOptions::linkage_error), as the aggregator's dashboard does; and with
+// bootstrap interval (EstimateOptions::linkage_error), as the aggregator's dashboard does; and with
 // the linkage's true errors counted against the simulator's truth in its place. The summary
 // gives their coverage of N and of the N-hat the true persons give.
 #include <algorithm>
@@ -69,6 +70,7 @@ struct Config {
   std::vector<est::SelectionMethod> methods;
   int max_order = 2;
   int replicates = 500;
+  est::IntervalMethod interval = est::IntervalMethod::kPercentile;  // the estimator's default
   std::string profile = DEFAULT_PROFILE;
   bench::Tools tools{AGENCY_NODE_BIN, AGGREGATOR_BIN};
   std::string work;
@@ -87,7 +89,7 @@ struct Row {
   est::SelectionMethod method = est::SelectionMethod::kBic;
   int64_t observed = 0;
   std::optional<double> n_hat, lower, upper, profile_lower, profile_upper;
-  // Linked side only: the BCa interval with the linkage's own error estimate propagated
+  // Linked side only: the bootstrap interval with the linkage's own error estimate propagated
   // (EstimateOptions::linkage_error), and the N-hat from the true persons (same seed, table and
   // method) that a perfect linkage would have given.
   std::optional<double> lower_le, upper_le, truth_n_hat;
@@ -155,6 +157,7 @@ absl::StatusOr<Row> EstimateTable(const Config& cfg, const samenzicht::aggregato
   o.method = method;
   o.max_order = std::min(cfg.max_order, table.num_lists() - 1);
   o.replicates = cfg.replicates;
+  o.interval = cfg.interval;
   ASSIGN_OR_RETURN(est::EstimateResult r, est::Estimate(table, o));
   std::optional<est::EstimateResult> with_error;
   if (linkage_error != nullptr &&
@@ -322,9 +325,11 @@ absl::Status RunSeed(const Config& cfg, uint64_t seed, std::vector<Row>* rows) {
       "links\n",
       link_error.missed, link_error.false_links, link_error.found ? "" : " (none printed)",
       true_error.missed_links, true_error.false_links);
+  std::cout << absl::StrFormat("bootstrap interval: %s, %d replicates\n",
+                               est::IntervalMethodName(cfg.interval), cfg.replicates);
   std::cout << absl::StrFormat("%-9s %-9s %-9s %8s %9s %-15s %-6s %-15s %-6s %-15s %-6s %s\n",
-                               "lists", "histories", "method", "observed", "N-hat", "95% BCa",
-                               "covers", "95% profile", "covers", "BCa+linkage", "covers",
+                               "lists", "histories", "method", "observed", "N-hat", "95% bootstrap",
+                               "covers", "95% profile", "covers", "boot+linkage", "covers",
                                "model");
   for (const auto& [lists, pair] : tables) {
     for (est::SelectionMethod method : cfg.methods) {
@@ -361,7 +366,7 @@ absl::Status RunSeed(const Config& cfg, uint64_t seed, std::vector<Row>* rows) {
               linked_side ? Covers(row.lower_le, row.upper_le, truth.persons) : "-", row.model);
           if (linked_side) {
             std::cout << absl::StrFormat(
-                "%-29s with the true linkage errors (%.0f missed, %.0f false): BCa %s covers %s\n",
+                "%-29s with the true linkage errors (%.0f missed, %.0f false): bootstrap %s covers %s\n",
                 "", row.true_missed, row.true_false,
                 Interval(row.lower_true_error, row.upper_true_error),
                 Covers(row.lower_true_error, row.upper_true_error, truth.persons));
@@ -390,17 +395,19 @@ absl::Status RunSeed(const Config& cfg, uint64_t seed, std::vector<Row>* rows) {
 
 void PrintSummary(const Config& cfg, const std::vector<Row>& rows) {
   std::cout << absl::StrFormat(
-      "\n== summary over %d seed(s): true N %d, %d agencies, noise %s, %d bootstrap replicates\n",
-      cfg.seeds.size(), cfg.persons, cfg.agencies, sim::NoiseName(cfg.noise), cfg.replicates);
+      "\n== summary over %d seed(s): true N %d, %d agencies, noise %s, %s bootstrap interval, %d "
+      "replicates\n",
+      cfg.seeds.size(), cfg.persons, cfg.agencies, sim::NoiseName(cfg.noise),
+      est::IntervalMethodName(cfg.interval), cfg.replicates);
   std::cout << absl::StrFormat("%-9s %-9s %-9s %9s %9s %9s %14s %14s %s\n", "lists", "histories",
-                               "method", "observed", "mean N-hat", "bias", "BCa covers",
+                               "method", "observed", "mean N-hat", "bias", "boot covers",
                                "profile covers", "no estimate");
   std::map<std::tuple<int, bool, int>, std::vector<const Row*>> groups;
   for (const Row& r : rows) {
     groups[{static_cast<int>(r.lists), r.linked, static_cast<int>(r.method)}].push_back(&r);
   }
   for (const auto& [key, group] : groups) {
-    int usable = 0, bca = 0, bca_cover = 0, prof = 0, prof_cover = 0;
+    int usable = 0, boot = 0, boot_cover = 0, prof = 0, prof_cover = 0;
     double sum = 0, observed = 0;
     for (const Row* r : group) {
       observed += static_cast<double>(r->observed);
@@ -408,8 +415,8 @@ void PrintSummary(const Config& cfg, const std::vector<Row>& rows) {
       ++usable;
       sum += *r->n_hat;
       if (r->lower && r->upper) {
-        ++bca;
-        bca_cover += *r->lower <= cfg.persons && cfg.persons <= *r->upper;
+        ++boot;
+        boot_cover += *r->lower <= cfg.persons && cfg.persons <= *r->upper;
       }
       if (r->profile_lower && r->profile_upper) {
         ++prof;
@@ -444,16 +451,17 @@ void PrintSummary(const Config& cfg, const std::vector<Row>& rows) {
     std::cout << absl::StrFormat(
         "%-9s %-9s %-9s %9.1f %9.1f %+8.1f%% %8d / %-3d %8d / %-3d %d\n", ListsName(first.lists),
         first.linked ? "linkage" : "truth", MethodName(first.method), observed / group.size(), mean,
-        usable ? 100.0 * (mean - cfg.persons) / cfg.persons : 0.0, bca_cover, bca, prof_cover, prof,
+        usable ? 100.0 * (mean - cfg.persons) / cfg.persons : 0.0, boot_cover, boot, prof_cover, prof,
         static_cast<int>(group.size()) - usable);
     if (le > 0) {
       std::cout << absl::StrFormat(
           "%-29s with the linkage's error estimate (mean %.1f missed, %.1f false links per "
-          "table): BCa covers N %d / %d; the truth's N-hat covered by BCa %d / %d, by BCa with "
-          "linkage error %d / %d\n",
+          "table): bootstrap covers N %d / %d; the truth's N-hat covered by bootstrap %d / %d, by "
+          "bootstrap with linkage error %d / %d\n",
           "", missed / le, false_links / le, le_cover, le, th_plain, th, th_le, th);
       std::cout << absl::StrFormat(
-          "%-29s with the true linkage errors: BCa covers N %d / %d, the truth's N-hat %d / %d\n",
+          "%-29s with the true linkage errors: bootstrap covers N %d / %d, the truth's N-hat %d / "
+          "%d\n",
           "", te_cover, te, te_th, te);
     }
   }
@@ -516,7 +524,9 @@ absl::Status Main(int argc, char** argv) {
       .Flag("agencies", "K", "number of agencies (default 6; --smoke 4; beyond 10 agencies share domains)")
       .Flag("methods", "bic,stepwise", "model selection methods (default both)")
       .Flag("max-order", "N", "BIC: highest interaction order (default 2)")
-      .Flag("replicates", "B", "BCa bootstrap replicates (default 500; --smoke 50)")
+      .Flag("replicates", "B", "bootstrap replicates (default 500; --smoke 50)")
+      .Flag("interval", "percentile|bca",
+            "bootstrap interval (default percentile, the estimator's default)")
       .Flag("profile", "FILE", "linkage profile (default deploy/config/profile.textproto)")
       .Flag("work", "DIR", "working folder (default a new folder under $TMPDIR or /tmp)")
       .Flag("agency-node", "PATH", "agency-node binary (default: the one built with this)")
@@ -555,6 +565,15 @@ absl::Status Main(int argc, char** argv) {
     }
   }
   if (cfg.methods.empty()) return absl::InvalidArgumentError("--methods is empty");
+  if (args.Has("interval")) {
+    const std::string interval = args.Get("interval");
+    if (interval == "bca") {
+      cfg.interval = est::IntervalMethod::kBca;
+    } else if (interval != "percentile") {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--interval: '", interval, "' is neither percentile nor bca"));
+    }
+  }
   cfg.profile = args.Get("profile", cfg.profile);
   cfg.tools.agency_node = args.Get("agency-node", cfg.tools.agency_node);
   cfg.tools.aggregator = args.Get("aggregator", cfg.tools.aggregator);
