@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "aggregator/present/totals_format.h"
@@ -51,7 +52,53 @@ std::string Render(const Table& t, const std::string& format) {
   return out;
 }
 
+// Parts of the estimator's wording and the labels they stand for (insight_format.h).
+struct EstimateNote {
+  const char* english;  // a part of the estimator's sentence
+  const char* key;      // its label (presentation/labels.tsv)
+};
+constexpr EstimateNote kEstimateReasons[] = {
+    {"reporting domains with signals in the period", "estimateTooFewLists"},
+    {"more reporting domains than the estimator supports", "estimateTooManyLists"},
+    {"holds no person", "estimateEmptyList"},
+    {"hold exactly the same", "estimateDuplicatedList"},
+    {"fits the table badly", "estimateBadFit"},
+    {"is too wide to be informative", "estimateTooWide"},
+    {"has no finite upper limit", "estimateNoUpperLimit"},
+    {"beyond the middle of the bootstrap estimates", "estimateIntervalUntrusted"},
+    {"too sparse", "estimateTooSparse"},
+};
+constexpr EstimateNote kEstimateWarnings[] = {
+    {"The lower limit of the interval is the smallest of the", "estimateLowerAtSmallest"},
+    {"The upper limit of the interval is the largest of the", "estimateUpperAtLargest"},
+    {"WARNING: persons seem to differ in how visible they are", "estimateHeterogeneity"},
+};
+
+// The label of the first note whose wording `sentence` contains; empty if none.
+template <size_t N>
+std::string NoteKey(const EstimateNote (&notes)[N], const std::string& sentence) {
+  for (const EstimateNote& n : notes) {
+    if (absl::StrContains(sentence, n.english)) return n.key;
+  }
+  return "";
+}
+
 }  // namespace
+
+std::string EstimateReasonLabel(const std::string& reason) {
+  return NoteKey(kEstimateReasons, reason);
+}
+
+std::vector<std::string> EstimateWarningLabels(const v1::HiddenNumberEstimate& e) {
+  std::vector<std::string> keys;
+  for (const std::string& c : e.caveats()) {
+    std::string key = NoteKey(kEstimateWarnings, c);
+    if (!key.empty() && std::find(keys.begin(), keys.end(), key) == keys.end()) {
+      keys.push_back(std::move(key));
+    }
+  }
+  return keys;
+}
 
 std::string FormatInsightJson(const v1::InsightResponse& r) {
   std::string out = absl::StrCat(
@@ -109,6 +156,13 @@ std::string FormatInsightJson(const v1::InsightResponse& r) {
                   ", \"model\": ", JsonString(e.model()), ", \"caveats\": [");
   for (int i = 0; i < e.caveats_size(); ++i)
     absl::StrAppend(&out, i ? ", " : "", JsonString(e.caveats(i)));
+  absl::StrAppend(&out, "], \"reason_label\": ", JsonString(EstimateReasonLabel(e.reason())),
+                  ", \"warning_labels\": [");
+  {
+    const std::vector<std::string> warnings = EstimateWarningLabels(e);
+    for (size_t i = 0; i < warnings.size(); ++i)
+      absl::StrAppend(&out, i ? ", " : "", JsonString(warnings[i]));
+  }
   absl::StrAppend(&out, "]},\n  \"counting_rules\": ", JsonString(r.counting_rules()),
                   ",\n  \"disclosure_rules\": ", JsonString(r.disclosure_rules()));
   // The Cell Key Method's parameters the server applied, read back from its rules, so that

@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "aggregator/present/insight_format.h"
 #include "aggregator/present/totals_format.h"
 #include "aggregator/query/disclosure.h"
 #include "common/status_macros.h"
@@ -380,6 +381,8 @@ std::string RenderReportHtml(const ReportInput& in) {
       why = Lv("estimateWithheld", {{"k", absl::StrCat(k)}});
     } else if (lang == Language::kEnglish) {
       why = Esc(e.reason());  // the estimator's own words, in English
+    } else if (const std::string key = EstimateReasonLabel(e.reason()); !key.empty()) {
+      why = L(key);
     }
     absl::StrAppend(&h, "<p id=\"estimate\"><b>", L("noEstimate"), "</b> ", why, "</p>");
   }
@@ -390,6 +393,10 @@ std::string RenderReportHtml(const ReportInput& in) {
       for (const auto& c : e.caveats()) absl::StrAppend(&h, "<li>", Esc(c), "</li>");
     } else {
       absl::StrAppend(&h, "<li>", L("estimateCaveat"), "</li>");
+      // The warnings about this estimate.
+      for (const std::string& key : EstimateWarningLabels(e)) {
+        absl::StrAppend(&h, "<li>", L(key), "</li>");
+      }
     }
     h += "</ul>";
   }

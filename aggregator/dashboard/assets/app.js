@@ -180,16 +180,21 @@ function estimateBox(container, e, k) {
     p.textContent = `${t('estimate')}: ${e.estimate} (${t('interval')} ${e.lower} – ${e.upper === null ? '∞' : e.upper}, ${e.interval_method}; model ${e.model})`;
     container.appendChild(p);
   } else {
-    // The estimator's own reasons are in English: a Dutch page names only the kind.
+    // The estimator's own reasons are in English: a Dutch page names the kind (reason_label,
+    // insight_format.h), or only that there is none when the kind is not known.
     const why = e.reason === 'not requested' ? t('notRequested')
         : e.reason.startsWith('withheld') ? `${t('noEstimate')} ${tv('estimateWithheld', {k})}`
-        : lang === 'en' ? `${t('noEstimate')} ${e.reason}` : t('noEstimate');
+        : lang === 'en' ? `${t('noEstimate')} ${e.reason}`
+        : e.reason_label ? `${t('noEstimate')} ${t(e.reason_label)}` : t('noEstimate');
     container.appendChild(html('p', {'data-testid': 'estimate'}, why));
   }
   if (e.caveats && e.caveats.length) {
     const ul = html('ul', {class: 'note'});
     if (lang === 'en') e.caveats.forEach(c => ul.appendChild(html('li', {}, c)));
-    else ul.appendChild(html('li', {}, t('estimateCaveat')));
+    else {
+      ul.appendChild(html('li', {}, t('estimateCaveat')));
+      (e.warning_labels || []).forEach(w => ul.appendChild(html('li', {}, t(w))));
+    }
     container.appendChild(ul);
   }
 }
