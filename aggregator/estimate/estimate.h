@@ -66,7 +66,7 @@ struct EstimateOptions {
   std::string model;
   int max_order = 2;           // BIC: highest interaction order considered
   double p_threshold = 0.02;   // stepwise: p-value to add an interaction
-  int replicates = 1000;       // BCa bootstrap replicates; 0 = no interval
+  int replicates = 1000;       // bootstrap replicates; 0 = no interval
   uint64_t seed = 1234;        // bootstrap random seed
   double level = 0.95;         // interval coverage
   // BIC: number of best models (on the original data) re-examined in each
@@ -89,8 +89,8 @@ struct EstimateOptions {
   // `InvalidArgument` with stepwise selection or a given model.
   bool model_averaging = false;
   double averaging_window = kOccamWindow;
-  // Linkage error to propagate into the BCa interval (see bootstrap.h); zero = the table is
-  // taken as exact.
+  // Linkage error to propagate into the bootstrap interval (see bootstrap.h); zero = the
+  // table is taken as exact.
   LinkageErrorCounts linkage_error;
 };
 
@@ -179,8 +179,8 @@ struct EstimateResult {
   std::vector<FittedCell> fitted_cells;
 
   std::optional<BcaResult> interval;  // bootstrap interval (percentile or BCa)
-  std::string interval_note;          // why there is no BCa interval
-  // What the BCa interval takes into account and what not, in one plain sentence.
+  std::string interval_note;          // why there is no bootstrap interval
+  // What the bootstrap interval takes into account and what not, in one plain sentence.
   std::string interval_description;
   // An interval end at the smallest or largest replicate, or beyond the replicates' median:
   // one sentence each (also among the caveats).
@@ -222,9 +222,11 @@ const char* SelectionMethodName(SelectionMethod m);  // "bic", "stepwise", "auto
 // many times its lower limit does not tell whether the hidden number is small or large.
 inline constexpr double kInformativeMaxRatio = 4.0;
 
-// Empty when `r` may be published: reliable, with an interval (BCa, else profile) whose ends
-// are finite and positive, upper <= kInformativeMaxRatio * lower, and no BCa end beyond the
-// median of the bootstrap estimates. Otherwise one plain sentence saying why not.
+// Empty when `r` may be published: reliable, with an interval (the bootstrap interval, else
+// profile) whose ends are finite and positive, upper <= kInformativeMaxRatio * lower, and no
+// bootstrap interval end beyond the median of the bootstrap estimates. Otherwise one plain
+// sentence saying why not (aggregator/present/insight_format.h recognises its wording for a
+// Dutch page: keep the two in step).
 std::string WhyNotPublishable(const EstimateResult& r);
 
 // Runs model selection, the point estimate and the intervals.
