@@ -105,7 +105,7 @@ TEST_F(SecurityTest, ARecomputedBatchDigestOfTheTrueIdentityMatchesNothingStored
   const std::string folder = DataFolderBytes();
 
   int matches = 0;
-  for (const std::string& dob : {"1990-05-01", "1990-05-02"}) {
+  for (const char* dob : {"1990-05-01", "1990-05-02"}) {
     v1::BatchPayload guess = testing::MakePayload(
         "police", profile_, testing::kAuditEpoch, {report_of(stored_report_id, dob)}, batch_id);
     const std::string bytes = guess.SerializeAsString();

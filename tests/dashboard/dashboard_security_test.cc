@@ -120,7 +120,9 @@ TEST_F(DashboardSecurityTest, RequestBodiesAreRefusedBeforeTheyAreRead) {
   std::string body(8 << 20, 'x');
   auto res = cli.Post("/api/insight", body, "application/octet-stream");
   // Either the answer (405) or a connection closed before all 8 MiB were taken.
-  if (res) EXPECT_EQ(res->status, 405);
+  if (res) {
+    EXPECT_EQ(res->status, 405);
+  }
   // A chunked body that never ends: the answer comes at once, without waiting for it.
   std::string raw = Shell(
       "(printf 'POST /api/insight HTTP/1.1\\r\\nHost: localhost\\r\\nTransfer-Encoding: "
