@@ -234,20 +234,25 @@ RecordKeys ComputeRecordKeys(const Dataset& ds, const LinkResult& link,
     }
   }
   for (uint64_t& key : keys.report) key = finish(key);
-  // A person's mark is its earliest publishable report's: the same in every period (so
-  // small cells stay monotone across periods) and unchanged by later reports.
+  // A person's mark in a month is its earliest publishable report's of that month; its mark
+  // over all its reports (and in a period) is 1 when it is marked in any of its months. So a
+  // month's marks are the same linked or split into provisional persons, and a cell inside
+  // another never holds a marked person the other lacks.
   keys.secret = secret;
   keys.person.assign(link.persons, 0);
   keys.person_mark.assign(link.persons, 0);
+  keys.month_mark.assign(n, 0);
   if (link.person.size() == n) {
-    std::vector<bool> has(link.persons, false);
+    absl::flat_hash_map<uint64_t, uint8_t> month_of;  // (person, month) -> mark
+    month_of.reserve(link.persons);
     for (uint32_t r : EarliestFirst(ds.reports)) {
       if (publishable != nullptr && !(r < publishable->size() && (*publishable)[r])) continue;
       const uint32_t p = link.person[r];
-      if (!has[p]) {
-        has[p] = true;
-        keys.person_mark[p] = static_cast<uint8_t>(keys.report[r] & 1);
-      }
+      const uint64_t part = uint64_t{p} << 32 | ds.reports[r].signal_month;
+      const uint8_t mark =
+          month_of.try_emplace(part, static_cast<uint8_t>(keys.report[r] & 1)).first->second;
+      keys.month_mark[r] = mark;
+      keys.person_mark[p] |= mark;
       keys.person[p] += keys.report[r];
     }
   }

@@ -133,8 +133,9 @@ const std::string& DisclosureRules();
 //
 // THE PTABLE (n = true count, u = a uniform draw from the cell key):
 //   n = 0            -> 0 (zeros stay zeros: an empty cell singles nobody out);
-//   1 <= n < k       -> k when the cell holds a MARKED person (each person is marked with
-//                       probability 1/k, from its record key), else 0: never a value
+//   1 <= n < k       -> k when the cell holds a MARKED person (marked in a month with
+//                       probability 1/k, from the record key of its earliest report of the
+//                       month; in a period when marked in any of its months), else 0: never a value
 //                       1..k-1, and monotone, so a cell inside another that shows 0 shows 0
 //                       too (independent draws would let "the part shows k, the whole
 //                       shows 0" prove the part is 1..k-1);
@@ -174,10 +175,19 @@ std::vector<double> NoiseDistribution(const CellKeyParams& params);
 // report added in another month leaves this month's figures alone, and a report that adds
 // nothing to a cell leaves that cell alone. `person` holds the key over all (publishable)
 // reports: the person's key in the total of the whole history.
+//
+// MARKS. A person's mark in a month is the mark of its earliest publishable report of that
+// month (`month_mark`, per report: the mark of its person in its month); its mark in a period
+// is 1 when it is marked in any month of the period that it has reports in (`PeriodMarks`), and
+// `person_mark` is its mark over all its publishable reports. So a person's mark in a month is
+// the same whether its months are published as provisional persons of their own or linked
+// (a month's figures do not change at the revision), and a cell inside another (a month in
+// its quarter, a category in the total) never holds a marked person the other lacks.
 struct RecordKeys {
   std::vector<uint64_t> report;
   std::vector<uint64_t> person;
-  std::vector<uint8_t> person_mark;  // 1: the person's earliest publishable report is marked
+  std::vector<uint8_t> person_mark;  // 1: the person is marked in some month
+  std::vector<uint8_t> month_mark;   // per report: its person's mark in its month
   uint64_t secret = 0;
 };
 uint64_t PersonKey(uint64_t report_key_sum, bool marked, uint64_t secret);

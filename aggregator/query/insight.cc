@@ -219,6 +219,7 @@ void PerturbInsight(const Dataset& ds, const LinkResult& link,
   std::vector<PersonFacts> people = People(ds, link, agency_of, p);
   std::vector<bool> linkable(link.persons, false);
   std::vector<uint64_t> period_sum(link.persons, 0);  // persons' keys in the period
+  std::vector<uint8_t> period_mark(link.persons, 0);  // and marks: marked in any month
   KeyedCount persons, signals, unlinkable, lower, by_agencies[3];
   std::map<int, KeyedCount> domain_persons;
   std::map<std::pair<int, int>, KeyedCount> pair_persons;
@@ -238,6 +239,7 @@ void PerturbInsight(const Dataset& ds, const LinkResult& link,
     if (!p.In(r.signal_month)) continue;
     signals.Add(keys.report[i]);
     period_sum[link.person[i]] += keys.report[i];
+    period_mark[link.person[i]] |= keys.month_mark[i];
     reports_of[next[link.person[i]]++] = static_cast<uint32_t>(i);
     if (!r.has_token) {
       unlinkable.Add(keys.report[i]);
@@ -251,7 +253,7 @@ void PerturbInsight(const Dataset& ds, const LinkResult& link,
     const PersonFacts& f = people[id];
     if (!f.in_period) continue;
     const uint64_t key = p.bounded()
-                             ? PersonKey(period_sum[id], keys.person_mark[id], keys.secret)
+                             ? PersonKey(period_sum[id], period_mark[id], keys.secret)
                              : keys.person[id];
     persons.Add(key);
     if (linkable[id]) lower.Add(key);
@@ -264,7 +266,7 @@ void PerturbInsight(const Dataset& ds, const LinkResult& link,
         const uint32_t i = reports_of[q];
         if (match(ds.reports[i])) sum += keys.report[i];
       }
-      return PersonKey(sum, keys.person_mark[id], keys.secret);
+      return PersonKey(sum, p.bounded() ? period_mark[id] : keys.person_mark[id], keys.secret);
     };
     for (int a = 1; a < 32; ++a) {
       if (!(f.domains & (1u << a))) continue;
@@ -375,7 +377,8 @@ absl::StatusOr<v1::InsightResponse> ComputeInsight(const Dataset& ds, const Link
   resp.set_counting_rules(CountingRules());
   resp.set_disclosure_rules(DisclosureRules());
   if (keys != nullptr && cell_key != nullptr) {
-    if (keys->report.size() != ds.reports.size() || keys->person.size() != link.persons) {
+    if (keys->report.size() != ds.reports.size() || keys->person.size() != link.persons ||
+        keys->month_mark.size() != ds.reports.size()) {
       return absl::InternalError("insight: record keys do not match the dataset");
     }
     CellKeyParams params = *cell_key;

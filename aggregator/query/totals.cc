@@ -287,16 +287,22 @@ absl::StatusOr<RawTotals> ComputeRawTotals(const Dataset& ds, const LinkResult& 
     return absl::InternalError("totals: linkage does not match the dataset");
   }
   if (keys != nullptr &&
-      (keys->report.size() != ds.reports.size() || keys->person.size() != link.persons)) {
+      (keys->report.size() != ds.reports.size() || keys->person.size() != link.persons ||
+       keys->month_mark.size() != ds.reports.size())) {
     return absl::InternalError("totals: record keys do not match the dataset");
   }
   auto report_key = [&](uint32_t i) { return keys == nullptr ? 0 : keys->report[i]; };
   // A person's key in a bounded period: from its reports in the period (disclosure.h).
   std::vector<uint64_t> period_sum(keys != nullptr && bounded ? link.persons : 0, 0);
+  // Its mark in the period: marked in any month of the period it has reports in.
+  std::vector<uint8_t> period_mark(period_sum.size(), 0);
+  auto mark_of = [&](uint32_t p) -> uint8_t {
+    return bounded ? period_mark[p] : keys->person_mark[p];
+  };
   auto person_key = [&](uint32_t p) -> uint64_t {
     if (keys == nullptr) return 0;
     if (!bounded) return keys->person[p];
-    return PersonKey(period_sum[p], keys->person_mark[p], keys->secret);
+    return PersonKey(period_sum[p], period_mark[p], keys->secret);
   };
 
   RawTotals table;
@@ -328,7 +334,10 @@ absl::StatusOr<RawTotals> ComputeRawTotals(const Dataset& ds, const LinkResult& 
     if (!in_period(r.signal_month)) continue;
     ++table.total.signals;
     table.total.signal_key += report_key(i);
-    if (!period_sum.empty()) period_sum[link.person[i]] += report_key(i);
+    if (!period_sum.empty()) {
+      period_sum[link.person[i]] += report_key(i);
+      period_mark[link.person[i]] |= keys->month_mark[i];
+    }
     if (!reports_of.empty()) reports_of[link.person[i]].push_back(i);
     if (!r.has_token) {
       ++table.unlinkable;
@@ -370,7 +379,7 @@ absl::StatusOr<RawTotals> ComputeRawTotals(const Dataset& ds, const LinkResult& 
         }
         if (ma || mb) either += keys->report[i];
       }
-      return PersonKey(any ? both : either, keys->person_mark[p], keys->secret);
+      return PersonKey(any ? both : either, mark_of(p), keys->secret);
     };
     const bool two = by.size() == 2;
     for (int64_t a : k1) {

@@ -231,11 +231,14 @@ std::unique_ptr<const TotalsIndex> TotalsIndex::Build(const Dataset& ds, const L
         p, static_cast<uint32_t>(std::lower_bound(ix->months_.begin(), ix->months_.end(), month) -
                                  ix->months_.begin()));
   }
-  if (keys != nullptr && keys->report.size() == n && keys->person.size() == np) {
+  if (keys != nullptr && keys->report.size() == n && keys->person.size() == np &&
+      keys->month_mark.size() == n) {
     ix->keys_ = *keys;
     ix->report_key_.resize(n);
+    ix->month_mark_.resize(n);
     for (size_t pos = 0; pos < n; ++pos) {
       ix->report_key_[pos] = keys->report[at[pos]];
+      ix->month_mark_[pos] = keys->month_mark[at[pos]];
       ix->total_report_key_ += ix->report_key_[pos];
       if (ix->no_token_[pos]) ix->unlinkable_key_ += ix->report_key_[pos];
     }
@@ -267,7 +270,8 @@ size_t TotalsIndex::MemoryBytes() const {
   size_t b = months_.capacity() * sizeof(uint32_t) + first_report_.capacity() * sizeof(uint32_t) +
              no_token_.capacity() / 8 +
              (keys_.person.capacity() + keys_.report.capacity() + report_key_.capacity()) *
-                 sizeof(uint64_t);
+                 sizeof(uint64_t) +
+             keys_.month_mark.capacity() + month_mark_.capacity();
   for (const Column& c : columns_) {
     for (const Codes* s : {&c.persons, &c.reports}) {
       b += s->code.capacity() * sizeof(uint16_t) + s->masks.capacity() * sizeof(uint32_t);
@@ -363,10 +367,14 @@ absl::StatusOr<RawTotals> TotalsIndex::Table(const Dataset& ds, const std::vecto
       }
       ++table.total.persons;
       uint64_t period_sum = 0;  // the person's key in the period (disclosure.h)
+      uint8_t period_mark = 0;  // and its mark there: marked in any of its months
       uint32_t acc[2] = {0, 0};
       const uint32_t begin = pos;
       for (; pos < end && (all || (month[pos] != 0 && month[pos] <= hi)); ++pos) {
-        if (keyed) period_sum += report_key_[pos];
+        if (keyed) {
+          period_sum += report_key_[pos];
+          period_mark |= month_mark_[pos];
+        }
         ++table.total.signals;
         table.unlinkable += no_token_[pos];
         if (keyed) {
@@ -386,7 +394,7 @@ absl::StatusOr<RawTotals> TotalsIndex::Table(const Dataset& ds, const std::vecto
       }
       const uint64_t pkey = !keyed ? 0
                             : all  ? keys_.person[p]
-                                   : PersonKey(period_sum, keys_.person_mark[p], keys_.secret);
+                                   : PersonKey(period_sum, period_mark, keys_.secret);
       table.total.person_key += pkey;
       if (by.empty()) continue;
       const int na = Spread(persons[0].multi, PersonValue(by[0], acc[0]), ka);
@@ -423,7 +431,7 @@ absl::StatusOr<RawTotals> TotalsIndex::Table(const Dataset& ds, const std::vecto
           }
         }
       }
-      const uint8_t mark = keys_.person_mark[p];
+      const uint8_t mark = all ? keys_.person_mark[p] : period_mark;
       for (int x = 0; x < na; ++x) {
         if (two) person_tally.m0_key[ka[x]] += PersonKey(sa[x], mark, keys_.secret);
         for (int y = 0; y < nb; ++y) {

@@ -86,6 +86,7 @@ class TotalsIndex {
   std::vector<bool> no_token_;            // by position in the report columns
   RecordKeys keys_;                       // as given to Build (empty: none)
   std::vector<uint64_t> report_key_;      // keys_.report by position in the report columns
+  std::vector<uint8_t> month_mark_;       // keys_.month_mark by position
   uint64_t total_person_key_ = 0, total_report_key_ = 0, unlinkable_key_ = 0;
   uint64_t reports_ = 0, persons_ = 0, unlinkable_ = 0;
   bool built_ = false;

@@ -18,6 +18,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -29,6 +30,7 @@
 #include "aggregator/query/insight.h"
 #include "aggregator/query/query.h"
 #include "aggregator/store/store.h"
+#include "common/month.h"
 #include "crypto/secret_bytes.h"
 #include "aggregator/query/totals.h"
 #include "aggregator/query/totals_index.h"
@@ -85,6 +87,7 @@ struct SimPerson {
   std::vector<int> domains;  // one report per domain, all in `month`
   bool token = true;
   int id = 0;                // its token: Tok(id)
+  int extra = 0;             // when not 0, its reports carry Tok(extra) as well
 };
 
 // `persons` persons over the twelve months of 2024, each with one to three reports (one per
@@ -134,6 +137,7 @@ World Build(const std::vector<SimPerson>& persons) {
       const uint32_t r = static_cast<uint32_t>(w.ds.reports.size());
       w.ds.reports.push_back(f);
       if (p.token) w.ds.tokens.Add(r, 0, Tok(p.id));
+      if (p.token && p.extra != 0) w.ds.tokens.Add(r, 0, Tok(p.extra));
       w.agency_of.push_back(static_cast<uint8_t>(d == v1::DOMAIN_POLICE ? 1
                                                  : d == v1::DOMAIN_YOUTH_CARE ? 2
                                                  : d == v1::DOMAIN_MUNICIPALITY ? 4
@@ -217,17 +221,19 @@ std::vector<int> VarsOf(uint32_t from, uint32_t to, int form, int age) {
   return v;
 }
 
-// Every persons cell of the tables by nothing, form, age and form x age of every grid
-// period of 2024, as the attacker reads it under `cell_key` (else the legacy suppression).
-std::vector<Fact> Collect(const World& w, bool cell_key) {
-  std::vector<Fact> facts;
-  const CellKeyParams params = Params();
-  auto add = [&](std::vector<int> vars, const RawCell& cell, const v1::Count& shown) {
+// Every persons cell of the tables by nothing, form, age and form x age of each of `periods`
+// as `w` publishes it, perturbed with `params(from, to)` under `cell_key` (else the legacy
+// suppression), appended to `facts`.
+void AddCells(std::vector<Fact>& facts, const World& w,
+              const std::vector<std::pair<uint32_t, uint32_t>>& periods,
+              const std::function<CellKeyParams(uint32_t, uint32_t)>& params, bool cell_key) {
+  auto add = [&](std::vector<int> vars, const RawCell& cell, const v1::Count& shown,
+                 const CellKeyParams& p) {
     Fact f;
     f.vars = std::move(vars);
     f.truth = cell.persons;
     if (cell_key) {
-      auto [lo, hi] = TrueCountRange(shown.value(), params);
+      auto [lo, hi] = TrueCountRange(shown.value(), p);
       f.lo = static_cast<double>(lo);
       f.hi = static_cast<double>(hi);
     } else if (shown.suppressed()) {
@@ -244,20 +250,30 @@ std::vector<Fact> Collect(const World& w, bool cell_key) {
   const std::vector<std::vector<v1::Dimension>> tables = {
       {}, {v1::DIMENSION_FORM}, {v1::DIMENSION_AGE_BAND},
       {v1::DIMENSION_FORM, v1::DIMENSION_AGE_BAND}};
-  for (auto [from, to] : GridPeriods(2024, 2024)) {
+  for (auto [from, to] : periods) {
+    const CellKeyParams p = params(from, to);
     for (const auto& by : tables) {
       RawTotals raw = Raw(w, Request(by, from, to));
-      v1::TotalsResponse shown = cell_key ? PerturbTotals(raw, params) : ProtectTotals(raw, kK);
-      add(VarsOf(from, to, -1, -1), raw.total, shown.total_persons());
+      v1::TotalsResponse shown = cell_key ? PerturbTotals(raw, p) : ProtectTotals(raw, kK);
+      add(VarsOf(from, to, -1, -1), raw.total, shown.total_persons(), p);
       for (size_t i = 0; i < raw.rows.size(); ++i) {
         int form = -1, age = -1;
         for (size_t d = 0; d < by.size(); ++d) {
           (by[d] == v1::DIMENSION_FORM ? form : age) = static_cast<int>(raw.rows[i].key_values[d]);
         }
-        add(VarsOf(from, to, form, age), raw.rows[i].cell, shown.rows(static_cast<int>(i)).persons());
+        add(VarsOf(from, to, form, age), raw.rows[i].cell,
+            shown.rows(static_cast<int>(i)).persons(), p);
       }
     }
   }
+}
+
+// Every persons cell of the tables by nothing, form, age and form x age of every grid
+// period of 2024, as the attacker reads it under `cell_key` (else the legacy suppression).
+std::vector<Fact> Collect(const World& w, bool cell_key) {
+  std::vector<Fact> facts;
+  AddCells(facts, w, GridPeriods(2024, 2024), [](uint32_t, uint32_t) { return Params(); },
+           cell_key);
   return facts;
 }
 
@@ -314,8 +330,8 @@ struct LpOutcome {
   double min_width = 1e9;
 };
 
-LpOutcome AttackWithIntegerProgramming(const World& w, bool cell_key) {
-  std::vector<Fact> facts = Collect(w, cell_key);
+// The tightest interval of every distinct small count among `facts`, given all of them.
+LpOutcome AttackFacts(const std::vector<Fact>& facts) {
   LpOutcome out;
   std::set<std::vector<int>> seen;
   for (const Fact& f : facts) {
@@ -333,6 +349,10 @@ LpOutcome AttackWithIntegerProgramming(const World& w, bool cell_key) {
     if (width < 1.5) ++out.exact;
   }
   return out;
+}
+
+LpOutcome AttackWithIntegerProgramming(const World& w, bool cell_key) {
+  return AttackFacts(Collect(w, cell_key));
 }
 
 TEST(IntegerProgrammingAttack, PinsDownSuppressedCountsOfTheLegacyMethod) {
@@ -373,6 +393,225 @@ TEST(IntegerProgrammingAttack, LeavesEverySmallCountAtLeastKWideUnderTheCellKeyM
   EXPECT_GE(min_width, kK - 1);
   // Measured with three secrets: 29, 6 and 0 of 761 (the tail draws decide).
   EXPECT_LE(narrow * 100, small * 5);
+}
+
+// ---- Both editions of the same cells --------------------------------------------------------
+
+// What the analyst holds of 2024 by the time the year is revised, under the default Query,
+// month by month (`PublishAt`, the freeze and the provisional persons as the Query applies
+// them). Before the revision (1 January 2025, January..November released): every grid period
+// whose months are all released, the quarters and the half year in their provisional edition,
+// the months in their one edition. With `history`, also the whole history as published on the
+// first of every month from March 2024 to January 2025 (January to the last released month,
+// provisional). After the revision (1 February 2025): every grid period of 2024, final. The
+// simulated persons are each signalled in one month, so a period's provisional and final
+// figures count the same persons: the two editions are two looks at one count, and the
+// attacker's unknowns (persons by month, form and age band) are those of both.
+struct EditionLooks {
+  std::vector<Fact> final_only, both;
+};
+// `history_quarters`: the whole history only when it ends with a quarter (its publication
+// held to the last released quarter's end).
+EditionLooks CollectEditions(const std::vector<SimPerson>& people, bool history,
+                             bool history_quarters = false) {
+  EditionLooks out;
+  std::map<uint32_t, std::vector<uint64_t>> frozen;
+  std::vector<Fact> before;
+  for (uint32_t now = 202403; now <= 202501; now = Month(now).Plus(1).yyyymm()) {
+    World w = Build(people);
+    const Revision r = PublishAt(w, frozen, now);
+    auto edition = [&](uint32_t from, uint32_t to) { return EditionParams(from, to, r); };
+    const uint32_t last = Month(now).Plus(-2).yyyymm();
+    if (history && (!history_quarters || last % 100 % 3 == 0)) {
+      AddCells(before, w, {{202401, last}}, edition, true);
+    }
+    if (now == 202501) {
+      std::vector<std::pair<uint32_t, uint32_t>> released;
+      for (auto [from, to] : GridPeriods(2024, 2024)) {
+        if (to <= last) released.push_back({from, to});
+      }
+      AddCells(before, w, released, edition, true);
+    }
+  }
+  World w = Build(people);
+  const Revision r = PublishAt(w, frozen, 202502);
+  EXPECT_EQ(r.revised, 202412u);
+  AddCells(out.final_only, w, GridPeriods(2024, 2024),
+           [&](uint32_t from, uint32_t to) { return EditionParams(from, to, r); }, true);
+  out.both = out.final_only;
+  out.both.insert(out.both.end(), before.begin(), before.end());
+  return out;
+}
+
+LpOutcome& operator+=(LpOutcome& sum, const LpOutcome& o) {
+  sum.small_cells += o.small_cells;
+  sum.narrow += o.narrow;
+  sum.exact += o.exact;
+  sum.min_width = std::min(sum.min_width, o.min_width);
+  return sum;
+}
+
+// The integer-programming attacker over both editions: the same three municipalities as
+// above (seed 17, the same persons), every small count of every look, its tightest interval
+// given everything the analyst held by February 2025 (the provisional quarters and half year,
+// the months, the final edition of every grid period). The final edition alone is what
+// LeavesEverySmallCountAtLeastKWideUnderTheCellKeyMethod attacks: 29 of 761 small counts
+// narrowed to 4 values (the final-edition looks collected here give the same 29 of 761;
+// attacking them again here would double the run time). Measured with both: the same 29 of
+// 761, none further: the second draw of a cell adds nothing the attacker can use (a figure's
+// hard bounds are those of the tail, S).
+TEST(IntegerProgrammingAttack, BothEditionsOfTheSameCellsGiveNoMoreThanTheFinalOne) {
+  std::mt19937 rng(17);
+  LpOutcome both;
+  for (int trial = 0; trial < 3; ++trial) {
+    both += AttackFacts(CollectEditions(Simulate(rng, 60), /*history=*/false).both);
+  }
+  std::printf("both editions (provisional quarters and half year, months, final): %d small "
+              "counts, %d narrowed to fewer than %u values, %d exactly, narrowest %.0f values\n",
+              both.small_cells, both.narrow, kK, both.exact, both.min_width);
+  EXPECT_EQ(both.small_cells, 761);
+  EXPECT_LE(both.narrow, 29) << "the second edition narrows small counts further than the "
+                                "final edition alone";
+  EXPECT_EQ(both.exact, 0);
+  EXPECT_GE(both.min_width, kK - 1);
+}
+
+// OPEN, measured and not yet met (docs/disclosure.md section 5): the whole history as
+// published on the first of every month (January to the last released month: a period of the
+// grid's months that is not itself on the grid) added to both editions. Measured (seed 17,
+// three municipalities, 642 s): 87 of 1,225 small counts narrowed to fewer than 5 values
+// (7.1%, above the documented 5%), the narrowest to 3 values; none exactly. Disabled because
+// it fails the documented level; run it with --gtest_also_run_disabled_tests.
+TEST(IntegerProgrammingAttack, DISABLED_TheMonthlyWholeHistoryWithBothEditions) {
+  std::mt19937 rng(17);
+  LpOutcome all;
+  for (int trial = 0; trial < 3; ++trial) {
+    all += AttackFacts(CollectEditions(Simulate(rng, 60), /*history=*/true).both);
+  }
+  std::printf("both editions and the monthly whole history: %d small counts, %d narrowed to "
+              "fewer than %u values, %d exactly, narrowest %.0f values\n",
+              all.small_cells, all.narrow, kK, all.exact, all.min_width);
+  EXPECT_EQ(all.exact, 0);
+  EXPECT_GE(all.min_width, kK - 1);
+  EXPECT_LE(all.narrow * 100, all.small_cells * 5);
+}
+
+// The same with the history held to quarter ends (a candidate fix: one new period per quarter).
+// Measured (seed 17, 494 s): 37 of 819 small counts narrowed below 5 values (4.5%), but the
+// narrowest to 3: not enough either (for 2024 alone the only new period is January..September).
+TEST(IntegerProgrammingAttack, DISABLED_TheWholeHistoryAtQuarterEndsWithBothEditions) {
+  std::mt19937 rng(17);
+  LpOutcome all;
+  for (int trial = 0; trial < 3; ++trial) {
+    all += AttackFacts(
+        CollectEditions(Simulate(rng, 60), /*history=*/true, /*history_quarters=*/true).both);
+  }
+  std::printf("both editions and the whole history at quarter ends: %d small counts, %d "
+              "narrowed to fewer than %u values, %d exactly, narrowest %.0f values\n",
+              all.small_cells, all.narrow, kK, all.exact, all.min_width);
+  EXPECT_EQ(all.exact, 0);
+  EXPECT_GE(all.min_width, kK - 1);
+  EXPECT_LE(all.narrow * 100, all.small_cells * 5);
+}
+
+// ---- Month cells at the revision ---------------------------------------------------------------
+
+// A month's figures count the same persons before and after its year's revision (a month's
+// provisional person is the linked person's reports of that month). While a person's mark was
+// its earliest report's, a provisional person carried the mark of its own earliest report and,
+// once revised, the mark of its linked person's earliest report; where the two differed the
+// cell's key changed: a cell of k or more was drawn anew, and a small cell could turn from 0
+// to k or back, which tells an analyst holding both that its count is 1 to k-1. A person's mark
+// is now made month by month (RecordKeys, disclosure.h), so a month's cells keep their keys.
+// Measured on municipalities of
+// 60 persons where a third of the persons are signalled again, by any domain, in a later
+// month of 2024, the later report carrying one token more (so another record key, as a
+// report with other identifiers that still links): every persons cell of each month
+// January..November by nothing, form, age band, domain and form x age band, as published on
+// 1 January 2025 and on 1 February 2025.
+struct MonthChange {
+  int cells = 0, changed = 0, small = 0, small_flipped = 0, january_changed = 0;
+  int true_changed = 0;
+  int64_t largest = 0;
+  std::map<int64_t, int> by_size;
+};
+MonthChange MeasureMonthCellsAtTheRevision(uint32_t seed, int trials) {
+  std::mt19937 rng(seed);
+  MonthChange out;
+  const std::vector<std::vector<v1::Dimension>> views = {
+      {}, {v1::DIMENSION_FORM}, {v1::DIMENSION_AGE_BAND}, {v1::DIMENSION_DOMAIN},
+      {v1::DIMENSION_FORM, v1::DIMENSION_AGE_BAND}};
+  for (int trial = 0; trial < trials; ++trial) {
+    std::vector<SimPerson> people = Simulate(rng, 60);
+    const size_t first = people.size();
+    for (size_t i = 0; i < first; ++i) {
+      if (!people[i].token || rng() % 3 != 0 || people[i].month >= 202411) continue;
+      SimPerson again = people[i];
+      again.month = people[i].month + 1 + static_cast<uint32_t>(rng() % (202411 - people[i].month));
+      again.domains = {kDomains[rng() % 3]};
+      again.extra = 1000000 + static_cast<int>(i);  // another token: another record key
+      people.push_back(again);
+    }
+    std::map<uint32_t, std::vector<uint64_t>> frozen;
+    std::map<std::string, std::pair<RawCell, uint64_t>> seen[2];
+    for (int look = 0; look < 2; ++look) {
+      World w = Build(people);
+      const Revision r = PublishAt(w, frozen, look == 0 ? 202501 : 202502);
+      for (uint32_t m = 202401; m <= 202411; ++m) {
+        for (const auto& by : views) {
+          RawTotals raw = Raw(w, Request(by, m, m));
+          v1::TotalsResponse t = PerturbTotals(raw, EditionParams(m, m, r));
+          const std::string prefix = std::to_string(m) + "/" + std::to_string(by.size());
+          seen[look][prefix] = {raw.total, t.total_persons().value()};
+          for (size_t i = 0; i < raw.rows.size(); ++i) {
+            std::string key = prefix;
+            for (const std::string& l : raw.rows[i].labels) key += "/" + l;
+            if (by.size() == 1 && by[0] == v1::DIMENSION_DOMAIN) key += "/domain";
+            seen[look][key] = {raw.rows[i].cell,
+                               t.rows(static_cast<int>(i)).persons().value()};
+          }
+        }
+      }
+    }
+    for (const auto& [key, a] : seen[0]) {
+      auto it = seen[1].find(key);
+      const std::pair<RawCell, uint64_t> b =
+          it == seen[1].end() ? std::pair<RawCell, uint64_t>{} : it->second;
+      if (a.first.persons == 0 && b.first.persons == 0) continue;
+      ++out.cells;
+      if (a.first.persons != b.first.persons) ++out.true_changed;
+      const bool small = a.first.persons > 0 && a.first.persons < kK;
+      out.small += small;
+      if (a.second == b.second) continue;
+      ++out.changed;
+      if (key.rfind("202401/", 0) == 0) ++out.january_changed;
+      const int64_t diff = static_cast<int64_t>(b.second) - static_cast<int64_t>(a.second);
+      out.largest = std::max(out.largest, diff < 0 ? -diff : diff);
+      ++out.by_size[diff < 0 ? -diff : diff];
+      if (small) ++out.small_flipped;
+    }
+  }
+  return out;
+}
+
+TEST(MonthCellsAtTheRevision, AreTheSameBeforeAndAfterTheRevision) {
+  const MonthChange c = MeasureMonthCellsAtTheRevision(23, 5);
+  std::printf("month cells at the revision: %d of %d non-empty persons cells changed (true "
+              "counts changed: %d); of %d small cells (1 to %u), %d turned from 0 to %u or "
+              "back; largest change %lld; by size:",
+              c.changed, c.cells, c.true_changed, c.small, kK - 1, c.small_flipped, kK,
+              static_cast<long long>(c.largest));
+  for (const auto& [size, n] : c.by_size) std::printf(" %lld:%d", static_cast<long long>(size), n);
+  std::printf("\n");
+  // With the person's mark from its earliest report: 76 of 940 cells changed (by 1 to 11), 39
+  // of 773 small cells turned from 0 to 5 or back.
+  EXPECT_EQ(c.true_changed, 0) << "a month counts the same persons split or linked";
+  EXPECT_EQ(c.january_changed, 0) << "the first month's persons keep their marks";
+  EXPECT_GT(c.cells, 500);
+  EXPECT_GT(c.small, 300);
+  EXPECT_EQ(c.changed, 0) << "a month's figures change at its year's revision";
+  EXPECT_EQ(c.small_flipped, 0) << "a small count of a month turns from 0 to k or back at the "
+                                   "revision: 1 to k-1 for an analyst who kept both";
 }
 
 // ---- Inclusion-exclusion over overlap, per-domain and total figures ------------------------
