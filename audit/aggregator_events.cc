@@ -442,4 +442,20 @@ absl::StatusOr<QueryEvent> QueryEvent::FromJson(std::string_view json) {
   return e;
 }
 
+std::string DisclosureReleaseEvent::ToJson() const {
+  JsonObject d;
+  d.Add("month", month).Add("reports", reports);
+  if (revises.has_value()) d.Add("revises", *revises);
+  return d.str();
+}
+
+absl::StatusOr<DisclosureReleaseEvent> DisclosureReleaseEvent::FromJson(std::string_view json) {
+  ASSIGN_OR_RETURN(Struct s, Parse(json, kEventDisclosureRelease));
+  DisclosureReleaseEvent e;
+  e.month = Str(s, "month");
+  e.reports = Int(s, "reports");
+  e.revises = OptStr(s, "revises");
+  return e;
+}
+
 }  // namespace samenzicht::aggregator

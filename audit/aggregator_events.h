@@ -47,6 +47,10 @@ inline constexpr char kEventRetraction[] = "retraction";
 // A stored report replaced by a new version from the same agency (Store::CommitBatch).
 inline constexpr char kEventReportCorrected[] = "report_corrected";
 inline constexpr char kEventQuery[] = "query";
+// A month released under the Cell Key Method's release freeze: its record keys frozen in the
+// store's settings (details: month, reports, and revises for a December, whose release is
+// also the scheduled revision of its year).
+inline constexpr char kEventDisclosureRelease[] = "disclosure_release";
 inline constexpr char kEventPurge[] = "retention_purge";
 inline constexpr char kEventKeyEpochRetired[] = "key_epoch_retired";  // old-epoch tokens deleted
 // A caller whose role may not use the service it called (details: role, asked, outcome,
@@ -281,6 +285,17 @@ struct QueryEvent {
   std::string ToJson() const;
   static absl::StatusOr<QueryEvent> FromJson(std::string_view json);
   bool operator==(const QueryEvent&) const = default;
+};
+
+// kEventDisclosureRelease: a released month frozen (written by the actor kActorAggregator).
+struct DisclosureReleaseEvent {
+  std::string month{};                   // "YYYY-MM" (MonthText)
+  int64_t reports = 0;                   // the reports of the month whose keys were frozen
+  std::optional<std::string> revises{};  // for a December: its year ("2024")
+
+  std::string ToJson() const;
+  static absl::StatusOr<DisclosureReleaseEvent> FromJson(std::string_view json);
+  bool operator==(const DisclosureReleaseEvent&) const = default;
 };
 
 }  // namespace samenzicht::aggregator

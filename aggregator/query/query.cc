@@ -26,7 +26,6 @@ namespace samenzicht::aggregator {
 namespace {
 
 constexpr char kSettingCellKeySecret[] = "disclosure_cell_key_secret";
-constexpr char kEventDisclosureRelease[] = "disclosure_release";
 
 
 // The deployment's cell-key secret: 16 hex digits in the store's settings, made on first use.
@@ -195,25 +194,24 @@ size_t WithheldCells(const v1::TotalsResponse& r) {
 }  // namespace
 
 absl::Status Query::Admit(const rpc::Peer& peer, const std::string& asked, FrontEnd via) {
+  return AdmitAnalyst(peer, via, asked, asked, 0, 0);
+}
+
+absl::Status Query::AdmitAnalyst(const rpc::Peer& peer, FrontEnd via, const std::string& view,
+                                 const std::string& what, uint32_t from, uint32_t to) {
   if (peer.role == rpc::Role::kAnalyst) return absl::OkStatus();
   absl::Status denied = absl::PermissionDeniedError(
-      absl::StrCat("only the municipality analyst may query ", asked, "; caller has role ",
+      absl::StrCat("only the municipality analyst may query ", what, "; caller has role ",
                    rpc::RoleName(peer.role)));
-  (void)AuditQuery(peer, via, asked, "", 0, 0, denied, 0);  // refused either way
+  (void)AuditQuery(peer, via, view, "", from, to, denied, 0);  // refused either way
   return denied;
 }
 
 absl::StatusOr<v1::TotalsResponse> Query::Totals(const rpc::Peer& peer,
                                                  const v1::TotalsRequest& request,
                                                  FrontEnd via) {
-  if (peer.role != rpc::Role::kAnalyst) {
-    absl::Status denied = absl::PermissionDeniedError(absl::StrCat(
-        "only the municipality analyst may query totals; caller has role ",
-        rpc::RoleName(peer.role)));
-    (void)AuditQuery(peer, via, "totals", "", request.from_month(), request.to_month(), denied,
-                     0);
-    return denied;
-  }
+  RETURN_IF_ERROR(
+      AdmitAnalyst(peer, via, "totals", "totals", request.from_month(), request.to_month()));
   std::string by;
   for (int d : request.by()) {
     absl::StrAppend(&by, by.empty() ? "" : ",",
@@ -281,12 +279,12 @@ absl::Status Query::ApplyReleases(Snapshot& snap) {
   for (uint32_t month : state.newly_frozen) {
     std::string value;
     for (uint64_t k : state.frozen[month]) absl::StrAppend(&value, absl::StrFormat("%016x", k));
-    JsonObject d;
-    d.Add("month", MonthText(month)).Add("reports", static_cast<uint64_t>(value.size() / 16));
+    DisclosureReleaseEvent e{.month = MonthText(month),
+                             .reports = static_cast<int64_t>(value.size() / 16)};
     // A December's release is also the scheduled revision of its year (RevisedThrough).
-    if (month % 100 == 12) d.Add("revises", absl::StrCat(month / 100));
+    if (month % 100 == 12) e.revises = absl::StrCat(month / 100);
     RETURN_IF_ERROR(store_->SetSetting(absl::StrFormat("%s%06u", kPrefix, month), value,
-                                       kEventDisclosureRelease, kActorAggregator, d.str()));
+                                       kEventDisclosureRelease, kActorAggregator, e.ToJson()));
   }
   // Reports of months after the last revised year are provisional persons of their own.
   snap.revised_through = RevisedThrough(state.last_released);
@@ -345,23 +343,21 @@ absl::Status Query::AuditQuery(const rpc::Peer& peer, FrontEnd via, const std::s
                                const std::string& by, uint32_t from, uint32_t to,
                                const absl::Status& outcome, size_t cells) {
   const bool cell_key = options_.method == DisclosureMethod::kCellKey;
-  JsonObject d;
-  d.Add("role", rpc::RoleName(peer.role))
-      .Add("via", FrontEndName(via))
-      .Add("view", view)
-      .Add("by", by)
-      .Add("from", MonthText(from))
-      .Add("to", MonthText(to))
-      .Add("method", cell_key ? "cell_key" : "suppression")
-      .Add("answered", outcome.ok());
+  QueryEvent e{.role = rpc::RoleName(peer.role),
+               .via = FrontEndName(via),
+               .view = view,
+               .by = by,
+               .from = MonthText(from),
+               .to = MonthText(to),
+               .method = cell_key ? "cell_key" : "suppression",
+               .answered = outcome.ok()};
   if (cell_key) {
-    d.Add("perturbed_cells", static_cast<uint64_t>(cells));
+    e.perturbed_cells = static_cast<int64_t>(cells);
   } else {
-    // "suppressed" is what the audit report sums per month.
-    d.Add("suppressed", static_cast<uint64_t>(cells));
+    e.suppressed = static_cast<int64_t>(cells);  // what the audit report sums per month
   }
-  if (!outcome.ok()) d.Add("refused", absl::StatusCodeToString(outcome.code()));
-  absl::Status s = store_->AppendAudit(kEventQuery, peer.common_name, d.str());
+  if (!outcome.ok()) e.refused = absl::StatusCodeToString(outcome.code());
+  absl::Status s = store_->AppendAudit(kEventQuery, peer.common_name, e.ToJson());
   spdlog::info("{} via {} analyst={} by={} from={} to={} answered={}", view, FrontEndName(via),
                peer.common_name, by.empty() ? "-" : by, from, to, outcome.ok());
   if (!s.ok()) {
@@ -388,14 +384,8 @@ absl::Status Query::CheckAndRecord(const Snapshot& snap, const std::vector<Asked
 absl::StatusOr<v1::InsightResponse> Query::Insight(const rpc::Peer& peer,
                                                    const v1::InsightRequest& request,
                                                    FrontEnd via) {
-  if (peer.role != rpc::Role::kAnalyst) {
-    absl::Status denied = absl::PermissionDeniedError(absl::StrCat(
-        "only the municipality analyst may query the overview; caller has role ",
-        rpc::RoleName(peer.role)));
-    (void)AuditQuery(peer, via, "insight", "", request.from_month(), request.to_month(), denied,
-                     0);
-    return denied;
-  }
+  RETURN_IF_ERROR(AdmitAnalyst(peer, via, "insight", "the overview", request.from_month(),
+                               request.to_month()));
   absl::StatusOr<v1::InsightResponse> resp = ComputeOverview(peer, request);
   size_t cells = 0;
   if (resp.ok()) {

@@ -177,6 +177,11 @@ class Query {
   absl::Status AuditQuery(const rpc::Peer& peer, FrontEnd via, const std::string& view,
                           const std::string& by, uint32_t from, uint32_t to,
                           const absl::Status& outcome, size_t cells);
+  // The role check of Admit, Totals and Insight: OK for the analyst; otherwise
+  // PermissionDenied ("only the municipality analyst may query <what>") after the refusal is
+  // written to the audit trail with `view` and the asked period.
+  absl::Status AdmitAnalyst(const rpc::Peer& peer, FrontEnd via, const std::string& view,
+                            const std::string& what, uint32_t from, uint32_t to);
   std::mutex mu_;
   std::shared_ptr<const Snapshot> cached_;    // guarded by mu_
   // Differencing protection. Check-and-record runs under history_mu_.

@@ -170,6 +170,16 @@ TEST(AggregatorEventsTest, QueriesOfEachMethod) {
              R"("refused":"INVALID_ARGUMENT"})");
 }
 
+TEST(AggregatorEventsTest, ReleasesOfAMonthAndOfADecember) {
+  ExpectBytesAndRoundTrip(DisclosureReleaseEvent{.month = "2024-03", .reports = 7},
+                          R"({"month":"2024-03","reports":7})");
+  ExpectBytesAndRoundTrip(
+      DisclosureReleaseEvent{.month = "2024-12", .reports = 0, .revises = "2024"},
+      R"({"month":"2024-12","reports":0,"revises":"2024"})");
+  EXPECT_THAT(DisclosureReleaseEvent::FromJson("not json"),
+              StatusIs(absl::StatusCode::kInvalidArgument, "disclosure_release"));
+}
+
 TEST(AggregatorEventsTest, OlderEntriesWithoutAFieldReadItAsZero) {
   // A batch_received entry of a release before tokens were counted.
   ASSERT_OK_AND_ASSIGN(BatchReceivedEvent e,
