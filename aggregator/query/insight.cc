@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "aggregator/query/disclosure.h"
 #include "aggregator/query/totals.h"
+#include "common/month.h"
 #include "common/status_macros.h"
 #include "model/vocabulary.h"
 #include "samenzicht/v1/categories.pb.h"
@@ -324,7 +325,8 @@ void PerturbInsight(const Dataset& ds, const LinkResult& link,
   std::map<uint32_t, std::pair<KeyedCount, KeyedCount>> points;  // period -> persons, signals
   for (const auto& [m, c] : month_persons) {
     if (m == 0) continue;
-    const uint32_t at = quarter ? (m / 100) * 10 + ((m % 100) - 1) / 3 + 1 : m;
+    const Month month(m);
+    const uint32_t at = quarter ? month.year() * 10 + (month.month() - 1) / 3 + 1 : m;
     auto& [pc, sc] = points[at];
     pc.n += c.n;
     pc.key += c.key;

@@ -4,13 +4,11 @@
 #include <limits>
 #include <numeric>
 
+#include "common/month.h"
+
 namespace samenzicht::aggregator {
 
-bool IsValidMonth(uint32_t m) {
-  if (m == 0) return true;
-  uint32_t year = m / 100, month = m % 100;
-  return year >= 1900 && year <= 2999 && month >= 1 && month <= 12;
-}
+bool IsValidMonth(uint32_t m) { return Month(m).IsValid(); }
 
 std::vector<uint32_t> EarliestFirst(const std::vector<ReportFacts>& reports) {
   std::vector<uint32_t> order(reports.size());
@@ -29,7 +27,10 @@ std::vector<uint32_t> EarliestFirst(const std::vector<ReportFacts>& reports) {
   }
   // Stable counting sort: one bucket per valid month (1900-2999), then "not known".
   constexpr uint32_t kUnknown = 1100 * 12;
-  auto bucket = [](uint32_t m) { return m == 0 ? kUnknown : (m / 100 - 1900) * 12 + m % 100 - 1; };
+  auto bucket = [](uint32_t m) {
+    const Month month(m);
+    return month.none() ? kUnknown : (month.year() - 1900) * 12 + month.month() - 1;
+  };
   std::vector<uint32_t> start(kUnknown + 2, 0);
   for (const ReportFacts& r : reports) ++start[bucket(r.signal_month) + 1];
   for (size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];

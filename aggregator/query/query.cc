@@ -11,11 +11,11 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "absl/time/civil_time.h"
 #include "audit/aggregator_events.h"
 #include "aggregator/query/disclosure.h"
 #include "aggregator/linkage/probabilistic_linkage.h"
 #include "aggregator/query/totals.h"
+#include "common/month.h"
 #include "common/status_macros.h"
 #include "crypto/secret_bytes.h"
 #include "model/config.h"
@@ -248,8 +248,7 @@ absl::StatusOr<v1::TotalsResponse> Query::SuppressedTotals(const rpc::Peer& peer
 
 uint32_t Query::NowMonth() const {
   if (options_.now_month != 0) return options_.now_month;
-  const absl::CivilMonth m = absl::ToCivilMonth(absl::Now(), absl::UTCTimeZone());
-  return static_cast<uint32_t>(m.year() * 100 + m.month());
+  return Month::Now().yyyymm();
 }
 
 absl::Status Query::ApplyReleases(Snapshot& snap) {
@@ -282,7 +281,7 @@ absl::Status Query::ApplyReleases(Snapshot& snap) {
     DisclosureReleaseEvent e{.month = MonthText(month),
                              .reports = static_cast<int64_t>(value.size() / 16)};
     // A December's release is also the scheduled revision of its year (RevisedThrough).
-    if (month % 100 == 12) e.revises = absl::StrCat(month / 100);
+    if (Month(month).month() == 12) e.revises = absl::StrCat(Month(month).year());
     RETURN_IF_ERROR(store_->SetSetting(absl::StrFormat("%s%06u", kPrefix, month), value,
                                        kEventDisclosureRelease, kActorAggregator, e.ToJson()));
   }
