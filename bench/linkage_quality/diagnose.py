@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Diagnosis of one linkage_quality run against the simulator's truth (synthetic data only).
+
+A run kept with `linkage_quality ... --keep --work WORK` leaves WORK/nN_NOISE_sS/ with the
+agencies' CSV files, truth.csv and, per profile, the pseudonymised reports (*.jsonl) and
+record_id -> report_id maps (*.map.csv). Link them again with an explanation:
+
+  cd WORK/n20000_geco_s1/samenzicht-default
+  aggregator link --profile PROFILE --out persons.csv --explain explain.csv *.jsonl
+
+then:
+
+  diagnose.py estimate  RUN_DIR explain.csv persons.csv   # missed-link estimate vs truth, by kind of pair
+  diagnose.py levels    RUN_DIR explain.csv persons.csv RULES   # comparison levels of pairs sharing exactly RULES
+  diagnose.py invisible RUN_DIR explain.csv persons.csv   # split persons without a candidate pair: fields that agree
+
+RUN_DIR is WORK/nN_NOISE_sS; the profile folder is taken as RUN_DIR/samenzicht-default unless
+--profile-dir names another. Prints counts only, apart from field names and rule names.
+"""
+import argparse
+import collections
+import csv
+import glob
+import itertools
+import os
+import sys
+
+
+def load(run_dir, profile_dir, persons_csv):
+    truth = {r['record_id']: r['true_person_id'] for r in csv.DictReader(open(os.path.join(run_dir, 'truth.csv')))}
+    rep2rec = {}
+    for f in glob.glob(os.path.join(profile_dir, '*.map.csv')):
+        for r in csv.DictReader(open(f)):
+            rep2rec[r['report_id']] = r['record_id']
+    persons = {r['report_id']: r['person_id'] for r in csv.DictReader(open(persons_csv))}
+    return truth, rep2rec, persons
+
+
+def estimate(args, truth, rep2rec, persons):
+    clusters_of = collections.defaultdict(set)
+    for rep, p in persons.items():
+        clusters_of[truth[rep2rec[rep]]].add(p)
+    surplus = sum(len(s) - 1 for s in clusters_of.values())
+    best = {}
+    for r in csv.DictReader(open(args.explain)):
+        a, b = r['report_id_a'], r['report_id_b']
+        pa, pb = persons[a], persons[b]
+        if pa == pb:
+            continue
+        key = (min(pa, pb), max(pa, pb))
+        p = float(r['posterior'])
+        if key not in best or p > best[key][0]:
+            best[key] = (p, r['shared_rules'], truth[rep2rec[a]] == truth[rep2rec[b]])
+    print(f"clusters too many (truth): {surplus}; pairs of clusters with a candidate pair: {len(best)}, "
+          f"of which one person: {sum(v[2] for v in best.values())}; sum of their highest posteriors: "
+          f"{sum(v[0] for v in best.values()):.1f} (the aggregator's estimate leaves out kinds it never links)")
+    by_kind = collections.defaultdict(lambda: [0, 0.0, 0])
+    for p, rules, same in best.values():
+        k = by_kind[rules]
+        k[0] += 1
+        k[1] += p
+        k[2] += same
+    print(f"{'pairs':>6} {'sum post':>9} {'one person':>10}  shared rules")
+    for rules, (n, s, t) in sorted(by_kind.items(), key=lambda kv: -kv[1][1])[:args.top]:
+        print(f"{n:6d} {s:9.1f} {t:10d}  {rules}")
+
+
+def levels(args, truth, rep2rec, persons):
+    cols = ['national_id', 'phone', 'email', 'given_name', 'surname', 'date_of_birth', 'postcode', 'city']
+    count = collections.defaultdict(lambda: [0, 0, 0.0, 0])
+    for r in csv.DictReader(open(args.explain)):
+        if r['shared_rules'] != args.rules:
+            continue
+        a, b = r['report_id_a'], r['report_id_b']
+        key = (' '.join(f"{c}={r[c]}" for c in cols), r['linked'])
+        k = count[key]
+        k[0] += 1
+        k[1] += truth[rep2rec[a]] == truth[rep2rec[b]]
+        k[2] += float(r['posterior'])
+        k[3] += persons[a] == persons[b]
+    print(f"{'pairs':>6} {'one person':>10} {'mean post':>9} {'together':>8} linked  levels")
+    for (lv, linked), (n, t, s, tog) in sorted(count.items(), key=lambda kv: -kv[1][0])[:args.top]:
+        print(f"{n:6d} {t:10d} {s / n:9.3f} {tog:8d} {linked:6}  {lv}")
+
+
+def invisible(args, truth, rep2rec, persons):
+    records = {}
+    for f in glob.glob(os.path.join(args.run_dir, '*.csv')):
+        for r in csv.DictReader(open(f)):
+            if r.get('record_id') in truth and 'given_names' in r:
+                records[r['record_id']] = r
+    joined = set()
+    for r in csv.DictReader(open(args.explain)):
+        pa, pb = persons[r['report_id_a']], persons[r['report_id_b']]
+        if pa != pb:
+            joined.add((min(pa, pb), max(pa, pb)))
+    parts = collections.defaultdict(lambda: collections.defaultdict(list))
+    for rep, p in persons.items():
+        rid = rep2rec[rep]
+        parts[truth[rid]][p].append(rid)
+    fields = ['given_names', 'surname', 'date_of_birth', 'gender', 'national_id', 'phone', 'email', 'postcode', 'city']
+    combos = collections.Counter()
+    for person, clusters in parts.items():
+        for x, y in itertools.combinations(sorted(clusters), 2):
+            if (min(x, y), max(x, y)) in joined:
+                continue
+            best = ()
+            for a in clusters[x]:
+                for b in clusters[y]:
+                    ra, rb = records[a], records[b]
+                    agree = tuple(f for f in fields if ra[f].strip() and ra[f].strip().lower() == rb[f].strip().lower())
+                    if len(agree) > len(best):
+                        best = agree
+            combos[best] += 1
+    print(f"pairs of parts of one person without a candidate pair: {sum(combos.values())}")
+    for agree, n in combos.most_common(args.top):
+        print(f"{n:6d}  {' '.join(agree) if agree else '(no field agrees exactly)'}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('command', choices=['estimate', 'levels', 'invisible'])
+    ap.add_argument('run_dir')
+    ap.add_argument('explain')
+    ap.add_argument('persons')
+    ap.add_argument('rules', nargs='?', default='', help='levels: the shared rules, as in explain.csv')
+    ap.add_argument('--profile-dir', help='default RUN_DIR/samenzicht-default')
+    ap.add_argument('--top', type=int, default=25)
+    args = ap.parse_args()
+    if args.command == 'levels' and not args.rules:
+        ap.error('levels needs RULES (for example "surdel_pca")')
+    data = load(args.run_dir, args.profile_dir or os.path.join(args.run_dir, 'samenzicht-default'), args.persons)
+    {'estimate': estimate, 'levels': levels, 'invisible': invisible}[args.command](args, *data)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
