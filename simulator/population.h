@@ -1,5 +1,6 @@
 // The synthetic population: victims of trafficking in one municipality, with their true
-// identifiers and the categories of the brief's data model.
+// identifiers and the categories of the reports' data model
+// (proto/samenzicht/v1/report.proto).
 //
 //   PopulationOptions opt{.persons = 800, .seed = 7};
 //   std::vector<Person> people = GeneratePopulation(opt);
