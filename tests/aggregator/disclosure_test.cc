@@ -37,7 +37,9 @@ void ExpectProtected(const DcTable& t, uint32_t k) {
     if (line.margin >= 0 && !margin_hidden && !t.cells[line.margin].fixed) ++candidates;
     if (candidates == 0) continue;  // everything that may be withheld is
     EXPECT_NE(hidden, 1u);
-    if (!margin_hidden && line.margin >= 0 && hidden > 0) EXPECT_GE(sum, k);
+    if (!margin_hidden && line.margin >= 0 && hidden > 0) {
+      EXPECT_GE(sum, k);
+    }
   }
 }
 
@@ -155,9 +157,15 @@ TEST_F(AttackTest, MarginRecoveryFails) {
   EXPECT_GE(hidden, 2) << "a single withheld row equals total - shown rows";
   EXPECT_GE(r.total_persons().value() - shown, 5u);
   for (const auto& row : r.rows()) {
-    if (row.keys(0) == "criminal") EXPECT_TRUE(row.persons().suppressed());
-    if (row.keys(0) == "labour") EXPECT_TRUE(row.persons().secondary());
-    if (row.keys(0) == "sexual") EXPECT_EQ(row.persons().value(), 7u);
+    if (row.keys(0) == "criminal") {
+      EXPECT_TRUE(row.persons().suppressed());
+    }
+    if (row.keys(0) == "labour") {
+      EXPECT_TRUE(row.persons().secondary());
+    }
+    if (row.keys(0) == "sexual") {
+      EXPECT_EQ(row.persons().value(), 7u);
+    }
   }
   auto cells = SuppressedCells(r);
   EXPECT_GE(cells.size(), 4u);  // persons and signals of criminal and labour
