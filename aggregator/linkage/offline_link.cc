@@ -85,7 +85,7 @@ absl::StatusOr<LinkSummary> LinkJsonlFiles(const std::vector<std::string>& input
   if (explain != nullptr) {
     *explain << "report_id_a,report_id_b,shared_rules";
     for (int c = 0; c < kNumComparisons; ++c) *explain << "," << ComparisonName(static_cast<Comparison>(c));
-    *explain << ",match_weight,posterior,linked\n";
+    *explain << ",match_weight,posterior,linked,estimate_posterior\n";
   }
   auto explain_pair = [&](const ExplainedPair& p) {
     std::string rules;
@@ -98,7 +98,7 @@ absl::StatusOr<LinkSummary> LinkJsonlFiles(const std::vector<std::string>& input
       else *explain << "," << static_cast<int>(p.level[c]);
     }
     *explain << "," << absl::StrFormat("%.2f,%.6f", p.weight, p.posterior) << ","
-             << (p.linked ? "yes" : "no") << "\n";
+             << (p.linked ? "yes" : "no") << "," << absl::StrFormat("%.6f", p.estimate_posterior) << "\n";
   };
   ProbabilisticLinkResult result =
       LinkWithProfile(static_cast<uint32_t>(report_ids.size()), tokens, profile, rule_names,

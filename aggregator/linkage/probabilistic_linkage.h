@@ -62,7 +62,12 @@
 //  5. Linkage error from the model, without ground truth: the expected number of wrong
 //     links among the merges made (sum of 1 - posterior over the merging pairs), and of
 //     missed links between the final clusters (per pair of clusters, the highest posterior
-//     of a candidate pair between them that was not linked, summed).
+//     of a candidate pair between them that was not linked, summed). These posteriors use
+//     the whole observation of a pair: besides the pattern, the joint constraints of rules
+//     both reports carry and do not share while two or more of the rule's comparisons are
+//     not proven below its level (at least one of them is). Phases 3 and 4 use the pattern
+//     alone (measured: deciding on the whole observation moved the count of persons further
+//     from the truth).
 //
 // Invariants: the partition depends on the set of reports and tokens, not on their order,
 // except among merges of equal posterior that a chaining rule refuses (then the pair of
@@ -142,7 +147,8 @@ struct ExplainedPair {
   uint64_t shared_rules = 0;  // bit r: a token of rule r is shared (rules below 64)
   std::array<int8_t, kNumComparisons> level{};  // -1 = missing
   double weight = 0;          // log2 likelihood ratio (with the prior)
-  double posterior = 0;
+  double posterior = 0;           // what the decision used: the pattern alone
+  double estimate_posterior = 0;  // the whole observation (pattern and joint constraints), phase 5
   bool linked = false;        // passed the threshold and was merged (or already together)
 };
 

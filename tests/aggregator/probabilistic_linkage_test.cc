@@ -565,6 +565,54 @@ TEST(ProbabilisticLinkageTest, EstimatesMissedLinksFromPairsBelowTheThreshold) {
   EXPECT_GT(none.estimated_missed_links, 150);
 }
 
+// A pair that shares only a weak token (a surname within one edit, an initial and the date
+// of birth with day and month unordered) while both reports carry the rule over both names
+// and the full date of birth, and the rule over both phonetic names and the postcode, without
+// sharing either: its names do not agree in full with the date, nor phonetically with the
+// postcode. No single comparison is proven below a level, so the pattern alone leaves those
+// fields unknown; the error estimate uses these joint constraints, and such a pair weighs less
+// as a possible error than the decision's posterior says. A pair with nothing unshared gets
+// the same posterior both ways, and the missed links are summed from the estimate's
+// posteriors.
+TEST(ProbabilisticLinkageTest, TheEstimateWeighsRulesBothCarryAndDoNotShare) {
+  World w;
+  for (int i = 0; i < 200; ++i) CleanPair(w);
+  std::set<std::pair<uint32_t, uint32_t>> weak;
+  for (int i = 0; i < 60; ++i) {  // members of one household with the same initial
+    const int del = w.NewValue();
+    const uint32_t a = w.NewReport(), b = w.NewReport();
+    for (uint32_t r : {a, b}) {
+      w.Add(r, kSurdelDob, del);
+      w.Add(r, kNameDob, w.NewValue());
+      w.Add(r, kPhon2Pc, w.NewValue());
+    }
+    weak.insert({a, b});
+  }
+  const TokenTable t = w.Table();
+  std::vector<ExplainedPair> explained;
+  const ProbabilisticLinkResult r = LinkProbabilistic(
+      w.reports(), t, Spec(), {}, [&](const ExplainedPair& p) { explained.push_back(p); });
+  ASSERT_EQ(r.candidate_pairs, 260u);
+  ASSERT_EQ(explained.size(), 260u);
+  double missed = 0;
+  for (const ExplainedPair& p : explained) {
+    if (weak.contains({p.a, p.b})) {
+      EXPECT_EQ(p.shared_rules, 1u << kSurdelDob);
+      EXPECT_EQ(p.level[kCmpGivenName], 1);
+      EXPECT_EQ(p.level[kCmpSurname], 2);
+      EXPECT_EQ(p.level[kCmpDateOfBirth], 3);
+      EXPECT_LT(p.estimate_posterior, 0.9 * p.posterior);
+    } else {
+      EXPECT_TRUE(p.linked);
+      EXPECT_DOUBLE_EQ(p.estimate_posterior, p.posterior);
+    }
+    // Each pair is its own pair of clusters: the missed links are the sum of the estimate's
+    // posteriors of the pairs left apart.
+    if (r.link.person[p.a] != r.link.person[p.b]) missed += p.estimate_posterior;
+  }
+  EXPECT_NEAR(r.estimated_missed_links, missed, 1e-9);
+}
+
 // Namesakes in one town whose dates of birth are proven to differ are never linked (a
 // refuted kind of pair), so they are not counted as persons the linkage may have missed:
 // the independence model's posterior for that kind is far above its share of true pairs.
