@@ -1,6 +1,7 @@
 #include "aggregator/estimate/estimate.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <memory>
 #include <utility>
@@ -176,42 +177,62 @@ PopulationEstimator MakeFixedModelEstimator(HierarchicalModel model) {
   };
 }
 
-absl::StatusOr<HeterogeneityCheck> FitHeterogeneityModel(const CaptureTable& table) {
-  const int k = table.num_lists();
-  const int rows = static_cast<int>(table.num_histories()) - 1;
-  const int cols = k + 2;
+absl::StatusOr<HeterogeneityCheck> TestHeterogeneity(const CaptureTable& table,
+                                                     const ModelFit& chosen) {
+  const ModelLayout& layout = chosen.layout;
+  const int rows = static_cast<int>(layout.cells.size());
+  const int base = 1 + static_cast<int>(layout.estimated_terms.size());
+  const int cols = base + 1;
+  if (static_cast<int>(chosen.coefficients.size()) != base || rows < cols) {
+    return absl::FailedPreconditionError(
+        "the chosen model leaves no degree of freedom for a heterogeneity term");
+  }
   std::vector<double> y(rows);
-  for (int r = 0; r < rows; ++r) y[r] = static_cast<double>(table.count(static_cast<Mask>(r + 1)));
-  std::optional<HeterogeneityCheck> best;
-  for (const char* name : {"Mth Poisson2", "Mth Darroch"}) {
-    const bool poisson = name[4] == 'P';
+  for (int r = 0; r < rows; ++r) y[r] = static_cast<double>(table.count(layout.cells[r]));
+  std::vector<double> start = chosen.coefficients;
+  start.push_back(0.0);
+  absl::Status last = absl::FailedPreconditionError("no heterogeneity term could be fitted");
+  for (const char* term : {"Mth Darroch", "Mth Poisson2"}) {
+    const bool darroch = term[4] == 'D';
     std::vector<double> x(static_cast<size_t>(rows) * cols, 0.0);
     for (int r = 0; r < rows; ++r) {
-      const Mask h = static_cast<Mask>(r + 1);
+      const Mask h = layout.cells[r];
       double* row = &x[static_cast<size_t>(r) * cols];
       row[0] = 1;
-      int on = 0;
-      for (int i = 0; i < k; ++i) {
-        row[1 + i] = (h >> i & 1u) ? 1.0 : 0.0;
-        on += (h >> i & 1u) ? 1 : 0;
+      for (size_t t = 0; t < layout.estimated_terms.size(); ++t) {
+        const Mask m = layout.estimated_terms[t];
+        row[1 + t] = (h & m) == m ? 1.0 : 0.0;
       }
-      row[k + 1] = poisson ? std::ldexp(1.0, on) - 1 : on * on / 2.0;
+      const int on = std::popcount(h);
+      row[base] = darroch ? on * on / 2.0 : std::ldexp(1.0, on) - 1;
     }
-    absl::StatusOr<GlmFit> glm = FitPoissonGlm(x, rows, cols, y);
-    if (!glm.ok()) continue;
+    absl::StatusOr<GlmFit> glm = FitPoissonGlm(x, rows, cols, y, &start);
+    if (!glm.ok()) glm = FitPoissonGlm(x, rows, cols, y);
+    if (!glm.ok()) {
+      // Darroch's term lies in the span of the pairs when the chosen model holds them all.
+      if (glm.status().code() != absl::StatusCode::kFailedPrecondition) return glm.status();
+      last = glm.status();
+      continue;
+    }
     HeterogeneityCheck c;
-    c.model = name;
+    c.term = term;
+    c.model = absl::StrCat(chosen.model.Name(), " + ", term);
     c.n_hat = static_cast<double>(table.observed()) + std::exp(glm->coefficients[0]);
-    c.tau = glm->coefficients[k + 1];
-    c.bic = cols * std::log(static_cast<double>(table.observed())) -
-            2 * PoissonLogLikelihood(y, glm->fitted);
-    if (!std::isfinite(c.n_hat) || !std::isfinite(c.bic)) continue;
-    if (!best.has_value() || c.bic < best->bic) best = c;
+    c.tau = glm->coefficients[base];
+    const double loglik = PoissonLogLikelihood(y, glm->fitted);
+    c.bic = (chosen.model.num_parameters() + 1) * std::log(static_cast<double>(table.observed())) -
+            2 * loglik;
+    c.lr = std::max(0.0, 2 * (loglik - chosen.log_likelihood));
+    c.p_value = NormalCdf(-std::copysign(std::sqrt(c.lr), c.tau));
+    if (!std::isfinite(c.n_hat) || !std::isfinite(c.p_value)) {
+      last = absl::FailedPreconditionError(
+          absl::StrCat("the model with the ", term, " term has no finite estimate"));
+      continue;
+    }
+    c.flagged = c.p_value < kHeterogeneityAlpha;
+    return c;
   }
-  if (!best.has_value()) {
-    return absl::FailedPreconditionError("no heterogeneity model could be fitted");
-  }
-  return *best;
+  return last;
 }
 
 const char* SelectionMethodName(SelectionMethod m) {
@@ -532,18 +553,28 @@ absl::StatusOr<EstimateResult> Estimate(const CaptureTable& table,
     }
   }
 
-  // Heterogeneous catchability: a better BIC for a model of it than for the chosen model is
-  // a sign that the estimate is too low (no log-linear candidate describes it).
-  if (absl::StatusOr<HeterogeneityCheck> het = FitHeterogeneityModel(table); het.ok()) {
-    het->flagged = het->tau > 0 && het->bic < chosen->bic;
+  // Heterogeneous catchability beyond the chosen model: the estimate is then too low, by more
+  // than its interval says, so it is marked unreliable (its numbers stay visible).
+  if (absl::StatusOr<HeterogeneityCheck> het = TestHeterogeneity(table, *chosen); het.ok()) {
     result.heterogeneity = *het;
     if (het->flagged) {
-      result.caveats.push_back(absl::StrFormat(
-          "WARNING: persons seem to differ in how visible they are: a model of heterogeneous "
-          "catchability (%s, BIC %.1f, estimate %.0f) fits the table better than the chosen "
-          "model (BIC %.1f). Heterogeneity makes log-linear estimates too low, and the "
-          "interval does not include that error.",
-          het->model, het->bic, het->n_hat, *result.bic));
+      const std::string test = absl::StrFormat(
+          "the %s model, which adds a common positive dependence between all lists to the "
+          "chosen model %s, fits significantly better (likelihood ratio %.2f, one-sided p = "
+          "%.2g < %.2f; tau = %.3f) and estimates %.0f",
+          het->term, result.model, het->lr, het->p_value, kHeterogeneityAlpha, het->tau,
+          het->n_hat);
+      result.caveats.push_back(absl::StrCat(
+          "WARNING: persons seem to differ in how visible they are: ", test,
+          ". Heterogeneity makes log-linear estimates too low, and the interval does not "
+          "include that error."));
+      if (result.reliable) {
+        result.reliable = false;
+        result.reason = absl::StrCat(
+            "unreliable: persons seem to differ in how visible they are to the lists: ", test,
+            "; heterogeneity (or dependence between lists that no candidate model describes) "
+            "makes the log-linear estimate too low by an amount its interval does not include");
+      }
     }
   }
 

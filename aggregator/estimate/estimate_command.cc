@@ -150,9 +150,11 @@ std::string FormatJson(const EstimateResult& r) {
   }
   if (r.heterogeneity) {
     const HeterogeneityCheck& h = *r.heterogeneity;
-    f.push_back(absl::StrCat("\"heterogeneity_check\": {\"model\": ", JsonString(h.model),
-                             ", \"n_hat\": ", Num(h.n_hat), ", \"bic\": ", Num(h.bic),
-                             ", \"tau\": ", Num(h.tau),
+    f.push_back(absl::StrCat("\"heterogeneity_check\": {\"term\": ", JsonString(h.term),
+                             ", \"model\": ", JsonString(h.model), ", \"n_hat\": ",
+                             Num(h.n_hat), ", \"bic\": ", Num(h.bic), ", \"tau\": ",
+                             Num(h.tau), ", \"lr\": ", Num(h.lr), ", \"p_value\": ",
+                             Num(h.p_value), ", \"alpha\": ", Num(kHeterogeneityAlpha),
                              ", \"flagged\": ", h.flagged ? "true" : "false", "}"));
   }
   if (r.fixed_model && !r.coefficients.empty()) {
@@ -257,6 +259,14 @@ std::string FormatTable(const EstimateResult& r) {
                       " on ", g.df, " df",
                       g.df > 0 ? absl::StrFormat(", p = %.3g", g.p_value) : ", not testable",
                       "\n");
+    }
+    if (r.heterogeneity) {
+      const HeterogeneityCheck& h = *r.heterogeneity;
+      absl::StrAppend(&s, "Heterogeneity test: ", h.term, " term added, tau ",
+                      absl::StrFormat("%.3f", h.tau), ", likelihood ratio ",
+                      absl::StrFormat("%.2f", h.lr), ", one-sided p = ",
+                      absl::StrFormat("%.3g", h.p_value), h.flagged ? " (FLAGGED)" : "",
+                      ", estimate with it ", absl::StrFormat("%.1f", h.n_hat), "\n");
     }
     if (r.model_averaging) {
       absl::StrAppend(&s, "Model averaging:    ", r.averaged_models.size(),

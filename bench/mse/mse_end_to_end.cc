@@ -182,9 +182,14 @@ absl::StatusOr<Row> EstimateTable(const Config& cfg, const samenzicht::aggregato
     row.reason = r.reason;
     return row;
   }
-  // A model that fits badly keeps its numbers (marked below): the bench compares them with
-  // the truth all the same.
-  if (!r.reliable) row.model += " (unreliable: bad fit)";
+  // An estimate marked unreliable (a model that fits badly, or heterogeneity beyond the
+  // model) keeps its numbers (marked below): the bench compares them with the truth all the
+  // same.
+  if (!r.reliable) {
+    const bool bad_fit = r.goodness_of_fit && r.goodness_of_fit->df > 0 &&
+                         r.goodness_of_fit->p_value < est::kGoodnessOfFitAlpha;
+    row.model += bad_fit ? " (unreliable: bad fit)" : " (unreliable: heterogeneity)";
+  }
   row.n_hat = r.estimate;
   if (r.interval) {
     row.lower = r.interval->lower;

@@ -94,6 +94,12 @@ std::vector<Scenario> Scenarios() {
        5, 2000,
        {{0.7, {0.06, 0.08, 0.05, 0.07, 0.06}, {}}, {0.3, {0.18, 0.24, 0.15, 0.21, 0.18}, {}}},
        ""},
+      {"hetero5_large",
+       "hetero5 with N = 10000: the same heterogeneity in a table five times as large "
+       "(outside the model family)",
+       5, 10000,
+       {{0.7, {0.06, 0.08, 0.05, 0.07, 0.06}, {}}, {0.3, {0.18, 0.24, 0.15, 0.21, 0.18}, {}}},
+       ""},
       {"threeway4",
        "4 lists, a three-list interaction 1:2:3 (+1.2) beyond the order-2 models, N = 1000", 4,
        1000, {{1.0, {0.15, 0.2, 0.18, 0.12}, {{0b0011, 0.3}, {0b0111, 1.2}}}}, ""},
@@ -280,7 +286,12 @@ int Main(int argc, char** argv) {
     std::vector<double> probs = CellProbabilities(s);
     std::discrete_distribution<int> cell(probs.begin(), probs.end());
     int usable = 0, no_estimate = 0, bad_fit = 0, true_model = 0, heterogeneous = 0;
-    Coverage unflagged;  // the default interval where no heterogeneity was flagged
+    // The default interval where the heterogeneity test did not / did flag the table, and
+    // where the estimate would be published (WhyNotPublishable) or withheld.
+    Coverage unflagged, flagged, published, withheld;
+    // Tables whose heterogeneity test has p below 0.01, 0.05, 0.10, 0.20.
+    constexpr double kLevels[] = {0.01, 0.05, 0.10, 0.20};
+    int het_below[4] = {0, 0, 0, 0};
     double sum_err = 0, sum_sq = 0, sum_observed = 0, cpu = 0, cpu_max = 0, wall_max = 0;
     std::map<Resampling, Coverage> bca;
     // The same replicates: percentile interval (per resampling), and the union of it and the
@@ -350,6 +361,9 @@ int Main(int argc, char** argv) {
           ++usable;
           if (!r->reliable) ++bad_fit;
           if (r->heterogeneity && r->heterogeneity->flagged) ++heterogeneous;
+          for (int l = 0; l < 4; ++l) {
+            het_below[l] += r->heterogeneity && r->heterogeneity->p_value < kLevels[l];
+          }
           const double err = *r->estimate - population;
           sum_err += err;
           sum_sq += err * err;
@@ -367,9 +381,14 @@ int Main(int argc, char** argv) {
             bca_or_percentile.Add(std::min(i.bca_lower, i.percentile_lower),
                                   std::max(i.bca_upper, i.percentile_upper), population, false);
           }
-          if (first && !(r->heterogeneity && r->heterogeneity->flagged)) {
-            unflagged.Add(r->interval->lower, r->interval->upper, population,
-                          !r->interval_warnings.empty());
+          if (first) {
+            const bool het = r->heterogeneity && r->heterogeneity->flagged;
+            (het ? flagged : unflagged)
+                .Add(r->interval->lower, r->interval->upper, population,
+                     !r->interval_warnings.empty());
+            (WhyNotPublishable(*r).empty() ? published : withheld)
+                .Add(r->interval->lower, r->interval->upper, population,
+                     !r->interval_warnings.empty());
           }
           if (first && r->reliable) {
             bca_reliable_only.Add(r->interval->lower, r->interval->upper, population,
@@ -446,7 +465,11 @@ int Main(int argc, char** argv) {
         "  estimates            %d (no estimate: %d; marked unreliable, e.g. bad fit: %d)\n",
         usable, no_estimate, bad_fit);
     std::cout << absl::StrFormat("  true model chosen    %.2f\n", double(true_model) / usable);
-    std::cout << absl::StrFormat("  heterogeneity flagged %d of %d\n", heterogeneous, usable);
+    std::cout << absl::StrFormat(
+        "  heterogeneity flagged %d of %d (test p < %.2f); p < 0.01: %d, < 0.05: %d, < 0.10: "
+        "%d, < 0.20: %d\n",
+        heterogeneous, usable, kHeterogeneityAlpha, het_below[0], het_below[1], het_below[2],
+        het_below[3]);
     std::cout << absl::StrFormat("  bias                 %.2f (relative %.4f)\n", sum_err / usable,
                                  sum_err / usable / population);
     std::cout << absl::StrFormat("  RMSE                 %.2f\n", std::sqrt(sum_sq / usable));
@@ -460,8 +483,14 @@ int Main(int argc, char** argv) {
         absl::StrCat("BCa or percentile ", ResamplingName(f.resamplings.front())));
     std::cout << bca_reliable_only.Row(
         absl::StrCat("default ", ResamplingName(f.resamplings.front()), " (reliable only)"));
-    std::cout << unflagged.Row(
-        absl::StrCat("default ", ResamplingName(f.resamplings.front()), " (not flagged)"));
+    std::cout << unflagged.Row(absl::StrCat("default ", ResamplingName(f.resamplings.front()),
+                                            " (heterogeneity not flagged)"));
+    std::cout << flagged.Row(absl::StrCat("default ", ResamplingName(f.resamplings.front()),
+                                          " (heterogeneity flagged)"));
+    std::cout << published.Row(absl::StrCat("default ", ResamplingName(f.resamplings.front()),
+                                            " (published)"));
+    std::cout << withheld.Row(absl::StrCat("default ", ResamplingName(f.resamplings.front()),
+                                           " (withheld: unreliable or not informative)"));
     std::cout << profile.Row("profile");
     if (f.missed_link_share > 0) {
       std::cout << linkage_ignored.Row("BCa multinomial, linkage error ignored");

@@ -1032,52 +1032,135 @@ TEST(LinkageErrorTest, IntervalWidensWithLinkageErrorAndIsUnchangedWithout) {
   EXPECT_EQ(Estimate(t, o).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
-// A table of expected counts (rounded) from an Mth Poisson2 model: 2,000 persons, main
-// effects logit(0.2, 0.15, 0.25, 0.1), tau = 0.25 on 2^|h| - 1. The check recovers tau and
-// N and flags it (the chosen log-linear model, all pairs, says 2,400); a homogeneous table
-// with one dependent pair is not flagged.
-TEST(HeterogeneityCheckTest, FlagsAHeterogeneousTableAndNotAHomogeneousOne) {
+// Rounded expected counts of 5,000 persons in two classes seen independently by 5 lists: 70%
+// with capture probabilities (0.06, 0.08, 0.05, 0.07, 0.06), 30% three times as visible (the
+// simulation scenario hetero5 at N = 5,000). Every log-linear model is misspecified here.
+CaptureTable HeterogeneousFiveLists() {
+  absl::StatusOr<CaptureTable> t = CaptureTable::ParseCsv(
+      "l1,l2,l3,l4,l5,count\n"
+      "1,0,0,0,0,273\n0,1,0,0,0,381\n1,1,0,0,0,50\n0,0,1,0,0,223\n1,0,1,0,0,28\n"
+      "0,1,1,0,0,40\n1,1,1,0,0,7\n0,0,0,1,0,326\n1,0,0,1,0,42\n0,1,0,1,0,60\n"
+      "1,1,0,1,0,11\n0,0,1,1,0,34\n1,0,1,1,0,6\n0,1,1,1,0,8\n1,1,1,1,0,2\n"
+      "0,0,0,0,1,273\n1,0,0,0,1,35\n0,1,0,0,1,50\n1,1,0,0,1,9\n0,0,1,0,1,28\n"
+      "1,0,1,0,1,5\n0,1,1,0,1,7\n1,1,1,0,1,1\n0,0,0,1,1,42\n1,0,0,1,1,7\n"
+      "0,1,0,1,1,11\n1,1,0,1,1,2\n0,0,1,1,1,6\n1,0,1,1,1,1\n0,1,1,1,1,2\n");
+  EXPECT_TRUE(t.ok()) << t.status();
+  return *t;
+}
+
+// Rounded expected counts of 2,000 persons of the log-linear model [12,23,45] (scenario
+// pairwise5: 1:2 +1.0, 2:3 +0.5, 4:5 -0.5): dependent lists, no heterogeneity.
+CaptureTable HomogeneousFiveLists() {
+  absl::StatusOr<CaptureTable> t = CaptureTable::ParseCsv(
+      "l1,l2,l3,l4,l5,count\n"
+      "1,0,0,0,0,147\n0,1,0,0,0,208\n1,1,0,0,0,100\n0,0,1,0,0,113\n1,0,1,0,0,20\n"
+      "0,1,1,0,0,47\n1,1,1,0,0,22\n0,0,0,1,0,182\n1,0,0,1,0,32\n0,1,0,1,0,46\n"
+      "1,1,0,1,0,22\n0,0,1,1,0,25\n1,0,1,1,0,4\n0,1,1,1,0,10\n1,1,1,1,0,5\n"
+      "0,0,0,0,1,92\n1,0,0,0,1,16\n0,1,0,0,1,23\n1,1,0,0,1,11\n0,0,1,0,1,13\n"
+      "1,0,1,0,1,2\n0,1,1,0,1,5\n1,1,1,0,1,2\n0,0,0,1,1,12\n1,0,0,1,1,2\n"
+      "0,1,0,1,1,3\n1,1,0,1,1,1\n0,0,1,1,1,2\n0,1,1,1,1,1\n");
+  EXPECT_TRUE(t.ok()) << t.status();
+  return *t;
+}
+
+// The Darroch term added to the main-effects model of the heterogeneous table; the figures
+// were computed independently (IRLS in double precision, outside this code base).
+TEST(HeterogeneityTest, DarrochTermAgainstMainEffectsHasTheExactStatistics) {
+  const CaptureTable t = HeterogeneousFiveLists();
+  absl::StatusOr<ModelFit> main = FitModel(t, HierarchicalModel::MainEffects(5));
+  ASSERT_TRUE(main.ok()) << main.status();
+  EXPECT_NEAR(main->n_hat, 3887.7112817509, 1e-5);  // 22% below the 5,000
+  absl::StatusOr<HeterogeneityCheck> h = TestHeterogeneity(t, *main);
+  ASSERT_TRUE(h.ok()) << h.status();
+  EXPECT_EQ(h->term, "Mth Darroch");
+  EXPECT_EQ(h->model, main->model.Name() + " + Mth Darroch");
+  EXPECT_NEAR(h->tau, 0.2446035754, 1e-8);
+  EXPECT_NEAR(h->lr, 5.0408929698, 1e-7);
+  EXPECT_NEAR(h->p_value, 0.01237786291, 1e-9);
+  EXPECT_NEAR(h->n_hat, 4631.6824448007, 1e-4);
+  EXPECT_NEAR(h->bic, 198.09785776, 1e-6);
+  EXPECT_TRUE(h->flagged);  // p < kHeterogeneityAlpha = 0.05
+}
+
+// With every pair in the chosen model the Darroch term (a common pairwise interaction) is
+// not identifiable; the test adds the Mth Poisson2 term, whose higher-order part remains.
+// The table: rounded expected counts of an Mth Poisson2 model (2,000 persons, tau 0.25).
+TEST(HeterogeneityTest, FallsBackToPoisson2WhenTheModelHoldsEveryPair) {
   absl::StatusOr<CaptureTable> t = CaptureTable::ParseCsv(
       "a,b,c,d,count\n"
-      "0,0,0,1,96\n"
-      "0,0,1,0,289\n"
-      "0,0,1,1,53\n"
-      "0,1,0,0,153\n"
-      "0,1,0,1,28\n"
-      "0,1,1,0,84\n"
-      "0,1,1,1,25\n"
-      "1,0,0,0,217\n"
-      "1,0,0,1,40\n"
-      "1,0,1,0,119\n"
-      "1,0,1,1,36\n"
-      "1,1,0,0,63\n"
-      "1,1,0,1,19\n"
-      "1,1,1,0,57\n"
-      "1,1,1,1,47\n");
+      "0,0,0,1,96\n0,0,1,0,289\n0,0,1,1,53\n0,1,0,0,153\n0,1,0,1,28\n"
+      "0,1,1,0,84\n0,1,1,1,25\n1,0,0,0,217\n1,0,0,1,40\n1,0,1,0,119\n"
+      "1,0,1,1,36\n1,1,0,0,63\n1,1,0,1,19\n1,1,1,0,57\n1,1,1,1,47\n");
   ASSERT_TRUE(t.ok()) << t.status();
-  absl::StatusOr<HeterogeneityCheck> h = FitHeterogeneityModel(*t);
+  absl::StatusOr<HierarchicalModel> pairs = HierarchicalModel::Parse(4, "[12,13,14,23,24,34]");
+  ASSERT_TRUE(pairs.ok());
+  absl::StatusOr<ModelFit> fit = FitModel(*t, *pairs);
+  ASSERT_TRUE(fit.ok()) << fit.status();
+  EXPECT_NEAR(fit->n_hat, 2400.0620749807, 1e-4);
+  absl::StatusOr<HeterogeneityCheck> h = TestHeterogeneity(*t, *fit);
   ASSERT_TRUE(h.ok()) << h.status();
-  EXPECT_EQ(h->model, "Mth Poisson2");
-  EXPECT_NEAR(h->tau, 0.25, 0.01);
-  EXPECT_NEAR(h->n_hat, 2000, 20);
+  EXPECT_EQ(h->term, "Mth Poisson2");
+  EXPECT_NEAR(h->tau, 0.2574084620, 1e-7);
+  EXPECT_NEAR(h->lr, 2.3573304731, 1e-6);
+  EXPECT_NEAR(h->p_value, 0.06234770599, 1e-8);
+  EXPECT_NEAR(h->n_hat, 1992.6891735918, 1e-3);
+  EXPECT_FALSE(h->flagged);
+  // Against main effects the heterogeneity is plain (Darroch: LR 67.9).
+  absl::StatusOr<ModelFit> main = FitModel(*t, HierarchicalModel::MainEffects(4));
+  ASSERT_TRUE(main.ok());
+  h = TestHeterogeneity(*t, *main);
+  ASSERT_TRUE(h.ok()) << h.status();
+  EXPECT_EQ(h->term, "Mth Darroch");
+  EXPECT_NEAR(h->lr, 67.8562525554, 1e-5);
+  EXPECT_LT(h->p_value, 1e-15);
+}
+
+// The estimator marks the heterogeneous table unreliable with the reason (its numbers stay),
+// so it is not published; the homogeneous table of dependent lists is not flagged.
+TEST(HeterogeneityTest, EstimateFlagsAHeterogeneousTableAndNotAHomogeneousOne) {
   EstimateOptions o;
   o.replicates = 0;
-  absl::StatusOr<EstimateResult> r = Estimate(*t, o);
+  absl::StatusOr<EstimateResult> r = Estimate(HeterogeneousFiveLists(), o);
   ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE(r->goodness_of_fit.has_value());
+  EXPECT_GT(r->goodness_of_fit->p_value, kGoodnessOfFitAlpha);  // the fit test sees nothing
   ASSERT_TRUE(r->heterogeneity.has_value());
   EXPECT_TRUE(r->heterogeneity->flagged);
-  EXPECT_GT(*r->estimate, 2300);
+  EXPECT_LT(r->heterogeneity->p_value, kHeterogeneityAlpha);
+  EXPECT_GT(r->heterogeneity->n_hat, *r->estimate);
+  EXPECT_FALSE(r->reliable);
+  EXPECT_NE(r->reason.find("unreliable: persons seem to differ in how visible they are"),
+            std::string::npos)
+      << r->reason;
+  ASSERT_TRUE(r->estimate.has_value());
+  EXPECT_LT(*r->estimate, 4500);  // the log-linear estimate is low; 5,000 is the truth
+  EXPECT_EQ(WhyNotPublishable(*r), r->reason);
   bool warned = false;
-  for (const std::string& c : r->caveats) warned |= c.find("differ in how visible") != std::string::npos;
+  for (const std::string& c : r->caveats) {
+    warned |= c.rfind("WARNING: persons seem to differ in how visible they are", 0) == 0;
+  }
   EXPECT_TRUE(warned);
+
+  r = Estimate(HomogeneousFiveLists(), o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->model, "[12,23,4,5]");  // the weaker 4:5 dependence is not chosen
+  EXPECT_NEAR(*r->estimate, 2054.9168306816, 1e-4);
+  ASSERT_TRUE(r->heterogeneity.has_value());
+  EXPECT_EQ(r->heterogeneity->term, "Mth Darroch");
+  EXPECT_NEAR(r->heterogeneity->tau, -0.0693230941, 1e-8);
+  EXPECT_NEAR(r->heterogeneity->lr, 0.3932515814, 1e-7);
+  EXPECT_NEAR(r->heterogeneity->p_value, 0.7347024173, 1e-8);
+  EXPECT_FALSE(r->heterogeneity->flagged);
+  EXPECT_TRUE(r->reliable) << r->reason;
+  for (const std::string& c : r->caveats) {
+    EXPECT_EQ(c.find("differ in how visible"), std::string::npos) << c;
+  }
 
   r = Estimate(FourLists(), o);
   ASSERT_TRUE(r.ok()) << r.status();
   ASSERT_TRUE(r->heterogeneity.has_value());
   EXPECT_FALSE(r->heterogeneity->flagged);
-  for (const std::string& c : r->caveats) {
-    EXPECT_EQ(c.find("differ in how visible"), std::string::npos) << c;
-  }
+  EXPECT_TRUE(r->reliable) << r->reason;
 }
 
 }  // namespace

@@ -64,6 +64,14 @@ std::vector<Refusal> Refusals() {
                Histories({"a", "b", "c", "d"}, {0, 251, 355, 85, 312, 55, 78, 83, 194, 34, 48, 12,
                                                  43, 8, 11, 11}),
                "fits the table badly (deviance 33.4 on 7 degrees of freedom"});
+  // Five lists and two classes of persons, 30% of them three times as visible as the rest
+  // (estimate_test's HeterogeneousFiveLists): the fit test sees nothing, the heterogeneity
+  // test does (the log-linear estimate, 3888, is 22% below the 5,000).
+  r.push_back({"heterogeneity",
+               Histories({"a", "b", "c", "d", "e"},
+                         {0,  273, 381, 50, 223, 28, 40, 7, 326, 42, 60, 11, 34, 6, 8, 2,
+                          273, 35, 50,  9,  28,  5,  7,  1, 42,  7,  11, 2,  6,  1, 2, 0}),
+               "unreliable: persons seem to differ in how visible they are to the lists"});
   // 58 persons with little overlap: reliable, but the interval spans more than a factor 4.
   r.push_back({"too wide", Histories({"a", "b", "c"}, {0, 20, 15, 2, 18, 1, 2, 0}),
                "is too wide to be informative; its upper limit is more than 4 times its lower"});
@@ -190,7 +198,8 @@ TEST(DefaultEstimatorTest, EveryRefusalHasAPlainDutchReasonInTheReport) {
   const Estimator estimator = DefaultEstimator(kReplicates);
   const std::vector<std::string> keys = {"estimateTooFewLists", "estimateTooSparse",
                                          "estimateEmptyList",   "estimateDuplicatedList",
-                                         "estimateBadFit",      "estimateTooWide"};
+                                         "estimateBadFit",      "estimateHeterogeneity",
+                                         "estimateTooWide"};
   const std::vector<Refusal> refusals = Refusals();
   ASSERT_EQ(refusals.size(), keys.size());
   for (size_t i = 0; i < refusals.size(); ++i) {
