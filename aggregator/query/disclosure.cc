@@ -516,6 +516,41 @@ absl::Status CheckGridPeriod(uint32_t from, uint32_t to) {
       Refusal{"refusedOffGrid", {{"period", absl::StrCat(text(from), "..", text(to))}}, options});
 }
 
+absl::StatusOr<std::pair<uint32_t, uint32_t>> WholeHistoryPeriod(uint32_t first,
+                                                                 uint32_t last,
+                                                                 uint32_t grace) {
+  const uint32_t year = last / 100, month = last % 100;
+  // The last June or December released.
+  const uint32_t end = month == 12 ? last
+                       : month >= 6 ? year * 100 + 6
+                                    : (year - 1) * 100 + 12;
+  if (end >= first) return std::make_pair(first, end);
+  // No half year has ended since the first released month: the history will end with the
+  // half year that holds it; meanwhile the last released month and its quarter (when that
+  // holds a released month) are there to ask.
+  const uint32_t through = month <= 6 ? year * 100 + 6 : year * 100 + 12;
+  const uint32_t at = ReleaseMonth(through, grace);
+  const uint32_t quarter_end = month % 3 == 0 ? last
+                               : month > 3    ? year * 100 + month / 3 * 3
+                                              : (year - 1) * 100 + 12;
+  std::vector<std::string> options = {GridPeriodText(last, last)};
+  if (quarter_end >= first) {
+    options.push_back(GridPeriodText(quarter_end - 2, quarter_end));
+  }
+  const std::string first_text = absl::StrFormat("%04u-%02u", first / 100, first % 100);
+  const std::string through_text = absl::StrFormat("%04u-%02u", through / 100, through % 100);
+  const std::string date = absl::StrFormat("%04u-%02u-01", at / 100, at % 100);
+  return WithRefusal(
+      absl::FailedPreconditionError(absl::StrCat(
+          "the whole history is published up to the end of the last released half year or "
+          "year, and none has ended since the figures begin (", first_text,
+          "): it is published from ", date, " (through ", through_text, "); ask ",
+          absl::StrJoin(options, " or "), " instead")),
+      Refusal{"refusedNoHistory",
+              {{"first", first_text}, {"through", through_text}, {"date", date}},
+              options});
+}
+
 std::vector<std::pair<uint32_t, uint32_t>> GridPeriods(uint32_t first_year, uint32_t last_year) {
   std::vector<std::pair<uint32_t, uint32_t>> out;
   for (uint32_t y = first_year; y <= last_year; ++y) {

@@ -287,6 +287,23 @@ std::pair<uint64_t, uint64_t> TrueCountRange(uint64_t shown, const CellKeyParams
 // or 2024-01..2024-06 (2024-H1) instead").
 absl::Status CheckGridPeriod(uint32_t from_month, uint32_t to_month);
 
+// THE WHOLE HISTORY (both months 0) is the one period that is not a month, quarter, half
+// year or year: it runs from the first released month `first_released` to the last released
+// month that ends a half year or a year (a June or a December) of `last_released`, so that
+// the cumulative tables published as time passes form a coarse nested chain: within the
+// first year the history holds the same persons as that year's first half year or the year
+// (the same cells, the same figures), and it grows by a half year at a time. Ended at the
+// last released month instead, it would be a new period every month (January..April,
+// January..May, ...), each perturbed with a draw of its own, which an integer-programming
+// attacker combines with the grid's (docs/disclosure.md section 4).
+// FailedPrecondition, with the refusal "refusedNoHistory", while no half year or year has
+// ended since the first released month: the message names the date from which the history
+// is published and the grid periods to ask instead (the last released month and the
+// quarter it ends, or the last released quarter). `first_released` and `last_released` not 0.
+absl::StatusOr<std::pair<uint32_t, uint32_t>> WholeHistoryPeriod(uint32_t first_released,
+                                                                 uint32_t last_released,
+                                                                 uint32_t grace_months);
+
 // THE WORDS OF A REFUSAL. A period refusal (off the grid, not released yet) carries, besides
 // its English message (the CLI's and the logs'), a payload that names a label of the label
 // table (presentation/labels.tsv) and the values to fill in, so that every rendering for
@@ -296,7 +313,8 @@ absl::Status CheckGridPeriod(uint32_t from_month, uint32_t to_month);
 //   if (std::optional<Refusal> r = RefusalOf(status)) ... r->key == "refusedOffGrid"
 //
 // Keys: "refusedOffGrid" {period} + options; "refusedNotReleased" {month} {date};
-// "refusedNothingReleased"; "refusedPeriod" (months not YYYY-MM, or from after to).
+// "refusedNothingReleased"; "refusedNoHistory" {first} {through} {date} + options;
+// "refusedPeriod" (months not YYYY-MM, or from after to).
 struct Refusal {
   std::string key;
   std::vector<std::pair<std::string, std::string>> values;

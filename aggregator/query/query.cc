@@ -311,7 +311,9 @@ absl::StatusOr<std::pair<uint32_t, uint32_t>> Query::PublishedPeriod(const Snaps
               "of the second month after it"),
           Refusal{"refusedNothingReleased", {}, {}});
     }
-    return std::make_pair(snap.first_released, snap.last_released);
+    // To the last released June or December, not to the last released month: a history
+    // ending every month would be a new period every month (WholeHistoryPeriod).
+    return WholeHistoryPeriod(snap.first_released, snap.last_released, options_.grace_months);
   }
   RETURN_IF_ERROR(CheckReleased(from, to, snap.now_month, options_.grace_months));
   return std::make_pair(from, to);

@@ -192,7 +192,9 @@ class Query {
   absl::StatusOr<v1::InsightResponse> ComputeOverview(const rpc::Peer& peer,
                                                       const v1::InsightRequest& request);
   // The period a Cell Key Method query is answered for: on the grid, released; the whole
-  // history (0, 0) is the released months. InvalidArgument otherwise.
+  // history (0, 0) is the released months up to the last released June or December
+  // (WholeHistoryPeriod; FailedPrecondition while none is released since the first).
+  // InvalidArgument for a period off the grid or not released yet.
   absl::StatusOr<std::pair<uint32_t, uint32_t>> PublishedPeriod(const Snapshot& snap,
                                                                 uint32_t from, uint32_t to) const;
   uint32_t NowMonth() const;

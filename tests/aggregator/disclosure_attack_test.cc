@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <functional>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <tuple>
@@ -164,12 +165,15 @@ v1::TotalsRequest Request(std::vector<v1::Dimension> by, uint32_t from, uint32_t
 // revised year and the latest month of a publishable report.
 struct Revision {
   uint32_t revised = 0, latest = 0;
+  uint32_t first_released = 0, last_released = 0;  // for the whole history
 };
 Revision PublishAt(World& w, std::map<uint32_t, std::vector<uint64_t>>& frozen, uint32_t now) {
   ReleaseState state = Release(w.ds, w.keys.report, frozen, now, DefaultGraceMonths());
   frozen = state.frozen;
   Revision out;
   out.revised = RevisedThrough(state.last_released);
+  out.first_released = state.first_released;
+  out.last_released = state.last_released;
   w.link = ProvisionalLink(w.ds, w.link, state.publishable, out.revised);
   w.keys = ComputeRecordKeys(w.ds, w.link, Params(), &state.publishable);
   for (size_t r = 0; r < w.ds.reports.size(); ++r) {
@@ -177,6 +181,16 @@ Revision PublishAt(World& w, std::map<uint32_t, std::vector<uint64_t>>& frozen, 
     out.latest = std::max(out.latest, w.ds.reports[r].signal_month);
   }
   return out;
+}
+
+// The period the default Query publishes the whole history for at `r` (Query::PublishedPeriod,
+// WholeHistoryPeriod), or nothing where it refuses it.
+std::optional<std::pair<uint32_t, uint32_t>> PublishedHistory(const Revision& r) {
+  if (r.first_released == 0) return std::nullopt;
+  absl::StatusOr<std::pair<uint32_t, uint32_t>> p =
+      WholeHistoryPeriod(r.first_released, r.last_released, DefaultGraceMonths());
+  if (!p.ok()) return std::nullopt;
+  return *p;
 }
 
 // The ptable's parameters the default Query publishes `from`..`to` with (Query::EditionParams).
@@ -395,42 +409,53 @@ TEST(IntegerProgrammingAttack, LeavesEverySmallCountAtLeastKWideUnderTheCellKeyM
   EXPECT_LE(narrow * 100, small * 5);
 }
 
-// ---- Both editions of the same cells --------------------------------------------------------
+// ---- Both editions and the whole history ----------------------------------------------------
 
 // What the analyst holds of 2024 by the time the year is revised, under the default Query,
 // month by month (`PublishAt`, the freeze and the provisional persons as the Query applies
 // them). Before the revision (1 January 2025, January..November released): every grid period
 // whose months are all released, the quarters and the half year in their provisional edition,
-// the months in their one edition. With `history`, also the whole history as published on the
-// first of every month from March 2024 to January 2025 (January to the last released month,
-// provisional). After the revision (1 February 2025): every grid period of 2024, final. The
-// simulated persons are each signalled in one month, so a period's provisional and final
-// figures count the same persons: the two editions are two looks at one count, and the
-// attacker's unknowns (persons by month, form and age band) are those of both.
+// the months in their one edition; and the whole history as the Query publishes it on the
+// first of every month from March 2024 to February 2025 (`PublishedHistory`: refused until a
+// half year has ended, then January..June, from February 2025 the year). After the revision
+// (1 February 2025): every grid period of 2024, final. The simulated persons are each
+// signalled in one month, so a period's provisional and final figures count the same persons:
+// the two editions are two looks at one count, and the attacker's unknowns (persons by month,
+// form and age band) are those of both.
 struct EditionLooks {
   std::vector<Fact> final_only, both;
+  // The whole history: the periods it was published for, and how many of the monthly asks
+  // were refused.
+  std::set<std::pair<uint32_t, uint32_t>> history_periods;
+  int history_refused = 0;
 };
-// `history_quarters`: the whole history only when it ends with a quarter (its publication
-// held to the last released quarter's end).
-EditionLooks CollectEditions(const std::vector<SimPerson>& people, bool history,
-                             bool history_quarters = false) {
+EditionLooks CollectEditions(const std::vector<SimPerson>& people) {
   EditionLooks out;
   std::map<uint32_t, std::vector<uint64_t>> frozen;
-  std::vector<Fact> before;
+  std::vector<Fact> before, after;
+  // The whole history as published at `r`, added to `facts`.
+  auto add_history = [&](std::vector<Fact>& facts, const World& w, const Revision& r) {
+    const std::optional<std::pair<uint32_t, uint32_t>> period = PublishedHistory(r);
+    if (!period) {
+      ++out.history_refused;
+      return;
+    }
+    out.history_periods.insert(*period);
+    AddCells(facts, w, {*period},
+             [&](uint32_t from, uint32_t to) { return EditionParams(from, to, r); }, true);
+  };
   for (uint32_t now = 202403; now <= 202501; now = Month(now).Plus(1).yyyymm()) {
     World w = Build(people);
     const Revision r = PublishAt(w, frozen, now);
-    auto edition = [&](uint32_t from, uint32_t to) { return EditionParams(from, to, r); };
-    const uint32_t last = Month(now).Plus(-2).yyyymm();
-    if (history && (!history_quarters || last % 100 % 3 == 0)) {
-      AddCells(before, w, {{202401, last}}, edition, true);
-    }
+    add_history(before, w, r);
     if (now == 202501) {
+      const uint32_t last = Month(now).Plus(-2).yyyymm();
       std::vector<std::pair<uint32_t, uint32_t>> released;
       for (auto [from, to] : GridPeriods(2024, 2024)) {
         if (to <= last) released.push_back({from, to});
       }
-      AddCells(before, w, released, edition, true);
+      AddCells(before, w, released,
+               [&](uint32_t from, uint32_t to) { return EditionParams(from, to, r); }, true);
     }
   }
   World w = Build(people);
@@ -438,8 +463,10 @@ EditionLooks CollectEditions(const std::vector<SimPerson>& people, bool history,
   EXPECT_EQ(r.revised, 202412u);
   AddCells(out.final_only, w, GridPeriods(2024, 2024),
            [&](uint32_t from, uint32_t to) { return EditionParams(from, to, r); }, true);
+  add_history(after, w, r);
   out.both = out.final_only;
   out.both.insert(out.both.end(), before.begin(), before.end());
+  out.both.insert(out.both.end(), after.begin(), after.end());
   return out;
 }
 
@@ -451,67 +478,90 @@ LpOutcome& operator+=(LpOutcome& sum, const LpOutcome& o) {
   return sum;
 }
 
-// The integer-programming attacker over both editions: the same three municipalities as
-// above (seed 17, the same persons), every small count of every look, its tightest interval
-// given everything the analyst held by February 2025 (the provisional quarters and half year,
-// the months, the final edition of every grid period). The final edition alone is what
-// LeavesEverySmallCountAtLeastKWideUnderTheCellKeyMethod attacks: 29 of 761 small counts
-// narrowed to 4 values (the final-edition looks collected here give the same 29 of 761;
-// attacking them again here would double the run time). Measured with both: the same 29 of
-// 761, none further: the second draw of a cell adds nothing the attacker can use (a figure's
-// hard bounds are those of the tail, S).
-TEST(IntegerProgrammingAttack, BothEditionsOfTheSameCellsGiveNoMoreThanTheFinalOne) {
-  std::mt19937 rng(17);
-  LpOutcome both;
-  for (int trial = 0; trial < 3; ++trial) {
-    both += AttackFacts(CollectEditions(Simulate(rng, 60), /*history=*/false).both);
-  }
-  std::printf("both editions (provisional quarters and half year, months, final): %d small "
-              "counts, %d narrowed to fewer than %u values, %d exactly, narrowest %.0f values\n",
-              both.small_cells, both.narrow, kK, both.exact, both.min_width);
-  EXPECT_EQ(both.small_cells, 761);
-  EXPECT_LE(both.narrow, 29) << "the second edition narrows small counts further than the "
-                                "final edition alone";
-  EXPECT_EQ(both.exact, 0);
-  EXPECT_GE(both.min_width, kK - 1);
-}
-
-// OPEN, measured and not yet met (docs/disclosure.md section 5): the whole history as
-// published on the first of every month (January to the last released month: a period of the
-// grid's months that is not itself on the grid) added to both editions. Measured (seed 17,
-// three municipalities, 642 s): 87 of 1,225 small counts narrowed to fewer than 5 values
-// (7.1%, above the documented 5%), the narrowest to 3 values; none exactly. Disabled because
-// it fails the documented level; run it with --gtest_also_run_disabled_tests.
-TEST(IntegerProgrammingAttack, DISABLED_TheMonthlyWholeHistoryWithBothEditions) {
+// The integer-programming attacker over both editions and the whole history, on the same
+// three municipalities as above (seed 17, the same persons): every small count of every look,
+// its tightest interval given everything the analyst held by February 2025
+// (`CollectEditions`).
+//
+// Both editions: the final edition alone is what
+// LeavesEverySmallCountAtLeastKWideUnderTheCellKeyMethod attacks, 29 of 761 small counts
+// narrowed to 4 values; with the provisional quarters, half year and months besides, the same
+// 29 of 761, none further: the second draw of a cell adds nothing the attacker can use (a
+// figure's hard bounds are those of the tail, S).
+//
+// The whole history asked on the first of every month, as the default Query publishes it.
+// While it ended at the last released month it was a new period every month (January..April,
+// January..May, ...), each with a draw of its own: 87 of 1,225 small counts narrowed to fewer
+// than 5 values (7.1%), the narrowest to 3 (seed 17, 484 s); held to quarter ends (one new
+// period in 2024, January..September) 37 of 819 (4.5%), the narrowest to 3 as well. Ending
+// only where a half year or a year ends, it is the first half year or the year within the first
+// year, with the same figures (TheWholeHistoryOfTheFirstYearIsAGridPeriod): the attacker gets
+// no cell it did not have, and the outcome is that of both editions. The looks of both
+// editions alone are a part of these, so this test holds them to the same bound.
+TEST(IntegerProgrammingAttack, TheMonthlyWholeHistoryWithBothEditions) {
   std::mt19937 rng(17);
   LpOutcome all;
   for (int trial = 0; trial < 3; ++trial) {
-    all += AttackFacts(CollectEditions(Simulate(rng, 60), /*history=*/true).both);
+    const EditionLooks looks = CollectEditions(Simulate(rng, 60));
+    // Refused on the first of March to July 2024 (no half year ended yet), then January..June,
+    // from February 2025 the year.
+    EXPECT_EQ(looks.history_refused, 5) << "trial " << trial;
+    EXPECT_EQ(looks.history_periods, (std::set<std::pair<uint32_t, uint32_t>>{
+                                         {202401, 202406}, {202401, 202412}}))
+        << "trial " << trial;
+    all += AttackFacts(looks.both);
   }
   std::printf("both editions and the monthly whole history: %d small counts, %d narrowed to "
               "fewer than %u values, %d exactly, narrowest %.0f values\n",
               all.small_cells, all.narrow, kK, all.exact, all.min_width);
+  EXPECT_EQ(all.small_cells, 761) << "the whole history adds small counts of its own";
+  EXPECT_LE(all.narrow, 29) << "the second edition or the whole history narrows small counts "
+                               "further than the final edition alone";
   EXPECT_EQ(all.exact, 0);
   EXPECT_GE(all.min_width, kK - 1);
   EXPECT_LE(all.narrow * 100, all.small_cells * 5);
 }
 
-// The same with the history held to quarter ends (a candidate fix: one new period per quarter).
-// Measured (seed 17, 494 s): 37 of 819 small counts narrowed below 5 values (4.5%), but the
-// narrowest to 3: not enough either (for 2024 alone the only new period is January..September).
-TEST(IntegerProgrammingAttack, DISABLED_TheWholeHistoryAtQuarterEndsWithBothEditions) {
+// What the analyst can still obtain of the whole history in the first year, cell for cell: on
+// the first of every month from February 2024 to February 2025 it is refused until a half year
+// has ended since the figures began (the analyst is told to ask the month or the quarter
+// instead), then published for January..June, and from the year's revision for the year, with
+// exactly the figures of the first half year or the year published that day (every table by
+// nothing, form, age band and form x age band, in either edition): it adds no draw to the
+// grid's. Three municipalities of 60 persons (seed 17).
+TEST(IntegerProgrammingAttack, TheWholeHistoryOfTheFirstYearIsAGridPeriod) {
   std::mt19937 rng(17);
-  LpOutcome all;
+  const std::vector<std::vector<v1::Dimension>> tables = {
+      {}, {v1::DIMENSION_FORM}, {v1::DIMENSION_AGE_BAND},
+      {v1::DIMENSION_FORM, v1::DIMENSION_AGE_BAND}};
+  int compared = 0;
   for (int trial = 0; trial < 3; ++trial) {
-    all += AttackFacts(
-        CollectEditions(Simulate(rng, 60), /*history=*/true, /*history_quarters=*/true).both);
+    const std::vector<SimPerson> people = Simulate(rng, 60);
+    std::map<uint32_t, std::vector<uint64_t>> frozen;
+    for (uint32_t now = 202402; now <= 202502; now = Month(now).Plus(1).yyyymm()) {
+      World w = Build(people);
+      const Revision r = PublishAt(w, frozen, now);
+      const std::optional<std::pair<uint32_t, uint32_t>> history = PublishedHistory(r);
+      if (now < 202408) {
+        EXPECT_FALSE(history.has_value()) << now;
+        continue;
+      }
+      ASSERT_TRUE(history.has_value()) << now;
+      const uint32_t end = now < 202502 ? 202406 : 202412;
+      EXPECT_EQ(history->second, end) << now;
+      for (const auto& by : tables) {
+        const v1::TotalsResponse shown =
+            PerturbTotals(Raw(w, Request(by, history->first, history->second)),
+                          EditionParams(history->first, history->second, r));
+        const v1::TotalsResponse grid = PerturbTotals(Raw(w, Request(by, 202401, end)),
+                                                      EditionParams(202401, end, r));
+        EXPECT_EQ(shown.SerializeAsString(), grid.SerializeAsString())
+            << "the whole history on " << now << " by " << by.size();
+        ++compared;
+      }
+    }
   }
-  std::printf("both editions and the whole history at quarter ends: %d small counts, %d "
-              "narrowed to fewer than %u values, %d exactly, narrowest %.0f values\n",
-              all.small_cells, all.narrow, kK, all.exact, all.min_width);
-  EXPECT_EQ(all.exact, 0);
-  EXPECT_GE(all.min_width, kK - 1);
-  EXPECT_LE(all.narrow * 100, all.small_cells * 5);
+  EXPECT_EQ(compared, 3 * 7 * 4);
 }
 
 // ---- Month cells at the revision ---------------------------------------------------------------

@@ -201,6 +201,49 @@ TEST_F(QueryCellKeyTest, APeriodOffTheGridIsRefusedNamingTheGridPeriodsToAsk) {
   EXPECT_THAT(query_->Insight(analyst_, req), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
+// The whole history (no period) ends with the last released June or December: on 1 June
+// 2024 (January..April released, no half year ended) it is refused, naming the grid periods
+// to ask and when it is published; on 1 August 2024 it is the first half year, the same
+// figures; in December 2026 it runs to June 2026. The refusal is audited with its code.
+TEST_F(QueryCellKeyTest, TheWholeHistoryEndsWhereAHalfYearOrAYearEnds) {
+  QueryOptions june = Options();
+  june.now_month = 202406;
+  ASSERT_OK_AND_ASSIGN(auto early, Query::New(config_, profile_, store_.get(), june));
+  auto refused = early->Totals(analyst_, Request({v1::DIMENSION_FORM}, 0, 0));
+  EXPECT_THAT(refused, StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_EQ(refused.status().message(),
+            "the whole history is published up to the end of the last released half year or "
+            "year, and none has ended since the figures begin (2024-01): it is published from "
+            "2024-08-01 (through 2024-06); ask 2024-04..2024-04 (2024-04) or "
+            "2024-01..2024-03 (2024-Q1) instead");
+  ASSERT_TRUE(RefusalOf(refused.status()).has_value());
+  EXPECT_EQ(RefusalOf(refused.status())->key, "refusedNoHistory");
+  EXPECT_THAT(early->Insight(analyst_, v1::InsightRequest()),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_EQ(QueryEntries("\"refused\":\"FAILED_PRECONDITION\""), 2);
+  // What it names is answered.
+  ASSERT_OK(early->Totals(analyst_, Request({v1::DIMENSION_FORM}, 202404, 202404)).status());
+  ASSERT_OK(early->Totals(analyst_, Request({v1::DIMENSION_FORM}, 202401, 202403)).status());
+
+  QueryOptions august = Options();
+  august.now_month = 202408;
+  ASSERT_OK_AND_ASSIGN(auto later, Query::New(config_, profile_, store_.get(), august));
+  ASSERT_OK_AND_ASSIGN(v1::TotalsResponse history,
+                       later->Totals(analyst_, Request({v1::DIMENSION_FORM}, 0, 0)));
+  ASSERT_OK_AND_ASSIGN(v1::TotalsResponse h1,
+                       later->Totals(analyst_, Request({v1::DIMENSION_FORM}, 202401, 202406)));
+  EXPECT_EQ(history.SerializeAsString(), h1.SerializeAsString());
+  ASSERT_OK_AND_ASSIGN(v1::InsightResponse overview,
+                       later->Insight(analyst_, v1::InsightRequest()));
+  EXPECT_EQ(overview.from_month(), 202401u);
+  EXPECT_EQ(overview.to_month(), 202406u);
+
+  // December 2026: released through October 2026, the history through June 2026.
+  ASSERT_OK_AND_ASSIGN(v1::InsightResponse now, query_->Insight(analyst_, v1::InsightRequest()));
+  EXPECT_EQ(now.from_month(), 202401u);
+  EXPECT_EQ(now.to_month(), 202606u);
+}
+
 // Through the query layer the refusal keeps its words for the renderings (the dashboard
 // says it in Dutch), for the totals and the overview alike.
 TEST_F(QueryCellKeyTest, ARefusalKeepsItsLabelThroughTheQueryLayer) {
