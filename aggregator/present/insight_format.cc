@@ -63,7 +63,7 @@ constexpr EstimateNote kEstimateReasons[] = {
     {"holds no person", "estimateEmptyList"},
     {"hold exactly the same", "estimateDuplicatedList"},
     {"fits the table badly", "estimateBadFit"},
-    {"persons seem to differ in how visible they are", "estimateHeterogeneity"},
+    {"persons seem to differ in how visible they are", "estimateHeterogeneityRefused"},
     {"is too wide to be informative", "estimateTooWide"},
     {"has no finite upper limit", "estimateNoUpperLimit"},
     {"beyond the middle of the bootstrap estimates", "estimateIntervalUntrusted"},

@@ -198,7 +198,7 @@ TEST(DefaultEstimatorTest, EveryRefusalHasAPlainDutchReasonInTheReport) {
   const Estimator estimator = DefaultEstimator(kReplicates);
   const std::vector<std::string> keys = {"estimateTooFewLists", "estimateTooSparse",
                                          "estimateEmptyList",   "estimateDuplicatedList",
-                                         "estimateBadFit",      "estimateHeterogeneity",
+                                         "estimateBadFit",      "estimateHeterogeneityRefused",
                                          "estimateTooWide"};
   const std::vector<Refusal> refusals = Refusals();
   ASSERT_EQ(refusals.size(), keys.size());
