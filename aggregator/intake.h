@@ -55,7 +55,7 @@
 #include "absl/status/statusor.h"
 #include "aggregator/store/store.h"
 #include "crypto/signature.h"
-#include "rpc/tls.h"
+#include "rpc/peer.h"
 #include "samenzicht/v1/config.pb.h"
 #include "samenzicht/v1/intake.pb.h"
 #include "samenzicht/v1/profile.pb.h"

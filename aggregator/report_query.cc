@@ -6,7 +6,7 @@
 #include "aggregator/admin/audited_store.h"
 #include "aggregator/query/query.h"
 #include "common/status_macros.h"
-#include "rpc/tls.h"
+#include "rpc/peer.h"
 
 namespace samenzicht::aggregator {
 

@@ -7,6 +7,7 @@ set(FORMATTED_GLOBS
   aggregator/present/*.h aggregator/present/*.cc
   aggregator/store/offline.h aggregator/store/offline.cc
   common/json.h common/json.cc tests/common/json_test.cc
+  rpc/peer.h rpc/peer.cc tests/rpc/peer_test.cc
   common/month.h common/month.cc tests/common/month_test.cc
   audit/aggregator_events.h audit/aggregator_events.cc tests/audit/aggregator_events_test.cc)
 

@@ -6,11 +6,14 @@
 # the design (README "Design" and the module headers).
 #
 # A module is a top-level folder, except that aggregator/<sub>/ and agency_node/web/ are
-# modules of their own. `ALLOW_<module>` lists the modules it may include (its own folder
-# is always allowed). Generated protobuf headers (samenzicht/v1/...) are module `proto`.
+# modules of their own, and rpc/peer.h (with peer.cc) is the module `rpc/peer`: the caller's
+# identity and role without gRPC. `ALLOW_<module>` lists the modules it may include (its own
+# folder is always allowed). Generated protobuf headers (samenzicht/v1/...) are module
+# `proto`. gRPC itself (<grpc...>, <grpcpp/...> and the generated *.grpc.pb.h service
+# headers) may be included only by the modules in GRPC_MODULES: the adapters and clients.
 
 set(MODULES
-  common crypto model rpc audit presentation proto
+  common crypto model rpc rpc/peer audit presentation proto
   aggregator aggregator/linkage aggregator/store aggregator/query aggregator/admin
   aggregator/present aggregator/estimate aggregator/dashboard
   agency_node agency_node/web simulator keyholder)
@@ -19,7 +22,9 @@ set(ALLOW_common "")
 set(ALLOW_crypto common)
 set(ALLOW_proto "")
 set(ALLOW_model common crypto proto)
-set(ALLOW_rpc common crypto proto)
+set(ALLOW_rpc common crypto proto rpc/peer)
+# Who is calling and in which role, from a certificate: no gRPC, nothing of the project.
+set(ALLOW_rpc/peer "")
 set(ALLOW_audit common crypto)
 set(ALLOW_presentation common)
 # The multiple systems estimation depends on nothing in the aggregator.
@@ -30,24 +35,29 @@ set(ALLOW_aggregator/store aggregator/linkage audit common crypto model proto)
 # The query side counts over what the store loads; it never reaches the server adapters,
 # intake or administration above it.
 set(ALLOW_aggregator/query
-  aggregator/linkage aggregator/store aggregator/estimate audit common crypto model proto rpc)
+  aggregator/linkage aggregator/store aggregator/estimate audit common crypto model proto rpc/peer)
 # Administration (settings, retention, rotation, backup, the audited store) works through
 # the store; it never reaches the query side, intake, the services or the commands above.
-set(ALLOW_aggregator/admin aggregator/store audit common crypto model proto rpc)
+set(ALLOW_aggregator/admin aggregator/store audit common crypto model proto rpc/peer)
 # Presentation renders responses (protos) in the label table's words; it reads the query
 # side's rule texts back, and never reaches the store, administration or the server.
 set(ALLOW_aggregator/present aggregator/query common model presentation proto)
-set(ALLOW_aggregator/dashboard aggregator aggregator/present aggregator/query aggregator/store aggregator/linkage common crypto model presentation proto rpc)
+set(ALLOW_aggregator/dashboard aggregator aggregator/present aggregator/query aggregator/store aggregator/linkage common crypto model presentation proto rpc rpc/peer)
 set(ALLOW_aggregator
   aggregator/linkage aggregator/store aggregator/query aggregator/admin aggregator/present
   aggregator/estimate aggregator/dashboard
-  audit common crypto model presentation proto rpc)
+  audit common crypto model presentation proto rpc rpc/peer)
 # The node never includes the aggregator's code (and the reverse).
 set(ALLOW_agency_node common crypto model proto rpc)
 set(ALLOW_agency_node/web agency_node common crypto model presentation proto rpc)
 set(ALLOW_simulator common model proto)
 # The key service shares nothing with the node or the aggregator but the contract.
-set(ALLOW_keyholder audit common crypto model proto rpc)
+set(ALLOW_keyholder audit common crypto model proto rpc rpc/peer)
+
+# The modules that may include gRPC: its plumbing, the aggregator's service adapters and
+# command-line clients, the node's clients and the key service's server. The query side,
+# administration, the store and everything below them stay free of it.
+set(GRPC_MODULES rpc aggregator agency_node keyholder)
 
 # Known exceptions, each a single file edge "FROM_FILE -> INCLUDED_HEADER" with its reason.
 # New code does not add to this list; the next restructuring removes them.
@@ -60,6 +70,8 @@ function(module_of path out)
   set(m "")
   if(path MATCHES "^samenzicht/v1/")
     set(m proto)
+  elseif(path MATCHES "^rpc/peer\\.(h|cc)$")
+    set(m rpc/peer)
   elseif(path MATCHES "^aggregator/(linkage|store|query|admin|present|estimate|dashboard)/")
     set(m "aggregator/${CMAKE_MATCH_1}")
   elseif(path MATCHES "^agency_node/web/")
@@ -99,6 +111,17 @@ foreach(top common crypto model rpc audit presentation aggregator agency_node si
         message("forbidden include: ${file} includes libsodium (only crypto/ may)")
         math(EXPR violations "${violations} + 1")
       endif()
+    endif()
+    # gRPC only in the adapters and clients.
+    list(FIND GRPC_MODULES "${from}" grpc_allowed)
+    if(grpc_allowed EQUAL -1)
+      file(STRINGS "${SOURCE_DIR}/${file}" grpc_includes
+           REGEX "^[ \t]*#[ \t]*include[ \t]+([<\"]grpc|.*\\.grpc\\.pb\\.h)")
+      foreach(line IN LISTS grpc_includes)
+        string(STRIP "${line}" line)
+        message("forbidden include: ${file}: ${line} (module ${from} may not include gRPC; only ${GRPC_MODULES} may)")
+        math(EXPR violations "${violations} + 1")
+      endforeach()
     endif()
     file(STRINGS "${SOURCE_DIR}/${file}" lines REGEX "^[ \t]*#[ \t]*include[ \t]+\"")
     foreach(line IN LISTS lines)

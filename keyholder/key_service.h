@@ -52,7 +52,7 @@
 #include "common/sqlite/sqlite.h"
 #include "crypto/oprf.h"
 #include "crypto/signature.h"
-#include "rpc/tls.h"
+#include "rpc/peer.h"
 #include "samenzicht/v1/keyholder.pb.h"
 
 namespace samenzicht::keyholder {

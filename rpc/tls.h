@@ -1,35 +1,22 @@
-// Mutual-TLS plumbing shared by the agency node and the aggregator: credentials from PEM
-// files, the caller's identity from its verified client certificate, and the one place
-// that maps absl::Status to grpc::Status.
-//
-// Roles travel in the certificate: the subject's OU is one of "agency", "analyst",
-// "privacy_officer", "admin" (see deploy/pki.sh), and the CN names the party (for an
-// agency, its node id).
+// Mutual-TLS plumbing over gRPC shared by the agency node and the aggregator: credentials
+// from PEM files, the caller's identity (rpc/peer.h) read from the verified client
+// certificate of a gRPC call, server limits, and the one place that maps absl::Status to
+// grpc::Status. Code that only checks a Peer's role includes rpc/peer.h, not this header.
 #ifndef SAMENZICHT_RPC_TLS_H_
 #define SAMENZICHT_RPC_TLS_H_
 
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <string_view>
 
 #include <grpcpp/grpcpp.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "rpc/peer.h"
 #include "samenzicht/v1/config.pb.h"
 
-struct x509_st;  // OpenSSL's X509
-
 namespace samenzicht::rpc {
-
-enum class Role { kAgency, kAnalyst, kPrivacyOfficer, kAdmin };
-const char* RoleName(Role r);
-
-struct Peer {
-  std::string common_name;
-  Role role;
-};
 
 // Server credentials that require and verify a client certificate issued by the CA, and,
 // when `tls.crl_directory` is set, not revoked. NotFound / FailedPrecondition (private key
@@ -45,17 +32,8 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const std::string& addres
                                                        const std::string& server_name);
 
 // The verified peer of a call, read from its leaf certificate. Unauthenticated when there
-// is no verified client certificate; otherwise as PeerFromCertificate.
+// is no verified client certificate; otherwise as PeerFromCertificate (rpc/peer.h).
 absl::StatusOr<Peer> PeerOf(const grpc::ServerContextBase& context);
-
-// The identity in a (verified) certificate, read with OpenSSL's name API entry by entry,
-// never by parsing a printed subject: the subject must hold exactly one CN made of
-// A-Z a-z 0-9 . _ - (the names deploy/pki.sh issues; Unauthenticated otherwise) and
-// exactly one OU naming a known role (PermissionDenied otherwise). Other attributes (O)
-// are ignored, whatever they hold.
-absl::StatusOr<Peer> PeerFromCertificate(const x509_st* cert);
-// The same for one PEM certificate (InvalidArgument when it does not parse).
-absl::StatusOr<Peer> PeerFromPem(std::string_view pem);
 
 // Bounds on what callers can make a gRPC server hold: threads serving calls and memory
 // (a gRPC ResourceQuota; a call beyond them ends RESOURCE_EXHAUSTED and a node retries it

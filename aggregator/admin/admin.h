@@ -31,7 +31,7 @@
 #include "absl/status/statusor.h"
 #include "aggregator/admin/settings.h"
 #include "aggregator/store/store.h"
-#include "rpc/tls.h"
+#include "rpc/peer.h"
 #include "samenzicht/v1/admin.pb.h"
 #include "samenzicht/v1/config.pb.h"
 

@@ -21,7 +21,7 @@
 #include "aggregator/store/store.h"
 #include "audit/aggregator_events.h"
 #include "crypto/signature.h"
-#include "rpc/tls.h"
+#include "rpc/peer.h"
 #include "samenzicht/v1/config.pb.h"
 #include "samenzicht/v1/profile.pb.h"
 

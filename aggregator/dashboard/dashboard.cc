@@ -21,7 +21,7 @@
 #include "model/vocabulary.h"
 #include "presentation/labels.h"
 #include "rpc/https_server.h"
-#include "rpc/tls.h"
+#include "rpc/peer.h"
 
 namespace samenzicht::aggregator {
 namespace dashboard_assets {

@@ -37,7 +37,7 @@
 #include "aggregator/query/query_history.h"
 #include "aggregator/store/store.h"
 #include "aggregator/query/totals_index.h"
-#include "rpc/tls.h"
+#include "rpc/peer.h"
 #include "samenzicht/v1/config.pb.h"
 #include "samenzicht/v1/profile.pb.h"
 #include "samenzicht/v1/query.pb.h"
