@@ -10,7 +10,7 @@
 #ifndef SAMENZICHT_AGGREGATOR_INTAKE_SERVICE_H_
 #define SAMENZICHT_AGGREGATOR_INTAKE_SERVICE_H_
 
-#include "aggregator/intake.h"
+#include "aggregator/intake/intake.h"
 #include "aggregator/rate_limit.h"
 #include "samenzicht/v1/intake.grpc.pb.h"
 

@@ -33,7 +33,7 @@
 #include "absl/status/statusor.h"
 #include "aggregator/admin/admin.h"
 #include "aggregator/admin_service.h"
-#include "aggregator/intake.h"
+#include "aggregator/intake/intake.h"
 #include "aggregator/intake_service.h"
 #include "aggregator/query/query.h"
 #include "aggregator/query_service.h"

@@ -15,7 +15,7 @@
 set(MODULES
   common crypto model rpc rpc/peer audit presentation proto
   aggregator aggregator/linkage aggregator/store aggregator/query aggregator/admin
-  aggregator/present aggregator/estimate aggregator/dashboard
+  aggregator/present aggregator/estimate aggregator/dashboard aggregator/intake
   agency_node agency_node/web simulator keyholder)
 
 set(ALLOW_common "")
@@ -42,10 +42,13 @@ set(ALLOW_aggregator/admin aggregator/store audit common crypto model proto rpc/
 # Presentation renders responses (protos) in the label table's words; it reads the query
 # side's rule texts back, and never reaches the store, administration or the server.
 set(ALLOW_aggregator/present aggregator/query common model presentation proto)
+# Intake checks and stores batches through the store and the audited store; it never reaches
+# the query side, the server adapters or the commands, and knows the caller only as a Peer.
+set(ALLOW_aggregator/intake aggregator/admin aggregator/store audit common crypto model proto rpc/peer)
 set(ALLOW_aggregator/dashboard aggregator aggregator/present aggregator/query aggregator/store aggregator/linkage common crypto model presentation proto rpc rpc/peer)
 set(ALLOW_aggregator
   aggregator/linkage aggregator/store aggregator/query aggregator/admin aggregator/present
-  aggregator/estimate aggregator/dashboard
+  aggregator/estimate aggregator/dashboard aggregator/intake
   audit common crypto model presentation proto rpc rpc/peer)
 # The node never includes the aggregator's code (and the reverse).
 set(ALLOW_agency_node common crypto model proto rpc)
@@ -72,7 +75,7 @@ function(module_of path out)
     set(m proto)
   elseif(path MATCHES "^rpc/peer\\.(h|cc)$")
     set(m rpc/peer)
-  elseif(path MATCHES "^aggregator/(linkage|store|query|admin|present|estimate|dashboard)/")
+  elseif(path MATCHES "^aggregator/(linkage|store|query|admin|present|estimate|dashboard|intake)/")
     set(m "aggregator/${CMAKE_MATCH_1}")
   elseif(path MATCHES "^agency_node/web/")
     set(m agency_node/web)

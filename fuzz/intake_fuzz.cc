@@ -12,7 +12,7 @@
 #include <memory>
 #include <string>
 
-#include "aggregator/intake.h"
+#include "aggregator/intake/intake.h"
 #include "aggregator/store/store.h"
 #include "crypto/encoding.h"
 #include "crypto/secret_bytes.h"

@@ -4,7 +4,7 @@
 // unchanged and say why.
 #include <gtest/gtest.h>
 
-#include "aggregator/intake.h"
+#include "aggregator/intake/intake.h"
 #include "aggregator/store/store.h"
 #include "tests/aggregator/test_util.h"
 

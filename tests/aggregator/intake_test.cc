@@ -1,4 +1,4 @@
-#include "aggregator/intake.h"
+#include "aggregator/intake/intake.h"
 
 #include <gtest/gtest.h>
 

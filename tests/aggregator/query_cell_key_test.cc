@@ -9,7 +9,7 @@
 #include "audit/aggregator_events.h"
 #include "aggregator/query/disclosure.h"
 #include "aggregator/present/insight_format.h"
-#include "aggregator/intake.h"
+#include "aggregator/intake/intake.h"
 #include "aggregator/query/query.h"
 #include "aggregator/query/totals.h"
 #include "tests/aggregator/test_util.h"

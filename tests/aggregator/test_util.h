@@ -10,7 +10,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
-#include "aggregator/intake.h"
+#include "aggregator/intake/intake.h"
 #include "aggregator/store/sealed_rows.h"
 #include "crypto/row_seal.h"
 #include "crypto/encoding.h"

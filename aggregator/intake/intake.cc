@@ -1,8 +1,9 @@
-#include "aggregator/intake.h"
+#include "aggregator/intake/intake.h"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <bitset>
 #include <chrono>
 #include <ctime>
@@ -15,7 +16,6 @@
 #include "absl/strings/string_view.h"
 #include "audit/aggregator_events.h"
 #include "aggregator/admin/audited_store.h"
-#include "aggregator/query/totals.h"
 #include "common/month.h"
 #include "common/status_macros.h"
 #include "crypto/encoding.h"
@@ -157,7 +157,7 @@ absl::Status Intake::CheckReport(const v1::Report& r, std::string* field) const 
     *field = "report_id";
     return absl::InvalidArgumentError("report_id must be 32 lower-case hex characters");
   }
-  if (!IsValidMonth(r.signal_month())) {
+  if (!Month(r.signal_month()).IsValid()) {
     *field = "signal_month";
     return absl::InvalidArgumentError("signal_month must be YYYYMM (or 0 when not known)");
   }

@@ -42,8 +42,8 @@
 //
 // Thread-safety: thread-safe; `Submit` may be called from several streams at once (the
 // store serialises writes).
-#ifndef SAMENZICHT_AGGREGATOR_INTAKE_H_
-#define SAMENZICHT_AGGREGATOR_INTAKE_H_
+#ifndef SAMENZICHT_AGGREGATOR_INTAKE_INTAKE_H_
+#define SAMENZICHT_AGGREGATOR_INTAKE_INTAKE_H_
 
 #include <atomic>
 #include <functional>
@@ -136,4 +136,4 @@ class Intake {
 
 }  // namespace samenzicht::aggregator
 
-#endif  // SAMENZICHT_AGGREGATOR_INTAKE_H_
+#endif  // SAMENZICHT_AGGREGATOR_INTAKE_INTAKE_H_
