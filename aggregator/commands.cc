@@ -27,7 +27,7 @@
 #include "aggregator/linkage/offline_link.h"
 #include "aggregator/present/report.h"
 #include "aggregator/report_query.h"
-#include "aggregator/server.h"
+#include "aggregator/server/server.h"
 #include "aggregator/present/totals_format.h"
 #include "audit/aggregator_events.h"
 #include "audit/chain.h"

@@ -16,7 +16,7 @@ set(MODULES
   common crypto model rpc rpc/peer audit presentation proto
   aggregator aggregator/linkage aggregator/store aggregator/query aggregator/admin
   aggregator/present aggregator/estimate aggregator/dashboard aggregator/intake
-  agency_node agency_node/web simulator keyholder)
+  aggregator/server agency_node agency_node/web simulator keyholder)
 
 set(ALLOW_common "")
 set(ALLOW_crypto common)
@@ -45,10 +45,16 @@ set(ALLOW_aggregator/present aggregator/query common model presentation proto)
 # Intake checks and stores batches through the store and the audited store; it never reaches
 # the query side, the server adapters or the commands, and knows the caller only as a Peer.
 set(ALLOW_aggregator/intake aggregator/admin aggregator/store audit common crypto model proto rpc/peer)
-set(ALLOW_aggregator/dashboard aggregator aggregator/present aggregator/query aggregator/store aggregator/linkage common crypto model presentation proto rpc rpc/peer)
+# The gRPC server wires the store, intake, the query side and administration behind its
+# thin service adapters; nothing below it includes it, and it never reaches the commands,
+# the operator's in-process tools (aggregator/) or the dashboard.
+set(ALLOW_aggregator/server
+  aggregator/admin aggregator/intake aggregator/query aggregator/store audit common crypto model
+  proto rpc rpc/peer)
+set(ALLOW_aggregator/dashboard aggregator/present aggregator/query aggregator/store aggregator/linkage common crypto model presentation proto rpc rpc/peer)
 set(ALLOW_aggregator
   aggregator/linkage aggregator/store aggregator/query aggregator/admin aggregator/present
-  aggregator/estimate aggregator/dashboard aggregator/intake
+  aggregator/estimate aggregator/dashboard aggregator/intake aggregator/server
   audit common crypto model presentation proto rpc rpc/peer)
 # The node never includes the aggregator's code (and the reverse).
 set(ALLOW_agency_node common crypto model proto rpc)
@@ -57,10 +63,11 @@ set(ALLOW_simulator common model proto)
 # The key service shares nothing with the node or the aggregator but the contract.
 set(ALLOW_keyholder audit common crypto model proto rpc rpc/peer)
 
-# The modules that may include gRPC: its plumbing, the aggregator's service adapters and
-# command-line clients, the node's clients and the key service's server. The query side,
-# administration, the store and everything below them stay free of it.
-set(GRPC_MODULES rpc aggregator agency_node keyholder)
+# The modules that may include gRPC: its plumbing, the aggregator's server and service
+# adapters, its command-line clients (aggregator/commands.cc), the node's clients and the key
+# service's server. Intake, the query side, administration, the store and everything below
+# them stay free of it.
+set(GRPC_MODULES rpc aggregator/server aggregator agency_node keyholder)
 
 # Known exceptions, each a single file edge "FROM_FILE -> INCLUDED_HEADER" with its reason.
 # New code does not add to this list; the next restructuring removes them.
@@ -75,7 +82,7 @@ function(module_of path out)
     set(m proto)
   elseif(path MATCHES "^rpc/peer\\.(h|cc)$")
     set(m rpc/peer)
-  elseif(path MATCHES "^aggregator/(linkage|store|query|admin|present|estimate|dashboard|intake)/")
+  elseif(path MATCHES "^aggregator/(linkage|store|query|admin|present|estimate|dashboard|intake|server)/")
     set(m "aggregator/${CMAKE_MATCH_1}")
   elseif(path MATCHES "^agency_node/web/")
     set(m agency_node/web)

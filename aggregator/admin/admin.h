@@ -1,5 +1,6 @@
 // Run-time administration of the aggregator (administrator role) and read access to the
-// audit trail (privacy officer role). The gRPC services (admin_service.h) are thin adapters.
+// audit trail (privacy officer role). The gRPC services (server/admin_service.h) are thin
+// adapters.
 //
 //   ASSIGN_OR_RETURN(auto admin, Administration::Start(config, store, [&](uint32_t epoch) {
 //     intake->set_key_epoch(epoch); }));  // records

@@ -1,5 +1,5 @@
 // Intake logic: validates a signed batch from an agency node and stores what is valid.
-// The gRPC service (intake_service.h) is a thin adapter over this class.
+// The gRPC service (server/intake_service.h) is a thin adapter over this class.
 //
 //   ASSIGN_OR_RETURN(auto intake, Intake::New(config, profile, store.get()));
 //   RETURN_IF_ERROR(intake->Authorize(peer));                 // once per stream

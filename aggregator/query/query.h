@@ -1,5 +1,5 @@
 // Query logic: deduplicated totals for the municipality analyst. The gRPC service
-// (query_service.h) is a thin adapter over this class.
+// (server/query_service.h) is a thin adapter over this class.
 //
 //   ASSIGN_OR_RETURN(auto query, Query::New(config, profile, store.get()));
 //   ASSIGN_OR_RETURN(v1::TotalsResponse r, query->Totals(peer, request));

@@ -32,7 +32,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "agency_node/batch.h"
-#include "aggregator/server.h"
+#include "aggregator/server/server.h"
 #include "bench/perf/synthetic.h"
 #include "crypto/encoding.h"
 #include "crypto/key_file.h"

@@ -15,7 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "aggregator/exact_totals.h"
-#include "aggregator/server.h"
+#include "aggregator/server/server.h"
 #include "crypto/key_file.h"
 #include "rpc/tls.h"
 #include "samenzicht/v1/admin.grpc.pb.h"

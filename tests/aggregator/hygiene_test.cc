@@ -22,7 +22,7 @@
 
 #include "aggregator/admin/audited_store.h"
 #include "aggregator/query/estimate_cache.h"
-#include "aggregator/server.h"
+#include "aggregator/server/server.h"
 #include "crypto/key_file.h"
 #include "model/config.h"
 #include "tests/testing/pki.h"

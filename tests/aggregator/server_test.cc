@@ -1,5 +1,5 @@
 // In-process aggregator on 127.0.0.1 port 0 with real mutual TLS.
-#include "aggregator/server.h"
+#include "aggregator/server/server.h"
 
 #include <filesystem>
 #include <atomic>

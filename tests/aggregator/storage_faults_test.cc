@@ -13,7 +13,7 @@
 #include "audit/aggregator_events.h"
 #include "aggregator/admin/audited_store.h"
 #include "aggregator/query/query_history.h"
-#include "aggregator/service_status.h"
+#include "aggregator/server/service_status.h"
 #include "aggregator/store/store.h"
 #include "common/disk_full.h"
 #include "common/files.h"

@@ -16,7 +16,7 @@
 #include "aggregator/exact_totals.h"
 #include "aggregator/present/insight_format.h"
 #include "aggregator/present/report.h"
-#include "aggregator/server.h"
+#include "aggregator/server/server.h"
 #include "aggregator/present/totals_format.h"
 #include "crypto/encoding.h"
 #include "crypto/key_file.h"

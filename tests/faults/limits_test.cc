@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "agency_node/daemon.h"
-#include "aggregator/rate_limit.h"
+#include "aggregator/server/rate_limit.h"
 
 namespace samenzicht {
 namespace {

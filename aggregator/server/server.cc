@@ -1,4 +1,4 @@
-#include "aggregator/server.h"
+#include "aggregator/server/server.h"
 
 #include <spdlog/spdlog.h>
 

@@ -1,7 +1,7 @@
-#include "aggregator/query_service.h"
+#include "aggregator/server/query_service.h"
 
 #include "aggregator/admin/audited_store.h"
-#include "aggregator/service_status.h"
+#include "aggregator/server/service_status.h"
 #include "rpc/tls.h"
 
 namespace samenzicht::aggregator {

@@ -1,6 +1,6 @@
-#include "aggregator/intake_service.h"
+#include "aggregator/server/intake_service.h"
 
-#include "aggregator/service_status.h"
+#include "aggregator/server/service_status.h"
 #include "rpc/tls.h"
 
 namespace samenzicht::aggregator {

@@ -5,8 +5,8 @@
 // recorded as a `permission_denied` entry naming the RPC.
 //
 // Thread-safety: thread-safe; `query` is not owned.
-#ifndef SAMENZICHT_AGGREGATOR_QUERY_SERVICE_H_
-#define SAMENZICHT_AGGREGATOR_QUERY_SERVICE_H_
+#ifndef SAMENZICHT_AGGREGATOR_SERVER_QUERY_SERVICE_H_
+#define SAMENZICHT_AGGREGATOR_SERVER_QUERY_SERVICE_H_
 
 #include "aggregator/query/query.h"
 #include "samenzicht/v1/query.grpc.pb.h"
@@ -29,4 +29,4 @@ class QueryService final : public v1::Query::Service {
 
 }  // namespace samenzicht::aggregator
 
-#endif  // SAMENZICHT_AGGREGATOR_QUERY_SERVICE_H_
+#endif  // SAMENZICHT_AGGREGATOR_SERVER_QUERY_SERVICE_H_

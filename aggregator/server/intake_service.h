@@ -7,11 +7,11 @@
 // stream with its status (the unacknowledged batch is not stored; the node resends it).
 //
 // Thread-safety: thread-safe; `intake` is not owned.
-#ifndef SAMENZICHT_AGGREGATOR_INTAKE_SERVICE_H_
-#define SAMENZICHT_AGGREGATOR_INTAKE_SERVICE_H_
+#ifndef SAMENZICHT_AGGREGATOR_SERVER_INTAKE_SERVICE_H_
+#define SAMENZICHT_AGGREGATOR_SERVER_INTAKE_SERVICE_H_
 
 #include "aggregator/intake/intake.h"
-#include "aggregator/rate_limit.h"
+#include "aggregator/server/rate_limit.h"
 #include "samenzicht/v1/intake.grpc.pb.h"
 
 namespace samenzicht::aggregator {
@@ -36,4 +36,4 @@ class IntakeService final : public v1::Intake::Service {
 
 }  // namespace samenzicht::aggregator
 
-#endif  // SAMENZICHT_AGGREGATOR_INTAKE_SERVICE_H_
+#endif  // SAMENZICHT_AGGREGATOR_SERVER_INTAKE_SERVICE_H_

@@ -11,8 +11,8 @@
 // A rate of 0 disables the limit (Pace returns at once).
 //
 // Thread-safety: thread-safe.
-#ifndef SAMENZICHT_AGGREGATOR_RATE_LIMIT_H_
-#define SAMENZICHT_AGGREGATOR_RATE_LIMIT_H_
+#ifndef SAMENZICHT_AGGREGATOR_SERVER_RATE_LIMIT_H_
+#define SAMENZICHT_AGGREGATOR_SERVER_RATE_LIMIT_H_
 
 #include <chrono>
 #include <condition_variable>
@@ -51,4 +51,4 @@ class RateLimiter {
 
 }  // namespace samenzicht::aggregator
 
-#endif  // SAMENZICHT_AGGREGATOR_RATE_LIMIT_H_
+#endif  // SAMENZICHT_AGGREGATOR_SERVER_RATE_LIMIT_H_

@@ -1,4 +1,4 @@
-#include "aggregator/rate_limit.h"
+#include "aggregator/server/rate_limit.h"
 
 #include <algorithm>
 

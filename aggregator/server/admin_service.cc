@@ -1,4 +1,4 @@
-#include "aggregator/admin_service.h"
+#include "aggregator/server/admin_service.h"
 
 #include "rpc/tls.h"
 

@@ -20,8 +20,8 @@
 // Concurrency: gRPC's synchronous server runs calls on its own threads; writes to the
 // store are serialised by the store, queries run concurrently.
 // Thread-safety: `Shutdown` may be called from any thread, more than once.
-#ifndef SAMENZICHT_AGGREGATOR_SERVER_H_
-#define SAMENZICHT_AGGREGATOR_SERVER_H_
+#ifndef SAMENZICHT_AGGREGATOR_SERVER_SERVER_H_
+#define SAMENZICHT_AGGREGATOR_SERVER_SERVER_H_
 
 #include <condition_variable>
 #include <memory>
@@ -32,11 +32,11 @@
 
 #include "absl/status/statusor.h"
 #include "aggregator/admin/admin.h"
-#include "aggregator/admin_service.h"
+#include "aggregator/server/admin_service.h"
 #include "aggregator/intake/intake.h"
-#include "aggregator/intake_service.h"
+#include "aggregator/server/intake_service.h"
 #include "aggregator/query/query.h"
-#include "aggregator/query_service.h"
+#include "aggregator/server/query_service.h"
 #include "aggregator/store/store.h"
 #include "samenzicht/v1/config.pb.h"
 
@@ -87,4 +87,4 @@ class Server {
 
 }  // namespace samenzicht::aggregator
 
-#endif  // SAMENZICHT_AGGREGATOR_SERVER_H_
+#endif  // SAMENZICHT_AGGREGATOR_SERVER_SERVER_H_

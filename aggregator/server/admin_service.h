@@ -3,8 +3,8 @@
 // role; status codes converted in one place (rpc::ToGrpcStatus).
 //
 // Thread-safety: thread-safe; the logic objects are not owned.
-#ifndef SAMENZICHT_AGGREGATOR_ADMIN_SERVICE_H_
-#define SAMENZICHT_AGGREGATOR_ADMIN_SERVICE_H_
+#ifndef SAMENZICHT_AGGREGATOR_SERVER_ADMIN_SERVICE_H_
+#define SAMENZICHT_AGGREGATOR_SERVER_ADMIN_SERVICE_H_
 
 #include "aggregator/admin/admin.h"
 #include "samenzicht/v1/admin.grpc.pb.h"
@@ -39,4 +39,4 @@ class AdminService final : public v1::Admin::Service {
 
 }  // namespace samenzicht::aggregator
 
-#endif  // SAMENZICHT_AGGREGATOR_ADMIN_SERVICE_H_
+#endif  // SAMENZICHT_AGGREGATOR_SERVER_ADMIN_SERVICE_H_

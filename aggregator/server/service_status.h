@@ -1,8 +1,8 @@
 // The gRPC status a service answers with: the layer's status as it is (rpc::ToGrpcStatus),
 // except a full disk (common/disk_full.h), which is logged at error level with its cause
 // and answered with "the aggregator's disk is full", never a file name.
-#ifndef SAMENZICHT_AGGREGATOR_SERVICE_STATUS_H_
-#define SAMENZICHT_AGGREGATOR_SERVICE_STATUS_H_
+#ifndef SAMENZICHT_AGGREGATOR_SERVER_SERVICE_STATUS_H_
+#define SAMENZICHT_AGGREGATOR_SERVER_SERVICE_STATUS_H_
 
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
@@ -32,4 +32,4 @@ inline grpc::Status ServiceStatus(const absl::Status& s, std::string_view call) 
 
 }  // namespace samenzicht::aggregator
 
-#endif  // SAMENZICHT_AGGREGATOR_SERVICE_STATUS_H_
+#endif  // SAMENZICHT_AGGREGATOR_SERVER_SERVICE_STATUS_H_
