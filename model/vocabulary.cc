@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "common/month.h"
 #include "samenzicht/v1/categories.pb.h"
 
 namespace samenzicht::model {
@@ -138,7 +139,7 @@ std::vector<std::string> Words(Dimension d) {
 
 std::string MonthWord(uint32_t yyyymm) {
   if (yyyymm == 0) return "unknown";
-  return absl::StrFormat("%04d-%02d", yyyymm / 100, yyyymm % 100);
+  return Month(yyyymm).Text();
 }
 
 }  // namespace samenzicht::model

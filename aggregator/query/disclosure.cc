@@ -14,6 +14,7 @@
 #include "absl/strings/str_split.h"
 
 #include "aggregator/query/months.h"
+#include "common/month.h"
 
 namespace samenzicht::aggregator {
 namespace {
@@ -90,7 +91,8 @@ std::vector<std::pair<uint32_t, size_t>> AddTrendLines(
     if (m == 0) {
       unknown = static_cast<long>(cell);
     } else {
-      by_quarter[(m / 100) * 10 + ((m % 100) - 1) / 3 + 1].push_back(cell);
+      const Month month(m);
+      by_quarter[month.year() * 10 + (month.month() - 1) / 3 + 1].push_back(cell);
     }
   }
   std::vector<std::pair<uint32_t, size_t>> quarters;
@@ -310,13 +312,14 @@ std::pair<uint64_t, uint64_t> TrueCountRange(uint64_t shown, const CellKeyParams
 }
 
 uint32_t ReleaseMonth(uint32_t m, uint32_t grace) {
-  uint32_t months = (m / 100) * 12 + (m % 100 - 1) + 1 + grace;
-  return (months / 12) * 100 + months % 12 + 1;
+  return Month(m).Plus(int64_t{1} + grace).yyyymm();
 }
 
 uint32_t RevisedThrough(uint32_t last_released) {
   if (last_released == 0) return 0;
-  return last_released % 100 == 12 ? last_released : (last_released / 100 - 1) * 100 + 12;
+  // That month when it is a December, else the December before it.
+  const Month m(last_released);
+  return m.month() == 12 ? last_released : m.Plus(-static_cast<int64_t>(m.month())).yyyymm();
 }
 
 LinkResult ProvisionalLink(const Dataset& ds, const LinkResult& link,
@@ -363,7 +366,7 @@ ReleaseState Release(const Dataset& ds, const std::vector<uint64_t>& report_keys
   // the later months were frozen: it stays empty (back-filling a closed month would be a
   // way to watch). Every released month from the first to now is frozen, empty ones too.
   const uint32_t last_frozen = frozen.empty() ? 0 : frozen.rbegin()->first;
-  auto next = [](uint32_t m) { return m % 100 == 12 ? m + 89 : m + 1; };
+  auto next = [](uint32_t m) { return Month(m).Plus(1).yyyymm(); };
   for (uint32_t m = first; m != 0 && ReleaseMonth(m, grace) <= now_month; m = next(m)) {
     auto it = frozen.find(m);
     const auto reports = by_month.find(m);
@@ -398,18 +401,16 @@ ReleaseState Release(const Dataset& ds, const std::vector<uint64_t>& report_keys
 absl::Status CheckReleased(uint32_t from, uint32_t to, uint32_t now_month, uint32_t grace) {
   // The last month of the period is released last.
   if (ReleaseMonth(to, grace) <= now_month) return absl::OkStatus();
-  const uint32_t at = ReleaseMonth(to, grace);
+  const std::string month = Month(to).Text();
+  const std::string date = absl::StrCat(Month(ReleaseMonth(to, grace)).Text(), "-01");
   (void)from;
   return WithRefusal(
       absl::InvalidArgumentError(absl::StrFormat(
-          "%04u-%02u is not released yet: figures for a month are published from the first "
-          "day of the month %u month(s) after it (from %04u-%02u-01), so that late signals "
+          "%s is not released yet: figures for a month are published from the first "
+          "day of the month %u month(s) after it (from %s), so that late signals "
           "are in and the figures do not change afterwards",
-          to / 100, to % 100, grace + 1, at / 100, at % 100)),
-      Refusal{"refusedNotReleased",
-              {{"month", absl::StrFormat("%04u-%02u", to / 100, to % 100)},
-               {"date", absl::StrFormat("%04u-%02u-01", at / 100, at % 100)}},
-              {}});
+          month, grace + 1, date)),
+      Refusal{"refusedNotReleased", {{"month", month}, {"date", date}}, {}});
 }
 
 namespace {
@@ -450,11 +451,12 @@ std::optional<Refusal> RefusalOf(const absl::Status& status) {
 
 namespace {
 
+// `from` and `to` are months of the same year.
 std::string GridPeriodText(uint32_t from, uint32_t to) {
-  const uint32_t year = from / 100, a = from % 100, b = to % 100;
+  const uint32_t year = Month(from).year(), a = Month(from).month(), b = Month(to).month();
   std::string name;
   if (a == b) {
-    name = absl::StrFormat("%04u-%02u", year, a);
+    name = Month(from).Text();
   } else if (b - a == 2) {
     name = absl::StrCat(year, "-Q", (a - 1) / 3 + 1);
   } else if (b - a == 5) {
@@ -462,12 +464,12 @@ std::string GridPeriodText(uint32_t from, uint32_t to) {
   } else {
     name = absl::StrCat(year);
   }
-  return absl::StrFormat("%04u-%02u..%04u-%02u (%s)", year, a, year, b, name);
+  return absl::StrCat(Month(from).Text(), "..", Month(to).Text(), " (", name, ")");
 }
 
 bool OnGrid(uint32_t from, uint32_t to) {
-  if (from / 100 != to / 100) return false;
-  const uint32_t a = from % 100, b = to % 100;
+  if (Month(from).year() != Month(to).year()) return false;
+  const uint32_t a = Month(from).month(), b = Month(to).month();
   if (a == b) return true;                                  // a month
   if (b - a == 2 && (a - 1) % 3 == 0) return true;          // a quarter
   if (b - a == 5 && (a == 1 || a == 7)) return true;        // a half year
@@ -489,9 +491,9 @@ absl::Status CheckGridPeriod(uint32_t from, uint32_t to) {
   if (from != 0 && to != 0 && OnGrid(from, to)) return absl::OkStatus();
   // The nearest grid periods: those of the year of `from` (or `to`) that contain the
   // start, from the smallest that also reaches the end to the year.
-  const uint32_t start = from != 0 ? from : to / 100 * 100 + 1;
-  const uint32_t end = to != 0 ? to : from / 100 * 100 + 12;
-  const uint32_t year = start / 100, month = start % 100;
+  const uint32_t start = from != 0 ? from : Month(to).year() * 100 + 1;
+  const uint32_t end = to != 0 ? to : Month(from).year() * 100 + 12;
+  const uint32_t year = Month(start).year(), month = Month(start).month();
   std::vector<std::string> options;
   const uint32_t q = (month - 1) / 3 * 3 + 1, h = month <= 6 ? 1 : 7;
   for (auto [a, b] : {std::pair<uint32_t, uint32_t>{month, month}, {q, q + 2}, {h, h + 5},
@@ -505,9 +507,7 @@ absl::Status CheckGridPeriod(uint32_t from, uint32_t to) {
       if (t >= std::min(end, year * 100 + 12)) break;
     }
   }
-  auto text = [](uint32_t m) {
-    return m == 0 ? std::string("(open)") : absl::StrFormat("%04u-%02u", m / 100, m % 100);
-  };
+  auto text = [](uint32_t m) { return m == 0 ? std::string("(open)") : Month(m).Text(); };
   return WithRefusal(
       absl::InvalidArgumentError(absl::StrCat(
           "period ", text(from), "..", text(to),
