@@ -792,6 +792,7 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
   std::vector<Observation> observations;
   absl::flat_hash_map<std::string, uint32_t> observation_id;
   std::string key;
+  Observation obs;  // the current pair's, reused: most pairs show an observation seen before
   const size_t testable_rules = std::min<size_t>(num_rules, 64);
   for (size_t s = 0; s < pair_rules.size();) {
     size_t e = s + 1;
@@ -822,7 +823,8 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
       if (unmet == 1) hi[failing] = std::min(hi[failing], cert[failing] - 1);
     }
     const uint8_t both = present[pair.a] & present[pair.b];
-    Observation obs;
+    obs.pattern = 0;
+    obs.below.clear();
     for (int c = 0; c < kNumComparisons; ++c) {
       const uint32_t digit = (both >> c & 1) ? codec.Digit(c, lo[c], std::max(lo[c], hi[c])) : 0u;
       obs.pattern += digit * codec.stride[c];
@@ -849,7 +851,7 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
     key.assign(reinterpret_cast<const char*>(&obs.pattern), sizeof obs.pattern);
     for (const auto& b : obs.below) key.append(reinterpret_cast<const char*>(b.data()), b.size());
     const auto [it, inserted] = observation_id.try_emplace(key, static_cast<uint32_t>(observations.size()));
-    if (inserted) observations.push_back(std::move(obs));
+    if (inserted) observations.push_back(obs);
     pair.obs = it->second;
     pairs.push_back(pair);
     s = e;
