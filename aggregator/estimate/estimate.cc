@@ -198,11 +198,7 @@ absl::StatusOr<HeterogeneityCheck> TestHeterogeneity(const CaptureTable& table,
     for (int r = 0; r < rows; ++r) {
       const Mask h = layout.cells[r];
       double* row = &x[static_cast<size_t>(r) * cols];
-      row[0] = 1;
-      for (size_t t = 0; t < layout.estimated_terms.size(); ++t) {
-        const Mask m = layout.estimated_terms[t];
-        row[1 + t] = (h & m) == m ? 1.0 : 0.0;
-      }
+      FillDesignRow(layout, h, row);
       const int on = std::popcount(h);
       row[base] = darroch ? on * on / 2.0 : std::ldexp(1.0, on) - 1;
     }

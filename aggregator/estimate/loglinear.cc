@@ -148,6 +148,14 @@ HierarchicalModel HierarchicalModel::With(Mask term) const {
   return HierarchicalModel(num_lists_, std::move(terms));
 }
 
+void FillDesignRow(const ModelLayout& layout, Mask h, double* row) {
+  row[0] = 1.0;
+  for (size_t t = 0; t < layout.estimated_terms.size(); ++t) {
+    const Mask m = layout.estimated_terms[t];
+    row[1 + t] = (h & m) == m ? 1.0 : 0.0;
+  }
+}
+
 ModelLayout LayoutFor(const CaptureTable& table, const HierarchicalModel& model) {
   ModelLayout layout;
   for (Mask t : model.terms()) {
@@ -258,13 +266,8 @@ absl::StatusOr<ModelFit> FitModel(const CaptureTable& table, const HierarchicalM
   const int cols = 1 + static_cast<int>(layout.estimated_terms.size());
   std::vector<double> x(static_cast<size_t>(rows) * cols), y(rows);
   for (int r = 0; r < rows; ++r) {
-    Mask h = layout.cells[r];
-    y[r] = static_cast<double>(table.count(h));
-    x[static_cast<size_t>(r) * cols] = 1.0;
-    for (int c = 1; c < cols; ++c) {
-      Mask t = layout.estimated_terms[c - 1];
-      x[static_cast<size_t>(r) * cols + c] = (h & t) == t ? 1.0 : 0.0;
-    }
+    y[r] = static_cast<double>(table.count(layout.cells[r]));
+    FillDesignRow(layout, layout.cells[r], &x[static_cast<size_t>(r) * cols]);
   }
   // A start from another table may not match this layout (a new empty
   // overlap removes a term); then use the default starting values.

@@ -93,6 +93,11 @@ struct ModelLayout {
 };
 ModelLayout LayoutFor(const CaptureTable& table, const HierarchicalModel& model);
 
+// The design row of history `h` under `layout`: 1 for the intercept, then per estimated
+// term 1 when `h` holds all of the term's lists, else 0. `row` has room for
+// 1 + layout.estimated_terms.size() values.
+void FillDesignRow(const ModelLayout& layout, Mask h, double* row);
+
 // Result of an iteratively reweighted least squares Poisson fit.
 struct GlmFit {
   std::vector<double> coefficients;  // intercept first, then the columns

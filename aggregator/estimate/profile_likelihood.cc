@@ -26,11 +26,7 @@ class Profile {
     for (int r = 0; r < rows_; ++r) {
       const Mask h = r == 0 ? 0 : layout.cells[r - 1];
       if (r > 0) y_[r] = static_cast<double>(table.count(h));
-      x_[static_cast<size_t>(r) * cols_] = 1.0;
-      for (int c = 1; c < cols_; ++c) {
-        const Mask t = layout.estimated_terms[c - 1];
-        x_[static_cast<size_t>(r) * cols_ + c] = (h & t) == t ? 1.0 : 0.0;
-      }
+      FillDesignRow(layout, h, &x_[static_cast<size_t>(r) * cols_]);
     }
   }
 
