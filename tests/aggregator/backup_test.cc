@@ -72,8 +72,16 @@ TEST_F(BackupTest, BackupWhileSubmittingRestoresACommittedPrefixWithAVerifiedTra
   // A writer keeps submitting while the backup runs.
   std::atomic<int> acked{0};
   std::atomic<bool> stop{false};
+  std::atomic<bool> writer_done{false};
+  // The writer stops when told to, when a batch is not acknowledged, or after 2,000 batches;
+  // every wait below also ends when the writer has ended, so a slow backup (sanitizers, a
+  // loaded machine) or a failed batch cannot hang the test.
   std::thread writer([&] {
-    for (int b = 0; b < 200 && !stop.load(); ++b) {
+    struct Done {
+      std::atomic<bool>* flag;
+      ~Done() { flag->store(true); }
+    } done{&writer_done};
+    for (int b = 0; b < 2000 && !stop.load(); ++b) {
       std::vector<v1::BatchAck> acks;
       auto batch = (b % 2 == 0) ? PoliceBatch(FiveReports(100000 + b * 10))
                                 : ZorgBatch(FiveReports(100000 + b * 10));
@@ -85,7 +93,11 @@ TEST_F(BackupTest, BackupWhileSubmittingRestoresACommittedPrefixWithAVerifiedTra
       acked.fetch_add(1);
     }
   });
-  while (acked.load() < 5) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  while (acked.load() < 5 && !writer_done.load()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  if (acked.load() < 5) {
+    writer.join();
+    FAIL() << "the writer ended after " << acked.load() << " batches, before the backup started";
+  }
 
   const std::string config_path = WriteConfig(config_, "aggregator.textproto");
   const std::string backup = dir_ + "/aggregator-backup.db";
@@ -94,7 +106,9 @@ TEST_F(BackupTest, BackupWhileSubmittingRestoresACommittedPrefixWithAVerifiedTra
   RunResult r = RunCommand({AGGREGATOR_BIN, "backup", "--config", config_path, "--out", backup});
   const int acked_after = acked.load();
   // Let the writer run on a little after the backup, then stop it.
-  while (acked.load() < acked_after + 3) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  while (acked.load() < acked_after + 3 && !writer_done.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
   stop = true;
   writer.join();
   ASSERT_EQ(r.exit_code, 0) << Out(r);
