@@ -4,12 +4,14 @@
 # deploy/install.sh, the shared key delivered sealed to each node (key ceremony), simulated
 # signals submitted over the virtual network with mutual TLS. Asserts the totals against
 # the simulator's ground truth, that a host with a certificate from another CA is refused,
-# and that a packet capture on the aggregator's interface shows only TLS on its port.
+# that the daily backup timer installed on the aggregator host starts a service that backs
+# up the live database (restored: the same totals) and deletes expired backups, and that a
+# packet capture on the aggregator's interface shows only TLS on its port.
 #
 #   multihost_test.sh BUILD_DIR
 #
-# Needs root, iproute2 and tshark; skips (exit 77) with a message where namespaces cannot
-# be created.
+# Needs root, iproute2, tshark, unshare and systemd-analyze; skips (exit 77) with a message
+# where one is missing or namespaces cannot be created.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:?usage: multihost_test.sh BUILD_DIR}
@@ -17,6 +19,8 @@ skip() { echo "SKIP: $*"; exit 77; }
 [ "$(id -u)" -eq 0 ] || skip "needs root to create network namespaces"
 command -v ip >/dev/null || skip "iproute2 (ip) not installed"
 command -v tshark >/dev/null || skip "tshark not installed"
+command -v systemd-analyze >/dev/null || skip "systemd-analyze not installed"
+unshare --mount --propagation private true 2>/dev/null || skip "cannot create mount namespaces here"
 probe="szprobe$$"
 ip netns add "$probe" 2>/dev/null || skip "cannot create network namespaces here"
 ip netns del "$probe"
@@ -176,6 +180,78 @@ for pair in "$p_persons:$persons" "$p_signals:$signals"; do
   { [ "$shown" -ge 5 ] && [ "$d" -le 15 ]; } || fail "published $shown is not a protected figure near $exact_n"
 done
 echo "ok: the analyst's totals over the network are protected ($p_persons persons, $p_signals signals published)"
+
+# --- the daily backup: the timer install.sh put on the aggregator host, and its service ----
+# run as the timer starts it, while the aggregator serves. The timer and the service it
+# starts are checked with systemd-analyze (verify: the service and its program exist,
+# every directive parses; calendar: the next two runs are a day apart). Then the service's
+# ExecStart runs with the service's Environment= and the host's own /etc, /opt, /var/lib
+# and /var/backups in place (bind mounts in a private mount namespace); as root, because
+# the staged hosts have no service user (tests/deploy/guide_test.sh runs it as that user),
+# and without systemd's sandboxing (tests/deploy/systemd_units_test.sh checks the
+# directives). The backup must hold exactly what was stored, and the service must delete
+# backups older than the days it keeps and keep younger ones.
+units="$work/agg/etc/systemd/system"
+timer="$units/samenzicht-aggregator-backup.timer"
+[ -f "$timer" ] || fail "install.sh put no backup timer on the aggregator host"
+service=$(sed -n 's/^Unit=//p' "$timer"); service=${service:-samenzicht-aggregator-backup.service}
+[ -f "$units/$service" ] || fail "the backup timer starts $service, which install.sh did not install"
+for d in "Persistent=true" "WantedBy=timers.target"; do
+  grep -qx "$d" "$timer" || fail "the backup timer lacks $d"
+done
+check="$work/unit-check"; mkdir -p "$check"
+cp "$timer" "$check/"
+sed "s|^ExecStart=/opt/|ExecStart=$work/agg/opt/|" "$units/$service" > "$check/$service"
+out=$(cd "$check" && systemd-analyze verify "$(basename "$timer")" "$service" 2>&1) ||
+  fail "systemd-analyze verify of the installed backup timer and service: $out"
+calendar=$(sed -n 's/^OnCalendar=//p' "$timer")
+mapfile -t runs < <(systemd-analyze calendar --iterations=2 "$calendar" 2>/dev/null |
+                      sed -n 's/^ *\(Next elapse\|Iter\. #2\): //p')
+[ "${#runs[@]}" -eq 2 ] || fail "systemd-analyze calendar '$calendar' gave no two runs"
+gap=$(( $(date -d "${runs[1]}" +%s) - $(date -d "${runs[0]}" +%s) ))
+[ "$gap" -eq 86400 ] || fail "the backup timer's runs ($calendar) are $gap s apart, not a day"
+echo "ok: the aggregator host's backup timer starts $service daily (next ${runs[0]}); both pass systemd-analyze verify"
+
+exec_start=$(sed -n 's/^ExecStart=//p' "$units/$service")
+mapfile -t unit_env < <(sed -n 's/^Environment=//p' "$units/$service")
+keep_days=$(printf '%s\n' "${unit_env[@]}" | sed -n 's/^SAMENZICHT_BACKUP_KEEP_DAYS=//p')
+backups=$(printf '%s\n' "${unit_env[@]}" | sed -n 's/^SAMENZICHT_BACKUP_DIR=//p')
+[ -n "$keep_days" ] && [ -n "$backups" ] || fail "the backup service sets no SAMENZICHT_BACKUP_KEEP_DAYS or SAMENZICHT_BACKUP_DIR"
+[ -d "$work/agg$backups" ] || fail "install.sh made no $backups on the aggregator host"
+old="$backups/aggregator-2020-01-01T023000Z.db" young="$backups/aggregator-2020-02-01T023000Z.db"
+touch -d "$((keep_days + 2)) days ago" "$work/agg$old"
+touch -d "$((keep_days - 2)) days ago" "$work/agg$young"
+# The host's /etc: the machine's, with the aggregator host's /etc/samenzicht.
+rootfs="$work/agg-root"; mkdir -p "$rootfs"
+cp -a /etc "$rootfs/etc"
+cp -a "$work/agg/etc/samenzicht" "$rootfs/etc/"
+out=$(on agg unshare --mount --propagation private -- bash -c '
+  set -e; etc=$1 host=$2; shift 2
+  mount --bind "$etc" /etc
+  mount --bind "$host/opt" /opt
+  mount --bind "$host/var/lib" /var/lib
+  mount --bind "$host/var/backups" /var/backups
+  cd / && exec env "$@"' run "$rootfs/etc" "$work/agg" "${unit_env[@]}" $exec_start 2>&1) ||
+  fail "the backup service failed: $out"
+made=$(cd "$work/agg$backups" && ls aggregator-*.db | grep -vxF -e "$(basename "$old")" -e "$(basename "$young")" || true)
+[ "$(echo "$made" | grep -c .)" -eq 1 ] || fail "the backup service wrote '$made', not one backup; it said: $out"
+[[ $made =~ ^aggregator-[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{6}Z\.db$ ]] || fail "the backup is named $made"
+[ "$(stat -c %a "$work/agg$backups/$made")" = 600 ] || fail "the backup $made is not mode 0600"
+[ ! -e "$work/agg$old" ] || fail "the backup service kept $old, older than its $keep_days days"
+[ -e "$work/agg$young" ] || fail "the backup service deleted $young, younger than its $keep_days days"
+echo "$out" | grep -qxF "samenzicht-backup: deleted (older than the kept days) $old" ||
+  fail "the backup service did not name the backup it deleted: $out"
+echo "ok: the backup service wrote $made while the aggregator served, deleted the backup older than $keep_days days and kept the younger one"
+"$AGG" restore --backup "$work/agg$backups/$made" --data-dir "$work/restored" >/dev/null 2>&1 ||
+  fail "the backup $made does not restore"
+sed "s|^data_dir: .*|data_dir: \"$work/restored\"|" "$work/agg/etc/samenzicht/aggregator.textproto" \
+  > "$work/agg/etc/samenzicht/restored.textproto"
+restored=$("$AGG" exact-totals --config "$work/agg/etc/samenzicht/restored.textproto" --format csv 2>/dev/null) ||
+  fail "exact-totals on the restored backup failed"
+read -r r_persons r_signals < <(echo "$restored" | awk -F, "$cols" | tail -n 1)
+[ "$r_persons $r_signals" = "$persons $signals" ] ||
+  fail "the restored backup holds $r_persons persons and $r_signals signals, the aggregator $persons and $signals"
+echo "ok: the backup restores to the stored reports ($r_persons persons, $r_signals signals)"
 
 # --- the capture shows only TLS on the aggregator's port ------------------------------------
 # A client that speaks plaintext to the port: the check below must find this connection
