@@ -853,6 +853,34 @@ std::vector<std::string> DeletionNeighbourhood(std::string_view s) {
   return out;
 }
 
+std::vector<std::string> NameDeletionPairs(std::string_view joined) {
+  std::vector<std::string> out;
+  const size_t sep = joined.find(kNameJoiner);
+  if (sep == std::string_view::npos || sep == 0 || sep + 1 >= joined.size()) return out;
+  const std::string given(joined.substr(0, sep)), surname(joined.substr(sep + 1));
+  const std::vector<std::string> g = DeletionNeighbourhood(given), s = DeletionNeighbourhood(surname);
+  auto pair = [](const std::string& a, const std::string& b) {
+    std::string v;
+    v.reserve(a.size() + b.size() + 1);
+    v.append(a);
+    v.push_back(kNameJoiner);
+    v.append(b);
+    return v;
+  };
+  if (g.size() * s.size() <= model::kMaxTokensPerMultiValuedRule) {
+    out.reserve(g.size() * s.size());
+    for (const std::string& a : g) {
+      for (const std::string& b : s) out.push_back(pair(a, b));
+    }
+  } else {
+    for (const std::string& a : g) out.push_back(pair(a, surname));
+    for (const std::string& b : s) out.push_back(pair(given, b));
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 void DeriveLinkageFields(Person* p) {
   using v1::Field;
   const std::string& gp = p->Get(Field::FIELD_GIVEN_NAME_PHONETIC);
@@ -875,6 +903,11 @@ void DeriveLinkageFields(Person* p) {
   }
   p->Set(Field::FIELD_SURNAME_DELETIONS, p->Get(Field::FIELD_SURNAME));
   p->Set(Field::FIELD_GIVEN_NAME_DELETIONS, p->Get(Field::FIELD_FIRST_GIVEN_NAME));
+  const std::string& given = p->Get(Field::FIELD_FIRST_GIVEN_NAME);
+  const std::string& surname = p->Get(Field::FIELD_SURNAME);
+  if (!given.empty() && !surname.empty()) {
+    p->Set(Field::FIELD_NAME_DELETIONS, absl::StrCat(given, std::string(1, kNameJoiner), surname));
+  }
 }
 
 }  // namespace samenzicht::agency_node

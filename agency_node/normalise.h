@@ -172,13 +172,25 @@ absl::StatusOr<std::string> NormaliseHouseNumber(std::string_view text);
 // (40), so a rule never yields more tokens than the aggregator accepts.
 std::vector<std::string> DeletionNeighbourhood(std::string_view s);
 
+// Joins a first given name and a surname in the base of FIELD_NAME_DELETIONS.
+inline constexpr char kNameJoiner = '\x1f';
+
+// The deletion-neighbourhood pairs of a first given name and a surname (joined by
+// kNameJoiner): every (g, s) with g in DeletionNeighbourhood(given) and s in
+// DeletionNeighbourhood(surname), each as g + separator + s, sorted. Two records whose given
+// names are within one edit and whose surnames are within one edit share at least one pair.
+// When the pairs would exceed model::kMaxTokensPerMultiValuedRule, only those with at most
+// one of the two names shortened are kept (one edit in either name). Empty when either name is.
+std::vector<std::string> NameDeletionPairs(std::string_view joined);
+
 // Fills the fields of `p` that are functions of its other fields (profile version 4):
 // FIELD_NAME_PAIR_PHONETIC from the two phonetic codes, FIELD_DOB_YEAR_MONTH and
 // FIELD_DOB_YEAR_DAY from FIELD_DATE_OF_BIRTH, FIELD_POSTCODE_AREA from FIELD_POSTCODE,
 // FIELD_CITY_PHONETIC from FIELD_CITY, and the bases of the multi-valued fields
 // (FIELD_SURNAME_DELETIONS = the surname, FIELD_GIVEN_NAME_DELETIONS = the first given name,
-// FIELD_POSTCODE_DELETIONS = the postcode (version 5);
-// the tokeniser expands them with `DeletionNeighbourhood`). Fields whose inputs are absent
+// FIELD_POSTCODE_DELETIONS = the postcode (version 5), FIELD_NAME_DELETIONS = first given
+// name and surname joined by kNameJoiner (version 6); the tokeniser expands them with
+// `DeletionNeighbourhood` and `NameDeletionPairs`). Fields whose inputs are absent
 // stay absent.
 void DeriveLinkageFields(Person* p);
 

@@ -96,7 +96,9 @@ void Tokeniser::Messages(const Rule& rule, const Person& person, std::vector<std
   }
   const std::string& base = person.Get(rule.multi);
   if (base.empty()) return;
-  for (const std::string& variant : DeletionNeighbourhood(base)) {
+  const std::vector<std::string> values =
+      rule.multi == v1::FIELD_NAME_DELETIONS ? NameDeletionPairs(base) : DeletionNeighbourhood(base);
+  for (const std::string& variant : values) {
     std::string m;
     if (Encode(rule, person, &m, variant)) out->push_back(std::move(m));
   }

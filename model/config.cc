@@ -256,7 +256,7 @@ std::string ProfileFingerprint(const v1::LinkageProfile& profile) {
 
 bool IsMultiValuedField(v1::Field f) {
   return f == v1::FIELD_SURNAME_DELETIONS || f == v1::FIELD_GIVEN_NAME_DELETIONS ||
-         f == v1::FIELD_POSTCODE_DELETIONS;
+         f == v1::FIELD_POSTCODE_DELETIONS || f == v1::FIELD_NAME_DELETIONS;
 }
 
 double MatchProbability(const v1::LinkageProfile& profile) {

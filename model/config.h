@@ -57,8 +57,9 @@ bool IsMultiValuedField(v1::Field f);
 
 // At most this many tokens of one multi-valued rule in one report (the aggregator refuses
 // more): a deletion neighbourhood has one member per letter plus one, and names longer than
-// kMaxDeletionNeighbourhoodLength letters get no neighbourhood (the name alone).
-inline constexpr size_t kMaxTokensPerMultiValuedRule = 64;
+// kMaxDeletionNeighbourhoodLength letters get no neighbourhood (the name alone); the pairs of
+// two names' neighbourhoods (FIELD_NAME_DELETIONS) are limited to this many (NameDeletionPairs).
+inline constexpr size_t kMaxTokensPerMultiValuedRule = 128;
 inline constexpr size_t kMaxDeletionNeighbourhoodLength = 40;
 
 // The profile's match_probability, 0 read as the default 0.5.

@@ -646,6 +646,11 @@ LinkModelSpec LinkModelSpec::FromRules(const std::vector<std::vector<v1::Field>>
         raise(kCmpSurname, 3);
         continue;
       }
+      if (f == v1::FIELD_NAME_DELETIONS) {  // each name within one edit (profile version 6)
+        raise(kCmpGivenName, 2);
+        raise(kCmpSurname, 2);
+        continue;
+      }
       const Certification c = CertifiedLevel(f);
       if (c.level > 0) raise(c.comparison, c.level);
     }

@@ -392,8 +392,8 @@ TEST_F(ExportsTest, AnExportImportedBeforeIsImportedAgainUnderANewEpochOrProfile
   ASSERT_OK(crypto::GenerateKeyFile(dir_ + "/hashing-epoch2.key", crypto::KeyKind::kHashing, 2)
                 .status());
   std::string profile6 = Slurp(kProfile);
-  ASSERT_NE(profile6.find("\nversion: 5\n"), std::string::npos);
-  profile6.replace(profile6.find("\nversion: 5\n"), 12, "\nversion: 6\n");
+  ASSERT_NE(profile6.find("\nversion: 6\n"), std::string::npos);
+  profile6.replace(profile6.find("\nversion: 6\n"), 12, "\nversion: 7\n");
   ASSERT_OK(files::WriteFileAtomic(dir_ + "/profile6.textproto", profile6, 0600));
   auto config_with = [&](const std::string& key, const std::string& profile) {
     const std::string path = dir_ + "/node.textproto";
@@ -461,7 +461,7 @@ TEST_F(ExportsTest, AnExportImportedBeforeIsImportedAgainUnderANewEpochOrProfile
   drop_and_run(epoch1);
   EXPECT_THAT(log_.str(),
               HasSubstr("export.csv: imported before (same content, key epoch 1, profile version "
-                        "5); not imported again"));
+                        "6); not imported again"));
   EXPECT_EQ(queued(epoch1).by_epoch, (std::map<uint32_t, int>{{1, 8}}));
 
   // The node moved to key epoch 2: the same file is read again, every record queued under
@@ -476,7 +476,7 @@ TEST_F(ExportsTest, AnExportImportedBeforeIsImportedAgainUnderANewEpochOrProfile
 
   // Under epoch 2 it is imported before again.
   drop_and_run(epoch2);
-  EXPECT_THAT(log_.str(), HasSubstr("imported before (same content, key epoch 2, profile version 5)"));
+  EXPECT_THAT(log_.str(), HasSubstr("imported before (same content, key epoch 2, profile version 6)"));
   EXPECT_EQ(queued(epoch2).by_epoch, (std::map<uint32_t, int>{{1, 8}, {2, 8}}));
 
   // A new linkage profile (same epoch): read again, queued under the new profile.

@@ -306,10 +306,15 @@ TEST_F(TokeniserGoldenTest, PseudonymiseOutputIsUnchanged) {
 const Pinned kPinnedV4[] = {
 #include "tests/agency_node/golden_v4.inc"
 };
-// Version 5, shipped (version 4 plus the postcode within one edit): every rule it shares
-// with version 4 yields the same tokens.
+// Version 5 (version 4 plus the postcode within one edit): every rule it shares with
+// version 4 yields the same tokens. Kept for deployments that have not moved yet.
 const Pinned kPinnedV5[] = {
 #include "tests/agency_node/golden_v5.inc"
+};
+// Version 6, shipped (version 5 plus both names each within one edit with the postcode
+// area): every rule it shares with version 5 yields the same tokens.
+const Pinned kPinnedV6[] = {
+#include "tests/agency_node/golden_v6.inc"
 };
 
 class ProfileGoldenTest : public TokeniserGoldenTest {
@@ -347,8 +352,12 @@ TEST_F(ProfileGoldenTest, Version4TokensAreUnchanged) {
   Check("/bench/linkage_quality/profiles/v4.textproto", 4, std::begin(kPinnedV4), std::end(kPinnedV4));
 }
 
+TEST_F(ProfileGoldenTest, Version5TokensAreUnchanged) {
+  Check("/bench/linkage_quality/profiles/v5.textproto", 5, std::begin(kPinnedV5), std::end(kPinnedV5));
+}
+
 TEST_F(ProfileGoldenTest, ShippedProfileTokensAreUnchanged) {
-  Check("/deploy/config/profile.textproto", 5, std::begin(kPinnedV5), std::end(kPinnedV5));
+  Check("/deploy/config/profile.textproto", 6, std::begin(kPinnedV6), std::end(kPinnedV6));
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 #include "agency_node/normalise.h"
+#include "model/config.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -403,6 +404,38 @@ TEST(DeletionNeighbourhoodTest, OneEditApartShareAMember) {
   EXPECT_EQ(DeletionNeighbourhood("ali"), (std::vector<std::string>{"ali"}));
 }
 
+TEST(NameDeletionPairsTest, AnEditInEachNameLeavesAPairShared) {
+  const std::string sep(1, kNameJoiner);
+  auto shares = [&](const std::string& g1, const std::string& s1, const std::string& g2,
+                    const std::string& s2) {
+    auto x = NameDeletionPairs(g1 + sep + s1), y = NameDeletionPairs(g2 + sep + s2);
+    for (const auto& v : x) {
+      if (std::binary_search(y.begin(), y.end(), v)) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(shares("mohammed", "jansen", "mohamed", "janssen"));   // deletion, insertion
+  EXPECT_TRUE(shares("pieter", "bakker", "peiter", "bakkr"));        // transposition, deletion
+  EXPECT_TRUE(shares("fatima", "elamrani", "fatma", "elamrany"));    // deletion, substitution
+  EXPECT_FALSE(shares("pieter", "bakker", "petra", "bakker"));       // another given name
+  EXPECT_FALSE(shares("stoyan", "kolev", "stoyan", "georgiev"));     // another surname
+  EXPECT_FALSE(shares("julia", "bersma", "julia", "kuisma"));
+  // Every member pair, sorted: 6 x 7 for "bakker" (6 members) and "jansen" (7).
+  const auto pairs = NameDeletionPairs("bakker" + sep + "jansen");
+  EXPECT_EQ(pairs.size(), 42u);
+  EXPECT_TRUE(std::is_sorted(pairs.begin(), pairs.end()));
+  EXPECT_TRUE(std::binary_search(pairs.begin(), pairs.end(), "bakkr" + sep + "jnsen"));
+  // Too many pairs (13 x 15 letters): one edit in either name only.
+  const auto long_names = NameDeletionPairs("alexandrianna" + sep + "vanderbijlsmaa");
+  EXPECT_LE(long_names.size(), model::kMaxTokensPerMultiValuedRule);
+  EXPECT_TRUE(std::binary_search(long_names.begin(), long_names.end(),
+                                 "alexandriana" + sep + "vanderbijlsmaa"));
+  EXPECT_FALSE(std::binary_search(long_names.begin(), long_names.end(),
+                                  "alexandriana" + sep + "vanderbijlsma"));
+  EXPECT_TRUE(NameDeletionPairs("bakker").empty());        // no surname
+  EXPECT_TRUE(NameDeletionPairs(sep + "bakker").empty());  // no given name
+}
+
 TEST(DeriveLinkageFieldsTest, DerivedFieldsFollowTheirInputs) {
   Person p;
   p.Set(v1::FIELD_GIVEN_NAME_PHONETIC, "PTR");
@@ -420,6 +453,10 @@ TEST(DeriveLinkageFieldsTest, DerivedFieldsFollowTheirInputs) {
   EXPECT_EQ(p.Get(v1::FIELD_CITY_PHONETIC), DutchPhonetic("groningen"));
   EXPECT_EQ(p.Get(v1::FIELD_SURNAME_DELETIONS), "jansen");
   EXPECT_FALSE(p.Has(v1::FIELD_GIVEN_NAME_DELETIONS));  // no first given name
+  EXPECT_FALSE(p.Has(v1::FIELD_NAME_DELETIONS));        // needs both names
+  p.Set(v1::FIELD_FIRST_GIVEN_NAME, "pieter");
+  DeriveLinkageFields(&p);
+  EXPECT_EQ(p.Get(v1::FIELD_NAME_DELETIONS), "pieter" + std::string(1, kNameJoiner) + "jansen");
   // Swapped names give the same pair.
   Person q;
   q.Set(v1::FIELD_GIVEN_NAME_PHONETIC, "JNSN");

@@ -93,14 +93,14 @@ TEST_F(BadBatchTest, EachBadReportIsNamedAndTheRestOfTheBatchIsStored) {
        true, absl::StatusCode::kInvalidArgument, "tokens[2].value repeats a token of the same report"},
       {"too many tokens of a multi-valued rule",
        [](v1::Report& r) {
-         for (int i = 0; i < 65; ++i) {
+         for (int i = 0; i < 129; ++i) {
            auto* t = r.add_tokens();
            t->set_rule("surdel_dob");
            t->set_value(Tok(2000 + i));
          }
        },
        true, absl::StatusCode::kInvalidArgument,
-       "tokens[65].rule has more than 64 tokens of one rule in the same report"},
+       "tokens[129].rule has more than 128 tokens of one rule in the same report"},
       // The packed form agency nodes send (report.proto packed_tokens; TestProfile's rules
       // are 0 nid, 1 name_dob, 2 phone, 3 surdel_dob).
       {"both token forms",

@@ -529,6 +529,19 @@ TEST(ProbabilisticLinkageTest, ThePartitionDoesNotDependOnTheOrderOfReports) {
   }
 }
 
+// Both names each within one edit (profile version 6): a shared token proves the level of a
+// name within one edit on both names, and the postcode area; nothing else.
+TEST(ProbabilisticLinkageTest, BothNamesWithinOneEditCertifyTheOneEditLevelOfEach) {
+  const LinkModelSpec spec =
+      LinkModelSpec::FromRules({{v1::FIELD_NAME_DELETIONS, v1::FIELD_POSTCODE_AREA}});
+  ASSERT_EQ(spec.certifies.size(), 1u);
+  std::array<uint8_t, kNumComparisons> expected{};
+  expected[kCmpGivenName] = 2;
+  expected[kCmpSurname] = 2;
+  expected[kCmpPostcode] = 1;
+  EXPECT_EQ(spec.certifies[0], expected);
+}
+
 TEST(ProbabilisticLinkageTest, ExplainNamesTheSharedRulesAndLevels) {
   World w;
   for (int i = 0; i < 100; ++i) CleanPair(w);
