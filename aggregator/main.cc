@@ -11,7 +11,7 @@
 #include "common/cli.h"
 #include "common/version.h"
 #ifdef SAMENZICHT_HAVE_ESTIMATE
-#include "aggregator/estimate/estimate_command.h"
+#include "estimate/estimate_command.h"
 #endif
 
 namespace samenzicht::aggregator {

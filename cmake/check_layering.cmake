@@ -5,7 +5,7 @@
 # fails when there is one. The rules below are the architecture: change them only with
 # the design (README "Design" and the module headers).
 #
-# A module is a top-level folder, except that aggregator/<sub>/ and agency_node/web/ are
+# A module is a top-level folder (estimate/ is one), except that aggregator/<sub>/ and agency_node/web/ are
 # modules of their own, and rpc/peer.h (with peer.cc) is the module `rpc/peer`: the caller's
 # identity and role without gRPC. `ALLOW_<module>` lists the modules it may include (its own
 # folder is always allowed). Generated protobuf headers (samenzicht/v1/...) are module
@@ -13,9 +13,9 @@
 # headers) may be included only by the modules in GRPC_MODULES: the adapters and clients.
 
 set(MODULES
-  common crypto model rpc rpc/peer audit presentation proto
+  common crypto model rpc rpc/peer audit presentation proto estimate
   aggregator aggregator/linkage aggregator/store aggregator/query aggregator/admin
-  aggregator/present aggregator/estimate aggregator/dashboard aggregator/intake
+  aggregator/present aggregator/dashboard aggregator/intake
   aggregator/server agency_node agency_node/web simulator keyholder)
 
 set(ALLOW_common "")
@@ -27,15 +27,16 @@ set(ALLOW_rpc common crypto proto rpc/peer)
 set(ALLOW_rpc/peer "")
 set(ALLOW_audit common crypto)
 set(ALLOW_presentation common)
-# The multiple systems estimation depends on nothing in the aggregator.
-set(ALLOW_aggregator/estimate common)
+# The multiple systems estimation is a library of its own: common/ and Abseil only, nothing
+# of the aggregator, the node or the contract.
+set(ALLOW_estimate common)
 # Record linkage works on tokens and the profile only: no store, no query code.
 set(ALLOW_aggregator/linkage common model proto)
 set(ALLOW_aggregator/store aggregator/linkage audit common crypto model proto)
 # The query side counts over what the store loads; it never reaches the server adapters,
 # intake or administration above it.
 set(ALLOW_aggregator/query
-  aggregator/linkage aggregator/store aggregator/estimate audit common crypto model proto rpc/peer)
+  aggregator/linkage aggregator/store estimate audit common crypto model proto rpc/peer)
 # Administration (settings, retention, rotation, backup, the audited store) works through
 # the store; it never reaches the query side, intake, the services or the commands above.
 set(ALLOW_aggregator/admin aggregator/store audit common crypto model proto rpc/peer)
@@ -54,7 +55,7 @@ set(ALLOW_aggregator/server
 set(ALLOW_aggregator/dashboard aggregator/present aggregator/query aggregator/store aggregator/linkage common crypto model presentation proto rpc rpc/peer)
 set(ALLOW_aggregator
   aggregator/linkage aggregator/store aggregator/query aggregator/admin aggregator/present
-  aggregator/estimate aggregator/dashboard aggregator/intake aggregator/server
+  aggregator/dashboard aggregator/intake aggregator/server estimate
   audit common crypto model presentation proto rpc rpc/peer)
 # The node never includes the aggregator's code (and the reverse).
 set(ALLOW_agency_node common crypto model proto rpc)
@@ -82,7 +83,7 @@ function(module_of path out)
     set(m proto)
   elseif(path MATCHES "^rpc/peer\\.(h|cc)$")
     set(m rpc/peer)
-  elseif(path MATCHES "^aggregator/(linkage|store|query|admin|present|estimate|dashboard|intake|server)/")
+  elseif(path MATCHES "^aggregator/(linkage|store|query|admin|present|dashboard|intake|server)/")
     set(m "aggregator/${CMAKE_MATCH_1}")
   elseif(path MATCHES "^agency_node/web/")
     set(m agency_node/web)
@@ -102,7 +103,8 @@ endif()
 set(violations 0)
 set(checked 0)
 set(used_exceptions "")
-foreach(top common crypto model rpc audit presentation aggregator agency_node simulator keyholder)
+foreach(top common crypto model rpc audit presentation estimate aggregator agency_node simulator
+            keyholder)
   file(GLOB_RECURSE sources RELATIVE "${SOURCE_DIR}"
        "${SOURCE_DIR}/${top}/*.h" "${SOURCE_DIR}/${top}/*.cc")
   foreach(file IN LISTS sources)

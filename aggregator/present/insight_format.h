@@ -20,11 +20,11 @@ namespace samenzicht::aggregator {
 std::string FormatInsightJson(const v1::InsightResponse& r);
 
 // The estimator's reasons for giving no estimate and its warnings about a published one are
-// English sentences (aggregator/estimate, through DefaultEstimator in
+// English sentences (estimate/, through DefaultEstimator in
 // aggregator/query/insight.h). These name the kind of each by its label in
 // presentation/labels.tsv, recognised by a part of the estimator's wording, so that a Dutch
 // page says in its own words why there is no estimate or what to mind
-// (tests/aggregator/estimate/insight_estimate_test.cc runs the real estimator through them).
+// (tests/aggregator/insight_estimate_test.cc runs the real estimator through them).
 // The label of `reason` ("estimateTooWide", ...); empty for a reason not recognised.
 std::string EstimateReasonLabel(const std::string& reason);
 // The labels of the warnings among `e`'s caveats (an interval end at the smallest or largest

@@ -16,7 +16,7 @@
 #include "model/vocabulary.h"
 #include "samenzicht/v1/categories.pb.h"
 #ifdef SAMENZICHT_HAVE_ESTIMATE
-#include "aggregator/estimate/estimate.h"
+#include "estimate/estimate.h"
 #endif
 
 namespace samenzicht::aggregator {

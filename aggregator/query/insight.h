@@ -50,7 +50,7 @@ struct CaptureHistories {
 // "this build has no estimator".
 using Estimator = std::function<v1::HiddenNumberEstimate(const CaptureHistories&)>;
 
-// The default estimator: the estimate library (aggregator/estimate) with its default options
+// The default estimator: the estimate library (estimate/) with its default options
 // (BIC model choice up to order 2 for up to 5 lists, stepwise above) and `replicates`
 // replicates of the nonparametric bootstrap (model choice redone in each), whose percentile
 // interval is shown. Refused tables (fewer than 3 lists, a list without persons, two lists

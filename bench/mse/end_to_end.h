@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "aggregator/estimate/capture_table.h"
+#include "estimate/capture_table.h"
 #include "aggregator/query/insight.h"
 #include "simulator/simulator.h"
 

@@ -7,7 +7,7 @@
 // agency and `aggregator link --profile` run as an operator would run them
 // (bench/common/pipeline.h); the capture histories over agencies (and over domains when
 // they differ) are counted with the aggregator's own code (aggregator/insight.h) for the
-// persons the linkage found and for the true persons; the estimator (aggregator/estimate)
+// persons the linkage found and for the true persons; the estimator (estimate/)
 // runs on both with each selection method. Printed: the true N (read from summary.json),
 // the persons observed by truth and by linkage, N-hat with its 95% bootstrap interval (the
 // estimator's default, the percentile interval; `--interval bca` for BCa) and its profile
@@ -45,7 +45,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "aggregator/estimate/estimate.h"
+#include "estimate/estimate.h"
 #include "bench/common/pipeline.h"
 #include "bench/mse/end_to_end.h"
 #include "common/cli.h"

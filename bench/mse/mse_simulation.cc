@@ -37,9 +37,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/str_format.h"
-#include "aggregator/estimate/bootstrap.h"
-#include "aggregator/estimate/capture_table.h"
-#include "aggregator/estimate/estimate.h"
+#include "estimate/bootstrap.h"
+#include "estimate/capture_table.h"
+#include "estimate/estimate.h"
 
 namespace samenzicht::estimate {
 namespace {

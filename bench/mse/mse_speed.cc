@@ -1,6 +1,6 @@
 // Speed of the multiple systems estimate with the default settings (method auto, 1000 BCa
 // replicates with the model choice redone, profile interval, 2 threads) on the reference
-// tables in tests/aggregator/estimate/testdata and on simulated tables of 6 to 8 lists.
+// tables in tests/estimate/testdata and on simulated tables of 6 to 8 lists.
 // Prints wall-clock and CPU seconds per table; never fails on the figures.
 //
 //   mse_speed [--threads T] [--replicates B] [--lists 6,7,8] [--persons N]
@@ -16,8 +16,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "aggregator/estimate/capture_table.h"
-#include "aggregator/estimate/estimate.h"
+#include "estimate/capture_table.h"
+#include "estimate/estimate.h"
 
 namespace samenzicht::estimate {
 namespace {

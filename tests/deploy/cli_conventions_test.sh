@@ -10,7 +10,7 @@ fail() { echo "FAIL: $*"; echo "0 passed, 1 failed"; exit 1; }
 version=$(sed -n 's/^project(samenzicht VERSION \([0-9.]*\).*/\1/p' "$repo/CMakeLists.txt")
 commit=$(git -C "$repo" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 declare -A progs=([agency-node]=agency_node/agency-node [aggregator]=aggregator/aggregator
-                  [simulator]=simulator/simulator [mse-estimate]=aggregator/estimate/mse-estimate
+                  [simulator]=simulator/simulator [mse-estimate]=estimate/mse-estimate
                   [keyholder]=keyholder/keyholder)
 for name in "${!progs[@]}"; do
   bin="$build/${progs[$name]}"

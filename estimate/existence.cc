@@ -1,4 +1,4 @@
-#include "aggregator/estimate/existence.h"
+#include "estimate/existence.h"
 
 #include <glpk.h>
 

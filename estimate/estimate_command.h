@@ -13,7 +13,7 @@
 #include <iosfwd>
 #include <string>
 
-#include "aggregator/estimate/estimate.h"
+#include "estimate/estimate.h"
 
 namespace samenzicht::estimate {
 

@@ -1,4 +1,4 @@
-#include "aggregator/estimate/loglinear.h"
+#include "estimate/loglinear.h"
 
 #include <algorithm>
 #include <bit>

@@ -1,4 +1,4 @@
-#include "aggregator/estimate/profile_likelihood.h"
+#include "estimate/profile_likelihood.h"
 
 #include <cmath>
 #include <limits>
@@ -6,7 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "aggregator/estimate/distributions.h"
+#include "estimate/distributions.h"
 #include "common/status_macros.h"
 
 namespace samenzicht::estimate {

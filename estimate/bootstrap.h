@@ -59,7 +59,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "aggregator/estimate/capture_table.h"
+#include "estimate/capture_table.h"
 
 namespace samenzicht::estimate {
 

@@ -14,8 +14,8 @@
 #define SAMENZICHT_AGGREGATOR_ESTIMATE_PROFILE_LIKELIHOOD_H_
 
 #include "absl/status/statusor.h"
-#include "aggregator/estimate/capture_table.h"
-#include "aggregator/estimate/loglinear.h"
+#include "estimate/capture_table.h"
+#include "estimate/loglinear.h"
 
 namespace samenzicht::estimate {
 

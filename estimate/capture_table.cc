@@ -1,4 +1,4 @@
-#include "aggregator/estimate/capture_table.h"
+#include "estimate/capture_table.h"
 
 #include <fstream>
 #include <sstream>

@@ -1,4 +1,4 @@
-#include "aggregator/estimate/distributions.h"
+#include "estimate/distributions.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "aggregator/estimate/model_search.h"
+#include "estimate/model_search.h"
 
 #include <algorithm>
 #include <bit>
@@ -7,7 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "aggregator/estimate/distributions.h"
+#include "estimate/distributions.h"
 #include "common/status_macros.h"
 
 namespace samenzicht::estimate {

@@ -29,11 +29,11 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "aggregator/estimate/bootstrap.h"
-#include "aggregator/estimate/capture_table.h"
-#include "aggregator/estimate/loglinear.h"
-#include "aggregator/estimate/model_search.h"
-#include "aggregator/estimate/profile_likelihood.h"
+#include "estimate/bootstrap.h"
+#include "estimate/capture_table.h"
+#include "estimate/loglinear.h"
+#include "estimate/model_search.h"
+#include "estimate/profile_likelihood.h"
 
 namespace samenzicht::estimate {
 

@@ -1,5 +1,5 @@
 // Standalone `mse-estimate`: the `aggregator estimate` sub-command on its own.
-#include "aggregator/estimate/estimate_command.h"
+#include "estimate/estimate_command.h"
 #include "common/version.h"
 
 int main(int argc, char** argv) {

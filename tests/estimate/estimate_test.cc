@@ -1,5 +1,5 @@
 // Tests for multiple systems estimation against the published reference
-// figures (see testdata/README.md and aggregator/estimate/README.md).
+// figures (see testdata/README.md and estimate/README.md).
 #include <algorithm>
 #include <bit>
 #include <iostream>
@@ -11,15 +11,15 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "aggregator/estimate/bootstrap.h"
-#include "aggregator/estimate/capture_table.h"
-#include "aggregator/estimate/distributions.h"
-#include "aggregator/estimate/estimate.h"
-#include "aggregator/estimate/estimate_command.h"
-#include "aggregator/estimate/existence.h"
-#include "aggregator/estimate/loglinear.h"
-#include "aggregator/estimate/model_search.h"
-#include "aggregator/estimate/profile_likelihood.h"
+#include "estimate/bootstrap.h"
+#include "estimate/capture_table.h"
+#include "estimate/distributions.h"
+#include "estimate/estimate.h"
+#include "estimate/estimate_command.h"
+#include "estimate/existence.h"
+#include "estimate/loglinear.h"
+#include "estimate/model_search.h"
+#include "estimate/profile_likelihood.h"
 #include "gtest/gtest.h"
 
 namespace samenzicht::estimate {

@@ -1,4 +1,4 @@
-#include "aggregator/estimate/bootstrap.h"
+#include "estimate/bootstrap.h"
 
 #include <algorithm>
 #include <cmath>
@@ -10,7 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "aggregator/estimate/distributions.h"
+#include "estimate/distributions.h"
 #include "common/status_macros.h"
 
 namespace samenzicht::estimate {

@@ -35,7 +35,7 @@ CaptureHistories Histories(std::vector<std::string> lists, std::vector<int64_t> 
   return h;
 }
 
-// The Korean table of the reference packages (tests/aggregator/estimate/testdata/Korea.csv):
+// The Korean table of the reference packages (tests/estimate/testdata/Korea.csv):
 // 123 persons on three lists; BIC chooses [12,23], N-hat 157.
 const std::vector<int64_t> kKorea = {0, 5, 5, 54, 41, 6, 0, 12};
 

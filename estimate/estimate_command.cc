@@ -1,4 +1,4 @@
-#include "aggregator/estimate/estimate_command.h"
+#include "estimate/estimate_command.h"
 
 #include <cmath>
 #include <iostream>
@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "aggregator/estimate/capture_table.h"
+#include "estimate/capture_table.h"
 
 namespace samenzicht::estimate {
 namespace {

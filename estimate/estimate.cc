@@ -1,4 +1,4 @@
-#include "aggregator/estimate/estimate.h"
+#include "estimate/estimate.h"
 
 #include <algorithm>
 #include <bit>
@@ -9,8 +9,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "aggregator/estimate/distributions.h"
-#include "aggregator/estimate/existence.h"
+#include "estimate/distributions.h"
+#include "estimate/existence.h"
 #include "common/status_macros.h"
 
 namespace samenzicht::estimate {

@@ -24,9 +24,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "aggregator/estimate/capture_table.h"
-#include "aggregator/estimate/existence.h"
-#include "aggregator/estimate/loglinear.h"
+#include "estimate/capture_table.h"
+#include "estimate/existence.h"
+#include "estimate/loglinear.h"
 
 namespace samenzicht::estimate {
 
