@@ -574,7 +574,9 @@ absl::StatusOr<EstimateResult> Estimate(const CaptureTable& table,
     }
   }
 
-  if (options.replicates > 0) {
+  if (options.replicates > 0 && !result.reliable && !options.interval_when_unreliable) {
+    result.interval_note = "not computed for an unreliable estimate";
+  } else if (options.replicates > 0) {
     BcaOptions bca{options.replicates, options.seed, options.level, options.resampling, {},
                    factory, options.threads};
     bca.method = options.interval;

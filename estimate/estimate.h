@@ -94,6 +94,11 @@ struct EstimateOptions {
   // Linkage error to propagate into the bootstrap interval (see bootstrap.h); zero = the
   // table is taken as exact.
   LinkageErrorCounts linkage_error;
+  // Whether the bootstrap runs for an estimate already marked unreliable (the fit or the
+  // heterogeneity test): true shows its interval next to its numbers (`aggregator estimate`,
+  // the simulation studies); false leaves it out (`interval_note` says why), for a caller
+  // that never publishes an unreliable estimate and need not wait for its interval.
+  bool interval_when_unreliable = true;
 };
 
 // Deviance of the chosen model against its kept cells, on cells - parameters degrees of

@@ -163,6 +163,8 @@ Estimator DefaultEstimator(int replicates) {
     estimate::EstimateOptions options;
     options.replicates = replicates;
     options.linkage_error = {h.missed_links, h.false_links};
+    // An unreliable estimate is not published (WhyNotPublishable below): no bootstrap for it.
+    options.interval_when_unreliable = false;
     auto r = estimate::Estimate(*table, options);
     if (!r.ok()) {
       out.set_reason(absl::StrCat("no reliable estimate: ", r.status().message()));

@@ -573,6 +573,38 @@ TEST(UntrustedTableTest, BadlyFittingModelIsUnreliableWithTheReason) {
   EXPECT_GT(three->goodness_of_fit->p_value, 0.5);
 }
 
+// A caller that never publishes an unreliable estimate can leave out its bootstrap: the
+// estimate, the reason and the profile interval stay as they are, only the bootstrap interval
+// is missing and the note says why. A reliable estimate gets its interval either way.
+TEST(UntrustedTableTest, NoBootstrapForAnUnreliableEstimateWhenAsked) {
+  absl::StatusOr<CaptureTable> t = CaptureTable::ParseCsv(kThreeWayTable);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EstimateOptions o;
+  o.replicates = 50;
+  absl::StatusOr<EstimateResult> with = Estimate(*t, o);
+  ASSERT_TRUE(with.ok()) << with.status();
+  ASSERT_FALSE(with->reliable);
+  EXPECT_TRUE(with->interval.has_value());  // the default: shown next to the numbers
+  o.interval_when_unreliable = false;
+  absl::StatusOr<EstimateResult> without = Estimate(*t, o);
+  ASSERT_TRUE(without.ok()) << without.status();
+  EXPECT_FALSE(without->reliable);
+  EXPECT_EQ(without->reason, with->reason);
+  EXPECT_EQ(*without->estimate, *with->estimate);
+  EXPECT_EQ(without->model, with->model);
+  EXPECT_FALSE(without->interval.has_value());
+  EXPECT_EQ(without->interval_note, "not computed for an unreliable estimate");
+  ASSERT_TRUE(without->profile_interval.has_value());
+  EXPECT_EQ(without->profile_interval->lower, with->profile_interval->lower);
+  EXPECT_NE(FormatTable(*without).find(
+                "Bootstrap interval: none (not computed for an unreliable estimate)"),
+            std::string::npos);
+  absl::StatusOr<EstimateResult> korea = Estimate(Korea(), o);
+  ASSERT_TRUE(korea.ok()) << korea.status();
+  EXPECT_TRUE(korea->reliable);
+  EXPECT_TRUE(korea->interval.has_value());
+}
+
 TEST(UntrustedTableTest, GoodFitOnKoreaIsReliable) {
   EstimateOptions o;
   o.replicates = 0;
