@@ -39,8 +39,9 @@
 //    D > 0 (missed links inflate the estimate), the upper end up by -D when D < 0 (false
 //    merges deflate it), so that it covers the estimates both with the errors as estimated
 //    undone and with no errors at all.
-// The point estimate is not corrected (the linkage's own count of missed links is known to
-// be too high, see docs/linkage.md, so subtracting it would over-correct). This is our own
+// The point estimate is not corrected (the linkage's own count of missed links ranges from
+// about a sixth of the truth to half as much again, README.md, so subtracting it would
+// over-correct in some tables and leave most of the error in others). This is our own
 // construction; published corrections for linkage error in capture-recapture (e.g.
 // Di Consiglio & Tuoto 2018; Zult, de Wolf, Bakker & van der Heijden 2021) adjust the cell
 // counts by estimated error probabilities instead. With no error the replicates, and so the

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <random>
 #include <cmath>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -1062,6 +1063,106 @@ TEST(LinkageErrorTest, IntervalWidensWithLinkageErrorAndIsUnchangedWithout) {
   // Negative counts are refused.
   o.linkage_error = {-1, 0};
   EXPECT_EQ(Estimate(t, o).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// An estimator simple enough to follow the linkage-error construction by hand: the persons
+// seen plus the persons seen by one list only. A split person raises it by 3 (one person
+// more, two on one list instead of one on two); a merge of two persons on one list each
+// lowers it by 3.
+absl::StatusOr<std::optional<double>> PersonsPlusSingles(const CaptureTable& t) {
+  double persons = 0, singles = 0;
+  for (size_t h = 1; h < t.counts().size(); ++h) {
+    persons += static_cast<double>(t.counts()[h]);
+    if (std::popcount(h) == 1) singles += static_cast<double>(t.counts()[h]);
+  }
+  return std::optional<double>(persons + singles);
+}
+
+// The bootstrap with PersonsPlusSingles on a 3-list table (`counts` by history), 200
+// replicates with seed 5, percentile limits; and, from the same resampled tables, each
+// replicate's estimate and the change that linkage errors make to it, as given by `effect`
+// (estimate, change) for a resampled table.
+struct KnownRun {
+  BcaResult result;
+  std::vector<double> centred;  // estimate - (change - mean change), sorted
+  double mean_change = 0;
+};
+
+KnownRun RunOnKnownTable(std::vector<int64_t> counts, double point, LinkageErrorCounts errors,
+                         const std::function<std::pair<double, double>(
+                             const std::vector<int64_t>&)>& effect) {
+  constexpr int kReplicates = 200;
+  constexpr uint64_t kSeed = 5;
+  KnownRun run;
+  absl::StatusOr<CaptureTable> t = CaptureTable::FromCounts(3, std::move(counts));
+  EXPECT_TRUE(t.ok()) << t.status();
+  if (!t.ok()) return run;
+  BcaOptions o;
+  o.replicates = kReplicates;
+  o.seed = kSeed;
+  o.missed_links = errors.missed_links;
+  o.false_links = errors.false_links;
+  o.method = IntervalMethod::kPercentile;
+  absl::StatusOr<BcaResult> r = BcaBootstrap(*t, point, PersonsPlusSingles, o);
+  EXPECT_TRUE(r.ok()) << r.status();
+  if (r.ok()) run.result = *r;
+  std::vector<std::pair<double, double>> replicates;
+  for (const std::vector<int64_t>& c : MultinomialResamples(*t, kReplicates, kSeed)) {
+    replicates.push_back(effect(c));
+    run.mean_change += replicates.back().second / kReplicates;
+  }
+  for (const auto& [estimate, change] : replicates) {
+    run.centred.push_back(estimate - (change - run.mean_change));
+  }
+  std::sort(run.centred.begin(), run.centred.end());
+  return run;
+}
+
+// The construction (bootstrap.h) on two tables where every step is known. With 1,000
+// expected errors among 20 persons every error that can be made is made in each perturbed
+// copy, whatever the random stream, so the copies follow from the resampled tables alone.
+TEST(LinkageErrorTest, IntervalFollowsTheConstructionExactlyOnKnownTables) {
+  // Missed links: 12 persons on lists 1 and 2, 8 on list 3 alone. A replicate with x persons
+  // on lists 1 and 2 gives 40 - x; all x split, it gives 40 + 2x: the change is 3x.
+  std::vector<int64_t> counts(8, 0);
+  counts[3] = 12;
+  counts[4] = 8;
+  KnownRun split = RunOnKnownTable(counts, 28, {1000, 0}, [](const std::vector<int64_t>& c) {
+    const double x = static_cast<double>(c[3]);
+    return std::make_pair(40 - x, 3 * x);
+  });
+  const BcaResult& r = split.result;
+  EXPECT_EQ(r.linkage_replicates, 200);
+  EXPECT_EQ(r.replicates, 200);
+  EXPECT_DOUBLE_EQ(r.linkage_shift, split.mean_change);
+  EXPECT_GT(r.linkage_shift, 30);  // about 3 x 12
+  // Delete-one estimates 27 (a person on lists 1 and 2 removed) and 26 (one on list 3):
+  // jackknife mean 26.6, deviations -0.4 (12 persons) and 0.6 (8).
+  EXPECT_NEAR(r.acceleration, (12 * -0.064 + 8 * 0.216) / (6 * std::pow(4.8, 1.5)), 1e-12);
+  // Lower ends moved down by D (errors undone lower the estimate); upper ends as they are.
+  EXPECT_DOUBLE_EQ(r.lower, QuantileType8(split.centred, 0.025) - split.mean_change);
+  EXPECT_DOUBLE_EQ(r.upper, QuantileType8(split.centred, 0.975));
+  EXPECT_EQ(r.lower, r.percentile_lower);
+  const std::vector<double> bca = BcaLimits(split.centred, 28, r.acceleration, {0.025, 0.975});
+  EXPECT_DOUBLE_EQ(r.bca_lower, bca[0] - split.mean_change);
+  EXPECT_DOUBLE_EQ(r.bca_upper, bca[1]);
+
+  // False links: 12 persons on list 1, 8 on list 2, list 3 holds no one (the construction
+  // allows it). A replicate with x on list 1 and 20 - x on list 2 gives 40; with
+  // m = min(x, 20 - x) merges it gives 40 - 3m: the change is -3m.
+  counts.assign(8, 0);
+  counts[1] = 12;
+  counts[2] = 8;
+  KnownRun merge = RunOnKnownTable(counts, 40, {0, 1000}, [](const std::vector<int64_t>& c) {
+    return std::make_pair(40.0, -3 * static_cast<double>(std::min(c[1], c[2])));
+  });
+  const BcaResult& m = merge.result;
+  EXPECT_DOUBLE_EQ(m.linkage_shift, merge.mean_change);
+  EXPECT_LT(m.linkage_shift, -3 * 7);  // about 8 merges on average
+  EXPECT_EQ(m.acceleration, 0);        // every delete-one table gives 38
+  // Upper end moved up by -D (merges undone raise the estimate); lower end as it is.
+  EXPECT_DOUBLE_EQ(m.lower, QuantileType8(merge.centred, 0.025));
+  EXPECT_DOUBLE_EQ(m.upper, QuantileType8(merge.centred, 0.975) - merge.mean_change);
 }
 
 // Rounded expected counts of 5,000 persons in two classes seen independently by 5 lists: 70%
