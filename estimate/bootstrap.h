@@ -50,8 +50,8 @@
 // Replicates for which the estimator finds no usable model are left out
 // (and counted). The random stream is std::mt19937_64 seeded with `seed`,
 // so a run is reproducible with the same seed and standard library.
-#ifndef SAMENZICHT_AGGREGATOR_ESTIMATE_BOOTSTRAP_H_
-#define SAMENZICHT_AGGREGATOR_ESTIMATE_BOOTSTRAP_H_
+#ifndef SAMENZICHT_ESTIMATE_BOOTSTRAP_H_
+#define SAMENZICHT_ESTIMATE_BOOTSTRAP_H_
 
 #include <cstdint>
 #include <functional>
@@ -179,4 +179,4 @@ absl::StatusOr<BcaResult> BcaBootstrap(const CaptureTable& table, double point_e
 
 }  // namespace samenzicht::estimate
 
-#endif  // SAMENZICHT_AGGREGATOR_ESTIMATE_BOOTSTRAP_H_
+#endif  // SAMENZICHT_ESTIMATE_BOOTSTRAP_H_

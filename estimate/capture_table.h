@@ -14,8 +14,8 @@
 //   int64_t on_1_and_2 = table->count(0b011);
 //
 // Instances are immutable and thus safe to share between threads.
-#ifndef SAMENZICHT_AGGREGATOR_ESTIMATE_CAPTURE_TABLE_H_
-#define SAMENZICHT_AGGREGATOR_ESTIMATE_CAPTURE_TABLE_H_
+#ifndef SAMENZICHT_ESTIMATE_CAPTURE_TABLE_H_
+#define SAMENZICHT_ESTIMATE_CAPTURE_TABLE_H_
 
 #include <cstdint>
 #include <string>
@@ -90,4 +90,4 @@ class CaptureTable {
 
 }  // namespace samenzicht::estimate
 
-#endif  // SAMENZICHT_AGGREGATOR_ESTIMATE_CAPTURE_TABLE_H_
+#endif  // SAMENZICHT_ESTIMATE_CAPTURE_TABLE_H_

@@ -1,8 +1,8 @@
 // Small numerical helpers for the estimate module: normal and Poisson
 // distribution functions and the sample quantile used by the BCa interval.
 // All are pure functions, safe to call from any thread.
-#ifndef SAMENZICHT_AGGREGATOR_ESTIMATE_DISTRIBUTIONS_H_
-#define SAMENZICHT_AGGREGATOR_ESTIMATE_DISTRIBUTIONS_H_
+#ifndef SAMENZICHT_ESTIMATE_DISTRIBUTIONS_H_
+#define SAMENZICHT_ESTIMATE_DISTRIBUTIONS_H_
 
 #include <cstdint>
 #include <vector>
@@ -33,4 +33,4 @@ double QuantileType8(const std::vector<double>& sorted, double p);
 
 }  // namespace samenzicht::estimate
 
-#endif  // SAMENZICHT_AGGREGATOR_ESTIMATE_DISTRIBUTIONS_H_
+#endif  // SAMENZICHT_ESTIMATE_DISTRIBUTIONS_H_

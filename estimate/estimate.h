@@ -19,8 +19,8 @@
 // enumerations too large (`ResourceExhausted`) and internal failures.
 //
 // Thread-compatible: concurrent calls share no state.
-#ifndef SAMENZICHT_AGGREGATOR_ESTIMATE_ESTIMATE_H_
-#define SAMENZICHT_AGGREGATOR_ESTIMATE_ESTIMATE_H_
+#ifndef SAMENZICHT_ESTIMATE_ESTIMATE_H_
+#define SAMENZICHT_ESTIMATE_ESTIMATE_H_
 
 #include <cstdint>
 #include <optional>
@@ -256,4 +256,4 @@ absl::StatusOr<EstimateResult> Estimate(const CaptureTable& table,
 
 }  // namespace samenzicht::estimate
 
-#endif  // SAMENZICHT_AGGREGATOR_ESTIMATE_ESTIMATE_H_
+#endif  // SAMENZICHT_ESTIMATE_ESTIMATE_H_

@@ -7,8 +7,8 @@
 // Reads a capture-history table (columns list1..listK,count; see
 // capture_table.h), runs `Estimate` (estimate.h) and prints the estimate,
 // the BCa and profile likelihood intervals and the chosen model to stdout.
-#ifndef SAMENZICHT_AGGREGATOR_ESTIMATE_ESTIMATE_COMMAND_H_
-#define SAMENZICHT_AGGREGATOR_ESTIMATE_ESTIMATE_COMMAND_H_
+#ifndef SAMENZICHT_ESTIMATE_ESTIMATE_COMMAND_H_
+#define SAMENZICHT_ESTIMATE_ESTIMATE_COMMAND_H_
 
 #include <iosfwd>
 #include <string>
@@ -35,4 +35,4 @@ std::string FormatTable(const EstimateResult& result);
 
 }  // namespace samenzicht::estimate
 
-#endif  // SAMENZICHT_AGGREGATOR_ESTIMATE_ESTIMATE_COMMAND_H_
+#endif  // SAMENZICHT_ESTIMATE_ESTIMATE_COMMAND_H_

@@ -22,8 +22,8 @@
 // The LP is solved with GLPK (Debian `libglpk-dev`), primal simplex with
 // presolve, terminal output off. GLPK keeps per-thread state; these
 // functions are thread-compatible, not meant for concurrent use.
-#ifndef SAMENZICHT_AGGREGATOR_ESTIMATE_EXISTENCE_H_
-#define SAMENZICHT_AGGREGATOR_ESTIMATE_EXISTENCE_H_
+#ifndef SAMENZICHT_ESTIMATE_EXISTENCE_H_
+#define SAMENZICHT_ESTIMATE_EXISTENCE_H_
 
 #include <map>
 #include <string>
@@ -62,4 +62,4 @@ class ModelCheckCache {
 
 }  // namespace samenzicht::estimate
 
-#endif  // SAMENZICHT_AGGREGATOR_ESTIMATE_EXISTENCE_H_
+#endif  // SAMENZICHT_ESTIMATE_EXISTENCE_H_

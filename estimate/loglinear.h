@@ -26,8 +26,8 @@
 //   double n_hat = fit->n_hat;
 //
 // Everything here is thread-compatible: distinct calls share no state.
-#ifndef SAMENZICHT_AGGREGATOR_ESTIMATE_LOGLINEAR_H_
-#define SAMENZICHT_AGGREGATOR_ESTIMATE_LOGLINEAR_H_
+#ifndef SAMENZICHT_ESTIMATE_LOGLINEAR_H_
+#define SAMENZICHT_ESTIMATE_LOGLINEAR_H_
 
 #include <string>
 #include "absl/strings/string_view.h"
@@ -142,4 +142,4 @@ double PoissonLogLikelihood(const std::vector<double>& y, const std::vector<doub
 
 }  // namespace samenzicht::estimate
 
-#endif  // SAMENZICHT_AGGREGATOR_ESTIMATE_LOGLINEAR_H_
+#endif  // SAMENZICHT_ESTIMATE_LOGLINEAR_H_

@@ -16,8 +16,8 @@
 //    ..., 1K, 23, ... on ties) while it is below the threshold.
 //
 // Not thread-safe when a `ModelCheckCache` is shared.
-#ifndef SAMENZICHT_AGGREGATOR_ESTIMATE_MODEL_SEARCH_H_
-#define SAMENZICHT_AGGREGATOR_ESTIMATE_MODEL_SEARCH_H_
+#ifndef SAMENZICHT_ESTIMATE_MODEL_SEARCH_H_
+#define SAMENZICHT_ESTIMATE_MODEL_SEARCH_H_
 
 #include <optional>
 #include <string>
@@ -73,4 +73,4 @@ absl::StatusOr<StepwiseResult> StepwiseSelect(const CaptureTable& table, double 
 
 }  // namespace samenzicht::estimate
 
-#endif  // SAMENZICHT_AGGREGATOR_ESTIMATE_MODEL_SEARCH_H_
+#endif  // SAMENZICHT_ESTIMATE_MODEL_SEARCH_H_

@@ -10,8 +10,8 @@
 // observed-table fit (loglinear.h).
 //
 // Thread-compatible.
-#ifndef SAMENZICHT_AGGREGATOR_ESTIMATE_PROFILE_LIKELIHOOD_H_
-#define SAMENZICHT_AGGREGATOR_ESTIMATE_PROFILE_LIKELIHOOD_H_
+#ifndef SAMENZICHT_ESTIMATE_PROFILE_LIKELIHOOD_H_
+#define SAMENZICHT_ESTIMATE_PROFILE_LIKELIHOOD_H_
 
 #include "absl/status/statusor.h"
 #include "estimate/capture_table.h"
@@ -34,4 +34,4 @@ absl::StatusOr<ProfileInterval> ProfileLikelihoodInterval(const CaptureTable& ta
 
 }  // namespace samenzicht::estimate
 
-#endif  // SAMENZICHT_AGGREGATOR_ESTIMATE_PROFILE_LIKELIHOOD_H_
+#endif  // SAMENZICHT_ESTIMATE_PROFILE_LIKELIHOOD_H_
