@@ -15,7 +15,8 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 fi
 # playwright-core from the committed lock file (offline when npm's cache has it); installed
 # again when the installed version is not the pinned one. The pin runs on Node.js 18
-# (Debian 12's own): playwright-core 1.62 and later require Node.js 20.
+# (Debian 12's own): playwright-core 1.62 and later require Node.js 20 (the test
+# deploy_browser_pin checks the pin).
 pinned=$(sed -n 's/.*"playwright-core": "\([0-9.]*\)".*/\1/p' "$here/package.json")
 installed=$(sed -n 's/^  "version": "\([0-9.]*\)".*/\1/p' "$here/node_modules/playwright-core/package.json" 2>/dev/null || true)
 if [ "$installed" != "$pinned" ]; then
