@@ -2,7 +2,7 @@
 # The test command: installs what it needs (deploy/install-deps.sh), builds everything
 # (deploy/build.sh) and runs every test with ctest in build/, then the whole suite again
 # under AddressSanitizer and UndefinedBehaviorSanitizer in build-asan/, then a short
-# libFuzzer run of each fuzz target. On a 2-core machine about 35 to 40 minutes with a warm
+# libFuzzer run of each fuzz target. On a 2-core machine about 35 to 55 minutes with a warm
 # compiler cache (README, Quick start).
 #
 #   deploy/test.sh      (no arguments)
