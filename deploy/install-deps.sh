@@ -2,15 +2,20 @@
 # Installs the Debian 12 packages the project needs to build, test and run.
 # Works as root or, when not root, through sudo. Installs nothing that is already there.
 #
-#   deploy/install-deps.sh      (no arguments)
+#   deploy/install-deps.sh [--check]
 #
-# Exit codes: 0 installed or already there, 2 usage error, otherwise non-zero.
+# --check installs nothing: it lists the packages that are missing.
+# Exit codes: 0 installed or already there, 1 with --check: a package is missing,
+# 2 usage error, otherwise non-zero.
 set -euo pipefail
+check=0
 case "${1:-}" in
   "") ;;
+  --check) check=1 ;;
   -h|--help) sed -n '2,/^[^#]/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
-  *) echo "install-deps: takes no arguments (see --help)" >&2; exit 2 ;;
+  *) echo "install-deps: unknown argument $1 (see --help)" >&2; exit 2 ;;
 esac
+[ $# -le 1 ] || { echo "install-deps: one argument at most (see --help)" >&2; exit 2; }
 
 PACKAGES=(
   build-essential cmake pkg-config ccache git ca-certificates openssl
@@ -34,6 +39,10 @@ done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#PACKAGES[@]} packages present"
   exit 0
+fi
+if [ $check -eq 1 ]; then
+  echo "install-deps: missing ${missing[*]}"
+  exit 1
 fi
 
 SUDO=""
