@@ -77,8 +77,13 @@ int Main(int argc, char** argv) {
       return ServeCommand(a.Get("config"), a.Get("port-file"));
     });
   }
-  if (sub == "audit" && argc >= 3) {
-    const std::string what = argv[2];
+  if (sub == "audit") {
+    const std::string what = argc >= 3 ? argv[2] : "";
+    if (what == "--help" || what == "-h" || what.empty()) {
+      (what.empty() ? std::cerr : std::cout)
+          << "usage: keyholder audit verify|report [flags]  (--help for each)\n";
+      return what.empty() ? 2 : 0;
+    }
     cli::Command cmd("audit " + what, what == "verify"
                                           ? "Verify the key service's signed, hash-chained trail offline."
                                           : "Evaluations per node and day, from the verified trail.");

@@ -32,6 +32,31 @@ for sub in "agency-node pseudonymise" "agency-node submit" "aggregator totals" "
   [ -n "$out" ] || fail "$sub --help printed nothing on stdout"
 done
 echo "ok: --help of every program and of five commands on stdout, exit 0"
+# Every command each of the three installed programs lists (two-word ones such as `keyholder
+# audit verify` too): --help on stdout, exit 0, nothing on stderr, in the layout of its kind:
+# a command starts `COMMAND: summary` and has a `flags:` section; a command made of
+# commands (`aggregator audit`) starts `usage: PROGRAM COMMAND`. Each group is asked as well.
+n=0
+for name in agency-node aggregator keyholder; do
+  bin="$build/${progs[$name]}"
+  while IFS= read -r c; do
+    [ -n "$c" ] || continue
+    set +e; out=$("$bin" $c --help 2>"$build/.cli_err"); rc=$?; set -e
+    err=$(cat "$build/.cli_err"); rm -f "$build/.cli_err"
+    [ $rc -eq 0 ] || fail "$name $c --help exited $rc: $(echo "$err" | head -n 1)"
+    [ -z "$err" ] || fail "$name $c --help wrote to stderr: $(echo "$err" | head -n 1)"
+    first=$(echo "$out" | head -n 1)
+    case "$first" in
+      "$c: "?*) echo "$out" | grep -q '^flags:$' || fail "$name $c --help has no flags: section" ;;
+      "usage: $name $c "*) ;;
+      *) fail "$name $c --help starts '$first', not '$c: summary' or 'usage: $name $c ...'" ;;
+    esac
+    n=$((n + 1))
+  done < <("$bin" --help | awk '/^commands:/ { on = 1; next } on && /^$/ { on = 0 }
+                                on && /^  [a-z]/ { sub(/^  /, ""); split($0, f, /   */); print f[1]
+                                                   if (split(f[1], w, " ") > 1) print w[1] }' | sort -u)
+done
+echo "ok: --help of the $n commands and command groups of agency-node, aggregator and keyholder on stdout, exit 0, in one layout"
 # No --help names the source tree the program was built from: it does not exist on a host
 # where the program is installed. Every command of the three installed programs.
 n=0
