@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Follows docs/operations.md literally: the command blocks marked `<!-- test: HOST ... -->`
 # are run in the order of the guide, unchanged, with bash on the host they name, in a
-# deployment of five hosts on one machine (network namespaces joined by a bridge; each host
+# deployment of six hosts on one machine (network namespaces joined by a bridge; each host
 # with its own /etc, /opt, /root, /var/lib and /var/backups by bind mounts, and the guide's
 # host names in its /etc/hosts):
 #
