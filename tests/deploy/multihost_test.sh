@@ -233,7 +233,10 @@ out=$(on agg unshare --mount --propagation private -- bash -c '
   mount --bind "$host/var/backups" /var/backups
   cd / && exec env "$@"' run "$rootfs/etc" "$work/agg" "${unit_env[@]}" $exec_start 2>&1) ||
   fail "the backup service failed: $out"
-made=$(cd "$work/agg$backups" && ls aggregator-*.db | grep -vxF -e "$(basename "$old")" -e "$(basename "$young")" || true)
+made=""
+for f in "$work/agg$backups"/aggregator-*.db; do
+  case "$f" in "$work/agg$old"|"$work/agg$young") ;; *) made+="${made:+$'\n'}$(basename "$f")" ;; esac
+done
 [ "$(echo "$made" | grep -c .)" -eq 1 ] || fail "the backup service wrote '$made', not one backup; it said: $out"
 [[ $made =~ ^aggregator-[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{6}Z\.db$ ]] || fail "the backup is named $made"
 [ "$(stat -c %a "$work/agg$backups/$made")" = 600 ] || fail "the backup $made is not mode 0600"
