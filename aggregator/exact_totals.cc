@@ -34,6 +34,8 @@ absl::StatusOr<v1::TotalsResponse> Count(const v1::AggregatorConfig& config,
   // primary).
   v1::TotalsResponse resp = ProtectTotals(raw, 1);
   resp.set_counting_rules(absl::StrCat(kExactTotalsNotice, "\n", resp.counting_rules()));
+  resp.set_from_month(request.from_month());
+  resp.set_to_month(request.to_month());
   return resp;
 }
 

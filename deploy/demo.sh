@@ -135,16 +135,17 @@ tls { ca_cert_file: "pki/ca.crt" cert_file: "pki/gemeente-analyst.crt" key_file:
 CFG
 
 echo
-echo "== What the analyst may publish: signals and distinct persons after linkage =="
+echo "== What the analyst may publish for 2024: signals and distinct persons after linkage =="
 echo "   (protected by the Cell Key Method: every figure is 0 or at least 5 and may be off by a"
-echo "   few, at most 15; the same persons always give the same figure; docs/disclosure.md)"
-"$AGG" totals --config analyst.textproto
+echo "   few, at most 15; the same persons always give the same figure; docs/disclosure.md."
+echo "   No figure covers more than one year; 79 of the demo's 80 signals are of 2024)"
+"$AGG" totals --config analyst.textproto --from 2024-01 --to 2024-12
 echo
-echo "== By form of exploitation =="
-"$AGG" totals --config analyst.textproto --by form
+echo "== By form of exploitation, 2024 =="
+"$AGG" totals --config analyst.textproto --by form --from 2024-01 --to 2024-12
 echo
-echo "== By reporting domain of the agency (a person signalled by two domains counts in both) =="
-"$AGG" totals --config analyst.textproto --by domain
+echo "== By reporting domain of the agency, 2024 (a person signalled by two domains counts in both) =="
+"$AGG" totals --config analyst.textproto --by domain --from 2024-01 --to 2024-12
 echo
 echo "== The operator's check on the aggregator host: exact counts, never published =="
 echo "   (aggregator exact-totals reads the store with the aggregator's own configuration and"

@@ -104,6 +104,7 @@ std::vector<std::string> EstimateWarningLabels(const v1::HiddenNumberEstimate& e
 std::string FormatInsightJson(const v1::InsightResponse& r) {
   std::string out = absl::StrCat(
       "{\n  \"from_month\": ", r.from_month(), ",\n  \"to_month\": ", r.to_month(),
+      ",\n  \"period\": ", JsonString(PeriodText(r.from_month(), r.to_month())),
       ",\n  \"min_cell_size\": ", r.min_cell_size(),
       ",\n  \"total_persons\": ", JsonCount(r.total_persons(), r.min_cell_size()),
       ",\n  \"total_signals\": ", JsonCount(r.total_signals(), r.min_cell_size()),
@@ -234,7 +235,10 @@ absl::StatusOr<std::string> FormatInsight(const v1::InsightResponse& r, const st
     return absl::InvalidArgumentError("--view must be totals, summary, agencies, overlap or trend");
   }
   std::string out = Render(t, format);
-  if (format == "table") out += "\n" + ProtectionFooter(r.disclosure_rules(), k);
+  if (format == "table") {
+    out += "\n" + PeriodFooter(r.from_month(), r.to_month()) +
+           ProtectionFooter(r.disclosure_rules(), k);
+  }
   if (format == "table" && view == "overlap") {
     out += "diagonal: persons signalled by the domain; elsewhere: by both domains\n";
   }

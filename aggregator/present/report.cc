@@ -288,14 +288,21 @@ std::string RenderReportHtml(const ReportInput& in) {
     return Esc(presentation::Label(key, lang, values));
   };
   auto count = [k](const v1::Count& c) { return Shown(c, k); };
-  std::string h = absl::StrCat("<!DOCTYPE html>\n<html lang=\"", presentation::LanguageCode(lang),
-                               "\"><head><meta charset=\"utf-8\">"
-                               "<title>Samenzicht: ",
-                               L("title"), " ", Esc(in.period), "</title><style>", kCss,
-                               "</style></head><body>\n", "<h1>", L("title"), "</h1>",
-                               "<p class=\"note\">", L("period"), ": <b>", Esc(in.period),
-                               "</b> &middot; ", L("generated"), " ", Esc(in.generated),
-                               " &middot; ", Lv("minCellSize", {{"k", absl::StrCat(k)}}), "</p>\n");
+  // The period the figures cover, as the query layer answered it: without a period asked,
+  // the latest year (LatestPeriod), said so in words.
+  std::string period = PeriodText(r.from_month(), r.to_month());
+  if (period.empty()) period = in.period;
+  const bool none_asked = in.period.empty() || in.period == "..";
+  std::string period_note =
+      none_asked && !period.empty() ? absl::StrCat(" (", L("periodLatest"), ")") : "";
+  std::string h = absl::StrCat(
+      "<!DOCTYPE html>\n<html lang=\"", presentation::LanguageCode(lang),
+      "\"><head><meta charset=\"utf-8\">"
+      "<title>Samenzicht: ",
+      L("title"), " ", Esc(period), "</title><style>", kCss, "</style></head><body>\n", "<h1>",
+      L("title"), "</h1>", "<p class=\"note\">", L("period"), ": <b data-period>", Esc(period),
+      "</b>", period_note, " &middot; ", L("generated"), " ", Esc(in.generated), " &middot; ",
+      Lv("minCellSize", {{"k", absl::StrCat(k)}}), "</p>\n");
   absl::StrAppend(
       &h, "<h2>", L("summary"), "</h2><div class=\"kpi\">", "<div>", L("persons"),
       "<b id=\"persons\">", count(r.total_persons()), "</b></div>", "<div>", L("signals"),

@@ -91,8 +91,18 @@ std::string FormatTotalsTable(const v1::TotalsResponse& r) {
   if (r.rows_size() > 0) out += std::string(rule_len - 2, '-') + "\n";
   emit(lines.back());
   absl::StrAppend(&out, "\nunlinkable signals (no token): ", Cell(r.unlinkable_signals(), k), "\n",
+                  PeriodFooter(r.from_month(), r.to_month()),
                   ProtectionFooter(r.counting_rules(), k));
   return out;
+}
+
+std::string PeriodFooter(uint32_t from, uint32_t to) {
+  if (from == 0 && to == 0) return "period: every month\n";
+  if (from == 0 || to == 0) {
+    return absl::StrCat("period: ", from == 0 ? "" : Month(from).Text(), "..",
+                        to == 0 ? "" : Month(to).Text(), "\n");
+  }
+  return absl::StrCat("period: ", PeriodText(from, to), "\n");
 }
 
 std::string ProtectionFooter(const std::string& rules, uint32_t k) {
@@ -145,7 +155,9 @@ std::string FormatTotalsJson(const v1::TotalsResponse& r) {
       "],\n  \"total_persons\": ", JsonCount(r.total_persons(), r.min_cell_size()),
       ",\n  \"total_signals\": ", JsonCount(r.total_signals(), r.min_cell_size()),
       ",\n  \"unlinkable_signals\": ", JsonCount(r.unlinkable_signals(), r.min_cell_size()),
-      ",\n  \"min_cell_size\": ", r.min_cell_size(),
+      ",\n  \"min_cell_size\": ", r.min_cell_size(), ",\n  \"from_month\": ", r.from_month(),
+      ",\n  \"to_month\": ", r.to_month(),
+      ",\n  \"period\": ", JsonString(PeriodText(r.from_month(), r.to_month())),
       ",\n  \"counting_rules\": ", JsonString(r.counting_rules()), "\n}\n");
   return out;
 }

@@ -37,6 +37,11 @@ std::string FormatTotalsJson(const v1::TotalsResponse& r);
 // Method, exact and unpublished (`aggregator exact-totals`), or the old "<k" and "x".
 std::string ProtectionFooter(const std::string& rules, uint32_t k);
 
+// The line under a table naming the period its figures cover (the response's, which is the
+// latest year when none was asked): "period: 2024-01..2024-12 (2024)\n"; "period: every
+// month\n" for none at all (exact totals), "period: 2024-03.." for an open end.
+std::string PeriodFooter(uint32_t from_month, uint32_t to_month);
+
 // "table", "csv" or "json"; InvalidArgument otherwise.
 absl::StatusOr<std::string> FormatTotals(const v1::TotalsResponse& r, const std::string& format);
 

@@ -516,16 +516,20 @@ absl::Status CheckGridPeriod(uint32_t from, uint32_t to) {
       Refusal{"refusedOffGrid", {{"period", absl::StrCat(text(from), "..", text(to))}}, options});
 }
 
-absl::StatusOr<std::pair<uint32_t, uint32_t>> WholeHistoryPeriod(uint32_t first,
-                                                                 uint32_t last,
-                                                                 uint32_t grace) {
+absl::StatusOr<std::pair<uint32_t, uint32_t>> LatestPeriod(uint32_t first, uint32_t last,
+                                                           uint32_t latest, uint32_t grace) {
   const uint32_t year = last / 100, month = last % 100;
   // The last June or December released.
   const uint32_t end = month == 12 ? last
                        : month >= 6 ? year * 100 + 6
                                     : (year - 1) * 100 + 12;
-  if (end >= first) return std::make_pair(first, end);
-  // No half year has ended since the first released month: the history will end with the
+  if (end >= first) {
+    // The year of the latest published signal, as far as its half years are released.
+    const uint32_t y = (latest != 0 && latest < end ? latest : end) / 100;
+    const uint32_t to = y == end / 100 ? end : y * 100 + 12;
+    return std::make_pair(std::max(first, y * 100 + 1), to);
+  }
+  // No half year has ended since the first released month: the latest year will end with the
   // half year that holds it; meanwhile the last released month and its quarter (when that
   // holds a released month) are there to ask.
   const uint32_t through = month <= 6 ? year * 100 + 6 : year * 100 + 12;
@@ -542,13 +546,19 @@ absl::StatusOr<std::pair<uint32_t, uint32_t>> WholeHistoryPeriod(uint32_t first,
   const std::string date = absl::StrFormat("%04u-%02u-01", at / 100, at % 100);
   return WithRefusal(
       absl::FailedPreconditionError(absl::StrCat(
-          "the whole history is published up to the end of the last released half year or "
-          "year, and none has ended since the figures begin (", first_text,
-          "): it is published from ", date, " (through ", through_text, "); ask ",
+          "without a period the latest year is published, as far as its first half year or the "
+          "whole year is released, and no half year has ended since the figures begin (",
+          first_text, "): it is published from ", date, " (through ", through_text, "); ask ",
           absl::StrJoin(options, " or "), " instead")),
-      Refusal{"refusedNoHistory",
+      Refusal{"refusedNoLatestYear",
               {{"first", first_text}, {"through", through_text}, {"date", date}},
               options});
+}
+
+std::string PeriodText(uint32_t from, uint32_t to) {
+  if (from == 0 || to == 0 || !IsValidMonth(from) || !IsValidMonth(to)) return "";
+  if (OnGrid(from, to)) return GridPeriodText(from, to);
+  return absl::StrCat(Month(from).Text(), "..", Month(to).Text());
 }
 
 std::vector<std::pair<uint32_t, uint32_t>> GridPeriods(uint32_t first_year, uint32_t last_year) {

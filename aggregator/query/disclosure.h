@@ -244,7 +244,7 @@ uint32_t ReleaseMonth(uint32_t yyyymm, uint32_t grace_months);
 //
 // The price (docs/disclosure.md): until the revision a person signalled in several months of
 // the year counts once per month in the periods that hold more than one of them (quarters,
-// halves, the year, the whole history), and as known to one agency per month; the figures of
+// halves, the year), and as known to one agency per month; the figures of
 // those periods change once, at the revision, which is also the one look at the join
 // (measured in disclosure_attack_test).
 uint32_t RevisedThrough(uint32_t last_released);
@@ -279,30 +279,38 @@ v1::Count PerturbedCount(uint64_t count, uint64_t cell_key, Measure measure,
 // an attacker who knows the ptable can conclude from that one cell).
 std::pair<uint64_t, uint64_t> TrueCountRange(uint64_t shown, const CellKeyParams& params);
 
-// THE RELEASE GRID. Under the Cell Key Method a period is the whole history (both 0) or a
-// calendar month, quarter, half year or year: two overlapping periods then differ by whole
+// THE RELEASE GRID. Under the Cell Key Method a period is no period (both 0: the latest
+// year, LatestPeriod) or a calendar month, quarter, half year or year: two overlapping periods then differ by whole
 // months, never by one chosen person (Jan-Jun against Jan-May cannot be asked; the months,
 // quarters and halves that can are protected together by the ptable). InvalidArgument for
 // any other period, naming the grid periods nearest to it ("ask 2024-01..2024-03 (2024-Q1)
 // or 2024-01..2024-06 (2024-H1) instead").
 absl::Status CheckGridPeriod(uint32_t from_month, uint32_t to_month);
 
-// THE WHOLE HISTORY (both months 0) is the one period that is not a month, quarter, half
-// year or year: it runs from the first released month `first_released` to the last released
-// month that ends a half year or a year (a June or a December) of `last_released`, so that
-// the cumulative tables published as time passes form a coarse nested chain: within the
-// first year the history holds the same persons as that year's first half year or the year
-// (the same cells, the same figures), and it grows by a half year at a time. Ended at the
-// last released month instead, it would be a new period every month (January..April,
-// January..May, ...), each perturbed with a draw of its own, which an integer-programming
-// attacker combines with the grid's (docs/disclosure.md section 4).
-// FailedPrecondition, with the refusal "refusedNoHistory", while no half year or year has
-// ended since the first released month: the message names the date from which the history
-// is published and the grid periods to ask instead (the last released month and the
-// quarter it ends, or the last released quarter). `first_released` and `last_released` not 0.
-absl::StatusOr<std::pair<uint32_t, uint32_t>> WholeHistoryPeriod(uint32_t first_released,
-                                                                 uint32_t last_released,
-                                                                 uint32_t grace_months);
+// THE LATEST YEAR (both months 0, "no period"): the period published when none is asked is
+// the latest year with published signals, as far as its half years are released: January to
+// June while that year's December is not released yet, else January to December (from the
+// first released month when the figures begin within that year). It never crosses a year, so
+// it is always a grid period or a part of one with the same persons (months before the first
+// released month hold no report), with the same figures as that grid period: a history over
+// several years would add periods of its own (2024-01..2025-06, 2024-01..2025-12), each a new
+// noise draw that an integer-programming attacker combines with the grid's
+// (docs/disclosure.md sections 2 and 4). Ending at the last released month instead would be a
+// new period every month. `latest_published` is the latest month of a published report; the
+// year is that of the earlier of it and the last released June or December, so a deployment
+// whose signals stopped shows its last year with signals rather than an empty one.
+// FailedPrecondition, with the refusal "refusedNoLatestYear", while no half year or year has
+// ended since the first released month: the message names the date from which it is
+// published and the grid periods to ask instead (the last released month and the quarter it
+// ends, or the last released quarter). `first_released` and `last_released` not 0.
+absl::StatusOr<std::pair<uint32_t, uint32_t>> LatestPeriod(uint32_t first_released,
+                                                           uint32_t last_released,
+                                                           uint32_t latest_published,
+                                                           uint32_t grace_months);
+
+// A period as people read it: "2024-01..2024-06 (2024-H1)" on the grid, "2024-03..2024-06"
+// otherwise, "" for (0, 0).
+std::string PeriodText(uint32_t from_month, uint32_t to_month);
 
 // THE WORDS OF A REFUSAL. A period refusal (off the grid, not released yet) carries, besides
 // its English message (the CLI's and the logs'), a payload that names a label of the label
@@ -313,7 +321,7 @@ absl::StatusOr<std::pair<uint32_t, uint32_t>> WholeHistoryPeriod(uint32_t first_
 //   if (std::optional<Refusal> r = RefusalOf(status)) ... r->key == "refusedOffGrid"
 //
 // Keys: "refusedOffGrid" {period} + options; "refusedNotReleased" {month} {date};
-// "refusedNothingReleased"; "refusedNoHistory" {first} {through} {date} + options;
+// "refusedNothingReleased"; "refusedNoLatestYear" {first} {through} {date} + options;
 // "refusedPeriod" (months not YYYY-MM, or from after to).
 struct Refusal {
   std::string key;

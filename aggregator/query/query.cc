@@ -239,6 +239,8 @@ absl::StatusOr<v1::TotalsResponse> Query::SuppressedTotals(const rpc::Peer& peer
   ASSIGN_OR_RETURN(RawTotals raw,
                    snap->totals_index->RawTotalsFor(snap->dataset, snap->link, request));
   v1::TotalsResponse resp = ProtectTotals(raw, k_);
+  resp.set_from_month(request.from_month());
+  resp.set_to_month(request.to_month());
   AskedQuery asked{peer.common_name, {}, request.from_month(), request.to_month(),
                    absl::ToUnixSeconds(absl::Now())};
   for (int d : request.by()) asked.by.push_back(static_cast<v1::Dimension>(d));
@@ -311,9 +313,10 @@ absl::StatusOr<std::pair<uint32_t, uint32_t>> Query::PublishedPeriod(const Snaps
               "of the second month after it"),
           Refusal{"refusedNothingReleased", {}, {}});
     }
-    // To the last released June or December, not to the last released month: a history
-    // ending every month would be a new period every month (WholeHistoryPeriod).
-    return WholeHistoryPeriod(snap.first_released, snap.last_released, options_.grace_months);
+    // The latest year with published signals, to its last released June or December: never
+    // a period across years, nor one ending every month (LatestPeriod).
+    return LatestPeriod(snap.first_released, snap.last_released, snap.latest_published,
+                        options_.grace_months);
   }
   RETURN_IF_ERROR(CheckReleased(from, to, snap.now_month, options_.grace_months));
   return std::make_pair(from, to);
@@ -337,7 +340,10 @@ absl::StatusOr<v1::TotalsResponse> Query::PerturbedTotals(const v1::TotalsReques
   published.set_to_month(period.second);
   ASSIGN_OR_RETURN(RawTotals raw,
                    snap->totals_index->RawTotalsFor(snap->dataset, snap->link, published));
-  return PerturbTotals(raw, EditionParams(*snap, period.first, period.second));
+  v1::TotalsResponse out = PerturbTotals(raw, EditionParams(*snap, period.first, period.second));
+  out.set_from_month(period.first);
+  out.set_to_month(period.second);
+  return out;
 }
 
 absl::Status Query::AuditQuery(const rpc::Peer& peer, FrontEnd via, const std::string& view,

@@ -191,9 +191,9 @@ class Query {
   // The overview, protected, without the role check and the audit entry.
   absl::StatusOr<v1::InsightResponse> ComputeOverview(const rpc::Peer& peer,
                                                       const v1::InsightRequest& request);
-  // The period a Cell Key Method query is answered for: on the grid, released; the whole
-  // history (0, 0) is the released months up to the last released June or December
-  // (WholeHistoryPeriod; FailedPrecondition while none is released since the first).
+  // The period a Cell Key Method query is answered for: on the grid, released; no period
+  // (0, 0) is the latest year with published signals, to its last released June or December
+  // (LatestPeriod; FailedPrecondition while none is released since the first).
   // InvalidArgument for a period off the grid or not released yet.
   absl::StatusOr<std::pair<uint32_t, uint32_t>> PublishedPeriod(const Snapshot& snap,
                                                                 uint32_t from, uint32_t to) const;

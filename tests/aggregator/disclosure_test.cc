@@ -255,53 +255,78 @@ TEST(RefusalWordsTest, PeriodRefusalsNameTheirLabelAndValues) {
   EXPECT_FALSE(RefusalOf(absl::OkStatus()).has_value());
 }
 
-// The whole history ends with the last released June or December, so that the cumulative
-// tables published month after month are the grid's half years and years (within the first
-// year) and grow by a half year at a time; before a half year has ended since the first
+// Without a period the latest year with published signals is published, up to its last
+// released June or December: never a period across years (its figures are those of a grid
+// period), never one that ends every month; before a half year has ended since the first
 // released month it is refused, naming the grid periods to ask and when it is published.
-TEST(WholeHistoryTest, EndsOnlyWhereAHalfYearOrAYearEnds) {
+TEST(LatestPeriodTest, IsTheLatestYearUpToItsLastReleasedHalfYear) {
   using Period = std::pair<uint32_t, uint32_t>;
-  // (first released, last released) -> the period published.
-  for (auto [released, published] : std::vector<std::pair<Period, Period>>{
-           {{202401, 202406}, {202401, 202406}},
-           {{202401, 202411}, {202401, 202406}},
-           {{202401, 202412}, {202401, 202412}},
-           {{202401, 202505}, {202401, 202412}},
-           {{202401, 202610}, {202401, 202606}},
-           {{202411, 202502}, {202411, 202412}},
-           {{202403, 202406}, {202403, 202406}}}) {
-    absl::StatusOr<Period> p = WholeHistoryPeriod(released.first, released.second, 1);
-    ASSERT_TRUE(p.ok()) << released.first << ".." << released.second << ": " << p.status();
-    EXPECT_EQ(*p, published) << released.first << ".." << released.second;
+  struct Case {
+    uint32_t first, last, latest;
+    Period published;
+  };
+  // (first released, last released, latest month with a published signal) -> the period.
+  for (const Case& c : std::vector<Case>{
+           {202401, 202406, 202406, {202401, 202406}},
+           {202401, 202411, 202411, {202401, 202406}},
+           {202401, 202412, 202412, {202401, 202412}},
+           // The next year's first months are released, none of its half years: the year.
+           {202401, 202505, 202505, {202401, 202412}},
+           // The second year's first half year: that half year alone, not 2024-01..2025-06.
+           {202401, 202507, 202507, {202501, 202506}},
+           {202401, 202512, 202512, {202501, 202512}},
+           {202401, 202610, 202610, {202601, 202606}},
+           // Signals stopped in 2024: the last year with signals, not an empty 2026.
+           {202401, 202610, 202411, {202401, 202412}},
+           // ... and in March 2026: 2026's first half year.
+           {202401, 202610, 202603, {202601, 202606}},
+           // The figures begin within the year: from the first released month.
+           {202411, 202502, 202502, {202411, 202412}},
+           {202403, 202406, 202405, {202403, 202406}},
+           // No signal reported (0): by the release calendar.
+           {202401, 202610, 0, {202601, 202606}}}) {
+    absl::StatusOr<Period> p = LatestPeriod(c.first, c.last, c.latest, 1);
+    ASSERT_TRUE(p.ok()) << c.first << ".." << c.last << ": " << p.status();
+    EXPECT_EQ(*p, c.published) << c.first << ".." << c.last << " latest " << c.latest;
   }
   // The figures begin in March 2024; April is the last released month (on 1 June 2024).
-  absl::Status early = WholeHistoryPeriod(202403, 202404, 1).status();
+  absl::Status early = LatestPeriod(202403, 202404, 202404, 1).status();
   EXPECT_THAT(early, StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_EQ(early.message(),
-            "the whole history is published up to the end of the last released half year or "
-            "year, and none has ended since the figures begin (2024-03): it is published from "
-            "2024-08-01 (through 2024-06); ask 2024-04..2024-04 (2024-04) or "
-            "2024-01..2024-03 (2024-Q1) instead");
+            "without a period the latest year is published, as far as its first half year or "
+            "the whole year is released, and no half year has ended since the figures begin "
+            "(2024-03): it is published from 2024-08-01 (through 2024-06); ask "
+            "2024-04..2024-04 (2024-04) or 2024-01..2024-03 (2024-Q1) instead");
   std::optional<Refusal> r = RefusalOf(early);
   ASSERT_TRUE(r.has_value());
-  EXPECT_EQ(r->key, "refusedNoHistory");
+  EXPECT_EQ(r->key, "refusedNoLatestYear");
   EXPECT_EQ(r->values, (std::vector<std::pair<std::string, std::string>>{
                            {"first", "2024-03"}, {"through", "2024-06"}, {"date", "2024-08-01"}}));
   EXPECT_EQ(r->options, (std::vector<std::string>{"2024-04..2024-04 (2024-04)",
                                                   "2024-01..2024-03 (2024-Q1)"}));
   // A quarter before the first released month holds nothing: not offered.
-  absl::Status january = WholeHistoryPeriod(202501, 202502, 1).status();
+  absl::Status january = LatestPeriod(202501, 202502, 202502, 1).status();
   EXPECT_THAT(january, StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_EQ(RefusalOf(january)->options,
             (std::vector<std::string>{"2025-02..2025-02 (2025-02)"}));
   EXPECT_NE(january.message().find("from 2025-08-01 (through 2025-06)"), std::string::npos)
       << january;
-  // In the second half year: the history will end in December.
-  absl::Status autumn = WholeHistoryPeriod(202408, 202410, 1).status();
+  // In the second half year: it will end in December.
+  absl::Status autumn = LatestPeriod(202408, 202410, 202410, 1).status();
   EXPECT_NE(autumn.message().find("from 2025-02-01 (through 2024-12); ask "
                                   "2024-10..2024-10 (2024-10) or 2024-07..2024-09 (2024-Q3)"),
             std::string::npos)
       << autumn;
+}
+
+// A period as the renderings name it: the grid's name where it has one.
+TEST(PeriodTextTest, NamesGridPeriods) {
+  EXPECT_EQ(PeriodText(202501, 202506), "2025-01..2025-06 (2025-H1)");
+  EXPECT_EQ(PeriodText(202401, 202412), "2024-01..2024-12 (2024)");
+  EXPECT_EQ(PeriodText(202404, 202406), "2024-04..2024-06 (2024-Q2)");
+  EXPECT_EQ(PeriodText(202403, 202403), "2024-03..2024-03 (2024-03)");
+  EXPECT_EQ(PeriodText(202403, 202406), "2024-03..2024-06");
+  EXPECT_EQ(PeriodText(0, 0), "");
 }
 
 // The Cell Key Method's parameters come back from the paragraph the server sends with every

@@ -9,6 +9,7 @@
 #include "audit/aggregator_events.h"
 #include "aggregator/query/disclosure.h"
 #include "aggregator/present/insight_format.h"
+#include "aggregator/present/totals_format.h"
 #include "aggregator/intake/intake.h"
 #include "aggregator/query/query.h"
 #include "aggregator/query/totals.h"
@@ -131,8 +132,10 @@ TEST_F(QueryCellKeyTest, TheDefaultPublishesExactlyWhatTheAttackTestsAttack) {
       ASSERT_OK_AND_ASSIGN(std::shared_ptr<const Snapshot> snap, q->Current());
       ASSERT_OK_AND_ASSIGN(RawTotals raw, ComputeRawTotals(snap->dataset, snap->link,
                                                            Request(by, from, to), &snap->keys));
-      EXPECT_EQ(shown.SerializeAsString(),
-                PerturbTotals(raw, q->cell_key_params()).SerializeAsString())
+      v1::TotalsResponse attacked = PerturbTotals(raw, q->cell_key_params());
+      attacked.set_from_month(from);  // the period it covers, named
+      attacked.set_to_month(to);
+      EXPECT_EQ(shown.SerializeAsString(), attacked.SerializeAsString())
           << from << ".." << to << " by " << by.size();
     }
   }
@@ -176,8 +179,13 @@ TEST_F(QueryCellKeyTest, EveryGridPeriodIsAnsweredInAnyOrderWithTheSameFigures) 
                                                           periods[i].second)));
     EXPECT_EQ(r.SerializeAsString(), first[i]);
   }
-  // H1 holds every person, like the year and the whole history: the same figures.
-  EXPECT_EQ(first[0], first[1]);
+  // H1 holds every person, like the year and no period (the latest year, 2024): the same
+  // figures (each response names its own period: H1's differs in that alone).
+  v1::TotalsResponse h1;
+  ASSERT_TRUE(h1.ParseFromString(first[1]));
+  EXPECT_EQ(std::make_pair(h1.from_month(), h1.to_month()), std::make_pair(202401u, 202406u));
+  h1.set_to_month(202412);
+  EXPECT_EQ(first[0], h1.SerializeAsString());
   EXPECT_EQ(first[0], first[6]);
   for (auto [from, to] : periods) {
     v1::InsightRequest req;
@@ -201,23 +209,24 @@ TEST_F(QueryCellKeyTest, APeriodOffTheGridIsRefusedNamingTheGridPeriodsToAsk) {
   EXPECT_THAT(query_->Insight(analyst_, req), StatusIs(absl::StatusCode::kInvalidArgument));
 }
 
-// The whole history (no period) ends with the last released June or December: on 1 June
-// 2024 (January..April released, no half year ended) it is refused, naming the grid periods
-// to ask and when it is published; on 1 August 2024 it is the first half year, the same
-// figures; in December 2026 it runs to June 2026. The refusal is audited with its code.
-TEST_F(QueryCellKeyTest, TheWholeHistoryEndsWhereAHalfYearOrAYearEnds) {
+// Without a period the latest year with published signals is published, to its last released
+// June or December: on 1 June 2024 (January..April released, no half year ended) it is
+// refused, naming the grid periods to ask and when it is published; on 1 August 2024 it is the
+// first half year, the same figures; in December 2026, with signals in 2024 only, it is 2024
+// (not an empty 2026, and not 2024-01..2026-06). The refusal is audited with its code.
+TEST_F(QueryCellKeyTest, WithoutAPeriodTheLatestYearIsPublished) {
   QueryOptions june = Options();
   june.now_month = 202406;
   ASSERT_OK_AND_ASSIGN(auto early, Query::New(config_, profile_, store_.get(), june));
   auto refused = early->Totals(analyst_, Request({v1::DIMENSION_FORM}, 0, 0));
   EXPECT_THAT(refused, StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_EQ(refused.status().message(),
-            "the whole history is published up to the end of the last released half year or "
-            "year, and none has ended since the figures begin (2024-01): it is published from "
-            "2024-08-01 (through 2024-06); ask 2024-04..2024-04 (2024-04) or "
-            "2024-01..2024-03 (2024-Q1) instead");
+            "without a period the latest year is published, as far as its first half year or "
+            "the whole year is released, and no half year has ended since the figures begin "
+            "(2024-01): it is published from 2024-08-01 (through 2024-06); ask "
+            "2024-04..2024-04 (2024-04) or 2024-01..2024-03 (2024-Q1) instead");
   ASSERT_TRUE(RefusalOf(refused.status()).has_value());
-  EXPECT_EQ(RefusalOf(refused.status())->key, "refusedNoHistory");
+  EXPECT_EQ(RefusalOf(refused.status())->key, "refusedNoLatestYear");
   EXPECT_THAT(early->Insight(analyst_, v1::InsightRequest()),
               StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_EQ(QueryEntries("\"refused\":\"FAILED_PRECONDITION\""), 2);
@@ -228,20 +237,64 @@ TEST_F(QueryCellKeyTest, TheWholeHistoryEndsWhereAHalfYearOrAYearEnds) {
   QueryOptions august = Options();
   august.now_month = 202408;
   ASSERT_OK_AND_ASSIGN(auto later, Query::New(config_, profile_, store_.get(), august));
-  ASSERT_OK_AND_ASSIGN(v1::TotalsResponse history,
+  ASSERT_OK_AND_ASSIGN(v1::TotalsResponse latest,
                        later->Totals(analyst_, Request({v1::DIMENSION_FORM}, 0, 0)));
   ASSERT_OK_AND_ASSIGN(v1::TotalsResponse h1,
                        later->Totals(analyst_, Request({v1::DIMENSION_FORM}, 202401, 202406)));
-  EXPECT_EQ(history.SerializeAsString(), h1.SerializeAsString());
+  EXPECT_EQ(latest.SerializeAsString(), h1.SerializeAsString());
+  // Both name the period they cover.
+  EXPECT_EQ(std::make_pair(latest.from_month(), latest.to_month()),
+            std::make_pair(202401u, 202406u));
   ASSERT_OK_AND_ASSIGN(v1::InsightResponse overview,
                        later->Insight(analyst_, v1::InsightRequest()));
   EXPECT_EQ(overview.from_month(), 202401u);
   EXPECT_EQ(overview.to_month(), 202406u);
 
-  // December 2026: released through October 2026, the history through June 2026.
+  // December 2026: released through October 2026, the signals all in 2024: the year 2024.
   ASSERT_OK_AND_ASSIGN(v1::InsightResponse now, query_->Insight(analyst_, v1::InsightRequest()));
   EXPECT_EQ(now.from_month(), 202401u);
-  EXPECT_EQ(now.to_month(), 202606u);
+  EXPECT_EQ(now.to_month(), 202412u);
+  // The command line's tables name it (`aggregator totals` without --from/--to).
+  ASSERT_OK_AND_ASSIGN(std::string summary, FormatInsight(now, "summary", "table"));
+  EXPECT_THAT(summary, ::testing::HasSubstr("\nperiod: 2024-01..2024-12 (2024)\n"));
+  ASSERT_OK_AND_ASSIGN(v1::TotalsResponse totals, query_->Totals(analyst_, Request({}, 0, 0)));
+  ASSERT_OK_AND_ASSIGN(std::string table, FormatTotals(totals, "table"));
+  EXPECT_THAT(table, ::testing::HasSubstr("\nperiod: 2024-01..2024-12 (2024)\n"));
+}
+
+// A second year: with signals in 2025 as well, the period without one is 2025 alone (first its
+// first half year, then the year), never 2024-01..2025-06 or 2024-01..2025-12, and its figures
+// are those of the grid period published that day, table for table.
+TEST_F(QueryCellKeyTest, WithoutAPeriodNoFigureCrossesAYear) {
+  std::vector<v1::Report> reports;
+  for (int p = 1; p <= 30; ++p) {
+    // Persons 1-10 again (signalled in both years), 11-30 new.
+    const int person = p <= 10 ? p : 200 + p;
+    reports.push_back(testing::Packed(
+        profile_, testing::MakeReport(500 + p, {{"nid", Tok(person)}}, v1::FORM_CRIMINAL,
+                                      202501 + static_cast<uint32_t>(p % 12))));
+  }
+  ASSERT_OK(intake_
+                ->Submit(police_, testing::Sign(*signer_, testing::MakePayload(
+                                                              "police", profile_, kEpoch,
+                                                              std::move(reports))))
+                .status());
+  for (auto [now, period] : std::vector<std::pair<uint32_t, std::pair<uint32_t, uint32_t>>>{
+           {202505, {202401, 202412}}, {202508, {202501, 202506}},
+           {202601, {202501, 202506}}, {202602, {202501, 202512}}}) {
+    QueryOptions o = Options();
+    o.now_month = now;
+    ASSERT_OK_AND_ASSIGN(auto q, Query::New(config_, profile_, store_.get(), o));
+    ASSERT_OK_AND_ASSIGN(v1::InsightResponse overview, q->Insight(analyst_, v1::InsightRequest()));
+    EXPECT_EQ(std::make_pair(overview.from_month(), overview.to_month()), period) << now;
+    for (const auto& by : std::vector<std::vector<v1::Dimension>>{
+             {}, {v1::DIMENSION_FORM}, {v1::DIMENSION_SIGNAL_MONTH}}) {
+      ASSERT_OK_AND_ASSIGN(v1::TotalsResponse latest, q->Totals(analyst_, Request(by, 0, 0)));
+      ASSERT_OK_AND_ASSIGN(v1::TotalsResponse grid,
+                           q->Totals(analyst_, Request(by, period.first, period.second)));
+      EXPECT_EQ(latest.SerializeAsString(), grid.SerializeAsString()) << now;
+    }
+  }
 }
 
 // Through the query layer the refusal keeps its words for the renderings (the dashboard

@@ -173,6 +173,33 @@ TEST(ReportLabelsTest, TheMethodsStateTheServersCellKeyParameters) {
   }
 }
 
+// The report names the period its figures cover, as the query layer answered it: asked for
+// none (`--period ..`), the latest year, with the grid's name and said so in words.
+TEST(ReportLabelsTest, ThePeriodShownIsTheOneTheFiguresCover) {
+  for (Language lang : {Language::kDutch, Language::kEnglish}) {
+    ReportInput in = Input(lang);
+    in.period = "..";
+    in.insight.set_from_month(202501);
+    in.insight.set_to_month(202506);
+    const std::string html = RenderReportHtml(in);
+    EXPECT_THAT(html, HasSubstr("<b data-period>2025-01..2025-06 (2025-H1)</b> (" +
+                                Esc(Label("periodLatest", lang)) + ")"));
+    EXPECT_THAT(html, HasSubstr("<title>Samenzicht: " + Esc(Label("title", lang)) +
+                                " 2025-01..2025-06 (2025-H1)</title>"));
+    EXPECT_THAT(html, Not(HasSubstr(": <b data-period>..</b>")));
+    // A period asked is shown as answered, without the words for none.
+    in.period = "2024-01..2024-12";
+    in.insight.set_from_month(202401);
+    in.insight.set_to_month(202412);
+    const std::string asked = RenderReportHtml(in);
+    EXPECT_THAT(asked, HasSubstr("<b data-period>2024-01..2024-12 (2024)</b> &middot;"));
+    EXPECT_THAT(asked, Not(HasSubstr(Esc(Label("periodLatest", lang)))));
+  }
+  EXPECT_EQ(Label("periodLatest", Language::kDutch),
+            "zonder gekozen periode: het laatste jaar met gepubliceerde signalen, tot en met het "
+            "laatst vrijgegeven halfjaar");
+}
+
 TEST(LabelTableTest, EveryCategoryWordAndCategoryHasBothLanguages) {
   for (int i = 1; i < v1::Dimension_descriptor()->value_count(); ++i) {
     const auto d = static_cast<v1::Dimension>(v1::Dimension_descriptor()->value(i)->number());

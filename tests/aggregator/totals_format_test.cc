@@ -39,6 +39,25 @@ TEST(TotalsFormatTest, TableMarksSuppressedCells) {
   EXPECT_NE(t.find("unlinkable signals (no token): <5"), std::string::npos) << t;
 }
 
+// The table names the period its figures cover (the latest year when none was asked); JSON
+// carries it as months and as text; CSV stays the table alone.
+TEST(TotalsFormatTest, ThePeriodCoveredIsShown) {
+  v1::TotalsResponse r = Sample();
+  r.set_from_month(202501);
+  r.set_to_month(202506);
+  EXPECT_NE(FormatTotalsTable(r).find("\nperiod: 2025-01..2025-06 (2025-H1)\n"), std::string::npos)
+      << FormatTotalsTable(r);
+  const std::string j = FormatTotalsJson(r);
+  EXPECT_NE(j.find("\"from_month\": 202501,\n  \"to_month\": 202506,\n  \"period\": "
+                   "\"2025-01..2025-06 (2025-H1)\""),
+            std::string::npos)
+      << j;
+  EXPECT_EQ(FormatTotalsCsv(r), FormatTotalsCsv(Sample()));
+  EXPECT_EQ(PeriodFooter(0, 0), "period: every month\n");
+  EXPECT_EQ(PeriodFooter(202403, 0), "period: 2024-03..\n");
+  EXPECT_EQ(PeriodFooter(202403, 202406), "period: 2024-03..2024-06\n");
+}
+
 TEST(TotalsFormatTest, Json) {
   std::string j = FormatTotalsJson(Sample());
   // A withheld cell carries the text the report and the dashboard show for it.

@@ -329,6 +329,20 @@ try {
     await ask('2024-01', '2024-12');
     assert.equal(await text('kpi-persons'), fmt(expected.insight.total_persons, k));
   });
+  await check('the period the figures cover is shown; without one, the latest year, said so', async () => {
+    const shown = async () => (await page.locator('#period-shown').textContent()).trim();
+    assert.equal(await shown(), `${labels.nl.period}: 2024-01..2024-12 (2024)`);
+    await ask('', '');  // no period: the latest year with published signals (the fixture's: 2024)
+    assert.equal(await page.locator('#error').isHidden(), true, await page.locator('#error').textContent());
+    assert.equal(await shown(), `${labels.nl.period}: 2024-01..2024-12 (2024) (${labels.nl.periodLatest})`);
+    assert.equal(await text('kpi-persons'), fmt(expected.insight.total_persons, k));  // the year's figures
+    await page.click('#lang-en');
+    assert.equal(await shown(), `${labels.en.period}: 2024-01..2024-12 (2024) (${labels.en.periodLatest})`);
+    await page.click('#lang-nl');
+    await ask('2024-01', '2024-06');
+    assert.equal(await shown(), `${labels.nl.period}: 2024-01..2024-06 (2024-H1)`);
+    await ask('2024-01', '2024-12');
+  });
 
   await check('no client certificate: refused', async () => {
     const bare = await browser.newContext({ignoreHTTPSErrors: true});

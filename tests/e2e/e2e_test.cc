@@ -163,12 +163,13 @@ class E2eTest : public ::testing::Test {
     }
   }
 
-  // Totals as the analyst sees them: key ("" for overall, else the category word) ->
-  // {persons, signals}; suppressed cells as -1.
+  // Totals of 2024 as the analyst sees them: key ("" for overall, else the category word) ->
+  // {persons, signals}; suppressed cells as -1. 79 of the demo's 80 signals are of 2024 (one
+  // is of January 2025), and no published figure crosses a year.
   std::map<std::string, std::pair<long, long>> Totals(const std::string& by,
                                                       const std::string& config = "analyst.textproto") {
     std::vector<std::string> argv = {AGGREGATOR_BIN, "totals", "--config", dir_ + "/" + config,
-                                     "--format", "csv"};
+                                     "--from", "2024-01", "--to", "2024-12", "--format", "csv"};
     if (!by.empty()) { argv.push_back("--by"); argv.push_back(by); }
     RunResult r = RunCommand(argv);
     EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -251,6 +252,16 @@ TEST_F(E2eTest, TotalsAfterLinkageEqualTheGroundTruth) {
                                "--view", "summary", "--format", "json"});
   ASSERT_EQ(json.exit_code, 0) << json.err;
   EXPECT_THAT(json.out, ::testing::HasSubstr("an estimated 0 person(s) counted twice"));
+
+  // Without --from/--to the figures are the latest year with published signals (the demo's
+  // last signal is of January 2025), and the table says so; so do the overview's views.
+  RunResult latest = RunCommand({AGGREGATOR_BIN, "totals", "--config", dir_ + "/analyst.textproto"});
+  ASSERT_EQ(latest.exit_code, 0) << latest.err;
+  EXPECT_THAT(latest.out, ::testing::HasSubstr("\nperiod: 2025-01..2025-12 (2025)\n"));
+  RunResult year = RunCommand({AGGREGATOR_BIN, "totals", "--config", dir_ + "/analyst.textproto",
+                               "--view", "summary", "--from", "2024-01", "--to", "2024-12"});
+  ASSERT_EQ(year.exit_code, 0) << year.err;
+  EXPECT_THAT(year.out, ::testing::HasSubstr("\nperiod: 2024-01..2024-12 (2024)\n"));
 }
 
 TEST_F(E2eTest, ImportingTheSameExportTwiceCountsNothingTwice) {

@@ -239,7 +239,7 @@ function render() {
   main.hidden = !last;
   if (!last) {
     // No figures (a refused or failed query): nothing of an earlier period stays on the page.
-    for (const id of ['kpis', 'chart-form', 'chart-age_band', 'chart-domain', 'chart-agencies',
+    for (const id of ['period-shown', 'kpis', 'chart-form', 'chart-age_band', 'chart-domain', 'chart-agencies',
                       'overlap', 'trend', 'estimate-box', 'rules']) {
       document.getElementById(id).replaceChildren();
     }
@@ -262,6 +262,11 @@ function render() {
   cellKeyLegend.hidden = !cellKey;
   const params = cellKey ? {k: ck.k, k1: ck.k - 1, d: ck.max_noise, s: ck.tail_noise, one_in: ck.tail_one_in} : {};
   cellKeyLegend.textContent = cellKey ? tv('legendCellKey', params) : '';
+  // The period the figures cover, as the server answered it (without a period asked: the
+  // latest year, said so in words), not the form's fields.
+  const asked = last.asked || {};
+  document.getElementById('period-shown').textContent = t('period') + ': ' + (ins.period || '') +
+      (!asked.from && !asked.to && ins.period ? ' (' + t('periodLatest') + ')' : '');
   kpis(document.getElementById('kpis'), ins);
   csvButton(document.getElementById('kpis'), 'summary', 'summary', () => [
     [t('summary'), t('value')],
@@ -351,7 +356,7 @@ async function load() {
     const insight = await getJson(`/api/insight?${q}&granularity=${gran}&estimate=${est}`);
     const totals = {};
     for (const dim of ['form', 'age_band', 'domain']) totals[dim] = await getJson(`/api/totals?by=${dim}&${q}`);
-    last = {insight, totals};
+    last = {insight, totals, asked: {from, to}};
     const url = new URL(location.href);
     url.searchParams.set('from', from); url.searchParams.set('to', to); url.searchParams.set('granularity', gran);
     history.replaceState(null, '', url);
