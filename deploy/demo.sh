@@ -168,7 +168,7 @@ cat <<TXT
                    (password: $p12_pass) as your own certificate, and trust
                    $state/pki/ca.crt as an authority for web sites; or from a terminal:
                    curl --cacert $state/pki/ca.crt --cert-type P12 \\
-                     --cert $state/pki/gemeente-analyst.p12:$p12_pass https://localhost:$dport/api/totals
+                     --cert $state/pki/gemeente-analyst.p12:$p12_pass 'https://localhost:$dport/api/totals?from=2024-01&to=2024-12'
   State:           aggregator database $state/aggregator/data (no identifiers, tokens keyed
                    again); agency nodes $state/nodes/<node>/state (record id -> report id,
                    what was sent)

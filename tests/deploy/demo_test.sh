@@ -74,7 +74,7 @@ echo "ok: $p12 opens with the printed password"
 
 # The curl command exactly as printed (two lines joined at the backslash).
 cmd=$(awk '/or from a terminal:$/ { getline a; getline b; sub(/\\$/, "", a); print a b; exit }' "$out")
-case "$cmd" in *"curl "*"https://localhost:"*"/api/totals") ;; *) fail "the demo prints no dashboard curl command: '$cmd'" ;; esac
+case "$cmd" in *"curl "*"'https://localhost:"*"/api/totals?from=2024-01&to=2024-12'") ;; *) fail "the demo prints no dashboard curl command: '$cmd'" ;; esac
 api=$(bash -c "$cmd --silent --show-error --fail" 2>&1) || fail "the printed curl command failed: $api"
 dp=$(echo "$api" | sed -n 's/.*"total_persons": {"value": \([0-9]*\),.*/\1/p')
 ds=$(echo "$api" | sed -n 's/.*"total_signals": {"value": \([0-9]*\),.*/\1/p')
