@@ -5,6 +5,7 @@
 set(FORMATTED_GLOBS
   aggregator/admin/*.h aggregator/admin/*.cc
   aggregator/present/*.h aggregator/present/*.cc
+  aggregator/server/*_service.h aggregator/server/*_service.cc aggregator/server/service_status.h
   aggregator/store/offline.h aggregator/store/offline.cc
   common/json.h common/json.cc tests/common/json_test.cc
   rpc/peer.h rpc/peer.cc tests/rpc/peer_test.cc

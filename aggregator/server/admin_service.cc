@@ -1,54 +1,49 @@
 #include "aggregator/server/admin_service.h"
 
-#include "rpc/tls.h"
+#include "aggregator/server/service_status.h"
 
 namespace samenzicht::aggregator {
-namespace {
 
-// Peer, then `fn(peer)`, then the response or the status.
-template <typename Response, typename Fn>
-grpc::Status Answer(grpc::ServerContext* context, Response* response, Fn fn) {
-  absl::StatusOr<rpc::Peer> peer = rpc::PeerOf(*context);
-  if (!peer.ok()) return rpc::ToGrpcStatus(peer.status());
-  absl::StatusOr<Response> r = fn(*peer);
-  if (!r.ok()) return rpc::ToGrpcStatus(r.status());
-  *response = *std::move(r);
-  return grpc::Status::OK;
-}
-
-}  // namespace
+// The Audit and Admin services answer a layer's error as it is (AsIs).
 
 grpc::Status AuditService::GetTrail(grpc::ServerContext* context,
                                     const v1::GetTrailRequest* request,
                                     v1::GetTrailResponse* response) {
-  return Answer(context, response,
-                [&](const rpc::Peer& p) { return audit_->GetTrail(p, *request); });
+  return Answer(
+      context, "Audit.GetTrail", response,
+      [&](const rpc::Peer& p) { return audit_->GetTrail(p, *request); }, AsIs);
 }
 
 grpc::Status AuditService::GetCheckpoint(grpc::ServerContext* context,
                                          const v1::GetCheckpointRequest*,
                                          v1::GetCheckpointResponse* response) {
-  return Answer(context, response, [&](const rpc::Peer& p) { return audit_->GetCheckpoint(p); });
+  return Answer(
+      context, "Audit.GetCheckpoint", response,
+      [&](const rpc::Peer& p) { return audit_->GetCheckpoint(p); }, AsIs);
 }
 
 grpc::Status AdminService::GetSettings(grpc::ServerContext* context, const v1::GetSettingsRequest*,
                                        v1::Settings* response) {
-  return Answer(context, response, [&](const rpc::Peer& p) { return admin_->GetSettings(p); });
+  return Answer(
+      context, "Admin.GetSettings", response,
+      [&](const rpc::Peer& p) { return admin_->GetSettings(p); }, AsIs);
 }
 
 grpc::Status AdminService::SetRetention(grpc::ServerContext* context,
                                         const v1::SetRetentionRequest* request,
                                         v1::Settings* response) {
-  return Answer(context, response, [&](const rpc::Peer& p) {
-    return admin_->SetRetention(p, request->retention_months());
-  });
+  return Answer(
+      context, "Admin.SetRetention", response,
+      [&](const rpc::Peer& p) { return admin_->SetRetention(p, request->retention_months()); },
+      AsIs);
 }
 
 grpc::Status AdminService::SetKeyEpoch(grpc::ServerContext* context,
                                        const v1::SetKeyEpochRequest* request,
                                        v1::Settings* response) {
-  return Answer(context, response,
-                [&](const rpc::Peer& p) { return admin_->SetKeyEpoch(p, request->key_epoch()); });
+  return Answer(
+      context, "Admin.SetKeyEpoch", response,
+      [&](const rpc::Peer& p) { return admin_->SetKeyEpoch(p, request->key_epoch()); }, AsIs);
 }
 
 }  // namespace samenzicht::aggregator
