@@ -21,6 +21,7 @@
 #include "samenzicht/v1/admin.grpc.pb.h"
 #include "samenzicht/v1/intake.grpc.pb.h"
 #include "samenzicht/v1/query.grpc.pb.h"
+#include "tests/aggregator/fixture_builder.h"
 #include "tests/aggregator/test_util.h"
 #include "tests/testing/pki.h"
 #include "tests/testing/status_matchers.h"
@@ -42,36 +43,19 @@ class AuditServerTest : public ::testing::Test {
 
   void SetUp() override {
     ASSERT_FALSE(pki_.empty());
-    dir_ = FreshDir(std::string("audit_") +
-                    ::testing::UnitTest::GetInstance()->current_test_info()->test_suite_name() + "_" +
-                    ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    data_dir_ = dir_ + "/data";
+    dir_ = TestDir(std::string("audit_") + CurrentTest().test_suite_name() + "_");
     profile_ = TestProfile();
-    std::ofstream(dir_ + "/profile.textproto") << profile_.DebugString();
-    ASSERT_OK(crypto::GenerateKeyFile(dir_ + "/store.key", crypto::KeyKind::kStore));
+    ASSERT_OK_AND_ASSIGN(config_, ServedConfig(dir_, pki_, profile_, kAuditEpoch));
+    data_dir_ = config_.data_dir();
     auto pub = crypto::GenerateKeyFile(dir_ + "/audit.key", crypto::KeyKind::kSigning);
     ASSERT_OK(pub);
     audit_public_key_ = *pub;
+    config_.set_audit_key_file(dir_ + "/audit.key");
+    config_.set_audit_checkpoint_every(5);
     police_signer_ = *crypto::Signer::Generate();
     zorg_signer_ = *crypto::Signer::Generate();
-    config_.set_listen_address("127.0.0.1:0");
-    *config_.mutable_tls() = samenzicht::testing::TlsFor(pki_, "aggregator");
-    config_.set_data_dir(data_dir_);
-    config_.set_store_key_file(dir_ + "/store.key");
-    config_.set_audit_key_file(dir_ + "/audit.key");
-    config_.set_profile_file(dir_ + "/profile.textproto");
-    config_.set_key_epoch(kAuditEpoch);
-    config_.set_min_cell_size(2);
-    config_.set_audit_checkpoint_every(5);
-    for (const char* area : {"oost", "west"}) config_.add_areas(area);
-    auto* a = config_.add_agencies();
-    a->set_node_id("police");
-    a->set_domain(v1::DOMAIN_POLICE);
-    a->set_signing_public_key(crypto::Base64Encode(police_signer_->public_key()));
-    a = config_.add_agencies();
-    a->set_node_id("zorg");
-    a->set_domain(v1::DOMAIN_YOUTH_CARE);
-    a->set_signing_public_key(crypto::Base64Encode(zorg_signer_->public_key()));
+    AddAgency(config_, "police", v1::DOMAIN_POLICE, *police_signer_);
+    AddAgency(config_, "zorg", v1::DOMAIN_YOUTH_CARE, *zorg_signer_);
     StartServer();
   }
 

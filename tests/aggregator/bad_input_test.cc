@@ -6,7 +6,9 @@
 
 #include "aggregator/intake/intake.h"
 #include "aggregator/store/store.h"
+#include "tests/aggregator/fixture_builder.h"
 #include "tests/aggregator/test_util.h"
+#include "tests/testing/status_matchers.h"
 
 namespace samenzicht::aggregator {
 namespace {
@@ -25,20 +27,11 @@ class BadBatchTest : public ::testing::Test {
   void SetUp() override {
     profile_ = testing::TestProfile();
     signer_ = *crypto::Signer::Generate();
-    auto* a = config_.add_agencies();
-    a->set_node_id("police");
-    a->set_domain(v1::DOMAIN_POLICE);
-    a->set_signing_public_key(crypto::Base64Encode(signer_->public_key()));
+    testing::AddAgency(config_, "police", v1::DOMAIN_POLICE, *signer_);
     config_.set_key_epoch(kEpoch);
     config_.set_max_batch_reports(10);
     config_.add_areas("oost");
-    std::vector<std::string> rules;
-    for (const auto& r : profile_.rules()) rules.push_back(r.name());
-    auto key = *crypto::SecretBytes::Random(32);
-    store_ = *Store::Open(
-        testing::FreshDir(::testing::UnitTest::GetInstance()->current_test_info()->name()) +
-            "/data",
-        key, rules);
+    ASSERT_OK_AND_ASSIGN(store_, testing::OpenTestStore(testing::TestDir(), profile_));
     intake_ = *Intake::New(config_, profile_, store_.get());
   }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "aggregator/query/query.h"
+#include "tests/aggregator/fixture_builder.h"
 #include "tests/aggregator/test_util.h"
 #include "tests/testing/status_matchers.h"
 
@@ -25,23 +26,14 @@ class IntakeTest : public ::testing::Test {
     profile_ = testing::TestProfile();
     police_signer_ = *crypto::Signer::Generate();
     zorg_signer_ = *crypto::Signer::Generate();
-    auto* a = config_.add_agencies();
-    a->set_node_id("police");
-    a->set_domain(v1::DOMAIN_POLICE);
-    a->set_signing_public_key(crypto::Base64Encode(police_signer_->public_key()));
-    a = config_.add_agencies();
-    a->set_node_id("zorg");
-    a->set_domain(v1::DOMAIN_YOUTH_CARE);
-    a->set_signing_public_key(crypto::Base64Encode(zorg_signer_->public_key()));
+    testing::AddAgency(config_, "police", v1::DOMAIN_POLICE, *police_signer_);
+    testing::AddAgency(config_, "zorg", v1::DOMAIN_YOUTH_CARE, *zorg_signer_);
     config_.set_key_epoch(kEpoch);
     config_.set_min_cell_size(1);
     config_.set_max_batch_reports(5);
     config_.add_areas("oost");
     config_.add_areas("west");
-    std::vector<std::string> rules;
-    for (const auto& r : profile_.rules()) rules.push_back(r.name());
-    auto key = *crypto::SecretBytes::Random(32);
-    store_ = *Store::Open(testing::FreshDir(::testing::UnitTest::GetInstance()->current_test_info()->name()) + "/data", key, rules);
+    ASSERT_OK_AND_ASSIGN(store_, testing::OpenTestStore(testing::TestDir(), profile_));
     intake_ = *Intake::New(config_, profile_, store_.get());
     // Exact counts to check intake against: the old suppression with k = 1 withholds
     // nothing (a unit test's internal path; every deployment publishes with the Cell Key

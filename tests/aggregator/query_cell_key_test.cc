@@ -13,6 +13,7 @@
 #include "aggregator/intake/intake.h"
 #include "aggregator/query/query.h"
 #include "aggregator/query/totals.h"
+#include "tests/aggregator/fixture_builder.h"
 #include "tests/aggregator/test_util.h"
 #include "tests/testing/status_matchers.h"
 
@@ -38,18 +39,12 @@ class QueryCellKeyTest : public ::testing::Test {
     profile_ = testing::TestProfile();
     signer_ = *crypto::Signer::Generate();
     audit_signer_ = *crypto::Signer::Generate();
-    auto* a = config_.add_agencies();
-    a->set_node_id("police");
-    a->set_domain(v1::DOMAIN_POLICE);
-    a->set_signing_public_key(crypto::Base64Encode(signer_->public_key()));
+    testing::AddAgency(config_, "police", v1::DOMAIN_POLICE, *signer_);
     config_.set_key_epoch(kEpoch);
     config_.set_min_cell_size(5);
     config_.add_areas("oost");
-    std::vector<std::string> rules;
-    for (const auto& r : profile_.rules()) rules.push_back(r.name());
-    dir_ = testing::FreshDir(::testing::UnitTest::GetInstance()->current_test_info()->name());
-    auto key = *crypto::SecretBytes::Random(32);
-    store_ = *Store::Open(dir_ + "/data", key, rules);
+    dir_ = testing::TestDir();
+    ASSERT_OK_AND_ASSIGN(store_, testing::OpenTestStore(dir_, profile_));
     AuditOptions audit;
     audit.signer = audit_signer_.get();
     audit.checkpoint_dir = dir_ + "/checkpoints";

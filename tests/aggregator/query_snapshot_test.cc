@@ -8,6 +8,7 @@
 
 #include "aggregator/query/query.h"
 #include "aggregator/store/store.h"
+#include "tests/aggregator/fixture_builder.h"
 #include "tests/aggregator/test_util.h"
 #include "tests/testing/status_matchers.h"
 
@@ -29,11 +30,8 @@ TEST(QuerySnapshotTest, EveryReportKeepsItsAgencysDomainBeyond255Agencies) {
     entry->set_domain(a == kAgencies ? v1::DOMAIN_YOUTH_CARE : v1::DOMAIN_POLICE);
   }
   config.set_min_cell_size(5);
-  std::vector<std::string> rules;
-  for (const auto& r : profile.rules()) rules.push_back(r.name());
-  const std::string dir = testing::FreshDir("query_snapshot_agencies");
   ASSERT_OK_AND_ASSIGN(auto store,
-                       Store::Open(dir + "/data", *crypto::SecretBytes::Random(32), rules));
+                       testing::OpenTestStore(testing::FreshDir("query_snapshot_agencies"), profile));
   for (int a = 1; a <= kAgencies; ++a) {
     const std::vector<v1::Report> reports{testing::MakeReport(a, {{"nid", Tok(a)}})};
     BatchToStore b;

@@ -14,6 +14,7 @@
 #include "rpc/tls.h"
 #include "samenzicht/v1/intake.grpc.pb.h"
 #include "samenzicht/v1/query.grpc.pb.h"
+#include "tests/aggregator/fixture_builder.h"
 #include "tests/aggregator/test_util.h"
 #include "tests/testing/pki.h"
 #include "tests/testing/status_matchers.h"
@@ -33,7 +34,6 @@ constexpr uint32_t kEpoch = 1;
 class ServerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    root_ = testing::FreshDir("server_test");
     pki_ = samenzicht::testing::MakePki(
         "server_test_pki", {{"aggregator", "server"}, {"police", "agency"}, {"zorg", "agency"},
                             {"gemeente", "analyst"}, {"fg", "privacy_officer"}});
@@ -43,34 +43,14 @@ class ServerTest : public ::testing::Test {
 
   void SetUp() override {
     ASSERT_FALSE(pki_.empty());
-    std::string dir = root_ + "/" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
-    data_dir_ = dir + "/data";
+    const std::string dir = testing::TestDir("server_test/");
     profile_ = testing::TestProfile();
-    {
-      std::ofstream f(dir + "/profile.textproto");
-      f << profile_.DebugString();
-    }
-    ASSERT_OK(crypto::GenerateKeyFile(dir + "/store.key", crypto::KeyKind::kStore));
+    ASSERT_OK_AND_ASSIGN(config_, testing::ServedConfig(dir, pki_, profile_, kEpoch));
+    data_dir_ = config_.data_dir();
     police_signer_ = *crypto::Signer::Generate();
     zorg_signer_ = *crypto::Signer::Generate();
-    config_.set_listen_address("127.0.0.1:0");
-    *config_.mutable_tls() = samenzicht::testing::TlsFor(pki_, "aggregator");
-    config_.set_data_dir(data_dir_);
-    config_.set_store_key_file(dir + "/store.key");
-    config_.set_profile_file(dir + "/profile.textproto");
-    config_.set_key_epoch(kEpoch);
-    config_.set_min_cell_size(2);
-    for (const char* area : {"oost", "west"}) config_.add_areas(area);
-    auto* a = config_.add_agencies();
-    a->set_node_id("police");
-    a->set_domain(v1::DOMAIN_POLICE);
-    a->set_signing_public_key(crypto::Base64Encode(police_signer_->public_key()));
-    a = config_.add_agencies();
-    a->set_node_id("zorg");
-    a->set_domain(v1::DOMAIN_YOUTH_CARE);
-    a->set_signing_public_key(crypto::Base64Encode(zorg_signer_->public_key()));
+    testing::AddAgency(config_, "police", v1::DOMAIN_POLICE, *police_signer_);
+    testing::AddAgency(config_, "zorg", v1::DOMAIN_YOUTH_CARE, *zorg_signer_);
     ASSERT_OK_AND_ASSIGN(server_, Server::Start(config_));
     ASSERT_GT(server_->port(), 0);
     address_ = "127.0.0.1:" + std::to_string(server_->port());
@@ -179,14 +159,14 @@ class ServerTest : public ::testing::Test {
     ASSERT_EQ(a.accepted(), 3u);
   }
 
-  static std::string root_, pki_, foreign_pki_;
+  static std::string pki_, foreign_pki_;
   std::string data_dir_, address_;
   v1::LinkageProfile profile_;
   v1::AggregatorConfig config_;
   std::unique_ptr<crypto::Signer> police_signer_, zorg_signer_;
   std::unique_ptr<Server> server_;
 };
-std::string ServerTest::root_, ServerTest::pki_, ServerTest::foreign_pki_;
+std::string ServerTest::pki_, ServerTest::foreign_pki_;
 
 TEST_F(ServerTest, TwoAgenciesWithOverlappingPersonsGiveExactTotals) {
   SubmitOverlappingPersons();
