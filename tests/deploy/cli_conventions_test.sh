@@ -47,7 +47,7 @@ for name in agency-node aggregator keyholder; do
     [ -z "$err" ] || fail "$name $c --help wrote to stderr: $(echo "$err" | head -n 1)"
     first=$(echo "$out" | head -n 1)
     case "$first" in
-      "$c: "?*) echo "$out" | grep -q '^flags:$' || fail "$name $c --help has no flags: section" ;;
+      "$c: "?*) grep -q '^flags:$' <<< "$out" || fail "$name $c --help has no flags: section" ;;
       "usage: $name $c "*) ;;
       *) fail "$name $c --help starts '$first', not '$c: summary' or 'usage: $name $c ...'" ;;
     esac
@@ -75,7 +75,7 @@ for name in agency-node aggregator keyholder; do
   bin="$build/${progs[$name]}"
   set +e; err=$("$bin" no-such-command 2>&1 >/dev/null); rc=$?; set -e
   [ $rc -eq 2 ] || fail "$name no-such-command exited $rc, not 2"
-  echo "$err" | grep -q "usage:" || fail "$name no-such-command printed no usage on stderr"
+  grep -q "usage:" <<< "$err" || fail "$name no-such-command printed no usage on stderr"
 done
 set +e; "$build/agency_node/agency-node" keygen --no-such-flag >/dev/null 2>&1; rc=$?; set -e
 [ $rc -eq 2 ] || fail "an unknown flag exited $rc, not 2"

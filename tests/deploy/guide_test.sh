@@ -250,7 +250,7 @@ check_epoch() {  # WHERE: a rotation is complete: the epoch in force went up, no
   e=$(echo "$st" | sed -n 's/^key epoch in force: \([0-9]*\)$/\1/p')
   [ -n "$e" ] && [ "$e" -gt "$epoch_seen" ] ||
     fail "after $1: key epoch in force '$e', expected more than $epoch_seen"
-  echo "$st" | grep -qx "reports below epoch $e: 0 (with tokens: 0)" ||
+  grep -qx "reports below epoch $e: 0 (with tokens: 0)" <<< "$st" ||
     fail "after $1: reports below epoch $e remain: $(echo "$st" | tail -n 1)"
   epoch_seen=$e
   echo "ok: every stored report carries epoch $e tokens"
@@ -303,8 +303,8 @@ check_retired() {  # WHERE: key-retire ran and the configuration holds only the 
   [ "$n" -ge 1 ] || fail "after $1: no key_epoch_retired entry in the aggregator's trail"
   st=$(on agg runuser -u samenzicht -- /opt/samenzicht/bin/aggregator key-status \
          --config /etc/samenzicht/aggregator.textproto 2>&1) || fail "key-status failed: $st"
-  echo "$st" | grep -qx "key epoch in force: $epoch_seen" || fail "after $1: $(echo "$st" | head -n 1)"
-  echo "$st" | grep -qx "reports below epoch $epoch_seen: 0 (with tokens: 0)" ||
+  grep -qx "key epoch in force: $epoch_seen" <<< "$st" || fail "after $1: $(echo "$st" | head -n 1)"
+  grep -qx "reports below epoch $epoch_seen: 0 (with tokens: 0)" <<< "$st" ||
     fail "after $1: reports below epoch $epoch_seen remain: $(echo "$st" | tail -n 1)"
   echo "ok: epochs below $epoch_seen retired ($n key_epoch_retired entr$([ "$n" = 1 ] && echo y || echo ies) in the trail); the configuration names only key_epoch $epoch_seen"
   check_truth "after key-retire"

@@ -247,7 +247,7 @@ done
 [ "$(stat -c %a "$work/agg$backups/$made")" = 600 ] || fail "the backup $made is not mode 0600"
 [ ! -e "$work/agg$old" ] || fail "the backup service kept $old, older than its $keep_days days"
 [ -e "$work/agg$young" ] || fail "the backup service deleted $young, younger than its $keep_days days"
-echo "$out" | grep -qxF "samenzicht-backup: deleted (older than the kept days) $old" ||
+grep -qxF "samenzicht-backup: deleted (older than the kept days) $old" <<< "$out" ||
   fail "the backup service did not name the backup it deleted: $out"
 echo "ok: the backup service wrote $made while the aggregator served, deleted the backup older than $keep_days days and kept the younger one"
 "$AGG" restore --backup "$work/agg$backups/$made" --data-dir "$work/restored" >/dev/null 2>&1 ||

@@ -11,8 +11,8 @@ fail() { echo "FAIL: $*"; echo "0 passed, 1 failed"; exit 1; }
 ca="$work/ca"
 
 out=$("$pki" --help) || fail "--help exited $?"
-echo "$out" | grep -q "samenzicht-pki renew" || fail "--help does not describe renew"
-echo "$out" | grep -q "set -euo" && fail "--help prints a line of the script"
+grep -q "samenzicht-pki renew" <<< "$out" || fail "--help does not describe renew"
+grep -q "set -euo" <<< "$out" && fail "--help prints a line of the script"
 [ -z "$("$pki" --help 2>&1 >/dev/null)" ] || fail "--help writes to stderr"
 set +e; "$pki" frobnicate "$ca" >/dev/null 2>&1; rc=$?; set -e
 [ $rc -eq 2 ] || fail "an unknown command exits $rc, not 2"
@@ -24,7 +24,7 @@ before=$(sha256sum "$ca/police.key" "$ca/police.crt")
 set +e; msg=$("$pki" issue "$ca" police agency 2>&1); rc=$?; set -e
 [ $rc -eq 1 ] || fail "issuing an existing name exits $rc, not 1"
 [ "$(sha256sum "$ca/police.key" "$ca/police.crt")" = "$before" ] || fail "issue overwrote police's key or certificate"
-echo "$msg" | grep -q "renew" || fail "the refusal does not point at renew: $msg"
+grep -q "renew" <<< "$msg" || fail "the refusal does not point at renew: $msg"
 echo "ok: issue refuses an existing name and changes nothing"
 
 cp "$ca/police.crt" "$work/old.crt"
@@ -43,7 +43,7 @@ echo "ok: renew revokes the old certificate (refused against the CRL) and keeps 
 "$pki" issue "$ca" analyst-1 analyst >/dev/null
 out=$("$pki" p12 "$ca" analyst-1) || fail "p12 failed"
 pass=$(cat "$ca/analyst-1.p12.password")
-echo "$out" | grep -qF -e "$pass" || fail "p12 does not print the password"
+grep -qF -e "$pass" <<< "$out" || fail "p12 does not print the password"
 [ "$(stat -c %a "$ca/analyst-1.p12")" = 600 ] || fail "the PKCS#12 file is not mode 0600"
 certs=$(openssl pkcs12 -in "$ca/analyst-1.p12" -passin "pass:$pass" -nokeys 2>/dev/null | grep -c "BEGIN CERTIFICATE")
 [ "$certs" -eq 2 ] || fail "the PKCS#12 file holds $certs certificates, not 2 (the analyst's and the CA)"
