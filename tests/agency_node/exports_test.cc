@@ -26,6 +26,8 @@
 #include <thread>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "agency_node/commands.h"
 #include "agency_node/daemon.h"
 #include "agency_node/outbox.h"
@@ -391,10 +393,15 @@ TEST_F(ExportsTest, TheDaemonFilesAnIncompleteExportUnderFailedWithAReport) {
 TEST_F(ExportsTest, AnExportImportedBeforeIsImportedAgainUnderANewEpochOrProfile) {
   ASSERT_OK(crypto::GenerateKeyFile(dir_ + "/hashing-epoch2.key", crypto::KeyKind::kHashing, 2)
                 .status());
-  std::string profile6 = Slurp(kProfile);
-  ASSERT_NE(profile6.find("\nversion: 6\n"), std::string::npos);
-  profile6.replace(profile6.find("\nversion: 6\n"), 12, "\nversion: 7\n");
-  ASSERT_OK(files::WriteFileAtomic(dir_ + "/profile6.textproto", profile6, 0600));
+  // The shipped profile's version, and a copy of the profile with the next version.
+  std::string next_profile = Slurp(kProfile);
+  const size_t at = next_profile.find("\nversion: ");
+  ASSERT_NE(at, std::string::npos);
+  const size_t end = next_profile.find('\n', at + 1);
+  int shipped_version = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(next_profile.substr(at + 10, end - at - 10), &shipped_version));
+  next_profile.replace(at, end - at, absl::StrCat("\nversion: ", shipped_version + 1));
+  ASSERT_OK(files::WriteFileAtomic(dir_ + "/next-profile.textproto", next_profile, 0600));
   auto config_with = [&](const std::string& key, const std::string& profile) {
     const std::string path = dir_ + "/node.textproto";
     EXPECT_OK(files::WriteFileAtomic(
@@ -460,8 +467,8 @@ TEST_F(ExportsTest, AnExportImportedBeforeIsImportedAgainUnderANewEpochOrProfile
   // The same file again, same epoch and profile: imported before, nothing queued.
   drop_and_run(epoch1);
   EXPECT_THAT(log_.str(),
-              HasSubstr("export.csv: imported before (same content, key epoch 1, profile version "
-                        "6); not imported again"));
+              HasSubstr(absl::StrCat("export.csv: imported before (same content, key epoch 1, profile version ",
+                                     shipped_version, "); not imported again")));
   EXPECT_EQ(queued(epoch1).by_epoch, (std::map<uint32_t, int>{{1, 8}}));
 
   // The node moved to key epoch 2: the same file is read again, every record queued under
@@ -476,14 +483,15 @@ TEST_F(ExportsTest, AnExportImportedBeforeIsImportedAgainUnderANewEpochOrProfile
 
   // Under epoch 2 it is imported before again.
   drop_and_run(epoch2);
-  EXPECT_THAT(log_.str(), HasSubstr("imported before (same content, key epoch 2, profile version 6)"));
+  EXPECT_THAT(log_.str(), HasSubstr(absl::StrCat("imported before (same content, key epoch 2, profile version ",
+                                               shipped_version, ")")));
   EXPECT_EQ(queued(epoch2).by_epoch, (std::map<uint32_t, int>{{1, 8}, {2, 8}}));
 
   // A new linkage profile (same epoch): read again, queued under the new profile.
-  const v1::NodeConfig profile_v6 = config_with("hashing-epoch2.key", dir_ + "/profile6.textproto");
-  drop_and_run(profile_v6);
+  const v1::NodeConfig next_profile_config = config_with("hashing-epoch2.key", dir_ + "/next-profile.textproto");
+  drop_and_run(next_profile_config);
   EXPECT_THAT(log_.str(), HasSubstr("export.csv: 8 record(s), 0 skipped, 8 report(s) queued"));
-  Queued after_profile = queued(profile_v6);
+  Queued after_profile = queued(next_profile_config);
   EXPECT_EQ(after_profile.by_epoch, (std::map<uint32_t, int>{{1, 8}, {2, 16}}));
   ASSERT_EQ(after_profile.by_profile.size(), 2u);
   for (const auto& [fp, n] : after_profile.by_profile) EXPECT_TRUE(n == 16 || n == 8) << fp;
