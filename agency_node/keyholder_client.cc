@@ -14,7 +14,8 @@
 namespace samenzicht::agency_node {
 namespace {
 
-constexpr char kOprfTokenDomain[] = "samenzicht.token.oprf.v1";
+// The digest of one 64-byte OPRF output: the 32 bytes the tokeniser combines.
+constexpr char kOprfOutputDomain[] = "samenzicht.value-output.oprf.v2";
 constexpr char kKeyServicePayload[] = "type.samenzicht.nl/key-service";
 
 // `code`, "key service at ADDRESS: " `message`, marked for IsKeyServiceError.
@@ -55,7 +56,7 @@ size_t KeyholderOracle::max_inputs_per_call() const {
   return config_.elements_per_call() == 0 ? kDefaultElementsPerCall : config_.elements_per_call();
 }
 
-absl::StatusOr<std::string> KeyholderOracle::Tokens(const std::vector<std::string_view>& inputs) const {
+absl::StatusOr<std::string> KeyholderOracle::Evaluate(const std::vector<std::string_view>& inputs) const {
   if (inputs.empty()) return std::string();
   ASSIGN_OR_RETURN(crypto::oprf::BlindBatch batch, crypto::oprf::BlindBatch::New(inputs));
   v1::EvaluateRequest request;
@@ -78,14 +79,14 @@ absl::StatusOr<std::string> KeyholderOracle::Tokens(const std::vector<std::strin
   if (!outputs.ok()) {
     return KeyServiceError(outputs.status().code(), config_.address(), outputs.status().message());
   }
-  std::string tokens;
-  tokens.reserve(inputs.size() * crypto::kDigestBytes);
+  std::string values;
+  values.reserve(inputs.size() * crypto::kDigestBytes);
   for (size_t i = 0; i < inputs.size(); ++i) {
-    tokens += crypto::Digest(kOprfTokenDomain, std::string_view(*outputs).substr(
+    values += crypto::Digest(kOprfOutputDomain, std::string_view(*outputs).substr(
                                                    i * crypto::oprf::kOutputBytes, crypto::oprf::kOutputBytes));
   }
   std::fill(outputs->begin(), outputs->end(), '\0');
-  return tokens;
+  return values;
 }
 
 bool IsKeyServiceError(const absl::Status& status) {

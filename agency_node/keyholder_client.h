@@ -1,12 +1,14 @@
-// The node's side of the key service: a TokenOracle that blinds each token input (RFC 9497
-// OPRF, crypto/oprf.h), has the key service evaluate the batch in one call over mutual TLS
-// with the node's agency certificate, unblinds, and hashes each 64-byte output to a
-// 32-byte token: BLAKE2b-256 with the domain "samenzicht.token.oprf.v1" (crypto::Digest).
-// The node keeps no key: copied elsewhere, its files compute no token without the service.
+// The node's side of the key service: a TokenOracle that blinds each input (one value part,
+// Tokeniser::OracleInput; RFC 9497 OPRF, crypto/oprf.h), has the key service evaluate the
+// batch in one call over mutual TLS with the node's agency certificate, unblinds, and
+// hashes each 64-byte output to 32 bytes: BLAKE2b-256 with the domain
+// "samenzicht.value-output.oprf.v2" (crypto::Digest), which the tokeniser combines into
+// tokens. The node keeps no key: copied elsewhere, its files compute no token without the
+// service.
 //
 //   ASSIGN_OR_RETURN(auto tokeniser, TokeniserFromKeyholder(profile, "keyholder.textproto"));
 //
-// Thread-safety: `Tokens` may be called concurrently (the gRPC stub is thread-safe).
+// Thread-safety: `Evaluate` may be called concurrently (the gRPC stub is thread-safe).
 #ifndef SAMENZICHT_AGENCY_NODE_KEYHOLDER_CLIENT_H_
 #define SAMENZICHT_AGENCY_NODE_KEYHOLDER_CLIENT_H_
 
@@ -36,7 +38,7 @@ class KeyholderOracle : public TokenOracle {
 
   uint32_t epoch() const override { return config_.epoch(); }
   size_t max_inputs_per_call() const override;
-  absl::StatusOr<std::string> Tokens(const std::vector<std::string_view>& inputs) const override;
+  absl::StatusOr<std::string> Evaluate(const std::vector<std::string_view>& inputs) const override;
 
  private:
   explicit KeyholderOracle(v1::KeyholderClientConfig config) : config_(std::move(config)) {}
@@ -46,7 +48,7 @@ class KeyholderOracle : public TokenOracle {
 
 // True for an error of the key service (unreachable, refused: RESOURCE_EXHAUSTED at its
 // rate limit, PERMISSION_DENIED, NOT_FOUND for an unknown epoch, ...; or an answer that
-// does not check out) as returned by KeyholderOracle::Tokens, also after PrepareReports
+// does not check out) as returned by KeyholderOracle::Evaluate, also after PrepareReports
 // and Delivery::Import passed it on: the export is not at fault, it is imported again
 // once the service answers (the daemon keeps it in the import folder).
 bool IsKeyServiceError(const absl::Status& status);

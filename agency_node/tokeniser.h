@@ -11,10 +11,12 @@
 //   ASSIGN_OR_RETURN(auto tokeniser, Tokeniser::New(profile, std::move(hasher)));
 //   tokeniser->Tokenise(person, report.mutable_packed_tokens());
 //
-// With a key service (OPRF mode, `NewWithOracle`) the node holds no key: each token input
-// (the same message, with the rule and epoch bound in, see OracleInput) goes, blinded, to
-// the key service in one call per batch of records (TokeniseBatch), and the token is a hash
-// of the OPRF output. The tokens of the two modes never coincide.
+// With a key service (OPRF mode, `NewWithOracle`) the node holds no key. The key service
+// evaluates the OPRF once per distinct value part (each field value, and each of the two
+// names of a FIELD_NAME_DELETIONS pair, split at kNameJoiner), blinded, in one call per
+// batch of records (TokeniseBatch); the node combines the outputs of a rule's parts with an
+// unkeyed hash into the token (see TokeniseBatch). Without the key service no output, and
+// so no token, can be computed. The tokens of the two modes never coincide.
 //
 // Thread-safety: immutable after `New`; `Tokenise` may be called concurrently.
 #ifndef SAMENZICHT_AGENCY_NODE_TOKENISER_H_
@@ -34,24 +36,34 @@
 namespace samenzicht::agency_node {
 
 inline constexpr char kTokenPurpose[] = "samenzicht.token.v1";
-// The purpose bound into every OPRF input (OPRF mode).
-inline constexpr char kOprfTokenPurpose[] = "samenzicht.token.oprf.v1";
+// OPRF mode: the purpose bound into every OPRF input (OracleInput).
+inline constexpr char kOprfValuePurpose[] = "samenzicht.value.oprf.v2";
+// OPRF mode: the domain of the unkeyed digest that combines a token's value outputs.
+inline constexpr char kOprfTokenDomain[] = "samenzicht.token.oprf.v2";
 
-// OPRF mode: the records whose token inputs are evaluated once each (TokeniseBatch); about
-// 40 inputs of some 120 bytes in memory a record, so a window holds about 50 MB of inputs.
+// OPRF mode: the records whose tokens are laid out at a time (TokeniseBatch); about 80
+// tokens of some 5 part references each a record.
 inline constexpr size_t kDedupWindowRecords = 10000;
+// OPRF mode: the most distinct value parts whose outputs TokeniseBatch keeps for reuse by
+// later windows (about 100 bytes each); beyond it the kept outputs are dropped at the next
+// window and parts seen again are evaluated again.
+inline constexpr size_t kMaxKeptValueOutputs = 2000000;
+// OPRF mode: the fewest inputs in one oracle call when a window's fresh parts are split
+// into several calls to keep two threads busy.
+inline constexpr size_t kMinInputsPerCall = 256;
 
-// Turns token inputs into 32-byte tokens without a key on this node: the key service
-// client (keyholder_client.h) implements it; tests may fake it.
+// Evaluates the OPRF without a key on this node: the key service client
+// (keyholder_client.h) implements it; tests may fake it.
 class TokenOracle {
  public:
   virtual ~TokenOracle() = default;
   virtual uint32_t epoch() const = 0;
   // The most inputs the oracle takes in one call.
   virtual size_t max_inputs_per_call() const = 0;
-  // The tokens of `inputs`, 32 bytes each, concatenated in order. Errors name the key
-  // service and its status (Unavailable, ResourceExhausted, PermissionDenied, ...).
-  virtual absl::StatusOr<std::string> Tokens(const std::vector<std::string_view>& inputs) const = 0;
+  // For each input, 32 bytes derived from its OPRF output (keyholder_client.h: a digest of
+  // the 64-byte output), concatenated in order. Errors name the key service and its status
+  // (Unavailable, ResourceExhausted, PermissionDenied, ...).
+  virtual absl::StatusOr<std::string> Evaluate(const std::vector<std::string_view>& inputs) const = 0;
 };
 
 // The rule names of `profile`, in order: the labels for `KeyedHasher::New`.
@@ -69,17 +81,25 @@ class Tokeniser {
 
   // Tokenise for every person, into the matching `packed` (same length; InvalidArgument
   // otherwise). With a hasher: Tokenise for each. In OPRF mode, per window of
-  // kDedupWindowRecords records: each distinct token input of the window once (an input
-  // several records share is evaluated once), in oracle calls of up to
-  // max_inputs_per_call inputs, two calls at a time (from two threads); on an oracle
-  // error no further call is started and the first error is returned (the caller then
-  // drops the whole batch: records of earlier windows may hold tokens).
+  // kDedupWindowRecords records: the tokens of every record are laid out as the value parts
+  // of their fields (a value of a FIELD_NAME_DELETIONS pair is two parts, split at
+  // kNameJoiner; any other value is one); each part not evaluated before in this call goes
+  // to the oracle once (OracleInput), in calls of up to max_inputs_per_call inputs, two at
+  // a time (from two threads); then each token is
+  //   Digest(kOprfTokenDomain, epoch (4 bytes, big-endian) rule name 0x00
+  //          then per field: field number (1 byte), part count (2 bytes, big-endian),
+  //                          the 32-byte oracle output of each part),
+  // so the same parts under two rules, fields or epochs give unrelated tokens, and a token
+  // is equal for two records exactly when their rule's values are. On an oracle error no
+  // further call is started and the first error is returned (the caller then drops the
+  // whole batch: records of earlier windows may hold tokens).
   absl::Status TokeniseBatch(const std::vector<const Person*>& persons,
                              const std::vector<std::string*>& packed) const;
 
-  // The OPRF input of `message` under rule `rule`: purpose 0x00 epoch (4 bytes, big-endian)
-  // rule name 0x00 message, so a rule or epoch never shares an input with another.
-  std::string OracleInput(size_t rule, std::string_view message) const;
+  // The OPRF input of one value part: kOprfValuePurpose 0x00 epoch (4 bytes, big-endian)
+  // part. The same part under any field or rule is one input (one evaluation); the
+  // combining digest keeps rules and fields apart.
+  std::string OracleInput(std::string_view part) const;
   bool oprf_mode() const { return oracle_ != nullptr; }
 
   // Appends one token per rule whose fields are all present (one per member of the deletion
@@ -119,13 +139,19 @@ class Tokeniser {
       : rules_(std::move(rules)), labels_(std::move(labels)), epoch_(epoch),
         hasher_(std::move(hasher)), oracle_(std::move(oracle)) {}
   static absl::StatusOr<std::vector<Rule>> Rules(const v1::LinkageProfile& profile);
-  struct Pending {
+  // OPRF mode: a token laid out, its parts in `refs` (see TokeniseBatch).
+  struct Laid {
     uint32_t rule;
     v1::TokenRole role;
-    std::string input;  // OracleInput
+    uint32_t first, end;  // its entries in the window's refs
   };
-  // Every token input of `person`, in the order Tokenise hashes them.
-  void Inputs(const Person& person, std::vector<Pending>* out) const;
+  class PartTable;
+  // Lays out every token of `person` (in the order Tokenise hashes them) into `tokens` and
+  // `refs`, new parts into `table`.
+  void LayOut(const Person& person, PartTable* table, std::vector<Laid>* tokens,
+              std::vector<uint32_t>* refs) const;
+  // Evaluates the parts `table` has not evaluated yet, two oracle calls at a time.
+  absl::Status EvaluateFresh(PartTable* table) const;
   // The message of `rule` for `person`; `multi_value`, when not empty, replaces the value
   // of the rule's multi-valued field. False when a field is absent.
   bool Encode(const Rule& rule, const Person& person, std::string* out,

@@ -275,8 +275,11 @@ TEST_F(KeyholderDaemonTest, DeliversTheTokensPseudonymiseMakesWithTheKeyService)
     tokens += t.size();
   }
   EXPECT_EQ(delivered, expected) << "the daemon's tokens differ from pseudonymise --keyholder's";
-  // The key service made them: it counted one evaluation per token for this node.
-  EXPECT_EQ(daemon_evaluations, tokens);
+  // The key service made them: it counted one evaluation per distinct value part of the
+  // export for this node, for the daemon and again for pseudonymise.
+  EXPECT_EQ(daemon_evaluations, testing::DistinctOracleInputs(kKeyholderSignals));
+  EXPECT_LT(daemon_evaluations * 2, tokens);
+  EXPECT_EQ(server_->service()->UsedToday("police"), 2 * daemon_evaluations);
   EXPECT_EQ(Files(""), std::vector<std::string>{});
   EXPECT_EQ(Files("done"), std::vector<std::string>{"export.csv"});
   ExpectNoIdentifier("the daemon's log", sink_->Text());

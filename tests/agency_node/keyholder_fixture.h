@@ -4,7 +4,75 @@
 #ifndef SAMENZICHT_TESTS_AGENCY_NODE_KEYHOLDER_FIXTURE_H_
 #define SAMENZICHT_TESTS_AGENCY_NODE_KEYHOLDER_FIXTURE_H_
 
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agency_node/csv.h"
+#include "agency_node/national_id.h"
+#include "agency_node/normalise.h"
+#include "agency_node/signal.h"
+#include "agency_node/tokeniser.h"
+#include "crypto/encoding.h"
+#include "model/config.h"
+
 namespace samenzicht::agency_node::testing {
+
+// The number of key-service evaluations the records of `csv` need under the shipped
+// profile: the distinct inputs a tokeniser asks a stand-in oracle for.
+inline size_t DistinctOracleInputs(const std::string& csv) {
+  class Counting : public TokenOracle {
+   public:
+    uint32_t epoch() const override { return 1; }
+    size_t max_inputs_per_call() const override { return 1000; }
+    absl::StatusOr<std::string> Evaluate(const std::vector<std::string_view>& inputs) const override {
+      std::lock_guard<std::mutex> l(mu_);
+      std::string out;
+      for (std::string_view in : inputs) {
+        asked_.emplace(in);
+        out += crypto::Digest("test oracle", in);
+      }
+      return out;
+    }
+    size_t asked() const {
+      std::lock_guard<std::mutex> l(mu_);
+      return asked_.size();
+    }
+
+   private:
+    mutable std::mutex mu_;
+    mutable std::multiset<std::string> asked_;
+  };
+  auto profile = model::LoadProfile(SAMENZICHT_SOURCE_DIR "/deploy/config/profile.textproto");
+  auto normaliser = Normaliser::New();
+  auto parsed = ParseCsv(csv);
+  EXPECT_TRUE(profile.ok() && normaliser.ok() && parsed.ok());
+  SignalOptions o;
+  o.today = Date{2024, 6, 15};
+  auto nid = NationalIds::FromProfile(*profile);
+  EXPECT_TRUE(nid.ok());
+  o.national_ids = *nid;
+  auto signals = ParseSignals(*parsed, **normaliser, o);
+  EXPECT_TRUE(signals.ok()) << signals.status();
+  auto oracle = std::make_unique<Counting>();
+  const Counting* counting = oracle.get();
+  auto tokeniser = Tokeniser::NewWithOracle(*profile, std::move(oracle));
+  EXPECT_TRUE(tokeniser.ok());
+  std::vector<const Person*> persons;
+  std::vector<std::string> packed(signals->signals.size());
+  std::vector<std::string*> out;
+  for (size_t i = 0; i < packed.size(); ++i) {
+    persons.push_back(&signals->signals[i].person);
+    out.push_back(&packed[i]);
+  }
+  EXPECT_TRUE((*tokeniser)->TokeniseBatch(persons, out).ok());
+  return counting->asked();
+}
 
 inline constexpr char kKeyholderSignals[] =
     "record_id,given_names,surname,date_of_birth,gender,national_id,phone,email,postcode,"
