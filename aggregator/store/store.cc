@@ -20,6 +20,7 @@
 #include "aggregator/store/report_id_map.h"
 #include "aggregator/store/schema.h"
 #include "aggregator/store/sealed_rows.h"
+#include "common/disk_full.h"
 #include "common/files.h"
 #include "common/sqlite/sqlite.h"
 #include "common/status_macros.h"
@@ -51,8 +52,16 @@ absl::Status SqlError(sqlite3* db, int rc, const std::string& path, const char* 
     case absl::StatusCode::kDataLoss:
       return absl::DataLossError(absl::StrCat(msg, kCorruptionHint));
     default:
-      return sqlite::StatusFromSqlite(rc, msg);
+      break;
   }
+  // A full disk (SQLITE_FULL, or an I/O error whose cause was ENOSPC or EDQUOT, as from
+  // fsync) is marked, so the services log it at error level and answer "the aggregator's
+  // disk is full" instead of this message with its file name (common/disk_full.h).
+  if ((rc & 0xff) == SQLITE_FULL ||
+      ((rc & 0xff) == SQLITE_IOERR && disk_full::IsErrno(sqlite3_system_errno(db)))) {
+    return disk_full::Mark(absl::ResourceExhaustedError(msg));
+  }
+  return sqlite::StatusFromSqlite(rc, msg);
 }
 
 // Prepared statement with RAII finalisation.

@@ -105,7 +105,11 @@ absl::Status Database::Error(int rc, absl::string_view what) const {
   if (absl::IsDataLoss(s) && !options_.corruption_hint.empty()) {
     return absl::DataLossError(absl::StrCat(message, options_.corruption_hint));
   }
-  if ((rc & 0xff) == SQLITE_FULL) return disk_full::Mark(s);  // common/disk_full.h
+  // A full disk: SQLITE_FULL, or an I/O error caused by ENOSPC or EDQUOT (an fsync).
+  if ((rc & 0xff) == SQLITE_FULL ||
+      ((rc & 0xff) == SQLITE_IOERR && disk_full::IsErrno(sqlite3_system_errno(db_)))) {
+    return disk_full::Mark(s);  // common/disk_full.h
+  }
   return s;
 }
 

@@ -9,9 +9,12 @@
 #include <filesystem>
 #include <sstream>
 
+#include <sqlite3.h>
+
 #include "aggregator/admin/admin.h"
 #include "audit/aggregator_events.h"
 #include "aggregator/admin/audited_store.h"
+#include "aggregator/intake/intake.h"
 #include "aggregator/query/query_history.h"
 #include "aggregator/server/service_status.h"
 #include "aggregator/store/store.h"
@@ -19,6 +22,8 @@
 #include "common/files.h"
 #include "common/sqlite/sqlite.h"
 #include "crypto/key_file.h"
+#include "tests/aggregator/fixture_builder.h"
+#include "tests/aggregator/test_util.h"
 #include "tests/testing/status_matchers.h"
 
 namespace samenzicht::aggregator {
@@ -119,6 +124,68 @@ TEST(StorageFaultsTest, AFullDiskIsLoggedAndAnsweredAsSuch) {
   // Any other failure is passed on as it was.
   grpc::Status other = ServiceStatus(absl::NotFoundError("x"), "Query.Totals");
   EXPECT_EQ(other.error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+// Every SQLite connection opened while this is registered (sqlite3_auto_extension) may not
+// grow its database file: as if the disk were full from its current size on.
+int NoMorePages(sqlite3* db, char** /*error*/, const sqlite3_api_routines* /*api*/) {
+  sqlite3_exec(db, "PRAGMA max_page_count=1", nullptr, nullptr, nullptr);  // clamps to the size
+  return SQLITE_OK;
+}
+
+// The store's disk fills up while agencies deliver: each batch's commit fails. The intake
+// answers "the aggregator's disk is full" (no file name), the log says so at error level with
+// SQLite's cause, nothing of the batch is stored, and once there is space it is delivered.
+TEST(StorageFaultsTest, ACommitOnAFullDiskIsLoggedAndAnsweredAsSuch) {
+  const std::string d = Fresh("commit_full");
+  const v1::LinkageProfile profile = testing::TestProfile();
+  ASSERT_OK_AND_ASSIGN(crypto::SecretBytes key, crypto::SecretBytes::Random(32));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<crypto::Signer> signer, crypto::Signer::Generate());
+  v1::AggregatorConfig config;
+  testing::AddAgency(config, "police", v1::DOMAIN_POLICE, *signer);
+  config.set_key_epoch(1);
+  config.add_areas("oost");
+  const rpc::Peer police{"police", rpc::Role::kAgency};
+  std::vector<v1::Report> reports;
+  for (int i = 1; i <= 400; ++i) {
+    reports.push_back(testing::Packed(
+        profile, testing::MakeReport(i, {{"nid", testing::Tok(i)}, {"phone", testing::Tok(1000 + i)}})));
+  }
+  const v1::SignedBatch batch = testing::Sign(
+      *signer, testing::MakePayload("police", profile, 1, reports, testing::Id(4242)));
+  { ASSERT_OK(Store::Open(d + "/data", key, testing::RuleNames(profile)).status()); }
+
+  ASSERT_EQ(sqlite3_auto_extension(reinterpret_cast<void (*)()>(NoMorePages)), SQLITE_OK);
+  absl::StatusOr<v1::BatchAck> ack;
+  {
+    ASSERT_OK_AND_ASSIGN(auto store, Store::Open(d + "/data", key, testing::RuleNames(profile)));
+    ASSERT_OK_AND_ASSIGN(auto intake, Intake::New(config, profile, store.get()));
+    ack = intake->Submit(police, batch);
+    EXPECT_EQ(*store->CountRows("batches"), 0);
+  }
+  sqlite3_cancel_auto_extension(reinterpret_cast<void (*)()>(NoMorePages));
+  ASSERT_THAT(ack, StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_TRUE(disk_full::Is(ack.status())) << ack.status();
+
+  std::ostringstream log;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
+  auto logger = std::make_shared<spdlog::logger>("test", sink);
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(logger);
+  grpc::Status answer = ServiceStatus(ack.status(), "Intake.SubmitBatches");
+  spdlog::set_default_logger(previous);
+  logger->flush();
+  EXPECT_EQ(answer.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_EQ(answer.error_message(), kDiskFullMessage);
+  EXPECT_THAT(log.str(), HasSubstr("[error] Intake.SubmitBatches: the aggregator's disk is full: "));
+  EXPECT_THAT(log.str(), HasSubstr("database or disk is full"));
+
+  // Space again: the node's retry of the same batch is stored whole.
+  ASSERT_OK_AND_ASSIGN(auto store, Store::Open(d + "/data", key, testing::RuleNames(profile)));
+  ASSERT_OK_AND_ASSIGN(auto intake, Intake::New(config, profile, store.get()));
+  ASSERT_OK_AND_ASSIGN(v1::BatchAck delivered, intake->Submit(police, batch));
+  EXPECT_EQ(delivered.code(), 0) << delivered.message();
+  EXPECT_EQ(delivered.accepted(), 400u);
 }
 
 // An epoch stored with Admin.SetKeyEpoch that differs from the configuration's is said at
