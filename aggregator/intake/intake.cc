@@ -356,6 +356,12 @@ absl::StatusOr<v1::BatchAck> Intake::Submit(const rpc::Peer& peer, const v1::Sig
   if (result.replayed) {
     bool same = crypto::ConstantTimeEquals(result.previous_digest,
                                            store_->KeyedBatchDigest(ack.batch_digest()));
+    if (same) {
+      // The node sends a batch again when its acknowledgement was lost: it gets the counts
+      // of the first commit (nothing is counted again), so its sent log keeps them.
+      ack.set_accepted(result.first_accepted);
+      ack.set_duplicates(result.first_duplicates);
+    }
     return finish(Refuse(
         ack, absl::StatusCode::kAlreadyExists,
         same ? "batch already committed; nothing changed"

@@ -21,6 +21,8 @@
 //   RESOURCE_EXHAUSTED   more reports than max_batch_reports (default 10000);
 //   ALREADY_EXISTS       the batch id was committed before: nothing changes (safe replay;
 //                        when the digest differs the message says so, still nothing changes);
+//                        a replay of the same batch carries the `accepted` and `duplicates`
+//                        of its first commit, for a node whose acknowledgement was lost;
 //   INVALID_ARGUMENT     with `errors`: every report of the batch was refused, nothing is
 //                        stored;
 //   OK                   every report is stored (new, or already stored by this agency);

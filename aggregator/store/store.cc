@@ -378,7 +378,7 @@ struct Store::WriteStatements {
 
   static absl::StatusOr<std::unique_ptr<WriteStatements>> Prepare(sqlite3* db) {
     auto w = std::make_unique<WriteStatements>();
-    ASSIGN_OR_RETURN(w->find_batch, Stmt::Prepare(db, "SELECT digest FROM batches WHERE batch_id = ?1"));
+    ASSIGN_OR_RETURN(w->find_batch, Stmt::Prepare(db, "SELECT digest, accepted, duplicates FROM batches WHERE batch_id = ?1"));
     ASSIGN_OR_RETURN(w->insert_batch,
                      Stmt::Prepare(db,
                                    "INSERT INTO batches(batch_id, agency, digest, received_at, "
@@ -764,6 +764,8 @@ absl::StatusOr<CommitResult> Store::WriteBatch(const BatchToStore& batch, const 
   if (int rc = w.find_batch.Step(); rc == SQLITE_ROW) {
     result.replayed = true;
     result.previous_digest = w.find_batch.Blob(0);
+    result.first_accepted = static_cast<uint32_t>(w.find_batch.Int(1));
+    result.first_duplicates = static_cast<uint32_t>(w.find_batch.Int(2));
     return result;  // nothing of it is written
   } else if (rc != SQLITE_DONE) {
     return SqlError(db_, rc, path_, "reading batches");

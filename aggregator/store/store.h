@@ -185,6 +185,10 @@ struct CommitResult {
   // digest then (equal to the new one's KeyedBatchDigest for a plain replay).
   bool replayed = false;
   std::string previous_digest;
+  // For a replay: what the first commit of the batch id stored (its acknowledgement's
+  // counts), so a node whose acknowledgement was lost still learns them.
+  uint32_t first_accepted = 0;
+  uint32_t first_duplicates = 0;
   uint32_t accepted = 0;    // newly stored
   uint32_t duplicates = 0;  // already stored by the same agency
   uint32_t replaced = 0;    // stored by the same agency under an older key epoch: tokens replaced

@@ -305,6 +305,35 @@ TEST_F(IntakeTest, ReplayedBatchChangesNoTotal) {
   EXPECT_EQ(Signals(), 1u);
 }
 
+// The acknowledgement of a stored batch is lost (the stream broke) and the node sends the
+// batch again: the answer is ALREADY_EXISTS with the counts of the first commit, so the node's
+// sent log holds what was accepted, not 0. Nothing is counted again.
+TEST_F(IntakeTest, AReplayAfterALostAcknowledgementCarriesTheFirstCommitsCounts) {
+  EXPECT_EQ(SubmitPolice({MakeReport(1, {{"nid", Tok(1)}})}).code(), 0);
+  auto signed_batch = Sign(*police_signer_,
+                           MakePayload("police", profile_, kEpoch,
+                                       {MakeReport(1, {{"nid", Tok(1)}}), MakeReport(2, {}),
+                                        MakeReport(3, {{"nid", Tok(3)}})},
+                                       Id(6)));
+  v1::BatchAck first = Submit(police_, signed_batch);  // never reaches the node
+  EXPECT_EQ(first.code(), 0);
+  EXPECT_EQ(first.accepted(), 2u);
+  EXPECT_EQ(first.duplicates(), 1u);
+  v1::BatchAck again = Submit(police_, signed_batch);
+  EXPECT_EQ(again.code(), static_cast<int>(absl::StatusCode::kAlreadyExists));
+  EXPECT_EQ(again.message(), "batch already committed; nothing changed");
+  EXPECT_EQ(again.accepted(), 2u);
+  EXPECT_EQ(again.duplicates(), 1u);
+  EXPECT_EQ(again.batch_digest(), first.batch_digest());
+  EXPECT_EQ(Signals(), 3u);
+  // Another batch under the same id is not the one counted then: no counts.
+  v1::BatchAck other = SubmitPolice({MakeReport(4, {})}, Id(6));
+  EXPECT_EQ(other.code(), static_cast<int>(absl::StatusCode::kAlreadyExists));
+  EXPECT_EQ(other.accepted(), 0u);
+  EXPECT_EQ(other.duplicates(), 0u);
+  EXPECT_EQ(Signals(), 3u);
+}
+
 TEST_F(IntakeTest, ResubmittedReportIsCountedOnce) {
   EXPECT_EQ(SubmitPolice({MakeReport(1, {{"nid", Tok(1)}})}).code(), 0);
   v1::BatchAck ack = SubmitPolice({MakeReport(1, {{"nid", Tok(1)}}), MakeReport(2, {})});

@@ -228,7 +228,8 @@ TEST_F(ServerTest, RefusalsChangeNoTotal) {
   EXPECT_EQ(after_new, std::make_pair(uint64_t{5}, uint64_t{8}));
   a = SubmitOne("police", batch);
   EXPECT_EQ(a.code(), grpc::StatusCode::ALREADY_EXISTS);
-  EXPECT_EQ(a.accepted(), 0u);
+  EXPECT_EQ(a.accepted(), 1u);  // the first commit's count; nothing is stored again
+  EXPECT_EQ(Counts(), after_new);
   // Wrong-length token.
   a = SubmitOne("police", PoliceBatch({MakeReport(40, {{"nid", std::string(16, 'a')}})}));
   EXPECT_EQ(a.code(), grpc::StatusCode::INVALID_ARGUMENT);
