@@ -7,12 +7,15 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "common/files.h"
 #include "crypto/key_file.h"
@@ -236,6 +239,42 @@ TEST_F(CliTest, HelpAndErrors) {
   EXPECT_THAT(err, HasSubstr("error: "));
   EXPECT_EQ(Run("signing-keygen --out " + dir + "/s.key"), 0);
   EXPECT_EQ(Run("frobnicate"), 2);
+}
+
+// Every line the node logs starts with the UTC time it was written, to the millisecond
+// ("2026-12-07T07:12:03.456Z error: ..."), so the daemon's log can be read against the
+// aggregator's and the other nodes'. The binary's own logger, here through pseudonymise with
+// a record it skips.
+TEST_F(CliTest, LogLinesStartWithTheirUtcTime) {
+  std::string dir = ::testing::TempDir() + "/cli_test_time";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  ASSERT_OK(crypto::GenerateKeyFile(dir + "/k.key", crypto::KeyKind::kHashing, 1).status());
+  ASSERT_OK(files::WriteFileAtomic(dir + "/in.csv", kSignals, 0600));
+  const std::time_t before = std::time(nullptr);
+  std::string err;
+  EXPECT_EQ(Run("pseudonymise --key " + dir + "/k.key --in " + dir + "/in.csv --out " + dir +
+                    "/out.jsonl --areas zuid,oost --profile " SAMENZICHT_SOURCE_DIR
+                    "/deploy/config/profile.textproto",
+                &err),
+            3);
+  const std::time_t after = std::time(nullptr);
+  std::vector<std::string> logged;
+  for (absl::string_view l : absl::StrSplit(err, '\n', absl::SkipEmpty())) {
+    if (!absl::StartsWith(l, "error: ")) logged.emplace_back(l);  // main's closing line
+  }
+  ASSERT_EQ(logged.size(), 2u) << err;
+  EXPECT_THAT(logged[0], ::testing::MatchesRegex(
+                             "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z "
+                             "error: skipped: line 4: unterminated quoted field"));
+  EXPECT_THAT(logged[1], ::testing::MatchesRegex("[0-9T:.-]{23}Z warning: .*"));
+  for (const std::string& l : logged) {
+    std::tm tm{};
+    ASSERT_NE(strptime(l.c_str(), "%Y-%m-%dT%H:%M:%S", &tm), nullptr) << l;
+    const std::time_t at = timegm(&tm);
+    EXPECT_GE(at, before) << l;
+    EXPECT_LE(at, after) << l;
+  }
 }
 
 }  // namespace

@@ -102,6 +102,17 @@ class ExportsTest : public ::testing::Test {
     }
   }
 
+  // `pseudonymise` of `in` into `out` with this test's keys and profile, on 15 June 2024.
+  PseudonymiseOptions PseudonymiseOf(const std::string& in, const std::string& out) const {
+    PseudonymiseOptions o;
+    o.key_file = dir_ + "/hashing.key";
+    o.in = in;
+    o.out = out;
+    o.profile = kProfile;
+    o.today = Date{2024, 6, 15};
+    return o;
+  }
+
   std::string WriteIn(const std::string& name, const std::string& text) {
     const std::string path = dir_ + "/in/" + name;
     EXPECT_OK(files::WriteFileAtomic(path, text, 0600));
@@ -243,12 +254,7 @@ TEST_F(ExportsTest, ARunWithASkippedRecordDoesNotEndInSuccess) {
   const std::string in = WriteIn("x.csv", "record_id,surname,form,signal_date\n"
                                           "R1,Jansen,sexual,2024-03-01\n"
                                           "R2,Jansen,sexual,2031-03-01\n");
-  PseudonymiseOptions o;
-  o.key_file = dir_ + "/hashing.key";
-  o.in = in;
-  o.out = dir_ + "/x.jsonl";
-  o.profile = kProfile;
-  o.today = Date{2024, 6, 15};
+  PseudonymiseOptions o = PseudonymiseOf(in, dir_ + "/x.jsonl");
   std::ostringstream out;
   absl::Status s = PseudonymiseCommand(o, *logger_, out);
   EXPECT_TRUE(IsRecordsSkipped(s)) << s;
@@ -304,6 +310,57 @@ TEST_F(ExportsTest, StrayQuotesCostTheirOwnRecordOnlyOverALongExport) {
   for (const auto& i : p.skipped) skipped_lines.push_back(i.line);
   EXPECT_EQ(skipped_lines, stray_lines);
   EXPECT_EQ(p.records_read, static_cast<int>(p.reports.size() + p.skipped.size()));
+
+  // What each command tells the operator adds up the same way: 176 read = 170 + 6 skipped,
+  // the skipped ones named by line.
+  const std::string lines = "4, 33, 62, 91, 120, 149";
+  ASSERT_EQ(stray_lines, (std::vector<int>{4, 33, 62, 91, 120, 149}));
+  std::ostringstream pseudonymised;
+  EXPECT_TRUE(IsRecordsSkipped(
+      PseudonymiseCommand(PseudonymiseOf(path, dir_ + "/stray.jsonl"), *logger_, pseudonymised)));
+  EXPECT_THAT(pseudonymised.str(), HasSubstr("records read:    176\n"
+                                             "skipped:         6 (lines " + lines + ")\n"));
+  EXPECT_THAT(pseudonymised.str(), HasSubstr("reports written: 170 to "));
+
+  // `submit` and the daemon, against an aggregator that is not there: the reports are queued.
+  auto node_config = [&](const std::string& state) {
+    const std::string config_path = dir_ + "/node_" + state + ".textproto";
+    EXPECT_OK(files::WriteFileAtomic(
+        config_path,
+        "node_id: \"police\"\naggregator_address: \"127.0.0.1:1\"\n"
+        "tls { ca_cert_file: \"missing-ca.pem\" cert_file: \"missing.pem\" key_file: \"missing.key\" }\n"
+        "hashing_key_file: \"hashing.key\"\nsigning_key_file: \"signing.key\"\n"
+        "profile_file: \"" + kProfile + "\"\nstate_dir: \"" + state + "\"\nimport_dir: \"in\"\n"
+        "poll_interval_ms: 20\nretry_initial_ms: 10000\nareas: [\"oost\", \"west\"]\n",
+        0600));
+    return config_path;
+  };
+  std::ostringstream submitted;
+  EXPECT_FALSE(SubmitCommand(node_config("submit_state"), path, *logger_, submitted,
+                             Date{2024, 6, 15}).ok());
+  EXPECT_THAT(submitted.str(), HasSubstr("records read:    176\n"
+                                         "skipped:         6 (lines " + lines + ")\n"));
+  EXPECT_THAT(submitted.str(), HasSubstr("reports sent:    0 of 170 acknowledged in full"));
+  EXPECT_THAT(submitted.str(), HasSubstr("queued:          170 report(s) stay in the outbox"));
+
+  ASSERT_OK_AND_ASSIGN(v1::NodeConfig config, model::LoadNodeConfig(node_config("daemon_state")));
+  StopSignal stop;
+  absl::Status result;
+  std::thread daemon([&] { result = RunDaemon(config, stop, *logger_); });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (fs::exists(path) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  stop.Stop();
+  daemon.join();
+  EXPECT_OK(result);
+  logger_->flush();
+  EXPECT_THAT(log_.str(),
+              HasSubstr("stray.csv: 176 record(s), 6 skipped, 170 report(s) queued in 1 batch(es)\n"));
+  for (int line : stray_lines) {
+    EXPECT_THAT(log_.str(), HasSubstr("stray.csv: skipped: line " + std::to_string(line) +
+                                      ": unexpected character after a closing quote\n"));
+  }
 }
 
 // The daemon: a whole export (here Windows-1252) is imported and goes (processed exports are
