@@ -79,6 +79,24 @@ const std::vector<std::string>& MultiFields() {
 
 int64_t Now() { return static_cast<int64_t>(time(nullptr)); }
 
+// 1-64 characters of letters, digits and . _ - @ (the page's accounts).
+bool ValidAccountName(const std::string& n) {
+  return !n.empty() && n.size() <= 64 &&
+         std::all_of(n.begin(), n.end(), [](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == '@';
+         });
+}
+
+// A Unix time in UTC as `format` (strftime) gives it: "%Y-%m-%d" -> "2026-12-07".
+std::string UtcTime(int64_t unix_time, const char* format) {
+  std::time_t t = static_cast<std::time_t>(unix_time);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, format, &tm);
+  return buf;
+}
+
 std::string Esc(absl::string_view s) {
   std::string out;
   out.reserve(s.size());
@@ -288,6 +306,7 @@ class IntakePageImpl {
   Date delivery_today_;  // the date delivery_ and signal_options_ were made for
 
   Date CurrentDate() const { return options_.today ? *options_.today : Today(); }
+  int64_t NowUnix() const { return options_.clock ? options_.clock() : Now(); }
 
   uint32_t RetentionDays() const {
     return config_.intake_retention_days() == 0 ? 30 : config_.intake_retention_days();
@@ -308,12 +327,18 @@ class IntakePageImpl {
   std::string SignalForm(Lang lang, const Params& values, const FieldErrors& errors,
                          const std::string& action, const std::string& csrf, bool identifiers,
                          const std::string& button) const;
-  std::string ErrorSummary(Lang lang, const FieldErrors& errors) const;
+  std::string ErrorSummary(Lang lang, const FieldErrors& errors,
+                           const std::string& title_key = "errors_title") const;
   std::string HomePage(Lang lang, const Session& s, const Params& values,
                        const FieldErrors& errors);
   std::string SignalPage(Lang lang, const Session& s, const IntakeSignal& sig,
                          const std::string& notice, const Params& values,
                          const FieldErrors& errors) const;
+  // The operator's page: every account with a button to remove it (not one's own) and the
+  // form to add one, refilled with `name` and `role` (never a password) after `errors`.
+  std::string AccountsPage(Lang lang, const Session& s, const std::string& notice,
+                           const std::string& name, const std::string& role,
+                           const FieldErrors& errors);
 
   // --- form handling ---
   FieldErrors Check(const Params& p, bool identifiers) const;
@@ -351,6 +376,10 @@ std::string IntakePageImpl::Page(Lang lang, const std::string& title, const std:
       Esc(Text(lang, "skip")), "</a><header><span class=\"brand\">Samenzicht</span>",
       "<a id=\"lang\" href=\"/lang?to=", lang == Lang::kNl ? "en" : "nl", "\" lang=\"",
       lang == Lang::kNl ? "en" : "nl", "\">", Esc(Text(lang, "other_lang")), "</a>");
+  if (s != nullptr && s->role == "operator") {
+    absl::StrAppend(&html, "<a id=\"accounts-link\" href=\"/accounts\">",
+                    Esc(Text(lang, "accounts_link")), "</a>");
+  }
   if (s != nullptr) {
     absl::StrAppend(&html, "<form method=\"post\" action=\"/logout\" class=\"inline\">",
                     "<input type=\"hidden\" name=\"csrf\" value=\"", Esc(s->csrf), "\">",
@@ -381,11 +410,12 @@ std::string IntakePageImpl::LoginPage(Lang lang, const std::string& pre, const s
   return Page(lang, Text(lang, "login_title"), body, nullptr);
 }
 
-std::string IntakePageImpl::ErrorSummary(Lang lang, const FieldErrors& errors) const {
+std::string IntakePageImpl::ErrorSummary(Lang lang, const FieldErrors& errors,
+                                        const std::string& title_key) const {
   if (errors.empty()) return "";
   std::string out = absl::StrCat(
       "<div class=\"error\" role=\"alert\" id=\"error-summary\" tabindex=\"-1\"><p>",
-      Esc(Text(lang, "errors_title")), "</p><ul>");
+      Esc(Text(lang, title_key)), "</p><ul>");
   for (const auto& [field, problem] : errors) {
     absl::StrAppend(&out, "<li><a href=\"#f-", field, "\" data-field=\"", field, "\">",
                     Esc(FieldLabel(lang, field)), " ", Esc(Text(lang, problem)), "</a></li>");
@@ -528,6 +558,67 @@ std::string IntakePageImpl::SignalPage(Lang lang, const Session& s, const Intake
   return Page(lang, absl::StrCat(Text(lang, "reference"), " ", sig.reference), body, &s);
 }
 
+std::string IntakePageImpl::AccountsPage(Lang lang, const Session& s, const std::string& notice,
+                                         const std::string& name, const std::string& role,
+                                         const FieldErrors& errors) {
+  std::string body = ErrorSummary(lang, errors, "account_errors_title");
+  if (!notice.empty()) {
+    absl::StrAppend(&body, "<div class=\"notice\" role=\"status\" id=\"notice\">", notice, "</div>");
+  }
+  absl::StrAppend(&body, "<p class=\"hint\">", Esc(Text(lang, "accounts_hint")), "</p>");
+  absl::StatusOr<std::vector<Account>> accounts = store_->ListAccounts();
+  if (!accounts.ok()) {
+    log_.error("intake page: cannot list the accounts: {}", std::string(accounts.status().message()));
+    absl::StrAppend(&body, "<p>", Esc(Text(lang, "account_error")), "</p>");
+  } else {
+    absl::StrAppend(&body, "<table id=\"accounts\"><thead><tr><th scope=\"col\">",
+                    Esc(FieldLabel(lang, "name")), "</th><th scope=\"col\">",
+                    Esc(FieldLabel(lang, "role")), "</th><th scope=\"col\">",
+                    Esc(Text(lang, "created")), "</th><th scope=\"col\"></th></tr></thead><tbody>");
+    for (const Account& a : *accounts) {
+      absl::StrAppend(&body, "<tr><td>", Esc(a.name), "</td><td>",
+                      Esc(Text(lang, absl::StrCat("role_", a.role))), "</td><td>",
+                      UtcTime(a.created_unix, "%Y-%m-%d"), "</td><td>");
+      if (a.name != s.account) {
+        absl::StrAppend(&body, "<form method=\"post\" action=\"/accounts/remove\" class=\"inline\">",
+                        "<input type=\"hidden\" name=\"csrf\" value=\"", Esc(s.csrf), "\">",
+                        "<input type=\"hidden\" name=\"name\" value=\"", Esc(a.name), "\">",
+                        "<button type=\"submit\" class=\"danger\" id=\"remove-", Esc(a.name),
+                        "\" aria-label=\"", Esc(Text(lang, "remove_button")), " ", Esc(a.name), "\">",
+                        Esc(Text(lang, "remove_button")), "</button></form>");
+      }
+      absl::StrAppend(&body, "</td></tr>");
+    }
+    absl::StrAppend(&body, "</tbody></table>");
+  }
+  auto err_attr = [&](const std::string& f) {
+    return errors.count(f) ? std::string(" aria-invalid=\"true\" class=\"invalid\"") : std::string();
+  };
+  absl::StrAppend(
+      &body, "<h2>", Esc(Text(lang, "add_account")), "</h2>",
+      "<form method=\"post\" action=\"/accounts\" novalidate>",
+      "<input type=\"hidden\" name=\"csrf\" value=\"", Esc(s.csrf), "\">",
+      "<p><label for=\"f-name\">", Esc(FieldLabel(lang, "name")), "</label><input id=\"f-name\" "
+      "name=\"name\" autocomplete=\"off\" value=\"", Esc(name), "\"", err_attr("name"), "></p>",
+      "<p><label for=\"f-role\">", Esc(FieldLabel(lang, "role")), "</label><select id=\"f-role\" "
+      "name=\"role\"", err_attr("role"), ">");
+  for (const char* r : {"professional", "operator"}) {
+    absl::StrAppend(&body, "<option value=\"", r, "\"", role == r ? " selected" : "", ">",
+                    Esc(Text(lang, absl::StrCat("role_", r))), "</option>");
+  }
+  absl::StrAppend(
+      &body, "</select></p><p><label for=\"f-password\">", Esc(FieldLabel(lang, "password")),
+      lang == Lang::kNl ? " (minstens 12 tekens)" : " (at least 12 characters)",
+      "</label><input id=\"f-password\" name=\"password\" type=\"password\" "
+      "autocomplete=\"new-password\"", err_attr("password"), "></p>",
+      "<p><label for=\"f-password_repeat\">", Esc(FieldLabel(lang, "password_repeat")),
+      "</label><input id=\"f-password_repeat\" name=\"password_repeat\" type=\"password\" "
+      "autocomplete=\"new-password\"", err_attr("password_repeat"), "></p>",
+      "<p><button type=\"submit\" id=\"add-account\">", Esc(Text(lang, "add_account")),
+      "</button></p></form><p><a href=\"/\" id=\"back\">", Esc(Text(lang, "back")), "</a></p>");
+  return Page(lang, Text(lang, "accounts_title"), body, &s);
+}
+
 // ---------------------------------------------------------------------------------------
 // Checking and importing
 
@@ -637,17 +728,25 @@ std::optional<Session> IntakePageImpl::SessionOf(const httplib::Request& req) {
   if (token.empty()) return std::nullopt;
   auto it = sessions_.find(token);
   if (it == sessions_.end()) return std::nullopt;
-  const int64_t now = Now();
+  const int64_t now = NowUnix();
   if (now - it->second.last_seen > kIdleSeconds || now - it->second.created > kMaxSessionSeconds) {
     sessions_.erase(it);
     return std::nullopt;
   }
+  // An account removed since (on the page or with `agency-node accounts remove`) is
+  // signed out at its next request.
+  absl::StatusOr<std::optional<Account>> account = store_->FindAccount(it->second.account);
+  if (!account.ok() || !account->has_value()) {
+    sessions_.erase(it);
+    return std::nullopt;
+  }
+  it->second.role = (*account)->role;
   it->second.last_seen = now;
   return it->second;
 }
 
 void IntakePageImpl::PurgeIfDue() {
-  const int64_t now = Now();
+  const int64_t now = NowUnix();
   if (now - last_purge_ < 3600) return;
   last_purge_ = now;
   absl::StatusOr<int64_t> n = store_->PurgeIdentifiers(now - int64_t{86400} * RetentionDays());
@@ -751,7 +850,7 @@ void IntakePageImpl::Routes(httplib::SSLServer& s) {
     const std::string password = req.get_param_value("password");
     const std::string name_key = absl::StrCat("n:", absl::AsciiStrToLower(name));
     const std::string addr_key = absl::StrCat("a:", req.remote_addr);
-    const int64_t now = Now();
+    const int64_t now = NowUnix();
     std::optional<Account> account;
     {
       std::lock_guard<std::mutex> l(mu_);
@@ -883,7 +982,7 @@ void IntakePageImpl::Routes(httplib::SSLServer& s) {
              }
              errors = *imported;
              if (errors.empty()) {
-               const int64_t now = Now();
+               const int64_t now = NowUnix();
                IntakeSignal sig{reference, s.account, record_id, "sent", now, now,
                                 EncodeFields(cats), "", true, SentAs()};
                std::string plain = EncodeFields(ids);
@@ -988,7 +1087,7 @@ void IntakePageImpl::Routes(httplib::SSLServer& s) {
              }
              errors = *imported;
              if (errors.empty()) {
-               absl::Status st = store_->UpdateCategories(sig->reference, EncodeFields(cats), Now());
+               absl::Status st = store_->UpdateCategories(sig->reference, EncodeFields(cats), NowUnix());
                if (st.ok()) st = store_->MarkSentAs(sig->reference, SentAs());
                if (!st.ok()) {
                  log_.error("intake page: correction of {} queued, not kept: {}", sig->reference,
@@ -1018,8 +1117,8 @@ void IntakePageImpl::Routes(httplib::SSLServer& s) {
            // is queued, and the daemon sends it once the report's batch has left.
            absl::Status st = [&]() -> absl::Status {
              ASSIGN_OR_RETURN(std::string report_id, delivery_->store().FindReportId(sig->record_id));
-             RETURN_IF_ERROR(delivery_->store().RecordRetraction(report_id, "queued", Now()));
-             return store_->MarkWithdrawn(sig->reference, Now());
+             RETURN_IF_ERROR(delivery_->store().RecordRetraction(report_id, "queued", NowUnix()));
+             return store_->MarkWithdrawn(sig->reference, NowUnix());
            }();
            if (!st.ok()) {
              res.status = 500;
@@ -1031,6 +1130,111 @@ void IntakePageImpl::Routes(httplib::SSLServer& s) {
            log_.info("intake page: signal {} withdrawn by {}; retraction queued", sig->reference, s.account);
            res.set_redirect(absl::StrCat("/signals/", sig->reference, "?done=withdrawn"), 303);
          }));
+
+  // The operator's pages: everything below is refused with 403 to other roles.
+  auto operator_only = [this](auto&& fn) {
+    return [this, fn](const Request& req, Response& res, const Session& s) {
+      if (s.role != "operator") {
+        const Lang lang = LangOf(req);
+        res.status = 403;
+        res.set_content(Page(lang, Text(lang, "accounts_title"),
+                             absl::StrCat("<div class=\"error\" role=\"alert\">",
+                                          Esc(Text(lang, "operator_only")), "</div><p><a href=\"/\">",
+                                          Esc(Text(lang, "back")), "</a></p>"),
+                             &s),
+                        "text/html; charset=utf-8");
+        log_.warn("intake page: refused {} to {} ({}): for operators only", req.path, s.account, s.role);
+        return;
+      }
+      fn(req, res, s);
+    };
+  };
+  // An answer with the accounts page (the list and the form).
+  auto accounts_answer = [this](const Request& req, Response& res, const Session& s, int status,
+                                const std::string& notice, const std::string& name,
+                                const std::string& role, const FieldErrors& errors) {
+    const Lang lang = LangOf(req);
+    res.status = status;
+    res.set_content(AccountsPage(lang, s, notice, name, role, errors), "text/html; charset=utf-8");
+  };
+
+  s.Get("/accounts", with_session(false, operator_only([this, accounts_answer](
+                                             const Request& req, Response& res, const Session& s) {
+          const Lang lang = LangOf(req);
+          const std::string done = req.get_param_value("done");
+          std::string notice;
+          if (done == "added" || done == "removed") {
+            notice = absl::StrCat("<p>", Esc(Text(lang, absl::StrCat("account_", done))), "</p>");
+          }
+          accounts_answer(req, res, s, 200, notice, "", "professional", {});
+        })));
+
+  s.Post("/accounts", with_session(true, operator_only([this, accounts_answer](
+                                             const Request& req, Response& res, const Session& s) {
+           const Lang lang = LangOf(req);
+           const std::string name(absl::StripAsciiWhitespace(req.get_param_value("name")));
+           const std::string role = req.get_param_value("role");
+           std::string password = req.get_param_value("password");
+           FieldErrors errors;
+           if (name.empty()) errors["name"] = "missing";
+           else if (!ValidAccountName(name)) errors["name"] = "invalid";
+           if (role != "professional" && role != "operator") errors["role"] = "invalid";
+           if (password.size() < crypto::kMinPasswordLength) errors["password"] = "too_short";
+           else if (password.size() > crypto::kMaxPasswordLength) errors["password"] = "invalid";
+           if (password != req.get_param_value("password_repeat")) errors["password_repeat"] = "mismatch";
+           if (!errors.empty()) {
+             std::fill(password.begin(), password.end(), '\0');
+             std::vector<std::string> fields;
+             for (const auto& [f, why] : errors) fields.push_back(absl::StrCat(f, " (", why, ")"));
+             log_.info("intake page: account not added by {}: {}", s.account, absl::StrJoin(fields, ", "));
+             accounts_answer(req, res, s, 400, "", ValidAccountName(name) ? name : "", role, errors);
+             return;
+           }
+           absl::StatusOr<std::string> hash = crypto::HashPassword(password);
+           std::fill(password.begin(), password.end(), '\0');
+           absl::Status st = hash.ok() ? store_->AddAccount(Account{name, *hash, role, NowUnix()})
+                                       : hash.status();
+           if (absl::IsAlreadyExists(st)) {
+             accounts_answer(req, res, s, 409, Esc(Text(lang, "account_exists")), name, role, {});
+             return;
+           }
+           if (!st.ok()) {
+             log_.error("intake page: account {} not added: {}", name, std::string(st.message()));
+             accounts_answer(req, res, s, 500, Esc(Text(lang, "account_error")), name, role, {});
+             return;
+           }
+           log_.info("intake page: account {} ({}) added by {}", name, role, s.account);
+           res.set_redirect("/accounts?done=added", 303);
+         })));
+
+  s.Post("/accounts/remove", with_session(true, operator_only([this, accounts_answer](
+                                                    const Request& req, Response& res,
+                                                    const Session& s) {
+           const Lang lang = LangOf(req);
+           const std::string name = req.get_param_value("name");
+           if (name == s.account) {
+             accounts_answer(req, res, s, 409, Esc(Text(lang, "cannot_remove_self")), "",
+                             "professional", {});
+             return;
+           }
+           absl::Status st = store_->RemoveAccount(name);
+           if (absl::IsNotFound(st)) {
+             accounts_answer(req, res, s, 404, Esc(Text(lang, "account_not_found")), "",
+                             "professional", {});
+             return;
+           }
+           if (!st.ok()) {
+             log_.error("intake page: account {} not removed: {}", name, std::string(st.message()));
+             accounts_answer(req, res, s, 500, Esc(Text(lang, "account_error")), "", "professional", {});
+             return;
+           }
+           for (auto it = sessions_.begin(); it != sessions_.end();) {
+             if (it->second.account == name) it = sessions_.erase(it);
+             else ++it;
+           }
+           log_.info("intake page: account {} removed by {}", name, s.account);
+           res.set_redirect("/accounts?done=removed", 303);
+         })));
 }
 
 absl::Status IntakePageImpl::ResendStale() {
@@ -1180,13 +1384,6 @@ absl::StatusOr<std::unique_ptr<IntakeStore>> OpenStoreFor(const std::string& con
   return IntakeStore::Open(config.state_dir());
 }
 
-bool ValidAccountName(const std::string& n) {
-  return !n.empty() && n.size() <= 64 &&
-         std::all_of(n.begin(), n.end(), [](char c) {
-           return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == '@';
-         });
-}
-
 }  // namespace
 
 absl::Status AccountsAddCommand(const std::string& config_path, const std::string& name,
@@ -1216,8 +1413,7 @@ absl::Status AccountsRemoveCommand(const std::string& config_path, const std::st
                                    std::ostream& os) {
   ASSIGN_OR_RETURN(auto store, OpenStoreFor(config_path));
   RETURN_IF_ERROR(store->RemoveAccount(name));
-  os << "removed account " << name << " (signed-in sessions end when the page restarts or "
-        "within 30 idle minutes)\n";
+  os << "removed account " << name << " (signed out at its next request)\n";
   return absl::OkStatus();
 }
 
@@ -1225,12 +1421,8 @@ absl::Status AccountsListCommand(const std::string& config_path, std::ostream& o
   ASSIGN_OR_RETURN(auto store, OpenStoreFor(config_path));
   ASSIGN_OR_RETURN(std::vector<Account> accounts, store->ListAccounts());
   for (const Account& a : accounts) {
-    std::time_t t = static_cast<std::time_t>(a.created_unix);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    os << absl::StrFormat("%-32s  %-12s  %s\n", a.name, a.role, buf);
+    os << absl::StrFormat("%-32s  %-12s  %s\n", a.name, a.role,
+                          UtcTime(a.created_unix, "%Y-%m-%dT%H:%M:%SZ"));
   }
   os << accounts.size() << " account(s)\n";
   return absl::OkStatus();

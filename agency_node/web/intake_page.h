@@ -27,11 +27,17 @@
 // (no script at all), HSTS and no-store. Nothing that was typed about a person appears in
 // any log line or message: the log names the account, the reference and the field names.
 //
+// Roles: a "professional" registers signals and corrects or withdraws its own; an
+// "operator" also manages the accounts on the page (/accounts: list, add, remove, not its
+// own). A removed account is signed out at its next request.
+//
 // HTTP statuses: 200 page; 303 after a successful POST (to the receipt); 400 a field
 // missing or invalid (the page names each field); 401 wrong name or password; 403 CSRF or
-// Origin refused; 404 unknown page or a signal of another account; 409 a correction after
-// the identifiers were deleted, or of a withdrawn signal; 413 body too large; 429 too many
-// wrong passwords; 500 a failure of the node (the signal is not stored).
+// Origin refused, or the accounts page asked by a professional; 404 unknown page, a signal
+// of another account or an unknown account; 409 a correction after the identifiers were
+// deleted, or of a withdrawn signal, an account name already taken, or an operator removing
+// its own account; 413 body too large; 429 too many wrong passwords; 500 a failure of the
+// node (the signal is not stored).
 //
 // Thread-safety: requests are served on the HTTP library's threads; the page serialises
 // its state with one mutex. Stop may be called more than once.
@@ -39,6 +45,7 @@
 #define SAMENZICHT_AGENCY_NODE_WEB_INTAKE_PAGE_H_
 
 #include <cstdint>
+#include <functional>
 #include <istream>
 #include <memory>
 #include <optional>
@@ -59,6 +66,9 @@ struct IntakePageOptions {
   // The import's "today" (later dates are refused), for tests; unset: the date of each
   // request, so a page that runs for months takes this month's signals.
   std::optional<Date> today;
+  // The time in Unix seconds (sessions, sign-in failures, the retention of identifiers),
+  // for tests; unset: the system clock.
+  std::function<int64_t()> clock;
   int max_failures_per_name = 5;
   int max_failures_per_address = 20;
   int failure_window_seconds = 15 * 60;

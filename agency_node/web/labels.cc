@@ -109,6 +109,8 @@ const Table& Fields() {
       {"signal_month", {"Maand van het signaal", "Month of the signal"}},
       {"name", {"Naam", "Name"}},
       {"password", {"Wachtwoord", "Password"}},
+      {"role", {"Rol", "Role"}},
+      {"password_repeat", {"Wachtwoord (nogmaals)", "Password (again)"}},
   };
   return *t;
 }
@@ -198,6 +200,36 @@ const Table& Texts() {
       {"other_lang", {"English", "Nederlands"}},
       {"not_found", {"Dit signaal bestaat niet of is niet van u.", "This signal does not exist or is not yours."}},
       {"already_withdrawn", {"Dit signaal is al ingetrokken.", "This signal is already withdrawn."}},
+      // The operator's page of accounts.
+      {"accounts_link", {"Accounts beheren", "Manage accounts"}},
+      {"accounts_title", {"Accounts van deze pagina", "Accounts of this page"}},
+      {"accounts_hint",
+       {"Wie hier een account heeft, kan signalen melden en zijn eigen signalen corrigeren of "
+        "intrekken. Een beheerder beheert ook de accounts. Geef de naam en het wachtwoord "
+        "persoonlijk door; een verwijderd account wordt direct uitgelogd.",
+        "Whoever has an account here can register signals and correct or withdraw their own. "
+        "An operator also manages the accounts. Hand over the name and password in person; a "
+        "removed account is signed out at once."}},
+      {"role_professional", {"Professional", "Professional"}},
+      {"role_operator", {"Beheerder", "Operator"}},
+      {"created", {"Aangemaakt", "Created"}},
+      {"add_account", {"Account toevoegen", "Add an account"}},
+      {"remove_button", {"Verwijderen", "Remove"}},
+      {"account_errors_title", {"Het account is niet aangemaakt. Controleer:",
+                                "The account was not added. Please check:"}},
+      {"too_short", {"is te kort (minstens 12 tekens)", "is too short (at least 12 characters)"}},
+      {"mismatch", {"komt niet overeen", "does not match"}},
+      {"account_added", {"Het account is toegevoegd.", "The account was added."}},
+      {"account_removed", {"Het account is verwijderd en uitgelogd.",
+                           "The account was removed and signed out."}},
+      {"account_exists", {"Er is al een account met deze naam.", "There is already an account with this name."}},
+      {"account_not_found", {"Dit account bestaat niet (meer).", "This account does not exist (any more)."}},
+      {"cannot_remove_self", {"U kunt uw eigen account niet verwijderen; vraag een andere beheerder.",
+                              "You cannot remove your own account; ask another operator."}},
+      {"operator_only", {"Alleen een beheerder kan de accounts beheren.",
+                         "Only an operator can manage the accounts."}},
+      {"account_error", {"Er ging iets mis op de server; er is niets gewijzigd.",
+                         "Something went wrong on the server; nothing was changed."}},
       {"error", {"Er ging iets mis op de server; het signaal is niet verstuurd. Probeer het later opnieuw.",
                  "Something went wrong on the server; the signal was not sent. Try again later."}},
   };

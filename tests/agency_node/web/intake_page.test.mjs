@@ -9,6 +9,7 @@
 //  - a complete signal gives a receipt with a local reference,
 //  - the signal can be corrected and then withdrawn,
 //  - the page switches to English,
+//  - an operator (beheer.eva) adds an account and removes it again on the accounts page,
 //  - the node's log holds none of the values typed about the person.
 // Screenshots of every step are kept in WORK_DIR (*.png).
 import {spawn} from 'node:child_process';
@@ -24,6 +25,7 @@ if (!fixture || !work) {
 }
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const PASSWORD = 'correct horse battery';
+const NEW_PASSWORD = 'balie password 2026';
 const PERSON = {
   'f-national_id': '111222333',
   'f-given_names': 'Zoëlle Marijke',
@@ -204,6 +206,43 @@ try {
     assert.match(await page.textContent('label[for="f-form"]'), /Form of exploitation/);
     await snap(page, 'english');
   });
+
+  await check('an operator adds and removes an account (keyboard only)', async () => {
+    const ctx = await browser.newContext({ignoreHTTPSErrors: true, viewport: {width: 1000, height: 900}});
+    const op = await ctx.newPage();
+    await op.goto(origin + '/');
+    assert.equal(await op.evaluate(() => document.activeElement.id), 'name');
+    await op.keyboard.type('beheer.eva');
+    await op.keyboard.press('Tab');
+    await op.keyboard.type(PASSWORD);
+    assert.equal(await submitWith(op, 'Enter'), 303);
+    await op.waitForURL(origin + '/');
+    await tabTo(op, 'accounts-link');
+    await Promise.all([op.waitForURL(origin + '/accounts'), op.keyboard.press('Enter')]);
+    assert.match(await op.textContent('h1'), /Accounts van deze pagina/);
+    assert.match(await op.textContent('#accounts'), /juf\.anna\s*Professional/);
+    await tabTo(op, 'f-name');
+    await op.keyboard.type('balie-3');
+    await choose(op, 'f-role', 'operator');
+    await op.keyboard.press('ArrowUp');
+    assert.equal(await op.inputValue('#f-role'), 'professional');
+    await tabTo(op, 'f-password');
+    await op.keyboard.type(NEW_PASSWORD);
+    await tabTo(op, 'f-password_repeat');
+    await op.keyboard.type(NEW_PASSWORD);
+    await tabTo(op, 'add-account');
+    assert.equal(await submitWith(op, 'Enter'), 303);
+    await op.waitForURL(origin + '/accounts?done=added');
+    assert.match(await op.textContent('#notice'), /Het account is toegevoegd/);
+    assert.match(await op.textContent('#accounts'), /balie-3\s*Professional/);
+    await snap(op, 'accounts');
+    await tabTo(op, 'remove-balie-3');
+    assert.equal(await submitWith(op, 'Enter'), 303);
+    await op.waitForURL(origin + '/accounts?done=removed');
+    assert.match(await op.textContent('#notice'), /Het account is verwijderd/);
+    assert.doesNotMatch(await op.textContent('#accounts'), /balie-3/);
+    await ctx.close();
+  });
 } catch (e) {
   failures++;
   console.log('FAIL setup: ' + e.stack);
@@ -216,7 +255,8 @@ try {
 await check('the node log holds no value typed about the person', async () => {
   const log = fs.readFileSync(path.join(work, 'fixture', 'node.log'), 'utf8');
   assert.match(log, /signal [A-Z0-9]{4}-[A-Z0-9]{4} entered by juf\.anna/);
-  for (const v of [...Object.values(PERSON), PASSWORD, 'not the password']) {
+  assert.match(log, /account balie-3 \(professional\) added by beheer\.eva/);
+  for (const v of [...Object.values(PERSON), PASSWORD, NEW_PASSWORD, 'not the password']) {
     assert.ok(!log.includes(v), `the log holds "${v}"`);
   }
 });

@@ -1,5 +1,5 @@
 // For the intake page's browser test: a complete agency node in WORK_DIR with the page on
-// 127.0.0.1 (any free port) and the account juf.anna. Writes WORK_DIR/ready.json
+// 127.0.0.1 (any free port), the account juf.anna and the operator beheer.eva. Writes WORK_DIR/ready.json
 // ({"port": N, "log": PATH}) when the page listens; stops when standard input closes. The
 // node's log goes to WORK_DIR/node.log, for the test to check it holds no typed value.
 //   intake_page_fixture WORK_DIR
@@ -27,6 +27,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (auto s = sz::testing::AddAccount(*config_path, "juf.anna", "professional",
+                                       "correct horse battery");
+      !s.ok()) {
+    std::cerr << s << "\n";
+    return 1;
+  }
+  if (auto s = sz::testing::AddAccount(*config_path, "beheer.eva", "operator",
                                        "correct horse battery");
       !s.ok()) {
     std::cerr << s << "\n";

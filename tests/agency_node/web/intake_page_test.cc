@@ -6,6 +6,7 @@
 
 #include <spdlog/sinks/ostream_sink.h>
 
+#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <filesystem>
@@ -510,6 +511,172 @@ TEST_F(IntakePageTest, AnotherAccountCannotSeeCorrectOrWithdrawASignal) {
   ASSERT_OK_AND_ASSIGN(auto store, StateStore::Open(config_.state_dir()));
   ASSERT_OK_AND_ASSIGN(std::vector<std::string> retractions, store->QueuedRetractions());
   EXPECT_TRUE(retractions.empty());
+}
+
+// The node's retention rule for what was typed about the person: the sealed identifiers
+// of a signal are deleted `intake_retention_days` after it last changed (a correction
+// starts the period again); after that the signal can no longer be corrected (409, the
+// page says why) and is no longer sent again after a key rotation. Time is the page's
+// clock, moved forward by the test.
+TEST_F(IntakePageTest, TheRetentionRuleDeletesTheIdentifiersDaysAfterTheLastChange) {
+  page_->Stop();
+  page_.reset();
+  std::atomic<int64_t> now{1'780'000'000};
+  config_.set_intake_retention_days(7);
+  IntakePageOptions o;
+  o.clock = [&now] { return now.load(); };
+  ASSERT_OK_AND_ASSIGN(page_, IntakePage::Start(config_, *log_, o));
+  constexpr int64_t kDay = 86400;
+
+  Client c(page_->port());
+  ASSERT_EQ(c.SignIn("juf.anna", kPassword), 303);
+  EXPECT_THAT(c.Get("/")->body, HasSubstr("automatisch verwijderd na 7 dagen"));
+  auto r = c.Post("/signals", Signal(c.csrf()));
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 303);
+  const std::string ref = ReferenceOf(r);
+  ASSERT_OK_AND_ASSIGN(auto intake, IntakeStore::Open(config_.state_dir()));
+  auto kept = [&]() {
+    auto sig = intake->GetSignal(ref);
+    EXPECT_OK(sig.status());
+    return sig.ok() && sig->has_identifiers;
+  };
+
+  // Day 6: corrected, which starts the 7 days again.
+  now += 6 * kDay;
+  ASSERT_EQ(c.SignIn("juf.anna", kPassword), 303) << "the session ended after 30 idle minutes";
+  EXPECT_TRUE(kept());
+  c.Get("/signals/" + ref);
+  r = c.Post(absl::StrCat("/signals/", ref, "/correct"),
+             {{"csrf", c.csrf()}, {"signal_month", "2024-02"}, {"form", "sexual"}});
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 303);
+
+  // Day 8: 8 days after entry, 2 after the correction: kept.
+  now += 2 * kDay;
+  ASSERT_EQ(c.SignIn("juf.anna", kPassword), 303);
+  EXPECT_TRUE(kept());
+  EXPECT_THAT(log_text_.str(), Not(HasSubstr("deleted the identifiers")));
+
+  // Day 13 and a second: 7 days after the correction: deleted at the next request.
+  now += 5 * kDay + 1;
+  ASSERT_EQ(c.SignIn("juf.anna", kPassword), 303);
+  EXPECT_FALSE(kept());
+  EXPECT_THAT(log_text_.str(),
+              HasSubstr("intake page: deleted the identifiers of 1 signal(s) after 7 days"));
+  r = c.Get("/signals/" + ref);
+  ASSERT_TRUE(r);
+  EXPECT_THAT(r->body, HasSubstr("zijn al verwijderd; corrigeren kan niet meer"));
+  r = c.Post(absl::StrCat("/signals/", ref, "/correct"),
+             {{"csrf", c.csrf()}, {"signal_month", "2024-02"}, {"form", "labour"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 409);
+  EXPECT_EQ(Outbox().size(), 2u) << "the signal and its correction, nothing after";
+  ASSERT_OK_AND_ASSIGN(auto stale, intake->SignalsToResend("epoch 2 profile 99"));
+  EXPECT_TRUE(stale.empty()) << "without identifiers nothing is sent again after a rotation";
+  page_.reset();  // before `now`, which its clock reads, goes
+}
+
+// The operator role manages the page's accounts on the page (GET/POST /accounts): a
+// professional is refused with 403 and sees no link to it; an operator lists the accounts
+// (never a hash), adds one (each field problem named, 400; a taken name 409) that can then
+// sign in, removes one (its open sessions end at once; its own account 409, an unknown
+// one 404), and the log names the accounts and the operator, never a password.
+TEST_F(IntakePageTest, AnOperatorManagesTheAccountsOnThePageAndAProfessionalCannot) {
+  ASSERT_OK(testing::AddAccount(config_path_, "beheer.eva", "operator", kPassword));
+  Client anna(page_->port());
+  ASSERT_EQ(anna.SignIn("juf.anna", kPassword), 303);
+  auto r = anna.Get("/");
+  ASSERT_TRUE(r);
+  EXPECT_THAT(r->body, Not(HasSubstr("href=\"/accounts\"")));
+  r = anna.Get("/accounts");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 403);
+  EXPECT_THAT(r->body, HasSubstr("Alleen een beheerder"));
+  r = anna.Post("/accounts", {{"csrf", anna.csrf()}, {"name", "balie-3"}, {"role", "operator"},
+                              {"password", "a long enough password"},
+                              {"password_repeat", "a long enough password"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 403);
+  EXPECT_EQ(anna.SignIn("balie-3", "a long enough password"), 401) << "nothing was added";
+
+  Client meester(page_->port());
+  ASSERT_EQ(meester.SignIn("meester.bo", kPassword), 303);
+
+  Client eva(page_->port());
+  ASSERT_EQ(eva.SignIn("beheer.eva", kPassword), 303);
+  r = eva.Get("/");
+  ASSERT_TRUE(r);
+  EXPECT_THAT(r->body, HasSubstr("<a id=\"accounts-link\" href=\"/accounts\">Accounts beheren</a>"));
+  r = eva.Get("/accounts");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200);
+  EXPECT_THAT(r->body, HasSubstr("<td>juf.anna</td><td>Professional</td>"));
+  EXPECT_THAT(r->body, HasSubstr("<td>meester.bo</td><td>Professional</td>"));
+  EXPECT_THAT(r->body, HasSubstr("<td>beheer.eva</td><td>Beheerder</td>"));
+  EXPECT_THAT(r->body, Not(HasSubstr("argon2")));
+
+  // Each problem named by field; nothing added.
+  r = eva.Post("/accounts", {{"csrf", eva.csrf()}, {"name", "balie 3!"}, {"role", "admin"},
+                             {"password", "short"}, {"password_repeat", "other"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_THAT(r->body, HasSubstr("data-field=\"name\">Naam klopt niet"));
+  EXPECT_THAT(r->body, HasSubstr("data-field=\"role\">Rol klopt niet"));
+  EXPECT_THAT(r->body, HasSubstr("data-field=\"password\">Wachtwoord is te kort (minstens 12 tekens)"));
+  EXPECT_THAT(r->body, HasSubstr("data-field=\"password_repeat\">Wachtwoord (nogmaals) komt niet overeen"));
+  EXPECT_THAT(r->body, Not(HasSubstr("value=\"short\""))) << "a password is never shown again";
+  r = eva.Post("/accounts", {{"csrf", eva.csrf()}, {"name", "juf.anna"}, {"role", "professional"},
+                             {"password", "a long enough password"},
+                             {"password_repeat", "a long enough password"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 409);
+  EXPECT_THAT(r->body, HasSubstr("Er is al een account met deze naam."));
+
+  r = eva.Post("/accounts", {{"csrf", eva.csrf()}, {"name", "balie-3"}, {"role", "professional"},
+                             {"password", "a long enough password"},
+                             {"password_repeat", "a long enough password"}});
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 303);
+  EXPECT_EQ(r->get_header_value("Location"), "/accounts?done=added");
+  r = eva.Get("/accounts?done=added");
+  ASSERT_TRUE(r);
+  EXPECT_THAT(r->body, HasSubstr("<td>balie-3</td><td>Professional</td>"));
+  Client balie(page_->port());
+  EXPECT_EQ(balie.SignIn("balie-3", "a long enough password"), 303);
+
+  // Removing: not one's own account, not an unknown one; a removed account is signed out.
+  r = eva.Post("/accounts/remove", {{"csrf", eva.csrf()}, {"name", "beheer.eva"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 409);
+  r = eva.Post("/accounts/remove", {{"csrf", eva.csrf()}, {"name", "nobody"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 404);
+  r = anna.Post("/accounts/remove", {{"csrf", anna.csrf()}, {"name", "meester.bo"}});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 403) << "a professional removes nothing";
+  r = eva.Post("/accounts/remove", {{"csrf", eva.csrf()}, {"name", "meester.bo"}});
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 303);
+  EXPECT_EQ(r->get_header_value("Location"), "/accounts?done=removed");
+  r = meester.Get("/");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 303) << "the removed account's session ended";
+  EXPECT_EQ(r->get_header_value("Location"), "/login");
+  EXPECT_EQ(meester.SignIn("meester.bo", kPassword), 401);
+
+  ASSERT_OK_AND_ASSIGN(auto store, IntakeStore::Open(config_.state_dir()));
+  ASSERT_OK_AND_ASSIGN(std::vector<Account> accounts, store->ListAccounts());
+  std::vector<std::string> names;
+  for (const Account& a : accounts) names.push_back(a.name + "/" + a.role);
+  EXPECT_THAT(names, ::testing::UnorderedElementsAre("juf.anna/professional", "beheer.eva/operator",
+                                                     "balie-3/professional"));
+  const std::string log = log_text_.str();
+  EXPECT_THAT(log, HasSubstr("intake page: account balie-3 (professional) added by beheer.eva"));
+  EXPECT_THAT(log, HasSubstr("intake page: account meester.bo removed by beheer.eva"));
+  EXPECT_THAT(log, HasSubstr("intake page: refused /accounts to juf.anna (professional): for operators only"));
+  EXPECT_THAT(log, Not(HasSubstr("a long enough password")));
+  EXPECT_THAT(log, Not(HasSubstr(kPassword)));
 }
 
 // Every value typed about the person in the tests below, and parts and other spellings.
