@@ -9,7 +9,9 @@
 #
 # SAMENZICHT_SKIP_ASAN=1 and SAMENZICHT_SKIP_FUZZ=1 skip the last two stages;
 # SAMENZICHT_PRUNE_BUILDS=1 (the default with CI=true) deletes each stage's build tree once
-# it passed. Exit codes: 0 every test passed, 2 usage error, otherwise the failing stage's.
+# it passed. The browser tests' screenshots of each test stage are kept in test-artefacts/
+# (release/, sanitizers/; $SAMENZICHT_ARTEFACTS_DIR overrides it), passed or failed.
+# Exit codes: 0 every test passed, 2 usage error, otherwise the failing stage's.
 set -euo pipefail
 case "${1:-}" in
   "") ;;
@@ -29,8 +31,12 @@ space() { echo "test.sh: $1; free on $(df -h --output=avail "$root" | tail -1 | 
 # trees (release, sanitizers, fuzzing) never take disk space together. SAMENZICHT_PRUNE_BUILDS
 # =1 or =0 overrides that.
 prune=${SAMENZICHT_PRUNE_BUILDS:-$([ "${CI:-}" = true ] && echo 1 || echo 0)}
+artefacts=${SAMENZICHT_ARTEFACTS_DIR:-$root/test-artefacts}
 space "release build done"
-(cd "$build" && ctest --output-on-failure -j"$jobs" --timeout 600)
+rc=0
+(cd "$build" && ctest --output-on-failure -j"$jobs" --timeout 600) || rc=$?
+"$root/deploy/keep-artefacts.sh" "$build" "$artefacts/release"
+if [ "$rc" != 0 ]; then exit "$rc"; fi
 if [ "$prune" = 1 ]; then rm -rf "$build"; fi
 
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
@@ -39,9 +45,12 @@ if [ "${SAMENZICHT_SKIP_ASAN:-0}" != 1 ]; then
   asan=${SAMENZICHT_ASAN_BUILD_DIR:-$root/build-asan}
   SAMENZICHT_BUILD_DIR="$asan" SAMENZICHT_CMAKE_ARGS="-DSAMENZICHT_SANITIZE=ON" "$root/deploy/build.sh"
   space "sanitizer build done"
+  rc=0
   (cd "$asan" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-     ctest --output-on-failure -j"$jobs" --timeout 900)
+     ctest --output-on-failure -j"$jobs" --timeout 900) || rc=$?
+  "$root/deploy/keep-artefacts.sh" "$asan" "$artefacts/sanitizers"
+  if [ "$rc" != 0 ]; then exit "$rc"; fi
   if [ "$prune" = 1 ]; then rm -rf "$asan"; fi
 fi
 
