@@ -67,5 +67,50 @@ TEST(QuerySnapshotTest, EveryReportKeepsItsAgencysDomainBeyond255Agencies) {
   EXPECT_EQ(snap->dataset.reports[kAgencies - 1].agency, kAgencies);
 }
 
+// A correction reaches what the analyst's queries count: a Query that has loaded and cached
+// its snapshot (its month released and frozen) sees the corrected report (same report id and
+// tokens, another form) at the next query, not the cached old version, still one report and
+// still published in its month.
+TEST(QuerySnapshotTest, ACorrectionOfTheFormReplacesTheCachedSnapshotsReport) {
+  const v1::LinkageProfile profile = testing::TestProfile();
+  v1::AggregatorConfig config;
+  auto* police = config.add_agencies();
+  police->set_node_id("police");
+  police->set_domain(v1::DOMAIN_POLICE);
+  config.set_min_cell_size(5);
+  ASSERT_OK_AND_ASSIGN(auto store,
+                       testing::OpenTestStore(testing::FreshDir("query_snapshot_correction"), profile));
+  auto commit = [&](int batch, const v1::Report& r) {
+    BatchToStore b;
+    b.batch_id = testing::Id(batch);
+    b.agency = "police";
+    b.digest = std::string(32, 'd');
+    b.received_unix = 1700000000;
+    b.report_count = 1;
+    b.reports.push_back({0, &r});
+    auto c = store->CommitBatch(b);
+    EXPECT_OK(c.status());
+    return c.ok() ? *c : CommitResult();
+  };
+  const v1::Report first = testing::MakeReport(1, {{"nid", Tok(1)}}, v1::FORM_CRIMINAL, 202403);
+  EXPECT_EQ(commit(100, first).accepted, 1u);
+  QueryOptions options;
+  options.now_month = 202612;
+  ASSERT_OK_AND_ASSIGN(auto query, Query::New(config, profile, store.get(), options));
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<const Snapshot> before, query->Current());
+  ASSERT_EQ(before->dataset.reports.size(), 1u);
+  EXPECT_EQ(before->dataset.reports[0].form, v1::FORM_CRIMINAL);
+  EXPECT_EQ(before->dataset.reports[0].signal_month, 202403u) << "published before";
+
+  const v1::Report corrected = testing::MakeReport(1, {{"nid", Tok(1)}}, v1::FORM_LABOUR, 202403);
+  EXPECT_EQ(commit(101, corrected).corrected, 1u);
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<const Snapshot> after, query->Current());
+  EXPECT_GT(after->generation, before->generation);
+  ASSERT_EQ(after->dataset.reports.size(), 1u);
+  EXPECT_EQ(after->dataset.reports[0].form, v1::FORM_LABOUR);
+  EXPECT_EQ(after->dataset.reports[0].signal_month, 202403u);
+  EXPECT_EQ(before->dataset.reports[0].form, v1::FORM_CRIMINAL) << "an older snapshot is not changed";
+}
+
 }  // namespace
 }  // namespace samenzicht::aggregator
