@@ -1,12 +1,20 @@
 // The encodings an export arrives in (csv.h): UTF-16 with a byte-order mark and Latin-1 /
 // Windows-1252 are converted with a notice that holds no field text; a UTF-8 file with a
 // broken byte is not converted (only the record holding it is skipped, named by line).
+// What the operator sees: `pseudonymise` (as `submit`) prints the notice before its counts.
+#include <spdlog/sinks/null_sink.h>
+
+#include <filesystem>
+#include <sstream>
 #include <string>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "agency_node/commands.h"
 #include "agency_node/csv.h"
+#include "common/files.h"
+#include "crypto/key_file.h"
 #include "tests/testing/status_matchers.h"
 
 namespace samenzicht::agency_node {
@@ -83,6 +91,29 @@ TEST(EncodingTest, AUtf8FileWithOneBrokenByteIsNotConverted) {
   EXPECT_EQ(f.errors[0].line, 8);
   EXPECT_EQ(f.records.size(), 29u);
   EXPECT_EQ(f.records[0].fields[1], "Zoë Anaës");
+}
+
+TEST(EncodingTest, PseudonymisePrintsTheConversionNoticeBeforeItsCounts) {
+  const std::string dir = ::testing::TempDir() + "/encoding_test_notice";
+  std::filesystem::remove_all(dir);
+  ASSERT_OK(files::MakeDirs(dir));
+  ASSERT_OK(crypto::GenerateKeyFile(dir + "/hashing.key", crypto::KeyKind::kHashing, 1).status());
+  ASSERT_OK(files::WriteFileAtomic(dir + "/latin1.csv", NamesCsv(true), 0600));
+  PseudonymiseOptions o;
+  o.key_file = dir + "/hashing.key";
+  o.in = dir + "/latin1.csv";
+  o.out = dir + "/reports.jsonl";
+  o.profile = SAMENZICHT_SOURCE_DIR "/deploy/config/profile.textproto";
+  o.today = Date{2024, 6, 15};
+  spdlog::logger log("test", std::make_shared<spdlog::sinks::null_sink_mt>());
+  std::ostringstream out;
+  ASSERT_OK(PseudonymiseCommand(o, log, out));
+  EXPECT_THAT(out.str(), StartsWith("notice:          the file is not UTF-8: read as windows-1252 "
+                                    "(ICU charset detection, confidence "));
+  EXPECT_THAT(out.str(), ::testing::HasSubstr("%) and converted to UTF-8; saving exports as UTF-8 "
+                                              "avoids the guess\nrecords read:    30\n"
+                                              "skipped:         0\nfield warnings:  0\n"));
+  EXPECT_EQ(out.str().find("Br"), std::string::npos) << "no name in the output";
 }
 
 }  // namespace
