@@ -137,8 +137,9 @@ CFG
 echo
 echo "== What the analyst may publish for 2024: signals and distinct persons after linkage =="
 echo "   (protected by the Cell Key Method: every figure is 0 or at least 5 and may be off by a"
-echo "   few, at most 15; the same persons always give the same figure; docs/disclosure.md."
-echo "   No figure covers more than one year; 79 of the demo's 80 signals are of 2024)"
+echo "   few, at most 15, a 0 at most 19; the same persons always give the same figure;"
+echo "   docs/disclosure.md. No figure covers more than one year; 79 of the demo's 80 signals"
+echo "   are of 2024)"
 "$AGG" totals --config analyst.textproto --from 2024-01 --to 2024-12
 echo
 echo "== By form of exploitation, 2024 =="

@@ -420,6 +420,7 @@ std::string RenderReportHtml(const ReportInput& in) {
                                             {"k1", absl::StrCat(k - 1)},
                                             {"d", absl::StrCat(params.noise())},
                                             {"s", absl::StrCat(params.tail())},
+                                            {"z", absl::StrCat(k + params.tail() - 1)},
                                             {"one_in", absl::StrCat(params.tail_one_in)}})
                       : Lv("suppressionRules", {{"k1", absl::StrCat(k - 1)},
                                                 {"primary", FormatCount(Withheld(false), k)},

@@ -111,8 +111,9 @@ std::string ProtectionFooter(const std::string& rules, uint32_t k) {
            "publish\n";
   }
   if (rules.find("Cell Key Method") != std::string::npos) {
+    const uint32_t s = CellKeyParams{k}.tail();
     return absl::StrCat("figures protected by the Cell Key Method: each is 0 or at least ", k,
-                        ", may be off by a few (at most ", CellKeyParams{k}.tail(),
+                        ", may be off by a few (at most ", s, "; a 0 may hide up to ", k + s - 1,
                         "); the same persons always give the same figure\n");
   }
   return absl::StrCat("cells from 1 to ", k - 1, " are shown as <", k, "; x: withheld so that a <",

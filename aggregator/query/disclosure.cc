@@ -273,16 +273,26 @@ uint64_t PerturbCount(uint64_t n, uint64_t cell_key, Measure measure, const Cell
   const uint64_t k = p.k == 0 ? kDefaultMinCellSize : p.k;
   uint64_t u = Mix(Mix(cell_key ^ kCellSalt ^ static_cast<uint64_t>(measure)) ^ p.secret);
   if (p.edition != 0) u = Mix(u ^ Mix(p.edition ^ kEditionSalt));
-  if (n < k) {
-    if (k <= 0xff) return (cell_key & 0xff) != 0 ? k : 0;  // a marked record in the cell
-    return (u % k) < n ? k : 0;
-  }
+  // 0 or k for a cell whose figure would fall below k: k when it holds a marked record.
+  // A cell of k + S or more never gets here, so its low byte (the number of marked records,
+  // fewer than 256) cannot have wrapped.
+  auto zero_or_k = [&]() -> uint64_t {
+    if (k <= 0xff) return (cell_key & 0xff) != 0 ? k : 0;
+    return (u % k) < std::min(n, k) ? k : 0;
+  };
+  if (n < k) return zero_or_k();
   // The low 32 bits choose core or tail, the high 32 bits the noise within it.
   const bool tail = p.tail_one_in > 0 && (u & 0xffffffffu) % p.tail_one_in == 0;
   const uint64_t d = tail ? p.tail() : p.noise();
   const int64_t noise = static_cast<int64_t>((u >> 32) % (2 * d + 1)) - static_cast<int64_t>(d);
   const int64_t v = static_cast<int64_t>(n) + noise;
-  return v < static_cast<int64_t>(k) ? k : static_cast<uint64_t>(v);
+  if (v >= static_cast<int64_t>(k)) return static_cast<uint64_t>(v);
+  // Below k: k from the core; from the tail 0 or k by the cell's marks, as a small count. So
+  // a published 0 does not say "fewer than k" but "fewer than k + S": an attacker who proves
+  // it holds at least one person (its margins leave no room for it to be empty) still has
+  // k + S - 1 values left. Only tail draws, so that a count of k or more is shown as 0 in
+  // fewer than one cell in 2 tail_one_in.
+  return tail ? zero_or_k() : k;
 }
 
 v1::Count PerturbedCount(uint64_t n, uint64_t cell_key, Measure measure, const CellKeyParams& p) {
@@ -306,7 +316,9 @@ std::vector<double> NoiseDistribution(const CellKeyParams& p) {
 std::pair<uint64_t, uint64_t> TrueCountRange(uint64_t shown, const CellKeyParams& p) {
   const uint64_t k = p.k == 0 ? kDefaultMinCellSize : p.k;
   const uint64_t d = p.tail_one_in == 0 ? p.noise() : p.tail();
-  if (shown == 0) return {0, k - 1};
+  // 0: a small count without a marked record, or a count of k to k + S - 1 whose draw from
+  // the tail fell below k without one.
+  if (shown == 0) return {0, p.tail_one_in == 0 ? k - 1 : k - 1 + d};
   if (shown == k) return {1, k + d};
   return {shown > d ? std::max<uint64_t>(k, shown - d) : k, shown + d};
 }
@@ -404,8 +416,10 @@ absl::Status CheckReleased(uint32_t from, uint32_t to, uint32_t now_month, uint3
   const std::string month = Month(to).Text();
   const std::string date = absl::StrCat(Month(ReleaseMonth(to, grace)).Text(), "-01");
   (void)from;
+  // FailedPrecondition: the period is well formed and on the grid; the state of the releases
+  // does not allow it yet (as for the latest year before a half year has ended).
   return WithRefusal(
-      absl::InvalidArgumentError(absl::StrFormat(
+      absl::FailedPreconditionError(absl::StrFormat(
           "%s is not released yet: figures for a month are published from the first "
           "day of the month %u month(s) after it (from %s), so that late signals "
           "are in and the figures do not change afterwards",
@@ -579,8 +593,10 @@ std::string CellKeyRules(const CellKeyParams& p) {
       "Every published count is perturbed (Cell Key Method, as the ONS and the ABS use for "
       "census tables): a count of ", k, " or more is shown within ", p.noise(),
       " of the true count for all but about one cell in ", p.tail_one_in, " and within ",
-      p.tail(), " for every cell "
-      "(never below ", k, "); a count from 1 to ", k - 1,
+      p.tail(), " for every cell (never below ", k, ", except that in about one cell in ",
+      p.tail_one_in, " a figure that would fall below ", k, " is shown as 0 or ", k,
+      ": so a 0 may stand for a count of up to ", k + p.tail() - 1, "); a count from 1 to ",
+      k - 1,
       " is shown as 0 or ", k, "; an empty cell is shown as 0. The same group of persons "
       "always gets the same perturbation, in every table and period, so asking again tells "
       "nothing new. Rows need not add up exactly to the totals.");

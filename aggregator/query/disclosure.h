@@ -136,18 +136,29 @@ const std::string& DisclosureRules();
 //   1 <= n < k       -> k when the cell holds a MARKED person (marked in a month with
 //                       probability 1/k, from the record key of its earliest report of the
 //                       month; in a period when marked in any of its months), else 0: never a value
-//                       1..k-1, and monotone, so a cell inside another that shows 0 shows 0
-//                       too (independent draws would let "the part shows k, the whole
+//                       1..k-1, and monotone, so a small cell inside another that shows 0
+//                       shows 0 too (independent draws would let "the part shows k, the whole
 //                       shows 0" prove the part is 1..k-1);
-//   n >= k           -> max(k, n + d), where d is uniform on -D..D (the core, D = max_noise)
-//                       with probability 1 - 1/tail_one_in, and uniform on -S..S (the tail,
-//                       S = tail_noise) otherwise.
-// So every published value is 0 or at least k; a published 0 may hide 1..k-1 persons; a
-// published v >= k is within D of the true count for most cells and within S for every
-// cell. The tail is what keeps an attacker who combines many tables with linear or integer
-// programming from proving that a small count is not 0: that needs the sum of the noise of
-// every cell in the combination, and with the tail in the support the attacker can never
-// rule out S in any of them (docs/disclosure.md has the measured widths).
+//   n >= k           -> n + d, where d is uniform on -D..D (the core, D = max_noise) with
+//                       probability 1 - 1/tail_one_in, and uniform on -S..S (the tail,
+//                       S = tail_noise) otherwise; where n + d < k: k for a core draw, and for
+//                       a tail draw 0 or k as a small count (k when the cell holds a marked
+//                       person), never a value 1..k-1.
+// So every published value is 0 or at least k; a published v >= k is within D of the true
+// count for most cells and within S for every cell; a published 0 holds at most k + S - 1
+// (in practice almost always fewer than k: a count of k or more shows 0 only when its draw
+// comes from the tail and falls below k and none of its persons is marked; the shares are
+// measured in docs/disclosure.md). That last part is what protects a small
+// count that is published as 0: with zeros that meant "0 to k-1" exactly, an attacker who
+// proved from margins and neighbours that such a cell holds someone (or that it cannot hold
+// k-1) narrowed it to k-1 values; now "at least 1" still leaves 1..k+S-1. Zeros stay zeros
+// (a structural zero, such as a combination nobody can have, is never shown as k). Both are
+// how the perturbation tables of Destatis' ptable package (used by the cellKey package and
+// tau-ARGUS) treat small values: a 0 is never perturbed, and with a threshold js no count is
+// published as 1..js while a count may be published as 0 if that is within its noise. The tail is what keeps an attacker who combines many tables with
+// linear or integer programming from proving that a small count is not 0: that needs the sum
+// of the noise of every cell in the combination, and with the tail in the support the
+// attacker can never rule out S in any of them (docs/disclosure.md has the measured widths).
 //
 // Thread-safety: pure functions.
 enum class Measure : uint8_t { kPersons = 1, kSignals = 2 };
@@ -263,8 +274,8 @@ LinkResult ProvisionalLink(const Dataset& dataset, const LinkResult& link,
 // nothing. (A period of a year not revised yet that holds no report is empty either way.)
 uint64_t ProvisionalEdition(uint32_t from, uint32_t to, uint32_t revised_through,
                             uint32_t latest);
-// OK when every month of [from, to] is released (InvalidArgument names the first that is
-// not and when it will be); `from`/`to` already on the grid and not 0.
+// OK when every month of [from, to] is released (FailedPrecondition names the first that is
+// not and when it will be: the period is well formed, the releases do not allow it yet); `from`/`to` already on the grid and not 0.
 absl::Status CheckReleased(uint32_t from_month, uint32_t to_month, uint32_t now_month,
                            uint32_t grace_months);
 
@@ -276,7 +287,8 @@ v1::Count PerturbedCount(uint64_t count, uint64_t cell_key, Measure measure,
                          const CellKeyParams& params);
 
 // The smallest and largest true count that a published value `shown` can come from (what
-// an attacker who knows the ptable can conclude from that one cell).
+// an attacker who knows the ptable can conclude from that one cell): 0 -> 0..k+S-1,
+// k -> 1..k+S, v > k -> max(k, v-S)..v+S.
 std::pair<uint64_t, uint64_t> TrueCountRange(uint64_t shown, const CellKeyParams& params);
 
 // THE RELEASE GRID. Under the Cell Key Method a period is no period (both 0: the latest

@@ -308,7 +308,7 @@ absl::StatusOr<std::pair<uint32_t, uint32_t>> Query::PublishedPeriod(const Snaps
   if (from == 0 && to == 0) {
     if (snap.first_released == 0) {
       return WithRefusal(
-          absl::InvalidArgumentError(
+          absl::FailedPreconditionError(
               "no month is released yet: figures for a month are published from the first day "
               "of the second month after it"),
           Refusal{"refusedNothingReleased", {}, {}});

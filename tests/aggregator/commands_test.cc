@@ -223,7 +223,7 @@ TEST_F(CommandsTest, MovedCommandsKeepTheirOutput) {
   // released in a fresh deployment); the administrator's certificate is refused. Both with
   // the message `totals` always gave.
   EXPECT_THAT(Call(TotalsCommand, "gemeente", {{"format", "csv"}}),
-              StatusIs(absl::StatusCode::kInvalidArgument,
+              StatusIs(absl::StatusCode::kFailedPrecondition,
                        "totals from " + address_ + ": no month is released yet"));
   EXPECT_THAT(Call(TotalsCommand, "beheer"),
               StatusIs(absl::StatusCode::kPermissionDenied, "totals from " + address_ + ": "));

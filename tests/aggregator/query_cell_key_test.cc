@@ -403,7 +403,7 @@ TEST_F(QueryCellKeyTest, AReportForAReleasedMonthChangesNothingAndAnOpenMonthIsN
   }
   // The current month is not released: refused with the date it will be.
   auto open = query_->Totals(analyst_, Request({}, 202612, 202612));
-  EXPECT_THAT(open, StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(open, StatusIs(absl::StatusCode::kFailedPrecondition));
   EXPECT_NE(open.status().message().find("from 2027-02-01"), std::string::npos) << open.status();
   // The audit trail shows each month's freeze.
   auto entries = store_->ReadAudit(1, 10000);

@@ -167,8 +167,10 @@ TEST(ReportLabelsTest, TheMethodsStateTheServersCellKeyParameters) {
     ReportInput in = Input(lang);
     in.insight.set_disclosure_rules(CellKeyRules(applied));
     const std::string html = RenderReportHtml(in);
+    // z: the largest count a 0 may stand for, k + S - 1.
     EXPECT_THAT(html, HasSubstr(Esc(Label("cellKeyRules", lang, {{"k", "5"}, {"k1", "4"},
                                                                   {"d", "3"}, {"s", "20"},
+                                                                  {"z", "24"},
                                                                   {"one_in", "7"}}))));
   }
 }

@@ -164,7 +164,8 @@ try {
     const ck = expected.insight.cell_key;
     assert.ok(ck, 'the overview JSON carries the Cell Key Method parameters');
     const fill = (s, v) => Object.entries(v).reduce((o, [n, x]) => o.split('{' + n + '}').join(String(x)), s);
-    const params = {k: ck.k, k1: ck.k - 1, d: ck.max_noise, s: ck.tail_noise, one_in: ck.tail_one_in};
+    const params = {k: ck.k, k1: ck.k - 1, d: ck.max_noise, s: ck.tail_noise, one_in: ck.tail_one_in,
+                    z: ck.k + ck.tail_noise - 1};
     assert.equal((await page.locator('#legend-cellkey').textContent()).trim(), fill(labels.nl.legendCellKey, params));
     assert.ok((await page.locator('#rules').textContent()).endsWith(fill(labels.nl.cellKeyRules, params)));
   });
@@ -233,7 +234,8 @@ try {
     await download.saveAs(file);
     let body = fs.readFileSync(file, 'utf8');
     assert.ok(body.startsWith('\ufeff'), `${name}: no byte order mark`);
-    assert.ok(download.suggestedFilename().endsWith('.csv'), download.suggestedFilename());
+    assert.match(download.suggestedFilename(), /-\d{4}-\d{2}_\d{4}-\d{2}\.csv$/,
+                 'the file is named after the period the figures cover');
     body = body.slice(1);
     assert.ok(body.endsWith('\r\n'));
     const parse = line => {
@@ -336,6 +338,10 @@ try {
     assert.equal(await page.locator('#error').isHidden(), true, await page.locator('#error').textContent());
     assert.equal(await shown(), `${labels.nl.period}: 2024-01..2024-12 (2024) (${labels.nl.periodLatest})`);
     assert.equal(await text('kpi-persons'), fmt(expected.insight.total_persons, k));  // the year's figures
+    {  // a table saved as CSV is named after the period answered, not the empty form fields
+      const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('csv:summary').click()]);
+      assert.match(download.suggestedFilename(), /-2024-01_2024-12\.csv$/, download.suggestedFilename());
+    }
     await page.click('#lang-en');
     assert.equal(await shown(), `${labels.en.period}: 2024-01..2024-12 (2024) (${labels.en.periodLatest})`);
     await page.click('#lang-nl');

@@ -199,11 +199,12 @@ class E2eTest : public ::testing::Test {
     return out;
   }
 
-  // A published count: 0 or at least k = 5, within S = 3k of the exact one (docs/disclosure.md).
+  // A published count: 0 or at least k = 5; a 0 for at most k + S - 1 = 19, any other figure
+  // within S = 3k of the exact one (docs/disclosure.md).
   static void ExpectProtected(long published, long exact, const std::string& what) {
     EXPECT_TRUE(published == 0 || published >= 5) << what << ": " << published;
-    EXPECT_LE(std::labs(published - exact), exact < 5 ? 5 : 15) << what << ": published "
-                                                                << published << ", exact " << exact;
+    EXPECT_LE(std::labs(published - exact), published == 0 ? 19 : 15)
+        << what << ": published " << published << ", exact " << exact;
   }
 
   std::string dir_, pki_, hashing_key_, address_;
@@ -574,7 +575,11 @@ TEST_F(E2eTest, EveryReadmeQueryIsAnsweredInAnyOrderWithTheSameFigures) {
 // withheld (nothing is withheld under the Cell Key Method) and not hidden behind a 0: the
 // persons, the signals, the persons known to 2 agencies and to 3 or more, the persons by
 // every form the data has 5 or more persons of, and every quarter's persons, for the year
-// the council report covers.
+// the council report covers. A count of k to k + S - 1 = 19 may be shown as 0 when its noise
+// draw comes from the tail and falls below k and none of its persons is marked
+// (docs/disclosure.md, section 10: a count of 6, the demo's "sexual and criminal", in about
+// one deployment in 85, the quarters of 12 and 13 persons far less often); the cell-key secret
+// is random per deployment, so that 0 is accepted for those counts and no other.
 TEST_F(E2eTest, TheHeadlineFiguresArePublishedNotWithheld) {
   SubmitAll();
   const std::string cfg = dir_ + "/analyst.textproto";
@@ -605,12 +610,22 @@ TEST_F(E2eTest, TheHeadlineFiguresArePublishedNotWithheld) {
   for (const auto& [form, counts] : exact) {
     if (form.empty() || counts.first < k) continue;
     ++big_forms;
-    EXPECT_GE(forms[form], k) << form << ": exact " << counts.first;
+    EXPECT_TRUE(forms[form] >= k || (forms[form] == 0 && counts.first <= 19))
+        << form << ": published " << forms[form] << ", exact " << counts.first;
   }
   EXPECT_GE(big_forms, 3);  // sexual, criminal, sexual and criminal
   auto quarters = table({"--view", "trend", "--per", "quarter"}, "quarter", "persons");
-  for (const char* q : {"2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4"}) {
-    EXPECT_GE(quarters[q], k) << q;
+  const std::pair<const char*, const char*> months[] = {
+      {"2024-01", "2024-03"}, {"2024-04", "2024-06"}, {"2024-07", "2024-09"}, {"2024-10", "2024-12"}};
+  const char* names[] = {"2024-Q1", "2024-Q2", "2024-Q3", "2024-Q4"};
+  for (int i = 0; i < 4; ++i) {
+    RunResult r = RunCommand({AGGREGATOR_BIN, "exact-totals", "--config",
+                              dir_ + "/aggregator.textproto", "--from", months[i].first, "--to",
+                              months[i].second, "--format", "csv"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const long exact = std::stol(ReadCsv(r.out).back()["persons"]);
+    EXPECT_TRUE(quarters[names[i]] >= k || (quarters[names[i]] == 0 && exact <= 19))
+        << names[i] << ": published " << quarters[names[i]] << ", exact " << exact;
   }
 }
 

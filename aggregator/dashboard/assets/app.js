@@ -209,13 +209,15 @@ function csvText(rows) {
   return rows.map(r => r.map(csvField).join(',')).join('\r\n') + '\r\n';
 }
 // A button "CSV" under a table: saves `rows()` (header first) as a file named after the
-// table's heading and the period.
+// table's heading and the period the figures cover, as the server answered it (also when no
+// period was asked: then the form's fields are empty), e.g. "...-2024-01_2024-12.csv".
 function csvButton(container, name, titleKey, rows) {
   const b = html('button', {type: 'button', class: 'csv', 'data-testid': 'csv:' + name}, t('downloadCsv'));
   b.addEventListener('click', () => {
     const ins = last && last.insight;
     if (!ins) return;
-    const period = `${document.getElementById('from').value || ''}_${document.getElementById('to').value || ''}`;
+    const ym = m => m ? `${Math.floor(m / 100)}-${String(m % 100).padStart(2, '0')}` : '';
+    const period = `${ym(ins.from_month)}_${ym(ins.to_month)}`;
     const slug = t(titleKey).toLowerCase().replace(/[^a-z0-9à-ÿ]+/g, '-').replace(/^-|-$/g, '');
     const url = URL.createObjectURL(new Blob(['\ufeff' + csvText(rows())], {type: 'text/csv;charset=utf-8'}));
     const a = html('a', {href: url, download: `samenzicht-${slug}-${period}.csv`});
@@ -260,7 +262,8 @@ function render() {
   }
   const cellKeyLegend = document.getElementById('legend-cellkey');
   cellKeyLegend.hidden = !cellKey;
-  const params = cellKey ? {k: ck.k, k1: ck.k - 1, d: ck.max_noise, s: ck.tail_noise, one_in: ck.tail_one_in} : {};
+  const params = cellKey ? {k: ck.k, k1: ck.k - 1, d: ck.max_noise, s: ck.tail_noise, one_in: ck.tail_one_in,
+                           z: ck.k + ck.tail_noise - 1} : {};
   cellKeyLegend.textContent = cellKey ? tv('legendCellKey', params) : '';
   // The period the figures cover, as the server answered it (without a period asked: the
   // latest year, said so in words), not the form's fields.
