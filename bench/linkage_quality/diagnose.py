@@ -13,6 +13,7 @@ then:
   diagnose.py estimate  RUN_DIR explain.csv persons.csv   # missed-link estimate vs truth, by kind of pair
   diagnose.py levels    RUN_DIR explain.csv persons.csv RULES   # comparison levels of pairs sharing exactly RULES
   diagnose.py invisible RUN_DIR explain.csv persons.csv   # split persons without a candidate pair: fields that agree
+  diagnose.py kinds     RUN_DIR explain.csv persons.csv   # per comparison-level pattern: true and false candidates, linked
 
 RUN_DIR is WORK/nN_NOISE_sS; the profile folder is taken as RUN_DIR/samenzicht-default unless
 --profile-dir names another. Prints counts only, apart from field names and rule names.
@@ -117,9 +118,27 @@ def invisible(args, truth, rep2rec, persons):
         print(f"{n:6d}  {' '.join(agree) if agree else '(no field agrees exactly)'}")
 
 
+def kinds(args, truth, rep2rec, persons):
+    """Per pattern of comparison levels (as --explain prints them): candidate pairs that are one
+    person and two persons, and how many of each were linked. Patterns with false links or
+    missed true pairs only, most candidates first."""
+    cols = ['given_name', 'surname', 'date_of_birth', 'postcode', 'city', 'national_id', 'phone', 'email']
+    count = collections.defaultdict(lambda: [0, 0, 0, 0])  # true, false, true linked, false linked
+    for r in csv.DictReader(open(args.explain)):
+        same = truth[rep2rec[r['report_id_a']]] == truth[rep2rec[r['report_id_b']]]
+        k = count[tuple(r[c] for c in cols)]
+        k[0 if same else 1] += 1
+        if r['linked'] == 'yes':
+            k[2 if same else 3] += 1
+    print(f"{'true':>6} {'false':>6} {'true linked':>11} {'false linked':>12}  levels ({', '.join(cols)})")
+    rows = [(lv, k) for lv, k in count.items() if k[3] or k[2] != k[0]]
+    for lv, k in sorted(rows, key=lambda kv: -(kv[1][0] + kv[1][1]))[:args.top]:
+        print(f"{k[0]:6d} {k[1]:6d} {k[2]:11d} {k[3]:12d}  {' '.join(lv)}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('command', choices=['estimate', 'levels', 'invisible'])
+    ap.add_argument('command', choices=['estimate', 'levels', 'invisible', 'kinds'])
     ap.add_argument('run_dir')
     ap.add_argument('explain')
     ap.add_argument('persons')
@@ -130,7 +149,7 @@ def main():
     if args.command == 'levels' and not args.rules:
         ap.error('levels needs RULES (for example "surdel_pca")')
     data = load(args.run_dir, args.profile_dir or os.path.join(args.run_dir, 'samenzicht-default'), args.persons)
-    {'estimate': estimate, 'levels': levels, 'invisible': invisible}[args.command](args, *data)
+    {'estimate': estimate, 'levels': levels, 'invisible': invisible, 'kinds': kinds}[args.command](args, *data)
 
 
 if __name__ == '__main__':
