@@ -258,10 +258,11 @@ bool Strangers(const PatternCodec& codec, uint32_t pattern) {
 // postcode area), and so does a person whose given name was rewritten and whose postcode
 // was mistyped; tokens cannot tell them apart, and a name plus part of an address is not
 // enough to merge two persons. Measured on records with names, postcode and town only
-// (GeCo, 40% of copies with three errors, 2,000 persons, seed 1): 19 such pairs were one
-// person and 56 were two, and the model, fitted on candidate pairs that nearly all agree on
-// the names, gave them posterior 0.97. Such a pair can still be joined through other
-// records of the same person.
+// (GeCo, 40% of copies with three errors, 2,000 persons, seed 1): 71 such pairs were one
+// person and 56 were two under profile version 6 (19 and 56 under version 7, whose
+// surdel_pc shows a shared full postcode), and the model, fitted on candidate pairs that
+// nearly all agree on the names, gave them posterior 0.97. Such a pair can still be joined
+// through other records of the same person.
 bool Weak(const PatternCodec& codec, uint32_t pattern) {
   int lo, hi;
   bool initial_only = false;
