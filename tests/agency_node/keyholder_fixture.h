@@ -8,7 +8,6 @@
 
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,31 +22,42 @@
 
 namespace samenzicht::agency_node::testing {
 
+// A key service stand-in: a token is a digest of the input; every input asked is kept, in
+// the order asked, and the calls are counted. At most `max_inputs_per_call` inputs per call.
+class CountingOracle : public TokenOracle {
+ public:
+  explicit CountingOracle(size_t max_inputs_per_call = 7) : max_inputs_per_call_(max_inputs_per_call) {}
+  uint32_t epoch() const override { return 1; }
+  size_t max_inputs_per_call() const override { return max_inputs_per_call_; }
+  absl::StatusOr<std::string> Evaluate(const std::vector<std::string_view>& inputs) const override {
+    std::lock_guard<std::mutex> l(mu_);
+    ++calls_;
+    std::string out;
+    for (std::string_view in : inputs) {
+      asked_.emplace_back(in);
+      out += crypto::Digest("test oracle", in);
+    }
+    return out;
+  }
+  std::vector<std::string> asked() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return asked_;
+  }
+  int calls() const {
+    std::lock_guard<std::mutex> l(mu_);
+    return calls_;
+  }
+
+ private:
+  const size_t max_inputs_per_call_;
+  mutable std::mutex mu_;
+  mutable std::vector<std::string> asked_;
+  mutable int calls_ = 0;
+};
+
 // The number of key-service evaluations the records of `csv` need under the shipped
 // profile: the distinct inputs a tokeniser asks a stand-in oracle for.
 inline size_t DistinctOracleInputs(const std::string& csv) {
-  class Counting : public TokenOracle {
-   public:
-    uint32_t epoch() const override { return 1; }
-    size_t max_inputs_per_call() const override { return 1000; }
-    absl::StatusOr<std::string> Evaluate(const std::vector<std::string_view>& inputs) const override {
-      std::lock_guard<std::mutex> l(mu_);
-      std::string out;
-      for (std::string_view in : inputs) {
-        asked_.emplace(in);
-        out += crypto::Digest("test oracle", in);
-      }
-      return out;
-    }
-    size_t asked() const {
-      std::lock_guard<std::mutex> l(mu_);
-      return asked_.size();
-    }
-
-   private:
-    mutable std::mutex mu_;
-    mutable std::multiset<std::string> asked_;
-  };
   auto profile = model::LoadProfile(SAMENZICHT_SOURCE_DIR "/deploy/config/profile.textproto");
   auto normaliser = Normaliser::New();
   auto parsed = ParseCsv(csv);
@@ -59,8 +69,8 @@ inline size_t DistinctOracleInputs(const std::string& csv) {
   o.national_ids = *nid;
   auto signals = ParseSignals(*parsed, **normaliser, o);
   EXPECT_TRUE(signals.ok()) << signals.status();
-  auto oracle = std::make_unique<Counting>();
-  const Counting* counting = oracle.get();
+  auto oracle = std::make_unique<CountingOracle>(1000);
+  const CountingOracle* counting = oracle.get();
   auto tokeniser = Tokeniser::NewWithOracle(*profile, std::move(oracle));
   EXPECT_TRUE(tokeniser.ok());
   std::vector<const Person*> persons;
@@ -71,7 +81,8 @@ inline size_t DistinctOracleInputs(const std::string& csv) {
     out.push_back(&packed[i]);
   }
   EXPECT_TRUE((*tokeniser)->TokeniseBatch(persons, out).ok());
-  return counting->asked();
+  const std::vector<std::string> asked = counting->asked();
+  return asked.size();
 }
 
 inline constexpr char kKeyholderSignals[] =

@@ -17,11 +17,13 @@
 #include "model/config.h"
 #include "tests/testing/status_matchers.h"
 #include "model/tokens.h"
+#include "tests/agency_node/keyholder_fixture.h"
 
 namespace samenzicht::agency_node {
 namespace {
 
 using ::samenzicht::testing::StatusIs;
+using testing::CountingOracle;
 using v1::Field;
 
 // Most tests here pin the rules of profile version 3 (any shared token links); the
@@ -88,36 +90,6 @@ class TokeniserTest : public ::testing::Test {
 };
 
 constexpr char kHeader[] = "record_id,given_names,surname,date_of_birth,national_id,phone,postcode";
-
-// A key service stand-in: a token is a digest of the input; every input asked is kept.
-class CountingOracle : public TokenOracle {
- public:
-  uint32_t epoch() const override { return 1; }
-  size_t max_inputs_per_call() const override { return 7; }
-  absl::StatusOr<std::string> Evaluate(const std::vector<std::string_view>& inputs) const override {
-    std::lock_guard<std::mutex> l(mu_);
-    ++calls_;
-    std::string out;
-    for (std::string_view in : inputs) {
-      asked_.emplace_back(in);
-      out += crypto::Digest("test oracle", in);
-    }
-    return out;
-  }
-  std::vector<std::string> asked() const {
-    std::lock_guard<std::mutex> l(mu_);
-    return asked_;
-  }
-  int calls() const {
-    std::lock_guard<std::mutex> l(mu_);
-    return calls_;
-  }
-
- private:
-  mutable std::mutex mu_;
-  mutable std::vector<std::string> asked_;
-  mutable int calls_ = 0;
-};
 
 // The same person in two records of one export: the key service is asked for each distinct
 // input once, and every record still gets every token it would get alone.
