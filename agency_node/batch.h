@@ -3,6 +3,8 @@
 // A batch is a `v1::BatchPayload` (random batch id, node id, profile fingerprint, key
 // epoch, creation time, reports), serialized once; the signature (Ed25519, context
 // "samenzicht.batch.v1") covers exactly those bytes, which travel in `SignedBatch.payload`.
+// The built batch (`BuiltBatch`, its digest and log lines) is the outbox's record, declared
+// with it in agency_node/store/built_batch.h.
 //
 // Thread-safety: free functions; `Signer` is immutable.
 #ifndef SAMENZICHT_AGENCY_NODE_BATCH_H_
@@ -13,14 +15,13 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "agency_node/state_store.h"
+#include "agency_node/store/built_batch.h"
 #include "crypto/signature.h"
 #include "samenzicht/v1/intake.pb.h"
 #include "samenzicht/v1/report.pb.h"
 
 namespace samenzicht::agency_node {
 
-inline constexpr char kBatchSignatureContext[] = "samenzicht.batch.v1";
 // Random bytes in every payload (BatchPayload.nonce).
 inline constexpr size_t kBatchNonceBytes = 16;
 // Reports per batch when the node configuration does not say (max_batch_reports = 0).
@@ -35,23 +36,6 @@ struct BatchHeader {
   uint32_t key_epoch = 0;
   int64_t created_unix = 0;
 };
-
-struct BuiltBatch {
-  std::string batch_id;
-  std::string digest;              // BatchDigest(payload), 32 raw bytes
-  int64_t created_unix = 0;
-  v1::SignedBatch signed_batch;
-  std::vector<SentReport> log;     // what the sent log keeps per report
-};
-
-// The BLAKE2b-256 digest of serialized payload bytes that the sent log keeps and an
-// acknowledgement's `batch_digest` is compared with: crypto::Digest with domain
-// "samenzicht.batch.v1".
-std::string BatchDigest(const std::string& payload);
-
-// "form=sexual contact=direct living_situation=homeless;with_exploiter area=oost
-// month=2024-03": the categories of a report, for the sent log. Never identifiers.
-std::string CategoriesSummary(const v1::Report& report);
 
 // Splits `reports` into batches of at most `max_reports` (0 = 500), each with a fresh
 // batch id, and signs them. InvalidArgument if the header's fingerprint is not 32 bytes or

@@ -24,7 +24,7 @@
 
 #include "absl/status/statusor.h"
 #include "agency_node/batch.h"
-#include "agency_node/state_store.h"
+#include "agency_node/store/state_store.h"
 #include "samenzicht/v1/config.pb.h"
 #include "samenzicht/v1/intake.grpc.pb.h"
 

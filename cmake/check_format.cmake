@@ -10,6 +10,7 @@ set(FORMATTED_GLOBS
   common/json.h common/json.cc tests/common/json_test.cc
   rpc/peer.h rpc/peer.cc tests/rpc/peer_test.cc
   common/month.h common/month.cc tests/common/month_test.cc
+  agency_node/store/*.h agency_node/store/*.cc
   audit/aggregator_events.h audit/aggregator_events.cc tests/audit/aggregator_events_test.cc)
 
 if(NOT SOURCE_DIR)

@@ -5,8 +5,8 @@
 # fails when there is one. The rules below are the architecture: change them only with
 # the design (README "Design" and the module headers).
 #
-# A module is a top-level folder (estimate/ is one), except that aggregator/<sub>/ and agency_node/web/ are
-# modules of their own, and rpc/peer.h (with peer.cc) is the module `rpc/peer`: the caller's
+# A module is a top-level folder (estimate/ is one), except that aggregator/<sub>/,
+# agency_node/web/ and agency_node/store/ are modules of their own, and rpc/peer.h (with peer.cc) is the module `rpc/peer`: the caller's
 # identity and role without gRPC. `ALLOW_<module>` lists the modules it may include (its own
 # folder is always allowed). Generated protobuf headers (samenzicht/v1/...) are module
 # `proto`. gRPC itself (<grpc...>, <grpcpp/...> and the generated *.grpc.pb.h service
@@ -16,7 +16,7 @@ set(MODULES
   common crypto model rpc rpc/peer audit presentation proto estimate
   aggregator aggregator/linkage aggregator/store aggregator/query aggregator/admin
   aggregator/present aggregator/dashboard aggregator/intake
-  aggregator/server agency_node agency_node/web simulator keyholder)
+  aggregator/server agency_node agency_node/store agency_node/web simulator keyholder)
 
 set(ALLOW_common "")
 set(ALLOW_crypto common)
@@ -58,8 +58,11 @@ set(ALLOW_aggregator
   aggregator/dashboard aggregator/intake aggregator/server estimate
   audit common crypto model presentation proto rpc rpc/peer)
 # The node never includes the aggregator's code (and the reverse).
-set(ALLOW_agency_node common crypto model proto rpc)
-set(ALLOW_agency_node/web agency_node common crypto model presentation proto rpc)
+set(ALLOW_agency_node agency_node/store common crypto model proto rpc)
+# The node's storage (node.db and its users) sits below the rest of the node: no pipeline,
+# daemon, clients or gRPC.
+set(ALLOW_agency_node/store common crypto model proto)
+set(ALLOW_agency_node/web agency_node agency_node/store common crypto model presentation proto rpc)
 set(ALLOW_simulator common model proto)
 # The key service shares nothing with the node or the aggregator but the contract.
 set(ALLOW_keyholder audit common crypto model proto rpc rpc/peer)
@@ -85,8 +88,8 @@ function(module_of path out)
     set(m rpc/peer)
   elseif(path MATCHES "^aggregator/(linkage|store|query|admin|present|dashboard|intake|server)/")
     set(m "aggregator/${CMAKE_MATCH_1}")
-  elseif(path MATCHES "^agency_node/web/")
-    set(m agency_node/web)
+  elseif(path MATCHES "^agency_node/(web|store)/")
+    set(m "agency_node/${CMAKE_MATCH_1}")
   elseif(path MATCHES "^([a-z_]+)/")
     list(FIND MODULES "${CMAKE_MATCH_1}" i)
     if(NOT i EQUAL -1)

@@ -30,7 +30,7 @@
 #include "absl/strings/str_cat.h"
 #include "agency_node/commands.h"
 #include "agency_node/daemon.h"
-#include "agency_node/outbox.h"
+#include "agency_node/store/outbox.h"
 #include "agency_node/pipeline.h"
 #include "common/files.h"
 #include "crypto/encoding.h"

@@ -1,5 +1,5 @@
 // node.db has one versioned schema (node_db.h), shared by the StateStore and the Outbox.
-#include "agency_node/node_db.h"
+#include "agency_node/store/node_db.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -7,8 +7,11 @@
 #include <filesystem>
 #include <fstream>
 
-#include "agency_node/outbox.h"
-#include "agency_node/state_store.h"
+#include <sqlite3.h>
+
+#include "absl/strings/str_cat.h"
+#include "agency_node/store/outbox.h"
+#include "agency_node/store/state_store.h"
 #include "tests/testing/status_matchers.h"
 
 namespace samenzicht::agency_node {
@@ -24,7 +27,8 @@ std::string FreshDir(const std::string& tag) {
 }
 
 // node.db as the node wrote it before it had a version: the StateStore's and the Outbox's
-// tables as each declared them, user_version 0, one row in each.
+// tables as each declared them, user_version 0, one row in each (the outbox's row is added
+// by OldQueuedBatch below: its payload is a serialized batch).
 constexpr char kUnversioned[] = R"sql(
 CREATE TABLE report_map (record_id TEXT PRIMARY KEY, report_id TEXT NOT NULL UNIQUE,
   first_seen_unix INTEGER NOT NULL);
@@ -51,6 +55,22 @@ INSERT INTO sent_reports(batch_id, position, report_id, categories, token_count)
 INSERT INTO imported_files VALUES ('d1', 1, 1, 1);
 )sql";
 
+// A batch queued in the old outbox: one report, signature bytes as stored.
+v1::SignedBatch OldQueuedBatch() {
+  v1::BatchPayload payload;
+  payload.set_batch_id("b0");
+  payload.set_node_id("police");
+  payload.set_key_epoch(1);
+  payload.set_created_unix(5);
+  v1::Report* r = payload.add_reports();
+  r->set_report_id("fedcba9876543210fedcba9876543210");
+  r->set_form(v1::FORM_SEXUAL);
+  v1::SignedBatch signed_batch;
+  signed_batch.set_payload(payload.SerializeAsString());
+  signed_batch.set_signature(std::string(64, '\x01'));
+  return signed_batch;
+}
+
 int64_t UserVersion(const std::string& dir) {
   sqlite::OpenOptions o;
   o.label = "check";
@@ -74,12 +94,32 @@ TEST(NodeDbTest, AnUnversionedDatabaseOpensAsVersionOneAndIsUpgraded) {
     o.label = "old node";
     ASSERT_OK_AND_ASSIGN(auto db, sqlite::Database::Open(dir + "/node.db", o));
     ASSERT_OK(db->Exec(kUnversioned));
+    ASSERT_OK_AND_ASSIGN(sqlite::Statement ins,
+                         db->Prepare("INSERT INTO outbox(batch_id, signed_batch, report_count, "
+                                     "created_unix, attempts, last_error) VALUES (?, ?, 1, 5, 2, ?)"));
+    ASSERT_OK(ins.Bind(1, "b0")
+                  .BindBlob(2, OldQueuedBatch().SerializeAsString())
+                  .Bind(3, "aggregator unreachable")
+                  .Run());
   }
   ASSERT_EQ(UserVersion(dir), 0);
   {
     ASSERT_OK_AND_ASSIGN(auto outbox, Outbox::Open(dir));  // either opener upgrades
     ASSERT_OK_AND_ASSIGN(bool imported, outbox->WasImported("d1"));
     EXPECT_TRUE(imported);
+    // The queued batch is still queued (not held), byte for byte, with its report.
+    ASSERT_OK_AND_ASSIGN(auto size, outbox->Size());
+    EXPECT_EQ(size, std::make_pair(int64_t{1}, int64_t{1}));
+    ASSERT_OK_AND_ASSIGN(auto held, outbox->Held());
+    EXPECT_TRUE(held.empty());
+    ASSERT_OK_AND_ASSIGN(std::vector<BuiltBatch> pending, outbox->Pending(10));
+    ASSERT_EQ(pending.size(), 1u);
+    EXPECT_EQ(pending[0].batch_id, "b0");
+    EXPECT_EQ(pending[0].created_unix, 5);
+    EXPECT_EQ(pending[0].signed_batch.SerializeAsString(), OldQueuedBatch().SerializeAsString());
+    EXPECT_EQ(pending[0].digest, BatchDigest(OldQueuedBatch().payload()));
+    ASSERT_EQ(pending[0].log.size(), 1u);
+    EXPECT_EQ(pending[0].log[0].report_id, "fedcba9876543210fedcba9876543210");
   }
   EXPECT_EQ(UserVersion(dir), kNodeSchemaVersion);
   ASSERT_OK_AND_ASSIGN(auto store, StateStore::Open(dir));
@@ -140,6 +180,47 @@ TEST(NodeDbTest, ALockedDatabaseIsUnavailable) {
   // 5 s busy timeout each.
   EXPECT_THAT(store->AssignReportIds({"R9"}), StatusIs(absl::StatusCode::kUnavailable));
   EXPECT_THAT(outbox->Enqueue({}, "digest"), StatusIs(absl::StatusCode::kUnavailable));
+}
+
+// Every new connection may grow the file by no page: as if the disk were full.
+int NoMorePages(sqlite3* db, char** /*error*/, const sqlite3_api_routines* /*api*/) {
+  sqlite3_exec(db, "PRAGMA max_page_count=1", nullptr, nullptr, nullptr);  // clamps to the size
+  return SQLITE_OK;
+}
+
+// A full disk is ResourceExhausted for both users of node.db (the mapping the aggregator's
+// store uses too), and nothing of the failed write is kept.
+TEST(NodeDbTest, AFullDiskIsResourceExhaustedForBothUsers) {
+  std::string dir = FreshDir("full");
+  { ASSERT_OK(StateStore::Open(dir).status()); }
+  ASSERT_EQ(sqlite3_auto_extension(reinterpret_cast<void (*)()>(NoMorePages)), SQLITE_OK);
+  absl::Status assigned, enqueued;
+  {
+    auto store = StateStore::Open(dir);
+    auto outbox = Outbox::Open(dir);
+    if (store.ok() && outbox.ok()) {
+      std::vector<std::string> records;
+      for (int i = 0; i < 2000; ++i) records.push_back(absl::StrCat("record-", i));
+      assigned = (*store)->AssignReportIds(records).status();
+      BuiltBatch big;
+      big.batch_id = "big";
+      big.signed_batch.set_payload(std::string(200000, '\x2a'));
+      enqueued = (*outbox)->Enqueue({big}, "digest");
+    } else {
+      assigned = store.status();
+      enqueued = outbox.status();
+    }
+  }
+  sqlite3_cancel_auto_extension(reinterpret_cast<void (*)()>(NoMorePages));
+  EXPECT_THAT(assigned, StatusIs(absl::StatusCode::kResourceExhausted, "node state"));
+  EXPECT_THAT(enqueued, StatusIs(absl::StatusCode::kResourceExhausted, "node outbox"));
+  ASSERT_OK_AND_ASSIGN(auto store, StateStore::Open(dir));
+  EXPECT_THAT(store->FindReportId("record-0"), StatusIs(absl::StatusCode::kNotFound));
+  ASSERT_OK_AND_ASSIGN(auto outbox, Outbox::Open(dir));
+  ASSERT_OK_AND_ASSIGN(auto size, outbox->Size());
+  EXPECT_EQ(size, std::make_pair(int64_t{0}, int64_t{0}));
+  ASSERT_OK_AND_ASSIGN(bool imported, outbox->WasImported("digest"));
+  EXPECT_FALSE(imported);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "agency_node/state_store.h"
+#include "agency_node/store/state_store.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -21,8 +21,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "agency_node/outbox.h"
-#include "agency_node/state_store.h"
+#include "agency_node/store/outbox.h"
+#include "agency_node/store/state_store.h"
 #include "agency_node/web/intake_store.h"
 #include "crypto/key_file.h"
 #include "crypto/oprf.h"

@@ -22,8 +22,8 @@
 //
 // Thread-safety: not thread-safe; one Outbox per thread. Several processes may share the
 // database (SQLite serialises writers; the busy timeout is 5 s).
-#ifndef SAMENZICHT_AGENCY_NODE_OUTBOX_H_
-#define SAMENZICHT_AGENCY_NODE_OUTBOX_H_
+#ifndef SAMENZICHT_AGENCY_NODE_STORE_OUTBOX_H_
+#define SAMENZICHT_AGENCY_NODE_STORE_OUTBOX_H_
 
 #include <cstdint>
 #include <memory>
@@ -32,7 +32,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "agency_node/batch.h"
+#include "agency_node/store/built_batch.h"
 #include "common/sqlite/sqlite.h"
 
 namespace samenzicht::agency_node {
@@ -96,4 +96,4 @@ class Outbox {
 
 }  // namespace samenzicht::agency_node
 
-#endif  // SAMENZICHT_AGENCY_NODE_OUTBOX_H_
+#endif  // SAMENZICHT_AGENCY_NODE_STORE_OUTBOX_H_

@@ -1,4 +1,4 @@
-#include "agency_node/node_db.h"
+#include "agency_node/store/node_db.h"
 
 #include <vector>
 

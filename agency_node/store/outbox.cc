@@ -1,9 +1,9 @@
-#include "agency_node/outbox.h"
+#include "agency_node/store/outbox.h"
 
 #include <ctime>
 
 #include "absl/strings/str_cat.h"
-#include "agency_node/node_db.h"
+#include "agency_node/store/node_db.h"
 #include "common/status_macros.h"
 #include "crypto/encoding.h"
 #include "model/tokens.h"
@@ -84,8 +84,8 @@ absl::StatusOr<std::vector<BuiltBatch>> Outbox::Pending(int limit) {
     v1::BatchPayload payload;
     if (!b.signed_batch.ParseFromString(s.Blob(1)) ||
         !payload.ParseFromString(b.signed_batch.payload())) {
-      return absl::DataLossError(
-          absl::StrCat("node outbox: batch ", b.batch_id, " does not parse; the database is damaged"));
+      return absl::DataLossError(absl::StrCat("node outbox: batch ", b.batch_id,
+                                              " does not parse; the database is damaged"));
     }
     b.digest = BatchDigest(b.signed_batch.payload());
     for (const v1::Report& r : payload.reports()) {
@@ -154,7 +154,8 @@ absl::StatusOr<std::vector<std::string>> Outbox::QueuedReportIds() {
     v1::BatchPayload payload;
     if (!signed_batch.ParseFromString(s.Blob(0)) ||
         !payload.ParseFromString(signed_batch.payload())) {
-      return absl::DataLossError("node outbox: a queued batch does not parse; the database is damaged");
+      return absl::DataLossError(
+          "node outbox: a queued batch does not parse; the database is damaged");
     }
     for (const v1::Report& r : payload.reports()) out.push_back(r.report_id());
   }

@@ -2,7 +2,7 @@
 // StateStore (state_store.h) and the Outbox (outbox.h) each hold a connection opened here
 // and use their own tables; neither declares a table or a pragma of its own.
 //
-//   ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Database> db, OpenNodeDatabase(state_dir, "node state"));
+//   ASSIGN_OR_RETURN(auto db, OpenNodeDatabase(state_dir, "node state"));
 //
 // Every connection: mode 0600, WAL, synchronous=FULL, foreign keys on, busy timeout 5 s.
 // Errors are the mapping of common/sqlite/sqlite.h (BUSY -> Unavailable, CORRUPT ->
@@ -23,8 +23,8 @@
 //
 // To change the schema: add a migration to kNodeMigrations (node_db.cc) and raise
 // kNodeSchemaVersion; nothing else declares node.db's tables.
-#ifndef SAMENZICHT_AGENCY_NODE_NODE_DB_H_
-#define SAMENZICHT_AGENCY_NODE_NODE_DB_H_
+#ifndef SAMENZICHT_AGENCY_NODE_STORE_NODE_DB_H_
+#define SAMENZICHT_AGENCY_NODE_STORE_NODE_DB_H_
 
 #include <memory>
 #include <string>
@@ -45,4 +45,4 @@ absl::StatusOr<std::unique_ptr<sqlite::Database>> OpenNodeDatabase(const std::st
 
 }  // namespace samenzicht::agency_node
 
-#endif  // SAMENZICHT_AGENCY_NODE_NODE_DB_H_
+#endif  // SAMENZICHT_AGENCY_NODE_STORE_NODE_DB_H_

@@ -17,8 +17,8 @@
 //
 // Thread-safety: not thread-safe; one StateStore per process (SQLite serialises writers
 // across processes).
-#ifndef SAMENZICHT_AGENCY_NODE_STATE_STORE_H_
-#define SAMENZICHT_AGENCY_NODE_STATE_STORE_H_
+#ifndef SAMENZICHT_AGENCY_NODE_STORE_STATE_STORE_H_
+#define SAMENZICHT_AGENCY_NODE_STORE_STATE_STORE_H_
 
 #include <cstdint>
 #include <functional>
@@ -37,7 +37,7 @@ namespace samenzicht::agency_node {
 // One report as logged: never identifiers or tokens.
 struct SentReport {
   std::string report_id;
-  std::string categories;   // "form=sexual age_band=13_17 ..."
+  std::string categories;  // "form=sexual age_band=13_17 ..."
   int token_count = 0;
   // Set when the acknowledgement refused this report (ReportError): a grpc::StatusCode,
   // the field it names and the reason. Never a value.
@@ -58,7 +58,7 @@ uint32_t AckCorrected(const v1::BatchAck& ack);
 
 struct SentBatch {
   std::string batch_id;
-  std::string digest_hex;   // BLAKE2b-256 of the signed payload bytes (BatchDigest)
+  std::string digest_hex;  // BLAKE2b-256 of the signed payload bytes (BatchDigest)
   int report_count = 0;
   int64_t created_unix = 0;
   int64_t sent_unix = 0;
@@ -133,4 +133,4 @@ class StateStore {
 
 }  // namespace samenzicht::agency_node
 
-#endif  // SAMENZICHT_AGENCY_NODE_STATE_STORE_H_
+#endif  // SAMENZICHT_AGENCY_NODE_STORE_STATE_STORE_H_

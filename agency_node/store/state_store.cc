@@ -1,4 +1,4 @@
-#include "agency_node/state_store.h"
+#include "agency_node/store/state_store.h"
 
 #include <sys/stat.h>
 
@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "agency_node/node_db.h"
+#include "agency_node/store/node_db.h"
 #include "common/files.h"
 #include "common/status_macros.h"
 #include "crypto/encoding.h"
@@ -75,7 +75,7 @@ absl::StatusOr<std::string> StateStore::FindReportId(const std::string& record_i
 }
 
 absl::Status StateStore::ReissueReportId(const std::string& record_id,
-                                        const std::string& report_id) {
+                                         const std::string& report_id) {
   ASSIGN_OR_RETURN(sqlite::Statement s,
                    db_->Prepare("UPDATE report_map SET report_id = ? WHERE record_id = ?"));
   RETURN_IF_ERROR(s.Bind(1, report_id).Bind(2, record_id).Run());
@@ -185,10 +185,11 @@ absl::StatusOr<std::vector<std::string>> StateStore::QueuedRetractions() {
 absl::StatusOr<std::vector<SentBatch>> StateStore::ListSent() {
   ASSIGN_OR_RETURN(
       sqlite::Statement s,
-      db_->Prepare("SELECT batch_id, digest_hex, report_count, created_unix, sent_unix, ack_code, "
-                   "ack_message, accepted, duplicates, refused_reports, ack_unix, corrected, rekeyed "
-                   "FROM sent_batches "
-                   "ORDER BY sent_unix, rowid"));
+      db_->Prepare(
+          "SELECT batch_id, digest_hex, report_count, created_unix, sent_unix, ack_code, "
+          "ack_message, accepted, duplicates, refused_reports, ack_unix, corrected, rekeyed "
+          "FROM sent_batches "
+          "ORDER BY sent_unix, rowid"));
   std::vector<SentBatch> out;
   while (true) {
     ASSIGN_OR_RETURN(bool row, s.Step());
