@@ -252,8 +252,8 @@ using ApplyCategoryFn = void (*)(const std::vector<int>& values, Row&);
 using FillFn = std::optional<std::string> (*)(std::string_view value, const FileContext&, Row&);
 
 // One column of the CSV contract, said once. At most one of `normalise`, `category` and
-// `fill` is set; none: the column is accepted and not used (`street`, `city`, and
-// `record_id` / `national_id_scheme`, which the record loop reads itself).
+// `fill` is set; none: the column is accepted and not used here (`record_id` /
+// `national_id_scheme`, which the record loop reads itself).
 struct ColumnSpec {
   const char* name;
   Field field = Field::FIELD_UNSPECIFIED;  // with `normalise`
@@ -312,6 +312,16 @@ std::optional<std::string> FillCity(std::string_view v, const FileContext& ctx, 
   auto c = ctx.normaliser.NormaliseCity(v);
   if (!c.ok()) return NotUsed(c.status());
   row.sig->person.Set(Field::FIELD_CITY, *std::move(c));
+  return std::nullopt;
+}
+
+// The street name's phonetic code (letters and digits of the folded name): the only use of
+// the street is a token with the house number.
+std::optional<std::string> FillStreet(std::string_view v, const FileContext& ctx, Row& row) {
+  auto c = ctx.normaliser.NormaliseCity(v);
+  if (!c.ok()) return NotUsed(absl::InvalidArgumentError("no letters in the street name"));
+  std::string code = DutchPhonetic(*c);
+  if (!code.empty()) row.sig->person.Set(Field::FIELD_STREET_PHONETIC, std::move(code));
   return std::nullopt;
 }
 
@@ -389,7 +399,7 @@ const ColumnSpec kColumns[] = {
     {.name = "phone", .field = Field::FIELD_PHONE, .normalise = Plain<NormalisePhone>},
     {.name = "email", .field = Field::FIELD_EMAIL, .normalise = Plain<NormaliseEmail>},
     {.name = "postcode", .field = Field::FIELD_POSTCODE, .normalise = Plain<NormalisePostcode>},
-    {.name = "street"},
+    {.name = "street", .fill = FillStreet},
     {.name = "house_number", .field = Field::FIELD_HOUSE_NUMBER,
      .normalise = Plain<NormaliseHouseNumber>},
     {.name = "city", .fill = FillCity},

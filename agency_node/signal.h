@@ -27,8 +27,9 @@
 //    tokens and the record still goes.
 // Category words are matched case-insensitively, with spaces and hyphens read as '_'
 // ("Seksuele uitbuiting", "0-12").
-// No message ever holds a field's value. `street` and `city` are accepted and not used
-// (no rule of the profile needs them), so they are never kept.
+// No message ever holds a field's value. `street` is kept only as its phonetic code
+// (FIELD_STREET_PHONETIC, used by profile version 8 with the house number); `city` as its
+// folded letters and their phonetic code.
 //
 // Thread-safety: free functions; `Normaliser` is thread-safe.
 #ifndef SAMENZICHT_AGENCY_NODE_SIGNAL_H_

@@ -16,9 +16,10 @@
 namespace samenzicht::aggregator {
 namespace {
 
-constexpr int kMaxLevels[kNumComparisons] = {1, 1, 1, 4, 4, 4, 3, 2};
+constexpr int kMaxLevels[kNumComparisons] = {1, 1, 1, 4, 4, 4, 3, 2, 1};
 constexpr const char* kNames[kNumComparisons] = {"national_id", "phone", "email", "given_name",
-                                                  "surname", "date_of_birth", "postcode", "city"};
+                                                  "surname", "date_of_birth", "postcode", "city",
+                                                  "address"};
 // Tokens per partition of the candidate phase (16 bytes each: about 512 MB at most).
 constexpr size_t kPartitionTokens = size_t{32} << 20;
 // Candidate pairs below this posterior are left out of the missed-link estimate and of
@@ -161,8 +162,8 @@ bool Anchored(const PatternCodec& codec, uint32_t pattern, int ignoring = -1) {
   // GeCo errors: 280 true pairs and 12 namesakes; left out, the fit took the one-edit
   // level for evidence against a match and linked none of them).
   const bool postcode = seen[kCmpPostcode] && lo[kCmpPostcode] >= kMaxLevels[kCmpPostcode] - 1;
-  return top(kCmpDateOfBirth) || postcode || top(kCmpNationalId) || top(kCmpPhone) ||
-         top(kCmpEmail);
+  return top(kCmpDateOfBirth) || postcode || top(kCmpAddress) || top(kCmpNationalId) ||
+         top(kCmpPhone) || top(kCmpEmail);
 }
 // The share a pair of an anchored pattern counts as a match in a semi-supervised fit, and
 // the share of anchored pairs the unsupervised fit must accept to be kept.
@@ -188,8 +189,8 @@ constexpr Comparison kUniqueIds[] = {kCmpNationalId, kCmpPhone, kCmpEmail};
 // one record, and the two cannot be told apart from tokens. Such pairs are never linked,
 // whatever a model fitted on records with few kinds of identifier says.
 bool Refuted(const PatternCodec& codec, uint32_t pattern) {
-  static constexpr Comparison kOther[] = {kCmpDateOfBirth, kCmpPostcode, kCmpNationalId,
-                                          kCmpPhone, kCmpEmail};
+  static constexpr Comparison kOther[] = {kCmpDateOfBirth, kCmpPostcode, kCmpAddress,
+                                          kCmpNationalId, kCmpPhone, kCmpEmail};
   bool disagree = false;
   for (Comparison c : kOther) {
     int lo, hi;
@@ -215,6 +216,7 @@ bool Twins(const PatternCodec& codec, uint32_t pattern) {
   if (!codec.Interval(pattern, kCmpSurname, &lo, &hi) || lo < 3) return false;
   if (!codec.Interval(pattern, kCmpDateOfBirth, &lo, &hi) || lo < 3) return false;
   if (codec.Interval(pattern, kCmpPostcode, &lo, &hi) && hi < kMaxLevels[kCmpPostcode]) return false;
+  if (codec.Interval(pattern, kCmpAddress, &lo, &hi) && hi < kMaxLevels[kCmpAddress]) return false;
   for (Comparison c : {kCmpNationalId, kCmpPhone, kCmpEmail}) {
     if (codec.Interval(pattern, c, &lo, &hi) && lo > 0) return false;
   }
@@ -270,7 +272,7 @@ bool Weak(const PatternCodec& codec, uint32_t pattern) {
     if (codec.Interval(pattern, c, &lo, &hi) && hi <= 1) initial_only = true;
   }
   if (!initial_only) return false;
-  for (Comparison c : {kCmpDateOfBirth, kCmpNationalId, kCmpPhone, kCmpEmail}) {
+  for (Comparison c : {kCmpDateOfBirth, kCmpAddress, kCmpNationalId, kCmpPhone, kCmpEmail}) {
     if (codec.Interval(pattern, c, &lo, &hi) && lo > 0) return false;
   }
   return !(codec.Interval(pattern, kCmpPostcode, &lo, &hi) && lo >= kMaxLevels[kCmpPostcode] - 1);
@@ -546,8 +548,8 @@ bool AdjustForNameFrequency(const std::vector<Pair>& pairs,
   for (const auto& [value, p] : name_values) ++persons[value];
   auto adjusted = [&](const Pair& pr) {
     if (pr.group == kNoGroup) return false;
-    static constexpr Comparison kOther[] = {kCmpDateOfBirth, kCmpPostcode, kCmpNationalId,
-                                            kCmpPhone, kCmpEmail};
+    static constexpr Comparison kOther[] = {kCmpDateOfBirth, kCmpPostcode, kCmpAddress,
+                                            kCmpNationalId, kCmpPhone, kCmpEmail};
     for (Comparison c : kOther) {
       int lo, hi;
       if (codec.Interval(observations[pr.obs].pattern, c, &lo, &hi) && lo > 0) return false;
@@ -677,6 +679,13 @@ LinkModelSpec LinkModelSpec::FromRules(const std::vector<std::vector<v1::Field>>
         raise(kCmpSurname, 2);
         continue;
       }
+      if (f == v1::FIELD_STREET_PHONETIC) {  // the address only with the house number (version 8)
+        if (std::find(rule_fields[r].begin(), rule_fields[r].end(), v1::FIELD_HOUSE_NUMBER) !=
+            rule_fields[r].end()) {
+          raise(kCmpAddress, 1);
+        }
+        continue;
+      }
       const Certification c = CertifiedLevel(f);
       if (c.level > 0) raise(c.comparison, c.level);
     }
@@ -696,18 +705,18 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
   // Per report: which comparisons it has (a token of a rule that uses them), whether it
   // has any token, and its national id (the fingerprint of a token of a rule over the
   // national id alone; 0 = none).
-  std::vector<uint8_t> present(num_reports, 0);
+  std::vector<uint16_t> present(num_reports, 0);
   std::vector<uint64_t> carried(num_reports, 0);  // rules (below 64) with a token
   std::vector<uint8_t> has_token(num_reports, 0);
   std::vector<uint64_t> national_id(num_reports, 0);
-  std::vector<uint8_t> rule_mask(num_rules, 0);
+  std::vector<uint16_t> rule_mask(num_rules, 0);
   std::vector<uint8_t> nid_only(num_rules, 0);
   std::vector<uint8_t> name_frequency_rule(num_rules, 0);
   for (size_t r = 0; r < num_rules; ++r) {
     int involved = 0;
     for (int c = 0; c < kNumComparisons; ++c) {
       if (spec.certifies[r][c] > 0) {
-        rule_mask[r] |= static_cast<uint8_t>(1u << c);
+        rule_mask[r] |= static_cast<uint16_t>(1u << c);
         ++involved;
       }
     }
@@ -853,7 +862,14 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
       }
       if (unmet == 1) hi[failing] = std::min(hi[failing], cert[failing] - 1);
     }
-    const uint8_t both = present[pair.a] & present[pair.b];
+    const uint16_t both = present[pair.a] & present[pair.b];
+    // The address says where a person lives, as the postcode does: a different address is
+    // no further evidence once the postcodes are proven different (a person who moved shows
+    // both), so it is then left unknown rather than counted twice.
+    if ((both >> kCmpPostcode & 1) && hi[kCmpPostcode] < kMaxLevels[kCmpPostcode] &&
+        lo[kCmpAddress] == 0) {
+      hi[kCmpAddress] = kMaxLevels[kCmpAddress];
+    }
     obs.pattern = 0;
     obs.below.clear();
     for (int c = 0; c < kNumComparisons; ++c) {
@@ -1138,7 +1154,10 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
       ep.b = pr.b;
       ep.shared_rules = pr.mask;
       for (int c = 0; c < kNumComparisons; ++c) {
-        ep.level[c] = static_cast<int8_t>(codec.Level(observations[pr.obs].pattern, c));
+        int lo = -1, hi = -1;
+        codec.Interval(observations[pr.obs].pattern, c, &lo, &hi);
+        ep.level[c] = static_cast<int8_t>(lo);
+        ep.level_max[c] = static_cast<int8_t>(hi);
       }
       ep.weight = pair_weight[i];
       ep.posterior = pair_posterior[i];

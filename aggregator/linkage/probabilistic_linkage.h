@@ -96,7 +96,13 @@ namespace samenzicht::aggregator {
 // The comparisons of the model (one per kind of identifier).
 enum Comparison : uint8_t {
   kCmpNationalId, kCmpPhone, kCmpEmail, kCmpGivenName, kCmpSurname, kCmpDateOfBirth,
-  kCmpPostcode, kCmpCity, kNumComparisons
+  kCmpPostcode, kCmpCity,
+  // Street (phonetic) and house number together (profile version 8): level 1 = the same
+  // address. Kept apart from the postcode: a rule that certifies one says nothing about
+  // the other (a mistyped postcode at the same address, a shared postcode at another
+  // number).
+  kCmpAddress,
+  kNumComparisons
 };
 // Levels: 0 = disagree, 1..MaxLevel(c) = agreement of increasing strength; missing is kept
 // apart (it is not a level).
@@ -146,6 +152,8 @@ struct ExplainedPair {
   uint32_t a = 0, b = 0;      // reports, a < b
   uint64_t shared_rules = 0;  // bit r: a token of rule r is shared (rules below 64)
   std::array<int8_t, kNumComparisons> level{};  // -1 = missing
+  // The highest level not ruled out (censored observations: level .. level_max), -1 = missing.
+  std::array<int8_t, kNumComparisons> level_max{};
   double weight = 0;          // log2 likelihood ratio (with the prior)
   double posterior = 0;           // what the decision used: the pattern alone
   double estimate_posterior = 0;  // the whole observation (pattern and joint constraints), phase 5

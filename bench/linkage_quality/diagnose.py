@@ -67,7 +67,7 @@ def estimate(args, truth, rep2rec, persons):
 
 
 def levels(args, truth, rep2rec, persons):
-    cols = ['national_id', 'phone', 'email', 'given_name', 'surname', 'date_of_birth', 'postcode', 'city']
+    cols = ['national_id', 'phone', 'email', 'given_name', 'surname', 'date_of_birth', 'postcode', 'city', 'address']
     count = collections.defaultdict(lambda: [0, 0, 0.0, 0])
     for r in csv.DictReader(open(args.explain)):
         if r['shared_rules'] != args.rules:
@@ -122,7 +122,7 @@ def kinds(args, truth, rep2rec, persons):
     """Per pattern of comparison levels (as --explain prints them): candidate pairs that are one
     person and two persons, and how many of each were linked. Patterns with false links or
     missed true pairs only, most candidates first."""
-    cols = ['given_name', 'surname', 'date_of_birth', 'postcode', 'city', 'national_id', 'phone', 'email']
+    cols = ['given_name', 'surname', 'date_of_birth', 'postcode', 'city', 'national_id', 'phone', 'email', 'address']
     count = collections.defaultdict(lambda: [0, 0, 0, 0])  # true, false, true linked, false linked
     for r in csv.DictReader(open(args.explain)):
         same = truth[rep2rec[r['report_id_a']]] == truth[rep2rec[r['report_id_b']]]

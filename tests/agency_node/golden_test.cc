@@ -317,10 +317,16 @@ const Pinned kPinnedV5[] = {
 const Pinned kPinnedV6[] = {
 #include "tests/agency_node/golden_v6.inc"
 };
-// Version 7, shipped (version 6 plus the surname within one edit with the initial and the
-// full postcode): every rule it shares with version 6 yields the same tokens.
+// Version 7 (version 6 plus the surname within one edit with the initial and the full
+// postcode): every rule it shares with version 6 yields the same tokens. Kept for
+// deployments that have not moved yet.
 const Pinned kPinnedV7[] = {
 #include "tests/agency_node/golden_v7.inc"
+};
+// Version 8, shipped (version 7 plus the address with the birthday): every rule it shares
+// with version 7 yields the same tokens.
+const Pinned kPinnedV8[] = {
+#include "tests/agency_node/golden_v8.inc"
 };
 
 class ProfileGoldenTest : public TokeniserGoldenTest {
@@ -366,8 +372,12 @@ TEST_F(ProfileGoldenTest, Version6TokensAreUnchanged) {
   Check("/bench/linkage_quality/profiles/v6.textproto", 6, std::begin(kPinnedV6), std::end(kPinnedV6));
 }
 
+TEST_F(ProfileGoldenTest, Version7TokensAreUnchanged) {
+  Check("/bench/linkage_quality/profiles/v7.textproto", 7, std::begin(kPinnedV7), std::end(kPinnedV7));
+}
+
 TEST_F(ProfileGoldenTest, ShippedProfileTokensAreUnchanged) {
-  Check("/deploy/config/profile.textproto", 7, std::begin(kPinnedV7), std::end(kPinnedV7));
+  Check("/deploy/config/profile.textproto", 8, std::begin(kPinnedV8), std::end(kPinnedV8));
 }
 
 }  // namespace

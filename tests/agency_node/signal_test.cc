@@ -77,6 +77,30 @@ TEST_F(SignalTest, ParsesEveryColumnInAnyOrder) {
   EXPECT_FALSE(p.Get(Field::FIELD_SURNAME_PHONETIC).empty());
 }
 
+// The street is kept only as its phonetic code, so that a spelling variant of one street
+// gives the same value; a street without letters is a warning naming the column.
+TEST_F(SignalTest, TheStreetIsKeptOnlyAsItsPhoneticCode) {
+  ASSERT_OK_AND_ASSIGN(SignalFile f, Parse("record_id,street,house_number\n"
+                                           "R-1,Merelstraat,18\n"
+                                           "R-2,MERELSTRAAT ,18\n"
+                                           "R-3,Merelstraadt,18\n"
+                                           "R-4,Zwanestraat,18\n"
+                                           "R-5,123,18\n"));
+  ASSERT_EQ(f.signals.size(), 5u);
+  const std::string code = f.signals[0].person.Get(Field::FIELD_STREET_PHONETIC);
+  EXPECT_EQ(code, DutchPhonetic("merelstraat"));
+  EXPECT_NE(code, "merelstraat");  // never the street's own letters
+  EXPECT_EQ(f.signals[1].person.Get(Field::FIELD_STREET_PHONETIC), code);
+  EXPECT_EQ(f.signals[2].person.Get(Field::FIELD_STREET_PHONETIC), code);  // dt sounds as t
+  EXPECT_NE(f.signals[3].person.Get(Field::FIELD_STREET_PHONETIC), code);
+  EXPECT_EQ(f.signals[4].person.Get(Field::FIELD_STREET_PHONETIC), "");
+  ASSERT_EQ(f.warnings.size(), 1u);
+  const std::string w = FormatIssue(f.warnings[0]);
+  EXPECT_NE(w.find("R-5"), std::string::npos) << w;
+  EXPECT_NE(w.find("street"), std::string::npos) << w;
+  EXPECT_EQ(w.find("123"), std::string::npos) << w;
+}
+
 TEST_F(SignalTest, DayMonthUnorderedMatchesASwap) {
   ASSERT_OK_AND_ASSIGN(SignalFile f, Parse("record_id,date_of_birth\nA,2005-03-12\nB,2005-12-03\n"));
   ASSERT_EQ(f.signals.size(), 2u);

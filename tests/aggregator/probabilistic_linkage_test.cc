@@ -542,6 +542,72 @@ TEST(ProbabilisticLinkageTest, BothNamesWithinOneEditCertifyTheOneEditLevelOfEac
   EXPECT_EQ(spec.certifies[0], expected);
 }
 
+// The street and house number certify the address only together (profile version 8).
+TEST(ProbabilisticLinkageTest, StreetAndHouseNumberTogetherCertifyTheAddress) {
+  const LinkModelSpec spec = LinkModelSpec::FromRules({
+      {v1::FIELD_STREET_PHONETIC, v1::FIELD_HOUSE_NUMBER, v1::FIELD_DOB_MONTH_DAY},
+      {v1::FIELD_STREET_PHONETIC, v1::FIELD_DOB_MONTH_DAY},
+  });
+  ASSERT_EQ(spec.certifies.size(), 2u);
+  std::array<uint8_t, kNumComparisons> expected{};
+  expected[kCmpAddress] = 1;
+  expected[kCmpDateOfBirth] = 2;
+  EXPECT_EQ(spec.certifies[0], expected);
+  expected[kCmpAddress] = 0;  // a street without a house number is no address
+  EXPECT_EQ(spec.certifies[1], expected);
+}
+
+// A different address counts as evidence only where the postcodes are not proven different:
+// a person who moved shows both, and conditional independence would count the move twice.
+TEST(ProbabilisticLinkageTest, ADifferentAddressIsNotCountedTwiceWithADifferentPostcode) {
+  // Rule numbers 0, 1 and 2 of this test's profile.
+  const Rule kNd = static_cast<Rule>(0), kPc = static_cast<Rule>(1), kAddr = static_cast<Rule>(2);
+  const LinkModelSpec spec = LinkModelSpec::FromRules({
+      {v1::FIELD_FIRST_GIVEN_NAME, v1::FIELD_SURNAME, v1::FIELD_DATE_OF_BIRTH},
+      {v1::FIELD_GIVEN_NAME_PHONETIC, v1::FIELD_SURNAME_PHONETIC, v1::FIELD_POSTCODE},
+      {v1::FIELD_STREET_PHONETIC, v1::FIELD_HOUSE_NUMBER, v1::FIELD_DOB_MONTH_DAY},
+  });
+  World w;
+  for (int i = 0; i < 50; ++i) {  // persons reported twice at one address
+    const int nd = w.NewValue(), pc = w.NewValue(), addr = w.NewValue();
+    for (int k = 0; k < 2; ++k) {
+      const uint32_t r = w.NewReport();
+      w.Add(r, kNd, nd);
+      w.Add(r, kPc, pc);
+      w.Add(r, kAddr, addr);
+    }
+  }
+  // A person who moved: another postcode and another address.
+  const int nd = w.NewValue();
+  const uint32_t moved_a = w.NewReport(), moved_b = w.NewReport();
+  for (uint32_t r : {moved_a, moved_b}) {
+    w.Add(r, kNd, nd);
+    w.Add(r, kPc, w.NewValue());
+    w.Add(r, kAddr, w.NewValue());
+  }
+  // A person reported at two house numbers of one postcode.
+  const int nd2 = w.NewValue(), pc2 = w.NewValue();
+  const uint32_t number_a = w.NewReport(), number_b = w.NewReport();
+  for (uint32_t r : {number_a, number_b}) {
+    w.Add(r, kNd, nd2);
+    w.Add(r, kPc, pc2);
+    w.Add(r, kAddr, w.NewValue());
+  }
+  std::map<std::pair<uint32_t, uint32_t>, ExplainedPair> got;
+  LinkProbabilistic(w.reports(), w.Table(), spec, {},
+                    [&](const ExplainedPair& p) { got[{p.a, p.b}] = p; });
+  ASSERT_TRUE(got.contains({moved_a, moved_b}));
+  ASSERT_TRUE(got.contains({number_a, number_b}));
+  const ExplainedPair& moved = got[{moved_a, moved_b}];
+  EXPECT_EQ(moved.level[kCmpPostcode], 0);
+  EXPECT_EQ(moved.level_max[kCmpPostcode], 2);  // the exact postcode is ruled out
+  EXPECT_EQ(moved.level[kCmpAddress], 0);
+  EXPECT_EQ(moved.level_max[kCmpAddress], 1);  // left unknown: not a second piece of evidence
+  const ExplainedPair& number = got[{number_a, number_b}];
+  EXPECT_EQ(number.level[kCmpPostcode], MaxLevel(kCmpPostcode));
+  EXPECT_EQ(number.level_max[kCmpAddress], 0);  // the same postcode, another address: proven
+}
+
 TEST(ProbabilisticLinkageTest, ExplainNamesTheSharedRulesAndLevels) {
   World w;
   for (int i = 0; i < 100; ++i) CleanPair(w);
