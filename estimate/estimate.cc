@@ -41,8 +41,13 @@ std::string LinkageClause(const LinkageErrorCounts& e, bool tail) {
       tail ? "; it does include " : "it does include ", e.missed_links, e.false_links);
 }
 
+// `choice_scope`: how the model choice is redone per replicate where that needs saying, e.g.
+// " among the 20 of 113 fitted candidate models with the smallest BIC on the observed table"
+// (BIC re-examines only those) or " by stepwise selection from the main effects"; empty for a
+// BIC choice among all candidate models.
 std::string IntervalDescription(IntervalMethod method, Resampling resampling, bool fixed_model,
-                                bool averaged, const LinkageErrorCounts& linkage) {
+                                bool averaged, const std::string& choice_scope,
+                                const LinkageErrorCounts& linkage) {
   const std::string name =
       method == IntervalMethod::kBca ? "The BCa interval " : "The percentile interval ";
   const std::string draws =
@@ -58,7 +63,9 @@ std::string IntervalDescription(IntervalMethod method, Resampling resampling, bo
   if (averaged) {
     return absl::StrCat(
         name, draws,
-        " and redoes the BIC-weighted average over the candidate models in every replicate: it "
+        " and redoes the BIC-weighted average over the candidate models in every replicate",
+        choice_scope,
+        ": it "
         "includes sampling variation and the uncertainty of which candidate model is right "
         "(as far as the BIC weights express it); it does not include errors of the model family "
         "itself (dependence or heterogeneity that no candidate model describes)",
@@ -67,15 +74,16 @@ std::string IntervalDescription(IntervalMethod method, Resampling resampling, bo
   if (resampling == Resampling::kMultinomial) {
     return absl::StrCat(
         name, draws,
-        " and redoes the model choice in every replicate (the single best model, no model "
-        "averaging): it includes sampling variation and how the choice among the candidate "
+        " and redoes the model choice in every replicate", choice_scope,
+        " (the single best model, no model averaging): it includes sampling variation and how the choice among the candidate "
         "models varies with it; it does not include errors of the model family itself "
         "(dependence or heterogeneity that no candidate model describes)",
         LinkageClause(linkage, true));
   }
   return absl::StrCat(
       name, draws,
-      " and redoes the model choice in every replicate: it includes sampling variation and the "
+      " and redoes the model choice in every replicate", choice_scope,
+      ": it includes sampling variation and the "
       "variation of the model choice around the chosen model, but not the chance that the "
       "chosen model itself is wrong, nor errors of the model family",
       LinkageClause(linkage, true));
@@ -240,6 +248,46 @@ const char* SelectionMethodName(SelectionMethod m) {
   return "?";
 }
 
+namespace {
+
+// The interval's ends before the widening for linkage error (bootstrap.h): those are the ones
+// to judge against the replicates.
+std::pair<double, double> EndsBeforeLinkageWidening(const BcaResult& i) {
+  return {i.lower + std::max(i.linkage_shift, 0.0), i.upper - std::max(-i.linkage_shift, 0.0)};
+}
+
+}  // namespace
+
+std::vector<std::string> IntervalWarnings(const BcaResult& i) {
+  const auto [lower, upper] = EndsBeforeLinkageWidening(i);
+  std::vector<std::string> warnings;
+  if (lower <= i.min_replicate) {
+    warnings.push_back(absl::StrCat(
+        "The lower limit of the interval is the smallest of the ", i.replicates,
+        " bootstrap estimates: that end is not well determined and may lie lower."));
+  }
+  if (upper >= i.max_replicate) {
+    warnings.push_back(absl::StrCat(
+        "The upper limit of the interval is the largest of the ", i.replicates,
+        " bootstrap estimates: that end is not well determined and may lie higher."));
+  }
+  if (upper < i.median_replicate) {
+    warnings.push_back(absl::StrCat(
+        "The upper limit of the interval (", absl::StrFormat("%.0f", upper),
+        ") lies below the median of the bootstrap estimates (",
+        absl::StrFormat("%.0f", i.median_replicate),
+        "): the bias correction dominates and the interval is not trustworthy."));
+  }
+  if (lower > i.median_replicate) {
+    warnings.push_back(absl::StrCat(
+        "The lower limit of the interval (", absl::StrFormat("%.0f", lower),
+        ") lies above the median of the bootstrap estimates (",
+        absl::StrFormat("%.0f", i.median_replicate),
+        "): the bias correction dominates and the interval is not trustworthy."));
+  }
+  return warnings;
+}
+
 std::string WhyNotPublishable(const EstimateResult& r) {
   if (!r.reliable || !r.estimate.has_value()) {
     return r.reason.empty() ? "no reliable estimate" : r.reason;
@@ -248,7 +296,9 @@ std::string WhyNotPublishable(const EstimateResult& r) {
   if (r.interval.has_value()) {
     lower = r.interval->lower;
     upper = r.interval->upper;
-    if (upper < r.interval->median_replicate || lower > r.interval->median_replicate) {
+    const auto [judged_lower, judged_upper] = EndsBeforeLinkageWidening(*r.interval);
+    if (judged_upper < r.interval->median_replicate ||
+        judged_lower > r.interval->median_replicate) {
       return "no estimate published: an end of the interval lies beyond the middle of the "
              "bootstrap estimates, so the interval cannot be trusted";
     }
@@ -380,6 +430,7 @@ absl::StatusOr<EstimateResult> Estimate(const CaptureTable& table,
   std::optional<ModelFit> chosen;
   PopulationEstimator estimator;
   EstimatorFactory factory;
+  std::string choice_scope;  // see IntervalDescription
 
   if (!options.model.empty()) {
     ASSIGN_OR_RETURN(HierarchicalModel model, HierarchicalModel::Parse(k, options.model));
@@ -436,9 +487,18 @@ absl::StatusOr<EstimateResult> Estimate(const CaptureTable& table,
     std::vector<std::pair<HierarchicalModel, std::vector<double>>> retained;
     const int keep = options.bootstrap_models > 0 ? options.bootstrap_models
                                                   : DefaultBootstrapModels(k);
+    size_t fitted = 0;
     for (const CandidateModel& c : candidates) {
-      if (!c.fit.has_value() || static_cast<int>(retained.size()) >= keep) break;
-      retained.emplace_back(c.model, c.fit->coefficients);
+      if (!c.fit.has_value()) continue;
+      ++fitted;
+      if (static_cast<int>(retained.size()) < keep) {
+        retained.emplace_back(c.model, c.fit->coefficients);
+      }
+    }
+    if (retained.size() < fitted) {
+      choice_scope = absl::StrCat(" among the ", retained.size(), " of ", fitted,
+                                  " fitted candidate models with the smallest BIC on the "
+                                  "observed table");
     }
     const double window = options.model_averaging ? options.averaging_window : 0.0;
     factory = [retained = std::move(retained), window] {
@@ -457,6 +517,7 @@ absl::StatusOr<EstimateResult> Estimate(const CaptureTable& table,
     chosen = step->fit;
     result.stepwise_steps = step->added;
     const double p = options.p_threshold;
+    choice_scope = " by stepwise selection from the main effects";
     factory = [p] { return MakeStepwiseEstimator(p); };
     estimator = factory();
   }
@@ -593,34 +654,7 @@ absl::StatusOr<EstimateResult> Estimate(const CaptureTable& table,
     if (interval.ok()) {
       result.interval = *interval;
       const BcaResult& i = *interval;
-      // The interval's ends before the widening for linkage error (bootstrap.h) are those to
-      // judge against the replicates.
-      const double bca_lower = i.lower + std::max(i.linkage_shift, 0.0);
-      const double bca_upper = i.upper - std::max(-i.linkage_shift, 0.0);
-      if (bca_lower <= i.min_replicate) {
-        result.interval_warnings.push_back(absl::StrCat(
-            "The lower limit of the interval is the smallest of the ", i.replicates,
-            " bootstrap estimates: that end is not well determined and may lie lower."));
-      }
-      if (bca_upper >= i.max_replicate) {
-        result.interval_warnings.push_back(absl::StrCat(
-            "The upper limit of the interval is the largest of the ", i.replicates,
-            " bootstrap estimates: that end is not well determined and may lie higher."));
-      }
-      if (bca_upper < i.median_replicate) {
-        result.interval_warnings.push_back(absl::StrCat(
-            "The upper limit of the interval (", absl::StrFormat("%.0f", bca_upper),
-            ") lies below the median of the bootstrap estimates (",
-            absl::StrFormat("%.0f", i.median_replicate),
-            "): the bias correction dominates and the interval is not trustworthy."));
-      }
-      if (bca_lower > i.median_replicate) {
-        result.interval_warnings.push_back(absl::StrCat(
-            "The lower limit of the interval (", absl::StrFormat("%.0f", bca_lower),
-            ") lies above the median of the bootstrap estimates (",
-            absl::StrFormat("%.0f", i.median_replicate),
-            "): the bias correction dominates and the interval is not trustworthy."));
-      }
+      result.interval_warnings = IntervalWarnings(i);
       for (const std::string& w : result.interval_warnings) result.caveats.push_back(w);
       if (i.linkage_replicates > 0) {
         result.caveats.push_back(absl::StrFormat(
@@ -669,7 +703,7 @@ absl::StatusOr<EstimateResult> Estimate(const CaptureTable& table,
   if (result.interval.has_value()) {
     result.interval_description =
         IntervalDescription(options.interval, options.resampling, result.fixed_model,
-                            result.model_averaging, options.linkage_error);
+                            result.model_averaging, choice_scope, options.linkage_error);
     result.caveats.push_back(result.interval_description);
   }
   return result;

@@ -239,13 +239,20 @@ PopulationEstimator MakeFixedModelEstimator(HierarchicalModel model);
 
 const char* SelectionMethodName(SelectionMethod m);  // "bic", "stepwise", "auto"
 
+// One sentence for each end of `interval` that is not well determined: an end equal to the
+// smallest or largest usable replicate, an upper limit below the replicates' median or a lower
+// limit above it. The ends are judged before the widening for linkage error (bootstrap.h), as
+// the replicates were. `Estimate` puts these in `interval_warnings` and among the caveats.
+std::vector<std::string> IntervalWarnings(const BcaResult& interval);
+
 // Publication rule for dashboards and reports: an interval whose upper limit is more than this
 // many times its lower limit does not tell whether the hidden number is small or large.
 inline constexpr double kInformativeMaxRatio = 4.0;
 
 // Empty when `r` may be published: reliable, with an interval (the bootstrap interval, else
 // profile) whose ends are finite and positive, upper <= kInformativeMaxRatio * lower, and no
-// bootstrap interval end beyond the median of the bootstrap estimates. Otherwise one plain
+// bootstrap interval end beyond the median of the bootstrap estimates (judged as in
+// `IntervalWarnings`). Otherwise one plain
 // sentence saying why not (aggregator/present/insight_format.h recognises its wording for a
 // Dutch page: keep the two in step).
 std::string WhyNotPublishable(const EstimateResult& r);

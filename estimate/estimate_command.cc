@@ -183,7 +183,9 @@ std::string FormatJson(const EstimateResult& r) {
         ", \"seed\": ", r.seed, ", \"resampling\": ", JsonString(ResamplingName(i.resampling)),
         ", \"acceleration\": ", Num(i.acceleration),
         ", \"bias_correction\": ", Num(i.bias_correction),
+        ", \"min_replicate\": ", Num(i.min_replicate),
         ", \"median_replicate\": ", Num(i.median_replicate),
+        ", \"max_replicate\": ", Num(i.max_replicate),
         i.linkage_replicates > 0
             ? absl::StrCat(", \"linkage_shift\": ", Num(i.linkage_shift),
                            ", \"linkage_replicates\": ", i.linkage_replicates)

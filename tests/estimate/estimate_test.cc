@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_format.h"
 #include "estimate/bootstrap.h"
 #include "estimate/capture_table.h"
 #include "estimate/distributions.h"
@@ -654,6 +655,103 @@ TEST(UntrustedTableTest, IntervalEndAtTheLargestReplicateIsFlagged) {
             r->caveats.end());
 }
 
+// Every interval-end warning on hand-made bootstrap results: 200 replicates from 100 to 400,
+// median 160.
+BcaResult MadeUpInterval(double lower, double upper, double linkage_shift = 0) {
+  BcaResult i;
+  i.lower = lower;
+  i.upper = upper;
+  i.replicates = 200;
+  i.min_replicate = 100;
+  i.median_replicate = 160;
+  i.max_replicate = 400;
+  i.linkage_shift = linkage_shift;
+  return i;
+}
+
+TEST(UntrustedTableTest, IntervalWarningsNameEachEndThatIsNotWellDetermined) {
+  EXPECT_TRUE(IntervalWarnings(MadeUpInterval(120, 300)).empty());
+  EXPECT_EQ(IntervalWarnings(MadeUpInterval(100, 400)),
+            (std::vector<std::string>{
+                "The lower limit of the interval is the smallest of the 200 bootstrap "
+                "estimates: that end is not well determined and may lie lower.",
+                "The upper limit of the interval is the largest of the 200 bootstrap "
+                "estimates: that end is not well determined and may lie higher."}));
+  // An upper limit below the median: the bias correction pulled the interval down.
+  EXPECT_EQ(IntervalWarnings(MadeUpInterval(110, 150.4)),
+            (std::vector<std::string>{
+                "The upper limit of the interval (150) lies below the median of the bootstrap "
+                "estimates (160): the bias correction dominates and the interval is not "
+                "trustworthy."}));
+  EXPECT_EQ(IntervalWarnings(MadeUpInterval(170, 300)),
+            (std::vector<std::string>{
+                "The lower limit of the interval (170) lies above the median of the bootstrap "
+                "estimates (160): the bias correction dominates and the interval is not "
+                "trustworthy."}));
+  // With linkage error the lower end was moved down by the shift 15 (bootstrap.h): judged
+  // before that move, 85 + 15 = 100 is the smallest replicate and 150 + 15 = 165 lies above
+  // the median.
+  EXPECT_EQ(IntervalWarnings(MadeUpInterval(85, 300, 15)).size(), 1u);
+  EXPECT_EQ(IntervalWarnings(MadeUpInterval(85, 300, 15))[0].substr(0, 49),
+            "The lower limit of the interval is the smallest o");
+  EXPECT_EQ(IntervalWarnings(MadeUpInterval(150, 300, 15)).size(), 1u);
+  EXPECT_EQ(IntervalWarnings(MadeUpInterval(150, 300, 15))[0].substr(0, 34),
+            "The lower limit of the interval (1");
+  // A negative shift moved the upper end up: 170 - 20 = 150 lies below the median.
+  EXPECT_EQ(IntervalWarnings(MadeUpInterval(110, 170, -20)).size(), 1u);
+}
+
+// The publication rule judges the interval's ends against the median as the warnings do:
+// a reliable, narrow estimate whose lower end lies above the median before the widening for
+// linkage error is withheld, and the same interval without that is published.
+TEST(PublicationRuleTest, AnEndBeyondTheMedianIsNotPublished) {
+  EstimateResult r;
+  r.reliable = true;
+  r.estimate = 200;
+  r.interval = MadeUpInterval(150, 300, 15);
+  EXPECT_EQ(WhyNotPublishable(r),
+            "no estimate published: an end of the interval lies beyond the middle of the "
+            "bootstrap estimates, so the interval cannot be trusted");
+  r.interval = MadeUpInterval(150, 300);
+  EXPECT_EQ(WhyNotPublishable(r), "");
+  r.interval = MadeUpInterval(110, 150);
+  EXPECT_EQ(WhyNotPublishable(r),
+            "no estimate published: an end of the interval lies beyond the middle of the "
+            "bootstrap estimates, so the interval cannot be trusted");
+}
+
+// The interval's description says how the model choice is redone per replicate: among all
+// fitted candidates (Korea, 3 lists), among the 100 best of them (UK, 5 lists: 1024 fitted),
+// or by stepwise selection.
+TEST(IntervalMethodTest, DescriptionSaysHowTheModelChoiceIsRedone) {
+  EstimateOptions o;
+  o.replicates = 20;
+  o.profile_interval = false;
+  const std::string head =
+      "The percentile interval resamples the observed persons (nonparametric bootstrap) and "
+      "redoes the model choice in every replicate";
+  const std::string tail =
+      " (the single best model, no model averaging): it includes sampling variation and how "
+      "the choice among the candidate models varies with it; it does not include errors of the "
+      "model family itself (dependence or heterogeneity that no candidate model describes) nor "
+      "linkage errors.";
+  absl::StatusOr<EstimateResult> korea = Estimate(Korea(), o);
+  ASSERT_TRUE(korea.ok()) << korea.status();
+  EXPECT_EQ(korea->interval_description, head + tail);
+  absl::StatusOr<EstimateResult> uk = Estimate(Uk5(), o);
+  ASSERT_TRUE(uk.ok()) << uk.status();
+  EXPECT_EQ(uk->interval_description,
+            head +
+                " among the 100 of 1024 fitted candidate models with the smallest BIC on the "
+                "observed table" +
+                tail);
+  o.method = SelectionMethod::kStepwise;
+  absl::StatusOr<EstimateResult> stepwise = Estimate(Korea(), o);
+  ASSERT_TRUE(stepwise.ok()) << stepwise.status();
+  EXPECT_EQ(stepwise->interval_description,
+            head + " by stepwise selection from the main effects" + tail);
+}
+
 TEST(EstimateTest, ThreadsDoNotChangeTheInterval) {
   EstimateOptions o;
   o.replicates = 200;
@@ -787,6 +885,20 @@ TEST(EstimateCommandTest, JsonOnKorea) {
         "{\"model\": \"[12,3]\", \"n_hat\": 268.7777778, \"bic\": 58.96859631}"}) {
     EXPECT_NE(out.find(needle), std::string::npos) << needle << "\n" << out;
   }
+  // The smallest, median and largest replicate, against which both the shown limits and the
+  // other method's limits can be judged: those of the library's run with the same settings.
+  EstimateOptions o;
+  o.replicates = 200;
+  absl::StatusOr<EstimateResult> r = Estimate(Korea(), o);
+  ASSERT_TRUE(r.ok() && r->interval.has_value());
+  EXPECT_NE(out.find(absl::StrFormat("\"min_replicate\": %.10g, \"median_replicate\": %.10g, "
+                                     "\"max_replicate\": %.10g",
+                                     r->interval->min_replicate, r->interval->median_replicate,
+                                     r->interval->max_replicate)),
+            std::string::npos)
+      << out;
+  EXPECT_LT(r->interval->min_replicate, r->interval->median_replicate);
+  EXPECT_LT(r->interval->median_replicate, r->interval->max_replicate);
 }
 
 TEST(EstimateCommandTest, MultinomialBootstrapIsTheDefaultAndNamed) {
