@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "estimate/distributions.h"
 #include "estimate/existence.h"
 #include "common/status_macros.h"
@@ -607,6 +608,41 @@ absl::StatusOr<EstimateResult> Estimate(const CaptureTable& table,
     } else if (gof.df == 0) {
       result.caveats.push_back(
           "The model has as many parameters as observed cells: its fit cannot be tested.");
+    }
+  }
+
+  // A list that shares no person with any other list says nothing about who was not seen (the
+  // chosen model puts its interactions at minus infinity). With fewer than three lists left
+  // that do share persons, the estimate rests on two lists, which cannot test their own
+  // dependence: such a table is refused as a two-list table is. Otherwise a warning names it:
+  // a list whose persons never turn up elsewhere is often one whose persons were not linked.
+  {
+    std::vector<std::string> isolated;
+    for (int i = 0; i < k; ++i) {
+      bool shares = false;
+      for (int j = 0; j < k && !shares; ++j) {
+        shares = j != i && table.Overlap((Mask{1} << i) | (Mask{1} << j)) > 0;
+      }
+      if (!shares) isolated.push_back(absl::StrCat("'", table.list_names()[i], "'"));
+    }
+    if (!isolated.empty()) {
+      const std::string names = absl::StrJoin(isolated, ", ");
+      const bool one = isolated.size() == 1;
+      const int sharing = k - static_cast<int>(isolated.size());
+      if (sharing < 3 && result.reliable) {
+        result.reliable = false;
+        result.reason = absl::StrCat(
+            "unreliable: ", one ? "list " : "lists ", names, one ? " shares" : " share",
+            " no person with any other list, so the estimate of who was not seen rests on the ",
+            sharing, " other lists alone, and an estimate from two lists cannot test their "
+            "dependence; check that list's linkage, or add lists that share persons");
+      } else if (sharing >= 3) {
+        result.caveats.push_back(absl::StrCat(
+            "WARNING: ", one ? "list " : "lists ", names, one ? " shares" : " share",
+            " no person with any other list: ", one ? "it says" : "they say",
+            " nothing about who was not seen, and a list whose persons never turn up "
+            "elsewhere often means they were not linked (check that list's linkage)."));
+      }
     }
   }
 

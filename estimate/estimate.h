@@ -13,8 +13,9 @@
 // lists holding exactly the same persons, is not an error: the result has
 // `reliable == false` and a `reason`, and no numbers. A chosen model that fits
 // badly (deviance test, `goodness_of_fit`), or a table that shows heterogeneous
-// catchability beyond the chosen model (`heterogeneity`), keeps its numbers but is
-// marked `reliable == false` with the reason. Errors are for invalid options and for a
+// catchability beyond the chosen model (`heterogeneity`), or a table where fewer than three
+// lists share persons with another list (the estimate would rest on two), keeps its numbers
+// but is marked `reliable == false` with the reason. Errors are for invalid options and for a
 // list that holds no person (`InvalidArgument`, naming the list), model
 // enumerations too large (`ResourceExhausted`) and internal failures.
 //

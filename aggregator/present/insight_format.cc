@@ -62,6 +62,7 @@ constexpr EstimateNote kEstimateReasons[] = {
     {"more reporting domains than the estimator supports", "estimateTooManyLists"},
     {"holds no person", "estimateEmptyList"},
     {"hold exactly the same", "estimateDuplicatedList"},
+    {"no person with any other list, so", "estimateIsolatedList"},
     {"fits the table badly", "estimateBadFit"},
     {"persons seem to differ in how visible they are", "estimateHeterogeneityRefused"},
     {"is too wide to be informative", "estimateTooWide"},
@@ -73,6 +74,7 @@ constexpr EstimateNote kEstimateWarnings[] = {
     {"The lower limit of the interval is the smallest of the", "estimateLowerAtSmallest"},
     {"The upper limit of the interval is the largest of the", "estimateUpperAtLargest"},
     {"WARNING: persons seem to differ in how visible they are", "estimateHeterogeneity"},
+    {"no person with any other list: ", "estimateIsolatedListWarning"},
 };
 
 // The label of the first note whose wording `sentence` contains; empty if none.

@@ -28,7 +28,8 @@ std::string FormatInsightJson(const v1::InsightResponse& r);
 // The label of `reason` ("estimateTooWide", ...); empty for a reason not recognised.
 std::string EstimateReasonLabel(const std::string& reason);
 // The labels of the warnings among `e`'s caveats (an interval end at the smallest or largest
-// bootstrap estimate, heterogeneous catchability), each once, in the caveats' order.
+// bootstrap estimate, heterogeneous catchability, a list that shares no person with any other
+// list), each once, in the caveats' order.
 std::vector<std::string> EstimateWarningLabels(const v1::HiddenNumberEstimate& e);
 
 // `view`: "summary", "agencies", "overlap", "trend"; `format`: "table", "csv", "json"

@@ -58,6 +58,10 @@ std::vector<Refusal> Refusals() {
   for (size_t h = 1; h < 8; ++h) dup[(h & 1) ? h | 8 : h] = kKorea[h];
   r.push_back({"duplicated list", Histories({"list1", "list2", "list3", "copy1"}, dup),
                "lists 'list1' and 'copy1' hold exactly the same 77 persons"});
+  // Three lists, list c sharing no one: the estimate would rest on lists a and b alone
+  // (UntrustedTableTest.AListSharingNoOneLeavesTwoListsAndIsUnreliable).
+  r.push_back({"isolated list", Histories({"a", "b", "c"}, {0, 30, 25, 10, 20, 0, 0, 0}),
+               "list 'c' shares no person with any other list, so the estimate"});
   // Four lists with a strong 1:2:3 interaction that no model of order 2 describes
   // (UntrustedTableTest.BadlyFittingModelIsUnreliableWithTheReason).
   r.push_back({"bad fit",
@@ -198,8 +202,8 @@ TEST(DefaultEstimatorTest, EveryRefusalHasAPlainDutchReasonInTheReport) {
   const Estimator estimator = DefaultEstimator(kReplicates);
   const std::vector<std::string> keys = {"estimateTooFewLists", "estimateTooSparse",
                                          "estimateEmptyList",   "estimateDuplicatedList",
-                                         "estimateBadFit",      "estimateHeterogeneityRefused",
-                                         "estimateTooWide"};
+                                         "estimateIsolatedList", "estimateBadFit",
+                                         "estimateHeterogeneityRefused", "estimateTooWide"};
   const std::vector<Refusal> refusals = Refusals();
   ASSERT_EQ(refusals.size(), keys.size());
   for (size_t i = 0; i < refusals.size(); ++i) {
@@ -259,6 +263,18 @@ TEST(DefaultEstimatorTest, AnIntervalWarningReachesTheCouncilReport) {
               Not(HasSubstr("bootstrap estimates:")));
   EXPECT_THAT(EstimateSection(Report(quiet, Language::kDutch), Language::kDutch),
               Not(HasSubstr(Label("estimateLowerAtSmallest", Language::kDutch))));
+}
+
+// A list that shares no one while three others do: the estimate stands with a warning, which
+// the Dutch page names by its label.
+TEST(DefaultEstimatorTest, AListSharingNoOneIsAWarningWithItsLabel) {
+  std::vector<int64_t> counts(16, 0);
+  counts[1] = 30, counts[2] = 25, counts[3] = 10, counts[4] = 20, counts[5] = 5, counts[6] = 4;
+  counts[8] = 15;  // list d: no one on it is on another list
+  const v1::HiddenNumberEstimate e =
+      DefaultEstimator(kReplicates)(Histories({"a", "b", "c", "d"}, counts));
+  EXPECT_EQ(EstimateWarningLabels(e), std::vector<std::string>{"estimateIsolatedListWarning"});
+  ASSERT_TRUE(presentation::HasLabel("estimateIsolatedListWarning"));
 }
 
 }  // namespace

@@ -637,6 +637,48 @@ TEST(UntrustedTableTest, EmptyListIsAnErrorNamingTheList) {
       << csv.status();
 }
 
+// A list that shares no person with any other list says nothing about who was not seen. With
+// three lists the estimate then rests on two: [13,23] with both interactions at minus infinity
+// is the two-list estimate of lists a and b, (30 + 10)(25 + 10) / 10 = 140, plus list c's 20.
+TEST(UntrustedTableTest, AListSharingNoOneLeavesTwoListsAndIsUnreliable) {
+  absl::StatusOr<CaptureTable> t =
+      CaptureTable::ParseCsv("a,b,c,count\n1,0,0,30\n0,1,0,25\n1,1,0,10\n0,0,1,20\n");
+  ASSERT_TRUE(t.ok()) << t.status();
+  EstimateOptions o;
+  o.replicates = 0;
+  absl::StatusOr<EstimateResult> r = Estimate(*t, o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->reliable);
+  EXPECT_EQ(r->reason,
+            "unreliable: list 'c' shares no person with any other list, so the estimate of who "
+            "was not seen rests on the 2 other lists alone, and an estimate from two lists "
+            "cannot test their dependence; check that list's linkage, or add lists that share "
+            "persons");
+  EXPECT_EQ(r->model, "[13,23]");
+  EXPECT_NEAR(*r->estimate, 160.0, 1e-6);
+  EXPECT_NE(WhyNotPublishable(*r), "");
+  // With three lists that share persons left, the estimate stands, and a warning names the
+  // list that shares no one.
+  absl::StatusOr<CaptureTable> four = CaptureTable::ParseCsv(
+      "a,b,c,d,count\n1,0,0,0,30\n0,1,0,0,25\n1,1,0,0,10\n0,0,1,0,20\n1,0,1,0,5\n"
+      "0,1,1,0,4\n0,0,0,1,15\n");
+  ASSERT_TRUE(four.ok()) << four.status();
+  absl::StatusOr<EstimateResult> f = Estimate(*four, o);
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_TRUE(f->reliable) << f->reason;
+  EXPECT_NE(std::find(f->caveats.begin(), f->caveats.end(),
+                      "WARNING: list 'd' shares no person with any other list: it says nothing "
+                      "about who was not seen, and a list whose persons never turn up elsewhere "
+                      "often means they were not linked (check that list's linkage)."),
+            f->caveats.end());
+  // Korea: every list shares persons, no such warning.
+  absl::StatusOr<EstimateResult> korea = Estimate(Korea(), o);
+  ASSERT_TRUE(korea.ok()) << korea.status();
+  for (const std::string& c : korea->caveats) {
+    EXPECT_EQ(c.find("no person with any other list"), std::string::npos) << c;
+  }
+}
+
 TEST(UntrustedTableTest, IntervalEndAtTheLargestReplicateIsFlagged) {
   // UK, 200 replicates, seed 1234: the BCa upper limit is the largest replicate.
   EstimateOptions o;
