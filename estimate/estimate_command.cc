@@ -356,11 +356,12 @@ std::string FormatTable(const EstimateResult& r) {
   return s;
 }
 
-int RunEstimateCommand(int argc, char** argv) {
-  return RunEstimateCommand(argc, argv, std::cout, std::cerr);
+int RunEstimateCommand(int argc, char** argv, absl::string_view program) {
+  return RunEstimateCommand(argc, argv, std::cout, std::cerr, program);
 }
 
-int RunEstimateCommand(int argc, char** argv, std::ostream& out, std::ostream& err) {
+int RunEstimateCommand(int argc, char** argv, std::ostream& out, std::ostream& err,
+                       absl::string_view program) {
   std::optional<std::string> in;
   std::string format = "json";
   EstimateOptions options;
@@ -371,7 +372,9 @@ int RunEstimateCommand(int argc, char** argv, std::ostream& out, std::ostream& e
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
-      out << kUsage;
+      absl::string_view rest = kUsage;
+      rest.remove_prefix(std::string_view("usage: aggregator estimate").size());
+      out << "usage: " << program << rest;
       return 0;
     }
     if (arg == "--no-profile") {

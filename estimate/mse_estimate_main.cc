@@ -4,6 +4,6 @@
 
 int main(int argc, char** argv) {
   if (samenzicht::cli::PrintVersionIfAsked(argc, argv, "mse-estimate")) return 0;
-  // RunEstimateCommand expects argv[0] to be the sub-command name.
-  return samenzicht::estimate::RunEstimateCommand(argc, argv);
+  // RunEstimateCommand skips argv[0] (the sub-command's name under `aggregator`).
+  return samenzicht::estimate::RunEstimateCommand(argc, argv, "mse-estimate");
 }

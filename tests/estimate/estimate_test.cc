@@ -1034,7 +1034,17 @@ TEST(EstimateCommandTest, StepwiseTableOnUk) {
 TEST(EstimateCommandTest, UsageAndInputErrors) {
   std::string out, err;
   EXPECT_EQ(RunCli({"estimate", "--help"}, &out, &err), 0);
-  EXPECT_NE(out.find("usage: aggregator estimate"), std::string::npos);
+  EXPECT_EQ(out.rfind("usage: aggregator estimate --in HISTORIES.csv [options]\n", 0), 0u) << out;
+  // The standalone binary names itself.
+  {
+    std::string help = "--help";
+    char* argv[] = {help.data(), help.data()};
+    std::ostringstream o, e;
+    EXPECT_EQ(RunEstimateCommand(2, argv, o, e, "mse-estimate"), 0);
+    EXPECT_EQ(o.str().rfind("usage: mse-estimate --in HISTORIES.csv [options]\n", 0), 0u)
+        << o.str();
+    EXPECT_EQ(o.str().substr(o.str().find('\n')), out.substr(out.find('\n')));
+  }
 
   EXPECT_EQ(RunCli({"estimate"}, &out, &err), 2);
   EXPECT_EQ(err.rfind("error: ", 0), 0u) << err;
