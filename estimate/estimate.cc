@@ -66,8 +66,7 @@ std::string IntervalDescription(IntervalMethod method, Resampling resampling, bo
         name, draws,
         " and redoes the BIC-weighted average over the candidate models in every replicate",
         choice_scope,
-        ": it "
-        "includes sampling variation and the uncertainty of which candidate model is right "
+        ": it includes sampling variation and the uncertainty of which candidate model is right "
         "(as far as the BIC weights express it); it does not include errors of the model family "
         "itself (dependence or heterogeneity that no candidate model describes)",
         LinkageClause(linkage, true));
@@ -76,8 +75,9 @@ std::string IntervalDescription(IntervalMethod method, Resampling resampling, bo
     return absl::StrCat(
         name, draws,
         " and redoes the model choice in every replicate", choice_scope,
-        " (the single best model, no model averaging): it includes sampling variation and how the choice among the candidate "
-        "models varies with it; it does not include errors of the model family itself "
+        " (the single best model, no model averaging): it includes sampling variation and how "
+        "the choice among the candidate models varies with it; it does not include errors of "
+        "the model family itself "
         "(dependence or heterogeneity that no candidate model describes)",
         LinkageClause(linkage, true));
   }
