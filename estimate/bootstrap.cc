@@ -346,9 +346,13 @@ absl::StatusOr<BcaResult> BcaBootstrap(const CaptureTable& table, double point_e
   const double b = static_cast<double>(estimates.size());
   result.bias_correction = NormalQuantile(std::clamp(below / b, 0.5 / b, 1.0 - 0.5 / b));
   std::sort(estimates.begin(), estimates.end());
-  result.percentile_lower = std::max(QuantileType8(estimates, tail) - std::max(shift, 0.0), floor);
-  result.percentile_upper = QuantileType8(estimates, 1.0 - tail) + std::max(-shift, 0.0);
+  const double percentile_low = QuantileType8(estimates, tail);
+  const double percentile_high = QuantileType8(estimates, 1.0 - tail);
+  result.percentile_lower = std::max(percentile_low - std::max(shift, 0.0), floor);
+  result.percentile_upper = percentile_high + std::max(-shift, 0.0);
   result.method = options.method;
+  result.replicate_lower = options.method == IntervalMethod::kBca ? limits[0] : percentile_low;
+  result.replicate_upper = options.method == IntervalMethod::kBca ? limits[1] : percentile_high;
   result.lower = options.method == IntervalMethod::kBca ? result.bca_lower : result.percentile_lower;
   result.upper = options.method == IntervalMethod::kBca ? result.bca_upper : result.percentile_upper;
   result.min_replicate = estimates.front();

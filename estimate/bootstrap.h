@@ -161,6 +161,11 @@ struct BcaResult {
   double min_replicate = 0;
   double median_replicate = 0;
   double max_replicate = 0;
+  // The ends of `method`'s interval as taken from the replicates, before the widening for
+  // linkage error and the floor of the persons seen (equal to lower and upper without
+  // linkage error): the ends to judge against the replicates.
+  double replicate_lower = 0;
+  double replicate_upper = 0;
   // With linkage error: D above (mean change of the estimate by simulated linkage errors),
   // and the number of replicates used for it.
   double linkage_shift = 0;

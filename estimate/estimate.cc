@@ -249,18 +249,8 @@ const char* SelectionMethodName(SelectionMethod m) {
   return "?";
 }
 
-namespace {
-
-// The interval's ends before the widening for linkage error (bootstrap.h): those are the ones
-// to judge against the replicates.
-std::pair<double, double> EndsBeforeLinkageWidening(const BcaResult& i) {
-  return {i.lower + std::max(i.linkage_shift, 0.0), i.upper - std::max(-i.linkage_shift, 0.0)};
-}
-
-}  // namespace
-
 std::vector<std::string> IntervalWarnings(const BcaResult& i) {
-  const auto [lower, upper] = EndsBeforeLinkageWidening(i);
+  const double lower = i.replicate_lower, upper = i.replicate_upper;
   std::vector<std::string> warnings;
   if (lower <= i.min_replicate) {
     warnings.push_back(absl::StrCat(
@@ -297,9 +287,8 @@ std::string WhyNotPublishable(const EstimateResult& r) {
   if (r.interval.has_value()) {
     lower = r.interval->lower;
     upper = r.interval->upper;
-    const auto [judged_lower, judged_upper] = EndsBeforeLinkageWidening(*r.interval);
-    if (judged_upper < r.interval->median_replicate ||
-        judged_lower > r.interval->median_replicate) {
+    if (r.interval->replicate_upper < r.interval->median_replicate ||
+        r.interval->replicate_lower > r.interval->median_replicate) {
       return "no estimate published: an end of the interval lies beyond the middle of the "
              "bootstrap estimates, so the interval cannot be trusted";
     }

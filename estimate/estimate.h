@@ -242,8 +242,9 @@ const char* SelectionMethodName(SelectionMethod m);  // "bic", "stepwise", "auto
 
 // One sentence for each end of `interval` that is not well determined: an end equal to the
 // smallest or largest usable replicate, an upper limit below the replicates' median or a lower
-// limit above it. The ends are judged before the widening for linkage error (bootstrap.h), as
-// the replicates were. `Estimate` puts these in `interval_warnings` and among the caveats.
+// limit above it. The ends judged are those taken from the replicates (`replicate_lower`,
+// `replicate_upper`: before the widening for linkage error, bootstrap.h). `Estimate` puts
+// these in `interval_warnings` and among the caveats.
 std::vector<std::string> IntervalWarnings(const BcaResult& interval);
 
 // Publication rule for dashboards and reports: an interval whose upper limit is more than this

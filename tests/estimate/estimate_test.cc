@@ -698,11 +698,15 @@ TEST(UntrustedTableTest, IntervalEndAtTheLargestReplicateIsFlagged) {
 }
 
 // Every interval-end warning on hand-made bootstrap results: 200 replicates from 100 to 400,
-// median 160.
-BcaResult MadeUpInterval(double lower, double upper, double linkage_shift = 0) {
+// median 160. `lower` and `upper` are the ends taken from the replicates; `linkage_shift`
+// widens the interval shown as bootstrap.cc does, with the floor `floor` of the persons seen.
+BcaResult MadeUpInterval(double lower, double upper, double linkage_shift = 0,
+                         double floor = -INFINITY) {
   BcaResult i;
-  i.lower = lower;
-  i.upper = upper;
+  i.replicate_lower = lower;
+  i.replicate_upper = upper;
+  i.lower = std::max(lower - std::max(linkage_shift, 0.0), floor);
+  i.upper = upper + std::max(-linkage_shift, 0.0);
   i.replicates = 200;
   i.min_replicate = 100;
   i.median_replicate = 160;
@@ -730,36 +734,61 @@ TEST(UntrustedTableTest, IntervalWarningsNameEachEndThatIsNotWellDetermined) {
                 "The lower limit of the interval (170) lies above the median of the bootstrap "
                 "estimates (160): the bias correction dominates and the interval is not "
                 "trustworthy."}));
-  // With linkage error the lower end was moved down by the shift 15 (bootstrap.h): judged
-  // before that move, 85 + 15 = 100 is the smallest replicate and 150 + 15 = 165 lies above
-  // the median.
-  EXPECT_EQ(IntervalWarnings(MadeUpInterval(85, 300, 15)).size(), 1u);
-  EXPECT_EQ(IntervalWarnings(MadeUpInterval(85, 300, 15))[0].substr(0, 49),
+  // With linkage error the interval shown is wider (lower end 100 - 15 = 85); the ends are
+  // judged as the replicates gave them: 100 is the smallest replicate.
+  EXPECT_EQ(IntervalWarnings(MadeUpInterval(100, 300, 15)).size(), 1u);
+  EXPECT_EQ(IntervalWarnings(MadeUpInterval(100, 300, 15))[0].substr(0, 49),
             "The lower limit of the interval is the smallest o");
-  EXPECT_EQ(IntervalWarnings(MadeUpInterval(150, 300, 15)).size(), 1u);
-  EXPECT_EQ(IntervalWarnings(MadeUpInterval(150, 300, 15))[0].substr(0, 34),
-            "The lower limit of the interval (1");
-  // A negative shift moved the upper end up: 170 - 20 = 150 lies below the median.
-  EXPECT_EQ(IntervalWarnings(MadeUpInterval(110, 170, -20)).size(), 1u);
+  // The floor of the persons seen raised the lower end shown to 140 (120 - 30 < 140): judged
+  // from the replicates (120) it is neither extreme nor beyond the median; undoing the shift
+  // on the end shown (140 + 30 = 170) would have called it above the median.
+  EXPECT_EQ(MadeUpInterval(120, 300, 30, 140).lower, 140);
+  EXPECT_TRUE(IntervalWarnings(MadeUpInterval(120, 300, 30, 140)).empty());
+  // A negative shift moved the upper end up (150 + 20 = 170); judged at 150, below the median.
+  EXPECT_EQ(IntervalWarnings(MadeUpInterval(110, 150, -20)).size(), 1u);
 }
 
 // The publication rule judges the interval's ends against the median as the warnings do:
-// a reliable, narrow estimate whose lower end lies above the median before the widening for
-// linkage error is withheld, and the same interval without that is published.
+// the interval shown (after the widening for linkage error) is not what is judged.
 TEST(PublicationRuleTest, AnEndBeyondTheMedianIsNotPublished) {
   EstimateResult r;
   r.reliable = true;
   r.estimate = 200;
-  r.interval = MadeUpInterval(150, 300, 15);
-  EXPECT_EQ(WhyNotPublishable(r),
-            "no estimate published: an end of the interval lies beyond the middle of the "
-            "bootstrap estimates, so the interval cannot be trusted");
-  r.interval = MadeUpInterval(150, 300);
+  const std::string beyond =
+      "no estimate published: an end of the interval lies beyond the middle of the bootstrap "
+      "estimates, so the interval cannot be trusted";
+  // Replicates' lower end 165 above the median 160; shown after a shift of 15 as 150.
+  r.interval = MadeUpInterval(165, 300, 15);
+  EXPECT_EQ(r.interval->lower, 150);
+  EXPECT_EQ(WhyNotPublishable(r), beyond);
+  // The floor case above: published.
+  r.interval = MadeUpInterval(120, 300, 30, 140);
   EXPECT_EQ(WhyNotPublishable(r), "");
   r.interval = MadeUpInterval(110, 150);
-  EXPECT_EQ(WhyNotPublishable(r),
-            "no estimate published: an end of the interval lies beyond the middle of the "
-            "bootstrap estimates, so the interval cannot be trusted");
+  EXPECT_EQ(WhyNotPublishable(r), beyond);
+}
+
+// The ends judged are those the replicates give: without linkage error the interval shown,
+// with it the interval before the widening (LinkageErrorTest checks that construction).
+TEST(IntervalMethodTest, ReplicateEndsAreTheShownEndsWithoutLinkageError) {
+  EstimateOptions o;
+  o.replicates = 200;
+  o.profile_interval = false;
+  for (IntervalMethod m : {IntervalMethod::kPercentile, IntervalMethod::kBca}) {
+    o.interval = m;
+    absl::StatusOr<EstimateResult> r = Estimate(Korea(), o);
+    ASSERT_TRUE(r.ok() && r->interval.has_value());
+    EXPECT_EQ(r->interval->replicate_lower, r->interval->lower);
+    EXPECT_EQ(r->interval->replicate_upper, r->interval->upper);
+  }
+  o.interval = IntervalMethod::kPercentile;
+  o.linkage_error.missed_links = 5;
+  absl::StatusOr<EstimateResult> r = Estimate(Korea(), o);
+  ASSERT_TRUE(r.ok() && r->interval.has_value());
+  ASSERT_GT(r->interval->linkage_shift, 0);
+  EXPECT_EQ(r->interval->lower,
+            std::max(r->interval->replicate_lower - r->interval->linkage_shift, 123.0 - 5.0));
+  EXPECT_EQ(r->interval->upper, r->interval->replicate_upper);
 }
 
 // The interval's description says how the model choice is redone per replicate: among all
