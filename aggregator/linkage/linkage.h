@@ -138,6 +138,22 @@ class TokenTable {
            TokenRole role = TokenRole::kOrdinary) {
     Add(report, rule, reinterpret_cast<const uint8_t*>(value.data()), role);
   }
+  // Appends token `i` of `from` (its fingerprint, rule and role) as a token of `report`.
+  void CopyToken(uint32_t report, const TokenTable& from, size_t i) {
+    const size_t at = fingerprint_.size();
+    if (at == kMaxTokens) std::abort();
+    if (run_report_.empty() || run_report_.back() != report) {
+      run_report_.push_back(report);
+      run_start_.push_back(static_cast<uint32_t>(at));
+    }
+    const uint16_t rule = from.rule(i);
+    if (rule >= kLowRules || !rule_high_.empty()) {
+      rule_high_.resize(at, 0);
+      rule_high_.push_back(static_cast<uint8_t>(rule / kLowRules));
+    }
+    code_.push_back(from.code_[i]);
+    fingerprint_.push_back(from.fingerprint_[i]);
+  }
   size_t size() const { return fingerprint_.size(); }
   // Runs: tokens [run_begin(r), run_end(r)) all belong to report run_report(r).
   size_t runs() const { return run_report_.size(); }

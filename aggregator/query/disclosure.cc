@@ -203,7 +203,8 @@ uint64_t FactsWord(const ReportFacts& r) {
 }  // namespace
 
 RecordKeys ComputeRecordKeys(const Dataset& ds, const LinkResult& link,
-                             const CellKeyParams& params, const std::vector<bool>* publishable) {
+                             const CellKeyParams& params, const std::vector<bool>* publishable,
+                             const std::vector<uint64_t>* pinned) {
   const uint64_t secret = params.secret;
   const uint64_t k = params.k == 0 ? kDefaultMinCellSize : params.k;
   // Low byte: 1 when marked (probability 1/k), else 0; the other 56 bits random.
@@ -236,6 +237,11 @@ RecordKeys ComputeRecordKeys(const Dataset& ds, const LinkResult& link,
     }
   }
   for (uint64_t& key : keys.report) key = finish(key);
+  if (pinned != nullptr) {
+    for (size_t r = 0; r < n && r < pinned->size(); ++r) {
+      if ((*pinned)[r] != 0) keys.report[r] = (*pinned)[r];
+    }
+  }
   // A person's mark in a month is its earliest publishable report's of that month; its mark
   // over all its reports (and in a period) is 1 when it is marked in any of its months. So a
   // month's marks are the same linked or split into provisional persons, and a cell inside
@@ -361,17 +367,59 @@ uint64_t ProvisionalEdition(uint32_t from, uint32_t to, uint32_t revised_through
 
 ReleaseState Release(const Dataset& ds, const std::vector<uint64_t>& report_keys,
                      std::map<uint32_t, std::vector<uint64_t>> frozen, uint32_t now_month,
-                     uint32_t grace) {
+                     uint32_t grace, std::map<uint32_t, FrozenRows> frozen_rows) {
   ReleaseState out;
   const size_t n = ds.reports.size();
   out.publishable.assign(n, false);
+  out.pinned_key.assign(n, 0);
+  const bool have_rows = ds.rows.size() == n;
+  auto released = [&](uint32_t m) { return m != 0 && ReleaseMonth(m, grace) <= now_month; };
   std::map<uint32_t, std::vector<size_t>> by_month;
   uint32_t first = frozen.empty() ? 0 : frozen.begin()->first;
   for (size_t r = 0; r < n; ++r) {
     const uint32_t m = ds.reports[r].signal_month;
-    if (m != 0 && r < report_keys.size() && ReleaseMonth(m, grace) <= now_month) {
+    if (r < report_keys.size() && released(m)) {
       by_month[m].push_back(r);
       if (first == 0 || m < first) first = m;
+    }
+  }
+  // Each frozen key admits as many reports as it occurs (the same content twice).
+  std::map<uint32_t, std::map<uint64_t, int>> left;
+  for (const auto& [m, keys] : frozen) {
+    for (uint64_t k : keys) ++left[m][k];
+  }
+  // The reports frozen with their rows: the latest month a row was frozen in, and its key
+  // there. A row still in the store is its report, as frozen or corrected since; it takes its
+  // key's place in every month it was frozen in, so no other report can.
+  std::vector<bool> handled(n, false);
+  if (have_rows && !frozen_rows.empty()) {
+    absl::flat_hash_map<int64_t, size_t> report_of_row;
+    report_of_row.reserve(n);
+    for (size_t r = 0; r < n; ++r) report_of_row.emplace(ds.rows[r], r);
+    absl::flat_hash_map<int64_t, std::pair<uint32_t, uint64_t>> frozen_as;
+    for (const auto& [m, rows] : frozen_rows) {
+      for (const auto& [row, key] : rows) {
+        if (!report_of_row.contains(row)) continue;  // deleted (retracted, retention)
+        frozen_as[row] = {m, key};                    // later months last
+        auto l = left[m].find(key);
+        if (l != left[m].end() && l->second > 0) --l->second;
+      }
+    }
+    for (const auto& [row, frozen_at] : frozen_as) {
+      const size_t r = report_of_row[row];
+      if (r >= report_keys.size()) continue;
+      const auto [m0, key0] = frozen_at;
+      handled[r] = true;
+      const uint32_t m = ds.reports[r].signal_month;
+      if (m == m0 && report_keys[r] == key0) {
+        out.publishable[r] = true;  // as frozen (or with other categories, the same key)
+      } else if (released(m) && !frozen.empty() &&
+                 (frozen.count(m) != 0 || m > frozen.rbegin()->first)) {
+        out.publishable[r] = true;  // a correction: a person of its own, its frozen key
+        out.pinned_key[r] = key0;
+      }
+      // Else moved to a month not released yet (or to no month): it is frozen there, with
+      // its new key, when that month is released.
     }
   }
   // A month before the last frozen one that has no multiset was before the data began when
@@ -385,28 +433,52 @@ ReleaseState Release(const Dataset& ds, const std::vector<uint64_t>& report_keys
     if (it == frozen.end()) {
       if (m < last_frozen) continue;
       std::vector<uint64_t> keys;
+      FrozenRows rows;
       if (reports != by_month.end()) {
-        for (size_t r : reports->second) keys.push_back(report_keys[r]);
+        for (size_t r : reports->second) {
+          keys.push_back(report_keys[r]);
+          if (have_rows) rows.emplace_back(ds.rows[r], report_keys[r]);
+          out.publishable[r] = true;
+          out.pinned_key[r] = 0;
+        }
       }
       std::sort(keys.begin(), keys.end());
-      it = frozen.emplace(m, std::move(keys)).first;
+      std::sort(rows.begin(), rows.end());
+      frozen.emplace(m, std::move(keys));
+      if (have_rows) frozen_rows[m] = std::move(rows);
       out.newly_frozen.push_back(m);
+    } else if (reports != by_month.end()) {
+      // The reports not frozen with their rows: by their keys alone.
+      std::map<uint64_t, int>& slots = left[m];
+      for (size_t r : reports->second) {
+        if (handled[r]) continue;
+        auto l = slots.find(report_keys[r]);
+        if (l != slots.end() && l->second > 0) {
+          --l->second;
+          out.publishable[r] = true;
+        }
+      }
     }
     if (out.first_released == 0) out.first_released = m;
     out.last_released = m;
-    if (reports == by_month.end()) continue;
-    // Each frozen key admits as many reports as it occurs (the same content twice).
-    std::map<uint64_t, int> left;
-    for (uint64_t k : it->second) ++left[k];
-    for (size_t r : reports->second) {
-      auto l = left.find(report_keys[r]);
-      if (l != left.end() && l->second > 0) {
-        --l->second;
-        out.publishable[r] = true;
-      }
-    }
   }
   out.frozen = std::move(frozen);
+  out.frozen_rows = std::move(frozen_rows);
+  return out;
+}
+
+TokenTable PublishedTokens(const Dataset& ds, const ReleaseState& state) {
+  const TokenTable& t = ds.tokens;
+  TokenTable out;
+  out.Reserve(t.size(), t.runs());
+  for (size_t run = 0; run < t.runs(); ++run) {
+    const uint32_t r = t.run_report(run);
+    if (!(r < state.publishable.size() && state.publishable[r]) ||
+        (r < state.pinned_key.size() && state.pinned_key[r] != 0)) {
+      continue;
+    }
+    for (size_t i = t.run_begin(run); i < t.run_end(run); ++i) out.CopyToken(r, t, i);
+  }
   return out;
 }
 

@@ -206,33 +206,63 @@ uint64_t PersonKey(uint64_t report_key_sum, bool marked, uint64_t secret);
 // a cell key is the number of marked records in a cell of fewer than 256.
 // `publishable` (one flag per report; null = all): a person's key sums only its publishable
 // reports, so a report held back by the release freeze changes no published noise.
+// `pinned` (per report; null = none): a report with a non-zero entry takes it as its key
+// (ReleaseState::pinned_key).
 RecordKeys ComputeRecordKeys(const Dataset& dataset, const LinkResult& link,
                              const CellKeyParams& params,
-                             const std::vector<bool>* publishable = nullptr);
+                             const std::vector<bool>* publishable = nullptr,
+                             const std::vector<uint64_t>* pinned = nullptr);
 
 // ---- The release freeze (docs/disclosure.md section 4) -----------------------------------
 //
 // A month is RELEASED from the first day of the month `grace_months` + 1 after it (grace 1:
 // 2024-11 on 2025-01-01). At the first snapshot after that, the multiset of its reports'
-// keys is FROZEN (kept in the store's settings with an audit entry); from then on only the
-// reports of that multiset are published for the month: a report that arrives later for a
-// released month counts nowhere, so submitting a guessed person for a closed month and
-// watching changes nothing. Reports of months not yet released, and reports without a
-// month, are not published at all; a period that holds an unreleased month is refused.
-// A month before the latest frozen month that was never frozen (it had no report then)
-// stays empty. Retraction and retention still delete for real, so a frozen report that is
-// deleted disappears from the figures (docs/disclosure.md: the remaining channel).
+// keys is FROZEN (kept in the store's settings with an audit entry), with the store row of
+// each of those reports (Dataset::rows); from then on only those reports are published for
+// the month: a report that arrives later for a released month counts nowhere, so submitting
+// a guessed person for a closed month and watching changes nothing. Reports of months not
+// yet released, and reports without a month, are not published at all; a period that holds
+// an unreleased month is refused. A month before the latest frozen month that was never
+// frozen (it had no report then) stays empty. Retraction and retention still delete for
+// real, so a frozen report that is deleted disappears from the figures (docs/disclosure.md:
+// the remaining channel).
+//
+// CORRECTIONS. A frozen report that its agency corrected (the same store row, other
+// content) is published in its latest version: under its new categories, in its new month
+// when that month is released (until then nowhere; it is frozen with that month as any of
+// its reports). When the correction changed its key (other identifiers, or other categories
+// of a report without identifiers) or its month, it is published as a person of its own
+// (linked to no other report) with the key it was frozen with (`pinned_key`): so the figures
+// after such a correction are the same whether or not its new identifiers belong to someone
+// already reported (no insert-and-watch through a correction), and its new identifiers draw
+// no noise. A correction that keeps the key and the month (other categories of a report with
+// identifiers) is published as it is, linked as before. (Moving reports between cells by
+// corrections still gives those cells other states: docs/disclosure.md section 5.)
+//
+// Rows are recorded for the months frozen since they were kept; for a month frozen before,
+// reports are matched by their keys alone (a correction that changed the key or the month
+// of such a report counts nowhere).
+using FrozenRows = std::vector<std::pair<int64_t, uint64_t>>;  // (store row, key), by row
 struct ReleaseState {
   std::vector<bool> publishable;                    // per report
   std::map<uint32_t, std::vector<uint64_t>> frozen;  // month -> sorted report keys
+  std::map<uint32_t, FrozenRows> frozen_rows;       // month -> its frozen reports' rows
   std::vector<uint32_t> newly_frozen;               // months frozen by this call
+  // Per report: the key it was frozen with, for a correction published as a person of its
+  // own (see CORRECTIONS); 0 for every other report.
+  std::vector<uint64_t> pinned_key;
   uint32_t first_released = 0, last_released = 0;   // YYYYMM, 0 when none
 };
-// `report_keys` from ComputeRecordKeys (RecordKeys::report); `frozen` the multisets kept so
-// far; `now_month` the current YYYYMM.
+// `report_keys` from ComputeRecordKeys (RecordKeys::report); `frozen` and `frozen_rows` the
+// multisets and rows kept so far; `now_month` the current YYYYMM.
 ReleaseState Release(const Dataset& dataset, const std::vector<uint64_t>& report_keys,
                      std::map<uint32_t, std::vector<uint64_t>> frozen, uint32_t now_month,
-                     uint32_t grace_months);
+                     uint32_t grace_months, std::map<uint32_t, FrozenRows> frozen_rows = {});
+// The tokens the published linkage is made from: those of the publishable reports that are
+// not pinned (`state` from Release), so that a report that is not published (a late report
+// for a released month, a report of a month not released yet, a correction published as a
+// person of its own) joins no published reports to each other either.
+TokenTable PublishedTokens(const Dataset& dataset, const ReleaseState& state);
 // The first month on which `yyyymm` is released.
 uint32_t ReleaseMonth(uint32_t yyyymm, uint32_t grace_months);
 

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <optional>
+#include <string_view>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -125,10 +127,19 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Query::Current() {
   snap->agencies.assign(snap->dataset.agencies.begin(),
                         snap->dataset.agencies.begin() +
                             std::min<size_t>(snap->dataset.agencies.size(), 255));
+  // Under the release freeze the linkage is made from the published reports' tokens only
+  // (PublishedTokens): a report that is not published joins no two published ones.
+  const bool freeze = options_.method == DisclosureMethod::kCellKey && options_.release_freeze;
+  ReleaseState release;
+  TokenTable published_tokens;
+  if (freeze) {
+    ASSIGN_OR_RETURN(release, FreezeReleases(*snap));
+    published_tokens = PublishedTokens(snap->dataset, release);
+  }
   {
     ProbabilisticLinkResult linked = LinkWithProfile(
-        static_cast<uint32_t>(snap->dataset.reports.size()), snap->dataset.tokens, profile_,
-        snap->dataset.rules);
+        static_cast<uint32_t>(snap->dataset.reports.size()),
+        freeze ? published_tokens : snap->dataset.tokens, profile_, snap->dataset.rules);
     snap->link = std::move(linked.link);
     snap->linkage_estimated = profile_.method() == v1::LINKAGE_METHOD_FELLEGI_SUNTER;
     snap->estimated_missed_links = linked.estimated_missed_links;
@@ -153,8 +164,8 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Query::Current() {
                  snap->link.ambiguous_probe_reports);
   }
   if (options_.method == DisclosureMethod::kCellKey) {
-    if (options_.release_freeze) {
-      RETURN_IF_ERROR(ApplyReleases(*snap));
+    if (freeze) {
+      ApplyReleases(*snap, release);
     } else {
       snap->keys = ComputeRecordKeys(snap->dataset, snap->link, cell_key_);
     }
@@ -253,51 +264,91 @@ uint32_t Query::NowMonth() const {
   return Month::Now().yyyymm();
 }
 
-absl::Status Query::ApplyReleases(Snapshot& snap) {
+namespace {
+
+// A frozen month's setting: its reports' keys (16 hex digits each), then, for the months
+// frozen since rows are kept, "/" and per report its store row and key (16 + 16 hex digits).
+absl::Status ParseFrozen(const std::string& name, const std::string& value,
+                         std::vector<uint64_t>& keys, std::optional<FrozenRows>& rows) {
+  const absl::Status malformed =
+      absl::DataLossError(absl::StrCat("setting ", name, " is malformed; restore a backup"));
+  const size_t slash = value.find('/');
+  const std::string_view key_text = std::string_view(value).substr(0, slash);
+  auto hex = [](std::string_view text, uint64_t& out) {
+    return absl::SimpleHexAtoi(absl::string_view(text.data(), text.size()), &out);
+  };
+  if (key_text.size() % 16 != 0) return malformed;
+  for (size_t i = 0; i < key_text.size(); i += 16) {
+    uint64_t k = 0;
+    if (!hex(key_text.substr(i, 16), k)) return malformed;
+    keys.push_back(k);
+  }
+  if (slash == std::string::npos) return absl::OkStatus();
+  const std::string_view row_text = std::string_view(value).substr(slash + 1);
+  if (row_text.size() % 32 != 0) return malformed;
+  rows.emplace();
+  for (size_t i = 0; i < row_text.size(); i += 32) {
+    uint64_t row = 0, k = 0;
+    if (!hex(row_text.substr(i, 16), row) || !hex(row_text.substr(i + 16, 16), k)) {
+      return malformed;
+    }
+    rows->emplace_back(static_cast<int64_t>(row), k);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<ReleaseState> Query::FreezeReleases(const Snapshot& snap) {
   constexpr char kPrefix[] = "disclosure_release_";
   ASSIGN_OR_RETURN(auto settings, store_->LoadSettings());
   std::map<uint32_t, std::vector<uint64_t>> frozen;
+  std::map<uint32_t, FrozenRows> frozen_rows;
   for (const auto& [name, value] : settings) {
     if (name.rfind(kPrefix, 0) != 0) continue;
     uint32_t month = 0;
-    if (!absl::SimpleAtoi(name.substr(sizeof kPrefix - 1), &month) || !IsValidMonth(month) ||
-        value.size() % 16 != 0) {
+    if (!absl::SimpleAtoi(name.substr(sizeof kPrefix - 1), &month) || !IsValidMonth(month)) {
       return absl::DataLossError(absl::StrCat("setting ", name, " is malformed; restore a backup"));
     }
-    std::vector<uint64_t>& keys = frozen[month];
-    for (size_t i = 0; i < value.size(); i += 16) {
-      uint64_t k = 0;
-      if (!absl::SimpleHexAtoi(value.substr(i, 16), &k)) {
-        return absl::DataLossError(
-            absl::StrCat("setting ", name, " is malformed; restore a backup"));
-      }
-      keys.push_back(k);
-    }
+    std::optional<FrozenRows> rows;
+    RETURN_IF_ERROR(ParseFrozen(name, value, frozen[month], rows));
+    if (rows.has_value()) frozen_rows[month] = std::move(*rows);
   }
-  const RecordKeys all = ComputeRecordKeys(snap.dataset, snap.link, cell_key_);
+  // Report keys do not depend on the linkage.
+  const RecordKeys all = ComputeRecordKeys(snap.dataset, LinkResult{}, cell_key_);
   ReleaseState state = Release(snap.dataset, all.report, std::move(frozen), snap.now_month,
-                               options_.grace_months);
+                               options_.grace_months, std::move(frozen_rows));
   for (uint32_t month : state.newly_frozen) {
     std::string value;
     for (uint64_t k : state.frozen[month]) absl::StrAppend(&value, absl::StrFormat("%016x", k));
-    DisclosureReleaseEvent e{.month = MonthText(month),
-                             .reports = static_cast<int64_t>(value.size() / 16)};
+    const int64_t reports = static_cast<int64_t>(value.size() / 16);
+    if (auto rows = state.frozen_rows.find(month); rows != state.frozen_rows.end()) {
+      value += "/";
+      for (const auto& [row, k] : rows->second) {
+        absl::StrAppend(&value, absl::StrFormat("%016x%016x", static_cast<uint64_t>(row), k));
+      }
+    }
+    DisclosureReleaseEvent e{.month = MonthText(month), .reports = reports};
     // A December's release is also the scheduled revision of its year (RevisedThrough).
     if (Month(month).month() == 12) e.revises = absl::StrCat(Month(month).year());
     RETURN_IF_ERROR(store_->SetSetting(absl::StrFormat("%s%06u", kPrefix, month), value,
                                        kEventDisclosureRelease, kActorAggregator, e.ToJson()));
   }
+  return state;
+}
+
+void Query::ApplyReleases(Snapshot& snap, const ReleaseState& state) {
   // Reports of months after the last revised year are provisional persons of their own.
   snap.revised_through = RevisedThrough(state.last_released);
   snap.link = ProvisionalLink(snap.dataset, snap.link, state.publishable, snap.revised_through);
-  snap.keys = ComputeRecordKeys(snap.dataset, snap.link, cell_key_, &state.publishable);
+  snap.keys = ComputeRecordKeys(snap.dataset, snap.link, cell_key_, &state.publishable,
+                                &state.pinned_key);
   for (size_t r = 0; r < snap.dataset.reports.size(); ++r) {
     if (!state.publishable[r]) snap.dataset.reports[r].signal_month = 0;
     snap.latest_published = std::max(snap.latest_published, snap.dataset.reports[r].signal_month);
   }
   snap.first_released = state.first_released;
   snap.last_released = state.last_released;
-  return absl::OkStatus();
 }
 
 absl::StatusOr<std::pair<uint32_t, uint32_t>> Query::PublishedPeriod(const Snapshot& snap,

@@ -202,8 +202,10 @@ class Query {
   // (provisional or final, ProvisionalEdition) set under the release freeze.
   CellKeyParams EditionParams(const Snapshot& snap, uint32_t from, uint32_t to) const;
   // Reads the frozen months from the store's settings, freezes the newly released ones
-  // (setting and audit entry in one transaction) and holds back what is not publishable.
-  absl::Status ApplyReleases(Snapshot& snap);
+  // (setting and audit entry in one transaction) and says which reports are publishable.
+  absl::StatusOr<ReleaseState> FreezeReleases(const Snapshot& snap);
+  // Holds back what is not publishable (`snap.link` made from PublishedTokens).
+  void ApplyReleases(Snapshot& snap, const ReleaseState& state);
   absl::Status CheckAndRecord(const Snapshot& snap, const std::vector<AskedQuery>& asked);
   std::unique_ptr<QueryHistory> history_;
   std::mutex history_mu_;

@@ -43,6 +43,10 @@ struct Dataset {
   // The node ids of the agencies that sent the reports, by ReportFacts::agency - 1, in order
   // of their first report.
   std::vector<std::string> agencies;
+  // Per report (Store::LoadDataset): the store's row of the report, which keeps its number
+  // when the agency corrects the report, so a correction can be told from a new report
+  // (the release freeze, disclosure.h). Empty for a dataset that does not come from a store.
+  std::vector<int64_t> rows;
 };
 
 // Bitmask helpers for the multi-valued categories (bit v for enum value v >= 1).

@@ -1008,6 +1008,7 @@ absl::StatusOr<Dataset> Store::LoadDataset(
         "SELECT count(*), coalesce(sum(", TokenCountSql("tokens"), "), 0) FROM reports").c_str()));
     if (count.Step() == SQLITE_ROW) {
       d.reports.reserve(static_cast<size_t>(count.Int(0)));
+      d.rows.reserve(static_cast<size_t>(count.Int(0)));
       d.tokens.Reserve(static_cast<size_t>(count.Int(1)));
     }
     ASSIGN_OR_RETURN(
@@ -1083,6 +1084,7 @@ absl::StatusOr<Dataset> Store::LoadDataset(
       }
       f.has_token = blob_size > 0;
       d.reports.push_back(f);
+      d.rows.push_back(place.row);
     }
     if (rc != SQLITE_DONE) return SqlError(db, rc, path_, "reading reports");
   }
