@@ -5,6 +5,8 @@
 
 #include "audit/aggregator_events.h"
 #include "aggregator/audit_store.h"
+#include "common/sqlite/sqlite.h"
+#include "crypto/encoding.h"
 #include "absl/time/civil_time.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -315,6 +317,93 @@ TEST_F(AuditTrailTest, AnotherAuditKeyIsRefusedAtStart) {
   ASSERT_OK(crypto::GenerateKeyFile(dir_ + "/audit2.key", crypto::KeyKind::kSigning));
   config_.set_audit_key_file(dir_ + "/audit2.key");
   EXPECT_THAT(Server::Start(config_), StatusIs(absl::StatusCode::kFailedPrecondition, "one key"));
+}
+
+
+// A trail in the shapes earlier versions of the aggregator wrote, entry for entry, beside
+// today's: a batch_received with the node's signature and without token counts, a query
+// with its grouping as a list and a count of suppressed cells, a purge and a key retirement
+// without the request's role. Stored in an aggregator.db, it verifies offline, reads back
+// byte for byte, and the privacy officer's report counts it as the reader of that time did
+// (every number read by its key, a missing one as 0).
+TEST(AuditTrailCompatTest, ATrailInTheShapesOfEarlierVersionsVerifiesAndIsReportedAsBefore) {
+  const std::string dir = testing::TestDir("audit_compat");
+  { ASSERT_OK(testing::OpenTestStore(dir, testing::TestProfile()).status()); }
+  const std::string data_dir = dir + "/data";
+  struct Written {
+    const char* event;
+    const char* actor;
+    const char* details;
+  };
+  const std::vector<Written> written = {
+      {"start", "aggregator", R"({"config_digest":"d1","key_epoch":1,"retention_months":24,"agencies":2})"},
+      {"batch_received", "police",
+       R"({"agency":"police","batch_id":"b-1","reports":10,"accepted":7,"duplicates":2,"refused":1,)"
+       R"("key_epoch":1,"replaced":0,"batch_digest":"ab12","node_signature":"c2lnbmF0dXJl"})"},
+      {"batch_received", "zorg",
+       R"({"agency":"zorg","batch_id":"b-2","reports":4,"accepted":3,"duplicates":0,"refused":1,)"
+       R"("key_epoch":1,"replaced":0,"corrected":0,"tokens":12,"max_tokens_per_report":4,)"
+       R"("reports_beyond_profile":0,"batch_digest":"cd34"})"},
+      {"batch_refused", "police",
+       R"({"agency":"police","batch_id":"b-3","code":"FAILED_PRECONDITION",)"
+       R"("reason":"key epoch 2 is not in use","batch_digest":"ef56"})"},
+      {"retraction", "police", R"({"agency":"police","requested":3,"retracted":2,"not_found":1})"},
+      {"query", "gemeente",
+       R"({"role":"analyst","by":["form","age_band"],"from":"2024-01","to":"2024-03","rows":4,)"
+       R"("suppressed":2,"suppressed_cells":["total_persons","unlinkable_signals"]})"},
+      {"query", "gemeente",
+       R"({"role":"analyst","via":"grpc","view":"totals","by":"form","from":"2024-01",)"
+       R"("to":"2024-03","method":"cell_key","answered":true,"perturbed_cells":12})"},
+      {"retention_purge", "aggregator", R"({"cutoff_month":"2022-03","reports":12,"tokens":30})"},
+      {"retention_purge", "local_operator",
+       R"({"role":"local_operator","asked":"purge","outcome":"OK","cutoff_month":"2022-04",)"
+       R"("reports":5,"tokens":9})"},
+      {"key_epoch_retired", "aggregator", R"({"before_epoch":1,"reports":5,"tokens":9})"},
+      {"stop", "aggregator", "{}"},
+  };
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<crypto::Signer> signer, crypto::Signer::Generate());
+  {
+    audit::AuditChain chain(signer.get(), 0, "");
+    sqlite::OpenOptions o;
+    o.label = "trail";
+    ASSERT_OK_AND_ASSIGN(auto db, sqlite::Database::Open(data_dir + "/aggregator.db", o));
+    ASSERT_OK_AND_ASSIGN(sqlite::Statement ins,
+                         db->Prepare("INSERT INTO audit(seq, time_ms, event, actor, details, "
+                                     "prev_hash, hash, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"));
+    int64_t time_ms = 1710028800000;  // 2024-03-10T00:00:00Z
+    for (const Written& w : written) {
+      audit::Entry e = chain.Next(w.event, w.actor, w.details, time_ms += 60000);
+      ASSERT_OK(ins.Bind(1, static_cast<int64_t>(e.seq))
+                    .Bind(2, e.time_ms)
+                    .Bind(3, e.event)
+                    .Bind(4, e.actor)
+                    .Bind(5, e.details)
+                    .BindBlob(6, e.prev_hash)
+                    .BindBlob(7, e.hash)
+                    .BindBlob(8, e.signature)
+                    .Run());
+      chain.Commit(e);
+    }
+  }
+
+  ASSERT_OK_AND_ASSIGN(
+      VerifyOutcome v,
+      VerifyTrail(data_dir, {.public_key_b64 = crypto::Base64Encode(signer->public_key())}));
+  EXPECT_EQ(v.entries, written.size());
+  EXPECT_EQ(v.trust_source, "--public-key");
+  ASSERT_OK_AND_ASSIGN(Trail t, ReadTrail(data_dir));
+  ASSERT_EQ(t.entries.size(), written.size());
+  for (size_t i = 0; i < written.size(); ++i) EXPECT_EQ(t.entries[i].details, written[i].details);
+
+  ASSERT_OK_AND_ASSIGN(std::string csv, AuditReport(t.entries, {.format = "csv"}));
+  EXPECT_EQ(csv,
+            "month,party,batches,reports,accepted,duplicates,refused_reports,batches_refused,"
+            "retractions,retracted,queries,suppressed_cells,purges,purged_reports\n"
+            "2024-03,aggregator,0,0,0,0,0,0,0,0,0,0,1,12\n"
+            "2024-03,gemeente,0,0,0,0,0,0,0,0,2,2,0,0\n"
+            "2024-03,local_operator,0,0,0,0,0,0,0,0,0,0,1,5\n"
+            "2024-03,police,1,10,7,2,1,1,1,2,0,0,0,0\n"
+            "2024-03,zorg,1,4,3,0,1,0,0,0,0,0,0,0\n");
 }
 
 }  // namespace
