@@ -6,7 +6,6 @@
 #include <array>
 #include <bitset>
 #include <chrono>
-#include <ctime>
 #include <set>
 
 #include <google/protobuf/arena.h>
@@ -131,11 +130,7 @@ Intake::Intake(const v1::AggregatorConfig& config, const v1::LinkageProfile& pro
 bool Intake::AcceptsPreviousEpoch(uint32_t epoch, int64_t now_unix) const {
   if (previous_key_epoch_ == 0 || epoch != previous_key_epoch_) return false;
   if (switchover_month_ == 0) return true;  // until the configuration drops it
-  time_t t = static_cast<time_t>(now_unix);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  const uint32_t month = static_cast<uint32_t>((tm.tm_year + 1900) * 100 + tm.tm_mon + 1);
-  return month < switchover_month_;
+  return Month::OfUnixSeconds(now_unix).yyyymm() < switchover_month_;
 }
 
 absl::Status Intake::Authorize(const rpc::Peer& peer, std::string_view asked) const {
