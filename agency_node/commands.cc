@@ -131,20 +131,67 @@ std::string AckCode(const SentBatch& b) {
 
 }  // namespace
 
-constexpr char kRecordsSkippedPayload[] = "type.samenzicht.nl/records-skipped";
+namespace {
 
-absl::Status RecordsSkippedError(int skipped, int warnings) {
-  absl::Status s = absl::FailedPreconditionError(absl::StrCat(
-      "the export did not arrive whole: ", skipped, " record(s) not sent, ", warnings,
-      " field(s) not used (each named above by line, record id and field); correct the "
-      "export and import it again: records already sent are not counted twice"));
-  s.SetPayload(kRecordsSkippedPayload, absl::Cord("1"));
+constexpr char kRecordsSkippedPayload[] = "type.samenzicht.nl/records-skipped";
+constexpr char kFieldsNotUsedPayload[] = "type.samenzicht.nl/fields-not-used";
+
+// FailedPrecondition with `message`, marked with `payload` (main.cc picks the exit status by
+// the mark).
+absl::Status Marked(const std::string& message, const char* payload) {
+  absl::Status s = absl::FailedPreconditionError(message);
+  s.SetPayload(payload, absl::Cord("1"));
   return s;
 }
 
-bool IsRecordsSkipped(const absl::Status& status) {
-  return !status.ok() && status.GetPayload(kRecordsSkippedPayload).has_value();
+bool HasMark(const absl::Status& status, const char* payload) {
+  return !status.ok() && status.GetPayload(payload).has_value();
 }
+
+}  // namespace
+
+absl::Status RecordsSkippedError(int skipped, int warnings) {
+  return Marked(absl::StrCat("the export did not arrive whole: ", skipped,
+                             " record(s) not sent, ", warnings,
+                             " field(s) not used (each named above by line, record id and "
+                             "field); correct the export and import it again: records already "
+                             "sent are not counted twice"),
+                kRecordsSkippedPayload);
+}
+
+bool IsRecordsSkipped(const absl::Status& status) {
+  return HasMark(status, kRecordsSkippedPayload);
+}
+
+absl::Status FieldsNotUsedError(int records, int warnings) {
+  return Marked(absl::StrCat("every record was sent, but ", records, " record(s) without ",
+                             warnings,
+                             " identifier field(s) that did not parse (each named above by "
+                             "line, record id and field); they count in every figure, but link "
+                             "less well: correct the identifiers in the case system and import "
+                             "the export again (the records correct their reports)"),
+                kFieldsNotUsedPayload);
+}
+
+bool IsFieldsNotUsed(const absl::Status& status) {
+  return HasMark(status, kFieldsNotUsedPayload);
+}
+
+namespace {
+
+// What a run that sent its records reports: skipped records first, then degraded ones.
+absl::Status Outcome(const PreparedReports& p) {
+  if (p.incomplete()) {
+    return RecordsSkippedError(static_cast<int>(p.skipped.size()),
+                               static_cast<int>(p.warnings.size()));
+  }
+  if (p.degraded()) {
+    return FieldsNotUsedError(p.degraded_records(), static_cast<int>(p.warnings.size()));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 std::string ResolveProfilePath(const std::string& flag, const std::string& compiled_in) {
   if (!flag.empty()) return flag;
@@ -224,11 +271,7 @@ absl::Status PseudonymiseCommand(const PseudonymiseOptions& o, spdlog::logger& l
   PrintReadSummary(prepared, os);
   os << "reports written: " << prepared.reports.size() << " to " << o.out << "\n";
   if (!o.map.empty()) os << "map:             " << o.map << " (keep it inside the agency)\n";
-  if (prepared.incomplete()) {
-    return RecordsSkippedError(static_cast<int>(prepared.skipped.size()),
-                               static_cast<int>(prepared.warnings.size()));
-  }
-  return absl::OkStatus();
+  return Outcome(prepared);
 }
 
 absl::Status SubmitCommand(const std::string& config_path, const std::string& in,
@@ -254,11 +297,7 @@ absl::Status SubmitCommand(const std::string& config_path, const std::string& in
     os << "resent:          " << imported.retracted_resent
        << " record(s) retracted earlier, sent again as new reports (--resend-retracted)\n";
   }
-  const absl::Status whole =
-      imported.prepared.incomplete()
-          ? RecordsSkippedError(static_cast<int>(imported.prepared.skipped.size()),
-                                static_cast<int>(imported.prepared.warnings.size()))
-          : absl::OkStatus();
+  const absl::Status whole = Outcome(imported.prepared);
   ASSIGN_OR_RETURN(auto queued, node->outbox().Size());
   if (queued.first == 0) {
     os << "nothing to send\n";

@@ -29,6 +29,18 @@ inline constexpr int kExitRecordsSkipped = 3;
 absl::Status RecordsSkippedError(int skipped, int warnings);
 bool IsRecordsSkipped(const absl::Status& status);
 
+// The exit status of `submit` and `pseudonymise` when every record was sent but some went
+// without an identifier that did not parse (PreparedReports::degraded: an impossible date
+// of birth, a BSN failing the eleven-test, ...; the output names each by line, record id and
+// field). Every figure counts those records; only their linkage has less to go on.
+inline constexpr int kExitFieldsNotUsed = 4;
+
+// The status those commands return then: FailedPrecondition, its message counting the
+// records and fields, marked so that IsFieldsNotUsed(status) is true (main.cc exits with
+// kExitFieldsNotUsed).
+absl::Status FieldsNotUsedError(int records, int warnings);
+bool IsFieldsNotUsed(const absl::Status& status);
+
 // `keygen`: a new shared hashing key (mode 0600). AlreadyExists if `out` exists.
 absl::Status KeygenCommand(const std::string& out, uint32_t epoch, std::ostream& os);
 

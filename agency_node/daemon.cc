@@ -261,7 +261,7 @@ absl::StatusOr<ImportResult> Delivery::Import(const std::string& csv_path, bool 
   // An export that did not arrive whole is not recorded as imported: the same file
   // dropped again is read again (its whole records are duplicates at the aggregator,
   // counted once) and lands in failed/ again, never in done/ as "imported before".
-  if (p.incomplete()) digest.clear();
+  if (p.incomplete() || p.degraded()) digest.clear();
   if (!batches.empty() || !digest.empty()) {
     absl::Status s = outbox_->Enqueue(batches, digest);
     if (absl::IsAlreadyExists(s)) {  // another process imported the same file meanwhile
@@ -537,6 +537,16 @@ absl::Status RunDaemon(const v1::NodeConfig& config, StopSignal& stop, spdlog::l
                     "moved to failed/ with {}.report.csv listing the rows (line, record id, "
                     "field, reason)",
                     name, r->prepared.skipped.size(), r->prepared.warnings.size(), name);
+          where = p.parent_path() / "failed";
+          report_rows = &r->prepared;
+        } else if (r->prepared.degraded()) {
+          // Every record was queued, some without an identifier that did not parse: not
+          // done/ either, so that the identifiers get corrected (a corrected export imported
+          // later corrects those reports: same report ids).
+          log.error("{}: every record queued, but {} record(s) without {} identifier field(s) "
+                    "that did not parse; moved to failed/ with {}.report.csv listing the rows "
+                    "(line, record id, field, reason)",
+                    name, r->prepared.degraded_records(), r->prepared.warnings.size(), name);
           where = p.parent_path() / "failed";
           report_rows = &r->prepared;
         }

@@ -85,6 +85,10 @@ int Run(const Command& cmd, int argc, char** argv,
     std::cerr << "error: " << s.message() << "\n";
     return node::kExitRecordsSkipped;
   }
+  if (node::IsFieldsNotUsed(s)) {  // every record sent, some without an identifier
+    std::cerr << "warning: " << s.message() << "\n";
+    return node::kExitFieldsNotUsed;
+  }
   return samenzicht::cli::ExitWith(s);
 }
 

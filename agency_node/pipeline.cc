@@ -1,11 +1,21 @@
 #include "agency_node/pipeline.h"
 
+#include <set>
+#include <string>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "agency_node/csv.h"
 #include "common/status_macros.h"
 #include "crypto/key_file.h"
 
 namespace samenzicht::agency_node {
+
+int PreparedReports::degraded_records() const {
+  std::set<std::pair<int, std::string>> records;
+  for (const RecordIssue& w : warnings) records.emplace(w.line, w.record_id);
+  return static_cast<int>(records.size());
+}
 
 absl::StatusOr<PreparedReports> PrepareReports(const std::string& csv_path,
                                                const Normaliser& normaliser,

@@ -33,9 +33,16 @@ struct PreparedReports {
   // True when a record was not sent (skipped: a CSV error, a bad record id, a category,
   // area or signal date that does not parse): the run did not bring the export over whole
   // (`submit` and `pseudonymise` exit with kExitRecordsSkipped, the daemon moves the file
-  // to failed/). An identifier left out (`warnings`) is listed but does not count: the
+  // to failed/). An identifier left out (`warnings`) does not make it incomplete: the
   // record is sent and counted in every figure; only its linkage has less to go on.
   bool incomplete() const { return !skipped.empty(); }
+  // True when every record was sent but some without an identifier that did not parse
+  // (`warnings`): `submit` and `pseudonymise` exit with kExitFieldsNotUsed, the daemon moves
+  // the file to failed/ with the rows named, so the identifiers get corrected in the case
+  // system (the corrected export then corrects those reports).
+  bool degraded() const { return skipped.empty() && !warnings.empty(); }
+  // The records that went without an identifier (one per record, however many fields).
+  int degraded_records() const;
 };
 
 // Reads `csv_path`, parses and tokenises. The errors of ReadCsvFile and ParseSignals

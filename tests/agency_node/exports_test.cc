@@ -271,14 +271,29 @@ TEST_F(ExportsTest, ARunWithASkippedRecordDoesNotEndInSuccess) {
   EXPECT_EQ(WEXITSTATUS(rc), kExitRecordsSkipped);
   EXPECT_THAT(Slurp(dir_ + "/err.txt"), HasSubstr("error: the export did not arrive whole"));
 
-  // A whole export ends in success; so does one whose records all went, one of them
-  // without an identifier that did not parse (listed as a field warning).
+  // A whole export ends in success. One whose records all went, one of them without an
+  // identifier that did not parse (listed as a field warning), ends with its own status,
+  // kExitFieldsNotUsed from the binary.
   o.in = kTestdata + "export_excel_nl.csv";
   EXPECT_OK(PseudonymiseCommand(o, *logger_, out));
   o.in = WriteIn("bsn.csv", "record_id,surname,national_id,form\nR1,Jansen,123456789,sexual\n");
   std::ostringstream out2;
-  EXPECT_OK(PseudonymiseCommand(o, *logger_, out2));
+  const absl::Status degraded = PseudonymiseCommand(o, *logger_, out2);
+  EXPECT_TRUE(IsFieldsNotUsed(degraded)) << degraded;
+  EXPECT_FALSE(IsRecordsSkipped(degraded));
+  EXPECT_THAT(std::string(degraded.message()),
+              HasSubstr("every record was sent, but 1 record(s) without 1 identifier field(s)"));
   EXPECT_THAT(out2.str(), HasSubstr("field warnings:  1"));
+  EXPECT_THAT(out2.str(), HasSubstr("reports written: 1"));
+  const std::string cmd2 = std::string(SAMENZICHT_BINARY_DIR) +
+                           "/agency_node/agency-node pseudonymise --key " + o.key_file +
+                           " --in " + o.in + " --out " + o.out + " --profile " + kProfile +
+                           " >/dev/null 2>" + dir_ + "/err2.txt";
+  const int rc2 = std::system(cmd2.c_str());
+  EXPECT_EQ(WEXITSTATUS(rc2), kExitFieldsNotUsed);
+  const std::string err2 = Slurp(dir_ + "/err2.txt");
+  EXPECT_THAT(err2, HasSubstr("warning: every record was sent, but 1 record(s)"));
+  EXPECT_EQ(err2.find("123456789"), std::string::npos);
 }
 
 // Stray quotes as real exports have them: `"Jansen` opened and never closed, followed by
@@ -364,8 +379,9 @@ TEST_F(ExportsTest, StrayQuotesCostTheirOwnRecordOnlyOverALongExport) {
 }
 
 // The daemon: a whole export (here Windows-1252) is imported and goes (processed exports are
-// deleted); an export with a record that cannot be sent goes to failed/ with a report of
-// its rows and is never under done/; the whole records of both are queued.
+// deleted); an export with a record that cannot be sent, and one whose records all went but
+// some without an identifier that did not parse, go to failed/ with a report of their rows
+// and are never under done/; the whole records of all are queued.
 TEST_F(ExportsTest, TheDaemonFilesAnIncompleteExportUnderFailedWithAReport) {
   const std::string config_path = dir_ + "/node.textproto";
   ASSERT_OK(files::WriteFileAtomic(
@@ -383,12 +399,22 @@ TEST_F(ExportsTest, TheDaemonFilesAnIncompleteExportUnderFailedWithAReport) {
   future.replace(future.find("2024-04-19"), 10, "2030-04-19");  // ZG-2024-0104, line 5
   future.replace(future.find(",criminal,observed"), 18, ",smokkel,observed");  // ZG-2024-0102, line 3
   ASSERT_OK(files::WriteFileAtomic(dir_ + "/in/future.csv", future, 0600));
+  // Every record sendable, one without its BSN (it fails the eleven-test), one without its
+  // date of birth: sent, and still not done/.
+  ASSERT_OK(files::WriteFileAtomic(
+      dir_ + "/in/bsn.csv",
+      "record_id,surname,date_of_birth,national_id,form,signal_date\n"
+      "B1,Jansen,1990-02-30,123456789,sexual,2024-03-01\n"
+      "B2,Bakker,1991-05-04,,labour,2024-03-02\n"
+      "B3,Visser,1992-06-07,123456780,labour,2024-03-03\n",
+      0600));
 
   StopSignal stop;
   absl::Status result;
   std::thread daemon([&] { result = RunDaemon(config, stop, *logger_); });
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while ((fs::exists(dir_ + "/in/whole.csv") || fs::exists(dir_ + "/in/future.csv")) &&
+  while ((fs::exists(dir_ + "/in/whole.csv") || fs::exists(dir_ + "/in/future.csv") ||
+          fs::exists(dir_ + "/in/bsn.csv")) &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -412,16 +438,31 @@ TEST_F(ExportsTest, TheDaemonFilesAnIncompleteExportUnderFailedWithAReport) {
   EXPECT_EQ(fs::status(dir_ + "/in/failed/future.csv.report.csv").permissions() & fs::perms::others_read,
             fs::perms::none);
 
+  // The export with identifiers that did not parse: every record queued, the file in
+  // failed/ with its rows named (record id and field, never the value), not in done/.
+  EXPECT_FALSE(fs::exists(dir_ + "/in/done/bsn.csv"));
+  ASSERT_TRUE(fs::exists(dir_ + "/in/failed/bsn.csv"));
+  const std::string degraded = Slurp(dir_ + "/in/failed/bsn.csv.report.csv");
+  EXPECT_THAT(degraded, HasSubstr("\n2,B1,date_of_birth,field not used,"));
+  EXPECT_THAT(degraded, HasSubstr("\n2,B1,national_id,field not used,"));
+  EXPECT_THAT(degraded, HasSubstr("\n4,B3,national_id,field not used,"));
+  EXPECT_EQ(std::count(degraded.begin(), degraded.end(), '\n'), 4) << degraded;
+  for (const char* value : {"123456789", "123456780", "1990-02-30", "Jansen", "Visser"}) {
+    EXPECT_EQ(degraded.find(value), std::string::npos) << value;
+  }
+
   logger_->flush();
+  EXPECT_THAT(log_.str(), HasSubstr("bsn.csv: every record queued, but 2 record(s) without 3 "
+                                    "identifier field(s) that did not parse; moved to failed/"));
   EXPECT_THAT(log_.str(), HasSubstr("future.csv: did not arrive whole: 2 record(s) not sent"));
   EXPECT_THAT(log_.str(), HasSubstr("whole.csv: the file is not UTF-8: read as windows-1252"));
   ExpectNoName("the daemon's log", log_.str());
 
-  // 8 whole records of whole.csv and 6 of future.csv wait in the outbox.
+  // 8 whole records of whole.csv, 6 of future.csv and the 3 of bsn.csv wait in the outbox.
   {
     ASSERT_OK_AND_ASSIGN(auto outbox, Outbox::Open(config.state_dir()));
     ASSERT_OK_AND_ASSIGN(auto size, outbox->Size());
-    EXPECT_EQ(size.second, 14);
+    EXPECT_EQ(size.second, 17);
   }
 
   // The same incomplete export dropped again is read again and lands in failed/ again,

@@ -110,11 +110,20 @@ class NodeAgainstFakeIntake : public ::testing::Test {
     return path;
   }
 
+  // kSignals sends every record, two of them without an identifier that did not parse
+  // (LEAK-2's BSN fails the eleven-test, LEAK-3's date of birth is impossible): `submit`
+  // ends with the fields-not-used status (exit 4), which this returns as OK once checked;
+  // any other status as it is.
   absl::Status Submit(std::string* out = nullptr) {
     std::ostringstream os;
     absl::Status s = SubmitCommand(config_, csv_, *log_, os, Date{2024, 6, 15});
     stdout_text_ += os.str();
     if (out) *out = os.str();
+    if (IsFieldsNotUsed(s)) {
+      EXPECT_THAT(std::string(s.message()),
+                  HasSubstr("every record was sent, but 2 record(s) without 2 identifier"));
+      return absl::OkStatus();
+    }
     return s;
   }
 
