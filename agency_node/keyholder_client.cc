@@ -18,10 +18,11 @@ namespace {
 constexpr char kOprfOutputDomain[] = "samenzicht.value-output.oprf.v2";
 constexpr char kKeyServicePayload[] = "type.samenzicht.nl/key-service";
 
-// `code`, "key service at ADDRESS: " `message`, marked for IsKeyServiceError.
-absl::Status KeyServiceError(absl::StatusCode code, const std::string& address,
+// `code`, "`service`: `message`" (service: "key service at ADDRESS", with two services
+// "first ..." or "second key service at ADDRESS"), marked for IsKeyServiceError.
+absl::Status KeyServiceError(absl::StatusCode code, const std::string& service,
                              absl::string_view message) {
-  absl::Status s(code, absl::StrCat("key service at ", address, ": ", message));
+  absl::Status s(code, absl::StrCat(service, ": ", message));
   s.SetPayload(kKeyServicePayload, absl::Cord("1"));
   return s;
 }
@@ -41,14 +42,41 @@ absl::StatusOr<v1::KeyholderClientConfig> LoadKeyholderClientConfig(const std::s
   Resolve(c.mutable_tls()->mutable_crl_directory(), path);
   if (c.address().empty()) return absl::InvalidArgumentError(absl::StrCat(path, ": address is empty"));
   if (c.epoch() == 0) return absl::InvalidArgumentError(absl::StrCat(path, ": epoch must be at least 1"));
+  if (c.has_second()) {
+    if (c.second().address().empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(path, ": second { address } is empty (the second key service's host:port)"));
+    }
+    // The same service twice would apply one share twice: no token would match those of
+    // the other nodes, and the second share would protect nothing.
+    if (c.second().address() == c.address()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": the second key service has the first one's address ", c.address(),
+          "; a 2-of-2 deployment needs two services, each with its own share"));
+    }
+    if (!c.server_name().empty() && c.second().server_name() == c.server_name()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          path, ": the second key service has the first one's server_name ", c.server_name(),
+          "; a 2-of-2 deployment needs two services, each with its own certificate"));
+    }
+  }
   return c;
 }
 
 absl::StatusOr<std::unique_ptr<KeyholderOracle>> KeyholderOracle::New(const v1::KeyholderClientConfig& config) {
   std::unique_ptr<KeyholderOracle> o(new KeyholderOracle(config));
+  const bool two = config.has_second();
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
                    rpc::Connect(config.address(), config.tls(), config.server_name()));
-  o->stub_ = v1::KeyHolder::NewStub(channel);
+  o->services_.push_back(Service{absl::StrCat(two ? "first key service at " : "key service at ",
+                                              config.address()),
+                                 v1::KeyHolder::NewStub(channel)});
+  if (two) {
+    ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> second,
+                     rpc::Connect(config.second().address(), config.tls(), config.second().server_name()));
+    o->services_.push_back(Service{absl::StrCat("second key service at ", config.second().address()),
+                                   v1::KeyHolder::NewStub(second)});
+  }
   return o;
 }
 
@@ -59,25 +87,41 @@ size_t KeyholderOracle::max_inputs_per_call() const {
 absl::StatusOr<std::string> KeyholderOracle::Evaluate(const std::vector<std::string_view>& inputs) const {
   if (inputs.empty()) return std::string();
   ASSIGN_OR_RETURN(crypto::oprf::BlindBatch batch, crypto::oprf::BlindBatch::New(inputs));
-  v1::EvaluateRequest request;
-  request.set_epoch(config_.epoch());
-  request.set_blinded_elements(batch.blinded_elements());
-  v1::EvaluateResponse response;
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
-  const grpc::Status st = stub_->Evaluate(&context, request, &response);
-  if (!st.ok()) {
-    const absl::Status s = rpc::FromGrpcStatus(st);
-    return KeyServiceError(s.code(), config_.address(), s.message());
+  // Each service multiplies the elements by its key (its share, with two services); the
+  // second gets the first one's answer, checked first, so that a bad answer is put down
+  // to the service that gave it.
+  std::string elements = batch.blinded_elements();
+  for (const Service& service : services_) {
+    v1::EvaluateRequest request;
+    request.set_epoch(config_.epoch());
+    request.set_blinded_elements(std::move(elements));
+    v1::EvaluateResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+    const grpc::Status st = service.stub->Evaluate(&context, request, &response);
+    if (!st.ok()) {
+      const absl::Status s = rpc::FromGrpcStatus(st);
+      return KeyServiceError(s.code(), service.name, s.message());
+    }
+    if (response.epoch() != config_.epoch()) {
+      return KeyServiceError(absl::StatusCode::kInternal, service.name,
+                             absl::StrCat("answered for epoch ", response.epoch(), ", not ",
+                                          config_.epoch()));
+    }
+    if (response.evaluated_elements().size() != inputs.size() * crypto::oprf::kElementBytes) {
+      return KeyServiceError(absl::StatusCode::kInternal, service.name,
+                             absl::StrCat("answered ", response.evaluated_elements().size(),
+                                          " bytes for ", inputs.size(), " elements"));
+    }
+    if (absl::Status v = crypto::oprf::ValidateElements(response.evaluated_elements()); !v.ok()) {
+      return KeyServiceError(absl::StatusCode::kInternal, service.name,
+                             absl::StrCat("answered an invalid ", v.message()));
+    }
+    elements = std::move(*response.mutable_evaluated_elements());
   }
-  if (response.epoch() != config_.epoch()) {
-    return KeyServiceError(absl::StatusCode::kInternal, config_.address(),
-                           absl::StrCat("answered for epoch ", response.epoch(), ", not ",
-                                        config_.epoch()));
-  }
-  absl::StatusOr<std::string> outputs = batch.Finalize(inputs, response.evaluated_elements());
+  absl::StatusOr<std::string> outputs = batch.Finalize(inputs, elements);
   if (!outputs.ok()) {
-    return KeyServiceError(outputs.status().code(), config_.address(), outputs.status().message());
+    return KeyServiceError(outputs.status().code(), services_.back().name, outputs.status().message());
   }
   std::string values;
   values.reserve(inputs.size() * crypto::kDigestBytes);

@@ -1,6 +1,8 @@
 // The node's side of the key service: a TokenOracle that blinds each input (one value part,
 // Tokeniser::OracleInput; RFC 9497 OPRF, crypto/oprf.h), has the key service evaluate the
-// batch in one call over mutual TLS with the node's agency certificate, unblinds, and
+// batch in one call over mutual TLS with the node's agency certificate (with two key
+// services, 2-of-2: the first service's answer, checked, is evaluated by the second, each
+// with its share of the key), unblinds, and
 // hashes each 64-byte output to 32 bytes: BLAKE2b-256 with the domain
 // "samenzicht.value-output.oprf.v2" (crypto::Digest), which the tokeniser combines into
 // tokens. The node keeps no key: copied elsewhere, its files compute no token without the
@@ -27,7 +29,8 @@ namespace samenzicht::agency_node {
 inline constexpr size_t kDefaultElementsPerCall = 20000;
 
 // Loads a KeyholderClientConfig (text format), paths resolved against its folder.
-// InvalidArgument when the address or epoch is missing.
+// InvalidArgument when the address or epoch is missing, or when a second service is named
+// without an address or with the first one's address or server_name.
 absl::StatusOr<v1::KeyholderClientConfig> LoadKeyholderClientConfig(const std::string& path);
 
 class KeyholderOracle : public TokenOracle {
@@ -38,15 +41,24 @@ class KeyholderOracle : public TokenOracle {
 
   uint32_t epoch() const override { return config_.epoch(); }
   size_t max_inputs_per_call() const override;
+  // The errors of a service keep its code (UNAVAILABLE when unreachable or its certificate
+  // does not match, RESOURCE_EXHAUSTED, NOT_FOUND, ...) and name it: "key service at
+  // ADDRESS: ...", with two services "first key service at ADDRESS: ..." or "second key
+  // service at ADDRESS: ...". An answer of the wrong size or with an invalid element is
+  // INTERNAL. Nothing is returned unless every service answered.
   absl::StatusOr<std::string> Evaluate(const std::vector<std::string_view>& inputs) const override;
 
  private:
+  struct Service {
+    std::string name;  // "key service at ADDRESS", "first ..." / "second key service at ADDRESS"
+    std::unique_ptr<v1::KeyHolder::Stub> stub;
+  };
   explicit KeyholderOracle(v1::KeyholderClientConfig config) : config_(std::move(config)) {}
   const v1::KeyholderClientConfig config_;
-  std::unique_ptr<v1::KeyHolder::Stub> stub_;
+  std::vector<Service> services_;  // in the order they apply their keys
 };
 
-// True for an error of the key service (unreachable, refused: RESOURCE_EXHAUSTED at its
+// True for an error of a key service (unreachable, refused: RESOURCE_EXHAUSTED at its
 // rate limit, PERMISSION_DENIED, NOT_FOUND for an unknown epoch, ...; or an answer that
 // does not check out) as returned by KeyholderOracle::Evaluate, also after PrepareReports
 // and Delivery::Import passed it on: the export is not at fault, it is imported again

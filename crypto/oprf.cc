@@ -112,6 +112,23 @@ absl::StatusOr<std::string> ExpandMessageXmdSha512(std::string_view msg, std::st
   return out;
 }
 
+absl::Status ValidateElements(std::string_view elements) {
+  RETURN_IF_ERROR(EnsureInitialized());
+  if (elements.size() % kElementBytes != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("group elements must be 32 bytes each, got ", elements.size(), " bytes"));
+  }
+  for (size_t i = 0; i < elements.size() / kElementBytes; ++i) {
+    const auto* e = reinterpret_cast<const uint8_t*>(elements.data()) + i * kElementBytes;
+    // The identity's canonical encoding is 32 zero bytes.
+    if (crypto_core_ristretto255_is_valid_point(e) != 1 || sodium_is_zero(e, kElementBytes)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("element ", i, " is not a valid non-identity group element"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<ServerKey> ServerKey::Generate() {
   ASSIGN_OR_RETURN(SecretBytes s, SecretBytes::Allocate(kScalarBytes));
   crypto_core_ristretto255_scalar_random(s.unsafe_bytes());

@@ -46,6 +46,12 @@ inline constexpr size_t kMaxInputBytes = 65535;
 absl::StatusOr<std::string> ExpandMessageXmdSha512(std::string_view msg, std::string_view dst,
                                                    size_t len);
 
+// OK when `elements` is a concatenation of 32-byte canonical encodings of non-identity
+// group elements; InvalidArgument otherwise ("element N"). A client checks one key
+// service's answer with it before passing it to a second service (2-of-2 key shares:
+// each service multiplies by its share in turn).
+absl::Status ValidateElements(std::string_view elements);
+
 // The server's secret scalar, in sodium_malloc memory.
 class ServerKey {
  public:

@@ -107,6 +107,62 @@ TEST(OprfTest, RandomBlindsHideTheInputButGiveTheSameOutput) {
   EXPECT_NE(o3.substr(0, 64), o1.substr(0, 64));
 }
 
+// Two key services holding shares k1 and k2 (2-of-2), applied in turn to the blinded
+// elements: the outputs are those of one service holding k = k1 * k2 (mod the group
+// order). k1 is RFC 9497's test key; k2 is the SHA-512 of "second share" reduced; their
+// product was computed outside the project (Python integers mod
+// 2^252 + 27742317777372353535851937790883648493).
+constexpr char kShare2[] = "1064cf76f2cf366f33be004b2b54e3b123a658896e25df20d0017d0ccf514c09";
+constexpr char kShareProduct[] = "f23d6eeb840b01b62edab549615d403d4f5acb7ac8a59007233b98c208ec9f00";
+
+ServerKey KeyOf(const char* hex) {
+  const std::string raw = Unhex(hex);
+  return *ServerKey::FromSecret(*SecretBytes::CopyFrom(reinterpret_cast<const uint8_t*>(raw.data()), raw.size()));
+}
+
+TEST(OprfTest, TwoSharesInTurnEvaluateUnderTheirProduct) {
+  ServerKey k1 = RfcKey(), k2 = KeyOf(kShare2), k = KeyOf(kShareProduct);
+  const std::vector<std::string> inputs = {Unhex(kVectors[0].input), Unhex(kVectors[1].input), "Jansen"};
+  const std::vector<std::string_view> views(inputs.begin(), inputs.end());
+  ASSERT_OK_AND_ASSIGN(BlindBatch batch, BlindBatch::New(views));
+  ASSERT_OK_AND_ASSIGN(std::string first, k1.BlindEvaluate(batch.blinded_elements()));
+  ASSERT_OK(ValidateElements(first));
+  ASSERT_OK_AND_ASSIGN(std::string second, k2.BlindEvaluate(first));
+  ASSERT_OK_AND_ASSIGN(std::string outputs, batch.Finalize(views, second));
+  // The same outputs whichever order the shares are applied in.
+  ASSERT_OK_AND_ASSIGN(std::string first_b, k2.BlindEvaluate(batch.blinded_elements()));
+  ASSERT_OK_AND_ASSIGN(std::string second_b, k1.BlindEvaluate(first_b));
+  ASSERT_OK_AND_ASSIGN(std::string outputs_b, batch.Finalize(views, second_b));
+  EXPECT_EQ(outputs_b, outputs);
+  ASSERT_OK_AND_ASSIGN(std::string one_share, batch.Finalize(views, first));
+  ASSERT_OK_AND_ASSIGN(std::string other_share, batch.Finalize(views, first_b));
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    SCOPED_TRACE(i);
+    const std::string out = outputs.substr(i * kOutputBytes, kOutputBytes);
+    ASSERT_OK_AND_ASSIGN(std::string direct, Evaluate(k, inputs[i]));
+    EXPECT_EQ(out, direct);
+    // One service's answer alone gives that share's output, not the token's.
+    EXPECT_NE(one_share.substr(i * kOutputBytes, kOutputBytes), out);
+    EXPECT_NE(other_share.substr(i * kOutputBytes, kOutputBytes), out);
+  }
+  // Pinned (computed by this code, as a guard against changes): RFC 9497's first input
+  // under the product key.
+  EXPECT_EQ(ToHex(outputs.substr(0, kOutputBytes)),
+            "e5e44b31711f287b124c32c7a6a1ece05e13290f2a2f1beaaa7d074cf700f67d"
+            "eeb03c9f9b8b55b4f18d4073b5d0a133e318456da6c1793edd94f90ad425e953");
+}
+
+TEST(OprfTest, ValidateElementsChecksEachElement) {
+  const std::string good = Unhex(kVectors[0].blinded);
+  ASSERT_OK(ValidateElements(""));
+  ASSERT_OK(ValidateElements(good + good));
+  EXPECT_THAT(ValidateElements(good + std::string(32, '\0')),
+              StatusIs(absl::StatusCode::kInvalidArgument, "element 1 is not"));
+  EXPECT_THAT(ValidateElements(std::string(32, '\xff') + good),
+              StatusIs(absl::StatusCode::kInvalidArgument, "element 0 is not"));
+  EXPECT_THAT(ValidateElements(good + "x"), StatusIs(absl::StatusCode::kInvalidArgument, "32 bytes"));
+}
+
 TEST(OprfTest, InvalidElementsAreRefused) {
   ServerKey key = RfcKey();
   const std::string good = Unhex(kVectors[0].blinded);

@@ -1,0 +1,298 @@
+// Two key services (2-of-2): each holds one share of the key, k = k1 * k2, and the node has
+// the first service's answer evaluated by the second. The tokens are those of one service
+// holding k1 * k2 (pinned under known shares); one service's answer alone gives no token
+// of the deployment; each service limits and records the node's evaluations on its own;
+// a second service that is down, is not the one configured, lacks the epoch or refuses
+// fails the run with its own status code and is named as the second.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "agency_node/commands.h"
+#include "common/files.h"
+#include "crypto/encoding.h"
+#include "crypto/key_file.h"
+#include "google/protobuf/util/json_util.h"
+#include "keyholder/key_service.h"
+#include "keyholder/server.h"
+#include "samenzicht/v1/report.pb.h"
+#include "tests/agency_node/keyholder_fixture.h"
+#include "tests/testing/pki.h"
+#include "tests/testing/status_matchers.h"
+
+namespace samenzicht::agency_node {
+namespace {
+
+namespace fs = std::filesystem;
+using ::samenzicht::testing::StatusIs;
+using ::samenzicht::agency_node::testing::kKeyholderSignals;
+
+// k1: the key of RFC 9497's test vectors; k2: SHA-512("second share") reduced mod the group
+// order; k = k1 * k2 mod 2^252 + 27742317777372353535851937790883648493, computed outside
+// the project (Python integers). Little-endian scalars, as in the key files.
+constexpr char kShare1[] = "5ebcea5ee37023ccb9fc2d2019f9d7737be85591ae8652ffa9ef0f4d37063b0e";
+constexpr char kShare2[] = "1064cf76f2cf366f33be004b2b54e3b123a658896e25df20d0017d0ccf514c09";
+constexpr char kProduct[] = "f23d6eeb840b01b62edab549615d403d4f5acb7ac8a59007233b98c208ec9f00";
+
+std::string Unhex(std::string_view hex) {
+  std::string out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
+  }
+  return out;
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// Every token of a pseudonymise output, as "rule:value".
+std::set<std::string> AllTokens(const std::string& jsonl) {
+  std::set<std::string> out;
+  for (absl::string_view line : absl::StrSplit(jsonl, '\n', absl::SkipEmpty())) {
+    v1::Report r;
+    EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(std::string(line), &r).ok());
+    for (const auto& tok : r.tokens()) out.insert(absl::StrCat(tok.rule(), ":", crypto::ToHex(tok.value())));
+  }
+  return out;
+}
+
+class KeyholderTwoServicesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    dir_ = ::testing::TempDir() + "/keyholder_two/" + name;
+    fs::remove_all(dir_);
+    ASSERT_OK(files::MakeDirs(dir_ + "/node"));
+    // Service a answers as localhost and 127.0.0.1 (the default names), service b as
+    // keyholder-b.example only: a node that expects b checks that it reached b.
+    pki_ = samenzicht::testing::MakePki(absl::StrCat("keyholder_two_", name),
+                                        {{"keyholder-a", "server"}, {"keyholder-c", "server"},
+                                         {"police", "agency"}});
+    ASSERT_FALSE(pki_.empty());
+    ASSERT_EQ(std::system((std::string(SAMENZICHT_SOURCE_DIR) + "/deploy/pki.sh issue " + pki_ +
+                           " keyholder-b server DNS:keyholder-b.example >/dev/null")
+                              .c_str()),
+              0);
+    for (const std::string& f : {std::string("ca.crt"), std::string("police.crt"), std::string("police.key")}) {
+      fs::copy_file(pki_ + "/" + f, dir_ + "/node/" + f);
+    }
+    ASSERT_OK(files::WriteFileAtomic(dir_ + "/node/in.csv", kKeyholderSignals, 0600));
+    sink_ = std::make_shared<spdlog::sinks::ostream_sink_mt>(log_text_);
+    log_ = std::make_shared<spdlog::logger>("test", sink_);
+  }
+
+  // A key service `name` (its certificate, data and keys under dir_/name) with the scalar
+  // `hex` for `epoch` and an hourly limit (0: the default).
+  std::unique_ptr<keyholder::Server> Start(const std::string& name, const char* hex, uint32_t epoch = 1,
+                                           uint64_t per_hour = 0) {
+    const std::string d = dir_ + "/" + name;
+    EXPECT_OK(files::MakeDirs(d));
+    const std::string raw = Unhex(hex);
+    const std::string key = absl::StrCat(d, "/oprf-", epoch, ".key");
+    if (!fs::exists(key)) {
+      EXPECT_OK(files::WriteFileAtomic(
+          key, absl::StrCat("samenzicht-key v1 oprf-ristretto255 ", epoch, " ", crypto::Base64Encode(raw), "\n"),
+          0600));
+    }
+    if (!fs::exists(d + "/audit.key")) {
+      EXPECT_OK(crypto::GenerateKeyFile(d + "/audit.key", crypto::KeyKind::kSigning).status());
+    }
+    v1::KeyholderConfig config;
+    config.set_listen_address("127.0.0.1:0");
+    *config.mutable_tls() = samenzicht::testing::TlsFor(pki_, name);
+    config.set_data_dir(d + "/data");
+    config.add_keys()->set_key_file(key);
+    config.set_audit_key_file(d + "/audit.key");
+    if (per_hour > 0) config.set_max_evaluations_per_node_per_hour(per_hour);
+    auto server = keyholder::Server::Start(config);
+    EXPECT_OK(server.status());
+    return server.ok() ? std::move(*server) : nullptr;
+  }
+
+  // The node's client configuration: the first service at `first`, and a second one at
+  // `second` (none when 0) checked against the name `second_name` (none when empty).
+  std::string ClientConfig(int first, int second, const std::string& second_name = "keyholder-b.example") {
+    std::string text = absl::StrCat("address: \"127.0.0.1:", first, "\"\nepoch: 1\n",
+                                     "tls { ca_cert_file: \"ca.crt\" cert_file: \"police.crt\" "
+                                     "key_file: \"police.key\" }\n");
+    if (second != 0) {
+      absl::StrAppend(&text, "second { address: \"127.0.0.1:", second, "\"");
+      if (!second_name.empty()) absl::StrAppend(&text, " server_name: \"", second_name, "\"");
+      text += " }\n";
+    }
+    const std::string path = absl::StrCat(dir_, "/node/keyholder-", ++configs_, ".textproto");
+    EXPECT_OK(files::WriteFileAtomic(path, text, 0600));
+    return path;
+  }
+
+  PseudonymiseOptions Options(const std::string& client_config, const std::string& out) {
+    PseudonymiseOptions o;
+    o.keyholder = client_config;
+    o.in = dir_ + "/node/in.csv";
+    o.out = dir_ + "/node/" + out;
+    o.profile = SAMENZICHT_SOURCE_DIR "/deploy/config/profile.textproto";
+    o.areas = {"zuid", "oost"};
+    o.today = Date{2024, 6, 15};
+    return o;
+  }
+
+  std::string dir_, pki_;
+  int configs_ = 0;
+  std::ostringstream log_text_;
+  std::shared_ptr<spdlog::sinks::ostream_sink_mt> sink_;
+  std::shared_ptr<spdlog::logger> log_;
+};
+
+TEST_F(KeyholderTwoServicesTest, TwoSharesGiveTheTokensOfTheirProductAndOneShareNone) {
+  auto a = Start("keyholder-a", kShare1);
+  auto b = Start("keyholder-b", kShare2);
+  auto c = Start("keyholder-c", kProduct);  // one service holding k1 * k2, for comparison
+  ASSERT_TRUE(a && b && c);
+  // A profile of its own for the pinned tokens, so that the shipped profile may change:
+  // an ordinary rule, one with a deletion neighbourhood, one with name-deletion pairs.
+  const std::string profile = dir_ + "/pinned_profile.textproto";
+  ASSERT_OK(files::WriteFileAtomic(profile,
+                                   "name: \"pinned\"\nversion: 1\nmax_reports_per_token: 50\n"
+                                   "method: LINKAGE_METHOD_FELLEGI_SUNTER\nmatch_probability: 0.9\n"
+                                   "rules { name: \"name_dob\" fields: [FIELD_FIRST_GIVEN_NAME, FIELD_SURNAME, FIELD_DATE_OF_BIRTH] }\n"
+                                   "rules { name: \"surdel_dob\" fields: [FIELD_SURNAME_DELETIONS, FIELD_FIRST_INITIAL, FIELD_DOB_DAY_MONTH_UNORDERED] }\n"
+                                   "rules { name: \"namedel_pca\" fields: [FIELD_NAME_DELETIONS, FIELD_POSTCODE_AREA] }\n",
+                                   0600));
+  std::ostringstream out;
+  auto two = Options(ClientConfig(a->port(), b->port()), "two.jsonl");
+  two.profile = profile;
+  ASSERT_OK(PseudonymiseCommand(two, *log_, out));
+  auto product = Options(ClientConfig(c->port(), 0), "product.jsonl");
+  product.profile = profile;
+  ASSERT_OK(PseudonymiseCommand(product, *log_, out));
+  const std::set<std::string> tokens = AllTokens(Slurp(two.out));
+  ASSERT_GT(tokens.size(), 50u);
+  EXPECT_EQ(tokens, AllTokens(Slurp(product.out)));
+  // Pinned: the tokens of the sample under k1 * k2 and the profile above (the blinds are
+  // random, the tokens are not).
+  std::string listing;
+  for (const std::string& t : tokens) absl::StrAppend(&listing, t, "\n");
+  EXPECT_EQ(crypto::ToHex(crypto::Digest("golden", listing)).substr(0, 32), "6756f43eb95d10d34fc2679140e92422");
+
+  // A node (or a thief with its files) that reaches one service only gets that share's
+  // outputs: not one token in common with the deployment's.
+  for (const auto& [name, port] : {std::pair<std::string, int>{"a", a->port()}, {"b", b->port()}}) {
+    auto one = Options(ClientConfig(port, 0, ""), "one-" + name + ".jsonl");
+    one.profile = profile;
+    if (name == "b") {
+      // b's certificate names keyholder-b.example only.
+      ASSERT_OK(files::WriteFileAtomic(one.keyholder,
+                                       absl::StrCat(Slurp(one.keyholder), "server_name: \"keyholder-b.example\"\n"),
+                                       0600));
+    }
+    ASSERT_OK(PseudonymiseCommand(one, *log_, out)) << name;
+    const std::set<std::string> partial = AllTokens(Slurp(one.out));
+    EXPECT_EQ(partial.size(), tokens.size()) << name;
+    for (const std::string& t : partial) EXPECT_EQ(tokens.count(t), 0u) << name << " " << t;
+  }
+}
+
+TEST_F(KeyholderTwoServicesTest, EachServiceLimitsAndRecordsOnItsOwn) {
+  const uint64_t evaluations = testing::DistinctOracleInputs(kKeyholderSignals);
+  std::ostringstream out;
+  {
+    auto a = Start("keyholder-a", kShare1);
+    auto b = Start("keyholder-b", kShare2);
+    ASSERT_TRUE(a && b);
+    ASSERT_OK(PseudonymiseCommand(Options(ClientConfig(a->port(), b->port()), "ok.jsonl"), *log_, out));
+    EXPECT_EQ(a->service()->UsedToday("police"), evaluations);
+    EXPECT_EQ(b->service()->UsedToday("police"), evaluations);
+  }
+  // The second service at its hourly limit: the first evaluated (and recorded it), the
+  // second refused, the node writes nothing and names the second service.
+  {
+    auto a = Start("keyholder-a", kShare1);
+    auto b = Start("keyholder-b", kShare2, 1, evaluations + 5);
+    ASSERT_TRUE(a && b);
+    auto o = Options(ClientConfig(a->port(), b->port()), "limited-b.jsonl");
+    EXPECT_THAT(PseudonymiseCommand(o, *log_, out),
+                StatusIs(absl::StatusCode::kResourceExhausted, "second key service at 127.0.0.1:"));
+    EXPECT_FALSE(fs::exists(o.out));
+    EXPECT_EQ(a->service()->UsedThisHour("police"), 2 * evaluations);
+    EXPECT_EQ(b->service()->UsedThisHour("police"), evaluations);
+  }
+  // The first service at its limit: the second is never asked.
+  {
+    auto a = Start("keyholder-a", kShare1, 1, 2 * evaluations + 5);
+    auto b = Start("keyholder-b", kShare2);
+    ASSERT_TRUE(a && b);
+    auto o = Options(ClientConfig(a->port(), b->port()), "limited-a.jsonl");
+    EXPECT_THAT(PseudonymiseCommand(o, *log_, out),
+                StatusIs(absl::StatusCode::kResourceExhausted, "first key service at 127.0.0.1:"));
+    EXPECT_FALSE(fs::exists(o.out));
+    EXPECT_EQ(b->service()->UsedThisHour("police"), evaluations);
+  }
+  // Each trail holds its own service's evaluations and refusals.
+  auto events = [](const std::string& data_dir) {
+    auto trail = keyholder::ReadTrail(data_dir);
+    EXPECT_OK(trail.status());
+    std::vector<std::string> e;
+    for (const auto& entry : trail->entries) {
+      if (entry.event != "start") e.push_back(absl::StrCat(entry.event, " ", entry.actor));
+    }
+    return e;
+  };
+  EXPECT_THAT(events(dir_ + "/keyholder-a/data"),
+              ::testing::ElementsAre("evaluation police", "evaluation police", "limit_refused police"));
+  EXPECT_THAT(events(dir_ + "/keyholder-b/data"),
+              ::testing::ElementsAre("evaluation police", "limit_refused police"));
+}
+
+TEST_F(KeyholderTwoServicesTest, AWrongOrMissingSecondServiceIsNamed) {
+  auto a = Start("keyholder-a", kShare1);
+  auto b = Start("keyholder-b", kShare2);
+  ASSERT_TRUE(a && b);
+  std::ostringstream out;
+  const std::string second = absl::StrCat("second key service at 127.0.0.1:", b->port());
+  // Not the service the node expects: another key service answers at the second's place,
+  // and its certificate does not name keyholder-b.example.
+  auto c = Start("keyholder-c", kShare2);
+  ASSERT_TRUE(c);
+  auto wrong = Options(ClientConfig(a->port(), c->port()), "wrong.jsonl");
+  EXPECT_THAT(PseudonymiseCommand(wrong, *log_, out),
+              StatusIs(absl::StatusCode::kUnavailable, absl::StrCat("second key service at 127.0.0.1:", c->port())));
+  EXPECT_FALSE(fs::exists(wrong.out));
+  EXPECT_EQ(c->service()->UsedToday("police"), 0u);
+  // A second service without the epoch's share.
+  auto b2 = Start("keyholder-b", kShare2, 2);
+  ASSERT_TRUE(b2);
+  auto no_epoch = Options(ClientConfig(a->port(), b2->port()), "no-epoch.jsonl");
+  EXPECT_THAT(PseudonymiseCommand(no_epoch, *log_, out),
+              StatusIs(absl::StatusCode::kNotFound, absl::StrCat("second key service at 127.0.0.1:", b2->port())));
+  EXPECT_FALSE(fs::exists(no_epoch.out));
+  // The second service down.
+  const std::string config = ClientConfig(a->port(), b->port());
+  b.reset();
+  auto down = Options(config, "down.jsonl");
+  EXPECT_THAT(PseudonymiseCommand(down, *log_, out), StatusIs(absl::StatusCode::kUnavailable, second));
+  EXPECT_FALSE(fs::exists(down.out));
+  // Configurations that name no proper second service.
+  auto same = Options(ClientConfig(a->port(), a->port(), ""), "same.jsonl");
+  EXPECT_THAT(PseudonymiseCommand(same, *log_, out),
+              StatusIs(absl::StatusCode::kInvalidArgument, "the second key service has the first one's address"));
+  auto empty = Options(ClientConfig(a->port(), 0), "empty.jsonl");
+  ASSERT_OK(files::WriteFileAtomic(empty.keyholder, Slurp(empty.keyholder) + "second { }\n", 0600));
+  EXPECT_THAT(PseudonymiseCommand(empty, *log_, out),
+              StatusIs(absl::StatusCode::kInvalidArgument, "second { address } is empty"));
+  EXPECT_EQ(log_text_.str().find("Jansen"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace samenzicht::agency_node
