@@ -14,6 +14,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "audit/aggregator_events.h"
+#include "audit/keyholder_trail.h"
 #include "aggregator/store/offline.h"
 #include "aggregator/store/store.h"
 #include "common/month.h"
@@ -52,9 +53,19 @@ absl::StatusOr<VerifyOutcome> VerifyTrail(const std::string& data_dir, const Ver
     }
     if (n == 0) return absl::InvalidArgumentError(absl::StrCat(file, ": holds no checkpoint"));
   }
-  ASSIGN_OR_RETURN(Trail trail, ReadTrail(data_dir));
-
   VerifyOutcome out;
+  Trail trail;
+  std::error_code ec;
+  if (!std::filesystem::exists(std::filesystem::path(data_dir) / kDatabaseFileName, ec) &&
+      audit::IsKeyholderDataDir(data_dir)) {
+    ASSIGN_OR_RETURN(audit::StoredTrail stored, audit::ReadKeyholderTrail(data_dir));
+    trail.entries = std::move(stored.entries);
+    trail.stored_public_key = std::move(stored.stored_public_key);
+    out.key_service = true;
+  } else {
+    ASSIGN_OR_RETURN(trail, ReadTrail(data_dir));
+  }
+
   std::string key;
   if (!options.public_key_b64.empty()) {
     auto k = crypto::Base64Decode(options.public_key_b64);

@@ -53,13 +53,17 @@ struct VerifyOutcome {
   std::string trusted_key_b64;
   std::string trust_source;            // "--public-key", "checkpoint" or "data directory"
   std::vector<std::string> warnings;   // for the privacy officer, one sentence each
+  bool key_service = false;            // the trail was the key service's
 };
 
 // Verifies the trail of `data_dir` offline: sequence, chain, hashes and signatures of every
-// entry, and every checkpoint given. Returns DataLoss naming the first wrong entry ("entry
-// 17: ...") or the truncation; Unauthenticated when a checkpoint's signature fails or its
-// key differs from `public_key_b64`; InvalidArgument for a malformed key or checkpoint;
-// FailedPrecondition when there is no key to trust at all; the errors of ReadTrail.
+// entry, and every checkpoint given. `data_dir` is the aggregator's data folder, or a key
+// service's (one holding keyholder.db and no aggregator.db: audit/keyholder_trail.h; its
+// entries, checkpoints and keys have the same form, and `key_service` is then set).
+// Returns DataLoss naming the first wrong entry ("entry 17: ...") or the truncation;
+// Unauthenticated when a checkpoint's signature fails or its key differs from
+// `public_key_b64`; InvalidArgument for a malformed key or checkpoint; FailedPrecondition
+// when there is no key to trust at all; the errors of ReadTrail.
 absl::StatusOr<VerifyOutcome> VerifyTrail(const std::string& data_dir, const VerifyOptions& options);
 
 struct ReportOptions {

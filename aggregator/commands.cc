@@ -251,7 +251,7 @@ absl::Status AuditVerifyCommand(const cli::Args& args, std::ostream& out, std::o
                         absl::StrCat("audit trail NOT verified: ", v.status().message()));
   }
   for (const std::string& w : v->warnings) err << "warning: " << w << "\n";
-  out << "audit trail verified: " << v->entries << " entries, head " << v->head_hash_hex
+  out << (v->key_service ? "key service audit trail verified: " : "audit trail verified: ") << v->entries << " entries, head " << v->head_hash_hex
       << "\n  signed by " << v->trusted_key_b64 << " (trusted from " << v->trust_source
       << ")\n  checkpoints checked: " << v->checkpoints_checked << "\n";
   return absl::OkStatus();

@@ -33,10 +33,11 @@ int AuditMain(int argc, char** argv) {
   const std::string sub = argc >= 2 ? argv[1] : "";
   if (sub == "verify") {
     cli::Command cmd("audit verify",
-                     "Verify the aggregator's audit trail offline (database opened read-only): "
-                     "sequence, hash chain and Ed25519 signature of every entry, and the kept "
-                     "checkpoints. Names the first wrong entry; exits 1 when anything is wrong.");
-    cmd.Flag("data-dir", "DIR", "the aggregator's data folder", true)
+                     "Verify the aggregator's audit trail, or the key service's, offline "
+                     "(database opened read-only): sequence, hash chain and Ed25519 signature "
+                     "of every entry, and the kept checkpoints. Names the first wrong entry; "
+                     "exits 1 when anything is wrong.");
+    cmd.Flag("data-dir", "DIR", "the aggregator's data folder, or a key service's (keyholder.db)", true)
         .Flag("checkpoint", "FILE", "a checkpoint kept outside the system (repeatable)")
         .Flag("public-key", "BASE64", "the audit public key (from `aggregator audit-keygen`)");
     return Run(cmd, argc - 1, argv + 1, AuditVerifyCommand);

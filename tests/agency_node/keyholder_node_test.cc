@@ -15,11 +15,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "agency_node/commands.h"
+#include "agency_node/keyholder_client.h"
 #include "common/files.h"
 #include "crypto/encoding.h"
 #include "crypto/key_file.h"
 #include "crypto/oprf.h"
 #include "google/protobuf/util/json_util.h"
+#include "keyholder/commands.h"
 #include "keyholder/key_service.h"
 #include "keyholder/server.h"
 #include "samenzicht/v1/report.pb.h"
@@ -267,6 +269,56 @@ TEST_F(KeyholderNodeTest, LimitReachedFailsTheRunAndWritesNothing) {
               StatusIs(absl::StatusCode::kResourceExhausted, "this hour"));
   EXPECT_FALSE(fs::exists(o.out));
   EXPECT_EQ(server_->service()->UsedThisHour("police"), 0u);
+}
+
+// The attack the per-value evaluation makes cheaper: someone with a node's certificate and
+// key (and the aggregator's database) evaluates a list of surnames through the key service,
+// to compute every combination token offline. At the default limits (sized for a node's
+// normal use, keyholder/key_service.h) the service stops it after kDefaultPerHour
+// evaluations in the hour (RESOURCE_EXHAUSTED, nothing of the refused calls evaluated),
+// and the trail, verified, shows the node's evaluations and its refused calls.
+TEST_F(KeyholderNodeTest, ANodeEnumeratingANameListIsStoppedAtTheDefaultLimit) {
+  ASSERT_OK_AND_ASSIGN(v1::KeyholderClientConfig config,
+                       LoadKeyholderClientConfig(dir_ + "/police/keyholder.textproto"));
+  ASSERT_OK_AND_ASSIGN(auto oracle, KeyholderOracle::New(config));
+  constexpr size_t kList = 12000, kPerCall = 1000;
+  static_assert(kList > keyholder::kDefaultPerHour && keyholder::kDefaultPerHour % kPerCall == 0);
+  std::vector<std::string> names;
+  for (size_t i = 0; i < kList; ++i) names.push_back(absl::StrCat("surname", i));
+  size_t evaluated = 0, refused = 0;
+  for (size_t at = 0; at < kList; at += kPerCall) {
+    std::vector<std::string_view> call(names.begin() + at, names.begin() + at + kPerCall);
+    absl::StatusOr<std::string> out = oracle->Evaluate(call);
+    if (out.ok()) {
+      ASSERT_EQ(out->size(), kPerCall * crypto::kDigestBytes);
+      evaluated += kPerCall;
+      continue;
+    }
+    EXPECT_THAT(out.status(), StatusIs(absl::StatusCode::kResourceExhausted, "this hour")) << at;
+    EXPECT_TRUE(IsKeyServiceError(out.status()));
+    ++refused;
+  }
+  EXPECT_EQ(evaluated, keyholder::kDefaultPerHour);
+  EXPECT_EQ(refused, (kList - keyholder::kDefaultPerHour) / kPerCall);
+  EXPECT_EQ(server_->service()->UsedThisHour("police"), keyholder::kDefaultPerHour);
+  server_.reset();  // writes the counted repeated refusals
+
+  // The trail: the node's evaluations, its first refusal, and the further ones counted.
+  ASSERT_OK_AND_ASSIGN(keyholder::Trail trail, keyholder::ReadTrail(dir_ + "/service/data"));
+  uint64_t trail_evaluations = 0, first_refusals = 0, repeated_refusals = 0;
+  for (const auto& e : trail.entries) {
+    if (e.actor != "police") continue;
+    if (e.event == "evaluation") trail_evaluations += keyholder::JsonCount(e.details, "evaluations");
+    if (e.event == "limit_refused") ++first_refusals;
+    if (e.event == "limit_refused_repeated") repeated_refusals += keyholder::JsonCount(e.details, "refused_calls");
+  }
+  EXPECT_EQ(trail_evaluations, keyholder::kDefaultPerHour);
+  EXPECT_EQ(first_refusals, 1u);
+  EXPECT_EQ(first_refusals + repeated_refusals, refused);
+  // What the privacy officer reads (`keyholder audit report`, after verifying the trail).
+  std::ostringstream report;
+  ASSERT_OK(keyholder::AuditReportCommand(dir_ + "/service/data", "", report));
+  EXPECT_THAT(report.str(), ::testing::HasSubstr(absl::StrCat(",police,", keyholder::kDefaultPerHour, ",", refused, "\n")));
 }
 
 }  // namespace
