@@ -63,6 +63,7 @@
 #include "samenzicht/v1/profile.pb.h"
 #include "samenzicht/v1/report.pb.h"
 #include "simulator/simulator.h"
+#include "common/version.h"
 
 namespace {
 
@@ -923,4 +924,7 @@ absl::Status Main(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) { return samenzicht::cli::ExitWith(Main(argc, argv)); }
+int main(int argc, char** argv) {
+  if (samenzicht::cli::PrintVersionIfAsked(argc, argv, "linkage_quality")) return 0;
+  return samenzicht::cli::ExitWith(Main(argc, argv));
+}

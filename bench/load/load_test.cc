@@ -33,6 +33,7 @@
 #include "model/config.h"
 #include "rpc/tls.h"
 #include "samenzicht/v1/intake.grpc.pb.h"
+#include "common/version.h"
 
 namespace fs = std::filesystem;
 using namespace samenzicht;
@@ -73,6 +74,7 @@ struct NodeResult {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (samenzicht::cli::PrintVersionIfAsked(argc, argv, "load_test")) return 0;
   int nodes = 8, persons = 3000, seconds = 20, batch = 100;
   bool smoke = false;
   for (int i = 1; i < argc; ++i) {

@@ -54,6 +54,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "simulator/simulator.h"
+#include "common/version.h"
 
 namespace {
 
@@ -611,4 +612,7 @@ absl::Status Main(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) { return samenzicht::cli::ExitWith(Main(argc, argv)); }
+int main(int argc, char** argv) {
+  if (samenzicht::cli::PrintVersionIfAsked(argc, argv, "mse_end_to_end")) return 0;
+  return samenzicht::cli::ExitWith(Main(argc, argv));
+}

@@ -40,6 +40,7 @@
 #include "estimate/bootstrap.h"
 #include "estimate/capture_table.h"
 #include "estimate/estimate.h"
+#include "common/version.h"
 
 namespace samenzicht::estimate {
 namespace {
@@ -530,4 +531,7 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace samenzicht::estimate
 
-int main(int argc, char** argv) { return samenzicht::estimate::Main(argc, argv); }
+int main(int argc, char** argv) {
+  if (samenzicht::cli::PrintVersionIfAsked(argc, argv, "mse_simulation")) return 0;
+  return samenzicht::estimate::Main(argc, argv);
+}

@@ -18,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "estimate/capture_table.h"
 #include "estimate/estimate.h"
+#include "common/version.h"
 
 namespace samenzicht::estimate {
 namespace {
@@ -119,4 +120,7 @@ int Main(int argc, char** argv) {
 }  // namespace
 }  // namespace samenzicht::estimate
 
-int main(int argc, char** argv) { return samenzicht::estimate::Main(argc, argv); }
+int main(int argc, char** argv) {
+  if (samenzicht::cli::PrintVersionIfAsked(argc, argv, "mse_speed")) return 0;
+  return samenzicht::estimate::Main(argc, argv);
+}

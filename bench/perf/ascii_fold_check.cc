@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "agency_node/normalise.h"
+#include "common/version.h"
 
 namespace {
 
@@ -26,7 +27,8 @@ std::string Utf8(uint32_t cp) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  if (samenzicht::cli::PrintVersionIfAsked(argc, argv, "ascii_fold_check")) return 0;
   auto normaliser = samenzicht::agency_node::Normaliser::New();
   if (!normaliser.ok()) {
     std::cerr << normaliser.status() << "\n";

@@ -42,6 +42,7 @@
 #include "rpc/tls.h"
 #include "samenzicht/v1/config.pb.h"
 #include "samenzicht/v1/intake.grpc.pb.h"
+#include "common/version.h"
 
 namespace fs = std::filesystem;
 using namespace samenzicht;
@@ -65,6 +66,7 @@ struct NodeResult {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (samenzicht::cli::PrintVersionIfAsked(argc, argv, "ingest_bench")) return 0;
   int nodes = 4, batch = static_cast<int>(agency_node::kDefaultMaxBatchReports);
   int64_t reports_per_node = 250000;
   std::string profile_file = PROFILE_FILE;

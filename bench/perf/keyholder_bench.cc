@@ -35,6 +35,7 @@
 #include "keyholder/server.h"
 #include "model/config.h"
 #include "simulator/simulator.h"
+#include "common/version.h"
 
 using namespace samenzicht;
 namespace fs = std::filesystem;
@@ -56,6 +57,7 @@ double CpuSeconds() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (samenzicht::cli::PrintVersionIfAsked(argc, argv, "keyholder_bench")) return 0;
   int persons = 3000;
   uint32_t per_call = 0;
   for (int i = 1; i < argc; ++i) {

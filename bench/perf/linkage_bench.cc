@@ -27,6 +27,7 @@
 #include "aggregator/linkage/probabilistic_linkage.h"
 #include "model/config.h"
 #include "bench/perf/synthetic.h"
+#include "common/version.h"
 
 using namespace samenzicht;
 using Clock = std::chrono::steady_clock;
@@ -211,6 +212,7 @@ std::vector<uint64_t> Sizes(const std::string& s) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (samenzicht::cli::PrintVersionIfAsked(argc, argv, "linkage_bench")) return 0;
   std::vector<uint64_t> sizes = {100000, 1000000, 10000000}, sql_sizes = {10000, 100000};
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];

@@ -32,6 +32,7 @@
 #include "crypto/secret_bytes.h"
 #include "model/config.h"
 #include "simulator/simulator.h"
+#include "common/version.h"
 
 using namespace samenzicht;
 
@@ -190,6 +191,7 @@ class Capture : public benchmark::ConsoleReporter {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (samenzicht::cli::PrintVersionIfAsked(argc, argv, "pseudonymise_bench")) return 0;
   bool smoke = false;
   std::vector<char*> args;
   for (int i = 0; i < argc; ++i) {

@@ -34,6 +34,7 @@
 #include "aggregator/query/totals.h"
 #include "aggregator/query/totals_index.h"
 #include "bench/perf/synthetic.h"
+#include "common/version.h"
 
 using namespace samenzicht;
 using Clock = std::chrono::steady_clock;
@@ -123,6 +124,7 @@ bool CheckSame(const aggregator::Dataset& ds, const aggregator::LinkResult& link
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (samenzicht::cli::PrintVersionIfAsked(argc, argv, "query_bench")) return 0;
   std::vector<uint64_t> sizes = {1000000, 10000000};
   int queries = 20;
   bool keyed = false;

@@ -25,6 +25,23 @@ for name in "${!progs[@]}"; do
   [ -z "$err" ] || fail "$name --help wrote to stderr: $err"
   [ -n "$("$bin" --help)" ] || fail "$name --help printed nothing"
 done
+# The benchmark programs answer --version the same way (a figure is only comparable with the
+# build it came from); one that this build did not make (an optional dependency missing) is
+# passed over by name.
+benches=(perf/keyholder_bench perf/ingest_bench perf/linkage_bench perf/query_bench
+         perf/pseudonymise_bench perf/ascii_fold_check mse/mse_simulation mse/mse_speed
+         mse/mse_end_to_end load/load_test linkage_quality/linkage_quality)
+nb=0
+for b in "${benches[@]}"; do
+  bin="$build/bench/$b"; name=${b#*/}
+  [ -x "$bin" ] || { echo "not built, passed over: $name"; continue; }
+  out=$("$bin" --version) || fail "$name --version exited $?"
+  [[ $out =~ ^$name\ \(Samenzicht\)\ $version,\ commit\ ([0-9a-f]{12}(-modified)?|unknown)$ ]] ||
+    fail "$name --version printed '$out'"
+  nb=$((nb + 1))
+done
+[ "$nb" -gt 0 ] || fail "no benchmark program is built"
+echo "ok: --version of $nb benchmark programs"
 for sub in "agency-node pseudonymise" "agency-node submit" "aggregator totals" "aggregator backup" "aggregator audit"; do
   set -- $sub
   bin="$build/${progs[$1]}"
