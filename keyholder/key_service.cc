@@ -62,7 +62,7 @@ Limits LimitsOf(const v1::KeyholderConfig& config) {
 }
 
 absl::StatusOr<std::unique_ptr<KeyService>> KeyService::FromConfig(const v1::KeyholderConfig& config,
-                                                                   const crypto::Signer* signer) {
+                                                                   const crypto::Signer* signer, Clock clock) {
   if (config.keys_size() == 0) return absl::InvalidArgumentError("keys: no OPRF key file configured");
   if (config.data_dir().empty()) return absl::InvalidArgumentError("data_dir is empty");
   std::vector<crypto::oprf::EpochKey> keys;
@@ -70,7 +70,7 @@ absl::StatusOr<std::unique_ptr<KeyService>> KeyService::FromConfig(const v1::Key
     ASSIGN_OR_RETURN(crypto::oprf::EpochKey key, crypto::oprf::LoadServerKeyFile(k.key_file()));
     keys.push_back(std::move(key));
   }
-  return Open(std::move(keys), config.data_dir(), LimitsOf(config), signer);
+  return Open(std::move(keys), config.data_dir(), LimitsOf(config), signer, std::move(clock));
 }
 
 absl::StatusOr<std::unique_ptr<KeyService>> KeyService::Open(std::vector<crypto::oprf::EpochKey> keys,

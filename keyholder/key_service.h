@@ -93,7 +93,7 @@ class KeyService {
       const crypto::Signer* signer, Clock clock = nullptr);
   // The same from a configuration: key files loaded, paths already resolved.
   static absl::StatusOr<std::unique_ptr<KeyService>> FromConfig(
-      const v1::KeyholderConfig& config, const crypto::Signer* signer);
+      const v1::KeyholderConfig& config, const crypto::Signer* signer, Clock clock = nullptr);
 
   // The evaluated elements of `blinded` (32 bytes each) under the key of `epoch`.
   absl::StatusOr<std::string> Evaluate(const rpc::Peer& caller, uint32_t epoch,

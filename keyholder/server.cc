@@ -60,12 +60,13 @@ absl::StatusOr<v1::KeyholderConfig> LoadKeyholderConfig(const std::string& path)
   return c;
 }
 
-absl::StatusOr<std::unique_ptr<Server>> Server::Start(const v1::KeyholderConfig& config) {
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(const v1::KeyholderConfig& config,
+                                                      KeyService::Clock clock) {
   if (config.listen_address().empty()) return absl::InvalidArgumentError("listen_address is empty");
   if (config.audit_key_file().empty()) return absl::InvalidArgumentError("audit_key_file is empty");
   std::unique_ptr<Server> s(new Server());
   ASSIGN_OR_RETURN(s->signer_, crypto::Signer::FromKeyFile(config.audit_key_file()));
-  ASSIGN_OR_RETURN(s->key_service_, KeyService::FromConfig(config, s->signer_.get()));
+  ASSIGN_OR_RETURN(s->key_service_, KeyService::FromConfig(config, s->signer_.get(), std::move(clock)));
   s->grpc_service_ = std::make_unique<KeyHolderService>(s->key_service_.get());
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> creds, rpc::ServerCredentials(config.tls()));
   grpc::ServerBuilder builder;

@@ -24,8 +24,10 @@ class Server {
  public:
   // Loads the keys and the trail signing key, opens the trail, listens. InvalidArgument
   // for a missing listen_address, audit_key_file or key; the errors of KeyService and of
-  // the TLS files; Unavailable when the address cannot be bound.
-  static absl::StatusOr<std::unique_ptr<Server>> Start(const v1::KeyholderConfig& config);
+  // the TLS files; Unavailable when the address cannot be bound. `clock` (tests): the
+  // service's clock for its limit windows and trail; the system clock when empty.
+  static absl::StatusOr<std::unique_ptr<Server>> Start(const v1::KeyholderConfig& config,
+                                                       KeyService::Clock clock = nullptr);
   ~Server();
 
   int port() const { return port_; }

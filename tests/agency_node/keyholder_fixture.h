@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -21,6 +22,11 @@
 #include "model/config.h"
 
 namespace samenzicht::agency_node::testing {
+
+// The key service's clock in tests (Unix milliseconds of 2026-01-15 10:30 UTC, the middle
+// of an hour): a test that counts evaluations per hour or day, across restarts of the
+// service, must not depend on when it runs (an hour or a day boundary in between).
+inline int64_t MidHourClock() { return 1768473000000; }
 
 // A key service stand-in: a token is a digest of the input; every input asked is kept, in
 // the order asked, and the calls are counted. At most `max_inputs_per_call` inputs per call.

@@ -76,7 +76,7 @@ class KeyholderNodeTest : public ::testing::Test {
     config.set_data_dir(dir_ + "/service/data");
     config.add_keys()->set_key_file(dir_ + "/service/oprf-1.key");
     config.set_audit_key_file(dir_ + "/service/audit.key");
-    ASSERT_OK_AND_ASSIGN(server_, keyholder::Server::Start(config));
+    ASSERT_OK_AND_ASSIGN(server_, keyholder::Server::Start(config, testing::MidHourClock));
     for (const char* node : {"police", "zorg"}) {
       // Everything the node has: its certificate and key, the CA, the client configuration.
       const std::string nd = dir_ + "/" + node;
@@ -118,7 +118,7 @@ class KeyholderNodeTest : public ::testing::Test {
     config.add_keys()->set_key_file(key_file);
     config.set_audit_key_file(dir_ + "/service/audit.key");
     if (per_hour > 0) config.set_max_evaluations_per_node_per_hour(per_hour);
-    ASSERT_OK_AND_ASSIGN(server_, keyholder::Server::Start(config));
+    ASSERT_OK_AND_ASSIGN(server_, keyholder::Server::Start(config, testing::MidHourClock));
     ASSERT_OK(files::WriteFileAtomic(
         dir_ + "/police/keyholder.textproto",
         absl::StrCat("address: \"127.0.0.1:", server_->port(), "\"\nepoch: 1\n",

@@ -116,7 +116,7 @@ class KeyholderTwoServicesTest : public ::testing::Test {
     config.add_keys()->set_key_file(key);
     config.set_audit_key_file(d + "/audit.key");
     if (per_hour > 0) config.set_max_evaluations_per_node_per_hour(per_hour);
-    auto server = keyholder::Server::Start(config);
+    auto server = keyholder::Server::Start(config, testing::MidHourClock);
     EXPECT_OK(server.status());
     return server.ok() ? std::move(*server) : nullptr;
   }
