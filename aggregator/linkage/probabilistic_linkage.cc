@@ -181,6 +181,10 @@ constexpr double kUniqueIdMinBits = 2;
 constexpr double kUniqueIdPairs = 0.01;
 constexpr double kUniqueIdU = 0.01;
 constexpr Comparison kUniqueIds[] = {kCmpNationalId, kCmpPhone, kCmpEmail};
+// The comparisons beyond the names and the town: what a pair must agree on, besides its
+// names, to be more than namesakes (refuted pairs, the term-frequency adjustment).
+constexpr Comparison kBeyondNames[] = {kCmpDateOfBirth, kCmpPostcode, kCmpAddress,
+                                       kCmpNationalId,  kCmpPhone,    kCmpEmail};
 
 // A refuted pattern: the two records agree on nothing but names and city (no part of the
 // date of birth, the postcode or a unique identifier is proven to agree), and their
@@ -189,10 +193,8 @@ constexpr Comparison kUniqueIds[] = {kCmpNationalId, kCmpPhone, kCmpEmail};
 // one record, and the two cannot be told apart from tokens. Such pairs are never linked,
 // whatever a model fitted on records with few kinds of identifier says.
 bool Refuted(const PatternCodec& codec, uint32_t pattern) {
-  static constexpr Comparison kOther[] = {kCmpDateOfBirth, kCmpPostcode, kCmpAddress,
-                                          kCmpNationalId, kCmpPhone, kCmpEmail};
   bool disagree = false;
-  for (Comparison c : kOther) {
+  for (Comparison c : kBeyondNames) {
     int lo, hi;
     if (!codec.Interval(pattern, c, &lo, &hi)) continue;
     if (lo > 0) return false;
@@ -548,9 +550,7 @@ bool AdjustForNameFrequency(const std::vector<Pair>& pairs,
   for (const auto& [value, p] : name_values) ++persons[value];
   auto adjusted = [&](const Pair& pr) {
     if (pr.group == kNoGroup) return false;
-    static constexpr Comparison kOther[] = {kCmpDateOfBirth, kCmpPostcode, kCmpAddress,
-                                            kCmpNationalId, kCmpPhone, kCmpEmail};
-    for (Comparison c : kOther) {
+    for (Comparison c : kBeyondNames) {
       int lo, hi;
       if (codec.Interval(observations[pr.obs].pattern, c, &lo, &hi) && lo > 0) return false;
     }
