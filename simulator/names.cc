@@ -307,10 +307,79 @@ std::pair<std::string, std::string> SplitSurnamePrefix(std::string_view full) {
   return {"", std::string(full)};
 }
 
+
+namespace {
+// A district of a real town has dozens of streets, and a street's house numbers are split over
+// postcodes of about a dozen numbers each (one side of a stretch of street). The named streets
+// above are the district's well-known ones; the district gets further streets whose names
+// follow the common Dutch patterns (a tree, bird, flower, painter or writer with a suffix), so
+// that the municipality has about 70,000 addresses and two persons share a street and house
+// number about as rarely as in a town of 230,000 inhabitants.
+std::vector<District>* WithGeneratedStreets(std::vector<District>* districts) {
+  static const char* kStems[] = {
+      "Eiken", "Beuken", "Linden", "Berken", "Wilgen", "Essen", "Populieren", "Iepen",
+      "Kastanje", "Lijsterbes", "Meidoorn", "Hazelaar", "Merel", "Lijster", "Spreeuw",
+      "Zwaluw", "Mussen", "Kievit", "Reiger", "Specht", "Wielewaal", "Roodborst", "Tulpen",
+      "Rozen", "Narcissen", "Hyacinten", "Seringen", "Violieren", "Anjer", "Krokus",
+      "Rembrandt", "Vermeer", "Frans Hals", "Jan Steen", "Mesdag", "Israels", "Mondriaan",
+      "Bredero", "Vondel", "Multatuli", "Bilderdijk", "Tollens", "Da Costa", "Beets",
+      "Hooft", "Huygens", "Cats", "Potgieter", "Marnix", "Oranje", "Nassau", "Willem Lodewijk",
+      "Juliana", "Wilhelmina", "Beatrix", "Emma", "Sophia", "Frederik", "Hendrik", "Molen",
+      "Kerk", "School", "Dorps", "Veld", "Dijk", "Haven", "Sluis", "Brug", "Akker", "Weide"};
+  static const char* kSuffixes[] = {"straat", "laan", "weg", "plein", "singel", "kade",
+                                    "hof", "pad"};
+  const size_t n = districts->size();
+  size_t k = 0;
+  for (const char* stem : kStems) {
+    for (const char* suffix : kSuffixes) {
+      const std::string name = std::string(stem) + suffix;
+      // spread the names over the districts by weight-free rotation; skip names taken
+      District& d = (*districts)[k++ % n];
+      bool taken = false;
+      for (const District& other : *districts) {
+        for (const std::string& s : other.streets) taken = taken || s == name;
+      }
+      if (!taken) d.streets.push_back(name);
+    }
+  }
+  return districts;
+}
+
+uint64_t Fnv1a(std::string_view s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+}  // namespace
+
+std::string PostcodeFor(const District& d, std::string_view street, std::string_view house_number) {
+  static const std::string kLetters = "ABCDEGHJKLMNPRSTVWXZ";
+  int number = 0;
+  for (char c : house_number) {
+    if (c < '0' || c > '9') break;
+    number = number * 10 + (c - '0');
+  }
+  // the street's four digits; then one pair of letters per side of a stretch of 24 numbers
+  const int digits = d.postcode_numbers[Fnv1a(street) % d.postcode_numbers.size()];
+  uint64_t h = Fnv1a(std::string(street) + "/" + std::to_string(number / 24) + "/" +
+                     std::to_string(number % 2));
+  std::string letters;
+  do {
+    letters = {kLetters[h % kLetters.size()], kLetters[(h / kLetters.size()) % kLetters.size()]};
+    h = h * 6364136223846793005ULL + 1442695040888963407ULL;
+  } while (letters == "SA" || letters == "SD" || letters == "SS");
+  return std::to_string(digits) + letters;
+}
+
+
 const std::vector<District>& Districts() {
   // Weights: the working areas of the survey's respondents (report 002, appendix A:
   // Binnenstad 26, Oude Wijken 20, West 18, Oost 15, Zuid 15, Haren 6, Ten Boer 2).
-  static const auto* d = new std::vector<District>{
+  static const auto* d = WithGeneratedStreets(new std::vector<District>{
       {"binnenstad", 26, {9711, 9712},
        {"Oosterstraat", "Folkingestraat", "Herestraat", "Vismarkt", "Oude Ebbingestraat",
         "Poelestraat", "Zwanestraat", "Gedempte Zuiderdiep", "Turfsingel",
@@ -336,7 +405,7 @@ const std::vector<District>& Districts() {
       {"ten_boer", 2, {9791, 9792},
        {"Stedumerstraat", "Kerkstraat", "Wigboldstraat", "Ganzevoortsingel",
         "Bovenrijgeweg"}},
-  };
+  });
   return *d;
 }
 

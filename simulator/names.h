@@ -91,6 +91,11 @@ struct District {
 };
 const std::vector<District>& Districts();
 
+// The postcode of an address in district `d`: a street has one four-digit area, and each side
+// of each stretch of 24 house numbers its own two letters, as in a real town, so that two
+// records with the same street and house number have the same postcode. Deterministic.
+std::string PostcodeFor(const District& d, std::string_view street, std::string_view house_number);
+
 }  // namespace samenzicht::simulator
 
 #endif  // SAMENZICHT_SIMULATOR_NAMES_H_

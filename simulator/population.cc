@@ -48,7 +48,8 @@ Address MakeAddress(Rng& rng, int district_index) {
   do {
     letters = {kLetters[rng.Below(kLetters.size())], kLetters[rng.Below(kLetters.size())]};
   } while (letters == "SA" || letters == "SD" || letters == "SS");
-  a.postcode = std::to_string(rng.Pick(d.postcode_numbers)) + letters;
+  rng.Pick(d.postcode_numbers);  // drawn as before, so that the other draws stay the same
+  a.postcode = PostcodeFor(d, a.street, a.house_number);
   return a;
 }
 

@@ -997,7 +997,8 @@ Address NewLocalAddress(const Person& p, Rng& rng) {
   do {
     letters = {kLetters[rng.Below(kLetters.size())], kLetters[rng.Below(kLetters.size())]};
   } while (letters == "SA" || letters == "SD" || letters == "SS");
-  a.postcode = std::to_string(rng.Pick(d.postcode_numbers)) + letters;
+  rng.Pick(d.postcode_numbers);  // drawn as before, so that the other draws stay the same
+  a.postcode = PostcodeFor(d, a.street, a.house_number);
   return a;
 }
 

@@ -162,9 +162,10 @@ std::string RuleKey(const an::Person& p, const v1::MatchRule& rule) {
 }
 
 // The record's identifiers in the clear for the plaintext reference: the node's
-// normalised fields; the city folded by its normaliser when the node kept none.
+// normalised fields; the city folded by its normaliser when the node kept none; the street
+// folded by it (the node keeps only the street's phonetic code).
 samenzicht::bench::ClearRecord ToClear(const an::Person& p, const std::string& city,
-                                       const an::Normaliser& n) {
+                                       const std::string& street, const an::Normaliser& n) {
   samenzicht::bench::ClearRecord r;
   r.given = p.Get(v1::FIELD_FIRST_GIVEN_NAME);
   r.initial = p.Get(v1::FIELD_FIRST_INITIAL);
@@ -183,6 +184,8 @@ samenzicht::bench::ClearRecord ToClear(const an::Person& p, const std::string& c
   r.phone = p.Get(v1::FIELD_PHONE);
   r.national_id = p.Get(v1::FIELD_NATIONAL_ID);
   r.email = p.Get(v1::FIELD_EMAIL);
+  r.street = std::string(absl::StripAsciiWhitespace(n.Fold(street)));
+  r.house_number = p.Get(v1::FIELD_HOUSE_NUMBER);
   return r;
 }
 
@@ -404,7 +407,7 @@ absl::Status RunScenario(const Config& cfg, int size, sim::Noise noise, uint64_t
     for (const auto& r : records) {
       auto it = normalised_records.find(r.record_id);
       clear_records.push_back(ToClear(it == normalised_records.end() ? an::Person() : it->second,
-                                      r.ids.city, normaliser));
+                                      r.ids.city, r.ids.street, normaliser));
     }
     samenzicht::bench::FsOptions fo = cfg.fs;
     fo.seed = seed;

@@ -58,12 +58,14 @@ const std::array<std::vector<std::string>, kFsComparisons>& LevelNames() {
       {"else", "exact"},
       {"else", "exact"},
       {"else", "exact"},
+      {"else", "same street, other house number", "street jw>=0.92, same house number",
+       "exact"},
   }};
   return *names;
 }
 const std::array<const char*, kFsComparisons> kComparisonNames = {
     "given name", "surname", "date of birth", "postcode", "city", "phone", "national id",
-    "e-mail"};
+    "e-mail", "address"};
 
 bool Swapped(const ClearRecord& a, const ClearRecord& b) {
   if (a.given.empty() || b.given.empty() || a.surname.empty() || b.surname.empty()) {
@@ -134,6 +136,14 @@ std::vector<int> CompareRecords(const ClearRecord& a, const ClearRecord& b) {
   g[kCmpPhone] = Exact(a.phone, b.phone);
   g[kCmpNationalId] = Exact(a.national_id, b.national_id);
   g[kCmpEmail] = Exact(a.email, b.email);
+  if (!a.street.empty() && !b.street.empty() && !a.house_number.empty() &&
+      !b.house_number.empty()) {
+    const bool same_number = a.house_number == b.house_number;
+    g[kCmpAddress] = a.street == b.street && same_number                        ? 3
+                     : same_number && JaroWinkler(a.street, b.street) >= 0.92 ? 2
+                     : a.street == b.street                                   ? 1
+                                                                              : 0;
+  }
   return g;
 }
 
@@ -161,6 +171,7 @@ std::vector<std::string> BlockingKeys(const ClearRecord& r) {
       join({r.national_id}, "nid"),
       join({s3, g3}, "sur3_given3"),
       join({r.email}, "email"),
+      join({r.street, r.house_number}, "address"),
   };
 }
 
@@ -180,12 +191,13 @@ struct UnionFind {
 };
 
 // 4 bits per comparison: level + 1, 0 = missing.
-uint32_t Encode(const std::vector<int>& g) {
-  uint32_t code = 0;
-  for (int k = 0; k < kFsComparisons; ++k) code |= static_cast<uint32_t>(g[k] + 1) << (4 * k);
+static_assert(kFsComparisons * 4 <= 64, "the comparison vector is coded in 64 bits");
+uint64_t Encode(const std::vector<int>& g) {
+  uint64_t code = 0;
+  for (int k = 0; k < kFsComparisons; ++k) code |= static_cast<uint64_t>(g[k] + 1) << (4 * k);
   return code;
 }
-int LevelOf(uint32_t code, int k) { return static_cast<int>((code >> (4 * k)) & 15u) - 1; }
+int LevelOf(uint64_t code, int k) { return static_cast<int>((code >> (4 * k)) & 15u) - 1; }
 
 constexpr double kPseudoCount = 1.0;
 
@@ -200,10 +212,10 @@ void Normalise(std::vector<double>* p) {
 namespace {
 
 using Params = std::vector<std::vector<double>>;  // [comparison][level]
-using Patterns = std::vector<std::pair<uint32_t, double>>;  // comparison vector, count
+using Patterns = std::vector<std::pair<uint64_t, double>>;  // comparison vector, count
 using Excluded = std::array<bool, kFsComparisons>;
 
-double Posterior(uint32_t code, const Params& m, const Params& u, double lambda,
+double Posterior(uint64_t code, const Params& m, const Params& u, double lambda,
                  const Excluded& excluded) {
   double lm = std::log(lambda), lu = std::log(1 - lambda);
   for (int k = 0; k < kFsComparisons; ++k) {
@@ -273,9 +285,9 @@ EmOutcome RunEm(const Patterns& patterns, Params* m, Params* u, bool learn_u,
   return out;
 }
 
-Patterns CountPatterns(const std::vector<uint32_t>& codes, const std::vector<uint8_t>& key_mask,
+Patterns CountPatterns(const std::vector<uint64_t>& codes, const std::vector<uint16_t>& key_mask,
                        int key) {
-  std::unordered_map<uint32_t, double> count;
+  std::unordered_map<uint64_t, double> count;
   for (size_t p = 0; p < codes.size(); ++p) {
     if (key < 0 || (key_mask[p] >> key & 1)) count[codes[p]] += 1;
   }
@@ -296,7 +308,7 @@ FsResult LinkFellegiSunter(const std::vector<ClearRecord>& records, const FsOpti
   const auto& level_names = LevelNames();
 
   // Candidate pairs from the blocking keys, with the keys that proposed each.
-  std::unordered_map<uint64_t, uint8_t> pair_keys;
+  std::unordered_map<uint64_t, uint16_t> pair_keys;
   {
     std::vector<std::unordered_map<std::string, std::vector<int>>> blocks;
     for (size_t i = 0; i < n; ++i) {
@@ -316,18 +328,18 @@ FsResult LinkFellegiSunter(const std::vector<ClearRecord>& records, const FsOpti
         for (size_t a = 0; a < members.size(); ++a) {
           for (size_t b = a + 1; b < members.size(); ++b) {
             pair_keys[static_cast<uint64_t>(members[a]) << 32 | static_cast<uint32_t>(members[b])] |=
-                static_cast<uint8_t>(1u << k);
+                static_cast<uint16_t>(1u << k);
           }
         }
       }
     }
   }
-  std::vector<std::pair<uint64_t, uint8_t>> sorted_pairs(pair_keys.begin(), pair_keys.end());
+  std::vector<std::pair<uint64_t, uint16_t>> sorted_pairs(pair_keys.begin(), pair_keys.end());
   pair_keys.clear();
   std::sort(sorted_pairs.begin(), sorted_pairs.end());
   result.candidate_pairs = static_cast<int64_t>(sorted_pairs.size());
-  std::vector<uint32_t> pattern_of_pair(sorted_pairs.size());
-  std::vector<uint8_t> key_mask(sorted_pairs.size());
+  std::vector<uint64_t> pattern_of_pair(sorted_pairs.size());
+  std::vector<uint16_t> key_mask(sorted_pairs.size());
   for (size_t p = 0; p < sorted_pairs.size(); ++p) {
     const uint64_t pr = sorted_pairs[p].first;
     const int a = static_cast<int>(pr >> 32), b = static_cast<int>(pr & 0xffffffffu);
@@ -345,7 +357,8 @@ FsResult LinkFellegiSunter(const std::vector<ClearRecord>& records, const FsOpti
   m[kCmpGiven] = {0.05, 0.04, 0.03, 0.06, 0.76, 0.02, 0.04};
   m[kCmpSurname] = {0.05, 0.03, 0.06, 0.80, 0.02, 0.04};
   m[kCmpDob] = {0.05, 0.03, 0.07, 0.85};
-  for (int k = kCmpPostcode; k < kFsComparisons; ++k) m[k] = {0.1, 0.9};
+  for (int k = kCmpPostcode; k < kCmpAddress; ++k) m[k] = {0.1, 0.9};
+  m[kCmpAddress] = {0.1, 0.05, 0.05, 0.8};
   if (n >= 2) {
     std::mt19937_64 rng(options.seed);
     std::uniform_int_distribution<size_t> pick(0, n - 1);
@@ -446,7 +459,7 @@ FsResult LinkFellegiSunter(const std::vector<ClearRecord>& records, const FsOpti
     }
   }
   auto pair_posterior = [&](size_t p) {
-    const uint32_t code = pattern_of_pair[p];
+    const uint64_t code = pattern_of_pair[p];
     const double plain = Posterior(code, m, u, lambda, none);
     if (!options.tf_adjust) return plain;
     const ClearRecord& a = records[sorted_pairs[p].first >> 32];

@@ -38,6 +38,8 @@ struct ClearRecord {
   std::string given_phonetic;  // phonetic code of the first name after call names ("" if none)
   int dob_year = 0, dob_month = 0, dob_day = 0;  // 0: no (valid) date of birth
   std::string postcode, city, phone, national_id, email;
+  std::string street;        // folded, in the clear (the private profile keeps only its phonetic code)
+  std::string house_number;  // as the node normalises it
 };
 
 // The comparisons, in the order of `FsModel::comparisons`.
@@ -50,6 +52,7 @@ enum FsComparison {
   kCmpPhone,
   kCmpNationalId,
   kCmpEmail,
+  kCmpAddress,  // street and house number
   kFsComparisons
 };
 

@@ -65,6 +65,22 @@ TEST(CompareRecordsTest, Levels) {
   ClearRecord initial_only = a;
   initial_only.given.clear();
   EXPECT_EQ(CompareRecords(a, initial_only)[kCmpGiven], 1);
+
+  // The address: street and house number, both needed; a street typo with the same number.
+  EXPECT_EQ(CompareRecords(a, b)[kCmpAddress], -1);
+  a.street = "korreweg", a.house_number = "12a";
+  b.street = "korreweg", b.house_number = "12a";
+  EXPECT_EQ(CompareRecords(a, b)[kCmpAddress], 3);
+  b.street = "korrewegg";
+  EXPECT_EQ(CompareRecords(a, b)[kCmpAddress], 2);
+  b.street = "korreweg", b.house_number = "14";
+  EXPECT_EQ(CompareRecords(a, b)[kCmpAddress], 1);
+  b.street = "hereweg", b.house_number = "12a";
+  EXPECT_EQ(CompareRecords(a, b)[kCmpAddress], 0);
+  b.house_number.clear();
+  EXPECT_EQ(CompareRecords(a, b)[kCmpAddress], -1);
+  // A comparison vector with every comparison set still fits its code (9 comparisons).
+  EXPECT_EQ(kFsComparisons, 9);
 }
 
 // Persons with random names and dates; 1 to 4 records each, some with a typo in a name,
