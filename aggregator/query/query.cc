@@ -104,13 +104,114 @@ absl::StatusOr<std::unique_ptr<Query>> Query::New(const v1::AggregatorConfig& co
   return q;
 }
 
-absl::StatusOr<std::shared_ptr<const Snapshot>> Query::Current() {
-  std::lock_guard<std::mutex> lock(mu_);
-  uint64_t generation = store_->generation();
-  const uint32_t now_month = NowMonth();
-  if (cached_ != nullptr && cached_->generation == generation && cached_->now_month == now_month) {
-    return cached_;
+Query::~Query() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
   }
+  cv_.notify_all();
+  if (background_.joinable()) background_.join();
+}
+
+bool Query::CachedIsCurrent() const {
+  return cached_ != nullptr && cached_->generation == store_->generation() &&
+         cached_->now_month == NowMonth();
+}
+
+void Query::Publish(std::shared_ptr<const Snapshot> snap) {
+  ++preparations_;
+  if (cached_ == nullptr || snap->generation > cached_->generation ||
+      (snap->generation == cached_->generation && snap->now_month != cached_->now_month)) {
+    cached_ = std::move(snap);
+  }
+}
+
+uint64_t Query::preparations() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return preparations_;
+}
+
+absl::StatusOr<std::shared_ptr<const Snapshot>> Query::Current() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    if (CachedIsCurrent()) return cached_;
+    if (!preparing_) {
+      preparing_ = true;
+      lock.unlock();
+      absl::StatusOr<std::shared_ptr<const Snapshot>> snap = Prepare();
+      lock.lock();
+      preparing_ = false;
+      if (snap.ok()) Publish(*snap);
+      cv_.notify_all();
+      // A fresh read returns what it prepared: the store may have moved on meanwhile, but
+      // the snapshot holds every change committed before this call began.
+      return snap;
+    }
+    cv_.wait(lock);
+  }
+}
+
+absl::StatusOr<std::shared_ptr<const Snapshot>> Query::LastComplete() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (cached_ != nullptr) {
+      if (!CachedIsCurrent() && !preparing_) {
+        kicked_ = true;
+        cv_.notify_all();
+      }
+      if (!background_.joinable() && !stopping_) {
+        background_ = std::thread([this] { BackgroundLoop(); });
+      }
+      return cached_;
+    }
+  }
+  return Current();  // the first snapshot: nothing older to answer from
+}
+
+void Query::StartBackground() {
+  if (options_.freshness != Freshness::kLastComplete) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!background_.joinable() && !stopping_) {
+    kicked_ = true;
+    background_ = std::thread([this] { BackgroundLoop(); });
+  }
+}
+
+void Query::BackgroundLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    cv_.wait_for(lock, kPollInterval, [this] { return stopping_ || kicked_; });
+    if (stopping_) break;
+    kicked_ = false;
+    if (preparing_ || CachedIsCurrent()) continue;
+    const uint64_t generation = store_->generation();
+    if (generation == failed_generation_) continue;  // retried when the store changes
+    preparing_ = true;
+    lock.unlock();
+    absl::StatusOr<std::shared_ptr<const Snapshot>> snap = Prepare();
+    lock.lock();
+    preparing_ = false;
+    if (snap.ok()) {
+      Publish(*std::move(snap));
+      failed_generation_ = UINT64_MAX;
+    } else {
+      failed_generation_ = generation;
+      spdlog::error("snapshot of store generation {} not prepared; queries are answered from "
+                    "the previous one: {}", generation, snap.status().ToString());
+    }
+    cv_.notify_all();
+  }
+}
+
+absl::StatusOr<std::shared_ptr<const Snapshot>> Query::ForQuery() {
+  if (options_.freshness == Freshness::kLastComplete) return LastComplete();
+  return Current();
+}
+
+absl::StatusOr<std::shared_ptr<const Snapshot>> Query::Prepare() {
+  if (options_.before_prepare) options_.before_prepare();
+  const uint64_t generation = store_->generation();
+  const uint32_t now_month = NowMonth();
   auto snap = std::make_shared<Snapshot>();
   snap->generation = generation;
   snap->now_month = now_month;
@@ -173,8 +274,7 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Query::Current() {
   } else {
     snap->totals_index = TotalsIndex::Build(snap->dataset, snap->link);
   }
-  cached_ = std::move(snap);
-  return cached_;
+  return std::shared_ptr<const Snapshot>(std::move(snap));
 }
 
 const char* FrontEndName(FrontEnd f) {
@@ -245,7 +345,7 @@ absl::StatusOr<v1::TotalsResponse> Query::Totals(const rpc::Peer& peer,
 
 absl::StatusOr<v1::TotalsResponse> Query::SuppressedTotals(const rpc::Peer& peer,
                                                            const v1::TotalsRequest& request) {
-  ASSIGN_OR_RETURN(std::shared_ptr<const Snapshot> snap, Current());
+  ASSIGN_OR_RETURN(std::shared_ptr<const Snapshot> snap, ForQuery());
   // The same result as ComputeTotals, from the snapshot's index when it can.
   ASSIGN_OR_RETURN(RawTotals raw,
                    snap->totals_index->RawTotalsFor(snap->dataset, snap->link, request));
@@ -384,7 +484,7 @@ CellKeyParams Query::EditionParams(const Snapshot& snap, uint32_t from, uint32_t
 absl::StatusOr<v1::TotalsResponse> Query::PerturbedTotals(const v1::TotalsRequest& request) {
   RETURN_IF_ERROR(CheckTotalsRequest(request).status());
   RETURN_IF_ERROR(CheckGridPeriod(request.from_month(), request.to_month()));
-  ASSIGN_OR_RETURN(std::shared_ptr<const Snapshot> snap, Current());
+  ASSIGN_OR_RETURN(std::shared_ptr<const Snapshot> snap, ForQuery());
   ASSIGN_OR_RETURN(auto period, PublishedPeriod(*snap, request.from_month(), request.to_month()));
   v1::TotalsRequest published = request;
   published.set_from_month(period.first);
@@ -459,7 +559,7 @@ absl::StatusOr<v1::InsightResponse> Query::Insight(const rpc::Peer& peer,
 
 absl::StatusOr<v1::InsightResponse> Query::ComputeOverview(const rpc::Peer& peer,
                                                            const v1::InsightRequest& request) {
-  ASSIGN_OR_RETURN(std::shared_ptr<const Snapshot> snap, Current());
+  ASSIGN_OR_RETURN(std::shared_ptr<const Snapshot> snap, ForQuery());
   // The estimate is slow (a bootstrap): cache it per store generation and period.
   Estimator cached = nullptr;
   if (estimator_) {

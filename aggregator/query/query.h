@@ -14,20 +14,42 @@
 // answered and every refused query leaves an entry "query" in the store's audit trail (when
 // the store has one attached, as every serving and reporting path does).
 //
-// The stored reports are loaded and linked once per store generation and cached; a query
-// against an unchanged store only counts. Returns PermissionDenied, InvalidArgument (see
-// ComputeTotals), or the store's errors.
+// The stored reports are loaded and linked into a Snapshot (immutable, held by shared_ptr)
+// once per store generation; a query against an unchanged store only counts. What a query
+// sees after the store changed depends on QueryOptions::freshness:
+//  - Freshness::kCurrent (the default; tests, offline tools, `background_linkage: false`):
+//    a query waits until a snapshot of the store's current generation (and month) exists,
+//    so it sees every change committed before it began. At 10 million reports that wait
+//    is a full load and re-link (about 20 s).
+//  - Freshness::kLastComplete (the server with `background_linkage: true`): a query never
+//    waits for linkage. It is answered from the last complete snapshot, and a background
+//    preparer (one thread, one preparation at a time) makes the next one: it notices a new
+//    store generation or month within kPollInterval, or at once when a query finds the
+//    snapshot stale, and one preparation covers every change committed before it began
+//    (changes that arrive while it runs are coalesced into the next one). So a query sees
+//    every change acknowledged before the start of the last completed preparation; a
+//    change becomes visible at most about two preparation times (plus kPollInterval) after
+//    its acknowledgement. Only the very first query of a Query waits, for the first
+//    snapshot, unless StartBackground() made it already.
+// Both modes give identical figures for the same snapshot: the snapshot is always a full
+// load and link of the store at one generation. Returns PermissionDenied, InvalidArgument
+// (see ComputeTotals), or the store's errors.
 //
-// Thread-safety: thread-safe; queries run concurrently (a reload happens under a lock, the
-// snapshot is shared read-only).
+// Thread-safety: thread-safe; queries run concurrently with each other and with the
+// preparation of a snapshot (snapshots are shared read-only).
 #ifndef SAMENZICHT_AGGREGATOR_QUERY_QUERY_H_
 #define SAMENZICHT_AGGREGATOR_QUERY_QUERY_H_
 
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <tuple>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 
 #include "absl/status/statusor.h"
 #include "aggregator/query/disclosure.h"
@@ -101,6 +123,12 @@ enum class FrontEnd {
 };
 const char* FrontEndName(FrontEnd f);
 
+// Which snapshot a query is answered from (see the top of this file).
+enum class Freshness {
+  kCurrent,       // one of the store's current generation: wait for its preparation
+  kLastComplete,  // the last complete one, without waiting (except for the first)
+};
+
 struct QueryOptions {
   DisclosureMethod method = DisclosureMethod::kCellKey;
   uint32_t max_noise = 0;  // D of the ptable; 0 = min_cell_size
@@ -110,6 +138,10 @@ struct QueryOptions {
   uint32_t grace_months = 1;
   // The current month (YYYYMM) for tests; 0 = the clock (UTC).
   uint32_t now_month = 0;
+  Freshness freshness = Freshness::kCurrent;
+  // Tests only: called by every preparation of a snapshot before it reads the store's
+  // generation (a test blocks it to hold a preparation in progress). Empty: nothing.
+  std::function<void()> before_prepare;
 };
 
 class Query {
@@ -154,8 +186,25 @@ class Query {
   // The ptable's parameters (secret included) under the Cell Key Method.
   const CellKeyParams& cell_key_params() const { return cell_key_; }
 
-  // The current snapshot (loaded and linked if the store changed since the last call).
+  // A snapshot of the store's current generation and month: prepared in this thread if
+  // none is, or waits for the preparation under way (then prepares again if the store
+  // moved on meanwhile). Whatever `freshness` is; the fresh read of tests and tools.
   absl::StatusOr<std::shared_ptr<const Snapshot>> Current();
+  // The last complete snapshot, without waiting, and a background preparation of the next
+  // one when it is stale. Waits (as Current) only while no snapshot was ever made.
+  absl::StatusOr<std::shared_ptr<const Snapshot>> LastComplete();
+  // Starts the background preparer (Freshness::kLastComplete only; idempotent): it makes
+  // the first snapshot at once, then follows the store. The server calls it before it
+  // listens, so no query waits for the first snapshot either.
+  void StartBackground();
+  // How often the background preparer looks at the store's generation.
+  static constexpr std::chrono::milliseconds kPollInterval{20};
+  // Snapshots prepared so far (by any thread), for tests and benchmarks.
+  uint64_t preparations() const;
+
+  ~Query();
+  Query(const Query&) = delete;
+  Query& operator=(const Query&) = delete;
 
  private:
   Query(Store* store, std::map<std::string, int> domains, v1::LinkageProfile profile,
@@ -182,8 +231,25 @@ class Query {
   // written to the audit trail with `view` and the asked period.
   absl::Status AdmitAnalyst(const rpc::Peer& peer, FrontEnd via, const std::string& view,
                             const std::string& what, uint32_t from, uint32_t to);
-  std::mutex mu_;
+  // The snapshot a query is answered from, by options_.freshness.
+  absl::StatusOr<std::shared_ptr<const Snapshot>> ForQuery();
+  // Loads and links the store at its current generation (the former body of Current).
+  // Called by one thread at a time (preparing_).
+  absl::StatusOr<std::shared_ptr<const Snapshot>> Prepare();
+  // True when `cached_` is of the store's current generation and month. Needs mu_.
+  bool CachedIsCurrent() const;
+  // Installs a prepared snapshot unless an equally new one is there. Needs mu_.
+  void Publish(std::shared_ptr<const Snapshot> snap);
+  void BackgroundLoop();
+  mutable std::mutex mu_;
+  std::condition_variable cv_;                // preparing_ cleared, a snapshot published, kicks
   std::shared_ptr<const Snapshot> cached_;    // guarded by mu_
+  bool preparing_ = false;                    // guarded by mu_: a preparation is under way
+  bool kicked_ = false;                       // guarded by mu_: a query found cached_ stale
+  bool stopping_ = false;                     // guarded by mu_
+  uint64_t preparations_ = 0;                 // guarded by mu_
+  uint64_t failed_generation_ = UINT64_MAX;   // guarded by mu_: last background failure's
+  std::thread background_;                    // StartBackground; joined by the destructor
   // Differencing protection. Check-and-record runs under history_mu_.
   absl::StatusOr<v1::TotalsResponse> PerturbedTotals(const v1::TotalsRequest& request);
   absl::StatusOr<v1::TotalsResponse> SuppressedTotals(const rpc::Peer& peer,

@@ -53,7 +53,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const v1::AggregatorConfig
   s->audit_signer_ = std::move(opened.signer);
   s->store_ = std::move(opened.store);
   ASSIGN_OR_RETURN(s->intake_, Intake::New(config, profile, s->store_.get()));
-  ASSIGN_OR_RETURN(s->query_, Query::New(config, profile, s->store_.get()));
+  QueryOptions query_options;
+  if (config.background_linkage()) query_options.freshness = Freshness::kLastComplete;
+  ASSIGN_OR_RETURN(s->query_, Query::New(config, profile, s->store_.get(), query_options));
   Intake* intake = s->intake_.get();
   ASSIGN_OR_RETURN(s->admin_, Administration::Start(config, s->store_.get(), [intake](uint32_t epoch) {
                      intake->set_key_epoch(epoch);
@@ -68,6 +70,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(const v1::AggregatorConfig
                  std::chrono::duration_cast<std::chrono::milliseconds>(
                      std::chrono::steady_clock::now() - started).count());
   }
+  s->query_->StartBackground();  // background_linkage: the first snapshot is made at once
   s->audit_access_ = std::make_unique<AuditAccess>(s->store_.get());
   s->intake_service_ = std::make_unique<IntakeService>(s->intake_.get());
   s->limiter_ = std::make_unique<RateLimiter>(config.max_reports_per_second(),

@@ -1,7 +1,12 @@
 // The query's snapshot: which agency sent each report and that agency's domain, as the
 // store reads them, for any number of agencies.
+#include <chrono>
+#include <condition_variable>
+#include <future>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -16,6 +21,31 @@ namespace samenzicht::aggregator {
 namespace {
 
 using testing::Tok;
+
+// Commits `reports` as one batch of `agency`.
+absl::StatusOr<CommitResult> CommitAs(Store& store, const std::string& agency, int batch,
+                                      const std::vector<v1::Report>& reports) {
+  BatchToStore b;
+  b.batch_id = testing::Id(batch);
+  b.agency = agency;
+  b.digest = std::string(32, 'd');
+  b.received_unix = 1700000000;
+  b.report_count = static_cast<uint32_t>(reports.size());
+  for (size_t i = 0; i < reports.size(); ++i) {
+    b.reports.push_back({static_cast<uint32_t>(i), &reports[i]});
+  }
+  return store.CommitBatch(b);
+}
+
+// A police-only configuration.
+v1::AggregatorConfig PoliceConfig() {
+  v1::AggregatorConfig config;
+  auto* police = config.add_agencies();
+  police->set_node_id("police");
+  police->set_domain(v1::DOMAIN_POLICE);
+  config.set_min_cell_size(5);
+  return config;
+}
 
 // One report from each of 256 agencies: the first 255 police, the last youth care. Every
 // report keeps its agency's domain (the 256th agency's reports once came out without one),
@@ -33,15 +63,9 @@ TEST(QuerySnapshotTest, EveryReportKeepsItsAgencysDomainBeyond255Agencies) {
   ASSERT_OK_AND_ASSIGN(auto store,
                        testing::OpenTestStore(testing::FreshDir("query_snapshot_agencies"), profile));
   for (int a = 1; a <= kAgencies; ++a) {
-    const std::vector<v1::Report> reports{testing::MakeReport(a, {{"nid", Tok(a)}})};
-    BatchToStore b;
-    b.batch_id = testing::Id(100000 + a);
-    b.agency = "agency" + std::to_string(a);
-    b.digest = std::string(32, 'd');
-    b.received_unix = 1700000000;
-    b.report_count = 1;
-    b.reports.push_back({0, &reports[0]});
-    ASSERT_OK(store->CommitBatch(b).status());
+    ASSERT_OK(CommitAs(*store, "agency" + std::to_string(a), 100000 + a,
+                       {testing::MakeReport(a, {{"nid", Tok(a)}})})
+                  .status());
   }
   QueryOptions options;
   options.now_month = 202612;
@@ -73,22 +97,11 @@ TEST(QuerySnapshotTest, EveryReportKeepsItsAgencysDomainBeyond255Agencies) {
 // still published in its month.
 TEST(QuerySnapshotTest, ACorrectionOfTheFormReplacesTheCachedSnapshotsReport) {
   const v1::LinkageProfile profile = testing::TestProfile();
-  v1::AggregatorConfig config;
-  auto* police = config.add_agencies();
-  police->set_node_id("police");
-  police->set_domain(v1::DOMAIN_POLICE);
-  config.set_min_cell_size(5);
+  const v1::AggregatorConfig config = PoliceConfig();
   ASSERT_OK_AND_ASSIGN(auto store,
                        testing::OpenTestStore(testing::FreshDir("query_snapshot_correction"), profile));
   auto commit = [&](int batch, const v1::Report& r) {
-    BatchToStore b;
-    b.batch_id = testing::Id(batch);
-    b.agency = "police";
-    b.digest = std::string(32, 'd');
-    b.received_unix = 1700000000;
-    b.report_count = 1;
-    b.reports.push_back({0, &r});
-    auto c = store->CommitBatch(b);
+    auto c = CommitAs(*store, "police", batch, {r});
     EXPECT_OK(c.status());
     return c.ok() ? *c : CommitResult();
   };
@@ -110,6 +123,175 @@ TEST(QuerySnapshotTest, ACorrectionOfTheFormReplacesTheCachedSnapshotsReport) {
   EXPECT_EQ(after->dataset.reports[0].form, v1::FORM_LABOUR);
   EXPECT_EQ(after->dataset.reports[0].signal_month, 202403u);
   EXPECT_EQ(before->dataset.reports[0].form, v1::FORM_CRIMINAL) << "an older snapshot is not changed";
+}
+
+
+// A gate in the preparer (QueryOptions::before_prepare): while closed, a preparation that
+// reaches it waits there; `Entered` waits until one has.
+class PrepareGate {
+ public:
+  void Close() {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+    entered_ = 0;
+  }
+  void Open() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      closed_ = false;
+    }
+    cv_.notify_all();
+  }
+  void Pass() {
+    std::unique_lock<std::mutex> lock(mu_);
+    ++entered_;
+    cv_.notify_all();
+    cv_.wait(lock, [this] { return !closed_; });
+  }
+  void Entered() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return entered_ > 0; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool closed_ = false;
+  int entered_ = 0;
+};
+
+// Runs `f` on another thread and fails the test if it does not return within a minute
+// (it must return at once: nothing in it may wait for the held preparation).
+template <typename F>
+auto WithoutWaiting(F f) {
+  auto done = std::async(std::launch::async, std::move(f));
+  if (done.wait_for(std::chrono::minutes(1)) != std::future_status::ready) {
+    ADD_FAILURE() << "a query waited for the preparation of a snapshot";
+    std::abort();  // the held preparation would block the test forever
+  }
+  return done.get();
+}
+
+// With Freshness::kLastComplete a query never waits for linkage: while the next snapshot is
+// being prepared (held in the preparer by a gate, not by timing), queries are answered at
+// once from the previous snapshot, with its totals; batches committed meanwhile are
+// coalesced into one preparation; and once it is done the figures are those of a full load
+// and link of the store (a second Query reading it fresh).
+TEST(QuerySnapshotTest, AQueryDuringAPreparationIsAnsweredFromThePreviousSnapshot) {
+  const v1::LinkageProfile profile = testing::TestProfile();
+  const v1::AggregatorConfig config = PoliceConfig();
+  ASSERT_OK_AND_ASSIGN(auto store,
+                       testing::OpenTestStore(testing::FreshDir("query_snapshot_background"), profile));
+  int next_batch = 100;
+  auto commit = [&](const std::vector<v1::Report>& reports) {
+    ASSERT_OK(CommitAs(*store, "police", next_batch++, reports).status());
+  };
+  // 12 persons, each signalled twice (24 reports), 2024.
+  std::vector<v1::Report> first;
+  for (int p = 1; p <= 12; ++p) {
+    first.push_back(testing::MakeReport(p, {{"nid", Tok(p)}}, v1::FORM_CRIMINAL, 202403));
+    first.push_back(testing::MakeReport(100 + p, {{"nid", Tok(p)}}, v1::FORM_CRIMINAL, 202405));
+  }
+  commit(first);
+
+  PrepareGate gate;
+  QueryOptions options;
+  options.now_month = 202612;
+  // Without the release freeze, so that the batches' late reports of 2024 are published.
+  options.release_freeze = false;
+  options.freshness = Freshness::kLastComplete;
+  options.before_prepare = [&gate] { gate.Pass(); };
+  ASSERT_OK_AND_ASSIGN(auto query, Query::New(config, profile, store.get(), options));
+  const rpc::Peer analyst{"gemeente", rpc::Role::kAnalyst};
+  v1::TotalsRequest request;
+  request.add_by(v1::DIMENSION_FORM);
+  request.set_from_month(202401);
+  request.set_to_month(202412);
+
+  // The first snapshot: no older one to answer from, so this query waits for it.
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<const Snapshot> old_snap, query->LastComplete());
+  ASSERT_EQ(old_snap->dataset.reports.size(), 24u);
+  ASSERT_EQ(old_snap->link.persons, 12u);
+  ASSERT_OK_AND_ASSIGN(v1::TotalsResponse old_totals, query->Totals(analyst, request));
+  EXPECT_EQ(query->preparations(), 1u);
+
+  // 8 new persons and a third report of person 1, another form.
+  gate.Close();
+  std::vector<v1::Report> second;
+  for (int p = 13; p <= 20; ++p) {
+    second.push_back(testing::MakeReport(p, {{"nid", Tok(p)}}, v1::FORM_SEXUAL, 202406));
+  }
+  second.push_back(testing::MakeReport(201, {{"nid", Tok(1)}}, v1::FORM_LABOUR, 202407));
+  commit(second);
+
+  // The query finds the snapshot stale: it starts the preparation and is answered from the
+  // previous snapshot; so is every query while the preparation is held.
+  auto during = WithoutWaiting([&] { return query->LastComplete(); });
+  ASSERT_OK(during.status());
+  EXPECT_EQ(during->get(), old_snap.get());
+  gate.Entered();  // the preparation is under way, held before it reads the store
+  auto held = WithoutWaiting([&] { return query->Totals(analyst, request); });
+  ASSERT_OK(held.status());
+  EXPECT_EQ(held->SerializeAsString(), old_totals.SerializeAsString());
+  EXPECT_EQ(held->total_signals().value(), old_totals.total_signals().value());
+  // Two more batches while it is held: one preparation takes all of them.
+  commit({testing::MakeReport(21, {{"nid", Tok(21)}}, v1::FORM_SEXUAL, 202408)});
+  commit({testing::MakeReport(221, {{"nid", Tok(21)}}, v1::FORM_SEXUAL, 202409)});
+  auto still = WithoutWaiting([&] { return query->LastComplete(); });
+  ASSERT_OK(still.status());
+  EXPECT_EQ(still->get(), old_snap.get());
+  EXPECT_EQ(query->preparations(), 1u);
+
+  gate.Open();
+  // The fresh read waits for the preparation under way, which read the store after the
+  // last commit: it is current, and nothing is prepared again.
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<const Snapshot> new_snap, query->Current());
+  EXPECT_EQ(query->preparations(), 2u) << "the three batches were coalesced";
+  EXPECT_EQ(new_snap->generation, store->generation());
+  EXPECT_EQ(new_snap->dataset.reports.size(), 24u + 9u + 2u);
+  EXPECT_EQ(new_snap->link.persons, 12u + 8u + 1u);
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<const Snapshot> latest, query->LastComplete());
+  EXPECT_EQ(latest.get(), new_snap.get());
+  EXPECT_EQ(old_snap->dataset.reports.size(), 24u) << "the previous snapshot is not changed";
+
+  // The same figures as a full load and link by a Query that reads fresh.
+  QueryOptions fresh_options;
+  fresh_options.now_month = 202612;
+  fresh_options.release_freeze = false;
+  ASSERT_OK_AND_ASSIGN(auto fresh, Query::New(config, profile, store.get(), fresh_options));
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<const Snapshot> full, fresh->Current());
+  EXPECT_EQ(full->link.person, new_snap->link.person);
+  ASSERT_OK_AND_ASSIGN(v1::TotalsResponse after, query->Totals(analyst, request));
+  ASSERT_OK_AND_ASSIGN(v1::TotalsResponse full_totals, fresh->Totals(analyst, request));
+  EXPECT_EQ(after.SerializeAsString(), full_totals.SerializeAsString());
+  EXPECT_NE(after.SerializeAsString(), old_totals.SerializeAsString());
+}
+
+// The background preparer follows the store without any query: after StartBackground a
+// committed batch becomes visible in the last complete snapshot on its own.
+TEST(QuerySnapshotTest, TheBackgroundPreparerFollowsTheStore) {
+  const v1::LinkageProfile profile = testing::TestProfile();
+  const v1::AggregatorConfig config = PoliceConfig();
+  ASSERT_OK_AND_ASSIGN(auto store,
+                       testing::OpenTestStore(testing::FreshDir("query_snapshot_follow"), profile));
+  QueryOptions options;
+  options.now_month = 202612;
+  options.freshness = Freshness::kLastComplete;
+  ASSERT_OK_AND_ASSIGN(auto query, Query::New(config, profile, store.get(), options));
+  query->StartBackground();
+  ASSERT_OK(CommitAs(*store, "police", 100,
+                     {testing::MakeReport(1, {{"nid", Tok(1)}}, v1::FORM_CRIMINAL, 202403)})
+                .status());
+  const uint64_t committed = store->generation();
+  // Waits for the preparer (each look costs no preparation); bounded by the test's timeout.
+  std::shared_ptr<const Snapshot> snap;
+  while (true) {
+    ASSERT_OK_AND_ASSIGN(snap, query->LastComplete());
+    if (snap->generation >= committed) break;
+    std::this_thread::sleep_for(Query::kPollInterval);
+  }
+  EXPECT_EQ(snap->dataset.reports.size(), 1u);
+  EXPECT_EQ(snap->link.persons, 1u);
 }
 
 }  // namespace
