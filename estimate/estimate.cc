@@ -46,9 +46,12 @@ std::string LinkageClause(const LinkageErrorCounts& e, bool tail) {
 // " among the 20 of 113 fitted candidate models with the smallest BIC on the observed table"
 // (BIC re-examines only those) or " by stepwise selection from the main effects"; empty for a
 // BIC choice among all candidate models.
+// `heterogeneity_term`: the term of the heterogeneity interval the interval spans too
+// (`EstimateOptions::heterogeneity_interval`), empty when it does not.
 std::string IntervalDescription(IntervalMethod method, Resampling resampling, bool fixed_model,
                                 bool averaged, const std::string& choice_scope,
-                                const LinkageErrorCounts& linkage) {
+                                const LinkageErrorCounts& linkage,
+                                const std::string& heterogeneity_term) {
   const std::string name =
       method == IntervalMethod::kBca ? "The BCa interval " : "The percentile interval ";
   const std::string draws =
@@ -71,6 +74,19 @@ std::string IntervalDescription(IntervalMethod method, Resampling resampling, bo
         "itself (dependence or heterogeneity that no candidate model describes)",
         LinkageClause(linkage, true));
   }
+  if (!heterogeneity_term.empty()) {
+    return absl::StrCat(
+        name, draws, " and redoes the model choice in every replicate", choice_scope,
+        " (the single best model, no model averaging), and estimates every replicate a second "
+        "time with the ", heterogeneity_term,
+        " heterogeneity term (a common dependence of all lists on how visible a person is, its "
+        "coefficient at least 0) added to the model chosen in it, and spans both intervals: it "
+        "includes sampling variation, how the choice among the candidate models varies with it, "
+        "and heterogeneous catchability of that form as far as the table cannot rule it out; it "
+        "does not include other errors of the model family (dependence or heterogeneity that "
+        "neither describes)",
+        LinkageClause(linkage, true));
+  }
   if (resampling == Resampling::kMultinomial) {
     return absl::StrCat(
         name, draws,
@@ -88,6 +104,85 @@ std::string IntervalDescription(IntervalMethod method, Resampling resampling, bo
       "variation of the model choice around the chosen model, but not the chance that the "
       "chosen model itself is wrong, nor errors of the model family",
       LinkageClause(linkage, true));
+}
+
+// The heterogeneity interval (`EstimateOptions::heterogeneity_interval`): the same replicates
+// (the same seed and options) estimated with a heterogeneity term added to the model chosen in
+// each (looked up in `memo`, which the log-linear pass filled), the coefficient kept at or above
+// zero; the interval shown spans both. Its end warnings are added for an end it sets.
+absl::Status WidenForHeterogeneity(const CaptureTable& table, const ModelFit& chosen,
+                                   const std::shared_ptr<ModelChoiceMemo>& memo,
+                                   const EstimatorFactory& choose,
+                                   const std::vector<HeterogeneityTerm>& terms, BcaOptions bca,
+                                   EstimateResult& result) {
+  absl::StatusOr<HeterogeneityFit> here = FitHeterogeneityTerm(table, chosen, terms);
+  if (!here.ok()) {
+    if (here.status().code() != absl::StatusCode::kFailedPrecondition) return here.status();
+    result.heterogeneity_interval_note = std::string(here.status().message());
+    result.caveats.push_back(absl::StrCat(
+        "The interval does not include heterogeneous catchability: ",
+        here.status().message(), "."));
+    return absl::OkStatus();
+  }
+  const double point = here->tau > 0 ? here->n_hat : chosen.n_hat;
+  // The replicates use the term that fitted the observed table (and fall back on the model
+  // alone where it cannot be fitted), so that all of them estimate the same model.
+  std::vector<HeterogeneityTerm> used;
+  for (HeterogeneityTerm t : terms) {
+    if (here->term == HeterogeneityTermName(t)) used = {t};
+  }
+  bca.make_estimator = [memo, choose, used] {
+    return MakeHeterogeneityEstimator(memo, choose(), used);
+  };
+  PopulationEstimator estimator = bca.make_estimator();
+  absl::StatusOr<BcaResult> het = BcaBootstrap(table, point, estimator, bca);
+  if (!het.ok()) {
+    if (het.status().code() != absl::StatusCode::kFailedPrecondition) return het.status();
+    result.heterogeneity_interval_note = std::string(het.status().message());
+    result.caveats.push_back(absl::StrCat(
+        "The interval does not include heterogeneous catchability: ", het.status().message(),
+        "."));
+    return absl::OkStatus();
+  }
+  // Its upper limit is the higher of the BCa and the percentile limit of those replicates: the
+  // coefficient is kept at 0 or above, so where the table shows no heterogeneity about half of
+  // the replicates sit at that bound with the estimate itself, and the percentile limit then
+  // reaches too little above it (in the simulation study the BCa limit, whose bias correction
+  // starts from the share of replicates below the estimate, made the difference in the tables
+  // that showed less overlap than the model expects).
+  if (het->bca_upper > het->upper) {
+    het->replicate_upper += het->bca_upper - het->upper;
+    het->upper = het->bca_upper;
+  }
+  if (het->percentile_upper > het->upper) {
+    het->replicate_upper += het->percentile_upper - het->upper;
+    het->upper = het->percentile_upper;
+  }
+  result.heterogeneity_interval = *het;
+  result.heterogeneity_interval_term = here->term;
+  result.heterogeneity_interval_estimate = point;
+  BcaResult& shown = *result.interval;
+  if (het->lower < shown.lower) {
+    shown.lower = het->lower;
+    if (het->replicate_lower <= het->min_replicate) {
+      result.interval_warnings.push_back(absl::StrCat(
+          "The lower limit of the interval is the smallest of the ", het->replicates,
+          " bootstrap estimates with the heterogeneity term: that end is not well determined "
+          "and may lie lower."));
+      result.caveats.push_back(result.interval_warnings.back());
+    }
+  }
+  if (het->upper > shown.upper) {
+    shown.upper = het->upper;
+    if (het->replicate_upper >= het->max_replicate) {
+      result.interval_warnings.push_back(absl::StrCat(
+          "The upper limit of the interval is the largest of the ", het->replicates,
+          " bootstrap estimates with the heterogeneity term: that end is not well determined "
+          "and may lie higher."));
+      result.caveats.push_back(result.interval_warnings.back());
+    }
+  }
+  return absl::OkStatus();
 }
 
 int DefaultBootstrapModels(int num_lists) {
@@ -117,13 +212,26 @@ std::vector<double> BicWeights(const std::vector<std::pair<double, double>>& n_h
   return w;
 }
 
+void ModelChoiceMemo::Record(const CaptureTable& table, const HierarchicalModel& model) {
+  std::lock_guard<std::mutex> lock(mu_);
+  chosen_.insert_or_assign(table.counts(), model);
+}
+
+std::optional<HierarchicalModel> ModelChoiceMemo::Find(const CaptureTable& table) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = chosen_.find(table.counts());
+  if (it == chosen_.end()) return std::nullopt;
+  return it->second;
+}
+
 PopulationEstimator MakeBicEstimator(
     std::vector<std::pair<HierarchicalModel, std::vector<double>>> models,
-    double averaging_window) {
+    double averaging_window, std::shared_ptr<ModelChoiceMemo> memo) {
   auto cache = std::make_shared<ModelCheckCache>();
-  return [models = std::move(models), cache,
-          averaging_window](const CaptureTable& t) -> absl::StatusOr<std::optional<double>> {
+  return [models = std::move(models), cache, averaging_window,
+          memo](const CaptureTable& t) -> absl::StatusOr<std::optional<double>> {
     std::optional<double> best_bic, best_n;
+    const HierarchicalModel* best_model = nullptr;
     std::vector<std::pair<double, double>> fits;  // (n_hat, bic), for averaging
     for (const auto& [model, start] : models) {
       ASSIGN_OR_RETURN(ModelCheck check, cache->Check(t, model));
@@ -141,8 +249,10 @@ PopulationEstimator MakeBicEstimator(
       if (!best_bic.has_value() || fit->bic < *best_bic) {
         best_bic = fit->bic;
         best_n = fit->n_hat;
+        best_model = &model;
       }
     }
+    if (memo && best_model != nullptr) memo->Record(t, *best_model);
     if (averaging_window > 0 && best_n.has_value() && std::isfinite(*best_n)) {
       const std::vector<double> w = BicWeights(fits, averaging_window);
       double average = 0;
@@ -155,9 +265,11 @@ PopulationEstimator MakeBicEstimator(
   };
 }
 
-PopulationEstimator MakeStepwiseEstimator(double p_threshold) {
+PopulationEstimator MakeStepwiseEstimator(double p_threshold,
+                                          std::shared_ptr<ModelChoiceMemo> memo) {
   auto cache = std::make_shared<ModelCheckCache>();
-  return [p_threshold, cache](const CaptureTable& t) -> absl::StatusOr<std::optional<double>> {
+  return [p_threshold, cache,
+          memo](const CaptureTable& t) -> absl::StatusOr<std::optional<double>> {
     absl::StatusOr<StepwiseResult> s = StepwiseSelect(t, p_threshold, cache.get());
     if (!s.ok()) {
       if (s.status().code() == absl::StatusCode::kFailedPrecondition) {
@@ -165,7 +277,36 @@ PopulationEstimator MakeStepwiseEstimator(double p_threshold) {
       }
       return s.status();
     }
+    if (memo) memo->Record(t, s->fit.model);
     return std::optional<double>(s->fit.n_hat);
+  };
+}
+
+PopulationEstimator MakeHeterogeneityEstimator(std::shared_ptr<ModelChoiceMemo> memo,
+                                               PopulationEstimator choose,
+                                               std::vector<HeterogeneityTerm> terms) {
+  return [memo, choose = std::move(choose), terms = std::move(terms)](
+             const CaptureTable& t) -> absl::StatusOr<std::optional<double>> {
+    std::optional<HierarchicalModel> model = memo->Find(t);
+    if (!model.has_value()) {
+      ASSIGN_OR_RETURN(std::optional<double> n, choose(t));
+      if (!n.has_value()) return n;
+      model = memo->Find(t);
+      if (!model.has_value()) return n;
+    }
+    absl::StatusOr<ModelFit> fit = FitModel(t, *model);
+    if (!fit.ok()) {
+      if (fit.status().code() == absl::StatusCode::kFailedPrecondition) {
+        return std::optional<double>();
+      }
+      return fit.status();
+    }
+    absl::StatusOr<HeterogeneityFit> het = FitHeterogeneityTerm(t, *fit, terms);
+    if (!het.ok()) {
+      if (het.status().code() != absl::StatusCode::kFailedPrecondition) return het.status();
+      return std::optional<double>(fit->n_hat);
+    }
+    return std::optional<double>(het->tau > 0 ? het->n_hat : fit->n_hat);
   };
 }
 
@@ -186,8 +327,27 @@ PopulationEstimator MakeFixedModelEstimator(HierarchicalModel model) {
   };
 }
 
-absl::StatusOr<HeterogeneityCheck> TestHeterogeneity(const CaptureTable& table,
-                                                     const ModelFit& chosen) {
+double HeterogeneityColumn(HeterogeneityTerm term, int on) {
+  switch (term) {
+    case HeterogeneityTerm::kDarroch: return on * on / 2.0;
+    case HeterogeneityTerm::kPoisson2: return std::ldexp(1.0, on) - 1;
+    case HeterogeneityTerm::kGamma35: return -std::log1p(on / 3.5);
+  }
+  return 0;
+}
+
+const char* HeterogeneityTermName(HeterogeneityTerm term) {
+  switch (term) {
+    case HeterogeneityTerm::kDarroch: return "Mth Darroch";
+    case HeterogeneityTerm::kPoisson2: return "Mth Poisson2";
+    case HeterogeneityTerm::kGamma35: return "Mth Gamma3.5";
+  }
+  return "?";
+}
+
+absl::StatusOr<HeterogeneityFit> FitHeterogeneityTerm(const CaptureTable& table,
+                                                      const ModelFit& chosen,
+                                                      std::vector<HeterogeneityTerm> terms) {
   const ModelLayout& layout = chosen.layout;
   const int rows = static_cast<int>(layout.cells.size());
   const int base = 1 + static_cast<int>(layout.estimated_terms.size());
@@ -197,47 +357,71 @@ absl::StatusOr<HeterogeneityCheck> TestHeterogeneity(const CaptureTable& table,
         "the chosen model leaves no degree of freedom for a heterogeneity term");
   }
   std::vector<double> y(rows);
-  for (int r = 0; r < rows; ++r) y[r] = static_cast<double>(table.count(layout.cells[r]));
+  std::vector<bool> positive(rows);
+  for (int r = 0; r < rows; ++r) {
+    y[r] = static_cast<double>(table.count(layout.cells[r]));
+    positive[r] = y[r] > 0;
+  }
   std::vector<double> start = chosen.coefficients;
   start.push_back(0.0);
-  absl::Status last = absl::FailedPreconditionError("no heterogeneity term could be fitted");
-  for (const char* term : {"Mth Darroch", "Mth Poisson2"}) {
-    const bool darroch = term[4] == 'D';
+  std::vector<std::string> failures;
+  for (HeterogeneityTerm t : terms) {
+    const char* term = HeterogeneityTermName(t);
     std::vector<double> x(static_cast<size_t>(rows) * cols, 0.0);
     for (int r = 0; r < rows; ++r) {
       const Mask h = layout.cells[r];
       double* row = &x[static_cast<size_t>(r) * cols];
       FillDesignRow(layout, h, row);
-      const int on = std::popcount(h);
-      row[base] = darroch ? on * on / 2.0 : std::ldexp(1.0, on) - 1;
+      row[base] = HeterogeneityColumn(t, std::popcount(h));
+    }
+    ASSIGN_OR_RETURN(ModelCheck check, CheckDesign(x, rows, cols, positive));
+    if (!check.ok()) {
+      // Darroch's term lies in the span of the pairs when the chosen model holds them all; with
+      // as many parameters as cells and an empty cell the fit runs off to infinity.
+      failures.push_back(absl::StrCat(term, ": ", check.Reason()));
+      continue;
     }
     absl::StatusOr<GlmFit> glm = FitPoissonGlm(x, rows, cols, y, &start);
     if (!glm.ok()) glm = FitPoissonGlm(x, rows, cols, y);
     if (!glm.ok()) {
-      // Darroch's term lies in the span of the pairs when the chosen model holds them all.
       if (glm.status().code() != absl::StatusCode::kFailedPrecondition) return glm.status();
-      last = glm.status();
+      failures.push_back(absl::StrCat(term, ": ", glm.status().message()));
       continue;
     }
-    HeterogeneityCheck c;
-    c.term = term;
-    c.model = absl::StrCat(chosen.model.Name(), " + ", term);
-    c.n_hat = static_cast<double>(table.observed()) + std::exp(glm->coefficients[0]);
-    c.tau = glm->coefficients[base];
-    const double loglik = PoissonLogLikelihood(y, glm->fitted);
-    c.bic = (chosen.model.num_parameters() + 1) * std::log(static_cast<double>(table.observed())) -
-            2 * loglik;
-    c.lr = std::max(0.0, 2 * (loglik - chosen.log_likelihood));
-    c.p_value = NormalCdf(-std::copysign(std::sqrt(c.lr), c.tau));
-    if (!std::isfinite(c.n_hat) || !std::isfinite(c.p_value)) {
-      last = absl::FailedPreconditionError(
-          absl::StrCat("the model with the ", term, " term has no finite estimate"));
+    HeterogeneityFit f;
+    f.term = term;
+    f.n_hat = static_cast<double>(table.observed()) + std::exp(glm->coefficients[0]);
+    f.tau = glm->coefficients[base];
+    f.log_likelihood = PoissonLogLikelihood(y, glm->fitted);
+    if (!std::isfinite(f.n_hat) || !std::isfinite(f.tau)) {
+      failures.push_back(absl::StrCat(term, ": no finite estimate"));
       continue;
     }
-    c.flagged = c.p_value < kHeterogeneityAlpha;
-    return c;
+    return f;
   }
-  return last;
+  return absl::FailedPreconditionError(absl::StrCat(
+      "no heterogeneity term can be fitted with the chosen model ", chosen.model.Name(), " (",
+      absl::StrJoin(failures, "; "), ")"));
+}
+
+absl::StatusOr<HeterogeneityCheck> TestHeterogeneity(const CaptureTable& table,
+                                                     const ModelFit& chosen) {
+  ASSIGN_OR_RETURN(HeterogeneityFit f, FitHeterogeneityTerm(table, chosen));
+  HeterogeneityCheck c;
+  c.term = f.term;
+  c.model = absl::StrCat(chosen.model.Name(), " + ", f.term);
+  c.n_hat = f.n_hat;
+  c.tau = f.tau;
+  c.bic = (chosen.model.num_parameters() + 1) * std::log(static_cast<double>(table.observed())) -
+          2 * f.log_likelihood;
+  c.lr = std::max(0.0, 2 * (f.log_likelihood - chosen.log_likelihood));
+  c.p_value = NormalCdf(-std::copysign(std::sqrt(c.lr), c.tau));
+  if (!std::isfinite(c.p_value)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the model with the ", f.term, " term gives no finite test statistic"));
+  }
+  c.flagged = c.p_value < kHeterogeneityAlpha;
+  return c;
 }
 
 const char* SelectionMethodName(SelectionMethod m) {
@@ -421,6 +605,11 @@ absl::StatusOr<EstimateResult> Estimate(const CaptureTable& table,
   PopulationEstimator estimator;
   EstimatorFactory factory;
   std::string choice_scope;  // see IntervalDescription
+  // The model chosen on each bootstrap and jackknife table, for the heterogeneity interval.
+  const bool widen_for_heterogeneity =
+      options.heterogeneity_interval && options.model.empty() && !options.model_averaging;
+  std::shared_ptr<ModelChoiceMemo> memo =
+      widen_for_heterogeneity ? std::make_shared<ModelChoiceMemo>() : nullptr;
 
   if (!options.model.empty()) {
     ASSIGN_OR_RETURN(HierarchicalModel model, HierarchicalModel::Parse(k, options.model));
@@ -491,8 +680,8 @@ absl::StatusOr<EstimateResult> Estimate(const CaptureTable& table,
                                   "observed table");
     }
     const double window = options.model_averaging ? options.averaging_window : 0.0;
-    factory = [retained = std::move(retained), window] {
-      return MakeBicEstimator(retained, window);
+    factory = [retained = std::move(retained), window, memo] {
+      return MakeBicEstimator(retained, window, memo);
     };
     estimator = factory();
   } else {
@@ -508,7 +697,7 @@ absl::StatusOr<EstimateResult> Estimate(const CaptureTable& table,
     result.stepwise_steps = step->added;
     const double p = options.p_threshold;
     choice_scope = " by stepwise selection from the main effects";
-    factory = [p] { return MakeStepwiseEstimator(p); };
+    factory = [p, memo] { return MakeStepwiseEstimator(p, memo); };
     estimator = factory();
   }
 
@@ -637,7 +826,11 @@ absl::StatusOr<EstimateResult> Estimate(const CaptureTable& table,
 
   // Heterogeneous catchability beyond the chosen model: the estimate is then too low, by more
   // than its interval says, so it is marked unreliable (its numbers stay visible).
-  if (absl::StatusOr<HeterogeneityCheck> het = TestHeterogeneity(table, *chosen); het.ok()) {
+  absl::StatusOr<HeterogeneityCheck> het = TestHeterogeneity(table, *chosen);
+  if (!het.ok()) {
+    if (het.status().code() != absl::StatusCode::kFailedPrecondition) return het.status();
+    result.heterogeneity_note = std::string(het.status().message());
+  } else {
     result.heterogeneity = *het;
     if (het->flagged) {
       const std::string test = absl::StrFormat(
@@ -695,6 +888,10 @@ absl::StatusOr<EstimateResult> Estimate(const CaptureTable& table,
             interval->failed_replicates, " of ", options.replicates,
             " bootstrap replicates had no usable model and were left out of the interval."));
       }
+      if (widen_for_heterogeneity) {
+        RETURN_IF_ERROR(WidenForHeterogeneity(table, *chosen, memo, factory,
+                                              options.heterogeneity_interval_terms, bca, result));
+      }
     } else if (interval.status().code() == absl::StatusCode::kFailedPrecondition) {
       result.reliable = false;
       result.reason = absl::StrCat("no reliable interval: ", interval.status().message(),
@@ -726,9 +923,10 @@ absl::StatusOr<EstimateResult> Estimate(const CaptureTable& table,
         "uncertainty of the model choice.");
   }
   if (result.interval.has_value()) {
-    result.interval_description =
-        IntervalDescription(options.interval, options.resampling, result.fixed_model,
-                            result.model_averaging, choice_scope, options.linkage_error);
+    result.interval_description = IntervalDescription(
+        options.interval, options.resampling, result.fixed_model, result.model_averaging,
+        choice_scope, options.linkage_error,
+        result.heterogeneity_interval.has_value() ? result.heterogeneity_interval_term : "");
     result.caveats.push_back(result.interval_description);
   }
   return result;

@@ -24,6 +24,9 @@
 #define SAMENZICHT_ESTIMATE_ESTIMATE_H_
 
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -61,6 +64,16 @@ struct LinkageErrorCounts {
   // Wrong merges: each joins two different persons into one.
   double false_links = 0;
 };
+
+// The heterogeneity terms tau * f(k), k = |h| the number of lists a person is on; tau > 0
+// makes f convex beyond the main effects, i.e. more overlap than the model expects:
+// Mth Darroch f = k^2 / 2 (Darroch, Fienberg, Glonek & Junker 1993), Mth Poisson2
+// f = 2^k - 1 and Mth Gamma3.5 f = -log(1 + k / 3.5) (Rivest & Baillargeon 2007; the names
+// of R's Rcapture).
+enum class HeterogeneityTerm { kDarroch, kPoisson2, kGamma35 };
+const char* HeterogeneityTermName(HeterogeneityTerm term);  // e.g. "Mth Darroch"
+double HeterogeneityColumn(HeterogeneityTerm term, int lists_on);
+
 
 struct EstimateOptions {
   SelectionMethod method = SelectionMethod::kAuto;
@@ -100,6 +113,15 @@ struct EstimateOptions {
   // the simulation studies); false leaves it out (`interval_note` says why), for a caller
   // that never publishes an unreliable estimate and need not wait for its interval.
   bool interval_when_unreliable = true;
+  // Heterogeneity in the interval (a chosen model, without model averaging): the bootstrap
+  // replicates are estimated a second time with a heterogeneity term (`FitHeterogeneityTerm`)
+  // added to the model chosen in that replicate, its coefficient kept at or above zero, and
+  // the interval shown runs from the lower of the two intervals' lower limits to the higher
+  // of their upper limits (`EstimateResult::heterogeneity_interval`). False: the log-linear
+  // interval alone (as the reference R packages give it).
+  bool heterogeneity_interval = true;
+  // The terms tried for it, in order (the first that can be fitted on the observed table).
+  std::vector<HeterogeneityTerm> heterogeneity_interval_terms = {HeterogeneityTerm::kGamma35};
 };
 
 // Deviance of the chosen model against its kept cells, on cells - parameters degrees of
@@ -136,6 +158,28 @@ struct HeterogeneityCheck {
 
 // Level of the heterogeneity test; chosen by the simulation study in README.md.
 inline constexpr double kHeterogeneityAlpha = 0.05;
+
+// A log-linear model refitted with one heterogeneity term tau * f(|h|) (see
+// `HeterogeneityCheck`): Mth Darroch, or Mth Poisson2 when Darroch's term is not identifiable
+// with the model (every pair in it).
+struct HeterogeneityFit {
+  std::string term;  // "Mth Darroch" or "Mth Poisson2"
+  double n_hat = 0;
+  double tau = 0;
+  double log_likelihood = 0;  // full Poisson log-likelihood over the model's kept cells
+};
+
+// Fits `chosen`'s model (a fit of `table`) with the first of `terms` that can be used, on its
+// kept cells.
+// Before fitting, the design with the term is checked as the candidate models are
+// (existence.h: the maximum likelihood estimate exists and the design has full rank); a term
+// that fails, or has no finite estimate, is not used. `FailedPrecondition` with the reason
+// when neither term can be used (for example a chosen model with as many parameters as cells
+// and an empty cell: the model with a term then has its maximum at infinity).
+absl::StatusOr<HeterogeneityFit> FitHeterogeneityTerm(
+    const CaptureTable& table, const ModelFit& chosen,
+    std::vector<HeterogeneityTerm> terms = {HeterogeneityTerm::kDarroch,
+                                            HeterogeneityTerm::kPoisson2});
 
 // Runs the heterogeneity test of `HeterogeneityCheck` against `chosen`, a fit of `table`.
 // `FailedPrecondition` when the model with the term cannot be fitted (rank deficient, or no
@@ -195,12 +239,25 @@ struct EstimateResult {
   bool fixed_model = false;                  // the model was given, not chosen
   std::optional<GoodnessOfFit> goodness_of_fit;
   std::optional<HeterogeneityCheck> heterogeneity;
+  // Why the heterogeneity test could not be run (empty when it ran).
+  std::string heterogeneity_note;
   // The chosen model's coefficients ("(Intercept)", then terms such as "1", "12") and
   // fitted values of the observable cells (cells of terms at minus infinity fitted as 0).
   std::vector<std::pair<std::string, double>> coefficients;
   std::vector<FittedCell> fitted_cells;
 
-  std::optional<BcaResult> interval;  // bootstrap interval (percentile or BCa)
+  // Bootstrap interval (percentile or BCa). With `EstimateOptions::heterogeneity_interval`,
+  // `lower` and `upper` span it and `heterogeneity_interval`; the other limits
+  // (`percentile_*`, `bca_*`, `replicate_*`) and the replicate figures stay the log-linear
+  // replicates'.
+  std::optional<BcaResult> interval;
+  // The same replicates estimated with a heterogeneity term added to the model chosen in each
+  // (coefficient at least 0): its limits of the same method, and its term on the observed
+  // table. Unset when not computed (`heterogeneity_interval_note` says why).
+  std::optional<BcaResult> heterogeneity_interval;
+  std::string heterogeneity_interval_term;
+  double heterogeneity_interval_estimate = 0;  // on the observed table (tau at least 0)
+  std::string heterogeneity_interval_note;
   std::string interval_note;          // why there is no bootstrap interval
   // What the bootstrap interval takes into account and what not, in one plain sentence.
   std::string interval_description;
@@ -224,9 +281,23 @@ struct EstimateResult {
 // `averaging_window` > 0: the BIC-weighted average N-hat of the models within that
 // window of the smallest BIC on that table (see `EstimateOptions::model_averaging`).
 // The returned function owns a `ModelCheckCache` and is not thread-safe.
+// Records the model an estimator chose on each table it saw (keyed by the table's counts), so
+// that a second pass over the same tables can add a term to the same choice without choosing
+// again. Thread-safe.
+class ModelChoiceMemo {
+ public:
+  void Record(const CaptureTable& table, const HierarchicalModel& model);
+  std::optional<HierarchicalModel> Find(const CaptureTable& table) const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::vector<int64_t>, HierarchicalModel> chosen_;
+};
+
+// `memo`, if given, records the minimum-BIC model of every table.
 PopulationEstimator MakeBicEstimator(
     std::vector<std::pair<HierarchicalModel, std::vector<double>>> models,
-    double averaging_window = 0);
+    double averaging_window = 0, std::shared_ptr<ModelChoiceMemo> memo = nullptr);
 
 // BIC weights: the models (n_hat, bic) within `window` of the smallest BIC, weights
 // proportional to exp(-(BIC - min BIC) / 2) and summing to 1 (0 for the others).
@@ -234,7 +305,15 @@ std::vector<double> BicWeights(const std::vector<std::pair<double, double>>& n_h
                                double window);
 // Stepwise: reruns `StepwiseSelect` with `p_threshold`; nullopt if even the
 // main-effects model fails the tests. Not thread-safe.
-PopulationEstimator MakeStepwiseEstimator(double p_threshold);
+PopulationEstimator MakeStepwiseEstimator(double p_threshold,
+                                          std::shared_ptr<ModelChoiceMemo> memo = nullptr);
+// The model chosen on each table (looked up in `memo`; on a table it does not hold, `choose`
+// runs first, which must record in `memo`) refitted with a heterogeneity term
+// (`FitHeterogeneityTerm`) whose coefficient is kept at or above zero: the term's N-hat when
+// its tau is positive, else (or when no term can be used) the chosen model's own.
+PopulationEstimator MakeHeterogeneityEstimator(std::shared_ptr<ModelChoiceMemo> memo,
+                                               PopulationEstimator choose,
+                                               std::vector<HeterogeneityTerm> terms);
 // One given model: its N-hat, nullopt if it fails the tests on that table. Not thread-safe.
 PopulationEstimator MakeFixedModelEstimator(HierarchicalModel model);
 

@@ -49,6 +49,10 @@ histories of K >= 3 lists).
   --bootstrap-models N  bic: best models re-fitted per replicate
                         (default: all for 3 lists, 20 for 4, 100 for 5+)
   --no-profile          skip the profile likelihood interval
+  --no-heterogeneity-interval
+                        the log-linear interval alone (as the reference R
+                        packages); by default the interval also spans the
+                        replicates refitted with a heterogeneity term
   --model-averaging     bic only: the estimate is the average of the models
                         within --averaging-window of the smallest BIC, weighted
                         by exp(-BIC/2), and the bootstrap averages the same way
@@ -156,6 +160,21 @@ std::string FormatJson(const EstimateResult& r) {
                              Num(h.tau), ", \"lr\": ", Num(h.lr), ", \"p_value\": ",
                              Num(h.p_value), ", \"alpha\": ", Num(kHeterogeneityAlpha),
                              ", \"flagged\": ", h.flagged ? "true" : "false", "}"));
+  }
+  if (!r.heterogeneity_note.empty()) {
+    f.push_back(absl::StrCat("\"heterogeneity_note\": ", JsonString(r.heterogeneity_note)));
+  }
+  if (r.heterogeneity_interval) {
+    const BcaResult& h = *r.heterogeneity_interval;
+    f.push_back(absl::StrCat(
+        "\"heterogeneity_interval\": {\"term\": ", JsonString(r.heterogeneity_interval_term),
+        ", \"estimate\": ", Num(r.heterogeneity_interval_estimate), ", \"lower\": ",
+        Num(h.lower), ", \"upper\": ", Num(h.upper), ", \"replicates\": ", h.replicates,
+        ", \"failed_replicates\": ", h.failed_replicates, ", \"median_replicate\": ",
+        Num(h.median_replicate), ", \"max_replicate\": ", Num(h.max_replicate), "}"));
+  } else if (!r.heterogeneity_interval_note.empty()) {
+    f.push_back(absl::StrCat("\"heterogeneity_interval_note\": ",
+                             JsonString(r.heterogeneity_interval_note)));
   }
   if (r.fixed_model && !r.coefficients.empty()) {
     std::vector<std::string> coef, cells;
@@ -269,6 +288,8 @@ std::string FormatTable(const EstimateResult& r) {
                       absl::StrFormat("%.2f", h.lr), ", one-sided p = ",
                       absl::StrFormat("%.3g", h.p_value), h.flagged ? " (FLAGGED)" : "",
                       ", estimate with it ", absl::StrFormat("%.1f", h.n_hat), "\n");
+    } else if (!r.heterogeneity_note.empty()) {
+      absl::StrAppend(&s, "Heterogeneity test: not possible: ", r.heterogeneity_note, "\n");
     }
     if (r.model_averaging) {
       absl::StrAppend(&s, "Model averaging:    ", r.averaged_models.size(),
@@ -297,6 +318,22 @@ std::string FormatTable(const EstimateResult& r) {
                       r.interval->replicates,
                       r.interval->resampling == Resampling::kParametric ? " parametric" : "",
                       " bootstrap replicates, seed ", r.seed, ")\n");
+      if (r.heterogeneity_interval) {
+        absl::StrAppend(&s, "  spans the log-linear interval ",
+                        Round(r.interval->method == IntervalMethod::kBca
+                                  ? r.interval->bca_lower
+                                  : r.interval->percentile_lower),
+                        " - ",
+                        Round(r.interval->method == IntervalMethod::kBca
+                                  ? r.interval->bca_upper
+                                  : r.interval->percentile_upper),
+                        " and the one with the ", r.heterogeneity_interval_term, " term ",
+                        Round(r.heterogeneity_interval->lower), " - ",
+                        Round(r.heterogeneity_interval->upper), "\n");
+      } else if (!r.heterogeneity_interval_note.empty()) {
+        absl::StrAppend(&s, "  not widened for heterogeneity: ", r.heterogeneity_interval_note,
+                        "\n");
+      }
       for (const std::string& w : r.interval_warnings) {
         absl::StrAppend(&s, "  WARNING: ", w, "\n");
       }
@@ -383,6 +420,10 @@ int RunEstimateCommand(int argc, char** argv, std::ostream& out, std::ostream& e
     }
     if (arg == "--model-averaging") {
       options.model_averaging = true;
+      continue;
+    }
+    if (arg == "--no-heterogeneity-interval") {
+      options.heterogeneity_interval = false;
       continue;
     }
     std::string name = arg, value;

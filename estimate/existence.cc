@@ -84,22 +84,35 @@ absl::StatusOr<ModelCheck> CheckModel(const CaptureTable& table, const Hierarchi
   const ModelLayout layout = LayoutFor(table, model);
   const int npar = 1 + static_cast<int>(layout.estimated_terms.size());
   const int ncell = static_cast<int>(layout.cells.size());
-  std::vector<std::vector<double>> a(npar, std::vector<double>(ncell, 0.0));
-  std::vector<double> t(npar, 0.0);
-  Eigen::MatrixXd design(ncell, npar);
+  std::vector<double> x(static_cast<size_t>(ncell) * npar);
+  std::vector<bool> positive(ncell);
   for (int j = 0; j < ncell; ++j) {
-    const Mask h = layout.cells[j];
-    const double support = table.count(h) > 0 ? 1.0 : 0.0;
-    for (int i = 0; i < npar; ++i) {
-      const bool in = i == 0 || (h & layout.estimated_terms[i - 1]) == layout.estimated_terms[i - 1];
-      a[i][j] = in ? 1.0 : 0.0;
-      design(j, i) = a[i][j];
-      t[i] += a[i][j] * support;
+    FillDesignRow(layout, layout.cells[j], &x[static_cast<size_t>(j) * npar]);
+    positive[j] = table.count(layout.cells[j]) > 0;
+  }
+  return CheckDesign(x, ncell, npar, positive);
+}
+
+absl::StatusOr<ModelCheck> CheckDesign(const std::vector<double>& x, int rows, int cols,
+                                       const std::vector<bool>& positive) {
+  if (rows < 0 || cols < 1 || x.size() != static_cast<size_t>(rows) * cols ||
+      positive.size() != static_cast<size_t>(rows)) {
+    return absl::InvalidArgumentError("design and support sizes do not match");
+  }
+  std::vector<std::vector<double>> a(cols, std::vector<double>(rows, 0.0));
+  std::vector<double> t(cols, 0.0);
+  Eigen::MatrixXd design(rows, cols);
+  bool full_support = true;
+  for (int r = 0; r < rows; ++r) {
+    full_support = full_support && positive[r];
+    for (int c = 0; c < cols; ++c) {
+      const double v = x[static_cast<size_t>(r) * cols + c];
+      a[c][r] = v;
+      design(r, c) = v;
+      if (positive[r]) t[c] += v;
     }
   }
   ModelCheck check;
-  bool full_support = true;
-  for (Mask h : layout.cells) full_support = full_support && table.count(h) > 0;
   if (full_support) {
     check.exists = true;  // x = the support itself is strictly positive: s = 1
   } else {
@@ -110,7 +123,7 @@ absl::StatusOr<ModelCheck> CheckModel(const CaptureTable& table, const Hierarchi
     check.exists = *optimum > 1e-9;
   }
   check.identifiable =
-      ncell >= npar && Eigen::ColPivHouseholderQR<Eigen::MatrixXd>(design).rank() == npar;
+      rows >= cols && Eigen::ColPivHouseholderQR<Eigen::MatrixXd>(design).rank() == cols;
   return check;
 }
 

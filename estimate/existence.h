@@ -48,6 +48,14 @@ struct ModelCheck {
 // and bounded) LP; `InvalidArgument` if the list counts differ.
 absl::StatusOr<ModelCheck> CheckModel(const CaptureTable& table, const HierarchicalModel& model);
 
+// The same two tests for a Poisson log-linear model with any design: `x` row-major, one row per
+// kept cell (`rows`), `cols` columns with the intercept first (for example a hierarchical
+// model with one more column, as the heterogeneity terms of estimate.h add); `positive[r]`
+// says whether cell r holds anyone. `InvalidArgument` if the sizes do not match, `Internal`
+// if GLPK fails.
+absl::StatusOr<ModelCheck> CheckDesign(const std::vector<double>& x, int rows, int cols,
+                                       const std::vector<bool>& positive);
+
 // Memoises `CheckModel` by (support pattern, model), which is all the result
 // depends on. Bootstrap replicates mostly share the original support, so
 // this removes nearly all LPs. Not thread-safe.

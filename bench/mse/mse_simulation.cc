@@ -16,7 +16,12 @@
 //                  [--scenario NAME[,NAME]|default|all]
 //                  [--bootstrap multinomial|parametric|both] [--threads T]
 //                  [--p-threshold P] [--averaging] [--true-model] [--missed-links SHARE]
+//                  [--no-heterogeneity-interval] [--per-table]
 //
+// The "shown" row is the interval the estimate carries (by default spanning the heterogeneity
+// interval, estimate.h); `--no-heterogeneity-interval` gives the log-linear interval alone.
+// `--per-table` prints one line per table (model, heterogeneity test, both intervals, whether
+// the estimate would be published).
 // Every interval method runs on the same simulated tables (and the same bootstrap seed), so
 // their coverages are paired. Scenarios: 3 to 8 lists, pairwise dependence, a list pair that
 // shares referrals, small and sparse tables (N 100 to 5,000), and the truth outside the
@@ -159,12 +164,17 @@ struct Flags {
   // (a missed link, `PerturbForLinkage`) before estimation, and the expected number of such
   // splits is given to the estimator as the linkage's error estimate.
   double missed_link_share = 0;
+  // The default interval spans the log-linear one and the one with a heterogeneity term
+  // (EstimateOptions::heterogeneity_interval); false: the log-linear interval alone.
+  bool heterogeneity_interval = true;
+  // One line per table: chosen model, estimate, heterogeneity test, the intervals, published.
+  bool per_table = false;
 };
 
 constexpr char kFlags[] =
     "flags: --sims N --replicates B --population N --method auto|bic|stepwise --max-order N "
     "--p-threshold P --seed S --scenario NAME[,NAME...]|default|all --bootstrap multinomial|parametric|both "
-    "--threads T --averaging --true-model --missed-links SHARE";
+    "--threads T --averaging --true-model --missed-links SHARE --no-heterogeneity-interval --per-table";
 
 int Usage(const std::string& message) {
   std::cerr << "error: " << message << " (" << kFlags << ")\n";
@@ -222,6 +232,14 @@ int Main(int argc, char** argv) {
     }
     if (arg == "--true-model") {
       f.true_model = true;
+      continue;
+    }
+    if (arg == "--per-table") {
+      f.per_table = true;
+      continue;
+    }
+    if (arg == "--no-heterogeneity-interval") {
+      f.heterogeneity_interval = false;
       continue;
     }
     if (i + 1 >= argc) return Usage(arg + " needs a value");
@@ -294,7 +312,7 @@ int Main(int argc, char** argv) {
     int usable = 0, no_estimate = 0, bad_fit = 0, true_model = 0, heterogeneous = 0;
     // The default interval where the heterogeneity test did not / did flag the table, and
     // where the estimate would be published (WhyNotPublishable) or withheld.
-    Coverage unflagged, flagged, published, withheld;
+    Coverage unflagged, flagged, published, withheld, shown;
     // Tables whose heterogeneity test has p below 0.01, 0.05, 0.10, 0.20.
     constexpr double kLevels[] = {0.01, 0.05, 0.10, 0.20};
     int het_below[4] = {0, 0, 0, 0};
@@ -341,6 +359,7 @@ int Main(int argc, char** argv) {
         o.threads = f.threads;
         o.profile_interval = first;
         o.linkage_error = linkage_error;
+        o.heterogeneity_interval = f.heterogeneity_interval;
         const double cpu0 = CpuSeconds();
         const auto wall0 = std::chrono::steady_clock::now();
         absl::StatusOr<EstimateResult> r = Estimate(*table, o);
@@ -392,6 +411,27 @@ int Main(int argc, char** argv) {
             (het ? flagged : unflagged)
                 .Add(r->interval->lower, r->interval->upper, population,
                      !r->interval_warnings.empty());
+            shown.Add(r->interval->lower, r->interval->upper, population,
+                      !r->interval_warnings.empty());
+            if (f.per_table) {
+              const std::string why = WhyNotPublishable(*r);
+              std::cout << absl::StrFormat(
+                  "  table %d: model %s, N-hat %.0f, heterogeneity %s tau %.3f p %.3f, log-linear "
+                  "[%.0f, %.0f], with term [%s], shown [%.0f, %.0f] %s, %s\n",
+                  sim, r->model, *r->estimate, r->heterogeneity ? r->heterogeneity->term : "-",
+                  r->heterogeneity ? r->heterogeneity->tau : NAN,
+                  r->heterogeneity ? r->heterogeneity->p_value : NAN, i.percentile_lower,
+                  i.percentile_upper,
+                  r->heterogeneity_interval
+                      ? absl::StrFormat("%.0f, %.0f", r->heterogeneity_interval->lower,
+                                        r->heterogeneity_interval->upper)
+                      : r->heterogeneity_interval_note,
+                  r->interval->lower, r->interval->upper,
+                  r->interval->lower <= population && population <= r->interval->upper
+                      ? "covers"
+                      : "misses",
+                  why.empty() ? "published" : why.substr(0, 60));
+            }
             (WhyNotPublishable(*r).empty() ? published : withheld)
                 .Add(r->interval->lower, r->interval->upper, population,
                      !r->interval_warnings.empty());
@@ -487,6 +527,9 @@ int Main(int argc, char** argv) {
     }
     std::cout << bca_or_percentile.Row(
         absl::StrCat("BCa or percentile ", ResamplingName(f.resamplings.front())));
+    std::cout << shown.Row(absl::StrCat("default ", ResamplingName(f.resamplings.front()),
+                                        f.heterogeneity_interval ? " (shown: with heterogeneity)"
+                                                                 : " (shown)"));
     std::cout << bca_reliable_only.Row(
         absl::StrCat("default ", ResamplingName(f.resamplings.front()), " (reliable only)"));
     std::cout << unflagged.Row(absl::StrCat("default ", ResamplingName(f.resamplings.front()),

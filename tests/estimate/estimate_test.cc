@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <iostream>
+#include <memory>
 #include <random>
 #include <cmath>
 #include <functional>
@@ -361,6 +362,7 @@ TEST(UkReferenceTest, MinimumBicModelAtOrderTwo) {
 TEST(UkReferenceTest, BcaIntervalRoughlyReproducesThePublishedOne) {
   EstimateOptions o;
   o.interval = IntervalMethod::kBca;
+  o.heterogeneity_interval = false;  // the reference packages' interval
   o.replicates = 1000;
   o.profile_interval = false;
   absl::StatusOr<EstimateResult> r = Estimate(Uk5(), o);
@@ -680,9 +682,11 @@ TEST(UntrustedTableTest, AListSharingNoOneLeavesTwoListsAndIsUnreliable) {
 }
 
 TEST(UntrustedTableTest, IntervalEndAtTheLargestReplicateIsFlagged) {
-  // UK, 200 replicates, seed 1234: the BCa upper limit is the largest replicate.
+  // UK, 200 replicates, seed 1234: the BCa upper limit is the largest replicate (of the
+  // log-linear interval alone; the heterogeneity interval reaches higher).
   EstimateOptions o;
   o.interval = IntervalMethod::kBca;
+  o.heterogeneity_interval = false;
   o.replicates = 200;
   o.profile_interval = false;
   absl::StatusOr<EstimateResult> r = Estimate(Uk5(), o);
@@ -793,7 +797,8 @@ TEST(IntervalMethodTest, ReplicateEndsAreTheShownEndsWithoutLinkageError) {
 
 // The interval's description says how the model choice is redone per replicate: among all
 // fitted candidates (Korea, 3 lists), among the 100 best of them (UK, 5 lists: 1024 fitted),
-// or by stepwise selection.
+// or by stepwise selection; and whether the interval spans the heterogeneity interval (UK and
+// Korea stepwise; on Korea's [12,23] no heterogeneity term can be fitted).
 TEST(IntervalMethodTest, DescriptionSaysHowTheModelChoiceIsRedone) {
   EstimateOptions o;
   o.replicates = 20;
@@ -806,21 +811,39 @@ TEST(IntervalMethodTest, DescriptionSaysHowTheModelChoiceIsRedone) {
       "the choice among the candidate models varies with it; it does not include errors of the "
       "model family itself (dependence or heterogeneity that no candidate model describes) nor "
       "linkage errors.";
+  const std::string widened_tail =
+      " (the single best model, no model averaging), and estimates every replicate a second "
+      "time with the Mth Gamma3.5 heterogeneity term (a common dependence of all lists on how "
+      "visible a person is, its coefficient at least 0) added to the model chosen in it, and "
+      "spans both intervals: it includes sampling variation, how the choice among the "
+      "candidate models varies with it, and heterogeneous catchability of that form as far as "
+      "the table cannot rule it out; it does not include other errors of the model family "
+      "(dependence or heterogeneity that neither describes) nor linkage errors.";
   absl::StatusOr<EstimateResult> korea = Estimate(Korea(), o);
   ASSERT_TRUE(korea.ok()) << korea.status();
   EXPECT_EQ(korea->interval_description, head + tail);
+  EXPECT_FALSE(korea->heterogeneity_interval.has_value());
   absl::StatusOr<EstimateResult> uk = Estimate(Uk5(), o);
   ASSERT_TRUE(uk.ok()) << uk.status();
   EXPECT_EQ(uk->interval_description,
             head +
                 " among the 100 of 1024 fitted candidate models with the smallest BIC on the "
                 "observed table" +
+                widened_tail);
+  o.heterogeneity_interval = false;
+  uk = Estimate(Uk5(), o);
+  ASSERT_TRUE(uk.ok()) << uk.status();
+  EXPECT_EQ(uk->interval_description,
+            head +
+                " among the 100 of 1024 fitted candidate models with the smallest BIC on the "
+                "observed table" +
                 tail);
+  o.heterogeneity_interval = true;
   o.method = SelectionMethod::kStepwise;
   absl::StatusOr<EstimateResult> stepwise = Estimate(Korea(), o);
   ASSERT_TRUE(stepwise.ok()) << stepwise.status();
   EXPECT_EQ(stepwise->interval_description,
-            head + " by stepwise selection from the main effects" + tail);
+            head + " by stepwise selection from the main effects" + widened_tail);
 }
 
 TEST(EstimateTest, ThreadsDoNotChangeTheInterval) {
@@ -1487,6 +1510,198 @@ TEST(HeterogeneityTest, EstimateFlagsAHeterogeneousTableAndNotAHomogeneousOne) {
   ASSERT_TRUE(r->heterogeneity.has_value());
   EXPECT_FALSE(r->heterogeneity->flagged);
   EXPECT_TRUE(r->reliable) << r->reason;
+}
+
+
+// ------------------------------------------------ heterogeneity: existence, the interval
+
+CaptureTable Hetero5Expected() {
+  absl::StatusOr<CaptureTable> t = CaptureTable::ReadCsvFile(TestData("Hetero5Expected.csv"));
+  EXPECT_TRUE(t.ok()) << t.status();
+  return *t;
+}
+
+// The design of Korea's [12,23] with Darroch's column has as many columns as kept cells (7);
+// with cell 011 (lists 2 and 3 only) empty its maximum lies at infinity. The same design on a
+// table with every cell occupied has a finite maximum (the fit is then the table), and a
+// column that repeats two others makes the design rank deficient.
+TEST(ExistenceTest, CheckDesignOnAModelWithAHeterogeneityColumn) {
+  const CaptureTable korea = Korea();
+  const HierarchicalModel model = Model(3, "[12,23]");
+  const ModelLayout layout = LayoutFor(korea, model);
+  ASSERT_EQ(layout.cells.size(), 7u);
+  const int cols = 2 + static_cast<int>(layout.estimated_terms.size());
+  ASSERT_EQ(cols, 7);
+  std::vector<double> x(7 * cols, 0.0);
+  std::vector<bool> positive(7);
+  for (int r = 0; r < 7; ++r) {
+    const Mask h = layout.cells[r];
+    FillDesignRow(layout, h, &x[r * cols]);
+    x[r * cols + cols - 1] = HeterogeneityColumn(HeterogeneityTerm::kDarroch, std::popcount(h));
+    positive[r] = korea.count(h) > 0;
+  }
+  EXPECT_EQ(std::count(positive.begin(), positive.end(), false), 1);  // history 011
+  absl::StatusOr<ModelCheck> check = CheckDesign(x, 7, cols, positive);
+  ASSERT_TRUE(check.ok()) << check.status();
+  EXPECT_TRUE(check->identifiable);
+  EXPECT_FALSE(check->exists);
+  check = CheckDesign(x, 7, cols, std::vector<bool>(7, true));
+  ASSERT_TRUE(check.ok());
+  EXPECT_TRUE(check->exists);
+  EXPECT_TRUE(check->identifiable);
+  // Replace the heterogeneity column by main effect 1 plus main effect 2.
+  for (int r = 0; r < 7; ++r) x[r * cols + cols - 1] = x[r * cols + 1] + x[r * cols + 2];
+  check = CheckDesign(x, 7, cols, std::vector<bool>(7, true));
+  ASSERT_TRUE(check.ok());
+  EXPECT_FALSE(check->identifiable);
+  EXPECT_CODE(CheckDesign(x, 7, cols, std::vector<bool>(6, true)).status(),
+              absl::StatusCode::kInvalidArgument);
+}
+
+// Korea's chosen model [12,23] leaves one degree of freedom; with either term added the model
+// has as many parameters as cells, and with cell 011 empty its maximum lies at infinity. The test is then not run, and says why,
+// instead of printing an estimate of 7e16 from a fit that ran off to infinity.
+TEST(HeterogeneityTest, KoreaHasNoTestableTermAndSaysWhy) {
+  absl::StatusOr<ModelFit> chosen = FitModel(Korea(), Model(3, "[12,23]"));
+  ASSERT_TRUE(chosen.ok()) << chosen.status();
+  const std::string why =
+      "no heterogeneity term can be fitted with the chosen model [12,23] (Mth Darroch: the "
+      "maximum likelihood estimate does not exist (it lies at infinity); Mth Poisson2: the "
+      "maximum likelihood estimate does not exist (it lies at infinity))";
+  absl::StatusOr<HeterogeneityFit> fit = FitHeterogeneityTerm(Korea(), *chosen);
+  EXPECT_CODE(fit.status(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(fit.status().message(), why);
+  EXPECT_CODE(TestHeterogeneity(Korea(), *chosen).status(),
+              absl::StatusCode::kFailedPrecondition);
+
+  EstimateOptions o;
+  o.replicates = 0;
+  absl::StatusOr<EstimateResult> r = Estimate(Korea(), o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->heterogeneity.has_value());
+  EXPECT_EQ(r->heterogeneity_note, why);
+  EXPECT_TRUE(r->reliable) << r->reason;
+
+  std::string out, err;
+  ASSERT_EQ(RunCli({"estimate", "--in", TestData("Korea.csv"), "--replicates", "0",
+                    "--format", "table"},
+                   &out, &err),
+            0)
+      << err;
+  EXPECT_NE(out.find("Heterogeneity test: not possible: " + why + "\n"), std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("estimate with it"), std::string::npos) << out;
+}
+
+// Main effects with the Mth Gamma3.5 term on the heterogeneous table; the figures were
+// computed independently (IRLS in double precision, outside this code base).
+TEST(HeterogeneityIntervalTest, GammaTermMatchesAnIndependentFit) {
+  const CaptureTable t = Hetero5Expected();
+  absl::StatusOr<ModelFit> main = FitModel(t, HierarchicalModel::MainEffects(5));
+  ASSERT_TRUE(main.ok()) << main.status();
+  EXPECT_NEAR(main->n_hat, 1552.0230038461, 1e-6);
+  absl::StatusOr<HeterogeneityFit> g =
+      FitHeterogeneityTerm(t, *main, {HeterogeneityTerm::kGamma35});
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_EQ(g->term, "Mth Gamma3.5");
+  EXPECT_NEAR(g->n_hat, 2084.0709781757, 1e-4);
+  EXPECT_NEAR(g->tau, 8.5444981837, 1e-6);
+  absl::StatusOr<HeterogeneityFit> d = FitHeterogeneityTerm(t, *main);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->term, "Mth Darroch");
+  EXPECT_NEAR(d->n_hat, 1879.6611863086, 1e-4);
+  EXPECT_NEAR(d->tau, 0.2651429905, 1e-7);
+}
+
+// The replicate estimator adds the term to the model the selection chose on that table (from
+// the memo, or by choosing first), and keeps the coefficient at or above 0: a table with less
+// overlap than the model expects gets the model's own estimate.
+TEST(HeterogeneityIntervalTest, EstimatorAddsTheTermToTheChosenModelWithTauAtLeastZero) {
+  auto memo = std::make_shared<ModelChoiceMemo>();
+  PopulationEstimator choose = MakeBicEstimator(
+      {{HierarchicalModel::MainEffects(5), {}}, {Model(5, "[12,23]"), {}}}, 0, memo);
+  PopulationEstimator het =
+      MakeHeterogeneityEstimator(memo, choose, {HeterogeneityTerm::kGamma35});
+  const CaptureTable hetero = Hetero5Expected();
+  EXPECT_FALSE(memo->Find(hetero).has_value());
+  absl::StatusOr<std::optional<double>> n = het(hetero);  // chooses first
+  ASSERT_TRUE(n.ok() && n->has_value()) << n.status();
+  ASSERT_TRUE(memo->Find(hetero).has_value());
+  EXPECT_EQ(memo->Find(hetero)->Name(), "[1,2,3,4,5]");
+  EXPECT_NEAR(**n, 2084.0709781757, 1e-4);
+
+  const CaptureTable homogeneous = HomogeneousFiveLists();
+  memo->Record(homogeneous, Model(5, "[12,23,4,5]"));
+  absl::StatusOr<ModelFit> fit = FitModel(homogeneous, Model(5, "[12,23,4,5]"));
+  ASSERT_TRUE(fit.ok());
+  absl::StatusOr<HeterogeneityFit> g =
+      FitHeterogeneityTerm(homogeneous, *fit, {HeterogeneityTerm::kGamma35});
+  ASSERT_TRUE(g.ok()) << g.status();
+  ASSERT_LT(g->tau, 0);
+  n = het(homogeneous);
+  ASSERT_TRUE(n.ok() && n->has_value());
+  EXPECT_NEAR(**n, 2054.9168306816, 1e-4);  // the model's own estimate
+}
+
+// The heterogeneous table: the heterogeneity test does not flag it (p = 0.061), so the estimate
+// is published; the log-linear interval alone lies below the 2,000 persons behind the table,
+// the interval shown (spanning the heterogeneity interval) covers them.
+TEST(HeterogeneityIntervalTest, HeterogeneousTableIsPublishedWithAnIntervalCoveringTheTruth) {
+  EstimateOptions o;
+  o.replicates = 200;
+  o.profile_interval = false;
+  absl::StatusOr<EstimateResult> r = Estimate(Hetero5Expected(), o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->model, "[1,2,3,4,5]");
+  EXPECT_NEAR(*r->estimate, 1552.0230038461, 1e-6);
+  ASSERT_TRUE(r->heterogeneity.has_value());
+  EXPECT_EQ(r->heterogeneity->term, "Mth Darroch");
+  EXPECT_NEAR(r->heterogeneity->p_value, 0.0607, 0.0005);
+  EXPECT_FALSE(r->heterogeneity->flagged);
+  EXPECT_TRUE(r->reliable) << r->reason;
+  ASSERT_TRUE(r->interval.has_value());
+  ASSERT_TRUE(r->heterogeneity_interval.has_value()) << r->heterogeneity_interval_note;
+  EXPECT_EQ(r->heterogeneity_interval_term, "Mth Gamma3.5");
+  EXPECT_NEAR(r->heterogeneity_interval_estimate, 2084.0709781757, 1e-4);
+  const BcaResult& i = *r->interval;
+  const BcaResult& h = *r->heterogeneity_interval;
+  EXPECT_LT(i.percentile_upper, 2000);  // the log-linear interval misses the truth
+  EXPECT_EQ(i.lower, std::min(i.percentile_lower, h.lower));
+  EXPECT_EQ(i.upper, std::max(h.bca_upper, h.percentile_upper));
+  EXPECT_EQ(h.upper, i.upper);
+  EXPECT_GT(i.upper, 2000);
+  EXPECT_LE(i.lower, 2000);
+  EXPECT_EQ(WhyNotPublishable(*r), "");
+
+  o.heterogeneity_interval = false;  // the log-linear interval alone, as before
+  absl::StatusOr<EstimateResult> plain = Estimate(Hetero5Expected(), o);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_FALSE(plain->heterogeneity_interval.has_value());
+  EXPECT_EQ(plain->interval->upper, plain->interval->percentile_upper);
+  EXPECT_EQ(plain->interval->percentile_upper, i.percentile_upper);  // the same replicates
+  EXPECT_LT(plain->interval->upper, 2000);
+  EXPECT_EQ(WhyNotPublishable(*plain), "");  // published, and wrong
+
+  std::string out, err;
+  ASSERT_EQ(RunCli({"estimate", "--in", TestData("Hetero5Expected.csv"), "--replicates", "200",
+                    "--no-profile"},
+                   &out, &err),
+            0)
+      << err;
+  EXPECT_NE(out.find(absl::StrFormat("\"heterogeneity_interval\": {\"term\": \"Mth Gamma3.5\", "
+                                     "\"estimate\": %.10g, \"lower\": %.10g, \"upper\": %.10g",
+                                     r->heterogeneity_interval_estimate, h.lower, h.upper)),
+            std::string::npos)
+      << out;
+  ASSERT_EQ(RunCli({"estimate", "--in", TestData("Hetero5Expected.csv"), "--replicates", "200",
+                    "--no-profile", "--no-heterogeneity-interval"},
+                   &out, &err),
+            0)
+      << err;
+  EXPECT_EQ(out.find("heterogeneity_interval"), std::string::npos) << out;
+  EXPECT_NE(out.find(absl::StrFormat("\"upper\": %.10g", plain->interval->upper)),
+            std::string::npos)
+      << out;
 }
 
 }  // namespace
