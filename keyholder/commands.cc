@@ -6,6 +6,7 @@
 #include <ctime>
 #include <map>
 #include <optional>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -122,8 +123,10 @@ absl::Status AuditVerifyCommand(const std::string& data_dir, const std::string& 
 absl::Status AuditReportCommand(const std::string& data_dir, const std::string& public_key_b64,
                                 std::ostream& os) {
   ASSIGN_OR_RETURN(Trail trail, VerifiedTrail(data_dir, public_key_b64, {}, os));
-  // (day, node) -> evaluations, refusals
-  std::map<std::pair<std::string, std::string>, std::pair<uint64_t, uint64_t>> rows;
+  // (day, node, epoch) -> evaluations, refusals. The epoch keeps the evaluations of two
+  // key services comparable row by row when the first also served an older epoch alone.
+  // A refusal for the caller's role names no epoch: its row has none.
+  std::map<std::tuple<std::string, std::string, uint64_t>, std::pair<uint64_t, uint64_t>> rows;
   for (const audit::Entry& e : trail.entries) {
     if (e.event != "evaluation" && e.event != "limit_refused" &&
         e.event != "limit_refused_repeated" && e.event != "permission_denied") {
@@ -138,13 +141,17 @@ absl::Status AuditReportCommand(const std::string& data_dir, const std::string& 
     gmtime_r(&t, &tm);
     char day[16];
     std::strftime(day, sizeof day, "%Y-%m-%d", &tm);
-    auto& r = rows[{day, e.actor}];
+    auto& r = rows[{day, e.actor, JsonCount(e.details, "epoch")}];
     if (e.event == "evaluation") r.first += JsonCount(e.details, "evaluations");
     else if (repeated) r.second += JsonCount(e.details, "refused_calls");
     else r.second += 1;
   }
-  os << "day,node,evaluations,refused_calls\n";
-  for (const auto& [k, v] : rows) os << k.first << "," << k.second << "," << v.first << "," << v.second << "\n";
+  os << "day,node,epoch,evaluations,refused_calls\n";
+  for (const auto& [k, v] : rows) {
+    const auto& [day, node, epoch] = k;
+    os << day << "," << node << "," << (epoch == 0 ? "" : absl::StrCat(epoch)) << "," << v.first << ","
+       << v.second << "\n";
+  }
   return absl::OkStatus();
 }
 

@@ -28,7 +28,8 @@ absl::Status ServeCommand(const std::string& config_path, const std::string& por
 absl::Status AuditVerifyCommand(const std::string& data_dir, const std::string& public_key_b64,
                                 const std::vector<std::string>& checkpoint_files, std::ostream& os);
 
-// `audit report`: evaluations per node and day from the trail (after verifying it).
+// `audit report`: evaluations and refused calls per day, node and epoch from the trail (after
+// verifying it), as CSV: day,node,epoch,evaluations,refused_calls.
 absl::Status AuditReportCommand(const std::string& data_dir, const std::string& public_key_b64,
                                 std::ostream& os);
 

@@ -19,7 +19,7 @@ void Usage(std::ostream& out) {
          "  audit-keygen  create the key that signs the service's trail\n"
          "  serve         run the key service\n"
          "  audit verify  verify the service's signed trail offline\n"
-         "  audit report  evaluations per node and day, from the verified trail\n\n"
+         "  audit report  evaluations per day, node and epoch, from the verified trail\n\n"
          "`keyholder COMMAND --help` describes a command; `keyholder --version` prints the\n"
          "version and the commit it was built from.\n";
 }

@@ -318,7 +318,7 @@ TEST_F(KeyholderNodeTest, ANodeEnumeratingANameListIsStoppedAtTheDefaultLimit) {
   // What the privacy officer reads (`keyholder audit report`, after verifying the trail).
   std::ostringstream report;
   ASSERT_OK(keyholder::AuditReportCommand(dir_ + "/service/data", "", report));
-  EXPECT_THAT(report.str(), ::testing::HasSubstr(absl::StrCat(",police,", keyholder::kDefaultPerHour, ",", refused, "\n")));
+  EXPECT_THAT(report.str(), ::testing::HasSubstr(absl::StrCat(",police,1,", keyholder::kDefaultPerHour, ",", refused, "\n")));
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Follows docs/operations.md literally: the command blocks marked `<!-- test: HOST ... -->`
 # are run in the order of the guide, unchanged, with bash on the host they name, in a
-# deployment of six hosts on one machine (network namespaces joined by a bridge; each host
+# deployment of seven hosts on one machine (network namespaces joined by a bridge; each host
 # with its own /etc, /opt, /root, /var/lib and /var/backups by bind mounts, and the guide's
 # host names in its /etc/hosts):
 #
@@ -10,7 +10,9 @@
 #   agency      node.police-nn.example       192.0.2.11   (the guide's own agency)
 #   agency      node.jeugdzorg.example       192.0.2.12   (its blocks with police-nn -> jeugdzorg)
 #   analyst     analist.gemeente.example     192.0.2.20
-#   keyholder   keyholder.gemeente.example   192.0.2.30   (the key service, section 7b)
+#   keyholder   keyholder.gemeente.example   192.0.2.30   (the key service, section 7b; the
+#                                                          first of two, section 7c)
+#   keyholder2  keyholder2.regio.example     192.0.2.31   (the second key service, section 7c)
 #
 # Marker words after HOST: a NAME (only that agency), `per-agency` (an admin block run once
 # per agency, with the name replaced), `wait-delivery` (afterwards the test waits until the
@@ -37,7 +39,11 @@
 # change; after the move to the key service no agency host holds a hashing key (none named
 # in node.textproto; no hashing key, sealed key or box key left in /etc/samenzicht/keys or
 # /root), each daemon logged that it makes tokens through the key service, and the key
-# service's trail verifies and counts evaluations for both agencies; the administrator holds
+# service's trail verifies and counts evaluations for both agencies; after the move to two
+# key services (section 7c) each agency's client configuration names the second, each
+# service holds only its share of the epoch in force, both trails verify (each with its own
+# key), the second evaluated no other epoch, and both count the same evaluations of the
+# epoch in force for each agency; the administrator holds
 # no shared hashing key and no sealed copy after the old epoch was retired; after the renewal the
 # old certificate of police-nn is refused while the new one is accepted (with the key
 # service the node's certificate is refused by the key service first, then by the
@@ -63,14 +69,18 @@ unshare --mount --propagation private true 2>/dev/null || skip "cannot create mo
 id=$$
 work=$(mktemp -d /tmp/samenzicht-guide.XXXXXX)
 chmod 755 "$work"
-hosts=(admin agg police-nn jeugdzorg analyst keyholder)
+hosts=(admin agg police-nn jeugdzorg analyst keyholder keyholder2)
 agencies=(police-nn jeugdzorg)
 declare -A addr=([admin]=192.0.2.2 [agg]=192.0.2.10 [police-nn]=192.0.2.11 [jeugdzorg]=192.0.2.12
-                 [analyst]=192.0.2.20 [keyholder]=192.0.2.30)
+                 [analyst]=192.0.2.20 [keyholder]=192.0.2.30 [keyholder2]=192.0.2.31)
 declare -A fqdn=([admin]=beheer.gemeente.example [agg]=aggregator.gemeente.example
                  [police-nn]=node.police-nn.example [jeugdzorg]=node.jeugdzorg.example
-                 [analyst]=analist.gemeente.example [keyholder]=keyholder.gemeente.example)
-ns() { echo "szg${id}${1:0:3}"; }
+                 [analyst]=analist.gemeente.example [keyholder]=keyholder.gemeente.example
+                 [keyholder2]=keyholder2.regio.example)
+# Each host's short tag, in its namespace's and network interfaces' names (at most 15 bytes).
+declare -A tag=([admin]=adm [agg]=agg [police-nn]=pol [jeugdzorg]=jeu [analyst]=ana [keyholder]=kh1
+                [keyholder2]=kh2 [sw]=sw)
+ns() { echo "szg${id}${tag[$1]}"; }
 cleanup() {
   for h in "${hosts[@]}" sw; do
     ip netns pids "$(ns "$h")" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
@@ -87,11 +97,11 @@ ip -n "$(ns sw)" link add br0 type bridge
 ip -n "$(ns sw)" link set br0 up
 for h in "${hosts[@]}"; do
   ip netns add "$(ns "$h")"
-  ip link add "v${id}${h:0:3}" type veth peer name "s${id}${h:0:3}"
-  ip link set "v${id}${h:0:3}" netns "$(ns "$h")"
-  ip link set "s${id}${h:0:3}" netns "$(ns sw)"
-  ip -n "$(ns sw)" link set "s${id}${h:0:3}" master br0 up
-  ip -n "$(ns "$h")" link set "v${id}${h:0:3}" name eth0
+  ip link add "v${id}${tag[$h]}" type veth peer name "s${id}${tag[$h]}"
+  ip link set "v${id}${tag[$h]}" netns "$(ns "$h")"
+  ip link set "s${id}${tag[$h]}" netns "$(ns sw)"
+  ip -n "$(ns sw)" link set "s${id}${tag[$h]}" master br0 up
+  ip -n "$(ns "$h")" link set "v${id}${tag[$h]}" name eth0
   ip -n "$(ns "$h")" addr add "${addr[$h]}/24" dev eth0
   ip -n "$(ns "$h")" link set eth0 up
   ip -n "$(ns "$h")" link set lo up
@@ -275,6 +285,8 @@ new_profile=""
 new_release() {
   local h f v
   for h in "${hosts[@]}"; do
+    # A host installed later (the second key service, section 7c) is not there yet.
+    [ -d "$work/$h/opt/samenzicht/bin" ] || continue
     f="$work/$h/opt/samenzicht/share/doc/samenzicht/profile.textproto"
     [ -f "$f" ] || fail "no installed profile on ${fqdn[$h]}"
     v=$(sed -n 's/^version: \([0-9]*\)$/\1/p' "$f")
@@ -358,6 +370,7 @@ for f in "${blocks[@]}"; do
     aggregator) run_block agg "$f" ;;
     analyst) run_block analyst "$f" ;;
     keyholder) run_block keyholder "$f" ;;
+    keyholder2) run_block keyholder2 "$f" ;;
     agency) for a in "${agencies[@]}"; do
               [ -z "$only" ] || [ "$only" = "$a" ] && run_block "$a" "$f" "$a"
             done ;;
@@ -404,10 +417,40 @@ if [ -f "$work/keyholder/etc/samenzicht/keyholder.textproto" ]; then
     fail "the key service's trail does not verify: $report"
   for a in "${agencies[@]}"; do
     n=$(grep -c . "$work/sim/$( [ "$a" = police-nn ] && echo police || echo youth_care ).csv")
-    ev=$(echo "$report" | awk -F, -v a="$a" '$2 == a { s += $3 } END { print s + 0 }')
+    ev=$(echo "$report" | awk -F, -v a="$a" '$2 == a { s += $4 } END { print s + 0 }')
     # pseudonymise and submit each evaluated every record's token inputs (several a record)
     [ "$ev" -ge $((2 * (n - 1))) ] || fail "the key service's trail counts $ev evaluations for $a, fewer than its $((n - 1)) records twice"
     echo "ok: the key service's trail verifies and counts $ev evaluations for $a ($((n - 1)) records, evaluated by pseudonymise and submit)"
+  done
+fi
+# After the move to two key services (section 7c): every node calls both, each service
+# evaluated every call of the epoch in force once, and the first keeps no older key.
+if [ -f "$work/keyholder2/etc/samenzicht/keyholder.textproto" ]; then
+  for a in "${agencies[@]}"; do
+    c="$work/$a/etc/samenzicht/keyholder-client.textproto"
+    grep -qx 'second { address: "keyholder2.regio.example:7444" }' "$c" || fail "$a's keyholder-client.textproto names no second key service"
+    grep -qx "epoch: $epoch_seen" "$c" || fail "$a's keyholder-client.textproto is not at epoch $epoch_seen: $(grep '^epoch' "$c")"
+  done
+  for k in keyholder keyholder2; do
+    n=$(grep -c '^keys ' "$work/$k/etc/samenzicht/keyholder.textproto")
+    [ "$n" = 1 ] || fail "${fqdn[$k]} serves $n keys after the retirement, not one"
+    left=$(find "$work/$k/etc/samenzicht/keys" -name 'oprf-epoch*.key' ! -name "oprf-epoch$epoch_seen.key" | sed "s|$work/$k||")
+    [ -z "$left" ] || fail "${fqdn[$k]} still holds an OPRF key of a retired epoch: $left"
+  done
+  report2=$(on keyholder2 runuser -u samenzicht -- /opt/samenzicht/bin/keyholder audit report \
+              --data-dir /var/lib/samenzicht-keyholder --public-key "$(cat "$work/keyholder2/root/keyholder-audit.pub")" 2>&1) ||
+    fail "the second key service's trail does not verify: $report2"
+  ! cmp -s "$work/keyholder/root/keyholder-audit.pub" "$work/keyholder2/root/keyholder-audit.pub" ||
+    fail "the two key services sign their trails with the same key"
+  old_epochs=$(echo "$report2" | awk -F, -v e="$epoch_seen" 'NR > 2 && $3 != "" && $3 != e { print $3 }' | sort -u | tr '\n' ' ')
+  [ -z "$old_epochs" ] || fail "the second key service evaluated for epochs it has no share of: $old_epochs"
+  for a in "${agencies[@]}"; do
+    n=$(grep -c . "$work/sim/$( [ "$a" = police-nn ] && echo police || echo youth_care ).csv")
+    ev1=$(echo "$report" | awk -F, -v a="$a" -v e="$epoch_seen" '$2 == a && $3 == e { s += $4 } END { print s + 0 }')
+    ev2=$(echo "$report2" | awk -F, -v a="$a" -v e="$epoch_seen" '$2 == a && $3 == e { s += $4 } END { print s + 0 }')
+    [ "$ev2" -ge $((n - 1)) ] || fail "the second key service counts $ev2 evaluations of epoch $epoch_seen for $a, fewer than its $((n - 1)) records"
+    [ "$ev1" = "$ev2" ] || fail "$a: $ev1 evaluations of epoch $epoch_seen at the first key service, $ev2 at the second"
+    echo "ok: both key services' trails verify and count $ev1 evaluations of epoch $epoch_seen for $a (2-of-2)"
   done
 fi
 ls "$work/agg/backups/samenzicht/"aggregator-*.db >/dev/null 2>&1 || fail "no backup in /var/backups/samenzicht"
@@ -423,6 +466,19 @@ got=$(trail_restores "$work/agg/varlib/samenzicht-aggregator/aggregator.db")
 [ -n "$got" ] || fail "the restore is not in the restored trail"
 echo "ok: the restore is in the restored trail"
 echo "ok: the timer's backup service wrote $(basename "$(ls "$work/agg/backups/samenzicht/"aggregator-*.db | tail -n 1)")"
+
+# The hour passes (a stand-in, as for the switch-over month): the guide's moves to one key
+# service and then to two ran within the same hour here, months apart in a deployment, and
+# with the default limits back in force police-nn has used more than an hour's evaluations
+# at the first service. Both services are restarted with the migration's limits, so that
+# the checks below are not refused for the hour.
+for k in keyholder keyholder2; do
+  c="$work/$k/etc/samenzicht/keyholder.textproto"
+  [ -f "$c" ] || continue
+  printf '%s\n' 'max_evaluations_per_node_per_hour: 200000' 'max_evaluations_per_node_per_day: 1000000' >> "$c"
+  on "$k" systemctl restart samenzicht-keyholder >/dev/null || fail "could not restart the key service on ${fqdn[$k]}"
+  echo "--- the hour has passed on ${fqdn[$k]} (restarted with the migration's limits)"
+done
 
 # The renewed police-nn: its old certificate (kept by samenzicht-pki in retired/) is refused,
 # the new one accepted. A root-owned copy of the node's keys and a small export on its host.

@@ -139,6 +139,30 @@ TEST_F(KeyServiceTest, RefusesWrongRoleUnknownEpochAndInvalidElements) {
   EXPECT_EQ(EvaluationsInTrail(trail, "police"), 0u);
 }
 
+// The privacy officer compares two key services' reports row by row for the epoch they
+// serve together: the first service's report keeps an older epoch it served alone apart.
+TEST_F(KeyServiceTest, AuditReportCountsPerDayNodeAndEpoch) {
+  std::vector<oprf::EpochKey> keys;
+  keys.push_back({4, *oprf::ServerKey::Derive(std::string(32, 'k'), "test")});
+  keys.push_back({5, *oprf::ServerKey::Derive(std::string(32, 'l'), "test")});
+  ASSERT_OK_AND_ASSIGN(auto service, KeyService::Open(std::move(keys), dir_, Limits{}, signer_.get(),
+                                                      [this] { return now_; }));
+  ASSERT_OK(service->Evaluate(kPolice, 4, Blinded({"a", "b", "c"})));
+  ASSERT_OK(service->Evaluate(kPolice, 5, Blinded({"a", "b"})));
+  ASSERT_OK(service->Evaluate(kPolice, 5, Blinded({"d", "e", "f"})));
+  EXPECT_THAT(service->Evaluate({"someone", rpc::Role::kAnalyst}, 5, Blinded({"a"})),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  std::ostringstream report;
+  ASSERT_OK(AuditReportCommand(dir_, crypto::Base64Encode(signer_->public_key()), report));
+  const std::string r = report.str();
+  ASSERT_NE(r.find("day,node,epoch"), std::string::npos) << r;
+  EXPECT_EQ(r.substr(r.find("day,node,epoch")),
+            "day,node,epoch,evaluations,refused_calls\n"
+            "2026-01-01,police,4,3,0\n"
+            "2026-01-01,police,5,5,0\n"
+            "2026-01-01,someone,,0,1\n");
+}
+
 TEST_F(KeyServiceTest, TrailRecordsEveryEvaluationAndTamperingIsDetected) {
   auto service = Open(Limits{});
   ASSERT_NE(service, nullptr);
@@ -241,7 +265,7 @@ TEST_F(KeyServiceTest, RepeatedRefusalsAreOneEntryPerWindowWithTheirCount) {
   const std::string pk = crypto::Base64Encode(signer_->public_key());
   std::ostringstream report;
   ASSERT_OK(AuditReportCommand(dir_, pk, report));
-  EXPECT_NE(report.str().find("\n2026-01-01,police,16,70\n"), std::string::npos) << report.str();
+  EXPECT_NE(report.str().find("\n2026-01-01,police,1,16,70\n"), std::string::npos) << report.str();
 
   // The crashed copy: its next start writes the 49 counted refusals before its start entry.
   {
@@ -256,7 +280,7 @@ TEST_F(KeyServiceTest, RepeatedRefusalsAreOneEntryPerWindowWithTheirCount) {
   EXPECT_EQ(JsonCount(after_crash.entries[3].details, "refused_calls"), 49u);
   std::ostringstream crash_report;
   ASSERT_OK(AuditReportCommand(crashed, pk, crash_report));
-  EXPECT_NE(crash_report.str().find("\n2026-01-01,police,8,50\n"), std::string::npos) << crash_report.str();
+  EXPECT_NE(crash_report.str().find("\n2026-01-01,police,1,8,50\n"), std::string::npos) << crash_report.str();
   std::filesystem::remove_all(crashed);
 
   // Someone lowers a count after the fact.
