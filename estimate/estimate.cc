@@ -24,7 +24,8 @@ std::vector<std::string> StandardCaveats() {
       "The log-linear model is assumed to capture the dependence between lists; the interaction "
       "of all lists together cannot be estimated and is assumed absent.",
       "Differences between persons in how visible they are to agencies (heterogeneity) are "
-      "captured only as far as the list interactions model them.",
+      "captured in the estimate only as far as the list interactions model them, and in the "
+      "interval only as far as it says it spans a heterogeneity interval.",
       "Linkage errors bias the estimate: persons not recognised as the same across lists inflate "
       "it, different persons wrongly linked deflate it.",
       "Every person in the population is assumed to have some chance of appearing on each list.",
@@ -841,14 +842,14 @@ absl::StatusOr<EstimateResult> Estimate(const CaptureTable& table,
           het->n_hat);
       result.caveats.push_back(absl::StrCat(
           "WARNING: persons seem to differ in how visible they are: ", test,
-          ". Heterogeneity makes log-linear estimates too low, and the interval does not "
-          "include that error."));
+          ". Heterogeneity makes log-linear estimates too low; the estimate does not include "
+          "that error, and the interval only as far as it spans a heterogeneity interval."));
       if (result.reliable) {
         result.reliable = false;
         result.reason = absl::StrCat(
             "unreliable: persons seem to differ in how visible they are to the lists: ", test,
             "; heterogeneity (or dependence between lists that no candidate model describes) "
-            "makes the log-linear estimate too low by an amount its interval does not include");
+            "makes the log-linear estimate too low, by an amount the table cannot tell");
       }
     }
   }
