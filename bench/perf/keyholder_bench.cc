@@ -2,10 +2,14 @@
 // pipeline (CSV parsing, normalisation, every rule of the default profile) with the tokens
 // from a key service running on the same machine (in this process, over mutual TLS on
 // 127.0.0.1, so both share the machine's cores as on one host), next to the shared-key mode
-// on the same records, and the cost of one evaluation on each side.
+// on the same records, and the cost of one evaluation on each side. With --two-services
+// also the same records through two key services (2-of-2: each holds a share of the key,
+// the node sends its blinded elements to the first and the first's answer to the second),
+// both in this process as well.
 //
 //   keyholder_bench                      # 3000 simulated persons (about 12,000 records)
 //   keyholder_bench --persons 10000 --elements-per-call 20000
+//   keyholder_bench --two-services       # one service, then two, on the same records
 //   keyholder_bench --smoke              # CTest: a second; never fails on figures
 //
 // Target: >= 1,000 records/s per node with the key service on the same 2-core machine.
@@ -60,14 +64,19 @@ int main(int argc, char** argv) {
   if (samenzicht::cli::PrintVersionIfAsked(argc, argv, "keyholder_bench")) return 0;
   int persons = 3000;
   uint32_t per_call = 0;
+  bool two_services = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--smoke") persons = 60;
     else if (a == "--persons" && i + 1 < argc) persons = std::atoi(argv[++i]);
     else if (a == "--elements-per-call" && i + 1 < argc) per_call = static_cast<uint32_t>(std::atoi(argv[++i]));
-    else {
-      std::cerr << "usage: keyholder_bench [--persons N] [--elements-per-call N] [--smoke]\n";
-      return a == "--help" ? 0 : 2;
+    else if (a == "--two-services") two_services = true;
+    else if (a == "--help") {
+      std::cout << "usage: keyholder_bench [--persons N] [--elements-per-call N] [--two-services] [--smoke]\n";
+      return 0;
+    } else {
+      std::cerr << "usage: keyholder_bench [--persons N] [--elements-per-call N] [--two-services] [--smoke]\n";
+      return 2;
     }
   }
   spdlog::set_level(spdlog::level::warn);
@@ -78,9 +87,11 @@ int main(int argc, char** argv) {
   const std::string pki = dir + "/pki";
   const std::string cmd = absl::StrCat(PKI_SCRIPT, " init ", pki, " >/dev/null 2>&1 && ", PKI_SCRIPT,
                                        " issue ", pki, " keyholder server >/dev/null 2>&1 && ", PKI_SCRIPT,
+                                       " issue ", pki, " keyholder2 server >/dev/null 2>&1 && ", PKI_SCRIPT,
                                        " issue ", pki, " node0 agency >/dev/null 2>&1");
   if (std::system(cmd.c_str()) != 0) { std::cerr << "keyholder_bench: pki.sh failed\n"; return 2; }
   if (!crypto::oprf::GenerateServerKeyFile(dir + "/oprf-1.key", 1).ok() ||
+      !crypto::oprf::GenerateServerKeyFile(dir + "/oprf2-1.key", 1).ok() ||
       !crypto::GenerateKeyFile(dir + "/audit.key", crypto::KeyKind::kSigning).ok() ||
       !crypto::GenerateKeyFile(dir + "/hashing.key", crypto::KeyKind::kHashing, 1).ok()) {
     std::cerr << "keyholder_bench: cannot make keys\n";
@@ -99,12 +110,28 @@ int main(int argc, char** argv) {
   kc.set_max_elements_per_call(1u << 20);
   auto server = keyholder::Server::Start(kc);
   if (!server.ok()) { std::cerr << server.status() << "\n"; return 2; }
+  // The second service (2-of-2): its own certificate, share, trail and data folder.
+  v1::KeyholderConfig kc2 = kc;
+  kc2.mutable_tls()->set_cert_file(pki + "/keyholder2.crt");
+  kc2.mutable_tls()->set_key_file(pki + "/keyholder2.key");
+  kc2.set_data_dir(dir + "/data2");
+  kc2.mutable_keys(0)->set_key_file(dir + "/oprf2-1.key");
+  absl::StatusOr<std::unique_ptr<keyholder::Server>> server2;
+  if (two_services) {
+    server2 = keyholder::Server::Start(kc2);
+    if (!server2.ok()) { std::cerr << server2.status() << "\n"; return 2; }
+  }
   const std::string client = dir + "/keyholder.textproto";
-  if (!files::WriteFileAtomic(client,
-                              absl::StrCat("address: \"127.0.0.1:", (*server)->port(), "\"\nepoch: 1\n",
-                                           per_call ? absl::StrCat("elements_per_call: ", per_call, "\n") : "",
-                                           "tls { ca_cert_file: \"pki/ca.crt\" cert_file: \"pki/node0.crt\" "
-                                           "key_file: \"pki/node0.key\" }\n"),
+  const std::string client2 = dir + "/keyholder-two.textproto";
+  const std::string client_text =
+      absl::StrCat("address: \"127.0.0.1:", (*server)->port(), "\"\nepoch: 1\n",
+                   per_call ? absl::StrCat("elements_per_call: ", per_call, "\n") : "",
+                   "tls { ca_cert_file: \"pki/ca.crt\" cert_file: \"pki/node0.crt\" "
+                   "key_file: \"pki/node0.key\" }\n");
+  if (!files::WriteFileAtomic(client, client_text, 0600).ok()) return 2;
+  if (two_services &&
+      !files::WriteFileAtomic(client2,
+                              absl::StrCat(client_text, "second { address: \"127.0.0.1:", (*server2)->port(), "\" }\n"),
                               0600).ok()) {
     return 2;
   }
@@ -148,6 +175,23 @@ int main(int argc, char** argv) {
   size_t tokens = 0;
   for (const auto& r : b->reports) tokens += r.packed_tokens().size() / 34;
   const uint64_t evaluations = (*server)->service()->UsedToday("node0");
+
+  // The same records through two services.
+  double two_s = 0, two_cpu = 0;
+  uint64_t two_first = 0, two_second = 0;
+  if (two_services) {
+    auto two = agency_node::TokeniserFromKeyholder(*profile, client2);
+    if (!two.ok()) { std::cerr << two.status() << "\n"; return 2; }
+    t0 = std::chrono::steady_clock::now();
+    const double c0 = CpuSeconds();
+    auto c = agency_node::PrepareReports(dir + "/in.csv", **normaliser, **two, so);
+    two_s = Seconds(t0);
+    two_cpu = CpuSeconds() - c0;
+    if (!c.ok()) { std::cerr << c.status() << "\n"; return 2; }
+    if (c->reports.size() != records) { std::cerr << "keyholder_bench: two services gave another count\n"; return 2; }
+    two_first = (*server)->service()->UsedToday("node0") - evaluations;
+    two_second = (*server2)->service()->UsedToday("node0");
+  }
 
   // The evaluations of each record alone (an export of one record, or of records that share
   // no value): the distinct inputs a stand-in oracle is asked for, record by record.
@@ -199,9 +243,22 @@ int main(int argc, char** argv) {
   const double offline_s = Seconds(t0);
   (*server)->Shutdown();
   (*server)->Wait();
+  if (two_services) {
+    (*server2)->Shutdown();
+    (*server2)->Wait();
+  }
   auto trail = keyholder::ReadTrail(dir + "/data");
+  // The calls of the one-service run: the first evaluation entries, up to its evaluations
+  // (the two-service run's calls come after them).
   int calls = 0;
-  if (trail.ok()) for (const auto& e : trail->entries) calls += e.event == "evaluation";
+  uint64_t counted = 0;
+  if (trail.ok()) {
+    for (const auto& e : trail->entries) {
+      if (e.event != "evaluation" || counted >= evaluations) continue;
+      ++calls;
+      counted += keyholder::JsonCount(e.details, "evaluations");
+    }
+  }
 
   std::printf("key service benchmark: %d simulated persons, %zu records, default profile (%d rules)\n",
               persons, records, profile->rules_size());
@@ -215,6 +272,13 @@ int main(int argc, char** argv) {
               records / oprf_s, oprf_s, evaluations / oprf_s);
   std::printf("  CPU, node and service together: %.2f ms per record (%.1f s); so on 2 idle cores at most %.0f records/s\n",
               oprf_cpu * 1e3 / records, oprf_cpu, 2 * records / oprf_cpu);
+  if (two_services) {
+    std::printf("  with two key services (2-of-2): %.0f records/s (%.3f s); evaluations per record %.2f at the first, "
+                "%.2f at the second\n",
+                records / two_s, two_s, double(two_first) / records, double(two_second) / records);
+    std::printf("  CPU, node and both services:   %.2f ms per record (%.1f s); so on 2 idle cores at most %.0f records/s\n",
+                two_cpu * 1e3 / records, two_cpu, 2 * records / two_cpu);
+  }
   std::printf("  shared-key mode, same records: %.0f records/s (%.3f s)\n", records / shared_s, shared_s);
   std::printf("  one evaluation, one thread:    node blind %.1f us + node finalize %.1f us; service %.1f us\n",
               blind_s * 1e6 / inputs.size(), fin_s * 1e6 / inputs.size(), eval_s * 1e6 / inputs.size());
