@@ -38,6 +38,7 @@
 #include "samenzicht/v1/report.pb.h"
 #include "tests/agency_node/fake_intake.h"
 #include "tests/agency_node/keyholder_fixture.h"
+#include "tests/testing/keyholder_service.h"
 #include "tests/testing/pki.h"
 #include "tests/testing/status_matchers.h"
 
@@ -128,8 +129,7 @@ class KeyholderDaemonTest : public ::testing::Test {
     }
     ASSERT_OK(files::WriteFileAtomic(
         node_ + "/keyholder.textproto",
-        absl::StrCat("address: \"127.0.0.1:", keyholder_port_, "\"\nepoch: 1\n",
-                     "tls { ca_cert_file: \"ca.crt\" cert_file: \"police.crt\" key_file: \"police.key\" }\n"),
+        samenzicht::testing::KeyServiceClientText(keyholder_port_, 1, "ca.crt", "police.crt", "police.key"),
         0600));
     ASSERT_OK(files::WriteFileAtomic(node_ + "/in.csv", kKeyholderSignals, 0600));
     ASSERT_OK(files::WriteFileAtomic(
@@ -152,12 +152,9 @@ class KeyholderDaemonTest : public ::testing::Test {
   }
 
   v1::KeyholderConfig KeyholderConfig(const std::string& address, uint64_t per_hour) {
-    v1::KeyholderConfig config;
+    v1::KeyholderConfig config = samenzicht::testing::KeyServiceConfig(
+        pki_, "keyholder", dir_ + "/service/data", dir_ + "/service/oprf-1.key", dir_ + "/service/audit.key");
     config.set_listen_address(address);
-    *config.mutable_tls() = samenzicht::testing::TlsFor(pki_, "keyholder");
-    config.set_data_dir(dir_ + "/service/data");
-    config.add_keys()->set_key_file(dir_ + "/service/oprf-1.key");
-    config.set_audit_key_file(dir_ + "/service/audit.key");
     config.set_max_evaluations_per_node_per_hour(per_hour);
     return config;
   }

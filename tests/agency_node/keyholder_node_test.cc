@@ -26,6 +26,7 @@
 #include "keyholder/server.h"
 #include "samenzicht/v1/report.pb.h"
 #include "tests/agency_node/keyholder_fixture.h"
+#include "tests/testing/keyholder_service.h"
 #include "tests/testing/pki.h"
 #include "tests/testing/status_matchers.h"
 
@@ -70,13 +71,11 @@ class KeyholderNodeTest : public ::testing::Test {
     ASSERT_FALSE(pki_.empty());
     ASSERT_OK(crypto::oprf::GenerateServerKeyFile(dir_ + "/service/oprf-1.key", 1));
     ASSERT_OK(crypto::GenerateKeyFile(dir_ + "/service/audit.key", crypto::KeyKind::kSigning).status());
-    v1::KeyholderConfig config;
-    config.set_listen_address("127.0.0.1:0");
-    *config.mutable_tls() = samenzicht::testing::TlsFor(pki_, "keyholder");
-    config.set_data_dir(dir_ + "/service/data");
-    config.add_keys()->set_key_file(dir_ + "/service/oprf-1.key");
-    config.set_audit_key_file(dir_ + "/service/audit.key");
-    ASSERT_OK_AND_ASSIGN(server_, keyholder::Server::Start(config, testing::MidHourClock));
+    ASSERT_OK_AND_ASSIGN(server_, keyholder::Server::Start(
+                                      samenzicht::testing::KeyServiceConfig(pki_, "keyholder", dir_ + "/service/data",
+                                                                            dir_ + "/service/oprf-1.key",
+                                                                            dir_ + "/service/audit.key"),
+                                      testing::MidHourClock));
     for (const char* node : {"police", "zorg"}) {
       // Everything the node has: its certificate and key, the CA, the client configuration.
       const std::string nd = dir_ + "/" + node;
@@ -86,9 +85,8 @@ class KeyholderNodeTest : public ::testing::Test {
       }
       ASSERT_OK(files::WriteFileAtomic(
           nd + "/keyholder.textproto",
-          absl::StrCat("address: \"127.0.0.1:", server_->port(), "\"\nepoch: 1\n",
-                       "tls { ca_cert_file: \"ca.crt\" cert_file: \"", node, ".crt\" key_file: \"",
-                       node, ".key\" }\n"),
+          samenzicht::testing::KeyServiceClientText(server_->port(), 1, "ca.crt", absl::StrCat(node, ".crt"),
+                                                    absl::StrCat(node, ".key")),
           0600));
       ASSERT_OK(files::WriteFileAtomic(nd + "/in.csv", kKeyholderSignals, 0600));
     }
@@ -111,18 +109,13 @@ class KeyholderNodeTest : public ::testing::Test {
   // a new port, and points the police node's client configuration at it.
   void RestartService(const std::string& key_file, uint64_t per_hour) {
     server_.reset();
-    v1::KeyholderConfig config;
-    config.set_listen_address("127.0.0.1:0");
-    *config.mutable_tls() = samenzicht::testing::TlsFor(pki_, "keyholder");
-    config.set_data_dir(dir_ + "/service/data");
-    config.add_keys()->set_key_file(key_file);
-    config.set_audit_key_file(dir_ + "/service/audit.key");
+    v1::KeyholderConfig config = samenzicht::testing::KeyServiceConfig(
+        pki_, "keyholder", dir_ + "/service/data", key_file, dir_ + "/service/audit.key");
     if (per_hour > 0) config.set_max_evaluations_per_node_per_hour(per_hour);
     ASSERT_OK_AND_ASSIGN(server_, keyholder::Server::Start(config, testing::MidHourClock));
     ASSERT_OK(files::WriteFileAtomic(
         dir_ + "/police/keyholder.textproto",
-        absl::StrCat("address: \"127.0.0.1:", server_->port(), "\"\nepoch: 1\n",
-                     "tls { ca_cert_file: \"ca.crt\" cert_file: \"police.crt\" key_file: \"police.key\" }\n"),
+        samenzicht::testing::KeyServiceClientText(server_->port(), 1, "ca.crt", "police.crt", "police.key"),
         0600));
   }
 

@@ -25,6 +25,7 @@
 #include "keyholder/server.h"
 #include "samenzicht/v1/report.pb.h"
 #include "tests/agency_node/keyholder_fixture.h"
+#include "tests/testing/keyholder_service.h"
 #include "tests/testing/pki.h"
 #include "tests/testing/status_matchers.h"
 
@@ -109,12 +110,8 @@ class KeyholderTwoServicesTest : public ::testing::Test {
     if (!fs::exists(d + "/audit.key")) {
       EXPECT_OK(crypto::GenerateKeyFile(d + "/audit.key", crypto::KeyKind::kSigning).status());
     }
-    v1::KeyholderConfig config;
-    config.set_listen_address("127.0.0.1:0");
-    *config.mutable_tls() = samenzicht::testing::TlsFor(pki_, name);
-    config.set_data_dir(d + "/data");
-    config.add_keys()->set_key_file(key);
-    config.set_audit_key_file(d + "/audit.key");
+    v1::KeyholderConfig config =
+        samenzicht::testing::KeyServiceConfig(pki_, name, d + "/data", key, d + "/audit.key");
     if (per_hour > 0) config.set_max_evaluations_per_node_per_hour(per_hour);
     auto server = keyholder::Server::Start(config, testing::MidHourClock);
     EXPECT_OK(server.status());
@@ -124,9 +121,7 @@ class KeyholderTwoServicesTest : public ::testing::Test {
   // The node's client configuration: the first service at `first`, and a second one at
   // `second` (none when 0) checked against the name `second_name` (none when empty).
   std::string ClientConfig(int first, int second, const std::string& second_name = "keyholder-b.example") {
-    std::string text = absl::StrCat("address: \"127.0.0.1:", first, "\"\nepoch: 1\n",
-                                     "tls { ca_cert_file: \"ca.crt\" cert_file: \"police.crt\" "
-                                     "key_file: \"police.key\" }\n");
+    std::string text = samenzicht::testing::KeyServiceClientText(first, 1, "ca.crt", "police.crt", "police.key");
     if (second != 0) {
       absl::StrAppend(&text, "second { address: \"127.0.0.1:", second, "\"");
       if (!second_name.empty()) absl::StrAppend(&text, " server_name: \"", second_name, "\"");

@@ -23,6 +23,7 @@
 #include "keyholder/server.h"
 #include "rpc/tls.h"
 #include "samenzicht/v1/keyholder.grpc.pb.h"
+#include "tests/testing/keyholder_service.h"
 #include "tests/testing/pki.h"
 #include "tests/testing/status_matchers.h"
 
@@ -397,12 +398,8 @@ TEST(KeyholderServerTest, ACallerRetryingAtItsLimitIsOneLogLine) {
   ASSERT_OK(oprf::GenerateServerKeyFile(tmp + "/oprf-1.key", 1));
   std::ostringstream pub_out, note;
   ASSERT_OK(AuditKeygenCommand(tmp + "/audit.key", pub_out, note));
-  v1::KeyholderConfig config;
-  config.set_listen_address("127.0.0.1:0");
-  *config.mutable_tls() = samenzicht::testing::TlsFor(pki, "keyholder");
-  config.set_data_dir(tmp + "/data");
-  config.add_keys()->set_key_file(tmp + "/oprf-1.key");
-  config.set_audit_key_file(tmp + "/audit.key");
+  v1::KeyholderConfig config = samenzicht::testing::KeyServiceConfig(
+      pki, "keyholder", tmp + "/data", tmp + "/oprf-1.key", tmp + "/audit.key");
   config.set_max_evaluations_per_node_per_hour(2);
   std::ostringstream log;
   auto previous = spdlog::default_logger();
@@ -463,13 +460,9 @@ TEST(KeyholderServerTest, BatchEvaluatesForAgencyAndOtherRolesAreRefused) {
   EXPECT_THAT(AuditKeygenCommand(tmp + "/audit.key", pub_out, note),
               StatusIs(absl::StatusCode::kAlreadyExists));
   const std::string audit_pub(absl::StripAsciiWhitespace(pub_out.str()));
-  v1::KeyholderConfig config;
-  config.set_listen_address("127.0.0.1:0");
-  *config.mutable_tls() = samenzicht::testing::TlsFor(pki, "keyholder");
-  config.set_data_dir(tmp + "/data");
-  config.add_keys()->set_key_file(tmp + "/oprf-1.key");
-  config.set_audit_key_file(tmp + "/audit.key");
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Server> server, Server::Start(config));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Server> server,
+                       Server::Start(samenzicht::testing::KeyServiceConfig(
+                           pki, "keyholder", tmp + "/data", tmp + "/oprf-1.key", tmp + "/audit.key")));
   const std::string address = absl::StrCat("127.0.0.1:", server->port());
 
   std::vector<std::string> inputs = {"first", "second", "third"};

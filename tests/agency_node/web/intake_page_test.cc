@@ -31,6 +31,7 @@
 #include "samenzicht/v1/intake.pb.h"
 #include "tests/agency_node/keyholder_fixture.h"
 #include "tests/agency_node/web/intake_fixture.h"
+#include "tests/testing/keyholder_service.h"
 #include "tests/testing/pki.h"
 #include "tests/testing/status_matchers.h"
 
@@ -432,12 +433,8 @@ TEST_F(IntakePageTest, StartsWhileTheKeyServiceIsDownAndSendsTheSignalsAgainOnce
   ASSERT_FALSE(pki.empty());
   ASSERT_OK(crypto::oprf::GenerateServerKeyFile(dir_ + "/oprf-2.key", 2));
   ASSERT_OK(crypto::GenerateKeyFile(dir_ + "/keyholder-audit.key", crypto::KeyKind::kSigning).status());
-  v1::KeyholderConfig service;
-  service.set_listen_address("127.0.0.1:0");
-  *service.mutable_tls() = samenzicht::testing::TlsFor(pki, "keyholder");
-  service.set_data_dir(dir_ + "/keyholder");
-  service.add_keys()->set_key_file(dir_ + "/oprf-2.key");
-  service.set_audit_key_file(dir_ + "/keyholder-audit.key");
+  v1::KeyholderConfig service = samenzicht::testing::KeyServiceConfig(
+      pki, "keyholder", dir_ + "/keyholder", dir_ + "/oprf-2.key", dir_ + "/keyholder-audit.key");
   ASSERT_OK_AND_ASSIGN(auto server, keyholder::Server::Start(service));
   const int port = server->port();
   server.reset();
@@ -446,9 +443,7 @@ TEST_F(IntakePageTest, StartsWhileTheKeyServiceIsDownAndSendsTheSignalsAgainOnce
   const v1::TlsFiles tls = samenzicht::testing::TlsFor(pki, "school");
   ASSERT_OK(files::WriteFileAtomic(
       dir_ + "/keyholder-client.textproto",
-      absl::StrCat("address: \"127.0.0.1:", port, "\"\nepoch: 2\ntls { ca_cert_file: \"",
-                   tls.ca_cert_file(), "\" cert_file: \"", tls.cert_file(), "\" key_file: \"",
-                   tls.key_file(), "\" }\n"),
+      samenzicht::testing::KeyServiceClientText(port, 2, tls.ca_cert_file(), tls.cert_file(), tls.key_file()),
       0600));
   config_.clear_hashing_key_file();
   config_.set_keyholder_config_file(dir_ + "/keyholder-client.textproto");
