@@ -203,6 +203,69 @@ void Query::BackgroundLoop() {
   }
 }
 
+namespace {
+
+constexpr char kSettingPersonIdExceptions[] = "linkage_person_id_exceptions";
+
+// The setting's value: per exception its row and id, 16 hex digits each.
+std::string FormatExceptions(const RowPersonIds& e) {
+  std::string out;
+  out.reserve(e.rows.size() * 32);
+  for (size_t i = 0; i < e.rows.size(); ++i) {
+    absl::StrAppend(&out, absl::StrFormat("%016x%016x", static_cast<uint64_t>(e.rows[i]), e.ids[i]));
+  }
+  return out;
+}
+
+absl::StatusOr<RowPersonIds> ParseExceptions(const std::string& value) {
+  const absl::Status malformed = absl::DataLossError(
+      absl::StrCat("setting ", kSettingPersonIdExceptions, " is malformed; restore a backup"));
+  if (value.size() % 32 != 0) return malformed;
+  RowPersonIds out;
+  for (size_t i = 0; i < value.size(); i += 32) {
+    uint64_t row = 0, id = 0;
+    if (!absl::SimpleHexAtoi(absl::string_view(value.data() + i, 16), &row) ||
+        !absl::SimpleHexAtoi(absl::string_view(value.data() + i + 16, 16), &id) || row == 0 ||
+        id == 0 || (!out.rows.empty() && static_cast<int64_t>(row) <= out.rows.back())) {
+      return malformed;
+    }
+    out.rows.push_back(static_cast<int64_t>(row));
+    out.ids.push_back(id);
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::Status Query::AssignStableIds(Snapshot& snap, const Snapshot* previous) {
+  const std::vector<int64_t>& rows = snap.dataset.rows;
+  if (rows.size() != snap.link.person.size()) return absl::OkStatus();  // not from a store
+  if (!saved_exceptions_.has_value()) {
+    ASSIGN_OR_RETURN(auto settings, store_->LoadSettings());
+    auto it = settings.find(kSettingPersonIdExceptions);
+    if (it == settings.end()) {
+      saved_exceptions_.emplace();
+    } else {
+      ASSIGN_OR_RETURN(saved_exceptions_, ParseExceptions(it->second));
+    }
+  }
+  PersonIdsView from = saved_exceptions_->view();
+  if (previous != nullptr && previous->person_id.size() == previous->dataset.rows.size()) {
+    from = {previous->dataset.rows, previous->person_id};
+  }
+  PersonIds ids = AssignPersonIds(rows, snap.link, from);
+  spdlog::info("person ids: {} kept, {} retired by merges, {} new", ids.carried, ids.merged,
+               ids.fresh);
+  RowPersonIds exceptions = Exceptions(rows, snap.link, ids);
+  if (exceptions.rows != saved_exceptions_->rows || exceptions.ids != saved_exceptions_->ids) {
+    RETURN_IF_ERROR(store_->SetSetting(kSettingPersonIdExceptions, FormatExceptions(exceptions),
+                                       "", "", ""));
+    saved_exceptions_ = std::move(exceptions);
+  }
+  snap.person_id = std::move(ids.of_report);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::shared_ptr<const Snapshot>> Query::ForQuery() {
   if (options_.freshness == Freshness::kLastComplete) return LastComplete();
   return Current();
@@ -210,6 +273,11 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Query::ForQuery() {
 
 absl::StatusOr<std::shared_ptr<const Snapshot>> Query::Prepare() {
   if (options_.before_prepare) options_.before_prepare();
+  std::shared_ptr<const Snapshot> previous;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    previous = cached_;
+  }
   const uint64_t generation = store_->generation();
   const uint32_t now_month = NowMonth();
   auto snap = std::make_shared<Snapshot>();
@@ -242,6 +310,7 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Query::Prepare() {
         static_cast<uint32_t>(snap->dataset.reports.size()),
         freeze ? published_tokens : snap->dataset.tokens, profile_, snap->dataset.rules);
     snap->link = std::move(linked.link);
+    RETURN_IF_ERROR(AssignStableIds(*snap, previous.get()));
     snap->linkage_estimated = profile_.method() == v1::LINKAGE_METHOD_FELLEGI_SUNTER;
     snap->estimated_missed_links = linked.estimated_missed_links;
     snap->estimated_false_links = linked.estimated_false_links;

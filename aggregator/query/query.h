@@ -48,6 +48,7 @@
 #include <tuple>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -56,6 +57,7 @@
 #include "aggregator/query/estimate_cache.h"
 #include "aggregator/query/insight.h"
 #include "aggregator/linkage/linkage.h"
+#include "aggregator/linkage/person_ids.h"
 #include "aggregator/query/query_history.h"
 #include "aggregator/store/store.h"
 #include "aggregator/query/totals_index.h"
@@ -90,6 +92,12 @@ struct Snapshot {
   // published linkage (ProvisionalLink): one provisional person per month after it.
   uint32_t revised_through = 0;
   uint32_t latest_published = 0;  // the latest month of a publishable report (0: none)
+  // The stable id of each report's person (aggregator/linkage/person_ids.h), by report
+  // like `dataset.rows`, for the linkage made before the release freeze's provisional
+  // persons (under the freeze: of the published reports' tokens, so a report held back is
+  // a person of its own until it is published). Kept across snapshots and restarts; never
+  // published (no response carries it).
+  std::vector<uint64_t> person_id;
   // The linkage's own error estimate (probabilistic_linkage.h); `linkage_estimated` is false
   // for a profile without probabilistic linkage.
   bool linkage_estimated = false;
@@ -241,6 +249,13 @@ class Query {
   // Installs a prepared snapshot unless an equally new one is there. Needs mu_.
   void Publish(std::shared_ptr<const Snapshot> snap);
   void BackgroundLoop();
+  // Gives `snap` its stable person ids, continuing those of `previous` (null: those kept in
+  // the store's settings), and keeps the exceptions a restart needs in the settings when
+  // they changed. Called by the one preparing thread.
+  absl::Status AssignStableIds(Snapshot& snap, const Snapshot* previous);
+  // The exceptions last read from or written to the settings (nullopt: not read yet);
+  // only the preparing thread touches them.
+  std::optional<RowPersonIds> saved_exceptions_;
   mutable std::mutex mu_;
   std::condition_variable cv_;                // preparing_ cleared, a snapshot published, kicks
   std::shared_ptr<const Snapshot> cached_;    // guarded by mu_

@@ -11,6 +11,8 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_format.h"
+
 #include "aggregator/query/query.h"
 #include "aggregator/store/store.h"
 #include "tests/aggregator/fixture_builder.h"
@@ -292,6 +294,74 @@ TEST(QuerySnapshotTest, TheBackgroundPreparerFollowsTheStore) {
   }
   EXPECT_EQ(snap->dataset.reports.size(), 1u);
   EXPECT_EQ(snap->link.persons, 1u);
+}
+
+
+// The stable id of the person of the report stored at `row` (0: no such report).
+uint64_t IdOfRow(const Snapshot& snap, int64_t row) {
+  for (size_t r = 0; r < snap.dataset.rows.size(); ++r) {
+    if (snap.dataset.rows[r] == row) return snap.person_id.at(r);
+  }
+  return 0;
+}
+
+// Person ids through the snapshots of one Query and a restart (a new Query on the same
+// store): a merge keeps the smaller id, the oldest report's retraction leaves the id in
+// place, a split leaves it with the part holding the oldest report, and a restart
+// continues with the same ids (the exception kept in the store's settings).
+TEST(QuerySnapshotTest, PersonIdsSurviveMergesSplitsRetractionsAndARestart) {
+  const v1::LinkageProfile profile = testing::TestProfile();
+  const v1::AggregatorConfig config = PoliceConfig();
+  ASSERT_OK_AND_ASSIGN(auto store,
+                       testing::OpenTestStore(testing::FreshDir("query_snapshot_ids"), profile));
+  QueryOptions options;
+  options.now_month = 202612;
+  options.release_freeze = false;
+  ASSERT_OK_AND_ASSIGN(auto query, Query::New(config, profile, store.get(), options));
+  // Rows 1-2 person A, rows 3-4 person B, row 5 person C.
+  ASSERT_OK(CommitAs(*store, "police", 100,
+                     {testing::MakeReport(1, {{"nid", Tok(1)}}), testing::MakeReport(2, {{"nid", Tok(1)}}),
+                      testing::MakeReport(3, {{"nid", Tok(3)}}), testing::MakeReport(4, {{"nid", Tok(3)}}),
+                      testing::MakeReport(5, {{"phone", Tok(5)}})})
+                .status());
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<const Snapshot> snap, query->Current());
+  ASSERT_EQ(snap->person_id.size(), 5u);
+  EXPECT_EQ(IdOfRow(*snap, 1), 1u);
+  EXPECT_EQ(IdOfRow(*snap, 2), 1u);
+  EXPECT_EQ(IdOfRow(*snap, 3), 3u);
+  EXPECT_EQ(IdOfRow(*snap, 5), 5u);
+
+  // Report 6 (row 6) joins B and C: the merged person keeps B's id, the smaller.
+  ASSERT_OK(CommitAs(*store, "police", 101,
+                     {testing::MakeReport(6, {{"nid", Tok(3)}, {"phone", Tok(5)}})})
+                .status());
+  ASSERT_OK_AND_ASSIGN(snap, query->Current());
+  EXPECT_EQ(snap->link.persons, 2u);
+  for (int64_t row : {3, 4, 5, 6}) EXPECT_EQ(IdOfRow(*snap, row), 3u) << "row " << row;
+
+  // A's oldest report retracted: A keeps id 1 (no longer one of its rows).
+  ASSERT_OK_AND_ASSIGN(RetractResult retracted, store->Retract("police", {testing::Id(1)}, 1700000100));
+  ASSERT_EQ(retracted.retracted, 1u);
+  // Report 6 corrected without the phone: C splits off again as a new person, with the row
+  // of its own oldest report; B keeps 3.
+  ASSERT_OK(CommitAs(*store, "police", 102, {testing::MakeReport(6, {{"nid", Tok(3)}})}).status());
+  ASSERT_OK_AND_ASSIGN(snap, query->Current());
+  EXPECT_EQ(snap->link.persons, 3u);
+  EXPECT_EQ(IdOfRow(*snap, 1), 0u);
+  EXPECT_EQ(IdOfRow(*snap, 2), 1u);
+  EXPECT_EQ(IdOfRow(*snap, 3), 3u);
+  EXPECT_EQ(IdOfRow(*snap, 6), 3u);
+  EXPECT_EQ(IdOfRow(*snap, 5), 5u);
+
+  // A restart: a new Query on the same store gives every person the same id.
+  ASSERT_OK_AND_ASSIGN(auto restarted, Query::New(config, profile, store.get(), options));
+  ASSERT_OK_AND_ASSIGN(std::shared_ptr<const Snapshot> again, restarted->Current());
+  EXPECT_EQ(again->dataset.rows, snap->dataset.rows);
+  EXPECT_EQ(again->person_id, snap->person_id);
+  ASSERT_OK_AND_ASSIGN(auto settings, store->LoadSettings());
+  EXPECT_EQ(settings.at("linkage_person_id_exceptions"),
+            absl::StrFormat("%016x%016x", 2, 1))
+      << "one exception: the person whose oldest row is 2 has id 1";
 }
 
 }  // namespace
