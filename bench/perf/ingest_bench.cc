@@ -131,21 +131,7 @@ int main(int argc, char** argv) {
     // Node k sends the reports of template copies k, k+nodes, ... (distinct persons per node
     // plus the template's own cross-agency duplicates).
     for (int64_t i = 0; i < reports_per_node; ++i, ++index) {
-      const uint64_t g = static_cast<uint64_t>(i) * nodes + k;
-      const bench::TemplateReport& tr = t->reports[g % t->reports.size()];
-      v1::Report r;
-      r.set_report_id(crypto::RandomId());
-      r.set_signal_month(tr.facts.signal_month);
-      r.set_form(static_cast<v1::Form>(tr.facts.form));
-      r.set_age_band(static_cast<v1::AgeBand>(tr.facts.age_band));
-      r.set_gender(static_cast<v1::Gender>(tr.facts.gender));
-      uint8_t v[32];
-      for (const bench::TemplateToken& tt : tr.tokens) {
-        bench::MapToken(tt.value.data(), g / t->reports.size(), v);
-        model::AppendPackedToken(tt.rule, static_cast<v1::TokenRole>(tt.role), v,
-                                 r.mutable_packed_tokens());
-      }
-      reports.push_back(std::move(r));
+      reports.push_back(bench::ReportOf(*t, static_cast<uint64_t>(i) * nodes + k));
     }
     agency_node::BatchHeader h{absl::StrCat("node", k), fingerprint, 1, 1700000000};
     auto built = agency_node::BuildBatches(std::move(reports), h, static_cast<uint32_t>(batch), **signer);

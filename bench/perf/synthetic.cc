@@ -13,6 +13,7 @@
 #include "agency_node/signal.h"
 #include "agency_node/tokeniser.h"
 #include "common/status_macros.h"
+#include "crypto/encoding.h"
 #include "crypto/keyed_hash.h"
 #include "crypto/secret_bytes.h"
 #include "model/config.h"
@@ -109,6 +110,23 @@ uint64_t CurrentRssBytes() {
     std::fclose(f);
   }
   return static_cast<uint64_t>(resident) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+v1::Report ReportOf(const Template& t, uint64_t g) {
+  const TemplateReport& tr = t.reports[g % t.reports.size()];
+  v1::Report r;
+  r.set_report_id(crypto::RandomId());
+  r.set_signal_month(tr.facts.signal_month);
+  r.set_form(static_cast<v1::Form>(tr.facts.form));
+  r.set_age_band(static_cast<v1::AgeBand>(tr.facts.age_band));
+  r.set_gender(static_cast<v1::Gender>(tr.facts.gender));
+  uint8_t v[32];
+  for (const TemplateToken& tt : tr.tokens) {
+    MapToken(tt.value.data(), g / t.reports.size(), v);
+    model::AppendPackedToken(tt.rule, static_cast<v1::TokenRole>(tt.role), v,
+                             r.mutable_packed_tokens());
+  }
+  return r;
 }
 
 }  // namespace samenzicht::bench

@@ -53,6 +53,11 @@ template <typename Sink>
 void Scale(const Template& t, uint64_t n, Sink&& sink,
            std::vector<aggregator::ReportFacts>* facts = nullptr);
 
+// Report `g` of a scaled history as an agency node sends it: template report g % size, its
+// tokens those of copy g / size (packed, with their roles), the categories of the
+// template, a random report id.
+v1::Report ReportOf(const Template& t, uint64_t g);
+
 // The affine bijection of report numbers used by Scale.
 uint64_t ScatterMultiplier(uint64_t n);
 
