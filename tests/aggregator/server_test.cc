@@ -296,6 +296,31 @@ TEST_F(ServerTest, StateSurvivesARestart) {
   EXPECT_EQ(Counts(), std::make_pair(uint64_t{4}, uint64_t{7}));
 }
 
+// By default a query waits for a snapshot that holds every committed batch; with
+// `background_linkage` the server answers from the last complete snapshot, and its
+// background preparer takes in the acknowledged batches.
+TEST_F(ServerTest, BackgroundLinkageServesTheLastCompleteSnapshot) {
+  EXPECT_EQ(server_->query()->options().freshness, Freshness::kCurrent);
+  server_->Shutdown();
+  server_.reset();
+  config_.set_background_linkage(true);
+  ASSERT_OK_AND_ASSIGN(server_, Server::Start(config_));
+  address_ = "127.0.0.1:" + std::to_string(server_->port());
+  EXPECT_EQ(server_->query()->options().freshness, Freshness::kLastComplete);
+  SubmitOverlappingPersons();
+  const uint64_t committed = server_->store()->generation();
+  std::shared_ptr<const Snapshot> snap;
+  while (true) {  // bounded by the test's timeout
+    ASSERT_OK_AND_ASSIGN(snap, server_->query()->LastComplete());
+    if (snap->generation >= committed) break;
+    std::this_thread::sleep_for(Query::kPollInterval);
+  }
+  // Every report is in the snapshot (its linkage is the published one: under the release
+  // freeze, reports of months frozen before they arrived are held back).
+  EXPECT_EQ(snap->dataset.reports.size(), 7u);
+  EXPECT_EQ(Counts(), std::make_pair(uint64_t{4}, uint64_t{7}));
+}
+
 TEST_F(ServerTest, RefusesAStoreKeyInsideTheDataDir) {
   v1::AggregatorConfig c = config_;
   std::filesystem::copy_file(config_.store_key_file(), data_dir_ + "/store.key");
