@@ -204,7 +204,8 @@ uint64_t FactsWord(const ReportFacts& r) {
 
 RecordKeys ComputeRecordKeys(const Dataset& ds, const LinkResult& link,
                              const CellKeyParams& params, const std::vector<bool>* publishable,
-                             const std::vector<uint64_t>* pinned) {
+                             const std::vector<uint64_t>* pinned,
+                             const std::vector<bool>* unkeyed) {
   const uint64_t secret = params.secret;
   const uint64_t k = params.k == 0 ? kDefaultMinCellSize : params.k;
   // Low byte: 1 when marked (probability 1/k), else 0; the other 56 bits random.
@@ -242,6 +243,12 @@ RecordKeys ComputeRecordKeys(const Dataset& ds, const LinkResult& link,
       if ((*pinned)[r] != 0) keys.report[r] = (*pinned)[r];
     }
   }
+  auto is_unkeyed = [&](size_t r) {
+    return unkeyed != nullptr && r < unkeyed->size() && (*unkeyed)[r];
+  };
+  for (size_t r = 0; r < n; ++r) {
+    if (is_unkeyed(r)) keys.report[r] = 0;
+  }
   // A person's mark in a month is its earliest publishable report's of that month; its mark
   // over all its reports (and in a period) is 1 when it is marked in any of its months. So a
   // month's marks are the same linked or split into provisional persons, and a cell inside
@@ -256,6 +263,7 @@ RecordKeys ComputeRecordKeys(const Dataset& ds, const LinkResult& link,
     for (uint32_t r : EarliestFirst(ds.reports)) {
       if (publishable != nullptr && !(r < publishable->size() && (*publishable)[r])) continue;
       const uint32_t p = link.person[r];
+      if (is_unkeyed(r)) continue;  // no key, no mark; the person's month mark is its others'
       const uint64_t part = uint64_t{p} << 32 | ds.reports[r].signal_month;
       const uint8_t mark =
           month_of.try_emplace(part, static_cast<uint8_t>(keys.report[r] & 1)).first->second;
@@ -271,6 +279,7 @@ RecordKeys ComputeRecordKeys(const Dataset& ds, const LinkResult& link,
 }
 
 uint64_t PersonKey(uint64_t report_key_sum, bool marked, uint64_t secret) {
+  if (report_key_sum == 0) return 0;  // only through unkeyed reports
   return (Mix(Mix(report_key_sum ^ kPersonSalt) ^ secret) & ~uint64_t{0xff}) | (marked ? 1 : 0);
 }
 
@@ -345,15 +354,95 @@ LinkResult ProvisionalLink(const Dataset& ds, const LinkResult& link,
   LinkResult out = link;
   const size_t n = ds.reports.size();
   if (link.person.size() != n) return out;
-  // (person, month or 0 for the revised part) -> new id.
-  absl::flat_hash_map<uint64_t, uint32_t> ids;
+  // Per publishable report: (linked person, month), and whether its month is provisional.
+  std::vector<uint64_t> part(n, 0);
+  std::vector<bool> provisional(n, false), published(n, false);
+  for (size_t r = 0; r < n; ++r) {
+    if (!(r < publishable.size() && publishable[r])) continue;
+    const uint32_t m = ds.reports[r].signal_month;
+    published[r] = true;
+    provisional[r] = m > revised_through;
+    part[r] = uint64_t{link.person[r]} << 32 | m;
+  }
+  // 1. A person's reports of one month joined only through the tokens they share among
+  //    themselves (a union-find over reports): reports of a month that the linkage joined
+  //    only through a report of another month (a BRIDGE) stay apart.
+  std::vector<uint32_t> parent(n);
+  for (size_t r = 0; r < n; ++r) parent[r] = static_cast<uint32_t>(r);
+  auto find = [&](uint32_t x) {
+    while (parent[x] != x) x = parent[x] = parent[parent[x]];
+    return x;
+  };
+  const TokenTable& t = ds.tokens;
+  {
+    absl::flat_hash_map<std::tuple<uint64_t, uint16_t, uint64_t>, uint32_t> first_with;
+    for (size_t run = 0; run < t.runs(); ++run) {
+      const uint32_t r = t.run_report(run);
+      if (r >= n || !published[r]) continue;
+      for (size_t i = t.run_begin(run); i < t.run_end(run); ++i) {
+        auto [it, inserted] = first_with.try_emplace({part[r], t.rule(i), t.fingerprint(i)}, r);
+        if (inserted) continue;
+        const uint32_t a = find(r), b = find(it->second);
+        if (a != b) parent[a] = b;
+      }
+    }
+  }
+  // 2. The revised months: those parts joined across months through the tokens they share,
+  //    never two parts of one month (each group keeps the months it holds; a union of two
+  //    groups that share a month is skipped), in the order of the reports; first within each
+  //    year, then across years, never two groups of one year. So a bridge joins at most one
+  //    of the persons it links in a month (or, from another year, in a year), and the persons
+  //    of a month, and of a revised year, never depend on other months' (years') reports.
+  std::vector<uint32_t> group(n);
+  for (size_t r = 0; r < n; ++r) group[r] = static_cast<uint32_t>(r);
+  auto find_group = [&](uint32_t x) {
+    while (group[x] != x) x = group[x] = group[group[x]];
+    return x;
+  };
+  absl::flat_hash_map<uint32_t, std::vector<uint32_t>> months_of;  // group root -> months
+  for (const bool across_years : {false, true}) {
+    const uint32_t unit = across_years ? 100 : 1;  // compare years (YYYY) or months (YYYYMM)
+    absl::flat_hash_map<std::tuple<uint64_t, uint16_t, uint64_t>, uint32_t> first_with;
+    for (size_t run = 0; run < t.runs(); ++run) {
+      const uint32_t r = t.run_report(run);
+      if (r >= n || !published[r] || provisional[r]) continue;
+      const uint64_t within = uint64_t{link.person[r]} << 32 |
+                              (across_years ? 0 : ds.reports[r].signal_month / 100);
+      for (size_t i = t.run_begin(run); i < t.run_end(run); ++i) {
+        auto [it, inserted] = first_with.try_emplace({within, t.rule(i), t.fingerprint(i)}, r);
+        if (inserted) continue;
+        const uint32_t a = find_group(find(r)), b = find_group(find(it->second));
+        if (a == b) continue;
+        // A group that was never joined holds its own report's month.
+        auto months = [&](uint32_t root) {
+          auto m = months_of.find(root);
+          return m != months_of.end() ? m->second
+                                      : std::vector<uint32_t>{ds.reports[root].signal_month};
+        };
+        std::vector<uint32_t> ma = months(a), mb = months(b);
+        bool shared = false;
+        for (uint32_t x : ma) {
+          for (uint32_t y : mb) shared = shared || x / unit == y / unit;
+        }
+        if (shared) continue;
+        mb.insert(mb.end(), ma.begin(), ma.end());
+        group[a] = b;
+        months_of[b] = std::move(mb);
+        months_of.erase(a);
+      }
+    }
+  }
+  // New ids in the order of each new person's first report: a published report by its
+  // group (a provisional month's part is a group of its own), any other by its linked person
+  // (it counts nowhere).
+  absl::flat_hash_map<uint64_t, uint32_t> ids, group_ids;
   ids.reserve(link.persons);
   out.persons = 0;
   for (size_t r = 0; r < n; ++r) {
-    const uint32_t m = ds.reports[r].signal_month;
-    const bool provisional = r < publishable.size() && publishable[r] && m > revised_through;
-    const uint64_t part = uint64_t{link.person[r]} << 32 | (provisional ? m : 0);
-    auto [it, inserted] = ids.try_emplace(part, out.persons);
+    auto [it, inserted] =
+        published[r]
+            ? group_ids.try_emplace(find_group(find(static_cast<uint32_t>(r))), out.persons)
+            : ids.try_emplace(link.person[r], out.persons);
     if (inserted) ++out.persons;
     out.person[r] = it->second;
   }
@@ -372,7 +461,9 @@ ReleaseState Release(const Dataset& ds, const std::vector<uint64_t>& report_keys
   const size_t n = ds.reports.size();
   out.publishable.assign(n, false);
   out.pinned_key.assign(n, 0);
+  out.corrected.assign(n, false);
   const bool have_rows = ds.rows.size() == n;
+  const bool have_versions = ds.versions.size() == n;
   auto released = [&](uint32_t m) { return m != 0 && ReleaseMonth(m, grace) <= now_month; };
   std::map<uint32_t, std::vector<size_t>> by_month;
   uint32_t first = frozen.empty() ? 0 : frozen.begin()->first;
@@ -396,20 +487,24 @@ ReleaseState Release(const Dataset& ds, const std::vector<uint64_t>& report_keys
     absl::flat_hash_map<int64_t, size_t> report_of_row;
     report_of_row.reserve(n);
     for (size_t r = 0; r < n; ++r) report_of_row.emplace(ds.rows[r], r);
-    absl::flat_hash_map<int64_t, std::pair<uint32_t, uint64_t>> frozen_as;
+    absl::flat_hash_map<int64_t, std::pair<uint32_t, FrozenRow>> frozen_as;
     for (const auto& [m, rows] : frozen_rows) {
-      for (const auto& [row, key] : rows) {
-        if (!report_of_row.contains(row)) continue;  // deleted (retracted, retention)
-        frozen_as[row] = {m, key};                    // later months last
-        auto l = left[m].find(key);
+      for (const FrozenRow& f : rows) {
+        if (!report_of_row.contains(f.row)) continue;  // deleted (retracted, retention)
+        frozen_as[f.row] = {m, f};                      // later months last
+        auto l = left[m].find(f.key);
         if (l != left[m].end() && l->second > 0) --l->second;
       }
     }
     for (const auto& [row, frozen_at] : frozen_as) {
       const size_t r = report_of_row[row];
       if (r >= report_keys.size()) continue;
-      const auto [m0, key0] = frozen_at;
+      const uint32_t m0 = frozen_at.first;
+      const uint64_t key0 = frozen_at.second.key;
       handled[r] = true;
+      // Corrected since it was frozen: it adds no key to any cell (STATES THAT REPEAT).
+      out.corrected[r] = have_versions && frozen_at.second.version != 0 &&
+                         ds.versions[r] != frozen_at.second.version;
       const uint32_t m = ds.reports[r].signal_month;
       if (m == m0 && report_keys[r] == key0) {
         out.publishable[r] = true;  // as frozen (or with other categories, the same key)
@@ -437,9 +532,13 @@ ReleaseState Release(const Dataset& ds, const std::vector<uint64_t>& report_keys
       if (reports != by_month.end()) {
         for (size_t r : reports->second) {
           keys.push_back(report_keys[r]);
-          if (have_rows) rows.emplace_back(ds.rows[r], report_keys[r]);
+          if (have_rows) {
+            rows.push_back(FrozenRow{ds.rows[r], report_keys[r],
+                                     have_versions ? ds.versions[r] : 0});
+          }
           out.publishable[r] = true;
           out.pinned_key[r] = 0;
+          out.corrected[r] = false;
         }
       }
       std::sort(keys.begin(), keys.end());

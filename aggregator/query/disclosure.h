@@ -201,17 +201,23 @@ struct RecordKeys {
   std::vector<uint8_t> month_mark;   // per report: its person's mark in its month
   uint64_t secret = 0;
 };
+// 0 for a sum of 0: the person is in the cell only through reports that add no key (see
+// `unkeyed` below).
 uint64_t PersonKey(uint64_t report_key_sum, bool marked, uint64_t secret);
 // The low byte of a record key is 1 for a marked record and 0 otherwise, so the low byte of
 // a cell key is the number of marked records in a cell of fewer than 256.
 // `publishable` (one flag per report; null = all): a person's key sums only its publishable
 // reports, so a report held back by the release freeze changes no published noise.
 // `pinned` (per report; null = none): a report with a non-zero entry takes it as its key
-// (ReleaseState::pinned_key).
+// (ReleaseState::pinned_key). `unkeyed` (per report; null = none): a report flagged there
+// (ReleaseState::corrected) gets the key 0 and no mark, so it adds nothing to any cell key:
+// a person whose reports in a cell are all unkeyed adds nothing to that cell's key
+// (PersonKey of a sum of 0 is 0).
 RecordKeys ComputeRecordKeys(const Dataset& dataset, const LinkResult& link,
                              const CellKeyParams& params,
                              const std::vector<bool>* publishable = nullptr,
-                             const std::vector<uint64_t>* pinned = nullptr);
+                             const std::vector<uint64_t>* pinned = nullptr,
+                             const std::vector<bool>* unkeyed = nullptr);
 
 // ---- The release freeze (docs/disclosure.md section 4) -----------------------------------
 //
@@ -236,13 +242,29 @@ RecordKeys ComputeRecordKeys(const Dataset& dataset, const LinkResult& link,
 // after such a correction are the same whether or not its new identifiers belong to someone
 // already reported (no insert-and-watch through a correction), and its new identifiers draw
 // no noise. A correction that keeps the key and the month (other categories of a report with
-// identifiers) is published as it is, linked as before. (Moving reports between cells by
-// corrections still gives those cells other states: docs/disclosure.md section 5.)
+// identifiers) is published as it is, linked as before.
 //
-// Rows are recorded for the months frozen since they were kept; for a month frozen before,
-// reports are matched by their keys alone (a correction that changed the key or the month
-// of such a report counts nowhere).
-using FrozenRows = std::vector<std::pair<int64_t, uint64_t>>;  // (store row, key), by row
+// STATES THAT REPEAT. Every correction of a frozen report is a new state of the cells it
+// leaves and enters, and every state is published. So a report corrected since its month was
+// frozen (its version, Dataset::versions, differs from the one frozen: `corrected`) counts in
+// the cells of its latest version but adds nothing to their cell keys (ComputeRecordKeys,
+// `unkeyed`): moving corrected reports into and out of a cell changes its count, never its
+// noise, and averaging the states tells no more than one of them (docs/disclosure.md
+// section 5 has the measured figures). The first correction of a report takes its key out of
+// the cells it was frozen in, once: as a retraction does.
+//
+// Rows are recorded for the months frozen since they were kept, with the reports' versions
+// since those are kept; for a month frozen before, reports are matched by their keys alone
+// (a correction that changed the key or the month of such a report counts nowhere), and a
+// row frozen without its version (0) is never taken for corrected.
+struct FrozenRow {
+  int64_t row = 0;       // the store row (Dataset::rows)
+  uint64_t key = 0;      // the report's key when frozen
+  uint32_t version = 0;  // its version when frozen (Dataset::versions), 0 when not recorded
+  friend bool operator==(const FrozenRow&, const FrozenRow&) = default;
+  friend auto operator<=>(const FrozenRow&, const FrozenRow&) = default;
+};
+using FrozenRows = std::vector<FrozenRow>;  // by row
 struct ReleaseState {
   std::vector<bool> publishable;                    // per report
   std::map<uint32_t, std::vector<uint64_t>> frozen;  // month -> sorted report keys
@@ -251,6 +273,9 @@ struct ReleaseState {
   // Per report: the key it was frozen with, for a correction published as a person of its
   // own (see CORRECTIONS); 0 for every other report.
   std::vector<uint64_t> pinned_key;
+  // Per report: a frozen report corrected since (see STATES THAT REPEAT): published, but
+  // keyed 0 (ComputeRecordKeys, `unkeyed`).
+  std::vector<bool> corrected;
   uint32_t first_released = 0, last_released = 0;   // YYYYMM, 0 when none
 };
 // `report_keys` from ComputeRecordKeys (RecordKeys::report); `frozen` and `frozen_rows` the
@@ -289,10 +314,18 @@ uint32_t ReleaseMonth(uint32_t yyyymm, uint32_t grace_months);
 // those periods change once, at the revision, which is also the one look at the join
 // (measured in disclosure_attack_test).
 uint32_t RevisedThrough(uint32_t last_released);
-// The linkage as published: `link` with every person split into its reports of the revised
-// months (and its reports that are not publishable, which count nowhere) and one provisional
-// person per later month it has publishable reports in. Ids are dense, numbered in the order
-// of each new person's first report, as Link numbers them.
+// The linkage as published: `link` with every person split into one provisional person per
+// month after `revised_through` that it has publishable reports in, and its reports of the
+// revised months (its reports that are not publishable count nowhere). A person's reports of
+// one month are joined only through the tokens they share among themselves, and parts of the
+// revised months are joined across months through the tokens they share, never two parts of
+// one month, first within each year and then across years, never two parts of one year: so
+// reports of a month (a year) that `link` joined only through a report of another month
+// (year) (a BRIDGE) stay apart, and a month's persons, and a revised year's, never depend on
+// other months' (years') reports (an analyst who plants a report with the identifiers of two
+// guessed persons of a released month would otherwise see that month lose a person, at the
+// plant's release or at the revision, when both were reported). Ids are dense, numbered in the order of each new person's first
+// report, as Link numbers them.
 LinkResult ProvisionalLink(const Dataset& dataset, const LinkResult& link,
                            const std::vector<bool>& publishable, uint32_t revised_through);
 // The edition (CellKeyParams::edition) of the figures of `from`..`to` (the published period,

@@ -436,12 +436,16 @@ uint32_t Query::NowMonth() const {
 namespace {
 
 // A frozen month's setting: its reports' keys (16 hex digits each), then, for the months
-// frozen since rows are kept, "/" and per report its store row and key (16 + 16 hex digits).
+// frozen since rows are kept, "/" and per report its store row and key (16 + 16 hex digits),
+// or, for the months frozen since versions are kept, "|" and per report its store row, key
+// and version (16 + 16 + 8 hex digits).
 absl::Status ParseFrozen(const std::string& name, const std::string& value,
                          std::vector<uint64_t>& keys, std::optional<FrozenRows>& rows) {
   const absl::Status malformed =
       absl::DataLossError(absl::StrCat("setting ", name, " is malformed; restore a backup"));
-  const size_t slash = value.find('/');
+  const size_t bar = value.find('|');
+  const size_t slash = bar != std::string::npos ? bar : value.find('/');
+  const size_t width = bar != std::string::npos ? 40 : 32;
   const std::string_view key_text = std::string_view(value).substr(0, slash);
   auto hex = [](std::string_view text, uint64_t& out) {
     return absl::SimpleHexAtoi(absl::string_view(text.data(), text.size()), &out);
@@ -454,14 +458,15 @@ absl::Status ParseFrozen(const std::string& name, const std::string& value,
   }
   if (slash == std::string::npos) return absl::OkStatus();
   const std::string_view row_text = std::string_view(value).substr(slash + 1);
-  if (row_text.size() % 32 != 0) return malformed;
+  if (row_text.size() % width != 0) return malformed;
   rows.emplace();
-  for (size_t i = 0; i < row_text.size(); i += 32) {
-    uint64_t row = 0, k = 0;
-    if (!hex(row_text.substr(i, 16), row) || !hex(row_text.substr(i + 16, 16), k)) {
+  for (size_t i = 0; i < row_text.size(); i += width) {
+    uint64_t row = 0, k = 0, version = 0;
+    if (!hex(row_text.substr(i, 16), row) || !hex(row_text.substr(i + 16, 16), k) ||
+        (width == 40 && (!hex(row_text.substr(i + 32, 8), version) || version > UINT32_MAX))) {
       return malformed;
     }
-    rows->emplace_back(static_cast<int64_t>(row), k);
+    rows->push_back(FrozenRow{static_cast<int64_t>(row), k, static_cast<uint32_t>(version)});
   }
   return absl::OkStatus();
 }
@@ -492,9 +497,10 @@ absl::StatusOr<ReleaseState> Query::FreezeReleases(const Snapshot& snap) {
     for (uint64_t k : state.frozen[month]) absl::StrAppend(&value, absl::StrFormat("%016x", k));
     const int64_t reports = static_cast<int64_t>(value.size() / 16);
     if (auto rows = state.frozen_rows.find(month); rows != state.frozen_rows.end()) {
-      value += "/";
-      for (const auto& [row, k] : rows->second) {
-        absl::StrAppend(&value, absl::StrFormat("%016x%016x", static_cast<uint64_t>(row), k));
+      value += "|";
+      for (const FrozenRow& f : rows->second) {
+        absl::StrAppend(&value, absl::StrFormat("%016x%016x%08x", static_cast<uint64_t>(f.row),
+                                                f.key, f.version));
       }
     }
     DisclosureReleaseEvent e{.month = MonthText(month), .reports = reports};
@@ -511,7 +517,7 @@ void Query::ApplyReleases(Snapshot& snap, const ReleaseState& state) {
   snap.revised_through = RevisedThrough(state.last_released);
   snap.link = ProvisionalLink(snap.dataset, snap.link, state.publishable, snap.revised_through);
   snap.keys = ComputeRecordKeys(snap.dataset, snap.link, cell_key_, &state.publishable,
-                                &state.pinned_key);
+                                &state.pinned_key, &state.corrected);
   for (size_t r = 0; r < snap.dataset.reports.size(); ++r) {
     if (!state.publishable[r]) snap.dataset.reports[r].signal_month = 0;
     snap.latest_published = std::max(snap.latest_published, snap.dataset.reports[r].signal_month);

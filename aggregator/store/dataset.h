@@ -47,6 +47,10 @@ struct Dataset {
   // when the agency corrects the report, so a correction can be told from a new report
   // (the release freeze, disclosure.h). Empty for a dataset that does not come from a store.
   std::vector<int64_t> rows;
+  // Per report (Store::LoadDataset): its version, 1 when stored and raised by each correction,
+  // so that a report corrected since its month was released can be told (disclosure.h).
+  // Empty for a dataset that does not come from a store.
+  std::vector<uint32_t> versions;
 };
 
 // Bitmask helpers for the multi-valued categories (bit v for enum value v >= 1).

@@ -1009,12 +1009,13 @@ absl::StatusOr<Dataset> Store::LoadDataset(
     if (count.Step() == SQLITE_ROW) {
       d.reports.reserve(static_cast<size_t>(count.Int(0)));
       d.rows.reserve(static_cast<size_t>(count.Int(0)));
+      d.versions.reserve(static_cast<size_t>(count.Int(0)));
       d.tokens.Reserve(static_cast<size_t>(count.Int(1)));
     }
     ASSIGN_OR_RETURN(
         Stmt st, Stmt::Prepare(db,
-                               "SELECT id, agency, signal_month, key_epoch, facts, tokens "
-                               "FROM reports ORDER BY id"));
+                               "SELECT id, agency, signal_month, key_epoch, facts, tokens, "
+                               "version FROM reports ORDER BY id"));
     auto column = [&st](int c) {
       const void* p = sqlite3_column_blob(st.get(), c);
       return std::string_view(static_cast<const char*>(p), p ? sqlite3_column_bytes(st.get(), c) : 0);
@@ -1085,6 +1086,7 @@ absl::StatusOr<Dataset> Store::LoadDataset(
       f.has_token = blob_size > 0;
       d.reports.push_back(f);
       d.rows.push_back(place.row);
+      d.versions.push_back(static_cast<uint32_t>(st.Int(6)));
     }
     if (rc != SQLITE_DONE) return SqlError(db, rc, path_, "reading reports");
   }

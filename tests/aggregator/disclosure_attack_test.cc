@@ -8,6 +8,13 @@
 //    watched (at guessing: a report joining a person of an earlier month is a provisional
 //    person of its own), then the year's revision watched (the one look left, at the ptable's
 //    zero-or-one limit; docs/disclosure.md section 5);
+//  - averaging the states of corrections: the analyst's own frozen reports moved into and out
+//    of a small cell of a released month, the states' figures averaged (one draw: a corrected
+//    report adds no key; plants frozen in the cell and taken out one by one are the open
+//    retraction route, measured);
+//  - linkage bridging: a plant with the identifiers of two guessed persons of a released
+//    month, watched over its release and the revision (at guessing: no bridge merges persons
+//    of a month, nor of a revised year);
 //  - differencing by overlapping periods.
 // Each attack is run against the legacy suppression (ProtectTotals, ComputeInsight without
 // keys), where it succeeds (kept as evidence that the attack is real), and against the Cell
@@ -16,6 +23,7 @@
 // publishes exactly PerturbTotals of its snapshot), where it must fail.
 #include <glpk.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <functional>
@@ -90,6 +98,7 @@ struct SimPerson {
   int id = 0;                // its token: Tok(id)
   int extra = 0;             // when not 0, its reports carry Tok(extra) as well
   int64_t row = 0;           // when not 0, the store row of its (one) report
+  uint32_t version = 1;      // its reports' version (Dataset::versions), raised by corrections
 };
 
 // `persons` persons over `months` months from January 2024 (2024's twelve), each with one to three reports (one per
@@ -133,7 +142,10 @@ World Build(const std::vector<SimPerson>& persons, bool rows = false) {
   w.ds.rules = {"nid"};
   for (const SimPerson& p : persons) {
     for (int d : p.domains) {
-      if (rows) w.ds.rows.push_back(p.row != 0 ? p.row : int64_t{p.id} * 8 + d);
+      if (rows) {
+        w.ds.rows.push_back(p.row != 0 ? p.row : int64_t{p.id} * 8 + d);
+        w.ds.versions.push_back(p.version);
+      }
       ReportFacts f;
       f.form = static_cast<uint8_t>(p.form);
       f.age_band = static_cast<uint8_t>(p.age);
@@ -188,7 +200,8 @@ Revision PublishAt(World& w, std::map<uint32_t, std::vector<uint64_t>>& frozen, 
   out.last_released = state.last_released;
   w.link = Link(static_cast<uint32_t>(w.ds.reports.size()), PublishedTokens(w.ds, state), 50, 1);
   w.link = ProvisionalLink(w.ds, w.link, state.publishable, out.revised);
-  w.keys = ComputeRecordKeys(w.ds, w.link, Params(), &state.publishable, &state.pinned_key);
+  w.keys = ComputeRecordKeys(w.ds, w.link, Params(), &state.publishable, &state.pinned_key,
+                             &state.corrected);
   for (size_t r = 0; r < w.ds.reports.size(); ++r) {
     if (!state.publishable[r]) w.ds.reports[r].signal_month = 0;
     out.latest = std::max(out.latest, w.ds.reports[r].signal_month);
@@ -218,6 +231,15 @@ RawTotals Raw(const World& w, const v1::TotalsRequest& r) {
   auto raw = ComputeRawTotals(w.ds, w.link, r, &w.keys);
   EXPECT_TRUE(raw.ok()) << raw.status();
   return raw.ok() ? *raw : RawTotals();
+}
+
+// The overview of `from`..`to` as published with `edition` (ComputeInsight with keys).
+absl::StatusOr<v1::InsightResponse> Overview(const World& w, uint32_t from, uint32_t to,
+                                             const CellKeyParams& edition) {
+  v1::InsightRequest req;
+  req.set_from_month(from);
+  req.set_to_month(to);
+  return ComputeInsight(w.ds, w.link, w.agency_of, req, kK, nullptr, &w.keys, &edition);
 }
 
 // ---- The integer-programming attacker -----------------------------------------------------
@@ -1274,6 +1296,258 @@ TEST(InsertAndWatchAttack, ACorrectionOfAFrozenReportTellsNothingEither) {
   const double limit = rounds * (0.5 + 3 * std::sqrt(0.25 / rounds));
   EXPECT_LE(frozen.total_right, limit);
   EXPECT_LE(frozen.cells_right, limit);
+}
+
+// ---- Averaging the states of corrections of frozen reports ---------------------------------
+
+// A correction of a frozen report is published (section 3 of docs/disclosure.md), so the
+// analyst's own node can move its own frozen reports into and out of one small cell of a
+// released month, and every state it makes is published. If each state were perturbed anew,
+// the average of the states' figures (minus the analyst's own reports in the cell) would
+// approach the cell's true count.
+//
+// One municipality per round. The cell: March's persons of form "other", which hold n = 1..4
+// persons reported by the police (n drawn uniformly; no one else has that form). The
+// analyst's node planted `plants` reports in March (its own made-up identities, municipality),
+// of form "sexual", before March was released. Once March is released and frozen it
+// corrects their forms: in each of `states` states a random set S of 20 or more of them is in
+// the cell (so that no figure of the cell falls below k + S, where the ptable clamps), and it
+// asks March by form. Its estimate of n is the average of (figure - |S|), rounded and held
+// to 1..4; `one_look` is the same estimate from the first state alone. With
+// `frozen_in_target` the plants are frozen in the cell itself and corrected out of it one at
+// a time (a state per correction, the release's state first, while 20 or more are left);
+// with `retract` as well, retracted one at a time instead (deleted: section 5).
+struct AveragingResult {
+  int rounds = 0, recovered = 0, one_look = 0;
+  int draws = 0;  // distinct values of (figure - |S|), summed over the rounds
+};
+AveragingResult AverageCorrections(int rounds, uint32_t seed, int plants, int states,
+                                   bool frozen_in_target, bool retract = false) {
+  std::mt19937 rng(seed);
+  AveragingResult out;
+  const uint32_t now = 202612, march = 202403;
+  for (int round = 0; round < rounds; ++round) {
+    std::vector<SimPerson> people = Simulate(rng, 40 + static_cast<int>(rng() % 40));
+    for (SimPerson& p : people) {
+      if (p.form == v1::FORM_OTHER) p.form = v1::FORM_LABOUR;
+    }
+    const int n = 1 + static_cast<int>(rng() % 4);
+    for (int i = 0; i < n; ++i) {
+      SimPerson t;
+      t.id = 1'000'000 + round * 1000 + i;  // identities of their own in every round
+      t.form = v1::FORM_OTHER;
+      t.age = 1 + static_cast<int>(rng() % 4);
+      t.month = march;
+      t.domains = {v1::DOMAIN_POLICE};
+      people.push_back(t);
+    }
+    const size_t first_plant = people.size();
+    for (int i = 0; i < plants; ++i) {
+      SimPerson d;
+      d.id = 1'000'000 + round * 1000 + 100 + i;
+      d.row = d.id;
+      d.form = frozen_in_target ? v1::FORM_OTHER : v1::FORM_SEXUAL;
+      d.month = march;
+      d.domains = {v1::DOMAIN_MUNICIPALITY};
+      people.push_back(d);
+    }
+    std::map<uint32_t, std::vector<uint64_t>> frozen;
+    std::map<uint32_t, FrozenRows> frozen_rows;
+    auto look = [&]() -> int64_t {
+      World w = Build(people, /*rows=*/true);
+      const Revision revised = PublishAt(w, frozen, now, &frozen_rows);
+      const RawTotals raw = Raw(w, Request({v1::DIMENSION_FORM}, march, march));
+      const v1::TotalsResponse t = PerturbTotals(raw, EditionParams(march, march, revised));
+      for (size_t i = 0; i < raw.rows.size(); ++i) {
+        if (raw.rows[i].key_values[0] == v1::FORM_OTHER) {
+          return static_cast<int64_t>(t.rows(static_cast<int>(i)).persons().value());
+        }
+      }
+      ADD_FAILURE() << "no row of form other";
+      return 0;
+    };
+    auto set_form = [&](size_t plant, int form) {
+      SimPerson& d = people[first_plant + plant];
+      if (d.form != form) {
+        d.form = form;
+        ++d.version;  // a correction
+      }
+    };
+    const int64_t at_release = look();  // March released and frozen, every plant in place
+    double sum = 0;
+    int used = 0;
+    std::optional<int64_t> first;
+    std::set<int64_t> draws;
+    auto add = [&](int64_t shown, int in_cell) {
+      sum += static_cast<double>(shown - in_cell);
+      ++used;
+      draws.insert(shown - in_cell);
+      if (!first.has_value()) first = shown - in_cell;
+    };
+    if (frozen_in_target) {
+      add(at_release, plants);
+      for (int s = 0; s < states && plants - (s + 1) >= 20; ++s) {
+        if (retract) {
+          people[first_plant + static_cast<size_t>(s)].domains.clear();  // no report left
+        } else {
+          set_form(static_cast<size_t>(s), v1::FORM_SEXUAL);
+        }
+        add(look(), plants - (s + 1));
+      }
+    } else {
+      std::vector<size_t> order(static_cast<size_t>(plants));
+      for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+      for (int s = 0; s < states; ++s) {
+        const int in_cell = 20 + static_cast<int>(rng() % static_cast<uint32_t>(plants - 19));
+        std::shuffle(order.begin(), order.end(), rng);
+        for (int i = 0; i < plants; ++i) {
+          set_form(order[static_cast<size_t>(i)],
+                   i < in_cell ? v1::FORM_OTHER : v1::FORM_SEXUAL);
+        }
+        add(look(), in_cell);
+      }
+    }
+    auto estimate = [](double v) { return std::clamp<int64_t>(std::llround(v), 1, 4); };
+    ++out.rounds;
+    out.recovered += estimate(sum / used) == n;
+    out.one_look += estimate(static_cast<double>(*first)) == n;
+    out.draws += static_cast<int>(draws.size());
+  }
+  return out;
+}
+
+void PrintAveraging(const char* what, const AveragingResult& r) {
+  std::printf("averaging %s: the average recovered the count in %d of %d rounds (%.3f), one look "
+              "in %d (%.3f); %.1f different draws per round\n",
+              what, r.recovered, r.rounds, static_cast<double>(r.recovered) / r.rounds,
+              r.one_look, static_cast<double>(r.one_look) / r.rounds,
+              static_cast<double>(r.draws) / r.rounds);
+}
+
+// 200 rounds of 200 states (30 plants), seed 29. While every state was perturbed anew, the
+// average recovered the count in 169 of 200 rounds (0.845; one look 0.320; 19.6 different
+// draws per round).
+TEST(CorrectionAveragingAttack, TheStatesOfCorrectionsAreOneDrawOfTheCell) {
+  const AveragingResult r = AverageCorrections(200, 29, /*plants=*/30, /*states=*/200,
+                                               /*frozen_in_target=*/false);
+  PrintAveraging("corrections (30 plants, 200 states)", r);
+  EXPECT_EQ(r.draws, r.rounds) << "a state of the corrections drew new noise for the cell";
+  EXPECT_EQ(r.recovered, r.one_look);
+}
+
+// The plants frozen in the cell itself, corrected out one at a time: 100 plants, 200 rounds,
+// seed 31 (0.800). The first correction of a report takes its key out of the cell, as a
+// retraction does; so this is the retraction's route (section 5 of docs/disclosure.md, open),
+// and the cell's figures are exactly those of the same plants retracted one by one.
+TEST(CorrectionAveragingAttack, PlantsFrozenInTheCellCorrectedOutAreNoMoreThanRetracted) {
+  const AveragingResult r = AverageCorrections(200, 31, /*plants=*/100, /*states=*/100,
+                                               /*frozen_in_target=*/true);
+  const AveragingResult d = AverageCorrections(200, 31, /*plants=*/100, /*states=*/100,
+                                               /*frozen_in_target=*/true, /*retract=*/true);
+  PrintAveraging("(100 plants frozen in the cell, corrected out one by one)", r);
+  PrintAveraging("(100 plants frozen in the cell, retracted one by one)", d);
+  EXPECT_EQ(r.recovered, d.recovered);
+  EXPECT_EQ(r.draws, d.draws);
+}
+
+// ---- Linkage bridging ------------------------------------------------------------------------
+
+// Two guessed persons, G (police) and H (youth care), each with identifiers of its own, both
+// signalled in March, or only one of them, or neither: the analyst wants to know whether both
+// were (half the rounds). March is released on 1 May. In June, before May is released, the
+// analyst's own node submits for May a report that carries the identifiers of both
+// (municipality, neither form nor age band). If G and H were both reported, the report links
+// them. The analyst watches every persons cell of March (by nothing, form, domain, age band,
+// form x age band, and the overview) as published in June and in July (May released), and
+// as published in January and February 2025 (December released: 2024 revised); each
+// watcher says "both" when a cell of March changed. With `across_years` G is signalled in
+// February and H in April 2024, the report is for March 2025 (submitted in April 2025), and
+// the watched cells are those of 2024 (the year and its first half), over March 2025's
+// release (April and May 2025) and over 2025's revision (January and February 2026).
+struct BridgeResult {
+  int rounds = 0, release_right = 0, revision_right = 0;
+};
+BridgeResult BridgeAndWatch(int rounds, uint32_t seed, bool across_years = false) {
+  std::mt19937 rng(seed);
+  BridgeResult out;
+  const uint32_t march = 202403;
+  for (int round = 0; round < rounds; ++round) {
+    std::vector<SimPerson> people = Simulate(rng, 40 + static_cast<int>(rng() % 40));
+    const bool both = rng() % 2 == 0;
+    const int which = static_cast<int>(rng() % 3);  // without both: G only, H only, neither
+    SimPerson g, h;
+    g.id = 100000 + round;
+    g.form = 1 + static_cast<int>(rng() % 3);
+    g.age = 2;
+    g.month = across_years ? 202402 : march;
+    g.domains = {v1::DOMAIN_POLICE};
+    h.id = 200000 + round;
+    h.form = 1 + static_cast<int>(rng() % 3);
+    h.age = 1 + static_cast<int>(rng() % 4);
+    h.month = across_years ? 202404 : march;
+    h.domains = {v1::DOMAIN_YOUTH_CARE};
+    if (both || which == 0) people.push_back(g);
+    if (both || which == 1) people.push_back(h);
+    SimPerson bridge;
+    bridge.id = g.id;
+    bridge.extra = h.id;
+    bridge.month = across_years ? 202503 : 202405;
+    bridge.domains = {v1::DOMAIN_MUNICIPALITY};
+    people.push_back(bridge);
+    std::map<uint32_t, std::vector<uint64_t>> frozen;
+    auto watched = [&](uint32_t now) {
+      World w = Build(people);
+      const Revision revised = PublishAt(w, frozen, now);
+      std::string all;
+      const std::vector<std::pair<uint32_t, uint32_t>> periods =
+          across_years ? std::vector<std::pair<uint32_t, uint32_t>>{{202401, 202412},
+                                                                    {202401, 202406}}
+                       : std::vector<std::pair<uint32_t, uint32_t>>{{march, march}};
+      for (const auto& [from, to] : periods) {
+        const CellKeyParams edition = EditionParams(from, to, revised);
+        for (const auto& by : std::vector<std::vector<v1::Dimension>>{
+                 {}, {v1::DIMENSION_FORM}, {v1::DIMENSION_DOMAIN}, {v1::DIMENSION_AGE_BAND},
+                 {v1::DIMENSION_FORM, v1::DIMENSION_AGE_BAND}}) {
+          all += PerturbTotals(Raw(w, Request(by, from, to)), edition).SerializeAsString();
+        }
+        const absl::StatusOr<v1::InsightResponse> insight = Overview(w, from, to, edition);
+        EXPECT_TRUE(insight.ok()) << insight.status();
+        if (insight.ok()) all += insight->SerializeAsString();
+      }
+      return all;
+    };
+    // The report's month is released on the first of its second month after.
+    const std::string before_release = watched(across_years ? 202504 : 202406);
+    const std::string after_release = watched(across_years ? 202505 : 202407);
+    const uint32_t y = across_years ? 100 : 0;  // the next year's revision
+    const std::string before_revision = watched(202501 + y);
+    const std::string after_revision = watched(202502 + y);
+    ++out.rounds;
+    out.release_right += (before_release != after_release) == both;
+    out.revision_right += (before_revision != after_revision) == both;
+  }
+  return out;
+}
+
+// 1,000 rounds, seed 37, and across years seed 41.
+TEST(LinkageBridgingAttack, AReportLinkingTwoPersonsOfAReleasedMonthChangesNothingThere) {
+  const int rounds = 1000;
+  const double limit = rounds * (0.5 + 3 * std::sqrt(0.25 / rounds));
+  const BridgeResult r = BridgeAndWatch(rounds, 37);
+  std::printf("linkage bridging: the watcher of March over May's release was right in %d of %d "
+              "rounds (%.3f), over 2024's revision in %d (%.3f)\n",
+              r.release_right, r.rounds, static_cast<double>(r.release_right) / r.rounds,
+              r.revision_right, static_cast<double>(r.revision_right) / r.rounds);
+  EXPECT_LE(r.release_right, limit);
+  EXPECT_LE(r.revision_right, limit);
+  const BridgeResult y = BridgeAndWatch(rounds, 41, /*across_years=*/true);
+  std::printf("linkage bridging across years: the watcher of 2024 (the year and its first half) "
+              "over the report's release was right in %d of %d rounds (%.3f), over 2025's "
+              "revision in %d (%.3f)\n",
+              y.release_right, y.rounds, static_cast<double>(y.release_right) / y.rounds,
+              y.revision_right, static_cast<double>(y.revision_right) / y.rounds);
+  EXPECT_LE(y.release_right, limit);
+  EXPECT_LE(y.revision_right, limit);
 }
 
 // ---- Planting before release ------------------------------------------------------------------

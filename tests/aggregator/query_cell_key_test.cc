@@ -480,9 +480,10 @@ TEST_F(QueryCellKeyTest, ACorrectionInAReleasedMonthStaysInThePublishedFigures) 
                        snap->totals_index->RawTotalsFor(snap->dataset, snap->link,
                                                         Request({}, 202612, 202612)));
   EXPECT_EQ(december.total.signals, 1u);
-  // The frozen months keep their reports' rows, so a correction is told from a new report.
+  // The frozen months keep their reports' rows, so a correction is told from a new report,
+  // and their versions, so a corrected report is told from one as frozen.
   ASSERT_OK_AND_ASSIGN(auto settings, store_->LoadSettings());
-  EXPECT_NE(settings["disclosure_release_202403"].find('/'), std::string::npos);
+  EXPECT_NE(settings["disclosure_release_202403"].find('|'), std::string::npos);
   // January's figures, which no correction touched, are published as before.
   ASSERT_OK_AND_ASSIGN(v1::TotalsResponse again,
                        query_->Totals(analyst_, Request({v1::DIMENSION_FORM}, 202401, 202401)));
