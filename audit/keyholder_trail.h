@@ -1,6 +1,5 @@
-// The key service's trail as stored, read-only: table `audit` (the columns of audit::Entry)
-// and the trail's public key (table `settings`, name `audit_public_key`) of
-// `data_dir/keyholder.db`. The key service writes it (keyholder/key_service.h); both
+// The key service's trail as stored, read-only: `data_dir/keyholder.db`, read with
+// audit::ReadStoredTrail (audit/stored_trail.h). The key service writes it (keyholder/key_service.h); both
 // `keyholder audit verify` and `aggregator audit verify` read it with this, so the privacy
 // officer verifies either trail with either tool.
 //
@@ -16,15 +15,11 @@
 
 #include "absl/status/statusor.h"
 #include "audit/chain.h"
+#include "audit/stored_trail.h"
 
 namespace samenzicht::audit {
 
 inline constexpr char kKeyholderDatabaseFileName[] = "keyholder.db";
-
-struct StoredTrail {
-  std::vector<Entry> entries;     // in seq order
-  std::string stored_public_key;  // 32 raw bytes, or "" when none is stored
-};
 
 // True when `data_dir` holds a key service's database.
 bool IsKeyholderDataDir(const std::string& data_dir);

@@ -23,6 +23,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "audit/chain.h"
+#include "audit/stored_trail.h"
 #include "common/sqlite/sqlite.h"
 #include "crypto/secret_bytes.h"
 
@@ -48,10 +49,7 @@ absl::StatusOr<std::vector<StoredEpochCount>> ReadEpochCounts(sqlite::Database& 
 
 // The whole audit trail in seq order and the stored public key (32 raw bytes, "" when none
 // is stored). FailedPrecondition (naming the file) when the database has no audit table.
-struct StoredTrail {
-  std::vector<audit::Entry> entries;
-  std::string stored_public_key;
-};
+using StoredTrail = audit::StoredTrail;
 absl::StatusOr<StoredTrail> ReadAuditTrail(sqlite::Database& db);
 
 // Calls `each(agency, tokens)` for every stored report, `tokens` the opened token blob

@@ -406,5 +406,41 @@ TEST(AuditTrailCompatTest, ATrailInTheShapesOfEarlierVersionsVerifiesAndIsReport
             "2024-03,zorg,1,4,3,0,1,0,0,0,0,0,0,0\n");
 }
 
+// A database without an audit table (made by an aggregator that kept none) is named as
+// such; one with a trail but no settings table reads, without a stored key.
+TEST(AuditTrailReadTest, NoAuditTableIsNamedAndNoSettingsTableReads) {
+  const std::string dir = ::testing::TempDir() + "/audit_trail_read";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string path = dir + "/aggregator.db";
+  {
+    sqlite::OpenOptions o;
+    o.label = path;
+    auto db = sqlite::Database::Open(path, o);
+    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_TRUE((*db)->Exec("CREATE TABLE reports(x)").ok());
+  }
+  EXPECT_THAT(ReadTrail(dir), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                       "aggregator.db: has no audit trail (made by an older aggregator"));
+  {
+    sqlite::OpenOptions o;
+    o.label = path;
+    auto db = sqlite::Database::Open(path, o);
+    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_TRUE((*db)->Exec("CREATE TABLE audit(seq INTEGER, time_ms INTEGER, event TEXT, actor TEXT, "
+                            "details TEXT, prev_hash BLOB, hash BLOB, signature BLOB);"
+                            "INSERT INTO audit VALUES (2, 20, 'b', 'y', '{}', x'01', x'02', x'03');"
+                            "INSERT INTO audit VALUES (1, 10, 'a', 'x', '{}', x'00', x'01', x'02')").ok());
+  }
+  auto trail = ReadTrail(dir);
+  ASSERT_TRUE(trail.ok()) << trail.status();
+  ASSERT_EQ(trail->entries.size(), 2u);
+  EXPECT_EQ(trail->entries[0].seq, 1u);
+  EXPECT_EQ(trail->entries[0].event, "a");
+  EXPECT_EQ(trail->entries[1].actor, "y");
+  EXPECT_EQ(trail->entries[1].signature, std::string("\x03"));
+  EXPECT_EQ(trail->stored_public_key, "");
+}
+
 }  // namespace
 }  // namespace samenzicht::aggregator
