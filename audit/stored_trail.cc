@@ -1,5 +1,6 @@
 #include "audit/stored_trail.h"
 
+#include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "crypto/encoding.h"
 
@@ -7,21 +8,12 @@ namespace samenzicht::audit {
 
 absl::StatusOr<StoredTrail> ReadStoredTrail(sqlite::Database& db) {
   StoredTrail t;
-  ASSIGN_OR_RETURN(sqlite::Statement st, db.Prepare(
-      "SELECT seq, time_ms, event, actor, details, prev_hash, hash, signature FROM audit ORDER BY seq"));
+  ASSIGN_OR_RETURN(sqlite::Statement st,
+                   db.Prepare(absl::StrCat("SELECT ", kEntryColumns, " FROM audit ORDER BY seq")));
   while (true) {
     ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row) break;
-    Entry e;
-    e.seq = static_cast<uint64_t>(st.Int(0));
-    e.time_ms = st.Int(1);
-    e.event = st.Blob(2);
-    e.actor = st.Blob(3);
-    e.details = st.Blob(4);
-    e.prev_hash = st.Blob(5);
-    e.hash = st.Blob(6);
-    e.signature = st.Blob(7);
-    t.entries.push_back(std::move(e));
+    t.entries.push_back(EntryFromRow(st));
   }
   // Absent in a database without settings: the trail is then checked with the given key.
   auto key = db.Prepare("SELECT value FROM settings WHERE name = ?1");

@@ -26,6 +26,26 @@ struct StoredTrail {
   std::string stored_public_key;  // 32 raw bytes, or "" when none is stored
 };
 
+// The columns of an Entry in table `audit`, in the order EntryFromRow reads them.
+inline constexpr char kEntryColumns[] = "seq, time_ms, event, actor, details, prev_hash, hash, signature";
+
+// The Entry in the current row of a statement that selected kEntryColumns first: any
+// statement type with Int(column) and Blob(column) (sqlite::Statement, or the aggregator
+// store's own on its connection).
+template <typename Row>
+Entry EntryFromRow(const Row& row) {
+  Entry e;
+  e.seq = static_cast<uint64_t>(row.Int(0));
+  e.time_ms = row.Int(1);
+  e.event = row.Blob(2);
+  e.actor = row.Blob(3);
+  e.details = row.Blob(4);
+  e.prev_hash = row.Blob(5);
+  e.hash = row.Blob(6);
+  e.signature = row.Blob(7);
+  return e;
+}
+
 // The errors of SQLite as they come (a database without an audit table: the error of
 // preparing the query, "no such table: audit"). A database without a settings table, or
 // without the key in it, gives an empty stored_public_key.

@@ -16,6 +16,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "audit/aggregator_events.h"
+#include "audit/stored_trail.h"
 #include "aggregator/store/checkpointer.h"
 #include "aggregator/store/report_id_map.h"
 #include "aggregator/store/schema.h"
@@ -1115,26 +1116,14 @@ namespace {
 
 absl::StatusOr<std::vector<audit::Entry>> ReadEntries(sqlite3* db, const std::string& path,
                                                       uint64_t from_seq, int64_t limit) {
-  ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db,
-                                          "SELECT seq, time_ms, event, actor, details, prev_hash, "
-                                          "hash, signature FROM audit WHERE seq >= ?1 ORDER BY seq "
-                                          "LIMIT ?2"));
+  const std::string sql =
+      absl::StrCat("SELECT ", audit::kEntryColumns, " FROM audit WHERE seq >= ?1 ORDER BY seq LIMIT ?2");
+  ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db, sql.c_str()));
   st.BindInt(1, static_cast<int64_t>(from_seq));
   st.BindInt(2, limit);
   std::vector<audit::Entry> out;
   int rc;
-  while ((rc = st.Step()) == SQLITE_ROW) {
-    audit::Entry e;
-    e.seq = static_cast<uint64_t>(st.Int(0));
-    e.time_ms = st.Int(1);
-    e.event = st.Text(2);
-    e.actor = st.Text(3);
-    e.details = st.Text(4);
-    e.prev_hash = st.Blob(5);
-    e.hash = st.Blob(6);
-    e.signature = st.Blob(7);
-    out.push_back(std::move(e));
-  }
+  while ((rc = st.Step()) == SQLITE_ROW) out.push_back(audit::EntryFromRow(st));
   if (rc != SQLITE_DONE) return SqlError(db, rc, path, "reading the audit trail");
   return out;
 }
