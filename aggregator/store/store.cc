@@ -364,7 +364,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir,
 // CommitBatch's statements, prepared once on the writer connection and reset after use.
 struct Store::WriteStatements {
   Stmt find_batch, insert_batch, update_batch, find_retracted, insert_report, insert_report_id,
-      find_report, replace_tokens, correct_report, last_row;
+      find_report, replace_tokens, correct_report, last_row, save_last_row;
   std::string facts, tokens;  // a report's sealed values
   std::string opened;         // a stored report's opened facts or tokens (scratch)
 
@@ -398,8 +398,22 @@ struct Store::WriteStatements {
                       "INSERT INTO reports(id, agency, batch_id, signal_month, key_epoch, facts, "
                       "tokens) VALUES (?1,?2,?3,?4,?5,?6,?7)"));
     // A new report's row id is chosen before it is inserted: its sealed values are bound
-    // to it (sealed_rows.h). The next one after the last, as SQLite would choose.
-    ASSIGN_OR_RETURN(w->last_row, Stmt::Prepare(db, "SELECT coalesce(max(id), 0) FROM reports"));
+    // to it (sealed_rows.h). The next one after the highest ever given out, stored or not
+    // (kSettingLastReportRow): a deleted report's number is never given again.
+    ASSIGN_OR_RETURN(
+        w->last_row,
+        Stmt::Prepare(db, absl::StrCat("SELECT max(coalesce((SELECT max(id) FROM reports), 0), "
+                                       "coalesce((SELECT CAST(value AS INTEGER) FROM settings "
+                                       "WHERE name = '",
+                                       kSettingLastReportRow, "'), 0))")
+                              .c_str()));
+    ASSIGN_OR_RETURN(
+        w->save_last_row,
+        Stmt::Prepare(db, absl::StrCat("INSERT INTO settings(name, value) VALUES ('",
+                                       kSettingLastReportRow,
+                                       "', ?1) ON CONFLICT(name) DO UPDATE SET value = "
+                                       "excluded.value")
+                              .c_str()));
     ASSIGN_OR_RETURN(w->insert_report_id,
                      Stmt::Prepare(db, "INSERT INTO report_ids(id, report_id) VALUES (?1, ?2)"));
     ASSIGN_OR_RETURN(w->find_report,
@@ -421,7 +435,7 @@ struct Store::WriteStatements {
   void ResetAll() {
     for (Stmt* st : {&find_batch, &insert_batch, &update_batch, &find_retracted, &insert_report,
                      &insert_report_id, &find_report, &replace_tokens, &correct_report,
-                     &last_row}) {
+                     &last_row, &save_last_row}) {
       st->Reset();
     }
   }
@@ -673,6 +687,16 @@ void Store::CommitGroup(const std::vector<PendingCommit*>& group) {
           status = r.status();
           failed = i;
         }
+      }
+      if (status.ok() && next_row_ != 0) {
+        // rows were given out in this transaction: remember the highest with them
+        Stmt& save = write_statements_->save_last_row;
+        save.Reset();
+        save.BindText(1, absl::StrCat(next_row_ - 1));
+        if (int rc = save.Step(); rc != SQLITE_DONE) {
+          status = SqlError(db_, rc, path_, "storing the last report row");
+        }
+        save.Reset();
       }
       if (status.ok()) status = tx.Commit();
       // On failure the transaction rolls back here: nothing of this attempt is stored.
@@ -1297,7 +1321,9 @@ absl::StatusOr<std::map<std::string, std::string>> Store::LoadSettings() const {
 absl::Status Store::SetSetting(const std::string& name, const std::string& value,
                                const std::string& event, const std::string& actor,
                                const std::string& details) {
-  if (name == kSettingAuditPublicKey) return absl::InvalidArgumentError("setting is not changeable");
+  if (name == kSettingAuditPublicKey || name == kSettingLastReportRow) {
+    return absl::InvalidArgumentError("setting is not changeable");
+  }
   std::lock_guard<std::mutex> lock(write_mu_);
   Transaction tx(db_, path_);
   RETURN_IF_ERROR(tx.Begin(true));

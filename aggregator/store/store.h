@@ -128,6 +128,13 @@ inline constexpr size_t kReportIdBytes = 16;  // a report id in the database
 // AttachAudit; not changeable through SetSetting.
 inline constexpr char kSettingAuditPublicKey[] = "audit_public_key";
 
+// The setting under which the store keeps the highest report row number it ever gave out,
+// written in the transaction that stores new reports; not changeable through SetSetting.
+// Row numbers are never reused: a report retracted or purged leaves its number behind, so
+// that nothing keyed by row number (the release freeze, stable person ids, a sealed row's
+// place) can take a new report for the old one.
+inline constexpr char kSettingLastReportRow[] = "last_report_row";
+
 // One token in `reports.tokens` (see the top of this file).
 inline constexpr size_t kStoredTokenBytes = 2 + 32;
 inline constexpr uint16_t kStoredTokenRuleMask = 0x3fff;  // rules.id, below kMaxRules

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -259,6 +260,42 @@ TEST(StoreTest, DuplicatesOtherAgenciesAndRetractions) {
   for (const auto& r : c.refused) EXPECT_EQ(r.code, absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(*store->CountRows("reports"), 2);
   EXPECT_EQ(*store->CountRows("tokens"), 1);
+}
+
+// A retracted report's row number is never given to a new report, also not after a restart:
+// the release freeze, stable person ids and a sealed row's place are keyed by it, and a new
+// report with the old number would be taken for the retracted one.
+TEST(StoreTest, ARetractedReportsRowNumberIsNeverGivenAgain) {
+  std::string dir = FreshDir("store_rows") + "/data";
+  auto key = Key();
+  int64_t highest = 0;
+  {
+    ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, key, kRules));
+    std::vector<v1::Report> a{MakeReport(1, {}), MakeReport(2, {}), MakeReport(3, {})};
+    ASSERT_OK(store->CommitBatch(Batch(testing::Id(10), "police", a)));
+    ASSERT_OK_AND_ASSIGN(Dataset d, store->LoadDataset(NoDomain));
+    ASSERT_EQ(d.rows.size(), 3u);
+    highest = *std::max_element(d.rows.begin(), d.rows.end());
+    // the newest report (the highest row) is retracted; the next report must not take its number
+    ASSERT_OK_AND_ASSIGN(RetractResult rr, store->Retract("police", {testing::Id(3)}, 1));
+    ASSERT_EQ(rr.retracted, 1u);
+    std::vector<v1::Report> b{MakeReport(4, {})};
+    ASSERT_OK(store->CommitBatch(Batch(testing::Id(11), "police", b)));
+    ASSERT_OK_AND_ASSIGN(d, store->LoadDataset(NoDomain));
+    ASSERT_EQ(d.rows.size(), 3u);
+    EXPECT_EQ(*std::max_element(d.rows.begin(), d.rows.end()), highest + 1);
+    ASSERT_OK(store->Retract("police", {testing::Id(4)}, 2));
+    // not changeable by an administrator
+    EXPECT_THAT(store->SetSetting(kSettingLastReportRow, "0", "setting_changed", "admin", "{}"),
+                StatusIs(absl::StatusCode::kInvalidArgument));
+  }
+  // after a restart, with the two highest numbers retracted
+  ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, key, kRules));
+  std::vector<v1::Report> c{MakeReport(5, {})};
+  ASSERT_OK(store->CommitBatch(Batch(testing::Id(12), "police", c)));
+  ASSERT_OK_AND_ASSIGN(Dataset d, store->LoadDataset(NoDomain));
+  ASSERT_EQ(d.rows.size(), 3u);
+  EXPECT_EQ(*std::max_element(d.rows.begin(), d.rows.end()), highest + 2);
 }
 
 TEST(StoreTest, RefusesAGarbageFile) {
