@@ -376,6 +376,15 @@ std::string PostcodeFor(const District& d, std::string_view street, std::string_
 }
 
 
+void SkipRandomPostcode(Rng& rng, const District& d) {
+  static const std::string kLetters = "ABCDEGHJKLMNPRSTVWXZ";
+  std::string letters;
+  do {
+    letters = {kLetters[rng.Below(kLetters.size())], kLetters[rng.Below(kLetters.size())]};
+  } while (letters == "SA" || letters == "SD" || letters == "SS");
+  rng.Pick(d.postcode_numbers);
+}
+
 const std::vector<District>& Districts() {
   // Weights: the working areas of the survey's respondents (report 002, appendix A:
   // Binnenstad 26, Oude Wijken 20, West 18, Oost 15, Zuid 15, Haren 6, Ten Boer 2).

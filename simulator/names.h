@@ -96,6 +96,10 @@ const std::vector<District>& Districts();
 // records with the same street and house number have the same postcode. Deterministic.
 std::string PostcodeFor(const District& d, std::string_view street, std::string_view house_number);
 
+// Takes from `rng` the draws a random postcode of `d` took before postcodes followed the
+// street (letters, then the four digits), so that every later draw stays as it was.
+void SkipRandomPostcode(Rng& rng, const District& d);
+
 }  // namespace samenzicht::simulator
 
 #endif  // SAMENZICHT_SIMULATOR_NAMES_H_

@@ -36,7 +36,6 @@ std::string AsciiLower(std::string_view s) {
 }
 
 Address MakeAddress(Rng& rng, int district_index) {
-  static const std::string kLetters = "ABCDEGHJKLMNPRSTVWXZ";
   const District& d = Districts()[district_index];
   Address a;
   a.area = d.area;
@@ -44,11 +43,7 @@ Address MakeAddress(Rng& rng, int district_index) {
   int number = rng.Bernoulli(0.7) ? rng.Between(1, 80) : rng.Between(81, 320);
   a.house_number = std::to_string(number);
   if (rng.Bernoulli(0.12)) a.house_number += static_cast<char>('A' + rng.Below(4));
-  std::string letters;
-  do {
-    letters = {kLetters[rng.Below(kLetters.size())], kLetters[rng.Below(kLetters.size())]};
-  } while (letters == "SA" || letters == "SD" || letters == "SS");
-  rng.Pick(d.postcode_numbers);  // drawn as before, so that the other draws stay the same
+  SkipRandomPostcode(rng, d);
   a.postcode = PostcodeFor(d, a.street, a.house_number);
   return a;
 }

@@ -986,18 +986,13 @@ void MakeForeign(Person& p, Rng& rng) {
 
 Address NewLocalAddress(const Person& p, Rng& rng) {
   if (p.old_address) return *p.old_address;
-  static const std::string kLetters = "ABCDEGHJKLMNPRSTVWXZ";
   const auto& ds = Districts();
   const District& d = ds[rng.Below(ds.size())];
   Address a;
   a.area = d.area;
   a.street = rng.Pick(d.streets);
   a.house_number = std::to_string(rng.Between(1, 120));
-  std::string letters;
-  do {
-    letters = {kLetters[rng.Below(kLetters.size())], kLetters[rng.Below(kLetters.size())]};
-  } while (letters == "SA" || letters == "SD" || letters == "SS");
-  rng.Pick(d.postcode_numbers);  // drawn as before, so that the other draws stay the same
+  SkipRandomPostcode(rng, d);
   a.postcode = PostcodeFor(d, a.street, a.house_number);
   return a;
 }
