@@ -10,9 +10,7 @@
 #include "aggregator/commands.h"
 #include "common/cli.h"
 #include "common/version.h"
-#ifdef SAMENZICHT_HAVE_ESTIMATE
 #include "estimate/estimate_command.h"
-#endif
 
 namespace samenzicht::aggregator {
 namespace {
@@ -295,14 +293,7 @@ int Main(int argc, char** argv) {
         .Switch("no-estimate", "leave out the hidden-number estimate");
     return Run(cmd, sub_argc, sub_argv, ReportCommand);
   }
-  if (sub == "estimate") {
-#ifdef SAMENZICHT_HAVE_ESTIMATE
-    return estimate::RunEstimateCommand(sub_argc, sub_argv);
-#else
-    std::cerr << "error: this build has no estimate command\n";
-    return 1;
-#endif
-  }
+  if (sub == "estimate") return estimate::RunEstimateCommand(sub_argc, sub_argv);
   std::cerr << "error: unknown command '" << sub.substr(0, 40) << "'\n" << kUsage;
   return 2;
 }

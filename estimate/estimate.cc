@@ -436,6 +436,13 @@ const char* SelectionMethodName(SelectionMethod m) {
 
 std::vector<std::string> IntervalWarnings(const BcaResult& i) {
   const double lower = i.replicate_lower, upper = i.replicate_upper;
+  // An end beyond the median: with BCa limits the bias correction moved the interval that far;
+  // the percentile limits make no correction, so there is no such cause to name.
+  const std::string beyond_median =
+      i.method == IntervalMethod::kBca
+          ? "the bias correction dominates and the interval is not trustworthy."
+          : "the interval does not hold the middle of its own replicates and is not "
+            "trustworthy.";
   std::vector<std::string> warnings;
   if (lower <= i.min_replicate) {
     warnings.push_back(absl::StrCat(
@@ -451,15 +458,13 @@ std::vector<std::string> IntervalWarnings(const BcaResult& i) {
     warnings.push_back(absl::StrCat(
         "The upper limit of the interval (", absl::StrFormat("%.0f", upper),
         ") lies below the median of the bootstrap estimates (",
-        absl::StrFormat("%.0f", i.median_replicate),
-        "): the bias correction dominates and the interval is not trustworthy."));
+        absl::StrFormat("%.0f", i.median_replicate), "): ", beyond_median));
   }
   if (lower > i.median_replicate) {
     warnings.push_back(absl::StrCat(
         "The lower limit of the interval (", absl::StrFormat("%.0f", lower),
         ") lies above the median of the bootstrap estimates (",
-        absl::StrFormat("%.0f", i.median_replicate),
-        "): the bias correction dominates and the interval is not trustworthy."));
+        absl::StrFormat("%.0f", i.median_replicate), "): ", beyond_median));
   }
   return warnings;
 }

@@ -69,7 +69,8 @@ struct LinkageErrorCounts {
 // makes f convex beyond the main effects, i.e. more overlap than the model expects:
 // Mth Darroch f = k^2 / 2 (Darroch, Fienberg, Glonek & Junker 1993), Mth Poisson2
 // f = 2^k - 1 and Mth Gamma3.5 f = -log(1 + k / 3.5) (Rivest & Baillargeon 2007; the names
-// of R's Rcapture).
+// of R's Rcapture, whose `closedp` documentation gives the same columns, Gamma3.5 written
+// -log(3.5 + k) + log(3.5)).
 enum class HeterogeneityTerm { kDarroch, kPoisson2, kGamma35 };
 const char* HeterogeneityTermName(HeterogeneityTerm term);  // e.g. "Mth Darroch"
 double HeterogeneityColumn(HeterogeneityTerm term, int lists_on);
@@ -322,8 +323,10 @@ const char* SelectionMethodName(SelectionMethod m);  // "bic", "stepwise", "auto
 // One sentence for each end of `interval` that is not well determined: an end equal to the
 // smallest or largest usable replicate, an upper limit below the replicates' median or a lower
 // limit above it. The ends judged are those taken from the replicates (`replicate_lower`,
-// `replicate_upper`: before the widening for linkage error, bootstrap.h). `Estimate` puts
-// these in `interval_warnings` and among the caveats.
+// `replicate_upper`: before the widening for linkage error, bootstrap.h). An end beyond the
+// median is put down to the bias correction only for BCa limits (`interval.method`); the
+// percentile limits make none. `Estimate` puts these in `interval_warnings` and among the
+// caveats.
 std::vector<std::string> IntervalWarnings(const BcaResult& interval);
 
 // Publication rule for dashboards and reports: an interval whose upper limit is more than this

@@ -15,9 +15,7 @@
 #include "common/status_macros.h"
 #include "model/vocabulary.h"
 #include "samenzicht/v1/categories.pb.h"
-#ifdef SAMENZICHT_HAVE_ESTIMATE
 #include "estimate/estimate.h"
-#endif
 
 namespace samenzicht::aggregator {
 namespace {
@@ -139,7 +137,6 @@ absl::StatusOr<CaptureHistories> AgencyCaptureHistories(
 }
 
 Estimator DefaultEstimator(int replicates) {
-#ifdef SAMENZICHT_HAVE_ESTIMATE
   return [replicates](const CaptureHistories& h) {
     v1::HiddenNumberEstimate out;
     for (const std::string& l : h.lists) out.add_lists(l);
@@ -171,14 +168,15 @@ Estimator DefaultEstimator(int replicates) {
       return out;
     }
     out.set_observed(static_cast<uint64_t>(r->observed));
-    for (const std::string& c : r->caveats) out.add_caveats(c);
     // Published only when reliable and its interval informative (estimate.h,
-    // WhyNotPublishable); otherwise the reason in plain words.
+    // WhyNotPublishable); otherwise the reason in plain words, and none of the caveats, which
+    // describe the estimate and its interval (e.g. what the interval includes).
     if (std::string why = estimate::WhyNotPublishable(*r); !why.empty()) {
       out.set_reason(absl::StartsWith(why, "no ") ? why
                                                   : absl::StrCat("no reliable estimate: ", why));
       return out;
     }
+    for (const std::string& c : r->caveats) out.add_caveats(c);
     out.set_available(true);
     out.set_estimate(*r->estimate);
     out.set_model(r->model);
@@ -195,10 +193,6 @@ Estimator DefaultEstimator(int replicates) {
     }
     return out;
   };
-#else
-  (void)replicates;
-  return nullptr;
-#endif
 }
 
 namespace {
@@ -545,11 +539,13 @@ absl::StatusOr<v1::InsightResponse> ComputeInsight(const Dataset& ds, const Link
       est->set_estimate(std::round(est->estimate()));
       est->set_lower(std::floor(est->lower()));
       est->set_upper(std::isfinite(est->upper()) ? std::ceil(est->upper()) : est->upper());
+      // Only a published estimate carries caveats: they describe it.
+      est->add_caveats(
+          "Multiple systems estimation assumes a closed population in the period, that every "
+          "person could be signalled by each domain, and that the chosen model captures the "
+          "dependence between domains; linkage errors (missed or false links) bias the "
+          "estimate.");
     }
-    est->add_caveats(
-        "Multiple systems estimation assumes a closed population in the period, that every "
-        "person could be signalled by each domain, and that the chosen model captures the "
-        "dependence between domains; linkage errors (missed or false links) bias the estimate.");
   }
   return resp;
 }

@@ -56,8 +56,9 @@ using Estimator = std::function<v1::HiddenNumberEstimate(const CaptureHistories&
 // interval is shown. Refused tables (fewer than 3 lists, a list without persons, two lists
 // holding the same persons, no model that exists, a model that fits badly) and estimates
 // that are not informative (estimate::WhyNotPublishable) come back with `available` false
-// and the reason in plain words; warnings about the interval are among the caveats. Empty
-// when the build has no estimate library.
+// and the reason in plain words and no caveats (they would describe an estimate and interval
+// that are not shown); a published estimate carries the estimator's caveats, warnings about
+// the interval among them.
 Estimator DefaultEstimator(int replicates = 1000);
 
 // InvalidArgument for a malformed period (see ComputeTotals).

@@ -99,6 +99,11 @@ struct Row {
   // of its estimate: whether the propagation covers when the error size is right.
   std::optional<double> lower_true_error, upper_true_error;
   double true_missed = 0, true_false = 0;
+  // Whether the dashboard would publish the estimate (est::WhyNotPublishable empty), judged
+  // as it would be computed there: a linked table with the linkage's error estimate, when
+  // there is one; and the interval it would show.
+  bool published = false;
+  std::optional<double> published_lower, published_upper;
   std::string model, reason;
 };
 
@@ -219,6 +224,12 @@ absl::StatusOr<Row> EstimateTable(const Config& cfg, const samenzicht::aggregato
   if (r.profile_interval) {
     row.profile_lower = r.profile_interval->lower;
     row.profile_upper = r.profile_interval->upper;
+  }
+  const est::EstimateResult& shown = with_error ? *with_error : r;
+  row.published = est::WhyNotPublishable(shown).empty();
+  if (row.published && shown.interval) {
+    row.published_lower = shown.interval->lower;
+    row.published_upper = shown.interval->upper;
   }
   if (!std::isfinite(*row.n_hat) || *row.n_hat < static_cast<double>(row.observed)) {
     return absl::InternalError(absl::StrFormat("estimate %f is not finite or below the %d observed",
@@ -459,6 +470,17 @@ void PrintSummary(const Config& cfg, const std::vector<Row>& rows) {
         first.linked ? "linkage" : "truth", MethodName(first.method), observed / group.size(), mean,
         usable ? 100.0 * (mean - cfg.persons) / cfg.persons : 0.0, boot_cover, boot, prof_cover, prof,
         static_cast<int>(group.size()) - usable);
+    int published = 0, published_cover = 0;
+    for (const Row* r : group) {
+      if (!r->published || !r->published_lower || !r->published_upper) continue;
+      ++published;
+      published_cover += *r->published_lower <= cfg.persons && cfg.persons <= *r->published_upper;
+    }
+    std::cout << absl::StrFormat(
+        "%-29s published (estimate::WhyNotPublishable empty%s): %d of %d tables, their interval "
+        "covers N in %d / %d\n",
+        "", first.linked ? "; with the linkage's error estimate, as the dashboard" : "", published,
+        static_cast<int>(group.size()), published_cover, published);
     if (le > 0) {
       std::cout << absl::StrFormat(
           "%-29s with the linkage's error estimate (mean %.1f missed, %.1f false links per "

@@ -94,6 +94,8 @@ TEST(DefaultEstimatorTest, RefusesTablesItCannotTrustWithTheSpecificReason) {
     EXPECT_EQ(e.lower(), 0);
     EXPECT_EQ(e.upper(), 0);
     EXPECT_EQ(e.model(), "");
+    // No caveats: they would describe an estimate and an interval that are not shown.
+    EXPECT_EQ(e.caveats_size(), 0);
   }
 }
 
@@ -111,6 +113,8 @@ TEST(DefaultEstimatorTest, PublishesKoreaWithThePercentileInterval) {
   EXPECT_GT(e.upper(), e.estimate());
   EXPECT_GE(e.lower(), 123);  // never below the persons seen
   EXPECT_LE(e.upper(), 4 * e.lower());
+  // A published estimate carries the estimator's caveats, among them what its interval is.
+  EXPECT_THAT(e.caveats(), testing::Contains(HasSubstr("The percentile interval resamples")));
 }
 
 // A dataset whose persons have the capture histories `counts` over `domains` (one report per
@@ -187,6 +191,8 @@ TEST(DefaultEstimatorTest, ADuplicatedDomainIsRefusedInTheOverviewAndTheReportSa
   EXPECT_THAT(en, HasSubstr(Label("noEstimate", Language::kEnglish)));
   EXPECT_THAT(en, HasSubstr("hold exactly the same 77 persons"));
   EXPECT_THAT(en, Not(HasSubstr("id=\"estimate\">1")));  // no number in bold
+  EXPECT_EQ(e.caveats_size(), 0);  // not even the method's general caveat: there is no estimate
+  EXPECT_THAT(en, Not(HasSubstr("closed population")));
 
   const std::string nl = EstimateSection(Report(r, Language::kDutch), Language::kDutch);
   EXPECT_THAT(nl, HasSubstr(Label("noEstimate", Language::kDutch)));
@@ -217,6 +223,11 @@ TEST(DefaultEstimatorTest, EveryRefusalHasAPlainDutchReasonInTheReport) {
     const std::string en = EstimateSection(Report(r, Language::kEnglish), Language::kEnglish);
     EXPECT_THAT(en, HasSubstr(refusals[i].reason));
     EXPECT_EQ(EstimateReasonLabel(r.estimate().reason()), keys[i]);
+    // Neither report lists caveats of the estimate it does not publish ("too wide" had an
+    // interval, whose description was listed in the English report).
+    EXPECT_THAT(en, Not(HasSubstr("<ul class=\"note\">")));
+    EXPECT_THAT(en, Not(HasSubstr("interval resamples")));
+    EXPECT_THAT(nl, Not(HasSubstr("<ul class=\"note\">")));
   }
 }
 
@@ -266,15 +277,28 @@ TEST(DefaultEstimatorTest, AnIntervalWarningReachesTheCouncilReport) {
 }
 
 // A list that shares no one while three others do: the estimate stands with a warning, which
-// the Dutch page names by its label.
+// the Dutch page names by its label. (1,110 persons: the interval, 1891 to 4798 with these 200
+// replicates, is informative, so the estimate is published.)
 TEST(DefaultEstimatorTest, AListSharingNoOneIsAWarningWithItsLabel) {
   std::vector<int64_t> counts(16, 0);
-  counts[1] = 30, counts[2] = 25, counts[3] = 10, counts[4] = 20, counts[5] = 5, counts[6] = 4;
-  counts[8] = 15;  // list d: no one on it is on another list
+  counts[1] = 300, counts[2] = 250, counts[3] = 100, counts[4] = 200, counts[5] = 50;
+  counts[6] = 40, counts[7] = 20;
+  counts[8] = 150;  // list d: no one on it is on another list
   const v1::HiddenNumberEstimate e =
       DefaultEstimator(kReplicates)(Histories({"a", "b", "c", "d"}, counts));
+  ASSERT_TRUE(e.available()) << e.reason();
   EXPECT_EQ(EstimateWarningLabels(e), std::vector<std::string>{"estimateIsolatedListWarning"});
   ASSERT_TRUE(presentation::HasLabel("estimateIsolatedListWarning"));
+
+  // A tenth of the persons: the interval (170 to 5945) is too wide, nothing is published, and
+  // the warning about the estimate not shown is not given either; the reason says why.
+  for (int64_t& c : counts) c /= 10;
+  const v1::HiddenNumberEstimate small =
+      DefaultEstimator(kReplicates)(Histories({"a", "b", "c", "d"}, counts));
+  EXPECT_FALSE(small.available());
+  EXPECT_THAT(small.reason(), HasSubstr("is too wide to be informative"));
+  EXPECT_TRUE(EstimateWarningLabels(small).empty());
+  EXPECT_EQ(small.caveats_size(), 0);
 }
 
 }  // namespace

@@ -752,6 +752,30 @@ TEST(UntrustedTableTest, IntervalWarningsNameEachEndThatIsNotWellDetermined) {
   EXPECT_EQ(IntervalWarnings(MadeUpInterval(110, 150, -20)).size(), 1u);
 }
 
+// The percentile limits make no bias correction: an end beyond the median of such an interval
+// is not put down to one.
+TEST(UntrustedTableTest, AnEndBeyondTheMedianOfAPercentileIntervalNamesNoBiasCorrection) {
+  BcaResult below = MadeUpInterval(110, 150.4);
+  below.method = IntervalMethod::kPercentile;
+  EXPECT_EQ(IntervalWarnings(below),
+            (std::vector<std::string>{
+                "The upper limit of the interval (150) lies below the median of the bootstrap "
+                "estimates (160): the interval does not hold the middle of its own replicates "
+                "and is not trustworthy."}));
+  BcaResult above = MadeUpInterval(170, 300);
+  above.method = IntervalMethod::kPercentile;
+  EXPECT_EQ(IntervalWarnings(above),
+            (std::vector<std::string>{
+                "The lower limit of the interval (170) lies above the median of the bootstrap "
+                "estimates (160): the interval does not hold the middle of its own replicates "
+                "and is not trustworthy."}));
+  // The ends at the extreme replicates read the same for both methods.
+  BcaResult extremes = MadeUpInterval(100, 400);
+  const std::vector<std::string> bca = IntervalWarnings(extremes);
+  extremes.method = IntervalMethod::kPercentile;
+  EXPECT_EQ(IntervalWarnings(extremes), bca);
+}
+
 // The publication rule judges the interval's ends against the median as the warnings do:
 // the interval shown (after the widening for linkage error) is not what is judged.
 TEST(PublicationRuleTest, AnEndBeyondTheMedianIsNotPublished) {
@@ -1611,6 +1635,23 @@ TEST(HeterogeneityIntervalTest, GammaTermMatchesAnIndependentFit) {
   EXPECT_EQ(d->term, "Mth Darroch");
   EXPECT_NEAR(d->n_hat, 1879.6611863086, 1e-4);
   EXPECT_NEAR(d->tau, 0.2651429905, 1e-7);
+}
+
+// The heterogeneity columns as Rcapture documents them (closedp: "Column for heterogeneity in
+// the design matrix", k the number of captures, here of lists): Poisson2 2^k - 1, Darroch
+// k^2 / 2, Gamma3.5 -log(3.5 + k) + log(3.5). The values were worked out by hand from those
+// forms (for Gamma3.5 -log(4.5 / 3.5) = -0.2513144283 at k = 1, ..., -log(11.5 / 3.5) at 8).
+TEST(HeterogeneityIntervalTest, ColumnsAreThePublishedForms) {
+  const double gamma[] = {0,             -0.2513144283, -0.4519851237, -0.6190392084,
+                          -0.7621400521, -0.8873031950, -0.9985288301, -1.0986122887,
+                          -1.1895840669};
+  for (int k = 0; k <= 8; ++k) {
+    SCOPED_TRACE(k);
+    EXPECT_NEAR(HeterogeneityColumn(HeterogeneityTerm::kGamma35, k), gamma[k], 1e-10);
+    EXPECT_EQ(HeterogeneityColumn(HeterogeneityTerm::kDarroch, k), k * k / 2.0);
+    EXPECT_EQ(HeterogeneityColumn(HeterogeneityTerm::kPoisson2, k), (1 << k) - 1);
+  }
+  EXPECT_EQ(std::string(HeterogeneityTermName(HeterogeneityTerm::kGamma35)), "Mth Gamma3.5");
 }
 
 // The replicate estimator adds the term to the model the selection chose on that table (from
