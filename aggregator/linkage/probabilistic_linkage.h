@@ -131,6 +131,13 @@ struct ProbabilisticOptions {
   int em_iterations = 100;
   // Term-frequency adjustment of the names' weight (phase 4b).
   bool name_frequency = true;
+  // Workers of the candidate phase (0: the machine's cores, at most 4). The result does not
+  // depend on it; each worker holds its own partition of tokens and its own table of pairs.
+  int threads = 1;
+  // Tokens per partition of the candidate phase (0: 32 Mi shared by the workers, at least
+  // 1 Mi each). Smaller partitions hold less memory and scan the table more often; at most
+  // 256 partitions. The result does not depend on it.
+  size_t partition_tokens = 0;
 };
 
 // The fitted model, for --explain and the methods section.
@@ -187,11 +194,13 @@ std::string DescribeModel(const FittedModel& model);
 
 // Chooses the profile's method: Link() for profiles without a method, LinkProbabilistic()
 // for LINKAGE_METHOD_FELLEGI_SUNTER. `rule_names[r]` names rule r of `tokens` (a name the
-// profile does not know gets no fields). The estimates are 0 for Link().
+// profile does not know gets no fields). The estimates are 0 for Link(). `threads`: as
+// ProbabilisticOptions::threads.
 ProbabilisticLinkResult LinkWithProfile(uint32_t num_reports, const TokenTable& tokens,
                                         const v1::LinkageProfile& profile,
                                         const std::vector<std::string>& rule_names,
-                                        const std::function<void(const ExplainedPair&)>& explain = {});
+                                        const std::function<void(const ExplainedPair&)>& explain = {},
+                                        int threads = 1);
 
 }  // namespace samenzicht::aggregator
 

@@ -5,6 +5,7 @@
 //
 //   linkage_bench                                   # 100k, 1M, 10M; SQL at 10k, 100k
 //   linkage_bench --sizes 100000,1000000 --sql-sizes 10000
+//   linkage_bench --sizes 1000000 --sql-sizes "" --threads 2   # candidate phase on 2 cores
 //   linkage_bench --smoke                           # CTest: seconds; never fails on figures
 //
 // Data: bench/perf/synthetic.h (the simulator's records through the real normaliser and
@@ -36,6 +37,7 @@ namespace {
 
 constexpr int kTemplatePersons = 4000;
 constexpr uint64_t kSeed = 8;
+int g_threads = 1;  // workers of the candidate phase (--threads)
 
 double CpuSeconds() {
   rusage ru{};
@@ -64,7 +66,7 @@ int RunOne(uint64_t n) {
   const double cpu1 = CpuSeconds();
   // The profile's own method: probabilistic (Fellegi-Sunter) for version 4.
   aggregator::ProbabilisticLinkResult pr =
-      aggregator::LinkWithProfile(static_cast<uint32_t>(n), tokens, *profile, t->rules);
+      aggregator::LinkWithProfile(static_cast<uint32_t>(n), tokens, *profile, t->rules, {}, g_threads);
   const aggregator::LinkResult& r = pr.link;
   auto t2 = Clock::now();
   const double link_cpu = CpuSeconds() - cpu1;
@@ -217,13 +219,19 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     uint64_t n = 0;
+    if (a == "--threads" && i + 1 < argc && absl::SimpleAtoi(argv[i + 1], &g_threads) && g_threads >= 0) {
+      ++i;
+      continue;
+    }
     if (a == "--one" && i + 1 < argc && absl::SimpleAtoi(argv[i + 1], &n)) return RunOne(n);
     if (a == "--sql-one" && i + 1 < argc && absl::SimpleAtoi(argv[i + 1], &n)) return RunSql(n);
     if (a == "--smoke") sizes = {20000}, sql_sizes = {2000};
     else if (a == "--sizes" && i + 1 < argc) sizes = Sizes(argv[++i]);
     else if (a == "--sql-sizes" && i + 1 < argc) sql_sizes = Sizes(argv[++i]);
     else {
-      std::cerr << "usage: linkage_bench [--sizes N,N,...] [--sql-sizes N,...] [--smoke]\n";
+      std::cerr << "usage: linkage_bench [--sizes N,N,...] [--sql-sizes N,...] [--threads T] [--smoke]\n"
+                   "  --threads T  workers of the candidate phase (default 1; 0: the machine's cores, "
+                   "at most 4)\n";
       return a == "--help" ? 0 : 2;
     }
   }
@@ -233,15 +241,16 @@ int main(int argc, char** argv) {
   exe.resize(static_cast<size_t>(len));
 
   std::printf("linkage: default profile, template of %d simulated persons (6 agencies, moderate "
-              "noise) through the real normaliser and tokeniser; each size in a fresh process\n",
-              kTemplatePersons);
+              "noise) through the real normaliser and tokeniser; each size in a fresh process; "
+              "candidate phase on %d worker(s)\n",
+              kTemplatePersons, g_threads);
   std::printf("%12s %12s %8s %10s %10s %10s %14s %12s %12s %10s\n", "reports", "tokens", "tok/rep",
               "load s", "link s", "link CPU s", "CPU ns/report", "peak MiB", "table B/rep", "persons");
   int errors = 0;
   std::map<uint64_t, double> ours;
   for (uint64_t n : sizes) {
     Row row;
-    if (!RunChild(exe, "--one " + std::to_string(n), &row)) {
+    if (!RunChild(exe, "--threads " + std::to_string(g_threads) + " --one " + std::to_string(n), &row)) {
       std::printf("%12llu  (failed)\n", static_cast<unsigned long long>(n));
       ++errors;
       continue;

@@ -529,6 +529,81 @@ TEST(ProbabilisticLinkageTest, ThePartitionDoesNotDependOnTheOrderOfReports) {
   }
 }
 
+// The candidate phase split into many partitions and run by several workers gives exactly
+// the result of one worker over one partition: the same persons, pairs, estimates and
+// explained pairs, including the numbering of name values (term frequencies) and oversized
+// tokens.
+TEST(ProbabilisticLinkageTest, PartitionsAndWorkersDoNotChangeTheResult) {
+  enum : uint16_t { kNamesCity, kSurdelPca, kNameDob, kNid };
+  using F = v1::Field;
+  const LinkModelSpec spec = LinkModelSpec::FromRules({
+      {F::FIELD_GIVEN_NAME_PHONETIC, F::FIELD_SURNAME_PHONETIC, F::FIELD_CITY_PHONETIC},
+      {F::FIELD_SURNAME_DELETIONS, F::FIELD_FIRST_INITIAL, F::FIELD_POSTCODE_AREA},
+      {F::FIELD_FIRST_GIVEN_NAME, F::FIELD_SURNAME, F::FIELD_DATE_OF_BIRTH},
+      {F::FIELD_NATIONAL_ID},
+  });
+  std::mt19937 rng(5);
+  auto draw = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng); };
+  // Token values are integers made distinct per rule by an offset.
+  std::vector<std::tuple<uint32_t, uint16_t, int>> tokens;
+  uint32_t reports = 0;
+  for (int person = 0; person < 3000; ++person) {
+    // Common names (a few values shared by many: some groups exceed the limit of 50).
+    const int names = person % 10 == 0 ? draw(6) : draw(2500);
+    const int surname = draw(1200), area = draw(40), dob = draw(20000), nid = person;
+    const int copies = 1 + draw(3);
+    for (int k = 0; k < copies; ++k, ++reports) {
+      const bool typo = draw(5) == 0;
+      tokens.push_back({reports, kNamesCity, 1'000'000 + names});
+      if (person % 3 == 0) continue;  // a sparse record: names and town only
+      for (int d = 0; d < 4; ++d) {  // a deletion neighbourhood: a typo keeps one member
+        if (typo && d > 0) break;
+        tokens.push_back({reports, kSurdelPca, 2'000'000 + (surname * 4 + d) * 40 + area});
+      }
+      if (typo) tokens.push_back({reports, kSurdelPca, 9'000'000 + draw(1'000'000)});
+      if (draw(4) != 0) tokens.push_back({reports, kNameDob, 20'000'000 + (typo ? draw(1'000'000) : dob)});
+      if (draw(3) == 0) tokens.push_back({reports, kNid, 40'000'000 + nid});
+    }
+  }
+  TokenTable t;
+  for (const auto& [report, rule, value] : tokens) t.Add(report, rule, Tok(value));
+  struct Outcome {
+    ProbabilisticLinkResult r;
+    std::vector<std::tuple<uint32_t, uint32_t, uint64_t, double, double, bool>> explained;
+  };
+  auto run = [&](int threads, size_t partition_tokens) {
+    ProbabilisticOptions options;
+    options.threads = threads;
+    options.partition_tokens = partition_tokens;
+    Outcome o;
+    o.r = LinkProbabilistic(reports, t, spec, options, [&](const ExplainedPair& e) {
+      o.explained.push_back({e.a, e.b, e.shared_rules, e.weight, e.posterior, e.linked});
+    });
+    return o;
+  };
+  const Outcome one = run(1, 0);
+  ASSERT_GT(one.r.candidate_pairs, 1000u);
+  ASSERT_GT(one.r.link.oversized_tokens[kNamesCity], 0u);
+  ASSERT_LT(one.r.link.persons, reports);
+  size_t names_only = 0;
+  for (const auto& e : one.explained) names_only += std::get<2>(e) == (uint64_t{1} << kNamesCity);
+  ASSERT_GT(names_only, 1000u);  // pairs whose weight the names' frequency adjusts
+  for (const auto& [threads, partition_tokens] :
+       std::vector<std::pair<int, size_t>>{{1, 997}, {2, 997}, {3, 211}, {4, 5000}}) {
+    const Outcome o = run(threads, partition_tokens);
+    SCOPED_TRACE(::testing::Message() << threads << " workers, " << partition_tokens << " tokens per partition");
+    EXPECT_EQ(o.r.link.person, one.r.link.person);
+    EXPECT_EQ(o.r.link.persons, one.r.link.persons);
+    EXPECT_EQ(o.r.link.oversized_tokens, one.r.link.oversized_tokens);
+    EXPECT_EQ(o.r.candidate_pairs, one.r.candidate_pairs);
+    EXPECT_EQ(o.r.linked_pairs, one.r.linked_pairs);
+    EXPECT_EQ(o.r.refused_merges, one.r.refused_merges);
+    EXPECT_EQ(o.r.estimated_false_links, one.r.estimated_false_links);
+    EXPECT_EQ(o.r.estimated_missed_links, one.r.estimated_missed_links);
+    EXPECT_EQ(o.explained, one.explained);
+  }
+}
+
 // Both names each within one edit (profile version 6): a shared token proves the level of a
 // name within one edit on both names, and the postcode area; nothing else.
 TEST(ProbabilisticLinkageTest, BothNamesWithinOneEditCertifyTheOneEditLevelOfEach) {
