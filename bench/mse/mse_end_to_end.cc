@@ -12,7 +12,8 @@
 // the persons observed by truth and by linkage, N-hat with its 95% bootstrap interval (the
 // estimator's default, the percentile interval; `--interval bca` for BCa) and its profile
 // interval, whether they cover N, and the bias due to linkage errors (N-hat from linkage
-// minus N-hat from the truth); over several seeds, the coverage.
+// minus N-hat from the truth); over several seeds, the coverage, and how many estimates the
+// dashboard would publish (estimate::WhyNotPublishable) and how many of those cover N.
 //
 // Plumbing checks (any mode; a failure exits 1): N in summary.json equals the simulated
 // population; the truth's histories equal the simulator's histories.csv; the histories
