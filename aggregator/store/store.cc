@@ -36,103 +36,8 @@ constexpr char kCorruptionHint[] =
     "; the database is damaged: the aggregator will not serve totals from it. Restore "
     "aggregator.db from a backup (the nodes resend what was not acknowledged)";
 
-// The status of SQLite result `rc`: the mapping of common/sqlite/sqlite.h (BUSY/LOCKED ->
-// Unavailable, CORRUPT/NOTADB -> DataLoss, FULL -> ResourceExhausted, ...), with one rule of
-// the store's own: a constraint that fails inside the store's statements (CONSTRAINT, which
-// the mapping makes AlreadyExists or FailedPrecondition) is Internal. The store decides
-// "already stored" and "retracted" itself before it writes (CommitResult, StoreRefusal), so
-// a constraint that still fails is a fault of the server or of a hand-edited database, and
-// CommitBatch's callers treat it as a store failure (intake.h: Internal, nothing stored).
-absl::Status SqlError(sqlite3* db, int rc, const std::string& path, const char* what) {
-  std::string msg = absl::StrCat(path, ": ", what, ": ", sqlite3_errmsg(db));
-  switch (sqlite::CodeFromSqlite(rc)) {
-    case absl::StatusCode::kOk:
-    case absl::StatusCode::kAlreadyExists:
-    case absl::StatusCode::kFailedPrecondition:
-      return absl::InternalError(msg);
-    case absl::StatusCode::kDataLoss:
-      return absl::DataLossError(absl::StrCat(msg, kCorruptionHint));
-    default:
-      break;
-  }
-  // A full disk (SQLITE_FULL, or an I/O error whose cause was ENOSPC or EDQUOT, as from
-  // fsync) is marked, so the services log it at error level and answer "the aggregator's
-  // disk is full" instead of this message with its file name (common/disk_full.h).
-  if ((rc & 0xff) == SQLITE_FULL ||
-      ((rc & 0xff) == SQLITE_IOERR && disk_full::IsErrno(sqlite3_system_errno(db)))) {
-    return disk_full::Mark(absl::ResourceExhaustedError(msg));
-  }
-  return sqlite::StatusFromSqlite(rc, msg);
-}
-
-// Prepared statement with RAII finalisation.
-class Stmt {
- public:
-  Stmt() = default;
-  Stmt(Stmt&& o) noexcept : s_(o.s_) { o.s_ = nullptr; }
-  Stmt& operator=(Stmt&& o) noexcept {
-    std::swap(s_, o.s_);
-    return *this;
-  }
-  ~Stmt() { sqlite3_finalize(s_); }
-  static absl::StatusOr<Stmt> Prepare(sqlite3* db, const char* sql) {
-    Stmt st;
-    if (sqlite3_prepare_v2(db, sql, -1, &st.s_, nullptr) != SQLITE_OK) {
-      return SqlError(db, sqlite3_extended_errcode(db), "database", "prepare");
-    }
-    return st;
-  }
-  sqlite3_stmt* get() const { return s_; }
-  void Reset() {
-    sqlite3_reset(s_);
-    sqlite3_clear_bindings(s_);
-  }
-  void BindText(int i, const std::string& v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-  }
-  void BindBlob(int i, const void* p, int n) { sqlite3_bind_blob(s_, i, p, n, SQLITE_TRANSIENT); }
-  // Without a copy: `p` must stay valid until the statement is reset.
-  // An empty blob stays a blob (a null pointer would bind NULL).
-  void BindBlobStatic(int i, const void* p, size_t n) {
-    if (n == 0) {
-      sqlite3_bind_zeroblob(s_, i, 0);
-    } else {
-      sqlite3_bind_blob(s_, i, p, static_cast<int>(n), SQLITE_STATIC);
-    }
-  }
-  void BindTextStatic(int i, const std::string& v) {
-    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
-  }
-  // Column `c` equals `v` (text), without copying it.
-  bool TextEquals(int c, const std::string& v) const {
-    const unsigned char* t = sqlite3_column_text(s_, c);
-    return t != nullptr && static_cast<size_t>(sqlite3_column_bytes(s_, c)) == v.size() &&
-           std::memcmp(t, v.data(), v.size()) == 0;
-  }
-  void BindInt(int i, int64_t v) { sqlite3_bind_int64(s_, i, v); }
-  // SQLITE_ROW or SQLITE_DONE, else an error code.
-  int Step() { return sqlite3_step(s_); }
-  int64_t Int(int c) const { return sqlite3_column_int64(s_, c); }
-  std::string Text(int c) const {
-    const unsigned char* t = sqlite3_column_text(s_, c);
-    return t ? std::string(reinterpret_cast<const char*>(t), sqlite3_column_bytes(s_, c)) : "";
-  }
-  std::string Blob(int c) const {
-    const void* b = sqlite3_column_blob(s_, c);
-    return b ? std::string(static_cast<const char*>(b), sqlite3_column_bytes(s_, c)) : "";
-  }
-
- private:
-  sqlite3_stmt* s_ = nullptr;
-};
-
-absl::Status Exec(sqlite3* db, const std::string& path, const char* sql) {
-  char* err = nullptr;
-  int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
-  if (err) sqlite3_free(err);
-  if (rc != SQLITE_OK) return SqlError(db, rc, path, "statement failed");
-  return absl::OkStatus();
-}
+using sqlite::Statement;
+using sqlite::Transaction;
 
 // The role of a probe-rule token is kept in the tokens' rule column: rule "x" has
 // the rows "x" (ordinary), "x#anchor" and "x#probe" in `rules` ('#' is not allowed in a rule
@@ -140,32 +45,24 @@ absl::Status Exec(sqlite3* db, const std::string& path, const char* sql) {
 constexpr int kRoles = 3;
 constexpr const char* kRoleSuffix[kRoles] = {"", "#anchor", "#probe"};
 
-// Rolls back unless committed.
-class Transaction {
- public:
-  Transaction(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
-  absl::Status Begin(bool write) {
-    RETURN_IF_ERROR(Exec(db_, path_, write ? "BEGIN IMMEDIATE" : "BEGIN"));
-    open_ = true;
-    return absl::OkStatus();
-  }
-  absl::Status Commit() {
-    RETURN_IF_ERROR(Exec(db_, path_, "COMMIT"));
-    open_ = false;
-    return absl::OkStatus();
-  }
-  ~Transaction() {
-    if (open_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-  }
+// Steps `st` onto the one row it returns; Internal when it returns none.
+absl::Status StepToRow(Statement& st, const std::string& path, absl::string_view what) {
+  ASSIGN_OR_RETURN(const bool row, st.Step());
+  if (!row) return absl::InternalError(absl::StrCat(path, ": ", what, ": no row"));
+  return absl::OkStatus();
+}
 
- private:
-  sqlite3* db_;
-  std::string path_;
-  bool open_ = false;
-};
+// The bytes of a column (sqlite::Statement::BlobView) for the sealed-row functions.
+std::string_view StdView(absl::string_view v) { return std::string_view(v.data(), v.size()); }
 
 // A connection to the store's database, read-only for the readers (LoadDataset,
-// ReadAudit); the writer's carries the pragmas of `Open`.
+// ReadAudit); the writer's carries the pragmas of `Open`. The status of an SQLite failure is
+// the mapping of common/sqlite/sqlite.h (BUSY/LOCKED -> Unavailable, CORRUPT/NOTADB ->
+// DataLoss with kCorruptionHint, FULL -> ResourceExhausted marked as a full disk, ...), with
+// one rule of the store's own: a failed constraint is Internal. The store decides "already
+// stored" and "retracted" itself before it writes (CommitResult, StoreRefusal), so a
+// constraint that still fails is a fault of the server or of a hand-edited database, and
+// CommitBatch's callers treat it as a store failure (intake.h: Internal, nothing stored).
 absl::StatusOr<std::unique_ptr<sqlite::Database>> OpenConnection(const std::string& path,
                                                                  bool read_only) {
   sqlite::OpenOptions options;
@@ -174,12 +71,13 @@ absl::StatusOr<std::unique_ptr<sqlite::Database>> OpenConnection(const std::stri
   options.no_mutex = true;
   options.busy_timeout_ms = 10000;
   options.corruption_hint = kCorruptionHint;
+  options.constraint_failure_is_internal = true;
   return sqlite::Database::Open(path, options);
 }
 
 // Registers the profile's rules in `rules`; returns their ids, profile rule index * kRoles
 // + role.
-absl::StatusOr<std::vector<int>> RegisterRules(sqlite3* db, const std::string& path,
+absl::StatusOr<std::vector<int>> RegisterRules(sqlite::Database& db, const std::string& path,
                                                const std::vector<std::string>& rule_names) {
   // Register the profile's rules; ids of rules seen before stay stable. Each rule also gets
   // a row per probe-rule role (kRoleSuffix), so a token's role is stored in its rule column.
@@ -187,32 +85,26 @@ absl::StatusOr<std::vector<int>> RegisterRules(sqlite3* db, const std::string& p
   // with a read left open on this connection, the next insert would fail at once with
   // "database is locked" when another connection (a running server) committed in between;
   // seen when `aggregator backup` recorded its audit entry during ingest.
-  Transaction tx(db, path);
-  RETURN_IF_ERROR(tx.Begin(/*write=*/true));
+  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db));
   std::vector<int> rule_ids;
-  auto ins = Stmt::Prepare(db, "INSERT OR IGNORE INTO rules(name) VALUES (?1)");
-  auto sel = Stmt::Prepare(db, "SELECT id FROM rules WHERE name = ?1");
-  if (!ins.ok()) return ins.status();
-  if (!sel.ok()) return sel.status();
+  ASSIGN_OR_RETURN(Statement ins, db.Prepare("INSERT OR IGNORE INTO rules(name) VALUES (?1)"));
+  ASSIGN_OR_RETURN(Statement sel, db.Prepare("SELECT id FROM rules WHERE name = ?1"));
   for (const std::string& rule : rule_names) {
     for (const char* suffix : kRoleSuffix) {
       const std::string name = rule + suffix;
-      ins->Reset();
-      ins->BindText(1, name);
-      if (int rc = ins->Step(); rc != SQLITE_DONE) return SqlError(db, rc, path, "rules");
-      sel->Reset();
-      sel->BindText(1, name);
-      if (int rc = sel->Step(); rc != SQLITE_ROW) return SqlError(db, rc, path, "rules");
-      if (sel->Int(0) < 1 || sel->Int(0) > kMaxStoredRuleId) {
+      RETURN_IF_ERROR(ins.Bind(1, name).Run());
+      sel.Reset();
+      RETURN_IF_ERROR(StepToRow(sel.Bind(1, name), path, "rules"));
+      if (sel.Int(0) < 1 || sel.Int(0) > kMaxStoredRuleId) {
         // A token's rule is 14 bits of its entry in `reports.tokens` (store.h).
         return absl::FailedPreconditionError(absl::StrCat(
-            path, ": rule '", name, "' would get number ", sel->Int(0),
-            "; the store holds at most ", kMaxStoredRuleId, " rule rows over its lifetime"));
+            path, ": rule '", name, "' would get number ", sel.Int(0), "; the store holds at most ",
+            kMaxStoredRuleId, " rule rows over its lifetime"));
       }
-      rule_ids.push_back(static_cast<int>(sel->Int(0)));
+      rule_ids.push_back(static_cast<int>(sel.Int(0)));
     }
   }
-  sel->Reset();
+  sel.Reset();
   RETURN_IF_ERROR(tx.Commit());
   return rule_ids;
 }
@@ -281,21 +173,18 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir,
 
   ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Database> writer,
                    OpenConnection(path, /*read_only=*/false));
-  sqlite3* const db = writer->handle();
-  auto fail = [](absl::Status s) { return s; };  // `writer` closes the connection
+  sqlite::Database& db = *writer;  // `writer` closes the connection on every return
 
   // Integrity first: a damaged file is refused before anything is written to it.
   {
-    auto st = Stmt::Prepare(db, "PRAGMA quick_check");
-    if (!st.ok()) return fail(SqlError(db, sqlite3_extended_errcode(db), path, "cannot read database"));
-    int rc = st->Step();
-    if (rc != SQLITE_ROW) return fail(SqlError(db, rc, path, "integrity check failed"));
-    std::string verdict = st->Text(0);
+    ASSIGN_OR_RETURN(Statement st, db.Prepare("PRAGMA quick_check"));
+    RETURN_IF_ERROR(StepToRow(st, path, "integrity check failed"));
+    std::string verdict = st.Text(0);
     if (verdict != "ok") {
-      return fail(absl::DataLossError(absl::StrCat(
-          path, ": integrity check failed (", verdict.substr(0, 200),
-          "); the aggregator will not serve totals from a damaged database. Restore "
-          "aggregator.db from a backup")));
+      return absl::DataLossError(
+          absl::StrCat(path, ": integrity check failed (", verdict.substr(0, 200),
+                       "); the aggregator will not serve totals from a damaged database. Restore "
+                       "aggregator.db from a backup"));
     }
   }
 
@@ -309,44 +198,37 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir,
   for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
                              "PRAGMA foreign_keys=ON", "PRAGMA secure_delete=ON",
                              "PRAGMA cache_size=-65536", "PRAGMA wal_autocheckpoint=10000"}) {
-    if (auto s = Exec(db, path, pragma); !s.ok()) return fail(s);
+    RETURN_IF_ERROR(db.Exec(pragma));
   }
 
-  int64_t version = 0;
-  {
-    auto st = Stmt::Prepare(db, "PRAGMA user_version");
-    if (!st.ok()) return fail(st.status());
-    if (st->Step() == SQLITE_ROW) version = st->Int(0);
-  }
+  ASSIGN_OR_RETURN(const int64_t version, db.UserVersion());
   if (version == 0) {
-    int64_t tables = 0;
-    auto st = Stmt::Prepare(db, "SELECT count(*) FROM sqlite_schema");
-    if (!st.ok()) return fail(st.status());
-    if (st->Step() == SQLITE_ROW) tables = st->Int(0);
-    if (tables != 0) {
-      return fail(absl::FailedPreconditionError(absl::StrCat(
-          path, ": holds tables but no samenzicht schema version; not an aggregator database")));
+    ASSIGN_OR_RETURN(Statement st, db.Prepare("SELECT count(*) FROM sqlite_schema"));
+    RETURN_IF_ERROR(StepToRow(st, path, "reading the schema"));
+    if (st.Int(0) != 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          path, ": holds tables but no samenzicht schema version; not an aggregator database"));
     }
     // Freed pages can be returned to the file system (ReclaimSpace); only settable before
     // the first table exists.
-    if (auto s = Exec(db, path, "PRAGMA auto_vacuum=INCREMENTAL"); !s.ok()) return fail(s);
+    RETURN_IF_ERROR(db.Exec("PRAGMA auto_vacuum=INCREMENTAL"));
   }
   if (version > kSchemaVersion) {
-    return fail(absl::FailedPreconditionError(
+    return absl::FailedPreconditionError(
         absl::StrCat(path, ": database schema version ", version, " is not the supported version ",
-                     kSchemaVersion, "; use the aggregator release that wrote it")));
+                     kSchemaVersion, "; use the aggregator release that wrote it"));
   }
   const crypto::KeyedHasher& digest_key = *digest_hasher;
   const std::vector<sqlite::Migration> migrations = StoreMigrations(
       [&digest_key](std::string_view digest) { return digest_key.Hash(0, digest); }, *sealer);
   if (migrations.back().version != kSchemaVersion) {
-    return fail(absl::InternalError("store.h's kSchemaVersion is not the last migration"));
+    return absl::InternalError("store.h's kSchemaVersion is not the last migration");
   }
   if (version < kSchemaVersion) {
-    if (auto s = sqlite::Migrate(*writer, migrations); !s.ok()) return fail(s);
+    RETURN_IF_ERROR(sqlite::Migrate(db, migrations));
     // A conversion rewrites whole tables: give the WAL's copy of them back to the disk now
     // (best effort; a reader of another process can hold it, then the next checkpoint does).
-    if (version != 0) sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
+    if (version != 0) (void)db.Exec("PRAGMA wal_checkpoint(TRUNCATE)");
   }
 
   ASSIGN_OR_RETURN(std::vector<int> rule_ids, RegisterRules(db, path, rule_names));
@@ -357,13 +239,13 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& data_dir,
   store->sealer_ = std::move(sealer);
   ASSIGN_OR_RETURN(store->checkpointer_, Checkpointer::Start(path));
   // Replaces wal_autocheckpoint on the writer connection.
-  sqlite3_wal_hook(db, &Checkpointer::OnCommit, store->checkpointer_.get());
+  sqlite3_wal_hook(store->writer_->handle(), &Checkpointer::OnCommit, store->checkpointer_.get());
   return store;
 }
 
 // CommitBatch's statements, prepared once on the writer connection and reset after use.
 struct Store::WriteStatements {
-  Stmt find_batch, insert_batch, update_batch, find_retracted, insert_report, insert_report_id,
+  Statement find_batch, insert_batch, update_batch, find_retracted, insert_report, insert_report_id,
       find_report, replace_tokens, correct_report, last_row, save_last_row;
   std::string facts, tokens;  // a report's sealed values
   std::string opened;         // a stored report's opened facts or tokens (scratch)
@@ -377,65 +259,58 @@ struct Store::WriteStatements {
     SealTokens(sealer, place, blob, &tokens);
   }
 
-  static absl::StatusOr<std::unique_ptr<WriteStatements>> Prepare(sqlite3* db) {
+  static absl::StatusOr<std::unique_ptr<WriteStatements>> Prepare(sqlite::Database& db) {
     auto w = std::make_unique<WriteStatements>();
-    ASSIGN_OR_RETURN(w->find_batch, Stmt::Prepare(db, "SELECT digest, accepted, duplicates FROM batches WHERE batch_id = ?1"));
+    ASSIGN_OR_RETURN(
+        w->find_batch,
+        db.Prepare("SELECT digest, accepted, duplicates FROM batches WHERE batch_id = ?1"));
     ASSIGN_OR_RETURN(w->insert_batch,
-                     Stmt::Prepare(db,
-                                   "INSERT INTO batches(batch_id, agency, digest, received_at, "
-                                   "report_count, accepted, duplicates) VALUES (?1,?2,?3,?4,?5,0,0)"));
+                     db.Prepare("INSERT INTO batches(batch_id, agency, digest, received_at, "
+                                "report_count, accepted, duplicates) VALUES (?1,?2,?3,?4,?5,0,0)"));
     ASSIGN_OR_RETURN(w->update_batch,
-                     Stmt::Prepare(db,
-                                   "UPDATE batches SET accepted = ?2, duplicates = ?3 "
-                                   "WHERE batch_id = ?1"));
+                     db.Prepare("UPDATE batches SET accepted = ?2, duplicates = ?3 "
+                                "WHERE batch_id = ?1"));
     ASSIGN_OR_RETURN(w->find_retracted,
-                     Stmt::Prepare(db, "SELECT agency FROM retracted WHERE report_id = ?1"));
+                     db.Prepare("SELECT agency FROM retracted WHERE report_id = ?1"));
     // Whether a report id is new is decided by the in-memory map (ReportIdMap); a new
     // report's row and id row are appended, an existing one is read by its row number.
     ASSIGN_OR_RETURN(
         w->insert_report,
-        Stmt::Prepare(db,
-                      "INSERT INTO reports(id, agency, batch_id, signal_month, key_epoch, facts, "
-                      "tokens) VALUES (?1,?2,?3,?4,?5,?6,?7)"));
+        db.Prepare("INSERT INTO reports(id, agency, batch_id, signal_month, key_epoch, facts, "
+                   "tokens) VALUES (?1,?2,?3,?4,?5,?6,?7)"));
     // A new report's row id is chosen before it is inserted: its sealed values are bound
     // to it (sealed_rows.h). The next one after the highest ever given out, stored or not
     // (kSettingLastReportRow): a deleted report's number is never given again.
-    ASSIGN_OR_RETURN(
-        w->last_row,
-        Stmt::Prepare(db, absl::StrCat("SELECT max(coalesce((SELECT max(id) FROM reports), 0), "
-                                       "coalesce((SELECT CAST(value AS INTEGER) FROM settings "
-                                       "WHERE name = '",
-                                       kSettingLastReportRow, "'), 0))")
-                              .c_str()));
-    ASSIGN_OR_RETURN(
-        w->save_last_row,
-        Stmt::Prepare(db, absl::StrCat("INSERT INTO settings(name, value) VALUES ('",
-                                       kSettingLastReportRow,
-                                       "', ?1) ON CONFLICT(name) DO UPDATE SET value = "
-                                       "excluded.value")
-                              .c_str()));
+    ASSIGN_OR_RETURN(w->last_row, db.Prepare(absl::StrCat(
+                                      "SELECT max(coalesce((SELECT max(id) FROM reports), 0), "
+                                      "coalesce((SELECT CAST(value AS INTEGER) FROM settings "
+                                      "WHERE name = '",
+                                      kSettingLastReportRow, "'), 0))")));
+    ASSIGN_OR_RETURN(w->save_last_row,
+                     db.Prepare(absl::StrCat("INSERT INTO settings(name, value) VALUES ('",
+                                             kSettingLastReportRow,
+                                             "', ?1) ON CONFLICT(name) DO UPDATE SET value = "
+                                             "excluded.value")));
     ASSIGN_OR_RETURN(w->insert_report_id,
-                     Stmt::Prepare(db, "INSERT INTO report_ids(id, report_id) VALUES (?1, ?2)"));
+                     db.Prepare("INSERT INTO report_ids(id, report_id) VALUES (?1, ?2)"));
     ASSIGN_OR_RETURN(w->find_report,
-                     Stmt::Prepare(db,
-                                   "SELECT agency, key_epoch, signal_month, facts, tokens, version "
-                                   "FROM reports WHERE id = ?1"));
+                     db.Prepare("SELECT agency, key_epoch, signal_month, facts, tokens, version "
+                                "FROM reports WHERE id = ?1"));
     // Key rotation: the same agency re-sends a report under a newer key epoch.
     ASSIGN_OR_RETURN(w->replace_tokens,
-                     Stmt::Prepare(db, "UPDATE reports SET tokens = ?2, key_epoch = ?3 WHERE id = ?1"));
+                     db.Prepare("UPDATE reports SET tokens = ?2, key_epoch = ?3 WHERE id = ?1"));
     // A correction: the same report id, the batch's content (sealed again), the next version.
     ASSIGN_OR_RETURN(w->correct_report,
-                     Stmt::Prepare(db,
-                                   "UPDATE reports SET batch_id = ?2, signal_month = ?3, "
-                                   "key_epoch = ?4, facts = ?5, tokens = ?6, "
-                                   "version = version + 1 WHERE id = ?1"));
+                     db.Prepare("UPDATE reports SET batch_id = ?2, signal_month = ?3, "
+                                "key_epoch = ?4, facts = ?5, tokens = ?6, "
+                                "version = version + 1 WHERE id = ?1"));
     return w;
   }
   // Leaves no statement active (and no binding pointing into a finished batch).
   void ResetAll() {
-    for (Stmt* st : {&find_batch, &insert_batch, &update_batch, &find_retracted, &insert_report,
-                     &insert_report_id, &find_report, &replace_tokens, &correct_report,
-                     &last_row, &save_last_row}) {
+    for (Statement* st : {&find_batch, &insert_batch, &update_batch, &find_retracted,
+                          &insert_report, &insert_report_id, &find_report, &replace_tokens,
+                          &correct_report, &last_row, &save_last_row}) {
       st->Reset();
     }
   }
@@ -445,7 +320,6 @@ Store::Store(std::string path, std::unique_ptr<sqlite::Database> writer,
              std::unique_ptr<crypto::KeyedHasher> hasher, std::vector<int> rule_ids)
     : path_(std::move(path)),
       writer_(std::move(writer)),
-      db_(writer_->handle()),
       hasher_(std::move(hasher)),
       rule_ids_(std::move(rule_ids)),
       report_ids_(std::make_unique<ReportIds>()) {}
@@ -454,8 +328,8 @@ absl::Status Store::SyncReportIds() {
   ReportIds& ids = *report_ids_;
   int64_t version = 0;
   {
-    ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_, "PRAGMA data_version"));
-    if (int rc = st.Step(); rc != SQLITE_ROW) return SqlError(db_, rc, path_, "data_version");
+    ASSIGN_OR_RETURN(Statement st, writer_->Prepare("PRAGMA data_version"));
+    RETURN_IF_ERROR(StepToRow(st, path_, "data_version"));
     version = st.Int(0);
   }
   if (ids.loaded && version == ids.data_version) return absl::OkStatus();
@@ -477,23 +351,26 @@ absl::Status Store::SyncReportIds() {
 absl::Status Store::LoadReportIdsLocked() {
   ReportIds& ids = *report_ids_;
   {
-    ASSIGN_OR_RETURN(Stmt count, Stmt::Prepare(db_,
-        "SELECT (SELECT count(*) FROM report_ids) + (SELECT count(*) FROM retracted)"));
-    if (int rc = count.Step(); rc != SQLITE_ROW) return SqlError(db_, rc, path_, "counting report ids");
+    ASSIGN_OR_RETURN(
+        Statement count,
+        writer_->Prepare(
+            "SELECT (SELECT count(*) FROM report_ids) + (SELECT count(*) FROM retracted)"));
+    RETURN_IF_ERROR(StepToRow(count, path_, "counting report ids"));
     // Room for a full group beyond what is held, so the first groups do not grow the map.
     ids.row.reserve(static_cast<size_t>(count.Int(0)) + kMaxCommitGroupReports);
   }
   auto load = [&](const char* sql, const char* what) -> absl::Status {
-    ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_, sql));
-    int rc;
-    while ((rc = st.Step()) == SQLITE_ROW) {
-      const void* blob = sqlite3_column_blob(st.get(), 1);
-      if (blob == nullptr || sqlite3_column_bytes(st.get(), 1) != kReportIdBytes) {
+    ASSIGN_OR_RETURN(Statement st, writer_->Prepare(sql));
+    while (true) {
+      ASSIGN_OR_RETURN(const bool row, st.Step());
+      if (!row) return absl::OkStatus();
+      const absl::string_view blob = st.BlobView(1);
+      if (blob.size() != kReportIdBytes) {
         return absl::DataLossError(absl::StrCat(path_, ": ", what, " row ", st.Int(0),
                                                 " holds no 16-byte report id"));
       }
-      auto [it, inserted] =
-          ids.row.emplace(ReportIds::KeyOf(static_cast<const uint8_t*>(blob)), st.Int(0));
+      auto [it, inserted] = ids.row.emplace(
+          ReportIds::KeyOf(reinterpret_cast<const uint8_t*>(blob.data())), st.Int(0));
       if (!inserted) {
         return absl::DataLossError(absl::StrCat(
             path_, ": a report id is held twice (", what, " row ", st.Int(0), ", and row ",
@@ -501,7 +378,6 @@ absl::Status Store::LoadReportIdsLocked() {
             "repaired: restore a backup, or ask the report's agency which one to retract"));
       }
     }
-    return rc == SQLITE_DONE ? absl::OkStatus() : SqlError(db_, rc, path_, what);
   };
   RETURN_IF_ERROR(load("SELECT id, report_id FROM report_ids", "report_ids"));
   return load("SELECT 0, report_id FROM retracted", "retracted");
@@ -509,8 +385,7 @@ absl::Status Store::LoadReportIdsLocked() {
 
 absl::StatusOr<size_t> Store::LoadReportIds() {
   std::lock_guard<std::mutex> lock(write_mu_);
-  Transaction tx(db_, path_);
-  RETURN_IF_ERROR(tx.Begin(false));
+  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*writer_, Transaction::Mode::kDeferred));
   RETURN_IF_ERROR(SyncReportIds());
   RETURN_IF_ERROR(tx.Commit());
   return report_ids_->row.size();
@@ -524,7 +399,7 @@ size_t Store::ReportIdMemoryBytes() const {
 Store::~Store() {
   if (checkpointer_ != nullptr) {  // null only when Open failed to start it
     std::lock_guard<std::mutex> lock(write_mu_);
-    sqlite3_wal_hook(db_, nullptr, nullptr);
+    sqlite3_wal_hook(writer_->handle(), nullptr, nullptr);
     checkpointer_.reset();
   }
   write_statements_.reset();  // finalised before the connection (writer_) closes
@@ -550,6 +425,9 @@ struct Store::EncodedBatch {
   std::vector<uint32_t> token_end;  // report i's blob ends here (starts at token_end[i-1])
 
   const uint8_t* id(size_t i) const { return ids.data() + i * kReportIdBytes; }
+  absl::string_view id_bytes(size_t i) const {
+    return absl::string_view(reinterpret_cast<const char*>(id(i)), kReportIdBytes);
+  }
   const uint8_t* blob(size_t i) const { return tokens.data() + (i == 0 ? 0 : token_end[i - 1]); }
   size_t blob_size(size_t i) const { return token_end[i] - (i == 0 ? 0 : token_end[i - 1]); }
 };
@@ -655,7 +533,7 @@ void Store::CommitGroup(const std::vector<PendingCommit*>& group) {
     for (PendingCommit* p : todo) p->result = s;
   };
   if (write_statements_ == nullptr) {
-    auto prepared = WriteStatements::Prepare(db_);
+    auto prepared = WriteStatements::Prepare(*writer_);
     if (!prepared.ok()) return fail_all(prepared.status());
     write_statements_ = *std::move(prepared);
   }
@@ -675,8 +553,8 @@ void Store::CommitGroup(const std::vector<PendingCommit*>& group) {
     // callers waiting forever or the chain ahead of the database.
     try {
       next_row_ = 0;  // read again in this transaction
-      Transaction tx(db_, path_);
-      status = tx.Begin(true);
+      absl::StatusOr<Transaction> tx = Transaction::Begin(*writer_);
+      status = tx.status();
       if (status.ok()) status = SyncReportIds();
       for (size_t i = 0; status.ok() && i < todo.size(); ++i) {
         absl::StatusOr<CommitResult> r = WriteBatch(*todo[i]->batch, *todo[i]->enc, &entries);
@@ -690,15 +568,11 @@ void Store::CommitGroup(const std::vector<PendingCommit*>& group) {
       }
       if (status.ok() && next_row_ != 0) {
         // rows were given out in this transaction: remember the highest with them
-        Stmt& save = write_statements_->save_last_row;
+        Statement& save = write_statements_->save_last_row;
         save.Reset();
-        save.BindText(1, absl::StrCat(next_row_ - 1));
-        if (int rc = save.Step(); rc != SQLITE_DONE) {
-          status = SqlError(db_, rc, path_, "storing the last report row");
-        }
-        save.Reset();
+        status = save.Bind(1, absl::StrCat(next_row_ - 1)).Run();
       }
-      if (status.ok()) status = tx.Commit();
+      if (status.ok()) status = tx->Commit();
       // On failure the transaction rolls back here: nothing of this attempt is stored.
     } catch (...) {
       status = absl::ResourceExhaustedError("committing a group of batches failed (out of memory)");
@@ -728,22 +602,22 @@ absl::StatusOr<int64_t> Store::InsertReport(const BatchToStore& batch, const v1:
   WriteStatements& w = *write_statements_;
   if (next_row_ == 0) {
     w.last_row.Reset();
-    if (int rc = w.last_row.Step(); rc != SQLITE_ROW) return SqlError(db_, rc, path_, "reading reports");
+    RETURN_IF_ERROR(StepToRow(w.last_row, path_, "reading reports"));
     next_row_ = w.last_row.Int(0) + 1;
     w.last_row.Reset();
   }
   const int64_t row = next_row_;
   w.Seal(*sealer_, RowPlace{row, batch.agency, r.signal_month(), batch.key_epoch}, r, token_blob);
-  Stmt& ins = w.insert_report;
+  Statement& ins = w.insert_report;
   ins.Reset();
-  ins.BindInt(1, row);
-  ins.BindTextStatic(2, batch.agency);
-  ins.BindTextStatic(3, batch.batch_id);
-  ins.BindInt(4, r.signal_month());
-  ins.BindInt(5, batch.key_epoch);
-  ins.BindBlob(6, w.facts.data(), static_cast<int>(w.facts.size()));
-  ins.BindBlob(7, w.tokens.data(), static_cast<int>(w.tokens.size()));
-  if (int rc = ins.Step(); rc != SQLITE_DONE) return SqlError(db_, rc, path_, "storing report");
+  ins.Bind(1, row);
+  ins.BindStatic(2, batch.agency);
+  ins.BindStatic(3, batch.batch_id);
+  ins.Bind(4, r.signal_month());
+  ins.Bind(5, batch.key_epoch);
+  ins.BindBlob(6, w.facts);
+  ins.BindBlob(7, w.tokens);
+  RETURN_IF_ERROR(ins.Run());
   ++next_row_;
   return row;
 }
@@ -754,9 +628,9 @@ namespace {
 // holds the signal month and categories of `r` and, with `compare_tokens` (the same key
 // epoch: tokens of another epoch always differ), the token blob `blob`. The sealed values
 // are opened into `scratch`; one that does not open is DataLoss.
-absl::StatusOr<bool> SameContent(const crypto::RowSealer& sealer, const Stmt& found, int64_t row,
-                                 const v1::Report& r, bool compare_tokens, std::string_view blob,
-                                 std::string* scratch) {
+absl::StatusOr<bool> SameContent(const crypto::RowSealer& sealer, const Statement& found,
+                                 int64_t row, const v1::Report& r, bool compare_tokens,
+                                 std::string_view blob, std::string* scratch) {
   const std::string agency = found.Text(0);
   const RowPlace place{row, agency, static_cast<uint32_t>(found.Int(2)),
                        static_cast<uint32_t>(found.Int(1))};
@@ -774,36 +648,34 @@ absl::StatusOr<CommitResult> Store::WriteBatch(const BatchToStore& batch, const 
                                                std::vector<audit::Entry>* entries) {
   WriteStatements& w = *write_statements_;
   ReportIds& ids = *report_ids_;
-  // The map names a row the database does not hold (rc SQLITE_DONE) or reading it failed:
-  // the batch is not stored, and the next write reads the map again.
-  auto out_of_step = [&](int rc, const std::string& named, const char* reading) {
+  // The map names a row the database does not hold (`row` false) or reading it failed: the
+  // batch is not stored, and the next write reads the map again.
+  auto out_of_step = [&](const absl::StatusOr<bool>& row, const std::string& named) {
     ids.loaded = false;
-    return rc == SQLITE_DONE
-               ? absl::InternalError(absl::StrCat(path_, ": the report-id map names ", named,
-                                                  ", which the database does not hold; batch not stored"))
-               : SqlError(db_, rc, path_, reading);
+    return row.ok() ? absl::InternalError(
+                          absl::StrCat(path_, ": the report-id map names ", named,
+                                       ", which the database does not hold; batch not stored"))
+                    : row.status();
   };
   CommitResult result;
   w.find_batch.Reset();
-  w.find_batch.BindTextStatic(1, batch.batch_id);
-  if (int rc = w.find_batch.Step(); rc == SQLITE_ROW) {
+  ASSIGN_OR_RETURN(const bool replayed, w.find_batch.BindStatic(1, batch.batch_id).Step());
+  if (replayed) {
     result.replayed = true;
     result.previous_digest = w.find_batch.Blob(0);
     result.first_accepted = static_cast<uint32_t>(w.find_batch.Int(1));
     result.first_duplicates = static_cast<uint32_t>(w.find_batch.Int(2));
     return result;  // nothing of it is written
-  } else if (rc != SQLITE_DONE) {
-    return SqlError(db_, rc, path_, "reading batches");
   }
 
   // The batch row first: reports refer to it.
   w.insert_batch.Reset();
-  w.insert_batch.BindTextStatic(1, batch.batch_id);
-  w.insert_batch.BindTextStatic(2, batch.agency);
-  w.insert_batch.BindBlobStatic(3, enc.digest.data(), enc.digest.size());
-  w.insert_batch.BindInt(4, batch.received_unix);
-  w.insert_batch.BindInt(5, batch.report_count);
-  if (int rc = w.insert_batch.Step(); rc != SQLITE_DONE) return SqlError(db_, rc, path_, "storing batch");
+  w.insert_batch.BindStatic(1, batch.batch_id);
+  w.insert_batch.BindStatic(2, batch.agency);
+  w.insert_batch.BindBlobStatic(3, enc.digest);
+  w.insert_batch.Bind(4, batch.received_unix);
+  w.insert_batch.Bind(5, batch.report_count);
+  RETURN_IF_ERROR(w.insert_batch.Run());
 
   for (size_t i = 0; i < batch.reports.size(); ++i) {
     const ReportToStore& item = batch.reports[i];
@@ -816,11 +688,9 @@ absl::StatusOr<CommitResult> Store::WriteBatch(const BatchToStore& batch, const 
                                     std::string_view(reinterpret_cast<const char*>(enc.blob(i)),
                                                      enc.blob_size(i))));
       w.insert_report_id.Reset();
-      w.insert_report_id.BindInt(1, row);
-      w.insert_report_id.BindBlobStatic(2, enc.id(i), kReportIdBytes);
-      if (int rc = w.insert_report_id.Step(); rc != SQLITE_DONE) {
-        return SqlError(db_, rc, path_, "storing report id");
-      }
+      w.insert_report_id.Bind(1, row);
+      w.insert_report_id.BindBlobStatic(2, enc.id_bytes(i));
+      RETURN_IF_ERROR(w.insert_report_id.Run());
       ids.row.emplace(key, row);
       ids.added.push_back(key);
       ++result.accepted;
@@ -829,11 +699,9 @@ absl::StatusOr<CommitResult> Store::WriteBatch(const BatchToStore& batch, const 
 
     if (known->second == ReportIds::kRetracted) {
       w.find_retracted.Reset();
-      w.find_retracted.BindBlobStatic(1, enc.id(i), kReportIdBytes);
-      if (int rc = w.find_retracted.Step(); rc != SQLITE_ROW) {
-        return out_of_step(rc, "a retraction", "reading retracted");
-      }
-      if (w.find_retracted.TextEquals(0, batch.agency)) {
+      const absl::StatusOr<bool> found = w.find_retracted.BindBlobStatic(1, enc.id_bytes(i)).Step();
+      if (!found.ok() || !*found) return out_of_step(found, "a retraction");
+      if (w.find_retracted.TextView(0) == batch.agency) {
         result.refused.push_back({item.index, absl::StatusCode::kFailedPrecondition,
                                   "report_id was retracted and cannot be submitted again"});
       } else {
@@ -846,11 +714,9 @@ absl::StatusOr<CommitResult> Store::WriteBatch(const BatchToStore& batch, const 
     // The report id is stored already.
     const int64_t row = known->second;
     w.find_report.Reset();
-    w.find_report.BindInt(1, row);
-    if (int rc = w.find_report.Step(); rc != SQLITE_ROW) {
-      return out_of_step(rc, absl::StrCat("report row ", row), "reading reports");
-    }
-    if (!w.find_report.TextEquals(0, batch.agency)) {
+    const absl::StatusOr<bool> found = w.find_report.Bind(1, row).Step();
+    if (!found.ok() || !*found) return out_of_step(found, absl::StrCat("report row ", row));
+    if (w.find_report.TextView(0) != batch.agency) {
       result.refused.push_back({item.index, absl::StatusCode::kAlreadyExists,
                                 "report_id is already in use by another report"});
     } else if (const uint32_t stored_epoch = static_cast<uint32_t>(w.find_report.Int(1));
@@ -869,12 +735,10 @@ absl::StatusOr<CommitResult> Store::WriteBatch(const BatchToStore& batch, const 
         w.tokens.clear();
         SealTokens(*sealer_, RowPlace{row, batch.agency, 0, batch.key_epoch}, blob, &w.tokens);
         w.replace_tokens.Reset();
-        w.replace_tokens.BindInt(1, row);
-        w.replace_tokens.BindBlob(2, w.tokens.data(), static_cast<int>(w.tokens.size()));
-        w.replace_tokens.BindInt(3, batch.key_epoch);
-        if (int rc = w.replace_tokens.Step(); rc != SQLITE_DONE) {
-          return SqlError(db_, rc, path_, "replacing tokens");
-        }
+        w.replace_tokens.Bind(1, row);
+        w.replace_tokens.BindBlob(2, w.tokens);
+        w.replace_tokens.Bind(3, batch.key_epoch);
+        RETURN_IF_ERROR(w.replace_tokens.Run());
         ++result.replaced;
         continue;
       }
@@ -882,15 +746,15 @@ absl::StatusOr<CommitResult> Store::WriteBatch(const BatchToStore& batch, const 
       // the new content under the next version (a key rotation's new tokens included).
       const int64_t version = w.find_report.Int(5) + 1;
       w.Seal(*sealer_, RowPlace{row, batch.agency, r.signal_month(), batch.key_epoch}, r, blob);
-      Stmt& c = w.correct_report;
+      Statement& c = w.correct_report;
       c.Reset();
-      c.BindInt(1, row);
-      c.BindTextStatic(2, batch.batch_id);
-      c.BindInt(3, r.signal_month());
-      c.BindInt(4, batch.key_epoch);
-      c.BindBlob(5, w.facts.data(), static_cast<int>(w.facts.size()));
-      c.BindBlob(6, w.tokens.data(), static_cast<int>(w.tokens.size()));
-      if (int rc = c.Step(); rc != SQLITE_DONE) return SqlError(db_, rc, path_, "correcting report");
+      c.Bind(1, row);
+      c.BindStatic(2, batch.batch_id);
+      c.Bind(3, r.signal_month());
+      c.Bind(4, batch.key_epoch);
+      c.BindBlob(5, w.facts);
+      c.BindBlob(6, w.tokens);
+      RETURN_IF_ERROR(c.Run());
       if (stored_epoch < batch.key_epoch) {
         ++result.replaced;
       } else {
@@ -910,10 +774,10 @@ absl::StatusOr<CommitResult> Store::WriteBatch(const BatchToStore& batch, const 
   }
 
   w.update_batch.Reset();
-  w.update_batch.BindTextStatic(1, batch.batch_id);
-  w.update_batch.BindInt(2, result.accepted);
-  w.update_batch.BindInt(3, result.duplicates);
-  if (int rc = w.update_batch.Step(); rc != SQLITE_DONE) return SqlError(db_, rc, path_, "storing batch");
+  w.update_batch.BindStatic(1, batch.batch_id);
+  w.update_batch.Bind(2, result.accepted);
+  w.update_batch.Bind(3, result.duplicates);
+  RETURN_IF_ERROR(w.update_batch.Run());
   if (chain_ != nullptr) {
     BatchReceivedEvent d;
     d.agency = batch.agency;
@@ -942,14 +806,14 @@ absl::StatusOr<RetractResult> Store::Retract(const std::string& agency,
                                              int64_t now_unix) {
   std::lock_guard<std::mutex> lock(write_mu_);
   RetractResult result;
-  Transaction tx(db_, path_);
-  RETURN_IF_ERROR(tx.Begin(true));
+  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*writer_));
   RETURN_IF_ERROR(SyncReportIds());
   // The report_ids row goes with the report (trigger report_ids_go_with_their_report).
-  ASSIGN_OR_RETURN(Stmt del, Stmt::Prepare(db_, "DELETE FROM reports WHERE id = ?1 AND agency = ?2"));
-  ASSIGN_OR_RETURN(Stmt mark, Stmt::Prepare(db_,
-                                            "INSERT OR IGNORE INTO retracted(report_id, agency, at) "
-                                            "VALUES (?1, ?2, ?3)"));
+  ASSIGN_OR_RETURN(Statement del,
+                   writer_->Prepare("DELETE FROM reports WHERE id = ?1 AND agency = ?2"));
+  ASSIGN_OR_RETURN(Statement mark,
+                   writer_->Prepare("INSERT OR IGNORE INTO retracted(report_id, agency, at) "
+                                    "VALUES (?1, ?2, ?3)"));
   std::vector<ReportIds::Key> retracted;  // marked in the map once committed
   for (const std::string& id : report_ids) {
     uint8_t id_bytes[kReportIdBytes];
@@ -964,18 +828,18 @@ absl::StatusOr<RetractResult> Store::Retract(const std::string& agency,
       continue;
     }
     del.Reset();
-    del.BindInt(1, known->second);
-    del.BindText(2, agency);
-    if (int rc = del.Step(); rc != SQLITE_DONE) return SqlError(db_, rc, path_, "retracting");
-    if (sqlite3_changes(db_) == 0) {
+    del.Bind(1, known->second);
+    del.Bind(2, agency);
+    RETURN_IF_ERROR(del.Run());
+    if (writer_->Changes() == 0) {
       result.not_found.push_back(id);
       continue;
     }
     mark.Reset();
-    mark.BindBlob(1, id_bytes, kReportIdBytes);
-    mark.BindText(2, agency);
-    mark.BindInt(3, now_unix);
-    if (int rc = mark.Step(); rc != SQLITE_DONE) return SqlError(db_, rc, path_, "retracting");
+    mark.BindBlob(1, absl::string_view(reinterpret_cast<const char*>(id_bytes), kReportIdBytes));
+    mark.Bind(2, agency);
+    mark.Bind(3, now_unix);
+    RETURN_IF_ERROR(mark.Run());
     retracted.push_back(key);
     ++result.retracted;
   }
@@ -996,16 +860,17 @@ absl::StatusOr<Dataset> Store::LoadDataset(
     const std::function<int(const std::string& agency)>& domain_of_agency) const {
   ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Database> reader,
                    OpenConnection(path_, /*read_only=*/true));
-  sqlite3* const db = reader->handle();
-  Transaction tx(db, path_);
-  RETURN_IF_ERROR(tx.Begin(false));
+  sqlite::Database& db = *reader;
+  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(db, Transaction::Mode::kDeferred));
 
   Dataset d;
   // Stored rule id -> (rule id of the bare name, role): the rows of kRoleSuffix.
   std::vector<std::pair<uint16_t, TokenRole>> rule_of_id;
   {
-    ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db, "SELECT id, name FROM rules ORDER BY id"));
-    while (st.Step() == SQLITE_ROW) {
+    ASSIGN_OR_RETURN(Statement st, db.Prepare("SELECT id, name FROM rules ORDER BY id"));
+    while (true) {
+      ASSIGN_OR_RETURN(const bool row, st.Step());
+      if (!row) break;
       size_t id = static_cast<size_t>(st.Int(0));
       if (id >= kMaxRules) return absl::DataLossError(absl::StrCat(path_, ": a rule id is too large"));
       if (d.rules.size() <= id) d.rules.resize(id + 1);
@@ -1029,36 +894,34 @@ absl::StatusOr<Dataset> Store::LoadDataset(
   // kMaxDatasetAgencies).
   absl::flat_hash_map<std::string, std::pair<int, uint16_t>> agency_cache;
   {
-    ASSIGN_OR_RETURN(Stmt count, Stmt::Prepare(db, absl::StrCat(
-        "SELECT count(*), coalesce(sum(", TokenCountSql("tokens"), "), 0) FROM reports").c_str()));
-    if (count.Step() == SQLITE_ROW) {
-      d.reports.reserve(static_cast<size_t>(count.Int(0)));
-      d.rows.reserve(static_cast<size_t>(count.Int(0)));
-      d.versions.reserve(static_cast<size_t>(count.Int(0)));
-      d.tokens.Reserve(static_cast<size_t>(count.Int(1)));
-    }
-    ASSIGN_OR_RETURN(
-        Stmt st, Stmt::Prepare(db,
-                               "SELECT id, agency, signal_month, key_epoch, facts, tokens, "
-                               "version FROM reports ORDER BY id"));
-    auto column = [&st](int c) {
-      const void* p = sqlite3_column_blob(st.get(), c);
-      return std::string_view(static_cast<const char*>(p), p ? sqlite3_column_bytes(st.get(), c) : 0);
-    };
+    ASSIGN_OR_RETURN(Statement count,
+                     db.Prepare(absl::StrCat("SELECT count(*), coalesce(sum(",
+                                             TokenCountSql("tokens"), "), 0) FROM reports")));
+    RETURN_IF_ERROR(StepToRow(count, path_, "counting reports"));
+    d.reports.reserve(static_cast<size_t>(count.Int(0)));
+    d.rows.reserve(static_cast<size_t>(count.Int(0)));
+    d.versions.reserve(static_cast<size_t>(count.Int(0)));
+    d.tokens.Reserve(static_cast<size_t>(count.Int(1)));
+    ASSIGN_OR_RETURN(Statement st,
+                     db.Prepare("SELECT id, agency, signal_month, key_epoch, facts, tokens, "
+                                "version FROM reports ORDER BY id"));
     StoredFacts facts;
     std::string plain, token_blob;
-    int rc;
-    while ((rc = st.Step()) == SQLITE_ROW) {
+    while (true) {
+      ASSIGN_OR_RETURN(const bool row, st.Step());
+      if (!row) break;
       ReportFacts f;
       std::string agency = st.Text(1);
       // Every row is opened: a sealed value that does not open here (moved, altered, another
       // key) stops the load, so no totals are served from it.
       const RowPlace place{st.Int(0), agency, static_cast<uint32_t>(st.Int(2)),
                            static_cast<uint32_t>(st.Int(3))};
-      if (absl::Status s = OpenFacts(*sealer_, place, column(4), &facts, &plain); !s.ok()) {
+      if (absl::Status s = OpenFacts(*sealer_, place, StdView(st.BlobView(4)), &facts, &plain);
+          !s.ok()) {
         return absl::DataLossError(absl::StrCat(path_, ": ", s.message(), kCorruptionHint));
       }
-      if (absl::Status s = OpenTokens(*sealer_, place, column(5), &token_blob); !s.ok()) {
+      if (absl::Status s = OpenTokens(*sealer_, place, StdView(st.BlobView(5)), &token_blob);
+          !s.ok()) {
         return absl::DataLossError(absl::StrCat(path_, ": ", s.message(), kCorruptionHint));
       }
       auto ag = agency_cache.find(agency);
@@ -1113,7 +976,6 @@ absl::StatusOr<Dataset> Store::LoadDataset(
       d.rows.push_back(place.row);
       d.versions.push_back(static_cast<uint32_t>(st.Int(6)));
     }
-    if (rc != SQLITE_DONE) return SqlError(db, rc, path_, "reading reports");
   }
   return d;
 }
@@ -1129,8 +991,8 @@ absl::StatusOr<int64_t> Store::CountRows(const std::string& table) const {
       table == "tokens"
           ? absl::StrCat("SELECT coalesce(sum(", TokenCountSql("tokens"), "), 0) FROM reports")
           : absl::StrCat("SELECT count(*) FROM ", table);
-  ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_, sql.c_str()));
-  if (int rc = st.Step(); rc != SQLITE_ROW) return SqlError(db_, rc, path_, "count");
+  ASSIGN_OR_RETURN(Statement st, writer_->Prepare(sql));
+  RETURN_IF_ERROR(StepToRow(st, path_, "count"));
   return st.Int(0);
 }
 
@@ -1138,29 +1000,26 @@ absl::StatusOr<int64_t> Store::CountRows(const std::string& table) const {
 
 namespace {
 
-absl::StatusOr<std::vector<audit::Entry>> ReadEntries(sqlite3* db, const std::string& path,
-                                                      uint64_t from_seq, int64_t limit) {
+absl::StatusOr<std::vector<audit::Entry>> ReadEntries(sqlite::Database& db, uint64_t from_seq,
+                                                      int64_t limit) {
   const std::string sql =
       absl::StrCat("SELECT ", audit::kEntryColumns, " FROM audit WHERE seq >= ?1 ORDER BY seq LIMIT ?2");
-  ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db, sql.c_str()));
-  st.BindInt(1, static_cast<int64_t>(from_seq));
-  st.BindInt(2, limit);
+  ASSIGN_OR_RETURN(Statement st, db.Prepare(sql));
+  st.Bind(1, static_cast<int64_t>(from_seq));
+  st.Bind(2, limit);
   std::vector<audit::Entry> out;
-  int rc;
-  while ((rc = st.Step()) == SQLITE_ROW) out.push_back(audit::EntryFromRow(st));
-  if (rc != SQLITE_DONE) return SqlError(db, rc, path, "reading the audit trail");
-  return out;
+  while (true) {
+    ASSIGN_OR_RETURN(const bool row, st.Step());
+    if (!row) return out;
+    out.push_back(audit::EntryFromRow(st));
+  }
 }
 
-absl::Status PutSetting(sqlite3* db, const std::string& path, const std::string& name,
-                        const std::string& value) {
-  ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db,
-                                          "INSERT INTO settings(name, value) VALUES (?1, ?2) "
-                                          "ON CONFLICT(name) DO UPDATE SET value = excluded.value"));
-  st.BindText(1, name);
-  st.BindText(2, value);
-  if (int rc = st.Step(); rc != SQLITE_DONE) return SqlError(db, rc, path, "storing a setting");
-  return absl::OkStatus();
+absl::Status PutSetting(sqlite::Database& db, const std::string& name, const std::string& value) {
+  ASSIGN_OR_RETURN(Statement st,
+                   db.Prepare("INSERT INTO settings(name, value) VALUES (?1, ?2) "
+                              "ON CONFLICT(name) DO UPDATE SET value = excluded.value"));
+  return st.Bind(1, name).Bind(2, value).Run();
 }
 
 }  // namespace
@@ -1176,43 +1035,35 @@ absl::Status Store::AttachAudit(AuditOptions options) {
   if (options.signer == nullptr) return absl::InvalidArgumentError("the audit trail needs a signer");
   std::lock_guard<std::mutex> lock(write_mu_);
   const std::string pk = crypto::Base64Encode(options.signer->public_key());
-  Transaction tx(db_, path_);
-  RETURN_IF_ERROR(tx.Begin(true));
+  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*writer_));
   // Nothing is written when the key is recorded already: another process's write makes a
   // running server read its report ids again.
   bool key_recorded = false;
   {
-    ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_, "SELECT value FROM settings WHERE name = ?1"));
-    st.BindText(1, kSettingAuditPublicKey);
-    int rc = st.Step();
-    if (rc == SQLITE_ROW) {
-      key_recorded = true;
-      if (st.Text(0) != pk) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            path_, ": the audit trail is signed with key ", st.Text(0), " but audit_key_file holds ",
-            pk, "; configure the original audit key (a trail has exactly one key)"));
-      }
-    } else if (rc != SQLITE_DONE) {
-      return SqlError(db_, rc, path_, "reading settings");
+    ASSIGN_OR_RETURN(Statement st, writer_->Prepare("SELECT value FROM settings WHERE name = ?1"));
+    ASSIGN_OR_RETURN(key_recorded, st.Bind(1, kSettingAuditPublicKey).Step());
+    if (key_recorded && st.Text(0) != pk) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          path_, ": the audit trail is signed with key ", st.Text(0), " but audit_key_file holds ",
+          pk, "; configure the original audit key (a trail has exactly one key)"));
     }
   }
   uint64_t last_seq = 0;
   std::string last_hash;
   {
-    ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"));
-    int rc = st.Step();
-    if (rc == SQLITE_ROW) {
+    ASSIGN_OR_RETURN(Statement st,
+                     writer_->Prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"));
+    ASSIGN_OR_RETURN(const bool row, st.Step());
+    if (row) {
       last_seq = static_cast<uint64_t>(st.Int(0));
       last_hash = st.Blob(1);
       if (last_hash.size() != crypto::kDigestBytes) {
         return absl::DataLossError(absl::StrCat(path_, ": the last audit entry (", last_seq,
                                                 ") has a malformed hash; run `aggregator audit verify`"));
       }
-    } else if (rc != SQLITE_DONE) {
-      return SqlError(db_, rc, path_, "reading the audit trail");
     }
   }
-  if (!key_recorded) RETURN_IF_ERROR(PutSetting(db_, path_, kSettingAuditPublicKey, pk));
+  if (!key_recorded) RETURN_IF_ERROR(PutSetting(*writer_, kSettingAuditPublicKey, pk));
   RETURN_IF_ERROR(tx.Commit());
   if (!options.checkpoint_dir.empty()) RETURN_IF_ERROR(files::MakeDirs(options.checkpoint_dir));
   audit_options_ = std::move(options);
@@ -1226,27 +1077,28 @@ absl::StatusOr<audit::Entry> Store::AppendInTransaction(const std::string& event
   // Another process (`aggregator backup`, an offline purge) may have appended since this
   // chain last advanced: continue from the head in the database, inside this transaction.
   {
-    ASSIGN_OR_RETURN(Stmt head, Stmt::Prepare(db_, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"));
-    const int rc = head.Step();
-    if (rc == SQLITE_ROW && static_cast<uint64_t>(head.Int(0)) != chain_->last_seq()) {
-      *chain_ = audit::AuditChain(audit_options_.signer, static_cast<uint64_t>(head.Int(0)), head.Blob(1));
-    } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-      return SqlError(db_, rc, path_, "reading the audit trail");
+    ASSIGN_OR_RETURN(Statement head,
+                     writer_->Prepare("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"));
+    ASSIGN_OR_RETURN(const bool row, head.Step());
+    if (row && static_cast<uint64_t>(head.Int(0)) != chain_->last_seq()) {
+      *chain_ = audit::AuditChain(audit_options_.signer, static_cast<uint64_t>(head.Int(0)),
+                                  head.Blob(1));
     }
   }
   audit::Entry e = chain_->Next(event, actor, details, NowMs());
-  ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_,
-                                          "INSERT INTO audit(seq, time_ms, event, actor, details, "
-                                          "prev_hash, hash, signature) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)"));
-  st.BindInt(1, static_cast<int64_t>(e.seq));
-  st.BindInt(2, e.time_ms);
-  st.BindText(3, e.event);
-  st.BindText(4, e.actor);
-  st.BindText(5, e.details);
-  st.BindBlob(6, e.prev_hash.data(), static_cast<int>(e.prev_hash.size()));
-  st.BindBlob(7, e.hash.data(), static_cast<int>(e.hash.size()));
-  st.BindBlob(8, e.signature.data(), static_cast<int>(e.signature.size()));
-  if (int rc = st.Step(); rc != SQLITE_DONE) return SqlError(db_, rc, path_, "writing the audit trail");
+  ASSIGN_OR_RETURN(
+      Statement st,
+      writer_->Prepare("INSERT INTO audit(seq, time_ms, event, actor, details, "
+                       "prev_hash, hash, signature) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)"));
+  st.Bind(1, static_cast<int64_t>(e.seq));
+  st.Bind(2, e.time_ms);
+  st.Bind(3, e.event);
+  st.Bind(4, e.actor);
+  st.Bind(5, e.details);
+  st.BindBlob(6, e.prev_hash);
+  st.BindBlob(7, e.hash);
+  st.BindBlob(8, e.signature);
+  RETURN_IF_ERROR(st.Run());
   return e;
 }
 
@@ -1268,8 +1120,7 @@ absl::Status Store::AppendAudit(const std::string& event, const std::string& act
                                 const std::string& details) {
   std::lock_guard<std::mutex> lock(write_mu_);
   if (chain_ == nullptr) return absl::OkStatus();
-  Transaction tx(db_, path_);
-  RETURN_IF_ERROR(tx.Begin(true));
+  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*writer_));
   ASSIGN_OR_RETURN(audit::Entry e, AppendInTransaction(event, actor, details));
   RETURN_IF_ERROR(tx.Commit());
   AfterCommit(e);
@@ -1305,17 +1156,18 @@ uint64_t Store::audit_last_seq() const {
 absl::StatusOr<std::vector<audit::Entry>> Store::ReadAudit(uint64_t from_seq, uint32_t limit) const {
   ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Database> reader,
                    OpenConnection(path_, /*read_only=*/true));
-  return ReadEntries(reader->handle(), path_, from_seq, limit);
+  return ReadEntries(*reader, from_seq, limit);
 }
 
 absl::StatusOr<std::map<std::string, std::string>> Store::LoadSettings() const {
   std::lock_guard<std::mutex> lock(write_mu_);
-  ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_, "SELECT name, value FROM settings"));
+  ASSIGN_OR_RETURN(Statement st, writer_->Prepare("SELECT name, value FROM settings"));
   std::map<std::string, std::string> out;
-  int rc;
-  while ((rc = st.Step()) == SQLITE_ROW) out[st.Text(0)] = st.Text(1);
-  if (rc != SQLITE_DONE) return SqlError(db_, rc, path_, "reading settings");
-  return out;
+  while (true) {
+    ASSIGN_OR_RETURN(const bool row, st.Step());
+    if (!row) return out;
+    out[st.Text(0)] = st.Text(1);
+  }
 }
 
 absl::Status Store::SetSetting(const std::string& name, const std::string& value,
@@ -1325,9 +1177,8 @@ absl::Status Store::SetSetting(const std::string& name, const std::string& value
     return absl::InvalidArgumentError("setting is not changeable");
   }
   std::lock_guard<std::mutex> lock(write_mu_);
-  Transaction tx(db_, path_);
-  RETURN_IF_ERROR(tx.Begin(true));
-  RETURN_IF_ERROR(PutSetting(db_, path_, name, value));
+  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*writer_));
+  RETURN_IF_ERROR(PutSetting(*writer_, name, value));
   std::optional<audit::Entry> entry;
   if (chain_ != nullptr && !event.empty()) {
     ASSIGN_OR_RETURN(entry, AppendInTransaction(event, actor, details));
@@ -1342,42 +1193,44 @@ absl::StatusOr<PurgeResult> Store::Purge(uint32_t cutoff_month, int64_t cutoff_u
   std::lock_guard<std::mutex> lock(write_mu_);
   PurgeResult result;
   result.cutoff_month = cutoff_month;
-  Transaction tx(db_, path_);
-  RETURN_IF_ERROR(tx.Begin(true));
+  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*writer_));
   constexpr char kExpired[] =
       "(r.signal_month > 0 AND r.signal_month < ?1) OR (r.signal_month = 0 AND "
       "(SELECT b.received_at FROM batches b WHERE b.batch_id = r.batch_id) < ?2)";
   {
-    ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_, absl::StrCat(
-        "SELECT count(*), coalesce(sum(", TokenCountSql("r.tokens"), "), 0)",
-        " FROM reports r WHERE ", kExpired).c_str()));
-    st.BindInt(1, cutoff_month);
-    st.BindInt(2, cutoff_unix);
-    if (int rc = st.Step(); rc != SQLITE_ROW) return SqlError(db_, rc, path_, "purge");
+    ASSIGN_OR_RETURN(Statement st, writer_->Prepare(absl::StrCat(
+                                       "SELECT count(*), coalesce(sum(", TokenCountSql("r.tokens"),
+                                       "), 0)", " FROM reports r WHERE ", kExpired)));
+    st.Bind(1, cutoff_month);
+    st.Bind(2, cutoff_unix);
+    RETURN_IF_ERROR(StepToRow(st, path_, "purge"));
     result.reports = st.Int(0);
     result.tokens = st.Int(1);
   }
   std::vector<ReportIds::Key> purged;  // their ids leave the map once committed
   if (result.reports > 0) {
-    ASSIGN_OR_RETURN(Stmt ids, Stmt::Prepare(db_, absl::StrCat(
-        "SELECT report_id FROM report_ids WHERE id IN (SELECT r.id FROM reports r WHERE ",
-        kExpired, ")").c_str()));
-    ids.BindInt(1, cutoff_month);
-    ids.BindInt(2, cutoff_unix);
+    ASSIGN_OR_RETURN(
+        Statement ids,
+        writer_->Prepare(absl::StrCat(
+            "SELECT report_id FROM report_ids WHERE id IN (SELECT r.id FROM reports r WHERE ",
+            kExpired, ")")));
+    ids.Bind(1, cutoff_month);
+    ids.Bind(2, cutoff_unix);
     purged.reserve(static_cast<size_t>(result.reports));
-    int rc;
-    while ((rc = ids.Step()) == SQLITE_ROW) {
-      if (sqlite3_column_bytes(ids.get(), 0) != kReportIdBytes) continue;  // never stored so
-      purged.push_back(ReportIds::KeyOf(static_cast<const uint8_t*>(sqlite3_column_blob(ids.get(), 0))));
+    while (true) {
+      ASSIGN_OR_RETURN(const bool row, ids.Step());
+      if (!row) break;
+      const absl::string_view id = ids.BlobView(0);
+      if (id.size() != kReportIdBytes) continue;  // never stored so
+      purged.push_back(ReportIds::KeyOf(reinterpret_cast<const uint8_t*>(id.data())));
     }
-    if (rc != SQLITE_DONE) return SqlError(db_, rc, path_, "purge");
     // The tokens go with their report rows, the ids with their report_ids rows (the
     // trigger); both are overwritten (secure_delete).
-    ASSIGN_OR_RETURN(Stmt del_reports, Stmt::Prepare(db_, absl::StrCat(
-        "DELETE FROM reports AS r WHERE ", kExpired).c_str()));
-    del_reports.BindInt(1, cutoff_month);
-    del_reports.BindInt(2, cutoff_unix);
-    if (int rc = del_reports.Step(); rc != SQLITE_DONE) return SqlError(db_, rc, path_, "purge");
+    ASSIGN_OR_RETURN(Statement del_reports,
+                     writer_->Prepare(absl::StrCat("DELETE FROM reports AS r WHERE ", kExpired)));
+    del_reports.Bind(1, cutoff_month);
+    del_reports.Bind(2, cutoff_unix);
+    RETURN_IF_ERROR(del_reports.Run());
   }
   std::optional<audit::Entry> entry;
   if (chain_ != nullptr) {
@@ -1398,24 +1251,26 @@ absl::StatusOr<PurgeResult> Store::Purge(uint32_t cutoff_month, int64_t cutoff_u
 absl::StatusOr<std::pair<int64_t, int64_t>> Store::RetireKeyEpochsBefore(
     uint32_t epoch, const std::string& actor) {
   std::lock_guard<std::mutex> lock(write_mu_);
-  Transaction tx(db_, path_);
-  RETURN_IF_ERROR(tx.Begin(true));
+  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*writer_));
   int64_t reports = 0, tokens = 0;
   {
-    ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_, absl::StrCat(
-        "SELECT count(*), coalesce(sum(", TokenCountSql("tokens"), "), 0)",
-        " FROM reports WHERE key_epoch < ?1 AND length(tokens) > 0").c_str()));
-    st.BindInt(1, epoch);
-    if (int rc = st.Step(); rc != SQLITE_ROW) return SqlError(db_, rc, path_, "retiring epochs");
+    ASSIGN_OR_RETURN(Statement st,
+                     writer_->Prepare(absl::StrCat(
+                         "SELECT count(*), coalesce(sum(", TokenCountSql("tokens"), "), 0)",
+                         " FROM reports WHERE key_epoch < ?1 AND length(tokens) > 0")));
+    st.Bind(1, epoch);
+    RETURN_IF_ERROR(StepToRow(st, path_, "retiring epochs"));
     reports = st.Int(0);
     tokens = st.Int(1);
   }
   if (tokens > 0) {
     // The old blobs are overwritten (secure_delete) by the empty one.
-    ASSIGN_OR_RETURN(Stmt del, Stmt::Prepare(db_,
-        "UPDATE reports SET tokens = x'' WHERE key_epoch < ?1 AND length(tokens) > 0"));
-    del.BindInt(1, epoch);
-    if (int rc = del.Step(); rc != SQLITE_DONE) return SqlError(db_, rc, path_, "retiring epochs");
+    ASSIGN_OR_RETURN(
+        Statement del,
+        writer_->Prepare(
+            "UPDATE reports SET tokens = x'' WHERE key_epoch < ?1 AND length(tokens) > 0"));
+    del.Bind(1, epoch);
+    RETURN_IF_ERROR(del.Run());
   }
   std::optional<audit::Entry> entry;
   if (chain_ != nullptr) {
@@ -1434,16 +1289,17 @@ absl::Status Store::ReclaimSpace() {
   std::lock_guard<std::mutex> lock(write_mu_);
   int64_t mode = 0;
   {
-    ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_, "PRAGMA auto_vacuum"));
-    if (st.Step() == SQLITE_ROW) mode = st.Int(0);
+    ASSIGN_OR_RETURN(Statement st, writer_->Prepare("PRAGMA auto_vacuum"));
+    RETURN_IF_ERROR(StepToRow(st, path_, "auto_vacuum"));
+    mode = st.Int(0);
   }
   // The WAL still holds copies of the deleted rows' pages until it is emptied; the
   // checkpoint thread must not be in the middle of a checkpoint then (TRUNCATE would find it
   // and silently do nothing).
   Checkpointer::Pause pause(checkpointer_.get());
-  RETURN_IF_ERROR(Exec(db_, path_, mode == 2 ? "PRAGMA incremental_vacuum" : "VACUUM"));
-  ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_, "PRAGMA wal_checkpoint(TRUNCATE)"));
-  if (int rc = st.Step(); rc != SQLITE_ROW) return SqlError(db_, rc, path_, "wal_checkpoint");
+  RETURN_IF_ERROR(writer_->Exec(mode == 2 ? "PRAGMA incremental_vacuum" : "VACUUM"));
+  ASSIGN_OR_RETURN(Statement st, writer_->Prepare("PRAGMA wal_checkpoint(TRUNCATE)"));
+  RETURN_IF_ERROR(StepToRow(st, path_, "wal_checkpoint"));
   if (st.Int(0) != 0) {  // a reader kept its snapshot past the busy timeout
     return absl::UnavailableError(absl::StrCat(
         path_, "-wal could not be emptied (a long read held it); until the next purge or "
@@ -1454,8 +1310,8 @@ absl::Status Store::ReclaimSpace() {
 
 absl::StatusOr<int64_t> Store::FreePages() const {
   std::lock_guard<std::mutex> lock(write_mu_);
-  ASSIGN_OR_RETURN(Stmt st, Stmt::Prepare(db_, "PRAGMA freelist_count"));
-  if (int rc = st.Step(); rc != SQLITE_ROW) return SqlError(db_, rc, path_, "freelist_count");
+  ASSIGN_OR_RETURN(Statement st, writer_->Prepare("PRAGMA freelist_count"));
+  RETURN_IF_ERROR(StepToRow(st, path_, "freelist_count"));
   return st.Int(0);
 }
 

@@ -97,8 +97,6 @@
 #include "crypto/signature.h"
 #include "samenzicht/v1/report.pb.h"
 
-struct sqlite3;
-
 namespace samenzicht::sqlite {
 class Database;
 }  // namespace samenzicht::sqlite
@@ -234,7 +232,7 @@ class Store {
   // DataLoss (the file is not an SQLite database or fails `PRAGMA quick_check`; the
   // message says to restore a backup), and for other SQLite errors the mapping of
   // common/sqlite/sqlite.h (Unavailable: locked past the busy timeout; ResourceExhausted:
-  // disk full; Internal otherwise, constraints included: see SqlError in store.cc).
+  // disk full; Internal otherwise, constraints included: see OpenConnection in store.cc).
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& data_dir,
                                                      const crypto::SecretBytes& store_key,
                                                      const std::vector<std::string>& rule_names);
@@ -357,9 +355,8 @@ class Store {
         std::unique_ptr<crypto::KeyedHasher> hasher, std::vector<int> rule_ids);
 
   const std::string path_;
-  mutable std::mutex write_mu_;  // guards db_ (the single writer connection)
+  mutable std::mutex write_mu_;  // guards writer_ (the single writer connection)
   const std::unique_ptr<sqlite::Database> writer_;
-  sqlite3* const db_;  // writer_'s handle
   const std::unique_ptr<crypto::KeyedHasher> hasher_;
   std::unique_ptr<crypto::KeyedHasher> digest_hasher_;  // kBatchDigestPurpose; set by Open
   std::unique_ptr<crypto::RowSealer> sealer_;            // report rows; set by Open

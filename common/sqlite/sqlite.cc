@@ -101,7 +101,9 @@ Database::~Database() { sqlite3_close_v2(db_); }
 absl::Status Database::Error(int rc, absl::string_view what) const {
   std::string message = absl::StrCat(options_.label, ": ", what, ": ", sqlite3_errmsg(db_));
   absl::Status s = StatusFromSqlite(rc, message);
-  if (s.ok()) return absl::InternalError(message);
+  if (s.ok() || (options_.constraint_failure_is_internal && (rc & 0xff) == SQLITE_CONSTRAINT)) {
+    return absl::InternalError(message);
+  }
   if (absl::IsDataLoss(s) && !options_.corruption_hint.empty()) {
     return absl::DataLossError(absl::StrCat(message, options_.corruption_hint));
   }
@@ -188,6 +190,11 @@ Statement& Statement::BindBlobStatic(int i, absl::string_view bytes) {
   return *this;
 }
 
+Statement& Statement::BindStatic(int i, absl::string_view text) {
+  sqlite3_bind_text(stmt_, i, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+  return *this;
+}
+
 Statement& Statement::BindNull(int i) {
   sqlite3_bind_null(stmt_, i);
   return *this;
@@ -229,6 +236,20 @@ std::string Statement::Blob(int c) const {
 }
 
 bool Statement::IsNull(int c) const { return sqlite3_column_type(stmt_, c) == SQLITE_NULL; }
+
+absl::string_view Statement::TextView(int c) const {
+  const unsigned char* t = sqlite3_column_text(stmt_, c);
+  if (t == nullptr) return {};
+  return absl::string_view(reinterpret_cast<const char*>(t),
+                           static_cast<size_t>(sqlite3_column_bytes(stmt_, c)));
+}
+
+absl::string_view Statement::BlobView(int c) const {
+  const void* b = sqlite3_column_blob(stmt_, c);
+  if (b == nullptr) return {};
+  return absl::string_view(static_cast<const char*>(b),
+                           static_cast<size_t>(sqlite3_column_bytes(stmt_, c)));
+}
 
 // ---- Transaction -------------------------------------------------------------------------
 

@@ -33,6 +33,8 @@
 //   _ROWID                                     AlreadyExists
 //   SQLITE_CONSTRAINT (any other: foreign key,
 //   check, not null, trigger)                  FailedPrecondition
+//     (every constraint is Internal on a connection opened with
+//      OpenOptions::constraint_failure_is_internal)
 //   SQLITE_INTERRUPT                           Cancelled
 //   SQLITE_ABORT, SQLITE_SCHEMA                Aborted           retry the transaction;
 //   anything else (SQLITE_ERROR, MISUSE, RANGE,
@@ -88,6 +90,11 @@ struct OpenOptions {
   std::vector<std::string> pragmas;
   // Appended to the message of a DataLoss status, e.g. how to restore from a backup.
   std::string corruption_hint;
+  // Every failed constraint (any SQLITE_CONSTRAINT code, a trigger's RAISE included) is
+  // Internal instead of AlreadyExists or FailedPrecondition: for a caller that decides
+  // "already stored" itself before it writes, so that a constraint that still fails is a
+  // fault of the program or of a hand-edited database, not an answer to pass on.
+  bool constraint_failure_is_internal = false;
 };
 
 class Statement;
@@ -146,9 +153,12 @@ class Statement {
   Statement& Bind(int i, const char* text) { return Bind(i, absl::string_view(text)); }
   Statement& Bind(int i, int64_t v);
   Statement& Bind(int i, int v) { return Bind(i, int64_t{v}); }
+  Statement& Bind(int i, uint32_t v) { return Bind(i, int64_t{v}); }
   Statement& BindBlob(int i, absl::string_view bytes);
   // Without a copy: the bytes must stay valid until the statement is reset.
   Statement& BindBlobStatic(int i, absl::string_view bytes);
+  // Text without a copy, on the same terms.
+  Statement& BindStatic(int i, absl::string_view text);
   Statement& BindNull(int i);
 
   // True with a row to read, false when the statement is done.
@@ -162,6 +172,9 @@ class Statement {
   std::string Text(int c) const;
   std::string Blob(int c) const;
   bool IsNull(int c) const;
+  // The column's bytes without a copy, valid until the next Step or Reset ("" for NULL).
+  absl::string_view TextView(int c) const;
+  absl::string_view BlobView(int c) const;
 
   sqlite3_stmt* handle() const { return stmt_; }
 

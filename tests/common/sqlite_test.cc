@@ -121,6 +121,60 @@ TEST(SqliteTest, ConstraintsMapToAlreadyExistsAndFailedPrecondition) {
   EXPECT_THAT(db->Prepare("SELECT nope FROM p"), StatusIs(absl::StatusCode::kInternal, "nope"));
 }
 
+// A connection whose owner decides "already stored" itself: every failed constraint,
+// a trigger's RAISE and a deferred foreign key at COMMIT included, is Internal.
+TEST(SqliteTest, ConstraintsAreInternalWhenTheOptionSaysSo) {
+  std::string path = FreshPath("constraints_internal");
+  OpenOptions o = Options();
+  o.constraint_failure_is_internal = true;
+  ASSERT_OK_AND_ASSIGN(auto db, Database::Open(path, o));
+  ASSERT_OK(db->Exec(
+      "CREATE TABLE p(id TEXT PRIMARY KEY);"
+      "CREATE TABLE c(p TEXT REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED, n INTEGER);"
+      "CREATE TRIGGER no_seven BEFORE INSERT ON c WHEN NEW.n = 7 "
+      "BEGIN SELECT RAISE(ABORT, 'seven refused'); END;"
+      "INSERT INTO p VALUES ('a');"));
+  ASSERT_OK_AND_ASSIGN(Statement ins, db->Prepare("INSERT INTO p VALUES (?)"));
+  EXPECT_THAT(ins.Bind(1, "a").Run(), StatusIs(absl::StatusCode::kInternal, "UNIQUE"));
+  EXPECT_THAT(db->Exec("INSERT INTO c VALUES ('a', 7)"),
+              StatusIs(absl::StatusCode::kInternal, "seven refused"));
+  {
+    ASSERT_OK_AND_ASSIGN(Transaction tx, Transaction::Begin(*db));
+    ASSERT_OK(db->Exec("INSERT INTO c VALUES ('zz', 1)"));
+    EXPECT_THAT(tx.Commit(), StatusIs(absl::StatusCode::kInternal, "FOREIGN KEY"));
+  }
+  // Other codes keep their mapping on such a connection.
+  EXPECT_THAT(db->Prepare("SELECT nope FROM p"), StatusIs(absl::StatusCode::kInternal, "nope"));
+  ASSERT_OK_AND_ASSIGN(auto other, Database::Open(path, Options()));
+  ASSERT_OK_AND_ASSIGN(Transaction held, Transaction::Begin(*other));
+  EXPECT_THAT(db->Exec("INSERT INTO p VALUES ('b')"), StatusIs(absl::StatusCode::kUnavailable));
+}
+
+// Views of a row's columns without a copy, and text bound without a copy.
+TEST(SqliteTest, ColumnViewsAndStaticText) {
+  std::string path = FreshPath("views");
+  ASSERT_OK_AND_ASSIGN(auto db, Database::Open(path, Options()));
+  ASSERT_OK(db->Exec("CREATE TABLE t(a TEXT, b BLOB)"));
+  const std::string text = "agency-7";
+  ASSERT_OK_AND_ASSIGN(Statement ins, db->Prepare("INSERT INTO t VALUES (?, ?)"));
+  ASSERT_OK(ins.BindStatic(1, text).BindBlob(2, std::string("\0\1\2", 3)).Run());
+  ASSERT_OK(ins.BindNull(1).BindNull(2).Run());
+  ASSERT_OK_AND_ASSIGN(Statement q, db->Prepare("SELECT a, b FROM t ORDER BY rowid"));
+  ASSERT_OK_AND_ASSIGN(bool row, q.Step());
+  ASSERT_TRUE(row);
+  EXPECT_EQ(q.TextView(0), "agency-7");
+  EXPECT_EQ(q.BlobView(1), absl::string_view("\0\1\2", 3));
+  ASSERT_OK_AND_ASSIGN(row, q.Step());
+  ASSERT_TRUE(row);
+  EXPECT_EQ(q.TextView(0), "");
+  EXPECT_EQ(q.BlobView(1).size(), 0u);
+  // A uint32_t binds as its value.
+  ASSERT_OK_AND_ASSIGN(Statement v, db->Prepare("SELECT ?"));
+  ASSERT_OK_AND_ASSIGN(row, v.Bind(1, uint32_t{4000000000u}).Step());
+  ASSERT_TRUE(row);
+  EXPECT_EQ(v.Int(0), 4000000000);
+}
+
 TEST(SqliteTest, AReadOnlyConnectionCannotWrite) {
   std::string path = FreshPath("readonly");
   {
