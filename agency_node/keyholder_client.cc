@@ -91,10 +91,13 @@ absl::StatusOr<std::string> KeyholderOracle::Evaluate(const std::vector<std::str
   // second gets the first one's answer, checked first, so that a bad answer is put down
   // to the service that gave it.
   std::string elements = batch.blinded_elements();
+  v1::EvaluationReceipt receipt;  // the previous service's, for the next
+  bool has_receipt = false;
   for (const Service& service : services_) {
     v1::EvaluateRequest request;
     request.set_epoch(config_.epoch());
     request.set_blinded_elements(std::move(elements));
+    if (has_receipt) *request.mutable_receipt() = std::move(receipt);
     v1::EvaluateResponse response;
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
@@ -118,6 +121,8 @@ absl::StatusOr<std::string> KeyholderOracle::Evaluate(const std::vector<std::str
                              absl::StrCat("answered an invalid ", v.message()));
     }
     elements = std::move(*response.mutable_evaluated_elements());
+    has_receipt = response.has_receipt();
+    if (has_receipt) receipt = std::move(*response.mutable_receipt());
   }
   absl::StatusOr<std::string> outputs = batch.Finalize(inputs, elements);
   if (!outputs.ok()) {

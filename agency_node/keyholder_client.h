@@ -2,7 +2,8 @@
 // Tokeniser::OracleInput; RFC 9497 OPRF, crypto/oprf.h), has the key service evaluate the
 // batch in one call over mutual TLS with the node's agency certificate (with two key
 // services, 2-of-2: the first service's answer, checked, is evaluated by the second, each
-// with its share of the key), unblinds, and
+// with its share of the key; the first's signed receipt for its answer goes with it, as the
+// second may require), unblinds, and
 // hashes each 64-byte output to 32 bytes: BLAKE2b-256 with the domain
 // "samenzicht.value-output.oprf.v2" (crypto::Digest), which the tokeniser combines into
 // tokens. The node keeps no key: copied elsewhere, its files compute no token without the

@@ -124,15 +124,25 @@ struct Row {
   int64_t batches = 0, reports = 0, accepted = 0, duplicates = 0, refused_reports = 0;
   int64_t batches_refused = 0, retractions = 0, retracted = 0;
   int64_t queries = 0, suppressed_cells = 0, purges = 0, purged_reports = 0;
+  int64_t evaluations = 0, evaluation_refusals = 0;  // at the key service
 };
 
 const char* kColumns[] = {"month", "party", "batches", "reports", "accepted", "duplicates",
                           "refused_reports", "batches_refused", "retractions", "retracted",
                           "queries", "suppressed_cells", "purges", "purged_reports"};
 
-std::vector<int64_t> Values(const Row& r) {
-  return {r.batches, r.reports, r.accepted, r.duplicates, r.refused_reports, r.batches_refused,
-          r.retractions, r.retracted, r.queries, r.suppressed_cells, r.purges, r.purged_reports};
+// The key service's columns, after kColumns, when its trail is given.
+const char* kKeyServiceColumns[] = {"evaluations", "evaluation_refusals"};
+
+std::vector<int64_t> Values(const Row& r, bool key_service) {
+  std::vector<int64_t> v = {r.batches,       r.reports,         r.accepted,    r.duplicates,
+                            r.refused_reports, r.batches_refused, r.retractions, r.retracted,
+                            r.queries,       r.suppressed_cells, r.purges,      r.purged_reports};
+  if (key_service) {
+    v.push_back(r.evaluations);
+    v.push_back(r.evaluation_refusals);
+  }
+  return v;
 }
 
 }  // namespace
@@ -181,9 +191,20 @@ absl::StatusOr<std::string> AuditReport(const std::vector<audit::Entry>& entries
       r.purged_reports += d->reports;
     }
   }
+  const bool ks = options.key_service != nullptr;
+  if (ks) {
+    for (const audit::KeyholderCount& c : *options.key_service) {
+      const uint32_t month = MonthOfMs(c.time_ms);
+      if (options.from_month != 0 && month < options.from_month) continue;
+      if (options.to_month != 0 && month > options.to_month) continue;
+      Row& r = rows[{month, c.node}];
+      r.evaluations += static_cast<int64_t>(c.evaluations);
+      r.evaluation_refusals += static_cast<int64_t>(c.refused_calls);
+    }
+  }
   // Parties with nothing to report in a month (start/stop only) are left out.
   for (auto it = rows.begin(); it != rows.end();) {
-    std::vector<int64_t> v = Values(it->second);
+    std::vector<int64_t> v = Values(it->second, ks);
     bool any = false;
     for (int64_t x : v) any |= x != 0;
     it = any ? std::next(it) : rows.erase(it);
@@ -191,10 +212,11 @@ absl::StatusOr<std::string> AuditReport(const std::vector<audit::Entry>& entries
   std::ostringstream os;
   if (options.format == "csv") {
     for (size_t i = 0; i < std::size(kColumns); ++i) os << (i ? "," : "") << kColumns[i];
+    if (ks) for (const char* c : kKeyServiceColumns) os << "," << c;
     os << "\n";
     for (const auto& [k, r] : rows) {
       os << MonthText(k.first) << "," << k.second;
-      for (int64_t v : Values(r)) os << "," << v;
+      for (int64_t v : Values(r, ks)) os << "," << v;
       os << "\n";
     }
   } else if (options.format == "json") {
@@ -203,23 +225,29 @@ absl::StatusOr<std::string> AuditReport(const std::vector<audit::Entry>& entries
     for (const auto& [k, r] : rows) {
       JsonObject o;
       o.Add("month", MonthText(k.first)).Add("party", k.second);
-      std::vector<int64_t> v = Values(r);
-      for (size_t i = 0; i < v.size(); ++i) o.Add(kColumns[i + 2], v[i]);
+      std::vector<int64_t> v = Values(r, ks);
+      for (size_t i = 0; i < v.size(); ++i) {
+        o.Add(i + 2 < std::size(kColumns) ? kColumns[i + 2] : kKeyServiceColumns[i + 2 - std::size(kColumns)], v[i]);
+      }
       os << (first ? "\n " : ",\n ") << o.str();
       first = false;
     }
     os << (rows.empty() ? "]\n" : "\n]\n");
   } else {
-    os << absl::StrFormat("%-7s  %-20s  %7s  %7s  %8s  %10s  %7s  %15s  %9s  %7s  %10s  %7s  %6s\n",
+    os << absl::StrFormat("%-7s  %-20s  %7s  %7s  %8s  %10s  %7s  %15s  %9s  %7s  %10s  %7s  %6s",
                           "month", "party", "batches", "reports", "accepted", "duplicates",
                           "refused", "batches_refused", "retracted", "queries", "suppressed",
                           "purges", "purged");
+    if (ks) os << absl::StrFormat("  %11s  %19s", "evaluations", "evaluation_refusals");
+    os << "\n";
     for (const auto& [k, r] : rows) {
       os << absl::StrFormat(
-          "%-7s  %-20s  %7d  %7d  %8d  %10d  %7d  %15d  %9d  %7d  %10d  %7d  %6d\n",
+          "%-7s  %-20s  %7d  %7d  %8d  %10d  %7d  %15d  %9d  %7d  %10d  %7d  %6d",
           MonthText(k.first), k.second.substr(0, 20), r.batches, r.reports, r.accepted,
           r.duplicates, r.refused_reports, r.batches_refused, r.retracted, r.queries,
           r.suppressed_cells, r.purges, r.purged_reports);
+      if (ks) os << absl::StrFormat("  %11d  %19d", r.evaluations, r.evaluation_refusals);
+      os << "\n";
     }
     os << rows.size() << " row(s) from " << entries.size() << " audit entries\n";
   }

@@ -28,6 +28,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "audit/chain.h"
+#include "audit/keyholder_trail.h"
 #include "crypto/secret_bytes.h"
 
 namespace samenzicht::aggregator {
@@ -70,10 +71,18 @@ struct ReportOptions {
   uint32_t from_month = 0;  // YYYYMM, 0 = open
   uint32_t to_month = 0;
   std::string format = "table";  // table, csv or json
+  // The counts of a key service's verified trail (audit::KeyholderCounts), or null. Given,
+  // the report has two more columns, `evaluations` and `evaluation_refusals` (refused
+  // calls), per month and party, joined on the party's name: an agency node shows the
+  // same certificate to the key service and the aggregator. With two key services, the
+  // first's (the second evaluates only what the first did).
+  const std::vector<audit::KeyholderCount>* key_service = nullptr;
 };
 
 // Per month (of the entry's time) and party: batches and reports received, refused and
-// retracted (agencies), queries and suppressed cells (analysts), purges (aggregator).
+// retracted (agencies), queries and suppressed cells (analysts), purges (aggregator); with
+// `key_service`, the agencies' evaluations and refused calls at the key service too (a
+// node with evaluations and no reports in a month shows as a row of its own).
 // InvalidArgument for an unknown format.
 absl::StatusOr<std::string> AuditReport(const std::vector<audit::Entry>& entries,
                                         const ReportOptions& options);

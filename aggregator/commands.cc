@@ -269,6 +269,9 @@ absl::Status AuditReportCommand(const cli::Args& args, std::ostream& out, std::o
     return absl::InvalidArgumentError("--view must be summary or anomalies");
   }
   if (view == "anomalies") {
+    if (args.Has("keyholder-data-dir")) {
+      return absl::InvalidArgumentError("--keyholder-data-dir is for the summary view");
+    }
     // The stored tokens are encrypted at rest: the token shares need the store key.
     if (!args.Has("store-key")) {
       return absl::InvalidArgumentError(
@@ -281,6 +284,33 @@ absl::Status AuditReportCommand(const cli::Args& args, std::ostream& out, std::o
     ASSIGN_OR_RETURN(std::string text, AnomalyReport(trail.entries, shares, o));
     out << text;
     return absl::OkStatus();
+  }
+  // The key service's trail, verified with the key its operator gave the officer, joined
+  // on the agencies' names.
+  std::vector<audit::KeyholderCount> key_service;
+  if (args.Has("keyholder-data-dir")) {
+    if (!args.Has("keyholder-public-key")) {
+      return absl::InvalidArgumentError(
+          "--keyholder-data-dir needs --keyholder-public-key (the key service's trail key, "
+          "as its operator gave it to you)");
+    }
+    VerifyOptions vo;
+    vo.public_key_b64 = args.Get("keyholder-public-key");
+    absl::StatusOr<VerifyOutcome> v = VerifyTrail(args.Get("keyholder-data-dir"), vo);
+    if (!v.ok()) {
+      return absl::Status(v.status().code(),
+                          absl::StrCat("key service audit trail NOT verified: ", v.status().message()));
+    }
+    if (!v->key_service) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--keyholder-data-dir ", args.Get("keyholder-data-dir"), " holds no key service's trail (keyholder.db)"));
+    }
+    err << "key service audit trail verified: " << v->entries << " entries, signed by " << v->trusted_key_b64 << "\n";
+    ASSIGN_OR_RETURN(audit::StoredTrail ks, audit::ReadKeyholderTrail(args.Get("keyholder-data-dir")));
+    key_service = audit::KeyholderCounts(ks.entries);
+    o.key_service = &key_service;
+  } else if (args.Has("keyholder-public-key")) {
+    return absl::InvalidArgumentError("--keyholder-public-key needs --keyholder-data-dir");
   }
   ASSIGN_OR_RETURN(std::string text, AuditReport(trail.entries, o));
   out << text;

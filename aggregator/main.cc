@@ -52,7 +52,11 @@ int AuditMain(int argc, char** argv) {
               "summary (default), or per agency the figures a malicious agency would show: "
               "tokens per report beyond the profile, its busiest month against its history, "
               "the largest share it holds of one token")
-        .Flag("store-key", "FILE", "the store key file (store_key_file); needed by anomalies");
+        .Flag("store-key", "FILE", "the store key file (store_key_file); needed by anomalies")
+        .Flag("keyholder-data-dir", "DIR",
+              "a key service's data folder (or a copy): adds each agency's evaluations and "
+              "refused calls there, from its verified trail (summary view)")
+        .Flag("keyholder-public-key", "BASE64", "the key service's trail key (`keyholder audit-keygen`)");
     return Run(cmd, argc - 1, argv + 1, AuditReportCommand);
   }
   if (sub == "checkpoint") {

@@ -11,7 +11,8 @@ set(FORMATTED_GLOBS
   rpc/peer.h rpc/peer.cc tests/rpc/peer_test.cc
   common/month.h common/month.cc tests/common/month_test.cc
   agency_node/store/*.h agency_node/store/*.cc
-  audit/aggregator_events.h audit/aggregator_events.cc tests/audit/aggregator_events_test.cc)
+  audit/aggregator_events.h audit/aggregator_events.cc tests/audit/aggregator_events_test.cc
+  crypto/evaluation_receipt.h crypto/evaluation_receipt.cc tests/crypto/evaluation_receipt_test.cc)
 
 if(NOT SOURCE_DIR)
   message(FATAL_ERROR "usage: cmake -DSOURCE_DIR=<repository> -DCLANG_FORMAT=<program> -P check_format.cmake")

@@ -47,6 +47,8 @@ class Verifier {
   // Unauthenticated if `signature` is not a valid signature of (`context`, `message`).
   absl::Status Verify(std::string_view context, std::string_view message,
                       std::string_view signature) const;
+  // 32 raw bytes.
+  const std::string& public_key() const { return public_key_; }
 
  private:
   explicit Verifier(std::string pk) : public_key_(std::move(pk)) {}

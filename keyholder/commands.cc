@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "audit/chain.h"
+#include "audit/keyholder_trail.h"
 #include "common/files.h"
 #include "common/process.h"
 #include "common/status_macros.h"
@@ -127,24 +128,15 @@ absl::Status AuditReportCommand(const std::string& data_dir, const std::string& 
   // key services comparable row by row when the first also served an older epoch alone.
   // A refusal for the caller's role names no epoch: its row has none.
   std::map<std::tuple<std::string, std::string, uint64_t>, std::pair<uint64_t, uint64_t>> rows;
-  for (const audit::Entry& e : trail.entries) {
-    if (e.event != "evaluation" && e.event != "limit_refused" &&
-        e.event != "limit_refused_repeated" && e.event != "permission_denied") {
-      continue;
-    }
-    // Repeated refusals count on the day of the first of them (their entry is written
-    // when their window is over, possibly the next day).
-    const bool repeated = e.event == "limit_refused_repeated";
-    const std::time_t t = static_cast<std::time_t>((repeated ? static_cast<int64_t>(JsonCount(e.details, "first_ms"))
-                                                             : e.time_ms) / 1000);
+  for (const audit::KeyholderCount& c : audit::KeyholderCounts(trail.entries)) {
+    const std::time_t t = static_cast<std::time_t>(c.time_ms / 1000);
     std::tm tm{};
     gmtime_r(&t, &tm);
     char day[16];
     std::strftime(day, sizeof day, "%Y-%m-%d", &tm);
-    auto& r = rows[{day, e.actor, JsonCount(e.details, "epoch")}];
-    if (e.event == "evaluation") r.first += JsonCount(e.details, "evaluations");
-    else if (repeated) r.second += JsonCount(e.details, "refused_calls");
-    else r.second += 1;
+    auto& r = rows[{day, c.node, c.epoch}];
+    r.first += c.evaluations;
+    r.second += c.refused_calls;
   }
   os << "day,node,epoch,evaluations,refused_calls\n";
   for (const auto& [k, v] : rows) {

@@ -26,7 +26,10 @@ constexpr char kSchema[] =
     "CREATE TABLE IF NOT EXISTS settings(name TEXT PRIMARY KEY, value TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS refusals_pending(node TEXT PRIMARY KEY, limit_kind TEXT NOT NULL, "
     "window_start_ms INTEGER NOT NULL, epoch INTEGER NOT NULL, calls INTEGER NOT NULL, "
-    "asked INTEGER NOT NULL, first_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL);";
+    "asked INTEGER NOT NULL, first_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL);"
+    // On a second service: the first service's receipts already used (one call each).
+    "CREATE TABLE IF NOT EXISTS receipts_used(signature BLOB PRIMARY KEY, node TEXT NOT NULL, "
+    "first_seq INTEGER NOT NULL, time_ms INTEGER NOT NULL);";
 
 // "2026-01-01T00:25:00Z" for the service log.
 std::string UtcTime(int64_t ms) {
@@ -70,16 +73,29 @@ absl::StatusOr<std::unique_ptr<KeyService>> KeyService::FromConfig(const v1::Key
     ASSIGN_OR_RETURN(crypto::oprf::EpochKey key, crypto::oprf::LoadServerKeyFile(k.key_file()));
     keys.push_back(std::move(key));
   }
-  return Open(std::move(keys), config.data_dir(), LimitsOf(config), signer, std::move(clock));
+  std::optional<crypto::Verifier> first_service;
+  if (!config.first_service_public_key().empty()) {
+    absl::StatusOr<crypto::Verifier> v = crypto::Verifier::FromBase64(config.first_service_public_key());
+    if (!v.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "first_service_public_key: not a public key as `keyholder audit-keygen` prints it: ",
+          v.status().message()));
+    }
+    first_service = std::move(*v);
+  }
+  return Open(std::move(keys), config.data_dir(), LimitsOf(config), signer, std::move(clock),
+              std::move(first_service));
 }
 
 absl::StatusOr<std::unique_ptr<KeyService>> KeyService::Open(std::vector<crypto::oprf::EpochKey> keys,
                                                             const std::string& data_dir, Limits limits,
-                                                            const crypto::Signer* signer, Clock clock) {
+                                                            const crypto::Signer* signer, Clock clock,
+                                                            std::optional<crypto::Verifier> first_service) {
   if (signer == nullptr) return absl::InvalidArgumentError("no trail signing key");
   if (keys.empty()) return absl::InvalidArgumentError("no OPRF key");
   std::unique_ptr<KeyService> s(
       new KeyService(limits, signer, clock ? std::move(clock) : Clock(SystemNowMs), data_dir));
+  s->first_service_ = std::move(first_service);
   for (auto& k : keys) {
     if (!s->keys_.emplace(k.epoch, std::move(k.key)).second) {
       return absl::InvalidArgumentError(absl::StrCat("two keys for epoch ", k.epoch));
@@ -123,9 +139,14 @@ absl::StatusOr<std::unique_ptr<KeyService>> KeyService::Open(std::vector<crypto:
   std::string epochs;
   for (const auto& [e, k] : s->keys_) absl::StrAppend(&epochs, epochs.empty() ? "" : ",", e);
   std::lock_guard<std::mutex> lock(s->mu_);
+  // A second service names the first one's key: the officer sees from which start on the
+  // second service refused calls without the first's receipt.
+  const std::string receipts =
+      s->first_service_ ? absl::StrCat(",\"receipts_from\":\"", crypto::Base64Encode(s->first_service_->public_key()), "\"")
+                        : "";
   RETURN_IF_ERROR(s->Append("start", "keyholder",
                             absl::StrCat("{\"epochs\":[", epochs, "],\"per_hour\":", limits.per_hour,
-                                         ",\"per_day\":", limits.per_day, "}"),
+                                         ",\"per_day\":", limits.per_day, receipts, "}"),
                             now));
   return s;
 }
@@ -217,7 +238,7 @@ void KeyService::Roll(Usage* u, int64_t now) {
 }
 
 absl::Status KeyService::Append(const std::string& event, const std::string& actor,
-                                 const std::string& details, int64_t now) {
+                                 const std::string& details, int64_t now, uint64_t* seq) {
   audit::Entry e = chain_->Next(event, actor, details, now);
   ASSIGN_OR_RETURN(sqlite::Statement st, db_->Prepare(
       "INSERT INTO audit(seq, time_ms, event, actor, details, prev_hash, hash, signature) "
@@ -226,6 +247,7 @@ absl::Status KeyService::Append(const std::string& event, const std::string& act
       .Bind(5, e.details).BindBlob(6, e.prev_hash).BindBlob(7, e.hash).BindBlob(8, e.signature);
   RETURN_IF_ERROR(st.Run());
   chain_->Commit(e);
+  if (seq != nullptr) *seq = e.seq;
   if (limits_.checkpoint_every > 0 && e.seq % limits_.checkpoint_every == 0) {
     const std::string folder = (std::filesystem::path(data_dir_) / "checkpoints").string();
     char name[32];
@@ -241,8 +263,63 @@ absl::Status KeyService::Append(const std::string& event, const std::string& act
   return absl::OkStatus();
 }
 
+absl::Status KeyService::CheckReceipt(const std::string& node, uint32_t epoch, std::string_view blinded,
+                                      const crypto::EvaluationReceipt* presented) {
+  const uint64_t n = blinded.size() / crypto::oprf::kElementBytes;
+  const char* reason = nullptr;
+  if (presented == nullptr || presented->signature.empty()) {
+    reason = "missing";
+  } else if (presented->node != node) {
+    reason = "other_node";
+  } else if (presented->epoch != epoch) {
+    reason = "other_epoch";
+  } else if (presented->elements != n || presented->elements_digest.size() != crypto::kDigestBytes ||
+             !crypto::ConstantTimeEquals(presented->elements_digest, crypto::ReceiptElementsDigest(blinded))) {
+    reason = "other_elements";
+  } else if (!crypto::VerifyReceipt(*first_service_, *presented).ok()) {
+    reason = "bad_signature";
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (reason == nullptr) {
+    // A receipt is good for one call: the same answer of the first service evaluated again
+    // would count here without counting there.
+    ASSIGN_OR_RETURN(sqlite::Statement st, db_->Prepare(
+        "INSERT INTO receipts_used(signature, node, first_seq, time_ms) VALUES(?, ?, ?, ?) "
+        "ON CONFLICT(signature) DO NOTHING"));
+    st.BindBlob(1, presented->signature).Bind(2, node).Bind(3, static_cast<int64_t>(presented->trail_seq))
+        .Bind(4, clock_());
+    RETURN_IF_ERROR(st.Run());
+    if (db_->Changes() == 1) return absl::OkStatus();
+    reason = "reused";
+  }
+  {
+    absl::Status rec = Append("receipt_refused", node,
+                              absl::StrCat("{\"epoch\":", epoch, ",\"asked\":", n, ",\"reason\":\"", reason, "\"}"),
+                              clock_());
+    if (!rec.ok()) return absl::UnavailableError(absl::StrCat("cannot record in the trail: ", rec.message()));
+  }
+  const std::string r = reason;
+  const char* why = r == "missing"          ? "the call carries none"
+                    : r == "other_node"     ? "the receipt was given to another node"
+                    : r == "other_epoch"    ? "the receipt is for another epoch"
+                    : r == "other_elements" ? "the receipt is for other elements than those sent"
+                    : r == "reused"         ? "the receipt was used before (one call each)"
+                                            : "the receipt is not signed by the first key service's key";
+  return absl::PermissionDeniedError(absl::StrCat(
+      "this key service is the second of two and evaluates only what the first key service "
+      "evaluated for the same node and epoch, shown by its receipt; ",
+      why, " (send the batch to the first key service and its answer with its receipt here)"));
+}
+
 absl::StatusOr<std::string> KeyService::Evaluate(const rpc::Peer& caller, uint32_t epoch,
                                                  std::string_view blinded) {
+  ASSIGN_OR_RETURN(Evaluation e, EvaluateBatch(caller, epoch, blinded, nullptr));
+  return std::move(e.elements);
+}
+
+absl::StatusOr<KeyService::Evaluation> KeyService::EvaluateBatch(const rpc::Peer& caller, uint32_t epoch,
+                                                                std::string_view blinded,
+                                                                const crypto::EvaluationReceipt* presented) {
   const std::string& node = caller.common_name;
   if (caller.role != rpc::Role::kAgency) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -263,11 +340,12 @@ absl::StatusOr<std::string> KeyService::Evaluate(const rpc::Peer& caller, uint32
         "blinded elements must be 32 bytes each, got ", blinded.size(), " bytes"));
   }
   const uint64_t n = blinded.size() / crypto::oprf::kElementBytes;
-  if (n == 0) return std::string();
+  if (n == 0) return Evaluation{};
   if (n > limits_.max_elements_per_call) {
     return absl::InvalidArgumentError(absl::StrCat(n, " elements in one call; at most ",
                                                    limits_.max_elements_per_call, " are evaluated per call"));
   }
+  if (first_service_) RETURN_IF_ERROR(CheckReceipt(node, epoch, blinded, presented));
   int64_t hour = 0, day = 0;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -339,18 +417,27 @@ absl::StatusOr<std::string> KeyService::Evaluate(const rpc::Peer& caller, uint32
     if (u.day == day) u.in_day -= n;
     return evaluated.status();
   }
-  absl::Status rec = FlushRepeated(node, clock_());
+  const int64_t now = clock_();
+  absl::Status rec = FlushRepeated(node, now);
+  uint64_t seq = 0;
   if (rec.ok()) {
+    // On a second service, the first service's entry of the same evaluation: the officer
+    // joins the two trails on it.
+    const std::string first = first_service_ ? absl::StrCat(",\"receipt_seq\":", presented->trail_seq) : "";
     rec = Append(kEvaluation, node,
                  absl::StrCat("{\"epoch\":", epoch, ",\"evaluations\":", n, ",\"node_hour\":", u.in_hour,
-                              ",\"node_day\":", u.in_day, "}"),
-                 clock_());
+                              ",\"node_day\":", u.in_day, first, "}"),
+                 now, &seq);
   }
   if (!rec.ok()) {
     // Not in the trail, so not handed out; the reservation stays (counted, to be safe).
     return absl::UnavailableError(absl::StrCat("cannot record in the trail: ", rec.message()));
   }
-  return evaluated;
+  Evaluation out;
+  out.receipt = crypto::EvaluationReceipt{node, epoch, n, crypto::ReceiptElementsDigest(*evaluated), seq, now, ""};
+  crypto::SignReceipt(*signer_, &out.receipt);
+  out.elements = std::move(*evaluated);
+  return out;
 }
 
 uint64_t KeyService::UsedThisHour(const std::string& node) {
@@ -372,13 +459,7 @@ absl::StatusOr<Trail> ReadTrail(const std::string& data_dir) {
 }
 
 uint64_t JsonCount(const std::string& details, const std::string& key) {
-  const std::string needle = absl::StrCat("\"", key, "\":");
-  size_t p = details.find(needle);
-  if (p == std::string::npos) return 0;
-  p += needle.size();
-  uint64_t v = 0;
-  while (p < details.size() && details[p] >= '0' && details[p] <= '9') v = v * 10 + (details[p++] - '0');
-  return v;
+  return audit::DetailCount(details, key);
 }
 
 }  // namespace samenzicht::keyholder

@@ -3,17 +3,23 @@
 //
 // Per call, in this order: the caller's role (only agency certificates; others are refused
 // with PermissionDenied and the refusal is recorded), the epoch (NotFound), the batch size
-// (InvalidArgument beyond max_elements_per_call), the node's hourly and daily limits
-// (ResourceExhausted before anything is evaluated; recorded), the evaluation
-// (InvalidArgument for an element that is not a valid group element; nothing returned),
-// and then one trail entry with the count, committed before the answer is returned: an
-// evaluation that is not in the trail is never handed out.
+// (InvalidArgument beyond max_elements_per_call), on the second of two services (opened
+// with the first service's public key) the first service's receipt (PermissionDenied
+// without one that the first signed for this node, epoch and exactly these elements;
+// recorded), the node's hourly and daily limits (ResourceExhausted before anything is
+// evaluated; recorded), the evaluation (InvalidArgument for an element that is not a valid
+// group element; nothing returned), and then one trail entry with the count, committed
+// before the answer is returned: an evaluation that is not in the trail is never handed
+// out. Every answer carries the service's own signed receipt for it
+// (crypto/evaluation_receipt.h), naming that trail entry.
 //
 // The trail lives in `data_dir/keyholder.db` (SQLite): table `audit` with the columns of
 // audit::Entry, written by audit::AuditChain and verified by audit::Verify (`keyholder
 // audit verify`). Entries: "start", "evaluation" (actor: the node's certificate name;
-// details: epoch, evaluations, the node's totals this hour and day), "limit_refused",
-// "limit_refused_repeated", "permission_denied". Never a blinded or evaluated element:
+// details: epoch, evaluations, the node's totals this hour and day, and on a second service
+// receipt_seq: the first service's trail entry of the same evaluation), "limit_refused",
+// "limit_refused_repeated", "permission_denied", "receipt_refused" (details: epoch,
+// asked, reason). Never a blinded or evaluated element:
 // they would be useless to a reader and are not needed to count.
 //
 // Refusals at a limit are recorded compactly: a node whose daemon retries every 30 s at
@@ -30,6 +36,11 @@
 // happens, the further ones of that node and window are one line when their
 // "limit_refused_repeated" entry is written.
 //
+// On a second service, each receipt of the first is good for one call: the table
+// `receipts_used` (one row per receipt taken: its signature, the node, the first service's
+// trail entry, the time) refuses it again ("receipt_refused", reason "reused"), so the
+// second service never counts an evaluation the first counted once.
+//
 // The usage this hour and day is rebuilt from the trail when the service starts, so a
 // restart does not reset the limits.
 //
@@ -43,6 +54,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,6 +63,7 @@
 #include "audit/chain.h"
 #include "audit/keyholder_trail.h"
 #include "common/sqlite/sqlite.h"
+#include "crypto/evaluation_receipt.h"
 #include "crypto/oprf.h"
 #include "crypto/signature.h"
 #include "rpc/peer.h"
@@ -87,17 +100,33 @@ class KeyService {
   using Clock = std::function<int64_t()>;  // Unix time in milliseconds
 
   // `keys`: one per epoch (InvalidArgument for a repeated epoch or none). Opens or makes
-  // the trail in `data_dir` and appends a "start" entry. `signer` must outlive the service.
+  // the trail in `data_dir` and appends a "start" entry. `signer` (the trail's key, which
+  // also signs the receipts) must outlive the service. `first_service`: on the second of
+  // two services, the first service's trail public key; every call must then carry its
+  // receipt.
   static absl::StatusOr<std::unique_ptr<KeyService>> Open(
       std::vector<crypto::oprf::EpochKey> keys, const std::string& data_dir, Limits limits,
-      const crypto::Signer* signer, Clock clock = nullptr);
-  // The same from a configuration: key files loaded, paths already resolved.
+      const crypto::Signer* signer, Clock clock = nullptr,
+      std::optional<crypto::Verifier> first_service = std::nullopt);
+  // The same from a configuration: key files loaded, paths already resolved;
+  // InvalidArgument for a first_service_public_key that is not a base64 Ed25519 key.
   static absl::StatusOr<std::unique_ptr<KeyService>> FromConfig(
       const v1::KeyholderConfig& config, const crypto::Signer* signer, Clock clock = nullptr);
 
-  // The evaluated elements of `blinded` (32 bytes each) under the key of `epoch`.
-  absl::StatusOr<std::string> Evaluate(const rpc::Peer& caller, uint32_t epoch,
-                                       std::string_view blinded);
+  struct Evaluation {
+    std::string elements;              // 32 bytes each, in the order asked
+    crypto::EvaluationReceipt receipt;  // this service's, signed, for `elements`
+  };
+  // The evaluated elements of `blinded` (32 bytes each) under the key of `epoch`, with
+  // this service's receipt. `presented`: the first service's receipt (may be null; on a
+  // second service a call without a valid one is PermissionDenied).
+  absl::StatusOr<Evaluation> EvaluateBatch(const rpc::Peer& caller, uint32_t epoch, std::string_view blinded,
+                                           const crypto::EvaluationReceipt* presented);
+  // EvaluateBatch without a receipt, the elements only.
+  absl::StatusOr<std::string> Evaluate(const rpc::Peer& caller, uint32_t epoch, std::string_view blinded);
+
+  // The trail's (and the receipts') public key, 32 raw bytes.
+  std::string public_key() const { return signer_->public_key(); }
 
   // Evaluations of `node` this clock hour and day (tests, and the log).
   uint64_t UsedThisHour(const std::string& node);
@@ -121,8 +150,14 @@ class KeyService {
   };
   KeyService(Limits limits, const crypto::Signer* signer, Clock clock, std::string data_dir)
       : limits_(limits), signer_(signer), clock_(std::move(clock)), data_dir_(std::move(data_dir)) {}
+  // `seq`: where the entry's sequence number is put (may be null).
   absl::Status Append(const std::string& event, const std::string& actor,
-                      const std::string& details, int64_t now);
+                      const std::string& details, int64_t now, uint64_t* seq = nullptr);
+  // Ok when `presented` is the first service's receipt for this call; otherwise records a
+  // "receipt_refused" entry and returns PermissionDenied (Unavailable when it cannot be
+  // recorded).
+  absl::Status CheckReceipt(const std::string& node, uint32_t epoch, std::string_view blinded,
+                            const crypto::EvaluationReceipt* presented);
   void Roll(Usage* u, int64_t now);
   absl::Status LoadUsage(int64_t now);
   // The chain entry for `node`'s counted refusals, if any; forgets them (mu_ held).
@@ -134,6 +169,7 @@ class KeyService {
   const crypto::Signer* signer_;
   const Clock clock_;
   const std::string data_dir_;
+  std::optional<crypto::Verifier> first_service_;
   std::map<uint32_t, crypto::oprf::ServerKey> keys_;
   std::mutex mu_;
   std::unique_ptr<sqlite::Database> db_;

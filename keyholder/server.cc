@@ -4,10 +4,12 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "common/files.h"
 #include "common/status_macros.h"
+#include "crypto/evaluation_receipt.h"
 #include "model/config.h"
 #include "rpc/tls.h"
 
@@ -22,8 +24,14 @@ class KeyHolderService final : public v1::KeyHolder::Service {
                         v1::EvaluateResponse* response) override {
     absl::StatusOr<rpc::Peer> peer = rpc::PeerOf(*context);
     if (!peer.ok()) return rpc::ToGrpcStatus(peer.status());
-    absl::StatusOr<std::string> evaluated =
-        service_->Evaluate(*peer, request->epoch(), request->blinded_elements());
+    std::optional<crypto::EvaluationReceipt> presented;
+    if (request->has_receipt()) {
+      const v1::EvaluationReceipt& r = request->receipt();
+      presented = crypto::EvaluationReceipt{r.node(),      r.epoch(),   r.elements(), r.elements_digest(),
+                                            r.trail_seq(), r.time_ms(), r.signature()};
+    }
+    absl::StatusOr<KeyService::Evaluation> evaluated = service_->EvaluateBatch(
+        *peer, request->epoch(), request->blinded_elements(), presented ? &*presented : nullptr);
     if (!evaluated.ok()) {
       // Refusals at a rate limit are logged by the KeyService, one line per node and window.
       if (!absl::IsResourceExhausted(evaluated.status())) {
@@ -33,7 +41,18 @@ class KeyHolderService final : public v1::KeyHolder::Service {
       return rpc::ToGrpcStatus(evaluated.status());
     }
     response->set_epoch(request->epoch());
-    response->set_evaluated_elements(std::move(*evaluated));
+    response->set_evaluated_elements(std::move(evaluated->elements));
+    const crypto::EvaluationReceipt& r = evaluated->receipt;
+    if (!r.signature.empty()) {
+      v1::EvaluationReceipt* out = response->mutable_receipt();
+      out->set_node(r.node);
+      out->set_epoch(r.epoch);
+      out->set_elements(r.elements);
+      out->set_elements_digest(r.elements_digest);
+      out->set_trail_seq(r.trail_seq);
+      out->set_time_ms(r.time_ms);
+      out->set_signature(r.signature);
+    }
     return grpc::Status::OK;
   }
 

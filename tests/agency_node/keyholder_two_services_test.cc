@@ -3,7 +3,8 @@
 // holding k1 * k2 (pinned under known shares); one service's answer alone gives no token
 // of the deployment; each service limits and records the node's evaluations on its own;
 // a second service that is down, is not the one configured, lacks the epoch or refuses
-// fails the run with its own status code and is named as the second.
+// fails the run with its own status code and is named as the second; a second service set
+// up with the first's public key refuses a node that calls it directly.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
@@ -19,10 +20,16 @@
 #include "agency_node/commands.h"
 #include "common/files.h"
 #include "crypto/encoding.h"
+#include "crypto/evaluation_receipt.h"
 #include "crypto/key_file.h"
+#include "crypto/oprf.h"
+#include "crypto/signature.h"
 #include "google/protobuf/util/json_util.h"
+#include "keyholder/commands.h"
 #include "keyholder/key_service.h"
 #include "keyholder/server.h"
+#include "rpc/tls.h"
+#include "samenzicht/v1/keyholder.grpc.pb.h"
 #include "samenzicht/v1/report.pb.h"
 #include "tests/agency_node/keyholder_fixture.h"
 #include "tests/testing/keyholder_service.h"
@@ -80,7 +87,7 @@ class KeyholderTwoServicesTest : public ::testing::Test {
     // keyholder-b.example only: a node that expects b checks that it reached b.
     pki_ = samenzicht::testing::MakePki(absl::StrCat("keyholder_two_", name),
                                         {{"keyholder-a", "server"}, {"keyholder-c", "server"},
-                                         {"police", "agency"}});
+                                         {"police", "agency"}, {"jeugdzorg", "agency"}});
     ASSERT_FALSE(pki_.empty());
     ASSERT_EQ(std::system((std::string(SAMENZICHT_SOURCE_DIR) + "/deploy/pki.sh issue " + pki_ +
                            " keyholder-b server DNS:keyholder-b.example >/dev/null")
@@ -95,9 +102,10 @@ class KeyholderTwoServicesTest : public ::testing::Test {
   }
 
   // A key service `name` (its certificate, data and keys under dir_/name) with the scalar
-  // `hex` for `epoch` and an hourly limit (0: the default).
+  // `hex` for `epoch` and an hourly limit (0: the default); a second service evaluates only
+  // with receipts of the service whose trail key is `receipts_from` (none when null).
   std::unique_ptr<keyholder::Server> Start(const std::string& name, const char* hex, uint32_t epoch = 1,
-                                           uint64_t per_hour = 0) {
+                                           uint64_t per_hour = 0, keyholder::Server* receipts_from = nullptr) {
     const std::string d = dir_ + "/" + name;
     EXPECT_OK(files::MakeDirs(d));
     const std::string raw = Unhex(hex);
@@ -113,6 +121,9 @@ class KeyholderTwoServicesTest : public ::testing::Test {
     v1::KeyholderConfig config =
         samenzicht::testing::KeyServiceConfig(pki_, name, d + "/data", key, d + "/audit.key");
     if (per_hour > 0) config.set_max_evaluations_per_node_per_hour(per_hour);
+    if (receipts_from != nullptr) {
+      config.set_first_service_public_key(crypto::Base64Encode(receipts_from->service()->public_key()));
+    }
     auto server = keyholder::Server::Start(config, testing::MidHourClock);
     EXPECT_OK(server.status());
     return server.ok() ? std::move(*server) : nullptr;
@@ -203,8 +214,9 @@ TEST_F(KeyholderTwoServicesTest, EachServiceLimitsAndRecordsOnItsOwn) {
   const uint64_t evaluations = testing::DistinctOracleInputs(kKeyholderSignals);
   std::ostringstream out;
   {
+    // The second service asks for the first one's receipts, as a 2-of-2 deployment is set up.
     auto a = Start("keyholder-a", kShare1);
-    auto b = Start("keyholder-b", kShare2);
+    auto b = Start("keyholder-b", kShare2, 1, 0, a.get());
     ASSERT_TRUE(a && b);
     ASSERT_OK(PseudonymiseCommand(Options(ClientConfig(a->port(), b->port()), "ok.jsonl"), *log_, out));
     EXPECT_EQ(a->service()->UsedToday("police"), evaluations);
@@ -287,6 +299,126 @@ TEST_F(KeyholderTwoServicesTest, AWrongOrMissingSecondServiceIsNamed) {
   EXPECT_THAT(PseudonymiseCommand(empty, *log_, out),
               StatusIs(absl::StatusCode::kInvalidArgument, "second { address } is empty"));
   EXPECT_EQ(log_text_.str().find("Jansen"), std::string::npos);
+}
+
+// The attack: a node (or a thief of its certificate) calls the second service directly,
+// skipping the first service's limits and trail. The second service, with the first's
+// public key, evaluates only elements the first one evaluated for that node and epoch:
+// without the first's receipt, with another node's, with one for other elements, with one
+// used before or with one signed by another key it refuses with PERMISSION_DENIED, evaluates nothing, counts
+// nothing and records the refusal.
+TEST_F(KeyholderTwoServicesTest, ANodeCallingTheSecondServiceDirectlyIsRefused) {
+  auto a = Start("keyholder-a", kShare1);
+  ASSERT_TRUE(a);
+  auto b = Start("keyholder-b", kShare2, 1, 0, a.get());
+  ASSERT_TRUE(b);
+  auto call = [&](int port, const std::string& cert, const std::string& server_name,
+                  const v1::EvaluateRequest& request, v1::EvaluateResponse* response) {
+    auto channel = rpc::Connect(absl::StrCat("127.0.0.1:", port), samenzicht::testing::TlsFor(pki_, cert),
+                                server_name);
+    EXPECT_OK(channel.status());
+    auto stub = v1::KeyHolder::NewStub(*channel);
+    grpc::ClientContext context;
+    return stub->Evaluate(&context, request, response);
+  };
+  std::vector<std::string> inputs = {"value one", "value two", "value three"};
+  std::vector<std::string_view> views(inputs.begin(), inputs.end());
+  ASSERT_OK_AND_ASSIGN(crypto::oprf::BlindBatch batch, crypto::oprf::BlindBatch::New(views));
+  v1::EvaluateRequest direct;
+  direct.set_epoch(1);
+  direct.set_blinded_elements(batch.blinded_elements());
+  auto refused = [&](const v1::EvaluateRequest& request, const std::string& why) {
+    v1::EvaluateResponse response;
+    const grpc::Status st = call(b->port(), "police", "keyholder-b.example", request, &response);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED) << why << ": " << st.error_message();
+    EXPECT_NE(st.error_message().find(why), std::string::npos) << st.error_message();
+    EXPECT_TRUE(response.evaluated_elements().empty()) << why;
+  };
+  // No receipt at all: the first service's limits and trail would be skipped.
+  refused(direct, "the call carries none");
+  EXPECT_EQ(b->service()->UsedToday("police"), 0u);
+  EXPECT_EQ(a->service()->UsedToday("police"), 0u);
+
+  // The ordinary way: the first service's answer and its receipt.
+  v1::EvaluateResponse first;
+  ASSERT_TRUE(call(a->port(), "police", "", direct, &first).ok());
+  ASSERT_TRUE(first.has_receipt());
+  EXPECT_EQ(first.receipt().node(), "police");
+  EXPECT_EQ(first.receipt().elements(), 3u);
+  v1::EvaluateRequest relayed;
+  relayed.set_epoch(1);
+  relayed.set_blinded_elements(first.evaluated_elements());
+  *relayed.mutable_receipt() = first.receipt();
+  v1::EvaluateResponse second;
+  const grpc::Status ok = call(b->port(), "police", "keyholder-b.example", relayed, &second);
+  ASSERT_TRUE(ok.ok()) << ok.error_message();
+  EXPECT_EQ(second.evaluated_elements().size(), 3u * crypto::oprf::kElementBytes);
+  // The same answer and receipt again: it would count at the second and not at the first.
+  refused(relayed, "the receipt was used before");
+
+  // That receipt for other elements (the node's own blinded ones, which would give it the
+  // second share alone applied to inputs of its choice).
+  v1::EvaluateRequest other_elements = direct;
+  *other_elements.mutable_receipt() = first.receipt();
+  refused(other_elements, "the receipt is for other elements than those sent");
+  // Another node's receipt, for exactly these elements.
+  v1::EvaluateResponse theirs;
+  ASSERT_TRUE(call(a->port(), "jeugdzorg", "", direct, &theirs).ok());
+  v1::EvaluateRequest borrowed;
+  borrowed.set_epoch(1);
+  borrowed.set_blinded_elements(theirs.evaluated_elements());
+  *borrowed.mutable_receipt() = theirs.receipt();
+  refused(borrowed, "the receipt was given to another node");
+  // A receipt with every field right, signed by a key other than the first service's.
+  ASSERT_OK_AND_ASSIGN(auto forger, crypto::Signer::Generate());
+  crypto::EvaluationReceipt forged{"police", 1, 3, crypto::ReceiptElementsDigest(direct.blinded_elements()), 1, 0, ""};
+  crypto::SignReceipt(*forger, &forged);
+  v1::EvaluateRequest forged_request = direct;
+  v1::EvaluationReceipt* f = forged_request.mutable_receipt();
+  f->set_node(forged.node);
+  f->set_epoch(forged.epoch);
+  f->set_elements(forged.elements);
+  f->set_elements_digest(forged.elements_digest);
+  f->set_trail_seq(forged.trail_seq);
+  f->set_time_ms(forged.time_ms);
+  f->set_signature(forged.signature);
+  refused(forged_request, "the receipt is not signed by the first key service's key");
+
+  // Only the relayed call was evaluated and counted by the second service; its trail holds
+  // the refusals, and its evaluation names the first service's trail entry.
+  EXPECT_EQ(b->service()->UsedToday("police"), 3u);
+  EXPECT_EQ(a->service()->UsedToday("police"), 3u);
+  ASSERT_OK_AND_ASSIGN(keyholder::Trail trail, keyholder::ReadTrail(dir_ + "/keyholder-b/data"));
+  std::vector<std::string> events;
+  for (const auto& e : trail.entries) {
+    if (e.event == "start") continue;
+    events.push_back(absl::StrCat(e.event, " ", e.actor, " ", e.details));
+  }
+  EXPECT_THAT(events,
+              ::testing::ElementsAre(
+                  "receipt_refused police {\"epoch\":1,\"asked\":3,\"reason\":\"missing\"}",
+                  absl::StrCat("evaluation police {\"epoch\":1,\"evaluations\":3,\"node_hour\":3,\"node_day\":3,"
+                               "\"receipt_seq\":", first.receipt().trail_seq(), "}"),
+                  "receipt_refused police {\"epoch\":1,\"asked\":3,\"reason\":\"reused\"}",
+                  "receipt_refused police {\"epoch\":1,\"asked\":3,\"reason\":\"other_elements\"}",
+                  "receipt_refused police {\"epoch\":1,\"asked\":3,\"reason\":\"other_node\"}",
+                  "receipt_refused police {\"epoch\":1,\"asked\":3,\"reason\":\"bad_signature\"}"));
+
+  // The node's own client configured with the second service alone is refused the same way.
+  auto alone = Options(ClientConfig(b->port(), 0, ""), "alone.jsonl");
+  ASSERT_OK(files::WriteFileAtomic(alone.keyholder,
+                                   absl::StrCat(Slurp(alone.keyholder), "server_name: \"keyholder-b.example\"\n"), 0600));
+  std::ostringstream out;
+  EXPECT_THAT(PseudonymiseCommand(alone, *log_, out),
+              StatusIs(absl::StatusCode::kPermissionDenied, "the call carries none"));
+  EXPECT_FALSE(fs::exists(alone.out));
+  EXPECT_EQ(b->service()->UsedToday("police"), 3u);
+  // The officer's report of the second service counts the refusals with the node's calls:
+  // one evaluation of 3, six refused calls.
+  std::ostringstream report;
+  ASSERT_OK(keyholder::AuditReportCommand(dir_ + "/keyholder-b/data",
+                                          crypto::Base64Encode(b->service()->public_key()), report));
+  EXPECT_THAT(report.str(), ::testing::HasSubstr("\nday,node,epoch,evaluations,refused_calls\n2026-01-15,police,1,3,6\n"));
 }
 
 }  // namespace

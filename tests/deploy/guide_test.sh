@@ -42,8 +42,9 @@
 # service's trail verifies and counts evaluations for both agencies; after the move to two
 # key services (section 7c) each agency's client configuration names the second, each
 # service holds only its share of the epoch in force, both trails verify (each with its own
-# key), the second evaluated no other epoch, and both count the same evaluations of the
-# epoch in force for each agency; the administrator holds
+# key), the second evaluated no other epoch, both count the same evaluations of the
+# epoch in force for each agency, and a node calling the second service directly with its
+# own certificate is refused (no receipt of the first) and recorded; the administrator holds
 # no shared hashing key and no sealed copy after the old epoch was retired; after the renewal the
 # old certificate of police-nn is refused while the new one is accepted (with the key
 # service the node's certificate is refused by the key service first, then by the
@@ -452,6 +453,25 @@ if [ -f "$work/keyholder2/etc/samenzicht/keyholder.textproto" ]; then
     [ "$ev1" = "$ev2" ] || fail "$a: $ev1 evaluations of epoch $epoch_seen at the first key service, $ev2 at the second"
     echo "ok: both key services' trails verify and count $ev1 evaluations of epoch $epoch_seen for $a (2-of-2)"
   done
+  # A node that calls the second service directly, with its own certificate, gets nothing:
+  # without the first service's receipt it is refused, and the refusal is in the second's trail.
+  d="$work/police-nn/root/direct"; mkdir -p "$d"
+  cp "$work/police-nn/etc/samenzicht/"{ca.crt,police-nn.crt} "$d/"
+  cp "$work/police-nn/etc/samenzicht/keys/police-nn.key" "$d/node.key"; chmod 600 "$d/node.key"
+  printf '%s\n' 'address: "keyholder2.regio.example:7444"' "epoch: $epoch_seen" \
+    'tls { ca_cert_file: "ca.crt" cert_file: "police-nn.crt" key_file: "node.key" }' > "$d/keyholder-client.textproto"
+  head -n 4 "$work/sim/police.csv" > "$d/small.csv"
+  if on police-nn /opt/samenzicht/bin/agency-node pseudonymise --keyholder /root/direct/keyholder-client.textproto \
+       --in /root/direct/small.csv --out /root/direct/out.jsonl > "$d/log" 2>&1; then
+    fail "police-nn's call to the second key service alone was evaluated: $(tail -n 3 "$d/log")"
+  fi
+  grep -qF "this key service is the second of two" "$d/log" && grep -qF "the call carries none" "$d/log" ||
+    fail "police-nn's call to the second key service alone was not refused for want of a receipt: $(cat "$d/log")"
+  [ ! -e "$d/out.jsonl" ] || fail "pseudonymise wrote reports with the second key service alone"
+  n=$(sqlite3 -readonly "$work/keyholder2/varlib/samenzicht-keyholder/keyholder.db" \
+        "SELECT count(*) FROM audit WHERE event = 'receipt_refused' AND actor = 'police-nn'")
+  [ "$n" -ge 1 ] || fail "the second key service's trail does not record police-nn's direct call"
+  echo "ok: police-nn calling the second key service directly is refused ($(grep -o 'the call carries none' "$d/log" | head -n 1)) and recorded in its trail"
 fi
 ls "$work/agg/backups/samenzicht/"aggregator-*.db >/dev/null 2>&1 || fail "no backup in /var/backups/samenzicht"
 # The backup check of section 6 (restore --config into a scratch folder) is in the trail the
