@@ -125,11 +125,15 @@ struct Row {
   int64_t batches_refused = 0, retractions = 0, retracted = 0;
   int64_t queries = 0, suppressed_cells = 0, purges = 0, purged_reports = 0;
   int64_t evaluations = 0, evaluation_refusals = 0;  // at the key service
+  // Reports of released months taken out of the places they were frozen in (retracted or
+  // corrected), from the aggregator's `disclosure_departure` entries, by their agency.
+  int64_t left_released = 0;
 };
 
 const char* kColumns[] = {"month", "party", "batches", "reports", "accepted", "duplicates",
                           "refused_reports", "batches_refused", "retractions", "retracted",
-                          "queries", "suppressed_cells", "purges", "purged_reports"};
+                          "queries", "suppressed_cells", "purges", "purged_reports",
+                          "left_released"};
 
 // The key service's columns, after kColumns, when its trail is given.
 const char* kKeyServiceColumns[] = {"evaluations", "evaluation_refusals"};
@@ -137,7 +141,8 @@ const char* kKeyServiceColumns[] = {"evaluations", "evaluation_refusals"};
 std::vector<int64_t> Values(const Row& r, bool key_service) {
   std::vector<int64_t> v = {r.batches,       r.reports,         r.accepted,    r.duplicates,
                             r.refused_reports, r.batches_refused, r.retractions, r.retracted,
-                            r.queries,       r.suppressed_cells, r.purges,      r.purged_reports};
+                            r.queries,       r.suppressed_cells, r.purges,      r.purged_reports,
+                            r.left_released};
   if (key_service) {
     v.push_back(r.evaluations);
     v.push_back(r.evaluation_refusals);
@@ -183,6 +188,10 @@ absl::StatusOr<std::string> AuditReport(const std::vector<audit::Entry>& entries
       Row& r = rows[key];
       ++r.queries;
       r.suppressed_cells += d->suppressed.value_or(0);
+    } else if (e.event == kEventDisclosureDeparture) {
+      absl::StatusOr<DisclosureDepartureEvent> d = DisclosureDepartureEvent::FromJson(e.details);
+      if (!d.ok()) continue;
+      rows[{month, d->agency}].left_released += d->reports;
     } else if (e.event == kEventPurge) {
       absl::StatusOr<PurgeEvent> d = PurgeEvent::FromJson(e.details);
       if (!d.ok()) continue;
@@ -234,22 +243,31 @@ absl::StatusOr<std::string> AuditReport(const std::vector<audit::Entry>& entries
     }
     os << (rows.empty() ? "]\n" : "\n]\n");
   } else {
-    os << absl::StrFormat("%-7s  %-20s  %7s  %7s  %8s  %10s  %7s  %15s  %9s  %7s  %10s  %7s  %6s",
-                          "month", "party", "batches", "reports", "accepted", "duplicates",
-                          "refused", "batches_refused", "retracted", "queries", "suppressed",
-                          "purges", "purged");
+    os << absl::StrFormat(
+        "%-7s  %-20s  %7s  %7s  %8s  %10s  %7s  %15s  %9s  %7s  %10s  %7s  %6s  %13s", "month",
+        "party", "batches", "reports", "accepted", "duplicates", "refused", "batches_refused",
+        "retracted", "queries", "suppressed", "purges", "purged", "left_released");
     if (ks) os << absl::StrFormat("  %11s  %19s", "evaluations", "evaluation_refusals");
     os << "\n";
     for (const auto& [k, r] : rows) {
       os << absl::StrFormat(
-          "%-7s  %-20s  %7d  %7d  %8d  %10d  %7d  %15d  %9d  %7d  %10d  %7d  %6d",
+          "%-7s  %-20s  %7d  %7d  %8d  %10d  %7d  %15d  %9d  %7d  %10d  %7d  %6d  %13d",
           MonthText(k.first), k.second.substr(0, 20), r.batches, r.reports, r.accepted,
           r.duplicates, r.refused_reports, r.batches_refused, r.retracted, r.queries,
-          r.suppressed_cells, r.purges, r.purged_reports);
+          r.suppressed_cells, r.purges, r.purged_reports, r.left_released);
       if (ks) os << absl::StrFormat("  %11d  %19d", r.evaluations, r.evaluation_refusals);
       os << "\n";
     }
     os << rows.size() << " row(s) from " << entries.size() << " audit entries\n";
+    for (const auto& [k, r] : rows) {
+      if (r.left_released < kLeftReleasedSeries) continue;
+      os << absl::StrFormat(
+          "check: %s took %d report(s) of released months out of their published places in %s "
+          "(retracted or corrected); such a series is how an analyst who runs an agency node "
+          "would try to work out a small count (the figures keep their noise: "
+          "docs/disclosure.md, section 5). Ask the agency why.\n",
+          k.second, r.left_released, MonthText(k.first));
+    }
   }
   return os.str();
 }

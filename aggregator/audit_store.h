@@ -80,10 +80,16 @@ struct ReportOptions {
 };
 
 // Per month (of the entry's time) and party: batches and reports received, refused and
-// retracted (agencies), queries and suppressed cells (analysts), purges (aggregator); with
-// `key_service`, the agencies' evaluations and refused calls at the key service too (a
+// retracted (agencies), queries and suppressed cells (analysts), purges (aggregator), and
+// `left_released`: the agency's reports of released months taken out of the places they
+// were frozen in (retracted or corrected; the aggregator's `disclosure_departure` entries);
+// with `key_service`, the agencies' evaluations and refused calls at the key service too (a
 // node with evaluations and no reports in a month shows as a row of its own).
+// The table adds a "check:" line for each agency and month with kLeftReleasedSeries or more
+// reports taken out of released months: a series of them is how an analyst who runs an
+// agency node would try to work out a small count (docs/disclosure.md, section 5).
 // InvalidArgument for an unknown format.
+inline constexpr int64_t kLeftReleasedSeries = 5;
 absl::StatusOr<std::string> AuditReport(const std::vector<audit::Entry>& entries,
                                         const ReportOptions& options);
 

@@ -446,6 +446,7 @@ std::string DisclosureReleaseEvent::ToJson() const {
   JsonObject d;
   d.Add("month", month).Add("reports", reports);
   if (revises.has_value()) d.Add("revises", *revises);
+  if (completed.has_value()) d.Add("completed", *completed);
   return d.str();
 }
 
@@ -455,6 +456,22 @@ absl::StatusOr<DisclosureReleaseEvent> DisclosureReleaseEvent::FromJson(std::str
   e.month = Str(s, "month");
   e.reports = Int(s, "reports");
   e.revises = OptStr(s, "revises");
+  e.completed = OptStr(s, "completed");
+  return e;
+}
+
+std::string DisclosureDepartureEvent::ToJson() const {
+  JsonObject d;
+  d.Add("month", month).Add("agency", agency).Add("reports", reports);
+  return d.str();
+}
+
+absl::StatusOr<DisclosureDepartureEvent> DisclosureDepartureEvent::FromJson(std::string_view json) {
+  ASSIGN_OR_RETURN(Struct s, Parse(json, kEventDisclosureDeparture));
+  DisclosureDepartureEvent e;
+  e.month = Str(s, "month");
+  e.agency = Str(s, "agency");
+  e.reports = Int(s, "reports");
   return e;
 }
 

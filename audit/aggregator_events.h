@@ -51,6 +51,10 @@ inline constexpr char kEventQuery[] = "query";
 // store's settings (details: month, reports, and revises for a December, whose release is
 // also the scheduled revision of its year).
 inline constexpr char kEventDisclosureRelease[] = "disclosure_release";
+// Reports of a released month that left the places they were frozen in (retracted, or
+// corrected for the first time), recorded as departed so that the month's cells keep their
+// keys (details: month, agency, reports).
+inline constexpr char kEventDisclosureDeparture[] = "disclosure_departure";
 inline constexpr char kEventPurge[] = "retention_purge";
 inline constexpr char kEventKeyEpochRetired[] = "key_epoch_retired";  // old-epoch tokens deleted
 // A caller whose role may not use the service it called (details: role, asked, outcome,
@@ -292,10 +296,25 @@ struct DisclosureReleaseEvent {
   std::string month{};                   // "YYYY-MM" (MonthText)
   int64_t reports = 0;                   // the reports of the month whose keys were frozen
   std::optional<std::string> revises{};  // for a December: its year ("2024")
+  // For a month frozen before rows or versions were kept, given them later (the release's
+  // keys unchanged): "rows and versions".
+  std::optional<std::string> completed{};
 
   std::string ToJson() const;
   static absl::StatusOr<DisclosureReleaseEvent> FromJson(std::string_view json);
   bool operator==(const DisclosureReleaseEvent&) const = default;
+};
+
+// kEventDisclosureDeparture: reports of one agency and one released month that left their
+// frozen places (written by the actor kActorAggregator).
+struct DisclosureDepartureEvent {
+  std::string month{};   // "YYYY-MM" (MonthText)
+  std::string agency{};  // the node id of the agency that sent them
+  int64_t reports = 0;   // how many
+
+  std::string ToJson() const;
+  static absl::StatusOr<DisclosureDepartureEvent> FromJson(std::string_view json);
+  bool operator==(const DisclosureDepartureEvent&) const = default;
 };
 
 }  // namespace samenzicht::aggregator

@@ -2,8 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "absl/strings/numbers.h"
 #include "aggregator/admin/audited_store.h"
 #include "aggregator/admin/settings.h"
+#include "aggregator/store/dataset.h"
 #include "audit/aggregator_events.h"
 #include "common/month.h"
 #include "common/status_macros.h"
@@ -26,6 +28,18 @@ absl::StatusOr<PurgeResult> RunPurge(Store* store, uint32_t retention_months, ui
   const uint32_t cutoff = CutoffMonth(now_month, retention_months);
   if (cutoff == 0) return PurgeResult{};
   ASSIGN_OR_RETURN(PurgeResult r, store->Purge(cutoff, MonthStartUnix(cutoff), actor));
+  // The departed records of the purged months (docs/disclosure.md section 3) go with their
+  // months' reports: the purge's audit entry above covers them.
+  ASSIGN_OR_RETURN(auto settings, store->LoadSettings());
+  const std::string prefix = kDepartedSettingPrefix;
+  for (const auto& [name, value] : settings) {
+    uint32_t month = 0;
+    if (name.rfind(prefix, 0) != 0 || value.empty() ||
+        !absl::SimpleAtoi(name.substr(prefix.size()), &month) || month >= cutoff) {
+      continue;
+    }
+    RETURN_IF_ERROR(store->SetSetting(name, "", "", "", ""));
+  }
   RETURN_IF_ERROR(store->ReclaimSpace());
   spdlog::info("retention: deleted {} report(s) and {} token(s) of signal months before {}",
                r.reports, r.tokens, Month(cutoff).Text());

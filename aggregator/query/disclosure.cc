@@ -7,6 +7,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/cord.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -462,6 +463,7 @@ ReleaseState Release(const Dataset& ds, const std::vector<uint64_t>& report_keys
   out.publishable.assign(n, false);
   out.pinned_key.assign(n, 0);
   out.corrected.assign(n, false);
+  out.in_place.assign(n, false);
   const bool have_rows = ds.rows.size() == n;
   const bool have_versions = ds.versions.size() == n;
   auto released = [&](uint32_t m) { return m != 0 && ReleaseMonth(m, grace) <= now_month; };
@@ -508,6 +510,7 @@ ReleaseState Release(const Dataset& ds, const std::vector<uint64_t>& report_keys
       const uint32_t m = ds.reports[r].signal_month;
       if (m == m0 && report_keys[r] == key0) {
         out.publishable[r] = true;  // as frozen (or with other categories, the same key)
+        out.in_place[r] = !out.corrected[r];
       } else if (released(m) && !frozen.empty() &&
                  (frozen.count(m) != 0 || m > frozen.rbegin()->first)) {
         out.publishable[r] = true;  // a correction: a person of its own, its frozen key
@@ -539,6 +542,7 @@ ReleaseState Release(const Dataset& ds, const std::vector<uint64_t>& report_keys
           out.publishable[r] = true;
           out.pinned_key[r] = 0;
           out.corrected[r] = false;
+          out.in_place[r] = have_rows;
         }
       }
       std::sort(keys.begin(), keys.end());
@@ -564,6 +568,260 @@ ReleaseState Release(const Dataset& ds, const std::vector<uint64_t>& report_keys
   out.frozen = std::move(frozen);
   out.frozen_rows = std::move(frozen_rows);
   return out;
+}
+
+std::vector<uint32_t> CompleteFrozenRows(const Dataset& ds,
+                                         const std::vector<uint64_t>& report_keys,
+                                         ReleaseState& state) {
+  std::vector<uint32_t> out;
+  const size_t n = ds.reports.size();
+  if (ds.rows.size() != n || ds.versions.size() != n || report_keys.size() != n) return out;
+  absl::flat_hash_map<int64_t, uint32_t> version_of_row;
+  version_of_row.reserve(n);
+  for (size_t r = 0; r < n; ++r) version_of_row.emplace(ds.rows[r], ds.versions[r]);
+  for (const auto& [m, keys] : state.frozen) {
+    if (std::find(state.newly_frozen.begin(), state.newly_frozen.end(), m) !=
+        state.newly_frozen.end()) {
+      continue;
+    }
+    auto it = state.frozen_rows.find(m);
+    if (it == state.frozen_rows.end()) {
+      FrozenRows rows;
+      for (size_t r = 0; r < n; ++r) {
+        if (state.publishable[r] && state.pinned_key[r] == 0 && ds.reports[r].signal_month == m) {
+          rows.push_back(FrozenRow{ds.rows[r], report_keys[r], ds.versions[r]});
+        }
+      }
+      std::sort(rows.begin(), rows.end());
+      state.frozen_rows.emplace(m, std::move(rows));
+      out.push_back(m);
+      continue;
+    }
+    bool completed = false;
+    for (FrozenRow& f : it->second) {
+      if (f.version != 0) continue;
+      auto v = version_of_row.find(f.row);
+      if (v == version_of_row.end()) continue;  // gone before: nothing to tell
+      f.version = v->second;
+      completed = true;
+    }
+    if (completed) out.push_back(m);
+  }
+  return out;
+}
+
+std::string FormatDeparted(const std::vector<Departed>& departed) {
+  std::string out;
+  for (const Departed& d : departed) {
+    const ReportFacts& f = d.facts;
+    absl::StrAppend(&out, out.empty() ? "" : ";",
+                    absl::StrFormat("%x,%x,%x,%u,%u,%u,%u,%u,%u,%u,%u,%u,%u,%u,%d,", d.row,
+                                    d.key, d.with_row, f.signal_month, f.form, f.contact,
+                                    f.age_band, f.gender, f.background, f.domain, f.living,
+                                    f.recruitment, f.coercion, f.forced_crime, f.has_token ? 1 : 0),
+                    absl::BytesToHexString(d.agency), ",", absl::BytesToHexString(d.area));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<Departed>> ParseDeparted(const std::string& text) {
+  std::vector<Departed> out;
+  if (text.empty()) return out;
+  const absl::Status malformed =
+      absl::DataLossError("a setting of departed reports is malformed; restore a backup");
+  for (absl::string_view record : absl::StrSplit(text, ';')) {
+    std::vector<absl::string_view> f = absl::StrSplit(record, ',');
+    if (f.size() != 17) return malformed;
+    Departed d;
+    uint64_t row = 0, with_row = 0;
+    uint32_t v[11];
+    if (!absl::SimpleHexAtoi(f[0], &row) || !absl::SimpleHexAtoi(f[1], &d.key) ||
+        !absl::SimpleHexAtoi(f[2], &with_row)) {
+      return malformed;
+    }
+    for (int i = 0; i < 11; ++i) {
+      if (!absl::SimpleAtoi(f[static_cast<size_t>(3 + i)], &v[i])) return malformed;
+    }
+    for (int i : {1, 2, 3, 4, 5, 6}) {
+      if (v[i] > 255) return malformed;
+    }
+    int token = 0;
+    if (!absl::SimpleAtoi(f[14], &token) || token < 0 || token > 1) return malformed;
+    auto hex = [](absl::string_view h, std::string& to) {
+      if (h.size() % 2 != 0 || h.find_first_not_of("0123456789abcdef") != h.npos) return false;
+      to = absl::HexStringToBytes(h);
+      return true;
+    };
+    if (!hex(f[15], d.agency) || !hex(f[16], d.area)) return malformed;
+    d.row = static_cast<int64_t>(row);
+    d.with_row = static_cast<int64_t>(with_row);
+    d.facts.signal_month = v[0];
+    d.facts.form = static_cast<uint8_t>(v[1]);
+    d.facts.contact = static_cast<uint8_t>(v[2]);
+    d.facts.age_band = static_cast<uint8_t>(v[3]);
+    d.facts.gender = static_cast<uint8_t>(v[4]);
+    d.facts.background = static_cast<uint8_t>(v[5]);
+    d.facts.domain = static_cast<uint8_t>(v[6]);
+    d.facts.living = v[7];
+    d.facts.recruitment = v[8];
+    d.facts.coercion = v[9];
+    d.facts.forced_crime = v[10];
+    d.facts.has_token = token == 1;
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+std::vector<Departed> Departures(const Dataset& before, const LinkResult& before_link,
+                                 const RecordKeys& before_keys,
+                                 const std::vector<bool>& before_in_place, const Dataset& now,
+                                 const ReleaseState& now_state,
+                                 const absl::flat_hash_set<int64_t>& known) {
+  std::vector<Departed> out;
+  const size_t n = before.reports.size();
+  if (before.rows.size() != n || before_in_place.size() != n ||
+      before_link.person.size() != n || before_keys.report.size() != n) {
+    return out;
+  }
+  absl::flat_hash_map<int64_t, size_t> now_of_row;
+  now_of_row.reserve(now.rows.size());
+  for (size_t r = 0; r < now.rows.size(); ++r) now_of_row.emplace(now.rows[r], r);
+  // Per person of `before`: its published rows, smallest first.
+  absl::flat_hash_map<uint32_t, std::vector<int64_t>> rows_of;
+  for (size_t r = 0; r < n; ++r) {
+    if (before.reports[r].signal_month != 0) {
+      rows_of[before_link.person[r]].push_back(before.rows[r]);
+    }
+  }
+  for (size_t r = 0; r < n; ++r) {
+    if (!before_in_place[r] || known.contains(before.rows[r])) continue;
+    auto it = now_of_row.find(before.rows[r]);
+    if (it != now_of_row.end() && it->second < now_state.in_place.size() &&
+        now_state.in_place[it->second]) {
+      continue;  // still where it was frozen
+    }
+    Departed d;
+    d.row = before.rows[r];
+    d.key = before_keys.report[r];
+    d.facts = before.reports[r];
+    if (d.facts.agency != 0 && d.facts.agency <= before.agencies.size()) {
+      d.agency = before.agencies[d.facts.agency - 1];
+    }
+    if (d.facts.area != 0 && d.facts.area <= before.areas.size()) {
+      d.area = before.areas[d.facts.area - 1];
+    }
+    d.facts.agency = 0;
+    d.facts.area = 0;
+    for (int64_t other : rows_of[before_link.person[r]]) {
+      if (other != d.row && (d.with_row == 0 || other < d.with_row)) d.with_row = other;
+    }
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+KeyWorld BuildKeyWorld(const Dataset& live, const LinkResult& live_link,
+                       const RecordKeys& live_keys, const std::vector<bool>& publishable,
+                       const std::vector<Departed>& departed, const CellKeyParams& params) {
+  KeyWorld w;
+  const size_t n = live.reports.size();
+  std::vector<const Departed*> gone;
+  for (const Departed& d : departed) gone.push_back(&d);
+  std::sort(gone.begin(), gone.end(),
+            [](const Departed* a, const Departed* b) { return a->row < b->row; });
+  const bool rows = live.rows.size() == n;
+  Dataset& ds = w.dataset;
+  ds.rules = live.rules;
+  ds.areas = live.areas;
+  ds.agencies = live.agencies;
+  auto index_of = [](std::vector<std::string>& names, const std::string& name) -> size_t {
+    if (name.empty()) return 0;
+    auto it = std::find(names.begin(), names.end(), name);
+    if (it == names.end()) {
+      names.push_back(name);
+      return names.size();
+    }
+    return static_cast<size_t>(it - names.begin()) + 1;
+  };
+  std::vector<uint64_t> pinned;
+  std::vector<bool> unkeyed, published;
+  std::vector<int64_t> live_person;  // per report: its live person, -1 for a departed one
+  size_t g = 0;
+  std::vector<std::pair<const Departed*, size_t>> placed;  // each departed report's index
+  auto add_departed = [&](const Departed& d) {
+    placed.emplace_back(&d, ds.reports.size());
+    ReportFacts f = d.facts;
+    f.agency = static_cast<uint16_t>(std::min<size_t>(index_of(ds.agencies, d.agency),
+                                                      kMaxDatasetAgencies));
+    f.area = static_cast<uint16_t>(index_of(ds.areas, d.area));
+    ds.reports.push_back(f);
+    ds.rows.push_back(d.row);
+    pinned.push_back(d.key);
+    unkeyed.push_back(d.key == 0);
+    published.push_back(true);
+    live_person.push_back(-1);
+  };
+  for (size_t r = 0; r < n; ++r) {
+    while (rows && g < gone.size() && gone[g]->row < live.rows[r]) add_departed(*gone[g++]);
+    // A report without a key (corrected since it was frozen) adds nothing to any key, and its
+    // new categories are not where it was frozen: it is left out, so that its person falls
+    // in the cells it fell in when frozen.
+    const uint64_t key = live_keys.report.size() == n ? live_keys.report[r] : 0;
+    if (key == 0) continue;
+    ds.reports.push_back(live.reports[r]);
+    ds.rows.push_back(rows ? live.rows[r] : 0);
+    pinned.push_back(key);
+    unkeyed.push_back(false);
+    published.push_back(r < publishable.size() && publishable[r]);
+    live_person.push_back(r < live_link.person.size() ? live_link.person[r] : 0);
+  }
+  while (g < gone.size()) add_departed(*gone[g++]);
+  const size_t m = ds.reports.size();
+  // Departed reports join the person of their `with_row`, through other departed ones.
+  // A row that is both live (a corrected report) and departed (its frozen place) is its live
+  // report's.
+  absl::flat_hash_map<int64_t, size_t> at_row;
+  for (size_t r = 0; r < m; ++r) {
+    if (ds.rows[r] != 0 && live_person[r] >= 0) at_row.emplace(ds.rows[r], r);
+  }
+  for (const auto& [d, at] : placed) at_row.emplace(d->row, at);
+  std::vector<size_t> parent(m);
+  for (size_t r = 0; r < m; ++r) parent[r] = r;
+  auto find = [&](size_t x) {
+    while (parent[x] != x) x = parent[x] = parent[parent[x]];
+    return x;
+  };
+  for (const auto& [d, at] : placed) {
+    auto b = at_row.find(d->with_row);
+    if (b == at_row.end() || d->with_row == 0) continue;
+    const size_t x = find(at), y = find(b->second);
+    if (x == y || (live_person[x] >= 0 && live_person[y] >= 0)) continue;  // never two persons
+    // Keep a live report as the root, so that a group takes its live person.
+    if (live_person[x] >= 0) {
+      parent[y] = x;
+    } else {
+      parent[x] = y;
+    }
+  }
+  w.link.persons = live_link.persons;
+  w.link.person.assign(m, 0);
+  absl::flat_hash_map<size_t, uint32_t> own;  // a group of departed reports alone -> its id
+  for (size_t r = 0; r < m; ++r) {
+    const size_t root = find(r);
+    if (live_person[root] >= 0) {
+      w.link.person[r] = static_cast<uint32_t>(live_person[root]);
+    } else {
+      auto [it, inserted] = own.try_emplace(root, w.link.persons);
+      if (inserted) ++w.link.persons;
+      w.link.person[r] = it->second;
+    }
+  }
+  w.keys = ComputeRecordKeys(ds, w.link, params, &published, &pinned, &unkeyed);
+  w.agency_of.reserve(m);
+  for (const ReportFacts& f : ds.reports) {
+    w.agency_of.push_back(f.agency <= 255 ? static_cast<uint8_t>(f.agency) : 0);
+  }
+  return w;
 }
 
 TokenTable PublishedTokens(const Dataset& ds, const ReleaseState& state) {

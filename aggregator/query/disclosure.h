@@ -33,6 +33,7 @@
 #include <map>
 #include <optional>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include <string>
@@ -229,9 +230,9 @@ RecordKeys ComputeRecordKeys(const Dataset& dataset, const LinkResult& link,
 // a guessed person for a closed month and watching changes nothing. Reports of months not
 // yet released, and reports without a month, are not published at all; a period that holds
 // an unreleased month is refused. A month before the latest frozen month that was never
-// frozen (it had no report then) stays empty. Retraction and retention still delete for
-// real, so a frozen report that is deleted disappears from the figures (docs/disclosure.md:
-// the remaining channel).
+// frozen (it had no report then) stays empty. Retraction and retention delete for real, so a
+// frozen report that is deleted disappears from the counts; the cells it was frozen in keep
+// its key (DEPARTED REPORTS below).
 //
 // CORRECTIONS. A frozen report that its agency corrected (the same store row, other
 // content) is published in its latest version: under its new categories, in its new month
@@ -250,13 +251,14 @@ RecordKeys ComputeRecordKeys(const Dataset& dataset, const LinkResult& link,
 // the cells of its latest version but adds nothing to their cell keys (ComputeRecordKeys,
 // `unkeyed`): moving corrected reports into and out of a cell changes its count, never its
 // noise, and averaging the states tells no more than one of them (docs/disclosure.md
-// section 5 has the measured figures). The first correction of a report takes its key out of
-// the cells it was frozen in, once: as a retraction does.
+// section 5 has the measured figures). The cells it was frozen in keep its key, as they keep
+// a retracted report's (DEPARTED REPORTS below).
 //
 // Rows are recorded for the months frozen since they were kept, with the reports' versions
 // since those are kept; for a month frozen before, reports are matched by their keys alone
 // (a correction that changed the key or the month of such a report counts nowhere), and a
-// row frozen without its version (0) is never taken for corrected.
+// row frozen without its version (0) is never taken for corrected: the first snapshot that
+// reads such a month gives it rows and versions (CompleteFrozenRows, below).
 struct FrozenRow {
   int64_t row = 0;       // the store row (Dataset::rows)
   uint64_t key = 0;      // the report's key when frozen
@@ -276,6 +278,9 @@ struct ReleaseState {
   // Per report: a frozen report corrected since (see STATES THAT REPEAT): published, but
   // keyed 0 (ComputeRecordKeys, `unkeyed`).
   std::vector<bool> corrected;
+  // Per report: in the place it was frozen in (its frozen row, month and key, not corrected
+  // since): the reports whose departure a DEPARTED record keeps (see below).
+  std::vector<bool> in_place;
   uint32_t first_released = 0, last_released = 0;   // YYYYMM, 0 when none
 };
 // `report_keys` from ComputeRecordKeys (RecordKeys::report); `frozen` and `frozen_rows` the
@@ -283,6 +288,18 @@ struct ReleaseState {
 ReleaseState Release(const Dataset& dataset, const std::vector<uint64_t>& report_keys,
                      std::map<uint32_t, std::vector<uint64_t>> frozen, uint32_t now_month,
                      uint32_t grace_months, std::map<uint32_t, FrozenRows> frozen_rows = {});
+// MONTHS FROZEN BEFORE ROWS OR VERSIONS WERE KEPT. A month frozen with its keys alone, or with
+// rows but without versions ("/" in its setting), cannot tell a correction (its reports are
+// never taken for corrected, so correcting one in and out of a cell would draw new noise each
+// time) nor a report that leaves its frozen place. CompleteFrozenRows gives such a month
+// (not one frozen by this `state`) the rows of its publishable reports (keys alone: the
+// reports its keys admit) and each row the version its report has now, in
+// `state.frozen_rows`: from then on the month is treated as one frozen with versions, the
+// states before that counting as frozen. Returns the months completed (none for a dataset
+// without rows or versions).
+std::vector<uint32_t> CompleteFrozenRows(const Dataset& dataset,
+                                         const std::vector<uint64_t>& report_keys,
+                                         ReleaseState& state);
 // The tokens the published linkage is made from: those of the publishable reports that are
 // not pinned (`state` from Release), so that a report that is not published (a late report
 // for a released month, a report of a month not released yet, a correction published as a
@@ -290,6 +307,61 @@ ReleaseState Release(const Dataset& dataset, const std::vector<uint64_t>& report
 TokenTable PublishedTokens(const Dataset& dataset, const ReleaseState& state);
 // The first month on which `yyyymm` is released.
 uint32_t ReleaseMonth(uint32_t yyyymm, uint32_t grace_months);
+
+// ---- Departed reports (docs/disclosure.md section 3) -------------------------------------
+//
+// A report that leaves the place it was frozen in after its month's release (retracted, or
+// corrected for the first time) would take its key out of every cell it was frozen in, so
+// that each one an analyst's own node takes out gives those cells a new noise draw: planted
+// before the release and taken out one at a time, the plants would give as many draws as
+// there are plants, and their average the cell's true count. So a released cell keeps the
+// key of a report that left it: a DEPARTED record keeps, of such a report, its store row,
+// the key it was frozen with, its categories and month as frozen, the node id of its agency,
+// and the row of another report of the person it belonged to when it left (0: none); no
+// token, no identifier, no report id. The figures are then counted from the reports as they
+// are, and every cell is perturbed with its key in the KEY WORLD: the reports as they are
+// plus the departed ones in their frozen places (joined to the person of `with_row`),
+// so taking reports out of a cell lowers its count and leaves its noise alone: every state
+// is one draw shifted by a count the analyst knows. Departed records of a month are deleted
+// with the month's reports by the retention purge (DepartedSettingsBefore).
+struct Departed {
+  int64_t row = 0;       // its store row
+  uint64_t key = 0;      // the key it was frozen with
+  int64_t with_row = 0;  // a row of its person when it left, 0 when none
+  ReportFacts facts;     // as frozen; `agency` and `area` are set by BuildKeyWorld
+  std::string agency;    // the node id of its agency, "" when not known
+  std::string area;      // its district code, "" when not known
+};
+// Month YYYYMM's departed reports are kept in the setting kDepartedSettingPrefix + YYYYMM
+// (aggregator/store/dataset.h, so that the retention purge can delete them).
+std::string FormatDeparted(const std::vector<Departed>& departed);
+// DataLoss when the text is not one FormatDeparted wrote ("" is no record).
+absl::StatusOr<std::vector<Departed>> ParseDeparted(const std::string& text);
+// The reports of `before` (a snapshot's published dataset, linkage, record keys and release
+// state) that were in their frozen place and are not in `now` any more (their row is gone, or
+// no longer in its frozen place in `now_state`), as departed records; rows in `known` (already
+// recorded) are left out.
+std::vector<Departed> Departures(const Dataset& before, const LinkResult& before_link,
+                                 const RecordKeys& before_keys,
+                                 const std::vector<bool>& before_in_place, const Dataset& now,
+                                 const ReleaseState& now_state,
+                                 const absl::flat_hash_set<int64_t>& known);
+// The key world (see above) of a published dataset (`live`, its published linkage and record
+// keys and `publishable` from its release state) and the departed records: the reports in
+// row order, each live report with its published key (pinned; one without a key, corrected
+// since it was frozen, is left out: its departed record stands in its frozen place), each
+// departed one with the key it was frozen with, joined to the person of its `with_row` (a
+// departed record whose `with_row` is not there is a person of its own, with those that name
+// it).
+struct KeyWorld {
+  Dataset dataset;
+  LinkResult link;
+  RecordKeys keys;
+  std::vector<uint8_t> agency_of;  // per report, as Snapshot::agency_of_report
+};
+KeyWorld BuildKeyWorld(const Dataset& live, const LinkResult& live_link,
+                       const RecordKeys& live_keys, const std::vector<bool>& publishable,
+                       const std::vector<Departed>& departed, const CellKeyParams& params);
 
 // ---- Provisional persons until the scheduled revision (docs/disclosure.md section 3) -----
 //

@@ -209,18 +209,23 @@ struct KeyedCount {
 // The overview under the Cell Key Method: every count perturbed by its cell key, nothing
 // withheld. The quarters of the trend are the sums of their months (persons by earliest
 // signal month partition the period), so they have their own cell keys.
-void PerturbInsight(const Dataset& ds, const LinkResult& link,
-                    const std::vector<uint8_t>& agency_of, const PeriodFilter& p,
-                    bool quarter, const RecordKeys& keys, const CellKeyParams& params,
-                    v1::InsightResponse& resp) {
-  std::vector<PersonFacts> people = People(ds, link, agency_of, p);
-  std::vector<bool> linkable(link.persons, false);
-  std::vector<uint64_t> period_sum(link.persons, 0);  // persons' keys in the period
-  std::vector<uint8_t> period_mark(link.persons, 0);  // and marks: marked in any month
+struct InsightCells {
   KeyedCount persons, signals, unlinkable, lower, by_agencies[3];
   std::map<int, KeyedCount> domain_persons;
   std::map<std::pair<int, int>, KeyedCount> pair_persons;
   std::map<uint32_t, KeyedCount> month_persons, month_signals;  // 0 = unknown
+};
+
+InsightCells GatherInsight(const Dataset& ds, const LinkResult& link,
+                           const std::vector<uint8_t>& agency_of, const PeriodFilter& p,
+                           const RecordKeys& keys) {
+  InsightCells cells;
+  auto& [persons, signals, unlinkable, lower, by_agencies, domain_persons, pair_persons,
+         month_persons, month_signals] = cells;
+  std::vector<PersonFacts> people = People(ds, link, agency_of, p);
+  std::vector<bool> linkable(link.persons, false);
+  std::vector<uint64_t> period_sum(link.persons, 0);  // persons' keys in the period
+  std::vector<uint8_t> period_mark(link.persons, 0);  // and marks: marked in any month
   // Each person's reports in the period: its key in a cell is made from the reports that
   // put it there (disclosure.h; the same rule as the totals by domain and by signal month).
   // (person p's are reports_of[first[p] .. first[p + 1]).)
@@ -280,6 +285,40 @@ void PerturbInsight(const Dataset& ds, const LinkResult& link,
         [first](const ReportFacts& r) { return first == 0 || r.signal_month == first; }));
   }
   for (const auto& [m, c] : month_persons) month_signals.emplace(m, KeyedCount{});
+  return cells;
+}
+
+// The keys of `keyed` (the key world's cells) in place of those of `counted`, cell by cell (0
+// where the key world has no such cell).
+void TakeKeys(InsightCells& counted, const InsightCells& keyed) {
+  counted.persons.key = keyed.persons.key;
+  counted.signals.key = keyed.signals.key;
+  counted.unlinkable.key = keyed.unlinkable.key;
+  counted.lower.key = keyed.lower.key;
+  for (int i = 0; i < 3; ++i) counted.by_agencies[i].key = keyed.by_agencies[i].key;
+  auto take = [](auto& to, const auto& from) {
+    for (auto& [at, c] : to) {
+      auto it = from.find(at);
+      c.key = it == from.end() ? 0 : it->second.key;
+    }
+  };
+  take(counted.domain_persons, keyed.domain_persons);
+  take(counted.pair_persons, keyed.pair_persons);
+  take(counted.month_persons, keyed.month_persons);
+  take(counted.month_signals, keyed.month_signals);
+}
+
+void PerturbInsight(const Dataset& ds, const LinkResult& link,
+                    const std::vector<uint8_t>& agency_of, const PeriodFilter& p,
+                    bool quarter, const RecordKeys& keys, const CellKeyParams& params,
+                    const KeyWorld* key_world, v1::InsightResponse& resp) {
+  InsightCells cells = GatherInsight(ds, link, agency_of, p, keys);
+  if (key_world != nullptr) {
+    TakeKeys(cells, GatherInsight(key_world->dataset, key_world->link, key_world->agency_of, p,
+                                  key_world->keys));
+  }
+  auto& [persons, signals, unlinkable, lower, by_agencies, domain_persons, pair_persons,
+         month_persons, month_signals] = cells;
 
   auto person_count = [&](const KeyedCount& c) {
     return PerturbedCount(c.n, c.key, Measure::kPersons, params);
@@ -360,7 +399,8 @@ absl::StatusOr<v1::InsightResponse> ComputeInsight(const Dataset& ds, const Link
                                                    uint32_t min_cell_size,
                                                    const Estimator& estimator,
                                                    const RecordKeys* keys,
-                                                   const CellKeyParams* cell_key) {
+                                                   const CellKeyParams* cell_key,
+                                                   const KeyWorld* key_world) {
   const uint32_t k = min_cell_size == 0 ? kDefaultMinCellSize : min_cell_size;
   ASSIGN_OR_RETURN(PeriodFilter p, CheckPeriod(request.from_month(), request.to_month()));
   if (link.person.size() != ds.reports.size()) {
@@ -390,7 +430,7 @@ absl::StatusOr<v1::InsightResponse> ComputeInsight(const Dataset& ds, const Link
       rules.resize(rules.size() - suppression.size());
     }
     resp.set_counting_rules(rules);
-    PerturbInsight(ds, link, agency_of, p, quarter, *keys, params, resp);
+    PerturbInsight(ds, link, agency_of, p, quarter, *keys, params, key_world, resp);
   } else {
     std::vector<PersonFacts> people = People(ds, link, agency_of, p);
     uint64_t persons = 0, signals = 0, unlinkable = 0;

@@ -71,7 +71,9 @@ absl::StatusOr<v1::InsightResponse> ComputeInsight(const Dataset& dataset,
 // The same under the Cell Key Method (disclosure.h) when `keys` and `cell_key` are given
 // (`keys` from ComputeRecordKeys over `dataset` and `link`; `cell_key->k` is replaced by
 // `min_cell_size`): every count perturbed, nothing withheld, `disclosure_rules` =
-// CellKeyRules. InternalError when `keys` do not match the dataset.
+// CellKeyRules. InternalError when `keys` do not match the dataset. With `key_world`
+// (BuildKeyWorld, disclosure.h) every cell is counted in `dataset` and perturbed with its key
+// in the key world (0 for a cell the key world does not have).
 absl::StatusOr<v1::InsightResponse> ComputeInsight(const Dataset& dataset,
                                                    const LinkResult& link,
                                                    const std::vector<uint8_t>& agency_of_report,
@@ -79,7 +81,8 @@ absl::StatusOr<v1::InsightResponse> ComputeInsight(const Dataset& dataset,
                                                    uint32_t min_cell_size,
                                                    const Estimator& estimator,
                                                    const RecordKeys* keys,
-                                                   const CellKeyParams* cell_key);
+                                                   const CellKeyParams* cell_key,
+                                                   const KeyWorld* key_world = nullptr);
 
 // The capture histories over the domains that signalled anyone in the period (for tests
 // and for `ComputeInsight`).

@@ -336,6 +336,7 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Query::Prepare() {
   if (options_.method == DisclosureMethod::kCellKey) {
     if (freeze) {
       ApplyReleases(*snap, release);
+      RETURN_IF_ERROR(KeepDepartures(*snap, previous.get(), release));
     } else {
       snap->keys = ComputeRecordKeys(snap->dataset, snap->link, cell_key_);
     }
@@ -492,7 +493,7 @@ absl::StatusOr<ReleaseState> Query::FreezeReleases(const Snapshot& snap) {
   const RecordKeys all = ComputeRecordKeys(snap.dataset, LinkResult{}, cell_key_);
   ReleaseState state = Release(snap.dataset, all.report, std::move(frozen), snap.now_month,
                                options_.grace_months, std::move(frozen_rows));
-  for (uint32_t month : state.newly_frozen) {
+  auto write = [&](uint32_t month, bool completed) -> absl::Status {
     std::string value;
     for (uint64_t k : state.frozen[month]) absl::StrAppend(&value, absl::StrFormat("%016x", k));
     const int64_t reports = static_cast<int64_t>(value.size() / 16);
@@ -505,9 +506,20 @@ absl::StatusOr<ReleaseState> Query::FreezeReleases(const Snapshot& snap) {
     }
     DisclosureReleaseEvent e{.month = MonthText(month), .reports = reports};
     // A December's release is also the scheduled revision of its year (RevisedThrough).
-    if (Month(month).month() == 12) e.revises = absl::StrCat(Month(month).year());
-    RETURN_IF_ERROR(store_->SetSetting(absl::StrFormat("%s%06u", kPrefix, month), value,
-                                       kEventDisclosureRelease, kActorAggregator, e.ToJson()));
+    if (!completed && Month(month).month() == 12) e.revises = absl::StrCat(Month(month).year());
+    if (completed) e.completed = "rows and versions";
+    return store_->SetSetting(absl::StrFormat("%s%06u", kPrefix, month), value,
+                              kEventDisclosureRelease, kActorAggregator, e.ToJson());
+  };
+  for (uint32_t month : state.newly_frozen) RETURN_IF_ERROR(write(month, false));
+  // Months frozen before rows or versions were kept get them now (CompleteFrozenRows).
+  const std::vector<uint32_t> completed = CompleteFrozenRows(snap.dataset, all.report, state);
+  if (!completed.empty()) {
+    for (uint32_t month : completed) RETURN_IF_ERROR(write(month, true));
+    std::vector<uint32_t> newly = std::move(state.newly_frozen);
+    state = Release(snap.dataset, all.report, std::move(state.frozen), snap.now_month,
+                    options_.grace_months, std::move(state.frozen_rows));
+    state.newly_frozen = std::move(newly);
   }
   return state;
 }
@@ -524,6 +536,54 @@ void Query::ApplyReleases(Snapshot& snap, const ReleaseState& state) {
   }
   snap.first_released = state.first_released;
   snap.last_released = state.last_released;
+}
+
+absl::Status Query::KeepDepartures(Snapshot& snap, const Snapshot* previous,
+                                   const ReleaseState& state) {
+  snap.in_frozen_place = state.in_place;
+  ASSIGN_OR_RETURN(auto settings, store_->LoadSettings());
+  std::map<uint32_t, std::vector<Departed>> departed;  // month -> its departed reports
+  absl::flat_hash_set<int64_t> known;
+  const std::string prefix = kDepartedSettingPrefix;
+  for (const auto& [name, value] : settings) {
+    if (name.rfind(prefix, 0) != 0) continue;
+    uint32_t month = 0;
+    if (!absl::SimpleAtoi(name.substr(prefix.size()), &month) || !IsValidMonth(month)) {
+      return absl::DataLossError(absl::StrCat("setting ", name, " is malformed; restore a backup"));
+    }
+    ASSIGN_OR_RETURN(departed[month], ParseDeparted(value));
+    for (const Departed& d : departed[month]) known.insert(d.row);
+  }
+  if (previous != nullptr && !previous->in_frozen_place.empty()) {
+    std::vector<Departed> left =
+        Departures(previous->dataset, previous->link, previous->keys, previous->in_frozen_place,
+                   snap.dataset, state, known);
+    // Per month and agency: one setting write and its audit entry.
+    std::map<std::pair<uint32_t, std::string>, std::vector<Departed>> by;
+    for (Departed& d : left) by[{d.facts.signal_month, d.agency}].push_back(std::move(d));
+    for (auto& [at, records] : by) {
+      std::vector<Departed>& month = departed[at.first];
+      month.insert(month.end(), records.begin(), records.end());
+      DisclosureDepartureEvent e{.month = MonthText(at.first),
+                                 .agency = at.second,
+                                 .reports = static_cast<int64_t>(records.size())};
+      RETURN_IF_ERROR(store_->SetSetting(absl::StrFormat("%s%06u", prefix, at.first),
+                                         FormatDeparted(month), kEventDisclosureDeparture,
+                                         kActorAggregator, e.ToJson()));
+    }
+  }
+  std::vector<Departed> all;
+  for (const auto& [month, records] : departed) {
+    // Only the released months' (a month's records are kept until the retention purge).
+    if (state.last_released == 0 || month > state.last_released) continue;
+    all.insert(all.end(), records.begin(), records.end());
+  }
+  if (all.empty()) return absl::OkStatus();
+  auto world = std::make_shared<KeyWorld>(BuildKeyWorld(snap.dataset, snap.link, snap.keys,
+                                                        state.publishable, all, cell_key_));
+  snap.key_world_index = TotalsIndex::Build(world->dataset, world->link, &world->keys);
+  snap.key_world = std::move(world);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::pair<uint32_t, uint32_t>> Query::PublishedPeriod(const Snapshot& snap,
@@ -566,6 +626,12 @@ absl::StatusOr<v1::TotalsResponse> Query::PerturbedTotals(const v1::TotalsReques
   published.set_to_month(period.second);
   ASSIGN_OR_RETURN(RawTotals raw,
                    snap->totals_index->RawTotalsFor(snap->dataset, snap->link, published));
+  if (snap->key_world != nullptr) {
+    ASSIGN_OR_RETURN(RawTotals keyed,
+                     snap->key_world_index->RawTotalsFor(snap->key_world->dataset,
+                                                         snap->key_world->link, published));
+    TakeCellKeys(raw, keyed);
+  }
   v1::TotalsResponse out = PerturbTotals(raw, EditionParams(*snap, period.first, period.second));
   out.set_from_month(period.first);
   out.set_to_month(period.second);
@@ -664,7 +730,8 @@ absl::StatusOr<v1::InsightResponse> Query::ComputeOverview(const rpc::Peer& peer
     const CellKeyParams params = EditionParams(*snap, period.first, period.second);
     ASSIGN_OR_RETURN(v1::InsightResponse resp,
                      ComputeInsight(snap->dataset, snap->link, snap->agency_of_report, published,
-                                    k_, cached, &snap->keys, &params));
+                                    k_, cached, &snap->keys, &params,
+                                    snap->key_world.get()));
     // The capture histories are exact: publish the perturbed total as `observed`.
     resp.mutable_estimate()->set_observed(resp.total_persons().value());
     SetLinkageError(*snap, &resp);

@@ -92,6 +92,13 @@ struct Snapshot {
   // published linkage (ProvisionalLink): one provisional person per month after it.
   uint32_t revised_through = 0;
   uint32_t latest_published = 0;  // the latest month of a publishable report (0: none)
+  // Per report: in the place it was frozen in (ReleaseState::in_place), so that the next
+  // snapshot can tell the reports that left it (Departures, disclosure.h).
+  std::vector<bool> in_frozen_place;
+  // The key world (BuildKeyWorld, disclosure.h) and its index when reports have left their
+  // frozen places; null otherwise. Every published cell takes its key from it.
+  std::shared_ptr<const KeyWorld> key_world;
+  std::shared_ptr<const TotalsIndex> key_world_index;
   // The stable id of each report's person (aggregator/linkage/person_ids.h), by report
   // like `dataset.rows`, for the linkage made before the release freeze's provisional
   // persons (under the freeze: of the published reports' tokens, so a report held back is
@@ -287,6 +294,11 @@ class Query {
   absl::StatusOr<ReleaseState> FreezeReleases(const Snapshot& snap);
   // Holds back what is not publishable (`snap.link` made from PublishedTokens).
   void ApplyReleases(Snapshot& snap, const ReleaseState& state);
+  // Records the reports that left their frozen places since `previous` (Departures) in the
+  // settings `disclosure_departed_YYYYMM`, each month's with a `disclosure_departure` audit
+  // entry per agency, and builds the snapshot's key world from every departed record.
+  absl::Status KeepDepartures(Snapshot& snap, const Snapshot* previous,
+                              const ReleaseState& state);
   absl::Status CheckAndRecord(const Snapshot& snap, const std::vector<AskedQuery>& asked);
   std::unique_ptr<QueryHistory> history_;
   std::mutex history_mu_;

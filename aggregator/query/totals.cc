@@ -272,6 +272,26 @@ v1::TotalsResponse PerturbTotals(const RawTotals& t, const CellKeyParams& params
   return resp;
 }
 
+void TakeCellKeys(RawTotals& counted, const RawTotals& keyed) {
+  auto take = [](RawCell& to, const RawCell* from) {
+    to.person_key = from == nullptr ? 0 : from->person_key;
+    to.signal_key = from == nullptr ? 0 : from->signal_key;
+  };
+  auto rows = [&](std::vector<RawRow>& to, const std::vector<RawRow>& from) {
+    std::map<std::vector<std::string>, const RawCell*> by_labels;
+    for (const RawRow& r : from) by_labels.emplace(r.labels, &r.cell);
+    for (RawRow& r : to) {
+      auto it = by_labels.find(r.labels);
+      take(r.cell, it == by_labels.end() ? nullptr : it->second);
+    }
+  };
+  rows(counted.rows, keyed.rows);
+  rows(counted.margins[0], keyed.margins[0]);
+  rows(counted.margins[1], keyed.margins[1]);
+  take(counted.total, &keyed.total);
+  counted.unlinkable_key = keyed.unlinkable_key;
+}
+
 absl::StatusOr<RawTotals> ComputeRawTotals(const Dataset& ds, const LinkResult& link,
                                            const v1::TotalsRequest& request,
                                            const RecordKeys* keys) {

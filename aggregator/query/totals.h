@@ -230,6 +230,12 @@ absl::StatusOr<RawTotals> ComputeRawTotals(const Dataset& dataset, const LinkRes
                                            const v1::TotalsRequest& request,
                                            const RecordKeys* keys);
 
+// The cell keys of `keyed` (the same request counted in the key world, disclosure.h:
+// BuildKeyWorld) in place of those of `counted`, cell by cell (rows matched by their labels;
+// 0 for a row the key world does not have): the counts stay those of `counted`, the noise is
+// that of the key world, which reports leaving their frozen places do not change.
+void TakeCellKeys(RawTotals& counted, const RawTotals& keyed);
+
 // The dimensions of a request, or ComputeRawTotals' InvalidArgument for a bad request.
 absl::StatusOr<std::vector<v1::Dimension>> CheckTotalsRequest(const v1::TotalsRequest& request);
 

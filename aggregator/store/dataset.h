@@ -53,6 +53,12 @@ struct Dataset {
   std::vector<uint32_t> versions;
 };
 
+// The store's settings that keep, per released month YYYYMM, the reports that left the
+// places they were frozen in ("disclosure_departed_YYYYMM": rows, keys and categories, no
+// token or identifier; aggregator/query/disclosure.h, Departed). The retention purge deletes
+// those of the months it purges.
+inline constexpr char kDepartedSettingPrefix[] = "disclosure_departed_";
+
 // Bitmask helpers for the multi-valued categories (bit v for enum value v >= 1).
 template <typename RepeatedEnum>
 uint32_t MaskOf(const RepeatedEnum& values) {

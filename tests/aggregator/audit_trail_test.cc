@@ -295,9 +295,9 @@ TEST_F(AuditTrailTest, ReportSummarisesPerAgencyAndAnalyst) {
   std::string month = MonthText(MonthOfMs(t.entries[0].time_ms));
   EXPECT_THAT(csv, ::testing::HasSubstr("month,party,batches,reports,accepted,duplicates,"
                                         "refused_reports,batches_refused,retractions,retracted,"
-                                        "queries,suppressed_cells,purges,purged_reports\n"));
-  EXPECT_THAT(csv, ::testing::HasSubstr(month + ",police,1,3,3,0,0,1,1,1,0,0,0,0\n"));
-  EXPECT_THAT(csv, ::testing::HasSubstr(month + ",zorg,1,2,1,0,1,0,0,0,0,0,0,0\n"));
+                                        "queries,suppressed_cells,purges,purged_reports,left_released\n"));
+  EXPECT_THAT(csv, ::testing::HasSubstr(month + ",police,1,3,3,0,0,1,1,1,0,0,0,0,0\n"));
+  EXPECT_THAT(csv, ::testing::HasSubstr(month + ",zorg,1,2,1,0,1,0,0,0,0,0,0,0,0\n"));
   EXPECT_THAT(csv, ::testing::HasSubstr(month + ",gemeente,0,0,0,0,0,0,0,0,1,"));
   o.format = "json";
   ASSERT_OK_AND_ASSIGN(std::string json, AuditReport(t.entries, o));
@@ -359,6 +359,9 @@ TEST(AuditTrailCompatTest, ATrailInTheShapesOfEarlierVersionsVerifiesAndIsReport
        R"({"role":"local_operator","asked":"purge","outcome":"OK","cutoff_month":"2022-04",)"
        R"("reports":5,"tokens":9})"},
       {"key_epoch_retired", "aggregator", R"({"before_epoch":1,"reports":5,"tokens":9})"},
+      {"disclosure_departure", "aggregator", R"({"month":"2024-01","agency":"police","reports":4})"},
+      {"disclosure_departure", "aggregator", R"({"month":"2024-02","agency":"police","reports":2})"},
+      {"disclosure_departure", "aggregator", R"({"month":"2024-02","agency":"zorg","reports":1})"},
       {"stop", "aggregator", "{}"},
   };
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<crypto::Signer> signer, crypto::Signer::Generate());
@@ -398,12 +401,18 @@ TEST(AuditTrailCompatTest, ATrailInTheShapesOfEarlierVersionsVerifiesAndIsReport
   ASSERT_OK_AND_ASSIGN(std::string csv, AuditReport(t.entries, {.format = "csv"}));
   EXPECT_EQ(csv,
             "month,party,batches,reports,accepted,duplicates,refused_reports,batches_refused,"
-            "retractions,retracted,queries,suppressed_cells,purges,purged_reports\n"
-            "2024-03,aggregator,0,0,0,0,0,0,0,0,0,0,1,12\n"
-            "2024-03,gemeente,0,0,0,0,0,0,0,0,2,2,0,0\n"
-            "2024-03,local_operator,0,0,0,0,0,0,0,0,0,0,1,5\n"
-            "2024-03,police,1,10,7,2,1,1,1,2,0,0,0,0\n"
-            "2024-03,zorg,1,4,3,0,1,0,0,0,0,0,0,0\n");
+            "retractions,retracted,queries,suppressed_cells,purges,purged_reports,left_released\n"
+            "2024-03,aggregator,0,0,0,0,0,0,0,0,0,0,1,12,0\n"
+            "2024-03,gemeente,0,0,0,0,0,0,0,0,2,2,0,0,0\n"
+            "2024-03,local_operator,0,0,0,0,0,0,0,0,0,0,1,5,0\n"
+            "2024-03,police,1,10,7,2,1,1,1,2,0,0,0,0,6\n"
+            "2024-03,zorg,1,4,3,0,1,0,0,0,0,0,0,0,1\n");
+  // A series of reports of released months taken out by one agency is named in the table.
+  ASSERT_OK_AND_ASSIGN(std::string table, AuditReport(t.entries, {.format = "table"}));
+  EXPECT_THAT(table, ::testing::HasSubstr(
+                         "check: police took 6 report(s) of released months out of their "
+                         "published places in 2024-03"));
+  EXPECT_THAT(table, ::testing::Not(::testing::HasSubstr("check: zorg")));
 }
 
 // A database without an audit table (made by an aggregator that kept none) is named as

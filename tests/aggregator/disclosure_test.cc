@@ -353,6 +353,54 @@ TEST(CellKeyRulesTest, TheParametersComeBackFromTheRules) {
   EXPECT_THAT(ParseCellKeyRules("(Cell Key Method) garbled"), StatusIs(absl::StatusCode::kNotFound));
 }
 
+// A departed record keeps its row, key, the row of its person, its categories as frozen, its
+// agency and area, and nothing else; a setting that is not one FormatDeparted wrote is
+// DataLoss.
+TEST(DepartedTest, RecordsComeBackAsWrittenAndMalformedOnesAreDataLoss) {
+  Departed a;
+  a.row = 17;
+  a.key = 0xfedcba9876543210ull;
+  a.with_row = 3;
+  a.facts.signal_month = 202403;
+  a.facts.form = 2;
+  a.facts.age_band = 3;
+  a.facts.domain = 1;
+  a.facts.living = 6;
+  a.facts.coercion = 1u << 20;
+  a.facts.has_token = true;
+  a.agency = "police";
+  a.area = "oost";
+  Departed b;
+  b.row = 40;
+  b.key = 1;
+  b.facts.signal_month = 202404;
+  const std::string text = FormatDeparted({a, b});
+  ASSERT_OK_AND_ASSIGN(std::vector<Departed> back, ParseDeparted(text));
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(FormatDeparted(back), text);
+  EXPECT_EQ(back[0].row, 17);
+  EXPECT_EQ(back[0].key, 0xfedcba9876543210ull);
+  EXPECT_EQ(back[0].with_row, 3);
+  EXPECT_EQ(back[0].facts.signal_month, 202403u);
+  EXPECT_EQ(back[0].facts.form, 2);
+  EXPECT_EQ(back[0].facts.age_band, 3);
+  EXPECT_EQ(back[0].facts.domain, 1);
+  EXPECT_EQ(back[0].facts.living, 6u);
+  EXPECT_EQ(back[0].facts.coercion, 1u << 20);
+  EXPECT_TRUE(back[0].facts.has_token);
+  EXPECT_EQ(back[0].agency, "police");
+  EXPECT_EQ(back[0].area, "oost");
+  EXPECT_EQ(back[1].row, 40);
+  EXPECT_EQ(back[1].agency, "");
+  EXPECT_FALSE(back[1].facts.has_token);
+  ASSERT_OK_AND_ASSIGN(back, ParseDeparted(""));
+  EXPECT_TRUE(back.empty());
+  for (const std::string bad : {text.substr(0, text.size() - 1), text + ";", std::string("x"),
+                                text.substr(0, text.find(';')) + ",1"}) {
+    EXPECT_THAT(ParseDeparted(bad), StatusIs(absl::StatusCode::kDataLoss)) << bad;
+  }
+}
+
 TEST(QueryHistoryTest, PersistsPerAnalyst) {
   std::string dir = testing::FreshDir("query_history");
   std::string path = dir + "/query_history.tsv";

@@ -128,18 +128,18 @@ TEST(KeyServiceTrailTest, AuditReportJoinsTheKeyServiceTrailPerAgencyAndMonth) {
   const std::string ks_key = crypto::Base64Encode(ks_signer->public_key());
   const std::string columns =
       "month,party,batches,reports,accepted,duplicates,refused_reports,batches_refused,retractions,"
-      "retracted,queries,suppressed_cells,purges,purged_reports";
+      "retracted,queries,suppressed_cells,purges,purged_reports,left_released";
   RunResult r = RunCommand({AGGREGATOR_BIN, "audit", "report", "--data-dir", dir + "/aggregator", "--format", "csv",
                             "--keyholder-data-dir", dir + "/keyholder", "--keyholder-public-key", ks_key});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, columns + ",evaluations,evaluation_refusals\n"
-                   "2026-01,police,1,3,3,0,0,0,0,0,0,0,0,0,6,1\n"
-                   "2026-01,zorg,0,0,0,0,0,0,0,0,0,0,0,0,5,0\n");
+                   "2026-01,police,1,3,3,0,0,0,0,0,0,0,0,0,0,6,1\n"
+                   "2026-01,zorg,0,0,0,0,0,0,0,0,0,0,0,0,0,5,0\n");
   EXPECT_EQ(r.err, "key service audit trail verified: 6 entries, signed by " + ks_key + "\n");
   // Without the key service: the aggregator's columns only.
   r = RunCommand({AGGREGATOR_BIN, "audit", "report", "--data-dir", dir + "/aggregator", "--format", "csv"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.out, columns + "\n2026-01,police,1,3,3,0,0,0,0,0,0,0,0,0\n");
+  EXPECT_EQ(r.out, columns + "\n2026-01,police,1,3,3,0,0,0,0,0,0,0,0,0,0\n");
   // The key service's trail with another key than its own (the aggregator's), or none.
   r = RunCommand({AGGREGATOR_BIN, "audit", "report", "--data-dir", dir + "/aggregator", "--keyholder-data-dir",
                   dir + "/keyholder", "--keyholder-public-key", crypto::Base64Encode(agg_signer->public_key())});

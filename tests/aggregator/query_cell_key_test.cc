@@ -10,6 +10,7 @@
 #include "aggregator/query/disclosure.h"
 #include "aggregator/present/insight_format.h"
 #include "aggregator/present/totals_format.h"
+#include "aggregator/admin/retention.h"
 #include "aggregator/intake/intake.h"
 #include "aggregator/query/query.h"
 #include "aggregator/query/totals.h"
@@ -411,6 +412,112 @@ TEST_F(QueryCellKeyTest, AReportForAReleasedMonthChangesNothingAndAnOpenMonthIsN
   int releases = 0;
   for (const audit::Entry& e : *entries) releases += e.event == "disclosure_release";
   EXPECT_GE(releases, 6);
+}
+
+// A report retracted after its month was released lowers the count and leaves the noise
+// alone: the cells it was frozen in keep its key (a departed record, docs/disclosure.md
+// section 3), so the half year's persons and signals, in the totals and in the overview, go
+// down by exactly one with the same draw. The departed record holds no report id, is in the
+// audit trail, and goes with its month at the retention purge.
+TEST_F(QueryCellKeyTest, ARetractionAfterTheReleaseLowersTheCountWithTheSameNoise) {
+  auto figures = [&]() {
+    auto totals = query_->Totals(analyst_, Request({}, 202401, 202406));
+    EXPECT_TRUE(totals.ok()) << totals.status();
+    v1::InsightRequest req;
+    req.set_from_month(202401);
+    req.set_to_month(202406);
+    auto overview = query_->Insight(analyst_, req);
+    EXPECT_TRUE(overview.ok()) << overview.status();
+    return std::vector<uint64_t>{totals->total_persons().value(), totals->total_signals().value(),
+                                 overview->total_persons().value(),
+                                 overview->total_signals().value()};
+  };
+  const std::vector<uint64_t> before = figures();  // every month of 2024 released and frozen
+  for (int round = 1; round <= 3; ++round) {
+    // Persons 14, 20 and 26: one report each, in March.
+    v1::RetractRequest retract;
+    retract.add_report_ids(testing::Id(8 + 6 * round));
+    ASSERT_OK_AND_ASSIGN(v1::RetractResponse retracted, intake_->Retract(police_, retract));
+    ASSERT_EQ(retracted.retracted(), 1u);
+    const std::vector<uint64_t> after = figures();
+    for (size_t i = 0; i < before.size(); ++i) {
+      EXPECT_EQ(after[i] + static_cast<uint64_t>(round), before[i]) << i << ", round " << round;
+    }
+  }
+  ASSERT_OK_AND_ASSIGN(auto settings, store_->LoadSettings());
+  ASSERT_EQ(settings.count("disclosure_departed_202403"), 1u);
+  ASSERT_OK_AND_ASSIGN(std::vector<Departed> departed,
+                       ParseDeparted(settings["disclosure_departed_202403"]));
+  EXPECT_EQ(departed.size(), 3u);
+  for (const Departed& d : departed) {
+    EXPECT_EQ(d.agency, "police");
+    EXPECT_EQ(d.facts.signal_month, 202403u);
+    EXPECT_EQ(d.with_row, 0);  // a person of one report
+  }
+  EXPECT_EQ(settings["disclosure_departed_202403"].find(testing::Id(14)), std::string::npos);
+  auto entries = store_->ReadAudit(1, 10000);
+  ASSERT_TRUE(entries.ok());
+  int departures = 0;
+  for (const audit::Entry& e : *entries) {
+    if (e.event != kEventDisclosureDeparture) continue;
+    ASSERT_OK_AND_ASSIGN(DisclosureDepartureEvent d, DisclosureDepartureEvent::FromJson(e.details));
+    EXPECT_EQ(d, (DisclosureDepartureEvent{.month = "2024-03", .agency = "police", .reports = 1}));
+    ++departures;
+  }
+  EXPECT_EQ(departures, 3);
+  // The retention purge of 2024 deletes the departed records with the month's reports.
+  ASSERT_OK(RunPurge(store_.get(), /*retention_months=*/12, /*now_month=*/202601, "test").status());
+  ASSERT_OK_AND_ASSIGN(settings, store_->LoadSettings());
+  EXPECT_EQ(settings["disclosure_departed_202403"], "");
+}
+
+// Months frozen before versions were kept ("/": rows without versions) or before rows were
+// kept (keys alone) are given rows and the versions their reports have now at the next
+// snapshot (CompleteFrozenRows), with an audit entry, so that from then on a report that
+// leaves such a month leaves a departed record and the figures keep their noise.
+TEST_F(QueryCellKeyTest, MonthsFrozenInAnOlderFormatAreGivenRowsAndVersions) {
+  ASSERT_OK(query_->Totals(analyst_, Request({}, 202401, 202406)).status());  // frozen
+  ASSERT_OK_AND_ASSIGN(auto settings, store_->LoadSettings());
+  const std::string march = settings["disclosure_release_202403"];
+  const std::string april = settings["disclosure_release_202404"];
+  const size_t mbar = march.find('|'), abar = april.find('|');
+  ASSERT_NE(mbar, std::string::npos);
+  ASSERT_NE(abar, std::string::npos);
+  // March as frozen before versions were kept: "/" and per report its row and key.
+  std::string old_march = march.substr(0, mbar) + "/";
+  for (size_t i = mbar + 1; i + 40 <= march.size(); i += 40) old_march += march.substr(i, 32);
+  ASSERT_OK(store_->SetSetting("disclosure_release_202403", old_march, "", "", ""));
+  // April as frozen before rows were kept: its keys alone.
+  ASSERT_OK(store_->SetSetting("disclosure_release_202404", april.substr(0, abar), "", "", ""));
+  // A fresh query service (as after an upgrade) reads them and completes them.
+  query_ = *Query::New(config_, profile_, store_.get(), Options());
+  ASSERT_OK_AND_ASSIGN(v1::TotalsResponse before, query_->Totals(analyst_, Request({}, 202401, 202406)));
+  ASSERT_OK_AND_ASSIGN(settings, store_->LoadSettings());
+  EXPECT_EQ(settings["disclosure_release_202403"], march);
+  EXPECT_EQ(settings["disclosure_release_202404"], april);
+  auto entries = store_->ReadAudit(1, 10000);
+  ASSERT_TRUE(entries.ok());
+  int completed = 0;
+  for (const audit::Entry& e : *entries) {
+    if (e.event == kEventDisclosureRelease &&
+        e.details.find("\"completed\":\"rows and versions\"") != std::string::npos) {
+      ++completed;
+    }
+  }
+  EXPECT_EQ(completed, 2);
+  // Reports retracted from both months leave departed records: the figures go down by one
+  // each, with the same noise.
+  v1::RetractRequest retract;
+  retract.add_report_ids(testing::Id(14));  // March
+  retract.add_report_ids(testing::Id(15));  // April
+  ASSERT_OK_AND_ASSIGN(v1::RetractResponse retracted, intake_->Retract(police_, retract));
+  ASSERT_EQ(retracted.retracted(), 2u);
+  ASSERT_OK_AND_ASSIGN(v1::TotalsResponse after, query_->Totals(analyst_, Request({}, 202401, 202406)));
+  EXPECT_EQ(after.total_persons().value() + 2, before.total_persons().value());
+  EXPECT_EQ(after.total_signals().value() + 2, before.total_signals().value());
+  ASSERT_OK_AND_ASSIGN(settings, store_->LoadSettings());
+  EXPECT_EQ(settings.count("disclosure_departed_202403"), 1u);
+  EXPECT_EQ(settings.count("disclosure_departed_202404"), 1u);
 }
 
 // A correction of a report in a released month (the agency sends the record again with

@@ -176,8 +176,19 @@ TEST(AggregatorEventsTest, ReleasesOfAMonthAndOfADecember) {
   ExpectBytesAndRoundTrip(
       DisclosureReleaseEvent{.month = "2024-12", .reports = 0, .revises = "2024"},
       R"({"month":"2024-12","reports":0,"revises":"2024"})");
+  ExpectBytesAndRoundTrip(
+      DisclosureReleaseEvent{.month = "2024-03", .reports = 7, .completed = "rows and versions"},
+      R"({"month":"2024-03","reports":7,"completed":"rows and versions"})");
   EXPECT_THAT(DisclosureReleaseEvent::FromJson("not json"),
               StatusIs(absl::StatusCode::kInvalidArgument, "disclosure_release"));
+}
+
+TEST(AggregatorEventsTest, ReportsThatLeftAReleasedMonth) {
+  ExpectBytesAndRoundTrip(
+      DisclosureDepartureEvent{.month = "2024-03", .agency = "police", .reports = 2},
+      R"({"month":"2024-03","agency":"police","reports":2})");
+  EXPECT_THAT(DisclosureDepartureEvent::FromJson("not json"),
+              StatusIs(absl::StatusCode::kInvalidArgument, "disclosure_departure"));
 }
 
 TEST(AggregatorEventsTest, OlderEntriesWithoutAFieldReadItAsZero) {
