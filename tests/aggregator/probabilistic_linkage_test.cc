@@ -566,7 +566,18 @@ TEST(ProbabilisticLinkageTest, PartitionsAndWorkersDoNotChangeTheResult) {
     }
   }
   TokenTable t;
-  for (const auto& [report, rule, value] : tokens) t.Add(report, rule, Tok(value));
+  for (const auto& [report, rule, value] : tokens) {
+    std::string v(32, '\0');  // 32 bytes from the value (splitmix64), distinct per value
+    uint64_t x = static_cast<uint64_t>(value);
+    for (int i = 0; i < 4; ++i) {
+      x += 0x9e3779b97f4a7c15ull;
+      uint64_t z = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+      z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+      z ^= z >> 31;
+      std::memcpy(v.data() + 8 * i, &z, 8);
+    }
+    t.Add(report, rule, v);
+  }
   struct Outcome {
     ProbabilisticLinkResult r;
     std::vector<std::tuple<uint32_t, uint32_t, uint64_t, double, double, bool>> explained;
