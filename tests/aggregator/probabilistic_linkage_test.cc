@@ -75,6 +75,20 @@ std::pair<uint32_t, uint32_t> CleanPair(World& w) {
   return {a, b};
 }
 
+// A 32-byte token value from a 64-bit one (splitmix64): distinct per value, for values of
+// any size (Tok keeps 16 bits of a small integer).
+std::string MixedToken(uint64_t x) {
+  std::string v(32, '\0');
+  for (int i = 0; i < 4; ++i) {
+    x += 0x9e3779b97f4a7c15ull;
+    uint64_t z = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    std::memcpy(v.data() + 8 * i, &z, 8);
+  }
+  return v;
+}
+
 // A small synthetic municipality in token space: persons with a given name, surname, date
 // of birth and postcode drawn from small pools (so namesakes and households occur), reported
 // one to three times with errors; the tokens of seven rules of the shipped profile's kinds.
@@ -153,16 +167,7 @@ class Municipality {
   TokenTable Table() const {
     TokenTable t;
     for (const auto& [report, rule, h] : tokens_) {
-      std::string v(32, '\0');
-      uint64_t x = h;
-      for (int i = 0; i < 4; ++i) {
-        x += 0x9e3779b97f4a7c15ull;
-        uint64_t z = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-        z ^= z >> 31;
-        std::memcpy(v.data() + 8 * i, &z, 8);
-      }
-      t.Add(report, rule, v);
+      t.Add(report, rule, MixedToken(h));
     }
     return t;
   }
@@ -567,16 +572,7 @@ TEST(ProbabilisticLinkageTest, PartitionsAndWorkersDoNotChangeTheResult) {
   }
   TokenTable t;
   for (const auto& [report, rule, value] : tokens) {
-    std::string v(32, '\0');  // 32 bytes from the value (splitmix64), distinct per value
-    uint64_t x = static_cast<uint64_t>(value);
-    for (int i = 0; i < 4; ++i) {
-      x += 0x9e3779b97f4a7c15ull;
-      uint64_t z = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-      z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-      z ^= z >> 31;
-      std::memcpy(v.data() + 8 * i, &z, 8);
-    }
-    t.Add(report, rule, v);
+    t.Add(report, rule, MixedToken(static_cast<uint64_t>(value)));
   }
   struct Outcome {
     ProbabilisticLinkResult r;
