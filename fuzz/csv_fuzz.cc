@@ -7,8 +7,11 @@
 // covered by exactly one record (its first line up to the lines it spans) or is the line of
 // exactly one error, and the signal parser accounts for every record:
 // read = signals + skipped, each skipped one named by a line.
+#include <unicode/ucnv.h>
+
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -30,6 +33,25 @@ std::vector<std::string_view> Lines(std::string_view text) {
     out.push_back(text.substr(pos, nl - pos));
     pos = nl + 1;
   }
+  return out;
+}
+
+// The text whose lines the reader numbered: the bytes themselves, or for a UTF-16 file (the
+// reader converts it from its byte-order mark on) the converted text, whose line breaks are
+// not the raw bytes' (a 0x0A byte can be half of a character). One-byte charsets keep every
+// line break where it was, so their raw lines are the reader's lines.
+std::string ReadersText(std::string_view text, const CsvFile& csv) {
+  if (csv.encoding != "UTF-16LE" && csv.encoding != "UTF-16BE") return std::string(text);
+  std::string_view body = text.substr(2);
+  UErrorCode err = U_ZERO_ERROR;
+  const int32_t need = ucnv_convert("UTF-8", csv.encoding.c_str(), nullptr, 0, body.data(),
+                                    static_cast<int32_t>(body.size()), &err);
+  if (err != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(err)) std::abort();
+  std::string out(static_cast<size_t>(need), '\0');
+  err = U_ZERO_ERROR;
+  ucnv_convert("UTF-8", csv.encoding.c_str(), out.data(), need, body.data(),
+               static_cast<int32_t>(body.size()), &err);
+  if (U_FAILURE(err)) std::abort();
   return out;
 }
 
@@ -70,7 +92,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (!IsValidUtf8(f)) std::abort();
     }
   }
-  CheckEveryLineIsAccounted(text, *csv);
+  CheckEveryLineIsAccounted(ReadersText(text, *csv), *csv);
   SignalOptions options;
   options.today = Date{2025, 6, 30};
   auto signals = ParseSignals(*csv, *normaliser, options);
