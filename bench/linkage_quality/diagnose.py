@@ -14,6 +14,10 @@ then:
   diagnose.py levels    RUN_DIR explain.csv persons.csv RULES   # comparison levels of pairs sharing exactly RULES
   diagnose.py invisible RUN_DIR explain.csv persons.csv   # split persons without a candidate pair: fields that agree
   diagnose.py kinds     RUN_DIR explain.csv persons.csv   # per comparison-level pattern: true and false candidates, linked
+  diagnose.py presence  RUN_DIR explain.csv persons.csv --profile PROFILE   # split persons whose parts no rule can compare
+
+A run of mse_end_to_end kept with `--keep --work WORK` has RUN_DIR = WORK/sS and the profile
+folder WORK/sS/linked (pass --profile-dir).
 
 RUN_DIR is WORK/nN_NOISE_sS; the profile folder is taken as RUN_DIR/samenzicht-default unless
 --profile-dir names another. Prints counts only, apart from field names and rule names.
@@ -23,7 +27,9 @@ import collections
 import csv
 import glob
 import itertools
+import json
 import os
+import re
 import sys
 
 
@@ -136,20 +142,128 @@ def kinds(args, truth, rep2rec, persons):
         print(f"{k[0]:6d} {k[1]:6d} {k[2]:11d} {k[3]:12d}  {' '.join(lv)}")
 
 
+# Comparison of each field, as CertifiedLevel in aggregator/linkage/probabilistic_linkage.cc
+# (levels do not matter here: a rule uses a comparison or not).
+FIELD_COMPARISON = {
+    'FIELD_NATIONAL_ID': 'national_id', 'FIELD_PHONE': 'phone', 'FIELD_EMAIL': 'email',
+    'FIELD_GIVEN_NAMES': 'given_name', 'FIELD_FIRST_GIVEN_NAME': 'given_name',
+    'FIELD_GIVEN_NAME_PHONETIC': 'given_name', 'FIELD_GIVEN_NAME_DELETIONS': 'given_name',
+    'FIELD_FIRST_INITIAL': 'given_name', 'FIELD_SURNAME': 'surname',
+    'FIELD_SURNAME_WITH_PREFIX': 'surname', 'FIELD_SURNAME_PHONETIC': 'surname',
+    'FIELD_SURNAME_DELETIONS': 'surname', 'FIELD_SURNAME_SORTED_LETTERS': 'surname',
+    'FIELD_DATE_OF_BIRTH': 'date_of_birth', 'FIELD_DOB_DAY_MONTH_UNORDERED': 'date_of_birth',
+    'FIELD_DOB_YEAR_MONTH': 'date_of_birth', 'FIELD_DOB_YEAR_DAY': 'date_of_birth',
+    'FIELD_DOB_MONTH_DAY': 'date_of_birth', 'FIELD_BIRTH_YEAR': 'date_of_birth',
+    'FIELD_POSTCODE': 'postcode', 'FIELD_POSTCODE_DELETIONS': 'postcode',
+    'FIELD_POSTCODE_AREA': 'postcode', 'FIELD_CITY': 'city', 'FIELD_CITY_PHONETIC': 'city',
+    'FIELD_NAME_PAIR_PHONETIC': ('given_name', 'surname'),
+    'FIELD_NAME_DELETIONS': ('given_name', 'surname'),
+}
+
+
+def profile_rules(path):
+    """Rule name -> the comparisons it uses, from a profile in text format."""
+    rules = {}
+    for block in re.findall(r'rules\s*\{(.*?)\n\}', open(path).read(), re.S):
+        name = re.search(r'name:\s*"([^"]+)"', block).group(1)
+        fields = re.findall(r'FIELD_[A-Z_]+', ' '.join(l for l in block.split('\n') if 'fields' in l))
+        used = set()
+        for f in fields:
+            c = FIELD_COMPARISON.get(f)
+            if f == 'FIELD_STREET_PHONETIC' and 'FIELD_HOUSE_NUMBER' in fields:
+                c = 'address'
+            if isinstance(c, tuple):
+                used.update(c)
+            elif c:
+                used.add(c)
+        if used:
+            rules[name] = frozenset(used)
+    return rules
+
+
+def presence(args, truth, rep2rec, persons):
+    """Split persons by whether the linkage could ever have compared their parts. A report
+    "has" a comparison when it carries a token of a rule that uses it (as the aggregator's
+    linkage sees it); two reports can be a candidate pair only when some rule uses nothing
+    but comparisons both have. Pairs of parts of one person are counted as: joined by a
+    candidate pair; comparable (some rule fits both) but no candidate; incomparable. Then,
+    over all pairs of reports, the expected matches among incomparable pairs if they were one
+    person as often as comparable ones are (the sum of the posteriors of the candidate pairs
+    over the comparable pairs of reports), against the truth."""
+    rules = profile_rules(args.profile)
+    has = {}
+    for f in glob.glob(os.path.join(args.profile_dir or os.path.join(args.run_dir, 'samenzicht-default'), '*.jsonl')):
+        for line in open(f):
+            r = json.loads(line)
+            has[r['report_id']] = frozenset().union(*[rules.get(t['rule'], frozenset()) for t in r.get('tokens', [])])
+    comparable_cache = {}
+
+    def comparable(x, y):
+        key = x & y
+        if key not in comparable_cache:
+            comparable_cache[key] = any(used <= key for used in rules.values())
+        return comparable_cache[key]
+
+    joined, posterior_sum = set(), 0.0
+    for r in csv.DictReader(open(args.explain)):
+        a, b = r['report_id_a'], r['report_id_b']
+        posterior_sum += float(r['estimate_posterior'])
+        joined.add((min(persons[a], persons[b]), max(persons[a], persons[b])))
+    parts = collections.defaultdict(lambda: collections.defaultdict(list))
+    for rep, p in persons.items():
+        parts[truth[rep2rec[rep]]][p].append(rep)
+    kinds = collections.Counter()
+    for person, clusters in parts.items():
+        for x, y in itertools.combinations(sorted(clusters), 2):
+            if (min(x, y), max(x, y)) in joined:
+                kinds['candidate'] += 1
+            elif any(comparable(has[a], has[b]) for a in clusters[x] for b in clusters[y]):
+                kinds['comparable'] += 1
+            else:
+                kinds['incomparable'] += 1
+    surplus = sum(len(c) - 1 for c in parts.values())
+    print(f"clusters too many (truth): {surplus}; pairs of parts of one person: "
+          f"{sum(kinds.values())}, joined by a candidate pair {kinds['candidate']}, comparable "
+          f"without one {kinds['comparable']}, incomparable (no rule fits both) {kinds['incomparable']}")
+    groups = collections.Counter(has.values())
+    keys = list(groups)
+    pairs_comparable = pairs_incomparable = 0
+    for i, x in enumerate(keys):
+        for y in keys[i:]:
+            n = groups[x] * groups[y] if x != y else groups[x] * (groups[x] - 1) // 2
+            if comparable(x, y):
+                pairs_comparable += n
+            else:
+                pairs_incomparable += n
+    true_incomparable = 0
+    reports_of = collections.defaultdict(list)
+    for rep in persons:
+        reports_of[truth[rep2rec[rep]]].append(rep)
+    for reps in reports_of.values():
+        true_incomparable += sum(not comparable(has[a], has[b]) for a, b in itertools.combinations(reps, 2))
+    rate = posterior_sum / pairs_comparable if pairs_comparable else 0.0
+    print(f"pairs of reports: {pairs_comparable} comparable (sum of candidate posteriors "
+          f"{posterior_sum:.1f}, {rate:.6f} a pair), {pairs_incomparable} incomparable: at that rate "
+          f"{rate * pairs_incomparable:.1f} of them one person; truth: {true_incomparable}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('command', choices=['estimate', 'levels', 'invisible', 'kinds'])
+    ap.add_argument('command', choices=['estimate', 'levels', 'invisible', 'kinds', 'presence'])
     ap.add_argument('run_dir')
     ap.add_argument('explain')
     ap.add_argument('persons')
     ap.add_argument('rules', nargs='?', default='', help='levels: the shared rules, as in explain.csv')
     ap.add_argument('--profile-dir', help='default RUN_DIR/samenzicht-default')
     ap.add_argument('--top', type=int, default=25)
+    ap.add_argument('--profile', help='presence: the linkage profile (text format) the run used')
     args = ap.parse_args()
     if args.command == 'levels' and not args.rules:
         ap.error('levels needs RULES (for example "surdel_pca")')
+    if args.command == 'presence' and not args.profile:
+        ap.error('presence needs --profile')
     data = load(args.run_dir, args.profile_dir or os.path.join(args.run_dir, 'samenzicht-default'), args.persons)
-    {'estimate': estimate, 'levels': levels, 'invisible': invisible, 'kinds': kinds}[args.command](args, *data)
+    {'estimate': estimate, 'levels': levels, 'invisible': invisible, 'kinds': kinds, 'presence': presence}[args.command](args, *data)
 
 
 if __name__ == '__main__':
