@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <optional>
+#include <span>
+#include <string>
 #include <ctime>
 #include <utility>
 #include <vector>
@@ -252,6 +254,38 @@ bool IsSurnamePrefix(std::string_view w) {
 
 namespace {
 
+// Words case systems put where a name is unknown ("Onbekend", "N.N.", "Anoniem", "Baby",
+// "Cliënt", "X"), compared on the field's letters only, folded. Such a field is not a
+// name: two records that both hold "Onbekend" say nothing about being one person, and a
+// record whose name is unknown must not be linked by it. Record-linkage practice replaces
+// these values by missing before comparing; pseudopeople's "fake name" error writes them.
+// Given names and surnames have their own lists: "Jongen" and "Zoon" are placeholders for a
+// child's given name, not surnames to drop.
+bool PlaceholderName(std::string_view folded, bool given) {
+  std::string letters;
+  for (char c : folded) {
+    if (c >= 'a' && c <= 'z') letters.push_back(c);
+  }
+  static constexpr std::string_view kBoth[] = {"onbekend", "onbekende", "unknown", "nn",
+                                               "anoniem",  "anonymous", "test",    "x",
+                                               "xx",       "xxx",       "nomennescio"};
+  static constexpr std::string_view kGiven[] = {"voornaam", "baby",    "meisje", "jongen",
+                                                "zoon",     "dochter", "client", "kind"};
+  static constexpr std::string_view kSurname[] = {"achternaam"};
+  for (std::string_view w : kBoth) {
+    if (letters == w) return true;
+  }
+  for (std::string_view w : given ? std::span<const std::string_view>(kGiven)
+                                  : std::span<const std::string_view>(kSurname)) {
+    if (letters == w) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+namespace {
+
 // Fold's table path covers U+00C0..U+024F (Latin-1 Supplement letters, Latin Extended-A
 // and -B). ×, ÷ and the rest are in it too: whatever ICU makes of them alone.
 constexpr uint32_t kLatinFirst = 0xC0, kLatinEnd = 0x250;
@@ -393,6 +427,9 @@ absl::StatusOr<std::string> Normaliser::NormaliseCity(std::string_view utf8) con
 
 absl::StatusOr<Surname> Normaliser::NormaliseSurname(std::string_view utf8) const {
   const std::string folded = Fold(utf8);
+  if (PlaceholderName(folded, /*given=*/false)) {
+    return absl::InvalidArgumentError("the surname is a placeholder for an unknown name");
+  }
   // Parts of a double surname ("-"), each a range of words ("," and " " between words).
   thread_local SurnameWords sw;
   thread_local std::vector<std::pair<size_t, size_t>> parts, merged;
@@ -466,6 +503,9 @@ absl::StatusOr<Surname> Normaliser::NormaliseSurname(std::string_view utf8) cons
 
 absl::StatusOr<GivenNames> Normaliser::NormaliseGivenNames(std::string_view utf8) const {
   const std::string folded = Fold(utf8);
+  if (PlaceholderName(folded, /*given=*/true)) {
+    return absl::InvalidArgumentError("the given names are a placeholder for an unknown name");
+  }
   // Every name's letters, joined by " ", built straight into `all`: "J.M." -> "j." "m.";
   // "Joh." -> "joh." (an abbreviation); "Jan-Willem" -> "janwillem". A name of one letter
   // or ended by a period is abbreviated.

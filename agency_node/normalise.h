@@ -69,7 +69,9 @@ class Normaliser {
   // Fold through the ICU transliterators only (no fast path): the reference for the check.
   std::string FoldWithIcu(std::string_view utf8) const;
 
-  // InvalidArgument (message without the value) when no letter is left.
+  // InvalidArgument (message without the value) when no letter is left, or when the field
+  // is a placeholder for an unknown name ("Onbekend", "N.N.", "Anoniem", "X"; for given
+  // names also "Baby", "Meisje", "Jongen", "Cliënt"): such a field is treated as missing.
   absl::StatusOr<Surname> NormaliseSurname(std::string_view utf8) const;
   absl::StatusOr<GivenNames> NormaliseGivenNames(std::string_view utf8) const;
   // A place name: folded, letters only ("'s-Hertogenbosch" -> "shertogenbosch", "Den Haag"

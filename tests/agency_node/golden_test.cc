@@ -71,6 +71,9 @@ struct Pinned {
 // token changed), and a few of its Dutch or hyphenated category words ("M", "V",
 // "non-european", "18-26", "indirect") now give their category. The demo and simulated
 // files give the same output as before.
+// Re-pinned when placeholders for an unknown name ("Onbekend", "N.N.", "X") became missing
+// names: golden_edge.csv's record E-041 (given name "x", skipped for its categories anyway)
+// gained one warning; no token and no other listing changed.
 const Pinned kPinned[] = {
     {"FIELD_BIRTH_YEAR", 583, "d6dcbd7d69a7ad2f81ccc1c9c966914c"},
     {"FIELD_DATE_OF_BIRTH", 583, "6dc2c055152f7ade20b25b4f5ed155a4"},
@@ -91,7 +94,7 @@ const Pinned kPinned[] = {
     {"FIELD_SURNAME_SORTED_LETTERS", 620, "7d47ad7edb8d38d0bc7f0ff55bf3f6fd"},
     {"FIELD_SURNAME_WITH_PREFIX", 620, "92c93c0b5402c4280794a590fc9767f4"},
     {"categories", 625, "348df5fa2837439fb72afa5b2b7a503d"},
-    {"counts", 5, "f5083cdc0f81a9dba8836505df98003f"},
+    {"counts", 5, "56da5db7c662aaddec45eb121f6d1e6b"},
     {"line", 625, "e85127c9c67be405ed2b188fe3b32e9c"},
     {"skipped", 76, "b60abfcd03faa5a80c08b96f7370901d"},
     {"token email", 9, "4e7fbc6f451fffb7ce8daa2bebadafa5"},
@@ -113,7 +116,7 @@ const Pinned kPinned[] = {
     {"token phon_year_pc", 368, "1a999cf8bad32da45f6dcee016bdeb8c"},
     {"token sorted_pc", 381, "b61e8b3f88cf9695987b9025b3413f8f"},
     {"token sorted_year_pc", 353, "c380fe4cc6941e118e7ee591abe00fb3"},
-    {"warnings", 273, "a923a12a3bc60abb7109c10538a91cf6"},
+    {"warnings", 274, "aa845695e09e397a967690ac11fd8a64"},
 };
 
 // Exact tokens of a few records (file, record id, rule, token hex), as a readable check

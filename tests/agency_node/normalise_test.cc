@@ -101,6 +101,30 @@ TEST_F(NormaliserTest, SurnameWithoutLettersIsRefusedWithoutEcho) {
   EXPECT_EQ(std::string(r.status().message()).find("12345"), std::string::npos);
 }
 
+// A placeholder for an unknown name is not a name: two records holding "Onbekend" must not
+// share a name token, so the field is refused (treated as missing) without echoing it.
+TEST_F(NormaliserTest, PlaceholdersForAnUnknownNameAreNotNames) {
+  for (const char* s : {"Onbekend", "ONBEKENDE", "N.N.", "nn", "Anoniem", "X", "xxx", "Test",
+                        "Achternaam", " Unknown "}) {
+    auto r = normaliser_->NormaliseSurname(s);
+    EXPECT_THAT(r, StatusIs(kInvalid)) << s;
+    EXPECT_NE(std::string(r.status().message()).find("placeholder"), std::string::npos) << s;
+  }
+  for (const char* s : {"Onbekend", "N.N.", "Baby", "Meisje", "Jongen", "Zoon", "Dochter",
+                        "Cliënt", "Client", "X", "Voornaam", "Kind"}) {
+    auto r = normaliser_->NormaliseGivenNames(s);
+    EXPECT_THAT(r, StatusIs(kInvalid)) << s;
+    EXPECT_EQ(std::string(r.status().message()).find(s), std::string::npos) << s;
+  }
+  // Real names that contain or resemble a placeholder stay names.
+  EXPECT_EQ(S("Jongen").core, "jongen");  // a surname, not a child's placeholder
+  EXPECT_EQ(S("Nijs").core, "nijs");
+  EXPECT_EQ(S("van Onna").core, "onna");
+  EXPECT_EQ(G("Xander").first, "xander");
+  EXPECT_EQ(G("Nina").first, "nina");
+  EXPECT_EQ(G("Baby Jane").first, "baby");  // more than the placeholder: kept as written
+}
+
 TEST_F(NormaliserTest, OnlyPrefixesIsStillAName) {
   EXPECT_EQ(S("de").core, "de");
 }
