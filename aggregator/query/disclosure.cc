@@ -1,5 +1,6 @@
 #include "aggregator/query/disclosure.h"
 
+#include <functional>
 #include <limits>
 #include <map>
 #include <tuple>
@@ -672,10 +673,14 @@ absl::StatusOr<std::vector<Departed>> ParseDeparted(const std::string& text) {
   return out;
 }
 
-std::vector<Departed> Departures(const Dataset& before, const LinkResult& before_link,
+namespace {
+
+// The reports of `before` in their frozen place for which `left(r)` holds and whose row is
+// not in `known`, as departed records (Departures, DeparturesOf).
+std::vector<Departed> DepartedOf(const Dataset& before, const LinkResult& before_link,
                                  const RecordKeys& before_keys,
-                                 const std::vector<bool>& before_in_place, const Dataset& now,
-                                 const ReleaseState& now_state,
+                                 const std::vector<bool>& before_in_place,
+                                 const std::function<bool(size_t r)>& left,
                                  const absl::flat_hash_set<int64_t>& known) {
   std::vector<Departed> out;
   const size_t n = before.reports.size();
@@ -683,10 +688,7 @@ std::vector<Departed> Departures(const Dataset& before, const LinkResult& before
       before_link.person.size() != n || before_keys.report.size() != n) {
     return out;
   }
-  absl::flat_hash_map<int64_t, size_t> now_of_row;
-  now_of_row.reserve(now.rows.size());
-  for (size_t r = 0; r < now.rows.size(); ++r) now_of_row.emplace(now.rows[r], r);
-  // Per person of `before`: its published rows, smallest first.
+  // Per person of `before`: its published rows.
   absl::flat_hash_map<uint32_t, std::vector<int64_t>> rows_of;
   for (size_t r = 0; r < n; ++r) {
     if (before.reports[r].signal_month != 0) {
@@ -694,12 +696,7 @@ std::vector<Departed> Departures(const Dataset& before, const LinkResult& before
     }
   }
   for (size_t r = 0; r < n; ++r) {
-    if (!before_in_place[r] || known.contains(before.rows[r])) continue;
-    auto it = now_of_row.find(before.rows[r]);
-    if (it != now_of_row.end() && it->second < now_state.in_place.size() &&
-        now_state.in_place[it->second]) {
-      continue;  // still where it was frozen
-    }
+    if (!before_in_place[r] || known.contains(before.rows[r]) || !left(r)) continue;
     Departed d;
     d.row = before.rows[r];
     d.key = before_keys.report[r];
@@ -718,6 +715,38 @@ std::vector<Departed> Departures(const Dataset& before, const LinkResult& before
     out.push_back(std::move(d));
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<Departed> Departures(const Dataset& before, const LinkResult& before_link,
+                                 const RecordKeys& before_keys,
+                                 const std::vector<bool>& before_in_place, const Dataset& now,
+                                 const ReleaseState& now_state,
+                                 const absl::flat_hash_set<int64_t>& known) {
+  absl::flat_hash_map<int64_t, size_t> now_of_row;
+  now_of_row.reserve(now.rows.size());
+  for (size_t r = 0; r < now.rows.size(); ++r) now_of_row.emplace(now.rows[r], r);
+  return DepartedOf(
+      before, before_link, before_keys, before_in_place,
+      [&](size_t r) {
+        auto it = now_of_row.find(before.rows[r]);
+        // Gone, or no longer where it was frozen.
+        return it == now_of_row.end() || it->second >= now_state.in_place.size() ||
+               !now_state.in_place[it->second];
+      },
+      known);
+}
+
+std::vector<Departed> DeparturesOf(const Dataset& before, const LinkResult& before_link,
+                                   const RecordKeys& before_keys,
+                                   const std::vector<bool>& before_in_place,
+                                   const absl::flat_hash_set<int64_t>& leaving,
+                                   const absl::flat_hash_set<int64_t>& known) {
+  if (leaving.empty()) return {};
+  return DepartedOf(
+      before, before_link, before_keys, before_in_place,
+      [&](size_t r) { return leaving.contains(before.rows[r]); }, known);
 }
 
 KeyWorld BuildKeyWorld(const Dataset& live, const LinkResult& live_link,

@@ -346,6 +346,14 @@ std::vector<Departed> Departures(const Dataset& before, const LinkResult& before
                                  const std::vector<bool>& before_in_place, const Dataset& now,
                                  const ReleaseState& now_state,
                                  const absl::flat_hash_set<int64_t>& known);
+// The same for the rows of `leaving` alone (reports a store transaction retracts or
+// corrects, which leave their frozen place whatever else changes), so that the transaction
+// itself can record their departure (Store::DepartureRecorder).
+std::vector<Departed> DeparturesOf(const Dataset& before, const LinkResult& before_link,
+                                   const RecordKeys& before_keys,
+                                   const std::vector<bool>& before_in_place,
+                                   const absl::flat_hash_set<int64_t>& leaving,
+                                   const absl::flat_hash_set<int64_t>& known);
 // The key world (see above) of a published dataset (`live`, its published linkage and record
 // keys and `publishable` from its release state) and the departed records: the reports in
 // row order, each live report with its published key (pinned; one without a key, corrected

@@ -73,6 +73,81 @@ void SetLinkageError(const Snapshot& snap, v1::InsightResponse* resp) {
 
 }  // namespace
 
+namespace {
+
+// The settings that add `left` to the departed records of their months (read with `read`, so
+// in the transaction that writes them), one write and one audit entry per month and agency;
+// a row already recorded is left out. `kept` receives the records added.
+absl::StatusOr<std::vector<SettingWrite>> RecordDepartures(const std::vector<Departed>& left,
+                                                           const SettingReader& read,
+                                                           std::vector<Departed>* kept) {
+  std::map<std::pair<uint32_t, std::string>, std::vector<const Departed*>> by;
+  for (const Departed& d : left) by[{d.facts.signal_month, d.agency}].push_back(&d);
+  std::map<uint32_t, std::vector<Departed>> months;  // month -> its records so far
+  std::vector<SettingWrite> out;
+  for (const auto& [at, records] : by) {
+    const std::string name = absl::StrFormat("%s%06u", kDepartedSettingPrefix, at.first);
+    auto month = months.find(at.first);
+    if (month == months.end()) {
+      ASSIGN_OR_RETURN(std::string value, read(name));
+      ASSIGN_OR_RETURN(std::vector<Departed> parsed, ParseDeparted(value));
+      month = months.emplace(at.first, std::move(parsed)).first;
+    }
+    int64_t added = 0;
+    for (const Departed* d : records) {
+      const bool recorded = std::any_of(month->second.begin(), month->second.end(),
+                                        [&](const Departed& o) { return o.row == d->row; });
+      if (recorded) continue;
+      month->second.push_back(*d);
+      if (kept != nullptr) kept->push_back(*d);
+      ++added;
+    }
+    if (added == 0) continue;
+    DisclosureDepartureEvent e{.month = MonthText(at.first), .agency = at.second, .reports = added};
+    out.push_back(SettingWrite{name, FormatDeparted(month->second), kEventDisclosureDeparture,
+                               kActorAggregator, e.ToJson()});
+  }
+  return out;
+}
+
+}  // namespace
+
+class Query::DepartureBook final : public DepartureRecorder {
+ public:
+  explicit DepartureBook(Query* query) : query_(query) {}
+
+  void BeforeRetraction() override {
+    {
+      std::lock_guard<std::mutex> lock(query_->mu_);
+      if (query_->cached_ != nullptr) return;
+    }
+    // No snapshot yet (just started): make one, so that the departure can be told.
+    absl::Status s = query_->ForQuery().status();
+    if (!s.ok()) {
+      spdlog::warn("no snapshot before a retraction; its departures are recorded by the next "
+                   "snapshot: {}", s.ToString());
+    }
+  }
+
+  absl::StatusOr<std::vector<SettingWrite>> Leaving(const std::vector<int64_t>& rows,
+                                                    const SettingReader& read) override {
+    std::shared_ptr<const Snapshot> basis;
+    {
+      std::lock_guard<std::mutex> lock(query_->mu_);
+      basis = query_->cached_;
+    }
+    if (basis == nullptr || basis->in_frozen_place.empty()) return std::vector<SettingWrite>{};
+    const absl::flat_hash_set<int64_t> leaving(rows.begin(), rows.end());
+    const std::vector<Departed> left =
+        DeparturesOf(basis->dataset, basis->link, basis->keys, basis->in_frozen_place, leaving,
+                     {});
+    return RecordDepartures(left, read, nullptr);
+  }
+
+ private:
+  Query* const query_;
+};
+
 absl::StatusOr<std::unique_ptr<Query>> Query::New(const v1::AggregatorConfig& config,
                                                   const v1::LinkageProfile& profile,
                                                   Store* store) {
@@ -100,11 +175,16 @@ absl::StatusOr<std::unique_ptr<Query>> Query::New(const v1::AggregatorConfig& co
   q->cell_key_.max_noise = options.max_noise;
   if (options.method == DisclosureMethod::kCellKey) {
     ASSIGN_OR_RETURN(q->cell_key_.secret, CellKeySecret(store));
+    if (options.release_freeze) {
+      q->departure_book_ = std::make_shared<DepartureBook>(q.get());
+      store->SetDepartureRecorder(q->departure_book_.get());
+    }
   }
   return q;
 }
 
 Query::~Query() {
+  if (departure_book_ != nullptr) store_->ClearDepartureRecorder(departure_book_.get());
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
@@ -555,21 +635,17 @@ absl::Status Query::KeepDepartures(Snapshot& snap, const Snapshot* previous,
     for (const Departed& d : departed[month]) known.insert(d.row);
   }
   if (previous != nullptr && !previous->in_frozen_place.empty()) {
+    // Normally none: a retraction or correction records its departures itself
+    // (DepartureBook); this catches the rest (no snapshot when it committed, or one that did
+    // not know the report's place yet).
     std::vector<Departed> left =
         Departures(previous->dataset, previous->link, previous->keys, previous->in_frozen_place,
                    snap.dataset, state, known);
-    // Per month and agency: one setting write and its audit entry.
-    std::map<std::pair<uint32_t, std::string>, std::vector<Departed>> by;
-    for (Departed& d : left) by[{d.facts.signal_month, d.agency}].push_back(std::move(d));
-    for (auto& [at, records] : by) {
-      std::vector<Departed>& month = departed[at.first];
-      month.insert(month.end(), records.begin(), records.end());
-      DisclosureDepartureEvent e{.month = MonthText(at.first),
-                                 .agency = at.second,
-                                 .reports = static_cast<int64_t>(records.size())};
-      RETURN_IF_ERROR(store_->SetSetting(absl::StrFormat("%s%06u", prefix, at.first),
-                                         FormatDeparted(month), kEventDisclosureDeparture,
-                                         kActorAggregator, e.ToJson()));
+    if (!left.empty()) {
+      std::vector<Departed> kept;
+      RETURN_IF_ERROR(store_->UpdateSettings(
+          [&](const SettingReader& read) { return RecordDepartures(left, read, &kept); }));
+      for (Departed& d : kept) departed[d.facts.signal_month].push_back(std::move(d));
     }
   }
   std::vector<Departed> all;

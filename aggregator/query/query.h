@@ -299,6 +299,12 @@ class Query {
   // entry per agency, and builds the snapshot's key world from every departed record.
   absl::Status KeepDepartures(Snapshot& snap, const Snapshot* previous,
                               const ReleaseState& state);
+  // The store's DepartureRecorder under the release freeze: records the departure of each
+  // report a retraction or correction takes out of its frozen place (by the last snapshot)
+  // in the transaction that does it, so that a restart before the next snapshot loses
+  // nothing; before a retraction it makes the first snapshot if there is none.
+  class DepartureBook;
+  std::shared_ptr<DepartureRecorder> departure_book_;  // a DepartureBook
   absl::Status CheckAndRecord(const Snapshot& snap, const std::vector<AskedQuery>& asked);
   std::unique_ptr<QueryHistory> history_;
   std::mutex history_mu_;

@@ -658,6 +658,7 @@ absl::StatusOr<CommitResult> Store::WriteBatch(const BatchToStore& batch, const 
                     : row.status();
   };
   CommitResult result;
+  std::vector<int64_t> corrected_rows;  // rows this batch corrects (RecordLeaving)
   w.find_batch.Reset();
   ASSIGN_OR_RETURN(const bool replayed, w.find_batch.BindStatic(1, batch.batch_id).Step());
   if (replayed) {
@@ -761,6 +762,7 @@ absl::StatusOr<CommitResult> Store::WriteBatch(const BatchToStore& batch, const 
         ++result.duplicates;
       }
       ++result.corrected;
+      corrected_rows.push_back(row);
       if (chain_ != nullptr) {
         const ReportCorrectedEvent d{batch.agency, batch.batch_id, r.report_id(), version};
         ASSIGN_OR_RETURN(audit::Entry entry,
@@ -772,6 +774,9 @@ absl::StatusOr<CommitResult> Store::WriteBatch(const BatchToStore& batch, const 
       ++result.duplicates;  // an older epoch's copy of a report stored under a newer one
     }
   }
+
+  // The departures the corrections cause, recorded in the same transaction.
+  RETURN_IF_ERROR(RecordLeaving(corrected_rows, entries));
 
   w.update_batch.Reset();
   w.update_batch.BindStatic(1, batch.batch_id);
@@ -804,6 +809,8 @@ absl::StatusOr<CommitResult> Store::WriteBatch(const BatchToStore& batch, const 
 absl::StatusOr<RetractResult> Store::Retract(const std::string& agency,
                                              const std::vector<std::string>& report_ids,
                                              int64_t now_unix) {
+  std::lock_guard<std::mutex> recorder_lock(recorder_mu_);
+  if (recorder_ != nullptr) recorder_->BeforeRetraction();
   std::lock_guard<std::mutex> lock(write_mu_);
   RetractResult result;
   ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*writer_));
@@ -815,6 +822,7 @@ absl::StatusOr<RetractResult> Store::Retract(const std::string& agency,
                    writer_->Prepare("INSERT OR IGNORE INTO retracted(report_id, agency, at) "
                                     "VALUES (?1, ?2, ?3)"));
   std::vector<ReportIds::Key> retracted;  // marked in the map once committed
+  std::vector<int64_t> rows;              // their store rows
   for (const std::string& id : report_ids) {
     uint8_t id_bytes[kReportIdBytes];
     if (!ReportIdBytes(id, id_bytes)) {  // cannot be stored: answered like an unknown id
@@ -841,17 +849,32 @@ absl::StatusOr<RetractResult> Store::Retract(const std::string& agency,
     mark.Bind(3, now_unix);
     RETURN_IF_ERROR(mark.Run());
     retracted.push_back(key);
+    rows.push_back(known->second);
     ++result.retracted;
   }
-  std::optional<audit::Entry> entry;
+  std::vector<audit::Entry> entries;
+  std::optional<audit::AuditChain> chain_at_start;
+  if (chain_ != nullptr) chain_at_start = *chain_;
+  absl::Status status = absl::OkStatus();
   if (chain_ != nullptr) {
     const RetractionEvent d{agency, static_cast<uint32_t>(report_ids.size()), result.retracted,
                             static_cast<uint32_t>(result.not_found.size())};
-    ASSIGN_OR_RETURN(entry, AppendInTransaction(kEventRetraction, agency, d.ToJson()));
+    absl::StatusOr<audit::Entry> entry = AppendInTransaction(kEventRetraction, agency, d.ToJson());
+    status = entry.status();
+    if (entry.ok()) {
+      chain_->Commit(*entry);
+      entries.push_back(*std::move(entry));
+    }
   }
-  RETURN_IF_ERROR(tx.Commit());
+  // The departures it causes, recorded in the same transaction.
+  if (status.ok()) status = RecordLeaving(rows, &entries);
+  if (status.ok()) status = tx.Commit();
+  if (!status.ok()) {
+    if (chain_at_start.has_value()) *chain_ = *chain_at_start;
+    return status;  // rolled back: nothing of it is stored
+  }
   for (const ReportIds::Key& key : retracted) report_ids_->row[key] = ReportIds::kRetracted;
-  AfterCommit(entry);
+  for (const audit::Entry& e : entries) CheckpointIfDue(e);
   if (result.retracted > 0) ++generation_;
   return result;
 }
@@ -1168,6 +1191,81 @@ absl::StatusOr<std::map<std::string, std::string>> Store::LoadSettings() const {
     if (!row) return out;
     out[st.Text(0)] = st.Text(1);
   }
+}
+
+namespace {
+
+// Reads a setting with `read` ("SELECT value FROM settings WHERE name = ?1"), "" when unset.
+SettingReader ReaderOf(Statement& read) {
+  return [&read](const std::string& name) -> absl::StatusOr<std::string> {
+    read.Reset();
+    read.Bind(1, name);
+    ASSIGN_OR_RETURN(const bool found, read.Step());
+    std::string value = found ? read.Text(0) : std::string();
+    read.Reset();
+    return value;
+  };
+}
+
+}  // namespace
+
+absl::Status Store::WriteSettingsInTransaction(const std::vector<SettingWrite>& writes,
+                                               std::vector<audit::Entry>* entries) {
+  for (const SettingWrite& w : writes) {
+    if (w.name == kSettingAuditPublicKey || w.name == kSettingLastReportRow) {
+      return absl::InvalidArgumentError("setting is not changeable");
+    }
+    RETURN_IF_ERROR(PutSetting(*writer_, w.name, w.value));
+    if (chain_ != nullptr && !w.event.empty()) {
+      ASSIGN_OR_RETURN(audit::Entry entry, AppendInTransaction(w.event, w.actor, w.details));
+      chain_->Commit(entry);
+      entries->push_back(std::move(entry));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Store::RecordLeaving(const std::vector<int64_t>& rows,
+                                  std::vector<audit::Entry>* entries) {
+  if (recorder_ == nullptr || rows.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(Statement read, writer_->Prepare("SELECT value FROM settings WHERE name = ?1"));
+  const SettingReader reader = ReaderOf(read);
+  ASSIGN_OR_RETURN(std::vector<SettingWrite> writes, recorder_->Leaving(rows, reader));
+  return WriteSettingsInTransaction(writes, entries);
+}
+
+absl::Status Store::UpdateSettings(
+    const std::function<absl::StatusOr<std::vector<SettingWrite>>(const SettingReader&)>&
+        update) {
+  std::lock_guard<std::mutex> lock(write_mu_);
+  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*writer_));
+  ASSIGN_OR_RETURN(Statement read, writer_->Prepare("SELECT value FROM settings WHERE name = ?1"));
+  const SettingReader reader = ReaderOf(read);
+  ASSIGN_OR_RETURN(std::vector<SettingWrite> writes, update(reader));
+  if (writes.empty()) return absl::OkStatus();
+  std::optional<audit::AuditChain> chain_at_start;
+  if (chain_ != nullptr) chain_at_start = *chain_;
+  std::vector<audit::Entry> entries;
+  absl::Status status = WriteSettingsInTransaction(writes, &entries);
+  if (status.ok()) status = tx.Commit();
+  if (!status.ok()) {
+    if (chain_at_start.has_value()) *chain_ = *chain_at_start;
+    return status;
+  }
+  for (const audit::Entry& e : entries) CheckpointIfDue(e);
+  return absl::OkStatus();
+}
+
+void Store::SetDepartureRecorder(DepartureRecorder* recorder) {
+  std::lock_guard<std::mutex> recorder_lock(recorder_mu_);
+  std::lock_guard<std::mutex> lock(write_mu_);
+  recorder_ = recorder;
+}
+
+void Store::ClearDepartureRecorder(DepartureRecorder* recorder) {
+  std::lock_guard<std::mutex> recorder_lock(recorder_mu_);
+  std::lock_guard<std::mutex> lock(write_mu_);
+  if (recorder_ == recorder) recorder_ = nullptr;
 }
 
 absl::Status Store::SetSetting(const std::string& name, const std::string& value,

@@ -208,6 +208,32 @@ struct RetractResult {
   std::vector<std::string> not_found;  // unknown, another agency's, or already retracted
 };
 
+// A setting written in the transaction of the change that asks for it, with its audit entry
+// (`event`, `actor`, `details`; an empty `event` writes none).
+struct SettingWrite {
+  std::string name, value, event, actor, details;
+};
+// Reads a setting as the open write transaction sees it ("" when it is not set).
+using SettingReader = std::function<absl::StatusOr<std::string>(const std::string& name)>;
+
+// Told by the store, inside the transaction that retracts or corrects reports, which rows
+// leave; what it returns is written in that same transaction. The query layer's release
+// freeze keeps a record of a report that leaves the place it was frozen in
+// (docs/disclosure.md section 3), so that a restart before its next snapshot loses nothing.
+class DepartureRecorder {
+ public:
+  virtual ~DepartureRecorder() = default;
+  // Before a retraction's transaction, with no lock of the store held (it may read and
+  // write the store).
+  virtual void BeforeRetraction() = 0;
+  // Inside the write transaction that retracts or corrects the reports of `rows` (store
+  // rows), under the store's writer lock: it must not call the store, only `read`. The
+  // settings it returns are written in the same transaction, each with its audit entry; an
+  // error rolls the whole change back and is returned to its caller.
+  virtual absl::StatusOr<std::vector<SettingWrite>> Leaving(const std::vector<int64_t>& rows,
+                                                            const SettingReader& read) = 0;
+};
+
 // How the audit trail is signed and checkpointed.
 struct AuditOptions {
   const crypto::Signer* signer = nullptr;  // not owned; must outlive the store
@@ -327,6 +353,20 @@ class Store {
                           const std::string& event, const std::string& actor,
                           const std::string& details);
 
+  // Reads settings and writes those `update` returns (each with its audit entry) in one
+  // write transaction: a read-modify-write that no other write of the store interleaves.
+  // `update` must not call the store, only its reader; its error is returned, nothing
+  // written.
+  absl::Status UpdateSettings(
+      const std::function<absl::StatusOr<std::vector<SettingWrite>>(const SettingReader&)>&
+          update);
+
+  // The recorder told of every retraction and correction from now on (not owned; nullptr:
+  // none). One at a time: the last set. ClearDepartureRecorder(r) removes `r` if it is the
+  // one set, and returns once no call into it is under way.
+  void SetDepartureRecorder(DepartureRecorder* recorder);
+  void ClearDepartureRecorder(DepartureRecorder* recorder);
+
   // Deletes, for real, every report whose signal month is before `cutoff_month` (YYYYMM),
   // and every report without a signal month received before `cutoff_unix`, with their
   // tokens; records the purge in the trail in the same transaction (also when nothing
@@ -355,6 +395,17 @@ class Store {
         std::unique_ptr<crypto::KeyedHasher> hasher, std::vector<int> rule_ids);
 
   const std::string path_;
+  // The departure recorder; set under recorder_mu_ and write_mu_ (taken in that order), so
+  // either lock keeps it. Retract holds recorder_mu_ across BeforeRetraction and its
+  // transaction.
+  std::mutex recorder_mu_;
+  DepartureRecorder* recorder_ = nullptr;
+  // Inside an open write transaction: `writes`, each setting with its audit entry (appended
+  // to `entries`, the chain advanced; the caller restores the chain when it rolls back).
+  absl::Status WriteSettingsInTransaction(const std::vector<SettingWrite>& writes,
+                                          std::vector<audit::Entry>* entries);
+  // Asks the recorder (if any) about `rows` leaving, and writes what it returns, as above.
+  absl::Status RecordLeaving(const std::vector<int64_t>& rows, std::vector<audit::Entry>* entries);
   mutable std::mutex write_mu_;  // guards writer_ (the single writer connection)
   const std::unique_ptr<sqlite::Database> writer_;
   const std::unique_ptr<crypto::KeyedHasher> hasher_;

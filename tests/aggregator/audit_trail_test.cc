@@ -31,7 +31,8 @@ class AuditTrailTest : public testing::AuditServerTest {
   }
 
   // A trail with every kind of event: batches, a partly refused batch, a refused batch,
-  // the freeze of the released months, a query, a retraction, start and stop.
+  // the freeze of the released months, a query, a retraction of a report of a released
+  // month (with the departure it causes, recorded in the same transaction), start and stop.
   void MakeTrail() {
     std::vector<v1::BatchAck> acks;
     ASSERT_TRUE(Submit("police", {PoliceBatch({MakeReport(1, {{"nid", Tok(1)}}, v1::FORM_SEXUAL),
@@ -104,7 +105,8 @@ TEST_F(AuditTrailTest, RecordsEveryEventWithItsCounts) {
   EXPECT_EQ(releases, ReleasedMonths());
   EXPECT_THAT(events, ::testing::ElementsAre("configuration_change", "key_epoch_change", "start",
                                              "batch_received", "batch_received", "batch_refused",
-                                             "query", "retraction", "stop"));
+                                             "query", "retraction", "disclosure_departure",
+                                             "stop"));
   auto find = [&](const std::string& ev, const std::string& actor) -> std::string {
     for (const auto& x : e) {
       if (x.event == ev && x.actor == actor) return x.details;
@@ -125,6 +127,8 @@ TEST_F(AuditTrailTest, RecordsEveryEventWithItsCounts) {
   EXPECT_THAT(query, HasSubstr("\"role\":\"analyst\""));
   EXPECT_THAT(find("retraction", "police"),
               HasSubstr("\"requested\":2,\"retracted\":1,\"not_found\":1"));
+  EXPECT_EQ(find("disclosure_departure", "aggregator"),
+            "{\"month\":\"2024-01\",\"agency\":\"police\",\"reports\":1}");
   // Every entry verifies with the audit key.
   ASSERT_OK_AND_ASSIGN(VerifyOutcome v, Verify(false));
   EXPECT_EQ(v.entries, e.size());
@@ -157,7 +161,7 @@ TEST_F(AuditTrailTest, AnUntouchedTrailVerifies) {
   MakeTrail();
   KeepCheckpoint();
   ASSERT_OK_AND_ASSIGN(VerifyOutcome v, Verify());
-  EXPECT_EQ(v.entries, 9u + ReleasedMonths());
+  EXPECT_EQ(v.entries, 10u + ReleasedMonths());
   EXPECT_EQ(v.checkpoints_checked, 1);
   EXPECT_EQ(v.trust_source, "--public-key");
   // The key found in the data directory is used only with a warning.
@@ -174,7 +178,7 @@ TEST_F(AuditTrailTest, AnUntouchedTrailVerifies) {
   StartServer();
   StopServer();
   ASSERT_OK_AND_ASSIGN(v, Verify());
-  EXPECT_EQ(v.entries, 11u + ReleasedMonths());
+  EXPECT_EQ(v.entries, 12u + ReleasedMonths());
 }
 
 TEST_F(AuditTrailTest, AModifiedEntryIsNamed) {
@@ -296,7 +300,7 @@ TEST_F(AuditTrailTest, ReportSummarisesPerAgencyAndAnalyst) {
   EXPECT_THAT(csv, ::testing::HasSubstr("month,party,batches,reports,accepted,duplicates,"
                                         "refused_reports,batches_refused,retractions,retracted,"
                                         "queries,suppressed_cells,purges,purged_reports,left_released\n"));
-  EXPECT_THAT(csv, ::testing::HasSubstr(month + ",police,1,3,3,0,0,1,1,1,0,0,0,0,0\n"));
+  EXPECT_THAT(csv, ::testing::HasSubstr(month + ",police,1,3,3,0,0,1,1,1,0,0,0,0,1\n"));
   EXPECT_THAT(csv, ::testing::HasSubstr(month + ",zorg,1,2,1,0,1,0,0,0,0,0,0,0,0\n"));
   EXPECT_THAT(csv, ::testing::HasSubstr(month + ",gemeente,0,0,0,0,0,0,0,0,1,"));
   o.format = "json";

@@ -471,6 +471,84 @@ TEST_F(QueryCellKeyTest, ARetractionAfterTheReleaseLowersTheCountWithTheSameNois
   EXPECT_EQ(settings["disclosure_departed_202403"], "");
 }
 
+// A departure is recorded in the transaction that takes the report out of its frozen place
+// (docs/disclosure.md section 3), so an aggregator that restarts before its next snapshot
+// still keeps the report's key in the cells it was frozen in: the figures drop by exactly
+// the reports taken out, with the same noise. Three ways: retracted and then a restart;
+// corrected out and then a restart; a restart, a retraction before any query, a restart.
+TEST_F(QueryCellKeyTest, ADepartureSurvivesARestartBeforeTheNextSnapshot) {
+  // Persons and signals of the half year and the year (totals) and of the half year
+  // (overview): each holds 40 persons, far from the clamp, so a drop of n is a drop of n.
+  auto figures = [&]() {
+    std::vector<uint64_t> out;
+    for (auto [from, to] : {std::pair<uint32_t, uint32_t>{202401, 202406}, {202401, 202412}}) {
+      auto totals = query_->Totals(analyst_, Request({}, from, to));
+      EXPECT_TRUE(totals.ok()) << totals.status();
+      out.push_back(totals->total_persons().value());
+      out.push_back(totals->total_signals().value());
+    }
+    v1::InsightRequest req;
+    req.set_from_month(202401);
+    req.set_to_month(202406);
+    auto overview = query_->Insight(analyst_, req);
+    EXPECT_TRUE(overview.ok()) << overview.status();
+    out.push_back(overview->total_persons().value());
+    out.push_back(overview->total_signals().value());
+    return out;
+  };
+  auto restart = [&]() {
+    query_.reset();
+    ASSERT_OK_AND_ASSIGN(query_, Query::New(config_, profile_, store_.get(), Options()));
+  };
+  auto retract = [&](int id) {
+    v1::RetractRequest r;
+    r.add_report_ids(testing::Id(id));
+    ASSERT_OK_AND_ASSIGN(v1::RetractResponse retracted, intake_->Retract(police_, r));
+    ASSERT_EQ(retracted.retracted(), 1u);
+  };
+  const std::vector<uint64_t> before = figures();  // every month of 2024 released and frozen
+  // Person 14 (one report, March) retracted; the aggregator restarts before any snapshot.
+  retract(14);
+  restart();
+  std::vector<uint64_t> after = figures();
+  for (size_t i = 0; i < before.size(); ++i) EXPECT_EQ(after[i] + 1, before[i]) << i;
+  // Person 20 (one report, March, labour) corrected to another person's identifiers: it
+  // stays counted (as a person of its own, under the key it was frozen with) and leaves its
+  // frozen place; a restart again before the next snapshot. The counts are unchanged.
+  {
+    std::vector<v1::Report> reports = {testing::Packed(
+        profile_, testing::MakeReport(20, {{"nid", Tok(120)}}, v1::FORM_LABOUR, 202403))};
+    ASSERT_TRUE(intake_->Submit(police_, testing::Sign(*signer_, testing::MakePayload(
+                                                                     "police", profile_, kEpoch,
+                                                                     std::move(reports))))
+                    .ok());
+  }
+  restart();
+  after = figures();
+  for (size_t i = 0; i < before.size(); ++i) EXPECT_EQ(after[i] + 1, before[i]) << i;
+  // A restart, then person 26 (one report, March) retracted before any query, then another.
+  restart();
+  retract(26);
+  restart();
+  after = figures();
+  for (size_t i = 0; i < before.size(); ++i) EXPECT_EQ(after[i] + 2, before[i]) << i;
+  // Each departure is recorded once, with its audit entry.
+  ASSERT_OK_AND_ASSIGN(auto settings, store_->LoadSettings());
+  ASSERT_OK_AND_ASSIGN(std::vector<Departed> departed,
+                       ParseDeparted(settings["disclosure_departed_202403"]));
+  ASSERT_EQ(departed.size(), 3u);
+  for (const Departed& d : departed) {
+    EXPECT_EQ(d.agency, "police");
+    EXPECT_EQ(d.facts.signal_month, 202403u);
+    EXPECT_EQ(d.facts.form, static_cast<uint8_t>(v1::FORM_LABOUR));
+  }
+  auto entries = store_->ReadAudit(1, 10000);
+  ASSERT_TRUE(entries.ok());
+  int departures = 0;
+  for (const audit::Entry& e : *entries) departures += e.event == kEventDisclosureDeparture;
+  EXPECT_EQ(departures, 3);
+}
+
 // Months frozen before versions were kept ("/": rows without versions) or before rows were
 // kept (keys alone) are given rows and the versions their reports have now at the next
 // snapshot (CompleteFrozenRows), with an audit entry, so that from then on a report that
