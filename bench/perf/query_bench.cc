@@ -17,6 +17,10 @@
 //   query_bench --keyed               # also the Cell Key Method's path: the index built with
 //                                     # record keys (a person's key in each cell from the
 //                                     # reports that put it there), + PerturbTotals
+//   query_bench --keyed --departed N  # also the path once reports have left released
+//                                     # months: N departed records (one in n/N reports,
+//                                     # joined to its person), the key world and its index
+//                                     # built per snapshot, every query counted in both
 #include <algorithm>
 #include <chrono>
 #include <ctime>
@@ -128,6 +132,7 @@ int main(int argc, char** argv) {
   std::vector<uint64_t> sizes = {1000000, 10000000};
   int queries = 20;
   bool keyed = false;
+  uint64_t departed = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--smoke") sizes = {20000}, queries = 5;
@@ -140,8 +145,12 @@ int main(int argc, char** argv) {
       }
     } else if (a == "--queries" && i + 1 < argc && absl::SimpleAtoi(argv[i + 1], &queries)) {
       ++i;
+    } else if (a == "--departed" && i + 1 < argc && absl::SimpleAtoi(argv[i + 1], &departed)) {
+      ++i;
+      keyed = true;
     } else {
-      std::cerr << "usage: query_bench [--sizes N,N] [--queries Q] [--smoke] [--keyed]\n";
+      std::cerr << "usage: query_bench [--sizes N,N] [--queries Q] [--smoke] [--keyed] "
+                   "[--departed N]\n";
       return a == "--help" ? 0 : 2;
     }
   }
@@ -185,6 +194,38 @@ int main(int argc, char** argv) {
       std::printf("keyed: record keys + keyed index build %.2f s, keyed index %.1f B/report\n",
                   std::chrono::duration<double>(Clock::now() - k0).count(),
                   double(keyed_index->MemoryBytes()) / n);
+    }
+    // The key world once reports have left released months (Query::KeepDepartures): every
+    // (n / departed)-th report also stands as a departed record of a report that left (a row
+    // of its own, the report's key and categories, joined to its person).
+    std::unique_ptr<aggregator::KeyWorld> world;
+    std::unique_ptr<const aggregator::TotalsIndex> world_index;
+    if (departed > 0) {
+      ds.rows.resize(n);
+      for (uint64_t r = 0; r < n; ++r) ds.rows[r] = static_cast<int64_t>(r + 1);
+      std::vector<aggregator::Departed> gone;
+      const uint64_t step = std::max<uint64_t>(1, n / departed);
+      for (uint64_t r = 0; r < n && gone.size() < departed; r += step) {
+        aggregator::Departed d;
+        d.row = static_cast<int64_t>(n + 1 + gone.size());
+        d.key = keys.report[r];
+        d.with_row = ds.rows[r];
+        d.facts = ds.reports[r];
+        if (d.facts.area != 0 && d.facts.area <= ds.areas.size()) d.area = ds.areas[d.facts.area - 1];
+        d.facts.agency = 0;
+        d.facts.area = 0;
+        gone.push_back(std::move(d));
+      }
+      const std::vector<bool> publishable(n, true);
+      auto w0 = Clock::now();
+      const double wc0 = CpuSeconds();
+      world = std::make_unique<aggregator::KeyWorld>(
+          aggregator::BuildKeyWorld(ds, link, keys, publishable, gone, params));
+      world_index = aggregator::TotalsIndex::Build(world->dataset, world->link, &world->keys);
+      std::printf("key world: %zu departed records; key world + its keyed index build %.2f s "
+                  "(cpu %.2f s), its index %.1f B/report\n",
+                  gone.size(), std::chrono::duration<double>(Clock::now() - w0).count(),
+                  CpuSeconds() - wc0, double(world_index->MemoryBytes()) / n);
     }
     std::printf("%llu reports, %u persons: data + link %.2f s, index build %.2f s (cpu %.2f s); "
                 "snapshot (categories + tokens + linkage) %.0f B/report, index %.1f B/report\n",
@@ -269,6 +310,29 @@ int main(int argc, char** argv) {
                   "p99 %7.2f ms; %d queries; TotalsIndex with record keys + PerturbTotals)\n",
                   c.name, pct(k.wall, 0.5), pct(k.wall, 0.99), k.wall.back(), pct(k.cpu, 0.5),
                   pct(k.cpu, 0.99), queries);
+      if (world == nullptr) continue;
+      // What Query::PerturbedTotals runs with a key world: counted in the snapshot's index,
+      // keyed in the key world's, the keys taken over cell by cell, then PerturbTotals.
+      Timed kw;
+      for (int q = 0; q < queries; ++q) {
+        auto a = Clock::now();
+        const double ca = CpuSeconds();
+        kw.raw = keyed_index->RawTotalsFor(ds, link, req);
+        auto keyed_raw = world_index->RawTotalsFor(world->dataset, world->link, req);
+        if (!kw.raw.ok() || !keyed_raw.ok()) { std::cerr << "key world query failed\n"; return 2; }
+        aggregator::TakeCellKeys(*kw.raw, *keyed_raw);
+        v1::TotalsResponse resp = aggregator::PerturbTotals(*kw.raw, params);
+        kw.wall.push_back(Ms(a, Clock::now()));
+        kw.cpu.push_back((CpuSeconds() - ca) * 1e3);
+        benchmark_sink = benchmark_sink + resp.rows_size();
+      }
+      std::sort(kw.wall.begin(), kw.wall.end());
+      std::sort(kw.cpu.begin(), kw.cpu.end());
+      if (!Same(req, k.raw, kw.raw)) return 1;  // the same counts, other keys
+      std::printf("  %-20s + key world: p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms  (cpu p50 "
+                  "%7.2f p99 %7.2f ms; %d queries)\n",
+                  c.name, pct(kw.wall, 0.5), pct(kw.wall, 0.99), kw.wall.back(),
+                  pct(kw.cpu, 0.5), pct(kw.cpu, 0.99), queries);
     }
   }
   std::printf("peak RSS %.1f MiB\n", bench::PeakRssBytes() / 1048576.0);
