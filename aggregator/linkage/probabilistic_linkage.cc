@@ -1277,9 +1277,79 @@ ProbabilisticLinkResult LinkProbabilistic(uint32_t num_reports, const TokenTable
     }
   }
   for (const auto& [key, p] : missed) result.estimated_missed_links += p;
+  {
+    std::vector<uint16_t> used_masks;
+    for (uint16_t m : rule_mask) {
+      if (m != 0) used_masks.push_back(m);
+    }
+    result.estimated_missed_incomparable =
+        ExpectedMissedLinksNoRuleCompares(present, used_masks, link.person, link.persons, p_all);
+    result.estimated_missed_links += result.estimated_missed_incomparable;
+  }
   result.estimated_precision = n_within > 0 ? p_within / n_within : 1;
   result.estimated_recall = p_all > 0 ? p_within / p_all : 1;
   return result;
+}
+
+double ExpectedMissedLinksNoRuleCompares(const std::vector<uint16_t>& present,
+                                         const std::vector<uint16_t>& rule_masks,
+                                         const std::vector<uint32_t>& person, uint32_t persons,
+                                         double candidate_matches) {
+  // The distinct sets of comparisons the rules use, without those that contain another (a
+  // report with the larger set also has the smaller): two reports can be compared exactly
+  // when both have all comparisons of one of these.
+  std::vector<uint16_t> minimal;
+  for (uint16_t m : rule_masks) {
+    if (m == 0 || std::find(minimal.begin(), minimal.end(), m) != minimal.end()) continue;
+    minimal.push_back(m);
+  }
+  std::erase_if(minimal, [&](uint16_t m) {
+    return std::any_of(minimal.begin(), minimal.end(),
+                       [m](uint16_t o) { return o != m && (o & ~m) == 0; });
+  });
+  // A report's (a cluster's) signature: bit k set when it has (one of its reports has) all
+  // comparisons of minimal[k]. Two can be compared when their signatures share a bit.
+  using Signature = std::array<uint64_t, 8>;  // up to 512 sets of the 9 comparisons
+  auto signature_of = [&](uint16_t have) {
+    Signature sig{};
+    for (size_t k = 0; k < minimal.size(); ++k) {
+      if ((minimal[k] & ~have) == 0) sig[k / 64] |= uint64_t{1} << (k % 64);
+    }
+    return sig;
+  };
+  auto meet = [](const Signature& x, const Signature& y) {
+    for (size_t w = 0; w < x.size(); ++w) {
+      if ((x[w] & y[w]) != 0) return true;
+    }
+    return false;
+  };
+  // Pairs of groups of equal signature: comparable or not.
+  auto count_pairs = [&](const absl::flat_hash_map<Signature, double>& groups, bool comparable) {
+    std::vector<std::pair<Signature, double>> g(groups.begin(), groups.end());
+    double pairs = 0;
+    for (size_t i = 0; i < g.size(); ++i) {
+      for (size_t j = i; j < g.size(); ++j) {
+        if (meet(g[i].first, g[j].first) != comparable) continue;
+        pairs += i == j ? g[i].second * (g[i].second - 1) / 2 : g[i].second * g[j].second;
+      }
+    }
+    return pairs;
+  };
+  absl::flat_hash_map<uint16_t, Signature> by_present;
+  absl::flat_hash_map<Signature, double> report_groups;
+  std::vector<Signature> cluster(persons, Signature{});
+  for (size_t r = 0; r < present.size() && r < person.size(); ++r) {
+    auto it = by_present.find(present[r]);
+    if (it == by_present.end()) it = by_present.emplace(present[r], signature_of(present[r])).first;
+    report_groups[it->second] += 1;
+    Signature& c = cluster[person[r]];
+    for (size_t w = 0; w < c.size(); ++w) c[w] |= it->second[w];
+  }
+  const double comparable_pairs = count_pairs(report_groups, true);
+  if (comparable_pairs <= 0 || candidate_matches <= 0) return 0;
+  absl::flat_hash_map<Signature, double> cluster_groups;
+  for (const Signature& c : cluster) cluster_groups[c] += 1;
+  return candidate_matches / comparable_pairs * count_pairs(cluster_groups, false);
 }
 
 std::string DescribeModel(const FittedModel& model) {

@@ -774,6 +774,53 @@ TEST(ProbabilisticLinkageTest, TheEstimateWeighsRulesBothCarryAndDoNotShare) {
   EXPECT_NEAR(r.estimated_missed_links, missed, 1e-9);
 }
 
+// Two reports become a candidate pair only when both have every comparison of some rule, so
+// clusters that no rule can compare are never weighed by the model. Rules: names with the
+// date of birth; the national id; names, date of birth and postcode (contains the first:
+// adds no way to compare). Reports: two with names and date of birth (one person), two with
+// a national id only (one person), one with names only, one without any comparison.
+// Comparable pairs of reports: 2; pairs of clusters no rule compares: all 6 of the 4
+// clusters. With 1 expected match among the candidates (a rate of 0.5 a comparable pair),
+// 3 persons counted twice. A fifth cluster with both (national id and names with the date
+// of birth) adds 4 comparable pairs of reports and 2 pairs of clusters nothing compares
+// (with the two without a rule): 3 matches over 6 pairs times 8.
+TEST(ProbabilisticLinkageTest, ClustersNoRuleCanCompareAreCountedAtTheRateOfComparablePairs) {
+  const uint16_t g = 1u << kCmpGivenName, s = 1u << kCmpSurname, d = 1u << kCmpDateOfBirth,
+                 nid = 1u << kCmpNationalId, pc = 1u << kCmpPostcode;
+  const std::vector<uint16_t> rules = {g | s | d, nid, g | s | d | pc};
+  std::vector<uint16_t> present = {g | s | d, g | s | d | pc, nid, nid, g | s, 0};
+  std::vector<uint32_t> person = {0, 0, 1, 1, 2, 3};
+  EXPECT_DOUBLE_EQ(ExpectedMissedLinksNoRuleCompares(present, rules, person, 4, 1.0), 3.0);
+  present.push_back(nid | g | s | d);
+  person.push_back(4);
+  EXPECT_DOUBLE_EQ(ExpectedMissedLinksNoRuleCompares(present, rules, person, 5, 3.0), 4.0);
+  // Nothing expected among the candidates, or nothing comparable: nothing estimated.
+  EXPECT_EQ(ExpectedMissedLinksNoRuleCompares(present, rules, person, 5, 0.0), 0.0);
+  EXPECT_EQ(ExpectedMissedLinksNoRuleCompares({g, nid}, rules, {0, 1}, 2, 1.0), 0.0);
+}
+
+// In the linkage: 200 persons reported twice with names, date of birth and postcode, and 10
+// reports with a national id only (each its own person). The 2,000 pairs of a national-id
+// cluster and a names cluster cannot be compared; of the 79,845 comparable pairs of reports
+// the candidates' posteriors say about 200 are one person.
+TEST(ProbabilisticLinkageTest, TheMissedLinksIncludeClustersNoRuleCanCompare) {
+  World w;
+  for (int i = 0; i < 200; ++i) CleanPair(w);
+  for (int i = 0; i < 10; ++i) w.Add(w.NewReport(), kNid, w.NewValue());
+  const TokenTable t = w.Table();
+  double candidate_matches = 0, apart = 0;
+  const ProbabilisticLinkResult r =
+      LinkProbabilistic(w.reports(), t, Spec(), {}, [&](const ExplainedPair& p) {
+        candidate_matches += p.estimate_posterior;
+        if (!p.linked) apart += p.estimate_posterior;
+      });
+  ASSERT_EQ(r.candidate_pairs, 200u);
+  ASSERT_EQ(r.link.persons, 210u);
+  ASSERT_GT(candidate_matches, 199);
+  EXPECT_NEAR(r.estimated_missed_incomparable, candidate_matches / 79845 * 2000, 1e-9);
+  EXPECT_NEAR(r.estimated_missed_links, apart + r.estimated_missed_incomparable, 1e-9);
+}
+
 // Namesakes in one town whose dates of birth are proven to differ are never linked (a
 // refuted kind of pair), so they are not counted as persons the linkage may have missed:
 // the independence model's posterior for that kind is far above its share of true pairs.
