@@ -847,9 +847,7 @@ KeyWorld BuildKeyWorld(const Dataset& live, const LinkResult& live_link,
   }
   w.keys = ComputeRecordKeys(ds, w.link, params, &published, &pinned, &unkeyed);
   w.agency_of.reserve(m);
-  for (const ReportFacts& f : ds.reports) {
-    w.agency_of.push_back(f.agency <= 255 ? static_cast<uint8_t>(f.agency) : 0);
-  }
+  for (const ReportFacts& f : ds.reports) w.agency_of.push_back(f.agency);
   return w;
 }
 

@@ -365,7 +365,7 @@ struct KeyWorld {
   Dataset dataset;
   LinkResult link;
   RecordKeys keys;
-  std::vector<uint8_t> agency_of;  // per report, as Snapshot::agency_of_report
+  std::vector<AgencyIndex> agency_of;  // per report, as Snapshot::agency_of_report
 };
 KeyWorld BuildKeyWorld(const Dataset& live, const LinkResult& live_link,
                        const RecordKeys& live_keys, const std::vector<bool>& publishable,

@@ -43,12 +43,12 @@ absl::StatusOr<PeriodFilter> CheckPeriod(uint32_t from, uint32_t to) {
 struct PersonFacts {
   bool in_period = false;
   uint32_t domains = 0;                 // bit per v1::Domain
-  std::vector<uint8_t> agencies;        // distinct agency indexes
+  std::vector<AgencyIndex> agencies;    // distinct agency indexes
   uint32_t first_month = std::numeric_limits<uint32_t>::max();  // earliest known month
 };
 
 std::vector<PersonFacts> People(const Dataset& ds, const LinkResult& link,
-                                const std::vector<uint8_t>& agency_of, const PeriodFilter& p) {
+                                const std::vector<AgencyIndex>& agency_of, const PeriodFilter& p) {
   std::vector<PersonFacts> people(link.persons);
   for (size_t i = 0; i < ds.reports.size(); ++i) {
     const ReportFacts& r = ds.reports[i];
@@ -56,7 +56,7 @@ std::vector<PersonFacts> People(const Dataset& ds, const LinkResult& link,
     PersonFacts& f = people[link.person[i]];
     f.in_period = true;
     if (r.domain > 0 && r.domain < 32) f.domains |= 1u << r.domain;
-    uint8_t a = i < agency_of.size() ? agency_of[i] : 0;
+    const AgencyIndex a = i < agency_of.size() ? agency_of[i] : 0;
     if (a != 0 && std::find(f.agencies.begin(), f.agencies.end(), a) == f.agencies.end()) {
       f.agencies.push_back(a);
     }
@@ -112,18 +112,18 @@ absl::StatusOr<CaptureHistories> DomainCaptureHistories(const Dataset& ds, const
 }
 
 absl::StatusOr<CaptureHistories> AgencyCaptureHistories(
-    const Dataset& ds, const LinkResult& link, const std::vector<uint8_t>& agency_of,
+    const Dataset& ds, const LinkResult& link, const std::vector<AgencyIndex>& agency_of,
     const std::vector<std::string>& agency_names, uint32_t from, uint32_t to) {
   ASSIGN_OR_RETURN(PeriodFilter p, CheckPeriod(from, to));
   std::vector<PersonFacts> people = People(ds, link, agency_of, p);
-  std::vector<bool> present(256, false);
+  std::vector<bool> present(size_t{std::numeric_limits<AgencyIndex>::max()} + 1, false);
   for (const PersonFacts& f : people) {
     if (!f.in_period) continue;
-    for (uint8_t a : f.agencies) present[a] = true;
+    for (AgencyIndex a : f.agencies) present[a] = true;
   }
   std::vector<int> agencies;
   std::vector<std::string> names;
-  for (int a = 1; a < 256; ++a) {
+  for (int a = 1; a < static_cast<int>(present.size()); ++a) {
     if (!present[a]) continue;
     if (static_cast<size_t>(a) > agency_names.size()) {
       return absl::InvalidArgumentError(absl::StrCat("agency index ", a, " has no name"));
@@ -217,7 +217,7 @@ struct InsightCells {
 };
 
 InsightCells GatherInsight(const Dataset& ds, const LinkResult& link,
-                           const std::vector<uint8_t>& agency_of, const PeriodFilter& p,
+                           const std::vector<AgencyIndex>& agency_of, const PeriodFilter& p,
                            const RecordKeys& keys) {
   InsightCells cells;
   auto& [persons, signals, unlinkable, lower, by_agencies, domain_persons, pair_persons,
@@ -309,7 +309,7 @@ void TakeKeys(InsightCells& counted, const InsightCells& keyed) {
 }
 
 void PerturbInsight(const Dataset& ds, const LinkResult& link,
-                    const std::vector<uint8_t>& agency_of, const PeriodFilter& p,
+                    const std::vector<AgencyIndex>& agency_of, const PeriodFilter& p,
                     bool quarter, const RecordKeys& keys, const CellKeyParams& params,
                     const KeyWorld* key_world, v1::InsightResponse& resp) {
   InsightCells cells = GatherInsight(ds, link, agency_of, p, keys);
@@ -385,7 +385,7 @@ void PerturbInsight(const Dataset& ds, const LinkResult& link,
 }  // namespace
 
 absl::StatusOr<v1::InsightResponse> ComputeInsight(const Dataset& ds, const LinkResult& link,
-                                                   const std::vector<uint8_t>& agency_of,
+                                                   const std::vector<AgencyIndex>& agency_of,
                                                    const v1::InsightRequest& request,
                                                    uint32_t min_cell_size,
                                                    const Estimator& estimator) {
@@ -394,7 +394,7 @@ absl::StatusOr<v1::InsightResponse> ComputeInsight(const Dataset& ds, const Link
 }
 
 absl::StatusOr<v1::InsightResponse> ComputeInsight(const Dataset& ds, const LinkResult& link,
-                                                   const std::vector<uint8_t>& agency_of,
+                                                   const std::vector<AgencyIndex>& agency_of,
                                                    const v1::InsightRequest& request,
                                                    uint32_t min_cell_size,
                                                    const Estimator& estimator,

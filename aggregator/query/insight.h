@@ -64,7 +64,7 @@ Estimator DefaultEstimator(int replicates = 1000);
 // InvalidArgument for a malformed period (see ComputeTotals).
 absl::StatusOr<v1::InsightResponse> ComputeInsight(const Dataset& dataset,
                                                    const LinkResult& link,
-                                                   const std::vector<uint8_t>& agency_of_report,
+                                                   const std::vector<AgencyIndex>& agency_of_report,
                                                    const v1::InsightRequest& request,
                                                    uint32_t min_cell_size,
                                                    const Estimator& estimator);
@@ -76,7 +76,7 @@ absl::StatusOr<v1::InsightResponse> ComputeInsight(const Dataset& dataset,
 // in the key world (0 for a cell the key world does not have).
 absl::StatusOr<v1::InsightResponse> ComputeInsight(const Dataset& dataset,
                                                    const LinkResult& link,
-                                                   const std::vector<uint8_t>& agency_of_report,
+                                                   const std::vector<AgencyIndex>& agency_of_report,
                                                    const v1::InsightRequest& request,
                                                    uint32_t min_cell_size,
                                                    const Estimator& estimator,
@@ -97,7 +97,7 @@ absl::StatusOr<CaptureHistories> DomainCaptureHistories(const Dataset& dataset,
 // for a malformed period or an index without a name; FailedPrecondition for more than 20
 // agencies.
 absl::StatusOr<CaptureHistories> AgencyCaptureHistories(
-    const Dataset& dataset, const LinkResult& link, const std::vector<uint8_t>& agency_of_report,
+    const Dataset& dataset, const LinkResult& link, const std::vector<AgencyIndex>& agency_of_report,
     const std::vector<std::string>& agency_names, uint32_t from_month, uint32_t to_month);
 
 }  // namespace samenzicht::aggregator

@@ -367,15 +367,9 @@ absl::StatusOr<std::shared_ptr<const Snapshot>> Query::Prepare() {
     auto it = domains_.find(agency);
     return it == domains_.end() ? 0 : it->second;
   }));
-  // Which agency sent each report (for "known to 1, 2, 3+ agencies"), as the overview takes
-  // it: one byte, so a report of an agency numbered beyond 255 counts as of an unknown one.
+  // Which agency sent each report (for "known to 1, 2, 3+ agencies"), as the overview takes it.
   snap->agency_of_report.reserve(snap->dataset.reports.size());
-  for (const ReportFacts& f : snap->dataset.reports) {
-    snap->agency_of_report.push_back(f.agency <= 255 ? static_cast<uint8_t>(f.agency) : 0);
-  }
-  snap->agencies.assign(snap->dataset.agencies.begin(),
-                        snap->dataset.agencies.begin() +
-                            std::min<size_t>(snap->dataset.agencies.size(), 255));
+  for (const ReportFacts& f : snap->dataset.reports) snap->agency_of_report.push_back(f.agency);
   // Under the release freeze the linkage is made from the published reports' tokens only
   // (PublishedTokens): a report that is not published joins no two published ones.
   const bool freeze = options_.method == DisclosureMethod::kCellKey && options_.release_freeze;

@@ -76,11 +76,10 @@ struct Snapshot {
   // Columnar index answering every totals query (whole history or a period),
   // built with `link`.
   std::shared_ptr<const TotalsIndex> totals_index;
-  // Per report: 1 + index into `agencies` (the node id that sent it), 0 for an agency
-  // numbered beyond 255 (Dataset::agencies numbers every agency). Used to count persons
-  // known to 1, 2, 3+ agencies.
-  std::vector<uint8_t> agency_of_report;
-  std::vector<std::string> agencies;
+  // Per report: its agency's number (ReportFacts::agency: 1 + index into
+  // `dataset.agencies`, every agency numbered). Used to count persons known to 1, 2, 3+
+  // agencies.
+  std::vector<AgencyIndex> agency_of_report;
   // Record keys of the Cell Key Method (disclosure.h); empty under suppression.
   RecordKeys keys;
   // The release freeze (disclosure.h): the month the snapshot was made in, and the first and

@@ -18,9 +18,11 @@
 
 namespace samenzicht::aggregator {
 
-// The most agencies a Dataset numbers (ReportFacts::agency); a report of any further agency
-// has agency 0 (its domain is still known).
+// The most agencies a Dataset numbers (ReportFacts::agency, AgencyIndex): Store::LoadDataset
+// refuses a store with reports of more agencies (ResourceExhausted).
 inline constexpr size_t kMaxDatasetAgencies = 65535;
+// An agency's number in a Dataset: 1 + index into Dataset::agencies, 0 = not known.
+using AgencyIndex = uint16_t;
 
 // Categories of one report as the totals need them. Multi-valued categories are bitmasks:
 // bit v is set when enum value v (v >= 1) was reported; 0 means not known.
@@ -31,7 +33,7 @@ struct ReportFacts {
   uint16_t area = 0;   // 1 + index into Dataset::areas, 0 = not known
   uint32_t living = 0, recruitment = 0, coercion = 0, forced_crime = 0;
   bool has_token = false;
-  uint16_t agency = 0;  // 1 + index into Dataset::agencies, 0 = not known
+  AgencyIndex agency = 0;  // 1 + index into Dataset::agencies, 0 = not known
 };
 
 // Every non-retracted report and its (re-keyed) tokens, in storage order.

@@ -913,9 +913,8 @@ absl::StatusOr<Dataset> Store::LoadDataset(
     }
   }
   absl::flat_hash_map<std::string, uint16_t> area_index;
-  // Per agency (node id): its domain and its number (1 + index into d.agencies; 0 beyond
-  // kMaxDatasetAgencies).
-  absl::flat_hash_map<std::string, std::pair<int, uint16_t>> agency_cache;
+  // Per agency (node id): its domain and its number (1 + index into d.agencies).
+  absl::flat_hash_map<std::string, std::pair<int, AgencyIndex>> agency_cache;
   {
     ASSIGN_OR_RETURN(Statement count,
                      db.Prepare(absl::StrCat("SELECT count(*), coalesce(sum(",
@@ -949,11 +948,13 @@ absl::StatusOr<Dataset> Store::LoadDataset(
       }
       auto ag = agency_cache.find(agency);
       if (ag == agency_cache.end()) {
-        uint16_t number = 0;
-        if (d.agencies.size() < kMaxDatasetAgencies) {
-          d.agencies.push_back(agency);
-          number = static_cast<uint16_t>(d.agencies.size());
+        if (d.agencies.size() >= kMaxDatasetAgencies) {
+          return absl::ResourceExhaustedError(absl::StrCat(
+              path_, ": reports of more than ", kMaxDatasetAgencies,
+              " agencies; the counting code numbers at most that many (dataset.h)"));
         }
+        d.agencies.push_back(agency);
+        const auto number = static_cast<AgencyIndex>(d.agencies.size());
         ag = agency_cache.emplace(agency, std::make_pair(domain_of_agency(agency), number)).first;
       }
       f.domain = static_cast<uint8_t>(ag->second.first);

@@ -45,12 +45,12 @@ absl::StatusOr<aggregator::CaptureHistories> HistoriesOf(const simulator::Simula
                                                    " entries for ", simulation.records.size(),
                                                    " records"));
   }
-  if (simulation.agencies.size() > 255) {
-    return absl::InvalidArgumentError("more than 255 agencies");
+  if (simulation.agencies.size() > aggregator::kMaxDatasetAgencies) {
+    return absl::InvalidArgumentError("more agencies than a Dataset numbers");
   }
   aggregator::Dataset ds;
   aggregator::LinkResult link;
-  std::vector<uint8_t> agency_of_report;
+  std::vector<aggregator::AgencyIndex> agency_of_report;
   std::unordered_map<int, uint32_t> dense;
   for (size_t i = 0; i < simulation.records.size(); ++i) {
     if (person_of_record[i] < 0) continue;
@@ -60,7 +60,7 @@ absl::StatusOr<aggregator::CaptureHistories> HistoriesOf(const simulator::Simula
     f.domain = static_cast<uint8_t>(simulation.agencies[r.agency].domain);
     f.has_token = true;
     ds.reports.push_back(f);
-    agency_of_report.push_back(static_cast<uint8_t>(r.agency + 1));
+    agency_of_report.push_back(static_cast<aggregator::AgencyIndex>(r.agency + 1));
     link.person.push_back(
         dense.emplace(person_of_record[i], static_cast<uint32_t>(dense.size())).first->second);
   }

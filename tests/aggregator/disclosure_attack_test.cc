@@ -131,7 +131,7 @@ std::vector<SimPerson> Simulate(std::mt19937& rng, int persons, uint32_t months 
 struct World {
   Dataset ds;
   LinkResult link;
-  std::vector<uint8_t> agency_of;
+  std::vector<AgencyIndex> agency_of;
   RecordKeys keys;
 };
 

@@ -426,7 +426,7 @@ TEST_F(AttackTest, InsightBoundsAndOverlapAreProtected) {
   for (int i = 0; i < 3; ++i) ds_.tokens.Add(12 + i, 0, Tok(i + 1));  // youth care = police
   for (int i = 0; i < 2; ++i) Add(v1::FORM_OTHER, 202403, 0, v1::DOMAIN_POLICE, false);
   Link();
-  std::vector<uint8_t> agency(ds_.reports.size(), 1);
+  std::vector<AgencyIndex> agency(ds_.reports.size(), 1);
   for (size_t i = 12; i < 19; ++i) agency[i] = 2;
   v1::InsightRequest req;
   req.set_from_month(202401);

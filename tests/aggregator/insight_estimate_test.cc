@@ -149,7 +149,7 @@ v1::InsightResponse Overview(const Linked& l, const Estimator& estimator) {
   request.set_to_month(202412);
   request.set_include_estimate(true);
   absl::StatusOr<v1::InsightResponse> r = ComputeInsight(
-      l.dataset, l.link, std::vector<uint8_t>(l.dataset.reports.size(), 0), request, 5, estimator);
+      l.dataset, l.link, std::vector<AgencyIndex>(l.dataset.reports.size(), 0), request, 5, estimator);
   EXPECT_TRUE(r.ok()) << r.status();
   return r.ok() ? *r : v1::InsightResponse();
 }

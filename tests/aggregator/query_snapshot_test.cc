@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_format.h"
 
+#include "aggregator/query/insight.h"
 #include "aggregator/query/query.h"
 #include "aggregator/store/store.h"
 #include "tests/aggregator/fixture_builder.h"
@@ -49,10 +50,12 @@ v1::AggregatorConfig PoliceConfig() {
   return config;
 }
 
-// One report from each of 256 agencies: the first 255 police, the last youth care. Every
-// report keeps its agency's domain (the 256th agency's reports once came out without one),
-// and the agencies are named in the order of their first report.
-TEST(QuerySnapshotTest, EveryReportKeepsItsAgencysDomainBeyond255Agencies) {
+// One report from each of 256 agencies: the first 255 police, the last youth care; the
+// 256th agency's report is of the same person as the first agency's (the same token).
+// Every report keeps its agency's domain (the 256th agency's reports once came out without
+// one), every agency is numbered in the order of its first report (the overview once took
+// only 255), and that person is known to 2 agencies.
+TEST(QuerySnapshotTest, EveryReportKeepsItsAgencyAndDomainBeyond255Agencies) {
   constexpr int kAgencies = 256;
   const v1::LinkageProfile profile = testing::TestProfile();
   v1::AggregatorConfig config;
@@ -65,8 +68,9 @@ TEST(QuerySnapshotTest, EveryReportKeepsItsAgencysDomainBeyond255Agencies) {
   ASSERT_OK_AND_ASSIGN(auto store,
                        testing::OpenTestStore(testing::FreshDir("query_snapshot_agencies"), profile));
   for (int a = 1; a <= kAgencies; ++a) {
+    const int person = a == kAgencies ? 1 : a;
     ASSERT_OK(CommitAs(*store, "agency" + std::to_string(a), 100000 + a,
-                       {testing::MakeReport(a, {{"nid", Tok(a)}})})
+                       {testing::MakeReport(a, {{"nid", Tok(person)}})})
                   .status());
   }
   QueryOptions options;
@@ -79,18 +83,26 @@ TEST(QuerySnapshotTest, EveryReportKeepsItsAgencysDomainBeyond255Agencies) {
   for (int i = 0; i < kAgencies; ++i) {
     const v1::Domain want = i == kAgencies - 1 ? v1::DOMAIN_YOUTH_CARE : v1::DOMAIN_POLICE;
     EXPECT_EQ(static_cast<int>(snap->dataset.reports[i].domain), static_cast<int>(want)) << "report " << i;
+    EXPECT_EQ(static_cast<int>(snap->agency_of_report[i]), i + 1) << "report " << i;
   }
-  // The overview tells agencies apart by one byte: the first 255 by their number, the
-  // 256th as not known.
-  for (int i = 0; i < kAgencies - 1; ++i) EXPECT_EQ(static_cast<int>(snap->agency_of_report[i]), i + 1);
-  EXPECT_EQ(static_cast<int>(snap->agency_of_report[kAgencies - 1]), 0);
-  ASSERT_GE(snap->agencies.size(), 255u);
-  EXPECT_EQ(snap->agencies[0], "agency1");
-  EXPECT_EQ(snap->agencies[254], "agency255");
-  // The dataset itself numbers every agency.
   ASSERT_EQ(snap->dataset.agencies.size(), static_cast<size_t>(kAgencies));
+  EXPECT_EQ(snap->dataset.agencies[0], "agency1");
   EXPECT_EQ(snap->dataset.agencies[kAgencies - 1], "agency256");
   EXPECT_EQ(snap->dataset.reports[kAgencies - 1].agency, kAgencies);
+
+  // The overview (no disclosure control below 1): 255 persons, one of them known to the
+  // first and the 256th agency.
+  ASSERT_EQ(snap->link.persons, 255u);
+  v1::InsightRequest request;
+  ASSERT_OK_AND_ASSIGN(v1::InsightResponse insight,
+                       ComputeInsight(snap->dataset, snap->link, snap->agency_of_report, request,
+                                      1, nullptr));
+  ASSERT_EQ(insight.agency_counts_size(), 3);
+  EXPECT_EQ(insight.agency_counts(0).agencies(), "1");
+  EXPECT_EQ(insight.agency_counts(0).persons().value(), 254);
+  EXPECT_EQ(insight.agency_counts(1).agencies(), "2");
+  EXPECT_EQ(insight.agency_counts(1).persons().value(), 1);
+  EXPECT_EQ(insight.agency_counts(2).persons().value(), 0);
 }
 
 // A correction reaches what the analyst's queries count: a Query that has loaded and cached
