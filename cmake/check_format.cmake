@@ -7,7 +7,7 @@ set(FORMATTED_GLOBS
   aggregator/present/*.h aggregator/present/*.cc
   aggregator/server/*_service.h aggregator/server/*_service.cc aggregator/server/service_status.h
   aggregator/store/offline.h aggregator/store/offline.cc
-  common/json.h common/json.cc tests/common/json_test.cc
+  common/json.h common/json.cc tests/common/json_test.cc tests/aggregator/json_format_test.cc
   rpc/peer.h rpc/peer.cc tests/rpc/peer_test.cc
   common/month.h common/month.cc tests/common/month_test.cc
   agency_node/store/*.h agency_node/store/*.cc

@@ -5,7 +5,6 @@
 #include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 
-#include <optional>
 #include <string_view>
 
 #include <httplib.h>
@@ -13,9 +12,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "aggregator/query/disclosure.h"
+#include "aggregator/present/error_format.h"
 #include "aggregator/present/insight_format.h"
-#include "common/json.h"
 #include "common/status_macros.h"
 #include "aggregator/present/totals_format.h"
 #include "model/vocabulary.h"
@@ -44,29 +42,6 @@ absl::StatusOr<rpc::Peer> PeerOfRequest(const httplib::Request& req) {
 }
 
 constexpr size_t kMaxBodyBytes = 64 << 10;
-
-using json::JsonString;
-
-// {"error": the English message, "refusal": {"key", "values", "options"}}: the refusal (when
-// the status carries one, disclosure.h) names a label of /labels.json, so the page says it
-// in its own language.
-std::string JsonError(const absl::Status& s) {
-  std::string out = absl::StrCat("{\"error\": ", JsonString(std::string(s.message())),
-                                 ", \"code\": ", JsonString(absl::StatusCodeToString(s.code())));
-  if (std::optional<Refusal> r = RefusalOf(s)) {
-    absl::StrAppend(&out, ", \"refusal\": {\"key\": ", JsonString(r->key), ", \"values\": {");
-    for (size_t i = 0; i < r->values.size(); ++i) {
-      absl::StrAppend(&out, i ? ", " : "", JsonString(r->values[i].first), ": ",
-                      JsonString(r->values[i].second));
-    }
-    out += "}, \"options\": [";
-    for (size_t i = 0; i < r->options.size(); ++i) {
-      absl::StrAppend(&out, i ? ", " : "", JsonString(r->options[i]));
-    }
-    out += "]}";
-  }
-  return out + "}\n";
-}
 
 int HttpStatus(const absl::Status& s) {
   switch (s.code()) {
@@ -101,7 +76,7 @@ std::string RouteName(const std::string& path) {
 
 void Fail(httplib::Response& res, const absl::Status& s) {
   res.status = HttpStatus(s);
-  res.set_content(JsonError(s), "application/json");
+  res.set_content(FormatErrorJson(s), "application/json");
 }
 
 absl::StatusOr<uint32_t> Month(const httplib::Request& req, const char* name) {
