@@ -561,6 +561,7 @@ void Store::CommitGroup(const std::vector<PendingCommit*>& group) {
         write_statements_->ResetAll();  // no statement active, none bound to a finished batch
         if (r.ok()) {
           results[i] = *std::move(r);
+          if (test_hooks_.batch_written) test_hooks_.batch_written(i);
         } else {
           status = r.status();
           failed = i;
@@ -1142,6 +1143,7 @@ void Store::CheckpointIfDue(const audit::Entry& committed) {
 
 absl::Status Store::AppendAudit(const std::string& event, const std::string& actor,
                                 const std::string& details) {
+  if (test_hooks_.audit_waiting) test_hooks_.audit_waiting();
   std::lock_guard<std::mutex> lock(write_mu_);
   if (chain_ == nullptr) return absl::OkStatus();
   ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*writer_));

@@ -390,6 +390,16 @@ class Store {
   // Counts for tests and the operator.
   absl::StatusOr<int64_t> CountRows(const std::string& table) const;
 
+  // For tests: `batch_written` is called inside a group commit's transaction after each of
+  // its batches is written, with the batch's place in the group (the writer lock is held:
+  // it must not call the store); `audit_waiting` by AppendAudit once its entry waits to be
+  // written. Set before the first write.
+  struct TestHooks {
+    std::function<void(size_t batch_in_group)> batch_written;
+    std::function<void()> audit_waiting;
+  };
+  void SetTestHooks(TestHooks hooks) { test_hooks_ = std::move(hooks); }
+
  private:
   Store(std::string path, std::unique_ptr<sqlite::Database> writer,
         std::unique_ptr<crypto::KeyedHasher> hasher, std::vector<int> rule_ids);
@@ -461,6 +471,7 @@ class Store {
   int64_t NowMs() const;
   AuditOptions audit_options_;
   std::unique_ptr<audit::AuditChain> chain_;
+  TestHooks test_hooks_;
 };
 
 }  // namespace samenzicht::aggregator

@@ -10,13 +10,17 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <mutex>
 #include <set>
+#include <string>
 #include <thread>
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "audit/aggregator_events.h"
 #include "aggregator/store/store.h"
 #include "audit/chain.h"
@@ -30,6 +34,30 @@ namespace {
 using testing::FreshDir;
 using testing::MakeReport;
 using testing::Tok;
+
+// Opened once; Wait returns whether it was opened within 30 seconds (a test hook waits at
+// it, or the test waits for a hook to have run).
+class Latch {
+ public:
+  void Open() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      open_ = true;
+    }
+    cv_.notify_all();
+  }
+  bool Wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(30), [this] { return open_; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = false;
+};
+
+constexpr char kQueryEvent[] = "test_query";
 
 class GroupCommitTest : public ::testing::Test {
  protected:
@@ -109,6 +137,33 @@ class GroupCommitTest : public ::testing::Test {
     for (size_t i = 0; i < batches.size(); ++i) {
       EXPECT_NE(received[i].find(testing::Id(9000 + batches[i])), std::string::npos) << received[i];
     }
+  }
+
+  // The trail in order: a batch's entry as its number ("0".."3"), a query's as "q".
+  std::vector<std::string> TrailOrder() {
+    std::vector<std::string> order;
+    auto entries = store_->ReadAudit(1, 1000);
+    EXPECT_OK(entries);
+    if (!entries.ok()) return order;
+    for (const audit::Entry& e : *entries) {
+      if (e.event == kQueryEvent) order.push_back("q");
+      for (int k = 0; k < 4; ++k) {
+        if (e.event == kEventBatchReceived &&
+            e.details.find(testing::Id(9000 + k)) != std::string::npos) {
+          order.push_back(std::to_string(k));
+        }
+      }
+    }
+    return order;
+  }
+
+  // Query entries committed, read on a connection of its own: callable from a hook inside a
+  // group's open transaction, it sees only what is durable.
+  int CommittedQueryEntries() {
+    const std::vector<std::string> n = testing::Column(
+        dir_ + "/aggregator.db", absl::StrCat("SELECT count(*) FROM audit WHERE event = '",
+                                              kQueryEvent, "'"));
+    return n.size() == 1 ? std::stoi(n[0]) : -1;
   }
 
   std::string dir_;
@@ -219,6 +274,127 @@ TEST_F(GroupCommitTest, AFailedCommitLeavesNoReportIdBehind) {
   }
   EXPECT_EQ(*store_->CountRows("reports"), 9);
   ExpectTrail({0, 1, 3});
+}
+
+// A query's audit entry (AppendAudit) that arrives while a group is being written is
+// committed with the batches written so far; the group's remaining batches follow in the
+// next group. The group is held open by a test hook after its first batch, and every batch
+// written after the entry started waiting checks, on a connection of its own, that the
+// entry is already committed.
+TEST_F(GroupCommitTest, AQuerysEntryDoesNotWaitForTheRestOfTheGroupInProgress) {
+  batches_[2].agency = "zorg";
+  Latch first_in, first_go, group_in, group_go, query_waiting;
+  std::mutex mu;
+  int calls = 0;
+  bool query_queued = false;
+  std::vector<int> seen;  // per batch written after the query's entry began to wait
+  Store::TestHooks hooks;
+  hooks.batch_written = [&](size_t) {
+    int call;
+    bool after;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      call = calls++;
+      after = query_queued;
+    }
+    if (call == 0) {  // batch 0, a group of its own while the others queue
+      first_in.Open();
+      first_go.Wait();
+    } else if (call == 1) {  // batch 1, the first of the group {1, 3, 2}
+      group_in.Open();
+      group_go.Wait();
+    } else if (after) {
+      const int committed = CommittedQueryEntries();
+      std::lock_guard<std::mutex> lock(mu);
+      seen.push_back(committed);
+    }
+  };
+  hooks.audit_waiting = [&] {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      query_queued = true;
+    }
+    query_waiting.Open();
+  };
+  store_->SetTestHooks(hooks);
+
+  std::vector<absl::StatusOr<CommitResult>> results(4, absl::UnknownError("not run"));
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] { results[0] = store_->CommitBatch(batches_[0]); });
+  ASSERT_TRUE(first_in.Wait());
+  const std::vector<int> queued = {1, 3, 2};
+  for (size_t n = 0; n < queued.size(); ++n) {
+    const int k = queued[n];
+    threads.emplace_back([&, k] { results[k] = store_->CommitBatch(batches_[k]); });
+    WaitForPending(n + 2);
+  }
+  first_go.Open();
+  ASSERT_TRUE(group_in.Wait());
+  absl::Status audited = absl::UnknownError("not run");
+  threads.emplace_back(
+      [&] { audited = store_->AppendAudit(kQueryEvent, "analyst", R"({"table":"t"})"); });
+  ASSERT_TRUE(query_waiting.Wait());
+  group_go.Open();
+  for (auto& t : threads) t.join();
+
+  ASSERT_OK(audited);
+  for (int k = 0; k < 4; ++k) ASSERT_OK(results[k]) << k;
+  // Batches 3 and 2 were written after the entry was committed, not before.
+  EXPECT_EQ(seen, (std::vector<int>{1, 1}));
+  EXPECT_EQ(TrailOrder(), (std::vector<std::string>{"0", "1", "q", "3", "2"}));
+  ExpectTrail({0, 1, 3, 2});
+  EXPECT_EQ(*store_->CountRows("reports"), 12);
+  EXPECT_EQ(store_->PendingCommits(), 0u);
+}
+
+// A query's entry that arrives while a group is being written, with a large group queued
+// behind it, is committed before that next group starts.
+TEST_F(GroupCommitTest, AQuerysEntryDoesNotWaitForTheNextGroup) {
+  batches_[2].agency = "zorg";
+  Latch first_in, first_go, query_waiting;
+  std::mutex mu;
+  int calls = 0;
+  std::vector<int> seen;  // per batch of the next group
+  Store::TestHooks hooks;
+  hooks.batch_written = [&](size_t) {
+    int call;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      call = calls++;
+    }
+    if (call == 0) {
+      first_in.Open();
+      first_go.Wait();
+      return;
+    }
+    const int committed = CommittedQueryEntries();
+    std::lock_guard<std::mutex> lock(mu);
+    seen.push_back(committed);
+  };
+  hooks.audit_waiting = [&] { query_waiting.Open(); };
+  store_->SetTestHooks(hooks);
+
+  std::vector<absl::StatusOr<CommitResult>> results(4, absl::UnknownError("not run"));
+  std::vector<std::thread> threads;
+  threads.emplace_back([&] { results[0] = store_->CommitBatch(batches_[0]); });
+  ASSERT_TRUE(first_in.Wait());
+  const std::vector<int> queued = {1, 3, 2};
+  for (size_t n = 0; n < queued.size(); ++n) {
+    const int k = queued[n];
+    threads.emplace_back([&, k] { results[k] = store_->CommitBatch(batches_[k]); });
+    WaitForPending(n + 2);
+  }
+  absl::Status audited = absl::UnknownError("not run");
+  threads.emplace_back([&] { audited = store_->AppendAudit(kQueryEvent, "analyst", "{}"); });
+  ASSERT_TRUE(query_waiting.Wait());
+  first_go.Open();
+  for (auto& t : threads) t.join();
+
+  ASSERT_OK(audited);
+  for (int k = 0; k < 4; ++k) ASSERT_OK(results[k]) << k;
+  EXPECT_EQ(seen, (std::vector<int>{1, 1, 1}));
+  EXPECT_EQ(TrailOrder(), (std::vector<std::string>{"0", "q", "1", "3", "2"}));
+  ExpectTrail({0, 1, 3, 2});
 }
 
 }  // namespace
