@@ -432,12 +432,24 @@ struct Store::EncodedBatch {
   size_t blob_size(size_t i) const { return token_end[i] - (i == 0 ? 0 : token_end[i - 1]); }
 };
 
-// One CommitBatch call waiting for its group's transaction (guarded by commit_mu_).
+// One caller waiting for a group commit (guarded by commit_mu_ while queued): a CommitBatch
+// call (`batch` set) or an AppendAudit call (`event` set).
 struct Store::PendingCommit {
-  const BatchToStore* batch;
-  const EncodedBatch* enc;
-  absl::StatusOr<CommitResult> result = absl::InternalError("batch not committed");
+  const BatchToStore* batch = nullptr;
+  const EncodedBatch* enc = nullptr;
+  const std::string* event = nullptr;
+  const std::string* actor = nullptr;
+  const std::string* details = nullptr;
+  absl::StatusOr<CommitResult> result = absl::InternalError("not committed");
   bool done = false;
+};
+
+// What one leader commits (CommitGroup): the entries and batches to write; CommitGroup
+// moves each to `finished` once its result is set, or a batch it did not write to
+// `deferred` (back to the front of the queue, in order).
+struct Store::GroupItems {
+  std::vector<PendingCommit*> audits, batches;
+  std::vector<PendingCommit*> finished, deferred;
 };
 
 absl::StatusOr<Store::EncodedBatch> Store::Encode(const BatchToStore& batch) const {
@@ -480,40 +492,88 @@ absl::StatusOr<Store::EncodedBatch> Store::Encode(const BatchToStore& batch) con
 absl::StatusOr<CommitResult> Store::CommitBatch(const BatchToStore& batch) {
   // Outside every lock: batches of several nodes are encoded in parallel.
   ASSIGN_OR_RETURN(const EncodedBatch enc, Encode(batch));
+  PendingCommit me;
+  me.batch = &batch;
+  me.enc = &enc;
+  WaitForGroupCommit(&me);
+  return std::move(me.result);
+}
 
-  // Group commit: the first caller to find no commit under way becomes the leader and
-  // commits every batch queued by then in ONE transaction (one WAL sync, and the index
-  // pages the batches share written once); the others wait for it. A caller returns once
-  // its own batch is committed (or its group failed). The leader keeps leading until its
-  // own batch is done, then hands over to a waiting caller.
-  PendingCommit me{&batch, &enc};
+// Group commit: the first caller to find no commit under way becomes the leader and commits
+// what is queued by then in ONE transaction (one WAL sync, and the index pages the batches
+// share written once); the others wait for it. A caller returns once its own item is
+// committed (or failed). The leader keeps leading until its own item is done, then hands
+// over to a waiting caller.
+//
+// Audit entries (AppendAudit: a query's, an administrator's, a refused batch's) take the
+// same queue as light items, not a write path of their own. SQLite has one writer at a
+// time, so a second connection could not write while a group's transaction is open; and an
+// entry kept outside the `audit` table until later (a file or memory of its own) would
+// either not be durable when the query is answered or split the chain's one order across
+// two places a crash can leave out of step. What keeps an entry from waiting behind ingest
+// is how groups are cut, as a database gives short transactions priority over a bulk load:
+//  - the entries waiting when a group is formed are written first in its transaction;
+//  - an entry that begins to wait while a group is being written joins that open
+//    transaction before the group's next batch;
+//  - a group holding an entry takes no batch after its first: the batches not yet written
+//    go back to the front of the queue (the next group), and the group commits.
+// So an entry waits for at most one batch (the one being written when it arrived, or the
+// group's first) and one COMMIT (its fsync, and a WAL checkpoint the commit may run,
+// checkpointer.h), never for a group of up to kMaxCommitGroupReports reports or for the
+// groups queued behind it; its caller returns only after that COMMIT, so an answered
+// query's entry survives a crash. Every group writes at least one batch when batches wait,
+// so a stream of queries cannot starve the ingest; it costs the ingest at most one more
+// COMMIT per query (a cut group commits twice). Every entry is chained inside the
+// transaction that stores it, in the order written, so the trail stays one hash chain.
+void Store::WaitForGroupCommit(PendingCommit* me) {
   std::unique_lock<std::mutex> lock(commit_mu_);
-  commit_queue_.push_back(&me);
-  ++pending_commits_;
-  while (!me.done) {
+  if (me->batch != nullptr) {
+    commit_queue_.push_back(me);
+    ++pending_commits_;
+  } else {
+    audit_queue_.push_back(me);
+    audits_waiting_.store(audit_queue_.size());
+    if (test_hooks_.audit_waiting) test_hooks_.audit_waiting();
+  }
+  while (!me->done) {
     if (commit_leader_) {
       commit_cv_.wait(lock);
       continue;
     }
     commit_leader_ = true;
-    std::vector<PendingCommit*> group;
+    GroupItems group;
+    group.audits.assign(audit_queue_.begin(), audit_queue_.end());
+    audit_queue_.clear();
+    audits_waiting_.store(0);
     size_t reports = 0;
     while (!commit_queue_.empty() &&
-           (group.empty() ||
+           (group.batches.empty() ||
             reports + commit_queue_.front()->batch->reports.size() <= max_group_reports_)) {
       reports += commit_queue_.front()->batch->reports.size();
-      group.push_back(commit_queue_.front());
+      group.batches.push_back(commit_queue_.front());
       commit_queue_.pop_front();
     }
     lock.unlock();
-    CommitGroup(group);
+    CommitGroup(&group);
     lock.lock();
-    for (PendingCommit* p : group) p->done = true;
-    pending_commits_ -= group.size();
+    for (auto it = group.deferred.rbegin(); it != group.deferred.rend(); ++it) {
+      commit_queue_.push_front(*it);
+    }
+    for (PendingCommit* p : group.finished) {
+      p->done = true;
+      if (p->batch != nullptr) --pending_commits_;
+    }
     commit_leader_ = false;
     commit_cv_.notify_all();
   }
-  return std::move(me.result);
+}
+
+void Store::TakeWaitingAudits(std::vector<PendingCommit*>* audits) {
+  if (audits_waiting_.load() == 0) return;  // one still being queued is taken next time
+  std::lock_guard<std::mutex> lock(commit_mu_);
+  audits->insert(audits->end(), audit_queue_.begin(), audit_queue_.end());
+  audit_queue_.clear();
+  audits_waiting_.store(0);
 }
 
 void Store::SetMaxCommitGroupReports(size_t reports) {
@@ -526,16 +586,28 @@ size_t Store::PendingCommits() const {
   return pending_commits_;
 }
 
-void Store::CommitGroup(const std::vector<PendingCommit*>& group) {
+void Store::CommitGroup(GroupItems* g) {
   std::lock_guard<std::mutex> lock(write_mu_);
-  std::vector<PendingCommit*> todo = group;
-  auto fail_all = [&](const absl::Status& s) {
-    for (PendingCommit* p : todo) p->result = s;
+  // Answers every item of `items` with `status` (OK: an empty CommitResult).
+  auto answer = [&](std::vector<PendingCommit*>* items, const absl::Status& status) {
+    for (PendingCommit* p : *items) {
+      if (status.ok()) {
+        p->result = CommitResult();
+      } else {
+        p->result = status;
+      }
+      g->finished.push_back(p);
+    }
+    items->clear();
   };
-  if (write_statements_ == nullptr) {
+  if (chain_ == nullptr && g->batches.empty()) return answer(&g->audits, absl::OkStatus());
+  if (!g->batches.empty() && write_statements_ == nullptr) {
     auto prepared = WriteStatements::Prepare(*writer_);
-    if (!prepared.ok()) return fail_all(prepared.status());
-    write_statements_ = *std::move(prepared);
+    if (!prepared.ok()) {
+      answer(&g->batches, prepared.status());
+    } else {
+      write_statements_ = *std::move(prepared);
+    }
   }
   // A batch whose statements fail is answered with its error and the transaction is rolled
   // back; the group is then tried again without it, so the others are stored. (Not a
@@ -544,29 +616,61 @@ void Store::CommitGroup(const std::vector<PendingCommit*>& group) {
   // Every attempt starts from here (a failed one restores it).
   std::optional<audit::AuditChain> chain_at_start;
   if (chain_ != nullptr) chain_at_start = *chain_;
-  while (!todo.empty()) {
+  while (!g->audits.empty() || !g->batches.empty()) {
     std::vector<audit::Entry> entries;
-    std::vector<CommitResult> results(todo.size());
+    std::vector<CommitResult> results(g->batches.size());
     absl::Status status;
-    size_t failed = todo.size();  // index of the batch that failed, if one did
+    PendingCommit* failed = nullptr;  // the item whose statements failed, if one did
+    // One audit entry, chained on the last one written (no trail: nothing is written).
+    auto write_audit = [&](PendingCommit* p) {
+      if (chain_ == nullptr) return;
+      absl::StatusOr<audit::Entry> e = AppendInTransaction(*p->event, *p->actor, *p->details);
+      if (!e.ok()) {
+        status = e.status();
+        failed = p;
+        return;
+      }
+      chain_->Commit(*e);  // the next item chains on; undone if the transaction fails
+      entries.push_back(*std::move(e));
+    };
+    // Writes the entries that began to wait since the last look.
+    auto join_waiting_audits = [&] {
+      const size_t before = g->audits.size();
+      TakeWaitingAudits(&g->audits);
+      for (size_t k = before; status.ok() && k < g->audits.size(); ++k) write_audit(g->audits[k]);
+    };
     // The one place that catches: an exception (out of memory) must not leave the group's
     // callers waiting forever or the chain ahead of the database.
     try {
       next_row_ = 0;  // read again in this transaction
       absl::StatusOr<Transaction> tx = Transaction::Begin(*writer_);
       status = tx.status();
-      if (status.ok()) status = SyncReportIds();
-      for (size_t i = 0; status.ok() && i < todo.size(); ++i) {
-        absl::StatusOr<CommitResult> r = WriteBatch(*todo[i]->batch, *todo[i]->enc, &entries);
+      if (status.ok() && !g->batches.empty()) status = SyncReportIds();
+      for (size_t k = 0; status.ok() && k < g->audits.size(); ++k) write_audit(g->audits[k]);
+      for (size_t i = 0; status.ok() && i < g->batches.size(); ++i) {
+        join_waiting_audits();
+        if (!status.ok()) break;
+        if (i > 0 && !g->audits.empty()) {
+          // An entry waits for this COMMIT: the group takes no further batch (see
+          // WaitForGroupCommit); the others go to the next group.
+          const auto rest = g->batches.begin() + static_cast<std::ptrdiff_t>(i);
+          g->deferred.insert(g->deferred.begin(), rest, g->batches.end());
+          g->batches.resize(i);
+          results.resize(i);
+          break;
+        }
+        absl::StatusOr<CommitResult> r =
+            WriteBatch(*g->batches[i]->batch, *g->batches[i]->enc, &entries);
         write_statements_->ResetAll();  // no statement active, none bound to a finished batch
         if (r.ok()) {
           results[i] = *std::move(r);
           if (test_hooks_.batch_written) test_hooks_.batch_written(i);
         } else {
           status = r.status();
-          failed = i;
+          failed = g->batches[i];
         }
       }
+      if (status.ok()) join_waiting_audits();  // they share this COMMIT
       if (status.ok() && next_row_ != 0) {
         // rows were given out in this transaction: remember the highest with them
         Statement& save = write_statements_->save_last_row;
@@ -577,22 +681,37 @@ void Store::CommitGroup(const std::vector<PendingCommit*>& group) {
       // On failure the transaction rolls back here: nothing of this attempt is stored.
     } catch (...) {
       status = absl::ResourceExhaustedError("committing a group of batches failed (out of memory)");
-      failed = todo.size();
+      failed = nullptr;
       report_ids_->loaded = false;  // the map may be part-changed: read again by the next write
     }
     if (!status.ok()) {
       report_ids_->Undo();
       if (chain_at_start.has_value()) *chain_ = *chain_at_start;
-      if (failed == todo.size()) return fail_all(status);  // the transaction itself failed
-      todo[failed]->result = status;
-      todo.erase(todo.begin() + static_cast<std::ptrdiff_t>(failed));
-      continue;
+      if (failed != nullptr) {
+        failed->result = status;
+        g->finished.push_back(failed);
+        for (std::vector<PendingCommit*>* items : {&g->audits, &g->batches}) {
+          items->erase(std::remove(items->begin(), items->end(), failed), items->end());
+        }
+        continue;
+      }
+      // The transaction itself failed (BEGIN, COMMIT, memory): nothing of it is stored. Its
+      // batches are answered with the error; its entries are tried once more without them,
+      // so that a batch that cannot be committed does not refuse a query.
+      if (!g->batches.empty()) {
+        answer(&g->batches, status);
+        continue;
+      }
+      return answer(&g->audits, status);
     }
     report_ids_->added.clear();
-    for (size_t i = 0; i < todo.size(); ++i) {
+    for (size_t i = 0; i < g->batches.size(); ++i) {
       if (!results[i].replayed) ++generation_;  // a replayed batch changed nothing
-      todo[i]->result = std::move(results[i]);
+      g->batches[i]->result = std::move(results[i]);
+      g->finished.push_back(g->batches[i]);
     }
+    g->batches.clear();
+    answer(&g->audits, absl::OkStatus());
     for (const audit::Entry& e : entries) CheckpointIfDue(e);
     return;
   }
@@ -1143,14 +1262,14 @@ void Store::CheckpointIfDue(const audit::Entry& committed) {
 
 absl::Status Store::AppendAudit(const std::string& event, const std::string& actor,
                                 const std::string& details) {
-  if (test_hooks_.audit_waiting) test_hooks_.audit_waiting();
-  std::lock_guard<std::mutex> lock(write_mu_);
-  if (chain_ == nullptr) return absl::OkStatus();
-  ASSIGN_OR_RETURN(Transaction tx, Transaction::Begin(*writer_));
-  ASSIGN_OR_RETURN(audit::Entry e, AppendInTransaction(event, actor, details));
-  RETURN_IF_ERROR(tx.Commit());
-  AfterCommit(e);
-  return absl::OkStatus();
+  // Through the group commit's queue (WaitForGroupCommit): written in the transaction of
+  // the group in progress or the next, and returned from once that is committed.
+  PendingCommit me;
+  me.event = &event;
+  me.actor = &actor;
+  me.details = &details;
+  WaitForGroupCommit(&me);
+  return me.result.status();
 }
 
 absl::StatusOr<audit::Checkpoint> Store::WriteCheckpointLocked() {

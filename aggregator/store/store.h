@@ -52,8 +52,10 @@
 // audit/chain.h and audit/aggregator_events.h), table `settings` the administrator's overrides. Once
 // `AttachAudit` was called, `CommitBatch`, `Retract`, `Purge` and `SetSetting` write their
 // audit entry IN THE SAME TRANSACTION as the change they record, so trail and data never
-// diverge; other events go through `AppendAudit` in a transaction of their own. Deleted
-// rows are overwritten (`secure_delete`) and `ReclaimSpace` returns their pages.
+// diverge; other events (a query, an administrator's action) go through `AppendAudit`,
+// which writes them in a group commit's transaction without waiting for the group's
+// remaining batches (below). Deleted rows are overwritten (`secure_delete`) and
+// `ReclaimSpace` returns their pages.
 //
 // Durability: WAL, `synchronous=FULL`, never a transaction per report; when `CommitBatch`
 // returns OK the batch survives a crash. Group commit: batches that arrive while another
@@ -65,13 +67,20 @@
 // again without it (the others are stored); when the group's transaction itself fails
 // (COMMIT, a full disk), nothing of any of its batches is stored and each caller gets the
 // error.
+// An audit entry (`AppendAudit`) takes the same queue but is not held up by it: it joins the
+// transaction of the group being written before that group's next batch, and a group that
+// holds an entry takes no batch after its first (the rest waits for the next group), so an
+// entry waits for at most one batch and one COMMIT; `AppendAudit` returns once that COMMIT
+// is durable (store.cc, WaitForGroupCommit).
 // Checkpoints are written at exactly every `checkpoint_every`-th entry.
 //
 // Thread-safety: all methods may be called concurrently. Writes (`CommitBatch`, `Retract`)
 // are serialised on one writer connection; `CommitBatch` re-keys the tokens and converts
 // the report ids BEFORE it joins a group, so only the SQL statements are serialised;
 // `LoadDataset` opens its own read connection, so queries run concurrently with each
-// other and with a write (WAL snapshot isolation).
+// other and with a write (WAL snapshot isolation). `Retract`, `Purge`, `SetSetting` and
+// `RetireKeyEpochsBefore` take the writer connection directly: an audit entry waits for one
+// of them under way.
 #ifndef SAMENZICHT_AGGREGATOR_STORE_STORE_H_
 #define SAMENZICHT_AGGREGATOR_STORE_STORE_H_
 
@@ -330,10 +339,13 @@ class Store {
   absl::Status AttachAudit(AuditOptions options);
   bool audit_attached() const { return chain_ != nullptr; }
 
-  // Appends one entry in a transaction of its own; OK and nothing written when no trail is
-  // attached. Internal on an SQLite failure (then nothing is written). Every entry chains
-  // on the head the database holds when its transaction begins, so another process (the
-  // `backup` command) may append to the same trail while the server runs.
+  // Appends one entry, durable when it returns; OK and nothing written when no trail is
+  // attached. The entry is written in the group commit's transaction under way (before its
+  // next batch) or in the next one, after at most one batch (see the top of this file).
+  // Internal on an SQLite failure (then nothing is written; a group whose COMMIT fails is
+  // tried again with the entries alone). Every entry chains on the head the database holds
+  // when its transaction begins, so another process (the `backup` command) may append to
+  // the same trail while the server runs.
   absl::Status AppendAudit(const std::string& event, const std::string& actor,
                            const std::string& details);
 
@@ -392,8 +404,8 @@ class Store {
 
   // For tests: `batch_written` is called inside a group commit's transaction after each of
   // its batches is written, with the batch's place in the group (the writer lock is held:
-  // it must not call the store); `audit_waiting` by AppendAudit once its entry waits to be
-  // written. Set before the first write.
+  // it must not call the store); `audit_waiting` by AppendAudit once its entry is queued
+  // (under the queue's lock: it must not call the store either). Set before the first write.
   struct TestHooks {
     std::function<void(size_t batch_in_group)> batch_written;
     std::function<void()> audit_waiting;
@@ -440,8 +452,15 @@ class Store {
   // leader takes write_mu_ for its group's transaction.
   struct EncodedBatch;
   struct PendingCommit;
+  struct GroupItems;
   absl::StatusOr<EncodedBatch> Encode(const BatchToStore& batch) const;
-  void CommitGroup(const std::vector<PendingCommit*>& group);
+  // Queues `me` (a batch or an audit entry) and returns once it is committed or failed,
+  // leading groups while no other caller does (store.cc explains how groups are cut).
+  void WaitForGroupCommit(PendingCommit* me);
+  // Commits one group in one transaction; takes the writer lock.
+  void CommitGroup(GroupItems* group);
+  // Moves the audit entries waiting in the queue to `audits` (under commit_mu_).
+  void TakeWaitingAudits(std::vector<PendingCommit*>* audits);
   // One batch's statements and audit entry inside the group's open transaction; the entry
   // is appended to `entries` and the chain advanced (CommitGroup undoes that on failure).
   absl::StatusOr<CommitResult> WriteBatch(const BatchToStore& batch, const EncodedBatch& enc,
@@ -452,8 +471,10 @@ class Store {
                                        std::string_view token_blob);
   mutable std::mutex commit_mu_;
   std::condition_variable commit_cv_;
-  std::deque<PendingCommit*> commit_queue_;
-  size_t pending_commits_ = 0;  // queued + in the group being committed
+  std::deque<PendingCommit*> commit_queue_;  // batches
+  std::deque<PendingCommit*> audit_queue_;   // audit entries (AppendAudit)
+  std::atomic<size_t> audits_waiting_{0};    // audit_queue_.size(), read without commit_mu_
+  size_t pending_commits_ = 0;  // batches queued + in the group being committed
   size_t max_group_reports_ = kMaxCommitGroupReports;
   bool commit_leader_ = false;
 

@@ -108,6 +108,21 @@ class GroupCommitTest : public ::testing::Test {
     return results;
   }
 
+  // Commits batch 0 on a thread of its own; once the test's hook has opened `first_in`
+  // (inside batch 0's group), queues batches 1, 3 and 2 behind it, in that order.
+  void CommitZeroThenQueue(Latch& first_in, std::vector<absl::StatusOr<CommitResult>>* results,
+                           std::vector<std::thread>* threads) {
+    threads->emplace_back([this, results] { (*results)[0] = store_->CommitBatch(batches_[0]); });
+    ASSERT_TRUE(first_in.Wait());
+    const std::vector<int> queued = {1, 3, 2};
+    for (size_t n = 0; n < queued.size(); ++n) {
+      const int k = queued[n];
+      threads->emplace_back(
+          [this, results, k] { (*results)[k] = store_->CommitBatch(batches_[k]); });
+      WaitForPending(n + 2);
+    }
+  }
+
   // Runs `sql` on a connection of its own (a trigger that makes the "evil" batch fail).
   void RunSql(const char* sql) {
     sqlite3* db = nullptr;
@@ -320,14 +335,7 @@ TEST_F(GroupCommitTest, AQuerysEntryDoesNotWaitForTheRestOfTheGroupInProgress) {
 
   std::vector<absl::StatusOr<CommitResult>> results(4, absl::UnknownError("not run"));
   std::vector<std::thread> threads;
-  threads.emplace_back([&] { results[0] = store_->CommitBatch(batches_[0]); });
-  ASSERT_TRUE(first_in.Wait());
-  const std::vector<int> queued = {1, 3, 2};
-  for (size_t n = 0; n < queued.size(); ++n) {
-    const int k = queued[n];
-    threads.emplace_back([&, k] { results[k] = store_->CommitBatch(batches_[k]); });
-    WaitForPending(n + 2);
-  }
+  CommitZeroThenQueue(first_in, &results, &threads);
   first_go.Open();
   ASSERT_TRUE(group_in.Wait());
   absl::Status audited = absl::UnknownError("not run");
@@ -376,14 +384,7 @@ TEST_F(GroupCommitTest, AQuerysEntryDoesNotWaitForTheNextGroup) {
 
   std::vector<absl::StatusOr<CommitResult>> results(4, absl::UnknownError("not run"));
   std::vector<std::thread> threads;
-  threads.emplace_back([&] { results[0] = store_->CommitBatch(batches_[0]); });
-  ASSERT_TRUE(first_in.Wait());
-  const std::vector<int> queued = {1, 3, 2};
-  for (size_t n = 0; n < queued.size(); ++n) {
-    const int k = queued[n];
-    threads.emplace_back([&, k] { results[k] = store_->CommitBatch(batches_[k]); });
-    WaitForPending(n + 2);
-  }
+  CommitZeroThenQueue(first_in, &results, &threads);
   absl::Status audited = absl::UnknownError("not run");
   threads.emplace_back([&] { audited = store_->AppendAudit(kQueryEvent, "analyst", "{}"); });
   ASSERT_TRUE(query_waiting.Wait());
@@ -395,6 +396,42 @@ TEST_F(GroupCommitTest, AQuerysEntryDoesNotWaitForTheNextGroup) {
   EXPECT_EQ(seen, (std::vector<int>{1, 1, 1}));
   EXPECT_EQ(TrailOrder(), (std::vector<std::string>{"0", "q", "1", "3", "2"}));
   ExpectTrail({0, 1, 3, 2});
+}
+
+// A group's COMMIT that fails (here a batch breaks a deferred foreign key) refuses its
+// batches, but not a query's entry that joined the group: the entry is committed in a
+// transaction without them.
+TEST_F(GroupCommitTest, AGroupsFailedCommitDoesNotRefuseAQuerysEntryInIt) {
+  RunSql("CREATE TABLE parent(id INTEGER PRIMARY KEY);"
+         "CREATE TABLE child(p INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED);"
+         "CREATE TRIGGER fail_at_commit AFTER INSERT ON reports WHEN NEW.agency = 'evil' "
+         "BEGIN INSERT INTO child VALUES (42); END");
+  Latch batch_in, batch_go, query_waiting;
+  Store::TestHooks hooks;
+  hooks.batch_written = [&](size_t) {
+    batch_in.Open();
+    batch_go.Wait();
+  };
+  hooks.audit_waiting = [&] { query_waiting.Open(); };
+  store_->SetTestHooks(hooks);
+
+  absl::StatusOr<CommitResult> evil = absl::UnknownError("not run");
+  absl::Status audited = absl::UnknownError("not run");
+  std::thread batch([&] { evil = store_->CommitBatch(batches_[2]); });
+  ASSERT_TRUE(batch_in.Wait());
+  std::thread query([&] { audited = store_->AppendAudit(kQueryEvent, "analyst", "{}"); });
+  ASSERT_TRUE(query_waiting.Wait());
+  batch_go.Open();
+  batch.join();
+  query.join();
+
+  EXPECT_THAT(evil, ::samenzicht::testing::StatusIs(absl::StatusCode::kInternal,
+                                                    "FOREIGN KEY constraint failed"));
+  ASSERT_OK(audited);
+  EXPECT_EQ(TrailOrder(), (std::vector<std::string>{"q"}));
+  EXPECT_EQ(CommittedQueryEntries(), 1);
+  EXPECT_EQ(*store_->CountRows("reports"), 0);
+  ExpectTrail({});
 }
 
 }  // namespace
