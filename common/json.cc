@@ -39,12 +39,28 @@ std::string JsonEscape(std::string_view s) {
 std::string JsonString(std::string_view s) { return absl::StrCat("\"", JsonEscape(s), "\""); }
 
 std::string JsonStringArray(const std::vector<std::string>& values) {
-  std::string out = "[";
-  for (size_t i = 0; i < values.size(); ++i) {
-    absl::StrAppend(&out, i ? "," : "", JsonString(values[i]));
-  }
-  return out + "]";
+  JsonArray a;
+  for (const std::string& v : values) a.Add(v);
+  return a.str();
 }
+
+namespace {
+
+// Appends the separator and indentation that go before the next member or element.
+void Open(const Layout& layout, bool& empty, std::string& body) {
+  if (!empty) body.append(layout.between);
+  body.append(layout.before_each);
+  empty = false;
+}
+
+std::string Close(const Layout& layout, bool empty, const std::string& body, char bracket) {
+  std::string out = body;
+  if (!empty) out.append(layout.before_close);
+  out += bracket;
+  return out;
+}
+
+}  // namespace
 
 JsonObject& JsonObject::Add(std::string_view key, std::string_view value) {
   return AddRaw(key, JsonString(value));
@@ -63,11 +79,29 @@ JsonObject& JsonObject::Add(std::string_view key, bool value) {
 }
 
 JsonObject& JsonObject::AddRaw(std::string_view key, std::string_view json) {
-  if (body_.size() > 1) body_ += ",";
+  Open(layout_, empty_, body_);
   body_ += JsonString(key);
-  body_ += ":";
-  body_.append(json.data(), json.size());
+  body_.append(layout_.after_key);
+  body_.append(json);
   return *this;
 }
+
+std::string JsonObject::str() const { return Close(layout_, empty_, body_, '}'); }
+
+JsonArray& JsonArray::Add(std::string_view value) { return AddRaw(JsonString(value)); }
+
+JsonArray& JsonArray::Add(int64_t value) { return AddRaw(absl::StrCat(value)); }
+
+JsonArray& JsonArray::Add(uint64_t value) { return AddRaw(absl::StrCat(value)); }
+
+JsonArray& JsonArray::Add(bool value) { return AddRaw(value ? "true" : "false"); }
+
+JsonArray& JsonArray::AddRaw(std::string_view json) {
+  Open(layout_, empty_, body_);
+  body_.append(json);
+  return *this;
+}
+
+std::string JsonArray::str() const { return Close(layout_, empty_, body_, ']'); }
 
 }  // namespace samenzicht::json

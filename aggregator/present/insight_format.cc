@@ -14,11 +14,22 @@
 namespace samenzicht::aggregator {
 namespace {
 
-using json::JsonString;
-
+// A number rounded to a whole one, as a JSON literal (null when it is not finite).
 std::string Num(double v) {
   if (!std::isfinite(v)) return "null";
   return absl::StrFormat("%.0f", v);
+}
+
+// The overlap cells and trend points of the JSON: each on a line of its own under the member
+// that holds them; the closing bracket follows the last.
+constexpr json::Layout kCellsOnLines{"\n    ", ",", ": ", ""};
+
+// Strings as a JSON array on one line.
+template <typename Container>
+json::JsonArray Strings(const Container& values) {
+  json::JsonArray a(json::kSpaced);
+  for (const std::string& v : values) a.Add(v);
+  return a;
 }
 
 using Table = std::vector<std::vector<std::string>>;
@@ -104,80 +115,77 @@ std::vector<std::string> EstimateWarningLabels(const v1::HiddenNumberEstimate& e
 }
 
 std::string FormatInsightJson(const v1::InsightResponse& r) {
-  std::string out = absl::StrCat(
-      "{\n  \"from_month\": ", r.from_month(), ",\n  \"to_month\": ", r.to_month(),
-      ",\n  \"period\": ", JsonString(PeriodText(r.from_month(), r.to_month())),
-      ",\n  \"min_cell_size\": ", r.min_cell_size(),
-      ",\n  \"total_persons\": ", JsonCount(r.total_persons(), r.min_cell_size()),
-      ",\n  \"total_signals\": ", JsonCount(r.total_signals(), r.min_cell_size()),
-      ",\n  \"unlinkable_signals\": ", JsonCount(r.unlinkable_signals(), r.min_cell_size()),
-      ",\n  \"persons_lower_bound\": ", JsonCount(r.persons_lower_bound(), r.min_cell_size()),
-      ",\n  \"signals_per_person\": ", JsonString(r.signals_per_person()));
-  if (r.linkage_error().available()) {
-    absl::StrAppend(
-        &out, ",\n  \"linkage_error\": {\"available\": true, \"persons_maybe_counted_twice\": ",
-        r.linkage_error().persons_maybe_counted_twice(),
-        ", \"links_maybe_wrong\": ", r.linkage_error().links_maybe_wrong(),
-        ", \"sentence\": ", JsonString(r.linkage_error().sentence()), "}");
+  const uint32_t k = r.min_cell_size();
+  json::JsonObject out(json::kMembersOnLines);
+  out.Add("from_month", r.from_month())
+      .Add("to_month", r.to_month())
+      .Add("period", PeriodText(r.from_month(), r.to_month()))
+      .Add("min_cell_size", k)
+      .AddRaw("total_persons", JsonCount(r.total_persons(), k))
+      .AddRaw("total_signals", JsonCount(r.total_signals(), k))
+      .AddRaw("unlinkable_signals", JsonCount(r.unlinkable_signals(), k))
+      .AddRaw("persons_lower_bound", JsonCount(r.persons_lower_bound(), k))
+      .Add("signals_per_person", r.signals_per_person());
+  if (const v1::LinkageError& l = r.linkage_error(); l.available()) {
+    out.Add("linkage_error",
+            json::JsonObject(json::kSpaced)
+                .Add("available", true)
+                .Add("persons_maybe_counted_twice", l.persons_maybe_counted_twice())
+                .Add("links_maybe_wrong", l.links_maybe_wrong())
+                .Add("sentence", l.sentence()));
   }
-  out += ",\n  \"agency_counts\": [";
-  for (int i = 0; i < r.agency_counts_size(); ++i) {
-    absl::StrAppend(
-        &out, i ? ", " : "", "{\"agencies\": ", JsonString(r.agency_counts(i).agencies()),
-        ", \"persons\": ", JsonCount(r.agency_counts(i).persons(), r.min_cell_size()), "}");
+  json::JsonArray agency_counts(json::kSpaced);
+  for (const v1::AgencyCountRow& a : r.agency_counts()) {
+    agency_counts.Add(json::JsonObject(json::kSpaced)
+                          .Add("agencies", a.agencies())
+                          .AddRaw("persons", JsonCount(a.persons(), k)));
   }
-  out += "],\n  \"overlap_domains\": [";
-  for (int i = 0; i < r.overlap_domains_size(); ++i) {
-    absl::StrAppend(&out, i ? ", " : "", JsonString(r.overlap_domains(i)));
+  json::JsonArray overlap(kCellsOnLines);
+  for (const v1::OverlapCell& c : r.overlap()) {
+    overlap.Add(json::JsonObject(json::kSpaced)
+                    .Add("row", c.row())
+                    .Add("column", c.column())
+                    .AddRaw("persons", JsonCount(c.persons(), k)));
   }
-  out += "],\n  \"overlap\": [";
-  for (int i = 0; i < r.overlap_size(); ++i) {
-    const auto& c = r.overlap(i);
-    absl::StrAppend(&out, i ? "," : "", "\n    {\"row\": ", JsonString(c.row()),
-                    ", \"column\": ", JsonString(c.column()),
-                    ", \"persons\": ", JsonCount(c.persons(), r.min_cell_size()), "}");
+  json::JsonArray trend(kCellsOnLines);
+  for (const v1::TrendPoint& t : r.trend()) {
+    trend.Add(json::JsonObject(json::kSpaced)
+                  .Add("period", t.period())
+                  .AddRaw("persons", JsonCount(t.persons(), k))
+                  .AddRaw("signals", JsonCount(t.signals(), k)));
   }
-  absl::StrAppend(
-      &out, "],\n  \"granularity\": ",
-      JsonString(r.granularity() == v1::TREND_GRANULARITY_QUARTER ? "quarter" : "month"),
-      ",\n  \"trend\": [");
-  for (int i = 0; i < r.trend_size(); ++i) {
-    const auto& t = r.trend(i);
-    absl::StrAppend(&out, i ? "," : "", "\n    {\"period\": ", JsonString(t.period()),
-                    ", \"persons\": ", JsonCount(t.persons(), r.min_cell_size()),
-                    ", \"signals\": ", JsonCount(t.signals(), r.min_cell_size()), "}");
-  }
-  const auto& e = r.estimate();
-  absl::StrAppend(&out, "],\n  \"estimate\": {\"available\": ", e.available() ? "true" : "false",
-                  ", \"reason\": ", JsonString(e.reason()), ", \"lists\": [");
-  for (int i = 0; i < e.lists_size(); ++i)
-    absl::StrAppend(&out, i ? ", " : "", JsonString(e.lists(i)));
-  absl::StrAppend(&out, "], \"observed\": ", e.observed(),
-                  ", \"estimate\": ", e.available() ? Num(e.estimate()) : "null",
-                  ", \"lower\": ", e.available() ? Num(e.lower()) : "null",
-                  ", \"upper\": ", e.available() ? Num(e.upper()) : "null",
-                  ", \"interval_method\": ", JsonString(e.interval_method()),
-                  ", \"model\": ", JsonString(e.model()), ", \"caveats\": [");
-  for (int i = 0; i < e.caveats_size(); ++i)
-    absl::StrAppend(&out, i ? ", " : "", JsonString(e.caveats(i)));
-  absl::StrAppend(&out, "], \"reason_label\": ", JsonString(EstimateReasonLabel(e.reason())),
-                  ", \"warning_labels\": [");
-  {
-    const std::vector<std::string> warnings = EstimateWarningLabels(e);
-    for (size_t i = 0; i < warnings.size(); ++i)
-      absl::StrAppend(&out, i ? ", " : "", JsonString(warnings[i]));
-  }
-  absl::StrAppend(&out, "]},\n  \"counting_rules\": ", JsonString(r.counting_rules()),
-                  ",\n  \"disclosure_rules\": ", JsonString(r.disclosure_rules()));
+  const v1::HiddenNumberEstimate& e = r.estimate();
+  json::JsonObject estimate(json::kSpaced);
+  estimate.Add("available", e.available())
+      .Add("reason", e.reason())
+      .Add("lists", Strings(e.lists()))
+      .Add("observed", e.observed())
+      .AddRaw("estimate", e.available() ? Num(e.estimate()) : "null")
+      .AddRaw("lower", e.available() ? Num(e.lower()) : "null")
+      .AddRaw("upper", e.available() ? Num(e.upper()) : "null")
+      .Add("interval_method", e.interval_method())
+      .Add("model", e.model())
+      .Add("caveats", Strings(e.caveats()))
+      .Add("reason_label", EstimateReasonLabel(e.reason()))
+      .Add("warning_labels", Strings(EstimateWarningLabels(e)));
+  out.Add("agency_counts", agency_counts)
+      .Add("overlap_domains", Strings(r.overlap_domains()))
+      .Add("overlap", overlap)
+      .Add("granularity", r.granularity() == v1::TREND_GRANULARITY_QUARTER ? "quarter" : "month")
+      .Add("trend", trend)
+      .Add("estimate", estimate)
+      .Add("counting_rules", r.counting_rules())
+      .Add("disclosure_rules", r.disclosure_rules());
   // The Cell Key Method's parameters the server applied, read back from its rules, so that
   // a legend states them rather than assuming the defaults.
   if (absl::StatusOr<CellKeyParams> p = ParseCellKeyRules(r.disclosure_rules()); p.ok()) {
-    absl::StrAppend(&out, ",\n  \"cell_key\": {\"k\": ", p->k, ", \"max_noise\": ", p->max_noise,
-                    ", \"tail_noise\": ", p->tail_noise, ", \"tail_one_in\": ", p->tail_one_in,
-                    "}");
+    out.Add("cell_key", json::JsonObject(json::kSpaced)
+                            .Add("k", p->k)
+                            .Add("max_noise", p->max_noise)
+                            .Add("tail_noise", p->tail_noise)
+                            .Add("tail_one_in", p->tail_one_in));
   }
-  out += "\n}\n";
-  return out;
+  return out.str() + "\n";
 }
 
 absl::StatusOr<std::string> FormatInsight(const v1::InsightResponse& r, const std::string& view,

@@ -15,7 +15,9 @@
 namespace samenzicht::aggregator {
 namespace {
 
-using json::JsonString;
+// The rows of the JSON: each on a line of its own under the member that holds them, the
+// closing bracket on a line of its own.
+constexpr json::Layout kRowsOnLines{"\n    ", ",", ": ", "\n  "};
 
 std::string Cell(const v1::Count& c, uint32_t k) { return FormatCount(c, k); }
 
@@ -44,12 +46,13 @@ std::string FormatRatio(const std::string& ratio) {
 }
 
 std::string JsonCount(const v1::Count& c, uint32_t k) {
+  json::JsonObject o(json::kSpaced);
   if (!c.suppressed() && !c.secondary()) {
-    return absl::StrCat("{\"value\": ", c.value(), ", \"suppressed\": false}");
+    return o.Add("value", c.value()).Add("suppressed", false).str();
   }
-  return absl::StrCat("{\"value\": null, \"suppressed\": true, ",
-                      c.secondary() ? "\"secondary\": true, " : "", "\"shown\": \"",
-                      FormatCount(c, k), "\"}");
+  o.AddNull("value").Add("suppressed", true);
+  if (c.secondary()) o.Add("secondary", true);
+  return o.Add("shown", FormatCount(c, k)).str();
 }
 
 std::string FormatTotalsTable(const v1::TotalsResponse& r) {
@@ -136,31 +139,31 @@ std::string FormatTotalsCsv(const v1::TotalsResponse& r) {
 }
 
 std::string FormatTotalsJson(const v1::TotalsResponse& r) {
-  std::string out = "{\n  \"by\": [";
-  for (int i = 0; i < r.by_size(); ++i) {
-    absl::StrAppend(&out, i ? ", " : "",
-                    JsonString(model::DimensionName(static_cast<v1::Dimension>(r.by(i)))));
+  const uint32_t k = r.min_cell_size();
+  json::JsonArray by(json::kSpaced);
+  for (int d : r.by()) by.Add(model::DimensionName(static_cast<v1::Dimension>(d)));
+  json::JsonArray rows(kRowsOnLines);
+  for (const auto& row : r.rows()) {
+    json::JsonArray keys(json::kSpaced);
+    for (const std::string& key : row.keys()) keys.Add(key);
+    rows.Add(json::JsonObject(json::kSpaced)
+                 .Add("keys", keys)
+                 .AddRaw("persons", JsonCount(row.persons(), k))
+                 .AddRaw("signals", JsonCount(row.signals(), k)));
   }
-  out += "],\n  \"rows\": [";
-  for (int i = 0; i < r.rows_size(); ++i) {
-    const auto& row = r.rows(i);
-    absl::StrAppend(&out, i ? "," : "", "\n    {\"keys\": [");
-    for (int j = 0; j < row.keys_size(); ++j) {
-      absl::StrAppend(&out, j ? ", " : "", JsonString(row.keys(j)));
-    }
-    absl::StrAppend(&out, "], \"persons\": ", JsonCount(row.persons(), r.min_cell_size()),
-                    ", \"signals\": ", JsonCount(row.signals(), r.min_cell_size()), "}");
-  }
-  absl::StrAppend(
-      &out, r.rows_size() ? "\n  " : "",
-      "],\n  \"total_persons\": ", JsonCount(r.total_persons(), r.min_cell_size()),
-      ",\n  \"total_signals\": ", JsonCount(r.total_signals(), r.min_cell_size()),
-      ",\n  \"unlinkable_signals\": ", JsonCount(r.unlinkable_signals(), r.min_cell_size()),
-      ",\n  \"min_cell_size\": ", r.min_cell_size(), ",\n  \"from_month\": ", r.from_month(),
-      ",\n  \"to_month\": ", r.to_month(),
-      ",\n  \"period\": ", JsonString(PeriodText(r.from_month(), r.to_month())),
-      ",\n  \"counting_rules\": ", JsonString(r.counting_rules()), "\n}\n");
-  return out;
+  return json::JsonObject(json::kMembersOnLines)
+             .Add("by", by)
+             .Add("rows", rows)
+             .AddRaw("total_persons", JsonCount(r.total_persons(), k))
+             .AddRaw("total_signals", JsonCount(r.total_signals(), k))
+             .AddRaw("unlinkable_signals", JsonCount(r.unlinkable_signals(), k))
+             .Add("min_cell_size", k)
+             .Add("from_month", r.from_month())
+             .Add("to_month", r.to_month())
+             .Add("period", PeriodText(r.from_month(), r.to_month()))
+             .Add("counting_rules", r.counting_rules())
+             .str() +
+         "\n";
 }
 
 absl::StatusOr<std::string> FormatTotals(const v1::TotalsResponse& r, const std::string& format) {

@@ -57,5 +57,64 @@ TEST(JsonWriterTest, ArraysAndObjectsHaveNoSpacesAndKeepTheOrder) {
       R"("late":false,"ok":true,"list":["a","b"],"text":"line\none","quo\"te":"x"})");
 }
 
+TEST(JsonWriterTest, ArraysTakeEveryKindOfValue) {
+  EXPECT_EQ(JsonArray().str(), "[]");
+  JsonArray a;
+  a.Add("police")
+      .Add(std::string("x"))
+      .Add(-3)
+      .Add(uint32_t{202403})
+      .Add(int64_t{-9223372036854775807 - 1})
+      .Add(uint64_t{18446744073709551615u})
+      .Add(true)
+      .Add(false)
+      .AddNull()
+      .AddRaw("1.5");
+  EXPECT_EQ(a.str(),
+            R"(["police","x",-3,202403,-9223372036854775808,18446744073709551615,true,false,)"
+            R"(null,1.5])");
+}
+
+// Keys, members and elements at any depth are escaped as a lone string is: quotes, backslash,
+// control characters; UTF-8 and bytes that are not UTF-8 are copied.
+TEST(JsonWriterTest, NestedValuesAndKeysAreEscapedAlike) {
+  const std::string nasty = std::string("q\"b\\n\n\x01\x1f\x7f\xc3\xa9\xff\0", 13);
+  const std::string escaped = "q\\\"b\\\\n\\n\\u0001\\u001f\x7f\xc3\xa9\xff\\u0000";
+  EXPECT_EQ(JsonEscape(nasty), escaped);
+  JsonObject inner;
+  inner.Add(nasty, nasty).Add("list", JsonArray().Add(nasty));
+  JsonObject outer;
+  outer.Add("inner", inner).Add("rows", JsonArray().Add(inner).Add(JsonArray()));
+  const std::string in = "{\"" + escaped + "\":\"" + escaped + "\",\"list\":[\"" + escaped + "\"]}";
+  EXPECT_EQ(outer.str(), "{\"inner\":" + in + ",\"rows\":[" + in + ",[]]}");
+}
+
+TEST(JsonWriterTest, TheLayoutPlacesTheWhiteSpace) {
+  JsonArray rows(Layout{"\n    ", ",", ": ", "\n  "});
+  rows.Add(JsonObject(kSpaced).Add("a", 1).AddNull("b"))
+      .Add(JsonObject(kSpaced).Add("c", JsonArray(kSpaced).Add(1).Add(2)));
+  JsonObject doc(kMembersOnLines);
+  doc.Add("by", JsonArray(kSpaced).Add("form").Add("age_band"))
+      .Add("rows", rows)
+      .Add("none", JsonArray(Layout{"\n    ", ",", ": ", "\n  "}))
+      .Add("empty", JsonObject(kSpaced));
+  EXPECT_EQ(doc.str(),
+            "{\n"
+            "  \"by\": [\"form\", \"age_band\"],\n"
+            "  \"rows\": [\n"
+            "    {\"a\": 1, \"b\": null},\n"
+            "    {\"c\": [1, 2]}\n"
+            "  ],\n"
+            "  \"none\": [],\n"
+            "  \"empty\": {}\n"
+            "}");
+  // An empty container has nothing between its brackets, whatever its layout.
+  EXPECT_EQ(JsonObject(kMembersOnLines).str(), "{}");
+  // The compact layout is the default: the audit trail's bytes.
+  EXPECT_EQ(JsonObject(kCompact).Add("a", JsonArray(kCompact).Add(1).Add("b")).str(),
+            JsonObject().Add("a", JsonArray().Add(1).Add("b")).str());
+  EXPECT_EQ(JsonObject().Add("a", JsonArray().Add(1).Add("b")).str(), R"({"a":[1,"b"]})");
+}
+
 }  // namespace
 }  // namespace samenzicht::json
