@@ -262,6 +262,87 @@ TEST(StoreTest, DuplicatesOtherAgenciesAndRetractions) {
   EXPECT_EQ(*store->CountRows("tokens"), 1);
 }
 
+// The departure recorder is told, inside the transaction, which rows a retraction or a
+// correction takes out; what it returns is written in that transaction with its audit entry,
+// and its error rolls the whole change back (the report stays, no entry is written, and the
+// retraction can be made again).
+TEST(StoreTest, ADepartureRecorderWritesInTheTransactionOfARetractionOrCorrection) {
+  struct Recorder : DepartureRecorder {
+    std::vector<int64_t> told;
+    int before = 0;
+    bool fail = false;
+    void BeforeRetraction() override { ++before; }
+    absl::StatusOr<std::vector<SettingWrite>> Leaving(const std::vector<int64_t>& rows,
+                                                      const SettingReader& read) override {
+      if (fail) return absl::DataLossError("recorder failed");
+      absl::StatusOr<std::string> value = read("left");
+      if (!value.ok()) return value.status();
+      for (int64_t r : rows) {
+        told.push_back(r);
+        absl::StrAppend(&*value, r, ";");
+      }
+      return std::vector<SettingWrite>{
+          {"left", *value, kEventDisclosureDeparture, "aggregator", "{}"}};
+    }
+  };
+  std::string dir = FreshDir("store_recorder") + "/data";
+  ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, Key(), kRules));
+  ASSERT_OK_AND_ASSIGN(auto signer, crypto::Signer::Generate());
+  AuditOptions o;
+  o.signer = signer.get();
+  o.checkpoint_dir = dir + "/../checkpoints";
+  ASSERT_OK(store->AttachAudit(o));
+  Recorder recorder;
+  store->SetDepartureRecorder(&recorder);
+  std::vector<v1::Report> a{MakeReport(1, {{"nid", Tok(1)}}, v1::FORM_CRIMINAL, 202403),
+                            MakeReport(2, {{"nid", Tok(2)}}, v1::FORM_LABOUR, 202403)};
+  ASSERT_OK(store->CommitBatch(Batch(testing::Id(20), "police", a)));
+  ASSERT_OK_AND_ASSIGN(Dataset d, store->LoadDataset(NoDomain));
+  ASSERT_EQ(d.rows.size(), 2u);
+  EXPECT_TRUE(recorder.told.empty());  // new reports leave nothing
+  auto events = [&] {
+    std::vector<std::string> out;
+    absl::StatusOr<std::vector<audit::Entry>> read = store->ReadAudit(1, 100);
+    EXPECT_TRUE(read.ok()) << read.status();
+    if (read.ok()) {
+      for (const audit::Entry& e : *read) out.push_back(e.event);
+    }
+    return out;
+  };
+  const size_t entries = events().size();
+
+  recorder.fail = true;
+  EXPECT_THAT(store->Retract("police", {testing::Id(2)}, 1),
+              StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_EQ(*store->CountRows("reports"), 2);
+  EXPECT_EQ(events().size(), entries);
+  EXPECT_EQ(store->LoadSettings()->count("left"), 0u);
+
+  recorder.fail = false;
+  ASSERT_OK_AND_ASSIGN(RetractResult rr, store->Retract("police", {testing::Id(2)}, 1));
+  EXPECT_EQ(rr.retracted, 1u);
+  EXPECT_EQ(recorder.before, 2);
+  EXPECT_EQ(recorder.told, std::vector<int64_t>{d.rows[1]});
+  EXPECT_EQ((*store->LoadSettings())["left"], absl::StrCat(d.rows[1], ";"));
+  std::vector<std::string> after = events();
+  ASSERT_EQ(after.size(), entries + 2);
+  EXPECT_EQ(after[entries], kEventRetraction);
+  EXPECT_EQ(after[entries + 1], kEventDisclosureDeparture);
+
+  // A correction: told in the batch's transaction.
+  std::vector<v1::Report> b{MakeReport(1, {{"nid", Tok(1)}}, v1::FORM_SEXUAL, 202403)};
+  ASSERT_OK_AND_ASSIGN(CommitResult c, store->CommitBatch(Batch(testing::Id(21), "police", b)));
+  EXPECT_EQ(c.corrected, 1u);
+  EXPECT_EQ(recorder.told, (std::vector<int64_t>{d.rows[1], d.rows[0]}));
+  EXPECT_EQ((*store->LoadSettings())["left"], absl::StrCat(d.rows[1], ";", d.rows[0], ";"));
+
+  // Removed: told nothing more.
+  store->ClearDepartureRecorder(&recorder);
+  ASSERT_OK(store->Retract("police", {testing::Id(1)}, 2));
+  EXPECT_EQ(recorder.told.size(), 2u);
+  EXPECT_EQ(recorder.before, 2);
+}
+
 // A retracted report's row number is never given to a new report, also not after a restart:
 // the release freeze, stable person ids and a sealed row's place are keyed by it, and a new
 // report with the old number would be taken for the retracted one.
