@@ -27,6 +27,15 @@ bool IsVowel(char c) { return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c 
 bool IsLower(char c) { return c >= 'a' && c <= 'z'; }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
+// The letters (a-z) of folded text, in order: "'s-Hertogenbosch" -> "shertogenbosch".
+std::string LettersOf(std::string_view folded) {
+  std::string out;
+  for (char c : folded) {
+    if (IsLower(c)) out.push_back(c);
+  }
+  return out;
+}
+
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && absl::ascii_isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   while (!s.empty() && absl::ascii_isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
@@ -262,10 +271,7 @@ namespace {
 // Given names and surnames have their own lists: "Jongen" and "Zoon" are placeholders for a
 // child's given name, not surnames to drop.
 bool PlaceholderName(std::string_view folded, bool given) {
-  std::string letters;
-  for (char c : folded) {
-    if (c >= 'a' && c <= 'z') letters.push_back(c);
-  }
+  const std::string letters = LettersOf(folded);
   static constexpr std::string_view kBoth[] = {"onbekend", "onbekende", "unknown", "nn",
                                                "anoniem",  "anonymous", "test",    "x",
                                                "xx",       "xxx",       "nomennescio"};
@@ -417,10 +423,7 @@ std::string Normaliser::FoldWithIcu(std::string_view utf8) const {
 }
 
 absl::StatusOr<std::string> Normaliser::NormaliseCity(std::string_view utf8) const {
-  std::string out;
-  for (char c : Fold(utf8)) {
-    if (c >= 'a' && c <= 'z') out.push_back(c);
-  }
+  std::string out = LettersOf(Fold(utf8));
   if (out.empty()) return absl::InvalidArgumentError("no letters in the place name");
   return out;
 }

@@ -44,6 +44,19 @@ BatchToStore Batch(const std::string& id, const std::string& agency,
 
 int NoDomain(const std::string&) { return 0; }
 
+// A store in a fresh folder `name`, recording its audit trail signed by `*signer` (made
+// here; it must outlive the store), with checkpoints beside the data folder.
+void OpenWithAudit(const std::string& name, std::unique_ptr<crypto::Signer>* signer,
+                   std::unique_ptr<Store>* store) {
+  const std::string dir = FreshDir(name) + "/data";
+  ASSERT_OK_AND_ASSIGN(*store, Store::Open(dir, Key(), kRules));
+  ASSERT_OK_AND_ASSIGN(*signer, crypto::Signer::Generate());
+  AuditOptions o;
+  o.signer = signer->get();
+  o.checkpoint_dir = dir + "/../checkpoints";
+  ASSERT_OK((*store)->AttachAudit(o));
+}
+
 TEST(StoreTest, RoundTripKeepsCategoriesAndRekeysTokens) {
   std::string dir = FreshDir("store_roundtrip") + "/data";
   auto key = Key();
@@ -160,13 +173,9 @@ TEST(StoreTest, ReplayedBatchChangesNothing) {
 // dataset holds only the latest version, and each correction is in the audit trail. The
 // same content again is a plain duplicate; a replay of the first batch changes nothing.
 TEST(StoreTest, AReportSentAgainWithOtherContentIsCorrectedInPlace) {
-  std::string dir = FreshDir("store_correction") + "/data";
-  ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, Key(), kRules));
-  ASSERT_OK_AND_ASSIGN(auto signer, crypto::Signer::Generate());
-  AuditOptions o;
-  o.signer = signer.get();
-  o.checkpoint_dir = dir + "/../checkpoints";
-  ASSERT_OK(store->AttachAudit(o));
+  std::unique_ptr<crypto::Signer> signer;  // outlives the store
+  std::unique_ptr<Store> store;
+  ASSERT_NO_FATAL_FAILURE(OpenWithAudit("store_correction", &signer, &store));
   v1::Report first = MakeReport(1, {{"nid", Tok(1)}}, v1::FORM_CRIMINAL, 202403);
   std::vector<v1::Report> a{first, MakeReport(2, {{"nid", Tok(2)}}, v1::FORM_LABOUR)};
   BatchToStore batch_a = Batch(testing::Id(20), "police", a);
@@ -285,13 +294,9 @@ TEST(StoreTest, ADepartureRecorderWritesInTheTransactionOfARetractionOrCorrectio
           {"left", *value, kEventDisclosureDeparture, "aggregator", "{}"}};
     }
   };
-  std::string dir = FreshDir("store_recorder") + "/data";
-  ASSERT_OK_AND_ASSIGN(auto store, Store::Open(dir, Key(), kRules));
-  ASSERT_OK_AND_ASSIGN(auto signer, crypto::Signer::Generate());
-  AuditOptions o;
-  o.signer = signer.get();
-  o.checkpoint_dir = dir + "/../checkpoints";
-  ASSERT_OK(store->AttachAudit(o));
+  std::unique_ptr<crypto::Signer> signer;  // outlives the store
+  std::unique_ptr<Store> store;
+  ASSERT_NO_FATAL_FAILURE(OpenWithAudit("store_recorder", &signer, &store));
   Recorder recorder;
   store->SetDepartureRecorder(&recorder);
   std::vector<v1::Report> a{MakeReport(1, {{"nid", Tok(1)}}, v1::FORM_CRIMINAL, 202403),
